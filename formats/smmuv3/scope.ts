@@ -65,3 +65,30 @@ export function classifySmmuv3(d: Decoded): Classified {
     default: return { role: 'other' };
   }
 }
+
+/** Values a reader wants beside the fields: ranges, spans, enumerations by name. */
+export function deriveSmmuv3(d: Decoded): Record<string, string | number> {
+  const f = d.fields;
+  const out: Record<string, string | number> = {};
+  if (f.TG !== undefined && f.ADDR !== undefined) {
+    const { range, granule, pages } = tlbiRange(f);
+    out.granule_bytes = Number(granule);
+    out.pages = Number(pages);
+    out.range_base = `0x${range.base.toString(16)}`;
+    out.range_bytes = Number(range.bytes);
+    out.kind = f.TG === 0n ? 'single address' : 'range (RIL)';
+  }
+  if (d.name === 'CMD_ATC_INV') {
+    const r = atcRange(f);
+    out.span = r ? `${Number(r.bytes / 4096n)} pages` : 'everything (SIZE >= 52)';
+    if (r) {
+      out.range_base = `0x${r.base.toString(16)}`;
+      out.range_bytes = Number(r.bytes);
+    }
+  }
+  if (d.name === 'CMD_CFGI_STE_RANGE') {
+    const ign = steRangeIgnore(f.RANGE ?? 0n);
+    out.sids = ign >= 0xffffffff ? 'all' : `0x${((Number(f.SID) & ~ign) >>> 0).toString(16)}+${ign + 1}`;
+  }
+  return out;
+}

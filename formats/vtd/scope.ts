@@ -58,3 +58,34 @@ export function classifyVtd(d: Decoded): Classified {
       return { role: 'other' };
   }
 }
+
+const GRAN: Record<string, Record<number, string>> = {
+  cc_inv: { 1: 'global', 2: 'domain-selective', 3: 'device-selective' },
+  iotlb_inv: { 1: 'global', 2: 'domain-selective', 3: 'page-selective-within-domain' },
+  iec_inv: { 0: 'global', 1: 'index-selective' },
+  p_iotlb_inv: { 2: 'PASID-selective', 3: 'page-selective-within-PASID' },
+  pc_inv: { 0: 'domain-selective', 1: 'PASID-selective', 3: 'global' },
+};
+
+/** Values a reader wants beside the fields: granularity by name, page counts, device-TLB size. */
+export function deriveVtd(d: Decoded): Record<string, string | number> {
+  const f = d.fields;
+  const out: Record<string, string | number> = {};
+  const g = GRAN[d.name];
+  if (g && f.G !== undefined) out.granularity = g[Number(f.G)] ?? `reserved (${f.G})`;
+  let r: AddrRange | undefined | null = null;
+  if ((d.name === 'iotlb_inv' && f.G === 3n) || (d.name === 'p_iotlb_inv' && f.G === 3n)) {
+    r = psiRange(f);
+    out.pages = 2 ** Number(f.AM);
+  } else if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') {
+    r = devtlbRange(f);
+    out.size = r ? `${Number(r.bytes / 4096n)} pages` : 'everything';
+  } else if (d.name === 'iec_inv' && f.G === 1n) {
+    out.entries = 2 ** Number(f.IM);
+  }
+  if (r) {
+    out.range_base = `0x${r.base.toString(16)}`;
+    out.range_bytes = Number(r.bytes);
+  }
+  return out;
+}

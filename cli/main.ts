@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The invtrace command line. Only commander loads at start; each command imports its
+// implementation when it runs, so `invtrace --help` answers at once.
+
+import { buildProgram } from './program.js';
+
+await buildProgram().parseAsync(process.argv);

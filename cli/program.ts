@@ -1,0 +1,60 @@
+// Declares every command and option (cheap: no implementation is imported here). Each action
+// loads its module on demand.
+
+import { Command, Option } from 'commander';
+import { INGEST_FORMATS } from './ingest-formats.js';
+import { action, EXIT_BAD_INPUT } from './run.js';
+
+const ARCH = new Option('--arch <arch>', 'architecture').choices(['smmuv3', 'vtd']);
+
+export function buildProgram(): Command {
+  const program = new Command('invtrace')
+    .description('Record, replay and analyze guest IOMMU invalidation traffic (Arm SMMUv3 CMDQ, Intel VT-d QI).')
+    .version(process.env.npm_package_version ?? versionFallback(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride((err) => {
+      // Usage errors exit 2 (bad input); help and version exit 0.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+    });
+
+  program
+    .command('decode')
+    .description('decode one command from its raw words (SMMUv3: 2 words; VT-d: 2 or 4)')
+    .argument('[words...]', '64-bit words, hex (0x...) or decimal, in queue order (DW0 DW1 / qw0 qw1 ...)')
+    .addOption(ARCH.makeOptionMandatory())
+    .option('--json', 'print JSON')
+    .option('--desc-bytes <n>', 'VT-d queue slot width: 16 (legacy) or 32 (scalable mode)')
+    .option('--list', 'print the whole command table of --arch (opcodes, fields, bit ranges)')
+    .action(action(async (words: string[], opts) => (await import('./commands/decode.js')).decodeCommand(words, opts)));
+
+  program
+    .command('ingest')
+    .description('read captures (format and architecture detected) into a canonical trace')
+    .argument('<files...>', 'capture files (gzip is read transparently)')
+    .requiredOption('-o, --output <file>', 'output trace (.arrow)')
+    .addOption(new Option('--format <format>', 'force the input format').choices([...INGEST_FORMATS]))
+    .addOption(new Option('--arch <arch>', 'force the architecture').choices(['smmuv3', 'vtd']))
+    .option('--strict', 'stop at the first malformed line (exit 2) instead of warning and counting')
+    .option('--json', 'print the ingest summary as JSON')
+    .action(action(async (files: string[], opts) => (await import('./commands/ingest.js')).ingestCommand(files, opts)));
+
+  program
+    .command('info')
+    .description('what a trace holds: counts per op, doorbells, wraps, queue geometry, span')
+    .argument('<trace>', 'trace file (.arrow)')
+    .option('--json', 'print JSON')
+    .action(action(async (trace: string, opts) => (await import('./commands/info.js')).infoCommand(trace, opts)));
+
+  program
+    .command('export')
+    .description('write a trace in another format (JSONL scenario)')
+    .argument('<trace>', 'trace file (.arrow)')
+    .requiredOption('-o, --output <file>', 'output file; the format follows its extension (.jsonl)')
+    .action(action(async (trace: string, opts) => (await import('./commands/export.js')).exportCommand(trace, opts)));
+
+  return program;
+}
+
+function versionFallback(): string {
+  return '0.1.0';
+}

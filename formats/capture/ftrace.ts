@@ -1,0 +1,86 @@
+// Parsers for guest ftrace text (/sys/kernel/tracing/trace): the standard line prefix, the VT-d
+// `intel_iommu:qi_submit` tracepoint and the arm64 `smmu:cmdlist` kprobe on
+// arm_smmu_cmdq_issue_cmdlist (spec/vtd.md §7, spec/smmuv3.md §7, captures/README.md).
+
+import { parseU64 } from '../bits.js';
+
+/** `<task>-<pid> [<cpu>] <flags> <secs>: <event>: <text>`; the TGID column and flags are optional. */
+const FTRACE_LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,6})\s+)?(\d+)\.(\d+):\s+([\w:.]+):\s?(.*)$/;
+
+export interface FtraceLine {
+  readonly task: string;
+  readonly pid: number;
+  readonly cpu: number;
+  readonly flags: string;
+  /** Timestamp in ns (the trace clock's seconds.micro- or nanoseconds). */
+  readonly ts_ns: bigint;
+  readonly event: string;
+  readonly text: string;
+}
+
+export function parseFtraceLine(line: string): FtraceLine | undefined {
+  const m = FTRACE_LINE.exec(line);
+  if (m === null) return undefined;
+  const frac = m[6]!;
+  const ns = BigInt(m[5]!) * 1_000_000_000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
+  return { task: m[1]!, pid: Number(m[2]), cpu: Number(m[3]), flags: m[4] ?? '', ts_ns: ns, event: m[7]!, text: m[8]! };
+}
+
+/** Linux's qi_submit type names by qw0[3:0] (spec/vtd.md §2.1, §7). */
+export const QI_TYPE_NAMES: Readonly<Record<string, number>> = {
+  cc_inv: 0x1, iotlb_inv: 0x2, dev_tlb_inv: 0x3, iec_inv: 0x4, inv_wait: 0x5,
+  p_iotlb_inv: 0x6, pc_inv: 0x7, p_dev_tlb_inv: 0x8, page_grp_resp: 0x9,
+};
+
+export interface QiSubmit {
+  /** The type name printed by the tracepoint (or a hex number for unnamed types). */
+  readonly type: string;
+  readonly iommu: string;
+  readonly words: readonly [bigint, bigint, bigint, bigint];
+}
+
+/** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` */
+export function parseQiSubmit(text: string): QiSubmit | string {
+  const m = /^(\S+)\s+(\S+?):\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(text);
+  if (m === null) return 'expected "<type> <iommu>: qw0 qw1 qw2 qw3"';
+  const words = [m[3]!, m[4]!, m[5]!, m[6]!].map((w) => parseU64(w));
+  if (words.some((w) => w === undefined)) return 'a qword is not a 64-bit hex value';
+  const w = words as bigint[];
+  const named = QI_TYPE_NAMES[m[1]!];
+  const printed = named ?? (parseU64(m[1]!) !== undefined ? Number(parseU64(m[1]!)) : undefined);
+  if (printed === undefined) return `unknown descriptor type name ${m[1]}`;
+  if (Number(w[0]! & 0xfn) !== printed) return `type name ${m[1]} does not match qw0[3:0] = ${Number(w[0]! & 0xfn)}`;
+  return { type: m[1]!, iommu: m[2]!, words: [w[0]!, w[1]!, w[2]!, w[3]!] };
+}
+
+export interface CmdList {
+  /** Commands the driver passed (only the first `n` recorded pairs are real). */
+  readonly n: number;
+  /** The driver appends a CMD_SYNC that is not in the array. */
+  readonly sync: boolean;
+  /** The real commands, as many as the kprobe recorded (min(n, recorded)). */
+  readonly cmds: readonly (readonly [bigint, bigint])[];
+  /** Commands beyond what the kprobe recorded (n > recorded pairs). */
+  readonly missing: number;
+}
+
+/** `(arm_smmu_cmdq_issue_cmdlist+0x0/0x72c) n=1 sync=1 c0_0=0x4 c0_1=0x1f c1_0=...` */
+export function parseCmdList(text: string): CmdList | string {
+  const kv = new Map<string, string>();
+  for (const m of text.matchAll(/(\w+)=(\S+)/g)) kv.set(m[1]!, m[2]!);
+  const n = Number(kv.get('n'));
+  const sync = kv.get('sync');
+  if (!Number.isInteger(n) || n < 0) return 'missing or bad n=';
+  if (sync !== '0' && sync !== '1') return 'missing or bad sync=';
+  const cmds: [bigint, bigint][] = [];
+  for (let k = 0; k < n; k++) {
+    const a = kv.get(`c${k}_0`);
+    const b = kv.get(`c${k}_1`);
+    if (a === undefined || b === undefined) break;
+    const w0 = parseU64(a);
+    const w1 = parseU64(b);
+    if (w0 === undefined || w1 === undefined) return `c${k}: not a 64-bit hex value`;
+    cmds.push([w0, w1]);
+  }
+  return { n, sync: sync === '1', cmds, missing: n - cmds.length };
+}

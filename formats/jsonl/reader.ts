@@ -1,0 +1,221 @@
+// JSONL scenarios (DESIGN.md "Trace files"): a header line, then one event per line. Commands are
+// placed in the queue one after another from `start` (wrapping, with the SMMU wrap bit toggling
+// each lap); `doorbell` publishes everything written so far. Lines starting with # are comments.
+//
+//   {"cmd": ["0x600f2", "0xffff8000"]}                raw words (2, or 4 for 256-bit VT-d)
+//   {"cmd": {"op": "TLBI_NH_VA", "asid": 1, ...}}     symbolic, encoded by the codecs
+//   {"cmd": [...], "slot": 7}                         rewrite slot 7 (the cursor does not move)
+//   {"doorbell": true}  |  {"doorbell": {"prod": 5, "wrap": 1}}
+//   {"ack": true}                                     acknowledge a queue error (GERRORN / FSTS)
+//   {"fault": "atc_timeout", "sid": "0x100"}          the device stops answering ATS invalidations
+//   optional on any event: "ts" (ns), "cpu"
+
+import { parseU64 } from '../bits.js';
+import { codecFor } from '../codecs.js';
+import { readLines } from '../lines.js';
+import { InputFault, type InputError } from '../result.js';
+import type { BatchSink } from '../trace/builder.js';
+import { TraceBuilder, type EventMeta } from '../trace/builder.js';
+import { parseHeader, wordsPerSlot, type TraceHeader } from '../trace/header.js';
+
+type Json = Record<string, unknown>;
+
+const EVENT_KEYS = new Set(['cmd', 'doorbell', 'ack', 'fault', 'slot', 'ts', 'cpu', 'sid', 'known', 'comment']);
+
+/** The ring cursor of a scenario: the next slot commands go to, and its wrap bit. */
+export class RingCursor {
+  slot: number;
+  wrap = 0;
+  constructor(readonly entries: number, start = 0) {
+    this.slot = start;
+  }
+  advance(): void {
+    if (++this.slot === this.entries) {
+      this.slot = 0;
+      this.wrap ^= 1;
+    }
+  }
+}
+
+/**
+ * Collects the header: normally the first line, but a header written over several lines (as in
+ * DESIGN.md) is accepted until its JSON object closes.
+ */
+class HeaderCollector {
+  private text = '';
+  private firstLine = 0;
+  constructor(private readonly file: string) {}
+
+  /** Feeds a line; returns the header once complete. */
+  feed(t: string, no: number): TraceHeader | undefined {
+    if (this.text === '') this.firstLine = no;
+    this.text += `${t}\n`;
+    try {
+      JSON.parse(this.text);
+    } catch (e) {
+      if (no - this.firstLine >= MAX_HEADER_LINES) {
+        throw new InputFault({ file: this.file, line: this.firstLine, message: `header is not valid JSON (${(e as Error).message})` });
+      }
+      return undefined;
+    }
+    return parseHeaderLine(this.text, this.file, this.firstLine);
+  }
+
+  pending(): boolean {
+    return this.text !== '';
+  }
+
+  fail(): never {
+    throw new InputFault({ file: this.file, line: this.firstLine, message: 'header is not valid JSON (unterminated object)' });
+  }
+}
+
+const MAX_HEADER_LINES = 64;
+
+export async function readJsonlHeader(path: string): Promise<TraceHeader> {
+  const hc = new HeaderCollector(path);
+  for await (const line of readLines(path)) {
+    const t = line.text.trim();
+    if (t === '' || (t.startsWith('#') && !hc.pending())) continue;
+    const h = hc.feed(t, line.no);
+    if (h) return h;
+  }
+  if (hc.pending()) hc.fail();
+  throw new InputFault({ file: path, message: 'empty file: expected a header line' });
+}
+
+function parseHeaderLine(text: string, file: string, line: number): TraceHeader {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputFault({ file, line, message: `header is not valid JSON (${(e as Error).message})` });
+  }
+  const h = parseHeader(json);
+  if (!h.ok) throw new InputFault({ file, line, ...h.error });
+  return h.value;
+}
+
+function value(v: unknown, what: string, at: Partial<InputError>): bigint {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === 'string') {
+    const p = parseU64(v);
+    if (p !== undefined) return p;
+  }
+  throw new InputFault({ ...at, field: what, message: `expected an unsigned 64-bit value, got ${JSON.stringify(v)}` });
+}
+
+/**
+ * Streams a JSONL scenario into a sink; returns the header the trace carries (`amend` may add
+ * provenance to the one in the file).
+ */
+export async function readJsonl(
+  path: string,
+  sink: BatchSink,
+  opts: { batchRows?: number; amend?: (h: TraceHeader) => TraceHeader } = {},
+): Promise<{ header: TraceHeader; rows: number }> {
+  let header: TraceHeader | undefined;
+  let builder: TraceBuilder | undefined;
+  let cursor: RingCursor | undefined;
+  const hc = new HeaderCollector(path);
+  for await (const line of readLines(path)) {
+    const t = line.text.trim();
+    if (t === '' || (t.startsWith('#') && (header !== undefined || !hc.pending()))) continue;
+    const at = { file: path, line: line.no };
+    if (header === undefined) {
+      const parsed = hc.feed(t, line.no);
+      if (parsed === undefined) continue;
+      header = opts.amend ? opts.amend(parsed) : parsed;
+      builder = new TraceBuilder(header, sink, opts.batchRows, 'jsonl');
+      cursor = new RingCursor(header.queue_entries, header.start ?? 0);
+      continue;
+    }
+    let ev: Json;
+    try {
+      const j = JSON.parse(t) as unknown;
+      if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error('expected an object');
+      ev = j as Json;
+    } catch (e) {
+      throw new InputFault({ ...at, message: `not a JSON event (${(e as Error).message})` });
+    }
+    applyEvent(ev, header, builder!, cursor!, at);
+  }
+  if (header === undefined || builder === undefined) {
+    if (hc.pending()) hc.fail();
+    throw new InputFault({ file: path, message: 'empty file: expected a header line' });
+  }
+  builder.flush();
+  return { header, rows: builder.rows };
+}
+
+function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCursor, at: { file: string; line: number }): void {
+  for (const k of Object.keys(ev)) {
+    if (!EVENT_KEYS.has(k)) throw new InputFault({ ...at, field: k, message: `unknown key "${k}"` });
+  }
+  const meta: EventMeta = {
+    ...(ev.ts !== undefined ? { ts_ns: value(ev.ts, 'ts', at) } : {}),
+    ...(ev.cpu !== undefined ? { cpu: Number(value(ev.cpu, 'cpu', at)) } : {}),
+  };
+  const kinds = ['cmd', 'doorbell', 'ack', 'fault'].filter((k) => ev[k] !== undefined);
+  if (kinds.length !== 1) {
+    throw new InputFault({ ...at, message: `an event has exactly one of cmd, doorbell, ack, fault (found ${kinds.join(', ') || 'none'})` });
+  }
+  const entries = header.queue_entries;
+  if (ev.cmd !== undefined) {
+    const words = commandWords(ev.cmd, header, at);
+    let known: bigint[] | undefined;
+    if (ev.known !== undefined) {
+      if (!Array.isArray(ev.known) || ev.known.length !== 2) throw new InputFault({ ...at, field: 'known', message: 'expected two masks' });
+      known = ev.known.map((k, i) => value(k, `known[${i}]`, at));
+    }
+    if (ev.slot !== undefined) {
+      const slot = Number(value(ev.slot, 'slot', at));
+      if (slot >= entries) throw new InputFault({ ...at, field: 'slot', message: `slot ${slot} is outside a queue of ${entries} entries` });
+      b.command(slot, words, meta, undefined, known);
+    } else {
+      b.command(cur.slot, words, meta, cur.wrap, known);
+      cur.advance();
+    }
+    return;
+  }
+  if (ev.doorbell !== undefined) {
+    if (ev.doorbell === true) return b.doorbell(cur.slot, cur.wrap, meta);
+    if (typeof ev.doorbell === 'object' && ev.doorbell !== null) {
+      const d = ev.doorbell as Json;
+      const prod = Number(value(d.prod, 'doorbell.prod', at));
+      const wrap = d.wrap === undefined ? cur.wrap : Number(value(d.wrap, 'doorbell.wrap', at));
+      if (prod >= entries || wrap > 1) throw new InputFault({ ...at, field: 'doorbell', message: `producer ${prod} (wrap ${wrap}) is outside a queue of ${entries} entries` });
+      return b.doorbell(prod, wrap, meta);
+    }
+    throw new InputFault({ ...at, field: 'doorbell', message: 'expected true or {"prod": N, "wrap": 0|1}' });
+  }
+  if (ev.ack !== undefined) {
+    if (ev.ack !== true) throw new InputFault({ ...at, field: 'ack', message: 'expected true' });
+    return b.ack(meta);
+  }
+  if (ev.fault !== 'atc_timeout' && ev.fault !== 'atc_recover') {
+    throw new InputFault({ ...at, field: 'fault', message: 'expected "atc_timeout" or "atc_recover"' });
+  }
+  if (ev.sid === undefined) throw new InputFault({ ...at, field: 'sid', message: 'a fault names the device (sid)' });
+  b.fault(ev.fault, Number(value(ev.sid, 'sid', at)), meta);
+}
+
+function commandWords(cmd: unknown, header: TraceHeader, at: { file: string; line: number }): bigint[] {
+  const n = wordsPerSlot(header);
+  if (Array.isArray(cmd)) {
+    if (cmd.length !== 2 && cmd.length !== n) {
+      throw new InputFault({ ...at, field: 'cmd', message: `expected ${n === 4 ? '2 or 4' : '2'} words, got ${cmd.length}` });
+    }
+    return cmd.map((w, i) => value(w, `cmd[${i}]`, at));
+  }
+  if (typeof cmd === 'object' && cmd !== null) {
+    const { op, ...rest } = cmd as Json;
+    if (typeof op !== 'string') throw new InputFault({ ...at, field: 'cmd.op', message: 'a symbolic command names its op' });
+    const fields: Record<string, bigint> = {};
+    for (const [k, v] of Object.entries(rest)) fields[k] = value(v, `cmd.${k}`, at);
+    const r = codecFor(header.arch).encode(op, fields, n);
+    if (!r.ok) throw new InputFault({ ...at, ...r.error, field: r.error.field ? `cmd.${r.error.field}` : 'cmd' });
+    return r.value;
+  }
+  throw new InputFault({ ...at, field: 'cmd', message: 'expected a list of words or {"op": ...}' });
+}

@@ -1,0 +1,177 @@
+// Reading and writing canonical trace files (Arrow IPC file format, `.arrow`). Writes stream batch
+// by batch into a temporary file and rename into place; reads iterate batches lazily, so neither
+// side holds a whole large trace in memory.
+
+import { open, readFile } from 'node:fs/promises';
+import { RecordBatch, RecordBatchFileWriter, RecordBatchReader, Schema, Table, type AsyncRecordBatchFileReader } from 'apache-arrow';
+import { AtomicFile } from '../atomic.js';
+import { toolVersion } from '../paths.js';
+import { InputFault } from '../result.js';
+import type { BatchSink } from './builder.js';
+import { HEADER_KEY, parseHeader, type TraceHeader } from './header.js';
+import { traceSchema } from './schema.js';
+
+/**
+ * Arrow's writer queues encoded chunks internally until someone reads them. We take them out right
+ * after each batch and write them to the file synchronously, which keeps memory flat. This reads
+ * the writer's queue (`_sink._values`) of the pinned apache-arrow version; io.test.ts checks it.
+ */
+function drain(writer: RecordBatchFileWriter, out: AtomicFile): void {
+  const queue = (writer as unknown as { _sink: { _values: Uint8Array[] } })._sink._values;
+  if (!Array.isArray(queue)) throw new Error('apache-arrow writer internals changed: cannot stream');
+  for (const chunk of queue.splice(0)) out.write(chunk);
+}
+
+/** Writes one trace file atomically. The header may be completed at close (ingest learns it late). */
+export class TraceFileWriter implements BatchSink {
+  private readonly file: AtomicFile;
+  private readonly writer = new RecordBatchFileWriter();
+  rows = 0;
+
+  constructor(readonly path: string, private readonly header: TraceHeader) {
+    this.file = new AtomicFile(path);
+  }
+
+  write(batch: RecordBatch): void {
+    this.writer.write(batch);
+    this.rows += batch.numRows;
+    drain(this.writer, this.file);
+  }
+
+  /**
+   * Publishes the file. With a `finalHeader` that differs from the one the batches carry, the data
+   * is copied once more under a schema with the final header.
+   */
+  async close(finalHeader?: TraceHeader): Promise<void> {
+    try {
+      if (this.rows === 0) this.writer.write(emptyBatch(this.header));
+      this.writer.finish();
+      drain(this.writer, this.file);
+      if (finalHeader === undefined || JSON.stringify(finalHeader) === JSON.stringify(this.header)) {
+        this.file.commit();
+        return;
+      }
+      const rewritten = new AtomicFile(this.path);
+      try {
+        const schema = traceSchema(finalHeader);
+        const writer = new RecordBatchFileWriter();
+        const fh = await open(this.file.tmp, 'r');
+        try {
+          const reader = (await RecordBatchReader.from(fh)) as AsyncRecordBatchFileReader;
+          for await (const b of reader) {
+            writer.write(new RecordBatch(schema, b.data));
+            drain(writer, rewritten);
+          }
+        } finally {
+          await fh.close();
+        }
+        writer.finish();
+        drain(writer, rewritten);
+        rewritten.commit();
+      } catch (e) {
+        rewritten.abort();
+        throw e;
+      } finally {
+        this.file.abort();
+      }
+    } catch (e) {
+      this.file.abort();
+      throw e;
+    }
+  }
+
+  abort(): void {
+    this.file.abort();
+  }
+}
+
+function emptyBatch(header: TraceHeader): RecordBatch {
+  return new Table(traceSchema(header)).batches[0] ?? new RecordBatch(traceSchema(header));
+}
+
+/** Stamps the tool version into a header. */
+export function withVersion(h: TraceHeader): TraceHeader {
+  return { ...h, tool_version: toolVersion() };
+}
+
+export function headerOfSchema(schema: Schema, file: string): TraceHeader {
+  const raw = schema.metadata.get(HEADER_KEY);
+  if (raw === undefined) throw new InputFault({ file, message: `not an invtrace trace (no ${HEADER_KEY} in the Arrow schema metadata)` });
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new InputFault({ file, message: `${HEADER_KEY} metadata is not valid JSON` });
+  }
+  const h = parseHeader(json);
+  if (!h.ok) throw new InputFault({ file, ...h.error });
+  return h.value;
+}
+
+/** An open trace file: header now, batches on demand. */
+export interface OpenTrace {
+  readonly path: string;
+  readonly header: TraceHeader;
+  readonly schema: Schema;
+  batches(): AsyncIterable<RecordBatch>;
+}
+
+const ARROW_MAGIC = 'ARROW1';
+
+export async function openTrace(path: string): Promise<OpenTrace> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new InputFault({ file: path, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message });
+  }
+  try {
+    const magic = Buffer.alloc(6);
+    await fh.read(magic, 0, 6, 0);
+    if (magic.toString('latin1') !== ARROW_MAGIC) throw new InputFault({ file: path, message: 'not an Arrow IPC file (bad magic)' });
+    const reader = (await RecordBatchReader.from(fh)) as AsyncRecordBatchFileReader;
+    await reader.open();
+    const schema = reader.schema;
+    const header = headerOfSchema(schema, path);
+    await fh.close();
+    return {
+      path,
+      header,
+      schema,
+      async *batches() {
+        const h = await open(path, 'r');
+        try {
+          const r = (await RecordBatchReader.from(h)) as AsyncRecordBatchFileReader;
+          for await (const b of r) yield b;
+        } catch (e) {
+          if (e instanceof InputFault) throw e;
+          throw new InputFault({ file: path, message: `corrupt Arrow file: ${(e as Error).message}` });
+        } finally {
+          await h.close();
+        }
+      },
+    };
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    if (e instanceof InputFault) throw e;
+    throw new InputFault({ file: path, message: `not a readable Arrow IPC file: ${(e as Error).message}` });
+  }
+}
+
+/** Reads a whole (small) trace into memory. */
+export async function readTrace(path: string): Promise<{ header: TraceHeader; table: Table }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new InputFault({ file: path, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message });
+  }
+  if (bytes.subarray(0, 6).toString('latin1') !== ARROW_MAGIC) throw new InputFault({ file: path, message: 'not an Arrow IPC file (bad magic)' });
+  let table: Table;
+  try {
+    table = new Table(RecordBatchReader.from(bytes).readAll());
+  } catch (e) {
+    throw new InputFault({ file: path, message: `corrupt Arrow file: ${(e as Error).message}` });
+  }
+  return { header: headerOfSchema(table.schema, path), table };
+}
