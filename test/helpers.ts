@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const CAPTURES = resolve(ROOT, '../shared/captures');
+/** The real captures (copied from ../shared/captures, bundled so tests run on any checkout). */
+export const CAPTURES = resolve(ROOT, 'samples/captures');
 export const capture = (name: string) => join(CAPTURES, name);
 export const haveCaptures = existsSync(CAPTURES);
 
