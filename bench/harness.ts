@@ -1,0 +1,32 @@
+// Benchmark plumbing: each bench/*.bench.ts exports `benches`, a list of named functions that
+// return measurements; `npm run bench` (bench/run.ts) runs them all and prints one table.
+// Speed targets live here, never in timed unit tests.
+
+export interface Measurement {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly note?: string;
+}
+
+export interface Bench {
+  readonly name: string;
+  run(): Promise<readonly Measurement[]>;
+}
+
+/** Wall time of `fn` in seconds (best of `reps`). */
+export async function timeIt<T>(fn: () => Promise<T> | T, reps = 1): Promise<{ seconds: number; value: T }> {
+  let best = Infinity;
+  let value!: T;
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    value = await fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return { seconds: best, value };
+}
+
+/** Peak resident set size of this process so far, in MiB. */
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}

@@ -1,0 +1,78 @@
+// Guest-physical memory as the emulators see it: queue rings in fast typed-array regions, every
+// other address sparse RAM (reads 0 until written), and fault ranges where a fetch aborts
+// (SMMUv3 CERROR_ABT, VT-d IQERCD.IQEI = 2). Words are little-endian 64-bit.
+
+interface Region {
+  readonly base: bigint;
+  readonly bytes: bigint;
+  readonly words: BigUint64Array;
+}
+
+export class GuestMemory {
+  private readonly regions: Region[] = [];
+  private readonly sparse = new Map<bigint, bigint>();
+  private readonly faults: { base: bigint; bytes: bigint }[] = [];
+
+  /** Backs [base, base+bytes) with a typed array (queue rings). */
+  addRegion(base: bigint, bytes: number): void {
+    if ((base & 7n) !== 0n || bytes % 8 !== 0) throw new Error('regions are 8-byte aligned');
+    this.regions.push({ base, bytes: BigInt(bytes), words: new BigUint64Array(bytes / 8) });
+  }
+
+  /** Makes [base, base+bytes) abort on access (no memory there). */
+  addFault(base: bigint, bytes: bigint): void {
+    this.faults.push({ base, bytes });
+  }
+
+  isFault(addr: bigint, bytes: number): boolean {
+    return this.faults.some((f) => addr < f.base + f.bytes && f.base < addr + BigInt(bytes));
+  }
+
+  private region(addr: bigint, bytes: number): Region | undefined {
+    for (const r of this.regions) if (addr >= r.base && addr + BigInt(bytes) <= r.base + r.bytes) return r;
+    return undefined;
+  }
+
+  /** `n` 64-bit words at an 8-byte aligned address; undefined when the access aborts. */
+  readWords(addr: bigint, n: number): bigint[] | undefined {
+    if (this.isFault(addr, n * 8)) return undefined;
+    const r = this.region(addr, n * 8);
+    const out: bigint[] = [];
+    if (r) {
+      const i = Number((addr - r.base) >> 3n);
+      for (let k = 0; k < n; k++) out.push(r.words[i + k]!);
+      return out;
+    }
+    for (let k = 0; k < n; k++) out.push(this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n);
+    return out;
+  }
+
+  writeWords(addr: bigint, words: readonly bigint[]): boolean {
+    if (this.isFault(addr, words.length * 8)) return false;
+    const r = this.region(addr, words.length * 8);
+    if (r) {
+      const i = Number((addr - r.base) >> 3n);
+      words.forEach((w, k) => (r.words[i + k] = w));
+      return true;
+    }
+    words.forEach((w, k) => this.sparse.set((addr >> 3n) + BigInt(k), w));
+    return true;
+  }
+
+  /** 32-bit little-endian store (VT-d wait status write, SMMUv3 MSI write). */
+  write32(addr: bigint, value: number): boolean {
+    if ((addr & 3n) !== 0n || this.isFault(addr, 4)) return false;
+    const word = addr & ~7n;
+    const shift = (addr & 4n) * 8n;
+    const old = this.readWords(word, 1)![0]!;
+    const next = (old & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
+    return this.writeWords(word, [next]);
+  }
+
+  read32(addr: bigint): number | undefined {
+    if ((addr & 3n) !== 0n) return undefined;
+    const w = this.readWords(addr & ~7n, 1);
+    if (w === undefined) return undefined;
+    return Number((w[0]! >> ((addr & 4n) * 8n)) & 0xffffffffn);
+  }
+}
