@@ -80,7 +80,8 @@ export class TraceBuilder {
 
   /**
    * A command written into `slot`. `known` gives, per word, the bits the source could tell (for
-   * commands rebuilt from decoded log lines); fields not fully known are null. Returns the decode.
+   * commands rebuilt from decoded log lines); fields not fully known are null, and a command whose
+   * opcode bits are unknown has a null op. Returns the decode.
    */
   command(slot: number, words: readonly bigint[], meta: EventMeta = {}, wrap?: number, known?: readonly bigint[]): Decoded {
     if (words.length > this.words) throw new Error(`builder: ${words.length} words in a ${this.header.desc_bytes}-byte queue`);
@@ -97,8 +98,24 @@ export class TraceBuilder {
       else c.w[i]!.pushNull();
     }
     const partial = known !== undefined && known.some((k) => k !== 0xffffffffffffffffn);
+    // The source could not tell the opcode/type: the command is known to exist, not what it is.
+    const opKnown = !partial || this.codec.table.opcode.every((r) => {
+      const m = ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo);
+      return ((known![r.w] ?? 0n) & m) === m;
+    });
     c.known[0]!.pushMaybe(partial ? known[0] : undefined);
     c.known[1]!.pushMaybe(partial ? known[1] : undefined);
+    if (!opKnown) {
+      c.op.pushNull();
+      c.error.pushNull();
+      c.role.pushNull();
+      c.cache.pushNull();
+      c.rangeBase.pushNull();
+      c.rangeBytes.pushNull();
+      for (const f of this.fieldSlots) f.col.pushNull();
+      this.end();
+      return d;
+    }
     c.op.pushCode(d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name));
     if (d.error) c.error.pushCode(this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)!);
     else c.error.pushNull();

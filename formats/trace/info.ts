@@ -60,8 +60,10 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
       switch (v.kindOf(i)) {
         case 'cmd':
           commands++;
-          bump(byOp, v.op.names[v.op.codes[i]!]!);
-          bump(byRole, v.role.names[v.role.codes[i]!]!);
+          // A command whose type the source could not see has a null op (e.g. QEMU 7.2 consumes
+          // PASID descriptors without a trace line).
+          bump(byOp, v.op.valid(i) ? v.op.names[v.op.codes[i]!]! : '(unknown)');
+          bump(byRole, v.role.valid(i) ? v.role.names[v.role.codes[i]!]! : '(unknown)');
           if (v.error.valid(i)) bump(errors, v.error.names[v.error.codes[i]!]!);
           break;
         case 'doorbell': {

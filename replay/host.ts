@@ -1,0 +1,116 @@
+// The contract of the Linux host model (iommufd IOMMU_HWPT_INVALIDATE and the VMM-facing
+// operations around it) that mediation policies drive, and of each architecture's replay kit.
+// spec/smmuv3.md §5 and spec/vtd.md §5 describe the kernel behaviour the models follow.
+
+import type { Arch } from '../formats/codec/table.js';
+import type { Topology } from '../formats/trace/header.js';
+import type { GuestMemory } from './memory.js';
+import type { EventSink, QueueUnit, Translator } from './unit.js';
+
+export type Errno = 'EINVAL' | 'EOPNOTSUPP' | 'ENOENT' | 'EIO' | 'EFAULT' | 'E2BIG' | 'ETIMEDOUT';
+
+/** One unit of host work, for the cost model and the host_ops table. */
+export type HostOpKind =
+  | 'ioctl' // an IOMMU_HWPT_INVALIDATE call (count = 1; entries = entry_num in)
+  | 'host_cmd' // a command/descriptor placed on a physical queue
+  | 'host_sync' // a physical completion point (CMD_SYNC / wait descriptor)
+  | 'host_doorbell' // a physical producer write (CMDQ_PROD / IQT)
+  | 'devtlb_inv' // an ATS invalidation sent to a device (ATC_INV / device-TLB descriptor)
+  | 'direct_cmd'; // a guest command consumed by hardware directly (VCMDQ-like), no trap
+
+export interface HostOp {
+  readonly kind: HostOpKind;
+  /** Physical IOMMU index (topology.iommus[].id). */
+  readonly iommu: number;
+  /** How many (entries of an ioctl, bytes copied ...) where the kind counts more than one. */
+  readonly entries?: number;
+  readonly bytes?: number;
+  readonly detail: string;
+}
+
+export type HostOpSink = (op: HostOp) => void;
+
+/** SMMUv3 entry: the raw 16-byte guest command (iommu_viommu_arm_smmuv3_invalidate). */
+export type Smmuv3InvEntry = readonly [bigint, bigint];
+
+/** VT-d entry: struct iommu_hwpt_vtd_s1_invalidate (addr, npages, flags, __reserved). */
+export interface VtdInvEntry {
+  readonly addr: bigint;
+  readonly npages: bigint;
+  /** IOMMU_VTD_INV_FLAGS_LEAF = bit 0. */
+  readonly flags: number;
+  readonly reserved: number;
+}
+
+/** The IOMMU_HWPT_INVALIDATE argument (struct iommu_hwpt_invalidate). */
+export interface HwptInvalidate<E> {
+  /** SMMUv3: a vIOMMU id; VT-d: a nested HWPT id (HostModel.objects). */
+  readonly id: number;
+  readonly dataType: number;
+  readonly entryLen: number;
+  /** The user array; null models data_uptr = 0. */
+  readonly entries: readonly E[] | null;
+  /** entry_num in. */
+  readonly entryNum: number;
+  readonly reserved?: number;
+}
+
+export interface HwptInvalidateResult {
+  /** 0 on success. */
+  readonly errno: Errno | 0;
+  /** entry_num out, exactly as the kernel computes it. */
+  readonly entryNum: number;
+}
+
+/** An iommufd object the VMM holds for this VM. */
+export interface HostObject {
+  readonly id: number;
+  readonly kind: 'viommu' | 'nested_hwpt';
+  /** Physical IOMMU it lives on. */
+  readonly iommu: number;
+  /** Guest devices (guest SIDs) behind it. */
+  readonly devices: readonly number[];
+  /** VT-d nested HWPT: the guest domain (DID) and host page table it nests. */
+  readonly domain?: number;
+  readonly hwpt?: number;
+}
+
+/** Result of handing a guest command to a hardware-direct queue. */
+export interface DirectResult {
+  /** False: the hardware queue does not accept this command (the VMM must trap-and-emulate it). */
+  readonly accepted: boolean;
+  /** Error the hardware raised on it (seen by the guest on its own queue). */
+  readonly error?: { readonly code: string; readonly value: number; readonly message: string };
+}
+
+export interface HostModel<E = Smmuv3InvEntry | VtdInvEntry> extends Translator {
+  readonly arch: Arch;
+  readonly topology: Topology;
+  /** The physical IOMMUs, indexed like topology.iommus. */
+  readonly units: readonly QueueUnit[];
+  readonly objects: readonly HostObject[];
+  /** IOMMU_HWPT_INVALIDATE: converts, submits to the physical queues, reports host ops. */
+  invalidate(req: HwptInvalidate<E>): HwptInvalidateResult;
+  /**
+   * The VMM re-installs a device's nested configuration after the guest changed it (SMMUv3
+   * CFGI_STE/CFGI_CD done by the VMM; VT-d context/PASID-cache invalidation): the host's own
+   * configuration-cache maintenance runs on the physical unit.
+   */
+  reattach(guestSid: number): void;
+  /** A hardware-direct (VCMDQ-like) queue consumes one guest command. */
+  direct(words: readonly bigint[]): DirectResult;
+  /** The guest device stops (or resumes) answering ATS invalidations. */
+  setAtcTimeout(guestSid: number, timedOut: boolean): void;
+}
+
+/**
+ * What replay needs from one architecture: the bare unit a guest queue would meet (the reference
+ * for the oracle) and the host model behind a mediating VMM.
+ */
+export interface ReplayKit {
+  readonly arch: Arch;
+  /** Bare hardware on the guest's own queue, configured from the guest's view of the topology. */
+  guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink): QueueUnit;
+  /** The host: physical units behind the VM as the topology says, and the iommufd model. */
+  host(topology: Topology, ops: HostOpSink, events?: EventSink): HostModel;
+}
