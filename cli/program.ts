@@ -52,6 +52,22 @@ export function buildProgram(): Command {
     .requiredOption('-o, --output <file>', 'output file; the format follows its extension (.jsonl)')
     .action(action(async (trace: string, opts) => (await import('./commands/export.js')).exportCommand(trace, opts)));
 
+  program
+    .command('record')
+    .description('run QEMU with the trace events of its vIOMMU (intel-iommu, SMMUv3), then ingest the log into a trace')
+    .usage('[options] -- QEMU_COMMAND...   |   --guest-cmdline vtd|smmuv3 [--kernel-version X.Y]')
+    .argument('[qemu...]', 'the QEMU command line, after "--"')
+    .option('-o, --output <file>', 'output trace (.arrow)')
+    .option('--dry-run', 'print the command and the events file, run nothing')
+    .option('--keep-log', 'keep the events file and QEMU log (and console) next to the output, not in a temp dir')
+    .option('--console [file]', 'also ingest the guest trace dumped to the serial console: adds -serial file:FILE or reuses the command\'s own')
+    .option('--strict', 'stop at the first malformed capture line (exit 2)')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--guest-cmdline <arch>', 'print the guest kernel command-line additions and the dump script').choices(['vtd', 'smmuv3']))
+    .option('--kernel-version <X.Y>', 'guest kernel version, for --guest-cmdline smmuv3 (6.12 added an argument the kprobe reads)')
+    .option('--kprobe-cmds <n>', 'SMMUv3 commands per batch the guest kprobe records (1-16, default 4)')
+    .action(action(async (qemu: string[], opts) => (await import('./commands/record.js')).recordCommand(qemu, opts)));
+
   return program;
 }
 
