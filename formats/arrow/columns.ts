@@ -2,11 +2,11 @@
 // builders), with a validity bitmap allocated only once a null appears.
 
 import {
-  Data, Dictionary, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, Utf8, Vector, makeData, vectorFromArray,
+  Data, Dictionary, Float64, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, Utf8, Vector, makeData, vectorFromArray,
   type DataType,
 } from 'apache-arrow';
 
-type Numeric = Int8 | Int16 | Int32 | Int64 | Uint8 | Uint16 | Uint32 | Uint64;
+type Numeric = Int8 | Int16 | Int32 | Int64 | Uint8 | Uint16 | Uint32 | Uint64 | Float64;
 type ArrayOf<T extends Numeric> = T['TArray'];
 type Ctor<A> = { new (n: number): A };
 
@@ -91,6 +91,46 @@ export const u32 = (cap?: number) => new NumCol<Uint32>(new Uint32(), Uint32Arra
 export const u64 = (cap?: number) => new NumCol<Uint64>(new Uint64(), BigUint64Array, cap);
 export const i32 = (cap?: number) => new NumCol<Int32>(new Int32(), Int32Array, cap);
 export const i64 = (cap?: number) => new NumCol<Int64>(new Int64(), BigInt64Array, cap);
+export const f64 = (cap?: number) => new NumCol<Float64>(new Float64(), Float64Array, cap);
+
+/** A UTF-8 string column: offsets and bytes in growing typed arrays. */
+export class StrCol {
+  private offsets = new Int32Array(1024);
+  private bytes = new Uint8Array(16 * 1024);
+  private used = 0;
+  private readonly enc = new TextEncoder();
+  length = 0;
+
+  push(v: string): void {
+    if (this.length + 1 >= this.offsets.length) {
+      const o = new Int32Array(this.offsets.length * 2);
+      o.set(this.offsets);
+      this.offsets = o;
+    }
+    const need = this.used + v.length * 3;
+    if (need > this.bytes.length) {
+      const b = new Uint8Array(Math.max(need, this.bytes.length * 2));
+      b.set(this.bytes.subarray(0, this.used));
+      this.bytes = b;
+    }
+    this.used += this.enc.encodeInto(v, this.bytes.subarray(this.used)).written;
+    this.offsets[++this.length] = this.used;
+  }
+
+  finish(): Data<Utf8> {
+    const data = makeData({
+      type: new Utf8(),
+      length: this.length,
+      nullCount: 0,
+      valueOffsets: this.offsets.slice(0, this.length + 1),
+      data: this.bytes.slice(0, this.used),
+    });
+    this.length = 0;
+    this.used = 0;
+    this.offsets = new Int32Array(1024);
+    return data;
+  }
+}
 
 /**
  * A fixed string dictionary shared by every batch of a file (IPC files allow no replacement

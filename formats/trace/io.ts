@@ -3,39 +3,28 @@
 // side holds a whole large trace in memory.
 
 import { open, readFile } from 'node:fs/promises';
-import { RecordBatch, RecordBatchFileWriter, RecordBatchReader, Schema, Table, type AsyncRecordBatchFileReader } from 'apache-arrow';
-import { AtomicFile } from '../atomic.js';
+import { RecordBatch, RecordBatchReader, Schema, Table, type AsyncRecordBatchFileReader } from 'apache-arrow';
+import { ArrowFileSink } from '../arrow/file-sink.js';
 import { toolVersion } from '../paths.js';
 import { InputFault } from '../result.js';
 import type { BatchSink } from './builder.js';
 import { HEADER_KEY, parseHeader, type TraceHeader } from './header.js';
 import { traceSchema } from './schema.js';
 
-/**
- * Arrow's writer queues encoded chunks internally until someone reads them. We take them out right
- * after each batch and write them to the file synchronously, which keeps memory flat. This reads
- * the writer's queue (`_sink._values`) of the pinned apache-arrow version; io.test.ts checks it.
- */
-function drain(writer: RecordBatchFileWriter, out: AtomicFile): void {
-  const queue = (writer as unknown as { _sink: { _values: Uint8Array[] } })._sink._values;
-  if (!Array.isArray(queue)) throw new Error('apache-arrow writer internals changed: cannot stream');
-  for (const chunk of queue.splice(0)) out.write(chunk);
-}
-
 /** Writes one trace file atomically. The header may be completed at close (ingest learns it late). */
 export class TraceFileWriter implements BatchSink {
-  private readonly file: AtomicFile;
-  private readonly writer = new RecordBatchFileWriter();
-  rows = 0;
+  private readonly out: ArrowFileSink;
 
   constructor(readonly path: string, private readonly header: TraceHeader) {
-    this.file = new AtomicFile(path);
+    this.out = new ArrowFileSink(path);
+  }
+
+  get rows(): number {
+    return this.out.rows;
   }
 
   write(batch: RecordBatch): void {
-    this.writer.write(batch);
-    this.rows += batch.numRows;
-    drain(this.writer, this.file);
+    this.out.write(batch);
   }
 
   /**
@@ -44,49 +33,37 @@ export class TraceFileWriter implements BatchSink {
    */
   async close(finalHeader?: TraceHeader): Promise<void> {
     try {
-      if (this.rows === 0) this.writer.write(emptyBatch(this.header));
-      this.writer.finish();
-      drain(this.writer, this.file);
+      this.out.finish(traceSchema(this.header));
       if (finalHeader === undefined || JSON.stringify(finalHeader) === JSON.stringify(this.header)) {
-        this.file.commit();
+        this.out.file.commit();
         return;
       }
-      const rewritten = new AtomicFile(this.path);
+      const rewritten = new ArrowFileSink(this.path);
+      const schema = traceSchema(finalHeader);
       try {
-        const schema = traceSchema(finalHeader);
-        const writer = new RecordBatchFileWriter();
-        const fh = await open(this.file.tmp, 'r');
+        const fh = await open(this.out.file.tmp, 'r');
         try {
           const reader = (await RecordBatchReader.from(fh)) as AsyncRecordBatchFileReader;
-          for await (const b of reader) {
-            writer.write(new RecordBatch(schema, b.data));
-            drain(writer, rewritten);
-          }
+          for await (const b of reader) rewritten.write(new RecordBatch(schema, b.data));
         } finally {
           await fh.close();
         }
-        writer.finish();
-        drain(writer, rewritten);
-        rewritten.commit();
+        rewritten.commit(schema);
       } catch (e) {
         rewritten.abort();
         throw e;
       } finally {
-        this.file.abort();
+        this.out.abort();
       }
     } catch (e) {
-      this.file.abort();
+      this.out.abort();
       throw e;
     }
   }
 
   abort(): void {
-    this.file.abort();
+    this.out.abort();
   }
-}
-
-function emptyBatch(header: TraceHeader): RecordBatch {
-  return new Table(traceSchema(header)).batches[0] ?? new RecordBatch(traceSchema(header));
 }
 
 /** Stamps the tool version into a header. */

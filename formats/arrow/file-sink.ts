@@ -1,0 +1,48 @@
+// Streams record batches into an Arrow IPC file written atomically. Arrow's writer queues encoded
+// chunks internally until someone reads them; we take them out right after each batch and write
+// them synchronously, which keeps memory flat. This reads the writer's queue (`_sink._values`) of
+// the pinned apache-arrow version; formats/trace/trace.test.ts covers it.
+
+import { RecordBatch, RecordBatchFileWriter, type Schema } from 'apache-arrow';
+import { AtomicFile } from '../atomic.js';
+
+export class ArrowFileSink {
+  readonly file: AtomicFile;
+  private readonly writer = new RecordBatchFileWriter();
+  rows = 0;
+  private batches = 0;
+
+  constructor(readonly path: string) {
+    this.file = new AtomicFile(path);
+  }
+
+  write(batch: RecordBatch): void {
+    this.writer.write(batch);
+    this.rows += batch.numRows;
+    this.batches++;
+    this.drain();
+  }
+
+  /** Ends the IPC stream (an empty file still carries its schema) without publishing it. */
+  finish(schema: Schema): void {
+    if (this.batches === 0) this.writer.write(new RecordBatch(schema));
+    this.writer.finish();
+    this.drain();
+  }
+
+  /** Finishes and publishes the file. */
+  commit(schema: Schema): void {
+    this.finish(schema);
+    this.file.commit();
+  }
+
+  abort(): void {
+    this.file.abort();
+  }
+
+  private drain(): void {
+    const queue = (this.writer as unknown as { _sink: { _values: Uint8Array[] } })._sink._values;
+    if (!Array.isArray(queue)) throw new Error('apache-arrow writer internals changed: cannot stream');
+    for (const chunk of queue.splice(0)) this.file.write(chunk);
+  }
+}
