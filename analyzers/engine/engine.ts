@@ -1,0 +1,49 @@
+// The SQL engine behind `invtrace sql`, the analyzer views and (later) the report: a small
+// interface so the session code does not care which DuckDB build answers. Data crosses it as
+// Arrow IPC *stream* bytes (in) and apache-arrow 21 tables and batches (out): engines that bundle
+// another Arrow version (duckdb-wasm ships Arrow 17) never see or return our Arrow objects.
+
+import type { RecordBatch, Table } from 'apache-arrow';
+
+export interface SqlEngine {
+  /** Which engine answers (`duckdb-wasm`, `duckdb-native`) and its DuckDB version. */
+  readonly name: string;
+  version(): Promise<string>;
+  /**
+   * Creates table `name` (replacing one of that name) from Arrow IPC streams. Each chunk is a whole
+   * stream (schema, dictionaries, batches, end-of-stream marker); the first creates the table and
+   * the rest append, so a caller bounds memory by cutting a large input into several streams.
+   */
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
+  /** Runs SQL (one or more statements); the result of the last one, whole. */
+  query(sql: string): Promise<Table>;
+  /** Runs one statement; its result batch by batch (exports of large results). */
+  queryBatches(sql: string): AsyncIterable<RecordBatch>;
+  /** Stops the statement running now, if any (its promise rejects with a SqlError). */
+  cancel(): Promise<void>;
+  /** Frees the engine (ends its worker). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** DuckDB refused a statement: bad SQL, an unknown table, a failed cast. The message is one line. */
+export class SqlError extends Error {
+  constructor(message: string) {
+    super(oneLine(message));
+    this.name = 'SqlError';
+  }
+}
+
+/**
+ * DuckDB messages carry the statement and a caret over several lines ("LINE 1: selec 1 / ^").
+ * Keeps the first line, which names the error and where it is.
+ */
+export function oneLine(message: string): string {
+  const first = message.split('\n').find((l) => l.trim() !== '') ?? message;
+  return first.trim();
+}
+
+/** Quotes an identifier for DuckDB. */
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** Quotes a string literal for DuckDB. */
+export const literal = (s: string): string => `'${s.replaceAll("'", "''")}'`;

@@ -1,0 +1,195 @@
+// The duckdb-wasm engine: DuckDB compiled to WebAssembly, run through duckdb-wasm's async API in a
+// Node worker thread, so the main thread (a REPL, the TUI) keeps running while a query does.
+//
+// duckdb-wasm's own `createWorker` fetches the worker script by URL (a browser habit Node cannot
+// follow for a file path), so we start a worker_threads Worker ourselves with a four-line shim that
+// gives the bundled worker script the browser globals it expects (`onmessage`, `postMessage`), and
+// hand AsyncDuckDB an object with the browser Worker methods it calls.
+//
+// Arrow versions: duckdb-wasm bundles apache-arrow 17; we use 21. Nothing Arrow crosses as an
+// object: tables go in as IPC stream bytes (`insertArrowFromIPCStream`; `insertArrowTable` with an
+// Arrow 21 table silently creates nothing) and results come back as IPC bytes (`runQuery`,
+// `fetchQueryResults`) that Arrow 21 reads. Limits: WebAssembly's 32-bit address space caps DuckDB
+// at about 3 GiB of data; one statement runs at a time (calls queue).
+
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type RecordBatch } from 'apache-arrow';
+import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
+import { ident, SqlError, type SqlEngine } from './engine.js';
+
+const require = createRequire(import.meta.url);
+
+/** Gives the bundled worker script the browser globals it expects; silences its console unless debugging. */
+function shim(script: string, debug: boolean): string {
+  return [
+    "const { parentPort } = require('node:worker_threads');",
+    debug ? '' : 'console.log = console.error = console.warn = console.info = console.debug = () => {};',
+    'globalThis.postMessage = (m, t) => parentPort.postMessage(m, t);',
+    "parentPort.on('message', (data) => globalThis.onmessage && globalThis.onmessage({ data }));",
+    `require(${JSON.stringify(script)});`,
+  ].join('\n');
+}
+
+type Listener = (ev: { data: unknown }) => void;
+
+/** The browser Worker surface AsyncDuckDB uses, over a worker_threads Worker. */
+class WorkerAdapter {
+  private readonly wrapped = new Map<Listener, (d: unknown) => void>();
+  constructor(readonly worker: Worker) {}
+
+  postMessage(message: unknown, transfer?: readonly ArrayBuffer[]): void {
+    this.worker.postMessage(message, transfer as ArrayBuffer[] | undefined);
+  }
+
+  addEventListener(type: string, fn: Listener): void {
+    const h = (d: unknown) => fn({ data: d });
+    this.wrapped.set(fn, h);
+    this.worker.on(type === 'close' ? 'exit' : type, h);
+  }
+
+  removeEventListener(type: string, fn: Listener): void {
+    const h = this.wrapped.get(fn);
+    if (h) this.worker.off(type === 'close' ? 'exit' : type, h);
+    this.wrapped.delete(fn);
+  }
+
+  terminate(): void {
+    void this.worker.terminate();
+  }
+}
+
+/** Turns duckdb-wasm's rejections (an Error, or a bare string) into SqlError. */
+function sqlError(e: unknown): SqlError {
+  const text = e instanceof Error ? e.message : String(e);
+  // Pending queries report errors as JSON: {"exception_type": "Parser", "exception_message": ...}.
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text) as { exception_type?: string; exception_message?: string };
+      if (j.exception_message !== undefined) return new SqlError(`${j.exception_type ?? 'SQL'} Error: ${j.exception_message}`);
+    } catch {
+      // not JSON after all
+    }
+  }
+  return new SqlError(text);
+}
+
+export class WasmEngine implements SqlEngine {
+  readonly name = 'duckdb-wasm';
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(private readonly db: AsyncDuckDB, private readonly conn: number, private readonly worker: Worker) {}
+
+  /** Starts the worker, instantiates DuckDB (about a second: compiling the WebAssembly) and connects. */
+  static async start(): Promise<WasmEngine> {
+    const duckdb = await import('@duckdb/duckdb-wasm');
+    const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
+    const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
+    const worker = new Worker(shim(script, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
+    try {
+      const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
+      const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker) as unknown as ConstructorParameters<typeof duckdb.AsyncDuckDB>[1]);
+      await db.instantiate(wasm);
+      // Keep 64-bit integers exact (BigInt), not doubles.
+      await db.open({ query: { castBigIntToDouble: false } });
+      const conn = await db.connectInternal();
+      return new WasmEngine(db, conn, worker);
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    }
+  }
+
+  /** Runs calls one after another: a connection runs one statement at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('SQL engine is closed'));
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  version(): Promise<string> {
+    return this.serial(() => this.db.getVersion());
+  }
+
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.db.runQuery(this.conn, `DROP TABLE IF EXISTS ${ident(name)}`);
+        let create = true;
+        for await (const bytes of streams) {
+          // The buffer is transferred to the worker: this side must not reuse it.
+          await this.db.insertArrowFromIPCStream(this.conn, bytes, { name, create });
+          create = false;
+        }
+      } catch (e) {
+        throw sqlError(e);
+      }
+    });
+  }
+
+  async query(sql: string): Promise<Table> {
+    const reader = await this.pending(sql, false);
+    const batches: RecordBatch[] = [];
+    for await (const b of reader) batches.push(b);
+    return batches.length > 0 ? new Table(batches) : new Table(reader.schema);
+  }
+
+  async *queryBatches(sql: string): AsyncIterable<RecordBatch> {
+    yield* await this.pending(sql, true);
+  }
+
+  /**
+   * Starts a statement as a pending query (so `cancel()` can stop it) and reads its result. The
+   * connection stays held until the reader is drained or abandoned. `stream`: DuckDB produces the
+   * result while it is read, instead of materializing it first.
+   */
+  private async pending(sql: string, stream: boolean): Promise<AsyncRecordBatchStreamReader> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let header: Uint8Array | null = null;
+    await this.serial(async () => {
+      try {
+        header = await this.db.startPendingQuery(this.conn, sql, stream);
+        while (header === null) header = await this.db.pollPendingQuery(this.conn);
+      } catch (e) {
+        release();
+        throw sqlError(e);
+      }
+      this.queue = held;
+    });
+    const db = this.db, conn = this.conn;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      try {
+        yield header!;
+        for (;;) {
+          let buf: Uint8Array | null = null;
+          try {
+            while (buf === null) buf = await db.fetchQueryResults(conn);
+          } catch (e) {
+            throw sqlError(e);
+          }
+          if (buf.byteLength === 0) return;
+          yield buf;
+        }
+      } finally {
+        release();
+      }
+    }
+    return (await RecordBatchReader.from(chunks())) as AsyncRecordBatchStreamReader;
+  }
+
+  async cancel(): Promise<void> {
+    // Not queued: it must reach the worker while a statement runs.
+    if (!this.closed) await this.db.cancelPendingQuery(this.conn).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    await this.db.terminate().catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
