@@ -1,0 +1,122 @@
+// The batched walk behind linear-batch and raw-ring: forwarded commands gathered into one host
+// call per doorbell (per iommufd object), VMM-owned commands executed either in order (a batch
+// ends before each) or in a prepass before the host call. The two policies differ in who finds
+// illegal commands (the VMM while copying, or the host while walking the guest ring), in what the
+// VMM pays per command, and in whether a batch may be split where the ring wraps.
+
+import type { Decoded } from '../../formats/codec/codec.js';
+import type { PolicyContext } from '../policy.js';
+import { forwardToHost, type Forwarded } from '../vmm/forward.js';
+import { completionPoint, hostFailed, type VmmState } from './steps.js';
+
+export interface BatchOptions {
+  /** inorder: a batch ends before each VMM-owned command; prepass: the VMM runs its commands first. */
+  readonly vmm: 'inorder' | 'prepass';
+  /** Who detects illegal commands: the VMM (it decodes every command) or the host walking the ring. */
+  readonly validator: 'vmm' | 'host';
+  /** Split a batch where the ring wraps (two host calls instead of one). */
+  readonly splitOnWrap: boolean;
+}
+
+type Step = { kind: 'forward'; item: Forwarded } | { kind: 'vmm' | 'sync'; d: Decoded } | { kind: 'stop'; d: Decoded };
+
+/** Classifies the command at `pos` for a batched walk, charging the VMM what it looks at. */
+function step(ctx: PolicyContext, pos: number, o: BatchOptions): Step {
+  const d = ctx.command(pos);
+  const owner = ctx.vmm.owner(d);
+  // linear-batch decodes every command to copy it; raw-ring's VMM only picks out its own.
+  if (o.validator === 'vmm' || owner === 'vmm' || owner === 'sync') ctx.op('vmm_cmd', d.name);
+  if (owner === 'vmm' || owner === 'sync') return { kind: owner, d };
+  if (owner === 'illegal' && !(o.validator === 'host' && ctx.vmm.hostTakesRaw(d))) return { kind: 'stop', d };
+  return { kind: 'forward', item: { pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') } };
+}
+
+/** Host call(s) for a batch; false when the queue stopped at a failure. */
+function flush(ctx: PolicyContext, st: VmmState, batch: Forwarded[], o: BatchOptions, entries: number): { ok: boolean; failedAt?: number } {
+  if (batch.length === 0) return { ok: true };
+  const parts: Forwarded[][] = [];
+  let cur: Forwarded[] = [];
+  for (const it of batch) {
+    if (o.splitOnWrap && cur.length > 0 && it.pos % entries === 0) {
+      parts.push(cur);
+      cur = [];
+    }
+    cur.push(it);
+  }
+  parts.push(cur);
+  for (const part of parts) {
+    const out = forwardToHost(ctx, part);
+    if (out.failedAt !== undefined && !hostFailed(ctx, st, out.failedAt, out.failure!)) return { ok: false, failedAt: out.failedAt };
+  }
+  return { ok: true };
+}
+
+export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions): void {
+  const entries = ctx.header.queue_entries;
+  if (o.vmm === 'prepass') return walkPrepass(ctx, st, prod, o, entries);
+  let batch: Forwarded[] = [];
+  for (let pos = ctx.cons; pos < prod; pos++) {
+    const s = step(ctx, pos, o);
+    if (s.kind === 'forward') {
+      batch.push(s.item);
+      continue;
+    }
+    const f = flush(ctx, st, batch, o, entries);
+    if (!f.ok) return;
+    if (batch.length > 0) ctx.setCons(pos);
+    batch = [];
+    if (s.kind === 'stop') {
+      ctx.raise(pos, ctx.vmm.illegal(s.d));
+      return;
+    }
+    if (s.kind === 'sync') {
+      if (!completionPoint(ctx, st, pos)) return;
+      continue;
+    }
+    ctx.vmm.execute(s.d, ctx.host);
+    ctx.executed(pos);
+    ctx.setCons(pos + 1);
+  }
+  if (flush(ctx, st, batch, o, entries).ok) ctx.setCons(prod);
+}
+
+/**
+ * Prepass: the VMM executes its own commands first (a VMM that validates stops its pass at the
+ * first illegal command; one that leaves that to the host does not), then one host call takes
+ * every forwarded command; completion points before the first failure then complete.
+ */
+function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions, entries: number): void {
+  const batch: Forwarded[] = [];
+  const syncs: number[] = [];
+  let stopAt: number | undefined;
+  let stopCmd: Decoded | undefined;
+  for (let pos = ctx.cons; pos < prod; pos++) {
+    const s = step(ctx, pos, o);
+    if (s.kind === 'stop') {
+      if (stopAt === undefined) {
+        stopAt = pos;
+        stopCmd = s.d;
+      }
+      if (o.validator === 'vmm') break;
+      continue;
+    }
+    if (s.kind === 'vmm') {
+      ctx.vmm.execute(s.d, ctx.host);
+      ctx.executed(pos);
+    } else if (s.kind === 'sync') syncs.push(pos);
+    else if (s.kind === 'forward' && stopAt === undefined) batch.push(s.item); // the host walk ends at the stop
+  }
+  const f = flush(ctx, st, batch, o, entries);
+  const limit = Math.min(stopAt ?? prod, f.failedAt ?? prod);
+  for (const s of syncs) {
+    if (s >= limit) break;
+    if (!completionPoint(ctx, st, s)) return;
+  }
+  if (!f.ok) return; // raised at the failure
+  if (stopAt !== undefined && stopAt === limit) {
+    ctx.setCons(stopAt);
+    ctx.raise(stopAt, ctx.vmm.illegal(stopCmd!));
+    return;
+  }
+  ctx.setCons(prod);
+}

@@ -1,0 +1,79 @@
+// The policy registry: name → factory (frozen). `all` is the default comparison set; a name that
+// is a path loads a user module exporting `default` (or `policy`) as a PolicyFactory.
+
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InputFault } from '../../formats/result.js';
+import { parsePolicySpec, type PolicyFactory } from '../policy.js';
+import { devtlbNop, perCommand } from './per-command.js';
+import { hwDirect } from './hw-direct.js';
+import { linearBatch } from './linear-batch.js';
+import { rawRing } from './raw-ring.js';
+
+export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
+  'hw-direct': hwDirect,
+  'per-command': perCommand,
+  'linear-batch': linearBatch,
+  'raw-ring': rawRing,
+  'devtlb-nop': devtlbNop,
+});
+
+/** What `--policy all` runs: every policy, and the variants DESIGN.md names. */
+export const ALL_POLICIES: readonly string[] = [
+  'hw-direct',
+  'per-command',
+  'linear-batch',
+  'linear-batch:split_on_wrap=true',
+  'linear-batch:vmm=prepass',
+  'raw-ring',
+  'raw-ring:vmm=inorder',
+  'devtlb-nop',
+  'devtlb-nop:fanout=all',
+];
+
+/** A policy spec resolved to a factory that makes a fresh instance per replay run. */
+export interface ResolvedPolicy {
+  readonly name: string;
+  make(): ReturnType<PolicyFactory>;
+}
+
+function looksLikePath(base: string): boolean {
+  return base.startsWith('.') || isAbsolute(base) || /\.(m?js|ts)$/.test(base);
+}
+
+export async function resolvePolicies(specs: readonly string[]): Promise<ResolvedPolicy[]> {
+  const expanded = specs.flatMap((s) => (s.trim() === 'all' ? ALL_POLICIES : [s.trim()])).filter((s) => s !== '');
+  const out: ResolvedPolicy[] = [];
+  for (const spec of expanded) {
+    let parsed;
+    try {
+      parsed = parsePolicySpec(spec);
+    } catch (e) {
+      throw new InputFault({ field: 'policy', message: (e as Error).message });
+    }
+    let factory = POLICIES[parsed.base];
+    if (factory === undefined && looksLikePath(parsed.base)) {
+      const url = pathToFileURL(resolve(parsed.base)).href;
+      let mod: { default?: PolicyFactory; policy?: PolicyFactory };
+      try {
+        mod = (await import(url)) as typeof mod;
+      } catch (e) {
+        throw new InputFault({ file: parsed.base, message: `cannot load policy module: ${(e as Error).message}` });
+      }
+      factory = mod.default ?? mod.policy;
+      if (typeof factory !== 'function') throw new InputFault({ file: parsed.base, message: 'a policy module exports a factory as default (or `policy`)' });
+    }
+    if (factory === undefined) {
+      throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, or a module path)` });
+    }
+    const f = factory;
+    try {
+      f(parsed.variant, spec); // validates the variant now, not mid-replay
+    } catch (e) {
+      throw new InputFault({ field: 'policy', message: (e as Error).message });
+    }
+    out.push({ name: spec, make: () => f(parsed.variant, spec) });
+  }
+  if (out.length === 0) throw new InputFault({ field: 'policy', message: 'no policy given' });
+  return out;
+}

@@ -1,0 +1,87 @@
+// per-command: the VMM walks the new entries and makes one ioctl per invalidation command (per
+// iommufd object it concerns), as QEMU's SMMUv3 accel mode does today (spec/smmuv3.md §6.1). The
+// same walk with device-TLB commands dropped and IOTLB invalidations sent to one nested object
+// is devtlb-nop.
+
+import { checkVariant, variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
+import type { Fanout } from '../vmm/arch.js';
+import { forwardToHost } from '../vmm/forward.js';
+import { completionPoint, hostFailed, VmmState } from './steps.js';
+
+export interface WalkOptions {
+  /** Device-TLB/ATC invalidations: forwarded, or completed as no-ops (devtlb-nop). */
+  readonly devtlb: 'forward' | 'nop';
+  readonly fanout: Fanout;
+}
+
+/** Processes [ctx.cons, prod) one command at a time. */
+export function walkPerCommand(ctx: PolicyContext, st: VmmState, prod: number, o: WalkOptions, only?: (pos: number) => boolean): void {
+  for (let pos = ctx.cons; pos < prod; pos++) {
+    if (only && !only(pos)) continue;
+    if (!handleOne(ctx, st, pos, o)) return;
+  }
+}
+
+/** One guest command through the trapped path. False: the queue stopped. */
+export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: WalkOptions): boolean {
+  const d = ctx.command(pos);
+  ctx.op('vmm_cmd', d.name);
+  const owner = ctx.vmm.owner(d);
+  if (owner === 'illegal') {
+    ctx.raise(pos, ctx.vmm.illegal(d));
+    return false;
+  }
+  if (owner === 'sync') return completionPoint(ctx, st, pos);
+  if (owner === 'vmm' || (owner === 'devtlb' && o.devtlb === 'nop')) {
+    if (owner === 'vmm') ctx.vmm.execute(d, ctx.host);
+    ctx.executed(pos);
+  } else {
+    const invs = [...ctx.vmm.forward(d, ctx.host, o.fanout), ...(o.devtlb === 'nop' ? ctx.vmm.companionDevtlb(d, ctx.host) : [])];
+    const out = forwardToHost(ctx, [{ pos, d, invs }]);
+    if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
+  }
+  ctx.setCons(pos + 1);
+  return true;
+}
+
+export function perCommand(variant: Variant, name: string): Policy {
+  checkVariant(variant, [], name);
+  const st = new VmmState();
+  const o: WalkOptions = { devtlb: 'forward', fanout: 'all' };
+  return {
+    name,
+    doorbell(ctx, prod) {
+      ctx.op('trap', 'doorbell');
+      if (ctx.error === undefined) walkPerCommand(ctx, st, prod, o);
+    },
+    ack(ctx, prod) {
+      ctx.op('trap', 'error acknowledgement');
+      walkPerCommand(ctx, st, prod, o);
+    },
+  };
+}
+
+/**
+ * devtlb-nop: one host invalidation per IOTLB descriptor, which (VT-d) also flushes the device
+ * TLBs of every device attached to that nested domain; device-TLB descriptors become no-ops.
+ * On SMMUv3 the host does not flush ATCs by itself, so the VMM adds ATC_INVs for the ATS devices
+ * of the domain to the same ioctl (the same idea applied to ATC_INV). Variant fanout=first|all:
+ * whether an IOTLB invalidation goes to the first nested object of the guest domain only (one
+ * host invalidation, the design as proposed) or to all of them.
+ */
+export function devtlbNop(variant: Variant, name: string): Policy {
+  checkVariant(variant, ['fanout'], name);
+  const st = new VmmState();
+  const o: WalkOptions = { devtlb: 'nop', fanout: variantChoice(variant, 'fanout', ['first', 'all'] as const, name) };
+  return {
+    name,
+    doorbell(ctx: PolicyContext, prod: number) {
+      ctx.op('trap', 'doorbell');
+      if (ctx.error === undefined) walkPerCommand(ctx, st, prod, o);
+    },
+    ack(ctx: PolicyContext, prod: number) {
+      ctx.op('trap', 'error acknowledgement');
+      walkPerCommand(ctx, st, prod, o);
+    },
+  };
+}

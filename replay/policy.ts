@@ -1,0 +1,94 @@
+// The contract between the replay engine and a mediation policy (DESIGN.md "Mediation
+// policies"): what a VMM does when the guest rings the doorbell of its invalidation queue. A policy
+// reads the guest ring, drives the host model, and produces the guest-visible state (consumer
+// index, error, completions), reporting every piece of work to the ledger for the cost model.
+// Positions are absolute: lap * entries + index, increasing over the whole trace.
+
+import type { Decoded } from '../formats/codec/codec.js';
+import type { Arch } from '../formats/codec/table.js';
+import type { Topology, TraceHeader } from '../formats/trace/header.js';
+import type { HostModel } from './host.js';
+import type { VmmArch } from './vmm/arch.js';
+
+/** Work the VMM does itself (host work arrives through the host model's op sink). */
+export type VmmOpKind = 'trap' | 'vmm_cmd';
+
+/** The guest-visible error a policy raises (what the guest reads from CMDQ_CONS.ERR / FSTS+IQERCD). */
+export interface GuestError {
+  readonly code: string;
+  readonly value: number;
+}
+
+export interface PolicyContext {
+  readonly arch: Arch;
+  readonly header: TraceHeader;
+  readonly topology: Topology;
+  readonly host: HostModel;
+  /** Architecture-specific VMM knowledge: who owns a command, how to forward it. */
+  readonly vmm: VmmArch;
+  /** Guest consumer position (absolute) as the guest currently sees it. */
+  readonly cons: number;
+  /** The guest's pending queue error, if any (consumption is stopped until `ack`). */
+  readonly error: GuestError | undefined;
+  /** The command in the guest ring at an absolute position, decoded. */
+  command(pos: number): Decoded;
+  /** Moves the guest-visible consumer to `pos` (every command before it has taken effect). */
+  setCons(pos: number): void;
+  /** Stops the queue at `pos` with an error, as the hardware would report it. */
+  raise(pos: number, error: GuestError): void;
+  /** A completion point (CMD_SYNC / wait) at `pos` completed. */
+  complete(pos: number): void;
+  /** The guest command at `pos` took effect (executed by the VMM, or handled by the host). */
+  executed(pos: number): void;
+  /** VMM-side work for the cost model (host work is reported by the host model). */
+  op(kind: VmmOpKind, detail: string): void;
+}
+
+export interface Policy {
+  /** Name with its variant, e.g. `linear-batch:split_on_wrap=true`; kept in every output. */
+  readonly name: string;
+  /** The guest published entries up to (not including) absolute position `prod`. */
+  doorbell(ctx: PolicyContext, prod: number): void;
+  /** The guest acknowledged the queue error; consumption resumes at ctx.cons. */
+  ack(ctx: PolicyContext, prod: number): void;
+}
+
+export type Variant = Readonly<Record<string, string>>;
+export type PolicyFactory = (variant: Variant, name: string) => Policy;
+
+/** `NAME[:key=value,...]` → name and variant; values kept as strings. */
+export function parsePolicySpec(spec: string): { base: string; variant: Variant } {
+  const i = spec.indexOf(':');
+  const base = (i < 0 ? spec : spec.slice(0, i)).trim();
+  const variant: Record<string, string> = {};
+  if (i >= 0) {
+    for (const kv of spec.slice(i + 1).split(',')) {
+      if (kv.trim() === '') continue;
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`policy variant "${kv}" is not key=value`);
+      variant[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
+    }
+  }
+  return { base, variant };
+}
+
+/** Reads a variant key that takes one of `choices` (first = default). */
+export function variantChoice<T extends string>(v: Variant, key: string, choices: readonly T[], policy: string): T {
+  const raw = v[key];
+  if (raw === undefined) return choices[0]!;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new Error(`${policy}: ${key} must be one of ${choices.join(', ')}, not "${raw}"`);
+  }
+  return raw as T;
+}
+
+export function variantBool(v: Variant, key: string, policy: string): boolean {
+  return variantChoice(v, key, ['false', 'true'] as const, policy) === 'true';
+}
+
+/** Refuses variant keys a policy does not know. */
+export function checkVariant(v: Variant, known: readonly string[], policy: string): void {
+  for (const k of Object.keys(v)) {
+    if (!known.includes(k)) throw new Error(`${policy}: unknown variant key "${k}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+  }
+}

@@ -1,0 +1,105 @@
+// The replay's result tables (Arrow files in the output folder, one fact per table, stable
+// column names; documented in docs/results.md):
+//   host_ops     host and VMM work per policy, doorbell and kind of op
+//   completions  one row per guest completion point and policy, with its modelled latency
+//   violations   one row per oracle finding
+//   summary      one row per policy: counts, modelled time, latency percentiles, verdict
+// Rows stream into batches; files are written atomically.
+
+import { Field, Float64, Int32, RecordBatch, Schema, Struct, Uint8, Uint32, Uint64, Utf8, makeData, type DataType } from 'apache-arrow';
+import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64 } from '../formats/arrow/columns.js';
+import { ArrowFileSink } from '../formats/arrow/file-sink.js';
+
+export type ColType = 'u8' | 'u32' | 'i32' | 'u64' | 'f64' | 'str' | 'dict';
+
+export interface ColSpec {
+  readonly name: string;
+  readonly type: ColType;
+  /** Values of a 'dict' column. */
+  readonly values?: readonly string[];
+  readonly doc: string;
+}
+
+/** A cell; null is allowed in numeric columns. */
+type Cell = number | bigint | string | boolean | null;
+
+type AnyCol = { length: number; finish(): unknown; push(v: never): void };
+
+/** Builds one result table; batches go to `sink`. */
+export class ResultTable {
+  readonly schema: Schema;
+  private readonly cols: AnyCol[];
+  private rows = 0;
+
+  constructor(readonly name: string, readonly spec: readonly ColSpec[], private readonly sink: (b: RecordBatch) => void, private readonly batchRows = 1 << 15) {
+    let dictId = 100;
+    this.cols = spec.map((c) => {
+      switch (c.type) {
+        case 'u8': return u8() as unknown as AnyCol;
+        case 'u32': return u32() as unknown as AnyCol;
+        case 'i32': return i32() as unknown as AnyCol;
+        case 'u64': return u64() as unknown as AnyCol;
+        case 'f64': return f64() as unknown as AnyCol;
+        case 'str': return new StrCol() as unknown as AnyCol;
+        case 'dict': return new DictCol(new FixedDictionary(dictId++, c.values ?? [])) as unknown as AnyCol;
+      }
+    });
+    const fields = spec.map((c, i) => new Field(c.name, typeOf(c, this.cols[i]!), c.type !== 'str' && c.type !== 'dict'));
+    this.schema = new Schema(fields, new Map([['invtrace.table', name]]));
+  }
+
+  push(row: readonly Cell[]): void {
+    for (let i = 0; i < this.cols.length; i++) {
+      const v = row[i];
+      const col = this.cols[i] as unknown as { push(x: unknown): void; pushNull?(): void };
+      if (v === null || v === undefined) {
+        if (col.pushNull === undefined) throw new Error(`${this.name}.${this.spec[i]!.name}: null in a string column`);
+        col.pushNull();
+      } else col.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    }
+    if (++this.rows % this.batchRows === 0) this.flush();
+  }
+
+  flush(): void {
+    const length = this.cols[0]!.length;
+    if (length === 0) return;
+    const children = this.cols.map((c) => c.finish());
+    this.sink(new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: children as never })));
+  }
+
+  get count(): number {
+    return this.rows;
+  }
+}
+
+function typeOf(c: ColSpec, col: AnyCol): DataType {
+  switch (c.type) {
+    case 'u8': return new Uint8();
+    case 'u32': return new Uint32();
+    case 'i32': return new Int32();
+    case 'u64': return new Uint64();
+    case 'f64': return new Float64();
+    case 'str': return new Utf8();
+    case 'dict': return (col as unknown as DictCol).dict.type;
+  }
+}
+
+/** Writes a result table's batches to `path` atomically (an empty table still has its schema). */
+export class ResultFile {
+  private readonly out: ArrowFileSink;
+
+  constructor(path: string) {
+    this.out = new ArrowFileSink(path);
+  }
+
+  write = (b: RecordBatch): void => this.out.write(b);
+
+  close(table: ResultTable): void {
+    table.flush();
+    this.out.commit(table.schema);
+  }
+
+  abort(): void {
+    this.out.abort();
+  }
+}

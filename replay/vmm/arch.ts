@@ -1,0 +1,66 @@
+// What a VMM knows about one architecture's guest commands: who handles each (the host through
+// IOMMU_HWPT_INVALIDATE, the VMM itself, a completion point, or nobody because it is illegal),
+// how a forwarded command becomes host entries on which iommufd objects, and how host failures
+// are shown to the guest.
+
+import type { Decoded } from '../../formats/codec/codec.js';
+import type { Arch } from '../../formats/codec/table.js';
+import type { Errno, HostModel, HostObject, Smmuv3InvEntry, VtdInvEntry } from '../host.js';
+import type { GuestError } from '../policy.js';
+
+/**
+ * host: an invalidation the host executes (forwarded); devtlb: the same, but of a device TLB/ATC
+ * (what devtlb-nop drops); vmm: executed by the VMM itself; sync: a completion point; illegal:
+ * the guest unit would refuse it.
+ */
+export type Owner = 'host' | 'devtlb' | 'vmm' | 'sync' | 'illegal';
+
+export type InvEntry = Smmuv3InvEntry | VtdInvEntry;
+
+/** One host entry and the iommufd object it goes to. */
+export interface HostInv {
+  readonly object: number;
+  readonly entry: InvEntry;
+}
+
+/** Which nested objects of a guest domain a forwarded command goes to. */
+export type Fanout = 'all' | 'first';
+
+/** A failed ioctl as the guest sees it; `atSync`: shown at the next completion point instead. */
+export interface HostFailure {
+  readonly error: GuestError;
+  readonly atSync: boolean;
+}
+
+export interface VmmArch {
+  readonly arch: Arch;
+  /** IOMMU_HWPT_INVALIDATE data_type and entry_len for this architecture. */
+  readonly dataType: number;
+  readonly entryLen: number;
+  owner(d: Decoded): Owner;
+  /** The error the guest unit raises for an illegal command. */
+  illegal(d: Decoded): GuestError;
+  /** The host entries a forwarded command becomes. */
+  forward(d: Decoded, host: HostModel, fanout: Fanout): HostInv[];
+  /** Executes a VMM-owned command (not a completion point). */
+  execute(d: Decoded, host: HostModel): void;
+  /**
+   * Whether the host takes the command's raw words even though the guest unit would refuse it:
+   * SMMUv3 forwards any of its eight opcodes untouched but for VMID/SID, so reserved bits reach
+   * the physical queue (spec/smmuv3.md §5.2). Used by raw-ring, where the host walks the ring.
+   */
+  hostTakesRaw(d: Decoded): boolean;
+  /** What a failed ioctl means to the guest; undefined: the VMM logs it and carries on. */
+  hostFailure(errno: Errno, d: Decoded): HostFailure | undefined;
+  /**
+   * devtlb-nop: the device-TLB/ATC invalidations the VMM adds for a forwarded IOTLB invalidation,
+   * for architectures whose host does not flush device TLBs by itself (SMMUv3). Empty when the
+   * host already does (VT-d: spec/vtd.md §5.1 "The device TLB will be invalidated automatically").
+   */
+  companionDevtlb(d: Decoded, host: HostModel): HostInv[];
+}
+
+/** Objects holding at least one of the given guest devices, in topology order. */
+export function objectsWithDevices(host: HostModel, sids: readonly number[]): HostObject[] {
+  return host.objects.filter((o) => o.devices.some((s) => sids.includes(s)));
+}

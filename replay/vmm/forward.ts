@@ -1,0 +1,61 @@
+// Hands a run of forwarded guest commands to the host: entries grouped per iommufd object (one
+// IOMMU_HWPT_INVALIDATE each, in order of first appearance), and the returned entry_num mapped
+// back to guest queue positions through an index map. The first failing object stops the rest.
+
+import type { Decoded } from '../../formats/codec/codec.js';
+import type { PolicyContext } from '../policy.js';
+import type { HostFailure, HostInv } from './arch.js';
+
+/** A guest command and the host entries it became. */
+export interface Forwarded {
+  readonly pos: number;
+  readonly d: Decoded;
+  readonly invs: readonly HostInv[];
+}
+
+export interface ForwardOutcome {
+  /** Position of the first guest command the host did not handle (its ioctl failed there). */
+  readonly failedAt?: number;
+  /** What the failure means to the guest (undefined: none, the VMM carries on). */
+  readonly failure?: HostFailure;
+  /** ioctls issued. */
+  readonly ioctls: number;
+}
+
+export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): ForwardOutcome {
+  const groups = new Map<number, { entries: HostInv['entry'][]; pos: number[] }>();
+  for (const it of items) {
+    for (const inv of it.invs) {
+      let g = groups.get(inv.object);
+      if (g === undefined) groups.set(inv.object, (g = { entries: [], pos: [] }));
+      g.entries.push(inv.entry);
+      g.pos.push(it.pos);
+    }
+  }
+  // Positions whose entries were all handled; a position spread over several objects needs all.
+  const unhandled = new Map<number, number>();
+  for (const g of groups.values()) for (const p of g.pos) unhandled.set(p, (unhandled.get(p) ?? 0) + 1);
+  let ioctls = 0;
+  let failedAt: number | undefined;
+  let failure: HostFailure | undefined;
+  for (const [id, g] of groups) {
+    const r = ctx.host.invalidate({ id, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries: g.entries as never, entryNum: g.entries.length });
+    ioctls++;
+    const handled = Math.min(r.entryNum, g.entries.length);
+    for (let i = 0; i < handled; i++) unhandled.set(g.pos[i]!, unhandled.get(g.pos[i]!)! - 1);
+    if (r.errno !== 0) {
+      const pos = g.pos[Math.min(handled, g.pos.length - 1)]!;
+      const d = items.find((it) => it.pos === pos)!.d;
+      const f = ctx.vmm.hostFailure(r.errno, d);
+      if (f !== undefined) {
+        failedAt = pos;
+        failure = f;
+        break;
+      }
+      // The VMM logs the failure and carries on (VT-d, as QEMU does): the entries count as handled.
+      for (let i = handled; i < g.pos.length; i++) unhandled.set(g.pos[i]!, unhandled.get(g.pos[i]!)! - 1);
+    }
+  }
+  for (const it of items) if ((unhandled.get(it.pos) ?? 0) === 0) ctx.executed(it.pos);
+  return { ioctls, ...(failedAt !== undefined ? { failedAt, failure } : {}) };
+}

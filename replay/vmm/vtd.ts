@@ -1,0 +1,98 @@
+// The VMM's view of VT-d guest descriptors (spec/vtd.md §5): IOTLB and PASID-IOTLB descriptors
+// become iommu_hwpt_vtd_s1_invalidate entries on the nested HWPTs of the guest domain; a
+// device-TLB descriptor becomes an entry on the device's own nested HWPT (the host flushes device
+// TLBs with every entry, §5.1); context-cache and PASID-cache descriptors make the VMM re-attach
+// devices; interrupt-entry-cache descriptors stay in the VMM's interrupt remapping; waits are
+// completion points. Failed ioctls are only logged, as QEMU does (§5.4).
+
+import type { Decoded } from '../../formats/codec/codec.js';
+import { U64_MAX } from '../../formats/bits.js';
+import { devtlbRange, FM_IGNORE, psiRange } from '../../formats/vtd/scope.js';
+import type { HostModel, VtdInvEntry } from '../host.js';
+import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch } from './arch.js';
+
+/** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate). */
+export const VTD_DATA_TYPE = 0;
+export const VTD_ENTRY_LEN = 24;
+export const IOMMU_VTD_INV_FLAGS_LEAF = 1;
+
+const ALL: VtdInvEntry = { addr: 0n, npages: U64_MAX, flags: 0, reserved: 0 };
+
+function rangeEntry(base: bigint, bytes: bigint, leaf: boolean): VtdInvEntry {
+  return { addr: base, npages: bytes / 4096n, flags: leaf ? IOMMU_VTD_INV_FLAGS_LEAF : 0, reserved: 0 };
+}
+
+/** Nested HWPTs of a guest DID (all, or the first one only). */
+function domainObjects(host: HostModel, did: number | undefined, fanout: Fanout): number[] {
+  const ids = host.objects.filter((o) => did === undefined || o.domain === did).map((o) => o.id);
+  return fanout === 'first' ? ids.slice(0, 1) : ids;
+}
+
+export const vtdVmm: VmmArch = {
+  arch: 'vtd',
+  dataType: VTD_DATA_TYPE,
+  entryLen: VTD_ENTRY_LEN,
+
+  owner(d): Owner {
+    if (d.error !== undefined) return 'illegal';
+    switch (d.name) {
+      case 'inv_wait': return 'sync';
+      case 'iotlb_inv':
+      case 'p_iotlb_inv': return 'host';
+      case 'dev_tlb_inv':
+      case 'p_dev_tlb_inv': return 'devtlb';
+      default: return 'vmm'; // cc_inv, pc_inv, iec_inv, page responses
+    }
+  },
+
+  illegal: (d) => ({ code: 'IQE', value: d.error?.value ?? 4 }),
+
+  hostTakesRaw: () => false,
+
+  forward(d, host, fanout): HostInv[] {
+    const f = d.fields;
+    const to = (ids: number[], entry: VtdInvEntry) => ids.map((object) => ({ object, entry }));
+    switch (d.name) {
+      case 'iotlb_inv':
+        if (f.G === 1n) return to(domainObjects(host, undefined, 'all'), ALL);
+        if (f.G === 2n) return to(domainObjects(host, Number(f.DID), fanout), ALL);
+        return to(domainObjects(host, Number(f.DID), fanout), rangeOrAll(psiRange(f), f.IH === 1n));
+      case 'p_iotlb_inv':
+        if (f.G !== 3n) return to(domainObjects(host, Number(f.DID), fanout), ALL);
+        return to(domainObjects(host, Number(f.DID), fanout), rangeOrAll(psiRange(f), f.IH === 1n));
+      case 'dev_tlb_inv':
+      case 'p_dev_tlb_inv':
+        return objectsWithDevices(host, [Number(f.SID)]).map((o) => ({ object: o.id, entry: rangeOrAll(devtlbRange(f), false) }));
+      default:
+        throw new Error(`vtd VMM: ${d.name} is not forwarded`);
+    }
+  },
+
+  execute(d, host): void {
+    const f = d.fields;
+    const reattach = (pred: (sid: number, did: number) => boolean) => {
+      for (const dev of host.topology.devices) if (pred(dev.sid, dev.domain)) host.reattach(dev.sid);
+    };
+    if (d.name === 'cc_inv') {
+      if (f.G === 1n) reattach(() => true);
+      else if (f.G === 2n) reattach((_s, did) => did === Number(f.DID));
+      else {
+        const ign = FM_IGNORE[Number(f.FM)]!;
+        reattach((sid) => ((sid ^ Number(f.SID)) & ~ign) === 0);
+      }
+    } else if (d.name === 'pc_inv') {
+      if (f.G === 3n) reattach(() => true);
+      else reattach((_s, did) => did === Number(f.DID));
+    }
+    // iec_inv: the VMM's interrupt-remapping emulation; page responses: PRI, no host invalidation.
+  },
+
+  hostFailure: () => undefined,
+
+  companionDevtlb: () => [],
+};
+
+function rangeOrAll(r: { base: bigint; bytes: bigint } | undefined, leaf: boolean): VtdInvEntry {
+  return r === undefined ? ALL : rangeEntry(r.base, r.bytes, leaf);
+}
+
