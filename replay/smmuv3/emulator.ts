@@ -1,0 +1,693 @@
+// The SMMUv3 emulator: registers (spec/smmuv3.md §1.1), the CMDQ consumer (§1.3, §6.1), every
+// command's effect on real caches (IOTLB with walk entries, configuration cache, per-device ATC),
+// and translation probes that walk the stream and page tables (tables.ts) and fill those caches.
+//
+// Behaviour. `compat: 'arch'` (the default) follows the architecture as spec/smmuv3.md states it:
+// reserved bits and encodings are CERROR_ILL, a command needing a feature the instance lacks is
+// CERROR_ILL, CMD_CFGI_CD is SSID-exact, VMIDs are matched on an S2P instance. `compat: 'qemu-7.2'`
+// does what QEMU 7.2's hw/arm/smmuv3.c does instead (spec/smmuv3.md §2 discrepancy table, §6.1):
+// only unknown opcodes (0x00, 0x07 "CFGI_ALL", holes) and SSec=1 on CFGI are CERROR_ILL; EL2/EL3,
+// stage-2 TLBIs, ATC_INV, PRI_RESP, RESUME and STALL_TERM are unhandled no-ops; TLBI_NH_ALL flushes
+// everything like NSNH_ALL; TLBI_NH_ASID ignores the VMID; CFGI_CD(_ALL) drops the device's whole
+// configuration; CMDQ_CONS is writable while the queue is enabled; the IOTLB holds 256 entries
+// and no walk entries.
+//
+// Simplifications (documented, not hidden): one 4 KiB-granule 48-bit page-table shape for every
+// context with identity output; all entries are non-global (ASID-tagged); PREFETCH_* are hints
+// and fetch nothing; RESUME and STALL_TERM are accepted no-ops (no stall model); TLBI TG/NUM/SCALE
+// are ignored without IDR3.RIL.
+
+import type { Decoded } from '../../formats/codec/codec.js';
+import { SMMUV3 } from '../../formats/codecs.js';
+import { hex } from '../../formats/bits.js';
+import { unreachable } from '../../formats/result.js';
+import type { AddrRange, Scope } from '../../formats/scope.js';
+import { SMMUV3_OPS } from '../../formats/smmuv3/commands.js';
+import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
+import type { GuestMemory } from '../memory.js';
+import { SmmuRing } from '../ring.js';
+import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
+import { ConfigCache } from './config-cache.js';
+import * as qt from './qemu-trace.js';
+import {
+  CERROR, CERROR_NAMES, CMDQ_BASE, CMDQ_CONS, CMDQS_MAX, CR0, GERROR, GUEST_FEATURES, REG,
+  getField, getField64, idr0Of, idr1Of, idr3Of, setField, type Smmuv3Features,
+} from './regs.js';
+import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
+import { LEAF, TABLE, TranslationCache, type Dropped } from './tlb.js';
+
+/** Every opcode of the command table (formats/smmuv3/commands.ts); checked against it below. */
+export const SMMUV3_OP_NAMES = [
+  'CMD_PREFETCH_CONFIG', 'CMD_PREFETCH_ADDR', 'CMD_CFGI_STE', 'CMD_CFGI_STE_RANGE', 'CMD_CFGI_CD',
+  'CMD_CFGI_CD_ALL', 'CMD_TLBI_NH_ALL', 'CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_VA', 'CMD_TLBI_NH_VAA',
+  'CMD_TLBI_EL3_ALL', 'CMD_TLBI_EL3_VA', 'CMD_TLBI_EL2_ALL', 'CMD_TLBI_EL2_ASID', 'CMD_TLBI_EL2_VA',
+  'CMD_TLBI_EL2_VAA', 'CMD_TLBI_S12_VMALL', 'CMD_TLBI_S2_IPA', 'CMD_TLBI_NSNH_ALL', 'CMD_ATC_INV',
+  'CMD_PRI_RESP', 'CMD_RESUME', 'CMD_STALL_TERM', 'CMD_SYNC',
+] as const;
+export type Smmuv3OpName = (typeof SMMUV3_OP_NAMES)[number];
+{
+  const table = SMMUV3_OPS.map((o) => o.name).sort().join();
+  if (table !== [...SMMUV3_OP_NAMES].sort().join()) throw new Error('replay/smmuv3: SMMUV3_OP_NAMES differs from the command table');
+}
+
+export type Compat = 'arch' | 'qemu-7.2';
+
+export interface Smmuv3Options {
+  /** 'arch' (default) or 'qemu-7.2' (see the file header). */
+  readonly compat?: Compat;
+  /** ID-register features; default GUEST_FEATURES (QEMU's virt SMMU: stage 1, RIL, ATS). */
+  readonly features?: Partial<Smmuv3Features>;
+  /** IDR1.CMDQS: LOG2SIZE writes are capped to it (default and maximum 19, as QEMU). */
+  readonly cmdqs?: number;
+  /** IOTLB entries (leaf + walk) before a full flush; default 4096, qemu-7.2: 256. */
+  readonly iotlbCapacity?: number;
+  /** STE + CD entries before a full flush; default 1024. */
+  readonly configCapacity?: number;
+  /** ATC entries per device before a full flush; default 1024. */
+  readonly atcCapacity?: number;
+  /** Cache non-leaf walk entries (default true; qemu-7.2: false, QEMU has no walk cache). */
+  readonly walkCache?: boolean;
+  readonly pageTables?: PageTableModel;
+  readonly events?: EventSink;
+}
+
+interface TlbTag {
+  /** 0: NS-EL1 ("nh"), 1: EL2. */
+  readonly regime: 0 | 1;
+  readonly stage: 1 | 2;
+  /** -1: not tagged with a VMID (EL2). */
+  readonly vmid: number;
+  /** -1: not tagged with an ASID (stage 2). */
+  readonly asid: number;
+}
+
+interface AtcTag {
+  /** SubstreamID (PASID) of the entry; -1: translated without a PASID. */
+  readonly ssid: number;
+}
+
+const tlbKey = (regime: number, stage: number, vmid: number, asid: number) =>
+  ((regime * 4 + stage) * 65537 + (vmid + 1)) * 65537 + (asid + 1);
+const atcKey = (ssid: number) => ssid + 1;
+
+/** A command that could not be executed: the CONS.ERR value and why. */
+interface Fault {
+  readonly cerror: number;
+  readonly message: string;
+  readonly sid?: number;
+}
+
+const ill = (message: string): Fault => ({ cerror: CERROR.ILL, message });
+
+/** An ATC invalidation sent to a device that does not answer, applied when it answers again. */
+interface PendingAtc {
+  readonly ssid: number | undefined;
+  readonly range: AddrRange | undefined;
+}
+
+/**
+ * The state of one command queue feeding the unit: the ATC invalidations it issued that a later
+ * CMD_SYNC on the same queue must wait for. The main CMDQ has one; a secondary (VCMDQ-like)
+ * queue has its own.
+ */
+export class QueueContext {
+  readonly outstandingAtc = new Set<number>();
+}
+
+const ERR_MASK = 0x7f << 24;
+const NO_EFFECTS: readonly CacheEffect[] = [];
+
+export class Smmuv3 implements QueueUnit {
+  readonly arch = 'smmuv3' as const;
+  readonly compat: Compat;
+  readonly features: Smmuv3Features;
+  readonly cmdqs: number;
+
+  // Registers (spec/smmuv3.md §1.1).
+  private cr0 = 0;
+  private gerror = 0;
+  private gerrorn = 0;
+  private cmdqBase = 0n;
+  private prod = 0;
+  private cons = 0;
+  private ring = new SmmuRing(0);
+  /** Effective queue base address (CMDQ_BASE.ADDR, aligned to the queue size in 'arch'). */
+  private qbase = 0n;
+
+  private readonly streams = new Map<number, Ste>();
+  readonly config: ConfigCache;
+  readonly tlb: TranslationCache<TlbTag>;
+  private readonly atcs = new Map<number, TranslationCache<AtcTag>>();
+  private readonly atcCapacity: number;
+  private readonly walkCache: boolean;
+  private readonly pages: PageTableModel;
+  private readonly atcTimedOut = new Set<number>();
+  private readonly atcPending = new Map<number, PendingAtc[]>();
+  private readonly main = new QueueContext();
+  private lastError: QueueError | undefined;
+  private readonly events: EventSink | undefined;
+  /** Commands that took effect, on every queue. */
+  executed = 0;
+
+  constructor(private readonly mem: GuestMemory, opts: Smmuv3Options = {}) {
+    this.compat = opts.compat ?? 'arch';
+    const qemu = this.compat === 'qemu-7.2';
+    this.features = { ...GUEST_FEATURES, ...opts.features };
+    this.cmdqs = Math.min(opts.cmdqs ?? CMDQS_MAX, CMDQS_MAX);
+    this.config = new ConfigCache(opts.configCapacity ?? 1024);
+    this.tlb = new TranslationCache(opts.iotlbCapacity ?? (qemu ? 256 : 4096));
+    this.atcCapacity = opts.atcCapacity ?? 1024;
+    this.walkCache = opts.walkCache ?? !qemu;
+    this.pages = opts.pageTables ?? {};
+    this.events = opts.events;
+  }
+
+  // ---- Register interface -------------------------------------------------------------------
+
+  get IDR0(): number { return idr0Of(this.features); }
+  get IDR1(): number { return idr1Of(this.cmdqs); }
+  get IDR3(): number { return idr3Of(this.features); }
+  get CR0(): number { return this.cr0; }
+  get GERROR(): number { return this.gerror; }
+  get GERRORN(): number { return this.gerrorn; }
+  get CMDQ_BASE(): bigint { return this.cmdqBase; }
+  get CMDQ_PROD(): number { return this.prod; }
+  get CMDQ_CONS(): number { return this.cons; }
+  /** LOG2SIZE in effect (after the CMDQS cap). */
+  get log2size(): number { return this.ring.log2size; }
+
+  /** An MMIO read at `offset` (page 1 aliases page 0, as in QEMU). */
+  readReg(offset: number): bigint {
+    switch (offset & ~0x10000) {
+      case REG.IDR0: return BigInt(this.IDR0);
+      case REG.IDR1: return BigInt(this.IDR1);
+      case REG.IDR3: return BigInt(this.IDR3);
+      case REG.CR0:
+      case REG.CR0ACK: return BigInt(this.cr0); // CR0ACK follows CR0 at once
+      case REG.GERROR: return BigInt(this.gerror);
+      case REG.GERRORN: return BigInt(this.gerrorn);
+      case REG.CMDQ_BASE: return this.cmdqBase;
+      case REG.CMDQ_PROD: return BigInt(this.prod);
+      case REG.CMDQ_CONS: return BigInt(this.cons);
+      default: return 0n; // RAZ
+    }
+  }
+
+  /** An MMIO write; writes of CMDQ_PROD, CR0 and GERRORN run the consumer, as QEMU does (§6.1). */
+  writeReg(offset: number, value: bigint): void {
+    const v = Number(value & 0xffffffffn);
+    switch (offset & ~0x10000) {
+      case REG.CR0: return this.writeCr0(v);
+      case REG.GERRORN: return this.writeGerrorn(v);
+      case REG.CMDQ_BASE: return this.writeCmdqBase(value);
+      case REG.CMDQ_PROD: return this.writeCmdqProd(v);
+      case REG.CMDQ_CONS: return this.writeCmdqCons(v);
+      default: return; // read-only or not modelled: write ignored
+    }
+  }
+
+  writeCr0(v: number): void {
+    this.cr0 = v >>> 0;
+    this.consume(); // in case the command queue has just been enabled
+  }
+
+  writeGerrorn(v: number): void {
+    const wasActive = this.cmdqErrActive();
+    this.gerrorn = v >>> 0;
+    if (wasActive && !this.cmdqErrActive()) this.events?.({ kind: 'resume' });
+    this.consume(); // §1.3 item 3: resume from CONS, re-fetching the command there
+  }
+
+  /** CMDQ_BASE: ADDR [51:5], LOG2SIZE [4:0] capped to IDR1.CMDQS (§1.2). */
+  writeCmdqBase(v: bigint): void {
+    this.cmdqBase = v;
+    const n = Math.min(Number(getField64(v, CMDQ_BASE.LOG2SIZE)), this.cmdqs);
+    if (n !== this.ring.log2size) this.ring = new SmmuRing(n);
+    const addr = getField64(v, CMDQ_BASE.ADDR) << BigInt(CMDQ_BASE.ADDR.lsb);
+    // The architecture ignores ADDR bits below the queue's size (IHI 0070 CMDQ_BASE); QEMU uses
+    // them as written (spec/smmuv3.md §8 item 10).
+    const align = BigInt(Math.max(32, 16 << n));
+    this.qbase = this.compat === 'arch' ? addr & ~(align - 1n) : addr;
+  }
+
+  writeCmdqProd(v: number): void {
+    this.prod = v & 0xfffff; // WR index and wrap: at most 20 bits (LOG2SIZE ≤ 19)
+    this.consume();
+  }
+
+  /** CMDQ_CONS is written by software only while the queue is disabled (spec/smmuv3.md §8 item 8). */
+  writeCmdqCons(v: number): void {
+    if (this.compat === 'arch' && getField(this.cr0, CR0.CMDQEN) === 1) return;
+    this.cons = (v & (ERR_MASK | 0xfffff)) >>> 0;
+  }
+
+  // ---- QueueUnit ----------------------------------------------------------------------------
+
+  configureQueue(base: bigint, entries: number, descBytes: 16 | 32): void {
+    if (descBytes !== 16) throw new Error('SMMUv3 commands are 16 bytes');
+    const n = Math.log2(entries);
+    if (!Number.isInteger(n) || n > this.cmdqs) throw new Error(`SMMUv3 CMDQ of ${entries} entries (2^0..2^${this.cmdqs})`);
+    this.writeCr0(setField(this.cr0, CR0.CMDQEN, 0));
+    this.writeCmdqBase(base | BigInt(n));
+    this.writeCmdqProd(0);
+    this.writeCmdqCons(0);
+    this.writeCr0(setField(setField(this.cr0, CR0.CMDQEN, 1), CR0.SMMUEN, 1));
+  }
+
+  writeProducer(index: number, wrap: number): void {
+    this.writeCmdqProd(this.ring.value({ index, wrap }));
+  }
+
+  acknowledge(): void {
+    this.writeGerrorn(this.gerror);
+  }
+
+  consumer(): ConsumerState {
+    const p = this.ring.pos(this.cons);
+    return { index: p.index, wrap: p.wrap, error: this.cmdqErrActive() ? this.lastError : undefined };
+  }
+
+  setAtcTimeout(sid: number, timedOut: boolean): void {
+    if (timedOut) {
+      this.atcTimedOut.add(sid);
+      return;
+    }
+    this.atcTimedOut.delete(sid);
+    // The device answers again: the invalidations it missed are carried out now.
+    const pending = this.atcPending.get(sid);
+    this.atcPending.delete(sid);
+    const atc = this.atcs.get(sid);
+    if (pending && atc) for (const p of pending) atc.drop(atcMatch(p.ssid), { range: p.range, leaf: true, table: false }, { leaf: 0, table: 0 });
+  }
+
+  // ---- Stream table (the model software programs) --------------------------------------------
+
+  /** Installs (or removes) the STE of `sid` in the stream table; caches are not touched. */
+  setSte(sid: number, spec: SteSpec | undefined): void {
+    if (spec === undefined) this.streams.delete(sid);
+    else this.streams.set(sid, steOf(spec));
+  }
+
+  ste(sid: number): Ste | undefined {
+    return this.streams.get(sid);
+  }
+
+  /** Writes (or clears) the CD of (sid, ssid) in the STE's CD table; caches are not touched. */
+  setCd(sid: number, ssid: number, asid: number | undefined): void {
+    const ste = this.streams.get(sid);
+    if (ste === undefined) throw new Error(`no STE for SID ${hex(sid)}`);
+    const cds = new Map(ste.s1?.cds ?? []);
+    if (asid === undefined) cds.delete(ssid);
+    else cds.set(ssid, { asid });
+    this.streams.set(sid, { ...ste, s1: { cds } });
+  }
+
+  /** Entries held by the device's ATC (0 without one). */
+  atcSize(sid: number): number {
+    return this.atcs.get(sid)?.size ?? 0;
+  }
+
+  // ---- The consumer (spec/smmuv3.md §1.3, §6.1) ----------------------------------------------
+
+  private cmdqErrActive(): boolean {
+    return getField(this.gerror ^ this.gerrorn, GERROR.CMDQ_ERR) === 1;
+  }
+
+  private slotAddr(index: number): bigint {
+    return this.qbase + BigInt(index * 16);
+  }
+
+  /** One loop owns the queue: runs until it is empty or a command fails. */
+  private consume(): void {
+    if (getField(this.cr0, CR0.CMDQEN) === 0) return;
+    const ring = this.ring;
+    while (!ring.empty(this.prod, this.cons)) {
+      if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
+      const slot = this.cons & ring.mask;
+      const words = this.mem.readWords(this.slotAddr(slot), 2);
+      if (words === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
+      const fault = this.run(words, slot, this.main);
+      if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
+      // CONS moves only after the command took effect; CONS.ERR is kept, as QEMU does.
+      this.cons = ((this.cons & ERR_MASK) | ring.inc(this.cons)) >>> 0;
+    }
+  }
+
+  /** §1.3 item 1: CONS.ERR := the error; GERROR.CMDQ_ERR toggles unless already pending. */
+  private stop(slot: number, fault: Fault): void {
+    this.cons = ((this.cons & ~ERR_MASK) | (fault.cerror << 24)) >>> 0;
+    if (!this.cmdqErrActive()) this.gerror = (this.gerror ^ 1) >>> 0;
+    const code = CERROR_NAMES[fault.cerror]!;
+    this.lastError = { code, value: fault.cerror, slot, message: fault.message, ...(fault.sid !== undefined ? { sid: fault.sid } : {}) };
+    this.events?.({ kind: 'error', error: this.lastError });
+  }
+
+  /**
+   * Decodes and executes one command fetched from a queue with context `q`; undefined when it
+   * took effect. Used by the main CMDQ and by secondary queues (`runSecondary`).
+   */
+  private run(words: readonly bigint[], slot: number, q: QueueContext): Fault | undefined {
+    const d = SMMUV3.decode(words);
+    if (d.def === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
+    if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
+    const fx: CacheEffect[] | undefined = this.events ? [] : undefined;
+    const fault = this.execute(d, q, fx);
+    if (fault !== undefined) return fault;
+    this.executed++;
+    if (this.events) {
+      this.events({ kind: 'exec', slot, name: d.name, effects: fx!.length ? fx! : NO_EFFECTS });
+      if (d.name === 'CMD_SYNC') this.events({ kind: 'complete', slot });
+    }
+    return undefined;
+  }
+
+  /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
+  runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
+    const fault = this.run(words, -1, q);
+    if (fault === undefined) return undefined;
+    return { code: CERROR_NAMES[fault.cerror]!, value: fault.cerror, slot: -1, message: fault.message, ...(fault.sid !== undefined ? { sid: fault.sid } : {}) };
+  }
+
+  // ---- One case per command (spec/smmuv3.md §2, §6.1) ----------------------------------------
+
+  private execute(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
+    const f = d.fields;
+    const qemu = this.compat === 'qemu-7.2';
+    const name = d.name as Smmuv3OpName;
+    switch (name) {
+      case 'CMD_SYNC':
+        return this.sync(d, q);
+      case 'CMD_PREFETCH_CONFIG':
+      case 'CMD_PREFETCH_ADDR':
+        return undefined; // a hint: nothing is fetched (QEMU: no-op)
+      case 'CMD_CFGI_STE':
+      case 'CMD_CFGI_STE_RANGE':
+      case 'CMD_CFGI_CD':
+      case 'CMD_CFGI_CD_ALL':
+        if (f.SSEC === 1n) return ill(`${name}: SSec=1 on the Non-secure queue`); // §2 row 3
+        return this.cfgi(d, fx), undefined;
+      case 'CMD_TLBI_NH_ALL':
+      case 'CMD_TLBI_NH_ASID':
+      case 'CMD_TLBI_NH_VA':
+      case 'CMD_TLBI_NH_VAA':
+        if (!qemu && !this.features.s1p) return ill(`${name}: stage 1 not implemented (IDR0.S1P=0)`); // §6.1, §9
+        return this.tlbiNh(d, fx), undefined;
+      case 'CMD_TLBI_NSNH_ALL':
+        return this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine()), undefined;
+      case 'CMD_TLBI_EL3_ALL':
+      case 'CMD_TLBI_EL3_VA':
+        if (qemu) return this.unhandled();
+        return ill(`${name}: EL3 commands are accepted on the Secure queue only`);
+      case 'CMD_TLBI_EL2_ALL':
+      case 'CMD_TLBI_EL2_ASID':
+      case 'CMD_TLBI_EL2_VA':
+      case 'CMD_TLBI_EL2_VAA':
+        if (qemu) return this.unhandled();
+        if (!this.features.hyp || !this.features.s1p) return ill(`${name}: EL2 regime not implemented (IDR0.HYP=0)`);
+        return this.tlbiEl2(d, fx), undefined;
+      case 'CMD_TLBI_S12_VMALL':
+      case 'CMD_TLBI_S2_IPA':
+        if (qemu) return this.unhandled();
+        if (!this.features.s2p) return ill(`${name}: stage 2 not implemented (IDR0.S2P=0)`); // §6.1, §9
+        return this.tlbiS2(d, fx), undefined;
+      case 'CMD_ATC_INV':
+        if (qemu) return this.unhandled();
+        if (!this.features.ats) return ill(`${name}: ATS not implemented (IDR0.ATS=0)`);
+        return this.atcInv(d, q, fx), undefined;
+      case 'CMD_PRI_RESP':
+        if (qemu) return this.unhandled();
+        if (!this.features.pri) return ill(`${name}: PRI not implemented (IDR0.PRI=0)`);
+        return undefined;
+      case 'CMD_RESUME':
+      case 'CMD_STALL_TERM':
+        return qemu ? this.unhandled() : undefined; // no stall model: nothing is stalled
+      default:
+        return unreachable(name);
+    }
+  }
+
+  /** QEMU 7.2: traced as `smmuv3_unhandled_cmd`, no error, no effect (§6.1). */
+  private unhandled(): undefined {
+    return undefined;
+  }
+
+  /** CMD_SYNC: every earlier command of its queue has completed, unless an ATC did not answer. */
+  private sync(d: Decoded, q: QueueContext): Fault | undefined {
+    for (const sid of q.outstandingAtc) {
+      if (this.atcTimedOut.has(sid)) {
+        // §1.3 CERROR_ATC_INV_SYNC: CONS stays at this CMD_SYNC; a retry fails again while the
+        // device still does not answer (Linux's skip routine retries it, §1.3).
+        return { cerror: CERROR.ATC_INV_SYNC, sid, message: `CMD_SYNC: ATC invalidation of device ${hex(sid)} timed out` };
+      }
+      q.outstandingAtc.delete(sid);
+    }
+    const cs = Number(d.fields.CS ?? 0n);
+    // CS=IRQ with IDR0.MSI: the completion MSI writes MSIDATA at MSIADDR (Linux polls that word).
+    if (this.features.msi && (cs & 1) === 1 && (d.fields.MSIADDR ?? 0n) !== 0n) {
+      this.mem.write32(d.fields.MSIADDR!, Number(d.fields.MSIDATA ?? 0n));
+    }
+    return undefined;
+  }
+
+  private cfgi(d: Decoded, fx: CacheEffect[] | undefined): void {
+    const f = d.fields;
+    const sid = Number(f.SID);
+    const qemu = this.compat === 'qemu-7.2';
+    let ste = 0;
+    let cd = 0;
+    let line: string;
+    switch (d.name) {
+      case 'CMD_CFGI_STE':
+        // The STE and every CD fetched through it: Linux re-points an STE at a new CD table with
+        // CFGI_STE alone (hitless STE writer), and QEMU drops the device's whole config.
+        ste = this.config.dropSte(sid);
+        cd = this.config.dropCds(sid);
+        line = qt.cfgiSteLine(sid);
+        break;
+      case 'CMD_CFGI_STE_RANGE': {
+        // 2^(RANGE+1) StreamIDs aligned down from SID; RANGE=31 is every StreamID (§2).
+        const ign = steRangeIgnore(f.RANGE ?? 0n);
+        for (const s of this.config.sidsMatching(sid, ign)) {
+          ste += this.config.dropSte(s);
+          cd += this.config.dropCds(s);
+        }
+        const start = ign >= 0xffffffff ? 0 : (sid & ~ign) >>> 0;
+        line = qt.cfgiSteRangeLine(start, ign >= 0xffffffff ? 0xffffffff : start + ign);
+        break;
+      }
+      case 'CMD_CFGI_CD':
+      case 'CMD_CFGI_CD_ALL':
+        if (qemu) {
+          ste = this.config.dropSte(sid); // QEMU: the device's whole config, SSID ignored (§6.1)
+          cd = this.config.dropCds(sid);
+        } else cd = this.config.dropCds(sid, d.name === 'CMD_CFGI_CD' ? Number(f.SSID) : undefined);
+        line = qt.cfgiCdLine(sid);
+        break;
+      default:
+        throw new Error(`cfgi: ${d.name}`);
+    }
+    if (fx) {
+      const scope = classifySmmuv3(d).scope!;
+      if (d.name === 'CMD_CFGI_STE' || d.name === 'CMD_CFGI_STE_RANGE' || qemu) fx.push({ cache: 'ste', dropped: ste, scope: { ...scope, cache: 'ste' }, detail: line });
+      fx.push({ cache: 'cd', dropped: cd, scope: { ...scope, cache: 'cd' }, ...(fx.length === 0 ? { detail: line } : {}) });
+    }
+  }
+
+  /** Drops TLB entries whose tag `match` accepts and reports them as one effect (two with walk entries). */
+  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string, scope?: Scope): void {
+    const out: Dropped = { leaf: 0, table: 0 };
+    const table = spec.table && this.walkCache;
+    this.tlb.drop(match, { range: spec.range, leaf: true, table, leafLevel: spec.leafLevel }, out);
+    if (!fx) return;
+    const s = scope ?? classifySmmuv3(d).scope!;
+    fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, detail });
+    if (table) fx.push({ cache: 'walk', dropped: out.table, scope: s });
+  }
+
+  /** The address range, TTL level and walk-entry choice of a TLBI by address (§3). */
+  private vaSpec(d: Decoded, exactTtl: boolean): DropSpecIn {
+    const f = d.fields;
+    const ranged = this.features.ril && (f.TG ?? 0n) !== 0n;
+    const { range, pages } = ranged ? tlbiRange(f) : { range: { base: f.ADDR ?? 0n, bytes: 4096n }, pages: 1n };
+    const ttl = Number(f.TTL ?? 0n);
+    // TTL names the level of the leaf entries to go; entries at other levels are left (the
+    // architecture makes them UNPREDICTABLE: keeping them exposes a wrong hint). It needs a TG.
+    // QEMU 7.2 uses it only as an exact-key lookup for one page of one ASID.
+    const useTtl = ttl !== 0 && ranged && (this.compat === 'arch' || (exactTtl && pages === 1n));
+    return { range, table: f.LEAF !== 1n, leafLevel: useTtl ? ttl : undefined };
+  }
+
+  private tlbiNh(d: Decoded, fx: CacheEffect[] | undefined): void {
+    const f = d.fields;
+    const qemu = this.compat === 'qemu-7.2';
+    const vmid = Number(f.VMID ?? 0n);
+    const asid = Number(f.ASID ?? 0n);
+    // VMIDs are matched only when stage 2 exists (and QEMU 7.2 never matches them).
+    const vm = (t: TlbTag) => qemu || !this.features.s2p || t.vmid === vmid;
+    const nh1 = (t: TlbTag) => t.regime === 0 && t.stage === 1 && vm(t);
+    switch (d.name) {
+      case 'CMD_TLBI_NH_ALL':
+        if (qemu) return this.tlbi(fx, d, ALL, ALL_ENTRIES, qt.tlbiNhLine(), { cache: 'iotlb', regime: 'nh' });
+        return this.tlbi(fx, d, nh1, ALL_ENTRIES, qt.tlbiNhLine());
+      case 'CMD_TLBI_NH_ASID':
+        if (qemu) return this.tlbi(fx, d, (t) => t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid });
+        return this.tlbi(fx, d, (t) => nh1(t) && t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
+      case 'CMD_TLBI_NH_VA':
+      case 'CMD_TLBI_NH_VAA': {
+        const va = d.name === 'CMD_TLBI_NH_VA';
+        const detail = qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, va ? asid : -1, f.ADDR ?? 0n,
+          Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
+        const spec = this.vaSpec(d, va);
+        return this.tlbi(fx, d, va ? (t) => nh1(t) && t.asid === asid : nh1, spec, detail);
+      }
+      default:
+        throw new Error(`tlbiNh: ${d.name}`);
+    }
+  }
+
+  private tlbiEl2(d: Decoded, fx: CacheEffect[] | undefined): void {
+    const asid = Number(d.fields.ASID ?? 0n);
+    const el2 = (t: TlbTag) => t.regime === 1;
+    const byAsid = (t: TlbTag) => el2(t) && t.asid === asid;
+    const line = `${d.name} asid=${asid}`;
+    switch (d.name) {
+      case 'CMD_TLBI_EL2_ALL': return this.tlbi(fx, d, el2, ALL_ENTRIES, d.name);
+      case 'CMD_TLBI_EL2_ASID': return this.tlbi(fx, d, byAsid, ALL_ENTRIES, line);
+      case 'CMD_TLBI_EL2_VA': return this.tlbi(fx, d, byAsid, this.vaSpec(d, true), line);
+      case 'CMD_TLBI_EL2_VAA': return this.tlbi(fx, d, el2, this.vaSpec(d, false), d.name);
+      default: throw new Error(`tlbiEl2: ${d.name}`);
+    }
+  }
+
+  private tlbiS2(d: Decoded, fx: CacheEffect[] | undefined): void {
+    const f = d.fields;
+    const vmid = Number(f.VMID ?? 0n);
+    if (d.name === 'CMD_TLBI_S12_VMALL') {
+      return this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid));
+    }
+    // TLBI_S2_IPA: stage-2 entries only; combined (nested) entries need a TLBI_NH_ALL or
+    // S12_VMALL after it, which is what Linux sends for a nesting parent (§4.2).
+    const detail = qt.rangeInvalLines('smmuv3_range_inval', vmid, -1, f.ADDR ?? 0n, Number(f.TG ?? 0n),
+      Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n), 2);
+    this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
+  }
+
+  private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): void {
+    const f = d.fields;
+    const sid = Number(f.SID);
+    // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
+    const ssid = f.SSV === 1n ? Number(f.SSID) : undefined;
+    const range = atcRange(f);
+    q.outstandingAtc.add(sid);
+    let dropped = 0;
+    let detail = `atc_inv sid=${hex(sid)}${ssid !== undefined ? ` ssid=${ssid}` : ''} ${range ? `addr=${hex(range.base)} bytes=${hex(range.bytes)}` : 'all'}`;
+    if (this.atcTimedOut.has(sid)) {
+      // The device does not answer: nothing is invalidated until it does; the next CMD_SYNC fails.
+      const list = this.atcPending.get(sid) ?? [];
+      list.push({ ssid, range });
+      this.atcPending.set(sid, list);
+      detail += ' (device timed out)';
+    } else {
+      const out: Dropped = { leaf: 0, table: 0 };
+      this.atcs.get(sid)?.drop(atcMatch(ssid), { range, leaf: true, table: false }, out);
+      dropped = out.leaf;
+    }
+    fx?.push({ cache: 'atc', dropped, scope: classifySmmuv3(d).scope!, detail });
+  }
+
+  // ---- Translation (Translator) ----------------------------------------------------------------
+
+  private atc(sid: number): TranslationCache<AtcTag> {
+    let a = this.atcs.get(sid);
+    if (a === undefined) this.atcs.set(sid, (a = new TranslationCache(this.atcCapacity)));
+    return a;
+  }
+
+  /** The configuration an access of (sid, ssid) uses: cached snapshots first, else the tables. */
+  private configOf(sid: number, ssid: number, fill: boolean): { ste: Ste; cd: Cd | undefined; cached: boolean } | string {
+    let ste = this.config.ste(sid);
+    const steCached = ste !== undefined;
+    if (ste === undefined) {
+      ste = this.streams.get(sid);
+      if (ste === undefined) return 'C_BAD_STREAMID';
+      if (fill) this.config.putSte(sid, ste);
+    }
+    if (ste.s1 === undefined) return { ste, cd: undefined, cached: steCached };
+    let cd = this.config.cd(sid, ssid);
+    const cdCached = cd !== undefined;
+    if (cd === undefined) {
+      cd = ste.s1.cds.get(ssid);
+      if (cd === undefined) return 'C_BAD_SUBSTREAMID';
+      if (fill) this.config.putCd(sid, ssid, cd);
+    }
+    return { ste, cd, cached: steCached && cdCached };
+  }
+
+  translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
+    const c = this.configOf(sid, pasid ?? 0, true);
+    if (typeof c === 'string') return { ok: false, fault: c };
+    if (!inRange(iova)) return { ok: false, fault: 'F_TRANSLATION' };
+    const { ste, cd } = c;
+    const ak = atcKey(pasid ?? -1);
+    // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
+    if (ste.ats && this.atc(sid).leafLevelOf(ak, iova) > 0) return { ok: true, pa: iova };
+    const level = this.walk(ste, cd, iova);
+    if (ste.ats) {
+      const a = this.atc(sid);
+      a.insert(a.bucket(ak, { ssid: pasid ?? -1 }), level, iova, LEAF);
+    }
+    return { ok: true, pa: iova };
+  }
+
+  /** IOTLB lookup, else a table walk filling walk and leaf entries; returns the leaf level. */
+  private walk(ste: Ste, cd: Cd | undefined, iova: bigint): number {
+    const regime = ste.strw === 'el2' ? 1 : 0;
+    const vmid = regime === 1 ? -1 : ste.vmid;
+    const l1 = cd !== undefined ? leafLevel(this.pages.s1Blocks, iova) : 0;
+    const l2 = ste.s2 ? leafLevel(this.pages.s2Blocks, iova) : 0;
+    const leaf = Math.max(l1, l2, cd === undefined && !ste.s2 ? 3 : 0); // a nested leaf is the smaller page
+    if (cd !== undefined) {
+      const k1 = tlbKey(regime, 1, vmid, cd.asid);
+      const hit = this.tlb.leafLevelOf(k1, iova);
+      if (hit > 0) return hit;
+      const b = this.tlb.bucket(k1, { regime, stage: 1, vmid, asid: cd.asid });
+      if (this.walkCache) for (let l = 0; l < l1; l++) this.tlb.insert(b, l, iova, TABLE);
+      this.tlb.insert(b, leaf, iova, LEAF);
+    }
+    if (ste.s2) {
+      const k2 = tlbKey(0, 2, ste.vmid, -1);
+      const hit = cd === undefined ? this.tlb.leafLevelOf(k2, iova) : 0;
+      if (hit > 0) return hit;
+      const b = this.tlb.bucket(k2, { regime: 0, stage: 2, vmid: ste.vmid, asid: -1 });
+      if (this.walkCache) for (let l = 0; l < l2; l++) this.tlb.insert(b, l, iova, TABLE);
+      this.tlb.insert(b, l2, iova, LEAF); // identity stage 1: the IPA is the IOVA
+    }
+    return leaf;
+  }
+
+  cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits {
+    const c = this.configOf(sid, pasid ?? 0, false);
+    if (typeof c === 'string') return { iotlb: false, walk: false, config: false, atc: false };
+    const { ste, cd } = c;
+    const regime = ste.strw === 'el2' ? 1 : 0;
+    const key = cd !== undefined
+      ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid)
+      : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
+    return {
+      iotlb: key !== undefined && this.tlb.leafLevelOf(key, iova) > 0,
+      walk: key !== undefined && this.tlb.tableCovers(key, iova),
+      config: c.cached,
+      atc: ste.ats && (this.atcs.get(sid)?.leafLevelOf(atcKey(pasid ?? -1), iova) ?? 0) > 0,
+    };
+  }
+}
+
+interface DropSpecIn {
+  readonly range: AddrRange | undefined;
+  readonly table: boolean;
+  readonly leafLevel?: number | undefined;
+}
+
+const ALL = () => true;
+const ALL_ENTRIES: DropSpecIn = { range: undefined, table: true };
+const atcMatch = (ssid: number | undefined) => (t: AtcTag) => ssid === undefined || t.ssid === ssid;

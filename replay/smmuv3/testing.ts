@@ -1,0 +1,76 @@
+// Test plumbing for the SMMUv3 emulator: command encoding by spec field names and a guest queue
+// in guest memory that a test fills and publishes like a driver does. Used by the tests beside
+// this file and by bench/smmuv3.bench.ts; nothing here is mocked.
+
+import { SMMUV3 } from '../../formats/codecs.js';
+import { GuestMemory } from '../memory.js';
+import type { UnitEvent } from '../unit.js';
+import { Smmuv3, type Smmuv3Options } from './emulator.js';
+
+export type Words = readonly [bigint, bigint];
+
+/** Encodes one command from spec field names (`cmd('CMD_TLBI_NH_VA', { ASID: 1, ADDR: 0x1000n })`). */
+export function cmd(op: string, fields: Readonly<Record<string, bigint | number>> = {}): Words {
+  const r = SMMUV3.encode(op, fields);
+  if (!r.ok) throw new Error(`${op}: ${r.error.message}`);
+  return [r.value[0]!, r.value[1]!];
+}
+
+/** CMD_SYNC as Linux builds it: CS=SEV, MSH=Inner Shareable, MSIATTR=0xF (spec/smmuv3.md §2). */
+export const SYNC: Words = cmd('CMD_SYNC', { CS: 2, MSH: 3, MSIATTR: 0xf });
+
+export const QUEUE_BASE = 0x4000_0000n;
+
+/** A guest queue on an emulator instance; `push` writes at PROD and rings the doorbell. */
+export class GuestQueue {
+  readonly mem = new GuestMemory();
+  readonly unit: Smmuv3;
+  readonly events: UnitEvent[] = [];
+  readonly entries: number;
+  /** Producer (wrap|index), as the driver keeps it. */
+  prod = 0;
+
+  constructor(log2size: number, opts: Omit<Smmuv3Options, 'events'> & { record?: boolean } = {}) {
+    this.entries = 1 << log2size;
+    this.mem.addRegion(QUEUE_BASE, this.entries * 16);
+    const record = opts.record ?? true;
+    this.unit = new Smmuv3(this.mem, { ...opts, ...(record ? { events: (e: UnitEvent) => this.events.push(e) } : {}) });
+    this.unit.configureQueue(QUEUE_BASE, this.entries, 16);
+  }
+
+  slotAddr(index: number): bigint {
+    return QUEUE_BASE + BigInt(index * 16);
+  }
+
+  /** Writes `words` into a slot without publishing (what Linux's skip routine does). */
+  write(index: number, words: Words): void {
+    this.mem.writeWords(this.slotAddr(index), words);
+  }
+
+  /** Writes the commands at PROD and publishes them with one CMDQ_PROD write. */
+  push(...cmds: readonly Words[]): void {
+    for (const c of cmds) this.place(c);
+    this.doorbell();
+  }
+
+  /** Writes one command at PROD without publishing it. */
+  place(c: Words): void {
+    this.write(this.prod & (this.entries - 1), c);
+    this.prod = (this.prod + 1) & (this.entries * 2 - 1);
+  }
+
+  doorbell(): void {
+    this.unit.writeReg(0x98, BigInt(this.prod));
+  }
+
+  /** CMDQ_CONS index and wrap as the guest reads them. */
+  cons(): { index: number; wrap: number; err: number } {
+    const c = this.unit.CMDQ_CONS;
+    const n = Math.log2(this.entries);
+    return { index: c & (this.entries - 1), wrap: (c >>> n) & 1, err: (c >>> 24) & 0x7f };
+  }
+
+  kinds(): string[] {
+    return this.events.map((e) => (e.kind === 'exec' ? `exec:${e.name}` : e.kind));
+  }
+}
