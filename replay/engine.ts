@@ -363,15 +363,11 @@ class Engine {
     this.slotSeq = new Int32Array(this.entries).fill(-1);
     this.slotDecoded = new Array(this.entries).fill(undefined);
     this.ref = kit.guestUnit(topology.topology, this.mem, (e) => this.refEvents.push(e));
-    this.ref.configureQueue(this.base, this.entries, this.descBytes);
+    // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
+    this.ref.configureQueue(this.base, this.entries, this.descBytes, this.start);
     this.refCons = this.start;
     this.prod = this.start;
     this.prodIndex = this.start;
-    if (this.start !== 0) {
-      // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
-      this.ref.writeProducer(this.start, 0);
-      this.refEvents.length = 0;
-    }
     this.tables = tables;
     this.runs = policies.map((p) => new Run(p.name, p.make, this));
   }

@@ -75,8 +75,11 @@ export interface Translator {
 
 export interface QueueUnit extends Translator {
   readonly arch: Arch;
-  /** Programs the queue (SMMUv3 CMDQ_BASE; VT-d IQA) and resets its indices. */
-  configureQueue(base: bigint, entries: number, descBytes: 16 | 32): void;
+  /**
+   * Programs the queue (SMMUv3 CMDQ_BASE; VT-d IQA) and resets its indices, empty at `start`
+   * (default 0) as if the entries before it had been consumed (a trace that begins mid-ring).
+   */
+  configureQueue(base: bigint, entries: number, descBytes: 16 | 32, start?: number): void;
   /** The doorbell (SMMUv3 CMDQ_PROD; VT-d IQT): consumes synchronously, as QEMU does. */
   writeProducer(index: number, wrap: number): void;
   /** Error acknowledgement (SMMUv3 GERRORN := GERROR; VT-d FSTS write-1-to-clear). Resumes. */

@@ -45,11 +45,12 @@ export interface VmmArch {
   /** Executes a VMM-owned command (not a completion point). */
   execute(d: Decoded, host: HostModel): void;
   /**
-   * Whether the host takes the command's raw words even though the guest unit would refuse it:
-   * SMMUv3 forwards any of its eight opcodes untouched but for VMID/SID, so reserved bits reach
-   * the physical queue (spec/smmuv3.md §5.2). Used by raw-ring, where the host walks the ring.
+   * raw-ring: what the host gets when it walks the guest ring itself, for a command the VMM does
+   * not own — its raw words for the host to convert (or refuse: EIO), without the VMM's checks.
+   * Undefined: this architecture's host takes converted entries only, so the walk stops at an
+   * illegal command as the VMM would.
    */
-  hostTakesRaw(d: Decoded): boolean;
+  forwardRaw?(d: Decoded, host: HostModel): HostInv[];
   /** What a failed ioctl means to the guest; undefined: the VMM logs it and carries on. */
   hostFailure(errno: Errno, d: Decoded): HostFailure | undefined;
   /**

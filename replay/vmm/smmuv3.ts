@@ -61,12 +61,24 @@ export const smmuv3Vmm: VmmArch = {
 
   illegal: () => ({ code: 'CERROR_ILL', value: 1 }),
 
-  hostTakesRaw: (d) => d.def !== undefined && (HOST_OPS.has(d.name) || d.name === 'CMD_ATC_INV'),
+  forwardRaw(d, host): HostInv[] {
+    // The host's own conversion decides (spec/smmuv3.md §5.2 step 3): VMID forced, vSID looked up
+    // (unknown → EIO), any other opcode → EIO, reserved bits passed to the physical queue.
+    const sidBased = d.name === 'CMD_CFGI_CD' || d.name === 'CMD_CFGI_CD_ALL' || d.name === 'CMD_ATC_INV';
+    const asidBased = d.name === 'CMD_TLBI_NH_VA' || d.name === 'CMD_TLBI_NH_ASID';
+    const all = d.name === 'CMD_TLBI_NH_VAA' || d.name === 'CMD_TLBI_NH_ALL' || d.name === 'CMD_TLBI_NSNH_ALL';
+    let ids: number[];
+    if (sidBased) ids = objectsWithDevices(host, [Number(d.fields.SID)]).map((o) => o.id);
+    else if (asidBased) ids = asidTargets(host, Number(d.fields.ASID), 'all');
+    else if (all) ids = asidTargets(host, undefined, 'all');
+    else ids = [];
+    if (ids.length === 0) ids = host.objects.slice(0, 1).map((o) => o.id);
+    return ids.map((object) => ({ object, entry: raw(d) }));
+  },
 
   forward(d, host, fanout): HostInv[] {
     const f = d.fields;
     switch (d.name) {
-      // (a command the guest unit refuses but whose opcode the host accepts keeps its raw words)
       case 'CMD_TLBI_NH_VA':
       case 'CMD_TLBI_NH_ASID':
         return asidTargets(host, Number(f.ASID), fanout).map((object) => ({ object, entry: raw(d) }));

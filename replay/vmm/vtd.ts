@@ -47,7 +47,6 @@ export const vtdVmm: VmmArch = {
 
   illegal: (d) => ({ code: 'IQE', value: d.error?.value ?? 4 }),
 
-  hostTakesRaw: () => false,
 
   forward(d, host, fanout): HostInv[] {
     const f = d.fields;
