@@ -30,8 +30,11 @@ export interface HostOp {
 
 export type HostOpSink = (op: HostOp) => void;
 
-/** SMMUv3 entry: the raw 16-byte guest command (iommu_viommu_arm_smmuv3_invalidate). */
-export type Smmuv3InvEntry = readonly [bigint, bigint];
+/**
+ * SMMUv3 entry: the raw 16-byte guest command (iommu_viommu_arm_smmuv3_invalidate). Words past
+ * the second model the trailing bytes of an entry_len > 16 user entry (little-endian).
+ */
+export type Smmuv3InvEntry = readonly [bigint, bigint, ...bigint[]];
 
 /** VT-d entry: struct iommu_hwpt_vtd_s1_invalidate (addr, npages, flags, __reserved). */
 export interface VtdInvEntry {
