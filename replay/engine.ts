@@ -447,8 +447,9 @@ class Engine {
     for (const r of this.runs) r.host.setAtcTimeout(sid, timedOut);
   }
 
-  /** Completion points bare hardware completed that a policy never did. */
-  finish(): void {
+  /** Final comparison, and the completion points bare hardware completed that a policy never did. */
+  finish(lastSeq: number): void {
+    for (const r of this.runs) r.compare(lastSeq);
     for (const r of this.runs) {
       for (const [pos, c] of this.sortedCompletions(r)) {
         const refDone = this.refCompleted.has(pos);
@@ -521,7 +522,7 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
       }
       opts.onProgress?.(events);
     }
-    eng.finish();
+    eng.finish(Math.max(0, events - 1));
     const summaries = eng.runs.map((r) => r.summary());
     if (tables !== undefined) {
       for (const s of summaries) {
