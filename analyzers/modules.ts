@@ -1,0 +1,255 @@
+// The analyzer library: Perfetto-style SQL modules in analyzers/sql/*.sql (STYLE.md §3). A module
+// is one concept: `CREATE OR REPLACE VIEW|MACRO` statements only, public names prefixed with the
+// module name (the file name), internal names starting with `_`, a comment above every object and
+// every view column. Its header comment says what it reads (`-- Requires: trace`); a module whose
+// tables are absent (a folder without replay results) is skipped, so adding a .sql file is all a
+// new analysis takes.
+//
+// This file parses and checks modules without DuckDB (`invtrace views` and `sql --help` list them
+// at once); `installModules` runs them on an engine and turns their comments into COMMENT ON.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { packageRoot } from '../formats/paths.js';
+import { ident, literal, type SqlEngine } from './engine/engine.js';
+
+export interface SqlColumn {
+  readonly name: string;
+  readonly doc: string;
+}
+
+export interface SqlObject {
+  readonly kind: 'view' | 'macro';
+  readonly name: string;
+  readonly doc: string;
+  /** View columns as declared in its column list, with their comments. */
+  readonly columns: readonly SqlColumn[];
+  /** The statement as written (comments included). */
+  readonly sql: string;
+  /** Line of the statement's first code line. */
+  readonly line: number;
+}
+
+export interface SqlModule {
+  readonly name: string;
+  readonly file: string;
+  /** The header comment, without the Requires line. */
+  readonly doc: string;
+  /** Tables (trace, traces, devices, host_ops, ...) or other modules this one reads. */
+  readonly requires: readonly string[];
+  readonly objects: readonly SqlObject[];
+  /** Statements that are not CREATE OR REPLACE VIEW|MACRO (the lint reports them). */
+  readonly stray: readonly { readonly line: number; readonly sql: string }[];
+}
+
+/** The bundled modules' folder. */
+export const modulesDir = (): string => join(packageRoot(), 'analyzers', 'sql');
+
+interface Stmt {
+  readonly sql: string;
+  /** Comment lines directly above the statement (no blank line between). */
+  readonly doc: string;
+  readonly line: number;
+}
+
+/**
+ * Splits SQL text into statements at `;` outside quotes and comments. Each statement keeps the
+ * comment block written right above it.
+ */
+export function splitStatements(text: string): Stmt[] {
+  const out: Stmt[] = [];
+  let i = 0;
+  let line = 1;
+  let start = 0;
+  let startLine = 1;
+  let pending: string[] = []; // comment lines since the last blank line, before any code
+  let code = false; // code seen in the current statement
+  let firstCode = 1;
+  let doc = '';
+  const flush = (end: number) => {
+    const sql = text.slice(start, end).trim();
+    if (code) out.push({ sql, doc, line: firstCode });
+    code = false;
+    pending = [];
+    doc = '';
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '-' && text[i + 1] === '-') {
+      const eol = text.indexOf('\n', i);
+      const end = eol === -1 ? text.length : eol;
+      // Only whole-line comments document what follows (not one trailing a statement's `;`).
+      const ownLine = text.slice(text.lastIndexOf('\n', i - 1) + 1, i).trim() === '';
+      if (!code && ownLine) pending.push(text.slice(i + 2, end).replace(/^ /, ''));
+      i = end;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      line += text.slice(i, stop).split('\n').length - 1;
+      i = stop;
+      continue;
+    }
+    if (c === '\n') {
+      // A blank line before any code separates a comment block from the statement below it.
+      if (!code && text.slice(text.lastIndexOf('\n', i - 1) + 1, i).trim() === '') pending = [];
+      line++;
+      i++;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < text.length && !(text[j] === c && text[j + 1] !== c)) j += text[j] === c ? 2 : 1;
+      line += text.slice(i, j + 1).split('\n').length - 1;
+      if (!code) markCode();
+      i = j + 1;
+      continue;
+    }
+    if (c === ';') {
+      flush(i + 1);
+      start = i + 1;
+      startLine = line;
+      i++;
+      continue;
+    }
+    if (!code && !/\s/.test(c)) markCode();
+    i++;
+  }
+  flush(text.length);
+  return out;
+
+  function markCode() {
+    code = true;
+    firstCode = line;
+    doc = pending.join('\n').trim();
+    void startLine;
+  }
+}
+
+const CREATE = /^CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\()?/i;
+
+/** Column names and comments of a view's column list: `name(\n -- doc\n col,\n ...) AS`. */
+function viewColumns(sql: string, open: number): SqlColumn[] {
+  const cols: SqlColumn[] = [];
+  let doc: string[] = [];
+  let depth = 0;
+  for (const raw of sql.slice(open).split('\n')) {
+    const l = raw.trim();
+    if (l.startsWith('--')) {
+      doc.push(l.slice(2).trim());
+      continue;
+    }
+    for (const m of l.matchAll(/([A-Za-z_][A-Za-z0-9_]*)|(\()|(\))/g)) {
+      if (m[2]) depth++;
+      else if (m[3]) {
+        depth--;
+        if (depth === 0) return cols;
+      } else if (depth === 1) {
+        cols.push({ name: m[1]!, doc: doc.join(' ').trim() });
+        doc = [];
+      }
+    }
+  }
+  return cols;
+}
+
+export function parseModule(file: string, text = readFileSync(file, 'utf8')): SqlModule {
+  const name = basename(file, '.sql');
+  // The module header: the first comment block, up to the first blank line.
+  const head: string[] = [];
+  for (const l of text.split('\n')) {
+    if (!l.trim().startsWith('--')) break;
+    head.push(l.trim().slice(2).trim());
+  }
+  const req = head.find((l) => /^Requires:/i.test(l));
+  const requires = req ? req.replace(/^Requires:/i, '').split(',').map((s) => s.trim()).filter(Boolean) : [];
+  const objects: SqlObject[] = [];
+  const stray: { line: number; sql: string }[] = [];
+  for (const s of splitStatements(text)) {
+    const code = s.sql.replace(/^(\s*--[^\n]*\n)+/, '').trim();
+    const m = CREATE.exec(code);
+    if (!m) {
+      stray.push({ line: s.line, sql: code });
+      continue;
+    }
+    const kind = m[1]!.toLowerCase() as 'view' | 'macro';
+    const columns = kind === 'view' && m[3] ? viewColumns(code, m.index + m[0].length - 1) : [];
+    // A statement's own doc is the block above it, unless that block is the module header.
+    const doc = objects.length === 0 && stray.length === 0 && s.doc === head.join('\n').trim() ? '' : s.doc;
+    objects.push({ kind, name: m[2]!, doc, columns, sql: code, line: s.line });
+  }
+  return { name, file, doc: head.filter((l) => l !== req).join(' ').trim(), requires, objects, stray };
+}
+
+/** Every bundled module, in file-name order. */
+export function loadModules(dir = modulesDir()): SqlModule[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => parseModule(join(dir, f)));
+}
+
+/** What a module breaks of STYLE.md §3, one message each ("file:line: ..."). */
+export function lintModule(m: SqlModule): string[] {
+  const out: string[] = [];
+  const at = (line: number) => `${basename(m.file)}:${line}`;
+  if (m.doc === '') out.push(`${at(1)}: the module has no header comment`);
+  if (m.requires.length === 0) out.push(`${at(1)}: the header has no "-- Requires: TABLE, ..." line`);
+  for (const s of m.stray) out.push(`${at(s.line)}: only CREATE OR REPLACE VIEW|MACRO statements belong in a module: ${s.sql.split('\n')[0]}`);
+  for (const o of m.objects) {
+    const internal = o.name.startsWith('_');
+    if (!internal && !o.name.startsWith(`${m.name}_`)) out.push(`${at(o.line)}: public ${o.kind} ${o.name} does not start with "${m.name}_" (internal names start with "_")`);
+    if (o.doc === '') out.push(`${at(o.line)}: ${o.kind} ${o.name} has no comment above it`);
+    if (o.kind === 'view' && !internal) {
+      if (o.columns.length === 0) out.push(`${at(o.line)}: public view ${o.name} lists no columns (write name(-- doc\\n col, ...) AS)`);
+      for (const c of o.columns) if (c.doc === '') out.push(`${at(o.line)}: column ${o.name}.${c.name} has no comment above it`);
+    }
+  }
+  return out;
+}
+
+export interface InstallReport {
+  readonly installed: readonly string[];
+  readonly skipped: readonly { readonly module: string; readonly missing: readonly string[] }[];
+}
+
+/**
+ * Creates the views and macros of every module whose requirements are present (`tables`: the
+ * relations the session loaded), in dependency order, and stores the comments with COMMENT ON.
+ * A module that fails for another reason is a bug in it: the error propagates.
+ */
+export async function installModules(engine: SqlEngine, tables: ReadonlySet<string>, modules: readonly SqlModule[] = loadModules()): Promise<InstallReport> {
+  const have = new Set(tables);
+  const installed: string[] = [];
+  const skipped: { module: string; missing: string[] }[] = [];
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const done = new Set<string>();
+  const visit = async (m: SqlModule, path: readonly string[]): Promise<void> => {
+    if (done.has(m.name)) return;
+    if (path.includes(m.name)) throw new Error(`SQL modules require each other in a loop: ${[...path, m.name].join(' -> ')}`);
+    for (const r of m.requires) {
+      const dep = byName.get(r);
+      if (dep) await visit(dep, [...path, m.name]);
+    }
+    done.add(m.name);
+    const missing = m.requires.filter((r) => !have.has(r));
+    if (missing.length > 0) {
+      skipped.push({ module: m.name, missing });
+      return;
+    }
+    for (const o of m.objects) {
+      try {
+        await engine.query(o.sql);
+        if (o.doc) await engine.query(`COMMENT ON ${o.kind.toUpperCase()} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`);
+        for (const c of o.columns) await engine.query(`COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`);
+      } catch (e) {
+        throw new Error(`${basename(m.file)}:${o.line}: ${o.name}: ${(e as Error).message}`);
+      }
+    }
+    have.add(m.name);
+    installed.push(m.name);
+  };
+  for (const m of modules) await visit(m, []);
+  return { installed, skipped };
+}

@@ -1,0 +1,45 @@
+// Query results (Arrow tables) as plain rows for tests, JSON and text output. 64-bit integers
+// become numbers when exact and stay bigint otherwise; everything else is Arrow's JS value.
+
+import { DataType, util, type Table } from 'apache-arrow';
+
+export type Cell = string | number | bigint | boolean | null | Cell[] | { [k: string]: Cell };
+
+export function plain(v: unknown): Cell {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return plain((v as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<unknown>, plain);
+  if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return String(v);
+}
+
+type BigNum = Parameters<typeof util.bigNumToBigInt>[0];
+
+/**
+ * How to read one column's values. DuckDB sends HUGEINT (sum() of integers) and DECIMAL as Arrow
+ * Decimal128, whose JS values are word arrays: they become bigint/number here.
+ */
+export function cellReader(type: DataType): (v: unknown) => Cell {
+  if (DataType.isDecimal(type)) {
+    const scale = type.scale;
+    return (v) => (v === null || v === undefined ? null : scale === 0 ? plain(util.bigNumToBigInt(v as BigNum)) : util.bigNumToNumber(v as BigNum, scale));
+  }
+  return plain;
+}
+
+/** The rows of a result, column order kept. */
+export function tableRows(t: Table): Record<string, Cell>[] {
+  const names = t.schema.fields.map((f) => f.name);
+  const cols = names.map((_, i) => t.getChildAt(i)!);
+  const readers = t.schema.fields.map((f) => cellReader(f.type));
+  const out: Record<string, Cell>[] = [];
+  for (let r = 0; r < t.numRows; r++) {
+    const row: Record<string, Cell> = {};
+    names.forEach((n, i) => (row[n] = readers[i]!(cols[i]!.get(r))));
+    out.push(row);
+  }
+  return out;
+}

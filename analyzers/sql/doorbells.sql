@@ -1,0 +1,102 @@
+-- Module doorbells: what each doorbell (the guest's CMDQ_PROD or IQT write) published, and the
+-- distribution of those batch sizes.
+-- Requires: trace, traces
+
+-- Each doorbell with the producer value before it: the previous doorbell's, or for the first one
+-- the trace's start slot with wrap bit 0.
+CREATE OR REPLACE VIEW _doorbells_prev AS
+SELECT
+  d.file,
+  d.seq,
+  d.ts_ns,
+  d.slot::BIGINT AS prod,
+  d.wrap::BIGINT AS wrap,
+  t.queue_entries::BIGINT AS queue_entries,
+  coalesce(lag(d.slot) OVER w, t.start_slot)::BIGINT AS prev_prod,
+  coalesce(lag(d.wrap) OVER w, 0)::BIGINT AS prev_wrap
+FROM trace AS d
+JOIN traces AS t USING (file)
+WHERE d.kind = 'doorbell'
+WINDOW w AS (PARTITION BY d.file ORDER BY d.seq);
+
+-- Each doorbell with the entries it published: the ring distance from the previous producer value,
+-- counted on a ring of 2 x queue_entries positions (index and wrap bit).
+CREATE OR REPLACE VIEW _doorbells_entries AS
+SELECT
+  *,
+  (wrap * queue_entries + prod - (prev_wrap * queue_entries + prev_prod) + 2 * queue_entries)
+    % (2 * queue_entries) AS entries
+FROM _doorbells_prev;
+
+-- One row per doorbell: the new producer index and how many entries it published.
+CREATE OR REPLACE VIEW doorbells_published(
+  -- Trace file, as given to the session.
+  file,
+  -- Sequence number of the doorbell row in the trace.
+  seq,
+  -- Timestamp of the doorbell in ns, when the source had one.
+  ts_ns,
+  -- New producer index (CMDQ_PROD.WR / IQT in slots).
+  prod,
+  -- Wrap bit of the new producer value.
+  wrap,
+  -- Producer index before this doorbell.
+  prev_prod,
+  -- Entries this doorbell published (0: the producer did not move).
+  entries,
+  -- True when the published entries pass the end of the ring (the index wrapped).
+  wrapped
+) AS
+SELECT
+  file AS file,
+  seq AS seq,
+  ts_ns AS ts_ns,
+  prod AS prod,
+  wrap AS wrap,
+  prev_prod AS prev_prod,
+  entries AS entries,
+  prev_prod + entries >= queue_entries AS wrapped
+FROM _doorbells_entries;
+
+-- Doorbell batch sizes: how many doorbells published each number of entries.
+CREATE OR REPLACE VIEW doorbells_batch_sizes(
+  -- Trace file, as given to the session.
+  file,
+  -- Entries published by one doorbell.
+  entries,
+  -- Doorbells that published that many.
+  doorbells
+) AS
+SELECT
+  file AS file,
+  entries AS entries,
+  count(*) AS doorbells
+FROM doorbells_published
+GROUP BY file, entries;
+
+-- Per trace: doorbells and entries per doorbell, as `invtrace info` reports them
+-- (entries_per_doorbell); a trace without doorbells has a row of zeros and NULLs.
+CREATE OR REPLACE VIEW doorbells_summary(
+  -- Trace file, as given to the session.
+  file,
+  -- Doorbells in the trace.
+  doorbells,
+  -- Entries all doorbells published.
+  entries,
+  -- Fewest entries one doorbell published.
+  min_entries,
+  -- Mean entries per doorbell.
+  mean_entries,
+  -- Most entries one doorbell published.
+  max_entries
+) AS
+SELECT
+  t.file AS file,
+  count(d.seq) AS doorbells,
+  coalesce(sum(d.entries), 0)::BIGINT AS entries,
+  min(d.entries) AS min_entries,
+  avg(d.entries) AS mean_entries,
+  max(d.entries) AS max_entries
+FROM traces AS t
+LEFT JOIN doorbells_published AS d USING (file)
+GROUP BY t.file;

@@ -1,0 +1,86 @@
+-- Module epochs: the stretches of commands between completion points (SMMUv3 CMD_SYNC, VT-d
+-- inv_wait). Epoch k holds the commands written after the k-th completion point up to and
+-- including the next one; commands after the last completion point form an open epoch.
+-- Requires: trace
+
+-- Each command with its epoch: the number of completion points written before it.
+CREATE OR REPLACE VIEW _epochs_commands AS
+SELECT
+  file,
+  seq,
+  op,
+  role,
+  coalesce(
+    sum(CASE WHEN role = 'sync' THEN 1 ELSE 0 END)
+      OVER (PARTITION BY file ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+    0
+  )::BIGINT AS epoch
+FROM trace
+WHERE kind = 'cmd';
+
+-- One row per epoch: the completion point that closes it and the commands before it.
+CREATE OR REPLACE VIEW epochs_by_completion(
+  -- Trace file, as given to the session.
+  file,
+  -- Epoch number: 0 for the commands before the first completion point.
+  epoch,
+  -- Sequence number of the completion point closing the epoch; NULL for the open last epoch.
+  completion_seq,
+  -- Op of that completion point (CMD_SYNC, inv_wait); NULL for the open epoch.
+  completion_op,
+  -- Commands in the epoch, the completion point not counted.
+  commands,
+  -- Of them, invalidations.
+  invalidations
+) AS
+SELECT
+  file AS file,
+  epoch AS epoch,
+  max(seq) FILTER (WHERE role = 'sync') AS completion_seq,
+  any_value(op) FILTER (WHERE role = 'sync') AS completion_op,
+  count(*) FILTER (WHERE role IS DISTINCT FROM 'sync') AS commands,
+  count(*) FILTER (WHERE role = 'invalidate') AS invalidations
+FROM _epochs_commands
+GROUP BY file, epoch;
+
+-- Epoch sizes: how many closed epochs held each number of commands.
+CREATE OR REPLACE VIEW epochs_sizes(
+  -- Trace file, as given to the session.
+  file,
+  -- Commands between two completion points.
+  commands,
+  -- Epochs of that size (closed ones only).
+  epochs
+) AS
+SELECT
+  file AS file,
+  commands AS commands,
+  count(*) AS epochs
+FROM epochs_by_completion
+WHERE completion_seq IS NOT NULL
+GROUP BY file, commands;
+
+-- Per trace: completion points and the commands between them.
+CREATE OR REPLACE VIEW epochs_summary(
+  -- Trace file, as given to the session.
+  file,
+  -- Completion points (closed epochs).
+  completion_points,
+  -- Fewest commands before a completion point.
+  min_commands,
+  -- Mean commands per closed epoch.
+  mean_commands,
+  -- Most commands before a completion point.
+  max_commands,
+  -- Commands after the last completion point (never waited on).
+  open_commands
+) AS
+SELECT
+  file AS file,
+  count(completion_seq) AS completion_points,
+  min(commands) FILTER (WHERE completion_seq IS NOT NULL) AS min_commands,
+  avg(commands) FILTER (WHERE completion_seq IS NOT NULL) AS mean_commands,
+  max(commands) FILTER (WHERE completion_seq IS NOT NULL) AS max_commands,
+  coalesce(sum(commands) FILTER (WHERE completion_seq IS NULL), 0)::BIGINT AS open_commands
+FROM epochs_by_completion
+GROUP BY file;

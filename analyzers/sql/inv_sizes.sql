@@ -1,0 +1,80 @@
+-- Module inv_sizes: how much address space invalidations cover. An invalidation without a range
+-- (range_bytes NULL) covers everything its tags select: a whole ASID/DID/VMID, a device's whole
+-- ATC, or a cache that is not address-scoped (STE, CD, context, PASID, interrupt entries).
+-- Requires: trace
+
+-- Every invalidation with its size class: the smallest power of two of bytes holding its range.
+CREATE OR REPLACE VIEW _inv_sizes_invalidations AS
+SELECT
+  file,
+  arch,
+  seq,
+  op,
+  cache,
+  range_bytes,
+  CASE
+    WHEN range_bytes IS NOT NULL
+      THEN pow(2, least(63, ceil(log2(range_bytes::DOUBLE))))::UBIGINT
+  END AS bucket_bytes
+FROM trace
+WHERE kind = 'cmd' AND role = 'invalidate';
+
+-- Per op: invalidations of an address range, whole-scope invalidations, and the bytes covered.
+CREATE OR REPLACE VIEW inv_sizes_by_op(
+  -- Trace file, as given to the session.
+  file,
+  -- Architecture of the trace: smmuv3 or vtd.
+  arch,
+  -- Invalidation op.
+  op,
+  -- Cache it invalidates.
+  cache,
+  -- Invalidations of this op.
+  invalidations,
+  -- Of them, invalidations of an address range.
+  ranged,
+  -- Of them, invalidations of everything their tags select (no range).
+  whole,
+  -- Smallest range in bytes.
+  min_bytes,
+  -- Largest range in bytes.
+  max_bytes,
+  -- Bytes all ranges cover, summed.
+  total_bytes
+) AS
+SELECT
+  file AS file,
+  arch AS arch,
+  op AS op,
+  any_value(cache) AS cache,
+  count(*) AS invalidations,
+  count(range_bytes) AS ranged,
+  count(*) - count(range_bytes) AS whole,
+  min(range_bytes) AS min_bytes,
+  max(range_bytes) AS max_bytes,
+  coalesce(sum(range_bytes), 0)::UBIGINT AS total_bytes
+FROM _inv_sizes_invalidations
+GROUP BY file, arch, op;
+
+-- Size distribution per cache: invalidations per power-of-two size class; the NULL class holds
+-- the invalidations without a range.
+CREATE OR REPLACE VIEW inv_sizes_histogram(
+  -- Trace file, as given to the session.
+  file,
+  -- Cache invalidated (iotlb, atc, devtlb, ...).
+  cache,
+  -- Size class: the smallest power of two of bytes holding the range; NULL for whole-scope ones.
+  bucket_bytes,
+  -- Invalidations in the class.
+  invalidations,
+  -- Bytes their ranges cover, summed.
+  bytes
+) AS
+SELECT
+  file AS file,
+  cache AS cache,
+  bucket_bytes AS bucket_bytes,
+  count(*) AS invalidations,
+  coalesce(sum(range_bytes), 0)::UBIGINT AS bytes
+FROM _inv_sizes_invalidations
+GROUP BY file, cache, bucket_bytes;

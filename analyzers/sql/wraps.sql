@@ -1,0 +1,79 @@
+-- Module wraps: how often the guest's producer index wraps around the ring.
+-- Requires: doorbells, traces
+
+-- Each doorbell with its lap: the number of wraps before it in the trace. A lap ends with the
+-- doorbell that wraps.
+CREATE OR REPLACE VIEW _wraps_laps AS
+SELECT
+  *,
+  coalesce(
+    sum(wrapped::INTEGER) OVER (PARTITION BY file ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+    0
+  )::BIGINT AS lap
+FROM doorbells_published;
+
+-- One row per wrap: the doorbell that carried the producer index past the end of the ring, and
+-- the doorbells and entries since the previous wrap.
+CREATE OR REPLACE VIEW wraps_events(
+  -- Trace file, as given to the session.
+  file,
+  -- Which wrap of the trace this is: 1, 2, ...
+  wrap_number,
+  -- Sequence number of the doorbell that wrapped.
+  seq,
+  -- Timestamp of that doorbell in ns, when known.
+  ts_ns,
+  -- Producer index after the wrap.
+  prod,
+  -- Wrap bit after the wrap.
+  wrap,
+  -- Doorbells since the previous wrap (or the trace start), this one included.
+  doorbells,
+  -- Entries published since the previous wrap, this doorbell's included.
+  entries
+) AS
+SELECT
+  file AS file,
+  lap + 1 AS wrap_number,
+  max(seq) AS seq,
+  arg_max(ts_ns, seq) AS ts_ns,
+  arg_max(prod, seq) AS prod,
+  arg_max(wrap, seq) AS wrap,
+  count(*) AS doorbells,
+  sum(entries)::BIGINT AS entries
+FROM _wraps_laps
+GROUP BY file, lap
+HAVING bool_or(wrapped);
+
+-- Per trace: how often the ring wraps (the `wraps` of `invtrace info`), in doorbells, entries and
+-- time.
+CREATE OR REPLACE VIEW wraps_summary(
+  -- Trace file, as given to the session.
+  file,
+  -- Slots in the guest queue.
+  queue_entries,
+  -- Doorbells in the trace.
+  doorbells,
+  -- Times the producer index passed the end of the ring.
+  wraps,
+  -- Doorbells per wrap (NULL without wraps).
+  doorbells_per_wrap,
+  -- Entries published per wrap (NULL without wraps).
+  entries_per_wrap,
+  -- Time from the first to the last doorbell with a timestamp, in seconds (NULL without timestamps).
+  seconds,
+  -- Wraps per second over that time (NULL without timestamps or time).
+  wraps_per_second
+) AS
+SELECT
+  t.file AS file,
+  t.queue_entries AS queue_entries,
+  count(d.seq) AS doorbells,
+  count(*) FILTER (WHERE d.wrapped) AS wraps,
+  count(d.seq) / nullif(count(*) FILTER (WHERE d.wrapped), 0) AS doorbells_per_wrap,
+  sum(d.entries) / nullif(count(*) FILTER (WHERE d.wrapped), 0) AS entries_per_wrap,
+  (max(d.ts_ns) - min(d.ts_ns)) / 1e9 AS seconds,
+  count(*) FILTER (WHERE d.wrapped) / nullif((max(d.ts_ns) - min(d.ts_ns)) / 1e9, 0) AS wraps_per_second
+FROM traces AS t
+LEFT JOIN doorbells_published AS d USING (file)
+GROUP BY t.file, t.queue_entries;
