@@ -37,6 +37,7 @@ export const QEMU_EVENTS: Readonly<Record<Arch, readonly EventGroup[]>> = {
     { events: ['smmuv3_write_mmio'], why: 'register writes: CMDQ_BASE, CMDQ_PROD (the doorbell), CR0' },
     { events: ['smmu_inv_notifiers_mr', 'smmuv3_inv_notifiers_iova', 'smmuv3_notify_flag_add', 'smmuv3_notify_flag_del'],
       why: 'UNMAP notifications to vhost/VFIO' },
+    { events: ['smmuv3_accel_*'], why: 'nested STEs installed on the host (newer QEMU, arm-smmuv3,accel=on)' },
   ],
 };
 
