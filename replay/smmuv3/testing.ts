@@ -2,22 +2,12 @@
 // in guest memory that a test fills and publishes like a driver does. Used by the tests beside
 // this file and by bench/smmuv3.bench.ts; nothing here is mocked.
 
-import { SMMUV3 } from '../../formats/codecs.js';
 import { GuestMemory } from '../memory.js';
 import type { UnitEvent } from '../unit.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
+import type { Words } from './encode.js';
 
-export type Words = readonly [bigint, bigint];
-
-/** Encodes one command from spec field names (`cmd('CMD_TLBI_NH_VA', { ASID: 1, ADDR: 0x1000n })`). */
-export function cmd(op: string, fields: Readonly<Record<string, bigint | number>> = {}): Words {
-  const r = SMMUV3.encode(op, fields);
-  if (!r.ok) throw new Error(`${op}: ${r.error.message}`);
-  return [r.value[0]!, r.value[1]!];
-}
-
-/** CMD_SYNC as Linux builds it: CS=SEV, MSH=Inner Shareable, MSIATTR=0xF (spec/smmuv3.md §2). */
-export const SYNC: Words = cmd('CMD_SYNC', { CS: 2, MSH: 3, MSIATTR: 0xf });
+export { SYNC, cmd, type Words } from './encode.js';
 
 export const QUEUE_BASE = 0x4000_0000n;
 

@@ -1,0 +1,88 @@
+// The host kernel's side of one physical SMMU's command queue, as Linux's arm-smmu-v3 driver
+// drives it (spec/smmuv3.md §1.3, §4.1): commands plus a CMD_SYNC written at PROD, one CMDQ_PROD
+// write, then a wait for the SYNC. While waiting, the GERROR handler runs the skip routine: an
+// illegal command's slot is rewritten as a CMD_SYNC (CS=SEV) and GERRORN acknowledged, so the
+// commands after it still run and the caller never learns of it; CERROR_ABT and
+// CERROR_ATC_INV_SYNC are acknowledged as they are (the command is fetched or the SYNC retried
+// again). A SYNC that cannot complete, because a device keeps timing out, ends the wait with
+// ETIMEDOUT (the 1 s poll timeout), leaving the queue stuck at that SYNC.
+
+import { GuestMemory } from '../memory.js';
+import { SmmuRing } from '../ring.js';
+import type { HostOpSink } from '../host.js';
+import { Smmuv3, type Smmuv3Options } from './emulator.js';
+import { HOST_FEATURES } from './regs.js';
+import { SYNC, cmd, type Words } from './encode.js';
+
+export const PHYS_QUEUE_BASE = 0x8000_0000n;
+
+export type IssueResult = 0 | 'ETIMEDOUT';
+
+export class PhysicalQueue {
+  readonly mem = new GuestMemory();
+  readonly unit: Smmuv3;
+  private readonly ring: SmmuRing;
+  /** The driver's PROD (wrap|index). */
+  private prod = 0;
+
+  constructor(readonly iommu: number, private readonly ops: HostOpSink, log2size: number, opts: Smmuv3Options = {}) {
+    if (log2size < 7) throw new Error('Linux refuses a CMDQ of 64 entries or fewer (one batch + a SYNC must fit)');
+    this.ring = new SmmuRing(log2size);
+    this.mem.addRegion(PHYS_QUEUE_BASE, this.ring.entries * 16);
+    this.unit = new Smmuv3(this.mem, { features: HOST_FEATURES, ...opts });
+    this.unit.configureQueue(PHYS_QUEUE_BASE, this.ring.entries, 16);
+  }
+
+  private consValue(): number {
+    const c = this.unit.consumer();
+    return this.ring.value({ index: c.index, wrap: c.wrap });
+  }
+
+  /**
+   * arm_smmu_cmdq_issue_cmdlist(cmds, n, sync=true): writes the commands and a CMD_SYNC,
+   * publishes them with one PROD write, and waits for the SYNC.
+   */
+  issue(cmds: readonly Words[], what: (w: Words) => string): IssueResult {
+    this.retryStuck();
+    if (this.ring.free(this.prod, this.consValue()) < cmds.length + 1) return 'ETIMEDOUT'; // stuck behind a SYNC that never completes
+    for (const c of cmds) {
+      this.put(c);
+      const name = what(c);
+      this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: name });
+      if (name === 'CMD_ATC_INV') this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: `sid=0x${(c[0] >> 32n).toString(16)}` });
+    }
+    const sync = this.prod;
+    this.put(SYNC);
+    this.ops({ kind: 'host_sync', iommu: this.iommu, detail: 'CMD_SYNC' });
+    this.ops({ kind: 'host_doorbell', iommu: this.iommu, detail: `CMDQ_PROD=0x${this.prod.toString(16)}` });
+    this.unit.writeProducer(this.ring.pos(this.prod).index, this.ring.pos(this.prod).wrap);
+    return this.wait(sync);
+  }
+
+  private put(c: Words): void {
+    this.mem.writeWords(PHYS_QUEUE_BASE + BigInt((this.prod & this.ring.mask) * 16), c);
+    this.prod = this.ring.inc(this.prod);
+  }
+
+  /** The GERROR handler ran on a queue stuck at an ATC time-out: retry the SYNC once. */
+  private retryStuck(): void {
+    if (this.unit.consumer().error?.code === 'CERROR_ATC_INV_SYNC') this.unit.acknowledge();
+  }
+
+  /** Polls for the SYNC at `sync`, running the skip routine on each queue error (§1.3). */
+  private wait(sync: number): IssueResult {
+    let last: string | undefined;
+    for (;;) {
+      const c = this.unit.consumer();
+      if (c.error === undefined) return this.ring.consumed(this.consValue(), sync) ? 0 : 'ETIMEDOUT';
+      const at = `${c.error.code}@${c.index}`;
+      if (at === last) return 'ETIMEDOUT'; // the same error again after the retry: it will not clear
+      last = at;
+      if (c.error.code === 'CERROR_ILL') this.mem.writeWords(PHYS_QUEUE_BASE + BigInt(c.index * 16), SKIP_SYNC);
+      this.unit.acknowledge();
+    }
+  }
+}
+
+/** What the skip routine writes over an illegal command: a CMD_SYNC with CS=SEV (§1.3). */
+const SKIP_SYNC: Words = cmd('CMD_SYNC', { CS: 2 });

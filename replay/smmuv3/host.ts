@@ -1,0 +1,270 @@
+// The Linux host behind a VM with an SMMUv3 vIOMMU (spec/smmuv3.md §5): one physical SMMU
+// emulator per topology IOMMU, each with its own command queue in its own memory and its own
+// VMID for the VM's stage 2; the devices behind it installed as nested STEs (guest CD → the
+// device's guest ASID, stage 2 → that SMMU's VMID); one vIOMMU object per physical SMMU the VM
+// spans; IOMMU_HWPT_INVALIDATE exactly as iommufd and arm_vsmmu_cache_invalidate process it
+// (§5.2); the VMM's nested-STE installs; and a Tegra241-CMDQV-like direct queue (§5.4).
+//
+// iommufd object ids: 1 is the IOAS; then, per spanned SMMU, its nesting-parent (stage-2) HWPT
+// and its vIOMMU; then, per device, its vDEVICE and nested HWPT. Only vIOMMUs are listed in
+// `objects` (the ids a VMM invalidates on); the other ids exist so that invalidating on them
+// gives the kernel's errno (nested HWPT: EOPNOTSUPP, others: EINVAL).
+
+import { SMMUV3 } from '../../formats/codecs.js';
+import type { DeviceSpec, Topology } from '../../formats/trace/header.js';
+import type {
+  DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, Smmuv3InvEntry, VtdInvEntry,
+} from '../host.js';
+import type { CacheHits, EventSink, Translation } from '../unit.js';
+import { cmd, type Words } from './encode.js';
+import { PhysicalQueue } from './driver.js';
+import { QueueContext, type Smmuv3 } from './emulator.js';
+import type { PageTableModel } from './tables.js';
+
+/** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (spec/smmuv3.md §5.1). */
+export const DATA_ARM_SMMUV3 = 1;
+/** sizeof(struct iommu_viommu_arm_smmuv3_invalidate). */
+export const ENTRY_LEN = 16;
+/** arm_vsmmu_cache_invalidate issues blocks of CMDQ_BATCH_ENTRIES − 1 commands + a CMD_SYNC (§5.2 item 4). */
+export const BLOCK = 63;
+
+export interface Smmuv3HostOptions {
+  /** LOG2SIZE of each physical CMDQ (default 8: 256 entries; Linux needs more than 64). */
+  readonly queueLog2?: number;
+  readonly pageTables?: PageTableModel;
+}
+
+type ObjKind = 'ioas' | 'hwpt_paging' | 'viommu' | 'vdevice' | 'nested_hwpt';
+
+const OP = { TLBI_NH_ALL: 0x10, TLBI_NH_ASID: 0x11, TLBI_NH_VA: 0x12, TLBI_NH_VAA: 0x13, TLBI_NSNH_ALL: 0x30, ATC_INV: 0x40, CFGI_CD: 0x05, CFGI_CD_ALL: 0x06, CMD_SYNC: 0x46 } as const;
+const VMID_MASK = 0xffffn << 32n;
+const SID_MASK = 0xffff_ffffn << 32n;
+
+const opName = (w: Words) => SMMUV3.lookup(Number(w[0] & 0xffn))?.def.name ?? `UNKNOWN_0x${(w[0] & 0xffn).toString(16)}`;
+
+/** One user entry as copy_struct_from_user reads it with `len` bytes per entry (§5.2 item 2). */
+function readEntry(e: Smmuv3InvEntry, len: number): Words | 'E2BIG' {
+  const keep = (w: bigint, bytes: number) => (bytes >= 8 ? w : w & ((1n << BigInt(8 * Math.max(0, bytes))) - 1n));
+  if (len <= 16) return [keep(e[0], len), keep(e[1], len - 8)]; // shorter: zero-extended
+  // Longer: the bytes past the 16 the kernel knows must be zero.
+  for (let b = 16; b < len; b++) if (((e[b >> 3] ?? 0n) >> BigInt(8 * (b & 7))) & 0xffn) return 'E2BIG';
+  return [e[0], e[1]];
+}
+
+interface Viommu {
+  readonly id: number;
+  readonly unit: number;
+  readonly vmid: number;
+  /** vDEVICE table: virtual (guest) SID → physical SID. */
+  readonly vsids: ReadonlyMap<number, number>;
+}
+
+export class Smmuv3Host implements HostModel {
+  readonly arch = 'smmuv3' as const;
+  readonly units: readonly Smmuv3[];
+  readonly objects: readonly HostObject[];
+  private readonly queues: readonly PhysicalQueue[];
+  private readonly kinds = new Map<number, ObjKind>();
+  private readonly viommus = new Map<number, Viommu>();
+  private readonly devices = new Map<number, DeviceSpec>();
+  private readonly unitOf = new Map<number, number>(); // topology IOMMU id → index
+  /** The direct (VCMDQ-like) queue of each physical SMMU: its own CMD_SYNC bookkeeping. */
+  private readonly vcmdq: readonly QueueContext[];
+  /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
+  readonly nestedHwpts: ReadonlyMap<number, number>;
+
+  constructor(readonly topology: Topology, private readonly ops: HostOpSink, events?: EventSink, opts: Smmuv3HostOptions = {}) {
+    topology.iommus.forEach((m, i) => this.unitOf.set(m.id, i));
+    this.queues = topology.iommus.map((m) => new PhysicalQueue(m.id, ops, opts.queueLog2 ?? 8, {
+      ...(events ? { events } : {}), ...(opts.pageTables ? { pageTables: opts.pageTables } : {}),
+    }));
+    this.units = this.queues.map((q) => q.unit);
+    this.vcmdq = this.queues.map(() => new QueueContext());
+    let next = 1;
+    this.kinds.set(next++, 'ioas');
+    const objects: HostObject[] = [];
+    topology.iommus.forEach((m, i) => {
+      const devs = topology.devices.filter((d) => d.iommu === m.id);
+      if (devs.length === 0) return; // the VM does not span this SMMU
+      this.kinds.set(next++, 'hwpt_paging');
+      const id = next++;
+      this.kinds.set(id, 'viommu');
+      this.viommus.set(id, { id, unit: i, vmid: m.vmid, vsids: new Map(devs.map((d) => [d.sid, d.psid])) });
+      objects.push({ id, kind: 'viommu', iommu: m.id, devices: devs.map((d) => d.sid) });
+    });
+    const nested = new Map<number, number>();
+    for (const d of topology.devices) {
+      this.devices.set(d.sid, d);
+      this.kinds.set(next++, 'vdevice');
+      nested.set(d.sid, next);
+      this.kinds.set(next++, 'nested_hwpt');
+      this.install(d);
+    }
+    this.objects = objects;
+    this.nestedHwpts = nested;
+  }
+
+  private unitIndex(d: DeviceSpec): number {
+    return this.unitOf.get(d.iommu)!;
+  }
+
+  /** The nested STE of a device: the guest's CD (its ASID) over this SMMU's stage 2 (VMID). */
+  private install(d: DeviceSpec): void {
+    const m = this.topology.iommus[this.unitIndex(d)]!;
+    this.units[this.unitIndex(d)]!.setSte(d.psid, { cds: { 0: d.domain }, s2: true, vmid: m.vmid, ats: d.ats });
+  }
+
+  // ---- IOMMU_HWPT_INVALIDATE (spec/smmuv3.md §5.2) -------------------------------------------
+
+  invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
+    const v = this.viommus.get(req.id);
+    this.ops({ kind: 'ioctl', iommu: v ? this.topology.iommus[v.unit]!.id : -1, entries: req.entryNum, bytes: req.entryNum * req.entryLen, detail: `IOMMU_HWPT_INVALIDATE id=${req.id}` });
+    const r = this.hwptInvalidate(req);
+    return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
+  }
+
+  /** iommufd core (§5.2 item 1): a bare errno here means entry_num 0. */
+  private hwptInvalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult | Errno {
+    if ((req.reserved ?? 0) !== 0) return 'EOPNOTSUPP';
+    if (req.entryNum > 0 && (req.entries === null || req.entryLen === 0)) return 'EINVAL';
+    const kind = this.kinds.get(req.id);
+    if (kind === undefined) return 'ENOENT';
+    if (kind === 'nested_hwpt') return 'EOPNOTSUPP'; // the SMMUv3 nested HWPT has no cache_invalidate_user (§5.1)
+    if (kind !== 'viommu') return 'EINVAL';
+    return this.vsmmuInvalidate(this.viommus.get(req.id)!, req);
+  }
+
+  /** arm_vsmmu_cache_invalidate (§5.2 items 2–5). */
+  private vsmmuInvalidate(v: Viommu, req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult | Errno {
+    // iommu_copy_struct_from_full_user_array: the whole array is copied before anything else.
+    if (req.dataType !== DATA_ARM_SMMUV3) return 'EINVAL';
+    if (req.entryNum === 0) return 'EINVAL'; // the SMMUv3 driver does not take an empty probe array
+    const user = req.entries!;
+    const cmds: Words[] = [];
+    for (let i = 0; i < req.entryNum; i++) {
+      const e = user[i];
+      if (e === undefined) return 'EFAULT'; // past the end of the user buffer
+      if (!Array.isArray(e)) throw new Error('SMMUv3 host: a VT-d entry in an SMMUv3 invalidation');
+      const w = readEntry(e as Smmuv3InvEntry, req.entryLen);
+      if (w === 'E2BIG') return 'E2BIG';
+      cmds.push(w);
+    }
+    // Convert in place; every 63 converted commands (or at the end) issue them + a CMD_SYNC.
+    const q = this.queues[v.unit]!;
+    let last = 0;
+    let cur = 0;
+    let errno: Errno | 0 = 0;
+    while (cur !== cmds.length) {
+      const c = this.convert(v, cmds[cur]!);
+      if (c === undefined) {
+        errno = 'EIO'; // entries last..cur−1 were converted but never sent, yet are counted (§5.2 item 5)
+        break;
+      }
+      cmds[cur] = c;
+      cur++;
+      if (cur !== cmds.length && cur - last !== BLOCK) continue;
+      if (q.issue(cmds.slice(last, cur), opName) !== 0) {
+        cur--; // a failed block counts up to its last command (§5.2 item 5)
+        errno = 'ETIMEDOUT';
+        break;
+      }
+      last = cur;
+    }
+    return { errno, entryNum: cur };
+  }
+
+  /** arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3). */
+  private convert(v: Viommu, w: Words): Words | undefined {
+    const op = Number(w[0] & 0xffn);
+    switch (op) {
+      case OP.TLBI_NSNH_ALL:
+        return [BigInt(OP.TLBI_NH_ALL) | (BigInt(v.vmid) << 32n), 0n];
+      case OP.TLBI_NH_VA:
+      case OP.TLBI_NH_VAA:
+      case OP.TLBI_NH_ALL:
+      case OP.TLBI_NH_ASID:
+        return [(w[0] & ~VMID_MASK) | (BigInt(v.vmid) << 32n), w[1]];
+      case OP.ATC_INV:
+      case OP.CFGI_CD:
+      case OP.CFGI_CD_ALL: {
+        const psid = v.vsids.get(Number(w[0] >> 32n));
+        if (psid === undefined) return undefined;
+        return [(w[0] & ~SID_MASK) | (BigInt(psid) << 32n), w[1]];
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- What the VMM does besides invalidating ------------------------------------------------
+
+  reattach(guestSid: number): void {
+    const d = this.devices.get(guestSid);
+    if (d === undefined) return;
+    this.install(d);
+    // The host's STE update: CFGI_STE (LEAF=1) + SYNC on the physical queue (§4.2).
+    this.queues[this.unitIndex(d)]!.issue([cmd('CMD_CFGI_STE', { SID: d.psid, LEAF: 1 })], opName);
+  }
+
+  /**
+   * A Tegra241-CMDQV-like guest queue (§5.4): TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and CMD_SYNC only,
+   * with the VINTF's VMID inserted and vSID → pSID done in hardware, executed on the physical
+   * SMMUs. A TLBI reaches every SMMU the VM spans; an ATC_INV the one behind its device.
+   */
+  direct(words: readonly bigint[]): DirectResult {
+    const w: Words = [words[0] ?? 0n, words[1] ?? 0n];
+    const op = Number(w[0] & 0xffn);
+    const targets: [number, Words][] = [];
+    switch (op) {
+      case OP.TLBI_NH_ASID:
+      case OP.TLBI_NH_VA:
+        for (const v of this.viommus.values()) targets.push([v.unit, [(w[0] & ~VMID_MASK) | (BigInt(v.vmid) << 32n), w[1]]]);
+        break;
+      case OP.ATC_INV: {
+        const d = this.devices.get(Number(w[0] >> 32n));
+        if (d === undefined) return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'ATC_INV: no SID_MATCH for the vSID' } };
+        targets.push([this.unitIndex(d), [(w[0] & ~SID_MASK) | (BigInt(d.psid) << 32n), w[1]]]);
+        break;
+      }
+      case OP.CMD_SYNC:
+        // A guest-owned VCMDQ takes CMD_SYNC with CS=NONE only (§5.4); anything else is refused
+        // as an illegal command [assumption: the hardware's exact reaction is not in the digest].
+        if (((w[0] >> 12n) & 3n) !== 0n) return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
+        for (const v of this.viommus.values()) targets.push([v.unit, w]);
+        break;
+      default:
+        return { accepted: false };
+    }
+    for (const [u, c] of targets) {
+      const iommu = this.topology.iommus[u]!.id;
+      this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
+      if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, detail: `sid=0x${(c[0] >> 32n).toString(16)}` });
+      const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
+      if (err !== undefined) return { accepted: true, error: { code: err.code, value: err.value, message: err.message } };
+    }
+    return { accepted: true };
+  }
+
+  setAtcTimeout(guestSid: number, timedOut: boolean): void {
+    const d = this.devices.get(guestSid);
+    if (d === undefined) return;
+    const u = this.units[this.unitIndex(d)]!;
+    u.setAtcTimeout(d.psid, timedOut);
+    // The device answers again: the GERROR handler's retry of a stuck SYNC now completes.
+    if (!timedOut && u.consumer().error?.code === 'CERROR_ATC_INV_SYNC') u.acknowledge();
+  }
+
+  // ---- Device-side probes: through the physical SMMU into the device's ATC --------------------
+
+  translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
+    const d = this.devices.get(guestSid);
+    if (d === undefined) return { ok: false, fault: `no device with guest SID 0x${guestSid.toString(16)}` };
+    return this.units[this.unitIndex(d)]!.translate(d.psid, pasid, iova);
+  }
+
+  cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
+    const d = this.devices.get(guestSid);
+    if (d === undefined) return { iotlb: false, walk: false, config: false, atc: false };
+    return this.units[this.unitIndex(d)]!.cached(d.psid, pasid, iova);
+  }
+}
