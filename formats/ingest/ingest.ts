@@ -1,55 +1,271 @@
-// `ingest`: any supported capture to a canonical trace file, format and architecture detected
-// (or forced). Writes atomically; returns a summary of what was read, inferred and skipped.
+// `ingest`: captures to a canonical trace file, format and architecture detected (or forced).
+// Inputs: a JSONL scenario alone; or a QEMU trace log, a guest trace (ftrace text or a serial
+// console holding it), or one of each (both sides of a run, aligned: align.ts). Everything streams
+// (memory does not grow with the file), the output is written atomically, and the summary says what
+// was read, what was inferred and what was skipped.
 
 import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
-import type { TraceHeader } from '../trace/header.js';
-import { readJsonl } from '../jsonl/reader.js';
+import { Diagnostics, type CaptureEvent } from '../capture/events.js';
+import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
+import { guestFacts, readGuestTrace, type GuestFacts, type GuestKind } from '../capture/guest-trace.js';
+import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
+import { readQemuLog } from '../capture/qemu-log.js';
+import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
+import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
+import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
+import { readJsonl, readJsonlHeader } from '../jsonl/reader.js';
 import { InputFault } from '../result.js';
+import type { SourceInfo, TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/io.js';
-import { readJsonlHeader } from '../jsonl/reader.js';
-import { sniff } from './detect.js';
+import type { Origin } from '../trace/schema.js';
+import { Aligner, type Agreement } from './align.js';
+import { TraceAssembler, type Geometry } from './assemble.js';
+import { sniff, SIDE_OF, type Side } from './detect.js';
 
 export interface IngestOptions {
   readonly output: string;
   readonly format?: string;
   readonly arch?: Arch;
+  /** Stop at the first malformed line (InputFault) instead of warning and counting. */
   readonly strict?: boolean;
+  /** Queue entries when no source tells them (a guest-only SMMUv3 trace without its console). */
+  readonly queueEntries?: number;
+  /** VT-d guest trace: largest gap between the qi_submit events of one submission (ns). */
+  readonly vtdBatchGapNs?: bigint;
+  readonly batchRows?: number;
+}
+
+/** One input as read. */
+export interface SourceSummary {
+  readonly file: string;
+  readonly format: string;
+  readonly side: Side;
+  readonly lines: number;
+  /** Events read, by name. */
+  readonly events: Readonly<Record<string, number>>;
+  /** Events the readers do not know, by name (skipped). */
+  readonly unknown_events: Readonly<Record<string, number>>;
+  /** Lines that could not be read (skipped, or fatal with --strict). */
+  readonly malformed: number;
+  /** What a guest console or trace header said beside the trace. */
+  readonly facts?: Readonly<Record<string, string | number>>;
 }
 
 export interface IngestSummary {
   readonly output: string;
+  /** The input format (`qemu-log+ftrace` for both sides of a run). */
   readonly format: string;
   readonly arch: Arch;
   readonly inputs: readonly string[];
   readonly rows: number;
   readonly warnings: readonly string[];
+  // Fields below: captures only (absent for JSONL scenarios).
+  /** `qemu`, `guest` or `merged` (both sides). */
+  readonly origin?: Origin;
+  readonly sources?: readonly SourceSummary[];
+  readonly queue?: { readonly entries: number; readonly desc_bytes: number; readonly base: string | null; readonly from: string };
+  readonly commands?: number;
+  readonly doorbells?: number;
+  readonly acks?: number;
+  /** Commands per op; `(unknown)`: commands whose type no source could tell. */
+  readonly by_op?: Readonly<Record<string, number>>;
+  /** Rows restored rather than seen. */
+  readonly inferred?: { readonly commands: number; readonly doorbells: number; readonly by_op: Readonly<Record<string, number>> };
+  readonly skipped?: { readonly malformed_lines: number; readonly unknown_events: Readonly<Record<string, number>> };
+  /** Both sides: how they agree (also in the trace header notes). */
+  readonly agreement?: Agreement;
+}
+
+interface Input {
+  readonly file: string;
+  readonly format: string;
+  readonly side: Side;
+  readonly arch?: Arch;
 }
 
 export async function ingest(files: readonly string[], opts: IngestOptions): Promise<IngestSummary> {
   if (files.length === 0) throw new InputFault({ message: 'no input files' });
-  const sniffed = await Promise.all(files.map(async (f) => ({ file: f, s: opts.format ? { format: opts.format } : await sniff(f) })));
-  for (const { file, s } of sniffed) {
+  const inputs: Input[] = [];
+  for (const file of files) {
+    const s = opts.format ? { format: opts.format } : await sniff(file);
     if (s === undefined) throw new InputFault({ file, message: 'unrecognized capture format (use --format to force one)' });
+    const side = SIDE_OF[s.format];
+    if (side === undefined) throw new InputFault({ file, message: `unknown format ${s.format}` });
+    inputs.push({ file, format: s.format, side, ...('arch' in s && s.arch ? { arch: s.arch } : {}) });
   }
-  const format = sniffed[0]!.s!.format;
-  if (format === 'jsonl') {
-    if (files.length !== 1) throw new InputFault({ message: 'a JSONL scenario is ingested on its own' });
-    const file = files[0]!;
-    const amend = (h: TraceHeader): TraceHeader => withVersion({ ...h, sources: [{ file: basename(file), format: 'jsonl' }] });
-    const header = amend(await readJsonlHeader(file));
-    if (opts.arch && opts.arch !== header.arch) {
-      throw new InputFault({ file, message: `--arch ${opts.arch} but the header says ${header.arch}` });
-    }
-    const w = new TraceFileWriter(opts.output, header);
-    try {
-      const { rows } = await readJsonl(file, w, { amend });
-      await w.close();
-      return { output: opts.output, format, arch: header.arch, inputs: files, rows, warnings: [] };
-    } catch (e) {
-      w.abort();
-      throw e;
-    }
+  if (inputs[0]!.format === 'jsonl') return ingestJsonl(files, opts);
+  const qemu = inputs.filter((i) => i.side === 'qemu');
+  const guest = inputs.filter((i) => i.side === 'guest');
+  if (qemu.length > 1 || guest.length > 1 || qemu.length + guest.length !== inputs.length) {
+    throw new InputFault({ message: `ingest takes one QEMU log, one guest trace, or one of each (got ${inputs.map((i) => `${i.file} (${i.format})`).join(', ')})` });
   }
-  throw new InputFault({ file: files[0]!, message: `format ${format} is not supported yet` });
+  const arch = opts.arch ?? archOf(inputs);
+  return ingestCapture(qemu[0], guest[0], arch, opts);
 }
+
+function archOf(inputs: readonly Input[]): Arch {
+  const known = inputs.filter((i) => i.arch !== undefined);
+  if (known.length === 0) throw new InputFault({ file: inputs[0]!.file, message: 'cannot tell the architecture (no IOMMU events found): use --arch' });
+  const a = known[0]!;
+  const b = known.find((i) => i.arch !== a.arch);
+  if (b) throw new InputFault({ message: `${a.file} is ${a.arch} but ${b.file} is ${b.arch}` });
+  return a.arch!;
+}
+
+async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promise<IngestSummary> {
+  if (files.length !== 1) throw new InputFault({ message: 'a JSONL scenario is ingested on its own' });
+  const file = files[0]!;
+  const amend = (h: TraceHeader): TraceHeader => withVersion({ ...h, sources: [{ file: basename(file), format: 'jsonl' }] });
+  const header = amend(await readJsonlHeader(file));
+  if (opts.arch && opts.arch !== header.arch) {
+    throw new InputFault({ file, message: `--arch ${opts.arch} but the header says ${header.arch}` });
+  }
+  const w = new TraceFileWriter(opts.output, header);
+  try {
+    const { rows } = await readJsonl(file, w, { amend });
+    await w.close();
+    return { output: opts.output, format: 'jsonl', arch: header.arch, inputs: files, rows, warnings: [] };
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/** The QEMU side as queue events. */
+async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent> {
+  const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
+  for await (const l of readQemuLog(file, { onMalformed: (line) => diag.bad(line.no, 'not a QEMU trace line') })) {
+    diag.lines = l.no;
+    q.feed(l);
+    yield* q.take();
+  }
+  q.end();
+  yield* q.take();
+}
+
+/** The guest side as queue events. */
+async function* guestEvents(
+  file: string, kind: GuestKind, arch: Arch, diag: Diagnostics, facts: GuestFacts, entries: number, opts: IngestOptions,
+): AsyncGenerator<CaptureEvent> {
+  const q = arch === 'vtd'
+    ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+    : new GuestSmmuv3Queue(diag, { entries });
+  for await (const g of readGuestTrace(file, kind, diag, facts)) {
+    q.feed(g);
+    yield* q.take();
+  }
+  q.end();
+  yield* q.take();
+}
+
+/** SMMUv3 queue size Linux 6.1 allocated under QEMU 7.2 in the bundled captures. */
+const ASSUMED_CMDQ_ENTRIES = 65536;
+const SMTS = 1n << 43n; // ECAP.SMTS: scalable mode supported (Linux then uses 256-bit descriptors, spec/vtd.md §1.1)
+
+/** Queue geometry of a guest-only trace: the console tells it, else the trace and Linux's defaults. */
+async function guestGeometry(file: string, kind: GuestKind, arch: Arch, diag: Diagnostics, opts: IngestOptions): Promise<Geometry> {
+  const f = await guestFacts(file, kind, diag);
+  if (arch === 'vtd') {
+    const entries = LINUX_QI_LENGTH;
+    if (f.ecap !== undefined) {
+      const wide = (f.ecap & SMTS) !== 0n;
+      return { entries, descBytes: wide ? 32 : 16, from: `console: ECAP.SMTS=${wide ? 1 : 0} (ecap ${f.ecap.toString(16)}); Linux QI_LENGTH 256` };
+    }
+    if (f.wideTypes > 0) return { entries, descBytes: 32, from: 'scalable-mode descriptor types in the trace; Linux QI_LENGTH 256' };
+    return { entries, descBytes: 16, from: 'Linux QI_LENGTH 256; no scalable-mode descriptor in the trace, so 128-bit descriptors' };
+  }
+  if (f.cmdqEntries !== undefined) return { entries: f.cmdqEntries, descBytes: 16, from: `console: "allocated ${f.cmdqEntries} entries for cmdq"` };
+  if (opts.queueEntries !== undefined) return { entries: opts.queueEntries, descBytes: 16, from: 'given (queueEntries)' };
+  return { entries: ASSUMED_CMDQ_ENTRIES, descBytes: 16, from: `assumed: no "allocated N entries for cmdq" console line (${ASSUMED_CMDQ_ENTRIES} is what Linux 6.1 allocated under QEMU 7.2)` };
+}
+
+const QEMU_DEFAULTS: Readonly<Record<Arch, Geometry>> = {
+  vtd: { entries: 256, descBytes: 16, from: 'default: no IQA write or vtd_inv_qi_setup in the log' },
+  smmuv3: { entries: 1 << QEMU_CMDQ_MAX_LOG2SIZE, descBytes: 16, from: 'default: no CMDQ_BASE write in the log' },
+};
+
+const TS_CLOCK = {
+  qemu: 'QEMU host clock, ns since the Unix epoch',
+  guest: 'guest trace_clock, ns since boot',
+} as const;
+
+async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, arch: Arch, opts: IngestOptions): Promise<IngestSummary> {
+  const strict = opts.strict === true;
+  const qd = qemu && new Diagnostics(qemu.file, strict);
+  const gd = guest && new Diagnostics(guest.file, strict);
+  const facts: GuestFacts = {};
+  const origin: Origin = qemu && guest ? 'merged' : qemu ? 'qemu' : 'guest';
+  const gkind = guest?.format as GuestKind | undefined;
+  const geometry = qemu ? QEMU_DEFAULTS[arch] : await guestGeometry(guest!.file, gkind!, arch, gd!, opts);
+  const sources: SourceInfo[] = [qemu, guest].filter((i) => i !== undefined).map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
+  const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
+  const aligner = qemu && guest ? new Aligner(arch) : undefined;
+  const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
+  const q = qemu && qemuEvents(qemu.file, arch, qd!);
+  const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
+  try {
+    for await (const e of stream) asm.push(e);
+    const agreement = aligner?.report;
+    const queue = asm.queue;
+    const notes: Record<string, unknown> = {
+      ingest: {
+        origin,
+        queue_from: queue.from,
+        ts_clock: qemu ? TS_CLOCK.qemu : TS_CLOCK.guest,
+        ...(guest && !qemu ? { guest_doorbells: 'one per submission (VT-d qi_submit_sync) or batch (SMMUv3 cmdlist), inferred' } : {}),
+        ...(qemu && guest ? { cpu: 'guest CPU on merged commands, QEMU thread id on QEMU-only rows' } : {}),
+        inferred: asm.counts.inferred,
+        ...(facts.kernel ? { guest_kernel: facts.kernel } : {}),
+        ...(agreement ? { agreement } : {}),
+      },
+    };
+    const header = await asm.finish(notes);
+    const diags = [qd, gd].filter((d) => d !== undefined);
+    const unknown: Record<string, number> = {};
+    for (const d of diags) for (const [k, v] of d.unknown) unknown[k] = (unknown[k] ?? 0) + v;
+    const warnings = [...diags.flatMap((d) => d.allMessages()), ...asm.warnings];
+    if (agreement && !agreement.agree) warnings.push(`the two sides disagree: ${agreement.first_divergence?.message ?? agreement.rule}`);
+    const c = asm.counts;
+    return {
+      output: opts.output,
+      format: [qemu, guest].filter((i) => i !== undefined).map((i) => i.format).join('+'),
+      arch,
+      inputs: [qemu, guest].filter((i) => i !== undefined).map((i) => i.file),
+      rows: c.commands + c.doorbells + c.acks,
+      warnings,
+      origin,
+      sources: [
+        ...(qemu ? [sourceSummary(qemu, qd!)] : []),
+        ...(guest ? [sourceSummary(guest, gd!, facts)] : []),
+      ],
+      queue: { entries: header.queue_entries, desc_bytes: header.desc_bytes, base: header.queue_base ?? null, from: queue.from },
+      commands: c.commands,
+      doorbells: c.doorbells,
+      acks: c.acks,
+      by_op: sorted(c.by_op),
+      inferred: { ...c.inferred, by_op: sorted(c.inferred.by_op) },
+      skipped: { malformed_lines: diags.reduce((n, d) => n + d.malformed, 0), unknown_events: sorted(unknown) },
+      ...(agreement ? { agreement } : {}),
+    };
+  } catch (e) {
+    asm.abort();
+    throw e;
+  }
+}
+
+function sourceSummary(i: Input, d: Diagnostics, facts?: GuestFacts): SourceSummary {
+  const f: Record<string, string | number> = {};
+  if (facts?.kernel) f.kernel = facts.kernel;
+  if (facts?.ecap !== undefined) f.ecap = `0x${facts.ecap.toString(16)}`;
+  if (facts?.cmdqEntries !== undefined) f.cmdq_entries = facts.cmdqEntries;
+  if (facts?.lostEvents !== undefined) f.lost_events = facts.lostEvents;
+  return {
+    file: i.file, format: i.format, side: i.side, lines: d.lines,
+    events: sorted(Object.fromEntries(d.events)), unknown_events: sorted(Object.fromEntries(d.unknown)), malformed: d.malformed,
+    ...(Object.keys(f).length > 0 ? { facts: f } : {}),
+  };
+}
+
+const sorted = (m: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(m).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));

@@ -1,0 +1,77 @@
+// The SMMUv3 command queue as the guest's `smmu:cmdlist` kprobe on arm_smmu_cmdq_issue_cmdlist()
+// shows it (samples/captures/README.md, spec/smmuv3.md §4.1, §7). Each event is one batch the
+// driver puts into the queue:
+// - only the first `n` recorded commands are real (the rest of the cK_* words is whatever memory
+//   follows the array); commands beyond the recorded ones are commands of unknown type;
+// - `sync=1`: the driver appends a CMD_SYNC that is not in the array. It is restored and marked
+//   inferred; only its opcode is certain (CS/MSH/MSIATTR/MSI address depend on the SMMU's MSI
+//   support), so its fields are null;
+// - the doorbell: one CMDQ_PROD write per batch, inferred (the lock-free insertion of §4.1 may
+//   fold concurrent batches into one write; the guest side cannot see that).
+//
+// Slots run from 0 (Linux starts with an empty queue) over a queue of the size the console's
+// "allocated N entries for cmdq" line gives, with the wrap bit toggling each lap.
+
+import { RingCursor } from '../jsonl/reader.js';
+import type { CaptureEvent, Diagnostics } from './events.js';
+import { parseCmdList } from './ftrace.js';
+import type { GuestLine } from './guest-trace.js';
+
+const CMD_SYNC = 0x46n;
+const OPCODE = 0xffn;
+
+export interface GuestSmmuv3Stats {
+  batches: number;
+  commands: number;
+  /** Commands beyond what the kprobe recorded (n > recorded pairs): unknown type. */
+  unrecorded: number;
+  inferredSyncs: number;
+  inferredDoorbells: number;
+}
+
+export class GuestSmmuv3Queue {
+  private readonly cursor: RingCursor;
+  private out: CaptureEvent[] = [];
+  readonly stats: GuestSmmuv3Stats = { batches: 0, commands: 0, unrecorded: 0, inferredSyncs: 0, inferredDoorbells: 0 };
+
+  constructor(private readonly diag: Diagnostics, opts: { entries: number; start?: number }) {
+    this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
+  }
+
+  take(): CaptureEvent[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  feed(g: GuestLine): void {
+    const f = g.ftrace;
+    this.diag.seen(f.event);
+    if (f.event !== 'cmdlist') return;
+    const b = parseCmdList(f.text);
+    if (typeof b === 'string') return this.diag.bad(g.no, b, 'cmdlist');
+    if (b.n === 0 && !b.sync) return;
+    const c = this.cursor;
+    const meta = { at: { file: this.diag.file, line: g.no }, ts_ns: f.ts_ns, cpu: f.cpu };
+    for (const words of b.cmds) {
+      this.out.push({ kind: 'cmd', slot: c.slot, wrap: c.wrap, words, ...meta });
+      c.advance();
+      this.stats.commands++;
+    }
+    for (let k = 0; k < b.missing; k++) {
+      this.out.push({ kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], ...meta });
+      c.advance();
+      this.stats.unrecorded++;
+    }
+    if (b.sync) {
+      this.out.push({ kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [CMD_SYNC, 0n], known: [OPCODE, 0n], ...meta, inferred: true });
+      c.advance();
+      this.stats.inferredSyncs++;
+    }
+    this.out.push({ kind: 'doorbell', slot: c.slot, wrap: c.wrap, ...meta, inferred: true });
+    this.stats.batches++;
+    this.stats.inferredDoorbells++;
+  }
+
+  end(): void {}
+}

@@ -1,0 +1,117 @@
+// The guest side of a capture as ftrace lines: either the ftrace text itself (a copy of
+// /sys/kernel/tracing/trace) or a serial-console file that holds it between the
+// `@@@@ BEGIN GUEST TRACE` and `@@@@ END GUEST TRACE` markers (samples/captures/capture.sh). The
+// console around the markers is kernel log and init output: it is not trace data, but it tells
+// the queue geometry the trace itself lacks, which is collected as facts:
+//
+//   DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap d2008c22260286 ecap 480080f00f4e
+//   arm-smmu-v3 9050000.smmuv3: allocated 65536 entries for cmdq
+//   Linux version 6.1.0-56-amd64 (...)
+
+import { InputFault } from '../result.js';
+import { readLines } from '../lines.js';
+import { Diagnostics } from './events.js';
+import { parseFtraceLine, type FtraceLine } from './ftrace.js';
+
+export type GuestKind = 'ftrace' | 'console';
+
+/** What the console (or the ftrace header) says beside the trace. */
+export interface GuestFacts {
+  kernel?: string;
+  /** VT-d extended capability register of the first DMAR unit (ECAP.SMTS = bit 43). */
+  ecap?: bigint;
+  /** Entries Linux allocated for the SMMUv3 command queue. */
+  cmdqEntries?: number;
+  /** `# entries-in-buffer/entries-written: A/B`: B − A events were lost. */
+  lostEvents?: number;
+}
+
+export const BEGIN_MARKER = '@@@@ BEGIN GUEST TRACE';
+export const END_MARKER = '@@@@ END GUEST TRACE';
+
+export interface GuestLine {
+  readonly ftrace: FtraceLine;
+  readonly no: number;
+}
+
+const ECAP = /DMAR: dmar\d+: reg_base_addr \S+ ver \S+ cap [0-9a-f]+ ecap ([0-9a-f]+)/;
+const CMDQ = /arm-smmu-v3 \S+: allocated (\d+) entries for cmdq/;
+const VERSION = /Linux version (\S+)/;
+const KERNEL_LOG = /^\[\s*\d+\.\d+\]/;
+const ENTRIES = /^#\s*entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
+
+function noteFact(text: string, facts: GuestFacts): void {
+  let m = ECAP.exec(text);
+  if (m !== null) {
+    facts.ecap ??= BigInt(`0x${m[1]}`);
+    return;
+  }
+  m = CMDQ.exec(text);
+  if (m !== null) {
+    facts.cmdqEntries = Number(m[1]);
+    return;
+  }
+  m = VERSION.exec(text);
+  if (m !== null) facts.kernel ??= m[1];
+}
+
+/**
+ * The ftrace lines of a guest capture, in file order; facts are filled in as they are read (the
+ * console's kernel log comes before the trace dump).
+ */
+export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts): AsyncGenerator<GuestLine> {
+  let inside = kind === 'ftrace';
+  let sawBegin = false;
+  let sawEnd = false;
+  for await (const line of readLines(path)) {
+    diag.lines = line.no;
+    const text = line.text;
+    if (kind === 'console') {
+      if (text.startsWith(BEGIN_MARKER)) {
+        inside = true;
+        sawBegin = true;
+        continue;
+      }
+      if (text.startsWith(END_MARKER)) {
+        inside = false;
+        sawEnd = true;
+        continue;
+      }
+      if (!inside) {
+        noteFact(text, facts);
+        continue;
+      }
+    }
+    if (text.trim() === '') continue;
+    if (text.startsWith('#')) {
+      const m = ENTRIES.exec(text);
+      if (m !== null && Number(m[2]) > Number(m[1])) {
+        facts.lostEvents = Number(m[2]) - Number(m[1]);
+        diag.warn(`the guest's trace buffer lost ${facts.lostEvents} events (entries-in-buffer ${m[1]} < entries-written ${m[2]})`, line.no);
+      }
+      if (/^#+ CPU \d+ buffer started/.test(text)) diag.warn(`${text.replace(/#/g, '').trim()}: events of that CPU before this point were lost`, line.no);
+      continue;
+    }
+    const f = parseFtraceLine(text);
+    if (f !== undefined) {
+      yield { ftrace: f, no: line.no };
+      continue;
+    }
+    // Kernel messages can reach the serial console in the middle of the dump.
+    if (kind === 'console' && KERNEL_LOG.test(text)) continue;
+    diag.bad(line.no, 'not an ftrace line');
+  }
+  if (kind === 'console' && !sawBegin) throw new InputFault({ file: path, message: `no "${BEGIN_MARKER}" line: the console holds no guest trace` });
+  if (kind === 'console' && !sawEnd) diag.warn(`no "${END_MARKER}" line: the trace dump may be cut short`);
+}
+
+/** Reads only the facts (a first pass for a guest-only trace, whose header must come first). */
+export async function guestFacts(path: string, kind: GuestKind, diag: Diagnostics): Promise<GuestFacts & { wideTypes: number }> {
+  const facts: GuestFacts = {};
+  let wideTypes = 0;
+  // The second pass reports the problems: this one keeps them to itself.
+  for await (const g of readGuestTrace(path, kind, new Diagnostics(diag.file, diag.strict), facts)) {
+    if (g.ftrace.event === 'qi_submit' && /^(p_iotlb_inv|pc_inv|p_dev_tlb_inv) /.test(g.ftrace.text)) wideTypes++;
+  }
+  return { ...facts, wideTypes };
+}

@@ -1,0 +1,227 @@
+// The VT-d invalidation queue as QEMU's log shows it (spec/vtd.md §6.1, §6.4): queue geometry from
+// the IQA write and `vtd_inv_qi_setup`, a doorbell per guest IQT write, a command per
+// `vtd_inv_qi_head` with the raw words of its `vtd_inv_desc` line, an ack per FSTS write that
+// clears IQE/ITE.
+//
+// Order: QEMU runs the whole fetch inside the IQT write handler and traces the register write
+// first, so the descriptors a doorbell published come after its `vtd_reg_write addr 0x88` line.
+// The doorbell is held back until its fetch is over: in the trace, commands come before the
+// doorbell that published them.
+//
+// QEMU 7.2 consumes PASID-cache and PASID-IOTLB descriptors without a `vtd_inv_desc` line (two
+// `read head` lines in a row): such a slot becomes a command of unknown type (all-zero `known`
+// masks, null op), never an invented one.
+
+import { hex } from '../bits.js';
+import { ALL, Diagnostics, type CaptureEvent, type CmdEvent, type DoorbellEvent } from './events.js';
+import type { QemuLogLine } from './qemu-log.js';
+import { FSTS_IQE, FSTS_ITE, isEventError, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
+
+/** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
+export const QEMU_VTD_TYPE_NAMES: Readonly<Record<string, number>> = {
+  'context-cache': 0x1, iotlb: 0x2, device: 0x3, iec: 0x4, wait: 0x5, 'p-iotlb': 0x6, 'pasid-cache': 0x7, 'device-piotlb': 0x8,
+};
+
+/** What QEMU printed about one descriptor, for checks against the codecs. */
+export interface VtdQemuDetail {
+  /** `vtd_inv_desc` type name; undefined when QEMU printed no descriptor line. */
+  readonly type?: string;
+  /** Detail events QEMU printed while processing it (`vtd_inv_desc_iotlb_pages`, ...). */
+  readonly events: readonly VtdQemuEvent[];
+}
+
+export type VtdQemuCmd = CmdEvent & { readonly detail: VtdQemuDetail };
+
+interface OpenDesc {
+  readonly slot: number;
+  readonly wrap: number | undefined;
+  readonly line: number;
+  readonly ts_ns?: bigint;
+  readonly cpu?: number;
+  desc?: { type: string; hi: bigint; lo: bigint };
+  readonly events: VtdQemuEvent[];
+}
+
+/** Counts of what the queue reader saw. */
+export interface VtdQueueStats {
+  descriptors: number;
+  unknownType: number;
+  doorbells: number;
+  acks: number;
+}
+
+/** Feeds QEMU log lines in order; `take()` returns the queue events ready so far. */
+export class VtdQemuQueue {
+  private entries = 256;
+  private descBytes: 16 | 32 = 16;
+  private iqa = 0n;
+  private tail = 0;
+  private tailLap = 0;
+  private lastHead: number | undefined;
+  private headLap = 0;
+  private pending: DoorbellEvent | undefined;
+  private cur: OpenDesc | undefined;
+  private out: CaptureEvent[] = [];
+  readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
+
+  constructor(private readonly diag: Diagnostics) {}
+
+  take(): CaptureEvent[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  feed(l: QemuLogLine & { readonly no: number }): void {
+    const e = parseVtdEvent(l);
+    if (e === undefined) return this.diag.unknownEvent(l.event);
+    if (isEventError(e)) return this.diag.bad(l.no, e.error, e.event);
+    this.diag.seen(e.event);
+    const meta = { ...(l.ts_ns !== undefined ? { ts_ns: l.ts_ns } : {}), ...(l.tid !== undefined ? { cpu: l.tid } : {}) };
+    const at = { file: this.diag.file, line: l.no };
+    switch (e.event) {
+      case 'vtd_reg_write':
+        this.close();
+        this.flushDoorbell();
+        return this.regWrite(e.addr, e.size, e.value, l.no, meta);
+      case 'vtd_inv_qi_setup':
+        if (e.size < 2 || (e.size & (e.size - 1)) !== 0 || e.size > 1 << 15) {
+          return this.diag.bad(l.no, `queue size ${e.size} is not a power of two from 2 to 32768`, e.event);
+        }
+        if (e.size !== this.entries) this.diag.warn(`QEMU reports ${e.size} entries, IQA gave ${this.entries}`, l.no);
+        this.entries = e.size;
+        this.iqa = e.addr;
+        this.geometry(l.no, 'vtd_inv_qi_setup');
+        return;
+      case 'vtd_inv_qi_enable':
+        this.close();
+        if (!e.enabled) this.reset();
+        return;
+      case 'vtd_inv_qi_tail':
+        this.close();
+        if (e.tail >= this.entries) return this.diag.bad(l.no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
+        if (this.pending === undefined) this.doorbell(e.tail, at, meta); // no vtd_reg_write traced: the tail line is the doorbell
+        else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, l.no);
+        return;
+      case 'vtd_inv_qi_fetch':
+        return this.close();
+      case 'vtd_inv_qi_head':
+        this.close();
+        if (e.head >= this.entries) return this.diag.bad(l.no, `head ${e.head} is outside a queue of ${this.entries} entries`, e.event);
+        this.cur = { slot: e.head, wrap: this.headWrap(e.head, l.no), line: l.no, ...meta, events: [] };
+        return;
+      case 'vtd_inv_desc': {
+        if (this.cur === undefined) return this.diag.bad(l.no, 'descriptor line without a "read head" line before it', e.event);
+        if (this.cur.desc !== undefined) return this.diag.bad(l.no, `second descriptor line for head ${this.cur.slot}`, e.event);
+        const code = QEMU_VTD_TYPE_NAMES[e.type];
+        const lowType = Number(((e.lo >> 5n) & 0x70n) | (e.lo & 0xfn));
+        if (code !== undefined && code !== lowType) {
+          return this.diag.bad(l.no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
+        }
+        this.cur.desc = { type: e.type, hi: e.hi, lo: e.lo };
+        return;
+      }
+      default:
+        if (e.event.startsWith('vtd_inv_desc_') && this.cur !== undefined) this.cur.events.push(e);
+    }
+  }
+
+  /** End of the log: the last descriptor and doorbell. */
+  end(): void {
+    this.close();
+    this.flushDoorbell();
+  }
+
+  private regWrite(addr: number, size: number, value: bigint, line: number, meta: { ts_ns?: bigint; cpu?: number }): void {
+    const at = { file: this.diag.file, line };
+    switch (addr) {
+      case VTD_REG.IQT: {
+        // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
+        const shift = this.descBytes === 32 ? 5n : 4n;
+        if (this.descBytes === 32 && (value & 0x10n) !== 0n) this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
+        const idx = Number((value & 0x7fff0n) >> shift);
+        if ((value & ~0x7fff0n) !== 0n || idx >= this.entries) {
+          return this.diag.bad(line, `IQT ${hex(value)} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
+        }
+        return this.doorbell(idx, at, meta);
+      }
+      case VTD_REG.IQA:
+        this.iqa = (this.iqa & (size === 4 ? ~0xffffffffn : 0n)) | (value & ~0xfffn);
+        this.descBytes = ((value >> 11n) & 1n) === 1n ? 32 : 16;
+        this.entries = 1 << (Number(value & 7n) + 8 - (this.descBytes === 32 ? 1 : 0)); // spec/vtd.md §1.1
+        this.reset();
+        return this.geometry(line, 'vtd_reg_write IQA');
+      case VTD_REG.IQA_HI:
+        this.iqa = (this.iqa & 0xffffffffn) | (value << 32n);
+        return;
+      case VTD_REG.FSTS:
+        // Write-1-to-clear: a write with IQE or ITE set acknowledges a queue error.
+        if ((value & BigInt(FSTS_IQE | FSTS_ITE)) !== 0n) {
+          this.stats.acks++;
+          this.out.push({ kind: 'ack', at, ...meta });
+        }
+        return;
+      default:
+    }
+  }
+
+  private doorbell(idx: number, at: { file: string; line: number }, meta: { ts_ns?: bigint; cpu?: number }): void {
+    // Lap parity of the tail (the "wrap" of a VT-d producer index): it flips when the new tail
+    // passes the end of the ring. VT-d keeps one slot free, so equal tails publish nothing.
+    if (idx < this.tail) this.tailLap ^= 1;
+    this.tail = idx;
+    this.stats.doorbells++;
+    this.pending = { kind: 'doorbell', slot: idx, wrap: this.tailLap, at, ...meta };
+  }
+
+  private flushDoorbell(): void {
+    if (this.pending !== undefined) this.out.push(this.pending);
+    this.pending = undefined;
+  }
+
+  private headWrap(head: number, line: number): number | undefined {
+    const last = this.lastHead;
+    this.lastHead = head;
+    if (last === undefined) return this.headLap;
+    // Fetched again: the last attempt failed (IQE keeps IQH on the bad descriptor, §1.3) and the
+    // guest rewrote the slot; a rewrite has no wrap bit.
+    if (head === last) return undefined;
+    if (head < last) this.headLap ^= 1;
+    if (head !== (last + 1) % this.entries) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    return this.headLap;
+  }
+
+  private reset(): void {
+    if (this.lastHead !== undefined) this.diag.warn('queue re-initialised: ring positions restart at 0');
+    this.lastHead = undefined;
+    this.headLap = 0;
+    this.tail = 0;
+    this.tailLap = 0;
+  }
+
+  private geometry(line: number, from: string): void {
+    this.out.push({ kind: 'geometry', entries: this.entries, descBytes: this.descBytes, base: this.iqa, from, at: { file: this.diag.file, line } });
+  }
+
+  private close(): void {
+    const c = this.cur;
+    if (c === undefined) return;
+    this.cur = undefined;
+    this.stats.descriptors++;
+    const at = { file: this.diag.file, line: c.line };
+    const meta = { ...(c.ts_ns !== undefined ? { ts_ns: c.ts_ns } : {}), ...(c.cpu !== undefined ? { cpu: c.cpu } : {}) };
+    const detail: VtdQemuDetail = { ...(c.desc ? { type: c.desc.type } : {}), events: c.events };
+    if (c.desc === undefined) {
+      this.stats.unknownType++;
+      const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], at, ...meta, detail };
+      this.out.push(cmd);
+      return;
+    }
+    // qw0 = low, qw1 = high (QEMU prints high first).
+    const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [c.desc.lo, c.desc.hi], at, ...meta, detail };
+    this.out.push(cmd);
+  }
+}
+
+/** Known bits of a QEMU VT-d command: all of qw0/qw1, or none (type unknown). */
+export const vtdKnown = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? [ALL, ALL];

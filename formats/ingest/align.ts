@@ -1,0 +1,310 @@
+// Both sides of a run in one trace. The clocks differ (QEMU: host time; guest: trace_clock), so the
+// two are lined up by sequence: the QEMU side fixes the order, the slots, the doorbells and the
+// waits; each QEMU command is paired with the next guest command, and a pair takes the raw words
+// from whichever side has them (origin `merged`).
+//
+// What is compared (spec/vtd.md §7; captures README "The two sides agree"):
+// - VT-d: the descriptors the guest traced (qi_submit) against QEMU's non-wait descriptors. Linux's
+//   own waits are not traced, so waits come from QEMU only. A QEMU descriptor of unknown type (no
+//   `vtd_inv_desc` line) pairs with any guest descriptor and takes its type from it.
+// - SMMUv3: guest commands plus the CMD_SYNCs the driver appends against QEMU's commands consumed,
+//   on the bits QEMU's decoded fields tell (known masks).
+//
+// Guest tracing covers a window of the run: QEMU commands before the guest's first one and after
+// its last one have no counterpart (in the VT-d captures: 9 interrupt-entry-cache invalidations
+// issued after the guest stopped tracing, while it powers off). The window's start is found by
+// content (a run of WINDOW commands that agree); inside it every command must pair up. A
+// mismatch is reported with its first position, then the two sides are re-synchronised if a
+// common run is found close by (else the rest stays QEMU-only): never hidden.
+
+import { hex } from '../bits.js';
+import type { Arch } from '../codec/table.js';
+import { codecFor } from '../codecs.js';
+import { ALL, type At, type CaptureEvent, type CmdEvent } from '../capture/events.js';
+import { isVtdWait } from '../capture/guest-vtd.js';
+
+/** Commands that must agree in a row to call two positions the same. */
+const WINDOW = 8;
+/** How far into QEMU the guest's first command is looked for (commands). */
+const START_SEARCH = 1 << 16;
+/** How far both sides are searched to re-synchronise after a mismatch. */
+const RESYNC_SEARCH = 256;
+
+export interface Divergence {
+  /** Pairs that agreed before this point. */
+  readonly after_matched: number;
+  readonly qemu: { readonly file: string; readonly line: number; readonly slot: number; readonly command: string } | null;
+  readonly guest: { readonly file: string; readonly line: number; readonly command: string } | null;
+  readonly message: string;
+}
+
+export interface Agreement {
+  /** The rule checked, with the numbers. */
+  readonly rule: string;
+  /** QEMU commands compared (VT-d: non-wait descriptors; SMMUv3: all consumed). */
+  qemu_commands: number;
+  /** Guest commands compared (VT-d: qi_submit; SMMUv3: commands + appended CMD_SYNCs). */
+  guest_commands: number;
+  matched: number;
+  /** QEMU commands before the guest's first traced one / after its last one. */
+  qemu_before_guest: number;
+  qemu_after_guest: number;
+  /** QEMU and guest commands inside the window that found no counterpart. */
+  qemu_unmatched: number;
+  guest_unmatched: number;
+  /** Ops of the QEMU commands without a guest counterpart. */
+  readonly qemu_only_ops: Record<string, number>;
+  /** QEMU commands of unknown type that the guest side named, by op. */
+  readonly resolved: Record<string, number>;
+  first_divergence: Divergence | null;
+  divergences: number;
+  agree: boolean;
+}
+
+type Item = { readonly pre: CaptureEvent[]; readonly cmd: CmdEvent | undefined };
+
+/** An async stream with a lookahead buffer. */
+class Ahead<T> {
+  private buf: T[] = [];
+  private pos = 0;
+  private done = false;
+  constructor(private readonly it: AsyncIterator<T>) {}
+
+  /** Makes `n` items available if the stream has them; returns how many are. */
+  async fill(n: number): Promise<number> {
+    while (this.buf.length - this.pos < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else this.buf.push(r.value);
+    }
+    return Math.min(n, this.buf.length - this.pos);
+  }
+
+  at(i: number): T | undefined {
+    return this.buf[this.pos + i];
+  }
+
+  shift(): T {
+    const v = this.buf[this.pos++]!;
+    if (this.pos > 4096 && this.pos * 2 > this.buf.length) {
+      this.buf = this.buf.slice(this.pos);
+      this.pos = 0;
+    }
+    return v;
+  }
+}
+
+/** QEMU events grouped so that each alignable command carries the events before it. */
+async function* itemsOf(events: AsyncIterable<CaptureEvent>, alignable: (c: CmdEvent) => boolean): AsyncGenerator<Item> {
+  let pre: CaptureEvent[] = [];
+  for await (const e of events) {
+    if (e.kind === 'cmd' && alignable(e)) {
+      yield { pre, cmd: e };
+      pre = [];
+    } else pre.push(e);
+  }
+  if (pre.length > 0) yield { pre, cmd: undefined };
+}
+
+async function* guestCommands(events: AsyncIterable<CaptureEvent>, alignable: (c: CmdEvent) => boolean): AsyncGenerator<CmdEvent> {
+  for await (const e of events) if (e.kind === 'cmd' && alignable(e)) yield e;
+}
+
+const knownOf = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? [ALL, ALL];
+
+/** Do two commands agree on every bit both sides know? */
+export function sameCommand(q: CmdEvent, g: CmdEvent): boolean {
+  const qk = knownOf(q);
+  const gk = knownOf(g);
+  for (const w of [0, 1] as const) {
+    const m = qk[w] & gk[w];
+    if (((q.words[w] ?? 0n) & m) !== ((g.words[w] ?? 0n) & m)) return false;
+  }
+  return true;
+}
+
+/** One command from both: QEMU's position and time, the guest's CPU, the bits each side knows. */
+export function mergeCommand(q: CmdEvent, g: CmdEvent): CmdEvent {
+  const qk = knownOf(q);
+  const gk = knownOf(g);
+  const n = Math.max(q.words.length, g.words.length);
+  const words: bigint[] = [];
+  for (let w = 0; w < n; w++) {
+    const qw = q.words[w] ?? 0n;
+    const gw = g.words[w] ?? 0n;
+    if (w < 2) words.push((qw & qk[w as 0 | 1]) | (gw & gk[w as 0 | 1] & ~qk[w as 0 | 1]));
+    else words.push(g.words.length > w ? gw : qw); // qw2/qw3: only the guest's tracepoint prints them
+  }
+  const known: [bigint, bigint] = [qk[0] | gk[0], qk[1] | gk[1]];
+  return {
+    kind: 'cmd', slot: q.slot, wrap: q.wrap, words,
+    ...(known[0] === ALL && known[1] === ALL ? {} : { known }),
+    at: q.at,
+    ...(q.ts_ns !== undefined ? { ts_ns: q.ts_ns } : {}),
+    ...(g.cpu !== undefined ? { cpu: g.cpu } : q.cpu !== undefined ? { cpu: q.cpu } : {}),
+    origin: 'merged',
+  };
+}
+
+export class Aligner {
+  readonly report: Agreement;
+  private readonly opcodeMask: bigint;
+
+  constructor(private readonly arch: Arch) {
+    this.opcodeMask = codecFor(arch).table.opcode.filter((r) => r.w === 0).reduce((m, r) => m | (((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo)), 0n);
+    this.report = {
+      rule: '', qemu_commands: 0, guest_commands: 0, matched: 0, qemu_before_guest: 0, qemu_after_guest: 0, qemu_unmatched: 0,
+      guest_unmatched: 0, qemu_only_ops: {}, resolved: {}, first_divergence: null, divergences: 0, agree: false,
+    };
+  }
+
+  /** Which commands take part: VT-d leaves waits out (the guest does not trace Linux's own). */
+  private alignable = (c: CmdEvent): boolean => this.arch !== 'vtd' || !isVtdWait(c);
+
+  opName(c: CmdEvent): string {
+    const k = knownOf(c)[0];
+    if ((k & this.opcodeMask) !== this.opcodeMask) return '(unknown)';
+    return codecFor(this.arch).decode(c.words.length >= 2 ? c.words : [...c.words, 0n]).name;
+  }
+
+  private describe(c: CmdEvent): string {
+    const name = this.opName(c);
+    const k = knownOf(c);
+    const w = c.words.slice(0, 2).map((x, i) => (k[i] === ALL ? hex(x) : k[i] === 0n ? '?' : `${hex(x & k[i]!)}/${hex(k[i]!)}`));
+    return `${name} ${w.join(' ')}`;
+  }
+
+  /** The merged event stream. `report` is complete when the stream ends. */
+  async *merge(qemu: AsyncIterable<CaptureEvent>, guest: AsyncIterable<CaptureEvent>): AsyncGenerator<CaptureEvent> {
+    const Q = new Ahead(itemsOf(qemu, this.alignable)[Symbol.asyncIterator]());
+    const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
+    const r = this.report;
+    let synced = false;
+    let lost = false;
+    for (;;) {
+      await Q.fill(1);
+      const qi = Q.at(0);
+      if (qi === undefined) break;
+      if (qi.cmd === undefined) {
+        yield* Q.shift().pre;
+        continue;
+      }
+      const haveGuest = !lost && (await G.fill(1)) > 0;
+      if (!haveGuest) {
+        // The guest stopped tracing (or was given up on): the rest is QEMU's alone.
+        yield* this.qemuOnly(Q.shift(), lost ? 'unmatched' : synced ? 'after' : 'before');
+        continue;
+      }
+      if (!synced) {
+        const s = await this.findSync(Q, G, START_SEARCH, 64);
+        if (s === undefined) {
+          this.diverge(Q, G, `no common start: the guest's first command is not among QEMU's first ${START_SEARCH} commands`);
+          lost = true;
+          continue;
+        }
+        for (let i = 0; i < s.i; i++) yield* this.qemuOnly(Q.shift(), 'before');
+        for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
+        synced = true;
+        continue;
+      }
+      const g = G.at(0)!;
+      if (sameCommand(qi.cmd, g)) {
+        Q.shift();
+        G.shift();
+        r.qemu_commands++;
+        r.guest_commands++;
+        r.matched++;
+        if (this.opName(qi.cmd) === '(unknown)' && this.opName(g) !== '(unknown)') bump(r.resolved, this.opName(g));
+        yield* qi.pre;
+        yield mergeCommand(qi.cmd, g);
+        continue;
+      }
+      this.diverge(Q, G, `QEMU has ${this.describe(qi.cmd)}, the guest ${this.describe(g)}`);
+      const s = await this.findSync(Q, G, RESYNC_SEARCH, RESYNC_SEARCH);
+      if (s === undefined) {
+        lost = true;
+        continue;
+      }
+      for (let i = 0; i < s.i; i++) yield* this.qemuOnly(Q.shift(), 'unmatched');
+      for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
+    }
+    // QEMU ended first: what is left of the guest never reached the queue QEMU logged.
+    while ((await G.fill(1)) > 0) this.guestOnly(G.shift());
+    this.finishReport();
+  }
+
+  private *qemuOnly(item: Item, where: 'before' | 'after' | 'unmatched'): Generator<CaptureEvent> {
+    yield* item.pre;
+    const c = item.cmd;
+    if (c === undefined) return;
+    const r = this.report;
+    r.qemu_commands++;
+    if (where === 'before') r.qemu_before_guest++;
+    else if (where === 'after') r.qemu_after_guest++;
+    else r.qemu_unmatched++;
+    bump(r.qemu_only_ops, this.opName(c));
+    yield c;
+  }
+
+  private guestOnly(_g: CmdEvent): void {
+    this.report.guest_commands++;
+    this.report.guest_unmatched++;
+  }
+
+  private diverge(Q: Ahead<Item>, G: Ahead<CmdEvent>, message: string): void {
+    const r = this.report;
+    r.divergences++;
+    if (r.first_divergence !== null) return;
+    const q = Q.at(0)?.cmd;
+    const g = G.at(0);
+    r.first_divergence = {
+      after_matched: r.matched,
+      qemu: q ? { ...where(q.at), slot: q.slot, command: this.describe(q) } : null,
+      guest: g ? { ...where(g.at), command: this.describe(g) } : null,
+      message,
+    };
+  }
+
+  /**
+   * The nearest (i, j), smallest i + j first, such that QEMU's commands from i and the guest's from
+   * j agree for WINDOW commands (or up to the end of the shorter side).
+   */
+  private async findSync(Q: Ahead<Item>, G: Ahead<CmdEvent>, maxQ: number, maxG: number): Promise<{ i: number; j: number } | undefined> {
+    // Look close first and widen: the common case is a match at (0, 0).
+    for (let lim = Math.min(64, maxQ); ; lim = Math.min(lim * 4, maxQ)) {
+      const nq = await Q.fill(lim + WINDOW);
+      const ng = await G.fill(Math.min(lim, maxG) + WINDOW);
+      const fits = (i: number, j: number): boolean => {
+        const w = Math.min(WINDOW, nq - i, ng - j);
+        if (w <= 0) return false;
+        for (let k = 0; k < w; k++) {
+          const q = Q.at(i + k)?.cmd;
+          if (q === undefined) return k > 0; // QEMU's trailing events: the run reached the end
+          if (!sameCommand(q, G.at(j + k)!)) return false;
+        }
+        return true;
+      };
+      const li = Math.min(lim, nq - 1);
+      const lj = Math.min(lim, maxG, ng - 1);
+      for (let d = 0; d <= li + lj; d++) {
+        for (let j = Math.max(0, d - li); j <= Math.min(d, lj); j++) if (fits(d - j, j)) return { i: d - j, j };
+      }
+      if (lim >= maxQ || nq < lim + WINDOW) return undefined;
+    }
+  }
+
+  private finishReport(): void {
+    const r = this.report as { -readonly [K in keyof Agreement]: Agreement[K] };
+    r.agree = r.first_divergence === null && r.qemu_unmatched === 0 && r.guest_unmatched === 0 && r.matched === r.guest_commands;
+    const n = (x: number) => x.toLocaleString('en-US');
+    r.rule = this.arch === 'vtd'
+      ? `guest qi_submit descriptors (${n(r.guest_commands)}) = QEMU non-wait descriptors (${n(r.qemu_commands)}) - ${n(r.qemu_before_guest)} before guest tracing started - ${n(r.qemu_after_guest)} after it stopped`
+      : `guest commands + appended CMD_SYNCs (${n(r.guest_commands)}) = QEMU commands consumed (${n(r.qemu_commands)}) - ${n(r.qemu_before_guest)} before guest tracing started - ${n(r.qemu_after_guest)} after it stopped`;
+  }
+}
+
+const where = (at: At) => ({ file: at.file, line: at.line });
+
+function bump(m: Record<string, number>, k: string): void {
+  m[k] = (m[k] ?? 0) + 1;
+}

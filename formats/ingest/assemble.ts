@@ -1,0 +1,173 @@
+// Queue events (formats/capture/events.ts) to trace rows. The trace header needs the queue geometry
+// before the first row, and a capture tells it late (QEMU: the IQA / CMDQ_BASE write comes after
+// the first producer write), so events wait in a short buffer until the first command. Counts what
+// was written for the ingest summary; the header is completed at close (agreement notes).
+
+import { hex, maskOf } from '../bits.js';
+import type { Arch } from '../codec/table.js';
+import { codecFor } from '../codecs.js';
+import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
+import { TraceBuilder, type EventMeta } from '../trace/builder.js';
+import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header.js';
+import { TraceFileWriter, withVersion } from '../trace/io.js';
+import type { Origin } from '../trace/schema.js';
+
+export interface Geometry {
+  readonly entries: number;
+  readonly descBytes: 16 | 32;
+  readonly base?: bigint;
+  /** Where it was read from, or why it was assumed. */
+  readonly from: string;
+}
+
+export interface AssembledCounts {
+  commands: number;
+  doorbells: number;
+  acks: number;
+  /** Commands per op; commands whose type the sources could not tell under `(unknown)`. */
+  readonly by_op: Record<string, number>;
+  readonly by_origin: Record<string, number>;
+  /** Rows restored rather than seen (VT-d waits and SMMUv3 CMD_SYNCs the drivers append, doorbells). */
+  readonly inferred: { commands: number; doorbells: number; by_op: Record<string, number> };
+}
+
+/** Events held before the first command at most (then the default geometry is taken). */
+const MAX_HELD = 4096;
+
+const bump = (m: Record<string, number>, k: string) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+export class TraceAssembler {
+  private held: CaptureEvent[] = [];
+  private geometry: Geometry;
+  private writer: TraceFileWriter | undefined;
+  private builder: TraceBuilder | undefined;
+  private header: TraceHeader | undefined;
+  private words: 2 | 4 = 2;
+  private readonly opcodeMask: bigint;
+  readonly warnings: string[] = [];
+  readonly counts: AssembledCounts = {
+    commands: 0, doorbells: 0, acks: 0, by_op: {}, by_origin: {}, inferred: { commands: 0, doorbells: 0, by_op: {} },
+  };
+
+  constructor(
+    private readonly output: string,
+    private readonly arch: Arch,
+    private readonly origin: Origin,
+    defaults: Geometry,
+    private readonly sources: readonly SourceInfo[],
+    private readonly batchRows?: number,
+  ) {
+    this.geometry = defaults;
+    this.opcodeMask = codecFor(arch).table.opcode.filter((r) => r.w === 0).reduce((m, r) => m | maskOf(r), 0n);
+  }
+
+  /** The geometry the trace uses (final once the first row is written). */
+  get queue(): Geometry {
+    return this.geometry;
+  }
+
+  push(e: CaptureEvent): void {
+    if (this.builder === undefined) {
+      if (e.kind === 'geometry') {
+        this.geometry = geometryOf(e);
+        return;
+      }
+      this.held.push(e);
+      if (e.kind === 'cmd' || this.held.length >= MAX_HELD) this.start();
+      return;
+    }
+    this.write(e);
+  }
+
+  private start(): void {
+    const g = this.geometry;
+    const first = this.held.find((e) => e.kind === 'cmd' || e.kind === 'doorbell') as { slot: number } | undefined;
+    const start = first?.slot ?? 0;
+    this.header = withVersion({
+      invtrace: 1,
+      arch: this.arch,
+      queue_entries: g.entries,
+      desc_bytes: g.descBytes,
+      ...(start !== 0 && start < g.entries ? { start } : {}),
+      ...(g.base !== undefined && g.base !== 0n ? { queue_base: hex(g.base) } : {}),
+      sources: this.sources,
+    });
+    this.words = wordsPerSlot(this.header);
+    this.writer = new TraceFileWriter(this.output, this.header);
+    this.builder = new TraceBuilder(this.header, this.writer, this.batchRows, this.origin);
+    const held = this.held;
+    this.held = [];
+    for (const e of held) this.write(e);
+  }
+
+  private write(e: CaptureEvent): void {
+    const b = this.builder!;
+    if (e.kind === 'geometry') {
+      const g = geometryOf(e);
+      if (g.entries !== this.geometry.entries || g.descBytes !== this.geometry.descBytes) {
+        this.warnings.push(`${e.at.file}:${e.at.line}: queue geometry changed to ${g.entries} x ${g.descBytes} B (${g.from}); the trace keeps ${this.geometry.entries} x ${this.geometry.descBytes} B`);
+      }
+      return;
+    }
+    const meta: EventMeta = {
+      ...(e.ts_ns !== undefined ? { ts_ns: e.ts_ns } : {}),
+      ...(e.cpu !== undefined ? { cpu: e.cpu } : {}),
+      origin: e.origin ?? this.origin,
+      ...(e.inferred ? { inferred: true } : {}),
+    };
+    bump(this.counts.by_origin, meta.origin!);
+    const entries = this.geometry.entries;
+    switch (e.kind) {
+      case 'cmd': {
+        if (e.slot >= entries) {
+          this.warnings.push(`${e.at.file}:${e.at.line}: slot ${e.slot} is outside the queue of ${entries} entries; command dropped`);
+          return;
+        }
+        const words = e.words.length > this.words ? e.words.slice(0, this.words) : e.words;
+        const d = b.command(e.slot, words, meta, e.wrap, e.known);
+        const opKnown = e.known === undefined || (e.known[0] & this.opcodeMask) === this.opcodeMask;
+        const op = opKnown ? d.name : '(unknown)';
+        this.counts.commands++;
+        bump(this.counts.by_op, op);
+        if (e.inferred) {
+          this.counts.inferred.commands++;
+          bump(this.counts.inferred.by_op, op);
+        }
+        return;
+      }
+      case 'doorbell':
+        if (e.slot >= entries) {
+          this.warnings.push(`${e.at.file}:${e.at.line}: producer ${e.slot} is outside the queue of ${entries} entries; doorbell dropped`);
+          return;
+        }
+        b.doorbell(e.slot, e.wrap, meta);
+        this.counts.doorbells++;
+        if (e.inferred) this.counts.inferred.doorbells++;
+        return;
+      case 'ack':
+        b.ack(meta);
+        this.counts.acks++;
+        return;
+      default:
+    }
+  }
+
+  /** Writes the last rows and publishes the file with the final header. */
+  async finish(notes: Record<string, unknown>): Promise<TraceHeader> {
+    if (this.builder === undefined) this.start();
+    this.builder!.flush();
+    const header: TraceHeader = { ...this.header!, notes };
+    await this.writer!.close(header);
+    return header;
+  }
+
+  abort(): void {
+    this.writer?.abort();
+  }
+}
+
+function geometryOf(e: GeometryEvent): Geometry {
+  return { entries: e.entries, descBytes: e.descBytes, ...(e.base !== undefined ? { base: e.base } : {}), from: e.from };
+}
