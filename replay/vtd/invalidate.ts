@@ -1,0 +1,158 @@
+// What each invalidation descriptor removes from a unit's caches (spec/vtd.md §2.2 for the fields,
+// §3 for AM and the device-TLB size): one case per descriptor type. Waits, timeouts and errors are
+// the queue's business (unit.ts); here only cache effects. Each effect carries the text QEMU's
+// trace event prints for the same descriptor (spec/vtd.md §6.4), so replays compare with QEMU logs.
+
+import { hex } from '../../formats/bits.js';
+import type { Decoded } from '../../formats/codec/codec.js';
+import { VTD_OPS } from '../../formats/vtd/descriptors.js';
+import { devtlbRange, FM_IGNORE, psiRange, classifyVtd } from '../../formats/vtd/scope.js';
+import { unreachable } from '../../formats/result.js';
+import type { AddrRange, Scope } from '../../formats/scope.js';
+import type { CacheEffect } from '../unit.js';
+import type { VtdCaches } from './caches.js';
+import { NO_PASID, tagOf, tagPasid, type PageCache, type TagSelect } from './pagecache.js';
+
+/** Every descriptor type of formats/vtd/descriptors.ts by name; a test checks the two agree. */
+export type DescName =
+  | 'cc_inv' | 'iotlb_inv' | 'dev_tlb_inv' | 'iec_inv' | 'inv_wait'
+  | 'p_iotlb_inv' | 'pc_inv' | 'p_dev_tlb_inv' | 'page_grp_resp' | 'page_strm_resp';
+
+export const DESC_NAMES: readonly DescName[] = VTD_OPS.map((o) => o.name as DescName);
+
+const n = (v: bigint | undefined): number => Number(v ?? 0n);
+const ALL_LEVELS = 0b11110;
+/** Paging-structure entries sit at levels 2..4 (a level-1 entry is always a leaf). */
+const WALK_LEVELS = 0b11100;
+
+/** Collects effects only when someone listens (no allocation per descriptor otherwise). */
+export type EffectSink = CacheEffect[] | undefined;
+
+function effect(out: EffectSink, d: Decoded, cache: CacheEffect['cache'], dropped: number, detail: string): void {
+  if (out === undefined) return;
+  const scope: Scope = classifyVtd(d).scope ?? { cache: cache === 'walk' ? 'iotlb' : cache };
+  out.push({ cache, dropped, scope, detail });
+}
+
+/** IOTLB leaves, and (unless IH keeps them, §3) the paging-structure entries, of the selected tags. */
+function dropTlb(c: VtdCaches, d: Decoded, out: EffectSink, select: TagSelect, range: AddrRange | undefined, ih: boolean, detail: string): void {
+  effect(out, d, 'iotlb', c.iotlb.drop(select, range, ALL_LEVELS), detail);
+  if (!ih) effect(out, d, 'walk', c.walk.drop(select, range, WALK_LEVELS), detail);
+}
+
+function dropMapEntries<K>(m: Map<K, number>, keep: (key: K, did: number) => boolean): number {
+  let dropped = 0;
+  for (const [k, did] of m) {
+    if (!keep(k, did)) {
+      m.delete(k);
+      dropped++;
+    }
+  }
+  return dropped;
+}
+
+function dropDevTlb(t: PageCache | undefined, select: TagSelect, range: AddrRange | undefined): number {
+  return t === undefined ? 0 : t.drop(select, range, ALL_LEVELS);
+}
+
+/**
+ * Applies an invalidation descriptor (already validated) to the caches. Pushes what it removed
+ * to `out` when given. Wait and response descriptors have no cache effect here.
+ */
+export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
+  const f = d.fields;
+  const name = d.name as DescName;
+  switch (name) {
+    case 'cc_inv': {
+      // §2.2 type 0x1. Device-selective matches the SID under the function mask (FM) and ignores
+      // DID, as QEMU does; QEMU also turns domain-selective into global, we keep it selective.
+      const g = n(f.G);
+      if (g === 1) return effect(out, d, 'context', clearMap(c.context), 'context invalidate globally');
+      if (g === 2) {
+        const did = n(f.DID);
+        return effect(out, d, 'context', dropMapEntries(c.context, (_, e) => e !== did), `context invalidate domain ${hex(did)}`);
+      }
+      const ign = FM_IGNORE[n(f.FM)]!;
+      const sid = n(f.SID) & ~ign;
+      return effect(out, d, 'context', dropMapEntries(c.context, (s) => (s & ~ign) !== sid),
+        `context invalidate devices sid ${hex(n(f.SID))} fmask ${hex(n(f.FM))}`);
+    }
+    case 'iotlb_inv': {
+      // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
+      const g = n(f.G);
+      const did = n(f.DID);
+      if (g === 1) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
+      if (g === 2) return dropTlb(c, d, out, { id: did }, undefined, false, `iotlb invalidate whole domain ${hex(did)}`);
+      return dropTlb(c, d, out, { id: did }, psiRange(f), f.IH === 1n,
+        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`);
+    }
+    case 'p_iotlb_inv': {
+      // §2.2 type 0x6: G 2 PASID-selective, 3 page-selective-within-PASID.
+      const did = n(f.DID);
+      const pasid = n(f.PASID);
+      const tag = { tag: tagOf(did, pasid) };
+      if (n(f.G) === 2) return dropTlb(c, d, out, tag, undefined, false, `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
+      return dropTlb(c, d, out, tag, psiRange(f), f.IH === 1n,
+        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`);
+    }
+    case 'dev_tlb_inv': {
+      // §2.2 type 0x3: translations the device cached for requests without PASID; size by S (§3).
+      const sid = n(f.SID);
+      const range = devtlbRange(f);
+      return effect(out, d, 'devtlb', dropDevTlb(c.devtlb.get(sid), { tag: tagOf(0, NO_PASID) }, range), devtlbDetail(sid, undefined, range));
+    }
+    case 'p_dev_tlb_inv': {
+      // §2.2 type 0x8: one PASID of the device, or with G=1 every PASID of it.
+      const sid = n(f.SID);
+      const range = devtlbRange(f);
+      const global = f.G === 1n;
+      const select: TagSelect = global ? { pasidsOf: 0 } : { tag: tagOf(0, n(f.PASID)) };
+      return effect(out, d, 'devtlb', dropDevTlb(c.devtlb.get(sid), select, range), devtlbDetail(sid, global ? 'all' : n(f.PASID), range));
+    }
+    case 'iec_inv': {
+      // §2.2 type 0x4: G=0 global; G=1 2^IM entries from IIDX (low IM bits ignored, like AM).
+      const detail = `granularity ${hex(n(f.G))} index ${hex(n(f.IIDX))} mask ${hex(n(f.IM))}`;
+      if (f.G !== 1n) {
+        const dropped = c.iec.size;
+        c.iec.clear();
+        return effect(out, d, 'iec', dropped, detail);
+      }
+      const count = 2 ** n(f.IM);
+      const base = n(f.IIDX) & ~(count - 1);
+      let dropped = 0;
+      if (count <= c.iec.size) {
+        for (let i = base; i < base + count; i++) if (c.iec.delete(i)) dropped++;
+      } else {
+        for (const i of c.iec) if (i >= base && i < base + count && c.iec.delete(i)) dropped++;
+      }
+      return effect(out, d, 'iec', dropped, detail);
+    }
+    case 'pc_inv': {
+      // §2.2 type 0x7: G 0 every PASID of the DID, 1 one PASID of the DID, 3 global.
+      const g = n(f.G);
+      const did = n(f.DID);
+      const pasid = n(f.PASID);
+      if (g === 3) return effect(out, d, 'pasid', clearMap(c.pasid), 'pasid cache invalidate global');
+      if (g === 0) return effect(out, d, 'pasid', dropMapEntries(c.pasid, (_, e) => e !== did), `pasid cache invalidate domain ${hex(did)}`);
+      return effect(out, d, 'pasid', dropMapEntries(c.pasid, (k, e) => e !== did || tagPasid(k) !== pasid),
+        `pasid cache invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
+    }
+    case 'inv_wait':
+    case 'page_grp_resp':
+    case 'page_strm_resp':
+      return;
+    default:
+      return unreachable(name);
+  }
+}
+
+function clearMap(m: Map<number, number>): number {
+  const dropped = m.size;
+  m.clear();
+  return dropped;
+}
+
+function devtlbDetail(sid: number, pasid: number | 'all' | undefined, r: AddrRange | undefined): string {
+  const what = r === undefined ? 'all' : `addr ${hex(r.base)} size ${hex(r.bytes)}`;
+  return `device-tlb invalidate sid ${hex(sid)}${pasid === undefined ? '' : ` pasid ${pasid === 'all' ? 'all' : hex(pasid)}`} ${what}`;
+}

@@ -1,0 +1,476 @@
+// The VT-d queued-invalidation unit: registers (IQA, IQH, IQT, FSTS, IQERCD, ICS, GCMD/GSTS), the
+// consume loop that owns the invalidation queue, and the caches behind it. One instance is the
+// bare hardware a guest queue meets (the oracle's reference), another each physical unit the host
+// model drives. Fetch model: spec/vtd.md §1.2 and §6.1; errors: §1.3 and §1.4.
+//
+// Behaviour by default follows the architecture; `compat: 'qemu-7.2'` follows QEMU 7.2 (§6.1-6.2):
+//
+// | rule                            | architecture (default)            | compat 'qemu-7.2'              |
+// | ------------------------------- | --------------------------------- | ------------------------------ |
+// | fetch after FSTS.IQE/ITE clear  | at once (restart: 'on-clear')     | on the next IQT write          |
+// | IQERCD                          | IQEI, ITESID, ICESID              | reads 0                        |
+// | ITE on device-TLB time-out      | yes, pending waits aborted        | never (devTLB is synchronous)  |
+// | ICE                             | injectInvalidCompletion()         | never                          |
+// | wait PD (qw0 bit 7)             | accepted (no page requests: no-op)| reserved: IQE                  |
+// | wait with both SW and IF        | both happen                       | IQE (QEMU asserts)             |
+// | wait with neither SW nor IF     | completes, nothing visible        | IQE                            |
+// | IQA.DW = 1 without ECAP.SMTS    | IQE, IQEI 5 at fetch              | DW ignored (128-bit queue)     |
+// `restart` may be set on its own. Both modes reject type-2 PSI with AM > CAP.MAMV (QEMU: AM > 18).
+//
+// Device-TLB time-outs (§1.3): a device-TLB descriptor to a SID that setAtcTimeout() stopped is
+// sent and IQH moves on (ATS invalidations are posted); every wait fetched after it is pending and
+// does not complete; a wait with FN=1 also stops fetching. When the pass over the queue ends
+// (queue drained, fence, or IQE), the time-out expires: FSTS.ITE, IQERCD.ITESID = that SID, every
+// pending wait aborted (`abort_wait`), and no fetch until ITE is cleared.
+
+import { hex } from '../../formats/bits.js';
+import type { Decoded } from '../../formats/codec/codec.js';
+import { VTD } from '../../formats/codecs.js';
+import { unreachable } from '../../formats/result.js';
+import type { GuestMemory } from '../memory.js';
+import { VtdRing } from '../ring.js';
+import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
+import { cached, DEFAULT_CAPACITY, remapInterrupt, translate, VtdCaches, type CacheCapacity, type DeviceEntry, type WalkTables } from './caches.js';
+import { invalidate, type DescName } from './invalidate.js';
+import { PageTableModel, type PageTableOptions } from './pagetable.js';
+import {
+  FSTS_ICE, FSTS_IQE, FSTS_ITE, FSTS_STOP, FSTS_W1C, GCMD_QIE, GSTS_PERSISTENT, ICS_IWC, IQ_OFFSET_MASK, IQA_BASE_MASK,
+  IQA_DW, IQA_QS_MASK, IQEI, IQERCD_ICESID_SHIFT, IQERCD_ITESID_SHIFT, IQT_256_RSV_BIT, qsOf, REG, type Iqei,
+} from './regs.js';
+
+export interface VtdUnitOptions {
+  /** The context/PASID tables: SID → DID and ATS. */
+  readonly devices?: Iterable<readonly [number, DeviceEntry]>;
+  /** Follow QEMU 7.2 instead of the architecture (see the table above). */
+  readonly compat?: 'qemu-7.2';
+  /** When fetching resumes after FSTS.IQE/ITE is cleared. Default: 'on-clear' ('on-iqt-write' in compat). */
+  readonly restart?: 'on-clear' | 'on-iqt-write';
+  /** ECAP.SMTS: scalable-mode translation supported, so 256-bit descriptors are valid. Default true. */
+  readonly smts?: boolean;
+  /** RTADDR.TTM scalable mode (PASID tables; IQA.DW=0 is then IQEI 5). Default: the queue width (DW=1). */
+  readonly scalableMode?: boolean;
+  /** CAP.MAMV: largest AM of a page-selective IOTLB invalidation. Default 18 (QEMU's). */
+  readonly mamv?: number;
+  readonly capacity?: Partial<CacheCapacity>;
+  readonly pageTable?: PageTableOptions;
+  readonly events?: EventSink;
+  /** For messages: which unit this is. */
+  readonly name?: string;
+}
+
+/** A descriptor from a queue other than the unit's own (a hardware-direct guest queue). */
+export interface DirectOutcome {
+  readonly error?: QueueError;
+}
+
+const n = (v: bigint | undefined): number => Number(v ?? 0n);
+
+export class VtdUnit implements QueueUnit, WalkTables {
+  readonly arch = 'vtd' as const;
+  readonly caches: VtdCaches;
+  readonly pageTable: PageTableModel;
+  readonly devices: Map<number, DeviceEntry>;
+  readonly compat: boolean;
+  readonly restart: 'on-clear' | 'on-iqt-write';
+  private readonly smts: boolean;
+  private readonly mamv: number;
+  private readonly events: EventSink | undefined;
+  private readonly timedOut = new Set<number>();
+  private readonly scalableOpt: boolean | undefined;
+  /** For messages: which unit this is. */
+  readonly name: string;
+
+  // Registers.
+  private gsts = 0;
+  private iqa = 0n;
+  private iqt = 0;
+  private fsts = 0;
+  private ics = 0;
+  private iqei: number = IQEI.NOT_AVAILABLE;
+  private itesid = 0;
+  private icesid = 0;
+  // Queue geometry latched from IQA (or configureQueue), and IQH as an index.
+  private ring = new VtdRing(256, 16);
+  private dw: 0 | 1 = 0;
+  private base = 0n;
+  private iqh = 0;
+  private decodeOpts: { readonly descBytes: 16 | 32 } = { descBytes: 16 };
+  // Errors as the guest sees them, and the time-out state of the current pass.
+  private iqeError: QueueError | undefined;
+  private iteError: QueueError | undefined;
+  private outstanding: number | undefined; // SID of the first timed-out device-TLB invalidation in flight
+  private readonly pendingWaits: number[] = [];
+  private fenced = false;
+  private why = '';
+  private directOutstanding: number | undefined; // the same, for submitDirect()
+
+  constructor(readonly mem: GuestMemory, opts: VtdUnitOptions = {}) {
+    this.devices = new Map(opts.devices ?? []);
+    this.compat = opts.compat === 'qemu-7.2';
+    this.restart = opts.restart ?? (this.compat ? 'on-iqt-write' : 'on-clear');
+    this.smts = opts.smts ?? true;
+    this.mamv = opts.mamv ?? 18;
+    this.events = opts.events;
+    this.scalableOpt = opts.scalableMode;
+    this.caches = new VtdCaches({ ...DEFAULT_CAPACITY, ...opts.capacity });
+    this.pageTable = new PageTableModel(opts.pageTable);
+    this.name = opts.name ?? 'vtd';
+  }
+
+  /** Scalable mode: from the option, else from the queue width (what Linux guests on QEMU do). */
+  get scalable(): boolean {
+    return this.scalableOpt ?? this.dw === 1;
+  }
+
+  // ---- QueueUnit ----------------------------------------------------------------------------
+
+  configureQueue(base: bigint, entries: number, descBytes: 16 | 32): void {
+    const dw = descBytes === 32 ? 1 : 0;
+    const max = dw === 1 ? 1 << 14 : 1 << 15; // IQH/IQT offsets live in bits 18:4 (§1.1)
+    if (entries > max) throw new Error(`a VT-d queue holds at most ${max} ${descBytes}-byte descriptors, not ${entries}`);
+    this.ring = new VtdRing(entries, descBytes);
+    this.setGeometry(base & IQA_BASE_MASK, dw);
+    this.iqa = this.base | (dw === 1 ? IQA_DW : 0n) | BigInt(qsOf(entries, dw) ?? 0);
+    this.iqh = 0;
+    this.iqt = 0;
+    this.fsts &= ~FSTS_W1C;
+    this.iqeError = this.iteError = undefined;
+    this.outstanding = undefined;
+    this.pendingWaits.length = 0;
+    this.fenced = false;
+    this.gsts |= GCMD_QIE;
+  }
+
+  writeProducer(index: number, _wrap: number): void {
+    this.writeIQT(index * (1 << this.ring.shift));
+  }
+
+  acknowledge(): void {
+    this.writeFSTS(FSTS_IQE | FSTS_ITE | FSTS_ICE);
+  }
+
+  consumer(): ConsumerState {
+    return { index: this.iqh, wrap: 0, error: this.iqeError ?? this.iteError };
+  }
+
+  setAtcTimeout(sid: number, timedOut: boolean): void {
+    if (timedOut) this.timedOut.add(sid);
+    else this.timedOut.delete(sid);
+  }
+
+  translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
+    return translate(this.caches, this, sid, pasid, iova);
+  }
+
+  cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits {
+    return cached(this.caches, this, sid, pasid, iova);
+  }
+
+  /** An interrupt through remapping-table entry `index` (fills the interrupt entry cache). */
+  remapInterrupt(index: number): void {
+    remapInterrupt(this.caches, index);
+  }
+
+  iecCached(index: number): boolean {
+    return this.caches.iec.has(index);
+  }
+
+  // ---- Registers ----------------------------------------------------------------------------
+
+  /** MMIO write by offset (REG); 4- or 8-byte values as numbers or bigints. */
+  write(offset: number, value: number | bigint): void {
+    switch (offset) {
+      case REG.GCMD: return this.writeGCMD(Number(value));
+      case REG.FSTS: return this.writeFSTS(Number(value));
+      case REG.IQT: return this.writeIQT(Number(value));
+      case REG.IQA: return this.writeIQA(BigInt(value));
+      case REG.ICS: return this.writeICS(Number(value));
+      default: return; // read-only or not modelled: ignored, like a write to a reserved register
+    }
+  }
+
+  /** MMIO read by offset; 0 for registers not modelled. */
+  read(offset: number): bigint {
+    switch (offset) {
+      case REG.GSTS: return BigInt(this.gsts >>> 0);
+      case REG.FSTS: return BigInt(this.fsts);
+      case REG.IQH: return BigInt(this.readIQH());
+      case REG.IQT: return BigInt(this.iqt);
+      case REG.IQA: return this.iqa;
+      case REG.ICS: return BigInt(this.ics);
+      case REG.IQERCD: return this.readIQERCD();
+      default: return 0n;
+    }
+  }
+
+  /** GCMD: QIE enables queued invalidation (GSTS.QIES follows); other persistent bits are mirrored. */
+  writeGCMD(value: number): void {
+    const enable = (value & GCMD_QIE) !== 0;
+    const enabled = this.qiEnabled();
+    let qie = this.gsts & GCMD_QIE;
+    if (enable && !enabled) qie = GCMD_QIE;
+    // Disabling is honoured only on an idle queue; IQH then resets to 0 (QEMU, spec/vtd.md §6.1).
+    if (!enable && enabled && this.iqh === this.tailIndex()) {
+      qie = 0;
+      this.iqh = 0;
+    }
+    this.gsts = ((value & GSTS_PERSISTENT & ~GCMD_QIE) | qie) >>> 0;
+    // Enabling with IQT != IQH fetches at once (Windows guests do this, §6.1).
+    if (qie !== 0 && !enabled) this.consume();
+  }
+
+  readGSTS(): number {
+    return this.gsts >>> 0;
+  }
+
+  /** IQA: base 63:12, DW bit 11, QS 2:0. The geometry is latched at once (QEMU does the same for DW). */
+  writeIQA(value: bigint): void {
+    this.iqa = value;
+    // QEMU 7.2 ignores DW unless it advertises scalable mode; the architecture flags it at fetch (IQEI 5).
+    const dw: 0 | 1 = (value & IQA_DW) !== 0n && (this.smts || !this.compat) ? 1 : 0;
+    this.ring = new VtdRing(VtdRing.entriesOf(Number(value & IQA_QS_MASK), dw), dw === 1 ? 32 : 16);
+    this.setGeometry(value & IQA_BASE_MASK, dw);
+  }
+
+  readIQA(): bigint {
+    return this.iqa;
+  }
+
+  /** IQH as the register reads: byte offset of the next descriptor to fetch. */
+  readIQH(): number {
+    return this.ring.reg(this.iqh);
+  }
+
+  /** IQT: the doorbell. Bits 18:4 are kept; fetching starts if QI is enabled and no error stops it. */
+  writeIQT(value: number): void {
+    this.iqt = value & IQ_OFFSET_MASK;
+    this.consume();
+  }
+
+  readIQT(): number {
+    return this.iqt;
+  }
+
+  readFSTS(): number {
+    return this.fsts;
+  }
+
+  /** FSTS is write-1-to-clear. Clearing the last stop error resumes (per `restart`). */
+  writeFSTS(value: number): void {
+    const stopped = (this.fsts & FSTS_STOP) !== 0;
+    this.fsts &= ~(value & FSTS_W1C);
+    if ((this.fsts & FSTS_IQE) === 0) this.iqeError = undefined;
+    if ((this.fsts & FSTS_ITE) === 0) this.iteError = undefined;
+    if (stopped && (this.fsts & FSTS_STOP) === 0) {
+      this.events?.({ kind: 'resume' });
+      if (this.restart === 'on-clear') this.consume();
+    }
+  }
+
+  /** IQERCD: IQEI 3:0, ITESID 47:32, ICESID 63:48 (§1.4); 0 in QEMU-7.2 mode (not modelled there). */
+  readIQERCD(): bigint {
+    if (this.compat) return 0n;
+    return BigInt(this.iqei) | (BigInt(this.itesid) << IQERCD_ITESID_SHIFT) | (BigInt(this.icesid) << IQERCD_ICESID_SHIFT);
+  }
+
+  readICS(): number {
+    return this.ics;
+  }
+
+  writeICS(value: number): void {
+    this.ics &= ~(value & ICS_IWC);
+  }
+
+  /**
+   * An invalid device-TLB invalidation completion arrives from `sid` (ICE, §1.3). FSTS.ICE and
+   * IQERCD.ICESID are set (ICESID only if ICE was clear); fetching goes on. Never in QEMU-7.2 mode.
+   */
+  injectInvalidCompletion(sid: number): void {
+    if (this.compat) return;
+    if ((this.fsts & FSTS_ICE) === 0) this.icesid = sid & 0xffff;
+    this.fsts |= FSTS_ICE;
+  }
+
+  // ---- The consume loop ---------------------------------------------------------------------
+
+  private qiEnabled(): boolean {
+    return (this.gsts & GCMD_QIE) !== 0;
+  }
+
+  private setGeometry(base: bigint, dw: 0 | 1): void {
+    this.base = base;
+    this.dw = dw;
+    this.decodeOpts = { descBytes: dw === 1 ? 32 : 16 };
+  }
+
+  /** IQT as an index, or undefined when it is invalid (beyond the queue, or bit 4 with DW=1). */
+  private tailIndex(): number | undefined {
+    if (this.dw === 1 && (this.iqt & IQT_256_RSV_BIT) !== 0) return undefined;
+    const tail = this.ring.index(this.iqt);
+    return tail < this.ring.entries ? tail : undefined;
+  }
+
+  /** IQEI 5 (§1.4): 256-bit descriptors without ECAP.SMTS, or 128-bit ones in scalable mode. */
+  private widthValid(): boolean {
+    return this.dw === 1 ? this.smts : !this.scalable;
+  }
+
+  /**
+   * Fetches from IQH towards IQT, in order (§1.2). Stops while FSTS.IQE or ITE is set (§1.3);
+   * IQH moves past a descriptor only after it was found valid and took effect.
+   */
+  private consume(): void {
+    if (!this.qiEnabled() || (this.fsts & FSTS_STOP) !== 0) return;
+    const tail = this.tailIndex();
+    if (tail === undefined) return this.raiseIqe(IQEI.INVALID_TAIL, `invalid IQT ${hex(this.iqt)} for a queue of ${this.ring.entries} entries`);
+    if (!this.widthValid()) return this.raiseIqe(IQEI.INVALID_WIDTH, `IQA.DW=${this.dw} is not valid in ${this.scalable ? 'scalable' : 'legacy'} mode${this.smts ? '' : ' without ECAP.SMTS'}`);
+    const words = this.dw === 1 ? 4 : 2;
+    const bytes = BigInt(this.dw === 1 ? 32 : 16);
+    while (this.iqh !== tail) {
+      const slot = this.iqh;
+      const raw = this.mem.readWords(this.base + BigInt(slot) * bytes, words);
+      if (raw === undefined) {
+        this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
+        break;
+      }
+      const iqei = this.execute(slot, VTD.decode(raw, this.decodeOpts));
+      if (iqei !== undefined) {
+        this.raiseIqe(iqei, this.why); // IQH stays on the offending descriptor (§1.3)
+        break;
+      }
+      this.iqh = this.ring.next(slot); // only now: the descriptor took effect
+      if (this.fenced) break; // FN: nothing after the wait until it completes (§1.2)
+    }
+    this.expireTimeouts();
+  }
+
+  private raiseIqe(iqei: Iqei | number, message: string): void {
+    this.fsts |= FSTS_IQE;
+    this.iqei = iqei;
+    const error: QueueError = { code: 'IQE', value: this.compat ? 0 : iqei, slot: this.iqh, message: `${this.name}: ${message}` };
+    this.iqeError = error;
+    this.events?.({ kind: 'error', error });
+  }
+
+  /** Device-TLB invalidations still in flight at the end of a pass time out (§1.3). */
+  private expireTimeouts(): void {
+    const sid = this.outstanding;
+    if (sid === undefined) return;
+    this.outstanding = undefined;
+    this.fenced = false;
+    if ((this.fsts & FSTS_ITE) === 0) this.itesid = sid; // ITESID is latched only while ITE is clear
+    this.fsts |= FSTS_ITE;
+    for (const slot of this.pendingWaits) this.events?.({ kind: 'abort_wait', slot });
+    const aborted = this.pendingWaits.length;
+    this.pendingWaits.length = 0;
+    const error: QueueError = {
+      code: 'ITE', value: 0, slot: this.iqh, sid,
+      message: `${this.name}: device-TLB invalidation to SID ${hex(sid)} timed out; ${aborted} pending wait(s) aborted`,
+    };
+    this.iteError = error;
+    this.events?.({ kind: 'error', error });
+  }
+
+  /** Checks a decoded descriptor beyond the codec's table: what this unit supports. */
+  private check(d: Decoded): Iqei | undefined {
+    if (d.error !== undefined) {
+      this.why = `${d.name}: ${d.error.message}`;
+      return d.error.value as Iqei; // the table maps unknown types and width to 3, reserved bits to 4
+    }
+    const f = d.fields;
+    const name = d.name as DescName;
+    switch (name) {
+      case 'iotlb_inv':
+        if (f.G === 3n && n(f.AM) > this.mamv) return this.reject(IQEI.RESERVED_FIELD, `AM ${n(f.AM)} above CAP.MAMV ${this.mamv}`);
+        return undefined;
+      case 'inv_wait': {
+        if (!this.compat) return undefined;
+        const sw = f.SW === 1n;
+        const irq = f.IF === 1n;
+        if (f.PD === 1n) return this.reject(IQEI.RESERVED_FIELD, 'wait with PD (reserved in QEMU 7.2)');
+        if (sw && irq) return this.reject(IQEI.RESERVED_FIELD, 'wait with both SW and IF (QEMU 7.2 asserts)');
+        if (!sw && !irq) return this.reject(IQEI.RESERVED_FIELD, 'wait with neither SW nor IF');
+        return undefined;
+      }
+      case 'page_grp_resp':
+      case 'page_strm_resp':
+        return this.reject(IQEI.INVALID_TYPE, `${name}: page requests are not supported (ECAP.PRS=0)`);
+      case 'cc_inv':
+      case 'dev_tlb_inv':
+      case 'iec_inv':
+      case 'p_iotlb_inv':
+      case 'pc_inv':
+      case 'p_dev_tlb_inv':
+        return undefined;
+      default:
+        return unreachable(name);
+    }
+  }
+
+  private reject(iqei: Iqei, message: string): Iqei {
+    this.why = message;
+    return iqei;
+  }
+
+  /** Runs one valid descriptor: waits complete (or wait), invalidations take effect. */
+  private execute(slot: number, d: Decoded): Iqei | undefined {
+    const bad = this.check(d);
+    if (bad !== undefined) return bad;
+    if (d.name === 'inv_wait') return this.wait(slot, d);
+    const effects: CacheEffect[] | undefined = this.events ? [] : undefined;
+    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) {
+      // Posted to a device that will not answer: nothing is invalidated, the time-out comes later.
+      this.outstanding ??= n(d.fields.SID);
+      effects?.push({ cache: 'devtlb', dropped: 0, scope: { cache: 'devtlb', sid: n(d.fields.SID) }, detail: 'no completion (device timed out)' });
+    } else {
+      invalidate(this.caches, d, effects);
+    }
+    if (effects) this.events!({ kind: 'exec', slot, name: d.name, effects });
+    return undefined;
+  }
+
+  private timesOut(sid: number): boolean {
+    return !this.compat && this.timedOut.has(sid);
+  }
+
+  /** Invalidation wait (§2.2 type 0x5): completes unless an earlier device-TLB invalidation is in flight. */
+  private wait(slot: number, d: Decoded): Iqei | undefined {
+    if (this.outstanding !== undefined) {
+      this.pendingWaits.push(slot);
+      if (d.fields.FN === 1n) this.fenced = true;
+      this.events?.({ kind: 'exec', slot, name: d.name, effects: [] });
+      return undefined;
+    }
+    const f = d.fields;
+    if (f.SW === 1n && !this.mem.write32(f.STATUS_ADDR ?? 0n, n(f.STATUS_DATA))) {
+      // QEMU raises IQE when the status write fails; IQERCD has no code for it (§1.4): IQEI 0.
+      return this.reject(IQEI.NOT_AVAILABLE, `wait status write to ${hex(f.STATUS_ADDR ?? 0n)} failed`);
+    }
+    if (f.IF === 1n) this.ics |= ICS_IWC;
+    if (this.events) {
+      this.events({ kind: 'exec', slot, name: d.name, effects: [] });
+      this.events({ kind: 'complete', slot });
+    }
+    return undefined;
+  }
+
+  /**
+   * A descriptor consumed by another queue of this unit (a hardware-direct guest queue, host.ts):
+   * the same checks and cache effects, no IQH, no status write. A wait fails with ITE when a
+   * device-TLB invalidation since the last wait timed out.
+   */
+  submitDirect(words: readonly bigint[]): DirectOutcome {
+    const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
+    const bad = this.check(d);
+    if (bad !== undefined) return { error: { code: 'IQE', value: bad, slot: -1, message: `${this.name}: ${this.why}` } };
+    if (d.name === 'inv_wait') {
+      const sid = this.directOutstanding;
+      this.directOutstanding = undefined;
+      if (sid === undefined) return {};
+      return { error: { code: 'ITE', value: 0, slot: -1, sid, message: `${this.name}: device-TLB invalidation to SID ${hex(sid)} timed out` } };
+    }
+    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) this.directOutstanding ??= n(d.fields.SID);
+    else invalidate(this.caches, d, undefined);
+    return {};
+  }
+}
