@@ -47,9 +47,9 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('write a trace in another format (JSONL scenario)')
+    .description('write a trace in another format (JSONL scenario, Parquet, CSV)')
     .argument('<trace>', 'trace file (.arrow)')
-    .requiredOption('-o, --output <file>', 'output file; the format follows its extension (.jsonl)')
+    .requiredOption('-o, --output <file>', 'output file; the format follows its extension (.jsonl, .parquet, .csv)')
     .action(action(async (trace: string, opts) => (await import('./commands/export.js')).exportCommand(trace, opts)));
 
   program
@@ -67,6 +67,27 @@ export function buildProgram(): Command {
     .option('--kernel-version <X.Y>', 'guest kernel version, for --guest-cmdline smmuv3 (6.12 added an argument the kprobe reads)')
     .option('--kprobe-cmds <n>', 'SMMUv3 commands per batch the guest kprobe records (1-16, default 4)')
     .action(action(async (qemu: string[], opts) => (await import('./commands/record.js')).recordCommand(qemu, opts)));
+
+  program
+    .command('sql')
+    .description('SQL over traces and replay results (DuckDB): one-shot with -e/-f, a REPL without; `invtrace views` lists the analyzer views')
+    .argument('<inputs...>', 'trace files (.arrow) and folders (every *.arrow in them; result tables load under their file names)')
+    .option('-e, --execute <sql>', 'statements to run (the table of every trace is "trace", with a file column)')
+    .option('-f, --file <file>', 'a file of statements to run (before -e)')
+    .option('--json', 'print results as JSON')
+    .option('--csv', 'print results as CSV')
+    .option('--markdown', 'print results as a Markdown table')
+    .option('-o, --output <file>', 'write the last statement\'s result to .parquet or .csv instead of printing it')
+    .option('--max-rows <n>', 'rows printed per result in table format')
+    .option('--no-views', 'do not load the analyzer views')
+    .action(action(async (inputs: string[], opts) => (await import('./commands/sql.js')).sqlCommand(inputs, opts)));
+
+  program
+    .command('views')
+    .description('the analyzer views of `invtrace sql` with their comments (one view or module with its columns)')
+    .argument('[name]', 'a view or module')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string | undefined, opts) => (await import('./commands/views.js')).viewsCommand(name, opts)));
 
   return program;
 }

@@ -1,4 +1,5 @@
-// `invtrace export TRACE -o OUT.jsonl`: a trace in another format, written atomically.
+// `invtrace export TRACE -o OUT.jsonl|OUT.parquet|OUT.csv`: a trace in another format, written
+// atomically (Parquet and CSV: every column, batch by batch, through analyzers/export.ts).
 
 import { extname } from 'node:path';
 import { AtomicFile } from '../../formats/atomic.js';
@@ -8,7 +9,14 @@ import { out, UsageError } from '../run.js';
 
 export async function exportCommand(trace: string, opts: { output: string }): Promise<number> {
   const ext = extname(opts.output).toLowerCase();
-  if (ext !== '.jsonl') throw new UsageError(`cannot export to "${ext || opts.output}": supported: .jsonl`);
+  if (ext === '.parquet' || ext === '.csv') {
+    const t = await openTrace(trace);
+    const { writeBatches } = await import('../../analyzers/export.js');
+    const rows = await writeBatches(opts.output, ext === '.csv' ? 'csv' : 'parquet', t.batches(), async () => t.schema);
+    out(`wrote ${opts.output} (${rows} rows)`);
+    return 0;
+  }
+  if (ext !== '.jsonl') throw new UsageError(`cannot export to "${ext || opts.output}": supported: .jsonl, .parquet, .csv`);
   const t = await openTrace(trace);
   const file = new AtomicFile(opts.output);
   const enc = new TextEncoder();

@@ -1,0 +1,75 @@
+// `invtrace sql TRACE|DIR... [-e SQL] [-f FILE] [--json|--csv|--markdown] [-o OUT]`: SQL over
+// traces and replay results (analyzers/session.ts says what is loaded). With -e/-f it runs the
+// statements and prints their results (the last one goes to OUT with -o); without, a REPL.
+// Bad SQL prints one line and exits 2 (the REPL goes on).
+
+import { readFileSync } from 'node:fs';
+import { SqlError } from '../../analyzers/engine/engine.js';
+import { formatOfPath } from '../../analyzers/export.js';
+import { splitStatements } from '../../analyzers/modules.js';
+import { InputFault } from '../../formats/result.js';
+import { EXIT_BAD_INPUT, out, UsageError } from '../run.js';
+import { formatters, pickFormat } from '../sql/format.js';
+import { exportQuery, runStatement, stripLeadingComments } from '../sql/statements.js';
+
+export interface SqlCliOptions {
+  readonly execute?: string;
+  readonly file?: string;
+  readonly json?: boolean;
+  readonly csv?: boolean;
+  readonly markdown?: boolean;
+  readonly output?: string;
+  /** commander's --no-views */
+  readonly views?: boolean;
+  readonly maxRows?: string;
+}
+
+function statementsOf(opts: SqlCliOptions): string[] | undefined {
+  if (opts.execute === undefined && opts.file === undefined) return undefined;
+  let text = '';
+  if (opts.file !== undefined) {
+    try {
+      text += readFileSync(opts.file, 'utf8');
+    } catch (e) {
+      throw new InputFault({ file: opts.file, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message });
+    }
+    if (!text.trimEnd().endsWith(';')) text += ';';
+  }
+  if (opts.execute !== undefined) text += `\n${opts.execute}`;
+  return splitStatements(text).map((s) => s.sql).filter((s) => stripLeadingComments(s).replace(/;$/, '').trim() !== '');
+}
+
+export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise<number> {
+  const statements = statementsOf(opts);
+  const format = pickFormat(opts);
+  const maxRows = opts.maxRows === undefined ? undefined : Number(opts.maxRows);
+  if (maxRows !== undefined && !(Number.isInteger(maxRows) && maxRows > 0)) throw new UsageError(`--max-rows: expected a positive integer, got ${opts.maxRows}`);
+  const target = opts.output;
+  const targetFormat = target === undefined ? undefined : formatOfPath(target);
+  if (target !== undefined && targetFormat === undefined) throw new UsageError(`cannot write "${target}": -o takes a .parquet or .csv file`);
+  if (target !== undefined && statements === undefined) throw new UsageError('-o needs a query (-e or -f)');
+  const { openSession } = await import('../../analyzers/session.js');
+  const session = await openSession(inputs, { views: opts.views !== false });
+  try {
+    if (statements === undefined) return await (await import('../sql/repl.js')).repl(session, { format, maxRows: maxRows ?? 200 });
+    for (const [i, st] of statements.entries()) {
+      try {
+        if (target !== undefined && i === statements.length - 1) {
+          const rows = await exportQuery(session, stripLeadingComments(st).replace(/;\s*$/, ''), target, targetFormat!);
+          process.stderr.write(`wrote ${rows} rows to ${target}\n`);
+          continue;
+        }
+        const r = await runStatement(session, st);
+        if (r.kind === 'rows') out(formatters[format](r.table, maxRows === undefined ? {} : { maxRows }));
+        else if (r.kind === 'exported') process.stderr.write(`wrote ${r.rows} rows to ${r.path}\n`);
+      } catch (e) {
+        if (!(e instanceof SqlError)) throw e;
+        process.stderr.write(`invtrace: ${statements.length > 1 ? `statement ${i + 1}: ` : ''}${e.message}\n`);
+        return EXIT_BAD_INPUT;
+      }
+    }
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
