@@ -46,7 +46,6 @@ type Cover = Partial<Record<keyof CacheHits, (p: Point) => boolean>>;
 interface Case {
   readonly name: string;
   readonly words: bigint[];
-  readonly scalable?: true;
   readonly covers: Cover;
 }
 
@@ -84,7 +83,7 @@ const COMMON: Case[] = [
 
 /** PASID-based types: scalable mode only. Requests without PASID use RID_PASID (0) in the IOTLB. */
 const tlbPasid = (p: Point) => p.pasid ?? 0;
-const SCALABLE: Case[] = ([
+const SCALABLE: Case[] = [
   { name: 'P-IOTLB PASID-selective DID 6 PASID 5', words: desc('p_iotlb_inv', { G: 2, DID: 6, PASID: 5 }), covers: { iotlb: (p) => p.did === 6 && p.pasid === 5, walk: (p) => p.did === 6 && p.pasid === 5 } },
   {
     name: 'P-IOTLB PSI DID 6 PASID 0 (RID_PASID) 0x2000 AM 0 IH 0', words: desc('p_iotlb_inv', { G: 3, DID: 6, PASID: 0, ADDR: 0x2000n }),
@@ -101,7 +100,7 @@ const SCALABLE: Case[] = ([
   { name: 'P-devTLB PASID 9 S=0 (no entries of that PASID)', words: desc('p_dev_tlb_inv', { SID: A, PASID: 9, ADDR: 0x2000n }), covers: {} },
   // G=1: every PASID of the SID (not the translations cached without PASID); S=1 with ADDR bits 12..62 set: everything.
   { name: 'P-devTLB G=1 everything', words: [desc('p_dev_tlb_inv', { SID: A, PASID: 9 })[0]!, 0x7ffffffffffff801n], covers: { atc: (p) => p.sid === A && p.pasid !== undefined } },
-] satisfies Case[]).map((c) => ({ ...c, scalable: true as const }));
+];
 
 function points(scalable: boolean): Point[] {
   const out: Point[] = [];
