@@ -73,17 +73,22 @@ export async function sniff(path: string): Promise<Sniffed | undefined> {
   if (json) return json;
   let format: string | undefined;
   let n = 0;
+  let qemuLines = 0;
+  let ftraceLines = 0;
+  let kernelLines = 0;
   for await (const l of readLines(path)) {
     const t = l.text;
     if (t.trim() === '') continue;
     if (++n > MAX_LINES) break;
     if (format === undefined) {
-      if (t.startsWith(BEGIN_MARKER) || KERNEL_LOG.test(t)) format = 'console';
-      else if (t.startsWith('# tracer:') || parseFtraceLine(t) !== undefined) format = 'ftrace';
+      // A capture is mostly lines of its format (a text that quotes a few is not one).
+      if (t.startsWith(BEGIN_MARKER) || (KERNEL_LOG.test(t) && ++kernelLines * 2 >= n)) format = 'console';
+      else if ((n === 1 && t.startsWith('# tracer:')) || (parseFtraceLine(t) !== undefined && ++ftraceLines * 2 >= n)) format = 'ftrace';
       else {
         const q = parseQemuLogLine(t);
+        if (q !== undefined) qemuLines++;
         const arch = q && qemuArch(q.event);
-        if (arch) return { format: 'qemu-log', arch };
+        if (arch && qemuLines * 2 >= n) return { format: 'qemu-log', arch };
       }
       if (format === undefined && n > 200) return undefined;
     }
