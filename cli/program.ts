@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { INGEST_FORMATS } from './ingest-formats.js';
 import { action, EXIT_BAD_INPUT } from './run.js';
+import { declareGen } from './commands/gen.js';
 
 const ARCH = new Option('--arch <arch>', 'architecture').choices(['smmuv3', 'vtd']);
 
@@ -88,6 +89,8 @@ export function buildProgram(): Command {
     .argument('[name]', 'a view or module')
     .option('--json', 'print JSON')
     .action(action(async (name: string | undefined, opts) => (await import('./commands/views.js')).viewsCommand(name, opts)));
+
+  declareGen(program.command('gen'));
 
   return program;
 }
