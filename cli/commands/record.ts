@@ -78,7 +78,8 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   if (opts.json) {
     out(toJson({ qemu_status: status, command: argv, inputs, kept: files.temp ? [] : kept(files), ingest: summary, info }));
   } else {
-    out([summaryText(summary), infoText(info), ...(files.temp ? [] : [`raw files: ${kept(files).join(', ')}`])].join('\n'));
+    out([summaryText(summary), infoText(info), files.temp ? 'raw files: removed (--keep-log keeps them next to the output)'
+      : `raw files: ${kept(files).join(', ')}`].join('\n'));
   }
   if (status !== 0) process.stderr.write(`invtrace: record: QEMU exited with status ${status}\n`);
   return status;
