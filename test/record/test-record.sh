@@ -180,10 +180,37 @@ run_smmuv3() {
     check_trace smmuv3 smmuv3 "CMD_TLBI_NH_VA CMD_SYNC CMD_CFGI_STE" 2
 }
 
+# run_interrupted: SIGTERM to invtrace record while the SMMUv3 guest runs goes to QEMU, which shuts
+# down (status 0); record outlives it, publishes the log and ingests what QEMU wrote.
+run_interrupted() {
+    local kver=${KVER_ARM64:-$(capture default_kver arm64)} d pid rc=0 i
+    d=$SCRATCH/arm64-$kver
+    rm -f "$OUT"/sigterm.* "$OUT"/.sigterm.*
+    node "$ROOT/dist/cli/main.js" record -o "$OUT/sigterm.arrow" --keep-log -- \
+        qemu-system-aarch64 -M virt,iommu=smmuv3,gic-version=3 -cpu cortex-a57 -smp 2 -m 1024 \
+        -nodefaults -display none -no-reboot -serial null \
+        -kernel "$d/root/boot/vmlinuz-$kver" -initrd "$d/initrd-record.gz" \
+        -append "console=ttyAMA0 iommu.strict=1 panic=-1 wl_disks=vda wl_rounds=20" \
+        -drive "if=none,id=d0,file=$d/disk0.img,format=raw,cache=unsafe" \
+        -device virtio-blk-pci,drive=d0,disable-legacy=on,iommu_platform=on &
+    pid=$!
+    for ((i = 0; i < 600; i++)); do      # until QEMU has logged TLBIs of the workload (at most 2 min)
+        grep -q SMMU_CMD_TLBI_NH_VA "$OUT"/.sigterm.qemu.log.*.tmp 2>/dev/null && break
+        sleep 0.2
+    done
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    [ "$rc" = 0 ] || fail "interrupted run: record exited with status $rc (QEMU exits 0 on SIGTERM)"
+    [ -s "$OUT/sigterm.qemu.log" ] || fail "interrupted run: the QEMU log was not published"
+    ! ls "$OUT"/.sigterm.* > /dev/null 2>&1 || fail "interrupted run: temporary files left: $(ls "$OUT"/.sigterm.*)"
+    check_trace sigterm smmuv3 "CMD_TLBI_NH_VA CMD_SYNC"
+}
+
 ensure_packages
 [ -f "$ROOT/dist/cli/main.js" ] || fail "build first (npm run build)"
 # A command line without a vIOMMU is refused before anything runs.
 if out=$(invtrace record -o "$OUT/none.arrow" -- qemu-system-x86_64 -M q35 2>&1); then fail "no-vIOMMU run succeeded"; fi
 [[ $out == *"no vIOMMU"* ]] || fail "unexpected no-vIOMMU message: $out"
 for a in $ARCHES; do "run_$a"; done
+if [[ " $ARCHES " == *" smmuv3 "* ]]; then run_interrupted; fi
 log "PASS ($ARCHES)"
