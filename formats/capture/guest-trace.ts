@@ -63,6 +63,7 @@ export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagn
   let inside = kind === 'ftrace';
   let sawBegin = false;
   let sawEnd = false;
+  let traceLines = 0;
   for await (const line of readLines(path)) {
     diag.lines = line.no;
     const text = line.text;
@@ -83,6 +84,7 @@ export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagn
       }
     }
     if (text.trim() === '') continue;
+    traceLines++;
     if (text.startsWith('#')) {
       const m = ENTRIES.exec(text);
       if (m !== null && Number(m[2]) > Number(m[1])) {
@@ -102,6 +104,7 @@ export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagn
     diag.bad(line.no, 'not an ftrace line');
   }
   if (kind === 'console' && !sawBegin) throw new InputFault({ file: path, message: `no "${BEGIN_MARKER}" line: the console holds no guest trace` });
+  if (kind === 'console' && traceLines === 0) throw new InputFault({ file: path, message: 'nothing between the trace markers: the console holds no guest trace' });
   if (kind === 'console' && !sawEnd) diag.warn(`no "${END_MARKER}" line: the trace dump may be cut short`);
 }
 

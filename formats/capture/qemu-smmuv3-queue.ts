@@ -47,6 +47,8 @@ export class Smmuv3QemuQueue {
   private log2size: number | undefined;
   private base = 0n;
   private consume: { cons: number; wrap: number } | undefined;
+  /** The last consume line was rejected: its opcode line goes with it. */
+  private lost = false;
   private failed: { slot: number; wrap: number | undefined } | undefined;
   private open: Open | undefined;
   private last: Smmuv3QemuCmd | undefined;
@@ -76,14 +78,20 @@ export class Smmuv3QemuQueue {
       case 'smmuv3_cmdq_consume':
         this.close();
         if (e.cons >= this.entries || e.prod >= this.entries || e.consWrap > 1 || e.prodWrap > 1) {
-          return this.diag.bad(l.no, `prod ${e.prod}/${e.prodWrap} cons ${e.cons}/${e.consWrap} is outside a queue of ${this.entries} entries`, e.event);
+          this.lost = true;
+          return this.diag.bad(l.no, `prod ${e.prod}/${e.prodWrap} cons ${e.cons}/${e.consWrap} is outside a queue of ${this.entries} entries (command dropped)`, e.event);
         }
+        this.lost = false;
         this.consume = { cons: e.cons, wrap: e.consWrap };
         return;
       case 'smmuv3_cmdq_opcode': {
         this.close();
         const c = this.consume;
         this.consume = undefined;
+        if (c === undefined && this.lost) {
+          this.lost = false;
+          return;
+        }
         if (c === undefined) return this.diag.bad(l.no, 'opcode line without a consume line before it', e.event);
         // Fetched again at the slot that failed: the guest rewrote it (Linux turns a CERROR_ILL
         // command into a CMD_SYNC, spec/smmuv3.md §1.3); a rewrite has no wrap bit.

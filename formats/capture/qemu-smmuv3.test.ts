@@ -146,7 +146,7 @@ function compare(q: Smmuv3QemuCmd, g: CmdEvent): string[] {
     for (const c of chunks) {
       eq('chunk contiguous', c.addr, next);
       eq('VMID', f.VMID, c.vmid);
-      eq('ASID', f.ASID, c.asid);
+      eq('ASID', f.ASID, c.asid!);
       eq('TG', f.TG, c.tg!);
       eq('TTL', f.TTL, c.ttl!);
       eq('LEAF', f.LEAF, c.leaf!);

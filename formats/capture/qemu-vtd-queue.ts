@@ -61,6 +61,8 @@ export class VtdQemuQueue {
   private headLap = 0;
   private pending: DoorbellEvent | undefined;
   private cur: OpenDesc | undefined;
+  /** The last "read head" line was rejected: its descriptor line goes with it. */
+  private lost = false;
   private out: CaptureEvent[] = [];
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
 
@@ -107,10 +109,14 @@ export class VtdQemuQueue {
         return this.close();
       case 'vtd_inv_qi_head':
         this.close();
-        if (e.head >= this.entries) return this.diag.bad(l.no, `head ${e.head} is outside a queue of ${this.entries} entries`, e.event);
+        if (e.head >= this.entries) {
+          this.lost = true;
+          return this.diag.bad(l.no, `head ${e.head} is outside a queue of ${this.entries} entries (descriptor dropped)`, e.event);
+        }
         this.cur = { slot: e.head, wrap: this.headWrap(e.head, l.no), line: l.no, ...meta, events: [] };
         return;
       case 'vtd_inv_desc': {
+        if (this.cur === undefined && this.lost) return;
         if (this.cur === undefined) return this.diag.bad(l.no, 'descriptor line without a "read head" line before it', e.event);
         if (this.cur.desc !== undefined) return this.diag.bad(l.no, `second descriptor line for head ${this.cur.slot}`, e.event);
         const code = QEMU_VTD_TYPE_NAMES[e.type];
@@ -204,6 +210,7 @@ export class VtdQemuQueue {
   }
 
   private close(): void {
+    this.lost = false;
     const c = this.cur;
     if (c === undefined) return;
     this.cur = undefined;

@@ -49,7 +49,8 @@ describe.skipIf(!haveCaptures)('each capture alone', () => {
     expect(s.warnings).toEqual([]);
     if (file.startsWith('guest-')) {
       // guest side: the appended waits/syncs and one doorbell per submission are inferred
-      const inferred = file.includes('vtd') ? byOp.inv_wait : (byOp as { CMD_SYNC: number }).CMD_SYNC;
+      const ops = byOp as Record<string, number>;
+      const inferred = file.includes('vtd') ? ops.inv_wait! : ops.CMD_SYNC!;
       expect(info.inferred).toBe(inferred + info.doorbells);
       expect(info.by_origin).toEqual({ guest: info.events });
     } else expect(info.by_origin).toEqual({ qemu: info.events });
