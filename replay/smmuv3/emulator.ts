@@ -494,13 +494,13 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** Drops TLB entries whose tag `match` accepts and reports them as one effect (two with walk entries). */
-  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string, scope?: Scope): void {
+  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string | undefined, scope?: Scope): void {
     const out: Dropped = { leaf: 0, table: 0 };
     const table = spec.table && this.walkCache;
     this.tlb.drop(match, { range: spec.range, leaf: true, table, leafLevel: spec.leafLevel }, out);
     if (!fx) return;
     const s = scope ?? classifySmmuv3(d).scope!;
-    fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, detail });
+    fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, ...(detail !== undefined ? { detail } : {}) });
     if (table) fx.push({ cache: 'walk', dropped: out.table, scope: s });
   }
 
@@ -535,7 +535,7 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_NH_VA':
       case 'CMD_TLBI_NH_VAA': {
         const va = d.name === 'CMD_TLBI_NH_VA';
-        const detail = qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, va ? asid : -1, f.ADDR ?? 0n,
+        const detail = fx && qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, va ? asid : -1, f.ADDR ?? 0n,
           Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
         const spec = this.vaSpec(d, va);
         return this.tlbi(fx, d, va ? (t) => nh1(t) && t.asid === asid : nh1, spec, detail);
@@ -567,7 +567,7 @@ export class Smmuv3 implements QueueUnit {
     }
     // TLBI_S2_IPA: stage-2 entries only; combined (nested) entries need a TLBI_NH_ALL or
     // S12_VMALL after it, which is what Linux sends for a nesting parent (§4.2).
-    const detail = qt.rangeInvalLines('smmuv3_range_inval', vmid, -1, f.ADDR ?? 0n, Number(f.TG ?? 0n),
+    const detail = fx && qt.rangeInvalLines('smmuv3_range_inval', vmid, -1, f.ADDR ?? 0n, Number(f.TG ?? 0n),
       Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n), 2);
     this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
   }
@@ -580,19 +580,21 @@ export class Smmuv3 implements QueueUnit {
     const range = atcRange(f);
     q.outstandingAtc.add(sid);
     let dropped = 0;
-    let detail = `atc_inv sid=${hex(sid)}${ssid !== undefined ? ` ssid=${ssid}` : ''} ${range ? `addr=${hex(range.base)} bytes=${hex(range.bytes)}` : 'all'}`;
-    if (this.atcTimedOut.has(sid)) {
+    const silent = this.atcTimedOut.has(sid);
+    if (silent) {
       // The device does not answer: nothing is invalidated until it does; the next CMD_SYNC fails.
       const list = this.atcPending.get(sid) ?? [];
       list.push({ ssid, range });
       this.atcPending.set(sid, list);
-      detail += ' (device timed out)';
     } else {
       const out: Dropped = { leaf: 0, table: 0 };
       this.atcs.get(sid)?.drop(atcMatch(ssid), { range, leaf: true, table: false }, out);
       dropped = out.leaf;
     }
-    fx?.push({ cache: 'atc', dropped, scope: classifySmmuv3(d).scope!, detail });
+    if (!fx) return;
+    const what = range ? `addr=${hex(range.base)} bytes=${hex(range.bytes)}` : 'all';
+    const detail = `atc_inv sid=${hex(sid)}${ssid !== undefined ? ` ssid=${ssid}` : ''} ${what}${silent ? ' (device timed out)' : ''}`;
+    fx.push({ cache: 'atc', dropped, scope: classifySmmuv3(d).scope!, detail });
   }
 
   // ---- Translation (Translator) ----------------------------------------------------------------

@@ -6,11 +6,7 @@
 const U64 = (1n << 64n) - 1n;
 
 /** Index of the highest set bit of a non-zero 64-bit value. */
-function msb(v: bigint): bigint {
-  let n = 0n;
-  while (v >> (n + 1n) !== 0n) n++;
-  return n;
-}
+const msb = (v: bigint): bigint => BigInt(v.toString(2).length - 1);
 
 /**
  * The largest naturally aligned power-of-two block starting at `start` that does not pass `end`

@@ -41,6 +41,7 @@ export const CMDQ_BASE = { LOG2SIZE: f(4, 0), ADDR: f(51, 5), RA: f(62) } as con
 export const CMDQS_MAX = 19;
 
 export function getField(value: number, fl: RegField): number {
+  if (fl.lsb + fl.width <= 31) return (value >>> fl.lsb) & ((1 << fl.width) - 1);
   return Math.floor(value / 2 ** fl.lsb) % 2 ** fl.width;
 }
 
