@@ -1,0 +1,332 @@
+// The Linux host behind a VT-d guest with nested translation (spec/vtd.md §5): iommufd objects for
+// the VM, IOMMU_HWPT_INVALIDATE on a nested HWPT (core checks of iommufd/hw_pagetable.c, then the
+// VT-d driver's per-entry checks of nested.c, §5.2), the descriptors cache.c turns an entry into,
+// and qi_submit_sync (dmar.c, §1.5) on each physical unit's own queue: a VtdUnit with its own ring
+// in its own memory. Hardware errors never reach userspace (the flush path returns void).
+//
+// Objects. One nested HWPT per (guest domain, host page table `hwpt`, physical IOMMU), with its
+// own host DID on that IOMMU: devices that share a guest DID but sit on different parents or
+// units get different nested HWPTs. (QEMU makes one per device, §5.4; ours is the sharing a VMM
+// could do, and the one Linux's cache tags are built for: one IOTLB tag per unit and DID.) Object
+// ids follow iommufd's allocation order: device objects 1..n, the IOAS, one paging (parent) HWPT
+// per (hwpt, IOMMU), then the nested HWPTs.
+//
+// Choices beyond the digest, marked [I]:
+// - npages = 0: Linux computes a zero-page range and __roundup_pow_of_two(0) = 1 on x86-64, so the
+//   entry flushes the one page at addr.
+// - ITE on the host queue: Linux resubmits (-EAGAIN) while the device is present; the model
+//   resubmits `iteRetries` times (default 1) and then gives up, as for a device that went away.
+
+import { hex, U64_MAX } from '../../formats/bits.js';
+import type { Topology, DeviceSpec } from '../../formats/trace/header.js';
+import type {
+  DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, VtdInvEntry,
+} from '../host.js';
+import { GuestMemory } from '../memory.js';
+import type { CacheHits, EventSink, Translation } from '../unit.js';
+import { entryEnd, devTlbDesc, iotlbDsiDesc, pcPasidDesc, piotlbDesc, psiAligned, QI_MAX_BATCHED_DESC_COUNT, waitDesc, MAX_AGAW_PFN_WIDTH } from './linux.js';
+import { RID_PASID } from './caches.js';
+import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
+import { VtdUnit, type VtdUnitOptions } from './unit.js';
+import { VTD } from '../../formats/codecs.js';
+
+/** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate) (§5.1). */
+export const IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0;
+export const VTD_S1_INV_ENTRY_LEN = 24;
+export const IOMMU_VTD_INV_FLAGS_LEAF = 1;
+
+/** A user entry; `tail` models bytes past the 24 the kernel knows when entry_len > 24 (default zeros). */
+export interface VtdUserEntry extends VtdInvEntry {
+  readonly tail?: readonly number[];
+}
+
+export interface VtdHostOptions {
+  /** Options of every physical unit (devices, events and name are set by the host). */
+  readonly unit?: Omit<VtdUnitOptions, 'devices' | 'events' | 'name' | 'compat' | 'scalableMode'>;
+  /** Resubmissions of a submission that hit ITE before the host gives up. Default 1. */
+  readonly iteRetries?: number;
+  /** The ATS invalidate queue depth Linux reads from each device (MIP/QDEP). Default 0. */
+  readonly atsQdep?: number;
+}
+
+/** Linux's queue: QI_LENGTH 256 descriptors, 256-bit (ECAP.SMTS), plus the desc_status words. */
+const QI_LENGTH = 256;
+const HOST_QUEUE_BASE = 0x10000000n;
+const HOST_STATUS_BASE = 0x10010000n;
+
+type ObjKind = 'device' | 'ioas' | 'hwpt_paging' | 'nested_hwpt';
+
+interface Nested extends HostObject {
+  readonly unitIndex: number;
+  readonly hostDid: number;
+  readonly specs: readonly DeviceSpec[];
+}
+
+/** qi_submit_sync on one physical unit. */
+class HostQueue {
+  private freeHead = 0;
+
+  constructor(readonly unit: VtdUnit, readonly mem: GuestMemory, readonly iommu: number, private readonly ops: HostOpSink, private readonly retries: number) {
+    // Linux's enable sequence (§1.1): IQT = 0, IQA (QS=1, DW=1: 256 x 32 bytes), GCMD.QIE; TE is on.
+    unit.writeIQT(0);
+    unit.writeIQA(HOST_QUEUE_BASE | IQA_DW | 1n);
+    unit.writeGCMD(GCMD_QIE | GCMD_TE);
+  }
+
+  /**
+   * Submits `descs` plus a wait and waits for it (spec/vtd.md §1.5). Returns 0, or the errno
+   * qi_submit_sync would return; callers on the flush path ignore it, as Linux's do.
+   */
+  submit(descs: readonly (readonly bigint[])[], what: readonly string[]): Errno | 0 {
+    for (let attempt = 0; ; attempt++) {
+      const index = this.freeHead;
+      const waitIndex = (index + descs.length) % QI_LENGTH;
+      descs.forEach((d, k) => {
+        this.write((index + k) % QI_LENGTH, d);
+        this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: what[k]! });
+        if (what[k]!.startsWith('dev_tlb_inv')) this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: what[k]! });
+      });
+      const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
+      this.mem.write32(status, QI_IN_USE);
+      const wait = waitDesc(status, QI_DONE);
+      this.write(waitIndex, wait);
+      this.ops({ kind: 'host_sync', iommu: this.iommu, detail: `inv_wait slot ${waitIndex}` });
+      this.freeHead = (waitIndex + 1) % QI_LENGTH;
+      this.ops({ kind: 'host_doorbell', iommu: this.iommu, detail: `IQT ${this.freeHead}` });
+      this.unit.writeIQT(this.freeHead << 5);
+      if (this.mem.read32(status) === QI_DONE) return 0;
+      const fsts = this.unit.readFSTS();
+      if ((fsts & FSTS_IQE) !== 0) {
+        // qi_check_fault: the descriptor at IQH is replaced by our wait, IQE cleared, -EINVAL.
+        this.write(this.unit.consumer().index, wait);
+        this.unit.writeFSTS(FSTS_IQE);
+        return 'EINVAL';
+      }
+      if ((fsts & FSTS_ITE) !== 0) {
+        // qi_check_fault: ITE cleared, our waits aborted; -EAGAIN resubmits the whole batch.
+        this.unit.writeFSTS(FSTS_ITE);
+        if (attempt >= this.retries) return 'ETIMEDOUT';
+        continue;
+      }
+      throw new Error(`host queue of IOMMU ${this.iommu}: wait at slot ${waitIndex} neither completed nor failed`);
+    }
+  }
+
+  private write(slot: number, words: readonly bigint[]): void {
+    this.mem.writeWords(HOST_QUEUE_BASE + BigInt(slot * 32), [...words]);
+  }
+}
+
+export class VtdHost implements HostModel<VtdInvEntry> {
+  readonly arch = 'vtd' as const;
+  readonly units: readonly VtdUnit[];
+  readonly objects: readonly HostObject[];
+  private readonly queues: readonly HostQueue[];
+  private readonly kinds = new Map<number, ObjKind>();
+  private readonly nested = new Map<number, Nested>();
+  /** Guest SID → its device spec and nested HWPT. */
+  private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested }>();
+  private readonly qdep: number;
+
+  constructor(readonly topology: Topology, private readonly ops: HostOpSink, events?: EventSink, opts: VtdHostOptions = {}) {
+    this.qdep = opts.atsQdep ?? 0;
+    const unitIndex = new Map(topology.iommus.map((m, i) => [m.id, i]));
+    let nextId = 1;
+    for (const _ of topology.devices) this.kinds.set(nextId++, 'device');
+    this.kinds.set(nextId++, 'ioas');
+    const parents = new Set(topology.devices.map((d) => `${d.hwpt}/${d.iommu}`));
+    for (const _ of parents) this.kinds.set(nextId++, 'hwpt_paging');
+    // Nested HWPTs in device order; host DIDs per unit from 2 (0 and FLPT_DEFAULT_DID 1 are reserved, §4.3).
+    const groups = new Map<string, DeviceSpec[]>();
+    for (const d of topology.devices) {
+      const key = `${d.domain}/${d.hwpt}/${d.iommu}`;
+      groups.set(key, [...(groups.get(key) ?? []), d]);
+    }
+    const nextDid = new Map<number, number>();
+    const objects: Nested[] = [];
+    for (const specs of groups.values()) {
+      const first = specs[0]!;
+      const ui = unitIndex.get(first.iommu)!;
+      const hostDid = nextDid.get(ui) ?? 2;
+      nextDid.set(ui, hostDid + 1);
+      const obj: Nested = {
+        id: nextId, kind: 'nested_hwpt', iommu: first.iommu, devices: specs.map((d) => d.sid),
+        domain: first.domain, hwpt: first.hwpt, unitIndex: ui, hostDid, specs,
+      };
+      this.kinds.set(nextId++, 'nested_hwpt');
+      this.nested.set(obj.id, obj);
+      objects.push(obj);
+      for (const s of specs) this.byGuestSid.set(s.sid, { spec: s, hwpt: obj });
+    }
+    this.objects = objects;
+    const retries = opts.iteRetries ?? 1;
+    const units: VtdUnit[] = [];
+    const queues: HostQueue[] = [];
+    topology.iommus.forEach((m, i) => {
+      const mem = new GuestMemory();
+      mem.addRegion(HOST_QUEUE_BASE, QI_LENGTH * 32);
+      // The physical context/PASID tables: each device's RID_PASID entry points at its nested HWPT.
+      const devices = objects.filter((o) => o.unitIndex === i).flatMap((o) => o.specs.map((s) => [s.psid, { did: o.hostDid, ats: s.ats }] as const));
+      const unit = new VtdUnit(mem, { ...opts.unit, devices, events, scalableMode: true, name: `dmar${m.id}` });
+      units.push(unit);
+      queues.push(new HostQueue(unit, mem, m.id, ops, retries));
+    });
+    this.units = units;
+    this.queues = queues;
+  }
+
+  /** What an iommufd object id names (device, IOAS, paging HWPT, nested HWPT), if anything. */
+  kindOf(id: number): ObjKind | undefined {
+    return this.kinds.get(id);
+  }
+
+  /** IOMMU_HWPT_INVALIDATE (spec/vtd.md §5.1, §5.2). entry_num out is always written back. */
+  invalidate(req: HwptInvalidate<VtdUserEntry>): HwptInvalidateResult {
+    const obj = this.nested.get(req.id);
+    this.ops({
+      kind: 'ioctl', iommu: obj?.iommu ?? -1, entries: req.entryNum,
+      detail: `IOMMU_HWPT_INVALIDATE hwpt_id ${req.id} data_type ${req.dataType} entry_len ${req.entryLen} entry_num ${req.entryNum}`,
+    });
+    // iommufd core (hw_pagetable.c).
+    if ((req.reserved ?? 0) !== 0) return { errno: 'EOPNOTSUPP', entryNum: 0 };
+    if (req.entryNum > 0 && (req.entries === null || req.entryLen === 0)) return { errno: 'EINVAL', entryNum: 0 };
+    const kind = this.kinds.get(req.id);
+    if (kind === undefined) return { errno: 'ENOENT', entryNum: 0 };
+    if (kind !== 'nested_hwpt' || obj === undefined) return { errno: 'EINVAL', entryNum: 0 };
+    // VT-d driver (nested.c intel_nested_cache_invalidate_user): entries in order, stop at the first bad one.
+    if (req.dataType !== IOMMU_HWPT_INVALIDATE_DATA_VTD_S1) return { errno: 'EINVAL', entryNum: 0 };
+    let done = 0;
+    for (let i = 0; i < req.entryNum; i++) {
+      const e = req.entries![i];
+      const bad = checkEntry(req.entryLen, e);
+      if (bad !== 0) return { errno: bad, entryNum: done };
+      this.flushNested(obj, e!.addr, entryEnd(e!.addr, e!.npages), (e!.flags & IOMMU_VTD_INV_FLAGS_LEAF) !== 0);
+      done++;
+    }
+    return { errno: 0, entryNum: done };
+  }
+
+  /**
+   * cache_tag_flush_range on a nested domain (§4.1, §5.2): its IOTLB tag (P-IOTLB, host DID,
+   * RID_PASID), then a type-3 device-TLB descriptor per ATS device in attach order, batched by 16.
+   */
+  private flushNested(obj: Nested, start: bigint, end: bigint, ih: boolean): void {
+    const { addr, mask } = psiAligned(start, end);
+    const descs: bigint[][] = [piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih)];
+    const what: string[] = [mask >= MAX_AGAW_PFN_WIDTH
+      ? `p_iotlb_inv PASID-selective did ${obj.hostDid} pasid ${RID_PASID}`
+      : `p_iotlb_inv PSI did ${obj.hostDid} pasid ${RID_PASID} addr ${hex(addr)} am ${mask}${ih ? ' ih' : ''}`];
+    for (const s of obj.specs) {
+      if (!s.ats) continue;
+      descs.push(devTlbDesc(s.psid, this.qdep, addr, mask));
+      what.push(`dev_tlb_inv sid ${hex(s.psid)} addr ${hex(addr)} mask ${mask}`);
+    }
+    const q = this.queues[obj.unitIndex]!;
+    for (let k = 0; k < descs.length; k += QI_MAX_BATCHED_DESC_COUNT) {
+      q.submit(descs.slice(k, k + QI_MAX_BATCHED_DESC_COUNT), what.slice(k, k + QI_MAX_BATCHED_DESC_COUNT));
+    }
+  }
+
+  /**
+   * The VMM re-installs a device's nested PASID entry after a guest context/PASID-cache
+   * invalidation. pasid.c (intel_pasid_flush_present) on the host: PASID-cache PASID-selective,
+   * IOTLB domain-selective (nested entries), device-TLB everything; each its own qi_submit_sync.
+   */
+  reattach(guestSid: number): void {
+    const d = this.byGuestSid.get(guestSid);
+    if (d === undefined) return;
+    const { spec, hwpt } = d;
+    const q = this.queues[hwpt.unitIndex]!;
+    q.submit([pcPasidDesc(hwpt.hostDid, RID_PASID)], [`pc_inv PASID-selective did ${hwpt.hostDid} pasid ${RID_PASID}`]);
+    q.submit([iotlbDsiDesc(hwpt.hostDid)], [`iotlb_inv DSI did ${hwpt.hostDid}`]);
+    if (spec.ats) q.submit([devTlbDesc(spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], [`dev_tlb_inv sid ${hex(spec.psid)} everything`]);
+  }
+
+  /**
+   * A hardware-direct (VCMDQ-like) guest queue: IOTLB, P-IOTLB, device-TLB descriptors and waits
+   * run on the physical units with the guest DID translated to the host DID of every nested HWPT
+   * of that guest domain (one per parent and unit) and the guest SID to the physical one. A
+   * global IOTLB invalidation becomes a domain-selective one per host DID of the VM. Others are
+   * not accepted (the VMM traps and emulates them).
+   */
+  direct(words: readonly bigint[]): DirectResult {
+    const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
+    if (d.error !== undefined && d.def === undefined) return { accepted: true, error: { code: 'IQE', value: d.error.value, message: d.error.message } };
+    const f = d.fields;
+    const out: { unit: number; words: bigint[] }[] = [];
+    /** The guest's words with another 16-bit value at qw0[shift+15:shift] (DID or SID). */
+    const replace16 = (shift: bigint, v: number): bigint[] => [(words[0]! & ~(0xffffn << shift)) | (BigInt(v) << shift), ...words.slice(1)];
+    switch (d.name) {
+      case 'iotlb_inv':
+      case 'p_iotlb_inv': {
+        const global = d.name === 'iotlb_inv' && f.G === 1n;
+        for (const o of global ? this.allNested() : this.nestedOf(Number(f.DID))) {
+          out.push({ unit: o.unitIndex, words: global ? iotlbDsiDesc(o.hostDid).slice(0, words.length) : replace16(16n, o.hostDid) });
+        }
+        break;
+      }
+      case 'dev_tlb_inv':
+      case 'p_dev_tlb_inv': {
+        const dev = this.byGuestSid.get(Number(f.SID));
+        if (dev === undefined) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
+        // SID at qw0[47:32] (type 3) or qw0[31:16] (type 8).
+        out.push({ unit: dev.hwpt.unitIndex, words: replace16(d.name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
+        break;
+      }
+      case 'inv_wait':
+        this.units.forEach((_, i) => out.push({ unit: i, words: [...words] }));
+        break;
+      default:
+        return { accepted: false };
+    }
+    for (const o of out) {
+      this.ops({ kind: 'direct_cmd', iommu: this.topology.iommus[o.unit]!.id, detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}` });
+      const r = this.units[o.unit]!.submitDirect(o.words);
+      if (r.error !== undefined) return { accepted: true, error: { code: r.error.code, value: r.error.value, message: r.error.message } };
+    }
+    return { accepted: true };
+  }
+
+  private allNested(): Nested[] {
+    return [...this.nested.values()];
+  }
+
+  private nestedOf(guestDid: number): Nested[] {
+    return this.allNested().filter((o) => o.domain === guestDid);
+  }
+
+  setAtcTimeout(guestSid: number, timedOut: boolean): void {
+    const d = this.byGuestSid.get(guestSid);
+    if (d) this.units[d.hwpt.unitIndex]!.setAtcTimeout(d.spec.psid, timedOut);
+  }
+
+  /** A DMA from the guest device through the physical unit behind it (into its device TLB). */
+  translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
+    const d = this.byGuestSid.get(guestSid);
+    if (d === undefined) return { ok: false, fault: `no device ${hex(guestSid)} in the topology` };
+    return this.units[d.hwpt.unitIndex]!.translate(d.spec.psid, pasid, iova);
+  }
+
+  cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
+    const d = this.byGuestSid.get(guestSid);
+    if (d === undefined) return { iotlb: false, walk: false, config: false, atc: false };
+    return this.units[d.hwpt.unitIndex]!.cached(d.spec.psid, pasid, iova);
+  }
+}
+
+/**
+ * One entry's copy and checks (iommu_copy_struct_from_user_array, then nested.c): entry_len below
+ * 24 → EINVAL; past the user array → EFAULT; a nonzero byte past 24 → E2BIG; unknown flags or
+ * nonzero __reserved → EOPNOTSUPP; addr not 4 KiB aligned, or U64_MAX pages from addr ≠ 0 → EINVAL.
+ */
+function checkEntry(entryLen: number, e: VtdUserEntry | undefined): Errno | 0 {
+  if (entryLen < VTD_S1_INV_ENTRY_LEN) return 'EINVAL';
+  if (e === undefined || typeof e !== 'object' || typeof e.addr !== 'bigint' || typeof e.npages !== 'bigint') return 'EFAULT';
+  if (entryLen > VTD_S1_INV_ENTRY_LEN) {
+    // copy_struct_from_user: the bytes past what the kernel knows must be zero.
+    if ((e.tail ?? []).slice(0, entryLen - VTD_S1_INV_ENTRY_LEN).some((b) => b !== 0)) return 'E2BIG';
+  }
+  if ((e.flags & ~IOMMU_VTD_INV_FLAGS_LEAF) !== 0 || e.reserved !== 0) return 'EOPNOTSUPP';
+  if ((e.addr & 0xfffn) !== 0n || (e.npages === U64_MAX && e.addr !== 0n)) return 'EINVAL';
+  return 0;
+}

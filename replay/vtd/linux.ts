@@ -1,0 +1,89 @@
+// What the Linux VT-d driver computes on the host side (spec/vtd.md §3, §4.1, §5.2): the range →
+// (ADDR, AM) alignment of cache.c calculate_psi_aligned_address, the device-TLB size encoding of
+// qi_desc_dev_iotlb, and the descriptors it batches. Arithmetic is 64-bit unsigned, as in C.
+// Descriptors are built by the shared table (formats/vtd/descriptors.ts), 256-bit wide: the host
+// queue of a nesting-capable unit is a scalable-mode queue (IQA.DW=1, spec/vtd.md §1.1).
+
+import { U64_MAX } from '../../formats/bits.js';
+import { VTD } from '../../formats/codecs.js';
+import { unwrap } from '../../formats/result.js';
+
+/** MAX_AGAW_PFN_WIDTH: the mask that stands for the whole address space. */
+export const MAX_AGAW_PFN_WIDTH = 52;
+/** QI_MAX_BATCHED_DESC_COUNT: descriptors per qi_batch before it is submitted. */
+export const QI_MAX_BATCHED_DESC_COUNT = 16;
+const PAGE = 4096n;
+const M64 = U64_MAX;
+
+/** __roundup_pow_of_two on x86-64: 1 << fls64(n - 1); n = 0 and n > 2^63 give 1 (the shift wraps). */
+function roundupPow2(n: bigint): bigint {
+  if (n <= 1n) return 1n;
+  const bits = (n - 1n).toString(2).length;
+  return bits >= 64 ? 1n : 1n << BigInt(bits);
+}
+
+/** __ffs: index of the lowest set bit (v ≠ 0). */
+function ffs(v: bigint): number {
+  let i = 0;
+  while (((v >> BigInt(i)) & 1n) === 0n) i++;
+  return i;
+}
+
+/**
+ * calculate_psi_aligned_address(start, end) with cache_tag_flush_range's full-range case
+ * (spec/vtd.md §3): one naturally aligned block of 2^mask pages that covers [start, end].
+ * start 0 / end U64_MAX, or a block as large as the address space, gives mask 52.
+ */
+export function psiAligned(start: bigint, end: bigint): { addr: bigint; mask: number } {
+  if (start === 0n && end === M64) return { addr: 0n, mask: MAX_AGAW_PFN_WIDTH };
+  const size = (end - start + 1n) & M64;
+  const pages = (((start & (PAGE - 1n)) + size + PAGE - 1n) & M64) >> 12n; // aligned_nrpages
+  const aligned = roundupPow2(pages);
+  const bitmask = aligned - 1n;
+  let mask = aligned.toString(2).length - 1; // ilog2
+  const pfn = start >> 12n;
+  if ((bitmask & pfn) !== 0n) {
+    const endPfn = (pfn + pages - 1n) & M64;
+    const shared = ~(pfn ^ endPfn) & ~bitmask & M64;
+    mask = shared !== 0n ? ffs(shared) : MAX_AGAW_PFN_WIDTH;
+  }
+  const block = mask >= 52 ? 0n : PAGE << BigInt(mask); // VTD_PAGE_SIZE << 52 overflows to 0: ALIGN_DOWN(x, 0) = 0
+  return { addr: block === 0n ? 0n : start & ~(block - 1n) & M64, mask };
+}
+
+/** The end address of an iommufd entry (intel_nested_flush_cache): U64_MAX pages means everything. */
+export function entryEnd(addr: bigint, npages: bigint): bigint {
+  return npages === M64 ? M64 : (addr + (npages << 12n) - 1n) & M64;
+}
+
+const d4 = (name: string, fields: Readonly<Record<string, bigint | number>>): bigint[] => unwrap(VTD.encode(name, fields, 4));
+
+/** qi_desc_piotlb / qi_desc_piotlb_all: PSI-in-PASID, or PASID-selective when mask ≥ 52. */
+export function piotlbDesc(did: number, pasid: number, addr: bigint, mask: number, ih: boolean): bigint[] {
+  if (mask >= MAX_AGAW_PFN_WIDTH) return d4('p_iotlb_inv', { G: 2, DID: did, PASID: pasid });
+  const align = PAGE << BigInt(mask);
+  return d4('p_iotlb_inv', { G: 3, DID: did, PASID: pasid, ADDR: addr & ~(align - 1n), AM: mask, IH: ih ? 1 : 0 });
+}
+
+/** qi_desc_iotlb domain-selective (pasid.c flush of a nested/second-stage PASID entry). */
+export function iotlbDsiDesc(did: number): bigint[] {
+  return d4('iotlb_inv', { G: 2, DID: did });
+}
+
+/** qi_desc_dev_iotlb (type 3): S=0 for one page, else the low mask-1 page bits of ADDR set (§3). */
+export function devTlbDesc(sid: number, qdep: number, addr: bigint, mask: number): bigint[] {
+  const mip = qdep >= 32 ? 0 : qdep; // QI_DEV_IOTLB_MAX_INVS: a depth of 32 or more is written as 0
+  if (mask === 0) return d4('dev_tlb_inv', { SID: sid, MIP: mip, ADDR: addr & ~(PAGE - 1n) });
+  const a = (addr | ((1n << BigInt(12 + mask - 1)) - 1n)) & ~(PAGE - 1n) & M64;
+  return d4('dev_tlb_inv', { SID: sid, MIP: mip, ADDR: a, S: 1 });
+}
+
+/** pasid_cache_invalidation_with_pasid: PASID-selective PASID-cache invalidation. */
+export function pcPasidDesc(did: number, pasid: number): bigint[] {
+  return d4('pc_inv', { G: 1, DID: did, PASID: pasid });
+}
+
+/** The wait qi_submit_sync appends: status write of QI_DONE to the slot's desc_status word (§1.5). */
+export function waitDesc(statusAddr: bigint, data: number): bigint[] {
+  return d4('inv_wait', { SW: 1, STATUS_DATA: data, STATUS_ADDR: statusAddr });
+}
