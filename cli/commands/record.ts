@@ -11,7 +11,8 @@ import { traceInfo, type TraceInfo } from '../../formats/trace/info.js';
 import { writeFileAtomic } from '../../formats/atomic.js';
 import { eventsFileText } from '../record/events.js';
 import { cleanUp, nonEmpty, planFiles, prepareDir, publish, type RecordFiles } from '../record/files.js';
-import { GUEST_TRACE_BEGIN, guestSide } from '../record/guest.js';
+import { BEGIN_MARKER } from '../../formats/capture/guest-trace.js';
+import { guestSide } from '../record/guest.js';
 import { inspectQemu, recordingArgv, type QemuCommand } from '../record/qemu-cmdline.js';
 import { shellCommand } from '../record/shell.js';
 import { runForeground } from '../record/spawn.js';
@@ -61,7 +62,7 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   const inputs = [files.log.final];
   if (files.console) {
     if (hasGuestTrace(files.console.final)) inputs.push(files.console.final);
-    else process.stderr.write(`invtrace: record: ${files.console.final} holds no "${GUEST_TRACE_BEGIN}" dump; ` +
+    else process.stderr.write(`invtrace: record: ${files.console.final} holds no "${BEGIN_MARKER}" dump; ` +
       'ingesting the QEMU side only (record --guest-cmdline shows how to dump the guest trace)\n');
   }
   let summary: IngestSummary;
@@ -92,7 +93,7 @@ function kept(f: RecordFiles): string[] {
 const keptNote = (f: RecordFiles) => ` (raw files kept in ${f.dir})`;
 
 function hasGuestTrace(path: string): boolean {
-  return nonEmpty(path) && readFileSync(path).includes(GUEST_TRACE_BEGIN);
+  return nonEmpty(path) && readFileSync(path).includes(BEGIN_MARKER);
 }
 
 function dryRunJson(cmd: QemuCommand, f: RecordFiles, argv: readonly string[]) {

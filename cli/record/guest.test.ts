@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { capture } from '../../test/helpers.js';
-import { DUMP_SCRIPT, GUEST_TRACE_BEGIN, GUEST_TRACE_END, guestSide, parseKernelVersion, smmuKprobe } from './guest.js';
+import { BEGIN_MARKER, END_MARKER } from '../../formats/capture/guest-trace.js';
+import { DUMP_SCRIPT, guestSide, parseKernelVersion, smmuKprobe } from './guest.js';
 
 describe('parseKernelVersion', () => {
   it.each([
@@ -52,9 +53,9 @@ describe('guestSide', () => {
   it('the dump script stops tracing and prints the buffer between the markers on the console', () => {
     const lines = DUMP_SCRIPT.split('\n');
     const at = (s: string) => lines.findIndex((l) => l.includes(s));
-    expect(at('tracing_on')).toBeLessThan(at(GUEST_TRACE_BEGIN));
-    expect(at(GUEST_TRACE_BEGIN)).toBeLessThan(at('cat $T/trace'));
-    expect(at('cat $T/trace')).toBeLessThan(at(GUEST_TRACE_END));
+    expect(at('tracing_on')).toBeLessThan(at(BEGIN_MARKER));
+    expect(at(BEGIN_MARKER)).toBeLessThan(at('cat $T/trace'));
+    expect(at('cat $T/trace')).toBeLessThan(at(END_MARKER));
     expect(DUMP_SCRIPT).toContain('} > /dev/console');
   });
 });

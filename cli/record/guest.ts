@@ -2,11 +2,9 @@
 // and the shell lines that dump the trace buffer to the serial console between markers, where
 // `record --console` picks it up. spec/vtd.md §7, spec/smmuv3.md §7, samples/captures/README.md.
 
+import { BEGIN_MARKER, END_MARKER } from '../../formats/capture/guest-trace.js';
 import type { Arch } from '../../formats/codec/table.js';
 import { UsageError } from '../run.js';
-
-export const GUEST_TRACE_BEGIN = '@@@@ BEGIN GUEST TRACE';
-export const GUEST_TRACE_END = '@@@@ END GUEST TRACE';
 
 export interface KernelVersion {
   readonly major: number;
@@ -75,6 +73,8 @@ export function guestSide(arch: Arch, opts: GuestOptions = {}): GuestSide {
       'losing the boot-time invalidations.',
     'The guest console must be the serial port QEMU writes to a file (console=ttyS0 on x86, console=ttyAMA0 on ' +
       'arm virt; record --console adds or reuses -serial file:).',
+    'Keep the kernel\'s boot messages on that console (no "quiet"): ingest reads the kernel version and the queue ' +
+      'geometry (DMAR ecap, SMMUv3 cmdq entries) from them.',
   ];
   if (arch === 'vtd') {
     return {
@@ -128,8 +128,8 @@ echo 1 > /proc/sys/kernel/printk
 {
   echo "@@ kprobe_events: $(cat $T/kprobe_events 2>/dev/null)"
   grep -H overrun $T/per_cpu/cpu*/stats
-  echo "${GUEST_TRACE_BEGIN}"
+  echo "${BEGIN_MARKER}"
   cat $T/trace
-  echo "${GUEST_TRACE_END}"
+  echo "${END_MARKER}"
 } > /dev/console
 `;
