@@ -52,7 +52,10 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   const status = await runForeground(argv);
   publish(files);
   if (!nonEmpty(files.log.final)) {
-    const kept = keptNote(files);
+    // Nothing to keep but our events file, unless the guest console caught something.
+    const keep = !files.temp || (files.console !== undefined && nonEmpty(files.console.final));
+    if (!keep) cleanUp(files);
+    const kept = keep ? keptNote(files) : '';
     if (status !== 0) {
       process.stderr.write(`invtrace: record: QEMU exited with status ${status} before writing a trace line${kept}\n`);
       return status;
