@@ -20,12 +20,22 @@ type BigNum = Parameters<typeof util.bigNumToBigInt>[0];
 
 /**
  * How to read one column's values. DuckDB sends HUGEINT (sum() of integers) and DECIMAL as Arrow
- * Decimal128, whose JS values are word arrays: they become bigint/number here.
+ * Decimal128, whose JS values are word arrays: they become bigint/number here (apache-arrow 21's
+ * bigNumToBigInt answers a decimal string for these, hence the BigInt(String(...))).
  */
 export function cellReader(type: DataType): (v: unknown) => Cell {
   if (DataType.isDecimal(type)) {
     const scale = type.scale;
-    return (v) => (v === null || v === undefined ? null : scale === 0 ? plain(util.bigNumToBigInt(v as BigNum)) : util.bigNumToNumber(v as BigNum, scale));
+    return (v) => (v === null || v === undefined ? null : scale === 0 ? plain(BigInt(String(util.bigNumToBigInt(v as BigNum)))) : util.bigNumToNumber(v as BigNum, scale));
+  }
+  // Nested values are read child by child, so a HUGEINT inside a struct or list converts too.
+  if (DataType.isStruct(type)) {
+    const kids = type.children.map((f) => [f.name, cellReader(f.type)] as const);
+    return (v) => (v === null || v === undefined ? null : Object.fromEntries(kids.map(([n, read]) => [n, read((v as Record<string, unknown>)[n])])));
+  }
+  if (DataType.isList(type)) {
+    const read = cellReader(type.children[0]!.type);
+    return (v) => (v === null || v === undefined ? null : Array.from(v as Iterable<unknown>, read));
   }
   return plain;
 }

@@ -26,5 +26,7 @@ export async function runStatement(s: Session, statement: string): Promise<Outco
   if (typeof copy === 'string') throw new SqlError(copy);
   if (copy !== undefined) return { kind: 'exported', path: copy.path, rows: await exportQuery(s, copy.query, copy.path, copy.format) };
   const table = await s.query(sql);
-  return table.schema.fields.length > 0 ? { kind: 'rows', table } : { kind: 'done' };
+  // DuckDB answers DDL (CREATE, DROP, COMMENT ...) with an empty "Count" column: nothing to show.
+  const ddl = table.numRows === 0 && table.schema.fields.length === 1 && table.schema.fields[0]!.name === 'Count';
+  return table.schema.fields.length > 0 && !ddl ? { kind: 'rows', table } : { kind: 'done' };
 }

@@ -1,0 +1,235 @@
+// `invtrace sql`, `invtrace views` and `invtrace export -o .parquet|.csv` through the built CLI
+// (npm run build first): SQL counts agree with `info --json` on ingested traces, errors are one
+// line with exit 2, exports read back, the REPL survives bad SQL, and --help loads no DuckDB.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readParquet } from 'parquet-wasm';
+import { tableFromIPC } from 'apache-arrow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../formats/ingest/ingest.js';
+import { CAPTURES, cli, ROOT, tempDir } from '../../test/helpers.js';
+
+const dir = tempDir();
+
+/** Scenarios to ingest: ours (hand-counted), the shared ones, and the real captures once ingest reads them. */
+const SCENARIOS = [
+  ...readdirSync(join(ROOT, 'analyzers/testdata')).filter((f) => f.endsWith('.jsonl')).map((f) => join(ROOT, 'analyzers/testdata', f)),
+  ...(existsSync(join(ROOT, 'samples/scenarios'))
+    ? readdirSync(join(ROOT, 'samples/scenarios')).filter((f) => f.endsWith('.jsonl')).map((f) => join(ROOT, 'samples/scenarios', f))
+    : []),
+];
+const CAPTURE_FILES = existsSync(CAPTURES) ? readdirSync(CAPTURES).filter((f) => /^(guest|qemu)-.*\.gz$/.test(f)).sort() : [];
+
+const traces: string[] = [];
+/** Captures the ingest of this checkout cannot read yet (the test names them as skipped). */
+const unreadable = new Map<string, string>();
+
+beforeAll(async () => {
+  for (const f of SCENARIOS) {
+    const out = join(dir, `${basename(f, '.jsonl')}.arrow`);
+    await ingest([f], { output: out });
+    traces.push(out);
+  }
+  for (const f of CAPTURE_FILES) {
+    const out = join(dir, `${f.replace(/\.(txt|log)\.gz$/, '')}.arrow`);
+    try {
+      await ingest([join(CAPTURES, f)], { output: out });
+      traces.push(out);
+    } catch (e) {
+      unreadable.set(f, (e as Error).message);
+    }
+  }
+}, 300_000);
+
+interface Info {
+  events: number; commands: number; doorbells: number; acks: number; faults: number; inferred: number; wraps: number;
+  by_op: Record<string, number>; by_role: Record<string, number>; errors: Record<string, number>; by_origin: Record<string, number>;
+  entries_per_doorbell: { min: number; mean: number; max: number } | null;
+}
+
+const COUNTS = `
+SELECT
+  t.file,
+  (SELECT count(*) FROM trace x WHERE x.file = t.file) AS events,
+  (SELECT count(*) FROM trace x WHERE x.file = t.file AND kind = 'cmd') AS commands,
+  (SELECT count(*) FROM trace x WHERE x.file = t.file AND kind = 'doorbell') AS doorbells,
+  (SELECT count(*) FROM trace x WHERE x.file = t.file AND kind = 'ack') AS acks,
+  (SELECT count(*) FROM trace x WHERE x.file = t.file AND kind IN ('atc_timeout', 'atc_recover')) AS faults,
+  (SELECT count(*) FROM trace x WHERE x.file = t.file AND inferred = 1) AS inferred,
+  (SELECT list({'k': op, 'n': commands}) FROM commands_by_op x WHERE x.file = t.file) AS by_op,
+  (SELECT list({'k': role, 'n': n}) FROM (SELECT role, sum(commands) AS n FROM commands_by_op x WHERE x.file = t.file GROUP BY role)) AS by_role,
+  (SELECT list({'k': error, 'n': n}) FROM (SELECT error, count(*) AS n FROM trace x WHERE x.file = t.file AND error IS NOT NULL GROUP BY error)) AS errors,
+  (SELECT list({'k': origin, 'n': n}) FROM (SELECT origin, count(*) AS n FROM trace x WHERE x.file = t.file GROUP BY origin)) AS by_origin,
+  w.wraps, d.doorbells AS summary_doorbells, d.min_entries, d.mean_entries, d.max_entries
+FROM traces t
+JOIN wraps_summary w USING (file)
+JOIN doorbells_summary d USING (file)
+ORDER BY t.file`;
+
+type Pairs = { k: string; n: number }[] | null;
+const asMap = (p: Pairs) => Object.fromEntries((p ?? []).map((x) => [x.k, x.n]));
+
+describe('invtrace sql agrees with invtrace info', () => {
+  it.each(CAPTURE_FILES)('reads the capture %s (skipped here while ingest cannot)', (f) => {
+    if (unreadable.has(f)) return void console.warn(`skipped ${f}: ${unreadable.get(f)}`);
+    expect(traces.some((t) => basename(t).startsWith(f.replace(/\.(txt|log)\.gz$/, '')))).toBe(true);
+  });
+
+  it('counts events, commands per op and role, errors, doorbells, entries per doorbell and wraps', () => {
+    expect(traces.length).toBeGreaterThanOrEqual(2);
+    const r = cli('sql', ...traces, '-e', COUNTS, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(rows.map((x) => x.file)).toEqual([...traces].sort());
+    for (const row of rows) {
+      const file = row.file as string;
+      const i = cli('info', file, '--json');
+      expect(i.code).toBe(0);
+      const info = JSON.parse(i.stdout) as Info;
+      const ctx = basename(file);
+      for (const k of ['events', 'commands', 'doorbells', 'acks', 'faults', 'inferred', 'wraps'] as const) expect(row[k], `${ctx} ${k}`).toBe(info[k]);
+      expect(asMap(row.by_op as Pairs), ctx).toEqual(info.by_op);
+      expect(asMap(row.by_role as Pairs), ctx).toEqual(info.by_role);
+      expect(asMap(row.errors as Pairs), ctx).toEqual(info.errors);
+      expect(asMap(row.by_origin as Pairs), ctx).toEqual(info.by_origin);
+      if (info.entries_per_doorbell === null) expect(row.summary_doorbells).toBe(0);
+      else {
+        expect(row.min_entries, ctx).toBe(info.entries_per_doorbell.min);
+        expect(row.max_entries, ctx).toBe(info.entries_per_doorbell.max);
+        expect(row.mean_entries as number, ctx).toBeCloseTo(info.entries_per_doorbell.mean, 2);
+      }
+    }
+  }, 120_000);
+});
+
+describe('invtrace sql one-shot', () => {
+  let smmu: string;
+  beforeAll(() => {
+    smmu = traces.find((t) => basename(t) === 'smmuv3-views.arrow')!;
+  });
+
+  it('prints bad SQL as one line and exits 2', () => {
+    const r = cli('sql', smmu, '-e', 'SELEC 1');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('invtrace: Parser Error: syntax error at or near "SELEC"\n');
+  });
+
+  it('names a missing input file', () => {
+    const r = cli('sql', join(dir, 'nope.arrow'), '-e', 'SELECT 1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`invtrace: ${join(dir, 'nope.arrow')}: no such file or folder\n`);
+  });
+
+  it('runs a file of statements, then -e, printing each result', () => {
+    const f = join(dir, 'q.sql');
+    writeFileSync(f, "-- a view of my own\nCREATE VIEW my_syncs AS SELECT * FROM trace WHERE role = 'sync';\nSELECT count(*) AS syncs FROM my_syncs");
+    const r = cli('sql', smmu, '-f', f, '-e', 'SELECT 6 * 7 AS answer;', '--csv');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('syncs\n5\nanswer\n42\n'); // the scenario has 5 CMD_SYNC
+  });
+
+  it('exports a query to Parquet with -o and a table to CSV with COPY', () => {
+    const pq = join(dir, 'ops.parquet');
+    const r = cli('sql', smmu, '-e', 'SELECT seq, op, w0 FROM trace WHERE kind = \'cmd\' ORDER BY seq', '-o', pq);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`wrote 14 rows to ${pq}\n`);
+    const t = tableFromIPC(readParquet(readFileSync(pq)).intoIPCStream());
+    expect(t.numRows).toBe(14);
+    expect(t.get(0)!.toJSON()).toEqual({ seq: 0, op: 'CMD_TLBI_NH_VA', w0: 0x1000000000012n }); // ASID 1 in DW0[63:48]
+    const csv = join(dir, "door's.csv");
+    const c = cli('sql', smmu, '-e', `COPY doorbells_batch_sizes TO '${csv.replaceAll("'", "''")}' (FORMAT csv)`);
+    expect(c.code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('file,entries,doorbells');
+    expect(lines).toHaveLength(6); // five batch sizes: 0, 2, 3, 4, 5
+  });
+
+  it('refuses a COPY to another format in one line', () => {
+    const r = cli('sql', smmu, '-e', `COPY trace TO '${join(dir, 'x.json')}'`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^invtrace: COPY exports Parquet or CSV: .*\n$/);
+  });
+});
+
+describe('invtrace sql REPL', () => {
+  it('runs multi-line statements, dot-commands, keeps going after an error and writes history', () => {
+    const smmu = traces.find((t) => basename(t) === 'smmuv3-views.arrow')!;
+    const hist = join(dir, 'history');
+    const input = ['SELECT count(*) AS cmds', "FROM trace WHERE kind = 'cmd';", '.tables', 'SELEC 1;', '.schema doorbells_summary', 'SELECT 40 + 2 AS answer;', '.quit', 'SELECT 99 AS never;', ''].join('\n');
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'sql', smmu], {
+      input, encoding: 'utf8', cwd: ROOT, env: { ...process.env, INVTRACE_SQL_HISTORY: hist },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/cmds\n-+\n\s*14\n\(1 row\)/);
+    expect(r.stdout).toContain('     ...> '); // the continuation prompt
+    expect(r.stdout).toMatch(/smmuv3_views\s+table/);
+    expect(r.stdout).toMatch(/doorbells_summary\s+view\s+Per trace: doorbells/);
+    expect(r.stdout).toContain('error: Parser Error: syntax error at or near "SELEC"');
+    expect(r.stdout).toMatch(/max_entries\s+BIGINT\s+Most entries one doorbell published\./);
+    expect(r.stdout).toMatch(/answer\n-+\n\s*42/);
+    expect(r.stdout).not.toContain('99');
+    expect(readFileSync(hist, 'utf8')).toContain("SELECT count(*) AS cmds FROM trace WHERE kind = 'cmd';\n");
+  });
+});
+
+describe('invtrace views', () => {
+  it('lists every public view with its comment', () => {
+    const r = cli('views');
+    expect(r.code).toBe(0);
+    for (const v of ['commands_by_op', 'commands_by_domain', 'doorbells_batch_sizes', 'wraps_summary', 'epochs_by_completion', 'fanout_by_iotlb', 'inv_sizes_histogram']) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${v}\\s+\\S`, 'm'));
+    }
+  });
+
+  it('shows one view with its columns, and JSON', () => {
+    const r = cli('views', 'epochs_summary');
+    expect(r.stdout).toMatch(/open_commands\s+Commands after the last completion point/);
+    const j = JSON.parse(cli('views', 'fanout', '--json').stdout) as { module: string; requires: string[]; views: { name: string }[] };
+    expect(j.module).toBe('fanout');
+    expect(j.requires).toEqual(['trace']);
+    expect(j.views.map((v) => v.name)).toEqual(['fanout_by_iotlb', 'fanout_histogram', 'fanout_summary']);
+    expect(cli('views', 'nope').code).toBe(2);
+  });
+});
+
+describe('invtrace export to Parquet and CSV', () => {
+  it('writes every row and column of a trace, uint64 words and dictionary strings intact', () => {
+    const vtd = traces.find((t) => basename(t) === 'vtd-views.arrow')!;
+    const pq = join(dir, 'vtd.parquet');
+    expect(cli('export', vtd, '-o', pq).code).toBe(0);
+    const t = tableFromIPC(readParquet(readFileSync(pq)).intoIPCStream());
+    expect(t.numRows).toBe(15);
+    expect(t.schema.fields.map((f) => f.name).slice(0, 3)).toEqual(['seq', 'kind', 'ts_ns']);
+    const first = t.get(3)!.toJSON(); // the PSI iotlb_inv of DID 6 at 0x10000
+    expect(first).toMatchObject({ op: 'iotlb_inv', did: 6, range_base: 0x10000n, range_bytes: 4096n });
+    const csv = join(dir, 'vtd.csv');
+    expect(cli('export', vtd, '-o', csv).code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(16);
+    expect(lines[0]!.startsWith('seq,kind,ts_ns,slot,wrap,w0')).toBe(true);
+    expect(lines[4]!.split(',').slice(0, 2)).toEqual(['3', 'cmd']);
+  });
+});
+
+describe('start-up', () => {
+  it('loads nothing DuckDB-, Arrow- or Parquet-related for --help (static imports of the CLI)', () => {
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^\s*import\s+(?!type\b)(?:[^'"]*?from\s+)?['"]([^'"]+)['"]/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+        else bare.add(spec);
+      }
+    };
+    visit(join(ROOT, 'dist/cli/main.js'));
+    expect([...bare].filter((b) => /duckdb|parquet|apache-arrow/.test(b))).toEqual([]);
+  });
+});
