@@ -59,6 +59,16 @@ describe('wrap, full and empty through CMDQ_BASE/PROD/CONS (spec/smmuv3.md §1.2
     expect(Number(u.readReg(REG.CMDQ_BASE) & 0x1fn)).toBe(25); // the register keeps what was written
   });
 
+  it('configureQueue(start) leaves an empty queue at `start`, as if the entries before it had been consumed', () => {
+    const q = new GuestQueue(3);
+    q.unit.configureQueue(0x4000_0000n, 8, 16, 6);
+    expect(q.unit.consumer()).toEqual({ index: 6, wrap: 0, error: undefined });
+    q.prod = 6;
+    q.push(SYNC, SYNC, SYNC); // slots 6, 7, 0
+    expect(q.unit.consumer()).toEqual({ index: 1, wrap: 1, error: undefined });
+    expect(q.unit.executed).toBe(3);
+  });
+
   it('page 1 aliases page 0 (QEMU, §1.1)', () => {
     const q = new GuestQueue(2);
     q.place(SYNC);
@@ -226,5 +236,33 @@ describe('events', () => {
       'smmuv3_s1_range_inval vmid=0 asid=1 addr=0xffff5000 tg=1 num_pages=0x1 ttl=3 leaf=1\n' +
       'smmuv3_s1_range_inval vmid=0 asid=1 addr=0xffff6000 tg=1 num_pages=0x2 ttl=3 leaf=1',
     );
+  });
+});
+
+describe('caches (spec/smmuv3.md §6.2)', () => {
+  it('the configuration cache keeps the STE/CD it fetched until CFGI: a changed CD stays stale', () => {
+    const q = guestQueue();
+    q.unit.setCd(DEV, 0, 9); // software re-points SSID 0 at ASID 9, without CFGI_CD yet
+    q.push(cmd('CMD_TLBI_NH_ASID', { ASID: 9 }), SYNC);
+    expect(q.unit.cached(DEV, undefined, A).iotlb).toBe(true); // still tagged with the cached ASID 1
+    q.push(cmd('CMD_CFGI_CD', { SID: DEV, SSID: 0, LEAF: 1 }), SYNC);
+    expect(q.unit.cached(DEV, undefined, A)).toMatchObject({ config: false, iotlb: false }); // ASID 9 now: no entry
+    // The device's ATC still answers for A without asking the SMMU; a new address walks with ASID 9.
+    expect(q.unit.cached(DEV, undefined, A).atc).toBe(true);
+    const C = 0x3000_0000n;
+    q.unit.translate(DEV, undefined, C);
+    expect(q.unit.cached(DEV, undefined, C)).toMatchObject({ config: true, iotlb: true });
+    q.push(cmd('CMD_TLBI_NH_ASID', { ASID: 9 }), SYNC);
+    expect(q.unit.cached(DEV, undefined, C).iotlb).toBe(false);
+  });
+
+  it('a full IOTLB is flushed whole before an insertion (QEMU SMMU_IOTLB_MAX_SIZE rule)', () => {
+    const q = new GuestQueue(2, { iotlbCapacity: 8, walkCache: false });
+    q.unit.setSte(DEV, { cds: { 0: ASID } });
+    for (let i = 0; i < 8; i++) q.unit.translate(DEV, undefined, BigInt(i) << 12n);
+    expect([q.unit.tlb.size, q.unit.tlb.fullFlushes]).toEqual([8, 0]);
+    q.unit.translate(DEV, undefined, 8n << 12n);
+    expect([q.unit.tlb.size, q.unit.tlb.fullFlushes]).toEqual([1, 1]);
+    expect(q.unit.cached(DEV, undefined, 0n).iotlb).toBe(false);
   });
 });

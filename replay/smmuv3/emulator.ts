@@ -243,14 +243,16 @@ export class Smmuv3 implements QueueUnit {
 
   // ---- QueueUnit ----------------------------------------------------------------------------
 
-  configureQueue(base: bigint, entries: number, descBytes: 16 | 32): void {
+  /** CMDQ_BASE, then PROD = CONS = `start` (lap 0) written while CR0.CMDQEN=0, then CMDQEN=1. */
+  configureQueue(base: bigint, entries: number, descBytes: 16 | 32, start = 0): void {
     if (descBytes !== 16) throw new Error('SMMUv3 commands are 16 bytes');
     const n = Math.log2(entries);
     if (!Number.isInteger(n) || n > this.cmdqs) throw new Error(`SMMUv3 CMDQ of ${entries} entries (2^0..2^${this.cmdqs})`);
+    if (!Number.isInteger(start) || start < 0 || start >= entries) throw new Error(`start ${start} outside a queue of ${entries} entries`);
     this.writeCr0(setField(this.cr0, CR0.CMDQEN, 0));
     this.writeCmdqBase(base | BigInt(n));
-    this.writeCmdqProd(0);
-    this.writeCmdqCons(0);
+    this.writeCmdqProd(start);
+    this.writeCmdqCons(start);
     this.writeCr0(setField(setField(this.cr0, CR0.CMDQEN, 1), CR0.SMMUEN, 1));
   }
 
@@ -292,14 +294,17 @@ export class Smmuv3 implements QueueUnit {
     return this.streams.get(sid);
   }
 
-  /** Writes (or clears) the CD of (sid, ssid) in the STE's CD table; caches are not touched. */
+  /**
+   * Writes (or clears) the CD of (sid, ssid) in the CD table the STE points at, in place, as
+   * software writes a CD in memory: a cached STE still points at the same table, so the next CD
+   * fetch sees the new CD; a cached CD stays stale until CMD_CFGI_CD. Caches are not touched.
+   */
   setCd(sid: number, ssid: number, asid: number | undefined): void {
     const ste = this.streams.get(sid);
-    if (ste === undefined) throw new Error(`no STE for SID ${hex(sid)}`);
-    const cds = new Map(ste.s1?.cds ?? []);
-    if (asid === undefined) cds.delete(ssid);
-    else cds.set(ssid, { asid });
-    this.streams.set(sid, { ...ste, s1: { cds } });
+    if (ste?.s1 === undefined) throw new Error(`no stage-1 STE for SID ${hex(sid)}`);
+    const table = ste.s1.cds as Map<number, Cd>;
+    if (asid === undefined) table.delete(ssid);
+    else table.set(ssid, { asid });
   }
 
   /** Entries held by the device's ATC (0 without one). */
@@ -626,13 +631,13 @@ export class Smmuv3 implements QueueUnit {
   }
 
   translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
+    const ak = atcKey(pasid ?? -1);
+    // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
+    if ((this.atcs.get(sid)?.leafLevelOf(ak, iova) ?? 0) > 0) return { ok: true, pa: iova };
     const c = this.configOf(sid, pasid ?? 0, true);
     if (typeof c === 'string') return { ok: false, fault: c };
     if (!inRange(iova)) return { ok: false, fault: 'F_TRANSLATION' };
     const { ste, cd } = c;
-    const ak = atcKey(pasid ?? -1);
-    // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
-    if (ste.ats && this.atc(sid).leafLevelOf(ak, iova) > 0) return { ok: true, pa: iova };
     const level = this.walk(ste, cd, iova);
     if (ste.ats) {
       const a = this.atc(sid);

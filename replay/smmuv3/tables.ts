@@ -12,7 +12,11 @@ export interface Cd {
 
 /** Stream table entry. */
 export interface Ste {
-  /** Stage 1 enabled: the CD table (SubstreamID → CD). SSID 0 is the default substream. */
+  /**
+   * Stage 1 enabled: the CD table the STE points at (SubstreamID → CD; SSID 0 is the default
+   * substream). The table is memory, not part of the STE value: a cached STE keeps pointing at it,
+   * and CD writes (Smmuv3.setCd) change it in place.
+   */
   readonly s1?: { readonly cds: ReadonlyMap<number, Cd> };
   /** Stage 2 enabled (nested when s1 is set too). */
   readonly s2: boolean;

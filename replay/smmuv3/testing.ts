@@ -9,7 +9,6 @@ import type { ConsumerState, UnitEvent } from '../unit.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
 import type { Words } from './encode.js';
 import { guestSmmu } from './index.js';
-import { CR0, REG } from './regs.js';
 
 export { SYNC, cmd, type Words } from './encode.js';
 
@@ -96,14 +95,7 @@ export async function replayTrace(t: OpenTrace, opts: Omit<Smmuv3Options, 'event
   const events: UnitEvent[] = [];
   const unit = guestSmmu(h.topology ?? { iommus: [{ id: 0, vmid: 1 }], devices: [] }, mem,
     { ...opts, ...(opts.record === false ? {} : { events: (e: UnitEvent) => events.push(e) }) });
-  unit.configureQueue(base, h.queue_entries, 16);
-  if ((h.start ?? 0) !== 0) {
-    // A trace starting mid-ring: PROD = CONS = start, written while the queue is disabled.
-    unit.writeReg(REG.CR0, 0n);
-    unit.writeReg(REG.CMDQ_PROD, BigInt(h.start!));
-    unit.writeReg(REG.CMDQ_CONS, BigInt(h.start!));
-    unit.writeReg(REG.CR0, BigInt((1 << CR0.CMDQEN.lsb) | (1 << CR0.SMMUEN.lsb)));
-  }
+  unit.configureQueue(base, h.queue_entries, 16, h.start ?? 0);
   let commands = 0;
   let doorbells = 0;
   const t0 = process.hrtime.bigint();
