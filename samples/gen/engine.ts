@@ -195,8 +195,12 @@ export class Engine {
     if (this.arch === 'smmuv3' && this.gatherNs > 0 && this.cpus.length > 1) {
       // Other CPUs' submissions that start before this publish is done ride on its PROD write.
       let slots = GuestQueue.size(parts);
+      const until = this.t + this.gatherNs;
       for (const d of this.cpus) {
-        if (d === c || d.head >= d.pending.length || d.busyUntil > this.t + this.gatherNs) continue;
+        if (d === c || d.busyUntil > until) continue;
+        // A request completing on d within the window unmaps now: its first submission can join.
+        if (d.head >= d.pending.length && d.inflight.length > 0 && d.inflight[0]!.done <= until) this.complete(d);
+        if (d.head >= d.pending.length) continue;
         const next = d.pending[d.head]!.sub;
         const n = next.cmds.length + (next.sync ? 1 : 0);
         if (slots + n > this.queue.entries) continue;

@@ -159,7 +159,10 @@ export function compareStats(cap: TrafficStats, gen: TrafficStats): Comparison[]
   for (const op of new Set([...capOps.keys(), ...genOps.keys()])) {
     const a = capOps.get(op) ?? 0;
     const b = genOps.get(op) ?? 0;
-    rows.push({ metric: `share ${op}`, capture: fmt(a), generated: fmt(b), difference: Math.abs(a - b), tolerance: opTol, ok: Math.abs(a - b) <= opTol });
+    rows.push({
+      metric: `share ${op}`, capture: `${fmt(a)} (${cap.ops[op] ?? 0})`, generated: `${fmt(b)} (${gen.ops[op] ?? 0})`,
+      difference: Math.abs(a - b), tolerance: opTol, ok: Math.abs(a - b) <= opTol,
+    });
   }
   const mean = (h: Readonly<Record<string, number>>) => {
     let n = 0, s = 0;
