@@ -49,7 +49,7 @@ export class PhysicalQueue {
       this.put(c);
       const name = what(c);
       this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: name });
-      if (name === 'CMD_ATC_INV') this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: `sid=0x${(c[0] >> 32n).toString(16)}` });
+      if (name === 'CMD_ATC_INV') this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: atcDetail(this.unit, c) });
     }
     const sync = this.prod;
     this.put(SYNC);
@@ -82,6 +82,12 @@ export class PhysicalQueue {
       this.unit.acknowledge();
     }
   }
+}
+
+/** The devtlb_inv detail: the physical SID, and whether the device times out (the cost model reads it). */
+export function atcDetail(unit: Smmuv3, c: Words): string {
+  const sid = Number(c[0] >> 32n);
+  return `sid=0x${sid.toString(16)}${unit.atcSilent(sid) ? ' (device timed out)' : ''}`;
 }
 
 /** What the skip routine writes over an illegal command: a CMD_SYNC with CS=SEV (§1.3). */

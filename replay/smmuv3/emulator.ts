@@ -307,6 +307,11 @@ export class Smmuv3 implements QueueUnit {
     else table.set(ssid, { asid });
   }
 
+  /** Whether device `sid` is currently not answering ATS invalidations (setAtcTimeout). */
+  atcSilent(sid: number): boolean {
+    return this.atcTimedOut.has(sid);
+  }
+
   /** Entries held by the device's ATC (0 without one). */
   atcSize(sid: number): number {
     return this.atcs.get(sid)?.size ?? 0;

@@ -110,12 +110,13 @@ describe('blocks of 63 + CMD_SYNC and entry_num (spec/smmuv3.md §5.2 items 4–
   });
 
   it('an ATC time-out fails the block\'s CMD_SYNC: ETIMEDOUT, entry_num = index of the block\'s last command', () => {
-    const { host, fill, hit, inv } = setup();
+    const { host, ops, fill, hit, inv } = setup();
     fill(70);
     host.setAtcTimeout(0x8, true);
     const entries = Array.from({ length: 70 }, (_, i) => (i === 65 ? cmd('CMD_ATC_INV', { SID: 0x8, SIZE: 52 }) : va(i)));
     // Block 2 = entries 63..69 (7 commands) + SYNC; it fails, so entry_num = 69.
     expect(inv(entries)).toEqual({ errno: 'ETIMEDOUT', entryNum: 69 });
+    expect(ops.filter((o) => o.kind === 'devtlb_inv').map((o) => o.detail)).toEqual(['sid=0x108 (device timed out)']);
     expect(host.units[0]!.consumer().error).toMatchObject({ code: 'CERROR_ATC_INV_SYNC', sid: 0x108 });
     expect(hit(64)).toBe(false); // commands before the SYNC did execute
     expect(host.cached(0x8, undefined, page(0)).atc).toBe(true); // the device never invalidated

@@ -17,7 +17,7 @@ import type {
 } from '../host.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
-import { PhysicalQueue } from './driver.js';
+import { atcDetail, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import type { PageTableModel } from './tables.js';
 
@@ -238,7 +238,7 @@ export class Smmuv3Host implements HostModel {
     for (const [u, c] of targets) {
       const iommu = this.topology.iommus[u]!.id;
       this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
-      if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, detail: `sid=0x${(c[0] >> 32n).toString(16)}` });
+      if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, detail: atcDetail(this.units[u]!, c) });
       const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
       if (err !== undefined) return { accepted: true, error: { code: err.code, value: err.value, message: err.message } };
     }
