@@ -395,15 +395,18 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_CFGI_CD':
       case 'CMD_CFGI_CD_ALL':
         if (f.SSEC === 1n) return ill(`${name}: SSec=1 on the Non-secure queue`); // §2 row 3
-        return this.cfgi(d, fx), undefined;
+        this.cfgi(d, fx);
+        return undefined;
       case 'CMD_TLBI_NH_ALL':
       case 'CMD_TLBI_NH_ASID':
       case 'CMD_TLBI_NH_VA':
       case 'CMD_TLBI_NH_VAA':
         if (!qemu && !this.features.s1p) return ill(`${name}: stage 1 not implemented (IDR0.S1P=0)`); // §6.1, §9
-        return this.tlbiNh(d, fx), undefined;
+        this.tlbiNh(d, fx);
+        return undefined;
       case 'CMD_TLBI_NSNH_ALL':
-        return this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine()), undefined;
+        this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine());
+        return undefined;
       case 'CMD_TLBI_EL3_ALL':
       case 'CMD_TLBI_EL3_VA':
         if (qemu) return this.unhandled();
@@ -414,16 +417,19 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_EL2_VAA':
         if (qemu) return this.unhandled();
         if (!this.features.hyp || !this.features.s1p) return ill(`${name}: EL2 regime not implemented (IDR0.HYP=0)`);
-        return this.tlbiEl2(d, fx), undefined;
+        this.tlbiEl2(d, fx);
+        return undefined;
       case 'CMD_TLBI_S12_VMALL':
       case 'CMD_TLBI_S2_IPA':
         if (qemu) return this.unhandled();
         if (!this.features.s2p) return ill(`${name}: stage 2 not implemented (IDR0.S2P=0)`); // §6.1, §9
-        return this.tlbiS2(d, fx), undefined;
+        this.tlbiS2(d, fx);
+        return undefined;
       case 'CMD_ATC_INV':
         if (qemu) return this.unhandled();
         if (!this.features.ats) return ill(`${name}: ATS not implemented (IDR0.ATS=0)`);
-        return this.atcInv(d, q, fx), undefined;
+        this.atcInv(d, q, fx);
+        return undefined;
       case 'CMD_PRI_RESP':
         if (qemu) return this.unhandled();
         if (!this.features.pri) return ill(`${name}: PRI not implemented (IDR0.PRI=0)`);
