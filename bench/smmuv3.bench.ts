@@ -112,7 +112,7 @@ export const benches: readonly Bench[] = [
     name: 'smmuv3',
     async run() {
       const l = await load();
-      const times = <T>(f: () => number) => timeIt(() => { let n = 0; for (let r = 0; r < REPS; r++) n += f(); return n; }, 5);
+      const times = (f: () => number) => timeIt(() => { let n = 0; for (let r = 0; r < REPS; r++) n += f(); return n; }, 5);
       await times(() => replay(l, true)); // warm-up: JIT and first-touch of the ring
       const bare = await times(() => replay(l, false));
       const ev = await times(() => replay(l, true));
