@@ -3,15 +3,16 @@
 // prints its summary. `--guest-cmdline vtd|smmuv3` prints the guest side instead.
 
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '../../formats/atomic.js';
+import { BEGIN_MARKER } from '../../formats/capture/guest-trace.js';
 import type { Arch } from '../../formats/codec/table.js';
 import { ingest, type IngestSummary } from '../../formats/ingest/ingest.js';
 import { InputFault } from '../../formats/result.js';
 import { openTrace } from '../../formats/trace/io.js';
 import { traceInfo, type TraceInfo } from '../../formats/trace/info.js';
-import { writeFileAtomic } from '../../formats/atomic.js';
 import { eventsFileText } from '../record/events.js';
 import { cleanUp, nonEmpty, planFiles, prepareDir, publish, type RecordFiles } from '../record/files.js';
-import { BEGIN_MARKER } from '../../formats/capture/guest-trace.js';
 import { guestSide } from '../record/guest.js';
 import { inspectQemu, recordingArgv, type QemuCommand } from '../record/qemu-cmdline.js';
 import { shellCommand } from '../record/shell.js';
@@ -80,17 +81,21 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   }
   if (files.temp) cleanUp(files);
   if (opts.json) {
-    out(toJson({ qemu_status: status, command: argv, inputs, kept: files.temp ? [] : kept(files), ingest: summary, info }));
+    out(toJson({ qemu_status: status, command: argv, inputs, kept: kept(files), ingest: summary, info }));
   } else {
-    out([summaryText(summary), infoText(info), files.temp ? 'raw files: removed (--keep-log keeps them next to the output)'
-      : `raw files: ${kept(files).join(', ')}`].join('\n'));
+    const k = kept(files);
+    const raw = files.temp ? `raw files: removed (--keep-log keeps them next to the output)${k.length ? `; console: ${k.join(', ')}` : ''}`
+      : `raw files: ${k.join(', ')}`;
+    out([summaryText(summary), infoText(info), raw].join('\n'));
   }
   if (status !== 0) process.stderr.write(`invtrace: record: QEMU exited with status ${status}\n`);
   return status;
 }
 
+/** The raw files left after a successful run: all with --keep-log, else a console outside the temp dir. */
 function kept(f: RecordFiles): string[] {
-  return [f.events, f.log.final, ...(f.console ? [f.console.final] : [])];
+  const all = [f.events, f.log.final, ...(f.console ? [f.console.final] : [])];
+  return f.temp ? all.filter((p) => dirname(p) !== f.dir) : all;
 }
 
 const keptNote = (f: RecordFiles) => ` (raw files kept in ${f.dir})`;
