@@ -171,7 +171,11 @@ export function eventParser<Tbl extends Record<string, EventSpec<unknown>>>(
     if (hit === undefined) return undefined;
     const r = hit.spec.parse(args);
     if (typeof r === 'string') return { event: name, error: r };
-    return (hit.alias ? { event: hit.key, spelling: name, ...(r as object) } : { event: hit.key, ...(r as object) }) as EventUnion<Tbl>;
+    // `r` is a fresh object: name it in place (no copy per line).
+    const o = r as Record<string, unknown>;
+    o.event = hit.key;
+    if (hit.alias) o.spelling = name;
+    return o as EventUnion<Tbl>;
   };
 }
 

@@ -30,7 +30,7 @@ interface Open {
   readonly wrap: number | undefined;
   readonly name: string;
   readonly line: number;
-  readonly meta: { ts_ns?: bigint; cpu?: number };
+  readonly meta: { ts_ns: bigint | undefined; cpu: number | undefined };
   readonly details: DetailLine[];
 }
 
@@ -68,18 +68,18 @@ export class Smmuv3QemuQueue {
     return 1 << (this.log2size ?? QEMU_CMDQ_MAX_LOG2SIZE);
   }
 
-  feed(l: QemuLogLine & { readonly no: number }): void {
+  feed(l: QemuLogLine, no: number): void {
     const e = parseSmmuv3Event(l);
     if (e === undefined) return this.diag.unknownEvent(l.event);
-    if (isEventError(e)) return this.diag.bad(l.no, e.error, e.event);
+    if (isEventError(e)) return this.diag.bad(no, e.error, e.event);
     this.diag.seen(e.event);
-    const meta = { ...(l.ts_ns !== undefined ? { ts_ns: l.ts_ns } : {}), ...(l.tid !== undefined ? { cpu: l.tid } : {}) };
+    const meta = { ts_ns: l.ts_ns, cpu: l.tid };
     switch (e.event) {
       case 'smmuv3_cmdq_consume':
         this.close();
         if (e.cons >= this.entries || e.prod >= this.entries || e.consWrap > 1 || e.prodWrap > 1) {
           this.lost = true;
-          return this.diag.bad(l.no, `prod ${e.prod}/${e.prodWrap} cons ${e.cons}/${e.consWrap} is outside a queue of ${this.entries} entries (command dropped)`, e.event);
+          return this.diag.bad(no, `prod ${e.prod}/${e.prodWrap} cons ${e.cons}/${e.consWrap} is outside a queue of ${this.entries} entries (command dropped)`, e.event);
         }
         this.lost = false;
         this.consume = { cons: e.cons, wrap: e.consWrap };
@@ -92,12 +92,12 @@ export class Smmuv3QemuQueue {
           this.lost = false;
           return;
         }
-        if (c === undefined) return this.diag.bad(l.no, 'opcode line without a consume line before it', e.event);
+        if (c === undefined) return this.diag.bad(no, 'opcode line without a consume line before it', e.event);
         // Fetched again at the slot that failed: the guest rewrote it (Linux turns a CERROR_ILL
         // command into a CMD_SYNC, spec/smmuv3.md §1.3); a rewrite has no wrap bit.
         const again = this.failed !== undefined && this.failed.slot === c.cons && this.failed.wrap === c.wrap;
         this.failed = undefined;
-        this.open = { slot: c.cons, wrap: again ? undefined : c.wrap, name: e.name, line: l.no, meta, details: [] };
+        this.open = { slot: c.cons, wrap: again ? undefined : c.wrap, name: e.name, line: no, meta, details: [] };
         return;
       }
       case 'smmuv3_cmdq_consume_error':
@@ -112,9 +112,9 @@ export class Smmuv3QemuQueue {
         return this.close();
       case 'smmuv3_write_mmio':
         this.close();
-        return this.mmio(e.addr, e.val, e.size, l.no, meta);
+        return this.mmio(e.addr, e.val, e.size, no, meta);
       default:
-        if (this.open !== undefined) this.open.details.push({ ev: e, line: l.no });
+        if (this.open !== undefined) this.open.details.push({ ev: e, line: no });
     }
   }
 
@@ -122,7 +122,7 @@ export class Smmuv3QemuQueue {
     this.close();
   }
 
-  private mmio(addr: number, val: bigint, size: number, line: number, meta: { ts_ns?: bigint; cpu?: number }): void {
+  private mmio(addr: number, val: bigint, size: number, line: number, meta: { ts_ns: bigint | undefined; cpu: number | undefined }): void {
     const at = { file: this.diag.file, line };
     switch (addr) {
       case SMMU_REG.CMDQ_PROD: {

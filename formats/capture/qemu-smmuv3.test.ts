@@ -106,7 +106,7 @@ async function qemuCommands(file: string): Promise<Smmuv3QemuCmd[]> {
     for (const e of q.take()) if (e.kind === 'cmd') out.push(e as Smmuv3QemuCmd);
   };
   for await (const l of readQemuLog(file)) {
-    q.feed(l);
+    q.feed(l, l.no);
     take();
   }
   q.end();

@@ -74,26 +74,25 @@ export class VtdQemuQueue {
     return o;
   }
 
-  feed(l: QemuLogLine & { readonly no: number }): void {
+  feed(l: QemuLogLine, no: number): void {
     const e = parseVtdEvent(l);
     if (e === undefined) return this.diag.unknownEvent(l.event);
-    if (isEventError(e)) return this.diag.bad(l.no, e.error, e.event);
+    if (isEventError(e)) return this.diag.bad(no, e.error, e.event);
     this.diag.seen(e.event);
-    const meta = { ...(l.ts_ns !== undefined ? { ts_ns: l.ts_ns } : {}), ...(l.tid !== undefined ? { cpu: l.tid } : {}) };
-    const at = { file: this.diag.file, line: l.no };
-    switch (e.event) {
+    const meta = { ts_ns: l.ts_ns, cpu: l.tid };
+        switch (e.event) {
       case 'vtd_reg_write':
         this.close();
         this.flushDoorbell();
-        return this.regWrite(e.addr, e.size, e.value, l.no, meta);
+        return this.regWrite(e.addr, e.size, e.value, no, meta);
       case 'vtd_inv_qi_setup':
         if (e.size < 2 || (e.size & (e.size - 1)) !== 0 || e.size > 1 << 15) {
-          return this.diag.bad(l.no, `queue size ${e.size} is not a power of two from 2 to 32768`, e.event);
+          return this.diag.bad(no, `queue size ${e.size} is not a power of two from 2 to 32768`, e.event);
         }
-        if (e.size !== this.entries) this.diag.warn(`QEMU reports ${e.size} entries, IQA gave ${this.entries}`, l.no);
+        if (e.size !== this.entries) this.diag.warn(`QEMU reports ${e.size} entries, IQA gave ${this.entries}`, no);
         this.entries = e.size;
         this.iqa = e.addr;
-        this.geometry(l.no, 'vtd_inv_qi_setup');
+        this.geometry(no, 'vtd_inv_qi_setup');
         return;
       case 'vtd_inv_qi_enable':
         this.close();
@@ -101,9 +100,9 @@ export class VtdQemuQueue {
         return;
       case 'vtd_inv_qi_tail':
         this.close();
-        if (e.tail >= this.entries) return this.diag.bad(l.no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
-        if (this.pending === undefined) this.doorbell(e.tail, at, meta); // no vtd_reg_write traced: the tail line is the doorbell
-        else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, l.no);
+        if (e.tail >= this.entries) return this.diag.bad(no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
+        if (this.pending === undefined) this.doorbell(e.tail, { file: this.diag.file, line: no }, meta); // no vtd_reg_write traced: the tail line is the doorbell
+        else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, no);
         return;
       case 'vtd_inv_qi_fetch':
         return this.close();
@@ -111,18 +110,18 @@ export class VtdQemuQueue {
         this.close();
         if (e.head >= this.entries) {
           this.lost = true;
-          return this.diag.bad(l.no, `head ${e.head} is outside a queue of ${this.entries} entries (descriptor dropped)`, e.event);
+          return this.diag.bad(no, `head ${e.head} is outside a queue of ${this.entries} entries (descriptor dropped)`, e.event);
         }
-        this.cur = { slot: e.head, wrap: this.headWrap(e.head, l.no), line: l.no, ...meta, events: [] };
+        this.cur = { slot: e.head, wrap: this.headWrap(e.head, no), line: no, ...meta, events: [] };
         return;
       case 'vtd_inv_desc': {
         if (this.cur === undefined && this.lost) return;
-        if (this.cur === undefined) return this.diag.bad(l.no, 'descriptor line without a "read head" line before it', e.event);
-        if (this.cur.desc !== undefined) return this.diag.bad(l.no, `second descriptor line for head ${this.cur.slot}`, e.event);
+        if (this.cur === undefined) return this.diag.bad(no, 'descriptor line without a "read head" line before it', e.event);
+        if (this.cur.desc !== undefined) return this.diag.bad(no, `second descriptor line for head ${this.cur.slot}`, e.event);
         const code = QEMU_VTD_TYPE_NAMES[e.type];
         const lowType = Number(((e.lo >> 5n) & 0x70n) | (e.lo & 0xfn));
         if (code !== undefined && code !== lowType) {
-          return this.diag.bad(l.no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
+          return this.diag.bad(no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
         }
         this.cur.desc = { type: e.type, hi: e.hi, lo: e.lo };
         return;
@@ -138,7 +137,7 @@ export class VtdQemuQueue {
     this.flushDoorbell();
   }
 
-  private regWrite(addr: number, size: number, value: bigint, line: number, meta: { ts_ns?: bigint; cpu?: number }): void {
+  private regWrite(addr: number, size: number, value: bigint, line: number, meta: { ts_ns: bigint | undefined; cpu: number | undefined }): void {
     const at = { file: this.diag.file, line };
     switch (addr) {
       case VTD_REG.IQT: {
@@ -171,7 +170,7 @@ export class VtdQemuQueue {
     }
   }
 
-  private doorbell(idx: number, at: { file: string; line: number }, meta: { ts_ns?: bigint; cpu?: number }): void {
+  private doorbell(idx: number, at: { file: string; line: number }, meta: { ts_ns: bigint | undefined; cpu: number | undefined }): void {
     // Lap parity of the tail (the "wrap" of a VT-d producer index): it flips when the new tail
     // passes the end of the ring. VT-d keeps one slot free, so equal tails publish nothing.
     if (idx < this.tail) this.tailLap ^= 1;
@@ -216,7 +215,7 @@ export class VtdQemuQueue {
     this.cur = undefined;
     this.stats.descriptors++;
     const at = { file: this.diag.file, line: c.line };
-    const meta = { ...(c.ts_ns !== undefined ? { ts_ns: c.ts_ns } : {}), ...(c.cpu !== undefined ? { cpu: c.cpu } : {}) };
+    const meta = { ts_ns: c.ts_ns, cpu: c.cpu };
     const detail: VtdQemuDetail = { ...(c.desc ? { type: c.desc.type } : {}), events: c.events };
     if (c.desc === undefined) {
       this.stats.unknownType++;

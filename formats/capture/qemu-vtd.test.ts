@@ -123,7 +123,7 @@ describe.skipIf(!haveCaptures).each(logs)('%s', (file, counts, unknownType) => {
       }
     };
     for await (const l of readQemuLog(capture(file))) {
-      q.feed(l);
+      q.feed(l, l.no);
       visit();
     }
     q.end();

@@ -63,21 +63,26 @@ export interface Agreement {
 
 type Item = { readonly pre: CaptureEvent[]; readonly cmd: CmdEvent | undefined };
 
-/** An async stream with a lookahead buffer. */
+/** An async stream of batches, read item by item with a lookahead buffer. */
 class Ahead<T> {
   private buf: T[] = [];
   private pos = 0;
   private done = false;
-  constructor(private readonly it: AsyncIterator<T>) {}
+  constructor(private readonly it: AsyncIterator<T[]>) {}
 
   /** Makes `n` items available if the stream has them; returns how many are. */
   async fill(n: number): Promise<number> {
     while (this.buf.length - this.pos < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
-      else this.buf.push(r.value);
+      else for (const v of r.value) this.buf.push(v);
     }
     return Math.min(n, this.buf.length - this.pos);
+  }
+
+  /** Are `n` items buffered (no await needed)? */
+  has(n: number): boolean {
+    return this.buf.length - this.pos >= n;
   }
 
   at(i: number): T | undefined {
@@ -95,19 +100,23 @@ class Ahead<T> {
 }
 
 /** QEMU events grouped so that each alignable command carries the events before it. */
-async function* itemsOf(events: AsyncIterable<CaptureEvent>, alignable: (c: CmdEvent) => boolean): AsyncGenerator<Item> {
+async function* itemsOf(batches: AsyncIterable<CaptureEvent[]>, alignable: (c: CmdEvent) => boolean): AsyncGenerator<Item[]> {
   let pre: CaptureEvent[] = [];
-  for await (const e of events) {
-    if (e.kind === 'cmd' && alignable(e)) {
-      yield { pre, cmd: e };
-      pre = [];
-    } else pre.push(e);
+  for await (const batch of batches) {
+    const items: Item[] = [];
+    for (const e of batch) {
+      if (e.kind === 'cmd' && alignable(e)) {
+        items.push({ pre, cmd: e });
+        pre = [];
+      } else pre.push(e);
+    }
+    yield items;
   }
-  if (pre.length > 0) yield { pre, cmd: undefined };
+  if (pre.length > 0) yield [{ pre, cmd: undefined }];
 }
 
-async function* guestCommands(events: AsyncIterable<CaptureEvent>, alignable: (c: CmdEvent) => boolean): AsyncGenerator<CmdEvent> {
-  for await (const e of events) if (e.kind === 'cmd' && alignable(e)) yield e;
+async function* guestCommands(batches: AsyncIterable<CaptureEvent[]>, alignable: (c: CmdEvent) => boolean): AsyncGenerator<CmdEvent[]> {
+  for await (const batch of batches) yield batch.filter((e): e is CmdEvent => e.kind === 'cmd' && alignable(e));
 }
 
 const knownOf = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? [ALL, ALL];
@@ -174,25 +183,30 @@ export class Aligner {
     return `${name} ${w.join(' ')}`;
   }
 
-  /** The merged event stream. `report` is complete when the stream ends. */
-  async *merge(qemu: AsyncIterable<CaptureEvent>, guest: AsyncIterable<CaptureEvent>): AsyncGenerator<CaptureEvent> {
+  /** The merged event stream, in batches. `report` is complete when the stream ends. */
+  async *merge(qemu: AsyncIterable<CaptureEvent[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
     const Q = new Ahead(itemsOf(qemu, this.alignable)[Symbol.asyncIterator]());
     const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
     const r = this.report;
+    let out: CaptureEvent[] = [];
     let synced = false;
     let lost = false;
     for (;;) {
-      await Q.fill(1);
+      if (out.length >= 1024) {
+        yield out;
+        out = [];
+      }
+      if (!Q.has(1)) await Q.fill(1);
       const qi = Q.at(0);
       if (qi === undefined) break;
       if (qi.cmd === undefined) {
-        yield* Q.shift().pre;
+        for (const e of Q.shift().pre) out.push(e);
         continue;
       }
-      const haveGuest = !lost && (await G.fill(1)) > 0;
+      const haveGuest = !lost && (G.has(1) || (await G.fill(1)) > 0);
       if (!haveGuest) {
         // The guest stopped tracing (or was given up on): the rest is QEMU's alone.
-        yield* this.qemuOnly(Q.shift(), lost ? 'unmatched' : synced ? 'after' : 'before');
+        this.qemuOnly(Q.shift(), lost ? 'unmatched' : synced ? 'after' : 'before', out);
         continue;
       }
       if (!synced) {
@@ -202,7 +216,7 @@ export class Aligner {
           lost = true;
           continue;
         }
-        for (let i = 0; i < s.i; i++) yield* this.qemuOnly(Q.shift(), 'before');
+        for (let i = 0; i < s.i; i++) this.qemuOnly(Q.shift(), 'before', out);
         for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
         synced = true;
         continue;
@@ -215,8 +229,8 @@ export class Aligner {
         r.guest_commands++;
         r.matched++;
         if (this.opName(qi.cmd) === '(unknown)' && this.opName(g) !== '(unknown)') bump(r.resolved, this.opName(g));
-        yield* qi.pre;
-        yield mergeCommand(qi.cmd, g);
+        for (const e of qi.pre) out.push(e);
+        out.push(mergeCommand(qi.cmd, g));
         continue;
       }
       this.diverge(Q, G, `QEMU has ${this.describe(qi.cmd)}, the guest ${this.describe(g)}`);
@@ -225,16 +239,17 @@ export class Aligner {
         lost = true;
         continue;
       }
-      for (let i = 0; i < s.i; i++) yield* this.qemuOnly(Q.shift(), 'unmatched');
+      for (let i = 0; i < s.i; i++) this.qemuOnly(Q.shift(), 'unmatched', out);
       for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
     }
     // QEMU ended first: what is left of the guest never reached the queue QEMU logged.
-    while ((await G.fill(1)) > 0) this.guestOnly(G.shift());
+    while (G.has(1) || (await G.fill(1)) > 0) this.guestOnly(G.shift());
     this.finishReport();
+    yield out;
   }
 
-  private *qemuOnly(item: Item, where: 'before' | 'after' | 'unmatched'): Generator<CaptureEvent> {
-    yield* item.pre;
+  private qemuOnly(item: Item, where: 'before' | 'after' | 'unmatched', out: CaptureEvent[]): void {
+    for (const e of item.pre) out.push(e);
     const c = item.cmd;
     if (c === undefined) return;
     const r = this.report;
@@ -243,7 +258,7 @@ export class Aligner {
     else if (where === 'after') r.qemu_after_guest++;
     else r.qemu_unmatched++;
     bump(r.qemu_only_ops, this.opName(c));
-    yield c;
+    out.push(c);
   }
 
   private guestOnly(_g: CmdEvent): void {

@@ -111,13 +111,9 @@ export class TraceAssembler {
       }
       return;
     }
-    const meta: EventMeta = {
-      ...(e.ts_ns !== undefined ? { ts_ns: e.ts_ns } : {}),
-      ...(e.cpu !== undefined ? { cpu: e.cpu } : {}),
-      origin: e.origin ?? this.origin,
-      ...(e.inferred ? { inferred: true } : {}),
-    };
-    bump(this.counts.by_origin, meta.origin!);
+    const origin = e.origin ?? this.origin;
+    const meta: EventMeta = { ts_ns: e.ts_ns, cpu: e.cpu, origin, inferred: e.inferred };
+    bump(this.counts.by_origin, origin);
     const entries = this.geometry.entries;
     switch (e.kind) {
       case 'cmd': {

@@ -10,7 +10,8 @@ import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
 import { guestFacts, readGuestTrace, type GuestFacts, type GuestKind } from '../capture/guest-trace.js';
 import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
-import { readQemuLog } from '../capture/qemu-log.js';
+import { parseQemuLogLine } from '../capture/qemu-log.js';
+import { readLines } from '../lines.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
@@ -132,31 +133,49 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
   }
 }
 
-/** The QEMU side as queue events. */
-async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent> {
+/** Events passed on together: one await per batch, not per event, keeps the stream cheap. */
+const BATCH = 1024;
+
+/** The QEMU side as batches of queue events. */
+async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent[]> {
   const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
-  for await (const l of readQemuLog(file, { onMalformed: (line) => diag.bad(line.no, 'not a QEMU trace line') })) {
-    diag.lines = l.no;
-    q.feed(l);
-    yield* q.take();
+  let out: CaptureEvent[] = [];
+  for await (const line of readLines(file)) {
+    diag.lines = line.no;
+    const l = parseQemuLogLine(line.text);
+    if (l === undefined) {
+      if (line.text.trim() !== '') diag.bad(line.no, 'not a QEMU trace line');
+      continue;
+    }
+    q.feed(l, line.no);
+    for (const e of q.take()) out.push(e);
+    if (out.length >= BATCH) {
+      yield out;
+      out = [];
+    }
   }
   q.end();
-  yield* q.take();
+  yield [...out, ...q.take()];
 }
 
-/** The guest side as queue events. */
+/** The guest side as batches of queue events. */
 async function* guestEvents(
   file: string, kind: GuestKind, arch: Arch, diag: Diagnostics, facts: GuestFacts, entries: number, opts: IngestOptions,
-): AsyncGenerator<CaptureEvent> {
+): AsyncGenerator<CaptureEvent[]> {
   const q = arch === 'vtd'
     ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
     : new GuestSmmuv3Queue(diag, { entries });
+  let out: CaptureEvent[] = [];
   for await (const g of readGuestTrace(file, kind, diag, facts)) {
     q.feed(g);
-    yield* q.take();
+    for (const e of q.take()) out.push(e);
+    if (out.length >= BATCH) {
+      yield out;
+      out = [];
+    }
   }
   q.end();
-  yield* q.take();
+  yield [...out, ...q.take()];
 }
 
 /** SMMUv3 queue size Linux 6.1 allocated under QEMU 7.2 in the bundled captures. */
@@ -205,7 +224,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const q = qemu && qemuEvents(qemu.file, arch, qd!);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {
-    for await (const e of stream) asm.push(e);
+    for await (const batch of stream) for (const e of batch) asm.push(e);
     const agreement = aligner?.report;
     const queue = asm.queue;
     const notes: Record<string, unknown> = {
