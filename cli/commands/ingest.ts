@@ -53,7 +53,7 @@ export function summaryText(s: IngestSummary): string {
       const q = d.qemu ? `${d.qemu.file}:${d.qemu.line} slot ${d.qemu.slot}` : 'QEMU: end';
       const g = d.guest ? `${d.guest.file}:${d.guest.line}` : 'guest: end';
       lines.push(`    first divergence after ${n(d.after_matched)} matched commands (${q}; ${g}): ${d.message}`);
-      if (a.divergences > 1) lines.push(`    ${n(a.divergences)} divergences in all; unmatched: QEMU ${n(a.qemu_unmatched)}, guest ${n(a.guest_unmatched)}`);
+      lines.push(`    ${n(a.divergences)} divergence${a.divergences === 1 ? '' : 's'} in all; without a counterpart inside the guest's window: QEMU ${n(a.qemu_unmatched)}, guest ${n(a.guest_unmatched)}`);
     }
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
