@@ -7,8 +7,9 @@
 # they replay when `invtrace replay` exists.
 #
 # Reuses samples/captures/capture.sh for the guest: `fetch` (apt-get download + dpkg -x of the
-# Debian kernel and busybox-static) and `build_initrd` (busybox, modules with their dependencies);
-# the guest's /init is this test's own, with the dump lines printed by `record --guest-cmdline`.
+# Debian kernel and busybox-static) and `build_initrd` (busybox, modules with their dependencies,
+# an /init running the captures' dd workload), with the trace dump of that /init replaced by the
+# lines `record --guest-cmdline` prints. A last run sends SIGTERM to record in the middle.
 #
 # Host: Debian 12, root (or sudo), apt access to Debian's repositories. Installs what is absent.
 # Env:  ARCHES    which vIOMMUs to test          (default: "vtd smmuv3")
