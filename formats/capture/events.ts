@@ -59,11 +59,6 @@ export type CaptureEvent = GeometryEvent | CmdEvent | DoorbellEvent | AckEvent;
 /** All bits of a 64-bit word. */
 export const ALL = 0xffffffffffffffffn;
 
-/** Is every bit of `mask` in word `w` known? */
-export function knownBits(c: Pick<CmdEvent, 'known'>, w: 0 | 1, mask: bigint): boolean {
-  return c.known === undefined || (c.known[w] & mask) === mask;
-}
-
 const MAX_MESSAGES = 20;
 
 /** Problems found in one input file: malformed lines, unknown events, other warnings. */

@@ -13,9 +13,10 @@
 // "allocated N entries for cmdq" line gives, with the wrap bit toggling each lap.
 
 import { RingCursor } from '../jsonl/reader.js';
-import type { CaptureEvent, Diagnostics } from './events.js';
+import type { Diagnostics } from './events.js';
 import { parseCmdList } from './ftrace.js';
 import type { GuestLine } from './guest-trace.js';
+import { QueueReader } from './queue-reader.js';
 
 const CMD_SYNC = 0x46n;
 const OPCODE = 0xffn;
@@ -29,19 +30,13 @@ export interface GuestSmmuv3Stats {
   inferredDoorbells: number;
 }
 
-export class GuestSmmuv3Queue {
+export class GuestSmmuv3Queue extends QueueReader {
   private readonly cursor: RingCursor;
-  private out: CaptureEvent[] = [];
   readonly stats: GuestSmmuv3Stats = { batches: 0, commands: 0, unrecorded: 0, inferredSyncs: 0, inferredDoorbells: 0 };
 
-  constructor(private readonly diag: Diagnostics, opts: { entries: number; start?: number }) {
+  constructor(diag: Diagnostics, opts: { entries: number; start?: number }) {
+    super(diag);
     this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
-  }
-
-  take(): CaptureEvent[] {
-    const o = this.out;
-    this.out = [];
-    return o;
   }
 
   feed(g: GuestLine): void {

@@ -17,9 +17,10 @@
 // is assumed to start there too (a guest-only trace cannot see descriptors issued before tracing).
 
 import { RingCursor } from '../jsonl/reader.js';
-import type { CaptureEvent, CmdEvent, Diagnostics } from './events.js';
+import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
 import type { GuestLine } from './guest-trace.js';
+import { QueueReader } from './queue-reader.js';
 
 /** Linux's invalidation queue length (QI_LENGTH, drivers/iommu/intel/dmar.c). */
 export const LINUX_QI_LENGTH = 256;
@@ -44,23 +45,17 @@ export interface GuestVtdStats {
   inferredDoorbells: number;
 }
 
-export class GuestVtdQueue {
+export class GuestVtdQueue extends QueueReader {
   private readonly cursor: RingCursor;
   private group: Pending | undefined;
-  private out: CaptureEvent[] = [];
   readonly stats: GuestVtdStats = { descriptors: 0, submissions: 0, inferredWaits: 0, inferredDoorbells: 0 };
 
   constructor(
-    private readonly diag: Diagnostics,
+    diag: Diagnostics,
     private readonly opts: { entries: number; gapNs?: bigint; start?: number },
   ) {
+    super(diag);
     this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
-  }
-
-  take(): CaptureEvent[] {
-    const o = this.out;
-    this.out = [];
-    return o;
   }
 
   feed(g: GuestLine): void {

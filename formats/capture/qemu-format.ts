@@ -11,6 +11,7 @@
 // "streamid= 0x%x"). The field types of the parsed value are derived from the template itself.
 
 import { U64_MAX } from '../bits.js';
+import { parseQemuLogLine, type QemuLogLine } from './qemu-log.js';
 
 interface KindTypes {
   u: number;
@@ -176,6 +177,20 @@ export function eventParser<Tbl extends Record<string, EventSpec<unknown>>>(
     o.event = hit.key;
     if (hit.alias) o.spelling = name;
     return o as EventUnion<Tbl>;
+  };
+}
+
+/**
+ * The parser of a table for log lines (or already split lines): undefined when the line is not an
+ * event the table knows; `{ event, error }` when a known event's arguments do not parse.
+ */
+export function lineParser<Tbl extends Record<string, EventSpec<unknown>>>(
+  table: Tbl,
+): (line: string | Pick<QemuLogLine, 'event' | 'args'>) => EventUnion<Tbl> | EventError | undefined {
+  const lookup = eventParser(table);
+  return (line) => {
+    const l = typeof line === 'string' ? parseQemuLogLine(line) : line;
+    return l === undefined ? undefined : lookup(l.event, l.args);
   };
 }
 

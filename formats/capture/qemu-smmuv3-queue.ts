@@ -9,9 +9,10 @@
 // of the doorbell that published them, which is the trace order.
 
 import { hex } from '../bits.js';
-import type { CaptureEvent, CmdEvent, Diagnostics } from './events.js';
+import type { CmdEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
-import { GERROR_CMDQ_ERR, isEventError, parseSmmuv3Event, QEMU_CMDQ_MAX_LOG2SIZE, SMMU_REG, type Smmuv3QemuEvent } from './qemu-smmuv3.js';
+import { GERROR_CMDQ_ERR, parseSmmuv3Event, QEMU_CMDQ_MAX_LOG2SIZE, SMMU_REG, type Smmuv3QemuEvent } from './qemu-smmuv3.js';
+import { QueueReader } from './queue-reader.js';
 import { rebuildSmmuv3, type DetailLine } from './smmuv3-rebuild.js';
 
 /** What QEMU printed about one command, for checks against the codecs. */
@@ -43,7 +44,7 @@ export interface Smmuv3QueueStats {
 }
 
 /** Feeds QEMU log lines in order; `take()` returns the queue events ready so far. */
-export class Smmuv3QemuQueue {
+export class Smmuv3QemuQueue extends QueueReader {
   private log2size: number | undefined;
   private base = 0n;
   private consume: { cons: number; wrap: number } | undefined;
@@ -53,26 +54,15 @@ export class Smmuv3QemuQueue {
   private open: Open | undefined;
   private last: Smmuv3QemuCmd | undefined;
   private gerrorn = 0n;
-  private out: CaptureEvent[] = [];
   readonly stats: Smmuv3QueueStats = { commands: 0, unknownOpcode: 0, doorbells: 0, acks: 0, errors: 0 };
-
-  constructor(private readonly diag: Diagnostics) {}
-
-  take(): CaptureEvent[] {
-    const o = this.out;
-    this.out = [];
-    return o;
-  }
 
   private get entries(): number {
     return 1 << (this.log2size ?? QEMU_CMDQ_MAX_LOG2SIZE);
   }
 
   feed(l: QemuLogLine, no: number): void {
-    const e = parseSmmuv3Event(l);
-    if (e === undefined) return this.diag.unknownEvent(l.event);
-    if (isEventError(e)) return this.diag.bad(no, e.error, e.event);
-    this.diag.seen(e.event);
+    const e = this.parsed(parseSmmuv3Event, l, no);
+    if (e === undefined) return;
     const meta = { ts_ns: l.ts_ns, cpu: l.tid };
     switch (e.event) {
       case 'smmuv3_cmdq_consume':

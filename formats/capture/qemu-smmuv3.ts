@@ -3,8 +3,7 @@
 // `parseSmmuv3Event` turns a log line into a discriminated union on `event`. QEMU prints decoded
 // fields only, never the raw command words: smmuv3-rebuild.ts rebuilds them.
 
-import { event, eventParser, formats, isEventError, type EventError, type EventUnion } from './qemu-format.js';
-import { parseQemuLogLine, type QemuLogLine } from './qemu-log.js';
+import { event, formats, isEventError, lineParser, type EventUnion } from './qemu-format.js';
 
 const NONE = formats('');
 const REST = formats('{text:r}');
@@ -69,17 +68,11 @@ export const SMMUV3_EVENTS = {
 export type Smmuv3QemuEvent = EventUnion<typeof SMMUV3_EVENTS>;
 export type Smmuv3EventName = Smmuv3QemuEvent['event'];
 
-const lookup = eventParser(SMMUV3_EVENTS);
-
 /**
- * Parses an SMMUv3 event from a log line (or an already split line). undefined: not an SMMUv3 event
- * this table knows; `{ error }`: a known event whose arguments do not parse.
+ * Parses a SMMUv3 event from a log line (or an already split line). undefined: not a SMMUv3 event
+ * this table knows; `{ event, error }`: a known event whose arguments do not parse.
  */
-export function parseSmmuv3Event(line: string | Pick<QemuLogLine, 'event' | 'args'>): Smmuv3QemuEvent | EventError | undefined {
-  const l = typeof line === 'string' ? parseQemuLogLine(line) : line;
-  if (l === undefined) return undefined;
-  return lookup(l.event, l.args);
-}
+export const parseSmmuv3Event = lineParser(SMMUV3_EVENTS);
 
 export { isEventError };
 

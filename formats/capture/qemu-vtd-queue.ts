@@ -13,9 +13,10 @@
 // masks, null op), never an invented one.
 
 import { hex } from '../bits.js';
-import { ALL, Diagnostics, type CaptureEvent, type CmdEvent, type DoorbellEvent } from './events.js';
+import type { CmdEvent, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
-import { FSTS_IQE, FSTS_ITE, isEventError, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
+import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
+import { QueueReader } from './queue-reader.js';
 
 /** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
 export const QEMU_VTD_TYPE_NAMES: Readonly<Record<string, number>> = {
@@ -51,7 +52,7 @@ export interface VtdQueueStats {
 }
 
 /** Feeds QEMU log lines in order; `take()` returns the queue events ready so far. */
-export class VtdQemuQueue {
+export class VtdQemuQueue extends QueueReader {
   private entries = 256;
   private descBytes: 16 | 32 = 16;
   private iqa = 0n;
@@ -63,22 +64,11 @@ export class VtdQemuQueue {
   private cur: OpenDesc | undefined;
   /** The last "read head" line was rejected: its descriptor line goes with it. */
   private lost = false;
-  private out: CaptureEvent[] = [];
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
 
-  constructor(private readonly diag: Diagnostics) {}
-
-  take(): CaptureEvent[] {
-    const o = this.out;
-    this.out = [];
-    return o;
-  }
-
   feed(l: QemuLogLine, no: number): void {
-    const e = parseVtdEvent(l);
-    if (e === undefined) return this.diag.unknownEvent(l.event);
-    if (isEventError(e)) return this.diag.bad(no, e.error, e.event);
-    this.diag.seen(e.event);
+    const e = this.parsed(parseVtdEvent, l, no);
+    if (e === undefined) return;
     const meta = { ts_ns: l.ts_ns, cpu: l.tid };
         switch (e.event) {
       case 'vtd_reg_write':
@@ -228,6 +218,3 @@ export class VtdQemuQueue {
     this.out.push(cmd);
   }
 }
-
-/** Known bits of a QEMU VT-d command: all of qw0/qw1, or none (type unknown). */
-export const vtdKnown = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? [ALL, ALL];

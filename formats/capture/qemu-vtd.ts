@@ -3,8 +3,7 @@
 // discriminated union on `event`. QEMU prints `vtd_inv_desc` with qword 1 (`high`) BEFORE qword 0
 // (`low`): `hi` is qw1, `lo` is qw0.
 
-import { event, eventParser, formats, isEventError, type EventError, type EventUnion } from './qemu-format.js';
-import { parseQemuLogLine, type QemuLogLine } from './qemu-log.js';
+import { event, formats, isEventError, lineParser, type EventUnion } from './qemu-format.js';
 
 const NONE = formats('');
 const REST = formats('{text:r}');
@@ -75,17 +74,11 @@ export const VTD_EVENTS = {
 export type VtdQemuEvent = EventUnion<typeof VTD_EVENTS>;
 export type VtdEventName = VtdQemuEvent['event'];
 
-const lookup = eventParser(VTD_EVENTS);
-
 /**
- * Parses a VT-d event from a log line (or an already split line). undefined: not a VT-d event this
- * table knows; `{ error }`: a known event whose arguments do not parse.
+ * Parses a VT-d event from a log line (or an already split line). undefined: not a VT-d event
+ * this table knows; `{ event, error }`: a known event whose arguments do not parse.
  */
-export function parseVtdEvent(line: string | Pick<QemuLogLine, 'event' | 'args'>): VtdQemuEvent | EventError | undefined {
-  const l = typeof line === 'string' ? parseQemuLogLine(line) : line;
-  if (l === undefined) return undefined;
-  return lookup(l.event, l.args);
-}
+export const parseVtdEvent = lineParser(VTD_EVENTS);
 
 export { isEventError };
 

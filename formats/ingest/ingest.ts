@@ -15,6 +15,7 @@ import { readLines } from '../lines.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
+import type { QueueReader } from '../capture/queue-reader.js';
 import { readJsonl, readJsonlHeader } from '../jsonl/reader.js';
 import { InputFault } from '../result.js';
 import type { SourceInfo, TraceHeader } from '../trace/header.js';
@@ -136,46 +137,40 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
 /** Events passed on together: one await per batch, not per event, keeps the stream cheap. */
 const BATCH = 1024;
 
-/** The QEMU side as batches of queue events. */
-async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent[]> {
-  const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
+/** Feeds a reader its input and passes its events on in batches. */
+async function* batches<L>(input: AsyncIterable<L>, reader: QueueReader, feed: (l: L) => void): AsyncGenerator<CaptureEvent[]> {
   let out: CaptureEvent[] = [];
-  for await (const line of readLines(file)) {
-    diag.lines = line.no;
-    const l = parseQemuLogLine(line.text);
-    if (l === undefined) {
-      if (line.text.trim() !== '') diag.bad(line.no, 'not a QEMU trace line');
-      continue;
-    }
-    q.feed(l, line.no);
-    for (const e of q.take()) out.push(e);
+  for await (const l of input) {
+    feed(l);
+    for (const e of reader.take()) out.push(e);
     if (out.length >= BATCH) {
       yield out;
       out = [];
     }
   }
-  q.end();
-  yield [...out, ...q.take()];
+  reader.end();
+  yield [...out, ...reader.take()];
+}
+
+/** The QEMU side as batches of queue events. */
+function qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent[]> {
+  const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
+  return batches(readLines(file), q, (line) => {
+    diag.lines = line.no;
+    const l = parseQemuLogLine(line.text);
+    if (l !== undefined) q.feed(l, line.no);
+    else if (line.text.trim() !== '') diag.bad(line.no, 'not a QEMU trace line');
+  });
 }
 
 /** The guest side as batches of queue events. */
-async function* guestEvents(
+function guestEvents(
   file: string, kind: GuestKind, arch: Arch, diag: Diagnostics, facts: GuestFacts, entries: number, opts: IngestOptions,
 ): AsyncGenerator<CaptureEvent[]> {
   const q = arch === 'vtd'
     ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
     : new GuestSmmuv3Queue(diag, { entries });
-  let out: CaptureEvent[] = [];
-  for await (const g of readGuestTrace(file, kind, diag, facts)) {
-    q.feed(g);
-    for (const e of q.take()) out.push(e);
-    if (out.length >= BATCH) {
-      yield out;
-      out = [];
-    }
-  }
-  q.end();
-  yield [...out, ...q.take()];
+  return batches(readGuestTrace(file, kind, diag, facts), q, (g) => q.feed(g));
 }
 
 /** SMMUv3 queue size Linux 6.1 allocated under QEMU 7.2 in the bundled captures. */

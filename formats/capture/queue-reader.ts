@@ -1,0 +1,40 @@
+// What the four queue readers (QEMU VT-d, QEMU SMMUv3, guest VT-d, guest SMMUv3) share: they are
+// fed lines in order and hand out the queue events ready so far; the QEMU ones parse each line with
+// their event table, counting unknown events and reporting malformed ones.
+
+import type { CaptureEvent, Diagnostics } from './events.js';
+import { isEventError, type EventError } from './qemu-format.js';
+import type { QemuLogLine } from './qemu-log.js';
+
+export abstract class QueueReader {
+  protected out: CaptureEvent[] = [];
+
+  constructor(protected readonly diag: Diagnostics) {}
+
+  /** The queue events ready so far (each handed out once). */
+  take(): CaptureEvent[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  /** End of input: what is still open is handed out by the next `take()`. */
+  abstract end(): void;
+
+  /** The event of a QEMU log line; undefined (counted or reported) when unknown or malformed. */
+  protected parsed<E extends { readonly event: string }>(
+    parse: (l: QemuLogLine) => E | EventError | undefined, l: QemuLogLine, no: number,
+  ): E | undefined {
+    const e = parse(l);
+    if (e === undefined) {
+      this.diag.unknownEvent(l.event);
+      return undefined;
+    }
+    if (isEventError(e)) {
+      this.diag.bad(no, e.error, e.event);
+      return undefined;
+    }
+    this.diag.seen(e.event);
+    return e;
+  }
+}
