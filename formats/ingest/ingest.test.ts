@@ -210,6 +210,27 @@ describe.skipIf(!haveCaptures)('a serial console holding the guest trace', () =>
   }, 60_000);
 });
 
+describe.skipIf(!haveCaptures)('the three QEMU line prefixes', () => {
+  it('a log rewritten with the ISO-8601 prefix, or with none, gives the same commands and doorbells', async () => {
+    const raw = join(dir, `raw-${n++}.log`);
+    await pipeline(createReadStream(capture('qemu-smmuv3-lazy.log.gz')), createGunzip(), createWriteStream(raw));
+    const lines = readFileSync(raw, 'utf8').split('\n');
+    const iso = lines.map((l) => l.replace(/^\d+@(\d+)\.(\d+):/, (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `));
+    const bare = lines.map((l) => l.replace(/^\d+@\d+\.\d+:/, ''));
+    const rows = async (text: string[]) => {
+      const p = join(dir, `prefix-${n++}.log`);
+      writeFileSync(p, text.join('\n'));
+      const o = out();
+      const s = await ingest([p], { output: o });
+      const v = await slots(o);
+      return { by_op: s.by_op, doorbells: v.doorbells, cmds: v.cmds, span: v.info.span !== null };
+    };
+    const want = await rows(lines);
+    expect(await rows(iso)).toEqual(want);
+    expect(await rows(bare)).toEqual({ ...want, span: false }); // no timestamps
+  }, 30_000);
+});
+
 describe.skipIf(!haveCaptures)('format detection', () => {
   it.each([
     ['qemu-vtd-legacy-lazy.log.gz', { format: 'qemu-log', arch: 'vtd' }],
