@@ -1,0 +1,126 @@
+// SQL session speed (`npm run bench -- sql`): loading a 5M-command trace into duckdb-wasm, running
+// the standard analyzer set on it, and the start-up of a one-shot `invtrace sql -e` on a small
+// trace. The big trace is synthetic (an SMMUv3 strict-mode mix like the captures': TLBI_NH_VA of
+// 1-16 pages, CMD_SYNC, ATC_INV for 0-2 ATS devices, CMD_SYNC, one doorbell per batch), built with
+// TraceBuilder into a temporary file and removed afterwards.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ident } from '../analyzers/engine/engine.js';
+import { WasmEngine } from '../analyzers/engine/wasm.js';
+import { loadModules } from '../analyzers/modules.js';
+import { openSession } from '../analyzers/session.js';
+import { ingest } from '../formats/ingest/ingest.js';
+import { packageRoot } from '../formats/paths.js';
+import { TraceBuilder } from '../formats/trace/builder.js';
+import type { TraceHeader } from '../formats/trace/header.js';
+import { TraceFileWriter, withVersion } from '../formats/trace/io.js';
+import { Rng } from '../samples/rng.js';
+import { peakRssMiB, timeIt, type Bench, type Measurement } from './harness.js';
+
+const COMMANDS = Number(process.env.INVTRACE_BENCH_SQL_COMMANDS ?? 5_000_000);
+const ENTRIES = 1 << 12;
+
+/** Writes a synthetic SMMUv3 trace of `n` commands; returns the doorbells written. */
+export async function synthesize(path: string, n: number): Promise<number> {
+  const header: TraceHeader = withVersion({
+    invtrace: 1, arch: 'smmuv3', queue_entries: ENTRIES, desc_bytes: 16,
+    topology: { iommus: [{ id: 0, vmid: 1 }], devices: [0x10, 0x11, 0x12, 0x13].map((sid, i) => ({ sid, psid: sid, iommu: 0, ats: i < 2, domain: 1 + (i % 2), hwpt: 0 })) },
+  });
+  const w = new TraceFileWriter(path, header);
+  const b = new TraceBuilder(header, w, 1 << 16, 'gen');
+  const rng = new Rng(2024);
+  let slot = 0, wrap = 0, written = 0, doorbells = 0;
+  let ts = 1_000_000_000n;
+  const put = (w0: bigint, w1: bigint) => {
+    b.command(slot, [w0, w1], { ts_ns: (ts += 150n), cpu: 0 }, wrap);
+    written++;
+    if (++slot === ENTRIES) {
+      slot = 0;
+      wrap ^= 1;
+    }
+  };
+  const SYNC = 0x46n;
+  while (written < n) {
+    // TLBI_NH_VA, ASID 1 or 2, 1-16 pages as a range (TG=4K, NUM=pages-1), then CMD_SYNC.
+    const asid = BigInt(1 + rng.int(2));
+    const pages = BigInt(1 + rng.int(16));
+    const addr = BigInt(rng.int(1 << 20)) << 12n;
+    put(0x12n | ((pages - 1n) << 12n) | (asid << 48n), addr | 1n | (1n << 10n));
+    put(SYNC, 0n);
+    // ATC_INV for the ATS devices of the domain (0-2 of them), then CMD_SYNC.
+    const devs = rng.int(3);
+    for (let d = 0; d < devs && written < n; d++) put(0x40n | (BigInt(0x10 + d) << 32n), addr | 4n);
+    if (devs > 0 && written < n) put(SYNC, 0n);
+    b.doorbell(slot, wrap, { ts_ns: (ts += 400n), cpu: 0 });
+    doorbells++;
+  }
+  b.flush();
+  await w.close();
+  return doorbells;
+}
+
+/** The analyzer views a report would run: every public view of the bundled modules. */
+const publicViews = () => loadModules().flatMap((m) => m.objects.filter((o) => o.kind === 'view' && !o.name.startsWith('_')).map((o) => o.name));
+
+function cliSeconds(args: string[], reps = 3): number {
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [join(packageRoot(), 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`invtrace ${args.join(' ')}: ${r.stderr}`);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return best;
+}
+
+export const benches: readonly Bench[] = [
+  {
+    name: 'sql',
+    async run() {
+      const dir = mkdtempSync(join(tmpdir(), 'invtrace-bench-sql-'));
+      const out: Measurement[] = [];
+      try {
+        const big = join(dir, 'big.arrow');
+        const gen = await timeIt(() => synthesize(big, COMMANDS));
+        out.push({ name: `synthesize ${COMMANDS.toLocaleString('en-US')} commands`, value: gen.seconds, unit: 's', note: `${gen.value.toLocaleString('en-US')} doorbells, ${(statSync(big).size / 2 ** 20).toFixed(0)} MiB file` });
+
+        const start = await timeIt(() => WasmEngine.start());
+        const engine = start.value;
+        out.push({ name: 'duckdb-wasm start (worker + instantiate)', value: start.seconds, unit: 's' });
+        const load = await timeIt(() => openSession([big], { engine, views: false }));
+        const session = load.value;
+        const rows = session.files[0]!.rows;
+        out.push({ name: 'load trace (Arrow file -> IPC stream segments -> table)', value: load.seconds, unit: 's', note: `${rows.toLocaleString('en-US')} rows, ${(rows / load.seconds / 1e6).toFixed(2)} M rows/s` });
+        const { installModules } = await import('../analyzers/modules.js');
+        const views = await timeIt(() => installModules(engine, new Set(['trace', 'traces', 'devices'])));
+        out.push({ name: 'install analyzer views (CREATE VIEW + COMMENT ON)', value: views.seconds, unit: 's' });
+        let total = 0;
+        for (const v of publicViews()) {
+          // Materialized inside DuckDB, so the time is the analysis, not the transfer of its rows.
+          const t = await timeIt(() => engine.query(`CREATE OR REPLACE TEMP TABLE ${ident(`_bench_${v}`)} AS SELECT * FROM ${ident(v)}`));
+          const n = Number((await engine.query(`SELECT count(*) AS n FROM ${ident(`_bench_${v}`)}`)).get(0)!.n);
+          await engine.query(`DROP TABLE ${ident(`_bench_${v}`)}`);
+          total += t.seconds;
+          out.push({ name: `  view ${v}`, value: t.seconds, unit: 's', note: `${n.toLocaleString('en-US')} rows` });
+        }
+        out.push({ name: 'standard analyzer set (every public view)', value: total, unit: 's' });
+        const mem = await engine.query("SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory()");
+        out.push({ name: 'DuckDB memory in use after the analyses', value: Number(mem.get(0)!.b) / 2 ** 20, unit: 'MiB' });
+        await session.close();
+        out.push({ name: 'peak RSS of this process', value: peakRssMiB(), unit: 'MiB' });
+
+        const small = join(dir, 'small.arrow');
+        await ingest([join(packageRoot(), 'analyzers/testdata/smmuv3-views.jsonl')], { output: small });
+        out.push({ name: 'one-shot `sql small.arrow -e` (best of 3)', value: cliSeconds(['sql', small, '-e', 'SELECT count(*) FROM trace']), unit: 's' });
+        out.push({ name: 'one-shot `sql --no-views small.arrow -e` (best of 3)', value: cliSeconds(['sql', '--no-views', small, '-e', 'SELECT count(*) FROM trace']), unit: 's' });
+        out.push({ name: '`invtrace --help` (best of 3)', value: cliSeconds(['--help']), unit: 's' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      return out;
+    },
+  },
+];
