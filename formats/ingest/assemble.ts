@@ -150,11 +150,11 @@ export class TraceAssembler {
     }
   }
 
-  /** Writes the last rows and publishes the file with the final header. */
-  async finish(notes: Record<string, unknown>): Promise<TraceHeader> {
+  /** Writes the last rows and publishes the file with the final header (sources now with counts). */
+  async finish(notes: Record<string, unknown>, sources?: readonly SourceInfo[]): Promise<TraceHeader> {
     if (this.builder === undefined) this.start();
     this.builder!.flush();
-    const header: TraceHeader = { ...this.header!, notes };
+    const header: TraceHeader = { ...this.header!, ...(sources ? { sources } : {}), notes };
     await this.writer!.close(header);
     return header;
   }

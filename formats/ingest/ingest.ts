@@ -234,8 +234,9 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
         ...(agreement ? { agreement } : {}),
       },
     };
-    const header = await asm.finish(notes);
     const diags = [qd, gd].filter((d) => d !== undefined);
+    const counted = sources.map((src, i) => ({ ...src, lines: diags[i]!.lines, events: [...diags[i]!.events.values()].reduce((a, b) => a + b, 0) }));
+    const header = await asm.finish(notes, counted);
     const unknown: Record<string, number> = {};
     for (const d of diags) for (const [k, v] of d.unknown) unknown[k] = (unknown[k] ?? 0) + v;
     const warnings = [...diags.flatMap((d) => d.allMessages()), ...asm.warnings];
