@@ -62,6 +62,7 @@ function dropDevTlb(t: PageCache | undefined, select: TagSelect, range: AddrRang
 export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
   const f = d.fields;
   const name = d.name as DescName;
+  if (out === undefined && nothingToDrop(c, name)) return; // the hot path of a replay without probes
   switch (name) {
     case 'cc_inv': {
       // §2.2 type 0x1. Device-selective matches the SID under the function mask (FM) and ignores
@@ -143,6 +144,23 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       return;
     default:
       return unreachable(name);
+  }
+}
+
+/** Whether the caches `name` invalidates are all empty (then it has no effect to compute). */
+function nothingToDrop(c: VtdCaches, name: DescName): boolean {
+  switch (name) {
+    case 'cc_inv': return c.context.size === 0;
+    case 'iotlb_inv':
+    case 'p_iotlb_inv': return c.iotlb.size === 0 && c.walk.size === 0;
+    case 'dev_tlb_inv':
+    case 'p_dev_tlb_inv': return c.devtlb.size === 0;
+    case 'iec_inv': return c.iec.size === 0;
+    case 'pc_inv': return c.pasid.size === 0;
+    case 'inv_wait':
+    case 'page_grp_resp':
+    case 'page_strm_resp': return true;
+    default: return unreachable(name);
   }
 }
 

@@ -5,8 +5,7 @@
 // queue of a nesting-capable unit is a scalable-mode queue (IQA.DW=1, spec/vtd.md §1.1).
 
 import { U64_MAX } from '../../formats/bits.js';
-import { VTD } from '../../formats/codecs.js';
-import { unwrap } from '../../formats/result.js';
+import { encoder } from './compiled.js';
 
 /** MAX_AGAW_PFN_WIDTH: the mask that stands for the whole address space. */
 export const MAX_AGAW_PFN_WIDTH = 52;
@@ -56,34 +55,38 @@ export function entryEnd(addr: bigint, npages: bigint): bigint {
   return npages === M64 ? M64 : (addr + (npages << 12n) - 1n) & M64;
 }
 
-const d4 = (name: string, fields: Readonly<Record<string, bigint | number>>): bigint[] => unwrap(VTD.encode(name, fields, 4));
+const P_IOTLB = encoder('p_iotlb_inv', 4);
+const IOTLB = encoder('iotlb_inv', 4);
+const DEV_TLB = encoder('dev_tlb_inv', 4);
+const PC = encoder('pc_inv', 4);
+const WAIT = encoder('inv_wait', 4);
 
 /** qi_desc_piotlb / qi_desc_piotlb_all: PSI-in-PASID, or PASID-selective when mask ≥ 52. */
 export function piotlbDesc(did: number, pasid: number, addr: bigint, mask: number, ih: boolean): bigint[] {
-  if (mask >= MAX_AGAW_PFN_WIDTH) return d4('p_iotlb_inv', { G: 2, DID: did, PASID: pasid });
+  if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB({ G: 2, DID: did, PASID: pasid });
   const align = PAGE << BigInt(mask);
-  return d4('p_iotlb_inv', { G: 3, DID: did, PASID: pasid, ADDR: addr & ~(align - 1n), AM: mask, IH: ih ? 1 : 0 });
+  return P_IOTLB({ G: 3, DID: did, PASID: pasid, ADDR: addr & ~(align - 1n), AM: mask, IH: ih ? 1 : 0 });
 }
 
 /** qi_desc_iotlb domain-selective (pasid.c flush of a nested/second-stage PASID entry). */
 export function iotlbDsiDesc(did: number): bigint[] {
-  return d4('iotlb_inv', { G: 2, DID: did });
+  return IOTLB({ G: 2, DID: did });
 }
 
 /** qi_desc_dev_iotlb (type 3): S=0 for one page, else the low mask-1 page bits of ADDR set (§3). */
 export function devTlbDesc(sid: number, qdep: number, addr: bigint, mask: number): bigint[] {
   const mip = qdep >= 32 ? 0 : qdep; // QI_DEV_IOTLB_MAX_INVS: a depth of 32 or more is written as 0
-  if (mask === 0) return d4('dev_tlb_inv', { SID: sid, MIP: mip, ADDR: addr & ~(PAGE - 1n) });
+  if (mask === 0) return DEV_TLB({ SID: sid, MIP: mip, ADDR: addr & ~(PAGE - 1n) });
   const a = (addr | ((1n << BigInt(12 + mask - 1)) - 1n)) & ~(PAGE - 1n) & M64;
-  return d4('dev_tlb_inv', { SID: sid, MIP: mip, ADDR: a, S: 1 });
+  return DEV_TLB({ SID: sid, MIP: mip, ADDR: a, S: 1 });
 }
 
 /** pasid_cache_invalidation_with_pasid: PASID-selective PASID-cache invalidation. */
 export function pcPasidDesc(did: number, pasid: number): bigint[] {
-  return d4('pc_inv', { G: 1, DID: did, PASID: pasid });
+  return PC({ G: 1, DID: did, PASID: pasid });
 }
 
 /** The wait qi_submit_sync appends: status write of QI_DONE to the slot's desc_status word (§1.5). */
 export function waitDesc(statusAddr: bigint, data: number): bigint[] {
-  return d4('inv_wait', { SW: 1, STATUS_DATA: data, STATUS_ADDR: statusAddr });
+  return WAIT({ SW: 1, STATUS_DATA: data, STATUS_ADDR: statusAddr });
 }

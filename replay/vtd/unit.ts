@@ -31,6 +31,7 @@ import type { GuestMemory } from '../memory.js';
 import { VtdRing } from '../ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
 import { cached, DEFAULT_CAPACITY, remapInterrupt, translate, VtdCaches, type CacheCapacity, type DeviceEntry, type WalkTables } from './caches.js';
+import { DecodeCache } from './compiled.js';
 import { invalidate, type DescName } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
 import {
@@ -94,7 +95,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private dw: 0 | 1 = 0;
   private base = 0n;
   private iqh = 0;
-  private decodeOpts: { readonly descBytes: 16 | 32 } = { descBytes: 16 };
+  private decoder = new DecodeCache({ descBytes: 16 });
   // Errors as the guest sees them, and the time-out state of the current pass.
   private iqeError: QueueError | undefined;
   private iteError: QueueError | undefined;
@@ -300,7 +301,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private setGeometry(base: bigint, dw: 0 | 1): void {
     this.base = base;
     this.dw = dw;
-    this.decodeOpts = { descBytes: dw === 1 ? 32 : 16 };
+    this.decoder = new DecodeCache({ descBytes: dw === 1 ? 32 : 16 });
   }
 
   /** IQT as an index, or undefined when it is invalid (beyond the queue, or bit 4 with DW=1). */
@@ -333,7 +334,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
         break;
       }
-      const iqei = this.execute(slot, VTD.decode(raw, this.decodeOpts));
+      const iqei = this.execute(slot, this.decoder.decode(raw));
       if (iqei !== undefined) {
         this.raiseIqe(iqei, this.why); // IQH stays on the offending descriptor (§1.3)
         break;
