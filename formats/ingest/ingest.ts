@@ -190,7 +190,13 @@ async function guestGeometry(file: string, kind: GuestKind, arch: Arch, diag: Di
     return { entries, descBytes: 16, from: 'Linux QI_LENGTH 256; no scalable-mode descriptor in the trace, so 128-bit descriptors' };
   }
   if (f.cmdqEntries !== undefined) return { entries: f.cmdqEntries, descBytes: 16, from: `console: "allocated ${f.cmdqEntries} entries for cmdq"` };
-  if (opts.queueEntries !== undefined) return { entries: opts.queueEntries, descBytes: 16, from: 'given (queueEntries)' };
+  if (opts.queueEntries !== undefined) {
+    const e = opts.queueEntries;
+    if (!Number.isInteger(e) || e < 2 || e > 1 << 19 || (e & (e - 1)) !== 0) {
+      throw new InputFault({ field: 'queueEntries', message: `${e} is not a power of two from 2 to 2^19 (CMDQ LOG2SIZE <= 19)` });
+    }
+    return { entries: e, descBytes: 16, from: 'given (queueEntries)' };
+  }
   return { entries: ASSUMED_CMDQ_ENTRIES, descBytes: 16, from: `assumed: no "allocated N entries for cmdq" console line (${ASSUMED_CMDQ_ENTRIES} is what Linux 6.1 allocated under QEMU 7.2)` };
 }
 
