@@ -125,6 +125,11 @@ export class VtdUnit implements QueueUnit, WalkTables {
 
   // ---- QueueUnit ----------------------------------------------------------------------------
 
+  /**
+   * Programs IQA (base, DW, QS) and enables QI with IQH = IQT = 0 and no error pending. Any power
+   * of two from 2 works (trace headers allow small synthetic queues); IQA then reads QS = 0 for
+   * the sizes below 256 entries that IQA.QS cannot express.
+   */
   configureQueue(base: bigint, entries: number, descBytes: 16 | 32): void {
     const dw = descBytes === 32 ? 1 : 0;
     const max = dw === 1 ? 1 << 14 : 1 << 15; // IQH/IQT offsets live in bits 18:4 (§1.1)
@@ -178,7 +183,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
 
   // ---- Registers ----------------------------------------------------------------------------
 
-  /** MMIO write by offset (REG); 4- or 8-byte values as numbers or bigints. */
+  /** MMIO write by offset (REG), whole registers (IQA and IQERCD as one 8-byte access). */
   write(offset: number, value: number | bigint): void {
     switch (offset) {
       case REG.GCMD: return this.writeGCMD(Number(value));
