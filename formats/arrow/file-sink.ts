@@ -3,7 +3,7 @@
 // them synchronously, which keeps memory flat. This reads the writer's queue (`_sink._values`) of
 // the pinned apache-arrow version; formats/trace/trace.test.ts covers it.
 
-import { RecordBatch, RecordBatchFileWriter, type Schema } from 'apache-arrow';
+import { DataType, RecordBatch, RecordBatchFileWriter, Struct, Utf8, makeData, vectorFromArray, type Data, type Field, type Schema } from 'apache-arrow';
 import { AtomicFile } from '../atomic.js';
 
 export class ArrowFileSink {
@@ -25,7 +25,7 @@ export class ArrowFileSink {
 
   /** Ends the IPC stream (an empty file still carries its schema) without publishing it. */
   finish(schema: Schema): void {
-    if (this.batches === 0) this.writer.write(new RecordBatch(schema));
+    if (this.batches === 0) this.writer.write(emptyBatch(schema));
     this.writer.finish();
     this.drain();
   }
@@ -45,4 +45,16 @@ export class ArrowFileSink {
     if (!Array.isArray(queue)) throw new Error('apache-arrow writer internals changed: cannot stream');
     for (const chunk of queue.splice(0)) this.file.write(chunk);
   }
+}
+
+/** A zero-row batch of a schema; dictionary columns get an empty dictionary. */
+export function emptyBatch(schema: Schema): RecordBatch {
+  const empty = (f: Field): Data => {
+    const t = f.type as DataType;
+    if (DataType.isDictionary(t)) {
+      return makeData({ type: t, length: 0, nullCount: 0, data: new (t.indices.ArrayType as Int16ArrayConstructor)(0), dictionary: vectorFromArray([] as string[], new Utf8()) as never });
+    }
+    return makeData({ type: t as never, length: 0, nullCount: 0 } as never);
+  };
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children: schema.fields.map(empty) }));
 }

@@ -142,6 +142,20 @@ describe('streaming writes', () => {
   });
 });
 
+describe('empty traces', () => {
+  it('a scenario with only a header gives a readable trace of zero rows (dictionaries and all)', async () => {
+    const src = join(dir, 'empty.jsonl');
+    writeFileSync(src, '{"invtrace": 1, "arch": "vtd"}\n');
+    const out = join(dir, 'empty.arrow');
+    await ingest([src], { output: out });
+    const info = await traceInfo(await openTrace(out));
+    expect(info).toMatchObject({ events: 0, commands: 0, by_op: {} });
+    const { table } = await readTrace(out);
+    expect(table.numRows).toBe(0);
+    expect(table.schema.fields.map((f) => f.name)).toContain('op');
+  });
+});
+
 describe('bad trace files', () => {
   it('names the file when it is not an Arrow trace', async () => {
     const p = join(dir, 'junk.arrow');
