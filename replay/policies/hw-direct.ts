@@ -13,7 +13,7 @@ function walkDirect(ctx: PolicyContext, st: VmmState, prod: number): void {
   let trapped = false;
   for (let pos = ctx.cons; pos < prod; pos++) {
     const d = ctx.command(pos);
-    const r = ctx.host.direct(d.words);
+    const r = ctx.host.direct(ctx.vmm.directForm(d));
     if (r.accepted) {
       if (r.error !== undefined) {
         ctx.raise(pos, { code: r.error.code, value: r.error.value });

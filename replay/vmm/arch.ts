@@ -51,6 +51,11 @@ export interface VmmArch {
    * illegal command as the VMM would.
    */
   forwardRaw?(d: Decoded, host: HostModel): HostInv[];
+  /**
+   * hw-direct: the words a guest driver aware of the hardware queue would have written for this
+   * command (SMMUv3: a Tegra VCMDQ takes CMD_SYNC with CS=NONE only, and Linux forces it there).
+   */
+  directForm(d: Decoded): readonly bigint[];
   /** What a failed ioctl means to the guest; undefined: the VMM logs it and carries on. */
   hostFailure(errno: Errno, d: Decoded): HostFailure | undefined;
   /**

@@ -61,6 +61,9 @@ export const smmuv3Vmm: VmmArch = {
 
   illegal: () => ({ code: 'CERROR_ILL', value: 1 }),
 
+  // A CMDQV-aware guest writes CS=NONE into a CMD_SYNC for its VCMDQ (spec/smmuv3.md §2, §5.4).
+  directForm: (d) => (d.name === 'CMD_SYNC' && d.error === undefined ? [d.words[0]! & ~(3n << 12n), d.words[1]!] : d.words),
+
   forwardRaw(d, host): HostInv[] {
     // The host's own conversion decides (spec/smmuv3.md §5.2 step 3): VMID forced, vSID looked up
     // (unknown → EIO), any other opcode → EIO, reserved bits passed to the physical queue.

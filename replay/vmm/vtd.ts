@@ -47,6 +47,8 @@ export const vtdVmm: VmmArch = {
 
   illegal: (d) => ({ code: 'IQE', value: d.error?.value ?? 4 }),
 
+  directForm: (d) => d.words,
+
 
   forward(d, host, fanout): HostInv[] {
     const f = d.fields;

@@ -1,0 +1,24 @@
+// Progress on stderr for long jobs: a single rewritten line on a terminal, nothing otherwise
+// (scripts and CI logs stay clean).
+
+export interface Progress {
+  update(done: number): void;
+  done(): void;
+}
+
+export function progress(label: string | undefined, unit = 'events'): Progress {
+  const tty = process.stderr.isTTY === true && label !== undefined;
+  let last = 0;
+  return {
+    update(done) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      process.stderr.write(`\r${label}: ${done.toLocaleString('en-US')} ${unit}\x1b[K`);
+    },
+    done() {
+      if (tty) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
