@@ -92,6 +92,26 @@ export function buildProgram(): Command {
 
   declareGen(program.command('gen'));
 
+  const replayOptions = (c: Command) =>
+    c
+      .argument('<trace>', 'trace file (.arrow)')
+      .option('--policy <list>', 'NAME[:key=value,...] comma-separated, or "all"', 'all')
+      .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
+      .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
+      .option('--fail-on-violation', 'exit 1 when any policy is incorrect');
+
+  replayOptions(program.command('replay'))
+    .description('replay a trace under mediation policies; write host_ops, completions, violations, summary tables')
+    .requiredOption('-o, --output <dir>', 'output folder for the result tables')
+    .action(action(async (trace: string, opts) => (await import('./commands/replay.js')).replayCommand(trace, opts)));
+
+  replayOptions(program.command('compare'))
+    .description('replay a trace under mediation policies and print them side by side: correctness and cost')
+    .option('--json', 'print JSON')
+    .option('--csv', 'print CSV')
+    .option('--markdown', 'print a Markdown table')
+    .action(action(async (trace: string, opts) => (await import('./commands/replay.js')).compareCommand(trace, opts)));
+
   return program;
 }
 
