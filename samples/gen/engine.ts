@@ -130,7 +130,11 @@ export class Engine {
   run(): EngineResult {
     this.boot();
     const start = this.t;
-    for (const c of this.cpus) c.nextArrival = this.o.rate > 0 ? start + this.interArrival() : start;
+    this.lockFree = start;
+    for (const c of this.cpus) {
+      c.busyUntil = start;
+      c.nextArrival = this.o.rate > 0 ? start + this.interArrival() : start;
+    }
     while (!this.stopped && this.step());
     return { requests: this.issued, endNs: this.t };
   }
@@ -174,7 +178,6 @@ export class Engine {
     for (const d of this.domains) if (d.timerAt < best) [best, what, who] = [d.timerAt, 'timer', d.view.index];
     if (best === Infinity) return false;
     this.t = Math.max(this.t, best); // an action due while its CPU was busy runs now
-
     if (what === 'submit') this.submit(this.cpus[who]!);
     else if (what === 'arrive') this.arrive(this.cpus[who]!);
     else if (what === 'complete') this.complete(this.cpus[who]!);

@@ -12,10 +12,10 @@ import { Rng } from '../rng.js';
 import type { LinuxDriver } from './driver.js';
 import { Engine } from './engine.js';
 import type { Injection } from './inject.js';
-import { resolveOptions, showOptions, type GenOptions, type Mode, type OptionKey, type Stage } from './options.js';
+import { flagName, OPTIONS, resolveOptions, showOptions, type GenOptions, type Mode, type OptionKey, type Stage } from './options.js';
 import { GuestQueue } from './queue.js';
 import { Smmuv3Linux } from './smmuv3.js';
-import { buildTopology, type GenTopology } from './topology.js';
+import { buildTopology, TOPOLOGY_KEYS, type GenTopology } from './topology.js';
 import { VtdLinux } from './vtd.js';
 import { findWorkload, WORKLOADS, type Workload } from './workloads.js';
 
@@ -84,7 +84,7 @@ export function plan(workloadName: string, user: Readonly<Partial<Record<OptionK
       workload: workload.name,
       ...(workload.capture ? { capture: workload.capture } : {}),
       model: `Linux ${o.kernel} ${workload.arch === 'vtd' ? 'intel-iommu' : 'arm-smmu-v3'} guest driver (samples/gen)`,
-      options: showOptions(o),
+      options: noteOptions(workload.arch, o, topology),
       effective: {
         mode: effective.mode,
         ...(effective.strictForcedBy ? { strict_forced_by: effective.strictForcedBy } : {}),
@@ -94,6 +94,15 @@ export function plan(workloadName: string, user: Readonly<Partial<Record<OptionK
     },
   });
   return ok({ workload, options: o, topology, effective, header });
+}
+
+/** The knobs that shaped this trace: not the other architecture's, not the topology ones a profile's device list replaced. */
+function noteOptions(arch: Arch, o: GenOptions, t: GenTopology): Record<string, string> {
+  const shown = showOptions(o);
+  for (const d of OPTIONS) {
+    if ((d.arch !== undefined && d.arch !== arch) || (t.fromWorkload && TOPOLOGY_KEYS.includes(d.key))) delete shown[flagName(d)];
+  }
+  return shown;
 }
 
 function effectiveOf(arch: Arch, o: GenOptions): Effective {

@@ -10,7 +10,12 @@ const PAGE = 4096;
 /** IOVA_RANGE_CACHE_MAX_SIZE - 1: lengths below 2^5 pages are rounded up to a power of two. */
 const ROUND_UP_BELOW = 32;
 
-export const roundupPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
+/** Smallest power of two >= n (integer arithmetic: no floating-point logarithms in the model). */
+export function roundupPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
 
 export class IovaAllocator {
   private next: number;

@@ -69,7 +69,7 @@ export function atcInvSpan(iova: number, size: number): { readonly addr: number;
   if (size === 0) return { addr: 0, size: ATC_INV_SIZE_ALL };
   const first = Math.floor(iova / 4096);
   const last = Math.floor((iova + size - 1) / 4096);
-  const log2Span = fls(first ^ last);
+  const log2Span = fls(Number(BigInt(first) ^ BigInt(last)));
   return { addr: (first - (first % 2 ** log2Span)) * 4096, size: log2Span };
 }
 
@@ -82,9 +82,11 @@ function ctz(v: number): number {
   return n;
 }
 
-/** Highest set bit + 1 (fls_long); inputs stay below 2^52 (page numbers). */
+/** Highest set bit + 1 (fls_long) of a page-number XOR. */
 function fls(v: number): number {
-  return v === 0 ? 0 : Math.floor(Math.log2(v)) + 1;
+  let n = 0;
+  for (; v > 0; v = Math.floor(v / 2)) n++;
+  return n;
 }
 
 const TLBI_NH_VA = compileEncoder(SMMUV3, 'CMD_TLBI_NH_VA', ['ASID', 'NUM', 'SCALE', 'LEAF', 'TTL', 'TG', 'ADDR']);

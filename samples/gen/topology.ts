@@ -24,21 +24,24 @@ export interface GenTopology {
   readonly devices: readonly GenDevice[];
   readonly domainCount: number;
   readonly header: Topology;
+  /** The workload's own device list was used (the topology options were not given). */
+  readonly fromWorkload: boolean;
 }
 
 /** Guest domain tag: VT-d DID (0 is reserved for caching mode, 1 for first-stage/SVA) or SMMUv3 ASID (0 is reserved). */
 export const domainTag = (arch: Arch, index: number): number => (arch === 'vtd' ? index + 2 : index + 1);
 
 /** Options that replace a profile's device list with a generated one. */
-const TOPOLOGY_KEYS: readonly OptionKey[] = ['devices', 'ats', 'domains', 'iommus', 'driver'];
+export const TOPOLOGY_KEYS: readonly OptionKey[] = ['devices', 'ats', 'domains', 'iommus', 'driver'];
 
 export function buildTopology(arch: Arch, o: GenOptions, w: Workload, explicit: ReadonlySet<OptionKey>): GenTopology {
-  const rows = w.devices !== undefined && !TOPOLOGY_KEYS.some((k) => explicit.has(k)) ? w.devices : genericRows(o);
-  const iommus = w.devices !== undefined && rows === w.devices ? 1 : o.iommus;
+  const fromWorkload = w.devices !== undefined && !TOPOLOGY_KEYS.some((k) => explicit.has(k));
+  const rows = fromWorkload ? w.devices! : genericRows(o);
+  const iommus = fromWorkload ? 1 : o.iommus;
   const devices = rows.map((r, i): GenDevice => {
     const iommu = i % iommus;
     // Profiles model emulated devices (psid = sid); generated ones sit on bus 0x40 + IOMMU of their host.
-    const psid = rows === w.devices ? r.sid : ((0x40 + iommu) << 8) | (i & 0xff);
+    const psid = fromWorkload ? r.sid : ((0x40 + iommu) << 8) | (i & 0xff);
     return { index: i, name: r.name, sid: r.sid, psid, iommu, hwpt: iommu, ats: r.ats, domain: r.domain, driver: r.driver, weight: r.weight };
   });
   const domainCount = Math.max(...devices.map((d) => d.domain)) + 1;
@@ -47,7 +50,7 @@ export function buildTopology(arch: Arch, o: GenOptions, w: Workload, explicit: 
   const specs: DeviceSpec[] = devices.map((d) => ({
     sid: d.sid, psid: d.psid, iommu: d.iommu, ats: d.ats, domain: domainTag(arch, d.domain), hwpt: d.hwpt, name: d.name,
   }));
-  return { devices, domainCount, header: { iommus: iommuSpecs, devices: specs } };
+  return { devices, domainCount, header: { iommus: iommuSpecs, devices: specs }, fromWorkload };
 }
 
 function genericRows(o: GenOptions): DeviceRow[] {
