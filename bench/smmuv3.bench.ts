@@ -116,8 +116,8 @@ export const benches: readonly Bench[] = [
       await times(() => replay(l, true)); // warm-up: JIT and first-touch of the ring
       const bare = await times(() => replay(l, false));
       const ev = await times(() => replay(l, true));
-      const batched = await times(() => host(l, false));
       const single = await times(() => host(l, true));
+      const batched = await times(() => host(l, false));
       const note = `qemu-smmuv3-strict, ${l.commands} commands x ${REPS}`;
       return [
         { name: 'guest unit, CMDQ consumer', value: bare.value / bare.seconds, unit: 'cmd/s', note },

@@ -115,6 +115,7 @@ export class QueueContext {
 }
 
 const ERR_MASK = 0x7f << 24;
+const DECODE_CACHE = 4096;
 const NO_EFFECTS: readonly CacheEffect[] = [];
 
 export class Smmuv3 implements QueueUnit {
@@ -146,6 +147,8 @@ export class Smmuv3 implements QueueUnit {
   private readonly main = new QueueContext();
   private lastError: QueueError | undefined;
   private readonly events: EventSink | undefined;
+  private readonly decoded = new Map<bigint, Map<bigint, Decoded>>();
+  private decodedCount = 0;
   /** Commands that took effect, on every queue. */
   executed = 0;
 
@@ -357,7 +360,7 @@ export class Smmuv3 implements QueueUnit {
    * took effect. Used by the main CMDQ and by secondary queues (`runSecondary`).
    */
   private run(words: readonly bigint[], slot: number, q: QueueContext): Fault | undefined {
-    const d = SMMUV3.decode(words);
+    const d = this.decode(words[0]!, words[1]!);
     if (d.def === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
     if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
     const fx: CacheEffect[] | undefined = this.events ? [] : undefined;
@@ -369,6 +372,27 @@ export class Smmuv3 implements QueueUnit {
       if (d.name === 'CMD_SYNC') this.events({ kind: 'complete', slot });
     }
     return undefined;
+  }
+
+  /**
+   * The codec's decode behind a small per-instance cache: drivers repeat the same words (every
+   * CMD_SYNC of a queue is alike; TLBIs recur per page). Decoded values are immutable. Bound:
+   * DECODE_CACHE entries, dropped all at once when full.
+   */
+  private decode(w0: bigint, w1: bigint): Decoded {
+    let byW1 = this.decoded.get(w0);
+    const hit = byW1?.get(w1);
+    if (hit !== undefined) return hit;
+    const d = SMMUV3.decode([w0, w1]);
+    if (this.decodedCount >= DECODE_CACHE) {
+      this.decoded.clear();
+      this.decodedCount = 0;
+      byW1 = undefined;
+    }
+    if (byW1 === undefined) this.decoded.set(w0, (byW1 = new Map()));
+    byW1.set(w1, d);
+    this.decodedCount++;
+    return d;
   }
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
