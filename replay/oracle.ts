@@ -4,6 +4,12 @@
 //    and device ATCs); when the completion point after it completes — or the queue stops on an
 //    error after it, which counts as one — probe again without filling: a covered entry still
 //    cached is a stale translation the guest may use.
+//    A probe stands for a DMA made before the guest changed its page table. The guest changes it
+//    before its first invalidation, so an IOTLB-level invalidation opens an "unmap epoch" for each
+//    (device, page) and fills; a device-TLB/ATC invalidation of a page whose epoch is open only
+//    checks (Linux sends it after the IOTLB one, when the PTE is already gone and no device can
+//    refill its ATC — spec/vtd.md §4.2, spec/smmuv3.md §4.2), and closes the epoch. One with no
+//    IOTLB invalidation before it fills, as a device could have cached the page all along.
 // 2. error semantics (wrong-consumer-index, wrong-error, executed-past-error) and
 // 3. completion (never-completed): the policy's guest-visible state against bare hardware on the
 //    same queue; the engine feeds both and calls the checks here.
@@ -89,9 +95,14 @@ export function staleHit(s: Scope, h: CacheHits): string | undefined {
   }
 }
 
+/** Open unmap epochs kept at most (the oldest are forgotten: they fill again, never falsely flag). */
+const MAX_OPEN_EPOCHS = 1 << 20;
+
 export class StaleOracle {
   private readonly pending: PendingInvalidation[] = [];
   private readonly recent = new Map<number, bigint[]>();
+  /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
+  private readonly openEpochs = new Set<string>();
 
   constructor(private readonly topology: Topology, private readonly arch: 'smmuv3' | 'vtd', private readonly host: HostModel) {}
 
@@ -102,10 +113,22 @@ export class StaleOracle {
     const s = c.scope;
     const probes: Probe[] = [];
     const pasid = this.arch === 'smmuv3' ? s.ssid ?? 0 : s.pasid;
+    const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
     for (const dev of devicesInScope(s, this.topology, this.arch)) {
       for (const iova of this.addresses(dev.sid, s)) {
+        const key = `${dev.sid}/${pasid ?? '-'}/${iova}`;
+        if (deviceLevel && this.openEpochs.delete(key)) {
+          // The IOTLB-level invalidation before it already filled; the page is unmapped since.
+          if (this.host.cached(dev.sid, pasid, iova).atc) probes.push({ sid: dev.sid, pasid, iova });
+          continue;
+        }
         const t = this.host.translate(dev.sid, pasid, iova);
-        if (t.ok) probes.push({ sid: dev.sid, pasid, iova });
+        if (!t.ok) continue;
+        probes.push({ sid: dev.sid, pasid, iova });
+        if (s.cache === 'iotlb' && dev.ats) {
+          if (this.openEpochs.size >= MAX_OPEN_EPOCHS) this.openEpochs.clear();
+          this.openEpochs.add(key);
+        }
       }
     }
     if (probes.length > 0) this.pending.push({ pos, seq, name: d.name, scope: s, probes });
