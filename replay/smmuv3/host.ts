@@ -238,6 +238,8 @@ export class Smmuv3Host implements HostModel {
     for (const [u, c] of targets) {
       const iommu = this.topology.iommus[u]!.id;
       this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
+      // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
+      if (op === OP.CMD_SYNC) this.ops({ kind: 'host_sync', iommu, detail: 'CMD_SYNC on the direct queue' });
       if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, detail: atcDetail(this.units[u]!, c) });
       const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
       if (err !== undefined) return { accepted: true, error: { code: err.code, value: err.value, message: err.message } };
