@@ -8,9 +8,9 @@ import type { Decoded } from '../formats/codec/codec.js';
 import { codecFor } from '../formats/codecs.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
-import { viewBatch } from '../formats/trace/view.js';
 import type { Costs } from './cost/params.js';
 import type { HostModel, HostOp, ReplayKit } from './host.js';
+import { dispatchTrace, queueBase } from './feed.js';
 import { GuestMemory } from './memory.js';
 import { StaleOracle, type Violation } from './oracle.js';
 import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
@@ -355,11 +355,8 @@ class Engine {
     this.descBytes = this.header.desc_bytes;
     this.words = wordsPerSlot(this.header);
     this.codec = codecFor(this.header.arch);
-    // The guest ring: at the recorded base when the trace has one, else a size-aligned default.
-    const bytes = this.entries * this.descBytes;
-    const recorded = this.header.queue_base ? BigInt(this.header.queue_base) : undefined;
-    this.base = recorded !== undefined && recorded % BigInt(bytes) === 0n ? recorded : 0x4000_0000n;
-    this.mem.addRegion(this.base, bytes);
+    this.base = queueBase(this.header);
+    this.mem.addRegion(this.base, this.entries * this.descBytes);
     this.slotSeq = new Int32Array(this.entries).fill(-1);
     this.slotDecoded = new Array(this.entries).fill(undefined);
     this.ref = kit.guestUnit(topology.topology, this.mem, (e) => this.refEvents.push(e));
@@ -394,9 +391,7 @@ class Engine {
   }
 
   command(seq: number, slot: number, words: readonly bigint[]): void {
-    const w = [...words];
-    while (w.length < this.words) w.push(0n);
-    this.mem.writeWords(this.base + BigInt(slot * this.descBytes), w);
+    this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
     this.slotSeq[slot] = seq;
     this.slotDecoded[slot] = undefined;
   }
@@ -491,37 +486,17 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
   }
   try {
     const eng = new Engine(trace, opts.kit, opts.topology, opts.costs, opts.policies, tables);
-    const n = wordsPerSlot(trace.header);
-    let events = 0;
-    let doorbells = 0;
-    for await (const batch of trace.batches()) {
-      const v = viewBatch(batch);
-      const sidCol = batch.getChild('sid');
-      const sid = (i: number) => Number(sidCol?.get(i) ?? 0);
-      for (let i = 0; i < v.length; i++) {
-        const seq = v.seq[i]!;
-        switch (v.kindOf(i)) {
-          case 'cmd':
-            eng.command(seq, v.slot.values[i]!, v.words(i, n));
-            break;
-          case 'doorbell':
-            doorbells++;
-            eng.doorbell(seq, v.slot.values[i]!, v.wrap.values[i]!);
-            break;
-          case 'ack':
-            eng.ack(seq);
-            break;
-          case 'atc_timeout':
-            eng.fault(sid(i), true);
-            break;
-          case 'atc_recover':
-            eng.fault(sid(i), false);
-            break;
-        }
-        events++;
-      }
-      opts.onProgress?.(events);
-    }
+    const counts = await dispatchTrace(
+      trace,
+      {
+        command: (seq, slot, words) => eng.command(seq, slot, words),
+        doorbell: (seq, index, wrap) => eng.doorbell(seq, index, wrap),
+        ack: (seq) => eng.ack(seq),
+        fault: (_seq, sid, timedOut) => eng.fault(sid, timedOut),
+      },
+      opts.onProgress,
+    );
+    const { events, doorbells } = counts;
     eng.finish(Math.max(0, events - 1));
     const summaries = eng.runs.map((r) => r.summary());
     if (tables !== undefined) {

@@ -3,7 +3,7 @@
 // this file and by bench/smmuv3.bench.ts; nothing here is mocked.
 
 import type { OpenTrace } from '../../formats/trace/io.js';
-import { viewBatch } from '../../formats/trace/view.js';
+import { feedTrace, queueBase } from '../feed.js';
 import { GuestMemory } from '../memory.js';
 import type { ConsumerState, UnitEvent } from '../unit.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
@@ -87,41 +87,15 @@ export interface ReplayOutcome {
  */
 export async function replayTrace(t: OpenTrace, opts: Omit<Smmuv3Options, 'events'> & { record?: boolean } = {}): Promise<ReplayOutcome> {
   const h = t.header;
-  const bytes = h.queue_entries * 16;
-  const recorded = h.queue_base !== undefined ? BigInt(h.queue_base) : undefined;
-  const base = recorded !== undefined && recorded % BigInt(bytes) === 0n ? recorded : QUEUE_BASE;
+  const base = queueBase(h);
   const mem = new GuestMemory();
-  mem.addRegion(base, bytes);
+  mem.addRegion(base, h.queue_entries * 16);
   const events: UnitEvent[] = [];
   const unit = guestSmmu(h.topology ?? { iommus: [{ id: 0, vmid: 1 }], devices: [] }, mem,
     { ...opts, ...(opts.record === false ? {} : { events: (e: UnitEvent) => events.push(e) }) });
   unit.configureQueue(base, h.queue_entries, 16, h.start ?? 0);
-  let commands = 0;
-  let doorbells = 0;
   const t0 = process.hrtime.bigint();
-  for await (const b of t.batches()) {
-    const v = viewBatch(b);
-    const sid = b.getChild('sid');
-    for (let i = 0; i < v.length; i++) {
-      switch (v.kindOf(i)) {
-        case 'cmd':
-          mem.writeWords(base + BigInt(v.slot.values[i]! * 16), v.words(i, 2));
-          commands++;
-          break;
-        case 'doorbell':
-          unit.writeProducer(v.slot.values[i]!, v.wrap.values[i]!);
-          doorbells++;
-          break;
-        case 'ack':
-          unit.acknowledge();
-          break;
-        case 'atc_timeout':
-        case 'atc_recover':
-          unit.setAtcTimeout(Number(sid?.get(i) ?? 0), v.kindOf(i) === 'atc_timeout');
-          break;
-      }
-    }
-  }
+  const { commands, doorbells } = await feedTrace(t, unit, mem, base);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return { events, consumer: unit.consumer(), executed: unit.executed, commands, doorbells, seconds };
 }

@@ -280,7 +280,12 @@ export class VtdHost implements HostModel<VtdInvEntry> {
         return { accepted: false };
     }
     for (const o of out) {
-      this.ops({ kind: 'direct_cmd', iommu: this.topology.iommus[o.unit]!.id, detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}` });
+      const iommu = this.topology.iommus[o.unit]!.id;
+      this.ops({ kind: 'direct_cmd', iommu, detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}` });
+      // The hardware still waits like any queue: a wait is a physical completion point, and a
+      // device-TLB descriptor an ATS round trip to the device.
+      if (d.name === 'inv_wait') this.ops({ kind: 'host_sync', iommu, detail: 'wait on the direct queue' });
+      if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') this.ops({ kind: 'devtlb_inv', iommu, detail: `direct ${d.name} sid ${hex(Number(f.SID))}` });
       const r = this.units[o.unit]!.submitDirect(o.words);
       if (r.error !== undefined) return { accepted: true, error: { code: r.error.code, value: r.error.value, message: r.error.message } };
     }

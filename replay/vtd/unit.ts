@@ -130,15 +130,17 @@ export class VtdUnit implements QueueUnit, WalkTables {
    * of two from 2 works (trace headers allow small synthetic queues); IQA then reads QS = 0 for
    * the sizes below 256 entries that IQA.QS cannot express.
    */
-  configureQueue(base: bigint, entries: number, descBytes: 16 | 32): void {
+  configureQueue(base: bigint, entries: number, descBytes: 16 | 32, start = 0): void {
     const dw = descBytes === 32 ? 1 : 0;
     const max = dw === 1 ? 1 << 14 : 1 << 15; // IQH/IQT offsets live in bits 18:4 (§1.1)
     if (entries > max) throw new Error(`a VT-d queue holds at most ${max} ${descBytes}-byte descriptors, not ${entries}`);
     this.ring = new VtdRing(entries, descBytes);
     this.setGeometry(base & IQA_BASE_MASK, dw);
     this.iqa = this.base | (dw === 1 ? IQA_DW : 0n) | BigInt(qsOf(entries, dw) ?? 0);
-    this.iqh = 0;
-    this.iqt = 0;
+    // Empty at `start`: a trace that begins mid-ring, as if the entries before had been consumed.
+    if (!Number.isInteger(start) || start < 0 || start >= entries) throw new Error(`queue start ${start} outside ${entries} entries`);
+    this.iqh = start;
+    this.iqt = this.ring.reg(start);
     this.fsts &= ~FSTS_W1C;
     this.iqeError = this.iteError = undefined;
     this.outstanding = undefined;

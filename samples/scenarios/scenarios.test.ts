@@ -2,7 +2,7 @@
 // derived from the rules in the scenario file's header comment (repeated briefly here), never
 // copied from the program's output.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
@@ -119,6 +119,23 @@ describe('(f) a conversion failure in the middle of a 63-command block', () => {
     // the VMM stops at slot 40 itself after sending entries 0-39: correct
     expect(p['linear-batch']).toMatchObject({ correct: true });
     expect(p['per-command']).toMatchObject({ correct: true });
+  });
+});
+
+describe('a trace that starts mid-ring (header start)', () => {
+  it.each([
+    ['vtd', '{"cmd": {"op": "iotlb_inv", "g": 3, "did": 6, "addr": "0x3000"}}', '{"cmd": {"op": "inv_wait", "sw": 1, "status_data": 2, "status_addr": "0x1000"}}'],
+    ['smmuv3', '{"cmd": {"op": "TLBI_NH_VA", "asid": 6, "tg": 1, "addr": "0x3000"}}', '{"cmd": {"op": "CMD_SYNC", "cs": 2}}'],
+  ])('%s: bare hardware and every policy begin empty at the start slot and wrap from there', async (arch, inv, sync) => {
+    // 8 entries from slot 6: the pair lands in slots 6 and 7, the second pair wraps to 0 and 1
+    const src = join(dir, `start-${arch}.jsonl`);
+    const hdr = `{"invtrace": 1, "arch": "${arch}", "queue_entries": 8, "start": 6, "topology": {"iommus": 1, "devices": [{"sid": 16, "domain": 6}]}}`;
+    writeFileSync(src, [hdr, inv, sync, '{"doorbell": true}', inv, sync, '{"doorbell": true}', ''].join('\n'));
+    const trace = join(dir, `start-${arch}.arrow`);
+    await ingest([src], { output: trace });
+    const r = await runReplay(trace, { policies: ['all'] });
+    expect(r.reference).toEqual({ completions: 2, errors: 0 }); // nothing before slot 6 is consumed
+    for (const p of r.policies) expect(p, p.policy).toMatchObject({ correct: true, completions: 2 });
   });
 });
 

@@ -1,0 +1,85 @@
+// Walking a canonical trace's events, once for everyone: the replay engine, and the differential
+// tests that drive one unit straight through a trace (no policy). Also where a replay puts the
+// guest ring in memory.
+
+import { unreachable } from '../formats/result.js';
+import type { TraceHeader } from '../formats/trace/header.js';
+import type { OpenTrace } from '../formats/trace/io.js';
+import { viewBatch } from '../formats/trace/view.js';
+import type { GuestMemory } from './memory.js';
+import type { QueueUnit } from './unit.js';
+
+export interface TraceHandlers {
+  command(seq: number, slot: number, words: bigint[]): void;
+  doorbell(seq: number, index: number, wrap: number): void;
+  ack(seq: number): void;
+  fault(seq: number, sid: number, timedOut: boolean): void;
+}
+
+export interface FeedCounts {
+  readonly events: number;
+  readonly commands: number;
+  readonly doorbells: number;
+  readonly acks: number;
+}
+
+/** Every event of a trace, in order, to the handlers; `onBatch` after each batch. */
+export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (events: number) => void): Promise<FeedCounts> {
+  const words = t.header.desc_bytes === 32 ? 4 : 2;
+  let events = 0;
+  let commands = 0;
+  let doorbells = 0;
+  let acks = 0;
+  for await (const b of t.batches()) {
+    const v = viewBatch(b);
+    const sid = b.getChild('sid');
+    for (let i = 0; i < v.length; i++) {
+      const seq = v.seq[i]!;
+      const kind = v.kindOf(i);
+      switch (kind) {
+        case 'cmd':
+          h.command(seq, v.slot.values[i]!, v.words(i, words));
+          commands++;
+          break;
+        case 'doorbell':
+          h.doorbell(seq, v.slot.values[i]!, v.wrap.values[i]!);
+          doorbells++;
+          break;
+        case 'ack':
+          h.ack(seq);
+          acks++;
+          break;
+        case 'atc_timeout':
+        case 'atc_recover':
+          h.fault(seq, Number(sid?.get(i) ?? 0), kind === 'atc_timeout');
+          break;
+        default:
+          unreachable(kind);
+      }
+      events++;
+    }
+    onBatch?.(events);
+  }
+  return { events, commands, doorbells, acks };
+}
+
+/** Default guest-physical base of a replayed ring (aligned for every queue size). */
+export const DEFAULT_QUEUE_BASE = 0x4000_0000n;
+
+/** The ring's base: the recorded one when it is aligned to the queue's size, else the default. */
+export function queueBase(h: Pick<TraceHeader, 'queue_base' | 'queue_entries' | 'desc_bytes'>): bigint {
+  const bytes = BigInt(h.queue_entries * h.desc_bytes);
+  const recorded = h.queue_base !== undefined ? BigInt(h.queue_base) : undefined;
+  return recorded !== undefined && recorded % bytes === 0n ? recorded : DEFAULT_QUEUE_BASE;
+}
+
+/** A trace straight into one configured unit whose ring sits at `base` in `mem` (no policy). */
+export function feedTrace(t: OpenTrace, unit: QueueUnit, mem: GuestMemory, base: bigint): Promise<FeedCounts> {
+  const slotBytes = t.header.desc_bytes;
+  return dispatchTrace(t, {
+    command: (_seq, slot, words) => void mem.writeWords(base + BigInt(slot * slotBytes), words),
+    doorbell: (_seq, index, wrap) => unit.writeProducer(index, wrap),
+    ack: () => unit.acknowledge(),
+    fault: (_seq, sid, timedOut) => unit.setAtcTimeout(sid, timedOut),
+  });
+}
