@@ -1,8 +1,7 @@
 // SQL session speed (`npm run bench -- sql`): loading a 5M-command trace into duckdb-wasm, running
 // the standard analyzer set on it, and the start-up of a one-shot `invtrace sql -e` on a small
-// trace. The big trace is synthetic (an SMMUv3 strict-mode mix like the captures': TLBI_NH_VA of
-// 1-16 pages, CMD_SYNC, ATC_INV for 0-2 ATS devices, CMD_SYNC, one doorbell per batch), built with
-// TraceBuilder into a temporary file and removed afterwards.
+// trace. The big trace comes from the workload generator (samples/gen, `invtrace gen smmuv3`: the
+// Linux arm-smmu-v3 driver's command mix), written to a temporary folder and removed afterwards.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -14,52 +13,16 @@ import { loadModules } from '../analyzers/modules.js';
 import { openSession } from '../analyzers/session.js';
 import { ingest } from '../formats/ingest/ingest.js';
 import { packageRoot } from '../formats/paths.js';
-import { TraceBuilder } from '../formats/trace/builder.js';
-import type { TraceHeader } from '../formats/trace/header.js';
-import { TraceFileWriter, withVersion } from '../formats/trace/io.js';
-import { Rng } from '../samples/rng.js';
+import { generate, plan } from '../samples/gen/generate.js';
 import { peakRssMiB, timeIt, type Bench, type Measurement } from './harness.js';
 
 const COMMANDS = Number(process.env.INVTRACE_BENCH_SQL_COMMANDS ?? 5_000_000);
-const ENTRIES = 1 << 12;
+const WORKLOAD = process.env.INVTRACE_BENCH_SQL_WORKLOAD ?? 'smmuv3';
 
-/** Writes a synthetic SMMUv3 trace of `n` commands; returns the doorbells written. */
-export async function synthesize(path: string, n: number): Promise<number> {
-  const header: TraceHeader = withVersion({
-    invtrace: 1, arch: 'smmuv3', queue_entries: ENTRIES, desc_bytes: 16,
-    topology: { iommus: [{ id: 0, vmid: 1 }], devices: [0x10, 0x11, 0x12, 0x13].map((sid, i) => ({ sid, psid: sid, iommu: 0, ats: i < 2, domain: 1 + (i % 2), hwpt: 0 })) },
-  });
-  const w = new TraceFileWriter(path, header);
-  const b = new TraceBuilder(header, w, 1 << 16, 'gen');
-  const rng = new Rng(2024);
-  let slot = 0, wrap = 0, written = 0, doorbells = 0;
-  let ts = 1_000_000_000n;
-  const put = (w0: bigint, w1: bigint) => {
-    b.command(slot, [w0, w1], { ts_ns: (ts += 150n), cpu: 0 }, wrap);
-    written++;
-    if (++slot === ENTRIES) {
-      slot = 0;
-      wrap ^= 1;
-    }
-  };
-  const SYNC = 0x46n;
-  while (written < n) {
-    // TLBI_NH_VA, ASID 1 or 2, 1-16 pages as a range (TG=4K, NUM=pages-1), then CMD_SYNC.
-    const asid = BigInt(1 + rng.int(2));
-    const pages = BigInt(1 + rng.int(16));
-    const addr = BigInt(rng.int(1 << 20)) << 12n;
-    put(0x12n | ((pages - 1n) << 12n) | (asid << 48n), addr | 1n | (1n << 10n));
-    put(SYNC, 0n);
-    // ATC_INV for the ATS devices of the domain (0-2 of them), then CMD_SYNC.
-    const devs = rng.int(3);
-    for (let d = 0; d < devs && written < n; d++) put(0x40n | (BigInt(0x10 + d) << 32n), addr | 4n);
-    if (devs > 0 && written < n) put(SYNC, 0n);
-    b.doorbell(slot, wrap, { ts_ns: (ts += 400n), cpu: 0 });
-    doorbells++;
-  }
-  b.flush();
-  await w.close();
-  return doorbells;
+async function synthesize(path: string, n: number) {
+  const p = plan(WORKLOAD, { commands: String(n) });
+  if (!p.ok) throw new Error(p.error.message);
+  return generate(p.value, path);
 }
 
 /** The analyzer views a report would run: every public view of the bundled modules. */
@@ -85,7 +48,8 @@ export const benches: readonly Bench[] = [
       try {
         const big = join(dir, 'big.arrow');
         const gen = await timeIt(() => synthesize(big, COMMANDS));
-        out.push({ name: `synthesize ${COMMANDS.toLocaleString('en-US')} commands`, value: gen.seconds, unit: 's', note: `${gen.value.toLocaleString('en-US')} doorbells, ${(statSync(big).size / 2 ** 20).toFixed(0)} MiB file` });
+        const g = gen.value;
+        out.push({ name: `gen ${WORKLOAD} ${COMMANDS.toLocaleString('en-US')} commands`, value: gen.seconds, unit: 's', note: `${g.commands.toLocaleString('en-US')} commands, ${g.doorbells.toLocaleString('en-US')} doorbells, ${(statSync(big).size / 2 ** 20).toFixed(0)} MiB file` });
 
         const start = await timeIt(() => WasmEngine.start());
         const engine = start.value;

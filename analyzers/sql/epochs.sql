@@ -3,18 +3,17 @@
 -- including the next one; commands after the last completion point form an open epoch.
 -- Requires: trace
 
--- Each command with its epoch: the number of completion points written before it.
+-- Each command with its epoch: the number of completion points written before it (a running
+-- count up to the current row, less the row itself: DuckDB streams that frame, not "1 PRECEDING").
 CREATE OR REPLACE VIEW _epochs_commands AS
 SELECT
   file,
   seq,
   op,
   role,
-  coalesce(
-    sum(CASE WHEN role = 'sync' THEN 1 ELSE 0 END)
-      OVER (PARTITION BY file ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-    0
-  )::BIGINT AS epoch
+  (sum(CASE WHEN role = 'sync' THEN 1 ELSE 0 END)
+    OVER (PARTITION BY file ORDER BY seq ROWS UNBOUNDED PRECEDING)
+    - CASE WHEN role = 'sync' THEN 1 ELSE 0 END)::BIGINT AS epoch
 FROM trace
 WHERE kind = 'cmd';
 

@@ -74,13 +74,18 @@ CREATE OR REPLACE VIEW fanout_summary(
   -- Most device-TLB invalidations after one IOTLB invalidation.
   max_fanout
 ) AS
+WITH per_iotlb AS (
+  -- One row per IOTLB invalidation, plus one (iotlb_seq NULL) for the unpaired ones.
+  SELECT file, iotlb_seq, count(*) FILTER (WHERE cache <> 'iotlb') AS n
+  FROM _fanout_invalidations
+  GROUP BY file, iotlb_seq
+)
 SELECT
-  i.file AS file,
-  count(*) FILTER (WHERE i.cache = 'iotlb') AS iotlb_invalidations,
-  count(*) FILTER (WHERE i.cache <> 'iotlb') AS devtlb_invalidations,
-  count(*) FILTER (WHERE i.cache <> 'iotlb' AND i.iotlb_seq IS NULL) AS unpaired,
-  count(*) FILTER (WHERE i.cache <> 'iotlb' AND i.iotlb_seq IS NOT NULL)
-    / nullif(count(*) FILTER (WHERE i.cache = 'iotlb'), 0) AS mean_fanout,
-  (SELECT max(f.devtlb_invalidations) FROM fanout_by_iotlb AS f WHERE f.file = i.file) AS max_fanout
-FROM _fanout_invalidations AS i
-GROUP BY i.file;
+  file AS file,
+  count(iotlb_seq) AS iotlb_invalidations,
+  sum(n)::BIGINT AS devtlb_invalidations,
+  coalesce(sum(n) FILTER (WHERE iotlb_seq IS NULL), 0)::BIGINT AS unpaired,
+  sum(n) FILTER (WHERE iotlb_seq IS NOT NULL) / nullif(count(iotlb_seq), 0) AS mean_fanout,
+  max(n) FILTER (WHERE iotlb_seq IS NOT NULL) AS max_fanout
+FROM per_iotlb
+GROUP BY file;

@@ -1,15 +1,13 @@
 -- Module wraps: how often the guest's producer index wraps around the ring.
 -- Requires: doorbells, traces
 
--- Each doorbell with its lap: the number of wraps before it in the trace. A lap ends with the
--- doorbell that wraps.
+-- Each doorbell with its lap: the number of wraps before it in the trace (a running count less
+-- the row itself). A lap ends with the doorbell that wraps.
 CREATE OR REPLACE VIEW _wraps_laps AS
 SELECT
   *,
-  coalesce(
-    sum(wrapped::INTEGER) OVER (PARTITION BY file ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-    0
-  )::BIGINT AS lap
+  (sum(wrapped::INTEGER) OVER (PARTITION BY file ORDER BY seq ROWS UNBOUNDED PRECEDING)
+    - wrapped::INTEGER)::BIGINT AS lap
 FROM doorbells_published;
 
 -- One row per wrap: the doorbell that carried the producer index past the end of the ring, and
