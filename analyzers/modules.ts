@@ -239,10 +239,14 @@ export async function installModules(engine: SqlEngine, tables: ReadonlySet<stri
       return;
     }
     for (const o of m.objects) {
+      // One script per object (the statement and its COMMENT ONs): one trip to the engine each.
+      const script = [
+        o.sql.replace(/;\s*$/, ''),
+        ...(o.doc ? [`COMMENT ON ${o.kind.toUpperCase()} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
+        ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
+      ];
       try {
-        await engine.query(o.sql);
-        if (o.doc) await engine.query(`COMMENT ON ${o.kind.toUpperCase()} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`);
-        for (const c of o.columns) await engine.query(`COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`);
+        await engine.exec(`${script.join(';\n')};`);
       } catch (e) {
         throw new Error(`${basename(m.file)}:${o.line}: ${o.name}: ${(e as Error).message}`);
       }

@@ -140,8 +140,8 @@ export async function openSession(paths: readonly string[], opts: SessionOptions
     const traces = files.flatMap((f, i) => (f.header ? [{ f, schema: schemas[i]! }] : []));
     const relations = new Set(files.map((f) => f.table));
     if (traces.length > 0) {
-      await engine.query(`CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t.f, t.schema)).join(' UNION ALL ')}`);
-      await engine.query(
+      await engine.exec(`CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t.f, t.schema)).join(' UNION ALL ')}`);
+      await engine.exec(
         'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
           traces.map(({ f }) => {
             const h = f.header!;
@@ -152,7 +152,7 @@ export async function openSession(paths: readonly string[], opts: SessionOptions
       );
       const devs = traces.flatMap(({ f }) => (f.header!.topology?.devices ?? []).map((d) =>
         `(${[literal(f.file), d.sid, d.psid, d.iommu, d.ats, d.domain, d.hwpt].join(', ')})`));
-      await engine.query(
+      await engine.exec(
         devs.length > 0
           ? `CREATE OR REPLACE TABLE devices AS SELECT * FROM (VALUES ${devs.join(', ')}) AS t(file, sid, psid, iommu, ats, domain, hwpt)`
           : 'CREATE OR REPLACE TABLE devices (file VARCHAR, sid INTEGER, psid INTEGER, iommu INTEGER, ats BOOLEAN, domain INTEGER, hwpt INTEGER)',

@@ -15,8 +15,10 @@ export interface SqlEngine {
    * the rest append, so a caller bounds memory by cutting a large input into several streams.
    */
   loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
-  /** Runs SQL (one or more statements); the result of the last one, whole. */
+  /** Runs one statement; its result, whole. `cancel()` stops it. */
   query(sql: string): Promise<Table>;
+  /** Runs a script of one or more statements for their effect (DDL); no result. */
+  exec(sql: string): Promise<void>;
   /** Runs one statement; its result batch by batch (exports of large results). */
   queryBatches(sql: string): AsyncIterable<RecordBatch>;
   /** Stops the statement running now, if any (its promise rejects with a SqlError). */

@@ -129,6 +129,16 @@ export class WasmEngine implements SqlEngine {
     });
   }
 
+  exec(sql: string): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.db.runQuery(this.conn, sql);
+      } catch (e) {
+        throw sqlError(e);
+      }
+    });
+  }
+
   async query(sql: string): Promise<Table> {
     const reader = await this.pending(sql, false);
     const batches: RecordBatch[] = [];
@@ -177,7 +187,12 @@ export class WasmEngine implements SqlEngine {
         release();
       }
     }
-    return (await RecordBatchReader.from(chunks())) as AsyncRecordBatchStreamReader;
+    try {
+      return (await RecordBatchReader.from(chunks())) as AsyncRecordBatchStreamReader;
+    } catch (e) {
+      release(); // the reader failed before taking the chunks: free the connection here
+      throw e;
+    }
   }
 
   async cancel(): Promise<void> {
