@@ -121,9 +121,16 @@ const sqlStr = (v: string | undefined) => (v === undefined ? 'NULL' : literal(v)
 
 export async function openSession(paths: readonly string[], opts: SessionOptions = {}): Promise<Session> {
   const inputs = resolveInputs(paths);
+  // DuckDB starts (about a second: compiling its WebAssembly) while the files are opened.
+  const starting = opts.engine ? Promise.resolve(opts.engine) : import('./engine/wasm.js').then((m) => m.WasmEngine.start());
   const sources: ArrowSource[] = [];
-  for (const p of inputs) sources.push(await openArrow(p));
-  const engine = opts.engine ?? (await (await import('./engine/wasm.js')).WasmEngine.start());
+  try {
+    for (const p of inputs) sources.push(await openArrow(p));
+  } catch (e) {
+    await starting.then((x) => x.close(), () => undefined);
+    throw e;
+  }
+  const engine = await starting;
   try {
     const taken = new Set<string>(BASE_RELATIONS);
     const files: LoadedFile[] = [];
