@@ -9,7 +9,7 @@ import { ingest } from '../formats/ingest/ingest.js';
 import { InputFault } from '../formats/result.js';
 import { ROOT, tempDir } from '../test/helpers.js';
 import { tableRows } from './rows.js';
-import { openSession, tableNameOf, type Session } from './session.js';
+import { openSession, resolveInputs, tableNameOf, type Session } from './session.js';
 
 const dir = tempDir();
 const SMMU = join(dir, 'smmuv3-views.arrow');
@@ -54,6 +54,10 @@ describe('openSession', () => {
       { sid: 0x11, ats: true, domain: 1 },
       { sid: 0x20, ats: false, domain: 2 },
     ]);
+  });
+
+  it('loads a file named twice (directly and through its folder) once', () => {
+    expect(resolveInputs([SMMU, dir, SMMU]).filter((f) => f.endsWith('smmuv3-views.arrow'))).toEqual([SMMU]);
   });
 
   it('names a missing input and a file that is not Arrow', async () => {

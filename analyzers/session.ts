@@ -14,7 +14,7 @@
 // session.test.ts); no column needs converting on the way in.
 
 import { readdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { DataType, type Field, type Schema, type Table } from 'apache-arrow';
 import { InputFault } from '../formats/result.js';
 import type { TraceHeader } from '../formats/trace/header.js';
@@ -59,9 +59,14 @@ export function tableNameOf(path: string): string {
   return /^[a-z_]/.test(stem) ? stem : `t_${stem}`;
 }
 
-/** Expands folder arguments to the *.arrow files in them (sorted); names a missing path. */
+/** Expands folder arguments to the *.arrow files in them (sorted), each file once; names a missing path. */
 export function resolveInputs(paths: readonly string[]): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (f: string) => {
+    if (!seen.has(resolve(f))) out.push(f);
+    seen.add(resolve(f));
+  };
   for (const p of paths) {
     let st;
     try {
@@ -70,12 +75,12 @@ export function resolveInputs(paths: readonly string[]): string[] {
       throw new InputFault({ file: p, message: 'no such file or folder' });
     }
     if (!st.isDirectory()) {
-      out.push(p);
+      add(p);
       continue;
     }
     const files = readdirSync(p).filter((f) => f.endsWith('.arrow')).sort();
     if (files.length === 0) throw new InputFault({ file: p, message: 'no .arrow files in this folder' });
-    out.push(...files.map((f) => join(p, f)));
+    for (const f of files) add(join(p, f));
   }
   return out;
 }
