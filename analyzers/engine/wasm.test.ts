@@ -71,6 +71,18 @@ describe('WasmEngine', () => {
     expect(Number((await engine.query('SELECT 41 + 1 AS x')).get(0)!.x)).toBe(42);
   });
 
+  it('runs statements issued together one after another, each with its own result', async () => {
+    const streamed = (async () => {
+      let n = 0;
+      for await (const b of engine.queryBatches('SELECT * FROM range(300000) t(i)')) n += b.numRows;
+      return n;
+    })();
+    const [rows, a, b] = await Promise.all([streamed, engine.query('SELECT 1 AS x'), engine.query('SELECT count(*) AS n FROM t')]);
+    expect(rows).toBe(300000);
+    expect(Number(a.get(0)!.x)).toBe(1);
+    expect(Number(b.get(0)!.n)).toBe(1000);
+  });
+
   it('reports bad SQL as one line', async () => {
     const e = await engine.query('SELEC 1').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SqlError);

@@ -104,8 +104,8 @@ export class WasmEngine implements SqlEngine {
   /** Runs calls one after another: a connection runs one statement at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('SQL engine is closed'));
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+    const run = this.queue.then(fn);
+    this.queue = run.then(() => undefined, () => undefined); // never rejects
     return run;
   }
 
@@ -156,19 +156,21 @@ export class WasmEngine implements SqlEngine {
    * result while it is read, instead of materializing it first.
    */
   private async pending(sql: string, stream: boolean): Promise<AsyncRecordBatchStreamReader> {
+    if (this.closed) throw new Error('SQL engine is closed');
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    // Everything queued after this statement waits until its result has been read (or abandoned).
+    const before = this.queue;
+    this.queue = held;
+    await before;
     let header: Uint8Array | null = null;
-    await this.serial(async () => {
-      try {
-        header = await this.db.startPendingQuery(this.conn, sql, stream);
-        while (header === null) header = await this.db.pollPendingQuery(this.conn);
-      } catch (e) {
-        release();
-        throw sqlError(e);
-      }
-      this.queue = held;
-    });
+    try {
+      header = await this.db.startPendingQuery(this.conn, sql, stream);
+      while (header === null) header = await this.db.pollPendingQuery(this.conn);
+    } catch (e) {
+      release();
+      throw sqlError(e);
+    }
     const db = this.db, conn = this.conn;
     async function* chunks(): AsyncGenerator<Uint8Array> {
       try {
