@@ -127,7 +127,6 @@ EOF
         invtrace replay "$trace" --policy all -o "$OUT/replay-$name" || rc=$?
         [ "$rc" -le 1 ] || fail "$name: invtrace replay exited with status $rc"
         log "$name: replayed under every policy into $OUT/replay-$name (status $rc)"
-        if has_command compare; then invtrace compare "$trace" --policy all || [ $? -le 1 ] || fail "$name: compare failed"; fi
     else
         log "$name: SKIPPED replay: this build has no 'invtrace replay' command yet"
     fi
