@@ -112,6 +112,12 @@ export function buildProgram(): Command {
     .option('--markdown', 'print a Markdown table')
     .action(action(async (trace: string, opts) => (await import('./commands/replay.js')).compareCommand(trace, opts)));
 
+  program
+    .command('demo')
+    .description('the main job on bundled samples: ingest a real capture, replay every policy, print the comparison and findings')
+    .option('--keep <dir>', 'keep the ingested traces in this folder')
+    .action(action(async (opts) => (await import('./commands/demo.js')).demoCommand(opts)));
+
   return program;
 }
 
