@@ -50,6 +50,10 @@ export interface CompiledOp {
   readonly fields: readonly CompiledField[];
   /** Per word: bits claimed by the opcode and the fields; the rest are reserved. */
   readonly used: readonly bigint[];
+  /** Per word: the reserved bits (64-bit complement of `used`). */
+  readonly reserved: readonly bigint[];
+  /** Fields that have reserved encodings, with them. */
+  readonly reservedValues: readonly { readonly field: CompiledField; readonly values: ReadonlySet<number> }[];
 }
 
 const opName = (code: number) => `UNKNOWN_0x${code.toString(16).padStart(2, '0')}`;
@@ -95,7 +99,9 @@ export class Codec {
           used[r.w]! |= maskOf(r);
         }
       }
-      const op: CompiledOp = { def, fields, used };
+      const reserved = used.map((u) => ~u & 0xffffffffffffffffn);
+      const reservedValues = fields.filter((f) => f.def.reserved?.length).map((f) => ({ field: f, values: new Set(f.def.reserved) }));
+      const op: CompiledOp = { def, fields, used, reserved, reservedValues };
       if (this.byCode.has(def.code)) throw new Error(`table: duplicate code ${hex(def.code)}`);
       this.byCode.set(def.code, op);
       for (const n of [def.name, ...(def.aka ?? [])]) this.byName.set(normalize(n), op);
@@ -141,16 +147,16 @@ export class Codec {
       error = reject('width', `${op.def.name} needs a 256-bit descriptor queue (IQA.DW=1)`);
     }
     for (let w = 0; w < words.length && error === undefined; w++) {
-      const rsv = words[w]! & ~(op.used[w] ?? 0n);
+      const rsv = words[w]! & (op.reserved[w] ?? 0xffffffffffffffffn);
       if (rsv !== 0n) {
         const name = this.table.wordName(w);
         error = reject('reserved-bits', `reserved bits set in ${name}: ${hex(rsv)}`, name);
       }
     }
-    for (const f of op.fields) {
+    for (const { field, values } of op.reservedValues) {
       if (error !== undefined) break;
-      const v = Number(fields[f.name]!);
-      if (f.def.reserved?.includes(v)) error = reject('reserved-value', `reserved encoding ${f.name}=${v}`, f.name);
+      const v = Number(fields[field.name]!);
+      if (values.has(v)) error = reject('reserved-value', `reserved encoding ${field.name}=${v}`, field.name);
     }
     return { arch: this.arch, code, name: op.def.name, def: op.def, words, fields, error };
   }

@@ -1,12 +1,14 @@
 // Builds canonical trace batches from events. Readers, the JSONL parser and the generator push
 // events; every `batchRows` rows a RecordBatch goes to the sink, so memory stays flat however long
-// the trace. Commands are decoded here once: op, error, role, scope and field columns.
+// the trace. Commands are decoded here once: op, error, role, scope and field columns. Columns are
+// preallocated per batch; a row writes only the fields its op has (the rest stay null).
 
 import { RecordBatch, Struct, makeData, type Schema } from 'apache-arrow';
-import { DictCol, i32, i64, u8, u16, u32, u64 } from '../arrow/columns.js';
+import { BigCol, CodeCol, Int32, Int64, SmallCol, Uint8, Uint16, Uint32, Uint64 } from '../arrow/fixed-columns.js';
 import { classify } from '../classify.js';
 import type { Codec, Decoded } from '../codec/codec.js';
 import { codecFor } from '../codecs.js';
+import type { FixedDictionary } from '../arrow/columns.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 
@@ -29,48 +31,99 @@ export class MemorySink implements BatchSink {
   }
 }
 
-interface FieldSlot {
-  readonly field: string;
-  readonly col: { push(v: number | bigint): void; pushNull(): void; finish(): unknown; length: number };
-  readonly big: boolean;
+/** Where one op's fields go: column and spec name, small (<= 32 bits) or big. */
+interface FieldTarget {
+  readonly name: string;
+  readonly small: SmallCol | undefined;
+  readonly big: BigCol | undefined;
+  /** Bit ranges, to tell whether a partly-known command knows this field. */
+  readonly parts: readonly { readonly w: number; readonly mask: bigint }[];
 }
+
+const ALL_ONES = 0xffffffffffffffffn;
 
 export class TraceBuilder {
   readonly schema: Schema;
   private readonly codec: Codec;
   private readonly dicts: TraceDictionaries;
   private readonly words: 2 | 4;
-  private readonly origin: Origin;
-  private seq = 0;
-  private inBatch = 0;
-  private readonly c = {
-    seq: u32(), kind: null as unknown as DictCol, ts: i64(), slot: u32(), wrap: u8(),
-    w: [u64(), u64(), u64(), u64()], known: [u64(), u64()],
-    op: null as unknown as DictCol, error: null as unknown as DictCol, role: null as unknown as DictCol,
-    cache: null as unknown as DictCol, rangeBase: u64(), rangeBytes: u64(),
-    origin: null as unknown as DictCol, inferred: u8(), cpu: i32(),
-  };
-  private readonly fieldSlots: FieldSlot[];
+  private readonly origin: number;
+  private readonly kindCodes: Record<EventKind, number>;
+  private readonly roleCodes: Record<string, number>;
+  private readonly cacheCodes: Record<string, number>;
+  private readonly originCodes: Map<Origin, number>;
   private readonly errorCodes: Map<string, number>;
+  private readonly opMasks: readonly { readonly w: number; readonly mask: bigint }[];
+  private seq = 0;
+  private row = 0;
+  private readonly c;
+  private readonly columns: { readonly name: string; finish(n: number): unknown }[];
+  /** Per opcode/type code: the field targets of that op. */
+  private readonly targets = new Map<number, readonly FieldTarget[]>();
 
   constructor(readonly header: TraceHeader, private readonly sink: BatchSink, readonly batchRows = 1 << 16, origin: Origin = 'jsonl') {
     this.schema = traceSchema(header);
     this.codec = codecFor(header.arch);
     this.dicts = traceDictionaries(header.arch);
     this.words = wordsPerSlot(header);
-    this.origin = origin;
-    this.c.kind = new DictCol(this.dicts.kind);
-    this.c.op = new DictCol(this.dicts.op);
-    this.c.error = new DictCol(this.dicts.error);
-    this.c.role = new DictCol(this.dicts.role);
-    this.c.cache = new DictCol(this.dicts.cache);
-    this.c.origin = new DictCol(this.dicts.origin);
-    this.fieldSlots = fieldColumns(header.arch).map((f) => {
-      const big = f.bits > 32;
-      const col = f.bits <= 8 ? u8() : f.bits <= 16 ? u16() : f.bits <= 32 ? u32() : u64();
-      return { field: f.field, col: col as unknown as FieldSlot['col'], big };
-    });
+    const n = batchRows;
+    const code = (d: FixedDictionary, nullable = true) => new CodeCol(d.type, d.vector, n, nullable);
+    const codes = (d: FixedDictionary) => Object.fromEntries(d.values.map((v, i) => [v, i]));
+    this.kindCodes = codes(this.dicts.kind) as Record<EventKind, number>;
+    this.roleCodes = codes(this.dicts.role);
+    this.cacheCodes = codes(this.dicts.cache);
+    this.originCodes = new Map(this.dicts.origin.values.map((v, i) => [v as Origin, i]));
     this.errorCodes = new Map(this.dicts.error.values.map((v, i) => [v, i]));
+    this.origin = this.originCodes.get(origin)!;
+    this.opMasks = this.codec.table.opcode.map((r) => ({ w: r.w, mask: ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo) }));
+    this.c = {
+      seq: new SmallCol(new Uint32(), n, false),
+      kind: code(this.dicts.kind, false),
+      ts: new BigCol(new Int64(), n),
+      slot: new SmallCol(new Uint32(), n),
+      wrap: new SmallCol(new Uint8(), n),
+      w: [0, 1, 2, 3].map(() => new BigCol(new Uint64(), n)),
+      known: [0, 1].map(() => new BigCol(new Uint64(), n)),
+      op: code(this.dicts.op),
+      error: code(this.dicts.error),
+      role: code(this.dicts.role),
+      cache: code(this.dicts.cache),
+      rangeBase: new BigCol(new Uint64(), n),
+      rangeBytes: new BigCol(new Uint64(), n),
+      origin: code(this.dicts.origin, false),
+      inferred: new SmallCol(new Uint8(), n, false),
+      cpu: new SmallCol(new Int32(), n),
+    };
+    const c = this.c;
+    const common: [string, { finish(n: number): unknown }][] = [
+      ['seq', c.seq], ['kind', c.kind], ['ts_ns', c.ts], ['slot', c.slot], ['wrap', c.wrap],
+      ['w0', c.w[0]!], ['w1', c.w[1]!], ['w2', c.w[2]!], ['w3', c.w[3]!], ['known0', c.known[0]!], ['known1', c.known[1]!],
+      ['op', c.op], ['error', c.error], ['role', c.role], ['cache', c.cache], ['range_base', c.rangeBase],
+      ['range_bytes', c.rangeBytes], ['origin', c.origin], ['inferred', c.inferred], ['cpu', c.cpu],
+    ];
+    const byField = new Map<string, SmallCol | BigCol>();
+    for (const f of fieldColumns(header.arch)) {
+      const col = f.bits > 32 ? new BigCol(new Uint64(), n) : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n);
+      byField.set(f.field, col);
+      common.push([f.column, col]);
+    }
+    const byName = new Map(common);
+    this.columns = this.schema.fields.map((f) => {
+      const col = byName.get(f.name);
+      if (col === undefined) throw new Error(`builder: no column for ${f.name}`);
+      return { name: f.name, finish: (k: number) => col.finish(k) };
+    });
+    for (const op of this.codec.ops) {
+      this.targets.set(op.def.code, op.fields.map((f) => {
+        const col = byField.get(f.name)!;
+        return {
+          name: f.name,
+          small: col instanceof SmallCol ? col : undefined,
+          big: col instanceof BigCol ? col : undefined,
+          parts: f.def.parts.map((p) => ({ w: p.w, mask: ((1n << BigInt(p.hi - p.lo + 1)) - 1n) << BigInt(p.lo) })),
+        };
+      }));
+    }
   }
 
   /** Rows pushed so far. */
@@ -89,49 +142,39 @@ export class TraceBuilder {
     // qw2/qw3 as zero, stored as null (unknown).
     const w = words.length === this.words ? words : padWords(words, this.words);
     const d = this.codec.decode(w, { descBytes: this.header.desc_bytes });
-    this.begin('cmd', meta);
+    const r = this.begin('cmd', meta);
     const c = this.c;
-    c.slot.push(slot);
-    c.wrap.pushMaybe(wrap);
-    for (let i = 0; i < 4; i++) {
-      if (i < words.length) c.w[i]!.push(w[i]!);
-      else c.w[i]!.pushNull();
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    for (let i = 0; i < words.length; i++) c.w[i]!.set(r, w[i]!);
+    const partial = known !== undefined && (known[0] !== ALL_ONES || known[1] !== ALL_ONES);
+    if (partial) {
+      c.known[0]!.set(r, known[0]!);
+      c.known[1]!.set(r, known[1]!);
     }
-    const partial = known !== undefined && known.some((k) => k !== 0xffffffffffffffffn);
     // The source could not tell the opcode/type: the command is known to exist, not what it is.
-    const opKnown = !partial || this.codec.table.opcode.every((r) => {
-      const m = ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo);
-      return ((known![r.w] ?? 0n) & m) === m;
-    });
-    c.known[0]!.pushMaybe(partial ? known[0] : undefined);
-    c.known[1]!.pushMaybe(partial ? known[1] : undefined);
-    if (!opKnown) {
-      c.op.pushNull();
-      c.error.pushNull();
-      c.role.pushNull();
-      c.cache.pushNull();
-      c.rangeBase.pushNull();
-      c.rangeBytes.pushNull();
-      for (const f of this.fieldSlots) f.col.pushNull();
+    if (partial && !this.opMasks.every((m) => ((known[m.w] ?? 0n) & m.mask) === m.mask)) {
       this.end();
       return d;
     }
-    c.op.pushCode(d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name));
-    if (d.error) c.error.pushCode(this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)!);
-    else c.error.pushNull();
+    c.op.set(r, d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name));
+    if (d.error) c.error.set(r, this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)!);
     const cls = classify(d);
-    c.role.push(cls.role);
+    c.role.set(r, this.roleCodes[cls.role]!);
     const s = cls.scope;
-    if (s) c.cache.push(s.cache);
-    else c.cache.pushNull();
-    c.rangeBase.pushMaybe(s?.range?.base);
-    c.rangeBytes.pushMaybe(s?.range?.bytes);
-    const def = d.def;
-    for (const f of this.fieldSlots) {
-      const v = d.fields[f.field];
-      if (v === undefined || (partial && def && !fieldKnown(def.fields.find((x) => x.name === f.field)!.parts, known!))) {
-        f.col.pushNull();
-      } else f.col.push(f.big ? v : Number(v));
+    if (s) {
+      c.cache.set(r, this.cacheCodes[s.cache]!);
+      if (s.range) {
+        c.rangeBase.set(r, s.range.base);
+        c.rangeBytes.set(r, s.range.bytes);
+      }
+    }
+    const targets = d.def ? this.targets.get(d.def.code)! : [];
+    for (const t of targets) {
+      if (partial && !t.parts.every((p) => ((known![p.w] ?? 0n) & p.mask) === p.mask)) continue;
+      const v = d.fields[t.name]!;
+      if (t.small) t.small.set(r, Number(v));
+      else t.big!.set(r, v);
     }
     this.end();
     return d;
@@ -139,84 +182,51 @@ export class TraceBuilder {
 
   /** The guest's producer write: the new producer index and its wrap bit. */
   doorbell(prod: number, wrap: number, meta: EventMeta = {}): void {
-    this.begin('doorbell', meta);
-    this.c.slot.push(prod);
-    this.c.wrap.push(wrap);
-    this.blankCommand();
+    const r = this.begin('doorbell', meta);
+    this.c.slot.set(r, prod);
+    this.c.wrap.set(r, wrap);
     this.end();
   }
 
   /** The guest acknowledged a queue error (SMMUv3 GERRORN write, VT-d FSTS clear). */
   ack(meta: EventMeta = {}): void {
     this.begin('ack', meta);
-    this.c.slot.pushNull();
-    this.c.wrap.pushNull();
-    this.blankCommand();
     this.end();
   }
 
   /** An injected device fault (or its end) for the device `sid`. */
   fault(kind: 'atc_timeout' | 'atc_recover', sid: number, meta: EventMeta = {}): void {
-    this.begin(kind, meta);
-    this.c.slot.pushNull();
-    this.c.wrap.pushNull();
-    this.blankCommand('SID', sid);
+    const r = this.begin(kind, meta);
+    const t = this.targets.get(this.codec.lookup(this.header.arch === 'smmuv3' ? 'CMD_ATC_INV' : 'dev_tlb_inv')!.def.code)!.find((x) => x.name === 'SID')!;
+    if (t.small) t.small.set(r, sid);
+    else t.big!.set(r, BigInt(sid));
     this.end();
   }
 
   /** Emits the rows not yet in a batch. */
   flush(): void {
-    if (this.inBatch === 0) return;
-    const c = this.c;
-    const byName = new Map<string, unknown>([
-      ['seq', c.seq.finish()], ['kind', c.kind.finish()], ['ts_ns', c.ts.finish()], ['slot', c.slot.finish()],
-      ['wrap', c.wrap.finish()], ['w0', c.w[0]!.finish()], ['w1', c.w[1]!.finish()], ['w2', c.w[2]!.finish()],
-      ['w3', c.w[3]!.finish()], ['known0', c.known[0]!.finish()], ['known1', c.known[1]!.finish()],
-      ['op', c.op.finish()], ['error', c.error.finish()], ['role', c.role.finish()], ['cache', c.cache.finish()],
-      ['range_base', c.rangeBase.finish()], ['range_bytes', c.rangeBytes.finish()], ['origin', c.origin.finish()],
-      ['inferred', c.inferred.finish()], ['cpu', c.cpu.finish()],
-    ]);
-    for (const f of this.fieldSlots) byName.set(f.field.toLowerCase(), f.col.finish());
-    const children = this.schema.fields.map((f) => {
-      const d = byName.get(f.name);
-      if (d === undefined) throw new Error(`builder: no column for ${f.name}`);
-      return d;
-    });
-    const length = this.inBatch;
-    this.inBatch = 0;
-    const data = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: children as never });
+    const n = this.row;
+    if (n === 0) return;
+    const children = this.columns.map((col) => col.finish(n));
+    this.row = 0;
+    const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
     this.sink.write(new RecordBatch(this.schema, data));
   }
 
-  private begin(kind: EventKind, meta: EventMeta): void {
+  private begin(kind: EventKind, meta: EventMeta): number {
     const c = this.c;
-    c.seq.push(this.seq++);
-    c.kind.push(kind);
-    c.ts.pushMaybe(meta.ts_ns);
-    c.origin.push(meta.origin ?? this.origin);
-    c.inferred.push(meta.inferred ? 1 : 0);
-    c.cpu.pushMaybe(meta.cpu);
+    const r = this.row;
+    c.seq.set(r, this.seq++);
+    c.kind.set(r, this.kindCodes[kind]);
+    if (meta.ts_ns !== undefined) c.ts.set(r, meta.ts_ns);
+    c.origin.set(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
+    c.inferred.set(r, meta.inferred ? 1 : 0);
+    if (meta.cpu !== undefined) c.cpu.set(r, meta.cpu);
+    return r;
   }
 
   private end(): void {
-    if (++this.inBatch >= this.batchRows) this.flush();
-  }
-
-  private blankCommand(setField?: string, value?: number): void {
-    const c = this.c;
-    for (const w of c.w) w.pushNull();
-    c.known[0]!.pushNull();
-    c.known[1]!.pushNull();
-    c.op.pushNull();
-    c.error.pushNull();
-    c.role.pushNull();
-    c.cache.pushNull();
-    c.rangeBase.pushNull();
-    c.rangeBytes.pushNull();
-    for (const f of this.fieldSlots) {
-      if (f.field === setField && value !== undefined) f.col.push(f.big ? BigInt(value) : value);
-      else f.col.pushNull();
-    }
+    if (++this.row >= this.batchRows) this.flush();
   }
 }
 
@@ -224,11 +234,4 @@ function padWords(words: readonly bigint[], n: number): bigint[] {
   const out = words.slice(0, n);
   while (out.length < n) out.push(0n);
   return out;
-}
-
-function fieldKnown(parts: readonly { w: number; hi: number; lo: number }[], known: readonly bigint[]): boolean {
-  return parts.every((p) => {
-    const m = ((1n << BigInt(p.hi - p.lo + 1)) - 1n) << BigInt(p.lo);
-    return ((known[p.w] ?? 0n) & m) === m;
-  });
 }
