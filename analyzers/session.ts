@@ -20,7 +20,7 @@ import { InputFault } from '../formats/result.js';
 import type { TraceHeader } from '../formats/trace/header.js';
 import { commonFields, fieldColumns, typeForBits } from '../formats/trace/schema.js';
 import { ipcStreams, openArrow, type ArrowSource } from './arrow-files.js';
-import { ident, literal, type SqlEngine } from './engine/engine.js';
+import { ENGINES, ident, literal, startEngine, type EngineKind, type SqlEngine } from './engine/engine.js';
 import { installModules, loadModules, type InstallReport, type SqlModule } from './modules.js';
 
 /** Relations the session itself provides (a file may not take these names). */
@@ -36,8 +36,8 @@ export interface LoadedFile {
 }
 
 export interface SessionOptions {
-  /** The engine to use; default: duckdb-wasm. */
-  readonly engine?: SqlEngine;
+  /** The engine to use, or which one to start; default: $INVTRACE_SQL_ENGINE, else duckdb-wasm. */
+  readonly engine?: SqlEngine | EngineKind;
   /** Install the analyzer views (default true). */
   readonly views?: boolean;
   readonly modules?: readonly SqlModule[];
@@ -51,6 +51,14 @@ export interface Session {
   readonly views: InstallReport;
   query(sql: string): Promise<Table>;
   close(): Promise<void>;
+}
+
+/** The engine $INVTRACE_SQL_ENGINE names (wasm or native), wasm by default. */
+function engineFromEnv(): EngineKind {
+  const e = process.env.INVTRACE_SQL_ENGINE;
+  if (e === undefined || e === '') return 'wasm';
+  if ((ENGINES as readonly string[]).includes(e)) return e as EngineKind;
+  throw new InputFault({ field: 'INVTRACE_SQL_ENGINE', message: `unknown SQL engine "${e}" (${ENGINES.join(' or ')})` });
 }
 
 /** A file's table name: its name without extension, lower-case, [a-z0-9_] only. */
@@ -127,7 +135,8 @@ const sqlStr = (v: string | undefined) => (v === undefined ? 'NULL' : literal(v)
 export async function openSession(paths: readonly string[], opts: SessionOptions = {}): Promise<Session> {
   const inputs = resolveInputs(paths);
   // DuckDB starts (about a second: compiling its WebAssembly) while the files are opened.
-  const starting = opts.engine ? Promise.resolve(opts.engine) : import('./engine/wasm.js').then((m) => m.WasmEngine.start());
+  const starting = typeof opts.engine === 'object' ? Promise.resolve(opts.engine) : startEngine(opts.engine ?? engineFromEnv());
+  starting.catch(() => undefined); // handled below, after the files are open: not an unhandled rejection
   const sources: ArrowSource[] = [];
   try {
     for (const p of inputs) sources.push(await openArrow(p));

@@ -1,15 +1,14 @@
-// SQL session speed (`npm run bench -- sql`): loading a 5M-command trace into duckdb-wasm, running
-// the standard analyzer set on it, and the start-up of a one-shot `invtrace sql -e` on a small
-// trace. The big trace comes from the workload generator (samples/gen, `invtrace gen smmuv3`: the
+// SQL session speed (`npm run bench -- sql`): loading a 5M-command trace into duckdb-wasm (and the
+// optional native DuckDB when installed), running the standard analyzer set on it, and the start-up
+// of a one-shot `invtrace sql -e` on a small trace. The big trace comes from the workload generator (samples/gen, `invtrace gen smmuv3`: the
 // Linux arm-smmu-v3 driver's command mix), written to a temporary folder and removed afterwards.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ident } from '../analyzers/engine/engine.js';
-import { WasmEngine } from '../analyzers/engine/wasm.js';
-import { loadModules } from '../analyzers/modules.js';
+import { ident, startEngine, type EngineKind } from '../analyzers/engine/engine.js';
+import { installModules, loadModules } from '../analyzers/modules.js';
 import { openSession } from '../analyzers/session.js';
 import { ingest } from '../formats/ingest/ingest.js';
 import { packageRoot } from '../formats/paths.js';
@@ -39,6 +38,34 @@ function cliSeconds(args: string[], reps = 3): number {
   return best;
 }
 
+/** Start, load, views and the analyzer set on one engine; the per-view times only with `detail`. */
+async function measureEngine(kind: EngineKind, big: string, detail: boolean): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  const start = await timeIt(() => startEngine(kind));
+  const engine = start.value;
+  out.push({ name: `${kind}: start`, value: start.seconds, unit: 's' });
+  const load = await timeIt(() => openSession([big], { engine, views: false }));
+  const session = load.value;
+  const rows = session.files[0]!.rows;
+  out.push({ name: `${kind}: load trace (Arrow file -> IPC stream segments -> table)`, value: load.seconds, unit: 's', note: `${rows.toLocaleString('en-US')} rows, ${(rows / load.seconds / 1e6).toFixed(2)} M rows/s` });
+  const views = await timeIt(() => installModules(engine, new Set(['trace', 'traces', 'devices'])));
+  out.push({ name: `${kind}: install analyzer views (CREATE VIEW + COMMENT ON)`, value: views.seconds, unit: 's' });
+  let total = 0;
+  for (const v of publicViews()) {
+    // Materialized inside DuckDB, so the time is the analysis, not the transfer of its rows.
+    const t = await timeIt(() => engine.exec(`CREATE OR REPLACE TEMP TABLE ${ident(`_bench_${v}`)} AS SELECT * FROM ${ident(v)}`));
+    const n = Number((await engine.query(`SELECT count(*) AS n FROM ${ident(`_bench_${v}`)}`)).get(0)!.n);
+    await engine.exec(`DROP TABLE ${ident(`_bench_${v}`)}`);
+    total += t.seconds;
+    if (detail) out.push({ name: `${kind}:   view ${v}`, value: t.seconds, unit: 's', note: `${n.toLocaleString('en-US')} rows` });
+  }
+  out.push({ name: `${kind}: standard analyzer set (every public view)`, value: total, unit: 's' });
+  const mem = await engine.query('SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory()');
+  out.push({ name: `${kind}: DuckDB memory in use after the analyses`, value: Number(mem.get(0)!.b) / 2 ** 20, unit: 'MiB' });
+  await session.close();
+  return out;
+}
+
 export const benches: readonly Bench[] = [
   {
     name: 'sql',
@@ -50,36 +77,17 @@ export const benches: readonly Bench[] = [
         const gen = await timeIt(() => synthesize(big, COMMANDS));
         const g = gen.value;
         out.push({ name: `gen ${WORKLOAD} ${COMMANDS.toLocaleString('en-US')} commands`, value: gen.seconds, unit: 's', note: `${g.commands.toLocaleString('en-US')} commands, ${g.doorbells.toLocaleString('en-US')} doorbells, ${(statSync(big).size / 2 ** 20).toFixed(0)} MiB file` });
-
-        const start = await timeIt(() => WasmEngine.start());
-        const engine = start.value;
-        out.push({ name: 'duckdb-wasm start (worker + instantiate)', value: start.seconds, unit: 's' });
-        const load = await timeIt(() => openSession([big], { engine, views: false }));
-        const session = load.value;
-        const rows = session.files[0]!.rows;
-        out.push({ name: 'load trace (Arrow file -> IPC stream segments -> table)', value: load.seconds, unit: 's', note: `${rows.toLocaleString('en-US')} rows, ${(rows / load.seconds / 1e6).toFixed(2)} M rows/s` });
-        const { installModules } = await import('../analyzers/modules.js');
-        const views = await timeIt(() => installModules(engine, new Set(['trace', 'traces', 'devices'])));
-        out.push({ name: 'install analyzer views (CREATE VIEW + COMMENT ON)', value: views.seconds, unit: 's' });
-        let total = 0;
-        for (const v of publicViews()) {
-          // Materialized inside DuckDB, so the time is the analysis, not the transfer of its rows.
-          const t = await timeIt(() => engine.query(`CREATE OR REPLACE TEMP TABLE ${ident(`_bench_${v}`)} AS SELECT * FROM ${ident(v)}`));
-          const n = Number((await engine.query(`SELECT count(*) AS n FROM ${ident(`_bench_${v}`)}`)).get(0)!.n);
-          await engine.query(`DROP TABLE ${ident(`_bench_${v}`)}`);
-          total += t.seconds;
-          out.push({ name: `  view ${v}`, value: t.seconds, unit: 's', note: `${n.toLocaleString('en-US')} rows` });
-        }
-        out.push({ name: 'standard analyzer set (every public view)', value: total, unit: 's' });
-        const mem = await engine.query("SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory()");
-        out.push({ name: 'DuckDB memory in use after the analyses', value: Number(mem.get(0)!.b) / 2 ** 20, unit: 'MiB' });
-        await session.close();
-        out.push({ name: 'peak RSS of this process', value: peakRssMiB(), unit: 'MiB' });
+        out.push(...(await measureEngine('wasm', big, true)));
+        out.push({ name: 'peak RSS of this process (wasm)', value: peakRssMiB(), unit: 'MiB' });
+        const native = await import('@duckdb/node-api' as string).then(() => true, () => false);
+        if (native) out.push(...(await measureEngine('native', big, false)));
 
         const small = join(dir, 'small.arrow');
         await ingest([join(packageRoot(), 'analyzers/testdata/smmuv3-views.jsonl')], { output: small });
-        out.push({ name: 'one-shot `sql small.arrow -e` (best of 3)', value: cliSeconds(['sql', small, '-e', 'SELECT count(*) FROM trace']), unit: 's' });
-        out.push({ name: 'one-shot `sql --no-views small.arrow -e` (best of 3)', value: cliSeconds(['sql', '--no-views', small, '-e', 'SELECT count(*) FROM trace']), unit: 's' });
+        const oneShot = ['sql', small, '-e', 'SELECT count(*) FROM trace'];
+        out.push({ name: 'one-shot `sql small.arrow -e` (best of 3)', value: cliSeconds(oneShot), unit: 's' });
+        out.push({ name: 'one-shot `sql --no-views small.arrow -e` (best of 3)', value: cliSeconds(['sql', '--no-views', ...oneShot.slice(1)]), unit: 's' });
+        if (native) out.push({ name: 'one-shot `sql --engine native small.arrow -e` (best of 3)', value: cliSeconds(['sql', '--engine', 'native', ...oneShot.slice(1)]), unit: 's' });
         out.push({ name: '`invtrace --help` (best of 3)', value: cliSeconds(['--help']), unit: 's' });
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -44,6 +44,44 @@ export function oneLine(message: string): string {
   return first.trim();
 }
 
+/**
+ * One statement at a time on a connection: calls run in the order made. `hold()` waits for its
+ * turn and keeps the connection until the returned release is called (a result read in pieces).
+ */
+export class StatementQueue {
+  private tail: Promise<void> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.then(() => undefined, () => undefined); // never rejects
+    return run;
+  }
+
+  async hold(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const before = this.tail;
+    this.tail = held;
+    await before;
+    return release;
+  }
+
+  /** Resolves once everything queued so far has finished. */
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}
+
+/** The engines there are: duckdb-wasm (the default, always there) and native DuckDB (optional). */
+export const ENGINES = ['wasm', 'native'] as const;
+export type EngineKind = (typeof ENGINES)[number];
+
+/** Starts an engine; the native one needs the optional dependency @duckdb/node-api. */
+export async function startEngine(kind: EngineKind = 'wasm'): Promise<SqlEngine> {
+  if (kind === 'native') return (await import('./native.js')).NativeEngine.start();
+  return (await import('./wasm.js')).WasmEngine.start();
+}
+
 /** Quotes an identifier for DuckDB. */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type RecordBatch } from 'apache-arrow';
 import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
-import { ident, SqlError, type SqlEngine } from './engine.js';
+import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,7 +76,7 @@ function sqlError(e: unknown): SqlError {
 
 export class WasmEngine implements SqlEngine {
   readonly name = 'duckdb-wasm';
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new StatementQueue();
   private closed = false;
 
   private constructor(private readonly db: AsyncDuckDB, private readonly conn: number, private readonly worker: Worker) {}
@@ -101,12 +101,8 @@ export class WasmEngine implements SqlEngine {
     }
   }
 
-  /** Runs calls one after another: a connection runs one statement at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('SQL engine is closed'));
-    const run = this.queue.then(fn);
-    this.queue = run.then(() => undefined, () => undefined); // never rejects
-    return run;
+    return this.closed ? Promise.reject(new Error('SQL engine is closed')) : this.queue.run(fn);
   }
 
   version(): Promise<string> {
@@ -157,12 +153,8 @@ export class WasmEngine implements SqlEngine {
    */
   private async pending(sql: string, stream: boolean): Promise<AsyncRecordBatchStreamReader> {
     if (this.closed) throw new Error('SQL engine is closed');
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
     // Everything queued after this statement waits until its result has been read (or abandoned).
-    const before = this.queue;
-    this.queue = held;
-    await before;
+    const release = await this.queue.hold();
     let header: Uint8Array | null = null;
     try {
       header = await this.db.startPendingQuery(this.conn, sql, stream);
@@ -205,7 +197,7 @@ export class WasmEngine implements SqlEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     await this.db.terminate().catch(() => undefined);
     await this.worker.terminate();
   }
