@@ -6,12 +6,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Float64, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest } from '../formats/ingest/ingest.js';
-import { ROOT, tempDir } from '../test/helpers.js';
+import { tempDir } from '../test/helpers.js';
 import { WasmEngine } from './engine/wasm.js';
 import { lintModule, loadModules, parseModule, splitStatements } from './modules.js';
 import { tableRows } from './rows.js';
 import { openSession } from './session.js';
+import { scenarioTrace } from './testdata/fixtures.js';
 
 const dir = tempDir();
 
@@ -86,8 +86,7 @@ describe('splitStatements', () => {
 describe('installModules through a session', () => {
   let trace: string;
   beforeAll(async () => {
-    trace = join(dir, 'smmuv3-views.arrow');
-    await ingest([join(ROOT, 'analyzers/testdata/smmuv3-views.jsonl')], { output: trace });
+    trace = await scenarioTrace(dir, 'smmuv3-views');
   });
 
   it('stores view and column comments with COMMENT ON', async () => {

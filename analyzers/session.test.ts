@@ -5,11 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest } from '../formats/ingest/ingest.js';
 import { InputFault } from '../formats/result.js';
-import { ROOT, tempDir } from '../test/helpers.js';
+import { tempDir } from '../test/helpers.js';
 import { tableRows } from './rows.js';
 import { openSession, resolveInputs, tableNameOf, type Session } from './session.js';
+import { scenarioTrace } from './testdata/fixtures.js';
 
 const dir = tempDir();
 const SMMU = join(dir, 'smmuv3-views.arrow');
@@ -17,8 +17,8 @@ const VTD = join(dir, '2-vtd views.arrow');
 let s: Session;
 
 beforeAll(async () => {
-  await ingest([join(ROOT, 'analyzers/testdata/smmuv3-views.jsonl')], { output: SMMU });
-  await ingest([join(ROOT, 'analyzers/testdata/vtd-views.jsonl')], { output: VTD });
+  await scenarioTrace(dir, 'smmuv3-views');
+  await scenarioTrace(dir, 'vtd-views', '2-vtd views.arrow');
   s = await openSession([SMMU, VTD], { views: false });
 });
 afterAll(async () => {

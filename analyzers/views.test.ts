@@ -1,22 +1,21 @@
 // Every analyzer view on two hand-written scenarios (analyzers/testdata/*-views.jsonl). The
 // expected numbers are counted by hand from the scenarios' comments, never copied from output.
 
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest } from '../formats/ingest/ingest.js';
-import { ROOT, tempDir } from '../test/helpers.js';
+import { tempDir } from '../test/helpers.js';
 import { loadModules } from './modules.js';
 import { tableRows, type Cell } from './rows.js';
 import { openSession, type Session } from './session.js';
+import { scenarioTrace } from './testdata/fixtures.js';
 
 const dir = tempDir();
-const SMMU = join(dir, 'smmuv3-views.arrow');
-const VTD = join(dir, 'vtd-views.arrow');
+let SMMU: string;
+let VTD: string;
 let s: Session;
 
 beforeAll(async () => {
-  await ingest([join(ROOT, 'analyzers/testdata/smmuv3-views.jsonl')], { output: SMMU });
-  await ingest([join(ROOT, 'analyzers/testdata/vtd-views.jsonl')], { output: VTD });
+  SMMU = await scenarioTrace(dir, 'smmuv3-views');
+  VTD = await scenarioTrace(dir, 'vtd-views');
   s = await openSession([SMMU, VTD]);
 });
 afterAll(async () => {
