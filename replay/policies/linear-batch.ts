@@ -6,7 +6,7 @@
 
 import { checkVariant, variantBool, variantChoice, type Policy, type Variant } from '../policy.js';
 import { walkBatched, type BatchOptions } from './batched.js';
-import { VmmState } from './steps.js';
+import { trappedPolicy, VmmState } from './steps.js';
 
 export function linearBatch(variant: Variant, name: string): Policy {
   checkVariant(variant, ['split_on_wrap', 'vmm'], name);
@@ -16,15 +16,5 @@ export function linearBatch(variant: Variant, name: string): Policy {
     splitOnWrap: variantBool(variant, 'split_on_wrap', name),
   };
   const st = new VmmState();
-  return {
-    name,
-    doorbell(ctx, prod) {
-      ctx.op('trap', 'doorbell');
-      if (ctx.error === undefined) walkBatched(ctx, st, prod, o);
-    },
-    ack(ctx, prod) {
-      ctx.op('trap', 'error acknowledgement');
-      walkBatched(ctx, st, prod, o);
-    },
-  };
+  return trappedPolicy(name, (ctx, prod) => walkBatched(ctx, st, prod, o));
 }

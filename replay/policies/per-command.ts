@@ -6,7 +6,7 @@
 import { checkVariant, variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import type { Fanout } from '../vmm/arch.js';
 import { forwardToHost } from '../vmm/forward.js';
-import { completionPoint, hostFailed, VmmState } from './steps.js';
+import { completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
 
 export interface WalkOptions {
   /** Device-TLB/ATC invalidations: forwarded, or completed as no-ops (devtlb-nop). */
@@ -48,17 +48,7 @@ export function perCommand(variant: Variant, name: string): Policy {
   checkVariant(variant, [], name);
   const st = new VmmState();
   const o: WalkOptions = { devtlb: 'forward', fanout: 'all' };
-  return {
-    name,
-    doorbell(ctx, prod) {
-      ctx.op('trap', 'doorbell');
-      if (ctx.error === undefined) walkPerCommand(ctx, st, prod, o);
-    },
-    ack(ctx, prod) {
-      ctx.op('trap', 'error acknowledgement');
-      walkPerCommand(ctx, st, prod, o);
-    },
-  };
+  return trappedPolicy(name, (ctx, prod) => walkPerCommand(ctx, st, prod, o));
 }
 
 /**
@@ -73,15 +63,5 @@ export function devtlbNop(variant: Variant, name: string): Policy {
   checkVariant(variant, ['fanout'], name);
   const st = new VmmState();
   const o: WalkOptions = { devtlb: 'nop', fanout: variantChoice(variant, 'fanout', ['first', 'all'] as const, name) };
-  return {
-    name,
-    doorbell(ctx: PolicyContext, prod: number) {
-      ctx.op('trap', 'doorbell');
-      if (ctx.error === undefined) walkPerCommand(ctx, st, prod, o);
-    },
-    ack(ctx: PolicyContext, prod: number) {
-      ctx.op('trap', 'error acknowledgement');
-      walkPerCommand(ctx, st, prod, o);
-    },
-  };
+  return trappedPolicy(name, (ctx, prod) => walkPerCommand(ctx, st, prod, o));
 }

@@ -8,7 +8,7 @@
 
 import { checkVariant, variantChoice, type Policy, type Variant } from '../policy.js';
 import { walkBatched, type BatchOptions } from './batched.js';
-import { VmmState } from './steps.js';
+import { trappedPolicy, VmmState } from './steps.js';
 
 export function rawRing(variant: Variant, name: string): Policy {
   checkVariant(variant, ['vmm'], name);
@@ -18,15 +18,5 @@ export function rawRing(variant: Variant, name: string): Policy {
     splitOnWrap: false,
   };
   const st = new VmmState();
-  return {
-    name,
-    doorbell(ctx, prod) {
-      ctx.op('trap', 'doorbell');
-      if (ctx.error === undefined) walkBatched(ctx, st, prod, o);
-    },
-    ack(ctx, prod) {
-      ctx.op('trap', 'error acknowledgement');
-      walkBatched(ctx, st, prod, o);
-    },
-  };
+  return trappedPolicy(name, (ctx, prod) => walkBatched(ctx, st, prod, o));
 }

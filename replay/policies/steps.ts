@@ -1,7 +1,7 @@
 // Steps every policy shares: handling a completion point (with an ATC time-out deferred to it),
 // a VMM-owned command, and an illegal one. Policies differ in how they batch forwarded commands.
 
-import type { PolicyContext } from '../policy.js';
+import type { Policy, PolicyContext } from '../policy.js';
 import type { HostFailure } from '../vmm/arch.js';
 
 /**
@@ -34,4 +34,23 @@ export function hostFailed(ctx: PolicyContext, st: VmmState, pos: number, f: Hos
   }
   ctx.raise(pos, f.error);
   return false;
+}
+
+/**
+ * A policy whose VMM traps every doorbell (and the error acknowledgement, an MMIO write too) and
+ * then walks the new entries its own way; while the guest's queue is stopped on an error, a
+ * doorbell only traps.
+ */
+export function trappedPolicy(name: string, walk: (ctx: PolicyContext, prod: number) => void): Policy {
+  return {
+    name,
+    doorbell(ctx, prod) {
+      ctx.op('trap', 'doorbell');
+      if (ctx.error === undefined) walk(ctx, prod);
+    },
+    ack(ctx, prod) {
+      ctx.op('trap', 'error acknowledgement');
+      walk(ctx, prod);
+    },
+  };
 }
