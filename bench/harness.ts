@@ -30,3 +30,12 @@ export async function timeIt<T>(fn: () => Promise<T> | T, reps = 1): Promise<{ s
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
+
+/** Runs `f` `reps` times per measurement (summing what it returns), best of `best` measurements. */
+export function timeReps(f: () => number, reps: number, best = 5): Promise<{ seconds: number; value: number }> {
+  return timeIt(() => {
+    let n = 0;
+    for (let r = 0; r < reps; r++) n += f();
+    return n;
+  }, best);
+}

@@ -4,67 +4,21 @@
 // an event sink), and its invalidations pushed through the host model (iommufd path, physical
 // queue) one ioctl per command and in one ioctl per doorbell.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ingest } from '../formats/ingest/ingest.js';
-import { openTrace } from '../formats/trace/io.js';
-import { viewBatch } from '../formats/trace/view.js';
 import type { Topology } from '../formats/trace/header.js';
 import { GuestMemory } from '../replay/memory.js';
 import type { Smmuv3InvEntry } from '../replay/host.js';
 import { DATA_ARM_SMMUV3, guestSmmu, Smmuv3Host } from '../replay/smmuv3/index.js';
-import { timeIt, type Bench } from './harness.js';
+import { timeReps, type Bench } from './harness.js';
+import { capturePath, loadRows, type LoadedRows } from './rows.js';
 
-const CAPTURE = fileURLToPath(new URL('../../samples/captures/qemu-smmuv3-strict.log.gz', import.meta.url));
+const CAPTURE = capturePath('qemu-smmuv3-strict.log.gz');
 const REPS = 40;
 const BASE = 0x4000_0000n;
 
-interface Loaded {
-  readonly entries: number;
-  readonly topology: Topology;
-  /** Row kinds: 0 command, 1 doorbell. */
-  readonly kind: Uint8Array;
-  readonly slot: Uint32Array;
-  readonly wrap: Uint8Array;
-  readonly w0: BigUint64Array;
-  readonly w1: BigUint64Array;
-  readonly commands: number;
-}
 
-async function load(): Promise<Loaded> {
-  const dir = mkdtempSync(join(tmpdir(), 'invtrace-bench-'));
-  try {
-    const output = join(dir, 'strict.arrow');
-    await ingest([CAPTURE], { output });
-    const t = await openTrace(output);
-    const rows: { k: number; s: number; wr: number; w: bigint[] }[] = [];
-    for await (const b of t.batches()) {
-      const v = viewBatch(b);
-      for (let i = 0; i < v.length; i++) {
-        const k = v.kindOf(i);
-        if (k === 'cmd') rows.push({ k: 0, s: v.slot.values[i]!, wr: 0, w: v.words(i, 2) });
-        else if (k === 'doorbell') rows.push({ k: 1, s: v.slot.values[i]!, wr: v.wrap.values[i]!, w: [0n, 0n] });
-      }
-    }
-    return {
-      entries: t.header.queue_entries,
-      topology: t.header.topology ?? { iommus: [{ id: 0, vmid: 1 }], devices: [] },
-      kind: Uint8Array.from(rows, (r) => r.k),
-      slot: Uint32Array.from(rows, (r) => r.s),
-      wrap: Uint8Array.from(rows, (r) => r.wr),
-      w0: BigUint64Array.from(rows, (r) => r.w[0]!),
-      w1: BigUint64Array.from(rows, (r) => r.w[1]!),
-      commands: rows.filter((r) => r.k === 0).length,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** One pass of the capture through a fresh guest unit; returns the commands consumed. */
-function replay(l: Loaded, withEvents: boolean): number {
+function replay(l: LoadedRows, withEvents: boolean): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * 16);
   let events = 0;
@@ -82,7 +36,7 @@ function replay(l: Loaded, withEvents: boolean): number {
 }
 
 /** The capture's invalidations through the host model: per command, or one ioctl per doorbell. */
-function host(l: Loaded, perCommand: boolean): number {
+function host(l: LoadedRows, perCommand: boolean): number {
   const topology: Topology = { iommus: [{ id: 0, vmid: 1 }], devices: [{ sid: 0x8, psid: 0x8, iommu: 0, ats: false, domain: 1, hwpt: 0 }] };
   const h = new Smmuv3Host(topology, () => undefined);
   const id = h.objects[0]!.id;
@@ -111,8 +65,8 @@ export const benches: readonly Bench[] = [
   {
     name: 'smmuv3',
     async run() {
-      const l = await load();
-      const times = (f: () => number) => timeIt(() => { let n = 0; for (let r = 0; r < REPS; r++) n += f(); return n; }, 5);
+      const l = await loadRows([CAPTURE]);
+      const times = (f: () => number) => timeReps(f, REPS);
       await times(() => replay(l, true)); // warm-up: JIT and first-touch of the ring
       const bare = await times(() => replay(l, false));
       const ev = await times(() => replay(l, true));

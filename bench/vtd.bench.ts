@@ -5,74 +5,25 @@
 // and the IOTLB invalidations pushed through the host model (iommufd path, physical queue), one
 // ioctl per descriptor and one per doorbell.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { U64_MAX } from '../formats/bits.js';
-import { ingest } from '../formats/ingest/ingest.js';
-import type { Topology } from '../formats/trace/header.js';
-import { openTrace } from '../formats/trace/io.js';
-import { viewBatch } from '../formats/trace/view.js';
 import { GuestMemory } from '../replay/memory.js';
-import { resolveTopology } from '../replay/topology.js';
 import { IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, VtdHost, vtdKit } from '../replay/vtd/index.js';
 import type { VtdInvEntry } from '../replay/host.js';
-import { timeIt, type Bench } from './harness.js';
+import { timeReps, type Bench } from './harness.js';
+import { capturePath, loadRows, type LoadedRows } from './rows.js';
 
-const capture = (f: string) => fileURLToPath(new URL(`../../samples/captures/${f}`, import.meta.url));
-const INPUTS = [capture('qemu-vtd-scalable-strict.log.gz'), capture('guest-vtd-scalable-strict.txt.gz')];
+const INPUTS = [capturePath('qemu-vtd-scalable-strict.log.gz'), capturePath('guest-vtd-scalable-strict.txt.gz')];
 const REPS = 20;
 const BASE = 0x2220000n;
 
-interface Loaded {
-  readonly entries: number;
-  readonly descBytes: 16 | 32;
-  readonly topology: Topology;
-  /** Row kinds: 0 descriptor, 1 doorbell. */
-  readonly kind: Uint8Array;
-  readonly slot: Uint32Array;
-  readonly w0: BigUint64Array;
-  readonly w1: BigUint64Array;
-  readonly descriptors: number;
-}
 
-async function load(): Promise<Loaded> {
-  const dir = mkdtempSync(join(tmpdir(), 'invtrace-bench-'));
-  try {
-    const output = join(dir, 'vtd.arrow');
-    await ingest(INPUTS, { output });
-    const t = await openTrace(output);
-    const rows: { k: number; s: number; w: bigint[] }[] = [];
-    for await (const b of t.batches()) {
-      const v = viewBatch(b);
-      for (let i = 0; i < v.length; i++) {
-        const k = v.kindOf(i);
-        if (k === 'cmd') rows.push({ k: 0, s: v.slot.values[i]!, w: v.words(i, 2) });
-        else if (k === 'doorbell') rows.push({ k: 1, s: v.slot.values[i]!, w: [0n, 0n] });
-      }
-    }
-    return {
-      entries: t.header.queue_entries,
-      descBytes: t.header.desc_bytes,
-      topology: (await resolveTopology(t)).topology,
-      kind: Uint8Array.from(rows, (r) => r.k),
-      slot: Uint32Array.from(rows, (r) => r.s),
-      w0: BigUint64Array.from(rows, (r) => r.w[0]!),
-      w1: BigUint64Array.from(rows, (r) => r.w[1]!),
-      descriptors: rows.filter((r) => r.k === 0).length,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * One pass of the capture through a fresh guest unit; returns the descriptors consumed. With
  * `probe`, every device translates the page of each page-selective IOTLB invalidation before the
  * doorbell that publishes it, so the invalidation has entries to drop (the oracle's use).
  */
-function replay(l: Loaded, withEvents: boolean, probe = false): number {
+function replay(l: LoadedRows, withEvents: boolean, probe = false): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * l.descBytes);
   let events = 0;
@@ -106,7 +57,7 @@ function asEntry(w0: bigint, w1: bigint): VtdInvEntry | undefined {
   return { addr: w1 & ~0xfffn, npages: 1n << (w1 & 0x3fn), flags: Number((w1 >> 6n) & 1n), reserved: 0 };
 }
 
-function host(l: Loaded, perDescriptor: boolean): number {
+function host(l: LoadedRows, perDescriptor: boolean): number {
   const h = new VtdHost(l.topology, () => undefined);
   const id = h.objects[0]!.id;
   let batch: VtdInvEntry[] = [];
@@ -135,15 +86,15 @@ export const benches: readonly Bench[] = [
   {
     name: 'vtd',
     async run() {
-      const l = await load();
-      const times = (f: () => number) => timeIt(() => { let n = 0; for (let r = 0; r < REPS; r++) n += f(); return n; }, 5);
+      const l = await loadRows(INPUTS);
+      const times = (f: () => number) => timeReps(f, REPS);
       await times(() => replay(l, true)); // warm-up: JIT and first-touch of the ring
       const bare = await times(() => replay(l, false));
       const ev = await times(() => replay(l, true));
       const probed = await times(() => replay(l, false, true));
       const batched = await times(() => host(l, false));
       const single = await times(() => host(l, true));
-      const note = `qemu+guest-vtd-scalable-strict, ${l.descriptors} descriptors x ${REPS}`;
+      const note = `qemu+guest-vtd-scalable-strict, ${l.commands} descriptors x ${REPS}`;
       return [
         { name: 'guest unit, IQ consumer', value: bare.value / bare.seconds, unit: 'desc/s', note },
         { name: 'guest unit + event sink (effects, QEMU detail)', value: ev.value / ev.seconds, unit: 'desc/s', note },
