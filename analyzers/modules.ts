@@ -209,6 +209,12 @@ export function lintModule(m: SqlModule): string[] {
   return out;
 }
 
+/** What COMMENT ON calls an object: VIEW, MACRO, or MACRO TABLE for a table macro (`AS TABLE SELECT ...`). */
+function commentTarget(o: SqlObject): string {
+  if (o.kind === 'view') return 'VIEW';
+  return /\)\s*AS\s+TABLE\b/i.test(o.sql) ? 'MACRO TABLE' : 'MACRO';
+}
+
 export interface InstallReport {
   readonly installed: readonly string[];
   readonly skipped: readonly { readonly module: string; readonly missing: readonly string[] }[];
@@ -242,7 +248,7 @@ export async function installModules(engine: SqlEngine, tables: ReadonlySet<stri
       // One script per object (the statement and its COMMENT ONs): one trip to the engine each.
       const script = [
         o.sql.replace(/;\s*$/, ''),
-        ...(o.doc ? [`COMMENT ON ${o.kind.toUpperCase()} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
+        ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
         ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
       ];
       try {

@@ -9,7 +9,7 @@ import { ingest } from '../../formats/ingest/ingest.js';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { loadModules } from '../modules.js';
 import { tableRows } from '../rows.js';
-import { expectTimersRunDuring, scenarioTrace } from '../testdata/fixtures.js';
+import { expectTimersRunDuring, replayedScenario, scenarioTrace } from '../testdata/fixtures.js';
 import { openSession, type Session } from '../session.js';
 import { SqlError } from './engine.js';
 import { NativeEngine } from './native.js';
@@ -53,6 +53,8 @@ describe.skipIf(!installed)('native and wasm engines give the same answers', () 
   const sessions: Session[] = [];
   beforeAll(async () => {
     files.push(await scenarioTrace(dir, 'smmuv3-views'), await scenarioTrace(dir, 'vtd-views'));
+    // Replay result tables with findings, for the views over them.
+    files.push((await replayedScenario(dir, 'd-smmuv3-illegal-then-vmm-command')).results);
     if (haveCaptures) {
       for (const c of ['guest-smmuv3-strict.txt.gz', 'qemu-vtd-scalable-strict.log.gz']) {
         files.push(join(dir, c.replace(/\.(txt|log)\.gz$/, '.arrow')));

@@ -1,9 +1,11 @@
-// Shared by the analyzer tests: the hand-written scenarios ingested into traces, and a check that
-// the main thread keeps running while an engine works.
+// Shared by the analyzer tests: the hand-written scenarios ingested into traces (and replayed
+// into result tables), and a check that the main thread keeps running while an engine works.
 
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
+import type { ReplayOutput } from '../../replay/engine.js';
+import { runReplay } from '../../replay/run.js';
 import { ROOT } from '../../test/helpers.js';
 
 /** Ingests analyzers/testdata/NAME.jsonl into DIR/FILE (default NAME.arrow); returns the trace path. */
@@ -11,6 +13,15 @@ export async function scenarioTrace(dir: string, name: 'smmuv3-views' | 'vtd-vie
   const out = join(dir, file);
   await ingest([join(ROOT, 'analyzers/testdata', `${name}.jsonl`)], { output: out });
   return out;
+}
+
+/** A mediation scenario (samples/scenarios/NAME.jsonl) ingested into DIR/NAME.arrow and replayed under every policy into DIR/NAME/. */
+export async function replayedScenario(dir: string, name: string): Promise<{ trace: string; results: string; replay: ReplayOutput }> {
+  const trace = join(dir, `${name}.arrow`);
+  const results = join(dir, name);
+  await ingest([join(ROOT, 'samples/scenarios', `${name}.jsonl`)], { output: trace });
+  const replay = await runReplay(trace, { policies: ['all'], outDir: results });
+  return { trace, results, replay };
 }
 
 /**
