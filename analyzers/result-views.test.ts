@@ -77,7 +77,7 @@ describe('(a) one VT-d domain of 4 ATS devices: IOTLB + 4 device-TLB + wait, one
     expect(k.ioctl!.cost_us).toBeCloseTo(5 * ioctl(1), 9);
     expect(k.devtlb_inv!.cost_us).toBeCloseTo(20 * C.atc_inv_rtt, 9);
     expect(k.devtlb_inv!.share).toBeCloseTo((20 * C.atc_inv_rtt) / perCommand, 9);
-    const shares = Object.values(k).reduce((a, r) => a + (r.share as number), 0);
+    const shares = Object.values(k).reduce((sum: number, r) => sum + (r!.share as number), 0);
     expect(shares).toBeCloseTo(1, 9);
   });
 
