@@ -65,7 +65,7 @@ describe('(a) one VT-d domain of 4 ATS devices: IOTLB + 4 device-TLB + wait, one
   });
 
   it('policy_cost_by_kind: per-command work kind by kind', async () => {
-    const k = Object.fromEntries((await rows(s, "SELECT * FROM policy_cost_by_kind WHERE policy = 'per-command'")).map((r) => [r.kind, r]));
+    const k: Record<string, Record<string, Cell>> = Object.fromEntries((await rows(s, "SELECT * FROM policy_cost_by_kind WHERE policy = 'per-command'")).map((r) => [r.kind as string, r]));
     expect(Object.keys(k).sort()).toEqual(['devtlb_inv', 'host_cmd', 'host_doorbell', 'host_sync', 'ioctl', 'trap', 'vmm_cmd']);
     expect(k.trap).toMatchObject({ ops: 1, entries: 0 });
     expect(k.vmm_cmd).toMatchObject({ ops: 6 });
@@ -77,7 +77,7 @@ describe('(a) one VT-d domain of 4 ATS devices: IOTLB + 4 device-TLB + wait, one
     expect(k.ioctl!.cost_us).toBeCloseTo(5 * ioctl(1), 9);
     expect(k.devtlb_inv!.cost_us).toBeCloseTo(20 * C.atc_inv_rtt, 9);
     expect(k.devtlb_inv!.share).toBeCloseTo((20 * C.atc_inv_rtt) / perCommand, 9);
-    const shares = Object.values(k).reduce((sum: number, r) => sum + (r!.share as number), 0);
+    const shares = Object.values(k).reduce((sum, r) => sum + (r.share as number), 0);
     expect(shares).toBeCloseTo(1, 9);
   });
 
