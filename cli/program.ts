@@ -119,6 +119,17 @@ export function buildProgram(): Command {
     .option('--keep <dir>', 'keep the ingested traces in this folder')
     .action(action(async (opts) => (await import('./commands/demo.js')).demoCommand(opts)));
 
+  program
+    .command('tui')
+    .description('full-screen inspector: commands, fields, the queue at each doorbell, policy results, SQL (? lists the keys)')
+    .argument('[inputs...]', 'a trace (.arrow), capture files (ingested on the fly), or a replay output folder (replay -o DIR)')
+    .option('--policy <list>', 'policies of the background replay: NAME[:key=value,...] comma-separated, or "all"', 'all')
+    .option('--topology <file>', 'topology JSON for the background replay')
+    .option('--costs <file>', 'cost-model parameters JSON for the background replay')
+    .option('--no-replay', 'do not replay in the background (the policies view stays empty)')
+    .option('--keys', 'print the key table as Markdown and exit')
+    .action(action(async (inputs: string[], opts) => (await import('./commands/tui.js')).tuiCommand(inputs, opts)));
+
   return program;
 }
 

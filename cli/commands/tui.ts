@@ -1,0 +1,39 @@
+// `invtrace tui TRACE|CAPTURE...|DIR`: the full-screen trace and policy inspector (cli/tui/). Ink and
+// React load here, when the command runs, never at CLI start (cli/tui/startup.test.ts checks).
+// `--keys` prints the key table as Markdown (the README's TUI section).
+
+import { EXIT_BAD_INPUT, out, UsageError } from '../run.js';
+
+export interface TuiCliOptions {
+  readonly policy: string;
+  readonly topology?: string;
+  readonly costs?: string;
+  /** commander's --no-replay */
+  readonly replay?: boolean;
+  readonly keys?: boolean;
+}
+
+export async function tuiCommand(inputs: string[], opts: TuiCliOptions): Promise<number> {
+  if (opts.keys) {
+    out((await import('../tui/keys.js')).keysMarkdown());
+    return 0;
+  }
+  if (inputs.length === 0) throw new UsageError('tui: give a trace, capture files or a replay output folder');
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    process.stderr.write('invtrace: tui needs a terminal (stdin and stdout must be a TTY); use info, compare or sql in scripts\n');
+    return EXIT_BAD_INPUT;
+  }
+  // Ink draws nothing but the last frame when it thinks it runs in CI; a terminal is not CI.
+  for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
+  const { runTui } = await import('../tui/main.js');
+  const { splitPolicyList } = await import('./replay.js');
+  const code = await runTui(inputs, {
+    policies: splitPolicyList(opts.policy),
+    replay: opts.replay !== false,
+    ...(opts.topology ? { topologyFile: opts.topology } : {}),
+    ...(opts.costs ? { costsFile: opts.costs } : {}),
+  });
+  // Worker threads (DuckDB, a replay) end as the App unmounts; do not wait on a slow one.
+  setTimeout(() => process.exit(process.exitCode ?? code), 1500).unref();
+  return code;
+}

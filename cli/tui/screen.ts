@@ -1,0 +1,47 @@
+// The terminal's alternate screen for the TUI's lifetime, restored on every way out: a normal
+// exit, a signal (SIGTERM, SIGHUP, SIGINT: exit 128 + N), or a crash (one line, exit 3). What the
+// shell showed before comes back untouched.
+
+import { constants } from 'node:os';
+
+const ENTER = '\x1b[?1049h\x1b[2J\x1b[H';
+const LEAVE = '\x1b[?25h\x1b[?1049l';
+
+export interface Screen {
+  /** Back to the normal screen (once; later calls do nothing). */
+  restore(): void;
+}
+
+export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: (signal: NodeJS.Signals) => void): Screen {
+  out.write(ENTER);
+  let done = false;
+  const restore = () => {
+    if (done) return;
+    done = true;
+    if (process.stdin.isTTY) process.stdin.setRawMode?.(false);
+    out.write(LEAVE);
+    process.off('exit', restore);
+    for (const [s, h] of handlers) process.off(s, h);
+    process.off('uncaughtException', crash);
+    process.off('unhandledRejection', crash);
+  };
+  const crash = (e: unknown) => {
+    restore();
+    process.stderr.write(`invtrace: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env.INVTRACE_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    process.exit(3);
+  };
+  const handlers = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((s) => {
+    const h = () => {
+      onSignal(s);
+      restore();
+      process.exit(128 + constants.signals[s]);
+    };
+    process.on(s, h);
+    return [s, h] as const;
+  });
+  process.on('exit', restore);
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  return { restore };
+}
