@@ -130,6 +130,17 @@ export function buildProgram(): Command {
     .option('--keys', 'print the key table as Markdown and exit')
     .action(action(async (inputs: string[], opts) => (await import('./commands/tui.js')).tuiCommand(inputs, opts)));
 
+  program
+    .command('report')
+    .description('a readable report of a replay: Markdown and self-contained HTML with the comparison, findings, violations in context, latency and SVG charts')
+    .argument('<inputs...>', 'a trace (.arrow), capture files or a JSONL scenario (ingested on the fly), or a replay output folder (replay -o DIR) [and its trace]')
+    .requiredOption('-o, --output <dir>', 'output folder: report.md, report.html, charts/*.svg, results/')
+    .option('--policy <list>', 'NAME[:key=value,...] comma-separated, or "all"', 'all')
+    .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
+    .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
+    .addOption(new Option('--engine <engine>', 'DuckDB build for the views: wasm (default) or native').choices(['wasm', 'native']))
+    .action(action(async (inputs: string[], opts) => (await import('./commands/report.js')).reportCommand(inputs, opts)));
+
   return program;
 }
 

@@ -3,11 +3,14 @@
 
 export interface Progress {
   update(done: number): void;
+  /** A stage starts: shows `label...` now, and later counts under that label. */
+  stage(label: string): void;
   done(): void;
 }
 
-export function progress(label: string | undefined, unit = 'events'): Progress {
-  const tty = process.stderr.isTTY === true && label !== undefined;
+export function progress(first: string | undefined, unit = 'events'): Progress {
+  const tty = process.stderr.isTTY === true && first !== undefined;
+  let label = first;
   let last = 0;
   return {
     update(done) {
@@ -16,6 +19,10 @@ export function progress(label: string | undefined, unit = 'events'): Progress {
       if (now - last < 100) return;
       last = now;
       process.stderr.write(`\r${label}: ${done.toLocaleString('en-US')} ${unit}\x1b[K`);
+    },
+    stage(next) {
+      label = next;
+      if (tty) process.stderr.write(`\r${label}...\x1b[K`);
     },
     done() {
       if (tty) process.stderr.write('\r\x1b[K');

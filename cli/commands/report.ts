@@ -1,0 +1,40 @@
+// `invtrace report INPUT... -o DIR [--policy ...]`: a readable report of a replay: Markdown and
+// self-contained HTML with the comparison, the key findings, the violations in context, the
+// latency distributions and SVG charts (analyzers/report). INPUT is a trace, capture files (or a
+// JSONL scenario) ingested on the fly, or a replay output folder.
+
+import { writeReport } from '../../analyzers/report/report.js';
+import type { EngineKind } from '../../analyzers/engine/engine.js';
+import { progress } from '../render/progress.js';
+import { out } from '../run.js';
+import { splitPolicyList } from './replay.js';
+
+export interface ReportCliOptions {
+  readonly output: string;
+  readonly policy: string;
+  readonly topology?: string;
+  readonly costs?: string;
+  readonly engine?: EngineKind;
+}
+
+export async function reportCommand(inputs: string[], opts: ReportCliOptions): Promise<number> {
+  const p = progress('report');
+  let r;
+  try {
+    r = await writeReport(inputs, opts.output, {
+      policies: splitPolicyList(opts.policy),
+      ...(opts.topology ? { topologyFile: opts.topology } : {}),
+      ...(opts.costs ? { costsFile: opts.costs } : {}),
+      ...(opts.engine ? { engine: opts.engine } : {}),
+      onProgress: p.update,
+      onStage: p.stage,
+    });
+  } finally {
+    p.done();
+  }
+  const bad = r.data.compare.filter((x) => !x.correct);
+  out(`${r.data.source}: ${r.data.policies.length} policies, ${bad.length === 0 ? 'all correct' : `${bad.length} incorrect (${bad.map((x) => x.policy).join(', ')})`}`);
+  for (const f of r.data.findings) out(`  - ${f}`);
+  out(`wrote ${r.markdown}, ${r.html}, ${r.charts.length} charts (${r.charts.join(', ')}) and the result tables in ${r.results}`);
+  return 0;
+}
