@@ -141,6 +141,16 @@ export function buildProgram(): Command {
     .addOption(new Option('--engine <engine>', 'DuckDB build for the views: wasm (default) or native').choices(['wasm', 'native']))
     .action(action(async (inputs: string[], opts) => (await import('./commands/report.js')).reportCommand(inputs, opts)));
 
+  program
+    .command('ci')
+    .description('replay a suite of traces (docs/ci.md), compare with the baseline; exit 1 on a regression or a new violation')
+    .argument('<suite>', 'suite file (JSON): traces, captures, scenarios or generator specs; policies; thresholds')
+    .option('--baseline <file>', 'baseline file (default: the suite\'s "baseline", else baseline.json beside the suite)')
+    .option('--update-baseline', 'rewrite the baseline from this run (atomically) and exit 0')
+    .option('--junit <file>', 'write JUnit XML: one testsuite per trace, one testcase per policy')
+    .option('--json', 'print JSON')
+    .action(action(async (suite: string, opts) => (await import('./commands/ci.js')).ciCommand(suite, opts)));
+
   return program;
 }
 
