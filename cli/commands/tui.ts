@@ -19,15 +19,19 @@ export async function tuiCommand(inputs: string[], opts: TuiCliOptions): Promise
     return 0;
   }
   if (inputs.length === 0) throw new UsageError('tui: give a trace, capture files or a replay output folder');
+  const input = await (await import('../tui/source.js')).resolveTuiInput(inputs); // bad input: exit 2, screen untouched
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     process.stderr.write('invtrace: tui needs a terminal (stdin and stdout must be a TTY); use info, compare or sql in scripts\n');
     return EXIT_BAD_INPUT;
   }
   // Ink draws nothing but the last frame when it thinks it runs in CI; a terminal is not CI.
   for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
+  // React's production build: its development build keeps debug records of every render (the
+  // heap grows by hundreds of MiB over a few thousand keys; bench/tui.bench.ts) and is slower.
+  process.env.NODE_ENV ??= 'production';
   const { runTui } = await import('../tui/main.js');
   const { splitPolicyList } = await import('./replay.js');
-  const code = await runTui(inputs, {
+  const code = await runTui(input, {
     policies: splitPolicyList(opts.policy),
     replay: opts.replay !== false,
     ...(opts.topology ? { topologyFile: opts.topology } : {}),

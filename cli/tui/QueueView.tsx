@@ -85,7 +85,7 @@ export function QueueView({ model: m, doorbell, slots, height, width }: QueueVie
       />
       <RingBar cells={cells} />
       <Line
-        text={` · free  ░ outstanding  █ published  C CONS  P PROD  X both; slot 0 left, ${perCell >= 1 ? `${Math.round(perCell * 10) / 10} slots a cell` : 'one slot a cell'}`}
+        text={` · free ░ outstanding █ published C CONS P PROD X both; ${perCell > 1 ? `${Math.round(perCell * 10) / 10} slots/cell` : '1 slot/cell'}`}
         width={width}
         color={theme.dim}
       />

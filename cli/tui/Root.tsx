@@ -54,7 +54,7 @@ function bytesIn(dir: string): number {
 }
 
 function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void): { loaded?: Loaded; progress: LoadProgress; trace?: string } {
-  const [progress, setProgress] = useState<LoadProgress>({ phase: input.captures ? 'ingest' : 'load', what: (input.captures ?? [input.trace ?? '']).join(' + '), detail: '' });
+  const [progress, setProgress] = useState<LoadProgress>({ phase: input.captures ? 'ingest' : 'load', what: (input.captures ?? [input.trace ?? '']).map((f) => basename(f)).join(' + '), detail: '' });
   const [loaded, setLoaded] = useState<Loaded>();
   const [trace, setTrace] = useState(input.trace);
   useEffect(() => {

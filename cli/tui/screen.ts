@@ -1,6 +1,7 @@
 // The terminal's alternate screen for the TUI's lifetime, restored on every way out: a normal
 // exit, a signal (SIGTERM, SIGHUP, SIGINT: exit 128 + N), or a crash (one line, exit 3). What the
-// shell showed before comes back untouched.
+// shell showed before comes back untouched. Frames are drawn from the top-left corner, not by
+// moving the cursor up from where the last one ended (Ink's way, which a resize can throw off).
 
 import { constants } from 'node:os';
 
@@ -44,4 +45,26 @@ export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: (signal:
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
   return { restore };
+}
+
+/** Ink's "erase the previous frame" prefix: N x (erase line, up), erase line, column 1. */
+const ERASE_LINES = /^(?:\x1b\[2K\x1b\[1A)*\x1b\[2K\x1b\[G/;
+
+/**
+ * `out` for Ink, with each frame's relative erase replaced by "cursor home" and the frame followed
+ * by "erase below": every frame line is padded to the width, so drawing over the last frame from
+ * the corner leaves nothing behind, and a resize cannot shift the frame.
+ */
+export function homeAnchored(out: NodeJS.WriteStream): NodeJS.WriteStream {
+  const write = (chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === 'string' && ERASE_LINES.test(chunk)) chunk = `\x1b[H${chunk.replace(ERASE_LINES, '')}\x1b[J`;
+    return (out.write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  };
+  return new Proxy(out, {
+    get(target, key) {
+      if (key === 'write') return write;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

@@ -396,13 +396,13 @@ export function reduceKey(s: TuiState, action: Action | undefined, input: string
     case 'back':
       return { state: s.help ? { ...s, help: false } : { ...s, view: 'commands', status: undefined } };
     case 'view-commands':
-      return { state: { ...s, view: 'commands', help: false } };
+      return { state: { ...s, view: 'commands', help: false, status: undefined } };
     case 'view-queue':
-      return { state: enterQueue({ ...s, help: false }, env) };
+      return { state: enterQueue({ ...s, help: false, status: undefined }, env) };
     case 'view-policies':
-      return { state: { ...s, view: 'policies', help: false } };
+      return { state: { ...s, view: 'policies', help: false, status: undefined } };
     case 'view-sql':
-      return { state: { ...s, view: 'sql', help: false, sql: { ...s.sql, focus: 'input' } } };
+      return { state: { ...s, view: 'sql', help: false, status: undefined, sql: { ...s.sql, focus: 'input' } } };
     case 'focus':
       if (s.view === 'policies') return { state: { ...s, policies: { ...s.policies, focus: s.policies.focus === 'table' ? 'violations' : 'table' } } };
       if (s.view === 'sql') return { state: { ...s, sql: { ...s.sql, focus: s.sql.focus === 'input' ? 'rows' : 'input' } } };

@@ -128,7 +128,7 @@ export interface DetailLine {
 export function detailLines(m: TraceModel, row: number, results?: PolicyResults): DetailLine[] {
   const k = kindName(m, row);
   const out: DetailLine[] = [];
-  const ts = m.tsValid[row] ? `  ts ${(Number(m.ts[row]!) / 1e9).toFixed(9)} s` : '';
+  const ts = m.tsValid[row] ? `  t +${(Number(m.ts[row]! - (m.firstTs ?? 0n)) / 1e9).toFixed(6)} s` : '';
   const prov = `origin ${originName(m, row)}${m.flags[row]! & FLAG_INFERRED ? ' (inferred: restored, not seen)' : ''}${ts}`;
   if (k === 'cmd') {
     const d = decodeRow(m, row);
@@ -164,7 +164,8 @@ export function detailLines(m: TraceModel, row: number, results?: PolicyResults)
     const q = queueAt(m, doorbellOfRow(m, row));
     out.push({ text: `seq ${row}  doorbell: PROD ${posLabel(m, q.prod)}${m.flags[row]! & FLAG_DOORBELL_WRAPS ? '  (wraps the ring)' : ''}`, style: 'title' });
     out.push({ text: prov, style: 'dim' });
-    out.push({ text: `published ${q.published} entr${q.published === 1 ? 'y' : 'ies'}: slots ${hex(slotOf(m, q.prevProd))}..${hex(slotOf(m, (q.prod + 2 * m.entries - 1) % (2 * m.entries)))}` });
+    const last = slotOf(m, (q.prod + 2 * m.entries - 1) % (2 * m.entries));
+    out.push({ text: q.published === 0 ? 'published nothing (PROD unchanged)' : `published ${q.published} entr${q.published === 1 ? 'y' : 'ies'}: slots ${hex(slotOf(m, q.prevProd))}..${hex(last)}` });
     out.push({ text: `CONS when written ${posLabel(m, q.consBefore)} (${q.outstanding} outstanding); after ${posLabel(m, q.consAfter)}` });
     if (q.stopped) out.push({ text: `the consumer stops at slot ${hex(slotOf(m, q.consAfter))}: its command raises an error`, style: 'error' });
     out.push({ text: 'press 2 for the ring at this doorbell', style: 'dim' });

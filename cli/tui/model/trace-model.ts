@@ -75,9 +75,10 @@ export interface TraceModel {
   readonly cache: Uint8Array;
   readonly origin: Uint8Array;
   readonly flags: Uint8Array;
-  /** Source timestamps (ns); `tsValid` says which are known. */
+  /** Source timestamps (ns); `tsValid` says which are known; `firstTs` the earliest. */
   readonly ts: BigInt64Array;
   readonly tsValid: Uint8Array;
+  readonly firstTs: bigint | undefined;
   /** Raw words w0..w(n-1). */
   readonly words: readonly BigUint64Array[];
   /** Bits of w0/w1 the source could tell, for the rows that say (`knownRow[i]` = 1). Absent when no row does. */
@@ -276,8 +277,10 @@ export async function loadTraceModel(path: string, onProgress?: (rows: number, f
     ...(g.known ? { known: { row: trim(g.known.row), w: [trim(g.known.w[0]), trim(g.known.w[1])] as [BigUint64Array, BigUint64Array] } } : {}),
     keys: Object.fromEntries(Object.entries(g.keys).map(([k, a]) => [k, trim(a)])),
   };
+  let firstTs: bigint | undefined;
+  for (let r = 0; r < n; r++) if (core.tsValid[r] && (firstTs === undefined || core.ts[r]! < firstTs)) firstTs = core.ts[r]!;
   const { doorbells, wraps, commands } = queueModel(core);
-  return { ...core, doorbells, counts: { commands, doorbells: doorbells.count, wraps } };
+  return { ...core, firstTs, doorbells, counts: { commands, doorbells: doorbells.count, wraps } };
 }
 
 type ModelCore = Pick<TraceModel, 'rows' | 'kind' | 'slot' | 'wrap' | 'error' | 'flags' | 'header' | 'entries'>;
@@ -304,6 +307,7 @@ function queueModel(m: ModelCore): { doorbells: Doorbells; wraps: number; comman
   let cons = prod;
   let pendingError = false;
   let lastSlot = -1;
+  let lastWrap = 0;
   let wraps = 0;
   let d = 0;
   const consume = () => {
@@ -326,8 +330,12 @@ function queueModel(m: ModelCore): { doorbells: Doorbells; wraps: number; comman
       if (s === NONE || s >= entries) continue;
       slotError[s] = m.error[r] === NO_CODE ? 0 : 1;
       slotRow[s] = r;
-      if (m.wrap[r] !== NO_CODE && s < lastSlot) m.flags[r]! |= FLAG_WRAPPED; // not for explicit slot rewrites
-      if (m.wrap[r] !== NO_CODE) lastSlot = s;
+      // The ring wrapped: a lower slot in the next lap (a rewrite of an earlier slot keeps its lap).
+      if (m.wrap[r] !== NO_CODE) {
+        if (s < lastSlot && m.wrap[r] !== lastWrap) m.flags[r]! |= FLAG_WRAPPED;
+        lastSlot = s;
+        lastWrap = m.wrap[r]!;
+      }
     } else if (k === KIND_DB) {
       const s = m.slot[r]!;
       const w = m.wrap[r] === NO_CODE ? 0 : m.wrap[r]!;
