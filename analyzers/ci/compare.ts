@@ -43,7 +43,10 @@ export interface Comparison {
 const EPSILON = 1e-9;
 
 const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 3 });
-const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'from 0');
+/** A relative change as text: `+50.0%`, `-80.0%`, or `from 0`. */
+export const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'from 0');
+/** A limit as text: `+1%`. */
+export const limitText = (x: number) => `+${+(100 * x).toFixed(3)}%`;
 const kinds = (m: PolicyMetrics) => Object.entries(m.violations_by_kind).map(([k, n]) => `${k} ${n}`).join(', ');
 
 export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | undefined, th: Thresholds): Comparison {
@@ -108,5 +111,5 @@ function metricChange(metric: string, old: number, cur: number, limit: number): 
   const relative = old === 0 ? (cur === 0 ? 0 : Infinity) : (cur - old) / old;
   const verdict = relative > limit + EPSILON ? 'regression' : relative < -(limit + EPSILON) ? 'improvement' : undefined;
   if (verdict === undefined) return undefined;
-  return { metric, baseline: old, current: cur, relative, limit, verdict, text: `${metric} ${num(old)} → ${num(cur)} (${pct(relative)}, limit +${+(100 * limit).toFixed(3)}%)` };
+  return { metric, baseline: old, current: cur, relative, limit, verdict, text: `${metric} ${num(old)} → ${num(cur)} (${pct(relative)}, limit ${limitText(limit)})` };
 }

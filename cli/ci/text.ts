@@ -1,7 +1,7 @@
 // The CI outcome as text: a table with one row per metric that moved past its limit (regressions
 // first, then improvements), the new and left-out entries, and a one-line verdict.
 
-import type { Comparison } from '../../analyzers/ci/compare.js';
+import { limitText, pct, type Comparison } from '../../analyzers/ci/compare.js';
 import { renderTable } from '../render/table.js';
 
 export interface CiSummary {
@@ -13,7 +13,6 @@ export interface CiSummary {
 }
 
 const cell = (v: number | boolean | string) => (typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 3 }) : String(v));
-const pct = (x: number | null) => (x === null ? '' : Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'from 0');
 
 export function ciText(cmp: Comparison, s: CiSummary): string {
   const lines = [`invtrace ci ${s.suite}: ${s.traces} traces, ${cmp.outcomes.length} trace × policy results in ${s.seconds.toFixed(1)} s, against ${s.baseline}`, ''];
@@ -22,7 +21,7 @@ export function ciText(cmp: Comparison, s: CiSummary): string {
     for (const o of cmp.outcomes) {
       for (const c of o.changes.filter((x) => x.verdict === verdict)) {
         const name = o.spec !== o.policy ? `${o.policy} (ran ${o.spec})` : o.policy;
-        rows.push([verdict.toUpperCase(), o.trace, name, c.metric, cell(c.baseline), cell(c.current), pct(c.relative), c.limit === null ? '' : `+${+(100 * c.limit).toFixed(3)}%`]);
+        rows.push([verdict.toUpperCase(), o.trace, name, c.metric, cell(c.baseline), cell(c.current), c.relative === null ? '' : pct(c.relative), c.limit === null ? '' : limitText(c.limit)]);
       }
     }
   }
