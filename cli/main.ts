@@ -4,4 +4,10 @@
 
 import { buildProgram } from './program.js';
 
+// A reader that stops early (`| head`) closes stdout: that is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 await buildProgram().parseAsync(process.argv);
