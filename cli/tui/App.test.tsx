@@ -261,6 +261,25 @@ describe('SQL view', () => {
     expect(await r.waitFor((x) => /Parser Error/.test(x), 'the error')).toMatch(/syntax error at or near "SELEC"/);
     await r.unmount();
   });
+
+  it('keeps answering keys while a long query runs, and Esc stops it', async () => {
+    const r = await renderTui(app());
+    await r.press('4', '\x15');
+    await r.waitFor((x) => /tables: /.test(x), 'the session', 60_000);
+    await r.type('SELECT count(*) FROM range(20000000000) a');
+    await r.press(KEY.enter);
+    await r.waitFor((x) => x.includes('running… (Esc stops it)'), 'the query to start');
+    await r.press('1', 'j', 'j'); // the commands view moves while DuckDB works in its thread
+    expect(selectedSeq(r.frame())).toBe(2);
+    await r.press('4');
+    expect(r.frame()).toContain('running… (Esc stops it)');
+    await r.press(KEY.escape);
+    const f = await r.waitFor((x) => !x.includes('running…'), 'the query to stop');
+    expect(f).toContain('query was canceled');
+    expect(f).toMatch(/^ 1 commands {2}2 queue {2}3 policies {2}4 sql/); // still in the SQL view
+    expect(f).toContain('sql> ');
+    await r.unmount();
+  });
 });
 
 describe('help and quitting', () => {

@@ -15,13 +15,15 @@ describe('key table', () => {
     }
   });
 
-  it('resolves a key by scope priority (the view before the lists)', () => {
+  it('resolves a key by scope priority (the view, then the global keys, then the lists)', () => {
     const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, tab: false, backspace: false, delete: false };
-    expect(resolveKey('j', none, ['global', 'commands', 'lists'])).toBe('down');
-    expect(resolveKey('', { ...none, return: true }, ['global', 'queue', 'lists'])).toBe('open');
-    expect(resolveKey('', { ...none, return: true }, ['global', 'commands', 'lists'])).toBe('zoom');
+    expect(resolveKey('j', none, ['commands', 'global', 'lists'])).toBe('down');
+    expect(resolveKey('', { ...none, return: true }, ['queue', 'global', 'lists'])).toBe('open');
+    expect(resolveKey('', { ...none, return: true }, ['commands', 'global', 'lists'])).toBe('zoom');
+    expect(resolveKey('', { ...none, escape: true }, ['sql', 'global', 'lists'])).toBe('sql-cancel');
+    expect(resolveKey('', { ...none, escape: true }, ['policies', 'global', 'lists'])).toBe('back');
     expect(resolveKey('q', none, ['prompt'])).toBeUndefined(); // typed, not quit
-    expect(resolveKey('f', { ...none, ctrl: true }, ['global', 'commands', 'lists'])).toBe('page-down');
+    expect(resolveKey('f', { ...none, ctrl: true }, ['commands', 'global', 'lists'])).toBe('page-down');
   });
 
   it('is the README\'s TUI key section', () => {

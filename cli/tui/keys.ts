@@ -74,6 +74,7 @@ export const KEYS: readonly KeyBinding[] = [
   { keys: ['enter'], scope: 'policies', action: 'open', help: 'on a violation: its command in the list' },
 
   { keys: ['enter'], scope: 'sql', action: 'sql-edit', help: 'on the rows: edit the query' },
+  { keys: ['escape'], scope: 'sql', action: 'sql-cancel', help: 'stop the running query (else back to the commands)' },
 
   { keys: ['enter'], scope: 'prompt', action: 'accept', help: 'apply (SQL: run the query, then browse its rows)' },
   { keys: ['escape'], scope: 'prompt', action: 'cancel', help: 'cancel (SQL: stop the running query, or leave the editor)' },
@@ -128,7 +129,7 @@ export function keyMatches(name: string, input: string, key: KeyState): boolean 
   return input === name && !key.ctrl && !key.escape;
 }
 
-/** The action of the first binding in `scopes` (in that order of priority) that the key matches. */
+/** The action of the first binding in `scopes` (in that order of priority: a view's keys before the global ones) that the key matches. */
 export function resolveKey(input: string, key: KeyState, scopes: readonly KeyScope[]): Action | undefined {
   for (const scope of scopes) {
     for (const b of KEYS) if (b.scope === scope && b.keys.some((k) => keyMatches(k, input, key))) return b.action;

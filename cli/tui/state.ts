@@ -115,7 +115,7 @@ export function activeScopes(s: TuiState): KeyScope[] {
   if (s.prompt) return ['prompt'];
   if (s.help) return ['global', 'lists'];
   if (s.view === 'sql' && s.sql.focus === 'input') return ['prompt'];
-  return ['global', s.view, 'lists'];
+  return [s.view, 'global', 'lists'];
 }
 
 export function typing(s: TuiState): boolean {
@@ -455,6 +455,9 @@ export function reduceKey(s: TuiState, action: Action | undefined, input: string
       return { state: openSelected(s, env) };
     case 'sql-edit':
       return { state: { ...s, sql: { ...s.sql, focus: 'input' } } };
+    case 'sql-cancel':
+      if (env.sqlRunning) return { state: s, effect: { kind: 'sql-cancel' } };
+      return reduceKey(s, 'back', input, env);
     default:
       return { state: s };
   }
