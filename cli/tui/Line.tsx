@@ -32,3 +32,19 @@ export function Blank({ n, width }: { readonly n: number; readonly width: number
     </>
   );
 }
+
+/** A line being edited: a label, the text scrolled to keep the cursor in view, the cursor inverse. */
+export function EditLine({ label, text, cursor, width, labelColor }: { readonly label: string; readonly text: string; readonly cursor: number; readonly width: number; readonly labelColor: string }) {
+  const room = width - label.length - 1;
+  const start = Math.max(0, cursor - room + 1);
+  const visible = text.slice(start, start + room);
+  const at = cursor - start;
+  return (
+    <Text wrap="truncate">
+      <Text color={labelColor}>{label}</Text>
+      {visible.slice(0, at)}
+      <Text inverse>{visible[at] ?? ' '}</Text>
+      {visible.slice(at + 1).padEnd(Math.max(0, room - at))}
+    </Text>
+  );
+}

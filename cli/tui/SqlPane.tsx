@@ -1,10 +1,10 @@
 // The SQL pane: the query line, what the engine is doing, and the result rows on screen (cells
 // formatted only for them; `col` scrolls the columns).
 
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { Table } from 'apache-arrow';
 import { cellReader } from '../../analyzers/rows.js';
-import { Blank, fit, Line } from './Line.js';
+import { Blank, EditLine, fit, Line } from './Line.js';
 import type { Cursor, LineEdit } from './state.js';
 import { theme } from './theme.js';
 
@@ -44,20 +44,8 @@ export function cellText(v: unknown): string {
 }
 
 function InputLine({ edit, focus, width }: { readonly edit: LineEdit; readonly focus: boolean; readonly width: number }) {
-  const prefix = 'sql> ';
-  const room = width - prefix.length - 1;
-  const start = Math.max(0, edit.cursor - room + 1);
-  const visible = edit.text.slice(start, start + room);
-  const at = edit.cursor - start;
-  if (!focus) return <Line text={`${prefix}${visible}`} width={width} color={theme.dim} />;
-  return (
-    <Text wrap="truncate">
-      <Text color={theme.title}>{prefix}</Text>
-      {visible.slice(0, at)}
-      <Text inverse>{visible[at] ?? ' '}</Text>
-      {visible.slice(at + 1).padEnd(Math.max(0, room - at))}
-    </Text>
-  );
+  if (focus) return <EditLine label="sql> " text={edit.text} cursor={edit.cursor} width={width} labelColor={theme.title} />;
+  return <Line text={`sql> ${edit.text}`} width={width} color={theme.dim} />;
 }
 
 export function SqlPane({ edit, focus, sql, cursor, col, height, width }: SqlPaneProps) {

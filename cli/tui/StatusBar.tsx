@@ -2,7 +2,7 @@
 // the main keys.
 
 import { Text } from 'ink';
-import { fit, Line } from './Line.js';
+import { EditLine, fit, Line } from './Line.js';
 import type { TuiState } from './state.js';
 import { theme } from './theme.js';
 
@@ -16,21 +16,7 @@ export interface StatusBarProps {
 const PROMPTS = { search: '/', filter: 'filter: ', goto: 'go to seq: ' } as const;
 
 export function StatusBar({ prompt, status, hint, width }: StatusBarProps) {
-  if (prompt) {
-    const label = PROMPTS[prompt.kind];
-    const room = width - label.length - 1;
-    const start = Math.max(0, prompt.cursor - room + 1);
-    const visible = prompt.text.slice(start, start + room);
-    const at = prompt.cursor - start;
-    return (
-      <Text wrap="truncate">
-        <Text color={theme.title}>{label}</Text>
-        {visible.slice(0, at)}
-        <Text inverse>{visible[at] ?? ' '}</Text>
-        {visible.slice(at + 1).padEnd(Math.max(0, room - at))}
-      </Text>
-    );
-  }
+  if (prompt) return <EditLine label={PROMPTS[prompt.kind]} text={prompt.text} cursor={prompt.cursor} width={width} labelColor={theme.title} />;
   if (status) return <Line text={status.text} width={width} color={status.error ? theme.error : theme.text} />;
   return <Text color={theme.dim}>{fit(hint, width)}</Text>;
 }

@@ -82,8 +82,8 @@ export const KEYS: readonly KeyBinding[] = [
   { keys: ['ctrl+u'], scope: 'prompt', action: 'erase-all', help: 'clear the line' },
   { keys: ['left'], scope: 'prompt', action: 'cursor-left', help: 'cursor left' },
   { keys: ['right'], scope: 'prompt', action: 'cursor-right', help: 'cursor right' },
-  { keys: ['up'], scope: 'prompt', action: 'history-prev', help: 'previous entry of the history' },
-  { keys: ['down'], scope: 'prompt', action: 'history-next', help: 'next entry of the history' },
+  { keys: ['up'], scope: 'prompt', action: 'history-prev', help: 'SQL: the previous query of this session' },
+  { keys: ['down'], scope: 'prompt', action: 'history-next', help: 'SQL: the next query' },
 ];
 
 /** The part of Ink's `Key` the matcher reads. */
