@@ -51,13 +51,14 @@ export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: (signal:
 const ERASE_LINES = /^(?:\x1b\[2K\x1b\[1A)*\x1b\[2K\x1b\[G/;
 
 /**
- * `out` for Ink, with each frame's relative erase replaced by "cursor home" and the frame followed
- * by "erase below": every frame line is padded to the width, so drawing over the last frame from
- * the corner leaves nothing behind, and a resize cannot shift the frame.
+ * `out` for Ink, with each frame's relative erase replaced by "cursor home", each line ended by
+ * "erase to the end of the line" (Ink trims trailing blanks) and the frame followed by "erase
+ * below": drawing over the last frame from the corner leaves nothing behind, and a resize cannot
+ * shift the frame.
  */
 export function homeAnchored(out: NodeJS.WriteStream): NodeJS.WriteStream {
   const write = (chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string' && ERASE_LINES.test(chunk)) chunk = `\x1b[H${chunk.replace(ERASE_LINES, '')}\x1b[J`;
+    if (typeof chunk === 'string' && ERASE_LINES.test(chunk)) chunk = `\x1b[H${chunk.replace(ERASE_LINES, '').replaceAll('\n', '\x1b[K\n')}\x1b[J`;
     return (out.write as (...a: unknown[]) => boolean)(chunk, ...rest);
   };
   return new Proxy(out, {

@@ -55,6 +55,11 @@ expect '── seq 3 '
 keys / C M D _ C F G I _ S T E Enter
 expect 'search CMD_CFGI_STE: match 1 of [0-9]+ \(seq [0-9]+\)'
 shot "search /CMD_CFGI_STE"
+keys Enter   # the detail, full height: nothing of the list may show through below its last line
+expect '\(Enter: back to the list\)'
+[ -z "$(screen | grep -A1 'published by the doorbell' | sed -n 2p | tr -d ' ')" ] || { echo "tui:smoke: stale text under the zoomed detail" >&2; screen >&2; exit 1; }
+shot "detail zoomed"
+keys Enter
 keys f s i d = 0 x 1 0 Enter
 expect 'filter sid=0x10: [0-9,]+ of [0-9,]+ rows'
 shot "filter sid=0x10"

@@ -137,7 +137,8 @@ export function detailLines(m: TraceModel, row: number, results?: PolicyResults)
     if (d.def) out.push({ text: d.def.doc, style: 'dim' });
     out.push({ text: prov, style: 'dim' });
     const wn = m.codec.table.wordName;
-    out.push({ text: d.words.map((w, i) => `${wn(i)} 0x${w.toString(16).padStart(16, '0')}`).join('  '), style: 'label' });
+    const word = (w: bigint, i: number) => `${wn(i)} 0x${w.toString(16).padStart(16, '0')}`;
+    for (let i = 0; i < d.words.length; i += 2) out.push({ text: d.words.slice(i, i + 2).map((w, k) => word(w, i + k)).join('  '), style: 'label' });
     if (m.known && m.known.row[row]) {
       out.push({ text: `known bits  ${m.known.w.map((w, i) => `${wn(i)} 0x${w[row]!.toString(16).padStart(16, '0')}`).join('  ')}`, style: 'dim' });
     }
