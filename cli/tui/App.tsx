@@ -106,8 +106,9 @@ export function App(props: AppProps) {
     body = <SqlPane edit={state.sql.edit} focus={state.sql.focus} sql={sql} cursor={moveCursor(state.sql.rows, state.sql.rows.index, sqlRows, L.sqlRows)} col={state.sql.col} height={L.sqlRows} width={W} />;
   }
   const filter = state.filter.rows ? `  filter ${state.filter.text}: ${state.filter.rows.length.toLocaleString('en-US')} rows` : '';
+  // What changes first (replay progress, the filter), then what the trace is: the end is cut on a narrow terminal.
   const title = model
-    ? `${basename(model.path)} ${model.arch} ${model.rows.toLocaleString('en-US')} rows${filter}${pending ? `  ${pending}` : ''}`
+    ? `${pending ? `${pending} · ` : ''}${filter ? `${filter.trim()} · ` : ''}${basename(model.path)} ${model.arch} ${model.rows.toLocaleString('en-US')} rows`
     : `${props.noTrace ?? ''}`;
   return (
     <Box flexDirection="column" width={W} height={L.height}>
