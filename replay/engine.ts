@@ -108,7 +108,7 @@ class Run {
   readonly pastError = new Set<number>();
   sinceSync = 0;
   /** Host work of the current event: (kind, iommu) → count, entries, bytes, cost. */
-  readonly event = new Map<string, { kind: OpKind; iommu: number; count: number; entries: number; bytes: number; cost: number }>();
+  readonly event = new Map<number, { kind: OpKind; iommu: number; count: number; entries: number; bytes: number; cost: number }>();
   doorbellT0 = 0;
   doorbellSeq = 0;
   readonly ctx: PolicyContext;
@@ -146,7 +146,7 @@ class Run {
 
   private charge(kind: OpKind, iommu: number, cost: number, entries = 0, bytes = 0): void {
     this.clock += cost;
-    const key = `${kind}/${iommu}`;
+    const key = OP_KINDS.indexOf(kind) * 65536 + iommu + 1;
     let a = this.event.get(key);
     if (a === undefined) this.event.set(key, (a = { kind, iommu, count: 0, entries: 0, bytes: 0, cost: 0 }));
     a.count++;
