@@ -4,7 +4,9 @@
 // included. Everything is synchronous and ordered, so the same inputs give byte-identical tables.
 
 import { join } from 'node:path';
+import { classify } from '../formats/classify.js';
 import type { Decoded } from '../formats/codec/codec.js';
+import type { Classified } from '../formats/scope.js';
 import { codecFor } from '../formats/codecs.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
@@ -241,10 +243,10 @@ class Run {
   /** Publishes new entries: the oracle probes what each invalidation covers, before the VMM runs. */
   publish(prod: number, doorbellSeq: number): void {
     for (let pos = this.published; pos < prod; pos++) {
-      const d = this.eng.decodedAt(pos);
       const seq = this.eng.seqAt(pos);
-      this.oracle.published(pos, seq, d);
-      const role = this.eng.roleAt(pos);
+      const cls = this.eng.classifiedAt(pos);
+      this.oracle.published(pos, seq, this.eng.decodedAt(pos), cls);
+      const role = cls.role;
       if (role === 'sync') {
         this.completions.set(pos, { seq, slot: pos % this.eng.entries, doorbellSeq, t0: this.clock, commands: this.sinceSync, latency: undefined });
         this.sinceSync = 0;
@@ -344,6 +346,7 @@ class Engine {
   /** Trace seq of the last command written to each slot, and its decode (cleared on rewrite). */
   private readonly slotSeq: Int32Array;
   private readonly slotDecoded: (Decoded | undefined)[];
+  private readonly slotClassified: (Classified | undefined)[];
   readonly runs: Run[];
   tables: Tables | undefined;
 
@@ -359,6 +362,7 @@ class Engine {
     this.mem.addRegion(this.base, this.entries * this.descBytes);
     this.slotSeq = new Int32Array(this.entries).fill(-1);
     this.slotDecoded = new Array(this.entries).fill(undefined);
+    this.slotClassified = new Array(this.entries).fill(undefined);
     this.ref = kit.guestUnit(topology.topology, this.mem, (e) => this.refEvents.push(e));
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.ref.configureQueue(this.base, this.entries, this.descBytes, this.start);
@@ -384,16 +388,22 @@ class Engine {
     return d;
   }
 
-  roleAt(pos: number): 'invalidate' | 'sync' | 'other' {
-    const d = this.decodedAt(pos);
-    if (d.error !== undefined) return 'other';
-    return (this.smmu ? d.name === 'CMD_SYNC' : d.name === 'inv_wait') ? 'sync' : 'invalidate';
+  /** Role and cache scope of the command at `pos`, computed once per write of its slot. */
+  classifiedAt(pos: number): Classified {
+    const slot = pos % this.entries;
+    let c = this.slotClassified[slot];
+    if (c === undefined) {
+      c = classify(this.decodedAt(pos));
+      this.slotClassified[slot] = c;
+    }
+    return c;
   }
 
   command(seq: number, slot: number, words: readonly bigint[]): void {
     this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
     this.slotSeq[slot] = seq;
     this.slotDecoded[slot] = undefined;
+    this.slotClassified[slot] = undefined;
   }
 
   /** Reference state after an event: consumer position, error, completions. */

@@ -15,10 +15,9 @@
 //    same queue; the engine feeds both and calls the checks here.
 
 import { hex } from '../formats/bits.js';
-import { classify } from '../formats/classify.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import type { DeviceSpec, Topology } from '../formats/trace/header.js';
-import { describeScope, type Scope } from '../formats/scope.js';
+import { describeScope, type Classified, type Scope } from '../formats/scope.js';
 import type { HostModel } from './host.js';
 import type { CacheHits } from './unit.js';
 
@@ -106,9 +105,8 @@ export class StaleOracle {
 
   constructor(private readonly topology: Topology, private readonly arch: 'smmuv3' | 'vtd', private readonly host: HostModel) {}
 
-  /** A guest invalidation was published at `pos`: probe (fill) what it covers. */
-  published(pos: number, seq: number, d: Decoded): void {
-    const c = classify(d);
+  /** A guest invalidation was published at `pos` (`c`: its classification): probe what it covers. */
+  published(pos: number, seq: number, d: Decoded, c: Classified): void {
     if (c.role !== 'invalidate' || c.scope === undefined) return;
     const s = c.scope;
     const probes: Probe[] = [];
