@@ -123,14 +123,42 @@ function traceColumns(): { name: string; type: string }[] {
 const widthOf = (t: string) => ({ UTINYINT: 8, USMALLINT: 16, UINTEGER: 32, UBIGINT: 64 })[t] ?? 0;
 
 /** The SELECT that shows one trace table as rows of `trace`. */
-function traceSelect(f: LoadedFile, schema: Schema): string {
+function traceSelect(f: TraceRelation, schema: Schema, from: string): string {
   const have = new Map(schema.fields.map((x: Field) => [x.name, x]));
   const cols = traceColumns().map((c) => (have.has(c.name) ? ident(c.name) : `NULL::${c.type} AS ${ident(c.name)}`));
-  return `SELECT ${literal(f.file)} AS file, ${literal(f.header!.arch)} AS arch, ${cols.join(', ')} FROM ${ident(f.table)}`;
+  return `SELECT ${literal(f.file)} AS file, ${literal(f.header.arch)} AS arch, ${cols.join(', ')} FROM ${from}`;
 }
 
 const sqlNum = (v: number | undefined) => (v === undefined ? 'NULL' : String(v));
 const sqlStr = (v: string | undefined) => (v === undefined ? 'NULL' : literal(v));
+
+/** A loaded trace as the base relations see it. */
+export interface TraceRelation extends LoadedFile {
+  readonly header: TraceHeader;
+  readonly schema: Schema;
+}
+
+/**
+ * The statements creating `trace`, `traces` and `devices` over loaded traces; `from(t)` is the
+ * relation a trace's rows are read from (its table, by default).
+ */
+export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: TraceRelation) => string = (t) => ident(t.table)): string[] {
+  const devs = traces.flatMap((f) => (f.header.topology?.devices ?? []).map((d) =>
+    `(${[literal(f.file), d.sid, d.psid, d.iommu, d.ats, d.domain, d.hwpt].join(', ')})`));
+  return [
+    `CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t, t.schema, from(t))).join(' UNION ALL ')}`,
+    'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
+      traces.map((f) => {
+        const h = f.header;
+        return `(${[literal(f.file), literal(f.table), literal(h.arch), h.queue_entries, h.desc_bytes, h.start ?? 0, sqlStr(h.queue_base), f.rows,
+          sqlNum(h.topology?.devices.length), sqlStr(h.tool_version)].join(', ')})`;
+      }).join(', ') +
+      ') AS t(file, table_name, arch, queue_entries, desc_bytes, start_slot, queue_base, events, devices, tool_version)',
+    devs.length > 0
+      ? `CREATE OR REPLACE TABLE devices AS SELECT * FROM (VALUES ${devs.join(', ')}) AS t(file, sid, psid, iommu, ats, domain, hwpt)`
+      : 'CREATE OR REPLACE TABLE devices (file VARCHAR, sid INTEGER, psid INTEGER, iommu INTEGER, ats BOOLEAN, domain INTEGER, hwpt INTEGER)',
+  ];
+}
 
 export async function openSession(paths: readonly string[], opts: SessionOptions = {}): Promise<Session> {
   const inputs = resolveInputs(paths);
@@ -158,26 +186,10 @@ export async function openSession(paths: readonly string[], opts: SessionOptions
       files.push({ file: src.path, table, rows, ...(src.header ? { header: src.header } : {}) });
       schemas.push(src.schema);
     }
-    const traces = files.flatMap((f, i) => (f.header ? [{ f, schema: schemas[i]! }] : []));
+    const traces = files.flatMap((f, i) => (f.header ? [{ ...f, header: f.header, schema: schemas[i]! }] : []));
     const relations = new Set(files.map((f) => f.table));
     if (traces.length > 0) {
-      await engine.exec(`CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t.f, t.schema)).join(' UNION ALL ')}`);
-      await engine.exec(
-        'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
-          traces.map(({ f }) => {
-            const h = f.header!;
-            return `(${[literal(f.file), literal(f.table), literal(h.arch), h.queue_entries, h.desc_bytes, h.start ?? 0, sqlStr(h.queue_base), f.rows,
-              sqlNum(h.topology?.devices.length), sqlStr(h.tool_version)].join(', ')})`;
-          }).join(', ') +
-          ') AS t(file, table_name, arch, queue_entries, desc_bytes, start_slot, queue_base, events, devices, tool_version)',
-      );
-      const devs = traces.flatMap(({ f }) => (f.header!.topology?.devices ?? []).map((d) =>
-        `(${[literal(f.file), d.sid, d.psid, d.iommu, d.ats, d.domain, d.hwpt].join(', ')})`));
-      await engine.exec(
-        devs.length > 0
-          ? `CREATE OR REPLACE TABLE devices AS SELECT * FROM (VALUES ${devs.join(', ')}) AS t(file, sid, psid, iommu, ats, domain, hwpt)`
-          : 'CREATE OR REPLACE TABLE devices (file VARCHAR, sid INTEGER, psid INTEGER, iommu INTEGER, ats BOOLEAN, domain INTEGER, hwpt INTEGER)',
-      );
+      for (const st of baseRelationsSql(traces)) await engine.exec(st);
       for (const r of BASE_RELATIONS) relations.add(r);
     }
     const views = opts.views === false ? { installed: [], skipped: [] } : await installModules(engine, relations, opts.modules ?? loadModules());

@@ -1,0 +1,20 @@
+// The peer's analyzer set for `npm run bench -- sql`: native DuckDB with the bundled analyzer views
+// over `trace` as a view straight on a Parquet export of the trace (read_parquet), the most direct
+// way DuckDB answers them. The base relations come from the same SQL a session uses.
+
+import { literal } from '../analyzers/engine/engine.js';
+import { NativeEngine } from '../analyzers/engine/native.js';
+import { installModules, loadModules } from '../analyzers/modules.js';
+import { baseRelationsSql, BASE_RELATIONS, tableNameOf } from '../analyzers/session.js';
+import { openTrace } from '../formats/trace/io.js';
+
+export async function peerSession(trace: string, parquet: string): Promise<NativeEngine> {
+  const t = await openTrace(trace);
+  const engine = await NativeEngine.start();
+  const from = `read_parquet(${literal(parquet)})`;
+  const rows = Number((await engine.query(`SELECT count(*) AS n FROM ${from}`)).get(0)!.n);
+  const rel = { file: trace, table: tableNameOf(trace), rows, header: t.header, schema: t.schema };
+  for (const st of baseRelationsSql([rel], () => from)) await engine.exec(st);
+  await installModules(engine, new Set(BASE_RELATIONS), loadModules());
+  return engine;
+}
