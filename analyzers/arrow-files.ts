@@ -91,7 +91,7 @@ export async function* ipcStreams(schema: Schema, batches: AsyncIterable<RecordB
  * of a stream and an empty Arrow JS table writes none: dictionary columns are declared by their
  * value type instead (they arrive as VARCHAR either way).
  */
-function emptyStream(schema: Schema): Uint8Array {
+export function emptyStream(schema: Schema): Uint8Array {
   const fields = schema.fields.map((f) => (DataType.isDictionary(f.type) ? f.clone({ type: f.type.dictionary }) : f));
   return tableToIPC(new Table(new Schema(fields, schema.metadata)), 'stream');
 }

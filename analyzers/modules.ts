@@ -221,22 +221,21 @@ export interface InstallReport {
 }
 
 /**
- * Creates the views and macros of every module whose requirements are present (`tables`: the
- * relations the session loaded), in dependency order, and stores the comments with COMMENT ON.
- * A module that fails for another reason is a bug in it: the error propagates.
+ * Which modules a session over `tables` (the relations it loaded) can provide, in dependency order
+ * (a module after the modules it requires), and which it cannot, naming what they lack.
  */
-export async function installModules(engine: SqlEngine, tables: ReadonlySet<string>, modules: readonly SqlModule[] = loadModules()): Promise<InstallReport> {
+export function planModules(tables: ReadonlySet<string>, modules: readonly SqlModule[] = loadModules()): { available: SqlModule[]; skipped: InstallReport['skipped'] } {
   const have = new Set(tables);
-  const installed: string[] = [];
+  const available: SqlModule[] = [];
   const skipped: { module: string; missing: string[] }[] = [];
   const byName = new Map(modules.map((m) => [m.name, m]));
   const done = new Set<string>();
-  const visit = async (m: SqlModule, path: readonly string[]): Promise<void> => {
+  const visit = (m: SqlModule, path: readonly string[]): void => {
     if (done.has(m.name)) return;
     if (path.includes(m.name)) throw new Error(`SQL modules require each other in a loop: ${[...path, m.name].join(' -> ')}`);
     for (const r of m.requires) {
       const dep = byName.get(r);
-      if (dep) await visit(dep, [...path, m.name]);
+      if (dep) visit(dep, [...path, m.name]);
     }
     done.add(m.name);
     const missing = m.requires.filter((r) => !have.has(r));
@@ -244,22 +243,81 @@ export async function installModules(engine: SqlEngine, tables: ReadonlySet<stri
       skipped.push({ module: m.name, missing });
       return;
     }
-    for (const o of m.objects) {
-      // One script per object (the statement and its COMMENT ONs): one trip to the engine each.
-      const script = [
-        o.sql.replace(/;\s*$/, ''),
-        ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
-        ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
-      ];
-      try {
-        await engine.exec(`${script.join(';\n')};`);
-      } catch (e) {
-        throw new Error(`${basename(m.file)}:${o.line}: ${o.name}: ${(e as Error).message}`);
+    have.add(m.name);
+    available.push(m);
+  };
+  for (const m of modules) visit(m, []);
+  return { available, skipped };
+}
+
+/** A module's statements with their COMMENT ONs, as one script. */
+function moduleScript(m: SqlModule): string[] {
+  return m.objects.map((o) => [
+    o.sql.replace(/;\s*$/, ''),
+    ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
+    ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
+  ].join(';\n') + ';');
+}
+
+/**
+ * Creates the views and macros of `modules` (in the order given: dependencies first) in one trip to
+ * the engine. A module that fails is a bug in it: the error names its file, line and object.
+ */
+export async function createModules(engine: SqlEngine, modules: readonly SqlModule[]): Promise<void> {
+  if (modules.length === 0) return;
+  try {
+    await engine.exec(modules.flatMap(moduleScript).join('\n'));
+  } catch {
+    // Find the statement at fault, one object at a time.
+    for (const m of modules) {
+      const scripts = moduleScript(m);
+      for (const [i, o] of m.objects.entries()) {
+        try {
+          await engine.exec(scripts[i]!);
+        } catch (e) {
+          throw new Error(`${basename(m.file)}:${o.line}: ${o.name}: ${(e as Error).message}`);
+        }
       }
     }
-    have.add(m.name);
-    installed.push(m.name);
+  }
+}
+
+/**
+ * Creates the views and macros of every module whose requirements are present (`tables`: the
+ * relations the session loaded), in dependency order, and stores the comments with COMMENT ON.
+ */
+export async function installModules(engine: SqlEngine, tables: ReadonlySet<string>, modules: readonly SqlModule[] = loadModules()): Promise<InstallReport> {
+  const { available, skipped } = planModules(tables, modules);
+  await createModules(engine, available);
+  return { installed: available.map((m) => m.name), skipped };
+}
+
+/**
+ * The words of SQL text, lower-case: identifiers, keywords, and the words inside quoted names and
+ * string literals too (`WHERE view_name = 'wraps_summary'` names that view). Comments are left out.
+ */
+export function sqlWords(text: string): Set<string> {
+  const words = new Set<string>();
+  const code = text.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+  for (const m of code.matchAll(/[A-Za-z_][A-Za-z0-9_$]*/g)) words.add(m[0].toLowerCase());
+  return words;
+}
+
+/**
+ * The modules SQL text uses: those one of whose views or macros it names (or the module itself),
+ * with the modules they require, in dependency order (a subsequence of `available`).
+ */
+export function modulesUsedBy(words: ReadonlySet<string>, available: readonly SqlModule[]): SqlModule[] {
+  const byName = new Map(available.map((m) => [m.name, m]));
+  const want = new Set<string>();
+  const add = (m: SqlModule) => {
+    if (want.has(m.name)) return;
+    want.add(m.name);
+    for (const r of m.requires) {
+      const dep = byName.get(r);
+      if (dep) add(dep);
+    }
   };
-  for (const m of modules) await visit(m, []);
-  return { installed, skipped };
+  for (const m of available) if (words.has(m.name) || m.objects.some((o) => words.has(o.name.toLowerCase()))) add(m);
+  return available.filter((m) => want.has(m.name));
 }

@@ -9,7 +9,12 @@
 //     architecture has no such field), so one query and one view serve SMMUv3 and VT-d alike;
 //   - `traces`: one row per trace: its header (queue geometry, start slot, topology size);
 //   - `devices`: the topology of each trace, one row per device;
-//   - the analyzer views of every module whose tables are present (analyzers/sql/).
+//   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a
+//     statement first names one of them (or one that requires it), in one trip to the engine.
+// How the rows reach the engine is analyzers/engine/attach.ts's choice (in place from Parquet for
+// native DuckDB; only the columns statements read, copied in, for duckdb-wasm). Every statement
+// goes through the session's engine, which first creates the views it names and makes the columns
+// it reads available, and runs it again if DuckDB reached a column that was not (attach.ts).
 // Types: Arrow dictionary-encoded strings arrive as VARCHAR and uint64 as UBIGINT (checked by
 // session.test.ts); no column needs converting on the way in.
 
@@ -19,9 +24,11 @@ import { DataType, type Field, type Schema, type Table } from 'apache-arrow';
 import { InputFault } from '../formats/result.js';
 import type { TraceHeader } from '../formats/trace/header.js';
 import { commonFields, fieldColumns, typeForBits } from '../formats/trace/schema.js';
-import { ipcStreams, openArrow, type ArrowSource } from './arrow-files.js';
-import { ENGINES, ident, literal, startEngine, type EngineKind, type SqlEngine } from './engine/engine.js';
-import { installModules, loadModules, type InstallReport, type SqlModule } from './modules.js';
+import type { RecordBatch } from 'apache-arrow';
+import { openArrow, type ArrowSource } from './arrow-files.js';
+import { attachFile, missingColumn, type AttachedFile } from './engine/attach.js';
+import { chooseEngine, ENGINE_CHOICES, ident, literal, SqlError, startEngine, type EngineChoice, type SqlEngine } from './engine/engine.js';
+import { createModules, loadModules, modulesUsedBy, planModules, sqlWords, type InstallReport, type SqlModule } from './modules.js';
 
 /** Relations the session itself provides (a file may not take these names). */
 export const BASE_RELATIONS = ['trace', 'traces', 'devices'] as const;
@@ -37,28 +44,39 @@ export interface LoadedFile {
 
 export interface SessionOptions {
   /** The engine to use, or which one to start; default: $INVTRACE_SQL_ENGINE, else duckdb-wasm. */
-  readonly engine?: SqlEngine | EngineKind;
-  /** Install the analyzer views (default true). */
+  readonly engine?: SqlEngine | EngineChoice;
+  /** Provide the analyzer views (default true). */
   readonly views?: boolean;
   readonly modules?: readonly SqlModule[];
-  /** Rows per IPC stream segment handed to the engine. */
+  /** Rows per IPC stream segment handed to duckdb-wasm. */
   readonly segmentRows?: number;
+  /**
+   * Statements the session is opened for (a one-shot's -e/-f, a report's queries): the views they
+   * name and the columns they read are made ready while opening, in one pass over each file.
+   */
+  readonly statements?: readonly string[];
+  /** Told, in one line each, what the session chose or did that takes time (auto's engine, a Parquet copy written). */
+  readonly onNote?: (message: string) => void;
 }
 
 export interface Session {
+  /** The session's engine: a statement run through it gets the views it names and the columns it reads first. */
   readonly engine: SqlEngine;
   readonly files: readonly LoadedFile[];
+  /** Modules the session provides (`installed`; created when a statement first names them) and those it cannot. */
   readonly views: InstallReport;
   query(sql: string): Promise<Table>;
+  /** Creates every view now (a REPL's `.tables`, a catalog query). */
+  installAllViews(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The engine $INVTRACE_SQL_ENGINE names (wasm or native), wasm by default. */
-function engineFromEnv(): EngineKind {
+/** The engine $INVTRACE_SQL_ENGINE names (wasm, native or auto), wasm by default. */
+function engineFromEnv(): EngineChoice {
   const e = process.env.INVTRACE_SQL_ENGINE;
   if (e === undefined || e === '') return 'wasm';
-  if ((ENGINES as readonly string[]).includes(e)) return e as EngineKind;
-  throw new InputFault({ field: 'INVTRACE_SQL_ENGINE', message: `unknown SQL engine "${e}" (${ENGINES.join(' or ')})` });
+  if ((ENGINE_CHOICES as readonly string[]).includes(e)) return e as EngineChoice;
+  throw new InputFault({ field: 'INVTRACE_SQL_ENGINE', message: `unknown SQL engine "${e}" (${ENGINE_CHOICES.join(', ')})` });
 }
 
 /** A file's table name: its name without extension, lower-case, [a-z0-9_] only. */
@@ -162,46 +180,211 @@ export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: Tra
 
 export async function openSession(paths: readonly string[], opts: SessionOptions = {}): Promise<Session> {
   const inputs = resolveInputs(paths);
-  // DuckDB starts (about a second: compiling its WebAssembly) while the files are opened.
-  const starting = typeof opts.engine === 'object' ? Promise.resolve(opts.engine) : startEngine(opts.engine ?? engineFromEnv());
+  let starting: Promise<SqlEngine>;
+  if (typeof opts.engine === 'object') starting = Promise.resolve(opts.engine);
+  else {
+    const choice = await chooseEngine(opts.engine ?? engineFromEnv(), inputs.map((p) => statSync(p).size));
+    if (choice.note) opts.onNote?.(choice.note);
+    // DuckDB starts (duckdb-wasm: its WebAssembly compiles in the worker) while the files are opened.
+    starting = startEngine(choice.kind);
+  }
   starting.catch(() => undefined); // handled below, after the files are open: not an unhandled rejection
-  const sources: ArrowSource[] = [];
+  let sources: ArrowSource[];
   try {
-    for (const p of inputs) sources.push(await openArrow(p));
+    sources = await Promise.all(inputs.map((p) => openArrow(p)));
   } catch (e) {
     await starting.then((x) => x.close(), () => undefined);
     throw e;
   }
   const engine = await starting;
   try {
-    const taken = new Set<string>(BASE_RELATIONS);
-    const files: LoadedFile[] = [];
-    const schemas: Schema[] = [];
-    for (const src of sources) {
-      let table = tableNameOf(src.path);
-      for (let n = 2; taken.has(table); n++) table = `${tableNameOf(src.path)}_${n}`;
-      taken.add(table);
-      await engine.loadTable(table, ipcStreams(src.schema, src.batches(), opts.segmentRows));
-      const rows = Number((await engine.query(`SELECT count(*) AS n FROM ${ident(table)}`)).get(0)!.n);
-      files.push({ file: src.path, table, rows, ...(src.header ? { header: src.header } : {}) });
-      schemas.push(src.schema);
-    }
-    const traces = files.flatMap((f, i) => (f.header ? [{ ...f, header: f.header, schema: schemas[i]! }] : []));
-    const relations = new Set(files.map((f) => f.table));
-    if (traces.length > 0) {
-      for (const st of baseRelationsSql(traces)) await engine.exec(st);
-      for (const r of BASE_RELATIONS) relations.add(r);
-    }
-    const views = opts.views === false ? { installed: [], skipped: [] } : await installModules(engine, relations, opts.modules ?? loadModules());
-    return {
-      engine,
-      files,
-      views,
-      query: (sql) => engine.query(sql),
-      close: () => engine.close(),
-    };
+    return await SessionEngine.open(engine, sources, opts);
   } catch (e) {
     await engine.close();
     throw e;
+  }
+}
+
+/** Words in a statement that ask about the catalog: every view is created before it runs. */
+const CATALOG_WORDS = ['duckdb_views', 'duckdb_columns', 'duckdb_functions', 'duckdb_tables', 'information_schema', 'show', 'describe', 'summarize'];
+
+/** `SELECT *`, `t.*`, `, *`: a statement that reads every column of what it names. */
+const STAR = /(?:\bselect|,|\.)\s*\*/i;
+
+/**
+ * The engine a session hands out: the real one, with each statement's views created and columns
+ * made available before it runs (and once more after a column turned out to be missing).
+ */
+class SessionEngine implements SqlEngine {
+  private readonly installed = new Set<string>();
+  private readonly moduleWords = new Map<string, Set<string>>();
+
+  private constructor(
+    private readonly inner: SqlEngine,
+    private readonly attached: readonly { file: LoadedFile; att: AttachedFile; columns: ReadonlySet<string> }[],
+    private readonly available: readonly SqlModule[],
+    readonly files: readonly LoadedFile[],
+    readonly views: InstallReport,
+  ) {}
+
+  static async open(engine: SqlEngine, sources: readonly ArrowSource[], opts: SessionOptions): Promise<Session> {
+    const taken = new Set<string>(BASE_RELATIONS);
+    const tables = sources.map((src) => {
+      let table = tableNameOf(src.path);
+      for (let n = 2; taken.has(table); n++) table = `${tableNameOf(src.path)}_${n}`;
+      taken.add(table);
+      return table;
+    });
+    const relations = new Set(tables);
+    if (sources.some((s) => s.header)) for (const r of BASE_RELATIONS) relations.add(r);
+    const plan = opts.views === false ? { available: [], skipped: [] } : planModules(relations, opts.modules ?? loadModules());
+
+    // What the known statements need: their modules, and the words of both (column names among them).
+    const words = new Set<string>();
+    let star = false;
+    for (const st of opts.statements ?? []) {
+      for (const w of sqlWords(st)) words.add(w);
+      star ||= STAR.test(st);
+    }
+    const catalog = CATALOG_WORDS.some((w) => words.has(w));
+    const first = catalog ? plan.available : modulesUsedBy(words, plan.available);
+    for (const m of first) for (const o of m.objects) for (const w of sqlWords(o.sql)) words.add(w);
+
+    const attached: { file: LoadedFile; att: AttachedFile; columns: ReadonlySet<string> }[] = [];
+    for (const [i, src] of sources.entries()) {
+      const columns = new Set(src.schema.fields.map((f) => f.name));
+      const att = await attachFile(engine, src, tables[i]!, {
+        columns: star ? 'all' : new Set([...columns].filter((c) => words.has(c.toLowerCase()))),
+        ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
+        onCacheWrite: (from, to) => opts.onNote?.(`${from}: wrote its Parquet copy for native DuckDB (${to}); later sessions read it directly`),
+      });
+      const file = { file: src.path, table: tables[i]!, rows: att.rows, ...(src.header ? { header: src.header } : {}) };
+      attached.push({ file, att, columns });
+    }
+    const traces = attached.flatMap(({ file }, i) => (file.header ? [{ ...file, header: file.header, schema: sources[i]!.schema }] : []));
+    if (traces.length > 0) await engine.exec(baseRelationsSql(traces).map((st) => `${st};`).join('\n'));
+    const files = attached.map((a) => a.file);
+    const s = new SessionEngine(engine, attached, plan.available, files, { installed: plan.available.map((m) => m.name), skipped: plan.skipped });
+    await s.install(first);
+    return {
+      engine: s,
+      files,
+      views: s.views,
+      query: (sql) => s.query(sql),
+      installAllViews: () => s.install(plan.available),
+      close: () => s.close(),
+    };
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  version(): Promise<string> {
+    return this.inner.version();
+  }
+
+  /** Creates the modules given that are not yet there (in one trip). */
+  async install(mods: readonly SqlModule[]): Promise<void> {
+    const todo = mods.filter((m) => !this.installed.has(m.name));
+    await createModules(this.inner, todo);
+    for (const m of todo) this.installed.add(m.name);
+  }
+
+  private wordsOf(m: SqlModule): Set<string> {
+    let w = this.moduleWords.get(m.name);
+    if (w === undefined) {
+      w = new Set<string>();
+      for (const o of m.objects) for (const x of sqlWords(o.sql)) w.add(x);
+      this.moduleWords.set(m.name, w);
+    }
+    return w;
+  }
+
+  /** Creates the views a statement names and copies in the columns it reads (where the engine copies). */
+  private async prepare(sql: string): Promise<void> {
+    const words = sqlWords(sql);
+    const mods = CATALOG_WORDS.some((w) => words.has(w)) ? this.available : modulesUsedBy(words, this.available);
+    await this.install(mods);
+    const all = new Set(words);
+    for (const m of mods) for (const w of this.wordsOf(m)) all.add(w);
+    const star = STAR.test(sql);
+    for (const { att, columns } of this.attached) {
+      const want = [...columns].filter((c) => all.has(c.toLowerCase()) && !att.loaded.has(c));
+      if (star) await att.ensure('all');
+      else if (want.length > 0) await att.ensure(new Set(want));
+    }
+  }
+
+  /**
+   * Runs a statement after `prepare`. When DuckDB reaches a column not copied yet, copies it and
+   * runs the statement again (a second miss on the same file copies all of its columns); when it
+   * names a relation that does not exist, creates every view and runs it once more.
+   */
+  private async run<T>(sql: string, fn: () => Promise<T>): Promise<T> {
+    await this.prepare(sql);
+    const misses = new Map<string, number>();
+    let allViews = false;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        const miss = missingColumn(msg);
+        const a = miss && this.attached.find((x) => x.file.table === miss.table);
+        if (a && miss) {
+          const n = (misses.get(miss.table) ?? 0) + 1;
+          misses.set(miss.table, n);
+          if (n > 2) throw e;
+          await a.att.ensure(n === 1 ? new Set([miss.column]) : 'all');
+          continue;
+        }
+        if (!allViews && e instanceof SqlError && /^Catalog Error/.test(msg) && this.installed.size < this.available.length) {
+          allViews = true;
+          await this.install(this.available);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    return this.inner.loadTable(name, streams);
+  }
+
+  query(sql: string): Promise<Table> {
+    return this.run(sql, () => this.inner.query(sql));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.run(sql, () => this.inner.exec(sql));
+  }
+
+  async *queryBatches(sql: string): AsyncIterable<RecordBatch> {
+    // DuckDB reaches a missing column on its first chunk as a rule: the statement runs again then.
+    const { it, head } = await this.run(sql, async () => {
+      const it = this.inner.queryBatches(sql)[Symbol.asyncIterator]();
+      return { it, head: await it.next() };
+    });
+    let r = head;
+    try {
+      for (; !r.done; r = await it.next()) yield r.value;
+    } catch (e) {
+      // Later than that, rows are already out: copy the file's columns and say so.
+      const miss = missingColumn(e instanceof Error ? e.message : String(e));
+      const a = miss && this.attached.find((x) => x.file.table === miss.table);
+      if (!a) throw e;
+      await a.att.ensure('all');
+      throw new SqlError(`column ${miss!.column} of ${miss!.table} was copied into DuckDB while the result streamed: run the statement again`);
+    }
+  }
+
+  cancel(): Promise<void> {
+    return this.inner.cancel();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }

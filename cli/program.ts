@@ -81,7 +81,7 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write the last statement\'s result to .parquet or .csv instead of printing it')
     .option('--max-rows <n>', 'rows printed per result in table format')
     .option('--no-views', 'do not load the analyzer views')
-    .addOption(new Option('--engine <engine>', 'DuckDB build: wasm (default), or native (optional dependency @duckdb/node-api; large traces)').choices(['wasm', 'native']))
+    .addOption(new Option('--engine <engine>', 'DuckDB build: wasm (default), native (optional dependency @duckdb/node-api; large traces), or auto (native for inputs of 64 MiB or more when installed)').choices(['wasm', 'native', 'auto']))
     .action(action(async (inputs: string[], opts) => (await import('./commands/sql.js')).sqlCommand(inputs, opts)));
 
   program

@@ -76,6 +76,29 @@ export class StatementQueue {
 export const ENGINES = ['wasm', 'native'] as const;
 export type EngineKind = (typeof ENGINES)[number];
 
+/** What a user may ask for: an engine, or `auto` (native for large inputs when it is installed). */
+export const ENGINE_CHOICES = [...ENGINES, 'auto'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
+/** Inputs from this many bytes on make `auto` pick native DuckDB (duckdb-wasm copies columns in: see attach.ts). */
+export const AUTO_NATIVE_BYTES = 64 << 20;
+
+/** Whether the optional native engine is installed. */
+export const nativeInstalled = (): Promise<boolean> => import('@duckdb/node-api' as string).then(() => true, () => false);
+
+/**
+ * Resolves `auto`: native DuckDB when it is installed and the inputs hold AUTO_NATIVE_BYTES or more,
+ * else duckdb-wasm; `note` says which and why (for stderr).
+ */
+export async function chooseEngine(choice: EngineChoice, inputBytes: readonly number[]): Promise<{ kind: EngineKind; note?: string }> {
+  if (choice !== 'auto') return { kind: choice };
+  const bytes = inputBytes.reduce((a, b) => a + b, 0);
+  const size = `${(bytes / 2 ** 20).toFixed(bytes < 10 << 20 ? 1 : 0)} MiB`;
+  if (bytes < AUTO_NATIVE_BYTES) return { kind: 'wasm', note: `--engine auto: duckdb-wasm (inputs ${size}, under ${AUTO_NATIVE_BYTES >> 20} MiB)` };
+  if (!(await nativeInstalled())) return { kind: 'wasm', note: `--engine auto: duckdb-wasm (inputs ${size}; native DuckDB, the optional @duckdb/node-api, is not installed)` };
+  return { kind: 'native', note: `--engine auto: native DuckDB (inputs ${size}, ${AUTO_NATIVE_BYTES >> 20} MiB or more)` };
+}
+
 /** Starts an engine; the native one needs the optional dependency @duckdb/node-api. */
 export async function startEngine(kind: EngineKind = 'wasm'): Promise<SqlEngine> {
   if (kind === 'native') return (await import('./native.js')).NativeEngine.start();

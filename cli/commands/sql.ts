@@ -4,7 +4,7 @@
 // Bad SQL prints one line and exits 2 (the REPL goes on).
 
 import { readFileSync } from 'node:fs';
-import { SqlError, type EngineKind } from '../../analyzers/engine/engine.js';
+import { SqlError, type EngineChoice } from '../../analyzers/engine/engine.js';
 import { formatOfPath } from '../../analyzers/export.js';
 import { splitStatements } from '../../analyzers/modules.js';
 import { InputFault } from '../../formats/result.js';
@@ -21,7 +21,7 @@ export interface SqlCliOptions {
   readonly output?: string;
   /** commander's --no-views */
   readonly views?: boolean;
-  readonly engine?: EngineKind;
+  readonly engine?: EngineChoice;
   readonly maxRows?: string;
 }
 
@@ -50,7 +50,13 @@ export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise
   if (target !== undefined && targetFormat === undefined) throw new UsageError(`cannot write "${target}": -o takes a .parquet or .csv file`);
   if (target !== undefined && statements === undefined) throw new UsageError('-o needs a query (-e or -f)');
   const { openSession } = await import('../../analyzers/session.js');
-  const session = await openSession(inputs, { views: opts.views !== false, ...(opts.engine ? { engine: opts.engine } : {}) });
+  const session = await openSession(inputs, {
+    views: opts.views !== false,
+    ...(opts.engine ? { engine: opts.engine } : {}),
+    // A one-shot's statements are known: their views and columns are made ready in one pass.
+    ...(statements ? { statements } : {}),
+    onNote: (m) => process.stderr.write(`invtrace: ${m}\n`),
+  });
   try {
     if (statements === undefined) return await (await import('../sql/repl.js')).repl(session, { format, maxRows: maxRows ?? 200 });
     for (const [i, st] of statements.entries()) {

@@ -97,14 +97,16 @@ export async function repl(s: Session, opts: ReplOptions): Promise<number> {
         else write(`modes: ${RESULT_FORMATS.join(', ')} (now ${format})`);
         break;
       case '.tables': {
+        await s.installAllViews();
         const t = await s.query(
-          "SELECT table_name AS name, 'table' AS kind, estimated_size::VARCHAR AS about FROM duckdb_tables() WHERE NOT internal " +
+          "SELECT table_name AS name, 'table' AS kind, estimated_size::VARCHAR AS about FROM duckdb_tables() WHERE NOT internal AND table_name NOT LIKE '\\_%' ESCAPE '\\' " +
             "UNION ALL SELECT view_name, 'view', coalesce(comment, '') FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY kind, name",
         );
         write(formatters[format](t, {}));
         break;
       }
       case '.views':
+        await s.installAllViews();
         for (const v of s.views.installed) write(`module ${v}`);
         write(formatters[format](await s.query(
           "SELECT view_name AS view, comment FROM duckdb_views() WHERE NOT internal AND comment IS NOT NULL AND view_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY view_name",

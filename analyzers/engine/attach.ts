@@ -1,0 +1,139 @@
+// How an Arrow file's rows reach the SQL engine: the one place that chooses, per engine, measured
+// (`npm run bench -- sql`; the README's SQL section has the figures):
+//
+//   - native DuckDB reads Parquet in place: the file's relation is a view over `read_parquet` of a
+//     cached Parquet copy (parquet-cache.ts). Nothing is copied into DuckDB; a query reads only
+//     the columns and row groups it needs, on every core, like DuckDB over a Parquet file does.
+//   - duckdb-wasm has no Parquet reader without a network (its parquet extension is downloaded),
+//     so rows go in as Arrow IPC streams (`insertArrowFromIPCStream`, columnar) into a table. Copying
+//     into WebAssembly is what costs, per column, so only the columns statements use are copied:
+//     the file's relation is a view over that table in which every column not copied yet is an
+//     expression raising a marker error. DuckDB drops unused view columns before running, so such
+//     an expression runs only when a query reads that column; the session then copies the
+//     columns and runs the statement again. An answer is thus never computed from a column that
+//     was not copied (session.ts: `run`).
+
+import { DataType, type Field, type Schema } from 'apache-arrow';
+import type { ArrowSource } from '../arrow-files.js';
+import { ipcStreams } from '../arrow-files.js';
+import { ident, literal, type SqlEngine } from './engine.js';
+import { parquetOf } from './parquet-cache.js';
+
+export interface AttachedFile {
+  /** The relation's name in the session (a view). */
+  readonly table: string;
+  readonly rows: number;
+  /** Makes the columns named (those of this file) readable; `all` copies every column. */
+  ensure(columns: ReadonlySet<string> | 'all'): Promise<void>;
+  /** Columns a query can read now without copying (every column when the engine reads in place). */
+  readonly loaded: ReadonlySet<string>;
+}
+
+export interface AttachOptions {
+  /** Columns to make readable at once (the statements known in advance use them). */
+  readonly columns?: ReadonlySet<string> | 'all';
+  /** Rows per IPC stream segment handed to duckdb-wasm. */
+  readonly segmentRows?: number;
+  /** Told when a Parquet copy had to be written (the first session on a trace). */
+  readonly onCacheWrite?: (src: string, parquet: string) => void;
+}
+
+/** Reads in place from Parquet (native DuckDB), or copies columns in (duckdb-wasm, or any other engine). */
+export const readsParquet = (engine: SqlEngine): boolean => engine.name === 'duckdb-native';
+
+/** The marker a not-yet-copied column raises; `missingColumn` reads it back. */
+const MARKER = 'invtrace-not-loaded';
+
+/** The table and column a marker error names, if `message` is one. */
+export function missingColumn(message: string): { table: string; column: string } | undefined {
+  const m = new RegExp(`${MARKER}:([^:]+):(.+?)(?:'|"|$)`).exec(message);
+  return m ? { table: m[1]!, column: m[2]! } : undefined;
+}
+
+/** DuckDB's name for an Arrow type, for the typed marker of a column not copied; undefined: copy it always. */
+function duckType(t: DataType): string | undefined {
+  if (DataType.isDictionary(t)) return DataType.isUtf8(t.dictionary) ? 'VARCHAR' : undefined;
+  if (DataType.isUtf8(t)) return 'VARCHAR';
+  if (DataType.isInt(t)) {
+    const n = ({ 8: 'TINYINT', 16: 'SMALLINT', 32: 'INTEGER', 64: 'BIGINT' } as const)[t.bitWidth];
+    return t.isSigned ? n : `U${n}`;
+  }
+  if (DataType.isFloat(t)) return ({ 0: undefined, 1: 'FLOAT', 2: 'DOUBLE' } as const)[t.precision];
+  if (DataType.isBool(t)) return 'BOOLEAN';
+  return undefined;
+}
+
+export async function attachFile(engine: SqlEngine, src: ArrowSource, table: string, opts: AttachOptions = {}): Promise<AttachedFile> {
+  return readsParquet(engine) ? attachParquet(engine, src, table, opts) : attachColumns(engine, src, table, opts);
+}
+
+async function attachParquet(engine: SqlEngine, src: ArrowSource, table: string, opts: AttachOptions): Promise<AttachedFile> {
+  const copy = await parquetOf(src);
+  if (copy.written) opts.onCacheWrite?.(src.path, copy.path);
+  const scan = `read_parquet(${literal(copy.path)})`;
+  await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS SELECT * FROM ${scan}`);
+  // Row counts come from the Parquet footer: no data is read.
+  const rows = Number((await engine.query(`SELECT count(*) AS n FROM ${scan}`)).get(0)!.n);
+  const all = new Set(src.schema.fields.map((f) => f.name));
+  return { table, rows, loaded: all, ensure: async () => undefined };
+}
+
+/** The columns of a file copied into duckdb-wasm on demand (see the header). */
+async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string, opts: AttachOptions): Promise<AttachedFile> {
+  const fields = src.schema.fields;
+  const data = `_${table}_data`;
+  // Always copied: the first column (a table needs one, and it gives the row count), and any
+  // column whose type has no marker.
+  const always = new Set([fields[0]!.name, ...fields.filter((f) => duckType(f.type) === undefined).map((f) => f.name)]);
+  const loaded = new Set<string>();
+  let rows = 0;
+
+  const copy = async (want: ReadonlySet<string>) => {
+    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name));
+    const schema = src.schema.select(keep.map(([f]) => f.name)) as Schema;
+    let n = 0;
+    async function* narrowed() {
+      for await (const b of src.batches()) {
+        n += b.numRows;
+        yield b.selectAt(keep.map(([, i]) => i));
+      }
+    }
+    // Narrow segments: as many rows as bytes allow (a segment is parsed whole in WebAssembly).
+    await engine.loadTable(data, ipcStreams(schema, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))));
+    rows = n;
+    loaded.clear();
+    for (const [f] of keep) loaded.add(f.name);
+    await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded)).join(', ')} FROM ${ident(data)}`);
+  };
+
+  const ensure = async (columns: ReadonlySet<string> | 'all') => {
+    const want = new Set([...always, ...loaded]);
+    for (const f of fields) if (columns === 'all' || columns.has(f.name)) want.add(f.name);
+    if (loaded.size > 0 && [...want].every((c) => loaded.has(c))) return;
+    await copy(want);
+  };
+  await ensure(opts.columns ?? new Set());
+  return {
+    table,
+    get rows() {
+      return rows;
+    },
+    loaded,
+    ensure,
+  };
+}
+
+/** A column of the file's view: the copied column, or the marker that asks for it. */
+function columnSql(table: string, f: Field, loaded: ReadonlySet<string>): string {
+  if (loaded.has(f.name)) return ident(f.name);
+  return `CAST(error(${literal(`${MARKER}:${table}:${f.name}`)}) AS ${duckType(f.type)!}) AS ${ident(f.name)}`;
+}
+
+/** Target bytes of one IPC segment handed to duckdb-wasm. */
+const SEGMENT_BYTES = 64 << 20;
+
+/** Rows per segment for these columns: about SEGMENT_BYTES of them (at least 64 Ki rows). */
+function segmentRowsFor(fields: readonly Field[]): number {
+  const width = fields.reduce((w, f) => w + (DataType.isInt(f.type) || DataType.isFloat(f.type) ? (f.type as { bitWidth?: number }).bitWidth ?? 64 : 64) / 8 + 1, 0);
+  return Math.max(1 << 16, Math.floor(SEGMENT_BYTES / Math.max(1, width)));
+}

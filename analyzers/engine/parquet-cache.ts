@@ -1,0 +1,129 @@
+// Parquet copies of Arrow files, kept in a cache folder, for an engine that reads Parquet in place
+// (native DuckDB: `read_parquet` scans only the columns and row groups a query needs, on every
+// core, straight from the file). The .arrow file stays the canonical trace; its copy is a cache:
+//
+//   - where: $INVTRACE_CACHE_DIR, else $XDG_CACHE_HOME/invtrace, else ~/.cache/invtrace, in a
+//     `parquet/` folder (a temporary folder when that one cannot be written);
+//   - key: the source's real path, size, modification time and inode (and this module's format
+//     version): any rewrite of the trace (ingest, gen, replay -o) gives a new key, and writing a
+//     new copy removes the older copies of the same path;
+//   - written atomically (a temporary name in the same folder, renamed when complete), so a reader
+//     never sees half a file and two processes filling the same entry cannot corrupt it.
+// Contents: every column, one row group per ROW_GROUP_ROWS rows (DuckDB reads row groups in
+// parallel), Snappy-compressed (measured: `npm run bench -- sql`, docs in the README's SQL section).
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir, userInfo } from 'node:os';
+import { basename, extname, join } from 'node:path';
+import { RecordBatchStreamWriter, type RecordBatch, type Schema } from 'apache-arrow';
+import { AtomicFile } from '../../formats/atomic.js';
+import { emptyStream, type ArrowSource } from '../arrow-files.js';
+
+/** Bumped when what a copy holds changes, so older copies are not read. */
+const FORMAT = 1;
+
+/** Rows per Parquet row group: a few of DuckDB's 122,880-row scan units. */
+const ROW_GROUP_ROWS = 1 << 18;
+
+/** The cache folder for Parquet copies. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.INVTRACE_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'invtrace') : join(homedir(), '.cache', 'invtrace'));
+  return join(base, 'parquet');
+}
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
+
+/** Where the copy of `path` in its current state lives, and the prefix every copy of that path shares. */
+export function cacheEntry(path: string, dir = cacheDir()): { file: string; prefix: string } {
+  const real = realpathSync(path);
+  const st = statSync(real, { bigint: true });
+  const stem = basename(real, extname(real)).replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40);
+  const prefix = `${stem}-${hash(real)}-`;
+  return { file: join(dir, `${prefix}${hash(`${FORMAT}:${st.size}:${st.mtimeNs}:${st.ino}:${st.dev}`)}.parquet`), prefix };
+}
+
+function writable(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Parquet copy of an Arrow file: the cached one when the file has not changed since it was
+ * written, else a new one (written now; older copies of the same file are removed).
+ */
+export async function parquetOf(src: ArrowSource): Promise<{ path: string; written: boolean }> {
+  let dir = cacheDir();
+  if (!writable(dir)) {
+    dir = join(tmpdir(), `invtrace-${userInfo().uid}`, 'parquet');
+    mkdirSync(dir, { recursive: true });
+  }
+  const { file, prefix } = cacheEntry(src.path, dir);
+  try {
+    if (statSync(file).isFile()) return { path: file, written: false };
+  } catch {
+    // not cached yet
+  }
+  await writeParquetCopy(file, src.schema, src.batches());
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith(prefix) && f.endsWith('.parquet') && join(dir, f) !== file) rmSync(join(dir, f), { force: true });
+  }
+  return { path: file, written: true };
+}
+
+/** Arrow batches gathered into IPC streams of about ROW_GROUP_ROWS rows (one row group each). */
+async function* groups(batches: AsyncIterable<RecordBatch>): AsyncGenerator<Uint8Array> {
+  let w: RecordBatchStreamWriter | undefined;
+  let rows = 0;
+  for await (const b of batches) {
+    w ??= new RecordBatchStreamWriter();
+    w.write(b);
+    rows += b.numRows;
+    if (rows >= ROW_GROUP_ROWS) {
+      yield w.finish().toUint8Array(true);
+      w = undefined;
+      rows = 0;
+    }
+  }
+  if (w) yield w.finish().toUint8Array(true);
+}
+
+async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<void> {
+  const pw = await import('parquet-wasm');
+  const file = new AtomicFile(target);
+  try {
+    const props = new pw.WriterPropertiesBuilder()
+      .setCompression(pw.Compression.SNAPPY)
+      .setMaxRowGroupSize(ROW_GROUP_ROWS)
+      .build();
+    const it = groups(batches)[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) {
+      // The stream writer learns the schema from a batch: a file without rows is written whole.
+      file.write(pw.writeParquet(pw.Table.fromIPCStream(emptyStream(schema)), props));
+      file.commit();
+      return;
+    }
+    let head: Uint8Array | undefined = first.value;
+    const source = new ReadableStream({
+      async pull(ctrl) {
+        const r = head !== undefined ? { done: false as const, value: head } : await it.next();
+        head = undefined;
+        if (r.done) return ctrl.close();
+        const t = pw.Table.fromIPCStream(r.value);
+        for (const b of t.recordBatches()) ctrl.enqueue(b);
+        t.free();
+      },
+    });
+    const out = await pw.transformParquetStream(source, props);
+    for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) file.write(chunk);
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+}
