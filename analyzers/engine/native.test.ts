@@ -49,6 +49,8 @@ describe.skipIf(!installed)('NativeEngine', () => {
 
 describe.skipIf(!installed)('native and wasm engines give the same answers', () => {
   const dir = tempDir();
+  // The native session's Parquet copies (analyzers/engine/parquet-cache.ts) go to the test's folder.
+  process.env.INVTRACE_CACHE_DIR = join(dir, 'cache');
   const files: string[] = [];
   const sessions: Session[] = [];
   beforeAll(async () => {

@@ -7,13 +7,15 @@
 //   - key: the source's real path, size, modification time and inode (and this module's format
 //     version): any rewrite of the trace (ingest, gen, replay -o) gives a new key, and writing a
 //     new copy removes the older copies of the same path;
+//   - bounded: past CACHE_BYTES ($INVTRACE_CACHE_MAX_MB) the copies used longest ago are removed
+//     (a copy's modification time is set each time a session uses it);
 //   - written atomically (a temporary name in the same folder, renamed when complete), so a reader
 //     never sees half a file and two processes filling the same entry cannot corrupt it.
 // Contents: every column, one row group per ROW_GROUP_ROWS rows (DuckDB reads row groups in
 // parallel), Snappy-compressed (measured: `npm run bench -- sql`, docs in the README's SQL section).
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { RecordBatchStreamWriter, type RecordBatch, type Schema } from 'apache-arrow';
@@ -25,6 +27,9 @@ const FORMAT = 1;
 
 /** Rows per Parquet row group: a few of DuckDB's 122,880-row scan units. */
 const ROW_GROUP_ROWS = 1 << 18;
+
+/** Most bytes of Parquet copies kept. */
+const cacheBytes = () => Number(process.env.INVTRACE_CACHE_MAX_MB || 4096) * 2 ** 20;
 
 /** The cache folder for Parquet copies. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -64,15 +69,43 @@ export async function parquetOf(src: ArrowSource): Promise<{ path: string; writt
   }
   const { file, prefix } = cacheEntry(src.path, dir);
   try {
-    if (statSync(file).isFile()) return { path: file, written: false };
+    if (statSync(file).isFile()) {
+      const now = new Date();
+      utimesSync(file, now, now);
+      return { path: file, written: false };
+    }
   } catch {
     // not cached yet
   }
   await writeParquetCopy(file, src.schema, src.batches());
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith(prefix) && f.endsWith('.parquet') && join(dir, f) !== file) rmSync(join(dir, f), { force: true });
-  }
+  prune(dir, prefix, file);
   return { path: file, written: true };
+}
+
+/** Removes older copies of the same source, then the copies used longest ago past the size bound. */
+function prune(dir: string, prefix: string, keep: string): void {
+  const copies = readdirSync(dir)
+    .filter((f) => f.endsWith('.parquet'))
+    .map((f) => join(dir, f))
+    .filter((f) => f !== keep)
+    .flatMap((f) => {
+      try {
+        const st = statSync(f);
+        return [{ f, size: st.size, used: st.mtimeMs }];
+      } catch {
+        return [];
+      }
+    });
+  let total = statSync(keep).size;
+  for (const c of copies) {
+    if (c.f.slice(dir.length + 1).startsWith(prefix)) rmSync(c.f, { force: true });
+    else total += c.size;
+  }
+  for (const c of copies.filter((x) => !x.f.slice(dir.length + 1).startsWith(prefix)).sort((a, b) => a.used - b.used)) {
+    if (total <= cacheBytes()) break;
+    rmSync(c.f, { force: true });
+    total -= c.size;
+  }
 }
 
 /** Arrow batches gathered into IPC streams of about ROW_GROUP_ROWS rows (one row group each). */

@@ -20,11 +20,25 @@ import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
 
 const require = createRequire(import.meta.url);
 
-/** Gives the bundled worker script the browser globals it expects; silences its console unless debugging. */
-function shim(script: string, debug: boolean): string {
+/**
+ * Gives the bundled worker script the browser globals it expects; silences its console unless
+ * debugging. It also starts compiling DuckDB's WebAssembly as soon as the thread runs, while the
+ * main thread is still loading duckdb-wasm's JavaScript and reading the inputs: the worker's own
+ * instantiate (which reads the same file) is handed the module compiled by then.
+ */
+function shim(script: string, wasm: string, debug: boolean): string {
   return [
     "const { parentPort } = require('node:worker_threads');",
+    "const { readFileSync } = require('node:fs');",
     debug ? '' : 'console.log = console.error = console.warn = console.info = console.debug = () => {};',
+    `const bytes = readFileSync(${JSON.stringify(wasm)});`,
+    'const compiled = WebAssembly.compile(bytes);',
+    'compiled.catch(() => {});',
+    'const instantiate = WebAssembly.instantiate;',
+    'WebAssembly.instantiate = (src, imports) =>',
+    '  src && !(src instanceof WebAssembly.Module) && src.byteLength === bytes.byteLength',
+    '    ? compiled.then((module) => instantiate(module, imports).then((instance) => ({ module, instance })))',
+    '    : instantiate(src, imports);',
     'globalThis.postMessage = (m, t) => parentPort.postMessage(m, t);',
     "parentPort.on('message', (data) => globalThis.onmessage && globalThis.onmessage({ data }));",
     `require(${JSON.stringify(script)});`,
@@ -59,8 +73,23 @@ class WorkerAdapter {
   }
 }
 
+/**
+ * The one line a statement that passed duckdb-wasm's memory ceiling fails with. DuckDB's buffer
+ * manager stops at its memory_limit (about 3.1 GiB: WebAssembly's 4 GiB address space less room
+ * for the rest) and, with no disk to spill to in WebAssembly, raises an Out of Memory Error there,
+ * before the WebAssembly memory itself runs out.
+ */
+export const memoryCeiling = (detail: string) =>
+  `Out of Memory Error: the statement needs more than duckdb-wasm's memory (${detail}); run it with --engine native (native DuckDB spills to disk and uses all of the machine's memory)`;
+
 /** Turns duckdb-wasm's rejections (an Error, or a bare string) into SqlError. */
 function sqlError(e: unknown): SqlError {
+  const err = plainError(e);
+  const oom = /^Out of Memory Error: (.*)$/.exec(err.message) ?? /(Aborted\(OOM\)|Cannot enlarge memory|out of memory)/i.exec(err.message);
+  return oom ? new SqlError(memoryCeiling(oom[1]!.replace(/^(failed to allocate|could not allocate) /, 'allocating '))) : err;
+}
+
+function plainError(e: unknown): SqlError {
   const text = e instanceof Error ? e.message : String(e);
   // Pending queries report errors as JSON: {"exception_type": "Parser", "exception_message": ...}.
   if (text.startsWith('{')) {
@@ -79,15 +108,32 @@ export class WasmEngine implements SqlEngine {
   private readonly queue = new StatementQueue();
   private closed = false;
 
-  private constructor(private readonly db: AsyncDuckDB, private readonly conn: number, private readonly worker: Worker) {}
+  /** Rejects if the worker dies (a WebAssembly abort): calls in flight fail with it instead of waiting forever. */
+  private readonly died: Promise<never>;
+
+  private constructor(private readonly db: AsyncDuckDB, private readonly conn: number, private readonly worker: Worker) {
+    this.died = new Promise<never>((_, reject) => {
+      worker.on('error', (e) => reject(sqlError(e)));
+      worker.on('exit', (code) => {
+        if (!this.closed) reject(new SqlError(`duckdb-wasm stopped (its worker exited with code ${code})`));
+      });
+    });
+    this.died.catch(() => undefined);
+  }
+
+  /** `p`, or the worker's death, whichever comes first. */
+  private alive<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.died]);
+  }
 
   /** Starts the worker, instantiates DuckDB (about a second: compiling the WebAssembly) and connects. */
   static async start(): Promise<WasmEngine> {
-    const duckdb = await import('@duckdb/duckdb-wasm');
     const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
     const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
-    const worker = new Worker(shim(script, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
+    // The worker first: it compiles the WebAssembly while this thread loads duckdb-wasm.
+    const worker = new Worker(shim(script, wasm, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
     try {
+      const duckdb = await import('@duckdb/duckdb-wasm');
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
       const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker) as unknown as ConstructorParameters<typeof duckdb.AsyncDuckDB>[1]);
       await db.instantiate(wasm);
@@ -102,7 +148,7 @@ export class WasmEngine implements SqlEngine {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    return this.closed ? Promise.reject(new Error('SQL engine is closed')) : this.queue.run(fn);
+    return this.closed ? Promise.reject(new Error('SQL engine is closed')) : this.alive(this.queue.run(fn));
   }
 
   version(): Promise<string> {
@@ -157,20 +203,20 @@ export class WasmEngine implements SqlEngine {
     const release = await this.queue.hold();
     let header: Uint8Array | null = null;
     try {
-      header = await this.db.startPendingQuery(this.conn, sql, stream);
-      while (header === null) header = await this.db.pollPendingQuery(this.conn);
+      header = await this.alive(this.db.startPendingQuery(this.conn, sql, stream));
+      while (header === null) header = await this.alive(this.db.pollPendingQuery(this.conn));
     } catch (e) {
       release();
       throw sqlError(e);
     }
-    const db = this.db, conn = this.conn;
+    const db = this.db, conn = this.conn, alive = <T>(p: Promise<T>) => this.alive(p);
     async function* chunks(): AsyncGenerator<Uint8Array> {
       try {
         yield header!;
         for (;;) {
           let buf: Uint8Array | null = null;
           try {
-            while (buf === null) buf = await db.fetchQueryResults(conn);
+            while (buf === null) buf = await alive(db.fetchQueryResults(conn));
           } catch (e) {
             throw sqlError(e);
           }
