@@ -191,17 +191,31 @@ export async function openSession(paths: readonly string[], opts: SessionOptions
   starting.catch(() => undefined); // handled below, after the files are open: not an unhandled rejection
   let sources: ArrowSource[];
   try {
-    sources = await Promise.all(inputs.map((p) => openArrow(p)));
+    sources = await timed('open inputs', () => Promise.all(inputs.map((p) => openArrow(p))));
   } catch (e) {
     await starting.then((x) => x.close(), () => undefined);
     throw e;
   }
-  const engine = await starting;
+  const engine = await timed('engine start (rest)', () => starting);
   try {
     return await SessionEngine.open(engine, sources, opts);
   } catch (e) {
     await engine.close();
     throw e;
+  }
+}
+
+/**
+ * With $INVTRACE_SQL_TIMES set, prints how long each step of a session took on stderr
+ * (`sql-times: attach big.arrow 1234 ms`): where a slow start goes.
+ */
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  if (!process.env.INVTRACE_SQL_TIMES) return fn();
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    process.stderr.write(`sql-times: ${what} ${(performance.now() - t0).toFixed(0)} ms (at ${performance.now().toFixed(0)} ms)\n`);
   }
 }
 
@@ -253,19 +267,19 @@ class SessionEngine implements SqlEngine {
     const attached: { file: LoadedFile; att: AttachedFile; columns: ReadonlySet<string> }[] = [];
     for (const [i, src] of sources.entries()) {
       const columns = new Set(src.schema.fields.map((f) => f.name));
-      const att = await attachFile(engine, src, tables[i]!, {
+      const att = await timed(`attach ${src.path}`, () => attachFile(engine, src, tables[i]!, {
         columns: star ? 'all' : new Set([...columns].filter((c) => words.has(c.toLowerCase()))),
         ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
         onCacheWrite: (from, to) => opts.onNote?.(`${from}: wrote its Parquet copy for native DuckDB (${to}); later sessions read it directly`),
-      });
+      }));
       const file = { file: src.path, table: tables[i]!, rows: att.rows, ...(src.header ? { header: src.header } : {}) };
       attached.push({ file, att, columns });
     }
     const traces = attached.flatMap(({ file }, i) => (file.header ? [{ ...file, header: file.header, schema: sources[i]!.schema }] : []));
-    if (traces.length > 0) await engine.exec(baseRelationsSql(traces).map((st) => `${st};`).join('\n'));
+    if (traces.length > 0) await timed('base relations', () => engine.exec(baseRelationsSql(traces).map((st) => `${st};`).join('\n')));
     const files = attached.map((a) => a.file);
     const s = new SessionEngine(engine, attached, plan.available, files, { installed: plan.available.map((m) => m.name), skipped: plan.skipped });
-    await s.install(first);
+    await timed(`views (${first.length} modules)`, () => s.install(first));
     return {
       engine: s,
       files,
@@ -322,12 +336,12 @@ class SessionEngine implements SqlEngine {
    * names a relation that does not exist, creates every view and runs it once more.
    */
   private async run<T>(sql: string, fn: () => Promise<T>): Promise<T> {
-    await this.prepare(sql);
+    await timed('prepare statement', () => this.prepare(sql));
     const misses = new Map<string, number>();
     let allViews = false;
     for (;;) {
       try {
-        return await fn();
+        return await timed('statement', fn);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         const miss = missingColumn(msg);
