@@ -80,7 +80,13 @@ function columnOf(api: NodeApi, t: DuckDBType): { type: DataType; convert?: (v: 
     case T.ENUM: return { type: new Utf8() };
     // Sums of integers: exact as Int64 whenever they fit (they do for any count of a trace).
     case T.HUGEINT:
-    case T.UHUGEINT: return { type: new Int64(), convert: (v) => (v === null ? null : BigInt.asIntN(64, v as bigint) === v ? v : Number(v)) };
+    case T.UHUGEINT: return {
+      type: new Int64(),
+      convert: (v) => {
+        if (v === null || BigInt.asIntN(64, v as bigint) === v) return v;
+        throw new SqlError(`a ${t.typeId === T.HUGEINT ? 'HUGEINT' : 'UHUGEINT'} result (${String(v)}) is past 64 bits: cast it (::DOUBLE or ::VARCHAR)`);
+      },
+    };
     case T.DECIMAL: return { type: new Float64(), convert: (v) => (v === null ? null : Number(v)) };
     default:
       return {
