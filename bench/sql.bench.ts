@@ -113,6 +113,11 @@ export const benches: readonly Bench[] = [
       const env = { ...process.env, INVTRACE_CACHE_DIR: join(dir, 'cache') };
       process.env.INVTRACE_CACHE_DIR = env.INVTRACE_CACHE_DIR;
       const out: Measurement[] = [];
+      const push = out.push.bind(out);
+      out.push = (...ms: Measurement[]) => {
+        for (const m of ms) process.stderr.write(`sql (progress): ${m.name} ${m.value.toFixed(2)} ${m.unit} ${m.note ?? ''}\n`);
+        return push(...ms);
+      };
       try {
         const mid = join(dir, 'mid.arrow');
         const midPq = join(dir, 'mid-peer.parquet');
