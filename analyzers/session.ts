@@ -326,8 +326,21 @@ class SessionEngine implements SqlEngine {
     for (const { att, columns } of this.attached) {
       const want = [...columns].filter((c) => all.has(c.toLowerCase()) && !att.loaded.has(c));
       if (star) await att.ensure('all');
-      else if (want.length > 0) await att.ensure(new Set(want));
+      // A statement not known when the session opened (a REPL's, a report's) wants more: copy the
+      // columns every analyzer reads along with it, so the next ones rarely copy again.
+      else if (want.length > 0) await att.ensure(new Set([...want, ...[...columns].filter((c) => this.analyzerWords().has(c.toLowerCase()))]));
     }
+  }
+
+  private analyzerWordsCache: Set<string> | undefined;
+
+  /** Every word of every module the session provides. */
+  private analyzerWords(): Set<string> {
+    if (this.analyzerWordsCache === undefined) {
+      this.analyzerWordsCache = new Set();
+      for (const m of this.available) for (const w of this.wordsOf(m)) this.analyzerWordsCache.add(w);
+    }
+    return this.analyzerWordsCache;
   }
 
   /**

@@ -48,7 +48,11 @@ describe('duckdb-wasm: columns copied on demand', () => {
     expect((e as Error).message).toMatch(/invtrace-not-loaded:smmuv3_views:asid/);
     // Four commands carry an ASID: the three TLBI_NH_VA and the TLBI_NH_ASID (session.test.ts).
     expect(tableRows(await s.query('SELECT count(asid) AS n FROM smmuv3_views'))).toEqual([{ n: 4 }]);
-    expect(await copied(raw, 'smmuv3_views')).toEqual(['seq', 'asid']);
+    // With it, the columns the analyzer views read (a statement not known at open asks for more
+    // soon): op, for one; not msiaddr, which no view reads.
+    const now = await copied(raw, 'smmuv3_views');
+    expect(now).toEqual(expect.arrayContaining(['seq', 'asid', 'op']));
+    expect(now).not.toContain('msiaddr');
   });
 
   it('a statement naming no column (a row as a struct) is run again after the columns it reached are copied', async () => {

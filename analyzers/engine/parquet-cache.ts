@@ -35,11 +35,13 @@ const ROW_GROUP_ROWS = 1 << 18;
 /** Most bytes of Parquet copies kept. */
 const cacheBytes = () => Number(process.env.INVTRACE_CACHE_MAX_MB || 4096) * 2 ** 20;
 
-/** The cache folder for Parquet copies. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.INVTRACE_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'invtrace') : join(homedir(), '.cache', 'invtrace'));
-  return join(base, 'parquet');
+/** invtrace's cache folder: $INVTRACE_CACHE_DIR, else $XDG_CACHE_HOME/invtrace, else ~/.cache/invtrace. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.INVTRACE_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'invtrace') : join(homedir(), '.cache', 'invtrace'));
 }
+
+/** The cache folder for Parquet copies. */
+export const cacheDir = (env: NodeJS.ProcessEnv = process.env): string => join(cacheRoot(env), 'parquet');
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
 

@@ -13,10 +13,13 @@
 // at about 3 GiB of data; one statement runs at a time (calls queue).
 
 import { createRequire } from 'node:module';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type RecordBatch } from 'apache-arrow';
 import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
 import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
+import { cacheRoot } from './parquet-cache.js';
 
 const require = createRequire(import.meta.url);
 
@@ -24,12 +27,17 @@ const require = createRequire(import.meta.url);
  * Gives the bundled worker script the browser globals it expects; silences its console unless
  * debugging. It also starts compiling DuckDB's WebAssembly as soon as the thread runs, while the
  * main thread is still loading duckdb-wasm's JavaScript and reading the inputs: the worker's own
- * instantiate (which reads the same file) is handed the module compiled by then.
+ * instantiate (which reads the same file) is handed the module compiled by then. The worker script
+ * (1.2 MB of JavaScript) compiles with V8's code cache, kept in `codeCache` (written atomically;
+ * V8 rejects a stale one and it is rewritten).
  */
-function shim(script: string, wasm: string, debug: boolean): string {
+function shim(script: string, wasm: string, codeCache: string | undefined, debug: boolean): string {
   return [
     "const { parentPort } = require('node:worker_threads');",
-    "const { readFileSync } = require('node:fs');",
+    "const { readFileSync, writeFileSync, renameSync, mkdirSync } = require('node:fs');",
+    "const { dirname } = require('node:path');",
+    "const vm = require('node:vm');",
+    "const Module = require('node:module');",
     debug ? '' : 'console.log = console.error = console.warn = console.info = console.debug = () => {};',
     `const bytes = readFileSync(${JSON.stringify(wasm)});`,
     'const compiled = WebAssembly.compile(bytes);',
@@ -40,8 +48,24 @@ function shim(script: string, wasm: string, debug: boolean): string {
     '    ? compiled.then((module) => instantiate(module, imports).then((instance) => ({ module, instance })))',
     '    : instantiate(src, imports);',
     'globalThis.postMessage = (m, t) => parentPort.postMessage(m, t);',
-    "parentPort.on('message', (data) => globalThis.onmessage && globalThis.onmessage({ data }));",
-    `require(${JSON.stringify(script)});`,
+    "parentPort.on('message', (data) => data !== 'invtrace:save-code-cache' && globalThis.onmessage && globalThis.onmessage({ data }));",
+    `const script = ${JSON.stringify(script)}, cachePath = ${JSON.stringify(codeCache ?? null)};`,
+    'let cachedData;',
+    'try { if (cachePath) cachedData = readFileSync(cachePath); } catch {}',
+    "const code = new vm.Script(Module.wrap(readFileSync(script, 'utf8')), { filename: script, cachedData });",
+    // Saved once DuckDB has started, so the functions compiled while starting are in it.
+    'const save = () => {',
+    '  if (!cachePath || (cachedData !== undefined && !code.cachedDataRejected)) return;',
+    '  try {',
+    '    mkdirSync(dirname(cachePath), { recursive: true });',
+    '    const tmp = `${cachePath}.${process.pid}.tmp`;',
+    '    writeFileSync(tmp, code.createCachedData());',
+    '    renameSync(tmp, cachePath);',
+    '  } catch {}',
+    '};',
+    "parentPort.on('message', (data) => { if (data === 'invtrace:save-code-cache') save(); });",
+    'const mod = { exports: {} };',
+    'code.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(script), mod, script, dirname(script));',
   ].join('\n');
 }
 
@@ -131,7 +155,8 @@ export class WasmEngine implements SqlEngine {
     const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
     const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
     // The worker first: it compiles the WebAssembly while this thread loads duckdb-wasm.
-    const worker = new Worker(shim(script, wasm, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
+    const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${statSync(script).size}-v8-${process.versions.v8}.cache`);
+    const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
     try {
       const duckdb = await import('@duckdb/duckdb-wasm');
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
@@ -140,6 +165,7 @@ export class WasmEngine implements SqlEngine {
       // Keep 64-bit integers exact (BigInt), not doubles.
       await db.open({ query: { castBigIntToDouble: false } });
       const conn = await db.connectInternal();
+      worker.postMessage('invtrace:save-code-cache');
       return new WasmEngine(db, conn, worker);
     } catch (e) {
       await worker.terminate();
