@@ -161,6 +161,10 @@ class Run {
         return run.clock;
       },
       seqAt: (pos) => eng.seqAt(pos),
+      traceEvents: eng.traceEvents,
+      get eventSeq() {
+        return run.doorbellSeq;
+      },
     };
   }
 
@@ -393,7 +397,15 @@ class Engine {
   readonly runs: Run[];
   tables: Tables | undefined;
 
-  constructor(readonly trace: OpenTrace, readonly kit: ReplayKit, readonly topology: ResolvedTopology, readonly costs: Costs, policies: readonly ResolvedPolicy[], tables: Tables | undefined) {
+  constructor(
+    readonly trace: OpenTrace,
+    readonly kit: ReplayKit,
+    readonly topology: ResolvedTopology,
+    readonly costs: Costs,
+    policies: readonly ResolvedPolicy[],
+    tables: Tables | undefined,
+    readonly traceEvents?: number,
+  ) {
     this.header = trace.header;
     this.entries = this.header.queue_entries;
     this.start = this.header.start ?? 0;
@@ -491,6 +503,7 @@ class Engine {
     this.absorbReference();
     for (const r of this.runs) {
       r.error = undefined;
+      r.doorbellSeq = seq;
       r.policy.ack(r.ctx, this.prod);
       r.flushEvent(seq);
     }
@@ -544,7 +557,13 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
     };
   }
   try {
-    const eng = new Engine(trace, opts.kit, opts.topology, opts.costs, opts.policies, tables);
+    // A policy that places something at a share of the trace (migrate at=50%) needs its length.
+    let traceEvents: number | undefined;
+    if (opts.policies.some((p) => p.needsTraceLength)) {
+      traceEvents = 0;
+      for await (const b of trace.batches()) traceEvents += b.numRows;
+    }
+    const eng = new Engine(trace, opts.kit, opts.topology, opts.costs, opts.policies, tables, traceEvents);
     const counts = await dispatchTrace(
       trace,
       {
