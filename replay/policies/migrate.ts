@@ -79,6 +79,8 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
     let switched: { seq: number; us: number; cons: number; unconsumed: number; error: string } | undefined;
     let last: PolicyContext | undefined;
     let published = 0;
+    /** The guest's queue error as the previous event left it (an ack clears it before the policy runs). */
+    let errorBefore = 'none';
 
     /** The context a side sees: the same guest state, with each command's effect recorded. */
     const wrap = (ctx: PolicyContext, source: boolean): PolicyContext => {
@@ -102,7 +104,7 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
           us: ctx.modeledUs,
           cons: ctx.cons,
           unconsumed: published - ctx.cons,
-          error: ctx.error?.code ?? 'none',
+          error: errorBefore,
         };
       }
       published = Math.max(published, prod);
@@ -116,11 +118,13 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
         const s = sideFor(ctx, prod);
         s.side.doorbells++;
         s.side.policy.doorbell(s.ctx, prod);
+        errorBefore = ctx.error?.code ?? 'none';
       },
       ack(ctx, prod) {
         const s = sideFor(ctx, prod);
         s.side.acks++;
         s.side.policy.ack(s.ctx, prod);
+        errorBefore = ctx.error?.code ?? 'none';
       },
       detail(): PolicyDetail {
         const total = last?.modeledUs ?? 0;
@@ -134,12 +138,14 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
           switch_seq: switched?.seq ?? -1,
           handed_over_unconsumed: switched?.unconsumed ?? 0,
           handed_over_error: switched?.error ?? 'none',
-          source_doorbells: src.doorbells,
+          // Doorbells here count the guest's other queue-register write too (the error
+          // acknowledgement: GERRORN / FSTS), which the policy handles like a doorbell.
+          source_doorbells: src.doorbells + src.acks,
           source_us: r3(srcUs),
-          source_us_per_doorbell: per(srcUs, src.doorbells),
-          destination_doorbells: dst.doorbells,
+          source_us_per_doorbell: per(srcUs, src.doorbells + src.acks),
+          destination_doorbells: dst.doorbells + dst.acks,
           destination_us: r3(dstUs),
-          destination_us_per_doorbell: per(dstUs, dst.doorbells),
+          destination_us_per_doorbell: per(dstUs, dst.doorbells + dst.acks),
           total_us: r3(total),
           executed_twice: once.twice,
           exactly_once: once.twice === 0,

@@ -15,10 +15,13 @@
 // Device-TLB/ATC invalidations have no request (the host flushes ATS devices on unmap);
 // configuration invalidations become ATTACH requests the VMM handles.
 
+import { classify } from '../../formats/classify.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import { domainOf, hostMap, hostUnmap, iotlbScope, MappedPages, pagesOf, unmapFlush } from './mapping.js';
 import { completionPoint, VmmState } from './steps.js';
+
+const CONFIG_CACHES = new Set(['ste', 'cd', 'context', 'pasid']);
 
 class PvStats {
   kicks = 0;
@@ -51,11 +54,15 @@ function requestOf(ctx: PolicyContext, pos: number, d: Decoded): Request {
   const owner = ctx.vmm.owner(d);
   if (owner === 'host') {
     const s = iotlbScope(d);
-    if (s === undefined) return { pos, d, kind: 'attach' }; // SMMUv3 CFGI_CD: a configuration change
+    if (s === undefined) return { pos, d, kind: 'attach' }; // SMMUv3 CFGI_CD(_ALL): a configuration change
     return { pos, d, kind: ctx.cause(pos) === 'map' ? 'map' : 'unmap' };
   }
-  if (owner === 'vmm') return { pos, d, kind: 'attach' };
-  return { pos, d, kind: 'none' }; // device-TLB/ATC: the host's unmap covers it
+  // Configuration changes (STE/CD, context/PASID entries) are ATTACH requests; interrupt-entry
+  // cache, prefetch and page responses have no virtio-iommu request; device-TLB/ATC invalidations
+  // are covered by the host's unmap.
+  const cache = classify(d).scope?.cache;
+  if (owner === 'vmm' && cache !== undefined && CONFIG_CACHES.has(cache)) return { pos, d, kind: 'attach' };
+  return { pos, d, kind: 'none' };
 }
 
 /** Executes one request on the host. */
