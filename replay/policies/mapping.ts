@@ -69,6 +69,10 @@ export class MappedPages {
     return n;
   }
 
+  has(key: number, page: bigint): boolean {
+    return this.byKey.get(key)?.has(page) ?? false;
+  }
+
   count(key: number): number {
     return this.byKey.get(key)?.size ?? 0;
   }

@@ -9,9 +9,10 @@
 // request completes synchronously, so the guest's sync point completes with its kick.
 // Mapping the trace onto requests: each IOTLB invalidation with cause map/unmap is one MAP/UNMAP
 // request of its range; a guest completion point (CMD_SYNC / wait) is the driver's sync, i.e. a
-// kick. An invalidation with no recorded cause is an UNMAP, and — as every unmapped range was
-// mapped once — the guest also sent a MAP of that range earlier, in a kick of its own
-// (viommu_iotlb_sync_map after each map): counted with it, and reported as `maps_inferred`.
+// kick. An invalidation with no recorded cause is an UNMAP. An UNMAP of a range no MAP request of
+// the trace created (a trace without caching mode shows no map, or the page was mapped before the
+// trace began) had its MAP earlier, in a kick of its own (viommu_iotlb_sync_map after each map):
+// counted with the UNMAP, and reported as `maps_inferred`.
 // Device-TLB/ATC invalidations have no request (the host flushes ATS devices on unmap);
 // configuration invalidations become ATTACH requests the VMM handles.
 
@@ -93,11 +94,13 @@ function serve(ctx: PolicyContext, p: PvState, r: Request): void {
   hostUnmap(ctx, r.pos, r.d, unmapFlush(ctx, r.d), pages?.length ?? removed, 'IOMMU_IOAS_UNMAP');
 }
 
-/** The guest's earlier MAP of a range whose unmap has no recorded cause: its own kick. */
+/** The guest's earlier MAP of a range the trace shows no MAP of: its own kick. */
 function inferredMap(ctx: PolicyContext, p: PvState, r: Request): void {
-  if (r.kind !== 'unmap' || ctx.cause(r.pos) !== undefined) return;
-  const pages = pagesOf(iotlbScope(r.d));
+  if (r.kind !== 'unmap') return;
+  const s = iotlbScope(r.d)!;
+  const pages = pagesOf(s);
   if (pages === undefined) return; // a domain-wide flush stands for many unmaps of unknown ranges
+  if (p.mapped.has(domainOf(s, ctx.arch) ?? -1, pages[0]!)) return;
   p.stats.mapsInferred++;
   p.stats.mapRequests++;
   p.stats.kicks++;

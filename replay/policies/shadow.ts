@@ -34,6 +34,9 @@ export class ShadowStats {
 
   detail(): PolicyDetail {
     return {
+      ...(this.mapFlushes === 0 && this.unmapFlushes > 0
+        ? { note: 'no map flush in the trace (caching mode off): QEMU refuses VFIO assignment behind intel-iommu without caching-mode=on; map work is missing' }
+        : {}),
       map_flushes: this.mapFlushes,
       unmap_flushes: this.unmapFlushes,
       cause_unknown: this.unknownCause,
