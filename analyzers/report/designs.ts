@@ -157,14 +157,17 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
       );
     }
     if (pv !== undefined && nested !== undefined) {
-      const pins = num(pv, 'pages_pinned') ?? 0;
+      const pinned = num(pv, 'pages_pinned') ?? 0;
+      const unpinned = num(pv, 'pages_unpinned') ?? 0;
+      const pins = pinned + unpinned;
       if (pins > 0) {
-        // pv-map's time is linear in pin_page; solve for the pin cost at which it equals the nested policy.
+        // pv-map's time is linear in pin_page (each page pinned and unpinned once); solve for the
+        // pin cost at which it equals the nested policy.
         const x = (nested.modeled_us - pv.modeled_us + pins * c.pin_page) / pins;
         parts.push(
           x < 0
             ? `Even with free pinning pv-map stays above ${nested.policy}: its kicks and map calls alone cost more than the nested invalidations.`
-            : `pv-map pins ${fmt(pins)} pages; it would match ${nested.policy} at ${x.toFixed(3)} µs per pinned page (default ${c.pin_page} µs), ${x >= c.pin_page ? 'so pinning is not what decides it here' : 'so pinning cost decides it'}; nested designs pin guest memory once, at boot.`,
+            : `pv-map pins ${fmt(pinned)} pages and unpins ${fmt(unpinned)}; it would match ${nested.policy} at ${x.toFixed(3)} µs per pinned page (default ${c.pin_page} µs), ${x >= c.pin_page ? 'so pinning is not what decides it here' : 'so pinning cost decides it'}; nested designs pin guest memory once, at boot.`,
         );
       }
     }

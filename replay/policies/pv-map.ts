@@ -31,11 +31,12 @@ class PvStats {
   attachRequests = 0;
   mapsInferred = 0;
   pagesPinned = 0;
+  pagesUnpinned = 0;
 
   detail() {
     return {
       kicks: this.kicks, map_requests: this.mapRequests, unmap_requests: this.unmapRequests, attach_requests: this.attachRequests,
-      maps_inferred: this.mapsInferred, pages_pinned: this.pagesPinned,
+      maps_inferred: this.mapsInferred, pages_pinned: this.pagesPinned, pages_unpinned: this.pagesUnpinned,
     };
   }
 }
@@ -96,6 +97,7 @@ function serve(ctx: PolicyContext, p: PvState, r: Request): void {
   }
   p.stats.unmapRequests++;
   const removed = p.mapped.remove(dom, pages);
+  p.stats.pagesUnpinned += pages?.length ?? removed;
   hostUnmap(ctx, r.pos, r.d, unmapFlush(ctx, r.d), pages?.length ?? removed, 'IOMMU_IOAS_UNMAP');
 }
 
