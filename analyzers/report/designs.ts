@@ -150,11 +150,16 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
       const reqs = (num(pv, 'map_requests') ?? 0) + (num(pv, 'unmap_requests') ?? 0);
       const kicks = num(pv, 'kicks') ?? 0;
       const walks = num(sh, 'walks') ?? 0;
-      parts.push(
-        `${pv.modeled_us <= sh.modeled_us ? 'pv-map is cheaper than shadow' : 'shadow is cheaper than pv-map'} by ${times(Math.max(sh.modeled_us, pv.modeled_us), Math.min(sh.modeled_us, pv.modeled_us))}: ` +
-          `pv-map batches ${kicks > 0 ? (reqs / kicks).toFixed(2) : '–'} requests per kick, while shadow traps per doorbell and repeats the walk and the VFIO call for each device of the domain ` +
-          `(${unmaps !== undefined && maps !== undefined && maps + unmaps > 0 ? (walks / (maps + unmaps)).toFixed(2) : '–'} walks per invalidation); more requests per kick or more devices per domain widen pv-map's lead.`,
-      );
+      const perKick = kicks > 0 ? (reqs / kicks).toFixed(2) : '–';
+      const perInv = unmaps !== undefined && maps !== undefined && maps + unmaps > 0 ? (walks / (maps + unmaps)).toFixed(2) : '–';
+      const why = `pv-map sends ${perKick} requests per kick and one IOAS call per request; shadow traps per doorbell and repeats the walk and the VFIO call for each device of the domain (${perInv} walks per invalidation)`;
+      if (share === 0) {
+        parts.push(`shadow and pv-map are not comparable on this trace: shadow's maps are missing (${why}).`);
+      } else if (pv.modeled_us <= sh.modeled_us) {
+        parts.push(`pv-map is cheaper than shadow by ${times(sh.modeled_us, pv.modeled_us)}: ${why}; more requests per kick or more devices per domain widen its lead.`);
+      } else {
+        parts.push(`shadow is cheaper than pv-map by ${times(pv.modeled_us, sh.modeled_us)}: ${why}; pv-map would overtake it with more requests per kick (larger batches) or more devices per domain.`);
+      }
     }
     if (pv !== undefined && nested !== undefined) {
       const pinned = num(pv, 'pages_pinned') ?? 0;
