@@ -226,6 +226,14 @@ const CATALOG_WORDS = ['duckdb_views', 'duckdb_columns', 'duckdb_functions', 'du
 const STAR = /(?:\bselect|,|\.)\s*\*/i;
 
 /**
+ * Whether a statement reads every column of a file: a star in a statement naming a file's relation
+ * or `trace` (a star over an analyzer view reads the columns that view names).
+ */
+function readsAll(sql: string, words: ReadonlySet<string>, tables: readonly string[]): boolean {
+  return STAR.test(sql) && (words.has('trace') || tables.some((t) => words.has(t)));
+}
+
+/**
  * The engine a session hands out: the real one, with each statement's views created and columns
  * made available before it runs (and once more after a column turned out to be missing).
  */
@@ -257,8 +265,9 @@ class SessionEngine implements SqlEngine {
     const words = new Set<string>();
     let star = false;
     for (const st of opts.statements ?? []) {
-      for (const w of sqlWords(st)) words.add(w);
-      star ||= STAR.test(st);
+      const w = sqlWords(st);
+      for (const x of w) words.add(x);
+      star ||= readsAll(st, w, tables);
     }
     const catalog = CATALOG_WORDS.some((w) => words.has(w));
     const first = catalog ? plan.available : modulesUsedBy(words, plan.available);
@@ -322,7 +331,7 @@ class SessionEngine implements SqlEngine {
     await this.install(mods);
     const all = new Set(words);
     for (const m of mods) for (const w of this.wordsOf(m)) all.add(w);
-    const star = STAR.test(sql);
+    const star = readsAll(sql, words, this.files.map((f) => f.table));
     for (const { att, columns } of this.attached) {
       const want = [...columns].filter((c) => all.has(c.toLowerCase()) && !att.loaded.has(c));
       if (star) await att.ensure('all');

@@ -30,6 +30,8 @@ const GROUP_BY = "SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kin
 const BIG = Number(process.env.INVTRACE_BENCH_SQL_COMMANDS ?? 5_000_000);
 const MID = Math.min(BIG, 1_000_000);
 const REPS = Number(process.env.INVTRACE_BENCH_SQL_REPS ?? 5);
+/** Parts to run (default all): group-by, set (analyzer set), one-shot; e.g. INVTRACE_BENCH_SQL_PARTS=set,one-shot. */
+const PARTS = new Set((process.env.INVTRACE_BENCH_SQL_PARTS ?? 'group-by,set,one-shot').split(','));
 
 async function synthesize(path: string, n: number): Promise<void> {
   const p = plan('smmuv3', { commands: String(n), seed: '1' });
@@ -119,11 +121,12 @@ export const benches: readonly Bench[] = [
         return push(...ms);
       };
       try {
+        const size = (f: string) => `${(statSync(f).size / 2 ** 20).toFixed(0)} MiB`;
+        if (PARTS.has('group-by')) {
         const mid = join(dir, 'mid.arrow');
         const midPq = join(dir, 'mid-peer.parquet');
         await synthesize(mid, MID);
         await toParquet(mid, midPq);
-        const size = (f: string) => `${(statSync(f).size / 2 ** 20).toFixed(0)} MiB`;
         out.push({ name: `group-by, ${MID.toLocaleString('en-US')} commands: inputs`, value: 0, unit: '', note: `${size(mid)} .arrow, ${size(midPq)} Parquet` });
 
         // First runs on a trace no session has seen (fills the Parquet cache where an engine keeps one).
@@ -133,6 +136,8 @@ export const benches: readonly Bench[] = [
         out.push({ name: 'group-by: `sql -e` default engine (duckdb-wasm)', value: wasmGb!, unit: 's', note: `${ratio(wasmGb!, peerGb!)} (goal <= 2x); first run on the trace ${wasmFirst!.toFixed(2)} s` });
         out.push({ name: 'group-by: `sql --engine native -e`', value: nativeGb!, unit: 's', note: `${ratio(nativeGb!, peerGb!)} (goal <= 1.5x); first run on the trace ${nativeFirst!.toFixed(2)} s` });
 
+        }
+        if (PARTS.has('set')) {
         const big = join(dir, 'big.arrow');
         const bigPq = join(dir, 'big-peer.parquet');
         await synthesize(big, BIG);
@@ -145,6 +150,8 @@ export const benches: readonly Bench[] = [
         const wasmSet = await analyzerSet(big, 'wasm');
         out.push({ name: 'analyzer set: duckdb-wasm (open session + every trace view)', value: wasmSet.seconds, unit: 's', note: `${ratio(wasmSet.seconds, peerSet)} (goal <= 8 s)` });
 
+        }
+        if (PARTS.has('one-shot')) {
         const small = join(dir, 'small.arrow');
         const smallPq = join(dir, 'small-peer.parquet');
         await ingest([join(packageRoot(), SMALL_CAPTURE)], { output: small });
@@ -156,6 +163,7 @@ export const benches: readonly Bench[] = [
         out.push({ name: 'one-shot `sql small.arrow -e` (duckdb-wasm)', value: wasmOne!, unit: 's', note: `${ratio(wasmOne!, peerOne!)} (goal <= 0.8 s)` });
         out.push({ name: 'one-shot `sql --engine native small.arrow -e`', value: nativeOne!, unit: 's', note: ratio(nativeOne!, peerOne!) });
         out.push({ name: '`invtrace --help`', value: interleaved([cli('--help')], env)[0]!, unit: 's', note: `median of ${REPS}` });
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
