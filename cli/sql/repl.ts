@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SqlError } from '../../analyzers/engine/engine.js';
+import { literal, SqlError } from '../../analyzers/engine/engine.js';
 import { splitStatements } from '../../analyzers/modules.js';
 import type { Session } from '../../analyzers/session.js';
 import { formatters, RESULT_FORMATS, type ResultFormat } from './format.js';
@@ -98,9 +98,15 @@ export async function repl(s: Session, opts: ReplOptions): Promise<number> {
         break;
       case '.tables': {
         await s.installAllViews();
+        // A loaded file is a relation the session made (a view over its rows): listed as a table, with its rows.
+        const files = s.files.map((f) => `(${literal(f.table)}, ${f.rows})`).join(', ');
+        const fileNames = s.files.length > 0 ? `AND name NOT IN (SELECT name FROM f)` : '';
         const t = await s.query(
-          "SELECT table_name AS name, 'table' AS kind, estimated_size::VARCHAR AS about FROM duckdb_tables() WHERE NOT internal AND table_name NOT LIKE '\\_%' ESCAPE '\\' " +
-            "UNION ALL SELECT view_name, 'view', coalesce(comment, '') FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY kind, name",
+          `WITH f(name, n) AS (${s.files.length > 0 ? `VALUES ${files}` : 'SELECT NULL::VARCHAR, NULL::BIGINT WHERE false'}) ` +
+            "SELECT name, 'table' AS kind, n::VARCHAR AS about FROM f " +
+            "UNION ALL SELECT * FROM (SELECT table_name AS name, 'table' AS kind, estimated_size::VARCHAR AS about FROM duckdb_tables() WHERE NOT internal AND table_name NOT LIKE '\\_%' ESCAPE '\\') WHERE true " + fileNames +
+            " UNION ALL SELECT * FROM (SELECT view_name AS name, 'view' AS kind, coalesce(comment, '') AS about FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE '\\_%' ESCAPE '\\') WHERE true " + fileNames +
+            ' ORDER BY kind, name',
         );
         write(formatters[format](t, {}));
         break;
