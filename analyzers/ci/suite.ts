@@ -10,7 +10,7 @@ import { ALL_POLICIES, resolvePolicies } from '../../replay/policies/index.js';
 import { parsePolicySpec } from '../../replay/policy.js';
 import { flagName, OPTIONS, type OptionKey } from '../../samples/gen/options.js';
 import { plan } from '../../samples/gen/generate.js';
-import { runName } from '../report/inputs.js';
+import { runName } from '../../formats/run-name.js';
 
 export const SUITE_VERSION = 1;
 

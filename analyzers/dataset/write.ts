@@ -1,0 +1,80 @@
+// Writes replay result tables (replay -o DIR folders, one per trace) into the Parquet dataset of
+// layout.ts: each table split by policy, the `policy` column moved into the path, dictionary
+// strings written as plain strings, every other column as the table has it. Each part is written
+// atomically through analyzers/export.ts (parquet-wasm, zstd). A (table, policy) with no rows
+// still gets its part file, so every table has the same partitions and its schema is readable.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DataType, Field, Schema, Table, tableFromIPC, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
+import { RESULT_TABLES } from '../../formats/input-kind.js';
+import { InputFault } from '../../formats/result.js';
+import { writeBatches } from '../export.js';
+import { partPath } from './layout.js';
+
+export interface DatasetSource {
+  /** The trace's name (its partition value). */
+  readonly name: string;
+  /** The replay output folder holding its result tables. */
+  readonly dir: string;
+}
+
+export interface DatasetResult {
+  readonly dir: string;
+  readonly files: number;
+  readonly rows: number;
+}
+
+function readTable(file: string): Table {
+  try {
+    return tableFromIPC(readFileSync(file));
+  } catch (e) {
+    throw new InputFault({ file, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing result table' : `not a readable Arrow file: ${(e as Error).message}` });
+  }
+}
+
+/** The rows of `t` at `rows`, without its policy column, dictionaries decoded. */
+export function pickRows(t: Table, rows: readonly number[]): Table {
+  const cols: Record<string, Vector> = {};
+  const fields: Field[] = [];
+  for (const f of t.schema.fields) {
+    if (f.name === 'policy') continue;
+    const src = t.getChild(f.name)!;
+    const type = DataType.isDictionary(f.type) ? new Utf8() : f.type;
+    cols[f.name] = vectorFromArray(rows.map((r) => src.get(r)), type);
+    fields.push(new Field(f.name, type, f.nullable));
+  }
+  const table = new Table(cols);
+  return new Table(new Schema(fields, t.schema.metadata), table.batches);
+}
+
+/** Writes the result tables of every source under `root`. */
+export async function writeDataset(root: string, sources: readonly DatasetSource[]): Promise<DatasetResult> {
+  let files = 0;
+  let rows = 0;
+  for (const src of sources) {
+    const summary = readTable(join(src.dir, 'summary.arrow'));
+    const policies = Array.from({ length: summary.numRows }, (_, i) => String(summary.getChild('policy')!.get(i)));
+    for (const name of RESULT_TABLES) {
+      const t = readTable(join(src.dir, `${name}.arrow`));
+      const byPolicy = new Map<string, number[]>(policies.map((p) => [p, []]));
+      const pc = t.getChild('policy')!;
+      for (let r = 0; r < t.numRows; r++) {
+        const p = String(pc.get(r));
+        const list = byPolicy.get(p);
+        if (list) list.push(r);
+        else byPolicy.set(p, [r]);
+      }
+      for (const [policy, idx] of byPolicy) {
+        const part = pickRows(t, idx);
+        const path = partPath(root, name, src.name, policy);
+        mkdirSync(dirname(path), { recursive: true });
+        rows += await writeBatches(path, 'parquet', (async function* () {
+          for (const b of part.batches) if (b.numRows > 0) yield b;
+        })(), async () => part.schema);
+        files++;
+      }
+    }
+  }
+  return { dir: root, files, rows };
+}
