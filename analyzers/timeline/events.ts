@@ -2,17 +2,21 @@
 // Perfetto's trace processor open; spec: "Trace Event Format", Google, the JSON Object Format):
 //   - process "guest", thread "queue": one slice per doorbell (CMDQ_PROD / IQT write) or error
 //     acknowledgement, with a child slice per completion point it published;
-//   - one process per policy: thread "VMM" (a slice per guest event it handled, holding the trap,
-//     the command handling and the IOMMU_HWPT_INVALIDATE ioctls with their entries), one thread per
-//     physical IOMMU (direct commands, host commands, the doorbell write, ATS round trips, syncs)
-//     and thread "violations" (an instant event per oracle finding with its explanation);
+//   - one process per policy: thread "guest events" (a slice per guest event the policy handled,
+//     over all its work), thread "VMM" (the trap, the command handling, the IOMMU_HWPT_INVALIDATE
+//     ioctls with their entries), one thread per physical IOMMU (direct commands, host commands,
+//     the doorbell write, ATS round trips, syncs) and thread "violations" (an instant event per
+//     oracle finding with its explanation);
 //   - a flow (ph s -> f) from each completion point to the operation during which each policy
 //     completed it.
 // Policy threads run on that policy's modelled clock (layout.ts). The guest track cannot sit on
 // all of them at once: a guest event is drawn when the first policy takes it (the smallest of the
 // policies' clocks), at least a few nanoseconds after the previous one so its slices keep their
 // size. Timestamps are microseconds with nanosecond decimals; events come in time order per thread,
-// metadata first.
+// metadata first. Slices of one thread never overlap except a guest doorbell and its completion
+// points (nested); work of zero modelled cost draws nothing. A flow starts 1 ns into its completion
+// point's slice and ends in the middle of the operation it binds to (ph f with bp e: the enclosing
+// slice), where no other slice of that thread is.
 
 import type { Arch } from '../../formats/codec/table.js';
 import type { GuestTimeline } from './guest.js';
@@ -63,6 +67,7 @@ export const GUEST_PID = 1;
 export const GUEST_TID = 1;
 export const VMM_TID = 1;
 export const VIOLATIONS_TID = 2;
+export const EVENTS_TID = 3;
 export const iommuTid = (iommu: number) => 10 + iommu;
 export const policyPid = (index: number) => index + 2;
 
@@ -132,8 +137,10 @@ export function* timelineEvents(input: TimelineInput): Generator<TraceEvent> {
     const pid = policyPid(i);
     yield meta('process_name', pid, 0, { name: `${p.policy} (${p.correct ? 'correct' : `${p.violations} violation${p.violations === 1 ? '' : 's'}`})` });
     yield meta('process_sort_index', pid, 0, { sort_index: i + 1 });
+    yield meta('thread_name', pid, EVENTS_TID, { name: 'guest events' });
+    yield meta('thread_sort_index', pid, EVENTS_TID, { sort_index: 0 });
     yield meta('thread_name', pid, VMM_TID, { name: 'VMM' });
-    yield meta('thread_sort_index', pid, VMM_TID, { sort_index: 0 });
+    yield meta('thread_sort_index', pid, VMM_TID, { sort_index: 1 });
     yield meta('thread_name', pid, VIOLATIONS_TID, { name: 'violations' });
     yield meta('thread_sort_index', pid, VIOLATIONS_TID, { sort_index: 1000 });
     for (const n of layouts[i]!.iommus) {
@@ -144,15 +151,16 @@ export function* timelineEvents(input: TimelineInput): Generator<TraceEvent> {
 
   yield* guestTrack(input, layouts, flowsByPoint, names);
 
+  const kindOf = new Map(guest.events.map((e) => [e.seq, e.kind]));
   for (const [i, p] of input.policies.entries()) {
     const l = layouts[i]!;
     const pid = policyPid(i);
     const flows = flowsByLeaf[i]!;
-    const kindOf = new Map(guest.events.map((e) => [e.seq, e.kind]));
     for (const s of l.slices) {
+      if (s.dur === 0) continue;
       if (s.row === undefined) {
         const kind = kindOf.get(s.seq) ?? 'event';
-        yield { name: `${kind} seq ${s.seq}`, cat: 'event', ph: 'X', pid, tid: VMM_TID, ts: us(s.start), dur: us(s.dur), args: { seq: s.seq } };
+        yield { name: `${kind} seq ${s.seq}`, cat: 'event', ph: 'X', pid, tid: EVENTS_TID, ts: us(s.start), dur: us(s.dur), args: { seq: s.seq } };
         continue;
       }
       const r = s.row;
@@ -185,7 +193,7 @@ function* guestTrack(input: TimelineInput, layouts: readonly PolicyLayout[], flo
   for (const c of input.guest.completions) if (c.doorbell !== undefined) points.set(c.doorbell, [...(points.get(c.doorbell) ?? []), c]);
   // Guest clock: the first policy to take each event, kept strictly increasing so that each
   // completion point gets a child slice of at least 2 ns (its flow starts inside it).
-  const minDur = (seq: number) => 2 * (points.get(seq)?.length ?? 0) + 2;
+  const minDur = (seq: number) => 2 * (points.get(seq)?.length ?? 0) + 3;
   const starts: number[] = [];
   let prev = -Infinity;
   let prevMin = 0;
@@ -207,11 +215,13 @@ function* guestTrack(input: TimelineInput, layouts: readonly PolicyLayout[], flo
       args: e.kind === 'doorbell' ? { seq: e.seq, prod: e.slot, wrap: e.wrap, entries: e.entries, completion_points: pts.length } : { seq: e.seq },
     };
     for (const [j, c] of pts.entries()) {
-      const a = start + Math.floor((dur * j) / pts.length);
-      const b = start + Math.floor((dur * (j + 1)) / pts.length);
+      // Children start 1 ns into their doorbell, so no two slices of the track begin together.
+      const a = start + 1 + Math.floor(((dur - 1) * j) / pts.length);
+      const b = start + 1 + Math.floor(((dur - 1) * (j + 1)) / pts.length);
       yield { name: `${c.op} seq ${c.seq}`, cat: 'completion_point', ph: 'X', pid: GUEST_PID, tid: GUEST_TID, ts: us(a), dur: us(b - a), args: { seq: c.seq, slot: c.slot, doorbell_seq: e.seq } };
       for (const f of flowsByPoint.get(c.seq) ?? []) {
-        yield { name: 'completion', cat: 'completion', ph: 's', id: f.id, pid: GUEST_PID, tid: GUEST_TID, ts: us(a + Math.floor((b - a) / 2)) };
+        // 1 ns into its completion point: the innermost slice there, and no later than the work that completes it.
+        yield { name: 'completion', cat: 'completion', ph: 's', id: f.id, pid: GUEST_PID, tid: GUEST_TID, ts: us(a + 1) };
       }
     }
   }

@@ -121,7 +121,8 @@ export function endOf(l: PolicyLayout, seq: number): number {
 /**
  * The leaf slice running when the clock reads `t` (start < t <= end): the operation whose
  * completion completed a completion point at `t`. At a time with no work (t = 0, or only
- * zero-cost work before it), the nearest leaf at or after it, else the last one.
+ * zero-cost work before it), the nearest leaf at or after it, else before it. Zero-cost leaves
+ * draw nothing, so they are never the answer.
  */
 export function leafAt(l: PolicyLayout, t: number): Slice | undefined {
   const leaves = l.leaves;
@@ -139,5 +140,7 @@ export function leafAt(l: PolicyLayout, t: number): Slice | undefined {
     if (s.start + s.dur >= t && s.dur > 0) return s;
     if (s.start + s.dur < t) break;
   }
-  return leaves[Math.min(lo, leaves.length - 1)];
+  for (let k = lo; k < leaves.length; k++) if (leaves[k]!.dur > 0) return leaves[k];
+  for (let k = Math.min(lo, leaves.length) - 1; k >= 0; k--) if (leaves[k]!.dur > 0) return leaves[k];
+  return undefined;
 }
