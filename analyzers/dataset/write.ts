@@ -6,7 +6,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataType, Field, Schema, Table, tableFromIPC, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
+import { DataType, Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, Utf8, vectorFromArray, type Data } from 'apache-arrow';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { writeBatches } from '../export.js';
@@ -35,17 +35,18 @@ function readTable(file: string): Table {
 
 /** The rows of `t` at `rows`, without its policy column, dictionaries decoded. */
 export function pickRows(t: Table, rows: readonly number[]): Table {
-  const cols: Record<string, Vector> = {};
+  const children: Data[] = [];
   const fields: Field[] = [];
   for (const f of t.schema.fields) {
     if (f.name === 'policy') continue;
     const src = t.getChild(f.name)!;
     const type = DataType.isDictionary(f.type) ? new Utf8() : f.type;
-    cols[f.name] = vectorFromArray(rows.map((r) => src.get(r)), type);
+    children.push(vectorFromArray(rows.map((r) => src.get(r)), type).data[0]!);
     fields.push(new Field(f.name, type, f.nullable));
   }
-  const table = new Table(cols);
-  return new Table(new Schema(fields, t.schema.metadata), table.batches);
+  const schema = new Schema(fields, t.schema.metadata);
+  if (rows.length === 0) return new Table(schema);
+  return new Table(schema, [new RecordBatch(schema, makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children }))]);
 }
 
 /** Writes the result tables of every source under `root`. */

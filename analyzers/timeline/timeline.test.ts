@@ -47,7 +47,7 @@ describe('the Trace Event Format checker', () => {
     expect(problems([...good, { name: 'early', ph: 'X', pid: 1, tid: 1, ts: 1, dur: 1 }])[0]).toMatch(/ts 1 before the previous event/);
     // an unpaired flow, a flow ending before it starts, a flow bound to nothing
     expect(problems(good.filter((_e, j) => j !== 5))).toEqual(['flow id 1: 1 start and 0 end events (one of each)']);
-    expect(problems(replace(5, { name: 'f', cat: 'c', ph: 'f', bp: 'e', id: 1, pid: 1, tid: 1, ts: 1 }).sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0)))).toContain('flow id 1: ends (1) before it starts (3)');
+    expect(problems(replace(5, { name: 'f', cat: 'c', ph: 'f', bp: 'e', id: 1, pid: 1, tid: 1, ts: 1 }).sort((a, b) => Number(a.ts) - Number(b.ts)))).toContain('flow id 1: ends (1) before it starts (3)');
     expect(problems([...good.slice(0, 6).map((e, j) => (j === 5 ? { ...e, ts: 10 } : e)), { name: 'later', ph: 'X', pid: 1, tid: 1, ts: 20, dur: 1 }, { name: 'f2', cat: 'c', ph: 's', id: 2, pid: 1, tid: 1, ts: 25 }, { name: 'f2', cat: 'c', ph: 'f', id: 2, pid: 1, tid: 1, ts: 26 }]))
       .toEqual(['traceEvents[7]: flow event at 25 binds to no slice of thread 1:1', 'traceEvents[8]: flow event at 26 binds to no slice of thread 1:1']);
     // metadata: a thread without its name, an instant with a bad scope
