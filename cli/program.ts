@@ -164,12 +164,17 @@ export function buildProgram(): Command {
   program
     .command('ci')
     .description('replay a suite of traces (docs/ci.md), compare with the baseline; exit 1 on a regression or a new violation')
-    .argument('<suite>', 'suite file (JSON): traces, captures, scenarios or generator specs; policies; thresholds')
+    .usage('[options] SUITE   |   merge SHARD_OUTPUT... [--baseline FILE] [--junit FILE] [--json]')
+    .argument('<suite>', 'suite file (JSON): traces, captures, scenarios or generator specs; policies; thresholds; or "merge"')
+    .argument('[shards...]', 'with "merge": the --out folders of every shard')
     .option('--baseline <file>', 'baseline file (default: the suite\'s "baseline", else baseline.json beside the suite)')
     .option('--update-baseline', 'rewrite the baseline from this run (atomically) and exit 0')
     .option('--junit <file>', 'write JUnit XML: one testsuite per trace, one testcase per policy')
     .option('--json', 'print JSON')
-    .action(action(async (suite: string, opts) => (await import('./commands/ci.js')).ciCommand(suite, opts)));
+    .option('--shard <i/n>', 'run the i-th of n deterministic shares of the suite\'s trace × policy results')
+    .option('--out <dir>', 'keep the runs (ci-shard.json, for ci merge) and the result tables as a Parquet dataset (table=NAME/trace=.../policy=...)')
+    .option('--jobs <n>', 'replay n traces at once, each in a worker thread')
+    .action(action(async (suite: string, shards: string[], opts) => (await import('./commands/ci.js')).ciCommand(suite, shards, opts)));
 
   return program;
 }

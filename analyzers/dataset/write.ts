@@ -6,7 +6,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataType, Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, Utf8, vectorFromArray, type Data } from 'apache-arrow';
+import { DataType, Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, Utf8, vectorFromArray, type Data, type Vector } from 'apache-arrow';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { writeBatches } from '../export.js';
@@ -33,15 +33,25 @@ function readTable(file: string): Table {
   }
 }
 
+/** Column `v` at `rows`: numbers gathered from the column's typed array, the rest through a builder. */
+function gather(v: Vector, type: DataType, rows: readonly number[]): Data {
+  if ((DataType.isInt(type) || DataType.isFloat(type)) && v.nullCount === 0) {
+    const all = v.toArray() as Int32Array | Float64Array | BigUint64Array;
+    const out = new (all.constructor as { new (n: number): typeof all })(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = all[rows[i]!]!;
+    return makeData({ type, length: rows.length, nullCount: 0, data: out } as never);
+  }
+  return vectorFromArray(rows.map((r) => v.get(r)), type).data[0]!;
+}
+
 /** The rows of `t` at `rows`, without its policy column, dictionaries decoded. */
 export function pickRows(t: Table, rows: readonly number[]): Table {
   const children: Data[] = [];
   const fields: Field[] = [];
   for (const f of t.schema.fields) {
     if (f.name === 'policy') continue;
-    const src = t.getChild(f.name)!;
     const type = DataType.isDictionary(f.type) ? new Utf8() : f.type;
-    children.push(vectorFromArray(rows.map((r) => src.get(r)), type).data[0]!);
+    children.push(gather(t.getChild(f.name)!, type, rows));
     fields.push(new Field(f.name, type, f.nullable));
   }
   const schema = new Schema(fields, t.schema.metadata);
