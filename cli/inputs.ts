@@ -6,7 +6,7 @@
 // stderr; `--keep-trace FILE` keeps the ingested trace, otherwise it lives in a temporary folder
 // that `close()` removes.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathKind, replayFolderTrace, type PathKind } from '../formats/input-kind.js';
@@ -242,4 +242,14 @@ export function sourceOf(i: Inputs): { trace?: string; replayDir?: string; noTra
     source: i.source,
     name: i.name,
   };
+}
+
+/**
+ * For a command whose argument is not an input of this module (gen's workload name, ingest's
+ * captures): a one-line usage error when `arg` is a path of another kind than `allowed`.
+ */
+export function refuseInput(command: string, takes: string, arg: string, allowed: readonly PathKind[] = []): void {
+  if (!existsSync(arg)) return;
+  const kind = pathKind(arg);
+  if (!allowed.includes(kind)) throw new UsageError(`${command} takes ${takes}; ${arg} is ${IS[kind]}`);
 }
