@@ -61,8 +61,12 @@ export class Cdp {
     });
   }
 
-  close(): void {
+  /** Ends the browser and waits until it has exited (its profile folder is then free to remove). */
+  close(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
     this.proc.kill();
+    return exited;
   }
 
   private data(chunk: string): void {
