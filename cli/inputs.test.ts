@@ -57,19 +57,23 @@ describe.each(INPUTS)('every command on %s', (what, input) => {
     expect(t.stdout).toMatch(/^wrote .*again\.json: /);
   });
 
-  it('sql', () => {
-    const s = cli('sql', ...input, '-e', "SELECT count(*) AS doorbells FROM trace WHERE kind = 'doorbell'", '--json');
-    expect(s.code, s.stderr).toBe(0);
-    checkStderr(s.stderr);
-    const rows = JSON.parse(s.stdout) as { doorbells: number }[];
-    if (what === 'a JSONL scenario') expect(rows).toEqual([{ doorbells: 1 }]);
-    else expect(rows[0]!.doorbells).toBeGreaterThan(0);
-  }, 60_000);
-
   it('tui resolves it (captures are left to its worker)', async () => {
     const i = await resolveTuiInput(input);
     expect(i).toEqual(ingested ? { captures: input } : { trace: TRACE });
   });
+});
+
+describe('sql on the three at once', () => {
+  it('loads a scenario, a capture pair (one run) and a trace into one session', () => {
+    const s = cli('sql', SCENARIO, ...PAIR, TRACE, '-e', "SELECT arch, count(*) FILTER (WHERE kind = 'doorbell') AS doorbells FROM trace GROUP BY file, arch ORDER BY arch, doorbells", '--json');
+    expect(s.code, s.stderr).toBe(0);
+    // Two ingests (the scenario, the pair), one summary line each.
+    expect(ingestLines(s.stderr)).toHaveLength(2);
+    const rows = JSON.parse(s.stdout) as { arch: string; doorbells: number }[];
+    expect(rows.map((r) => r.arch)).toEqual(['smmuv3', 'smmuv3', 'vtd']);
+    // Scenario (b) has one doorbell.
+    expect(rows[2]).toEqual({ arch: 'vtd', doorbells: 1 });
+  }, 60_000);
 });
 
 describe('a replay folder, --keep-trace, and inputs a command cannot take', () => {

@@ -54,8 +54,10 @@ export interface Inputs {
   readonly datasets: readonly string[];
   /** Plain folders (sql: every *.arrow in them). */
   readonly folders: readonly string[];
-  /** Captures ingested on the fly. */
+  /** Captures ingested on the fly (the first run of them). */
   readonly ingested?: Ingested;
+  /** Every run of captures ingested (sql takes several). */
+  readonly ingestedRuns: readonly Ingested[];
   /** Captures left to the caller (ResolveOptions.ingest false). */
   readonly captures: readonly string[];
   /** A replay folder given alone whose trace is not there: why. */
@@ -163,27 +165,39 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
       throw new InputFault({ file: join(replayDirs[0]!, 'replay.json'), field: 'trace', message: `${r.why}: give the trace (or its captures) instead of the folder` });
     } else noTrace = r.why;
   }
-  let ingested: Ingested | undefined;
+  // For one trace, every capture is of one run. sql takes several runs: captures group by their run
+  // name (qemu-X.log.gz + guest-X.txt.gz: X), so a scenario is a run of its own.
+  const runs = new Map<string, string[]>();
+  if (spec.several) for (const c of captures) runs.set(runName([c]), [...(runs.get(runName([c])) ?? []), c]);
+  else if (captures.length > 0) runs.set(runName(captures), captures);
+  const ingestedRuns: Ingested[] = [];
   let temp: string | undefined;
-  if (captures.length > 0 && opts.ingest !== false) {
-    const name = runName(captures);
-    let out = opts.keepTrace ?? opts.ingestTo;
-    if (out === undefined) {
-      temp = mkdtempSync(join(tmpdir(), 'invtrace-ingest-'));
-      out = join(temp, `${name.replace(/[^A-Za-z0-9._-]+/g, '_') || 'trace'}.arrow`);
-    } else mkdirSync(dirname(out), { recursive: true });
-    opts.onStage?.(`ingesting ${captures.join(' + ')}`);
-    let summary: IngestSummary;
-    try {
-      summary = await ingest(captures, { output: out });
-    } catch (e) {
-      if (temp !== undefined) rmSync(temp, { recursive: true, force: true });
-      throw e;
+  const cleanup = () => {
+    if (temp !== undefined) rmSync(temp, { recursive: true, force: true });
+    temp = undefined;
+  };
+  if (opts.ingest !== false) {
+    for (const [name, files] of runs) {
+      let out = runs.size === 1 ? (opts.keepTrace ?? opts.ingestTo) : undefined;
+      if (out === undefined) {
+        temp ??= mkdtempSync(join(tmpdir(), 'invtrace-ingest-'));
+        out = join(temp, `${name.replace(/[^A-Za-z0-9._-]+/g, '_') || 'trace'}.arrow`);
+      } else mkdirSync(dirname(out), { recursive: true });
+      opts.onStage?.(`ingesting ${files.join(' + ')}`);
+      let summary: IngestSummary;
+      try {
+        summary = await ingest(files, { output: out });
+      } catch (e) {
+        cleanup();
+        throw e;
+      }
+      const temporary = temp !== undefined && out.startsWith(temp);
+      if (opts.summary !== false) process.stderr.write(`${ingestLine(summary, out, temporary)}\n`);
+      ingestedRuns.push({ trace: out, from: files, summary });
+      traces.push(out);
     }
-    if (opts.summary !== false) process.stderr.write(`${ingestLine(summary, out, temp !== undefined)}\n`);
-    ingested = { trace: out, from: captures, summary };
-    traces.push(out);
   }
+  const ingested = ingestedRuns[0];
   const named = captures.length ? captures : traces.length ? traces : [...replayDirs, ...datasets, ...folders];
   const source = captures.length ? captures.join(' + ') : named.join(', ');
   const result: Inputs = {
@@ -193,6 +207,7 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
     datasets,
     folders,
     ...(ingested ? { ingested } : {}),
+    ingestedRuns,
     ...(noTrace ? { noTrace } : {}),
     ...(traceFromFolder ? { traceFromFolder } : {}),
     source,
@@ -202,10 +217,7 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
       if (t === undefined) throw new UsageError(`${takesText(spec)}; no trace among ${paths.join(', ')}`);
       return t;
     },
-    close() {
-      if (temp !== undefined) rmSync(temp, { recursive: true, force: true });
-      temp = undefined;
-    },
+    close: cleanup,
   };
   return result;
 }

@@ -3,7 +3,7 @@
 // `{"traceEvents": [...], "displayTimeUnit": "ns", "otherData": {...}}` out. With a size cap the
 // file is abandoned (nothing left behind) as soon as it would pass the cap, and the result says so.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { AtomicFile } from '../../formats/atomic.js';
@@ -151,7 +151,30 @@ function count(e: TraceEvent, names: Map<string, string>, tracks: Record<string,
   tracks[key] = (tracks[key] ?? 0) + 1;
 }
 
+/**
+ * About how many bytes of JSON a replay folder's timeline takes: each host_ops and completions row
+ * becomes one or two events of ~130 bytes, about 5.6 times its Arrow size (vtd-legacy-strict under
+ * every policy: 28 + 3.6 MiB of tables, 158 MiB of timeline). Used to skip a timeline far past
+ * the cap before reading the tables into memory.
+ */
+export function estimateTimelineBytes(resultsDir: string): number {
+  const size = (t: string) => {
+    try {
+      return statSync(join(resultsDir, `${t}.arrow`)).size;
+    } catch {
+      return 0;
+    }
+  };
+  return Math.round(5.6 * (size('host_ops') + size('completions')));
+}
+
 /** The timeline of a trace and its replay folder, written to `out`. */
 export async function writeTimelineFile(traceFile: string, resultsDir: string, out: string, opts: TimelineWriteOptions = {}): Promise<TimelineFileResult> {
+  const cap = opts.capBytes ?? Infinity;
+  const guess = estimateTimelineBytes(resultsDir);
+  if (guess > 2 * cap) {
+    const mib = (b: number) => (b / (1 << 20)).toFixed(0);
+    return { path: out, written: false, bytes: 0, events: 0, tracks: {}, reason: `it would take about ${mib(guess)} MiB, past the size cap of ${mib(cap)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)` };
+  }
   return writeTimeline(await timelineInput(traceFile, readResultTables(resultsDir)), out, opts);
 }

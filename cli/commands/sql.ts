@@ -59,8 +59,9 @@ export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise
   try {
     const paths: string[] = [];
     for (const p of inputs) {
-      if (resolved.ingested?.from.includes(p)) {
-        if (p === resolved.ingested.from[0]) paths.push(resolved.ingested.trace);
+      const run = resolved.ingestedRuns.find((r) => r.from.includes(p));
+      if (run !== undefined) {
+        if (p === run.from[0]) paths.push(run.trace);
       } else if (resolved.datasets.includes(p)) {
         const { readDataset } = await import('../../analyzers/dataset/read.js');
         const d = await readDataset(p);
