@@ -83,6 +83,8 @@ async function suiteCommand(suiteFile: string, opts: CiCliOptions): Promise<numb
       });
       const { writeDataset } = await import('../../analyzers/dataset/write.js');
       await writeDataset(opts.out, runs.map((r) => ({ name: r.trace.name, dir: resultsDir(r.index) })));
+      const results = runs.reduce((n, r) => n + r.policies.length, 0);
+      process.stderr.write(`wrote ${join(opts.out, 'ci-shard.json')} (${results} trace × policy results) and the Parquet dataset ${join(opts.out, 'table=*')}\n`);
     }
   } finally {
     p.done();
