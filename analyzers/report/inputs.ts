@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
-import { DEFAULT_COSTS } from '../../replay/cost/params.js';
+import { DEFAULT_COSTS, loadCosts, type Costs } from '../../replay/cost/params.js';
 import type { ReplayOutput } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
 import { runName } from '../../formats/run-name.js';
@@ -33,6 +33,8 @@ export interface ReportInput {
   readonly name: string;
   /** The cost parameters, for a reader: the defaults or a file. */
   readonly costs: string;
+  /** Their values. */
+  readonly costValues: Costs;
 }
 
 /** The input as cli/inputs.ts resolved it: a trace to replay, or a replay output folder (and its trace). */
@@ -65,7 +67,8 @@ export async function prepareReport(src: ReportSource, outDir: string, opts: Rep
     ...(opts.costsFile ? { costsFile: opts.costsFile } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  return { trace, results, replay, source: src.source, name: src.name, costs };
+  const costValues = await loadCosts(opts.costsFile);
+  return { trace, results, replay, source: src.source, name: src.name, costs, costValues };
 }
 
 /** A replay output folder: its replay.json, its tables, and its trace. */
@@ -88,5 +91,6 @@ function fromFolder(folder: string, src: ReportSource): ReportInput {
   const { costs: used, ...replay } = json;
   const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === v);
   const given = src.traceFromFolder ? json.trace : src.source;
-  return { trace, results: folder, replay, source: given, name: runName([given]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\`` };
+  const costValues = { ...DEFAULT_COSTS, ...(used ?? {}) } as Costs;
+  return { trace, results: folder, replay, source: given, name: runName([given]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``, costValues };
 }

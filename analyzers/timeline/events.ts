@@ -90,7 +90,11 @@ function leafName(r: HostOpRow, names: Names): string {
   switch (r.kind) {
     case 'trap': return `trap${times(r.count)}`;
     case 'vmm_cmd': return `VMM handles ${r.count} command${r.count === 1 ? '' : 's'}`;
-    case 'ioctl': return `IOMMU_HWPT_INVALIDATE${times(r.count)} (${r.entries} entr${r.entries === 1 ? 'y' : 'ies'})`;
+    case 'pt_read': return `VMM reads ${r.count} guest page-table entr${r.count === 1 ? 'y' : 'ies'}`;
+    case 'pin': return `${r.count} page${r.count === 1 ? '' : 's'} pinned or unpinned`;
+    case 'ioctl':
+      // VFIO / IOAS map and unmap ioctls (shadow, pv-map) carry no invalidation entries and run in the VMM's name.
+      return r.entries === 0 && r.iommu < 0 ? `map/unmap ioctl${times(r.count)}` : `IOMMU_HWPT_INVALIDATE${times(r.count)} (${r.entries} entr${r.entries === 1 ? 'y' : 'ies'})`;
     case 'direct_cmd': return `direct commands${times(r.count)}`;
     case 'host_cmd': return `host commands${times(r.count)}`;
     case 'host_doorbell': return `${names.write}${times(r.count)}`;

@@ -4,7 +4,8 @@
 // doorbell was taken (replay/engine.ts, docs/results.md "Cost model"). host_ops holds that work per
 // guest event, kind and physical IOMMU (costs rounded to 1/1000 µs, so nanoseconds are exact), so
 // an event's work starts where the previous event's ended and its rows are laid end to end in a
-// fixed order: the VMM's trap, command handling and ioctls, then per physical IOMMU the direct
+// fixed order: the VMM's trap, command handling, page-table reads and page pins (shadow, pv-map)
+// and ioctls, then per physical IOMMU the direct
 // commands, host commands, the doorbell write, the ATS round trips and the sync. A row with a
 // count above 1 stands for that many operations back to back (the table does not keep their
 // interleaving). Times are integer nanoseconds.
@@ -47,7 +48,7 @@ export interface PolicyLayout {
   readonly iommus: readonly number[];
 }
 
-const VMM_KINDS: readonly OpKind[] = ['trap', 'vmm_cmd', 'ioctl'];
+const VMM_KINDS: readonly OpKind[] = ['trap', 'vmm_cmd', 'pt_read', 'pin', 'ioctl'];
 const HOST_ORDER: readonly OpKind[] = ['direct_cmd', 'host_cmd', 'host_doorbell', 'devtlb_inv', 'host_sync'];
 
 /** Which track a row's slice goes on: the VMM's (-1) or its physical IOMMU's. */
