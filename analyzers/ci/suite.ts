@@ -126,9 +126,9 @@ export async function loadSuite(file: string): Promise<Suite> {
         // A replay output folder stands for the trace its replay.json names.
         const r = replayFolderTrace(files[0]!);
         if (r.trace === undefined) throw fault(`${field}.trace`, `${files[0]}: ${r.why}`);
-        files = [r.trace];
+        source = { kind: 'trace', file: r.trace }; // named after the folder, as given
       } else if (pathKind(files[0]!) !== 'trace') throw fault(`${field}.trace`, `${files[0]}: not an Arrow trace (give captures and scenarios as "capture" or "scenario")`);
-      source = { kind: 'trace', file: files[0]! };
+      else source = { kind: 'trace', file: files[0]! };
     } else if (e.capture !== undefined || e.scenario !== undefined) {
       const k = e.capture !== undefined ? 'capture' : 'scenario';
       const v = e[k];
