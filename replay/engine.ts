@@ -14,7 +14,8 @@ import type { Costs } from './cost/params.js';
 import type { HostModel, HostOp, ReplayKit } from './host.js';
 import { dispatchTrace, queueBase } from './feed.js';
 import { GuestMemory } from './memory.js';
-import { StaleOracle, type Violation } from './oracle.js';
+import { errorKey, explainErrorMismatch, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
+import { overrunOnDoorbell, overrunOnWrite, Reference, type GuestFinding } from './reference.js';
 import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
 import type { ResolvedPolicy } from './policies/index.js';
 import { ResultFile, ResultTable } from './results.js';
@@ -64,6 +65,9 @@ export interface ReplayOutput {
   readonly doorbells: number;
   /** What bare hardware did with the queue: completion points completed, errors raised. */
   readonly reference: { readonly completions: number; readonly errors: number };
+  /** What bare hardware also shows (the guest's own doing): never counted against a policy (docs/oracle.md). */
+  readonly guest_findings: readonly GuestFinding[];
+  readonly guest_findings_by_kind: Readonly<Record<string, number>>;
   readonly topology: ResolvedTopology;
   readonly policies: readonly PolicySummary[];
 }
@@ -108,6 +112,11 @@ class Run {
   violations = 0;
   lastMismatch = '';
   readonly pastError = new Set<number>();
+  /** Stale findings made before bare hardware reached the same completion point. */
+  readonly undecided: StaleFinding[] = [];
+  /** Host ATS invalidations that timed out (docs/oracle.md: who hid a time-out). */
+  hostTimeouts = 0;
+  timeoutsAtFault = 0;
   sinceSync = 0;
   /** Host work of the current event: (kind, iommu) → count, entries, bytes, cost. */
   readonly event = new Map<number, { kind: OpKind; iommu: number; count: number; entries: number; bytes: number; cost: number }>();
@@ -194,6 +203,7 @@ class Run {
       case 'devtlb_inv':
         this.counts.device_invalidations++;
         // A device that never answers holds the sync for the whole PCIe completion time-out.
+        if (/time[- ]?out/i.test(op.detail)) this.hostTimeouts++;
         this.charge('devtlb_inv', op.iommu, /time[- ]?out/i.test(op.detail) ? c.atc_timeout : c.atc_inv_rtt);
         break;
       case 'direct_cmd':
@@ -210,10 +220,17 @@ class Run {
     this.eng.tables?.violations.push([this.name, v.seq, v.kind, v.scope, v.explanation]);
   }
 
+  /** A stale finding of this policy: a violation unless bare hardware keeps the same entries. */
+  stale(f: StaleFinding): void {
+    const r = this.eng.reference.judge(f);
+    if ('undecided' in r) this.undecided.push(f);
+    else if (r.violation) this.violation(r.v);
+  }
+
   raise(pos: number, error: GuestError): void {
     this.cons = pos;
     this.error = { ...error, pos };
-    this.oracle.completedBefore(pos, `the queue stopped on ${error.code} at slot ${pos % this.eng.entries}`, (v) => this.violation(v));
+    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${pos % this.eng.entries}`, (f) => this.stale(f));
   }
 
   complete(pos: number): void {
@@ -223,7 +240,7 @@ class Run {
       this.latencies.push(row.latency);
     }
     const d = this.eng.decodedAt(pos);
-    this.oracle.completedBefore(pos, `the ${d.name} at slot ${pos % this.eng.entries} completed`, (v) => this.violation(v));
+    this.oracle.completedBefore(pos, `the ${d.name} at slot ${pos % this.eng.entries} completed`, (f) => this.stale(f));
   }
 
   executed(pos: number): void {
@@ -268,8 +285,8 @@ class Run {
   /** Compares the guest-visible state with bare hardware after an event. */
   compare(seq: number): void {
     const e = this.eng;
-    const refErr = e.refError ? `${e.refError.code}:${e.refError.value}` : '';
-    const myErr = this.error ? `${this.error.code}:${this.error.value}` : '';
+    const refErr = errorKey(e.refError);
+    const myErr = errorKey(this.error);
     if (e.refCons === this.cons && refErr === myErr) {
       this.lastMismatch = '';
       return;
@@ -293,7 +310,7 @@ class Run {
         kind: 'wrong-error',
         seq: cmdSeq,
         scope: `slot ${slot(at)}`,
-        explanation: `the guest sees ${myErr || 'no error'} where bare hardware raises ${refErr || 'no error'}`,
+        explanation: explainErrorMismatch(e.refError, this.error, { arch: e.header.arch, hostTimedOut: this.hostTimeouts > this.timeoutsAtFault, slot: slot(e.refCons) }),
       });
     }
   }
@@ -335,11 +352,14 @@ class Engine {
   private readonly words: 2 | 4;
   private readonly codec;
   readonly ref: QueueUnit;
+  readonly reference: Reference;
   private readonly refEvents: UnitEvent[] = [];
   refCons: number;
   refError: (GuestError & { pos: number }) | undefined;
   readonly refCompleted = new Set<number>();
   refErrors = 0;
+  /** Sequence number of the last doorbell or acknowledgement. */
+  lastSeq = 0;
   prod: number;
   private prodIndex: number;
   private prodWrap = 0;
@@ -366,6 +386,7 @@ class Engine {
     this.ref = kit.guestUnit(topology.topology, this.mem, (e) => this.refEvents.push(e));
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.ref.configureQueue(this.base, this.entries, this.descBytes, this.start);
+    this.reference = new Reference(topology.topology, this.header.arch, this.ref);
     this.refCons = this.start;
     this.prod = this.start;
     this.prodIndex = this.start;
@@ -400,6 +421,8 @@ class Engine {
   }
 
   command(seq: number, slot: number, words: readonly bigint[]): void {
+    const over = overrunOnWrite(seq, slot, this.prod, this.refCons, this.refError !== undefined, this.entries);
+    if (over !== undefined) this.reference.add(over);
     this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
     this.slotSeq[slot] = seq;
     this.slotDecoded[slot] = undefined;
@@ -409,23 +432,39 @@ class Engine {
   /** Reference state after an event: consumer position, error, completions. */
   private absorbReference(): void {
     const from = this.refCons;
+    const c = this.ref.consumer();
+    const cons = posAt(c.index, c.wrap, from, this.entries, this.smmu);
     for (const ev of this.refEvents) {
-      if (ev.kind === 'complete') this.refCompleted.add(posAt(ev.slot, 0, from, this.entries, false));
-      else if (ev.kind === 'error') this.refErrors++;
+      if (ev.kind === 'complete') {
+        const pos = posAt(ev.slot, 0, from, this.entries, false);
+        this.refCompleted.add(pos);
+        this.reference.completed(pos, `the ${this.decodedAt(pos).name} at slot ${ev.slot} completed`);
+      } else if (ev.kind === 'error') {
+        this.refErrors++;
+        this.reference.stopped(cons, cons < this.prod ? this.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${cons % this.entries}`);
+      }
     }
     this.refEvents.length = 0;
-    const c = this.ref.consumer();
-    this.refCons = posAt(c.index, c.wrap, from, this.entries, this.smmu);
-    this.refError = c.error ? { code: c.error.code, value: c.error.value, pos: this.refCons } : undefined;
+    this.refCons = cons;
+    this.refError = c.error ? { code: c.error.code, value: c.error.value, ...(c.error.sid !== undefined ? { sid: c.error.sid } : {}), pos: this.refCons } : undefined;
+  }
+
+  /** Bare hardware's oracle probes what the new entries cover before the unit consumes them. */
+  private publishReference(from: number, to: number): void {
+    for (let pos = from; pos < to; pos++) this.reference.published(pos, this.seqAt(pos), this.decodedAt(pos), this.classifiedAt(pos));
   }
 
   doorbell(seq: number, index: number, wrap: number): void {
     const delta = this.smmu
       ? (index + wrap * this.entries - (this.prodIndex + this.prodWrap * this.entries) + 2 * this.entries) % (2 * this.entries)
       : (index - this.prodIndex + this.entries) % this.entries;
+    this.lastSeq = seq;
+    this.publishReference(this.prod, this.prod + delta);
     this.prod += delta;
     this.prodIndex = index;
     this.prodWrap = wrap;
+    const over = overrunOnDoorbell(seq, this.prod, this.refCons, this.entries, this.header.arch);
+    if (over !== undefined) this.reference.add(over);
     this.ref.writeProducer(index, wrap);
     this.absorbReference();
     for (const r of this.runs) {
@@ -438,6 +477,7 @@ class Engine {
   }
 
   ack(seq: number): void {
+    this.lastSeq = seq;
     this.ref.acknowledge();
     this.absorbReference();
     for (const r of this.runs) {
@@ -449,13 +489,20 @@ class Engine {
 
   fault(sid: number, timedOut: boolean): void {
     this.ref.setAtcTimeout(sid, timedOut);
-    for (const r of this.runs) r.host.setAtcTimeout(sid, timedOut);
+    for (const r of this.runs) {
+      if (timedOut) r.timeoutsAtFault = r.hostTimeouts;
+      r.host.setAtcTimeout(sid, timedOut);
+    }
   }
 
   /** Final comparison, and the completion points bare hardware completed that a policy never did. */
   finish(lastSeq: number): void {
     for (const r of this.runs) r.compare(lastSeq);
     for (const r of this.runs) {
+      for (const f of r.undecided) {
+        const v = this.reference.judgeFinal(f);
+        if (v !== undefined) r.violation(v);
+      }
       for (const [pos, c] of this.sortedCompletions(r)) {
         const refDone = this.refCompleted.has(pos);
         const done = c.latency !== undefined;
@@ -522,6 +569,8 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
       events,
       doorbells,
       reference: { completions: eng.refCompleted.size, errors: eng.refErrors },
+      guest_findings: eng.reference.findings,
+      guest_findings_by_kind: { ...eng.reference.byKind },
       topology: opts.topology,
       policies: summaries,
     };
