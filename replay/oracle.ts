@@ -167,13 +167,18 @@ export class StaleOracle {
     return this.pending.has(pos);
   }
 
-  /** A guest command was published at `pos` (`c`: its classification): probe what it covers. */
-  published(pos: number, seq: number, d: Decoded, c: Classified): void {
+  /**
+   * A guest command was published at `pos` (`c`: its classification): probe what it covers.
+   * `cause` 'map' (a caching-mode flush after a map, recorded by gen or inferred at ingest): the
+   * page was not present before, so nothing can be stale, and a probe would fill the caches with a
+   * mapping the guest had not made yet: not probed.
+   */
+  published(pos: number, seq: number, d: Decoded, c: Classified, cause?: string): void {
     if (c.role === 'sync') {
       this.openSyncs.push(pos);
       return;
     }
-    if (c.role !== 'invalidate' || c.scope === undefined) return;
+    if (c.role !== 'invalidate' || c.scope === undefined || cause === 'map') return;
     const s = c.scope;
     const pasid = probePasid(s, this.arch);
     if (pasid === null) return;

@@ -51,8 +51,8 @@ export class Reference {
     if (this.findings.length < KEEP) this.findings.push(f);
   }
 
-  published(pos: number, seq: number, d: Decoded, c: Classified): void {
-    this.oracle.published(pos, seq, d, c);
+  published(pos: number, seq: number, d: Decoded, c: Classified, cause?: string): void {
+    this.oracle.published(pos, seq, d, c, cause);
   }
 
   completed(pos: number, how: string): void {
