@@ -96,3 +96,45 @@ export async function replayAll(trace: OpenTrace): Promise<ReplayOutput> {
   const topology = await resolveTopology(trace);
   return replayTrace(trace, { kit: kitFor(trace.header.arch), topology, costs: DEFAULT_COSTS, policies: await allPolicies() });
 }
+
+/** The commands a hardware-direct queue takes (spec/smmuv3.md §5.4; VT-d: the invalidations and waits). */
+export const DIRECT_OPS: Readonly<Record<Arch, ReadonlySet<string>>> = {
+  smmuv3: new Set(['CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_VA', 'CMD_ATC_INV', 'CMD_SYNC']),
+  vtd: new Set(['iotlb_inv', 'p_iotlb_inv', 'dev_tlb_inv', 'p_dev_tlb_inv', 'inv_wait']),
+};
+
+/**
+ * The same workload with only the commands a hardware-direct queue takes, laid out again from
+ * slot 0 with the same doorbells (a fault-free trace: no rewrites, no acks), so that hw-direct
+ * traps nothing and must show exactly what bare hardware shows.
+ */
+export async function directOnly(trace: OpenTrace): Promise<OpenTrace> {
+  const h = trace.header;
+  const keep = DIRECT_OPS[h.arch];
+  const sink = new MemorySink();
+  const b = new TraceBuilder({ ...h, start: 0 }, sink, 1 << 14);
+  const entries = h.queue_entries;
+  let slot = 0;
+  let wrap = 0;
+  const words = h.desc_bytes === 32 ? 4 : 2;
+  for await (const batch of trace.batches()) {
+    const col = (n: string) => batch.getChild(n)!;
+    const [kind, op] = [col('kind'), col('op')];
+    const w = [col('w0'), col('w1'), col('w2'), col('w3')];
+    for (let i = 0; i < batch.numRows; i++) {
+      const k = kind.get(i) as string;
+      if (k === 'cmd') {
+        if (!keep.has(op.get(i) as string)) continue;
+        b.command(slot, w.slice(0, words).map((c) => BigInt(c.get(i) ?? 0n)), {}, wrap);
+        if (++slot === entries) {
+          slot = 0;
+          wrap ^= 1;
+        }
+      } else if (k === 'doorbell') b.doorbell(slot, wrap);
+      else throw new Error(`directOnly: a fault-free trace has no ${k} event`);
+    }
+  }
+  b.flush();
+  const batches: RecordBatch[] = sink.batches;
+  return { path: `${trace.path}:direct-only`, header: b.header, schema: b.schema, async *batches() { yield* batches; } };
+}
