@@ -274,6 +274,14 @@ class Run {
     this.published = Math.max(this.published, prod);
   }
 
+  /** The guest rewrote the published entry at `pos` before this policy consumed it. */
+  republish(pos: number): void {
+    const cls = this.eng.classifiedAt(pos);
+    const seq = this.eng.seqAt(pos);
+    this.oracle.published(pos, seq, this.eng.decodedAt(pos), cls);
+    if (cls.role === 'sync') this.completions.set(pos, { seq, slot: pos % this.eng.entries, doorbellSeq: this.doorbellSeq, t0: this.clock, commands: 0, latency: undefined });
+  }
+
   /** Writes the host work of the event just handled (aggregated per kind and IOMMU). */
   flushEvent(seq: number): void {
     const t = this.eng.tables?.hostOps;
@@ -429,6 +437,14 @@ class Engine {
     this.slotSeq[slot] = seq;
     this.slotDecoded[slot] = undefined;
     this.slotClassified[slot] = undefined;
+    // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a CMD_SYNC
+    // or a copy of its wait over the refused slot): the new command is published in its place.
+    const offset = (slot - (this.refCons % this.entries) + this.entries) % this.entries;
+    if (offset < this.prod - this.refCons) {
+      const pos = this.refCons + offset;
+      this.reference.published(pos, seq, this.decodedAt(pos), this.classifiedAt(pos));
+      for (const r of this.runs) if (pos >= r.cons && pos < r.published) r.republish(pos);
+    }
   }
 
   /** Reference state after an event: consumer position, error, completions. */
