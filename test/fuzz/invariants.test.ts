@@ -85,10 +85,9 @@ describe('scenarios found by the property test', () => {
   // samples/scenarios/inv-*-rewritten-*-completion.jsonl (expectations derived in their headers):
   // bare hardware stops at slot 1 (SMMUv3) / slot 0 (VT-d), the guest writes a completion point
   // over it and acknowledges, and the hardware completes it and the next one: 2 completions. A
-  // policy showing the guest the same completes both. Reported (notes/to-oracle.md, 11:45 item 3):
-  // Run.publish never registers a completion point written into an already-published slot.
-  // Skipped until that fix is merged; remove `.skip` then.
-  it.skip.each(SCENARIOS)('%s: a completion point written over the failing slot is completed and counted', async (name) => {
+  // policy showing the guest the same completes both. (Found by the property test: Run.publish did
+  // not register a completion point written into an already-published slot; fixed on wip/oracle.)
+  it.each(SCENARIOS)('%s: a completion point written over the failing slot is completed and counted', async (name) => {
     const out = await replay(name, ['per-command', 'linear-batch', 'hw-direct']);
     expect(out.reference).toEqual({ completions: 2, errors: 1 });
     for (const p of out.policies) expect([p.policy, p.correct, p.completions]).toEqual([p.policy, true, 2]);
