@@ -32,6 +32,7 @@ export interface TraceCounts {
 
 const TRAPPED = ['per-command', 'linear-batch', 'linear-batch:split_on_wrap=true', 'linear-batch:vmm=prepass', 'raw-ring', 'raw-ring:vmm=inorder', 'devtlb-nop', 'devtlb-nop:fanout=all'];
 const PREPASS = ['linear-batch:vmm=prepass', 'raw-ring'];
+const COUNTED = ['hw-direct', ...TRAPPED];
 const GUEST_VISIBLE = ['wrong-consumer-index', 'wrong-error', 'never-completed', 'executed-past-error'] as const;
 
 const by = (r: ReplayOutput) => Object.fromEntries(r.policies.map((p) => [p.policy, p])) as Record<string, PolicySummary>;
@@ -77,7 +78,9 @@ export function checkCounts(r: ReplayOutput, t: TraceCounts, faultFree: boolean)
     const p = b[name];
     if (p && p.traps !== t.doorbells + t.acks) fail(`${name} traps ${p.traps} ≠ doorbells ${t.doorbells} + acks ${t.acks}`);
   }
-  for (const p of r.policies) {
+  // The identities below are those of the policies DESIGN.md describes by IOMMU_HWPT_INVALIDATE
+  // (the nine of issue 5); a policy added later keeps determinism and its own tests.
+  for (const p of r.policies.filter((x) => COUNTED.includes(x.policy))) {
     if (p.ioctls > t.invalidations * t.hostObjects) fail(`${p.policy} ioctls ${p.ioctls} > invalidations ${t.invalidations} × host objects ${t.hostObjects}`);
     if (p.bytes_copied < p.ioctls * t.entryLen) fail(`${p.policy} copies ${p.bytes_copied} bytes in ${p.ioctls} ioctls (< one ${t.entryLen}-byte entry each)`);
     if (p.bytes_copied % t.entryLen !== 0) fail(`${p.policy} copies ${p.bytes_copied} bytes, not a whole number of ${t.entryLen}-byte entries`);
