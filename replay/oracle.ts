@@ -136,6 +136,9 @@ export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined
   return s.pasid;
 }
 
+/** Pending invalidations of one device checked for refills of shared entries, at most. */
+const PEER_LIMIT = 64;
+
 /** Open unmap epochs kept at most (the oldest are forgotten: they fill again, never falsely flag). */
 export const MAX_OPEN_EPOCHS = 1 << 20;
 
@@ -144,6 +147,8 @@ export class StaleOracle {
   private readonly pending = new Map<number, PendingInvalidation>();
   /** Probe key → pending invalidations probing it (to hand a refilled entry to the later one). */
   private readonly byKey = new Map<string, PendingInvalidation[]>();
+  /** (device, PASID) → pending invalidations probing it (a DMA refills shared walk and config entries). */
+  private readonly byDevice = new Map<string, Set<PendingInvalidation>>();
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new Set<string>();
@@ -196,9 +201,11 @@ export class StaleOracle {
           continue;
         }
         const before = this.host.cached(dev.sid, pasid, iova);
+        const peers = this.peersGone(dev.sid, pasid);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
         this.refilled(key, before);
+        this.peersRefilled(peers);
         probes.push(probe);
         if (s.cache === 'iotlb' && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
@@ -214,6 +221,37 @@ export class StaleOracle {
       const list = this.byKey.get(k);
       if (list === undefined) this.byKey.set(k, [p]);
       else list.push(p);
+      const dk = `${pr.sid}/${pr.pasid ?? '-'}`;
+      const set = this.byDevice.get(dk);
+      if (set === undefined) this.byDevice.set(dk, new Set([p]));
+      else set.add(p);
+    }
+  }
+
+  /**
+   * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
+   * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
+   * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
+   */
+  private peersGone(sid: number, pasid: number | undefined): [PendingInvalidation, Probe][] {
+    const set = this.byDevice.get(`${sid}/${pasid ?? '-'}`);
+    if (set === undefined || set.size > PEER_LIMIT) return [];
+    const out: [PendingInvalidation, Probe][] = [];
+    for (const p of set) {
+      for (const pr of p.probes) {
+        if (pr.sid !== sid || pr.pasid !== pasid) continue;
+        if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) out.push([p, pr]);
+      }
+    }
+    return out;
+  }
+
+  /** Those of `gone` that this DMA refilled belong to the later invalidation now. */
+  private peersRefilled(gone: readonly [PendingInvalidation, Probe][]): void {
+    for (const [p, pr] of gone) {
+      if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
+      const i = p.probes.indexOf(pr);
+      if (i >= 0) p.probes.splice(i, 1);
     }
   }
 
@@ -299,6 +337,7 @@ export class StaleOracle {
 
   private drop(p: PendingInvalidation): void {
     this.pending.delete(p.pos);
+    for (const set of this.byDevice.values()) set.delete(p);
     for (const pr of p.probes) {
       const k = probeKey(pr);
       const list = this.byKey.get(k);
