@@ -66,7 +66,11 @@ describe('devicesInScope', () => {
   });
   it('probePasid: VT-d probes RID_PASID only; a PASID-tagged scope has nothing attached', () => {
     expect(probePasid(vtdScope('p_iotlb_inv', { G: 3, DID: 6, PASID: 1, ADDR: 0x1000n }, 4), 'vtd')).toBeNull();
-    expect(probePasid(vtdScope('p_iotlb_inv', { G: 3, DID: 6, PASID: 0, ADDR: 0x1000n }, 4), 'vtd')).toBe(0);
+    // PASID 0 = RID_PASID: the untagged DMA of an attached device (probed without a PASID)
+    expect(probePasid(vtdScope('p_iotlb_inv', { G: 3, DID: 6, PASID: 0, ADDR: 0x1000n }, 4), 'vtd')).toBeUndefined();
+    // a PASID-based device-TLB invalidation covers PASID-tagged device-TLB entries only: none attached
+    expect(probePasid(vtdScope('p_dev_tlb_inv', { SID: 0x100, PASID: 0, ADDR: 0x1000n }, 4), 'vtd')).toBeNull();
+    expect(probePasid(vtdScope('dev_tlb_inv', { SID: 0x100, ADDR: 0x1000n }), 'vtd')).toBeUndefined();
     expect(probePasid(vtdScope('iotlb_inv', { G: 3, DID: 6, ADDR: 0x1000n }), 'vtd')).toBeUndefined();
     // SMMUv3: the SSID of the scope (its CD decides whether anything is there), SSID 0 without one
     expect(probePasid(smmuScope('CMD_ATC_INV', { SID: 0x8, SSV: 1, SSID: 5, SIZE: 0 }), 'smmuv3')).toBe(5);

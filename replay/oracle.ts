@@ -128,12 +128,19 @@ export function staleHit(s: Scope, h: CacheHits): string | undefined {
   }
 }
 
-/** The PASID a scope's probes use, or null when the topology attaches nothing it covers. */
+/**
+ * The PASID a scope's probes use, or null when the topology attaches nothing it covers.
+ * VT-d: devices are attached at RID_PASID and their DMA carries no PASID (spec/vtd.md §4.2: "PASID
+ * 0 uses the non-PASID form"), so the IOTLB tags it RID_PASID and the device TLB keeps it untagged.
+ * A PASID-tagged IOTLB or PASID-cache scope covers that translation only for PASID 0 (probed as an
+ * untagged request); a PASID-based device-TLB scope (type 8) covers PASID-tagged device-TLB entries
+ * only, which no attached device has.
+ */
 export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined | null {
   if (arch === 'smmuv3') return s.ssid ?? ATTACHED_PASID;
-  // VT-d: a PASID-tagged scope covers PASID `s.pasid` only; devices are attached at RID_PASID.
-  if (s.pasid !== undefined && s.pasid !== ATTACHED_PASID) return null;
-  return s.pasid;
+  if (s.pasid === undefined) return undefined;
+  if (s.pasid !== ATTACHED_PASID || s.cache === 'devtlb') return null;
+  return undefined;
 }
 
 /** Pending invalidations of one device checked for refills of shared entries, at most. */

@@ -206,3 +206,15 @@ describe('ring overruns are guest findings', () => {
     for (const x of r.policies) expect(x, x.policy).toMatchObject({ correct: true, completions: 2 });
   });
 });
+
+describe('(r) PASID 0 on VT-d: the attached (untagged) translation', () => {
+  it('P-IOTLB of PASID 0 covers it, a type-8 device-TLB invalidation covers nothing attached: all correct', async () => {
+    const r = await replay('r-vtd-pasid0-devtlb');
+    expect(r.reference).toEqual({ completions: 1, errors: 0 });
+    for (const x of r.policies) expect(x.violations_by_kind, x.policy).toEqual({});
+    // type 8 covers nothing attached, so dropping it changes nothing (the P-IOTLB of PASID 0 is
+    // probed for real: dropping it alone is caught in (h))
+    const spec = `${DROP}:op=p_dev_tlb_inv`;
+    expect(by(await replay('r-vtd-pasid0-devtlb', [spec]))[spec]!.violations_by_kind).toEqual({});
+  });
+});
