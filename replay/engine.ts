@@ -15,7 +15,7 @@ import type { HostModel, HostOp, ReplayKit } from './host.js';
 import { dispatchTrace, queueBase } from './feed.js';
 import { GuestMemory } from './memory.js';
 import { StaleOracle, type Violation } from './oracle.js';
-import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
+import type { Cause, GuestError, Policy, PolicyContext, PolicyDetail, VmmOpKind } from './policy.js';
 import type { ResolvedPolicy } from './policies/index.js';
 import { ResultFile, ResultTable } from './results.js';
 import { completionsSpec, hostOpsSpec, OP_KINDS, SUMMARY_COUNTS, summarySpec, violationsSpec, type OpKind, type SummaryCount } from './tables.js';
@@ -55,6 +55,8 @@ export interface PolicySummary {
   readonly max_us: number;
   /** The first few findings, for a reader. */
   readonly first_violations: readonly Violation[];
+  /** What the policy reports about itself (migrate: each side's cost), when it does. */
+  readonly detail?: PolicyDetail;
 }
 
 export interface ReplayOutput {
@@ -113,6 +115,8 @@ class Run {
   readonly event = new Map<number, { kind: OpKind; iommu: number; count: number; entries: number; bytes: number; cost: number }>();
   doorbellT0 = 0;
   doorbellSeq = 0;
+  /** Inside ctx.inKernel: host invalidations are kernel calls, not ioctls. */
+  kernel = false;
   readonly ctx: PolicyContext;
 
   constructor(readonly name: string, make: () => Policy, readonly eng: Engine) {
@@ -143,6 +147,20 @@ class Run {
       complete: (pos) => run.complete(pos),
       executed: (pos) => run.executed(pos),
       op: (kind, detail) => run.vmmOp(kind, detail),
+      cause: (pos) => eng.causeAt(pos),
+      inKernel: <T>(fn: () => T): T => {
+        const was = run.kernel;
+        run.kernel = true;
+        try {
+          return fn();
+        } finally {
+          run.kernel = was;
+        }
+      },
+      get modeledUs() {
+        return run.clock;
+      },
+      seqAt: (pos) => eng.seqAt(pos),
     };
   }
 
@@ -159,12 +177,29 @@ class Run {
 
   vmmOp(kind: VmmOpKind, _detail: string): void {
     const c = this.eng.costs;
-    if (kind === 'trap') {
-      this.counts.traps++;
-      this.charge('trap', -1, c.trap_user);
-    } else {
-      this.counts.vmm_commands++;
-      this.charge('vmm_cmd', -1, c.vmm_per_cmd);
+    switch (kind) {
+      case 'trap':
+        this.counts.traps++;
+        this.charge('trap', -1, c.trap_user);
+        break;
+      case 'trap_kernel':
+        this.counts.traps++;
+        this.charge('trap', -1, c.trap_kernel);
+        break;
+      case 'vmm_cmd':
+        this.counts.vmm_commands++;
+        this.charge('vmm_cmd', -1, c.vmm_per_cmd);
+        break;
+      case 'pt_read':
+        this.charge('pt_read', -1, c.pt_read);
+        break;
+      case 'pin':
+        this.charge('pin', -1, c.pin_page);
+        break;
+      case 'map_ioctl':
+        this.counts.ioctls++;
+        this.charge('ioctl', -1, c.ioctl);
+        break;
     }
   }
 
@@ -172,6 +207,7 @@ class Run {
     const c = this.eng.costs;
     switch (op.kind) {
       case 'ioctl': {
+        if (this.kernel) break; // kernel-ring: the kernel calls the vIOMMU's invalidation itself
         const entries = op.entries ?? 0;
         const bytes = op.bytes ?? entries * vmmFor(this.eng.header.arch).entryLen;
         this.counts.ioctls++;
@@ -245,7 +281,10 @@ class Run {
     for (let pos = this.published; pos < prod; pos++) {
       const seq = this.eng.seqAt(pos);
       const cls = this.eng.classifiedAt(pos);
-      this.oracle.published(pos, seq, this.eng.decodedAt(pos), cls);
+      // A map flush (caching mode) follows a non-present → present change: no translation of the
+      // range existed, so none can be stale; probing it would fill caches with a mapping the
+      // guest had not made yet.
+      if (this.eng.causeAt(pos) !== 'map') this.oracle.published(pos, seq, this.eng.decodedAt(pos), cls);
       const role = cls.role;
       if (role === 'sync') {
         this.completions.set(pos, { seq, slot: pos % this.eng.entries, doorbellSeq, t0: this.clock, commands: this.sinceSync, latency: undefined });
@@ -301,6 +340,7 @@ class Run {
   summary(): PolicySummary {
     const sorted = Float64Array.from(this.latencies).sort();
     const completed = [...this.completions.values()].filter((c) => c.latency !== undefined).length;
+    const detail = this.policy.detail?.();
     return {
       policy: this.name,
       correct: this.violations === 0,
@@ -313,6 +353,7 @@ class Run {
       p99_us: round(percentile(sorted, 99)),
       max_us: round(sorted.length ? sorted[sorted.length - 1]! : 0),
       first_violations: this.firstViolations,
+      ...(detail !== undefined ? { detail } : {}),
     };
   }
 }
@@ -347,6 +388,8 @@ class Engine {
   private readonly slotSeq: Int32Array;
   private readonly slotDecoded: (Decoded | undefined)[];
   private readonly slotClassified: (Classified | undefined)[];
+  /** Cause (map/unmap) of the command last written to each slot, when the trace records it. */
+  private readonly slotCause: (Cause | undefined)[];
   readonly runs: Run[];
   tables: Tables | undefined;
 
@@ -363,6 +406,7 @@ class Engine {
     this.slotSeq = new Int32Array(this.entries).fill(-1);
     this.slotDecoded = new Array(this.entries).fill(undefined);
     this.slotClassified = new Array(this.entries).fill(undefined);
+    this.slotCause = new Array(this.entries).fill(undefined);
     this.ref = kit.guestUnit(topology.topology, this.mem, (e) => this.refEvents.push(e));
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.ref.configureQueue(this.base, this.entries, this.descBytes, this.start);
@@ -399,9 +443,14 @@ class Engine {
     return c;
   }
 
-  command(seq: number, slot: number, words: readonly bigint[]): void {
+  causeAt(pos: number): Cause | undefined {
+    return this.slotCause[pos % this.entries];
+  }
+
+  command(seq: number, slot: number, words: readonly bigint[], cause?: Cause): void {
     this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
     this.slotSeq[slot] = seq;
+    this.slotCause[slot] = cause;
     this.slotDecoded[slot] = undefined;
     this.slotClassified[slot] = undefined;
   }
@@ -499,7 +548,7 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
     const counts = await dispatchTrace(
       trace,
       {
-        command: (seq, slot, words) => eng.command(seq, slot, words),
+        command: (seq, slot, words, cause) => eng.command(seq, slot, words, cause),
         doorbell: (seq, index, wrap) => eng.doorbell(seq, index, wrap),
         ack: (seq) => eng.ack(seq),
         fault: (_seq, sid, timedOut) => eng.fault(sid, timedOut),
