@@ -16,7 +16,7 @@ import type { ReplayKit } from './host.js';
 import type { HostOpsRowSink } from './ledger.js';
 import { PolicyRun, type RunShared, type RunSinks } from './policy-run.js';
 import type { ResolvedPolicy } from './policies/index.js';
-import { Reference } from './reference.js';
+import { BareHardware } from './bare.js';
 import { ReplayTables } from './results.js';
 import type { ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
@@ -88,26 +88,30 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
   const runs: PolicyRun[] = [];
   try {
     const q = new GuestQueue(trace.header);
-    const ref = new Reference(opts.kit, opts.topology.topology, q);
+    const ref = new BareHardware(opts.kit, opts.topology.topology, q);
     const shared: RunShared = { q, ref, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch) };
     const sinks = tables ? tableSinks(tables) : {};
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     const counts = await dispatchTrace(
       trace,
       {
-        command: (seq, slot, words, cause) => q.write(seq, slot, words, cause),
+        command: (seq, slot, words, cause) => {
+          ref.write(seq, slot);
+          q.write(seq, slot, words, cause);
+        },
         doorbell: (seq, index, wrap) => {
+          const from = q.prod;
           const prod = q.doorbell(index, wrap);
-          ref.doorbell(index, wrap);
+          ref.doorbell(seq, index, wrap, from, prod);
           for (const r of runs) r.doorbell(seq, prod);
         },
         ack: (seq) => {
-          ref.ack();
+          ref.ack(seq);
           for (const r of runs) r.ack(seq, q.prod);
         },
         fault: (_seq, sid, timedOut) => {
           ref.fault(sid, timedOut);
-          for (const r of runs) r.host.setAtcTimeout(sid, timedOut);
+          for (const r of runs) r.fault(sid, timedOut);
         },
       },
       opts.onProgress,
@@ -128,6 +132,8 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
       events,
       doorbells,
       reference: { completions: ref.completions, errors: ref.errors },
+      guest_findings: ref.reference.findings,
+      guest_findings_by_kind: { ...ref.reference.byKind },
       topology: opts.topology,
       policies: summaries,
     };

@@ -9,17 +9,17 @@ import { Completions } from './completions.js';
 import type { GuestQueue } from './guest-queue.js';
 import type { HostModel, HostOp, ReplayKit } from './host.js';
 import { Ledger, vmmWork, type HostOpsRowSink } from './ledger.js';
-import { GuestStateCheck, StaleOracle, type Violation } from './oracle.js';
+import { GuestStateCheck, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
 import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
 import type { ResolvedPolicy } from './policies/index.js';
-import type { Reference } from './reference.js';
+import type { BareHardware } from './bare.js';
 import { percentile, roundUs, ViolationLog, type PolicySummary } from './summary.js';
 import { vmmFor } from './vmm/index.js';
 
 /** What every run of one replay shares. */
 export interface RunShared {
   readonly q: GuestQueue;
-  readonly ref: Reference;
+  readonly ref: BareHardware;
   readonly kit: ReplayKit;
   readonly topology: Topology;
   readonly costs: CompiledCosts;
@@ -53,13 +53,18 @@ export class PolicyRun {
   readonly ctx: PolicyContext;
   readonly ledger: Ledger;
   readonly violations: ViolationLog;
-  private readonly stale: StaleOracle;
+  private readonly oracle: StaleOracle;
   private readonly checks: GuestStateCheck;
   private readonly completions: Completions;
   /** Invalidations published since the last completion point. */
   private sinceSync = 0;
   /** Inside ctx.inKernel: host invalidations are kernel calls, not ioctls. */
   private kernel = false;
+  /** Stale findings made before bare hardware reached the same completion point. */
+  private readonly undecided: StaleFinding[] = [];
+  /** Host ATS invalidations that timed out, in all and when the last device fault began (docs/oracle.md: who hid a time-out). */
+  private hostTimeouts = 0;
+  private timeoutsAtFault = 0;
   private readonly rowSink: (seq: number) => HostOpsRowSink | undefined;
 
   constructor(p: ResolvedPolicy, private readonly s: RunShared, private readonly sinks: RunSinks, spillPath: string) {
@@ -68,12 +73,12 @@ export class PolicyRun {
     this.cons = q.start;
     this.published = q.start;
     this.violations = new ViolationLog(sinks.violation ? (v) => sinks.violation!(p.name, v) : undefined);
-    this.checks = new GuestStateCheck(q, this.violations.add);
+    this.checks = new GuestStateCheck(q, q.header.arch, this.violations.add);
     this.completions = new Completions(spillPath);
     const vmm = vmmFor(q.header.arch);
     this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
     this.host = s.kit.host(s.topology, (op) => this.hostOp(op));
-    this.stale = new StaleOracle(s.topology, q.header.arch, this.host);
+    this.oracle = new StaleOracle(s.topology, q.header.arch, this.host);
     this.policy = p.make();
     const hostOps = sinks.hostOps;
     this.rowSink = hostOps ? (seq) => hostOps(p.name, seq) : () => undefined;
@@ -117,19 +122,33 @@ export class PolicyRun {
 
   private hostOp(op: HostOp): void {
     if (op.kind === 'ioctl' && this.kernel) return; // kernel-ring: the kernel calls the vIOMMU's invalidation itself
+    if (op.kind === 'devtlb_inv' && op.timedOut === true) this.hostTimeouts++;
     this.ledger.host(op);
   }
+
+  /** A device stops (or resumes) answering ATS invalidations. */
+  fault(sid: number, timedOut: boolean): void {
+    if (timedOut) this.timeoutsAtFault = this.hostTimeouts;
+    this.host.setAtcTimeout(sid, timedOut);
+  }
+
+  /** A stale finding of this policy: a violation unless bare hardware keeps the same entries. */
+  private stale = (f: StaleFinding): void => {
+    const r = this.s.ref.reference.judge(f);
+    if ('undecided' in r) this.undecided.push(f);
+    else if (r.violation) this.violations.add(r.v);
+  };
 
   private raise(pos: number, error: GuestError): void {
     this.cons = pos;
     this.error = { ...error, pos };
-    this.stale.completedBefore(pos, `the queue stopped on ${error.code} at slot ${pos % this.s.q.entries}`, this.violations.add);
+    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${pos % this.s.q.entries}`, this.stale);
   }
 
   private complete(pos: number): void {
     this.completions.complete(pos, this.ledger.clock);
     const d = this.s.q.decodedAt(pos);
-    this.stale.completedBefore(pos, `the ${d.name} at slot ${pos % this.s.q.entries} completed`, this.violations.add);
+    this.oracle.completedBefore(pos, `the ${d.name} at slot ${pos % this.s.q.entries} completed`, this.stale);
   }
 
   /** Publishes new entries: the oracle probes what each invalidation covers, before the VMM runs. */
@@ -141,7 +160,7 @@ export class PolicyRun {
       // A map flush (caching mode) follows a non-present → present change: no translation of the
       // range existed, so none can be stale; probing it would fill caches with a mapping the
       // guest had not made yet.
-      if (q.causeAt(pos) !== 'map') this.stale.published(pos, seq, q.decodedAt(pos), cls);
+      if (q.causeAt(pos) !== 'map') this.oracle.published(pos, seq, q.decodedAt(pos), cls);
       const role = cls.role;
       if (role === 'sync') {
         this.completions.add(pos, seq, pos % q.entries, doorbellSeq, this.ledger.clock, this.sinceSync);
@@ -166,12 +185,16 @@ export class PolicyRun {
 
   /** Compares the guest-visible state with bare hardware after an event. */
   compare(seq: number): void {
-    this.checks.compare(this.s.ref, this, this.published, seq);
+    this.checks.compare(this.s.ref, this, this.published, seq, this.hostTimeouts > this.timeoutsAtFault);
   }
 
   /** The completion points in queue order (rows, never-completed findings); then the summary. */
   finish(): PolicySummary {
     const ref = this.s.ref;
+    for (const f of this.undecided) {
+      const v = ref.reference.judgeFinal(f);
+      if (v !== undefined) this.violations.add(v);
+    }
     const sink = this.sinks.completion;
     const sorted = this.completions.rows((c) => {
       const refDone = ref.completed(c.pos);

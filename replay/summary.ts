@@ -4,6 +4,7 @@
 
 import type { Violation } from './oracle.js';
 import type { PolicyDetail } from './policy.js';
+import type { GuestFinding } from './reference.js';
 import type { ResolvedTopology } from './topology.js';
 
 export interface PolicySummary {
@@ -38,6 +39,9 @@ export interface ReplayOutput {
   readonly doorbells: number;
   /** What bare hardware did with the queue: completion points completed, errors raised. */
   readonly reference: { readonly completions: number; readonly errors: number };
+  /** What bare hardware also shows (the guest's own doing): never counted against a policy (docs/oracle.md). */
+  readonly guest_findings: readonly GuestFinding[];
+  readonly guest_findings_by_kind: Readonly<Record<string, number>>;
   readonly topology: ResolvedTopology;
   readonly policies: readonly PolicySummary[];
 }
