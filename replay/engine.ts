@@ -89,7 +89,13 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
   try {
     const q = new GuestQueue(trace.header);
     const ref = new BareHardware(opts.kit, opts.topology.topology, q);
-    const shared: RunShared = { q, ref, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch) };
+    // A policy that places something at a share of the trace (migrate at=50%) needs its length.
+    let traceEvents: number | undefined;
+    if (opts.policies.some((p) => p.needsTraceLength)) {
+      traceEvents = 0;
+      for await (const b of trace.batches()) traceEvents += b.numRows;
+    }
+    const shared: RunShared = { q, ref, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents };
     const sinks = tables ? tableSinks(tables) : {};
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     const counts = await dispatchTrace(

@@ -23,6 +23,8 @@ export interface RunShared {
   readonly kit: ReplayKit;
   readonly topology: Topology;
   readonly costs: CompiledCosts;
+  /** Rows in the whole trace, when a policy asked for it (ctx.traceEvents). */
+  readonly traceEvents: number | undefined;
 }
 
 /** Where a run writes its rows (absent: no tables, only the summary). */
@@ -56,6 +58,8 @@ export class PolicyRun {
   private readonly oracle: StaleOracle;
   private readonly checks: GuestStateCheck;
   private readonly completions: Completions;
+  /** Sequence number of the doorbell or acknowledgement being handled. */
+  private eventSeq = 0;
   /** Invalidations published since the last completion point. */
   private sinceSync = 0;
   /** Inside ctx.inKernel: host invalidations are kernel calls, not ioctls. */
@@ -117,6 +121,10 @@ export class PolicyRun {
         return run.ledger.clock;
       },
       seqAt: (pos) => q.seqAt(pos),
+      traceEvents: s.traceEvents,
+      get eventSeq() {
+        return run.eventSeq;
+      },
     };
   }
 
@@ -171,6 +179,7 @@ export class PolicyRun {
   }
 
   doorbell(seq: number, prod: number): void {
+    this.eventSeq = seq;
     this.publish(prod, seq);
     this.policy.doorbell(this.ctx, prod);
     this.ledger.flush(this.rowSink(seq));
@@ -179,6 +188,7 @@ export class PolicyRun {
 
   ack(seq: number, prod: number): void {
     this.error = undefined;
+    this.eventSeq = seq;
     this.policy.ack(this.ctx, prod);
     this.ledger.flush(this.rowSink(seq));
   }

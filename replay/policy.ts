@@ -70,6 +70,10 @@ export interface PolicyContext {
   readonly modeledUs: number;
   /** The guest sequence number (trace row) of the command at `pos`. */
   seqAt(pos: number): number;
+  /** Rows in the whole trace, counted before the replay when a policy's factory asks (needsTraceLength). */
+  readonly traceEvents: number | undefined;
+  /** Guest sequence number of the doorbell or acknowledgement being handled. */
+  readonly eventSeq: number;
 }
 
 export interface Policy {
@@ -84,7 +88,10 @@ export interface Policy {
 }
 
 export type Variant = Readonly<Record<string, string>>;
-export type PolicyFactory = (variant: Variant, name: string) => Policy;
+export type PolicyFactory = ((variant: Variant, name: string) => Policy) & {
+  /** The policy needs ctx.traceEvents (e.g. migrate's at=50%): the engine counts rows first. */
+  readonly needsTraceLength?: (variant: Variant) => boolean;
+};
 
 /** `NAME[:key=value,...]` → name and variant; values kept as strings. */
 export function parsePolicySpec(spec: string): { base: string; variant: Variant } {
