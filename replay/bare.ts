@@ -42,6 +42,20 @@ export class BareHardware {
     if (over !== undefined) this.reference.add(over);
   }
 
+  /**
+   * After the guest wrote `slot`: when that slot holds an entry published and not yet consumed by
+   * bare hardware, the new command takes its place; the reference probes it, and its position is
+   * returned for the policies to do the same.
+   */
+  republished(slot: number): number | undefined {
+    const q = this.q;
+    const offset = (slot - (this.cons % q.entries) + q.entries) % q.entries;
+    if (offset >= q.prod - this.cons) return undefined;
+    const pos = this.cons + offset;
+    this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos));
+    return pos;
+  }
+
   /** The guest published [from, prod): the reference oracle probes, then the unit consumes. */
   doorbell(seq: number, index: number, wrap: number, from: number, prod: number): void {
     const q = this.q;

@@ -39,6 +39,12 @@ export class Completions {
   private readonly lateLatency = new Map<number, number>();
   /** Points completed. */
   completed = 0;
+  /** Position of the last row spilled (-1: none). */
+  private lastSpilled = -1;
+  /** Rows spilled and then replaced or inserted (rare, see `replace`): seq, slot, doorbell_seq. */
+  private readonly patches = new Map<number, [number, number, number]>();
+  /** Latencies of completed rows later replaced: still among the latencies, as they were measured. */
+  private readonly orphans: number[] = [];
 
   constructor(spillPath: string) {
     this.spill = new Spill(spillPath, WIDTH);
@@ -60,6 +66,59 @@ export class Completions {
     this.commands[i] = commands;
     this.latency[i] = NaN;
     this.size++;
+  }
+
+  /**
+   * The guest rewrote the entry at `pos` with a completion point before the policy consumed it: its
+   * row starts again (no commands, not completed), in place of any row there was.
+   */
+  replace(pos: number, seq: number, slot: number, doorbellSeq: number, t0: number): void {
+    let i = this.find(pos);
+    if (i < 0 && (this.size === 0 || pos < this.pos[this.head]!) && pos <= this.lastSpilled) {
+      // Already spilled (an open point pushed out of a full window): patched at the end.
+      this.patches.set(pos, [seq, slot, doorbellSeq]);
+      const late = this.lateLatency.get(pos);
+      if (late !== undefined) {
+        this.orphans.push(late);
+        this.completed--;
+        this.lateLatency.delete(pos);
+      }
+      this.spilledOpen.set(pos, t0);
+      return;
+    }
+    if (i < 0) {
+      if (this.size === WINDOW) {
+        const h = this.head;
+        this.spilledOpen.set(this.pos[h]!, this.t0[h]!);
+        this.spillHead();
+      }
+      // Insert in position order (rare: a rewrite turning a command into a completion point).
+      let k = this.size;
+      while (k > 0 && this.pos[(this.head + k - 1) % WINDOW]! > pos) {
+        const from = (this.head + k - 1) % WINDOW;
+        const to = (this.head + k) % WINDOW;
+        this.pos[to] = this.pos[from]!;
+        this.seq[to] = this.seq[from]!;
+        this.slot[to] = this.slot[from]!;
+        this.doorbellSeq[to] = this.doorbellSeq[from]!;
+        this.t0[to] = this.t0[from]!;
+        this.commands[to] = this.commands[from]!;
+        this.latency[to] = this.latency[from]!;
+        k--;
+      }
+      i = (this.head + k) % WINDOW;
+      this.size++;
+    } else if (this.latency[i] === this.latency[i]) {
+      this.orphans.push(this.latency[i]!);
+      this.completed--;
+    }
+    this.pos[i] = pos;
+    this.seq[i] = seq;
+    this.slot[i] = slot;
+    this.doorbellSeq[i] = doorbellSeq;
+    this.t0[i] = t0;
+    this.commands[i] = 0;
+    this.latency[i] = NaN;
   }
 
   /** The policy completed the point at `pos` at modelled time `clock` (a second call is ignored). */
@@ -104,6 +163,7 @@ export class Completions {
     b[at + 4] = this.commands[h]!;
     b[at + 5] = this.latency[h]!;
     this.spill.commit();
+    this.lastSpilled = this.pos[h]!;
     this.head = (this.head + 1) % WINDOW;
     this.size--;
   }
@@ -111,16 +171,32 @@ export class Completions {
   /** Every point in queue order (call once, at the end); returns the sorted latencies. */
   rows(visit: (r: CompletionRow) => void): Float64Array {
     while (this.size > 0) this.spillHead();
-    const latencies = new Float64Array(this.completed);
+    const latencies = new Float64Array(this.completed + this.orphans.length + this.patches.size);
     let n = 0;
+    for (const l of this.orphans) latencies[n++] = l;
+    const patched = [...this.patches.keys()].sort((a, b) => a - b);
+    let p = 0;
+    const emitPatch = (pos: number) => {
+      const [seq, slot, doorbellSeq] = this.patches.get(pos)!;
+      const latency = this.lateLatency.get(pos);
+      if (latency !== undefined) latencies[n++] = latency;
+      visit({ pos, seq, slot, doorbellSeq, commands: 0, latency });
+    };
     this.spill.forEach((b, at) => {
       const pos = b[at]!;
+      while (p < patched.length && patched[p]! < pos) emitPatch(patched[p++]!);
       let latency: number | undefined = b[at + 5]!;
+      if (p < patched.length && patched[p] === pos) {
+        if (latency === latency) latencies[n++] = latency; // measured before the rewrite
+        emitPatch(patched[p++]!);
+        return;
+      }
       if (latency !== latency) latency = this.lateLatency.get(pos);
       if (latency !== undefined) latencies[n++] = latency;
       visit({ pos, seq: b[at + 1]!, slot: b[at + 2]!, doorbellSeq: b[at + 3]!, commands: b[at + 4]!, latency });
     });
-    return latencies.sort();
+    while (p < patched.length) emitPatch(patched[p++]!);
+    return latencies.subarray(0, n).sort();
   }
 
   dispose(): void {

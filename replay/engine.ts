@@ -104,6 +104,10 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
         command: (seq, slot, words, cause) => {
           ref.write(seq, slot);
           q.write(seq, slot, words, cause);
+          // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
+          // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
+          const pos = ref.republished(slot);
+          if (pos !== undefined) for (const r of runs) r.republish(pos);
         },
         doorbell: (seq, index, wrap) => {
           const from = q.prod;

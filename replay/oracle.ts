@@ -174,6 +174,8 @@ export class StaleOracle {
    * mapping the guest had not made yet: not probed.
    */
   published(pos: number, seq: number, d: Decoded, c: Classified, cause?: string): void {
+    const old = this.pending.get(pos);
+    if (old !== undefined) this.drop(old); // the guest rewrote a published entry: the new one counts
     if (c.role === 'sync') {
       this.openSyncs.push(pos);
       return;

@@ -178,6 +178,16 @@ export class PolicyRun {
     this.published = Math.max(this.published, prod);
   }
 
+  /** The guest rewrote the published entry at `pos`: if this policy has not consumed it, it is published again. */
+  republish(pos: number): void {
+    if (pos < this.cons || pos >= this.published) return;
+    const q = this.s.q;
+    const cls = q.classifiedAt(pos);
+    const seq = q.seqAt(pos);
+    this.oracle.published(pos, seq, q.decodedAt(pos), cls);
+    if (cls.role === 'sync') this.completions.replace(pos, seq, pos % q.entries, this.eventSeq, this.ledger.clock);
+  }
+
   doorbell(seq: number, prod: number): void {
     this.eventSeq = seq;
     this.publish(prod, seq);
