@@ -7,7 +7,8 @@
 //   npm run replay:hashes                      print the hashes as JSON
 //   npm run replay:hashes -- --write FILE      write them to FILE (the committed reference)
 //   npm run replay:hashes -- --check FILE      compare with FILE; exit 1 and list any difference
-//   ... -- --serial                            force one thread (when the engine has workers)
+//   ... -- --jobs N                            replay with N worker threads (default: as `replay` picks;
+//                                              every bundled input is small enough to run serially)
 //
 // Inputs are copied into a scratch folder and replayed by relative path, so replay.json (which
 // names its trace) hashes the same in any checkout.
@@ -41,7 +42,7 @@ function bundledInputs(): [string, string[]][] {
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-export async function replayHashes(log: (s: string) => void = () => {}): Promise<Record<string, Record<string, string>>> {
+export async function replayHashes(log: (s: string) => void = () => {}, jobs?: number): Promise<Record<string, Record<string, string>>> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-hashes-'));
   const cwd = process.cwd();
   const out: Record<string, Record<string, string>> = {};
@@ -59,7 +60,7 @@ export async function replayHashes(log: (s: string) => void = () => {}): Promise
         await ingest(files, { output: input });
       }
       const dir = `out/${name}`;
-      await runReplay(input, { policies: ['all'], outDir: dir });
+      await runReplay(input, { policies: ['all'], outDir: dir, ...(jobs !== undefined ? { jobs } : {}) });
       out[name] = Object.fromEntries(TABLES.map((t) => [t, sha(join(dir, t))]));
       log(`${name}: ${Date.now() - t0} ms`);
     }
@@ -73,7 +74,8 @@ export async function replayHashes(log: (s: string) => void = () => {}): Promise
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
-  const hashes = await replayHashes((s) => process.stderr.write(`${s}\n`));
+  const jobs = at('--jobs');
+  const hashes = await replayHashes((s) => process.stderr.write(`${s}\n`), jobs === undefined ? undefined : Number(jobs));
   const text = `${JSON.stringify(hashes, null, 2)}\n`;
   const write = at('--write');
   const check = at('--check');

@@ -18,7 +18,7 @@ import { PolicyRun, type RunShared, type RunSinks } from './policy-run.js';
 import type { ResolvedPolicy } from './policies/index.js';
 import { BareHardware } from './bare.js';
 import { ReplayTables } from './results.js';
-import type { ReplayOutput } from './summary.js';
+import type { PolicySummary, ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
 import type { ResolvedTopology } from './topology.js';
 
@@ -78,12 +78,24 @@ function tableSinks(t: ReplayTables): RunSinks {
   };
 }
 
-export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promise<ReplayOutput> {
-  const names = opts.policies.map((p) => p.name);
-  const tables =
-    opts.outDir === undefined
-      ? undefined
-      : new ReplayTables(opts.outDir, { host_ops: hostOpsSpec(names), completions: completionsSpec(names), violations: violationsSpec(names), summary: summarySpec(names) });
+/**
+ * Where the replay stands, for sinks that order rows from several threads: phase 0 while events
+ * are dispatched (`event`: ordinal of the current event), 1 the final comparison, 2 each run's end.
+ */
+export interface ReplayPhase {
+  phase: 0 | 1 | 2;
+  event: number;
+}
+
+export interface ReplayedRuns {
+  readonly events: number;
+  readonly doorbells: number;
+  readonly bare: BareHardware;
+  readonly summaries: readonly PolicySummary[];
+}
+
+/** The engine proper: every event to bare hardware and to each policy run; rows go to `sinks`. */
+export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'outDir'>, sinks: RunSinks, at: ReplayPhase = { phase: 0, event: 0 }): Promise<ReplayedRuns> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
   try {
@@ -96,12 +108,14 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
       for await (const b of trace.batches()) traceEvents += b.numRows;
     }
     const shared: RunShared = { q, ref, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents };
-    const sinks = tables ? tableSinks(tables) : {};
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
+    at.phase = 0;
+    at.event = -1;
     const counts = await dispatchTrace(
       trace,
       {
         command: (seq, slot, words, cause) => {
+          at.event++;
           ref.write(seq, slot);
           q.write(seq, slot, words, cause);
           // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
@@ -110,16 +124,19 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
           if (pos !== undefined) for (const r of runs) r.republish(pos);
         },
         doorbell: (seq, index, wrap) => {
+          at.event++;
           const from = q.prod;
           const prod = q.doorbell(index, wrap);
           ref.doorbell(seq, index, wrap, from, prod);
           for (const r of runs) r.doorbell(seq, prod);
         },
         ack: (seq) => {
+          at.event++;
           ref.ack(seq);
           for (const r of runs) r.ack(seq, q.prod);
         },
         fault: (_seq, sid, timedOut) => {
+          at.event++;
           ref.fault(sid, timedOut);
           for (const r of runs) r.fault(sid, timedOut);
         },
@@ -128,28 +145,48 @@ export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promis
     );
     const { events, doorbells } = counts;
     // Final comparison, then each run's completion points (and the ones it never completed).
+    at.phase = 1;
     for (const r of runs) r.compare(Math.max(0, events - 1));
+    at.phase = 2;
     const summaries = runs.map((r) => r.finish());
-    if (tables !== undefined) {
-      for (const s of summaries) {
-        tables.summary.push([s.policy, s.correct, s.violations, ...SUMMARY_COUNTS.map((c) => BigInt(s[c])), s.completions, s.modeled_us, s.p50_us, s.p99_us, s.max_us]);
-      }
-      tables.close();
-    }
-    return {
-      trace: trace.path,
-      arch: trace.header.arch,
-      events,
-      doorbells,
-      reference: { completions: ref.completions, errors: ref.errors },
-      guest_findings: ref.reference.findings,
-      guest_findings_by_kind: { ...ref.reference.byKind },
-      topology: opts.topology,
-      policies: summaries,
-    };
+    return { events, doorbells, bare: ref, summaries };
   } finally {
-    tables?.abort();
     for (const r of runs) r.dispose();
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The summary table's row of one policy. */
+export function summaryRow(s: PolicySummary): (string | number | boolean | bigint)[] {
+  return [s.policy, s.correct, s.violations, ...SUMMARY_COUNTS.map((c) => BigInt(s[c])), s.completions, s.modeled_us, s.p50_us, s.p99_us, s.max_us];
+}
+
+/** The result tables of `policies` in `dir`. */
+export function openTables(dir: string, policies: readonly string[]): ReplayTables {
+  return new ReplayTables(dir, { host_ops: hostOpsSpec(policies), completions: completionsSpec(policies), violations: violationsSpec(policies), summary: summarySpec(policies) });
+}
+
+/** What a replay returns, from the engine's runs. */
+export function replayOutput(trace: OpenTrace, topology: ResolvedTopology, r: Omit<ReplayedRuns, 'bare'>, bare: Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'>): ReplayOutput {
+  return { trace: trace.path, arch: trace.header.arch, events: r.events, doorbells: r.doorbells, ...bare, topology, policies: r.summaries };
+}
+
+/** What bare hardware did, for the replay's output. */
+export function bareOutput(b: BareHardware): Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'> {
+  return { reference: { completions: b.completions, errors: b.errors }, guest_findings: b.reference.findings, guest_findings_by_kind: { ...b.reference.byKind } };
+}
+
+/** One thread: the engine with its rows written straight to the result tables (when `outDir`). */
+export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promise<ReplayOutput> {
+  const tables = opts.outDir === undefined ? undefined : openTables(opts.outDir, opts.policies.map((p) => p.name));
+  try {
+    const r = await replayRuns(trace, opts, tables ? tableSinks(tables) : {});
+    if (tables !== undefined) {
+      for (const s of r.summaries) tables.summary.push(summaryRow(s));
+      tables.close();
+    }
+    return replayOutput(trace, opts.topology, r, bareOutput(r.bare));
+  } finally {
+    tables?.abort();
   }
 }
