@@ -427,3 +427,88 @@ export function explainErrorMismatch(ref: GuestError | undefined, mine: GuestErr
     ? `the host reported the ATC time-out of ${dev} (ETIMEDOUT) but the guest's CMD_SYNC at slot ${t.slot} completed: the VMM must show CERROR_ATC_INV_SYNC there`
     : `the policy drops the ATC_INV whose time-out the guest should have seen: nothing reached ${dev}, so the CMD_SYNC at slot ${t.slot} completed where bare hardware stops on it with CERROR_ATC_INV_SYNC`;
 }
+
+/** What the guest-state checks read: one side's consumer position and pending error. */
+export interface QueueSide {
+  readonly cons: number;
+  readonly error: (GuestError & { readonly pos?: number }) | undefined;
+}
+
+/** What the guest-state checks need of the shared queue. */
+export interface QueueCommands {
+  readonly entries: number;
+  seqAt(pos: number): number;
+  decodedAt(pos: number): Decoded;
+}
+
+/**
+ * Checks 3 for one policy run: the guest-visible state against bare hardware on the same queue
+ * (wrong-consumer-index, wrong-error, executed-past-error) and the completion points bare hardware
+ * completed that the policy never did (never-completed). A mismatch is reported once until it
+ * changes, so a stuck queue yields one finding, not one per doorbell.
+ */
+export class GuestStateCheck {
+  private lastMismatch = '';
+  private readonly pastError = new Set<number>();
+
+  constructor(private readonly q: QueueCommands, private readonly arch: 'smmuv3' | 'vtd', private readonly out: (v: Violation) => void) {}
+
+  /** After an event: the guest reads `mine` where bare hardware shows `ref`; `hostTimedOut` as in TimeoutContext. */
+  compare(ref: QueueSide, mine: QueueSide, published: number, seq: number, hostTimedOut: boolean): void {
+    const refErr = errorKey(ref.error);
+    const myErr = errorKey(mine.error);
+    if (ref.cons === mine.cons && refErr === myErr) {
+      this.lastMismatch = '';
+      return;
+    }
+    const sig = `${ref.cons - mine.cons}/${refErr}/${myErr}`;
+    if (sig === this.lastMismatch) return;
+    this.lastMismatch = sig;
+    const q = this.q;
+    const at = Math.min(ref.cons, mine.cons);
+    const cmdSeq = at < published ? q.seqAt(at) : seq;
+    const slot = (p: number) => p % q.entries;
+    if (ref.cons !== mine.cons) {
+      this.out({
+        kind: 'wrong-consumer-index',
+        seq: cmdSeq,
+        scope: `slot ${slot(at)}`,
+        explanation: `the guest reads the consumer at slot ${slot(mine.cons)} where bare hardware shows slot ${slot(ref.cons)}`,
+      });
+    }
+    if (refErr !== myErr) {
+      this.out({
+        kind: 'wrong-error',
+        seq: cmdSeq,
+        scope: `slot ${slot(at)}`,
+        explanation: explainErrorMismatch(ref.error, mine.error, { arch: this.arch, hostTimedOut, slot: slot(ref.cons) }),
+      });
+    }
+  }
+
+  /** The policy made the command at `pos` take effect; bare hardware may have stopped before it. */
+  executed(pos: number, refError: { readonly code: string; readonly pos: number } | undefined): void {
+    if (refError === undefined || pos < refError.pos || this.pastError.has(pos)) return;
+    this.pastError.add(pos);
+    const q = this.q;
+    const d = q.decodedAt(pos);
+    this.out({
+      kind: 'executed-past-error',
+      seq: q.seqAt(pos),
+      scope: d.name,
+      explanation: `${d.name} at slot ${pos % q.entries} took effect, but bare hardware stopped at slot ${refError.pos % q.entries} with ${refError.code}`,
+    });
+  }
+
+  /** At the end, for each completion point in queue order: bare hardware completed it, the policy did not. */
+  completion(seq: number, slot: number, done: boolean, refDone: boolean): void {
+    if (refDone && !done) {
+      this.out({
+        kind: 'never-completed',
+        seq,
+        scope: `slot ${slot}`,
+        explanation: `bare hardware completed the completion point at slot ${slot}; under this policy the guest waits forever`,
+      });
+    }
+  }
+}
