@@ -25,6 +25,8 @@ export interface HostOp {
   /** How many (entries of an ioctl, bytes copied ...) where the kind counts more than one. */
   readonly entries?: number;
   readonly bytes?: number;
+  /** devtlb_inv: the device never answered (the cost model charges the completion time-out). */
+  readonly timedOut?: boolean;
   readonly detail: string;
 }
 

@@ -128,13 +128,23 @@ export function staleHit(s: Scope, h: CacheHits): string | undefined {
   }
 }
 
-/** The PASID a scope's probes use, or null when the topology attaches nothing it covers. */
+/**
+ * The PASID a scope's probes use, or null when the topology attaches nothing it covers.
+ * VT-d: devices are attached at RID_PASID and their DMA carries no PASID (spec/vtd.md §4.2: "PASID
+ * 0 uses the non-PASID form"), so the IOTLB tags it RID_PASID and the device TLB keeps it untagged.
+ * A PASID-tagged IOTLB or PASID-cache scope covers that translation only for PASID 0 (probed as an
+ * untagged request); a PASID-based device-TLB scope (type 8) covers PASID-tagged device-TLB entries
+ * only, which no attached device has.
+ */
 export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined | null {
   if (arch === 'smmuv3') return s.ssid ?? ATTACHED_PASID;
-  // VT-d: a PASID-tagged scope covers PASID `s.pasid` only; devices are attached at RID_PASID.
-  if (s.pasid !== undefined && s.pasid !== ATTACHED_PASID) return null;
-  return s.pasid;
+  if (s.pasid === undefined) return undefined;
+  if (s.pasid !== ATTACHED_PASID || s.cache === 'devtlb') return null;
+  return undefined;
 }
+
+/** Pending invalidations of one device checked for refills of shared entries, at most. */
+const PEER_LIMIT = 64;
 
 /** Open unmap epochs kept at most (the oldest are forgotten: they fill again, never falsely flag). */
 export const MAX_OPEN_EPOCHS = 1 << 20;
@@ -144,6 +154,8 @@ export class StaleOracle {
   private readonly pending = new Map<number, PendingInvalidation>();
   /** Probe key → pending invalidations probing it (to hand a refilled entry to the later one). */
   private readonly byKey = new Map<string, PendingInvalidation[]>();
+  /** (device, PASID) → pending invalidations probing it (a DMA refills shared walk and config entries). */
+  private readonly byDevice = new Map<string, Set<PendingInvalidation>>();
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new Set<string>();
@@ -196,9 +208,11 @@ export class StaleOracle {
           continue;
         }
         const before = this.host.cached(dev.sid, pasid, iova);
+        const peers = this.peersGone(dev.sid, pasid);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
         this.refilled(key, before);
+        this.peersRefilled(peers);
         probes.push(probe);
         if (s.cache === 'iotlb' && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
@@ -214,6 +228,37 @@ export class StaleOracle {
       const list = this.byKey.get(k);
       if (list === undefined) this.byKey.set(k, [p]);
       else list.push(p);
+      const dk = `${pr.sid}/${pr.pasid ?? '-'}`;
+      const set = this.byDevice.get(dk);
+      if (set === undefined) this.byDevice.set(dk, new Set([p]));
+      else set.add(p);
+    }
+  }
+
+  /**
+   * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
+   * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
+   * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
+   */
+  private peersGone(sid: number, pasid: number | undefined): [PendingInvalidation, Probe][] {
+    const set = this.byDevice.get(`${sid}/${pasid ?? '-'}`);
+    if (set === undefined || set.size > PEER_LIMIT) return [];
+    const out: [PendingInvalidation, Probe][] = [];
+    for (const p of set) {
+      for (const pr of p.probes) {
+        if (pr.sid !== sid || pr.pasid !== pasid) continue;
+        if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) out.push([p, pr]);
+      }
+    }
+    return out;
+  }
+
+  /** Those of `gone` that this DMA refilled belong to the later invalidation now. */
+  private peersRefilled(gone: readonly [PendingInvalidation, Probe][]): void {
+    for (const [p, pr] of gone) {
+      if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
+      const i = p.probes.indexOf(pr);
+      if (i >= 0) p.probes.splice(i, 1);
     }
   }
 
@@ -299,6 +344,7 @@ export class StaleOracle {
 
   private drop(p: PendingInvalidation): void {
     this.pending.delete(p.pos);
+    for (const set of this.byDevice.values()) set.delete(p);
     for (const pr of p.probes) {
       const k = probeKey(pr);
       const list = this.byKey.get(k);
@@ -380,4 +426,89 @@ export function explainErrorMismatch(ref: GuestError | undefined, mine: GuestErr
   return t.hostTimedOut
     ? `the host reported the ATC time-out of ${dev} (ETIMEDOUT) but the guest's CMD_SYNC at slot ${t.slot} completed: the VMM must show CERROR_ATC_INV_SYNC there`
     : `the policy drops the ATC_INV whose time-out the guest should have seen: nothing reached ${dev}, so the CMD_SYNC at slot ${t.slot} completed where bare hardware stops on it with CERROR_ATC_INV_SYNC`;
+}
+
+/** What the guest-state checks read: one side's consumer position and pending error. */
+export interface QueueSide {
+  readonly cons: number;
+  readonly error: (GuestError & { readonly pos?: number }) | undefined;
+}
+
+/** What the guest-state checks need of the shared queue. */
+export interface QueueCommands {
+  readonly entries: number;
+  seqAt(pos: number): number;
+  decodedAt(pos: number): Decoded;
+}
+
+/**
+ * Checks 3 for one policy run: the guest-visible state against bare hardware on the same queue
+ * (wrong-consumer-index, wrong-error, executed-past-error) and the completion points bare hardware
+ * completed that the policy never did (never-completed). A mismatch is reported once until it
+ * changes, so a stuck queue yields one finding, not one per doorbell.
+ */
+export class GuestStateCheck {
+  private lastMismatch = '';
+  private readonly pastError = new Set<number>();
+
+  constructor(private readonly q: QueueCommands, private readonly arch: 'smmuv3' | 'vtd', private readonly out: (v: Violation) => void) {}
+
+  /** After an event: the guest reads `mine` where bare hardware shows `ref`; `hostTimedOut` as in TimeoutContext. */
+  compare(ref: QueueSide, mine: QueueSide, published: number, seq: number, hostTimedOut: boolean): void {
+    const refErr = errorKey(ref.error);
+    const myErr = errorKey(mine.error);
+    if (ref.cons === mine.cons && refErr === myErr) {
+      this.lastMismatch = '';
+      return;
+    }
+    const sig = `${ref.cons - mine.cons}/${refErr}/${myErr}`;
+    if (sig === this.lastMismatch) return;
+    this.lastMismatch = sig;
+    const q = this.q;
+    const at = Math.min(ref.cons, mine.cons);
+    const cmdSeq = at < published ? q.seqAt(at) : seq;
+    const slot = (p: number) => p % q.entries;
+    if (ref.cons !== mine.cons) {
+      this.out({
+        kind: 'wrong-consumer-index',
+        seq: cmdSeq,
+        scope: `slot ${slot(at)}`,
+        explanation: `the guest reads the consumer at slot ${slot(mine.cons)} where bare hardware shows slot ${slot(ref.cons)}`,
+      });
+    }
+    if (refErr !== myErr) {
+      this.out({
+        kind: 'wrong-error',
+        seq: cmdSeq,
+        scope: `slot ${slot(at)}`,
+        explanation: explainErrorMismatch(ref.error, mine.error, { arch: this.arch, hostTimedOut, slot: slot(ref.cons) }),
+      });
+    }
+  }
+
+  /** The policy made the command at `pos` take effect; bare hardware may have stopped before it. */
+  executed(pos: number, refError: { readonly code: string; readonly pos: number } | undefined): void {
+    if (refError === undefined || pos < refError.pos || this.pastError.has(pos)) return;
+    this.pastError.add(pos);
+    const q = this.q;
+    const d = q.decodedAt(pos);
+    this.out({
+      kind: 'executed-past-error',
+      seq: q.seqAt(pos),
+      scope: d.name,
+      explanation: `${d.name} at slot ${pos % q.entries} took effect, but bare hardware stopped at slot ${refError.pos % q.entries} with ${refError.code}`,
+    });
+  }
+
+  /** At the end, for each completion point in queue order: bare hardware completed it, the policy did not. */
+  completion(seq: number, slot: number, done: boolean, refDone: boolean): void {
+    if (refDone && !done) {
+      this.out({
+        kind: 'never-completed',
+        seq,
+        scope: `slot ${slot}`,
+        explanation: `bare hardware completed the completion point at slot ${slot}; under this policy the guest waits forever`,
+      });
+    }
+  }
 }

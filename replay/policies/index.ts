@@ -9,6 +9,11 @@ import { devtlbNop, perCommand } from './per-command.js';
 import { hwDirect } from './hw-direct.js';
 import { linearBatch } from './linear-batch.js';
 import { rawRing } from './raw-ring.js';
+import { kernelRing } from './kernel-ring.js';
+import { makeMigrate } from './migrate.js';
+import { pvMap } from './pv-map.js';
+import { qemuAccel } from './qemu-accel.js';
+import { shadow } from './shadow.js';
 
 export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
   'hw-direct': hwDirect,
@@ -16,6 +21,11 @@ export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
   'linear-batch': linearBatch,
   'raw-ring': rawRing,
   'devtlb-nop': devtlbNop,
+  'qemu-accel': qemuAccel,
+  'kernel-ring': kernelRing,
+  shadow,
+  'pv-map': pvMap,
+  migrate: makeMigrate(() => POLICIES),
 });
 
 /** What `--policy all` runs: every policy, and the variants DESIGN.md names. */
@@ -34,6 +44,8 @@ export const ALL_POLICIES: readonly string[] = [
 /** A policy spec resolved to a factory that makes a fresh instance per replay run. */
 export interface ResolvedPolicy {
   readonly name: string;
+  /** ctx.traceEvents must be known before the replay starts. */
+  readonly needsTraceLength?: boolean;
   make(): ReturnType<PolicyFactory>;
 }
 
@@ -72,7 +84,7 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
     } catch (e) {
       throw new InputFault({ field: 'policy', message: (e as Error).message });
     }
-    out.push({ name: spec, make: () => f(parsed.variant, spec) });
+    out.push({ name: spec, make: () => f(parsed.variant, spec), ...(f.needsTraceLength?.(parsed.variant) ? { needsTraceLength: true } : {}) });
   }
   if (out.length === 0) throw new InputFault({ field: 'policy', message: 'no policy given' });
   return out;

@@ -86,7 +86,7 @@ class HostQueue {
         this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: what[k]! });
         if (what[k]!.startsWith('dev_tlb_inv')) {
           const silent = this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn));
-          this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: `${what[k]!}${silent ? ' (device timed out)' : ''}` });
+          this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: silent, detail: `${what[k]!}${silent ? ' (device timed out)' : ''}` });
         }
       });
       const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
@@ -294,7 +294,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       const unit = this.units[o.unit]!;
       if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') {
         const psid = this.byGuestSid.get(Number(f.SID))!.spec.psid;
-        this.ops({ kind: 'devtlb_inv', iommu, detail: `direct ${d.name} sid ${hex(Number(f.SID))}${unit.atcSilent(psid) ? ' (device timed out)' : ''}` });
+        this.ops({ kind: 'devtlb_inv', iommu, timedOut: unit.atcSilent(psid), detail: `direct ${d.name} sid ${hex(Number(f.SID))}${unit.atcSilent(psid) ? ' (device timed out)' : ''}` });
       }
       const r = unit.submitDirect(o.words);
       if (r.error !== undefined) return { accepted: true, error: { code: r.error.code, value: r.error.value, message: r.error.message } };
