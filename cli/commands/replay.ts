@@ -27,6 +27,7 @@ export interface ReplayCliOptions {
   readonly markdown?: boolean;
   readonly keepTrace?: string;
   readonly parquet?: boolean;
+  readonly jobs?: number;
 }
 
 
@@ -83,6 +84,7 @@ function runOptions(opts: ReplayCliOptions) {
     policies: splitPolicyList(opts.policy),
     ...(opts.topology ? { topologyFile: opts.topology } : {}),
     ...(opts.costs ? { costsFile: opts.costs } : {}),
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
   };
 }
 
