@@ -11,7 +11,11 @@ import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
 import { guestFacts, readGuestTrace, type GuestFacts, type GuestKind } from '../capture/guest-trace.js';
 import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
-import { readLines } from '../lines.js';
+import { readLineChunks } from '../lines.js';
+import { QemuByteScanner } from '../capture/qemu-bytes.js';
+import { VTD_EVENTS } from '../capture/qemu-vtd.js';
+import { SMMUV3_EVENTS } from '../capture/qemu-smmuv3.js';
+import type { LineMeta } from '../capture/queue-reader.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
@@ -36,7 +40,12 @@ export interface IngestOptions {
   /** VT-d guest trace: largest gap between the qi_submit events of one submission (ns). */
   readonly vtdBatchGapNs?: bigint;
   readonly batchRows?: number;
+  /** Called after each block of lines read: the file, its (decompressed) bytes and lines so far. */
+  readonly progress?: Progress;
 }
+
+/** Reading progress of one input file: bytes (decompressed) and lines read so far. */
+export type Progress = (file: string, bytes: number, lines: number) => void;
 
 /** One input as read. */
 export interface SourceSummary {
@@ -152,15 +161,37 @@ async function* batches<L>(input: AsyncIterable<L>, reader: QueueReader, feed: (
   yield [...out, ...reader.take()];
 }
 
-/** The QEMU side as batches of queue events. */
-function qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent[]> {
+/**
+ * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
+ * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
+ * words the errors and counts unknown events.
+ */
+async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
   const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
-  return batches(readLines(file), q, (line) => {
-    diag.lines = line.no;
-    const l = parseQemuLogLine(line.text);
-    if (l !== undefined) q.feed(l, line.no);
-    else if (line.text.trim() !== '') diag.bad(line.no, 'not a QEMU trace line');
-  });
+  const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS);
+  // The scanner's event is one of the table's (same names, fields and types as the text parser's).
+  const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
+  for await (const c of readLineChunks(file)) {
+    const { buf, start, end } = c;
+    for (let k = 0; k < c.count; k++) {
+      const no = c.firstNo + k;
+      const e = scanner.scan(buf, start[k]!, end[k]!);
+      if (e !== undefined) {
+        diag.seen(e.event as string);
+        apply(e, scanner.line, no);
+        continue;
+      }
+      const text = buf.toString('utf8', start[k], end[k]);
+      const l = parseQemuLogLine(text);
+      if (l !== undefined) q.feed(l, no);
+      else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
+    }
+    diag.lines = c.firstNo + c.count - 1;
+    progress?.(file, c.bytes, diag.lines);
+    yield q.take();
+  }
+  q.end();
+  yield q.take();
 }
 
 /** The guest side as batches of queue events. */
@@ -222,7 +253,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
-  const q = qemu && qemuEvents(qemu.file, arch, qd!);
+  const q = qemu && qemuEvents(qemu.file, arch, qd!, opts.progress);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {
     for await (const batch of stream) for (const e of batch) asm.push(e);

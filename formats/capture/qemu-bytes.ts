@@ -1,0 +1,270 @@
+// QEMU log lines parsed straight from the bytes of a block (formats/lines.ts readLineChunks), with
+// no string per line: the `tid@sec.usec:` or bare prefix, the event name (looked up by a hash of its
+// bytes), and the arguments matched against the event's templates (qemu-format.ts) compiled into
+// byte matchers that read numbers as they go.
+//
+// This is a fast path, never a second grammar: it accepts only the canonical spelling of a template
+// (single spaces, no blanks around `=`, `:`, `,`; printable ASCII; numbers short enough to convert
+// exactly), which the template's regular expression accepts with the same values. Everything else
+// (another prefix, other spacing, an unknown event, a value too long, a malformed line) answers
+// FALLBACK, and the caller parses that line as text with qemu-log.ts and qemu-format.ts, which give
+// the values, the unknown-event counts and the error messages. One case is decided here: a template
+// whose canonical match runs out of input before its end cannot match with any spacing when nothing
+// before that point could absorb more text (only number fields so far), so the next template is
+// tried, as the regular expressions are, in order.
+
+import type { EventSpec } from './qemu-format.js';
+
+/** The prefix of the line just scanned (reused from line to line). */
+export class ScannedLine {
+  /** Host thread id, when printed. */
+  tid: number | undefined = undefined;
+  private sec = 0;
+  private ns = 0;
+  private timed = false;
+
+  set(tid: number | undefined, sec: number, ns: number, timed: boolean): void {
+    this.tid = tid;
+    this.sec = sec;
+    this.ns = ns;
+    this.timed = timed;
+  }
+
+  /** Host time in ns since the Unix epoch, when printed (made only when asked for). */
+  get ts_ns(): bigint | undefined {
+    return this.timed ? BigInt(this.sec) * 1_000_000_000n + BigInt(this.ns) : undefined;
+  }
+}
+
+/** The scanner cannot decide this line: parse it as text. */
+export const FALLBACK = undefined;
+
+type Kind = 'u' | 'i' | 'x' | 'X' | 'b' | 's' | 'r';
+type Op = { readonly lit: Uint8Array } | { readonly name: string; readonly kind: Kind };
+
+interface Matcher {
+  readonly ops: readonly Op[];
+}
+
+interface Entry {
+  readonly name: Uint8Array;
+  readonly key: string;
+  readonly spelling: string | undefined;
+  /** Matchers of the templates in order; undefined when a template has no fast form. */
+  readonly matchers: readonly (Matcher | undefined)[] | undefined;
+}
+
+const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/** The byte matcher of a template: its literals in canonical spelling and its fields. */
+function compile(template: string): Matcher | undefined {
+  const ops: Op[] = [];
+  for (const part of template.split(/(\{\w+:[uixXbsr]\})/)) {
+    if (part === '') continue;
+    const m = PLACEHOLDER.exec(part);
+    if (m !== null) {
+      if (m[2] === 'r') return undefined; // free text: only the regular expression knows where it ends
+      ops.push({ name: m[1]!, kind: m[2] as Kind });
+    } else ops.push({ lit: ascii(part.replace(/\s+/g, ' ')) });
+  }
+  // A field directly followed by another, or by a literal that starts inside its character set,
+  // would need backtracking: no fast form.
+  for (let i = 0; i + 1 < ops.length; i++) {
+    const a = ops[i]!;
+    const b = ops[i + 1]!;
+    if ('kind' in a && ('kind' in b || inSet(a.kind, b.lit[0]!))) return undefined;
+  }
+  return { ops };
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+
+function inSet(kind: Kind, c: number): boolean {
+  switch (kind) {
+    case 'u':
+    case 'i':
+    case 'b':
+      return isDigit(c) || (kind === 'i' && c === 45);
+    case 'x':
+    case 'X':
+      return hexVal(c) >= 0;
+    default:
+      return c > 32 && c < 127;
+  }
+}
+
+const NO_MATCH = 0;
+const DEFINITE = 1;
+
+/** Event tables of QEMU log lines, read from bytes. */
+export class QemuByteScanner {
+  private readonly byHash = new Map<number, Entry[]>();
+  readonly line = new ScannedLine();
+
+  constructor(table: Readonly<Record<string, EventSpec<unknown>>>) {
+    for (const [key, spec] of Object.entries(table)) {
+      const templates = spec.parse.templates;
+      const matchers = templates?.map(compile);
+      for (const name of [key, ...(spec.aka ?? [])]) {
+        const bytes = ascii(name);
+        const h = hashOf(bytes, 0, bytes.length);
+        const list = this.byHash.get(h) ?? [];
+        list.push({ name: bytes, key, spelling: name === key ? undefined : name, matchers });
+        this.byHash.set(h, list);
+      }
+    }
+  }
+
+  /**
+   * The event of line `buf[s, e)`, parsed, with `this.line` set to its prefix; FALLBACK when the line
+   * must be parsed as text.
+   */
+  scan(buf: Buffer, s: number, e: number): Record<string, unknown> | undefined {
+    let p = s;
+    let c = buf[p];
+    if (c === undefined || p >= e) return FALLBACK;
+    if (isDigit(c)) {
+      // tid@sec.usec:
+      let tid = 0;
+      const t0 = p;
+      while (p < e && isDigit((c = buf[p]!))) tid = tid * 10 + (c - 48), p++;
+      if (c !== 64 || p - t0 > 15) return FALLBACK; // '@' (else the ISO-8601 prefix, or not a trace line)
+      const s0 = ++p;
+      let sec = 0;
+      while (p < e && isDigit((c = buf[p]!))) sec = sec * 10 + (c - 48), p++;
+      if (c !== 46 || p === s0 || p - s0 > 15) return FALLBACK; // '.'
+      const f0 = ++p;
+      let frac = 0;
+      while (p < e && isDigit((c = buf[p]!))) frac = frac * 10 + (c - 48), p++;
+      const nd = p - f0;
+      if (c !== 58 || nd === 0 || nd > 9) return FALLBACK; // ':'
+      p++;
+      // qemu-log.ts: microseconds padded to 6 digits, then read as the first 9 digits of ns
+      this.line.set(tid, sec, nd <= 6 ? frac * 1000 : frac * 10 ** (9 - nd), true);
+    } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 0, false);
+    else return FALLBACK;
+    // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
+    const n0 = p;
+    let underscore = false;
+    let h = 0;
+    while (p < e) {
+      c = buf[p]!;
+      if ((c >= 97 && c <= 122) || isDigit(c)) h = (Math.imul(h, 31) + c) | 0;
+      else if (c === 95 && p > n0) {
+        underscore = true;
+        h = (Math.imul(h, 31) + c) | 0;
+      } else break;
+      p++;
+    }
+    if (!underscore || (p < e && buf[p] !== 32)) return FALLBACK;
+    const entry = this.find(h, buf, n0, p);
+    if (entry === undefined || entry.matchers === undefined) return FALLBACK; // unknown events are counted by the text path
+    const a = p < e ? p + 1 : e;
+    for (const m of entry.matchers) {
+      if (m === undefined) return FALLBACK;
+      const r = match(m, buf, a, e);
+      if (r === NO_MATCH) return FALLBACK;
+      if (r === DEFINITE) continue;
+      r.event = entry.key;
+      if (entry.spelling !== undefined) r.spelling = entry.spelling;
+      return r;
+    }
+    return FALLBACK; // no template fits: the text path words the error
+  }
+
+  private find(h: number, buf: Buffer, s: number, e: number): Entry | undefined {
+    const list = this.byHash.get(h);
+    if (list === undefined) return undefined;
+    for (const x of list) {
+      if (x.name.length !== e - s) continue;
+      let k = 0;
+      while (k < x.name.length && x.name[k] === buf[s + k]) k++;
+      if (k === x.name.length) return x;
+    }
+    return undefined;
+  }
+}
+
+function hashOf(b: Uint8Array, s: number, e: number): number {
+  let h = 0;
+  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  return h;
+}
+
+/**
+ * Matches the arguments `buf[s, e)` against one template in canonical spelling: the fields, or
+ * DEFINITE when the input ends before the template does with only number fields read (no spelling
+ * could match), or NO_MATCH (let the text path decide).
+ */
+function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE {
+  let p = s;
+  while (p < e && buf[p] === 32) p++; // ^\s*
+  let end = e;
+  while (end > p && (buf[end - 1] === 32 || buf[end - 1] === 9)) end--; // \s*$ (QEMU's trailing blanks)
+  const out: Record<string, unknown> = {};
+  let plain = true; // only number fields so far
+  for (const op of m.ops) {
+    if ('lit' in op) {
+      const lit = op.lit;
+      for (let k = 0; k < lit.length; k++, p++) {
+        if (p >= end) return plain && lit.subarray(k).some((c) => c !== 32) ? DEFINITE : NO_MATCH;
+        if (buf[p] !== lit[k]) return NO_MATCH;
+      }
+      continue;
+    }
+    if (p >= end) return plain ? DEFINITE : NO_MATCH;
+    const f0 = p;
+    let c = buf[p]!;
+    switch (op.kind) {
+      case 'u':
+      case 'i': {
+        const neg = op.kind === 'i' && c === 45;
+        if (neg) p++;
+        let v = 0;
+        const d0 = p;
+        while (p < end && isDigit((c = buf[p]!))) v = v * 10 + (c - 48), p++;
+        if (p === d0 || p - d0 > 15) return NO_MATCH;
+        out[op.name] = neg ? -v : v;
+        break;
+      }
+      case 'x': {
+        let v = 0;
+        let d;
+        while (p < end && (d = hexVal(buf[p]!)) >= 0) v = v * 16 + d, p++;
+        if (p === f0 || p - f0 > 13) return NO_MATCH;
+        out[op.name] = v;
+        break;
+      }
+      case 'X': {
+        let hi = 0;
+        let lo = 0;
+        let d;
+        while (p < end && (d = hexVal(buf[p]!)) >= 0) {
+          if (p - f0 >= 8) hi = hi * 16 + Math.floor(lo / 0x10000000); // the top digit of lo moves up
+          lo = (lo % 0x10000000) * 16 + d;
+          p++;
+        }
+        const nd = p - f0;
+        if (nd === 0 || nd > 16) return NO_MATCH;
+        out[op.name] = nd <= 8 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+        break;
+      }
+      case 'b':
+        if (c !== 48 && c !== 49) return NO_MATCH;
+        p++;
+        out[op.name] = c === 49;
+        break;
+      case 's':
+        while (p < end && (c = buf[p]!) > 32 && c < 127) p++;
+        if (p === f0) return NO_MATCH;
+        out[op.name] = buf.toString('latin1', f0, p);
+        plain = false;
+        break;
+      default:
+        return NO_MATCH;
+    }
+  }
+  return p === end ? out : NO_MATCH;
+}
