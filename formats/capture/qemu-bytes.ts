@@ -40,7 +40,15 @@ export class ScannedLine {
 export const FALLBACK = undefined;
 
 type Kind = 'u' | 'i' | 'x' | 'X' | 'b' | 's' | 'r';
-type Op = { readonly lit: Uint8Array } | { readonly name: string; readonly kind: Kind };
+/** One step of a matcher; all of one shape (a literal has kind LIT and no name). */
+interface Op {
+  readonly k: number;
+  readonly lit: Uint8Array;
+  readonly name: string;
+}
+const LIT = 0;
+const KIND_CODE: Readonly<Record<Kind, number>> = { u: 1, i: 2, x: 3, X: 4, b: 5, s: 6, r: 7 };
+const EMPTY = new Uint8Array(0);
 
 interface Matcher {
   readonly ops: readonly Op[];
@@ -65,15 +73,15 @@ function compile(template: string): Matcher | undefined {
     const m = PLACEHOLDER.exec(part);
     if (m !== null) {
       if (m[2] === 'r') return undefined; // free text: only the regular expression knows where it ends
-      ops.push({ name: m[1]!, kind: m[2] as Kind });
-    } else ops.push({ lit: ascii(part.replace(/\s+/g, ' ')) });
+      ops.push({ k: KIND_CODE[m[2] as Kind], lit: EMPTY, name: m[1]! });
+    } else ops.push({ k: LIT, lit: ascii(part.replace(/\s+/g, ' ')), name: '' });
   }
   // A field directly followed by another, or by a literal that starts inside its character set,
   // would need backtracking: no fast form.
   for (let i = 0; i + 1 < ops.length; i++) {
     const a = ops[i]!;
     const b = ops[i + 1]!;
-    if ('kind' in a && ('kind' in b || inSet(a.kind, b.lit[0]!))) return undefined;
+    if (a.k !== LIT && (b.k !== LIT || inSet(a.k, b.lit[0]!))) return undefined;
   }
   return { ops };
 }
@@ -81,14 +89,14 @@ function compile(template: string): Matcher | undefined {
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 
-function inSet(kind: Kind, c: number): boolean {
-  switch (kind) {
-    case 'u':
-    case 'i':
-    case 'b':
-      return isDigit(c) || (kind === 'i' && c === 45);
-    case 'x':
-    case 'X':
+function inSet(k: number, c: number): boolean {
+  switch (k) {
+    case KIND_CODE.u:
+    case KIND_CODE.i:
+    case KIND_CODE.b:
+      return isDigit(c) || (k === KIND_CODE.i && c === 45);
+    case KIND_CODE.x:
+    case KIND_CODE.X:
       return hexVal(c) >= 0;
     default:
       return c > 32 && c < 127;
@@ -205,8 +213,10 @@ function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, un
   while (end > p && (buf[end - 1] === 32 || buf[end - 1] === 9)) end--; // \s*$ (QEMU's trailing blanks)
   const out: Record<string, unknown> = {};
   let plain = true; // only number fields so far
-  for (const op of m.ops) {
-    if ('lit' in op) {
+  const ops = m.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.k === LIT) {
       const lit = op.lit;
       for (let k = 0; k < lit.length; k++, p++) {
         if (p >= end) return plain && lit.subarray(k).some((c) => c !== 32) ? DEFINITE : NO_MATCH;
@@ -217,10 +227,11 @@ function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, un
     if (p >= end) return plain ? DEFINITE : NO_MATCH;
     const f0 = p;
     let c = buf[p]!;
-    switch (op.kind) {
-      case 'u':
-      case 'i': {
-        const neg = op.kind === 'i' && c === 45;
+    switch (op.k) {
+      case 1: // u
+      case 2: {
+        // i
+        const neg = op.k === 2 && c === 45;
         if (neg) p++;
         let v = 0;
         const d0 = p;
@@ -229,7 +240,8 @@ function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, un
         out[op.name] = neg ? -v : v;
         break;
       }
-      case 'x': {
+      case 3: {
+        // x
         let v = 0;
         let d;
         while (p < end && (d = hexVal(buf[p]!)) >= 0) v = v * 16 + d, p++;
@@ -237,12 +249,13 @@ function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, un
         out[op.name] = v;
         break;
       }
-      case 'X': {
+      case 4: {
+        // X
         let hi = 0;
         let lo = 0;
         let d;
         while (p < end && (d = hexVal(buf[p]!)) >= 0) {
-          if (p - f0 >= 8) hi = hi * 16 + Math.floor(lo / 0x10000000); // the top digit of lo moves up
+          hi = hi * 16 + Math.floor(lo / 0x10000000); // the top digit of lo moves up
           lo = (lo % 0x10000000) * 16 + d;
           p++;
         }
@@ -251,12 +264,12 @@ function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, un
         out[op.name] = nd <= 8 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
         break;
       }
-      case 'b':
+      case 5: // b
         if (c !== 48 && c !== 49) return NO_MATCH;
         p++;
         out[op.name] = c === 49;
         break;
-      case 's':
+      case 6: // s
         while (p < end && (c = buf[p]!) > 32 && c < 127) p++;
         if (p === f0) return NO_MATCH;
         out[op.name] = buf.toString('latin1', f0, p);

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
-import { guestFacts, readGuestTrace, type GuestFacts, type GuestKind } from '../capture/guest-trace.js';
+import { guestFacts, readGuestChunks, type GuestFacts, type GuestKind, type GuestLine, type Progress } from '../capture/guest-trace.js';
 import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
 import { readLineChunks } from '../lines.js';
@@ -44,8 +44,7 @@ export interface IngestOptions {
   readonly progress?: Progress;
 }
 
-/** Reading progress of one input file: bytes (decompressed) and lines read so far. */
-export type Progress = (file: string, bytes: number, lines: number) => void;
+export type { Progress };
 
 /** One input as read. */
 export interface SourceSummary {
@@ -143,24 +142,6 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
   }
 }
 
-/** Events passed on together: one await per batch, not per event, keeps the stream cheap. */
-const BATCH = 1024;
-
-/** Feeds a reader its input and passes its events on in batches. */
-async function* batches<L>(input: AsyncIterable<L>, reader: QueueReader, feed: (l: L) => void): AsyncGenerator<CaptureEvent[]> {
-  let out: CaptureEvent[] = [];
-  for await (const l of input) {
-    feed(l);
-    for (const e of reader.take()) out.push(e);
-    if (out.length >= BATCH) {
-      yield out;
-      out = [];
-    }
-  }
-  reader.end();
-  yield [...out, ...reader.take()];
-}
-
 /**
  * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
  * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
@@ -201,7 +182,17 @@ function guestEvents(
   const q = arch === 'vtd'
     ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
     : new GuestSmmuv3Queue(diag, { entries });
-  return batches(readGuestTrace(file, kind, diag, facts), q, (g) => q.feed(g));
+  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress), q);
+}
+
+/** Feeds a guest reader a block of lines at a time and passes its events on per block. */
+async function* guestBatches(chunks: AsyncIterable<GuestLine[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
+  for await (const lines of chunks) {
+    for (const g of lines) q.feed(g);
+    yield q.take();
+  }
+  q.end();
+  yield q.take();
 }
 
 /** SMMUv3 queue size Linux 6.1 allocated under QEMU 7.2 in the bundled captures. */
