@@ -40,6 +40,8 @@ interface OpenDesc {
   readonly ts_ns?: bigint;
   readonly cpu?: number;
   desc?: { type: string; hi: bigint; lo: bigint };
+  /** Its descriptor line was there but did not parse (reported as malformed). */
+  garbled?: boolean;
   readonly events: VtdQemuEvent[];
 }
 
@@ -64,11 +66,14 @@ export class VtdQemuQueue extends QueueReader {
   private cur: OpenDesc | undefined;
   /** The last "read head" line was rejected: its descriptor line goes with it. */
   private lost = false;
+  /** The root table is in scalable mode (`vtd_reg_dmar_root ... scalable 1`). */
+  private scalable = false;
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
 
   feed(l: QemuLogLine, no: number): void {
     const e = this.parsed(parseVtdEvent, l, no);
     if (e !== undefined) this.apply(e, l, no);
+    else if (l.event === 'vtd_inv_desc' && this.cur !== undefined) this.cur.garbled = true; // reported already
   }
 
   /** An event already parsed (and counted) from line `no`, whose prefix `l` tells time and thread. */
@@ -99,6 +104,9 @@ export class VtdQemuQueue extends QueueReader {
         return;
       case 'vtd_inv_qi_fetch':
         return this.close();
+      case 'vtd_reg_dmar_root':
+        this.scalable = e.scalable === true;
+        return;
       case 'vtd_inv_qi_head':
         this.close();
         if (e.head >= this.entries) {
@@ -211,6 +219,11 @@ export class VtdQemuQueue extends QueueReader {
     const meta = { ts_ns: c.ts_ns, cpu: c.cpu };
     const detail: VtdQemuDetail = { ...(c.desc ? { type: c.desc.type } : {}), events: c.events };
     if (c.desc === undefined) {
+      // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
+      // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.
+      if (!c.garbled && this.descBytes === 16 && !this.scalable) {
+        this.diag.bad(c.line, `read head ${c.slot} has no vtd_inv_desc line, which QEMU prints for every descriptor of a 128-bit queue (a line lost?): its type is unknown`, 'vtd_inv_qi_head');
+      }
       this.stats.unknownType++;
       const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], at, ...meta, detail };
       this.out.push(cmd);

@@ -133,9 +133,9 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
   }
   const w = new TraceFileWriter(opts.output, header);
   try {
-    const { rows } = await readJsonl(file, w, { amend });
+    const { rows, warnings } = await readJsonl(file, w, { amend });
     await w.close();
-    return { output: opts.output, format: 'jsonl', arch: header.arch, inputs: files, rows, warnings: [] };
+    return { output: opts.output, format: 'jsonl', arch: header.arch, inputs: files, rows, warnings };
   } catch (e) {
     w.abort();
     throw e;
