@@ -35,7 +35,7 @@ export interface LineChunk {
 }
 
 /** Bytes read per block from a plain file; inflated bytes per block from a gzip one. */
-const BLOCK = 1 << 20;
+const BLOCK = 1 << 18;
 
 export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r');

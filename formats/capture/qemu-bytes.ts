@@ -59,7 +59,7 @@ interface Entry {
   readonly key: string;
   readonly spelling: string | undefined;
   /** Matchers of the templates in order; undefined when a template has no fast form. */
-  readonly matchers: readonly (Matcher | undefined)[] | undefined;
+  readonly matchers: readonly (Generated | undefined)[] | undefined;
 }
 
 const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
@@ -103,8 +103,8 @@ function inSet(k: number, c: number): boolean {
   }
 }
 
-const NO_MATCH = 0;
-const DEFINITE = 1;
+const NO_MATCH = 0 as const;
+const DEFINITE = 1 as const;
 
 /** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
@@ -113,13 +113,14 @@ export class QemuByteScanner {
 
   constructor(table: Readonly<Record<string, EventSpec<unknown>>>) {
     for (const [key, spec] of Object.entries(table)) {
-      const templates = spec.parse.templates;
-      const matchers = templates?.map(compile);
+      const compiled = spec.parse.templates?.map(compile);
       for (const name of [key, ...(spec.aka ?? [])]) {
         const bytes = ascii(name);
         const h = hashOf(bytes, 0, bytes.length);
         const list = this.byHash.get(h) ?? [];
-        list.push({ name: bytes, key, spelling: name === key ? undefined : name, matchers });
+        const spelling = name === key ? undefined : name;
+        const matchers = compiled?.map((m) => m && generate(m, key, spelling));
+        list.push({ name: bytes, key, spelling, matchers });
         this.byHash.set(h, list);
       }
     }
@@ -172,11 +173,9 @@ export class QemuByteScanner {
     const a = p < e ? p + 1 : e;
     for (const m of entry.matchers) {
       if (m === undefined) return FALLBACK;
-      const r = match(m, buf, a, e);
+      const r = m(buf, a, e);
       if (r === NO_MATCH) return FALLBACK;
       if (r === DEFINITE) continue;
-      r.event = entry.key;
-      if (entry.spelling !== undefined) r.spelling = entry.spelling;
       return r;
     }
     return FALLBACK; // no template fits: the text path words the error
@@ -201,83 +200,90 @@ function hashOf(b: Uint8Array, s: number, e: number): number {
   return h;
 }
 
+/** A template's matcher for one event name: the event, DEFINITE or NO_MATCH (see `generate`). */
+type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE;
+
 /**
- * Matches the arguments `buf[s, e)` against one template in canonical spelling: the fields, or
- * DEFINITE when the input ends before the template does with only number fields read (no spelling
- * could match), or NO_MATCH (let the text path decide).
+ * Generates the matcher of one template for one event name: straight-line code that matches the
+ * arguments `buf[s, e)` in canonical spelling and returns the event as one object literal (its
+ * fields, `event`, and `spelling` for an older name), or DEFINITE when the input ends before the
+ * template does with only number fields read (no spelling could match), or NO_MATCH (let the text
+ * path decide). Generated once per template and name when the scanner is built.
  */
-function match(m: Matcher, buf: Buffer, s: number, e: number): Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE {
-  let p = s;
-  while (p < e && buf[p] === 32) p++; // ^\s*
-  let end = e;
-  while (end > p && (buf[end - 1] === 32 || buf[end - 1] === 9)) end--; // \s*$ (QEMU's trailing blanks)
-  const out: Record<string, unknown> = {};
-  let plain = true; // only number fields so far
-  const ops = m.ops;
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
+function generate(m: Matcher, key: string, spelling: string | undefined): Generated {
+  const consts: Uint8Array[] = [];
+  const lines: string[] = [
+    'let p = s;',
+    'while (p < e && buf[p] === 32) p++;', // ^\s*
+    'let end = e;',
+    'while (end > p) { const t = buf[end - 1]; if (t === 32 || t === 9) end--; else break; }', // \s*$
+    'let c = 0;',
+    'let d = 0;',
+  ];
+  const fields: string[] = [];
+  let plain = true; // only number fields so far: running out of input is DEFINITE
+  m.ops.forEach((op, i) => {
     if (op.k === LIT) {
       const lit = op.lit;
-      for (let k = 0; k < lit.length; k++, p++) {
-        if (p >= end) return plain && lit.subarray(k).some((c) => c !== 32) ? DEFINITE : NO_MATCH;
-        if (buf[p] !== lit[k]) return NO_MATCH;
-      }
-      continue;
+      // DEFINITE only when what is left of the literal needs a character (not just blanks)
+      const def = Uint8Array.from(lit, (_, k) => (plain && lit.subarray(k).some((x) => x !== 32) ? DEFINITE : NO_MATCH));
+      consts.push(lit, def);
+      const L = `K[${consts.length - 2}]`;
+      const D = `K[${consts.length - 1}]`;
+      lines.push(`for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`);
+      return;
     }
-    if (p >= end) return plain ? DEFINITE : NO_MATCH;
-    const f0 = p;
-    let c = buf[p]!;
+    const v = `v${i}`;
+    const f0 = `f${i}`;
+    lines.push(`if (p >= end) return ${plain ? DEFINITE : NO_MATCH};`, `const ${f0} = p;`);
     switch (op.k) {
-      case 1: // u
-      case 2: {
-        // i
-        const neg = op.k === 2 && c === 45;
-        if (neg) p++;
-        let v = 0;
-        const d0 = p;
-        while (p < end && isDigit((c = buf[p]!))) v = v * 10 + (c - 48), p++;
-        if (p === d0 || p - d0 > 15) return NO_MATCH;
-        out[op.name] = neg ? -v : v;
+      case KIND_CODE.u:
+      case KIND_CODE.i:
+        lines.push(
+          `let ${v} = 0;`,
+          op.k === KIND_CODE.i ? `const n${i} = buf[p] === 45; if (n${i}) p++;` : `const n${i} = false;`,
+          `const d${i} = p;`,
+          `while (p < end) { c = buf[p]; if (c < 48 || c > 57) break; ${v} = ${v} * 10 + (c - 48); p++; }`,
+          `if (p === d${i} || p - d${i} > 15) return ${NO_MATCH};`,
+          `if (n${i}) ${v} = -${v};`,
+        );
         break;
-      }
-      case 3: {
-        // x
-        let v = 0;
-        let d;
-        while (p < end && (d = hexVal(buf[p]!)) >= 0) v = v * 16 + d, p++;
-        if (p === f0 || p - f0 > 13) return NO_MATCH;
-        out[op.name] = v;
+      case KIND_CODE.x:
+        lines.push(
+          `let ${v} = 0;`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${v} = ${v} * 16 + d; p++; }`,
+          `if (p === ${f0} || p - ${f0} > 13) return ${NO_MATCH};`,
+        );
         break;
-      }
-      case 4: {
-        // X
-        let hi = 0;
-        let lo = 0;
-        let d;
-        while (p < end && (d = hexVal(buf[p]!)) >= 0) {
-          hi = hi * 16 + Math.floor(lo / 0x10000000); // the top digit of lo moves up
-          lo = (lo % 0x10000000) * 16 + d;
-          p++;
-        }
-        const nd = p - f0;
-        if (nd === 0 || nd > 16) return NO_MATCH;
-        out[op.name] = nd <= 8 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+      case KIND_CODE.X:
+        lines.push(
+          `let h${i} = 0; let l${i} = 0;`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; p++; }`,
+          `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
+          `const ${v} = p - ${f0} <= 8 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
+        );
         break;
-      }
-      case 5: // b
-        if (c !== 48 && c !== 49) return NO_MATCH;
-        p++;
-        out[op.name] = c === 49;
+      case KIND_CODE.b:
+        lines.push(`c = buf[p]; if (c !== 48 && c !== 49) return ${NO_MATCH};`, 'p++;', `const ${v} = c === 49;`);
         break;
-      case 6: // s
-        while (p < end && (c = buf[p]!) > 32 && c < 127) p++;
-        if (p === f0) return NO_MATCH;
-        out[op.name] = buf.toString('latin1', f0, p);
+      case KIND_CODE.s:
+        lines.push(
+          `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
+          `if (p === ${f0}) return ${NO_MATCH};`,
+          `const ${v} = buf.toString('latin1', ${f0}, p);`,
+        );
         plain = false;
         break;
       default:
-        return NO_MATCH;
+        throw new Error(`qemu-bytes: no fast form for kind ${op.k}`);
     }
-  }
-  return p === end ? out : NO_MATCH;
+    fields.push(`${JSON.stringify(op.name)}: ${v}`);
+  });
+  // The text parser's object: the fields, then `event`, then `spelling` for an older name.
+  fields.push(`event: ${JSON.stringify(key)}`);
+  if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
+  lines.push(`if (p !== end) return ${NO_MATCH};`, `return { ${fields.join(', ')} };`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
+  const make = new Function('K', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (k: Uint8Array[]) => Generated;
+  return make(consts);
 }
