@@ -19,21 +19,62 @@ import type { EventSpec } from './qemu-format.js';
 export class ScannedLine {
   /** Host thread id, when printed. */
   tid: number | undefined = undefined;
-  private sec = 0;
+  /** Time as `whole` units of `scale` ns plus `ns` (seconds for tid@sec.usec, ms for ISO-8601). */
+  private whole = 0;
+  private scale = 1_000_000_000n;
   private ns = 0;
   private timed = false;
 
-  set(tid: number | undefined, sec: number, ns: number, timed: boolean): void {
+  set(tid: number | undefined, whole: number, scale: bigint, ns: number, timed: boolean): void {
     this.tid = tid;
-    this.sec = sec;
+    this.whole = whole;
+    this.scale = scale;
     this.ns = ns;
     this.timed = timed;
   }
 
   /** Host time in ns since the Unix epoch, when printed (made only when asked for). */
   get ts_ns(): bigint | undefined {
-    return this.timed ? BigInt(this.sec) * 1_000_000_000n + BigInt(this.ns) : undefined;
+    return this.timed ? BigInt(this.whole) * this.scale + BigInt(this.ns) : undefined;
   }
+}
+
+/** Two digits at `p`, or -1. */
+const two = (b: Buffer, p: number) => (isDigit(b[p]!) && isDigit(b[p + 1]!) ? (b[p]! - 48) * 10 + b[p + 1]! - 48 : -1);
+
+/**
+ * The ISO-8601 prefix `2025-07-21T18:43:28.089797Z ` at `s` (qemu-log.ts ISO_PREFIX): sets `line`
+ * and returns where the event name starts, or -1 (parse as text). A date that does not round-trip
+ * through Date.UTC (month 13, 24:00) is left to the text path.
+ */
+function isoPrefix(buf: Buffer, s: number, e: number, line: ScannedLine): number {
+  if (e - s < 21) return -1;
+  const y = (buf[s]! - 48) * 1000 + (buf[s + 1]! - 48) * 100 + two(buf, s + 2);
+  const mo = two(buf, s + 5);
+  const d = two(buf, s + 8);
+  const h = two(buf, s + 11);
+  const mi = two(buf, s + 14);
+  const se = two(buf, s + 17);
+  if (!isDigit(buf[s]!) || !isDigit(buf[s + 1]!) || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return -1;
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || se < 0) return -1;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, se);
+  const t = new Date(ms);
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || t.getUTCHours() !== h || t.getUTCMinutes() !== mi || t.getUTCSeconds() !== se) return -1;
+  let p = s + 19;
+  let ns = 0;
+  if (buf[p] === 46) {
+    // .(\d{1,9}): the first 9 digits of ns, padded at the end
+    const f0 = ++p;
+    while (p < e && isDigit(buf[p]!)) ns = ns * 10 + (buf[p]! - 48), p++;
+    const nd = p - f0;
+    if (nd === 0 || nd > 9) return -1;
+    ns *= 10 ** (9 - nd);
+  }
+  if (buf[p] !== 90 || buf[p + 1] !== 32) return -1; // 'Z', then blanks
+  p += 2;
+  while (p < e && buf[p] === 32) p++;
+  line.set(undefined, ms, 1_000_000n, ns, true);
+  return p;
 }
 
 /** The scanner cannot decide this line: parse it as text. */
@@ -139,21 +180,15 @@ export class QemuByteScanner {
       let tid = 0;
       const t0 = p;
       while (p < e && isDigit((c = buf[p]!))) tid = tid * 10 + (c - 48), p++;
-      if (c !== 64 || p - t0 > 15) return FALLBACK; // '@' (else the ISO-8601 prefix, or not a trace line)
-      const s0 = ++p;
-      let sec = 0;
-      while (p < e && isDigit((c = buf[p]!))) sec = sec * 10 + (c - 48), p++;
-      if (c !== 46 || p === s0 || p - s0 > 15) return FALLBACK; // '.'
-      const f0 = ++p;
-      let frac = 0;
-      while (p < e && isDigit((c = buf[p]!))) frac = frac * 10 + (c - 48), p++;
-      const nd = p - f0;
-      if (c !== 58 || nd === 0 || nd > 9) return FALLBACK; // ':'
-      p++;
-      // qemu-log.ts: microseconds padded to 6 digits, then read as the first 9 digits of ns
-      this.line.set(tid, sec, nd <= 6 ? frac * 1000 : frac * 10 ** (9 - nd), true);
-    } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 0, false);
+      if (c === 45 && p - t0 === 4) {
+        p = isoPrefix(buf, s, e, this.line);
+        if (p < 0) return FALLBACK;
+      } else if (c !== 64 || p - t0 > 15) return FALLBACK; // '@' (else not a trace line)
+      else p = this.tidPrefix(buf, p, e, tid);
+      if (p < 0) return FALLBACK;
+    } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
     else return FALLBACK;
+
     // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
     const n0 = p;
     let underscore = false;
@@ -179,6 +214,23 @@ export class QemuByteScanner {
       return r;
     }
     return FALLBACK; // no template fits: the text path words the error
+  }
+
+  /** `@sec.usec:` after the tid (at `p`, on the '@'): sets the line; where the name starts, or -1. */
+  private tidPrefix(buf: Buffer, p: number, e: number, tid: number): number {
+    let c = 0;
+    const s0 = ++p;
+    let sec = 0;
+    while (p < e && isDigit((c = buf[p]!))) sec = sec * 10 + (c - 48), p++;
+    if (c !== 46 || p === s0 || p - s0 > 15) return -1; // '.'
+    const f0 = ++p;
+    let frac = 0;
+    while (p < e && isDigit((c = buf[p]!))) frac = frac * 10 + (c - 48), p++;
+    const nd = p - f0;
+    if (c !== 58 || nd === 0 || nd > 9) return -1; // ':'
+    // qemu-log.ts: microseconds padded to 6 digits, then read as the first 9 digits of ns
+    this.line.set(tid, sec, 1_000_000_000n, nd <= 6 ? frac * 1000 : frac * 10 ** (9 - nd), true);
+    return p + 1;
   }
 
   private find(h: number, buf: Buffer, s: number, e: number): Entry | undefined {
