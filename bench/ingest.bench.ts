@@ -6,6 +6,7 @@
 //   - plain text: `invtrace ingest` / `mawk '/vtd_inv_desc invalidate desc type/ {print $5","$7","$9}'`
 //   - gzip: `invtrace ingest big.log.gz` / `gzip -dc big.log.gz > /dev/null`
 //   - a QEMU + guest pair (the real scalable-strict run, plain) / its QEMU side alone
+//   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
 //     skips the large one)
 // Each ingest runs in its own process (bench/ingest-child.ts) so that its peak RSS is its own.
@@ -128,6 +129,21 @@ export const benches: readonly Bench[] = [
         const qOnly = timeIngest([q], arrow, REPS + 2);
         const pair = timeIngest([q, g], arrow, REPS + 2);
         out.push({ name: `${RUN} pair (QEMU ${mb(qemuText.length)} + guest ${mb(guestText.length)}) / QEMU alone`, value: pair.seconds / qOnly.seconds, unit: 'x', note: `pair ${pair.seconds.toFixed(2)} s, QEMU alone ${qOnly.seconds.toFixed(2)} s; goal <= 1.3` });
+
+        // A 10 MB line in a gzip capture (../shared/findings/fuzz-2026-12/gz-long-line-quadratic.sh):
+        // reading it must be linear, so 4x the line costs at most 4x (it was 10.5x: 1.2 s -> 12.6 s).
+        const lazy = gunzipSync(readFileSync(captures('qemu-vtd-legacy-lazy.log.gz'))).toString('latin1').split('\n');
+        const longLine = (mib: number) => {
+          const ls = [...lazy];
+          const i = ls.length >> 1;
+          ls.splice(i, 0, ls[i]!.slice(0, 40) + 'A'.repeat(mib * (1 << 20)));
+          const p = join(dir, `long-${mib}.log.gz`);
+          repeat(p, gzipSync(Buffer.from(ls.join('\n'), 'latin1')), 1);
+          return timeIngest([p], arrow).seconds;
+        };
+        const l10 = longLine(10);
+        const l2 = longLine(2.5);
+        out.push({ name: 'a 10 MiB line / a 2.5 MiB line, gzip', value: l10 / l2, unit: 'x', note: `${l10.toFixed(2)} s / ${l2.toFixed(2)} s; linear <= 4` });
 
         out.push({ name: `peak RSS: ${mb(bytes)} plain`, value: plain.rssMiB, unit: 'MiB' });
         out.push({ name: `peak RSS: ${mb(bytes)} gzip`, value: zipped.rssMiB, unit: 'MiB' });
