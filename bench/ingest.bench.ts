@@ -9,7 +9,9 @@
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
 //     skips the large one)
-// Each ingest runs in its own process (bench/ingest-child.ts) so that its peak RSS is its own.
+// Each ingest runs in its own process (bench/ingest-child.ts) so that its peak RSS is its own. Each
+// ratio also gives the CPU-time ratio (user + system, /usr/bin/time for the peers), steadier than
+// wall time when other jobs share the machine.
 // mawk is installed with apt-get when missing (root only); otherwise that ratio is skipped with a
 // message.
 
@@ -29,13 +31,30 @@ const HUGE = 90;
 const REPS = 3;
 const MAWK_PROGRAM = '/vtd_inv_desc invalidate desc type/ {print $5","$7","$9}';
 
-/** Best wall time in seconds of a command (stdout to /dev/null); undefined when it fails. */
-function timeCmd(cmd: string, args: readonly string[], reps = REPS): { seconds: number; stdout: string } | undefined {
+const TIME = '/usr/bin/time';
+const haveTime = spawnSync(TIME, ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
+
+interface Timed {
+  readonly seconds: number;
+  /** Best CPU seconds (user + system, all threads), when measurable. */
+  readonly cpu: number | undefined;
+  readonly stdout: string;
+}
+
+/**
+ * Best wall time in seconds of a command (stdout to /dev/null unless it is an ingest child), and its
+ * best CPU time through /usr/bin/time; undefined when it fails. The CPU figures are steadier than
+ * wall time on a shared machine.
+ */
+function timeCmd(cmd: string, args: readonly string[], reps = REPS): Timed | undefined {
   let best = Infinity;
+  let cpu = Infinity;
   let stdout = '';
+  const child = cmd === process.execPath;
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: ['ignore', cmd === process.execPath ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 24 });
+    const [c, a] = haveTime && !child ? [TIME, ['-f', '@cpu %U %S', cmd, ...args]] : [cmd, args];
+    const r = spawnSync(c, a, { stdio: ['ignore', child ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 24 });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) {
       console.error(`bench ingest: ${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr?.toString().trim()}`);
@@ -43,30 +62,33 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS): { seconds: 
     }
     best = Math.min(best, s);
     stdout = r.stdout?.toString() ?? '';
+    const m = /@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr?.toString() ?? '');
+    if (m) cpu = Math.min(cpu, Number(m[1]) + Number(m[2]));
+    else if (child) cpu = Math.min(cpu, (JSON.parse(stdout) as { cpuSeconds: number }).cpuSeconds);
   }
-  return { seconds: best, stdout };
+  return { seconds: best, cpu: Number.isFinite(cpu) ? cpu : undefined, stdout };
 }
 
-/** One ingest per process: best wall time and the peak RSS of the runs. */
-function timeIngest(files: readonly string[], out: string, reps = REPS): { seconds: number; rssMiB: number; rows: number } {
+/** One ingest per process: best wall and CPU time and the peak RSS of the runs. */
+function timeIngest(files: readonly string[], out: string, reps = REPS): { seconds: number; cpu: number; rssMiB: number; rows: number } {
   let rssMiB = 0;
   let rows = 0;
-  const t = timeCmd(process.execPath, [CHILD, out, ...files], 1);
-  if (t === undefined) throw new Error('ingest failed');
-  let seconds = t.seconds;
-  const note = (s: string) => {
-    const j = JSON.parse(s) as { rows: number; maxRssMiB: number };
+  let seconds = Infinity;
+  let cpu = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const r = timeCmd(process.execPath, [CHILD, out, ...files], 1);
+    if (r === undefined) throw new Error('ingest failed');
+    const j = JSON.parse(r.stdout) as { rows: number; maxRssMiB: number; cpuSeconds: number };
     rssMiB = Math.max(rssMiB, j.maxRssMiB);
     rows = j.rows;
-  };
-  note(t.stdout);
-  for (let i = 1; i < reps; i++) {
-    const r = timeCmd(process.execPath, [CHILD, out, ...files], 1)!;
     seconds = Math.min(seconds, r.seconds);
-    note(r.stdout);
+    cpu = Math.min(cpu, j.cpuSeconds);
   }
-  return { seconds, rssMiB, rows };
+  return { seconds, cpu, rssMiB, rows };
 }
+
+/** `a / b` of CPU times, when both are known. */
+const cpuRatio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `; CPU ${(a / b).toFixed(2)}x (${a.toFixed(2)} s / ${b.toFixed(2)} s)` : '');
 
 function haveMawk(): boolean {
   if (spawnSync('mawk', ['-W', 'version'], { stdio: 'ignore' }).status === 0) return true;
@@ -114,13 +136,13 @@ export const benches: readonly Bench[] = [
         out.push({ name: `${label}: plain`, value: bytes / 1e6 / plain.seconds, unit: 'MB/s', note: `${plain.seconds.toFixed(2)} s, ${Math.round(lines / plain.seconds / 1000).toLocaleString('en-US')} K lines/s, ${plain.rows.toLocaleString('en-US')} rows` });
         if (haveMawk()) {
           const m = timeCmd('mawk', [MAWK_PROGRAM, big])!;
-          out.push({ name: `${label}: plain / mawk`, value: plain.seconds / m.seconds, unit: 'x', note: `mawk ${m.seconds.toFixed(2)} s; goal <= 3` });
+          out.push({ name: `${label}: plain / mawk`, value: plain.seconds / m.seconds, unit: 'x', note: `mawk ${m.seconds.toFixed(2)} s; goal <= 3${cpuRatio(plain.cpu, m.cpu)}` });
         } else out.push({ name: `${label}: plain / mawk`, value: NaN, unit: 'x', note: 'skipped: mawk is not installed (apt-get install mawk)' });
 
         const zipped = timeIngest([gz], arrow);
         const gunzip = timeCmd('gzip', ['-dc', gz])!;
         out.push({ name: `${label}: gzip`, value: bytes / 1e6 / zipped.seconds, unit: 'MB/s', note: `${zipped.seconds.toFixed(2)} s` });
-        out.push({ name: `${label}: gzip / gzip -dc`, value: zipped.seconds / gunzip.seconds, unit: 'x', note: `gzip -dc ${gunzip.seconds.toFixed(2)} s; goal <= 1.2` });
+        out.push({ name: `${label}: gzip / gzip -dc`, value: zipped.seconds / gunzip.seconds, unit: 'x', note: `gzip -dc ${gunzip.seconds.toFixed(2)} s; goal <= 1.2${cpuRatio(zipped.cpu, gunzip.cpu)}` });
 
         const q = join(dir, `qemu-${RUN}.log`);
         const g = join(dir, `guest-${RUN}.txt`);
@@ -128,7 +150,7 @@ export const benches: readonly Bench[] = [
         repeat(g, guestText, 1);
         const qOnly = timeIngest([q], arrow, REPS + 2);
         const pair = timeIngest([q, g], arrow, REPS + 2);
-        out.push({ name: `${RUN} pair (QEMU ${mb(qemuText.length)} + guest ${mb(guestText.length)}) / QEMU alone`, value: pair.seconds / qOnly.seconds, unit: 'x', note: `pair ${pair.seconds.toFixed(2)} s, QEMU alone ${qOnly.seconds.toFixed(2)} s; goal <= 1.3` });
+        out.push({ name: `${RUN} pair (QEMU ${mb(qemuText.length)} + guest ${mb(guestText.length)}) / QEMU alone`, value: pair.seconds / qOnly.seconds, unit: 'x', note: `pair ${pair.seconds.toFixed(2)} s, QEMU alone ${qOnly.seconds.toFixed(2)} s; goal <= 1.3${cpuRatio(pair.cpu, qOnly.cpu)}` });
 
         // A 10 MB line in a gzip capture (../shared/findings/fuzz-2026-12/gz-long-line-quadratic.sh):
         // reading it must be linear, so 4x the line costs at most 4x (it was 10.5x: 1.2 s -> 12.6 s).
