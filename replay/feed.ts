@@ -10,7 +10,8 @@ import type { GuestMemory } from './memory.js';
 import type { QueueUnit } from './unit.js';
 
 export interface TraceHandlers {
-  command(seq: number, slot: number, words: bigint[]): void;
+  /** `cause`: why the guest sent the invalidation (map/unmap), when the trace says. */
+  command(seq: number, slot: number, words: bigint[], cause?: 'map' | 'unmap'): void;
   doorbell(seq: number, index: number, wrap: number): void;
   ack(seq: number): void;
   fault(seq: number, sid: number, timedOut: boolean): void;
@@ -38,7 +39,7 @@ export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (e
       const kind = v.kindOf(i);
       switch (kind) {
         case 'cmd':
-          h.command(seq, v.slot.values[i]!, v.words(i, words));
+          h.command(seq, v.slot.values[i]!, v.words(i, words), v.causeOf(i));
           commands++;
           break;
         case 'doorbell':

@@ -10,13 +10,30 @@ import type { Topology, TraceHeader } from '../formats/trace/header.js';
 import type { HostModel } from './host.js';
 import type { VmmArch } from './vmm/arch.js';
 
-/** Work the VMM does itself (host work arrives through the host model's op sink). */
-export type VmmOpKind = 'trap' | 'vmm_cmd';
+/**
+ * Work the VMM does itself (host work arrives through the host model's op sink). trap: a guest
+ * exit to the VMM in user space (trap_user); trap_kernel: an exit handled in the host kernel
+ * (kernel-ring); pt_read: the VMM reads one guest page-table entry (shadow); pin: one 4 KiB page
+ * pinned or unpinned for a VFIO/IOAS mapping; map_ioctl: one VFIO_IOMMU_MAP_DMA/UNMAP_DMA or
+ * IOMMU_IOAS_MAP/UNMAP call (counted as an ioctl).
+ */
+export type VmmOpKind = 'trap' | 'vmm_cmd' | 'trap_kernel' | 'pt_read' | 'pin' | 'map_ioctl';
+
+/** Why the guest sent an invalidation, when the trace records it (trace column `cause`). */
+export type Cause = 'map' | 'unmap';
+
+/** What a policy adds to its summary line (compare --json `detail`): numbers and short notes. */
+export type PolicyDetail = Readonly<Record<string, number | string | boolean | readonly Readonly<Record<string, number | string>>[]>>;
 
 /** The guest-visible error a policy raises (what the guest reads from CMDQ_CONS.ERR / FSTS+IQERCD). */
 export interface GuestError {
   readonly code: string;
   readonly value: number;
+  /**
+   * The device that did not answer: VT-d ITE's IQERCD.ITESID (guest-visible), or the device of an
+   * SMMUv3 CERROR_ATC_INV_SYNC (not in any register; the oracle uses it, see docs/oracle.md).
+   */
+  readonly sid?: number;
 }
 
 export interface PolicyContext {
@@ -42,6 +59,21 @@ export interface PolicyContext {
   executed(pos: number): void;
   /** VMM-side work for the cost model (host work is reported by the host model). */
   op(kind: VmmOpKind, detail: string): void;
+  /** Why the guest sent the command at `pos` (map/unmap), when the trace records it. */
+  cause(pos: number): Cause | undefined;
+  /**
+   * Runs `fn` as host-kernel code (kernel-ring): host invalidations it makes are calls inside the
+   * kernel, not IOMMU_HWPT_INVALIDATE ioctls — no ioctl, no copy from user space.
+   */
+  inKernel<T>(fn: () => T): T;
+  /** Modelled time of this run so far (µs), for policies that report their own split. */
+  readonly modeledUs: number;
+  /** The guest sequence number (trace row) of the command at `pos`. */
+  seqAt(pos: number): number;
+  /** Rows in the whole trace, counted before the replay when a policy's factory asks (needsTraceLength). */
+  readonly traceEvents: number | undefined;
+  /** Guest sequence number of the doorbell or acknowledgement being handled. */
+  readonly eventSeq: number;
 }
 
 export interface Policy {
@@ -51,10 +83,15 @@ export interface Policy {
   doorbell(ctx: PolicyContext, prod: number): void;
   /** The guest acknowledged the queue error; consumption resumes at ctx.cons. */
   ack(ctx: PolicyContext, prod: number): void;
+  /** Numbers and notes the policy adds to its summary (e.g. migrate's per-side costs). */
+  detail?(): PolicyDetail;
 }
 
 export type Variant = Readonly<Record<string, string>>;
-export type PolicyFactory = (variant: Variant, name: string) => Policy;
+export type PolicyFactory = ((variant: Variant, name: string) => Policy) & {
+  /** The policy needs ctx.traceEvents (e.g. migrate's at=50%): the engine counts rows first. */
+  readonly needsTraceLength?: (variant: Variant) => boolean;
+};
 
 /** `NAME[:key=value,...]` → name and variant; values kept as strings. */
 export function parsePolicySpec(spec: string): { base: string; variant: Variant } {

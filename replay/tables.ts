@@ -3,14 +3,14 @@
 import { VIOLATION_KINDS } from './oracle.js';
 import type { ColSpec } from './results.js';
 
-export const OP_KINDS = ['trap', 'vmm_cmd', 'ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd'] as const;
+export const OP_KINDS = ['trap', 'vmm_cmd', 'ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd', 'pt_read', 'pin'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 
 export function hostOpsSpec(policies: readonly string[]): ColSpec[] {
   return [
     { name: 'policy', type: 'dict', values: policies, doc: 'policy with its variant' },
     { name: 'seq', type: 'u32', doc: 'guest sequence number of the doorbell (or acknowledgement) that caused the work' },
-    { name: 'kind', type: 'dict', values: OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd' },
+    { name: 'kind', type: 'dict', values: OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin' },
     { name: 'iommu', type: 'i32', doc: 'physical IOMMU, -1 for work in the VMM' },
     { name: 'count', type: 'u32', doc: 'operations of this kind' },
     { name: 'entries', type: 'u32', doc: 'invalidation entries passed (ioctl)' },

@@ -16,6 +16,8 @@ export const KIND_LABELS: Readonly<Record<OpKind, string>> = {
   host_doorbell: 'host doorbells',
   devtlb_inv: 'device-TLB / ATC round trips',
   direct_cmd: 'direct-queue commands',
+  pt_read: 'guest page-table reads (shadow)',
+  pin: 'page pinning (VFIO/IOAS map, unmap)',
 };
 
 const WIDTH = 860;

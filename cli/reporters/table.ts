@@ -13,6 +13,12 @@ export function table(r: ReplayOutput): string {
     '',
     renderTable(COMPARE_COLUMNS.map((c) => c.header), rows, { rightAlign: COMPARE_COLUMNS.map((_, i) => i).filter((i) => i >= 2) }),
   ];
+  // What a policy reports about itself: QEMU's path, migrate's per-side costs, shadow's walks ...
+  const detailed = r.policies.filter((p) => p.detail !== undefined && Object.keys(p.detail).length > 0);
+  if (detailed.length) lines.push('');
+  for (const p of detailed) {
+    lines.push(`${p.policy}: ${Object.entries(p.detail!).map(([k, v]) => `${k}=${typeof v === 'string' && v.includes(' ') ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+  }
   const bad = r.policies.filter((p) => !p.correct);
   if (bad.length) lines.push('');
   for (const p of bad) {
@@ -21,5 +27,20 @@ export function table(r: ReplayOutput): string {
     const v = p.first_violations[0];
     if (v) lines.push(`  first: seq ${v.seq}: ${v.explanation}`);
   }
+  lines.push(...guestFindings(r));
   return lines.join('\n');
+}
+
+/** What bare hardware shows too (docs/oracle.md): the guest's own doing, never a policy's. */
+export function guestFindings(r: ReplayOutput): string[] {
+  const kinds = Object.entries(r.guest_findings_by_kind ?? {}); // absent in a replay.json written before them
+  if (kinds.length === 0) return [];
+  const out = ['', `guest findings (bare hardware shows them too; not counted against any policy): ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`];
+  const shown = new Set<string>();
+  for (const f of r.guest_findings ?? []) {
+    if (shown.has(f.kind)) continue; // the first of each kind
+    shown.add(f.kind);
+    out.push(`  ${f.kind}: seq ${f.seq}: ${f.explanation}`);
+  }
+  return out;
 }

@@ -19,10 +19,11 @@ import { TraceBuilder, type EventMeta } from '../trace/builder.js';
 import { parseHeader, wordsPerSlot, type TraceHeader } from '../trace/header.js';
 import type { Decoded } from '../codec/codec.js';
 import { RingWatch } from '../ingest/overrun.js';
+import type { Cause } from '../trace/schema.js';
 
 type Json = Record<string, unknown>;
 
-const EVENT_KEYS = new Set(['cmd', 'doorbell', 'ack', 'fault', 'slot', 'ts', 'cpu', 'sid', 'known', 'comment']);
+const EVENT_KEYS = new Set(['cmd', 'doorbell', 'ack', 'fault', 'slot', 'ts', 'cpu', 'sid', 'known', 'comment', 'cause']);
 
 /** The ring cursor of a scenario: the next slot commands go to, and its wrap bit. */
 export class RingCursor {
@@ -152,6 +153,12 @@ export async function readJsonl(
   return { header, rows: builder.rows, warnings: watch!.warnings };
 }
 
+/** `"cause": "map" | "unmap"`: why the guest sent this invalidation (docs/trace-format.md). */
+function causeOf(v: unknown, at: { file: string; line: number }): Cause {
+  if (v !== 'map' && v !== 'unmap') throw new InputFault({ ...at, field: 'cause', message: `cause must be "map" or "unmap", not ${JSON.stringify(v)}` });
+  return v;
+}
+
 function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCursor, at: { file: string; line: number }, watch: RingWatch): void {
   for (const k of Object.keys(ev)) {
     if (!EVENT_KEYS.has(k)) throw new InputFault({ ...at, field: k, message: `unknown key "${k}"` });
@@ -159,7 +166,9 @@ function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCur
   const meta: EventMeta = {
     ...(ev.ts !== undefined ? { ts_ns: value(ev.ts, 'ts', at) } : {}),
     ...(ev.cpu !== undefined ? { cpu: Number(value(ev.cpu, 'cpu', at)) } : {}),
+    ...(ev.cause !== undefined ? { cause: causeOf(ev.cause, at) } : {}),
   };
+  if (ev.cause !== undefined && ev.cmd === undefined) throw new InputFault({ ...at, field: 'cause', message: 'only a cmd event has a cause' });
   const kinds = ['cmd', 'doorbell', 'ack', 'fault'].filter((k) => ev[k] !== undefined);
   if (kinds.length !== 1) {
     throw new InputFault({ ...at, message: `an event has exactly one of cmd, doorbell, ack, fault (found ${kinds.join(', ') || 'none'})` });

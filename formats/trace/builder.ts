@@ -10,13 +10,16 @@ import type { Codec, Decoded } from '../codec/codec.js';
 import { codecFor } from '../codecs.js';
 import type { FixedDictionary } from '../arrow/columns.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
-import { fieldColumns, traceDictionaries, traceSchema, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
+import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 
 export interface EventMeta {
   readonly ts_ns?: bigint;
   readonly cpu?: number;
   readonly origin?: Origin;
   readonly inferred?: boolean;
+  /** Why an IOTLB invalidation was sent (map/unmap), and whether that was inferred. */
+  readonly cause?: Cause;
+  readonly causeInferred?: boolean;
 }
 
 export interface BatchSink {
@@ -51,6 +54,7 @@ export class TraceBuilder {
   private readonly kindCodes: Record<EventKind, number>;
   private readonly roleCodes: Record<string, number>;
   private readonly cacheCodes: Record<string, number>;
+  private readonly causeCodes: Record<string, number>;
   private readonly originCodes: Map<Origin, number>;
   private readonly errorCodes: Map<string, number>;
   private readonly opMasks: readonly { readonly w: number; readonly mask: bigint }[];
@@ -72,6 +76,7 @@ export class TraceBuilder {
     this.kindCodes = codes(this.dicts.kind) as Record<EventKind, number>;
     this.roleCodes = codes(this.dicts.role);
     this.cacheCodes = codes(this.dicts.cache);
+    this.causeCodes = codes(this.dicts.cause);
     this.originCodes = new Map(this.dicts.origin.values.map((v, i) => [v as Origin, i]));
     this.errorCodes = new Map(this.dicts.error.values.map((v, i) => [v, i]));
     this.origin = this.originCodes.get(origin)!;
@@ -93,6 +98,8 @@ export class TraceBuilder {
       origin: code(this.dicts.origin, false),
       inferred: new SmallCol(new Uint8(), n, false),
       cpu: new SmallCol(new Int32(), n),
+      cause: code(this.dicts.cause),
+      causeInferred: new SmallCol(new Uint8(), n),
     };
     const c = this.c;
     const common: [string, { finish(n: number): unknown }][] = [
@@ -100,6 +107,7 @@ export class TraceBuilder {
       ['w0', c.w[0]!], ['w1', c.w[1]!], ['w2', c.w[2]!], ['w3', c.w[3]!], ['known0', c.known[0]!], ['known1', c.known[1]!],
       ['op', c.op], ['error', c.error], ['role', c.role], ['cache', c.cache], ['range_base', c.rangeBase],
       ['range_bytes', c.rangeBytes], ['origin', c.origin], ['inferred', c.inferred], ['cpu', c.cpu],
+      ['cause', c.cause], ['cause_inferred', c.causeInferred],
     ];
     const byField = new Map<string, SmallCol | BigCol>();
     for (const f of fieldColumns(header.arch)) {
@@ -222,6 +230,10 @@ export class TraceBuilder {
     c.origin.set(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
     c.inferred.set(r, meta.inferred ? 1 : 0);
     if (meta.cpu !== undefined) c.cpu.set(r, meta.cpu);
+    if (meta.cause !== undefined) {
+      c.cause.set(r, this.causeCodes[meta.cause]!);
+      c.causeInferred.set(r, meta.causeInferred ? 1 : 0);
+    }
     return r;
   }
 

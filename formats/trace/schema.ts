@@ -30,6 +30,14 @@ export const ERROR_CODES = ['CERROR_ILL', 'IQE:3', 'IQE:4'] as const;
 export const ROLES = ['invalidate', 'sync', 'other'] as const;
 export const CACHES = ['iotlb', 'atc', 'devtlb', 'ste', 'cd', 'context', 'pasid', 'iec'] as const;
 
+/**
+ * Why the guest sent an IOTLB invalidation: after mapping (caching mode / tlbi-on-map: the unit may
+ * cache non-present entries) or after unmapping. Recorded by the generator, inferred at ingest for
+ * caching-mode captures (`cause_inferred` = 1), null when unknown.
+ */
+export const CAUSES = ['map', 'unmap'] as const;
+export type Cause = (typeof CAUSES)[number];
+
 export interface FieldColumn {
   /** Column name: lower-case field name (`asid`, `status_addr`). */
   readonly column: string;
@@ -69,6 +77,7 @@ export interface TraceDictionaries {
   readonly origin: FixedDictionary;
   readonly role: FixedDictionary;
   readonly cache: FixedDictionary;
+  readonly cause: FixedDictionary;
 }
 
 const dictCache = new Map<Arch, TraceDictionaries>();
@@ -83,6 +92,7 @@ export function traceDictionaries(arch: Arch): TraceDictionaries {
       origin: new FixedDictionary(3, ORIGINS),
       role: new FixedDictionary(4, ROLES),
       cache: new FixedDictionary(5, CACHES),
+      cause: new FixedDictionary(6, CAUSES),
     });
     dictCache.set(arch, d);
   }
@@ -113,6 +123,8 @@ export function commonFields(arch: Arch): Field[] {
     new Field('origin', d.origin.type, false),
     new Field('inferred', new Uint8(), false), // 1: restored, not seen in the source
     new Field('cpu', new Int32(), true), // guest CPU (ftrace) or host thread (QEMU), when known
+    new Field('cause', d.cause.type, true), // map | unmap: why an IOTLB invalidation was sent; null = unknown
+    new Field('cause_inferred', new Uint8(), true), // 1: cause inferred at ingest, 0: recorded; null with no cause
   ];
 }
 

@@ -53,6 +53,8 @@ export interface BatchView {
   readonly origin: DictView;
   readonly inferred: Uint8Array;
   readonly cpu: ColView<Int32Array>;
+  /** Why each IOTLB invalidation was sent ('map' | 'unmap'), undefined when unknown or an old trace. */
+  causeOf(i: number): 'map' | 'unmap' | undefined;
   kindOf(i: number): EventKind;
   /** Raw words of a command row (2 or 4; null words of a 256-bit slot read as 0). */
   words(i: number, n: 2 | 4): bigint[];
@@ -61,6 +63,8 @@ export interface BatchView {
 export function viewBatch(batch: RecordBatch): BatchView {
   const kind = dict(batch, 'kind');
   const w = ['w0', 'w1', 'w2', 'w3'].map((n) => col<BigUint64Array>(batch, n)!);
+  // Traces written before the cause column existed still read: every cause is unknown.
+  const cause = batch.getChild('cause') === null ? undefined : dict(batch, 'cause');
   return {
     length: batch.numRows,
     seq: col<Uint32Array>(batch, 'seq')!.values,
@@ -75,6 +79,7 @@ export function viewBatch(batch: RecordBatch): BatchView {
     origin: dict(batch, 'origin'),
     inferred: col<Uint8Array>(batch, 'inferred')!.values,
     cpu: col<Int32Array>(batch, 'cpu')!,
+    causeOf: (i) => (cause !== undefined && cause.valid(i) ? (cause.names[cause.codes[i]!] as 'map' | 'unmap') : undefined),
     kindOf: (i) => kind.names[kind.codes[i]!] as EventKind,
     words: (i, n) => {
       const out: bigint[] = [];

@@ -9,6 +9,11 @@ import { devtlbNop, perCommand } from './per-command.js';
 import { hwDirect } from './hw-direct.js';
 import { linearBatch } from './linear-batch.js';
 import { rawRing } from './raw-ring.js';
+import { kernelRing } from './kernel-ring.js';
+import { makeMigrate } from './migrate.js';
+import { pvMap } from './pv-map.js';
+import { qemuAccel } from './qemu-accel.js';
+import { shadow } from './shadow.js';
 
 export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
   'hw-direct': hwDirect,
@@ -16,6 +21,11 @@ export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
   'linear-batch': linearBatch,
   'raw-ring': rawRing,
   'devtlb-nop': devtlbNop,
+  'qemu-accel': qemuAccel,
+  'kernel-ring': kernelRing,
+  shadow,
+  'pv-map': pvMap,
+  migrate: makeMigrate(() => POLICIES),
 });
 
 /** What `--policy all` runs: every policy, and the variants DESIGN.md names. */
@@ -31,9 +41,29 @@ export const ALL_POLICIES: readonly string[] = [
   'devtlb-nop:fanout=all',
 ];
 
+/**
+ * What `--policy designs` runs: the designs of issue 14 side by side — QEMU today, the nested
+ * trapped baselines, the in-kernel short path, tlbi-on-map (shadow), paravirtual map/unmap, the
+ * hardware queue, and the migration fallback from it.
+ */
+export const DESIGN_POLICIES: readonly string[] = [
+  'qemu-accel',
+  'per-command',
+  'linear-batch',
+  'kernel-ring',
+  'shadow',
+  'pv-map',
+  'hw-direct',
+  'migrate:from=hw-direct,to=linear-batch,at=50%',
+];
+
+const ALIASES: Readonly<Record<string, readonly string[]>> = { all: ALL_POLICIES, designs: DESIGN_POLICIES };
+
 /** A policy spec resolved to a factory that makes a fresh instance per replay run. */
 export interface ResolvedPolicy {
   readonly name: string;
+  /** ctx.traceEvents must be known before the replay starts. */
+  readonly needsTraceLength?: boolean;
   make(): ReturnType<PolicyFactory>;
 }
 
@@ -42,7 +72,8 @@ function looksLikePath(base: string): boolean {
 }
 
 export async function resolvePolicies(specs: readonly string[]): Promise<ResolvedPolicy[]> {
-  const expanded = specs.flatMap((s) => (s.trim() === 'all' ? ALL_POLICIES : [s.trim()])).filter((s) => s !== '');
+  // Aliases expand in place; a policy named twice (`all,designs`) runs once.
+  const expanded = [...new Set(specs.flatMap((s) => ALIASES[s.trim()] ?? [s.trim()]).filter((s) => s !== ''))];
   const out: ResolvedPolicy[] = [];
   for (const spec of expanded) {
     let parsed;
@@ -64,7 +95,7 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
       if (typeof factory !== 'function') throw new InputFault({ file: parsed.base, message: 'a policy module exports a factory as default (or `policy`)' });
     }
     if (factory === undefined) {
-      throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, or a module path)` });
+      throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, designs, or a module path)` });
     }
     const f = factory;
     try {
@@ -72,7 +103,7 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
     } catch (e) {
       throw new InputFault({ field: 'policy', message: (e as Error).message });
     }
-    out.push({ name: spec, make: () => f(parsed.variant, spec) });
+    out.push({ name: spec, make: () => f(parsed.variant, spec), ...(f.needsTraceLength?.(parsed.variant) ? { needsTraceLength: true } : {}) });
   }
   if (out.length === 0) throw new InputFault({ field: 'policy', message: 'no policy given' });
   return out;

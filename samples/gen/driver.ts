@@ -2,6 +2,7 @@
 // sequences Linux emits for each trigger, cut into submissions the way the driver submits them.
 
 import type { Words } from './encode.js';
+import type { Cause } from '../../formats/trace/schema.js';
 import type { GenDevice } from './topology.js';
 
 /** One call of the driver's submit routine: commands written together, one doorbell. */
@@ -11,6 +12,13 @@ export interface Submission {
   readonly sync: boolean;
   /** Guest SIDs whose ATC / device TLB the submission invalidates (fault injection aims here). */
   readonly ats?: readonly number[];
+  /** Why its invalidations were sent: a map (caching mode / tlbi-on-map) or an unmap (trace column `cause`). */
+  readonly cause?: Cause;
+}
+
+/** The same submissions, their invalidations marked with `cause`. */
+export function withCause(subs: readonly Submission[], cause: Cause): Submission[] {
+  return subs.map((s) => ({ ...s, cause }));
 }
 
 /** A guest domain as the driver sees it at the time of a call. */

@@ -10,7 +10,7 @@
 // requests in flight and the submissions not yet run.
 
 import type { Rng } from '../rng.js';
-import type { LinuxDriver, Submission } from './driver.js';
+import { withCause, type LinuxDriver, type Submission } from './driver.js';
 import { IovaAllocator } from './iova.js';
 import type { DriverName, GenOptions } from './options.js';
 import { GuestQueue, type Part } from './queue.js';
@@ -281,7 +281,7 @@ export class Engine {
     const released = dom.fq;
     dom.fq = [];
     dom.fqCount.fill(0);
-    this.queueSubs(c, this.driver.flushAll(dom.view), released);
+    this.queueSubs(c, withCause(this.driver.flushAll(dom.view), 'unmap'), released); // the flush queue's unmaps
   }
 
   /** Mixed: a weighted draw. Sequential: device after device in topology order, like the captures. */

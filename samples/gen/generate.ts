@@ -118,7 +118,7 @@ function effectiveOf(arch: Arch, o: GenOptions): Effective {
 
 function driverOf(p: GenPlan): LinuxDriver {
   const o = p.options;
-  if (p.workload.arch === 'smmuv3') return new Smmuv3Linux({ kernel: o.kernel, ril: o.ril });
+  if (p.workload.arch === 'smmuv3') return new Smmuv3Linux({ kernel: o.kernel, ril: o.ril, cachingMode: o.cachingMode });
   return new VtdLinux({ kernel: o.kernel, cachingMode: o.cachingMode, scalable: o.scalable, firstStage: p.effective.stage === 'first' });
 }
 

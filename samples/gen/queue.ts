@@ -100,7 +100,8 @@ export class GuestQueue {
 
   /** Writes a submission; returns the slot of its completion command, if any. */
   private writeSubmission(sub: Submission, meta: EventMeta): number | undefined {
-    for (const c of sub.cmds) this.write(c, meta);
+    const m = sub.cause !== undefined ? { ...meta, cause: sub.cause } : meta;
+    for (const c of sub.cmds) this.write(c, m);
     return sub.sync ? this.write(this.driver.completion(this.prod), meta) : undefined;
   }
 

@@ -59,6 +59,14 @@ describe('Linux 6.1 sequences', () => {
     // guest-smmuv3-strict.txt: n=1 sync=1 c0_0=0x1000000100012 c0_1=0xfffec701 (8 KiB)
     expect(drv.unmap(dom(1), 0xfffec000, 2 * P)[0]!.cmds).toEqual([[0x1000000100012n, 0xfffec701n]]);
   });
+  it('tlbi-on-map (caching mode on): a map flushes its range like an unmap, cause map, no ATC_INV; off: nothing', () => {
+    const cm = new Smmuv3Linux({ kernel: '6.1', ril: true, cachingMode: true });
+    const ats = { index: 0, tag: 1, ats: [{ sid: 8 } as never] };
+    // the same TLBI_NH_VA words as the 8 KiB unmap above, but no ATC_INV for the ATS device
+    expect(cm.map(ats, 0xfffec000, 2 * P)).toEqual([{ cmds: [[0x1000000100012n, 0xfffec701n]], sync: true, cause: 'map' }]);
+    expect(cm.unmap(ats, 0xfffec000, 2 * P).map((s) => s.cause)).toEqual(['unmap', 'unmap']); // TLBI + SYNC, ATC_INV + SYNC
+    expect(drv.map(ats, 0xfffec000, 2 * P)).toEqual([]);
+  });
   it('boot: CFGI_ALL + SYNC, TLBI_NSNH_ALL + SYNC, as the captures begin', () => {
     const subs = drv.boot();
     expect(subs.map((s) => [s.cmds, s.sync])).toEqual([[[[0x4n, 0x1fn]], true], [[[0x30n, 0n]], true]]);

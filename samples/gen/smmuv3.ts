@@ -4,7 +4,7 @@
 // SYNC on attach, then PREFETCH_CONFIG; lazy mode's TLBI_NH_ASID + ATC_INV SIZE=52.
 
 import { SMMUV3 } from '../../formats/codecs.js';
-import { batched, type DomainView, type LinuxDriver, type Submission } from './driver.js';
+import { batched, withCause, type DomainView, type LinuxDriver, type Submission } from './driver.js';
 import { compileEncoder, constant, type Words } from './encode.js';
 import type { Kernel } from './options.js';
 import type { GenDevice } from './topology.js';
@@ -108,6 +108,8 @@ const one = (cmd: Words, sync = true): Submission => ({ cmds: [cmd], sync });
 export interface Smmuv3Config {
   readonly kernel: Kernel;
   readonly ril: boolean;
+  /** tlbi-on-map (the RFC of seed 002): the emulated SMMU may cache non-present entries. */
+  readonly cachingMode?: boolean;
 }
 
 export class Smmuv3Linux implements LinuxDriver {
@@ -136,17 +138,23 @@ export class Smmuv3Linux implements LinuxDriver {
     return [];
   }
 
-  // Stage-1 mappings need no invalidation.
-  map(): Submission[] {
-    return [];
+  // Stage-1 mappings need no invalidation, unless the (emulated) SMMU caches non-present entries:
+  // tlbi-on-map then flushes the new range like an unmap, without ATC_INV (no device could have
+  // fetched a translation of a non-present entry).
+  map(dom: DomainView, iova: number, bytes: number): Submission[] {
+    if (this.c.cachingMode !== true) return [];
+    return withCause(batched(this.tlbis(dom, iova, bytes), CMDQ_BATCH_ENTRIES, false), 'map');
   }
 
   // arm_smmu_tlb_inv_range_domain: the TLBI batch with its SYNC, then the ATC_INVs with theirs.
   unmap(dom: DomainView, iova: number, bytes: number): Submission[] {
+    return withCause([...batched(this.tlbis(dom, iova, bytes), CMDQ_BATCH_ENTRIES, false), ...this.atcInv(dom, atcInvSpan(iova, bytes))], 'unmap');
+  }
+
+  private tlbis(dom: DomainView, iova: number, bytes: number): Words[] {
     const asid = BigInt(dom.tag);
-    const tlbis = tlbiRange(iova, bytes, { ril: this.c.ril, kernel: this.c.kernel, leaf: true, granuleLog2: 12, tgLog2: 12 })
+    return tlbiRange(iova, bytes, { ril: this.c.ril, kernel: this.c.kernel, leaf: true, granuleLog2: 12, tgLog2: 12 })
       .map((t) => TLBI_NH_VA([asid, BigInt(t.num), BigInt(t.scale), 1n, BigInt(t.ttl), BigInt(t.tg), BigInt(t.addr)]));
-    return [...batched(tlbis, CMDQ_BATCH_ENTRIES, false), ...this.atcInv(dom, atcInvSpan(iova, bytes))];
   }
 
   // arm_smmu_tlb_inv_context: TLBI_NH_ASID + SYNC, then ATC_INV SIZE=52 per ATS StreamID + SYNC.

@@ -37,7 +37,7 @@ describe('Linux 6.1 legacy mode with caching mode (capture vtd-legacy-strict)', 
     expect(subs[1]!.ats).toEqual([0x100]);
   });
   it('a map: IOTLB PSI only (caching mode), no devTLB', () => {
-    expect(drv.map(dom(6, [dev(0x100)]), 0xffffe000, 2 * P)).toEqual([{ cmds: [[0x600f2n, 0xffffe001n]], sync: true }]);
+    expect(drv.map(dom(6, [dev(0x100)]), 0xffffe000, 2 * P)).toEqual([{ cmds: [[0x600f2n, 0xffffe001n]], sync: true, cause: 'map' }]);
   });
   it('6.1 puts the unaligned start in the descriptor; 6.12 aligns it', () => {
     const d61 = VTD.decode(drv.unmap(dom(2), 0x3000, 2 * P)[0]!.cmds[0]!);

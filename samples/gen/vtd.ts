@@ -6,7 +6,7 @@
 // scalable mode (256-bit descriptors, PASID-cache and P-IOTLB with PASID 0).
 
 import { VTD } from '../../formats/codecs.js';
-import { batched, type DomainView, type LinuxDriver, type Submission } from './driver.js';
+import { batched, withCause, type DomainView, type LinuxDriver, type Submission } from './driver.js';
 import { compileEncoder, type Encoder, type Words } from './encode.js';
 import type { Kernel } from './options.js';
 import type { GenDevice } from './topology.js';
@@ -120,14 +120,14 @@ export class VtdLinux implements LinuxDriver {
   // Caching mode, second stage: the new entries are flushed like an unmap, without device TLBs.
   map(dom: DomainView, iova: number, bytes: number): Submission[] {
     if (!this.c.cachingMode || this.c.firstStage) return [];
-    return this.flush([this.iotlbPage(dom, BigInt(iova), BigInt(bytes)).desc], []);
+    return withCause(this.flush([this.iotlbPage(dom, BigInt(iova), BigInt(bytes)).desc], []), 'map');
   }
 
   unmap(dom: DomainView, iova: number, bytes: number): Submission[] {
     const start = BigInt(iova);
     const size = BigInt(bytes);
     const { desc, devAddr, mask } = this.iotlbPage(dom, start, size, true);
-    return this.flush([desc], dom.ats.map((d) => this.devtlb(d, devAddr, mask)), dom.ats);
+    return withCause(this.flush([desc], dom.ats.map((d) => this.devtlb(d, devAddr, mask)), dom.ats), 'unmap');
   }
 
   flushAll(dom: DomainView): Submission[] {
