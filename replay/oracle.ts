@@ -130,13 +130,23 @@ export function staleHit(s: Scope, h: CacheHits): string | undefined {
   }
 }
 
-/** The PASID a scope's probes use, or null when the topology attaches nothing it covers. */
+/**
+ * The PASID a scope's probes use, or null when the topology attaches nothing it covers.
+ * VT-d: devices are attached at RID_PASID and their DMA carries no PASID (spec/vtd.md §4.2: "PASID
+ * 0 uses the non-PASID form"), so the IOTLB tags it RID_PASID and the device TLB keeps it untagged.
+ * A PASID-tagged IOTLB or PASID-cache scope covers that translation only for PASID 0 (probed as an
+ * untagged request); a PASID-based device-TLB scope (type 8) covers PASID-tagged device-TLB entries
+ * only, which no attached device has.
+ */
 export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined | null {
   if (arch === 'smmuv3') return s.ssid ?? ATTACHED_PASID;
-  // VT-d: a PASID-tagged scope covers PASID `s.pasid` only; devices are attached at RID_PASID.
-  if (s.pasid !== undefined && s.pasid !== ATTACHED_PASID) return null;
-  return s.pasid;
+  if (s.pasid === undefined) return undefined;
+  if (s.pasid !== ATTACHED_PASID || s.cache === 'devtlb') return null;
+  return undefined;
 }
+
+/** Pending invalidations of one device checked for refills of shared entries, at most. */
+const PEER_LIMIT = 64;
 
 /** Open unmap epochs kept at most (the oldest are forgotten: they fill again, never falsely flag). */
 export const MAX_OPEN_EPOCHS = 1 << 20;
@@ -146,6 +156,8 @@ export class StaleOracle {
   private readonly pending = new Map<number, PendingInvalidation>();
   /** Probe key → pending invalidations probing it (to hand a refilled entry to the later one). */
   private readonly byKey = new Map<string, PendingInvalidation[]>();
+  /** (device, PASID) → pending invalidations probing it (a DMA refills shared walk and config entries). */
+  private readonly byDevice = new Map<string, Set<PendingInvalidation>>();
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new Set<string>();
@@ -198,9 +210,11 @@ export class StaleOracle {
           continue;
         }
         const before = this.host.cached(dev.sid, pasid, iova);
+        const peers = this.peersGone(dev.sid, pasid);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
         this.refilled(key, before);
+        this.peersRefilled(peers);
         probes.push(probe);
         if (s.cache === 'iotlb' && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
@@ -216,6 +230,37 @@ export class StaleOracle {
       const list = this.byKey.get(k);
       if (list === undefined) this.byKey.set(k, [p]);
       else list.push(p);
+      const dk = `${pr.sid}/${pr.pasid ?? '-'}`;
+      const set = this.byDevice.get(dk);
+      if (set === undefined) this.byDevice.set(dk, new Set([p]));
+      else set.add(p);
+    }
+  }
+
+  /**
+   * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
+   * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
+   * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
+   */
+  private peersGone(sid: number, pasid: number | undefined): [PendingInvalidation, Probe][] {
+    const set = this.byDevice.get(`${sid}/${pasid ?? '-'}`);
+    if (set === undefined || set.size > PEER_LIMIT) return [];
+    const out: [PendingInvalidation, Probe][] = [];
+    for (const p of set) {
+      for (const pr of p.probes) {
+        if (pr.sid !== sid || pr.pasid !== pasid) continue;
+        if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) out.push([p, pr]);
+      }
+    }
+    return out;
+  }
+
+  /** Those of `gone` that this DMA refilled belong to the later invalidation now. */
+  private peersRefilled(gone: readonly [PendingInvalidation, Probe][]): void {
+    for (const [p, pr] of gone) {
+      if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
+      const i = p.probes.indexOf(pr);
+      if (i >= 0) p.probes.splice(i, 1);
     }
   }
 
@@ -301,6 +346,7 @@ export class StaleOracle {
 
   private drop(p: PendingInvalidation): void {
     this.pending.delete(p.pos);
+    for (const set of this.byDevice.values()) set.delete(p);
     for (const pr of p.probes) {
       const k = probeKey(pr);
       const list = this.byKey.get(k);
