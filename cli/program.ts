@@ -96,7 +96,7 @@ export function buildProgram(): Command {
   const replayOptions = (c: Command) =>
     c
       .argument('<trace>', 'trace file (.arrow)')
-      .option('--policy <list>', 'NAME[:key=value,...] comma-separated, or "all"', 'all')
+      .option('--policy <list>', 'NAME[:key=value,...] comma-separated, "all", or "designs" (qemu-accel, kernel-ring, shadow, pv-map, migrate and their baselines)', 'all')
       .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
       .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
       .option('--fail-on-violation', 'exit 1 when any policy is incorrect')
@@ -140,7 +140,7 @@ export function buildProgram(): Command {
     .description('a readable report of a replay: Markdown and self-contained HTML with the comparison, findings, violations in context, latency and SVG charts')
     .argument('<inputs...>', 'a trace (.arrow), capture files or a JSONL scenario (ingested on the fly), or a replay output folder (replay -o DIR) [and its trace]')
     .requiredOption('-o, --output <dir>', 'output folder: report.md, report.html, charts/*.svg, results/')
-    .option('--policy <list>', 'NAME[:key=value,...] comma-separated, or "all"', 'all')
+    .option('--policy <list>', 'NAME[:key=value,...] comma-separated, "all" or "designs" (the default runs both: the report then compares the designs too)', 'all,designs')
     .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
     .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
     .addOption(new Option('--engine <engine>', 'DuckDB build for the views: wasm (default) or native').choices(['wasm', 'native']))

@@ -78,7 +78,7 @@ describe('suite files', () => {
     ['no traces', { invtrace_suite: 1, traces: [] }, 'SUITE: traces: expected a non-empty array of traces'],
     ['two kinds in one entry', { invtrace_suite: 1, traces: [{ scenario: SCENARIO('e-smmuv3-wrap'), gen: 'vtd' }] }, 'SUITE: traces[0]: give exactly one of "trace", "capture", "scenario" or "gen"'],
     ['a missing capture file', { invtrace_suite: 1, traces: [{ capture: [SCENARIO('e-smmuv3-wrap'), '/nope/guest.txt'] }] }, 'SUITE: traces[0].capture[1]: no such file: /nope/guest.txt'],
-    ['an unknown policy', { ...ok, policies: ['per-command', 'nope'] }, 'SUITE: policies[1]: policy: unknown policy "nope" (known: hw-direct, per-command, linear-batch, raw-ring, devtlb-nop, all, or a module path)'],
+    ['an unknown policy', { ...ok, policies: ['per-command', 'nope'] }, 'SUITE: policies[1]: policy: unknown policy "nope" (known: hw-direct, per-command, linear-batch, raw-ring, devtlb-nop, qemu-accel, kernel-ring, shadow, pv-map, migrate, all, designs, or a module path)'],
     ['a bad variant', { ...ok, policies: ['linear-batch:split_on_wrap=maybe'] }, 'SUITE: policies[0]: policy: linear-batch:split_on_wrap=maybe: split_on_wrap must be one of false, true, not "maybe"'],
     ['an alias taken twice', { ...ok, policies: ['linear-batch', { policy: 'linear-batch:vmm=prepass', as: 'linear-batch' }] }, 'SUITE: policies[1].as: "linear-batch" is listed twice (results are kept by name)'],
     ['an unknown metric', { ...ok, thresholds: { max_increase: { completions: 0 } } }, 'SUITE: thresholds.max_increase.completions: not a metric a threshold can bound (traps, vmm_commands, ioctls, host_commands, host_syncs, host_doorbells, device_invalidations, direct_commands, bytes_copied, modeled_us, p50_us, p99_us, max_us)'],

@@ -3,7 +3,9 @@
 // the blocks. Inline `code` spans use backticks in paragraph, list and cell text.
 
 import { OP_KINDS } from '../../replay/tables.js';
+import type { Costs } from '../../replay/cost/params.js';
 import { KIND_LABELS } from './chart-cost.js';
+import { designDebates, designRows, hasDesigns } from './designs.js';
 import type { ContextRow, ReportData, ViolationGroup } from './data.js';
 import { fmt } from './svg.js';
 
@@ -28,6 +30,8 @@ export interface DocumentContext {
   readonly trace: string | undefined;
   /** The cost parameters: "the spec/costs.md defaults" or the --costs file. */
   readonly costs: string;
+  /** Their values (the designs' flip points are computed with them). */
+  readonly costValues: Costs;
 }
 
 const ratio = (x: number | null) => (x === null ? '–' : `${x.toFixed(2)}×`);
@@ -50,6 +54,7 @@ export function reportDocument(d: ReportData, ctx: DocumentContext): Block[] {
     { type: 'h2', text: 'Key findings' },
     { type: 'list', items: d.findings },
     ...comparison(d, ctx),
+    ...designs(d, ctx),
     ...cost(d, ctx),
     ...latency(d, ctx),
     ...violations(d),
@@ -104,6 +109,22 @@ function comparison(d: ReportData, ctx: DocumentContext): Block[] {
     });
   }
   return out;
+}
+
+/** "Designs compared" (issue 14): shown when the replay ran the designs (`--policy all,designs`). */
+function designs(d: ReportData, ctx: DocumentContext): Block[] {
+  if (!hasDesigns(d.replay)) return [];
+  const rows = designRows(d.replay);
+  return [
+    { type: 'h2', text: 'Designs compared' },
+    {
+      type: 'table',
+      head: ['design', 'policy', 'verdict', 'traps', 'ioctls', 'modelled µs', 'µs / doorbell'],
+      rows: rows.map((r) => [r.design, `\`${r.policy}\``, r.verdict, fmt(r.traps), fmt(r.ioctls), fmt(r.modeled_us), r.us_per_doorbell.toFixed(2)]),
+      right: [3, 4, 5, 6],
+    },
+    ...designDebates(d.replay, ctx.costValues).map((text): Block => ({ type: 'p', text })),
+  ];
 }
 
 function cost(d: ReportData, ctx: DocumentContext): Block[] {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { InputFault } from '../../formats/result.js';
-import { DEFAULT_COSTS } from '../../replay/cost/params.js';
+import { DEFAULT_COSTS, loadCosts, type Costs } from '../../replay/cost/params.js';
 import type { ReplayOutput } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
 
@@ -32,6 +32,8 @@ export interface ReportInput {
   readonly name: string;
   /** The cost parameters, for a reader: the defaults or a file. */
   readonly costs: string;
+  /** Their values. */
+  readonly costValues: Costs;
 }
 
 export const RESULT_TABLES = ['host_ops', 'completions', 'violations', 'summary'] as const;
@@ -72,7 +74,8 @@ export async function prepareReport(inputs: readonly string[], outDir: string, o
     ...(opts.costsFile ? { costsFile: opts.costsFile } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  return { trace, results, replay, source: traces[0] ?? captures.join(' + '), name: runName(traces.length ? traces : captures), costs };
+  const costValues = await loadCosts(opts.costsFile);
+  return { trace, results, replay, source: traces[0] ?? captures.join(' + '), name: runName(traces.length ? traces : captures), costs, costValues };
 }
 
 /** `qemu-vtd-legacy-strict.log.gz` + `guest-vtd-legacy-strict.txt.gz` → `vtd-legacy-strict`; a file's name without its extensions otherwise. */
@@ -103,5 +106,6 @@ function fromFolder(folder: string, given: string | undefined): ReportInput {
   }
   const { costs: used, ...replay } = json;
   const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === v);
-  return { trace, results: folder, replay, source: given ?? named, name: runName([given ?? named]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\`` };
+  const costValues = { ...DEFAULT_COSTS, ...(used ?? {}) } as Costs;
+  return { trace, results: folder, replay, source: given ?? named, name: runName([given ?? named]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``, costValues };
 }

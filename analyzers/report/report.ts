@@ -58,7 +58,7 @@ export async function writeReport(inputs: readonly string[], outDir: string, opt
     latency: { file: 'charts/latency.svg', alt: 'Completion latency per policy', svg: latencyChart(data.policies, data.histogram, data.latency) },
   } satisfies Record<string, ChartFile>;
   for (const c of Object.values(charts)) writeFileAtomic(join(outDir, c.file), `<?xml version="1.0" encoding="UTF-8"?>\n${c.svg}\n`);
-  const blocks = reportDocument(data, { charts, results: shown(input.results), trace: shown(input.trace), costs: input.costs });
+  const blocks = reportDocument(data, { charts, results: shown(input.results), trace: shown(input.trace), costs: input.costs, costValues: input.costValues });
   const title = blocks[0]?.type === 'h1' ? blocks[0].text : 'invtrace report';
   const markdown = join(outDir, 'report.md');
   const html = join(outDir, 'report.html');

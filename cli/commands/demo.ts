@@ -1,6 +1,7 @@
 // `invtrace demo`: the main job on bundled samples. Ingests a real capture (both sides of a Linux
-// 6.1 VT-d run under QEMU), replays it under every policy, prints the comparison and the key
-// findings; then replays the bundled hazard scenarios and says which policy each one breaks.
+// 6.1 VT-d run under QEMU), replays it under every policy and every design of issue 14, prints the
+// comparison, the key findings and the designs compared (analyzers/report/designs.ts); then
+// replays the bundled hazard scenarios and says which policy each one breaks.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,22 @@ import { runReplay } from '../../replay/run.js';
 import { reporters } from '../reporters/index.js';
 import { progress } from '../render/progress.js';
 import { out } from '../run.js';
+import { designDebates, designRows, designTableText } from '../../analyzers/report/designs.js';
+import { DEFAULT_COSTS } from '../../replay/cost/params.js';
+
+/** Words of `text` in lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of text.split(' ')) {
+    if (cur !== '' && cur.length + 1 + w.length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur === '' ? w : `${cur} ${w}`;
+  }
+  if (cur !== '') lines.push(cur);
+  return lines;
+}
 
 const CAPTURE = ['qemu-vtd-legacy-strict.log.gz', 'guest-vtd-legacy-strict.txt.gz'];
 
@@ -33,12 +50,19 @@ export async function demoCommand(opts: { keep?: string }): Promise<number> {
     const s = await ingest(CAPTURE.map((f) => join(root, 'samples/captures', f)), { output: trace });
     process.stderr.write(`replaying ${s.rows.toLocaleString('en-US')} events under every policy...\n`);
     const p = progress('replay');
-    const r = await runReplay(trace, { policies: ['all'], onProgress: p.update });
+    const r = await runReplay(trace, { policies: ['all', 'designs'], onProgress: p.update });
     p.done();
     out(reporters.table({ ...r, trace: `samples/captures/{${CAPTURE.join(',')}}` }));
     out('');
     out('Key findings:');
     for (const f of findings(r)) out(`  - ${f}`);
+    out('');
+    out('Designs compared (the same workload):');
+    for (const l of designTableText(designRows(r))) out(`  ${l}`);
+    for (const para of designDebates(r, DEFAULT_COSTS)) {
+      out('');
+      out(wrap(para, 98).map((l) => `  ${l}`).join('\n'));
+    }
     out('');
     out('Where policies break (bundled scenarios, samples/scenarios):');
     for (const [name, what] of SCENARIOS) {

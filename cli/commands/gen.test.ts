@@ -14,7 +14,7 @@ describe('invtrace gen', () => {
     expect(r.stdout).toMatch(/linux-6\.1-vtd-strict {2}\[vtd\]/);
     expect(r.stdout).toMatch(/linux-6\.1-smmuv3-lazy {2}\[smmuv3\]/);
     expect(r.stdout).toMatch(/--kernel <version>.*\n\s+default: 6\.12/);
-    expect(r.stdout).toMatch(/--caching-mode <on\|off>\s+\[vtd\].*\n\s+default: on/);
+    expect(r.stdout).toMatch(/--caching-mode <on\|off>\s+invalidate on map too.*\n\s+default: off \(smmuv3\), on \(vtd\)/); // both architectures (tlbi-on-map on SMMUv3)
     const j = JSON.parse(cli('gen', '--list', '--json').stdout);
     expect(j.workloads.map((w: { name: string }) => w.name)).toContain('linux-6.1-vtd-scalable-strict');
     expect(j.options.find((o: { key: string }) => o.key === 'queue').default).toEqual({ smmuv3: '65536', vtd: '256' });

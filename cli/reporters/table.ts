@@ -13,6 +13,12 @@ export function table(r: ReplayOutput): string {
     '',
     renderTable(COMPARE_COLUMNS.map((c) => c.header), rows, { rightAlign: COMPARE_COLUMNS.map((_, i) => i).filter((i) => i >= 2) }),
   ];
+  // What a policy reports about itself: QEMU's path, migrate's per-side costs, shadow's walks ...
+  const detailed = r.policies.filter((p) => p.detail !== undefined && Object.keys(p.detail).length > 0);
+  if (detailed.length) lines.push('');
+  for (const p of detailed) {
+    lines.push(`${p.policy}: ${Object.entries(p.detail!).map(([k, v]) => `${k}=${typeof v === 'string' && v.includes(' ') ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+  }
   const bad = r.policies.filter((p) => !p.correct);
   if (bad.length) lines.push('');
   for (const p of bad) {

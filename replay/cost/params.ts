@@ -30,8 +30,8 @@ export const COST_PARAMS = [
   { key: 'vtd_wait', default: 0.5, tag: 'D', source: 'costs.md S5 S6', what: 'wait descriptor completion without device-TLB work' },
   { key: 'atc_inv_rtt', default: 2, tag: 'A', source: 'costs.md S13', what: 'ATS invalidate request to completion for a live device' },
   { key: 'atc_timeout', default: 60_000_000, tag: 'M', source: 'costs.md S11 S12', what: 'ATS invalidation completion time-out (PCIe 6.1 §10.3.1: 1 min)' },
-  { key: 'pt_read', default: 0.05, tag: 'A', source: 'docs/costs-designs.md', what: 'VMM reads one guest page-table entry (shadow walk: address_space_ldq on guest RAM, cache-hot)' },
-  { key: 'pin_page', default: 0.25, tag: 'A', source: 'docs/costs-designs.md', what: 'pin (or unpin) one 4 KiB page for a VFIO/IOAS mapping and install it in the host page table' },
+  { key: 'pt_read', default: 0.05, tag: 'A', source: 'docs/designs.md (QEMU vtd_page_walk reads)', what: 'VMM reads one guest page-table entry (shadow walk: address_space_ldq on guest RAM, cache-hot)' },
+  { key: 'pin_page', default: 0.25, tag: 'A', source: 'docs/designs.md (xdna-driver#1399, dma_ip_drivers#89)', what: 'pin (or unpin) one 4 KiB page for a VFIO/IOAS mapping and install it in the host page table' },
   { key: 'hw_direct_ratio', default: 0.2, tag: 'M', source: 'costs.md S10 S17', what: 'VCMDQ time / trapped time for TLB invalidation (used to check the model, not as a cost)' },
 ] as const satisfies readonly { key: string; default: number; tag: string; source: string; what: string }[];
 

@@ -2,14 +2,17 @@
 // silent in a near-identical one: migrate's exactly-once check and switch point, the ingest-side
 // cause inference, and the real caching-mode captures' map/unmap split against the guest's own
 // counts (samples/captures/README.md).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { decide } from '../../formats/trace/cause.js';
 import { openTrace } from '../../formats/trace/io.js';
 import { resolvePolicies } from './index.js';
 import { ExactlyOnce, switchSeq } from './migrate.js';
-import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
+import { runReplay } from '../run.js';
+import { ROOT, capture, haveCaptures, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();
 
@@ -85,5 +88,31 @@ describe.skipIf(!haveCaptures)('cause inference on the real captures', () => {
     const out = join(dir, 'lazy.arrow');
     await ingest([capture('qemu-vtd-legacy-lazy.log.gz'), capture('guest-vtd-legacy-lazy.txt.gz')], { output: out });
     expect((await openTrace(out)).header.notes?.cause).toBeUndefined();
+  });
+});
+
+describe('the cause column: old traces and bad input', () => {
+  it('a trace written before the column existed replays; its invalidations count as unmaps', async () => {
+    // scenario (k) with the cause and cause_inferred columns removed, as an older invtrace wrote it
+    const src = join(dir, 'k.arrow');
+    await ingest([join(ROOT, 'samples/scenarios/k-vtd-caching-mode-map-unmap.jsonl')], { output: src });
+    const t = tableFromIPC(readFileSync(src));
+    const keep = t.schema.fields.map((f) => f.name).filter((n) => n !== 'cause' && n !== 'cause_inferred');
+    const old = t.select(keep);
+    old.schema.metadata.set('invtrace.header', t.schema.metadata.get('invtrace.header')!);
+    const oldPath = join(dir, 'k-old.arrow');
+    writeFileSync(oldPath, tableToIPC(old, 'file'));
+    const r = await runReplay(oldPath, { policies: ['shadow'] });
+    // the same 3 invalidations, all unmaps now: 2 devices x 3 = 6 UNMAP_DMA calls, no pin
+    expect(r.policies[0]!.detail).toMatchObject({ map_flushes: 0, unmap_flushes: 3, cause_unknown: 3, pages_pinned: 0 });
+    expect(r.policies[0]!.ioctls).toBe(6);
+  });
+  it('a JSONL cause other than map/unmap is refused with the file and line', async () => {
+    const bad = join(dir, 'bad-cause.jsonl');
+    writeFileSync(bad, [
+      '{"invtrace": 1, "arch": "vtd", "queue_entries": 256, "topology": {"iommus": 1, "devices": [{"sid": "0x100", "domain": 6}]}}',
+      '{"cmd": {"op": "iotlb_inv", "g": 3, "did": 6, "addr": "0x1000"}, "cause": "mapped"}',
+    ].join('\n'));
+    await expect(ingest([bad], { output: join(dir, 'bad.arrow') })).rejects.toThrow(/bad-cause\.jsonl.*2.*cause must be "map" or "unmap"/s);
   });
 });

@@ -41,6 +41,24 @@ export const ALL_POLICIES: readonly string[] = [
   'devtlb-nop:fanout=all',
 ];
 
+/**
+ * What `--policy designs` runs: the designs of issue 14 side by side — QEMU today, the nested
+ * trapped baselines, the in-kernel short path, tlbi-on-map (shadow), paravirtual map/unmap, the
+ * hardware queue, and the migration fallback from it.
+ */
+export const DESIGN_POLICIES: readonly string[] = [
+  'qemu-accel',
+  'per-command',
+  'linear-batch',
+  'kernel-ring',
+  'shadow',
+  'pv-map',
+  'hw-direct',
+  'migrate:from=hw-direct,to=linear-batch,at=50%',
+];
+
+const ALIASES: Readonly<Record<string, readonly string[]>> = { all: ALL_POLICIES, designs: DESIGN_POLICIES };
+
 /** A policy spec resolved to a factory that makes a fresh instance per replay run. */
 export interface ResolvedPolicy {
   readonly name: string;
@@ -54,7 +72,8 @@ function looksLikePath(base: string): boolean {
 }
 
 export async function resolvePolicies(specs: readonly string[]): Promise<ResolvedPolicy[]> {
-  const expanded = specs.flatMap((s) => (s.trim() === 'all' ? ALL_POLICIES : [s.trim()])).filter((s) => s !== '');
+  // Aliases expand in place; a policy named twice (`all,designs`) runs once.
+  const expanded = [...new Set(specs.flatMap((s) => ALIASES[s.trim()] ?? [s.trim()]).filter((s) => s !== ''))];
   const out: ResolvedPolicy[] = [];
   for (const spec of expanded) {
     let parsed;
@@ -76,7 +95,7 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
       if (typeof factory !== 'function') throw new InputFault({ file: parsed.base, message: 'a policy module exports a factory as default (or `policy`)' });
     }
     if (factory === undefined) {
-      throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, or a module path)` });
+      throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, designs, or a module path)` });
     }
     const f = factory;
     try {

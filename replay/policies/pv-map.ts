@@ -30,9 +30,14 @@ class PvStats {
   unmapRequests = 0;
   attachRequests = 0;
   mapsInferred = 0;
+  pagesPinned = 0;
+  pagesUnpinned = 0;
 
   detail() {
-    return { kicks: this.kicks, map_requests: this.mapRequests, unmap_requests: this.unmapRequests, attach_requests: this.attachRequests, maps_inferred: this.mapsInferred };
+    return {
+      kicks: this.kicks, map_requests: this.mapRequests, unmap_requests: this.unmapRequests, attach_requests: this.attachRequests,
+      maps_inferred: this.mapsInferred, pages_pinned: this.pagesPinned, pages_unpinned: this.pagesUnpinned,
+    };
   }
 }
 
@@ -85,12 +90,14 @@ function serve(ctx: PolicyContext, p: PvState, r: Request): void {
   if (r.kind === 'map') {
     p.stats.mapRequests++;
     if (pages !== undefined) p.mapped.add(dom, pages);
+    p.stats.pagesPinned += pages?.length ?? 0;
     hostMap(ctx, pages?.length ?? 0, 'IOMMU_IOAS_MAP');
     ctx.executed(r.pos);
     return;
   }
   p.stats.unmapRequests++;
   const removed = p.mapped.remove(dom, pages);
+  p.stats.pagesUnpinned += pages?.length ?? removed;
   hostUnmap(ctx, r.pos, r.d, unmapFlush(ctx, r.d), pages?.length ?? removed, 'IOMMU_IOAS_UNMAP');
 }
 
@@ -106,6 +113,7 @@ function inferredMap(ctx: PolicyContext, p: PvState, r: Request): void {
   p.stats.kicks++;
   ctx.op('trap', 'virtqueue kick (MAP, inferred)');
   ctx.op('vmm_cmd', 'virtio-iommu MAP');
+  p.stats.pagesPinned += pages.length;
   hostMap(ctx, pages.length, 'IOMMU_IOAS_MAP');
 }
 

@@ -35,7 +35,7 @@ export class ShadowStats {
   detail(): PolicyDetail {
     return {
       ...(this.mapFlushes === 0 && this.unmapFlushes > 0
-        ? { note: 'no map flush in the trace (caching mode off): QEMU refuses VFIO assignment behind intel-iommu without caching-mode=on; map work is missing' }
+        ? { note: 'no map flush in the trace (caching mode off): shadowing needs one (QEMU refuses VFIO behind intel-iommu without caching-mode=on); map work is missing' }
         : {}),
       map_flushes: this.mapFlushes,
       unmap_flushes: this.unmapFlushes,

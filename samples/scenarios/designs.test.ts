@@ -83,7 +83,7 @@ describe('(k) caching mode: shadow, pv-map and the nested policies', () => {
     expect(p['qemu-accel']).toMatchObject({ ioctls: 6, correct: true }); // legacy VT-d: the shadow path
     expect(p['qemu-accel']!.detail).toMatchObject({ path: 'shadow (legacy VT-d: caching mode, VFIO map/unmap)' });
     expect(p['pv-map']).toMatchObject({ traps: 3, ioctls: 3, correct: true });
-    expect(p['pv-map']!.detail).toMatchObject({ kicks: 3, map_requests: 2, unmap_requests: 1, maps_inferred: 0 });
+    expect(p['pv-map']!.detail).toMatchObject({ kicks: 3, map_requests: 2, unmap_requests: 1, maps_inferred: 0, pages_pinned: 5, pages_unpinned: 1 });
     expect(p['per-command']).toMatchObject({ ioctls: 4, correct: true });
     expect(p['linear-batch']).toMatchObject({ ioctls: 3, correct: true });
     expect(p['kernel-ring']).toMatchObject({ traps: 3, ioctls: 0, correct: true });
