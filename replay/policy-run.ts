@@ -184,7 +184,7 @@ export class PolicyRun {
     const q = this.s.q;
     const cls = q.classifiedAt(pos);
     const seq = q.seqAt(pos);
-    this.oracle.published(pos, seq, q.decodedAt(pos), cls);
+    this.oracle.published(pos, seq, q.decodedAt(pos), cls, q.causeAt(pos));
     if (cls.role === 'sync') this.completions.replace(pos, seq, pos % q.entries, this.eventSeq, this.ledger.clock);
   }
 
