@@ -10,7 +10,7 @@
 // policies ≤ 1 GB, about the same at 10M commands. Also the TUI's background replay job.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,12 +21,16 @@ import type { MeasureResult, MeasureSpec } from './replay-measure.js';
 
 const COMMANDS = Number(process.env.INVTRACE_BENCH_REPLAY_COMMANDS ?? 1_000_000);
 
-function child(spec: MeasureSpec): MeasureResult {
+/** Runs one measurement in a child process (a script file, not --eval: worker threads inherit the child's flags). */
+function child(dir: string, spec: MeasureSpec): MeasureResult {
   const mod = pathToFileURL(join(import.meta.dirname, 'replay-measure.js')).href;
-  const script = `const { measure } = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await measure(${JSON.stringify(spec)})));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  const script = join(dir, 'measure.mjs');
+  writeFileSync(script, `const { measure } = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await measure(${JSON.stringify(spec)})));\n`);
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', maxBuffer: 1 << 22 });
   if (r.status !== 0) throw new Error(`replay bench child failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as MeasureResult;
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as MeasureResult;
+  process.stderr.write(`replay bench: ${JSON.stringify(spec.policies ?? spec.kind)}${spec.jobs !== undefined ? ` jobs ${spec.jobs}` : ''}${spec.tables ? ' tables' : ''}: ${out.seconds.toFixed(2)} s, ${out.rssMiB.toFixed(0)} MiB\n`);
+  return out;
 }
 
 async function figures(commands: number): Promise<Measurement[]> {
@@ -37,8 +41,8 @@ async function figures(commands: number): Promise<Measurement[]> {
     if (!p.ok) throw new Error(p.error.message);
     await generate(p.value, trace);
     const label = `${(commands / 1e6).toLocaleString('en-US')}M commands`;
-    const read = child({ kind: 'read', trace });
-    const bare = child({ kind: 'bare', trace });
+    const read = child(dir, { kind: 'read', trace });
+    const bare = child(dir, { kind: 'bare', trace });
     const out: Measurement[] = [
       { name: `${label}: read the trace once`, value: read.seconds, unit: 's', note: `${read.commands.toLocaleString('en-US')} commands, peak RSS ${read.rssMiB.toFixed(0)} MiB` },
       { name: `${label}: bare emulator consume loop`, value: bare.seconds, unit: 's', note: `${(bare.commands / bare.seconds / 1e6).toFixed(2)} M commands/s; ${(bare.seconds / read.seconds).toFixed(2)}x read` },
@@ -48,12 +52,11 @@ async function figures(commands: number): Promise<Measurement[]> {
       ['per-command (compare)', { kind: 'replay', trace, policies: ['per-command'] }],
       ['hw-direct (compare)', { kind: 'replay', trace, policies: ['hw-direct'] }],
       [`all ${ALL_POLICIES.length} policies, ${cores} threads (compare)`, { kind: 'replay', trace, policies: ['all'] }],
-      [`all ${ALL_POLICIES.length} policies, ${cores} threads, tables written (replay -o)`, { kind: 'replay', trace, policies: ['all'], tables: true }],
       [`all ${ALL_POLICIES.length} policies, serial --jobs 1 (compare)`, { kind: 'replay', trace, policies: ['all'], jobs: 1 }],
       ['TUI background replay job (all policies, tables)', { kind: 'tui', trace }],
     ];
     for (const [name, spec] of runs) {
-      const r = child(spec);
+      const r = child(dir, spec);
       out.push({
         name: `${label}: ${name}`,
         value: r.seconds / read.seconds,

@@ -107,7 +107,7 @@ export class BareHardware {
       if (ev.kind === 'complete') {
         const pos = posAt(ev.slot, 0, from, q.entries, false);
         this.markCompleted(pos);
-        this.reference.completed(pos, `the ${q.decodedAt(pos).name} at slot ${ev.slot} completed`);
+        this.reference.completed(pos, q.completedAt(pos));
       } else if (ev.kind === 'error') {
         this.errors++;
         this.reference.stopped(cons, cons < q.prod ? q.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${cons % q.entries}`);

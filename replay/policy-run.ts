@@ -155,8 +155,7 @@ export class PolicyRun {
 
   private complete(pos: number): void {
     this.completions.complete(pos, this.ledger.clock);
-    const d = this.s.q.decodedAt(pos);
-    this.oracle.completedBefore(pos, `the ${d.name} at slot ${pos % this.s.q.entries} completed`, this.stale);
+    this.oracle.completedBefore(pos, this.s.q.completedAt(pos), this.stale);
   }
 
   /** Publishes new entries: the oracle probes what each invalidation covers, before the VMM runs. */
