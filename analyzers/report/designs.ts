@@ -64,6 +64,14 @@ const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 const times = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const verdict = (p: PolicySummary) => (p.correct ? 'correct' : `incorrect (${Object.keys(p.violations_by_kind).join(', ')})`);
 
+/** QEMU forwards no device-TLB descriptor: what that saves depends on how many there are. */
+function atsShare(devtlb: number, iotlb: number): string {
+  if (devtlb + iotlb === 0) return '';
+  const share = devtlb / (devtlb + iotlb);
+  return `Device-TLB descriptors are ${pct(share)} of its IOTLB-level and device-TLB work (${fmt(devtlb)}), none forwarded: ` +
+    'a one-ioctl-per-command VMM pays one ioctl each, so the gap grows with the ATS share and vanishes without ATS devices.';
+}
+
 /** One paragraph per debate the replay has the designs for. */
 export function designDebates(r: ReplayOutput, c: Costs): string[] {
   const by = new Map(r.policies.map((p) => [p.policy, p]));
@@ -93,7 +101,8 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
         `QEMU today: On VT-d per-command is not QEMU: QEMU took the ${path} path. ` +
           (nd > 0 ? `Its nested path sent ${fmt(ni)} ioctls for ${fmt(nd)} PASID-IOTLB descriptors (${(ni / nd).toFixed(2)} per descriptor: one per device of the DID; it matches one-per-command only with one device per domain). ` : '') +
           (sd > 0 ? `${fmt(sd)} IOTLB descriptors took the shadow path (walk + VFIO map/unmap per device). ` : '') +
-          `Against per-command: ${fmt(qemu.ioctls)} ioctls vs ${fmt(pc.ioctls)}, ${fmt(qemu.modeled_us)} µs vs ${fmt(pc.modeled_us)} µs; qemu-accel is ${verdict(qemu)}.`,
+          `Against per-command: ${fmt(qemu.ioctls)} ioctls vs ${fmt(pc.ioctls)}, ${fmt(qemu.modeled_us)} µs vs ${fmt(pc.modeled_us)} µs; qemu-accel is ${verdict(qemu)}. ` +
+          atsShare(num(qemu, 'devtlb_not_forwarded') ?? 0, nd + sd),
       );
     }
   }
