@@ -52,7 +52,7 @@ export class BareHardware {
     const offset = (slot - (this.cons % q.entries) + q.entries) % q.entries;
     if (offset >= q.prod - this.cons) return undefined;
     const pos = this.cons + offset;
-    this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos));
+    this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos), q.causeAt(pos));
     return pos;
   }
 
@@ -60,7 +60,7 @@ export class BareHardware {
   doorbell(seq: number, index: number, wrap: number, from: number, prod: number): void {
     const q = this.q;
     this.lastSeq = seq;
-    for (let pos = from; pos < prod; pos++) this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos));
+    for (let pos = from; pos < prod; pos++) this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos), q.causeAt(pos));
     const over = overrunOnDoorbell(seq, prod, this.cons, q.entries, q.header.arch);
     if (over !== undefined) this.reference.add(over);
     this.unit.writeProducer(index, wrap);
@@ -107,7 +107,7 @@ export class BareHardware {
       if (ev.kind === 'complete') {
         const pos = posAt(ev.slot, 0, from, q.entries, false);
         this.markCompleted(pos);
-        this.reference.completed(pos, `the ${q.decodedAt(pos).name} at slot ${ev.slot} completed`);
+        this.reference.completed(pos, q.completedAt(pos));
       } else if (ev.kind === 'error') {
         this.errors++;
         this.reference.stopped(cons, cons < q.prod ? q.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${cons % q.entries}`);

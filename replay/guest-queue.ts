@@ -32,6 +32,7 @@ export class GuestQueue {
   private readonly slotCause: Uint8Array;
   private readonly slotDecoded: (Decoded | undefined)[];
   private readonly slotClassified: (Classified | undefined)[];
+  private readonly slotCompleted: (string | undefined)[];
 
   constructor(readonly header: TraceHeader) {
     this.entries = header.queue_entries;
@@ -46,6 +47,7 @@ export class GuestQueue {
     this.slotCause = new Uint8Array(this.entries);
     this.slotDecoded = new Array<Decoded | undefined>(this.entries).fill(undefined);
     this.slotClassified = new Array<Classified | undefined>(this.entries).fill(undefined);
+    this.slotCompleted = new Array<string | undefined>(this.entries).fill(undefined);
     this.prod = this.start;
     this.prodIndex = this.start;
   }
@@ -57,6 +59,7 @@ export class GuestQueue {
     this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
     this.slotDecoded[slot] = undefined;
     this.slotClassified[slot] = undefined;
+    this.slotCompleted[slot] = undefined;
   }
 
   /** The guest writes the producer index (and SMMU wrap bit): the new absolute producer position. */
@@ -86,6 +89,17 @@ export class GuestQueue {
       this.slotDecoded[slot] = d;
     }
     return d;
+  }
+
+  /** How the oracle names the completion of the command at `pos` (one string per write, shared by every run). */
+  completedAt(pos: number): string {
+    const slot = pos % this.entries;
+    let how = this.slotCompleted[slot];
+    if (how === undefined) {
+      how = `the ${this.decodedAt(pos).name} at slot ${slot} completed`;
+      this.slotCompleted[slot] = how;
+    }
+    return how;
   }
 
   /** Role and cache scope of the command at `pos`, computed once per write of its slot. */

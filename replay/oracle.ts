@@ -48,6 +48,8 @@ export interface Probe {
   readonly sid: number;
   readonly pasid: number | undefined;
   readonly iova: bigint;
+  /** probeKey of this probe, kept with it (the oracle looks probes up by key again and again). */
+  readonly key?: string;
 }
 
 interface PendingInvalidation {
@@ -83,7 +85,7 @@ const PAGE = 4096n;
 /** The PASID every device is attached with (VT-d RID_PASID; SMMUv3 SSID 0). */
 const ATTACHED_PASID = 0;
 
-export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
+export const probeKey = (p: Probe): string => p.key ?? `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
 
 /** Devices whose translations a scope covers, from the topology (guest view). */
 export function devicesInScope(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): DeviceSpec[] {
@@ -200,8 +202,8 @@ export class StaleOracle {
     const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
     for (const dev of devicesInScope(s, this.topology, this.arch)) {
       for (const iova of this.addresses(dev.sid, s)) {
-        const probe = { sid: dev.sid, pasid, iova };
-        const key = probeKey(probe);
+        const key = probeKey({ sid: dev.sid, pasid, iova });
+        const probe: Probe = { sid: dev.sid, pasid, iova, key };
         if (deviceLevel && this.openEpochs.delete(key)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
           if (this.host.cached(dev.sid, pasid, iova).atc) probes.push(probe);
@@ -349,9 +351,11 @@ export class StaleOracle {
       const k = probeKey(pr);
       const list = this.byKey.get(k);
       if (list === undefined) continue;
-      const rest = list.filter((x) => x !== p);
-      if (rest.length === 0) this.byKey.delete(k);
-      else this.byKey.set(k, rest);
+      // In place, order kept: this runs for every invalidation at its completion point.
+      let n = 0;
+      for (let i = 0; i < list.length; i++) if (list[i] !== p) list[n++] = list[i]!;
+      list.length = n;
+      if (n === 0) this.byKey.delete(k);
     }
   }
 

@@ -155,8 +155,7 @@ export class PolicyRun {
 
   private complete(pos: number): void {
     this.completions.complete(pos, this.ledger.clock);
-    const d = this.s.q.decodedAt(pos);
-    this.oracle.completedBefore(pos, `the ${d.name} at slot ${pos % this.s.q.entries} completed`, this.stale);
+    this.oracle.completedBefore(pos, this.s.q.completedAt(pos), this.stale);
   }
 
   /** Publishes new entries: the oracle probes what each invalidation covers, before the VMM runs. */
@@ -184,7 +183,7 @@ export class PolicyRun {
     const q = this.s.q;
     const cls = q.classifiedAt(pos);
     const seq = q.seqAt(pos);
-    this.oracle.published(pos, seq, q.decodedAt(pos), cls);
+    this.oracle.published(pos, seq, q.decodedAt(pos), cls, q.causeAt(pos));
     if (cls.role === 'sync') this.completions.replace(pos, seq, pos % q.entries, this.eventSeq, this.ledger.clock);
   }
 

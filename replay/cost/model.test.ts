@@ -38,3 +38,40 @@ describe('cost model checks on the real smmuv3-strict capture', () => {
     await expect(loadCosts(join(dir, 'missing.json'))).rejects.toThrow(/no such file/);
   });
 });
+
+describe('the cost model table (replay/cost/model.ts)', () => {
+  it('prices every kind of VMM and host work, and every cost key prices some work', async () => {
+    const { COST_MODEL, compileCosts, workIndex } = await import('./model.js');
+    // The work kinds of policy.ts (VmmOpKind) and host.ts (HostOpKind), written out here as the contract.
+    const kinds = ['trap', 'trap_kernel', 'vmm_cmd', 'pt_read', 'pin', 'map_ioctl', 'ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd'] as const;
+    for (const k of kinds) expect(() => workIndex(k), k).not.toThrow();
+    expect(() => workIndex('no_such_work' as never)).toThrow(/no row/);
+    const used = new Set<string>();
+    for (const w of COST_MODEL) {
+      for (const p of [w.param, w.perEntry, w.timedOut]) {
+        if (p === undefined) continue;
+        if (typeof p === 'string') used.add(p);
+        else Object.values(p).forEach((v) => used.add(v));
+      }
+    }
+    // hw_direct_ratio is the published figure the model is checked against, not a price.
+    const unused = COST_PARAMS.map((p) => p.key as string).filter((k) => !used.has(k) && k !== 'hw_direct_ratio');
+    expect(unused).toEqual([]);
+    // A device that never answers costs the PCIe completion time-out, one that answers a round trip.
+    const c = compileCosts(DEFAULT_COSTS, 'smmuv3');
+    const d = workIndex('devtlb_inv');
+    expect(c.cost[d]).toBe(DEFAULT_COSTS.atc_inv_rtt);
+    expect(c.timedOut[d]).toBe(DEFAULT_COSTS.atc_timeout);
+    expect(c.cost[workIndex('host_sync')]).toBe(DEFAULT_COSTS.smmu_sync);
+    expect(compileCosts(DEFAULT_COSTS, 'vtd').cost[workIndex('host_sync')]).toBe(DEFAULT_COSTS.vtd_wait);
+  });
+
+  it('rejects a cost key nothing prices', async () => {
+    const f = join(dir, 'costs.json');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(f, JSON.stringify({ iotlb_miss: 1 }));
+    await expect(loadCosts(f)).rejects.toThrow(/unknown cost key/);
+    writeFileSync(f, JSON.stringify({ trap_kernel: 1 }));
+    await expect(loadCosts(f)).resolves.toMatchObject({ trap_kernel: 1 });
+  });
+});

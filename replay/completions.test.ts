@@ -1,0 +1,68 @@
+// A run's completion points: registered in queue order, timed when completed, read back in queue
+// order from the spill file — also when more points stay open than the in-memory window holds, and
+// when the guest rewrites a published entry with a completion point.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../test/helpers.js';
+import { Completions, type CompletionRow } from './completions.js';
+
+const dir = tempDir();
+let c: Completions | undefined;
+afterEach(() => c?.dispose());
+
+function read(x: Completions): { rows: CompletionRow[]; sorted: number[] } {
+  const rows: CompletionRow[] = [];
+  const sorted = [...x.rows((r) => rows.push(r))];
+  return { rows, sorted };
+}
+
+describe('Completions', () => {
+  it('times each point from its doorbell and gives them back in queue order', () => {
+    c = new Completions(join(dir, 'a.f64'));
+    c.add(3, 30, 3, 29, 10, 1);
+    c.add(7, 70, 7, 69, 12, 2);
+    c.add(9, 90, 9, 89, 12, 0);
+    c.complete(7, 20); // out of order: 7 before 3
+    c.complete(3, 25);
+    c.complete(3, 99); // a second completion is ignored
+    c.complete(4, 30); // not a completion point
+    const { rows, sorted } = read(c);
+    expect(rows.map((r) => [r.pos, r.seq, r.slot, r.doorbellSeq, r.commands, r.latency])).toEqual([
+      [3, 30, 3, 29, 1, 15],
+      [7, 70, 7, 69, 2, 8],
+      [9, 90, 9, 89, 0, undefined],
+    ]);
+    expect(c.completed).toBe(2);
+    expect(sorted).toEqual([8, 15]);
+  });
+
+  it('spills open points past the window and still times them when they complete later', () => {
+    c = new Completions(join(dir, 'b.f64'));
+    const n = (1 << 14) + 1000; // more open points than the window (1 << 14)
+    for (let i = 0; i < n; i++) c.add(2 * i, i, (2 * i) % 256, i, i, 1);
+    c.complete(0, 5); // spilled while open
+    c.complete(2 * (n - 1), n); // still in the window
+    const { rows, sorted } = read(c);
+    expect(rows.length).toBe(n);
+    expect(rows.every((r, i) => r.pos === 2 * i && r.seq === i)).toBe(true);
+    expect(rows[0]!.latency).toBe(5);
+    expect(rows[n - 1]!.latency).toBe(1);
+    expect(rows.filter((r) => r.latency !== undefined).length).toBe(2);
+    expect(sorted).toEqual([1, 5]);
+  });
+
+  it('a rewritten entry becomes a new open point in its place, in queue order', () => {
+    c = new Completions(join(dir, 'c.f64'));
+    c.add(2, 20, 2, 19, 0, 3);
+    c.add(6, 60, 6, 59, 0, 1);
+    c.replace(4, 40, 4, 39, 5); // a command at 4 rewritten into a completion point: inserted between
+    c.replace(6, 61, 6, 39, 5); // the point at 6 rewritten: starts again with no commands
+    c.complete(6, 9);
+    const { rows } = read(c);
+    expect(rows.map((r) => [r.pos, r.seq, r.commands, r.latency])).toEqual([
+      [2, 20, 3, undefined],
+      [4, 40, 0, undefined],
+      [6, 61, 0, 4],
+    ]);
+  });
+});

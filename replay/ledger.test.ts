@@ -1,0 +1,50 @@
+// The per-policy cost account: host work of one event aggregated per (host_ops kind, IOMMU) and
+// written in (kind, IOMMU) order, whatever order the work came in; counts and clock as the table
+// in cost/model.ts prices them.
+import { describe, expect, it } from 'vitest';
+import { compileCosts, workIndex } from './cost/model.js';
+import { DEFAULT_COSTS } from './cost/params.js';
+import { Ledger } from './ledger.js';
+import { SUMMARY_COUNTS } from './tables.js';
+
+const C = DEFAULT_COSTS;
+
+describe('Ledger', () => {
+  it('writes an event as one row per (kind, IOMMU), in kind then IOMMU order', () => {
+    const l = new Ledger(compileCosts(C, 'smmuv3'), 3, 16);
+    l.host({ kind: 'host_sync', iommu: 3, detail: '' });
+    l.host({ kind: 'ioctl', iommu: 0, entries: 2, detail: '' });
+    l.vmm(workIndex('trap'));
+    l.host({ kind: 'host_sync', iommu: 0, detail: '' });
+    l.host({ kind: 'host_sync', iommu: 3, detail: '' });
+    const rows: unknown[][] = [];
+    l.flush((...r) => rows.push(r));
+    // OP_KINDS order: trap, vmm_cmd, ioctl, host_cmd, host_sync ...; iommu -1 is VMM work.
+    expect(rows).toEqual([
+      ['trap', -1, 1, 0, 0, C.trap_user],
+      ['ioctl', 0, 1, 2, 32, C.ioctl + 2 * C.copy_per_entry], // bytes default to entries x entry_len 16
+      ['host_sync', 0, 1, 0, 0, C.smmu_sync],
+      ['host_sync', 3, 2, 0, 0, 2 * C.smmu_sync],
+    ]);
+    // The next event starts empty.
+    const again: unknown[][] = [];
+    l.flush((...r) => again.push(r));
+    expect(again).toEqual([]);
+    const counts = l.countsByName();
+    expect(counts.traps).toBe(1);
+    expect(counts.ioctls).toBe(1);
+    expect(counts.host_syncs).toBe(3);
+    expect(counts.bytes_copied).toBe(32);
+    expect(Object.keys(counts)).toEqual([...SUMMARY_COUNTS]);
+    expect(l.clock).toBeCloseTo(C.trap_user + C.ioctl + 2 * C.copy_per_entry + 3 * C.smmu_sync, 9);
+  });
+
+  it('charges a device that never answers the completion time-out, one that answers a round trip', () => {
+    const l = new Ledger(compileCosts(C, 'vtd'), 0, 24);
+    l.host({ kind: 'devtlb_inv', iommu: 0, detail: '' });
+    expect(l.clock).toBe(C.atc_inv_rtt);
+    l.host({ kind: 'devtlb_inv', iommu: 0, timedOut: true, detail: '' });
+    expect(l.clock).toBe(C.atc_inv_rtt + C.atc_timeout);
+    expect(l.countsByName().device_invalidations).toBe(2);
+  });
+});
