@@ -1,7 +1,7 @@
 // Declares every command and option (cheap: no implementation is imported here). Each action
 // loads its module on demand.
 
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { INGEST_FORMATS } from './ingest-formats.js';
 import { action, EXIT_BAD_INPUT } from './run.js';
 import { declareGen } from './commands/gen.js';
@@ -99,7 +99,12 @@ export function buildProgram(): Command {
       .option('--policy <list>', 'NAME[:key=value,...] comma-separated, "all", or "designs" (qemu-accel, kernel-ring, shadow, pv-map, migrate and their baselines)', 'all')
       .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
       .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
-      .option('--fail-on-violation', 'exit 1 when any policy is incorrect');
+      .option('--fail-on-violation', 'exit 1 when any policy is incorrect')
+      .option('--jobs <n>', 'worker threads for the policies (1: serial, same output); default one per core for traces of 4 MB or more', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of threads, 1 or more');
+        return n;
+      });
 
   replayOptions(program.command('replay'))
     .description('replay a trace under mediation policies; write host_ops, completions, violations, summary tables')

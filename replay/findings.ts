@@ -1,6 +1,6 @@
 // Key findings from a comparison, in a few sentences a VMM developer would write on a mailing
-// list: who is incorrect and why, and what the correct ones cost against each other. Computed from
-// the results, never canned.
+// list: who is incorrect and why, what bare hardware shows too (guest findings, never a policy's),
+// and what the correct ones cost against each other. Computed from the results, never canned.
 
 import type { PolicySummary, ReplayOutput } from './engine.js';
 
@@ -40,6 +40,12 @@ export function findings(r: ReplayOutput): string[] {
     out.push(
       `hw-direct (the lower bound) models ${fmt(hw.modeled_us)} µs, ${Math.round((100 * hw.modeled_us) / cheapestTrapped.modeled_us)}% of the cheapest correct trapped policy (${cheapestTrapped.policy}, ${fmt(cheapestTrapped.modeled_us)} µs); ` +
         `${fmt(hw.traps)} doorbells still trap for the commands a direct queue does not take.`,
+    );
+  }
+  const guest = Object.entries(r.guest_findings_by_kind ?? {});
+  if (guest.length > 0) {
+    out.push(
+      `Bare hardware shows ${guest.map(([k, n]) => `${fmt(n)} ${k}`).join(', ')} on the same queue: the guest's own doing, counted against no policy (docs/oracle.md).`,
     );
   }
   if (per && cheapestTrapped) out.push(`Median completion latency: ${per.p50_us} µs per-command, ${cheapestTrapped.p50_us} µs ${cheapestTrapped.policy}${hw ? `, ${hw.p50_us} µs hw-direct` : ''}.`);

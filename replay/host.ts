@@ -25,6 +25,8 @@ export interface HostOp {
   /** How many (entries of an ioctl, bytes copied ...) where the kind counts more than one. */
   readonly entries?: number;
   readonly bytes?: number;
+  /** devtlb_inv: the device never answered (the cost model charges the completion time-out). */
+  readonly timedOut?: boolean;
   readonly detail: string;
 }
 
@@ -82,8 +84,12 @@ export interface HostObject {
 export interface DirectResult {
   /** False: the hardware queue does not accept this command (the VMM must trap-and-emulate it). */
   readonly accepted: boolean;
-  /** Error the hardware raised on it (seen by the guest on its own queue). */
-  readonly error?: { readonly code: string; readonly value: number; readonly message: string };
+  /** Error the hardware raised on it (seen by the guest on its own queue); sid: the device (guest SID). */
+  readonly error?: { readonly code: string; readonly value: number; readonly message: string; readonly sid?: number };
+  /** VT-d: a wait the hardware will abort (a device-TLB invalidation before it timed out). */
+  readonly aborted?: boolean;
+  /** VT-d: that wait has FN=1, nothing after it is fetched. */
+  readonly fence?: boolean;
 }
 
 export interface HostModel<E = Smmuv3InvEntry | VtdInvEntry> extends Translator {
@@ -102,6 +108,11 @@ export interface HostModel<E = Smmuv3InvEntry | VtdInvEntry> extends Translator 
   reattach(guestSid: number): void;
   /** A hardware-direct (VCMDQ-like) queue consumes one guest command. */
   direct(words: readonly bigint[]): DirectResult;
+  /**
+   * The hardware-direct queue's pass over a doorbell ended: an error reported at the end of a pass
+   * (VT-d ITE after a device-TLB time-out, spec/vtd.md §1.3), if any.
+   */
+  directPassEnd?(): DirectResult['error'];
   /** The guest device stops (or resumes) answering ATS invalidations. */
   setAtcTimeout(guestSid: number, timedOut: boolean): void;
 }

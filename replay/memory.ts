@@ -5,6 +5,9 @@
 interface Region {
   readonly base: bigint;
   readonly bytes: bigint;
+  /** The same bounds as numbers (guest-physical addresses stay below 2^53), for the fast path. */
+  readonly lo: number;
+  readonly hi: number;
   readonly words: BigUint64Array;
 }
 
@@ -12,11 +15,13 @@ export class GuestMemory {
   private readonly regions: Region[] = [];
   private readonly sparse = new Map<bigint, bigint>();
   private readonly faults: { base: bigint; bytes: bigint }[] = [];
+  /** The region the last access hit (queue rings are read and written over and over). */
+  private last: Region | undefined;
 
   /** Backs [base, base+bytes) with a typed array (queue rings). */
   addRegion(base: bigint, bytes: number): void {
     if ((base & 7n) !== 0n || bytes % 8 !== 0) throw new Error('regions are 8-byte aligned');
-    this.regions.push({ base, bytes: BigInt(bytes), words: new BigUint64Array(bytes / 8) });
+    this.regions.push({ base, bytes: BigInt(bytes), lo: Number(base), hi: Number(base) + bytes, words: new BigUint64Array(bytes / 8) });
   }
 
   /** Makes [base, base+bytes) abort on access (no memory there). */
@@ -25,34 +30,42 @@ export class GuestMemory {
   }
 
   isFault(addr: bigint, bytes: number): boolean {
-    return this.faults.some((f) => addr < f.base + f.bytes && f.base < addr + BigInt(bytes));
+    return this.faults.length > 0 && this.faults.some((f) => addr < f.base + f.bytes && f.base < addr + BigInt(bytes));
   }
 
   private region(addr: bigint, bytes: number): Region | undefined {
-    for (const r of this.regions) if (addr >= r.base && addr + BigInt(bytes) <= r.base + r.bytes) return r;
+    const a = Number(addr);
+    const l = this.last;
+    if (l !== undefined && a >= l.lo && a + bytes <= l.hi) return l;
+    for (const r of this.regions) {
+      if (a >= r.lo && a + bytes <= r.hi) {
+        this.last = r;
+        return r;
+      }
+    }
     return undefined;
   }
 
   /** `n` 64-bit words at an 8-byte aligned address; undefined when the access aborts. */
   readWords(addr: bigint, n: number): bigint[] | undefined {
-    if (this.isFault(addr, n * 8)) return undefined;
+    if (this.faults.length > 0 && this.isFault(addr, n * 8)) return undefined;
     const r = this.region(addr, n * 8);
-    const out: bigint[] = [];
+    const out: bigint[] = new Array<bigint>(n);
     if (r) {
-      const i = Number((addr - r.base) >> 3n);
-      for (let k = 0; k < n; k++) out.push(r.words[i + k]!);
+      const i = Math.floor((Number(addr) - r.lo) / 8);
+      for (let k = 0; k < n; k++) out[k] = r.words[i + k]!;
       return out;
     }
-    for (let k = 0; k < n; k++) out.push(this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n);
+    for (let k = 0; k < n; k++) out[k] = this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n;
     return out;
   }
 
   writeWords(addr: bigint, words: readonly bigint[]): boolean {
-    if (this.isFault(addr, words.length * 8)) return false;
+    if (this.faults.length > 0 && this.isFault(addr, words.length * 8)) return false;
     const r = this.region(addr, words.length * 8);
     if (r) {
-      const i = Number((addr - r.base) >> 3n);
-      words.forEach((w, k) => (r.words[i + k] = w));
+      const i = Math.floor((Number(addr) - r.lo) / 8);
+      for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
       return true;
     }
     words.forEach((w, k) => this.sparse.set((addr >> 3n) + BigInt(k), w));

@@ -1,4 +1,6 @@
-// The correctness oracle (DESIGN.md "Correctness"), run on emulator state:
+// The correctness oracle (DESIGN.md "Correctness", docs/oracle.md), run on emulator state. It is
+// differential: the same checks run on bare hardware consuming the same queue (reference.ts), and
+// a policy is blamed only for what the guest sees under it that bare hardware would not show.
 // 1. stale-translation: when a guest invalidation is published, probe translations of every
 //    device and address its scope covers (filling the physical IOTLBs, walk caches, config caches
 //    and device ATCs); when the completion point after it completes — or the queue stops on an
@@ -10,16 +12,26 @@
 //    checks (Linux sends it after the IOTLB one, when the PTE is already gone and no device can
 //    refill its ATC — spec/vtd.md §4.2, spec/smmuv3.md §4.2), and closes the epoch. One with no
 //    IOTLB invalidation before it fills, as a device could have cached the page all along.
-// 2. error semantics (wrong-consumer-index, wrong-error, executed-past-error) and
-// 3. completion (never-completed): the policy's guest-visible state against bare hardware on the
-//    same queue; the engine feeds both and calls the checks here.
+//    A later invalidation's probe that refills an entry an earlier one had already removed stands
+//    for a DMA after the guest mapped the page again: that entry belongs to the later invalidation.
+//    Only what the topology attaches is probed: every device is attached without a PASID (VT-d
+//    RID_PASID, SMMUv3 SSID 0), so a PASID-tagged VT-d scope has nothing cached to check.
+// 2. time-outs (docs/oracle.md "Time-outs"): an invalidation the guest is told has failed is not a
+//    stale translation. VT-d ITE aborts the pending waits (spec/vtd.md §1.3): the invalidations
+//    before the last aborted wait, and device-TLB invalidations of the ITESID device, were told
+//    failed. SMMUv3 CERROR_ATC_INV_SYNC stops CONS at the CMD_SYNC (spec/smmuv3.md §1.3): the other
+//    commands before it completed, the ATC invalidations of the timed-out device did not and stay
+//    pending until that CMD_SYNC completes after the guest's acknowledgement.
+// 3. error semantics (wrong-consumer-index, wrong-error, executed-past-error) and completion
+//    (never-completed): the policy's guest-visible state against bare hardware on the same queue;
+//    the engine feeds both and calls the checks here.
 
 import { hex } from '../formats/bits.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import type { DeviceSpec, Topology } from '../formats/trace/header.js';
 import { describeScope, type Classified, type Scope } from '../formats/scope.js';
-import type { HostModel } from './host.js';
-import type { CacheHits } from './unit.js';
+import type { GuestError } from './policy.js';
+import type { CacheHits, Translator } from './unit.js';
 
 export const VIOLATION_KINDS = ['stale-translation', 'wrong-consumer-index', 'wrong-error', 'executed-past-error', 'never-completed'] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
@@ -32,7 +44,7 @@ export interface Violation {
   readonly explanation: string;
 }
 
-interface Probe {
+export interface Probe {
   readonly sid: number;
   readonly pasid: number | undefined;
   readonly iova: bigint;
@@ -43,13 +55,35 @@ interface PendingInvalidation {
   readonly seq: number;
   readonly name: string;
   readonly scope: Scope;
-  readonly probes: readonly Probe[];
+  readonly probes: Probe[];
+}
+
+/** One invalidation found stale at a completion point: every probe whose entry is still cached. */
+export interface StaleFinding {
+  readonly pos: number;
+  readonly seq: number;
+  readonly name: string;
+  readonly scope: Scope;
+  /** The completion point, e.g. "the CMD_SYNC at slot 3 completed". */
+  readonly how: string;
+  readonly hits: readonly { readonly probe: Probe; readonly hit: string }[];
+}
+
+/** An invalidation the guest was told had failed (time-out): never checked. */
+export interface ToldFailed {
+  readonly pos: number;
+  readonly seq: number;
+  readonly reason: string;
 }
 
 /** Addresses probed per device when a scope covers every address: the last ones seen. */
 const RECENT = 4;
 const DEFAULT_IOVA = 0x100000n;
 const PAGE = 4096n;
+/** The PASID every device is attached with (VT-d RID_PASID; SMMUv3 SSID 0). */
+const ATTACHED_PASID = 0;
+
+export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
 
 /** Devices whose translations a scope covers, from the topology (guest view). */
 export function devicesInScope(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): DeviceSpec[] {
@@ -94,69 +128,231 @@ export function staleHit(s: Scope, h: CacheHits): string | undefined {
   }
 }
 
+/**
+ * The PASID a scope's probes use, or null when the topology attaches nothing it covers.
+ * VT-d: devices are attached at RID_PASID and their DMA carries no PASID (spec/vtd.md §4.2: "PASID
+ * 0 uses the non-PASID form"), so the IOTLB tags it RID_PASID and the device TLB keeps it untagged.
+ * A PASID-tagged IOTLB or PASID-cache scope covers that translation only for PASID 0 (probed as an
+ * untagged request); a PASID-based device-TLB scope (type 8) covers PASID-tagged device-TLB entries
+ * only, which no attached device has.
+ */
+export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined | null {
+  if (arch === 'smmuv3') return s.ssid ?? ATTACHED_PASID;
+  if (s.pasid === undefined) return undefined;
+  if (s.pasid !== ATTACHED_PASID || s.cache === 'devtlb') return null;
+  return undefined;
+}
+
+/** Pending invalidations of one device checked for refills of shared entries, at most. */
+const PEER_LIMIT = 64;
+
 /** Open unmap epochs kept at most (the oldest are forgotten: they fill again, never falsely flag). */
-const MAX_OPEN_EPOCHS = 1 << 20;
+export const MAX_OPEN_EPOCHS = 1 << 20;
 
 export class StaleOracle {
-  private readonly pending: PendingInvalidation[] = [];
+  /** Pending invalidations by position, in publish order. */
+  private readonly pending = new Map<number, PendingInvalidation>();
+  /** Probe key → pending invalidations probing it (to hand a refilled entry to the later one). */
+  private readonly byKey = new Map<string, PendingInvalidation[]>();
+  /** (device, PASID) → pending invalidations probing it (a DMA refills shared walk and config entries). */
+  private readonly byDevice = new Map<string, Set<PendingInvalidation>>();
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new Set<string>();
+  /** Completion points published and neither completed nor aborted, in order. */
+  private readonly openSyncs: number[] = [];
 
-  constructor(private readonly topology: Topology, private readonly arch: 'smmuv3' | 'vtd', private readonly host: HostModel) {}
+  constructor(
+    private readonly topology: Topology,
+    private readonly arch: 'smmuv3' | 'vtd',
+    private readonly host: Translator,
+    private readonly maxEpochs = MAX_OPEN_EPOCHS,
+  ) {}
 
-  /** A guest invalidation was published at `pos` (`c`: its classification): probe what it covers. */
-  published(pos: number, seq: number, d: Decoded, c: Classified): void {
-    if (c.role !== 'invalidate' || c.scope === undefined) return;
+  /** Epochs open now (for tests and the bound). */
+  get openEpochCount(): number {
+    return this.openEpochs.size;
+  }
+
+  /** Whether the invalidation at `pos` still waits for its completion point. */
+  isPending(pos: number): boolean {
+    return this.pending.has(pos);
+  }
+
+  /**
+   * A guest command was published at `pos` (`c`: its classification): probe what it covers.
+   * `cause` 'map' (a caching-mode flush after a map, recorded by gen or inferred at ingest): the
+   * page was not present before, so nothing can be stale, and a probe would fill the caches with a
+   * mapping the guest had not made yet: not probed.
+   */
+  published(pos: number, seq: number, d: Decoded, c: Classified, cause?: string): void {
+    const old = this.pending.get(pos);
+    if (old !== undefined) this.drop(old); // the guest rewrote a published entry: the new one counts
+    if (c.role === 'sync') {
+      this.openSyncs.push(pos);
+      return;
+    }
+    if (c.role !== 'invalidate' || c.scope === undefined || cause === 'map') return;
     const s = c.scope;
+    const pasid = probePasid(s, this.arch);
+    if (pasid === null) return;
     const probes: Probe[] = [];
-    const pasid = this.arch === 'smmuv3' ? s.ssid ?? 0 : s.pasid;
     const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
     for (const dev of devicesInScope(s, this.topology, this.arch)) {
       for (const iova of this.addresses(dev.sid, s)) {
-        const key = `${dev.sid}/${pasid ?? '-'}/${iova}`;
+        const probe = { sid: dev.sid, pasid, iova };
+        const key = probeKey(probe);
         if (deviceLevel && this.openEpochs.delete(key)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if (this.host.cached(dev.sid, pasid, iova).atc) probes.push({ sid: dev.sid, pasid, iova });
+          if (this.host.cached(dev.sid, pasid, iova).atc) probes.push(probe);
           continue;
         }
+        const before = this.host.cached(dev.sid, pasid, iova);
+        const peers = this.peersGone(dev.sid, pasid);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
-        probes.push({ sid: dev.sid, pasid, iova });
+        this.refilled(key, before);
+        this.peersRefilled(peers);
+        probes.push(probe);
         if (s.cache === 'iotlb' && dev.ats) {
-          if (this.openEpochs.size >= MAX_OPEN_EPOCHS) this.openEpochs.clear();
+          if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
           this.openEpochs.add(key);
         }
       }
     }
-    if (probes.length > 0) this.pending.push({ pos, seq, name: d.name, scope: s, probes });
+    if (probes.length === 0) return;
+    const p: PendingInvalidation = { pos, seq, name: d.name, scope: s, probes };
+    this.pending.set(pos, p);
+    for (const pr of probes) {
+      const k = probeKey(pr);
+      const list = this.byKey.get(k);
+      if (list === undefined) this.byKey.set(k, [p]);
+      else list.push(p);
+      const dk = `${pr.sid}/${pr.pasid ?? '-'}`;
+      const set = this.byDevice.get(dk);
+      if (set === undefined) this.byDevice.set(dk, new Set([p]));
+      else set.add(p);
+    }
+  }
+
+  /**
+   * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
+   * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
+   * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
+   */
+  private peersGone(sid: number, pasid: number | undefined): [PendingInvalidation, Probe][] {
+    const set = this.byDevice.get(`${sid}/${pasid ?? '-'}`);
+    if (set === undefined || set.size > PEER_LIMIT) return [];
+    const out: [PendingInvalidation, Probe][] = [];
+    for (const p of set) {
+      for (const pr of p.probes) {
+        if (pr.sid !== sid || pr.pasid !== pasid) continue;
+        if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) out.push([p, pr]);
+      }
+    }
+    return out;
+  }
+
+  /** Those of `gone` that this DMA refilled belong to the later invalidation now. */
+  private peersRefilled(gone: readonly [PendingInvalidation, Probe][]): void {
+    for (const [p, pr] of gone) {
+      if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
+      const i = p.probes.indexOf(pr);
+      if (i >= 0) p.probes.splice(i, 1);
+    }
+  }
+
+  /**
+   * A new probe of `key` filled the caches. An earlier pending invalidation whose entry was already
+   * gone before it (`before`) no longer owns what is cached there now: the refill is a DMA after
+   * the guest mapped the page again, which only the later invalidation covers.
+   */
+  private refilled(key: string, before: CacheHits): void {
+    const list = this.byKey.get(key);
+    if (list === undefined) return;
+    const keep: PendingInvalidation[] = [];
+    for (const p of list) {
+      if (staleHit(p.scope, before) !== undefined) {
+        keep.push(p); // still cached since before: p's own entry
+        continue;
+      }
+      const i = p.probes.findIndex((pr) => probeKey(pr) === key);
+      if (i >= 0) p.probes.splice(i, 1);
+    }
+    if (keep.length > 0) this.byKey.set(key, keep);
+    else this.byKey.delete(key);
   }
 
   /**
    * Every invalidation before `pos` must have taken effect: a completion point at `pos` completed,
-   * or the queue stopped on an error at `pos`.
+   * or the queue stopped on an error at `pos` that counts as one.
    */
-  completedBefore(pos: number, how: string, out: (v: Violation) => void): void {
-    let keep = 0;
-    for (const p of this.pending) {
-      if (p.pos >= pos) {
-        this.pending[keep++] = p;
-        continue;
-      }
+  completedBefore(pos: number, how: string, out: (f: StaleFinding) => void, keep?: (p: PendingInvalidation) => boolean): void {
+    this.closeSyncs(pos);
+    for (const p of this.pending.values()) {
+      if (p.pos >= pos) continue;
+      if (keep?.(p)) continue;
+      this.drop(p);
+      const hits: { probe: Probe; hit: string }[] = [];
       for (const pr of p.probes) {
         const hit = staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova));
-        if (hit !== undefined) {
-          out({
-            kind: 'stale-translation',
-            seq: p.seq,
-            scope: describeScope(p.scope),
-            explanation: `${p.name}: device ${hex(pr.sid)}${pr.pasid ? ` pasid ${pr.pasid}` : ''} still has a ${hit} for ${hex(pr.iova)} after ${how}`,
-          });
-          break; // one finding per invalidation
+        if (hit !== undefined) hits.push({ probe: pr, hit });
+      }
+      if (hits.length > 0) out({ pos: p.pos, seq: p.seq, name: p.name, scope: p.scope, how, hits });
+    }
+  }
+
+  /**
+   * The queue stopped on `error` at `pos`. A time-out is not a completion point for what it tells
+   * the guest has failed (see the header); any other error is one for everything before it.
+   */
+  stopped(pos: number, error: GuestError, how: string, out: (f: StaleFinding) => void, failed?: (t: ToldFailed) => void): void {
+    if (error.code === 'ITE') {
+      // The waits still open before the head are aborted; what they covered has failed.
+      let lastAborted = -1;
+      let k = 0;
+      for (const w of this.openSyncs) {
+        if (w < pos) lastAborted = w;
+        else this.openSyncs[k++] = w;
+      }
+      this.openSyncs.length = k;
+      for (const p of [...this.pending.values()]) {
+        if (p.pos >= pos) continue;
+        const devtlbOfSid = (p.scope.cache === 'devtlb' || p.scope.cache === 'atc') && error.sid !== undefined && p.scope.sid === error.sid;
+        if (p.pos < lastAborted || devtlbOfSid) {
+          this.drop(p);
+          failed?.({ pos: p.pos, seq: p.seq, reason: `ITE${error.sid !== undefined ? ` (ITESID ${hex(error.sid)})` : ''}${p.pos < lastAborted ? ', its wait aborted' : ''}` });
         }
       }
+      return;
     }
-    this.pending.length = keep;
+    if (error.code === 'CERROR_ATC_INV_SYNC') {
+      // CONS stays at this CMD_SYNC: it is still open, and the timed-out device's ATC invalidations wait for it.
+      const atcOfSid = (p: PendingInvalidation) => p.scope.cache === 'atc' && (error.sid === undefined || p.scope.sid === error.sid);
+      this.completedBefore(pos, how, out, atcOfSid);
+      if (!this.openSyncs.includes(pos)) this.openSyncs.unshift(pos);
+      return;
+    }
+    this.completedBefore(pos, how, out);
+  }
+
+  private closeSyncs(pos: number): void {
+    let k = 0;
+    for (const w of this.openSyncs) if (w > pos) this.openSyncs[k++] = w;
+    this.openSyncs.length = k;
+  }
+
+  private drop(p: PendingInvalidation): void {
+    this.pending.delete(p.pos);
+    for (const set of this.byDevice.values()) set.delete(p);
+    for (const pr of p.probes) {
+      const k = probeKey(pr);
+      const list = this.byKey.get(k);
+      if (list === undefined) continue;
+      const rest = list.filter((x) => x !== p);
+      if (rest.length === 0) this.byKey.delete(k);
+      else this.byKey.set(k, rest);
+    }
   }
 
   private addresses(sid: number, s: Scope): bigint[] {
@@ -173,5 +369,146 @@ export class StaleOracle {
       return out;
     }
     return [DEFAULT_IOVA, ...(this.recent.get(sid) ?? [])];
+  }
+}
+
+/** A stale finding as one line. */
+export function describeStale(f: StaleFinding, extra = ''): Violation {
+  const h = f.hits[0]!;
+  const pr = h.probe;
+  return {
+    kind: 'stale-translation',
+    seq: f.seq,
+    scope: describeScope(f.scope),
+    explanation: `${f.name}: device ${hex(pr.sid)}${pr.pasid ? ` pasid ${pr.pasid}` : ''} still has a ${h.hit} for ${hex(pr.iova)} after ${f.how}${extra}`,
+  };
+}
+
+/** Errors that report a device that did not answer an ATS invalidation. */
+export const TIMEOUT_ERRORS: ReadonlySet<string> = new Set(['ITE', 'CERROR_ATC_INV_SYNC']);
+
+/**
+ * The guest-visible identity of an error, for comparing a policy with bare hardware: the code and
+ * value (CMDQ_CONS.ERR / IQERCD.IQEI), and for ITE the ITESID (IQERCD, spec/vtd.md §1.1). The SID
+ * of an SMMUv3 ATC time-out is not guest-visible (CONS.ERR only).
+ */
+export function errorKey(e: GuestError | undefined): string {
+  if (e === undefined) return '';
+  return e.code === 'ITE' && e.sid !== undefined ? `${e.code}:${e.value}:${hex(e.sid)}` : `${e.code}:${e.value}`;
+}
+
+const showError = (e: GuestError) => (e.code === 'ITE' && e.sid !== undefined ? `ITE (ITESID ${hex(e.sid)})` : `${e.code}:${e.value}`);
+
+/** What the policy did about a device that stopped answering, as the engine observed it. */
+export interface TimeoutContext {
+  readonly arch: 'smmuv3' | 'vtd';
+  /** The host saw an ATS invalidation to the device time out (and the policy did not show it). */
+  readonly hostTimedOut: boolean;
+  /** The completion point bare hardware stopped at or aborted (its slot). */
+  readonly slot: number;
+}
+
+/**
+ * wrong-error explained for a VMM developer. When bare hardware reports a device time-out and the
+ * policy shows nothing, say which of the two ways the guest was not told: the host saw the time-out
+ * and it was lost on the way up (iommufd reports no ITE; a VMM that drops ETIMEDOUT), or the policy
+ * never sent the ATS invalidation at all (devtlb-nop completing it as a no-op).
+ */
+export function explainErrorMismatch(ref: GuestError | undefined, mine: GuestError | undefined, t: TimeoutContext): string {
+  const plain = `the guest sees ${mine ? showError(mine) : 'no error'} where bare hardware raises ${ref ? showError(ref) : 'no error'}`;
+  if (ref === undefined || mine !== undefined || !TIMEOUT_ERRORS.has(ref.code)) return plain;
+  const dev = ref.sid !== undefined ? `device ${hex(ref.sid)}` : 'the device';
+  if (ref.code === 'ITE') {
+    return t.hostTimedOut
+      ? `iommufd hides ITE: the host's device-TLB invalidation to ${dev} timed out, IOMMU_HWPT_INVALIDATE still returned success and the wait completed; bare hardware raises ITE (ITESID ${ref.sid !== undefined ? hex(ref.sid) : '?'}) and aborts the pending waits`
+      : `the policy completed the device-TLB invalidation to ${dev} without sending it, so the guest never sees the ITE (ITESID ${ref.sid !== undefined ? hex(ref.sid) : '?'}) bare hardware raises when the device does not answer`;
+  }
+  return t.hostTimedOut
+    ? `the host reported the ATC time-out of ${dev} (ETIMEDOUT) but the guest's CMD_SYNC at slot ${t.slot} completed: the VMM must show CERROR_ATC_INV_SYNC there`
+    : `the policy drops the ATC_INV whose time-out the guest should have seen: nothing reached ${dev}, so the CMD_SYNC at slot ${t.slot} completed where bare hardware stops on it with CERROR_ATC_INV_SYNC`;
+}
+
+/** What the guest-state checks read: one side's consumer position and pending error. */
+export interface QueueSide {
+  readonly cons: number;
+  readonly error: (GuestError & { readonly pos?: number }) | undefined;
+}
+
+/** What the guest-state checks need of the shared queue. */
+export interface QueueCommands {
+  readonly entries: number;
+  seqAt(pos: number): number;
+  decodedAt(pos: number): Decoded;
+}
+
+/**
+ * Checks 3 for one policy run: the guest-visible state against bare hardware on the same queue
+ * (wrong-consumer-index, wrong-error, executed-past-error) and the completion points bare hardware
+ * completed that the policy never did (never-completed). A mismatch is reported once until it
+ * changes, so a stuck queue yields one finding, not one per doorbell.
+ */
+export class GuestStateCheck {
+  private lastMismatch = '';
+  private readonly pastError = new Set<number>();
+
+  constructor(private readonly q: QueueCommands, private readonly arch: 'smmuv3' | 'vtd', private readonly out: (v: Violation) => void) {}
+
+  /** After an event: the guest reads `mine` where bare hardware shows `ref`; `hostTimedOut` as in TimeoutContext. */
+  compare(ref: QueueSide, mine: QueueSide, published: number, seq: number, hostTimedOut: boolean): void {
+    const refErr = errorKey(ref.error);
+    const myErr = errorKey(mine.error);
+    if (ref.cons === mine.cons && refErr === myErr) {
+      this.lastMismatch = '';
+      return;
+    }
+    const sig = `${ref.cons - mine.cons}/${refErr}/${myErr}`;
+    if (sig === this.lastMismatch) return;
+    this.lastMismatch = sig;
+    const q = this.q;
+    const at = Math.min(ref.cons, mine.cons);
+    const cmdSeq = at < published ? q.seqAt(at) : seq;
+    const slot = (p: number) => p % q.entries;
+    if (ref.cons !== mine.cons) {
+      this.out({
+        kind: 'wrong-consumer-index',
+        seq: cmdSeq,
+        scope: `slot ${slot(at)}`,
+        explanation: `the guest reads the consumer at slot ${slot(mine.cons)} where bare hardware shows slot ${slot(ref.cons)}`,
+      });
+    }
+    if (refErr !== myErr) {
+      this.out({
+        kind: 'wrong-error',
+        seq: cmdSeq,
+        scope: `slot ${slot(at)}`,
+        explanation: explainErrorMismatch(ref.error, mine.error, { arch: this.arch, hostTimedOut, slot: slot(ref.cons) }),
+      });
+    }
+  }
+
+  /** The policy made the command at `pos` take effect; bare hardware may have stopped before it. */
+  executed(pos: number, refError: { readonly code: string; readonly pos: number } | undefined): void {
+    if (refError === undefined || pos < refError.pos || this.pastError.has(pos)) return;
+    this.pastError.add(pos);
+    const q = this.q;
+    const d = q.decodedAt(pos);
+    this.out({
+      kind: 'executed-past-error',
+      seq: q.seqAt(pos),
+      scope: d.name,
+      explanation: `${d.name} at slot ${pos % q.entries} took effect, but bare hardware stopped at slot ${refError.pos % q.entries} with ${refError.code}`,
+    });
+  }
+
+  /** At the end, for each completion point in queue order: bare hardware completed it, the policy did not. */
+  completion(seq: number, slot: number, done: boolean, refDone: boolean): void {
+    if (refDone && !done) {
+      this.out({
+        kind: 'never-completed',
+        seq,
+        scope: `slot ${slot}`,
+        explanation: `bare hardware completed the completion point at slot ${slot}; under this policy the guest waits forever`,
+      });
+    }
   }
 }

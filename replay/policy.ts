@@ -29,6 +29,11 @@ export type PolicyDetail = Readonly<Record<string, number | string | boolean | r
 export interface GuestError {
   readonly code: string;
   readonly value: number;
+  /**
+   * The device that did not answer: VT-d ITE's IQERCD.ITESID (guest-visible), or the device of an
+   * SMMUv3 CERROR_ATC_INV_SYNC (not in any register; the oracle uses it, see docs/oracle.md).
+   */
+  readonly sid?: number;
 }
 
 export interface PolicyContext {

@@ -7,6 +7,7 @@
 // Rows stream into batches; files are written atomically.
 
 import { Field, Float64, Int32, RecordBatch, Schema, Struct, Uint8, Uint32, Uint64, Utf8, makeData, type DataType } from 'apache-arrow';
+import { join } from 'node:path';
 import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64 } from '../formats/arrow/columns.js';
 import { ArrowFileSink } from '../formats/arrow/file-sink.js';
 
@@ -101,5 +102,37 @@ export class ResultFile {
 
   abort(): void {
     this.out.abort();
+  }
+}
+
+/** The four result tables of a replay folder, each streamed to its file batch by batch. */
+export class ReplayTables {
+  readonly hostOps: ResultTable;
+  readonly completions: ResultTable;
+  readonly violations: ResultTable;
+  readonly summary: ResultTable;
+  private readonly files: [ResultFile, ResultTable][] = [];
+
+  constructor(dir: string, specs: Readonly<Record<'host_ops' | 'completions' | 'violations' | 'summary', readonly ColSpec[]>>) {
+    const mk = (name: keyof typeof specs) => {
+      const f = new ResultFile(join(dir, `${name}.arrow`));
+      const t = new ResultTable(name, specs[name], f.write);
+      this.files.push([f, t]);
+      return t;
+    };
+    this.hostOps = mk('host_ops');
+    this.completions = mk('completions');
+    this.violations = mk('violations');
+    this.summary = mk('summary');
+  }
+
+  /** Writes the last batches and publishes every file. */
+  close(): void {
+    for (const [f, t] of this.files.splice(0)) f.close(t);
+  }
+
+  /** Drops the files not yet published. */
+  abort(): void {
+    for (const [f] of this.files.splice(0)) f.abort();
   }
 }

@@ -1,8 +1,10 @@
 // One call for the CLI, the demo and CI: open a trace, resolve its topology, costs and policies,
-// pick the architecture's replay kit, replay, and (with an output folder) write the result tables
-// plus a replay.json with the summary.
+// pick the architecture's replay kit, replay — in this thread, or with the policies spread over
+// worker threads (parallel.ts) — and (with an output folder) write the result tables plus a
+// replay.json with the summary. Both ways write the same bytes.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../formats/atomic.js';
 import { InputFault } from '../formats/result.js';
@@ -10,6 +12,7 @@ import { openTrace } from '../formats/trace/io.js';
 import { loadCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './engine.js';
 import { kitFor } from './kits.js';
+import { replayParallel } from './parallel.js';
 import { resolvePolicies } from './policies/index.js';
 import { resolveTopology } from './topology.js';
 
@@ -19,6 +22,21 @@ export interface RunOptions {
   readonly costsFile?: string;
   readonly outDir?: string;
   readonly onProgress?: (rows: number) => void;
+  /**
+   * Worker threads the policies are spread over; 1 replays in this thread. Default: one per core
+   * (at most one per policy) for traces of PARALLEL_BYTES or more, else 1.
+   */
+  readonly jobs?: number;
+}
+
+/** Below this trace size a worker's start-up costs more than the policies it would take over. */
+export const PARALLEL_BYTES = 4 << 20;
+
+/** How many threads a replay of `policies` policies on `path` uses. */
+export function replayJobs(path: string, policies: number, jobs?: number): number {
+  if (jobs !== undefined) return Math.max(1, Math.min(jobs, policies));
+  if (policies < 2 || statSync(path).size < PARALLEL_BYTES) return 1;
+  return Math.max(1, Math.min(availableParallelism(), policies));
 }
 
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
@@ -32,14 +50,25 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
     throw new InputFault({ file: path, message: 'no devices: the trace names none and the header has no topology (give --topology FILE)' });
   }
   if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
-  const out = await replayTrace(trace, {
-    kit: kitFor(trace.header.arch),
-    topology,
-    costs,
-    policies,
-    ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
+  const jobs = replayJobs(path, policies.length, opts.jobs);
+  const out =
+    jobs > 1
+      ? await replayParallel(trace, topology, {
+          policies: policies.map((p) => p.name),
+          jobs,
+          ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
+          ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
+          ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        })
+      : await replayTrace(trace, {
+          kit: kitFor(trace.header.arch),
+          topology,
+          costs,
+          policies,
+          ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        });
   if (opts.outDir !== undefined) {
     writeFileAtomic(join(opts.outDir, 'replay.json'), `${JSON.stringify({ ...out, costs }, null, 2)}\n`);
   }

@@ -17,6 +17,7 @@ export interface ReplayCliOptions {
   readonly json?: boolean;
   readonly csv?: boolean;
   readonly markdown?: boolean;
+  readonly jobs?: number;
 }
 
 
@@ -39,6 +40,7 @@ export async function replayCommand(trace: string, opts: ReplayCliOptions): Prom
     ...(opts.topology ? { topologyFile: opts.topology } : {}),
     ...(opts.costs ? { costsFile: opts.costs } : {}),
     ...(opts.output ? { outDir: opts.output } : {}),
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
     onProgress: p.update,
   });
   p.done();
@@ -54,6 +56,7 @@ export async function compareCommand(trace: string, opts: ReplayCliOptions): Pro
     policies: splitPolicyList(opts.policy),
     ...(opts.topology ? { topologyFile: opts.topology } : {}),
     ...(opts.costs ? { costsFile: opts.costs } : {}),
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
     onProgress: p.update,
   });
   p.done();

@@ -11,6 +11,8 @@ export function json(r: ReplayOutput): string {
     events: r.events,
     doorbells: r.doorbells,
     reference: r.reference,
+    guest_findings_by_kind: r.guest_findings_by_kind,
+    guest_findings: r.guest_findings,
     topology: { source: r.topology.source, devices: r.topology.topology.devices, notes: r.topology.notes },
     policies: r.policies,
   });

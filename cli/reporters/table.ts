@@ -27,5 +27,20 @@ export function table(r: ReplayOutput): string {
     const v = p.first_violations[0];
     if (v) lines.push(`  first: seq ${v.seq}: ${v.explanation}`);
   }
+  lines.push(...guestFindings(r));
   return lines.join('\n');
+}
+
+/** What bare hardware shows too (docs/oracle.md): the guest's own doing, never a policy's. */
+export function guestFindings(r: ReplayOutput): string[] {
+  const kinds = Object.entries(r.guest_findings_by_kind ?? {}); // absent in a replay.json written before them
+  if (kinds.length === 0) return [];
+  const out = ['', `guest findings (bare hardware shows them too; not counted against any policy): ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`];
+  const shown = new Set<string>();
+  for (const f of r.guest_findings ?? []) {
+    if (shown.has(f.kind)) continue; // the first of each kind
+    shown.add(f.kind);
+    out.push(`  ${f.kind}: seq ${f.seq}: ${f.explanation}`);
+  }
+  return out;
 }

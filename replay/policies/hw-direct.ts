@@ -1,7 +1,9 @@
 // hw-direct: hardware consumes the guest queue (VCMDQ-like, spec/smmuv3.md §5.4): no trap, no
 // ioctl, hardware vSID→pSID and VMID/DID translation; the lower bound. Only the commands such
 // queues accept go there; the rest take the trapped per-command path (a doorbell that carries any
-// of them costs one trap).
+// of them costs one trap). The hardware checks and errors are those of bare hardware: a refused
+// descriptor stops the queue there; a device-TLB time-out aborts the pending waits and raises ITE
+// when the pass ends (VT-d), or stops CONS at the CMD_SYNC with CERROR_ATC_INV_SYNC (SMMUv3).
 
 import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import { handleOne, type WalkOptions } from './per-command.js';
@@ -16,8 +18,14 @@ function walkDirect(ctx: PolicyContext, st: VmmState, prod: number): void {
     const r = ctx.host.direct(ctx.vmm.directForm(d));
     if (r.accepted) {
       if (r.error !== undefined) {
-        ctx.raise(pos, { code: r.error.code, value: r.error.value });
+        ctx.raise(pos, { code: r.error.code, value: r.error.value, ...(r.error.sid !== undefined ? { sid: r.error.sid } : {}) });
         return;
+      }
+      if (r.aborted) {
+        // VT-d: the wait is fetched and stays pending; ITE at the end of the pass aborts it (§1.3).
+        ctx.setCons(pos + 1);
+        if (r.fence) break;
+        continue;
       }
       if (ctx.vmm.owner(d) === 'sync') {
         if (!completionPoint(ctx, st, pos)) return;
@@ -33,6 +41,9 @@ function walkDirect(ctx: PolicyContext, st: VmmState, prod: number): void {
     }
     if (!handleOne(ctx, st, pos, TRAPPED)) return;
   }
+  // The pass ends: a device-TLB time-out is reported now, with IQH where the fetch stopped.
+  const end = ctx.host.directPassEnd?.();
+  if (end !== undefined) ctx.raise(ctx.cons, { code: end.code, value: end.value, ...(end.sid !== undefined ? { sid: end.sid } : {}) });
 }
 
 export function hwDirect(variant: Variant, name: string): Policy {

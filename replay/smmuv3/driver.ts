@@ -49,7 +49,7 @@ export class PhysicalQueue {
       this.put(c);
       const name = what(c);
       this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: name });
-      if (name === 'CMD_ATC_INV') this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: atcDetail(this.unit, c) });
+      if (name === 'CMD_ATC_INV') this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: atcTimedOut(this.unit, c), detail: atcDetail(this.unit, c) });
     }
     const sync = this.prod;
     this.put(SYNC);
@@ -84,7 +84,12 @@ export class PhysicalQueue {
   }
 }
 
-/** The devtlb_inv detail: the physical SID, and whether the device times out (the cost model reads it). */
+/** Whether the device an ATC_INV goes to never answers (its devtlb_inv host op is `timedOut`). */
+export function atcTimedOut(unit: Smmuv3, c: Words): boolean {
+  return unit.atcSilent(Number(c[0] >> 32n));
+}
+
+/** The devtlb_inv detail, for a reader: the physical SID, and whether the device times out. */
 export function atcDetail(unit: Smmuv3, c: Words): string {
   const sid = Number(c[0] >> 32n);
   return `sid=0x${sid.toString(16)}${unit.atcSilent(sid) ? ' (device timed out)' : ''}`;

@@ -31,7 +31,7 @@ import { ConfigCache } from './config-cache.js';
 import * as qt from './qemu-trace.js';
 import {
   CERROR, CERROR_NAMES, CMDQ_BASE, CMDQ_CONS, CMDQS_MAX, CR0, GERROR, GUEST_FEATURES, REG,
-  getField, getField64, idr0Of, idr1Of, idr3Of, setField, type Smmuv3Features,
+  getField, getField64, idr0Of, idr1Of, idr3Of, missingFeature, setField, type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
 import { LEAF, TABLE, TranslationCache, type Dropped } from './tlb.js';
@@ -425,7 +425,7 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_NH_ASID':
       case 'CMD_TLBI_NH_VA':
       case 'CMD_TLBI_NH_VAA':
-        if (!qemu && !this.features.s1p) return ill(`${name}: stage 1 not implemented (IDR0.S1P=0)`); // §6.1, §9
+        if (!qemu && missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`); // §6.1, §9
         this.tlbiNh(d, fx);
         return undefined;
       case 'CMD_TLBI_NSNH_ALL':
@@ -434,29 +434,29 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_EL3_ALL':
       case 'CMD_TLBI_EL3_VA':
         if (qemu) return this.unhandled();
-        return ill(`${name}: EL3 commands are accepted on the Secure queue only`);
+        return ill(`${name}: ${missingFeature(name, this.features)}`);
       case 'CMD_TLBI_EL2_ALL':
       case 'CMD_TLBI_EL2_ASID':
       case 'CMD_TLBI_EL2_VA':
       case 'CMD_TLBI_EL2_VAA':
         if (qemu) return this.unhandled();
-        if (!this.features.hyp || !this.features.s1p) return ill(`${name}: EL2 regime not implemented (IDR0.HYP=0)`);
+        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`);
         this.tlbiEl2(d, fx);
         return undefined;
       case 'CMD_TLBI_S12_VMALL':
       case 'CMD_TLBI_S2_IPA':
         if (qemu) return this.unhandled();
-        if (!this.features.s2p) return ill(`${name}: stage 2 not implemented (IDR0.S2P=0)`); // §6.1, §9
+        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`); // §6.1, §9
         this.tlbiS2(d, fx);
         return undefined;
       case 'CMD_ATC_INV':
         if (qemu) return this.unhandled();
-        if (!this.features.ats) return ill(`${name}: ATS not implemented (IDR0.ATS=0)`);
+        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`);
         this.atcInv(d, q, fx);
         return undefined;
       case 'CMD_PRI_RESP':
         if (qemu) return this.unhandled();
-        if (!this.features.pri) return ill(`${name}: PRI not implemented (IDR0.PRI=0)`);
+        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`);
         return undefined;
       case 'CMD_RESUME':
       case 'CMD_STALL_TERM':

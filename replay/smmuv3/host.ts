@@ -17,7 +17,7 @@ import type {
 } from '../host.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
-import { atcDetail, PhysicalQueue } from './driver.js';
+import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import type { PageTableModel } from './tables.js';
 
@@ -222,7 +222,8 @@ export class Smmuv3Host implements HostModel {
         break;
       case OP.ATC_INV: {
         const d = this.devices.get(Number(w[0] >> 32n));
-        if (d === undefined) return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'ATC_INV: no SID_MATCH for the vSID' } };
+        // No device behind that StreamID: nothing to invalidate, and bare hardware completes it too.
+        if (d === undefined) break;
         targets.push([this.unitIndex(d), [(w[0] & ~SID_MASK) | (BigInt(d.psid) << 32n), w[1]]]);
         break;
       }
@@ -240,9 +241,13 @@ export class Smmuv3Host implements HostModel {
       this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
       // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
       if (op === OP.CMD_SYNC) this.ops({ kind: 'host_sync', iommu, detail: 'CMD_SYNC on the direct queue' });
-      if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, detail: atcDetail(this.units[u]!, c) });
+      if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, timedOut: atcTimedOut(this.units[u]!, c), detail: atcDetail(this.units[u]!, c) });
       const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
-      if (err !== undefined) return { accepted: true, error: { code: err.code, value: err.value, message: err.message } };
+      if (err !== undefined) {
+        // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
+        const guest = err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === u)?.sid;
+        return { accepted: true, error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) } };
+      }
     }
     return { accepted: true };
   }

@@ -89,6 +89,21 @@ export const HOST_FEATURES: Smmuv3Features = {
   s1p: true, s2p: true, hyp: true, ats: true, pri: false, sev: true, msi: true, ril: true,
 };
 
+/**
+ * Why an SMMU with `x` refuses command `name` with CERROR_ILL for lack of a feature (spec/smmuv3.md
+ * §6.1, §9), or undefined. The emulator and the VMM (whose vIOMMU advertises GUEST_FEATURES) ask
+ * the same question, so bare hardware and every policy refuse the same commands.
+ */
+export function missingFeature(name: string, x: Smmuv3Features): string | undefined {
+  if (/^CMD_TLBI_NH_/.test(name) && !x.s1p) return 'stage 1 not implemented (IDR0.S1P=0)';
+  if (/^CMD_TLBI_EL3_/.test(name)) return 'EL3 commands are accepted on the Secure queue only';
+  if (/^CMD_TLBI_EL2_/.test(name) && (!x.hyp || !x.s1p)) return 'EL2 regime not implemented (IDR0.HYP=0)';
+  if ((name === 'CMD_TLBI_S12_VMALL' || name === 'CMD_TLBI_S2_IPA') && !x.s2p) return 'stage 2 not implemented (IDR0.S2P=0)';
+  if (name === 'CMD_ATC_INV' && !x.ats) return 'ATS not implemented (IDR0.ATS=0)';
+  if (name === 'CMD_PRI_RESP' && !x.pri) return 'PRI not implemented (IDR0.PRI=0)';
+  return undefined;
+}
+
 const bit = (b: boolean) => (b ? 1 : 0);
 
 export function idr0Of(x: Smmuv3Features): number {

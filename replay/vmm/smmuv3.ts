@@ -1,14 +1,16 @@
 // The VMM's view of SMMUv3 guest commands (spec/smmuv3.md §5.1, §6.1 accel mode): the eight
 // opcodes the kernel accepts are forwarded to the vIOMMU of each physical SMMU concerned; CFGI_STE
 // and CFGI_STE_RANGE re-install nested STEs; PREFETCH, PRI_RESP, RESUME and STALL_TERM are
-// handled by the VMM; CMD_SYNC is a completion point; everything the guest's stage-1-only SMMU
-// does not implement (EL2/EL3 and stage-2 TLBIs) is CERROR_ILL.
+// handled by the VMM; CMD_SYNC is a completion point; everything the guest's vIOMMU does not
+// advertise (GUEST_FEATURES, the same feature set bare hardware has: EL2/EL3 and stage-2 TLBIs,
+// PRI_RESP without PRI) is CERROR_ILL, exactly where bare hardware refuses it.
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import { SMMUV3 } from '../../formats/codecs.js';
 import { steRangeIgnore } from '../../formats/smmuv3/scope.js';
 import { fls64 } from '../../formats/bits.js';
 import type { HostModel, Smmuv3InvEntry } from '../host.js';
+import { GUEST_FEATURES, missingFeature } from '../smmuv3/regs.js';
 import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch } from './arch.js';
 
 /** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (spec/smmuv3.md §5.1). */
@@ -52,6 +54,7 @@ export const smmuv3Vmm: VmmArch = {
 
   owner(d): Owner {
     if (d.error !== undefined) return 'illegal';
+    if (missingFeature(d.name, GUEST_FEATURES) !== undefined) return 'illegal';
     if (d.name === 'CMD_SYNC') return 'sync';
     if (d.name === 'CMD_ATC_INV') return 'devtlb';
     if (HOST_OPS.has(d.name)) return 'host';
@@ -113,7 +116,7 @@ export const smmuv3Vmm: VmmArch = {
 
   hostFailure(errno, d) {
     // An ATC time-out shows as CERROR_ATC_INV_SYNC at the guest's next CMD_SYNC (spec §1.3).
-    if (errno === 'ETIMEDOUT' && d.name === 'CMD_ATC_INV') return { error: { code: 'CERROR_ATC_INV_SYNC', value: 3 }, atSync: true };
+    if (errno === 'ETIMEDOUT' && d.name === 'CMD_ATC_INV') return { error: { code: 'CERROR_ATC_INV_SYNC', value: 3, sid: Number(d.fields.SID) }, atSync: true };
     return { error: { code: 'CERROR_ILL', value: 1 }, atSync: false }; // QEMU accel: failed ioctl → CERROR_ILL
   },
 

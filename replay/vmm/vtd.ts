@@ -3,12 +3,15 @@
 // device-TLB descriptor becomes an entry on the device's own nested HWPT (the host flushes device
 // TLBs with every entry, §5.1); context-cache and PASID-cache descriptors make the VMM re-attach
 // devices; interrupt-entry-cache descriptors stay in the VMM's interrupt remapping; waits are
-// completion points. Failed ioctls are only logged, as QEMU does (§5.4).
+// completion points. Failed ioctls are only logged, as QEMU does (§5.4). A descriptor the guest's
+// vIOMMU refuses (descriptorFault with the guest unit's capabilities: reserved bits, AM above
+// CAP.MAMV, page responses without ECAP.PRS) is IQE with the same IQEI as bare hardware.
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import { U64_MAX } from '../../formats/bits.js';
 import { devtlbRange, FM_IGNORE, psiRange } from '../../formats/vtd/scope.js';
 import type { HostModel, VtdInvEntry } from '../host.js';
+import { descriptorFault, GUEST_CAPS } from '../vtd/unit.js';
 import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch } from './arch.js';
 
 /** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate). */
@@ -34,18 +37,18 @@ export const vtdVmm: VmmArch = {
   entryLen: VTD_ENTRY_LEN,
 
   owner(d): Owner {
-    if (d.error !== undefined) return 'illegal';
+    if (descriptorFault(d, GUEST_CAPS) !== undefined) return 'illegal';
     switch (d.name) {
       case 'inv_wait': return 'sync';
       case 'iotlb_inv':
       case 'p_iotlb_inv': return 'host';
       case 'dev_tlb_inv':
       case 'p_dev_tlb_inv': return 'devtlb';
-      default: return 'vmm'; // cc_inv, pc_inv, iec_inv, page responses
+      default: return 'vmm'; // cc_inv, pc_inv, iec_inv
     }
   },
 
-  illegal: (d) => ({ code: 'IQE', value: d.error?.value ?? 4 }),
+  illegal: (d) => ({ code: 'IQE', value: descriptorFault(d, GUEST_CAPS)?.iqei ?? 4 }),
 
   directForm: (d) => d.words,
 

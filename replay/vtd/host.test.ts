@@ -225,14 +225,33 @@ describe('hardware-direct queue (VCMDQ-like)', () => {
     expect(h.direct(desc('inv_wait', { SW: 1, STATUS_ADDR: 0x1000n }))).toEqual({ accepted: true });
   });
 
-  it('context-cache, IEC and PASID-cache descriptors are not accepted; a time-out fails the next wait with ITE', () => {
+  it('context-cache, IEC and PASID-cache descriptors are not accepted; a time-out aborts the waits and ITE ends the pass', () => {
     const { h } = host();
     expect(h.direct(desc('cc_inv', { G: 1 })).accepted).toBe(false);
     expect(h.direct(desc('iec_inv', {})).accepted).toBe(false);
     expect(h.direct(desc('pc_inv', { G: 3 }, 4)).accepted).toBe(false);
+    expect(h.directPassEnd()).toBeUndefined(); // nothing timed out
     h.setAtcTimeout(A, true);
     expect(h.direct(desc('dev_tlb_inv', { SID: A }))).toEqual({ accepted: true });
-    expect(h.direct(desc('inv_wait', { SW: 1 }))).toMatchObject({ accepted: true, error: { code: 'ITE' } });
+    // spec/vtd.md §1.3: every wait fetched after it is pending and will be aborted; FN=1 stops the fetch
+    expect(h.direct(desc('inv_wait', { SW: 1 }))).toEqual({ accepted: true, aborted: true, fence: false });
+    expect(h.direct(desc('inv_wait', { SW: 1, FN: 1 }))).toEqual({ accepted: true, aborted: true, fence: true });
+    // ITE at the end of the pass, ITESID = the device as the guest knows it; then nothing is pending
+    expect(h.directPassEnd()).toMatchObject({ code: 'ITE', sid: A });
+    expect(h.directPassEnd()).toBeUndefined();
+  });
+
+  it('refuses what bare hardware refuses, before any DID or SID rewrite (reserved bits, qw3, page responses)', () => {
+    const { h } = host();
+    // spec/vtd.md §2.2: IOTLB qw0 bit 8 is reserved (QEMU mask 0xffffffff0000f100); a global
+    // invalidation would otherwise be rewritten into per-DID ones and lose the bit
+    expect(h.direct([0x112n, 0n])).toMatchObject({ accepted: true, error: { code: 'IQE', value: 4 } });
+    // 256-bit queue: qw2/qw3 are reserved for every type, even with a DID no nested HWPT has
+    expect(h.direct([0x427b0022n, 0n, 0n, 1n])).toMatchObject({ accepted: true, error: { code: 'IQE', value: 4 } });
+    // the same descriptor with qw3 = 0 is accepted (no HWPT for DID 0x427b: nothing to do)
+    expect(h.direct([0x427b0022n, 0n, 0n, 0n])).toEqual({ accepted: true });
+    // page group response without ECAP.PRS: invalid type for this unit (IQEI 3)
+    expect(h.direct([0x100009n, 0xc2cn])).toMatchObject({ accepted: true, error: { code: 'IQE', value: 3 } });
   });
 });
 

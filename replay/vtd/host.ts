@@ -27,7 +27,7 @@ import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { entryEnd, devTlbDesc, iotlbDsiDesc, pcPasidDesc, piotlbDesc, psiAligned, QI_MAX_BATCHED_DESC_COUNT, waitDesc, MAX_AGAW_PFN_WIDTH } from './linux.js';
 import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
-import { VtdUnit, type VtdUnitOptions } from './unit.js';
+import { descriptorFault, GUEST_CAPS, VtdUnit, type VtdUnitOptions } from './unit.js';
 import { VTD } from '../../formats/codecs.js';
 
 /** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate) (§5.1). */
@@ -84,7 +84,10 @@ class HostQueue {
       descs.forEach((d, k) => {
         this.write((index + k) % QI_LENGTH, d);
         this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: what[k]! });
-        if (what[k]!.startsWith('dev_tlb_inv')) this.ops({ kind: 'devtlb_inv', iommu: this.iommu, detail: what[k]! });
+        if (what[k]!.startsWith('dev_tlb_inv')) {
+          const silent = this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn));
+          this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: silent, detail: `${what[k]!}${silent ? ' (device timed out)' : ''}` });
+        }
       });
       const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
       this.mem.write32(status, QI_IN_USE);
@@ -251,9 +254,12 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    */
   direct(words: readonly bigint[]): DirectResult {
     const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
-    if (d.error !== undefined && d.def === undefined) return { accepted: true, error: { code: 'IQE', value: d.error.value, message: d.error.message } };
+    // The hardware checks the guest's descriptor as bare hardware does, before any rewrite.
+    const bad = descriptorFault(d, GUEST_CAPS);
+    if (bad !== undefined) return { accepted: true, error: { code: 'IQE', value: bad.iqei, message: bad.why } };
     const f = d.fields;
     const out: { unit: number; words: bigint[] }[] = [];
+    let aborted: { fence: boolean } | undefined;
     /** The guest's words with another 16-bit value at qw0[shift+15:shift] (DID or SID). */
     const replace16 = (shift: bigint, v: number): bigint[] => [(words[0]! & ~(0xffffn << shift)) | (BigInt(v) << shift), ...words.slice(1)];
     switch (d.name) {
@@ -285,11 +291,32 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       // The hardware still waits like any queue: a wait is a physical completion point, and a
       // device-TLB descriptor an ATS round trip to the device.
       if (d.name === 'inv_wait') this.ops({ kind: 'host_sync', iommu, detail: 'wait on the direct queue' });
-      if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') this.ops({ kind: 'devtlb_inv', iommu, detail: `direct ${d.name} sid ${hex(Number(f.SID))}` });
-      const r = this.units[o.unit]!.submitDirect(o.words);
+      const unit = this.units[o.unit]!;
+      if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') {
+        const psid = this.byGuestSid.get(Number(f.SID))!.spec.psid;
+        this.ops({ kind: 'devtlb_inv', iommu, timedOut: unit.atcSilent(psid), detail: `direct ${d.name} sid ${hex(Number(f.SID))}${unit.atcSilent(psid) ? ' (device timed out)' : ''}` });
+      }
+      const r = unit.submitDirect(o.words);
       if (r.error !== undefined) return { accepted: true, error: { code: r.error.code, value: r.error.value, message: r.error.message } };
+      if (r.aborted) aborted = { fence: r.fence === true };
     }
-    return { accepted: true };
+    return aborted ? { accepted: true, aborted: true, fence: aborted.fence } : { accepted: true };
+  }
+
+  /** ITE at the end of a pass of the direct queue; ITESID as the guest knows the device (hardware maps it back). */
+  directPassEnd(): DirectResult['error'] {
+    let out: DirectResult['error'];
+    this.units.forEach((u, i) => {
+      const e = u.endDirectPass();
+      if (e === undefined || out !== undefined) return;
+      const guest = this.topology.devices.find((x) => x.psid === e.sid && this.unitIndexOfGuest(x.sid) === i)?.sid ?? e.sid;
+      out = { code: e.code, value: e.value, message: e.message, ...(guest !== undefined ? { sid: guest } : {}) };
+    });
+    return out;
+  }
+
+  private unitIndexOfGuest(guestSid: number): number | undefined {
+    return this.byGuestSid.get(guestSid)?.hwpt.unitIndex;
   }
 
   private allNested(): Nested[] {

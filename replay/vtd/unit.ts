@@ -39,6 +39,54 @@ import {
   IQA_DW, IQA_QS_MASK, IQEI, IQERCD_ICESID_SHIFT, IQERCD_ITESID_SHIFT, IQT_256_RSV_BIT, qsOf, REG, type Iqei,
 } from './regs.js';
 
+/** What a unit supports beyond the codec's table (see the header table). */
+export interface DescriptorCaps {
+  /** QEMU 7.2 rules for waits. */
+  readonly compat: boolean;
+  /** CAP.MAMV. */
+  readonly mamv: number;
+}
+
+/** The guest-facing unit's capabilities: the architecture, QEMU's CAP.MAMV, no page requests. */
+export const GUEST_CAPS: DescriptorCaps = { compat: false, mamv: 18 };
+
+/**
+ * Why a unit with `caps` refuses descriptor `d` with IQE (IQERCD.IQEI and a message), or
+ * undefined when it executes it (spec/vtd.md §1.3-1.4, §2.2). One rule for bare hardware, the VMM
+ * (which must refuse what the guest's vIOMMU does not advertise) and a hardware-direct queue.
+ */
+export function descriptorFault(d: Decoded, caps: DescriptorCaps): { readonly iqei: Iqei; readonly why: string } | undefined {
+  if (d.error !== undefined) return { iqei: d.error.value as Iqei, why: `${d.name}: ${d.error.message}` }; // the table maps unknown types and width to 3, reserved bits to 4
+  const f = d.fields;
+  const name = d.name as DescName;
+  switch (name) {
+    case 'iotlb_inv':
+      if (f.G === 3n && n(f.AM) > caps.mamv) return { iqei: IQEI.RESERVED_FIELD, why: `AM ${n(f.AM)} above CAP.MAMV ${caps.mamv}` };
+      return undefined;
+    case 'inv_wait': {
+      if (!caps.compat) return undefined;
+      const sw = f.SW === 1n;
+      const irq = f.IF === 1n;
+      if (f.PD === 1n) return { iqei: IQEI.RESERVED_FIELD, why: 'wait with PD (reserved in QEMU 7.2)' };
+      if (sw && irq) return { iqei: IQEI.RESERVED_FIELD, why: 'wait with both SW and IF (QEMU 7.2 asserts)' };
+      if (!sw && !irq) return { iqei: IQEI.RESERVED_FIELD, why: 'wait with neither SW nor IF' };
+      return undefined;
+    }
+    case 'page_grp_resp':
+    case 'page_strm_resp':
+      return { iqei: IQEI.INVALID_TYPE, why: `${name}: page requests are not supported (ECAP.PRS=0)` };
+    case 'cc_inv':
+    case 'dev_tlb_inv':
+    case 'iec_inv':
+    case 'p_iotlb_inv':
+    case 'pc_inv':
+    case 'p_dev_tlb_inv':
+      return undefined;
+    default:
+      return unreachable(name);
+  }
+}
+
 export interface VtdUnitOptions {
   /** The context/PASID tables: SID → DID and ATS. */
   readonly devices?: Iterable<readonly [number, DeviceEntry]>;
@@ -62,6 +110,10 @@ export interface VtdUnitOptions {
 /** A descriptor from a queue other than the unit's own (a hardware-direct guest queue). */
 export interface DirectOutcome {
   readonly error?: QueueError;
+  /** A wait that will never complete: a device-TLB invalidation before it timed out (ITE follows). */
+  readonly aborted?: boolean;
+  /** That wait has FN=1: nothing after it is fetched (spec/vtd.md §1.2). */
+  readonly fence?: boolean;
 }
 
 const n = (v: bigint | undefined): number => Number(v ?? 0n);
@@ -381,38 +433,9 @@ export class VtdUnit implements QueueUnit, WalkTables {
 
   /** Checks a decoded descriptor beyond the codec's table: what this unit supports. */
   private check(d: Decoded): Iqei | undefined {
-    if (d.error !== undefined) {
-      this.why = `${d.name}: ${d.error.message}`;
-      return d.error.value as Iqei; // the table maps unknown types and width to 3, reserved bits to 4
-    }
-    const f = d.fields;
-    const name = d.name as DescName;
-    switch (name) {
-      case 'iotlb_inv':
-        if (f.G === 3n && n(f.AM) > this.mamv) return this.reject(IQEI.RESERVED_FIELD, `AM ${n(f.AM)} above CAP.MAMV ${this.mamv}`);
-        return undefined;
-      case 'inv_wait': {
-        if (!this.compat) return undefined;
-        const sw = f.SW === 1n;
-        const irq = f.IF === 1n;
-        if (f.PD === 1n) return this.reject(IQEI.RESERVED_FIELD, 'wait with PD (reserved in QEMU 7.2)');
-        if (sw && irq) return this.reject(IQEI.RESERVED_FIELD, 'wait with both SW and IF (QEMU 7.2 asserts)');
-        if (!sw && !irq) return this.reject(IQEI.RESERVED_FIELD, 'wait with neither SW nor IF');
-        return undefined;
-      }
-      case 'page_grp_resp':
-      case 'page_strm_resp':
-        return this.reject(IQEI.INVALID_TYPE, `${name}: page requests are not supported (ECAP.PRS=0)`);
-      case 'cc_inv':
-      case 'dev_tlb_inv':
-      case 'iec_inv':
-      case 'p_iotlb_inv':
-      case 'pc_inv':
-      case 'p_dev_tlb_inv':
-        return undefined;
-      default:
-        return unreachable(name);
-    }
+    const bad = descriptorFault(d, { compat: this.compat, mamv: this.mamv });
+    if (bad === undefined) return undefined;
+    return this.reject(bad.iqei, bad.why);
   }
 
   private reject(iqei: Iqei, message: string): Iqei {
@@ -441,6 +464,11 @@ export class VtdUnit implements QueueUnit, WalkTables {
     return !this.compat && this.timedOut.has(sid);
   }
 
+  /** Whether device `sid` does not answer device-TLB invalidations now (setAtcTimeout). */
+  atcSilent(sid: number): boolean {
+    return this.timesOut(sid);
+  }
+
   /** Invalidation wait (§2.2 type 0x5): completes unless an earlier device-TLB invalidation is in flight. */
   private wait(slot: number, d: Decoded): Iqei | undefined {
     if (this.outstanding !== undefined) {
@@ -464,21 +492,25 @@ export class VtdUnit implements QueueUnit, WalkTables {
 
   /**
    * A descriptor consumed by another queue of this unit (a hardware-direct guest queue, host.ts):
-   * the same checks and cache effects, no IQH, no status write. A wait fails with ITE when a
-   * device-TLB invalidation since the last wait timed out.
+   * the same checks and cache effects, no IQH, no status write. As on the unit's own queue (§1.3):
+   * a wait after a device-TLB invalidation that timed out is pending and will be aborted (FN=1 also
+   * stops the fetch); the time-out itself is reported when the pass ends (endDirectPass).
    */
   submitDirect(words: readonly bigint[]): DirectOutcome {
     const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
     const bad = this.check(d);
     if (bad !== undefined) return { error: { code: 'IQE', value: bad, slot: -1, message: `${this.name}: ${this.why}` } };
-    if (d.name === 'inv_wait') {
-      const sid = this.directOutstanding;
-      this.directOutstanding = undefined;
-      if (sid === undefined) return {};
-      return { error: { code: 'ITE', value: 0, slot: -1, sid, message: `${this.name}: device-TLB invalidation to SID ${hex(sid)} timed out` } };
-    }
+    if (d.name === 'inv_wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: d.fields.FN === 1n };
     if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) this.directOutstanding ??= n(d.fields.SID);
     else invalidate(this.caches, d, undefined);
     return {};
+  }
+
+  /** The end of a pass over a direct queue: ITE (ITESID = the silent device) if one timed out. */
+  endDirectPass(): QueueError | undefined {
+    const sid = this.directOutstanding;
+    if (sid === undefined) return undefined;
+    this.directOutstanding = undefined;
+    return { code: 'ITE', value: 0, slot: -1, sid, message: `${this.name}: device-TLB invalidation to SID ${hex(sid)} timed out` };
   }
 }

@@ -1,0 +1,120 @@
+// Bare hardware on the guest's own queue: what every policy is held to. It is fed the same
+// doorbells, acknowledgements and device faults as the policies, and after each event exposes what
+// the guest would read from a real unit — consumer position, pending error — and which completion
+// points it completed (a bitset by absolute position: flat memory). The oracle's side of the
+// reference (its own stale checks and the guest findings) is reference.ts, driven from here.
+
+import type { Topology } from '../formats/trace/header.js';
+import type { ReplayKit } from './host.js';
+import type { GuestError } from './policy.js';
+import { posAt, type GuestQueue } from './guest-queue.js';
+import { overrunOnDoorbell, overrunOnWrite, Reference } from './reference.js';
+import type { QueueUnit, UnitEvent } from './unit.js';
+
+export class BareHardware {
+  private readonly unit: QueueUnit;
+  private readonly events: UnitEvent[] = [];
+  /** The differential oracle's reference side: bare hardware's own findings. */
+  readonly reference: Reference;
+  /** Consumer position after the last event. */
+  cons: number;
+  /** Pending error after the last event, with the position it stopped at. */
+  error: (GuestError & { pos: number }) | undefined;
+  /** Queue errors raised. */
+  errors = 0;
+  /** Completion points completed. */
+  completions = 0;
+  /** Sequence number of the last doorbell or acknowledgement. */
+  private lastSeq = 0;
+  private done = new Uint8Array(1024);
+
+  constructor(kit: ReplayKit, topology: Topology, private readonly q: GuestQueue) {
+    this.unit = kit.guestUnit(topology, q.mem, (e) => this.events.push(e));
+    // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
+    this.unit.configureQueue(q.base, q.entries, q.descBytes, q.start);
+    this.reference = new Reference(topology, q.header.arch, this.unit);
+    this.cons = q.start;
+  }
+
+  /** Before the guest writes `slot`: a published entry not yet consumed is a ring overrun. */
+  write(seq: number, slot: number): void {
+    const over = overrunOnWrite(seq, slot, this.q.prod, this.cons, this.error !== undefined, this.q.entries);
+    if (over !== undefined) this.reference.add(over);
+  }
+
+  /**
+   * After the guest wrote `slot`: when that slot holds an entry published and not yet consumed by
+   * bare hardware, the new command takes its place; the reference probes it, and its position is
+   * returned for the policies to do the same.
+   */
+  republished(slot: number): number | undefined {
+    const q = this.q;
+    const offset = (slot - (this.cons % q.entries) + q.entries) % q.entries;
+    if (offset >= q.prod - this.cons) return undefined;
+    const pos = this.cons + offset;
+    this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos));
+    return pos;
+  }
+
+  /** The guest published [from, prod): the reference oracle probes, then the unit consumes. */
+  doorbell(seq: number, index: number, wrap: number, from: number, prod: number): void {
+    const q = this.q;
+    this.lastSeq = seq;
+    for (let pos = from; pos < prod; pos++) this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos));
+    const over = overrunOnDoorbell(seq, prod, this.cons, q.entries, q.header.arch);
+    if (over !== undefined) this.reference.add(over);
+    this.unit.writeProducer(index, wrap);
+    this.absorb();
+  }
+
+  ack(seq: number): void {
+    this.lastSeq = seq;
+    this.unit.acknowledge();
+    this.absorb();
+  }
+
+  fault(sid: number, timedOut: boolean): void {
+    this.unit.setAtcTimeout(sid, timedOut);
+  }
+
+  /** Whether bare hardware completed the completion point at `pos`. */
+  completed(pos: number): boolean {
+    const byte = pos >> 3;
+    return byte < this.done.length && (this.done[byte]! & (1 << (pos & 7))) !== 0;
+  }
+
+  private markCompleted(pos: number): void {
+    const byte = pos >> 3;
+    if (byte >= this.done.length) {
+      const next = new Uint8Array(Math.max(byte + 1, this.done.length * 2));
+      next.set(this.done);
+      this.done = next;
+    }
+    const bit = 1 << (pos & 7);
+    if ((this.done[byte]! & bit) === 0) {
+      this.done[byte]! |= bit;
+      this.completions++;
+    }
+  }
+
+  /** State after an event: consumer position, error, completions. */
+  private absorb(): void {
+    const q = this.q;
+    const from = this.cons;
+    const c = this.unit.consumer();
+    const cons = posAt(c.index, c.wrap, from, q.entries, q.smmu);
+    for (const ev of this.events) {
+      if (ev.kind === 'complete') {
+        const pos = posAt(ev.slot, 0, from, q.entries, false);
+        this.markCompleted(pos);
+        this.reference.completed(pos, `the ${q.decodedAt(pos).name} at slot ${ev.slot} completed`);
+      } else if (ev.kind === 'error') {
+        this.errors++;
+        this.reference.stopped(cons, cons < q.prod ? q.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${cons % q.entries}`);
+      }
+    }
+    this.events.length = 0;
+    this.cons = cons;
+    this.error = c.error ? { code: c.error.code, value: c.error.value, ...(c.error.sid !== undefined ? { sid: c.error.sid } : {}), pos: cons } : undefined;
+  }
+}

@@ -1,0 +1,108 @@
+// The guest's queue as every side of a replay shares it: the ring in guest memory, the trace
+// sequence number and cause of the command last written to each slot, each slot's command decoded
+// and classified once per write (for bare hardware, every policy and the oracle alike), and the
+// producer position the doorbells publish. Positions are absolute: lap * entries + index.
+
+import { classify } from '../formats/classify.js';
+import type { Decoded } from '../formats/codec/codec.js';
+import { codecFor } from '../formats/codecs.js';
+import type { Classified } from '../formats/scope.js';
+import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
+import { queueBase } from './feed.js';
+import { GuestMemory } from './memory.js';
+import type { Cause } from './policy.js';
+
+const CAUSES: readonly (Cause | undefined)[] = [undefined, 'map', 'unmap'];
+
+export class GuestQueue {
+  readonly entries: number;
+  readonly start: number;
+  readonly smmu: boolean;
+  readonly descBytes: 16 | 32;
+  readonly base: bigint;
+  readonly mem = new GuestMemory();
+  /** Absolute producer position: everything before it is published. */
+  prod: number;
+  private prodIndex: number;
+  private prodWrap = 0;
+  private readonly words: 2 | 4;
+  private readonly codec;
+  private readonly slotSeq: Int32Array;
+  /** 0 unknown, 1 map, 2 unmap (CAUSES). */
+  private readonly slotCause: Uint8Array;
+  private readonly slotDecoded: (Decoded | undefined)[];
+  private readonly slotClassified: (Classified | undefined)[];
+
+  constructor(readonly header: TraceHeader) {
+    this.entries = header.queue_entries;
+    this.start = header.start ?? 0;
+    this.smmu = header.arch === 'smmuv3';
+    this.descBytes = header.desc_bytes;
+    this.words = wordsPerSlot(header);
+    this.codec = codecFor(header.arch);
+    this.base = queueBase(header);
+    this.mem.addRegion(this.base, this.entries * this.descBytes);
+    this.slotSeq = new Int32Array(this.entries).fill(-1);
+    this.slotCause = new Uint8Array(this.entries);
+    this.slotDecoded = new Array<Decoded | undefined>(this.entries).fill(undefined);
+    this.slotClassified = new Array<Classified | undefined>(this.entries).fill(undefined);
+    this.prod = this.start;
+    this.prodIndex = this.start;
+  }
+
+  /** The guest writes a command into `slot`. */
+  write(seq: number, slot: number, words: readonly bigint[], cause: Cause | undefined): void {
+    this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
+    this.slotSeq[slot] = seq;
+    this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
+    this.slotDecoded[slot] = undefined;
+    this.slotClassified[slot] = undefined;
+  }
+
+  /** The guest writes the producer index (and SMMU wrap bit): the new absolute producer position. */
+  doorbell(index: number, wrap: number): number {
+    const e = this.entries;
+    const delta = this.smmu ? (index + wrap * e - (this.prodIndex + this.prodWrap * e) + 2 * e) % (2 * e) : (index - this.prodIndex + e) % e;
+    this.prod += delta;
+    this.prodIndex = index;
+    this.prodWrap = wrap;
+    return this.prod;
+  }
+
+  seqAt(pos: number): number {
+    return this.slotSeq[pos % this.entries]!;
+  }
+
+  causeAt(pos: number): Cause | undefined {
+    return CAUSES[this.slotCause[pos % this.entries]!];
+  }
+
+  decodedAt(pos: number): Decoded {
+    const slot = pos % this.entries;
+    let d = this.slotDecoded[slot];
+    if (d === undefined) {
+      const w = this.mem.readWords(this.base + BigInt(slot * this.descBytes), this.words)!;
+      d = this.codec.decode(w, { descBytes: this.descBytes });
+      this.slotDecoded[slot] = d;
+    }
+    return d;
+  }
+
+  /** Role and cache scope of the command at `pos`, computed once per write of its slot. */
+  classifiedAt(pos: number): Classified {
+    const slot = pos % this.entries;
+    let c = this.slotClassified[slot];
+    if (c === undefined) {
+      c = classify(this.decodedAt(pos));
+      this.slotClassified[slot] = c;
+    }
+    return c;
+  }
+}
+
+/** Maps (index, wrap) onto the absolute position nearest at or after `from` (SMMU: 2E period). */
+export function posAt(index: number, wrap: number, from: number, entries: number, smmu: boolean): number {
+  const period = smmu ? 2 * entries : entries;
+  const v = smmu ? index + wrap * entries : index;
+  return from + ((v - (from % period) + period) % period);
+}

@@ -1,0 +1,107 @@
+// One policy run's account of its work: the summary counts, the modelled clock, and the host work
+// of the event being handled, aggregated per (host_ops kind, physical IOMMU) in flat typed arrays
+// (no object or Map per operation). `flush` writes the event's rows in (kind, IOMMU) order.
+
+import type { HostOp } from './host.js';
+import { workIndex, type CompiledCosts, type WorkKind } from './cost/model.js';
+import { OP_KINDS, SUMMARY_COUNTS } from './tables.js';
+
+const OP_NAMES: readonly string[] = OP_KINDS;
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Work-kind numbers of the host op kinds, looked up once. */
+const HOST_WORK: Readonly<Record<HostOp['kind'], number>> = {
+  ioctl: workIndex('ioctl'),
+  host_cmd: workIndex('host_cmd'),
+  host_sync: workIndex('host_sync'),
+  host_doorbell: workIndex('host_doorbell'),
+  devtlb_inv: workIndex('devtlb_inv'),
+  direct_cmd: workIndex('direct_cmd'),
+};
+
+/** Where a ledger writes an event's rows: (kind, iommu, count, entries, bytes, cost_us). */
+export type HostOpsRowSink = (kind: string, iommu: number, count: number, entries: number, bytes: number, cost: number) => void;
+
+export class Ledger {
+  /** Summary counts, indexed like SUMMARY_COUNTS. */
+  readonly counts = new Float64Array(SUMMARY_COUNTS.length);
+  /** Modelled time so far (µs). */
+  clock = 0;
+  /** Physical IOMMU ids map to columns 1..; column 0 is work in the VMM (iommu -1). */
+  private readonly stride: number;
+  private readonly cellCount: Uint32Array;
+  private readonly cellEntries: Float64Array;
+  private readonly cellBytes: Float64Array;
+  private readonly cellCost: Float64Array;
+  /** Cells touched by the current event. */
+  private readonly touched: Int32Array;
+  private nTouched = 0;
+
+  constructor(private readonly costs: CompiledCosts, maxIommuId: number, private readonly entryLen: number) {
+    this.stride = maxIommuId + 2;
+    const cells = OP_KINDS.length * this.stride;
+    this.cellCount = new Uint32Array(cells);
+    this.cellEntries = new Float64Array(cells);
+    this.cellBytes = new Float64Array(cells);
+    this.cellCost = new Float64Array(cells);
+    this.touched = new Int32Array(cells);
+  }
+
+  /** Charges one operation of work kind `w` (a WORK_KINDS index). */
+  charge(w: number, iommu: number, entries: number, bytes: number, timedOut: boolean): void {
+    const c = this.costs;
+    const t = c.timedOut[w]!;
+    const cost = timedOut && t === t ? t : c.cost[w]! + entries * c.perEntry[w]!;
+    const k = c.count[w]!;
+    if (k >= 0) this.counts[k]!++;
+    this.clock += cost;
+    const cell = c.op[w]! * this.stride + iommu + 1;
+    if (this.cellCount[cell] === 0) this.touched[this.nTouched++] = cell;
+    this.cellCount[cell]!++;
+    this.cellEntries[cell]! += entries;
+    this.cellBytes[cell]! += bytes;
+    this.cellCost[cell]! += cost;
+  }
+
+  vmm(work: number): void {
+    this.charge(work, -1, 0, 0, false);
+  }
+
+  host(op: HostOp): void {
+    const w = HOST_WORK[op.kind];
+    if (op.kind === 'ioctl') {
+      const entries = op.entries ?? 0;
+      const bytes = op.bytes ?? entries * this.entryLen;
+      this.counts[BYTES_COPIED]! += bytes;
+      this.charge(w, op.iommu, entries, bytes, false);
+    } else this.charge(w, op.iommu, 0, 0, op.timedOut === true);
+  }
+
+  /** Writes the current event's rows, ordered by kind then IOMMU, and starts the next event. */
+  flush(out: HostOpsRowSink | undefined): void {
+    const n = this.nTouched;
+    if (n === 0) return;
+    const touched = this.touched.subarray(0, n);
+    if (n > 1) touched.sort();
+    for (let i = 0; i < n; i++) {
+      const cell = touched[i]!;
+      const kind = (cell / this.stride) | 0;
+      out?.(OP_NAMES[kind]!, (cell % this.stride) - 1, this.cellCount[cell]!, this.cellEntries[cell]!, this.cellBytes[cell]!, round(this.cellCost[cell]!));
+      this.cellCount[cell] = 0;
+      this.cellEntries[cell] = 0;
+      this.cellBytes[cell] = 0;
+      this.cellCost[cell] = 0;
+    }
+    this.nTouched = 0;
+  }
+
+  /** The counts by name, for the summary. */
+  countsByName(): Record<(typeof SUMMARY_COUNTS)[number], number> {
+    return Object.fromEntries(SUMMARY_COUNTS.map((c, i) => [c, this.counts[i]!])) as Record<(typeof SUMMARY_COUNTS)[number], number>;
+  }
+}
+
+const BYTES_COPIED = SUMMARY_COUNTS.indexOf('bytes_copied');
+
+/** The work-kind number of a VMM op kind. */
+export const vmmWork = (kind: WorkKind): number => workIndex(kind);

@@ -1,0 +1,212 @@
+// Policies in parallel: the policies are cut into contiguous shares, one worker thread each
+// (worker.ts); every worker replays the whole trace with its own bare hardware (one unit, cheap
+// next to the policies' hosts) and spills its rows tagged with their place in the serial order.
+// The main thread merges the shares — host_ops and violations by (phase, event ordinal), ties in
+// policy order; completions and summaries share after share — into the same result tables, batch
+// for batch, that a serial run writes: output is byte-identical (bench/replay-hashes.ts checks it).
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { packageRoot } from '../formats/paths.js';
+import { InputFault, type InputError } from '../formats/result.js';
+import type { OpenTrace } from '../formats/trace/io.js';
+import { openTables, replayOutput, summaryRow, bareOutput } from './engine.js';
+import { LineReader, Spill, type SpillReader } from './spill.js';
+import type { PolicySummary, ReplayOutput } from './summary.js';
+import { OP_KINDS } from './tables.js';
+import type { ResolvedTopology } from './topology.js';
+
+/** Spilled host_ops record: event, policy (in the share), seq, kind, iommu, count, entries, bytes, cost. */
+export const HOST_OPS_WIDTH = 9;
+/** Spilled completions record: policy (in the share), seq, slot, doorbell_seq, completed, ref_completed, latency (NaN: null), commands. */
+export const COMPLETIONS_WIDTH = 8;
+
+export interface ShareSpec {
+  readonly index: number;
+  readonly trace: string;
+  readonly policies: readonly string[];
+  readonly topologyFile?: string;
+  readonly costsFile?: string;
+  readonly scratch: string;
+  readonly tables: boolean;
+  readonly progress: boolean;
+}
+
+export type ShareMessage =
+  | { readonly type: 'progress'; readonly rows: number }
+  | {
+      readonly type: 'done';
+      readonly events: number;
+      readonly doorbells: number;
+      readonly summaries: readonly PolicySummary[];
+      readonly bare: ReturnType<typeof bareOutput>;
+      readonly records: { readonly hostOps: number; readonly completions: number };
+    }
+  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
+
+type Done = Extract<ShareMessage, { type: 'done' }>;
+
+export function shareFiles(scratch: string, index: number) {
+  return {
+    hostOps: join(scratch, `share-${index}-host_ops.f64`),
+    completions: join(scratch, `share-${index}-completions.f64`),
+    violations: join(scratch, `share-${index}-violations.jsonl`),
+  };
+}
+
+function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(packageRoot(), 'dist/replay/worker.js') : join(here, '../worker.js');
+}
+
+/** `n` policies cut into `jobs` contiguous shares, as even as can be. */
+export function shares<T>(items: readonly T[], jobs: number): T[][] {
+  const k = Math.max(1, Math.min(jobs, items.length));
+  const out: T[][] = [];
+  let from = 0;
+  for (let i = 0; i < k; i++) {
+    const n = Math.floor(items.length / k) + (i < items.length % k ? 1 : 0);
+    out.push(items.slice(from, from + n));
+    from += n;
+  }
+  return out;
+}
+
+export interface ParallelOptions {
+  readonly policies: readonly string[];
+  readonly jobs: number;
+  readonly topologyFile?: string;
+  readonly costsFile?: string;
+  readonly outDir?: string;
+  readonly onProgress?: (rows: number) => void;
+}
+
+function runShare(spec: ShareSpec, onProgress?: (rows: number) => void): { done: Promise<Done>; stop(): void } {
+  const w = new Worker(workerPath(), { workerData: spec });
+  let settled = false;
+  const done = new Promise<Done>((resolve, reject) => {
+    w.on('message', (m: ShareMessage) => {
+      if (m.type === 'progress') onProgress?.(m.rows);
+      else if (m.type === 'done') {
+        settled = true;
+        resolve(m);
+      } else {
+        settled = true;
+        reject(m.input ? new InputFault(m.input) : new Error(`replay worker: ${m.message}`));
+      }
+    });
+    w.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    w.on('exit', (code) => {
+      if (!settled) reject(new Error(`replay worker ended with exit code ${code}`));
+    });
+  });
+  return { done, stop: () => void w.terminate() };
+}
+
+/** Replays `trace` with its policies spread over `opts.jobs` worker threads. */
+export async function replayParallel(trace: OpenTrace, topology: ResolvedTopology, opts: ParallelOptions): Promise<ReplayOutput> {
+  const parts = shares(opts.policies, opts.jobs);
+  const scratch = mkdtempSync(join(tmpdir(), 'invtrace-parallel-'));
+  const tables = opts.outDir !== undefined;
+  const running = parts.map((policies, index) =>
+    runShare(
+      {
+        index,
+        trace: trace.path,
+        policies,
+        scratch,
+        tables,
+        progress: index === 0 && opts.onProgress !== undefined,
+        ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
+        ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
+      },
+      index === 0 ? opts.onProgress : undefined,
+    ),
+  );
+  try {
+    const done = await Promise.all(running.map((r) => r.done));
+    const summaries = done.flatMap((d) => d.summaries);
+    if (opts.outDir !== undefined) mergeTables(opts.outDir, scratch, done, summaries);
+    return replayOutput(trace, topology, { events: done[0]!.events, doorbells: done[0]!.doorbells, summaries }, done[0]!.bare);
+  } finally {
+    for (const r of running) r.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The shares' spilled rows into the result tables, in serial order. */
+function mergeTables(dir: string, scratch: string, done: readonly Done[], summaries: readonly PolicySummary[]): void {
+  const names = summaries.map((s) => s.policy);
+  const firstOf: number[] = [];
+  done.reduce((n, d) => (firstOf.push(n), n + d.summaries.length), 0);
+  const t = openTables(dir, names);
+  const files = done.map((_, i) => shareFiles(scratch, i));
+  try {
+    // host_ops: by event ordinal, share order on a tie (a share's rows of one event are contiguous).
+    const ops: SpillReader[] = done.map((d, i) => Spill.read(files[i]!.hostOps, HOST_OPS_WIDTH, d.records.hostOps));
+    const live = ops.map((r) => r.next());
+    const row: (string | number | bigint)[] = new Array(8);
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < ops.length; i++) if (live[i] && (pick < 0 || ops[i]!.values[ops[i]!.at]! < ops[pick]!.values[ops[pick]!.at]!)) pick = i;
+      if (pick < 0) break;
+      const r = ops[pick]!;
+      const b = r.values;
+      const at = r.at;
+      row[0] = names[firstOf[pick]! + b[at + 1]!]!;
+      row[1] = b[at + 2]!;
+      row[2] = OP_KINDS[b[at + 3]!]!;
+      row[3] = b[at + 4]!;
+      row[4] = b[at + 5]!;
+      row[5] = b[at + 6]!;
+      row[6] = BigInt(b[at + 7]!);
+      row[7] = b[at + 8]!;
+      t.hostOps.push(row);
+      live[pick] = r.next();
+    }
+    for (const r of ops) r.close();
+    // violations: by (phase, event ordinal), share order on a tie.
+    const vs = files.map((f) => new LineReader(f.violations));
+    const cur: (unknown[] | undefined)[] = vs.map((r) => (r.next() ? (JSON.parse(r.line) as unknown[]) : undefined));
+    const before = (a: unknown[], b: unknown[]) => (a[0] as number) < (b[0] as number) || (a[0] === b[0] && (a[1] as number) < (b[1] as number));
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < vs.length; i++) if (cur[i] !== undefined && (pick < 0 || before(cur[i]!, cur[pick]!))) pick = i;
+      if (pick < 0) break;
+      const v = cur[pick]!;
+      t.violations.push([names[firstOf[pick]! + (v[2] as number)]!, v[3] as number, v[4] as string, v[5] as string, v[6] as string]);
+      cur[pick] = vs[pick]!.next() ? (JSON.parse(vs[pick]!.line) as unknown[]) : undefined;
+    }
+    for (const r of vs) r.close();
+    // completions: share after share (each share wrote its policies in order).
+    const crow: (string | number | boolean | null)[] = new Array(8);
+    done.forEach((d, i) => {
+      const r = Spill.read(files[i]!.completions, COMPLETIONS_WIDTH, d.records.completions);
+      while (r.next()) {
+        const b = r.values;
+        const at = r.at;
+        const latency = b[at + 6]!;
+        crow[0] = names[firstOf[i]! + b[at]!]!;
+        crow[1] = b[at + 1]!;
+        crow[2] = b[at + 2]!;
+        crow[3] = b[at + 3]!;
+        crow[4] = b[at + 4]! === 1;
+        crow[5] = b[at + 5]! === 1;
+        crow[6] = latency === latency ? latency : null;
+        crow[7] = b[at + 7]!;
+        t.completions.push(crow);
+      }
+      r.close();
+    });
+    for (const s of summaries) t.summary.push(summaryRow(s));
+    t.close();
+  } finally {
+    t.abort();
+  }
+}
