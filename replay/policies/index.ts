@@ -7,6 +7,7 @@ import { InputFault } from '../../formats/result.js';
 import type { Topology } from '../../formats/trace/header.js';
 import { parsePolicySpec, type PolicyFactory } from '../policy.js';
 import { takeArrangement, type Arrangement } from '../vmm/arrangement.js';
+import type { LeftOut } from '../summary.js';
 import { devtlbNop, perCommand } from './per-command.js';
 import { hwDirect } from './hw-direct.js';
 import { linearBatch } from './linear-batch.js';
@@ -71,6 +72,18 @@ export interface ResolvedPolicy {
   /** Why this policy cannot run on a topology (it is then left out of the comparison), if so. */
   unavailable(topology: Topology): string | undefined;
   make(): ReturnType<PolicyFactory>;
+}
+
+/** Splits policies into those that run on `topology` and those left out, with why. */
+export function partitionAvailable(policies: readonly ResolvedPolicy[], topology: Topology): { run: ResolvedPolicy[]; leftOut: LeftOut[] } {
+  const run: ResolvedPolicy[] = [];
+  const leftOut: LeftOut[] = [];
+  for (const p of policies) {
+    const why = p.unavailable(topology);
+    if (why === undefined) run.push(p);
+    else leftOut.push({ policy: p.name, why });
+  }
+  return { run, leftOut };
 }
 
 function looksLikePath(base: string): boolean {
