@@ -2,6 +2,7 @@
 // ingested, generator specs generated, into a work folder) and replayed under its policies, each
 // policy's summary kept under its key (the alias, or the spec itself).
 
+import type { LeftOut } from '../../replay/summary.js';
 import { join } from 'node:path';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { InputFault } from '../../formats/result.js';
@@ -23,6 +24,8 @@ export interface TraceRun {
   readonly doorbells: number;
   readonly seconds: number;
   readonly policies: readonly PolicyRun[];
+  /** Policies of the suite that cannot run on this trace's topology, and why (docs/hosts.md). */
+  readonly leftOut: readonly LeftOut[];
 }
 
 export type Stage = 'ingest' | 'gen' | 'replay';
@@ -77,7 +80,9 @@ export async function runSuite(suite: Suite, o: RunSuiteOptions): Promise<TraceR
       events: r.events,
       doorbells: r.doorbells,
       seconds: (performance.now() - t0) / 1000,
-      policies: t.policies.map((p) => ({ key: p.key, spec: p.spec, summary: bySpec.get(p.spec)! })),
+      // A policy left out of this trace (hw-direct over several physical IOMMUs) has no run.
+      policies: t.policies.filter((p) => bySpec.has(p.spec)).map((p) => ({ key: p.key, spec: p.spec, summary: bySpec.get(p.spec)! })),
+      leftOut: r.left_out ?? [],
     });
   }
   return runs;
