@@ -71,7 +71,12 @@ JOIN doorbells_summary d USING (file)
 ORDER BY t.file`;
 
 type Pairs = { k: string; n: number }[] | null;
-const asMap = (p: Pairs) => Object.fromEntries((p ?? []).map((x) => [x.k, x.n]));
+/** Pairs summed per key (commands_by_op has one row per op and role: a refused iotlb_inv has role 'other'). */
+const asMap = (p: Pairs) => {
+  const out: Record<string, number> = {};
+  for (const x of p ?? []) out[x.k] = (out[x.k] ?? 0) + x.n;
+  return out;
+};
 
 describe('invtrace sql agrees with invtrace info', () => {
   it('counts events, commands per op and role, errors, doorbells, entries per doorbell and wraps', () => {
