@@ -7,6 +7,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
+import { codecFor } from '../../formats/codecs.js';
+import { wordsPerSlot } from '../../formats/trace/header.js';
+import { openTrace } from '../../formats/trace/io.js';
+import { viewBatch } from '../../formats/trace/view.js';
+import { generate, plan } from '../gen/generate.js';
 import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
 import { ROOT, tempDir } from '../../test/helpers.js';
@@ -94,5 +99,61 @@ describe('the viommu variant key', () => {
     // the default is per-iommu: the same numbers as naming it
     const p = by(await replay('viommu-smmuv3-two-smmus', ['raw-ring', 'raw-ring:viommu=per-iommu']));
     expect(p['raw-ring:viommu=per-iommu']).toMatchObject({ ioctls: p['raw-ring']!.ioctls, host_commands: p['raw-ring']!.host_commands, modeled_us: p['raw-ring']!.modeled_us });
+  });
+});
+
+/** Commands of a trace by name, read through the codec. */
+async function opCounts(path: string): Promise<Record<string, number>> {
+  const t = await openTrace(path);
+  const codec = codecFor(t.header.arch);
+  const n = wordsPerSlot(t.header);
+  const out: Record<string, number> = {};
+  for await (const b of t.batches()) {
+    const v = viewBatch(b);
+    for (let i = 0; i < v.length; i++) if (v.kindOf(i) === 'cmd') {
+      const name = codec.decode(v.words(i, n)).name;
+      out[name] = (out[name] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+describe('a generated workload over 2 physical SMMUs (gen --iommus 2)', () => {
+  async function gen(domains: string): Promise<string> {
+    const out = join(dir, `gen-d${domains}.arrow`);
+    const p = plan('smmuv3', { seed: '1', requests: '200', devices: '8', ats: '0.5', domains, iommus: '2' });
+    if (!p.ok) throw new Error(p.error.message);
+    await generate(p.value, out);
+    return out;
+  }
+  const POLICIES = ['per-command', 'per-command:viommu=shared', 'linear-batch', 'linear-batch:viommu=shared', 'hw-direct'];
+
+  it('one domain spanning both: shared saves one ioctl per TLBI, the host does the same work', async () => {
+    const trace = await gen('1');
+    const ops = await opCounts(trace);
+    // every TLBI (NH_VA, NH_ASID, NSNH_ALL) concerns devices behind both SMMUs: per-iommu sends it to 2 vIOMMUs, shared to 1
+    const tlbis = (ops.CMD_TLBI_NH_VA ?? 0) + (ops.CMD_TLBI_NH_ASID ?? 0) + (ops.CMD_TLBI_NSNH_ALL ?? 0);
+    expect(tlbis).toBeGreaterThan(0);
+    const r = await runReplay(trace, { policies: POLICIES });
+    const p = by(r);
+    expect(p['per-command']!.ioctls - p['per-command:viommu=shared']!.ioctls).toBe(tlbis);
+    // both SMMUs get every TLBI either way; ATC_INV/CFGI_CD go to their device's SMMU either way
+    expect(p['per-command:viommu=shared']!.host_commands).toBe(p['per-command']!.host_commands);
+    expect(p['linear-batch:viommu=shared']!.host_commands).toBe(p['linear-batch']!.host_commands);
+    for (const x of r.policies) expect(x.correct, x.policy).toBe(true);
+    expect(r.left_out!.map((l) => l.policy)).toEqual(['hw-direct']);
+  });
+
+  it('a domain per device: shared sends every ASID-scoped TLBI to both SMMUs, one more host command and sync each', async () => {
+    const trace = await gen('0');
+    const ops = await opCounts(trace);
+    // per-iommu: an ASID-scoped TLBI goes to the vIOMMU of that ASID's device only; shared: the kernel cannot tell, both SMMUs
+    const asidScoped = (ops.CMD_TLBI_NH_VA ?? 0) + (ops.CMD_TLBI_NH_ASID ?? 0);
+    const p = by(await runReplay(trace, { policies: POLICIES }));
+    expect(p['per-command:viommu=shared']!.host_commands - p['per-command']!.host_commands).toBe(asidScoped);
+    expect(p['per-command:viommu=shared']!.host_syncs - p['per-command']!.host_syncs).toBe(asidScoped);
+    // ioctls: only the all-ASID TLBI_NSNH_ALL went to both vIOMMUs per-iommu
+    expect(p['per-command']!.ioctls - p['per-command:viommu=shared']!.ioctls).toBe(ops.CMD_TLBI_NSNH_ALL ?? 0);
+    expect(p['per-command:viommu=shared']!.modeled_us).toBeGreaterThan(p['per-command']!.modeled_us);
   });
 });
