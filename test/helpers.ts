@@ -30,3 +30,27 @@ export function cli(...args: string[]): CliResult {
   const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8', cwd: ROOT });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** The ingest inputs of each real capture run: the QEMU log (plus, for the scalable run, the guest
+ * trace, which alone has the PASID descriptors' words; samples/captures/README.md caveats). */
+export const CAPTURE_RUNS = {
+  'vtd-legacy-strict': ['qemu-vtd-legacy-strict.log.gz'],
+  'vtd-legacy-lazy': ['qemu-vtd-legacy-lazy.log.gz'],
+  'vtd-scalable-strict': ['qemu-vtd-scalable-strict.log.gz', 'guest-vtd-scalable-strict.txt.gz'],
+  'smmuv3-strict': ['qemu-smmuv3-strict.log.gz'],
+  'smmuv3-lazy': ['qemu-smmuv3-lazy.log.gz'],
+} as const;
+export type CaptureRun = keyof typeof CAPTURE_RUNS;
+
+/** Ingests a capture run into `dir` once per test file; returns the trace path. */
+const ingested = new Map<string, Promise<string>>();
+export function captureTrace(run: CaptureRun, dir: string): Promise<string> {
+  const key = `${dir}/${run}`;
+  let p = ingested.get(key);
+  if (p === undefined) {
+    const out = join(dir, `${run}.arrow`);
+    p = import('../formats/ingest/ingest.js').then(({ ingest }) => ingest(CAPTURE_RUNS[run].map(capture), { output: out })).then(() => out);
+    ingested.set(key, p);
+  }
+  return p;
+}
