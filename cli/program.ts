@@ -6,6 +6,8 @@ import { INGEST_FORMATS } from './ingest-formats.js';
 import { action, EXIT_BAD_INPUT } from './run.js';
 import { declareGen } from './commands/gen.js';
 
+const INPUT_HELP = 'a trace (.arrow), capture files of one run or a JSONL scenario (ingested on the fly), or a replay output folder (its trace)';
+
 const ARCH = new Option('--arch <arch>', 'architecture').choices(['smmuv3', 'vtd']);
 
 export function buildProgram(): Command {
@@ -42,16 +44,18 @@ export function buildProgram(): Command {
   program
     .command('info')
     .description('what a trace holds: counts per op, doorbells, wraps, queue geometry, span')
-    .argument('<trace>', 'trace file (.arrow)')
+    .argument('<inputs...>', INPUT_HELP)
     .option('--json', 'print JSON')
-    .action(action(async (trace: string, opts) => (await import('./commands/info.js')).infoCommand(trace, opts)));
+    .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)')
+    .action(action(async (inputs: string[], opts) => (await import('./commands/info.js')).infoCommand(inputs, opts)));
 
   program
     .command('export')
     .description('write a trace in another format (JSONL scenario, Parquet, CSV)')
-    .argument('<trace>', 'trace file (.arrow)')
+    .argument('<inputs...>', INPUT_HELP)
     .requiredOption('-o, --output <file>', 'output file; the format follows its extension (.jsonl, .parquet, .csv)')
-    .action(action(async (trace: string, opts) => (await import('./commands/export.js')).exportCommand(trace, opts)));
+    .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)')
+    .action(action(async (inputs: string[], opts) => (await import('./commands/export.js')).exportCommand(inputs, opts)));
 
   program
     .command('record')
@@ -72,7 +76,8 @@ export function buildProgram(): Command {
   program
     .command('sql')
     .description('SQL over traces and replay results (DuckDB): one-shot with -e/-f, a REPL without; `invtrace views` lists the analyzer views')
-    .argument('<inputs...>', 'trace files (.arrow) and folders (every *.arrow in them; result tables load under their file names)')
+    .argument('<inputs...>', 'traces (.arrow), captures of one run or a JSONL scenario (ingested on the fly), replay output folders and folders (every *.arrow in them; result tables load under their file names), Parquet result datasets (replay --parquet, ci --out)')
+    .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)')
     .option('-e, --execute <sql>', 'statements to run (the table of every trace is "trace", with a file column)')
     .option('-f, --file <file>', 'a file of statements to run (before -e)')
     .option('--json', 'print results as JSON')
@@ -95,7 +100,7 @@ export function buildProgram(): Command {
 
   const replayOptions = (c: Command) =>
     c
-      .argument('<trace>', 'trace file (.arrow)')
+      .argument('<inputs...>', INPUT_HELP)
       .option('--policy <list>', 'NAME[:key=value,...] comma-separated, "all", or "designs" (qemu-accel, kernel-ring, shadow, pv-map, migrate and their baselines)', 'all')
       .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
       .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
@@ -104,19 +109,32 @@ export function buildProgram(): Command {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of threads, 1 or more');
         return n;
-      });
+      })
+      .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)');
 
   replayOptions(program.command('replay'))
     .description('replay a trace under mediation policies; write host_ops, completions, violations, summary tables')
-    .requiredOption('-o, --output <dir>', 'output folder for the result tables')
-    .action(action(async (trace: string, opts) => (await import('./commands/replay.js')).replayCommand(trace, opts)));
+    .requiredOption('-o, --output <dir>', 'output folder for the result tables and timeline.json')
+    .option('--parquet', 'also write the result tables as a hive-partitioned Parquet dataset (DIR/table=NAME/trace=.../policy=.../part-0.parquet)')
+    .action(action(async (inputs: string[], opts) => (await import('./commands/replay.js')).replayCommand(inputs, opts)));
 
   replayOptions(program.command('compare'))
     .description('replay a trace under mediation policies and print them side by side: correctness and cost')
     .option('--json', 'print JSON')
     .option('--csv', 'print CSV')
     .option('--markdown', 'print a Markdown table')
-    .action(action(async (trace: string, opts) => (await import('./commands/replay.js')).compareCommand(trace, opts)));
+    .action(action(async (inputs: string[], opts) => (await import('./commands/replay.js')).compareCommand(inputs, opts)));
+
+  program
+    .command('timeline')
+    .description('a Perfetto / Trace Event Format timeline of a replay (ui.perfetto.dev, chrome://tracing): guest doorbells and completion points, each policy\'s work on the modelled clock, flows, violations')
+    .argument('<inputs...>', 'a trace (.arrow), captures or a JSONL scenario (replayed first), or a replay output folder (replay -o DIR) [and its trace]')
+    .requiredOption('-o, --output <file>', 'output file (.json)')
+    .option('--policy <list>', 'policies when it replays: NAME[:key=value,...] comma-separated, or "all"', 'all')
+    .option('--topology <file>', 'topology JSON when it replays')
+    .option('--costs <file>', 'cost-model parameters JSON when it replays')
+    .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)')
+    .action(action(async (inputs: string[], opts) => (await import('./commands/timeline.js')).timelineCommand(inputs, opts)));
 
   program
     .command('demo')
@@ -133,6 +151,7 @@ export function buildProgram(): Command {
     .option('--costs <file>', 'cost-model parameters JSON for the background replay')
     .option('--no-replay', 'do not replay in the background (the policies view stays empty)')
     .option('--keys', 'print the key table as Markdown and exit')
+    .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)')
     .action(action(async (inputs: string[], opts) => (await import('./commands/tui.js')).tuiCommand(inputs, opts)));
 
   program
@@ -144,17 +163,23 @@ export function buildProgram(): Command {
     .option('--topology <file>', 'topology JSON (default: the trace header\'s, else inferred from the trace)')
     .option('--costs <file>', 'cost-model parameters JSON overriding spec/costs.md defaults')
     .addOption(new Option('--engine <engine>', 'DuckDB build for the views: wasm (default) or native').choices(['wasm', 'native']))
+    .option('--keep-trace <file>', 'write the trace ingested from captures or a scenario to FILE instead of OUT/trace.arrow')
     .action(action(async (inputs: string[], opts) => (await import('./commands/report.js')).reportCommand(inputs, opts)));
 
   program
     .command('ci')
     .description('replay a suite of traces (docs/ci.md), compare with the baseline; exit 1 on a regression or a new violation')
-    .argument('<suite>', 'suite file (JSON): traces, captures, scenarios or generator specs; policies; thresholds')
+    .usage('[options] SUITE   |   merge SHARD_OUTPUT... [--baseline FILE] [--junit FILE] [--json]')
+    .argument('<suite>', 'suite file (JSON): traces, captures, scenarios or generator specs; policies; thresholds; or "merge"')
+    .argument('[shards...]', 'with "merge": the --out folders of every shard')
     .option('--baseline <file>', 'baseline file (default: the suite\'s "baseline", else baseline.json beside the suite)')
     .option('--update-baseline', 'rewrite the baseline from this run (atomically) and exit 0')
     .option('--junit <file>', 'write JUnit XML: one testsuite per trace, one testcase per policy')
     .option('--json', 'print JSON')
-    .action(action(async (suite: string, opts) => (await import('./commands/ci.js')).ciCommand(suite, opts)));
+    .option('--shard <i/n>', 'run the i-th of n deterministic shares of the suite\'s trace × policy results')
+    .option('--out <dir>', 'keep the runs (ci-shard.json, for ci merge) and the result tables as a Parquet dataset (table=NAME/trace=.../policy=...)')
+    .option('--jobs <n>', 'replay n traces at once, each in a worker thread')
+    .action(action(async (suite: string, shards: string[], opts) => (await import('./commands/ci.js')).ciCommand(suite, shards, opts)));
 
   return program;
 }

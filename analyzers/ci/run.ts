@@ -1,10 +1,14 @@
 // Runs a CI suite: each trace made ready (an .arrow as it is; captures and JSONL scenarios
 // ingested, generator specs generated, into a work folder) and replayed under its policies, each
-// policy's summary kept under its key (the alias, or the spec itself).
+// policy's summary kept under its key (the alias, or the spec itself). A shard runs only its share
+// (shard.ts); `jobs` > 1 replays that many traces at once, each in a worker thread (worker.ts);
+// `resultsDir` keeps each trace's result tables (for the Parquet dataset of ci --out).
 
-import type { LeftOut } from '../../replay/summary.js';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ingest } from '../../formats/ingest/ingest.js';
+import { packageRoot } from '../../formats/paths.js';
 import { InputFault } from '../../formats/result.js';
 import type { PolicySummary } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
@@ -14,18 +18,22 @@ import type { Suite, SuiteTrace } from './suite.js';
 export interface PolicyRun {
   readonly key: string;
   readonly spec: string;
+  /** Its position in the trace's policy list (shards are merged back in this order). */
+  readonly index: number;
   readonly summary: PolicySummary;
 }
 
 export interface TraceRun {
   readonly trace: SuiteTrace;
+  /** Its position in the suite. */
+  readonly index: number;
   readonly arch: string;
   readonly events: number;
   readonly doorbells: number;
   readonly seconds: number;
   readonly policies: readonly PolicyRun[];
-  /** Policies of the suite that cannot run on this trace's topology, and why (docs/hosts.md). */
-  readonly leftOut: readonly LeftOut[];
+  /** Policies (suite keys) that cannot run on this trace's topology, and why (docs/hosts.md). */
+  readonly leftOut: readonly { readonly key: string; readonly spec: string; readonly why: string }[];
 }
 
 export type Stage = 'ingest' | 'gen' | 'replay';
@@ -37,6 +45,12 @@ export interface RunSuiteOptions {
   readonly onStage?: (index: number, total: number, trace: SuiteTrace, stage: Stage) => void;
   /** Trace rows replayed so far (within the current trace). */
   readonly onProgress?: (rows: number) => void;
+  /** Only these traces (suite index) and, for each, these policies (indices into its list). */
+  readonly only?: ReadonlyMap<number, readonly number[]>;
+  /** Keep each trace's result tables in this folder. */
+  readonly resultsDir?: (index: number, trace: SuiteTrace) => string;
+  /** Traces replayed at once, each in a worker thread (default 1: in this thread). */
+  readonly jobs?: number;
 }
 
 /** Makes a suite trace ready to replay; returns its .arrow path. */
@@ -59,31 +73,131 @@ async function traceFile(t: SuiteTrace, index: number, o: RunSuiteOptions, total
   }
 }
 
-export async function runSuite(suite: Suite, o: RunSuiteOptions): Promise<TraceRun[]> {
-  const runs: TraceRun[] = [];
+/** What one trace's run needs (plain data: it crosses to a worker thread). */
+export interface TraceJob {
+  readonly index: number;
+  readonly total: number;
+  readonly trace: SuiteTrace;
+  readonly policies: readonly number[];
+  readonly workDir: string;
+  readonly costs?: string;
+  readonly resultsDir?: string;
+}
+
+/** Replays one trace under the chosen policies. */
+export async function runTrace(job: TraceJob, o: Pick<RunSuiteOptions, 'onStage' | 'onProgress'> = {}): Promise<TraceRun> {
+  const t = job.trace;
+  const t0 = performance.now();
+  const file = await traceFile(t, job.index + 1, { ...o, workDir: job.workDir }, job.total);
+  o.onStage?.(job.index + 1, job.total, t, 'replay');
+  const chosen = job.policies.map((i) => ({ ...t.policies[i]!, index: i }));
+  // A spec listed under two keys replays once.
+  const specs = [...new Set(chosen.map((p) => p.spec))];
+  const r = await runReplay(file, {
+    policies: specs,
+    ...(t.topology ? { topologyFile: t.topology } : {}),
+    ...(job.costs ? { costsFile: job.costs } : {}),
+    ...(job.resultsDir ? { outDir: job.resultsDir } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  const bySpec = new Map(r.policies.map((p) => [p.policy, p]));
+  return {
+    trace: t,
+    index: job.index,
+    arch: r.arch,
+    events: r.events,
+    doorbells: r.doorbells,
+    seconds: (performance.now() - t0) / 1000,
+    // A policy left out of this trace (hw-direct over several physical IOMMUs) has no run.
+    policies: chosen.filter((p) => bySpec.has(p.spec)).map((p) => ({ key: p.key, spec: p.spec, index: p.index, summary: bySpec.get(p.spec)! })),
+    leftOut: chosen.flatMap((p) => {
+      const why = (r.left_out ?? []).find((l) => l.policy === p.spec)?.why;
+      return why === undefined ? [] : [{ key: p.key, spec: p.spec, why }];
+    }),
+  };
+}
+
+function jobsOf(suite: Suite, o: RunSuiteOptions): TraceJob[] {
+  const jobs: TraceJob[] = [];
   for (const [i, t] of suite.traces.entries()) {
-    const t0 = performance.now();
-    const file = await traceFile(t, i + 1, o, suite.traces.length);
-    o.onStage?.(i + 1, suite.traces.length, t, 'replay');
-    // A spec listed under two keys replays once.
-    const specs = [...new Set(t.policies.map((p) => p.spec))];
-    const r = await runReplay(file, {
-      policies: specs,
-      ...(t.topology ? { topologyFile: t.topology } : {}),
-      ...(suite.costs ? { costsFile: suite.costs } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    });
-    const bySpec = new Map(r.policies.map((p) => [p.policy, p]));
-    runs.push({
-      trace: t,
-      arch: r.arch,
-      events: r.events,
-      doorbells: r.doorbells,
-      seconds: (performance.now() - t0) / 1000,
-      // A policy left out of this trace (hw-direct over several physical IOMMUs) has no run.
-      policies: t.policies.filter((p) => bySpec.has(p.spec)).map((p) => ({ key: p.key, spec: p.spec, summary: bySpec.get(p.spec)! })),
-      leftOut: r.left_out ?? [],
+    const policies = o.only ? o.only.get(i) : t.policies.map((_p, j) => j);
+    if (policies === undefined || policies.length === 0) continue;
+    jobs.push({
+      index: i, total: suite.traces.length, trace: t, policies, workDir: o.workDir,
+      ...(suite.costs ? { costs: suite.costs } : {}),
+      ...(o.resultsDir ? { resultsDir: o.resultsDir(i, t) } : {}),
     });
   }
-  return runs;
+  return jobs;
+}
+
+export async function runSuite(suite: Suite, o: RunSuiteOptions): Promise<TraceRun[]> {
+  const jobs = jobsOf(suite, o);
+  if ((o.jobs ?? 1) <= 1) {
+    const runs: TraceRun[] = [];
+    for (const job of jobs) runs.push(await runTrace(job, o));
+    return runs;
+  }
+  return runInWorkers(jobs, o.jobs!, o);
+}
+
+/** Messages from worker.ts. */
+export type WorkerMessage =
+  | { readonly type: 'stage'; readonly stage: Stage }
+  | { readonly type: 'progress'; readonly rows: number }
+  | { readonly type: 'done'; readonly run: TraceRun }
+  | { readonly type: 'error'; readonly message: string; readonly input: boolean };
+
+function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(packageRoot(), 'dist/analyzers/ci/worker.js') : join(here, '../worker.js');
+}
+
+/** Runs the jobs `n` at a time in worker threads; results in suite order; the first error stops the rest. */
+async function runInWorkers(jobs: readonly TraceJob[], n: number, o: RunSuiteOptions): Promise<TraceRun[]> {
+  const results: TraceRun[] = new Array(jobs.length);
+  let next = 0;
+  let failed: unknown;
+  const live = new Set<Worker>();
+  const one = (k: number) =>
+    new Promise<void>((resolve, reject) => {
+      const job = jobs[k]!;
+      const w = new Worker(workerPath(), { workerData: job });
+      live.add(w);
+      let settled = false;
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'stage') o.onStage?.(job.index + 1, job.total, job.trace, m.stage);
+        else if (m.type === 'progress') o.onProgress?.(m.rows);
+        else if (m.type === 'done') {
+          settled = true;
+          results[k] = m.run;
+          resolve();
+        } else {
+          settled = true;
+          reject(m.input ? new InputFault({ message: m.message }) : new Error(m.message));
+        }
+      });
+      w.on('error', (e) => {
+        settled = true;
+        reject(e);
+      });
+      w.on('exit', (code) => {
+        live.delete(w);
+        if (!settled) reject(new Error(`ci worker for ${job.trace.name} ended with exit code ${code}`));
+      });
+    });
+  const lane = async () => {
+    while (failed === undefined && next < jobs.length) {
+      const k = next++;
+      try {
+        await one(k);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, lane));
+  for (const w of live) await w.terminate();
+  if (failed !== undefined) throw failed;
+  return results;
 }

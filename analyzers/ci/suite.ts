@@ -5,12 +5,13 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { pathKind, replayFolderTrace } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { ALL_POLICIES, resolvePolicies } from '../../replay/policies/index.js';
 import { parsePolicySpec } from '../../replay/policy.js';
 import { flagName, OPTIONS, type OptionKey } from '../../samples/gen/options.js';
 import { plan } from '../../samples/gen/generate.js';
-import { runName } from '../report/inputs.js';
+import { runName } from '../../formats/run-name.js';
 
 export const SUITE_VERSION = 1;
 
@@ -111,7 +112,9 @@ export async function loadSuite(file: string): Promise<Suite> {
   const traces: SuiteTrace[] = [];
   for (const [i, t] of (top.traces as Json[]).entries()) {
     const field = `traces[${i}]`;
-    const e: Record<string, Json> = typeof t === 'string' || Array.isArray(t) ? { [typeof t === 'string' && t.endsWith('.arrow') ? 'trace' : 'capture']: t } : obj(t, field);
+    // A bare path is told by its contents (formats/input-kind.ts): a trace or a replay folder, else captures.
+    const bare = (p: string) => (existsSync(path(p)) && ['trace', 'replay-folder'].includes(pathKind(path(p))) ? 'trace' : 'capture');
+    const e: Record<string, Json> = typeof t === 'string' || Array.isArray(t) ? { [typeof t === 'string' ? bare(t) : 'capture']: t } : obj(t, field);
     known(e, field, ['name', 'trace', 'capture', 'scenario', 'gen', 'options', 'policies', 'topology']);
     const kinds = ['trace', 'capture', 'scenario', 'gen'].filter((k) => e[k] !== undefined);
     if (kinds.length !== 1) throw fault(field, 'give exactly one of "trace", "capture", "scenario" or "gen"');
@@ -119,7 +122,13 @@ export async function loadSuite(file: string): Promise<Suite> {
     let files: string[] = [];
     if (e.trace !== undefined) {
       files = [existing(e.trace, `${field}.trace`)];
-      source = { kind: 'trace', file: files[0]! };
+      if (pathKind(files[0]!) === 'replay-folder') {
+        // A replay output folder stands for the trace its replay.json names.
+        const r = replayFolderTrace(files[0]!);
+        if (r.trace === undefined) throw fault(`${field}.trace`, `${files[0]}: ${r.why}`);
+        source = { kind: 'trace', file: r.trace }; // named after the folder, as given
+      } else if (pathKind(files[0]!) !== 'trace') throw fault(`${field}.trace`, `${files[0]}: not an Arrow trace (give captures and scenarios as "capture" or "scenario")`);
+      else source = { kind: 'trace', file: files[0]! };
     } else if (e.capture !== undefined || e.scenario !== undefined) {
       const k = e.capture !== undefined ? 'capture' : 'scenario';
       const v = e[k];

@@ -1,15 +1,16 @@
-// What `invtrace report` reads: a trace (.arrow) to replay; capture files or a JSONL scenario to
-// ingest first (into OUT/trace.arrow); or a replay output folder (replay.json and the result
-// tables), with its trace named by replay.json or given beside it. A replay writes its result
-// tables into OUT/results.
+// What `invtrace report` reports on, once cli/inputs.ts has resolved the command line (captures
+// and scenarios are ingested there, into OUT/trace.arrow): a trace to replay, whose result tables
+// go into OUT/results, or a replay output folder (replay.json and the result tables) with its
+// trace.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join, resolve } from 'node:path';
-import { ingest } from '../../formats/ingest/ingest.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { DEFAULT_COSTS, loadCosts, type Costs } from '../../replay/cost/params.js';
 import type { ReplayOutput } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
+import { runName } from '../../formats/run-name.js';
 
 export interface ReportInputOptions {
   readonly policies: readonly string[];
@@ -36,37 +37,29 @@ export interface ReportInput {
   readonly costValues: Costs;
 }
 
-export const RESULT_TABLES = ['host_ops', 'completions', 'violations', 'summary'] as const;
+/** The input as cli/inputs.ts resolved it: a trace to replay, or a replay output folder (and its trace). */
+export interface ReportSource {
+  /** The Arrow trace (ingested already when captures were given). */
+  readonly trace?: string;
+  /** A replay output folder to report on instead of replaying. */
+  readonly replayDir?: string;
+  /** A replay folder whose trace is not there: why. */
+  readonly noTrace?: string;
+  /** The trace is the one the folder's replay.json names (not given beside it). */
+  readonly traceFromFolder?: boolean;
+  /** What the user named, for the report's first line. */
+  readonly source: string;
+  /** A short name for the title. */
+  readonly name: string;
+}
 
-export async function prepareReport(inputs: readonly string[], outDir: string, opts: ReportInputOptions): Promise<ReportInput> {
-  if (inputs.length === 0) throw new InputFault({ message: 'report: give a trace, capture files or a replay output folder' });
-  const folders: string[] = [];
-  const traces: string[] = [];
-  const captures: string[] = [];
-  for (const p of inputs) {
-    let dir: boolean;
-    try {
-      dir = statSync(p).isDirectory();
-    } catch {
-      throw new InputFault({ file: p, message: 'no such file or folder' });
-    }
-    (dir ? folders : p.endsWith('.arrow') ? traces : captures).push(p);
-  }
-  if (folders.length > 1) throw new InputFault({ file: folders[1]!, message: 'one replay output folder at a time' });
-  if (traces.length > 1) throw new InputFault({ file: traces[1]!, message: 'one trace at a time (several capture files of one run are fine)' });
-  if (captures.length > 0 && (folders.length > 0 || traces.length > 0)) {
-    throw new InputFault({ file: captures[0]!, message: 'give capture files alone (they are ingested), or a trace, or a replay output folder' });
-  }
-  if (folders.length === 1) return fromFolder(folders[0]!, traces[0]);
+export async function prepareReport(src: ReportSource, outDir: string, opts: ReportInputOptions): Promise<ReportInput> {
+  if (src.replayDir !== undefined) return fromFolder(src.replayDir, src);
+  const trace = src.trace;
+  if (trace === undefined) throw new InputFault({ message: 'report: give a trace, capture files or a replay output folder' });
   const costs = opts.costsFile ? `\`${opts.costsFile}\`` : 'the spec/costs.md defaults';
-  let trace = traces[0];
-  if (trace === undefined) {
-    trace = join(outDir, 'trace.arrow');
-    opts.onStage?.(`ingesting ${captures.join(' + ')}`);
-    await ingest(captures, { output: trace });
-  }
   const results = join(outDir, 'results');
-  opts.onStage?.(`replaying ${traces[0] ?? trace}`);
+  opts.onStage?.(`replaying ${src.source}`);
   const replay = await runReplay(trace, {
     policies: opts.policies,
     outDir: results,
@@ -75,19 +68,12 @@ export async function prepareReport(inputs: readonly string[], outDir: string, o
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   const costValues = await loadCosts(opts.costsFile);
-  return { trace, results, replay, source: traces[0] ?? captures.join(' + '), name: runName(traces.length ? traces : captures), costs, costValues };
-}
-
-/** `qemu-vtd-legacy-strict.log.gz` + `guest-vtd-legacy-strict.txt.gz` → `vtd-legacy-strict`; a file's name without its extensions otherwise. */
-export function runName(files: readonly string[]): string {
-  const names = [...new Set(files.map((f) => basename(f).replace(/(\.(gz|log|txt|jsonl|arrow))+$/, '').replace(/^(qemu|guest|console)-/, '')))];
-  return names.join(' + ');
+  return { trace, results, replay, source: src.source, name: src.name, costs, costValues };
 }
 
 /** A replay output folder: its replay.json, its tables, and its trace. */
-function fromFolder(folder: string, given: string | undefined): ReportInput {
+function fromFolder(folder: string, src: ReportSource): ReportInput {
   const file = join(folder, 'replay.json');
-  if (!existsSync(file)) throw new InputFault({ file: folder, message: 'not a replay output folder: no replay.json (write one with invtrace replay TRACE -o DIR)' });
   for (const t of RESULT_TABLES) {
     if (!existsSync(join(folder, `${t}.arrow`))) throw new InputFault({ file: join(folder, `${t}.arrow`), message: 'missing: a replay output folder holds host_ops, completions, violations and summary' });
   }
@@ -98,14 +84,13 @@ function fromFolder(folder: string, given: string | undefined): ReportInput {
     throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
   }
   if (!Array.isArray(json.policies) || typeof json.trace !== 'string') throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
-  const named = json.trace;
-  const candidates = given !== undefined ? [given] : isAbsolute(named) ? [named] : [resolve(named), resolve(folder, named)];
-  const trace = candidates.find((c) => existsSync(c));
+  const trace = src.trace;
   if (trace === undefined) {
-    throw new InputFault({ file, field: 'trace', message: `the trace it names (${named}) is not there: give it beside the folder (invtrace report ${folder} TRACE.arrow -o DIR)` });
+    throw new InputFault({ file, field: 'trace', message: `${src.noTrace ?? 'no trace'}: give it beside the folder (invtrace report ${folder} TRACE.arrow -o DIR)` });
   }
   const { costs: used, ...replay } = json;
   const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === v);
+  const given = src.traceFromFolder ? json.trace : src.source;
   const costValues = { ...DEFAULT_COSTS, ...(used ?? {}) } as Costs;
-  return { trace, results: folder, replay, source: given ?? named, name: runName([given ?? named]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``, costValues };
+  return { trace, results: folder, replay, source: given, name: runName([given]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``, costValues };
 }

@@ -11,7 +11,13 @@ import type { ReplayOutput } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
 import { capture, cli, ROOT, tempDir } from '../../test/helpers.js';
 import { allText, findAll, parseXml, type XmlElement } from '../../test/xml.js';
-import { writeReport, type ReportResult } from './report.js';
+import { INPUTS, resolveInputs, sourceOf } from '../../cli/inputs.js';
+import { writeReport as writeReportOf, type ReportOptions, type ReportResult } from './report.js';
+
+/** The report of paths as `invtrace report` resolves them (captures ingested into OUT/trace.arrow). */
+async function writeReport(paths: readonly string[], out: string, opts: ReportOptions): Promise<ReportResult> {
+  return writeReportOf(sourceOf(await resolveInputs(INPUTS.report, paths, { ingestTo: join(out, 'trace.arrow'), summary: false })), out, opts);
+}
 
 const dir = tempDir();
 const CAPTURE = [capture('qemu-smmuv3-lazy.log.gz'), capture('guest-smmuv3-lazy.txt.gz')];

@@ -1,5 +1,5 @@
 // `invtrace report`: a replay turned into something a person would rather look at than read. It
-// prepares the replay (inputs.ts), reads the analyzer views over its result tables (data.ts),
+// prepares the replay of the input cli/inputs.ts resolved (inputs.ts), reads the analyzer views over its result tables (data.ts),
 // draws the charts (chart-*.ts), lays out the content once (document.ts) and writes it as
 // Markdown and as self-contained HTML, every file atomically:
 //   OUT/report.md, OUT/report.html, OUT/charts/{policies,cost-breakdown,latency}.svg,
@@ -17,7 +17,7 @@ import { policiesChart } from './chart-policies.js';
 import { gatherReport, type ReportData } from './data.js';
 import { reportDocument, type ChartFile } from './document.js';
 import { renderHtml } from './html.js';
-import { prepareReport, type ReportInputOptions } from './inputs.js';
+import { prepareReport, type ReportInputOptions, type ReportSource } from './inputs.js';
 import { renderMarkdown } from './markdown.js';
 
 export interface ReportOptions extends ReportInputOptions {
@@ -40,9 +40,9 @@ function shown(p: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
 }
 
-export async function writeReport(inputs: readonly string[], outDir: string, opts: ReportOptions): Promise<ReportResult> {
+export async function writeReport(src: ReportSource, outDir: string, opts: ReportOptions): Promise<ReportResult> {
   mkdirSync(join(outDir, 'charts'), { recursive: true });
-  const input = await prepareReport(inputs, outDir, opts);
+  const input = await prepareReport(src, outDir, opts);
   opts.onStage?.('reading the analyzer views');
   // Result tables first: a trace file named like one of them must not take its table name.
   const session = await openSession([input.results, input.trace], opts.engine ? { engine: opts.engine } : {});

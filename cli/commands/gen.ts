@@ -38,6 +38,7 @@ export async function genCommand(workload: string | undefined, opts: GenCliOptio
   }
   if (workload === undefined) throw new UsageError('gen: a workload is needed (gen --list shows them)');
   if (opts.output === undefined) throw new UsageError('gen: -o OUT.arrow is needed');
+  (await import('../inputs.js')).refuseInput('gen', 'a workload name (gen --list shows them)', workload);
   const user: Partial<Record<OptionKey, string>> = {};
   for (const o of OPTIONS) if (opts[o.key] !== undefined) user[o.key] = opts[o.key];
   const { plan, generate } = await import('../../samples/gen/generate.js');

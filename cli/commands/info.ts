@@ -1,9 +1,11 @@
-// `invtrace info TRACE [--json]`: counts per op and role, doorbells, wraps, geometry, span.
+// `invtrace info INPUT... [--json]`: counts per op and role, doorbells, wraps, geometry, span. INPUT is
+// a trace, captures or a JSONL scenario (ingested on the fly) or a replay folder (its trace).
 
 import { openTrace } from '../../formats/trace/io.js';
 import { traceInfo, type TraceInfo } from '../../formats/trace/info.js';
 import { toJson } from '../render/json.js';
 import { renderTable } from '../render/table.js';
+import { INPUTS, withInputs } from '../inputs.js';
 import { out } from '../run.js';
 
 export function infoText(i: TraceInfo): string {
@@ -25,8 +27,12 @@ export function infoText(i: TraceInfo): string {
   return lines.join('\n');
 }
 
-export async function infoCommand(trace: string, opts: { json?: boolean }): Promise<number> {
-  const info = await traceInfo(await openTrace(trace));
-  out(opts.json ? toJson(info) : infoText(info));
-  return 0;
+export async function infoCommand(inputs: string[], opts: { json?: boolean; keepTrace?: string }): Promise<number> {
+  return withInputs(INPUTS.info, inputs, { ...(opts.keepTrace ? { keepTrace: opts.keepTrace } : {}) }, async (i) => {
+    const info = await traceInfo(await openTrace(i.oneTrace()));
+    // An ingested trace in a temporary folder is named by what it was ingested from.
+    const shown = i.ingested && !opts.keepTrace ? { ...info, file: i.source } : info;
+    out(opts.json ? toJson(shown) : infoText(shown));
+    return 0;
+  });
 }

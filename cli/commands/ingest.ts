@@ -61,6 +61,8 @@ export function summaryText(s: IngestSummary): string {
 }
 
 export async function ingestCommand(files: string[], opts: IngestCliOptions): Promise<number> {
+  const { refuseInput } = await import('../inputs.js');
+  for (const f of files) refuseInput('ingest', 'capture files of one run or a JSONL scenario', f, ['capture']);
   const s = await ingest(files, opts);
   out(opts.json ? toJson(s) : summaryText(s));
   return 0;

@@ -1,9 +1,17 @@
-// `invtrace replay TRACE [--policy P,...|all] -o DIR` and `invtrace compare TRACE [--policy ...]
-// [--json|--csv|--markdown]`: replay under each policy; write the result tables, or print the
-// side-by-side comparison. Exit 1 with --fail-on-violation when any policy is incorrect.
+// `invtrace replay INPUT... [--policy P,...|all] -o DIR [--parquet]` and `invtrace compare INPUT...
+// [--policy ...] [--json|--csv|--markdown]`: replay under each policy; write the result tables (with
+// timeline.json, and the Parquet dataset with --parquet), or print the side-by-side comparison.
+// INPUT is a trace, captures or a scenario (ingested on the fly), or a replay folder (replay: its
+// trace again; compare: its stored comparison). Exit 1 with --fail-on-violation when any policy is
+// incorrect.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RESULT_TABLES } from '../../formats/input-kind.js';
+import { InputFault } from '../../formats/result.js';
+import type { ReplayOutput } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
+import { INPUTS, withInputs } from '../inputs.js';
 import { pickReporter, reporters } from '../reporters/index.js';
 import { EXIT_CHECK_FAILED, out } from '../run.js';
 import { progress } from '../render/progress.js';
@@ -17,6 +25,8 @@ export interface ReplayCliOptions {
   readonly json?: boolean;
   readonly csv?: boolean;
   readonly markdown?: boolean;
+  readonly keepTrace?: string;
+  readonly parquet?: boolean;
   readonly jobs?: number;
 }
 
@@ -33,34 +43,83 @@ export function splitPolicyList(list: string): string[] {
   return out;
 }
 
-export async function replayCommand(trace: string, opts: ReplayCliOptions): Promise<number> {
-  const p = progress(`replaying ${trace}`);
-  const r = await runReplay(trace, {
+export async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {
+  const output = opts.output!;
+  // Captures are ingested into the output folder, so its replay.json names a trace that stays.
+  return withInputs(INPUTS.replay, inputs, { ingestTo: opts.keepTrace ?? join(output, 'trace.arrow') }, async (i) => {
+    const trace = i.oneTrace();
+    const p = progress(`replaying ${i.source}`);
+    let r: ReplayOutput;
+    try {
+      r = await runReplay(trace, { ...runOptions(opts), outDir: output, onProgress: p.update });
+    } finally {
+      p.done();
+    }
+    out(reporters.table(r));
+    const wrote = [...RESULT_TABLES.map((t) => join(output, `${t}.arrow`)), join(output, 'replay.json')];
+    if (i.ingested && !opts.keepTrace) wrote.push(i.ingested.trace);
+    out(`\nwrote ${wrote.join(', ')}`);
+    const { writeTimelineFile } = await import('../../analyzers/timeline/write.js');
+    const tl = await writeTimelineFile(trace, output, join(output, 'timeline.json'), { capBytes: timelineCap() });
+    out(tl.written ? `wrote ${tl.path} (${mib(tl.bytes)}, ${tl.events.toLocaleString('en-US')} events; open it in ui.perfetto.dev)` : `no timeline.json: ${tl.reason}`);
+    if (opts.parquet) {
+      const { writeDataset } = await import('../../analyzers/dataset/write.js');
+      const d = await writeDataset(output, [{ name: i.name, dir: output }]);
+      out(`wrote the Parquet dataset ${d.dir} (${d.files} files, ${d.rows.toLocaleString('en-US')} rows; invtrace sql ${output})`);
+    }
+    return opts.failOnViolation && r.policies.some((x) => !x.correct) ? EXIT_CHECK_FAILED : 0;
+  });
+}
+
+const mib = (b: number) => `${(b / (1 << 20)).toFixed(1)} MiB`;
+
+/** The size above which `replay -o` leaves timeline.json out: $INVTRACE_TIMELINE_CAP_MB, default 256 MiB. */
+function timelineCap(): number {
+  const v = Number(process.env.INVTRACE_TIMELINE_CAP_MB ?? '256');
+  return (Number.isFinite(v) && v >= 0 ? v : 256) * (1 << 20);
+}
+
+function runOptions(opts: ReplayCliOptions) {
+  return {
     policies: splitPolicyList(opts.policy),
     ...(opts.topology ? { topologyFile: opts.topology } : {}),
     ...(opts.costs ? { costsFile: opts.costs } : {}),
-    ...(opts.output ? { outDir: opts.output } : {}),
     ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-    onProgress: p.update,
-  });
-  p.done();
-  out(reporters.table(r));
-  if (opts.output) out(`\nwrote ${['host_ops', 'completions', 'violations', 'summary'].map((t) => join(opts.output!, `${t}.arrow`)).join(', ')} and replay.json`);
-  return opts.failOnViolation && r.policies.some((x) => !x.correct) ? EXIT_CHECK_FAILED : 0;
+  };
 }
 
-export async function compareCommand(trace: string, opts: ReplayCliOptions): Promise<number> {
+export async function compareCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {
   const structured = opts.json || opts.csv || opts.markdown;
-  const p = progress(structured ? undefined : `replaying ${trace}`);
-  const r = await runReplay(trace, {
-    policies: splitPolicyList(opts.policy),
-    ...(opts.topology ? { topologyFile: opts.topology } : {}),
-    ...(opts.costs ? { costsFile: opts.costs } : {}),
-    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-    onProgress: p.update,
+  return withInputs(INPUTS.compare, inputs, { ...(opts.keepTrace ? { keepTrace: opts.keepTrace } : {}) }, async (i) => {
+    let r: ReplayOutput;
+    const folder = i.replayDirs[0];
+    if (folder !== undefined) {
+      // A replay output folder: its stored comparison, replayed already.
+      r = readReplayJson(folder);
+    } else {
+      const p = progress(structured ? undefined : `replaying ${i.source}`);
+      try {
+        r = await runReplay(i.oneTrace(), { ...runOptions(opts), onProgress: p.update });
+      } finally {
+        p.done();
+      }
+      if (i.ingested && !opts.keepTrace) r = { ...r, trace: i.source };
+    }
+    out(pickReporter(opts)(r));
+    return opts.failOnViolation && r.policies.some((x) => !x.correct) ? EXIT_CHECK_FAILED : 0;
   });
-  p.done();
-  out(pickReporter(opts)(r));
-  return opts.failOnViolation && r.policies.some((x) => !x.correct) ? EXIT_CHECK_FAILED : 0;
 }
 
+/** A replay folder's replay.json (written by replay -o DIR). */
+function readReplayJson(folder: string): ReplayOutput {
+  const file = join(folder, 'replay.json');
+  let json: ReplayOutput & { costs?: unknown };
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (e) {
+    throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
+  }
+  if (!Array.isArray(json.policies) || typeof json.trace !== 'string') throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
+  const { costs: _costs, ...r } = json;
+  return r;
+}

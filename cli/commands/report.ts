@@ -5,6 +5,8 @@
 
 import { writeReport } from '../../analyzers/report/report.js';
 import type { EngineKind } from '../../analyzers/engine/engine.js';
+import { join } from 'node:path';
+import { INPUTS, sourceOf, withInputs } from '../inputs.js';
 import { progress } from '../render/progress.js';
 import { out } from '../run.js';
 import { splitPolicyList } from './replay.js';
@@ -15,20 +17,21 @@ export interface ReportCliOptions {
   readonly topology?: string;
   readonly costs?: string;
   readonly engine?: EngineKind;
+  readonly keepTrace?: string;
 }
 
 export async function reportCommand(inputs: string[], opts: ReportCliOptions): Promise<number> {
   const p = progress('report');
   let r;
   try {
-    r = await writeReport(inputs, opts.output, {
+    r = await withInputs(INPUTS.report, inputs, { ingestTo: opts.keepTrace ?? join(opts.output, 'trace.arrow'), onStage: p.stage }, (src) => writeReport(sourceOf(src), opts.output, {
       policies: splitPolicyList(opts.policy),
       ...(opts.topology ? { topologyFile: opts.topology } : {}),
       ...(opts.costs ? { costsFile: opts.costs } : {}),
       ...(opts.engine ? { engine: opts.engine } : {}),
       onProgress: p.update,
       onStage: p.stage,
-    });
+    }));
   } finally {
     p.done();
   }

@@ -1,13 +1,15 @@
 // `invtrace sql TRACE|DIR... [-e SQL] [-f FILE] [--json|--csv|--markdown] [-o OUT]`: SQL over
 // traces and replay results (analyzers/session.ts says what is loaded). With -e/-f it runs the
 // statements and prints their results (the last one goes to OUT with -o); without, a REPL.
-// Bad SQL prints one line and exits 2 (the REPL goes on).
+// Bad SQL prints one line and exits 2 (the REPL goes on). Inputs resolve through cli/inputs.ts:
+// captures and scenarios are ingested on the fly, a Parquet result dataset is read as its tables.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { SqlError, type EngineKind } from '../../analyzers/engine/engine.js';
 import { formatOfPath } from '../../analyzers/export.js';
 import { splitStatements } from '../../analyzers/modules.js';
 import { InputFault } from '../../formats/result.js';
+import { INPUTS, resolveInputs } from '../inputs.js';
 import { EXIT_BAD_INPUT, out, UsageError } from '../run.js';
 import { formatters, pickFormat } from '../sql/format.js';
 import { exportQuery, runStatement, stripLeadingComments } from '../sql/statements.js';
@@ -23,6 +25,7 @@ export interface SqlCliOptions {
   readonly views?: boolean;
   readonly engine?: EngineKind;
   readonly maxRows?: string;
+  readonly keepTrace?: string;
 }
 
 function statementsOf(opts: SqlCliOptions): string[] | undefined {
@@ -49,8 +52,30 @@ export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise
   const targetFormat = target === undefined ? undefined : formatOfPath(target);
   if (target !== undefined && targetFormat === undefined) throw new UsageError(`cannot write "${target}": -o takes a .parquet or .csv file`);
   if (target !== undefined && statements === undefined) throw new UsageError('-o needs a query (-e or -f)');
-  const { openSession } = await import('../../analyzers/session.js');
-  const session = await openSession(inputs, { views: opts.views !== false, ...(opts.engine ? { engine: opts.engine } : {}) });
+  // Captures are ingested, a Parquet dataset is read into Arrow tables (cli/inputs.ts); the rest loads as given.
+  const resolved = await resolveInputs(INPUTS.sql, inputs, opts.keepTrace ? { keepTrace: opts.keepTrace } : {});
+  const extra: string[] = [];
+  let session;
+  try {
+    const paths: string[] = [];
+    for (const p of inputs) {
+      const run = resolved.ingestedRuns.find((r) => r.from.includes(p));
+      if (run !== undefined) {
+        if (p === run.from[0]) paths.push(run.trace);
+      } else if (resolved.datasets.includes(p)) {
+        const { readDataset } = await import('../../analyzers/dataset/read.js');
+        const d = await readDataset(p);
+        extra.push(d.dir);
+        paths.push(d.dir);
+      } else paths.push(p);
+    }
+    const { openSession } = await import('../../analyzers/session.js');
+    session = await openSession(paths, { views: opts.views !== false, ...(opts.engine ? { engine: opts.engine } : {}) });
+  } catch (e) {
+    resolved.close();
+    for (const d of extra) rmSync(d, { recursive: true, force: true });
+    throw e;
+  }
   try {
     if (statements === undefined) return await (await import('../sql/repl.js')).repl(session, { format, maxRows: maxRows ?? 200 });
     for (const [i, st] of statements.entries()) {
@@ -72,5 +97,7 @@ export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise
     return 0;
   } finally {
     await session.close();
+    resolved.close();
+    for (const d of extra) rmSync(d, { recursive: true, force: true });
   }
 }

@@ -48,7 +48,7 @@ describe('Root', () => {
 
   it.each([
     [['/nonexistent/x.arrow'], /x.arrow: no such file or folder/],
-    [[join(process.cwd(), 'samples')], /samples: not a replay output folder \(no replay.json/],
+    [[join(process.cwd(), 'samples')], /samples is a folder without a replay.json/],
   ])('refuses %j before the screen changes', async (paths, re) => {
     await expect(resolveTuiInput(paths)).rejects.toThrow(re);
   });
