@@ -61,3 +61,11 @@ export function fls64(v: bigint): number {
   }
   return n;
 }
+
+/**
+ * An integer for JSON and tables, exactly: a number up to 2^53 - 1, beyond that a hex string (a
+ * JSON number above 2^53 loses bits in every reader that parses it as a double).
+ */
+export function exact(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : hex(v);
+}

@@ -1,6 +1,11 @@
-// Line-by-line reading of capture files: gzip detected by its magic bytes and inflated on the fly,
-// line numbers kept, memory bounded by the chunk size whatever the file size. A truncated or
-// corrupt gzip stream becomes an InputFault that names the file and the last good line.
+// Reading capture files line by line: gzip detected by its magic bytes and inflated by a streaming
+// pipeline (zlib works on the libuv thread pool, so inflating the next block overlaps parsing this
+// one), memory bounded by the block size whatever the file size. The bytes are scanned for line ends
+// in large blocks: `readLineChunks` hands a reader a whole block of lines at once (byte offsets, no
+// string per line), to iterate synchronously; `readLines` gives one string per line on top of it for
+// readers that want text. A line longer than a block is gathered piece by piece and joined once, so
+// a huge line costs linear time. A truncated or corrupt gzip stream becomes an InputFault that names
+// the file and the last good line.
 
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -13,6 +18,24 @@ export interface Line {
   /** 1-based line number in the (decompressed) file. */
   readonly no: number;
 }
+
+/**
+ * A block of whole lines: line k (0-based) is `buf[start[k], end[k])`, line ends (`\n`, and a `\r`
+ * before it) excluded; its number in the file is `firstNo + k`. Valid until the next block is asked
+ * for (the arrays are reused).
+ */
+export interface LineChunk {
+  readonly buf: Buffer;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  readonly count: number;
+  readonly firstNo: number;
+  /** Bytes of the file (decompressed) up to the end of this block. */
+  readonly bytes: number;
+}
+
+/** Bytes read per block from a plain file; inflated bytes per block from a gzip one. */
+const BLOCK = 1 << 18;
 
 export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
@@ -34,27 +57,57 @@ export async function openText(path: string): Promise<Readable> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputFault({ file: path, message: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message });
   }
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  return gz ? raw.pipe(createGunzip()) : raw;
+  const raw = createReadStream(path, { highWaterMark: BLOCK });
+  return gz ? raw.pipe(createGunzip({ chunkSize: BLOCK })) : raw;
 }
 
-/** Every line of a text file (gzip or not); the final line need not end with a newline. */
-export async function* readLines(path: string): AsyncGenerator<Line> {
+/** Grows an offset array to hold at least `n` entries. */
+function room(a: Int32Array, n: number): Int32Array {
+  if (a.length >= n) return a;
+  const b = new Int32Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** Every line of a text file (gzip or not), a block at a time; the final line need not end with a newline. */
+export async function* readLineChunks(path: string): AsyncGenerator<LineChunk> {
   const stream = await openText(path);
-  let rest = '';
+  let start: Int32Array = new Int32Array(1 << 14);
+  let end: Int32Array = new Int32Array(1 << 14);
+  /** Pieces of the line not yet ended (a long line spans many blocks). */
+  let pending: Buffer[] = [];
   let no = 0;
+  let bytes = 0;
   try {
-    for await (const chunk of stream) {
-      const text = rest + (chunk as Buffer).toString('utf8');
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        yield { text: text.slice(start, end), no: ++no };
-        start = nl + 1;
+    for await (const data of stream) {
+      const piece = data as Buffer;
+      bytes += piece.length;
+      let nl = piece.indexOf(10);
+      if (nl < 0) {
+        pending.push(piece);
+        continue;
       }
-      rest = text.slice(start);
+      const head = pending.length === 0 ? 0 : pending.reduce((n, p) => n + p.length, 0);
+      const buf = head === 0 ? piece : Buffer.concat([...pending, piece], head + piece.length);
+      pending = [];
+      nl += head;
+      let count = 0;
+      let s = 0;
+      while (nl >= 0) {
+        if (count === start.length) {
+          start = room(start, count + 1);
+          end = room(end, count + 1);
+        }
+        start[count] = s;
+        end[count] = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+        count++;
+        s = nl + 1;
+        nl = buf.indexOf(10, s);
+      }
+      if (s < buf.length) pending.push(buf.subarray(s));
+      const firstNo = no + 1;
+      no += count;
+      yield { buf, start, end, count, firstNo, bytes: bytes - (buf.length - s) };
     }
   } catch (e) {
     if (e instanceof InputFault) throw e;
@@ -64,5 +117,25 @@ export async function* readLines(path: string): AsyncGenerator<Line> {
       : code?.startsWith('Z_') ? `corrupt gzip stream (${(e as Error).message})` : (e as Error).message;
     throw new InputFault({ file: path, line: no, message: `${what} after line ${no}` });
   }
-  if (rest.length > 0) yield { text: rest, no: ++no };
+  if (pending.length > 0) {
+    // The last line has no newline: kept as it is (a `\r` at its end too).
+    const buf = Buffer.concat(pending);
+    start[0] = 0;
+    end[0] = buf.length;
+    yield { buf, start, end, count: 1, firstNo: no + 1, bytes };
+  }
+}
+
+/** Every line of a text file (gzip or not) as a string; the final line need not end with a newline. */
+export async function* readLines(path: string): AsyncGenerator<Line> {
+  for await (const c of readLineChunks(path)) {
+    for (let k = 0; k < c.count; k++) yield { text: c.buf.toString('utf8', c.start[k], c.end[k]), no: c.firstNo + k };
+  }
+}
+
+/** The lines of a block as strings (for readers that parse text). */
+export function chunkLines(c: LineChunk): string[] {
+  const out = new Array<string>(c.count);
+  for (let k = 0; k < c.count; k++) out[k] = c.buf.toString('utf8', c.start[k], c.end[k]);
+  return out;
 }

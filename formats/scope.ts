@@ -63,7 +63,9 @@ export function describeScope(s: Scope): string {
   for (const k of ['vmid', 'asid', 'did', 'pasid', 'ssid'] as const) if (s[k] !== undefined) out.push(`${k}=${s[k]}`);
   if (s.sid !== undefined) {
     const ign = s.sidIgnore ?? 0;
-    out.push(ign === 0 ? `sid=${hex(s.sid)}` : ign >= 0xffffffff ? 'sid=*' : `sid=${hex(s.sid & ~ign)}..${hex((s.sid & ~ign) + ign)}`);
+    // SIDs are 32-bit: `>>> 0` keeps one at or above 2^31 unsigned after the bit operation.
+    const lo = (s.sid & ~ign) >>> 0;
+    out.push(ign === 0 ? `sid=${hex(s.sid)}` : ign >= 0xffffffff ? 'sid=*' : `sid=${hex(lo)}..${hex(lo + ign)}`);
   }
   if (s.index) out.push(`index=${s.index.base}+${s.index.count}`);
   if (s.range) out.push(`${hex(s.range.base)}+${fmtBytes(s.range.bytes)}`);

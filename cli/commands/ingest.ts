@@ -1,9 +1,11 @@
 // `invtrace ingest FILE... -o OUT.arrow`: captures to a canonical trace, with a summary of what was
-// read, what was inferred and what was skipped (text, or the IngestSummary as --json).
+// read, what was inferred and what was skipped (text, or the IngestSummary as --json); reading
+// progress on a terminal (cli/render/read-progress.ts).
 
 import type { Arch } from '../../formats/codec/table.js';
 import { ingest, type IngestSummary } from '../../formats/ingest/ingest.js';
 import { toJson } from '../render/json.js';
+import { readProgress } from '../render/read-progress.js';
 import { out } from '../run.js';
 
 export interface IngestCliOptions {
@@ -63,7 +65,13 @@ export function summaryText(s: IngestSummary): string {
 export async function ingestCommand(files: string[], opts: IngestCliOptions): Promise<number> {
   const { refuseInput } = await import('../inputs.js');
   for (const f of files) refuseInput('ingest', 'capture files of one run or a JSONL scenario', f, ['capture']);
-  const s = await ingest(files, opts);
+  const p = readProgress();
+  let s: IngestSummary;
+  try {
+    s = await ingest(files, { ...opts, progress: p.update });
+  } finally {
+    p.done();
+  }
   out(opts.json ? toJson(s) : summaryText(s));
   return 0;
 }

@@ -62,25 +62,47 @@ export interface CmdList {
   readonly cmds: readonly (readonly [bigint, bigint])[];
   /** Commands beyond what the kprobe recorded (n > recorded pairs). */
   readonly missing: number;
+  /** Word pairs the kprobe records per event (`cK_0`/`cK_1` for K below this), real or not. */
+  readonly recorded: number;
 }
 
-/** `(arm_smmu_cmdq_issue_cmdlist+0x0/0x72c) n=1 sync=1 c0_0=0x4 c0_1=0x1f c1_0=...` */
+const FIELD = /^(\w+)=(\S*)$/;
+
+/**
+ * `(arm_smmu_cmdq_issue_cmdlist+0x0/0x72c) n=1 sync=1 c0_0=0x4 c0_1=0x1f c1_0=...`. The kprobe
+ * prints every field it records on every event (captures README: `n`, `sync`, then the pairs
+ * `cK_0 cK_1` for K = 0..KP_CMDS-1), so a field without a value, a word without its pair or a gap
+ * in K is a line cut short or garbled, never commands of zeros.
+ */
 export function parseCmdList(text: string): CmdList | string {
+  const body = text.replace(/^\([^)]*\)\s*/, '');
   const kv = new Map<string, string>();
-  for (const m of text.matchAll(/(\w+)=(\S+)/g)) kv.set(m[1]!, m[2]!);
+  for (const tok of body.split(/\s+/)) {
+    if (tok === '') continue;
+    const m = FIELD.exec(tok);
+    if (m === null) return `garbled field "${tok}"`;
+    if (m[2] === '') return `field ${m[1]} has no value: the line is cut short`;
+    kv.set(m[1]!, m[2]!);
+  }
   const n = Number(kv.get('n'));
   const sync = kv.get('sync');
   if (!Number.isInteger(n) || n < 0) return 'missing or bad n=';
   if (sync !== '0' && sync !== '1') return 'missing or bad sync=';
+  let recorded = 0;
+  while (kv.has(`c${recorded}_0`) || kv.has(`c${recorded}_1`)) {
+    if (!kv.has(`c${recorded}_0`) || !kv.has(`c${recorded}_1`)) return `c${recorded}_${kv.has(`c${recorded}_0`) ? 1 : 0} is missing: the line is cut short`;
+    recorded++;
+  }
+  for (const k of kv.keys()) {
+    const m = /^c(\d+)_[01]$/.exec(k);
+    if (m !== null && Number(m[1]) >= recorded) return `c${recorded}_0/c${recorded}_1 are missing before ${k}`;
+  }
   const cmds: [bigint, bigint][] = [];
-  for (let k = 0; k < n; k++) {
-    const a = kv.get(`c${k}_0`);
-    const b = kv.get(`c${k}_1`);
-    if (a === undefined || b === undefined) break;
-    const w0 = parseU64(a);
-    const w1 = parseU64(b);
+  for (let k = 0; k < Math.min(n, recorded); k++) {
+    const w0 = parseU64(kv.get(`c${k}_0`)!);
+    const w1 = parseU64(kv.get(`c${k}_1`)!);
     if (w0 === undefined || w1 === undefined) return `c${k}: not a 64-bit hex value`;
     cmds.push([w0, w1]);
   }
-  return { n, sync: sync === '1', cmds, missing: n - cmds.length };
+  return { n, sync: sync === '1', cmds, missing: n - cmds.length, recorded };
 }

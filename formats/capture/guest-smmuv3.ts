@@ -32,6 +32,8 @@ export interface GuestSmmuv3Stats {
 
 export class GuestSmmuv3Queue extends QueueReader {
   private readonly cursor: RingCursor;
+  /** Word pairs per event, from the first cmdlist line. */
+  private recorded: number | undefined;
   readonly stats: GuestSmmuv3Stats = { batches: 0, commands: 0, unrecorded: 0, inferredSyncs: 0, inferredDoorbells: 0 };
 
   constructor(diag: Diagnostics, opts: { entries: number; start?: number }) {
@@ -45,6 +47,9 @@ export class GuestSmmuv3Queue extends QueueReader {
     if (f.event !== 'cmdlist') return;
     const b = parseCmdList(f.text);
     if (typeof b === 'string') return this.diag.bad(g.no, b, 'cmdlist');
+    // One kprobe definition records the same pairs on every event: fewer is a line cut short.
+    const want = (this.recorded ??= b.recorded);
+    if (b.recorded < want) return this.diag.bad(g.no, `${b.recorded} of the ${want} recorded command pairs: the line is cut short`, 'cmdlist');
     if (b.n === 0 && !b.sync) return;
     const c = this.cursor;
     const meta = { at: { file: this.diag.file, line: g.no }, ts_ns: f.ts_ns, cpu: f.cpu };

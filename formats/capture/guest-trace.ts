@@ -9,11 +9,14 @@
 //   Linux version 6.1.0-56-amd64 (...)
 
 import { InputFault } from '../result.js';
-import { readLines } from '../lines.js';
+import { readLineChunks } from '../lines.js';
 import { Diagnostics } from './events.js';
 import { parseFtraceLine, type FtraceLine } from './ftrace.js';
 
 export type GuestKind = 'ftrace' | 'console';
+
+/** Reading progress of one file: bytes (decompressed) and lines so far. */
+export type Progress = (file: string, bytes: number, lines: number) => void;
 
 /** What the console (or the ftrace header) says beside the trace. */
 export interface GuestFacts {
@@ -56,56 +59,83 @@ function noteFact(text: string, facts: GuestFacts): void {
 }
 
 /**
- * The ftrace lines of a guest capture, in file order; facts are filled in as they are read (the
- * console's kernel log comes before the trace dump).
+ * The ftrace lines of a guest capture, in file order, a block at a time; facts are filled in as
+ * they are read (the console's kernel log comes before the trace dump). At the end, the event lines
+ * are counted against the header's `entries-in-buffer` (what the kernel dumped): a line lost or
+ * duplicated on the way is a warning naming the header line.
  */
-export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts): AsyncGenerator<GuestLine> {
+export async function* readGuestChunks(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts, progress?: Progress): AsyncGenerator<GuestLine[]> {
   let inside = kind === 'ftrace';
   let sawBegin = false;
   let sawEnd = false;
   let traceLines = 0;
-  for await (const line of readLines(path)) {
-    diag.lines = line.no;
-    const text = line.text;
-    if (kind === 'console') {
-      if (text.startsWith(BEGIN_MARKER)) {
-        inside = true;
-        sawBegin = true;
+  /** Event lines (parsed or not) and the header's count of them. */
+  let eventLines = 0;
+  let header: { inBuffer: number; line: number } | undefined;
+  for await (const c of readLineChunks(path)) {
+    const out: GuestLine[] = [];
+    for (let k = 0; k < c.count; k++) {
+      const no = c.firstNo + k;
+      const text = c.buf.toString('utf8', c.start[k], c.end[k]);
+      diag.lines = no;
+      if (kind === 'console') {
+        if (text.startsWith(BEGIN_MARKER)) {
+          inside = true;
+          sawBegin = true;
+          continue;
+        }
+        if (text.startsWith(END_MARKER)) {
+          inside = false;
+          sawEnd = true;
+          continue;
+        }
+        if (!inside) {
+          noteFact(text, facts);
+          continue;
+        }
+      }
+      if (text.trim() === '') continue;
+      traceLines++;
+      if (text.startsWith('#')) {
+        const m = ENTRIES.exec(text);
+        if (m !== null) {
+          header ??= { inBuffer: Number(m[1]), line: no };
+          if (Number(m[2]) > Number(m[1])) {
+            facts.lostEvents = Number(m[2]) - Number(m[1]);
+            diag.warn(`the guest's trace buffer lost ${facts.lostEvents} events (entries-in-buffer ${m[1]} < entries-written ${m[2]})`, no);
+          }
+        }
+        if (/^#+ CPU \d+ buffer started/.test(text)) diag.warn(`${text.replace(/#/g, '').trim()}: events of that CPU before this point were lost`, no);
         continue;
       }
-      if (text.startsWith(END_MARKER)) {
-        inside = false;
-        sawEnd = true;
+      const f = parseFtraceLine(text);
+      if (f !== undefined) {
+        eventLines++;
+        out.push({ ftrace: f, no });
         continue;
       }
-      if (!inside) {
-        noteFact(text, facts);
-        continue;
-      }
+      // Kernel messages can reach the serial console in the middle of the dump.
+      if (kind === 'console' && KERNEL_LOG.test(text)) continue;
+      eventLines++;
+      diag.bad(no, 'not an ftrace line');
     }
-    if (text.trim() === '') continue;
-    traceLines++;
-    if (text.startsWith('#')) {
-      const m = ENTRIES.exec(text);
-      if (m !== null && Number(m[2]) > Number(m[1])) {
-        facts.lostEvents = Number(m[2]) - Number(m[1]);
-        diag.warn(`the guest's trace buffer lost ${facts.lostEvents} events (entries-in-buffer ${m[1]} < entries-written ${m[2]})`, line.no);
-      }
-      if (/^#+ CPU \d+ buffer started/.test(text)) diag.warn(`${text.replace(/#/g, '').trim()}: events of that CPU before this point were lost`, line.no);
-      continue;
-    }
-    const f = parseFtraceLine(text);
-    if (f !== undefined) {
-      yield { ftrace: f, no: line.no };
-      continue;
-    }
-    // Kernel messages can reach the serial console in the middle of the dump.
-    if (kind === 'console' && KERNEL_LOG.test(text)) continue;
-    diag.bad(line.no, 'not an ftrace line');
+    progress?.(path, c.bytes, c.firstNo + c.count - 1);
+    yield out;
   }
   if (kind === 'console' && !sawBegin) throw new InputFault({ file: path, message: `no "${BEGIN_MARKER}" line: the console holds no guest trace` });
   if (kind === 'console' && traceLines === 0) throw new InputFault({ file: path, message: 'nothing between the trace markers: the console holds no guest trace' });
   if (kind === 'console' && !sawEnd) diag.warn(`no "${END_MARKER}" line: the trace dump may be cut short`);
+  // ftrace prints each event in the buffer on one line: a different count means lines were lost,
+  // cut off or duplicated after the kernel wrote them (a dump cut short, an edited copy).
+  if (header !== undefined && eventLines !== header.inBuffer) {
+    const d = eventLines - header.inBuffer;
+    diag.warn(`the trace holds ${eventLines} event lines but its header says entries-in-buffer ${header.inBuffer}: ${Math.abs(d)} line${Math.abs(d) === 1 ? '' : 's'} ${d < 0 ? 'missing' : 'too many (duplicated?)'}`, header.line);
+  }
+}
+
+/** The ftrace lines of a guest capture, one at a time (readGuestChunks). */
+export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts): AsyncGenerator<GuestLine> {
+  for await (const lines of readGuestChunks(path, kind, diag, facts)) yield* lines;
 }
 
 /** Reads only the facts (a first pass for a guest-only trace, whose header must come first). */

@@ -104,8 +104,11 @@ function convert(text: string, slot: Slot): unknown {
   }
 }
 
-/** Parses the argument text of one event; a string result is what is wrong with it. */
-export type ArgsParser<T> = (args: string) => T | string;
+/**
+ * Parses the argument text of one event; a string result is what is wrong with it. `templates` are
+ * the templates it was made from (qemu-bytes.ts compiles them into byte matchers).
+ */
+export type ArgsParser<T> = ((args: string) => T | string) & { readonly templates?: readonly string[] };
 
 /**
  * A parser for an event printed by one of several templates (newest first). Every template of an
@@ -114,7 +117,7 @@ export type ArgsParser<T> = (args: string) => T | string;
 export function formats<const Ts extends readonly string[]>(...templates: Ts): ArgsParser<MergedFields<TemplateFields<Ts[number]>>> {
   const compiled = templates.map(compile);
   const expected = compiled.map((c) => `"${c.shown}"`).join(' or ');
-  return (args: string) => {
+  const parse = (args: string) => {
     for (const c of compiled) {
       const m = c.re.exec(args);
       if (m === null) continue;
@@ -130,6 +133,7 @@ export function formats<const Ts extends readonly string[]>(...templates: Ts): A
     }
     return `expected ${expected}`;
   };
+  return Object.assign(parse, { templates });
 }
 
 /** One event of a table: its canonical name is the table key; `aka` lists older spellings. */

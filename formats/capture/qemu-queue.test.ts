@@ -37,14 +37,17 @@ describe('VT-d', () => {
       1@1.000014:vtd_inv_desc_wait_sw wait invalidate status write addr 0x1046194 data 0x2
       1@1.000015:vtd_inv_qi_head read head 1
     `);
-    // the IQT write's descriptors come before its doorbell; slot 1 is printed without a descriptor line
+    // the IQT write's descriptors come before its doorbell; the log ends after slot 1's head line,
+    // so its descriptor is of unknown type
     expect(ev.filter((e) => e.kind !== 'geometry').map(brief)).toEqual([
       'cmd 0/0 600f2 ffff8080', 'doorbell 2/0', 'ack', 'cmd 0/- 200000025 1046194', 'cmd 1/0 0 0', 'doorbell 3/0',
     ]);
     expect(ev.filter((e) => e.kind === 'geometry').map((g) => g.kind === 'geometry' && [g.entries, g.descBytes, g.from])).toEqual([
       [256, 16, 'vtd_reg_write IQA'], [256, 16, 'vtd_inv_qi_setup'],
     ]);
-    expect(d.malformed).toBe(0);
+    // QEMU 7.2 prints a vtd_inv_desc line for every descriptor of a 128-bit queue: its absence is reported
+    expect(d.malformed).toBe(1);
+    expect(d.messages).toEqual([expect.stringMatching(/^vtd.log:15: vtd_inv_qi_head: read head 1 has no vtd_inv_desc line/)]);
   });
 
   it('the tail laps: the doorbell wrap bit flips when the tail passes the end', () => {

@@ -12,7 +12,7 @@ import { hex } from '../bits.js';
 import type { CmdEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { GERROR_CMDQ_ERR, parseSmmuv3Event, QEMU_CMDQ_MAX_LOG2SIZE, SMMU_REG, type Smmuv3QemuEvent } from './qemu-smmuv3.js';
-import { QueueReader } from './queue-reader.js';
+import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
 import { rebuildSmmuv3, type DetailLine } from './smmuv3-rebuild.js';
 
 /** What QEMU printed about one command, for checks against the codecs. */
@@ -62,8 +62,11 @@ export class Smmuv3QemuQueue extends QueueReader {
 
   feed(l: QemuLogLine, no: number): void {
     const e = this.parsed(parseSmmuv3Event, l, no);
-    if (e === undefined) return;
-    const meta = { ts_ns: l.ts_ns, cpu: l.tid };
+    if (e !== undefined) this.apply(e, l, no);
+  }
+
+  /** An event already parsed (and counted) from line `no`, whose prefix `l` tells time and thread. */
+  apply(e: Smmuv3QemuEvent, l: LineMeta, no: number): void {
     switch (e.event) {
       case 'smmuv3_cmdq_consume':
         this.close();
@@ -87,7 +90,7 @@ export class Smmuv3QemuQueue extends QueueReader {
         // command into a CMD_SYNC, spec/smmuv3.md §1.3); a rewrite has no wrap bit.
         const again = this.failed !== undefined && this.failed.slot === c.cons && this.failed.wrap === c.wrap;
         this.failed = undefined;
-        this.open = { slot: c.cons, wrap: again ? undefined : c.wrap, name: e.name, line: no, meta, details: [] };
+        this.open = { slot: c.cons, wrap: again ? undefined : c.wrap, name: e.name, line: no, meta: metaOf(l), details: [] };
         return;
       }
       case 'smmuv3_cmdq_consume_error':
@@ -102,7 +105,7 @@ export class Smmuv3QemuQueue extends QueueReader {
         return this.close();
       case 'smmuv3_write_mmio':
         this.close();
-        return this.mmio(e.addr, e.val, e.size, no, meta);
+        return this.mmio(e.addr, e.val, e.size, no, metaOf(l));
       default:
         if (this.open !== undefined) this.open.details.push({ ev: e, line: no });
     }

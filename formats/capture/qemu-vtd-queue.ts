@@ -16,7 +16,7 @@ import { hex } from '../bits.js';
 import type { CmdEvent, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
-import { QueueReader } from './queue-reader.js';
+import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
 
 /** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
 export const QEMU_VTD_TYPE_NAMES: Readonly<Record<string, number>> = {
@@ -40,6 +40,8 @@ interface OpenDesc {
   readonly ts_ns?: bigint;
   readonly cpu?: number;
   desc?: { type: string; hi: bigint; lo: bigint };
+  /** Its descriptor line was there but did not parse (reported as malformed). */
+  garbled?: boolean;
   readonly events: VtdQemuEvent[];
 }
 
@@ -64,17 +66,23 @@ export class VtdQemuQueue extends QueueReader {
   private cur: OpenDesc | undefined;
   /** The last "read head" line was rejected: its descriptor line goes with it. */
   private lost = false;
+  /** The root table is in scalable mode (`vtd_reg_dmar_root ... scalable 1`). */
+  private scalable = false;
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
 
   feed(l: QemuLogLine, no: number): void {
     const e = this.parsed(parseVtdEvent, l, no);
-    if (e === undefined) return;
-    const meta = { ts_ns: l.ts_ns, cpu: l.tid };
-        switch (e.event) {
+    if (e !== undefined) this.apply(e, l, no);
+    else if (l.event === 'vtd_inv_desc' && this.cur !== undefined) this.cur.garbled = true; // reported already
+  }
+
+  /** An event already parsed (and counted) from line `no`, whose prefix `l` tells time and thread. */
+  apply(e: VtdQemuEvent, l: LineMeta, no: number): void {
+    switch (e.event) {
       case 'vtd_reg_write':
         this.close();
         this.flushDoorbell();
-        return this.regWrite(e.addr, e.size, e.value, no, meta);
+        return this.regWrite(e.addr, e.size, e.value, no, metaOf(l));
       case 'vtd_inv_qi_setup':
         if (e.size < 2 || (e.size & (e.size - 1)) !== 0 || e.size > 1 << 15) {
           return this.diag.bad(no, `queue size ${e.size} is not a power of two from 2 to 32768`, e.event);
@@ -91,18 +99,21 @@ export class VtdQemuQueue extends QueueReader {
       case 'vtd_inv_qi_tail':
         this.close();
         if (e.tail >= this.entries) return this.diag.bad(no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
-        if (this.pending === undefined) this.doorbell(e.tail, { file: this.diag.file, line: no }, meta); // no vtd_reg_write traced: the tail line is the doorbell
+        if (this.pending === undefined) this.doorbell(e.tail, { file: this.diag.file, line: no }, metaOf(l)); // no vtd_reg_write traced: the tail line is the doorbell
         else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, no);
         return;
       case 'vtd_inv_qi_fetch':
         return this.close();
+      case 'vtd_reg_dmar_root':
+        this.scalable = e.scalable === true;
+        return;
       case 'vtd_inv_qi_head':
         this.close();
         if (e.head >= this.entries) {
           this.lost = true;
           return this.diag.bad(no, `head ${e.head} is outside a queue of ${this.entries} entries (descriptor dropped)`, e.event);
         }
-        this.cur = { slot: e.head, wrap: this.headWrap(e.head, no), line: no, ...meta, events: [] };
+        this.cur = { slot: e.head, wrap: this.headWrap(e.head, no), line: no, ...metaOf(l), events: [] };
         return;
       case 'vtd_inv_desc': {
         if (this.cur === undefined && this.lost) return;
@@ -208,6 +219,11 @@ export class VtdQemuQueue extends QueueReader {
     const meta = { ts_ns: c.ts_ns, cpu: c.cpu };
     const detail: VtdQemuDetail = { ...(c.desc ? { type: c.desc.type } : {}), events: c.events };
     if (c.desc === undefined) {
+      // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
+      // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.
+      if (!c.garbled && this.descBytes === 16 && !this.scalable) {
+        this.diag.bad(c.line, `read head ${c.slot} has no vtd_inv_desc line, which QEMU prints for every descriptor of a 128-bit queue (a line lost?): its type is unknown`, 'vtd_inv_qi_head');
+      }
       this.stats.unknownType++;
       const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], at, ...meta, detail };
       this.out.push(cmd);

@@ -6,6 +6,15 @@ import type { CaptureEvent, Diagnostics } from './events.js';
 import { isEventError, type EventError } from './qemu-format.js';
 import type { QemuLogLine } from './qemu-log.js';
 
+/** What a QEMU line's prefix tells (qemu-log.ts QemuLogLine, or qemu-bytes.ts ScannedLine). */
+export interface LineMeta {
+  readonly tid?: number | undefined;
+  readonly ts_ns?: bigint | undefined;
+}
+
+/** The time and thread of an event, as queue events carry them. */
+export const metaOf = (l: LineMeta): { ts_ns: bigint | undefined; cpu: number | undefined } => ({ ts_ns: l.ts_ns, cpu: l.tid });
+
 export abstract class QueueReader {
   protected out: CaptureEvent[] = [];
 

@@ -170,9 +170,13 @@ export class Aligner {
   /** Which commands take part: VT-d leaves waits out (the guest does not trace Linux's own). */
   private alignable = (c: CmdEvent): boolean => this.arch !== 'vtd' || !isVtdWait(c);
 
+  /** Are the opcode/type bits of a command unknown (no source could tell them)? */
+  private opUnknown(c: CmdEvent): boolean {
+    return (knownOf(c)[0] & this.opcodeMask) !== this.opcodeMask;
+  }
+
   opName(c: CmdEvent): string {
-    const k = knownOf(c)[0];
-    if ((k & this.opcodeMask) !== this.opcodeMask) return '(unknown)';
+    if (this.opUnknown(c)) return '(unknown)';
     return codecFor(this.arch).decode(c.words.length >= 2 ? c.words : [...c.words, 0n]).name;
   }
 
@@ -228,7 +232,7 @@ export class Aligner {
         r.qemu_commands++;
         r.guest_commands++;
         r.matched++;
-        if (this.opName(qi.cmd) === '(unknown)' && this.opName(g) !== '(unknown)') bump(r.resolved, this.opName(g));
+        if (this.opUnknown(qi.cmd) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
         for (const e of qi.pre) out.push(e);
         out.push(mergeCommand(qi.cmd, g));
         continue;

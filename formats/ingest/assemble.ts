@@ -11,6 +11,7 @@ import { TraceBuilder, type EventMeta } from '../trace/builder.js';
 import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
+import { RingWatch } from './overrun.js';
 
 export interface Geometry {
   readonly entries: number;
@@ -45,6 +46,7 @@ export class TraceAssembler {
   private builder: TraceBuilder | undefined;
   private header: TraceHeader | undefined;
   private words: 2 | 4 = 2;
+  private watch: RingWatch | undefined;
   private readonly opcodeMask: bigint;
   readonly warnings: string[] = [];
   readonly counts: AssembledCounts = {
@@ -97,6 +99,7 @@ export class TraceAssembler {
     this.words = wordsPerSlot(this.header);
     this.writer = new TraceFileWriter(this.output, this.header);
     this.builder = new TraceBuilder(this.header, this.writer, this.batchRows, this.origin);
+    this.watch = new RingWatch(g.entries, this.arch, this.header.start ?? 0);
     const held = this.held;
     this.held = [];
     for (const e of held) this.write(e);
@@ -109,6 +112,7 @@ export class TraceAssembler {
       if (g.entries !== this.geometry.entries || g.descBytes !== this.geometry.descBytes) {
         this.warnings.push(`${e.at.file}:${e.at.line}: queue geometry changed to ${g.entries} x ${g.descBytes} B (${g.from}); the trace keeps ${this.geometry.entries} x ${this.geometry.descBytes} B`);
       }
+      this.watch!.reset();
       return;
     }
     const origin = e.origin ?? this.origin;
@@ -125,6 +129,7 @@ export class TraceAssembler {
         const d = b.command(e.slot, words, meta, e.wrap, e.known);
         const opKnown = e.known === undefined || (e.known[0] & this.opcodeMask) === this.opcodeMask;
         const op = opKnown ? d.name : '(unknown)';
+        this.watch!.command(e.slot, opKnown && d.error !== undefined);
         this.counts.commands++;
         bump(this.counts.by_op, op);
         if (e.inferred) {
@@ -139,11 +144,13 @@ export class TraceAssembler {
           return;
         }
         b.doorbell(e.slot, e.wrap, meta);
+        this.watch!.doorbell(e.slot, e.wrap, `${e.at.file}:${e.at.line}`);
         this.counts.doorbells++;
         if (e.inferred) this.counts.inferred.doorbells++;
         return;
       case 'ack':
         b.ack(meta);
+        this.watch!.ack();
         this.counts.acks++;
         return;
       default:
@@ -154,6 +161,7 @@ export class TraceAssembler {
   async finish(notes: Record<string, unknown>, sources?: readonly SourceInfo[]): Promise<TraceHeader> {
     if (this.builder === undefined) this.start();
     this.builder!.flush();
+    this.warnings.push(...this.watch!.warnings);
     const header: TraceHeader = { ...this.header!, ...(sources ? { sources } : {}), notes };
     await this.writer!.close(header);
     return header;

@@ -8,10 +8,14 @@ import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
-import { guestFacts, readGuestTrace, type GuestFacts, type GuestKind } from '../capture/guest-trace.js';
+import { guestFacts, readGuestChunks, type GuestFacts, type GuestKind, type GuestLine, type Progress } from '../capture/guest-trace.js';
 import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
-import { readLines } from '../lines.js';
+import { readLineChunks } from '../lines.js';
+import { QemuByteScanner } from '../capture/qemu-bytes.js';
+import { VTD_EVENTS } from '../capture/qemu-vtd.js';
+import { SMMUV3_EVENTS } from '../capture/qemu-smmuv3.js';
+import type { LineMeta } from '../capture/queue-reader.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
@@ -37,7 +41,11 @@ export interface IngestOptions {
   /** VT-d guest trace: largest gap between the qi_submit events of one submission (ns). */
   readonly vtdBatchGapNs?: bigint;
   readonly batchRows?: number;
+  /** Called after each block of lines read: the file, its (decompressed) bytes and lines so far. */
+  readonly progress?: Progress;
 }
+
+export type { Progress };
 
 /** One input as read. */
 export interface SourceSummary {
@@ -126,42 +134,46 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
   }
   const w = new TraceFileWriter(opts.output, header);
   try {
-    const { rows } = await readJsonl(file, w, { amend });
+    const { rows, warnings } = await readJsonl(file, w, { amend });
     await w.close();
-    return { output: opts.output, format: 'jsonl', arch: header.arch, inputs: files, rows, warnings: [] };
+    return { output: opts.output, format: 'jsonl', arch: header.arch, inputs: files, rows, warnings };
   } catch (e) {
     w.abort();
     throw e;
   }
 }
 
-/** Events passed on together: one await per batch, not per event, keeps the stream cheap. */
-const BATCH = 1024;
-
-/** Feeds a reader its input and passes its events on in batches. */
-async function* batches<L>(input: AsyncIterable<L>, reader: QueueReader, feed: (l: L) => void): AsyncGenerator<CaptureEvent[]> {
-  let out: CaptureEvent[] = [];
-  for await (const l of input) {
-    feed(l);
-    for (const e of reader.take()) out.push(e);
-    if (out.length >= BATCH) {
-      yield out;
-      out = [];
-    }
-  }
-  reader.end();
-  yield [...out, ...reader.take()];
-}
-
-/** The QEMU side as batches of queue events. */
-function qemuEvents(file: string, arch: Arch, diag: Diagnostics): AsyncGenerator<CaptureEvent[]> {
+/**
+ * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
+ * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
+ * words the errors and counts unknown events.
+ */
+async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
   const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
-  return batches(readLines(file), q, (line) => {
-    diag.lines = line.no;
-    const l = parseQemuLogLine(line.text);
-    if (l !== undefined) q.feed(l, line.no);
-    else if (line.text.trim() !== '') diag.bad(line.no, 'not a QEMU trace line');
-  });
+  const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS);
+  // The scanner's event is one of the table's (same names, fields and types as the text parser's).
+  const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
+  for await (const c of readLineChunks(file)) {
+    const { buf, start, end } = c;
+    for (let k = 0; k < c.count; k++) {
+      const no = c.firstNo + k;
+      const e = scanner.scan(buf, start[k]!, end[k]!);
+      if (e !== undefined) {
+        diag.seen(e.event as string);
+        apply(e, scanner.line, no);
+        continue;
+      }
+      const text = buf.toString('utf8', start[k], end[k]);
+      const l = parseQemuLogLine(text);
+      if (l !== undefined) q.feed(l, no);
+      else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
+    }
+    diag.lines = c.firstNo + c.count - 1;
+    progress?.(file, c.bytes, diag.lines);
+    yield q.take();
+  }
+  q.end();
+  yield q.take();
 }
 
 /** The guest side as batches of queue events. */
@@ -171,7 +183,17 @@ function guestEvents(
   const q = arch === 'vtd'
     ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
     : new GuestSmmuv3Queue(diag, { entries });
-  return batches(readGuestTrace(file, kind, diag, facts), q, (g) => q.feed(g));
+  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress), q);
+}
+
+/** Feeds a guest reader a block of lines at a time and passes its events on per block. */
+async function* guestBatches(chunks: AsyncIterable<GuestLine[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
+  for await (const lines of chunks) {
+    for (const g of lines) q.feed(g);
+    yield q.take();
+  }
+  q.end();
+  yield q.take();
 }
 
 /** SMMUv3 queue size Linux 6.1 allocated under QEMU 7.2 in the bundled captures. */
@@ -223,7 +245,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
-  const q = qemu && qemuEvents(qemu.file, arch, qd!);
+  const q = qemu && qemuEvents(qemu.file, arch, qd!, opts.progress);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {
     for await (const batch of stream) for (const e of batch) asm.push(e);

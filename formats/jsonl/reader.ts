@@ -17,6 +17,8 @@ import { InputFault, type InputError } from '../result.js';
 import type { BatchSink } from '../trace/builder.js';
 import { TraceBuilder, type EventMeta } from '../trace/builder.js';
 import { parseHeader, wordsPerSlot, type TraceHeader } from '../trace/header.js';
+import type { Decoded } from '../codec/codec.js';
+import { RingWatch } from '../ingest/overrun.js';
 import type { Cause } from '../trace/schema.js';
 
 type Json = Record<string, unknown>;
@@ -114,10 +116,11 @@ export async function readJsonl(
   path: string,
   sink: BatchSink,
   opts: { batchRows?: number; amend?: (h: TraceHeader) => TraceHeader } = {},
-): Promise<{ header: TraceHeader; rows: number }> {
+): Promise<{ header: TraceHeader; rows: number; warnings: string[] }> {
   let header: TraceHeader | undefined;
   let builder: TraceBuilder | undefined;
   let cursor: RingCursor | undefined;
+  let watch: RingWatch | undefined;
   const hc = new HeaderCollector(path);
   for await (const line of readLines(path)) {
     const t = line.text.trim();
@@ -129,6 +132,7 @@ export async function readJsonl(
       header = opts.amend ? opts.amend(parsed) : parsed;
       builder = new TraceBuilder(header, sink, opts.batchRows, 'jsonl');
       cursor = new RingCursor(header.queue_entries, header.start ?? 0);
+      watch = new RingWatch(header.queue_entries, header.arch, header.start ?? 0);
       continue;
     }
     let ev: Json;
@@ -139,14 +143,14 @@ export async function readJsonl(
     } catch (e) {
       throw new InputFault({ ...at, message: `not a JSON event (${(e as Error).message})` });
     }
-    applyEvent(ev, header, builder!, cursor!, at);
+    applyEvent(ev, header, builder!, cursor!, at, watch!);
   }
   if (header === undefined || builder === undefined) {
     if (hc.pending()) hc.fail();
     throw new InputFault({ file: path, message: 'empty file: expected a header line' });
   }
   builder.flush();
-  return { header, rows: builder.rows };
+  return { header, rows: builder.rows, warnings: watch!.warnings };
 }
 
 /** `"cause": "map" | "unmap"`: why the guest sent this invalidation (docs/trace-format.md). */
@@ -155,7 +159,7 @@ function causeOf(v: unknown, at: { file: string; line: number }): Cause {
   return v;
 }
 
-function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCursor, at: { file: string; line: number }): void {
+function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCursor, at: { file: string; line: number }, watch: RingWatch): void {
   for (const k of Object.keys(ev)) {
     if (!EVENT_KEYS.has(k)) throw new InputFault({ ...at, field: k, message: `unknown key "${k}"` });
   }
@@ -180,26 +184,32 @@ function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCur
     if (ev.slot !== undefined) {
       const slot = Number(value(ev.slot, 'slot', at));
       if (slot >= entries) throw new InputFault({ ...at, field: 'slot', message: `slot ${slot} is outside a queue of ${entries} entries` });
-      b.command(slot, words, meta, undefined, known);
+      watch.command(slot, rejected(b.command(slot, words, meta, undefined, known), known));
     } else {
-      b.command(cur.slot, words, meta, cur.wrap, known);
+      watch.command(cur.slot, rejected(b.command(cur.slot, words, meta, cur.wrap, known), known));
       cur.advance();
     }
     return;
   }
   if (ev.doorbell !== undefined) {
-    if (ev.doorbell === true) return b.doorbell(cur.slot, cur.wrap, meta);
+    const where = `${at.file}:${at.line}`;
+    if (ev.doorbell === true) {
+      watch.doorbell(cur.slot, cur.wrap, where);
+      return b.doorbell(cur.slot, cur.wrap, meta);
+    }
     if (typeof ev.doorbell === 'object' && ev.doorbell !== null) {
       const d = ev.doorbell as Json;
       const prod = Number(value(d.prod, 'doorbell.prod', at));
       const wrap = d.wrap === undefined ? cur.wrap : Number(value(d.wrap, 'doorbell.wrap', at));
       if (prod >= entries || wrap > 1) throw new InputFault({ ...at, field: 'doorbell', message: `producer ${prod} (wrap ${wrap}) is outside a queue of ${entries} entries` });
+      watch.doorbell(prod, wrap, where);
       return b.doorbell(prod, wrap, meta);
     }
     throw new InputFault({ ...at, field: 'doorbell', message: 'expected true or {"prod": N, "wrap": 0|1}' });
   }
   if (ev.ack !== undefined) {
     if (ev.ack !== true) throw new InputFault({ ...at, field: 'ack', message: 'expected true' });
+    watch.ack();
     return b.ack(meta);
   }
   if (ev.fault !== 'atc_timeout' && ev.fault !== 'atc_recover') {
@@ -207,6 +217,11 @@ function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCur
   }
   if (ev.sid === undefined) throw new InputFault({ ...at, field: 'sid', message: 'a fault names the device (sid)' });
   b.fault(ev.fault, Number(value(ev.sid, 'sid', at)), meta);
+}
+
+/** Does the hardware reject this command (a decode error on a command whose type is known)? */
+function rejected(d: Decoded, known: readonly bigint[] | undefined): boolean {
+  return d.error !== undefined && (known === undefined || known[0] !== 0n);
 }
 
 function commandWords(cmd: unknown, header: TraceHeader, at: { file: string; line: number }): bigint[] {

@@ -1,6 +1,7 @@
 // Derived values of SMMUv3 commands: TLBI ranges (TG/SCALE/NUM, spec/smmuv3.md §3), ATC_INV spans,
 // CFGI_STE_RANGE StreamID spans, and the cache scope of each command.
 
+import { exact } from '../bits.js';
 import type { Decoded } from '../codec/codec.js';
 import { addrRange, type AddrRange, type Classified, type Scope } from '../scope.js';
 
@@ -72,10 +73,10 @@ export function deriveSmmuv3(d: Decoded): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   if (f.TG !== undefined && f.ADDR !== undefined) {
     const { range, granule, pages } = tlbiRange(f);
-    out.granule_bytes = Number(granule);
-    out.pages = Number(pages);
+    out.granule_bytes = exact(granule);
+    out.pages = exact(pages);
     out.range_base = `0x${range.base.toString(16)}`;
-    out.range_bytes = Number(range.bytes);
+    out.range_bytes = exact(range.bytes);
     out.kind = f.TG === 0n ? 'single address' : 'range (RIL)';
   }
   if (d.name === 'CMD_ATC_INV') {
@@ -83,7 +84,7 @@ export function deriveSmmuv3(d: Decoded): Record<string, string | number> {
     out.span = r ? `${Number(r.bytes / 4096n)} pages` : 'everything (SIZE >= 52)';
     if (r) {
       out.range_base = `0x${r.base.toString(16)}`;
-      out.range_bytes = Number(r.bytes);
+      out.range_bytes = exact(r.bytes);
     }
   }
   if (d.name === 'CMD_CFGI_STE_RANGE') {

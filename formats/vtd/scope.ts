@@ -1,7 +1,7 @@
 // Derived values of VT-d descriptors: PSI address masks (2^AM pages), the device-TLB size encoding
 // (S bit, spec/vtd.md §3), function masks, and the cache scope of each descriptor.
 
-import { trailingOnes } from '../bits.js';
+import { exact, trailingOnes } from '../bits.js';
 import type { Decoded } from '../codec/codec.js';
 import { addrRange, type AddrRange, type Classified, type Scope } from '../scope.js';
 
@@ -76,16 +76,16 @@ export function deriveVtd(d: Decoded): Record<string, string | number> {
   let r: AddrRange | undefined | null = null;
   if ((d.name === 'iotlb_inv' && f.G === 3n) || (d.name === 'p_iotlb_inv' && f.G === 3n)) {
     r = psiRange(f);
-    out.pages = 2 ** Number(f.AM);
+    out.pages = exact(1n << f.AM!);
   } else if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') {
     r = devtlbRange(f);
     out.size = r ? `${Number(r.bytes / 4096n)} pages` : 'everything';
   } else if (d.name === 'iec_inv' && f.G === 1n) {
-    out.entries = 2 ** Number(f.IM);
+    out.entries = exact(1n << f.IM!);
   }
   if (r) {
     out.range_base = `0x${r.base.toString(16)}`;
-    out.range_bytes = Number(r.bytes);
+    out.range_bytes = exact(r.bytes);
   }
   return out;
 }

@@ -1,0 +1,341 @@
+// QEMU log lines parsed straight from the bytes of a block (formats/lines.ts readLineChunks), with
+// no string per line: the `tid@sec.usec:` or bare prefix, the event name (looked up by a hash of its
+// bytes), and the arguments matched against the event's templates (qemu-format.ts) compiled into
+// byte matchers that read numbers as they go.
+//
+// This is a fast path, never a second grammar: it accepts only the canonical spelling of a template
+// (single spaces, no blanks around `=`, `:`, `,`; printable ASCII; numbers short enough to convert
+// exactly), which the template's regular expression accepts with the same values. Everything else
+// (another prefix, other spacing, an unknown event, a value too long, a malformed line) answers
+// FALLBACK, and the caller parses that line as text with qemu-log.ts and qemu-format.ts, which give
+// the values, the unknown-event counts and the error messages. One case is decided here: a template
+// whose canonical match runs out of input before its end cannot match with any spacing when nothing
+// before that point could absorb more text (only number fields so far), so the next template is
+// tried, as the regular expressions are, in order.
+
+import type { EventSpec } from './qemu-format.js';
+
+/** The prefix of the line just scanned (reused from line to line). */
+export class ScannedLine {
+  /** Host thread id, when printed. */
+  tid: number | undefined = undefined;
+  /** Time as `whole` units of `scale` ns plus `ns` (seconds for tid@sec.usec, ms for ISO-8601). */
+  private whole = 0;
+  private scale = 1_000_000_000n;
+  private ns = 0;
+  private timed = false;
+
+  set(tid: number | undefined, whole: number, scale: bigint, ns: number, timed: boolean): void {
+    this.tid = tid;
+    this.whole = whole;
+    this.scale = scale;
+    this.ns = ns;
+    this.timed = timed;
+  }
+
+  /** Host time in ns since the Unix epoch, when printed (made only when asked for). */
+  get ts_ns(): bigint | undefined {
+    return this.timed ? BigInt(this.whole) * this.scale + BigInt(this.ns) : undefined;
+  }
+}
+
+/** Two digits at `p`, or -1. */
+const two = (b: Buffer, p: number) => (isDigit(b[p]!) && isDigit(b[p + 1]!) ? (b[p]! - 48) * 10 + b[p + 1]! - 48 : -1);
+
+/**
+ * The ISO-8601 prefix `2025-07-21T18:43:28.089797Z ` at `s` (qemu-log.ts ISO_PREFIX): sets `line`
+ * and returns where the event name starts, or -1 (parse as text). A date that does not round-trip
+ * through Date.UTC (month 13, 24:00) is left to the text path.
+ */
+function isoPrefix(buf: Buffer, s: number, e: number, line: ScannedLine): number {
+  if (e - s < 21) return -1;
+  const y = (buf[s]! - 48) * 1000 + (buf[s + 1]! - 48) * 100 + two(buf, s + 2);
+  const mo = two(buf, s + 5);
+  const d = two(buf, s + 8);
+  const h = two(buf, s + 11);
+  const mi = two(buf, s + 14);
+  const se = two(buf, s + 17);
+  if (!isDigit(buf[s]!) || !isDigit(buf[s + 1]!) || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return -1;
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || se < 0) return -1;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, se);
+  const t = new Date(ms);
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || t.getUTCHours() !== h || t.getUTCMinutes() !== mi || t.getUTCSeconds() !== se) return -1;
+  let p = s + 19;
+  let ns = 0;
+  if (buf[p] === 46) {
+    // .(\d{1,9}): the first 9 digits of ns, padded at the end
+    const f0 = ++p;
+    while (p < e && isDigit(buf[p]!)) ns = ns * 10 + (buf[p]! - 48), p++;
+    const nd = p - f0;
+    if (nd === 0 || nd > 9) return -1;
+    ns *= 10 ** (9 - nd);
+  }
+  if (buf[p] !== 90 || buf[p + 1] !== 32) return -1; // 'Z', then blanks
+  p += 2;
+  while (p < e && buf[p] === 32) p++;
+  line.set(undefined, ms, 1_000_000n, ns, true);
+  return p;
+}
+
+/** The scanner cannot decide this line: parse it as text. */
+export const FALLBACK = undefined;
+
+type Kind = 'u' | 'i' | 'x' | 'X' | 'b' | 's' | 'r';
+/** One step of a matcher; all of one shape (a literal has kind LIT and no name). */
+interface Op {
+  readonly k: number;
+  readonly lit: Uint8Array;
+  readonly name: string;
+}
+const LIT = 0;
+const KIND_CODE: Readonly<Record<Kind, number>> = { u: 1, i: 2, x: 3, X: 4, b: 5, s: 6, r: 7 };
+const EMPTY = new Uint8Array(0);
+
+interface Matcher {
+  readonly ops: readonly Op[];
+}
+
+interface Entry {
+  readonly name: Uint8Array;
+  readonly key: string;
+  readonly spelling: string | undefined;
+  /** Matchers of the templates in order; undefined when a template has no fast form. */
+  readonly matchers: readonly (Generated | undefined)[] | undefined;
+}
+
+const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/** The byte matcher of a template: its literals in canonical spelling and its fields. */
+function compile(template: string): Matcher | undefined {
+  const ops: Op[] = [];
+  for (const part of template.split(/(\{\w+:[uixXbsr]\})/)) {
+    if (part === '') continue;
+    const m = PLACEHOLDER.exec(part);
+    if (m !== null) {
+      if (m[2] === 'r') return undefined; // free text: only the regular expression knows where it ends
+      ops.push({ k: KIND_CODE[m[2] as Kind], lit: EMPTY, name: m[1]! });
+    } else ops.push({ k: LIT, lit: ascii(part.replace(/\s+/g, ' ')), name: '' });
+  }
+  // A field directly followed by another, or by a literal that starts inside its character set,
+  // would need backtracking: no fast form.
+  for (let i = 0; i + 1 < ops.length; i++) {
+    const a = ops[i]!;
+    const b = ops[i + 1]!;
+    if (a.k !== LIT && (b.k !== LIT || inSet(a.k, b.lit[0]!))) return undefined;
+  }
+  return { ops };
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+
+function inSet(k: number, c: number): boolean {
+  switch (k) {
+    case KIND_CODE.u:
+    case KIND_CODE.i:
+    case KIND_CODE.b:
+      return isDigit(c) || (k === KIND_CODE.i && c === 45);
+    case KIND_CODE.x:
+    case KIND_CODE.X:
+      return hexVal(c) >= 0;
+    default:
+      return c > 32 && c < 127;
+  }
+}
+
+const NO_MATCH = 0 as const;
+const DEFINITE = 1 as const;
+
+/** Event tables of QEMU log lines, read from bytes. */
+export class QemuByteScanner {
+  private readonly byHash = new Map<number, Entry[]>();
+  readonly line = new ScannedLine();
+
+  constructor(table: Readonly<Record<string, EventSpec<unknown>>>) {
+    for (const [key, spec] of Object.entries(table)) {
+      const compiled = spec.parse.templates?.map(compile);
+      for (const name of [key, ...(spec.aka ?? [])]) {
+        const bytes = ascii(name);
+        const h = hashOf(bytes, 0, bytes.length);
+        const list = this.byHash.get(h) ?? [];
+        const spelling = name === key ? undefined : name;
+        const matchers = compiled?.map((m) => m && generate(m, key, spelling));
+        list.push({ name: bytes, key, spelling, matchers });
+        this.byHash.set(h, list);
+      }
+    }
+  }
+
+  /**
+   * The event of line `buf[s, e)`, parsed, with `this.line` set to its prefix; FALLBACK when the line
+   * must be parsed as text.
+   */
+  scan(buf: Buffer, s: number, e: number): Record<string, unknown> | undefined {
+    let p = s;
+    let c = buf[p];
+    if (c === undefined || p >= e) return FALLBACK;
+    if (isDigit(c)) {
+      // tid@sec.usec:
+      let tid = 0;
+      const t0 = p;
+      while (p < e && isDigit((c = buf[p]!))) tid = tid * 10 + (c - 48), p++;
+      if (c === 45 && p - t0 === 4) {
+        p = isoPrefix(buf, s, e, this.line);
+        if (p < 0) return FALLBACK;
+      } else if (c !== 64 || p - t0 > 15) return FALLBACK; // '@' (else not a trace line)
+      else p = this.tidPrefix(buf, p, e, tid);
+      if (p < 0) return FALLBACK;
+    } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
+    else return FALLBACK;
+
+    // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
+    const n0 = p;
+    let underscore = false;
+    let h = 0;
+    while (p < e) {
+      c = buf[p]!;
+      if ((c >= 97 && c <= 122) || isDigit(c)) h = (Math.imul(h, 31) + c) | 0;
+      else if (c === 95 && p > n0) {
+        underscore = true;
+        h = (Math.imul(h, 31) + c) | 0;
+      } else break;
+      p++;
+    }
+    if (!underscore || (p < e && buf[p] !== 32)) return FALLBACK;
+    const entry = this.find(h, buf, n0, p);
+    if (entry === undefined || entry.matchers === undefined) return FALLBACK; // unknown events are counted by the text path
+    const a = p < e ? p + 1 : e;
+    for (const m of entry.matchers) {
+      if (m === undefined) return FALLBACK;
+      const r = m(buf, a, e);
+      if (r === NO_MATCH) return FALLBACK;
+      if (r === DEFINITE) continue;
+      return r;
+    }
+    return FALLBACK; // no template fits: the text path words the error
+  }
+
+  /** `@sec.usec:` after the tid (at `p`, on the '@'): sets the line; where the name starts, or -1. */
+  private tidPrefix(buf: Buffer, p: number, e: number, tid: number): number {
+    let c = 0;
+    const s0 = ++p;
+    let sec = 0;
+    while (p < e && isDigit((c = buf[p]!))) sec = sec * 10 + (c - 48), p++;
+    if (c !== 46 || p === s0 || p - s0 > 15) return -1; // '.'
+    const f0 = ++p;
+    let frac = 0;
+    while (p < e && isDigit((c = buf[p]!))) frac = frac * 10 + (c - 48), p++;
+    const nd = p - f0;
+    if (c !== 58 || nd === 0 || nd > 9) return -1; // ':'
+    // qemu-log.ts: microseconds padded to 6 digits, then read as the first 9 digits of ns
+    this.line.set(tid, sec, 1_000_000_000n, nd <= 6 ? frac * 1000 : frac * 10 ** (9 - nd), true);
+    return p + 1;
+  }
+
+  private find(h: number, buf: Buffer, s: number, e: number): Entry | undefined {
+    const list = this.byHash.get(h);
+    if (list === undefined) return undefined;
+    for (const x of list) {
+      if (x.name.length !== e - s) continue;
+      let k = 0;
+      while (k < x.name.length && x.name[k] === buf[s + k]) k++;
+      if (k === x.name.length) return x;
+    }
+    return undefined;
+  }
+}
+
+function hashOf(b: Uint8Array, s: number, e: number): number {
+  let h = 0;
+  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  return h;
+}
+
+/** A template's matcher for one event name: the event, DEFINITE or NO_MATCH (see `generate`). */
+type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE;
+
+/**
+ * Generates the matcher of one template for one event name: straight-line code that matches the
+ * arguments `buf[s, e)` in canonical spelling and returns the event as one object literal (its
+ * fields, `event`, and `spelling` for an older name), or DEFINITE when the input ends before the
+ * template does with only number fields read (no spelling could match), or NO_MATCH (let the text
+ * path decide). Generated once per template and name when the scanner is built.
+ */
+function generate(m: Matcher, key: string, spelling: string | undefined): Generated {
+  const consts: Uint8Array[] = [];
+  const lines: string[] = [
+    'let p = s;',
+    'while (p < e && buf[p] === 32) p++;', // ^\s*
+    'let end = e;',
+    'while (end > p) { const t = buf[end - 1]; if (t === 32 || t === 9) end--; else break; }', // \s*$
+    'let c = 0;',
+    'let d = 0;',
+  ];
+  const fields: string[] = [];
+  let plain = true; // only number fields so far: running out of input is DEFINITE
+  m.ops.forEach((op, i) => {
+    if (op.k === LIT) {
+      const lit = op.lit;
+      // DEFINITE only when what is left of the literal needs a character (not just blanks)
+      const def = Uint8Array.from(lit, (_, k) => (plain && lit.subarray(k).some((x) => x !== 32) ? DEFINITE : NO_MATCH));
+      consts.push(lit, def);
+      const L = `K[${consts.length - 2}]`;
+      const D = `K[${consts.length - 1}]`;
+      lines.push(`for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`);
+      return;
+    }
+    const v = `v${i}`;
+    const f0 = `f${i}`;
+    lines.push(`if (p >= end) return ${plain ? DEFINITE : NO_MATCH};`, `const ${f0} = p;`);
+    switch (op.k) {
+      case KIND_CODE.u:
+      case KIND_CODE.i:
+        lines.push(
+          `let ${v} = 0;`,
+          op.k === KIND_CODE.i ? `const n${i} = buf[p] === 45; if (n${i}) p++;` : `const n${i} = false;`,
+          `const d${i} = p;`,
+          `while (p < end) { c = buf[p]; if (c < 48 || c > 57) break; ${v} = ${v} * 10 + (c - 48); p++; }`,
+          `if (p === d${i} || p - d${i} > 15) return ${NO_MATCH};`,
+          `if (n${i}) ${v} = -${v};`,
+        );
+        break;
+      case KIND_CODE.x:
+        lines.push(
+          `let ${v} = 0;`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${v} = ${v} * 16 + d; p++; }`,
+          `if (p === ${f0} || p - ${f0} > 13) return ${NO_MATCH};`,
+        );
+        break;
+      case KIND_CODE.X:
+        lines.push(
+          `let h${i} = 0; let l${i} = 0;`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; p++; }`,
+          `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
+          `const ${v} = p - ${f0} <= 8 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
+        );
+        break;
+      case KIND_CODE.b:
+        lines.push(`c = buf[p]; if (c !== 48 && c !== 49) return ${NO_MATCH};`, 'p++;', `const ${v} = c === 49;`);
+        break;
+      case KIND_CODE.s:
+        lines.push(
+          `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
+          `if (p === ${f0}) return ${NO_MATCH};`,
+          `const ${v} = buf.toString('latin1', ${f0}, p);`,
+        );
+        plain = false;
+        break;
+      default:
+        throw new Error(`qemu-bytes: no fast form for kind ${op.k}`);
+    }
+    fields.push(`${JSON.stringify(op.name)}: ${v}`);
+  });
+  // The text parser's object: the fields, then `event`, then `spelling` for an older name.
+  fields.push(`event: ${JSON.stringify(key)}`);
+  if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
+  lines.push(`if (p !== end) return ${NO_MATCH};`, `return { ${fields.join(', ')} };`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
+  const make = new Function('K', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (k: Uint8Array[]) => Generated;
+  return make(consts);
+}
