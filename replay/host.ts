@@ -5,6 +5,7 @@
 import type { Arch } from '../formats/codec/table.js';
 import type { Topology } from '../formats/trace/header.js';
 import type { GuestMemory } from './memory.js';
+import type { Arrangement } from './vmm/arrangement.js';
 import type { EventSink, QueueUnit, Translator } from './unit.js';
 
 export type Errno = 'EINVAL' | 'EOPNOTSUPP' | 'ENOENT' | 'EIO' | 'EFAULT' | 'E2BIG' | 'ETIMEDOUT';
@@ -71,8 +72,10 @@ export interface HwptInvalidateResult {
 export interface HostObject {
   readonly id: number;
   readonly kind: 'viommu' | 'nested_hwpt';
-  /** Physical IOMMU it lives on. */
+  /** Physical IOMMU it lives on (viommu=shared: the first of those it spans). */
   readonly iommu: number;
+  /** viommu=shared: every physical IOMMU (topology id) the kernel fans its invalidations out to. */
+  readonly spans?: readonly number[];
   /** Guest devices (guest SIDs) behind it. */
   readonly devices: readonly number[];
   /** VT-d nested HWPT: the guest domain (DID) and host page table it nests. */
@@ -125,6 +128,9 @@ export interface ReplayKit {
   readonly arch: Arch;
   /** Bare hardware on the guest's own queue, configured from the guest's view of the topology. */
   guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink): QueueUnit;
-  /** The host: physical units behind the VM as the topology says, and the iommufd model. */
-  host(topology: Topology, ops: HostOpSink, events?: EventSink): HostModel;
+  /**
+   * The host: physical units behind the VM as the topology says, and the iommufd model with its
+   * objects arranged one per physical IOMMU (default) or shared across them (vmm/arrangement.ts).
+   */
+  host(topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement): HostModel;
 }

@@ -81,7 +81,7 @@ export class PolicyRun {
     this.completions = new Completions(spillPath);
     const vmm = vmmFor(q.header.arch);
     this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
-    this.host = s.kit.host(s.topology, (op) => this.hostOp(op));
+    this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement);
     this.oracle = new StaleOracle(s.topology, q.header.arch, this.host);
     this.policy = p.make();
     const hostOps = sinks.hostOps;

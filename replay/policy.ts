@@ -91,6 +91,11 @@ export type Variant = Readonly<Record<string, string>>;
 export type PolicyFactory = ((variant: Variant, name: string) => Policy) & {
   /** The policy needs ctx.traceEvents (e.g. migrate's at=50%): the engine counts rows first. */
   readonly needsTraceLength?: (variant: Variant) => boolean;
+  /**
+   * Why the policy cannot run on this topology (e.g. hw-direct: one guest queue fronting several
+   * physical SMMUs); the replay then leaves it out of the comparison with that note.
+   */
+  readonly unavailable?: (variant: Variant, topology: Topology) => string | undefined;
 };
 
 /** `NAME[:key=value,...]` → name and variant; values kept as strings. */

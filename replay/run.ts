@@ -13,7 +13,7 @@ import { loadCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './engine.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
-import { resolvePolicies } from './policies/index.js';
+import { partitionAvailable, resolvePolicies } from './policies/index.js';
 import { resolveTopology } from './topology.js';
 
 export interface RunOptions {
@@ -41,7 +41,7 @@ export function replayJobs(path: string, policies: number, jobs?: number): numbe
 
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
   const trace = await openTrace(path);
-  const [topology, costs, policies] = await Promise.all([
+  const [topology, costs, asked] = await Promise.all([
     resolveTopology(trace, opts.topologyFile),
     loadCosts(opts.costsFile),
     resolvePolicies(opts.policies),
@@ -49,6 +49,8 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
   if (topology.topology.devices.length === 0) {
     throw new InputFault({ file: path, message: 'no devices: the trace names none and the header has no topology (give --topology FILE)' });
   }
+  // A policy that cannot run on this topology (hw-direct over several physical IOMMUs) is left out, with why.
+  const { run: policies, leftOut } = partitionAvailable(asked, topology.topology);
   if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
   const jobs = replayJobs(path, policies.length, opts.jobs);
   const out =
@@ -69,8 +71,9 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });
+  const full: ReplayOutput = { ...out, left_out: leftOut };
   if (opts.outDir !== undefined) {
-    writeFileAtomic(join(opts.outDir, 'replay.json'), `${JSON.stringify({ ...out, costs }, null, 2)}\n`);
+    writeFileAtomic(join(opts.outDir, 'replay.json'), `${JSON.stringify({ ...full, costs }, null, 2)}\n`);
   }
-  return out;
+  return full;
 }

@@ -44,6 +44,14 @@ export interface ReplayOutput {
   readonly guest_findings_by_kind: Readonly<Record<string, number>>;
   readonly topology: ResolvedTopology;
   readonly policies: readonly PolicySummary[];
+  /** Policies asked for that cannot run on this topology, and why (absent in older replay.json). */
+  readonly left_out?: readonly LeftOut[];
+}
+
+/** A policy left out of the comparison (e.g. hw-direct over several physical IOMMUs). */
+export interface LeftOut {
+  readonly policy: string;
+  readonly why: string;
 }
 
 /** Microseconds to three decimals, as every table and summary shows them. */

@@ -36,6 +36,8 @@ export interface Comparison {
   readonly outcomes: readonly Outcome[];
   /** Baseline entries the run did not produce (a trace or policy left out of the suite). */
   readonly missing: readonly { readonly trace: string; readonly policy?: string }[];
+  /** Suite policies that cannot run on a trace's topology (hw-direct over several physical IOMMUs), and why. */
+  readonly leftOut: readonly { readonly trace: string; readonly policy: string; readonly why: string }[];
   readonly counts: Readonly<Record<Status, number>>;
 }
 
@@ -78,14 +80,19 @@ export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | unde
     }
   }
   const missing: { trace: string; policy?: string }[] = [];
+  const leftOut = runs.flatMap((r) => (r.leftOut ?? []).map((l) => ({ trace: r.trace.name, policy: l.key, why: l.why })));
   for (const [name, t] of Object.entries(baseline?.traces ?? {})) {
     const run = runs.find((r) => r.trace.name === name);
     if (run === undefined) missing.push({ trace: name });
-    else for (const key of Object.keys(t.policies)) if (!run.policies.some((p) => p.key === key)) missing.push({ trace: name, policy: key });
+    else {
+      for (const key of Object.keys(t.policies)) {
+        if (!run.policies.some((p) => p.key === key) && !leftOut.some((l) => l.trace === name && l.policy === key)) missing.push({ trace: name, policy: key });
+      }
+    }
   }
   const counts = { ok: 0, regression: 0, improvement: 0, new: 0 };
   for (const o of outcomes) counts[o.status]++;
-  return { outcomes, missing, counts };
+  return { outcomes, missing, leftOut, counts };
 }
 
 /** The verdict and the findings: a correct policy must stay correct; findings must not grow. */

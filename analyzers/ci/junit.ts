@@ -1,6 +1,7 @@
 // A CI run as JUnit XML, the shape CI servers read (Ant's junit task and its XSD): <testsuites>
 // with one <testsuite> per trace and one <testcase> per policy; a regression is a <failure> whose
-// message names it; a policy the baseline lists but the suite did not run is <skipped>; a new
+// message names it; a policy the baseline lists but the suite did not run, or one left out of a
+// trace (hw-direct over several physical IOMMUs, with why), is <skipped>; a new
 // one passes with a note in <system-out>.
 
 import { hostname } from 'node:os';
@@ -26,15 +27,16 @@ export function junitXml(runs: readonly TraceRun[], cmp: Comparison, o: JunitOpt
   for (const [id, run] of runs.entries()) {
     const outcomes = cmp.outcomes.filter((x) => x.trace === run.trace.name);
     const missing = cmp.missing.filter((m) => m.trace === run.trace.name && m.policy !== undefined);
+    const leftOut = (cmp.leftOut ?? []).filter((l) => l.trace === run.trace.name);
     const fails = outcomes.filter((x) => x.status === 'regression').length;
-    const n = outcomes.length + missing.length;
+    const n = outcomes.length + missing.length + leftOut.length;
     tests += n;
     failures += fails;
-    skipped += missing.length;
+    skipped += missing.length + leftOut.length;
     const each = run.seconds / Math.max(1, outcomes.length);
     const cls = `invtrace.ci.${run.trace.name}`;
     suites.push([
-      `  <testsuite name="${xml(run.trace.name)}" tests="${n}" failures="${fails}" errors="0" skipped="${missing.length}" time="${secs(run.seconds)}" timestamp="${stamp}" hostname="${xml(host)}" id="${id}" package="invtrace.ci">`,
+      `  <testsuite name="${xml(run.trace.name)}" tests="${n}" failures="${fails}" errors="0" skipped="${missing.length + leftOut.length}" time="${secs(run.seconds)}" timestamp="${stamp}" hostname="${xml(host)}" id="${id}" package="invtrace.ci">`,
       '    <properties>',
       `      <property name="source" value="${xml(run.trace.label)}"/>`,
       `      <property name="arch" value="${xml(run.arch)}"/>`,
@@ -43,6 +45,7 @@ export function junitXml(runs: readonly TraceRun[], cmp: Comparison, o: JunitOpt
       '    </properties>',
       ...outcomes.map((x) => testcase(x, cls, each)),
       ...missing.map((m) => `    <testcase name="${xml(m.policy!)}" classname="${xml(cls)}" time="0"><skipped message="in the baseline, not run by the suite"/></testcase>`),
+      ...leftOut.map((l) => `    <testcase name="${xml(l.policy)}" classname="${xml(cls)}" time="0"><skipped message="${xml(`left out: ${l.why}`)}"/></testcase>`),
       '    <system-out/>',
       '    <system-err/>',
       '  </testsuite>',

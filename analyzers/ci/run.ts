@@ -32,6 +32,8 @@ export interface TraceRun {
   readonly doorbells: number;
   readonly seconds: number;
   readonly policies: readonly PolicyRun[];
+  /** Policies (suite keys) that cannot run on this trace's topology, and why (docs/hosts.md). */
+  readonly leftOut: readonly { readonly key: string; readonly spec: string; readonly why: string }[];
 }
 
 export type Stage = 'ingest' | 'gen' | 'replay';
@@ -106,7 +108,12 @@ export async function runTrace(job: TraceJob, o: Pick<RunSuiteOptions, 'onStage'
     events: r.events,
     doorbells: r.doorbells,
     seconds: (performance.now() - t0) / 1000,
-    policies: chosen.map((p) => ({ key: p.key, spec: p.spec, index: p.index, summary: bySpec.get(p.spec)! })),
+    // A policy left out of this trace (hw-direct over several physical IOMMUs) has no run.
+    policies: chosen.filter((p) => bySpec.has(p.spec)).map((p) => ({ key: p.key, spec: p.spec, index: p.index, summary: bySpec.get(p.spec)! })),
+    leftOut: chosen.flatMap((p) => {
+      const why = (r.left_out ?? []).find((l) => l.policy === p.spec)?.why;
+      return why === undefined ? [] : [{ key: p.key, spec: p.spec, why }];
+    }),
   };
 }
 

@@ -99,6 +99,9 @@ function comparison(d: ReportData, ctx: DocumentContext): Block[] {
         'dev invs: ATS invalidations devices had to answer; p50/p99: completion latency.',
     },
   ];
+  // Policies that could not run on this topology (hw-direct over several physical IOMMUs, docs/hosts.md).
+  const leftOut = d.replay.left_out ?? [];
+  if (leftOut.length > 0) out.push({ type: 'list', items: leftOut.map((l) => `Left out: \`${l.policy}\`: ${l.why}.`) });
   if (byMetric.size > 0) {
     out.push({
       type: 'list',

@@ -15,5 +15,6 @@ export function json(r: ReplayOutput): string {
     guest_findings: r.guest_findings,
     topology: { source: r.topology.source, devices: r.topology.topology.devices, notes: r.topology.notes },
     policies: r.policies,
+    left_out: r.left_out ?? [],
   });
 }

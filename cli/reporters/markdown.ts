@@ -2,7 +2,7 @@
 
 import type { ReplayOutput } from '../../replay/engine.js';
 import { COMPARE_COLUMNS } from './columns.js';
-import { guestFindings } from './table.js';
+import { guestFindings, leftOutLines } from './table.js';
 
 export function markdown(r: ReplayOutput): string {
   const head = COMPARE_COLUMNS.map((c) => c.header);
@@ -14,6 +14,7 @@ export function markdown(r: ReplayOutput): string {
     `| ${head.join(' | ')} |`,
     `| ${align.join(' | ')} |`,
     ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ...leftOutLines(r),
     ...guestFindings(r),
   ].join('\n');
 }

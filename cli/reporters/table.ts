@@ -27,8 +27,15 @@ export function table(r: ReplayOutput): string {
     const v = p.first_violations[0];
     if (v) lines.push(`  first: seq ${v.seq}: ${v.explanation}`);
   }
+  lines.push(...leftOutLines(r));
   lines.push(...guestFindings(r));
   return lines.join('\n');
+}
+
+/** One line per policy left out of the comparison (docs/hosts.md), after a blank line. */
+export function leftOutLines(r: ReplayOutput): string[] {
+  const l = r.left_out ?? [];
+  return l.length === 0 ? [] : ['', ...l.map((x) => `left out: ${x.policy}: ${x.why}`)];
 }
 
 /** What bare hardware shows too (docs/oracle.md): the guest's own doing, never a policy's. */

@@ -4,8 +4,12 @@
 // of them costs one trap). The hardware checks and errors are those of bare hardware: a refused
 // descriptor stops the queue there; a device-TLB time-out aborts the pending waits and raises ITE
 // when the pass ends (VT-d), or stops CONS at the CMD_SYNC with CERROR_ATC_INV_SYNC (SMMUv3).
+// A direct queue belongs to one physical unit (a Tegra241 VCMDQ is a queue of one SMMU's CMDQV,
+// §5.4): hw-direct is available only when the guest's queue fronts devices behind one physical
+// IOMMU; otherwise the replay leaves it out of the comparison and says why (docs/hosts.md).
 
-import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
+import type { Topology } from '../../formats/trace/header.js';
+import { checkVariant, type Policy, type PolicyContext, type PolicyFactory, type Variant } from '../policy.js';
 import { handleOne, type WalkOptions } from './per-command.js';
 import { completionPoint, VmmState } from './steps.js';
 
@@ -46,7 +50,17 @@ function walkDirect(ctx: PolicyContext, st: VmmState, prod: number): void {
   if (end !== undefined) ctx.raise(ctx.cons, { code: end.code, value: end.value, ...(end.sid !== undefined ? { sid: end.sid } : {}) });
 }
 
-export function hwDirect(variant: Variant, name: string): Policy {
+/**
+ * Why one direct queue cannot stand for this guest queue: its devices sit behind more than one
+ * physical IOMMU, and a direct queue executes on the one it belongs to. Undefined: available.
+ */
+export function directQueueUnavailable(topology: Topology): string | undefined {
+  const units = [...new Set(topology.devices.map((d) => d.iommu))].sort((a, b) => a - b);
+  if (units.length <= 1) return undefined;
+  return `a direct queue (VCMDQ) belongs to one physical IOMMU, but the guest's one queue fronts devices behind ${units.length} (ids ${units.join(', ')}); it would need a guest queue per physical IOMMU`;
+}
+
+function makeHwDirect(variant: Variant, name: string): Policy {
   checkVariant(variant, [], name);
   const st = new VmmState();
   return {
@@ -59,3 +73,5 @@ export function hwDirect(variant: Variant, name: string): Policy {
     },
   };
 }
+
+export const hwDirect: PolicyFactory = Object.assign(makeHwDirect, { unavailable: (_v: Variant, t: Topology) => directQueueUnavailable(t) });

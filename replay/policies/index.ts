@@ -4,7 +4,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputFault } from '../../formats/result.js';
+import type { Topology } from '../../formats/trace/header.js';
 import { parsePolicySpec, type PolicyFactory } from '../policy.js';
+import { takeArrangement, type Arrangement } from '../vmm/arrangement.js';
+import type { LeftOut } from '../summary.js';
 import { devtlbNop, perCommand } from './per-command.js';
 import { hwDirect } from './hw-direct.js';
 import { linearBatch } from './linear-batch.js';
@@ -64,7 +67,23 @@ export interface ResolvedPolicy {
   readonly name: string;
   /** ctx.traceEvents must be known before the replay starts. */
   readonly needsTraceLength?: boolean;
+  /** The host's iommufd objects for this run (variant `viommu`, vmm/arrangement.ts). */
+  readonly arrangement: Arrangement;
+  /** Why this policy cannot run on a topology (it is then left out of the comparison), if so. */
+  unavailable(topology: Topology): string | undefined;
   make(): ReturnType<PolicyFactory>;
+}
+
+/** Splits policies into those that run on `topology` and those left out, with why. */
+export function partitionAvailable(policies: readonly ResolvedPolicy[], topology: Topology): { run: ResolvedPolicy[]; leftOut: LeftOut[] } {
+  const run: ResolvedPolicy[] = [];
+  const leftOut: LeftOut[] = [];
+  for (const p of policies) {
+    const why = p.unavailable(topology);
+    if (why === undefined) run.push(p);
+    else leftOut.push({ policy: p.name, why });
+  }
+  return { run, leftOut };
 }
 
 function looksLikePath(base: string): boolean {
@@ -98,12 +117,21 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
       throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, designs, or a module path)` });
     }
     const f = factory;
+    let split: ReturnType<typeof takeArrangement>;
     try {
-      f(parsed.variant, spec); // validates the variant now, not mid-replay
+      split = takeArrangement(parsed.variant, spec); // every policy takes viommu=; its factory sees the rest
+      f(split.rest, spec); // validates the variant now, not mid-replay
     } catch (e) {
       throw new InputFault({ field: 'policy', message: (e as Error).message });
     }
-    out.push({ name: spec, make: () => f(parsed.variant, spec), ...(f.needsTraceLength?.(parsed.variant) ? { needsTraceLength: true } : {}) });
+    const { arrangement, rest } = split;
+    out.push({
+      name: spec,
+      arrangement,
+      unavailable: (topology) => f.unavailable?.(rest, topology),
+      make: () => f(rest, spec),
+      ...(f.needsTraceLength?.(rest) ? { needsTraceLength: true } : {}),
+    });
   }
   if (out.length === 0) throw new InputFault({ field: 'policy', message: 'no policy given' });
   return out;

@@ -14,6 +14,7 @@
 // destination; the check counts such commands (`executed_twice`, 0 when correct). Commands that
 // took effect on neither side show up as the oracle's findings (stale translation, wrong CONS).
 
+import type { Topology } from '../../formats/trace/header.js';
 import { checkVariant, parsePolicySpec, type Policy, type PolicyContext, type PolicyDetail, type PolicyFactory, type Variant } from '../policy.js';
 
 /** Whether a command took effect on both sides of the switch. */
@@ -153,5 +154,15 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
       },
     };
   };
-  return Object.assign(factory, { needsTraceLength: (v: Variant) => (v.at ?? '').endsWith('%') });
+  // Unavailable when either side is (hw-direct on a queue fronting several physical IOMMUs).
+  const sideUnavailable = (spec: string | undefined, t: Topology): string | undefined => {
+    if (spec === undefined) return undefined;
+    const { base, variant } = parsePolicySpec(spec.replace(/;/g, ','));
+    const why = registry()[base]?.unavailable?.(variant, t);
+    return why === undefined ? undefined : `${base}: ${why}`;
+  };
+  return Object.assign(factory, {
+    needsTraceLength: (v: Variant) => (v.at ?? '').endsWith('%'),
+    unavailable: (v: Variant, t: Topology) => sideUnavailable(v.from, t) ?? sideUnavailable(v.to, t),
+  });
 }

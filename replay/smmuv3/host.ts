@@ -2,11 +2,19 @@
 // emulator per topology IOMMU, each with its own command queue in its own memory and its own
 // VMID for the VM's stage 2; the devices behind it installed as nested STEs (guest CD → the
 // device's guest ASID, stage 2 → that SMMU's VMID); one vIOMMU object per physical SMMU the VM
-// spans; IOMMU_HWPT_INVALIDATE exactly as iommufd and arm_vsmmu_cache_invalidate process it
-// (§5.2); the VMM's nested-STE installs; and a Tegra241-CMDQV-like direct queue (§5.4).
+// spans, or (viommu=shared, vmm/arrangement.ts) one vIOMMU holding a VMID per physical SMMU;
+// IOMMU_HWPT_INVALIDATE exactly as iommufd and arm_vsmmu_cache_invalidate process it (§5.2); the
+// VMM's nested-STE installs; and a Tegra241-CMDQV-like direct queue (§5.4).
+//
+// A shared vIOMMU is not in 6.18: the model is arm_vsmmu_cache_invalidate run once per physical
+// SMMU the vIOMMU spans, block by block — each TLBI converted with that SMMU's VMID and issued to
+// every one (the kernel cannot tell which guest ASIDs live behind which SMMU), each SID-scoped
+// command to the SMMU whose vDEVICE table holds the vSID (EIO when none does); every 63 user
+// entries, each SMMU that got commands issues them + a CMD_SYNC, one after the other.
 //
 // iommufd object ids: 1 is the IOAS; then, per spanned SMMU, its nesting-parent (stage-2) HWPT
-// and its vIOMMU; then, per device, its vDEVICE and nested HWPT. Only vIOMMUs are listed in
+// and its vIOMMU (shared: the parents, then the one vIOMMU); then, per device, its vDEVICE and
+// nested HWPT. Only vIOMMUs are listed in
 // `objects` (the ids a VMM invalidates on); the other ids exist so that invalidating on them
 // gives the kernel's errno (nested HWPT: EOPNOTSUPP, others: EINVAL).
 
@@ -20,6 +28,7 @@ import { cmd, type Words } from './encode.js';
 import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import type { PageTableModel } from './tables.js';
+import type { Arrangement } from '../vmm/arrangement.js';
 
 /** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (spec/smmuv3.md §5.1). */
 export const DATA_ARM_SMMUV3 = 1;
@@ -32,6 +41,8 @@ export interface Smmuv3HostOptions {
   /** LOG2SIZE of each physical CMDQ (default 8: 256 entries; Linux needs more than 64). */
   readonly queueLog2?: number;
   readonly pageTables?: PageTableModel;
+  /** One vIOMMU per physical SMMU (default) or one holding a VMID per physical SMMU. */
+  readonly arrangement?: Arrangement;
 }
 
 type ObjKind = 'ioas' | 'hwpt_paging' | 'viommu' | 'vdevice' | 'nested_hwpt';
@@ -51,12 +62,18 @@ function readEntry(e: Smmuv3InvEntry, len: number): Words | 'E2BIG' {
   return [e[0], e[1]];
 }
 
-interface Viommu {
-  readonly id: number;
+/** What a vIOMMU holds for one physical SMMU. */
+interface ViommuPart {
   readonly unit: number;
   readonly vmid: number;
   /** vDEVICE table: virtual (guest) SID → physical SID. */
   readonly vsids: ReadonlyMap<number, number>;
+}
+
+interface Viommu {
+  readonly id: number;
+  /** One part per physical SMMU it spans (per-iommu: exactly one). */
+  readonly parts: readonly ViommuPart[];
 }
 
 export class Smmuv3Host implements HostModel {
@@ -83,15 +100,23 @@ export class Smmuv3Host implements HostModel {
     let next = 1;
     this.kinds.set(next++, 'ioas');
     const objects: HostObject[] = [];
+    const parts: ViommuPart[] = [];
+    const addViommu = (ps: readonly ViommuPart[]) => {
+      const id = next++;
+      this.kinds.set(id, 'viommu');
+      this.viommus.set(id, { id, parts: ps });
+      const spans = ps.map((p) => topology.iommus[p.unit]!.id);
+      objects.push({ id, kind: 'viommu', iommu: spans[0]!, devices: ps.flatMap((p) => [...p.vsids.keys()]), ...(ps.length > 1 ? { spans } : {}) });
+    };
     topology.iommus.forEach((m, i) => {
       const devs = topology.devices.filter((d) => d.iommu === m.id);
       if (devs.length === 0) return; // the VM does not span this SMMU
       this.kinds.set(next++, 'hwpt_paging');
-      const id = next++;
-      this.kinds.set(id, 'viommu');
-      this.viommus.set(id, { id, unit: i, vmid: m.vmid, vsids: new Map(devs.map((d) => [d.sid, d.psid])) });
-      objects.push({ id, kind: 'viommu', iommu: m.id, devices: devs.map((d) => d.sid) });
+      const part = { unit: i, vmid: m.vmid, vsids: new Map(devs.map((d) => [d.sid, d.psid])) };
+      if (opts.arrangement === 'shared') parts.push(part);
+      else addViommu([part]);
     });
+    if (parts.length > 0) addViommu(parts);
     const nested = new Map<number, number>();
     for (const d of topology.devices) {
       this.devices.set(d.sid, d);
@@ -118,7 +143,7 @@ export class Smmuv3Host implements HostModel {
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
     const v = this.viommus.get(req.id);
-    this.ops({ kind: 'ioctl', iommu: v ? this.topology.iommus[v.unit]!.id : -1, entries: req.entryNum, bytes: req.entryNum * req.entryLen, detail: `IOMMU_HWPT_INVALIDATE id=${req.id}` });
+    this.ops({ kind: 'ioctl', iommu: v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1, entries: req.entryNum, bytes: req.entryNum * req.entryLen, detail: `IOMMU_HWPT_INVALIDATE id=${req.id}` });
     const r = this.hwptInvalidate(req);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
   }
@@ -149,8 +174,9 @@ export class Smmuv3Host implements HostModel {
       if (w === 'E2BIG') return 'E2BIG';
       cmds.push(w);
     }
-    // Convert in place; every 63 converted commands (or at the end) issue them + a CMD_SYNC.
-    const q = this.queues[v.unit]!;
+    // Convert each entry for the SMMU(s) it goes to; every 63 entries (or at the end) each SMMU
+    // that got commands issues them + a CMD_SYNC, in the order of the vIOMMU's parts.
+    const block: Words[][] = v.parts.map(() => []);
     let last = 0;
     let cur = 0;
     let errno: Errno | 0 = 0;
@@ -160,10 +186,16 @@ export class Smmuv3Host implements HostModel {
         errno = 'EIO'; // entries last..cur−1 were converted but never sent, yet are counted (§5.2 item 5)
         break;
       }
-      cmds[cur] = c;
+      for (const [k, w] of c) block[k]!.push(w);
       cur++;
       if (cur !== cmds.length && cur - last !== BLOCK) continue;
-      if (q.issue(cmds.slice(last, cur), opName) !== 0) {
+      let failed = false;
+      v.parts.forEach((p, k) => {
+        if (failed || block[k]!.length === 0) return;
+        failed = this.queues[p.unit]!.issue(block[k]!, opName) !== 0;
+        block[k] = [];
+      });
+      if (failed) {
         cur--; // a failed block counts up to its last command (§5.2 item 5)
         errno = 'ETIMEDOUT';
         break;
@@ -173,23 +205,27 @@ export class Smmuv3Host implements HostModel {
     return { errno, entryNum: cur };
   }
 
-  /** arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3). */
-  private convert(v: Viommu, w: Words): Words | undefined {
+  /**
+   * arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3).
+   * The converted command for each part (index into v.parts) it goes to.
+   */
+  private convert(v: Viommu, w: Words): [number, Words][] | undefined {
     const op = Number(w[0] & 0xffn);
     switch (op) {
       case OP.TLBI_NSNH_ALL:
-        return [BigInt(OP.TLBI_NH_ALL) | (BigInt(v.vmid) << 32n), 0n];
+        return v.parts.map((p, k) => [k, [BigInt(OP.TLBI_NH_ALL) | (BigInt(p.vmid) << 32n), 0n]]);
       case OP.TLBI_NH_VA:
       case OP.TLBI_NH_VAA:
       case OP.TLBI_NH_ALL:
       case OP.TLBI_NH_ASID:
-        return [(w[0] & ~VMID_MASK) | (BigInt(v.vmid) << 32n), w[1]];
+        return v.parts.map((p, k) => [k, [(w[0] & ~VMID_MASK) | (BigInt(p.vmid) << 32n), w[1]]]);
       case OP.ATC_INV:
       case OP.CFGI_CD:
       case OP.CFGI_CD_ALL: {
-        const psid = v.vsids.get(Number(w[0] >> 32n));
-        if (psid === undefined) return undefined;
-        return [(w[0] & ~SID_MASK) | (BigInt(psid) << 32n), w[1]];
+        const vsid = Number(w[0] >> 32n);
+        const k = v.parts.findIndex((p) => p.vsids.has(vsid));
+        if (k < 0) return undefined;
+        return [[k, [(w[0] & ~SID_MASK) | (BigInt(v.parts[k]!.vsids.get(vsid)!) << 32n), w[1]]]];
       }
       default:
         return undefined;
@@ -218,7 +254,7 @@ export class Smmuv3Host implements HostModel {
     switch (op) {
       case OP.TLBI_NH_ASID:
       case OP.TLBI_NH_VA:
-        for (const v of this.viommus.values()) targets.push([v.unit, [(w[0] & ~VMID_MASK) | (BigInt(v.vmid) << 32n), w[1]]]);
+        for (const p of this.parts()) targets.push([p.unit, [(w[0] & ~VMID_MASK) | (BigInt(p.vmid) << 32n), w[1]]]);
         break;
       case OP.ATC_INV: {
         const d = this.devices.get(Number(w[0] >> 32n));
@@ -231,7 +267,7 @@ export class Smmuv3Host implements HostModel {
         // A guest-owned VCMDQ takes CMD_SYNC with CS=NONE only (§5.4); anything else is refused
         // as an illegal command [assumption: the hardware's exact reaction is not in the digest].
         if (((w[0] >> 12n) & 3n) !== 0n) return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
-        for (const v of this.viommus.values()) targets.push([v.unit, w]);
+        for (const p of this.parts()) targets.push([p.unit, w]);
         break;
       default:
         return { accepted: false };
@@ -250,6 +286,11 @@ export class Smmuv3Host implements HostModel {
       }
     }
     return { accepted: true };
+  }
+
+  /** Every (physical SMMU, VMID) the VM's vIOMMUs hold, in unit order. */
+  private parts(): ViommuPart[] {
+    return [...this.viommus.values()].flatMap((v) => v.parts).sort((a, b) => a.unit - b.unit);
   }
 
   setAtcTimeout(guestSid: number, timedOut: boolean): void {

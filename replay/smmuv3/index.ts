@@ -3,6 +3,7 @@
 
 import type { Topology } from '../../formats/trace/header.js';
 import type { HostModel, HostOpSink, ReplayKit } from '../host.js';
+import type { Arrangement } from '../vmm/arrangement.js';
 import type { GuestMemory } from '../memory.js';
 import type { EventSink, QueueUnit } from '../unit.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
@@ -32,8 +33,8 @@ export function makeSmmuv3Kit(opts: { guest?: Omit<Smmuv3Options, 'events'>; hos
     guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink): QueueUnit {
       return guestSmmu(topology, mem, { ...opts.guest, ...(events ? { events } : {}) });
     },
-    host(topology: Topology, ops: HostOpSink, events?: EventSink): HostModel {
-      return new Smmuv3Host(topology, ops, events, opts.host);
+    host(topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement): HostModel {
+      return new Smmuv3Host(topology, ops, events, arrangement === undefined ? opts.host : { ...opts.host, arrangement });
     },
   };
 }

@@ -7,9 +7,12 @@
 // Objects. One nested HWPT per (guest domain, host page table `hwpt`, physical IOMMU), with its
 // own host DID on that IOMMU: devices that share a guest DID but sit on different parents or
 // units get different nested HWPTs. (QEMU makes one per device, §5.4; ours is the sharing a VMM
-// could do, and the one Linux's cache tags are built for: one IOTLB tag per unit and DID.) Object
-// ids follow iommufd's allocation order: device objects 1..n, the IOAS, one paging (parent) HWPT
-// per (hwpt, IOMMU), then the nested HWPTs.
+// could do, and the one Linux's cache tags are built for: one IOTLB tag per unit and DID.) With
+// viommu=shared (vmm/arrangement.ts) one nested HWPT per (guest domain, hwpt) is attached on every
+// unit it has devices on, with a host DID per unit: an entry is flushed by cache_tag_flush_range
+// over all its tags, unit by unit (one qi_submit_sync batch per unit). Object ids follow
+// iommufd's allocation order: device objects 1..n, the IOAS, one paging (parent) HWPT per (hwpt,
+// IOMMU) (shared: per hwpt), then the nested HWPTs.
 //
 // Choices beyond the digest, marked [I]:
 // - npages = 0: Linux computes a zero-page range and __roundup_pow_of_two(0) = 1 on x86-64, so the
@@ -29,6 +32,7 @@ import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
 import { descriptorFault, GUEST_CAPS, VtdUnit, type VtdUnitOptions } from './unit.js';
 import { VTD } from '../../formats/codecs.js';
+import type { Arrangement } from '../vmm/arrangement.js';
 
 /** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate) (§5.1). */
 export const IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0;
@@ -47,6 +51,8 @@ export interface VtdHostOptions {
   readonly iteRetries?: number;
   /** The ATS invalidate queue depth Linux reads from each device (MIP/QDEP). Default 0. */
   readonly atsQdep?: number;
+  /** One nested HWPT per unit (default) or one spanning the units (vmm/arrangement.ts). */
+  readonly arrangement?: Arrangement;
 }
 
 /** Linux's queue: QI_LENGTH 256 descriptors, 256-bit (ECAP.SMTS), plus the desc_status words. */
@@ -56,10 +62,16 @@ const HOST_STATUS_BASE = 0x10010000n;
 
 type ObjKind = 'device' | 'ioas' | 'hwpt_paging' | 'nested_hwpt';
 
-interface Nested extends HostObject {
+/** What a nested HWPT is on one physical unit: its host DID there and the devices behind it. */
+interface NestedPart {
   readonly unitIndex: number;
   readonly hostDid: number;
   readonly specs: readonly DeviceSpec[];
+}
+
+interface Nested extends HostObject {
+  /** One part per unit it is attached on (per-iommu: exactly one), in unit order. */
+  readonly parts: readonly NestedPart[];
 }
 
 /** qi_submit_sync on one physical unit. */
@@ -128,7 +140,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   private readonly kinds = new Map<number, ObjKind>();
   private readonly nested = new Map<number, Nested>();
   /** Guest SID → its device spec and nested HWPT. */
-  private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested }>();
+  private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested; readonly part: NestedPart }>();
   private readonly qdep: number;
 
   constructor(readonly topology: Topology, private readonly ops: HostOpSink, events?: EventSink, opts: VtdHostOptions = {}) {
@@ -137,29 +149,34 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     let nextId = 1;
     for (const _ of topology.devices) this.kinds.set(nextId++, 'device');
     this.kinds.set(nextId++, 'ioas');
-    const parents = new Set(topology.devices.map((d) => `${d.hwpt}/${d.iommu}`));
+    const shared = opts.arrangement === 'shared';
+    const parents = new Set(topology.devices.map((d) => (shared ? `${d.hwpt}` : `${d.hwpt}/${d.iommu}`)));
     for (const _ of parents) this.kinds.set(nextId++, 'hwpt_paging');
     // Nested HWPTs in device order; host DIDs per unit from 2 (0 and FLPT_DEFAULT_DID 1 are reserved, §4.3).
     const groups = new Map<string, DeviceSpec[]>();
     for (const d of topology.devices) {
-      const key = `${d.domain}/${d.hwpt}/${d.iommu}`;
+      const key = shared ? `${d.domain}/${d.hwpt}` : `${d.domain}/${d.hwpt}/${d.iommu}`;
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
     const nextDid = new Map<number, number>();
     const objects: Nested[] = [];
     for (const specs of groups.values()) {
       const first = specs[0]!;
-      const ui = unitIndex.get(first.iommu)!;
-      const hostDid = nextDid.get(ui) ?? 2;
-      nextDid.set(ui, hostDid + 1);
+      const units = [...new Set(specs.map((d) => unitIndex.get(d.iommu)!))].sort((a, b) => a - b);
+      const parts = units.map((ui): NestedPart => {
+        const hostDid = nextDid.get(ui) ?? 2;
+        nextDid.set(ui, hostDid + 1);
+        return { unitIndex: ui, hostDid, specs: specs.filter((d) => unitIndex.get(d.iommu) === ui) };
+      });
+      const spans = units.map((ui) => topology.iommus[ui]!.id);
       const obj: Nested = {
-        id: nextId, kind: 'nested_hwpt', iommu: first.iommu, devices: specs.map((d) => d.sid),
-        domain: first.domain, hwpt: first.hwpt, unitIndex: ui, hostDid, specs,
+        id: nextId, kind: 'nested_hwpt', iommu: spans[0]!, devices: specs.map((d) => d.sid),
+        domain: first.domain, hwpt: first.hwpt, parts, ...(spans.length > 1 ? { spans } : {}),
       };
       this.kinds.set(nextId++, 'nested_hwpt');
       this.nested.set(obj.id, obj);
       objects.push(obj);
-      for (const s of specs) this.byGuestSid.set(s.sid, { spec: s, hwpt: obj });
+      for (const part of parts) for (const s of part.specs) this.byGuestSid.set(s.sid, { spec: s, hwpt: obj, part });
     }
     this.objects = objects;
     const retries = opts.iteRetries ?? 1;
@@ -169,7 +186,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       const mem = new GuestMemory();
       mem.addRegion(HOST_QUEUE_BASE, QI_LENGTH * 32);
       // The physical context/PASID tables: each device's RID_PASID entry points at its nested HWPT.
-      const devices = objects.filter((o) => o.unitIndex === i).flatMap((o) => o.specs.map((s) => [s.psid, { did: o.hostDid, ats: s.ats }] as const));
+      const devices = objects.flatMap((o) => o.parts).filter((p) => p.unitIndex === i).flatMap((p) => p.specs.map((s) => [s.psid, { did: p.hostDid, ats: s.ats }] as const));
       const unit = new VtdUnit(mem, { ...opts.unit, devices, events, scalableMode: true, name: `dmar${m.id}` });
       units.push(unit);
       queues.push(new HostQueue(unit, mem, m.id, ops, retries));
@@ -210,10 +227,15 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   }
 
   /**
-   * cache_tag_flush_range on a nested domain (§4.1, §5.2): its IOTLB tag (P-IOTLB, host DID,
-   * RID_PASID), then a type-3 device-TLB descriptor per ATS device in attach order, batched by 16.
+   * cache_tag_flush_range on a nested domain (§4.1, §5.2), unit by unit: its IOTLB tag there
+   * (P-IOTLB, host DID, RID_PASID), then a type-3 device-TLB descriptor per ATS device in attach
+   * order, batched by 16.
    */
   private flushNested(obj: Nested, start: bigint, end: bigint, ih: boolean): void {
+    for (const part of obj.parts) this.flushPart(part, start, end, ih);
+  }
+
+  private flushPart(obj: NestedPart, start: bigint, end: bigint, ih: boolean): void {
     const { addr, mask } = psiAligned(start, end);
     const descs: bigint[][] = [piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih)];
     const what: string[] = [mask >= MAX_AGAW_PFN_WIDTH
@@ -238,7 +260,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   reattach(guestSid: number): void {
     const d = this.byGuestSid.get(guestSid);
     if (d === undefined) return;
-    const { spec, hwpt } = d;
+    const { spec, part: hwpt } = d;
     const q = this.queues[hwpt.unitIndex]!;
     q.submit([pcPasidDesc(hwpt.hostDid, RID_PASID)], [`pc_inv PASID-selective did ${hwpt.hostDid} pasid ${RID_PASID}`]);
     q.submit([iotlbDsiDesc(hwpt.hostDid)], [`iotlb_inv DSI did ${hwpt.hostDid}`]);
@@ -276,7 +298,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
         const dev = this.byGuestSid.get(Number(f.SID));
         if (dev === undefined) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
         // SID at qw0[47:32] (type 3) or qw0[31:16] (type 8).
-        out.push({ unit: dev.hwpt.unitIndex, words: replace16(d.name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
+        out.push({ unit: dev.part.unitIndex, words: replace16(d.name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
         break;
       }
       case 'inv_wait':
@@ -316,33 +338,34 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   }
 
   private unitIndexOfGuest(guestSid: number): number | undefined {
-    return this.byGuestSid.get(guestSid)?.hwpt.unitIndex;
+    return this.byGuestSid.get(guestSid)?.part.unitIndex;
   }
 
-  private allNested(): Nested[] {
-    return [...this.nested.values()];
+  /** Every (unit, host DID) part of the VM's nested HWPTs. */
+  private allNested(): NestedPart[] {
+    return [...this.nested.values()].flatMap((o) => o.parts);
   }
 
-  private nestedOf(guestDid: number): Nested[] {
-    return this.allNested().filter((o) => o.domain === guestDid);
+  private nestedOf(guestDid: number): NestedPart[] {
+    return [...this.nested.values()].filter((o) => o.domain === guestDid).flatMap((o) => o.parts);
   }
 
   setAtcTimeout(guestSid: number, timedOut: boolean): void {
     const d = this.byGuestSid.get(guestSid);
-    if (d) this.units[d.hwpt.unitIndex]!.setAtcTimeout(d.spec.psid, timedOut);
+    if (d) this.units[d.part.unitIndex]!.setAtcTimeout(d.spec.psid, timedOut);
   }
 
   /** A DMA from the guest device through the physical unit behind it (into its device TLB). */
   translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
     const d = this.byGuestSid.get(guestSid);
     if (d === undefined) return { ok: false, fault: `no device ${hex(guestSid)} in the topology` };
-    return this.units[d.hwpt.unitIndex]!.translate(d.spec.psid, pasid, iova);
+    return this.units[d.part.unitIndex]!.translate(d.spec.psid, pasid, iova);
   }
 
   cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
     const d = this.byGuestSid.get(guestSid);
     if (d === undefined) return { iotlb: false, walk: false, config: false, atc: false };
-    return this.units[d.hwpt.unitIndex]!.cached(d.spec.psid, pasid, iova);
+    return this.units[d.part.unitIndex]!.cached(d.spec.psid, pasid, iova);
   }
 }
 

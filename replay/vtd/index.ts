@@ -9,6 +9,7 @@ import type { ReplayKit } from '../host.js';
 import type { GuestMemory } from '../memory.js';
 import type { EventSink } from '../unit.js';
 import type { HostOpSink } from '../host.js';
+import type { Arrangement } from '../vmm/arrangement.js';
 import type { DeviceEntry } from './caches.js';
 import { VtdHost } from './host.js';
 import { VtdUnit } from './unit.js';
@@ -24,5 +25,6 @@ export function guestDevices(topology: Topology): [number, DeviceEntry][] {
 export const vtdKit: ReplayKit = Object.freeze({
   arch: 'vtd' as const,
   guestUnit: (topology: Topology, mem: GuestMemory, events?: EventSink) => new VtdUnit(mem, { devices: guestDevices(topology), events, name: 'guest' }),
-  host: (topology: Topology, ops: HostOpSink, events?: EventSink) => new VtdHost(topology, ops, events),
+  host: (topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement) =>
+    new VtdHost(topology, ops, events, arrangement === undefined ? {} : { arrangement }),
 });

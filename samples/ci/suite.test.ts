@@ -31,11 +31,14 @@ describe('the bundled suite', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const suite = JSON.parse(readFileSync(join(ROOT, SUITE), 'utf8')) as { traces: unknown[] };
-    const results = suite.traces.length * 9; // "all": 5 policies and 4 variants
-    expect(r.stdout).toContain(`${suite.traces.length} traces, ${results} trace × policy results`);
+    // "all": 5 policies and 4 variants per trace, but hw-direct is left out of c-vtd-split-domain
+    // (its devices sit behind 2 physical VT-d units; docs/hosts.md): one result fewer, one JUnit skip
+    const results = suite.traces.length * 9;
+    expect(r.stdout).toContain(`${suite.traces.length} traces, ${results - 1} trace × policy results`);
+    expect(r.stdout).toContain('left out: c-vtd-split-domain × hw-direct: a direct queue (VCMDQ) belongs to one physical IOMMU');
     expect(r.stdout).toMatch(/result: 0 regressions, 0 improvements, \d+ unchanged, 0 new\n$/);
     const root = expectJunitShape(readFileSync(junit, 'utf8'));
-    expect(root.attrs).toMatchObject({ tests: String(results), failures: '0' });
+    expect(root.attrs).toMatchObject({ tests: String(results), failures: '0', skipped: '1' });
     expect(findAll(root, 'testsuite').map((s) => s.attrs.name)).toContain('vtd-legacy-strict');
     expect(findAll(root, 'testsuite').map((s) => s.attrs.name)).toContain('gen-vtd-6.12-shared-domain');
   }, 120_000);
