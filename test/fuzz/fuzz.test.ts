@@ -67,10 +67,9 @@ describe('minimised failures found by npm run fuzz', () => {
   // whose `vtd_inv_desc` line for the IEC descriptor at head 54 was deleted. QEMU 7.2 prints a
   // desc line for every 128-bit descriptor, so the lone `read head 54` is damage: the ingest must
   // say so (a warning naming the file and line; --strict exits 2) or restore the IEC from the
-  // detail line and mark it inferred. On this branch it becomes an `(unknown)` command with no
-  // warning. Reported to ingest (notes/to-ingest.md, 11:50) and fixed on wip/ingest (a malformed
-  // line naming the `read head` line); skipped here until that branch is merged — remove `.skip` then.
-  it.skip('a missing descriptor line in a legacy-mode QEMU log is not silently an (unknown) command', () => {
+  // detail line and mark it inferred. It used to become an `(unknown)` command with no warning;
+  // ingest now reports the lone `read head` line as malformed (formats/capture, issue 12).
+  it('a missing descriptor line in a legacy-mode QEMU log is not silently an (unknown) command', () => {
     const file = join(ROOT, 'test/fuzz/cases/qemu-vtd-missing-desc-line.log');
     const r = cli('ingest', file, '-o', join(dir, 'missing.arrow'), '--json');
     const s = JSON.parse(r.stdout) as IngestSummaryLike & { by_op: Record<string, number> };
