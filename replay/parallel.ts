@@ -6,13 +6,11 @@
 // for batch, that a serial run writes: output is byte-identical (bench/replay-hashes.ts checks it).
 
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { packageRoot } from '../formats/paths.js';
-import { InputFault, type InputError } from '../formats/result.js';
+import type { InputError } from '../formats/result.js';
 import type { OpenTrace } from '../formats/trace/io.js';
+import { workerJob, workerScript } from '../formats/worker-job.js';
 import { openTables, replayOutput, summaryRow, bareOutput } from './engine.js';
 import { LineReader, Spill, type SpillReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
@@ -57,10 +55,6 @@ export function shareFiles(scratch: string, index: number) {
   };
 }
 
-function workerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.ts') ? join(packageRoot(), 'dist/replay/worker.js') : join(here, '../worker.js');
-}
 
 /** `n` policies cut into `jobs` contiguous shares, as even as can be. */
 export function shares<T>(items: readonly T[], jobs: number): T[][] {
@@ -85,28 +79,12 @@ export interface ParallelOptions {
 }
 
 function runShare(spec: ShareSpec, onProgress?: (rows: number) => void): { done: Promise<Done>; stop(): void } {
-  const w = new Worker(workerPath(), { workerData: spec });
-  let settled = false;
-  const done = new Promise<Done>((resolve, reject) => {
-    w.on('message', (m: ShareMessage) => {
-      if (m.type === 'progress') onProgress?.(m.rows);
-      else if (m.type === 'done') {
-        settled = true;
-        resolve(m);
-      } else {
-        settled = true;
-        reject(m.input ? new InputFault(m.input) : new Error(`replay worker: ${m.message}`));
-      }
-    });
-    w.on('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    w.on('exit', (code) => {
-      if (!settled) reject(new Error(`replay worker ended with exit code ${code}`));
-    });
+  const job = workerJob<ShareMessage>(workerScript(import.meta.url, 'replay/worker.js'), { workerData: spec }, {
+    note: (m) => onProgress?.(m.rows),
+    exitMessage: (code) => `replay worker ended with exit code ${code}`,
+    internal: (message) => `replay worker: ${message}`,
   });
-  return { done, stop: () => void w.terminate() };
+  return { done: job.done, stop: () => void job.terminate() };
 }
 
 /** Replays `trace` with its policies spread over `opts.jobs` worker threads. */

@@ -5,11 +5,9 @@
 // `resultsDir` keeps each trace's result tables (for the Parquet dataset of ci --out).
 
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { ingest } from '../../formats/ingest/ingest.js';
-import { packageRoot } from '../../formats/paths.js';
 import { InputFault } from '../../formats/result.js';
+import { workerJob, workerScript, type WorkerJob } from '../../formats/worker-job.js';
 import type { PolicySummary } from '../../replay/engine.js';
 import { runReplay } from '../../replay/run.js';
 import { generate, plan } from '../../samples/gen/generate.js';
@@ -148,44 +146,26 @@ export type WorkerMessage =
   | { readonly type: 'done'; readonly run: TraceRun }
   | { readonly type: 'error'; readonly message: string; readonly input: boolean };
 
-function workerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.ts') ? join(packageRoot(), 'dist/analyzers/ci/worker.js') : join(here, '../worker.js');
-}
 
 /** Runs the jobs `n` at a time in worker threads; results in suite order; the first error stops the rest. */
 async function runInWorkers(jobs: readonly TraceJob[], n: number, o: RunSuiteOptions): Promise<TraceRun[]> {
   const results: TraceRun[] = new Array(jobs.length);
   let next = 0;
   let failed: unknown;
-  const live = new Set<Worker>();
-  const one = (k: number) =>
-    new Promise<void>((resolve, reject) => {
-      const job = jobs[k]!;
-      const w = new Worker(workerPath(), { workerData: job });
-      live.add(w);
-      let settled = false;
-      w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'stage') o.onStage?.(job.index + 1, job.total, job.trace, m.stage);
-        else if (m.type === 'progress') o.onProgress?.(m.rows);
-        else if (m.type === 'done') {
-          settled = true;
-          results[k] = m.run;
-          resolve();
-        } else {
-          settled = true;
-          reject(m.input ? new InputFault({ message: m.message }) : new Error(m.message));
-        }
-      });
-      w.on('error', (e) => {
-        settled = true;
-        reject(e);
-      });
-      w.on('exit', (code) => {
-        live.delete(w);
-        if (!settled) reject(new Error(`ci worker for ${job.trace.name} ended with exit code ${code}`));
-      });
+  const live = new Set<WorkerJob<unknown>>();
+  const one = async (k: number) => {
+    const job = jobs[k]!;
+    const w = workerJob<WorkerMessage>(workerScript(import.meta.url, 'analyzers/ci/worker.js'), { workerData: job }, {
+      note: (m) => (m.type === 'stage' ? o.onStage?.(job.index + 1, job.total, job.trace, m.stage) : o.onProgress?.(m.rows)),
+      exitMessage: (code) => `ci worker for ${job.trace.name} ended with exit code ${code}`,
     });
+    live.add(w);
+    try {
+      results[k] = (await w.done).run;
+    } finally {
+      live.delete(w);
+    }
+  };
   const lane = async () => {
     while (failed === undefined && next < jobs.length) {
       const k = next++;

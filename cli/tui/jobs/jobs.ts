@@ -2,11 +2,7 @@
 // as a promise, and `cancel()` that ends the thread. The worker runs the compiled module in dist/
 // (under vitest too: `npm run build` comes first), since a worker thread cannot load TypeScript.
 
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../../formats/paths.js';
-import { InputFault } from '../../../formats/result.js';
+import { workerJob, workerScript } from '../../../formats/worker-job.js';
 
 export type JobSpec =
   | { readonly kind: 'ingest'; readonly files: readonly string[]; readonly output: string }
@@ -29,38 +25,17 @@ export interface Job {
   cancel(): Promise<void>;
 }
 
-function workerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.ts') ? join(packageRoot(), 'dist/cli/tui/jobs/worker.js') : join(here, '../worker.js');
-}
-
 export function startJob(spec: JobSpec, onProgress?: (done: number) => void): Job {
-  const worker = new Worker(workerPath(), { workerData: spec, stdout: true, stderr: true });
-  let settled = false;
-  const done = new Promise<unknown>((resolve, reject) => {
-    worker.on('message', (m: JobMessage) => {
-      if (m.type === 'progress') onProgress?.(m.done);
-      else if (m.type === 'done') {
-        settled = true;
-        resolve(m.value);
-      } else {
-        settled = true;
-        reject(m.input ? new InputFault({ message: m.message }) : new Error(m.message));
-      }
-    });
-    worker.on('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.on('exit', (code) => {
-      if (!settled) reject(new Error(code === 1 ? 'cancelled' : `job ended with exit code ${code}`));
-    });
+  const job = workerJob<JobMessage>(workerScript(import.meta.url, 'cli/tui/jobs/worker.js'), { workerData: spec, stdout: true, stderr: true }, {
+    note: (m) => onProgress?.(m.done),
+    exitMessage: (code) => (code === 1 ? 'cancelled' : `job ended with exit code ${code}`),
   });
+  const done = job.done.then((m) => m.value);
   done.catch(() => undefined); // the caller decides; no unhandled rejection when it only cancels
   return {
     done,
     async cancel() {
-      await worker.terminate();
+      await job.terminate();
     },
   };
 }

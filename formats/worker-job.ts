@@ -1,0 +1,79 @@
+// One worker thread run as a job, the protocol every background job of invtrace speaks: the worker
+// posts notes (progress, stages) and then exactly one `done` or `error`; the job is a promise that
+// settles once. An `error` marked `input` is bad input (an InputFault: exit 2), any other an internal
+// error; a thread that exits before settling fails the job. Used by replay's policy shares
+// (replay/parallel.ts), ci's traces (analyzers/ci/run.ts) and the TUI's jobs (cli/tui/jobs/jobs.ts).
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { packageRoot } from './paths.js';
+import { InputFault, type InputError } from './result.js';
+
+/** A job's failure message: `input` marks bad input (true, or where it is). */
+export interface JobError {
+  readonly type: 'error';
+  readonly message?: string;
+  readonly input?: boolean | InputError;
+}
+
+export interface WorkerJob<D> {
+  /** The worker's `done` message, or the job's failure. */
+  readonly done: Promise<D>;
+  /** Ends the thread; a job not settled yet then fails with its exit message. */
+  terminate(): Promise<number>;
+}
+
+export interface WorkerJobHandlers<N> {
+  /** Every message other than `done` and `error`. */
+  readonly note?: (m: N) => void;
+  /** The failure of a thread that exited (or was terminated) before settling. */
+  readonly exitMessage: (code: number) => string;
+  /** The message of an internal error, from the worker's own (default: as it is). */
+  readonly internal?: (message: string) => string;
+}
+
+/**
+ * The compiled worker module beside the caller: `rel` under dist/ when the caller runs as
+ * TypeScript (vitest; `npm run build` comes first), since a worker thread cannot load TypeScript.
+ */
+export function workerScript(callerUrl: string, rel: string): string {
+  const here = fileURLToPath(callerUrl);
+  return here.endsWith('.ts') ? join(packageRoot(), 'dist', rel) : join(here, '..', rel.slice(rel.lastIndexOf('/') + 1));
+}
+
+export function workerJob<M extends { readonly type: string }>(
+  script: string,
+  options: WorkerOptions,
+  on: WorkerJobHandlers<Exclude<M, { readonly type: 'done' | 'error' }>>,
+): WorkerJob<Extract<M, { readonly type: 'done' }>> {
+  type Done = Extract<M, { readonly type: 'done' }>;
+  type Note = Exclude<M, { readonly type: 'done' | 'error' }>;
+  const worker = new Worker(script, options);
+  let settled = false;
+  const done = new Promise<Done>((resolve, reject) => {
+    worker.on('message', (m: M) => {
+      if (m.type === 'done') {
+        settled = true;
+        resolve(m as Done);
+      } else if (m.type === 'error') {
+        settled = true;
+        reject(jobFault(m as unknown as JobError, on.internal));
+      } else on.note?.(m as Note);
+    });
+    worker.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(on.exitMessage(code)));
+    });
+  });
+  return { done, terminate: () => worker.terminate() };
+}
+
+function jobFault(m: JobError, internal?: (message: string) => string): Error {
+  const message = m.message ?? '';
+  if (m.input === undefined || m.input === false) return new Error(internal ? internal(message) : message);
+  return new InputFault(m.input === true ? { message } : m.input);
+}
