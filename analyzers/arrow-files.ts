@@ -64,13 +64,11 @@ export const SEGMENT_ROWS = 1 << 18;
 
 /**
  * Re-encodes batches as Arrow IPC streams of at most about `rowsPerSegment` rows each (whole
- * batches; a batch is never split). An empty input gives one stream holding only the schema, so
- * the table is still created.
+ * batches; a batch is never split). No input, no stream.
  */
-export async function* ipcStreams(schema: Schema, batches: AsyncIterable<RecordBatch>, rowsPerSegment = SEGMENT_ROWS): AsyncGenerator<Uint8Array> {
+export async function* ipcSegments(batches: AsyncIterable<RecordBatch>, rowsPerSegment = SEGMENT_ROWS): AsyncGenerator<Uint8Array> {
   let writer: RecordBatchStreamWriter | undefined;
   let rows = 0;
-  let any = false;
   for await (const b of batches) {
     writer ??= new RecordBatchStreamWriter();
     writer.write(b);
@@ -79,11 +77,19 @@ export async function* ipcStreams(schema: Schema, batches: AsyncIterable<RecordB
       yield writer.finish().toUint8Array(true);
       writer = undefined;
       rows = 0;
-      any = true;
     }
   }
   if (writer) yield writer.finish().toUint8Array(true);
-  else if (!any) yield emptyStream(schema);
+}
+
+/** ipcSegments, where an empty input gives one stream holding only the schema, so the table is still created. */
+export async function* ipcStreams(schema: Schema, batches: AsyncIterable<RecordBatch>, rowsPerSegment = SEGMENT_ROWS): AsyncGenerator<Uint8Array> {
+  let any = false;
+  for await (const segment of ipcSegments(batches, rowsPerSegment)) {
+    any = true;
+    yield segment;
+  }
+  if (!any) yield emptyStream(schema);
 }
 
 /**

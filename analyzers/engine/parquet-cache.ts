@@ -22,9 +22,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, realpathSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { basename, extname, join } from 'node:path';
-import { RecordBatchStreamWriter, type RecordBatch, type Schema } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import { AtomicFile } from '../../formats/atomic.js';
-import { emptyStream, type ArrowSource } from '../arrow-files.js';
+import { emptyStream, ipcSegments, type ArrowSource } from '../arrow-files.js';
 
 /** Bumped when what a copy holds changes, so older copies are not read. */
 const FORMAT = 1;
@@ -114,23 +114,6 @@ function prune(dir: string, prefix: string, keep: string): void {
   }
 }
 
-/** Arrow batches gathered into IPC streams of about ROW_GROUP_ROWS rows (one row group each). */
-async function* groups(batches: AsyncIterable<RecordBatch>): AsyncGenerator<Uint8Array> {
-  let w: RecordBatchStreamWriter | undefined;
-  let rows = 0;
-  for await (const b of batches) {
-    w ??= new RecordBatchStreamWriter();
-    w.write(b);
-    rows += b.numRows;
-    if (rows >= ROW_GROUP_ROWS) {
-      yield w.finish().toUint8Array(true);
-      w = undefined;
-      rows = 0;
-    }
-  }
-  if (w) yield w.finish().toUint8Array(true);
-}
-
 async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<void> {
   const pw = await import('parquet-wasm');
   const file = new AtomicFile(target);
@@ -140,7 +123,7 @@ async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIt
       .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
       .setMaxRowGroupSize(ROW_GROUP_ROWS)
       .build();
-    const it = groups(batches)[Symbol.asyncIterator]();
+    const it = ipcSegments(batches, ROW_GROUP_ROWS)[Symbol.asyncIterator](); // one row group each
     const first = await it.next();
     if (first.done) {
       // The stream writer learns the schema from a batch: a file without rows is written whole.
