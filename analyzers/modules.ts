@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../formats/paths.js';
-import { ident, literal, type SqlEngine } from './engine/engine.js';
+import { ident, literal, type SqlEngine } from './sql-engine/engine.js';
 
 export interface SqlColumn {
   readonly name: string;

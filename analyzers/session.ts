@@ -11,7 +11,7 @@
 //   - `devices`: the topology of each trace, one row per device;
 //   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a
 //     statement first names one of them (or one that requires it), in one trip to the engine.
-// How the rows reach the engine is analyzers/engine/attach.ts's choice (in place from Parquet for
+// How the rows reach the engine is analyzers/sql-engine/attach.ts's choice (in place from Parquet for
 // native DuckDB; only the columns statements read, copied in, for duckdb-wasm). Every statement
 // goes through the session's engine, which first creates the views it names and makes the columns
 // it reads available, and runs it again if DuckDB reached a column that was not (attach.ts).
@@ -26,8 +26,8 @@ import type { TraceHeader } from '../formats/trace/header.js';
 import { commonFields, fieldColumns, typeForBits } from '../formats/trace/schema.js';
 import type { RecordBatch } from 'apache-arrow';
 import { openArrow, type ArrowSource } from './arrow-files.js';
-import { attachFile, missingColumn, type AttachedFile } from './engine/attach.js';
-import { chooseEngine, ENGINE_CHOICES, ident, literal, SqlError, startEngine, type EngineChoice, type SqlEngine } from './engine/engine.js';
+import { attachFile, missingColumn, type AttachedFile } from './sql-engine/attach.js';
+import { chooseEngine, ENGINE_CHOICES, ident, literal, SqlError, startEngine, type EngineChoice, type SqlEngine } from './sql-engine/index.js';
 import { createModules, loadModules, modulesUsedBy, planModules, sqlWords, type InstallReport, type SqlModule } from './modules.js';
 
 /** Relations the session itself provides (a file may not take these names). */

@@ -2,8 +2,8 @@
 // over `trace` as a view straight on a Parquet export of the trace (read_parquet), the most direct
 // way DuckDB answers them. The base relations come from the same SQL a session uses.
 
-import { literal } from '../analyzers/engine/engine.js';
-import { NativeEngine } from '../analyzers/engine/native.js';
+import { literal } from '../analyzers/sql-engine/engine.js';
+import { NativeEngine } from '../analyzers/sql-engine/native.js';
 import { installModules, loadModules } from '../analyzers/modules.js';
 import { baseRelationsSql, BASE_RELATIONS, tableNameOf } from '../analyzers/session.js';
 import { openTrace } from '../formats/trace/io.js';

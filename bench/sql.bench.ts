@@ -8,14 +8,14 @@
 //     over 1M commands, whole processes (`invtrace sql g.arrow -e ...` vs the peer), median of 5;
 //   - analyzer set: open a session on 5M commands and run every public trace view, in process;
 //   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5.
-// The Parquet cache the sessions keep (analyzers/engine/parquet-cache.ts) lives in the temporary
+// The Parquet cache the sessions keep (analyzers/sql-engine/parquet-cache.ts) lives in the temporary
 // folder too; the first whole-process run on a trace fills it and is reported on its own line.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ident, type EngineKind } from '../analyzers/engine/engine.js';
+import { ident, type EngineKind } from '../analyzers/sql-engine/engine.js';
 import { loadModules } from '../analyzers/modules.js';
 import { openSession } from '../analyzers/session.js';
 import { writeBatches } from '../analyzers/export.js';

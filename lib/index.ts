@@ -6,14 +6,14 @@
 
 import { traceInfo, type TraceInfo } from '../formats/trace/info.js';
 import { openTrace } from '../formats/trace/io.js';
-import type { ReplayOutput } from '../replay/engine.js';
+import type { ReplayOutput } from '../replay/replayer.js';
 import { runReplay, type RunOptions } from '../replay/run.js';
 
 export { ingest, type IngestOptions, type IngestSummary, type SourceSummary } from '../formats/ingest/ingest.js';
 export { openTrace, readTrace, type OpenTrace } from '../formats/trace/io.js';
 export type { TraceHeader, Topology } from '../formats/trace/header.js';
 export type { TraceInfo } from '../formats/trace/info.js';
-export type { ReplayOutput, PolicySummary } from '../replay/engine.js';
+export type { ReplayOutput, PolicySummary } from '../replay/replayer.js';
 export type { RunOptions as ReplayOptions } from '../replay/run.js';
 export { ALL_POLICIES, resolvePolicies } from '../replay/policies/index.js';
 export { openSession, type Session, type SessionOptions } from '../analyzers/session.js';

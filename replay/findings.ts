@@ -2,7 +2,7 @@
 // list: who is incorrect and why, what bare hardware shows too (guest findings, never a policy's),
 // and what the correct ones cost against each other. Computed from the results, never canned.
 
-import type { PolicySummary, ReplayOutput } from './engine.js';
+import type { PolicySummary, ReplayOutput } from './replayer.js';
 
 const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((100 * (b - a)) / b));
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import type { InputError } from '../formats/result.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
-import { openTables, replayOutput, summaryRow, bareOutput } from './engine.js';
+import { openTables, replayOutput, summaryRow, bareOutput } from './replayer.js';
 import { LineReader, Spill, type SpillReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { OP_KINDS } from './tables.js';

@@ -25,16 +25,8 @@ export type Cause = 'map' | 'unmap';
 /** What a policy adds to its summary line (compare --json `detail`): numbers and short notes. */
 export type PolicyDetail = Readonly<Record<string, number | string | boolean | readonly Readonly<Record<string, number | string>>[]>>;
 
-/** The guest-visible error a policy raises (what the guest reads from CMDQ_CONS.ERR / FSTS+IQERCD). */
-export interface GuestError {
-  readonly code: string;
-  readonly value: number;
-  /**
-   * The device that did not answer: VT-d ITE's IQERCD.ITESID (guest-visible), or the device of an
-   * SMMUv3 CERROR_ATC_INV_SYNC (not in any register; the oracle uses it, see docs/oracle.md).
-   */
-  readonly sid?: number;
-}
+import type { GuestError } from './unit.js';
+export type { GuestError };
 
 export interface PolicyContext {
   readonly arch: Arch;

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../formats/atomic.js';
 import { InputFault } from '../formats/result.js';
 import { openTrace } from '../formats/trace/io.js';
 import { loadCosts } from './cost/params.js';
-import { replayTrace, type ReplayOutput } from './engine.js';
+import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
 import { partitionAvailable, resolvePolicies } from './policies/index.js';

@@ -19,6 +19,17 @@ export interface QueueError {
   readonly message: string;
 }
 
+/** The guest-visible error a policy raises (what the guest reads from CMDQ_CONS.ERR / FSTS+IQERCD). */
+export interface GuestError {
+  readonly code: string;
+  readonly value: number;
+  /**
+   * The device that did not answer: VT-d ITE's IQERCD.ITESID (guest-visible), or the device of an
+   * SMMUv3 CERROR_ATC_INV_SYNC (not in any register; the oracle uses it, see docs/oracle.md).
+   */
+  readonly sid?: number;
+}
+
 /** What a cache invalidation actually removed. */
 export interface CacheEffect {
   readonly cache: CacheKind | 'walk';

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InputFault } from '../formats/result.js';
 import { openTrace } from '../formats/trace/io.js';
 import { loadCosts } from './cost/params.js';
-import { bareOutput, replayRuns, type ReplayPhase } from './engine.js';
+import { bareOutput, replayRuns, type ReplayPhase } from './replayer.js';
 import { kitFor } from './kits.js';
 import type { HostOpsRowSink } from './ledger.js';
 import { HOST_OPS_WIDTH, COMPLETIONS_WIDTH, shareFiles, type ShareMessage, type ShareSpec } from './parallel.js';

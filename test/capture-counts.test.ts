@@ -5,7 +5,7 @@
 // test/derive-counts.ts. No stored baseline is read. The hand-worked sums for two runs (from
 // samples/captures/README.md's tables) are written out below as arithmetic.
 import { describe, expect, it } from 'vitest';
-import type { PolicySummary, ReplayOutput } from '../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../replay/replayer.js';
 import { ALL_POLICIES } from '../replay/policies/index.js';
 import { runReplay } from '../replay/run.js';
 import { deriveSmmuv3, deriveVtd, maxForwardedPerDoorbell, traceFacts, type Derived, type TraceFacts } from './derive-counts.js';

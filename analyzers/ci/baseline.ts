@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../formats/atomic.js';
 import { InputFault } from '../../formats/result.js';
-import type { PolicySummary } from '../../replay/engine.js';
+import type { PolicySummary } from '../../replay/replayer.js';
 import type { TraceRun } from './run.js';
 import { COST_METRICS, type CostMetric } from './suite.js';
 

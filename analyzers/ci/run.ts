@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { InputFault } from '../../formats/result.js';
 import { workerJob, workerScript, type WorkerJob } from '../../formats/worker-job.js';
-import type { PolicySummary } from '../../replay/engine.js';
+import type { PolicySummary } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { generate, plan } from '../../samples/gen/generate.js';
 import type { Suite, SuiteTrace } from './suite.js';

@@ -3,7 +3,7 @@
 // replay/findings.ts. Rows are typed here once; the charts and the Markdown/HTML writers only
 // format them, in the order the policies were replayed.
 
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { findings } from '../../replay/findings.js';
 import { tableRows, type Cell } from '../rows.js';
 import type { Session } from '../session.js';

@@ -5,7 +5,7 @@
 // (document.ts) and printed by `invtrace demo`.
 
 import type { Costs } from '../../replay/cost/params.js';
-import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 import { fmt } from './svg.js';
 
 /** What each design is, for a reader; migrate is matched by its base name. */

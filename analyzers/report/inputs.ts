@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { DEFAULT_COSTS, loadCosts, type Costs } from '../../replay/cost/params.js';
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { runName } from '../../formats/run-name.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findings } from '../../replay/findings.js';
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { capture, cli, ROOT, tempDir } from '../../test/helpers.js';
 import { allText, findAll, parseXml, type XmlElement } from '../../test/xml.js';

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic.js';
-import type { EngineKind } from '../engine/engine.js';
+import type { EngineKind } from '../sql-engine/engine.js';
 import { openSession } from '../session.js';
 import { costChart } from './chart-cost.js';
 import { latencyChart } from './chart-latency.js';

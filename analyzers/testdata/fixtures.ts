@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { ROOT } from '../../test/helpers.js';
 

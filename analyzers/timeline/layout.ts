@@ -1,7 +1,7 @@
 // One policy's work laid out on its modelled clock, from the host_ops result table. The replay
 // engine runs each policy on a serial clock: every operation advances it by its modelled cost,
 // and a completion point's latency is the clock at its completion minus the clock when its
-// doorbell was taken (replay/engine.ts, docs/results.md "Cost model"). host_ops holds that work per
+// doorbell was taken (replay/replayer.ts, docs/results.md "Cost model"). host_ops holds that work per
 // guest event, kind and physical IOMMU (costs rounded to 1/1000 µs, so nanoseconds are exact), so
 // an event's work starts where the previous event's ended and its rows are laid end to end in a
 // fixed order: the VMM's trap, command handling, page-table reads and page pins (shadow, pv-map)

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { INPUTS, withInputs } from '../inputs.js';
 import { pickReporter, reporters } from '../reporters/index.js';

@@ -4,7 +4,7 @@
 // JSONL scenario) ingested on the fly, or a replay output folder.
 
 import { writeReport } from '../../analyzers/report/report.js';
-import type { EngineKind } from '../../analyzers/engine/engine.js';
+import type { EngineKind } from '../../analyzers/sql-engine/engine.js';
 import { join } from 'node:path';
 import { INPUTS, sourceOf, withInputs } from '../inputs.js';
 import { progress } from '../render/progress.js';

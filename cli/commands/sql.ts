@@ -5,7 +5,7 @@
 // captures and scenarios are ingested on the fly, a Parquet result dataset is read as its tables.
 
 import { readFileSync, rmSync } from 'node:fs';
-import { SqlError, type EngineChoice } from '../../analyzers/engine/engine.js';
+import { SqlError, type EngineChoice } from '../../analyzers/sql-engine/engine.js';
 import { formatOfPath } from '../../analyzers/export.js';
 import { splitStatements } from '../../analyzers/modules.js';
 import { InputFault } from '../../formats/result.js';

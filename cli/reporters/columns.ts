@@ -1,6 +1,6 @@
 // The comparison's columns, shared by every reporter: header, value, alignment.
 
-import type { PolicySummary } from '../../replay/engine.js';
+import type { PolicySummary } from '../../replay/replayer.js';
 
 export interface Column {
   readonly header: string;

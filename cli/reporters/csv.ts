@@ -1,6 +1,6 @@
 // The comparison as CSV: one row per policy, every summary count.
 
-import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 
 const KEYS = [
   'policy', 'correct', 'violations', 'traps', 'vmm_commands', 'ioctls', 'host_commands', 'host_syncs', 'host_doorbells',

@@ -1,7 +1,7 @@
 // Reporters: one file per output format, one signature. Each name but `table` is also a flag
 // (--json, --csv, --markdown). Reporters only format; they never analyze or print.
 
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { csv } from './csv.js';
 import { json } from './json.js';
 import { markdown } from './markdown.js';

@@ -1,7 +1,7 @@
 // The comparison as JSON (DESIGN.md "Command line": {"trace", "policies": [{"policy", "correct",
 // "violations", "traps", "ioctls", "host_commands", "host_syncs", "modeled_us", ...}]}).
 
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { toJson } from '../render/json.js';
 
 export function json(r: ReplayOutput): string {

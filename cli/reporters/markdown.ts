@@ -1,6 +1,6 @@
 // The comparison as a Markdown table (for issues, mailing lists and reports).
 
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { COMPARE_COLUMNS } from './columns.js';
 import { guestFindings, leftOutLines } from './table.js';
 

@@ -1,6 +1,6 @@
 // The comparison as an aligned text table, with the first finding of each incorrect policy.
 
-import type { ReplayOutput } from '../../replay/engine.js';
+import type { ReplayOutput } from '../../replay/replayer.js';
 import { renderTable } from '../render/table.js';
 import { COMPARE_COLUMNS } from './columns.js';
 

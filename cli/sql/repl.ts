@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { literal, SqlError } from '../../analyzers/engine/engine.js';
+import { literal, SqlError } from '../../analyzers/sql-engine/engine.js';
 import { splitStatements } from '../../analyzers/modules.js';
 import type { Session } from '../../analyzers/session.js';
 import { formatters, RESULT_FORMATS, type ResultFormat } from './format.js';

@@ -2,7 +2,7 @@
 // analyzers/export.ts, anything else goes to the session's engine.
 
 import type { Table } from 'apache-arrow';
-import { SqlError } from '../../analyzers/engine/engine.js';
+import { SqlError } from '../../analyzers/sql-engine/engine.js';
 import { parseCopy, writeBatches, type ExportFormat } from '../../analyzers/export.js';
 import type { Session } from '../../analyzers/session.js';
 

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { Box } from 'ink';
 import { useEffect, useMemo, useState } from 'react';
-import type { EngineKind, SqlEngine } from '../../analyzers/engine/engine.js';
+import type { EngineKind, SqlEngine } from '../../analyzers/sql-engine/engine.js';
 import { CommandList } from './CommandList.js';
 import { DetailPane } from './DetailPane.js';
 import { HelpOverlay, helpLines } from './HelpOverlay.js';

@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { useEffect, useMemo, useState } from 'react';
-import type { EngineKind, SqlEngine } from '../../analyzers/engine/engine.js';
+import type { EngineKind, SqlEngine } from '../../analyzers/sql-engine/engine.js';
 import { App } from './App.js';
 import { useTerminalSize, type ReplaySpec } from './hooks.js';
 import { layoutFor } from './layout.js';

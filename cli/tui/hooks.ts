@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { Table, type RecordBatch } from 'apache-arrow';
 import { useInput, useStdout } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { EngineKind, SqlEngine } from '../../analyzers/engine/engine.js';
+import type { EngineKind, SqlEngine } from '../../analyzers/sql-engine/engine.js';
 import type { Session } from '../../analyzers/session.js';
 import { resolveKey, type KeyState } from './keys.js';
 import type { PolicyResults } from './model/results.js';

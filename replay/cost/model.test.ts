@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { capture, tempDir } from '../../test/helpers.js';
-import type { ReplayOutput } from '../engine.js';
+import type { ReplayOutput } from '../replayer.js';
 import { runReplay } from '../run.js';
 import { COST_PARAMS, DEFAULT_COSTS, loadCosts } from './params.js';
 

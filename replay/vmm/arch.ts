@@ -6,7 +6,7 @@
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { Arch } from '../../formats/codec/table.js';
 import type { Errno, HostModel, HostObject, Smmuv3InvEntry, VtdInvEntry } from '../host.js';
-import type { GuestError } from '../policy.js';
+import type { GuestError } from '../unit.js';
 
 /**
  * host: an invalidation the host executes (forwarded); devtlb: the same, but of a device TLB/ATC

@@ -1,4 +1,4 @@
-// What the workload engine asks of a guest IOMMU driver model (smmuv3.ts, vtd.ts): the command
+// What the workload model (driver-model.ts) asks of a guest IOMMU driver model (smmuv3.ts, vtd.ts): the command
 // sequences Linux emits for each trigger, cut into submissions the way the driver submits them.
 
 import type { Words } from './encode.js';

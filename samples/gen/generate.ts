@@ -1,5 +1,5 @@
 // `invtrace gen`: a workload and its options → a plan (topology, header, effective settings) → the
-// engine driving the Linux driver model into a TraceBuilder, streamed to an Arrow file. The same
+// workload model (driver-model.ts) driving the Linux driver model into a TraceBuilder, streamed to an Arrow file. The same
 // plan and seed give the same bytes: the only randomness is the seeded Rng, timestamps come from
 // the model clock, and the header holds no wall-clock time.
 
@@ -10,7 +10,7 @@ import type { TraceHeader } from '../../formats/trace/header.js';
 import { TraceFileWriter, withVersion } from '../../formats/trace/io.js';
 import { Rng } from '../rng.js';
 import type { LinuxDriver } from './driver.js';
-import { Engine } from './engine.js';
+import { DriverModel } from './driver-model.js';
 import type { Injection } from './inject.js';
 import { flagName, OPTIONS, resolveOptions, showOptions, type GenOptions, type Mode, type OptionKey, type Stage } from './options.js';
 import { GuestQueue } from './queue.js';
@@ -138,8 +138,8 @@ export function run(p: GenPlan, sink: BatchSink): RunResult {
   const builder = new TraceBuilder(p.header, sink, 1 << 16, 'gen');
   const driver = driverOf(p);
   const queue = new GuestQueue(builder, p.options.queue, driver, p.options.inject, p.workload.arch);
-  const engine = new Engine(p.options, p.topology, driver, queue, new Rng(p.options.seed), p.workload.arch, p.effective.mode === 'lazy');
-  const r = engine.run();
+  const model = new DriverModel(p.options, p.topology, driver, queue, new Rng(p.options.seed), p.workload.arch, p.effective.mode === 'lazy');
+  const r = model.run();
   builder.flush();
   return {
     rows: builder.rows, commands: queue.commands, doorbells: queue.doorbells, wraps: queue.wraps,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { runReplay } from '../../replay/run.js';
-import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 import { ROOT, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { ALL_POLICIES } from '../../replay/policies/index.js';
 import { runReplay } from '../../replay/run.js';
-import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 import { ROOT, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();

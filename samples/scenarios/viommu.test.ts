@@ -12,7 +12,7 @@ import { wordsPerSlot } from '../../formats/trace/header.js';
 import { openTrace } from '../../formats/trace/io.js';
 import { viewBatch } from '../../formats/trace/view.js';
 import { generate, plan } from '../gen/generate.js';
-import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { ROOT, tempDir } from '../../test/helpers.js';
 

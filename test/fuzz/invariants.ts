@@ -16,7 +16,7 @@
 //                 raw-ring's VMM decodes no more than linear-batch's, and every policy that is
 //                 correct completes what bare hardware completes.
 
-import type { PolicySummary, ReplayOutput } from '../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 
 export interface TraceCounts {
   readonly commands: number;

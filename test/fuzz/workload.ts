@@ -10,7 +10,7 @@ import { Rng } from '../../samples/rng.js';
 import { plan, run } from '../../samples/gen/generate.js';
 import type { OptionKey } from '../../samples/gen/options.js';
 import { DEFAULT_COSTS } from '../../replay/cost/params.js';
-import { replayTrace, type ReplayOutput } from '../../replay/engine.js';
+import { replayTrace, type ReplayOutput } from '../../replay/replayer.js';
 import { kitFor } from '../../replay/kits.js';
 import { resolvePolicies, type ResolvedPolicy } from '../../replay/policies/index.js';
 import { resolveTopology } from '../../replay/topology.js';

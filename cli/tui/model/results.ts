@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openArrow } from '../../../analyzers/arrow-files.js';
 import { InputFault } from '../../../formats/result.js';
-import type { PolicySummary, ReplayOutput } from '../../../replay/engine.js';
+import type { PolicySummary, ReplayOutput } from '../../../replay/replayer.js';
 
 export interface Violations {
   readonly count: number;

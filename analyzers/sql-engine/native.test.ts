@@ -49,7 +49,7 @@ describe.skipIf(!installed)('NativeEngine', () => {
 
 describe.skipIf(!installed)('native and wasm engines give the same answers', () => {
   const dir = tempDir();
-  // The native session's Parquet copies (analyzers/engine/parquet-cache.ts) go to the test's folder.
+  // The native session's Parquet copies (analyzers/sql-engine/parquet-cache.ts) go to the test's folder.
   process.env.INVTRACE_CACHE_DIR = join(dir, 'cache');
   const files: string[] = [];
   const sessions: Session[] = [];

@@ -99,12 +99,6 @@ export async function chooseEngine(choice: EngineChoice, inputBytes: readonly nu
   return { kind: 'native', note: `--engine auto: native DuckDB (inputs ${size}, ${AUTO_NATIVE_BYTES >> 20} MiB or more)` };
 }
 
-/** Starts an engine; the native one needs the optional dependency @duckdb/node-api. */
-export async function startEngine(kind: EngineKind = 'wasm'): Promise<SqlEngine> {
-  if (kind === 'native') return (await import('./native.js')).NativeEngine.start();
-  return (await import('./wasm.js')).WasmEngine.start();
-}
-
 /** Quotes an identifier for DuckDB. */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 

@@ -1,4 +1,4 @@
-// The workload engine: CPUs issue I/O requests (closed loop like dd, or Poisson arrivals at
+// The workload (driver) model: CPUs issue I/O requests (closed loop like dd, or Poisson arrivals at
 // --rate), each request maps its buffers on its device's domain and unmaps them --latency-us later.
 // Every map, unmap and flush becomes the driver's submissions, run one after another on their CPU,
 // each holding the CPU for --submit-us; CPUs interleave at submission granularity. VT-d callers
@@ -75,13 +75,13 @@ interface Domain {
   timerCpu: number;
 }
 
-export interface EngineResult {
+export interface DriverModelResult {
   readonly requests: number;
   /** Model time at the end, ns. */
   readonly endNs: number;
 }
 
-export class Engine {
+export class DriverModel {
   private t = 0;
   private readonly cpus: Cpu[];
   private readonly domains: Domain[];
@@ -127,7 +127,7 @@ export class Engine {
     this.activeCum = this.active.map((d) => (acc += d.weight / total));
   }
 
-  run(): EngineResult {
+  run(): DriverModelResult {
     this.boot();
     const start = this.t;
     this.lockFree = start;
