@@ -1,0 +1,36 @@
+// ESLint flat config: typescript-eslint's strict-type-checked rules over every TypeScript file of the
+// tsconfig project, plus switch-exhaustiveness-check (issue 19 §1: a new table row must not slip through
+// a switch) and the two React hook rules for the ink TUI. Layout is Prettier's job (.prettierrc.json).
+// @ts-check
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import reactHooks from 'eslint-plugin-react-hooks';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  globalIgnores(['dist/', 'node_modules/', 'coverage/', '.invtrace-cache/', 'samples/generated/', 'samples/captures/']),
+  js.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        // The two config files sit outside tsconfig.json's include list: lint them with a default project.
+        projectService: { allowDefaultProject: ['eslint.config.js', 'vitest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+      // noUncheckedIndexedAccess types every indexed read `T | undefined`; `x[i]!` after a bounds check is the idiom.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Numbers and bigints print exactly in templates (messages, SQL literals, hex dumps); nullish values still flag.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // `return stop(q, err)` from a void function and `() => set(x)` callbacks are the codebase's early-exit idioms.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidReturningFunctions: true }],
+    },
+  },
+);
