@@ -61,9 +61,8 @@ export function splitStatements(text: string): Stmt[] {
   let i = 0;
   let line = 1;
   let start = 0;
-  let startLine = 1;
   let pending: string[] = []; // comment lines since the last blank line, before any code
-  let code = false; // code seen in the current statement
+  let code = false as boolean; // code seen in the current statement (set in markCode(): `as` keeps TS from narrowing it)
   let firstCode = 1;
   let doc = '';
   const flush = (end: number) => {
@@ -109,7 +108,6 @@ export function splitStatements(text: string): Stmt[] {
     if (c === ';') {
       flush(i + 1);
       start = i + 1;
-      startLine = line;
       i++;
       continue;
     }
@@ -123,7 +121,6 @@ export function splitStatements(text: string): Stmt[] {
     code = true;
     firstCode = line;
     doc = pending.join('\n').trim();
-    void startLine;
   }
 }
 
@@ -275,7 +272,7 @@ export async function createModules(engine: SqlEngine, modules: readonly SqlModu
         try {
           await engine.exec(scripts[i]!);
         } catch (e) {
-          throw new Error(`${basename(m.file)}:${o.line}: ${o.name}: ${(e as Error).message}`);
+          throw new Error(`${basename(m.file)}:${o.line}: ${o.name}: ${(e as Error).message}`, { cause: e });
         }
       }
     }

@@ -173,7 +173,7 @@ describe('(e) SMMUv3 ring of 8: 5 TLBIs + SYNC, then 3 TLBIs + SYNC across the w
     const expected: [string, number, number][] = [];
     for (const [policy, lat] of [['linear-batch', lin], ['linear-batch:split_on_wrap=true', split], ['per-command', per]] as const) {
       const counts = new Map<number, number>();
-      for (const v of lat) counts.set(bucketOf(v!), (counts.get(bucketOf(v!)) ?? 0) + 1);
+      for (const v of lat) counts.set(bucketOf(v), (counts.get(bucketOf(v)) ?? 0) + 1);
       for (const [b, n] of [...counts].sort((x, y) => x[0] - y[0])) expected.push([policy, b, n]);
     }
     expect(h.map((r) => [r.policy, r.bucket, r.completion_points])).toEqual(expected);

@@ -412,7 +412,7 @@ class SessionEngine implements SqlEngine {
       const a = miss && this.attached.find((x) => x.file.table === miss.table);
       if (!a) throw e;
       await a.att.ensure('all');
-      throw new SqlError(`column ${miss!.column} of ${miss!.table} was copied into DuckDB while the result streamed: run the statement again`);
+      throw new SqlError(`column ${miss.column} of ${miss.table} was copied into DuckDB while the result streamed: run the statement again`);
     }
   }
 

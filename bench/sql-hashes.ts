@@ -32,7 +32,7 @@ try {
       out[c] = {};
       for (const v of views) {
         const rows = tableRows(await s.query(`SELECT * EXCLUDE (file) FROM ${v} ORDER BY ALL`).catch(() => s.query(`SELECT * FROM ${v} ORDER BY ALL`)));
-        out[c]![v] = createHash('sha256').update(JSON.stringify(rows, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))).digest('hex');
+        out[c][v] = createHash('sha256').update(JSON.stringify(rows, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))).digest('hex');
       }
     } finally {
       await s.close();

@@ -11,6 +11,7 @@ if (file === undefined || sql === undefined) {
 interface Api {
   DuckDBInstance: { create(path: string): Promise<{ connect(): Promise<{ run(s: string): Promise<unknown>; runAndReadAll(s: string): Promise<{ currentRowCount: number }> }> }> };
 }
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
 const api = (await import('@duckdb/node-api' as string)) as Api;
 const conn = await (await api.DuckDBInstance.create(':memory:')).connect();
 await conn.run(`CREATE VIEW trace AS SELECT * FROM read_parquet('${file.replaceAll("'", "''")}')`);

@@ -109,6 +109,7 @@ export const benches: readonly Bench[] = [
   {
     name: 'sql',
     async run() {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
       const native = await import('@duckdb/node-api' as string).then(() => true, () => false);
       if (!native) return [{ name: 'skipped: the peer (and --engine native) need the optional @duckdb/node-api', value: 0, unit: '' }];
       const dir = mkdtempSync(join(tmpdir(), 'invtrace-bench-sql-'));

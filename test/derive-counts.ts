@@ -46,7 +46,7 @@ export async function traceFacts(path: string): Promise<TraceFacts> {
       const op = String(r.op);
       byOp[op] = (byOp[op] ?? 0) + 1;
       const get = (k: string) => num((r as unknown as Record<string, unknown>)[k]);
-      cur.push({ op, g: get('g'), did: get('did'), sid: get('sid'), fm: get('fm'), asid: get('asid'), range: get('range') } as Cmd);
+      cur.push({ op, g: get('g'), did: get('did'), sid: get('sid'), fm: get('fm'), asid: get('asid'), range: get('range') });
     } else if (kind === 'doorbell') {
       doorbells.push(cur);
       cur = [];

@@ -184,7 +184,7 @@ async function suitePolicies(v: Json, field: string, fault: Fault, path: (p: str
       if (typeof o.policy !== 'string' || o.policy.trim() === '') throw fault(`${f}.policy`, 'expected a policy spec');
       if (o.as !== undefined && (typeof o.as !== 'string' || o.as.trim() === '')) throw fault(`${f}.as`, 'expected the name the results go under');
       spec = o.policy.trim();
-      alias = o.as as string | undefined;
+      alias = o.as;
     } else throw fault(f, 'expected "NAME[:key=value,...]" or {"policy": ..., "as": ...}');
     const specs = spec === 'all' ? ALL_POLICIES : [userPath(spec, path)];
     if (spec === 'all' && alias !== undefined) throw fault(`${f}.as`, '"all" cannot take an alias');

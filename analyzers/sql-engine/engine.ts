@@ -84,6 +84,7 @@ export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 export const AUTO_NATIVE_BYTES = 64 << 20;
 
 /** Whether the optional native engine is installed. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
 export const nativeInstalled = (): Promise<boolean> => import('@duckdb/node-api' as string).then(() => true, () => false);
 
 /**

@@ -14,6 +14,7 @@ import { openSession, type Session } from '../session.js';
 import { SqlError } from './engine.js';
 import { NativeEngine } from './native.js';
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
 const installed = await import('@duckdb/node-api' as string).then(() => true, () => false);
 if (!installed) console.warn('native engine tests skipped: the optional dependency @duckdb/node-api is not installed');
 

@@ -136,7 +136,7 @@ async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIt
       async pull(ctrl) {
         const r = head !== undefined ? { done: false as const, value: head } : await it.next();
         head = undefined;
-        if (r.done) return ctrl.close();
+        if (r.done) { ctrl.close(); return; }
         const t = pw.Table.fromIPCStream(r.value);
         for (const b of t.recordBatches()) ctrl.enqueue(b);
         t.free();

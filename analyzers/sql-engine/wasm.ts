@@ -160,7 +160,7 @@ export class WasmEngine implements SqlEngine {
     try {
       const duckdb = await import('@duckdb/duckdb-wasm');
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
-      const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker) as unknown as ConstructorParameters<typeof duckdb.AsyncDuckDB>[1]);
+      const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker));
       await db.instantiate(wasm);
       // Keep 64-bit integers exact (BigInt), not doubles.
       await db.open({ query: { castBigIntToDouble: false } });

@@ -9,7 +9,7 @@ export interface Progress {
 }
 
 export function progress(first: string | undefined, unit = 'events'): Progress {
-  const tty = process.stderr.isTTY === true && first !== undefined;
+  const tty = process.stderr.isTTY && first !== undefined;
   let label = first;
   let last = 0;
   return {

@@ -56,7 +56,8 @@ export async function repl(s: Session, opts: ReplOptions): Promise<number> {
   const output = opts.output ?? process.stdout;
   const write = (t: string) => void output.write(t.endsWith('\n') ? t : `${t}\n`);
   const hist = historyFile();
-  const terminal = (output as NodeJS.WriteStream).isTTY === true && (input as NodeJS.ReadStream).isTTY === true;
+  // Any stream may be given: isTTY is missing on pipes and test streams, and `undefined` would let readline guess.
+  const terminal = (output as { isTTY?: boolean }).isTTY === true && (input as { isTTY?: boolean }).isTTY === true;
   const rl = createInterface({ input, output, terminal, history: readHistory(hist), historySize: HISTORY_LINES, prompt: 'invtrace> ' });
   let format = opts.format;
   let buffer = '';

@@ -154,7 +154,7 @@ describe('queue view', () => {
   it('shows the ring at the selected doorbell: PROD, CONS and the commands it published', async () => {
     // A doorbell that publishes at least two commands (Linux 6.1 submits a descriptor and its wait).
     const doorbells = rowsWhere((r) => r.kind === 'doorbell');
-    const k = doorbells.findIndex((d, i) => i > 0 && vtd.rows.slice(doorbells[i - 1]!, d).filter((x) => x.kind === 'cmd').length >= 2);
+    const k = doorbells.findIndex((d, i) => i > 0 && vtd.rows.slice(doorbells[i - 1], d).filter((x) => x.kind === 'cmd').length >= 2);
     const [prev, db] = [doorbells[k - 1]!, doorbells[k]!];
     const cmds = rowsWhere((x) => x.kind === 'cmd').filter((i) => i > prev && i < db);
     const hex = (n: unknown) => `0x${(n as number).toString(16)}`;

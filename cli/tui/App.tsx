@@ -109,7 +109,7 @@ export function App(props: AppProps) {
   // What changes first (replay progress, the filter), then what the trace is: the end is cut on a narrow terminal.
   const title = model
     ? `${pending ? `${pending} · ` : ''}${filter ? `${filter.trim()} · ` : ''}${basename(model.path)} ${model.arch} ${model.rows.toLocaleString('en-US')} rows`
-    : `${props.noTrace ?? ''}`;
+    : (props.noTrace ?? '');
   return (
     <Box flexDirection="column" width={W} height={L.height}>
       <TabBar view={state.view} help={state.help} title={title} width={W} />

@@ -138,7 +138,7 @@ export function useSql(inputs: readonly string[], active: boolean, engine?: SqlE
         return;
       }
       running.current = true;
-      setView((v) => ({ ...v, phase: 'running', error: undefined } as SqlView));
+      setView((v) => ({ ...v, phase: 'running', error: undefined }));
       const t0 = performance.now();
       try {
         const result = await runSql(s, sql);
@@ -205,7 +205,7 @@ export function useTui(env: Env, effects: { quit(): void; sql: SqlHandle }, init
   };
   const one = (input: string, key: KeyState & { readonly meta: boolean }) => {
     const s = ref.current;
-    if (key.ctrl && input === 'c') return perform({ kind: 'quit' });
+    if (key.ctrl && input === 'c') { perform({ kind: 'quit' }); return; }
     const action = resolveKey(input, key, activeScopes(s));
     if (action === undefined && (!typing(s) || key.ctrl || key.meta)) return; // unbound, or a control key while typing
     const step = reduceKey(s, action, input, envRef.current);

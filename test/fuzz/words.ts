@@ -30,7 +30,7 @@ function header(v: WordVariant): TraceHeader {
     queue_entries: ENTRIES,
     desc_bytes: v === 'vtd-256' ? 32 : 16,
     topology: { iommus: [{ id: 0, vmid: 1 }, { id: 1, vmid: 2 }], devices },
-  } as TraceHeader);
+  });
 }
 
 /** One random command: raw bits, or a real op with random (possibly reserved) fields. */
