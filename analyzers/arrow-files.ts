@@ -38,7 +38,7 @@ async function readerOf(path: string) {
 /** Opens an Arrow IPC file or stream: schema now, batches on demand (each call reads anew). */
 export async function openArrow(path: string): Promise<ArrowSource> {
   const { fh, reader } = await readerOf(path);
-  const schema = reader.schema;
+  const schema = reader.schema as Schema | undefined; // typed as always there, but a file with no messages has none
   await fh.close();
   if (schema === undefined) throw new InputFault({ file: path, message: 'not a readable Arrow IPC file: no schema' });
   const header = schema.metadata.has(HEADER_KEY) ? headerOfSchema(schema, path) : undefined;
@@ -98,6 +98,6 @@ export async function* ipcStreams(schema: Schema, batches: AsyncIterable<RecordB
  * value type instead (they arrive as VARCHAR either way).
  */
 export function emptyStream(schema: Schema): Uint8Array {
-  const fields = schema.fields.map((f) => (DataType.isDictionary(f.type) ? f.clone({ type: f.type.dictionary }) : f));
+  const fields = schema.fields.map((f) => (DataType.isDictionary(f.type) ? f.clone({ type: f.type.dictionary as DataType }) : f));
   return tableToIPC(new Table(new Schema(fields, schema.metadata)), 'stream');
 }

@@ -5,7 +5,7 @@
 // instead of DuckDB (whose files would land in its in-memory file system).
 
 import { extname } from 'node:path';
-import { Schema, Table, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { Schema, Table, tableToIPC, type DataType, type RecordBatch } from 'apache-arrow';
 import { AtomicFile } from '../formats/atomic.js';
 import { cellReader, type Cell } from './rows.js';
 
@@ -31,7 +31,7 @@ export const csvHeader = (schema: Schema): string => schema.fields.map((f) => cs
 
 /** The CSV lines of one batch (no header). */
 export function* csvLines(batch: RecordBatch): Generator<string> {
-  const cols = batch.schema.fields.map((f, i) => ({ vec: batch.getChildAt(i)!, read: cellReader(f.type) }));
+  const cols = batch.schema.fields.map((f, i) => ({ vec: batch.getChildAt(i)!, read: cellReader(f.type as DataType) }));
   for (let r = 0; r < batch.numRows; r++) yield cols.map((c) => csvField(c.read(c.vec.get(r)))).join(',');
 }
 

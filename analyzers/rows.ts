@@ -13,6 +13,7 @@ export function plain(v: unknown): Cell {
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return plain((v as { toJSON(): unknown }).toJSON());
   if (Array.isArray(v) || ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<unknown>, plain);
   if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only a symbol or a function is left here
   return String(v);
 }
 
@@ -26,15 +27,16 @@ type BigNum = Parameters<typeof util.bigNumToBigInt>[0];
 export function cellReader(type: DataType): (v: unknown) => Cell {
   if (DataType.isDecimal(type)) {
     const scale = type.scale;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a Decimal cell is Arrow's BN; its .d.ts generic differs
     return (v) => (v === null || v === undefined ? null : scale === 0 ? plain(BigInt(String(util.bigNumToBigInt(v as BigNum)))) : util.bigNumToNumber(v as BigNum, scale));
   }
   // Nested values are read child by child, so a HUGEINT inside a struct or list converts too.
   if (DataType.isStruct(type)) {
-    const kids = type.children.map((f) => [f.name, cellReader(f.type)] as const);
+    const kids = type.children.map((f) => [f.name, cellReader(f.type as DataType)] as const);
     return (v) => (v === null || v === undefined ? null : Object.fromEntries(kids.map(([n, read]) => [n, read((v as Record<string, unknown>)[n])])));
   }
   if (DataType.isList(type)) {
-    const read = cellReader(type.children[0]!.type);
+    const read = cellReader(type.children[0]!.type as DataType);
     return (v) => (v === null || v === undefined ? null : Array.from(v as Iterable<unknown>, read));
   }
   return plain;
@@ -44,7 +46,7 @@ export function cellReader(type: DataType): (v: unknown) => Cell {
 export function tableRows(t: Table): Record<string, Cell>[] {
   const names = t.schema.fields.map((f) => f.name);
   const cols = names.map((_, i) => t.getChildAt(i)!);
-  const readers = t.schema.fields.map((f) => cellReader(f.type));
+  const readers = t.schema.fields.map((f) => cellReader(f.type as DataType));
   const out: Record<string, Cell>[] = [];
   for (let r = 0; r < t.numRows; r++) {
     const row: Record<string, Cell> = {};

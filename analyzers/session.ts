@@ -120,13 +120,14 @@ function duckType(t: DataType): string {
   }
   if (DataType.isFloat(t)) return 'DOUBLE';
   if (DataType.isBool(t)) return 'BOOLEAN';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- every Arrow type class defines toString() (Int32, Utf8); the base .d.ts does not say so
   throw new Error(`no DuckDB type for Arrow ${String(t)}`);
 }
 
 /** Columns of the `trace` relation: the common ones, then the fields of both architectures. */
 function traceColumns(): { name: string; type: string }[] {
   const cols = new Map<string, string>();
-  for (const f of commonFields('smmuv3')) cols.set(f.name, duckType(f.type));
+  for (const f of commonFields('smmuv3')) cols.set(f.name, duckType(f.type as DataType));
   for (const arch of ['smmuv3', 'vtd'] as const) {
     for (const c of fieldColumns(arch)) {
       const t = duckType(typeForBits(c.bits));
@@ -367,8 +368,8 @@ class SessionEngine implements SqlEngine {
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         const miss = missingColumn(msg);
-        const a = miss && this.attached.find((x) => x.file.table === miss.table);
-        if (a && miss) {
+        const a = miss ? this.attached.find((x) => x.file.table === miss.table) : undefined;
+        if (a !== undefined && miss !== undefined) {
           const n = (misses.get(miss.table) ?? 0) + 1;
           misses.set(miss.table, n);
           if (n > 2) throw e;

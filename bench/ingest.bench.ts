@@ -54,7 +54,8 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS): Timed | und
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
     const [c, a] = haveTime && !child ? [TIME, ['-f', '@cpu %U %S', cmd, ...args]] : [cmd, args];
-    const r = spawnSync(c, a, { stdio: ['ignore', child ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 24 });
+    // An ignored stream is null, whatever spawnSync's return type says.
+    const r: { status: number | null; error?: Error; stdout: Buffer | null; stderr: Buffer | null } = spawnSync(c, a, { stdio: ['ignore', child ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 24 });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) {
       console.error(`bench ingest: ${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr?.toString().trim()}`);

@@ -22,7 +22,7 @@ function replay(l: LoadedRows, withEvents: boolean): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * 16);
   let events = 0;
-  const unit = guestSmmu(l.topology, mem, withEvents ? { events: () => void events++ } : {});
+  const unit = guestSmmu(l.topology, mem, withEvents ? { events: () => { events++; } } : {});
   unit.configureQueue(BASE, l.entries, 16);
   const w: bigint[] = [0n, 0n];
   for (let i = 0; i < l.kind.length; i++) {

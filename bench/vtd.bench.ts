@@ -27,7 +27,7 @@ function replay(l: LoadedRows, withEvents: boolean, probe = false): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * l.descBytes);
   let events = 0;
-  const unit = vtdKit.guestUnit(l.topology, mem, withEvents ? () => void events++ : undefined);
+  const unit = vtdKit.guestUnit(l.topology, mem, withEvents ? () => { events++; } : undefined);
   unit.configureQueue(BASE, l.entries, l.descBytes);
   const w: bigint[] = l.descBytes === 32 ? [0n, 0n, 0n, 0n] : [0n, 0n];
   let last = 0;

@@ -19,14 +19,15 @@ export function reportError(e: unknown): number {
     process.stderr.write(`invtrace: ${e.message}\n`);
     return EXIT_BAD_INPUT;
   }
-  const err = e as Error;
-  if ((err as NodeJS.ErrnoException).code === 'EPIPE') return EXIT_OK; // stdout closed (| head)
+  const err = e as NodeJS.ErrnoException | null | undefined; // anything can be thrown, even null
+  if (err?.code === 'EPIPE') return EXIT_OK; // stdout closed (| head)
   process.stderr.write(`invtrace: internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.INVTRACE_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
   return EXIT_INTERNAL;
 }
 
 /** Wraps a command body: its return value (or a thrown error) becomes the exit code. */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a command body returns an exit code or nothing
 export function action<A extends unknown[]>(body: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {

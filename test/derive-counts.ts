@@ -40,12 +40,13 @@ export async function traceFacts(path: string): Promise<TraceFacts> {
   let cur: Cmd[] = [];
   let acks = 0;
   const byOp: Record<string, number> = {};
-  for (const r of table) {
+  for (const proxy of table) {
+    const r = proxy as unknown as Record<string, unknown>; // a trace row: columns by name
     const kind = String(r.kind);
     if (kind === 'cmd') {
       const op = String(r.op);
       byOp[op] = (byOp[op] ?? 0) + 1;
-      const get = (k: string) => num((r as unknown as Record<string, unknown>)[k]);
+      const get = (k: string) => num(r[k]);
       cur.push({ op, g: get('g'), did: get('did'), sid: get('sid'), fm: get('fm'), asid: get('asid'), range: get('range') });
     } else if (kind === 'doorbell') {
       doorbells.push(cur);

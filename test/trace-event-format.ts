@@ -47,6 +47,7 @@ export function traceEventProblems(file: unknown, max = 20): string[] {
   };
   if (!isObj(file)) return ['not a JSON object (JSON Object Format)'];
   if (!Array.isArray(file.traceEvents)) return ['traceEvents: not an array'];
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the file's own value, shown as it is
   if (file.displayTimeUnit !== undefined && file.displayTimeUnit !== 'ms' && file.displayTimeUnit !== 'ns') bad(`displayTimeUnit: "${String(file.displayTimeUnit)}" (ms or ns)`);
   if (file.otherData !== undefined && !isObj(file.otherData)) bad('otherData: not an object');
 
@@ -111,6 +112,7 @@ export function traceEventProblems(file: unknown, max = 20): string[] {
           break;
         }
         if (e.bp !== undefined && e.bp !== 'e') bad(`${at}: bp ${JSON.stringify(e.bp)} (only "e")`);
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an id as the file wrote it: only equality matters
         const key = `${e.cat}\u0000${e.name}\u0000${String(e.id)}`;
         const fl = flows.get(key) ?? { s: 0, f: 0, sTs: NaN, fTs: NaN };
         if (e.ph === 's') Object.assign(fl, { s: fl.s + 1, sTs: ns(e.ts) });

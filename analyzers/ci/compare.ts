@@ -80,7 +80,7 @@ export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | unde
     }
   }
   const missing: { trace: string; policy?: string }[] = [];
-  const leftOut = runs.flatMap((r) => (r.leftOut ?? []).map((l) => ({ trace: r.trace.name, policy: l.key, why: l.why })));
+  const leftOut = runs.flatMap((r) => r.leftOut.map((l) => ({ trace: r.trace.name, policy: l.key, why: l.why })));
   for (const [name, t] of Object.entries(baseline?.traces ?? {})) {
     const run = runs.find((r) => r.trace.name === name);
     if (run === undefined) missing.push({ trace: name });

@@ -27,7 +27,7 @@ export function junitXml(runs: readonly TraceRun[], cmp: Comparison, o: JunitOpt
   for (const [id, run] of runs.entries()) {
     const outcomes = cmp.outcomes.filter((x) => x.trace === run.trace.name);
     const missing = cmp.missing.filter((m) => m.trace === run.trace.name && m.policy !== undefined);
-    const leftOut = (cmp.leftOut ?? []).filter((l) => l.trace === run.trace.name);
+    const leftOut = cmp.leftOut.filter((l) => l.trace === run.trace.name);
     const fails = outcomes.filter((x) => x.status === 'regression').length;
     const n = outcomes.length + missing.length + leftOut.length;
     tests += n;

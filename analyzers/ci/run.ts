@@ -149,9 +149,9 @@ export type WorkerMessage =
 
 /** Runs the jobs `n` at a time in worker threads; results in suite order; the first error stops the rest. */
 async function runInWorkers(jobs: readonly TraceJob[], n: number, o: RunSuiteOptions): Promise<TraceRun[]> {
-  const results: TraceRun[] = new Array(jobs.length);
+  const results = new Array<TraceRun>(jobs.length);
   let next = 0;
-  let failed: unknown;
+  let failed: { readonly error: unknown } | undefined; // boxed: a job may throw anything, even undefined
   const live = new Set<WorkerJob<unknown>>();
   const one = async (k: number) => {
     const job = jobs[k]!;
@@ -172,12 +172,12 @@ async function runInWorkers(jobs: readonly TraceJob[], n: number, o: RunSuiteOpt
       try {
         await one(k);
       } catch (e) {
-        failed ??= e;
+        failed ??= { error: e };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, lane));
   for (const w of live) await w.terminate();
-  if (failed !== undefined) throw failed;
+  if (failed !== undefined) throw failed.error;
   return results;
 }

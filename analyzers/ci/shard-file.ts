@@ -26,8 +26,11 @@ export interface ShardFile {
   /** Traces in the suite, and trace × policy results in all shards. */
   readonly traces_in_suite: number;
   readonly results_in_suite: number;
-  readonly runs: readonly TraceRun[];
+  readonly runs: readonly ShardRun[];
 }
+
+/** A run as a shard file holds it: one written before left-out policies were recorded has no leftOut. */
+type ShardRun = Omit<TraceRun, 'leftOut'> & { readonly leftOut?: TraceRun['leftOut'] };
 
 export function writeShardFile(dir: string, f: Omit<ShardFile, 'invtrace_ci_shard'>): string {
   const file = join(dir, SHARD_FILE);
@@ -37,9 +40,9 @@ export function writeShardFile(dir: string, f: Omit<ShardFile, 'invtrace_ci_shar
 
 function readShardFile(dir: string): ShardFile {
   const file = join(dir, SHARD_FILE);
-  let json: ShardFile;
+  let json: Partial<ShardFile>; // untrusted until checked below
   try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as ShardFile;
+    json = JSON.parse(readFileSync(file, 'utf8')) as Partial<ShardFile>;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputFault({ file, message: code === 'ENOENT' ? 'no such file: give the folders written by invtrace ci SUITE --shard i/n --out DIR' : `not valid JSON (${(e as Error).message})` });
@@ -47,7 +50,7 @@ function readShardFile(dir: string): ShardFile {
   if (json.invtrace_ci_shard !== SHARD_VERSION || !Array.isArray(json.runs) || typeof json.shard?.index !== 'number') {
     throw new InputFault({ file, field: 'invtrace_ci_shard', message: `expected ${SHARD_VERSION} (written by invtrace ci --out)` });
   }
-  return json;
+  return json as ShardFile;
 }
 
 export interface Merged {
@@ -75,7 +78,7 @@ export function mergeShards(dirs: readonly string[]): Merged {
   const missing = Array.from({ length: first.shard.count }, (_, i) => i + 1).filter((i) => !seen.has(i));
   if (missing.length) throw new InputFault({ message: `ci merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} missing` });
   // Trace by trace in suite order; a trace split over shards gets its policies back in list order.
-  const byTrace = new Map<number, { run: TraceRun; policies: PolicyRun[]; leftOut: TraceRun['leftOut'][number][]; seconds: number }>();
+  const byTrace = new Map<number, { run: ShardRun; policies: PolicyRun[]; leftOut: TraceRun['leftOut'][number][]; seconds: number }>();
   for (const { f } of files) {
     for (const r of f.runs) {
       const cur = byTrace.get(r.index);

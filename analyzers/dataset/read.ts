@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Field, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, Utf8, makeData, vectorFromArray } from 'apache-arrow';
+import { Field, RecordBatch, type Data, Schema, Struct, Table, tableFromIPC, tableToIPC, Utf8, makeData, vectorFromArray } from 'apache-arrow';
 import { writeFileAtomic } from '../../formats/atomic.js';
 import { InputFault } from '../../formats/result.js';
 import { partitionOf } from './layout.js';
@@ -28,7 +28,7 @@ function withPartitions(t: Table, trace: string, policy: string): Table {
   const batches = t.batches.filter((b) => b.numRows > 0).map((b) => {
     const n = b.numRows;
     const constant = (v: string) => vectorFromArray(Array.from({ length: n }, () => v), new Utf8()).data[0]!;
-    const children = [constant(policy), ...t.schema.fields.map((_f, i) => b.getChildAt(i)!.data[0]!), constant(trace)];
+    const children = [constant(policy), ...t.schema.fields.map((_f, i) => b.getChildAt(i)!.data[0] as Data), constant(trace)];
     return new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
   });
   return new Table(schema, batches);

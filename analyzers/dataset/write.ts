@@ -41,7 +41,7 @@ function gather(v: Vector, type: DataType, rows: readonly number[]): Data {
     for (let i = 0; i < rows.length; i++) out[i] = all[rows[i]!]!;
     return makeData({ type, length: rows.length, nullCount: 0, data: out } as never);
   }
-  return vectorFromArray(rows.map((r) => v.get(r)), type).data[0]!;
+  return vectorFromArray(rows.map((r: number): unknown => v.get(r)), type).data[0]!;
 }
 
 /** The rows of `t` at `rows`, without its policy column, dictionaries decoded. */
@@ -50,7 +50,7 @@ export function pickRows(t: Table, rows: readonly number[]): Table {
   const fields: Field[] = [];
   for (const f of t.schema.fields) {
     if (f.name === 'policy') continue;
-    const type = DataType.isDictionary(f.type) ? new Utf8() : f.type;
+    const type = DataType.isDictionary(f.type) ? new Utf8() : (f.type as DataType);
     children.push(gather(t.getChild(f.name)!, type, rows));
     fields.push(new Field(f.name, type, f.nullable));
   }

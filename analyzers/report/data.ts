@@ -120,6 +120,7 @@ export const CONTEXT_RADIUS = 2;
 
 const num = (c: Cell | undefined): number => (typeof c === 'bigint' ? Number(c) : typeof c === 'number' ? c : Number(c ?? NaN));
 const numOrNull = (c: Cell | undefined): number | null => (c === null || c === undefined ? null : num(c));
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- the report's queries select scalar columns only
 const str = (c: Cell | undefined): string => String(c ?? '');
 
 async function query(s: Session, sql: string): Promise<Record<string, Cell>[]> {

@@ -60,6 +60,11 @@ const num = (d: PolicySummary | undefined, key: string): number | undefined => {
   const v = d?.detail?.[key];
   return typeof v === 'number' ? v : undefined;
 };
+/** A scalar detail as text; `missing` when the policy did not report it. */
+const text = (d: PolicySummary | undefined, key: string, missing: string): string => {
+  const v = d?.detail?.[key];
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : missing;
+};
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 const times = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const verdict = (p: PolicySummary) => (p.correct ? 'correct' : `incorrect (${Object.keys(p.violations_by_kind).join(', ')})`);
@@ -87,7 +92,7 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
   const pv = get('pv-map');
 
   if (qemu !== undefined && pc !== undefined) {
-    const path = String(qemu.detail?.path ?? '');
+    const path = text(qemu, 'path', '');
     if (r.arch === 'smmuv3') {
       out.push(
         `QEMU today: On SMMUv3 QEMU's accel mode is one ioctl per forwarded command: ${fmt(qemu.ioctls)} ioctls against per-command's ${fmt(pc.ioctls)} ` +
@@ -128,8 +133,8 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
     const dst = num(mig, 'destination_us_per_doorbell') ?? 0;
     const trappedShare = hw !== undefined ? hw.traps / D : undefined;
     out.push(
-      `Live-migration fallback: ${mig.policy} is ${verdict(mig)} (exactly once: ${String(mig.detail?.exactly_once ?? '–')}). ` +
-        `Before the switch a doorbell cost ${fmt(src)} µs (${mig.detail?.from}), after it ${fmt(dst)} µs (${mig.detail?.to}): ${times(dst, src)}; total ${fmt(mig.modeled_us)} µs. ` +
+      `Live-migration fallback: ${mig.policy} is ${verdict(mig)} (exactly once: ${text(mig, 'exactly_once', '–')}). ` +
+        `Before the switch a doorbell cost ${fmt(src)} µs (${text(mig, 'from', '–')}), after it ${fmt(dst)} µs (${text(mig, 'to', '–')}): ${times(dst, src)}; total ${fmt(mig.modeled_us)} µs. ` +
         (trappedShare !== undefined
           ? `The overhead shrinks as more doorbells carry commands the hardware queue refuses (${pct(trappedShare)} of them trap even under hw-direct here): at 100% both sides take the same software path.`
           : ''),

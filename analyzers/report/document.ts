@@ -46,7 +46,7 @@ export function reportDocument(d: ReportData, ctx: DocumentContext): Block[] {
     { type: 'h1', text: `invtrace report: ${d.name}` },
     {
       type: 'p',
-      text: `\`${d.source}\`: ${ARCH[r.arch as keyof typeof ARCH] ?? r.arch} trace of ${plural(r.events, 'event')} and ${plural(r.doorbells, 'doorbell')}; ` +
+      text: `\`${d.source}\`: ${(ARCH as Readonly<Record<string, string>>)[r.arch] ?? r.arch} trace of ${plural(r.events, 'event')} and ${plural(r.doorbells, 'doorbell')}; ` +
         `bare hardware completed ${plural(r.reference.completions, 'completion point')}${r.reference.errors ? ` and raised ${plural(r.reference.errors, 'queue error')}` : ''}. ` +
         `Topology: ${r.topology.source}, ${plural(r.topology.topology.devices.length, 'device')}. ` +
         `${plural(d.policies.length, 'policy', 'policies')} replayed; ${bad.length === 0 ? 'all correct' : `${bad.length} incorrect`}. Costs: ${ctx.costs}.`,

@@ -84,7 +84,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
   const data = `_${table}_data`;
   // Always copied: the first column (a table needs one, and it gives the row count), and any
   // column whose type has no marker.
-  const always = new Set([fields[0]!.name, ...fields.filter((f) => duckType(f.type) === undefined).map((f) => f.name)]);
+  const always = new Set([fields[0]!.name, ...fields.filter((f) => duckType(f.type as DataType) === undefined).map((f) => f.name)]);
   const loaded = new Set<string>();
   let rows = 0;
 
@@ -126,7 +126,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
 /** A column of the file's view: the copied column, or the marker that asks for it. */
 function columnSql(table: string, f: Field, loaded: ReadonlySet<string>): string {
   if (loaded.has(f.name)) return ident(f.name);
-  return `CAST(error(${literal(`${MARKER}:${table}:${f.name}`)}) AS ${duckType(f.type)!}) AS ${ident(f.name)}`;
+  return `CAST(error(${literal(`${MARKER}:${table}:${f.name}`)}) AS ${duckType(f.type as DataType)!}) AS ${ident(f.name)}`;
 }
 
 /** Target bytes of one IPC segment handed to duckdb-wasm. */

@@ -50,8 +50,9 @@ const BATCH_ROWS = 1 << 16;
 
 async function loadApi(): Promise<NodeApi> {
   try {
-    const m = (await import(NODE_API)) as NodeApi & { default?: NodeApi };
-    return m.DuckDBInstance ? m : m.default!;
+    // ESM gives the exports directly; a CommonJS build puts them under `default`.
+    const m = (await import(NODE_API)) as Partial<NodeApi> & { default?: NodeApi };
+    return m.DuckDBInstance ? (m as NodeApi) : m.default!;
   } catch {
     throw new InputFault({ message: 'the native SQL engine needs the optional dependency @duckdb/node-api (npm install @duckdb/node-api); the default engine is duckdb-wasm' });
   }

@@ -43,7 +43,7 @@ export function readResultTables(dir: string): ResultTables {
 /** Column `name` of a result table as an array. */
 function values<T>(t: Table, name: string): T[] {
   const c = t.getChild(name);
-  if (c === null) throw new InputFault({ field: name, message: `missing column of the ${String(t.schema.metadata.get('invtrace.table') ?? 'result')} table` });
+  if (c === null) throw new InputFault({ field: name, message: `missing column of the ${t.schema.metadata.get('invtrace.table') ?? 'result'} table` });
   return Array.from({ length: t.numRows }, (_, i) => c.get(i) as T);
 }
 

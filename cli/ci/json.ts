@@ -15,6 +15,6 @@ export function ciJson(cmp: Comparison, s: CiSummary, exit: number): string {
     exit,
     outcomes: cmp.outcomes.map((o) => ({ trace: o.trace, policy: o.policy, spec: o.spec, status: o.status, changes: o.changes, current: o.current })),
     missing: cmp.missing,
-    left_out: cmp.leftOut ?? [],
+    left_out: cmp.leftOut,
   });
 }

@@ -48,8 +48,8 @@ export function ciText(cmp: Comparison, s: CiSummary): string {
       ...(policies.length ? [`${policies.length} polic${policies.length === 1 ? 'y' : 'ies'} of the traces run`] : [])];
     lines.push(`in the baseline, not run: ${parts.join('; ')}`, '');
   }
-  for (const l of cmp.leftOut ?? []) lines.push(`left out: ${l.trace} × ${l.policy}: ${l.why}`);
-  if ((cmp.leftOut ?? []).length) lines.push('');
+  for (const l of cmp.leftOut) lines.push(`left out: ${l.trace} × ${l.policy}: ${l.why}`);
+  if (cmp.leftOut.length) lines.push('');
   const c = cmp.counts;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   lines.push(`result: ${plural(c.regression, 'regression')}, ${plural(c.improvement, 'improvement')}, ${c.ok} unchanged, ${c.new} new` +

@@ -88,7 +88,7 @@ export function deviceDriver(value: string): string | undefined {
 }
 
 /** vIOMMU devices and machine options: which arch they are, or why record cannot use them. */
-const DEVICES: Readonly<Record<string, Arch | string>> = {
+const DEVICES: Readonly<Record<string, string>> = { // an Arch, or why record cannot use it
   'intel-iommu': 'vtd',
   'arm-smmuv3': 'smmuv3',                               // user-creatable SMMUv3 (newer QEMU, e.g. with accel=on)
   'amd-iommu': 'AMD-Vi is not supported',
@@ -96,7 +96,7 @@ const DEVICES: Readonly<Record<string, Arch | string>> = {
   'virtio-iommu-device': 'virtio-iommu is not supported',
   'riscv-iommu-pci': 'the RISC-V IOMMU is not supported',
 };
-const MACHINE_IOMMU: Readonly<Record<string, Arch | string>> = {
+const MACHINE_IOMMU: Readonly<Record<string, string>> = { // an Arch, or why record cannot use it
   smmuv3: 'smmuv3',
   virtio: 'virtio-iommu is not supported',
 };

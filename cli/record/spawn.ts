@@ -11,7 +11,7 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'
 /** A shell's exit status for a child that ended with `code` or by `signal`. */
 export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
-  return 128 + (signal !== null ? constants.signals[signal] ?? 0 : 0);
+  return 128 + (signal !== null ? (constants.signals as Partial<Record<NodeJS.Signals, number>>)[signal] ?? 0 : 0);
 }
 
 /**

@@ -17,7 +17,7 @@ export function table(r: ReplayOutput): string {
   const detailed = r.policies.filter((p) => p.detail !== undefined && Object.keys(p.detail).length > 0);
   if (detailed.length) lines.push('');
   for (const p of detailed) {
-    lines.push(`${p.policy}: ${Object.entries(p.detail!).map(([k, v]) => `${k}=${typeof v === 'string' && v.includes(' ') ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+    lines.push(`${p.policy}: ${Object.entries(p.detail!).map(([k, v]) => `${k}=${(typeof v === 'string' && v.includes(' ')) || typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
   }
   const bad = r.policies.filter((p) => !p.correct);
   if (bad.length) lines.push('');
@@ -40,11 +40,11 @@ export function leftOutLines(r: ReplayOutput): string[] {
 
 /** What bare hardware shows too (docs/oracle.md): the guest's own doing, never a policy's. */
 export function guestFindings(r: ReplayOutput): string[] {
-  const kinds = Object.entries(r.guest_findings_by_kind ?? {}); // absent in a replay.json written before them
+  const kinds = Object.entries((r as Partial<typeof r>).guest_findings_by_kind ?? {}); // absent in a replay.json written before them
   if (kinds.length === 0) return [];
   const out = ['', `guest findings (bare hardware shows them too; not counted against any policy): ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`];
   const shown = new Set<string>();
-  for (const f of r.guest_findings ?? []) {
+  for (const f of (r as Partial<typeof r>).guest_findings ?? []) {
     if (shown.has(f.kind)) continue; // the first of each kind
     shown.add(f.kind);
     out.push(`  ${f.kind}: seq ${f.seq}: ${f.explanation}`);

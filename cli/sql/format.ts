@@ -27,7 +27,7 @@ function table(t: Table, opts: FormatOptions): string {
   const names = t.schema.fields.map((f) => f.name);
   const all = tableRows(t);
   const shown = opts.maxRows !== undefined && all.length > opts.maxRows ? all.slice(0, opts.maxRows) : all;
-  const right = t.schema.fields.flatMap((f, i) => (isNumeric(f.type) ? [i] : []));
+  const right = t.schema.fields.flatMap((f, i) => (isNumeric(f.type as DataType) ? [i] : []));
   const body = renderTable(names, shown.map((r) => names.map((n) => cellText(r[n]!))), { rightAlign: right });
   const more = all.length - shown.length;
   return `${body}\n(${all.length} row${all.length === 1 ? '' : 's'}${more > 0 ? `, ${more} not shown` : ''})`;
@@ -48,7 +48,7 @@ function markdown(t: Table): string {
   const esc = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
   const lines = [
     `| ${names.map(esc).join(' | ')} |`,
-    `| ${t.schema.fields.map((f) => (isNumeric(f.type) ? '---:' : '---')).join(' | ')} |`,
+    `| ${t.schema.fields.map((f) => (isNumeric(f.type as DataType) ? '---:' : '---')).join(' | ')} |`,
   ];
   for (const r of tableRows(t)) lines.push(`| ${names.map((n) => esc(cellText(r[n]!))).join(' | ')} |`);
   return lines.join('\n');

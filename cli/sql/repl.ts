@@ -85,7 +85,7 @@ export async function repl(s: Session, opts: ReplOptions): Promise<number> {
   };
 
   const dot = async (line: string): Promise<boolean> => {
-    const [cmd, ...args] = line.split(/\s+/);
+    const [cmd = '', ...args] = line.split(/\s+/);
     switch (cmd) {
       case '.quit':
       case '.exit':

@@ -58,7 +58,7 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
   const [loaded, setLoaded] = useState<Loaded>();
   const [trace, setTrace] = useState(input.trace);
   useEffect(() => {
-    let live = true;
+    let live = true as boolean; // the cleanup below clears it while the loader awaits (`as`: TS would narrow it to true)
     let cancel: (() => Promise<void>) | undefined;
     void (async () => {
       let path = input.trace;
@@ -67,7 +67,7 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
         const output = join(workDir, 'trace.arrow');
         const t0 = Date.now();
         const job = startJob({ kind: 'ingest', files: input.captures, output });
-        cancel = job.cancel;
+        cancel = () => job.cancel();
         const what = input.captures.map((c) => basename(c)).join(' + ');
         const timer = setInterval(() => {
           if (live) setProgress({ phase: 'ingest', what, detail: `${((Date.now() - t0) / 1000).toFixed(1)} s, ${mb(bytesIn(workDir))} of trace written` });
@@ -90,7 +90,7 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
       }
       const results = input.replayDir ? await loadResults(input.replayDir, 'folder') : undefined;
       if (live) setLoaded({ ...(model ? { model } : {}), ...(results ? { results } : {}) });
-    })().catch((e: Error) => live && onError(e));
+    })().catch((e: unknown) => live && onError(e as Error));
     return () => {
       live = false;
       void cancel?.();

@@ -2,7 +2,7 @@
 // formatted only for them; `col` scrolls the columns).
 
 import { Box } from 'ink';
-import type { Table } from 'apache-arrow';
+import type { DataType, Table } from 'apache-arrow';
 import { cellReader } from '../../analyzers/rows.js';
 import { Blank, EditLine, fit, Line } from './Line.js';
 import type { Cursor, LineEdit } from './state.js';
@@ -67,7 +67,7 @@ export function SqlPane({ edit, focus, sql, cursor, col, height, width }: SqlPan
     const end = Math.min(t.numRows, cursor.top + height);
     const cols = names.slice(from).map((name, j) => {
       const v = t.getChildAt(from + j)!;
-      const read = cellReader(t.schema.fields[from + j]!.type);
+      const read = cellReader(t.schema.fields[from + j]!.type as DataType);
       const cells: string[] = [];
       for (let i = cursor.top; i < end; i++) cells.push(cellText(read(v.get(i))));
       return { name, cells, w: Math.min(40, Math.max(name.length, ...cells.map((c) => c.length))) };

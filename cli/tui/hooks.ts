@@ -55,7 +55,7 @@ export function usePolicyResults(initial: PolicyResults | undefined, replay: Rep
   const [view, setView] = useState<ResultsView>(initial ? { results: initial } : {});
   useEffect(() => {
     if (initial || !replay) return;
-    let live = true;
+    let live = true as boolean; // the cleanup below clears it while the job runs (`as`: TS would narrow it to true)
     const outDir = replay.outDir ?? join(mkdtempSync(join(tmpdir(), 'invtrace-tui-')), 'replay');
     const names = replay.policies.join(',');
     const policies = names === 'all' ? 9 : replay.policies.length;
@@ -114,10 +114,9 @@ export function useSql(inputs: readonly string[], active: boolean, engine?: SqlE
     })();
     session.current.then(
       (s) => update({ phase: 'ready', note: `tables: ${s.files.map((f) => f.table).join(', ')}` }),
-      (e: Error) => update({ phase: 'idle', error: `SQL session: ${e.message}` }),
+      (e: unknown) => update({ phase: 'idle', error: `SQL session: ${(e as Error).message}` }),
     );
     return session.current;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [inputs, engine]);
   useEffect(() => {
     if (active) void open().catch(() => undefined);

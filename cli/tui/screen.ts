@@ -19,7 +19,7 @@ export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: (signal:
   const restore = () => {
     if (done) return;
     done = true;
-    if (process.stdin.isTTY) process.stdin.setRawMode?.(false);
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
     out.write(LEAVE);
     process.off('exit', restore);
     for (const [s, h] of handlers) process.off(s, h);
@@ -28,8 +28,8 @@ export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: (signal:
   };
   const crash = (e: unknown) => {
     restore();
-    process.stderr.write(`invtrace: internal error: ${(e as Error)?.message ?? String(e)}\n`);
-    if (process.env.INVTRACE_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    process.stderr.write(`invtrace: internal error: ${(e as Error | null | undefined)?.message ?? String(e)}\n`);
+    if (process.env.INVTRACE_DEBUG) process.stderr.write(`${(e as Error | null | undefined)?.stack ?? ''}\n`);
     process.exit(3);
   };
   const handlers = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((s) => {

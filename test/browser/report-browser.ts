@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     cdp.on((e: CdpEvent) => {
       if (e.sessionId !== sessionId) return;
       if (e.method === 'Runtime.consoleAPICalled' && ['error', 'assert'].includes(String(e.params.type))) errors.push(`console.${String(e.params.type)}: ${JSON.stringify(e.params.args)}`);
-      if (e.method === 'Runtime.exceptionThrown') errors.push(`exception: ${JSON.stringify((e.params.exceptionDetails as { text?: string })?.text)}`);
+      if (e.method === 'Runtime.exceptionThrown') errors.push(`exception: ${JSON.stringify((e.params.exceptionDetails as { text?: string } | undefined)?.text)}`);
       if (e.method === 'Log.entryAdded') {
         const entry = e.params.entry as { level: string; text: string; url?: string };
         if (entry.level === 'error') errors.push(`log: ${entry.text}${entry.url ? ` (${entry.url})` : ''}`);

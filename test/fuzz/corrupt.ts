@@ -133,7 +133,8 @@ const STACK = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 
 export function runIngest(cli: string, file: string, out: string, extra: readonly string[], timeoutMs: number) {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [cli, 'ingest', file, '-o', out, '--json', ...extra], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  // A process that could not start has no output at all, whatever spawnSync's return type says.
+  const r: { status: number | null; signal: NodeJS.Signals | null; stdout: string | null; stderr: string | null } = spawnSync(process.execPath, [cli, 'ingest', file, '-o', out, '--json', ...extra], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
   return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds: (Date.now() - t0) / 1000 };
 }
 

@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCorruption, type CopyResult } from './corrupt.js';
 import { knownClass } from './known.js';
-import { runProperty } from './property.js';
 import { runWords, type WordVariant } from './words.js';
 import { genCommand } from './workload.js';
 
@@ -50,9 +49,16 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--traces') a.traces = num();
     else if (k === '--files') a.files = num();
     else if (k === '--commands') a.commands = num();
-    else if (k === '--only') (a.only = (v ?? '').split(',')), i++;
-    else if (k === '--part') (a.part = v), i++;
-    else if (k === '--dir') (a.dir = v), i++;
+    else if (k === '--only') {
+      a.only = (v ?? '').split(',');
+      i++;
+    } else if (k === '--part') {
+      a.part = v;
+      i++;
+    } else if (k === '--dir') {
+      a.dir = v;
+      i++;
+    }
     else throw new Error(`unknown option ${k}`);
   }
   return a;
@@ -141,7 +147,7 @@ function spawnPart(part: string, a: Args, dir: string, limitMs: number): Promise
 }
 
 async function pool<T, R>(items: readonly T[], n: number, f: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(Array.from({ length: n }, async () => {
     while (next < items.length) {
@@ -172,7 +178,7 @@ async function main(): Promise<number> {
     const f = r.figures;
     const crashed = r.code !== 0 || f === undefined;
     const lists = f ? (['crashes', 'failures', 'report', 'silent', 'strict'] as const).flatMap((k) => (Array.isArray(f[k]) ? (f[k] as string[]).map((x) => `${k}: ${x}`) : [])) : [];
-    const summary = f ? Object.entries(f).filter(([k, v]) => k !== 'part' && !Array.isArray(v)).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ') : '';
+    const summary = f ? Object.entries(f).filter(([k, v]) => k !== 'part' && !Array.isArray(v)).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ') : '';
     console.log(`${r.part}: ${crashed ? `CRASH (exit ${r.code}) ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}` : summary}`);
     for (const x of lists) console.log(`  ${x.split('\n')[0]}`);
     const silentOnly = lists.every((x) => x.startsWith('silent:'));
@@ -183,7 +189,7 @@ async function main(): Promise<number> {
   return bad === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (e: Error) => {
-  console.error(`invtrace fuzz: ${e.message}`);
+main().then((code) => process.exit(code), (e: unknown) => {
+  console.error(`invtrace fuzz: ${(e as Error).message}`);
   process.exit(2);
 });
