@@ -22,7 +22,7 @@ beforeAll(async () => {
   s = await openSession([SMMU, VTD], { views: false });
 });
 afterAll(async () => {
-  await s?.close();
+  await (s as Session | undefined)?.close(); // beforeAll may have failed before setting it
 });
 
 describe('openSession', () => {

@@ -19,7 +19,7 @@ beforeAll(async () => {
   s = await openSession([SMMU, VTD]);
 });
 afterAll(async () => {
-  await s?.close();
+  await (s as Session | undefined)?.close(); // beforeAll may have failed before setting it
 });
 
 /** Rows of a view for one trace, `file` dropped, ordered by the given columns. */

@@ -26,8 +26,8 @@ const BASE = 0x2220000n;
 function replay(l: LoadedRows, withEvents: boolean, probe = false): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * l.descBytes);
-  let events = 0;
-  const unit = vtdKit.guestUnit(l.topology, mem, withEvents ? () => { events++; } : undefined);
+  let _events = 0; // counted so the event hook does some work; never read
+  const unit = vtdKit.guestUnit(l.topology, mem, withEvents ? () => { _events++; } : undefined);
   unit.configureQueue(BASE, l.entries, l.descBytes);
   const w: bigint[] = l.descBytes === 32 ? [0n, 0n, 0n, 0n] : [0n, 0n];
   let last = 0;

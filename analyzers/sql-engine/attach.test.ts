@@ -33,7 +33,7 @@ describe('duckdb-wasm: columns copied on demand', () => {
     s = await openSession([trace], { engine: raw, statements: ['SELECT count(*) AS n FROM trace'] });
   });
   afterAll(async () => {
-    await s?.close();
+    await (s as Session | undefined)?.close(); // beforeAll may have failed before setting it
   });
 
   it('copies only the first column for a statement that reads none', async () => {
@@ -77,7 +77,7 @@ describe('duckdb-wasm memory ceiling', () => {
     await raw.exec("SET memory_limit = '32MB'");
   });
   afterAll(async () => {
-    await raw?.close();
+    await (raw as WasmEngine | undefined)?.close(); // beforeAll may have failed before setting it
   });
 
   it('fails a statement past it with one line naming --engine native, and keeps the engine usable', async () => {

@@ -24,7 +24,7 @@ describe.skipIf(!installed)('NativeEngine', () => {
     engine = await NativeEngine.start();
   });
   afterAll(async () => {
-    await engine?.close();
+    await (engine as NativeEngine | undefined)?.close(); // beforeAll may have failed before setting it
   });
 
   it('loads Arrow IPC streams (appending after the first) with VARCHAR and exact UBIGINT columns', async () => {

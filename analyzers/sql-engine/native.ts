@@ -85,6 +85,7 @@ function columnOf(api: NodeApi, t: DuckDBType): { type: DataType; convert?: (v: 
       type: new Int64(),
       convert: (v) => {
         if (v === null || BigInt.asIntN(64, v as bigint) === v) return v;
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a HUGEINT cell is a bigint
         throw new SqlError(`a ${t.typeId === T.HUGEINT ? 'HUGEINT' : 'UHUGEINT'} result (${String(v)}) is past 64 bits: cast it (::DOUBLE or ::VARCHAR)`);
       },
     };
@@ -116,6 +117,7 @@ export class NativeEngine implements SqlEngine {
   }
 
   version(): Promise<string> {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- version() is a VARCHAR
     return this.serial(async () => String((await this.conn.runAndReadAll('SELECT version() AS v')).getColumnsJS()[0]![0]));
   }
 

@@ -18,7 +18,6 @@
 // point's slice and ends in the middle of the operation it binds to (ph f with bp e: the enclosing
 // slice), where no other slice of that thread is.
 
-import type { Arch } from '../../formats/codec/table.js';
 import type { GuestTimeline } from './guest.js';
 import { eventAtOrAfter } from './guest.js';
 import { endOf, layoutPolicy, leafAt, startOf, type HostOpRow, type PolicyLayout, type Slice } from './layout.js';

@@ -58,7 +58,8 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
   const [loaded, setLoaded] = useState<Loaded>();
   const [trace, setTrace] = useState(input.trace);
   useEffect(() => {
-    let live = true as boolean; // the cleanup below clears it while the loader awaits (`as`: TS would narrow it to true)
+    let live = true; // cleared by the cleanup below, maybe while the work below awaits
+    const alive = () => live; // read through a call: TS keeps a narrowing of `live` across an await
     let cancel: (() => Promise<void>) | undefined;
     void (async () => {
       let path = input.trace;
@@ -70,7 +71,7 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
         cancel = () => job.cancel();
         const what = input.captures.map((c) => basename(c)).join(' + ');
         const timer = setInterval(() => {
-          if (live) setProgress({ phase: 'ingest', what, detail: `${((Date.now() - t0) / 1000).toFixed(1)} s, ${mb(bytesIn(workDir))} of trace written` });
+          if (alive()) setProgress({ phase: 'ingest', what, detail: `${((Date.now() - t0) / 1000).toFixed(1)} s, ${mb(bytesIn(workDir))} of trace written` });
         }, 150);
         try {
           await job.done;
@@ -78,19 +79,19 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
           clearInterval(timer);
         }
         path = output;
-        if (live) setTrace(output);
+        if (alive()) setTrace(output);
       }
-      if (!live) return;
+      if (!alive()) return;
       let model: TraceModel | undefined;
       if (path !== undefined) {
         const p = path;
         model = await loadTraceModel(p, (rows, fraction) => {
-          if (live) setProgress({ phase: 'load', what: basename(p), fraction, detail: `${rows.toLocaleString('en-US')} rows` });
+          if (alive()) setProgress({ phase: 'load', what: basename(p), fraction, detail: `${rows.toLocaleString('en-US')} rows` });
         });
       }
       const results = input.replayDir ? await loadResults(input.replayDir, 'folder') : undefined;
-      if (live) setLoaded({ ...(model ? { model } : {}), ...(results ? { results } : {}) });
-    })().catch((e: unknown) => live && onError(e as Error));
+      if (alive()) setLoaded({ ...(model ? { model } : {}), ...(results ? { results } : {}) });
+    })().catch((e: unknown) => alive() && onError(e as Error));
     return () => {
       live = false;
       void cancel?.();

@@ -40,6 +40,7 @@ export interface SqlPaneProps {
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above; only a primitive is left
   return String(v);
 }
 

@@ -55,7 +55,8 @@ export function usePolicyResults(initial: PolicyResults | undefined, replay: Rep
   const [view, setView] = useState<ResultsView>(initial ? { results: initial } : {});
   useEffect(() => {
     if (initial || !replay) return;
-    let live = true as boolean; // the cleanup below clears it while the job runs (`as`: TS would narrow it to true)
+    let live = true; // cleared by the cleanup below, maybe while the work below awaits
+    const alive = () => live; // read through a call: TS keeps a narrowing of `live` across an await
     const outDir = replay.outDir ?? join(mkdtempSync(join(tmpdir(), 'invtrace-tui-')), 'replay');
     const names = replay.policies.join(',');
     const policies = names === 'all' ? 9 : replay.policies.length;
@@ -64,18 +65,18 @@ export function usePolicyResults(initial: PolicyResults | undefined, replay: Rep
     void (async () => {
       const { startJob } = await import('./jobs/jobs.js');
       const { loadResults } = await import('./model/results.js');
-      if (!live) return;
+      if (!alive()) return;
       const j = startJob(
         { kind: 'replay', trace: replay.trace, policies: replay.policies, outDir, ...(replay.topologyFile ? { topologyFile: replay.topologyFile } : {}), ...(replay.costsFile ? { costsFile: replay.costsFile } : {}) },
-        (done) => live && setView({ progress: { done, total: replay.events, policies } }),
+        (done) => alive() && setView({ progress: { done, total: replay.events, policies } }),
       );
       job = j;
       try {
         await j.done;
         const results = await loadResults(outDir, 'replay');
-        if (live) setView({ results });
+        if (alive()) setView({ results });
       } catch (e) {
-        if (live) setView({ error: (e as Error).message });
+        if (alive()) setView({ error: (e as Error).message });
       }
     })();
     return () => {

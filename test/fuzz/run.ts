@@ -178,7 +178,7 @@ async function main(): Promise<number> {
     const f = r.figures;
     const crashed = r.code !== 0 || f === undefined;
     const lists = f ? (['crashes', 'failures', 'report', 'silent', 'strict'] as const).flatMap((k) => (Array.isArray(f[k]) ? (f[k] as string[]).map((x) => `${k}: ${x}`) : [])) : [];
-    const summary = f ? Object.entries(f).filter(([k, v]) => k !== 'part' && !Array.isArray(v)).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ') : '';
+    const summary = f ? Object.entries(f).filter(([k, v]) => k !== 'part' && !Array.isArray(v)).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean | undefined)}`).join(' ') : '';
     console.log(`${r.part}: ${crashed ? `CRASH (exit ${r.code}) ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}` : summary}`);
     for (const x of lists) console.log(`  ${x.split('\n')[0]}`);
     const silentOnly = lists.every((x) => x.startsWith('silent:'));

@@ -125,7 +125,7 @@ export async function directOnly(trace: OpenTrace): Promise<OpenTrace> {
       const k = kind.get(i) as string;
       if (k === 'cmd') {
         if (!keep.has(op.get(i) as string)) continue;
-        b.command(slot, w.slice(0, words).map((c) => BigInt((c.get(i) as bigint | null) ?? 0n)), {}, wrap);
+        b.command(slot, w.slice(0, words).map((c) => BigInt((c.get(i) as bigint | number | null) ?? 0n)), {}, wrap);
         if (++slot === entries) {
           slot = 0;
           wrap ^= 1;
