@@ -283,3 +283,14 @@ export function addOptions(cmd: Command, command: CommandName): Command {
   for (const o of commandOptions(command)) cmd.addOption(commanderOption(o));
   return cmd;
 }
+
+/** Flags that more than one row declares (each option is one row: this stays empty). */
+export function duplicateFlags(rows: readonly CliOption[] = OPTIONS): string[] {
+  const seen = new Set<string>();
+  const twice: string[] = [];
+  for (const r of rows) for (const f of r.flags.split(/,\s*/)) {
+    if (seen.has(f)) twice.push(f);
+    seen.add(f);
+  }
+  return twice;
+}
