@@ -33,6 +33,8 @@ export default defineConfig(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       // Async methods and generators implement async interfaces (Source.batches(), Bench.run()) without awaiting.
       '@typescript-eslint/require-await': 'off',
+      // Deleting a key from a local Record copy (a variant's options, shown flags) is the intended prune.
+      '@typescript-eslint/no-dynamic-delete': 'off',
       // A leading underscore names a value kept on purpose (a destructured slot, an interface's argument).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
       // `return stop(q, err)` from a void function and `() => set(x)` callbacks are the codebase's early-exit idioms.
