@@ -48,13 +48,13 @@ export default defineConfig(
       // expected text from them: a wrong shape fails the expect() on that line.
       '@typescript-eslint/no-base-to-string': 'off',
       '@typescript-eslint/restrict-template-expressions': 'off',
-      // Typed text is split into key presses by code point, which is what spreading a string does.
-      '@typescript-eslint/no-misused-spread': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      // Typed text is split into key presses by code point, which is what spreading a string does.
+      '@typescript-eslint/no-misused-spread': 'off',
     },
   },
 );
