@@ -13,6 +13,7 @@
 // masks, null op), never an invented one.
 
 import { hex } from '../bits.js';
+import { step } from '../ring.js';
 import type { CmdEvent, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
@@ -193,7 +194,7 @@ export class VtdQemuQueue extends QueueReader {
     // guest rewrote the slot; a rewrite has no wrap bit.
     if (head === last) return undefined;
     if (head < last) this.headLap ^= 1;
-    if (head !== (last + 1) % this.entries) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    if (head !== step(last, 1, this.entries)) this.diag.warn(`head jumped from ${last} to ${head}`, line);
     return this.headLap;
   }
 
