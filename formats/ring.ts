@@ -71,8 +71,13 @@ export function wrapped(prev: number, n: number, entries: number): boolean {
  */
 export function unwrap(index: number, wrap: number, from: number, entries: number, wrapBit: boolean): number {
   const p = period(entries, wrapBit);
-  const v = wrapBit ? index + wrap * entries : index;
-  return from + published(from % p, v, p);
+  // Without a wrap bit the wrap term is a multiple of the period E, so it drops out.
+  return from + published(from % p, wrapValue(index, wrap, entries), p);
+}
+
+/** The wrap bit after an index moves forward (by less than a lap) from `prev` to `next`: it flips when the index passes the end. */
+export function nextWrap(prev: number, next: number, wrap: number): number {
+  return next < prev ? wrap ^ 1 : wrap;
 }
 
 /** The next slot commands go to and its wrap bit, placing them one after another round the ring. */
