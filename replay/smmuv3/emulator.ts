@@ -379,9 +379,6 @@ export class Smmuv3 implements QueueUnit {
   private execute(name: Smmuv3OpName, d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
     const f = d.fields;
     const qemu = this.compat === 'qemu-7.2';
-    const sid = Number(f.SID ?? 0n);
-    const vmid = Number(f.VMID ?? 0n);
-    const asid = Number(f.ASID ?? 0n);
     switch (name) {
       case 'CMD_SYNC':
         return this.sync(d, q);
@@ -389,26 +386,25 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_PREFETCH_ADDR':
         return undefined; // a hint: nothing is fetched (QEMU: no-op)
       case 'CMD_CFGI_STE':
-        // The STE and every CD fetched through it: Linux re-points an STE at a new CD table with
-        // CFGI_STE alone (hitless STE writer), and QEMU drops the device's whole config.
-        return secureCfgi(d) ?? this.cfgiDone(d, fx, this.config.dropSte(sid), this.config.dropCds(sid), qt.cfgiSteLine(sid), true);
+        return secureCfgi(d) ?? this.cfgiSte(d, fx, num(f.SID));
       case 'CMD_CFGI_STE_RANGE':
-        return secureCfgi(d) ?? this.cfgiSteRange(d, fx, sid, steRangeIgnore(f.RANGE ?? 0n));
+        return secureCfgi(d) ?? this.cfgiSteRange(d, fx, num(f.SID), steRangeIgnore(f.RANGE ?? 0n));
       case 'CMD_CFGI_CD':
-        return secureCfgi(d) ?? this.cfgiCd(d, fx, sid, Number(f.SSID));
+        return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), Number(f.SSID));
       case 'CMD_CFGI_CD_ALL':
-        return secureCfgi(d) ?? this.cfgiCd(d, fx, sid, undefined);
+        return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), undefined);
       case 'CMD_TLBI_NH_ALL':
-        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(vmid), ALL_ENTRIES, qt.tlbiNhLine());
+        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID)), ALL_ENTRIES, qt.tlbiNhLine());
         return this.tlbi(fx, d, ALL, ALL_ENTRIES, qt.tlbiNhLine(), { cache: 'iotlb', regime: 'nh' }); // flushes everything (§6.1)
       case 'CMD_TLBI_NH_ASID': {
-        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1Asid(vmid, asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
+        const asid = num(f.ASID);
+        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1Asid(num(f.VMID), asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
         return this.tlbi(fx, d, (t) => t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid }); // VMID ignored
       }
       case 'CMD_TLBI_NH_VA':
-        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, vmid, asid);
+        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), num(f.ASID));
       case 'CMD_TLBI_NH_VAA':
-        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, vmid, undefined);
+        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), undefined);
       case 'CMD_TLBI_NSNH_ALL':
         return this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine());
       case 'CMD_TLBI_EL3_ALL':
@@ -417,17 +413,17 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_EL2_ALL':
         return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2, ALL_ENTRIES, name);
       case 'CMD_TLBI_EL2_ASID':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(asid), ALL_ENTRIES, `${name} asid=${asid}`);
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`);
       case 'CMD_TLBI_EL2_VA':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(asid), this.vaSpec(d, true), `${name} asid=${asid}`);
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`);
       case 'CMD_TLBI_EL2_VAA':
         return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2, this.vaSpec(d, false), name);
       case 'CMD_TLBI_S12_VMALL':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid)); // §6.1, §9
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID)); // §6.1, §9
       case 'CMD_TLBI_S2_IPA':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS2Ipa(d, fx, vmid); // §6.1, §9
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS2Ipa(d, fx, num(f.VMID)); // §6.1, §9
       case 'CMD_ATC_INV':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.atcInv(d, q, fx, sid);
+        return qemu ? this.unhandled() : this.needs(name) ?? this.atcInv(d, q, fx, num(f.SID));
       case 'CMD_PRI_RESP':
         return qemu ? this.unhandled() : this.needs(name);
       case 'CMD_RESUME':
@@ -466,6 +462,15 @@ export class Smmuv3 implements QueueUnit {
       this.mem.write32(d.fields.MSIADDR!, Number(d.fields.MSIDATA ?? 0n));
     }
     return undefined;
+  }
+
+  /**
+   * CMD_CFGI_STE: the STE and every CD fetched through it. Linux re-points an STE at a new CD
+   * table with CFGI_STE alone (hitless STE writer), and QEMU drops the device's whole config.
+   */
+  private cfgiSte(d: Decoded, fx: CacheEffect[] | undefined, sid: number): undefined {
+    const ste = this.config.dropSte(sid);
+    return this.cfgiDone(d, fx, ste, this.config.dropCds(sid), qt.cfgiSteLine(sid), true);
   }
 
   /** CMD_CFGI_STE_RANGE: 2^(RANGE+1) StreamIDs aligned down from SID; RANGE=31 is every StreamID (§2). */
@@ -542,6 +547,11 @@ export class Smmuv3 implements QueueUnit {
       Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
     const spec = this.vaSpec(d, asid !== undefined);
     return this.tlbi(fx, d, asid !== undefined ? this.nh1Asid(vmid, asid) : this.nh1(vmid), spec, detail);
+  }
+
+  /** CMD_TLBI_S12_VMALL: every NS-EL1 entry of the VMID, both stages. */
+  private tlbiS12Vmall(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): undefined {
+    return this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid));
   }
 
   /**
@@ -674,6 +684,7 @@ interface DropSpecIn {
 }
 
 const ALL = () => true;
+const num = (v: bigint | undefined): number => Number(v ?? 0n);
 const el2 = (t: TlbTag) => t.regime === 1;
 const el2Asid = (asid: number) => (t: TlbTag) => t.regime === 1 && t.asid === asid;
 /** CFGI commands with SSec=1 are refused on the Non-secure queue (spec/smmuv3.md §2 row 3). */
