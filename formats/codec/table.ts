@@ -82,6 +82,15 @@ export type RowOf<Ops extends readonly OpDef[], N extends Ops[number]['name']> =
 export type NamesWhere<Ops extends readonly OpDef[], K extends 'role' | 'owner', V extends OpDef[K]> =
   Extract<Ops[number], { readonly [P in K]: V }>['name'];
 
+/**
+ * The table row of a decoded command of `arch` (the codec's `def`), typed as that table's rows;
+ * undefined for another architecture or an opcode no row has. Sound because formats/codecs.ts
+ * builds each architecture's codec from that very table.
+ */
+export function rowsOf<O extends OpDef>(arch: Arch): (d: { readonly arch: Arch; readonly def: OpDef | undefined }) => O | undefined {
+  return (d) => (d.arch === arch ? (d.def as O | undefined) : undefined);
+}
+
 /** The row named `name` (the type says it exists; a missing one is a table bug and throws). */
 export function rowOf<const Ops extends readonly OpDef[], N extends Ops[number]['name']>(ops: Ops, name: N): RowOf<Ops, N> {
   const row = ops.find((o) => o.name === name);

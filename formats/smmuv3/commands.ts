@@ -2,8 +2,7 @@
 // prints it (DW0/DW1 [hi:lo]). Reserved bits are what no field claims; they raise CERROR_ILL.
 
 import { bits } from '../bits.js';
-import type { Decoded } from '../codec/codec.js';
-import { namedValues, rowOf, type ArchTable, type FieldDef, type NamesWhere, type OpDef } from '../codec/table.js';
+import { namedValues, rowOf, rowsOf, type ArchTable, type FieldDef, type NamesWhere, type OpDef } from '../codec/table.js';
 
 const F = (w: number, hi: number, lo = hi) => [bits(w, hi, lo)];
 
@@ -109,10 +108,7 @@ export type Smmuv3OpName = Smmuv3Op['name'];
 export type Smmuv3InvalidateName = NamesWhere<typeof SMMUV3_OPS, 'role', 'invalidate'>;
 
 /** The row of a decoded SMMUv3 command; undefined for another architecture or an unknown opcode. */
-export function smmuv3Op(d: Decoded): Smmuv3Op | undefined {
-  // The codec's `def` is the row of this very table (formats/codecs.ts builds it from SMMUV3_TABLE).
-  return d.arch === 'smmuv3' ? (d.def as Smmuv3Op | undefined) : undefined;
-}
+export const smmuv3Op = rowsOf<Smmuv3Op>('smmuv3');
 
 /** TLBI TG by name: NONE (not a range command), 4K, 16K, 64K. */
 export const TLBI_TG = namedValues(rowOf(SMMUV3_OPS, 'CMD_TLBI_NH_VA'), 'TG');

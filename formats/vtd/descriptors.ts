@@ -4,8 +4,7 @@
 // raises IQE with IQERCD.IQEI = 4, an unknown type IQEI = 3 (§1.4).
 
 import { bits } from '../bits.js';
-import type { Decoded } from '../codec/codec.js';
-import { namedValues, rowOf, type ArchTable, type FieldDef, type NamesWhere, type OpDef } from '../codec/table.js';
+import { namedValues, rowOf, rowsOf, type ArchTable, type FieldDef, type NamesWhere, type OpDef } from '../codec/table.js';
 
 const F = (w: number, hi: number, lo = hi) => [bits(w, hi, lo)];
 
@@ -101,11 +100,8 @@ export type VtdDescName = VtdOp['name'];
 /** The descriptor types that invalidate a cache (role column). */
 export type VtdInvalidateName = NamesWhere<typeof VTD_OPS, 'role', 'invalidate'>;
 
-/** The row of a decoded VT-d descriptor; undefined for another architecture or an invalid type. */
-export function vtdOp(d: Decoded): VtdOp | undefined {
-  // The codec's `def` is the row of this very table (formats/codecs.ts builds it from VTD_TABLE).
-  return d.arch === 'vtd' ? (d.def as VtdOp | undefined) : undefined;
-}
+/** The row of a decoded VT-d descriptor; undefined for another architecture or an unknown type. */
+export const vtdOp = rowsOf<VtdOp>('vtd');
 
 /** Granularities (G) by name, per type (§2.2). */
 export const CC_G = namedValues(rowOf(VTD_OPS, 'cc_inv'), 'G');
