@@ -3,6 +3,7 @@
 // else is delegated: the host model and its physical units (host.ts), the cost account
 // (ledger.ts), the oracle's checks (oracle.ts) and the completion points (completions.ts).
 
+import { ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
 import type { CompiledCosts } from './cost/model.js';
 import { Completions } from './completions.js';
@@ -150,7 +151,7 @@ export class PolicyRun {
   private raise(pos: number, error: GuestError): void {
     this.cons = pos;
     this.error = { ...error, pos };
-    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${pos % this.s.q.entries}`, this.stale);
+    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${ringIndex(pos, this.s.q.entries)}`, this.stale);
   }
 
   private complete(pos: number): void {
@@ -170,7 +171,7 @@ export class PolicyRun {
       if (q.causeAt(pos) !== 'map') this.oracle.published(pos, seq, q.decodedAt(pos), cls);
       const role = cls.role;
       if (role === 'sync') {
-        this.completions.add(pos, seq, pos % q.entries, doorbellSeq, this.ledger.clock, this.sinceSync);
+        this.completions.add(pos, seq, ringIndex(pos, q.entries), doorbellSeq, this.ledger.clock, this.sinceSync);
         this.sinceSync = 0;
       } else if (role === 'invalidate') this.sinceSync++;
     }
@@ -184,7 +185,7 @@ export class PolicyRun {
     const cls = q.classifiedAt(pos);
     const seq = q.seqAt(pos);
     this.oracle.published(pos, seq, q.decodedAt(pos), cls, q.causeAt(pos));
-    if (cls.role === 'sync') this.completions.replace(pos, seq, pos % q.entries, this.eventSeq, this.ledger.clock);
+    if (cls.role === 'sync') this.completions.replace(pos, seq, ringIndex(pos, q.entries), this.eventSeq, this.ledger.clock);
   }
 
   doorbell(seq: number, prod: number): void {

@@ -6,7 +6,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { hex } from '../bits.js';
 import { wordsPerSlot, type TraceHeader } from '../trace/header.js';
 import { viewBatch } from '../trace/view.js';
-import { RingCursor } from './reader.js';
+import { RingCursor } from '../ring.js';
 
 export class JsonlWriter {
   private readonly cursor: RingCursor;

@@ -1,6 +1,7 @@
 // `invtrace info`: what a trace holds, in one streaming pass: counts per op and role, doorbells and
 // how many entries each published, ring wraps, validation errors, time span, provenance.
 
+import { period, published, wrapped, wrapValue } from '../ring.js';
 import type { OpenTrace } from './io.js';
 import { viewBatch } from './view.js';
 
@@ -42,8 +43,7 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   const errors = new Map<string, number>();
   const origins = new Map<string, number>();
   let events = 0, commands = 0, doorbells = 0, acks = 0, faults = 0, inferred = 0, wraps = 0;
-  let prod = h.start ?? 0;
-  let prodWrap = 0;
+  let prod = h.start ?? 0; // the producer on the ring of 2E: index, wrap bit above it
   let minPub = Infinity, maxPub = 0, sumPub = 0;
   let first: bigint | undefined, last: bigint | undefined;
   for await (const batch of t.batches()) {
@@ -68,16 +68,14 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
           break;
         case 'doorbell': {
           doorbells++;
-          const p = v.slot.values[i]!;
-          const w = v.wrap.values[i]!;
-          // Positions on a ring of 2*entries (index plus wrap bit): the distance is what was published.
-          const published = (w * entries + p - (prodWrap * entries + prod) + 2 * entries) % (2 * entries);
-          if (prod + published >= entries) wraps++;
-          minPub = Math.min(minPub, published);
-          maxPub = Math.max(maxPub, published);
-          sumPub += published;
-          prod = p;
-          prodWrap = w;
+          // Trace positions carry a wrap bit (formats/ring.ts): the distance is what was published.
+          const next = wrapValue(v.slot.values[i]!, v.wrap.values[i]!, entries);
+          const n = published(prod, next, period(entries, true));
+          if (wrapped(prod, n, entries)) wraps++;
+          minPub = Math.min(minPub, n);
+          maxPub = Math.max(maxPub, n);
+          sumPub += n;
+          prod = next;
           break;
         }
         case 'ack':
