@@ -21,7 +21,7 @@ export function splitPolicyList(list: string): string[] {
   for (const part of list.split(',')) {
     const p = part.trim();
     if (p === '') continue;
-    if (/^[^:=]+=/.test(p) && out.length > 0 && out[out.length - 1]!.includes(':')) out[out.length - 1] += `,${p}`;
+    if (/^[^:=]+=/.test(p) && out.length > 0 && out[out.length - 1]!.includes(':')) out[out.length - 1] = `${out[out.length - 1]!},${p}`;
     else out.push(p);
   }
   return out;

@@ -50,7 +50,7 @@ export async function optionsMarkdown(): Promise<string> {
 /** Where the README's option table lies: after the begin marker's line, up to the end marker's. */
 function sectionBounds(readme: string): { from: number; to: number } | undefined {
   const b = readme.indexOf(`${BEGIN}\n`);
-  const e = readme.indexOf(`${END}`, b);
+  const e = readme.indexOf(END, b);
   return b < 0 || e < 0 ? undefined : { from: b + BEGIN.length + 1, to: e };
 }
 
