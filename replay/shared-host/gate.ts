@@ -47,6 +47,8 @@ export class SharedHostGate implements HostGate {
   /** Units whose last op was a direct-queue command. */
   private readonly direct = new Set<number>();
   readonly waits = noWaits();
+  /** Called when the VM has just published a batch and holds none open: another VM may come in here. */
+  onIdle: (() => void) | undefined;
 
   constructor(private readonly units: ReadonlyMap<number, PhysicalQueue>, private ledger: Ledger | undefined = undefined) {}
 
@@ -130,10 +132,14 @@ export class SharedHostGate implements HostGate {
     q.push(syncAt, now, b.slots, b.commands);
     // VT-d: q_lock was held while the submission was written, up to the IQT write before the wait.
     if (q.arch === 'vtd') q.lockFree = Math.max(q.lockFree, syncAt);
+    if (this.open.size === 0) this.onIdle?.();
   }
 
   /** The event is over: a batch left open (a host path that queued without publishing) is closed now. */
   endEvent(): void {
+    const idle = this.onIdle;
+    this.onIdle = undefined; // the segment is over: the interleave goes on from the main loop
     for (const iommu of [...this.open.keys()]) this.close(iommu);
+    this.onIdle = idle;
   }
 }
