@@ -38,6 +38,11 @@ interface OpenBatch {
   commands: number;
   /** When its completion point was issued (after the busy wait), once it was. */
   syncAt: number | undefined;
+  /**
+   * Device round trips charged inside the batch (the ledger charges an ATS invalidation where its
+   * descriptor is written; the hardware does it after the doorbell, during the wait).
+   */
+  deviceUs: number;
 }
 
 export class SharedHostGate implements HostGate {
@@ -46,6 +51,8 @@ export class SharedHostGate implements HostGate {
   private readonly open = new Map<number, OpenBatch>();
   /** Units whose last op was a direct-queue command. */
   private readonly direct = new Set<number>();
+  /** An ATS invalidation being charged: its unit and the VM's time before it. */
+  private device: { iommu: number; from: number } | undefined;
   readonly waits = noWaits();
   /** Called when the VM has just published a batch and holds none open: another VM may come in here. */
   onIdle: (() => void) | undefined;
@@ -73,9 +80,17 @@ export class SharedHostGate implements HostGate {
 
   before(op: HostOp, ledger: Ledger): void {
     this.ledger = ledger;
+    if (this.device !== undefined) {
+      const b = this.open.get(this.device.iommu);
+      if (b !== undefined) b.deviceUs += this.now() - this.device.from;
+      this.device = undefined;
+    }
     const q = this.units.get(op.iommu);
     if (q === undefined) return;
     switch (op.kind) {
+      case 'devtlb_inv':
+        if (!this.direct.has(op.iommu)) this.device = { iommu: op.iommu, from: this.now() };
+        return;
       case 'direct_cmd':
         this.direct.add(op.iommu);
         return;
@@ -88,8 +103,9 @@ export class SharedHostGate implements HostGate {
         const open = this.open.get(op.iommu);
         if (open !== undefined) open.slots++; // its slot was reserved with the commands'
         const b = open ?? this.slot(q, ledger, false);
-        // The completion point completes only after everything queued before it (in-order consumption).
-        this.charge(ledger, QUEUE_BUSY_WAIT, op.iommu, q.busyWait(this.now()), 'queue_busy_wait_us');
+        // The completion point completes only after everything queued before it (in-order
+        // consumption): the hardware starts this batch, device round trips included, once it is free.
+        this.charge(ledger, QUEUE_BUSY_WAIT, op.iommu, q.busyWait(this.now() - b.deviceUs), 'queue_busy_wait_us');
         b.syncAt = this.now();
         return;
       }
@@ -106,7 +122,7 @@ export class SharedHostGate implements HostGate {
   private slot(q: PhysicalQueue, ledger: Ledger, command: boolean): OpenBatch {
     let b = this.open.get(q.id);
     if (b === undefined) {
-      b = { slots: 0, commands: 0, syncAt: undefined };
+      b = { slots: 0, commands: 0, syncAt: undefined, deviceUs: 0 };
       this.open.set(q.id, b);
       this.charge(ledger, LOCK_WAIT, q.id, q.lockWait(this.now()), 'lock_wait_us');
     }
@@ -130,8 +146,9 @@ export class SharedHostGate implements HostGate {
     const now = this.now();
     const syncAt = b.syncAt ?? now;
     q.push(syncAt, now, b.slots, b.commands);
-    // VT-d: q_lock was held while the submission was written, up to the IQT write before the wait.
-    if (q.arch === 'vtd') q.lockFree = Math.max(q.lockFree, syncAt);
+    // VT-d: q_lock was held while the submission was written, up to the IQT write before the wait
+    // (the device round trips happen after it, in hardware).
+    if (q.arch === 'vtd') q.lockFree = Math.max(q.lockFree, syncAt - b.deviceUs);
     if (this.open.size === 0) this.onIdle?.();
   }
 
