@@ -34,6 +34,8 @@ export const noWaits = (): WaitTotals => ({ lock_wait_us: 0, queue_full_wait_us:
 
 /** A batch being written to one physical queue. */
 interface OpenBatch {
+  /** When its first slot was written (its slots are held from then until its completion point completes). */
+  readonly openAt: number;
   slots: number;
   commands: number;
   /** When its completion point was issued (after the busy wait), once it was. */
@@ -122,9 +124,9 @@ export class SharedHostGate implements HostGate {
   private slot(q: PhysicalQueue, ledger: Ledger, command: boolean): OpenBatch {
     let b = this.open.get(q.id);
     if (b === undefined) {
-      b = { slots: 0, commands: 0, syncAt: undefined, deviceUs: 0 };
-      this.open.set(q.id, b);
       this.charge(ledger, LOCK_WAIT, q.id, q.lockWait(this.now()), 'lock_wait_us');
+      b = { openAt: this.now(), slots: 0, commands: 0, syncAt: undefined, deviceUs: 0 };
+      this.open.set(q.id, b);
     }
     // Room for this slot and the completion point still to come (VT-d: count + 2, one kept empty).
     const need = command ? (q.arch === 'vtd' ? 3 : 2) : q.arch === 'vtd' ? 2 : 1;
@@ -145,7 +147,7 @@ export class SharedHostGate implements HostGate {
     this.open.delete(iommu);
     const now = this.now();
     const syncAt = b.syncAt ?? now;
-    q.push(syncAt, now, b.slots, b.commands);
+    q.push(b.openAt, now, b.slots, b.commands);
     // VT-d: q_lock was held while the submission was written, up to the IQT write before the wait
     // (the device round trips happen after it, in hardware).
     if (q.arch === 'vtd') q.lockFree = Math.max(q.lockFree, syncAt - b.deviceUs);

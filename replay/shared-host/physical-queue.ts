@@ -41,7 +41,7 @@ export interface SpaceWait {
 }
 
 export class PhysicalQueue {
-  /** Submitted batches in queue order: when issued, when their completion point completed, slots. */
+  /** Submitted batches in queue order: when written, when their completion point completed, slots. */
   private issued: number[] = [];
   private freed: number[] = [];
   private slots: number[] = [];
@@ -104,7 +104,7 @@ export class PhysicalQueue {
     return this.arch === 'vtd' ? Math.max(0, this.lockFree - t) : 0;
   }
 
-  /** A batch of `slots` (commands plus its completion point) issued at `issuedAt` completes at `doneAt`. */
+  /** A batch of `slots` (commands plus its completion point) written from `issuedAt` completes at `doneAt`. */
   push(issuedAt: number, doneAt: number, slots: number, commands: number): void {
     this.issued.push(issuedAt);
     this.freed.push(doneAt);
