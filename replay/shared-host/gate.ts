@@ -123,17 +123,17 @@ export class SharedHostGate implements HostGate {
   /** Takes one slot on `q` for the open batch (opening it: lock, space); `command`: not the completion point. */
   private slot(q: PhysicalQueue, ledger: Ledger, command: boolean): OpenBatch {
     let b = this.open.get(q.id);
-    if (b === undefined) {
-      this.charge(ledger, LOCK_WAIT, q.id, q.lockWait(this.now()), 'lock_wait_us');
-      b = { openAt: this.now(), slots: 0, commands: 0, syncAt: undefined, deviceUs: 0 };
-      this.open.set(q.id, b);
-    }
+    if (b === undefined) this.charge(ledger, LOCK_WAIT, q.id, q.lockWait(this.now()), 'lock_wait_us');
     // Room for this slot and the completion point still to come (VT-d: count + 2, one kept empty).
     const need = command ? (q.arch === 'vtd' ? 3 : 2) : q.arch === 'vtd' ? 2 : 1;
-    const w = q.spaceWait(this.now(), need, b.slots);
+    const w = q.spaceWait(this.now(), need, b?.slots ?? 0);
     this.charge(ledger, QUEUE_FULL_WAIT, q.id, w.full, 'queue_full_wait_us');
     // SMMUv3: the exclusive lock to refresh CONS; VT-d: q_lock retaken after spinning without it.
     this.charge(ledger, LOCK_WAIT, q.id, q.arch === 'smmuv3' ? w.lock : w.full > 0 ? q.lockWait(this.now()) : 0, 'lock_wait_us');
+    if (b === undefined) {
+      b = { openAt: this.now(), slots: 0, commands: 0, syncAt: undefined, deviceUs: 0 };
+      this.open.set(q.id, b);
+    }
     b.slots++;
     if (command) b.commands++;
     return b;

@@ -12,7 +12,8 @@
 //   a CPU that waits for its CMD_SYNC holds the cmdq lock *shared* (arm_smmu_cmdq_shared_lock) and
 //   the last one out writes the shadow CONS (arm_smmu_cmdq_shared_tryunlock). A CPU that finds the
 //   queue full refreshes CONS from the register under the lock taken *exclusive*
-//   (arm_smmu_cmdq_poll_until_not_full → arm_smmu_cmdq_exclusive_trylock_irqsave), which it gets
+//   (arm_smmu_cmdq_poll_until_not_full, later arm_smmu_cmdq_poll: "grabbing exclusive cmdq access",
+//   else "spin until somebody else updates it"), which it gets
 //   only when no sync waiter holds it shared: freed slots become visible at the end of the busy
 //   period, not when they are consumed. That difference is the SMMUv3 lock wait here.
 // - VT-d (drivers/iommu/intel/dmar.c, qi_submit_sync; spec vtd.md §1.5): one raw spinlock
