@@ -110,7 +110,11 @@ export function buildProgram(): Command {
         if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of threads, 1 or more');
         return n;
       })
-      .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)');
+      .option('--keep-trace <file>', 'keep the trace ingested from captures or a scenario in FILE (.arrow)')
+      .option('--shared-host', 'the inputs are VMs on one host: replay them together on the physical IOMMUs their topologies name (docs/hosts.md)')
+      .option('--interleave <mode>', 'with --shared-host: the VMs\' doorbells by timestamp (time) or in turn (round-robin); default time when every trace has timestamps')
+      .option('--host-queue <n>', 'with --shared-host: slots of each physical queue (default 256; a power of two)')
+      .option('--renumber-psids', 'with --shared-host: give every VM\'s devices free physical SIDs instead of the ones its topology names');
 
   replayOptions(program.command('replay'))
     .description('replay a trace under mediation policies; write host_ops, completions, violations, summary tables')

@@ -41,16 +41,22 @@ describe('compare --shared-host', () => {
     expect(cli('compare', A, A, '--shared-host', ...POLICY, '--renumber-psids').code).toBe(0);
   });
 
-  it('--interleave takes time or round-robin only', () => {
+  it('--interleave takes time or round-robin only, and only with --shared-host', () => {
     const r = cli('compare', A, B, '--shared-host', '--interleave', 'random');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--interleave: expected time or round-robin/);
+    const alone = cli('compare', A, '--interleave', 'time');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/--interleave goes with --shared-host/);
   });
 
   it('replay --shared-host -o DIR writes shared-host.json and a replay folder per VM; report makes the many-VMs report', () => {
     const out = join(dir, 'shared');
     expect(cli('replay', A, B, '--shared-host', ...POLICY, '-o', out).code).toBe(0);
     for (const f of ['shared-host.json', 'vm-0/replay.json', 'vm-0/host_ops.arrow', 'vm-1/summary.arrow', 'vm-0/trace.arrow']) expect(existsSync(join(out, f)), f).toBe(true);
+    const stored = cli('compare', out, '--json');
+    expect(stored.code).toBe(0);
+    expect(JSON.parse(stored.stdout).host.policies[0]).toMatchObject({ host_commands: 4, host_syncs: 3 });
     const rep = cli('report', out, '-o', join(dir, 'report'));
     expect(rep.code).toBe(0);
     expect(existsSync(join(dir, 'report', 'charts', 'shared-host-latency.svg'))).toBe(true);

@@ -20,7 +20,8 @@ export interface SharedHostCliOptions {
   readonly topology?: string;
   readonly costs?: string;
   readonly interleave?: string;
-  readonly hostQueue?: number;
+  /** Slots of each physical queue, as given (checked here). */
+  readonly hostQueue?: string | number;
   readonly renumberPsids?: boolean;
   readonly failOnViolation?: boolean;
   readonly json?: boolean;
@@ -62,7 +63,7 @@ async function run(inputs: string[], opts: SharedHostCliOptions, outDir?: string
         ...(topologyFiles ? { topologyFiles } : {}),
         ...(opts.costs ? { costsFile: opts.costs } : {}),
         ...(interleave ? { interleave } : {}),
-        ...(opts.hostQueue !== undefined ? { queueEntries: opts.hostQueue } : {}),
+        ...(opts.hostQueue !== undefined ? { queueEntries: typeof opts.hostQueue === 'number' ? opts.hostQueue : parseHostQueue(opts.hostQueue) } : {}),
         ...(opts.renumberPsids ? { renumberPsids: true } : {}),
         ...(outDir !== undefined ? { outDir } : {}),
       });
@@ -76,6 +77,15 @@ const failed = (r: SharedHostOutput) => r.host.policies.some((p) => !p.correct);
 
 export async function sharedHostCompare(inputs: string[], opts: SharedHostCliOptions): Promise<number> {
   const r = await run(inputs, opts);
+  const { costs: _costs, ...printed } = r;
+  out(opts.json ? JSON.stringify(printed, null, 2) : sharedHostText(r));
+  return opts.failOnViolation && failed(r) ? EXIT_CHECK_FAILED : 0;
+}
+
+/** `compare DIR` of a shared-host folder: the comparison it stored. */
+export async function storedSharedHost(dir: string, opts: SharedHostCliOptions): Promise<number> {
+  const { readSharedHost } = await import('../../analyzers/report/shared-host.js');
+  const r = readSharedHost(dir);
   const { costs: _costs, ...printed } = r;
   out(opts.json ? JSON.stringify(printed, null, 2) : sharedHostText(r));
   return opts.failOnViolation && failed(r) ? EXIT_CHECK_FAILED : 0;
