@@ -12,6 +12,7 @@ import { InputFault } from '../../formats/result.js';
 import type { ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { INPUTS, withInputs } from '../inputs.js';
+import { splitPolicyList } from '../option-values.js';
 import { pickReporter, reporters } from '../reporters/index.js';
 import { EXIT_CHECK_FAILED, out, UsageError } from '../run.js';
 import { progress } from '../render/progress.js';
@@ -31,22 +32,10 @@ export interface ReplayCliOptions {
   /** Several VMs on one host (cli/commands/shared-host.ts). */
   readonly sharedHost?: boolean;
   readonly interleave?: string;
-  readonly hostQueue?: string | number;
+  readonly hostQueue?: number;
   readonly renumberPsids?: boolean;
 }
 
-
-/** `linear-batch:split_on_wrap=true,vmm=prepass,per-command` → the two specs. */
-export function splitPolicyList(list: string): string[] {
-  const out: string[] = [];
-  for (const part of list.split(',')) {
-    const p = part.trim();
-    if (p === '') continue;
-    if (/^[^:=]+=/.test(p) && out.length > 0 && out[out.length - 1]!.includes(':')) out[out.length - 1] += `,${p}`;
-    else out.push(p);
-  }
-  return out;
-}
 
 /** The --shared-host options make no sense without it. */
 function sharedHostOnly(opts: ReplayCliOptions): void {

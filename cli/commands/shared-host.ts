@@ -12,7 +12,7 @@ import { runSharedHost } from '../../replay/shared-host/run.js';
 import { withInputs, type InputSpec } from '../inputs.js';
 import { progress } from '../render/progress.js';
 import { EXIT_CHECK_FAILED, out, UsageError } from '../run.js';
-import { splitPolicyList } from './replay.js';
+import { splitPolicyList } from '../option-values.js';
 
 export interface SharedHostCliOptions {
   readonly policy: string;
@@ -20,8 +20,8 @@ export interface SharedHostCliOptions {
   readonly topology?: string;
   readonly costs?: string;
   readonly interleave?: string;
-  /** Slots of each physical queue, as given (checked here). */
-  readonly hostQueue?: string | number;
+  /** Slots of each physical queue (option-values.ts hostQueueSlots). */
+  readonly hostQueue?: number;
   readonly renumberPsids?: boolean;
   readonly failOnViolation?: boolean;
   readonly json?: boolean;
@@ -63,7 +63,7 @@ async function run(inputs: string[], opts: SharedHostCliOptions, outDir?: string
         ...(topologyFiles ? { topologyFiles } : {}),
         ...(opts.costs ? { costsFile: opts.costs } : {}),
         ...(interleave ? { interleave } : {}),
-        ...(opts.hostQueue !== undefined ? { queueEntries: typeof opts.hostQueue === 'number' ? opts.hostQueue : parseHostQueue(opts.hostQueue) } : {}),
+        ...(opts.hostQueue !== undefined ? { queueEntries: opts.hostQueue } : {}),
         ...(opts.renumberPsids ? { renumberPsids: true } : {}),
         ...(outDir !== undefined ? { outDir } : {}),
       });
@@ -98,11 +98,4 @@ export async function sharedHostReplay(inputs: string[], opts: SharedHostCliOpti
   out(sharedHostText(r));
   out(`\nwrote ${join(dir, 'shared-host.json')} and each VM's result tables in ${r.traces.map((t) => join(dir, `vm-${t.vm}`)).join(', ')}`);
   return opts.failOnViolation && failed(r) ? EXIT_CHECK_FAILED : 0;
-}
-
-/** A --host-queue value: a power of two from 2 to 2^20 slots. */
-export function parseHostQueue(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 2 || n > 1 << 20 || (n & (n - 1)) !== 0) throw new UsageError(`--host-queue: expected a power of two from 2 to ${1 << 20} slots, got "${v}"`);
-  return n;
 }
