@@ -25,6 +25,8 @@ export interface SharedHostCliOptions {
   readonly renumberPsids?: boolean;
   readonly failOnViolation?: boolean;
   readonly json?: boolean;
+  readonly csv?: boolean;
+  readonly markdown?: boolean;
   readonly output?: string;
 }
 
@@ -76,6 +78,7 @@ async function run(inputs: string[], opts: SharedHostCliOptions, outDir?: string
 const failed = (r: SharedHostOutput) => r.host.policies.some((p) => !p.correct);
 
 export async function sharedHostCompare(inputs: string[], opts: SharedHostCliOptions): Promise<number> {
+  if (opts.csv || opts.markdown) throw new UsageError(`--${opts.csv ? 'csv' : 'markdown'} does not go with --shared-host: it prints text or --json (report DIR draws the tables)`);
   const r = await run(inputs, opts);
   const { costs: _costs, ...printed } = r;
   out(opts.json ? JSON.stringify(printed, null, 2) : sharedHostText(r));
