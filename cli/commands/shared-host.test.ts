@@ -41,6 +41,16 @@ describe('compare --shared-host', () => {
     expect(cli('compare', A, A, '--shared-host', ...POLICY, '--renumber-psids').code).toBe(0);
   });
 
+  it('--topology: one file per trace (empty: the trace\'s own); a file that moves the clashing device resolves the clash', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const topo = join(dir, 'moved.json');
+    writeFileSync(topo, JSON.stringify({ iommus: 1, devices: [{ sid: '0x8', psid: '0x20', domain: 1 }] }));
+    expect(cli('compare', A, A, '--shared-host', ...POLICY, '--topology', `,${topo}`).code).toBe(0);
+    const r = cli('compare', A, A, '--shared-host', ...POLICY, '--topology', topo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/one file per trace, separated by commas .* got 1 for 2 traces/);
+  });
+
   it('--interleave takes time or round-robin only, and only with --shared-host', () => {
     const r = cli('compare', A, B, '--shared-host', '--interleave', 'random');
     expect(r.code).toBe(2);
