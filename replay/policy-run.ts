@@ -8,7 +8,7 @@ import type { Topology } from '../formats/trace/header.js';
 import type { CompiledCosts } from './cost/model.js';
 import { Completions } from './completions.js';
 import type { GuestQueue } from './guest-queue.js';
-import type { HostModel, HostOp, ReplayKit } from './host.js';
+import type { HostIds, HostModel, HostOp, ReplayKit } from './host.js';
 import { Ledger, vmmWork, type HostOpsRowSink } from './ledger.js';
 import { GuestStateCheck, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
 import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
@@ -26,6 +26,16 @@ export interface RunShared {
   readonly costs: CompiledCosts;
   /** Rows in the whole trace, when a policy asked for it (ctx.traceEvents). */
   readonly traceEvents: number | undefined;
+  /** Host identifiers kept apart from other VMs' (shared-host replays). */
+  readonly hostIds?: HostIds;
+}
+
+/**
+ * Sees every host op of a run before it is charged (shared-host: a physical queue and lock shared
+ * with other VMs, replay/shared-host/gate.ts), and may charge waits to the run's ledger first.
+ */
+export interface HostGate {
+  before(op: HostOp, ledger: Ledger): void;
 }
 
 /** Where a run writes its rows (absent: no tables, only the summary). */
@@ -72,7 +82,7 @@ export class PolicyRun {
   private timeoutsAtFault = 0;
   private readonly rowSink: (seq: number) => HostOpsRowSink | undefined;
 
-  constructor(p: ResolvedPolicy, private readonly s: RunShared, private readonly sinks: RunSinks, spillPath: string) {
+  constructor(p: ResolvedPolicy, private readonly s: RunShared, private readonly sinks: RunSinks, spillPath: string, private readonly gate?: HostGate) {
     const q = s.q;
     this.name = p.name;
     this.cons = q.start;
@@ -82,7 +92,7 @@ export class PolicyRun {
     this.completions = new Completions(spillPath);
     const vmm = vmmFor(q.header.arch);
     this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
-    this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement);
+    this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement, s.hostIds);
     this.oracle = new StaleOracle(s.topology, q.header.arch, this.host);
     this.policy = p.make();
     const hostOps = sinks.hostOps;
@@ -132,6 +142,7 @@ export class PolicyRun {
   private hostOp(op: HostOp): void {
     if (op.kind === 'ioctl' && this.kernel) return; // kernel-ring: the kernel calls the vIOMMU's invalidation itself
     if (op.kind === 'devtlb_inv' && op.timedOut === true) this.hostTimeouts++;
+    this.gate?.before(op, this.ledger);
     this.ledger.host(op);
   }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
-import { dispatchTrace } from './feed.js';
+import { dispatchTrace, type TraceHandlers } from './feed.js';
 import { GuestQueue } from './guest-queue.js';
 import type { ReplayKit } from './host.js';
 import type { HostOpsRowSink } from './ledger.js';
@@ -36,7 +36,7 @@ export interface ReplayOptions {
 }
 
 /** Row writers onto the result tables, each reusing one row array. */
-function tableSinks(t: ReplayTables): RunSinks {
+export function tableSinks(t: ReplayTables): RunSinks {
   const opRow: (string | number | bigint)[] = new Array(8);
   let opSink: HostOpsRowSink | undefined;
   const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) => {
@@ -94,6 +94,42 @@ export interface ReplayedRuns {
   readonly summaries: readonly PolicySummary[];
 }
 
+/**
+ * The engine's handling of one trace's events: each to the guest queue, bare hardware and every
+ * run (`at.event` counts them). Shared by replayRuns and the shared-host replay, which feeds
+ * several VMs' events in an interleaved order (replay/shared-host/).
+ */
+export function traceHandlers(q: GuestQueue, ref: BareHardware, runs: readonly PolicyRun[], at: ReplayPhase): TraceHandlers {
+  return {
+    command: (seq, slot, words, cause) => {
+      at.event++;
+      ref.write(seq, slot);
+      q.write(seq, slot, words, cause);
+      // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
+      // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
+      const pos = ref.republished(slot);
+      if (pos !== undefined) for (const r of runs) r.republish(pos);
+    },
+    doorbell: (seq, index, wrap) => {
+      at.event++;
+      const from = q.prod;
+      const prod = q.doorbell(index, wrap);
+      ref.doorbell(seq, index, wrap, from, prod);
+      for (const r of runs) r.doorbell(seq, prod);
+    },
+    ack: (seq) => {
+      at.event++;
+      ref.ack(seq);
+      for (const r of runs) r.ack(seq, q.prod);
+    },
+    fault: (_seq, sid, timedOut) => {
+      at.event++;
+      ref.fault(sid, timedOut);
+      for (const r of runs) r.fault(sid, timedOut);
+    },
+  };
+}
+
 /** The engine proper: every event to bare hardware and to each policy run; rows go to `sinks`. */
 export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'outDir'>, sinks: RunSinks, at: ReplayPhase = { phase: 0, event: 0 }): Promise<ReplayedRuns> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
@@ -111,38 +147,7 @@ export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'ou
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     at.phase = 0;
     at.event = -1;
-    const counts = await dispatchTrace(
-      trace,
-      {
-        command: (seq, slot, words, cause) => {
-          at.event++;
-          ref.write(seq, slot);
-          q.write(seq, slot, words, cause);
-          // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
-          // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
-          const pos = ref.republished(slot);
-          if (pos !== undefined) for (const r of runs) r.republish(pos);
-        },
-        doorbell: (seq, index, wrap) => {
-          at.event++;
-          const from = q.prod;
-          const prod = q.doorbell(index, wrap);
-          ref.doorbell(seq, index, wrap, from, prod);
-          for (const r of runs) r.doorbell(seq, prod);
-        },
-        ack: (seq) => {
-          at.event++;
-          ref.ack(seq);
-          for (const r of runs) r.ack(seq, q.prod);
-        },
-        fault: (_seq, sid, timedOut) => {
-          at.event++;
-          ref.fault(sid, timedOut);
-          for (const r of runs) r.fault(sid, timedOut);
-        },
-      },
-      opts.onProgress,
-    );
+    const counts = await dispatchTrace(trace, traceHandlers(q, ref, runs, at), opts.onProgress);
     const { events, doorbells } = counts;
     // Final comparison, then each run's completion points (and the ones it never completed).
     at.phase = 1;
