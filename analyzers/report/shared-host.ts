@@ -23,14 +23,14 @@ export function isSharedHostFolder(dir: string): boolean {
 
 export function readSharedHost(dir: string): SharedHostOutput {
   const file = join(dir, 'shared-host.json');
-  let json: SharedHostOutput;
+  let json: Partial<SharedHostOutput>; // untrusted until checked below
   try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as SharedHostOutput;
+    json = JSON.parse(readFileSync(file, 'utf8')) as Partial<SharedHostOutput>;
   } catch (e) {
     throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
   }
   if (!Array.isArray(json.traces) || !Array.isArray(json.host?.policies)) throw new InputFault({ file, field: 'host', message: 'not a shared-host.json written by invtrace replay --shared-host' });
-  return json;
+  return json as SharedHostOutput;
 }
 
 const ARCH: Record<string, string> = { vtd: 'VT-d', smmuv3: 'SMMUv3' };
