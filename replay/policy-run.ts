@@ -166,18 +166,22 @@ export class PolicyRun implements RunOwner {
     };
   }
 
-  /** What the policy reports about itself: its one queue's detail, or each queue's (`per_queue`). */
+  /**
+   * What the policy reports about itself: its one queue's detail; with several queues, the counts
+   * summed over the queues (other values as queue 0 has them) and `queues`.
+   */
   private detail(): PolicyDetail | undefined {
     if (this.queues.length === 1) return this.queues[0]!.policy.detail?.();
     const each = this.queues.map((r) => r.policy.detail?.());
     if (each.every((d) => d === undefined)) return undefined;
-    return {
-      per_queue: each.map((d, queue) => {
-        const flat: Record<string, number | string> = { queue };
-        for (const [k, v] of Object.entries(d ?? {})) if (typeof v === 'number' || typeof v === 'string') flat[k] = v;
-        return flat;
-      }),
-    };
+    const out: Record<string, PolicyDetail[string]> = { queues: this.queues.length };
+    for (const d of each) {
+      for (const [k, v] of Object.entries(d ?? {})) {
+        const had = out[k];
+        out[k] = typeof v === 'number' && (typeof had === 'number' || had === undefined) ? (had ?? 0) + v : (had ?? v);
+      }
+    }
+    return out;
   }
 
   dispose(): void {
