@@ -201,3 +201,36 @@ describe('gen smmuv3 --vsmmus per-iommu over N physical SMMUs (one domain spanni
     });
   }
 });
+
+describe('ingest of a QEMU log of several vSMMU instances', () => {
+  // Two rings (CMDQ_BASE 0x7ad00000 and 0x7ae00000, LOG2SIZE 4), a CMD_SYNC and a doorbell on each.
+  // QEMU's smmuv3 trace events carry no instance identifier (hw/arm/trace-events): the two cannot
+  // be told apart, and ingest says so in one line instead of merging them into one ring.
+  const log = (secondBase: string) => [
+    'smmuv3_write_mmio addr: 0x90 val:0x7ad00004 size: 0x8(0)',
+    'smmuv3_cmdq_consume prod=1 cons=0 prod.wrap=0 cons.wrap=0',
+    'smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC',
+    'smmuv3_cmdq_consume_out prod:1, cons:1, prod_wrap:0, cons_wrap:0 ',
+    'smmuv3_write_mmio addr: 0x98 val:0x1 size: 0x4(0)',
+    `smmuv3_write_mmio addr: 0x90 val:${secondBase} size: 0x8(0)`,
+    'smmuv3_cmdq_consume prod=1 cons=0 prod.wrap=0 cons.wrap=0',
+    'smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC',
+    'smmuv3_cmdq_consume_out prod:1, cons:1, prod_wrap:0, cons_wrap:0 ',
+    'smmuv3_write_mmio addr: 0x98 val:0x1 size: 0x4(0)',
+    '',
+  ].join('\n');
+
+  it('refuses doorbells on a second CMDQ_BASE in one line naming both; reads the same log with one base', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const two = join(dir, 'two-vsmmus.log');
+    writeFileSync(two, log('0x7ae00004'));
+    await expect(ingest([two], { output: join(dir, 'two-vsmmus.arrow') })).rejects.toThrow(
+      'doorbell on a queue at CMDQ_BASE 0x7ae00000, but line 5 rang one at 0x7ad00000: several vSMMU instances (or one re-programmed) cannot be told apart in this log format',
+    );
+    // the near-identical log: the guest writes the same CMDQ_BASE again (one instance)
+    const one = join(dir, 'one-vsmmu.log');
+    writeFileSync(one, log('0x7ad00004'));
+    const s = await ingest([one], { output: join(dir, 'one-vsmmu.arrow') });
+    expect(s.rows).toBe(4); // 2 CMD_SYNCs + 2 doorbells
+  });
+});
