@@ -1,8 +1,9 @@
 // The replay's proof of neutrality: sha256 of every result table (host_ops, completions,
 // violations, summary, replay.json) for every bundled input — each QEMU+guest capture pair under
 // samples/captures ingested, every samples/scenarios/*.jsonl (ingested), every samples/generated/*.arrow —
-// replayed under `--policy all`. A speed change must leave every hash as it was; a change in
-// verdicts or costs shows up here by name.
+// replayed under `--policy all,designs` (every policy, the variants DESIGN.md names, and the designs).
+// A speed or refactoring change must leave every hash as it was; a change in verdicts or costs shows
+// up here by name.
 //
 //   npm run replay:hashes                      print the hashes as JSON
 //   npm run replay:hashes -- --write FILE      write them to FILE (the committed reference)
@@ -60,7 +61,7 @@ export async function replayHashes(log: (s: string) => void = () => {}, jobs?: n
         await ingest(files, { output: input });
       }
       const dir = `out/${name}`;
-      await runReplay(input, { policies: ['all'], outDir: dir, ...(jobs !== undefined ? { jobs } : {}) });
+      await runReplay(input, { policies: ['all', 'designs'], outDir: dir, ...(jobs !== undefined ? { jobs } : {}) });
       out[name] = Object.fromEntries(TABLES.map((t) => [t, sha(join(dir, t))]));
       log(`${name}: ${Date.now() - t0} ms`);
     }
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
   }
   const total = Object.keys(hashes).length * TABLES.length;
   if (diffs.length === 0) {
-    process.stdout.write(`identical: ${total} result files (${Object.keys(hashes).length} inputs x ${TABLES.length} tables, --policy all)\n`);
+    process.stdout.write(`identical: ${total} result files (${Object.keys(hashes).length} inputs x ${TABLES.length} tables, --policy all,designs)\n`);
     return 0;
   }
   process.stdout.write(`${diffs.length} of ${total} result files differ:\n${diffs.join('\n')}\n`);

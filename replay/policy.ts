@@ -8,7 +8,12 @@ import type { Decoded } from '../formats/codec/codec.js';
 import type { Arch } from '../formats/codec/table.js';
 import type { Topology, TraceHeader } from '../formats/trace/header.js';
 import type { HostModel } from './host.js';
+import type { GuestError } from './unit.js';
+import type { Variant } from './variant.js';
 import type { VmmArch } from './vmm/arch.js';
+
+export type { GuestError };
+export { checkVariant, parsePolicySpec, variantBool, variantChoice, type Variant } from './variant.js';
 
 /**
  * Work the VMM does itself (host work arrives through the host model's op sink). trap: a guest
@@ -24,9 +29,6 @@ export type Cause = 'map' | 'unmap';
 
 /** What a policy adds to its summary line (compare --json `detail`): numbers and short notes. */
 export type PolicyDetail = Readonly<Record<string, number | string | boolean | readonly Readonly<Record<string, number | string>>[]>>;
-
-import type { GuestError } from './unit.js';
-export type { GuestError };
 
 export interface PolicyContext {
   readonly arch: Arch;
@@ -79,7 +81,6 @@ export interface Policy {
   detail?(): PolicyDetail;
 }
 
-export type Variant = Readonly<Record<string, string>>;
 export type PolicyFactory = ((variant: Variant, name: string) => Policy) & {
   /** The policy needs ctx.traceEvents (e.g. migrate's at=50%): the engine counts rows first. */
   readonly needsTraceLength?: (variant: Variant) => boolean;
@@ -90,40 +91,3 @@ export type PolicyFactory = ((variant: Variant, name: string) => Policy) & {
    */
   readonly unavailable?: (variant: Variant, topology: Topology, queues?: readonly (readonly number[])[]) => string | undefined;
 };
-
-/** `NAME[:key=value,...]` → name and variant; values kept as strings. */
-export function parsePolicySpec(spec: string): { base: string; variant: Variant } {
-  const i = spec.indexOf(':');
-  const base = (i < 0 ? spec : spec.slice(0, i)).trim();
-  const variant: Record<string, string> = {};
-  if (i >= 0) {
-    for (const kv of spec.slice(i + 1).split(',')) {
-      if (kv.trim() === '') continue;
-      const eq = kv.indexOf('=');
-      if (eq <= 0) throw new Error(`policy variant "${kv}" is not key=value`);
-      variant[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
-    }
-  }
-  return { base, variant };
-}
-
-/** Reads a variant key that takes one of `choices` (first = default). */
-export function variantChoice<T extends string>(v: Variant, key: string, choices: readonly T[], policy: string): T {
-  const raw = v[key];
-  if (raw === undefined) return choices[0]!;
-  if (!(choices as readonly string[]).includes(raw)) {
-    throw new Error(`${policy}: ${key} must be one of ${choices.join(', ')}, not "${raw}"`);
-  }
-  return raw as T;
-}
-
-export function variantBool(v: Variant, key: string, policy: string): boolean {
-  return variantChoice(v, key, ['false', 'true'] as const, policy) === 'true';
-}
-
-/** Refuses variant keys a policy does not know. */
-export function checkVariant(v: Variant, known: readonly string[], policy: string): void {
-  for (const k of Object.keys(v)) {
-    if (!known.includes(k)) throw new Error(`${policy}: unknown variant key "${k}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-  }
-}

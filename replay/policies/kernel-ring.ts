@@ -17,22 +17,16 @@
 import type { Decoded } from '../../formats/codec/codec.js';
 import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import { forwardToHost, type Forwarded } from '../vmm/forward.js';
+import { counters } from './counters.js';
 import { completionPoint, hostFailed, VmmState } from './steps.js';
 
-class KernelStats {
-  vmmExits = 0;
-  batches = 0;
-  commands = 0;
-
-  detail() {
-    return { kernel_batches: this.batches, kernel_commands: this.commands, vmm_exits: this.vmmExits };
-  }
-}
+const kernelCounters = () => counters('kernel_batches', 'kernel_commands', 'vmm_exits');
+type KernelStats = ReturnType<typeof kernelCounters>;
 
 /** The batch to the host as kernel code; false when the queue stopped. */
 function flush(ctx: PolicyContext, st: VmmState, batch: Forwarded[], stats: KernelStats): boolean {
   if (batch.length === 0) return true;
-  stats.batches++;
+  stats.kernel_batches++;
   const out = ctx.inKernel(() => forwardToHost(ctx, batch));
   batch.length = 0;
   if (out.failedAt !== undefined && !hostFailed(ctx, st, out.failedAt, out.failure!)) return false;
@@ -49,7 +43,7 @@ function walkKernel(ctx: PolicyContext, st: VmmState, prod: number, stats: Kerne
   for (let pos = ctx.cons; pos < prod; pos++) {
     const d: Decoded = ctx.command(pos);
     const owner = ctx.vmm.owner(d);
-    stats.commands++;
+    stats.kernel_commands++;
     if (owner === 'host' || owner === 'devtlb') {
       batch.push({ pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') });
       continue;
@@ -66,7 +60,7 @@ function walkKernel(ctx: PolicyContext, st: VmmState, prod: number, stats: Kerne
       continue;
     }
     // A command the VMM owns: exit to user space, the VMM runs it, the kernel resumes after it.
-    stats.vmmExits++;
+    stats.vmm_exits++;
     ctx.op('trap', `exit to the VMM for ${d.name}`);
     ctx.op('vmm_cmd', d.name);
     ctx.vmm.execute(d, ctx.host);
@@ -79,7 +73,7 @@ function walkKernel(ctx: PolicyContext, st: VmmState, prod: number, stats: Kerne
 export function kernelRing(variant: Variant, name: string): Policy {
   checkVariant(variant, [], name);
   const st = new VmmState();
-  const stats = new KernelStats();
+  const stats = kernelCounters();
   return {
     name,
     doorbell(ctx, prod) {
@@ -90,6 +84,6 @@ export function kernelRing(variant: Variant, name: string): Policy {
       ctx.op('trap_kernel', 'error acknowledgement handled in the host kernel');
       walkKernel(ctx, st, prod, stats);
     },
-    detail: () => stats.detail(),
+    detail: () => ({ ...stats }),
   };
 }

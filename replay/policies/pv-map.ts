@@ -20,26 +20,11 @@ import { classify } from '../../formats/classify.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import { domainOf, hostMap, hostUnmap, iotlbScope, MappedPages, pagesOf, unmapFlush } from './mapping.js';
+import { counters } from './counters.js';
 import { completionPoint, VmmState } from './steps.js';
 
 const CONFIG_CACHES = new Set(['ste', 'cd', 'context', 'pasid']);
 
-class PvStats {
-  kicks = 0;
-  mapRequests = 0;
-  unmapRequests = 0;
-  attachRequests = 0;
-  mapsInferred = 0;
-  pagesPinned = 0;
-  pagesUnpinned = 0;
-
-  detail() {
-    return {
-      kicks: this.kicks, map_requests: this.mapRequests, unmap_requests: this.unmapRequests, attach_requests: this.attachRequests,
-      maps_inferred: this.mapsInferred, pages_pinned: this.pagesPinned, pages_unpinned: this.pagesUnpinned,
-    };
-  }
-}
 
 /** A request in the current virtqueue batch (not yet kicked). */
 interface Request {
@@ -51,7 +36,7 @@ interface Request {
 class PvState {
   readonly st = new VmmState();
   readonly mapped = new MappedPages();
-  readonly stats = new PvStats();
+  readonly stats = counters('kicks', 'map_requests', 'unmap_requests', 'attach_requests', 'maps_inferred', 'pages_pinned', 'pages_unpinned');
   readonly queued: Request[] = [];
 }
 
@@ -79,7 +64,7 @@ function serve(ctx: PolicyContext, p: PvState, r: Request): void {
   }
   ctx.op('vmm_cmd', `virtio-iommu ${r.kind.toUpperCase()}`);
   if (r.kind === 'attach') {
-    p.stats.attachRequests++;
+    p.stats.attach_requests++;
     ctx.vmm.execute(r.d, ctx.host);
     ctx.executed(r.pos);
     return;
@@ -88,16 +73,16 @@ function serve(ctx: PolicyContext, p: PvState, r: Request): void {
   const dom = domainOf(s, ctx.arch) ?? -1;
   const pages = pagesOf(s);
   if (r.kind === 'map') {
-    p.stats.mapRequests++;
+    p.stats.map_requests++;
     if (pages !== undefined) p.mapped.add(dom, pages);
-    p.stats.pagesPinned += pages?.length ?? 0;
+    p.stats.pages_pinned += pages?.length ?? 0;
     hostMap(ctx, pages?.length ?? 0, 'IOMMU_IOAS_MAP');
     ctx.executed(r.pos);
     return;
   }
-  p.stats.unmapRequests++;
+  p.stats.unmap_requests++;
   const removed = p.mapped.remove(dom, pages);
-  p.stats.pagesUnpinned += pages?.length ?? removed;
+  p.stats.pages_unpinned += pages?.length ?? removed;
   hostUnmap(ctx, r.pos, r.d, unmapFlush(ctx, r.d), pages?.length ?? removed, 'IOMMU_IOAS_UNMAP');
 }
 
@@ -108,12 +93,12 @@ function inferredMap(ctx: PolicyContext, p: PvState, r: Request): void {
   const pages = pagesOf(s);
   if (pages === undefined) return; // a domain-wide flush stands for many unmaps of unknown ranges
   if (p.mapped.has(domainOf(s, ctx.arch) ?? -1, pages[0]!)) return;
-  p.stats.mapsInferred++;
-  p.stats.mapRequests++;
+  p.stats.maps_inferred++;
+  p.stats.map_requests++;
   p.stats.kicks++;
   ctx.op('trap', 'virtqueue kick (MAP, inferred)');
   ctx.op('vmm_cmd', 'virtio-iommu MAP');
-  p.stats.pagesPinned += pages.length;
+  p.stats.pages_pinned += pages.length;
   hostMap(ctx, pages.length, 'IOMMU_IOAS_MAP');
 }
 
@@ -162,6 +147,6 @@ export function pvMap(variant: Variant, name: string): Policy {
     ack(ctx, prod) {
       walkPv(ctx, p, prod);
     },
-    detail: () => p.stats.detail(),
+    detail: () => ({ ...p.stats }),
   };
 }

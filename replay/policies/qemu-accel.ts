@@ -35,7 +35,7 @@ import { checkVariant, type Policy, type PolicyContext, type PolicyDetail, type 
 import { objectsWithDevices, type HostInv } from '../vmm/arch.js';
 import { forwardToHost } from '../vmm/forward.js';
 import { MappedPages } from './mapping.js';
-import { shadowInvalidation, ShadowStats } from './shadow.js';
+import { shadowCounters, shadowDetail, shadowInvalidation } from './shadow.js';
 import { completionPoint, trappedPolicy, VmmState } from './steps.js';
 
 class AccelStats {
@@ -44,7 +44,7 @@ class AccelStats {
   shadowDescriptors = 0;
   devtlbDropped = 0;
   atcIgnored = 0;
-  readonly shadow = new ShadowStats();
+  readonly shadow = shadowCounters();
 }
 
 /** One forwarded SMMUv3 command: one ioctl per vIOMMU concerned, entry_num = 1. False: stopped. */
@@ -159,7 +159,7 @@ export function qemuAccel(variant: Variant, name: string): Policy {
         nested_ioctls: stats.ioctls,
         shadow_descriptors: stats.shadowDescriptors,
         devtlb_not_forwarded: stats.devtlbDropped,
-        ...stats.shadow.detail(),
+        ...shadowDetail(stats.shadow),
       };
     },
   };

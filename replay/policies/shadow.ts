@@ -18,33 +18,24 @@
 import { objectsWithDevices } from '../vmm/arch.js';
 import { checkVariant, type Policy, type PolicyContext, type PolicyDetail, type Variant } from '../policy.js';
 import { domainOf, hostMap, hostUnmap, iotlbScope, MappedPages, pagesOf, unmapFlush } from './mapping.js';
+import { counters } from './counters.js';
 import { completionPoint, trappedPolicy, VmmState } from './steps.js';
 
 /** Page-table levels a walk reads above the leaf (4-level tables: 48-bit VT-d SAGAW, SMMUv3 4K granule). */
 export const UPPER_LEVELS = 3;
 
 /** What the shadow path did, for the summary. */
-export class ShadowStats {
-  mapFlushes = 0;
-  unmapFlushes = 0;
-  unknownCause = 0;
-  pagesMapped = 0;
-  pagesUnmapped = 0;
-  walks = 0;
+export const shadowCounters = () => counters('map_flushes', 'unmap_flushes', 'cause_unknown', 'pages_pinned', 'pages_unpinned', 'walks');
+export type ShadowStats = ReturnType<typeof shadowCounters>;
 
-  detail(): PolicyDetail {
-    return {
-      ...(this.mapFlushes === 0 && this.unmapFlushes > 0
-        ? { note: 'no map flush in the trace (caching mode off): shadowing needs one (QEMU refuses VFIO behind intel-iommu without caching-mode=on); map work is missing' }
-        : {}),
-      map_flushes: this.mapFlushes,
-      unmap_flushes: this.unmapFlushes,
-      cause_unknown: this.unknownCause,
-      pages_pinned: this.pagesMapped,
-      pages_unpinned: this.pagesUnmapped,
-      walks: this.walks,
-    };
-  }
+/** The shadow path's summary detail: its counters, after a note when the trace has no map flush to shadow. */
+export function shadowDetail(stats: ShadowStats): PolicyDetail {
+  return {
+    ...(stats.map_flushes === 0 && stats.unmap_flushes > 0
+      ? { note: 'no map flush in the trace (caching mode off): shadowing needs one (QEMU refuses VFIO behind intel-iommu without caching-mode=on); map work is missing' }
+      : {}),
+    ...stats,
+  };
 }
 
 /**
@@ -62,10 +53,10 @@ export function shadowInvalidation(ctx: PolicyContext, pos: number, mapped: Mapp
   const devices = ctx.topology.devices.filter((x) => dom === undefined || x.domain === dom);
   const pages = pagesOf(scope);
   const recorded = ctx.cause(pos);
-  if (recorded === undefined) stats.unknownCause++;
+  if (recorded === undefined) stats.cause_unknown++;
   const cause = recorded ?? 'unmap';
-  if (cause === 'map') stats.mapFlushes++;
-  else stats.unmapFlushes++;
+  if (cause === 'map') stats.map_flushes++;
+  else stats.unmap_flushes++;
   for (const dev of devices) {
     // The walk: the leaf entries of the range (every shadowed page for a domain-wide resync) and
     // the table levels above them.
@@ -75,12 +66,12 @@ export function shadowInvalidation(ctx: PolicyContext, pos: number, mapped: Mapp
     if (cause === 'map') {
       if (pages === undefined) continue; // a resync finds nothing new to map that it can count
       mapped.add(dev.sid, pages);
-      stats.pagesMapped += pages.length;
+      stats.pages_pinned += pages.length;
       hostMap(ctx, pages.length, 'VFIO_IOMMU_MAP_DMA');
     } else {
       const removed = mapped.remove(dev.sid, pages);
       const n = pages?.length ?? removed;
-      stats.pagesUnmapped += n;
+      stats.pages_unpinned += n;
       const objs = objectsWithDevices(ctx.host, [dev.sid]).map((o) => o.id);
       hostUnmap(ctx, pos, d, unmapFlush(ctx, d, objs), n, 'VFIO_IOMMU_UNMAP_DMA');
     }
@@ -115,9 +106,9 @@ export function shadow(variant: Variant, name: string): Policy {
   checkVariant(variant, [], name);
   const st = new VmmState();
   const mapped = new MappedPages();
-  const stats = new ShadowStats();
+  const stats = shadowCounters();
   return {
     ...trappedPolicy(name, (ctx, prod) => walkShadow(ctx, st, prod, mapped, stats)),
-    detail: () => stats.detail(),
+    detail: () => shadowDetail(stats),
   };
 }

@@ -12,7 +12,7 @@
 // The arrangement is a property of the host model (replay/smmuv3/host.ts, replay/vtd/host.ts);
 // the VMM code is the same for both: it invalidates on whatever objects the host lists.
 
-import type { Variant } from '../policy.js';
+import type { Variant } from '../variant.js';
 
 export const ARRANGEMENTS = ['per-iommu', 'shared'] as const;
 export type Arrangement = (typeof ARRANGEMENTS)[number];
