@@ -167,8 +167,9 @@ export class PolicyRun implements RunOwner {
   }
 
   /**
-   * What the policy reports about itself: its one queue's detail; with several queues, the counts
-   * summed over the queues (other values as queue 0 has them) and `queues`.
+   * What the policy reports about itself: its one queue's detail; with several queues, `queues`
+   * and the counts summed over the queues (a ratio, `*_per_*`, cannot be summed and is left out;
+   * other values, `*_seq` included, as queue 0 has them).
    */
   private detail(): PolicyDetail | undefined {
     if (this.queues.length === 1) return this.queues[0]!.policy.detail?.();
@@ -177,8 +178,10 @@ export class PolicyRun implements RunOwner {
     const out: Record<string, PolicyDetail[string]> = { queues: this.queues.length };
     for (const d of each) {
       for (const [k, v] of Object.entries(d ?? {})) {
+        if (k.includes('_per_')) continue;
         const had = out[k];
-        out[k] = typeof v === 'number' && (typeof had === 'number' || had === undefined) ? (had ?? 0) + v : (had ?? v);
+        // A sequence number names an event, not a count: queue 0's is kept.
+        out[k] = typeof v === 'number' && !k.endsWith('_seq') && (typeof had === 'number' || had === undefined) ? roundUs((had ?? 0) + v) : (had ?? v);
       }
     }
     return out;
