@@ -1,7 +1,10 @@
 // `invtrace info`: what a trace holds, in one streaming pass: counts per op and role, doorbells and
-// how many entries each published, ring wraps, validation errors, time span, provenance.
+// how many entries each published, ring wraps, validation errors, time span, provenance. A trace
+// with several guest queues is walked ring by ring (each its own producer and size), with its
+// counts per queue.
 
 import type { OpenTrace } from './io.js';
+import { queueHeaders } from './queues.js';
 import { viewBatch } from './view.js';
 
 export interface TraceInfo {
@@ -29,6 +32,27 @@ export interface TraceInfo {
   readonly span: { readonly first_ts_ns: string; readonly last_ts_ns: string; readonly seconds: number } | null;
   readonly devices: number | null;
   readonly sources: readonly string[];
+  /** A trace with several guest queues (header `queues`): each queue's counts. */
+  readonly queues?: readonly QueueInfo[];
+}
+
+export interface QueueInfo {
+  readonly queue: number;
+  readonly queue_entries: number;
+  readonly commands: number;
+  readonly doorbells: number;
+  readonly wraps: number;
+  readonly devices: number;
+}
+
+/** One guest queue's producer as the doorbells move it, and its counts. */
+interface Ring {
+  readonly entries: number;
+  prod: number;
+  prodWrap: number;
+  commands: number;
+  doorbells: number;
+  wraps: number;
 }
 
 const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
@@ -36,14 +60,12 @@ const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b)
 
 export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   const h = t.header;
-  const entries = h.queue_entries;
+  const rings: Ring[] = queueHeaders(h).map((q) => ({ entries: q.queue_entries, prod: q.start ?? 0, prodWrap: 0, commands: 0, doorbells: 0, wraps: 0 }));
   const byOp = new Map<string, number>();
   const byRole = new Map<string, number>();
   const errors = new Map<string, number>();
   const origins = new Map<string, number>();
   let events = 0, commands = 0, doorbells = 0, acks = 0, faults = 0, inferred = 0, wraps = 0;
-  let prod = h.start ?? 0;
-  let prodWrap = 0;
   let minPub = Infinity, maxPub = 0, sumPub = 0;
   let first: bigint | undefined, last: bigint | undefined;
   for await (const batch of t.batches()) {
@@ -60,6 +82,7 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
       switch (v.kindOf(i)) {
         case 'cmd':
           commands++;
+          rings[v.queueOf(i)]!.commands++;
           // A command whose type the source could not see has a null op (e.g. QEMU 7.2 consumes
           // PASID descriptors without a trace line).
           bump(byOp, v.op.valid(i) ? v.op.names[v.op.codes[i]!]! : '(unknown)');
@@ -68,16 +91,22 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
           break;
         case 'doorbell': {
           doorbells++;
+          const ring = rings[v.queueOf(i)]!;
+          const { entries, prod, prodWrap } = ring;
           const p = v.slot.values[i]!;
           const w = v.wrap.values[i]!;
           // Positions on a ring of 2*entries (index plus wrap bit): the distance is what was published.
           const published = (w * entries + p - (prodWrap * entries + prod) + 2 * entries) % (2 * entries);
-          if (prod + published >= entries) wraps++;
+          if (prod + published >= entries) {
+            wraps++;
+            ring.wraps++;
+          }
+          ring.doorbells++;
           minPub = Math.min(minPub, published);
           maxPub = Math.max(maxPub, published);
           sumPub += published;
-          prod = p;
-          prodWrap = w;
+          ring.prod = p;
+          ring.prodWrap = w;
           break;
         }
         case 'ack':
@@ -91,7 +120,7 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   return {
     file: t.path,
     arch: h.arch,
-    queue_entries: entries,
+    queue_entries: h.queue_entries,
     desc_bytes: h.desc_bytes,
     queue_base: h.queue_base ?? null,
     events, commands, doorbells, acks, faults,
@@ -107,5 +136,8 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
       : null,
     devices: h.topology ? h.topology.devices.length : null,
     sources: (h.sources ?? []).map((s) => s.file),
+    ...(h.queues !== undefined
+      ? { queues: rings.map((r, queue) => ({ queue, queue_entries: r.entries, commands: r.commands, doorbells: r.doorbells, wraps: r.wraps, devices: h.queues![queue]!.devices.length })) }
+      : {}),
   };
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { codecFor } from '../../formats/codecs.js';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { parseHeader, wordsPerSlot, type Topology } from '../../formats/trace/header.js';
+import { traceInfo } from '../../formats/trace/info.js';
 import { openTrace } from '../../formats/trace/io.js';
 import { viewBatch } from '../../formats/trace/view.js';
 import { directQueueUnavailable } from '../../replay/policies/hw-direct.js';
@@ -87,6 +88,11 @@ describe('the header: queues, their geometry and devices', () => {
     expect(two.schema.fields.map((f) => f.name).slice(0, 2)).toEqual(['seq', 'queue']);
     // 4 commands on each queue (3 TLBIs + CMD_SYNC), as the scenario writes them
     expect((await opCounts(two.path)).perQueue).toEqual([4, 4]);
+    // info walks each ring on its own: 16 entries, one doorbell publishing 4, no wrap, one device each
+    const info = await traceInfo(two);
+    expect(info.queues).toEqual([0, 1].map((queue) => ({ queue, queue_entries: 16, commands: 4, doorbells: 1, wraps: 0, devices: 1 })));
+    expect(info.entries_per_doorbell).toEqual({ min: 4, mean: 4, max: 4 });
+    expect((await traceInfo(one)).queues).toBeUndefined();
   });
 });
 
