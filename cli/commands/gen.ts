@@ -1,10 +1,12 @@
 // `invtrace gen WORKLOAD -o OUT.arrow [options]` and `invtrace gen --list`: synthetic traces from
-// the Linux driver models of samples/gen. The options come from samples/gen/options.ts (one row
-// each); this module only declares them and loads the generator when the command runs.
+// the Linux driver models of samples/gen. Its own options (-o, --list, --json, --markdown) are rows
+// of the CLI option table (cli/options.ts); the generator's knobs come from samples/gen/options.ts
+// (one row each). This module only declares them and loads the generator when the command runs.
 
 import type { Command } from 'commander';
 import { InputFault } from '../../formats/result.js';
 import { OPTIONS, type OptionKey } from '../../samples/gen/options.js';
+import { addOptions } from '../options.js';
 import { action, out, UsageError } from '../run.js';
 
 export interface GenCliOptions extends Partial<Record<OptionKey, string>> {
@@ -18,11 +20,8 @@ export interface GenCliOptions extends Partial<Record<OptionKey, string>> {
 export function declareGen(cmd: Command): Command {
   cmd
     .description('synthetic traces modelled on the Linux SMMUv3 / VT-d drivers (gen --list: workloads and options)')
-    .argument('[workload]', 'a workload or capture profile (gen --list)')
-    .option('-o, --output <file>', 'output trace (.arrow)')
-    .option('--list', 'print the workloads and options with their defaults')
-    .option('--json', 'print JSON (the --list tables, or the summary)')
-    .option('--markdown', 'with --list: Markdown tables (the README section)');
+    .argument('[workload]', 'a workload or capture profile (gen --list)');
+  addOptions(cmd, 'gen');
   for (const o of OPTIONS) cmd.option(o.flag, `${o.arch ? `[${o.arch}] ` : ''}${o.description}`);
   return cmd.action(action(genCommand));
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT, tempDir } from '../../test/helpers.js';
-import { splitPolicyList } from './replay.js';
+import { splitPolicyList } from '../option-values.js';
 
 const dir = tempDir();
 const scenario = (n: string) => join(ROOT, 'samples/scenarios', `${n}.jsonl`);

@@ -12,6 +12,7 @@ import { InputFault } from '../../formats/result.js';
 import type { ReplayOutput } from '../../replay/replayer.js';
 import { runReplay } from '../../replay/run.js';
 import { INPUTS, withInputs } from '../inputs.js';
+import { splitPolicyList } from '../option-values.js';
 import { pickReporter, reporters } from '../reporters/index.js';
 import { EXIT_CHECK_FAILED, out } from '../run.js';
 import { progress } from '../render/progress.js';
@@ -28,19 +29,6 @@ export interface ReplayCliOptions {
   readonly keepTrace?: string;
   readonly parquet?: boolean;
   readonly jobs?: number;
-}
-
-
-/** `linear-batch:split_on_wrap=true,vmm=prepass,per-command` → the two specs. */
-export function splitPolicyList(list: string): string[] {
-  const out: string[] = [];
-  for (const part of list.split(',')) {
-    const p = part.trim();
-    if (p === '') continue;
-    if (/^[^:=]+=/.test(p) && out.length > 0 && out[out.length - 1]!.includes(':')) out[out.length - 1] += `,${p}`;
-    else out.push(p);
-  }
-  return out;
 }
 
 export async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { INPUTS, sourceOf, withInputs } from '../inputs.js';
 import { progress } from '../render/progress.js';
 import { out } from '../run.js';
-import { splitPolicyList } from './replay.js';
+import { splitPolicyList } from '../option-values.js';
 
 export interface ReportCliOptions {
   readonly output: string;

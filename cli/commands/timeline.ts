@@ -9,7 +9,7 @@ import { runReplay } from '../../replay/run.js';
 import { INPUTS, withInputs } from '../inputs.js';
 import { progress } from '../render/progress.js';
 import { out, UsageError } from '../run.js';
-import { splitPolicyList } from './replay.js';
+import { splitPolicyList } from '../option-values.js';
 
 export interface TimelineCliOptions {
   readonly output: string;

@@ -30,7 +30,7 @@ export async function tuiCommand(inputs: string[], opts: TuiCliOptions): Promise
   // heap grows by hundreds of MiB over a few thousand keys; bench/tui.bench.ts) and is slower.
   process.env.NODE_ENV ??= 'production';
   const { runTui } = await import('../tui/main.js');
-  const { splitPolicyList } = await import('./replay.js');
+  const { splitPolicyList } = await import('../option-values.js');
   const code = await runTui(input, {
     policies: splitPolicyList(opts.policy),
     replay: opts.replay !== false,
