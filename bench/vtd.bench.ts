@@ -6,6 +6,7 @@
 // ioctl per descriptor and one per doorbell.
 
 import { U64_MAX } from '../formats/bits.js';
+import { published } from '../formats/ring.js';
 import { GuestMemory } from '../replay/memory.js';
 import { IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, VtdHost, vtdKit } from '../replay/vtd/index.js';
 import type { VtdInvEntry } from '../replay/host.js';
@@ -41,7 +42,7 @@ function replay(l: LoadedRows, withEvents: boolean, probe = false): number {
     } else {
       unit.writeProducer(l.slot[i]!, 0);
       const now = unit.consumer().index;
-      consumed += (now - last + l.entries) % l.entries;
+      consumed += published(last, now, l.entries); // IQH has no wrap bit: distance on E
       last = now;
     }
   }

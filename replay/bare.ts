@@ -4,10 +4,11 @@
 // points it completed (a bitset by absolute position: flat memory). The oracle's side of the
 // reference (its own stale checks and the guest findings) is reference.ts, driven from here.
 
+import { published, ringIndex, unwrap } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
 import type { ReplayKit } from './host.js';
 import type { GuestError } from './policy.js';
-import { posAt, type GuestQueue } from './guest-queue.js';
+import type { GuestQueue } from './guest-queue.js';
 import { overrunOnDoorbell, overrunOnWrite, Reference } from './reference.js';
 import type { QueueUnit, UnitEvent } from './unit.js';
 
@@ -49,7 +50,7 @@ export class BareHardware {
    */
   republished(slot: number): number | undefined {
     const q = this.q;
-    const offset = (slot - (this.cons % q.entries) + q.entries) % q.entries;
+    const offset = published(ringIndex(this.cons, q.entries), slot, q.entries);
     if (offset >= q.prod - this.cons) return undefined;
     const pos = this.cons + offset;
     this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos), q.causeAt(pos));
@@ -102,15 +103,15 @@ export class BareHardware {
     const q = this.q;
     const from = this.cons;
     const c = this.unit.consumer();
-    const cons = posAt(c.index, c.wrap, from, q.entries, q.smmu);
+    const cons = unwrap(c.index, c.wrap, from, q.entries, q.smmu);
     for (const ev of this.events) {
       if (ev.kind === 'complete') {
-        const pos = posAt(ev.slot, 0, from, q.entries, false);
+        const pos = unwrap(ev.slot, 0, from, q.entries, false);
         this.markCompleted(pos);
         this.reference.completed(pos, q.completedAt(pos));
       } else if (ev.kind === 'error') {
         this.errors++;
-        this.reference.stopped(cons, cons < q.prod ? q.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${cons % q.entries}`);
+        this.reference.stopped(cons, cons < q.prod ? q.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${ringIndex(cons, q.entries)}`);
       }
     }
     this.events.length = 0;

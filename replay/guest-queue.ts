@@ -6,6 +6,7 @@
 import { classify } from '../formats/classify.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import { codecFor } from '../formats/codecs.js';
+import { ringIndex, unwrap } from '../formats/ring.js';
 import type { Classified } from '../formats/scope.js';
 import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
 import { queueBase } from './feed.js';
@@ -23,8 +24,6 @@ export class GuestQueue {
   readonly mem = new GuestMemory();
   /** Absolute producer position: everything before it is published. */
   prod: number;
-  private prodIndex: number;
-  private prodWrap = 0;
   private readonly words: 2 | 4;
   private readonly codec;
   private readonly slotSeq: Int32Array;
@@ -49,7 +48,6 @@ export class GuestQueue {
     this.slotClassified = new Array<Classified | undefined>(this.entries).fill(undefined);
     this.slotCompleted = new Array<string | undefined>(this.entries).fill(undefined);
     this.prod = this.start;
-    this.prodIndex = this.start;
   }
 
   /** The guest writes a command into `slot`. */
@@ -64,24 +62,20 @@ export class GuestQueue {
 
   /** The guest writes the producer index (and SMMU wrap bit): the new absolute producer position. */
   doorbell(index: number, wrap: number): number {
-    const e = this.entries;
-    const delta = this.smmu ? (index + wrap * e - (this.prodIndex + this.prodWrap * e) + 2 * e) % (2 * e) : (index - this.prodIndex + e) % e;
-    this.prod += delta;
-    this.prodIndex = index;
-    this.prodWrap = wrap;
+    this.prod = unwrap(index, wrap, this.prod, this.entries, this.smmu);
     return this.prod;
   }
 
   seqAt(pos: number): number {
-    return this.slotSeq[pos % this.entries]!;
+    return this.slotSeq[ringIndex(pos, this.entries)]!;
   }
 
   causeAt(pos: number): Cause | undefined {
-    return CAUSES[this.slotCause[pos % this.entries]!];
+    return CAUSES[this.slotCause[ringIndex(pos, this.entries)]!];
   }
 
   decodedAt(pos: number): Decoded {
-    const slot = pos % this.entries;
+    const slot = ringIndex(pos, this.entries);
     let d = this.slotDecoded[slot];
     if (d === undefined) {
       const w = this.mem.readWords(this.base + BigInt(slot * this.descBytes), this.words)!;
@@ -93,7 +87,7 @@ export class GuestQueue {
 
   /** How the oracle names the completion of the command at `pos` (one string per write, shared by every run). */
   completedAt(pos: number): string {
-    const slot = pos % this.entries;
+    const slot = ringIndex(pos, this.entries);
     let how = this.slotCompleted[slot];
     if (how === undefined) {
       how = `the ${this.decodedAt(pos).name} at slot ${slot} completed`;
@@ -104,7 +98,7 @@ export class GuestQueue {
 
   /** Role and cache scope of the command at `pos`, computed once per write of its slot. */
   classifiedAt(pos: number): Classified {
-    const slot = pos % this.entries;
+    const slot = ringIndex(pos, this.entries);
     let c = this.slotClassified[slot];
     if (c === undefined) {
       c = classify(this.decodedAt(pos));
@@ -112,11 +106,4 @@ export class GuestQueue {
     }
     return c;
   }
-}
-
-/** Maps (index, wrap) onto the absolute position nearest at or after `from` (SMMU: 2E period). */
-export function posAt(index: number, wrap: number, from: number, entries: number, smmu: boolean): number {
-  const period = smmu ? 2 * entries : entries;
-  const v = smmu ? index + wrap * entries : index;
-  return from + ((v - (from % period) + period) % period);
 }

@@ -29,6 +29,7 @@
 import { hex } from '../formats/bits.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import type { DeviceSpec, Topology } from '../formats/trace/header.js';
+import { ringIndex } from '../formats/ring.js';
 import { describeScope, type Classified, type Scope } from '../formats/scope.js';
 import type { GuestError } from './policy.js';
 import type { CacheHits, Translator } from './unit.js';
@@ -471,7 +472,7 @@ export class GuestStateCheck {
     const q = this.q;
     const at = Math.min(ref.cons, mine.cons);
     const cmdSeq = at < published ? q.seqAt(at) : seq;
-    const slot = (p: number) => p % q.entries;
+    const slot = (p: number) => ringIndex(p, q.entries);
     if (ref.cons !== mine.cons) {
       this.out({
         kind: 'wrong-consumer-index',
@@ -500,7 +501,7 @@ export class GuestStateCheck {
       kind: 'executed-past-error',
       seq: q.seqAt(pos),
       scope: d.name,
-      explanation: `${d.name} at slot ${pos % q.entries} took effect, but bare hardware stopped at slot ${refError.pos % q.entries} with ${refError.code}`,
+      explanation: `${d.name} at slot ${ringIndex(pos, q.entries)} took effect, but bare hardware stopped at slot ${ringIndex(refError.pos, q.entries)} with ${refError.code}`,
     });
   }
 

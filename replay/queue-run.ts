@@ -5,6 +5,7 @@
 // points. A trace with one queue has one of these per policy; with several (one vSMMU per pSMMU),
 // one per queue, all feeding the policy's one host model and cost ledger (policy-run.ts).
 
+import { ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
 import type { BareHardware } from './bare.js';
 import { Completions } from './completions.js';
@@ -113,7 +114,7 @@ export class QueueRun {
   private raise(pos: number, error: GuestError): void {
     this.cons = pos;
     this.error = { ...error, pos };
-    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${pos % this.lane.q.entries}`, this.stale);
+    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${ringIndex(pos, this.lane.q.entries)}`, this.stale);
   }
 
   private complete(pos: number): void {
@@ -133,7 +134,7 @@ export class QueueRun {
       if (q.causeAt(pos) !== 'map') this.oracle.published(pos, seq, q.decodedAt(pos), cls);
       const role = cls.role;
       if (role === 'sync') {
-        this.completions.add(pos, seq, pos % q.entries, doorbellSeq, this.owner.ledger.clock, this.sinceSync);
+        this.completions.add(pos, seq, ringIndex(pos, q.entries), doorbellSeq, this.owner.ledger.clock, this.sinceSync);
         this.sinceSync = 0;
       } else if (role === 'invalidate') this.sinceSync++;
     }
@@ -147,7 +148,7 @@ export class QueueRun {
     const cls = q.classifiedAt(pos);
     const seq = q.seqAt(pos);
     this.oracle.published(pos, seq, q.decodedAt(pos), cls, q.causeAt(pos));
-    if (cls.role === 'sync') this.completions.replace(pos, seq, pos % q.entries, this.eventSeq, this.owner.ledger.clock);
+    if (cls.role === 'sync') this.completions.replace(pos, seq, ringIndex(pos, q.entries), this.eventSeq, this.owner.ledger.clock);
   }
 
   /** The guest rang this queue's doorbell: publish, then the policy runs (the owner flushes the ledger). */

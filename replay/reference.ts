@@ -7,6 +7,7 @@
 
 import type { Decoded } from '../formats/codec/codec.js';
 import type { Classified } from '../formats/scope.js';
+import { capacity as ringCapacity, published, ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
 import { describeStale, probeKey, StaleOracle, type StaleFinding, type ToldFailed, type Violation } from './oracle.js';
 import type { GuestError } from './policy.js';
@@ -118,13 +119,13 @@ function hint(f: StaleFinding): string {
  * §1.2).
  */
 export function overrunOnDoorbell(seq: number, prod: number, cons: number, entries: number, arch: 'smmuv3' | 'vtd'): GuestFinding | undefined {
-  const capacity = arch === 'smmuv3' ? entries : entries - 1;
+  const capacity = ringCapacity(entries, arch === 'smmuv3');
   if (prod - cons <= capacity) return undefined;
   return {
     kind: 'ring-overrun',
     seq,
     scope: `doorbell seq ${seq}`,
-    explanation: `the doorbell at seq ${seq} leaves ${prod - cons} entries published ahead of the consumer (slot ${cons % entries}) in a ring of ${capacity}: the guest overran its queue; verdicts after it compare queues the guest corrupted`,
+    explanation: `the doorbell at seq ${seq} leaves ${prod - cons} entries published ahead of the consumer (slot ${ringIndex(cons, entries)}) in a ring of ${capacity}: the guest overran its queue; verdicts after it compare queues the guest corrupted`,
   };
 }
 
@@ -137,13 +138,13 @@ export function overrunOnDoorbell(seq: number, prod: number, cons: number, entri
 export function overrunOnWrite(seq: number, slot: number, prod: number, cons: number, stopped: boolean, entries: number): GuestFinding | undefined {
   const ahead = prod - cons;
   if (ahead <= 0) return undefined;
-  const offset = (slot - (cons % entries) + entries) % entries;
+  const offset = published(ringIndex(cons, entries), slot, entries);
   if (offset >= ahead) return undefined;
   if (offset === 0 && stopped) return undefined;
   return {
     kind: 'ring-overrun',
     seq,
     scope: `slot ${slot}`,
-    explanation: `seq ${seq} overwrites slot ${slot}, published and not yet consumed (the consumer is at slot ${cons % entries}, ${ahead} entries ahead of it): the guest wrote past its consumer`,
+    explanation: `seq ${seq} overwrites slot ${slot}, published and not yet consumed (the consumer is at slot ${ringIndex(cons, entries)}, ${ahead} entries ahead of it): the guest wrote past its consumer`,
   };
 }

@@ -5,8 +5,9 @@
 import { Box, Text } from 'ink';
 import { hex } from '../../formats/bits.js';
 import { listHeader, listLine, posLabel } from './model/describe.js';
-import { between, queueAt, ringCells, type Cell } from './model/queue.js';
-import type { TraceModel } from './model/trace-model.js';
+import { between } from '../../formats/ring.js';
+import { queueAt, ringCells, type Cell } from './model/queue.js';
+import { ringPeriod, slotOf, type TraceModel } from './model/trace-model.js';
 import { Blank, Line } from './Line.js';
 import { queueLinePositions, queueSlotRows, type Cursor } from './state.js';
 import { theme } from './theme.js';
@@ -52,7 +53,7 @@ export function QueueView({ model: m, doorbell, slots, height, width }: QueueVie
     );
   }
   const q = queueAt(m, doorbell);
-  const period = 2 * m.entries;
+  const period = ringPeriod(m);
   const barWidth = Math.max(8, width - 4);
   const cells = ringCells(m, q, barWidth);
   const perCell = m.entries / barWidth;
@@ -65,7 +66,7 @@ export function QueueView({ model: m, doorbell, slots, height, width }: QueueVie
     const published = between(pos, q.prevProd, q.prod, period);
     const outstanding = between(pos, q.consBefore, q.prevProd, period);
     const row = rows[i]!;
-    const text = row >= 0 ? listLine(m, row, lineWidth) : `   ${hex(pos % m.entries)} (never written)`;
+    const text = row >= 0 ? listLine(m, row, lineWidth) : `   ${hex(slotOf(m, pos))} (never written)`;
     const selected = line === slots.index;
     const color = selected ? theme.selectedFg : published ? theme.ring.published : outstanding ? theme.ring.outstanding : theme.dim;
     return <Line key={line} text={` ${mark} ${text}`} width={width} color={color} bg={selected ? theme.selectedBg : undefined} />;

@@ -2,12 +2,13 @@
 // holds) -> next state and, for what is not state (quit, run or stop a SQL query), an effect the
 // hook performs. Views never change state; useTui (hooks.ts) feeds keys here.
 
+import { step } from '../../formats/ring.js';
 import type { Action, KeyScope } from './keys.js';
 import type { Layout } from './layout.js';
 import { lowerBound, parseQuery, selectRows, type QueryContext } from './model/filter.js';
 import { doorbellOfRow, queueAt, slotRows } from './model/queue.js';
 import { violationsOf, type PolicyResults } from './model/results.js';
-import { KEY_FIELDS, NONE, opName, type TraceModel } from './model/trace-model.js';
+import { KEY_FIELDS, NONE, opName, ringPeriod, slotOf, type TraceModel } from './model/trace-model.js';
 
 export const VIEWS = ['commands', 'queue', 'policies', 'sql'] as const;
 export type View = (typeof VIEWS)[number];
@@ -265,9 +266,8 @@ function stepDoorbell(s: TuiState, dir: 1 | -1, env: Env): TuiState {
 /** Number of lines the queue view lists for doorbell `d`: CONS - 4 up to PROD + 4. */
 export function queueSlotSpan(m: TraceModel, d: number): { first: number; count: number } {
   const q = queueAt(m, d);
-  const period = 2 * m.entries;
   const count = Math.min(m.entries, q.outstanding + 8);
-  return { first: (q.consBefore - 4 + period) % period, count };
+  return { first: step(q.consBefore, -4, ringPeriod(m)), count };
 }
 
 function enterQueue(s: TuiState, env: Env): TuiState {
@@ -491,13 +491,13 @@ export function queueSlotRow(m: TraceModel, d: number, line: number): number {
 /** Ring positions of `count` consecutive lines of the queue view of doorbell `d`, from `line`. */
 export function queueLinePositions(m: TraceModel, d: number, line: number, count: number): number[] {
   const span = queueSlotSpan(m, d);
-  const period = 2 * m.entries;
+  const period = ringPeriod(m);
   const out: number[] = [];
-  for (let i = line; i < Math.min(span.count, line + count); i++) out.push((span.first + i) % period);
+  for (let i = line; i < Math.min(span.count, line + count); i++) out.push(step(span.first, i, period));
   return out;
 }
 
 /** The trace rows written at `count` consecutive lines of the queue view, from `line` (-1: none). */
 export function queueSlotRows(m: TraceModel, d: number, line: number, count: number): Int32Array {
-  return slotRows(m, m.doorbells.row[d]!, queueLinePositions(m, d, line, count).map((p) => p % m.entries));
+  return slotRows(m, m.doorbells.row[d]!, queueLinePositions(m, d, line, count).map((p) => slotOf(m, p)));
 }

@@ -12,7 +12,7 @@
 // Slots run from 0 (Linux starts with an empty queue) over a queue of the size the console's
 // "allocated N entries for cmdq" line gives, with the wrap bit toggling each lap.
 
-import { RingCursor } from '../jsonl/reader.js';
+import { RingCursor } from '../ring.js';
 import type { Diagnostics } from './events.js';
 import { parseCmdList } from './ftrace.js';
 import type { GuestLine } from './guest-trace.js';

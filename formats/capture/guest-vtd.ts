@@ -16,7 +16,7 @@
 // Slots: Linux's queue has 256 entries (QI_LENGTH) and starts at 0 when QI is enabled; the trace
 // is assumed to start there too (a guest-only trace cannot see descriptors issued before tracing).
 
-import { RingCursor } from '../jsonl/reader.js';
+import { RingCursor } from '../ring.js';
 import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
 import type { GuestLine } from './guest-trace.js';

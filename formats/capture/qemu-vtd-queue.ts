@@ -13,6 +13,7 @@
 // masks, null op), never an invented one.
 
 import { hex } from '../bits.js';
+import { nextWrap, step } from '../ring.js';
 import type { CmdEvent, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
@@ -174,7 +175,7 @@ export class VtdQemuQueue extends QueueReader {
   private doorbell(idx: number, at: { file: string; line: number }, meta: { ts_ns: bigint | undefined; cpu: number | undefined }): void {
     // Lap parity of the tail (the "wrap" of a VT-d producer index): it flips when the new tail
     // passes the end of the ring. VT-d keeps one slot free, so equal tails publish nothing.
-    if (idx < this.tail) this.tailLap ^= 1;
+    this.tailLap = nextWrap(this.tail, idx, this.tailLap);
     this.tail = idx;
     this.stats.doorbells++;
     this.pending = { kind: 'doorbell', slot: idx, wrap: this.tailLap, at, ...meta };
@@ -192,8 +193,8 @@ export class VtdQemuQueue extends QueueReader {
     // Fetched again: the last attempt failed (IQE keeps IQH on the bad descriptor, §1.3) and the
     // guest rewrote the slot; a rewrite has no wrap bit.
     if (head === last) return undefined;
-    if (head < last) this.headLap ^= 1;
-    if (head !== (last + 1) % this.entries) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    this.headLap = nextWrap(last, head, this.headLap);
+    if (head !== step(last, 1, this.entries)) this.diag.warn(`head jumped from ${last} to ${head}`, line);
     return this.headLap;
   }
 

@@ -12,6 +12,7 @@
 // are not modelled here: a queue stopped that way is not watched (no warning rather than a wrong one).
 
 import type { Arch } from '../codec/table.js';
+import { capacity, period, published, ringIndex, step, wrapValue } from '../ring.js';
 
 const MAX_WARNINGS = 20;
 
@@ -27,7 +28,7 @@ export class RingWatch {
   private more = 0;
 
   constructor(private readonly entries: number, arch: Arch, start = 0) {
-    this.capacity = arch === 'vtd' ? entries - 1 : entries;
+    this.capacity = capacity(entries, arch !== 'vtd');
     this.rejected = new Uint8Array(entries);
     this.prod = start;
     this.cons = start;
@@ -54,15 +55,14 @@ export class RingWatch {
   /** The guest's producer write; `where` names it (file:line). */
   doorbell(slot: number, wrap: number, where: string): void {
     if (slot >= this.entries) return;
-    const span = 2 * this.entries;
-    const next = (wrap & 1) * this.entries + slot;
-    const published = (next - this.prod + span) % span;
-    const outstanding = (next - this.cons + span) % span;
+    const span = period(this.entries, true);
+    const next = wrapValue(slot, wrap, this.entries);
+    const n = published(this.prod, next, span);
+    const outstanding = published(this.cons, next, span);
     if (outstanding > this.capacity) {
-      const n = this.entries;
-      this.note(this.stoppedAt === undefined || published === outstanding
-        ? `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) publishes ${published} entries but a queue of ${n} holds ${this.capacity}: the guest overran its ring, so later commands overwrote ones not yet read`
-        : `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) leaves ${outstanding} entries behind the consumer stopped at slot ${this.stoppedAt % n} (error not yet acknowledged), more than the ${this.capacity} a queue of ${n} holds: the guest wrote past the stopped consumer`);
+      this.note(this.stoppedAt === undefined || n === outstanding
+        ? `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) publishes ${n} entries but a queue of ${this.entries} holds ${this.capacity}: the guest overran its ring, so later commands overwrote ones not yet read`
+        : `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) leaves ${outstanding} entries behind the consumer stopped at slot ${ringIndex(this.stoppedAt, this.entries)} (error not yet acknowledged), more than the ${this.capacity} a queue of ${this.entries} holds: the guest wrote past the stopped consumer`);
     }
     this.prod = next;
     if (this.stoppedAt === undefined) this.consume();
@@ -78,13 +78,13 @@ export class RingWatch {
   }
 
   private consume(): void {
-    const span = 2 * this.entries;
+    const span = period(this.entries, true);
     while (this.cons !== this.prod) {
-      if (this.rejected[this.cons % this.entries] === 1) {
+      if (this.rejected[ringIndex(this.cons, this.entries)] === 1) {
         this.stoppedAt = this.cons;
         return;
       }
-      this.cons = (this.cons + 1) % span;
+      this.cons = step(this.cons, 1, span);
     }
   }
 

@@ -15,6 +15,7 @@
 import { parseU64 } from '../bits.js';
 import { codecFor } from '../codecs.js';
 import { readLines } from '../lines.js';
+import { RingCursor } from '../ring.js';
 import { InputFault, type InputError } from '../result.js';
 import type { BatchSink } from '../trace/builder.js';
 import { TraceBuilder, type EventMeta } from '../trace/builder.js';
@@ -33,21 +34,6 @@ interface ScenarioQueue {
   readonly header: TraceHeader;
   readonly cursor: RingCursor;
   readonly watch: RingWatch;
-}
-
-/** The ring cursor of a scenario: the next slot commands go to, and its wrap bit. */
-export class RingCursor {
-  slot: number;
-  wrap = 0;
-  constructor(readonly entries: number, start = 0) {
-    this.slot = start;
-  }
-  advance(): void {
-    if (++this.slot === this.entries) {
-      this.slot = 0;
-      this.wrap ^= 1;
-    }
-  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { hex } from '../bits.js';
 import { wordsPerSlot, type TraceHeader } from '../trace/header.js';
 import { viewBatch } from '../trace/view.js';
 import { queueHeaders } from '../trace/queues.js';
-import { RingCursor } from './reader.js';
+import { RingCursor } from '../ring.js';
 
 export class JsonlWriter {
   /** One placement cursor per guest queue. */

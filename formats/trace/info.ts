@@ -3,6 +3,7 @@
 // with several guest queues is walked ring by ring (each its own producer and size), with its
 // counts per queue.
 
+import { period, published, wrapped, wrapValue } from '../ring.js';
 import type { OpenTrace } from './io.js';
 import { queueHeaders } from './queues.js';
 import { viewBatch } from './view.js';
@@ -45,11 +46,10 @@ export interface QueueInfo {
   readonly devices: number;
 }
 
-/** One guest queue's producer as the doorbells move it, and its counts. */
+/** One guest queue's producer as the doorbells move it (on the ring of 2E: index, wrap bit above it), and its counts. */
 interface Ring {
   readonly entries: number;
   prod: number;
-  prodWrap: number;
   commands: number;
   doorbells: number;
   wraps: number;
@@ -60,7 +60,7 @@ const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b)
 
 export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   const h = t.header;
-  const rings: Ring[] = queueHeaders(h).map((q) => ({ entries: q.queue_entries, prod: q.start ?? 0, prodWrap: 0, commands: 0, doorbells: 0, wraps: 0 }));
+  const rings: Ring[] = queueHeaders(h).map((q) => ({ entries: q.queue_entries, prod: q.start ?? 0, commands: 0, doorbells: 0, wraps: 0 }));
   const byOp = new Map<string, number>();
   const byRole = new Map<string, number>();
   const errors = new Map<string, number>();
@@ -92,21 +92,19 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
         case 'doorbell': {
           doorbells++;
           const ring = rings[v.queueOf(i)]!;
-          const { entries, prod, prodWrap } = ring;
-          const p = v.slot.values[i]!;
-          const w = v.wrap.values[i]!;
-          // Positions on a ring of 2*entries (index plus wrap bit): the distance is what was published.
-          const published = (w * entries + p - (prodWrap * entries + prod) + 2 * entries) % (2 * entries);
-          if (prod + published >= entries) {
+          const { entries, prod } = ring;
+          // Trace positions carry a wrap bit (formats/ring.ts): the distance is what was published.
+          const next = wrapValue(v.slot.values[i]!, v.wrap.values[i]!, entries);
+          const n = published(prod, next, period(entries, true));
+          if (wrapped(prod, n, entries)) {
             wraps++;
             ring.wraps++;
           }
           ring.doorbells++;
-          minPub = Math.min(minPub, published);
-          maxPub = Math.max(maxPub, published);
-          sumPub += published;
-          ring.prod = p;
-          ring.prodWrap = w;
+          minPub = Math.min(minPub, n);
+          maxPub = Math.max(maxPub, n);
+          sumPub += n;
+          ring.prod = next;
           break;
         }
         case 'ack':

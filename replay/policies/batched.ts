@@ -5,6 +5,7 @@
 // VMM pays per command, and in whether a batch may be split where the ring wraps.
 
 import type { Decoded } from '../../formats/codec/codec.js';
+import { ringIndex } from '../../formats/ring.js';
 import type { PolicyContext } from '../policy.js';
 import { forwardToHost, type Forwarded } from '../vmm/forward.js';
 import { completionPoint, hostFailed, type VmmState } from './steps.js';
@@ -38,7 +39,7 @@ function flush(ctx: PolicyContext, st: VmmState, batch: Forwarded[], o: BatchOpt
   const parts: Forwarded[][] = [];
   let cur: Forwarded[] = [];
   for (const it of batch) {
-    if (o.splitOnWrap && cur.length > 0 && it.pos % entries === 0) {
+    if (o.splitOnWrap && cur.length > 0 && ringIndex(it.pos, entries) === 0) {
       parts.push(cur);
       cur = [];
     }

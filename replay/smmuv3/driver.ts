@@ -8,7 +8,7 @@
 // ETIMEDOUT (the 1 s poll timeout), leaving the queue stuck at that SYNC.
 
 import { GuestMemory } from '../memory.js';
-import { SmmuRing } from '../ring.js';
+import { SmmuRing } from '../../formats/ring.js';
 import type { HostOpSink } from '../host.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
 import { HOST_FEATURES } from './regs.js';

@@ -25,7 +25,7 @@ import type { AddrRange, Scope } from '../../formats/scope.js';
 import { SMMUV3_OPS } from '../../formats/smmuv3/commands.js';
 import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
 import type { GuestMemory } from '../memory.js';
-import { SmmuRing } from '../ring.js';
+import { SmmuRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
 import { ConfigCache } from './config-cache.js';
 import * as qt from './qemu-trace.js';

@@ -2,7 +2,7 @@
 // size (spec/vtd.md §1.1, §1.2), GCMD.QIE, and wait descriptors (§2.2 type 0x5).
 import { describe, expect, it } from 'vitest';
 import { GuestMemory } from '../memory.js';
-import { VtdRing } from '../ring.js';
+import { VtdRing } from '../../formats/ring.js';
 import { desc, QUEUE_BASE, rig, STATUS_BASE } from './testkit.js';
 import { FSTS_IQE, GCMD_QIE, ICS_IWC, IQA_DW, IQEI, REG } from './regs.js';
 import { VtdUnit } from './unit.js';

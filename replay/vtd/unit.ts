@@ -28,7 +28,7 @@ import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
 import { unreachable } from '../../formats/result.js';
 import type { GuestMemory } from '../memory.js';
-import { VtdRing } from '../ring.js';
+import { VtdRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
 import { cached, DEFAULT_CAPACITY, remapInterrupt, translate, VtdCaches, type CacheCapacity, type DeviceEntry, type WalkTables } from './caches.js';
 import { DecodeCache } from './compiled.js';

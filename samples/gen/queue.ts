@@ -9,6 +9,7 @@
 //                then submits the same descriptors again (-EAGAIN restart).
 
 import type { EventMeta, TraceBuilder } from '../../formats/trace/builder.js';
+import { RingCursor } from '../../formats/ring.js';
 import type { LinuxDriver, Submission } from './driver.js';
 import type { Words } from './encode.js';
 import type { Injection } from './inject.js';
@@ -20,8 +21,8 @@ export interface Part {
 }
 
 export class GuestQueue {
-  private prod = 0;
-  private wrap = 0;
+  /** The producer: next slot and its wrap bit. */
+  private readonly prod: RingCursor;
   /** Queue entries written (commands and completions, injected ones included). */
   commands = 0;
   doorbells = 0;
@@ -38,7 +39,9 @@ export class GuestQueue {
     private readonly arch: 'smmuv3' | 'vtd',
     /** Which guest queue (vSMMU instance) this is: every row it writes names it when not 0. */
     private readonly queue = 0,
-  ) {}
+  ) {
+    this.prod = new RingCursor(entries);
+  }
 
   get pendingInjections(): readonly Injection[] {
     return this.injections.slice(this.nextInjection);
@@ -104,28 +107,25 @@ export class GuestQueue {
   private writeSubmission(sub: Submission, meta: EventMeta): number | undefined {
     const m = sub.cause !== undefined ? { ...meta, cause: sub.cause } : meta;
     for (const c of sub.cmds) this.write(c, m);
-    return sub.sync ? this.write(this.driver.completion(this.prod), meta) : undefined;
+    return sub.sync ? this.write(this.driver.completion(this.prod.slot), meta) : undefined;
   }
 
   private write(words: Words, meta: EventMeta): number {
-    const slot = this.prod;
-    this.b.command(slot, words, meta, this.wrap);
+    const slot = this.prod.slot;
+    this.b.command(slot, words, meta, this.prod.wrap);
     this.commands++;
-    if (++this.prod === this.entries) {
-      this.prod = 0;
-      this.wrap ^= 1;
-      this.wraps++;
-    }
+    this.prod.advance();
+    if (this.prod.slot === 0) this.wraps++;
     return slot;
   }
 
   private ring(meta: EventMeta): void {
-    this.b.doorbell(this.prod, this.wrap, meta);
+    this.b.doorbell(this.prod.slot, this.prod.wrap, meta);
     this.doorbells++;
   }
 
   /** Wrap bit a slot written during the current lap had (slots past prod belong to the previous lap). */
   private wrapOf(slot: number): number {
-    return slot < this.prod ? this.wrap : this.wrap ^ 1;
+    return slot < this.prod.slot ? this.prod.wrap : this.prod.wrap ^ 1;
   }
 }

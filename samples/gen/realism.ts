@@ -14,6 +14,7 @@ import type { Decoded } from '../../formats/codec/codec.js';
 import type { Arch } from '../../formats/codec/table.js';
 import { codecFor } from '../../formats/codecs.js';
 import { ingest } from '../../formats/ingest/ingest.js';
+import { period, published, wrapValue } from '../../formats/ring.js';
 import { openTrace } from '../../formats/trace/io.js';
 import { viewBatch } from '../../formats/trace/view.js';
 
@@ -88,15 +89,15 @@ export async function traceStats(path: string): Promise<TrafficStats> {
   const codec = codecFor(arch);
   const words = t.header.desc_bytes === 32 ? 4 : 2;
   const c = new Collector(arch);
-  let pos = t.header.start ?? 0; // producer position on a ring of 2 * entries (index + wrap bit)
+  let pos = t.header.start ?? 0; // the producer on the ring of 2E: index, wrap bit above it (formats/ring.ts)
   for await (const batch of t.batches()) {
     const v = viewBatch(batch);
     for (let i = 0; i < v.length; i++) {
       const kind = v.kindOf(i);
       if (kind === 'cmd') c.command(codec.decode(v.words(i, words), { descBytes: t.header.desc_bytes }));
       else if (kind === 'doorbell') {
-        const next = v.wrap.values[i]! * entries + v.slot.values[i]!;
-        c.doorbell((next - pos + 2 * entries) % (2 * entries));
+        const next = wrapValue(v.slot.values[i]!, v.wrap.values[i]!, entries);
+        c.doorbell(published(pos, next, period(entries, true)));
         pos = next;
       }
     }

@@ -10,6 +10,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Arch } from '../../formats/codec/table.js';
 import { codecFor } from '../../formats/codecs.js';
+import { RingCursor } from '../../formats/ring.js';
 import { MemorySink, TraceBuilder } from '../../formats/trace/builder.js';
 import type { TraceHeader } from '../../formats/trace/header.js';
 import type { OpenTrace } from '../../formats/trace/io.js';
@@ -79,14 +80,7 @@ export function wordTrace(v: WordVariant, seed: number, n: number): OpenTrace {
   const sink = new MemorySink();
   const b = new TraceBuilder(h, sink, 1 << 14);
   const fix = recovery(arch, words);
-  let slot = 0;
-  let wrap = 0;
-  const advance = () => {
-    if (++slot === ENTRIES) {
-      slot = 0;
-      wrap ^= 1;
-    }
-  };
+  const cur = new RingCursor(ENTRIES);
   let done = 0;
   let timedOut: number | undefined;
   while (done < n) {
@@ -98,11 +92,11 @@ export function wordTrace(v: WordVariant, seed: number, n: number): OpenTrace {
     const k = Math.min(n - done, 1 + r.int(3));
     const slots: number[] = [];
     for (let i = 0; i < k; i++) {
-      slots.push(slot);
-      b.command(slot, randomCommand(r, arch, words), {}, wrap);
-      advance();
+      slots.push(cur.slot);
+      b.command(cur.slot, randomCommand(r, arch, words), {}, cur.wrap);
+      cur.advance();
     }
-    b.doorbell(slot, wrap);
+    b.doorbell(cur.slot, cur.wrap);
     for (const s of slots) b.command(s, fix);
     b.ack();
     done += k;

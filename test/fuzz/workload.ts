@@ -4,6 +4,7 @@
 
 import { RecordBatch } from 'apache-arrow';
 import type { Arch } from '../../formats/codec/table.js';
+import { RingCursor } from '../../formats/ring.js';
 import { MemorySink, TraceBuilder } from '../../formats/trace/builder.js';
 import type { OpenTrace } from '../../formats/trace/io.js';
 import { Rng } from '../../samples/rng.js';
@@ -114,8 +115,7 @@ export async function directOnly(trace: OpenTrace): Promise<OpenTrace> {
   const sink = new MemorySink();
   const b = new TraceBuilder({ ...h, start: 0 }, sink, 1 << 14);
   const entries = h.queue_entries;
-  let slot = 0;
-  let wrap = 0;
+  const cur = new RingCursor(entries);
   const words = h.desc_bytes === 32 ? 4 : 2;
   for await (const batch of trace.batches()) {
     const col = (n: string) => batch.getChild(n)!;
@@ -125,12 +125,9 @@ export async function directOnly(trace: OpenTrace): Promise<OpenTrace> {
       const k = kind.get(i) as string;
       if (k === 'cmd') {
         if (!keep.has(op.get(i) as string)) continue;
-        b.command(slot, w.slice(0, words).map((c) => BigInt(c.get(i) ?? 0n)), {}, wrap);
-        if (++slot === entries) {
-          slot = 0;
-          wrap ^= 1;
-        }
-      } else if (k === 'doorbell') b.doorbell(slot, wrap);
+        b.command(cur.slot, w.slice(0, words).map((c) => BigInt(c.get(i) ?? 0n)), {}, cur.wrap);
+        cur.advance();
+      } else if (k === 'doorbell') b.doorbell(cur.slot, cur.wrap);
       else throw new Error(`directOnly: a fault-free trace has no ${k} event`);
     }
   }

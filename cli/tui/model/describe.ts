@@ -5,12 +5,13 @@
 import { hex, rangeLabel } from '../../../formats/bits.js';
 import { classify, derive } from '../../../formats/classify.js';
 import type { Decoded } from '../../../formats/codec/codec.js';
+import { step } from '../../../formats/ring.js';
 import { describeScope } from '../../../formats/scope.js';
 import { queueAt, doorbellOfRow } from './queue.js';
 import type { PolicyResults } from './results.js';
 import {
   errorName, FLAG_DOORBELL_WRAPS, FLAG_ERROR_STOP, FLAG_INFERRED, FLAG_WRAPPED, kindName, KEY_FIELDS, NONE, NO_CODE, opName,
-  originName, slotOf, wordsOf, wrapOf, type TraceModel,
+  originName, ringPeriod, slotOf, wordsOf, wrapOf, type TraceModel,
 } from './trace-model.js';
 
 /** Decodes a command row from its words (the codec table, as `invtrace decode` does). */
@@ -165,7 +166,7 @@ export function detailLines(m: TraceModel, row: number, results?: PolicyResults)
     const q = queueAt(m, doorbellOfRow(m, row));
     out.push({ text: `seq ${row}  doorbell: PROD ${posLabel(m, q.prod)}${m.flags[row]! & FLAG_DOORBELL_WRAPS ? '  (wraps the ring)' : ''}`, style: 'title' });
     out.push({ text: prov, style: 'dim' });
-    const last = slotOf(m, (q.prod + 2 * m.entries - 1) % (2 * m.entries));
+    const last = slotOf(m, step(q.prod, -1, ringPeriod(m)));
     out.push({ text: q.published === 0 ? 'published nothing (PROD unchanged)' : `published ${q.published} entr${q.published === 1 ? 'y' : 'ies'}: slots ${hex(slotOf(m, q.prevProd))}..${hex(last)}` });
     out.push({ text: `CONS when written ${posLabel(m, q.consBefore)} (${q.outstanding} outstanding); after ${posLabel(m, q.consAfter)}` });
     if (q.stopped) out.push({ text: `the consumer stops at slot ${hex(slotOf(m, q.consAfter))}: its command raises an error`, style: 'error' });

@@ -1,7 +1,8 @@
 // The guest queue at one doorbell: producer and consumer positions (Doorbells in trace-model.ts),
 // what each slot held when the guest wrote PROD, and the ring drawn at a given width.
 
-import { doorbellAtOrAfter, kindName, NONE, type TraceModel } from './trace-model.js';
+import { between, published, ringIndex, step } from '../../../formats/ring.js';
+import { doorbellAtOrAfter, kindName, NONE, ringPeriod, type TraceModel } from './trace-model.js';
 
 export interface QueueAt {
   /** Doorbell index and its trace row. */
@@ -21,7 +22,7 @@ export interface QueueAt {
 
 export function queueAt(m: TraceModel, index: number): QueueAt {
   const d = m.doorbells;
-  const period = 2 * m.entries;
+  const period = ringPeriod(m);
   const prod = d.prod[index]!, prevProd = d.prevProd[index]!, consBefore = d.consBefore[index]!;
   return {
     index,
@@ -31,8 +32,8 @@ export function queueAt(m: TraceModel, index: number): QueueAt {
     consBefore,
     consAfter: d.consAfter[index]!,
     stopped: d.stopped[index] === 1,
-    published: (prod - prevProd + period) % period,
-    outstanding: (prod - consBefore + period) % period,
+    published: published(prevProd, prod, period),
+    outstanding: published(consBefore, prod, period),
   };
 }
 
@@ -68,11 +69,6 @@ export function slotRows(m: TraceModel, row: number, slots: readonly number[]): 
 /** What a cell of the ring bar shows. */
 export type Cell = 'free' | 'outstanding' | 'published' | 'cons' | 'prod' | 'both';
 
-/** Position `p` lies in [from, to) going round the ring. */
-export function between(p: number, from: number, to: number, period: number): boolean {
-  return (p - from + period) % period < (to - from + period) % period;
-}
-
 /**
  * The ring in `width` cells, slot 0 on the left: each cell covers entries/width slots (or a slot
  * covers several cells on a small ring). Published = the entries this doorbell added; outstanding
@@ -80,9 +76,9 @@ export function between(p: number, from: number, to: number, period: number): bo
  */
 export function ringCells(m: TraceModel, q: QueueAt, width: number): Cell[] {
   const E = m.entries;
-  const period = 2 * E;
+  const period = ringPeriod(m);
   const cells: Cell[] = [];
-  const cs = q.consBefore % E, ps = q.prod % E;
+  const cs = ringIndex(q.consBefore, E), ps = ringIndex(q.prod, E);
   for (let c = 0; c < width; c++) {
     const lo = Math.floor((c * E) / width);
     const hi = Math.max(lo + 1, Math.floor(((c + 1) * E) / width));
@@ -94,7 +90,7 @@ export function ringCells(m: TraceModel, q: QueueAt, width: number): Cell[] {
       let kind: Cell = 'free';
       for (let s = lo; s < hi && kind !== 'published'; s++) {
         // A slot index means the position of that slot in the lap between CONS and PROD.
-        const p = (q.consBefore - cs + s + (s < cs ? E : 0)) % period;
+        const p = step(q.consBefore, published(cs, s, E), period);
         if (between(p, q.prevProd, q.prod, period)) kind = 'published';
         else if (between(p, q.consBefore, q.prevProd, period)) kind = 'outstanding';
       }

@@ -9,6 +9,7 @@ import type { Codec } from '../../../formats/codec/codec.js';
 import type { Arch } from '../../../formats/codec/table.js';
 import { codecFor } from '../../../formats/codecs.js';
 import { InputFault } from '../../../formats/result.js';
+import { period, published, ringIndex, ringWrap, step, wrapped, wrapValue } from '../../../formats/ring.js';
 import { wordsPerSlot, type TraceHeader } from '../../../formats/trace/header.js';
 import { openTrace } from '../../../formats/trace/io.js';
 import { CACHES, ERROR_CODES, EVENT_KINDS, ORIGINS, ROLES, traceDictionaries, type EventKind } from '../../../formats/trace/schema.js';
@@ -98,9 +99,15 @@ export const cacheName = (m: TraceModel, row: number): string | undefined => (m.
 export const originName = (m: TraceModel, row: number): string => ORIGINS[m.origin[row]!]!;
 export const wordsOf = (m: TraceModel, row: number): bigint[] => m.words.map((w) => w[row]!);
 
+/**
+ * Positions on the queue ring: 2E, because a trace records a wrap bit for both architectures
+ * (VT-d: the lap parity ingest writes; formats/ring.ts).
+ */
+export const ringPeriod = (m: Pick<TraceModel, 'entries'>): number => period(m.entries, true);
+
 /** Slot and wrap bit of a ring position. */
-export const slotOf = (m: TraceModel, pos: number): number => pos % m.entries;
-export const wrapOf = (m: TraceModel, pos: number): number => (pos >= m.entries ? 1 : 0);
+export const slotOf = (m: TraceModel, pos: number): number => ringIndex(pos, m.entries);
+export const wrapOf = (m: TraceModel, pos: number): number => ringWrap(pos, m.entries);
 
 /** Index of the first doorbell at or after `row` (the one that publishes a command), or -1. */
 export function doorbellAtOrAfter(m: TraceModel, row: number): number {
@@ -292,7 +299,7 @@ type ModelCore = Pick<TraceModel, 'rows' | 'kind' | 'slot' | 'wrap' | 'error' | 
  */
 function queueModel(m: ModelCore): { doorbells: Doorbells; wraps: number; commands: number } {
   const entries = m.entries;
-  const period = 2 * entries;
+  const period = ringPeriod(m);
   const KIND_CMD = EVENT_KINDS.indexOf('cmd'), KIND_DB = EVENT_KINDS.indexOf('doorbell'), KIND_ACK = EVENT_KINDS.indexOf('ack');
   let count = 0, commands = 0;
   for (let r = 0; r < m.rows; r++) if (m.kind[r] === KIND_DB) count++;
@@ -312,14 +319,14 @@ function queueModel(m: ModelCore): { doorbells: Doorbells; wraps: number; comman
   let d = 0;
   const consume = () => {
     for (let steps = 0; cons !== prod && !pendingError && steps < period; steps++) {
-      const s = cons % entries;
+      const s = ringIndex(cons, entries);
       if (slotError[s]) {
         pendingError = true;
         const r = slotRow[s]!;
         if (r >= 0) m.flags[r]! |= FLAG_ERROR_STOP;
         break;
       }
-      cons = (cons + 1) % period;
+      cons = step(cons, 1, period);
     }
   };
   for (let r = 0; r < m.rows; r++) {
@@ -339,9 +346,8 @@ function queueModel(m: ModelCore): { doorbells: Doorbells; wraps: number; comman
     } else if (k === KIND_DB) {
       const s = m.slot[r]!;
       const w = m.wrap[r] === NO_CODE ? 0 : m.wrap[r]!;
-      const next = s === NONE ? prod : (w * entries + s) % period;
-      const published = (next - prod + period) % period;
-      if ((prod % entries) + published >= entries) {
+      const next = s === NONE ? prod : wrapValue(s, w, entries);
+      if (wrapped(prod, published(prod, next, period), entries)) {
         wraps++;
         m.flags[r]! |= FLAG_DOORBELL_WRAPS;
       }
