@@ -5,12 +5,15 @@
 
 import { readFile } from 'node:fs/promises';
 import { hex } from '../formats/bits.js';
+import type { Decoded } from '../formats/codec/codec.js';
 import type { Arch } from '../formats/codec/table.js';
 import { codecFor } from '../formats/codecs.js';
-import { InputFault } from '../formats/result.js';
+import { InputFault, unreachable } from '../formats/result.js';
+import { smmuv3Op } from '../formats/smmuv3/commands.js';
 import { parseTopology, wordsPerSlot, type DeviceSpec, type Topology } from '../formats/trace/header.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { viewBatch } from '../formats/trace/view.js';
+import { CC_G, IOTLB_G, PIOTLB_G, vtdOp } from '../formats/vtd/descriptors.js';
 
 export interface ResolvedTopology {
   readonly topology: Topology;
@@ -64,38 +67,55 @@ class Inference {
     if (!this.domainsSeen.includes(d)) this.domainsSeen.push(d);
   }
 
-  feed(name: string, f: Readonly<Record<string, bigint>>): void {
+  /** One valid command: every opcode of the arch's table is considered (a new row must be too). */
+  feed(d: Decoded): void {
+    const f = d.fields;
     const n = (k: string) => Number(f[k] ?? 0n);
-    if (this.arch === 'vtd') {
-      switch (name) {
+    const vtd = vtdOp(d);
+    if (vtd !== undefined) {
+      switch (vtd.name) {
         case 'cc_inv':
-          if (n('G') === 3) {
+          if (f.G === CC_G.DEVICE) {
             this.see(n('SID'));
             if (n('DID') !== 0) this.bind(n('SID'), n('DID'), `context invalidation of the device names DID ${n('DID')}`);
             else this.pendingSid = n('SID');
           }
           break;
         case 'iotlb_inv':
-        case 'p_iotlb_inv':
-          if (n('G') !== 1) {
+        case 'p_iotlb_inv': {
+          // Every granularity but the global one names a DID; a domain-wide one (IOTLB DOMAIN,
+          // P-IOTLB all-of-a-PASID) right after a device's context invalidation binds the device.
+          const wide = vtd.name === 'iotlb_inv' ? IOTLB_G.DOMAIN : PIOTLB_G.PASID;
+          if (vtd.name === 'p_iotlb_inv' || f.G !== IOTLB_G.GLOBAL) {
             this.seeDomain(n('DID'));
             this.lastDid = n('DID');
-            if (this.pendingSid !== undefined && n('G') === 2) {
+            if (this.pendingSid !== undefined && f.G === wide) {
               this.bind(this.pendingSid, n('DID'), `domain flush of DID ${n('DID')} right after its context invalidation`);
               this.pendingSid = undefined;
             }
           }
           break;
+        }
         case 'dev_tlb_inv':
         case 'p_dev_tlb_inv':
           this.see(n('SID'));
           this.ats.add(n('SID'));
           if (this.lastDid !== undefined) this.bind(n('SID'), this.lastDid, `IOTLB invalidation of DID ${this.lastDid} before its device-TLB invalidation`);
           break;
+        case 'iec_inv':
+        case 'inv_wait':
+        case 'pc_inv':
+        case 'page_grp_resp':
+        case 'page_strm_resp':
+          break; // no device or domain evidence
+        default:
+          unreachable(vtd);
       }
       return;
     }
-    switch (name) {
+    const smmu = smmuv3Op(d);
+    if (smmu === undefined) return;
+    switch (smmu.name) {
       case 'CMD_CFGI_STE':
       case 'CMD_CFGI_CD':
       case 'CMD_CFGI_CD_ALL':
@@ -110,6 +130,26 @@ class Inference {
       case 'CMD_TLBI_NH_ASID':
         this.seeDomain(n('ASID'));
         break;
+      case 'CMD_CFGI_STE_RANGE':
+      case 'CMD_PREFETCH_ADDR':
+      case 'CMD_PRI_RESP':
+      case 'CMD_RESUME':
+      case 'CMD_STALL_TERM':
+      case 'CMD_SYNC':
+      case 'CMD_TLBI_EL2_ALL':
+      case 'CMD_TLBI_EL2_ASID':
+      case 'CMD_TLBI_EL2_VA':
+      case 'CMD_TLBI_EL2_VAA':
+      case 'CMD_TLBI_EL3_ALL':
+      case 'CMD_TLBI_EL3_VA':
+      case 'CMD_TLBI_NH_ALL':
+      case 'CMD_TLBI_NH_VAA':
+      case 'CMD_TLBI_NSNH_ALL':
+      case 'CMD_TLBI_S12_VMALL':
+      case 'CMD_TLBI_S2_IPA':
+        break; // a range of SIDs, no SID, or no domain of a device: no evidence
+      default:
+        unreachable(smmu);
     }
   }
 
@@ -142,7 +182,7 @@ export async function inferTopology(t: OpenTrace): Promise<ResolvedTopology> {
     for (let i = 0; i < v.length; i++) {
       if (v.kindOf(i) !== 'cmd') continue;
       const d = codec.decode(v.words(i, n));
-      if (d.error === undefined) inf.feed(d.name, d.fields);
+      if (d.error === undefined) inf.feed(d);
     }
   }
   const { devices, notes } = inf.result();

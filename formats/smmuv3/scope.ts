@@ -3,6 +3,7 @@
 
 import { exact } from '../bits.js';
 import type { Decoded } from '../codec/codec.js';
+import { smmuv3Op, TLBI_TG, type Smmuv3InvalidateName } from './commands.js';
 import { addrRange, type AddrRange, type Classified, type Scope } from '../scope.js';
 
 /**
@@ -11,9 +12,9 @@ import { addrRange, type AddrRange, type Classified, type Scope } from '../scope
  * TG != 0: (NUM+1) << SCALE pages of 2^(2*TG+10) bytes from ADDR.
  */
 export function tlbiRange(f: Decoded['fields']): { range: AddrRange; granule: bigint; pages: bigint } {
-  const tg = f.TG ?? 0n;
+  const tg = f.TG ?? TLBI_TG.NONE;
   const addr = f.ADDR ?? 0n;
-  if (tg === 0n) return { range: { base: addr, bytes: 4096n }, granule: 4096n, pages: 1n };
+  if (tg === TLBI_TG.NONE) return { range: { base: addr, bytes: 4096n }, granule: 4096n, pages: 1n };
   const granule = 1n << (2n * tg + 10n);
   const pages = ((f.NUM ?? 0n) + 1n) << (f.SCALE ?? 0n);
   return { range: { base: addr, bytes: pages * granule }, granule, pages };
@@ -32,39 +33,39 @@ export function steRangeIgnore(range: bigint): number {
 }
 
 const n = (v: bigint | undefined) => Number(v ?? 0n);
+const va = (f: Decoded['fields']) => ({ range: tlbiRange(f).range, leaf: f.LEAF === 1n });
 
+/** The cache scope of each invalidation, by command (every row whose role is invalidate). */
+const SCOPES: { readonly [N in Smmuv3InvalidateName]: (f: Decoded['fields']) => Scope } = {
+  CMD_CFGI_STE: (f) => ({ cache: 'ste', sid: n(f.SID) }),
+  CMD_CFGI_STE_RANGE: (f) => ({ cache: 'ste', sid: n(f.SID), sidIgnore: steRangeIgnore(f.RANGE ?? 0n) }),
+  CMD_CFGI_CD: (f) => ({ cache: 'cd', sid: n(f.SID), ssid: n(f.SSID) }),
+  CMD_CFGI_CD_ALL: (f) => ({ cache: 'cd', sid: n(f.SID) }),
+  CMD_TLBI_NH_ALL: (f) => ({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID) }),
+  CMD_TLBI_NH_ASID: (f) => ({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID), asid: n(f.ASID) }),
+  CMD_TLBI_NH_VA: (f) => ({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID), asid: n(f.ASID), ...va(f) }),
+  CMD_TLBI_NH_VAA: (f) => ({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID), ...va(f) }),
+  CMD_TLBI_EL3_ALL: () => ({ cache: 'iotlb', regime: 'el3' }),
+  CMD_TLBI_EL3_VA: (f) => ({ cache: 'iotlb', regime: 'el3', ...va(f) }),
+  CMD_TLBI_EL2_ALL: () => ({ cache: 'iotlb', regime: 'el2' }),
+  CMD_TLBI_EL2_ASID: (f) => ({ cache: 'iotlb', regime: 'el2', asid: n(f.ASID) }),
+  CMD_TLBI_EL2_VA: (f) => ({ cache: 'iotlb', regime: 'el2', asid: n(f.ASID), ...va(f) }),
+  CMD_TLBI_EL2_VAA: (f) => ({ cache: 'iotlb', regime: 'el2', ...va(f) }),
+  CMD_TLBI_S12_VMALL: (f) => ({ cache: 'iotlb', regime: 'nh', vmid: n(f.VMID) }),
+  CMD_TLBI_S2_IPA: (f) => ({ cache: 'iotlb', regime: 'nh', stage: 2, vmid: n(f.VMID), ...va(f) }),
+  CMD_TLBI_NSNH_ALL: () => ({ cache: 'iotlb', regime: 'nh' }),
+  CMD_ATC_INV: (f) => {
+    const range = atcRange(f);
+    return { cache: 'atc', sid: n(f.SID), ...(f.SSV === 1n ? { ssid: n(f.SSID) } : {}), ...(range ? { range } : {}) };
+  },
+};
+
+/** Role from the table's role column; the scope of an invalidation from SCOPES. */
 export function classifySmmuv3(d: Decoded): Classified {
-  const f = d.fields;
-  const inv = (scope: Scope): Classified => ({ role: 'invalidate', scope });
-  const va = () => {
-    const { range } = tlbiRange(f);
-    return { range, leaf: f.LEAF === 1n };
-  };
-  switch (d.name) {
-    case 'CMD_SYNC': return { role: 'sync' };
-    case 'CMD_CFGI_STE': return inv({ cache: 'ste', sid: n(f.SID) });
-    case 'CMD_CFGI_STE_RANGE': return inv({ cache: 'ste', sid: n(f.SID), sidIgnore: steRangeIgnore(f.RANGE ?? 0n) });
-    case 'CMD_CFGI_CD': return inv({ cache: 'cd', sid: n(f.SID), ssid: n(f.SSID) });
-    case 'CMD_CFGI_CD_ALL': return inv({ cache: 'cd', sid: n(f.SID) });
-    case 'CMD_TLBI_NH_ALL': return inv({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID) });
-    case 'CMD_TLBI_NH_ASID': return inv({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID), asid: n(f.ASID) });
-    case 'CMD_TLBI_NH_VA': return inv({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID), asid: n(f.ASID), ...va() });
-    case 'CMD_TLBI_NH_VAA': return inv({ cache: 'iotlb', regime: 'nh', stage: 1, vmid: n(f.VMID), ...va() });
-    case 'CMD_TLBI_EL3_ALL': return inv({ cache: 'iotlb', regime: 'el3' });
-    case 'CMD_TLBI_EL3_VA': return inv({ cache: 'iotlb', regime: 'el3', ...va() });
-    case 'CMD_TLBI_EL2_ALL': return inv({ cache: 'iotlb', regime: 'el2' });
-    case 'CMD_TLBI_EL2_ASID': return inv({ cache: 'iotlb', regime: 'el2', asid: n(f.ASID) });
-    case 'CMD_TLBI_EL2_VA': return inv({ cache: 'iotlb', regime: 'el2', asid: n(f.ASID), ...va() });
-    case 'CMD_TLBI_EL2_VAA': return inv({ cache: 'iotlb', regime: 'el2', ...va() });
-    case 'CMD_TLBI_S12_VMALL': return inv({ cache: 'iotlb', regime: 'nh', vmid: n(f.VMID) });
-    case 'CMD_TLBI_S2_IPA': return inv({ cache: 'iotlb', regime: 'nh', stage: 2, vmid: n(f.VMID), ...va() });
-    case 'CMD_TLBI_NSNH_ALL': return inv({ cache: 'iotlb', regime: 'nh' });
-    case 'CMD_ATC_INV': {
-      const range = atcRange(f);
-      return inv({ cache: 'atc', sid: n(f.SID), ...(f.SSV === 1n ? { ssid: n(f.SSID) } : {}), ...(range ? { range } : {}) });
-    }
-    default: return { role: 'other' };
-  }
+  const op = smmuv3Op(d);
+  if (op === undefined) return { role: 'other' }; // an opcode no row has
+  if (op.role !== 'invalidate') return { role: op.role };
+  return { role: 'invalidate', scope: SCOPES[op.name](d.fields) };
 }
 
 /** Values a reader wants beside the fields: ranges, spans, enumerations by name. */
@@ -77,7 +78,7 @@ export function deriveSmmuv3(d: Decoded): Record<string, string | number> {
     out.pages = exact(pages);
     out.range_base = `0x${range.base.toString(16)}`;
     out.range_bytes = exact(range.bytes);
-    out.kind = f.TG === 0n ? 'single address' : 'range (RIL)';
+    out.kind = f.TG === TLBI_TG.NONE ? 'single address' : 'range (RIL)';
   }
   if (d.name === 'CMD_ATC_INV') {
     const r = atcRange(f);

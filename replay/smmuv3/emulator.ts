@@ -22,8 +22,9 @@ import { SMMUV3 } from '../../formats/codecs.js';
 import { hex } from '../../formats/bits.js';
 import { unreachable } from '../../formats/result.js';
 import type { AddrRange, Scope } from '../../formats/scope.js';
-import { SMMUV3_OPS } from '../../formats/smmuv3/commands.js';
+import { smmuv3Op, SYNC_CS, TLBI_TG, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
 import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
+import { DecodeCache } from '../decode-cache.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
@@ -35,20 +36,6 @@ import {
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
 import { LEAF, TABLE, TranslationCache, type Dropped } from './tlb.js';
-
-/** Every opcode of the command table (formats/smmuv3/commands.ts); checked against it below. */
-export const SMMUV3_OP_NAMES = [
-  'CMD_PREFETCH_CONFIG', 'CMD_PREFETCH_ADDR', 'CMD_CFGI_STE', 'CMD_CFGI_STE_RANGE', 'CMD_CFGI_CD',
-  'CMD_CFGI_CD_ALL', 'CMD_TLBI_NH_ALL', 'CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_VA', 'CMD_TLBI_NH_VAA',
-  'CMD_TLBI_EL3_ALL', 'CMD_TLBI_EL3_VA', 'CMD_TLBI_EL2_ALL', 'CMD_TLBI_EL2_ASID', 'CMD_TLBI_EL2_VA',
-  'CMD_TLBI_EL2_VAA', 'CMD_TLBI_S12_VMALL', 'CMD_TLBI_S2_IPA', 'CMD_TLBI_NSNH_ALL', 'CMD_ATC_INV',
-  'CMD_PRI_RESP', 'CMD_RESUME', 'CMD_STALL_TERM', 'CMD_SYNC',
-] as const;
-export type Smmuv3OpName = (typeof SMMUV3_OP_NAMES)[number];
-{
-  const table = SMMUV3_OPS.map((o) => o.name).sort().join();
-  if (table !== [...SMMUV3_OP_NAMES].sort().join()) throw new Error('replay/smmuv3: SMMUV3_OP_NAMES differs from the command table');
-}
 
 export type Compat = 'arch' | 'qemu-7.2';
 
@@ -147,8 +134,8 @@ export class Smmuv3 implements QueueUnit {
   private readonly main = new QueueContext();
   private lastError: QueueError | undefined;
   private readonly events: EventSink | undefined;
-  private readonly decoded = new Map<bigint, Map<bigint, Decoded>>();
-  private decodedCount = 0;
+  /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
+  private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
   /** Commands that took effect, on every queue. */
   executed = 0;
 
@@ -360,11 +347,12 @@ export class Smmuv3 implements QueueUnit {
    * took effect. Used by the main CMDQ and by secondary queues (`runSecondary`).
    */
   private run(words: readonly bigint[], slot: number, q: QueueContext): Fault | undefined {
-    const d = this.decode(words[0]!, words[1]!);
-    if (d.def === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
+    const d = this.decoder.decode(words);
+    const op = smmuv3Op(d);
+    if (op === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
     if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
     const fx: CacheEffect[] | undefined = this.events ? [] : undefined;
-    const fault = this.execute(d, q, fx);
+    const fault = this.execute(op.name, d, q, fx);
     if (fault !== undefined) return fault;
     this.executed++;
     if (this.events) {
@@ -372,27 +360,6 @@ export class Smmuv3 implements QueueUnit {
       if (d.name === 'CMD_SYNC') this.events({ kind: 'complete', slot });
     }
     return undefined;
-  }
-
-  /**
-   * The codec's decode behind a small per-instance cache: drivers repeat the same words (every
-   * CMD_SYNC of a queue is alike; TLBIs recur per page). Decoded values are immutable. Bound:
-   * DECODE_CACHE entries, dropped all at once when full.
-   */
-  private decode(w0: bigint, w1: bigint): Decoded {
-    let byW1 = this.decoded.get(w0);
-    const hit = byW1?.get(w1);
-    if (hit !== undefined) return hit;
-    const d = SMMUV3.decode([w0, w1]);
-    if (this.decodedCount >= DECODE_CACHE) {
-      this.decoded.clear();
-      this.decodedCount = 0;
-      byW1 = undefined;
-    }
-    if (byW1 === undefined) this.decoded.set(w0, (byW1 = new Map()));
-    byW1.set(w1, d);
-    this.decodedCount++;
-    return d;
   }
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
@@ -404,10 +371,14 @@ export class Smmuv3 implements QueueUnit {
 
   // ---- One case per command (spec/smmuv3.md §2, §6.1) ----------------------------------------
 
-  private execute(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
+  /**
+   * The one dispatch over the opcode: every command of the table has its case (the switch is
+   * exhaustive, so a new row does not compile until it is handled), and each handler gets the
+   * values it works on.
+   */
+  private execute(name: Smmuv3OpName, d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
     const f = d.fields;
     const qemu = this.compat === 'qemu-7.2';
-    const name = d.name as Smmuv3OpName;
     switch (name) {
       case 'CMD_SYNC':
         return this.sync(d, q);
@@ -415,55 +386,58 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_PREFETCH_ADDR':
         return undefined; // a hint: nothing is fetched (QEMU: no-op)
       case 'CMD_CFGI_STE':
+        return secureCfgi(d) ?? this.cfgiSte(d, fx, num(f.SID));
       case 'CMD_CFGI_STE_RANGE':
+        return secureCfgi(d) ?? this.cfgiSteRange(d, fx, num(f.SID), steRangeIgnore(f.RANGE ?? 0n));
       case 'CMD_CFGI_CD':
+        return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), Number(f.SSID));
       case 'CMD_CFGI_CD_ALL':
-        if (f.SSEC === 1n) return ill(`${name}: SSec=1 on the Non-secure queue`); // §2 row 3
-        this.cfgi(d, fx);
-        return undefined;
+        return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), undefined);
       case 'CMD_TLBI_NH_ALL':
-      case 'CMD_TLBI_NH_ASID':
+        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID)), ALL_ENTRIES, qt.tlbiNhLine());
+        return this.tlbi(fx, d, ALL, ALL_ENTRIES, qt.tlbiNhLine(), { cache: 'iotlb', regime: 'nh' }); // flushes everything (§6.1)
+      case 'CMD_TLBI_NH_ASID': {
+        const asid = num(f.ASID);
+        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1Asid(num(f.VMID), asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
+        return this.tlbi(fx, d, (t) => t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid }); // VMID ignored
+      }
       case 'CMD_TLBI_NH_VA':
+        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), num(f.ASID));
       case 'CMD_TLBI_NH_VAA':
-        if (!qemu && missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`); // §6.1, §9
-        this.tlbiNh(d, fx);
-        return undefined;
+        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), undefined);
       case 'CMD_TLBI_NSNH_ALL':
-        this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine());
-        return undefined;
+        return this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine());
       case 'CMD_TLBI_EL3_ALL':
       case 'CMD_TLBI_EL3_VA':
-        if (qemu) return this.unhandled();
-        return ill(`${name}: ${missingFeature(name, this.features)}`);
+        return qemu ? this.unhandled() : this.needs(name); // always refused on the Non-secure queue
       case 'CMD_TLBI_EL2_ALL':
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2, ALL_ENTRIES, name);
       case 'CMD_TLBI_EL2_ASID':
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`);
       case 'CMD_TLBI_EL2_VA':
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`);
       case 'CMD_TLBI_EL2_VAA':
-        if (qemu) return this.unhandled();
-        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`);
-        this.tlbiEl2(d, fx);
-        return undefined;
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2, this.vaSpec(d, false), name);
       case 'CMD_TLBI_S12_VMALL':
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID)); // §6.1, §9
       case 'CMD_TLBI_S2_IPA':
-        if (qemu) return this.unhandled();
-        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`); // §6.1, §9
-        this.tlbiS2(d, fx);
-        return undefined;
+        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS2Ipa(d, fx, num(f.VMID)); // §6.1, §9
       case 'CMD_ATC_INV':
-        if (qemu) return this.unhandled();
-        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`);
-        this.atcInv(d, q, fx);
-        return undefined;
+        return qemu ? this.unhandled() : this.needs(name) ?? this.atcInv(d, q, fx, num(f.SID));
       case 'CMD_PRI_RESP':
-        if (qemu) return this.unhandled();
-        if (missingFeature(name, this.features)) return ill(`${name}: ${missingFeature(name, this.features)}`);
-        return undefined;
+        return qemu ? this.unhandled() : this.needs(name);
       case 'CMD_RESUME':
       case 'CMD_STALL_TERM':
         return qemu ? this.unhandled() : undefined; // no stall model: nothing is stalled
       default:
         return unreachable(name);
     }
+  }
+
+  /** CERROR_ILL when this instance lacks the feature `name` needs (§6.1, §9); undefined otherwise. */
+  private needs(name: Smmuv3OpName): Fault | undefined {
+    const why = missingFeature(name, this.features);
+    return why === undefined ? undefined : ill(`${name}: ${why}`);
   }
 
   /** QEMU 7.2: traced as `smmuv3_unhandled_cmd`, no error, no effect (§6.1). */
@@ -481,73 +455,71 @@ export class Smmuv3 implements QueueUnit {
       }
       q.outstandingAtc.delete(sid);
     }
-    const cs = Number(d.fields.CS ?? 0n);
+    const cs = d.fields.CS ?? SYNC_CS.NONE;
     // CS=IRQ with IDR0.MSI: the completion MSI writes MSIDATA at MSIADDR (Linux polls that word).
-    if (this.features.msi && (cs & 1) === 1 && (d.fields.MSIADDR ?? 0n) !== 0n) {
+    // The IRQ bit is tested, as QEMU does: CS=3 (reserved, run only in qemu-7.2 mode) signals too.
+    if (this.features.msi && (cs & SYNC_CS.IRQ) !== 0n && (d.fields.MSIADDR ?? 0n) !== 0n) {
       this.mem.write32(d.fields.MSIADDR!, Number(d.fields.MSIDATA ?? 0n));
     }
     return undefined;
   }
 
-  private cfgi(d: Decoded, fx: CacheEffect[] | undefined): void {
-    const f = d.fields;
-    const sid = Number(f.SID);
-    const qemu = this.compat === 'qemu-7.2';
+  /**
+   * CMD_CFGI_STE: the STE and every CD fetched through it. Linux re-points an STE at a new CD
+   * table with CFGI_STE alone (hitless STE writer), and QEMU drops the device's whole config.
+   */
+  private cfgiSte(d: Decoded, fx: CacheEffect[] | undefined, sid: number): undefined {
+    const ste = this.config.dropSte(sid);
+    return this.cfgiDone(d, fx, ste, this.config.dropCds(sid), qt.cfgiSteLine(sid), true);
+  }
+
+  /** CMD_CFGI_STE_RANGE: 2^(RANGE+1) StreamIDs aligned down from SID; RANGE=31 is every StreamID (§2). */
+  private cfgiSteRange(d: Decoded, fx: CacheEffect[] | undefined, sid: number, ign: number): undefined {
     let ste = 0;
     let cd = 0;
-    let line: string;
-    switch (d.name) {
-      case 'CMD_CFGI_STE':
-        // The STE and every CD fetched through it: Linux re-points an STE at a new CD table with
-        // CFGI_STE alone (hitless STE writer), and QEMU drops the device's whole config.
-        ste = this.config.dropSte(sid);
-        cd = this.config.dropCds(sid);
-        line = qt.cfgiSteLine(sid);
-        break;
-      case 'CMD_CFGI_STE_RANGE': {
-        // 2^(RANGE+1) StreamIDs aligned down from SID; RANGE=31 is every StreamID (§2).
-        const ign = steRangeIgnore(f.RANGE ?? 0n);
-        for (const s of this.config.sidsMatching(sid, ign)) {
-          ste += this.config.dropSte(s);
-          cd += this.config.dropCds(s);
-        }
-        const start = ign >= 0xffffffff ? 0 : (sid & ~ign) >>> 0;
-        line = qt.cfgiSteRangeLine(start, ign >= 0xffffffff ? 0xffffffff : start + ign);
-        break;
-      }
-      case 'CMD_CFGI_CD':
-      case 'CMD_CFGI_CD_ALL':
-        if (qemu) {
-          ste = this.config.dropSte(sid); // QEMU: the device's whole config, SSID ignored (§6.1)
-          cd = this.config.dropCds(sid);
-        } else cd = this.config.dropCds(sid, d.name === 'CMD_CFGI_CD' ? Number(f.SSID) : undefined);
-        line = qt.cfgiCdLine(sid);
-        break;
-      default:
-        throw new Error(`cfgi: ${d.name}`);
+    for (const s of this.config.sidsMatching(sid, ign)) {
+      ste += this.config.dropSte(s);
+      cd += this.config.dropCds(s);
     }
+    const start = ign >= 0xffffffff ? 0 : (sid & ~ign) >>> 0;
+    return this.cfgiDone(d, fx, ste, cd, qt.cfgiSteRangeLine(start, ign >= 0xffffffff ? 0xffffffff : start + ign), true);
+  }
+
+  /** CMD_CFGI_CD (one SSID) and CMD_CFGI_CD_ALL (`ssid` undefined). */
+  private cfgiCd(d: Decoded, fx: CacheEffect[] | undefined, sid: number, ssid: number | undefined): undefined {
+    if (this.compat === 'qemu-7.2') {
+      // QEMU: the device's whole config, SSID ignored (§6.1).
+      return this.cfgiDone(d, fx, this.config.dropSte(sid), this.config.dropCds(sid), qt.cfgiCdLine(sid), true);
+    }
+    return this.cfgiDone(d, fx, 0, this.config.dropCds(sid, ssid), qt.cfgiCdLine(sid), false);
+  }
+
+  /** Reports what a CFGI dropped: the STE effect (when STEs were its target) and the CD effect. */
+  private cfgiDone(d: Decoded, fx: CacheEffect[] | undefined, ste: number, cd: number, line: string, steEffect: boolean): undefined {
     if (fx) {
       const scope = classifySmmuv3(d).scope!;
-      if (d.name === 'CMD_CFGI_STE' || d.name === 'CMD_CFGI_STE_RANGE' || qemu) fx.push({ cache: 'ste', dropped: ste, scope: { ...scope, cache: 'ste' }, detail: line });
+      if (steEffect) fx.push({ cache: 'ste', dropped: ste, scope: { ...scope, cache: 'ste' }, detail: line });
       fx.push({ cache: 'cd', dropped: cd, scope: { ...scope, cache: 'cd' }, ...(fx.length === 0 ? { detail: line } : {}) });
     }
+    return undefined;
   }
 
   /** Drops TLB entries whose tag `match` accepts and reports them as one effect (two with walk entries). */
-  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string | undefined, scope?: Scope): void {
+  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string | undefined, scope?: Scope): undefined {
     const out: Dropped = { leaf: 0, table: 0 };
     const table = spec.table && this.walkCache;
     this.tlb.drop(match, { range: spec.range, leaf: true, table, leafLevel: spec.leafLevel }, out);
-    if (!fx) return;
+    if (!fx) return undefined;
     const s = scope ?? classifySmmuv3(d).scope!;
     fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, ...(detail !== undefined ? { detail } : {}) });
     if (table) fx.push({ cache: 'walk', dropped: out.table, scope: s });
+    return undefined;
   }
 
   /** The address range, TTL level and walk-entry choice of a TLBI by address (§3). */
   private vaSpec(d: Decoded, exactTtl: boolean): DropSpecIn {
     const f = d.fields;
-    const ranged = this.features.ril && (f.TG ?? 0n) !== 0n;
+    const ranged = this.features.ril && (f.TG ?? TLBI_TG.NONE) !== TLBI_TG.NONE;
     const { range, pages } = ranged ? tlbiRange(f) : { range: { base: f.ADDR ?? 0n, bytes: 4096n }, pages: 1n };
     const ttl = Number(f.TTL ?? 0n);
     // TTL names the level of the leaf entries to go; entries at other levels are left (the
@@ -557,64 +529,44 @@ export class Smmuv3 implements QueueUnit {
     return { range, table: f.LEAF !== 1n, leafLevel: useTtl ? ttl : undefined };
   }
 
-  private tlbiNh(d: Decoded, fx: CacheEffect[] | undefined): void {
-    const f = d.fields;
-    const qemu = this.compat === 'qemu-7.2';
-    const vmid = Number(f.VMID ?? 0n);
-    const asid = Number(f.ASID ?? 0n);
-    // VMIDs are matched only when stage 2 exists (and QEMU 7.2 never matches them).
-    const vm = (t: TlbTag) => qemu || !this.features.s2p || t.vmid === vmid;
-    const nh1 = (t: TlbTag) => t.regime === 0 && t.stage === 1 && vm(t);
-    switch (d.name) {
-      case 'CMD_TLBI_NH_ALL':
-        if (qemu) return this.tlbi(fx, d, ALL, ALL_ENTRIES, qt.tlbiNhLine(), { cache: 'iotlb', regime: 'nh' });
-        return this.tlbi(fx, d, nh1, ALL_ENTRIES, qt.tlbiNhLine());
-      case 'CMD_TLBI_NH_ASID':
-        if (qemu) return this.tlbi(fx, d, (t) => t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid });
-        return this.tlbi(fx, d, (t) => nh1(t) && t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
-      case 'CMD_TLBI_NH_VA':
-      case 'CMD_TLBI_NH_VAA': {
-        const va = d.name === 'CMD_TLBI_NH_VA';
-        const detail = fx && qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, va ? asid : -1, f.ADDR ?? 0n,
-          Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
-        const spec = this.vaSpec(d, va);
-        return this.tlbi(fx, d, va ? (t) => nh1(t) && t.asid === asid : nh1, spec, detail);
-      }
-      default:
-        throw new Error(`tlbiNh: ${d.name}`);
-    }
+  /** Stage-1 NS-EL1 entries of `vmid`: VMIDs are matched only when stage 2 exists (never by QEMU 7.2). */
+  private nh1(vmid: number): (t: TlbTag) => boolean {
+    const anyVmid = this.compat === 'qemu-7.2' || !this.features.s2p;
+    return (t) => t.regime === 0 && t.stage === 1 && (anyVmid || t.vmid === vmid);
   }
 
-  private tlbiEl2(d: Decoded, fx: CacheEffect[] | undefined): void {
-    const asid = Number(d.fields.ASID ?? 0n);
-    const el2 = (t: TlbTag) => t.regime === 1;
-    const byAsid = (t: TlbTag) => el2(t) && t.asid === asid;
-    const line = `${d.name} asid=${asid}`;
-    switch (d.name) {
-      case 'CMD_TLBI_EL2_ALL': return this.tlbi(fx, d, el2, ALL_ENTRIES, d.name);
-      case 'CMD_TLBI_EL2_ASID': return this.tlbi(fx, d, byAsid, ALL_ENTRIES, line);
-      case 'CMD_TLBI_EL2_VA': return this.tlbi(fx, d, byAsid, this.vaSpec(d, true), line);
-      case 'CMD_TLBI_EL2_VAA': return this.tlbi(fx, d, el2, this.vaSpec(d, false), d.name);
-      default: throw new Error(`tlbiEl2: ${d.name}`);
-    }
+  private nh1Asid(vmid: number, asid: number): (t: TlbTag) => boolean {
+    const nh1 = this.nh1(vmid);
+    return (t) => nh1(t) && t.asid === asid;
   }
 
-  private tlbiS2(d: Decoded, fx: CacheEffect[] | undefined): void {
+  /** CMD_TLBI_NH_VA (one ASID) and CMD_TLBI_NH_VAA (`asid` undefined: every ASID). */
+  private tlbiNhVa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number, asid: number | undefined): undefined {
     const f = d.fields;
-    const vmid = Number(f.VMID ?? 0n);
-    if (d.name === 'CMD_TLBI_S12_VMALL') {
-      return this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid));
-    }
-    // TLBI_S2_IPA: stage-2 entries only; combined (nested) entries need a TLBI_NH_ALL or
-    // S12_VMALL after it, which is what Linux sends for a nesting parent (§4.2).
+    const detail = fx && qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, asid ?? -1, f.ADDR ?? 0n,
+      Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
+    const spec = this.vaSpec(d, asid !== undefined);
+    return this.tlbi(fx, d, asid !== undefined ? this.nh1Asid(vmid, asid) : this.nh1(vmid), spec, detail);
+  }
+
+  /** CMD_TLBI_S12_VMALL: every NS-EL1 entry of the VMID, both stages. */
+  private tlbiS12Vmall(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): undefined {
+    return this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid));
+  }
+
+  /**
+   * TLBI_S2_IPA: stage-2 entries only; combined (nested) entries need a TLBI_NH_ALL or S12_VMALL
+   * after it, which is what Linux sends for a nesting parent (§4.2).
+   */
+  private tlbiS2Ipa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): undefined {
+    const f = d.fields;
     const detail = fx && qt.rangeInvalLines('smmuv3_range_inval', vmid, -1, f.ADDR ?? 0n, Number(f.TG ?? 0n),
       Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n), 2);
-    this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
+    return this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
   }
 
-  private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): void {
+  private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined, sid: number): undefined {
     const f = d.fields;
-    const sid = Number(f.SID);
     // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
     const ssid = f.SSV === 1n ? Number(f.SSID) : undefined;
     const range = atcRange(f);
@@ -631,10 +583,11 @@ export class Smmuv3 implements QueueUnit {
       this.atcs.get(sid)?.drop(atcMatch(ssid), { range, leaf: true, table: false }, out);
       dropped = out.leaf;
     }
-    if (!fx) return;
+    if (!fx) return undefined;
     const what = range ? `addr=${hex(range.base)} bytes=${hex(range.bytes)}` : 'all';
     const detail = `atc_inv sid=${hex(sid)}${ssid !== undefined ? ` ssid=${ssid}` : ''} ${what}${silent ? ' (device timed out)' : ''}`;
     fx.push({ cache: 'atc', dropped, scope: classifySmmuv3(d).scope!, detail });
+    return undefined;
   }
 
   // ---- Translation (Translator) ----------------------------------------------------------------
@@ -731,5 +684,10 @@ interface DropSpecIn {
 }
 
 const ALL = () => true;
+const num = (v: bigint | undefined): number => Number(v ?? 0n);
+const el2 = (t: TlbTag) => t.regime === 1;
+const el2Asid = (asid: number) => (t: TlbTag) => t.regime === 1 && t.asid === asid;
+/** CFGI commands with SSec=1 are refused on the Non-secure queue (spec/smmuv3.md §2 row 3). */
+const secureCfgi = (d: Decoded): Fault | undefined => (d.fields.SSEC === 1n ? ill(`${d.name}: SSec=1 on the Non-secure queue`) : undefined);
 const ALL_ENTRIES: DropSpecIn = { range: undefined, table: true };
 const atcMatch = (ssid: number | undefined) => (t: AtcTag) => ssid === undefined || t.ssid === ssid;

@@ -19,6 +19,8 @@
 // gives the kernel's errno (nested HWPT: EOPNOTSUPP, others: EINVAL).
 
 import { SMMUV3 } from '../../formats/codecs.js';
+import { rowOf } from '../../formats/codec/table.js';
+import { SMMUV3_OPS, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
 import type { DeviceSpec, Topology } from '../../formats/trace/header.js';
 import type {
   DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, Smmuv3InvEntry, VtdInvEntry,
@@ -47,7 +49,13 @@ export interface Smmuv3HostOptions {
 
 type ObjKind = 'ioas' | 'hwpt_paging' | 'viommu' | 'vdevice' | 'nested_hwpt';
 
-const OP = { TLBI_NH_ALL: 0x10, TLBI_NH_ASID: 0x11, TLBI_NH_VA: 0x12, TLBI_NH_VAA: 0x13, TLBI_NSNH_ALL: 0x30, ATC_INV: 0x40, CFGI_CD: 0x05, CFGI_CD_ALL: 0x06, CMD_SYNC: 0x46 } as const;
+/** The opcodes the host's conversion and the VCMDQ take, from the command table. */
+const code = (name: Smmuv3OpName): number => rowOf(SMMUV3_OPS, name).code;
+const OP = {
+  TLBI_NH_ALL: code('CMD_TLBI_NH_ALL'), TLBI_NH_ASID: code('CMD_TLBI_NH_ASID'), TLBI_NH_VA: code('CMD_TLBI_NH_VA'),
+  TLBI_NH_VAA: code('CMD_TLBI_NH_VAA'), TLBI_NSNH_ALL: code('CMD_TLBI_NSNH_ALL'), ATC_INV: code('CMD_ATC_INV'),
+  CFGI_CD: code('CMD_CFGI_CD'), CFGI_CD_ALL: code('CMD_CFGI_CD_ALL'), CMD_SYNC: code('CMD_SYNC'),
+} as const;
 const VMID_MASK = 0xffffn << 32n;
 const SID_MASK = 0xffff_ffffn << 32n;
 

@@ -10,7 +10,7 @@ import { Smmuv3, type Smmuv3Options } from './emulator.js';
 import { Smmuv3Host, type Smmuv3HostOptions } from './host.js';
 import { GUEST_FEATURES } from './regs.js';
 
-export { Smmuv3, QueueContext, SMMUV3_OP_NAMES, type Compat, type Smmuv3Options } from './emulator.js';
+export { Smmuv3, QueueContext, type Compat, type Smmuv3Options } from './emulator.js';
 export { Smmuv3Host, DATA_ARM_SMMUV3, ENTRY_LEN, BLOCK, type Smmuv3HostOptions } from './host.js';
 export { GUEST_FEATURES, HOST_FEATURES, REG, type Smmuv3Features } from './regs.js';
 export { steOf, type Ste, type SteSpec, type Cd, type PageTableModel, type BlockRegion } from './tables.js';

@@ -2,6 +2,8 @@
 // (spec/smmuv3.md §1.1), the CONS.ERR codes (§1.3) and the ID registers derived from a feature set.
 // Each field is declared once as (lsb, width); everything else reads these rows.
 
+import type { Smmuv3OpName } from '../../formats/smmuv3/commands.js';
+
 /** Register offsets from SMMU page 0 (spec/smmuv3.md §1.1). Page 1 aliases page 0 (bit 16 folded). */
 export const REG = {
   IDR0: 0x00,
@@ -94,7 +96,7 @@ export const HOST_FEATURES: Smmuv3Features = {
  * §6.1, §9), or undefined. The emulator and the VMM (whose vIOMMU advertises GUEST_FEATURES) ask
  * the same question, so bare hardware and every policy refuse the same commands.
  */
-export function missingFeature(name: string, x: Smmuv3Features): string | undefined {
+export function missingFeature(name: Smmuv3OpName, x: Smmuv3Features): string | undefined {
   if (/^CMD_TLBI_NH_/.test(name) && !x.s1p) return 'stage 1 not implemented (IDR0.S1P=0)';
   if (/^CMD_TLBI_EL3_/.test(name)) return 'EL3 commands are accepted on the Secure queue only';
   if (/^CMD_TLBI_EL2_/.test(name) && (!x.hyp || !x.s1p)) return 'EL2 regime not implemented (IDR0.HYP=0)';

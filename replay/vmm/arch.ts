@@ -4,16 +4,12 @@
 // are shown to the guest.
 
 import type { Decoded } from '../../formats/codec/codec.js';
-import type { Arch } from '../../formats/codec/table.js';
+import type { Arch, Owner } from '../../formats/codec/table.js';
 import type { Errno, HostModel, HostObject, Smmuv3InvEntry, VtdInvEntry } from '../host.js';
 import type { GuestError } from '../unit.js';
 
-/**
- * host: an invalidation the host executes (forwarded); devtlb: the same, but of a device TLB/ATC
- * (what devtlb-nop drops); vmm: executed by the VMM itself; sync: a completion point; illegal:
- * the guest unit would refuse it.
- */
-export type Owner = 'host' | 'devtlb' | 'vmm' | 'sync' | 'illegal';
+/** Who handles a guest command: the table's owner column, or illegal (formats/codec/table.ts). */
+export type { Owner } from '../../formats/codec/table.js';
 
 export type InvEntry = Smmuv3InvEntry | VtdInvEntry;
 

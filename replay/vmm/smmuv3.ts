@@ -7,7 +7,11 @@
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import { SMMUV3 } from '../../formats/codecs.js';
-import { steRangeIgnore } from '../../formats/smmuv3/scope.js';
+import { SMMUV3_OPS, smmuv3Op } from '../../formats/smmuv3/commands.js';
+import type { NamesWhere } from '../../formats/codec/table.js';
+import { unreachable } from '../../formats/result.js';
+import type { AddrRange } from '../../formats/scope.js';
+import { steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
 import { fls64 } from '../../formats/bits.js';
 import type { HostModel, Smmuv3InvEntry } from '../host.js';
 import { GUEST_FEATURES, missingFeature } from '../smmuv3/regs.js';
@@ -16,8 +20,42 @@ import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch
 /** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (spec/smmuv3.md §5.1). */
 export const SMMUV3_DATA_TYPE = 1;
 
-const HOST_OPS = new Set(['CMD_TLBI_NSNH_ALL', 'CMD_TLBI_NH_VA', 'CMD_TLBI_NH_VAA', 'CMD_TLBI_NH_ALL', 'CMD_TLBI_NH_ASID', 'CMD_CFGI_CD', 'CMD_CFGI_CD_ALL']);
-const VMM_OPS = new Set(['CMD_CFGI_STE', 'CMD_CFGI_STE_RANGE', 'CMD_PREFETCH_CONFIG', 'CMD_PREFETCH_ADDR', 'CMD_PRI_RESP', 'CMD_RESUME', 'CMD_STALL_TERM']);
+/** The commands the host executes (owner column host or devtlb). */
+type Forwarded = NamesWhere<typeof SMMUV3_OPS, 'owner', 'host' | 'devtlb'>;
+/** The commands the VMM executes itself (owner column vmm). */
+type VmmOwned = NamesWhere<typeof SMMUV3_OPS, 'owner', 'vmm'>;
+
+/**
+ * The vIOMMUs a forwarded command goes to: those holding a device of its ASID, every one, or the
+ * one holding the vDEVICE of its SID (QEMU accel; the kernel's conversion in spec/smmuv3.md §5.2).
+ */
+const TARGET: { readonly [N in Forwarded]: 'asid' | 'all' | 'sid' } = {
+  CMD_TLBI_NH_VA: 'asid',
+  CMD_TLBI_NH_ASID: 'asid',
+  CMD_TLBI_NH_VAA: 'all',
+  CMD_TLBI_NH_ALL: 'all',
+  CMD_TLBI_NSNH_ALL: 'all',
+  CMD_CFGI_CD: 'sid',
+  CMD_CFGI_CD_ALL: 'sid',
+  CMD_ATC_INV: 'sid',
+};
+
+/** The forwarded command's row, or undefined for a command the host does not take. */
+function forwarded(d: Decoded): Forwarded | undefined {
+  const op = smmuv3Op(d);
+  return op !== undefined && (op.owner === 'host' || op.owner === 'devtlb') ? op.name : undefined;
+}
+
+function targets(d: Decoded, name: Forwarded, host: HostModel, fanout: Fanout): number[] {
+  const target = TARGET[name];
+  switch (target) {
+    case 'asid': return asidTargets(host, Number(d.fields.ASID), fanout);
+    case 'all': return asidTargets(host, undefined, fanout);
+    // The vIOMMU holding the device's vDEVICE; a device without one is skipped (QEMU accel).
+    case 'sid': return objectsWithDevices(host, [Number(d.fields.SID)]).map((o) => o.id);
+    default: return unreachable(target);
+  }
+}
 
 const raw = (d: Decoded): Smmuv3InvEntry => [d.words[0]!, d.words[1]!];
 
@@ -53,67 +91,53 @@ export const smmuv3Vmm: VmmArch = {
   entryLen: 16,
 
   owner(d): Owner {
-    if (d.error !== undefined) return 'illegal';
-    if (missingFeature(d.name, GUEST_FEATURES) !== undefined) return 'illegal';
-    if (d.name === 'CMD_SYNC') return 'sync';
-    if (d.name === 'CMD_ATC_INV') return 'devtlb';
-    if (HOST_OPS.has(d.name)) return 'host';
-    if (VMM_OPS.has(d.name)) return 'vmm';
-    return 'illegal'; // EL2/EL3/stage-2 TLBIs on a stage-1-only vSMMU
+    const op = smmuv3Op(d);
+    if (op === undefined || d.error !== undefined) return 'illegal';
+    if (missingFeature(op.name, GUEST_FEATURES) !== undefined) return 'illegal';
+    return op.owner; // the table's owner column (formats/smmuv3/commands.ts)
   },
-
   illegal: () => ({ code: 'CERROR_ILL', value: 1 }),
-
   // A CMDQV-aware guest writes CS=NONE into a CMD_SYNC for its VCMDQ (spec/smmuv3.md §2, §5.4).
   directForm: (d) => (d.name === 'CMD_SYNC' && d.error === undefined ? [d.words[0]! & ~(3n << 12n), d.words[1]!] : d.words),
-
   forwardRaw(d, host): HostInv[] {
     // The host's own conversion decides (spec/smmuv3.md §5.2 step 3): VMID forced, vSID looked up
     // (unknown → EIO), any other opcode → EIO, reserved bits passed to the physical queue.
-    const sidBased = d.name === 'CMD_CFGI_CD' || d.name === 'CMD_CFGI_CD_ALL' || d.name === 'CMD_ATC_INV';
-    const asidBased = d.name === 'CMD_TLBI_NH_VA' || d.name === 'CMD_TLBI_NH_ASID';
-    const all = d.name === 'CMD_TLBI_NH_VAA' || d.name === 'CMD_TLBI_NH_ALL' || d.name === 'CMD_TLBI_NSNH_ALL';
-    let ids: number[];
-    if (sidBased) ids = objectsWithDevices(host, [Number(d.fields.SID)]).map((o) => o.id);
-    else if (asidBased) ids = asidTargets(host, Number(d.fields.ASID), 'all');
-    else if (all) ids = asidTargets(host, undefined, 'all');
-    else ids = [];
+    const name = forwarded(d);
+    let ids = name === undefined ? [] : targets(d, name, host, 'all');
     if (ids.length === 0) ids = host.objects.slice(0, 1).map((o) => o.id);
     return ids.map((object) => ({ object, entry: raw(d) }));
   },
-
   forward(d, host, fanout): HostInv[] {
-    const f = d.fields;
-    switch (d.name) {
-      case 'CMD_TLBI_NH_VA':
-      case 'CMD_TLBI_NH_ASID':
-        return asidTargets(host, Number(f.ASID), fanout).map((object) => ({ object, entry: raw(d) }));
-      case 'CMD_TLBI_NH_VAA':
-      case 'CMD_TLBI_NH_ALL':
-      case 'CMD_TLBI_NSNH_ALL':
-        return asidTargets(host, undefined, fanout).map((object) => ({ object, entry: raw(d) }));
-      case 'CMD_CFGI_CD':
-      case 'CMD_CFGI_CD_ALL':
-      case 'CMD_ATC_INV':
-        // The vIOMMU holding the device's vDEVICE; a device without one is skipped (QEMU accel).
-        return objectsWithDevices(host, [Number(f.SID)]).map((o) => ({ object: o.id, entry: raw(d) }));
-      default:
-        throw new Error(`smmuv3 VMM: ${d.name} is not forwarded`);
-    }
+    const name = forwarded(d);
+    if (name === undefined) throw new Error(`smmuv3 VMM: ${d.name} is not forwarded`);
+    return targets(d, name, host, fanout).map((object) => ({ object, entry: raw(d) }));
   },
-
   execute(d, host): void {
-    if (d.name === 'CMD_CFGI_STE') {
-      const sid = Number(d.fields.SID);
-      if (host.topology.devices.some((x) => x.sid === sid)) host.reattach(sid);
-    } else if (d.name === 'CMD_CFGI_STE_RANGE') {
-      const ign = steRangeIgnore(d.fields.RANGE ?? 0n);
-      const sid = Number(d.fields.SID);
-      for (const dev of host.topology.devices) if (((dev.sid ^ sid) & ~ign) === 0 || ign >= 0xffffffff) host.reattach(dev.sid);
+    const op = smmuv3Op(d);
+    if (op?.owner !== 'vmm') return; // not the VMM's to execute
+    const name: VmmOwned = op.name;
+    switch (name) {
+      case 'CMD_CFGI_STE': {
+        const sid = Number(d.fields.SID);
+        if (host.topology.devices.some((x) => x.sid === sid)) host.reattach(sid);
+        return;
+      }
+      case 'CMD_CFGI_STE_RANGE': {
+        const ign = steRangeIgnore(d.fields.RANGE ?? 0n);
+        const sid = Number(d.fields.SID);
+        for (const dev of host.topology.devices) if (((dev.sid ^ sid) & ~ign) === 0 || ign >= 0xffffffff) host.reattach(dev.sid);
+        return;
+      }
+      case 'CMD_PREFETCH_CONFIG':
+      case 'CMD_PREFETCH_ADDR':
+      case 'CMD_PRI_RESP':
+      case 'CMD_RESUME':
+      case 'CMD_STALL_TERM':
+        return; // nothing reaches the host
+      default:
+        return unreachable(name);
     }
-    // PREFETCH_*, PRI_RESP, RESUME, STALL_TERM: nothing reaches the host here.
   },
-
   hostFailure(errno, d) {
     // An ATC time-out shows as CERROR_ATC_INV_SYNC at the guest's next CMD_SYNC (spec §1.3).
     if (errno === 'ETIMEDOUT' && d.name === 'CMD_ATC_INV') return { error: { code: 'CERROR_ATC_INV_SYNC', value: 3, sid: Number(d.fields.SID) }, atSync: true };
@@ -121,18 +145,16 @@ export const smmuv3Vmm: VmmArch = {
   },
 
   companionDevtlb(d, host): HostInv[] {
+    const name = forwarded(d);
+    if (name === undefined) return [];
     const f = d.fields;
     let devices = host.topology.devices.filter((x) => x.ats);
-    let base: bigint | undefined;
-    let bytes: bigint | undefined;
-    switch (d.name) {
-      case 'CMD_TLBI_NH_VA': {
+    let range: AddrRange | undefined;
+    switch (name) {
+      case 'CMD_TLBI_NH_VA':
         devices = devices.filter((x) => x.domain === Number(f.ASID));
-        const tg = f.TG ?? 0n;
-        base = f.ADDR;
-        bytes = tg === 0n ? 4096n : ((f.NUM ?? 0n) + 1n) << (f.SCALE ?? 0n) << (2n * tg + 10n);
+        range = tlbiRange(f).range;
         break;
-      }
       case 'CMD_TLBI_NH_ASID':
         devices = devices.filter((x) => x.domain === Number(f.ASID));
         break;
@@ -140,11 +162,15 @@ export const smmuv3Vmm: VmmArch = {
       case 'CMD_TLBI_NH_ALL':
       case 'CMD_TLBI_NSNH_ALL':
         break;
+      case 'CMD_CFGI_CD':
+      case 'CMD_CFGI_CD_ALL':
+      case 'CMD_ATC_INV':
+        return []; // no IOTLB entries go: nothing cached from them in an ATC
       default:
-        return [];
+        return unreachable(name);
     }
     return devices.flatMap((dev) =>
-      objectsWithDevices(host, [dev.sid]).map((o) => ({ object: o.id, entry: atcInvFor(dev.sid, base, bytes) })),
+      objectsWithDevices(host, [dev.sid]).map((o) => ({ object: o.id, entry: atcInvFor(dev.sid, range?.base, range?.bytes) })),
     );
   },
 };

@@ -9,6 +9,9 @@
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import { U64_MAX } from '../../formats/bits.js';
+import type { NamesWhere } from '../../formats/codec/table.js';
+import { unreachable } from '../../formats/result.js';
+import { CC_G, IOTLB_G, PC_G, PIOTLB_G, VTD_OPS, vtdOp } from '../../formats/vtd/descriptors.js';
 import { devtlbRange, FM_IGNORE, psiRange } from '../../formats/vtd/scope.js';
 import type { HostModel, VtdInvEntry } from '../host.js';
 import { descriptorFault, GUEST_CAPS } from '../vtd/unit.js';
@@ -25,6 +28,10 @@ function rangeEntry(base: bigint, bytes: bigint, leaf: boolean): VtdInvEntry {
   return { addr: base, npages: bytes / 4096n, flags: leaf ? IOMMU_VTD_INV_FLAGS_LEAF : 0, reserved: 0 };
 }
 
+/** The descriptors the host executes (owner column host or devtlb), and the VMM's own. */
+type Forwarded = NamesWhere<typeof VTD_OPS, 'owner', 'host' | 'devtlb'>;
+type VmmOwned = NamesWhere<typeof VTD_OPS, 'owner', 'vmm'>;
+
 /** Nested HWPTs of a guest DID (all, or the first one only). */
 function domainObjects(host: HostModel, did: number | undefined, fanout: Fanout): number[] {
   const ids = host.objects.filter((o) => did === undefined || o.domain === did).map((o) => o.id);
@@ -38,59 +45,60 @@ export const vtdVmm: VmmArch = {
 
   owner(d): Owner {
     if (descriptorFault(d, GUEST_CAPS) !== undefined) return 'illegal';
-    switch (d.name) {
-      case 'inv_wait': return 'sync';
-      case 'iotlb_inv':
-      case 'p_iotlb_inv': return 'host';
-      case 'dev_tlb_inv':
-      case 'p_dev_tlb_inv': return 'devtlb';
-      default: return 'vmm'; // cc_inv, pc_inv, iec_inv
-    }
+    return vtdOp(d)!.owner; // the table's owner column (formats/vtd/descriptors.ts); no fault: the type has a row
   },
-
   illegal: (d) => ({ code: 'IQE', value: descriptorFault(d, GUEST_CAPS)?.iqei ?? 4 }),
-
   directForm: (d) => d.words,
-
-
   forward(d, host, fanout): HostInv[] {
+    const op = vtdOp(d);
+    if (op === undefined || (op.owner !== 'host' && op.owner !== 'devtlb')) throw new Error(`vtd VMM: ${d.name} is not forwarded`);
     const f = d.fields;
     const to = (ids: number[], entry: VtdInvEntry) => ids.map((object) => ({ object, entry }));
-    switch (d.name) {
+    const name: Forwarded = op.name;
+    switch (name) {
       case 'iotlb_inv':
-        if (f.G === 1n) return to(domainObjects(host, undefined, 'all'), ALL);
-        if (f.G === 2n) return to(domainObjects(host, Number(f.DID), fanout), ALL);
+        if (f.G === IOTLB_G.GLOBAL) return to(domainObjects(host, undefined, 'all'), ALL);
+        if (f.G === IOTLB_G.DOMAIN) return to(domainObjects(host, Number(f.DID), fanout), ALL);
         return to(domainObjects(host, Number(f.DID), fanout), rangeOrAll(psiRange(f), f.IH === 1n));
       case 'p_iotlb_inv':
-        if (f.G !== 3n) return to(domainObjects(host, Number(f.DID), fanout), ALL);
+        if (f.G !== PIOTLB_G.PAGE) return to(domainObjects(host, Number(f.DID), fanout), ALL);
         return to(domainObjects(host, Number(f.DID), fanout), rangeOrAll(psiRange(f), f.IH === 1n));
       case 'dev_tlb_inv':
       case 'p_dev_tlb_inv':
         return objectsWithDevices(host, [Number(f.SID)]).map((o) => ({ object: o.id, entry: rangeOrAll(devtlbRange(f), false) }));
       default:
-        throw new Error(`vtd VMM: ${d.name} is not forwarded`);
+        return unreachable(name);
     }
   },
-
   execute(d, host): void {
+    const op = vtdOp(d);
+    if (op?.owner !== 'vmm') return; // not the VMM's to execute
     const f = d.fields;
     const reattach = (pred: (sid: number, did: number) => boolean) => {
       for (const dev of host.topology.devices) if (pred(dev.sid, dev.domain)) host.reattach(dev.sid);
     };
-    if (d.name === 'cc_inv') {
-      if (f.G === 1n) reattach(() => true);
-      else if (f.G === 2n) reattach((_s, did) => did === Number(f.DID));
-      else {
-        const ign = FM_IGNORE[Number(f.FM)]!;
-        reattach((sid) => ((sid ^ Number(f.SID)) & ~ign) === 0);
-      }
-    } else if (d.name === 'pc_inv') {
-      if (f.G === 3n) reattach(() => true);
-      else reattach((_s, did) => did === Number(f.DID));
+    const name: VmmOwned = op.name;
+    switch (name) {
+      case 'cc_inv':
+        if (f.G === CC_G.GLOBAL) reattach(() => true);
+        else if (f.G === CC_G.DOMAIN) reattach((_s, did) => did === Number(f.DID));
+        else {
+          const ign = FM_IGNORE[Number(f.FM)]!;
+          reattach((sid) => ((sid ^ Number(f.SID)) & ~ign) === 0);
+        }
+        return;
+      case 'pc_inv':
+        if (f.G === PC_G.GLOBAL) reattach(() => true);
+        else reattach((_s, did) => did === Number(f.DID));
+        return;
+      case 'iec_inv': // the VMM's interrupt-remapping emulation
+      case 'page_grp_resp': // PRI: no host invalidation
+      case 'page_strm_resp':
+        return;
+      default:
+        return unreachable(name);
     }
-    // iec_inv: the VMM's interrupt-remapping emulation; page responses: PRI, no host invalidation.
   },
-
   hostFailure: () => undefined,
 
   companionDevtlb: () => [],

@@ -107,13 +107,13 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   const tag = tagOf(tg.did, tg.tlbPasid);
   const leaf = t.pageTable.leafLevel(tg.did, iova);
   const page = iova & ~((1n << LEVEL_SHIFT_N[leaf]!) - 1n);
-  let pa = c.iotlb.lookup(tag, leaf, iova);
+  let pa = c.iotlb.get(tag, leaf, iova);
   if (pa === undefined) {
-    for (let l = 4; l > leaf; l--) if (c.walk.lookup(tag, l as Level, iova) === undefined) c.walk.insert(tag, l as Level, iova, 0n);
+    for (let l = 4; l > leaf; l--) if (c.walk.get(tag, l as Level, iova) === undefined) c.walk.put(tag, l as Level, iova, 0n);
     pa = t.pageTable.pa(tg.did, tg.tlbPasid, page);
-    c.iotlb.insert(tag, leaf, iova, pa);
+    c.iotlb.put(tag, leaf, iova, pa);
   }
-  if (tg.device.ats) c.devTlb(sid).insert(atcTag(pasid), leaf, iova, pa);
+  if (tg.device.ats) c.devTlb(sid).put(atcTag(pasid), leaf, iova, pa);
   return { ok: true, pa: pa + (iova - page) };
 }
 
@@ -130,12 +130,12 @@ export function cached(c: VtdCaches, t: WalkTables, sid: number, pasid: number |
   const tag = tagOf(tg.did, tg.tlbPasid);
   const leaf = t.pageTable.leafLevel(tg.did, iova);
   let walk = true;
-  for (let l = 4; l > leaf; l--) walk &&= c.walk.lookup(tag, l as Level, iova) !== undefined;
+  for (let l = 4; l > leaf; l--) walk &&= c.walk.get(tag, l as Level, iova) !== undefined;
   return {
-    iotlb: c.iotlb.lookup(tag, leaf, iova) !== undefined,
+    iotlb: c.iotlb.get(tag, leaf, iova) !== undefined,
     walk,
     config: c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tg.tlbPasid))),
-    atc: tg.device.ats && c.devtlb.get(sid)?.lookup(atcTag(pasid), leaf, iova) !== undefined,
+    atc: tg.device.ats && c.devtlb.get(sid)?.get(atcTag(pasid), leaf, iova) !== undefined,
   };
 }
 

@@ -32,6 +32,8 @@ import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
 import { descriptorFault, GUEST_CAPS, VtdUnit, type VtdUnitOptions } from './unit.js';
 import { VTD } from '../../formats/codecs.js';
+import { unreachable } from '../../formats/result.js';
+import { IOTLB_G, vtdOp } from '../../formats/vtd/descriptors.js';
 import type { Arrangement } from '../vmm/arrangement.js';
 
 /** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate) (§5.1). */
@@ -282,14 +284,15 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     const bad = descriptorFault(d, GUEST_CAPS);
     if (bad !== undefined) return { accepted: true, error: { code: 'IQE', value: bad.iqei, message: bad.why } };
     const f = d.fields;
+    const name = vtdOp(d)!.name; // no fault: the type has a row
     const out: { unit: number; words: bigint[] }[] = [];
     let aborted: { fence: boolean } | undefined;
     /** The guest's words with another 16-bit value at qw0[shift+15:shift] (DID or SID). */
     const replace16 = (shift: bigint, v: number): bigint[] => [(words[0]! & ~(0xffffn << shift)) | (BigInt(v) << shift), ...words.slice(1)];
-    switch (d.name) {
+    switch (name) {
       case 'iotlb_inv':
       case 'p_iotlb_inv': {
-        const global = d.name === 'iotlb_inv' && f.G === 1n;
+        const global = name === 'iotlb_inv' && f.G === IOTLB_G.GLOBAL;
         for (const o of global ? this.allNested() : this.nestedOf(Number(f.DID))) {
           if (!here(o.unitIndex)) continue;
           out.push({ unit: o.unitIndex, words: global ? iotlbDsiDesc(o.hostDid).slice(0, words.length) : replace16(16n, o.hostDid) });
@@ -301,7 +304,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
         const dev = this.byGuestSid.get(Number(f.SID));
         if (dev === undefined || !here(dev.part.unitIndex)) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
         // SID at qw0[47:32] (type 3) or qw0[31:16] (type 8).
-        out.push({ unit: dev.part.unitIndex, words: replace16(d.name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
+        out.push({ unit: dev.part.unitIndex, words: replace16(name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
         break;
       }
       case 'inv_wait':
@@ -309,8 +312,14 @@ export class VtdHost implements HostModel<VtdInvEntry> {
           if (here(i)) out.push({ unit: i, words: [...words] });
         });
         break;
-      default:
+      case 'cc_inv':
+      case 'iec_inv':
+      case 'pc_inv':
+      case 'page_grp_resp':
+      case 'page_strm_resp':
         return { accepted: false };
+      default:
+        return unreachable(name);
     }
     for (const o of out) {
       const iommu = this.topology.iommus[o.unit]!.id;

@@ -5,20 +5,13 @@
 
 import { hex } from '../../formats/bits.js';
 import type { Decoded } from '../../formats/codec/codec.js';
-import { VTD_OPS } from '../../formats/vtd/descriptors.js';
+import { CC_G, IEC_G, IOTLB_G, PC_G, PIOTLB_G, vtdOp, type VtdDescName } from '../../formats/vtd/descriptors.js';
 import { devtlbRange, FM_IGNORE, psiRange, classifyVtd } from '../../formats/vtd/scope.js';
 import { unreachable } from '../../formats/result.js';
 import type { AddrRange, Scope } from '../../formats/scope.js';
 import type { CacheEffect } from '../unit.js';
 import type { VtdCaches } from './caches.js';
 import { NO_PASID, tagOf, tagPasid, type PageCache, type TagSelect } from './pagecache.js';
-
-/** Every descriptor type of formats/vtd/descriptors.ts by name; a test checks the two agree. */
-export type DescName =
-  | 'cc_inv' | 'iotlb_inv' | 'dev_tlb_inv' | 'iec_inv' | 'inv_wait'
-  | 'p_iotlb_inv' | 'pc_inv' | 'p_dev_tlb_inv' | 'page_grp_resp' | 'page_strm_resp';
-
-export const DESC_NAMES: readonly DescName[] = VTD_OPS.map((o) => o.name as DescName);
 
 const n = (v: bigint | undefined): number => Number(v ?? 0n);
 const ALL_LEVELS = 0b11110;
@@ -61,15 +54,16 @@ function dropDevTlb(t: PageCache | undefined, select: TagSelect, range: AddrRang
  */
 export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
   const f = d.fields;
-  const name = d.name as DescName;
+  const op = vtdOp(d);
+  if (op === undefined) return; // an invalid type never reaches here (the unit refuses it with IQE)
+  const name = op.name;
   if (out === undefined && nothingToDrop(c, name)) return; // the hot path of a replay without probes
   switch (name) {
     case 'cc_inv': {
       // §2.2 type 0x1. Device-selective matches the SID under the function mask (FM) and ignores
       // DID, as QEMU does; QEMU also turns domain-selective into global, we keep it selective.
-      const g = n(f.G);
-      if (g === 1) return effect(out, d, 'context', clearMap(c.context), 'context invalidate globally');
-      if (g === 2) {
+      if (f.G === CC_G.GLOBAL) return effect(out, d, 'context', clearMap(c.context), 'context invalidate globally');
+      if (f.G === CC_G.DOMAIN) {
         const did = n(f.DID);
         return effect(out, d, 'context', dropMapEntries(c.context, (_, e) => e !== did), `context invalidate domain ${hex(did)}`);
       }
@@ -80,10 +74,9 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
     }
     case 'iotlb_inv': {
       // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
-      const g = n(f.G);
       const did = n(f.DID);
-      if (g === 1) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
-      if (g === 2) return dropTlb(c, d, out, { id: did }, undefined, false, `iotlb invalidate whole domain ${hex(did)}`);
+      if (f.G === IOTLB_G.GLOBAL) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
+      if (f.G === IOTLB_G.DOMAIN) return dropTlb(c, d, out, { id: did }, undefined, false, `iotlb invalidate whole domain ${hex(did)}`);
       return dropTlb(c, d, out, { id: did }, psiRange(f), f.IH === 1n,
         `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`);
     }
@@ -92,7 +85,7 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       const did = n(f.DID);
       const pasid = n(f.PASID);
       const tag = { tag: tagOf(did, pasid) };
-      if (n(f.G) === 2) return dropTlb(c, d, out, tag, undefined, false, `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
+      if (f.G === PIOTLB_G.PASID) return dropTlb(c, d, out, tag, undefined, false, `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
       return dropTlb(c, d, out, tag, psiRange(f), f.IH === 1n,
         `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`);
     }
@@ -113,7 +106,7 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
     case 'iec_inv': {
       // §2.2 type 0x4: G=0 global; G=1 2^IM entries from IIDX (low IM bits ignored, like AM).
       const detail = `granularity ${hex(n(f.G))} index ${hex(n(f.IIDX))} mask ${hex(n(f.IM))}`;
-      if (f.G !== 1n) {
+      if (f.G !== IEC_G.INDEX) {
         const dropped = c.iec.size;
         c.iec.clear();
         return effect(out, d, 'iec', dropped, detail);
@@ -130,11 +123,10 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
     }
     case 'pc_inv': {
       // §2.2 type 0x7: G 0 every PASID of the DID, 1 one PASID of the DID, 3 global.
-      const g = n(f.G);
       const did = n(f.DID);
       const pasid = n(f.PASID);
-      if (g === 3) return effect(out, d, 'pasid', clearMap(c.pasid), 'pasid cache invalidate global');
-      if (g === 0) return effect(out, d, 'pasid', dropMapEntries(c.pasid, (_, e) => e !== did), `pasid cache invalidate domain ${hex(did)}`);
+      if (f.G === PC_G.GLOBAL) return effect(out, d, 'pasid', clearMap(c.pasid), 'pasid cache invalidate global');
+      if (f.G === PC_G.DOMAIN) return effect(out, d, 'pasid', dropMapEntries(c.pasid, (_, e) => e !== did), `pasid cache invalidate domain ${hex(did)}`);
       return effect(out, d, 'pasid', dropMapEntries(c.pasid, (k, e) => e !== did || tagPasid(k) !== pasid),
         `pasid cache invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
     }
@@ -148,7 +140,7 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
 }
 
 /** Whether the caches `name` invalidates are all empty (then it has no effect to compute). */
-function nothingToDrop(c: VtdCaches, name: DescName): boolean {
+function nothingToDrop(c: VtdCaches, name: VtdDescName): boolean {
   switch (name) {
     case 'cc_inv': return c.context.size === 0;
     case 'iotlb_inv':

@@ -1,12 +1,12 @@
-// An address-indexed cache of translation entries, grouped by tag and level: the IOTLB (leaf
+// VT-d's translation caches on the shared level cache (replay/level-cache.ts): the IOTLB (leaf
 // entries tagged DID+PASID), the paging-structure caches (non-leaf entries, same tags) and each
-// device's device TLB (tagged PASID). An entry at level L covers 2^LEVEL_SHIFT[L] bytes and is
-// keyed by iova >> LEVEL_SHIFT[L]. Bounded: inserting into a full cache first empties it (QEMU's
-// IOTLB does the same at VTD_IOTLB_MAX_SIZE = 1024, spec/vtd.md §6.3); dropping entries is always
-// allowed to a cache, so the bound never keeps a stale entry.
+// device's device TLB (tagged PASID). An entry at level L (1..4) covers 2^LEVEL_SHIFT[L] bytes.
+// What is VT-d-specific here is the tag (one number for (DID, PASID)) and the invalidations'
+// choice of tags (one, a domain, a device's PASIDs, all) and of levels.
 
 import type { AddrRange } from '../../formats/scope.js';
-import { LEVEL_SHIFT, LEVEL_SHIFT_N, type Level } from './pagetable.js';
+import { LevelCache, type Bucket } from '../level-cache.js';
+import { LEVEL_SHIFT_N, type Level } from './pagetable.js';
 
 /** The PASID field value that stands for "request without PASID" in a tag (PASIDs are 20 bits). */
 export const NO_PASID = 0x100000;
@@ -23,102 +23,40 @@ export const tagPasid = (tag: number): number => tag % TAG_ID_UNIT;
  */
 export type TagSelect = { readonly tag: number } | { readonly id: number } | { readonly pasidsOf: number } | 'all';
 
-type LevelMaps = [undefined, Map<number, bigint>, Map<number, bigint>, Map<number, bigint>, Map<number, bigint>];
+/** Every level of the table (bit L set = level L, 1..4). */
+const ALL_LEVELS = 0b11110;
 
-export class PageCache {
-  private readonly tags = new Map<number, LevelMaps>();
-  private count = 0;
-  /** Times the cache was emptied because it was full. */
-  overflows = 0;
-
-  constructor(readonly capacity: number) {
-    if (!(capacity >= 1)) throw new Error(`cache capacity ${capacity}`);
+export class PageCache extends LevelCache<number, bigint> {
+  constructor(capacity: number) {
+    super(capacity, LEVEL_SHIFT_N);
   }
 
-  get size(): number {
-    return this.count;
-  }
-
-  private maps(tag: number): LevelMaps {
-    let m = this.tags.get(tag);
-    if (m === undefined) {
-      m = [undefined, new Map(), new Map(), new Map(), new Map()];
-      this.tags.set(tag, m);
-    }
-    return m;
-  }
-
-  insert(tag: number, level: Level, iova: bigint, value: bigint): void {
-    const key = Number(iova >> LEVEL_SHIFT_N[level]!);
-    const existing = this.tags.get(tag)?.[level];
-    if (existing?.has(key)) {
-      existing.set(key, value);
-      return;
-    }
-    if (this.count >= this.capacity) {
-      this.clear();
-      this.overflows++;
-    }
-    this.maps(tag)[level].set(key, value);
-    this.count++;
-  }
-
-  lookup(tag: number, level: Level, iova: bigint): bigint | undefined {
-    return this.tags.get(tag)?.[level].get(Number(iova >> LEVEL_SHIFT_N[level]!));
-  }
-
-  /** Removes everything; returns how many entries there were. */
-  clear(): number {
-    const n = this.count;
-    this.tags.clear();
-    this.count = 0;
-    return n;
+  /** Adds or replaces the entry of `iova` at `level` under `tag` (get(tag, level, iova) reads it). */
+  put(tag: number, level: Level, iova: bigint, value: bigint): void {
+    this.insert(this.bucket(tag, tag), level, iova, value);
   }
 
   /**
    * Removes the entries of the selected tags, at the levels in `levels` (bit L set = level L),
    * that overlap `range` (every address when undefined). Returns how many were removed.
    */
-  drop(select: TagSelect, range: AddrRange | undefined, levels = 0b11110): number {
-    if (this.count === 0) return 0;
-    if (select === 'all' && range === undefined && levels === 0b11110) return this.clear();
+  drop(select: TagSelect, range: AddrRange | undefined, levels = ALL_LEVELS): number {
+    if (this.size === 0) return 0;
+    if (select === 'all' && range === undefined && levels === ALL_LEVELS) return this.clear();
     let dropped = 0;
-    const visit = (maps: LevelMaps) => {
-      for (let l = 1; l <= 4; l++) {
-        if ((levels & (1 << l)) === 0) continue;
-        const m = maps[l as Level];
-        if (m.size > 0) dropped += dropRange(m, LEVEL_SHIFT[l]!, range);
-      }
+    const visit = (b: Bucket<number, bigint>) => {
+      for (let l = 1; l <= 4; l++) if ((levels & (1 << l)) !== 0) dropped += this.dropIn(b, l, range);
     };
     if (typeof select === 'object' && 'tag' in select) {
-      const maps = this.tags.get(select.tag);
-      if (maps) visit(maps);
+      const b = this.find(select.tag);
+      if (b) visit(b);
     } else {
-      for (const [tag, maps] of this.tags) {
-        if (select === 'all') visit(maps);
-        else if ('id' in select ? tagId(tag) === select.id : tagPasid(tag) !== NO_PASID && tagId(tag) === select.pasidsOf) visit(maps);
+      for (const b of this.all()) {
+        const tag = b.tag;
+        if (select === 'all') visit(b);
+        else if ('id' in select ? tagId(tag) === select.id : tagPasid(tag) !== NO_PASID && tagId(tag) === select.pasidsOf) visit(b);
       }
     }
-    this.count -= dropped;
     return dropped;
   }
-}
-
-/** Deletes the keys of `m` (entries of 2^shift bytes) overlapping `range`; walks the smaller side. */
-function dropRange(m: Map<number, bigint>, shift: number, range: AddrRange | undefined): number {
-  if (range === undefined) {
-    const n = m.size;
-    m.clear();
-    return n;
-  }
-  const s = BigInt(shift);
-  const lo = Number(range.base >> s);
-  const hi = Number((range.base + range.bytes - 1n) >> s);
-  let n = 0;
-  if (hi - lo + 1 <= m.size) {
-    for (let k = lo; k <= hi; k++) if (m.delete(k)) n++;
-  } else {
-    for (const k of m.keys()) if (k >= lo && k <= hi && m.delete(k)) n++;
-  }
-  return n;
 }

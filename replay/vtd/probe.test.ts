@@ -181,6 +181,6 @@ describe('translation walk (Translator)', () => {
     expect(r.unit.caches.iotlb.size).toBe(4);
     r.unit.translate(0x10, undefined, 0x10000n);
     expect(r.unit.caches.iotlb.size).toBe(1);
-    expect(r.unit.caches.iotlb.overflows).toBe(1);
+    expect(r.unit.caches.iotlb.fullFlushes).toBe(1);
   });
 });

@@ -2,6 +2,7 @@
 // a guest queue in GuestMemory, and an event log. Used by the *.test.ts files beside it.
 
 import { VTD } from '../../formats/codecs.js';
+import { period, step } from '../../formats/ring.js';
 import { unwrap } from '../../formats/result.js';
 import { GuestMemory } from '../memory.js';
 import type { UnitEvent } from '../unit.js';
@@ -57,7 +58,7 @@ export function rig(opts: {
       return descs.map((d) => {
         const slot = tail;
         mem.writeWords(QUEUE_BASE + BigInt(slot * descBytes), pad(d));
-        tail = (tail + 1) % entries;
+        tail = step(tail, 1, period(entries, false)); // IQT has no wrap bit: E positions
         return slot;
       });
     },

@@ -26,13 +26,14 @@
 import { hex } from '../../formats/bits.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
+import { IOTLB_G, vtdOp } from '../../formats/vtd/descriptors.js';
 import { unreachable } from '../../formats/result.js';
 import type { GuestMemory } from '../memory.js';
 import { VtdRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
 import { cached, DEFAULT_CAPACITY, remapInterrupt, translate, VtdCaches, type CacheCapacity, type DeviceEntry, type WalkTables } from './caches.js';
-import { DecodeCache } from './compiled.js';
-import { invalidate, type DescName } from './invalidate.js';
+import { DecodeCache } from '../decode-cache.js';
+import { invalidate } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
 import {
   FSTS_ICE, FSTS_IQE, FSTS_ITE, FSTS_STOP, FSTS_W1C, GCMD_QIE, GSTS_PERSISTENT, ICS_IWC, IQ_OFFSET_MASK, IQA_BASE_MASK,
@@ -47,6 +48,12 @@ export interface DescriptorCaps {
   readonly mamv: number;
 }
 
+/** Why a unit refuses a descriptor: IQERCD.IQEI and a message. */
+export interface DescriptorFault {
+  readonly iqei: Iqei;
+  readonly why: string;
+}
+
 /** The guest-facing unit's capabilities: the architecture, QEMU's CAP.MAMV, no page requests. */
 export const GUEST_CAPS: DescriptorCaps = { compat: false, mamv: 18 };
 
@@ -55,13 +62,14 @@ export const GUEST_CAPS: DescriptorCaps = { compat: false, mamv: 18 };
  * undefined when it executes it (spec/vtd.md §1.3-1.4, §2.2). One rule for bare hardware, the VMM
  * (which must refuse what the guest's vIOMMU does not advertise) and a hardware-direct queue.
  */
-export function descriptorFault(d: Decoded, caps: DescriptorCaps): { readonly iqei: Iqei; readonly why: string } | undefined {
-  if (d.error !== undefined) return { iqei: d.error.value as Iqei, why: `${d.name}: ${d.error.message}` }; // the table maps unknown types and width to 3, reserved bits to 4
+export function descriptorFault(d: Decoded, caps: DescriptorCaps): DescriptorFault | undefined {
+  // The table maps unknown types and width to 3, reserved bits to 4.
+  if (d.error !== undefined) return { iqei: d.error.value as Iqei, why: `${d.name}: ${d.error.message}` };
+  const name = vtdOp(d)!.name; // without an error the type has a row
   const f = d.fields;
-  const name = d.name as DescName;
   switch (name) {
     case 'iotlb_inv':
-      if (f.G === 3n && n(f.AM) > caps.mamv) return { iqei: IQEI.RESERVED_FIELD, why: `AM ${n(f.AM)} above CAP.MAMV ${caps.mamv}` };
+      if (f.G === IOTLB_G.PAGE && n(f.AM) > caps.mamv) return { iqei: IQEI.RESERVED_FIELD, why: `AM ${n(f.AM)} above CAP.MAMV ${caps.mamv}` };
       return undefined;
     case 'inv_wait': {
       if (!caps.compat) return undefined;
@@ -147,14 +155,13 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private dw: 0 | 1 = 0;
   private base = 0n;
   private iqh = 0;
-  private decoder = new DecodeCache({ descBytes: 16 });
+  private decoder = new DecodeCache(VTD, { descBytes: 16 });
   // Errors as the guest sees them, and the time-out state of the current pass.
   private iqeError: QueueError | undefined;
   private iteError: QueueError | undefined;
   private outstanding: number | undefined; // SID of the first timed-out device-TLB invalidation in flight
   private readonly pendingWaits: number[] = [];
   private fenced = false;
-  private why = '';
   private directOutstanding: number | undefined; // the same, for submitDirect()
 
   constructor(readonly mem: GuestMemory, opts: VtdUnitOptions = {}) {
@@ -360,7 +367,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private setGeometry(base: bigint, dw: 0 | 1): void {
     this.base = base;
     this.dw = dw;
-    this.decoder = new DecodeCache({ descBytes: dw === 1 ? 32 : 16 });
+    this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 });
   }
 
   /** IQT as an index, or undefined when it is invalid (beyond the queue, or bit 4 with DW=1). */
@@ -393,9 +400,9 @@ export class VtdUnit implements QueueUnit, WalkTables {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
         break;
       }
-      const iqei = this.execute(slot, this.decoder.decode(raw));
-      if (iqei !== undefined) {
-        this.raiseIqe(iqei, this.why); // IQH stays on the offending descriptor (§1.3)
+      const fault = this.execute(slot, this.decoder.decode(raw));
+      if (fault !== undefined) {
+        this.raiseIqe(fault.iqei, fault.why); // IQH stays on the offending descriptor (§1.3)
         break;
       }
       this.iqh = this.ring.next(slot); // only now: the descriptor took effect
@@ -432,19 +439,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
   }
 
   /** Checks a decoded descriptor beyond the codec's table: what this unit supports. */
-  private check(d: Decoded): Iqei | undefined {
-    const bad = descriptorFault(d, { compat: this.compat, mamv: this.mamv });
-    if (bad === undefined) return undefined;
-    return this.reject(bad.iqei, bad.why);
-  }
-
-  private reject(iqei: Iqei, message: string): Iqei {
-    this.why = message;
-    return iqei;
+  private check(d: Decoded): DescriptorFault | undefined {
+    return descriptorFault(d, { compat: this.compat, mamv: this.mamv });
   }
 
   /** Runs one valid descriptor: waits complete (or wait), invalidations take effect. */
-  private execute(slot: number, d: Decoded): Iqei | undefined {
+  private execute(slot: number, d: Decoded): DescriptorFault | undefined {
     const bad = this.check(d);
     if (bad !== undefined) return bad;
     if (d.name === 'inv_wait') return this.wait(slot, d);
@@ -470,7 +470,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   }
 
   /** Invalidation wait (§2.2 type 0x5): completes unless an earlier device-TLB invalidation is in flight. */
-  private wait(slot: number, d: Decoded): Iqei | undefined {
+  private wait(slot: number, d: Decoded): DescriptorFault | undefined {
     if (this.outstanding !== undefined) {
       this.pendingWaits.push(slot);
       if (d.fields.FN === 1n) this.fenced = true;
@@ -480,7 +480,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     const f = d.fields;
     if (f.SW === 1n && !this.mem.write32(f.STATUS_ADDR ?? 0n, n(f.STATUS_DATA))) {
       // QEMU raises IQE when the status write fails; IQERCD has no code for it (§1.4): IQEI 0.
-      return this.reject(IQEI.NOT_AVAILABLE, `wait status write to ${hex(f.STATUS_ADDR ?? 0n)} failed`);
+      return { iqei: IQEI.NOT_AVAILABLE, why: `wait status write to ${hex(f.STATUS_ADDR ?? 0n)} failed` };
     }
     if (f.IF === 1n) this.ics |= ICS_IWC;
     if (this.events) {
@@ -499,7 +499,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   submitDirect(words: readonly bigint[]): DirectOutcome {
     const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
     const bad = this.check(d);
-    if (bad !== undefined) return { error: { code: 'IQE', value: bad, slot: -1, message: `${this.name}: ${this.why}` } };
+    if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
     if (d.name === 'inv_wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: d.fields.FN === 1n };
     if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) this.directOutstanding ??= n(d.fields.SID);
     else invalidate(this.caches, d, undefined);

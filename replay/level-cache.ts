@@ -1,0 +1,142 @@
+// One address-indexed cache of translation entries, for both architectures: the SMMUv3 TLB and
+// ATCs (replay/smmuv3/tlb.ts) and the VT-d IOTLB, paging-structure caches and device TLBs
+// (replay/vtd/pagecache.ts). Entries are grouped in buckets by tag (regime/VMID/ASID, DID+PASID,
+// SSID: whatever the architecture tags with, `T`); inside a bucket one Map per table level holds
+// the entries keyed by the input-address index at that level (addr >> shifts[level]), valued `V`.
+// No per-entry objects: an entry is one Map slot.
+//
+// Bound: `capacity` entries over all buckets. Inserting a new entry into a full cache first empties
+// it (QEMU's rule for both: SMMU_IOTLB_MAX_SIZE, spec/smmuv3.md §6.2; VTD_IOTLB_MAX_SIZE,
+// spec/vtd.md §6.3); `fullFlushes` counts how often. Emptying only removes entries, so the bound
+// can never keep a stale translation.
+
+import type { AddrRange } from '../formats/scope.js';
+
+export interface Bucket<T, V> {
+  readonly key: number;
+  readonly tag: T;
+  /** levels[L]: index at level L → value. */
+  readonly levels: readonly Map<number, V>[];
+}
+
+export class LevelCache<T, V> {
+  private readonly buckets = new Map<number, Bucket<T, V>>();
+  private count = 0;
+  /** Times an insertion found the cache full and emptied it. */
+  fullFlushes = 0;
+
+  /** `shifts[L]`: log2 of the bytes an entry at level L covers (one Map per level). */
+  constructor(
+    readonly capacity: number,
+    private readonly shifts: readonly bigint[],
+  ) {
+    if (!(capacity >= 1)) throw new Error(`cache capacity ${capacity}`);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The index of `addr` at `level`: the Map key of the entry that would cover it. */
+  index(addr: bigint, level: number): number {
+    return Number(addr >> this.shifts[level]!);
+  }
+
+  find(key: number): Bucket<T, V> | undefined {
+    return this.buckets.get(key);
+  }
+
+  /** Every bucket (some may be empty after a flush). */
+  all(): IterableIterator<Bucket<T, V>> {
+    return this.buckets.values();
+  }
+
+  /** The bucket of `key`, created with `tag` when absent. */
+  bucket(key: number, tag: T): Bucket<T, V> {
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = { key, tag, levels: this.shifts.map(() => new Map<number, V>()) };
+      this.buckets.set(key, b);
+    }
+    return b;
+  }
+
+  /** Adds or replaces the entry of `addr` at `level`; a new entry in a full cache empties it first. */
+  insert(b: Bucket<T, V>, level: number, addr: bigint, value: V): void {
+    const idx = this.index(addr, level);
+    const m = b.levels[level]!;
+    if (!m.has(idx)) {
+      if (this.count >= this.capacity) {
+        this.clear();
+        this.fullFlushes++;
+      }
+      this.count++;
+    }
+    m.set(idx, value);
+  }
+
+  /** The entry of bucket `key` covering `addr` at `level`. */
+  get(key: number, level: number, addr: bigint): V | undefined {
+    return this.buckets.get(key)?.levels[level]!.get(this.index(addr, level));
+  }
+
+  /**
+   * Removes everything; returns how many entries went. Buckets stay (emptied), so a bucket a
+   * caller holds while inserting a walk's entries is still the cache's after a flush.
+   */
+  clear(): number {
+    const n = this.count;
+    for (const b of this.buckets.values()) for (const m of b.levels) m.clear();
+    this.count = 0;
+    return n;
+  }
+
+  /**
+   * Removes the entries of bucket `b` at `level` that overlap `range` (every address when
+   * undefined) and whose value `accept` takes (every one when undefined), calling `onDrop` for
+   * each; returns how many went. Walks the smaller side: each index of a short range, else the
+   * level's entries.
+   */
+  dropIn(b: Bucket<T, V>, level: number, range: AddrRange | undefined, accept?: (v: V) => boolean, onDrop?: (v: V) => void): number {
+    const m = b.levels[level]!;
+    if (m.size === 0) return 0;
+    let n = 0;
+    if (accept === undefined && onDrop === undefined) {
+      if (range === undefined) {
+        n = m.size;
+        m.clear();
+      } else {
+        const lo = this.index(range.base, level);
+        const hi = this.index(range.base + range.bytes - 1n, level);
+        if (hi - lo < m.size) {
+          for (let k = lo; k <= hi; k++) if (m.delete(k)) n++;
+        } else {
+          for (const k of m.keys()) if (k >= lo && k <= hi && m.delete(k)) n++;
+        }
+      }
+    } else {
+      const take = (idx: number, v: V): void => {
+        if (accept !== undefined && !accept(v)) return;
+        m.delete(idx);
+        onDrop?.(v);
+        n++;
+      };
+      if (range === undefined) {
+        for (const [idx, v] of m) take(idx, v);
+      } else {
+        const lo = this.index(range.base, level);
+        const hi = this.index(range.base + range.bytes - 1n, level);
+        if (hi - lo < m.size) {
+          for (let idx = lo; idx <= hi; idx++) {
+            const v = m.get(idx);
+            if (v !== undefined) take(idx, v);
+          }
+        } else {
+          for (const [idx, v] of m) if (idx >= lo && idx <= hi) take(idx, v);
+        }
+      }
+    }
+    this.count -= n;
+    return n;
+  }
+}
