@@ -1,6 +1,6 @@
-// How option values given as text become what the commands use: the --jobs thread count (a
-// commander parser: a bad value is a usage error, exit 2) and the --policy list cut into policy
-// specs. The option table (options.ts) refers to these; the commands call them.
+// How option values given as text become what the commands use: the --jobs thread count and the
+// --host-queue slots (commander parsers: a bad value is a usage error, exit 2) and the --policy
+// list cut into policy specs. The option table (options.ts) refers to these; the commands call them.
 
 import { InvalidArgumentError } from 'commander';
 
@@ -8,6 +8,13 @@ import { InvalidArgumentError } from 'commander';
 export function threadCount(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of threads, 1 or more');
+  return n;
+}
+
+/** `--host-queue <n>` of compare/replay --shared-host: slots of a physical queue, a power of two from 2 to 2^20. */
+export function hostQueueSlots(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2 || n > 1 << 20 || (n & (n - 1)) !== 0) throw new InvalidArgumentError(`expected a power of two from 2 to ${1 << 20} slots`);
   return n;
 }
 

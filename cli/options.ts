@@ -27,7 +27,8 @@ import { type Command, Option } from 'commander';
 import { ENGINE_CHOICES, ENGINES } from '../analyzers/sql-engine/engine.js';
 import { ARCHES, type Arch } from '../formats/codec/table.js';
 import { INGEST_FORMATS } from './ingest-formats.js';
-import { threadCount } from './option-values.js';
+import { hostQueueSlots, threadCount } from './option-values.js';
+import { INTERLEAVES } from '../replay/shared-host/interleave.js';
 
 /** The commands, in the order of the README's command table. */
 export const COMMANDS = [
@@ -129,7 +130,9 @@ export const OPTIONS: readonly CliOption[] = [
   {
     flags: '--topology', arg: '<file>', description: 'topology JSON (default: the trace header\'s, else inferred from the trace)',
     commands: {
-      compare: {}, replay: {}, report: {},
+      compare: { description: 'topology JSON (default: the trace header\'s, else inferred from the trace); with --shared-host one per trace, comma-separated (empty: the trace\'s own)' },
+      replay: { description: 'topology JSON (default: the trace header\'s, else inferred from the trace); with --shared-host one per trace, comma-separated (empty: the trace\'s own)' },
+      report: {},
       timeline: { description: 'topology JSON when it replays' },
       tui: { description: 'topology JSON for the background replay' },
     },
@@ -154,6 +157,26 @@ export const OPTIONS: readonly CliOption[] = [
       info: {}, export: {}, sql: {}, compare: {}, replay: {}, timeline: {}, tui: {},
       report: { description: 'write the trace ingested from captures or a scenario to FILE instead of OUT/trace.arrow' },
     },
+  },
+  {
+    flags: '--shared-host',
+    description: 'the inputs are VMs on one host (one trace each): replay them together on the physical IOMMUs their topologies name; each VM alone versus shared, host totals (docs/hosts.md)',
+    commands: { compare: {}, replay: { description: 'the inputs are VMs on one host (one trace each): replay them together; write DIR/shared-host.json and each VM\'s tables in DIR/vm-K (docs/hosts.md)' } },
+  },
+  {
+    flags: '--interleave', arg: '<mode>', choices: INTERLEAVES,
+    description: 'with --shared-host: the VMs\' doorbells by timestamp or one VM after the other; default time when every trace has timestamps, else round-robin',
+    commands: { compare: {}, replay: {} },
+  },
+  {
+    flags: '--host-queue', arg: '<n>', parse: hostQueueSlots,
+    description: 'with --shared-host: slots of each physical command queue, a power of two (default 256: VT-d QI_LENGTH; SMMUv3 an assumption)',
+    commands: { compare: {}, replay: {} },
+  },
+  {
+    flags: '--renumber-psids',
+    description: 'with --shared-host: give every VM\'s devices free physical SIDs instead of those its topology names (two VMs\' traces from one generator or one machine)',
+    commands: { compare: {}, replay: {} },
   },
   {
     flags: '--parquet',

@@ -136,5 +136,14 @@ export interface ReplayKit {
    * The host: physical units behind the VM as the topology says, and the iommufd model with its
    * objects arranged one per physical IOMMU (default) or shared across them (vmm/arrangement.ts).
    */
-  host(topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement): HostModel;
+  host(topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement, ids?: HostIds): HostModel;
+}
+
+/**
+ * Identifiers the host hands out that must not collide with another VM's on the same physical
+ * unit (shared-host replays, replay/shared-host/placement.ts). SMMUv3 VMIDs come from the
+ * topology (iommus[].vmid); VT-d host DIDs are allocated by the host model from `firstDid`.
+ */
+export interface HostIds {
+  readonly firstDid?: number;
 }

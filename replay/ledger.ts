@@ -4,9 +4,9 @@
 
 import type { HostOp } from './host.js';
 import { workIndex, type CompiledCosts, type WorkKind } from './cost/model.js';
-import { OP_KINDS, SUMMARY_COUNTS } from './tables.js';
+import { ALL_OP_KINDS, SUMMARY_COUNTS } from './tables.js';
 
-const OP_NAMES: readonly string[] = OP_KINDS;
+const OP_NAMES: readonly string[] = ALL_OP_KINDS;
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Work-kind numbers of the host op kinds, looked up once. */
@@ -39,7 +39,7 @@ export class Ledger {
 
   constructor(private readonly costs: CompiledCosts, maxIommuId: number, private readonly entryLen: number) {
     this.stride = maxIommuId + 2;
-    const cells = OP_KINDS.length * this.stride;
+    const cells = ALL_OP_KINDS.length * this.stride;
     this.cellCount = new Uint32Array(cells);
     this.cellEntries = new Float64Array(cells);
     this.cellBytes = new Float64Array(cells);
@@ -60,6 +60,20 @@ export class Ledger {
     this.cellCount[cell]!++;
     this.cellEntries[cell]! += entries;
     this.cellBytes[cell]! += bytes;
+    this.cellCost[cell]! += cost;
+  }
+
+  /**
+   * Charges a wait of `us` on physical IOMMU `iommu` (shared-host: a lock or queue space another
+   * VM holds) plus the work kind's fixed cost; no summary count moves.
+   */
+  wait(w: number, iommu: number, us: number): void {
+    const c = this.costs;
+    const cost = c.cost[w]! + us;
+    this.clock += cost;
+    const cell = c.op[w]! * this.stride + iommu + 1;
+    if (this.cellCount[cell] === 0) this.touched[this.nTouched++] = cell;
+    this.cellCount[cell]!++;
     this.cellCost[cell]! += cost;
   }
 

@@ -7,7 +7,7 @@
 
 import type { Topology } from '../formats/trace/header.js';
 import type { CompiledCosts } from './cost/model.js';
-import type { HostModel, HostOp, ReplayKit } from './host.js';
+import type { HostIds, HostModel, HostOp, ReplayKit } from './host.js';
 import { Ledger, vmmWork, type HostOpsRowSink } from './ledger.js';
 import type { Violation } from './oracle.js';
 import type { PolicyDetail, VmmOpKind } from './policy.js';
@@ -29,6 +29,16 @@ export interface RunShared {
   readonly costs: CompiledCosts;
   /** Rows in the whole trace, when a policy asked for it (ctx.traceEvents). */
   readonly traceEvents: number | undefined;
+  /** Host identifiers kept apart from other VMs' (shared-host replays). */
+  readonly hostIds?: HostIds;
+}
+
+/**
+ * Sees every host op of a run before it is charged (shared-host: a physical queue and lock shared
+ * with other VMs, replay/shared-host/gate.ts), and may charge waits to the run's ledger first.
+ */
+export interface HostGate {
+  before(op: HostOp, ledger: Ledger): void;
 }
 
 /** Where a run writes its rows (absent: no tables, only the summary). */
@@ -67,14 +77,14 @@ export class PolicyRun implements RunOwner {
   private timeoutsAtFault = 0;
   private readonly rowSink: (seq: number) => HostOpsRowSink | undefined;
 
-  constructor(p: ResolvedPolicy, s: RunShared, private readonly sinks: RunSinks, spillPath: string) {
+  constructor(p: ResolvedPolicy, s: RunShared, private readonly sinks: RunSinks, spillPath: string, private readonly gate?: HostGate) {
     this.name = p.name;
     this.traceEvents = s.traceEvents;
     this.violations = new ViolationLog(sinks.violation ? (v) => sinks.violation!(p.name, v) : undefined);
     const arch = s.lanes[0]!.q.header.arch;
     const vmm = vmmFor(arch);
     this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
-    this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement);
+    this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement, s.hostIds);
     const several = s.lanes.length > 1;
     this.queues = s.lanes.map((lane, k) => new QueueRun(
       this,
@@ -110,6 +120,7 @@ export class PolicyRun implements RunOwner {
   private hostOp(op: HostOp): void {
     if (op.kind === 'ioctl' && this.kernel) return; // kernel-ring: the kernel calls the vIOMMU's invalidation itself
     if (op.kind === 'devtlb_inv' && op.timedOut === true) this.hostTimeouts++;
+    this.gate?.before(op, this.ledger);
     this.ledger.host(op);
   }
 

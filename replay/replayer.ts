@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
-import { dispatchTrace } from './feed.js';
+import { dispatchTrace, type TraceHandlers } from './feed.js';
 import { GuestQueue } from './guest-queue.js';
 import { InputFault } from '../formats/result.js';
 import { queueDevices, queueHeaders, queueTopology } from '../formats/trace/queues.js';
@@ -38,7 +38,7 @@ export interface ReplayOptions {
 }
 
 /** Row writers onto the result tables, each reusing one row array. */
-function tableSinks(t: ReplayTables): RunSinks {
+export function tableSinks(t: ReplayTables): RunSinks {
   const opRow: (string | number | bigint)[] = new Array(8);
   let opSink: HostOpsRowSink | undefined;
   const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) => {
@@ -98,7 +98,7 @@ export interface ReplayedRuns {
 }
 
 /** The guest queues of a trace: each its own ring and bare unit over the devices behind it. */
-function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): QueueLane[] {
+export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): QueueLane[] {
   let devices: (readonly number[])[];
   try {
     devices = queueDevices(trace.header, topology.topology);
@@ -112,15 +112,54 @@ function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology
   });
 }
 
+/**
+ * The engine's handling of one trace's events: each to its guest queue (`lanes[queue]`), that
+ * queue's bare hardware and every run (`at.event` counts them). Shared by replayRuns and the
+ * shared-host replay, which feeds several VMs' events in an interleaved order (replay/shared-host/).
+ */
+export function traceHandlers(lanes: readonly QueueLane[], runs: readonly PolicyRun[], at: ReplayPhase): TraceHandlers {
+  // A device fault reaches the bare unit of the queue the device sits behind.
+  const laneOfSid = new Map<number, QueueLane>();
+  for (const l of lanes) for (const d of l.topology.devices) laneOfSid.set(d.sid, l);
+  return {
+    command: (seq, slot, words, cause, queue) => {
+      at.event++;
+      const { q, ref } = lanes[queue]!;
+      ref.write(seq, slot);
+      q.write(seq, slot, words, cause);
+      // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
+      // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
+      const pos = ref.republished(slot);
+      if (pos !== undefined) for (const r of runs) r.republish(queue, pos);
+    },
+    doorbell: (seq, index, wrap, queue) => {
+      at.event++;
+      const { q, ref } = lanes[queue]!;
+      const from = q.prod;
+      const prod = q.doorbell(index, wrap);
+      ref.doorbell(seq, index, wrap, from, prod);
+      for (const r of runs) r.doorbell(queue, seq, prod);
+    },
+    ack: (seq, queue) => {
+      at.event++;
+      const { q, ref } = lanes[queue]!;
+      ref.ack(seq);
+      for (const r of runs) r.ack(queue, seq, q.prod);
+    },
+    fault: (_seq, sid, timedOut) => {
+      at.event++;
+      (laneOfSid.get(sid) ?? lanes[0]!).ref.fault(sid, timedOut);
+      for (const r of runs) r.fault(sid, timedOut);
+    },
+  };
+}
+
 /** The engine proper: every event to bare hardware and to each policy run; rows go to `sinks`. */
 export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'outDir'>, sinks: RunSinks, at: ReplayPhase = { phase: 0, event: 0 }): Promise<ReplayedRuns> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
   try {
     const lanes = guestLanes(trace, opts.kit, opts.topology);
-    // A device fault reaches the bare unit of the queue the device sits behind.
-    const laneOfSid = new Map<number, QueueLane>();
-    for (const l of lanes) for (const d of l.topology.devices) laneOfSid.set(d.sid, l);
     // A policy that places something at a share of the trace (migrate at=50%) needs its length.
     let traceEvents: number | undefined;
     if (opts.policies.some((p) => p.needsTraceLength)) {
@@ -131,41 +170,7 @@ export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'ou
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     at.phase = 0;
     at.event = -1;
-    const counts = await dispatchTrace(
-      trace,
-      {
-        command: (seq, slot, words, cause, queue) => {
-          at.event++;
-          const { q, ref } = lanes[queue]!;
-          ref.write(seq, slot);
-          q.write(seq, slot, words, cause);
-          // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
-          // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
-          const pos = ref.republished(slot);
-          if (pos !== undefined) for (const r of runs) r.republish(queue, pos);
-        },
-        doorbell: (seq, index, wrap, queue) => {
-          at.event++;
-          const { q, ref } = lanes[queue]!;
-          const from = q.prod;
-          const prod = q.doorbell(index, wrap);
-          ref.doorbell(seq, index, wrap, from, prod);
-          for (const r of runs) r.doorbell(queue, seq, prod);
-        },
-        ack: (seq, queue) => {
-          at.event++;
-          const { q, ref } = lanes[queue]!;
-          ref.ack(seq);
-          for (const r of runs) r.ack(queue, seq, q.prod);
-        },
-        fault: (_seq, sid, timedOut) => {
-          at.event++;
-          (laneOfSid.get(sid) ?? lanes[0]!).ref.fault(sid, timedOut);
-          for (const r of runs) r.fault(sid, timedOut);
-        },
-      },
-      opts.onProgress,
-    );
+    const counts = await dispatchTrace(trace, traceHandlers(lanes, runs, at), opts.onProgress);
     const { events, doorbells } = counts;
     // Final comparison, then each run's completion points (and the ones it never completed).
     at.phase = 1;

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../formats/atomic.js';
 import { InputFault } from '../formats/result.js';
 import { openTrace } from '../formats/trace/io.js';
 import { queueDevices } from '../formats/trace/queues.js';
-import { loadCosts } from './cost/params.js';
+import { loadCosts, oneVmCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
@@ -82,7 +82,7 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
         });
   const full: ReplayOutput = { ...out, left_out: leftOut };
   if (opts.outDir !== undefined) {
-    writeFileAtomic(join(opts.outDir, 'replay.json'), `${JSON.stringify({ ...full, costs }, null, 2)}\n`);
+    writeFileAtomic(join(opts.outDir, 'replay.json'), `${JSON.stringify({ ...full, costs: oneVmCosts(costs) }, null, 2)}\n`);
   }
   return full;
 }

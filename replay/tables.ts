@@ -4,13 +4,23 @@ import { VIOLATION_KINDS } from './oracle.js';
 import type { ColSpec } from './results.js';
 
 export const OP_KINDS = ['trap', 'vmm_cmd', 'ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd', 'pt_read', 'pin'] as const;
-export type OpKind = (typeof OP_KINDS)[number];
+/**
+ * Waiting on a physical queue shared with other VMs (replay/shared-host/): only a shared-host
+ * replay makes them, and only its host_ops tables list them (after OP_KINDS, so indices agree).
+ */
+export const WAIT_KINDS = ['lock_wait', 'queue_wait'] as const;
+export type OpKind = (typeof OP_KINDS)[number] | (typeof WAIT_KINDS)[number];
+/** Every host_ops kind, indexed as the ledger numbers them. */
+export const ALL_OP_KINDS: readonly OpKind[] = [...OP_KINDS, ...WAIT_KINDS];
 
-export function hostOpsSpec(policies: readonly string[]): ColSpec[] {
+/** `withWaits`: a shared-host replay's table, whose `kind` also lists WAIT_KINDS. */
+export function hostOpsSpec(policies: readonly string[], withWaits = false): ColSpec[] {
   return [
     { name: 'policy', type: 'dict', values: policies, doc: 'policy with its variant' },
     { name: 'seq', type: 'u32', doc: 'guest sequence number of the doorbell (or acknowledgement) that caused the work' },
-    { name: 'kind', type: 'dict', values: OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin' },
+    withWaits
+      ? { name: 'kind', type: 'dict', values: ALL_OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin, lock_wait, queue_wait' }
+      : { name: 'kind', type: 'dict', values: OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin' },
     { name: 'iommu', type: 'i32', doc: 'physical IOMMU, -1 for work in the VMM' },
     { name: 'count', type: 'u32', doc: 'operations of this kind' },
     { name: 'entries', type: 'u32', doc: 'invalidation entries passed (ioctl)' },

@@ -2,7 +2,7 @@
 // kind of work in host_ops (trap, vmm_cmd, ioctl, ...), in the table's order and a fixed colour
 // per kind, with a legend naming what each kind is.
 
-import { OP_KINDS, type OpKind } from '../../replay/tables.js';
+import { ALL_OP_KINDS, type OpKind } from '../../replay/tables.js';
 import type { CostKindRow } from './data.js';
 import { esc, fmt, niceTicks, r, svgDocument, text, textWidth, THEME, xAxis } from './svg.js';
 
@@ -18,6 +18,8 @@ export const KIND_LABELS: Readonly<Record<OpKind, string>> = {
   direct_cmd: 'direct-queue commands',
   pt_read: 'guest page-table reads (shadow)',
   pin: 'page pinning (VFIO/IOAS map, unmap)',
+  lock_wait: 'host queue lock held by other VMs (shared host)',
+  queue_wait: 'shared host queue full or busy with other VMs',
 };
 
 const WIDTH = 860;
@@ -25,10 +27,10 @@ const ROW = 24;
 const BAR = 15;
 const VALUE_ROOM = 72;
 
-export const kindColour = (k: string): string => THEME.categorical[Math.max(0, OP_KINDS.indexOf(k as OpKind)) % THEME.categorical.length]!;
+export const kindColour = (k: string): string => THEME.categorical[Math.max(0, ALL_OP_KINDS.indexOf(k as OpKind)) % THEME.categorical.length]!;
 
 export function costChart(policies: readonly string[], rows: readonly CostKindRow[]): string {
-  const kinds = OP_KINDS.filter((k) => rows.some((x) => x.kind === k && x.cost_us > 0));
+  const kinds = ALL_OP_KINDS.filter((k) => rows.some((x) => x.kind === k && x.cost_us > 0));
   const labelW = Math.min(280, Math.max(...policies.map((p) => textWidth(p))) + 12);
   const plotW = WIDTH - labelW - 12 - VALUE_ROOM;
   const total = (p: string) => rows.filter((x) => x.policy === p).reduce((a, x) => a + x.cost_us, 0);

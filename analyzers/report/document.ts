@@ -2,7 +2,7 @@
 // every word and number of the report is decided here, once; markdown.ts and html.ts only render
 // the blocks. Inline `code` spans use backticks in paragraph, list and cell text.
 
-import { OP_KINDS } from '../../replay/tables.js';
+import { ALL_OP_KINDS } from '../../replay/tables.js';
 import type { Costs } from '../../replay/cost/params.js';
 import { KIND_LABELS } from './chart-cost.js';
 import { designDebates, designRows, hasDesigns } from './designs.js';
@@ -131,7 +131,7 @@ function designs(d: ReportData, ctx: DocumentContext): Block[] {
 }
 
 function cost(d: ReportData, ctx: DocumentContext): Block[] {
-  const kinds = OP_KINDS.filter((k) => d.byKind.some((x) => x.kind === k && x.cost_us > 0));
+  const kinds = ALL_OP_KINDS.filter((k) => d.byKind.some((x) => x.kind === k && x.cost_us > 0));
   const cell = (p: string, k: string) => {
     const row = d.byKind.find((x) => x.policy === p && x.kind === k);
     return row && row.cost_us > 0 ? `${fmt(row.cost_us)} (${Math.round(100 * row.share)}%)` : '–';

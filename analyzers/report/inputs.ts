@@ -89,7 +89,7 @@ function fromFolder(folder: string, src: ReportSource): ReportInput {
     throw new InputFault({ file, field: 'trace', message: `${src.noTrace ?? 'no trace'}: give it beside the folder (invtrace report ${folder} TRACE.arrow -o DIR)` });
   }
   const { costs: used, ...replay } = json;
-  const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === v);
+  const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === undefined || used[k] === v);
   const given = src.traceFromFolder ? json.trace : src.source;
   const costValues = { ...DEFAULT_COSTS, ...(used ?? {}) } as Costs;
   return { trace, results: folder, replay, source: given, name: runName([given]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``, costValues };

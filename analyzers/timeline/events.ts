@@ -100,6 +100,8 @@ function leafName(r: HostOpRow, names: Names): string {
     case 'host_doorbell': return `${names.write}${times(r.count)}`;
     case 'devtlb_inv': return `ATS invalidation round trip${times(r.count)}`;
     case 'host_sync': return `${names.sync}${times(r.count)}`;
+    case 'lock_wait': return `waits for the host queue lock (other VMs)${times(r.count)}`;
+    case 'queue_wait': return `waits for the shared host queue (other VMs)${times(r.count)}`;
   }
 }
 

@@ -5,7 +5,7 @@
 // trace again; compare: its stored comparison). Exit 1 with --fail-on-violation when any policy is
 // incorrect.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
@@ -14,7 +14,7 @@ import { runReplay } from '../../replay/run.js';
 import { INPUTS, withInputs } from '../inputs.js';
 import { splitPolicyList } from '../option-values.js';
 import { pickReporter, reporters } from '../reporters/index.js';
-import { EXIT_CHECK_FAILED, out } from '../run.js';
+import { EXIT_CHECK_FAILED, out, UsageError } from '../run.js';
 import { progress } from '../render/progress.js';
 
 export interface ReplayCliOptions {
@@ -29,9 +29,23 @@ export interface ReplayCliOptions {
   readonly keepTrace?: string;
   readonly parquet?: boolean;
   readonly jobs?: number;
+  /** Several VMs on one host (cli/commands/shared-host.ts). */
+  readonly sharedHost?: boolean;
+  readonly interleave?: string;
+  readonly hostQueue?: number;
+  readonly renumberPsids?: boolean;
+}
+
+
+/** The --shared-host options make no sense without it. */
+function sharedHostOnly(opts: ReplayCliOptions): void {
+  const given = ([['--interleave', opts.interleave], ['--host-queue', opts.hostQueue], ['--renumber-psids', opts.renumberPsids]] as const).find(([, v]) => v !== undefined);
+  if (given !== undefined) throw new UsageError(`${given[0]} goes with --shared-host (several VMs on one host)`);
 }
 
 export async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {
+  if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostReplay(inputs, opts);
+  sharedHostOnly(opts);
   const output = opts.output!;
   // Captures are ingested into the output folder, so its replay.json names a trace that stays.
   return withInputs(INPUTS.replay, inputs, { ingestTo: opts.keepTrace ?? join(output, 'trace.arrow') }, async (i) => {
@@ -77,6 +91,12 @@ function runOptions(opts: ReplayCliOptions) {
 }
 
 export async function compareCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {
+  if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostCompare(inputs, opts);
+  sharedHostOnly(opts);
+  // A shared-host replay folder (replay … --shared-host -o DIR): its stored comparison.
+  if (inputs.length === 1 && existsSync(join(inputs[0]!, 'shared-host.json')) && !existsSync(join(inputs[0]!, 'replay.json'))) {
+    return (await import('./shared-host.js')).storedSharedHost(inputs[0]!, opts);
+  }
   const structured = opts.json || opts.csv || opts.markdown;
   return withInputs(INPUTS.compare, inputs, { ...(opts.keepTrace ? { keepTrace: opts.keepTrace } : {}) }, async (i) => {
     let r: ReplayOutput;

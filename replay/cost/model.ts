@@ -10,11 +10,14 @@
 import type { Arch } from '../../formats/codec/table.js';
 import type { HostOpKind } from '../host.js';
 import type { VmmOpKind } from '../policy.js';
-import { OP_KINDS, SUMMARY_COUNTS, type OpKind, type SummaryCount } from '../tables.js';
+import { ALL_OP_KINDS, SUMMARY_COUNTS, type OpKind, type SummaryCount } from '../tables.js';
 import type { CostKey, Costs } from './params.js';
 
 /** Every kind of work a policy run is charged for: VMM work (policy.ts) and host work (host.ts). */
-export type WorkKind = VmmOpKind | HostOpKind;
+export type WorkKind = VmmOpKind | HostOpKind | HostWaitKind;
+
+/** Waiting on a physical unit shared with other VMs (replay/shared-host/physical-queue.ts). */
+export type HostWaitKind = 'lock_wait' | 'queue_full_wait' | 'queue_busy_wait';
 
 export interface WorkCost {
   readonly work: WorkKind;
@@ -45,6 +48,14 @@ export const COST_MODEL: readonly WorkCost[] = [
   { work: 'host_doorbell', op: 'host_doorbell', count: 'host_doorbells', param: 'host_doorbell' },
   { work: 'devtlb_inv', op: 'devtlb_inv', count: 'device_invalidations', param: 'atc_inv_rtt', timedOut: 'atc_timeout' },
   { work: 'direct_cmd', op: 'direct_cmd', count: 'direct_commands', param: 'host_cmd' },
+  // Shared-host waits (replay/shared-host/physical-queue.ts): the waited time itself comes from the
+  // host timeline (Ledger.wait); the row adds the hand-off of the contended cache line once the
+  // wait ends. lock_wait: VT-d's qi_submit_sync q_lock, arm-smmu-v3's cmdq lock taken exclusive to
+  // refresh CONS; queue_full_wait: no free slot on the physical queue; queue_busy_wait: a physical
+  // completion point waits behind other VMs' commands ahead of it in the same queue.
+  { work: 'lock_wait', op: 'lock_wait', param: 'line_handoff' },
+  { work: 'queue_full_wait', op: 'queue_wait', param: 'line_handoff' },
+  { work: 'queue_busy_wait', op: 'queue_wait', param: 'line_handoff' },
 ];
 
 /** Work kinds in table order; a work kind's number is its index here. */
@@ -73,7 +84,7 @@ export function compileCosts(costs: Costs, arch: Arch): CompiledCosts {
   const n = COST_MODEL.length;
   const out = { op: new Uint8Array(n), count: new Int8Array(n), cost: new Float64Array(n), perEntry: new Float64Array(n), timedOut: new Float64Array(n) };
   COST_MODEL.forEach((w, i) => {
-    out.op[i] = OP_KINDS.indexOf(w.op);
+    out.op[i] = ALL_OP_KINDS.indexOf(w.op);
     out.count[i] = w.count === undefined ? -1 : SUMMARY_COUNTS.indexOf(w.count);
     out.cost[i] = costs[typeof w.param === 'string' ? w.param : w.param[arch]];
     out.perEntry[i] = w.perEntry === undefined ? 0 : costs[w.perEntry];

@@ -16,6 +16,8 @@ export interface CostParam {
   readonly tag: 'M' | 'D' | 'A';
   readonly source: string;
   readonly what: string;
+  /** Priced only by a shared-host replay (replay/shared-host/): a one-VM replay.json does not list it. */
+  readonly sharedHost?: boolean;
 }
 
 export const COST_PARAMS = [
@@ -32,13 +34,20 @@ export const COST_PARAMS = [
   { key: 'atc_timeout', default: 60_000_000, tag: 'M', source: 'costs.md S11 S12', what: 'ATS invalidation completion time-out (PCIe 6.1 §10.3.1: 1 min)' },
   { key: 'pt_read', default: 0.05, tag: 'A', source: 'docs/designs.md (QEMU vtd_page_walk reads)', what: 'VMM reads one guest page-table entry (shadow walk: address_space_ldq on guest RAM, cache-hot)' },
   { key: 'pin_page', default: 0.25, tag: 'A', source: 'docs/designs.md (xdna-driver#1399, dma_ip_drivers#89)', what: 'pin (or unpin) one 4 KiB page for a VFIO/IOAS mapping and install it in the host page table' },
+  { key: 'line_handoff', default: 0.1, tag: 'A', source: 'costs.md (shared host); Linux arm_smmu_cmdq_shared_lock/exclusive_trylock, dmar.c qi_submit_sync q_lock', what: 'shared host only: a contended cache line (lock word, CMD_SYNC MSI / wait status word) moving to the waiting core once another VM releases it; 0.05-0.3 (one socket to cross-socket)', sharedHost: true },
   { key: 'hw_direct_ratio', default: 0.2, tag: 'M', source: 'costs.md S10 S17', what: 'VCMDQ time / trapped time for TLB invalidation (used to check the model, not as a cost)' },
-] as const satisfies readonly { key: string; default: number; tag: string; source: string; what: string }[];
+] as const satisfies readonly { key: string; default: number; tag: string; source: string; what: string; sharedHost?: boolean }[];
 
 export type CostKey = (typeof COST_PARAMS)[number]['key'];
 export type Costs = Readonly<Record<CostKey, number>>;
 
 export const DEFAULT_COSTS: Costs = Object.freeze(Object.fromEntries(COST_PARAMS.map((p) => [p.key, p.default])) as Record<CostKey, number>);
+
+/** The keys a one-VM replay prices (what its replay.json lists): every key but the shared-host ones. */
+export function oneVmCosts(c: Costs): Partial<Costs> {
+  const shared = new Set<string>(COST_PARAMS.filter((p) => 'sharedHost' in p && p.sharedHost).map((p) => p.key));
+  return Object.fromEntries(Object.entries(c).filter(([k]) => !shared.has(k))) as Partial<Costs>;
+}
 
 /** Defaults overridden by a JSON file of {"key": microseconds}. Unknown keys are an error. */
 export async function loadCosts(path?: string): Promise<Costs> {

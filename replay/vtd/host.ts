@@ -55,6 +55,8 @@ export interface VtdHostOptions {
   readonly atsQdep?: number;
   /** One nested HWPT per unit (default) or one spanning the units (vmm/arrangement.ts). */
   readonly arrangement?: Arrangement;
+  /** First host DID on each unit (default 2); another VM on the same units starts past this one's. */
+  readonly firstDid?: number;
 }
 
 /** Linux's queue: QI_LENGTH 256 descriptors, 256-bit (ECAP.SMTS), plus the desc_status words. */
@@ -166,7 +168,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       const first = specs[0]!;
       const units = [...new Set(specs.map((d) => unitIndex.get(d.iommu)!))].sort((a, b) => a - b);
       const parts = units.map((ui): NestedPart => {
-        const hostDid = nextDid.get(ui) ?? 2;
+        const hostDid = nextDid.get(ui) ?? opts.firstDid ?? 2;
         nextDid.set(ui, hostDid + 1);
         return { unitIndex: ui, hostDid, specs: specs.filter((d) => unitIndex.get(d.iommu) === ui) };
       });

@@ -5,7 +5,7 @@
 // mode (256-bit: scalable mode, as Linux guests do on QEMU).
 
 import type { Topology } from '../../formats/trace/header.js';
-import type { ReplayKit } from '../host.js';
+import type { HostIds, ReplayKit } from '../host.js';
 import type { GuestMemory } from '../memory.js';
 import type { EventSink } from '../unit.js';
 import type { HostOpSink } from '../host.js';
@@ -25,6 +25,6 @@ export function guestDevices(topology: Topology): [number, DeviceEntry][] {
 export const vtdKit: ReplayKit = Object.freeze({
   arch: 'vtd' as const,
   guestUnit: (topology: Topology, mem: GuestMemory, events?: EventSink) => new VtdUnit(mem, { devices: guestDevices(topology), events, name: 'guest' }),
-  host: (topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement) =>
-    new VtdHost(topology, ops, events, arrangement === undefined ? {} : { arrangement }),
+  host: (topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement, ids?: HostIds) =>
+    new VtdHost(topology, ops, events, { ...(arrangement === undefined ? {} : { arrangement }), ...(ids?.firstDid === undefined ? {} : { firstDid: ids.firstDid }) }),
 });
