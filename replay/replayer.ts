@@ -99,12 +99,7 @@ export interface ReplayedRuns {
 
 /** The guest queues of a trace: each its own ring and bare unit over the devices behind it. */
 export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): QueueLane[] {
-  let devices: (readonly number[])[];
-  try {
-    devices = queueDevices(trace.header, topology.topology);
-  } catch (e) {
-    throw new InputFault({ file: trace.path, message: `${(e as Error).message} (${topology.source} topology)` });
-  }
+  const devices = queueDevices(trace.header, topology.topology, { file: trace.path, source: topology.source });
   return queueHeaders(trace.header).map((h, k) => {
     const q = new GuestQueue(h);
     const t = trace.header.queues === undefined ? topology.topology : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! });

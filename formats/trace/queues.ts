@@ -4,6 +4,7 @@
 // geometry GuestQueue, the JSONL cursor and the ring checks read) and the devices behind it.
 // docs/trace-format.md "Several guest queues".
 
+import { InputFault } from '../result.js';
 import { queuesFitTopology, type QueueSpec, type Topology, type TraceHeader } from './header.js';
 
 /** Number of guest queues in the trace. */
@@ -40,12 +41,13 @@ export function queueTopology(t: Topology, q: QueueSpec | undefined): Topology {
 
 /**
  * Guest SIDs behind each queue, in id order, checked against `topology` (which may come from a
- * --topology file rather than the header). Throws a one-line message when they disagree.
+ * --topology file rather than the header: `at` names the trace and where the topology came from).
+ * Throws a one-line InputFault (exit 2) when they disagree.
  */
-export function queueDevices(h: TraceHeader, topology: Topology): (readonly number[])[] {
+export function queueDevices(h: TraceHeader, topology: Topology, at: { readonly file: string; readonly source: string }): (readonly number[])[] {
   if (h.queues === undefined) return [topology.devices.map((d) => d.sid)];
   const bad = queuesFitTopology(h.queues, topology);
-  if (bad !== undefined) throw new Error(`${bad.field}: ${bad.message}`);
+  if (bad !== undefined) throw new InputFault({ file: at.file, message: `${bad.field}: ${bad.message} (${at.source} topology)` });
   return h.queues.map((q) => q.devices);
 }
 

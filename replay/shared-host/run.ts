@@ -54,7 +54,7 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
   const policies: ResolvedPolicy[] = [];
   for (const p of asked) {
     // A VM with several guest queues: hw-direct needs them one to one onto physical IOMMUs.
-    const why = vms.map((v) => ({ v, out: partitionAvailable([p], v.topology.topology, v.trace.header.queues === undefined ? undefined : queueDevices(v.trace.header, v.topology.topology)).leftOut[0] })).find((x) => x.out !== undefined);
+    const why = vms.map((v) => ({ v, out: partitionAvailable([p], v.topology.topology, v.trace.header.queues === undefined ? undefined : queueDevices(v.trace.header, v.topology.topology, { file: v.trace.path, source: v.topology.source })).leftOut[0] })).find((x) => x.out !== undefined);
     if (why === undefined) policies.push(p);
     else leftOut.push({ policy: p.name, why: `${opts.names?.[why.v.vm] ?? why.v.path}: ${why.out!.why}` });
   }
