@@ -8,6 +8,9 @@
 //     as given) and `arch`, and the field columns of both architectures (null where a trace's
 //     architecture has no such field), so one query and one view serve SMMUv3 and VT-d alike;
 //   - `traces`: one row per trace: its header (queue geometry, start slot, topology size);
+//   - `queues`: one row per guest queue of each trace (one for a one-queue trace): its geometry
+//     (docs/trace-format.md "Several guest queues"); `trace.queue` names a row's queue (0 in a
+//     one-queue trace);
 //   - `devices`: the topology of each trace, one row per device;
 //   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a
 //     statement first names one of them (or one that requires it), in one trip to the engine.
@@ -23,6 +26,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { DataType, type Field, type Schema, type Table } from 'apache-arrow';
 import { InputFault } from '../formats/result.js';
 import type { TraceHeader } from '../formats/trace/header.js';
+import { queueHeaders } from '../formats/trace/queues.js';
 import { commonFields, fieldColumns, typeForBits } from '../formats/trace/schema.js';
 import type { RecordBatch } from 'apache-arrow';
 import { openArrow, type ArrowSource } from './arrow-files.js';
@@ -31,7 +35,7 @@ import { chooseEngine, ENGINE_CHOICES, ident, literal, SqlError, startEngine, ty
 import { createModules, loadModules, modulesUsedBy, planModules, sqlWords, type InstallReport, type SqlModule } from './modules.js';
 
 /** Relations the session itself provides (a file may not take these names). */
-export const BASE_RELATIONS = ['trace', 'traces', 'devices'] as const;
+export const BASE_RELATIONS = ['trace', 'traces', 'queues', 'devices'] as const;
 
 export interface LoadedFile {
   /** The path as given (traces: the `file` column). */
@@ -128,6 +132,8 @@ function duckType(t: DataType): string {
 function traceColumns(): { name: string; type: string }[] {
   const cols = new Map<string, string>();
   for (const f of commonFields('smmuv3')) cols.set(f.name, duckType(f.type as DataType));
+  // The guest queue of each row: a column of multi-queue traces only, 0 for the others.
+  cols.set('queue', 'UTINYINT');
   for (const arch of ['smmuv3', 'vtd'] as const) {
     for (const c of fieldColumns(arch)) {
       const t = duckType(typeForBits(c.bits));
@@ -144,7 +150,7 @@ const widthOf = (t: string) => ({ UTINYINT: 8, USMALLINT: 16, UINTEGER: 32, UBIG
 /** The SELECT that shows one trace table as rows of `trace`. */
 function traceSelect(f: TraceRelation, schema: Schema, from: string): string {
   const have = new Map(schema.fields.map((x: Field) => [x.name, x]));
-  const cols = traceColumns().map((c) => (have.has(c.name) ? ident(c.name) : `NULL::${c.type} AS ${ident(c.name)}`));
+  const cols = traceColumns().map((c) => (have.has(c.name) ? ident(c.name) : `${c.name === 'queue' ? '0' : 'NULL'}::${c.type} AS ${ident(c.name)}`));
   return `SELECT ${literal(f.file)} AS file, ${literal(f.header.arch)} AS arch, ${cols.join(', ')} FROM ${from}`;
 }
 
@@ -173,6 +179,10 @@ export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: Tra
           sqlNum(h.topology?.devices.length), sqlStr(h.tool_version)].join(', ')})`;
       }).join(', ') +
       ') AS t(file, table_name, arch, queue_entries, desc_bytes, start_slot, queue_base, events, devices, tool_version)',
+    'CREATE OR REPLACE TABLE queues AS SELECT * FROM (VALUES ' +
+      traces.flatMap((f) => queueHeaders(f.header).map((q, k) =>
+        `(${[literal(f.file), k, q.queue_entries, q.start ?? 0, sqlStr(q.queue_base), f.header.queues?.[k]?.devices.length ?? sqlNum(f.header.topology?.devices.length)].join(', ')})`)).join(', ') +
+      ') AS t(file, queue, queue_entries, start_slot, queue_base, devices)',
     devs.length > 0
       ? `CREATE OR REPLACE TABLE devices AS SELECT * FROM (VALUES ${devs.join(', ')}) AS t(file, sid, psid, iommu, ats, domain, hwpt)`
       : 'CREATE OR REPLACE TABLE devices (file VARCHAR, sid INTEGER, psid INTEGER, iommu INTEGER, ats BOOLEAN, domain INTEGER, hwpt INTEGER)',

@@ -2,18 +2,19 @@
 // tests that drive one unit straight through a trace (no policy). Also where a replay puts the
 // guest ring in memory.
 
-import { unreachable } from '../formats/result.js';
+import { InputFault, unreachable } from '../formats/result.js';
 import type { TraceHeader } from '../formats/trace/header.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { viewBatch } from '../formats/trace/view.js';
 import type { GuestMemory } from './memory.js';
 import type { QueueUnit } from './unit.js';
 
+/** Each event with the guest queue it belongs to (`queue`: 0 in a one-queue trace). */
 export interface TraceHandlers {
   /** `cause`: why the guest sent the invalidation (map/unmap), when the trace says. */
-  command(seq: number, slot: number, words: bigint[], cause?: 'map' | 'unmap'): void;
-  doorbell(seq: number, index: number, wrap: number): void;
-  ack(seq: number): void;
+  command(seq: number, slot: number, words: bigint[], cause: 'map' | 'unmap' | undefined, queue: number): void;
+  doorbell(seq: number, index: number, wrap: number, queue: number): void;
+  ack(seq: number, queue: number): void;
   fault(seq: number, sid: number, timedOut: boolean): void;
 }
 
@@ -39,15 +40,15 @@ export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (e
       const kind = v.kindOf(i);
       switch (kind) {
         case 'cmd':
-          h.command(seq, v.slot.values[i]!, v.words(i, words), v.causeOf(i));
+          h.command(seq, v.slot.values[i]!, v.words(i, words), v.causeOf(i), v.queueOf(i));
           commands++;
           break;
         case 'doorbell':
-          h.doorbell(seq, v.slot.values[i]!, v.wrap.values[i]!);
+          h.doorbell(seq, v.slot.values[i]!, v.wrap.values[i]!, v.queueOf(i));
           doorbells++;
           break;
         case 'ack':
-          h.ack(seq);
+          h.ack(seq, v.queueOf(i));
           acks++;
           break;
         case 'atc_timeout':
@@ -74,8 +75,14 @@ export function queueBase(h: Pick<TraceHeader, 'queue_base' | 'queue_entries' | 
   return recorded !== undefined && recorded % bytes === 0n ? recorded : DEFAULT_QUEUE_BASE;
 }
 
-/** A trace straight into one configured unit whose ring sits at `base` in `mem` (no policy). */
+/**
+ * A trace straight into one configured unit whose ring sits at `base` in `mem` (no policy). One
+ * unit has one queue: a trace with several is refused.
+ */
 export function feedTrace(t: OpenTrace, unit: QueueUnit, mem: GuestMemory, base: bigint): Promise<FeedCounts> {
+  if (t.header.queues !== undefined && t.header.queues.length > 1) {
+    throw new InputFault({ file: t.path, message: `${t.header.queues.length} guest queues: one unit replays one queue (use replay, which gives each queue its own unit)` });
+  }
   const slotBytes = t.header.desc_bytes;
   return dispatchTrace(t, {
     command: (_seq, slot, words) => void mem.writeWords(base + BigInt(slot * slotBytes), words),

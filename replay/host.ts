@@ -109,13 +109,17 @@ export interface HostModel<E = Smmuv3InvEntry | VtdInvEntry> extends Translator 
    * configuration-cache maintenance runs on the physical unit.
    */
   reattach(guestSid: number): void;
-  /** A hardware-direct (VCMDQ-like) queue consumes one guest command. */
-  direct(words: readonly bigint[]): DirectResult;
+  /**
+   * A hardware-direct (VCMDQ-like) queue consumes one guest command. `iommu` (a topology id): the
+   * queue is that physical unit's own (one guest queue per physical IOMMU) and the command runs
+   * there only; absent, it reaches every unit the VM spans.
+   */
+  direct(words: readonly bigint[], iommu?: number): DirectResult;
   /**
    * The hardware-direct queue's pass over a doorbell ended: an error reported at the end of a pass
-   * (VT-d ITE after a device-TLB time-out, spec/vtd.md §1.3), if any.
+   * (VT-d ITE after a device-TLB time-out, spec/vtd.md §1.3), if any; `iommu` as for `direct`.
    */
-  directPassEnd?(): DirectResult['error'];
+  directPassEnd?(iommu?: number): DirectResult['error'];
   /** The guest device stops (or resumes) answering ATS invalidations. */
   setAtcTimeout(guestSid: number, timedOut: boolean): void;
 }

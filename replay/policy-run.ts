@@ -1,27 +1,30 @@
-// One policy's run through a trace: the guest-visible state the policy produces (consumer
-// position, pending error, what is published) and the context it drives it through. Everything
-// else is delegated: the host model and its physical units (host.ts), the cost account
-// (ledger.ts), the oracle's checks (oracle.ts) and the completion points (completions.ts).
+// One policy's run through a trace: the host model and its physical units (host.ts), the cost
+// account (ledger.ts) and the verdict, shared by the run of each guest queue (queue-run.ts: the
+// guest-visible state the policy produces on that queue, the oracle's checks and completion
+// points). One queue: one queue run over the whole host. Several (one vSMMU per pSMMU): one per
+// queue, each seeing the host through its own vIOMMU instance (queue-host.ts), and every
+// violation names its queue.
 
-import { ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
 import type { CompiledCosts } from './cost/model.js';
-import { Completions } from './completions.js';
-import type { GuestQueue } from './guest-queue.js';
 import type { HostIds, HostModel, HostOp, ReplayKit } from './host.js';
 import { Ledger, vmmWork, type HostOpsRowSink } from './ledger.js';
-import { GuestStateCheck, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
-import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
+import type { Violation } from './oracle.js';
+import type { PolicyDetail, VmmOpKind } from './policy.js';
 import type { ResolvedPolicy } from './policies/index.js';
-import type { BareHardware } from './bare.js';
+import { queueHost } from './queue-host.js';
+import { QueueRun, type QueueLane, type RunOwner } from './queue-run.js';
 import { percentile, roundUs, ViolationLog, type PolicySummary } from './summary.js';
 import { vmmFor } from './vmm/index.js';
 
+export type { QueueLane } from './queue-run.js';
+
 /** What every run of one replay shares. */
 export interface RunShared {
-  readonly q: GuestQueue;
-  readonly ref: BareHardware;
+  /** The guest queues, in id order (one for a one-queue trace). */
+  readonly lanes: readonly QueueLane[];
   readonly kit: ReplayKit;
+  /** The whole VM: every device, every physical IOMMU. */
   readonly topology: Topology;
   readonly costs: CompiledCosts;
   /** Rows in the whole trace, when a policy asked for it (ctx.traceEvents). */
@@ -54,89 +57,64 @@ const VMM_WORK: Readonly<Record<VmmOpKind, number>> = {
   map_ioctl: vmmWork('map_ioctl'),
 };
 
-export class PolicyRun {
-  readonly name: string;
-  /** Guest-visible state: consumer position, pending error, published up to. */
-  cons: number;
-  error: (GuestError & { pos: number }) | undefined;
-  published: number;
+/** A violation on queue `k` of several: its scope and explanation name the queue. */
+function onQueue(k: number, v: Violation): Violation {
+  return { ...v, scope: `queue ${k} ${v.scope}`, explanation: `queue ${k}: ${v.explanation}` };
+}
 
-  readonly policy: Policy;
+export class PolicyRun implements RunOwner {
+  readonly name: string;
   readonly host: HostModel;
-  readonly ctx: PolicyContext;
   readonly ledger: Ledger;
   readonly violations: ViolationLog;
-  private readonly oracle: StaleOracle;
-  private readonly checks: GuestStateCheck;
-  private readonly completions: Completions;
-  /** Sequence number of the doorbell or acknowledgement being handled. */
-  private eventSeq = 0;
-  /** Invalidations published since the last completion point. */
-  private sinceSync = 0;
+  readonly traceEvents: number | undefined;
+  /** One run per guest queue, in queue id order. */
+  readonly queues: readonly QueueRun[];
   /** Inside ctx.inKernel: host invalidations are kernel calls, not ioctls. */
   private kernel = false;
-  /** Stale findings made before bare hardware reached the same completion point. */
-  private readonly undecided: StaleFinding[] = [];
   /** Host ATS invalidations that timed out, in all and when the last device fault began (docs/oracle.md: who hid a time-out). */
   private hostTimeouts = 0;
   private timeoutsAtFault = 0;
   private readonly rowSink: (seq: number) => HostOpsRowSink | undefined;
 
-  constructor(p: ResolvedPolicy, private readonly s: RunShared, private readonly sinks: RunSinks, spillPath: string, private readonly gate?: HostGate) {
-    const q = s.q;
+  constructor(p: ResolvedPolicy, s: RunShared, private readonly sinks: RunSinks, spillPath: string, private readonly gate?: HostGate) {
     this.name = p.name;
-    this.cons = q.start;
-    this.published = q.start;
+    this.traceEvents = s.traceEvents;
     this.violations = new ViolationLog(sinks.violation ? (v) => sinks.violation!(p.name, v) : undefined);
-    this.checks = new GuestStateCheck(q, q.header.arch, this.violations.add);
-    this.completions = new Completions(spillPath);
-    const vmm = vmmFor(q.header.arch);
+    const arch = s.lanes[0]!.q.header.arch;
+    const vmm = vmmFor(arch);
     this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
     this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement, s.hostIds);
-    this.oracle = new StaleOracle(s.topology, q.header.arch, this.host);
-    this.policy = p.make();
+    const several = s.lanes.length > 1;
+    this.queues = s.lanes.map((lane, k) => new QueueRun(
+      this,
+      lane,
+      several ? queueHost(this.host, lane.topology) : this.host,
+      vmm,
+      p.make(),
+      several ? (v) => this.violations.add(onQueue(k, v)) : this.violations.add,
+      k === 0 ? spillPath : `${spillPath}.q${k}`,
+    ));
     const hostOps = sinks.hostOps;
     this.rowSink = hostOps ? (seq) => hostOps(p.name, seq) : () => undefined;
-    const run = this;
-    this.ctx = {
-      arch: q.header.arch,
-      header: q.header,
-      topology: s.topology,
-      host: this.host,
-      vmm,
-      get cons() {
-        return run.cons;
-      },
-      get error() {
-        return run.error;
-      },
-      command: (pos) => q.decodedAt(pos),
-      setCons: (pos) => {
-        run.cons = pos;
-      },
-      raise: (pos, error) => run.raise(pos, error),
-      complete: (pos) => run.complete(pos),
-      executed: (pos) => run.checks.executed(pos, s.ref.error),
-      op: (kind) => run.ledger.vmm(VMM_WORK[kind]),
-      cause: (pos) => q.causeAt(pos),
-      inKernel: <T>(fn: () => T): T => {
-        const was = run.kernel;
-        run.kernel = true;
-        try {
-          return fn();
-        } finally {
-          run.kernel = was;
-        }
-      },
-      get modeledUs() {
-        return run.ledger.clock;
-      },
-      seqAt: (pos) => q.seqAt(pos),
-      traceEvents: s.traceEvents,
-      get eventSeq() {
-        return run.eventSeq;
-      },
-    };
+  }
+
+  inKernel<T>(fn: () => T): T {
+    const was = this.kernel;
+    this.kernel = true;
+    try {
+      return fn();
+    } finally {
+      this.kernel = was;
+    }
+  }
+
+  hostTimedOut(): boolean {
+    return this.hostTimeouts > this.timeoutsAtFault;
+  }
+
+  vmmWork(kind: VmmOpKind): void {
+    this.ledger.vmm(VMM_WORK[kind]);
   }
 
   private hostOp(op: HostOp): void {
@@ -152,95 +130,44 @@ export class PolicyRun {
     this.host.setAtcTimeout(sid, timedOut);
   }
 
-  /** A stale finding of this policy: a violation unless bare hardware keeps the same entries. */
-  private stale = (f: StaleFinding): void => {
-    const r = this.s.ref.reference.judge(f);
-    if ('undecided' in r) this.undecided.push(f);
-    else if (r.violation) this.violations.add(r.v);
-  };
-
-  private raise(pos: number, error: GuestError): void {
-    this.cons = pos;
-    this.error = { ...error, pos };
-    this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${ringIndex(pos, this.s.q.entries)}`, this.stale);
+  /** The guest rewrote the published entry at `pos` of `queue`. */
+  republish(queue: number, pos: number): void {
+    this.queues[queue]!.republish(pos);
   }
 
-  private complete(pos: number): void {
-    this.completions.complete(pos, this.ledger.clock);
-    this.oracle.completedBefore(pos, this.s.q.completedAt(pos), this.stale);
-  }
-
-  /** Publishes new entries: the oracle probes what each invalidation covers, before the VMM runs. */
-  private publish(prod: number, doorbellSeq: number): void {
-    const q = this.s.q;
-    for (let pos = this.published; pos < prod; pos++) {
-      const seq = q.seqAt(pos);
-      const cls = q.classifiedAt(pos);
-      // A map flush (caching mode) follows a non-present → present change: no translation of the
-      // range existed, so none can be stale; probing it would fill caches with a mapping the
-      // guest had not made yet.
-      if (q.causeAt(pos) !== 'map') this.oracle.published(pos, seq, q.decodedAt(pos), cls);
-      const role = cls.role;
-      if (role === 'sync') {
-        this.completions.add(pos, seq, ringIndex(pos, q.entries), doorbellSeq, this.ledger.clock, this.sinceSync);
-        this.sinceSync = 0;
-      } else if (role === 'invalidate') this.sinceSync++;
-    }
-    this.published = Math.max(this.published, prod);
-  }
-
-  /** The guest rewrote the published entry at `pos`: if this policy has not consumed it, it is published again. */
-  republish(pos: number): void {
-    if (pos < this.cons || pos >= this.published) return;
-    const q = this.s.q;
-    const cls = q.classifiedAt(pos);
-    const seq = q.seqAt(pos);
-    this.oracle.published(pos, seq, q.decodedAt(pos), cls, q.causeAt(pos));
-    if (cls.role === 'sync') this.completions.replace(pos, seq, ringIndex(pos, q.entries), this.eventSeq, this.ledger.clock);
-  }
-
-  doorbell(seq: number, prod: number): void {
-    this.eventSeq = seq;
-    this.publish(prod, seq);
-    this.policy.doorbell(this.ctx, prod);
+  doorbell(queue: number, seq: number, prod: number): void {
+    const run = this.queues[queue]!;
+    run.doorbell(seq, prod);
     this.ledger.flush(this.rowSink(seq));
-    this.compare(seq);
+    run.compare(seq);
   }
 
-  ack(seq: number, prod: number): void {
-    this.error = undefined;
-    this.eventSeq = seq;
-    this.policy.ack(this.ctx, prod);
+  ack(queue: number, seq: number, prod: number): void {
+    this.queues[queue]!.ack(seq, prod);
     this.ledger.flush(this.rowSink(seq));
   }
 
-  /** Compares the guest-visible state with bare hardware after an event. */
+  /** Compares every queue's guest-visible state with bare hardware (at the end). */
   compare(seq: number): void {
-    this.checks.compare(this.s.ref, this, this.published, seq, this.hostTimeouts > this.timeoutsAtFault);
+    for (const r of this.queues) r.compare(seq);
   }
 
-  /** The completion points in queue order (rows, never-completed findings); then the summary. */
+  /** The completion points in queue order, queue after queue (rows, never-completed findings); then the summary. */
   finish(): PolicySummary {
-    const ref = this.s.ref;
-    for (const f of this.undecided) {
-      const v = ref.reference.judgeFinal(f);
-      if (v !== undefined) this.violations.add(v);
-    }
+    for (const r of this.queues) r.judgeUndecided();
     const sink = this.sinks.completion;
-    const sorted = this.completions.rows((c) => {
-      const refDone = ref.completed(c.pos);
-      const done = c.latency !== undefined;
-      this.checks.completion(c.seq, c.slot, done, refDone);
-      sink?.(this.name, c.seq, c.slot, c.doorbellSeq, done, refDone, c.latency === undefined ? null : roundUs(c.latency), c.commands);
-    });
-    const detail = this.policy.detail?.();
+    const parts = this.queues.map((r) => r.completionRows((seq, slot, doorbellSeq, done, refDone, latency, commands) => {
+      sink?.(this.name, seq, slot, doorbellSeq, done, refDone, latency === undefined ? null : roundUs(latency), commands);
+    }));
+    const sorted = parts.length === 1 ? parts[0]! : mergeSorted(parts);
+    const detail = this.detail();
     return {
       policy: this.name,
       correct: this.violations.count === 0,
       violations: this.violations.count,
       violations_by_kind: { ...this.violations.byKind },
       ...this.ledger.countsByName(),
-      completions: this.completions.completed,
+      completions: this.queues.reduce((n, r) => n + r.completions.completed, 0),
       modeled_us: roundUs(this.ledger.clock),
       p50_us: roundUs(percentile(sorted, 50)),
       p99_us: roundUs(percentile(sorted, 99)),
@@ -250,7 +177,39 @@ export class PolicyRun {
     };
   }
 
-  dispose(): void {
-    this.completions.dispose();
+  /**
+   * What the policy reports about itself: its one queue's detail; with several queues, `queues`
+   * and the counts summed over the queues (a ratio, `*_per_*`, cannot be summed and is left out;
+   * other values, `*_seq` included, as queue 0 has them).
+   */
+  private detail(): PolicyDetail | undefined {
+    if (this.queues.length === 1) return this.queues[0]!.policy.detail?.();
+    const each = this.queues.map((r) => r.policy.detail?.());
+    if (each.every((d) => d === undefined)) return undefined;
+    const out: Record<string, PolicyDetail[string]> = { queues: this.queues.length };
+    for (const d of each) {
+      for (const [k, v] of Object.entries(d ?? {})) {
+        if (k.includes('_per_')) continue;
+        const had = out[k];
+        // A sequence number names an event, not a count: queue 0's is kept.
+        out[k] = typeof v === 'number' && !k.endsWith('_seq') && (typeof had === 'number' || had === undefined) ? roundUs((had ?? 0) + v) : (had ?? v);
+      }
+    }
+    return out;
   }
+
+  dispose(): void {
+    for (const r of this.queues) r.completions.dispose();
+  }
+}
+
+/** The sorted union of sorted arrays. */
+function mergeSorted(parts: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out.sort();
 }

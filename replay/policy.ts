@@ -86,7 +86,8 @@ export type PolicyFactory = ((variant: Variant, name: string) => Policy) & {
   readonly needsTraceLength?: (variant: Variant) => boolean;
   /**
    * Why the policy cannot run on this topology (e.g. hw-direct: one guest queue fronting several
-   * physical SMMUs); the replay then leaves it out of the comparison with that note.
+   * physical SMMUs); the replay then leaves it out of the comparison with that note. `queues`: the
+   * guest SIDs behind each guest queue, when the trace has several (header `queues`).
    */
-  readonly unavailable?: (variant: Variant, topology: Topology) => string | undefined;
+  readonly unavailable?: (variant: Variant, topology: Topology, queues?: readonly (readonly number[])[]) => string | undefined;
 };

@@ -12,9 +12,11 @@ import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
 import { dispatchTrace, type TraceHandlers } from './feed.js';
 import { GuestQueue } from './guest-queue.js';
+import { InputFault } from '../formats/result.js';
+import { queueDevices, queueHeaders, queueTopology } from '../formats/trace/queues.js';
 import type { ReplayKit } from './host.js';
 import type { HostOpsRowSink } from './ledger.js';
-import { PolicyRun, type RunShared, type RunSinks } from './policy-run.js';
+import { PolicyRun, type QueueLane, type RunShared, type RunSinks } from './policy-run.js';
 import type { ResolvedPolicy } from './policies/index.js';
 import { BareHardware } from './bare.js';
 import { ReplayTables } from './results.js';
@@ -90,41 +92,58 @@ export interface ReplayPhase {
 export interface ReplayedRuns {
   readonly events: number;
   readonly doorbells: number;
-  readonly bare: BareHardware;
+  /** Bare hardware on each guest queue, in queue id order (one for a one-queue trace). */
+  readonly bare: readonly BareHardware[];
   readonly summaries: readonly PolicySummary[];
 }
 
+/** The guest queues of a trace: each its own ring and bare unit over the devices behind it. */
+export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): QueueLane[] {
+  const devices = queueDevices(trace.header, topology.topology, { file: trace.path, source: topology.source });
+  return queueHeaders(trace.header).map((h, k) => {
+    const q = new GuestQueue(h);
+    const t = trace.header.queues === undefined ? topology.topology : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! });
+    return { q, ref: new BareHardware(kit, t, q), topology: t };
+  });
+}
+
 /**
- * The engine's handling of one trace's events: each to the guest queue, bare hardware and every
- * run (`at.event` counts them). Shared by replayRuns and the shared-host replay, which feeds
- * several VMs' events in an interleaved order (replay/shared-host/).
+ * The engine's handling of one trace's events: each to its guest queue (`lanes[queue]`), that
+ * queue's bare hardware and every run (`at.event` counts them). Shared by replayRuns and the
+ * shared-host replay, which feeds several VMs' events in an interleaved order (replay/shared-host/).
  */
-export function traceHandlers(q: GuestQueue, ref: BareHardware, runs: readonly PolicyRun[], at: ReplayPhase): TraceHandlers {
+export function traceHandlers(lanes: readonly QueueLane[], runs: readonly PolicyRun[], at: ReplayPhase): TraceHandlers {
+  // A device fault reaches the bare unit of the queue the device sits behind.
+  const laneOfSid = new Map<number, QueueLane>();
+  for (const l of lanes) for (const d of l.topology.devices) laneOfSid.set(d.sid, l);
   return {
-    command: (seq, slot, words, cause) => {
+    command: (seq, slot, words, cause, queue) => {
       at.event++;
+      const { q, ref } = lanes[queue]!;
       ref.write(seq, slot);
       q.write(seq, slot, words, cause);
       // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
       // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
       const pos = ref.republished(slot);
-      if (pos !== undefined) for (const r of runs) r.republish(pos);
+      if (pos !== undefined) for (const r of runs) r.republish(queue, pos);
     },
-    doorbell: (seq, index, wrap) => {
+    doorbell: (seq, index, wrap, queue) => {
       at.event++;
+      const { q, ref } = lanes[queue]!;
       const from = q.prod;
       const prod = q.doorbell(index, wrap);
       ref.doorbell(seq, index, wrap, from, prod);
-      for (const r of runs) r.doorbell(seq, prod);
+      for (const r of runs) r.doorbell(queue, seq, prod);
     },
-    ack: (seq) => {
+    ack: (seq, queue) => {
       at.event++;
+      const { q, ref } = lanes[queue]!;
       ref.ack(seq);
-      for (const r of runs) r.ack(seq, q.prod);
+      for (const r of runs) r.ack(queue, seq, q.prod);
     },
     fault: (_seq, sid, timedOut) => {
       at.event++;
-      ref.fault(sid, timedOut);
+      (laneOfSid.get(sid) ?? lanes[0]!).ref.fault(sid, timedOut);
       for (const r of runs) r.fault(sid, timedOut);
     },
   };
@@ -135,26 +154,25 @@ export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'ou
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
   try {
-    const q = new GuestQueue(trace.header);
-    const ref = new BareHardware(opts.kit, opts.topology.topology, q);
+    const lanes = guestLanes(trace, opts.kit, opts.topology);
     // A policy that places something at a share of the trace (migrate at=50%) needs its length.
     let traceEvents: number | undefined;
     if (opts.policies.some((p) => p.needsTraceLength)) {
       traceEvents = 0;
       for await (const b of trace.batches()) traceEvents += b.numRows;
     }
-    const shared: RunShared = { q, ref, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents };
+    const shared: RunShared = { lanes, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents };
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     at.phase = 0;
     at.event = -1;
-    const counts = await dispatchTrace(trace, traceHandlers(q, ref, runs, at), opts.onProgress);
+    const counts = await dispatchTrace(trace, traceHandlers(lanes, runs, at), opts.onProgress);
     const { events, doorbells } = counts;
     // Final comparison, then each run's completion points (and the ones it never completed).
     at.phase = 1;
     for (const r of runs) r.compare(Math.max(0, events - 1));
     at.phase = 2;
     const summaries = runs.map((r) => r.finish());
-    return { events, doorbells, bare: ref, summaries };
+    return { events, doorbells, bare: lanes.map((l) => l.ref), summaries };
   } finally {
     for (const r of runs) r.dispose();
     rmSync(scratch, { recursive: true, force: true });
@@ -176,9 +194,19 @@ export function replayOutput(trace: OpenTrace, topology: ResolvedTopology, r: Om
   return { trace: trace.path, arch: trace.header.arch, events: r.events, doorbells: r.doorbells, ...bare, topology, policies: r.summaries };
 }
 
-/** What bare hardware did, for the replay's output. */
-export function bareOutput(b: BareHardware): Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'> {
-  return { reference: { completions: b.completions, errors: b.errors }, guest_findings: b.reference.findings, guest_findings_by_kind: { ...b.reference.byKind } };
+/** What bare hardware did, for the replay's output (several queues: summed, findings queue after queue). */
+export function bareOutput(bare: readonly BareHardware[]): Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'> {
+  if (bare.length === 1) {
+    const b = bare[0]!;
+    return { reference: { completions: b.completions, errors: b.errors }, guest_findings: b.reference.findings, guest_findings_by_kind: { ...b.reference.byKind } };
+  }
+  const byKind: Record<string, number> = {};
+  for (const b of bare) for (const [k, n] of Object.entries(b.reference.byKind)) byKind[k] = (byKind[k] ?? 0) + n;
+  return {
+    reference: { completions: bare.reduce((n, b) => n + b.completions, 0), errors: bare.reduce((n, b) => n + b.errors, 0) },
+    guest_findings: bare.flatMap((b) => b.reference.findings),
+    guest_findings_by_kind: byKind,
+  };
 }
 
 /** One thread: the engine with its rows written straight to the result tables (when `outDir`). */

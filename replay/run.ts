@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../formats/atomic.js';
 import { InputFault } from '../formats/result.js';
 import { openTrace } from '../formats/trace/io.js';
+import { queueDevices } from '../formats/trace/queues.js';
 import { loadCosts, oneVmCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
@@ -50,7 +51,8 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
     throw new InputFault({ file: path, message: 'no devices: the trace names none and the header has no topology (give --topology FILE)' });
   }
   // A policy that cannot run on this topology (hw-direct over several physical IOMMUs) is left out, with why.
-  const { run: policies, leftOut } = partitionAvailable(asked, topology.topology);
+  const queues = trace.header.queues === undefined ? undefined : queueDevices(trace.header, topology.topology, { file: path, source: topology.source });
+  const { run: policies, leftOut } = partitionAvailable(asked, topology.topology, queues);
   if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
   const jobs = replayJobs(path, policies.length, opts.jobs);
   const out =

@@ -1,9 +1,9 @@
 -- Module doorbells: what each doorbell (the guest's CMDQ_PROD or IQT write) published, and the
 -- distribution of those batch sizes.
--- Requires: trace, traces
+-- Requires: trace, traces, queues
 
--- Each doorbell with the producer value before it: the previous doorbell's, or for the first one
--- the trace's start slot with wrap bit 0.
+-- Each doorbell with the producer value before it: the previous doorbell's on the same guest
+-- queue, or for the first one the queue's start slot with wrap bit 0.
 CREATE OR REPLACE VIEW _doorbells_prev AS
 SELECT
   d.file,
@@ -11,13 +11,13 @@ SELECT
   d.ts_ns,
   d.slot::BIGINT AS prod,
   d.wrap::BIGINT AS wrap,
-  t.queue_entries::BIGINT AS queue_entries,
-  coalesce(lag(d.slot) OVER w, t.start_slot)::BIGINT AS prev_prod,
+  q.queue_entries::BIGINT AS queue_entries,
+  coalesce(lag(d.slot) OVER w, q.start_slot)::BIGINT AS prev_prod,
   coalesce(lag(d.wrap) OVER w, 0)::BIGINT AS prev_wrap
 FROM trace AS d
-JOIN traces AS t USING (file)
+JOIN queues AS q ON q.file = d.file AND q.queue = d.queue
 WHERE d.kind = 'doorbell'
-WINDOW w AS (PARTITION BY d.file ORDER BY d.seq);
+WINDOW w AS (PARTITION BY d.file, d.queue ORDER BY d.seq);
 
 -- Each doorbell with the entries it published: the ring distance from the previous producer value,
 -- counted on a ring of 2 x queue_entries positions (index and wrap bit).

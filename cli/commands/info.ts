@@ -18,6 +18,9 @@ export function infoText(i: TraceInfo): string {
     const e = i.entries_per_doorbell;
     lines.push(`entries per doorbell: min ${e.min}, mean ${e.mean}, max ${e.max}; ring wraps ${i.wraps}`);
   }
+  for (const q of i.queues ?? []) {
+    lines.push(`queue ${q.queue}: ${q.queue_entries} entries, ${q.devices} devices; commands ${q.commands}, doorbells ${q.doorbells}, ring wraps ${q.wraps}`);
+  }
   if (i.span) lines.push(`span: ${i.span.seconds.toFixed(6)} s`);
   if (i.devices !== null) lines.push(`topology: ${i.devices} devices`);
   if (i.sources.length) lines.push(`sources: ${i.sources.join(', ')}`);

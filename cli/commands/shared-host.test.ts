@@ -51,6 +51,21 @@ describe('compare --shared-host', () => {
     expect(r.stderr).toMatch(/one file per trace, separated by commas .* got 1 for 2 traces/);
   });
 
+  it('a --topology file that leaves out a device of the trace\'s guest queues: one line naming the trace, exit 2', async () => {
+    // samples/generated/smmuv3-two-vsmmus.arrow lists two guest queues with two devices each
+    // (invtrace info: queues[0].devices 2); a topology holding only SID 0x999 has none of them,
+    // while the trace's own topology (an empty entry) has them all.
+    const { writeFileSync } = await import('node:fs');
+    const two = join(ROOT, 'samples/generated/smmuv3-two-vsmmus.arrow');
+    const topo = join(dir, 'other-devices.json');
+    writeFileSync(topo, JSON.stringify({ iommus: 2, devices: [{ sid: '0x999', domain: 1, iommu: 0 }] }));
+    const r = cli('compare', two, A, '--shared-host', ...POLICY, '--topology', `${topo},`);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/smmuv3-two-vsmmus\.arrow: queues\[0\]\.devices: device 0x[0-9a-f]+ is not in the topology \(file topology\)/);
+    expect(cli('compare', two, A, '--shared-host', ...POLICY, '--topology', ',').code).toBe(0);
+  });
+
   it('--interleave takes time or round-robin only, and only with --shared-host', () => {
     const r = cli('compare', A, B, '--shared-host', '--interleave', 'random');
     expect(r.code).toBe(2);

@@ -4,11 +4,18 @@
 // (smmuv3-rebuild.ts), a doorbell per guest CMDQ_PROD write, an ack per GERRORN write that toggles
 // CMDQ_ERR.
 //
+// Several vSMMU instances (one per pSMMU) cannot be told apart in this log format: no smmuv3 trace
+// event carries an instance identifier (hw/arm/trace-events: smmuv3_cmdq_consume, _opcode,
+// _write_mmio print indices, opcodes and register offsets only), so their lines would interleave
+// into one ring. A log whose doorbells run on a second CMDQ_BASE (another instance, or the one
+// re-programmed) is refused in one line rather than guessed at (docs/trace-format.md).
+//
 // Order: QEMU consumes inside the CMDQ_PROD write handler and traces the MMIO write at the END of
 // the handler, so the log already has the commands before the `smmuv3_write_mmio addr: 0x98` line
 // of the doorbell that published them, which is the trace order.
 
 import { hex } from '../bits.js';
+import { InputFault } from '../result.js';
 import type { CmdEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { GERROR_CMDQ_ERR, parseSmmuv3Event, QEMU_CMDQ_MAX_LOG2SIZE, SMMU_REG, type Smmuv3QemuEvent } from './qemu-smmuv3.js';
@@ -54,6 +61,8 @@ export class Smmuv3QemuQueue extends QueueReader {
   private open: Open | undefined;
   private last: Smmuv3QemuCmd | undefined;
   private gerrorn = 0n;
+  /** CMDQ_BASE in effect at the first doorbell, and that doorbell's line. */
+  private ringBase: { base: bigint; line: number } | undefined;
   readonly stats: Smmuv3QueueStats = { commands: 0, unknownOpcode: 0, doorbells: 0, acks: 0, errors: 0 };
 
   private get entries(): number {
@@ -126,6 +135,10 @@ export class Smmuv3QemuQueue extends QueueReader {
         const n = BigInt(this.log2size!);
         // spec/smmuv3.md §1.2: index = PROD & (2^N - 1), wrap = bit N; nothing above it.
         if (val >> (n + 1n) !== 0n) return this.diag.bad(line, `CMDQ_PROD ${hex(val)} has bits above the wrap bit of a 2^${n} queue`, 'smmuv3_write_mmio');
+        if (this.ringBase === undefined) this.ringBase = { base: this.base, line };
+        else if (this.ringBase.base !== this.base) {
+          throw new InputFault({ ...at, message: `doorbell on a queue at CMDQ_BASE ${hex(this.base)}, but line ${this.ringBase.line} rang one at ${hex(this.ringBase.base)}: several vSMMU instances (or one re-programmed) cannot be told apart in this log format (QEMU's smmuv3 trace events carry no instance identifier)` });
+        }
         this.stats.doorbells++;
         this.out.push({ kind: 'doorbell', slot: Number(val & ((1n << n) - 1n)), wrap: Number((val >> n) & 1n), at, ...meta });
         return;

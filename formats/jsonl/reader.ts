@@ -9,6 +9,8 @@
 //   {"ack": true}                                     acknowledge a queue error (GERRORN / FSTS)
 //   {"fault": "atc_timeout", "sid": "0x100"}          the device stops answering ATS invalidations
 //   optional on any event: "ts" (ns), "cpu"
+//   "queue": N on any event of a trace whose header lists several queues (`queues`): which guest
+//   queue it belongs to (default 0); each queue has its own cursor (docs/trace-format.md)
 
 import { parseU64 } from '../bits.js';
 import { codecFor } from '../codecs.js';
@@ -20,11 +22,19 @@ import { TraceBuilder, type EventMeta } from '../trace/builder.js';
 import { parseHeader, wordsPerSlot, type TraceHeader } from '../trace/header.js';
 import type { Decoded } from '../codec/codec.js';
 import { RingWatch } from '../ingest/overrun.js';
+import { queueCount, queueHeaders } from '../trace/queues.js';
 import type { Cause } from '../trace/schema.js';
 
 type Json = Record<string, unknown>;
 
-const EVENT_KEYS = new Set(['cmd', 'doorbell', 'ack', 'fault', 'slot', 'ts', 'cpu', 'sid', 'known', 'comment', 'cause']);
+const EVENT_KEYS = new Set(['cmd', 'doorbell', 'ack', 'fault', 'slot', 'ts', 'cpu', 'sid', 'known', 'comment', 'cause', 'queue']);
+
+/** One guest queue of a scenario: its own header (geometry), placement cursor and ring checks. */
+interface ScenarioQueue {
+  readonly header: TraceHeader;
+  readonly cursor: RingCursor;
+  readonly watch: RingWatch;
+}
 
 /**
  * Collects the header: normally the first line, but a header written over several lines (as in
@@ -105,8 +115,7 @@ export async function readJsonl(
 ): Promise<{ header: TraceHeader; rows: number; warnings: string[] }> {
   let header: TraceHeader | undefined;
   let builder: TraceBuilder | undefined;
-  let cursor: RingCursor | undefined;
-  let watch: RingWatch | undefined;
+  let queues: ScenarioQueue[] = [];
   const hc = new HeaderCollector(path);
   for await (const line of readLines(path)) {
     const t = line.text.trim();
@@ -117,8 +126,11 @@ export async function readJsonl(
       if (parsed === undefined) continue;
       header = opts.amend ? opts.amend(parsed) : parsed;
       builder = new TraceBuilder(header, sink, opts.batchRows, 'jsonl');
-      cursor = new RingCursor(header.queue_entries, header.start ?? 0);
-      watch = new RingWatch(header.queue_entries, header.arch, header.start ?? 0);
+      queues = queueHeaders(header).map((h) => ({
+        header: h,
+        cursor: new RingCursor(h.queue_entries, h.start ?? 0),
+        watch: new RingWatch(h.queue_entries, h.arch, h.start ?? 0),
+      }));
       continue;
     }
     let ev: Json;
@@ -129,14 +141,14 @@ export async function readJsonl(
     } catch (e) {
       throw new InputFault({ ...at, message: `not a JSON event (${(e as Error).message})` });
     }
-    applyEvent(ev, header, builder!, cursor!, at, watch!);
+    applyEvent(ev, header, builder!, queues, at);
   }
   if (header === undefined || builder === undefined) {
     if (hc.pending()) hc.fail();
     throw new InputFault({ file: path, message: 'empty file: expected a header line' });
   }
   builder.flush();
-  return { header, rows: builder.rows, warnings: watch!.warnings };
+  return { header, rows: builder.rows, warnings: queues.flatMap((q) => q.watch.warnings) };
 }
 
 /** `"cause": "map" | "unmap"`: why the guest sent this invalidation (docs/trace-format.md). */
@@ -145,11 +157,25 @@ function causeOf(v: unknown, at: { file: string; line: number }): Cause {
   return v;
 }
 
-function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCursor, at: { file: string; line: number }, watch: RingWatch): void {
+/** `"queue": N`: a queue the header lists (0 when absent). */
+function queueOf(v: unknown, header: TraceHeader, at: { file: string; line: number }): number {
+  if (v === undefined) return 0;
+  const n = queueCount(header);
+  const q = Number(value(v, 'queue', at));
+  if (q >= n) {
+    throw new InputFault({ ...at, field: 'queue', message: header.queues === undefined ? 'the header lists no queues (add "queues" to use "queue")' : `queue ${q} is not in the header's ${n} queues` });
+  }
+  return q;
+}
+
+function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, queues: readonly ScenarioQueue[], at: { file: string; line: number }): void {
   for (const k of Object.keys(ev)) {
     if (!EVENT_KEYS.has(k)) throw new InputFault({ ...at, field: k, message: `unknown key "${k}"` });
   }
+  const queue = queueOf(ev.queue, header, at);
+  const { cursor: cur, watch } = queues[queue]!;
   const meta: EventMeta = {
+    ...(queue !== 0 ? { queue } : {}),
     ...(ev.ts !== undefined ? { ts_ns: value(ev.ts, 'ts', at) } : {}),
     ...(ev.cpu !== undefined ? { cpu: Number(value(ev.cpu, 'cpu', at)) } : {}),
     ...(ev.cause !== undefined ? { cause: causeOf(ev.cause, at) } : {}),
@@ -159,7 +185,7 @@ function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, cur: RingCur
   if (kinds.length !== 1) {
     throw new InputFault({ ...at, message: `an event has exactly one of cmd, doorbell, ack, fault (found ${kinds.join(', ') || 'none'})` });
   }
-  const entries = header.queue_entries;
+  const entries = queues[queue]!.header.queue_entries;
   if (ev.cmd !== undefined) {
     const words = commandWords(ev.cmd, header, at);
     let known: bigint[] | undefined;

@@ -20,6 +20,8 @@ export interface EventMeta {
   /** Why an IOTLB invalidation was sent (map/unmap), and whether that was inferred. */
   readonly cause?: Cause;
   readonly causeInferred?: boolean;
+  /** Guest queue the row belongs to (a trace with several, header `queues`); default 0. */
+  readonly queue?: number;
 }
 
 export interface BatchSink {
@@ -60,6 +62,8 @@ export class TraceBuilder {
   private readonly opMasks: readonly { readonly w: number; readonly mask: bigint }[];
   private seq = 0;
   private row = 0;
+  /** Queues in the trace; the `queue` column exists when the header lists them. */
+  private readonly queues: number;
   private readonly c;
   private readonly columns: { readonly name: string; finish(n: number): unknown }[];
   /** Per opcode/type code: the field targets of that op. */
@@ -100,14 +104,16 @@ export class TraceBuilder {
       cpu: new SmallCol(new Int32(), n),
       cause: code(this.dicts.cause),
       causeInferred: new SmallCol(new Uint8(), n),
+      queue: new SmallCol(new Uint8(), n, false),
     };
+    this.queues = header.queues?.length ?? 1;
     const c = this.c;
     const common: [string, { finish(n: number): unknown }][] = [
       ['seq', c.seq], ['kind', c.kind], ['ts_ns', c.ts], ['slot', c.slot], ['wrap', c.wrap],
       ['w0', c.w[0]!], ['w1', c.w[1]!], ['w2', c.w[2]!], ['w3', c.w[3]!], ['known0', c.known[0]!], ['known1', c.known[1]!],
       ['op', c.op], ['error', c.error], ['role', c.role], ['cache', c.cache], ['range_base', c.rangeBase],
       ['range_bytes', c.rangeBytes], ['origin', c.origin], ['inferred', c.inferred], ['cpu', c.cpu],
-      ['cause', c.cause], ['cause_inferred', c.causeInferred],
+      ['cause', c.cause], ['cause_inferred', c.causeInferred], ['queue', c.queue],
     ];
     const byField = new Map<string, SmallCol | BigCol>();
     for (const f of fieldColumns(header.arch)) {
@@ -229,6 +235,9 @@ export class TraceBuilder {
     if (meta.ts_ns !== undefined) c.ts.set(r, meta.ts_ns);
     c.origin.set(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
     c.inferred.set(r, meta.inferred ? 1 : 0);
+    const q = meta.queue ?? 0;
+    if (q !== 0 && (q >= this.queues || !Number.isInteger(q))) throw new Error(`builder: queue ${q} in a trace of ${this.queues} queue(s)`);
+    if (this.header.queues !== undefined) c.queue.set(r, q);
     if (meta.cpu !== undefined) c.cpu.set(r, meta.cpu);
     if (meta.cause !== undefined) {
       c.cause.set(r, this.causeCodes[meta.cause]!);

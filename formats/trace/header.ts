@@ -49,10 +49,30 @@ export interface SourceInfo {
   readonly events?: number;
 }
 
+/**
+ * One guest queue of a trace with several (one vIOMMU instance each: one vSMMU per pSMMU, guest
+ * visible). Rows name it in the `queue` column; docs/trace-format.md "Several guest queues".
+ */
+export interface QueueSpec {
+  /** Value of the `queue` column: the queue's index in `queues` (0, 1, ...). */
+  readonly id: number;
+  /** Entries in this queue. */
+  readonly queue_entries: number;
+  /** Slot of this queue's first command (JSONL placement); default 0. */
+  readonly start?: number;
+  /** Guest-physical base of this queue, hex. */
+  readonly queue_base?: string;
+  /** Guest SIDs/RIDs of the devices behind this vIOMMU instance (each device in one queue). */
+  readonly devices: readonly number[];
+  /** The physical IOMMU (topology.iommus[].id) this instance fronts, when it fronts exactly one. */
+  readonly iommu?: number;
+  readonly name?: string;
+}
+
 export interface TraceHeader {
   readonly invtrace: 1;
   readonly arch: Arch;
-  /** Entries in the guest queue (SMMUv3 2^LOG2SIZE; VT-d 2^(QS+8-DW)). */
+  /** Entries in the guest queue (SMMUv3 2^LOG2SIZE; VT-d 2^(QS+8-DW)); with `queues`, queue 0's. */
   readonly queue_entries: number;
   /** Bytes per slot: 16, or 32 for VT-d 256-bit descriptors (IQA.DW=1). */
   readonly desc_bytes: 16 | 32;
@@ -61,6 +81,11 @@ export interface TraceHeader {
   /** Guest-physical base of the queue, hex. */
   readonly queue_base?: string;
   readonly topology?: Topology;
+  /**
+   * Several guest queues (absent: one queue, described by the fields above). When present the
+   * trace has a `queue` column and the fields above repeat queue 0's geometry.
+   */
+  readonly queues?: readonly QueueSpec[];
   readonly sources?: readonly SourceInfo[];
   readonly tool_version?: string;
   /** Free-form facts the producer wants kept with the trace (ingest agreement, generator knobs). */
@@ -132,6 +157,100 @@ export function parseTopology(raw: unknown, arch: Arch): Result<Topology> {
   return ok({ iommus, devices, ...(t.inferred === true ? { inferred: true } : {}) });
 }
 
+/** A queue size: a power of two from 2 to 2^19. */
+function queueEntries(v: unknown, what: string): Result<number> {
+  const n = num(v, what);
+  if (!n.ok) return n;
+  const e = n.value;
+  if (e < 2 || (e & (e - 1)) !== 0 || e > 1 << 19) {
+    return fail({ field: what, message: `queue_entries must be a power of two from 2 to 2^19, got ${e}` });
+  }
+  return n;
+}
+
+/** Most guest queues a trace holds (the `queue` column is a uint8). */
+export const MAX_QUEUES = 256;
+
+/**
+ * The `queues` list: ids 0..n-1 in order, each queue's geometry (defaults: the top-level fields),
+ * and its devices — every device of the topology in exactly one queue, each queue's `iommu` (when
+ * given) existing and holding all of that queue's devices.
+ */
+function parseQueues(raw: readonly unknown[], dflt: { queue_entries: number; start: number; queue_base: string | undefined }, topology: Topology | undefined): Result<QueueSpec[]> {
+  if (raw.length > MAX_QUEUES) return fail({ field: 'queues', message: `at most ${MAX_QUEUES} queues, got ${raw.length}` });
+  const out: QueueSpec[] = [];
+  const owner = new Map<number, number>();
+  for (const [i, r] of raw.entries()) {
+    const at = `queues[${i}]`;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return fail({ field: at, message: 'expected an object' });
+    const o = r as Json;
+    const id = optNum(o, 'id', i, at);
+    if (!id.ok) return id;
+    if (id.value !== i) return fail({ field: `${at}.id`, message: `queue ids are 0, 1, ... in order: expected ${i}, got ${id.value}` });
+    const entries = queueEntries(o.queue_entries ?? dflt.queue_entries, `${at}.queue_entries`);
+    if (!entries.ok) return entries;
+    const start = optNum(o, 'start', i === 0 ? dflt.start : 0, at);
+    if (!start.ok) return start;
+    if (start.value >= entries.value) return fail({ field: `${at}.start`, message: `start ${start.value} is outside a queue of ${entries.value} entries` });
+    if (!Array.isArray(o.devices)) return fail({ field: `${at}.devices`, message: 'expected a list of guest SIDs (the devices behind this queue\'s vIOMMU)' });
+    const devices: number[] = [];
+    for (const [k, d] of o.devices.entries()) {
+      const sid = num(d, `${at}.devices[${k}]`);
+      if (!sid.ok) return sid;
+      const prev = owner.get(sid.value);
+      if (prev !== undefined) return fail({ field: `${at}.devices[${k}]`, message: `device ${sid.value} is already behind queue ${prev}` });
+      owner.set(sid.value, i);
+      devices.push(sid.value);
+    }
+    let iommu: number | undefined;
+    if (o.iommu !== undefined) {
+      const m = num(o.iommu, `${at}.iommu`);
+      if (!m.ok) return m;
+      iommu = m.value;
+    }
+    const base = typeof o.queue_base === 'string' ? o.queue_base : i === 0 ? dflt.queue_base : undefined;
+    out.push({
+      id: i,
+      queue_entries: entries.value,
+      ...(start.value !== 0 ? { start: start.value } : {}),
+      ...(base !== undefined ? { queue_base: base } : {}),
+      devices,
+      ...(iommu !== undefined ? { iommu } : {}),
+      ...(typeof o.name === 'string' ? { name: o.name } : {}),
+    });
+  }
+  if (topology !== undefined) {
+    const fit = queuesFitTopology(out, topology);
+    if (fit !== undefined) return fail(fit);
+  }
+  return ok(out);
+}
+
+/**
+ * Whether `queues` and `topology` agree: each queue's devices exist, every device is behind one
+ * queue, a queue's `iommu` exists and holds all its devices. The error, or undefined.
+ */
+export function queuesFitTopology(queues: readonly QueueSpec[], topology: Topology): { field: string; message: string } | undefined {
+  const bySid = new Map(topology.devices.map((d) => [d.sid, d]));
+  const listed = new Set<number>();
+  for (const q of queues) {
+    if (q.iommu !== undefined && !topology.iommus.some((m) => m.id === q.iommu)) {
+      return { field: `queues[${q.id}].iommu`, message: `no IOMMU ${q.iommu} in topology.iommus` };
+    }
+    for (const sid of q.devices) {
+      const d = bySid.get(sid);
+      if (d === undefined) return { field: `queues[${q.id}].devices`, message: `device 0x${sid.toString(16)} is not in the topology` };
+      if (q.iommu !== undefined && d.iommu !== q.iommu) {
+        return { field: `queues[${q.id}].devices`, message: `device 0x${sid.toString(16)} sits behind IOMMU ${d.iommu}, not the queue's IOMMU ${q.iommu}` };
+      }
+      listed.add(sid);
+    }
+  }
+  const orphan = topology.devices.find((d) => !listed.has(d.sid));
+  if (orphan !== undefined) return { field: 'queues', message: `device 0x${orphan.sid.toString(16)} is behind no guest queue (list it in one queue's devices)` };
+  return undefined;
+}
+
 /** Validates a header object (from JSON) and fills in defaults. */
 export function parseHeader(raw: unknown): Result<TraceHeader> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail({ message: 'header: expected a JSON object' });
@@ -141,17 +260,19 @@ export function parseHeader(raw: unknown): Result<TraceHeader> {
   }
   if (typeof h.arch !== 'string' || !isArch(h.arch)) return fail({ field: 'arch', message: 'header: arch must be "smmuv3" or "vtd"' });
   const arch = h.arch;
-  const entries = num(h.queue_entries ?? 256, 'queue_entries');
+  const rawQueues = h.queues;
+  if (rawQueues !== undefined && (!Array.isArray(rawQueues) || rawQueues.length === 0)) return fail({ field: 'queues', message: 'expected a non-empty list of queues' });
+  const first = Array.isArray(rawQueues) && typeof rawQueues[0] === 'object' && rawQueues[0] !== null ? (rawQueues[0] as Json) : {};
+  // With `queues`, the top-level geometry is queue 0's: given once, or taken from queue 0.
+  const entries = queueEntries(h.queue_entries ?? first.queue_entries ?? 256, 'queue_entries');
   if (!entries.ok) return entries;
   const e = entries.value;
-  if (e < 2 || (e & (e - 1)) !== 0 || e > 1 << 19) {
-    return fail({ field: 'queue_entries', message: `queue_entries must be a power of two from 2 to 2^19, got ${e}` });
-  }
   const descBytes = h.desc_bytes ?? 16;
   if (descBytes !== 16 && !(descBytes === 32 && arch === 'vtd')) {
     return fail({ field: 'desc_bytes', message: `desc_bytes must be 16${arch === 'vtd' ? ' or 32' : ''}` });
   }
-  const start = optNum(h, 'start', 0, 'header');
+  const rawStart = h.start ?? first.start;
+  const start = rawStart === undefined ? ok(0) : num(rawStart, 'header.start');
   if (!start.ok) return start;
   if (start.value >= e) return fail({ field: 'start', message: `start ${start.value} is outside a queue of ${e} entries` });
   let topology: Topology | undefined;
@@ -160,14 +281,28 @@ export function parseHeader(raw: unknown): Result<TraceHeader> {
     if (!t.ok) return t;
     topology = t.value;
   }
+  const rawBase = h.queue_base ?? first.queue_base;
+  const queueBase = typeof rawBase === 'string' ? rawBase : undefined;
+  let queues: QueueSpec[] | undefined;
+  if (Array.isArray(rawQueues)) {
+    const q = parseQueues(rawQueues, { queue_entries: e, start: start.value, queue_base: queueBase }, topology);
+    if (!q.ok) return q;
+    queues = q.value;
+    const q0 = queues[0]!;
+    // The top-level fields must not contradict queue 0 (old readers take them as the one queue).
+    if (q0.queue_entries !== e || (q0.start ?? 0) !== start.value || q0.queue_base !== queueBase) {
+      return fail({ field: 'queues[0]', message: 'queue 0 differs from the top-level queue_entries/start/queue_base (they describe queue 0)' });
+    }
+  }
   return ok({
     invtrace: FORMAT_VERSION,
     arch,
     queue_entries: e,
     desc_bytes: descBytes,
     ...(start.value !== 0 ? { start: start.value } : {}),
-    ...(typeof h.queue_base === 'string' ? { queue_base: h.queue_base } : {}),
+    ...(queueBase !== undefined ? { queue_base: queueBase } : {}),
     ...(topology ? { topology } : {}),
+    ...(queues ? { queues } : {}),
     ...(Array.isArray(h.sources) ? { sources: h.sources as SourceInfo[] } : {}),
     ...(typeof h.tool_version === 'string' ? { tool_version: h.tool_version } : {}),
     ...(typeof h.notes === 'object' && h.notes !== null ? { notes: h.notes as Json } : {}),

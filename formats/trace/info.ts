@@ -1,8 +1,11 @@
 // `invtrace info`: what a trace holds, in one streaming pass: counts per op and role, doorbells and
-// how many entries each published, ring wraps, validation errors, time span, provenance.
+// how many entries each published, ring wraps, validation errors, time span, provenance. A trace
+// with several guest queues is walked ring by ring (each its own producer and size), with its
+// counts per queue.
 
 import { period, published, wrapped, wrapValue } from '../ring.js';
 import type { OpenTrace } from './io.js';
+import { queueHeaders } from './queues.js';
 import { viewBatch } from './view.js';
 
 export interface TraceInfo {
@@ -30,6 +33,26 @@ export interface TraceInfo {
   readonly span: { readonly first_ts_ns: string; readonly last_ts_ns: string; readonly seconds: number } | null;
   readonly devices: number | null;
   readonly sources: readonly string[];
+  /** A trace with several guest queues (header `queues`): each queue's counts. */
+  readonly queues?: readonly QueueInfo[];
+}
+
+export interface QueueInfo {
+  readonly queue: number;
+  readonly queue_entries: number;
+  readonly commands: number;
+  readonly doorbells: number;
+  readonly wraps: number;
+  readonly devices: number;
+}
+
+/** One guest queue's producer as the doorbells move it (on the ring of 2E: index, wrap bit above it), and its counts. */
+interface Ring {
+  readonly entries: number;
+  prod: number;
+  commands: number;
+  doorbells: number;
+  wraps: number;
 }
 
 const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
@@ -37,13 +60,12 @@ const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b)
 
 export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   const h = t.header;
-  const entries = h.queue_entries;
+  const rings: Ring[] = queueHeaders(h).map((q) => ({ entries: q.queue_entries, prod: q.start ?? 0, commands: 0, doorbells: 0, wraps: 0 }));
   const byOp = new Map<string, number>();
   const byRole = new Map<string, number>();
   const errors = new Map<string, number>();
   const origins = new Map<string, number>();
   let events = 0, commands = 0, doorbells = 0, acks = 0, faults = 0, inferred = 0, wraps = 0;
-  let prod = h.start ?? 0; // the producer on the ring of 2E: index, wrap bit above it
   let minPub = Infinity, maxPub = 0, sumPub = 0;
   let first: bigint | undefined, last: bigint | undefined;
   for await (const batch of t.batches()) {
@@ -60,6 +82,7 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
       switch (v.kindOf(i)) {
         case 'cmd':
           commands++;
+          rings[v.queueOf(i)]!.commands++;
           // A command whose type the source could not see has a null op (e.g. QEMU 7.2 consumes
           // PASID descriptors without a trace line).
           bump(byOp, v.op.valid(i) ? v.op.names[v.op.codes[i]!]! : '(unknown)');
@@ -68,14 +91,20 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
           break;
         case 'doorbell': {
           doorbells++;
+          const ring = rings[v.queueOf(i)]!;
+          const { entries, prod } = ring;
           // Trace positions carry a wrap bit (formats/ring.ts): the distance is what was published.
           const next = wrapValue(v.slot.values[i]!, v.wrap.values[i]!, entries);
           const n = published(prod, next, period(entries, true));
-          if (wrapped(prod, n, entries)) wraps++;
+          if (wrapped(prod, n, entries)) {
+            wraps++;
+            ring.wraps++;
+          }
+          ring.doorbells++;
           minPub = Math.min(minPub, n);
           maxPub = Math.max(maxPub, n);
           sumPub += n;
-          prod = next;
+          ring.prod = next;
           break;
         }
         case 'ack':
@@ -89,7 +118,7 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   return {
     file: t.path,
     arch: h.arch,
-    queue_entries: entries,
+    queue_entries: h.queue_entries,
     desc_bytes: h.desc_bytes,
     queue_base: h.queue_base ?? null,
     events, commands, doorbells, acks, faults,
@@ -105,5 +134,8 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
       : null,
     devices: h.topology ? h.topology.devices.length : null,
     sources: (h.sources ?? []).map((s) => s.file),
+    ...(h.queues !== undefined
+      ? { queues: rings.map((r, queue) => ({ queue, queue_entries: r.entries, commands: r.commands, doorbells: r.doorbells, wraps: r.wraps, devices: h.queues![queue]!.devices.length })) }
+      : {}),
   };
 }

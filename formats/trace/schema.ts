@@ -128,9 +128,18 @@ export function commonFields(arch: Arch): Field[] {
   ];
 }
 
+/**
+ * The `queue` column of a trace with several guest queues (header `queues`): which queue a row
+ * belongs to. Absent from one-queue traces, whose bytes stay what they were (every row is queue 0).
+ */
+export const queueField = (): Field => new Field('queue', new Uint8(), false);
+
 export function traceSchema(header: TraceHeader): Schema {
+  const common = commonFields(header.arch);
+  // Right after `seq`: the queue a row belongs to comes first in a multi-queue trace.
+  if (header.queues !== undefined) common.splice(1, 0, queueField());
   const fields = [
-    ...commonFields(header.arch),
+    ...common,
     ...fieldColumns(header.arch).map((c) => new Field(c.column, typeForBits(c.bits) as DataType, true)),
   ];
   return new Schema(fields, new Map([[HEADER_KEY, JSON.stringify(header)]]));

@@ -53,6 +53,8 @@ export interface BatchView {
   readonly origin: DictView;
   readonly inferred: Uint8Array;
   readonly cpu: ColView<Int32Array>;
+  /** The guest queue of each row (0 in a trace without a `queue` column). */
+  queueOf(i: number): number;
   /** Why each IOTLB invalidation was sent ('map' | 'unmap'), undefined when unknown or an old trace. */
   causeOf(i: number): 'map' | 'unmap' | undefined;
   kindOf(i: number): EventKind;
@@ -65,6 +67,8 @@ export function viewBatch(batch: RecordBatch): BatchView {
   const w = ['w0', 'w1', 'w2', 'w3'].map((n) => col<BigUint64Array>(batch, n)!);
   // Traces written before the cause column existed still read: every cause is unknown.
   const cause = batch.getChild('cause') === null ? undefined : dict(batch, 'cause');
+  // One-queue traces have no queue column: every row is queue 0.
+  const queue = col<Uint8Array>(batch, 'queue')?.values;
   return {
     length: batch.numRows,
     seq: col<Uint32Array>(batch, 'seq')!.values,
@@ -79,6 +83,7 @@ export function viewBatch(batch: RecordBatch): BatchView {
     origin: dict(batch, 'origin'),
     inferred: col<Uint8Array>(batch, 'inferred')!.values,
     cpu: col<Int32Array>(batch, 'cpu')!,
+    queueOf: queue === undefined ? () => 0 : (i) => queue[i]!,
     causeOf: (i) => (cause !== undefined && cause.valid(i) ? (cause.names[cause.codes[i]!] as 'map' | 'unmap') : undefined),
     kindOf: (i) => kind.names[kind.codes[i]!] as EventKind,
     words: (i, n) => {

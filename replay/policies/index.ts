@@ -69,17 +69,17 @@ export interface ResolvedPolicy {
   readonly needsTraceLength?: boolean;
   /** The host's iommufd objects for this run (variant `viommu`, vmm/arrangement.ts). */
   readonly arrangement: Arrangement;
-  /** Why this policy cannot run on a topology (it is then left out of the comparison), if so. */
-  unavailable(topology: Topology): string | undefined;
+  /** Why this policy cannot run on a topology (it is then left out of the comparison), if so; `queues` as PolicyFactory.unavailable. */
+  unavailable(topology: Topology, queues?: readonly (readonly number[])[]): string | undefined;
   make(): ReturnType<PolicyFactory>;
 }
 
 /** Splits policies into those that run on `topology` and those left out, with why. */
-export function partitionAvailable(policies: readonly ResolvedPolicy[], topology: Topology): { run: ResolvedPolicy[]; leftOut: LeftOut[] } {
+export function partitionAvailable(policies: readonly ResolvedPolicy[], topology: Topology, queues?: readonly (readonly number[])[]): { run: ResolvedPolicy[]; leftOut: LeftOut[] } {
   const run: ResolvedPolicy[] = [];
   const leftOut: LeftOut[] = [];
   for (const p of policies) {
-    const why = p.unavailable(topology);
+    const why = p.unavailable(topology, queues);
     if (why === undefined) run.push(p);
     else leftOut.push({ policy: p.name, why });
   }
@@ -128,7 +128,7 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
     out.push({
       name: spec,
       arrangement,
-      unavailable: (topology) => f.unavailable?.(rest, topology),
+      unavailable: (topology, queues) => f.unavailable?.(rest, topology, queues),
       make: () => f(rest, spec),
       ...(f.needsTraceLength?.(rest) ? { needsTraceLength: true } : {}),
     });

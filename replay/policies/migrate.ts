@@ -155,14 +155,14 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
     };
   };
   // Unavailable when either side is (hw-direct on a queue fronting several physical IOMMUs).
-  const sideUnavailable = (spec: string | undefined, t: Topology): string | undefined => {
+  const sideUnavailable = (spec: string | undefined, t: Topology, queues?: readonly (readonly number[])[]): string | undefined => {
     if (spec === undefined) return undefined;
     const { base, variant } = parsePolicySpec(spec.replace(/;/g, ','));
-    const why = registry()[base]?.unavailable?.(variant, t);
+    const why = registry()[base]?.unavailable?.(variant, t, queues);
     return why === undefined ? undefined : `${base}: ${why}`;
   };
   return Object.assign(factory, {
     needsTraceLength: (v: Variant) => (v.at ?? '').endsWith('%'),
-    unavailable: (v: Variant, t: Topology) => sideUnavailable(v.from, t) ?? sideUnavailable(v.to, t),
+    unavailable: (v: Variant, t: Topology, queues?: readonly (readonly number[])[]) => sideUnavailable(v.from, t, queues) ?? sideUnavailable(v.to, t, queues),
   });
 }

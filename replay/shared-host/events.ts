@@ -7,10 +7,11 @@ import type { RecordBatch } from 'apache-arrow';
 import type { OpenTrace } from '../../formats/trace/io.js';
 import { dispatchTrace, type TraceHandlers } from '../feed.js';
 
+/** `queue`: the VM's guest queue the event belongs to (0 unless its trace has several). */
 export type VmEvent =
-  | { readonly kind: 'command'; readonly seq: number; readonly slot: number; readonly words: bigint[]; readonly cause: 'map' | 'unmap' | undefined }
-  | { readonly kind: 'doorbell'; readonly seq: number; readonly index: number; readonly wrap: number }
-  | { readonly kind: 'ack'; readonly seq: number }
+  | { readonly kind: 'command'; readonly seq: number; readonly slot: number; readonly words: bigint[]; readonly cause: 'map' | 'unmap' | undefined; readonly queue: number }
+  | { readonly kind: 'doorbell'; readonly seq: number; readonly index: number; readonly wrap: number; readonly queue: number }
+  | { readonly kind: 'ack'; readonly seq: number; readonly queue: number }
   | { readonly kind: 'fault'; readonly seq: number; readonly sid: number; readonly timedOut: boolean };
 
 /** A VM's events up to and including one doorbell (the last segment may have none). */
@@ -24,13 +25,13 @@ export interface Segment {
 export function deliver(e: VmEvent, h: TraceHandlers): void {
   switch (e.kind) {
     case 'command':
-      h.command(e.seq, e.slot, e.words, e.cause);
+      h.command(e.seq, e.slot, e.words, e.cause, e.queue);
       return;
     case 'doorbell':
-      h.doorbell(e.seq, e.index, e.wrap);
+      h.doorbell(e.seq, e.index, e.wrap, e.queue);
       return;
     case 'ack':
-      h.ack(e.seq);
+      h.ack(e.seq, e.queue);
       return;
     case 'fault':
       h.fault(e.seq, e.sid, e.timedOut);
@@ -77,9 +78,9 @@ export class EventSource {
     const ts = b.getChild('ts_ns');
     const events: VmEvent[] = [];
     await dispatchTrace(oneBatch(this.trace, b), {
-      command: (seq, slot, words, cause) => void events.push({ kind: 'command', seq, slot, words, cause }),
-      doorbell: (seq, index, wrap) => void events.push({ kind: 'doorbell', seq, index, wrap }),
-      ack: (seq) => void events.push({ kind: 'ack', seq }),
+      command: (seq, slot, words, cause, queue) => void events.push({ kind: 'command', seq, slot, words, cause, queue }),
+      doorbell: (seq, index, wrap, queue) => void events.push({ kind: 'doorbell', seq, index, wrap, queue }),
+      ack: (seq, queue) => void events.push({ kind: 'ack', seq, queue }),
       fault: (seq, sid, timedOut) => void events.push({ kind: 'fault', seq, sid, timedOut }),
     });
     // dispatchTrace calls one handler per row, in row order: event k is row k.

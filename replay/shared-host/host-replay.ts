@@ -20,7 +20,7 @@ import { GuestQueue } from '../guest-queue.js';
 import { kitFor } from '../kits.js';
 import { PolicyRun, type RunShared, type RunSinks } from '../policy-run.js';
 import type { ResolvedPolicy } from '../policies/index.js';
-import { traceHandlers, type ReplayPhase } from '../replayer.js';
+import { guestLanes, traceHandlers, type ReplayPhase } from '../replayer.js';
 import type { PolicySummary } from '../summary.js';
 import { deliver, EventSource, type Segment } from './events.js';
 import { SharedHostGate, type WaitTotals } from './gate.js';
@@ -52,7 +52,8 @@ export interface UnitTotals {
 export interface VmRun {
   readonly events: number;
   readonly doorbells: number;
-  readonly bare: BareHardware;
+  /** Bare hardware on each of the VM's guest queues. */
+  readonly bare: readonly BareHardware[];
   readonly summary: PolicySummary;
   /** What the VM waited for on the shared host. */
   readonly waits: WaitTotals;
@@ -75,7 +76,7 @@ interface VmState {
   readonly gate: SharedHostGate;
   readonly handlers: ReturnType<typeof traceHandlers>;
   readonly at: ReplayPhase;
-  readonly bare: BareHardware;
+  readonly bare: readonly BareHardware[];
   head: Segment | null | undefined;
   events: number;
   doorbells: number;
@@ -98,18 +99,18 @@ export async function replayHost(vms: readonly PlacedVm[], opts: HostReplayOptio
     for (const vm of vms) {
       const trace = vm.trace;
       const kit = kitFor(trace.header.arch);
-      const q = new GuestQueue(trace.header);
-      const bare = new BareHardware(kit, vm.topology.topology, q);
+      // Each guest queue of the VM (one, or one per vSMMU) with its own ring and bare unit.
+      const lanes = guestLanes(trace, kit, vm.topology);
       let traceEvents: number | undefined;
       if (opts.policy.needsTraceLength) {
         traceEvents = 0;
         for await (const b of trace.batches()) traceEvents += b.numRows;
       }
-      const shared: RunShared = { q, ref: bare, kit, topology: vm.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents, hostIds: vm.hostIds };
+      const shared: RunShared = { lanes, kit, topology: vm.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents, hostIds: vm.hostIds };
       const gate = new SharedHostGate(host);
       const run = new PolicyRun(opts.policy, shared, opts.sinks?.[vm.vm] ?? {}, join(scratch, `completions-${vm.vm}.f64`), gate);
       const at: ReplayPhase = { phase: 0, event: -1 };
-      states.push({ vm, source: new EventSource(trace), run, gate, handlers: traceHandlers(q, bare, [run], at), at, bare, head: undefined, events: 0, doorbells: 0, cutIns: 0 });
+      states.push({ vm, source: new EventSource(trace), run, gate, handlers: traceHandlers(lanes, [run], at), at, bare: lanes.map((l) => l.ref), head: undefined, events: 0, doorbells: 0, cutIns: 0 });
     }
     const load = async (s: VmState) => {
       if (s.head === undefined) s.head = (await s.source.next()) ?? null;

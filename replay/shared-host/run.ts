@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../../formats/atomic.js';
 import { InputFault } from '../../formats/result.js';
 import { openTrace } from '../../formats/trace/io.js';
 import { loadCosts } from '../cost/params.js';
+import { queueDevices } from '../../formats/trace/queues.js';
 import { partitionAvailable, resolvePolicies, type ResolvedPolicy } from '../policies/index.js';
 import { bareOutput, replayOutput, summaryRow, tableSinks } from '../replayer.js';
 import { ReplayTables } from '../results.js';
@@ -52,7 +53,8 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
   const leftOut: LeftOut[] = [];
   const policies: ResolvedPolicy[] = [];
   for (const p of asked) {
-    const why = vms.map((v) => ({ v, out: partitionAvailable([p], v.topology.topology).leftOut[0] })).find((x) => x.out !== undefined);
+    // A VM with several guest queues: hw-direct needs them one to one onto physical IOMMUs.
+    const why = vms.map((v) => ({ v, out: partitionAvailable([p], v.topology.topology, v.trace.header.queues === undefined ? undefined : queueDevices(v.trace.header, v.topology.topology, { file: v.trace.path, source: v.topology.source })).leftOut[0] })).find((x) => x.out !== undefined);
     if (why === undefined) policies.push(p);
     else leftOut.push({ policy: p.name, why: `${opts.names?.[why.v.vm] ?? why.v.path}: ${why.out!.why}` });
   }

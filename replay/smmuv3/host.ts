@@ -253,21 +253,22 @@ export class Smmuv3Host implements HostModel {
   /**
    * A Tegra241-CMDQV-like guest queue (§5.4): TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and CMD_SYNC only,
    * with the VINTF's VMID inserted and vSID → pSID done in hardware, executed on the physical
-   * SMMUs. A TLBI reaches every SMMU the VM spans; an ATC_INV the one behind its device.
+   * SMMUs. A TLBI reaches every SMMU the VM spans; an ATC_INV the one behind its device. With
+   * `iommu` the queue is that SMMU's own VCMDQ (one guest queue per physical SMMU): only there.
    */
-  direct(words: readonly bigint[]): DirectResult {
+  direct(words: readonly bigint[], iommu?: number): DirectResult {
     const w: Words = [words[0] ?? 0n, words[1] ?? 0n];
     const op = Number(w[0] & 0xffn);
     const targets: [number, Words][] = [];
     switch (op) {
       case OP.TLBI_NH_ASID:
       case OP.TLBI_NH_VA:
-        for (const p of this.parts()) targets.push([p.unit, [(w[0] & ~VMID_MASK) | (BigInt(p.vmid) << 32n), w[1]]]);
+        for (const p of this.parts(iommu)) targets.push([p.unit, [(w[0] & ~VMID_MASK) | (BigInt(p.vmid) << 32n), w[1]]]);
         break;
       case OP.ATC_INV: {
         const d = this.devices.get(Number(w[0] >> 32n));
         // No device behind that StreamID: nothing to invalidate, and bare hardware completes it too.
-        if (d === undefined) break;
+        if (d === undefined || (iommu !== undefined && d.iommu !== iommu)) break;
         targets.push([this.unitIndex(d), [(w[0] & ~SID_MASK) | (BigInt(d.psid) << 32n), w[1]]]);
         break;
       }
@@ -275,7 +276,7 @@ export class Smmuv3Host implements HostModel {
         // A guest-owned VCMDQ takes CMD_SYNC with CS=NONE only (§5.4); anything else is refused
         // as an illegal command [assumption: the hardware's exact reaction is not in the digest].
         if (((w[0] >> 12n) & 3n) !== 0n) return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
-        for (const p of this.parts()) targets.push([p.unit, w]);
+        for (const p of this.parts(iommu)) targets.push([p.unit, w]);
         break;
       default:
         return { accepted: false };
@@ -296,9 +297,10 @@ export class Smmuv3Host implements HostModel {
     return { accepted: true };
   }
 
-  /** Every (physical SMMU, VMID) the VM's vIOMMUs hold, in unit order. */
-  private parts(): ViommuPart[] {
-    return [...this.viommus.values()].flatMap((v) => v.parts).sort((a, b) => a.unit - b.unit);
+  /** Every (physical SMMU, VMID) the VM's vIOMMUs hold, in unit order (`iommu`: that SMMU's only). */
+  private parts(iommu?: number): ViommuPart[] {
+    const all = [...this.viommus.values()].flatMap((v) => v.parts).sort((a, b) => a.unit - b.unit);
+    return iommu === undefined ? all : all.filter((p) => this.topology.iommus[p.unit]!.id === iommu);
   }
 
   setAtcTimeout(guestSid: number, timedOut: boolean): void {

@@ -278,7 +278,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    * global IOTLB invalidation becomes a domain-selective one per host DID of the VM. Others are
    * not accepted (the VMM traps and emulates them).
    */
-  direct(words: readonly bigint[]): DirectResult {
+  direct(words: readonly bigint[], iommu?: number): DirectResult {
+    // With `iommu` the queue is that unit's own (one guest queue per physical unit): only there.
+    const here = (unitIndex: number): boolean => iommu === undefined || this.topology.iommus[unitIndex]!.id === iommu;
     const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
     // The hardware checks the guest's descriptor as bare hardware does, before any rewrite.
     const bad = descriptorFault(d, GUEST_CAPS);
@@ -294,6 +296,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       case 'p_iotlb_inv': {
         const global = name === 'iotlb_inv' && f.G === IOTLB_G.GLOBAL;
         for (const o of global ? this.allNested() : this.nestedOf(Number(f.DID))) {
+          if (!here(o.unitIndex)) continue;
           out.push({ unit: o.unitIndex, words: global ? iotlbDsiDesc(o.hostDid).slice(0, words.length) : replace16(16n, o.hostDid) });
         }
         break;
@@ -301,13 +304,15 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       case 'dev_tlb_inv':
       case 'p_dev_tlb_inv': {
         const dev = this.byGuestSid.get(Number(f.SID));
-        if (dev === undefined) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
+        if (dev === undefined || !here(dev.part.unitIndex)) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
         // SID at qw0[47:32] (type 3) or qw0[31:16] (type 8).
         out.push({ unit: dev.part.unitIndex, words: replace16(name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
         break;
       }
       case 'inv_wait':
-        this.units.forEach((_, i) => out.push({ unit: i, words: [...words] }));
+        this.units.forEach((_, i) => {
+          if (here(i)) out.push({ unit: i, words: [...words] });
+        });
         break;
       case 'cc_inv':
       case 'iec_inv':
@@ -337,9 +342,10 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   }
 
   /** ITE at the end of a pass of the direct queue; ITESID as the guest knows the device (hardware maps it back). */
-  directPassEnd(): DirectResult['error'] {
+  directPassEnd(iommu?: number): DirectResult['error'] {
     let out: DirectResult['error'];
     this.units.forEach((u, i) => {
+      if (iommu !== undefined && this.topology.iommus[i]!.id !== iommu) return;
       const e = u.endDirectPass();
       if (e === undefined || out !== undefined) return;
       const guest = this.topology.devices.find((x) => x.psid === e.sid && this.unitIndexOfGuest(x.sid) === i)?.sid ?? e.sid;

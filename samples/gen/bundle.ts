@@ -29,6 +29,9 @@ export const BUNDLE: readonly BundledSample[] = [
     about: 'VT-d, Linux 6.12: a device-TLB invalidation times out after command 1500 (ITE), the guest acks and resubmits' },
   { file: 'smmuv3-ill.arrow', workload: 'smmuv3', options: { seed: '4', commands: '2000', inject: 'ill@1000' },
     about: 'SMMUv3: an illegal command (opcode 0x07) after command 1000, overwritten with a CMD_SYNC by the guest, then GERRORN' },
+  { file: 'smmuv3-two-vsmmus.arrow', workload: 'smmuv3',
+    options: { seed: '5', commands: '3000', devices: '4', domains: '1', iommus: '2', vsmmus: 'per-iommu', queue: '128' },
+    about: 'SMMUv3, one vSMMU per physical SMMU (2 queues of 128 entries, both wrap): one domain over both, each unmap invalidated on each instance' },
 ];
 
 export const BUNDLE_DIR = (): string => join(packageRoot(), 'samples', 'generated');

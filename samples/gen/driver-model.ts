@@ -8,6 +8,15 @@
 //
 // State is O(devices + live mappings): per domain an allocator and the flush queue, per CPU the
 // requests in flight and the submissions not yet run.
+//
+// Several guest queues (--vsmmus per-iommu: one vSMMU per physical SMMU): each device sits behind
+// one instance; a domain's invalidations go to every instance holding one of its devices, one after
+// the other in instance order, each with its own batches and CMD_SYNCs, and each instance's ATC_INVs
+// only for its own devices — arm_smmu_domain_inv_range of the arm_smmu_invs rework (spec/smmuv3.md
+// §4.3): the domain's invalidation array is sorted by SMMU and a batch ends (is submitted with its
+// CMD_SYNC) whenever the next entry targets another SMMU ("Changing smmu means changing command
+// queue"), and before the first ATS entry of an SMMU. A device's attach and each instance's reset
+// go to its own instance. CPUs gather only submissions for the same queue under one CMDQ_PROD write.
 
 import type { Rng } from '../rng.js';
 import { withCause, type LinuxDriver, type Submission } from './driver.js';
@@ -53,6 +62,8 @@ interface Request {
 
 interface Pending {
   readonly sub: Submission;
+  /** The guest queue (vSMMU instance) it goes to. */
+  readonly queue: number;
   /** Mappings whose IOVAs become free once this submission has run. */
   readonly release?: readonly Mapping[];
 }
@@ -66,8 +77,22 @@ interface Cpu {
   head: number;
 }
 
+/** A domain as one vSMMU instance sees it: the domain's ATS devices behind that instance. */
+interface DomainPart {
+  readonly queue: number;
+  readonly view: { index: number; tag: number; ats: GenDevice[] };
+}
+
+/** A submission and the guest queue it goes to. */
+interface Routed {
+  readonly sub: Submission;
+  readonly queue: number;
+}
+
 interface Domain {
   readonly view: { index: number; tag: number; ats: GenDevice[] };
+  /** Per instance holding a device of the domain, in instance order (one queue: the view itself). */
+  readonly parts: DomainPart[];
   readonly iova: IovaAllocator;
   fq: Mapping[];
   readonly fqCount: number[];
@@ -88,7 +113,8 @@ export class DriverModel {
   private readonly active: GenDevice[];
   private readonly activeCum: number[];
   private issued = 0;
-  private lockFree = 0;
+  /** VT-d: when each queue's lock (qi_submit_sync) is free. */
+  private readonly lockFree: number[];
   private stopped = false;
   private readonly latencyNs: number;
   private readonly submitNs: number;
@@ -100,7 +126,7 @@ export class DriverModel {
     private readonly o: GenOptions,
     private readonly topo: GenTopology,
     private readonly driver: LinuxDriver,
-    private readonly queue: GuestQueue,
+    private readonly queues: readonly GuestQueue[],
     private readonly rng: Rng,
     private readonly arch: 'smmuv3' | 'vtd',
     private readonly lazy: boolean,
@@ -120,7 +146,9 @@ export class DriverModel {
       fqCount: new Array<number>(o.cpus).fill(0),
       timerAt: Infinity,
       timerCpu: 0,
+      parts: [],
     }));
+    this.lockFree = queues.map(() => 0);
     this.active = topo.devices.filter((d) => d.weight > 0);
     const total = this.active.reduce((a, d) => a + d.weight, 0);
     let acc = 0;
@@ -130,7 +158,7 @@ export class DriverModel {
   run(): DriverModelResult {
     this.boot();
     const start = this.t;
-    this.lockFree = start;
+    this.lockFree.fill(start);
     for (const c of this.cpus) {
       c.busyUntil = start;
       c.nextArrival = this.o.rate > 0 ? start + this.interArrival() : start;
@@ -139,22 +167,48 @@ export class DriverModel {
     return { requests: this.issued, endNs: this.t };
   }
 
-  /** Reset, attaches and interrupt set-up, in order on CPU 0. */
+  /** Reset (each instance), attaches (each on its device's instance) and interrupt set-up, in order on CPU 0. */
   private boot(): void {
-    const seen = new Set<number>();
-    const subs: Submission[] = [...this.driver.boot()];
+    const seen = new Set<string>();
+    const subs: Routed[] = [];
+    this.queues.forEach((_, queue) => subs.push(...this.driver.boot().map((sub) => ({ sub, queue }))));
     for (const d of this.topo.devices) {
+      const queue = d.queue ?? 0;
       const dom = this.domains[d.domain]!;
-      if (d.ats) dom.view.ats.push(d);
-      subs.push(...this.driver.attach(d, dom.view, !seen.has(d.domain)));
-      seen.add(d.domain);
+      const part = this.partOf(dom, queue);
+      if (d.ats) {
+        part.view.ats.push(d);
+        if (part.view !== dom.view) dom.view.ats.push(d);
+      }
+      const key = `${d.domain}/${queue}`;
+      subs.push(...this.driver.attach(d, part.view, !seen.has(key)).map((sub) => ({ sub, queue })));
+      seen.add(key);
     }
-    subs.push(...this.driver.afterAttach(this.topo.devices));
-    for (const sub of subs) {
+    this.queues.forEach((_, queue) => {
+      const devices = this.topo.devices.filter((d) => (d.queue ?? 0) === queue);
+      subs.push(...this.driver.afterAttach(devices.length === this.topo.devices.length ? this.topo.devices : devices).map((sub) => ({ sub, queue })));
+    });
+    for (const r of subs) {
       if (this.stopped) return;
-      this.publish([{ sub, cpu: 0 }], this.t);
+      this.publish(r.queue, [{ sub: r.sub, cpu: 0 }], this.t);
       this.t += this.submitNs;
     }
+  }
+
+  /** The domain as instance `queue` sees it (created at its first device there; one queue: the domain's own view). */
+  private partOf(dom: Domain, queue: number): DomainPart {
+    let p = dom.parts.find((x) => x.queue === queue);
+    if (p === undefined) {
+      p = { queue, view: this.queues.length === 1 ? dom.view : { index: dom.view.index, tag: dom.view.tag, ats: [] } };
+      dom.parts.push(p);
+      dom.parts.sort((a, b) => a.queue - b.queue);
+    }
+    return p;
+  }
+
+  /** A domain-wide driver call made on every instance holding a device of the domain, in instance order. */
+  private onEach(dom: Domain, call: (view: DomainPart['view']) => readonly Submission[]): Routed[] {
+    return dom.parts.flatMap((p) => call(p.view).map((sub) => ({ sub, queue: p.queue })));
   }
 
   /** Runs the earliest action; false when nothing is left to do. */
@@ -164,7 +218,7 @@ export class DriverModel {
     let who = -1;
     for (const c of this.cpus) {
       if (c.head < c.pending.length) {
-        const at = this.arch === 'vtd' ? Math.max(c.busyUntil, this.lockFree) : c.busyUntil;
+        const at = this.arch === 'vtd' ? Math.max(c.busyUntil, this.lockFree[c.pending[c.head]!.queue]!) : c.busyUntil;
         if (at < best) [best, what, who] = [at, 'submit', c.index];
         continue;
       }
@@ -194,27 +248,28 @@ export class DriverModel {
   }
 
   private submit(c: Cpu): void {
+    const queue = c.pending[c.head]!.queue;
     const parts: Part[] = [this.take(c)];
     if (this.arch === 'smmuv3' && this.gatherNs > 0 && this.cpus.length > 1) {
-      // Other CPUs' submissions that start before this publish is done ride on its PROD write.
+      // Other CPUs' submissions to the same queue that start before this publish is done ride on its PROD write.
       let slots = GuestQueue.size(parts);
       const until = this.t + this.gatherNs;
       for (const d of this.cpus) {
         if (d === c || d.busyUntil > until) continue;
         // A request completing on d within the window unmaps now: its first submission can join.
         if (d.head >= d.pending.length && d.inflight.length > 0 && d.inflight[0]!.done <= until) this.complete(d);
-        if (d.head >= d.pending.length) continue;
+        if (d.head >= d.pending.length || d.pending[d.head]!.queue !== queue) continue;
         const next = d.pending[d.head]!.sub;
         const n = next.cmds.length + (next.sync ? 1 : 0);
-        if (slots + n > this.queue.entries) continue;
+        if (slots + n > this.queues[queue]!.entries) continue;
         slots += n;
         parts.push(this.take(d));
         d.busyUntil = Math.max(d.busyUntil, this.t) + this.submitNs;
       }
     }
-    this.publish(parts, this.t);
+    this.publish(queue, parts, this.t);
     c.busyUntil = this.t + this.submitNs;
-    if (this.arch === 'vtd') this.lockFree = c.busyUntil;
+    if (this.arch === 'vtd') this.lockFree[queue] = c.busyUntil;
   }
 
   private take(c: Cpu): Part {
@@ -228,13 +283,20 @@ export class DriverModel {
     return { sub: p.sub, cpu: c.index };
   }
 
-  private publish(parts: readonly Part[], t: number): void {
-    this.queue.publish(parts, t);
-    if (this.o.commands > 0 && this.queue.commands >= this.o.commands) this.stopped = true;
+  private publish(queue: number, parts: readonly Part[], t: number): void {
+    this.queues[queue]!.publish(parts, t);
+    if (this.o.commands > 0 && this.commandsWritten() >= this.o.commands) this.stopped = true;
   }
 
-  private queueSubs(c: Cpu, subs: readonly Submission[], release?: readonly Mapping[]): void {
-    subs.forEach((sub, i) => c.pending.push(i === subs.length - 1 && release ? { sub, release } : { sub }));
+  /** Entries written on every queue. */
+  private commandsWritten(): number {
+    let n = 0;
+    for (const q of this.queues) n += q.commands;
+    return n;
+  }
+
+  private queueSubs(c: Cpu, subs: readonly Routed[], release?: readonly Mapping[]): void {
+    subs.forEach(({ sub, queue }, i) => c.pending.push(i === subs.length - 1 && release ? { sub, queue, release } : { sub, queue }));
     if (subs.length === 0 && release) for (const m of release) this.domains[m.dom]!.iova.release(m.iova, m.bytes / PAGE);
   }
 
@@ -246,7 +308,7 @@ export class DriverModel {
     for (const len of mappingSizes(SHAPES[dev.driver], bytes)) {
       const m = { dom: dev.domain, iova: dom.iova.alloc(len / PAGE), bytes: len };
       maps.push(m);
-      this.queueSubs(c, this.driver.map(dom.view, m.iova, m.bytes));
+      this.queueSubs(c, this.onEach(dom, (v) => this.driver.map(v, m.iova, m.bytes)));
     }
     heapPush(c.inflight, { done: this.t + this.latencyNs, maps });
     c.nextArrival = this.o.rate > 0 ? this.t + this.interArrival() : Infinity;
@@ -257,7 +319,7 @@ export class DriverModel {
     for (const m of r.maps) {
       const dom = this.domains[m.dom]!;
       if (!this.lazy) {
-        this.queueSubs(c, this.driver.unmap(dom.view, m.iova, m.bytes), [m]);
+        this.queueSubs(c, this.onEach(dom, (v) => this.driver.unmap(v, m.iova, m.bytes)), [m]);
         continue;
       }
       dom.fq.push(m);
@@ -281,7 +343,7 @@ export class DriverModel {
     const released = dom.fq;
     dom.fq = [];
     dom.fqCount.fill(0);
-    this.queueSubs(c, withCause(this.driver.flushAll(dom.view), 'unmap'), released); // the flush queue's unmaps
+    this.queueSubs(c, this.onEach(dom, (v) => withCause(this.driver.flushAll(v), 'unmap')), released); // the flush queue's unmaps
   }
 
   /** Mixed: a weighted draw. Sequential: device after device in topology order, like the captures. */

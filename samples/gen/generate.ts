@@ -6,7 +6,7 @@
 import type { Arch } from '../../formats/codec/table.js';
 import { fail, InputFault, ok, type Result } from '../../formats/result.js';
 import { TraceBuilder, type BatchSink } from '../../formats/trace/builder.js';
-import type { TraceHeader } from '../../formats/trace/header.js';
+import type { QueueSpec, TraceHeader } from '../../formats/trace/header.js';
 import { TraceFileWriter, withVersion } from '../../formats/trace/io.js';
 import { Rng } from '../rng.js';
 import type { LinuxDriver } from './driver.js';
@@ -72,13 +72,15 @@ export function plan(workloadName: string, user: Readonly<Partial<Record<OptionK
     }
   }
   const effective = effectiveOf(workload.arch, o);
+  const descBytes = workload.arch === 'vtd' && o.scalable ? 32 : 16;
   const header = withVersion({
     invtrace: 1,
     arch: workload.arch,
     queue_entries: o.queue,
-    desc_bytes: workload.arch === 'vtd' && o.scalable ? 32 : 16,
+    desc_bytes: descBytes,
     queue_base: `0x${o.queueBase.toString(16)}`,
     topology: topology.header,
+    ...(o.vsmmus === 'per-iommu' && workload.arch === 'smmuv3' ? { queues: vsmmuQueues(o, topology, descBytes) } : {}),
     notes: {
       generator: 'invtrace gen',
       workload: workload.name,
@@ -96,12 +98,31 @@ export function plan(workloadName: string, user: Readonly<Partial<Record<OptionK
   return ok({ workload, options: o, topology, effective, header });
 }
 
+/**
+ * One guest queue per vSMMU instance, one instance per physical SMMU: the devices behind it, its
+ * rings laid out one after the other from --queue-base (each aligned to its size).
+ */
+function vsmmuQueues(o: GenOptions, t: GenTopology, descBytes: number): QueueSpec[] {
+  const bytes = o.queue * descBytes;
+  const base = Math.ceil(o.queueBase / bytes) * bytes;
+  return Array.from({ length: t.queues }, (_, k) => ({
+    id: k,
+    queue_entries: o.queue,
+    queue_base: `0x${(k === 0 ? o.queueBase : base + k * bytes).toString(16)}`,
+    devices: t.devices.filter((d) => (d.queue ?? 0) === k).map((d) => d.sid),
+    iommu: k,
+    name: `vsmmu${k}`,
+  }));
+}
+
 /** The knobs that shaped this trace: not the other architecture's, not the topology ones a profile's device list replaced. */
 function noteOptions(arch: Arch, o: GenOptions, t: GenTopology): Record<string, string> {
   const shown = showOptions(o);
   for (const d of OPTIONS) {
     if ((d.arch !== undefined && d.arch !== arch) || (t.fromWorkload && TOPOLOGY_KEYS.includes(d.key))) delete shown[flagName(d)];
   }
+  // One vSMMU is the shape of every trace made before the option existed: their headers stay as they were.
+  if (o.vsmmus === 'single') delete shown['vsmmus'];
   return shown;
 }
 
@@ -137,13 +158,16 @@ export interface RunResult {
 export function run(p: GenPlan, sink: BatchSink): RunResult {
   const builder = new TraceBuilder(p.header, sink, 1 << 16, 'gen');
   const driver = driverOf(p);
-  const queue = new GuestQueue(builder, p.options.queue, driver, p.options.inject, p.workload.arch);
-  const model = new DriverModel(p.options, p.topology, driver, queue, new Rng(p.options.seed), p.workload.arch, p.effective.mode === 'lazy');
+  // One ring per guest queue (vSMMU instance); injected errors fire on queue 0.
+  const queues = Array.from({ length: p.topology.queues }, (_, k) =>
+    new GuestQueue(builder, p.options.queue, driver, k === 0 ? p.options.inject : [], p.workload.arch, k));
+  const model = new DriverModel(p.options, p.topology, driver, queues, new Rng(p.options.seed), p.workload.arch, p.effective.mode === 'lazy');
   const r = model.run();
   builder.flush();
+  const sum = (f: (q: GuestQueue) => number) => queues.reduce((n, q) => n + f(q), 0);
   return {
-    rows: builder.rows, commands: queue.commands, doorbells: queue.doorbells, wraps: queue.wraps,
-    requests: r.requests, endNs: r.endNs, fired: queue.fired, unfired: queue.pendingInjections,
+    rows: builder.rows, commands: sum((q) => q.commands), doorbells: sum((q) => q.doorbells), wraps: sum((q) => q.wraps),
+    requests: r.requests, endNs: r.endNs, fired: queues[0]!.fired, unfired: queues[0]!.pendingInjections,
   };
 }
 

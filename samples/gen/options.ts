@@ -17,6 +17,9 @@ export const DRIVERS = ['sg', 'virtio', 'nvme'] as const;
 export type DriverName = (typeof DRIVERS)[number];
 export const STAGES = ['first', 'second'] as const;
 export type Stage = (typeof STAGES)[number];
+/** Guest-visible vSMMUs: one over every physical SMMU, or one per physical SMMU (issue 15 §2). */
+export const VSMMUS = ['single', 'per-iommu'] as const;
+export type Vsmmus = (typeof VSMMUS)[number];
 
 export interface GenOptions {
   readonly seed: number;
@@ -28,6 +31,7 @@ export interface GenOptions {
   readonly ats: number;
   readonly domains: number;
   readonly iommus: number;
+  readonly vsmmus: Vsmmus;
   readonly driver: DriverName;
   readonly sizes: SizeMix;
   readonly order: Order;
@@ -108,6 +112,8 @@ export const OPTIONS: readonly OptionDef[] = [
     description: 'guest domains, devices spread round-robin; 1 = all share one domain; 0 = one per device' }),
   def({ key: 'iommus', flag: '--iommus <n>', default: '1', parse: int(1, 16),
     description: 'physical IOMMUs behind the guest IOMMU (header topology: devices spread round-robin)' }),
+  def({ key: 'vsmmus', flag: '--vsmmus <shape>', default: 'single', parse: choice(VSMMUS), arch: 'smmuv3',
+    description: 'guest-visible vSMMUs: single (one queue over every physical SMMU) or per-iommu (one vSMMU and queue per physical SMMU; a domain spanning them is invalidated on each)' }),
   def({ key: 'driver', flag: '--driver <shape>', default: 'sg', parse: choice(DRIVERS),
     description: 'how a request is mapped: sg (one mapping), virtio (one per page + 3 control pages, <=126 segments), nvme (one mapping, <=512K)' }),
   def({ key: 'sizes', flag: '--sizes <mix>', default: '4K:70,8K:8,16K:6,64K:10,256K:4,1M:2', parse: parseSizeMix,

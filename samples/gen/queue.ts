@@ -37,6 +37,8 @@ export class GuestQueue {
     private readonly driver: LinuxDriver,
     private readonly injections: readonly Injection[],
     private readonly arch: 'smmuv3' | 'vtd',
+    /** Which guest queue (vSMMU instance) this is: every row it writes names it when not 0. */
+    private readonly queue = 0,
   ) {
     this.prod = new RingCursor(entries);
   }
@@ -54,7 +56,7 @@ export class GuestQueue {
 
   /** Writes the parts into the ring and rings the doorbell once (the owner is the first part's CPU). */
   publish(parts: readonly Part[], t: number): void {
-    const meta: EventMeta = { ts_ns: BigInt(Math.round(t)), cpu: parts[0]!.cpu };
+    const meta: EventMeta = { ts_ns: BigInt(Math.round(t)), cpu: parts[0]!.cpu, ...(this.queue !== 0 ? { queue: this.queue } : {}) };
     const inj = this.injections[this.nextInjection];
     let ill: number | undefined;
     let timedOut: { part: Part; sid: number } | undefined;

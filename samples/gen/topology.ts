@@ -18,12 +18,16 @@ export interface GenDevice {
   readonly domain: number;
   readonly driver: DriverName;
   readonly weight: number;
+  /** The guest queue (vSMMU instance) the device sits behind: 0 (default), or its physical SMMU with --vsmmus per-iommu. */
+  readonly queue?: number;
 }
 
 export interface GenTopology {
   readonly devices: readonly GenDevice[];
   readonly domainCount: number;
   readonly header: Topology;
+  /** Guest queues (vSMMU instances): 1, or one per physical SMMU with --vsmmus per-iommu. */
+  readonly queues: number;
   /** The workload's own device list was used (the topology options were not given). */
   readonly fromWorkload: boolean;
 }
@@ -38,11 +42,13 @@ export function buildTopology(arch: Arch, o: GenOptions, w: Workload, explicit: 
   const fromWorkload = w.devices !== undefined && !TOPOLOGY_KEYS.some((k) => explicit.has(k));
   const rows = fromWorkload ? w.devices! : genericRows(o);
   const iommus = fromWorkload ? 1 : o.iommus;
+  // One vSMMU per physical SMMU: the guest sees each instance, each device behind its own.
+  const perIommu = arch === 'smmuv3' && o.vsmmus === 'per-iommu';
   const devices = rows.map((r, i): GenDevice => {
     const iommu = i % iommus;
     // Profiles model emulated devices (psid = sid); generated ones sit on bus 0x40 + IOMMU of their host.
     const psid = fromWorkload ? r.sid : ((0x40 + iommu) << 8) | (i & 0xff);
-    return { index: i, name: r.name, sid: r.sid, psid, iommu, hwpt: iommu, ats: r.ats, domain: r.domain, driver: r.driver, weight: r.weight };
+    return { index: i, name: r.name, sid: r.sid, psid, iommu, hwpt: iommu, ats: r.ats, domain: r.domain, driver: r.driver, weight: r.weight, queue: perIommu ? iommu : 0 };
   });
   const domainCount = Math.max(...devices.map((d) => d.domain)) + 1;
   const iommuSpecs: IommuSpec[] = [];
@@ -50,7 +56,7 @@ export function buildTopology(arch: Arch, o: GenOptions, w: Workload, explicit: 
   const specs: DeviceSpec[] = devices.map((d) => ({
     sid: d.sid, psid: d.psid, iommu: d.iommu, ats: d.ats, domain: domainTag(arch, d.domain), hwpt: d.hwpt, name: d.name,
   }));
-  return { devices, domainCount, header: { iommus: iommuSpecs, devices: specs }, fromWorkload };
+  return { devices, domainCount, header: { iommus: iommuSpecs, devices: specs }, queues: perIommu ? iommus : 1, fromWorkload };
 }
 
 function genericRows(o: GenOptions): DeviceRow[] {
