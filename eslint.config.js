@@ -57,4 +57,12 @@ export default defineConfig(
       '@typescript-eslint/no-misused-spread': 'off',
     },
   },
+  {
+    files: ['cli/program.ts'],
+    rules: {
+      // Commander hands each action its parsed options as `any`; cli/options.ts declares them, and
+      // cli/options.test.ts checks the program declares exactly those rows with their parsers and choices.
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
+  },
 );

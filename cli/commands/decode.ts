@@ -95,6 +95,6 @@ export async function decodeCommand(wordArgs: string[], opts: DecodeOptions): Pr
   const descBytes = opts.descBytes === undefined ? undefined : Number(opts.descBytes);
   if (descBytes !== undefined && descBytes !== 16 && descBytes !== 32) throw new UsageError('--desc-bytes is 16 or 32');
   const d = codec.decode(words, descBytes ? { descBytes } : {});
-  out(opts.json ? toJson(decodeJson(d, descBytes as 16 | 32 | undefined)) : decodeText(d));
+  out(opts.json ? toJson(decodeJson(d, descBytes)) : decodeText(d));
   return 0;
 }

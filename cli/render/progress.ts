@@ -1,11 +1,12 @@
 // Progress on stderr for long jobs: a single rewritten line on a terminal, nothing otherwise
 // (scripts and CI logs stay clean).
 
+/** Its functions use no `this`: callers hand `p.update` and `p.stage` on as callbacks. */
 export interface Progress {
-  update(done: number): void;
+  readonly update: (done: number) => void;
   /** A stage starts: shows `label...` now, and later counts under that label. */
-  stage(label: string): void;
-  done(): void;
+  readonly stage: (label: string) => void;
+  readonly done: () => void;
 }
 
 export function progress(first: string | undefined, unit = 'events'): Progress {
@@ -13,18 +14,18 @@ export function progress(first: string | undefined, unit = 'events'): Progress {
   let label = first;
   let last = 0;
   return {
-    update(done) {
+    update: (done) => {
       if (!tty) return;
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
       process.stderr.write(`\r${label}: ${done.toLocaleString('en-US')} ${unit}\x1b[K`);
     },
-    stage(next) {
+    stage: (next) => {
       label = next;
       if (tty) process.stderr.write(`\r${label}...\x1b[K`);
     },
-    done() {
+    done: () => {
       if (tty) process.stderr.write('\r\x1b[K');
     },
   };

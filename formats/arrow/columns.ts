@@ -48,7 +48,7 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
 
   private grow(): void {
     const next = new this.ctor(this.buf.length * 2);
-    (next as unknown as { set(a: ArrayLike<unknown>): void }).set(this.buf as ArrayLike<unknown>);
+    (next as unknown as { set(a: ArrayLike<unknown>): void }).set(this.buf);
     this.buf = next;
   }
 
@@ -186,7 +186,7 @@ export class DictCol {
       length: idx.length,
       nullCount: idx.nullCount,
       nullBitmap: idx.nullBitmap,
-      data: idx.values as Int16Array,
+      data: idx.values,
       dictionary: this.dict.vector,
     });
   }

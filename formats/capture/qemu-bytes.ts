@@ -65,7 +65,7 @@ function isoPrefix(buf: Buffer, s: number, e: number, line: ScannedLine): number
   if (buf[p] === 46) {
     // .(\d{1,9}): the first 9 digits of ns, padded at the end
     const f0 = ++p;
-    while (p < e && isDigit(buf[p]!)) ns = ns * 10 + (buf[p]! - 48), p++;
+    for (; p < e && isDigit(buf[p]!); p++) ns = ns * 10 + (buf[p]! - 48);
     const nd = p - f0;
     if (nd === 0 || nd > 9) return -1;
     ns *= 10 ** (9 - nd);
@@ -179,7 +179,7 @@ export class QemuByteScanner {
       // tid@sec.usec:
       let tid = 0;
       const t0 = p;
-      while (p < e && isDigit((c = buf[p]!))) tid = tid * 10 + (c - 48), p++;
+      for (; p < e && isDigit((c = buf[p]!)); p++) tid = tid * 10 + (c - 48);
       if (c === 45 && p - t0 === 4) {
         p = isoPrefix(buf, s, e, this.line);
         if (p < 0) return FALLBACK;
@@ -221,11 +221,11 @@ export class QemuByteScanner {
     let c = 0;
     const s0 = ++p;
     let sec = 0;
-    while (p < e && isDigit((c = buf[p]!))) sec = sec * 10 + (c - 48), p++;
+    for (; p < e && isDigit((c = buf[p]!)); p++) sec = sec * 10 + (c - 48);
     if (c !== 46 || p === s0 || p - s0 > 15) return -1; // '.'
     const f0 = ++p;
     let frac = 0;
-    while (p < e && isDigit((c = buf[p]!))) frac = frac * 10 + (c - 48), p++;
+    for (; p < e && isDigit((c = buf[p]!)); p++) frac = frac * 10 + (c - 48);
     const nd = p - f0;
     if (c !== 58 || nd === 0 || nd > 9) return -1; // ':'
     // qemu-log.ts: microseconds padded to 6 digits, then read as the first 9 digits of ns

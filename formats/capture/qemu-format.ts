@@ -11,6 +11,7 @@
 // "streamid= 0x%x"). The field types of the parsed value are derived from the template itself.
 
 import { U64_MAX } from '../bits.js';
+import { unreachable } from '../result.js';
 import { parseQemuLogLine, type QemuLogLine } from './qemu-log.js';
 
 interface KindTypes {
@@ -29,7 +30,8 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 /** The fields a template names, typed by their kinds. */
 export type TemplateFields<T extends string> = T extends `${string}{${infer N}:${infer K}}${infer R}`
   ? { readonly [P in N]: KindTypes[K & Kind] } & TemplateFields<R>
-  : {};
+  : // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the end of the recursion, no more fields (X & {} is X)
+    {};
 
 type KeysOfUnion<U> = U extends unknown ? keyof U : never;
 /** Several templates of one event: the fields all of them have are required, the others optional. */
@@ -99,8 +101,11 @@ function convert(text: string, slot: Slot): unknown {
     }
     case 'b':
       return text === '1';
-    default:
+    case 'r':
+    case 's':
       return text;
+    default:
+      return unreachable(slot.kind);
   }
 }
 

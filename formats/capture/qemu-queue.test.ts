@@ -42,7 +42,7 @@ describe('VT-d', () => {
     expect(ev.filter((e) => e.kind !== 'geometry').map(brief)).toEqual([
       'cmd 0/0 600f2 ffff8080', 'doorbell 2/0', 'ack', 'cmd 0/- 200000025 1046194', 'cmd 1/0 0 0', 'doorbell 3/0',
     ]);
-    expect(ev.filter((e) => e.kind === 'geometry').map((g) => g.kind === 'geometry' && [g.entries, g.descBytes, g.from])).toEqual([
+    expect(ev.flatMap((g) => (g.kind === 'geometry' ? [[g.entries, g.descBytes, g.from]] : []))).toEqual([
       [256, 16, 'vtd_reg_write IQA'], [256, 16, 'vtd_inv_qi_setup'],
     ]);
     // QEMU 7.2 prints a vtd_inv_desc line for every descriptor of a 128-bit queue: its absence is reported

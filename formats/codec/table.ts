@@ -87,6 +87,7 @@ export type NamesWhere<Ops extends readonly OpDef[], K extends 'role' | 'owner',
  * undefined for another architecture or an opcode no row has. Sound because formats/codecs.ts
  * builds each architecture's codec from that very table.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- O is the caller's table row type: this is the one checked cast from a codec's def to it
 export function rowsOf<O extends OpDef>(arch: Arch): (d: { readonly arch: Arch; readonly def: OpDef | undefined }) => O | undefined {
   return (d) => (d.arch === arch ? (d.def as O | undefined) : undefined);
 }

@@ -19,7 +19,6 @@ import type { LineMeta } from '../capture/queue-reader.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
-import type { QueueReader } from '../capture/queue-reader.js';
 import { readJsonl, readJsonlHeader } from '../jsonl/reader.js';
 import { InputFault } from '../result.js';
 import type { SourceInfo, TraceHeader } from '../trace/header.js';

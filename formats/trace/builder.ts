@@ -185,7 +185,7 @@ export class TraceBuilder {
     }
     const targets = d.def ? this.targets.get(d.def.code)! : [];
     for (const t of targets) {
-      if (partial && !t.parts.every((p) => ((known![p.w] ?? 0n) & p.mask) === p.mask)) continue;
+      if (partial && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
       const v = d.fields[t.name]!;
       if (t.small) t.small.set(r, Number(v));
       else t.big!.set(r, v);

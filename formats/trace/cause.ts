@@ -150,8 +150,8 @@ async function rewrite(path: string, causes: Map<number, 1 | 2>, inference: Caus
         }
       }
       const children = [...b.data.children] as Data[];
-      children[iCause] = cause.finish(n) as Data;
-      children[iInferred] = inferred.finish(n) as Data;
+      children[iCause] = cause.finish(n);
+      children[iInferred] = inferred.finish(n);
       const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
       sink.write(new RecordBatch(schema, data));
     }

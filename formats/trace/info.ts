@@ -3,6 +3,7 @@
 // with several guest queues is walked ring by ring (each its own producer and size), with its
 // counts per queue.
 
+import { unreachable } from '../result.js';
 import { period, published, wrapped, wrapValue } from '../ring.js';
 import type { OpenTrace } from './io.js';
 import { queueHeaders } from './queues.js';
@@ -79,7 +80,8 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
         if (first === undefined || ts < first) first = ts;
         if (last === undefined || ts > last) last = ts;
       }
-      switch (v.kindOf(i)) {
+      const kind = v.kindOf(i);
+      switch (kind) {
         case 'cmd':
           commands++;
           rings[v.queueOf(i)]!.commands++;
@@ -110,8 +112,12 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
         case 'ack':
           acks++;
           break;
-        default:
+        case 'atc_timeout':
+        case 'atc_recover':
           faults++;
+          break;
+        default:
+          unreachable(kind);
       }
     }
   }

@@ -15,7 +15,7 @@ function col<A>(batch: RecordBatch, name: string): ColView<A> | undefined {
   if (v === null) return undefined;
   if (v.data.length !== 1) throw new Error(`column ${name}: expected one chunk per batch`);
   const d = v.data[0]!;
-  const bitmap = d.nullBitmap;
+  const bitmap = d.nullBitmap as Uint8Array | undefined; // typed as always there; a batch without nulls may have none
   const offset = d.offset;
   const valid = d.nullCount === 0 || bitmap === undefined || bitmap.length === 0
     ? () => true

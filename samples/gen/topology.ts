@@ -40,7 +40,7 @@ export const TOPOLOGY_KEYS: readonly OptionKey[] = ['devices', 'ats', 'domains',
 
 export function buildTopology(arch: Arch, o: GenOptions, w: Workload, explicit: ReadonlySet<OptionKey>): GenTopology {
   const fromWorkload = w.devices !== undefined && !TOPOLOGY_KEYS.some((k) => explicit.has(k));
-  const rows = fromWorkload ? w.devices! : genericRows(o);
+  const rows = fromWorkload ? w.devices : genericRows(o);
   const iommus = fromWorkload ? 1 : o.iommus;
   // One vSMMU per physical SMMU: the guest sees each instance, each device behind its own.
   const perIommu = arch === 'smmuv3' && o.vsmmus === 'per-iommu';
