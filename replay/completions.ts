@@ -185,13 +185,13 @@ export class Completions {
     this.spill.forEach((b, at) => {
       const pos = b[at]!;
       while (p < patched.length && patched[p]! < pos) emitPatch(patched[p++]!);
-      let latency: number | undefined = b[at + 5]!;
+      const spilled = b[at + 5]!; // NaN: not measured when spilled
       if (p < patched.length && patched[p] === pos) {
-        if (latency === latency) latencies[n++] = latency; // measured before the rewrite
+        if (spilled === spilled) latencies[n++] = spilled; // measured before the rewrite
         emitPatch(patched[p++]!);
         return;
       }
-      if (latency !== latency) latency = this.lateLatency.get(pos);
+      const latency = spilled === spilled ? spilled : this.lateLatency.get(pos);
       if (latency !== undefined) latencies[n++] = latency;
       visit({ pos, seq: b[at + 1]!, slot: b[at + 2]!, doorbellSeq: b[at + 3]!, commands: b[at + 4]!, latency });
     });

@@ -33,7 +33,7 @@ export class DecodeCache {
       this.count = 0;
       byW1 = undefined;
     }
-    if (byW1 === undefined) this.byW0.set(w0, (byW1 = new Map()));
+    if (byW1 === undefined) this.byW0.set(w0, (byW1 = new Map<bigint, Decoded>()));
     byW1.set(w1, d);
     this.count++;
     return d;

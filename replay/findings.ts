@@ -42,7 +42,7 @@ export function findings(r: ReplayOutput): string[] {
         `${fmt(hw.traps)} doorbells still trap for the commands a direct queue does not take.`,
     );
   }
-  const guest = Object.entries(r.guest_findings_by_kind ?? {});
+  const guest = Object.entries((r as Partial<typeof r>).guest_findings_by_kind ?? {}); // absent in a replay.json written before them
   if (guest.length > 0) {
     out.push(
       `Bare hardware shows ${guest.map(([k, n]) => `${fmt(n)} ${k}`).join(', ')} on the same queue: the guest's own doing, counted against no policy (docs/oracle.md).`,

@@ -15,7 +15,7 @@ import { guestSmmu } from './smmuv3/index.js';
 import { desc, rig, BLK, NVME } from './vtd/testkit.js';
 
 const dev = (sid: number, domain: number, ats = false, iommu = 0) => ({ sid, psid: sid, iommu, ats, domain, hwpt: 0 });
-const topo = (devices: ReturnType<typeof dev>[]): Topology => ({ iommus: [{ id: 0, vmid: 1 }], devices }) as unknown as Topology;
+const topo = (devices: ReturnType<typeof dev>[]): Topology => ({ iommus: [{ id: 0, vmid: 1 }], devices });
 
 const smmuScope = (name: string, f: Record<string, number | bigint>): Scope => classify(SMMUV3.decode(unwrap(SMMUV3.encode(name, f)))).scope!;
 const vtdScope = (name: string, f: Record<string, number | bigint>, words: 2 | 4 = 2): Scope =>

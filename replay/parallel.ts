@@ -129,7 +129,7 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
     // host_ops: by event ordinal, share order on a tie (a share's rows of one event are contiguous).
     const ops: SpillReader[] = done.map((d, i) => Spill.read(files[i]!.hostOps, HOST_OPS_WIDTH, d.records.hostOps));
     const live = ops.map((r) => r.next());
-    const row: (string | number | bigint)[] = new Array(8);
+    const row = new Array<string | number | bigint>(8);
     for (;;) {
       let pick = -1;
       for (let i = 0; i < ops.length; i++) if (live[i] && (pick < 0 || ops[i]!.values[ops[i]!.at]! < ops[pick]!.values[ops[pick]!.at]!)) pick = i;
@@ -163,7 +163,7 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
     }
     for (const r of vs) r.close();
     // completions: share after share (each share wrote its policies in order).
-    const crow: (string | number | boolean | null)[] = new Array(8);
+    const crow = new Array<string | number | boolean | null>(8);
     done.forEach((d, i) => {
       const r = Spill.read(files[i]!.completions, COMPLETIONS_WIDTH, d.records.completions);
       while (r.next()) {

@@ -69,6 +69,7 @@ export class QueueRun {
     this.completions = new Completions(spillPath);
     this.oracle = new StaleOracle(lane.topology, q.header.arch, host);
     this.policy = policy;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's getters read this run's live state; inside a getter `this` is the context
     const run = this;
     const ledger = owner.ledger;
     this.ctx = {

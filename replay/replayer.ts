@@ -12,7 +12,6 @@ import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
 import { dispatchTrace, type TraceHandlers } from './feed.js';
 import { GuestQueue } from './guest-queue.js';
-import { InputFault } from '../formats/result.js';
 import { queueDevices, queueHeaders, queueTopology } from '../formats/trace/queues.js';
 import type { ReplayKit } from './host.js';
 import type { HostOpsRowSink } from './ledger.js';
@@ -39,7 +38,7 @@ export interface ReplayOptions {
 
 /** Row writers onto the result tables, each reusing one row array. */
 export function tableSinks(t: ReplayTables): RunSinks {
-  const opRow: (string | number | bigint)[] = new Array(8);
+  const opRow = new Array<string | number | bigint>(8);
   let opSink: HostOpsRowSink | undefined;
   const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) => {
     opRow[2] = kind;
@@ -50,8 +49,8 @@ export function tableSinks(t: ReplayTables): RunSinks {
     opRow[7] = cost;
     t.hostOps.push(opRow);
   };
-  const vRow: (string | number)[] = new Array(5);
-  const cRow: (string | number | boolean | null)[] = new Array(8);
+  const vRow = new Array<string | number>(5);
+  const cRow = new Array<string | number | boolean | null>(8);
   return {
     hostOps: (policy, seq) => {
       opRow[0] = policy;

@@ -36,13 +36,13 @@ export class ResultTable {
     let dictId = 100;
     this.cols = spec.map((c) => {
       switch (c.type) {
-        case 'u8': return u8() as unknown as AnyCol;
-        case 'u32': return u32() as unknown as AnyCol;
-        case 'i32': return i32() as unknown as AnyCol;
-        case 'u64': return u64() as unknown as AnyCol;
-        case 'f64': return f64() as unknown as AnyCol;
-        case 'str': return new StrCol() as unknown as AnyCol;
-        case 'dict': return new DictCol(new FixedDictionary(dictId++, c.values ?? [])) as unknown as AnyCol;
+        case 'u8': return u8();
+        case 'u32': return u32();
+        case 'i32': return i32();
+        case 'u64': return u64();
+        case 'f64': return f64();
+        case 'str': return new StrCol();
+        case 'dict': return new DictCol(new FixedDictionary(dictId++, c.values ?? []));
       }
     });
     const fields = spec.map((c, i) => new Field(c.name, typeOf(c, this.cols[i]!), c.type !== 'str' && c.type !== 'dict'));

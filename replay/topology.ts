@@ -35,7 +35,7 @@ export async function loadTopologyFile(path: string, arch: Arch): Promise<Topolo
   } catch (e) {
     throw new InputFault({ file: path, message: `not valid JSON (${(e as Error).message})` });
   }
-  const raw = typeof json === 'object' && json !== null && 'topology' in json ? (json as { topology: unknown }).topology : json;
+  const raw = typeof json === 'object' && json !== null && 'topology' in json ? json.topology : json;
   const t = parseTopology(raw, arch);
   if (!t.ok) throw new InputFault({ file: path, ...t.error });
   return t.value;

@@ -46,7 +46,7 @@ export const DEFAULT_COSTS: Costs = Object.freeze(Object.fromEntries(COST_PARAMS
 /** The keys a one-VM replay prices (what its replay.json lists): every key but the shared-host ones. */
 export function oneVmCosts(c: Costs): Partial<Costs> {
   const shared = new Set<string>(COST_PARAMS.filter((p) => 'sharedHost' in p && p.sharedHost).map((p) => p.key));
-  return Object.fromEntries(Object.entries(c).filter(([k]) => !shared.has(k))) as Partial<Costs>;
+  return Object.fromEntries(Object.entries(c).filter(([k]) => !shared.has(k)));
 }
 
 /** Defaults overridden by a JSON file of {"key": microseconds}. Unknown keys are an error. */

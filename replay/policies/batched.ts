@@ -102,11 +102,18 @@ function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOpt
       if (o.validator === 'vmm') break;
       continue;
     }
-    if (s.kind === 'vmm') {
-      ctx.vmm.execute(s.d, ctx.host);
-      ctx.executed(pos);
-    } else if (s.kind === 'sync') syncs.push(pos);
-    else if (s.kind === 'forward' && stopAt === undefined) batch.push(s.item); // the host walk ends at the stop
+    switch (s.kind) {
+      case 'vmm':
+        ctx.vmm.execute(s.d, ctx.host);
+        ctx.executed(pos);
+        break;
+      case 'sync':
+        syncs.push(pos);
+        break;
+      case 'forward':
+        if (stopAt === undefined) batch.push(s.item); // the host walk ends at the stop
+        break;
+    }
   }
   const f = flush(ctx, st, batch, o, entries);
   const limit = Math.min(stopAt ?? prod, f.failedAt ?? prod);

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { compileCosts } from '../cost/model.js';
 import type { Costs } from '../cost/params.js';
 import { BareHardware } from '../bare.js';
-import { GuestQueue } from '../guest-queue.js';
 import { kitFor } from '../kits.js';
 import { PolicyRun, type RunShared, type RunSinks } from '../policy-run.js';
 import type { ResolvedPolicy } from '../policies/index.js';

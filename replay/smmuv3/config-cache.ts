@@ -49,9 +49,9 @@ export class ConfigCache {
       this.room();
       this.count++;
       m = this.cds.get(sid);
-      if (m === undefined) this.cds.set(sid, (m = new Map()));
+      if (m === undefined) this.cds.set(sid, (m = new Map<number, Cd>()));
     }
-    m!.set(ssid, cd);
+    m.set(ssid, cd);
   }
 
   /** Drops the STE of `sid`; returns 1 if one was cached. */

@@ -31,7 +31,7 @@ import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, Queu
 import { ConfigCache } from './config-cache.js';
 import * as qt from './qemu-trace.js';
 import {
-  CERROR, CERROR_NAMES, CMDQ_BASE, CMDQ_CONS, CMDQS_MAX, CR0, GERROR, GUEST_FEATURES, REG,
+  CERROR, CERROR_NAMES, CMDQ_BASE, CMDQS_MAX, CR0, GERROR, GUEST_FEATURES, REG,
   getField, getField64, idr0Of, idr1Of, idr3Of, missingFeature, setField, type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
@@ -374,7 +374,9 @@ export class Smmuv3 implements QueueUnit {
   /**
    * The one dispatch over the opcode: every command of the table has its case (the switch is
    * exhaustive, so a new row does not compile until it is handled), and each handler gets the
-   * values it works on.
+   * values it works on. Every handler returns the command's outcome (`Fault | undefined`), even
+   * the ones that never fault, so a case reads `return check() ?? handler()` and the fault chain
+   * stays a typed value.
    */
   private execute(name: Smmuv3OpName, d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
     const f = d.fields;
@@ -441,7 +443,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** QEMU 7.2: traced as `smmuv3_unhandled_cmd`, no error, no effect (§6.1). */
-  private unhandled(): undefined {
+  private unhandled(): Fault | undefined {
     return undefined;
   }
 
@@ -468,13 +470,13 @@ export class Smmuv3 implements QueueUnit {
    * CMD_CFGI_STE: the STE and every CD fetched through it. Linux re-points an STE at a new CD
    * table with CFGI_STE alone (hitless STE writer), and QEMU drops the device's whole config.
    */
-  private cfgiSte(d: Decoded, fx: CacheEffect[] | undefined, sid: number): undefined {
+  private cfgiSte(d: Decoded, fx: CacheEffect[] | undefined, sid: number): Fault | undefined {
     const ste = this.config.dropSte(sid);
     return this.cfgiDone(d, fx, ste, this.config.dropCds(sid), qt.cfgiSteLine(sid), true);
   }
 
   /** CMD_CFGI_STE_RANGE: 2^(RANGE+1) StreamIDs aligned down from SID; RANGE=31 is every StreamID (§2). */
-  private cfgiSteRange(d: Decoded, fx: CacheEffect[] | undefined, sid: number, ign: number): undefined {
+  private cfgiSteRange(d: Decoded, fx: CacheEffect[] | undefined, sid: number, ign: number): Fault | undefined {
     let ste = 0;
     let cd = 0;
     for (const s of this.config.sidsMatching(sid, ign)) {
@@ -486,7 +488,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** CMD_CFGI_CD (one SSID) and CMD_CFGI_CD_ALL (`ssid` undefined). */
-  private cfgiCd(d: Decoded, fx: CacheEffect[] | undefined, sid: number, ssid: number | undefined): undefined {
+  private cfgiCd(d: Decoded, fx: CacheEffect[] | undefined, sid: number, ssid: number | undefined): Fault | undefined {
     if (this.compat === 'qemu-7.2') {
       // QEMU: the device's whole config, SSID ignored (§6.1).
       return this.cfgiDone(d, fx, this.config.dropSte(sid), this.config.dropCds(sid), qt.cfgiCdLine(sid), true);
@@ -495,7 +497,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** Reports what a CFGI dropped: the STE effect (when STEs were its target) and the CD effect. */
-  private cfgiDone(d: Decoded, fx: CacheEffect[] | undefined, ste: number, cd: number, line: string, steEffect: boolean): undefined {
+  private cfgiDone(d: Decoded, fx: CacheEffect[] | undefined, ste: number, cd: number, line: string, steEffect: boolean): Fault | undefined {
     if (fx) {
       const scope = classifySmmuv3(d).scope!;
       if (steEffect) fx.push({ cache: 'ste', dropped: ste, scope: { ...scope, cache: 'ste' }, detail: line });
@@ -505,7 +507,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** Drops TLB entries whose tag `match` accepts and reports them as one effect (two with walk entries). */
-  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string | undefined, scope?: Scope): undefined {
+  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string | undefined, scope?: Scope): Fault | undefined {
     const out: Dropped = { leaf: 0, table: 0 };
     const table = spec.table && this.walkCache;
     this.tlb.drop(match, { range: spec.range, leaf: true, table, leafLevel: spec.leafLevel }, out);
@@ -541,7 +543,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** CMD_TLBI_NH_VA (one ASID) and CMD_TLBI_NH_VAA (`asid` undefined: every ASID). */
-  private tlbiNhVa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number, asid: number | undefined): undefined {
+  private tlbiNhVa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number, asid: number | undefined): Fault | undefined {
     const f = d.fields;
     const detail = fx && qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, asid ?? -1, f.ADDR ?? 0n,
       Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
@@ -550,7 +552,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** CMD_TLBI_S12_VMALL: every NS-EL1 entry of the VMID, both stages. */
-  private tlbiS12Vmall(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): undefined {
+  private tlbiS12Vmall(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): Fault | undefined {
     return this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid));
   }
 
@@ -558,14 +560,14 @@ export class Smmuv3 implements QueueUnit {
    * TLBI_S2_IPA: stage-2 entries only; combined (nested) entries need a TLBI_NH_ALL or S12_VMALL
    * after it, which is what Linux sends for a nesting parent (§4.2).
    */
-  private tlbiS2Ipa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): undefined {
+  private tlbiS2Ipa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): Fault | undefined {
     const f = d.fields;
     const detail = fx && qt.rangeInvalLines('smmuv3_range_inval', vmid, -1, f.ADDR ?? 0n, Number(f.TG ?? 0n),
       Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n), 2);
     return this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
   }
 
-  private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined, sid: number): undefined {
+  private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined, sid: number): Fault | undefined {
     const f = d.fields;
     // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
     const ssid = f.SSV === 1n ? Number(f.SSID) : undefined;

@@ -198,11 +198,11 @@ export class Smmuv3Host implements HostModel {
       cur++;
       if (cur !== cmds.length && cur - last !== BLOCK) continue;
       let failed = false;
-      v.parts.forEach((p, k) => {
-        if (failed || block[k]!.length === 0) return;
-        failed = this.queues[p.unit]!.issue(block[k]!, opName) !== 0;
+      for (let k = 0; k < v.parts.length && !failed; k++) {
+        if (block[k]!.length === 0) continue;
+        failed = this.queues[v.parts[k]!.unit]!.issue(block[k]!, opName) !== 0;
         block[k] = [];
-      });
+      }
       if (failed) {
         cur--; // a failed block counts up to its last command (§5.2 item 5)
         errno = 'ETIMEDOUT';

@@ -7,7 +7,6 @@
 // vIOMMU refuses (descriptorFault with the guest unit's capabilities: reserved bits, AM above
 // CAP.MAMV, page responses without ECAP.PRS) is IQE with the same IQEI as bare hardware.
 
-import type { Decoded } from '../../formats/codec/codec.js';
 import { U64_MAX } from '../../formats/bits.js';
 import type { NamesWhere } from '../../formats/codec/table.js';
 import { unreachable } from '../../formats/result.js';

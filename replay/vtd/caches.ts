@@ -109,7 +109,7 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   const page = iova & ~((1n << LEVEL_SHIFT_N[leaf]!) - 1n);
   let pa = c.iotlb.get(tag, leaf, iova);
   if (pa === undefined) {
-    for (let l = 4; l > leaf; l--) if (c.walk.get(tag, l as Level, iova) === undefined) c.walk.put(tag, l as Level, iova, 0n);
+    for (let l = 4; l > leaf; l--) if (c.walk.get(tag, l, iova) === undefined) c.walk.put(tag, l as Level, iova, 0n);
     pa = t.pageTable.pa(tg.did, tg.tlbPasid, page);
     c.iotlb.put(tag, leaf, iova, pa);
   }
@@ -130,7 +130,7 @@ export function cached(c: VtdCaches, t: WalkTables, sid: number, pasid: number |
   const tag = tagOf(tg.did, tg.tlbPasid);
   const leaf = t.pageTable.leafLevel(tg.did, iova);
   let walk = true;
-  for (let l = 4; l > leaf; l--) walk &&= c.walk.get(tag, l as Level, iova) !== undefined;
+  for (let l = 4; l > leaf; l--) walk &&= c.walk.get(tag, l, iova) !== undefined;
   return {
     iotlb: c.iotlb.get(tag, leaf, iova) !== undefined,
     walk,

@@ -180,7 +180,7 @@ describe('what an entry does on the physical units (spec/vtd.md §5.2, §4.1)', 
     const { h, ops, events, nestedOf } = filled();
     h.setAtcTimeout(A, true);
     expect(h.invalidate(req(nestedOf(A), [entry(0x3000n, 1n)]))).toEqual({ errno: 0, entryNum: 1 });
-    expect(events.filter((e) => e.kind === 'error').map((e) => e.kind === 'error' && [e.error.code, e.error.sid])).toEqual([['ITE', 0x500], ['ITE', 0x500]]);
+    expect(events.filter((e) => e.kind === 'error').map((e) => [e.error.code, e.error.sid])).toEqual([['ITE', 0x500], ['ITE', 0x500]]);
     expect(events.filter((e) => e.kind === 'abort_wait').length).toBe(2);
     expect(count(ops, 'host_doorbell')).toBe(2);
     expect(h.units[0]!.consumer().error).toBeUndefined();

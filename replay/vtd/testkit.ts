@@ -68,7 +68,7 @@ export function rig(opts: {
       return slots;
     },
     wait(tag, extra = {}) {
-      return desc('inv_wait', { SW: 1, STATUS_DATA: 2, STATUS_ADDR: STATUS_BASE + BigInt(4 * tag), ...extra }, words as 2 | 4);
+      return desc('inv_wait', { SW: 1, STATUS_DATA: 2, STATUS_ADDR: STATUS_BASE + BigInt(4 * tag), ...extra }, words);
     },
     status: (tag) => mem.read32(STATUS_BASE + BigInt(4 * tag)),
     rewrite(slot, w) {

@@ -411,7 +411,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.expireTimeouts();
   }
 
-  private raiseIqe(iqei: Iqei | number, message: string): void {
+  private raiseIqe(iqei: Iqei, message: string): void {
     this.fsts |= FSTS_IQE;
     this.iqei = iqei;
     const error: QueueError = { code: 'IQE', value: this.compat ? 0 : iqei, slot: this.iqh, message: `${this.name}: ${message}` };
