@@ -83,7 +83,11 @@ export async function* ipcSegments(batches: AsyncIterable<RecordBatch>, rowsPerS
 }
 
 /** ipcSegments, where an empty input gives one stream holding only the schema, so the table is still created. */
-export async function* ipcStreams(schema: Schema, batches: AsyncIterable<RecordBatch>, rowsPerSegment = SEGMENT_ROWS): AsyncGenerator<Uint8Array> {
+export async function* ipcStreams(
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch>,
+  rowsPerSegment = SEGMENT_ROWS,
+): AsyncGenerator<Uint8Array> {
   let any = false;
   for await (const segment of ipcSegments(batches, rowsPerSegment)) {
     any = true;

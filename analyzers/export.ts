@@ -96,7 +96,10 @@ async function writeParquet(file: AtomicFile, batches: AsyncIterable<RecordBatch
     async pull(ctrl) {
       const r = first.done ? await it.next() : first;
       first = { done: true, value: undefined };
-      if (r.done) { ctrl.close(); return; }
+      if (r.done) {
+        ctrl.close();
+        return;
+      }
       rows += r.value.numRows;
       const t = pw.Table.fromIPCStream(tableToIPC(new Table(r.value), 'stream'));
       for (const b of t.recordBatches()) ctrl.enqueue(b);

@@ -37,7 +37,12 @@ describe('lintModule', () => {
   const HEAD = '-- Module demo: a demo.\n-- Requires: trace\n\n';
 
   it('accepts a well-formed module', () => {
-    expect(lint('demo', `${HEAD}-- Ops.\nCREATE OR REPLACE VIEW demo_ops(\n  -- The op.\n  op,\n  -- How many.\n  n\n) AS\nSELECT op AS op, count(*) AS n FROM trace GROUP BY op;\n`)).toEqual([]);
+    expect(
+      lint(
+        'demo',
+        `${HEAD}-- Ops.\nCREATE OR REPLACE VIEW demo_ops(\n  -- The op.\n  op,\n  -- How many.\n  n\n) AS\nSELECT op AS op, count(*) AS n FROM trace GROUP BY op;\n`,
+      ),
+    ).toEqual([]);
   });
 
   it('reports a public name without the module prefix', () => {
@@ -53,7 +58,12 @@ describe('lintModule', () => {
   });
 
   it('reports a column without a comment and a view without a column list', () => {
-    expect(lint('demo', `${HEAD}-- Ops.\nCREATE OR REPLACE VIEW demo_ops(\n  -- The op.\n  op,\n  n\n) AS SELECT op AS op, 1 AS n FROM trace;\n\n-- All.\nCREATE OR REPLACE VIEW demo_all AS SELECT * FROM trace;\n`)).toEqual([
+    expect(
+      lint(
+        'demo',
+        `${HEAD}-- Ops.\nCREATE OR REPLACE VIEW demo_ops(\n  -- The op.\n  op,\n  n\n) AS SELECT op AS op, 1 AS n FROM trace;\n\n-- All.\nCREATE OR REPLACE VIEW demo_all AS SELECT * FROM trace;\n`,
+      ),
+    ).toEqual([
       'demo.sql:5: column demo_ops.n has no comment above it',
       'demo.sql:12: public view demo_all lists no columns (write name(-- doc\\n col, ...) AS)',
     ]);
@@ -68,16 +78,23 @@ describe('lintModule', () => {
   });
 
   it('needs a comment on internal views too, but not a column list', () => {
-    expect(lint('demo', `${HEAD}CREATE OR REPLACE VIEW _demo_x AS SELECT 1 AS x;\n\n-- Fine.\nCREATE OR REPLACE VIEW _demo_y AS SELECT 1 AS y;\n`)).toEqual([
-      'demo.sql:4: view _demo_x has no comment above it',
-    ]);
+    expect(
+      lint(
+        'demo',
+        `${HEAD}CREATE OR REPLACE VIEW _demo_x AS SELECT 1 AS x;\n\n-- Fine.\nCREATE OR REPLACE VIEW _demo_y AS SELECT 1 AS y;\n`,
+      ),
+    ).toEqual(['demo.sql:4: view _demo_x has no comment above it']);
   });
 });
 
 describe('splitStatements', () => {
   it('splits at semicolons outside strings and comments and keeps the comment above each', () => {
-    const s = splitStatements("-- head\n\n-- first\nSELECT ';' AS a; -- trailing; comment\n/* block; */ SELECT \"x;\" FROM t;\nSELECT 3");
-    expect(s.map((x) => [x.doc, x.line])).toEqual([['first', 4], ['', 5], ['', 6]]);
+    const s = splitStatements('-- head\n\n-- first\nSELECT \';\' AS a; -- trailing; comment\n/* block; */ SELECT "x;" FROM t;\nSELECT 3');
+    expect(s.map((x) => [x.doc, x.line])).toEqual([
+      ['first', 4],
+      ['', 5],
+      ['', 6],
+    ]);
     expect(s[0]!.sql).toContain("SELECT ';' AS a;");
     expect(s[2]!.sql).toBe('SELECT 3');
   });
@@ -94,7 +111,11 @@ describe('installModules through a session', () => {
     try {
       const v = tableRows(await s.query("SELECT comment FROM duckdb_views() WHERE view_name = 'doorbells_summary'"));
       expect(v[0]!.comment).toMatch(/^Per trace: doorbells and entries per doorbell/);
-      const c = tableRows(await s.query("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'doorbells_summary' AND column_name = 'max_entries'"));
+      const c = tableRows(
+        await s.query(
+          "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'doorbells_summary' AND column_name = 'max_entries'",
+        ),
+      );
       expect(c).toEqual([{ column_name: 'max_entries', comment: 'Most entries one doorbell published.' }]);
     } finally {
       await s.close();
@@ -115,22 +136,25 @@ describe('installModules through a session', () => {
         cost_us: vectorFromArray([1.5, 2.5, 4], new Float64()),
       });
       writeFileSync(join(results, 'host_ops.arrow'), tableToIPC(ops, 'file'));
-      writeFileSync(join(modDir, 'policy_demo.sql'), [
-        '-- Module policy_demo: host cost per policy (a stand-in for the views to come).',
-        '-- Requires: host_ops',
-        '',
-        '-- Host operations and their modelled cost per policy.',
-        'CREATE OR REPLACE VIEW policy_demo_cost(',
-        '  -- Policy name.',
-        '  policy,',
-        '  -- Host operations.',
-        '  ops,',
-        '  -- Modelled µs, summed.',
-        '  cost_us',
-        ') AS',
-        'SELECT policy AS policy, count(*) AS ops, sum(cost_us) AS cost_us FROM host_ops GROUP BY policy;',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        join(modDir, 'policy_demo.sql'),
+        [
+          '-- Module policy_demo: host cost per policy (a stand-in for the views to come).',
+          '-- Requires: host_ops',
+          '',
+          '-- Host operations and their modelled cost per policy.',
+          'CREATE OR REPLACE VIEW policy_demo_cost(',
+          '  -- Policy name.',
+          '  policy,',
+          '  -- Host operations.',
+          '  ops,',
+          '  -- Modelled µs, summed.',
+          '  cost_us',
+          ') AS',
+          'SELECT policy AS policy, count(*) AS ops, sum(cost_us) AS cost_us FROM host_ops GROUP BY policy;',
+          '',
+        ].join('\n'),
+      );
     });
 
     it('loads every .arrow of a folder as a table named after the file and installs the module that needs it', async () => {
@@ -157,7 +181,11 @@ describe('installModules through a session', () => {
       try {
         expect(s.files.map((f) => f.table)).toEqual(['smmuv3_views', 'host_ops']);
         // Only modules that also need the other result tables are skipped.
-        for (const x of s.views.skipped) expect(x.missing.every((t) => ['completions', 'violations', 'summary'].includes(t)), x.module).toBe(true);
+        for (const x of s.views.skipped)
+          expect(
+            x.missing.every((t) => ['completions', 'violations', 'summary'].includes(t)),
+            x.module,
+          ).toBe(true);
         expect(s.views.installed).toContain('commands');
         const n = tableRows(await s.query('SELECT (SELECT count(*) FROM trace) AS t, (SELECT count(*) FROM host_ops) AS h'));
         expect(n).toEqual([{ t: 19, h: 3 }]);

@@ -160,7 +160,13 @@ export function parseModule(file: string, text = readFileSync(file, 'utf8')): Sq
     head.push(l.trim().slice(2).trim());
   }
   const req = head.find((l) => /^Requires:/i.test(l));
-  const requires = req ? req.replace(/^Requires:/i, '').split(',').map((s) => s.trim()).filter(Boolean) : [];
+  const requires = req
+    ? req
+        .replace(/^Requires:/i, '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
   const objects: SqlObject[] = [];
   const stray: { line: number; sql: string }[] = [];
   for (const s of splitStatements(text)) {
@@ -176,7 +182,17 @@ export function parseModule(file: string, text = readFileSync(file, 'utf8')): Sq
     const doc = objects.length === 0 && stray.length === 0 && s.doc === head.join('\n').trim() ? '' : s.doc;
     objects.push({ kind, name: m[2]!, doc, columns, sql: code, line: s.line });
   }
-  return { name, file, doc: head.filter((l) => l !== req).join(' ').trim(), requires, objects, stray };
+  return {
+    name,
+    file,
+    doc: head
+      .filter((l) => l !== req)
+      .join(' ')
+      .trim(),
+    requires,
+    objects,
+    stray,
+  };
 }
 
 /** Every bundled module, in file-name order. */
@@ -193,10 +209,12 @@ export function lintModule(m: SqlModule): string[] {
   const at = (line: number) => `${basename(m.file)}:${line}`;
   if (m.doc === '') out.push(`${at(1)}: the module has no header comment`);
   if (m.requires.length === 0) out.push(`${at(1)}: the header has no "-- Requires: TABLE, ..." line`);
-  for (const s of m.stray) out.push(`${at(s.line)}: only CREATE OR REPLACE VIEW|MACRO statements belong in a module: ${s.sql.split('\n')[0]}`);
+  for (const s of m.stray)
+    out.push(`${at(s.line)}: only CREATE OR REPLACE VIEW|MACRO statements belong in a module: ${s.sql.split('\n')[0]}`);
   for (const o of m.objects) {
     const internal = o.name.startsWith('_');
-    if (!internal && !o.name.startsWith(`${m.name}_`)) out.push(`${at(o.line)}: public ${o.kind} ${o.name} does not start with "${m.name}_" (internal names start with "_")`);
+    if (!internal && !o.name.startsWith(`${m.name}_`))
+      out.push(`${at(o.line)}: public ${o.kind} ${o.name} does not start with "${m.name}_" (internal names start with "_")`);
     if (o.doc === '') out.push(`${at(o.line)}: ${o.kind} ${o.name} has no comment above it`);
     if (o.kind === 'view' && !internal) {
       if (o.columns.length === 0) out.push(`${at(o.line)}: public view ${o.name} lists no columns (write name(-- doc\\n col, ...) AS)`);
@@ -221,7 +239,10 @@ export interface InstallReport {
  * Which modules a session over `tables` (the relations it loaded) can provide, in dependency order
  * (a module after the modules it requires), and which it cannot, naming what they lack.
  */
-export function planModules(tables: ReadonlySet<string>, modules: readonly SqlModule[] = loadModules()): { available: SqlModule[]; skipped: InstallReport['skipped'] } {
+export function planModules(
+  tables: ReadonlySet<string>,
+  modules: readonly SqlModule[] = loadModules(),
+): { available: SqlModule[]; skipped: InstallReport['skipped'] } {
   const have = new Set(tables);
   const available: SqlModule[] = [];
   const skipped: { module: string; missing: string[] }[] = [];
@@ -249,11 +270,14 @@ export function planModules(tables: ReadonlySet<string>, modules: readonly SqlMo
 
 /** A module's statements with their COMMENT ONs, as one script. */
 function moduleScript(m: SqlModule): string[] {
-  return m.objects.map((o) => [
-    o.sql.replace(/;\s*$/, ''),
-    ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
-    ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
-  ].join(';\n') + ';');
+  return m.objects.map(
+    (o) =>
+      [
+        o.sql.replace(/;\s*$/, ''),
+        ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
+        ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
+      ].join(';\n') + ';',
+  );
 }
 
 /**
@@ -283,7 +307,11 @@ export async function createModules(engine: SqlEngine, modules: readonly SqlModu
  * Creates the views and macros of every module whose requirements are present (`tables`: the
  * relations the session loaded), in dependency order, and stores the comments with COMMENT ON.
  */
-export async function installModules(engine: SqlEngine, tables: ReadonlySet<string>, modules: readonly SqlModule[] = loadModules()): Promise<InstallReport> {
+export async function installModules(
+  engine: SqlEngine,
+  tables: ReadonlySet<string>,
+  modules: readonly SqlModule[] = loadModules(),
+): Promise<InstallReport> {
   const { available, skipped } = planModules(tables, modules);
   await createModules(engine, available);
   return { installed: available.map((m) => m.name), skipped };

@@ -65,7 +65,9 @@ describe('(a) one VT-d domain of 4 ATS devices: IOTLB + 4 device-TLB + wait, one
   });
 
   it('policy_cost_by_kind: per-command work kind by kind', async () => {
-    const k: Record<string, Record<string, Cell>> = Object.fromEntries((await rows(s, "SELECT * FROM policy_cost_by_kind WHERE policy = 'per-command'")).map((r) => [r.kind as string, r]));
+    const k: Record<string, Record<string, Cell>> = Object.fromEntries(
+      (await rows(s, "SELECT * FROM policy_cost_by_kind WHERE policy = 'per-command'")).map((r) => [r.kind as string, r]),
+    );
     expect(Object.keys(k).sort()).toEqual(['devtlb_inv', 'host_cmd', 'host_doorbell', 'host_sync', 'ioctl', 'trap', 'vmm_cmd']);
     expect(k.trap).toMatchObject({ ops: 1, entries: 0 });
     expect(k.vmm_cmd).toMatchObject({ ops: 6 });
@@ -83,8 +85,22 @@ describe('(a) one VT-d domain of 4 ATS devices: IOTLB + 4 device-TLB + wait, one
 
   it('policy_cost_totals: totals, per doorbell and completion point, ratios to per-command and hw-direct', async () => {
     const t = await byPolicy(s, 'SELECT * FROM policy_cost_totals');
-    expect(t['per-command']).toMatchObject({ doorbells: 1, completion_points: 1, traps: 1, ioctls: 5, host_commands: 25, host_syncs: 5, device_invalidations: 20 });
-    expect(t['linear-batch']).toMatchObject({ ioctls: 1, host_commands: 25, ioctls_per_doorbell: 1, ioctls_per_completion: 1, ioctls_vs_per_command: 1 / 5 });
+    expect(t['per-command']).toMatchObject({
+      doorbells: 1,
+      completion_points: 1,
+      traps: 1,
+      ioctls: 5,
+      host_commands: 25,
+      host_syncs: 5,
+      device_invalidations: 20,
+    });
+    expect(t['linear-batch']).toMatchObject({
+      ioctls: 1,
+      host_commands: 25,
+      ioctls_per_doorbell: 1,
+      ioctls_per_completion: 1,
+      ioctls_vs_per_command: 1 / 5,
+    });
     expect(t['devtlb-nop']).toMatchObject({ ioctls: 1, host_commands: 5, device_invalidations: 4, ioctls_vs_per_command: 1 / 5 });
     expect(t['hw-direct']).toMatchObject({ traps: 0, ioctls: 0, modeled_vs_hw_direct: 1 });
     const close = (policy: string, col: string, v: number) => expect(t[policy]![col] as number, `${policy}.${col}`).toBeCloseTo(v, 9);
@@ -103,7 +119,16 @@ describe('(a) one VT-d domain of 4 ATS devices: IOTLB + 4 device-TLB + wait, one
   it('policy_cost_by_event and policy_cost_by_completion: the one doorbell carries all the work', async () => {
     const e = await byPolicy(s, 'SELECT * FROM policy_cost_by_event');
     // rows 0-5 are the six descriptors, row 6 the doorbell
-    expect(e['per-command']).toMatchObject({ seq: 6, traps: 1, vmm_commands: 6, ioctls: 5, host_commands: 25, host_syncs: 5, device_invalidations: 20, direct_commands: 0 });
+    expect(e['per-command']).toMatchObject({
+      seq: 6,
+      traps: 1,
+      vmm_commands: 6,
+      ioctls: 5,
+      host_commands: 25,
+      host_syncs: 5,
+      device_invalidations: 20,
+      direct_commands: 0,
+    });
     expect(e['hw-direct']).toMatchObject({ seq: 6, traps: 0, ioctls: 0, direct_commands: 6, host_syncs: 1, device_invalidations: 4 });
     expect(e['per-command']!.cost_us as number).toBeCloseTo(perCommand, 9);
     const c = await byPolicy(s, 'SELECT * FROM policy_cost_by_completion');
@@ -132,7 +157,10 @@ describe('(e) SMMUv3 ring of 8: 5 TLBIs + SYNC, then 3 TLBIs + SYNC across the w
   });
 
   it('policy_cost_by_completion: each CMD_SYNC carries its own doorbell', async () => {
-    const r = await rows(s, "SELECT * FROM policy_cost_by_completion WHERE policy IN ('linear-batch', 'linear-batch:split_on_wrap=true') ORDER BY policy, seq");
+    const r = await rows(
+      s,
+      "SELECT * FROM policy_cost_by_completion WHERE policy IN ('linear-batch', 'linear-batch:split_on_wrap=true') ORDER BY policy, seq",
+    );
     expect(r.map((x) => [x.policy, x.seq, x.doorbell_seq, x.commands, x.ioctls])).toEqual([
       ['linear-batch', 5, 6, 5, 1],
       ['linear-batch', 10, 11, 3, 1],
@@ -144,7 +172,13 @@ describe('(e) SMMUv3 ring of 8: 5 TLBIs + SYNC, then 3 TLBIs + SYNC across the w
 
   it('policy_cost_totals: split_on_wrap costs one more ioctl per wrapping doorbell', async () => {
     const t = await byPolicy(s, 'SELECT * FROM policy_cost_totals');
-    expect(t['linear-batch']).toMatchObject({ doorbells: 2, completion_points: 2, ioctls: 2, ioctls_per_doorbell: 1, ioctls_vs_per_command: 2 / 8 });
+    expect(t['linear-batch']).toMatchObject({
+      doorbells: 2,
+      completion_points: 2,
+      ioctls: 2,
+      ioctls_per_doorbell: 1,
+      ioctls_vs_per_command: 2 / 8,
+    });
     expect(t['linear-batch:split_on_wrap=true']).toMatchObject({ ioctls: 3, host_syncs: 3, ioctls_per_doorbell: 1.5 });
     expect(t['per-command']).toMatchObject({ ioctls: 8, host_commands: 8, host_syncs: 8 });
     expect(t['linear-batch:split_on_wrap=true']!.us_per_completion as number).toBeCloseTo((split[0]! + split[1]!) / 2, 9);
@@ -157,7 +191,14 @@ describe('(e) SMMUv3 ring of 8: 5 TLBIs + SYNC, then 3 TLBIs + SYNC across the w
       const lo = Math.min(a!, b!);
       const hi = Math.max(a!, b!);
       expect(l[policy]).toMatchObject({ completion_points: 2, completed: 2, never_completed: 0 });
-      for (const [col, v] of [['min_us', lo], ['p50_us', lo], ['p90_us', hi], ['p99_us', hi], ['max_us', hi], ['mean_us', (a! + b!) / 2]] as const) {
+      for (const [col, v] of [
+        ['min_us', lo],
+        ['p50_us', lo],
+        ['p90_us', hi],
+        ['p99_us', hi],
+        ['max_us', hi],
+        ['mean_us', (a! + b!) / 2],
+      ] as const) {
         expect(l[policy]![col] as number, `${policy}.${col}`).toBeCloseTo(v, 9);
       }
     };
@@ -167,11 +208,18 @@ describe('(e) SMMUv3 ring of 8: 5 TLBIs + SYNC, then 3 TLBIs + SYNC across the w
   });
 
   it('completion_latency_histogram: 1-2-5 buckets', async () => {
-    const h = await rows(s, "SELECT policy, bucket, lower_us, upper_us, completion_points, share FROM completion_latency_histogram WHERE policy IN ('per-command', 'linear-batch', 'linear-batch:split_on_wrap=true') ORDER BY policy, bucket");
+    const h = await rows(
+      s,
+      "SELECT policy, bucket, lower_us, upper_us, completion_points, share FROM completion_latency_histogram WHERE policy IN ('per-command', 'linear-batch', 'linear-batch:split_on_wrap=true') ORDER BY policy, bucket",
+    );
     // The bucket of a latency in [1, 100) µs: 0 [1,2), 1 [2,5), 2 [5,10), 3 [10,20), 4 [20,50), 5 [50,100).
     const bucketOf = (us: number) => [1, 2, 5, 10, 20, 50, 100].findIndex((edge, i, e) => us >= edge && us < e[i + 1]!);
     const expected: [string, number, number][] = [];
-    for (const [policy, lat] of [['linear-batch', lin], ['linear-batch:split_on_wrap=true', split], ['per-command', per]] as const) {
+    for (const [policy, lat] of [
+      ['linear-batch', lin],
+      ['linear-batch:split_on_wrap=true', split],
+      ['per-command', per],
+    ] as const) {
       const counts = new Map<number, number>();
       for (const v of lat) counts.set(bucketOf(v), (counts.get(bucketOf(v)) ?? 0) + 1);
       for (const [b, n] of [...counts].sort((x, y) => x[0] - y[0])) expected.push([policy, b, n]);
@@ -212,8 +260,14 @@ describe('(c) the shared domain split over two physical VT-d units', () => {
     expect([nopAll, raw, lin, per]).toEqual([...[nopAll, raw, lin, per]].sort((a, b) => a - b));
     const rank = Object.fromEntries(Object.values(t).map((r) => [r.policy, r.modeled_rank]));
     expect(rank).toEqual({
-      'devtlb-nop:fanout=all': 1, 'raw-ring': 2, 'raw-ring:vmm=inorder': 2,
-      'linear-batch': 4, 'linear-batch:split_on_wrap=true': 4, 'linear-batch:vmm=prepass': 4, 'per-command': 7, 'devtlb-nop': null,
+      'devtlb-nop:fanout=all': 1,
+      'raw-ring': 2,
+      'raw-ring:vmm=inorder': 2,
+      'linear-batch': 4,
+      'linear-batch:split_on_wrap=true': 4,
+      'linear-batch:vmm=prepass': 4,
+      'per-command': 7,
+      'devtlb-nop': null,
     });
     // the best correct trapped policy: devtlb-nop:fanout=all by time; 2 ioctls is the fewest
     expect(t['per-command']!.modeled_vs_best as number).toBeCloseTo(per / nopAll, 9);
@@ -232,8 +286,12 @@ describe('(c) the shared domain split over two physical VT-d units', () => {
     expect(best('modeled_us')[0]!.hw_direct).toBeNull();
     // 2 ioctls: one per nested HWPT for the batches, the IOTLB entry sent to both for fanout=all
     expect(best('ioctls').map((r) => [r.policy, r.value, r.hw_direct])).toEqual([
-      ['devtlb-nop:fanout=all', 2, null], ['linear-batch', 2, null], ['linear-batch:split_on_wrap=true', 2, null],
-      ['linear-batch:vmm=prepass', 2, null], ['raw-ring', 2, null], ['raw-ring:vmm=inorder', 2, null],
+      ['devtlb-nop:fanout=all', 2, null],
+      ['linear-batch', 2, null],
+      ['linear-batch:split_on_wrap=true', 2, null],
+      ['linear-batch:vmm=prepass', 2, null],
+      ['raw-ring', 2, null],
+      ['raw-ring:vmm=inorder', 2, null],
     ]);
   });
 
@@ -241,8 +299,26 @@ describe('(c) the shared domain split over two physical VT-d units', () => {
     // unit 1 keeps the IOTLB entries of 0x110 (the IOTLB descriptor, row 0) and the device TLBs of
     // 0x110 and 0x118 (their descriptors, rows 3 and 4); all published by the doorbell at row 6
     expect(await rows(s, 'SELECT * EXCLUDE (file) FROM violation_context_groups ORDER BY op')).toEqual([
-      { policy: 'devtlb-nop', kind: 'stale-translation', op: 'dev_tlb_inv', violations: 2, doorbells: 1, first_seq: 3, last_seq: 4, example: expect.stringContaining('0x110') },
-      { policy: 'devtlb-nop', kind: 'stale-translation', op: 'iotlb_inv', violations: 1, doorbells: 1, first_seq: 0, last_seq: 0, example: expect.any(String) },
+      {
+        policy: 'devtlb-nop',
+        kind: 'stale-translation',
+        op: 'dev_tlb_inv',
+        violations: 2,
+        doorbells: 1,
+        first_seq: 3,
+        last_seq: 4,
+        example: expect.stringContaining('0x110'),
+      },
+      {
+        policy: 'devtlb-nop',
+        kind: 'stale-translation',
+        op: 'iotlb_inv',
+        violations: 1,
+        doorbells: 1,
+        first_seq: 0,
+        last_seq: 0,
+        example: expect.any(String),
+      },
     ]);
   });
 });
@@ -259,17 +335,62 @@ describe('(d) an illegal command, then a VMM-owned CFGI_STE, in one doorbell', (
     // raw-ring variants leave the TLBI at slot 0 in the block the host never sent.
     const r = await rows(s, 'SELECT * EXCLUDE (file, explanation) FROM violation_context_rows ORDER BY policy, seq');
     expect(r).toEqual([
-      { policy: 'raw-ring', seq: 0, kind: 'stale-translation', event: 'cmd', op: 'CMD_TLBI_NH_VA', slot: 0, scope: expect.stringMatching(/^iotlb s1 .*asid=1 0xffff6000\+4K/),
-        doorbell_seq: 5, index_in_doorbell: 1, doorbell_commands: 5, prev_seq: null, prev_op: null, next_seq: 1, next_op: 'UNKNOWN_0x07' },
-      { policy: 'raw-ring', seq: 3, kind: 'executed-past-error', event: 'cmd', op: 'CMD_CFGI_STE', slot: 3, scope: 'CMD_CFGI_STE',
-        doorbell_seq: 5, index_in_doorbell: 4, doorbell_commands: 5, prev_seq: 2, prev_op: 'CMD_TLBI_NH_VA', next_seq: 4, next_op: 'CMD_SYNC' },
-      { policy: 'raw-ring:vmm=inorder', seq: 0, kind: 'stale-translation', event: 'cmd', op: 'CMD_TLBI_NH_VA', slot: 0, scope: expect.any(String),
-        doorbell_seq: 5, index_in_doorbell: 1, doorbell_commands: 5, prev_seq: null, prev_op: null, next_seq: 1, next_op: 'UNKNOWN_0x07' },
+      {
+        policy: 'raw-ring',
+        seq: 0,
+        kind: 'stale-translation',
+        event: 'cmd',
+        op: 'CMD_TLBI_NH_VA',
+        slot: 0,
+        scope: expect.stringMatching(/^iotlb s1 .*asid=1 0xffff6000\+4K/),
+        doorbell_seq: 5,
+        index_in_doorbell: 1,
+        doorbell_commands: 5,
+        prev_seq: null,
+        prev_op: null,
+        next_seq: 1,
+        next_op: 'UNKNOWN_0x07',
+      },
+      {
+        policy: 'raw-ring',
+        seq: 3,
+        kind: 'executed-past-error',
+        event: 'cmd',
+        op: 'CMD_CFGI_STE',
+        slot: 3,
+        scope: 'CMD_CFGI_STE',
+        doorbell_seq: 5,
+        index_in_doorbell: 4,
+        doorbell_commands: 5,
+        prev_seq: 2,
+        prev_op: 'CMD_TLBI_NH_VA',
+        next_seq: 4,
+        next_op: 'CMD_SYNC',
+      },
+      {
+        policy: 'raw-ring:vmm=inorder',
+        seq: 0,
+        kind: 'stale-translation',
+        event: 'cmd',
+        op: 'CMD_TLBI_NH_VA',
+        slot: 0,
+        scope: expect.any(String),
+        doorbell_seq: 5,
+        index_in_doorbell: 1,
+        doorbell_commands: 5,
+        prev_seq: null,
+        prev_op: null,
+        next_seq: 1,
+        next_op: 'UNKNOWN_0x07',
+      },
     ]);
   });
 
   it('violation_context_window: the commands around a finding, the recovery rewrite after the doorbell included', async () => {
-    const w = await rows(s, "SELECT \"offset\", seq, slot, op, doorbell_seq FROM violation_context_window(2) WHERE policy = 'raw-ring' AND violation_seq = 3 ORDER BY \"offset\"");
+    const w = await rows(
+      s,
+      'SELECT "offset", seq, slot, op, doorbell_seq FROM violation_context_window(2) WHERE policy = \'raw-ring\' AND violation_seq = 3 ORDER BY "offset"',
+    );
     // row 6 rewrites slot 1 as a CMD_SYNC after the doorbell (the guest's recovery): no doorbell publishes it
     expect(w).toEqual([
       { offset: -2, seq: 1, slot: 1, op: 'UNKNOWN_0x07', doorbell_seq: 5 },
@@ -281,13 +402,18 @@ describe('(d) an illegal command, then a VMM-owned CFGI_STE, in one doorbell', (
   });
 });
 
-describe('(f) a conversion failure inside the host\'s first 63-command block', () => {
-  it('violation_context_groups: raw-ring\'s 40 unsent TLBIs form one group in one doorbell', async () => {
+describe("(f) a conversion failure inside the host's first 63-command block", () => {
+  it("violation_context_groups: raw-ring's 40 unsent TLBIs form one group in one doorbell", async () => {
     const s = await scenarioSession('f-smmuv3-entry-num-overcount');
     // slots 0-39 (rows 0-39) converted into the block never sent; the doorbell is row 51
     const g = await rows(s, "SELECT * EXCLUDE (file, example) FROM violation_context_groups WHERE policy = 'raw-ring'");
-    expect(g).toEqual([{ policy: 'raw-ring', kind: 'stale-translation', op: 'CMD_TLBI_NH_VA', violations: 40, doorbells: 1, first_seq: 0, last_seq: 39 }]);
-    const r = await rows(s, "SELECT seq, doorbell_seq, index_in_doorbell, doorbell_commands FROM violation_context_rows WHERE policy = 'raw-ring' AND seq IN (0, 39) ORDER BY seq");
+    expect(g).toEqual([
+      { policy: 'raw-ring', kind: 'stale-translation', op: 'CMD_TLBI_NH_VA', violations: 40, doorbells: 1, first_seq: 0, last_seq: 39 },
+    ]);
+    const r = await rows(
+      s,
+      "SELECT seq, doorbell_seq, index_in_doorbell, doorbell_commands FROM violation_context_rows WHERE policy = 'raw-ring' AND seq IN (0, 39) ORDER BY seq",
+    );
     expect(r).toEqual([
       { seq: 0, doorbell_seq: 51, index_in_doorbell: 1, doorbell_commands: 51 },
       { seq: 39, doorbell_seq: 51, index_in_doorbell: 40, doorbell_commands: 51 },
@@ -296,7 +422,7 @@ describe('(f) a conversion failure inside the host\'s first 63-command block', (
 });
 
 describe('on a real capture', () => {
-  it('completion_latency_summary agrees with the replay summary\'s p50, p99 and max for every policy', async () => {
+  it("completion_latency_summary agrees with the replay summary's p50, p99 and max for every policy", async () => {
     // Two computations of the same nearest-rank percentiles: the engine's (summary) and the view's.
     const trace = join(dir, 'smmuv3-lazy.arrow');
     await ingest([capture('qemu-smmuv3-lazy.log.gz'), capture('guest-smmuv3-lazy.txt.gz')], { output: trace });
@@ -308,7 +434,12 @@ describe('on a real capture', () => {
     const t = await byPolicy(s, 'SELECT * FROM policy_cost_totals');
     for (const p of r.policies) {
       expect(l[p.policy], p.policy).toMatchObject({ completed: p.completions, p50_us: p.p50_us, p99_us: p.p99_us, max_us: p.max_us });
-      expect(t[p.policy], p.policy).toMatchObject({ doorbells: r.doorbells, traps: p.traps, ioctls: p.ioctls, host_commands: p.host_commands });
+      expect(t[p.policy], p.policy).toMatchObject({
+        doorbells: r.doorbells,
+        traps: p.traps,
+        ioctls: p.ioctls,
+        host_commands: p.host_commands,
+      });
       expect(t[p.policy]!.modeled_us as number).toBeCloseTo(p.modeled_us, 1);
     }
   });

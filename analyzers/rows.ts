@@ -27,13 +27,20 @@ type BigNum = Parameters<typeof util.bigNumToBigInt>[0];
 export function cellReader(type: DataType): (v: unknown) => Cell {
   if (DataType.isDecimal(type)) {
     const scale = type.scale;
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a Decimal cell is Arrow's BN; its .d.ts generic differs
-    return (v) => (v === null || v === undefined ? null : scale === 0 ? plain(BigInt(String(util.bigNumToBigInt(v as BigNum)))) : util.bigNumToNumber(v as BigNum, scale));
+    /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- a Decimal cell is Arrow's BN; its .d.ts generic differs */
+    return (v) =>
+      v === null || v === undefined
+        ? null
+        : scale === 0
+          ? plain(BigInt(String(util.bigNumToBigInt(v as BigNum))))
+          : util.bigNumToNumber(v as BigNum, scale);
+    /* eslint-enable @typescript-eslint/no-unsafe-class-instance-assignment */
   }
   // Nested values are read child by child, so a HUGEINT inside a struct or list converts too.
   if (DataType.isStruct(type)) {
     const kids = type.children.map((f) => [f.name, cellReader(f.type as DataType)] as const);
-    return (v) => (v === null || v === undefined ? null : Object.fromEntries(kids.map(([n, read]) => [n, read((v as Record<string, unknown>)[n])])));
+    return (v) =>
+      v === null || v === undefined ? null : Object.fromEntries(kids.map(([n, read]) => [n, read((v as Record<string, unknown>)[n])]));
   }
   if (DataType.isList(type)) {
     const read = cellReader(type.children[0]!.type as DataType);

@@ -30,13 +30,18 @@ describe('openSession', () => {
     expect(tableNameOf('/x/smmuv3-strict.arrow')).toBe('smmuv3_strict');
     expect(tableNameOf('host_ops.arrow')).toBe('host_ops');
     expect(tableNameOf('2-vtd views.arrow')).toBe('t_2_vtd_views');
-    expect(s.files.map((f) => [f.table, f.rows])).toEqual([['smmuv3_views', 19], ['t_2_vtd_views', 15]]);
+    expect(s.files.map((f) => [f.table, f.rows])).toEqual([
+      ['smmuv3_views', 19],
+      ['t_2_vtd_views', 15],
+    ]);
   });
 
   it('unites every trace in `trace`, with a file column and the fields of both architectures', async () => {
-    const r = tableRows(await s.query(
-      "SELECT file, arch, count(*) AS events, count(asid) AS with_asid, count(did) AS with_did, typeof(any_value(op)) AS op_type, typeof(any_value(w0)) AS w0_type FROM trace GROUP BY file, arch ORDER BY file",
-    ));
+    const r = tableRows(
+      await s.query(
+        'SELECT file, arch, count(*) AS events, count(asid) AS with_asid, count(did) AS with_did, typeof(any_value(op)) AS op_type, typeof(any_value(w0)) AS w0_type FROM trace GROUP BY file, arch ORDER BY file',
+      ),
+    );
     // ASIDs: the three TLBI_NH_VA and the TLBI_NH_ASID; DIDs: every cc_inv and iotlb_inv (the field is present even when global).
     expect(r).toEqual([
       { file: VTD, arch: 'vtd', events: 15, with_asid: 0, with_did: 5, op_type: 'VARCHAR', w0_type: 'UBIGINT' },
@@ -45,7 +50,11 @@ describe('openSession', () => {
   });
 
   it('describes the traces and their topology', async () => {
-    expect(tableRows(await s.query('SELECT file, table_name, arch, queue_entries, desc_bytes, start_slot, events, devices FROM traces ORDER BY file'))).toEqual([
+    expect(
+      tableRows(
+        await s.query('SELECT file, table_name, arch, queue_entries, desc_bytes, start_slot, events, devices FROM traces ORDER BY file'),
+      ),
+    ).toEqual([
       { file: VTD, table_name: 't_2_vtd_views', arch: 'vtd', queue_entries: 8, desc_bytes: 16, start_slot: 0, events: 15, devices: 3 },
       { file: SMMU, table_name: 'smmuv3_views', arch: 'smmuv3', queue_entries: 8, desc_bytes: 16, start_slot: 0, events: 19, devices: 3 },
     ]);

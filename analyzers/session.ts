@@ -31,7 +31,16 @@ import { commonFields, fieldColumns, typeForBits } from '../formats/trace/schema
 import type { RecordBatch } from 'apache-arrow';
 import { openArrow, type ArrowSource } from './arrow-files.js';
 import { attachFile, missingColumn, type AttachedFile } from './sql-engine/attach.js';
-import { chooseEngine, ENGINE_CHOICES, ident, literal, SqlError, startEngine, type EngineChoice, type SqlEngine } from './sql-engine/index.js';
+import {
+  chooseEngine,
+  ENGINE_CHOICES,
+  ident,
+  literal,
+  SqlError,
+  startEngine,
+  type EngineChoice,
+  type SqlEngine,
+} from './sql-engine/index.js';
 import { createModules, loadModules, modulesUsedBy, planModules, sqlWords, type InstallReport, type SqlModule } from './modules.js';
 
 /** Relations the session itself provides (a file may not take these names). */
@@ -85,7 +94,10 @@ function engineFromEnv(): EngineChoice {
 
 /** A file's table name: its name without extension, lower-case, [a-z0-9_] only. */
 export function tableNameOf(path: string): string {
-  const stem = basename(path, extname(path)).toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  const stem = basename(path, extname(path))
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return /^[a-z_]/.test(stem) ? stem : `t_${stem}`;
 }
 
@@ -108,7 +120,9 @@ export function resolveInputs(paths: readonly string[]): string[] {
       add(p);
       continue;
     }
-    const files = readdirSync(p).filter((f) => f.endsWith('.arrow')).sort();
+    const files = readdirSync(p)
+      .filter((f) => f.endsWith('.arrow'))
+      .sort();
     if (files.length === 0) throw new InputFault({ file: p, message: 'no .arrow files in this folder' });
     for (const f of files) add(join(p, f));
   }
@@ -150,7 +164,9 @@ const widthOf = (t: string) => ({ UTINYINT: 8, USMALLINT: 16, UINTEGER: 32, UBIG
 /** The SELECT that shows one trace table as rows of `trace`. */
 function traceSelect(f: TraceRelation, schema: Schema, from: string): string {
   const have = new Map(schema.fields.map((x: Field) => [x.name, x]));
-  const cols = traceColumns().map((c) => (have.has(c.name) ? ident(c.name) : `${c.name === 'queue' ? '0' : 'NULL'}::${c.type} AS ${ident(c.name)}`));
+  const cols = traceColumns().map((c) =>
+    have.has(c.name) ? ident(c.name) : `${c.name === 'queue' ? '0' : 'NULL'}::${c.type} AS ${ident(c.name)}`,
+  );
   return `SELECT ${literal(f.file)} AS file, ${literal(f.header.arch)} AS arch, ${cols.join(', ')} FROM ${from}`;
 }
 
@@ -168,20 +184,39 @@ export interface TraceRelation extends LoadedFile {
  * relation a trace's rows are read from (its table, by default).
  */
 export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: TraceRelation) => string = (t) => ident(t.table)): string[] {
-  const devs = traces.flatMap((f) => (f.header.topology?.devices ?? []).map((d) =>
-    `(${[literal(f.file), d.sid, d.psid, d.iommu, d.ats, d.domain, d.hwpt].join(', ')})`));
+  const devs = traces.flatMap((f) =>
+    (f.header.topology?.devices ?? []).map((d) => `(${[literal(f.file), d.sid, d.psid, d.iommu, d.ats, d.domain, d.hwpt].join(', ')})`),
+  );
   return [
     `CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t, t.schema, from(t))).join(' UNION ALL ')}`,
     'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
-      traces.map((f) => {
-        const h = f.header;
-        return `(${[literal(f.file), literal(f.table), literal(h.arch), h.queue_entries, h.desc_bytes, h.start ?? 0, sqlStr(h.queue_base), f.rows,
-          sqlNum(h.topology?.devices.length), sqlStr(h.tool_version)].join(', ')})`;
-      }).join(', ') +
+      traces
+        .map((f) => {
+          const h = f.header;
+          return `(${[
+            literal(f.file),
+            literal(f.table),
+            literal(h.arch),
+            h.queue_entries,
+            h.desc_bytes,
+            h.start ?? 0,
+            sqlStr(h.queue_base),
+            f.rows,
+            sqlNum(h.topology?.devices.length),
+            sqlStr(h.tool_version),
+          ].join(', ')})`;
+        })
+        .join(', ') +
       ') AS t(file, table_name, arch, queue_entries, desc_bytes, start_slot, queue_base, events, devices, tool_version)',
     'CREATE OR REPLACE TABLE queues AS SELECT * FROM (VALUES ' +
-      traces.flatMap((f) => queueHeaders(f.header).map((q, k) =>
-        `(${[literal(f.file), k, q.queue_entries, q.start ?? 0, sqlStr(q.queue_base), f.header.queues?.[k]?.devices.length ?? sqlNum(f.header.topology?.devices.length)].join(', ')})`)).join(', ') +
+      traces
+        .flatMap((f) =>
+          queueHeaders(f.header).map(
+            (q, k) =>
+              `(${[literal(f.file), k, q.queue_entries, q.start ?? 0, sqlStr(q.queue_base), f.header.queues?.[k]?.devices.length ?? sqlNum(f.header.topology?.devices.length)].join(', ')})`,
+          ),
+        )
+        .join(', ') +
       ') AS t(file, queue, queue_entries, start_slot, queue_base, devices)',
     devs.length > 0
       ? `CREATE OR REPLACE TABLE devices AS SELECT * FROM (VALUES ${devs.join(', ')}) AS t(file, sid, psid, iommu, ats, domain, hwpt)`
@@ -194,7 +229,10 @@ export async function openSession(paths: readonly string[], opts: SessionOptions
   let starting: Promise<SqlEngine>;
   if (typeof opts.engine === 'object') starting = Promise.resolve(opts.engine);
   else {
-    const choice = await chooseEngine(opts.engine ?? engineFromEnv(), inputs.map((p) => statSync(p).size));
+    const choice = await chooseEngine(
+      opts.engine ?? engineFromEnv(),
+      inputs.map((p) => statSync(p).size),
+    );
     if (choice.note) opts.onNote?.(choice.note);
     // DuckDB starts (duckdb-wasm: its WebAssembly compiles in the worker) while the files are opened.
     starting = startEngine(choice.kind);
@@ -204,7 +242,10 @@ export async function openSession(paths: readonly string[], opts: SessionOptions
   try {
     sources = await timed('open inputs', () => Promise.all(inputs.map((p) => openArrow(p))));
   } catch (e) {
-    await starting.then((x) => x.close(), () => undefined);
+    await starting.then(
+      (x) => x.close(),
+      () => undefined,
+    );
     throw e;
   }
   const engine = await timed('engine start (rest)', () => starting);
@@ -231,7 +272,16 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Words in a statement that ask about the catalog: every view is created before it runs. */
-const CATALOG_WORDS = ['duckdb_views', 'duckdb_columns', 'duckdb_functions', 'duckdb_tables', 'information_schema', 'show', 'describe', 'summarize'];
+const CATALOG_WORDS = [
+  'duckdb_views',
+  'duckdb_columns',
+  'duckdb_functions',
+  'duckdb_tables',
+  'information_schema',
+  'show',
+  'describe',
+  'summarize',
+];
 
 /** `SELECT *`, `t.*`, `, *`: a statement that reads every column of what it names. */
 const STAR = /(?:\bselect|,|\.)\s*\*/i;
@@ -287,18 +337,31 @@ class SessionEngine implements SqlEngine {
     const attached: { file: LoadedFile; att: AttachedFile; columns: ReadonlySet<string> }[] = [];
     for (const [i, src] of sources.entries()) {
       const columns = new Set(src.schema.fields.map((f) => f.name));
-      const att = await timed(`attach ${src.path}`, () => attachFile(engine, src, tables[i]!, {
-        columns: star ? 'all' : new Set([...columns].filter((c) => words.has(c.toLowerCase()))),
-        ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
-        onCacheWrite: (from, to) => opts.onNote?.(`${from}: wrote its Parquet copy for native DuckDB (${to}); later sessions read it directly`),
-      }));
+      const att = await timed(`attach ${src.path}`, () =>
+        attachFile(engine, src, tables[i]!, {
+          columns: star ? 'all' : new Set([...columns].filter((c) => words.has(c.toLowerCase()))),
+          ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
+          onCacheWrite: (from, to) =>
+            opts.onNote?.(`${from}: wrote its Parquet copy for native DuckDB (${to}); later sessions read it directly`),
+        }),
+      );
       const file = { file: src.path, table: tables[i]!, rows: att.rows, ...(src.header ? { header: src.header } : {}) };
       attached.push({ file, att, columns });
     }
     const traces = attached.flatMap(({ file }, i) => (file.header ? [{ ...file, header: file.header, schema: sources[i]!.schema }] : []));
-    if (traces.length > 0) await timed('base relations', () => engine.exec(baseRelationsSql(traces).map((st) => `${st};`).join('\n')));
+    if (traces.length > 0)
+      await timed('base relations', () =>
+        engine.exec(
+          baseRelationsSql(traces)
+            .map((st) => `${st};`)
+            .join('\n'),
+        ),
+      );
     const files = attached.map((a) => a.file);
-    const s = new SessionEngine(engine, attached, plan.available, files, { installed: plan.available.map((m) => m.name), skipped: plan.skipped });
+    const s = new SessionEngine(engine, attached, plan.available, files, {
+      installed: plan.available.map((m) => m.name),
+      skipped: plan.skipped,
+    });
     await timed(`views (${first.length} modules)`, () => s.install(first));
     return {
       engine: s,
@@ -342,13 +405,18 @@ class SessionEngine implements SqlEngine {
     await this.install(mods);
     const all = new Set(words);
     for (const m of mods) for (const w of this.wordsOf(m)) all.add(w);
-    const star = readsAll(sql, words, this.files.map((f) => f.table));
+    const star = readsAll(
+      sql,
+      words,
+      this.files.map((f) => f.table),
+    );
     for (const { att, columns } of this.attached) {
       const want = [...columns].filter((c) => all.has(c.toLowerCase()) && !att.loaded.has(c));
       if (star) await att.ensure('all');
       // A statement not known when the session opened (a REPL's, a report's) wants more: copy the
       // columns every analyzer reads along with it, so the next ones rarely copy again.
-      else if (want.length > 0) await att.ensure(new Set([...want, ...[...columns].filter((c) => this.analyzerWords().has(c.toLowerCase()))]));
+      else if (want.length > 0)
+        await att.ensure(new Set([...want, ...[...columns].filter((c) => this.analyzerWords().has(c.toLowerCase()))]));
     }
   }
 
@@ -423,7 +491,9 @@ class SessionEngine implements SqlEngine {
       const a = miss && this.attached.find((x) => x.file.table === miss.table);
       if (!a) throw e;
       await a.att.ensure('all');
-      throw new SqlError(`column ${miss.column} of ${miss.table} was copied into DuckDB while the result streamed: run the statement again`);
+      throw new SqlError(
+        `column ${miss.column} of ${miss.table} was copied into DuckDB while the result streamed: run the statement again`,
+      );
     }
   }
 

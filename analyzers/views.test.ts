@@ -32,11 +32,22 @@ describe('analyzer views on the hand-written scenarios', () => {
   it('installs every trace module when traces are loaded, and skips those over replay results', () => {
     // Modules over replay results (host_ops, completions, violations, summary) need those tables.
     const results = new Set(['host_ops', 'completions', 'violations', 'summary']);
-    const overResults = loadModules().filter((m) => m.requires.some((r) => results.has(r))).map((m) => m.name);
+    const overResults = loadModules()
+      .filter((m) => m.requires.some((r) => results.has(r)))
+      .map((m) => m.name);
     expect(overResults.length).toBeGreaterThan(0);
-    expect([...s.views.installed].sort()).toEqual(loadModules().map((m) => m.name).filter((m) => !overResults.includes(m)).sort());
+    expect([...s.views.installed].sort()).toEqual(
+      loadModules()
+        .map((m) => m.name)
+        .filter((m) => !overResults.includes(m))
+        .sort(),
+    );
     expect(s.views.skipped.map((x) => x.module).sort()).toEqual([...overResults].sort());
-    for (const x of s.views.skipped) expect(x.missing.every((t) => results.has(t)), x.module).toBe(true);
+    for (const x of s.views.skipped)
+      expect(
+        x.missing.every((t) => results.has(t)),
+        x.module,
+      ).toBe(true);
   });
 
   it('commands_by_op counts commands per op', async () => {
@@ -88,7 +99,11 @@ describe('analyzer views on the hand-written scenarios', () => {
 
   it('doorbells_batch_sizes and doorbells_summary', async () => {
     expect((await rows('doorbells_batch_sizes', SMMU, 'entries')).map((r) => [r.entries, r.doorbells])).toEqual([
-      [0, 1], [2, 1], [3, 1], [4, 1], [5, 1],
+      [0, 1],
+      [2, 1],
+      [3, 1],
+      [4, 1],
+      [5, 1],
     ]);
     expect(await rows('doorbells_summary', SMMU, 'doorbells')).toEqual([
       { doorbells: 5, entries: 14, min_entries: 0, mean_entries: 2.8, max_entries: 5 },
@@ -114,7 +129,15 @@ describe('analyzer views on the hand-written scenarios', () => {
 
   it('epochs_by_completion, epochs_sizes and epochs_summary', async () => {
     // Syncs at seq 1, 4, 8, 11, 15; the TLBI_NH_VA at seq 16 is never synced.
-    expect((await rows('epochs_by_completion', SMMU, 'epoch')).map((r) => [r.epoch, r.completion_seq, r.completion_op, r.commands, r.invalidations])).toEqual([
+    expect(
+      (await rows('epochs_by_completion', SMMU, 'epoch')).map((r) => [
+        r.epoch,
+        r.completion_seq,
+        r.completion_op,
+        r.commands,
+        r.invalidations,
+      ]),
+    ).toEqual([
       [0, 1, 'CMD_SYNC', 1, 1],
       [1, 4, 'CMD_SYNC', 2, 2],
       [2, 8, 'CMD_SYNC', 2, 2],
@@ -122,15 +145,20 @@ describe('analyzer views on the hand-written scenarios', () => {
       [4, 15, 'CMD_SYNC', 2, 1], // CFGI_STE and the unknown opcode (role other)
       [5, null, null, 1, 1],
     ]);
-    expect((await rows('epochs_sizes', SMMU, 'commands')).map((r) => [r.commands, r.epochs])).toEqual([[1, 2], [2, 3]]);
+    expect((await rows('epochs_sizes', SMMU, 'commands')).map((r) => [r.commands, r.epochs])).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
     expect(await rows('epochs_summary', SMMU, 'file')).toEqual([
       { completion_points: 5, min_commands: 1, mean_commands: 1.6, max_commands: 2, open_commands: 1 },
     ]);
-    expect((await rows('epochs_by_completion', VTD, 'epoch')).map((r) => [r.epoch, r.completion_seq, r.completion_op, r.commands])).toEqual([
-      [0, 1, 'inv_wait', 1],
-      [1, 6, 'inv_wait', 3],
-      [2, 13, 'inv_wait', 5],
-    ]);
+    expect((await rows('epochs_by_completion', VTD, 'epoch')).map((r) => [r.epoch, r.completion_seq, r.completion_op, r.commands])).toEqual(
+      [
+        [0, 1, 'inv_wait', 1],
+        [1, 6, 'inv_wait', 3],
+        [2, 13, 'inv_wait', 5],
+      ],
+    );
     expect(await rows('epochs_summary', VTD, 'file')).toEqual([
       { completion_points: 3, min_commands: 1, mean_commands: 3, max_commands: 5, open_commands: 0 },
     ]);
@@ -144,13 +172,20 @@ describe('analyzer views on the hand-written scenarios', () => {
       [7, 'CMD_TLBI_NH_VA', 1, 1],
       [16, 'CMD_TLBI_NH_VA', 0, 0],
     ]);
-    expect((await rows('fanout_histogram', SMMU, 'fanout')).map((r) => [r.fanout, r.iotlb_invalidations])).toEqual([[0, 2], [1, 1], [2, 1]]);
+    expect((await rows('fanout_histogram', SMMU, 'fanout')).map((r) => [r.fanout, r.iotlb_invalidations])).toEqual([
+      [0, 2],
+      [1, 1],
+      [2, 1],
+    ]);
     expect(await rows('fanout_summary', SMMU, 'file')).toEqual([
       { iotlb_invalidations: 4, devtlb_invalidations: 3, unpaired: 0, mean_fanout: 0.75, max_fanout: 2 },
     ]);
     // The dev_tlb_inv at seq 0 comes before any IOTLB invalidation: unpaired.
     expect((await rows('fanout_by_iotlb', VTD, 'iotlb_seq')).map((r) => [r.iotlb_seq, r.devtlb_invalidations, r.devices])).toEqual([
-      [3, 2, 2], [8, 0, 0], [10, 0, 0], [11, 1, 1],
+      [3, 2, 2],
+      [8, 0, 0],
+      [10, 0, 0],
+      [11, 1, 1],
     ]);
     expect(await rows('fanout_summary', VTD, 'file')).toEqual([
       { iotlb_invalidations: 4, devtlb_invalidations: 4, unpaired: 1, mean_fanout: 0.75, max_fanout: 2 },
@@ -158,13 +193,30 @@ describe('analyzer views on the hand-written scenarios', () => {
   });
 
   it('inv_sizes_by_op and inv_sizes_histogram', async () => {
-    expect((await rows('inv_sizes_by_op', SMMU, 'op')).map((r) => [r.op, r.invalidations, r.ranged, r.whole, r.min_bytes, r.max_bytes, r.total_bytes])).toEqual([
+    expect(
+      (await rows('inv_sizes_by_op', SMMU, 'op')).map((r) => [
+        r.op,
+        r.invalidations,
+        r.ranged,
+        r.whole,
+        r.min_bytes,
+        r.max_bytes,
+        r.total_bytes,
+      ]),
+    ).toEqual([
       ['CMD_ATC_INV', 3, 3, 0, 4096, 8192, 4 * 4096],
       ['CMD_CFGI_STE', 1, 0, 1, null, null, 0],
       ['CMD_TLBI_NH_ASID', 1, 0, 1, null, null, 0],
       ['CMD_TLBI_NH_VA', 3, 3, 0, 4096, 16384, 7 * 4096],
     ]);
-    expect((await rows('inv_sizes_histogram', SMMU, 'cache, bucket_bytes NULLS LAST')).map((r) => [r.cache, r.bucket_bytes, r.invalidations, r.bytes])).toEqual([
+    expect(
+      (await rows('inv_sizes_histogram', SMMU, 'cache, bucket_bytes NULLS LAST')).map((r) => [
+        r.cache,
+        r.bucket_bytes,
+        r.invalidations,
+        r.bytes,
+      ]),
+    ).toEqual([
       ['atc', 4096, 2, 8192],
       ['atc', 8192, 1, 8192],
       ['iotlb', 4096, 1, 4096],
@@ -173,12 +225,24 @@ describe('analyzer views on the hand-written scenarios', () => {
       ['iotlb', null, 1, 0],
       ['ste', null, 1, 0],
     ]);
-    expect((await rows('inv_sizes_by_op', VTD, 'op')).map((r) => [r.op, r.invalidations, r.ranged, r.whole, r.min_bytes, r.max_bytes, r.total_bytes])).toEqual([
+    expect(
+      (await rows('inv_sizes_by_op', VTD, 'op')).map((r) => [
+        r.op,
+        r.invalidations,
+        r.ranged,
+        r.whole,
+        r.min_bytes,
+        r.max_bytes,
+        r.total_bytes,
+      ]),
+    ).toEqual([
       ['cc_inv', 1, 0, 1, null, null, 0],
       ['dev_tlb_inv', 4, 4, 0, 4096, 8192, 5 * 4096],
       ['iotlb_inv', 4, 2, 2, 4096, 16384, 5 * 4096],
     ]);
-    expect((await rows('inv_sizes_histogram', VTD, 'cache, bucket_bytes NULLS LAST')).map((r) => [r.cache, r.bucket_bytes, r.invalidations])).toEqual([
+    expect(
+      (await rows('inv_sizes_histogram', VTD, 'cache, bucket_bytes NULLS LAST')).map((r) => [r.cache, r.bucket_bytes, r.invalidations]),
+    ).toEqual([
       ['context', null, 1],
       ['devtlb', 4096, 3],
       ['devtlb', 8192, 1],

@@ -47,7 +47,12 @@ export const benches: readonly Bench[] = [
             const file = join(dir, `${w}-${n}.arrow`);
             const r = child(w, n, file);
             const label = `${w} ${n / 1e6}M commands`;
-            out.push({ name: `${label}: time`, value: r.seconds, unit: 's', note: `${Math.round(r.commands / r.seconds).toLocaleString('en-US')} cmd/s, ${r.rows.toLocaleString('en-US')} rows` });
+            out.push({
+              name: `${label}: time`,
+              value: r.seconds,
+              unit: 's',
+              note: `${Math.round(r.commands / r.seconds).toLocaleString('en-US')} cmd/s, ${r.rows.toLocaleString('en-US')} rows`,
+            });
             out.push({ name: `${label}: peak RSS`, value: r.peakRssMiB, unit: 'MiB' });
             out.push({ name: `${label}: file`, value: statSync(file).size / 2 ** 20, unit: 'MiB' });
             rmSync(file, { force: true });

@@ -7,4 +7,6 @@ import { ingest } from '../formats/ingest/ingest.js';
 const [output, ...files] = process.argv.slice(2);
 const s = await ingest(files, { output: output! });
 const u = process.resourceUsage();
-process.stdout.write(`${JSON.stringify({ rows: s.rows, maxRssMiB: u.maxRSS / 1024, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ rows: s.rows, maxRssMiB: u.maxRSS / 1024, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 })}\n`,
+);

@@ -49,21 +49,36 @@ function prepare(dir: string): Case[] {
     const qt = text(q);
     put(`qemu-${r}.log`, qt);
     cases.push({ name: `qemu-${r}.log (plain)`, args: [`qemu-${r}.log`] });
-    const iso = qt.replace(/^\d+@(\d+)\.(\d+):/gm, (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `);
+    const iso = qt.replace(
+      /^\d+@(\d+)\.(\d+):/gm,
+      (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `,
+    );
     put(`qemu-${r}.iso.log`, iso);
     cases.push({ name: `qemu-${r}.iso.log (ISO-8601 prefix)`, args: [`qemu-${r}.iso.log`] });
     put(`qemu-${r}.bare.log`, qt.replace(/^\d+@\d+\.\d+:/gm, ''));
     cases.push({ name: `qemu-${r}.bare.log (no prefix)`, args: [`qemu-${r}.bare.log`] });
     // a serial console holding the guest trace between the markers (as capture.sh records it)
-    const con = readFileSync(join(CAPTURES, `console-${r}.txt`), 'utf8').replace(/\n$/, '').split('\n').filter((l) => !l.startsWith('@@@@')).join('\n');
+    const con = readFileSync(join(CAPTURES, `console-${r}.txt`), 'utf8')
+      .replace(/\n$/, '')
+      .split('\n')
+      .filter((l) => !l.startsWith('@@@@'))
+      .join('\n');
     const gt = text(g);
-    put(`console-${r}.txt`, `${con}\r\n@@@@ BEGIN GUEST TRACE\r\n${gt.replace(/\n/g, '\r\n')}@@@@ END GUEST TRACE\r\n[    6.000000] reboot: Power down\r\n`);
-    cases.push({ name: `console-${r}.txt`, args: [`console-${r}.txt`] }, { name: `${q} + console-${r}.txt`, args: [q, `console-${r}.txt`] });
+    put(
+      `console-${r}.txt`,
+      `${con}\r\n@@@@ BEGIN GUEST TRACE\r\n${gt.replace(/\n/g, '\r\n')}@@@@ END GUEST TRACE\r\n[    6.000000] reboot: Power down\r\n`,
+    );
+    cases.push(
+      { name: `console-${r}.txt`, args: [`console-${r}.txt`] },
+      { name: `${q} + console-${r}.txt`, args: [q, `console-${r}.txt`] },
+    );
     // the guest trace as plain ftrace text with no final newline
     put(`guest-${r}.nonl.txt`, gt.replace(/\n+$/, ''));
     cases.push({ name: `guest-${r}.nonl.txt (no final newline)`, args: [`guest-${r}.nonl.txt`] });
   }
-  for (const f of readdirSync(SCENARIOS).filter((x) => x.endsWith('.jsonl')).sort()) {
+  for (const f of readdirSync(SCENARIOS)
+    .filter((x) => x.endsWith('.jsonl'))
+    .sort()) {
     copyFileSync(join(SCENARIOS, f), join(dir, f));
     cases.push({ name: f, args: [f] });
   }
@@ -83,12 +98,20 @@ function prepare(dir: string): Case[] {
     const k = ls.findIndex((l, j) => j > 20 && pick.test(l));
     ls[k] = f(ls[k]!);
     put(name, ls.join('\n'));
-    cases.push({ name: `impossible value: ${name}`, args: [name] }, { name: `impossible value: ${name} --strict`, args: [name, '--strict'] });
+    cases.push(
+      { name: `impossible value: ${name}`, args: [name] },
+      { name: `impossible value: ${name} --strict`, args: [name, '--strict'] },
+    );
   };
   spoil('qemu-vtd-legacy-lazy.log.gz', /:vtd_inv_qi_head read head \d+$/, (l) => l.replace(/head \d+$/, 'head 4096'), 'bad-head.log');
   spoil('qemu-smmuv3-lazy.log.gz', /:smmuv3_cmdq_consume prod=/, (l) => l.replace(/cons=\d+/, 'cons=70000'), 'bad-cons.log');
   spoil('qemu-smmuv3-lazy.log.gz', /:smmuv3_cmdq_tlbi_nh_asid asid=/, (l) => l.replace(/asid=1$/, 'asid=70000'), 'bad-asid.log');
-  spoil('guest-vtd-legacy-lazy.txt.gz', /qi_submit: iotlb_inv/, (l) => l.replace(/iotlb_inv dmar0: 0x\w+/, 'iotlb_inv dmar0: 0x600f3'), 'bad-qi.txt');
+  spoil(
+    'guest-vtd-legacy-lazy.txt.gz',
+    /qi_submit: iotlb_inv/,
+    (l) => l.replace(/iotlb_inv dmar0: 0x\w+/, 'iotlb_inv dmar0: 0x600f3'),
+    'bad-qi.txt',
+  );
   spoil('guest-smmuv3-lazy.txt.gz', /cmdlist: /, (l) => l.replace(/ sync=1/, ' sync=7'), 'bad-sync.txt');
   put('empty.log', '');
   cases.push({ name: 'empty file', args: ['empty.log'] });

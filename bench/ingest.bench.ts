@@ -55,7 +55,10 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS): Timed | und
     const t0 = process.hrtime.bigint();
     const [c, a] = haveTime && !child ? [TIME, ['-f', '@cpu %U %S', cmd, ...args]] : [cmd, args];
     // An ignored stream is null, whatever spawnSync's return type says.
-    const r: { status: number | null; error?: Error; stdout: Buffer | null; stderr: Buffer | null } = spawnSync(c, a, { stdio: ['ignore', child ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 24 });
+    const r: { status: number | null; error?: Error; stdout: Buffer | null; stderr: Buffer | null } = spawnSync(c, a, {
+      stdio: ['ignore', child ? 'pipe' : 'ignore', 'pipe'],
+      maxBuffer: 1 << 24,
+    });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) {
       console.error(`bench ingest: ${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr?.toString().trim()}`);
@@ -89,7 +92,8 @@ function timeIngest(files: readonly string[], out: string, reps = REPS): { secon
 }
 
 /** `a / b` of CPU times, when both are known. */
-const cpuRatio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `; CPU ${(a / b).toFixed(2)}x (${a.toFixed(2)} s / ${b.toFixed(2)} s)` : '');
+const cpuRatio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined ? `; CPU ${(a / b).toFixed(2)}x (${a.toFixed(2)} s / ${b.toFixed(2)} s)` : '';
 
 function haveMawk(): boolean {
   if (spawnSync('mawk', ['-W', 'version'], { stdio: 'ignore' }).status === 0) return true;
@@ -134,16 +138,37 @@ export const benches: readonly Bench[] = [
         const label = `${COPIES} x qemu-${RUN}.log (${mb(bytes)}, ${lines.toLocaleString('en-US')} lines)`;
 
         const plain = timeIngest([big], arrow);
-        out.push({ name: `${label}: plain`, value: bytes / 1e6 / plain.seconds, unit: 'MB/s', note: `${plain.seconds.toFixed(2)} s, ${Math.round(lines / plain.seconds / 1000).toLocaleString('en-US')} K lines/s, ${plain.rows.toLocaleString('en-US')} rows` });
+        out.push({
+          name: `${label}: plain`,
+          value: bytes / 1e6 / plain.seconds,
+          unit: 'MB/s',
+          note: `${plain.seconds.toFixed(2)} s, ${Math.round(lines / plain.seconds / 1000).toLocaleString('en-US')} K lines/s, ${plain.rows.toLocaleString('en-US')} rows`,
+        });
         if (haveMawk()) {
           const m = timeCmd('mawk', [MAWK_PROGRAM, big])!;
-          out.push({ name: `${label}: plain / mawk`, value: plain.seconds / m.seconds, unit: 'x', note: `mawk ${m.seconds.toFixed(2)} s; goal <= 3${cpuRatio(plain.cpu, m.cpu)}` });
-        } else out.push({ name: `${label}: plain / mawk`, value: NaN, unit: 'x', note: 'skipped: mawk is not installed (apt-get install mawk)' });
+          out.push({
+            name: `${label}: plain / mawk`,
+            value: plain.seconds / m.seconds,
+            unit: 'x',
+            note: `mawk ${m.seconds.toFixed(2)} s; goal <= 3${cpuRatio(plain.cpu, m.cpu)}`,
+          });
+        } else
+          out.push({
+            name: `${label}: plain / mawk`,
+            value: NaN,
+            unit: 'x',
+            note: 'skipped: mawk is not installed (apt-get install mawk)',
+          });
 
         const zipped = timeIngest([gz], arrow);
         const gunzip = timeCmd('gzip', ['-dc', gz])!;
         out.push({ name: `${label}: gzip`, value: bytes / 1e6 / zipped.seconds, unit: 'MB/s', note: `${zipped.seconds.toFixed(2)} s` });
-        out.push({ name: `${label}: gzip / gzip -dc`, value: zipped.seconds / gunzip.seconds, unit: 'x', note: `gzip -dc ${gunzip.seconds.toFixed(2)} s; goal <= 1.2${cpuRatio(zipped.cpu, gunzip.cpu)}` });
+        out.push({
+          name: `${label}: gzip / gzip -dc`,
+          value: zipped.seconds / gunzip.seconds,
+          unit: 'x',
+          note: `gzip -dc ${gunzip.seconds.toFixed(2)} s; goal <= 1.2${cpuRatio(zipped.cpu, gunzip.cpu)}`,
+        });
 
         const q = join(dir, `qemu-${RUN}.log`);
         const g = join(dir, `guest-${RUN}.txt`);
@@ -151,11 +176,18 @@ export const benches: readonly Bench[] = [
         repeat(g, guestText, 1);
         const qOnly = timeIngest([q], arrow, REPS + 2);
         const pair = timeIngest([q, g], arrow, REPS + 2);
-        out.push({ name: `${RUN} pair (QEMU ${mb(qemuText.length)} + guest ${mb(guestText.length)}) / QEMU alone`, value: pair.seconds / qOnly.seconds, unit: 'x', note: `pair ${pair.seconds.toFixed(2)} s, QEMU alone ${qOnly.seconds.toFixed(2)} s; goal <= 1.3${cpuRatio(pair.cpu, qOnly.cpu)}` });
+        out.push({
+          name: `${RUN} pair (QEMU ${mb(qemuText.length)} + guest ${mb(guestText.length)}) / QEMU alone`,
+          value: pair.seconds / qOnly.seconds,
+          unit: 'x',
+          note: `pair ${pair.seconds.toFixed(2)} s, QEMU alone ${qOnly.seconds.toFixed(2)} s; goal <= 1.3${cpuRatio(pair.cpu, qOnly.cpu)}`,
+        });
 
         // A 10 MB line in a gzip capture (../shared/findings/fuzz-2026-12/gz-long-line-quadratic.sh):
         // reading it must be linear, so 4x the line costs at most 4x (it was 10.5x: 1.2 s -> 12.6 s).
-        const lazy = gunzipSync(readFileSync(captures('qemu-vtd-legacy-lazy.log.gz'))).toString('latin1').split('\n');
+        const lazy = gunzipSync(readFileSync(captures('qemu-vtd-legacy-lazy.log.gz')))
+          .toString('latin1')
+          .split('\n');
         const longLine = (mib: number) => {
           const ls = [...lazy];
           const i = ls.length >> 1;
@@ -166,7 +198,12 @@ export const benches: readonly Bench[] = [
         };
         const l10 = longLine(10);
         const l2 = longLine(2.5);
-        out.push({ name: 'a 10 MiB line / a 2.5 MiB line, gzip', value: l10 / l2, unit: 'x', note: `${l10.toFixed(2)} s / ${l2.toFixed(2)} s; linear <= 4` });
+        out.push({
+          name: 'a 10 MiB line / a 2.5 MiB line, gzip',
+          value: l10 / l2,
+          unit: 'x',
+          note: `${l10.toFixed(2)} s / ${l2.toFixed(2)} s; linear <= 4`,
+        });
 
         out.push({ name: `peak RSS: ${mb(bytes)} plain`, value: plain.rssMiB, unit: 'MiB' });
         out.push({ name: `peak RSS: ${mb(bytes)} gzip`, value: zipped.rssMiB, unit: 'MiB' });
@@ -175,7 +212,12 @@ export const benches: readonly Bench[] = [
           const hb = repeat(huge, qemuText, HUGE);
           const h = timeIngest([huge], arrow, 1);
           rmSync(huge);
-          out.push({ name: `peak RSS: ${mb(hb)} plain`, value: h.rssMiB, unit: 'MiB', note: `${h.seconds.toFixed(1)} s, ${(hb / 1e6 / h.seconds).toFixed(0)} MB/s` });
+          out.push({
+            name: `peak RSS: ${mb(hb)} plain`,
+            value: h.rssMiB,
+            unit: 'MiB',
+            note: `${h.seconds.toFixed(1)} s, ${(hb / 1e6 / h.seconds).toFixed(0)} MB/s`,
+          });
         } else out.push({ name: 'peak RSS: ~990 MB plain', value: NaN, unit: 'MiB', note: 'skipped (INVTRACE_BENCH_HUGE=0)' });
         return out;
       } finally {

@@ -96,7 +96,9 @@ async function main(): Promise<number> {
   }
   const total = Object.keys(hashes).length * TABLES.length;
   if (diffs.length === 0) {
-    process.stdout.write(`identical: ${total} result files (${Object.keys(hashes).length} inputs x ${TABLES.length} tables, --policy all,designs)\n`);
+    process.stdout.write(
+      `identical: ${total} result files (${Object.keys(hashes).length} inputs x ${TABLES.length} tables, --policy all,designs)\n`,
+    );
     return 0;
   }
   process.stdout.write(`${diffs.length} of ${total} result files differ:\n${diffs.join('\n')}\n`);

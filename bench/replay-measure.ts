@@ -135,7 +135,11 @@ export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
     case 'replay': {
       const dir = spec.tables ? mkdtempSync(join(tmpdir(), 'invtrace-bench-replay-')) : undefined;
       try {
-        await runReplay(spec.trace, { policies: spec.policies ?? ['all'], ...(dir ? { outDir: dir } : {}), ...(spec.jobs !== undefined ? { jobs: spec.jobs } : {}) });
+        await runReplay(spec.trace, {
+          policies: spec.policies ?? ['all'],
+          ...(dir ? { outDir: dir } : {}),
+          ...(spec.jobs !== undefined ? { jobs: spec.jobs } : {}),
+        });
       } finally {
         if (dir) rmSync(dir, { recursive: true, force: true });
       }

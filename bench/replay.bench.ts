@@ -25,11 +25,16 @@ const COMMANDS = Number(process.env.INVTRACE_BENCH_REPLAY_COMMANDS ?? 1_000_000)
 function child(dir: string, spec: MeasureSpec): MeasureResult {
   const mod = pathToFileURL(join(import.meta.dirname, 'replay-measure.js')).href;
   const script = join(dir, 'measure.mjs');
-  writeFileSync(script, `const { measure } = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await measure(${JSON.stringify(spec)})));\n`);
+  writeFileSync(
+    script,
+    `const { measure } = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await measure(${JSON.stringify(spec)})));\n`,
+  );
   const r = spawnSync(process.execPath, [script], { encoding: 'utf8', maxBuffer: 1 << 22 });
   if (r.status !== 0) throw new Error(`replay bench child failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as MeasureResult;
-  process.stderr.write(`replay bench: ${JSON.stringify(spec.policies ?? spec.kind)}${spec.jobs !== undefined ? ` jobs ${spec.jobs}` : ''}${spec.tables ? ' tables' : ''}: ${out.seconds.toFixed(2)} s, ${out.rssMiB.toFixed(0)} MiB\n`);
+  process.stderr.write(
+    `replay bench: ${JSON.stringify(spec.policies ?? spec.kind)}${spec.jobs !== undefined ? ` jobs ${spec.jobs}` : ''}${spec.tables ? ' tables' : ''}: ${out.seconds.toFixed(2)} s, ${out.rssMiB.toFixed(0)} MiB\n`,
+  );
   return out;
 }
 
@@ -44,8 +49,18 @@ async function figures(commands: number): Promise<Measurement[]> {
     const read = child(dir, { kind: 'read', trace });
     const bare = child(dir, { kind: 'bare', trace });
     const out: Measurement[] = [
-      { name: `${label}: read the trace once`, value: read.seconds, unit: 's', note: `${read.commands.toLocaleString('en-US')} commands, peak RSS ${read.rssMiB.toFixed(0)} MiB` },
-      { name: `${label}: bare emulator consume loop`, value: bare.seconds, unit: 's', note: `${(bare.commands / bare.seconds / 1e6).toFixed(2)} M commands/s; ${(bare.seconds / read.seconds).toFixed(2)}x read` },
+      {
+        name: `${label}: read the trace once`,
+        value: read.seconds,
+        unit: 's',
+        note: `${read.commands.toLocaleString('en-US')} commands, peak RSS ${read.rssMiB.toFixed(0)} MiB`,
+      },
+      {
+        name: `${label}: bare emulator consume loop`,
+        value: bare.seconds,
+        unit: 's',
+        note: `${(bare.commands / bare.seconds / 1e6).toFixed(2)} M commands/s; ${(bare.seconds / read.seconds).toFixed(2)}x read`,
+      },
     ];
     const cores = Math.min(availableParallelism(), ALL_POLICIES.length);
     const runs: [string, MeasureSpec][] = [

@@ -15,14 +15,22 @@ const CAPTURE = capturePath('qemu-smmuv3-strict.log.gz');
 const REPS = 40;
 const BASE = 0x4000_0000n;
 
-
-
 /** One pass of the capture through a fresh guest unit; returns the commands consumed. */
 function replay(l: LoadedRows, withEvents: boolean): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * 16);
   let _events = 0; // counted so the event hook does some work; never read
-  const unit = guestSmmu(l.topology, mem, withEvents ? { events: () => { _events++; } } : {});
+  const unit = guestSmmu(
+    l.topology,
+    mem,
+    withEvents
+      ? {
+          events: () => {
+            _events++;
+          },
+        }
+      : {},
+  );
   unit.configureQueue(BASE, l.entries, 16);
   const w: bigint[] = [0n, 0n];
   for (let i = 0; i < l.kind.length; i++) {
@@ -76,7 +84,12 @@ export const benches: readonly Bench[] = [
       return [
         { name: 'guest unit, CMDQ consumer', value: bare.value / bare.seconds, unit: 'cmd/s', note },
         { name: 'guest unit + event sink (effects, QEMU detail)', value: ev.value / ev.seconds, unit: 'cmd/s', note },
-        { name: 'host model, one ioctl per doorbell', value: batched.value / batched.seconds, unit: 'entry/s', note: 'invalidations only; 63+SYNC blocks on the physical queue' },
+        {
+          name: 'host model, one ioctl per doorbell',
+          value: batched.value / batched.seconds,
+          unit: 'entry/s',
+          note: 'invalidations only; 63+SYNC blocks on the physical queue',
+        },
         { name: 'host model, one ioctl per command', value: single.value / single.seconds, unit: 'entry/s', note: 'QEMU accel mode shape' },
       ];
     },

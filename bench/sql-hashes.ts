@@ -24,15 +24,21 @@ const views = loadModules()
 const out: Record<string, Record<string, string>> = {};
 try {
   const captures = join(packageRoot(), 'samples/captures');
-  for (const c of readdirSync(captures).filter((f) => f.endsWith('.gz')).sort()) {
+  for (const c of readdirSync(captures)
+    .filter((f) => f.endsWith('.gz'))
+    .sort()) {
     const trace = join(keep, c.replace(/\.(txt|log)\.gz$/, '.arrow'));
     if (!existsSync(trace)) await ingest([join(captures, c)], { output: trace });
     const s = await openSession([trace], { engine });
     try {
       out[c] = {};
       for (const v of views) {
-        const rows = tableRows(await s.query(`SELECT * EXCLUDE (file) FROM ${v} ORDER BY ALL`).catch(() => s.query(`SELECT * FROM ${v} ORDER BY ALL`)));
-        out[c][v] = createHash('sha256').update(JSON.stringify(rows, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))).digest('hex');
+        const rows = tableRows(
+          await s.query(`SELECT * EXCLUDE (file) FROM ${v} ORDER BY ALL`).catch(() => s.query(`SELECT * FROM ${v} ORDER BY ALL`)),
+        );
+        out[c][v] = createHash('sha256')
+          .update(JSON.stringify(rows, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)))
+          .digest('hex');
       }
     } finally {
       await s.close();

@@ -9,7 +9,11 @@ if (file === undefined || sql === undefined) {
   process.exit(2);
 }
 interface Api {
-  DuckDBInstance: { create(path: string): Promise<{ connect(): Promise<{ run(s: string): Promise<unknown>; runAndReadAll(s: string): Promise<{ currentRowCount: number }> }> }> };
+  DuckDBInstance: {
+    create(path: string): Promise<{
+      connect(): Promise<{ run(s: string): Promise<unknown>; runAndReadAll(s: string): Promise<{ currentRowCount: number }> }>;
+    }>;
+  };
 }
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
 const api = (await import('@duckdb/node-api' as string)) as Api;

@@ -110,7 +110,10 @@ export const benches: readonly Bench[] = [
     name: 'sql',
     async run() {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
-      const native = await import('@duckdb/node-api' as string).then(() => true, () => false);
+      const native = await import('@duckdb/node-api' as string).then(
+        () => true,
+        () => false,
+      );
       if (!native) return [{ name: 'skipped: the peer (and --engine native) need the optional @duckdb/node-api', value: 0, unit: '' }];
       const dir = mkdtempSync(join(tmpdir(), 'invtrace-bench-sql-'));
       const env = { ...process.env, INVTRACE_CACHE_DIR: join(dir, 'cache') };
@@ -124,46 +127,97 @@ export const benches: readonly Bench[] = [
       try {
         const size = (f: string) => `${(statSync(f).size / 2 ** 20).toFixed(0)} MiB`;
         if (PARTS.has('group-by')) {
-        const mid = join(dir, 'mid.arrow');
-        const midPq = join(dir, 'mid-peer.parquet');
-        await synthesize(mid, MID);
-        await toParquet(mid, midPq);
-        out.push({ name: `group-by, ${MID.toLocaleString('en-US')} commands: inputs`, value: 0, unit: '', note: `${size(mid)} .arrow, ${size(midPq)} Parquet` });
+          const mid = join(dir, 'mid.arrow');
+          const midPq = join(dir, 'mid-peer.parquet');
+          await synthesize(mid, MID);
+          await toParquet(mid, midPq);
+          out.push({
+            name: `group-by, ${MID.toLocaleString('en-US')} commands: inputs`,
+            value: 0,
+            unit: '',
+            note: `${size(mid)} .arrow, ${size(midPq)} Parquet`,
+          });
 
-        // First runs on a trace no session has seen (fills the Parquet cache where an engine keeps one).
-        const [wasmFirst, nativeFirst] = [cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)].map((c) => processSeconds(c, env));
-        const [peerGb, wasmGb, nativeGb] = interleaved([peer(midPq, GROUP_BY), cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)], env);
-        out.push({ name: 'group-by: peer (DuckDB native over Parquet, whole process)', value: peerGb!, unit: 's', note: `median of ${REPS}` });
-        out.push({ name: 'group-by: `sql -e` default engine (duckdb-wasm)', value: wasmGb!, unit: 's', note: `${ratio(wasmGb!, peerGb!)} (goal <= 2x); first run on the trace ${wasmFirst!.toFixed(2)} s` });
-        out.push({ name: 'group-by: `sql --engine native -e`', value: nativeGb!, unit: 's', note: `${ratio(nativeGb!, peerGb!)} (goal <= 1.5x); first run on the trace ${nativeFirst!.toFixed(2)} s` });
-
+          // First runs on a trace no session has seen (fills the Parquet cache where an engine keeps one).
+          const [wasmFirst, nativeFirst] = [cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)].map(
+            (c) => processSeconds(c, env),
+          );
+          const [peerGb, wasmGb, nativeGb] = interleaved(
+            [peer(midPq, GROUP_BY), cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)],
+            env,
+          );
+          out.push({
+            name: 'group-by: peer (DuckDB native over Parquet, whole process)',
+            value: peerGb!,
+            unit: 's',
+            note: `median of ${REPS}`,
+          });
+          out.push({
+            name: 'group-by: `sql -e` default engine (duckdb-wasm)',
+            value: wasmGb!,
+            unit: 's',
+            note: `${ratio(wasmGb!, peerGb!)} (goal <= 2x); first run on the trace ${wasmFirst!.toFixed(2)} s`,
+          });
+          out.push({
+            name: 'group-by: `sql --engine native -e`',
+            value: nativeGb!,
+            unit: 's',
+            note: `${ratio(nativeGb!, peerGb!)} (goal <= 1.5x); first run on the trace ${nativeFirst!.toFixed(2)} s`,
+          });
         }
         if (PARTS.has('set')) {
-        const big = join(dir, 'big.arrow');
-        const bigPq = join(dir, 'big-peer.parquet');
-        await synthesize(big, BIG);
-        await toParquet(big, bigPq);
-        const peerSet = await peerAnalyzerSet(big, bigPq);
-        const nativeSet = await analyzerSet(big, 'native');
-        const nativeSet2 = await analyzerSet(big, 'native');
-        out.push({ name: `analyzer set, ${BIG.toLocaleString('en-US')} commands: peer (native DuckDB over Parquet)`, value: peerSet, unit: 's', note: `${nativeSet.views} views; ${size(big)} .arrow` });
-        out.push({ name: 'analyzer set: native (open session + every trace view)', value: nativeSet2.seconds, unit: 's', note: `${ratio(nativeSet2.seconds, peerSet)} (goal <= 3 s); first session on the trace ${nativeSet.seconds.toFixed(2)} s` });
-        const wasmSet = await analyzerSet(big, 'wasm');
-        out.push({ name: 'analyzer set: duckdb-wasm (open session + every trace view)', value: wasmSet.seconds, unit: 's', note: `${ratio(wasmSet.seconds, peerSet)} (goal <= 8 s)` });
-
+          const big = join(dir, 'big.arrow');
+          const bigPq = join(dir, 'big-peer.parquet');
+          await synthesize(big, BIG);
+          await toParquet(big, bigPq);
+          const peerSet = await peerAnalyzerSet(big, bigPq);
+          const nativeSet = await analyzerSet(big, 'native');
+          const nativeSet2 = await analyzerSet(big, 'native');
+          out.push({
+            name: `analyzer set, ${BIG.toLocaleString('en-US')} commands: peer (native DuckDB over Parquet)`,
+            value: peerSet,
+            unit: 's',
+            note: `${nativeSet.views} views; ${size(big)} .arrow`,
+          });
+          out.push({
+            name: 'analyzer set: native (open session + every trace view)',
+            value: nativeSet2.seconds,
+            unit: 's',
+            note: `${ratio(nativeSet2.seconds, peerSet)} (goal <= 3 s); first session on the trace ${nativeSet.seconds.toFixed(2)} s`,
+          });
+          const wasmSet = await analyzerSet(big, 'wasm');
+          out.push({
+            name: 'analyzer set: duckdb-wasm (open session + every trace view)',
+            value: wasmSet.seconds,
+            unit: 's',
+            note: `${ratio(wasmSet.seconds, peerSet)} (goal <= 8 s)`,
+          });
         }
         if (PARTS.has('one-shot')) {
-        const small = join(dir, 'small.arrow');
-        const smallPq = join(dir, 'small-peer.parquet');
-        await ingest([join(packageRoot(), SMALL_CAPTURE)], { output: small });
-        await toParquet(small, smallPq);
-        const count = 'SELECT count(*) FROM trace';
-        processSeconds(cli('sql', small, '-e', count), env);
-        const [peerOne, wasmOne, nativeOne] = interleaved([peer(smallPq, count), cli('sql', small, '-e', count), cli('sql', '--engine', 'native', small, '-e', count)], env);
-        out.push({ name: `one-shot on ${SMALL_CAPTURE.split('/').pop()}: peer`, value: peerOne!, unit: 's', note: `median of ${REPS}` });
-        out.push({ name: 'one-shot `sql small.arrow -e` (duckdb-wasm)', value: wasmOne!, unit: 's', note: `${ratio(wasmOne!, peerOne!)} (goal <= 0.8 s)` });
-        out.push({ name: 'one-shot `sql --engine native small.arrow -e`', value: nativeOne!, unit: 's', note: ratio(nativeOne!, peerOne!) });
-        out.push({ name: '`invtrace --help`', value: interleaved([cli('--help')], env)[0]!, unit: 's', note: `median of ${REPS}` });
+          const small = join(dir, 'small.arrow');
+          const smallPq = join(dir, 'small-peer.parquet');
+          await ingest([join(packageRoot(), SMALL_CAPTURE)], { output: small });
+          await toParquet(small, smallPq);
+          const count = 'SELECT count(*) FROM trace';
+          processSeconds(cli('sql', small, '-e', count), env);
+          const [peerOne, wasmOne, nativeOne] = interleaved(
+            [peer(smallPq, count), cli('sql', small, '-e', count), cli('sql', '--engine', 'native', small, '-e', count)],
+            env,
+          );
+          out.push({ name: `one-shot on ${SMALL_CAPTURE.split('/').pop()}: peer`, value: peerOne!, unit: 's', note: `median of ${REPS}` });
+          out.push({
+            name: 'one-shot `sql small.arrow -e` (duckdb-wasm)',
+            value: wasmOne!,
+            unit: 's',
+            note: `${ratio(wasmOne!, peerOne!)} (goal <= 0.8 s)`,
+          });
+          out.push({
+            name: 'one-shot `sql --engine native small.arrow -e`',
+            value: nativeOne!,
+            unit: 's',
+            note: ratio(nativeOne!, peerOne!),
+          });
+          out.push({ name: '`invtrace --help`', value: interleaved([cli('--help')], env)[0]!, unit: 's', note: `median of ${REPS}` });
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -106,7 +106,15 @@ export async function measureTui(path: string): Promise<TuiBenchResult> {
     for (const k of keys) ms.push(await press(k));
     const sorted = [...ms].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
-    return { key: name, presses: ms.length, meanMs: ms.reduce((a, b) => a + b, 0) / ms.length, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: sorted.at(-1)!, bytesPerKey: (stdout.bytes - b0) / ms.length };
+    return {
+      key: name,
+      presses: ms.length,
+      meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+      p50Ms: q(0.5),
+      p99Ms: q(0.99),
+      maxMs: sorted.at(-1)!,
+      bytesPerKey: (stdout.bytes - b0) / ms.length,
+    };
   };
   const rep = (k: string | string[], n: number) => Array.from({ length: n }, (_, i) => (Array.isArray(k) ? k[i % k.length]! : k));
   const keys: KeyTiming[] = [];
@@ -126,7 +134,15 @@ export async function measureTui(path: string): Promise<TuiBenchResult> {
     filterMs.push(await press('\r'));
     await press('c');
   }
-  keys.push({ key: 'filter Enter op=atc (1.5M rows)', presses: 5, meanMs: filterMs.reduce((a, b) => a + b, 0) / 5, p50Ms: [...filterMs].sort((a, b) => a - b)[2]!, p99Ms: Math.max(...filterMs), maxMs: Math.max(...filterMs), bytesPerKey: 0 });
+  keys.push({
+    key: 'filter Enter op=atc (1.5M rows)',
+    presses: 5,
+    meanMs: filterMs.reduce((a, b) => a + b, 0) / 5,
+    p50Ms: [...filterMs].sort((a, b) => a - b)[2]!,
+    p99Ms: Math.max(...filterMs),
+    maxMs: Math.max(...filterMs),
+    bytesPerKey: 0,
+  });
   gc();
   const rssAfterKeysMiB = rssMiB();
   // The same again: memory that stays put, not memory that grows with keys.

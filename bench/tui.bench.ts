@@ -54,10 +54,20 @@ export const benches: readonly Bench[] = [
           { name: 'model: typed arrays', value: r.modelMiB, unit: 'MiB', note: `${((r.modelMiB * 2 ** 20) / r.rows).toFixed(0)} B/row` },
           { name: 'RSS with the trace loaded', value: r.rssLoadedMiB, unit: 'MiB' },
           { name: 'RSS after every key below', value: r.rssAfterKeysMiB, unit: 'MiB' },
-          { name: 'RSS after 5,000 keys and 5 filters more', value: r.rssAgainMiB, unit: 'MiB', note: `JS heap ${r.heapMiB.toFixed(0)} MiB` },
+          {
+            name: 'RSS after 5,000 keys and 5 filters more',
+            value: r.rssAgainMiB,
+            unit: 'MiB',
+            note: `JS heap ${r.heapMiB.toFixed(0)} MiB`,
+          },
         ];
         for (const k of r.keys) {
-          out.push({ name: `key ${k.key}: mean`, value: k.meanMs, unit: 'ms', note: `p50 ${k.p50Ms.toFixed(2)}, p99 ${k.p99Ms.toFixed(2)}, max ${k.maxMs.toFixed(2)} ms over ${k.presses}${k.bytesPerKey ? `; ${Math.round(k.bytesPerKey)} B written a key` : ''}` });
+          out.push({
+            name: `key ${k.key}: mean`,
+            value: k.meanMs,
+            unit: 'ms',
+            note: `p50 ${k.p50Ms.toFixed(2)}, p99 ${k.p99Ms.toFixed(2)}, max ${k.maxMs.toFixed(2)} ms over ${k.presses}${k.bytesPerKey ? `; ${Math.round(k.bytesPerKey)} B written a key` : ''}`,
+          });
         }
         return out;
       } finally {

@@ -17,8 +17,6 @@ const INPUTS = [capturePath('qemu-vtd-scalable-strict.log.gz'), capturePath('gue
 const REPS = 20;
 const BASE = 0x2220000n;
 
-
-
 /**
  * One pass of the capture through a fresh guest unit; returns the descriptors consumed. With
  * `probe`, every device translates the page of each page-selective IOTLB invalidation before the
@@ -28,7 +26,15 @@ function replay(l: LoadedRows, withEvents: boolean, probe = false): number {
   const mem = new GuestMemory();
   mem.addRegion(BASE, l.entries * l.descBytes);
   let _events = 0; // counted so the event hook does some work; never read
-  const unit = vtdKit.guestUnit(l.topology, mem, withEvents ? () => { _events++; } : undefined);
+  const unit = vtdKit.guestUnit(
+    l.topology,
+    mem,
+    withEvents
+      ? () => {
+          _events++;
+        }
+      : undefined,
+  );
   unit.configureQueue(BASE, l.entries, l.descBytes);
   const w: bigint[] = l.descBytes === 32 ? [0n, 0n, 0n, 0n] : [0n, 0n];
   let last = 0;
@@ -99,9 +105,24 @@ export const benches: readonly Bench[] = [
       return [
         { name: 'guest unit, IQ consumer', value: bare.value / bare.seconds, unit: 'desc/s', note },
         { name: 'guest unit + event sink (effects, QEMU detail)', value: ev.value / ev.seconds, unit: 'desc/s', note },
-        { name: 'guest unit, caches filled by probes', value: probed.value / probed.seconds, unit: 'desc/s', note: `translation per device per PSI included (${l.topology.devices.length} devices)` },
-        { name: 'host model, one ioctl per doorbell', value: batched.value / batched.seconds, unit: 'entry/s', note: 'IOTLB/P-IOTLB descriptors as entries; P-IOTLB + devTLBs + wait per entry' },
-        { name: 'host model, one ioctl per descriptor', value: single.value / single.seconds, unit: 'entry/s', note: 'QEMU accel mode shape' },
+        {
+          name: 'guest unit, caches filled by probes',
+          value: probed.value / probed.seconds,
+          unit: 'desc/s',
+          note: `translation per device per PSI included (${l.topology.devices.length} devices)`,
+        },
+        {
+          name: 'host model, one ioctl per doorbell',
+          value: batched.value / batched.seconds,
+          unit: 'entry/s',
+          note: 'IOTLB/P-IOTLB descriptors as entries; P-IOTLB + devTLBs + wait per entry',
+        },
+        {
+          name: 'host model, one ioctl per descriptor',
+          value: single.value / single.seconds,
+          unit: 'entry/s',
+          note: 'QEMU accel mode shape',
+        },
       ];
     },
   },

@@ -52,13 +52,16 @@ describe('invtrace decode', () => {
 describe('invtrace ingest, info, export', () => {
   it('ingests the DESIGN.md example scenario and reports it', () => {
     const src = join(dir, 'design.jsonl');
-    writeFileSync(src, `{"invtrace": 1, "arch": "vtd", "queue_entries": 256, "desc_bytes": 16,
+    writeFileSync(
+      src,
+      `{"invtrace": 1, "arch": "vtd", "queue_entries": 256, "desc_bytes": 16,
  "topology": {"iommus": 1, "devices": [{"sid": "0x100", "psid": "0x100", "iommu": 0, "ats": true, "domain": 6}]}}
 {"cmd": ["0x600f2", "0xffff8000"]}
 {"cmd": ["0x10000000003", "0xffff8000"]}
 {"cmd": ["0x200000025", "0x1046194"]}
 {"doorbell": true}
-`);
+`,
+    );
     const out = join(dir, 'design.arrow');
     expect(cli('ingest', src, '-o', out).code).toBe(0);
     const info = JSON.parse(cli('info', out, '--json').stdout);
@@ -78,4 +81,3 @@ describe('invtrace ingest, info, export', () => {
     expect(cli('info', out).code).toBe(2);
   });
 });
-

@@ -14,7 +14,11 @@ const dir = tempDir();
 const SCENARIO = join(ROOT, 'samples/scenarios/b-vtd-devtlb-alone.jsonl');
 const PAIR = [capture('qemu-smmuv3-lazy.log.gz'), capture('guest-smmuv3-lazy.txt.gz')];
 const TRACE = join(ROOT, 'samples/generated/smmuv3-wrap.arrow');
-const INPUTS: [string, string[]][] = [['a JSONL scenario', [SCENARIO]], ['a capture pair', PAIR], ['an Arrow trace', [TRACE]]];
+const INPUTS: [string, string[]][] = [
+  ['a JSONL scenario', [SCENARIO]],
+  ['a capture pair', PAIR],
+  ['an Arrow trace', [TRACE]],
+];
 
 /** The ingest summary line: exactly one on stderr for captures and scenarios, none for a trace. */
 function ingestLines(stderr: string): string[] {
@@ -37,19 +41,27 @@ describe.each(INPUTS)('every command on %s', (what, input) => {
     expect(ex.code, ex.stderr).toBe(0);
     checkStderr(ex.stderr);
     // The export is a scenario again: its command lines are the trace's commands.
-    expect(readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('{"cmd"'))).toHaveLength(j.commands);
+    expect(
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"cmd"')),
+    ).toHaveLength(j.commands);
   });
 
   it('compare, replay (with its timeline) and timeline', () => {
     const c = cli('compare', ...input, '--policy', 'per-command,linear-batch', '--json');
     expect(c.code, c.stderr).toBe(0);
     checkStderr(c.stderr);
-    expect((JSON.parse(c.stdout) as { policies: { policy: string }[] }).policies.map((p) => p.policy)).toEqual(['per-command', 'linear-batch']);
+    expect((JSON.parse(c.stdout) as { policies: { policy: string }[] }).policies.map((p) => p.policy)).toEqual([
+      'per-command',
+      'linear-batch',
+    ]);
     const out = join(dir, `replay-${what.replace(/\W+/g, '-')}`);
     const r = cli('replay', ...input, '--policy', 'per-command', '-o', out);
     expect(r.code, r.stderr).toBe(0);
     checkStderr(r.stderr);
-    for (const f of ['host_ops.arrow', 'completions.arrow', 'violations.arrow', 'summary.arrow', 'replay.json', 'timeline.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['host_ops.arrow', 'completions.arrow', 'violations.arrow', 'summary.arrow', 'replay.json', 'timeline.json'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     // Captures are ingested into the folder, so replay.json names a trace that stays.
     expect(existsSync(join(out, 'trace.arrow'))).toBe(ingested);
     const t = cli('timeline', ...input, '--policy', 'per-command', '-o', join(out, 'again.json'));
@@ -65,7 +77,15 @@ describe.each(INPUTS)('every command on %s', (what, input) => {
 
 describe('sql on the three at once', () => {
   it('loads a scenario, a capture pair (one run) and a trace into one session', () => {
-    const s = cli('sql', SCENARIO, ...PAIR, TRACE, '-e', "SELECT arch, count(*) FILTER (WHERE kind = 'doorbell') AS doorbells FROM trace GROUP BY file, arch ORDER BY arch, doorbells", '--json');
+    const s = cli(
+      'sql',
+      SCENARIO,
+      ...PAIR,
+      TRACE,
+      '-e',
+      "SELECT arch, count(*) FILTER (WHERE kind = 'doorbell') AS doorbells FROM trace GROUP BY file, arch ORDER BY arch, doorbells",
+      '--json',
+    );
     expect(s.code, s.stderr).toBe(0);
     // Two ingests (the scenario, the pair), one summary line each.
     expect(ingestLines(s.stderr)).toHaveLength(2);
@@ -84,7 +104,7 @@ describe('a replay folder, --keep-trace, and inputs a command cannot take', () =
     expect(r.code, r.stderr).toBe(0);
   });
 
-  it('info and export read the folder\'s trace; compare prints its stored comparison without replaying', () => {
+  it("info and export read the folder's trace; compare prints its stored comparison without replaying", () => {
     const info = cli('info', out, '--json');
     expect(info.code, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout)).toMatchObject({ commands: 2, doorbells: 1 });
@@ -92,7 +112,10 @@ describe('a replay folder, --keep-trace, and inputs a command cannot take', () =
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toBe('');
     const j = JSON.parse(c.stdout) as { policies: { policy: string; correct: boolean }[] };
-    expect(j.policies.map((p) => [p.policy, p.correct])).toEqual([['per-command', true], ['devtlb-nop', false]]);
+    expect(j.policies.map((p) => [p.policy, p.correct])).toEqual([
+      ['per-command', true],
+      ['devtlb-nop', false],
+    ]);
     expect(cli('compare', out, '--fail-on-violation').code).toBe(1);
   });
 
@@ -104,12 +127,28 @@ describe('a replay folder, --keep-trace, and inputs a command cannot take', () =
   });
 
   it.each<[string, string[], RegExp]>([
-    ['a Parquet dataset to info', ['info', '@DATASET'], /^invtrace: info takes a trace \(\.arrow\), capture files of one run or a JSONL scenario, or a replay output folder \(its trace\); .* is a Parquet result dataset$/],
-    ['a plain folder to export', ['export', join(ROOT, 'samples'), '-o', join(dir, 'x.jsonl')], /^invtrace: export takes .*; .*samples is a folder without a replay.json/],
+    [
+      'a Parquet dataset to info',
+      ['info', '@DATASET'],
+      /^invtrace: info takes a trace \(\.arrow\), capture files of one run or a JSONL scenario, or a replay output folder \(its trace\); .* is a Parquet result dataset$/,
+    ],
+    [
+      'a plain folder to export',
+      ['export', join(ROOT, 'samples'), '-o', join(dir, 'x.jsonl')],
+      /^invtrace: export takes .*; .*samples is a folder without a replay.json/,
+    ],
     ['two traces to compare', ['compare', TRACE, TRACE], /^invtrace: compare: one trace at a time/],
     ['a trace and captures together', ['replay', TRACE, SCENARIO, '-o', join(dir, 'y')], /^invtrace: replay: give capture files alone/],
-    ['a replay folder to gen', ['gen', '@FOLDER', '-o', join(dir, 'g.arrow')], /^invtrace: gen takes a workload name \(gen --list shows them\); .* is a replay output folder$/],
-    ['a trace to ingest', ['ingest', TRACE, '-o', join(dir, 'i.arrow')], /^invtrace: ingest takes capture files of one run or a JSONL scenario; .* is an Arrow trace$/],
+    [
+      'a replay folder to gen',
+      ['gen', '@FOLDER', '-o', join(dir, 'g.arrow')],
+      /^invtrace: gen takes a workload name \(gen --list shows them\); .* is a replay output folder$/,
+    ],
+    [
+      'a trace to ingest',
+      ['ingest', TRACE, '-o', join(dir, 'i.arrow')],
+      /^invtrace: ingest takes capture files of one run or a JSONL scenario; .* is an Arrow trace$/,
+    ],
     ['a missing file', ['info', join(dir, 'none.arrow')], /none\.arrow: no such file or folder$/],
   ])('refuses %s in one line (exit 2)', (_what, args, re) => {
     // A dataset alone: the table=NAME folders of replay --parquet, without the replay folder around them.

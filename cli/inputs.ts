@@ -94,7 +94,7 @@ const IS: Record<PathKind, string> = {
 /** `info takes a trace (.arrow), capture files of one run or a JSONL scenario, or a replay output folder (its trace)`. */
 export function takesText(spec: InputSpec): string {
   const parts = spec.accepts.filter((a) => !(a === 'folder-trace' && spec.accepts.includes('replay-folder'))).map((a) => TAKES[a]);
-  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')}, or ${parts[parts.length - 1]}` : parts[0] ?? 'nothing';
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')}, or ${parts[parts.length - 1]}` : (parts[0] ?? 'nothing');
   return `${spec.command} takes ${list}${spec.several ? ' (several of them)' : ''}`;
 }
 
@@ -149,7 +149,9 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
     if (traces.length > 1) throw new UsageError(`${spec.command}: one trace at a time (got ${traces.join(', ')})`);
     if (replayDirs.length > 1) throw new UsageError(`${spec.command}: one replay output folder at a time (got ${replayDirs.join(', ')})`);
     if (captures.length > 0 && traces.length > 0) {
-      throw new UsageError(`${spec.command}: give capture files alone (they are ingested into a trace), or a trace; not both (${captures[0]}, ${traces[0]})`);
+      throw new UsageError(
+        `${spec.command}: give capture files alone (they are ingested into a trace), or a trace; not both (${captures[0]}, ${traces[0]})`,
+      );
     }
   }
   let noTrace: string | undefined;
@@ -160,9 +162,12 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
     if (r.trace !== undefined) {
       traces.push(r.trace);
       traceFromFolder = true;
-    }
-    else if (!has('replay-folder')) {
-      throw new InputFault({ file: join(replayDirs[0]!, 'replay.json'), field: 'trace', message: `${r.why}: give the trace (or its captures) instead of the folder` });
+    } else if (!has('replay-folder')) {
+      throw new InputFault({
+        file: join(replayDirs[0]!, 'replay.json'),
+        field: 'trace',
+        message: `${r.why}: give the trace (or its captures) instead of the folder`,
+      });
     } else noTrace = r.why;
   }
   // For one trace, every capture is of one run. sql takes several runs: captures group by their run
@@ -223,7 +228,12 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
 }
 
 /** Runs `body` with the inputs resolved, then removes what was ingested into a temporary folder. */
-export async function withInputs<T>(spec: InputSpec, paths: readonly string[], opts: ResolveOptions, body: (i: Inputs) => Promise<T>): Promise<T> {
+export async function withInputs<T>(
+  spec: InputSpec,
+  paths: readonly string[],
+  opts: ResolveOptions,
+  body: (i: Inputs) => Promise<T>,
+): Promise<T> {
   const inputs = await resolveInputs(spec, paths, opts);
   try {
     return await body(inputs);
@@ -245,7 +255,14 @@ export const INPUTS = {
 } as const satisfies Record<string, InputSpec>;
 
 /** One trace or replay folder as the report and timeline builders take it. */
-export function sourceOf(i: Inputs): { trace?: string; replayDir?: string; noTrace?: string; traceFromFolder?: boolean; source: string; name: string } {
+export function sourceOf(i: Inputs): {
+  trace?: string;
+  replayDir?: string;
+  noTrace?: string;
+  traceFromFolder?: boolean;
+  source: string;
+  name: string;
+} {
   return {
     ...(i.traces[0] !== undefined ? { trace: i.traces[0] } : {}),
     ...(i.replayDirs[0] !== undefined ? { replayDir: i.replayDirs[0] } : {}),

@@ -14,7 +14,8 @@ export function threadCount(v: string): number {
 /** `--host-queue <n>` of compare/replay --shared-host: slots of a physical queue, a power of two from 2 to 2^20. */
 export function hostQueueSlots(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 2 || n > 1 << 20 || (n & (n - 1)) !== 0) throw new InvalidArgumentError(`expected a power of two from 2 to ${1 << 20} slots`);
+  if (!Number.isInteger(n) || n < 2 || n > 1 << 20 || (n & (n - 1)) !== 0)
+    throw new InvalidArgumentError(`expected a power of two from 2 to ${1 << 20} slots`);
   return n;
 }
 

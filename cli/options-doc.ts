@@ -40,8 +40,10 @@ export async function optionsMarkdown(): Promise<string> {
     const listed = row.listed ? await row.listed.load() : undefined;
     for (const { o, commands } of groups.values()) {
       const values = o.choices ?? listed;
-      lines.push(`| ${code(flagsWithArg(o))} | ${commands.join(', ')} | ${o.required ? 'required' : o.default !== undefined ? code(o.default) : ''} | ` +
-        `${values ? values.map(code).join(', ') : ''} | ${cell(o.description)} |`);
+      lines.push(
+        `| ${code(flagsWithArg(o))} | ${commands.join(', ')} | ${o.required ? 'required' : o.default !== undefined ? code(o.default) : ''} | ` +
+          `${values ? values.map(code).join(', ') : ''} | ${cell(o.description)} |`,
+      );
     }
   }
   return lines.join('\n');
@@ -68,7 +70,8 @@ export function optionsDrift(readme: string, expected: string): string | undefin
   const h = have.split('\n');
   const x = expected.split('\n');
   for (let i = 0; i < Math.max(h.length, x.length); i++) {
-    if (h[i] !== x[i]) return `line ${i + 1} of the option table: README has ${JSON.stringify(h[i] ?? '(nothing)')}, the table gives ${JSON.stringify(x[i] ?? '(nothing)')}`;
+    if (h[i] !== x[i])
+      return `line ${i + 1} of the option table: README has ${JSON.stringify(h[i] ?? '(nothing)')}, the table gives ${JSON.stringify(x[i] ?? '(nothing)')}`;
   }
   return undefined;
 }

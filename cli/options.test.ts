@@ -21,10 +21,10 @@ const row = (flags: string): CliOption => OPTIONS.find((o) => o.flags === flags)
 
 describe('the option table drives commander', () => {
   const program = buildProgram();
-  it('the program has exactly the table\'s commands', () => {
+  it("the program has exactly the table's commands", () => {
     expect(program.commands.map((c) => c.name()).sort()).toEqual([...COMMANDS].sort());
   });
-  it.each(COMMANDS)('%s declares the table\'s options, in table order, as the table gives them', (name) => {
+  it.each(COMMANDS)("%s declares the table's options, in table order, as the table gives them", (name) => {
     const cmd = program.commands.find((c) => c.name() === name)!;
     const table = commandOptions(name);
     // gen: the table's rows, then the generator's knobs (samples/gen/options.ts), one each.
@@ -45,9 +45,11 @@ describe('the option table drives commander', () => {
   it('every flag is one row, and a second row for a flag is caught', () => {
     expect(duplicateFlags()).toEqual([]);
     // The old shape: compare and timeline each declaring --policy.
-    expect(duplicateFlags([...OPTIONS, { flags: '--policy', arg: '<list>', description: 'x', commands: { timeline: {} } }])).toEqual(['--policy']);
+    expect(duplicateFlags([...OPTIONS, { flags: '--policy', arg: '<list>', description: 'x', commands: { timeline: {} } }])).toEqual([
+      '--policy',
+    ]);
   });
-  it('choices are their sources\' lists, not copies', () => {
+  it("choices are their sources' lists, not copies", () => {
     expect(resolveOption(row('--engine'), 'sql')!.choices).toBe(ENGINE_CHOICES);
     expect(resolveOption(row('--engine'), 'report')!.choices).toBe(ENGINES);
     expect(resolveOption(row('--format'), 'ingest')!.choices).toBe(INGEST_FORMATS);
@@ -67,10 +69,16 @@ describe('--help and validation come from the table', () => {
   });
   it.each([
     // the table's --jobs parser (option-values.ts threadCount)
-    [['compare', 'x.arrow', '--jobs', '0'], "error: option '--jobs <n>' argument '0' is invalid. expected a whole number of threads, 1 or more"],
+    [
+      ['compare', 'x.arrow', '--jobs', '0'],
+      "error: option '--jobs <n>' argument '0' is invalid. expected a whole number of threads, 1 or more",
+    ],
     // replay's -o is required and spelled <dir>; report's --engine has no `auto`
     [['replay', 'x.arrow'], "error: required option '-o, --output <dir>' not specified"],
-    [['report', 'x.arrow', '-o', 'r', '--engine', 'auto'], "error: option '--engine <engine>' argument 'auto' is invalid. Allowed choices are wasm, native."],
+    [
+      ['report', 'x.arrow', '-o', 'r', '--engine', 'auto'],
+      "error: option '--engine <engine>' argument 'auto' is invalid. Allowed choices are wasm, native.",
+    ],
     // ci's --jobs has no parser: ci checks the text itself
     [['ci', 'suite.json', '--jobs', '0'], 'invtrace: --jobs: expected a whole number >= 1, got 0'],
   ])('%j: exit 2, %s', (args, message) => {
@@ -81,7 +89,7 @@ describe('--help and validation come from the table', () => {
 });
 
 describe('the README agrees with the table (regenerate: npm run docs:options)', () => {
-  it('its option table is the table\'s', async () => {
+  it("its option table is the table's", async () => {
     expect(optionsDrift(README, await optionsMarkdown())).toBeUndefined();
   });
   it('a README one default off, or a table with one more row, is caught', async () => {
@@ -94,10 +102,12 @@ describe('the README agrees with the table (regenerate: npm run docs:options)', 
     expect(optionsDrift(fresh, `${md}\n| \`--shared-host\` | compare |  |  | x |`)).toMatch(/README has "\(nothing\)"/);
     expect(optionsDrift(fresh.replace('<!-- invtrace options: end -->', ''), md)).toMatch(/no <!-- invtrace options: begin -->/);
   });
-  it('the command table\'s synopses name only options their command takes', () => {
+  it("the command table's synopses name only options their command takes", () => {
     expect(synopsisStrays(README)).toEqual([]);
     // near-identical: a misspelt flag, and a flag of another command (sql's --engine on replay)
-    expect(synopsisStrays(README.replace('[--topology F] [--costs F] [--no-replay]', '[--topolgy F] [--costs F] [--no-replay]'))).toEqual(['invtrace tui --topolgy']);
+    expect(synopsisStrays(README.replace('[--topology F] [--costs F] [--no-replay]', '[--topolgy F] [--costs F] [--no-replay]'))).toEqual([
+      'invtrace tui --topolgy',
+    ]);
     expect(synopsisStrays(README.replace('-o DIR [--parquet]', '-o DIR [--parquet] [--engine E]'))).toEqual(['invtrace replay --engine']);
   });
 });

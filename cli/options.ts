@@ -31,6 +31,8 @@ import { hostQueueSlots, threadCount } from './option-values.js';
 import { INTERLEAVES } from '../replay/shared-host/interleave.js';
 
 /** The commands, in the order of the README's command table. */
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 export const COMMANDS = [
   'decode', 'ingest', 'info', 'export', 'record', 'gen', 'sql', 'views', 'compare', 'replay', 'timeline', 'demo', 'report', 'ci', 'tui',
 ] as const;
@@ -82,6 +84,8 @@ const KEEP_TRACE = 'keep the trace ingested from captures or a scenario in FILE 
 /** `record --guest-cmdline`: the order its usage line and error message give (vtd|smmuv3). */
 const GUEST_ARCHES: readonly Arch[] = ['vtd', 'smmuv3'];
 
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 export const OPTIONS: readonly CliOption[] = [
   {
     flags: '-o, --output', arg: '<file>', description: 'output trace (.arrow)',
@@ -311,9 +315,10 @@ export function addOptions(cmd: Command, command: CommandName): Command {
 export function duplicateFlags(rows: readonly CliOption[] = OPTIONS): string[] {
   const seen = new Set<string>();
   const twice: string[] = [];
-  for (const r of rows) for (const f of r.flags.split(/,\s*/)) {
-    if (seen.has(f)) twice.push(f);
-    seen.add(f);
-  }
+  for (const r of rows)
+    for (const f of r.flags.split(/,\s*/)) {
+      if (seen.has(f)) twice.push(f);
+      seen.add(f);
+    }
   return twice;
 }

@@ -6,7 +6,8 @@ import { addOptions } from './options.js';
 import { action, EXIT_BAD_INPUT } from './run.js';
 import { declareGen } from './commands/gen.js';
 
-const INPUT_HELP = 'a trace (.arrow), capture files of one run or a JSONL scenario (ingested on the fly), or a replay output folder (its trace)';
+const INPUT_HELP =
+  'a trace (.arrow), capture files of one run or a JSONL scenario (ingested on the fly), or a replay output folder (its trace)';
 
 export function buildProgram(): Command {
   const program = new Command('invtrace')
@@ -45,8 +46,13 @@ export function buildProgram(): Command {
     .action(action(async (qemu: string[], opts) => (await import('./commands/record.js')).recordCommand(qemu, opts)));
 
   addOptions(program.command('sql'), 'sql')
-    .description('SQL over traces and replay results (DuckDB): one-shot with -e/-f, a REPL without; `invtrace views` lists the analyzer views')
-    .argument('<inputs...>', 'traces (.arrow), captures of one run or a JSONL scenario (ingested on the fly), replay output folders and folders (every *.arrow in them; result tables load under their file names), Parquet result datasets (replay --parquet, ci --out)')
+    .description(
+      'SQL over traces and replay results (DuckDB): one-shot with -e/-f, a REPL without; `invtrace views` lists the analyzer views',
+    )
+    .argument(
+      '<inputs...>',
+      'traces (.arrow), captures of one run or a JSONL scenario (ingested on the fly), replay output folders and folders (every *.arrow in them; result tables load under their file names), Parquet result datasets (replay --parquet, ci --out)',
+    )
     .action(action(async (inputs: string[], opts) => (await import('./commands/sql.js')).sqlCommand(inputs, opts)));
 
   addOptions(program.command('views'), 'views')
@@ -67,8 +73,13 @@ export function buildProgram(): Command {
     .action(action(async (inputs: string[], opts) => (await import('./commands/replay.js')).compareCommand(inputs, opts)));
 
   addOptions(program.command('timeline'), 'timeline')
-    .description('a Perfetto / Trace Event Format timeline of a replay (ui.perfetto.dev, chrome://tracing): guest doorbells and completion points, each policy\'s work on the modelled clock, flows, violations')
-    .argument('<inputs...>', 'a trace (.arrow), captures or a JSONL scenario (replayed first), or a replay output folder (replay -o DIR) [and its trace]')
+    .description(
+      "a Perfetto / Trace Event Format timeline of a replay (ui.perfetto.dev, chrome://tracing): guest doorbells and completion points, each policy's work on the modelled clock, flows, violations",
+    )
+    .argument(
+      '<inputs...>',
+      'a trace (.arrow), captures or a JSONL scenario (replayed first), or a replay output folder (replay -o DIR) [and its trace]',
+    )
     .action(action(async (inputs: string[], opts) => (await import('./commands/timeline.js')).timelineCommand(inputs, opts)));
 
   addOptions(program.command('demo'), 'demo')
@@ -81,8 +92,13 @@ export function buildProgram(): Command {
     .action(action(async (inputs: string[], opts) => (await import('./commands/tui.js')).tuiCommand(inputs, opts)));
 
   addOptions(program.command('report'), 'report')
-    .description('a readable report of a replay: Markdown and self-contained HTML with the comparison, findings, violations in context, latency and SVG charts')
-    .argument('<inputs...>', 'a trace (.arrow), capture files or a JSONL scenario (ingested on the fly), or a replay output folder (replay -o DIR) [and its trace]')
+    .description(
+      'a readable report of a replay: Markdown and self-contained HTML with the comparison, findings, violations in context, latency and SVG charts',
+    )
+    .argument(
+      '<inputs...>',
+      'a trace (.arrow), capture files or a JSONL scenario (ingested on the fly), or a replay output folder (replay -o DIR) [and its trace]',
+    )
     .action(action(async (inputs: string[], opts) => (await import('./commands/report.js')).reportCommand(inputs, opts)));
 
   addOptions(program.command('ci'), 'ci')

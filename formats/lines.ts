@@ -55,7 +55,10 @@ export async function openText(path: string): Promise<Readable> {
     gz = await isGzip(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputFault({ file: path, message: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message });
+    throw new InputFault({
+      file: path,
+      message: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message,
+    });
   }
   const raw = createReadStream(path, { highWaterMark: BLOCK });
   return gz ? raw.pipe(createGunzip({ chunkSize: BLOCK })) : raw;
@@ -112,9 +115,12 @@ export async function* readLineChunks(path: string): AsyncGenerator<LineChunk> {
   } catch (e) {
     if (e instanceof InputFault) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'Z_BUF_ERROR' || /unexpected end/i.test((e as Error).message)
-      ? 'truncated gzip stream'
-      : code?.startsWith('Z_') ? `corrupt gzip stream (${(e as Error).message})` : (e as Error).message;
+    const what =
+      code === 'Z_BUF_ERROR' || /unexpected end/i.test((e as Error).message)
+        ? 'truncated gzip stream'
+        : code?.startsWith('Z_')
+          ? `corrupt gzip stream (${(e as Error).message})`
+          : (e as Error).message;
     throw new InputFault({ file: path, line: no, message: `${what} after line ${no}` });
   }
   if (pending.length > 0) {

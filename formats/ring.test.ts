@@ -2,7 +2,20 @@
 // and the position helpers every layer calls, checked against the spec's own formulas written out here.
 import { describe, expect, it } from 'vitest';
 import {
-  between, capacity, nextWrap, period, published, RingCursor, ringIndex, ringWrap, SmmuRing, step, unwrap, VtdRing, wrapped, wrapValue,
+  between,
+  capacity,
+  nextWrap,
+  period,
+  published,
+  RingCursor,
+  ringIndex,
+  ringWrap,
+  SmmuRing,
+  step,
+  unwrap,
+  VtdRing,
+  wrapped,
+  wrapValue,
 } from './ring.js';
 
 describe('SMMUv3 wrap/full/empty (spec/smmuv3.md §1.2)', () => {
@@ -72,7 +85,7 @@ describe('VT-d head/tail (spec/vtd.md §1.1)', () => {
   }
 });
 
-describe('positions: the 2E period of a wrap bit against VT-d\'s E', () => {
+describe("positions: the 2E period of a wrap bit against VT-d's E", () => {
   it('period and capacity: SMMUv3 tells 2E positions apart and holds E; VT-d tells E apart and holds E - 1', () => {
     // spec/smmuv3.md §1.2: N+1 bits of PROD/CONS, full = indices equal and wraps differ -> 2^N entries.
     expect(period(256, true)).toBe(512);
@@ -94,15 +107,17 @@ describe('positions: the 2E period of a wrap bit against VT-d\'s E', () => {
     expect(ringWrap(6 * 8 + 3, 8)).toBe(0);
   });
 
-  it('published(cons, prod) on 2E counts the increments from CONS to PROD, and agrees with the spec\'s free-slot formula', () => {
-    const N = 3, E = 1 << N;
+  it("published(cons, prod) on 2E counts the increments from CONS to PROD, and agrees with the spec's free-slot formula", () => {
+    const N = 3,
+      E = 1 << N;
     const r = new SmmuRing(N);
     for (let cons = 0; cons < 2 * E; cons++) {
       let prod = cons;
       for (let k = 0; k <= E; k++) {
         // k increments of PROD (add 1, keep N+1 bits) publish k entries, at most E (full).
         expect(published(cons, prod, period(E, true))).toBe(k);
-        const p = r.pos(prod), c = r.pos(cons);
+        const p = r.pos(prod),
+          c = r.pos(cons);
         // spec/smmuv3.md §1.2: free = 2^N - (iprod - icons) when wraps are equal, else icons - iprod.
         expect(p.wrap === c.wrap ? E - (p.index - c.index) : c.index - p.index).toBe(E - k);
         prod = r.inc(prod);
@@ -154,7 +169,8 @@ describe('positions: the 2E period of a wrap bit against VT-d\'s E', () => {
 
   for (const wrapBit of [true, false]) {
     it(`unwrap (${wrapBit ? 'SMMUv3, 2E' : 'VT-d, E'}) returns the absolute position a pointer reached, up to a period ahead`, () => {
-      const E = 4, P = period(E, wrapBit);
+      const E = 4,
+        P = period(E, wrapBit);
       // Absolute position a = lap * E + index; its pointer is (index, lap parity) (spec/smmuv3.md
       // §1.2: each lap flips the wrap bit), or the index alone on VT-d.
       for (let from = 0; from < 5 * E; from++) {

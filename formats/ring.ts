@@ -61,7 +61,7 @@ export function between(p: number, from: number, to: number, period: number): bo
 
 /** Publishing `n` entries after position `prev` passes the end of the ring (the producer wraps). */
 export function wrapped(prev: number, n: number, entries: number): boolean {
-  return prev % entries + n >= entries;
+  return (prev % entries) + n >= entries;
 }
 
 /**
@@ -84,7 +84,10 @@ export function nextWrap(prev: number, next: number, wrap: number): number {
 export class RingCursor {
   slot: number;
   wrap = 0;
-  constructor(readonly entries: number, start = 0) {
+  constructor(
+    readonly entries: number,
+    start = 0,
+  ) {
     this.slot = start;
   }
   advance(): void {
@@ -156,7 +159,10 @@ export class VtdRing {
   /** Byte shift of IQH/IQT: 4 for 128-bit descriptors, 5 for 256-bit (IQA.DW=1). */
   readonly shift: 4 | 5;
 
-  constructor(readonly entries: number, descBytes: 16 | 32) {
+  constructor(
+    readonly entries: number,
+    descBytes: 16 | 32,
+  ) {
     if (entries < 2 || (entries & (entries - 1)) !== 0) throw new Error(`VT-d queue of ${entries} entries`);
     this.shift = descBytes === 32 ? 5 : 4;
   }

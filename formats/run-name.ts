@@ -5,6 +5,14 @@
 import { basename } from 'node:path';
 
 export function runName(files: readonly string[]): string {
-  const names = [...new Set(files.map((f) => basename(f).replace(/(\.(gz|log|txt|jsonl|arrow))+$/, '').replace(/^(qemu|guest|console)-/, '')))];
+  const names = [
+    ...new Set(
+      files.map((f) =>
+        basename(f)
+          .replace(/(\.(gz|log|txt|jsonl|arrow))+$/, '')
+          .replace(/^(qemu|guest|console)-/, ''),
+      ),
+    ),
+  ];
   return names.join(' + ');
 }

@@ -42,7 +42,12 @@ export interface Classified {
   readonly scope?: Scope;
 }
 
-const UNITS: readonly [bigint, string][] = [[1n << 40n, 'T'], [1n << 30n, 'G'], [1n << 20n, 'M'], [1n << 10n, 'K']];
+const UNITS: readonly [bigint, string][] = [
+  [1n << 40n, 'T'],
+  [1n << 30n, 'G'],
+  [1n << 20n, 'M'],
+  [1n << 10n, 'K'],
+];
 
 /** `4K`, `2M`, `0x1800`: sizes as kernel people write them. */
 export function fmtBytes(b: bigint): string {

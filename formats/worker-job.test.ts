@@ -13,17 +13,23 @@ type Msg =
 
 const run = (body: string, internal?: (m: string) => string) => {
   const notes: number[] = [];
-  const job = workerJob<Msg>(`const { parentPort: p } = require('node:worker_threads'); ${body}`, { eval: true }, {
-    note: (m) => notes.push(m.n),
-    exitMessage: (code) => `exited with ${code}`,
-    ...(internal ? { internal } : {}),
-  });
+  const job = workerJob<Msg>(
+    `const { parentPort: p } = require('node:worker_threads'); ${body}`,
+    { eval: true },
+    {
+      note: (m) => notes.push(m.n),
+      exitMessage: (code) => `exited with ${code}`,
+      ...(internal ? { internal } : {}),
+    },
+  );
   return { job, notes };
 };
 
 describe('workerJob', () => {
   it('passes notes on and resolves with the done message', async () => {
-    const { job, notes } = run(`p.postMessage({ type: 'progress', n: 1 }); p.postMessage({ type: 'progress', n: 2 }); p.postMessage({ type: 'done', value: 42 });`);
+    const { job, notes } = run(
+      `p.postMessage({ type: 'progress', n: 1 }); p.postMessage({ type: 'progress', n: 2 }); p.postMessage({ type: 'done', value: 42 });`,
+    );
     await expect(job.done).resolves.toEqual({ type: 'done', value: 42 });
     expect(notes).toEqual([1, 2]);
   });

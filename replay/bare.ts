@@ -29,7 +29,11 @@ export class BareHardware {
   private lastSeq = 0;
   private done = new Uint8Array(1024);
 
-  constructor(kit: ReplayKit, topology: Topology, private readonly q: GuestQueue) {
+  constructor(
+    kit: ReplayKit,
+    topology: Topology,
+    private readonly q: GuestQueue,
+  ) {
     this.unit = kit.guestUnit(topology, q.mem, (e) => this.events.push(e));
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.unit.configureQueue(q.base, q.entries, q.descBytes, q.start);
@@ -61,7 +65,8 @@ export class BareHardware {
   doorbell(seq: number, index: number, wrap: number, from: number, prod: number): void {
     const q = this.q;
     this.lastSeq = seq;
-    for (let pos = from; pos < prod; pos++) this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos), q.causeAt(pos));
+    for (let pos = from; pos < prod; pos++)
+      this.reference.published(pos, q.seqAt(pos), q.decodedAt(pos), q.classifiedAt(pos), q.causeAt(pos));
     const over = overrunOnDoorbell(seq, prod, this.cons, q.entries, q.header.arch);
     if (over !== undefined) this.reference.add(over);
     this.unit.writeProducer(index, wrap);
@@ -111,11 +116,18 @@ export class BareHardware {
         this.reference.completed(pos, q.completedAt(pos));
       } else if (ev.kind === 'error') {
         this.errors++;
-        this.reference.stopped(cons, cons < q.prod ? q.seqAt(cons) : this.lastSeq, ev.error, `the queue stopped on ${ev.error.code} at slot ${ringIndex(cons, q.entries)}`);
+        this.reference.stopped(
+          cons,
+          cons < q.prod ? q.seqAt(cons) : this.lastSeq,
+          ev.error,
+          `the queue stopped on ${ev.error.code} at slot ${ringIndex(cons, q.entries)}`,
+        );
       }
     }
     this.events.length = 0;
     this.cons = cons;
-    this.error = c.error ? { code: c.error.code, value: c.error.value, ...(c.error.sid !== undefined ? { sid: c.error.sid } : {}), pos: cons } : undefined;
+    this.error = c.error
+      ? { code: c.error.code, value: c.error.value, ...(c.error.sid !== undefined ? { sid: c.error.sid } : {}), pos: cons }
+      : undefined;
   }
 }

@@ -81,7 +81,10 @@ export function queueBase(h: Pick<TraceHeader, 'queue_base' | 'queue_entries' | 
  */
 export function feedTrace(t: OpenTrace, unit: QueueUnit, mem: GuestMemory, base: bigint): Promise<FeedCounts> {
   if (t.header.queues !== undefined && t.header.queues.length > 1) {
-    throw new InputFault({ file: t.path, message: `${t.header.queues.length} guest queues: one unit replays one queue (use replay, which gives each queue its own unit)` });
+    throw new InputFault({
+      file: t.path,
+      message: `${t.header.queues.length} guest queues: one unit replays one queue (use replay, which gives each queue its own unit)`,
+    });
   }
   const slotBytes = t.header.desc_bytes;
   return dispatchTrace(t, {

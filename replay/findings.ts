@@ -15,9 +15,12 @@ export function findings(r: ReplayOutput): string[] {
   const out: string[] = [];
   const bad = r.policies.filter((p) => !p.correct);
   const good = r.policies.filter((p) => p.correct);
-  if (bad.length === 0) out.push(`All ${r.policies.length} policies are correct on this trace: no stale translation, the guest sees what bare hardware shows.`);
+  if (bad.length === 0)
+    out.push(`All ${r.policies.length} policies are correct on this trace: no stale translation, the guest sees what bare hardware shows.`);
   for (const p of bad) {
-    const kinds = Object.entries(p.violations_by_kind).map(([k, n]) => `${fmt(n)} ${k}`).join(', ');
+    const kinds = Object.entries(p.violations_by_kind)
+      .map(([k, n]) => `${fmt(n)} ${k}`)
+      .join(', ');
     const v = p.first_violations[0];
     out.push(`${p.policy} is incorrect: ${kinds}${v ? ` (first: ${v.explanation})` : ''}.`);
   }
@@ -32,7 +35,9 @@ export function findings(r: ReplayOutput): string[] {
   }
   const nop = find(r, 'devtlb-nop');
   if (per && nop && nop.correct && per.correct && nop.ioctls < per.ioctls) {
-    out.push(`devtlb-nop stays correct and drops ${pct(nop.ioctls, per.ioctls)}% of the ioctls (${fmt(nop.ioctls)} against ${fmt(per.ioctls)}).`);
+    out.push(
+      `devtlb-nop stays correct and drops ${pct(nop.ioctls, per.ioctls)}% of the ioctls (${fmt(nop.ioctls)} against ${fmt(per.ioctls)}).`,
+    );
   }
   const hw = find(r, 'hw-direct');
   const cheapestTrapped = good.filter((p) => p.policy !== 'hw-direct').sort((a, b) => a.modeled_us - b.modeled_us)[0];
@@ -48,6 +53,9 @@ export function findings(r: ReplayOutput): string[] {
       `Bare hardware shows ${guest.map(([k, n]) => `${fmt(n)} ${k}`).join(', ')} on the same queue: the guest's own doing, counted against no policy (docs/oracle.md).`,
     );
   }
-  if (per && cheapestTrapped) out.push(`Median completion latency: ${per.p50_us} µs per-command, ${cheapestTrapped.p50_us} µs ${cheapestTrapped.policy}${hw ? `, ${hw.p50_us} µs hw-direct` : ''}.`);
+  if (per && cheapestTrapped)
+    out.push(
+      `Median completion latency: ${per.p50_us} µs per-command, ${cheapestTrapped.p50_us} µs ${cheapestTrapped.policy}${hw ? `, ${hw.p50_us} µs hw-direct` : ''}.`,
+    );
   return out;
 }

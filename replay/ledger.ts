@@ -37,7 +37,11 @@ export class Ledger {
   private readonly touched: Int32Array;
   private nTouched = 0;
 
-  constructor(private readonly costs: CompiledCosts, maxIommuId: number, private readonly entryLen: number) {
+  constructor(
+    private readonly costs: CompiledCosts,
+    maxIommuId: number,
+    private readonly entryLen: number,
+  ) {
     this.stride = maxIommuId + 2;
     const cells = ALL_OP_KINDS.length * this.stride;
     this.cellCount = new Uint32Array(cells);
@@ -100,7 +104,14 @@ export class Ledger {
     for (let i = 0; i < n; i++) {
       const cell = touched[i]!;
       const kind = (cell / this.stride) | 0;
-      out?.(OP_NAMES[kind]!, (cell % this.stride) - 1, this.cellCount[cell]!, this.cellEntries[cell]!, this.cellBytes[cell]!, round(this.cellCost[cell]!));
+      out?.(
+        OP_NAMES[kind]!,
+        (cell % this.stride) - 1,
+        this.cellCount[cell]!,
+        this.cellEntries[cell]!,
+        this.cellBytes[cell]!,
+        round(this.cellCost[cell]!),
+      );
       this.cellCount[cell] = 0;
       this.cellEntries[cell] = 0;
       this.cellBytes[cell] = 0;

@@ -17,14 +17,15 @@ import { desc, rig, BLK, NVME } from './vtd/testkit.js';
 const dev = (sid: number, domain: number, ats = false, iommu = 0) => ({ sid, psid: sid, iommu, ats, domain, hwpt: 0 });
 const topo = (devices: ReturnType<typeof dev>[]): Topology => ({ iommus: [{ id: 0, vmid: 1 }], devices });
 
-const smmuScope = (name: string, f: Record<string, number | bigint>): Scope => classify(SMMUV3.decode(unwrap(SMMUV3.encode(name, f)))).scope!;
+const smmuScope = (name: string, f: Record<string, number | bigint>): Scope =>
+  classify(SMMUV3.decode(unwrap(SMMUV3.encode(name, f)))).scope!;
 const vtdScope = (name: string, f: Record<string, number | bigint>, words: 2 | 4 = 2): Scope =>
   classify(VTD.decode(unwrap(VTD.encode(name, f, words)), { descBytes: words === 4 ? 32 : 16 })).scope!;
 const sids = (ds: readonly { sid: number }[]) => ds.map((d) => d.sid);
 
 describe('devicesInScope', () => {
   const T = topo([dev(0x8, 1, true), dev(0x9, 1), dev(0x10, 2, true), dev(0x20, 3)]);
-  it('SMMUv3 stage-1 TLBIs: the ASID\'s devices; NH_ALL every device; stage-2 and EL2 none', () => {
+  it("SMMUv3 stage-1 TLBIs: the ASID's devices; NH_ALL every device; stage-2 and EL2 none", () => {
     expect(sids(devicesInScope(smmuScope('CMD_TLBI_NH_VA', { ASID: 1, ADDR: 0x1000n }), T, 'smmuv3'))).toEqual([0x8, 0x9]);
     expect(sids(devicesInScope(smmuScope('CMD_TLBI_NH_ASID', { ASID: 2 }), T, 'smmuv3'))).toEqual([0x10]);
     expect(sids(devicesInScope(smmuScope('CMD_TLBI_NH_ALL', {}), T, 'smmuv3'))).toEqual([0x8, 0x9, 0x10, 0x20]);
@@ -57,7 +58,7 @@ describe('devicesInScope', () => {
     expect(sids(devicesInScope(vtdScope('cc_inv', { G: 3, DID: 6, SID: 0x100, FM: 0 }), V, 'vtd'))).toEqual([0x100]);
     expect(sids(devicesInScope(vtdScope('cc_inv', { G: 3, DID: 6, SID: 0x100, FM: 3 }), V, 'vtd'))).toEqual([0x100, 0x101, 0x104]);
   });
-  it('VT-d PASID scopes: the DID\'s devices (or all, global); IOTLB by DID; IEC nothing', () => {
+  it("VT-d PASID scopes: the DID's devices (or all, global); IOTLB by DID; IEC nothing", () => {
     const V = topo([dev(0x100, 6, true), dev(0x10, 7)]);
     expect(sids(devicesInScope(vtdScope('pc_inv', { G: 1, DID: 6, PASID: 0 }, 4), V, 'vtd'))).toEqual([0x100]);
     expect(sids(devicesInScope(vtdScope('pc_inv', { G: 3 }, 4), V, 'vtd'))).toEqual([0x100, 0x10]);
@@ -218,7 +219,13 @@ describe('time-outs: what the guest is told has failed is not stale', () => {
     t.next();
     t.publish('iotlb_inv', { G: 3, DID: 7, ADDR: A }); // 3: after the wait, executed, no wait yet
     const failed: number[] = [];
-    t.o.stopped(4, { code: 'ITE', value: 0, sid: BLK }, 'the queue stopped on ITE at slot 4', (f) => t.findings.push(f), (x) => failed.push(x.pos));
+    t.o.stopped(
+      4,
+      { code: 'ITE', value: 0, sid: BLK },
+      'the queue stopped on ITE at slot 4',
+      (f) => t.findings.push(f),
+      (x) => failed.push(x.pos),
+    );
     expect(t.findings).toEqual([]);
     expect(failed).toEqual([0, 1]);
     expect(t.o.isPending(3)).toBe(true);
@@ -229,7 +236,7 @@ describe('time-outs: what the guest is told has failed is not stale', () => {
     u.o.stopped(2, { code: 'IQE', value: 4 }, 'the queue stopped on IQE at slot 2', (f) => u.findings.push(f));
     expect(u.findings.map((f) => f.seq)).toEqual([0, 1]);
   });
-  it('CERROR_ATC_INV_SYNC: the timed-out device\'s ATC_INVs stay pending for that CMD_SYNC; the rest is checked', () => {
+  it("CERROR_ATC_INV_SYNC: the timed-out device's ATC_INVs stay pending for that CMD_SYNC; the rest is checked", () => {
     const T = topo([dev(0x8, 1, true), dev(0x10, 1, true)]);
     {
       const unit = guestSmmu(T, new GuestMemory());
@@ -241,7 +248,9 @@ describe('time-outs: what the guest is told has failed is not stale', () => {
       pub(0, 'CMD_ATC_INV', { SID: 0x8, ADDR: A, SIZE: 0 });
       pub(1, 'CMD_ATC_INV', { SID: 0x10, ADDR: A, SIZE: 0 });
       const found: number[] = [];
-      o.stopped(2, { code: 'CERROR_ATC_INV_SYNC', value: 3, sid: 0x8 }, 'the queue stopped on CERROR_ATC_INV_SYNC at slot 2', (f) => found.push(f.seq));
+      o.stopped(2, { code: 'CERROR_ATC_INV_SYNC', value: 3, sid: 0x8 }, 'the queue stopped on CERROR_ATC_INV_SYNC at slot 2', (f) =>
+        found.push(f.seq),
+      );
       expect(found).toEqual([1]); // 0x10 answered (nothing ran here, so its entry is stale); 0x8's is not judged yet
       expect(o.isPending(0)).toBe(true);
       o.completedBefore(3, 'the CMD_SYNC at slot 2 completed', (f) => found.push(f.seq));

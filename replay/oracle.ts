@@ -34,7 +34,13 @@ import { describeScope, type Classified, type Scope } from '../formats/scope.js'
 import type { GuestError } from './policy.js';
 import type { CacheHits, Translator } from './unit.js';
 
-export const VIOLATION_KINDS = ['stale-translation', 'wrong-consumer-index', 'wrong-error', 'executed-past-error', 'never-completed'] as const;
+export const VIOLATION_KINDS = [
+  'stale-translation',
+  'wrong-consumer-index',
+  'wrong-error',
+  'executed-past-error',
+  'never-completed',
+] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
 export interface Violation {
@@ -91,11 +97,14 @@ export const probeKey = (p: Probe): string => p.key ?? `${p.sid}/${p.pasid ?? '-
 /** Devices whose translations a scope covers, from the topology (guest view). */
 export function devicesInScope(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): DeviceSpec[] {
   const devs = topology.devices;
-  const sidMatch = (d: DeviceSpec) => s.sid === undefined || ((d.sid ^ s.sid) & ~(s.sidIgnore ?? 0)) === 0 || (s.sidIgnore ?? 0) >= 0xffffffff;
+  const sidMatch = (d: DeviceSpec) =>
+    s.sid === undefined || ((d.sid ^ s.sid) & ~(s.sidIgnore ?? 0)) === 0 || (s.sidIgnore ?? 0) >= 0xffffffff;
   switch (s.cache) {
     case 'iotlb':
       if (s.regime === 'el2' || s.regime === 'el3' || s.stage === 2) return []; // no guest device translates there
-      return devs.filter((d) => (arch === 'smmuv3' ? s.asid === undefined || d.domain === s.asid : s.did === undefined || d.domain === s.did));
+      return devs.filter((d) =>
+        arch === 'smmuv3' ? s.asid === undefined || d.domain === s.asid : s.did === undefined || d.domain === s.did,
+      );
     case 'atc':
     case 'devtlb':
       return devs.filter((d) => d.ats && d.sid === s.sid);
@@ -324,7 +333,11 @@ export class StaleOracle {
         const devtlbOfSid = (p.scope.cache === 'devtlb' || p.scope.cache === 'atc') && error.sid !== undefined && p.scope.sid === error.sid;
         if (p.pos < lastAborted || devtlbOfSid) {
           this.drop(p);
-          failed?.({ pos: p.pos, seq: p.seq, reason: `ITE${error.sid !== undefined ? ` (ITESID ${hex(error.sid)})` : ''}${p.pos < lastAborted ? ', its wait aborted' : ''}` });
+          failed?.({
+            pos: p.pos,
+            seq: p.seq,
+            reason: `ITE${error.sid !== undefined ? ` (ITESID ${hex(error.sid)})` : ''}${p.pos < lastAborted ? ', its wait aborted' : ''}`,
+          });
         }
       }
       return;
@@ -456,7 +469,11 @@ export class GuestStateCheck {
   private lastMismatch = '';
   private readonly pastError = new Set<number>();
 
-  constructor(private readonly q: QueueCommands, private readonly arch: 'smmuv3' | 'vtd', private readonly out: (v: Violation) => void) {}
+  constructor(
+    private readonly q: QueueCommands,
+    private readonly arch: 'smmuv3' | 'vtd',
+    private readonly out: (v: Violation) => void,
+  ) {}
 
   /** After an event: the guest reads `mine` where bare hardware shows `ref`; `hostTimedOut` as in TimeoutContext. */
   compare(ref: QueueSide, mine: QueueSide, published: number, seq: number, hostTimedOut: boolean): void {

@@ -17,7 +17,10 @@ const TABLES = ['host_ops.arrow', 'completions.arrow', 'violations.arrow', 'summ
 
 describe('parallel replay', () => {
   it('cuts the policies into contiguous shares, as even as can be', () => {
-    expect(shares([1, 2, 3, 4, 5, 6, 7, 8, 9], 2)).toEqual([[1, 2, 3, 4, 5], [6, 7, 8, 9]]);
+    expect(shares([1, 2, 3, 4, 5, 6, 7, 8, 9], 2)).toEqual([
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9],
+    ]);
     expect(shares([1, 2, 3], 5)).toEqual([[1], [2], [3]]);
     expect(shares([1, 2], 1)).toEqual([[1, 2]]);
   });
@@ -41,6 +44,7 @@ describe('parallel replay', () => {
       expect(r.policies.some((p) => p.violations > 0)).toBe(true);
       bytes[jobs] = TABLES.map((t) => readFileSync(join(out, t)));
     }
-    for (const jobs of [2, 3]) TABLES.forEach((t, i) => expect(bytes[jobs]![i]!.equals(bytes[1]![i]!), `${t} with ${jobs} threads`).toBe(true));
+    for (const jobs of [2, 3])
+      TABLES.forEach((t, i) => expect(bytes[jobs]![i]!.equals(bytes[1]![i]!), `${t} with ${jobs} threads`).toBe(true));
   });
 });

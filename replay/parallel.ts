@@ -55,7 +55,6 @@ export function shareFiles(scratch: string, index: number) {
   };
 }
 
-
 /** `n` policies cut into `jobs` contiguous shares, as even as can be. */
 export function shares<T>(items: readonly T[], jobs: number): T[][] {
   const k = Math.max(1, Math.min(jobs, items.length));
@@ -79,11 +78,15 @@ export interface ParallelOptions {
 }
 
 function runShare(spec: ShareSpec, onProgress?: (rows: number) => void): { done: Promise<Done>; stop(): void } {
-  const job = workerJob<ShareMessage>(workerScript(import.meta.url, 'replay/worker.js'), { workerData: spec }, {
-    note: (m) => onProgress?.(m.rows),
-    exitMessage: (code) => `replay worker ended with exit code ${code}`,
-    internal: (message) => `replay worker: ${message}`,
-  });
+  const job = workerJob<ShareMessage>(
+    workerScript(import.meta.url, 'replay/worker.js'),
+    { workerData: spec },
+    {
+      note: (m) => onProgress?.(m.rows),
+      exitMessage: (code) => `replay worker ended with exit code ${code}`,
+      internal: (message) => `replay worker: ${message}`,
+    },
+  );
   return { done: job.done, stop: () => void job.terminate() };
 }
 
@@ -132,7 +135,8 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
     const row = new Array<string | number | bigint>(8);
     for (;;) {
       let pick = -1;
-      for (let i = 0; i < ops.length; i++) if (live[i] && (pick < 0 || ops[i]!.values[ops[i]!.at]! < ops[pick]!.values[ops[pick]!.at]!)) pick = i;
+      for (let i = 0; i < ops.length; i++)
+        if (live[i] && (pick < 0 || ops[i]!.values[ops[i]!.at]! < ops[pick]!.values[ops[pick]!.at]!)) pick = i;
       if (pick < 0) break;
       const r = ops[pick]!;
       const b = r.values;
@@ -152,7 +156,8 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
     // violations: by (phase, event ordinal), share order on a tie.
     const vs = files.map((f) => new LineReader(f.violations));
     const cur: (unknown[] | undefined)[] = vs.map((r) => (r.next() ? (JSON.parse(r.line) as unknown[]) : undefined));
-    const before = (a: unknown[], b: unknown[]) => (a[0] as number) < (b[0] as number) || (a[0] === b[0] && (a[1] as number) < (b[1] as number));
+    const before = (a: unknown[], b: unknown[]) =>
+      (a[0] as number) < (b[0] as number) || (a[0] === b[0] && (a[1] as number) < (b[1] as number));
     for (;;) {
       let pick = -1;
       for (let i = 0; i < vs.length; i++) if (cur[i] !== undefined && (pick < 0 || before(cur[i]!, cur[pick]!))) pick = i;

@@ -45,7 +45,16 @@ export interface HostGate {
 export interface RunSinks {
   readonly hostOps?: (policy: string, seq: number) => HostOpsRowSink;
   readonly violation?: (policy: string, v: Violation) => void;
-  readonly completion?: (policy: string, seq: number, slot: number, doorbellSeq: number, done: boolean, refDone: boolean, latency: number | null, commands: number) => void;
+  readonly completion?: (
+    policy: string,
+    seq: number,
+    slot: number,
+    doorbellSeq: number,
+    done: boolean,
+    refDone: boolean,
+    latency: number | null,
+    commands: number,
+  ) => void;
 }
 
 const VMM_WORK: Readonly<Record<VmmOpKind, number>> = {
@@ -77,7 +86,13 @@ export class PolicyRun implements RunOwner {
   private timeoutsAtFault = 0;
   private readonly rowSink: (seq: number) => HostOpsRowSink | undefined;
 
-  constructor(p: ResolvedPolicy, s: RunShared, private readonly sinks: RunSinks, spillPath: string, private readonly gate?: HostGate) {
+  constructor(
+    p: ResolvedPolicy,
+    s: RunShared,
+    private readonly sinks: RunSinks,
+    spillPath: string,
+    private readonly gate?: HostGate,
+  ) {
     this.name = p.name;
     this.traceEvents = s.traceEvents;
     this.violations = new ViolationLog(sinks.violation ? (v) => sinks.violation!(p.name, v) : undefined);
@@ -86,15 +101,18 @@ export class PolicyRun implements RunOwner {
     this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
     this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement, s.hostIds);
     const several = s.lanes.length > 1;
-    this.queues = s.lanes.map((lane, k) => new QueueRun(
-      this,
-      lane,
-      several ? queueHost(this.host, lane.topology) : this.host,
-      vmm,
-      p.make(),
-      several ? (v) => this.violations.add(onQueue(k, v)) : this.violations.add,
-      k === 0 ? spillPath : `${spillPath}.q${k}`,
-    ));
+    this.queues = s.lanes.map(
+      (lane, k) =>
+        new QueueRun(
+          this,
+          lane,
+          several ? queueHost(this.host, lane.topology) : this.host,
+          vmm,
+          p.make(),
+          several ? (v) => this.violations.add(onQueue(k, v)) : this.violations.add,
+          k === 0 ? spillPath : `${spillPath}.q${k}`,
+        ),
+    );
     const hostOps = sinks.hostOps;
     this.rowSink = hostOps ? (seq) => hostOps(p.name, seq) : () => undefined;
   }
@@ -156,9 +174,11 @@ export class PolicyRun implements RunOwner {
   finish(): PolicySummary {
     for (const r of this.queues) r.judgeUndecided();
     const sink = this.sinks.completion;
-    const parts = this.queues.map((r) => r.completionRows((seq, slot, doorbellSeq, done, refDone, latency, commands) => {
-      sink?.(this.name, seq, slot, doorbellSeq, done, refDone, latency === undefined ? null : roundUs(latency), commands);
-    }));
+    const parts = this.queues.map((r) =>
+      r.completionRows((seq, slot, doorbellSeq, done, refDone, latency, commands) => {
+        sink?.(this.name, seq, slot, doorbellSeq, done, refDone, latency === undefined ? null : roundUs(latency), commands);
+      }),
+    );
     const sorted = parts.length === 1 ? parts[0]! : mergeSorted(parts);
     const detail = this.detail();
     return {
@@ -192,7 +212,10 @@ export class PolicyRun implements RunOwner {
         if (k.includes('_per_')) continue;
         const had = out[k];
         // A sequence number names an event, not a count: queue 0's is kept.
-        out[k] = typeof v === 'number' && !k.endsWith('_seq') && (typeof had === 'number' || had === undefined) ? roundUs((had ?? 0) + v) : (had ?? v);
+        out[k] =
+          typeof v === 'number' && !k.endsWith('_seq') && (typeof had === 'number' || had === undefined)
+            ? roundUs((had ?? 0) + v)
+            : (had ?? v);
       }
     }
     return out;

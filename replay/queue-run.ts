@@ -179,7 +179,17 @@ export class QueueRun {
   }
 
   /** The completion points in queue order, checked against bare hardware; returns the sorted latencies. */
-  completionRows(visit: (seq: number, slot: number, doorbellSeq: number, done: boolean, refDone: boolean, latency: number | undefined, commands: number) => void): Float64Array {
+  completionRows(
+    visit: (
+      seq: number,
+      slot: number,
+      doorbellSeq: number,
+      done: boolean,
+      refDone: boolean,
+      latency: number | undefined,
+      commands: number,
+    ) => void,
+  ): Float64Array {
     const ref = this.lane.ref;
     return this.completions.rows((c) => {
       const refDone = ref.completed(c.pos);

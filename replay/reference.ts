@@ -63,7 +63,13 @@ export class Reference {
   /** Bare hardware stopped at `pos` with `e` (its own QueueError, for the message). */
   stopped(pos: number, seq: number, e: QueueError, how: string): void {
     const err: GuestError = { code: e.code, value: e.value, ...(e.sid !== undefined ? { sid: e.sid } : {}) };
-    this.oracle.stopped(pos, err, how, (f) => this.hardwareStale(f), (t: ToldFailed) => this.failed.set(t.pos, t.reason));
+    this.oracle.stopped(
+      pos,
+      err,
+      how,
+      (f) => this.hardwareStale(f),
+      (t: ToldFailed) => this.failed.set(t.pos, t.reason),
+    );
     const timeout = e.code === 'ITE' || e.code === 'CERROR_ATC_INV_SYNC';
     this.add({
       kind: timeout ? 'device-timeout' : 'queue-error',
@@ -107,7 +113,7 @@ export class Reference {
 function hint(f: StaleFinding): string {
   const s = f.scope;
   if (s.cache === 'iotlb' && s.range !== undefined && /TLBI_.*VA/.test(f.name)) {
-    return ' (the guest\'s own doing: e.g. a TTL level hint that does not name the level of the cached leaf, which hardware may honour)';
+    return " (the guest's own doing: e.g. a TTL level hint that does not name the level of the cached leaf, which hardware may honour)";
   }
   return " (the guest's own doing, not a policy's)";
 }
@@ -118,7 +124,13 @@ function hint(f: StaleFinding): string {
  * tells full from empty, spec/smmuv3.md §1.2; VT-d: entries − 1, IQT = IQH means empty, spec/vtd.md
  * §1.2).
  */
-export function overrunOnDoorbell(seq: number, prod: number, cons: number, entries: number, arch: 'smmuv3' | 'vtd'): GuestFinding | undefined {
+export function overrunOnDoorbell(
+  seq: number,
+  prod: number,
+  cons: number,
+  entries: number,
+  arch: 'smmuv3' | 'vtd',
+): GuestFinding | undefined {
   const capacity = ringCapacity(entries, arch === 'smmuv3');
   if (prod - cons <= capacity) return undefined;
   return {
@@ -135,7 +147,14 @@ export function overrunOnDoorbell(seq: number, prod: number, cons: number, entri
  * documented recovery (spec/smmuv3.md §1.3 skip routine, spec/vtd.md §1.5 qi_check_fault), not an
  * overrun.
  */
-export function overrunOnWrite(seq: number, slot: number, prod: number, cons: number, stopped: boolean, entries: number): GuestFinding | undefined {
+export function overrunOnWrite(
+  seq: number,
+  slot: number,
+  prod: number,
+  cons: number,
+  stopped: boolean,
+  entries: number,
+): GuestFinding | undefined {
   const ahead = prod - cons;
   if (ahead <= 0) return undefined;
   const offset = published(ringIndex(cons, entries), slot, entries);

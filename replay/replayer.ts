@@ -101,7 +101,10 @@ export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedT
   const devices = queueDevices(trace.header, topology.topology, { file: trace.path, source: topology.source });
   return queueHeaders(trace.header).map((h, k) => {
     const q = new GuestQueue(h);
-    const t = trace.header.queues === undefined ? topology.topology : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! });
+    const t =
+      trace.header.queues === undefined
+        ? topology.topology
+        : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! });
     return { q, ref: new BareHardware(kit, t, q), topology: t };
   });
 }
@@ -149,7 +152,12 @@ export function traceHandlers(lanes: readonly QueueLane[], runs: readonly Policy
 }
 
 /** The engine proper: every event to bare hardware and to each policy run; rows go to `sinks`. */
-export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'outDir'>, sinks: RunSinks, at: ReplayPhase = { phase: 0, event: 0 }): Promise<ReplayedRuns> {
+export async function replayRuns(
+  trace: OpenTrace,
+  opts: Omit<ReplayOptions, 'outDir'>,
+  sinks: RunSinks,
+  at: ReplayPhase = { phase: 0, event: 0 },
+): Promise<ReplayedRuns> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
   try {
@@ -160,7 +168,13 @@ export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'ou
       traceEvents = 0;
       for await (const b of trace.batches()) traceEvents += b.numRows;
     }
-    const shared: RunShared = { lanes, kit: opts.kit, topology: opts.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents };
+    const shared: RunShared = {
+      lanes,
+      kit: opts.kit,
+      topology: opts.topology.topology,
+      costs: compileCosts(opts.costs, trace.header.arch),
+      traceEvents,
+    };
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     at.phase = 0;
     at.event = -1;
@@ -180,16 +194,36 @@ export async function replayRuns(trace: OpenTrace, opts: Omit<ReplayOptions, 'ou
 
 /** The summary table's row of one policy. */
 export function summaryRow(s: PolicySummary): (string | number | boolean | bigint)[] {
-  return [s.policy, s.correct, s.violations, ...SUMMARY_COUNTS.map((c) => BigInt(s[c])), s.completions, s.modeled_us, s.p50_us, s.p99_us, s.max_us];
+  return [
+    s.policy,
+    s.correct,
+    s.violations,
+    ...SUMMARY_COUNTS.map((c) => BigInt(s[c])),
+    s.completions,
+    s.modeled_us,
+    s.p50_us,
+    s.p99_us,
+    s.max_us,
+  ];
 }
 
 /** The result tables of `policies` in `dir`. */
 export function openTables(dir: string, policies: readonly string[]): ReplayTables {
-  return new ReplayTables(dir, { host_ops: hostOpsSpec(policies), completions: completionsSpec(policies), violations: violationsSpec(policies), summary: summarySpec(policies) });
+  return new ReplayTables(dir, {
+    host_ops: hostOpsSpec(policies),
+    completions: completionsSpec(policies),
+    violations: violationsSpec(policies),
+    summary: summarySpec(policies),
+  });
 }
 
 /** What a replay returns, from the engine's runs. */
-export function replayOutput(trace: OpenTrace, topology: ResolvedTopology, r: Omit<ReplayedRuns, 'bare'>, bare: Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'>): ReplayOutput {
+export function replayOutput(
+  trace: OpenTrace,
+  topology: ResolvedTopology,
+  r: Omit<ReplayedRuns, 'bare'>,
+  bare: Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'>,
+): ReplayOutput {
   return { trace: trace.path, arch: trace.header.arch, events: r.events, doorbells: r.doorbells, ...bare, topology, policies: r.summaries };
 }
 
@@ -197,7 +231,11 @@ export function replayOutput(trace: OpenTrace, topology: ResolvedTopology, r: Om
 export function bareOutput(bare: readonly BareHardware[]): Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'> {
   if (bare.length === 1) {
     const b = bare[0]!;
-    return { reference: { completions: b.completions, errors: b.errors }, guest_findings: b.reference.findings, guest_findings_by_kind: { ...b.reference.byKind } };
+    return {
+      reference: { completions: b.completions, errors: b.errors },
+      guest_findings: b.reference.findings,
+      guest_findings_by_kind: { ...b.reference.byKind },
+    };
   }
   const byKind: Record<string, number> = {};
   for (const b of bare) for (const [k, n] of Object.entries(b.reference.byKind)) byKind[k] = (byKind[k] ?? 0) + n;
@@ -210,7 +248,13 @@ export function bareOutput(bare: readonly BareHardware[]): Pick<ReplayOutput, 'r
 
 /** One thread: the engine with its rows written straight to the result tables (when `outDir`). */
 export async function replayTrace(trace: OpenTrace, opts: ReplayOptions): Promise<ReplayOutput> {
-  const tables = opts.outDir === undefined ? undefined : openTables(opts.outDir, opts.policies.map((p) => p.name));
+  const tables =
+    opts.outDir === undefined
+      ? undefined
+      : openTables(
+          opts.outDir,
+          opts.policies.map((p) => p.name),
+        );
   try {
     const r = await replayRuns(trace, opts, tables ? tableSinks(tables) : {});
     if (tables !== undefined) {

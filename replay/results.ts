@@ -32,17 +32,29 @@ export class ResultTable {
   private readonly cols: AnyCol[];
   private rows = 0;
 
-  constructor(readonly name: string, readonly spec: readonly ColSpec[], private readonly sink: (b: RecordBatch) => void, private readonly batchRows = 1 << 15) {
+  constructor(
+    readonly name: string,
+    readonly spec: readonly ColSpec[],
+    private readonly sink: (b: RecordBatch) => void,
+    private readonly batchRows = 1 << 15,
+  ) {
     let dictId = 100;
     this.cols = spec.map((c) => {
       switch (c.type) {
-        case 'u8': return u8();
-        case 'u32': return u32();
-        case 'i32': return i32();
-        case 'u64': return u64();
-        case 'f64': return f64();
-        case 'str': return new StrCol();
-        case 'dict': return new DictCol(new FixedDictionary(dictId++, c.values ?? []));
+        case 'u8':
+          return u8();
+        case 'u32':
+          return u32();
+        case 'i32':
+          return i32();
+        case 'u64':
+          return u64();
+        case 'f64':
+          return f64();
+        case 'str':
+          return new StrCol();
+        case 'dict':
+          return new DictCol(new FixedDictionary(dictId++, c.values ?? []));
       }
     });
     const fields = spec.map((c, i) => new Field(c.name, typeOf(c, this.cols[i]!), c.type !== 'str' && c.type !== 'dict'));
@@ -65,7 +77,9 @@ export class ResultTable {
     const length = this.cols[0]!.length;
     if (length === 0) return;
     const children = this.cols.map((c) => c.finish());
-    this.sink(new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: children as never })));
+    this.sink(
+      new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: children as never })),
+    );
   }
 
   get count(): number {
@@ -75,13 +89,20 @@ export class ResultTable {
 
 function typeOf(c: ColSpec, col: AnyCol): DataType {
   switch (c.type) {
-    case 'u8': return new Uint8();
-    case 'u32': return new Uint32();
-    case 'i32': return new Int32();
-    case 'u64': return new Uint64();
-    case 'f64': return new Float64();
-    case 'str': return new Utf8();
-    case 'dict': return (col as unknown as DictCol).dict.type;
+    case 'u8':
+      return new Uint8();
+    case 'u32':
+      return new Uint32();
+    case 'i32':
+      return new Int32();
+    case 'u64':
+      return new Uint64();
+    case 'f64':
+      return new Float64();
+    case 'str':
+      return new Utf8();
+    case 'dict':
+      return (col as unknown as DictCol).dict.type;
   }
 }
 

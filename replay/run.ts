@@ -51,7 +51,8 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
     throw new InputFault({ file: path, message: 'no devices: the trace names none and the header has no topology (give --topology FILE)' });
   }
   // A policy that cannot run on this topology (hw-direct over several physical IOMMUs) is left out, with why.
-  const queues = trace.header.queues === undefined ? undefined : queueDevices(trace.header, topology.topology, { file: path, source: topology.source });
+  const queues =
+    trace.header.queues === undefined ? undefined : queueDevices(trace.header, topology.topology, { file: path, source: topology.source });
   const { run: policies, leftOut } = partitionAvailable(asked, topology.topology, queues);
   if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
   const jobs = replayJobs(path, policies.length, opts.jobs);

@@ -15,7 +15,10 @@ export class Spill {
   /** Records written so far. */
   records = 0;
 
-  constructor(private readonly path: string, readonly width: number) {
+  constructor(
+    private readonly path: string,
+    readonly width: number,
+  ) {
     this.buf = new Float64Array(BATCH * width);
     this.fd = openSync(path, 'w+');
   }
@@ -48,7 +51,7 @@ export class Spill {
     this.drain();
     const bytes = new Uint8Array(this.buf.buffer);
     let pos = 0;
-    for (let left = this.records; left > 0; ) {
+    for (let left = this.records; left > 0;) {
       const n = Math.min(left, BATCH);
       const want = n * this.width * 8;
       let got = 0;
@@ -91,7 +94,12 @@ export class SpillReader {
   private left: number;
   private offset = 0;
 
-  constructor(private readonly fd: number, private readonly width: number, records: number, private readonly path: string) {
+  constructor(
+    private readonly fd: number,
+    private readonly width: number,
+    records: number,
+    private readonly path: string,
+  ) {
     this.values = new Float64Array(BATCH * width);
     this.left = records;
   }

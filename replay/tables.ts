@@ -3,7 +3,18 @@
 import { VIOLATION_KINDS } from './oracle.js';
 import type { ColSpec } from './results.js';
 
-export const OP_KINDS = ['trap', 'vmm_cmd', 'ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd', 'pt_read', 'pin'] as const;
+export const OP_KINDS = [
+  'trap',
+  'vmm_cmd',
+  'ioctl',
+  'host_cmd',
+  'host_sync',
+  'host_doorbell',
+  'devtlb_inv',
+  'direct_cmd',
+  'pt_read',
+  'pin',
+] as const;
 /**
  * Waiting on a physical queue shared with other VMs (replay/shared-host/): only a shared-host
  * replay makes them, and only its host_ops tables list them (after OP_KINDS, so indices agree).
@@ -19,8 +30,18 @@ export function hostOpsSpec(policies: readonly string[], withWaits = false): Col
     { name: 'policy', type: 'dict', values: policies, doc: 'policy with its variant' },
     { name: 'seq', type: 'u32', doc: 'guest sequence number of the doorbell (or acknowledgement) that caused the work' },
     withWaits
-      ? { name: 'kind', type: 'dict', values: ALL_OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin, lock_wait, queue_wait' }
-      : { name: 'kind', type: 'dict', values: OP_KINDS, doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin' },
+      ? {
+          name: 'kind',
+          type: 'dict',
+          values: ALL_OP_KINDS,
+          doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin, lock_wait, queue_wait',
+        }
+      : {
+          name: 'kind',
+          type: 'dict',
+          values: OP_KINDS,
+          doc: 'trap, vmm_cmd, ioctl, host_cmd, host_sync, host_doorbell, devtlb_inv, direct_cmd, pt_read, pin',
+        },
     { name: 'iommu', type: 'i32', doc: 'physical IOMMU, -1 for work in the VMM' },
     { name: 'count', type: 'u32', doc: 'operations of this kind' },
     { name: 'entries', type: 'u32', doc: 'invalidation entries passed (ioctl)' },
@@ -46,14 +67,27 @@ export function violationsSpec(policies: readonly string[]): ColSpec[] {
   return [
     { name: 'policy', type: 'dict', values: policies, doc: 'policy with its variant' },
     { name: 'seq', type: 'u32', doc: 'guest sequence number of the command concerned' },
-    { name: 'kind', type: 'dict', values: VIOLATION_KINDS, doc: 'stale-translation, wrong-consumer-index, wrong-error, executed-past-error, never-completed' },
+    {
+      name: 'kind',
+      type: 'dict',
+      values: VIOLATION_KINDS,
+      doc: 'stale-translation, wrong-consumer-index, wrong-error, executed-past-error, never-completed',
+    },
     { name: 'scope', type: 'str', doc: 'what the command covers' },
     { name: 'explanation', type: 'str', doc: 'one line' },
   ];
 }
 
 export const SUMMARY_COUNTS = [
-  'traps', 'vmm_commands', 'ioctls', 'host_commands', 'host_syncs', 'host_doorbells', 'device_invalidations', 'direct_commands', 'bytes_copied',
+  'traps',
+  'vmm_commands',
+  'ioctls',
+  'host_commands',
+  'host_syncs',
+  'host_doorbells',
+  'device_invalidations',
+  'direct_commands',
+  'bytes_copied',
 ] as const;
 export type SummaryCount = (typeof SUMMARY_COUNTS)[number];
 

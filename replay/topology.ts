@@ -100,7 +100,8 @@ class Inference {
         case 'p_dev_tlb_inv':
           this.see(n('SID'));
           this.ats.add(n('SID'));
-          if (this.lastDid !== undefined) this.bind(n('SID'), this.lastDid, `IOTLB invalidation of DID ${this.lastDid} before its device-TLB invalidation`);
+          if (this.lastDid !== undefined)
+            this.bind(n('SID'), this.lastDid, `IOTLB invalidation of DID ${this.lastDid} before its device-TLB invalidation`);
           break;
         case 'iec_inv':
         case 'inv_wait':
@@ -166,7 +167,9 @@ class Inference {
     });
     for (const sid of this.order) {
       devices.push({ sid, psid: sid, iommu: 0, ats: this.ats.has(sid), domain: this.domain.get(sid)!, hwpt: 0 });
-      notes.push(`device ${hex(sid)}: ${this.arch === 'vtd' ? 'DID' : 'ASID'} ${this.domain.get(sid)} (${this.why.get(sid)})${this.ats.has(sid) ? ', ATS (device-TLB/ATC invalidations target it)' : ''}`);
+      notes.push(
+        `device ${hex(sid)}: ${this.arch === 'vtd' ? 'DID' : 'ASID'} ${this.domain.get(sid)} (${this.why.get(sid)})${this.ats.has(sid) ? ', ATS (device-TLB/ATC invalidations target it)' : ''}`,
+      );
     }
     return { devices, notes };
   }

@@ -22,7 +22,11 @@ const post = (m: ShareMessage) => port.postMessage(m);
 
 async function run(spec: ShareSpec): Promise<void> {
   const trace = await openTrace(spec.trace);
-  const [topology, costs, policies] = await Promise.all([resolveTopology(trace, spec.topologyFile), loadCosts(spec.costsFile), resolvePolicies(spec.policies)]);
+  const [topology, costs, policies] = await Promise.all([
+    resolveTopology(trace, spec.topologyFile),
+    loadCosts(spec.costsFile),
+    resolvePolicies(spec.policies),
+  ]);
   const local = new Map(policies.map((p, i) => [p.name, i]));
   const files = shareFiles(spec.scratch, spec.index);
   const at: ReplayPhase = { phase: 0, event: 0 };

@@ -13,7 +13,17 @@ import { CAPTURE_RUNS, captureTrace, haveCaptures, tempDir, type CaptureRun } fr
 
 const dir = tempDir();
 /** The policies whose rules test/derive-counts.ts writes out (issue 5's nine). */
-const NINE = ['hw-direct', 'per-command', 'linear-batch', 'linear-batch:split_on_wrap=true', 'linear-batch:vmm=prepass', 'raw-ring', 'raw-ring:vmm=inorder', 'devtlb-nop', 'devtlb-nop:fanout=all'] as const;
+const NINE = [
+  'hw-direct',
+  'per-command',
+  'linear-batch',
+  'linear-batch:split_on_wrap=true',
+  'linear-batch:vmm=prepass',
+  'raw-ring',
+  'raw-ring:vmm=inorder',
+  'devtlb-nop',
+  'devtlb-nop:fanout=all',
+] as const;
 const RUNS = Object.keys(CAPTURE_RUNS) as CaptureRun[];
 
 interface Replayed {
@@ -36,11 +46,30 @@ function replayed(run: CaptureRun): Promise<Replayed> {
   return p;
 }
 
-const FIELDS: readonly (keyof Derived)[] = ['traps', 'vmm_commands', 'ioctls', 'host_commands', 'host_syncs', 'device_invalidations', 'direct_commands', 'bytes_copied'];
+const FIELDS: readonly (keyof Derived)[] = [
+  'traps',
+  'vmm_commands',
+  'ioctls',
+  'host_commands',
+  'host_syncs',
+  'device_invalidations',
+  'direct_commands',
+  'bytes_copied',
+];
 const pick = (p: PolicySummary) => Object.fromEntries(FIELDS.map((k) => [k, p[k]])) as unknown as Derived;
 
 const VTD_FORWARDED = (op: string) => ['iotlb_inv', 'p_iotlb_inv', 'dev_tlb_inv', 'p_dev_tlb_inv'].includes(op);
-const SMMU_FORWARDED = (op: string) => ['CMD_TLBI_NH_VA', 'CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_VAA', 'CMD_TLBI_NH_ALL', 'CMD_TLBI_NSNH_ALL', 'CMD_CFGI_CD', 'CMD_CFGI_CD_ALL', 'CMD_ATC_INV'].includes(op);
+const SMMU_FORWARDED = (op: string) =>
+  [
+    'CMD_TLBI_NH_VA',
+    'CMD_TLBI_NH_ASID',
+    'CMD_TLBI_NH_VAA',
+    'CMD_TLBI_NH_ALL',
+    'CMD_TLBI_NSNH_ALL',
+    'CMD_CFGI_CD',
+    'CMD_CFGI_CD_ALL',
+    'CMD_ATC_INV',
+  ].includes(op);
 
 /** Every policy of `--policy all`, derived. */
 function expected(run: CaptureRun, r: Replayed): Record<string, Derived> {
@@ -53,9 +82,12 @@ function expected(run: CaptureRun, r: Replayed): Record<string, Derived> {
   expect(maxForwardedPerDoorbell(r.facts, forwarded), `${run}: forwarded invalidations per doorbell`).toBeLessThanOrEqual(1);
   const pc = base['per-command']!;
   const commands = Object.values(r.facts.byOp).reduce((a, b) => a + b, 0);
-  const forwardedCount = Object.entries(r.facts.byOp).filter(([op]) => forwarded(op)).reduce((a, [, n]) => a + n, 0);
+  const forwardedCount = Object.entries(r.facts.byOp)
+    .filter(([op]) => forwarded(op))
+    .reduce((a, [, n]) => a + n, 0);
   const out: Record<string, Derived> = { 'hw-direct': base['hw-direct']! };
-  for (const name of ['per-command', 'linear-batch', 'linear-batch:split_on_wrap=true', 'linear-batch:vmm=prepass']) out[name] = { ...pc, vmm_commands: commands };
+  for (const name of ['per-command', 'linear-batch', 'linear-batch:split_on_wrap=true', 'linear-batch:vmm=prepass'])
+    out[name] = { ...pc, vmm_commands: commands };
   // raw-ring's VMM decodes only what it owns (VMM commands and completion points); the host reads the ring.
   for (const name of ['raw-ring', 'raw-ring:vmm=inorder']) out[name] = { ...pc, vmm_commands: commands - forwardedCount };
   // devtlb-nop: with one nested object per guest domain, fanout=first and fanout=all are the same.
@@ -65,7 +97,7 @@ function expected(run: CaptureRun, r: Replayed): Record<string, Derived> {
   return out;
 }
 
-describe.skipIf(!haveCaptures).each(RUNS)('capture %s: every policy\'s counts from the capture\'s own counts', (run) => {
+describe.skipIf(!haveCaptures).each(RUNS)("capture %s: every policy's counts from the capture's own counts", (run) => {
   it('all nine policies agree with the derivation, complete every completion point and are correct', async () => {
     const r = await replayed(run);
     const want = expected(run, r);
@@ -81,7 +113,7 @@ describe.skipIf(!haveCaptures).each(RUNS)('capture %s: every policy\'s counts fr
   }, 180_000);
 });
 
-describe.skipIf(!haveCaptures)('the README\'s numbers, worked by hand', () => {
+describe.skipIf(!haveCaptures)("the README's numbers, worked by hand", () => {
   it('vtd-legacy-strict (README: iotlb 10,413 = pages 10,405 + domain 7 + global 1; device 4,266; iec 51; cc 8 = device 7 + global 1)', async () => {
     const r = await replayed('vtd-legacy-strict');
     const by = r.by;

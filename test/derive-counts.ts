@@ -69,7 +69,16 @@ export interface Derived {
   bytes_copied: number;
 }
 
-const zero = (): Derived => ({ traps: 0, vmm_commands: 0, ioctls: 0, host_commands: 0, host_syncs: 0, device_invalidations: 0, direct_commands: 0, bytes_copied: 0 });
+const zero = (): Derived => ({
+  traps: 0,
+  vmm_commands: 0,
+  ioctls: 0,
+  host_commands: 0,
+  host_syncs: 0,
+  device_invalidations: 0,
+  direct_commands: 0,
+  bytes_copied: 0,
+});
 
 // ---- VT-d ----------------------------------------------------------------------------------------
 
@@ -117,11 +126,15 @@ export function deriveVtd(f: TraceFacts, t: Topology): Record<string, Derived> {
   const objs = vtdObjects(t);
   const targets = (c: Cmd): VtdObject[] => {
     switch (c.op) {
-      case 'iotlb_inv': return c.g === 1 ? objs : objs.filter((o) => o.did === c.did);
-      case 'p_iotlb_inv': return objs.filter((o) => o.did === c.did);
+      case 'iotlb_inv':
+        return c.g === 1 ? objs : objs.filter((o) => o.did === c.did);
+      case 'p_iotlb_inv':
+        return objs.filter((o) => o.did === c.did);
       case 'dev_tlb_inv':
-      case 'p_dev_tlb_inv': return objs.filter((o) => o.sids.includes(c.sid!));
-      default: return [];
+      case 'p_dev_tlb_inv':
+        return objs.filter((o) => o.sids.includes(c.sid!));
+      default:
+        return [];
     }
   };
   const reattached = (c: Cmd) => {
@@ -219,17 +232,30 @@ export function deriveSmmuv3(f: TraceFacts, t: Topology): Record<string, Derived
   const targets = (c: Cmd): number[] => {
     switch (c.op) {
       case 'CMD_TLBI_NH_VA':
-      case 'CMD_TLBI_NH_ASID': return ofAsid(c.asid!);
+      case 'CMD_TLBI_NH_ASID':
+        return ofAsid(c.asid!);
       case 'CMD_TLBI_NH_VAA':
       case 'CMD_TLBI_NH_ALL':
-      case 'CMD_TLBI_NSNH_ALL': return spanned;
+      case 'CMD_TLBI_NSNH_ALL':
+        return spanned;
       case 'CMD_CFGI_CD':
       case 'CMD_CFGI_CD_ALL':
-      case 'CMD_ATC_INV': return ofSid(c.sid!);
-      default: return [];
+      case 'CMD_ATC_INV':
+        return ofSid(c.sid!);
+      default:
+        return [];
     }
   };
-  const FORWARDED = new Set(['CMD_TLBI_NH_VA', 'CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_VAA', 'CMD_TLBI_NH_ALL', 'CMD_TLBI_NSNH_ALL', 'CMD_CFGI_CD', 'CMD_CFGI_CD_ALL', 'CMD_ATC_INV']);
+  const FORWARDED = new Set([
+    'CMD_TLBI_NH_VA',
+    'CMD_TLBI_NH_ASID',
+    'CMD_TLBI_NH_VAA',
+    'CMD_TLBI_NH_ALL',
+    'CMD_TLBI_NSNH_ALL',
+    'CMD_CFGI_CD',
+    'CMD_CFGI_CD_ALL',
+    'CMD_ATC_INV',
+  ]);
   const reinstalled = (c: Cmd): number => {
     if (c.op === 'CMD_CFGI_STE') return t.devices.some((d) => d.sid === c.sid) ? 1 : 0;
     if (c.op === 'CMD_CFGI_STE_RANGE') {

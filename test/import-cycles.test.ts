@@ -13,8 +13,16 @@ describe('import cycles', () => {
 
   it('the check fires on a cycle through a type-only edge, and not on the same files in a line', () => {
     // a → b → c → a is one cycle of three files; without the edge c → a the same files form none.
-    const cyclic = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']]]);
-    const line = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', []]]);
+    const cyclic = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+    ]);
+    const line = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', []],
+    ]);
     expect(importCycles(cyclic)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
     expect(importCycles(line)).toEqual([]);
   });

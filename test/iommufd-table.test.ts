@@ -77,6 +77,8 @@ const VA = cmd('CMD_TLBI_NH_VA', { ASID: 1, ADDR: 0x10_0000n, LEAF: 1 });
 const ATC = cmd('CMD_ATC_INV', { SID: 0x8, SIZE: 52 });
 const s = (name: string, r: Omit<Row<Smmuv3InvEntry>, 'name'>): Row<Smmuv3InvEntry> => ({ name, ...r });
 
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 const SMMU_ROWS: readonly Row<Smmuv3InvEntry>[] = [
   // selftest: a zero-length array probes data_type (mock: 0). The SMMUv3 driver copies with the
   // full-array helper, which refuses entry_num 0 after the type check.
@@ -133,6 +135,8 @@ const v = (name: string, r: Omit<Row<VtdUserEntry>, 'name'>): Row<VtdUserEntry> 
 // One entry on the nested HWPT of DID 6 (one ATS device): P-IOTLB + device-TLB (host_cmd), + a wait (host_sync).
 const ONE_ENTRY_CMDS = 2;
 
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 const VTD_ROWS: readonly Row<VtdUserEntry>[] = [
   s2v('entry_num = 0 (type probe)', { source: 'vtd: the loop runs 0 times, entry_num 0; selftest zero-length probe', req: () => ({ entries: [], entryNum: 0 }), errno: 0, entryNum: 0, hostCmds: 0 }),
   s2v('entry_num = 0 with a NULL array (data_uptr ignored)', { source: 'core: the NULL check needs entry_num > 0', req: () => ({ entries: null, entryNum: 0 }), errno: 0, entryNum: 0 }),
@@ -167,7 +171,10 @@ function s2v(name: string, r: Omit<Row<VtdUserEntry>, 'name'>): Row<VtdUserEntry
   return { name, ...r };
 }
 
-function runRow<E>(row: Row<E>, make: (ops: HostOp[]) => { host: Smmuv3Host | VtdHost; ids: Ids; base: Omit<HwptInvalidate<E>, 'entries' | 'entryNum'> }) {
+function runRow<E>(
+  row: Row<E>,
+  make: (ops: HostOp[]) => { host: Smmuv3Host | VtdHost; ids: Ids; base: Omit<HwptInvalidate<E>, 'entries' | 'entryNum'> },
+) {
   const ops: HostOp[] = [];
   const { host, ids, base } = make(ops);
   row.before?.(host);
@@ -183,7 +190,11 @@ function smmuHost(ops: HostOp[]) {
   const target = host.objects[0]!.id;
   // Object ids in allocation order (replay/smmuv3/host.ts): 1 IOAS, 2 paging HWPT, 3 vIOMMU,
   // then per device its vDEVICE and nested HWPT.
-  return { host, ids: { target, other: 1, nested: host.nestedHwpts.get(0x8)! }, base: { id: target, dataType: DATA_ARM_SMMUV3, entryLen: 16 } };
+  return {
+    host,
+    ids: { target, other: 1, nested: host.nestedHwpts.get(0x8)! },
+    base: { id: target, dataType: DATA_ARM_SMMUV3, entryLen: 16 },
+  };
 }
 
 function vtdHost(ops: HostOp[]) {
@@ -221,7 +232,10 @@ describe('the table can fail: a near-identical good call succeeds where each bad
     expect(hostSyncs).toBe(1); // ... and the block's CMD_SYNC
   });
   it('VT-d: one aligned page on the nested HWPT', () => {
-    const { out, hostCmds, hostSyncs } = runRow(v('good', { source: '', req: () => ({ entries: [PAGE] }), errno: 0, entryNum: 1 }), vtdHost);
+    const { out, hostCmds, hostSyncs } = runRow(
+      v('good', { source: '', req: () => ({ entries: [PAGE] }), errno: 0, entryNum: 1 }),
+      vtdHost,
+    );
     expect(out).toEqual({ errno: 0, entryNum: 1 });
     expect(hostCmds).toBe(ONE_ENTRY_CMDS);
     expect(hostSyncs).toBe(1); // one qi_submit_sync wait

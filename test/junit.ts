@@ -27,7 +27,18 @@ export function expectJunitShape(xml: string): XmlElement {
   let failures = 0;
   for (const s of root.children) {
     expect(s.name).toBe('testsuite');
-    attrs(s, { name: /./, tests: INT, failures: INT, errors: INT, skipped: INT, time: DECIMAL, timestamp: TIMESTAMP, hostname: /./, id: INT, package: /./ });
+    attrs(s, {
+      name: /./,
+      tests: INT,
+      failures: INT,
+      errors: INT,
+      skipped: INT,
+      time: DECIMAL,
+      timestamp: TIMESTAMP,
+      hostname: /./,
+      id: INT,
+      package: /./,
+    });
     // The XSD's order: properties, testcase*, system-out, system-err.
     const names = s.children.map((c) => c.name);
     expect(names[0]).toBe('properties');

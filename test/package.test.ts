@@ -29,30 +29,64 @@ function docsPolicy(): string {
 
 describe('the packed package', () => {
   it('installs, types a user policy against invtrace/policy, and replays with it through invtrace', () => {
-    const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT)) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     const files = packed[0]!.files.map((f) => f.path);
-    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/policy.d.ts', 'dist/cli/main.js', 'analyzers/sql/commands.sql', 'samples/generated/smmuv3-wrap.arrow']) expect(files).toContain(f);
+    for (const f of [
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lib/policy.d.ts',
+      'dist/cli/main.js',
+      'analyzers/sql/commands.sql',
+      'samples/generated/smmuv3-wrap.arrow',
+    ])
+      expect(files).toContain(f);
     expect(files.filter((f) => f.endsWith('.test.js'))).toEqual([]);
 
     const app = join(dir, 'app');
     run('mkdir', ['-p', app], dir);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=optional', join(dir, packed[0]!.filename)], app);
+    run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=optional', join(dir, packed[0]!.filename)],
+      app,
+    );
     expect(readdirSync(join(app, 'node_modules/invtrace/dist/lib'))).toContain('policy.d.ts');
 
     // The user's policy, in TypeScript, compiled against the installed declarations (strict).
     writeFileSync(join(app, 'my-policy.ts'), docsPolicy());
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: [] }, files: ['my-policy.ts'] }));
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        files: ['my-policy.ts'],
+      }),
+    );
     run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
 
-    writeFileSync(join(app, 'main.mjs'), [
-      "import { replay, info } from 'invtrace';",
-      "import { createRequire } from 'node:module';",
-      "const trace = createRequire(import.meta.url).resolve('invtrace/package.json').replace(/package\\.json$/, 'samples/generated/vtd-atc-timeout.arrow');",
-      "const r = await replay(trace, { policies: ['per-command', './my-policy.js', './my-policy.js:devtlb=nop'] });",
-      "console.log(JSON.stringify({ events: (await info(trace)).events, policies: r.policies }));",
-    ].join('\n'));
-    const out = JSON.parse(run(process.execPath, ['main.mjs'], app)) as { events: number; policies: Record<string, number | string | boolean>[] };
+    writeFileSync(
+      join(app, 'main.mjs'),
+      [
+        "import { replay, info } from 'invtrace';",
+        "import { createRequire } from 'node:module';",
+        "const trace = createRequire(import.meta.url).resolve('invtrace/package.json').replace(/package\\.json$/, 'samples/generated/vtd-atc-timeout.arrow');",
+        "const r = await replay(trace, { policies: ['per-command', './my-policy.js', './my-policy.js:devtlb=nop'] });",
+        'console.log(JSON.stringify({ events: (await info(trace)).events, policies: r.policies }));',
+      ].join('\n'),
+    );
+    const out = JSON.parse(run(process.execPath, ['main.mjs'], app)) as {
+      events: number;
+      policies: Record<string, number | string | boolean>[];
+    };
     const [pc, mine, nop] = out.policies;
     expect(out.events).toBeGreaterThan(0);
     expect(mine!.policy).toBe('./my-policy.js');

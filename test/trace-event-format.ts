@@ -47,8 +47,9 @@ export function traceEventProblems(file: unknown, max = 20): string[] {
   };
   if (!isObj(file)) return ['not a JSON object (JSON Object Format)'];
   if (!Array.isArray(file.traceEvents)) return ['traceEvents: not an array'];
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the file's own value, shown as it is
-  if (file.displayTimeUnit !== undefined && file.displayTimeUnit !== 'ms' && file.displayTimeUnit !== 'ns') bad(`displayTimeUnit: "${String(file.displayTimeUnit)}" (ms or ns)`);
+  if (file.displayTimeUnit !== undefined && file.displayTimeUnit !== 'ms' && file.displayTimeUnit !== 'ns')
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the file's own value, shown as it is
+    bad(`displayTimeUnit: "${String(file.displayTimeUnit)}" (ms or ns)`);
   if (file.otherData !== undefined && !isObj(file.otherData)) bad('otherData: not an object');
 
   const processNamed = new Set<number>();
@@ -77,7 +78,8 @@ export function traceEventProblems(file: unknown, max = 20): string[] {
       if (!METADATA.has(String(e.name))) bad(`${at}: unknown metadata event ${String(e.name)}`);
       const args = isObj(e.args) ? e.args : {};
       if (String(e.name).endsWith('_name') && typeof args.name !== 'string') bad(`${at}: ${String(e.name)} without args.name`);
-      if (String(e.name).endsWith('_sort_index') && !isInt(args.sort_index)) bad(`${at}: ${String(e.name)} without an integer args.sort_index`);
+      if (String(e.name).endsWith('_sort_index') && !isInt(args.sort_index))
+        bad(`${at}: ${String(e.name)} without an integer args.sort_index`);
       if (e.name === 'process_name') processNamed.add(e.pid as number);
       if (e.name === 'thread_name') threadNamed.add(thread);
       continue;

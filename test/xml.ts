@@ -15,9 +15,15 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 const NAME = /^[A-Za-z_:][-A-Za-z0-9_:.]*/;
 
 function decode(s: string, at: number): string {
-  if (/<|&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(s)) throw new Error(`not well-formed at ${at}: stray '<' or '&' in ${JSON.stringify(s.slice(0, 40))}`);
+  if (/<|&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(s))
+    throw new Error(`not well-formed at ${at}: stray '<' or '&' in ${JSON.stringify(s.slice(0, 40))}`);
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|\w+);/g, (_, e: string) =>
-    e.startsWith('#x') ? String.fromCodePoint(parseInt(e.slice(2), 16)) : e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : ENTITIES[e]!);
+    e.startsWith('#x')
+      ? String.fromCodePoint(parseInt(e.slice(2), 16))
+      : e.startsWith('#')
+        ? String.fromCodePoint(Number(e.slice(1)))
+        : ENTITIES[e]!,
+  );
 }
 
 export function parseXml(src: string): XmlElement {

@@ -59,18 +59,28 @@ export function readBaseline(file: string): Baseline {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputFault({ file, message: code === 'ENOENT' ? 'no baseline: write one with invtrace ci SUITE --update-baseline' : `not valid JSON (${(e as Error).message})` });
+    throw new InputFault({
+      file,
+      message:
+        code === 'ENOENT' ? 'no baseline: write one with invtrace ci SUITE --update-baseline' : `not valid JSON (${(e as Error).message})`,
+    });
   }
   // Validated field by field as untyped JSON; only then is it a Baseline.
   if (!isObject(json) || json.invtrace_baseline !== BASELINE_VERSION) {
-    throw new InputFault({ file, field: 'invtrace_baseline', message: `expected ${BASELINE_VERSION} (a baseline written by invtrace ci --update-baseline)` });
+    throw new InputFault({
+      file,
+      field: 'invtrace_baseline',
+      message: `expected ${BASELINE_VERSION} (a baseline written by invtrace ci --update-baseline)`,
+    });
   }
   if (!isObject(json.traces)) throw new InputFault({ file, field: 'traces', message: 'expected an object of traces' });
   for (const [name, t] of Object.entries(json.traces)) {
-    if (!isObject(t) || !isObject(t.policies)) throw new InputFault({ file, field: `traces.${name}.policies`, message: 'expected an object of policies' });
+    if (!isObject(t) || !isObject(t.policies))
+      throw new InputFault({ file, field: `traces.${name}.policies`, message: 'expected an object of policies' });
     for (const [key, m] of Object.entries(t.policies)) {
       for (const f of ['correct', 'violations', ...COST_METRICS] as const) {
-        if (!isObject(m) || m[f] === undefined) throw new InputFault({ file, field: `traces.${name}.policies.${key}.${f}`, message: 'missing' });
+        if (!isObject(m) || m[f] === undefined)
+          throw new InputFault({ file, field: `traces.${name}.policies.${key}.${f}`, message: 'missing' });
       }
     }
   }

@@ -37,7 +37,10 @@ async function run(json: unknown) {
 
 /** The one-line message loadSuite fails with. */
 async function suiteError(json: unknown): Promise<string> {
-  const e = await suite(json).then(() => undefined, (x: unknown) => x);
+  const e = await suite(json).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(InputFault);
   return formatInputError((e as InputFault).detail).replace(/^.*suite-\d+\.json: /, 'SUITE: ');
 }
@@ -57,12 +60,22 @@ describe('suite files', () => {
       ],
     });
     expect(s.traces.map((t) => [t.name, t.source.kind])).toEqual([
-      ['a-vtd-shared-domain-devtlb', 'ingest'], ['smmuv3-lazy', 'ingest'], ['smmuv3-wrap', 'trace'], ['small', 'gen'],
+      ['a-vtd-shared-domain-devtlb', 'ingest'],
+      ['smmuv3-lazy', 'ingest'],
+      ['smmuv3-wrap', 'trace'],
+      ['small', 'gen'],
     ]);
-    expect(s.traces[0]!.policies).toEqual([{ key: 'per-command', spec: 'per-command' }, { key: 'linear-batch', spec: 'linear-batch:split_on_wrap=true' }]);
+    expect(s.traces[0]!.policies).toEqual([
+      { key: 'per-command', spec: 'per-command' },
+      { key: 'linear-batch', spec: 'linear-batch:split_on_wrap=true' },
+    ]);
     expect(s.traces[2]!.policies.length).toBe(9);
     expect(s.traces[3]!.source).toEqual({ kind: 'gen', workload: 'vtd', options: { requests: '50', cachingMode: 'on' } });
-    expect(s.thresholds).toEqual({ max_increase: { modeled_us: 0.01, ioctls: 0, host_commands: 0 }, violations: 'no-increase', keep_correct: true });
+    expect(s.thresholds).toEqual({
+      max_increase: { modeled_us: 0.01, ioctls: 0, host_commands: 0 },
+      violations: 'no-increase',
+      keep_correct: true,
+    });
   });
 
   it('rejects text that is not JSON, and a missing file', async () => {
@@ -74,19 +87,63 @@ describe('suite files', () => {
 
   it.each<[string, unknown, string]>([
     ['a missing version', { traces: ok.traces }, 'SUITE: invtrace_suite: expected 1 (the suite format version)'],
-    ['an unknown field', { ...ok, treshold: {} }, 'SUITE: treshold: unknown field (known: invtrace_suite, name, description, baseline, costs, policies, thresholds, traces)'],
+    [
+      'an unknown field',
+      { ...ok, treshold: {} },
+      'SUITE: treshold: unknown field (known: invtrace_suite, name, description, baseline, costs, policies, thresholds, traces)',
+    ],
     ['no traces', { invtrace_suite: 1, traces: [] }, 'SUITE: traces: expected a non-empty array of traces'],
-    ['two kinds in one entry', { invtrace_suite: 1, traces: [{ scenario: SCENARIO('e-smmuv3-wrap'), gen: 'vtd' }] }, 'SUITE: traces[0]: give exactly one of "trace", "capture", "scenario" or "gen"'],
-    ['a missing capture file', { invtrace_suite: 1, traces: [{ capture: [SCENARIO('e-smmuv3-wrap'), '/nope/guest.txt'] }] }, 'SUITE: traces[0].capture[1]: no such file: /nope/guest.txt'],
-    ['an unknown policy', { ...ok, policies: ['per-command', 'nope'] }, 'SUITE: policies[1]: policy: unknown policy "nope" (known: hw-direct, per-command, linear-batch, raw-ring, devtlb-nop, qemu-accel, kernel-ring, shadow, pv-map, migrate, all, designs, or a module path)'],
-    ['a bad variant', { ...ok, policies: ['linear-batch:split_on_wrap=maybe'] }, 'SUITE: policies[0]: policy: linear-batch:split_on_wrap=maybe: split_on_wrap must be one of false, true, not "maybe"'],
-    ['an alias taken twice', { ...ok, policies: ['linear-batch', { policy: 'linear-batch:vmm=prepass', as: 'linear-batch' }] }, 'SUITE: policies[1].as: "linear-batch" is listed twice (results are kept by name)'],
-    ['an unknown metric', { ...ok, thresholds: { max_increase: { completions: 0 } } }, 'SUITE: thresholds.max_increase.completions: not a metric a threshold can bound (traps, vmm_commands, ioctls, host_commands, host_syncs, host_doorbells, device_invalidations, direct_commands, bytes_copied, modeled_us, p50_us, p99_us, max_us)'],
-    ['a negative limit', { ...ok, thresholds: { max_increase: { ioctls: -1 } } }, 'SUITE: thresholds.max_increase.ioctls: expected a relative increase >= 0 (0.05 = +5 %)'],
-    ['an unknown generator option', { invtrace_suite: 1, traces: [{ gen: 'vtd', options: { bogus: 1 } }] }, 'SUITE: traces[0].options.bogus: unknown generator option'],
-    ['a bad generator value', { invtrace_suite: 1, traces: [{ gen: 'vtd', options: { requests: 0 } }] }, 'SUITE: traces[0].options.requests: 0 is outside 1..9007199254740991'],
+    [
+      'two kinds in one entry',
+      { invtrace_suite: 1, traces: [{ scenario: SCENARIO('e-smmuv3-wrap'), gen: 'vtd' }] },
+      'SUITE: traces[0]: give exactly one of "trace", "capture", "scenario" or "gen"',
+    ],
+    [
+      'a missing capture file',
+      { invtrace_suite: 1, traces: [{ capture: [SCENARIO('e-smmuv3-wrap'), '/nope/guest.txt'] }] },
+      'SUITE: traces[0].capture[1]: no such file: /nope/guest.txt',
+    ],
+    [
+      'an unknown policy',
+      { ...ok, policies: ['per-command', 'nope'] },
+      'SUITE: policies[1]: policy: unknown policy "nope" (known: hw-direct, per-command, linear-batch, raw-ring, devtlb-nop, qemu-accel, kernel-ring, shadow, pv-map, migrate, all, designs, or a module path)',
+    ],
+    [
+      'a bad variant',
+      { ...ok, policies: ['linear-batch:split_on_wrap=maybe'] },
+      'SUITE: policies[0]: policy: linear-batch:split_on_wrap=maybe: split_on_wrap must be one of false, true, not "maybe"',
+    ],
+    [
+      'an alias taken twice',
+      { ...ok, policies: ['linear-batch', { policy: 'linear-batch:vmm=prepass', as: 'linear-batch' }] },
+      'SUITE: policies[1].as: "linear-batch" is listed twice (results are kept by name)',
+    ],
+    [
+      'an unknown metric',
+      { ...ok, thresholds: { max_increase: { completions: 0 } } },
+      'SUITE: thresholds.max_increase.completions: not a metric a threshold can bound (traps, vmm_commands, ioctls, host_commands, host_syncs, host_doorbells, device_invalidations, direct_commands, bytes_copied, modeled_us, p50_us, p99_us, max_us)',
+    ],
+    [
+      'a negative limit',
+      { ...ok, thresholds: { max_increase: { ioctls: -1 } } },
+      'SUITE: thresholds.max_increase.ioctls: expected a relative increase >= 0 (0.05 = +5 %)',
+    ],
+    [
+      'an unknown generator option',
+      { invtrace_suite: 1, traces: [{ gen: 'vtd', options: { bogus: 1 } }] },
+      'SUITE: traces[0].options.bogus: unknown generator option',
+    ],
+    [
+      'a bad generator value',
+      { invtrace_suite: 1, traces: [{ gen: 'vtd', options: { requests: 0 } }] },
+      'SUITE: traces[0].options.requests: 0 is outside 1..9007199254740991',
+    ],
     ['an unknown workload', { invtrace_suite: 1, traces: [{ gen: 'linux-9-vtd' }] }, 'SUITE: traces[0].gen: unknown workload'],
-    ['two traces of one name', { invtrace_suite: 1, traces: [SCENARIO('e-smmuv3-wrap'), SCENARIO('e-smmuv3-wrap')] }, 'SUITE: traces[1].name: "e-smmuv3-wrap" names two traces (give each a "name")'],
+    [
+      'two traces of one name',
+      { invtrace_suite: 1, traces: [SCENARIO('e-smmuv3-wrap'), SCENARIO('e-smmuv3-wrap')] },
+      'SUITE: traces[1].name: "e-smmuv3-wrap" names two traces (give each a "name")',
+    ],
   ])('names the file and field of %s', async (_what, json, message) => {
     expect(await suiteError(json)).toContain(message);
   });
@@ -114,7 +171,10 @@ describe('a run against the baseline of an earlier run', () => {
     expect(cmp.counts).toEqual({ ok: 1, regression: 1, improvement: 0, new: 0 });
     const o = cmp.outcomes.find((x) => x.policy === 'linear-batch')!;
     expect(o).toMatchObject({ trace: 'e-smmuv3-wrap', spec: 'linear-batch:split_on_wrap=true', status: 'regression' });
-    expect(o.changes.map((c) => [c.metric, c.verdict])).toEqual([['ioctls', 'regression'], ['modeled_us', 'regression']]);
+    expect(o.changes.map((c) => [c.metric, c.verdict])).toEqual([
+      ['ioctls', 'regression'],
+      ['modeled_us', 'regression'],
+    ]);
     expect(o.changes[0]).toMatchObject({ baseline: 2, current: 3, relative: 0.5, limit: 0, text: 'ioctls 2 → 3 (+50.0%, limit +0%)' });
     expect(o.changes[1]!.baseline as number).toBeCloseTo(linear, 9);
     expect(o.changes[1]!.current as number).toBeCloseTo(split, 9);
@@ -122,10 +182,15 @@ describe('a run against the baseline of an earlier run', () => {
     // The JUnit report: one testsuite for the trace, one testcase per policy, the failure names it.
     const xml = junitXml(worse.runs, cmp, { suite: 'worse.json', timestamp: new Date(0), seconds: 1 });
     const root = expectJunitShape(xml);
-    expect(junitFailures(root)).toEqual({ 'e-smmuv3-wrap/linear-batch': expect.stringContaining('e-smmuv3-wrap × linear-batch: ioctls 2 → 3 (+50.0%, limit +0%)') });
+    expect(junitFailures(root)).toEqual({
+      'e-smmuv3-wrap/linear-batch': expect.stringContaining('e-smmuv3-wrap × linear-batch: ioctls 2 → 3 (+50.0%, limit +0%)'),
+    });
 
     // A looser limit on modelled time lets the same run through when ioctls are not bounded.
-    const loose = compareRuns(worse.runs, baseline, { ...worse.s.thresholds, max_increase: { modeled_us: (split - linear) / linear + 0.01 } });
+    const loose = compareRuns(worse.runs, baseline, {
+      ...worse.s.thresholds,
+      max_increase: { modeled_us: (split - linear) / linear + 0.01 },
+    });
     expect(loose.counts.regression).toBe(0);
   });
 
@@ -138,7 +203,13 @@ describe('a run against the baseline of an earlier run', () => {
     const cmp = compareRuns(bug.runs, baselineOf(before.runs), bug.s.thresholds);
     const o = cmp.outcomes[0]!;
     expect(o).toMatchObject({ trace: 'b-vtd-devtlb-alone', policy: 'per-command', spec: FIXTURE, status: 'regression' });
-    expect(o.changes[0]).toMatchObject({ metric: 'correct', baseline: true, current: false, verdict: 'regression', text: 'became incorrect: 1 violation (stale-translation 1)' });
+    expect(o.changes[0]).toMatchObject({
+      metric: 'correct',
+      baseline: true,
+      current: false,
+      verdict: 'regression',
+      text: 'became incorrect: 1 violation (stale-translation 1)',
+    });
     // Nothing was sent: 1 ioctl fewer, an "improvement" that does not excuse it.
     expect(o.changes.find((c) => c.metric === 'ioctls')).toMatchObject({ baseline: 1, current: 0, verdict: 'improvement' });
   });
@@ -146,24 +217,37 @@ describe('a run against the baseline of an earlier run', () => {
   it('fails every policy of a trace whose events changed, and lists baseline entries not run', async () => {
     const before = await run(base);
     const baseline = baselineOf(before.runs);
-    const moved = { ...baseline, traces: { 'e-smmuv3-wrap': { ...baseline.traces['e-smmuv3-wrap']!, events: 13 }, gone: baseline.traces['e-smmuv3-wrap']! } };
+    const moved = {
+      ...baseline,
+      traces: { 'e-smmuv3-wrap': { ...baseline.traces['e-smmuv3-wrap']!, events: 13 }, gone: baseline.traces['e-smmuv3-wrap']! },
+    };
     const cmp = compareRuns(before.runs, moved, before.s.thresholds);
     expect(cmp.counts.regression).toBe(2);
-    expect(cmp.outcomes[0]!.changes[0]!.text).toBe('the trace changed (smmuv3, 13 events → smmuv3, 12): its baseline no longer applies; update it');
+    expect(cmp.outcomes[0]!.changes[0]!.text).toBe(
+      'the trace changed (smmuv3, 13 events → smmuv3, 12): its baseline no longer applies; update it',
+    );
     expect(cmp.missing).toEqual([{ trace: 'gone' }]);
   });
 });
 
 describe('baseline files', () => {
   it('round-trip byte for byte and name a missing metric', async () => {
-    const { runs } = await run({ invtrace_suite: 1, policies: ['per-command'], traces: [{ scenario: SCENARIO('a-vtd-shared-domain-devtlb') }] });
+    const { runs } = await run({
+      invtrace_suite: 1,
+      policies: ['per-command'],
+      traces: [{ scenario: SCENARIO('a-vtd-shared-domain-devtlb') }],
+    });
     const file = join(dir, 'baseline.json');
     writeBaseline(file, baselineOf(runs));
     const text = readFileSync(file, 'utf8');
     writeBaseline(file, readBaseline(file));
     expect(readFileSync(file, 'utf8')).toBe(text);
     // (a): one ioctl per invalidation command, 1 IOTLB + 4 device-TLB
-    expect(readBaseline(file).traces['a-vtd-shared-domain-devtlb']!.policies['per-command']).toMatchObject({ ioctls: 5, correct: true, violations: 0 });
+    expect(readBaseline(file).traces['a-vtd-shared-domain-devtlb']!.policies['per-command']).toMatchObject({
+      ioctls: 5,
+      correct: true,
+      violations: 0,
+    });
     const broken = JSON.parse(text);
     delete broken.traces['a-vtd-shared-domain-devtlb'].policies['per-command'].ioctls;
     writeFileSync(file, JSON.stringify(broken));

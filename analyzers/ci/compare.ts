@@ -49,7 +49,10 @@ const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 3 
 export const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'from 0');
 /** A limit as text: `+1%`. */
 export const limitText = (x: number) => `+${+(100 * x).toFixed(3)}%`;
-const kinds = (m: PolicyMetrics) => Object.entries(m.violations_by_kind).map(([k, n]) => `${k} ${n}`).join(', ');
+const kinds = (m: PolicyMetrics) =>
+  Object.entries(m.violations_by_kind)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 
 export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | undefined, th: Thresholds): Comparison {
   const outcomes: Outcome[] = [];
@@ -61,7 +64,12 @@ export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | unde
       const changes: Change[] = [];
       if (base !== undefined && old !== undefined && (base.events !== run.events || base.arch !== run.arch)) {
         changes.push({
-          metric: 'events', baseline: `${base.arch} ${base.events}`, current: `${run.arch} ${run.events}`, relative: null, limit: null, verdict: 'regression',
+          metric: 'events',
+          baseline: `${base.arch} ${base.events}`,
+          current: `${run.arch} ${run.events}`,
+          relative: null,
+          limit: null,
+          verdict: 'regression',
           text: `the trace changed (${base.arch}, ${num(base.events)} events → ${run.arch}, ${num(run.events)}): its baseline no longer applies; update it`,
         });
       } else if (old !== undefined) {
@@ -73,9 +81,14 @@ export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | unde
           if (c) changes.push(c);
         }
       }
-      const status: Status = old === undefined ? 'new'
-        : changes.some((c) => c.verdict === 'regression') ? 'regression'
-          : changes.length > 0 ? 'improvement' : 'ok';
+      const status: Status =
+        old === undefined
+          ? 'new'
+          : changes.some((c) => c.verdict === 'regression')
+            ? 'regression'
+            : changes.length > 0
+              ? 'improvement'
+              : 'ok';
       outcomes.push({ trace: run.trace.name, policy: p.key, spec: p.spec, status, changes, current });
     }
   }
@@ -86,7 +99,8 @@ export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | unde
     if (run === undefined) missing.push({ trace: name });
     else {
       for (const key of Object.keys(t.policies)) {
-        if (!run.policies.some((p) => p.key === key) && !leftOut.some((l) => l.trace === name && l.policy === key)) missing.push({ trace: name, policy: key });
+        if (!run.policies.some((p) => p.key === key) && !leftOut.some((l) => l.trace === name && l.policy === key))
+          missing.push({ trace: name, policy: key });
       }
     }
   }
@@ -99,17 +113,44 @@ export function compareRuns(runs: readonly TraceRun[], baseline: Baseline | unde
 function correctness(old: PolicyMetrics, cur: PolicyMetrics, th: Thresholds): Change[] {
   const first = cur.violations > 0 ? ` (${kinds(cur)})` : '';
   if (th.keep_correct && old.correct && !cur.correct) {
-    return [{ metric: 'correct', baseline: true, current: false, relative: null, limit: null, verdict: 'regression', text: `became incorrect: ${cur.violations} violation${cur.violations === 1 ? '' : 's'}${first}` }];
+    return [
+      {
+        metric: 'correct',
+        baseline: true,
+        current: false,
+        relative: null,
+        limit: null,
+        verdict: 'regression',
+        text: `became incorrect: ${cur.violations} violation${cur.violations === 1 ? '' : 's'}${first}`,
+      },
+    ];
   }
   if (!old.correct && cur.correct) {
-    return [{ metric: 'correct', baseline: false, current: true, relative: null, limit: null, verdict: 'improvement', text: `became correct (was ${old.violations} violations: ${kinds(old)})` }];
+    return [
+      {
+        metric: 'correct',
+        baseline: false,
+        current: true,
+        relative: null,
+        limit: null,
+        verdict: 'improvement',
+        text: `became correct (was ${old.violations} violations: ${kinds(old)})`,
+      },
+    ];
   }
   if (th.violations === 'no-increase' && cur.violations !== old.violations) {
     const grew = cur.violations > old.violations;
-    return [{
-      metric: 'violations', baseline: old.violations, current: cur.violations, relative: old.violations ? (cur.violations - old.violations) / old.violations : Infinity, limit: 0,
-      verdict: grew ? 'regression' : 'improvement', text: `violations ${old.violations} → ${cur.violations}${first}`,
-    }];
+    return [
+      {
+        metric: 'violations',
+        baseline: old.violations,
+        current: cur.violations,
+        relative: old.violations ? (cur.violations - old.violations) / old.violations : Infinity,
+        limit: 0,
+        verdict: grew ? 'regression' : 'improvement',
+        text: `violations ${old.violations} → ${cur.violations}${first}`,
+      },
+    ];
   }
   return [];
 }
@@ -118,5 +159,13 @@ function metricChange(metric: string, old: number, cur: number, limit: number): 
   const relative = old === 0 ? (cur === 0 ? 0 : Infinity) : (cur - old) / old;
   const verdict = relative > limit + EPSILON ? 'regression' : relative < -(limit + EPSILON) ? 'improvement' : undefined;
   if (verdict === undefined) return undefined;
-  return { metric, baseline: old, current: cur, relative, limit, verdict, text: `${metric} ${num(old)} → ${num(cur)} (${pct(relative)}, limit ${limitText(limit)})` };
+  return {
+    metric,
+    baseline: old,
+    current: cur,
+    relative,
+    limit,
+    verdict,
+    text: `${metric} ${num(old)} → ${num(cur)} (${pct(relative)}, limit ${limitText(limit)})`,
+  };
 }

@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import type { Comparison, Outcome } from './compare.js';
 import type { TraceRun } from './run.js';
 
-const xml = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const xml = (s: string | number) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 const secs = (s: number) => s.toFixed(3);
 
 export interface JunitOptions {
@@ -35,21 +36,29 @@ export function junitXml(runs: readonly TraceRun[], cmp: Comparison, o: JunitOpt
     skipped += missing.length + leftOut.length;
     const each = run.seconds / Math.max(1, outcomes.length);
     const cls = `invtrace.ci.${run.trace.name}`;
-    suites.push([
-      `  <testsuite name="${xml(run.trace.name)}" tests="${n}" failures="${fails}" errors="0" skipped="${missing.length + leftOut.length}" time="${secs(run.seconds)}" timestamp="${stamp}" hostname="${xml(host)}" id="${id}" package="invtrace.ci">`,
-      '    <properties>',
-      `      <property name="source" value="${xml(run.trace.label)}"/>`,
-      `      <property name="arch" value="${xml(run.arch)}"/>`,
-      `      <property name="events" value="${run.events}"/>`,
-      `      <property name="doorbells" value="${run.doorbells}"/>`,
-      '    </properties>',
-      ...outcomes.map((x) => testcase(x, cls, each)),
-      ...missing.map((m) => `    <testcase name="${xml(m.policy!)}" classname="${xml(cls)}" time="0"><skipped message="in the baseline, not run by the suite"/></testcase>`),
-      ...leftOut.map((l) => `    <testcase name="${xml(l.policy)}" classname="${xml(cls)}" time="0"><skipped message="${xml(`left out: ${l.why}`)}"/></testcase>`),
-      '    <system-out/>',
-      '    <system-err/>',
-      '  </testsuite>',
-    ].join('\n'));
+    suites.push(
+      [
+        `  <testsuite name="${xml(run.trace.name)}" tests="${n}" failures="${fails}" errors="0" skipped="${missing.length + leftOut.length}" time="${secs(run.seconds)}" timestamp="${stamp}" hostname="${xml(host)}" id="${id}" package="invtrace.ci">`,
+        '    <properties>',
+        `      <property name="source" value="${xml(run.trace.label)}"/>`,
+        `      <property name="arch" value="${xml(run.arch)}"/>`,
+        `      <property name="events" value="${run.events}"/>`,
+        `      <property name="doorbells" value="${run.doorbells}"/>`,
+        '    </properties>',
+        ...outcomes.map((x) => testcase(x, cls, each)),
+        ...missing.map(
+          (m) =>
+            `    <testcase name="${xml(m.policy!)}" classname="${xml(cls)}" time="0"><skipped message="in the baseline, not run by the suite"/></testcase>`,
+        ),
+        ...leftOut.map(
+          (l) =>
+            `    <testcase name="${xml(l.policy)}" classname="${xml(cls)}" time="0"><skipped message="${xml(`left out: ${l.why}`)}"/></testcase>`,
+        ),
+        '    <system-out/>',
+        '    <system-err/>',
+        '  </testsuite>',
+      ].join('\n'),
+    );
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

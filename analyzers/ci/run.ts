@@ -107,7 +107,9 @@ export async function runTrace(job: TraceJob, o: Pick<RunSuiteOptions, 'onStage'
     doorbells: r.doorbells,
     seconds: (performance.now() - t0) / 1000,
     // A policy left out of this trace (hw-direct over several physical IOMMUs) has no run.
-    policies: chosen.filter((p) => bySpec.has(p.spec)).map((p) => ({ key: p.key, spec: p.spec, index: p.index, summary: bySpec.get(p.spec)! })),
+    policies: chosen
+      .filter((p) => bySpec.has(p.spec))
+      .map((p) => ({ key: p.key, spec: p.spec, index: p.index, summary: bySpec.get(p.spec)! })),
     leftOut: chosen.flatMap((p) => {
       const why = (r.left_out ?? []).find((l) => l.policy === p.spec)?.why;
       return why === undefined ? [] : [{ key: p.key, spec: p.spec, why }];
@@ -121,7 +123,11 @@ function jobsOf(suite: Suite, o: RunSuiteOptions): TraceJob[] {
     const policies = o.only ? o.only.get(i) : t.policies.map((_p, j) => j);
     if (policies === undefined || policies.length === 0) continue;
     jobs.push({
-      index: i, total: suite.traces.length, trace: t, policies, workDir: o.workDir,
+      index: i,
+      total: suite.traces.length,
+      trace: t,
+      policies,
+      workDir: o.workDir,
       ...(suite.costs ? { costs: suite.costs } : {}),
       ...(o.resultsDir ? { resultsDir: o.resultsDir(i, t) } : {}),
     });
@@ -146,7 +152,6 @@ export type WorkerMessage =
   | { readonly type: 'done'; readonly run: TraceRun }
   | { readonly type: 'error'; readonly message: string; readonly input: boolean };
 
-
 /** Runs the jobs `n` at a time in worker threads; results in suite order; the first error stops the rest. */
 async function runInWorkers(jobs: readonly TraceJob[], n: number, o: RunSuiteOptions): Promise<TraceRun[]> {
   const results = new Array<TraceRun>(jobs.length);
@@ -155,10 +160,14 @@ async function runInWorkers(jobs: readonly TraceJob[], n: number, o: RunSuiteOpt
   const live = new Set<WorkerJob<unknown>>();
   const one = async (k: number) => {
     const job = jobs[k]!;
-    const w = workerJob<WorkerMessage>(workerScript(import.meta.url, 'analyzers/ci/worker.js'), { workerData: job }, {
-      note: (m) => (m.type === 'stage' ? o.onStage?.(job.index + 1, job.total, job.trace, m.stage) : o.onProgress?.(m.rows)),
-      exitMessage: (code) => `ci worker for ${job.trace.name} ended with exit code ${code}`,
-    });
+    const w = workerJob<WorkerMessage>(
+      workerScript(import.meta.url, 'analyzers/ci/worker.js'),
+      { workerData: job },
+      {
+        note: (m) => (m.type === 'stage' ? o.onStage?.(job.index + 1, job.total, job.trace, m.stage) : o.onProgress?.(m.rows)),
+        exitMessage: (code) => `ci worker for ${job.trace.name} ended with exit code ${code}`,
+      },
+    );
     live.add(w);
     try {
       results[k] = (await w.done).run;

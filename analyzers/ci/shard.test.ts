@@ -13,12 +13,25 @@ import { parseShard, resultCount, shardPlan } from './shard.js';
 
 const dir = tempDir();
 const suiteFile = join(dir, 'suite.json');
-const SCENARIOS = ['a-vtd-shared-domain-devtlb', 'b-vtd-devtlb-alone', 'c-vtd-split-domain', 'd-smmuv3-illegal-then-vmm-command', 'e-smmuv3-wrap', 'f-smmuv3-entry-num-overcount'];
-writeFileSync(suiteFile, JSON.stringify({
-  invtrace_suite: 1,
-  baseline: join(ROOT, 'samples/ci/baseline.json'),
-  traces: [...SCENARIOS.map((s) => ({ scenario: join(ROOT, 'samples/scenarios', `${s}.jsonl`) })), { trace: join(ROOT, 'samples/generated/smmuv3-wrap.arrow') }],
-}));
+const SCENARIOS = [
+  'a-vtd-shared-domain-devtlb',
+  'b-vtd-devtlb-alone',
+  'c-vtd-split-domain',
+  'd-smmuv3-illegal-then-vmm-command',
+  'e-smmuv3-wrap',
+  'f-smmuv3-entry-num-overcount',
+];
+writeFileSync(
+  suiteFile,
+  JSON.stringify({
+    invtrace_suite: 1,
+    baseline: join(ROOT, 'samples/ci/baseline.json'),
+    traces: [
+      ...SCENARIOS.map((s) => ({ scenario: join(ROOT, 'samples/scenarios', `${s}.jsonl`) })),
+      { trace: join(ROOT, 'samples/generated/smmuv3-wrap.arrow') },
+    ],
+  }),
+);
 
 /** JUnit without what differs between runs by nature: times, timestamps, the host. */
 const stable = (xml: string) => xml.replace(/ (time|timestamp|hostname)="[^"]*"/g, '');
@@ -36,7 +49,8 @@ describe('shards', () => {
     for (const n of [1, 2, 3, 5, 63, 64]) {
       const seen = new Map<string, number>();
       for (let i = 1; i <= n; i++) {
-        for (const [t, ps] of shardPlan(suite, { index: i, count: n })) for (const p of ps) seen.set(`${t}:${p}`, (seen.get(`${t}:${p}`) ?? 0) + 1);
+        for (const [t, ps] of shardPlan(suite, { index: i, count: n }))
+          for (const p of ps) seen.set(`${t}:${p}`, (seen.get(`${t}:${p}`) ?? 0) + 1);
       }
       expect(seen.size).toBe(63);
       expect([...seen.values()].every((c) => c === 1)).toBe(true);
@@ -84,8 +98,10 @@ describe('shards', () => {
     const r = cli('sql', join(dir, 's1'), '-e', 'SELECT trace, count(*) AS policies FROM summary GROUP BY trace ORDER BY trace', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
-      { trace: 'a-vtd-shared-domain-devtlb', policies: 9 }, { trace: 'b-vtd-devtlb-alone', policies: 9 },
-      { trace: 'c-vtd-split-domain', policies: 8 }, { trace: 'd-smmuv3-illegal-then-vmm-command', policies: 5 },
+      { trace: 'a-vtd-shared-domain-devtlb', policies: 9 },
+      { trace: 'b-vtd-devtlb-alone', policies: 9 },
+      { trace: 'c-vtd-split-domain', policies: 8 },
+      { trace: 'd-smmuv3-illegal-then-vmm-command', policies: 5 },
     ]);
   }, 60_000);
 });

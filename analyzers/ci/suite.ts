@@ -17,8 +17,19 @@ export const SUITE_VERSION = 1;
 
 /** Metrics a threshold may bound: the cost counts of a policy summary (more is worse). */
 export const COST_METRICS = [
-  'traps', 'vmm_commands', 'ioctls', 'host_commands', 'host_syncs', 'host_doorbells', 'device_invalidations',
-  'direct_commands', 'bytes_copied', 'modeled_us', 'p50_us', 'p99_us', 'max_us',
+  'traps',
+  'vmm_commands',
+  'ioctls',
+  'host_commands',
+  'host_syncs',
+  'host_doorbells',
+  'device_invalidations',
+  'direct_commands',
+  'bytes_copied',
+  'modeled_us',
+  'p50_us',
+  'p99_us',
+  'max_us',
 ] as const;
 export type CostMetric = (typeof COST_METRICS)[number];
 
@@ -95,7 +106,8 @@ export async function loadSuite(file: string): Promise<Suite> {
     return v;
   };
   const known = (o: Record<string, Json>, field: string, keys: readonly string[]) => {
-    for (const k of Object.keys(o)) if (!keys.includes(k)) throw fault(field ? `${field}.${k}` : k, `unknown field (known: ${keys.join(', ')})`);
+    for (const k of Object.keys(o))
+      if (!keys.includes(k)) throw fault(field ? `${field}.${k}` : k, `unknown field (known: ${keys.join(', ')})`);
   };
   const existing = (v: Json, field: string): string => {
     const p = path(str(v, field));
@@ -114,7 +126,8 @@ export async function loadSuite(file: string): Promise<Suite> {
     const field = `traces[${i}]`;
     // A bare path is told by its contents (formats/input-kind.ts): a trace or a replay folder, else captures.
     const bare = (p: string) => (existsSync(path(p)) && ['trace', 'replay-folder'].includes(pathKind(path(p))) ? 'trace' : 'capture');
-    const e: Record<string, Json> = typeof t === 'string' || Array.isArray(t) ? { [typeof t === 'string' ? bare(t) : 'capture']: t } : obj(t, field);
+    const e: Record<string, Json> =
+      typeof t === 'string' || Array.isArray(t) ? { [typeof t === 'string' ? bare(t) : 'capture']: t } : obj(t, field);
     known(e, field, ['name', 'trace', 'capture', 'scenario', 'gen', 'options', 'policies', 'topology']);
     const kinds = ['trace', 'capture', 'scenario', 'gen'].filter((k) => e[k] !== undefined);
     if (kinds.length !== 1) throw fault(field, 'give exactly one of "trace", "capture", "scenario" or "gen"');
@@ -127,7 +140,8 @@ export async function loadSuite(file: string): Promise<Suite> {
         const r = replayFolderTrace(files[0]!);
         if (r.trace === undefined) throw fault(`${field}.trace`, `${files[0]}: ${r.why}`);
         source = { kind: 'trace', file: r.trace }; // named after the folder, as given
-      } else if (pathKind(files[0]!) !== 'trace') throw fault(`${field}.trace`, `${files[0]}: not an Arrow trace (give captures and scenarios as "capture" or "scenario")`);
+      } else if (pathKind(files[0]!) !== 'trace')
+        throw fault(`${field}.trace`, `${files[0]}: not an Arrow trace (give captures and scenarios as "capture" or "scenario")`);
       else source = { kind: 'trace', file: files[0]! };
     } else if (e.capture !== undefined || e.scenario !== undefined) {
       const k = e.capture !== undefined ? 'capture' : 'scenario';
@@ -141,7 +155,12 @@ export async function loadSuite(file: string): Promise<Suite> {
       const options = genOptions(e.options ?? {}, `${field}.options`, fault, obj);
       const p = plan(workload, options);
       if (!p.ok) {
-        const at = p.error.field === workload ? `${field}.gen` : p.error.field?.startsWith('--') ? `${field}.options.${p.error.field.slice(2)}` : `${field}.options`;
+        const at =
+          p.error.field === workload
+            ? `${field}.gen`
+            : p.error.field?.startsWith('--')
+              ? `${field}.options.${p.error.field.slice(2)}`
+              : `${field}.options`;
         throw fault(at, p.error.message);
       }
       source = { kind: 'gen', workload, options };
@@ -171,7 +190,8 @@ type Fault = (field: string, message: string) => InputFault;
 
 /** Policy entries: "SPEC", "all", or {"policy": SPEC, "as": ALIAS}; module paths resolved against the suite's folder. */
 async function suitePolicies(v: Json, field: string, fault: Fault, path: (p: string) => string): Promise<SuitePolicy[]> {
-  if (!Array.isArray(v) || v.length === 0) throw fault(field, 'expected a non-empty array of policies ("all", "NAME[:key=value,...]" or {"policy": ..., "as": ...})');
+  if (!Array.isArray(v) || v.length === 0)
+    throw fault(field, 'expected a non-empty array of policies ("all", "NAME[:key=value,...]" or {"policy": ..., "as": ...})');
   const out: SuitePolicy[] = [];
   for (const [i, p] of v.entries()) {
     const f = `${field}[${i}]`;
@@ -182,7 +202,8 @@ async function suitePolicies(v: Json, field: string, fault: Fault, path: (p: str
       const o = p as Record<string, Json>;
       for (const k of Object.keys(o)) if (!['policy', 'as'].includes(k)) throw fault(`${f}.${k}`, 'unknown field (known: policy, as)');
       if (typeof o.policy !== 'string' || o.policy.trim() === '') throw fault(`${f}.policy`, 'expected a policy spec');
-      if (o.as !== undefined && (typeof o.as !== 'string' || o.as.trim() === '')) throw fault(`${f}.as`, 'expected the name the results go under');
+      if (o.as !== undefined && (typeof o.as !== 'string' || o.as.trim() === ''))
+        throw fault(`${f}.as`, 'expected the name the results go under');
       spec = o.policy.trim();
       alias = o.as;
     } else throw fault(f, 'expected "NAME[:key=value,...]" or {"policy": ..., "as": ...}');
@@ -195,7 +216,8 @@ async function suitePolicies(v: Json, field: string, fault: Fault, path: (p: str
     }
     for (const s of specs) {
       const key = alias ?? (spec === 'all' ? s : spec);
-      if (out.some((x) => x.key === key)) throw fault(alias !== undefined ? `${f}.as` : f, `"${key}" is listed twice (results are kept by name)`);
+      if (out.some((x) => x.key === key))
+        throw fault(alias !== undefined ? `${f}.as` : f, `"${key}" is listed twice (results are kept by name)`);
       out.push({ key, spec: s });
     }
   }
@@ -209,7 +231,12 @@ function userPath(spec: string, path: (p: string) => string): string {
   return path(base) + spec.slice(base.length);
 }
 
-function suiteThresholds(v: Json, fault: Fault, obj: (v: Json, f: string) => Record<string, Json>, known: (o: Record<string, Json>, f: string, k: readonly string[]) => void): Thresholds {
+function suiteThresholds(
+  v: Json,
+  fault: Fault,
+  obj: (v: Json, f: string) => Record<string, Json>,
+  known: (o: Record<string, Json>, f: string, k: readonly string[]) => void,
+): Thresholds {
   if (v === undefined) return DEFAULT_THRESHOLDS;
   const t = obj(v, 'thresholds');
   known(t, 'thresholds', ['max_increase', 'violations', 'keep_correct']);
@@ -219,7 +246,8 @@ function suiteThresholds(v: Json, fault: Fault, obj: (v: Json, f: string) => Rec
     const out: Partial<Record<CostMetric, number>> = {};
     for (const [k, x] of Object.entries(m)) {
       const f = `thresholds.max_increase.${k}`;
-      if (!(COST_METRICS as readonly string[]).includes(k)) throw fault(f, `not a metric a threshold can bound (${COST_METRICS.join(', ')})`);
+      if (!(COST_METRICS as readonly string[]).includes(k))
+        throw fault(f, `not a metric a threshold can bound (${COST_METRICS.join(', ')})`);
       if (typeof x !== 'number' || !(x >= 0)) throw fault(f, 'expected a relative increase >= 0 (0.05 = +5 %)');
       out[k as CostMetric] = x;
     }
@@ -233,13 +261,20 @@ function suiteThresholds(v: Json, fault: Fault, obj: (v: Json, f: string) => Rec
 }
 
 /** Generator options by flag name (`caching-mode`) or key (`cachingMode`); values as the command line takes them. */
-function genOptions(v: Json, field: string, fault: Fault, obj: (v: Json, f: string) => Record<string, Json>): Partial<Record<OptionKey, string>> {
+function genOptions(
+  v: Json,
+  field: string,
+  fault: Fault,
+  obj: (v: Json, f: string) => Record<string, Json>,
+): Partial<Record<OptionKey, string>> {
   const o = obj(v, field);
   const out: Partial<Record<OptionKey, string>> = {};
   for (const [k, x] of Object.entries(o)) {
     const def = OPTIONS.find((d) => d.key === k || flagName(d) === k);
-    if (def === undefined) throw fault(`${field}.${k}`, `unknown generator option (gen --list shows them: ${OPTIONS.map(flagName).join(', ')})`);
-    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') throw fault(`${field}.${k}`, 'expected a string, number or boolean');
+    if (def === undefined)
+      throw fault(`${field}.${k}`, `unknown generator option (gen --list shows them: ${OPTIONS.map(flagName).join(', ')})`);
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')
+      throw fault(`${field}.${k}`, 'expected a string, number or boolean');
     out[def.key] = typeof x === 'boolean' ? (x ? 'on' : 'off') : String(x);
   }
   return out;

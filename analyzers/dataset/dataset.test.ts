@@ -45,7 +45,9 @@ describe('a replay written as a dataset', () => {
       expect(readdirSync(join(root, `table=${t}`))).toEqual(['trace=a-vtd-shared-domain-devtlb']);
       for (const p of ALL_POLICIES) expect(existsSync(partPath(root, t, 'a-vtd-shared-domain-devtlb', p)), `${t} ${p}`).toBe(true);
     }
-    expect(readdirSync(join(root, 'table=summary/trace=a-vtd-shared-domain-devtlb'))).toContain('policy=linear-batch%3Asplit_on_wrap%3Dtrue');
+    expect(readdirSync(join(root, 'table=summary/trace=a-vtd-shared-domain-devtlb'))).toContain(
+      'policy=linear-batch%3Asplit_on_wrap%3Dtrue',
+    );
   });
 
   it('reads back as the same rows, with policy and trace from the path', async () => {
@@ -57,7 +59,11 @@ describe('a replay written as a dataset', () => {
         expect(back.numRows, t).toBe(orig.numRows);
         expect(back.schema.fields.map((f) => f.name)).toEqual([...orig.schema.fields.map((f) => f.name), 'trace']);
         // Same rows as multisets (the dataset groups them by policy).
-        const rows = (x: typeof orig) => x.toArray().map((r) => JSON.stringify(Object.fromEntries(orig.schema.fields.map((f) => [f.name, String(r[f.name])])))).sort();
+        const rows = (x: typeof orig) =>
+          x
+            .toArray()
+            .map((r) => JSON.stringify(Object.fromEntries(orig.schema.fields.map((f) => [f.name, String(r[f.name])]))))
+            .sort();
         expect(rows(back)).toEqual(rows(orig));
         expect(new Set(back.getChild('trace')!.toArray() as string[])).toEqual(new Set(back.numRows ? ['a-vtd-shared-domain-devtlb'] : []));
       }
@@ -76,7 +82,9 @@ describe('a replay written as a dataset', () => {
     }
     const db = await duck.DuckDBInstance.create(':memory:');
     const c = await db.connect();
-    const r = await c.runAndReadAll(`SELECT policy, trace, count(*)::INTEGER AS n, sum(cost_us)::DOUBLE AS us FROM read_parquet('${root}/table=host_ops/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY policy`);
+    const r = await c.runAndReadAll(
+      `SELECT policy, trace, count(*)::INTEGER AS n, sum(cost_us)::DOUBLE AS us FROM read_parquet('${root}/table=host_ops/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY policy`,
+    );
     const got = r.getRowObjectsJson() as { policy: string; trace: string; n: number; us: number }[];
     const h = arrow('host_ops');
     const want = new Map<string, { n: number; us: number }>();

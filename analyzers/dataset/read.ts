@@ -6,7 +6,19 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Field, RecordBatch, type Data, Schema, Struct, Table, tableFromIPC, tableToIPC, Utf8, makeData, vectorFromArray } from 'apache-arrow';
+import {
+  Field,
+  RecordBatch,
+  type Data,
+  Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  Utf8,
+  makeData,
+  vectorFromArray,
+} from 'apache-arrow';
 import { writeFileAtomic } from '../../formats/atomic.js';
 import { InputFault } from '../../formats/result.js';
 import { partitionOf } from './layout.js';
@@ -19,18 +31,27 @@ export interface DatasetTables {
   readonly traces: readonly string[];
 }
 
-const subdirs = (dir: string) => readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory()).sort();
+const subdirs = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => statSync(join(dir, n)).isDirectory())
+    .sort();
 
 /** A part file's rows with `policy` first and `trace` last (strings from the path), batch by batch. */
 function withPartitions(t: Table, trace: string, policy: string): Table {
   const fields = [new Field('policy', new Utf8(), false), ...t.schema.fields, new Field('trace', new Utf8(), false)];
   const schema = new Schema(fields);
-  const batches = t.batches.filter((b) => b.numRows > 0).map((b) => {
-    const n = b.numRows;
-    const constant = (v: string) => vectorFromArray(Array.from({ length: n }, () => v), new Utf8()).data[0]!;
-    const children = [constant(policy), ...t.schema.fields.map((_f, i) => b.getChildAt(i)!.data[0] as Data), constant(trace)];
-    return new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
-  });
+  const batches = t.batches
+    .filter((b) => b.numRows > 0)
+    .map((b) => {
+      const n = b.numRows;
+      const constant = (v: string) =>
+        vectorFromArray(
+          Array.from({ length: n }, () => v),
+          new Utf8(),
+        ).data[0]!;
+      const children = [constant(policy), ...t.schema.fields.map((_f, i) => b.getChildAt(i)!.data[0] as Data), constant(trace)];
+      return new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
+    });
   return new Table(schema, batches);
 }
 
@@ -50,7 +71,9 @@ export async function readDataset(root: string): Promise<DatasetTables> {
       for (const po of subdirs(join(root, td, tr))) {
         const policy = partitionOf(po, 'policy');
         if (policy === undefined) throw new InputFault({ file: join(root, td, tr, po), message: 'expected a policy=NAME folder' });
-        for (const f of readdirSync(join(root, td, tr, po)).filter((x) => x.endsWith('.parquet')).sort()) {
+        for (const f of readdirSync(join(root, td, tr, po))
+          .filter((x) => x.endsWith('.parquet'))
+          .sort()) {
           const file = join(root, td, tr, po, f);
           let t: Table;
           try {
@@ -70,6 +93,7 @@ export async function readDataset(root: string): Promise<DatasetTables> {
     writeFileAtomic(join(dir, `${table}.arrow`), tableToIPC(all, 'file'));
     tables[table] = all.numRows;
   }
-  if (Object.keys(tables).length === 0) throw new InputFault({ file: root, message: 'no table=NAME/trace=.../policy=.../*.parquet files: not a result dataset' });
+  if (Object.keys(tables).length === 0)
+    throw new InputFault({ file: root, message: 'no table=NAME/trace=.../policy=.../*.parquet files: not a result dataset' });
   return { dir, tables, traces: [...traces] };
 }

@@ -6,7 +6,20 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataType, Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, Utf8, vectorFromArray, type Data, type Vector } from 'apache-arrow';
+import {
+  DataType,
+  Field,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  Utf8,
+  vectorFromArray,
+  type Data,
+  type Vector,
+} from 'apache-arrow';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { writeBatches } from '../export.js';
@@ -29,7 +42,11 @@ function readTable(file: string): Table {
   try {
     return tableFromIPC(readFileSync(file));
   } catch (e) {
-    throw new InputFault({ file, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing result table' : `not a readable Arrow file: ${(e as Error).message}` });
+    throw new InputFault({
+      file,
+      message:
+        (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing result table' : `not a readable Arrow file: ${(e as Error).message}`,
+    });
   }
 }
 
@@ -41,7 +58,10 @@ function gather(v: Vector, type: DataType, rows: readonly number[]): Data {
     for (let i = 0; i < rows.length; i++) out[i] = all[rows[i]!]!;
     return makeData({ type, length: rows.length, nullCount: 0, data: out } as never);
   }
-  return vectorFromArray(rows.map((r: number): unknown => v.get(r)), type).data[0]!;
+  return vectorFromArray(
+    rows.map((r: number): unknown => v.get(r)),
+    type,
+  ).data[0]!;
 }
 
 /** The rows of `t` at `rows`, without its policy column, dictionaries decoded. */
@@ -80,9 +100,14 @@ export async function writeDataset(root: string, sources: readonly DatasetSource
         const part = pickRows(t, idx);
         const path = partPath(root, name, src.name, policy);
         mkdirSync(dirname(path), { recursive: true });
-        rows += await writeBatches(path, 'parquet', (async function* () {
-          for (const b of part.batches) if (b.numRows > 0) yield b;
-        })(), async () => part.schema);
+        rows += await writeBatches(
+          path,
+          'parquet',
+          (async function* () {
+            for (const b of part.batches) if (b.numRows > 0) yield b;
+          })(),
+          async () => part.schema,
+        );
         files++;
       }
     }

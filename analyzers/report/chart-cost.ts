@@ -27,7 +27,8 @@ const ROW = 24;
 const BAR = 15;
 const VALUE_ROOM = 72;
 
-export const kindColour = (k: string): string => THEME.categorical[Math.max(0, ALL_OP_KINDS.indexOf(k as OpKind)) % THEME.categorical.length]!;
+export const kindColour = (k: string): string =>
+  THEME.categorical[Math.max(0, ALL_OP_KINDS.indexOf(k as OpKind)) % THEME.categorical.length]!;
 
 export function costChart(policies: readonly string[], rows: readonly CostKindRow[]): string {
   const kinds = ALL_OP_KINDS.filter((k) => rows.some((x) => x.kind === k && x.cost_us > 0));
@@ -39,7 +40,9 @@ export function costChart(policies: readonly string[], rows: readonly CostKindRo
 
   const body: string[] = [
     text(12, 24, 'Where the modelled time goes', { 'font-size': 16, 'font-weight': 'bold' }),
-    text(12, 44, 'Each policy\'s modelled µs split by kind of work (host_ops), in the order a doorbell pays for them.', { fill: THEME.muted }),
+    text(12, 44, "Each policy's modelled µs split by kind of work (host_ops), in the order a doorbell pays for them.", {
+      fill: THEME.muted,
+    }),
   ];
   // The legend wraps onto as many lines as it needs.
   let lx = 12;
@@ -50,7 +53,10 @@ export function costChart(policies: readonly string[], rows: readonly CostKindRo
       lx = 12;
       ly += 20;
     }
-    body.push(`<rect class="legend" data-kind="${k}" x="${lx}" y="${ly - 10}" width="12" height="12" fill="${kindColour(k)}"/>`, text(lx + 17, ly, KIND_LABELS[k]));
+    body.push(
+      `<rect class="legend" data-kind="${k}" x="${lx}" y="${ly - 10}" width="12" height="12" fill="${kindColour(k)}"/>`,
+      text(lx + 17, ly, KIND_LABELS[k]),
+    );
     lx += w;
   }
   const top = ly + 22;

@@ -23,12 +23,14 @@ export function latencyChart(policies: readonly string[], hist: readonly Histogr
 
   const body: string[] = [
     text(12, 24, 'Completion latency per policy', { 'font-size': 16, 'font-weight': 'bold' }),
-    text(12, 44, 'Share of completion points (CMD_SYNC / wait) per latency bucket, from the doorbell to the completion; log scale.', { fill: THEME.muted }),
+    text(12, 44, 'Share of completion points (CMD_SYNC / wait) per latency bucket, from the doorbell to the completion; log scale.', {
+      fill: THEME.muted,
+    }),
     `<path d="M 12 61 l 5 -5 l 5 5 l -5 5 z" fill="${THEME.text}"/>`,
     text(26, 66, 'median'),
     `<line x1="84" y1="56" x2="84" y2="68" stroke="${THEME.incorrect}" stroke-width="2"/>`,
     text(90, 66, '99th percentile;'),
-    text(188, 66, 'bar height: share of the policy\'s completion points', { fill: THEME.muted }),
+    text(188, 66, "bar height: share of the policy's completion points", { fill: THEME.muted }),
   ];
   // Bucket edges as ticks (1-2-5 steps); only decades when there are many.
   const edges = [...new Set(hist.flatMap((h) => [h.lower_us, h.upper_us]))].sort((a, b) => a - b);
@@ -40,7 +42,9 @@ export function latencyChart(policies: readonly string[], hist: readonly Histogr
     body.push(text(x, bottom + 16, fmtAxis(t), { 'text-anchor': 'middle', fill: THEME.muted, 'font-size': 11 }));
   }
   body.push(`<line x1="${x0}" y1="${bottom + 2}" x2="${x0 + plotW}" y2="${bottom + 2}" stroke="${THEME.axis}" stroke-width="1"/>`);
-  body.push(text(x0 + plotW / 2, bottom + 34, 'latency of a completion point (µs, log scale)', { 'text-anchor': 'middle', class: 'axis-title' }));
+  body.push(
+    text(x0 + plotW / 2, bottom + 34, 'latency of a completion point (µs, log scale)', { 'text-anchor': 'middle', class: 'axis-title' }),
+  );
   body.push('</g>');
 
   policies.forEach((p, i) => {
@@ -62,17 +66,29 @@ export function latencyChart(policies: readonly string[], hist: readonly Histogr
           `<title>${esc(`${p}: ${fmt(h.completion_points)} completion points (${fmt(100 * h.share)}%) in [${fmtAxis(h.lower_us)}, ${fmtAxis(h.upper_us)}) µs`)}</title></rect>`,
       );
       // The share on bars wide and tall enough to hold it.
-      if (hgt >= 13 && w >= 30) body.push(text(x + w / 2, base - hgt + 11, `${Math.round(100 * h.share)}%`, { 'text-anchor': 'middle', fill: '#ffffff', 'font-size': 10, class: 'share' }));
+      if (hgt >= 13 && w >= 30)
+        body.push(
+          text(x + w / 2, base - hgt + 11, `${Math.round(100 * h.share)}%`, {
+            'text-anchor': 'middle',
+            fill: '#ffffff',
+            'font-size': 10,
+            class: 'share',
+          }),
+        );
     }
     const s = summary.find((x) => x.policy === p);
     if (s?.p50_us) {
       const x = xOf(s.p50_us);
       // Above the bars, so it never hides one.
-      body.push(`<path class="p50" data-policy="${esc(p)}" d="M ${r(x)} ${r(base - barMax - 11)} l 5 5 l -5 5 l -5 -5 z" fill="${THEME.text}"><title>${esc(`${p}: median ${fmt(s.p50_us)} µs`)}</title></path>`);
+      body.push(
+        `<path class="p50" data-policy="${esc(p)}" d="M ${r(x)} ${r(base - barMax - 11)} l 5 5 l -5 5 l -5 -5 z" fill="${THEME.text}"><title>${esc(`${p}: median ${fmt(s.p50_us)} µs`)}</title></path>`,
+      );
     }
     if (s?.p99_us) {
       const x = xOf(s.p99_us);
-      body.push(`<line class="p99" data-policy="${esc(p)}" x1="${r(x)}" y1="${r(base - barMax - 10)}" x2="${r(x)}" y2="${r(base + 2)}" stroke="${THEME.incorrect}" stroke-width="2"><title>${esc(`${p}: 99th percentile ${fmt(s.p99_us)} µs`)}</title></line>`);
+      body.push(
+        `<line class="p99" data-policy="${esc(p)}" x1="${r(x)}" y1="${r(base - barMax - 10)}" x2="${r(x)}" y2="${r(base + 2)}" stroke="${THEME.incorrect}" stroke-width="2"><title>${esc(`${p}: 99th percentile ${fmt(s.p99_us)} µs`)}</title></line>`,
+      );
     }
   });
   return svgDocument(WIDTH, bottom + 48, 'Completion latency per policy', body);

@@ -29,7 +29,9 @@ export function policiesChart(rows: readonly CompareRow[]): string {
   const bottom = TOP + rows.length * ROW;
   const body: string[] = [
     text(12, 24, 'Modelled time and ioctls per policy', { 'font-size': 16, 'font-weight': 'bold' }),
-    text(12, 44, 'One bar per policy (its variant included); shorter is cheaper. Costs: docs/results.md "Cost model".', { fill: THEME.muted }),
+    text(12, 44, 'One bar per policy (its variant included); shorter is cheaper. Costs: docs/results.md "Cost model".', {
+      fill: THEME.muted,
+    }),
     ...legend(12, 62),
   ];
   rows.forEach((p, i) => {

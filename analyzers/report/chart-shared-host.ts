@@ -25,7 +25,12 @@ export function sharedHostChart(o: SharedHostOutput): string {
   const scale = (v: number) => (v / ticks[ticks.length - 1]!) * plotW;
   const body: string[] = [
     text(12, 24, 'Completion latency per VM: alone versus shared host', { 'font-size': 16, 'font-weight': 'bold' }),
-    text(12, 44, `${o.shared_host.vms} VMs on physical IOMMU${o.shared_host.iommus.length === 1 ? '' : 's'} ${o.shared_host.iommus.join(', ')}; bars: 99th percentile, tick: median (µs); alone = the same host with the VM by itself.`, { fill: THEME.muted }),
+    text(
+      12,
+      44,
+      `${o.shared_host.vms} VMs on physical IOMMU${o.shared_host.iommus.length === 1 ? '' : 's'} ${o.shared_host.iommus.join(', ')}; bars: 99th percentile, tick: median (µs); alone = the same host with the VM by itself.`,
+      { fill: THEME.muted },
+    ),
     `<rect x="12" y="56" width="12" height="${BAR}" fill="${ALONE}"/>`,
     text(30, 64, 'alone'),
     `<rect x="80" y="56" width="12" height="${BAR}" fill="${THEME.correct}"/>`,
@@ -39,7 +44,13 @@ export function sharedHostChart(o: SharedHostOutput): string {
     for (const v of p.vms) {
       const s = o.traces[v.vm]!.policies.find((x) => x.policy === p.policy);
       const ok = s?.correct !== false;
-      body.push(text(labelW, y + BAR + 4, `${ok ? '' : '✗ '}${label(v.vm)}`, { 'text-anchor': 'end', class: 'vm-label', fill: ok ? THEME.text : THEME.incorrect }));
+      body.push(
+        text(labelW, y + BAR + 4, `${ok ? '' : '✗ '}${label(v.vm)}`, {
+          'text-anchor': 'end',
+          class: 'vm-label',
+          fill: ok ? THEME.text : THEME.incorrect,
+        }),
+      );
       const bars = [
         { what: 'alone', p99: v.p99_us_alone, p50: v.p50_us_alone, fill: ALONE, dy: 0 },
         { what: 'shared', p99: v.p99_us_shared, p50: v.p50_us_shared, fill: ok ? THEME.correct : THEME.incorrect, dy: BAR + 1 },
@@ -51,14 +62,33 @@ export function sharedHostChart(o: SharedHostOutput): string {
             `<title>${esc(`${p.policy}, VM ${v.vm} ${b.what}: p50 ${fmt(b.p50)} µs, p99 ${fmt(b.p99)} µs`)}</title></rect>`,
         );
         const xm = x0 + scale(b.p50);
-        body.push(`<line class="p50" x1="${r(xm)}" y1="${r(y + b.dy - 1)}" x2="${r(xm)}" y2="${r(y + b.dy + BAR + 1)}" stroke="${THEME.text}" stroke-width="2"/>`);
+        body.push(
+          `<line class="p50" x1="${r(xm)}" y1="${r(y + b.dy - 1)}" x2="${r(xm)}" y2="${r(y + b.dy + BAR + 1)}" stroke="${THEME.text}" stroke-width="2"/>`,
+        );
       }
-      body.push(text(x0 + Math.max(scale(v.p99_us_alone), scale(v.p99_us_shared)) + 6, y + BAR + 4, `${fmt(v.p99_us_alone)} → ${fmt(v.p99_us_shared)}`, { class: 'bar-value', 'font-size': 11 }));
+      body.push(
+        text(
+          x0 + Math.max(scale(v.p99_us_alone), scale(v.p99_us_shared)) + 6,
+          y + BAR + 4,
+          `${fmt(v.p99_us_alone)} → ${fmt(v.p99_us_shared)}`,
+          { class: 'bar-value', 'font-size': 11 },
+        ),
+      );
       y += ROW;
     }
     y += GROUP_GAP;
   }
-  body.push(...xAxis({ x0, width: plotW, top: TOP - 2, bottom: y - GROUP_GAP + 2, ticks, scale, label: 'latency of a completion point (µs): 99th percentile, median tick' }));
+  body.push(
+    ...xAxis({
+      x0,
+      width: plotW,
+      top: TOP - 2,
+      bottom: y - GROUP_GAP + 2,
+      ticks,
+      scale,
+      label: 'latency of a completion point (µs): 99th percentile, median tick',
+    }),
+  );
   return svgDocument(WIDTH, y - GROUP_GAP + 48, 'Completion latency per VM: alone versus shared host', body);
 }
 

@@ -137,40 +137,92 @@ function inPolicyOrder<T extends { policy: string }>(rows: T[], order: readonly 
 export async function gatherReport(s: Session, replay: ReplayOutput, source: string, name: string): Promise<ReportData> {
   const order = replay.policies.map((p) => p.policy);
   const compare = (await query(s, 'SELECT * FROM policy_compare_table')).map((r): CompareRow => ({
-    policy: str(r.policy), correct: r.correct === true, violations: num(r.violations), traps: num(r.traps), ioctls: num(r.ioctls),
-    host_commands: num(r.host_commands), host_syncs: num(r.host_syncs), device_invalidations: num(r.device_invalidations),
-    modeled_us: num(r.modeled_us), p50_us: num(r.p50_us), p99_us: num(r.p99_us),
-    modeled_rank: numOrNull(r.modeled_rank), modeled_vs_best: numOrNull(r.modeled_vs_best),
+    policy: str(r.policy),
+    correct: r.correct === true,
+    violations: num(r.violations),
+    traps: num(r.traps),
+    ioctls: num(r.ioctls),
+    host_commands: num(r.host_commands),
+    host_syncs: num(r.host_syncs),
+    device_invalidations: num(r.device_invalidations),
+    modeled_us: num(r.modeled_us),
+    p50_us: num(r.p50_us),
+    p99_us: num(r.p99_us),
+    modeled_rank: numOrNull(r.modeled_rank),
+    modeled_vs_best: numOrNull(r.modeled_vs_best),
   }));
   const totals = (await query(s, 'SELECT * FROM policy_cost_totals')).map((r): CostTotalsRow => ({
-    policy: str(r.policy), doorbells: num(r.doorbells), completion_points: num(r.completion_points), modeled_us: num(r.modeled_us),
-    us_per_doorbell: numOrNull(r.us_per_doorbell), ioctls_per_doorbell: numOrNull(r.ioctls_per_doorbell), us_per_completion: numOrNull(r.us_per_completion),
-    modeled_vs_per_command: numOrNull(r.modeled_vs_per_command), ioctls_vs_per_command: numOrNull(r.ioctls_vs_per_command), modeled_vs_hw_direct: numOrNull(r.modeled_vs_hw_direct),
+    policy: str(r.policy),
+    doorbells: num(r.doorbells),
+    completion_points: num(r.completion_points),
+    modeled_us: num(r.modeled_us),
+    us_per_doorbell: numOrNull(r.us_per_doorbell),
+    ioctls_per_doorbell: numOrNull(r.ioctls_per_doorbell),
+    us_per_completion: numOrNull(r.us_per_completion),
+    modeled_vs_per_command: numOrNull(r.modeled_vs_per_command),
+    ioctls_vs_per_command: numOrNull(r.ioctls_vs_per_command),
+    modeled_vs_hw_direct: numOrNull(r.modeled_vs_hw_direct),
   }));
   const byKind = (await query(s, 'SELECT policy, kind, ops, cost_us, share FROM policy_cost_by_kind')).map((r): CostKindRow => ({
-    policy: str(r.policy), kind: str(r.kind), ops: num(r.ops), cost_us: num(r.cost_us), share: num(r.share ?? 0),
+    policy: str(r.policy),
+    kind: str(r.kind),
+    ops: num(r.ops),
+    cost_us: num(r.cost_us),
+    share: num(r.share ?? 0),
   }));
   const latency = (await query(s, 'SELECT * FROM completion_latency_summary')).map((r): LatencyRow => ({
-    policy: str(r.policy), completion_points: num(r.completion_points), completed: num(r.completed), never_completed: num(r.never_completed),
-    min_us: numOrNull(r.min_us), mean_us: numOrNull(r.mean_us), p50_us: numOrNull(r.p50_us), p90_us: numOrNull(r.p90_us), p99_us: numOrNull(r.p99_us), max_us: numOrNull(r.max_us),
+    policy: str(r.policy),
+    completion_points: num(r.completion_points),
+    completed: num(r.completed),
+    never_completed: num(r.never_completed),
+    min_us: numOrNull(r.min_us),
+    mean_us: numOrNull(r.mean_us),
+    p50_us: numOrNull(r.p50_us),
+    p90_us: numOrNull(r.p90_us),
+    p99_us: numOrNull(r.p99_us),
+    max_us: numOrNull(r.max_us),
   }));
   const histogram = (await query(s, 'SELECT * FROM completion_latency_histogram')).map((r): HistogramRow => ({
-    policy: str(r.policy), bucket: num(r.bucket), lower_us: num(r.lower_us), upper_us: num(r.upper_us), completion_points: num(r.completion_points), share: num(r.share),
+    policy: str(r.policy),
+    bucket: num(r.bucket),
+    lower_us: num(r.lower_us),
+    upper_us: num(r.upper_us),
+    completion_points: num(r.completion_points),
+    share: num(r.share),
   }));
   const violations = (await query(s, 'SELECT * FROM violation_context_groups')).map((r): ViolationGroup => ({
-    policy: str(r.policy), kind: str(r.kind), op: r.op === null ? null : str(r.op), violations: num(r.violations), doorbells: num(r.doorbells),
-    first_seq: num(r.first_seq), last_seq: num(r.last_seq), example: str(r.example),
+    policy: str(r.policy),
+    kind: str(r.kind),
+    op: r.op === null ? null : str(r.op),
+    violations: num(r.violations),
+    doorbells: num(r.doorbells),
+    first_seq: num(r.first_seq),
+    last_seq: num(r.last_seq),
+    example: str(r.example),
   }));
-  const contexts = (await query(s, `
+  const contexts = (
+    await query(
+      s,
+      `
     SELECT w.policy, w.kind, w.violation_seq, w."offset", w.seq, w.slot, w.op, w.doorbell_seq
     FROM violation_context_window(${CONTEXT_RADIUS}) w
-    JOIN violation_context_groups g ON g.policy = w.policy AND g.kind = w.kind AND g.first_seq = w.violation_seq`))
-    .map((r): ContextRow => ({
-      policy: str(r.policy), kind: str(r.kind), violation_seq: num(r.violation_seq), offset: num(r.offset), seq: num(r.seq),
-      slot: numOrNull(r.slot), op: str(r.op), doorbell_seq: numOrNull(r.doorbell_seq),
-    }));
+    JOIN violation_context_groups g ON g.policy = w.policy AND g.kind = w.kind AND g.first_seq = w.violation_seq`,
+    )
+  ).map((r): ContextRow => ({
+    policy: str(r.policy),
+    kind: str(r.kind),
+    violation_seq: num(r.violation_seq),
+    offset: num(r.offset),
+    seq: num(r.seq),
+    slot: numOrNull(r.slot),
+    op: str(r.op),
+    doorbell_seq: numOrNull(r.doorbell_seq),
+  }));
   const best = (await query(s, 'SELECT metric, policy, value, hw_direct FROM policy_compare_best')).map((r): BestRow => ({
-    metric: str(r.metric), policy: str(r.policy), value: num(r.value), hw_direct: numOrNull(r.hw_direct),
+    metric: str(r.metric),
+    policy: str(r.policy),
+    value: num(r.value),
+    hw_direct: numOrNull(r.hw_direct),
   }));
   return {
     replay,
@@ -184,7 +236,11 @@ export async function gatherReport(s: Session, replay: ReplayOutput, source: str
     latency: inPolicyOrder(latency, order),
     histogram: inPolicyOrder(histogram, order, (a, b) => a.bucket - b.bucket),
     violations: inPolicyOrder(violations, order, (a, b) => a.first_seq - b.first_seq || a.kind.localeCompare(b.kind)),
-    contexts: inPolicyOrder(contexts, order, (a, b) => a.violation_seq - b.violation_seq || a.kind.localeCompare(b.kind) || a.offset - b.offset),
+    contexts: inPolicyOrder(
+      contexts,
+      order,
+      (a, b) => a.violation_seq - b.violation_seq || a.kind.localeCompare(b.kind) || a.offset - b.offset,
+    ),
     best: [...best].sort((a, b) => a.metric.localeCompare(b.metric) || order.indexOf(a.policy) - order.indexOf(b.policy)),
   };
 }

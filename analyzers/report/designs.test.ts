@@ -23,13 +23,20 @@ describe('Designs compared', () => {
     const t = await scenarioTrace('k-vtd-caching-mode-map-unmap');
     const r = await runReplay(t, { policies: ['designs'] });
     expect(designRows(r).map((x) => x.policy)).toEqual([
-      'qemu-accel', 'per-command', 'linear-batch', 'kernel-ring', 'shadow', 'pv-map', 'hw-direct', 'migrate:from=hw-direct,to=linear-batch,at=50%',
+      'qemu-accel',
+      'per-command',
+      'linear-batch',
+      'kernel-ring',
+      'shadow',
+      'pv-map',
+      'hw-direct',
+      'migrate:from=hw-direct,to=linear-batch,at=50%',
     ]);
     expect(hasDesigns(r)).toBe(true);
     expect(hasDesigns(await runReplay(t, { policies: ['per-command', 'devtlb-nop'] }))).toBe(false);
   });
 
-  it('the paragraphs carry the scenario\'s derived numbers', async () => {
+  it("the paragraphs carry the scenario's derived numbers", async () => {
     const r = await runReplay(await scenarioTrace('k-vtd-caching-mode-map-unmap'), { policies: ['designs'] });
     const text = designDebates(r, DEFAULT_COSTS).join('\n');
     // (k): 2 map flushes and 1 unmap flush; legacy VT-d, so QEMU takes the shadow path

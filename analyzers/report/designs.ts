@@ -73,8 +73,10 @@ const verdict = (p: PolicySummary) => (p.correct ? 'correct' : `incorrect (${Obj
 function atsShare(devtlb: number, iotlb: number): string {
   if (devtlb + iotlb === 0) return '';
   const share = devtlb / (devtlb + iotlb);
-  return `Device-TLB descriptors are ${pct(share)} of its IOTLB-level and device-TLB work (${fmt(devtlb)}), none forwarded: ` +
-    'a one-ioctl-per-command VMM pays one ioctl each, so the gap grows with the ATS share and vanishes without ATS devices.';
+  return (
+    `Device-TLB descriptors are ${pct(share)} of its IOTLB-level and device-TLB work (${fmt(devtlb)}), none forwarded: ` +
+    'a one-ioctl-per-command VMM pays one ioctl each, so the gap grows with the ATS share and vanishes without ATS devices.'
+  );
 }
 
 /** One paragraph per debate the replay has the designs for. */
@@ -104,7 +106,9 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
       const sd = num(qemu, 'shadow_descriptors') ?? 0;
       out.push(
         `QEMU today: On VT-d per-command is not QEMU: QEMU took the ${path} path. ` +
-          (nd > 0 ? `Its nested path sent ${fmt(ni)} ioctls for ${fmt(nd)} PASID-IOTLB descriptors (${(ni / nd).toFixed(2)} per descriptor: one per device of the DID; it matches one-per-command only with one device per domain). ` : '') +
+          (nd > 0
+            ? `Its nested path sent ${fmt(ni)} ioctls for ${fmt(nd)} PASID-IOTLB descriptors (${(ni / nd).toFixed(2)} per descriptor: one per device of the DID; it matches one-per-command only with one device per domain). `
+            : '') +
           (sd > 0 ? `${fmt(sd)} IOTLB descriptors took the shadow path (walk + VFIO map/unmap per device). ` : '') +
           `Against per-command: ${fmt(qemu.ioctls)} ioctls vs ${fmt(pc.ioctls)}, ${fmt(qemu.modeled_us)} µs vs ${fmt(pc.modeled_us)} µs; qemu-accel is ${verdict(qemu)}. ` +
           atsShare(num(qemu, 'devtlb_not_forwarded') ?? 0, nd + sd),
@@ -119,7 +123,10 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
     // space (trap_user) and the batching VMM nothing more than its decode: the saving per doorbell
     // is used up at this many exits per doorbell.
     const breakEven = exits / D + saving / D / c.trap_user;
-    const gap = hw !== undefined && lb.modeled_us > hw.modeled_us ? ` It closes ${pct(saving / (lb.modeled_us - hw.modeled_us))} of the gap between linear-batch and hw-direct (${fmt(hw.modeled_us)} µs).` : '';
+    const gap =
+      hw !== undefined && lb.modeled_us > hw.modeled_us
+        ? ` It closes ${pct(saving / (lb.modeled_us - hw.modeled_us))} of the gap between linear-batch and hw-direct (${fmt(hw.modeled_us)} µs).`
+        : '';
     out.push(
       `The in-kernel short path: kernel-ring (${verdict(kr)}) models ${fmt(kr.modeled_us)} µs against linear-batch's ${fmt(lb.modeled_us)} µs (${times(kr.modeled_us, lb.modeled_us)}): ` +
         `${fmt(kr.traps)} exits, ${fmt(exits)} of them to the VMM for commands it owns, and no ioctl or copy.${gap} ` +
@@ -150,15 +157,21 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
       share === undefined
         ? 'tlbi-on-map versus paravirtual map/unmap:'
         : share === 0
-          ? 'tlbi-on-map versus paravirtual map/unmap: This trace shows no map flush (caching mode off), so shadow\'s numbers miss the maps; pv-map infers one MAP per unmapped range.'
+          ? "tlbi-on-map versus paravirtual map/unmap: This trace shows no map flush (caching mode off), so shadow's numbers miss the maps; pv-map infers one MAP per unmapped range."
           : `tlbi-on-map versus paravirtual map/unmap: ${pct(share)} of this trace's IOTLB invalidations are map flushes (${fmt(maps!)} of ${fmt(maps! + unmaps!)}).`,
     );
     const nested = lb ?? pc;
-    const rows = [sh && `shadow ${fmt(sh.modeled_us)} µs (${fmt(sh.traps)} traps, ${fmt(sh.ioctls)} ioctls)`, pv && `pv-map ${fmt(pv.modeled_us)} µs (${fmt(pv.traps)} kicks, ${fmt(pv.ioctls)} ioctls)`,
-      nested && `${nested.policy} ${fmt(nested.modeled_us)} µs`, hw && `hw-direct ${fmt(hw.modeled_us)} µs`].filter((x): x is string => typeof x === 'string');
+    const rows = [
+      sh && `shadow ${fmt(sh.modeled_us)} µs (${fmt(sh.traps)} traps, ${fmt(sh.ioctls)} ioctls)`,
+      pv && `pv-map ${fmt(pv.modeled_us)} µs (${fmt(pv.traps)} kicks, ${fmt(pv.ioctls)} ioctls)`,
+      nested && `${nested.policy} ${fmt(nested.modeled_us)} µs`,
+      hw && `hw-direct ${fmt(hw.modeled_us)} µs`,
+    ].filter((x): x is string => typeof x === 'string');
     parts.push(`Modelled: ${rows.join('; ')}.`);
     if (share !== undefined && share > 0 && nested !== undefined) {
-      parts.push(`(${nested.policy} here also pays for the map flushes; a nested vIOMMU needs no caching mode, so its own cost is that of the same workload without them: \`invtrace gen ... --caching-mode off\`.)`);
+      parts.push(
+        `(${nested.policy} here also pays for the map flushes; a nested vIOMMU needs no caching mode, so its own cost is that of the same workload without them: \`invtrace gen ... --caching-mode off\`.)`,
+      );
     }
     if (sh !== undefined && pv !== undefined) {
       const reqs = (num(pv, 'map_requests') ?? 0) + (num(pv, 'unmap_requests') ?? 0);
@@ -170,9 +183,13 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
       if (share === 0) {
         parts.push(`shadow and pv-map are not comparable on this trace: shadow's maps are missing (${why}).`);
       } else if (pv.modeled_us <= sh.modeled_us) {
-        parts.push(`pv-map is cheaper than shadow by ${times(sh.modeled_us, pv.modeled_us)}: ${why}; more requests per kick or more devices per domain widen its lead.`);
+        parts.push(
+          `pv-map is cheaper than shadow by ${times(sh.modeled_us, pv.modeled_us)}: ${why}; more requests per kick or more devices per domain widen its lead.`,
+        );
       } else {
-        parts.push(`shadow is cheaper than pv-map by ${times(pv.modeled_us, sh.modeled_us)}: ${why}; pv-map would overtake it with more requests per kick (larger batches) or more devices per domain.`);
+        parts.push(
+          `shadow is cheaper than pv-map by ${times(pv.modeled_us, sh.modeled_us)}: ${why}; pv-map would overtake it with more requests per kick (larger batches) or more devices per domain.`,
+        );
       }
     }
     if (pv !== undefined && nested !== undefined) {
@@ -198,8 +215,20 @@ export function designDebates(r: ReplayOutput, c: Costs): string[] {
 /** The table as aligned text lines (demo). */
 export function designTableText(rows: readonly DesignRow[]): string[] {
   const head = ['design', 'policy', 'verdict', 'traps', 'ioctls', 'modelled µs', 'µs/doorbell'];
-  const cells = rows.map((r) => [r.design, r.policy, r.verdict, fmt(r.traps), fmt(r.ioctls), fmt(r.modeled_us), r.us_per_doorbell.toFixed(2)]);
+  const cells = rows.map((r) => [
+    r.design,
+    r.policy,
+    r.verdict,
+    fmt(r.traps),
+    fmt(r.ioctls),
+    fmt(r.modeled_us),
+    r.us_per_doorbell.toFixed(2),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]) => c.map((x, i) => (i >= 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join('  ').trimEnd();
+  const line = (c: readonly string[]) =>
+    c
+      .map((x, i) => (i >= 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...cells.map(line)];
 }

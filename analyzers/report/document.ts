@@ -12,7 +12,12 @@ import { fmt } from './svg.js';
 export type Block =
   | { readonly type: 'h1' | 'h2' | 'h3' | 'p'; readonly text: string }
   | { readonly type: 'list'; readonly items: readonly string[] }
-  | { readonly type: 'table'; readonly head: readonly string[]; readonly rows: readonly (readonly string[])[]; readonly right: readonly number[] }
+  | {
+      readonly type: 'table';
+      readonly head: readonly string[];
+      readonly rows: readonly (readonly string[])[];
+      readonly right: readonly number[];
+    }
   | { readonly type: 'chart'; readonly file: string; readonly alt: string }
   | { readonly type: 'code'; readonly text: string };
 
@@ -46,7 +51,8 @@ export function reportDocument(d: ReportData, ctx: DocumentContext): Block[] {
     { type: 'h1', text: `invtrace report: ${d.name}` },
     {
       type: 'p',
-      text: `\`${d.source}\`: ${(ARCH as Readonly<Record<string, string>>)[r.arch] ?? r.arch} trace of ${plural(r.events, 'event')} and ${plural(r.doorbells, 'doorbell')}; ` +
+      text:
+        `\`${d.source}\`: ${(ARCH as Readonly<Record<string, string>>)[r.arch] ?? r.arch} trace of ${plural(r.events, 'event')} and ${plural(r.doorbells, 'doorbell')}; ` +
         `bare hardware completed ${plural(r.reference.completions, 'completion point')}${r.reference.errors ? ` and raised ${plural(r.reference.errors, 'queue error')}` : ''}. ` +
         `Topology: ${r.topology.source}, ${plural(r.topology.topology.devices.length, 'device')}. ` +
         `${plural(d.policies.length, 'policy', 'policies')} replayed; ${bad.length === 0 ? 'all correct' : `${bad.length} incorrect`}. Costs: ${ctx.costs}.`,
@@ -77,8 +83,15 @@ function comparison(d: ReportData, ctx: DocumentContext): Block[] {
     p.policy,
     p.correct ? 'correct' : `✗ ${plural(p.violations, 'violation')}`,
     p.modeled_rank === null ? '–' : String(p.modeled_rank),
-    fmt(p.traps), fmt(p.ioctls), fmt(p.host_commands), fmt(p.host_syncs), fmt(p.device_invalidations),
-    fmt(p.modeled_us), ratio(p.modeled_vs_best), fmt(p.p50_us), fmt(p.p99_us),
+    fmt(p.traps),
+    fmt(p.ioctls),
+    fmt(p.host_commands),
+    fmt(p.host_syncs),
+    fmt(p.device_invalidations),
+    fmt(p.modeled_us),
+    ratio(p.modeled_vs_best),
+    fmt(p.p50_us),
+    fmt(p.p99_us),
   ]);
   const best = d.best.filter((b) => ['modeled_us', 'ioctls', 'p99_us'].includes(b.metric));
   const byMetric = new Map<string, string[]>();
@@ -89,13 +102,27 @@ function comparison(d: ReportData, ctx: DocumentContext): Block[] {
     { type: 'chart', file: ctx.charts.policies.file, alt: ctx.charts.policies.alt },
     {
       type: 'table',
-      head: ['policy', 'verdict', 'rank', 'traps', 'ioctls', 'host cmds', 'host syncs', 'dev invs', 'modelled µs', 'vs best', 'p50 µs', 'p99 µs'],
+      head: [
+        'policy',
+        'verdict',
+        'rank',
+        'traps',
+        'ioctls',
+        'host cmds',
+        'host syncs',
+        'dev invs',
+        'modelled µs',
+        'vs best',
+        'p50 µs',
+        'p99 µs',
+      ],
       rows,
       right: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     },
     {
       type: 'p',
-      text: 'rank: by modelled time among the correct policies; vs best: modelled time over the cheapest correct trapped policy\'s (hw-direct, the lower bound, is not a trapped policy); ' +
+      text:
+        "rank: by modelled time among the correct policies; vs best: modelled time over the cheapest correct trapped policy's (hw-direct, the lower bound, is not a trapped policy); " +
         'dev invs: ATS invalidations devices had to answer; p50/p99: completion latency.',
     },
   ];
@@ -123,7 +150,15 @@ function designs(d: ReportData, ctx: DocumentContext): Block[] {
     {
       type: 'table',
       head: ['design', 'policy', 'verdict', 'traps', 'ioctls', 'modelled µs', 'µs / doorbell'],
-      rows: rows.map((r) => [r.design, `\`${r.policy}\``, r.verdict, fmt(r.traps), fmt(r.ioctls), fmt(r.modeled_us), r.us_per_doorbell.toFixed(2)]),
+      rows: rows.map((r) => [
+        r.design,
+        `\`${r.policy}\``,
+        r.verdict,
+        fmt(r.traps),
+        fmt(r.ioctls),
+        fmt(r.modeled_us),
+        r.us_per_doorbell.toFixed(2),
+      ]),
       right: [3, 4, 5, 6],
     },
     ...designDebates(d.replay, ctx.costValues).map((text): Block => ({ type: 'p', text })),
@@ -141,12 +176,27 @@ function cost(d: ReportData, ctx: DocumentContext): Block[] {
     { type: 'chart', file: ctx.charts.cost.file, alt: ctx.charts.cost.alt },
     {
       type: 'table',
-      head: ['policy', 'µs / doorbell', 'ioctls / doorbell', 'µs / completion point', 'vs per-command', 'ioctls vs per-command', 'vs hw-direct'],
-      rows: d.totals.map((t) => [t.policy, us(t.us_per_doorbell), t.ioctls_per_doorbell === null ? '–' : t.ioctls_per_doorbell.toFixed(2), us(t.us_per_completion),
-        ratio(t.modeled_vs_per_command), ratio(t.ioctls_vs_per_command), ratio(t.modeled_vs_hw_direct)]),
+      head: [
+        'policy',
+        'µs / doorbell',
+        'ioctls / doorbell',
+        'µs / completion point',
+        'vs per-command',
+        'ioctls vs per-command',
+        'vs hw-direct',
+      ],
+      rows: d.totals.map((t) => [
+        t.policy,
+        us(t.us_per_doorbell),
+        t.ioctls_per_doorbell === null ? '–' : t.ioctls_per_doorbell.toFixed(2),
+        us(t.us_per_completion),
+        ratio(t.modeled_vs_per_command),
+        ratio(t.ioctls_vs_per_command),
+        ratio(t.modeled_vs_hw_direct),
+      ]),
       right: [1, 2, 3, 4, 5, 6],
     },
-    { type: 'p', text: 'Modelled µs by kind of work (share of the policy\'s time):' },
+    { type: 'p', text: "Modelled µs by kind of work (share of the policy's time):" },
     {
       type: 'table',
       head: ['policy', ...kinds.map((k) => KIND_LABELS[k])],
@@ -163,17 +213,34 @@ function latency(d: ReportData, ctx: DocumentContext): Block[] {
     {
       type: 'table',
       head: ['policy', 'completion points', 'completed', 'never completed', 'min µs', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs', 'mean µs'],
-      rows: d.latency.map((l) => [l.policy, fmt(l.completion_points), fmt(l.completed), fmt(l.never_completed), us(l.min_us), us(l.p50_us), us(l.p90_us), us(l.p99_us), us(l.max_us), us(l.mean_us)]),
+      rows: d.latency.map((l) => [
+        l.policy,
+        fmt(l.completion_points),
+        fmt(l.completed),
+        fmt(l.never_completed),
+        us(l.min_us),
+        us(l.p50_us),
+        us(l.p90_us),
+        us(l.p99_us),
+        us(l.max_us),
+        us(l.mean_us),
+      ]),
       right: [1, 2, 3, 4, 5, 6, 7, 8, 9],
     },
-    { type: 'p', text: 'Latency: modelled time from the doorbell that published a completion point (CMD_SYNC / wait descriptor) to its completion; percentiles are nearest-rank.' },
+    {
+      type: 'p',
+      text: 'Latency: modelled time from the doorbell that published a completion point (CMD_SYNC / wait descriptor) to its completion; percentiles are nearest-rank.',
+    },
   ];
 }
 
 function violations(d: ReportData): Block[] {
   const out: Block[] = [{ type: 'h2', text: 'Violations' }];
   if (d.violations.length === 0) {
-    out.push({ type: 'p', text: 'None: under every policy, no translation an invalidation covered survived its completion point, and the guest saw what bare hardware shows.' });
+    out.push({
+      type: 'p',
+      text: 'None: under every policy, no translation an invalidation covered survived its completion point, and the guest saw what bare hardware shows.',
+    });
     return out;
   }
   for (const policy of d.policies) {
@@ -184,7 +251,14 @@ function violations(d: ReportData): Block[] {
     out.push({
       type: 'table',
       head: ['kind', 'op', 'findings', 'doorbells', 'seq', 'first finding'],
-      rows: groups.map((g) => [g.kind, g.op ?? '(doorbell)', fmt(g.violations), fmt(g.doorbells), g.first_seq === g.last_seq ? String(g.first_seq) : `${g.first_seq}–${g.last_seq}`, g.example]),
+      rows: groups.map((g) => [
+        g.kind,
+        g.op ?? '(doorbell)',
+        fmt(g.violations),
+        fmt(g.doorbells),
+        g.first_seq === g.last_seq ? String(g.first_seq) : `${g.first_seq}–${g.last_seq}`,
+        g.example,
+      ]),
       right: [2, 3],
     });
     for (const g of groups) {
@@ -202,7 +276,9 @@ function contextText(g: ViolationGroup, rows: readonly ContextRow[]): string {
   const lines = ['     seq  slot  doorbell  op'];
   for (const c of rows) {
     const mark = c.offset === 0 ? '→' : ' ';
-    lines.push(`${mark} ${String(c.seq).padStart(6)}  ${String(c.slot ?? '').padStart(4)}  ${String(c.doorbell_seq ?? '–').padStart(8)}  ${c.op}${c.offset === 0 ? `   ← ${g.kind}` : ''}`);
+    lines.push(
+      `${mark} ${String(c.seq).padStart(6)}  ${String(c.slot ?? '').padStart(4)}  ${String(c.doorbell_seq ?? '–').padStart(8)}  ${c.op}${c.offset === 0 ? `   ← ${g.kind}` : ''}`,
+    );
   }
   return lines.join('\n');
 }

@@ -28,10 +28,20 @@ export function renderHtml(title: string, blocks: readonly Block[], charts: read
   const body: string[] = [];
   for (const b of blocks) {
     switch (b.type) {
-      case 'h1': case 'h2': case 'h3': body.push(`<${b.type}>${inline(b.text)}</${b.type}>`); break;
-      case 'p': body.push(`<p>${inline(b.text)}</p>`); break;
-      case 'list': body.push(`<ul>\n${b.items.map((i) => `<li>${inline(i)}</li>`).join('\n')}\n</ul>`); break;
-      case 'code': body.push(`<pre>${esc(b.text)}</pre>`); break;
+      case 'h1':
+      case 'h2':
+      case 'h3':
+        body.push(`<${b.type}>${inline(b.text)}</${b.type}>`);
+        break;
+      case 'p':
+        body.push(`<p>${inline(b.text)}</p>`);
+        break;
+      case 'list':
+        body.push(`<ul>\n${b.items.map((i) => `<li>${inline(i)}</li>`).join('\n')}\n</ul>`);
+        break;
+      case 'code':
+        body.push(`<pre>${esc(b.text)}</pre>`);
+        break;
       case 'chart': {
         const svg = svgOf.get(b.file);
         if (svg === undefined) throw new Error(`report: no chart ${b.file}`);
@@ -41,14 +51,16 @@ export function renderHtml(title: string, blocks: readonly Block[], charts: read
       case 'table': {
         const right = new Set(b.right);
         const cls = (i: number) => (right.has(i) ? ' class="num"' : '');
-        body.push([
-          '<table>',
-          `<thead><tr>${b.head.map((h, i) => `<th${cls(i)}>${inline(h)}</th>`).join('')}</tr></thead>`,
-          '<tbody>',
-          ...b.rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${inline(c)}</td>`).join('')}</tr>`),
-          '</tbody>',
-          '</table>',
-        ].join('\n'));
+        body.push(
+          [
+            '<table>',
+            `<thead><tr>${b.head.map((h, i) => `<th${cls(i)}>${inline(h)}</th>`).join('')}</tr></thead>`,
+            '<tbody>',
+            ...b.rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${inline(c)}</td>`).join('')}</tr>`),
+            '</tbody>',
+            '</table>',
+          ].join('\n'),
+        );
         break;
       }
     }

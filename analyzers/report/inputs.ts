@@ -75,7 +75,11 @@ export async function prepareReport(src: ReportSource, outDir: string, opts: Rep
 function fromFolder(folder: string, src: ReportSource): ReportInput {
   const file = join(folder, 'replay.json');
   for (const t of RESULT_TABLES) {
-    if (!existsSync(join(folder, `${t}.arrow`))) throw new InputFault({ file: join(folder, `${t}.arrow`), message: 'missing: a replay output folder holds host_ops, completions, violations and summary' });
+    if (!existsSync(join(folder, `${t}.arrow`)))
+      throw new InputFault({
+        file: join(folder, `${t}.arrow`),
+        message: 'missing: a replay output folder holds host_ops, completions, violations and summary',
+      });
   }
   let json: ReplayOutput & { costs?: Record<string, number> };
   try {
@@ -83,14 +87,27 @@ function fromFolder(folder: string, src: ReportSource): ReportInput {
   } catch (e) {
     throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
   }
-  if (!Array.isArray(json.policies) || typeof json.trace !== 'string') throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
+  if (!Array.isArray(json.policies) || typeof json.trace !== 'string')
+    throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
   const trace = src.trace;
   if (trace === undefined) {
-    throw new InputFault({ file, field: 'trace', message: `${src.noTrace ?? 'no trace'}: give it beside the folder (invtrace report ${folder} TRACE.arrow -o DIR)` });
+    throw new InputFault({
+      file,
+      field: 'trace',
+      message: `${src.noTrace ?? 'no trace'}: give it beside the folder (invtrace report ${folder} TRACE.arrow -o DIR)`,
+    });
   }
   const { costs: used, ...replay } = json;
   const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === undefined || used[k] === v);
   const given = src.traceFromFolder ? json.trace : src.source;
   const costValues = { ...DEFAULT_COSTS, ...(used ?? {}) } as Costs;
-  return { trace, results: folder, replay, source: given, name: runName([given]), costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``, costValues };
+  return {
+    trace,
+    results: folder,
+    replay,
+    source: given,
+    name: runName([given]),
+    costs: defaults ? 'the spec/costs.md defaults' : `the parameters in \`${file}\``,
+    costValues,
+  };
 }

@@ -16,7 +16,11 @@ import { writeReport as writeReportOf, type ReportOptions, type ReportResult } f
 
 /** The report of paths as `invtrace report` resolves them (captures ingested into OUT/trace.arrow). */
 async function writeReport(paths: readonly string[], out: string, opts: ReportOptions): Promise<ReportResult> {
-  return writeReportOf(sourceOf(await resolveInputs(INPUTS.report, paths, { ingestTo: join(out, 'trace.arrow'), summary: false })), out, opts);
+  return writeReportOf(
+    sourceOf(await resolveInputs(INPUTS.report, paths, { ingestTo: join(out, 'trace.arrow'), summary: false })),
+    out,
+    opts,
+  );
 }
 
 const dir = tempDir();
@@ -37,18 +41,35 @@ describe('a report of a real capture', () => {
   }, 120_000);
 
   it('writes the Markdown, the HTML, three charts, the trace and the result tables', () => {
-    expect(r.charts.map((c) => c.slice(r.dir.length + 1))).toEqual(['charts/policies.svg', 'charts/cost-breakdown.svg', 'charts/latency.svg']);
+    expect(r.charts.map((c) => c.slice(r.dir.length + 1))).toEqual([
+      'charts/policies.svg',
+      'charts/cost-breakdown.svg',
+      'charts/latency.svg',
+    ]);
     expect(r.trace).toBe(join(dir, 'capture', 'trace.arrow'));
     expect(r.results).toBe(join(dir, 'capture', 'results'));
-    for (const t of ['host_ops', 'completions', 'violations', 'summary']) expect(readFileSync(join(r.results, `${t}.arrow`)).length).toBeGreaterThan(0);
+    for (const t of ['host_ops', 'completions', 'violations', 'summary'])
+      expect(readFileSync(join(r.results, `${t}.arrow`)).length).toBeGreaterThan(0);
   });
 
   it('Markdown: the title, the key findings, the comparison with a row per policy, the sections', () => {
     expect(md.startsWith('# invtrace report: smmuv3-lazy\n')).toBe(true);
-    expect(md).toContain(`SMMUv3 trace of ${ref.events.toLocaleString('en-US')} events and ${ref.doorbells.toLocaleString('en-US')} doorbells`);
+    expect(md).toContain(
+      `SMMUv3 trace of ${ref.events.toLocaleString('en-US')} events and ${ref.doorbells.toLocaleString('en-US')} doorbells`,
+    );
     for (const f of findings(ref)) expect(md).toContain(`- ${f}\n`);
-    for (const h of ['## Key findings', '## Policies side by side', '## Where the time goes', '## Completion latency', '## Violations', '## How this report was made']) expect(md).toContain(`\n${h}\n`);
-    expect(md).toContain('| policy | verdict | rank | traps | ioctls | host cmds | host syncs | dev invs | modelled µs | vs best | p50 µs | p99 µs |');
+    for (const h of [
+      '## Key findings',
+      '## Policies side by side',
+      '## Where the time goes',
+      '## Completion latency',
+      '## Violations',
+      '## How this report was made',
+    ])
+      expect(md).toContain(`\n${h}\n`);
+    expect(md).toContain(
+      '| policy | verdict | rank | traps | ioctls | host cmds | host syncs | dev invs | modelled µs | vs best | p50 µs | p99 µs |',
+    );
     const rows = md.split('\n').filter((l) => /^\| \S+ \| (correct|✗)/.test(l));
     expect(rows.map((l) => l.split(' | ')[0]!.slice(2))).toEqual(ref.policies.map((p) => p.policy));
     for (const p of ref.policies) {
@@ -60,7 +81,7 @@ describe('a report of a real capture', () => {
     expect(md).toContain('![Completion latency per policy](charts/latency.svg)');
   });
 
-  it('policies.svg: two bars per policy, in order, of the replay\'s modelled time and ioctls, labelled', () => {
+  it("policies.svg: two bars per policy, in order, of the replay's modelled time and ioctls, labelled", () => {
     const root = svg(r.charts[0]!);
     expect(root.name).toBe('svg');
     expect(root.attrs).toMatchObject({ xmlns: 'http://www.w3.org/2000/svg', viewBox: expect.stringMatching(/^0 0 \d+ \d+$/) });
@@ -73,14 +94,15 @@ describe('a report of a real capture', () => {
       // bar lengths keep the values' order
       const widths = mine.map((b) => Number(b.attrs.width));
       const values = ref.policies.map((p) => p[metric]);
-      for (let i = 0; i < values.length; i++) for (let j = 0; j < values.length; j++) if (values[i]! > values[j]!) expect(widths[i]).toBeGreaterThanOrEqual(widths[j]!);
+      for (let i = 0; i < values.length; i++)
+        for (let j = 0; j < values.length; j++) if (values[i]! > values[j]!) expect(widths[i]).toBeGreaterThanOrEqual(widths[j]!);
     }
     const labels = byClass(root, 'text', 'policy-label').map((t) => allText(t));
     expect(labels).toEqual(ref.policies.map((p) => (p.correct ? p.policy : `✗ ${p.policy}`)));
     expect(byClass(root, 'text', 'axis-title').map(allText)).toEqual(['modelled time (µs)', 'ioctls']);
   });
 
-  it('cost-breakdown.svg: each policy\'s segments add up to its modelled time', () => {
+  it("cost-breakdown.svg: each policy's segments add up to its modelled time", () => {
     const root = svg(r.charts[1]!);
     const segs = byClass(root, 'rect', 'segment');
     for (const p of ref.policies) {
@@ -93,12 +115,15 @@ describe('a report of a real capture', () => {
     expect(kinds.has('trap')).toBe(true);
   });
 
-  it('latency.svg: each policy\'s buckets hold all its completed points; median and p99 marked', () => {
+  it("latency.svg: each policy's buckets hold all its completed points; median and p99 marked", () => {
     const root = svg(r.charts[2]!);
     const buckets = byClass(root, 'rect', 'bucket');
     for (const p of ref.policies) {
       const mine = buckets.filter((b) => b.attrs['data-policy'] === p.policy);
-      expect(mine.reduce((a, b) => a + Number(b.attrs['data-count']), 0), p.policy).toBe(p.completions);
+      expect(
+        mine.reduce((a, b) => a + Number(b.attrs['data-count']), 0),
+        p.policy,
+      ).toBe(p.completions);
       for (const b of mine) expect(Number(b.attrs['data-upper'])).toBeGreaterThan(Number(b.attrs['data-lower']));
     }
     expect(findAll(root, 'path').filter((e) => e.attrs.class === 'p50').length).toBe(ref.policies.length);
@@ -110,7 +135,11 @@ describe('a report of a real capture', () => {
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html.match(/<svg /g)?.length).toBe(3);
     expect(html).not.toMatch(/<script|<link|<img|src=|url\(/);
-    expect(html.match(/https?:\/\/[^"]+/g)).toEqual(['http://www.w3.org/2000/svg', 'http://www.w3.org/2000/svg', 'http://www.w3.org/2000/svg']);
+    expect(html.match(/https?:\/\/[^"]+/g)).toEqual([
+      'http://www.w3.org/2000/svg',
+      'http://www.w3.org/2000/svg',
+      'http://www.w3.org/2000/svg',
+    ]);
     expect(html).toContain('<th>policy</th><th>verdict</th>');
     // each inline chart is well-formed XML too
     for (const m of html.matchAll(/<svg [\s\S]*?<\/svg>/g)) expect(parseXml(m[0]).name).toBe('svg');
@@ -125,8 +154,10 @@ describe('a report of a real capture', () => {
 });
 
 describe('a report with violations: scenario (d)', () => {
-  it('groups each policy\'s findings and shows the first of each among the commands around it', async () => {
-    const r = await writeReport([join(ROOT, 'samples/scenarios/d-smmuv3-illegal-then-vmm-command.jsonl')], join(dir, 'd'), { policies: ['all'] });
+  it("groups each policy's findings and shows the first of each among the commands around it", async () => {
+    const r = await writeReport([join(ROOT, 'samples/scenarios/d-smmuv3-illegal-then-vmm-command.jsonl')], join(dir, 'd'), {
+      policies: ['all'],
+    });
     const md = readFileSync(r.markdown, 'utf8');
     // raw-ring (VMM prepass): CFGI_STE at slot 3 executed past the error at slot 1, and the TLBI
     // at slot 0 left in the block the host never sent; raw-ring in order: only the latter.
@@ -136,7 +167,9 @@ describe('a report with violations: scenario (d)', () => {
     expect(md).toContain('→      3     3         5  CMD_CFGI_STE   ← executed-past-error');
     expect(md).toContain('       1     1         5  UNKNOWN_0x07');
     const policies = parseXml(readFileSync(r.charts[0]!, 'utf8'));
-    const bad = byClass(policies, 'rect', 'bar').filter((b) => b.attrs.fill === '#D55E00').map((b) => b.attrs['data-policy']);
+    const bad = byClass(policies, 'rect', 'bar')
+      .filter((b) => b.attrs.fill === '#D55E00')
+      .map((b) => b.attrs['data-policy']);
     expect([...new Set(bad)]).toEqual(['raw-ring', 'raw-ring:vmm=inorder']);
   });
 });

@@ -54,15 +54,37 @@ export async function writeReport(src: ReportSource, outDir: string, opts: Repor
   }
   const charts = {
     policies: { file: 'charts/policies.svg', alt: 'Modelled time and ioctls per policy', svg: policiesChart(data.compare) },
-    cost: { file: 'charts/cost-breakdown.svg', alt: 'Modelled time per policy by kind of work', svg: costChart(data.policies, data.byKind) },
-    latency: { file: 'charts/latency.svg', alt: 'Completion latency per policy', svg: latencyChart(data.policies, data.histogram, data.latency) },
+    cost: {
+      file: 'charts/cost-breakdown.svg',
+      alt: 'Modelled time per policy by kind of work',
+      svg: costChart(data.policies, data.byKind),
+    },
+    latency: {
+      file: 'charts/latency.svg',
+      alt: 'Completion latency per policy',
+      svg: latencyChart(data.policies, data.histogram, data.latency),
+    },
   } satisfies Record<string, ChartFile>;
   for (const c of Object.values(charts)) writeFileAtomic(join(outDir, c.file), `<?xml version="1.0" encoding="UTF-8"?>\n${c.svg}\n`);
-  const blocks = reportDocument(data, { charts, results: shown(input.results), trace: shown(input.trace), costs: input.costs, costValues: input.costValues });
+  const blocks = reportDocument(data, {
+    charts,
+    results: shown(input.results),
+    trace: shown(input.trace),
+    costs: input.costs,
+    costValues: input.costValues,
+  });
   const title = blocks[0]?.type === 'h1' ? blocks[0].text : 'invtrace report';
   const markdown = join(outDir, 'report.md');
   const html = join(outDir, 'report.html');
   writeFileAtomic(html, renderHtml(title, blocks, Object.values(charts)));
   writeFileAtomic(markdown, renderMarkdown(blocks));
-  return { dir: outDir, markdown, html, charts: Object.values(charts).map((c) => join(outDir, c.file)), results: input.results, trace: input.trace, data };
+  return {
+    dir: outDir,
+    markdown,
+    html,
+    charts: Object.values(charts).map((c) => join(outDir, c.file)),
+    results: input.results,
+    trace: input.trace,
+    data,
+  };
 }

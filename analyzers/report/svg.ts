@@ -70,7 +70,9 @@ export function svgDocument(width: number, height: number, title: string, body: 
 
 /** A text element; `anchor` start|middle|end. */
 export function text(x: number, y: number, s: string, attrs: Record<string, string | number> = {}): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${esc(v)}"`)
+    .join('');
   return `<text x="${r(x)}" y="${r(y)}"${a}>${esc(s)}</text>`;
 }
 
@@ -78,7 +80,16 @@ export function text(x: number, y: number, s: string, attrs: Record<string, stri
 export const r = (x: number): number => Math.round(x * 10) / 10;
 
 /** A horizontal value axis under a plot: gridlines, tick labels and the axis title. */
-export function xAxis(o: { x0: number; width: number; top: number; bottom: number; ticks: readonly number[]; scale: (v: number) => number; label: string; format?: (v: number) => string }): string[] {
+export function xAxis(o: {
+  x0: number;
+  width: number;
+  top: number;
+  bottom: number;
+  ticks: readonly number[];
+  scale: (v: number) => number;
+  label: string;
+  format?: (v: number) => string;
+}): string[] {
   const f = o.format ?? fmtAxis;
   const out = [`<g class="axis">`];
   for (const t of o.ticks) {
@@ -86,7 +97,9 @@ export function xAxis(o: { x0: number; width: number; top: number; bottom: numbe
     out.push(`<line x1="${r(x)}" y1="${r(o.top)}" x2="${r(x)}" y2="${r(o.bottom)}" stroke="${THEME.grid}" stroke-width="1"/>`);
     out.push(text(x, o.bottom + 14, f(t), { 'text-anchor': 'middle', fill: THEME.muted, 'font-size': 11 }));
   }
-  out.push(`<line x1="${r(o.x0)}" y1="${r(o.bottom)}" x2="${r(o.x0 + o.width)}" y2="${r(o.bottom)}" stroke="${THEME.axis}" stroke-width="1"/>`);
+  out.push(
+    `<line x1="${r(o.x0)}" y1="${r(o.bottom)}" x2="${r(o.x0 + o.width)}" y2="${r(o.bottom)}" stroke="${THEME.axis}" stroke-width="1"/>`,
+  );
   out.push(text(o.x0 + o.width / 2, o.bottom + 32, o.label, { 'text-anchor': 'middle', class: 'axis-title' }));
   out.push('</g>');
   return out;

@@ -21,7 +21,9 @@ const native = await nativeInstalled();
 
 /** Columns of the wasm table holding a file's copied columns. */
 const copied = async (raw: WasmEngine, table: string) =>
-  tableRows(await raw.query(`SELECT column_name FROM duckdb_columns() WHERE table_name = '_${table}_data' ORDER BY column_index`)).map((r) => r.column_name);
+  tableRows(await raw.query(`SELECT column_name FROM duckdb_columns() WHERE table_name = '_${table}_data' ORDER BY column_index`)).map(
+    (r) => r.column_name,
+  );
 
 describe('duckdb-wasm: columns copied on demand', () => {
   let trace: string;
@@ -84,7 +86,9 @@ describe('duckdb-wasm memory ceiling', () => {
     // 10M distinct BIGINTs in a hash table: far more than 32 MB.
     const e = await raw.query('SELECT count(DISTINCT range) AS n FROM range(10000000)').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SqlError);
-    expect((e as Error).message).toMatch(/^Out of Memory Error: the statement needs more than duckdb-wasm's memory \(.+\); run it with --engine native/);
+    expect((e as Error).message).toMatch(
+      /^Out of Memory Error: the statement needs more than duckdb-wasm's memory \(.+\); run it with --engine native/,
+    );
     expect((e as Error).message).not.toContain('\n');
     // The same statement over 1000 rows fits.
     expect(tableRows(await raw.query('SELECT count(DISTINCT range) AS n FROM range(1000)'))).toEqual([{ n: 1000 }]);
@@ -113,9 +117,14 @@ describe('Parquet copies for native DuckDB', () => {
     const trace = await scenarioTrace(dir, 'smmuv3-views', 'native.arrow');
     const s = await openSession([trace], { engine: 'native' });
     try {
-      expect(tableRows(await s.query("SELECT count(*) AS n, count(asid) AS asids, typeof(any_value(op)) AS op, typeof(any_value(w0)) AS w0 FROM trace")))
-        .toEqual([{ n: 19, asids: 4, op: 'VARCHAR', w0: 'UBIGINT' }]);
-      expect(tableRows(await s.query("SELECT sql LIKE '%read_parquet%' AS in_place FROM duckdb_views() WHERE view_name = 'native'"))).toEqual([{ in_place: true }]);
+      expect(
+        tableRows(
+          await s.query('SELECT count(*) AS n, count(asid) AS asids, typeof(any_value(op)) AS op, typeof(any_value(w0)) AS w0 FROM trace'),
+        ),
+      ).toEqual([{ n: 19, asids: 4, op: 'VARCHAR', w0: 'UBIGINT' }]);
+      expect(
+        tableRows(await s.query("SELECT sql LIKE '%read_parquet%' AS in_place FROM duckdb_views() WHERE view_name = 'native'")),
+      ).toEqual([{ in_place: true }]);
     } finally {
       await s.close();
     }
@@ -124,7 +133,10 @@ describe('Parquet copies for native DuckDB', () => {
 
 describe('--engine auto', () => {
   it('keeps duckdb-wasm under the size bound and names explicit engines without a note', async () => {
-    expect(await chooseEngine('auto', [1000, AUTO_NATIVE_BYTES - 1001])).toEqual({ kind: 'wasm', note: expect.stringMatching(/^--engine auto: duckdb-wasm \(inputs .* MiB, under 64 MiB\)$/) });
+    expect(await chooseEngine('auto', [1000, AUTO_NATIVE_BYTES - 1001])).toEqual({
+      kind: 'wasm',
+      note: expect.stringMatching(/^--engine auto: duckdb-wasm \(inputs .* MiB, under 64 MiB\)$/),
+    });
     expect(await chooseEngine('wasm', [AUTO_NATIVE_BYTES * 4])).toEqual({ kind: 'wasm' });
     expect(await chooseEngine('native', [1])).toEqual({ kind: 'native' });
   });

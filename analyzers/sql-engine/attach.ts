@@ -103,7 +103,9 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     rows = n;
     loaded.clear();
     for (const [f] of keep) loaded.add(f.name);
-    await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded)).join(', ')} FROM ${ident(data)}`);
+    await engine.exec(
+      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded)).join(', ')} FROM ${ident(data)}`,
+    );
   };
 
   const ensure = async (columns: ReadonlySet<string> | 'all') => {
@@ -134,6 +136,9 @@ const SEGMENT_BYTES = 64 << 20;
 
 /** Rows per segment for these columns: about SEGMENT_BYTES of them (at least 64 Ki rows). */
 function segmentRowsFor(fields: readonly Field[]): number {
-  const width = fields.reduce((w, f) => w + (DataType.isInt(f.type) || DataType.isFloat(f.type) ? (f.type as { bitWidth?: number }).bitWidth ?? 64 : 64) / 8 + 1, 0);
+  const width = fields.reduce(
+    (w, f) => w + (DataType.isInt(f.type) || DataType.isFloat(f.type) ? ((f.type as { bitWidth?: number }).bitWidth ?? 64) : 64) / 8 + 1,
+    0,
+  );
   return Math.max(1 << 16, Math.floor(SEGMENT_BYTES / Math.max(1, width)));
 }

@@ -53,7 +53,10 @@ export class StatementQueue {
 
   run<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn);
-    this.tail = run.then(() => undefined, () => undefined); // never rejects
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    ); // never rejects
     return run;
   }
 
@@ -84,8 +87,12 @@ export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 export const AUTO_NATIVE_BYTES = 64 << 20;
 
 /** Whether the optional native engine is installed. */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
-export const nativeInstalled = (): Promise<boolean> => import('@duckdb/node-api' as string).then(() => true, () => false);
+export const nativeInstalled = (): Promise<boolean> =>
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
+  import('@duckdb/node-api' as string).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Resolves `auto`: native DuckDB when it is installed and the inputs hold AUTO_NATIVE_BYTES or more,
@@ -95,8 +102,13 @@ export async function chooseEngine(choice: EngineChoice, inputBytes: readonly nu
   if (choice !== 'auto') return { kind: choice };
   const bytes = inputBytes.reduce((a, b) => a + b, 0);
   const size = `${(bytes / 2 ** 20).toFixed(bytes < 10 << 20 ? 1 : 0)} MiB`;
-  if (bytes < AUTO_NATIVE_BYTES) return { kind: 'wasm', note: `--engine auto: duckdb-wasm (inputs ${size}, under ${AUTO_NATIVE_BYTES >> 20} MiB)` };
-  if (!(await nativeInstalled())) return { kind: 'wasm', note: `--engine auto: duckdb-wasm (inputs ${size}; native DuckDB, the optional @duckdb/node-api, is not installed)` };
+  if (bytes < AUTO_NATIVE_BYTES)
+    return { kind: 'wasm', note: `--engine auto: duckdb-wasm (inputs ${size}, under ${AUTO_NATIVE_BYTES >> 20} MiB)` };
+  if (!(await nativeInstalled()))
+    return {
+      kind: 'wasm',
+      note: `--engine auto: duckdb-wasm (inputs ${size}; native DuckDB, the optional @duckdb/node-api, is not installed)`,
+    };
   return { kind: 'native', note: `--engine auto: native DuckDB (inputs ${size}, ${AUTO_NATIVE_BYTES >> 20} MiB or more)` };
 }
 

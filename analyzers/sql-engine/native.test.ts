@@ -15,7 +15,10 @@ import { SqlError } from './engine.js';
 import { NativeEngine } from './native.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
-const installed = await import('@duckdb/node-api' as string).then(() => true, () => false);
+const installed = await import('@duckdb/node-api' as string).then(
+  () => true,
+  () => false,
+);
 if (!installed) console.warn('native engine tests skipped: the optional dependency @duckdb/node-api is not installed');
 
 describe.skipIf(!installed)('NativeEngine', () => {
@@ -28,13 +31,25 @@ describe.skipIf(!installed)('NativeEngine', () => {
   });
 
   it('loads Arrow IPC streams (appending after the first) with VARCHAR and exact UBIGINT columns', async () => {
-    const t = (n: number) => new Table({
-      w0: makeVector({ type: new Uint64(), data: BigUint64Array.from({ length: n }, (_, i) => (i === 0 ? 0xffffffffffffffffn : BigInt(i))) }),
-      op: vectorFromArray(Array.from({ length: n }, (_, i) => (i % 2 ? 'CMD_SYNC' : 'CMD_ATC_INV')), new Dictionary(new Utf8(), new Int8(), 3)),
-    });
+    const t = (n: number) =>
+      new Table({
+        w0: makeVector({
+          type: new Uint64(),
+          data: BigUint64Array.from({ length: n }, (_, i) => (i === 0 ? 0xffffffffffffffffn : BigInt(i))),
+        }),
+        op: vectorFromArray(
+          Array.from({ length: n }, (_, i) => (i % 2 ? 'CMD_SYNC' : 'CMD_ATC_INV')),
+          new Dictionary(new Utf8(), new Int8(), 3),
+        ),
+      });
     await engine.loadTable('t', [tableToIPC(t(100), 'stream'), tableToIPC(t(50), 'stream')]);
-    expect(tableRows(await engine.query("SELECT count(*) AS n, max(w0) AS mx, typeof(any_value(op)) AS top, typeof(any_value(w0)) AS tw, count(*) FILTER (WHERE op = 'CMD_SYNC') AS syncs FROM t")))
-      .toEqual([{ n: 150, mx: 0xffffffffffffffffn, top: 'VARCHAR', tw: 'UBIGINT', syncs: 75 }]); // odd i: 50 in 0..99, 25 in 0..49
+    expect(
+      tableRows(
+        await engine.query(
+          "SELECT count(*) AS n, max(w0) AS mx, typeof(any_value(op)) AS top, typeof(any_value(w0)) AS tw, count(*) FILTER (WHERE op = 'CMD_SYNC') AS syncs FROM t",
+        ),
+      ),
+    ).toEqual([{ n: 150, mx: 0xffffffffffffffffn, top: 'VARCHAR', tw: 'UBIGINT', syncs: 75 }]); // odd i: 50 in 0..99, 25 in 0..49
   });
 
   it('reports bad SQL as one line', async () => {

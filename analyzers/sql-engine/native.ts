@@ -14,8 +14,26 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Bool, Float32, Float64, Int8, Int16, Int32, Int64, RecordBatch, Schema, Field, Struct, Table, Uint8, Uint16, Uint32, Uint64, Utf8,
-  makeData, vectorFromArray, type DataType,
+  Bool,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  RecordBatch,
+  Schema,
+  Field,
+  Struct,
+  Table,
+  Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
+  Utf8,
+  makeData,
+  vectorFromArray,
+  type DataType,
 } from 'apache-arrow';
 import { InputFault } from '../../formats/result.js';
 import { ident, literal, SqlError, StatementQueue, type SqlEngine } from './engine.js';
@@ -23,10 +41,21 @@ import { ident, literal, SqlError, StatementQueue, type SqlEngine } from './engi
 // The part of @duckdb/node-api used here, declared locally so the project type-checks without the
 // optional package installed.
 type JS = null | boolean | number | bigint | string | Uint8Array | Date | JS[] | { [k: string]: JS };
-interface DuckDBType { readonly typeId: number }
-interface DuckDBDataChunk { readonly rowCount: number; convertColumns(converter: unknown): JS[][] }
-interface DuckDBResult { columnNames(): string[]; columnTypes(): DuckDBType[]; fetchChunk(): Promise<DuckDBDataChunk | null> }
-interface DuckDBPrepared { run(): Promise<unknown> }
+interface DuckDBType {
+  readonly typeId: number;
+}
+interface DuckDBDataChunk {
+  readonly rowCount: number;
+  convertColumns(converter: unknown): JS[][];
+}
+interface DuckDBResult {
+  columnNames(): string[];
+  columnTypes(): DuckDBType[];
+  fetchChunk(): Promise<DuckDBDataChunk | null>;
+}
+interface DuckDBPrepared {
+  run(): Promise<unknown>;
+}
 interface DuckDBConnection {
   run(sql: string): Promise<unknown>;
   runAndReadAll(sql: string): Promise<{ getColumnsJS(): JS[][] }>;
@@ -35,7 +64,10 @@ interface DuckDBConnection {
   interrupt(): void;
   closeSync(): void;
 }
-interface DuckDBInstance { connect(): Promise<DuckDBConnection>; closeSync(): void }
+interface DuckDBInstance {
+  connect(): Promise<DuckDBConnection>;
+  closeSync(): void;
+}
 interface NodeApi {
   readonly DuckDBInstance: { create(path: string): Promise<DuckDBInstance> };
   readonly DuckDBTypeId: Readonly<Record<string, number>>;
@@ -54,46 +86,77 @@ async function loadApi(): Promise<NodeApi> {
     const m = (await import(NODE_API)) as Partial<NodeApi> & { default?: NodeApi };
     return m.DuckDBInstance ? (m as NodeApi) : m.default!;
   } catch {
-    throw new InputFault({ message: 'the native SQL engine needs the optional dependency @duckdb/node-api (npm install @duckdb/node-api); the default engine is duckdb-wasm' });
+    throw new InputFault({
+      message:
+        'the native SQL engine needs the optional dependency @duckdb/node-api (npm install @duckdb/node-api); the default engine is duckdb-wasm',
+    });
   }
 }
 
 /** DuckDB's error, without the client's wrapping ("Failed to extract statements: Parser Error: ..."). */
 const sqlError = (e: unknown) =>
-  e instanceof SqlError ? e : new SqlError((e instanceof Error ? e.message : String(e)).replace(/^Failed to (extract statements|prepare statement|execute prepared statement): /, ''));
+  e instanceof SqlError
+    ? e
+    : new SqlError(
+        (e instanceof Error ? e.message : String(e)).replace(
+          /^Failed to (extract statements|prepare statement|execute prepared statement): /,
+          '',
+        ),
+      );
 
 /** The Arrow type a DuckDB result column becomes, and how its JS values convert. */
 function columnOf(api: NodeApi, t: DuckDBType): { type: DataType; convert?: (v: JS) => unknown } {
   const T = api.DuckDBTypeId;
   switch (t.typeId) {
-    case T.BOOLEAN: return { type: new Bool() };
-    case T.TINYINT: return { type: new Int8() };
-    case T.SMALLINT: return { type: new Int16() };
-    case T.INTEGER: return { type: new Int32() };
-    case T.BIGINT: return { type: new Int64() };
-    case T.UTINYINT: return { type: new Uint8() };
-    case T.USMALLINT: return { type: new Uint16() };
-    case T.UINTEGER: return { type: new Uint32() };
-    case T.UBIGINT: return { type: new Uint64() };
-    case T.FLOAT: return { type: new Float32() };
-    case T.DOUBLE: return { type: new Float64() };
+    case T.BOOLEAN:
+      return { type: new Bool() };
+    case T.TINYINT:
+      return { type: new Int8() };
+    case T.SMALLINT:
+      return { type: new Int16() };
+    case T.INTEGER:
+      return { type: new Int32() };
+    case T.BIGINT:
+      return { type: new Int64() };
+    case T.UTINYINT:
+      return { type: new Uint8() };
+    case T.USMALLINT:
+      return { type: new Uint16() };
+    case T.UINTEGER:
+      return { type: new Uint32() };
+    case T.UBIGINT:
+      return { type: new Uint64() };
+    case T.FLOAT:
+      return { type: new Float32() };
+    case T.DOUBLE:
+      return { type: new Float64() };
     case T.VARCHAR:
-    case T.ENUM: return { type: new Utf8() };
+    case T.ENUM:
+      return { type: new Utf8() };
     // Sums of integers: exact as Int64 whenever they fit (they do for any count of a trace).
     case T.HUGEINT:
-    case T.UHUGEINT: return {
-      type: new Int64(),
-      convert: (v) => {
-        if (v === null || BigInt.asIntN(64, v as bigint) === v) return v;
-        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a HUGEINT cell is a bigint
-        throw new SqlError(`a ${t.typeId === T.HUGEINT ? 'HUGEINT' : 'UHUGEINT'} result (${String(v)}) is past 64 bits: cast it (::DOUBLE or ::VARCHAR)`);
-      },
-    };
-    case T.DECIMAL: return { type: new Float64(), convert: (v) => (v === null ? null : Number(v)) };
+    case T.UHUGEINT:
+      return {
+        type: new Int64(),
+        convert: (v) => {
+          if (v === null || BigInt.asIntN(64, v as bigint) === v) return v;
+          throw new SqlError(
+            // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a HUGEINT cell is a bigint
+            `a ${t.typeId === T.HUGEINT ? 'HUGEINT' : 'UHUGEINT'} result (${String(v)}) is past 64 bits: cast it (::DOUBLE or ::VARCHAR)`,
+          );
+        },
+      };
+    case T.DECIMAL:
+      return { type: new Float64(), convert: (v) => (v === null ? null : Number(v)) };
     default:
       return {
         type: new Utf8(),
-        convert: (v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x instanceof Date ? x.toISOString() : x))),
+        convert: (v) =>
+          v === null
+            ? null
+            : typeof v === 'string'
+              ? v
+              : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x instanceof Date ? x.toISOString() : x)),
       };
   }
 }
@@ -104,7 +167,11 @@ export class NativeEngine implements SqlEngine {
   private closed = false;
   private readonly tmp = mkdtempSync(join(tmpdir(), 'invtrace-duckdb-'));
 
-  private constructor(private readonly api: NodeApi, private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection) {}
+  private constructor(
+    private readonly api: NodeApi,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
 
   static async start(): Promise<NativeEngine> {
     const api = await loadApi();

@@ -49,7 +49,9 @@ const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0
 export function cacheEntry(path: string, dir = cacheDir()): { file: string; prefix: string } {
   const real = realpathSync(path);
   const st = statSync(real, { bigint: true });
-  const stem = basename(real, extname(real)).replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40);
+  const stem = basename(real, extname(real))
+    .replace(/[^A-Za-z0-9_.-]+/g, '_')
+    .slice(0, 40);
   const prefix = `${stem}-${hash(real)}-`;
   return { file: join(dir, `${prefix}${hash(`${FORMAT}:${st.size}:${st.mtimeNs}:${st.ino}:${st.dev}`)}.parquet`), prefix };
 }
@@ -136,7 +138,10 @@ async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIt
       async pull(ctrl) {
         const r = head !== undefined ? { done: false as const, value: head } : await it.next();
         head = undefined;
-        if (r.done) { ctrl.close(); return; }
+        if (r.done) {
+          ctrl.close();
+          return;
+        }
         const t = pw.Table.fromIPCStream(r.value);
         for (const b of t.recordBatches()) ctrl.enqueue(b);
         t.free();

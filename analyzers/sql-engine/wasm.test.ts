@@ -22,8 +22,14 @@ function sample(n: number, offset = 0): Table {
   const u64 = new BigUint64Array(n);
   for (let i = 0; i < n; i++) u64[i] = BigInt(i + offset);
   if (n > 0 && offset === 0) u64[0] = 0xffffffffffffffffn;
-  const dict = vectorFromArray(Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'CMD_SYNC' : 'CMD_TLBI_NH_VA')), new Dictionary(new Utf8(), new Int8(), 7));
-  const small = vectorFromArray(Array.from({ length: n }, (_, i) => (i % 2 === 0 ? null : i % 256)), new Uint8());
+  const dict = vectorFromArray(
+    Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'CMD_SYNC' : 'CMD_TLBI_NH_VA')),
+    new Dictionary(new Utf8(), new Int8(), 7),
+  );
+  const small = vectorFromArray(
+    Array.from({ length: n }, (_, i) => (i % 2 === 0 ? null : i % 256)),
+    new Uint8(),
+  );
   return new Table({ w0: makeVector({ type: new Uint64(), data: u64 }), op: dict, u8: small });
 }
 
@@ -44,7 +50,9 @@ describe('WasmEngine', () => {
 
   it('creates an empty table from a schema-only stream (dictionary columns declared by value type)', async () => {
     await engine.loadTable('empty', ipcStreams(sample(0).schema, (async function* () {})()));
-    const r = await engine.query("SELECT count(*) AS n, (SELECT data_type FROM duckdb_columns() WHERE table_name = 'empty' AND column_name = 'op') AS t FROM empty");
+    const r = await engine.query(
+      "SELECT count(*) AS n, (SELECT data_type FROM duckdb_columns() WHERE table_name = 'empty' AND column_name = 'op') AS t FROM empty",
+    );
     expect(r.get(0)!.toJSON()).toEqual({ n: 0n, t: 'VARCHAR' });
   });
 

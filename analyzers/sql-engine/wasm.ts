@@ -135,7 +135,11 @@ export class WasmEngine implements SqlEngine {
   /** Rejects if the worker dies (a WebAssembly abort): calls in flight fail with it instead of waiting forever. */
   private readonly died: Promise<never>;
 
-  private constructor(private readonly db: AsyncDuckDB, private readonly conn: number, private readonly worker: Worker) {
+  private constructor(
+    private readonly db: AsyncDuckDB,
+    private readonly conn: number,
+    private readonly worker: Worker,
+  ) {
     this.died = new Promise<never>((_, reject) => {
       worker.on('error', (e) => reject(sqlError(e)));
       worker.on('exit', (code) => {
@@ -235,7 +239,9 @@ export class WasmEngine implements SqlEngine {
       release();
       throw sqlError(e);
     }
-    const db = this.db, conn = this.conn, alive = <T>(p: Promise<T>) => this.alive(p);
+    const db = this.db,
+      conn = this.conn,
+      alive = <T>(p: Promise<T>) => this.alive(p);
     async function* chunks(): AsyncGenerator<Uint8Array> {
       try {
         yield header!;

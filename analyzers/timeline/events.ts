@@ -79,28 +79,44 @@ interface Names {
   readonly sync: string;
 }
 
-function namesOf(arch: string): Names { // an Arch; any other name reads as VT-d
-  return arch === 'smmuv3' ? { doorbell: 'CMDQ_PROD', write: 'CMDQ_PROD write', sync: 'CMD_SYNC' } : { doorbell: 'IQT', write: 'IQT write', sync: 'wait' };
+function namesOf(arch: string): Names {
+  // an Arch; any other name reads as VT-d
+  return arch === 'smmuv3'
+    ? { doorbell: 'CMDQ_PROD', write: 'CMDQ_PROD write', sync: 'CMD_SYNC' }
+    : { doorbell: 'IQT', write: 'IQT write', sync: 'wait' };
 }
 
 const times = (n: number) => (n > 1 ? ` ×${n}` : '');
 
 function leafName(r: HostOpRow, names: Names): string {
   switch (r.kind) {
-    case 'trap': return `trap${times(r.count)}`;
-    case 'vmm_cmd': return `VMM handles ${r.count} command${r.count === 1 ? '' : 's'}`;
-    case 'pt_read': return `VMM reads ${r.count} guest page-table entr${r.count === 1 ? 'y' : 'ies'}`;
-    case 'pin': return `${r.count} page${r.count === 1 ? '' : 's'} pinned or unpinned`;
+    case 'trap':
+      return `trap${times(r.count)}`;
+    case 'vmm_cmd':
+      return `VMM handles ${r.count} command${r.count === 1 ? '' : 's'}`;
+    case 'pt_read':
+      return `VMM reads ${r.count} guest page-table entr${r.count === 1 ? 'y' : 'ies'}`;
+    case 'pin':
+      return `${r.count} page${r.count === 1 ? '' : 's'} pinned or unpinned`;
     case 'ioctl':
       // VFIO / IOAS map and unmap ioctls (shadow, pv-map) carry no invalidation entries and run in the VMM's name.
-      return r.entries === 0 && r.iommu < 0 ? `map/unmap ioctl${times(r.count)}` : `IOMMU_HWPT_INVALIDATE${times(r.count)} (${r.entries} entr${r.entries === 1 ? 'y' : 'ies'})`;
-    case 'direct_cmd': return `direct commands${times(r.count)}`;
-    case 'host_cmd': return `host commands${times(r.count)}`;
-    case 'host_doorbell': return `${names.write}${times(r.count)}`;
-    case 'devtlb_inv': return `ATS invalidation round trip${times(r.count)}`;
-    case 'host_sync': return `${names.sync}${times(r.count)}`;
-    case 'lock_wait': return `waits for the host queue lock (other VMs)${times(r.count)}`;
-    case 'queue_wait': return `waits for the shared host queue (other VMs)${times(r.count)}`;
+      return r.entries === 0 && r.iommu < 0
+        ? `map/unmap ioctl${times(r.count)}`
+        : `IOMMU_HWPT_INVALIDATE${times(r.count)} (${r.entries} entr${r.entries === 1 ? 'y' : 'ies'})`;
+    case 'direct_cmd':
+      return `direct commands${times(r.count)}`;
+    case 'host_cmd':
+      return `host commands${times(r.count)}`;
+    case 'host_doorbell':
+      return `${names.write}${times(r.count)}`;
+    case 'devtlb_inv':
+      return `ATS invalidation round trip${times(r.count)}`;
+    case 'host_sync':
+      return `${names.sync}${times(r.count)}`;
+    case 'lock_wait':
+      return `waits for the host queue lock (other VMs)${times(r.count)}`;
+    case 'queue_wait':
+      return `waits for the shared host queue (other VMs)${times(r.count)}`;
   }
 }
 
@@ -134,13 +150,22 @@ export function* timelineEvents(input: TimelineInput): Generator<TraceEvent> {
   }
 
   // Metadata: names and order of every process and thread.
-  const meta = (name: string, pid: number, tid: number, args: Record<string, unknown>): TraceEvent => ({ name, ph: 'M', pid, tid, ts: 0, args });
+  const meta = (name: string, pid: number, tid: number, args: Record<string, unknown>): TraceEvent => ({
+    name,
+    ph: 'M',
+    pid,
+    tid,
+    ts: 0,
+    args,
+  });
   yield meta('process_name', GUEST_PID, 0, { name: `guest (${guest.arch} ${names.doorbell} doorbells and completion points)` });
   yield meta('process_sort_index', GUEST_PID, 0, { sort_index: 0 });
   yield meta('thread_name', GUEST_PID, GUEST_TID, { name: 'queue' });
   for (const [i, p] of input.policies.entries()) {
     const pid = policyPid(i);
-    yield meta('process_name', pid, 0, { name: `${p.policy} (${p.correct ? 'correct' : `${p.violations} violation${p.violations === 1 ? '' : 's'}`})` });
+    yield meta('process_name', pid, 0, {
+      name: `${p.policy} (${p.correct ? 'correct' : `${p.violations} violation${p.violations === 1 ? '' : 's'}`})`,
+    });
     yield meta('process_sort_index', pid, 0, { sort_index: i + 1 });
     yield meta('thread_name', pid, EVENTS_TID, { name: 'guest events' });
     yield meta('thread_sort_index', pid, EVENTS_TID, { sort_index: 0 });
@@ -165,7 +190,16 @@ export function* timelineEvents(input: TimelineInput): Generator<TraceEvent> {
       if (s.dur === 0) continue;
       if (s.row === undefined) {
         const kind = kindOf.get(s.seq) ?? 'event';
-        yield { name: `${kind} seq ${s.seq}`, cat: 'event', ph: 'X', pid, tid: EVENTS_TID, ts: us(s.start), dur: us(s.dur), args: { seq: s.seq } };
+        yield {
+          name: `${kind} seq ${s.seq}`,
+          cat: 'event',
+          ph: 'X',
+          pid,
+          tid: EVENTS_TID,
+          ts: us(s.start),
+          dur: us(s.dur),
+          args: { seq: s.seq },
+        };
         continue;
       }
       const r = s.row;
@@ -187,14 +221,28 @@ export function* timelineEvents(input: TimelineInput): Generator<TraceEvent> {
       })
       .sort((a, b) => a.t - b.t);
     for (const { v, t } of found) {
-      yield { name: `violation: ${v.kind}`, cat: 'violation', ph: 'i', s: 't', pid, tid: VIOLATIONS_TID, ts: us(t), args: { seq: v.seq, kind: v.kind, scope: v.scope, explanation: v.explanation } };
+      yield {
+        name: `violation: ${v.kind}`,
+        cat: 'violation',
+        ph: 'i',
+        s: 't',
+        pid,
+        tid: VIOLATIONS_TID,
+        ts: us(t),
+        args: { seq: v.seq, kind: v.kind, scope: v.scope, explanation: v.explanation },
+      };
     }
   }
 }
 
-function* guestTrack(input: TimelineInput, layouts: readonly PolicyLayout[], flowsByPoint: ReadonlyMap<number, readonly Flow[]>, names: Names): Generator<TraceEvent> {
+function* guestTrack(
+  input: TimelineInput,
+  layouts: readonly PolicyLayout[],
+  flowsByPoint: ReadonlyMap<number, readonly Flow[]>,
+  names: Names,
+): Generator<TraceEvent> {
   const events = input.guest.events;
-  const points = new Map<number, typeof input.guest.completions[number][]>();
+  const points = new Map<number, (typeof input.guest.completions)[number][]>();
   for (const c of input.guest.completions) if (c.doorbell !== undefined) points.set(c.doorbell, [...(points.get(c.doorbell) ?? []), c]);
   // Guest clock: the first policy to take each event, kept strictly increasing so that each
   // completion point gets a child slice of at least 2 ns (its flow starts inside it).
@@ -214,16 +262,37 @@ function* guestTrack(input: TimelineInput, layouts: readonly PolicyLayout[], flo
     const lastEnd = layouts.length ? Math.min(...layouts.map((l) => endOf(l, e.seq))) : start;
     const dur = k + 1 < events.length ? starts[k + 1]! - start : Math.max(minDur(e.seq), lastEnd - start);
     const pts = points.get(e.seq) ?? [];
-    const name = e.kind === 'doorbell' ? `${names.doorbell} ${e.slot ?? '?'}${e.wrap ? ' (wrap 1)' : ''}: ${e.entries} entr${e.entries === 1 ? 'y' : 'ies'}` : 'error acknowledged';
+    const name =
+      e.kind === 'doorbell'
+        ? `${names.doorbell} ${e.slot ?? '?'}${e.wrap ? ' (wrap 1)' : ''}: ${e.entries} entr${e.entries === 1 ? 'y' : 'ies'}`
+        : 'error acknowledged';
     yield {
-      name, cat: e.kind, ph: 'X', pid: GUEST_PID, tid: GUEST_TID, ts: us(start), dur: us(dur),
-      args: e.kind === 'doorbell' ? { seq: e.seq, prod: e.slot, wrap: e.wrap, entries: e.entries, completion_points: pts.length } : { seq: e.seq },
+      name,
+      cat: e.kind,
+      ph: 'X',
+      pid: GUEST_PID,
+      tid: GUEST_TID,
+      ts: us(start),
+      dur: us(dur),
+      args:
+        e.kind === 'doorbell'
+          ? { seq: e.seq, prod: e.slot, wrap: e.wrap, entries: e.entries, completion_points: pts.length }
+          : { seq: e.seq },
     };
     for (const [j, c] of pts.entries()) {
       // Children start 1 ns into their doorbell, so no two slices of the track begin together.
       const a = start + 1 + Math.floor(((dur - 1) * j) / pts.length);
       const b = start + 1 + Math.floor(((dur - 1) * (j + 1)) / pts.length);
-      yield { name: `${c.op} seq ${c.seq}`, cat: 'completion_point', ph: 'X', pid: GUEST_PID, tid: GUEST_TID, ts: us(a), dur: us(b - a), args: { seq: c.seq, slot: c.slot, doorbell_seq: e.seq } };
+      yield {
+        name: `${c.op} seq ${c.seq}`,
+        cat: 'completion_point',
+        ph: 'X',
+        pid: GUEST_PID,
+        tid: GUEST_TID,
+        ts: us(a),
+        dur: us(b - a),
+        args: { seq: c.seq, slot: c.slot, doorbell_seq: e.seq },
+      };
       for (const f of flowsByPoint.get(c.seq) ?? []) {
         // 1 ns into its completion point: the innermost slice there, and no later than the work that completes it.
         yield { name: 'completion', cat: 'completion', ph: 's', id: f.id, pid: GUEST_PID, tid: GUEST_TID, ts: us(a + 1) };

@@ -44,9 +44,16 @@ export async function readGuest(trace: OpenTrace): Promise<GuestTimeline> {
       const s = seq!.get(r) as number;
       if (k === 'cmd') {
         commands++;
-        if (role?.get(r) === 'sync') pending.push({ seq: s, slot: (slot!.get(r) as number | null) ?? null, op: (op?.get(r) as string | null) ?? 'sync' });
+        if (role?.get(r) === 'sync')
+          pending.push({ seq: s, slot: (slot!.get(r) as number | null) ?? null, op: (op?.get(r) as string | null) ?? 'sync' });
       } else if (k === 'doorbell' || k === 'ack') {
-        events.push({ seq: s, kind: k, slot: k === 'doorbell' ? ((slot!.get(r) as number | null) ?? null) : null, wrap: k === 'doorbell' ? ((wrap!.get(r) as number | null) ?? null) : null, entries: k === 'doorbell' ? commands : 0 });
+        events.push({
+          seq: s,
+          kind: k,
+          slot: k === 'doorbell' ? ((slot!.get(r) as number | null) ?? null) : null,
+          wrap: k === 'doorbell' ? ((wrap!.get(r) as number | null) ?? null) : null,
+          entries: k === 'doorbell' ? commands : 0,
+        });
         if (k === 'doorbell') {
           for (const p of pending) completions.push({ ...p, doorbell: s });
           pending = [];

@@ -73,7 +73,7 @@ export function layoutPolicy(rows: readonly HostOpRow[]): PolicyLayout {
   const eventEnd: number[] = [];
   const iommus = new Set<number>();
   let clock = 0;
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const seq = sorted[i]!.seq;
     let j = i;
     while (j < sorted.length && sorted[j]!.seq === seq) j++;

@@ -43,7 +43,8 @@ export function readResultTables(dir: string): ResultTables {
 /** Column `name` of a result table as an array. */
 function values<T>(t: Table, name: string): T[] {
   const c = t.getChild(name);
-  if (c === null) throw new InputFault({ field: name, message: `missing column of the ${t.schema.metadata.get('invtrace.table') ?? 'result'} table` });
+  if (c === null)
+    throw new InputFault({ field: name, message: `missing column of the ${t.schema.metadata.get('invtrace.table') ?? 'result'} table` });
   return Array.from({ length: t.numRows }, (_, i) => c.get(i) as T);
 }
 
@@ -61,7 +62,12 @@ export async function timelineInput(traceFile: string, t: ResultTables): Promise
   const [hs, hi, hc, he, hb, hcost] = ['seq', 'iommu', 'count', 'entries', 'bytes', 'cost_us'].map((n) => values<number | bigint>(h, n));
   for (let r = 0; r < h.numRows; r++) {
     const row: HostOpRow = {
-      seq: Number(hs![r]), kind: hk[r]!, iommu: Number(hi![r]), count: Number(hc![r]), entries: Number(he![r]), bytes: Number(hb![r]),
+      seq: Number(hs![r]),
+      kind: hk[r]!,
+      iommu: Number(hi![r]),
+      count: Number(hc![r]),
+      entries: Number(he![r]),
+      bytes: Number(hb![r]),
       costNs: Math.round(Number(hcost![r]) * 1000),
     };
     const list = hostOps.get(hp[r]!);
@@ -70,11 +76,29 @@ export async function timelineInput(traceFile: string, t: ResultTables): Promise
   }
 
   const c = t.completions;
-  const [cp, cs, cd, cc, cl] = [values<string>(c, 'policy'), values<number>(c, 'seq'), values<number>(c, 'doorbell_seq'), values<number>(c, 'completed'), values<number | null>(c, 'latency_us')];
-  const completions: CompletionRow[] = cp.map((policy, i) => ({ policy, seq: cs[i]!, doorbell_seq: cd[i]!, completed: Number(cc[i]) === 1, latency_us: cl[i] ?? null }));
+  const [cp, cs, cd, cc, cl] = [
+    values<string>(c, 'policy'),
+    values<number>(c, 'seq'),
+    values<number>(c, 'doorbell_seq'),
+    values<number>(c, 'completed'),
+    values<number | null>(c, 'latency_us'),
+  ];
+  const completions: CompletionRow[] = cp.map((policy, i) => ({
+    policy,
+    seq: cs[i]!,
+    doorbell_seq: cd[i]!,
+    completed: Number(cc[i]) === 1,
+    latency_us: cl[i] ?? null,
+  }));
 
   const v = t.violations;
-  const [vp, vs, vk, vsc, ve] = [values<string>(v, 'policy'), values<number>(v, 'seq'), values<string>(v, 'kind'), values<string>(v, 'scope'), values<string>(v, 'explanation')];
+  const [vp, vs, vk, vsc, ve] = [
+    values<string>(v, 'policy'),
+    values<number>(v, 'seq'),
+    values<string>(v, 'kind'),
+    values<string>(v, 'scope'),
+    values<string>(v, 'explanation'),
+  ];
   const violations: ViolationRow[] = vp.map((policy, i) => ({ policy, seq: vs[i]!, kind: vk[i]!, scope: vsc[i]!, explanation: ve[i]! }));
 
   return { guest, policies, hostOps, completions, violations };
@@ -122,16 +146,35 @@ export function writeTimeline(input: TimelineInput, out: string, opts: TimelineW
         flush();
         if (bytes > cap) {
           file.abort();
-          return { path: out, written: false, bytes, events, tracks, reason: `it would pass the size cap of ${(cap / (1 << 20)).toFixed(0)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)` };
+          return {
+            path: out,
+            written: false,
+            bytes,
+            events,
+            tracks,
+            reason: `it would pass the size cap of ${(cap / (1 << 20)).toFixed(0)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`,
+          };
         }
       }
     }
-    const other = { trace: input.guest.file, arch: input.guest.arch, clock: 'modelled µs per policy (docs/timeline.md)', policies: input.policies.map((p) => p.policy).join(', ') };
+    const other = {
+      trace: input.guest.file,
+      arch: input.guest.arch,
+      clock: 'modelled µs per policy (docs/timeline.md)',
+      policies: input.policies.map((p) => p.policy).join(', '),
+    };
     chunk += `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify(other)}}\n`;
     flush();
     if (bytes > cap) {
       file.abort();
-      return { path: out, written: false, bytes, events, tracks, reason: `it is ${(bytes / (1 << 20)).toFixed(1)} MiB, past the size cap of ${(cap / (1 << 20)).toFixed(0)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)` };
+      return {
+        path: out,
+        written: false,
+        bytes,
+        events,
+        tracks,
+        reason: `it is ${(bytes / (1 << 20)).toFixed(1)} MiB, past the size cap of ${(cap / (1 << 20)).toFixed(0)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`,
+      };
     }
     file.commit();
   } catch (e) {
@@ -169,12 +212,24 @@ export function estimateTimelineBytes(resultsDir: string): number {
 }
 
 /** The timeline of a trace and its replay folder, written to `out`. */
-export async function writeTimelineFile(traceFile: string, resultsDir: string, out: string, opts: TimelineWriteOptions = {}): Promise<TimelineFileResult> {
+export async function writeTimelineFile(
+  traceFile: string,
+  resultsDir: string,
+  out: string,
+  opts: TimelineWriteOptions = {},
+): Promise<TimelineFileResult> {
   const cap = opts.capBytes ?? Infinity;
   const guess = estimateTimelineBytes(resultsDir);
   if (guess > 2 * cap) {
     const mib = (b: number) => (b / (1 << 20)).toFixed(0);
-    return { path: out, written: false, bytes: 0, events: 0, tracks: {}, reason: `it would take about ${mib(guess)} MiB, past the size cap of ${mib(cap)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)` };
+    return {
+      path: out,
+      written: false,
+      bytes: 0,
+      events: 0,
+      tracks: {},
+      reason: `it would take about ${mib(guess)} MiB, past the size cap of ${mib(cap)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`,
+    };
   }
   return writeTimeline(await timelineInput(traceFile, readResultTables(resultsDir)), out, opts);
 }

@@ -13,7 +13,14 @@ export function ciJson(cmp: Comparison, s: CiSummary, exit: number): string {
     baseline_updated: s.updated,
     counts: cmp.counts,
     exit,
-    outcomes: cmp.outcomes.map((o) => ({ trace: o.trace, policy: o.policy, spec: o.spec, status: o.status, changes: o.changes, current: o.current })),
+    outcomes: cmp.outcomes.map((o) => ({
+      trace: o.trace,
+      policy: o.policy,
+      spec: o.spec,
+      status: o.status,
+      changes: o.changes,
+      current: o.current,
+    })),
     missing: cmp.missing,
     left_out: cmp.leftOut,
   });

@@ -72,19 +72,30 @@ async function suiteCommand(suiteFile: string, opts: CiCliOptions): Promise<numb
       jobs,
       ...(only ? { only } : {}),
       ...(opts.out ? { resultsDir } : {}),
-      onStage: (i, n, t, stage) => p.stage(`ci${shard ? ` shard ${shard.index}/${shard.count}` : ''} [${i}/${n}] ${t.name}: ${STAGE[stage]}`),
+      onStage: (i, n, t, stage) =>
+        p.stage(`ci${shard ? ` shard ${shard.index}/${shard.count}` : ''} [${i}/${n}] ${t.name}: ${STAGE[stage]}`),
       onProgress: p.update,
     });
     if (opts.out) {
       mkdirSync(opts.out, { recursive: true });
       writeShardFile(opts.out, {
-        suite: suiteFile, baseline: baselineFile, thresholds: suite.thresholds, shard: shard ?? { index: 1, count: 1 },
-        traces_in_suite: suite.traces.length, results_in_suite: resultCount(suite), runs,
+        suite: suiteFile,
+        baseline: baselineFile,
+        thresholds: suite.thresholds,
+        shard: shard ?? { index: 1, count: 1 },
+        traces_in_suite: suite.traces.length,
+        results_in_suite: resultCount(suite),
+        runs,
       });
       const { writeDataset } = await import('../../analyzers/dataset/write.js');
-      await writeDataset(opts.out, runs.map((r) => ({ name: r.trace.name, dir: resultsDir(r.index) })));
+      await writeDataset(
+        opts.out,
+        runs.map((r) => ({ name: r.trace.name, dir: resultsDir(r.index) })),
+      );
       const results = runs.reduce((n, r) => n + r.policies.length, 0);
-      process.stderr.write(`wrote ${join(opts.out, 'ci-shard.json')} (${results} trace × policy results) and the Parquet dataset ${join(opts.out, 'table=*')}\n`);
+      process.stderr.write(
+        `wrote ${join(opts.out, 'ci-shard.json')} (${results} trace × policy results) and the Parquet dataset ${join(opts.out, 'table=*')}\n`,
+      );
     }
   } finally {
     p.done();
@@ -95,7 +106,8 @@ async function suiteCommand(suiteFile: string, opts: CiCliOptions): Promise<numb
 }
 
 async function mergeCommand(dirs: string[], opts: CiCliOptions): Promise<number> {
-  if (opts.shard || opts.out || opts.jobs) throw new UsageError('ci merge takes the shards\' output folders, --baseline, --junit, --json and --update-baseline');
+  if (opts.shard || opts.out || opts.jobs)
+    throw new UsageError("ci merge takes the shards' output folders, --baseline, --junit, --json and --update-baseline");
   const t0 = performance.now();
   const started = new Date();
   const m = mergeShards(dirs);
@@ -121,7 +133,13 @@ function judge(runs: readonly TraceRun[], j: Judged, opts: CiCliOptions): number
   if (opts.junit) writeFileAtomic(opts.junit, junitXml(runs, cmp, { suite: j.suite, timestamp: j.started, seconds: j.seconds }));
   if (opts.updateBaseline) writeBaseline(j.baselineFile, baselineOf(runs));
   const code = !opts.updateBaseline && cmp.counts.regression > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
-  const summary = { suite: j.suite, baseline: j.baselineFile, traces: runs.length, seconds: j.seconds, updated: opts.updateBaseline === true };
+  const summary = {
+    suite: j.suite,
+    baseline: j.baselineFile,
+    traces: runs.length,
+    seconds: j.seconds,
+    updated: opts.updateBaseline === true,
+  };
   out(opts.json ? ciJson(cmp, summary, code) : ciText(cmp, summary));
   return code;
 }

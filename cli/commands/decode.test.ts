@@ -11,7 +11,9 @@ describe('decode: SIDs at or above 2^31', () => {
     const r = cli('decode', '--arch', 'smmuv3', '0x8100002800000004', '0x2');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/scope: ste sid=0x81000028\.\.0x8100002f$/m);
-    expect(JSON.parse(cli('decode', '--arch', 'smmuv3', '0x8100002800000004', '0x2', '--json').stdout).scope).toBe('ste sid=0x81000028..0x8100002f');
+    expect(JSON.parse(cli('decode', '--arch', 'smmuv3', '0x8100002800000004', '0x2', '--json').stdout).scope).toBe(
+      'ste sid=0x81000028..0x8100002f',
+    );
   });
 
   it('the same command with SID 0x01000028 (below 2^31) reads the same way', () => {

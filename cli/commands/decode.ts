@@ -60,7 +60,11 @@ function decodeText(d: Decoded): string {
   for (const [k, v] of Object.entries(derive(d))) lines.push(`  ${k}: ${v}`);
   const cls = classify(d);
   lines.push(`  role: ${cls.role}${cls.scope ? `; scope: ${describeScope(cls.scope)}` : ''}`);
-  lines.push(d.error ? `  error: ${d.error.code}${d.error.code === 'IQE' ? ` (IQERCD.IQEI=${d.error.value})` : ''}: ${d.error.message}` : '  valid: yes');
+  lines.push(
+    d.error
+      ? `  error: ${d.error.code}${d.error.code === 'IQE' ? ` (IQERCD.IQEI=${d.error.value})` : ''}: ${d.error.message}`
+      : '  valid: yes',
+  );
   return lines.join('\n');
 }
 
@@ -71,7 +75,11 @@ function listText(arch: Arch): string {
     out.push(`${hex(op.def.code).padEnd(5)} ${op.def.name.padEnd(20)} ${op.def.doc}${op.def.wideOnly ? ' [256-bit queues only]' : ''}`);
     for (const f of op.def.fields) {
       const bits = f.parts.map((p) => rangeLabel(p, codec.table.wordName)).join(' + ');
-      const vals = f.values ? ` (${Object.entries(f.values).map(([n, v]) => `${v}=${n}`).join(', ')})` : '';
+      const vals = f.values
+        ? ` (${Object.entries(f.values)
+            .map(([n, v]) => `${v}=${n}`)
+            .join(', ')})`
+        : '';
       out.push(`        ${f.name.padEnd(12)} ${bits.padEnd(22)} ${f.doc}${vals}`);
     }
     if (op.def.note) out.push(`        note: ${op.def.note}`);

@@ -47,7 +47,10 @@ export async function demoCommand(opts: { keep?: string }): Promise<number> {
   try {
     const trace = join(dir, 'vtd-legacy-strict.arrow');
     process.stderr.write(`ingesting ${CAPTURE.join(' + ')} (a real Debian 6.1 guest under QEMU 7.2)...\n`);
-    const s = await ingest(CAPTURE.map((f) => join(root, 'samples/captures', f)), { output: trace });
+    const s = await ingest(
+      CAPTURE.map((f) => join(root, 'samples/captures', f)),
+      { output: trace },
+    );
     process.stderr.write(`replaying ${s.rows.toLocaleString('en-US')} events under every policy...\n`);
     const p = progress('replay');
     const r = await runReplay(trace, { policies: ['all', 'designs'], onProgress: p.update });
@@ -61,7 +64,11 @@ export async function demoCommand(opts: { keep?: string }): Promise<number> {
     for (const l of designTableText(designRows(r))) out(`  ${l}`);
     for (const para of designDebates(r, DEFAULT_COSTS)) {
       out('');
-      out(wrap(para, 98).map((l) => `  ${l}`).join('\n'));
+      out(
+        wrap(para, 98)
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
     }
     out('');
     out('Where policies break (bundled scenarios, samples/scenarios):');
@@ -74,7 +81,9 @@ export async function demoCommand(opts: { keep?: string }): Promise<number> {
       out(`  - ${what}: ${broken.length ? list : 'every policy correct'}`);
     }
     out('');
-    out(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s. Next: invtrace compare TRACE --json, invtrace replay TRACE -o DIR, invtrace sql DIR.`);
+    out(
+      `done in ${((Date.now() - t0) / 1000).toFixed(1)} s. Next: invtrace compare TRACE --json, invtrace replay TRACE -o DIR, invtrace sql DIR.`,
+    );
     return 0;
   } finally {
     if (opts.keep === undefined) rmSync(dir, { recursive: true, force: true });

@@ -11,8 +11,11 @@ import { out, UsageError } from '../run.js';
 
 export async function exportCommand(inputs: string[], opts: { output: string; keepTrace?: string }): Promise<number> {
   const ext = extname(opts.output).toLowerCase();
-  if (ext !== '.jsonl' && ext !== '.parquet' && ext !== '.csv') throw new UsageError(`cannot export to "${ext || opts.output}": supported: .jsonl, .parquet, .csv`);
-  return withInputs(INPUTS.export, inputs, { ...(opts.keepTrace ? { keepTrace: opts.keepTrace } : {}) }, (i) => exportTrace(i.oneTrace(), opts.output, ext));
+  if (ext !== '.jsonl' && ext !== '.parquet' && ext !== '.csv')
+    throw new UsageError(`cannot export to "${ext || opts.output}": supported: .jsonl, .parquet, .csv`);
+  return withInputs(INPUTS.export, inputs, { ...(opts.keepTrace ? { keepTrace: opts.keepTrace } : {}) }, (i) =>
+    exportTrace(i.oneTrace(), opts.output, ext),
+  );
 }
 
 async function exportTrace(trace: string, output: string, ext: string): Promise<number> {

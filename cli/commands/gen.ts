@@ -48,8 +48,10 @@ export async function genCommand(workload: string | undefined, opts: GenCliOptio
     const { toJson } = await import('../render/json.js');
     out(toJson(s));
   } else {
-    out(`${s.output}: ${s.workload} (${s.arch}, ${s.mode}, seed ${s.seed}): ${n(s.commands)} commands, ${n(s.doorbells)} doorbells, ` +
-      `${n(s.wraps)} ring wraps, ${n(s.requests)} requests over ${s.model_seconds.toFixed(3)} s of guest time`);
+    out(
+      `${s.output}: ${s.workload} (${s.arch}, ${s.mode}, seed ${s.seed}): ${n(s.commands)} commands, ${n(s.doorbells)} doorbells, ` +
+        `${n(s.wraps)} ring wraps, ${n(s.requests)} requests over ${s.model_seconds.toFixed(3)} s of guest time`,
+    );
   }
   for (const i of s.injections_unfired) {
     process.stderr.write(`invtrace: gen: the run ended before --inject ${i.kind}@${i.at} could fire\n`);

@@ -19,14 +19,22 @@ export function infoText(i: TraceInfo): string {
     lines.push(`entries per doorbell: min ${e.min}, mean ${e.mean}, max ${e.max}; ring wraps ${i.wraps}`);
   }
   for (const q of i.queues ?? []) {
-    lines.push(`queue ${q.queue}: ${q.queue_entries} entries, ${q.devices} devices; commands ${q.commands}, doorbells ${q.doorbells}, ring wraps ${q.wraps}`);
+    lines.push(
+      `queue ${q.queue}: ${q.queue_entries} entries, ${q.devices} devices; commands ${q.commands}, doorbells ${q.doorbells}, ring wraps ${q.wraps}`,
+    );
   }
   if (i.span) lines.push(`span: ${i.span.seconds.toFixed(6)} s`);
   if (i.devices !== null) lines.push(`topology: ${i.devices} devices`);
   if (i.sources.length) lines.push(`sources: ${i.sources.join(', ')}`);
   const errs = Object.entries(i.errors);
   if (errs.length) lines.push(`refused by the hardware: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  lines.push('', renderTable(['op', 'count'], Object.entries(i.by_op).map(([k, v]) => [k, v])));
+  lines.push(
+    '',
+    renderTable(
+      ['op', 'count'],
+      Object.entries(i.by_op).map(([k, v]) => [k, v]),
+    ),
+  );
   return lines.join('\n');
 }
 

@@ -13,7 +13,10 @@ const out = () => join(dir, `o${n++}.arrow`);
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at /);
 
 /** The lines of a capture, to corrupt. */
-const linesOf = (file: string) => gunzipSync(readFileSync(capture(file))).toString('utf8').split('\n');
+const linesOf = (file: string) =>
+  gunzipSync(readFileSync(capture(file)))
+    .toString('utf8')
+    .split('\n');
 
 /** Writes lines (gzip-compressed when the name ends in .gz); returns the path. */
 function write(name: string, lines: readonly string[]): string {
@@ -30,15 +33,29 @@ describe.skipIf(!haveCaptures)('invtrace ingest on the captures', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/vtd trace, 52,144 events from .* \(qemu-log\+ftrace, merged\)/);
     expect(r.stdout).toMatch(/queue: 256 x 32 B at 0x2220000 \(vtd_inv_qi_setup\)/);
-    expect(r.stdout).toMatch(/agreement: yes: guest qi_submit descriptors \(17,372\) = QEMU non-wait descriptors \(17,381\) - 0 before guest tracing started - 9 after it stopped/);
+    expect(r.stdout).toMatch(
+      /agreement: yes: guest qi_submit descriptors \(17,372\) = QEMU non-wait descriptors \(17,381\) - 0 before guest tracing started - 9 after it stopped/,
+    );
     expect(r.stdout).toMatch(/QEMU commands of unknown type named by the guest: pc_inv 8, p_iotlb_inv 7/);
     const info = JSON.parse(cli('info', o, '--json').stdout);
     expect(info.by_op).toEqual({ inv_wait: 17381, iotlb_inv: 12165, dev_tlb_inv: 5142, iec_inv: 51, cc_inv: 8, pc_inv: 8, p_iotlb_inv: 7 });
     expect(info.doorbells).toBe(17382);
-    const j = JSON.parse(cli('ingest', capture('qemu-smmuv3-lazy.log.gz'), capture('guest-smmuv3-lazy.txt.gz'), '-o', out(), '--json').stdout);
+    const j = JSON.parse(
+      cli('ingest', capture('qemu-smmuv3-lazy.log.gz'), capture('guest-smmuv3-lazy.txt.gz'), '-o', out(), '--json').stdout,
+    );
     // README: 144 commands consumed; one doorbell per CMDQ_PROD write in the log
-    const prodWrites = gunzipSync(readFileSync(capture('qemu-smmuv3-lazy.log.gz'))).toString().split('\n').filter((l) => l.includes(':smmuv3_write_mmio addr: 0x98 ')).length;
-    expect(j).toMatchObject({ format: 'qemu-log+ftrace', arch: 'smmuv3', origin: 'merged', commands: 144, doorbells: prodWrites, agreement: { agree: true, matched: 144 } });
+    const prodWrites = gunzipSync(readFileSync(capture('qemu-smmuv3-lazy.log.gz')))
+      .toString()
+      .split('\n')
+      .filter((l) => l.includes(':smmuv3_write_mmio addr: 0x98 ')).length;
+    expect(j).toMatchObject({
+      format: 'qemu-log+ftrace',
+      arch: 'smmuv3',
+      origin: 'merged',
+      commands: 144,
+      doorbells: prodWrites,
+      agreement: { agree: true, matched: 144 },
+    });
   }, 60_000);
 
   it('forced --format and --arch; mismatched sides are refused', () => {
@@ -76,7 +93,9 @@ describe.skipIf(!haveCaptures)('corrupted copies', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.skipped).toEqual({ malformed_lines: 2, unknown_events: { vtd_brand_new_event: 1 } });
-    expect(s.warnings[0]).toMatch(new RegExp(`garbled.log.gz:${i + 1}: vtd_inv_desc: expected "invalidate desc type <type> high 0x<hi> low 0x<lo>"$`));
+    expect(s.warnings[0]).toMatch(
+      new RegExp(`garbled.log.gz:${i + 1}: vtd_inv_desc: expected "invalidate desc type <type> high 0x<hi> low 0x<lo>"$`),
+    );
     expect(s.warnings[1]).toMatch(new RegExp(`garbled.log.gz:${i + 41}: not a QEMU trace line$`));
     // the descriptor whose line was garbled is still there, of unknown type
     expect(s.by_op).toMatchObject({ iotlb_inv: 45, '(unknown)': 1 });
@@ -90,28 +109,52 @@ describe.skipIf(!haveCaptures)('corrupted copies', () => {
   }, 30_000);
 
   it.each([
-    ['qemu-vtd-legacy-lazy.log.gz', /:vtd_inv_qi_head read head \d+$/, (l: string) => l.replace(/head \d+$/, 'head 4096'), /vtd_inv_qi_head: head 4096 is outside a queue of 256 entries/],
-    ['qemu-smmuv3-lazy.log.gz', /:smmuv3_cmdq_consume prod=/, (l: string) => l.replace(/cons=\d+/, 'cons=70000'), /smmuv3_cmdq_consume: prod \d+\/0 cons 70000\/0 is outside a queue of 65536 entries/],
-    ['qemu-smmuv3-lazy.log.gz', /:smmuv3_s1_range_inval|:smmuv3_cmdq_tlbi_nh_asid asid=/, (l: string) => l.replace(/asid=1$/, 'asid=70000'), /CMD_TLBI_NH_ASID: ASID: 0x11170 does not fit in 16 bits/],
-    ['guest-vtd-legacy-lazy.txt.gz', /qi_submit: iotlb_inv/, (l: string) => l.replace(/iotlb_inv dmar0: 0x\w+/, 'iotlb_inv dmar0: 0x600f3'), /qi_submit: type name iotlb_inv does not match qw0\[3:0\] = 3/],
+    [
+      'qemu-vtd-legacy-lazy.log.gz',
+      /:vtd_inv_qi_head read head \d+$/,
+      (l: string) => l.replace(/head \d+$/, 'head 4096'),
+      /vtd_inv_qi_head: head 4096 is outside a queue of 256 entries/,
+    ],
+    [
+      'qemu-smmuv3-lazy.log.gz',
+      /:smmuv3_cmdq_consume prod=/,
+      (l: string) => l.replace(/cons=\d+/, 'cons=70000'),
+      /smmuv3_cmdq_consume: prod \d+\/0 cons 70000\/0 is outside a queue of 65536 entries/,
+    ],
+    [
+      'qemu-smmuv3-lazy.log.gz',
+      /:smmuv3_s1_range_inval|:smmuv3_cmdq_tlbi_nh_asid asid=/,
+      (l: string) => l.replace(/asid=1$/, 'asid=70000'),
+      /CMD_TLBI_NH_ASID: ASID: 0x11170 does not fit in 16 bits/,
+    ],
+    [
+      'guest-vtd-legacy-lazy.txt.gz',
+      /qi_submit: iotlb_inv/,
+      (l: string) => l.replace(/iotlb_inv dmar0: 0x\w+/, 'iotlb_inv dmar0: 0x600f3'),
+      /qi_submit: type name iotlb_inv does not match qw0\[3:0\] = 3/,
+    ],
     ['guest-smmuv3-lazy.txt.gz', /cmdlist: /, (l: string) => l.replace(/ sync=1/, ' sync=7'), /cmdlist: missing or bad sync=/],
-  ])('%s with an impossible value: a warning naming the line; --strict: exit 2', (file, pick, spoil, message) => {
-    const lines = linesOf(file);
-    const i = lines.findIndex((l, k) => k > 20 && pick.test(l));
-    lines[i] = spoil(lines[i]!);
-    const p = write(`impossible-${n++}-${file}`, lines);
-    const r = cli('ingest', p, '-o', out(), '--json');
-    expect(r.code).toBe(0);
-    const s = JSON.parse(r.stdout);
-    expect(s.skipped.malformed_lines).toBe(1);
-    expect(s.warnings).toHaveLength(1);
-    expect(s.warnings[0]).toMatch(new RegExp(`:${i + 1}: `));
-    expect(s.warnings[0]).toMatch(message);
-    const strict = cli('ingest', p, '-o', out(), '--strict');
-    expect(strict.code).toBe(2);
-    expect(strict.stderr.trim()).toMatch(new RegExp(`^invtrace: [^\\n]*:${i + 1}: [^\\n]*$`));
-    noStack(strict.stderr);
-  }, 30_000);
+  ])(
+    '%s with an impossible value: a warning naming the line; --strict: exit 2',
+    (file, pick, spoil, message) => {
+      const lines = linesOf(file);
+      const i = lines.findIndex((l, k) => k > 20 && pick.test(l));
+      lines[i] = spoil(lines[i]!);
+      const p = write(`impossible-${n++}-${file}`, lines);
+      const r = cli('ingest', p, '-o', out(), '--json');
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout);
+      expect(s.skipped.malformed_lines).toBe(1);
+      expect(s.warnings).toHaveLength(1);
+      expect(s.warnings[0]).toMatch(new RegExp(`:${i + 1}: `));
+      expect(s.warnings[0]).toMatch(message);
+      const strict = cli('ingest', p, '-o', out(), '--strict');
+      expect(strict.code).toBe(2);
+      expect(strict.stderr.trim()).toMatch(new RegExp(`^invtrace: [^\\n]*:${i + 1}: [^\\n]*$`));
+      noStack(strict.stderr);
+    },
+    30_000,
+  );
 
   it('a guest side that disagrees with QEMU: the first diverging position is reported', () => {
     const lines = linesOf('guest-vtd-legacy-lazy.txt.gz');
@@ -121,7 +164,11 @@ describe.skipIf(!haveCaptures)('corrupted copies', () => {
     const r = cli('ingest', capture('qemu-vtd-legacy-lazy.log.gz'), p, '-o', out());
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/agreement: NO/);
-    expect(r.stdout).toMatch(new RegExp(`first divergence after \\d+ matched commands \\(.*qemu-vtd-legacy-lazy.log.gz:\\d+ slot \\d+; .*guest-disagree.txt:${i + 1}\\): QEMU has iotlb_inv 0x600e2 0x0, the guest iotlb_inv 0x700e2 0x0`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `first divergence after \\d+ matched commands \\(.*qemu-vtd-legacy-lazy.log.gz:\\d+ slot \\d+; .*guest-disagree.txt:${i + 1}\\): QEMU has iotlb_inv 0x600e2 0x0, the guest iotlb_inv 0x700e2 0x0`,
+      ),
+    );
     expect(r.stdout).toMatch(/warning: the two sides disagree/);
   }, 30_000);
 

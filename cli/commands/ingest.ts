@@ -22,18 +22,27 @@ const n = (v: number) => v.toLocaleString('en-US');
 function counts(m: Readonly<Record<string, number>> | undefined, max = 8): string {
   const e = Object.entries(m ?? {});
   if (e.length === 0) return 'none';
-  const shown = e.slice(0, max).map(([k, v]) => `${k} ${n(v)}`).join(', ');
+  const shown = e
+    .slice(0, max)
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(', ');
   return e.length > max ? `${shown}, ... (${e.length - max} more)` : shown;
 }
 
 export function summaryText(s: IngestSummary): string {
-  const lines = [`${s.output}: ${s.arch} trace, ${n(s.rows)} events from ${s.inputs.join(' + ')} (${s.format}${s.origin ? `, ${s.origin}` : ''})`];
+  const lines = [
+    `${s.output}: ${s.arch} trace, ${n(s.rows)} events from ${s.inputs.join(' + ')} (${s.format}${s.origin ? `, ${s.origin}` : ''})`,
+  ];
   if (s.queue) {
     lines.push(`  queue: ${n(s.queue.entries)} x ${s.queue.desc_bytes} B${s.queue.base ? ` at ${s.queue.base}` : ''} (${s.queue.from})`);
   }
   for (const src of s.sources ?? []) {
     const events = Object.values(src.events).reduce((a, b) => a + b, 0);
-    const facts = src.facts ? `; ${Object.entries(src.facts).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
+    const facts = src.facts
+      ? `; ${Object.entries(src.facts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`
+      : '';
     lines.push(`  read ${src.file} (${src.format}): ${n(src.lines)} lines, ${n(events)} events (${counts(src.events, 6)})${facts}`);
   }
   if (s.commands !== undefined) {
@@ -55,7 +64,9 @@ export function summaryText(s: IngestSummary): string {
       const q = d.qemu ? `${d.qemu.file}:${d.qemu.line} slot ${d.qemu.slot}` : 'QEMU: end';
       const g = d.guest ? `${d.guest.file}:${d.guest.line}` : 'guest: end';
       lines.push(`    first divergence after ${n(d.after_matched)} matched commands (${q}; ${g}): ${d.message}`);
-      lines.push(`    ${n(a.divergences)} divergence${a.divergences === 1 ? '' : 's'} in all; without a counterpart inside the guest's window: QEMU ${n(a.qemu_unmatched)}, guest ${n(a.guest_unmatched)}`);
+      lines.push(
+        `    ${n(a.divergences)} divergence${a.divergences === 1 ? '' : 's'} in all; without a counterpart inside the guest's window: QEMU ${n(a.qemu_unmatched)}, guest ${n(a.guest_unmatched)}`,
+      );
     }
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);

@@ -38,10 +38,15 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   if (opts.guestCmdline !== undefined) return guestCommand(opts.guestCmdline, qemu, opts);
   if (opts.output === undefined) throw new UsageError('record: -o, --output <file> is required (the trace to write)');
   const cmd = inspectQemu(qemu);
-  const files = planFiles(cmd, { output: opts.output, ...(opts.keepLog ? { keepLog: true } : {}),
-    ...(opts.console !== undefined ? { console: opts.console } : {}) });
+  const files = planFiles(cmd, {
+    output: opts.output,
+    ...(opts.keepLog ? { keepLog: true } : {}),
+    ...(opts.console !== undefined ? { console: opts.console } : {}),
+  });
   const argv = recordingArgv(cmd, {
-    events: files.events, log: files.log.qemu, ...(files.console?.add ? { serial: files.console.qemu } : {}),
+    events: files.events,
+    log: files.log.qemu,
+    ...(files.console?.add ? { serial: files.console.qemu } : {}),
   });
   if (opts.dryRun) {
     out(opts.json ? toJson(dryRunJson(cmd, files, argv)) : dryRunText(cmd, files, argv));
@@ -66,8 +71,11 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   const inputs = [files.log.final];
   if (files.console) {
     if (hasGuestTrace(files.console.final)) inputs.push(files.console.final);
-    else process.stderr.write(`invtrace: record: ${files.console.final} holds no "${BEGIN_MARKER}" dump; ` +
-      'ingesting the QEMU side only (record --guest-cmdline shows how to dump the guest trace)\n');
+    else
+      process.stderr.write(
+        `invtrace: record: ${files.console.final} holds no "${BEGIN_MARKER}" dump; ` +
+          'ingesting the QEMU side only (record --guest-cmdline shows how to dump the guest trace)\n',
+      );
   }
   let summary: IngestSummary;
   let info: TraceInfo;
@@ -84,7 +92,8 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
     out(toJson({ qemu_status: status, command: argv, inputs, kept: kept(files), ingest: summary, info }));
   } else {
     const k = kept(files);
-    const raw = files.temp ? `raw files: removed (--keep-log keeps them next to the output)${k.length ? `; console: ${k.join(', ')}` : ''}`
+    const raw = files.temp
+      ? `raw files: removed (--keep-log keeps them next to the output)${k.length ? `; console: ${k.join(', ')}` : ''}`
       : `raw files: ${k.join(', ')}`;
     out([summaryText(summary), infoText(info), raw].join('\n'));
   }
@@ -106,15 +115,25 @@ function hasGuestTrace(path: string): boolean {
 
 function dryRunJson(cmd: QemuCommand, f: RecordFiles, argv: readonly string[]) {
   return {
-    arch: cmd.arch, viommu: cmd.viommu, command: argv, events_file: f.events, events: eventsFileText(cmd.arch),
-    log: f.log.final, qemu_log: f.log.qemu, console: f.console?.final ?? null, output: f.output, temp_dir: f.temp ? f.dir : null,
+    arch: cmd.arch,
+    viommu: cmd.viommu,
+    command: argv,
+    events_file: f.events,
+    events: eventsFileText(cmd.arch),
+    log: f.log.final,
+    qemu_log: f.log.qemu,
+    console: f.console?.final ?? null,
+    output: f.output,
+    temp_dir: f.temp ? f.dir : null,
   };
 }
 
 function dryRunText(cmd: QemuCommand, f: RecordFiles, argv: readonly string[]): string {
   const where = f.temp ? `in ${f.dir}, removed once the trace is written (--keep-log keeps them)` : 'kept';
-  const consoleLine = f.console === undefined ? []
-    : [`# guest console: ${f.console.final} (${f.console.add ? '-serial file: added' : "the command's own -serial file:"})`];
+  const consoleLine =
+    f.console === undefined
+      ? []
+      : [`# guest console: ${f.console.final} (${f.console.add ? '-serial file: added' : "the command's own -serial file:"})`];
   return [
     shellCommand(argv),
     '',
@@ -142,13 +161,18 @@ function guestCommand(arch: Arch, qemu: string[], opts: RecordCliOptions): numbe
   }
   // The line alone on stdout, so that $(invtrace record --guest-cmdline ...) is the line.
   out(g.cmdline);
-  process.stderr.write([
-    `# Add the line above to the guest kernel command line (QEMU -append), then run in the guest, as root,`,
-    `# once the workload is done (it dumps the trace to the console between the markers):`,
-    ...g.dump_script.trimEnd().split('\n').map((l) => `  ${l}`),
-    ...g.notes.map((n) => `# ${n}`),
-    '# Then record with --console so the dump is ingested with the QEMU log.',
-    '',
-  ].join('\n'));
+  process.stderr.write(
+    [
+      `# Add the line above to the guest kernel command line (QEMU -append), then run in the guest, as root,`,
+      `# once the workload is done (it dumps the trace to the console between the markers):`,
+      ...g.dump_script
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+      ...g.notes.map((n) => `# ${n}`),
+      '# Then record with --console so the dump is ingested with the QEMU log.',
+      '',
+    ].join('\n'),
+  );
   return 0;
 }

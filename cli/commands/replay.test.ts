@@ -23,7 +23,8 @@ describe('invtrace compare', () => {
     expect(j.trace).toBe(traceB);
     expect(j.policies.map((p: { policy: string }) => p.policy)).toContain('linear-batch:split_on_wrap=true');
     for (const p of j.policies) {
-      for (const k of ['policy', 'correct', 'violations', 'traps', 'ioctls', 'host_commands', 'host_syncs', 'modeled_us']) expect(p).toHaveProperty(k);
+      for (const k of ['policy', 'correct', 'violations', 'traps', 'ioctls', 'host_commands', 'host_syncs', 'modeled_us'])
+        expect(p).toHaveProperty(k);
     }
     const nop = j.policies.find((p: { policy: string }) => p.policy === 'devtlb-nop');
     expect(nop).toMatchObject({ correct: false, violations: 1 });
@@ -62,17 +63,26 @@ describe('invtrace replay', () => {
     expect(v.numRows).toBe(1);
     expect(v.get(0)!.toJSON()).toMatchObject({ policy: 'devtlb-nop', kind: 'stale-translation', seq: 0 });
     const s = tableFromIPC(readFileSync(join(out, 'summary.arrow')));
-    expect(s.toArray().map((r) => [r.policy, r.correct])).toEqual([['per-command', 1], ['devtlb-nop', 0]]);
+    expect(s.toArray().map((r) => [r.policy, r.correct])).toEqual([
+      ['per-command', 1],
+      ['devtlb-nop', 0],
+    ]);
     const c = tableFromIPC(readFileSync(join(out, 'completions.arrow')));
     // one wait, completed by both policies and by bare hardware
-    expect(c.toArray().map((r) => [r.policy, r.completed, r.ref_completed])).toEqual([['per-command', 1, 1], ['devtlb-nop', 1, 1]]);
+    expect(c.toArray().map((r) => [r.policy, r.completed, r.ref_completed])).toEqual([
+      ['per-command', 1, 1],
+      ['devtlb-nop', 1, 1],
+    ]);
     expect(JSON.parse(readFileSync(join(out, 'replay.json'), 'utf8')).costs.trap_user).toBe(2.5);
   });
 });
 
 describe('policy lists', () => {
   it('keeps variant keys with their policy', () => {
-    expect(splitPolicyList('linear-batch:split_on_wrap=true,vmm=prepass,per-command')).toEqual(['linear-batch:split_on_wrap=true,vmm=prepass', 'per-command']);
+    expect(splitPolicyList('linear-batch:split_on_wrap=true,vmm=prepass,per-command')).toEqual([
+      'linear-batch:split_on_wrap=true,vmm=prepass',
+      'per-command',
+    ]);
     expect(splitPolicyList('all')).toEqual(['all']);
   });
 });

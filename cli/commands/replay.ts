@@ -36,10 +36,15 @@ export interface ReplayCliOptions {
   readonly renumberPsids?: boolean;
 }
 
-
 /** The --shared-host options make no sense without it. */
 function sharedHostOnly(opts: ReplayCliOptions): void {
-  const given = ([['--interleave', opts.interleave], ['--host-queue', opts.hostQueue], ['--renumber-psids', opts.renumberPsids]] as const).find(([, v]) => v !== undefined);
+  const given = (
+    [
+      ['--interleave', opts.interleave],
+      ['--host-queue', opts.hostQueue],
+      ['--renumber-psids', opts.renumberPsids],
+    ] as const
+  ).find(([, v]) => v !== undefined);
   if (given !== undefined) throw new UsageError(`${given[0]} goes with --shared-host (several VMs on one host)`);
 }
 
@@ -63,7 +68,11 @@ export async function replayCommand(inputs: string[], opts: ReplayCliOptions): P
     out(`\nwrote ${wrote.join(', ')}`);
     const { writeTimelineFile } = await import('../../analyzers/timeline/write.js');
     const tl = await writeTimelineFile(trace, output, join(output, 'timeline.json'), { capBytes: timelineCap() });
-    out(tl.written ? `wrote ${tl.path} (${mib(tl.bytes)}, ${tl.events.toLocaleString('en-US')} events; open it in ui.perfetto.dev)` : `no timeline.json: ${tl.reason}`);
+    out(
+      tl.written
+        ? `wrote ${tl.path} (${mib(tl.bytes)}, ${tl.events.toLocaleString('en-US')} events; open it in ui.perfetto.dev)`
+        : `no timeline.json: ${tl.reason}`,
+    );
     if (opts.parquet) {
       const { writeDataset } = await import('../../analyzers/dataset/write.js');
       const d = await writeDataset(output, [{ name: i.name, dir: output }]);
@@ -127,7 +136,8 @@ function readReplayJson(folder: string): ReplayOutput {
   } catch (e) {
     throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
   }
-  if (!Array.isArray(json.policies) || typeof json.trace !== 'string') throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
+  if (!Array.isArray(json.policies) || typeof json.trace !== 'string')
+    throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
   const { costs: _costs, ...r } = json;
   return r;
 }

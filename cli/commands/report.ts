@@ -27,26 +27,32 @@ export async function reportCommand(inputs: string[], opts: ReportCliOptions): P
   if (inputs.length === 1 && isSharedHostFolder(inputs[0]!)) {
     const r = writeSharedHostReport(inputs[0]!, opts.output);
     const bad = r.data.host.policies.filter((x) => !x.correct);
-    out(`${inputs[0]}: ${r.data.shared_host.vms} VMs on one host, ${r.data.host.policies.length} policies, ${bad.length === 0 ? 'every VM correct' : `incorrect under ${bad.map((x) => x.policy).join(', ')}`}`);
+    out(
+      `${inputs[0]}: ${r.data.shared_host.vms} VMs on one host, ${r.data.host.policies.length} policies, ${bad.length === 0 ? 'every VM correct' : `incorrect under ${bad.map((x) => x.policy).join(', ')}`}`,
+    );
     out(`wrote ${r.markdown}, ${r.html} and ${r.charts.join(', ')}`);
     return 0;
   }
   const p = progress('report');
   let r;
   try {
-    r = await withInputs(INPUTS.report, inputs, { ingestTo: opts.keepTrace ?? join(opts.output, 'trace.arrow'), onStage: p.stage }, (src) => writeReport(sourceOf(src), opts.output, {
-      policies: splitPolicyList(opts.policy),
-      ...(opts.topology ? { topologyFile: opts.topology } : {}),
-      ...(opts.costs ? { costsFile: opts.costs } : {}),
-      ...(opts.engine ? { engine: opts.engine } : {}),
-      onProgress: p.update,
-      onStage: p.stage,
-    }));
+    r = await withInputs(INPUTS.report, inputs, { ingestTo: opts.keepTrace ?? join(opts.output, 'trace.arrow'), onStage: p.stage }, (src) =>
+      writeReport(sourceOf(src), opts.output, {
+        policies: splitPolicyList(opts.policy),
+        ...(opts.topology ? { topologyFile: opts.topology } : {}),
+        ...(opts.costs ? { costsFile: opts.costs } : {}),
+        ...(opts.engine ? { engine: opts.engine } : {}),
+        onProgress: p.update,
+        onStage: p.stage,
+      }),
+    );
   } finally {
     p.done();
   }
   const bad = r.data.compare.filter((x) => !x.correct);
-  out(`${r.data.source}: ${r.data.policies.length} policies, ${bad.length === 0 ? 'all correct' : `${bad.length} incorrect (${bad.map((x) => x.policy).join(', ')})`}`);
+  out(
+    `${r.data.source}: ${r.data.policies.length} policies, ${bad.length === 0 ? 'all correct' : `${bad.length} incorrect (${bad.map((x) => x.policy).join(', ')})`}`,
+  );
   for (const f of r.data.findings) out(`  - ${f}`);
   out(`wrote ${r.markdown}, ${r.html}, ${r.charts.length} charts (${r.charts.join(', ')}) and the result tables in ${r.results}`);
   return 0;

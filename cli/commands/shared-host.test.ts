@@ -22,7 +22,10 @@ describe('compare --shared-host', () => {
     expect(j.traces.map((t: { trace: string }) => t.trace)).toEqual([A, B]);
     expect(j.traces[0].policies[0]).toMatchObject({ policy: 'linear-batch:split_on_wrap=true', correct: true, ioctls: 2, p50_us: 6.98 });
     expect(j.host.policies[0]).toMatchObject({ policy: 'linear-batch:split_on_wrap=true', correct: true, host_commands: 4, host_syncs: 3 });
-    expect(j.host.policies[0].vms.map((v: { p99_us_alone: number; p99_us_shared: number }) => [v.p99_us_alone, v.p99_us_shared])).toEqual([[6.22, 6.98], [4.34, 5.88]]);
+    expect(j.host.policies[0].vms.map((v: { p99_us_alone: number; p99_us_shared: number }) => [v.p99_us_alone, v.p99_us_shared])).toEqual([
+      [6.22, 6.98],
+      [4.34, 5.88],
+    ]);
   });
 
   it('text: one line per VM and policy, then the host totals', () => {
@@ -41,7 +44,7 @@ describe('compare --shared-host', () => {
     expect(cli('compare', A, A, '--shared-host', ...POLICY, '--renumber-psids').code).toBe(0);
   });
 
-  it('--topology: one file per trace (empty: the trace\'s own); a file that moves the clashing device resolves the clash', async () => {
+  it("--topology: one file per trace (empty: the trace's own); a file that moves the clashing device resolves the clash", async () => {
     const { writeFileSync } = await import('node:fs');
     const topo = join(dir, 'moved.json');
     writeFileSync(topo, JSON.stringify({ iommus: 1, devices: [{ sid: '0x8', psid: '0x20', domain: 1 }] }));
@@ -51,7 +54,7 @@ describe('compare --shared-host', () => {
     expect(r.stderr).toMatch(/one file per trace, separated by commas .* got 1 for 2 traces/);
   });
 
-  it('a --topology file that leaves out a device of the trace\'s guest queues: one line naming the trace, exit 2', async () => {
+  it("a --topology file that leaves out a device of the trace's guest queues: one line naming the trace, exit 2", async () => {
     // samples/generated/smmuv3-two-vsmmus.arrow lists two guest queues with two devices each
     // (invtrace info: queues[0].devices 2); a topology holding only SID 0x999 has none of them,
     // while the trace's own topology (an empty entry) has them all.
@@ -78,7 +81,8 @@ describe('compare --shared-host', () => {
   it('replay --shared-host -o DIR writes shared-host.json and a replay folder per VM; report makes the many-VMs report', () => {
     const out = join(dir, 'shared');
     expect(cli('replay', A, B, '--shared-host', ...POLICY, '-o', out).code).toBe(0);
-    for (const f of ['shared-host.json', 'vm-0/replay.json', 'vm-0/host_ops.arrow', 'vm-1/summary.arrow', 'vm-0/trace.arrow']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['shared-host.json', 'vm-0/replay.json', 'vm-0/host_ops.arrow', 'vm-1/summary.arrow', 'vm-0/trace.arrow'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const stored = cli('compare', out, '--json');
     expect(stored.code).toBe(0);
     expect(JSON.parse(stored.stdout).host.policies[0]).toMatchObject({ host_commands: 4, host_syncs: 3 });

@@ -33,9 +33,17 @@ export interface SharedHostCliOptions {
 const ONE_VM: InputSpec = { command: 'shared host', accepts: ['trace', 'captures'] };
 
 /** Resolves every input (one VM each), keeping the ingested ones until `body` is done. */
-async function withVms<T>(paths: readonly string[], ingestTo: ((k: number) => string) | undefined, body: (traces: string[]) => Promise<T>, k = 0, acc: string[] = []): Promise<T> {
+async function withVms<T>(
+  paths: readonly string[],
+  ingestTo: ((k: number) => string) | undefined,
+  body: (traces: string[]) => Promise<T>,
+  k = 0,
+  acc: string[] = [],
+): Promise<T> {
   if (k === paths.length) return body(acc);
-  return withInputs(ONE_VM, [paths[k]!], { summary: false, ...(ingestTo ? { ingestTo: ingestTo(k) } : {}) }, (i) => withVms(paths, ingestTo, body, k + 1, [...acc, i.oneTrace()]));
+  return withInputs(ONE_VM, [paths[k]!], { summary: false, ...(ingestTo ? { ingestTo: ingestTo(k) } : {}) }, (i) =>
+    withVms(paths, ingestTo, body, k + 1, [...acc, i.oneTrace()]),
+  );
 }
 
 function interleaveOf(s: string | undefined): Interleave | undefined {
@@ -48,7 +56,10 @@ function interleaveOf(s: string | undefined): Interleave | undefined {
 function topologies(list: string | undefined, n: number): (string | undefined)[] | undefined {
   if (list === undefined) return undefined;
   const parts = list.split(',').map((s) => (s.trim() === '' ? undefined : s.trim()));
-  if (parts.length !== n) throw new UsageError(`--topology with --shared-host: one file per trace, separated by commas (leave one empty for the trace's own): got ${parts.length} for ${n} traces`);
+  if (parts.length !== n)
+    throw new UsageError(
+      `--topology with --shared-host: one file per trace, separated by commas (leave one empty for the trace's own): got ${parts.length} for ${n} traces`,
+    );
   return parts;
 }
 
@@ -78,7 +89,10 @@ async function run(inputs: string[], opts: SharedHostCliOptions, outDir?: string
 const failed = (r: SharedHostOutput) => r.host.policies.some((p) => !p.correct);
 
 export async function sharedHostCompare(inputs: string[], opts: SharedHostCliOptions): Promise<number> {
-  if (opts.csv || opts.markdown) throw new UsageError(`--${opts.csv ? 'csv' : 'markdown'} does not go with --shared-host: it prints text or --json (report DIR draws the tables)`);
+  if (opts.csv || opts.markdown)
+    throw new UsageError(
+      `--${opts.csv ? 'csv' : 'markdown'} does not go with --shared-host: it prints text or --json (report DIR draws the tables)`,
+    );
   const r = await run(inputs, opts);
   const { costs: _costs, ...printed } = r;
   out(opts.json ? JSON.stringify(printed, null, 2) : sharedHostText(r));

@@ -15,15 +15,24 @@ const dir = tempDir();
 
 /** Scenarios to ingest: ours (hand-counted) and the shared ones. */
 const SCENARIOS = [
-  ...readdirSync(join(ROOT, 'analyzers/testdata')).filter((f) => f.endsWith('.jsonl')).map((f) => join(ROOT, 'analyzers/testdata', f)),
+  ...readdirSync(join(ROOT, 'analyzers/testdata'))
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => join(ROOT, 'analyzers/testdata', f)),
   ...(existsSync(join(ROOT, 'samples/scenarios'))
-    ? readdirSync(join(ROOT, 'samples/scenarios')).filter((f) => f.endsWith('.jsonl')).map((f) => join(ROOT, 'samples/scenarios', f))
+    ? readdirSync(join(ROOT, 'samples/scenarios'))
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => join(ROOT, 'samples/scenarios', f))
     : []),
 ];
 /** The real captures: each side on its own, and both sides of each run aligned into one trace. */
-const CAPTURE_FILES = existsSync(CAPTURES) ? readdirSync(CAPTURES).filter((f) => /^(guest|qemu)-.*\.gz$/.test(f)).sort() : [];
-const RUNS = [...new Set(CAPTURE_FILES.map((f) => f.replace(/^(guest|qemu)-/, '').replace(/\.(txt|log)\.gz$/, '')))]
-  .filter((r) => CAPTURE_FILES.includes(`qemu-${r}.log.gz`) && CAPTURE_FILES.includes(`guest-${r}.txt.gz`));
+const CAPTURE_FILES = existsSync(CAPTURES)
+  ? readdirSync(CAPTURES)
+      .filter((f) => /^(guest|qemu)-.*\.gz$/.test(f))
+      .sort()
+  : [];
+const RUNS = [...new Set(CAPTURE_FILES.map((f) => f.replace(/^(guest|qemu)-/, '').replace(/\.(txt|log)\.gz$/, '')))].filter(
+  (r) => CAPTURE_FILES.includes(`qemu-${r}.log.gz`) && CAPTURE_FILES.includes(`guest-${r}.txt.gz`),
+);
 
 const traces: string[] = [];
 
@@ -46,8 +55,17 @@ beforeAll(async () => {
 }, 300_000);
 
 interface Info {
-  events: number; commands: number; doorbells: number; acks: number; faults: number; inferred: number; wraps: number;
-  by_op: Record<string, number>; by_role: Record<string, number>; errors: Record<string, number>; by_origin: Record<string, number>;
+  events: number;
+  commands: number;
+  doorbells: number;
+  acks: number;
+  faults: number;
+  inferred: number;
+  wraps: number;
+  by_op: Record<string, number>;
+  by_role: Record<string, number>;
+  errors: Record<string, number>;
+  by_origin: Record<string, number>;
   entries_per_doorbell: { min: number; mean: number; max: number } | null;
 }
 
@@ -93,7 +111,8 @@ describe('invtrace sql agrees with invtrace info', () => {
       expect(i.code).toBe(0);
       const info = JSON.parse(i.stdout) as Info;
       const ctx = basename(file);
-      for (const k of ['events', 'commands', 'doorbells', 'acks', 'faults', 'inferred', 'wraps'] as const) expect(row[k], `${ctx} ${k}`).toBe(info[k]);
+      for (const k of ['events', 'commands', 'doorbells', 'acks', 'faults', 'inferred', 'wraps'] as const)
+        expect(row[k], `${ctx} ${k}`).toBe(info[k]);
       expect(asMap(row.by_op as Pairs), ctx).toEqual(info.by_op);
       expect(asMap(row.by_role as Pairs), ctx).toEqual(info.by_role);
       expect(asMap(row.errors as Pairs), ctx).toEqual(info.errors);
@@ -129,7 +148,10 @@ describe('invtrace sql one-shot', () => {
 
   it('runs a file of statements, then -e, printing each result', () => {
     const f = join(dir, 'q.sql');
-    writeFileSync(f, "-- a view of my own\nCREATE VIEW my_syncs AS SELECT * FROM trace WHERE role = 'sync';\nSELECT count(*) AS syncs FROM my_syncs");
+    writeFileSync(
+      f,
+      "-- a view of my own\nCREATE VIEW my_syncs AS SELECT * FROM trace WHERE role = 'sync';\nSELECT count(*) AS syncs FROM my_syncs",
+    );
     const r = cli('sql', smmu, '-f', f, '-e', 'SELECT 6 * 7 AS answer;', '--csv');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('syncs\n5\nanswer\n42\n'); // the scenario has 5 CMD_SYNC
@@ -137,7 +159,7 @@ describe('invtrace sql one-shot', () => {
 
   it('exports a query to Parquet with -o and a table to CSV with COPY', () => {
     const pq = join(dir, 'ops.parquet');
-    const r = cli('sql', smmu, '-e', 'SELECT seq, op, w0 FROM trace WHERE kind = \'cmd\' ORDER BY seq', '-o', pq);
+    const r = cli('sql', smmu, '-e', "SELECT seq, op, w0 FROM trace WHERE kind = 'cmd' ORDER BY seq", '-o', pq);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`wrote 14 rows to ${pq}\n`);
     const t = tableFromIPC(readParquet(readFileSync(pq)).intoIPCStream());
@@ -162,9 +184,22 @@ describe('invtrace sql REPL', () => {
   it('runs multi-line statements, dot-commands, keeps going after an error and writes history', () => {
     const smmu = traces.find((t) => basename(t) === 'smmuv3-views.arrow')!;
     const hist = join(dir, 'history');
-    const input = ['SELECT count(*) AS cmds', "FROM trace WHERE kind = 'cmd';", '.tables', 'SELEC 1;', '.schema doorbells_summary', 'SELECT 40 + 2 AS answer;', '.quit', 'SELECT 99 AS never;', ''].join('\n');
+    const input = [
+      'SELECT count(*) AS cmds',
+      "FROM trace WHERE kind = 'cmd';",
+      '.tables',
+      'SELEC 1;',
+      '.schema doorbells_summary',
+      'SELECT 40 + 2 AS answer;',
+      '.quit',
+      'SELECT 99 AS never;',
+      '',
+    ].join('\n');
     const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'sql', smmu], {
-      input, encoding: 'utf8', cwd: ROOT, env: { ...process.env, INVTRACE_SQL_HISTORY: hist },
+      input,
+      encoding: 'utf8',
+      cwd: ROOT,
+      env: { ...process.env, INVTRACE_SQL_HISTORY: hist },
     });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/cmds\n-+\n\s*14\n\(1 row\)/);
@@ -183,7 +218,15 @@ describe('invtrace views', () => {
   it('lists every public view with its comment', () => {
     const r = cli('views');
     expect(r.code).toBe(0);
-    for (const v of ['commands_by_op', 'commands_by_domain', 'doorbells_batch_sizes', 'wraps_summary', 'epochs_by_completion', 'fanout_by_iotlb', 'inv_sizes_histogram']) {
+    for (const v of [
+      'commands_by_op',
+      'commands_by_domain',
+      'doorbells_batch_sizes',
+      'wraps_summary',
+      'epochs_by_completion',
+      'fanout_by_iotlb',
+      'inv_sizes_histogram',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${v}\\s+\\S`, 'm'));
     }
   });

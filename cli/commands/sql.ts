@@ -35,22 +35,29 @@ function statementsOf(opts: SqlCliOptions): string[] | undefined {
     try {
       text += readFileSync(opts.file, 'utf8');
     } catch (e) {
-      throw new InputFault({ file: opts.file, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message });
+      throw new InputFault({
+        file: opts.file,
+        message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message,
+      });
     }
     if (!text.trimEnd().endsWith(';')) text += ';';
   }
   if (opts.execute !== undefined) text += `\n${opts.execute}`;
-  return splitStatements(text).map((s) => s.sql).filter((s) => stripLeadingComments(s).replace(/;$/, '').trim() !== '');
+  return splitStatements(text)
+    .map((s) => s.sql)
+    .filter((s) => stripLeadingComments(s).replace(/;$/, '').trim() !== '');
 }
 
 export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise<number> {
   const statements = statementsOf(opts);
   const format = pickFormat(opts);
   const maxRows = opts.maxRows === undefined ? undefined : Number(opts.maxRows);
-  if (maxRows !== undefined && !(Number.isInteger(maxRows) && maxRows > 0)) throw new UsageError(`--max-rows: expected a positive integer, got ${opts.maxRows}`);
+  if (maxRows !== undefined && !(Number.isInteger(maxRows) && maxRows > 0))
+    throw new UsageError(`--max-rows: expected a positive integer, got ${opts.maxRows}`);
   const target = opts.output;
   const targetFormat = target === undefined ? undefined : formatOfPath(target);
-  if (target !== undefined && targetFormat === undefined) throw new UsageError(`cannot write "${target}": -o takes a .parquet or .csv file`);
+  if (target !== undefined && targetFormat === undefined)
+    throw new UsageError(`cannot write "${target}": -o takes a .parquet or .csv file`);
   if (target !== undefined && statements === undefined) throw new UsageError('-o needs a query (-e or -f)');
   // Captures are ingested, a Parquet dataset is read into Arrow tables (cli/inputs.ts); the rest loads as given.
   const resolved = await resolveInputs(INPUTS.sql, inputs, opts.keepTrace ? { keepTrace: opts.keepTrace } : {});

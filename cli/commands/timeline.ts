@@ -23,7 +23,10 @@ export async function timelineCommand(inputs: string[], opts: TimelineCliOptions
   const { writeTimelineFile } = await import('../../analyzers/timeline/write.js');
   return withInputs(INPUTS.timeline, inputs, opts.keepTrace ? { keepTrace: opts.keepTrace } : {}, async (i) => {
     const trace = i.traces[0];
-    if (trace === undefined) throw new UsageError(`timeline: ${i.noTrace ?? 'no trace'}: give the trace beside the folder (invtrace timeline DIR TRACE.arrow -o OUT.json)`);
+    if (trace === undefined)
+      throw new UsageError(
+        `timeline: ${i.noTrace ?? 'no trace'}: give the trace beside the folder (invtrace timeline DIR TRACE.arrow -o OUT.json)`,
+      );
     let dir = i.replayDirs[0];
     let temp: string | undefined;
     try {
@@ -45,7 +48,12 @@ export async function timelineCommand(inputs: string[], opts: TimelineCliOptions
       }
       const r = await writeTimelineFile(trace, dir, opts.output);
       const tracks = Object.entries(r.tracks).map(([k, v]) => `  ${k}: ${v.toLocaleString('en-US')}`);
-      out([`wrote ${r.path}: ${(r.bytes / (1 << 20)).toFixed(1)} MiB, ${r.events.toLocaleString('en-US')} events (open it in ui.perfetto.dev or chrome://tracing)`, ...tracks].join('\n'));
+      out(
+        [
+          `wrote ${r.path}: ${(r.bytes / (1 << 20)).toFixed(1)} MiB, ${r.events.toLocaleString('en-US')} events (open it in ui.perfetto.dev or chrome://tracing)`,
+          ...tracks,
+        ].join('\n'),
+      );
       return 0;
     } finally {
       if (temp !== undefined) rmSync(temp, { recursive: true, force: true });

@@ -18,7 +18,11 @@ const publicObjects = (m: SqlModule) => m.objects.filter((o) => !o.name.startsWi
 function objectText(o: SqlObject): string {
   const head = `${o.name} (${o.kind})\n  ${o.doc.replace(/\s+/g, ' ')}`;
   if (o.columns.length === 0) return head;
-  return `${head}\n\n${renderTable(['column', 'meaning'], o.columns.map((c) => [c.name, c.doc]), { indent: '  ' })}`;
+  return `${head}\n\n${renderTable(
+    ['column', 'meaning'],
+    o.columns.map((c) => [c.name, c.doc]),
+    { indent: '  ' },
+  )}`;
 }
 
 export async function viewsCommand(name: string | undefined, opts: { json?: boolean }): Promise<number> {
@@ -32,9 +36,15 @@ export async function viewsCommand(name: string | undefined, opts: { json?: bool
   if (name !== undefined) {
     const mod = modules.find((m) => m.name === name);
     const obj = modules.flatMap(publicObjects).find((o) => o.name === name);
-    if (mod === undefined && obj === undefined) throw new UsageError(`no analyzer view or module named "${name}" (invtrace views lists them)`);
+    if (mod === undefined && obj === undefined)
+      throw new UsageError(`no analyzer view or module named "${name}" (invtrace views lists them)`);
     if (opts.json) out(toJson(mod ? shape(mod) : obj));
-    else out(mod ? [`module ${mod.name}: ${mod.doc} (reads ${mod.requires.join(', ')})`, ...publicObjects(mod).map(objectText)].join('\n\n') : objectText(obj!));
+    else
+      out(
+        mod
+          ? [`module ${mod.name}: ${mod.doc} (reads ${mod.requires.join(', ')})`, ...publicObjects(mod).map(objectText)].join('\n\n')
+          : objectText(obj!),
+      );
     return 0;
   }
   if (opts.json) {
@@ -44,7 +54,16 @@ export async function viewsCommand(name: string | undefined, opts: { json?: bool
   const lines: string[] = [];
   for (const m of modules) {
     lines.push(`${m.name}: ${firstSentence(m.doc.replace(/^Module \w+:\s*/, ''))} (reads ${m.requires.join(', ')})`);
-    lines.push(renderTable(['view', 'shows'], publicObjects(m).map((o) => [o.name, firstSentence(o.doc)]), { indent: '  ' }).split('\n').slice(2).join('\n'));
+    lines.push(
+      renderTable(
+        ['view', 'shows'],
+        publicObjects(m).map((o) => [o.name, firstSentence(o.doc)]),
+        { indent: '  ' },
+      )
+        .split('\n')
+        .slice(2)
+        .join('\n'),
+    );
     lines.push('');
   }
   lines.push('invtrace views NAME shows the columns of a view or module.');

@@ -46,8 +46,10 @@ describe('guestSide', () => {
   });
   it('SMMUv3: the kprobe, then the iommu events and buffer settings', () => {
     const g = guestSide('smmuv3', { kernelVersion: '6.12', kprobeCmds: 1 });
-    expect(g.cmdline).toBe('kprobe_event=p:smmu/cmdlist,arm_smmu_cmdq_issue_cmdlist,n=$arg4:s32,sync=$arg5:u8,' +
-      'c0_0=+0($arg3):x64,c0_1=+8($arg3):x64 trace_event=iommu:* trace_buf_size=16M trace_clock=global');
+    expect(g.cmdline).toBe(
+      'kprobe_event=p:smmu/cmdlist,arm_smmu_cmdq_issue_cmdlist,n=$arg4:s32,sync=$arg5:u8,' +
+        'c0_0=+0($arg3):x64,c0_1=+8($arg3):x64 trace_event=iommu:* trace_buf_size=16M trace_clock=global',
+    );
     expect(g.notes[0]).toBe('Linux 6.12: arm_smmu_cmdq_issue_cmdlist(smmu, cmdq, cmds, n, sync), so cmds is $arg3.');
   });
   it('the dump script stops tracing and prints the buffer between the markers on the console', () => {

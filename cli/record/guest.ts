@@ -78,7 +78,8 @@ export function guestSide(arch: Arch, opts: GuestOptions = {}): GuestSide {
   ];
   if (arch === 'vtd') {
     return {
-      arch, kernel_version: opts.kernelVersion ?? null,
+      arch,
+      kernel_version: opts.kernelVersion ?? null,
       cmdline: `trace_event=intel_iommu:qi_submit,iommu:* ${BUFFER}`,
       dump_script: DUMP_SCRIPT,
       notes: [
@@ -91,9 +92,11 @@ export function guestSide(arch: Arch, opts: GuestOptions = {}): GuestSide {
     };
   }
   if (kv === undefined) {
-    throw new UsageError('record: --guest-cmdline smmuv3 needs --kernel-version X.Y (the guest kernel\'s): from Linux ' +
-      `${CMDQ_ARG_SINCE.major}.${CMDQ_ARG_SINCE.minor} on arm_smmu_cmdq_issue_cmdlist() takes a cmdq argument, ` +
-      'which moves the arguments the kprobe reads');
+    throw new UsageError(
+      "record: --guest-cmdline smmuv3 needs --kernel-version X.Y (the guest kernel's): from Linux " +
+        `${CMDQ_ARG_SINCE.major}.${CMDQ_ARG_SINCE.minor} on arm_smmu_cmdq_issue_cmdlist() takes a cmdq argument, ` +
+        'which moves the arguments the kprobe reads',
+    );
   }
   const cmds = opts.kprobeCmds ?? KPROBE_CMDS_DEFAULT;
   if (!Number.isInteger(cmds) || cmds < 1 || cmds > KPROBE_CMDS_MAX) {
@@ -101,7 +104,8 @@ export function guestSide(arch: Arch, opts: GuestOptions = {}): GuestSide {
   }
   const shifted = atLeast(kv, CMDQ_ARG_SINCE);
   return {
-    arch, kernel_version: opts.kernelVersion ?? null,
+    arch,
+    kernel_version: opts.kernelVersion ?? null,
     cmdline: `${smmuKprobe(kv, cmds)} trace_event=iommu:* ${BUFFER}`,
     dump_script: DUMP_SCRIPT,
     notes: [

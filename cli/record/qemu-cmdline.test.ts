@@ -18,7 +18,7 @@ function userPart(argv: string[]): string[] {
   return argv.filter((_, i) => !drop.has(argv[i]!) && !drop.has(argv[i - 1]!));
 }
 
-describe('inspectQemu on the captures\' command lines', () => {
+describe("inspectQemu on the captures' command lines", () => {
   it.each([
     ['vtd-legacy-strict', 'vtd', '-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on'],
     ['vtd-scalable-strict', 'vtd', '-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on,x-scalable-mode=on'],
@@ -30,7 +30,7 @@ describe('inspectQemu on the captures\' command lines', () => {
     expect(cmd.serial).toMatch(/^file:\$SCRATCH\/.*console-raw/);
   });
 
-  it('rewrites a capture\'s command back into the one capture.sh ran', () => {
+  it("rewrites a capture's command back into the one capture.sh ran", () => {
     const original = captureArgv('vtd-legacy-strict');
     const cmd = inspectQemu(userPart(original));
     const events = original[original.indexOf('-trace') + 1]!.slice('events='.length);
@@ -53,7 +53,7 @@ describe('vIOMMU spellings', () => {
     expect(q(...args).arch).toBe(arch);
   });
 
-  it('does not read a vIOMMU out of another option\'s value', () => {
+  it("does not read a vIOMMU out of another option's value", () => {
     expect(() => q('-append', 'console=ttyS0 -device intel-iommu')).toThrow(/no vIOMMU/);
   });
 
@@ -85,7 +85,7 @@ describe('QemuOpts and option helpers', () => {
     expect(deviceDriver('{"driver":"nvme"}')).toBe('nvme');
     expect(deviceDriver('{broken')).toBeUndefined();
   });
-  it('takes each option\'s value from the next element', () => {
+  it("takes each option's value from the next element", () => {
     expect(optionUses(['q', '-serial', 'stdio', '--serial', 'null', '-serial'], 'serial').map((u) => u.value)).toEqual(['stdio', 'null']);
   });
 });
@@ -95,9 +95,18 @@ describe('recordingArgv', () => {
   it('appends the trace options, and -serial file: when asked', () => {
     const cmd = inspectQemu(base);
     expect(recordingArgv(cmd, { events: '/w/ev', log: '/w/q.log', serial: '/w/con' })).toEqual([
-      ...base, '-serial', 'file:/w/con', '-trace', 'events=/w/ev', '-D', '/w/q.log', '-msg', 'timestamp=on']);
+      ...base,
+      '-serial',
+      'file:/w/con',
+      '-trace',
+      'events=/w/ev',
+      '-D',
+      '/w/q.log',
+      '-msg',
+      'timestamp=on',
+    ]);
   });
-  it('merges timestamp=on into the user\'s -msg and escapes commas in the events path', () => {
+  it("merges timestamp=on into the user's -msg and escapes commas in the events path", () => {
     const cmd = inspectQemu([...base, '-msg', 'guest-name=on,timestamp=off']);
     const argv = recordingArgv(cmd, { events: '/w/a,b', log: '/w/q.log' });
     expect(argv).toEqual([...base, '-msg', 'guest-name=on,timestamp=on', '-trace', 'events=/w/a,,b', '-D', '/w/q.log']);

@@ -88,21 +88,23 @@ export function deviceDriver(value: string): string | undefined {
 }
 
 /** vIOMMU devices and machine options: which arch they are, or why record cannot use them. */
-const DEVICES: Readonly<Record<string, string>> = { // an Arch, or why record cannot use it
+const DEVICES: Readonly<Record<string, string>> = {
+  // an Arch, or why record cannot use it
   'intel-iommu': 'vtd',
-  'arm-smmuv3': 'smmuv3',                               // user-creatable SMMUv3 (newer QEMU, e.g. with accel=on)
+  'arm-smmuv3': 'smmuv3', // user-creatable SMMUv3 (newer QEMU, e.g. with accel=on)
   'amd-iommu': 'AMD-Vi is not supported',
   'virtio-iommu-pci': 'virtio-iommu is not supported',
   'virtio-iommu-device': 'virtio-iommu is not supported',
   'riscv-iommu-pci': 'the RISC-V IOMMU is not supported',
 };
-const MACHINE_IOMMU: Readonly<Record<string, string>> = { // an Arch, or why record cannot use it
+const MACHINE_IOMMU: Readonly<Record<string, string>> = {
+  // an Arch, or why record cannot use it
   smmuv3: 'smmuv3',
   virtio: 'virtio-iommu is not supported',
 };
 
-const SUPPORTED = 'invtrace records Intel VT-d (-device intel-iommu on a q35 machine) and Arm SMMUv3 ' +
-  '(-M virt,iommu=smmuv3, or -device arm-smmuv3)';
+const SUPPORTED =
+  'invtrace records Intel VT-d (-device intel-iommu on a q35 machine) and Arm SMMUv3 ' + '(-M virt,iommu=smmuv3, or -device arm-smmuv3)';
 
 /** Finds the vIOMMU of a QEMU command line; a line without a supported one is a usage error. */
 export function inspectQemu(argv: readonly string[]): QemuCommand {
@@ -119,7 +121,10 @@ export function inspectQemu(argv: readonly string[]): QemuCommand {
     if (iommu === undefined) continue;
     const what = MACHINE_IOMMU[iommu];
     if (what === 'smmuv3') found.push({ arch: 'smmuv3', how: `${argv[u.index]} ${u.value}` });
-    else throw new UsageError(`record: ${argv[u.index]} ${u.value}: ${what ?? `iommu=${iommu} is not a vIOMMU invtrace knows`} (${SUPPORTED})`);
+    else
+      throw new UsageError(
+        `record: ${argv[u.index]} ${u.value}: ${what ?? `iommu=${iommu} is not a vIOMMU invtrace knows`} (${SUPPORTED})`,
+      );
   }
   if (found.length === 0) {
     throw new UsageError(`record: no vIOMMU in the QEMU command line: ${SUPPORTED}`);
@@ -145,17 +150,22 @@ export interface ConsolePlan {
  * Decides the console file for `--console [FILE]`: the user's `-serial file:X` is reused (when FILE
  * is absent or names X); otherwise `-serial file:FILE` is added, with `fallback` when FILE is absent.
  */
-export function consolePlan(serial: string | undefined, requested: string | true, fallback: string,
-  same: (a: string, b: string) => boolean = (a, b) => a === b): ConsolePlan {
+export function consolePlan(
+  serial: string | undefined,
+  requested: string | true,
+  fallback: string,
+  same: (a: string, b: string) => boolean = (a, b) => a === b,
+): ConsolePlan {
   if (serial === undefined) return { path: requested === true ? fallback : requested, add: true };
   if (serial.startsWith('file:')) {
     const user = serial.slice('file:'.length);
     if (requested === true || same(user, requested)) return { path: user, add: false };
-    throw new UsageError(`record: --console ${requested} but the guest console already goes to -serial ${serial}; ` +
-      'give one of them');
+    throw new UsageError(`record: --console ${requested} but the guest console already goes to -serial ${serial}; ` + 'give one of them');
   }
-  throw new UsageError(`record: --console needs the guest console in a file, but the first -serial is "${serial}": ` +
-    'replace it with -serial file:FILE (or drop it and let --console add one)');
+  throw new UsageError(
+    `record: --console needs the guest console in a file, but the first -serial is "${serial}": ` +
+      'replace it with -serial file:FILE (or drop it and let --console add one)',
+  );
 }
 
 /** The files QEMU writes while recording. */

@@ -6,22 +6,34 @@ import { describe, expect, it } from 'vitest';
 import { cli, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();
-const X86 = ['qemu-system-x86_64', '-machine', 'q35', '-device', 'intel-iommu,intremap=on,caching-mode=on',
-  '-kernel', '/k/vmlinuz', '-append', 'console=ttyS0 intel_iommu=on'];
+const X86 = [
+  'qemu-system-x86_64',
+  '-machine',
+  'q35',
+  '-device',
+  'intel-iommu,intremap=on,caching-mode=on',
+  '-kernel',
+  '/k/vmlinuz',
+  '-append',
+  'console=ttyS0 intel_iommu=on',
+];
 const ARM = ['qemu-system-aarch64', '-M', 'virt,iommu=smmuv3,gic-version=3', '-kernel', '/k/Image'];
 
 describe('record --dry-run', () => {
-  it('VT-d, raw files kept next to the output, the command\'s own console file reused', () => {
+  it("VT-d, raw files kept next to the output, the command's own console file reused", () => {
     const out = join(dir, 'run.arrow');
-    const r = cli('record', '--dry-run', '--keep-log', '--console', '-o', out, '--',
-      ...X86, '-serial', `file:${dir}/con.txt`);
+    const r = cli('record', '--dry-run', '--keep-log', '--console', '-o', out, '--', ...X86, '-serial', `file:${dir}/con.txt`);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [command, blank, ...rest] = r.stdout.trimEnd().split('\n');
     const log = new RegExp(`${dir}/\\.run\\.qemu\\.log\\.\\d+\\.\\d+\\.tmp`);
-    expect(command).toMatch(new RegExp(`^qemu-system-x86_64 -machine q35 -device intel-iommu,intremap=on,caching-mode=on ` +
-      `-kernel /k/vmlinuz -append 'console=ttyS0 intel_iommu=on' -serial file:${dir}/con.txt ` +
-      `-trace events=${dir}/run.trace-events -D ${log.source} -msg timestamp=on$`));
+    expect(command).toMatch(
+      new RegExp(
+        `^qemu-system-x86_64 -machine q35 -device intel-iommu,intremap=on,caching-mode=on ` +
+          `-kernel /k/vmlinuz -append 'console=ttyS0 intel_iommu=on' -serial file:${dir}/con.txt ` +
+          `-trace events=${dir}/run.trace-events -D ${log.source} -msg timestamp=on$`,
+      ),
+    );
     expect(blank).toBe('');
     expect(rest).toContain('# vtd vIOMMU: -device intel-iommu,intremap=on,caching-mode=on');
     expect(rest).toContain(`# events file ${dir}/run.trace-events:`);
@@ -29,7 +41,7 @@ describe('record --dry-run', () => {
     expect(rest.filter((l) => !l.startsWith('#')).join(' ')).not.toMatch(/vtd_warn_ir_vector|vtd_iotlb_page|vtd_dmar_translate/);
     expect(rest).toContain(`# guest console: ${dir}/con.txt (the command's own -serial file:)`);
     expect(rest.at(-1)).toBe(`# then: invtrace ingest ${dir}/run.qemu.log ${dir}/con.txt --arch vtd -o ${out}`);
-    expect(existsSync(join(dir, 'run.trace-events'))).toBe(false);     // ran nothing, wrote nothing
+    expect(existsSync(join(dir, 'run.trace-events'))).toBe(false); // ran nothing, wrote nothing
   });
 
   it('SMMUv3, raw files in a temp dir, --console adds -serial file:', () => {
@@ -39,11 +51,25 @@ describe('record --dry-run', () => {
     const tmp = j.temp_dir as string;
     expect(tmp).toMatch(/invtrace-record-\d+$/);
     expect(j).toMatchObject({
-      arch: 'smmuv3', viommu: '-M virt,iommu=smmuv3,gic-version=3', output: join(dir, 'arm.arrow'),
-      events_file: `${tmp}/trace-events`, log: `${tmp}/qemu.log`, qemu_log: `${tmp}/qemu.log`, console: `${tmp}/console.txt`,
+      arch: 'smmuv3',
+      viommu: '-M virt,iommu=smmuv3,gic-version=3',
+      output: join(dir, 'arm.arrow'),
+      events_file: `${tmp}/trace-events`,
+      log: `${tmp}/qemu.log`,
+      qemu_log: `${tmp}/qemu.log`,
+      console: `${tmp}/console.txt`,
     });
-    expect(j.command).toEqual([...ARM, '-serial', `file:${tmp}/console.txt`,
-      '-trace', `events=${tmp}/trace-events`, '-D', `${tmp}/qemu.log`, '-msg', 'timestamp=on']);
+    expect(j.command).toEqual([
+      ...ARM,
+      '-serial',
+      `file:${tmp}/console.txt`,
+      '-trace',
+      `events=${tmp}/trace-events`,
+      '-D',
+      `${tmp}/qemu.log`,
+      '-msg',
+      'timestamp=on',
+    ]);
     const events = (j.events as string).split('\n').filter((l) => l && !l.startsWith('#'));
     expect(events).toEqual(expect.arrayContaining(['smmuv3_cmdq_*', 'smmuv3_*range_inval', 'smmuv3_write_mmio', 'smmu_iotlb_inv_*']));
     expect(events.join(' ')).not.toMatch(/smmuv3_read_mmio|translate|ptw|lookup/);
@@ -53,7 +79,10 @@ describe('record --dry-run', () => {
 
 describe('record refusals (exit 2, one line)', () => {
   it.each([
-    [['-o', 'x.arrow', '--', 'qemu-system-x86_64', '-M', 'q35', '-m', '1024'], /^invtrace: record: no vIOMMU in the QEMU command line: invtrace records Intel VT-d/],
+    [
+      ['-o', 'x.arrow', '--', 'qemu-system-x86_64', '-M', 'q35', '-m', '1024'],
+      /^invtrace: record: no vIOMMU in the QEMU command line: invtrace records Intel VT-d/,
+    ],
     [['--', ...X86], /^invtrace: record: -o, --output <file> is required/],
     [['-o', 'x.arrow', '--'], /^invtrace: record: no QEMU command after "--"/],
     [['-o', 'x.arrow', '--console', 'b.txt', '--', ...X86, '-serial', 'mon:stdio'], /the first -serial is "mon:stdio"/],

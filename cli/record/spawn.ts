@@ -11,7 +11,7 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'
 /** A shell's exit status for a child that ended with `code` or by `signal`. */
 export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
-  return 128 + (signal !== null ? (constants.signals as Partial<Record<NodeJS.Signals, number>>)[signal] ?? 0 : 0);
+  return 128 + (signal !== null ? ((constants.signals as Partial<Record<NodeJS.Signals, number>>)[signal] ?? 0) : 0);
 }
 
 /**
@@ -31,10 +31,14 @@ export function runForeground(argv: readonly string[]): Promise<number> {
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
       done();
-      reject(e.code === 'ENOENT' || e.code === 'EACCES'
-        ? new UsageError(`record: cannot run ${argv[0]}: ${e.code === 'ENOENT' ? 'not found' : 'permission denied'}` +
-          ' (Debian: apt-get install qemu-system-x86 or qemu-system-arm)')
-        : e);
+      reject(
+        e.code === 'ENOENT' || e.code === 'EACCES'
+          ? new UsageError(
+              `record: cannot run ${argv[0]}: ${e.code === 'ENOENT' ? 'not found' : 'permission denied'}` +
+                ' (Debian: apt-get install qemu-system-x86 or qemu-system-arm)',
+            )
+          : e,
+      );
     });
     child.once('exit', (code, signal) => {
       done();

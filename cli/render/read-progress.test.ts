@@ -26,7 +26,11 @@ describe('ingest reading progress', () => {
   });
 
   it('stdout or stderr not a terminal: nothing at all', () => {
-    for (const [e, o] of [[false, true], [true, false], [false, false]] as const) {
+    for (const [e, o] of [
+      [false, true],
+      [true, false],
+      [false, false],
+    ] as const) {
       const err = stream(e);
       let t = 0;
       const p = readProgress(err, stream(o), () => t);

@@ -3,8 +3,23 @@
 import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
 
 const KEYS = [
-  'policy', 'correct', 'violations', 'traps', 'vmm_commands', 'ioctls', 'host_commands', 'host_syncs', 'host_doorbells',
-  'device_invalidations', 'direct_commands', 'bytes_copied', 'completions', 'modeled_us', 'p50_us', 'p99_us', 'max_us',
+  'policy',
+  'correct',
+  'violations',
+  'traps',
+  'vmm_commands',
+  'ioctls',
+  'host_commands',
+  'host_syncs',
+  'host_doorbells',
+  'device_invalidations',
+  'direct_commands',
+  'bytes_copied',
+  'completions',
+  'modeled_us',
+  'p50_us',
+  'p99_us',
+  'max_us',
 ] as const satisfies readonly (keyof PolicySummary)[];
 
 const cell = (v: unknown) => {

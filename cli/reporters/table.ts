@@ -11,18 +11,28 @@ export function table(r: ReplayOutput): string {
       (r.reference.errors ? `, raised ${r.reference.errors} errors` : ''),
     `topology: ${r.topology.source}, ${r.topology.topology.devices.length} devices`,
     '',
-    renderTable(COMPARE_COLUMNS.map((c) => c.header), rows, { rightAlign: COMPARE_COLUMNS.map((_, i) => i).filter((i) => i >= 2) }),
+    renderTable(
+      COMPARE_COLUMNS.map((c) => c.header),
+      rows,
+      { rightAlign: COMPARE_COLUMNS.map((_, i) => i).filter((i) => i >= 2) },
+    ),
   ];
   // What a policy reports about itself: QEMU's path, migrate's per-side costs, shadow's walks ...
   const detailed = r.policies.filter((p) => p.detail !== undefined && Object.keys(p.detail).length > 0);
   if (detailed.length) lines.push('');
   for (const p of detailed) {
-    lines.push(`${p.policy}: ${Object.entries(p.detail!).map(([k, v]) => `${k}=${(typeof v === 'string' && v.includes(' ')) || typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+    lines.push(
+      `${p.policy}: ${Object.entries(p.detail!)
+        .map(([k, v]) => `${k}=${(typeof v === 'string' && v.includes(' ')) || typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join(' ')}`,
+    );
   }
   const bad = r.policies.filter((p) => !p.correct);
   if (bad.length) lines.push('');
   for (const p of bad) {
-    const kinds = Object.entries(p.violations_by_kind).map(([k, n]) => `${k} ${n}`).join(', ');
+    const kinds = Object.entries(p.violations_by_kind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     lines.push(`${p.policy}: ${kinds}`);
     const v = p.first_violations[0];
     if (v) lines.push(`  first: seq ${v.seq}: ${v.explanation}`);
@@ -42,7 +52,10 @@ export function leftOutLines(r: ReplayOutput): string[] {
 export function guestFindings(r: ReplayOutput): string[] {
   const kinds = Object.entries((r as Partial<typeof r>).guest_findings_by_kind ?? {}); // absent in a replay.json written before them
   if (kinds.length === 0) return [];
-  const out = ['', `guest findings (bare hardware shows them too; not counted against any policy): ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`];
+  const out = [
+    '',
+    `guest findings (bare hardware shows them too; not counted against any policy): ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`,
+  ];
   const shown = new Set<string>();
   for (const f of (r as Partial<typeof r>).guest_findings ?? []) {
     if (shown.has(f.kind)) continue; // the first of each kind

@@ -28,7 +28,11 @@ function table(t: Table, opts: FormatOptions): string {
   const all = tableRows(t);
   const shown = opts.maxRows !== undefined && all.length > opts.maxRows ? all.slice(0, opts.maxRows) : all;
   const right = t.schema.fields.flatMap((f, i) => (isNumeric(f.type as DataType) ? [i] : []));
-  const body = renderTable(names, shown.map((r) => names.map((n) => cellText(r[n]!))), { rightAlign: right });
+  const body = renderTable(
+    names,
+    shown.map((r) => names.map((n) => cellText(r[n]!))),
+    { rightAlign: right },
+  );
   const more = all.length - shown.length;
   return `${body}\n(${all.length} row${all.length === 1 ? '' : 's'}${more > 0 ? `, ${more} not shown` : ''})`;
 }

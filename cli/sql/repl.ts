@@ -105,8 +105,10 @@ export async function repl(s: Session, opts: ReplOptions): Promise<number> {
         const t = await s.query(
           `WITH f(name, n) AS (${s.files.length > 0 ? `VALUES ${files}` : 'SELECT NULL::VARCHAR, NULL::BIGINT WHERE false'}) ` +
             "SELECT name, 'table' AS kind, n::VARCHAR AS about FROM f " +
-            "UNION ALL SELECT * FROM (SELECT table_name AS name, 'table' AS kind, estimated_size::VARCHAR AS about FROM duckdb_tables() WHERE NOT internal AND table_name NOT LIKE '\\_%' ESCAPE '\\') WHERE true " + fileNames +
-            " UNION ALL SELECT * FROM (SELECT view_name AS name, 'view' AS kind, coalesce(comment, '') AS about FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE '\\_%' ESCAPE '\\') WHERE true " + fileNames +
+            "UNION ALL SELECT * FROM (SELECT table_name AS name, 'table' AS kind, estimated_size::VARCHAR AS about FROM duckdb_tables() WHERE NOT internal AND table_name NOT LIKE '\\_%' ESCAPE '\\') WHERE true " +
+            fileNames +
+            " UNION ALL SELECT * FROM (SELECT view_name AS name, 'view' AS kind, coalesce(comment, '') AS about FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE '\\_%' ESCAPE '\\') WHERE true " +
+            fileNames +
             ' ORDER BY kind, name',
         );
         write(formatters[format](t, {}));
@@ -115,17 +117,27 @@ export async function repl(s: Session, opts: ReplOptions): Promise<number> {
       case '.views':
         await s.installAllViews();
         for (const v of s.views.installed) write(`module ${v}`);
-        write(formatters[format](await s.query(
-          "SELECT view_name AS view, comment FROM duckdb_views() WHERE NOT internal AND comment IS NOT NULL AND view_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY view_name",
-        ), {}));
+        write(
+          formatters[format](
+            await s.query(
+              "SELECT view_name AS view, comment FROM duckdb_views() WHERE NOT internal AND comment IS NOT NULL AND view_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY view_name",
+            ),
+            {},
+          ),
+        );
         for (const k of s.views.skipped) write(`(module ${k.module} not loaded: no ${k.missing.join(', ')})`);
         break;
       case '.schema':
         if (!args[0]) write('usage: .schema NAME');
         else {
-          write(formatters[format](await s.query(
-            `SELECT column_name AS column, data_type AS type, coalesce(comment, '') AS comment FROM duckdb_columns() WHERE table_name = '${args[0].replaceAll("'", "''")}' ORDER BY column_index`,
-          ), {}));
+          write(
+            formatters[format](
+              await s.query(
+                `SELECT column_name AS column, data_type AS type, coalesce(comment, '') AS comment FROM duckdb_columns() WHERE table_name = '${args[0].replaceAll("'", "''")}' ORDER BY column_index`,
+              ),
+              {},
+            ),
+          );
         }
         break;
       default:

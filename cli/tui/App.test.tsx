@@ -63,7 +63,9 @@ describe('commands: cursor', () => {
     expect(selectedSeq(f)).toBe(seq());
     const row = vtd.rows[seq()]!;
     // The selected row is on screen, with its slot and op.
-    expect(f).toMatch(new RegExp(`^..\\s*${seq()}\\s+${row.slot ?? ''}\\s+${row.wrap ?? ''}\\s+${row.kind === 'cmd' ? row.op : row.kind}`, 'm'));
+    expect(f).toMatch(
+      new RegExp(`^..\\s*${seq()}\\s+${row.slot ?? ''}\\s+${row.wrap ?? ''}\\s+${row.kind === 'cmd' ? row.op : row.kind}`, 'm'),
+    );
     await r.unmount();
   });
 
@@ -74,7 +76,9 @@ describe('commands: cursor', () => {
     await r.press(':', ...String(seq), KEY.enter, KEY.enter); // go to, then zoom the detail
     const f = r.frame();
     expect(f).toContain(`seq ${seq}  iotlb_inv (0x2)  slot ${row.slot}`);
-    expect(f).toContain(`qw0 0x${(row.w0 as bigint).toString(16).padStart(16, '0')}  qw1 0x${(row.w1 as bigint).toString(16).padStart(16, '0')}`);
+    expect(f).toContain(
+      `qw0 0x${(row.w0 as bigint).toString(16).padStart(16, '0')}  qw1 0x${(row.w1 as bigint).toString(16).padStart(16, '0')}`,
+    );
     expect(f).toMatch(/DID\s+qw0\[31:16\]\s+0x6/);
     expect(f).toMatch(/AM\s+qw1\[5:0\]/);
     expect(f).toMatch(new RegExp(`role: invalidate; scope: iotlb did=${row.did} 0x${(row.range_base as bigint).toString(16)}\\+`));
@@ -118,14 +122,16 @@ describe('commands: search, filter, doorbells', () => {
     await r.unmount();
   });
 
-  it('o filters on the selected row\'s op, d adds its domain', async () => {
+  it("o filters on the selected row's op, d adds its domain", async () => {
     const first = rowsWhere((r) => r.op === 'iotlb_inv')[0]!;
     const did = vtd.rows[first]!.did as number;
     const r = await renderTui(app());
     await r.press(':', ...String(first), KEY.enter, 'o');
     expect(r.frame()).toContain(`filter op=iotlb_inv: ${fmt(rowsWhere((x) => x.op === 'iotlb_inv').length)} of`);
     await r.press('d');
-    expect(r.frame()).toContain(`filter op=iotlb_inv domain=0x${did.toString(16)}: ${fmt(rowsWhere((x) => x.op === 'iotlb_inv' && x.did === did).length)} of`);
+    expect(r.frame()).toContain(
+      `filter op=iotlb_inv domain=0x${did.toString(16)}: ${fmt(rowsWhere((x) => x.op === 'iotlb_inv' && x.did === did).length)} of`,
+    );
     await r.unmount();
   });
 
@@ -161,8 +167,11 @@ describe('queue view', () => {
     const r = await renderTui(app());
     await r.press(':', ...String(cmds[0]), KEY.enter, '2'); // a command: the queue at the doorbell that publishes it
     const f = r.frame();
-    const p = vtd.rows[prev]!, d = vtd.rows[db]!;
-    expect(f).toContain(`doorbell ${fmt(k + 1)} of ${fmt(doorbells.length)} at seq ${db}: PROD ${hex(p.slot)} w${p.wrap} → ${hex(d.slot)} w${d.wrap}, ${cmds.length} published`);
+    const p = vtd.rows[prev]!,
+      d = vtd.rows[db]!;
+    expect(f).toContain(
+      `doorbell ${fmt(k + 1)} of ${fmt(doorbells.length)} at seq ${db}: PROD ${hex(p.slot)} w${p.wrap} → ${hex(d.slot)} w${d.wrap}, ${cmds.length} published`,
+    );
     expect(f).toContain(`CONS ${hex(p.slot)} w${p.wrap} when written (${cmds.length} outstanding) → ${hex(d.slot)} w${d.wrap} after`);
     expect(f).toMatch(/\[[·░█CPX]+\]/);
     for (const [i, c] of cmds.entries()) {
@@ -184,7 +193,8 @@ async function firstViolation(policy: string): Promise<{ seq: number; explanatio
   const src = await openArrow(join(replayDir, 'violations.arrow'));
   for await (const b of src.batches()) {
     for (let i = 0; i < b.numRows; i++) {
-      if (b.getChild('policy')!.get(i) === policy) return { seq: Number(b.getChild('seq')!.get(i)), explanation: String(b.getChild('explanation')!.get(i)) };
+      if (b.getChild('policy')!.get(i) === policy)
+        return { seq: Number(b.getChild('seq')!.get(i)), explanation: String(b.getChild('explanation')!.get(i)) };
     }
   }
   throw new Error(`no violation of ${policy}`);
@@ -201,7 +211,10 @@ describe('policies view', () => {
     await r.press('3');
     let f = r.frame();
     expect(f).toMatch(/policy\s+verdict\s+traps\s+ioctls/);
-    for (const p of summary) expect(f).toMatch(new RegExp(`^ ${p.policy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${p.correct ? 'correct' : `${p.violations} violations?`}`, 'm'));
+    for (const p of summary)
+      expect(f).toMatch(
+        new RegExp(`^ ${p.policy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${p.correct ? 'correct' : `${p.violations} violations?`}`, 'm'),
+      );
     await r.press(...Array.from({ length: idx }, () => 'j'));
     f = r.frame();
     expect(f).toContain(`violations of devtlb-nop: ${bad.violations}`);
@@ -229,12 +242,25 @@ describe('policies view', () => {
   });
 
   it('replays in the background with progress, then shows the comparison', async () => {
-    const r = await renderTui(app({ replay: { trace: vtd.path, policies: ['per-command', 'devtlb-nop'], events: vtd.model.rows, topologyFile: topology, outDir: join(dir, 'bg') } }));
+    const r = await renderTui(
+      app({
+        replay: {
+          trace: vtd.path,
+          policies: ['per-command', 'devtlb-nop'],
+          events: vtd.model.rows,
+          topologyFile: topology,
+          outDir: join(dir, 'bg'),
+        },
+      }),
+    );
     await r.press('3');
     expect(r.frame()).toMatch(/replaying under 2 policies in the background: [\d,]+ of 44,215 events|per-command/);
     const f = await r.waitFor((x) => x.includes('background replay'), 'the comparison');
     const expected = results.output.policies.filter((p) => p.policy === 'per-command' || p.policy === 'devtlb-nop');
-    for (const p of expected) expect(f).toMatch(new RegExp(`^ ${p.policy}\\s+${p.correct ? 'correct' : `${p.violations} violations?`}\\s+${p.traps}\\s+${p.ioctls}`, 'm'));
+    for (const p of expected)
+      expect(f).toMatch(
+        new RegExp(`^ ${p.policy}\\s+${p.correct ? 'correct' : `${p.violations} violations?`}\\s+${p.traps}\\s+${p.ioctls}`, 'm'),
+      );
     await r.unmount();
   });
 });
@@ -244,7 +270,7 @@ describe('SQL view', () => {
     const r = await renderTui(app());
     await r.press('4');
     await r.press('\x15'); // Ctrl-U clears the query line
-    await r.type('SELECT op, count(*) AS n FROM trace WHERE kind = \'cmd\' GROUP BY op ORDER BY n DESC');
+    await r.type("SELECT op, count(*) AS n FROM trace WHERE kind = 'cmd' GROUP BY op ORDER BY n DESC");
     await r.press(KEY.enter);
     const f = await r.waitFor((x) => /\d+ rows? in \d+ ms/.test(x), 'the result');
     const byOp = new Map<string, number>();
@@ -293,7 +319,8 @@ describe('help and quitting', () => {
     }
     for (const g of keysByScope()) {
       expect([...seen]).toContain(g.title);
-      for (const b of g.bindings) expect([...seen].some((l) => l.startsWith(b.keys.join(' ')) && l.includes(b.help.slice(0, 40)))).toBe(true);
+      for (const b of g.bindings)
+        expect([...seen].some((l) => l.startsWith(b.keys.join(' ')) && l.includes(b.help.slice(0, 40)))).toBe(true);
     }
     await r.press('?');
     expect(r.frame()).toMatch(/seq\s+slot w op/);

@@ -88,10 +88,19 @@ export function App(props: AppProps) {
     const cursor = moveCursor(state.list, state.list.index, count, L.listRows);
     const row = selectedRow(state, model);
     const lines = row === undefined ? [] : detailLines(model, row, res.results);
-    const title = row === undefined ? 'no row (the filter matches none; c clears it)' : `seq ${row}${state.zoom ? ' (Enter: back to the list)' : ''}`;
+    const title =
+      row === undefined ? 'no row (the filter matches none; c clears it)' : `seq ${row}${state.zoom ? ' (Enter: back to the list)' : ''}`;
     body = (
       <Box flexDirection="column">
-        <CommandList model={model} rows={state.filter.rows} cursor={cursor} height={L.listRows} width={W} matches={state.search.matches} violations={marks} />
+        <CommandList
+          model={model}
+          rows={state.filter.rows}
+          cursor={cursor}
+          height={L.listRows}
+          width={W}
+          matches={state.search.matches}
+          violations={marks}
+        />
         <DetailPane title={title} lines={lines} top={state.detailTop} height={L.detailRows} width={W} />
       </Box>
     );
@@ -99,11 +108,31 @@ export function App(props: AppProps) {
     body = <QueueView model={model} doorbell={state.queue.doorbell} slots={state.queue.slots} height={L.slotRows} width={W} />;
   } else if (state.view === 'policies') {
     body = (
-      <PolicyPane results={res.results} progress={res.progress} error={res.error} focus={state.policies.focus} table={state.policies.table}
-        violations={state.policies.violations} col={state.policies.col} tableRows={L.tableRows} violationRows={L.violationRows} width={W} />
+      <PolicyPane
+        results={res.results}
+        progress={res.progress}
+        error={res.error}
+        focus={state.policies.focus}
+        table={state.policies.table}
+        violations={state.policies.violations}
+        col={state.policies.col}
+        tableRows={L.tableRows}
+        violationRows={L.violationRows}
+        width={W}
+      />
     );
   } else {
-    body = <SqlPane edit={state.sql.edit} focus={state.sql.focus} sql={sql} cursor={moveCursor(state.sql.rows, state.sql.rows.index, sqlRows, L.sqlRows)} col={state.sql.col} height={L.sqlRows} width={W} />;
+    body = (
+      <SqlPane
+        edit={state.sql.edit}
+        focus={state.sql.focus}
+        sql={sql}
+        cursor={moveCursor(state.sql.rows, state.sql.rows.index, sqlRows, L.sqlRows)}
+        col={state.sql.col}
+        height={L.sqlRows}
+        width={W}
+      />
+    );
   }
   const filter = state.filter.rows ? `  filter ${state.filter.text}: ${state.filter.rows.length.toLocaleString('en-US')} rows` : '';
   // What changes first (replay progress, the filter), then what the trace is: the end is cut on a narrow terminal.

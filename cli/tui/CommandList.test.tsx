@@ -40,7 +40,11 @@ describe('CommandList', () => {
     const lines = r.lines().slice(1);
     lines.forEach((l, i) => {
       const row = rows[doorbells[i]!]!;
-      expect(l).toMatch(new RegExp(`^▶.\\s*${doorbells[i]}\\s+${row.slot}\\s+${row.wrap}\\s+doorbell\\s+PROD 0x${(row.slot as number).toString(16)} w${row.wrap}`));
+      expect(l).toMatch(
+        new RegExp(
+          `^▶.\\s*${doorbells[i]}\\s+${row.slot}\\s+${row.wrap}\\s+doorbell\\s+PROD 0x${(row.slot as number).toString(16)} w${row.wrap}`,
+        ),
+      );
     });
     await r.unmount();
   });

@@ -32,7 +32,15 @@ export function CommandList({ model, rows, cursor, height, width, matches, viola
     const bad = violations !== undefined && violations[row] === 1;
     let text = listLine(model, row, width);
     if (bad) text = `!${text.slice(1)}`;
-    const color = selected ? theme.selectedFg : bad ? theme.violation : match ? theme.match : kindName(model, row) === 'doorbell' ? theme.doorbell : theme.text;
+    const color = selected
+      ? theme.selectedFg
+      : bad
+        ? theme.violation
+        : match
+          ? theme.match
+          : kindName(model, row) === 'doorbell'
+            ? theme.doorbell
+            : theme.text;
     lines.push(<Line key={i} text={text} width={width} color={color} bg={selected ? theme.selectedBg : undefined} bold={match} />);
   }
   return (

@@ -39,7 +39,12 @@ export function HelpOverlay({ lines, top, height, width }: HelpOverlayProps) {
   const more = lines.length - from - shown.length;
   return (
     <Box flexDirection="column">
-      <Line text={`── keys ${more > 0 ? `(j: ${more} more) ` : ''}${from > 0 ? `(k: ${from} above) ` : ''}`.padEnd(width, '─')} width={width} color={theme.title} bold />
+      <Line
+        text={`── keys ${more > 0 ? `(j: ${more} more) ` : ''}${from > 0 ? `(k: ${from} above) ` : ''}`.padEnd(width, '─')}
+        width={width}
+        color={theme.title}
+        bold
+      />
       {shown.map((l, i) => (
         <Line key={i} text={l.text} width={width} color={l.heading ? theme.title : theme.text} bold={l.heading ?? false} />
       ))}

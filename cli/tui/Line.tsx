@@ -16,7 +16,13 @@ export const fit = (s: string, width: number): string => (s.length > width ? `${
 
 export function Line({ text, width, color, bg, bold, dim }: LineProps) {
   return (
-    <Text wrap="truncate" {...(color ? { color } : {})} {...(bg ? { backgroundColor: bg } : {})} bold={bold ?? false} dimColor={dim ?? false}>
+    <Text
+      wrap="truncate"
+      {...(color ? { color } : {})}
+      {...(bg ? { backgroundColor: bg } : {})}
+      bold={bold ?? false}
+      dimColor={dim ?? false}
+    >
       {fit(text, width)}
     </Text>
   );
@@ -34,7 +40,19 @@ export function Blank({ n, width }: { readonly n: number; readonly width: number
 }
 
 /** A line being edited: a label, the text scrolled to keep the cursor in view, the cursor inverse. */
-export function EditLine({ label, text, cursor, width, labelColor }: { readonly label: string; readonly text: string; readonly cursor: number; readonly width: number; readonly labelColor: string }) {
+export function EditLine({
+  label,
+  text,
+  cursor,
+  width,
+  labelColor,
+}: {
+  readonly label: string;
+  readonly text: string;
+  readonly cursor: number;
+  readonly width: number;
+  readonly labelColor: string;
+}) {
   const room = width - label.length - 1;
   const start = Math.max(0, cursor - room + 1);
   const visible = text.slice(start, start + room);

@@ -26,9 +26,10 @@ export function Loader({ progress, width, height }: LoaderProps) {
   const verb = progress.phase === 'ingest' ? 'ingesting' : 'reading';
   const barWidth = Math.max(10, width - 4);
   const f = progress.fraction;
-  const bar = f === undefined
-    ? `${SPIN[Math.floor(Date.now() / 100) % SPIN.length]} `
-    : `${'█'.repeat(Math.round(f * barWidth))}${'░'.repeat(barWidth - Math.round(f * barWidth))}`;
+  const bar =
+    f === undefined
+      ? `${SPIN[Math.floor(Date.now() / 100) % SPIN.length]} `
+      : `${'█'.repeat(Math.round(f * barWidth))}${'░'.repeat(barWidth - Math.round(f * barWidth))}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Line text=" invtrace tui" width={width} color={theme.title} bold />

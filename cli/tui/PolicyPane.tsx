@@ -44,13 +44,18 @@ export function PolicyPane(p: PolicyPaneProps) {
     if (p.error) lines.push({ text: ` policy results: ${p.error}`, color: theme.error });
     else if (p.progress) {
       const f = p.progress.total > 0 ? p.progress.done / p.progress.total : 0;
-      lines.push({ text: ` replaying under ${p.progress.policies} policies in the background: ${p.progress.done.toLocaleString('en-US')} of ${p.progress.total.toLocaleString('en-US')} events (${Math.floor(f * 100)}%)`, color: theme.busy });
+      lines.push({
+        text: ` replaying under ${p.progress.policies} policies in the background: ${p.progress.done.toLocaleString('en-US')} of ${p.progress.total.toLocaleString('en-US')} events (${Math.floor(f * 100)}%)`,
+        color: theme.busy,
+      });
       lines.push({ text: ` ${bar(f, Math.max(10, width - 4))}`, color: theme.busy });
       lines.push({ text: ' the commands, queue and SQL views work meanwhile', color: theme.dim });
     } else lines.push({ text: ' no policy results: open a replay folder (replay -o DIR), or run without --no-replay', color: theme.dim });
     return (
       <Box flexDirection="column">
-        {lines.map((l, i) => <Line key={i} text={l.text} width={width} color={l.color} />)}
+        {lines.map((l, i) => (
+          <Line key={i} text={l.text} width={width} color={l.color} />
+        ))}
         <Blank n={total - lines.length} width={width} />
       </Box>
     );
@@ -73,33 +78,64 @@ export function PolicyPane(p: PolicyPaneProps) {
     const sel = i === p.table.index;
     const bad = !pol[i]!.correct;
     tableLines.push(
-      <Line key={i} text={line((c) => cols[c]!.cells[i]!)} width={width}
+      <Line
+        key={i}
+        text={line((c) => cols[c]!.cells[i]!)}
+        width={width}
         color={sel && p.focus === 'table' ? theme.selectedFg : bad ? theme.violation : theme.ok}
-        bg={sel ? (p.focus === 'table' ? theme.selectedBg : undefined) : undefined} bold={sel} />,
+        bg={sel ? (p.focus === 'table' ? theme.selectedBg : undefined) : undefined}
+        bold={sel}
+      />,
     );
   }
   const sel = pol[p.table.index];
   const vio = violationsOf(r, p.table.index);
-  const kinds = sel ? Object.entries(sel.violations_by_kind).map(([k, n]) => `${k} ${n}`).join(', ') : '';
+  const kinds = sel
+    ? Object.entries(sel.violations_by_kind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')
+    : '';
   const v = r.violations;
   const vLines = [];
   for (let i = p.violations.top; i < Math.min(vio.length, p.violations.top + p.violationRows); i++) {
     const k = vio[i]!;
     const selected = i === p.violations.index && p.focus === 'violations';
     vLines.push(
-      <Line key={i} text={` seq ${String(v.seq[k]).padStart(7)}  ${v.kind[k]!.padEnd(20)} ${v.explanation[k]}`} width={width}
-        color={selected ? theme.selectedFg : theme.violation} bg={selected ? theme.selectedBg : undefined} />,
+      <Line
+        key={i}
+        text={` seq ${String(v.seq[k]).padStart(7)}  ${v.kind[k]!.padEnd(20)} ${v.explanation[k]}`}
+        width={width}
+        color={selected ? theme.selectedFg : theme.violation}
+        bg={selected ? theme.selectedBg : undefined}
+      />,
     );
   }
-  if (vio.length === 0) vLines.push(<Line key="none" text={sel ? ` ${sel.policy} is correct on this trace: no violation` : ''} width={width} color={theme.ok} />);
+  if (vio.length === 0)
+    vLines.push(
+      <Line key="none" text={sel ? ` ${sel.policy} is correct on this trace: no violation` : ''} width={width} color={theme.ok} />,
+    );
   const source = r.from === 'folder' ? `from ${r.dir}` : 'background replay';
   return (
     <Box flexDirection="column">
-      <Line text={`── policies (${source}): ${r.output.events.toLocaleString('en-US')} events, ${r.output.doorbells.toLocaleString('en-US')} doorbells; topology ${r.output.topology.source} ${more ? ` ${more} ` : ''}`.padEnd(width, '─')} width={width} color={theme.header} />
+      <Line
+        text={`── policies (${source}): ${r.output.events.toLocaleString('en-US')} events, ${r.output.doorbells.toLocaleString('en-US')} doorbells; topology ${r.output.topology.source} ${more ? ` ${more} ` : ''}`.padEnd(
+          width,
+          '─',
+        )}
+        width={width}
+        color={theme.header}
+      />
       <Line text={line((c) => cols[c]!.c.header)} width={width} color={theme.header} />
       {tableLines}
       <Blank n={p.tableRows - tableLines.length} width={width} />
-      <Line text={`── violations of ${sel?.policy ?? '-'}: ${vio.length.toLocaleString('en-US')}${kinds ? ` (${kinds})` : ''}; Tab: focus, Enter: show the command `.padEnd(width, '─')} width={width} color={theme.header} />
+      <Line
+        text={`── violations of ${sel?.policy ?? '-'}: ${vio.length.toLocaleString('en-US')}${kinds ? ` (${kinds})` : ''}; Tab: focus, Enter: show the command `.padEnd(
+          width,
+          '─',
+        )}
+        width={width}
+        color={theme.header}
+      />
       {vLines}
       <Blank n={p.violationRows - vLines.length} width={width} />
     </Box>

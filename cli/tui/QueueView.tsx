@@ -62,7 +62,16 @@ export function QueueView({ model: m, doorbell, slots, height, width }: QueueVie
   const lineWidth = width - 6;
   const lines = positions.map((pos, i) => {
     const line = slots.top + i;
-    const mark = pos === q.prod && pos === q.consBefore ? 'C=P ' : pos === q.prod ? 'PROD' : pos === q.consBefore ? 'CONS' : pos === q.consAfter && q.stopped ? 'STOP' : '    ';
+    const mark =
+      pos === q.prod && pos === q.consBefore
+        ? 'C=P '
+        : pos === q.prod
+          ? 'PROD'
+          : pos === q.consBefore
+            ? 'CONS'
+            : pos === q.consAfter && q.stopped
+              ? 'STOP'
+              : '    ';
     const published = between(pos, q.prevProd, q.prod, period);
     const outstanding = between(pos, q.consBefore, q.prevProd, period);
     const row = rows[i]!;

@@ -53,8 +53,16 @@ function bytesIn(dir: string): number {
   return n;
 }
 
-function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void): { loaded?: Loaded; progress: LoadProgress; trace?: string } {
-  const [progress, setProgress] = useState<LoadProgress>({ phase: input.captures ? 'ingest' : 'load', what: (input.captures ?? [input.trace ?? '']).map((f) => basename(f)).join(' + '), detail: '' });
+function useLoad(
+  input: TuiInput,
+  workDir: string,
+  onError: (e: Error) => void,
+): { loaded?: Loaded; progress: LoadProgress; trace?: string } {
+  const [progress, setProgress] = useState<LoadProgress>({
+    phase: input.captures ? 'ingest' : 'load',
+    what: (input.captures ?? [input.trace ?? '']).map((f) => basename(f)).join(' + '),
+    detail: '',
+  });
   const [loaded, setLoaded] = useState<Loaded>();
   const [trace, setTrace] = useState(input.trace);
   useEffect(() => {
@@ -71,7 +79,12 @@ function useLoad(input: TuiInput, workDir: string, onError: (e: Error) => void):
         cancel = () => job.cancel();
         const what = input.captures.map((c) => basename(c)).join(' + ');
         const timer = setInterval(() => {
-          if (alive()) setProgress({ phase: 'ingest', what, detail: `${((Date.now() - t0) / 1000).toFixed(1)} s, ${mb(bytesIn(workDir))} of trace written` });
+          if (alive())
+            setProgress({
+              phase: 'ingest',
+              what,
+              detail: `${((Date.now() - t0) / 1000).toFixed(1)} s, ${mb(bytesIn(workDir))} of trace written`,
+            });
         }, 150);
         try {
           await job.done;

@@ -53,11 +53,20 @@ export function SqlPane({ edit, focus, sql, cursor, col, height, width }: SqlPan
   const r = sql.result;
   let status: { text: string; color?: string | undefined };
   if (sql.error) status = { text: sql.error, color: theme.error };
-  else if (sql.phase === 'starting') status = { text: `starting DuckDB and loading the tables${sql.note ? `: ${sql.note}` : ''}… (queries wait)`, color: theme.busy };
+  else if (sql.phase === 'starting')
+    status = { text: `starting DuckDB and loading the tables${sql.note ? `: ${sql.note}` : ''}… (queries wait)`, color: theme.busy };
   else if (sql.phase === 'running') status = { text: 'running… (Esc stops it)', color: theme.busy };
   else if (r?.message) status = { text: r.message, color: theme.ok };
-  else if (r) status = { text: `${r.rows.toLocaleString('en-US')} row${r.rows === 1 ? '' : 's'}${r.truncated ? ' (more not fetched)' : ''} in ${r.ms.toFixed(0)} ms${r.rows > 0 ? `; row ${cursor.index + 1}` : ''}`, color: theme.ok };
-  else status = { text: `Enter runs the query; tables: trace, traces, devices, the analyzer views${sql.note ? `; ${sql.note}` : ''}`, color: theme.dim };
+  else if (r)
+    status = {
+      text: `${r.rows.toLocaleString('en-US')} row${r.rows === 1 ? '' : 's'}${r.truncated ? ' (more not fetched)' : ''} in ${r.ms.toFixed(0)} ms${r.rows > 0 ? `; row ${cursor.index + 1}` : ''}`,
+      color: theme.ok,
+    };
+  else
+    status = {
+      text: `Enter runs the query; tables: trace, traces, devices, the analyzer views${sql.note ? `; ${sql.note}` : ''}`,
+      color: theme.dim,
+    };
 
   const lines = [];
   let header = '';
@@ -77,7 +86,15 @@ export function SqlPane({ edit, focus, sql, cursor, col, height, width }: SqlPan
     header = `${from > 0 ? '◀' : ''}${join((c) => c.name)}`;
     for (let i = cursor.top; i < end; i++) {
       const sel = i === cursor.index && focus === 'rows';
-      lines.push(<Line key={i} text={join((c) => c.cells[i - cursor.top]!)} width={width} color={sel ? theme.selectedFg : theme.text} bg={sel ? theme.selectedBg : undefined} />);
+      lines.push(
+        <Line
+          key={i}
+          text={join((c) => c.cells[i - cursor.top]!)}
+          width={width}
+          color={sel ? theme.selectedFg : theme.text}
+          bg={sel ? theme.selectedBg : undefined}
+        />,
+      );
     }
   }
   return (

@@ -16,7 +16,8 @@ export interface StatusBarProps {
 const PROMPTS = { search: '/', filter: 'filter: ', goto: 'go to seq: ' } as const;
 
 export function StatusBar({ prompt, status, hint, width }: StatusBarProps) {
-  if (prompt) return <EditLine label={PROMPTS[prompt.kind]} text={prompt.text} cursor={prompt.cursor} width={width} labelColor={theme.title} />;
+  if (prompt)
+    return <EditLine label={PROMPTS[prompt.kind]} text={prompt.text} cursor={prompt.cursor} width={width} labelColor={theme.title} />;
   if (status) return <Line text={status.text} width={width} color={status.error ? theme.error : theme.text} />;
   return <Text color={theme.dim}>{fit(hint, width)}</Text>;
 }

@@ -67,7 +67,14 @@ export function usePolicyResults(initial: PolicyResults | undefined, replay: Rep
       const { loadResults } = await import('./model/results.js');
       if (!alive()) return;
       const j = startJob(
-        { kind: 'replay', trace: replay.trace, policies: replay.policies, outDir, ...(replay.topologyFile ? { topologyFile: replay.topologyFile } : {}), ...(replay.costsFile ? { costsFile: replay.costsFile } : {}) },
+        {
+          kind: 'replay',
+          trace: replay.trace,
+          policies: replay.policies,
+          outDir,
+          ...(replay.topologyFile ? { topologyFile: replay.topologyFile } : {}),
+          ...(replay.costsFile ? { costsFile: replay.costsFile } : {}),
+        },
         (done) => alive() && setView({ progress: { done, total: replay.events, policies } }),
       );
       job = j;
@@ -126,32 +133,41 @@ export function useSql(inputs: readonly string[], active: boolean, engine?: SqlE
     live.current = true;
     return () => {
       live.current = false;
-      void session.current?.then((s) => s.close(), () => undefined);
+      void session.current?.then(
+        (s) => s.close(),
+        () => undefined,
+      );
     };
   }, []);
-  const run = useCallback((sql: string) => {
-    void (async () => {
-      let s: Session;
-      try {
-        s = await open();
-      } catch {
-        return;
-      }
-      running.current = true;
-      setView((v) => ({ ...v, phase: 'running', error: undefined }));
-      const t0 = performance.now();
-      try {
-        const result = await runSql(s, sql);
-        update({ phase: 'ready', result: { ...result, ms: performance.now() - t0 } });
-      } catch (e) {
-        update({ phase: 'ready', error: (e as Error).message });
-      } finally {
-        running.current = false;
-      }
-    })();
-  }, [open]);
+  const run = useCallback(
+    (sql: string) => {
+      void (async () => {
+        let s: Session;
+        try {
+          s = await open();
+        } catch {
+          return;
+        }
+        running.current = true;
+        setView((v) => ({ ...v, phase: 'running', error: undefined }));
+        const t0 = performance.now();
+        try {
+          const result = await runSql(s, sql);
+          update({ phase: 'ready', result: { ...result, ms: performance.now() - t0 } });
+        } catch (e) {
+          update({ phase: 'ready', error: (e as Error).message });
+        } finally {
+          running.current = false;
+        }
+      })();
+    },
+    [open],
+  );
   const cancel = useCallback(() => {
-    void session.current?.then((s) => s.engine.cancel(), () => undefined);
+    void session.current?.then(
+      (s) => s.engine.cancel(),
+      () => undefined,
+    );
   }, []);
   return { ...view, run, cancel };
 }
@@ -162,7 +178,12 @@ async function runSql(s: Session, sql: string): Promise<Omit<SqlResult, 'ms'>> {
   if (parseCopy(body) !== undefined) {
     const { runStatement } = await import('../sql/statements.js');
     const r = await runStatement(s, body);
-    return { sql, rows: r.kind === 'exported' ? r.rows : 0, truncated: false, message: r.kind === 'exported' ? `wrote ${r.rows} rows to ${r.path}` : 'done' };
+    return {
+      sql,
+      rows: r.kind === 'exported' ? r.rows : 0,
+      truncated: false,
+      message: r.kind === 'exported' ? `wrote ${r.rows} rows to ${r.path}` : 'done',
+    };
   }
   const batches: RecordBatch[] = [];
   let rows = 0;
@@ -205,7 +226,10 @@ export function useTui(env: Env, effects: { quit(): void; sql: SqlHandle }, init
   };
   const one = (input: string, key: KeyState & { readonly meta: boolean }) => {
     const s = ref.current;
-    if (key.ctrl && input === 'c') { perform({ kind: 'quit' }); return; }
+    if (key.ctrl && input === 'c') {
+      perform({ kind: 'quit' });
+      return;
+    }
     const action = resolveKey(input, key, activeScopes(s));
     if (action === undefined && (!typing(s) || key.ctrl || key.meta)) return; // unbound, or a control key while typing
     const step = reduceKey(s, action, input, envRef.current);
@@ -222,8 +246,21 @@ export function useTui(env: Env, effects: { quit(): void; sql: SqlHandle }, init
 }
 
 const NO_KEY = {
-  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
-  return: false, escape: false, ctrl: false, tab: false, backspace: false, delete: false, meta: false,
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
 } as const;
 
 /** One character of a burst as Ink would have reported it alone (Enter, Tab, Backspace, Esc, Ctrl+letter). */

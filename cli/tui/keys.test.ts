@@ -16,7 +16,22 @@ describe('key table', () => {
   });
 
   it('resolves a key by scope priority (the view, then the global keys, then the lists)', () => {
-    const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, tab: false, backspace: false, delete: false };
+    const none = {
+      upArrow: false,
+      downArrow: false,
+      leftArrow: false,
+      rightArrow: false,
+      pageDown: false,
+      pageUp: false,
+      home: false,
+      end: false,
+      return: false,
+      escape: false,
+      ctrl: false,
+      tab: false,
+      backspace: false,
+      delete: false,
+    };
     expect(resolveKey('j', none, ['commands', 'global', 'lists'])).toBe('down');
     expect(resolveKey('', { ...none, return: true }, ['queue', 'global', 'lists'])).toBe('open');
     expect(resolveKey('', { ...none, return: true }, ['commands', 'global', 'lists'])).toBe('zoom');
@@ -26,7 +41,7 @@ describe('key table', () => {
     expect(resolveKey('f', { ...none, ctrl: true }, ['commands', 'global', 'lists'])).toBe('page-down');
   });
 
-  it('is the README\'s TUI key section', () => {
+  it("is the README's TUI key section", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const m = /<!-- tui --keys: begin -->\n([\s\S]*?)\n<!-- tui --keys: end -->/.exec(readme);
     expect(m, 'README has the tui --keys markers').not.toBeNull();

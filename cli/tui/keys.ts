@@ -17,12 +17,49 @@ export const SCOPE_TITLES: Readonly<Record<KeyScope, string>> = {
 };
 
 export type Action =
-  | 'help' | 'quit' | 'view-commands' | 'view-queue' | 'view-policies' | 'view-sql' | 'back' | 'focus'
-  | 'down' | 'up' | 'page-down' | 'page-up' | 'first' | 'last' | 'left' | 'right'
-  | 'search' | 'search-next' | 'search-prev' | 'filter' | 'filter-op' | 'filter-sid' | 'filter-domain' | 'filter-violations'
-  | 'filter-clear' | 'doorbell-prev' | 'doorbell-next' | 'goto' | 'zoom' | 'detail-down' | 'detail-up'
-  | 'open' | 'sql-edit' | 'sql-run' | 'sql-cancel'
-  | 'accept' | 'cancel' | 'erase' | 'erase-all' | 'cursor-left' | 'cursor-right' | 'history-prev' | 'history-next';
+  | 'help'
+  | 'quit'
+  | 'view-commands'
+  | 'view-queue'
+  | 'view-policies'
+  | 'view-sql'
+  | 'back'
+  | 'focus'
+  | 'down'
+  | 'up'
+  | 'page-down'
+  | 'page-up'
+  | 'first'
+  | 'last'
+  | 'left'
+  | 'right'
+  | 'search'
+  | 'search-next'
+  | 'search-prev'
+  | 'filter'
+  | 'filter-op'
+  | 'filter-sid'
+  | 'filter-domain'
+  | 'filter-violations'
+  | 'filter-clear'
+  | 'doorbell-prev'
+  | 'doorbell-next'
+  | 'goto'
+  | 'zoom'
+  | 'detail-down'
+  | 'detail-up'
+  | 'open'
+  | 'sql-edit'
+  | 'sql-run'
+  | 'sql-cancel'
+  | 'accept'
+  | 'cancel'
+  | 'erase'
+  | 'erase-all'
+  | 'cursor-left'
+  | 'cursor-right'
+  | 'history-prev'
+  | 'history-next';
 
 export interface KeyBinding {
   /** Key names: a character, or up, down, left, right, pageup, pagedown, home, end, enter, escape, tab, backspace, space, ctrl+X. */
@@ -32,6 +69,8 @@ export interface KeyBinding {
   readonly help: string;
 }
 
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 export const KEYS: readonly KeyBinding[] = [
   { keys: ['?'], scope: 'global', action: 'help', help: 'show or hide this help' },
   { keys: ['q', 'ctrl+c'], scope: 'global', action: 'quit', help: 'quit (ctrl+c also while typing)' },
@@ -145,6 +184,9 @@ export function keysByScope(): { scope: KeyScope; title: string; bindings: KeyBi
 /** The README's key table (between the `tui keys` markers). */
 export function keysMarkdown(): string {
   const lines = ['| keys | where | what |', '| --- | --- | --- |'];
-  for (const b of KEYS) lines.push(`| ${b.keys.map((k) => `\`${k === '|' ? '\\|' : k}\``).join(' ')} | ${SCOPE_TITLES[b.scope]} | ${b.help.replaceAll('|', '\\|')} |`);
+  for (const b of KEYS)
+    lines.push(
+      `| ${b.keys.map((k) => `\`${k === '|' ? '\\|' : k}\``).join(' ')} | ${SCOPE_TITLES[b.scope]} | ${b.help.replaceAll('|', '\\|')} |`,
+    );
   return lines.join('\n');
 }

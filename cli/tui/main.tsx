@@ -22,10 +22,15 @@ export async function runTui(input: TuiInput, options: TuiOptions): Promise<numb
   });
   try {
     const instance = render(
-      <Root input={input} options={options} workDir={workDir} onQuit={(e) => {
-        fatal = e;
-        instance.unmount();
-      }} />,
+      <Root
+        input={input}
+        options={options}
+        workDir={workDir}
+        onQuit={(e) => {
+          fatal = e;
+          instance.unmount();
+        }}
+      />,
       { stdout: homeAnchored(process.stdout), exitOnCtrlC: false, patchConsole: true, maxFps: 60 },
     );
     unmount = () => instance.unmount();

@@ -24,7 +24,7 @@ describe('homeAnchored', () => {
     expect(sink.chunks).toEqual(['\x1b[Hline one\x1b[K\nline two\x1b[K\n\x1b[J']);
   });
 
-  it('passes other writes, and the stream\'s size and events, through', () => {
+  it("passes other writes, and the stream's size and events, through", () => {
     const sink = new Sink();
     const out = homeAnchored(sink as unknown as NodeJS.WriteStream);
     out.write('\x1b[?25l');

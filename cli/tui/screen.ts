@@ -58,7 +58,8 @@ const ERASE_LINES = /^(?:\x1b\[2K\x1b\[1A)*\x1b\[2K\x1b\[G/;
  */
 export function homeAnchored(out: NodeJS.WriteStream): NodeJS.WriteStream {
   const write = (chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string' && ERASE_LINES.test(chunk)) chunk = `\x1b[H${chunk.replace(ERASE_LINES, '').replaceAll('\n', '\x1b[K\n')}\x1b[J`;
+    if (typeof chunk === 'string' && ERASE_LINES.test(chunk))
+      chunk = `\x1b[H${chunk.replace(ERASE_LINES, '').replaceAll('\n', '\x1b[K\n')}\x1b[J`;
     return (out.write as (...a: unknown[]) => boolean)(chunk, ...rest);
   };
   return new Proxy(out, {

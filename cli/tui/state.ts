@@ -43,7 +43,14 @@ export interface TuiState {
   /** Queue: the doorbell shown, and a cursor over its slot lines. */
   readonly queue: { readonly doorbell: number; readonly slots: Cursor };
   readonly policies: { readonly focus: 'table' | 'violations'; readonly table: Cursor; readonly violations: Cursor; readonly col: number };
-  readonly sql: { readonly focus: 'input' | 'rows'; readonly edit: LineEdit; readonly history: readonly string[]; readonly historyAt: number; readonly rows: Cursor; readonly col: number };
+  readonly sql: {
+    readonly focus: 'input' | 'rows';
+    readonly edit: LineEdit;
+    readonly history: readonly string[];
+    readonly historyAt: number;
+    readonly rows: Cursor;
+    readonly col: number;
+  };
   readonly status?: { readonly text: string; readonly error?: boolean };
 }
 
@@ -103,7 +110,8 @@ export function moveCursor(c: Cursor, index: number, count: number, height: numb
 /** Visible rows of the commands list. */
 export const visibleCount = (s: TuiState, m: TraceModel | undefined): number => s.filter.rows?.length ?? m?.rows ?? 0;
 export const rowAt = (s: TuiState, i: number): number => (s.filter.rows ? s.filter.rows[i]! : i);
-export const selectedRow = (s: TuiState, m: TraceModel | undefined): number | undefined => (visibleCount(s, m) > 0 ? rowAt(s, s.list.index) : undefined);
+export const selectedRow = (s: TuiState, m: TraceModel | undefined): number | undefined =>
+  visibleCount(s, m) > 0 ? rowAt(s, s.list.index) : undefined;
 
 /** Index of the visible row at or after trace row `row` (the last one when none). */
 function indexOfRow(s: TuiState, m: TraceModel, row: number): number {
@@ -125,7 +133,11 @@ export function typing(s: TuiState): boolean {
 
 function queryContext(env: Env): QueryContext | undefined {
   if (!env.model) return undefined;
-  return { model: env.model, ...(env.results ? { results: env.results } : {}), ...(env.resultsPending ? { resultsPending: env.resultsPending } : {}) };
+  return {
+    model: env.model,
+    ...(env.results ? { results: env.results } : {}),
+    ...(env.resultsPending ? { resultsPending: env.resultsPending } : {}),
+  };
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -138,19 +150,30 @@ export function applyFilter(s: TuiState, text: string, env: Env): TuiState {
   const current = selectedRow(s, m) ?? 0;
   if (text.trim() === '') {
     const next = { ...s, filter: { text: '' } };
-    return withSearch({ ...next, list: moveCursor(s.list, current, m.rows, env.layout.listRows), status: { text: `filter cleared: ${fmt(m.rows)} rows` } }, env);
+    return withSearch(
+      { ...next, list: moveCursor(s.list, current, m.rows, env.layout.listRows), status: { text: `filter cleared: ${fmt(m.rows)} rows` } },
+      env,
+    );
   }
   const q = parseQuery(text, ctx);
   if (!q.ok) return { ...s, status: { text: `filter: ${q.error.message}`, error: true } };
   const rows = selectRows(m, q.value.test);
   const next: TuiState = { ...s, filter: { text: q.value.text, rows } };
   const index = rows.length === 0 ? 0 : Math.min(lowerBound(rows, current), rows.length - 1);
-  return withSearch({
-    ...next,
-    list: moveCursor({ index: 0, top: Math.max(0, index - Math.floor(env.layout.listRows / 2)) }, index, rows.length, env.layout.listRows),
-    detailTop: 0,
-    status: { text: `filter ${q.value.text}: ${fmt(rows.length)} of ${fmt(m.rows)} rows` },
-  }, env);
+  return withSearch(
+    {
+      ...next,
+      list: moveCursor(
+        { index: 0, top: Math.max(0, index - Math.floor(env.layout.listRows / 2)) },
+        index,
+        rows.length,
+        env.layout.listRows,
+      ),
+      detailTop: 0,
+      status: { text: `filter ${q.value.text}: ${fmt(rows.length)} of ${fmt(m.rows)} rows` },
+    },
+    env,
+  );
 }
 
 /** Recomputes the search matches over the visible rows. */
@@ -253,14 +276,20 @@ function stepDoorbell(s: TuiState, dir: 1 | -1, env: Env): TuiState {
   const d = doorbellOfRow(m, row);
   const onIt = m.doorbells.row[d] === row;
   const target = dir === 1 ? (onIt || m.doorbells.row[d]! < row ? d + 1 : d) : d - 1;
-  if (target < 0 || target >= m.doorbells.count) return { ...s, status: { text: dir === 1 ? 'no doorbell after this row' : 'no doorbell before this row' } };
+  if (target < 0 || target >= m.doorbells.count)
+    return { ...s, status: { text: dir === 1 ? 'no doorbell after this row' : 'no doorbell before this row' } };
   const tRow = m.doorbells.row[target]!;
   const count = visibleCount(s, m);
   let index: number;
   if (!s.filter.rows) index = tRow;
   else if (dir === 1) index = Math.min(lowerBound(s.filter.rows, tRow), count - 1);
   else index = Math.max(0, lowerBound(s.filter.rows, tRow + 1) - 1);
-  return { ...s, list: moveCursor(s.list, index, count, env.layout.listRows), detailTop: 0, status: { text: `doorbell ${fmt(target + 1)} of ${fmt(m.doorbells.count)} at seq ${tRow}` } };
+  return {
+    ...s,
+    list: moveCursor(s.list, index, count, env.layout.listRows),
+    detailTop: 0,
+    status: { text: `doorbell ${fmt(target + 1)} of ${fmt(m.doorbells.count)} at seq ${tRow}` },
+  };
 }
 
 /** Number of lines the queue view lists for doorbell `d`: CONS - 4 up to PROD + 4. */
@@ -282,7 +311,18 @@ function setDoorbell(s: TuiState, d: number, env: Env): TuiState {
   const doorbell = clamp(d, 0, m.doorbells.count - 1);
   const span = queueSlotSpan(m, doorbell);
   const prodLine = Math.min(span.count - 1, 4 + queueAt(m, doorbell).outstanding);
-  return { ...s, queue: { doorbell, slots: moveCursor({ index: 0, top: Math.max(0, prodLine - env.layout.slotRows + 2) }, Math.max(0, prodLine - 1), span.count, env.layout.slotRows) } };
+  return {
+    ...s,
+    queue: {
+      doorbell,
+      slots: moveCursor(
+        { index: 0, top: Math.max(0, prodLine - env.layout.slotRows + 2) },
+        Math.max(0, prodLine - 1),
+        span.count,
+        env.layout.slotRows,
+      ),
+    },
+  };
 }
 
 /** The list the movement keys act on now: its cursor, length and page height. */
@@ -295,10 +335,21 @@ interface Focused {
 
 function focused(s: TuiState, env: Env): Focused | undefined {
   const L = env.layout;
-  if (s.help) return { cursor: { index: s.helpTop, top: s.helpTop }, count: Math.max(1, env.helpLines - L.body + 2), height: 1, set: (c) => ({ ...s, helpTop: c.index }) };
+  if (s.help)
+    return {
+      cursor: { index: s.helpTop, top: s.helpTop },
+      count: Math.max(1, env.helpLines - L.body + 2),
+      height: 1,
+      set: (c) => ({ ...s, helpTop: c.index }),
+    };
   switch (s.view) {
     case 'commands':
-      return { cursor: s.list, count: visibleCount(s, env.model), height: L.listRows, set: (c) => ({ ...s, list: c, detailTop: c.index === s.list.index ? s.detailTop : 0 }) };
+      return {
+        cursor: s.list,
+        count: visibleCount(s, env.model),
+        height: L.listRows,
+        set: (c) => ({ ...s, list: c, detailTop: c.index === s.list.index ? s.detailTop : 0 }),
+      };
     case 'queue': {
       if (!env.model || env.model.doorbells.count === 0) return undefined;
       const span = queueSlotSpan(env.model, s.queue.doorbell);
@@ -308,8 +359,19 @@ function focused(s: TuiState, env: Env): Focused | undefined {
       const r = env.results;
       if (!r) return undefined;
       const p = s.policies;
-      if (p.focus === 'table') return { cursor: p.table, count: r.output.policies.length, height: L.tableRows, set: (c) => ({ ...s, policies: { ...p, table: c, violations: c.index === p.table.index ? p.violations : CURSOR0 } }) };
-      return { cursor: p.violations, count: violationsOf(r, p.table.index).length, height: L.violationRows, set: (c) => ({ ...s, policies: { ...p, violations: c } }) };
+      if (p.focus === 'table')
+        return {
+          cursor: p.table,
+          count: r.output.policies.length,
+          height: L.tableRows,
+          set: (c) => ({ ...s, policies: { ...p, table: c, violations: c.index === p.table.index ? p.violations : CURSOR0 } }),
+        };
+      return {
+        cursor: p.violations,
+        count: violationsOf(r, p.table.index).length,
+        height: L.violationRows,
+        set: (c) => ({ ...s, policies: { ...p, violations: c } }),
+      };
     }
     case 'sql':
       return { cursor: s.sql.rows, count: env.sqlRows, height: L.sqlRows, set: (c) => ({ ...s, sql: { ...s.sql, rows: c } }) };
@@ -317,7 +379,8 @@ function focused(s: TuiState, env: Env): Focused | undefined {
 }
 
 function scrollColumns(s: TuiState, dir: 1 | -1, env: Env): TuiState {
-  if (s.view === 'policies') return { ...s, policies: { ...s.policies, col: clamp(s.policies.col + dir, 0, Math.max(0, env.policyColumns - 1)) } };
+  if (s.view === 'policies')
+    return { ...s, policies: { ...s.policies, col: clamp(s.policies.col + dir, 0, Math.max(0, env.policyColumns - 1)) } };
   if (s.view === 'sql') return { ...s, sql: { ...s.sql, col: clamp(s.sql.col + dir, 0, Math.max(0, env.sqlColumns - 1)) } };
   return s;
 }
@@ -346,7 +409,10 @@ function promptKey(s: TuiState, action: Action | undefined, input: string, env: 
   if (action === 'accept') {
     const base = { ...s, prompt: undefined };
     if (p.kind === 'filter') return { state: applyFilter(base, p.text, env) };
-    if (p.kind === 'search') return { state: p.text.trim() === '' ? { ...base, search: { text: '' }, status: { text: 'search cleared' } } : runSearch(base, p.text, env) };
+    if (p.kind === 'search')
+      return {
+        state: p.text.trim() === '' ? { ...base, search: { text: '' }, status: { text: 'search cleared' } } : runSearch(base, p.text, env),
+      };
     const n = Number(p.text.trim());
     if (!Number.isInteger(n)) return { state: { ...base, status: { text: `go to: "${p.text}" is not a sequence number`, error: true } } };
     return { state: jumpToRow(base, n, env, 'go to') };
@@ -367,7 +433,10 @@ function sqlInputKey(s: TuiState, action: Action | undefined, input: string, env
       const sql = q.edit.text.trim();
       if (sql === '') return { state: s };
       const history = q.history[q.history.length - 1] === sql ? q.history : [...q.history, sql];
-      return { state: { ...s, sql: { ...q, focus: 'rows', history, historyAt: history.length, rows: CURSOR0, col: 0 } }, effect: { kind: 'sql-run', sql } };
+      return {
+        state: { ...s, sql: { ...q, focus: 'rows', history, historyAt: history.length, rows: CURSOR0, col: 0 } },
+        effect: { kind: 'sql-run', sql },
+      };
     }
     case 'cancel':
       if (env.sqlRunning) return { state: s, effect: { kind: 'sql-cancel' } };
@@ -407,7 +476,8 @@ export function reduceKey(s: TuiState, action: Action | undefined, input: string
     case 'view-sql':
       return { state: { ...s, view: 'sql', help: false, status: undefined, sql: { ...s.sql, focus: 'input' } } };
     case 'focus':
-      if (s.view === 'policies') return { state: { ...s, policies: { ...s.policies, focus: s.policies.focus === 'table' ? 'violations' : 'table' } } };
+      if (s.view === 'policies')
+        return { state: { ...s, policies: { ...s.policies, focus: s.policies.focus === 'table' ? 'violations' : 'table' } } };
       if (s.view === 'sql') return { state: { ...s, sql: { ...s.sql, focus: s.sql.focus === 'input' ? 'rows' : 'input' } } };
       return { state: s };
     case 'down':
@@ -418,7 +488,14 @@ export function reduceKey(s: TuiState, action: Action | undefined, input: string
     case 'last': {
       if (!f) return { state: s };
       const page = Math.max(1, f.height - 1);
-      const to = { down: f.cursor.index + 1, up: f.cursor.index - 1, 'page-down': f.cursor.index + page, 'page-up': f.cursor.index - page, first: 0, last: f.count - 1 }[action];
+      const to = {
+        down: f.cursor.index + 1,
+        up: f.cursor.index - 1,
+        'page-down': f.cursor.index + page,
+        'page-up': f.cursor.index - page,
+        first: 0,
+        last: f.count - 1,
+      }[action];
       return { state: f.set(moveCursor(f.cursor, to, f.count, f.height)) };
     }
     case 'left':
@@ -502,5 +579,9 @@ export function queueLinePositions(m: TraceModel, d: number, line: number, count
 
 /** The trace rows written at `count` consecutive lines of the queue view, from `line` (-1: none). */
 export function queueSlotRows(m: TraceModel, d: number, line: number, count: number): Int32Array {
-  return slotRows(m, m.doorbells.row[d]!, queueLinePositions(m, d, line, count).map((p) => slotOf(m, p)));
+  return slotRows(
+    m,
+    m.doorbells.row[d]!,
+    queueLinePositions(m, d, line, count).map((p) => slotOf(m, p)),
+  );
 }

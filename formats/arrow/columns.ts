@@ -2,7 +2,21 @@
 // builders), with a validity bitmap allocated only once a null appears.
 
 import {
-  Data, Dictionary, Float64, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, Utf8, Vector, makeData, vectorFromArray,
+  Data,
+  Dictionary,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
+  Utf8,
+  Vector,
+  makeData,
+  vectorFromArray,
   type DataType,
 } from 'apache-arrow';
 
@@ -42,7 +56,11 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
   private validity = new Validity();
   length = 0;
 
-  constructor(readonly type: T, private readonly ctor: Ctor<ArrayOf<T>>, capacity = 1024) {
+  constructor(
+    readonly type: T,
+    private readonly ctor: Ctor<ArrayOf<T>>,
+    capacity = 1024,
+  ) {
     this.buf = new ctor(capacity);
   }
 
@@ -141,7 +159,10 @@ export class FixedDictionary {
   readonly vector: Vector<Utf8>;
   private readonly index = new Map<string, number>();
 
-  constructor(readonly id: number, readonly values: readonly string[]) {
+  constructor(
+    readonly id: number,
+    readonly values: readonly string[],
+  ) {
     if (values.length > 0x7fff) throw new Error('dictionary too large');
     this.type = new Dictionary(new Utf8(), new Int16(), id);
     this.vector = vectorFromArray(values as string[], new Utf8());
@@ -159,7 +180,10 @@ export class FixedDictionary {
 export class DictCol {
   private readonly codes: NumCol<Int16>;
 
-  constructor(readonly dict: FixedDictionary, cap?: number) {
+  constructor(
+    readonly dict: FixedDictionary,
+    cap?: number,
+  ) {
     this.codes = new NumCol<Int16>(new Int16(), Int16Array, cap);
   }
 

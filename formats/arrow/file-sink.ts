@@ -3,7 +3,18 @@
 // them synchronously, which keeps memory flat. This reads the writer's queue (`_sink._values`) of
 // the pinned apache-arrow version; formats/trace/trace.test.ts covers it.
 
-import { DataType, RecordBatch, RecordBatchFileWriter, Struct, Utf8, makeData, vectorFromArray, type Data, type Field, type Schema } from 'apache-arrow';
+import {
+  DataType,
+  RecordBatch,
+  RecordBatchFileWriter,
+  Struct,
+  Utf8,
+  makeData,
+  vectorFromArray,
+  type Data,
+  type Field,
+  type Schema,
+} from 'apache-arrow';
 import { AtomicFile } from '../atomic.js';
 
 export class ArrowFileSink {
@@ -52,9 +63,18 @@ export function emptyBatch(schema: Schema): RecordBatch {
   const empty = (f: Field): Data => {
     const t = f.type as DataType;
     if (DataType.isDictionary(t)) {
-      return makeData({ type: t, length: 0, nullCount: 0, data: new (t.indices.ArrayType as Int16ArrayConstructor)(0), dictionary: vectorFromArray([] as string[], new Utf8()) as never });
+      return makeData({
+        type: t,
+        length: 0,
+        nullCount: 0,
+        data: new (t.indices.ArrayType as Int16ArrayConstructor)(0),
+        dictionary: vectorFromArray([] as string[], new Utf8()) as never,
+      });
     }
     return makeData({ type: t as never, length: 0, nullCount: 0 } as never);
   };
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children: schema.fields.map(empty) }));
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children: schema.fields.map(empty) }),
+  );
 }

@@ -3,7 +3,21 @@
 // stores into one typed-array type only (monomorphic writes). Small integer columns are kept as
 // Uint32 and narrowed when the batch is finished.
 
-import { Data, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, makeData, type DataType, type Dictionary, type Utf8, type Vector } from 'apache-arrow';
+import {
+  Data,
+  Int16,
+  Int32,
+  Int64,
+  Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
+  makeData,
+  type DataType,
+  type Dictionary,
+  type Utf8,
+  type Vector,
+} from 'apache-arrow';
 
 function bitmap(valid: Uint8Array | undefined, n: number, nonNull: number): Uint8Array | undefined {
   return valid === undefined || nonNull === n ? undefined : valid.slice(0, (n + 7) >> 3);
@@ -12,7 +26,10 @@ function bitmap(valid: Uint8Array | undefined, n: number, nonNull: number): Uint
 abstract class Fixed {
   protected valid: Uint8Array | undefined;
   nonNull = 0;
-  constructor(readonly capacity: number, nullable: boolean) {
+  constructor(
+    readonly capacity: number,
+    nullable: boolean,
+  ) {
     if (nullable) this.valid = new Uint8Array((capacity + 7) >> 3);
   }
   protected mark(row: number): void {
@@ -28,7 +45,11 @@ abstract class Fixed {
 /** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
 export class SmallCol extends Fixed {
   private readonly values: Uint32Array | Int32Array;
-  constructor(readonly type: Uint8 | Uint16 | Uint32 | Int32, capacity: number, nullable = true) {
+  constructor(
+    readonly type: Uint8 | Uint16 | Uint32 | Int32,
+    capacity: number,
+    nullable = true,
+  ) {
     super(capacity, nullable);
     this.values = type instanceof Int32 ? new Int32Array(capacity) : new Uint32Array(capacity);
   }
@@ -39,7 +60,13 @@ export class SmallCol extends Fixed {
   finish(n: number): Data {
     const src = this.values.subarray(0, n);
     const data = this.type instanceof Uint8 ? Uint8Array.from(src) : this.type instanceof Uint16 ? Uint16Array.from(src) : src.slice();
-    const d = makeData({ type: this.type as DataType, length: n, nullCount: n - this.nonNull, nullBitmap: bitmap(this.valid, n, this.nonNull), data } as never) as Data;
+    const d = makeData({
+      type: this.type as DataType,
+      length: n,
+      nullCount: n - this.nonNull,
+      nullBitmap: bitmap(this.valid, n, this.nonNull),
+      data,
+    } as never) as Data;
     this.reset(n);
     return d;
   }
@@ -48,7 +75,11 @@ export class SmallCol extends Fixed {
 /** 64-bit integers. */
 export class BigCol extends Fixed {
   private readonly values: BigUint64Array | BigInt64Array;
-  constructor(readonly type: Uint64 | Int64, capacity: number, nullable = true) {
+  constructor(
+    readonly type: Uint64 | Int64,
+    capacity: number,
+    nullable = true,
+  ) {
     super(capacity, nullable);
     this.values = type instanceof Int64 ? new BigInt64Array(capacity) : new BigUint64Array(capacity);
   }
@@ -57,7 +88,13 @@ export class BigCol extends Fixed {
     this.mark(row);
   }
   finish(n: number): Data {
-    const d = makeData({ type: this.type as DataType, length: n, nullCount: n - this.nonNull, nullBitmap: bitmap(this.valid, n, this.nonNull), data: this.values.slice(0, n) } as never) as Data;
+    const d = makeData({
+      type: this.type as DataType,
+      length: n,
+      nullCount: n - this.nonNull,
+      nullBitmap: bitmap(this.valid, n, this.nonNull),
+      data: this.values.slice(0, n),
+    } as never) as Data;
     this.reset(n);
     return d;
   }
@@ -66,7 +103,12 @@ export class BigCol extends Fixed {
 /** Dictionary codes (Int16) over a fixed dictionary shared by every batch. */
 export class CodeCol extends Fixed {
   private readonly values: Int16Array;
-  constructor(readonly type: Dictionary<Utf8, Int16>, readonly dictionary: Vector<Utf8>, capacity: number, nullable = true) {
+  constructor(
+    readonly type: Dictionary<Utf8, Int16>,
+    readonly dictionary: Vector<Utf8>,
+    capacity: number,
+    nullable = true,
+  ) {
     super(capacity, nullable);
     this.values = new Int16Array(capacity);
   }
@@ -76,8 +118,12 @@ export class CodeCol extends Fixed {
   }
   finish(n: number): Data {
     const d = makeData({
-      type: this.type, length: n, nullCount: n - this.nonNull, nullBitmap: bitmap(this.valid, n, this.nonNull),
-      data: this.values.slice(0, n), dictionary: this.dictionary,
+      type: this.type,
+      length: n,
+      nullCount: n - this.nonNull,
+      nullBitmap: bitmap(this.valid, n, this.nonNull),
+      data: this.values.slice(0, n),
+      dictionary: this.dictionary,
     });
     this.reset(n);
     return d;

@@ -72,7 +72,10 @@ export class Diagnostics {
   private dropped = 0;
   lines = 0;
 
-  constructor(readonly file: string, readonly strict = false) {}
+  constructor(
+    readonly file: string,
+    readonly strict = false,
+  ) {}
 
   /** A line that cannot be read. With --strict: an InputFault naming file and line. */
   bad(line: number, message: string, field?: string): void {

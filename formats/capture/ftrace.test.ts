@@ -21,9 +21,24 @@ describe('ftrace line prefix', () => {
 const guest = [
   ['guest-vtd-legacy-strict.txt.gz', 'vtd', 14729, { iotlb_inv: 10413, dev_tlb_inv: 4266, iec_inv: 42, cc_inv: 8 }],
   ['guest-vtd-legacy-lazy.txt.gz', 'vtd', 119, { iotlb_inv: 46, iec_inv: 42, dev_tlb_inv: 30, cc_inv: 1 }],
-  ['guest-vtd-scalable-strict.txt.gz', 'vtd', 17372, { iotlb_inv: 12165, dev_tlb_inv: 5142, iec_inv: 42, cc_inv: 8, pc_inv: 8, p_iotlb_inv: 7 }],
-  ['guest-smmuv3-strict.txt.gz', 'smmuv3', 5794, { CMD_TLBI_NH_VA: 5784, CMD_CFGI_STE: 4, CMD_TLBI_NH_ASID: 2, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 }],
-  ['guest-smmuv3-lazy.txt.gz', 'smmuv3', 71, { CMD_TLBI_NH_ASID: 63, CMD_CFGI_STE: 4, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 }],
+  [
+    'guest-vtd-scalable-strict.txt.gz',
+    'vtd',
+    17372,
+    { iotlb_inv: 12165, dev_tlb_inv: 5142, iec_inv: 42, cc_inv: 8, pc_inv: 8, p_iotlb_inv: 7 },
+  ],
+  [
+    'guest-smmuv3-strict.txt.gz',
+    'smmuv3',
+    5794,
+    { CMD_TLBI_NH_VA: 5784, CMD_CFGI_STE: 4, CMD_TLBI_NH_ASID: 2, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 },
+  ],
+  [
+    'guest-smmuv3-lazy.txt.gz',
+    'smmuv3',
+    71,
+    { CMD_TLBI_NH_ASID: 63, CMD_CFGI_STE: 4, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 },
+  ],
 ] as const;
 
 describe.skipIf(!haveCaptures).each(guest)('%s', (file, arch, total, counts) => {

@@ -28,8 +28,15 @@ export function parseFtraceLine(line: string): FtraceLine | undefined {
 
 /** Linux's qi_submit type names by qw0[3:0] (spec/vtd.md §2.1, §7). */
 export const QI_TYPE_NAMES: Readonly<Record<string, number>> = {
-  cc_inv: 0x1, iotlb_inv: 0x2, dev_tlb_inv: 0x3, iec_inv: 0x4, inv_wait: 0x5,
-  p_iotlb_inv: 0x6, pc_inv: 0x7, p_dev_tlb_inv: 0x8, page_grp_resp: 0x9,
+  cc_inv: 0x1,
+  iotlb_inv: 0x2,
+  dev_tlb_inv: 0x3,
+  iec_inv: 0x4,
+  inv_wait: 0x5,
+  p_iotlb_inv: 0x6,
+  pc_inv: 0x7,
+  p_dev_tlb_inv: 0x8,
+  page_grp_resp: 0x9,
 };
 
 export interface QiSubmit {
@@ -90,7 +97,8 @@ export function parseCmdList(text: string): CmdList | string {
   if (sync !== '0' && sync !== '1') return 'missing or bad sync=';
   let recorded = 0;
   while (kv.has(`c${recorded}_0`) || kv.has(`c${recorded}_1`)) {
-    if (!kv.has(`c${recorded}_0`) || !kv.has(`c${recorded}_1`)) return `c${recorded}_${kv.has(`c${recorded}_0`) ? 1 : 0} is missing: the line is cut short`;
+    if (!kv.has(`c${recorded}_0`) || !kv.has(`c${recorded}_1`))
+      return `c${recorded}_${kv.has(`c${recorded}_0`) ? 1 : 0} is missing: the line is cut short`;
     recorded++;
   }
   for (const k of kv.keys()) {

@@ -49,7 +49,8 @@ export class GuestSmmuv3Queue extends QueueReader {
     if (typeof b === 'string') return this.diag.bad(g.no, b, 'cmdlist');
     // One kprobe definition records the same pairs on every event: fewer is a line cut short.
     const want = (this.recorded ??= b.recorded);
-    if (b.recorded < want) return this.diag.bad(g.no, `${b.recorded} of the ${want} recorded command pairs: the line is cut short`, 'cmdlist');
+    if (b.recorded < want)
+      return this.diag.bad(g.no, `${b.recorded} of the ${want} recorded command pairs: the line is cut short`, 'cmdlist');
     if (b.n === 0 && !b.sync) return;
     const c = this.cursor;
     const meta = { at: { file: this.diag.file, line: g.no }, ts_ns: f.ts_ns, cpu: f.cpu };

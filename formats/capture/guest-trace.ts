@@ -64,7 +64,13 @@ function noteFact(text: string, facts: GuestFacts): void {
  * are counted against the header's `entries-in-buffer` (what the kernel dumped): a line lost or
  * duplicated on the way is a warning naming the header line.
  */
-export async function* readGuestChunks(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts, progress?: Progress): AsyncGenerator<GuestLine[]> {
+export async function* readGuestChunks(
+  path: string,
+  kind: GuestKind,
+  diag: Diagnostics,
+  facts: GuestFacts,
+  progress?: Progress,
+): AsyncGenerator<GuestLine[]> {
   let inside = kind === 'ftrace';
   let sawBegin = false;
   let sawEnd = false;
@@ -105,7 +111,8 @@ export async function* readGuestChunks(path: string, kind: GuestKind, diag: Diag
             diag.warn(`the guest's trace buffer lost ${facts.lostEvents} events (entries-in-buffer ${m[1]} < entries-written ${m[2]})`, no);
           }
         }
-        if (/^#+ CPU \d+ buffer started/.test(text)) diag.warn(`${text.replace(/#/g, '').trim()}: events of that CPU before this point were lost`, no);
+        if (/^#+ CPU \d+ buffer started/.test(text))
+          diag.warn(`${text.replace(/#/g, '').trim()}: events of that CPU before this point were lost`, no);
         continue;
       }
       const f = parseFtraceLine(text);
@@ -122,14 +129,19 @@ export async function* readGuestChunks(path: string, kind: GuestKind, diag: Diag
     progress?.(path, c.bytes, c.firstNo + c.count - 1);
     yield out;
   }
-  if (kind === 'console' && !sawBegin) throw new InputFault({ file: path, message: `no "${BEGIN_MARKER}" line: the console holds no guest trace` });
-  if (kind === 'console' && traceLines === 0) throw new InputFault({ file: path, message: 'nothing between the trace markers: the console holds no guest trace' });
+  if (kind === 'console' && !sawBegin)
+    throw new InputFault({ file: path, message: `no "${BEGIN_MARKER}" line: the console holds no guest trace` });
+  if (kind === 'console' && traceLines === 0)
+    throw new InputFault({ file: path, message: 'nothing between the trace markers: the console holds no guest trace' });
   if (kind === 'console' && !sawEnd) diag.warn(`no "${END_MARKER}" line: the trace dump may be cut short`);
   // ftrace prints each event in the buffer on one line: a different count means lines were lost,
   // cut off or duplicated after the kernel wrote them (a dump cut short, an edited copy).
   if (header !== undefined && eventLines !== header.inBuffer) {
     const d = eventLines - header.inBuffer;
-    diag.warn(`the trace holds ${eventLines} event lines but its header says entries-in-buffer ${header.inBuffer}: ${Math.abs(d)} line${Math.abs(d) === 1 ? '' : 's'} ${d < 0 ? 'missing' : 'too many (duplicated?)'}`, header.line);
+    diag.warn(
+      `the trace holds ${eventLines} event lines but its header says entries-in-buffer ${header.inBuffer}: ${Math.abs(d)} line${Math.abs(d) === 1 ? '' : 's'} ${d < 0 ? 'missing' : 'too many (duplicated?)'}`,
+      header.line,
+    );
   }
 }
 

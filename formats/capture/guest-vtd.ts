@@ -69,7 +69,14 @@ export class GuestVtdQueue extends QueueReader {
     if (typeof q === 'string') return this.diag.bad(g.no, q, 'qi_submit');
     const gap = this.opts.gapNs ?? DEFAULT_BATCH_GAP_NS;
     const grp = this.group;
-    if (grp === undefined || grp.cpu !== f.cpu || grp.pid !== f.pid || grp.flags !== f.flags || f.ts_ns - grp.lastTs > gap || f.ts_ns < grp.lastTs) {
+    if (
+      grp === undefined ||
+      grp.cpu !== f.cpu ||
+      grp.pid !== f.pid ||
+      grp.flags !== f.flags ||
+      f.ts_ns - grp.lastTs > gap ||
+      f.ts_ns < grp.lastTs
+    ) {
       this.flush();
       this.group = { cpu: f.cpu, pid: f.pid, flags: f.flags, lastTs: f.ts_ns, cmds: [] };
     }
@@ -88,7 +95,15 @@ export class GuestVtdQueue extends QueueReader {
     const c = this.cursor;
     const file = this.diag.file;
     for (const d of grp.cmds) {
-      const cmd: CmdEvent = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: d.words, at: { file, line: d.line }, ts_ns: d.ts, cpu: grp.cpu };
+      const cmd: CmdEvent = {
+        kind: 'cmd',
+        slot: c.slot,
+        wrap: c.wrap,
+        words: d.words,
+        at: { file, line: d.line },
+        ts_ns: d.ts,
+        cpu: grp.cpu,
+      };
       this.out.push(cmd);
       c.advance();
       this.stats.descriptors++;

@@ -15,7 +15,10 @@ import { readGuestTrace } from './guest-trace.js';
 import { GuestVtdQueue, VTD_TYPE_BITS } from './guest-vtd.js';
 
 const dir = tempDir();
-const lines = (file: string) => gunzipSync(readFileSync(capture(file))).toString('utf8').split('\n');
+const lines = (file: string) =>
+  gunzipSync(readFileSync(capture(file)))
+    .toString('utf8')
+    .split('\n');
 
 describe.skipIf(!haveCaptures)('VT-d qi_submit', () => {
   const real = lines('guest-vtd-legacy-strict.txt.gz').filter((l) => l.includes(' qi_submit: '));
@@ -29,8 +32,12 @@ describe.skipIf(!haveCaptures)('VT-d qi_submit', () => {
     q.end();
     const ev = q.take();
     expect(ev.map((e) => [e.kind, 'slot' in e ? e.slot : null, e.inferred ?? false])).toEqual([
-      ['cmd', 0, false], ['cmd', 1, true], ['doorbell', 2, true],
-      ['cmd', 2, false], ['cmd', 3, true], ['doorbell', 4, true],
+      ['cmd', 0, false],
+      ['cmd', 1, true],
+      ['doorbell', 2, true],
+      ['cmd', 2, false],
+      ['cmd', 3, true],
+      ['doorbell', 4, true],
     ]);
     const wait = ev[1] as Extract<CaptureEvent, { kind: 'cmd' }>;
     expect(wait.known).toEqual([VTD_TYPE_BITS, 0n]); // the type; not the status address or data
@@ -39,14 +46,23 @@ describe.skipIf(!haveCaptures)('VT-d qi_submit', () => {
 
   it('descriptors of one task and CPU in a burst are one submission (one wait)', () => {
     // three real descriptors, timestamps made as close as the loop in qi_submit_sync() fires them
-    const burst = real.slice(100, 103).map((t, i) => t.replace(/ (\d+\.\d{6}): /, ` 3.00000${i}: `).replace(/\[\d{3}\] \S+/, '[000] d..2.').replace(/^\s*\S+-\d+/, '  kworker/0:1-12'));
+    const burst = real.slice(100, 103).map((t, i) =>
+      t
+        .replace(/ (\d+\.\d{6}): /, ` 3.00000${i}: `)
+        .replace(/\[\d{3}\] \S+/, '[000] d..2.')
+        .replace(/^\s*\S+-\d+/, '  kworker/0:1-12'),
+    );
     const q = new GuestVtdQueue(new Diagnostics('g'), { entries: 4, start: 2 });
     burst.forEach((t, i) => q.feed({ ftrace: parseFtraceLine(t)!, no: i + 1 }));
     q.end();
     const ev = q.take();
     // slots 2, 3, then the wait at 0 on the next lap; the doorbell publishes up to 1
     expect(ev.map((e) => [e.kind, 'slot' in e ? e.slot : null, 'wrap' in e ? e.wrap : null])).toEqual([
-      ['cmd', 2, 0], ['cmd', 3, 0], ['cmd', 0, 1], ['cmd', 1, 1], ['doorbell', 2, 1],
+      ['cmd', 2, 0],
+      ['cmd', 3, 0],
+      ['cmd', 0, 1],
+      ['cmd', 1, 1],
+      ['doorbell', 2, 1],
     ]);
     expect(q.stats.submissions).toBe(1);
   });
@@ -80,12 +96,23 @@ describe.skipIf(!haveCaptures)('smmu:cmdlist', () => {
       '          insmod-99      [001] d.h..     1.253800: cmdlist: (arm_smmu_cmdq_issue_cmdlist+0x0/0x72c) n=2 sync=0 c0_0=0x1000000000011 c0_1=0x0',
     ];
     t.forEach((x, i) => q.feed({ ftrace: parseFtraceLine(x)!, no: i + 1 }));
-    const ev = q.take().map((e) => (e.kind === 'cmd' ? ['cmd', e.slot, e.words[0], e.known ?? null, e.inferred ?? false] : [e.kind, 'slot' in e ? e.slot : null, e.inferred]));
+    const ev = q
+      .take()
+      .map((e) =>
+        e.kind === 'cmd'
+          ? ['cmd', e.slot, e.words[0], e.known ?? null, e.inferred ?? false]
+          : [e.kind, 'slot' in e ? e.slot : null, e.inferred],
+      );
     expect(ev).toEqual([
-      ['cmd', 0, 0x1000000000012n, null, false], ['cmd', 1, 0x46n, [0xffn, 0n], true], ['doorbell', 2, true],
-      ['cmd', 2, 0x46n, [0xffn, 0n], true], ['doorbell', 3, true],
+      ['cmd', 0, 0x1000000000012n, null, false],
+      ['cmd', 1, 0x46n, [0xffn, 0n], true],
+      ['doorbell', 2, true],
+      ['cmd', 2, 0x46n, [0xffn, 0n], true],
+      ['doorbell', 3, true],
       // n=2 with one pair recorded: the second command is there, of unknown type
-      ['cmd', 3, 0x1000000000011n, null, false], ['cmd', 4, 0n, [0n, 0n], false], ['doorbell', 5, true],
+      ['cmd', 3, 0x1000000000011n, null, false],
+      ['cmd', 4, 0n, [0n, 0n], false],
+      ['doorbell', 5, true],
     ]);
     expect(q.stats).toMatchObject({ batches: 3, commands: 2, unrecorded: 1, inferredSyncs: 2 });
   });
@@ -93,12 +120,19 @@ describe.skipIf(!haveCaptures)('smmu:cmdlist', () => {
 
 describe.skipIf(!haveCaptures)('the ftrace header', () => {
   it('a ring buffer that lost events is a warning', async () => {
-    const l = lines('guest-smmuv3-lazy.txt.gz').map((x) => x.replace(/entries-in-buffer\/entries-written: (\d+)\/\d+/, (_, a: string) => `entries-in-buffer/entries-written: ${a}/${Number(a) + 500}`));
+    const l = lines('guest-smmuv3-lazy.txt.gz').map((x) =>
+      x.replace(
+        /entries-in-buffer\/entries-written: (\d+)\/\d+/,
+        (_, a: string) => `entries-in-buffer/entries-written: ${a}/${Number(a) + 500}`,
+      ),
+    );
     const p = join(dir, 'lost.txt');
     writeFileSync(p, l.join('\n'));
     const d = new Diagnostics(p);
     const facts = {};
-    for await (const _ of readGuestTrace(p, 'ftrace', d, facts)) { /* read */ }
+    for await (const _ of readGuestTrace(p, 'ftrace', d, facts)) {
+      /* read */
+    }
     expect(facts).toEqual({ lostEvents: 500 });
     expect(d.messages[0]).toMatch(/lost.txt:3: the guest's trace buffer lost 500 events/);
   });

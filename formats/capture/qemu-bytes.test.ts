@@ -26,9 +26,14 @@ function check(scanner: QemuByteScanner, parse: typeof parseVtdEvent | typeof pa
   const l = parseQemuLogLine(text);
   if (l === undefined) return `${text}: the text parser says it is not a trace line`;
   const slow = parse(l) as Record<string, unknown>;
-  const same = isDeepStrictEqual(fast, slow) && isDeepStrictEqual(Object.keys(fast), Object.keys(slow))
-    && scanner.line.tid === l.tid && scanner.line.ts_ns === l.ts_ns;
-  return same ? 'fast' : `${text}: fast ${inspect(fast)} tid ${scanner.line.tid} ts ${scanner.line.ts_ns}, text ${inspect(slow)} tid ${l.tid} ts ${l.ts_ns}`;
+  const same =
+    isDeepStrictEqual(fast, slow) &&
+    isDeepStrictEqual(Object.keys(fast), Object.keys(slow)) &&
+    scanner.line.tid === l.tid &&
+    scanner.line.ts_ns === l.ts_ns;
+  return same
+    ? 'fast'
+    : `${text}: fast ${inspect(fast)} tid ${scanner.line.tid} ts ${scanner.line.ts_ns}, text ${inspect(slow)} tid ${l.tid} ts ${l.ts_ns}`;
 }
 
 const respell: readonly ((l: string) => string)[] = [
@@ -52,32 +57,39 @@ const respell: readonly ((l: string) => string)[] = [
 ];
 
 describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {
-  it.each(LOGS)('qemu-%s.log: every line, and a line of each event respelled', (run) => {
-    const vtd = run.startsWith('vtd');
-    const scanner = new QemuByteScanner(vtd ? VTD_EVENTS : SMMUV3_EVENTS);
-    const parse = vtd ? parseVtdEvent : parseSmmuv3Event;
-    const lines = gunzipSync(readFileSync(capture(`qemu-${run}.log.gz`))).toString('utf8').split('\n').filter((l) => l !== '');
-    const wrong: string[] = [];
-    const fellBack = new Set<string>();
-    for (const l of lines) {
-      const r = check(scanner, parse, l);
-      if (r === 'fallback') fellBack.add(parseQemuLogLine(l)!.event);
-      else if (r !== 'fast') wrong.push(r);
-    }
-    expect(wrong).toEqual([]);
-    // Only two events of these logs leave the fast path: vtd_iotlb_reset has free text
-    // ("reason: ..."), and QEMU 7.2 prints "streamid= 0x8", not the canonical "streamid=0x8".
-    expect([...fellBack].filter((e) => e !== 'vtd_iotlb_reset' && e !== 'smmuv3_cmdq_cfgi_ste')).toEqual([]);
-    const byEvent = new Map<string, string>();
-    for (const l of lines) byEvent.set(parseQemuLogLine(l)!.event, l);
-    for (const l of byEvent.values()) {
-      for (const f of respell) {
-        const r = check(scanner, parse, f(l));
-        if (r !== 'fast' && r !== 'fallback') wrong.push(r);
+  it.each(LOGS)(
+    'qemu-%s.log: every line, and a line of each event respelled',
+    (run) => {
+      const vtd = run.startsWith('vtd');
+      const scanner = new QemuByteScanner(vtd ? VTD_EVENTS : SMMUV3_EVENTS);
+      const parse = vtd ? parseVtdEvent : parseSmmuv3Event;
+      const lines = gunzipSync(readFileSync(capture(`qemu-${run}.log.gz`)))
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+      const wrong: string[] = [];
+      const fellBack = new Set<string>();
+      for (const l of lines) {
+        const r = check(scanner, parse, l);
+        if (r === 'fallback') fellBack.add(parseQemuLogLine(l)!.event);
+        else if (r !== 'fast') wrong.push(r);
       }
-    }
-    expect(wrong).toEqual([]);
-  }, 60_000);
+      expect(wrong).toEqual([]);
+      // Only two events of these logs leave the fast path: vtd_iotlb_reset has free text
+      // ("reason: ..."), and QEMU 7.2 prints "streamid= 0x8", not the canonical "streamid=0x8".
+      expect([...fellBack].filter((e) => e !== 'vtd_iotlb_reset' && e !== 'smmuv3_cmdq_cfgi_ste')).toEqual([]);
+      const byEvent = new Map<string, string>();
+      for (const l of lines) byEvent.set(parseQemuLogLine(l)!.event, l);
+      for (const l of byEvent.values()) {
+        for (const f of respell) {
+          const r = check(scanner, parse, f(l));
+          if (r !== 'fast' && r !== 'fallback') wrong.push(r);
+        }
+      }
+      expect(wrong).toEqual([]);
+    },
+    60_000,
+  );
 
   it('a spelling the fast path cannot decide goes to the text path, which words the error', () => {
     const scanner = new QemuByteScanner(VTD_EVENTS);
@@ -89,7 +101,10 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {
     expect(at('1@2.3:vtd_inv_qi_head read  head 7')).toBe(FALLBACK); // the text parser accepts it
     expect(parseVtdEvent(parseQemuLogLine('1@2.3:vtd_inv_qi_head read  head 7')!)).toEqual({ head: 7, event: 'vtd_inv_qi_head' });
     expect(at('1@2.3:vtd_inv_qi_head read head x')).toBe(FALLBACK); // the text parser reports it
-    expect(parseVtdEvent(parseQemuLogLine('1@2.3:vtd_inv_qi_head read head x')!)).toEqual({ event: 'vtd_inv_qi_head', error: 'expected "read head <head>"' });
+    expect(parseVtdEvent(parseQemuLogLine('1@2.3:vtd_inv_qi_head read head x')!)).toEqual({
+      event: 'vtd_inv_qi_head',
+      error: 'expected "read head <head>"',
+    });
     expect(at('1@2.3:vtd_brand_new read head 7')).toBe(FALLBACK); // unknown events are counted by the text path
   });
 });

@@ -55,11 +55,28 @@ function isoPrefix(buf: Buffer, s: number, e: number, line: ScannedLine): number
   const h = two(buf, s + 11);
   const mi = two(buf, s + 14);
   const se = two(buf, s + 17);
-  if (!isDigit(buf[s]!) || !isDigit(buf[s + 1]!) || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return -1;
+  if (
+    !isDigit(buf[s]!) ||
+    !isDigit(buf[s + 1]!) ||
+    buf[s + 4] !== 45 ||
+    buf[s + 7] !== 45 ||
+    buf[s + 10] !== 84 ||
+    buf[s + 13] !== 58 ||
+    buf[s + 16] !== 58
+  )
+    return -1;
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || se < 0) return -1;
   const ms = Date.UTC(y, mo - 1, d, h, mi, se);
   const t = new Date(ms);
-  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || t.getUTCHours() !== h || t.getUTCMinutes() !== mi || t.getUTCSeconds() !== se) return -1;
+  if (
+    t.getUTCFullYear() !== y ||
+    t.getUTCMonth() !== mo - 1 ||
+    t.getUTCDate() !== d ||
+    t.getUTCHours() !== h ||
+    t.getUTCMinutes() !== mi ||
+    t.getUTCSeconds() !== se
+  )
+    return -1;
   let p = s + 19;
   let ns = 0;
   if (buf[p] === 46) {
@@ -183,7 +200,8 @@ export class QemuByteScanner {
       if (c === 45 && p - t0 === 4) {
         p = isoPrefix(buf, s, e, this.line);
         if (p < 0) return FALLBACK;
-      } else if (c !== 64 || p - t0 > 15) return FALLBACK; // '@' (else not a trace line)
+      } else if (c !== 64 || p - t0 > 15)
+        return FALLBACK; // '@' (else not a trace line)
       else p = this.tidPrefix(buf, p, e, tid);
       if (p < 0) return FALLBACK;
     } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
@@ -282,7 +300,9 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
       consts.push(lit, def);
       const L = `K[${consts.length - 2}]`;
       const D = `K[${consts.length - 1}]`;
-      lines.push(`for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`);
+      lines.push(
+        `for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`,
+      );
       return;
     }
     const v = `v${i}`;

@@ -42,7 +42,13 @@ export type MergedFields<U> = Simplify<
 >;
 
 const KIND_RE: Readonly<Record<Kind, string>> = {
-  u: '\\d+', i: '-?\\d+', x: '[0-9a-fA-F]+', X: '[0-9a-fA-F]+', b: '[01]', s: '\\S+', r: '.*?',
+  u: '\\d+',
+  i: '-?\\d+',
+  x: '[0-9a-fA-F]+',
+  X: '[0-9a-fA-F]+',
+  b: '[01]',
+  s: '\\S+',
+  r: '.*?',
 };
 
 interface Slot {
@@ -154,7 +160,11 @@ export function event<T>(parse: ArgsParser<T>, aka?: readonly string[]): EventSp
 /** The parsed events of a table, as a discriminated union on `event`. */
 export type EventUnion<Tbl extends Record<string, EventSpec<unknown>>> = {
   [K in keyof Tbl & string]: Simplify<
-    { readonly event: K; /** the name as printed, when an older spelling */ readonly spelling?: string } & (Tbl[K] extends EventSpec<infer T> ? T : never)
+    { readonly event: K; /** the name as printed, when an older spelling */ readonly spelling?: string } & (Tbl[K] extends EventSpec<
+      infer T
+    >
+      ? T
+      : never)
   >;
 }[keyof Tbl & string];
 

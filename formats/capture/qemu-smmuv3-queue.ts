@@ -82,7 +82,11 @@ export class Smmuv3QemuQueue extends QueueReader {
         this.close();
         if (e.cons >= this.entries || e.prod >= this.entries || e.consWrap > 1 || e.prodWrap > 1) {
           this.lost = true;
-          return this.diag.bad(no, `prod ${e.prod}/${e.prodWrap} cons ${e.cons}/${e.consWrap} is outside a queue of ${this.entries} entries (command dropped)`, e.event);
+          return this.diag.bad(
+            no,
+            `prod ${e.prod}/${e.prodWrap} cons ${e.cons}/${e.consWrap} is outside a queue of ${this.entries} entries (command dropped)`,
+            e.event,
+          );
         }
         this.lost = false;
         this.consume = { cons: e.cons, wrap: e.consWrap };
@@ -135,10 +139,14 @@ export class Smmuv3QemuQueue extends QueueReader {
         }
         const n = BigInt(this.log2size!);
         // spec/smmuv3.md §1.2: index = PROD & (2^N - 1), wrap = bit N; nothing above it.
-        if (val >> (n + 1n) !== 0n) return this.diag.bad(line, `CMDQ_PROD ${hex(val)} has bits above the wrap bit of a 2^${n} queue`, 'smmuv3_write_mmio');
+        if (val >> (n + 1n) !== 0n)
+          return this.diag.bad(line, `CMDQ_PROD ${hex(val)} has bits above the wrap bit of a 2^${n} queue`, 'smmuv3_write_mmio');
         if (this.ringBase === undefined) this.ringBase = { base: this.base, line };
         else if (this.ringBase.base !== this.base) {
-          throw new InputFault({ ...at, message: `doorbell on a queue at CMDQ_BASE ${hex(this.base)}, but line ${this.ringBase.line} rang one at ${hex(this.ringBase.base)}: several vSMMU instances (or one re-programmed) cannot be told apart in this log format (QEMU's smmuv3 trace events carry no instance identifier)` });
+          throw new InputFault({
+            ...at,
+            message: `doorbell on a queue at CMDQ_BASE ${hex(this.base)}, but line ${this.ringBase.line} rang one at ${hex(this.ringBase.base)}: several vSMMU instances (or one re-programmed) cannot be told apart in this log format (QEMU's smmuv3 trace events carry no instance identifier)`,
+          });
         }
         this.stats.doorbells++;
         this.out.push({ kind: 'doorbell', slot: Number(val & ((1n << n) - 1n)), wrap: Number((val >> n) & 1n), at, ...meta });
@@ -167,7 +175,14 @@ export class Smmuv3QemuQueue extends QueueReader {
   private setLog2(n: number, line: number): void {
     if (this.log2size !== undefined && this.log2size !== n) this.diag.warn(`queue re-programmed: LOG2SIZE ${this.log2size} -> ${n}`, line);
     this.log2size = n;
-    this.out.push({ kind: 'geometry', entries: 1 << n, descBytes: 16, base: this.base, from: 'smmuv3_write_mmio CMDQ_BASE', at: { file: this.diag.file, line } });
+    this.out.push({
+      kind: 'geometry',
+      entries: 1 << n,
+      descBytes: 16,
+      base: this.base,
+      from: 'smmuv3_write_mmio CMDQ_BASE',
+      at: { file: this.diag.file, line },
+    });
   }
 
   private close(): void {
@@ -179,7 +194,13 @@ export class Smmuv3QemuQueue extends QueueReader {
     this.stats.commands++;
     if (r.code === undefined) this.stats.unknownOpcode++;
     const cmd: Smmuv3QemuCmd = {
-      kind: 'cmd', slot: o.slot, wrap: o.wrap, words: r.words, known: r.known, at: { file: this.diag.file, line: o.line }, ...o.meta,
+      kind: 'cmd',
+      slot: o.slot,
+      wrap: o.wrap,
+      words: r.words,
+      known: r.known,
+      at: { file: this.diag.file, line: o.line },
+      ...o.meta,
       detail: { name: o.name, events: o.details.map((d) => d.ev) },
     };
     this.last = cmd;

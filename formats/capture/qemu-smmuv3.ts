@@ -38,14 +38,20 @@ export const SMMUV3_EVENTS = {
     ['smmuv3_s1_range_inval', 'smmuv3_cmdq_tlbi_nh_va', 'smmuv3_cmdq_tlbi_nh_vaa'],
   ),
   // Registers: 0x98 CMDQ_PROD (the doorbell), 0x90 CMDQ_BASE, 0x64 GERRORN, 0x20 CR0.
-  smmuv3_write_mmio: event(formats('addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}({result:i})', 'addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}')),
-  smmuv3_read_mmio: event(formats('addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}({result:i})', 'addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}')),
+  smmuv3_write_mmio: event(
+    formats('addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}({result:i})', 'addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}'),
+  ),
+  smmuv3_read_mmio: event(
+    formats('addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}({result:i})', 'addr: 0x{addr:x} val:0x{val:X} size: 0x{size:x}'),
+  ),
   smmuv3_write_gerror: event(formats('toggled=0x{toggled:x}, new GERROR=0x{gerror:x}')),
   smmuv3_write_gerrorn: event(formats('acked=0x{acked:x}, new GERRORN=0x{gerrorn:x}')),
   smmuv3_trigger_irq: event(formats('irq={irq:i}')),
   smmuv3_record_event: event(REST),
   // Cache maintenance QEMU did in response.
-  smmuv3_config_cache_inv: event(formats('Config cache INV for sid=0x{sid:x}', 'Config cache INV for sid {sid:u}'), ['smmu_config_cache_inv']),
+  smmuv3_config_cache_inv: event(formats('Config cache INV for sid=0x{sid:x}', 'Config cache INV for sid {sid:u}'), [
+    'smmu_config_cache_inv',
+  ]),
   smmu_configs_inv_sid_range: event(formats('Config cache INV SID range from 0x{start:x} to 0x{end:x}')),
   smmu_iotlb_inv_all: event(formats('IOTLB invalidate all')),
   smmu_iotlb_inv_asid: event(formats('IOTLB invalidate asid={asid:i}')),
@@ -54,11 +60,13 @@ export const SMMUV3_EVENTS = {
   smmu_iotlb_inv_vmid_s1: event(formats('IOTLB invalidate vmid={vmid:i}')),
   smmu_iotlb_inv_iova: event(formats('IOTLB invalidate asid={asid:i} addr=0x{addr:X}')),
   smmu_inv_notifiers_mr: event(formats('iommu mr={mr:s}')),
-  smmuv3_inv_notifiers_iova: event(formats(
-    'iommu mr={mr:s} asid={asid:i} vmid={vmid:i} iova=0x{iova:X} tg={tg:u} num_pages=0x{numPages:X} stage={stage:u}',
-    'iommu mr={mr:s} asid={asid:i} iova=0x{iova:X} tg={tg:u} num_pages=0x{numPages:X}',
-    'iommu mr={mr:s} asid={asid:i} iova=0x{iova:X}',
-  )),
+  smmuv3_inv_notifiers_iova: event(
+    formats(
+      'iommu mr={mr:s} asid={asid:i} vmid={vmid:i} iova=0x{iova:X} tg={tg:u} num_pages=0x{numPages:X} stage={stage:u}',
+      'iommu mr={mr:s} asid={asid:i} iova=0x{iova:X} tg={tg:u} num_pages=0x{numPages:X}',
+      'iommu mr={mr:s} asid={asid:i} iova=0x{iova:X}',
+    ),
+  ),
   smmuv3_notify_flag_add: event(REST),
   smmuv3_notify_flag_del: event(REST),
   smmuv3_accel_install_ste: event(REST),

@@ -21,7 +21,14 @@ import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
 
 /** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
 export const QEMU_VTD_TYPE_NAMES: Readonly<Record<string, number>> = {
-  'context-cache': 0x1, iotlb: 0x2, device: 0x3, iec: 0x4, wait: 0x5, 'p-iotlb': 0x6, 'pasid-cache': 0x7, 'device-piotlb': 0x8,
+  'context-cache': 0x1,
+  iotlb: 0x2,
+  device: 0x3,
+  iec: 0x4,
+  wait: 0x5,
+  'p-iotlb': 0x6,
+  'pasid-cache': 0x7,
+  'device-piotlb': 0x8,
 };
 
 /** What QEMU printed about one descriptor, for checks against the codecs. */
@@ -101,7 +108,8 @@ export class VtdQemuQueue extends QueueReader {
       case 'vtd_inv_qi_tail':
         this.close();
         if (e.tail >= this.entries) return this.diag.bad(no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
-        if (this.pending === undefined) this.doorbell(e.tail, { file: this.diag.file, line: no }, metaOf(l)); // no vtd_reg_write traced: the tail line is the doorbell
+        if (this.pending === undefined)
+          this.doorbell(e.tail, { file: this.diag.file, line: no }, metaOf(l)); // no vtd_reg_write traced: the tail line is the doorbell
         else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, no);
         return;
       case 'vtd_inv_qi_fetch':
@@ -140,13 +148,20 @@ export class VtdQemuQueue extends QueueReader {
     this.flushDoorbell();
   }
 
-  private regWrite(addr: number, size: number, value: bigint, line: number, meta: { ts_ns: bigint | undefined; cpu: number | undefined }): void {
+  private regWrite(
+    addr: number,
+    size: number,
+    value: bigint,
+    line: number,
+    meta: { ts_ns: bigint | undefined; cpu: number | undefined },
+  ): void {
     const at = { file: this.diag.file, line };
     switch (addr) {
       case VTD_REG.IQT: {
         // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
         const shift = this.descBytes === 32 ? 5n : 4n;
-        if (this.descBytes === 32 && (value & 0x10n) !== 0n) this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
+        if (this.descBytes === 32 && (value & 0x10n) !== 0n)
+          this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
         const idx = Number((value & 0x7fff0n) >> shift);
         if ((value & ~0x7fff0n) !== 0n || idx >= this.entries) {
           return this.diag.bad(line, `IQT ${hex(value)} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
@@ -208,7 +223,14 @@ export class VtdQemuQueue extends QueueReader {
   }
 
   private geometry(line: number, from: string): void {
-    this.out.push({ kind: 'geometry', entries: this.entries, descBytes: this.descBytes, base: this.iqa, from, at: { file: this.diag.file, line } });
+    this.out.push({
+      kind: 'geometry',
+      entries: this.entries,
+      descBytes: this.descBytes,
+      base: this.iqa,
+      from,
+      at: { file: this.diag.file, line },
+    });
   }
 
   private close(): void {
@@ -224,7 +246,11 @@ export class VtdQemuQueue extends QueueReader {
       // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
       // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.
       if (!c.garbled && this.descBytes === 16 && !this.scalable) {
-        this.diag.bad(c.line, `read head ${c.slot} has no vtd_inv_desc line, which QEMU prints for every descriptor of a 128-bit queue (a line lost?): its type is unknown`, 'vtd_inv_qi_head');
+        this.diag.bad(
+          c.line,
+          `read head ${c.slot} has no vtd_inv_desc line, which QEMU prints for every descriptor of a 128-bit queue (a line lost?): its type is unknown`,
+          'vtd_inv_qi_head',
+        );
       }
       this.stats.unknownType++;
       const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], at, ...meta, detail };

@@ -30,7 +30,10 @@ export const VTD_EVENTS = {
   vtd_inv_desc_iec: event(formats('granularity 0x{granularity:x} index 0x{index:x} mask 0x{mask:x}')),
   // QEMU ≤ 3.x reported malformed descriptors as trace events (now error_report_once on stderr).
   vtd_inv_desc_invalid: event(formats('{text:r}hi 0x{hi:X} lo 0x{lo:X}'), [
-    'vtd_inv_desc_cc_invalid', 'vtd_inv_desc_iotlb_invalid', 'vtd_inv_desc_wait_invalid', 'vtd_inv_desc_iec_invalid',
+    'vtd_inv_desc_cc_invalid',
+    'vtd_inv_desc_iotlb_invalid',
+    'vtd_inv_desc_wait_invalid',
+    'vtd_inv_desc_iec_invalid',
   ]),
   vtd_inv_qi_head: event(formats('read head {head:u}')),
   vtd_inv_qi_tail: event(formats('write tail {tail:u}')),

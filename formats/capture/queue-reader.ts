@@ -32,7 +32,9 @@ export abstract class QueueReader {
 
   /** The event of a QEMU log line; undefined (counted or reported) when unknown or malformed. */
   protected parsed<E extends { readonly event: string }>(
-    parse: (l: QemuLogLine) => E | EventError | undefined, l: QemuLogLine, no: number,
+    parse: (l: QemuLogLine) => E | EventError | undefined,
+    l: QemuLogLine,
+    no: number,
   ): E | undefined {
     const e = parse(l);
     if (e === undefined) {

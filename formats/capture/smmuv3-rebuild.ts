@@ -15,12 +15,31 @@ import type { Smmuv3QemuEvent } from './qemu-smmuv3.js';
  * with RANGE=31): spec/smmuv3.md §2 discrepancy 1. "UNKNOWN" and "INVALID" name no opcode.
  */
 export const QEMU_SMMU_OPCODES: Readonly<Record<string, number>> = {
-  SMMU_CMD_PREFETCH_CONFIG: 0x01, SMMU_CMD_PREFETCH_ADDR: 0x02, SMMU_CMD_CFGI_STE: 0x03, SMMU_CMD_CFGI_STE_RANGE: 0x04,
-  SMMU_CMD_CFGI_CD: 0x05, SMMU_CMD_CFGI_CD_ALL: 0x06, SMMU_CMD_CFGI_ALL: 0x07, SMMU_CMD_TLBI_NH_ALL: 0x10,
-  SMMU_CMD_TLBI_NH_ASID: 0x11, SMMU_CMD_TLBI_NH_VA: 0x12, SMMU_CMD_TLBI_NH_VAA: 0x13, SMMU_CMD_TLBI_EL3_ALL: 0x18,
-  SMMU_CMD_TLBI_EL3_VA: 0x1a, SMMU_CMD_TLBI_EL2_ALL: 0x20, SMMU_CMD_TLBI_EL2_ASID: 0x21, SMMU_CMD_TLBI_EL2_VA: 0x22,
-  SMMU_CMD_TLBI_EL2_VAA: 0x23, SMMU_CMD_TLBI_S12_VMALL: 0x28, SMMU_CMD_TLBI_S2_IPA: 0x2a, SMMU_CMD_TLBI_NSNH_ALL: 0x30,
-  SMMU_CMD_ATC_INV: 0x40, SMMU_CMD_PRI_RESP: 0x41, SMMU_CMD_RESUME: 0x44, SMMU_CMD_STALL_TERM: 0x45, SMMU_CMD_SYNC: 0x46,
+  SMMU_CMD_PREFETCH_CONFIG: 0x01,
+  SMMU_CMD_PREFETCH_ADDR: 0x02,
+  SMMU_CMD_CFGI_STE: 0x03,
+  SMMU_CMD_CFGI_STE_RANGE: 0x04,
+  SMMU_CMD_CFGI_CD: 0x05,
+  SMMU_CMD_CFGI_CD_ALL: 0x06,
+  SMMU_CMD_CFGI_ALL: 0x07,
+  SMMU_CMD_TLBI_NH_ALL: 0x10,
+  SMMU_CMD_TLBI_NH_ASID: 0x11,
+  SMMU_CMD_TLBI_NH_VA: 0x12,
+  SMMU_CMD_TLBI_NH_VAA: 0x13,
+  SMMU_CMD_TLBI_EL3_ALL: 0x18,
+  SMMU_CMD_TLBI_EL3_VA: 0x1a,
+  SMMU_CMD_TLBI_EL2_ALL: 0x20,
+  SMMU_CMD_TLBI_EL2_ASID: 0x21,
+  SMMU_CMD_TLBI_EL2_VA: 0x22,
+  SMMU_CMD_TLBI_EL2_VAA: 0x23,
+  SMMU_CMD_TLBI_S12_VMALL: 0x28,
+  SMMU_CMD_TLBI_S2_IPA: 0x2a,
+  SMMU_CMD_TLBI_NSNH_ALL: 0x30,
+  SMMU_CMD_ATC_INV: 0x40,
+  SMMU_CMD_PRI_RESP: 0x41,
+  SMMU_CMD_RESUME: 0x44,
+  SMMU_CMD_STALL_TERM: 0x45,
+  SMMU_CMD_SYNC: 0x46,
 };
 
 /** A detail event and the log line it came from. */
@@ -120,7 +139,10 @@ export function rebuildSmmuv3(opName: string, details: readonly DetailLine[]): R
   }
   const r = SMMUV3.encode(code, values);
   if (!r.ok) {
-    problems.push({ line: details[0]?.line ?? 0, message: `${op.def.name}: ${r.error.field ? `${r.error.field}: ` : ''}${r.error.message}` });
+    problems.push({
+      line: details[0]?.line ?? 0,
+      message: `${op.def.name}: ${r.error.field ? `${r.error.field}: ` : ''}${r.error.message}`,
+    });
     return { code, words: [BigInt(code), 0n], known: [OPCODE_MASK, 0n], problems };
   }
   return { code, words: [r.value[0]!, r.value[1]!], known, problems };

@@ -136,8 +136,15 @@ export class Codec {
     const reject = this.table.reject;
     if (op === undefined) {
       const what = this.arch === 'vtd' ? 'invalid descriptor type' : 'unknown opcode';
-      return { arch: this.arch, code, name: opName(code), def: undefined, words, fields,
-        error: reject('unknown-op', `${what} ${hex(code)}`) };
+      return {
+        arch: this.arch,
+        code,
+        name: opName(code),
+        def: undefined,
+        words,
+        fields,
+        error: reject('unknown-op', `${what} ${hex(code)}`),
+      };
     }
     for (const f of op.fields) fields[f.name] = extract(f, words);
     let error: CmdError | undefined;
@@ -169,7 +176,8 @@ export class Codec {
     const op = this.lookup(opName);
     if (op === undefined) return fail({ message: `unknown ${this.arch} command ${String(opName)}` });
     const n = words ?? 2;
-    if (n !== 2 && n !== this.table.maxWords) return fail({ message: `a ${this.arch} command has 2 or ${this.table.maxWords} words, not ${n}` });
+    if (n !== 2 && n !== this.table.maxWords)
+      return fail({ message: `a ${this.arch} command has 2 or ${this.table.maxWords} words, not ${n}` });
     const out = new Array<bigint>(n).fill(0n);
     for (const p of this.opcodeParts) out[p.w]! |= ((BigInt(op.def.code) >> p.at) & p.mask) << p.lo;
     const known = new Map(op.fields.map((f) => [f.name, f]));

@@ -79,8 +79,10 @@ export interface ArchTable {
 export type RowOf<Ops extends readonly OpDef[], N extends Ops[number]['name']> = Extract<Ops[number], { readonly name: N }>;
 
 /** The names of the rows of `Ops` whose `K` column is one of `V` (e.g. every invalidation). */
-export type NamesWhere<Ops extends readonly OpDef[], K extends 'role' | 'owner', V extends OpDef[K]> =
-  Extract<Ops[number], { readonly [P in K]: V }>['name'];
+export type NamesWhere<Ops extends readonly OpDef[], K extends 'role' | 'owner', V extends OpDef[K]> = Extract<
+  Ops[number],
+  { readonly [P in K]: V }
+>['name'];
 
 /**
  * The table row of a decoded command of `arch` (the codec's `def`), typed as that table's rows;

@@ -15,14 +15,29 @@ import { ingest } from './ingest.js';
 const dir = tempDir();
 let n = 0;
 
-const cmd = (words: bigint[], known?: [bigint, bigint]): CmdEvent => ({ kind: 'cmd', slot: 3, wrap: 1, words, at: { file: 'f', line: 1 }, ...(known ? { known } : {}) });
+const cmd = (words: bigint[], known?: [bigint, bigint]): CmdEvent => ({
+  kind: 'cmd',
+  slot: 3,
+  wrap: 1,
+  words,
+  at: { file: 'f', line: 1 },
+  ...(known ? { known } : {}),
+});
 
 describe('sameCommand / mergeCommand', () => {
   it('compare the bits both sides know and merge what either knows', () => {
     const qemuSync = { ...cmd([0x46n, 0n], [0xffn, 0n]), ts_ns: 5n, cpu: 16202 };
     const guestSync = { ...cmd([0x46n, 0n], [0xffn, 0n]), cpu: 1, inferred: true };
     expect(sameCommand(qemuSync, guestSync)).toBe(true);
-    expect(mergeCommand(qemuSync, guestSync)).toMatchObject({ slot: 3, wrap: 1, words: [0x46n, 0n], known: [0xffn, 0n], ts_ns: 5n, cpu: 1, origin: 'merged' });
+    expect(mergeCommand(qemuSync, guestSync)).toMatchObject({
+      slot: 3,
+      wrap: 1,
+      words: [0x46n, 0n],
+      known: [0xffn, 0n],
+      ts_ns: 5n,
+      cpu: 1,
+      origin: 'merged',
+    });
     // a QEMU descriptor of unknown type takes the guest's four qwords
     const unknown = cmd([0n, 0n], [0n, 0n]);
     const pc = cmd([0x20017n, 0n, 0n, 0n]);
@@ -34,11 +49,18 @@ describe('sameCommand / mergeCommand', () => {
   });
 });
 
-const guestLines = (file: string) => gunzipSync(readFileSync(capture(file))).toString('utf8').split('\n');
+const guestLines = (file: string) =>
+  gunzipSync(readFileSync(capture(file)))
+    .toString('utf8')
+    .split('\n');
 
 describe.skipIf(!haveCaptures)('a guest side that does not match QEMU', () => {
   const qemu = capture('qemu-vtd-legacy-lazy.log.gz');
-  const qi = (lines: string[]) => lines.map((l, i) => [l, i] as const).filter(([l]) => l.includes('qi_submit:')).map(([, i]) => i);
+  const qi = (lines: string[]) =>
+    lines
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => l.includes('qi_submit:'))
+      .map(([, i]) => i);
 
   it('a descriptor missing from the guest: one divergence at its position, then in step again', async () => {
     const lines = guestLines('guest-vtd-legacy-lazy.txt.gz');
@@ -61,7 +83,11 @@ describe.skipIf(!haveCaptures)('a guest side that does not match QEMU', () => {
   it('a descriptor the guest has twice: counted as a guest command without a counterpart', async () => {
     const lines = guestLines('guest-vtd-legacy-lazy.txt.gz');
     const k = qi(lines)[30]!;
-    lines.splice(k, 0, lines[k]!.replace(/(\d+\.\d{6}):/, (_, t: string) => `${(Number(t) - 1e-6).toFixed(6)}:`));
+    lines.splice(
+      k,
+      0,
+      lines[k]!.replace(/(\d+\.\d{6}):/, (_, t: string) => `${(Number(t) - 1e-6).toFixed(6)}:`),
+    );
     const g = join(dir, `g${n++}.txt`);
     writeFileSync(g, lines.join('\n'));
     const s = await ingest([qemu, g], { output: join(dir, `o${n++}.arrow`) });

@@ -146,7 +146,10 @@ export function mergeCommand(q: CmdEvent, g: CmdEvent): CmdEvent {
   }
   const known: [bigint, bigint] = [qk[0] | gk[0], qk[1] | gk[1]];
   return {
-    kind: 'cmd', slot: q.slot, wrap: q.wrap, words,
+    kind: 'cmd',
+    slot: q.slot,
+    wrap: q.wrap,
+    words,
     ...(known[0] === ALL && known[1] === ALL ? {} : { known }),
     at: q.at,
     ...(q.ts_ns !== undefined ? { ts_ns: q.ts_ns } : {}),
@@ -160,10 +163,23 @@ export class Aligner {
   private readonly opcodeMask: bigint;
 
   constructor(private readonly arch: Arch) {
-    this.opcodeMask = codecFor(arch).table.opcode.filter((r) => r.w === 0).reduce((m, r) => m | (((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo)), 0n);
+    this.opcodeMask = codecFor(arch)
+      .table.opcode.filter((r) => r.w === 0)
+      .reduce((m, r) => m | (((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo)), 0n);
     this.report = {
-      rule: '', qemu_commands: 0, guest_commands: 0, matched: 0, qemu_before_guest: 0, qemu_after_guest: 0, qemu_unmatched: 0,
-      guest_unmatched: 0, qemu_only_ops: {}, resolved: {}, first_divergence: null, divergences: 0, agree: false,
+      rule: '',
+      qemu_commands: 0,
+      guest_commands: 0,
+      matched: 0,
+      qemu_before_guest: 0,
+      qemu_after_guest: 0,
+      qemu_unmatched: 0,
+      guest_unmatched: 0,
+      qemu_only_ops: {},
+      resolved: {},
+      first_divergence: null,
+      divergences: 0,
+      agree: false,
     };
   }
 
@@ -316,9 +332,10 @@ export class Aligner {
     const r = this.report as { -readonly [K in keyof Agreement]: Agreement[K] };
     r.agree = r.first_divergence === null && r.qemu_unmatched === 0 && r.guest_unmatched === 0 && r.matched === r.guest_commands;
     const n = (x: number) => x.toLocaleString('en-US');
-    r.rule = this.arch === 'vtd'
-      ? `guest qi_submit descriptors (${n(r.guest_commands)}) = QEMU non-wait descriptors (${n(r.qemu_commands)}) - ${n(r.qemu_before_guest)} before guest tracing started - ${n(r.qemu_after_guest)} after it stopped`
-      : `guest commands + appended CMD_SYNCs (${n(r.guest_commands)}) = QEMU commands consumed (${n(r.qemu_commands)}) - ${n(r.qemu_before_guest)} before guest tracing started - ${n(r.qemu_after_guest)} after it stopped`;
+    r.rule =
+      this.arch === 'vtd'
+        ? `guest qi_submit descriptors (${n(r.guest_commands)}) = QEMU non-wait descriptors (${n(r.qemu_commands)}) - ${n(r.qemu_before_guest)} before guest tracing started - ${n(r.qemu_after_guest)} after it stopped`
+        : `guest commands + appended CMD_SYNCs (${n(r.guest_commands)}) = QEMU commands consumed (${n(r.qemu_commands)}) - ${n(r.qemu_before_guest)} before guest tracing started - ${n(r.qemu_after_guest)} after it stopped`;
   }
 }
 

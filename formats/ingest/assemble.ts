@@ -50,7 +50,12 @@ export class TraceAssembler {
   private readonly opcodeMask: bigint;
   readonly warnings: string[] = [];
   readonly counts: AssembledCounts = {
-    commands: 0, doorbells: 0, acks: 0, by_op: {}, by_origin: {}, inferred: { commands: 0, doorbells: 0, by_op: {} },
+    commands: 0,
+    doorbells: 0,
+    acks: 0,
+    by_op: {},
+    by_origin: {},
+    inferred: { commands: 0, doorbells: 0, by_op: {} },
   };
 
   constructor(
@@ -62,7 +67,9 @@ export class TraceAssembler {
     private readonly batchRows?: number,
   ) {
     this.geometry = defaults;
-    this.opcodeMask = codecFor(arch).table.opcode.filter((r) => r.w === 0).reduce((m, r) => m | maskOf(r), 0n);
+    this.opcodeMask = codecFor(arch)
+      .table.opcode.filter((r) => r.w === 0)
+      .reduce((m, r) => m | maskOf(r), 0n);
   }
 
   /** The geometry the trace uses (final once the first row is written). */
@@ -110,7 +117,9 @@ export class TraceAssembler {
     if (e.kind === 'geometry') {
       const g = geometryOf(e);
       if (g.entries !== this.geometry.entries || g.descBytes !== this.geometry.descBytes) {
-        this.warnings.push(`${e.at.file}:${e.at.line}: queue geometry changed to ${g.entries} x ${g.descBytes} B (${g.from}); the trace keeps ${this.geometry.entries} x ${this.geometry.descBytes} B`);
+        this.warnings.push(
+          `${e.at.file}:${e.at.line}: queue geometry changed to ${g.entries} x ${g.descBytes} B (${g.from}); the trace keeps ${this.geometry.entries} x ${this.geometry.descBytes} B`,
+        );
       }
       this.watch!.reset();
       return;

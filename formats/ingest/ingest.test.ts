@@ -29,32 +29,74 @@ const README = {
   'qemu-vtd-scalable-strict.log.gz': { inv_wait: 17381, iotlb_inv: 12165, dev_tlb_inv: 5142, iec_inv: 51, cc_inv: 8, '(unknown)': 15 },
   'guest-vtd-legacy-strict.txt.gz': { inv_wait: 14738 - 9, iotlb_inv: 10413, dev_tlb_inv: 4266, iec_inv: 42, cc_inv: 8 },
   'guest-vtd-legacy-lazy.txt.gz': { inv_wait: 128 - 9, iotlb_inv: 46, iec_inv: 42, dev_tlb_inv: 30, cc_inv: 1 },
-  'guest-vtd-scalable-strict.txt.gz': { inv_wait: 17381 - 9, iotlb_inv: 12165, dev_tlb_inv: 5142, iec_inv: 42, cc_inv: 8, pc_inv: 8, p_iotlb_inv: 7 },
-  'qemu-smmuv3-strict.log.gz': { CMD_SYNC: 5796, CMD_TLBI_NH_VA: 5784, CMD_CFGI_STE: 4, CMD_TLBI_NH_ASID: 2, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 },
-  'guest-smmuv3-strict.txt.gz': { CMD_SYNC: 5796, CMD_TLBI_NH_VA: 5784, CMD_CFGI_STE: 4, CMD_TLBI_NH_ASID: 2, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 },
-  'qemu-smmuv3-lazy.log.gz': { CMD_SYNC: 73, CMD_TLBI_NH_ASID: 63, CMD_CFGI_STE: 4, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 },
-  'guest-smmuv3-lazy.txt.gz': { CMD_SYNC: 73, CMD_TLBI_NH_ASID: 63, CMD_CFGI_STE: 4, CMD_PREFETCH_CONFIG: 2, CMD_CFGI_STE_RANGE: 1, CMD_TLBI_NSNH_ALL: 1 },
+  'guest-vtd-scalable-strict.txt.gz': {
+    inv_wait: 17381 - 9,
+    iotlb_inv: 12165,
+    dev_tlb_inv: 5142,
+    iec_inv: 42,
+    cc_inv: 8,
+    pc_inv: 8,
+    p_iotlb_inv: 7,
+  },
+  'qemu-smmuv3-strict.log.gz': {
+    CMD_SYNC: 5796,
+    CMD_TLBI_NH_VA: 5784,
+    CMD_CFGI_STE: 4,
+    CMD_TLBI_NH_ASID: 2,
+    CMD_PREFETCH_CONFIG: 2,
+    CMD_CFGI_STE_RANGE: 1,
+    CMD_TLBI_NSNH_ALL: 1,
+  },
+  'guest-smmuv3-strict.txt.gz': {
+    CMD_SYNC: 5796,
+    CMD_TLBI_NH_VA: 5784,
+    CMD_CFGI_STE: 4,
+    CMD_TLBI_NH_ASID: 2,
+    CMD_PREFETCH_CONFIG: 2,
+    CMD_CFGI_STE_RANGE: 1,
+    CMD_TLBI_NSNH_ALL: 1,
+  },
+  'qemu-smmuv3-lazy.log.gz': {
+    CMD_SYNC: 73,
+    CMD_TLBI_NH_ASID: 63,
+    CMD_CFGI_STE: 4,
+    CMD_PREFETCH_CONFIG: 2,
+    CMD_CFGI_STE_RANGE: 1,
+    CMD_TLBI_NSNH_ALL: 1,
+  },
+  'guest-smmuv3-lazy.txt.gz': {
+    CMD_SYNC: 73,
+    CMD_TLBI_NH_ASID: 63,
+    CMD_CFGI_STE: 4,
+    CMD_PREFETCH_CONFIG: 2,
+    CMD_CFGI_STE_RANGE: 1,
+    CMD_TLBI_NSNH_ALL: 1,
+  },
 } as const;
 
 const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
 
 describe.skipIf(!haveCaptures)('each capture alone', () => {
-  it.each(Object.entries(README))('%s: info counts per type equal the README', async (file, byOp) => {
-    const o = out();
-    const s = await ingest([capture(file)], { output: o });
-    const info = await traceInfo(await openTrace(o));
-    expect(info.by_op).toEqual(byOp);
-    expect(info.commands).toBe(sum(byOp));
-    expect(s.skipped).toEqual({ malformed_lines: 0, unknown_events: {} });
-    expect(s.warnings).toEqual([]);
-    if (file.startsWith('guest-')) {
-      // guest side: the appended waits/syncs and one doorbell per submission are inferred
-      const ops = byOp as Record<string, number>;
-      const inferred = file.includes('vtd') ? ops.inv_wait! : ops.CMD_SYNC!;
-      expect(info.inferred).toBe(inferred + info.doorbells);
-      expect(info.by_origin).toEqual({ guest: info.events });
-    } else expect(info.by_origin).toEqual({ qemu: info.events });
-  }, 60_000);
+  it.each(Object.entries(README))(
+    '%s: info counts per type equal the README',
+    async (file, byOp) => {
+      const o = out();
+      const s = await ingest([capture(file)], { output: o });
+      const info = await traceInfo(await openTrace(o));
+      expect(info.by_op).toEqual(byOp);
+      expect(info.commands).toBe(sum(byOp));
+      expect(s.skipped).toEqual({ malformed_lines: 0, unknown_events: {} });
+      expect(s.warnings).toEqual([]);
+      if (file.startsWith('guest-')) {
+        // guest side: the appended waits/syncs and one doorbell per submission are inferred
+        const ops = byOp as Record<string, number>;
+        const inferred = file.includes('vtd') ? ops.inv_wait! : ops.CMD_SYNC!;
+        expect(info.inferred).toBe(inferred + info.doorbells);
+        expect(info.by_origin).toEqual({ guest: info.events });
+      } else expect(info.by_origin).toEqual({ qemu: info.events });
+    },
+    60_000,
+  );
 });
 
 // The QEMU+guest pairs: QEMU's counts, with the scalable-mode descriptors QEMU 7.2 did not print
@@ -68,33 +110,44 @@ const PAIRS = [
 ] as const;
 
 describe.skipIf(!haveCaptures)('both sides of a run', () => {
-  it.each(PAIRS)('%s: merged, the two sides agree, notes in the header', async (run, after, resolved) => {
-    const o = out();
-    const s = await ingest([capture(`qemu-${run}.log.gz`), capture(`guest-${run}.txt.gz`)], { output: o });
-    const t = await openTrace(o);
-    const info = await traceInfo(t);
-    const q = README[`qemu-${run}.log.gz` as keyof typeof README] as Record<string, number>;
-    const want: Record<string, number> = { ...q, ...resolved };
-    delete want['(unknown)'];
-    expect(info.by_op).toEqual(want);
-    const a = (t.header.notes as { ingest: { agreement: Agreement } }).ingest.agreement;
-    expect(a).toEqual(s.agreement);
-    const guest = sum(README[`guest-${run}.txt.gz` as keyof typeof README]);
-    if (run.startsWith('vtd')) {
-      // README: guest qi_submit = QEMU non-wait descriptors − 9 (issued while the guest was not tracing)
-      const g = README[`guest-${run}.txt.gz` as keyof typeof README] as Record<string, number>;
-      expect(a.guest_commands).toBe(guest - g.inv_wait!);
-      expect(a.qemu_commands).toBe(sum(q) - q.inv_wait!);
-      expect(a.qemu_only_ops).toEqual({ iec_inv: 9 });
-    } else {
-      // README: guest commands + guest syncs = QEMU commands consumed
-      expect(a.guest_commands).toBe(guest);
-      expect(a.qemu_commands).toBe(sum(q));
-    }
-    expect(a).toMatchObject({ agree: true, matched: a.guest_commands, qemu_before_guest: 0, qemu_after_guest: after, first_divergence: null, resolved });
-    expect(info.by_origin.merged).toBe(a.matched);
-    expect(info.inferred).toBe(0); // the QEMU side saw every wait, sync and doorbell
-  }, 60_000);
+  it.each(PAIRS)(
+    '%s: merged, the two sides agree, notes in the header',
+    async (run, after, resolved) => {
+      const o = out();
+      const s = await ingest([capture(`qemu-${run}.log.gz`), capture(`guest-${run}.txt.gz`)], { output: o });
+      const t = await openTrace(o);
+      const info = await traceInfo(t);
+      const q = README[`qemu-${run}.log.gz` as keyof typeof README] as Record<string, number>;
+      const want: Record<string, number> = { ...q, ...resolved };
+      delete want['(unknown)'];
+      expect(info.by_op).toEqual(want);
+      const a = (t.header.notes as { ingest: { agreement: Agreement } }).ingest.agreement;
+      expect(a).toEqual(s.agreement);
+      const guest = sum(README[`guest-${run}.txt.gz` as keyof typeof README]);
+      if (run.startsWith('vtd')) {
+        // README: guest qi_submit = QEMU non-wait descriptors − 9 (issued while the guest was not tracing)
+        const g = README[`guest-${run}.txt.gz` as keyof typeof README] as Record<string, number>;
+        expect(a.guest_commands).toBe(guest - g.inv_wait!);
+        expect(a.qemu_commands).toBe(sum(q) - q.inv_wait!);
+        expect(a.qemu_only_ops).toEqual({ iec_inv: 9 });
+      } else {
+        // README: guest commands + guest syncs = QEMU commands consumed
+        expect(a.guest_commands).toBe(guest);
+        expect(a.qemu_commands).toBe(sum(q));
+      }
+      expect(a).toMatchObject({
+        agree: true,
+        matched: a.guest_commands,
+        qemu_before_guest: 0,
+        qemu_after_guest: after,
+        first_divergence: null,
+        resolved,
+      });
+      expect(info.by_origin.merged).toBe(a.matched);
+      expect(info.inferred).toBe(0); // the QEMU side saw every wait, sync and doorbell
+    },
+    60_000,
+  );
 });
 
 /** Doorbell and command slots (with wrap bits) of a trace, in order. */
@@ -122,56 +175,64 @@ function laps(idx: readonly number[]): [number, number][] {
   });
 }
 
-describe.skipIf(!haveCaptures)('doorbells and ring positions reproduce QEMU\'s', () => {
-  it.each(['vtd-legacy-strict', 'vtd-legacy-lazy', 'vtd-scalable-strict'])('%s: IQT writes, heads and tails', async (run) => {
-    const log = capture(`qemu-${run}.log.gz`);
-    const iqt: number[] = [];
-    const tails: number[] = [];
-    const heads: number[] = [];
-    for await (const l of readLines(log)) {
-      let m = /:vtd_reg_write addr 0x88 size 0x4 value 0x([0-9a-f]+)$/.exec(l.text);
-      if (m) iqt.push(parseInt(m[1]!, 16));
-      m = /:vtd_inv_qi_tail write tail (\d+)$/.exec(l.text);
-      if (m) tails.push(Number(m[1]));
-      m = /:vtd_inv_qi_head read head (\d+)$/.exec(l.text);
-      if (m) heads.push(Number(m[1]));
-    }
-    for (const files of [[log], [log, capture(`guest-${run}.txt.gz`)]]) {
-      const o = out();
-      await ingest(files, { output: o });
-      const s = await slots(o);
-      expect(s.doorbells.length).toBe(iqt.length); // one doorbell per guest IQT write
-      expect(s.doorbells).toEqual(laps(tails));
-      expect(s.cmds).toEqual(laps(heads));
-      expect(s.info.wraps).toBe(laps(tails).filter(([, w], i, a) => i > 0 && w !== a[i - 1]![1]).length);
-    }
-  }, 60_000);
-
-  it.each(['smmuv3-strict', 'smmuv3-lazy'])('%s: CMDQ_PROD writes, prod and cons', async (run) => {
-    const log = capture(`qemu-${run}.log.gz`);
-    const prod: [number, number][] = [];
-    const cons: [number, number][] = [];
-    let log2size = 0;
-    for await (const l of readLines(log)) {
-      let m = /:smmuv3_write_mmio addr: 0x90 val:0x([0-9a-f]+) /.exec(l.text);
-      if (m) log2size = Number(BigInt(`0x${m[1]}`) & 0x1fn);
-      m = /:smmuv3_write_mmio addr: 0x98 val:0x([0-9a-f]+) /.exec(l.text);
-      if (m) {
-        const v = parseInt(m[1]!, 16);
-        prod.push([v & ((1 << log2size) - 1), (v >> log2size) & 1]);
+describe.skipIf(!haveCaptures)("doorbells and ring positions reproduce QEMU's", () => {
+  it.each(['vtd-legacy-strict', 'vtd-legacy-lazy', 'vtd-scalable-strict'])(
+    '%s: IQT writes, heads and tails',
+    async (run) => {
+      const log = capture(`qemu-${run}.log.gz`);
+      const iqt: number[] = [];
+      const tails: number[] = [];
+      const heads: number[] = [];
+      for await (const l of readLines(log)) {
+        let m = /:vtd_reg_write addr 0x88 size 0x4 value 0x([0-9a-f]+)$/.exec(l.text);
+        if (m) iqt.push(parseInt(m[1]!, 16));
+        m = /:vtd_inv_qi_tail write tail (\d+)$/.exec(l.text);
+        if (m) tails.push(Number(m[1]));
+        m = /:vtd_inv_qi_head read head (\d+)$/.exec(l.text);
+        if (m) heads.push(Number(m[1]));
       }
-      m = /:smmuv3_cmdq_consume prod=\d+ cons=(\d+) prod.wrap=\d cons.wrap=(\d)$/.exec(l.text);
-      if (m) cons.push([Number(m[1]), Number(m[2])]);
-    }
-    for (const files of [[log], [log, capture(`guest-${run}.txt.gz`)]]) {
-      const o = out();
-      await ingest(files, { output: o });
-      const s = await slots(o);
-      expect(s.info.queue_entries).toBe(1 << log2size);
-      expect(s.doorbells).toEqual(prod); // one doorbell per guest CMDQ_PROD write
-      expect(s.cmds).toEqual(cons); // every consume line was followed by its command
-    }
-  }, 60_000);
+      for (const files of [[log], [log, capture(`guest-${run}.txt.gz`)]]) {
+        const o = out();
+        await ingest(files, { output: o });
+        const s = await slots(o);
+        expect(s.doorbells.length).toBe(iqt.length); // one doorbell per guest IQT write
+        expect(s.doorbells).toEqual(laps(tails));
+        expect(s.cmds).toEqual(laps(heads));
+        expect(s.info.wraps).toBe(laps(tails).filter(([, w], i, a) => i > 0 && w !== a[i - 1]![1]).length);
+      }
+    },
+    60_000,
+  );
+
+  it.each(['smmuv3-strict', 'smmuv3-lazy'])(
+    '%s: CMDQ_PROD writes, prod and cons',
+    async (run) => {
+      const log = capture(`qemu-${run}.log.gz`);
+      const prod: [number, number][] = [];
+      const cons: [number, number][] = [];
+      let log2size = 0;
+      for await (const l of readLines(log)) {
+        let m = /:smmuv3_write_mmio addr: 0x90 val:0x([0-9a-f]+) /.exec(l.text);
+        if (m) log2size = Number(BigInt(`0x${m[1]}`) & 0x1fn);
+        m = /:smmuv3_write_mmio addr: 0x98 val:0x([0-9a-f]+) /.exec(l.text);
+        if (m) {
+          const v = parseInt(m[1]!, 16);
+          prod.push([v & ((1 << log2size) - 1), (v >> log2size) & 1]);
+        }
+        m = /:smmuv3_cmdq_consume prod=\d+ cons=(\d+) prod.wrap=\d cons.wrap=(\d)$/.exec(l.text);
+        if (m) cons.push([Number(m[1]), Number(m[2])]);
+      }
+      for (const files of [[log], [log, capture(`guest-${run}.txt.gz`)]]) {
+        const o = out();
+        await ingest(files, { output: o });
+        const s = await slots(o);
+        expect(s.info.queue_entries).toBe(1 << log2size);
+        expect(s.doorbells).toEqual(prod); // one doorbell per guest CMDQ_PROD write
+        expect(s.cmds).toEqual(cons); // every consume line was followed by its command
+      }
+    },
+    60_000,
+  );
 });
 
 /** A serial console as capture.sh records it: kernel log, the dump between markers, more console. */
@@ -182,7 +243,10 @@ async function consoleFile(run: string, noise: boolean): Promise<string> {
   const trace = readFileSync(raw, 'utf8').split('\n');
   if (noise) trace.splice(100, 0, '[    5.123456] random: a kernel message on the console in the middle of the dump');
   const con = readFileSync(capture(`console-${run}.txt`), 'utf8').replace(/\n$/, '');
-  writeFileSync(raw, `${con}\r\n@@@@ BEGIN GUEST TRACE\r\n${trace.join('\r\n')}@@@@ END GUEST TRACE\r\n[    6.000000] reboot: Power down\r\n`);
+  writeFileSync(
+    raw,
+    `${con}\r\n@@@@ BEGIN GUEST TRACE\r\n${trace.join('\r\n')}@@@@ END GUEST TRACE\r\n[    6.000000] reboot: Power down\r\n`,
+  );
   await pipeline(createReadStream(raw), createGzip(), createWriteStream(path));
   return path;
 }
@@ -215,7 +279,9 @@ describe.skipIf(!haveCaptures)('the three QEMU line prefixes', () => {
     const raw = join(dir, `raw-${n++}.log`);
     await pipeline(createReadStream(capture('qemu-smmuv3-lazy.log.gz')), createGunzip(), createWriteStream(raw));
     const lines = readFileSync(raw, 'utf8').split('\n');
-    const iso = lines.map((l) => l.replace(/^\d+@(\d+)\.(\d+):/, (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `));
+    const iso = lines.map((l) =>
+      l.replace(/^\d+@(\d+)\.(\d+):/, (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `),
+    );
     const bare = lines.map((l) => l.replace(/^\d+@\d+\.\d+:/, ''));
     const rows = async (text: string[]) => {
       const p = join(dir, `prefix-${n++}.log`);

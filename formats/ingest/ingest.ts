@@ -108,7 +108,9 @@ export async function ingest(files: readonly string[], opts: IngestOptions): Pro
   const qemu = inputs.filter((i) => i.side === 'qemu');
   const guest = inputs.filter((i) => i.side === 'guest');
   if (qemu.length > 1 || guest.length > 1 || qemu.length + guest.length !== inputs.length) {
-    throw new InputFault({ message: `ingest takes one QEMU log, one guest trace, or one of each (got ${inputs.map((i) => `${i.file} (${i.format})`).join(', ')})` });
+    throw new InputFault({
+      message: `ingest takes one QEMU log, one guest trace, or one of each (got ${inputs.map((i) => `${i.file} (${i.format})`).join(', ')})`,
+    });
   }
   const arch = opts.arch ?? archOf(inputs);
   return ingestCapture(qemu[0], guest[0], arch, opts);
@@ -116,7 +118,8 @@ export async function ingest(files: readonly string[], opts: IngestOptions): Pro
 
 function archOf(inputs: readonly Input[]): Arch {
   const known = inputs.filter((i) => i.arch !== undefined);
-  if (known.length === 0) throw new InputFault({ file: inputs[0]!.file, message: 'cannot tell the architecture (no IOMMU events found): use --arch' });
+  if (known.length === 0)
+    throw new InputFault({ file: inputs[0]!.file, message: 'cannot tell the architecture (no IOMMU events found): use --arch' });
   const a = known[0]!;
   const b = known.find((i) => i.arch !== a.arch);
   if (b) throw new InputFault({ message: `${a.file} is ${a.arch} but ${b.file} is ${b.arch}` });
@@ -177,11 +180,18 @@ async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress
 
 /** The guest side as batches of queue events. */
 function guestEvents(
-  file: string, kind: GuestKind, arch: Arch, diag: Diagnostics, facts: GuestFacts, entries: number, opts: IngestOptions,
+  file: string,
+  kind: GuestKind,
+  arch: Arch,
+  diag: Diagnostics,
+  facts: GuestFacts,
+  entries: number,
+  opts: IngestOptions,
 ): AsyncGenerator<CaptureEvent[]> {
-  const q = arch === 'vtd'
-    ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
-    : new GuestSmmuv3Queue(diag, { entries });
+  const q =
+    arch === 'vtd'
+      ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+      : new GuestSmmuv3Queue(diag, { entries });
   return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress), q);
 }
 
@@ -206,12 +216,17 @@ async function guestGeometry(file: string, kind: GuestKind, arch: Arch, diag: Di
     const entries = LINUX_QI_LENGTH;
     if (f.ecap !== undefined) {
       const wide = (f.ecap & SMTS) !== 0n;
-      return { entries, descBytes: wide ? 32 : 16, from: `console: ECAP.SMTS=${wide ? 1 : 0} (ecap ${f.ecap.toString(16)}); Linux QI_LENGTH 256` };
+      return {
+        entries,
+        descBytes: wide ? 32 : 16,
+        from: `console: ECAP.SMTS=${wide ? 1 : 0} (ecap ${f.ecap.toString(16)}); Linux QI_LENGTH 256`,
+      };
     }
     if (f.wideTypes > 0) return { entries, descBytes: 32, from: 'scalable-mode descriptor types in the trace; Linux QI_LENGTH 256' };
     return { entries, descBytes: 16, from: 'Linux QI_LENGTH 256; no scalable-mode descriptor in the trace, so 128-bit descriptors' };
   }
-  if (f.cmdqEntries !== undefined) return { entries: f.cmdqEntries, descBytes: 16, from: `console: "allocated ${f.cmdqEntries} entries for cmdq"` };
+  if (f.cmdqEntries !== undefined)
+    return { entries: f.cmdqEntries, descBytes: 16, from: `console: "allocated ${f.cmdqEntries} entries for cmdq"` };
   if (opts.queueEntries !== undefined) {
     const e = opts.queueEntries;
     if (!Number.isInteger(e) || e < 2 || e > 1 << 19 || (e & (e - 1)) !== 0) {
@@ -219,7 +234,11 @@ async function guestGeometry(file: string, kind: GuestKind, arch: Arch, diag: Di
     }
     return { entries: e, descBytes: 16, from: 'given (queueEntries)' };
   }
-  return { entries: ASSUMED_CMDQ_ENTRIES, descBytes: 16, from: `assumed: no "allocated N entries for cmdq" console line (${ASSUMED_CMDQ_ENTRIES} is what Linux 6.1 allocated under QEMU 7.2)` };
+  return {
+    entries: ASSUMED_CMDQ_ENTRIES,
+    descBytes: 16,
+    from: `assumed: no "allocated N entries for cmdq" console line (${ASSUMED_CMDQ_ENTRIES} is what Linux 6.1 allocated under QEMU 7.2)`,
+  };
 }
 
 const QEMU_DEFAULTS: Readonly<Record<Arch, Geometry>> = {
@@ -240,7 +259,9 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const origin: Origin = qemu && guest ? 'merged' : qemu ? 'qemu' : 'guest';
   const gkind = guest?.format as GuestKind | undefined;
   const geometry = qemu ? QEMU_DEFAULTS[arch] : await guestGeometry(guest!.file, gkind!, arch, gd!, opts);
-  const sources: SourceInfo[] = [qemu, guest].filter((i) => i !== undefined).map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
+  const sources: SourceInfo[] = [qemu, guest]
+    .filter((i) => i !== undefined)
+    .map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
@@ -263,7 +284,11 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
       },
     };
     const diags = [qd, gd].filter((d) => d !== undefined);
-    const counted = sources.map((src, i) => ({ ...src, lines: diags[i]!.lines, events: [...diags[i]!.events.values()].reduce((a, b) => a + b, 0) }));
+    const counted = sources.map((src, i) => ({
+      ...src,
+      lines: diags[i]!.lines,
+      events: [...diags[i]!.events.values()].reduce((a, b) => a + b, 0),
+    }));
     const header = await asm.finish(notes, counted);
     if (arch === 'vtd') await inferCauses(opts.output); // caching mode: map/unmap cause of each IOTLB invalidation (formats/trace/cause.ts)
     const unknown: Record<string, number> = {};
@@ -273,16 +298,16 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     const c = asm.counts;
     return {
       output: opts.output,
-      format: [qemu, guest].filter((i) => i !== undefined).map((i) => i.format).join('+'),
+      format: [qemu, guest]
+        .filter((i) => i !== undefined)
+        .map((i) => i.format)
+        .join('+'),
       arch,
       inputs: [qemu, guest].filter((i) => i !== undefined).map((i) => i.file),
       rows: c.commands + c.doorbells + c.acks,
       warnings,
       origin,
-      sources: [
-        ...(qemu ? [sourceSummary(qemu, qd!)] : []),
-        ...(guest ? [sourceSummary(guest, gd!, facts)] : []),
-      ],
+      sources: [...(qemu ? [sourceSummary(qemu, qd!)] : []), ...(guest ? [sourceSummary(guest, gd!, facts)] : [])],
       queue: { entries: header.queue_entries, desc_bytes: header.desc_bytes, base: header.queue_base ?? null, from: queue.from },
       commands: c.commands,
       doorbells: c.doorbells,
@@ -305,8 +330,13 @@ function sourceSummary(i: Input, d: Diagnostics, facts?: GuestFacts): SourceSumm
   if (facts?.cmdqEntries !== undefined) f.cmdq_entries = facts.cmdqEntries;
   if (facts?.lostEvents !== undefined) f.lost_events = facts.lostEvents;
   return {
-    file: i.file, format: i.format, side: i.side, lines: d.lines,
-    events: sorted(Object.fromEntries(d.events)), unknown_events: sorted(Object.fromEntries(d.unknown)), malformed: d.malformed,
+    file: i.file,
+    format: i.format,
+    side: i.side,
+    lines: d.lines,
+    events: sorted(Object.fromEntries(d.events)),
+    unknown_events: sorted(Object.fromEntries(d.unknown)),
+    malformed: d.malformed,
     ...(Object.keys(f).length > 0 ? { facts: f } : {}),
   };
 }

@@ -27,7 +27,11 @@ export class RingWatch {
   private readonly found: string[] = [];
   private more = 0;
 
-  constructor(private readonly entries: number, arch: Arch, start = 0) {
+  constructor(
+    private readonly entries: number,
+    arch: Arch,
+    start = 0,
+  ) {
     this.capacity = capacity(entries, arch !== 'vtd');
     this.rejected = new Uint8Array(entries);
     this.prod = start;
@@ -60,9 +64,11 @@ export class RingWatch {
     const n = published(this.prod, next, span);
     const outstanding = published(this.cons, next, span);
     if (outstanding > this.capacity) {
-      this.note(this.stoppedAt === undefined || n === outstanding
-        ? `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) publishes ${n} entries but a queue of ${this.entries} holds ${this.capacity}: the guest overran its ring, so later commands overwrote ones not yet read`
-        : `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) leaves ${outstanding} entries behind the consumer stopped at slot ${ringIndex(this.stoppedAt, this.entries)} (error not yet acknowledged), more than the ${this.capacity} a queue of ${this.entries} holds: the guest wrote past the stopped consumer`);
+      this.note(
+        this.stoppedAt === undefined || n === outstanding
+          ? `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) publishes ${n} entries but a queue of ${this.entries} holds ${this.capacity}: the guest overran its ring, so later commands overwrote ones not yet read`
+          : `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) leaves ${outstanding} entries behind the consumer stopped at slot ${ringIndex(this.stoppedAt, this.entries)} (error not yet acknowledged), more than the ${this.capacity} a queue of ${this.entries} holds: the guest wrote past the stopped consumer`,
+      );
     }
     this.prod = next;
     if (this.stoppedAt === undefined) this.consume();

@@ -153,7 +153,8 @@ export async function readJsonl(
 
 /** `"cause": "map" | "unmap"`: why the guest sent this invalidation (docs/trace-format.md). */
 function causeOf(v: unknown, at: { file: string; line: number }): Cause {
-  if (v !== 'map' && v !== 'unmap') throw new InputFault({ ...at, field: 'cause', message: `cause must be "map" or "unmap", not ${JSON.stringify(v)}` });
+  if (v !== 'map' && v !== 'unmap')
+    throw new InputFault({ ...at, field: 'cause', message: `cause must be "map" or "unmap", not ${JSON.stringify(v)}` });
   return v;
 }
 
@@ -163,12 +164,25 @@ function queueOf(v: unknown, header: TraceHeader, at: { file: string; line: numb
   const n = queueCount(header);
   const q = Number(value(v, 'queue', at));
   if (q >= n) {
-    throw new InputFault({ ...at, field: 'queue', message: header.queues === undefined ? 'the header lists no queues (add "queues" to use "queue")' : `queue ${q} is not in the header's ${n} queues` });
+    throw new InputFault({
+      ...at,
+      field: 'queue',
+      message:
+        header.queues === undefined
+          ? 'the header lists no queues (add "queues" to use "queue")'
+          : `queue ${q} is not in the header's ${n} queues`,
+    });
   }
   return q;
 }
 
-function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, queues: readonly ScenarioQueue[], at: { file: string; line: number }): void {
+function applyEvent(
+  ev: Json,
+  header: TraceHeader,
+  b: TraceBuilder,
+  queues: readonly ScenarioQueue[],
+  at: { file: string; line: number },
+): void {
   for (const k of Object.keys(ev)) {
     if (!EVENT_KEYS.has(k)) throw new InputFault({ ...at, field: k, message: `unknown key "${k}"` });
   }
@@ -180,7 +194,8 @@ function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, queues: read
     ...(ev.cpu !== undefined ? { cpu: Number(value(ev.cpu, 'cpu', at)) } : {}),
     ...(ev.cause !== undefined ? { cause: causeOf(ev.cause, at) } : {}),
   };
-  if (ev.cause !== undefined && ev.cmd === undefined) throw new InputFault({ ...at, field: 'cause', message: 'only a cmd event has a cause' });
+  if (ev.cause !== undefined && ev.cmd === undefined)
+    throw new InputFault({ ...at, field: 'cause', message: 'only a cmd event has a cause' });
   const kinds = ['cmd', 'doorbell', 'ack', 'fault'].filter((k) => ev[k] !== undefined);
   if (kinds.length !== 1) {
     throw new InputFault({ ...at, message: `an event has exactly one of cmd, doorbell, ack, fault (found ${kinds.join(', ') || 'none'})` });
@@ -213,7 +228,12 @@ function applyEvent(ev: Json, header: TraceHeader, b: TraceBuilder, queues: read
       const d = ev.doorbell as Json;
       const prod = Number(value(d.prod, 'doorbell.prod', at));
       const wrap = d.wrap === undefined ? cur.wrap : Number(value(d.wrap, 'doorbell.wrap', at));
-      if (prod >= entries || wrap > 1) throw new InputFault({ ...at, field: 'doorbell', message: `producer ${prod} (wrap ${wrap}) is outside a queue of ${entries} entries` });
+      if (prod >= entries || wrap > 1)
+        throw new InputFault({
+          ...at,
+          field: 'doorbell',
+          message: `producer ${prod} (wrap ${wrap}) is outside a queue of ${entries} entries`,
+        });
       watch.doorbell(prod, wrap, where);
       return b.doorbell(prod, wrap, meta);
     }

@@ -14,7 +14,10 @@ export class JsonlWriter {
   private readonly cursors: RingCursor[];
   private readonly words: 2 | 4;
 
-  constructor(readonly header: TraceHeader, private readonly out: (line: string) => void) {
+  constructor(
+    readonly header: TraceHeader,
+    private readonly out: (line: string) => void,
+  ) {
     this.cursors = queueHeaders(header).map((h) => new RingCursor(h.queue_entries, h.start ?? 0));
     this.words = wordsPerSlot(header);
     out(JSON.stringify(header));

@@ -18,7 +18,9 @@ const SCALE = { name: 'SCALE', parts: F(0, 24, 20), doc: 'range scale (RIL, §3)
 const LEAF = { name: 'LEAF', parts: F(1, 0), doc: 'only last-level (leaf) entries' } as const satisfies FieldDef;
 const TTL = { name: 'TTL', parts: F(1, 9, 8), doc: 'level hint of leaf entries (0 = none)' } as const satisfies FieldDef;
 const TG = {
-  name: 'TG', parts: F(1, 11, 10), values: { NONE: 0, '4K': 1, '16K': 2, '64K': 3 },
+  name: 'TG',
+  parts: F(1, 11, 10),
+  values: { NONE: 0, '4K': 1, '16K': 2, '64K': 3 },
   doc: 'range granule 2^(2*TG+10); 0 = not a range command',
 } as const satisfies FieldDef;
 const ADDR = { name: 'ADDR', parts: F(1, 63, 12), addr: true, doc: 'virtual address' } as const satisfies FieldDef;
@@ -31,6 +33,8 @@ const VA_ARGS = [LEAF, TTL, TG, ADDR] as const;
 // CFGI_CD(_ALL) and ATC_INV opcodes; the VMM handles CFGI_STE(_RANGE) by re-installing STEs and
 // the hints and stall/PRI responses itself; a stage-1-only vSMMU implements no EL2/EL3 or stage-2
 // TLBI, so those are illegal for a guest.
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 export const SMMUV3_OPS = [
   { code: 0x01, name: 'CMD_PREFETCH_CONFIG', role: 'other', owner: 'vmm', aka: ['CMDQ_OP_PREFETCH_CFG', 'SMMU_CMD_PREFETCH_CONFIG'],
     doc: 'prefetch the configuration of a stream', fields: [SSEC, SSV, SSID, SID] },

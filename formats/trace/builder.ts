@@ -69,7 +69,12 @@ export class TraceBuilder {
   /** Per opcode/type code: the field targets of that op. */
   private readonly targets = new Map<number, readonly FieldTarget[]>();
 
-  constructor(readonly header: TraceHeader, private readonly sink: BatchSink, readonly batchRows = 1 << 16, origin: Origin = 'jsonl') {
+  constructor(
+    readonly header: TraceHeader,
+    private readonly sink: BatchSink,
+    readonly batchRows = 1 << 16,
+    origin: Origin = 'jsonl',
+  ) {
     this.schema = traceSchema(header);
     this.codec = codecFor(header.arch);
     this.dicts = traceDictionaries(header.arch);
@@ -109,15 +114,34 @@ export class TraceBuilder {
     this.queues = header.queues?.length ?? 1;
     const c = this.c;
     const common: [string, { finish(n: number): unknown }][] = [
-      ['seq', c.seq], ['kind', c.kind], ['ts_ns', c.ts], ['slot', c.slot], ['wrap', c.wrap],
-      ['w0', c.w[0]!], ['w1', c.w[1]!], ['w2', c.w[2]!], ['w3', c.w[3]!], ['known0', c.known[0]!], ['known1', c.known[1]!],
-      ['op', c.op], ['error', c.error], ['role', c.role], ['cache', c.cache], ['range_base', c.rangeBase],
-      ['range_bytes', c.rangeBytes], ['origin', c.origin], ['inferred', c.inferred], ['cpu', c.cpu],
-      ['cause', c.cause], ['cause_inferred', c.causeInferred], ['queue', c.queue],
+      ['seq', c.seq],
+      ['kind', c.kind],
+      ['ts_ns', c.ts],
+      ['slot', c.slot],
+      ['wrap', c.wrap],
+      ['w0', c.w[0]!],
+      ['w1', c.w[1]!],
+      ['w2', c.w[2]!],
+      ['w3', c.w[3]!],
+      ['known0', c.known[0]!],
+      ['known1', c.known[1]!],
+      ['op', c.op],
+      ['error', c.error],
+      ['role', c.role],
+      ['cache', c.cache],
+      ['range_base', c.rangeBase],
+      ['range_bytes', c.rangeBytes],
+      ['origin', c.origin],
+      ['inferred', c.inferred],
+      ['cpu', c.cpu],
+      ['cause', c.cause],
+      ['cause_inferred', c.causeInferred],
+      ['queue', c.queue],
     ];
     const byField = new Map<string, SmallCol | BigCol>();
     for (const f of fieldColumns(header.arch)) {
-      const col = f.bits > 32 ? new BigCol(new Uint64(), n) : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n);
+      const col =
+        f.bits > 32 ? new BigCol(new Uint64(), n) : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n);
       byField.set(f.field, col);
       common.push([f.column, col]);
     }
@@ -128,15 +152,18 @@ export class TraceBuilder {
       return { name: f.name, finish: (k: number) => col.finish(k) };
     });
     for (const op of this.codec.ops) {
-      this.targets.set(op.def.code, op.fields.map((f) => {
-        const col = byField.get(f.name)!;
-        return {
-          name: f.name,
-          small: col instanceof SmallCol ? col : undefined,
-          big: col instanceof BigCol ? col : undefined,
-          parts: f.def.parts.map((p) => ({ w: p.w, mask: ((1n << BigInt(p.hi - p.lo + 1)) - 1n) << BigInt(p.lo) })),
-        };
-      }));
+      this.targets.set(
+        op.def.code,
+        op.fields.map((f) => {
+          const col = byField.get(f.name)!;
+          return {
+            name: f.name,
+            small: col instanceof SmallCol ? col : undefined,
+            big: col instanceof BigCol ? col : undefined,
+            parts: f.def.parts.map((p) => ({ w: p.w, mask: ((1n << BigInt(p.hi - p.lo + 1)) - 1n) << BigInt(p.lo) })),
+          };
+        }),
+      );
     }
   }
 
@@ -211,7 +238,9 @@ export class TraceBuilder {
   /** An injected device fault (or its end) for the device `sid`. */
   fault(kind: 'atc_timeout' | 'atc_recover', sid: number, meta: EventMeta = {}): void {
     const r = this.begin(kind, meta);
-    const t = this.targets.get(this.codec.lookup(this.header.arch === 'smmuv3' ? 'CMD_ATC_INV' : 'dev_tlb_inv')!.def.code)!.find((x) => x.name === 'SID')!;
+    const t = this.targets
+      .get(this.codec.lookup(this.header.arch === 'smmuv3' ? 'CMD_ATC_INV' : 'dev_tlb_inv')!.def.code)!
+      .find((x) => x.name === 'SID')!;
     if (t.small) t.small.set(r, sid);
     else t.big!.set(r, BigInt(sid));
     this.end();

@@ -87,9 +87,10 @@ export function decide(psis: readonly Psi[]): { inference: CauseInference; cause
   const cm = ats.some(([, c]) => (c.all - c.paired) / c.all >= MIN_UNPAIRED_SHARE);
   const causes = new Map<number, 1 | 2>();
   if (!cm) {
-    const evidence = ats.length === 0
-      ? 'no device-TLB invalidation follows any page-selective one: caching mode cannot be told, causes left unknown'
-      : 'every page-selective invalidation of an ATS domain has its device-TLB partner: not caching mode';
+    const evidence =
+      ats.length === 0
+        ? 'no device-TLB invalidation follows any page-selective one: caching mode cannot be told, causes left unknown'
+        : 'every page-selective invalidation of an ATS domain has its device-TLB partner: not caching mode';
     return { inference: { caching_mode: false, evidence, map: 0, unmap: 0 }, causes };
   }
   const atsDids = new Set(ats.map(([d]) => d));

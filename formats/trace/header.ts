@@ -176,7 +176,11 @@ export const MAX_QUEUES = 256;
  * and its devices — every device of the topology in exactly one queue, each queue's `iommu` (when
  * given) existing and holding all of that queue's devices.
  */
-function parseQueues(raw: readonly unknown[], dflt: { queue_entries: number; start: number; queue_base: string | undefined }, topology: Topology | undefined): Result<QueueSpec[]> {
+function parseQueues(
+  raw: readonly unknown[],
+  dflt: { queue_entries: number; start: number; queue_base: string | undefined },
+  topology: Topology | undefined,
+): Result<QueueSpec[]> {
   if (raw.length > MAX_QUEUES) return fail({ field: 'queues', message: `at most ${MAX_QUEUES} queues, got ${raw.length}` });
   const out: QueueSpec[] = [];
   const owner = new Map<number, number>();
@@ -191,8 +195,10 @@ function parseQueues(raw: readonly unknown[], dflt: { queue_entries: number; sta
     if (!entries.ok) return entries;
     const start = optNum(o, 'start', i === 0 ? dflt.start : 0, at);
     if (!start.ok) return start;
-    if (start.value >= entries.value) return fail({ field: `${at}.start`, message: `start ${start.value} is outside a queue of ${entries.value} entries` });
-    if (!Array.isArray(o.devices)) return fail({ field: `${at}.devices`, message: 'expected a list of guest SIDs (the devices behind this queue\'s vIOMMU)' });
+    if (start.value >= entries.value)
+      return fail({ field: `${at}.start`, message: `start ${start.value} is outside a queue of ${entries.value} entries` });
+    if (!Array.isArray(o.devices))
+      return fail({ field: `${at}.devices`, message: "expected a list of guest SIDs (the devices behind this queue's vIOMMU)" });
     const devices: number[] = [];
     for (const [k, d] of o.devices.entries()) {
       const sid = num(d, `${at}.devices[${k}]`);
@@ -241,13 +247,17 @@ export function queuesFitTopology(queues: readonly QueueSpec[], topology: Topolo
       const d = bySid.get(sid);
       if (d === undefined) return { field: `queues[${q.id}].devices`, message: `device 0x${sid.toString(16)} is not in the topology` };
       if (q.iommu !== undefined && d.iommu !== q.iommu) {
-        return { field: `queues[${q.id}].devices`, message: `device 0x${sid.toString(16)} sits behind IOMMU ${d.iommu}, not the queue's IOMMU ${q.iommu}` };
+        return {
+          field: `queues[${q.id}].devices`,
+          message: `device 0x${sid.toString(16)} sits behind IOMMU ${d.iommu}, not the queue's IOMMU ${q.iommu}`,
+        };
       }
       listed.add(sid);
     }
   }
   const orphan = topology.devices.find((d) => !listed.has(d.sid));
-  if (orphan !== undefined) return { field: 'queues', message: `device 0x${orphan.sid.toString(16)} is behind no guest queue (list it in one queue's devices)` };
+  if (orphan !== undefined)
+    return { field: 'queues', message: `device 0x${orphan.sid.toString(16)} is behind no guest queue (list it in one queue's devices)` };
   return undefined;
 }
 
@@ -261,7 +271,8 @@ export function parseHeader(raw: unknown): Result<TraceHeader> {
   if (typeof h.arch !== 'string' || !isArch(h.arch)) return fail({ field: 'arch', message: 'header: arch must be "smmuv3" or "vtd"' });
   const arch = h.arch;
   const rawQueues = h.queues;
-  if (rawQueues !== undefined && (!Array.isArray(rawQueues) || rawQueues.length === 0)) return fail({ field: 'queues', message: 'expected a non-empty list of queues' });
+  if (rawQueues !== undefined && (!Array.isArray(rawQueues) || rawQueues.length === 0))
+    return fail({ field: 'queues', message: 'expected a non-empty list of queues' });
   const first = Array.isArray(rawQueues) && typeof rawQueues[0] === 'object' && rawQueues[0] !== null ? (rawQueues[0] as Json) : {};
   // With `queues`, the top-level geometry is queue 0's: given once, or taken from queue 0.
   const entries = queueEntries(h.queue_entries ?? first.queue_entries ?? 256, 'queue_entries');
@@ -291,7 +302,10 @@ export function parseHeader(raw: unknown): Result<TraceHeader> {
     const q0 = queues[0]!;
     // The top-level fields must not contradict queue 0 (old readers take them as the one queue).
     if (q0.queue_entries !== e || (q0.start ?? 0) !== start.value || q0.queue_base !== queueBase) {
-      return fail({ field: 'queues[0]', message: 'queue 0 differs from the top-level queue_entries/start/queue_base (they describe queue 0)' });
+      return fail({
+        field: 'queues[0]',
+        message: 'queue 0 differs from the top-level queue_entries/start/queue_base (they describe queue 0)',
+      });
     }
   }
   return ok({

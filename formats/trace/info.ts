@@ -66,8 +66,16 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
   const byRole = new Map<string, number>();
   const errors = new Map<string, number>();
   const origins = new Map<string, number>();
-  let events = 0, commands = 0, doorbells = 0, acks = 0, faults = 0, inferred = 0, wraps = 0;
-  let minPub = Infinity, maxPub = 0, sumPub = 0;
+  let events = 0,
+    commands = 0,
+    doorbells = 0,
+    acks = 0,
+    faults = 0,
+    inferred = 0,
+    wraps = 0;
+  let minPub = Infinity,
+    maxPub = 0,
+    sumPub = 0;
   let first: bigint | undefined, last: bigint | undefined;
   for await (const batch of t.batches()) {
     const v = viewBatch(batch);
@@ -127,7 +135,11 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
     queue_entries: h.queue_entries,
     desc_bytes: h.desc_bytes,
     queue_base: h.queue_base ?? null,
-    events, commands, doorbells, acks, faults,
+    events,
+    commands,
+    doorbells,
+    acks,
+    faults,
     by_op: sorted(byOp),
     by_role: sorted(byRole),
     errors: sorted(errors),
@@ -135,13 +147,23 @@ export async function traceInfo(t: OpenTrace): Promise<TraceInfo> {
     by_origin: sorted(origins),
     wraps,
     entries_per_doorbell: doorbells > 0 ? { min: minPub, mean: Math.round((sumPub / doorbells) * 100) / 100, max: maxPub } : null,
-    span: first !== undefined && last !== undefined
-      ? { first_ts_ns: first.toString(), last_ts_ns: last.toString(), seconds: Number(last - first) / 1e9 }
-      : null,
+    span:
+      first !== undefined && last !== undefined
+        ? { first_ts_ns: first.toString(), last_ts_ns: last.toString(), seconds: Number(last - first) / 1e9 }
+        : null,
     devices: h.topology ? h.topology.devices.length : null,
     sources: (h.sources ?? []).map((s) => s.file),
     ...(h.queues !== undefined
-      ? { queues: rings.map((r, queue) => ({ queue, queue_entries: r.entries, commands: r.commands, doorbells: r.doorbells, wraps: r.wraps, devices: h.queues![queue]!.devices.length })) }
+      ? {
+          queues: rings.map((r, queue) => ({
+            queue,
+            queue_entries: r.entries,
+            commands: r.commands,
+            doorbells: r.doorbells,
+            wraps: r.wraps,
+            devices: h.queues![queue]!.devices.length,
+          })),
+        }
       : {}),
   };
 }

@@ -15,7 +15,10 @@ import { traceSchema } from './schema.js';
 export class TraceFileWriter implements BatchSink {
   private readonly out: ArrowFileSink;
 
-  constructor(readonly path: string, private readonly header: TraceHeader) {
+  constructor(
+    readonly path: string,
+    private readonly header: TraceHeader,
+  ) {
     this.out = new ArrowFileSink(path);
   }
 
@@ -143,7 +146,8 @@ export async function readTrace(path: string): Promise<{ header: TraceHeader; ta
   } catch (e) {
     throw new InputFault({ file: path, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message });
   }
-  if (bytes.subarray(0, 6).toString('latin1') !== ARROW_MAGIC) throw new InputFault({ file: path, message: 'not an Arrow IPC file (bad magic)' });
+  if (bytes.subarray(0, 6).toString('latin1') !== ARROW_MAGIC)
+    throw new InputFault({ file: path, message: 'not an Arrow IPC file (bad magic)' });
   let table: Table;
   try {
     table = new Table(RecordBatchReader.from(bytes).readAll());

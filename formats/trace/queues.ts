@@ -24,7 +24,12 @@ export function queueHeader(h: TraceHeader, id: number): TraceHeader {
     throw new Error(`trace has no queue ${id}`);
   }
   const { queues: _all, start: _s, queue_base: _b, ...rest } = h;
-  return { ...rest, queue_entries: q.queue_entries, ...(q.start !== undefined ? { start: q.start } : {}), ...(q.queue_base !== undefined ? { queue_base: q.queue_base } : {}) };
+  return {
+    ...rest,
+    queue_entries: q.queue_entries,
+    ...(q.start !== undefined ? { start: q.start } : {}),
+    ...(q.queue_base !== undefined ? { queue_base: q.queue_base } : {}),
+  };
 }
 
 /** Every queue's own header, in id order. */
@@ -44,7 +49,11 @@ export function queueTopology(t: Topology, q: QueueSpec | undefined): Topology {
  * --topology file rather than the header: `at` names the trace and where the topology came from).
  * Throws a one-line InputFault (exit 2) when they disagree.
  */
-export function queueDevices(h: TraceHeader, topology: Topology, at: { readonly file: string; readonly source: string }): (readonly number[])[] {
+export function queueDevices(
+  h: TraceHeader,
+  topology: Topology,
+  at: { readonly file: string; readonly source: string },
+): (readonly number[])[] {
   if (h.queues === undefined) return [topology.devices.map((d) => d.sid)];
   const bad = queuesFitTopology(h.queues, topology);
   if (bad !== undefined) throw new InputFault({ file: at.file, message: `${bad.field}: ${bad.message} (${at.source} topology)` });

@@ -138,10 +138,6 @@ export function traceSchema(header: TraceHeader): Schema {
   const common = commonFields(header.arch);
   // Right after `seq`: the queue a row belongs to comes first in a multi-queue trace.
   if (header.queues !== undefined) common.splice(1, 0, queueField());
-  const fields = [
-    ...common,
-    ...fieldColumns(header.arch).map((c) => new Field(c.column, typeForBits(c.bits) as DataType, true)),
-  ];
+  const fields = [...common, ...fieldColumns(header.arch).map((c) => new Field(c.column, typeForBits(c.bits) as DataType, true))];
   return new Schema(fields, new Map([[HEADER_KEY, JSON.stringify(header)]]));
 }
-

@@ -59,8 +59,14 @@ describe('JSONL scenario to Arrow and back', () => {
     expect(header.start).toBe(2);
     expect(header.topology?.devices[0]).toMatchObject({ sid: 0x100, ats: true, domain: 6, iommu: 0 });
     expect(rows.map((r) => [r.kind, r.slot, r.wrap])).toEqual([
-      ['cmd', 2, 0], ['cmd', 3, 0], ['cmd', 0, 1], ['doorbell', 1, 1],
-      ['cmd', 1, null], ['doorbell', 2, 1], ['ack', null, null], ['atc_timeout', null, null],
+      ['cmd', 2, 0],
+      ['cmd', 3, 0],
+      ['cmd', 0, 1],
+      ['doorbell', 1, 1],
+      ['cmd', 1, null],
+      ['doorbell', 2, 1],
+      ['ack', null, null],
+      ['atc_timeout', null, null],
     ]);
     expect(rows[0]!.words).toEqual(['600f2', 'ffff8000']);
     expect(rows[2]!.words).toEqual(['200000025', '1046194']);
@@ -111,7 +117,10 @@ describe('JSONL scenario to Arrow and back', () => {
     expect(parseHeader({ invtrace: 1, arch: 'vtd', topology: { devices: [{ sid: 1, iommu: 3 }] } }).ok).toBe(false);
     const ok = parseHeader({ invtrace: 1, arch: 'smmuv3', queue_entries: 65536, topology: { iommus: 2, devices: [{ sid: '0x8' }] } });
     expect(ok.ok && ok.value.topology).toEqual({
-      iommus: [{ id: 0, vmid: 1 }, { id: 1, vmid: 2 }],
+      iommus: [
+        { id: 0, vmid: 1 },
+        { id: 1, vmid: 2 },
+      ],
       devices: [{ sid: 8, psid: 8, iommu: 0, ats: false, domain: 0, hwpt: 0 }],
     });
   });
@@ -126,7 +135,12 @@ describe('streaming writes', () => {
     const b = new TraceBuilder(header.value, w, 1000, 'gen');
     const n = 25_000;
     for (let i = 0; i < n; i++) {
-      b.command(i % 1024, i % 2 ? [0x46n | (2n << 12n), 0n] : [0x1000000000012n | (BigInt(i & 0xffff) << 48n), 0xffff6701n], {}, (i >> 10) & 1);
+      b.command(
+        i % 1024,
+        i % 2 ? [0x46n | (2n << 12n), 0n] : [0x1000000000012n | (BigInt(i & 0xffff) << 48n), 0xffff6701n],
+        {},
+        (i >> 10) & 1,
+      );
       if (i % 2) b.doorbell((i + 1) % 1024, ((i + 1) >> 10) & 1);
     }
     b.flush();

@@ -17,9 +17,10 @@ function col<A>(batch: RecordBatch, name: string): ColView<A> | undefined {
   const d = v.data[0]!;
   const bitmap = d.nullBitmap as Uint8Array | undefined; // typed as always there; a batch without nulls may have none
   const offset = d.offset;
-  const valid = d.nullCount === 0 || bitmap === undefined || bitmap.length === 0
-    ? () => true
-    : (i: number) => ((bitmap[(i + offset) >> 3]! >> ((i + offset) & 7)) & 1) === 1;
+  const valid =
+    d.nullCount === 0 || bitmap === undefined || bitmap.length === 0
+      ? () => true
+      : (i: number) => ((bitmap[(i + offset) >> 3]! >> ((i + offset) & 7)) & 1) === 1;
   return { values: d.values as A, valid };
 }
 

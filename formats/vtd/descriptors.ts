@@ -14,13 +14,19 @@ const AM = { name: 'AM', parts: F(1, 5, 0), doc: 'address mask: 2^AM pages at AD
 const IH = { name: 'IH', parts: F(1, 6), doc: 'invalidation hint: leaf entries only' } as const satisfies FieldDef;
 const ADDR = { name: 'ADDR', parts: F(1, 63, 12), addr: true, doc: 'address' } as const satisfies FieldDef;
 // PFSID is split: PFSID[3:0] at qw0[15:12], PFSID[15:4] at qw0[63:52] (§2.2 types 0x3 and 0x8).
-const PFSID = { name: 'PFSID', parts: [bits(0, 15, 12), bits(0, 63, 52)], doc: 'physical function source-id (ECAP.DIT)' } as const satisfies FieldDef;
+const PFSID = {
+  name: 'PFSID',
+  parts: [bits(0, 15, 12), bits(0, 63, 52)],
+  doc: 'physical function source-id (ECAP.DIT)',
+} as const satisfies FieldDef;
 
 // Columns role and owner: what classification (formats/vtd/scope.ts) and the VMM (replay/vmm/vtd.ts)
 // read (spec/vtd.md §5): IOTLB and PASID-IOTLB descriptors go to the host's nested HWPTs,
 // device-TLB ones too (to the device's own), context, PASID-cache and interrupt-entry-cache
 // descriptors are the VMM's (re-attach, interrupt remapping), page responses are PRI the VMM
 // answers, and a wait is the completion point.
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 export const VTD_OPS = [
   { code: 0x1, name: 'cc_inv', role: 'invalidate', owner: 'vmm', aka: ['QI_CC_TYPE', 'VTD_INV_DESC_CC', 'context-cache'],
     doc: 'context-cache invalidate', fields: [

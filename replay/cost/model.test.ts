@@ -43,7 +43,20 @@ describe('the cost model table (replay/cost/model.ts)', () => {
   it('prices every kind of VMM and host work, and every cost key prices some work', async () => {
     const { COST_MODEL, compileCosts, workIndex } = await import('./model.js');
     // The work kinds of policy.ts (VmmOpKind) and host.ts (HostOpKind), written out here as the contract.
-    const kinds = ['trap', 'trap_kernel', 'vmm_cmd', 'pt_read', 'pin', 'map_ioctl', 'ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd'] as const;
+    const kinds = [
+      'trap',
+      'trap_kernel',
+      'vmm_cmd',
+      'pt_read',
+      'pin',
+      'map_ioctl',
+      'ioctl',
+      'host_cmd',
+      'host_sync',
+      'host_doorbell',
+      'devtlb_inv',
+      'direct_cmd',
+    ] as const;
     for (const k of kinds) expect(() => workIndex(k), k).not.toThrow();
     expect(() => workIndex('no_such_work' as never)).toThrow(/no row/);
     const used = new Set<string>();

@@ -82,7 +82,13 @@ export interface CompiledCosts {
 
 export function compileCosts(costs: Costs, arch: Arch): CompiledCosts {
   const n = COST_MODEL.length;
-  const out = { op: new Uint8Array(n), count: new Int8Array(n), cost: new Float64Array(n), perEntry: new Float64Array(n), timedOut: new Float64Array(n) };
+  const out = {
+    op: new Uint8Array(n),
+    count: new Int8Array(n),
+    cost: new Float64Array(n),
+    perEntry: new Float64Array(n),
+    timedOut: new Float64Array(n),
+  };
   COST_MODEL.forEach((w, i) => {
     out.op[i] = ALL_OP_KINDS.indexOf(w.op);
     out.count[i] = w.count === undefined ? -1 : SUMMARY_COUNTS.indexOf(w.count);

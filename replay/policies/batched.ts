@@ -28,7 +28,8 @@ function step(ctx: PolicyContext, pos: number, o: BatchOptions): Step {
   // linear-batch decodes every command to copy it; raw-ring's VMM only picks out its own.
   if (o.validator === 'vmm' || owner === 'vmm' || owner === 'sync') ctx.op('vmm_cmd', d.name);
   if (owner === 'vmm' || owner === 'sync') return { kind: owner, d };
-  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined) return { kind: 'forward', item: { pos, d, invs: ctx.vmm.forwardRaw(d, ctx.host) } };
+  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined)
+    return { kind: 'forward', item: { pos, d, invs: ctx.vmm.forwardRaw(d, ctx.host) } };
   if (owner === 'illegal') return { kind: 'stop', d };
   return { kind: 'forward', item: { pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') } };
 }

@@ -59,7 +59,12 @@ describe('cause inference (formats/trace/cause.ts)', () => {
     // map 0x1000 (no device-TLB partner), map 0x2000, unmap 0x1000 (partner), unmap 0x2000 (partner)
     const { inference, causes } = decide([psi(0, 0x1000n, false), psi(3, 0x2000n, false), psi(6, 0x1000n, true), psi(9, 0x2000n, true)]);
     expect(inference).toMatchObject({ caching_mode: true, map: 2, unmap: 2, agree_with_devtlb: { agree: 4, of: 4 } });
-    expect([...causes]).toEqual([[0, 1], [3, 1], [6, 2], [9, 2]]);
+    expect([...causes]).toEqual([
+      [0, 1],
+      [3, 1],
+      [6, 2],
+      [9, 2],
+    ]);
   });
   it('not caching mode: every page-selective invalidation of the ATS domain has its partner', () => {
     const { inference, causes } = decide([psi(0, 0x1000n, true), psi(3, 0x2000n, true), psi(6, 0x1000n, true)]);
@@ -76,10 +81,12 @@ describe.skipIf(!haveCaptures)('cause inference on the real captures', () => {
     // guest side of each run (samples/captures/README.md): unmap 5,196 and 6,072 iommu:unmap events
     ['vtd-legacy-strict', 5196],
     ['vtd-scalable-strict', 6072],
-  ])('%s (caching mode on): the inferred unmap flushes equal the guest\'s unmap count', async (run, unmaps) => {
+  ])("%s (caching mode on): the inferred unmap flushes equal the guest's unmap count", async (run, unmaps) => {
     const out = join(dir, `${run}.arrow`);
     await ingest([capture(`qemu-${run}.log.gz`), capture(`guest-${run}.txt.gz`)], { output: out });
-    const notes = (await openTrace(out)).header.notes as { cause: { caching_mode: boolean; unmap: number; agree_with_devtlb: { agree: number; of: number } } };
+    const notes = (await openTrace(out)).header.notes as {
+      cause: { caching_mode: boolean; unmap: number; agree_with_devtlb: { agree: number; of: number } };
+    };
     expect(notes.cause.caching_mode).toBe(true);
     expect(notes.cause.unmap).toBe(unmaps);
     expect(notes.cause.agree_with_devtlb.agree).toBe(notes.cause.agree_with_devtlb.of);
@@ -109,10 +116,13 @@ describe('the cause column: old traces and bad input', () => {
   });
   it('a JSONL cause other than map/unmap is refused with the file and line', async () => {
     const bad = join(dir, 'bad-cause.jsonl');
-    writeFileSync(bad, [
-      '{"invtrace": 1, "arch": "vtd", "queue_entries": 256, "topology": {"iommus": 1, "devices": [{"sid": "0x100", "domain": 6}]}}',
-      '{"cmd": {"op": "iotlb_inv", "g": 3, "did": 6, "addr": "0x1000"}, "cause": "mapped"}',
-    ].join('\n'));
+    writeFileSync(
+      bad,
+      [
+        '{"invtrace": 1, "arch": "vtd", "queue_entries": 256, "topology": {"iommus": 1, "devices": [{"sid": "0x100", "domain": 6}]}}',
+        '{"cmd": {"op": "iotlb_inv", "g": 3, "did": 6, "addr": "0x1000"}, "cause": "mapped"}',
+      ].join('\n'),
+    );
     await expect(ingest([bad], { output: join(dir, 'bad.arrow') })).rejects.toThrow(/bad-cause\.jsonl.*2.*cause must be "map" or "unmap"/s);
   });
 });

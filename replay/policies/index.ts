@@ -75,7 +75,11 @@ export interface ResolvedPolicy {
 }
 
 /** Splits policies into those that run on `topology` and those left out, with why. */
-export function partitionAvailable(policies: readonly ResolvedPolicy[], topology: Topology, queues?: readonly (readonly number[])[]): { run: ResolvedPolicy[]; leftOut: LeftOut[] } {
+export function partitionAvailable(
+  policies: readonly ResolvedPolicy[],
+  topology: Topology,
+  queues?: readonly (readonly number[])[],
+): { run: ResolvedPolicy[]; leftOut: LeftOut[] } {
   const run: ResolvedPolicy[] = [];
   const leftOut: LeftOut[] = [];
   for (const p of policies) {
@@ -111,10 +115,14 @@ export async function resolvePolicies(specs: readonly string[]): Promise<Resolve
         throw new InputFault({ file: parsed.base, message: `cannot load policy module: ${(e as Error).message}` });
       }
       factory = mod.default ?? mod.policy;
-      if (typeof factory !== 'function') throw new InputFault({ file: parsed.base, message: 'a policy module exports a factory as default (or `policy`)' });
+      if (typeof factory !== 'function')
+        throw new InputFault({ file: parsed.base, message: 'a policy module exports a factory as default (or `policy`)' });
     }
     if (factory === undefined) {
-      throw new InputFault({ field: 'policy', message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, designs, or a module path)` });
+      throw new InputFault({
+        field: 'policy',
+        message: `unknown policy "${parsed.base}" (known: ${Object.keys(POLICIES).join(', ')}, all, designs, or a module path)`,
+      });
     }
     const f = factory;
     let split: ReturnType<typeof takeArrangement>;

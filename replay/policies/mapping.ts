@@ -48,10 +48,11 @@ export class MappedPages {
     let s = this.byKey.get(key);
     if (s === undefined) this.byKey.set(key, (s = new Set()));
     let added = 0;
-    for (const p of pages) if (!s.has(p)) {
-      s.add(p);
-      added++;
-    }
+    for (const p of pages)
+      if (!s.has(p)) {
+        s.add(p);
+        added++;
+      }
     return added;
   }
 

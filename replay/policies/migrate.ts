@@ -15,7 +15,15 @@
 // took effect on neither side show up as the oracle's findings (stale translation, wrong CONS).
 
 import type { Topology } from '../../formats/trace/header.js';
-import { checkVariant, parsePolicySpec, type Policy, type PolicyContext, type PolicyDetail, type PolicyFactory, type Variant } from '../policy.js';
+import {
+  checkVariant,
+  parsePolicySpec,
+  type Policy,
+  type PolicyContext,
+  type PolicyDetail,
+  type PolicyFactory,
+  type Variant,
+} from '../policy.js';
 
 /** Whether a command took effect on both sides of the switch. */
 export class ExactlyOnce {
@@ -163,6 +171,7 @@ export function makeMigrate(registry: () => Readonly<Record<string, PolicyFactor
   };
   return Object.assign(factory, {
     needsTraceLength: (v: Variant) => (v.at ?? '').endsWith('%'),
-    unavailable: (v: Variant, t: Topology, queues?: readonly (readonly number[])[]) => sideUnavailable(v.from, t, queues) ?? sideUnavailable(v.to, t, queues),
+    unavailable: (v: Variant, t: Topology, queues?: readonly (readonly number[])[]) =>
+      sideUnavailable(v.from, t, queues) ?? sideUnavailable(v.to, t, queues),
   });
 }

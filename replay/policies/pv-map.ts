@@ -25,7 +25,6 @@ import { completionPoint, VmmState } from './steps.js';
 
 const CONFIG_CACHES = new Set(['ste', 'cd', 'context', 'pasid']);
 
-
 /** A request in the current virtqueue batch (not yet kicked). */
 interface Request {
   readonly pos: number;
@@ -36,7 +35,15 @@ interface Request {
 class PvState {
   readonly st = new VmmState();
   readonly mapped = new MappedPages();
-  readonly stats = counters('kicks', 'map_requests', 'unmap_requests', 'attach_requests', 'maps_inferred', 'pages_pinned', 'pages_unpinned');
+  readonly stats = counters(
+    'kicks',
+    'map_requests',
+    'unmap_requests',
+    'attach_requests',
+    'maps_inferred',
+    'pages_pinned',
+    'pages_unpinned',
+  );
   readonly queued: Request[] = [];
 }
 

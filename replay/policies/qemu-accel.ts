@@ -147,12 +147,18 @@ export function qemuAccel(variant: Variant, name: string): Policy {
   return {
     ...trappedPolicy(name, walk),
     detail(): PolicyDetail {
-      if (arch === 'smmuv3') return { path: 'accel (one IOMMU_HWPT_INVALIDATE per forwarded command)', forwarded_ioctls: stats.ioctls, atc_inv_ignored: stats.atcIgnored };
-      const path = stats.nestedDescriptors > 0 && stats.shadowDescriptors > 0
-        ? 'nested + shadow'
-        : stats.nestedDescriptors > 0
-          ? 'nested (per-device P-IOTLB ioctls)'
-          : 'shadow (legacy VT-d: caching mode, VFIO map/unmap)';
+      if (arch === 'smmuv3')
+        return {
+          path: 'accel (one IOMMU_HWPT_INVALIDATE per forwarded command)',
+          forwarded_ioctls: stats.ioctls,
+          atc_inv_ignored: stats.atcIgnored,
+        };
+      const path =
+        stats.nestedDescriptors > 0 && stats.shadowDescriptors > 0
+          ? 'nested + shadow'
+          : stats.nestedDescriptors > 0
+            ? 'nested (per-device P-IOTLB ioctls)'
+            : 'shadow (legacy VT-d: caching mode, VFIO map/unmap)';
       return {
         path,
         nested_descriptors: stats.nestedDescriptors,

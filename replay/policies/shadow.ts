@@ -32,7 +32,9 @@ export type ShadowStats = ReturnType<typeof shadowCounters>;
 export function shadowDetail(stats: ShadowStats): PolicyDetail {
   return {
     ...(stats.map_flushes === 0 && stats.unmap_flushes > 0
-      ? { note: 'no map flush in the trace (caching mode off): shadowing needs one (QEMU refuses VFIO behind intel-iommu without caching-mode=on); map work is missing' }
+      ? {
+          note: 'no map flush in the trace (caching mode off): shadowing needs one (QEMU refuses VFIO behind intel-iommu without caching-mode=on); map work is missing',
+        }
       : {}),
     ...stats,
   };

@@ -9,7 +9,14 @@ import { dispatchTrace, type TraceHandlers } from '../feed.js';
 
 /** `queue`: the VM's guest queue the event belongs to (0 unless its trace has several). */
 export type VmEvent =
-  | { readonly kind: 'command'; readonly seq: number; readonly slot: number; readonly words: bigint[]; readonly cause: 'map' | 'unmap' | undefined; readonly queue: number }
+  | {
+      readonly kind: 'command';
+      readonly seq: number;
+      readonly slot: number;
+      readonly words: bigint[];
+      readonly cause: 'map' | 'unmap' | undefined;
+      readonly queue: number;
+    }
   | { readonly kind: 'doorbell'; readonly seq: number; readonly index: number; readonly wrap: number; readonly queue: number }
   | { readonly kind: 'ack'; readonly seq: number; readonly queue: number }
   | { readonly kind: 'fault'; readonly seq: number; readonly sid: number; readonly timedOut: boolean };

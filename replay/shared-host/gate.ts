@@ -59,7 +59,10 @@ export class SharedHostGate implements HostGate {
   /** Called when the VM has just published a batch and holds none open: another VM may come in here. */
   onIdle: (() => void) | undefined;
 
-  constructor(private readonly units: ReadonlyMap<number, PhysicalQueue>, private ledger?: Ledger) {}
+  constructor(
+    private readonly units: ReadonlyMap<number, PhysicalQueue>,
+    private ledger?: Ledger,
+  ) {}
 
   /** The VM's time on the host timeline. */
   now(): number {
@@ -73,7 +76,13 @@ export class SharedHostGate implements HostGate {
     if (atUs > now) this.idle += atUs - now;
   }
 
-  private charge(ledger: Ledger, w: number, iommu: number, us: number, key: 'lock_wait_us' | 'queue_full_wait_us' | 'queue_busy_wait_us'): void {
+  private charge(
+    ledger: Ledger,
+    w: number,
+    iommu: number,
+    us: number,
+    key: 'lock_wait_us' | 'queue_full_wait_us' | 'queue_busy_wait_us',
+  ): void {
     if (!(us > 0)) return;
     ledger.wait(w, iommu, us);
     this.waits[key] += us;

@@ -105,11 +105,30 @@ export async function replayHost(vms: readonly PlacedVm[], opts: HostReplayOptio
         traceEvents = 0;
         for await (const b of trace.batches()) traceEvents += b.numRows;
       }
-      const shared: RunShared = { lanes, kit, topology: vm.topology.topology, costs: compileCosts(opts.costs, trace.header.arch), traceEvents, hostIds: vm.hostIds };
+      const shared: RunShared = {
+        lanes,
+        kit,
+        topology: vm.topology.topology,
+        costs: compileCosts(opts.costs, trace.header.arch),
+        traceEvents,
+        hostIds: vm.hostIds,
+      };
       const gate = new SharedHostGate(host);
       const run = new PolicyRun(opts.policy, shared, opts.sinks?.[vm.vm] ?? {}, join(scratch, `completions-${vm.vm}.f64`), gate);
       const at: ReplayPhase = { phase: 0, event: -1 };
-      states.push({ vm, source: new EventSource(trace), run, gate, handlers: traceHandlers(lanes, [run], at), at, bare: lanes.map((l) => l.ref), head: undefined, events: 0, doorbells: 0, cutIns: 0 });
+      states.push({
+        vm,
+        source: new EventSource(trace),
+        run,
+        gate,
+        handlers: traceHandlers(lanes, [run], at),
+        at,
+        bare: lanes.map((l) => l.ref),
+        head: undefined,
+        events: 0,
+        doorbells: 0,
+        cutIns: 0,
+      });
     }
     const load = async (s: VmState) => {
       if (s.head === undefined) s.head = (await s.source.next()) ?? null;
@@ -158,7 +177,11 @@ export async function replayHost(vms: readonly PlacedVm[], opts: HostReplayOptio
     let last = -1;
     for (;;) {
       await Promise.all(states.map(load));
-      const v = pickNext(mode, states.map((s) => (s.head === null ? null : timed ? startOf(s) : undefined)), last);
+      const v = pickNext(
+        mode,
+        states.map((s) => (s.head === null ? null : timed ? startOf(s) : undefined)),
+        last,
+      );
       if (v < 0) break;
       last = v;
       play(states[v]!);
@@ -170,9 +193,23 @@ export async function replayHost(vms: readonly PlacedVm[], opts: HostReplayOptio
       s.at.phase = 1;
       s.run.compare(Math.max(0, s.events - 1));
       s.at.phase = 2;
-      return { events: s.events, doorbells: s.doorbells, bare: s.bare, summary: s.run.finish(), waits: { ...s.gate.waits }, endUs: s.gate.now(), cutIns: s.cutIns };
+      return {
+        events: s.events,
+        doorbells: s.doorbells,
+        bare: s.bare,
+        summary: s.run.finish(),
+        waits: { ...s.gate.waits },
+        endUs: s.gate.now(),
+        cutIns: s.cutIns,
+      };
     });
-    const units = [...host.values()].map((u): UnitTotals => ({ iommu: u.id, host_commands: u.commands, host_syncs: u.syncs, peak_slots: u.peakSlots, entries: u.entries }));
+    const units = [...host.values()].map((u): UnitTotals => ({
+      iommu: u.id,
+      host_commands: u.commands,
+      host_syncs: u.syncs,
+      peak_slots: u.peakSlots,
+      entries: u.entries,
+    }));
     return { interleave: mode, vms: out, units };
   } finally {
     for (const s of states) s.run.dispose();

@@ -113,17 +113,28 @@ export function sharedHostOutput(
         const a = alone[i]![k]!.summary;
         const s = per[k]!;
         return {
-          trace: name(k), vm: v.vm,
-          p50_us_alone: a.p50_us, p50_us_shared: s.p50_us,
-          p99_us_alone: a.p99_us, p99_us_shared: s.p99_us,
-          max_us_alone: a.max_us, max_us_shared: s.max_us,
-          modeled_us_alone: a.modeled_us, modeled_us_shared: s.modeled_us,
+          trace: name(k),
+          vm: v.vm,
+          p50_us_alone: a.p50_us,
+          p50_us_shared: s.p50_us,
+          p99_us_alone: a.p99_us,
+          p99_us_shared: s.p99_us,
+          max_us_alone: a.max_us,
+          max_us_shared: s.max_us,
+          modeled_us_alone: a.modeled_us,
+          modeled_us_shared: s.modeled_us,
         };
       }),
     };
   });
   return {
-    shared_host: { vms: vms.length, arch: vms[0]!.trace.header.arch, iommus: sharedUnits(vms), queue_entries: o.queueEntries, interleave: o.interleave },
+    shared_host: {
+      vms: vms.length,
+      arch: vms[0]!.trace.header.arch,
+      iommus: sharedUnits(vms),
+      queue_entries: o.queueEntries,
+      interleave: o.interleave,
+    },
     traces,
     host: { policies: host },
     left_out: o.leftOut,
@@ -132,14 +143,23 @@ export function sharedHostOutput(
 }
 
 function roundWaits(w: WaitTotals): WaitTotals {
-  return { lock_wait_us: roundUs(w.lock_wait_us), queue_full_wait_us: roundUs(w.queue_full_wait_us), queue_busy_wait_us: roundUs(w.queue_busy_wait_us), waits: w.waits };
+  return {
+    lock_wait_us: roundUs(w.lock_wait_us),
+    queue_full_wait_us: roundUs(w.queue_full_wait_us),
+    queue_busy_wait_us: roundUs(w.queue_busy_wait_us),
+    waits: w.waits,
+  };
 }
 
 const n = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 3 });
 
 function table(head: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (r: readonly string[]) => r.map((x, c) => (right.has(c) ? x.padStart(w[c]!) : x.padEnd(w[c]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((x, c) => (right.has(c) ? x.padStart(w[c]!) : x.padEnd(w[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)];
 }
 
@@ -153,22 +173,63 @@ function placementNote(notes: readonly string[]): string {
 /** The comparison as text: per VM and policy the verdict and latency alone → shared, then host totals. */
 export function sharedHostText(o: SharedHostOutput): string {
   const h = o.shared_host;
-  const lines = [`shared host: ${h.vms} VM${h.vms === 1 ? '' : 's'} (${h.arch}) on physical IOMMU${h.iommus.length === 1 ? '' : 's'} ${h.iommus.join(', ')}; ${h.queue_entries}-slot queues; interleave ${h.interleave}`];
+  const lines = [
+    `shared host: ${h.vms} VM${h.vms === 1 ? '' : 's'} (${h.arch}) on physical IOMMU${h.iommus.length === 1 ? '' : 's'} ${h.iommus.join(', ')}; ${h.queue_entries}-slot queues; interleave ${h.interleave}`,
+  ];
   for (const t of o.traces) lines.push(`  VM ${t.vm}: ${t.trace} (${n(t.doorbells)} doorbells${placementNote(t.placement)})`);
   lines.push('');
   const rows: string[][] = [];
   for (const p of o.host.policies) {
     for (const v of p.vms) {
       const s = o.traces[v.vm]!.policies.find((x) => x.policy === p.policy)!;
-      rows.push([p.policy, String(v.vm), s.correct ? 'correct' : `${s.violations} violations`, `${n(v.p50_us_alone)} → ${n(v.p50_us_shared)}`, `${n(v.p99_us_alone)} → ${n(v.p99_us_shared)}`, n(s.lock_wait_us), n(s.queue_full_wait_us), n(s.queue_busy_wait_us)]);
+      rows.push([
+        p.policy,
+        String(v.vm),
+        s.correct ? 'correct' : `${s.violations} violations`,
+        `${n(v.p50_us_alone)} → ${n(v.p50_us_shared)}`,
+        `${n(v.p99_us_alone)} → ${n(v.p99_us_shared)}`,
+        n(s.lock_wait_us),
+        n(s.queue_full_wait_us),
+        n(s.queue_busy_wait_us),
+      ]);
     }
   }
-  lines.push(...table(['policy', 'VM', 'verdict', 'p50 µs alone → shared', 'p99 µs alone → shared', 'lock wait µs', 'queue-full µs', 'queue-busy µs'], rows, new Set([1, 3, 4, 5, 6, 7])));
+  lines.push(
+    ...table(
+      ['policy', 'VM', 'verdict', 'p50 µs alone → shared', 'p99 µs alone → shared', 'lock wait µs', 'queue-full µs', 'queue-busy µs'],
+      rows,
+      new Set([1, 3, 4, 5, 6, 7]),
+    ),
+  );
   lines.push('', 'host totals:');
   lines.push(
     ...table(
-      ['policy', 'verdict', 'ioctls', 'host cmds', 'host syncs', 'lock wait µs', 'queue-full µs', 'queue-busy µs', 'modelled µs', 'makespan µs', 'peak slots'],
-      o.host.policies.map((p) => [p.policy, p.correct ? 'correct' : `${p.violations} violations`, n(p.ioctls), n(p.host_commands), n(p.host_syncs), n(p.lock_wait_us), n(p.queue_full_wait_us), n(p.queue_busy_wait_us), n(p.modeled_us), n(p.makespan_us), p.units.map((u) => `${u.iommu}:${u.peak_slots}`).join(' ')]),
+      [
+        'policy',
+        'verdict',
+        'ioctls',
+        'host cmds',
+        'host syncs',
+        'lock wait µs',
+        'queue-full µs',
+        'queue-busy µs',
+        'modelled µs',
+        'makespan µs',
+        'peak slots',
+      ],
+      o.host.policies.map((p) => [
+        p.policy,
+        p.correct ? 'correct' : `${p.violations} violations`,
+        n(p.ioctls),
+        n(p.host_commands),
+        n(p.host_syncs),
+        n(p.lock_wait_us),
+        n(p.queue_full_wait_us),
+        n(p.queue_busy_wait_us),
+        n(p.modeled_us),
+        n(p.makespan_us),
+        p.units.map((u) => `${u.iommu}:${u.peak_slots}`).join(' '),
+      ]),
       new Set([2, 3, 4, 5, 6, 7, 8, 9]),
     ),
   );

@@ -56,7 +56,11 @@ export class PhysicalQueue {
   syncs = 0;
   peakSlots = 0;
 
-  constructor(readonly id: number, readonly arch: Arch, readonly entries: number) {}
+  constructor(
+    readonly id: number,
+    readonly arch: Arch,
+    readonly entries: number,
+  ) {}
 
   /** Slots held at time `t` by batches queued so far. */
   occupancy(t: number): number {

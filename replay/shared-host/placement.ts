@@ -35,7 +35,10 @@ export function placeVms(vms: readonly VmSpec[], renumber = false): PlacedVm[] {
   const arch = vms[0]?.trace.header.arch;
   for (const v of vms) {
     if (v.trace.header.arch !== arch) {
-      throw new InputFault({ file: v.path, message: `shared host: this trace is ${v.trace.header.arch} but ${vms[0]!.path} is ${arch}: one host's IOMMUs are of one kind` });
+      throw new InputFault({
+        file: v.path,
+        message: `shared host: this trace is ${v.trace.header.arch} but ${vms[0]!.path} is ${arch}: one host's IOMMUs are of one kind`,
+      });
     }
   }
   const movable = (v: VmSpec) => renumber || v.topology.source === 'inferred';
@@ -48,7 +51,10 @@ export function placeVms(vms: readonly VmSpec[], renumber = false): PlacedVm[] {
       const k = key(d.iommu, d.psid);
       const other = owner.get(k);
       if (other !== undefined && other !== v.path) {
-        throw new InputFault({ file: v.path, message: `shared host: physical SID ${hex(d.psid)} on IOMMU ${d.iommu} is also in ${other}: one device cannot be assigned to two VMs (give each trace its own --topology, or --renumber-psids)` });
+        throw new InputFault({
+          file: v.path,
+          message: `shared host: physical SID ${hex(d.psid)} on IOMMU ${d.iommu} is also in ${other}: one device cannot be assigned to two VMs (give each trace its own --topology, or --renumber-psids)`,
+        });
       }
       owner.set(k, v.path);
       (used.get(d.iommu) ?? used.set(d.iommu, new Set()).get(d.iommu)!).add(d.psid);
@@ -64,13 +70,17 @@ export function placeVms(vms: readonly VmSpec[], renumber = false): PlacedVm[] {
         let psid = d.psid;
         while (taken.has(psid)) psid++;
         taken.add(psid);
-        if (psid !== d.psid) notes.push(`device ${hex(d.sid)}: physical SID ${hex(d.psid)} → ${hex(psid)} on IOMMU ${d.iommu} (${renumber ? '--renumber-psids' : 'inferred topology'}; another VM holds ${hex(d.psid)})`);
+        if (psid !== d.psid)
+          notes.push(
+            `device ${hex(d.sid)}: physical SID ${hex(d.psid)} → ${hex(psid)} on IOMMU ${d.iommu} (${renumber ? '--renumber-psids' : 'inferred topology'}; another VM holds ${hex(d.psid)})`,
+          );
         return psid === d.psid ? d : { ...d, psid };
       });
     }
     const arch = v.trace.header.arch;
     const iommus = v.topology.topology.iommus.map((m) => (arch === 'smmuv3' ? { ...m, vmid: vm + 1 } : m));
-    if (arch === 'smmuv3' && vms.length > 1) notes.push(`VMID ${vm + 1} on ${iommus.length === 1 ? 'its SMMU' : `each of its ${iommus.length} SMMUs`}`);
+    if (arch === 'smmuv3' && vms.length > 1)
+      notes.push(`VMID ${vm + 1} on ${iommus.length === 1 ? 'its SMMU' : `each of its ${iommus.length} SMMUs`}`);
     const firstDid = didBase;
     // A VM's nested HWPTs on one unit are at most one per device: the next VM starts past them.
     didBase += Math.max(1, devices.length);

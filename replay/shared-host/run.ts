@@ -45,7 +45,11 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
   for (const [k, path] of paths.entries()) {
     const trace = await openTrace(path);
     const topology = await resolveTopology(trace, opts.topologyFiles?.[k]);
-    if (topology.topology.devices.length === 0) throw new InputFault({ file: path, message: 'no devices: the trace names none and the header has no topology (give --topology FILE)' });
+    if (topology.topology.devices.length === 0)
+      throw new InputFault({
+        file: path,
+        message: 'no devices: the trace names none and the header has no topology (give --topology FILE)',
+      });
     specs.push({ path, trace, topology });
   }
   const vms = placeVms(specs, opts.renumberPsids === true);
@@ -54,13 +58,36 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
   const policies: ResolvedPolicy[] = [];
   for (const p of asked) {
     // A VM with several guest queues: hw-direct needs them one to one onto physical IOMMUs.
-    const why = vms.map((v) => ({ v, out: partitionAvailable([p], v.topology.topology, v.trace.header.queues === undefined ? undefined : queueDevices(v.trace.header, v.topology.topology, { file: v.trace.path, source: v.topology.source })).leftOut[0] })).find((x) => x.out !== undefined);
+    const why = vms
+      .map((v) => ({
+        v,
+        out: partitionAvailable(
+          [p],
+          v.topology.topology,
+          v.trace.header.queues === undefined
+            ? undefined
+            : queueDevices(v.trace.header, v.topology.topology, { file: v.trace.path, source: v.topology.source }),
+        ).leftOut[0],
+      }))
+      .find((x) => x.out !== undefined);
     if (why === undefined) policies.push(p);
     else leftOut.push({ policy: p.name, why: `${opts.names?.[why.v.vm] ?? why.v.path}: ${why.out!.why}` });
   }
-  if (policies.length === 0) throw new InputFault({ file: paths[0], message: `shared host: no policy can run on every VM (${leftOut.map((l) => `${l.policy}: ${l.why}`).join('; ')})` });
+  if (policies.length === 0)
+    throw new InputFault({
+      file: paths[0],
+      message: `shared host: no policy can run on every VM (${leftOut.map((l) => `${l.policy}: ${l.why}`).join('; ')})`,
+    });
   const queueEntries = opts.queueEntries ?? HOST_QUEUE_ENTRIES[vms[0]!.trace.header.arch];
-  const tables = opts.outDir === undefined ? undefined : vms.map((v) => openVmTables(join(opts.outDir!, `vm-${v.vm}`), policies.map((p) => p.name)));
+  const tables =
+    opts.outDir === undefined
+      ? undefined
+      : vms.map((v) =>
+          openVmTables(
+            join(opts.outDir!, `vm-${v.vm}`),
+            policies.map((p) => p.name),
+          ),
+        );
   try {
     // One pass per policy (each its own host and interleave), then each VM alone on the same host
     // model (its placement kept, so only the neighbours differ).
@@ -68,14 +95,26 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
     const alone: VmRun[][] = [];
     let interleave = opts.interleave;
     for (const policy of policies) {
-      const h = await replayHost(vms, { policy, costs, queueEntries, ...(interleave ? { interleave } : {}), ...(tables ? { sinks: tables.map(tableSinks) } : {}) });
+      const h = await replayHost(vms, {
+        policy,
+        costs,
+        queueEntries,
+        ...(interleave ? { interleave } : {}),
+        ...(tables ? { sinks: tables.map(tableSinks) } : {}),
+      });
       interleave = h.interleave;
       shared.push(h);
       const one: VmRun[] = [];
       for (const v of vms) one.push((await replayHost([v], { policy, costs, queueEntries, interleave })).vms[0]!);
       alone.push(one);
     }
-    const result = sharedHostOutput(vms, shared, alone, { queueEntries, interleave: interleave ?? 'round-robin', leftOut, costs, ...(opts.names ? { names: opts.names } : {}) });
+    const result = sharedHostOutput(vms, shared, alone, {
+      queueEntries,
+      interleave: interleave ?? 'round-robin',
+      leftOut,
+      costs,
+      ...(opts.names ? { names: opts.names } : {}),
+    });
     if (opts.outDir !== undefined && tables !== undefined) {
       vms.forEach((v, k) => {
         const t = tables[k]!;
@@ -84,7 +123,10 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
         t.close();
         const r = { events: runs[0]?.events ?? 0, doorbells: runs[0]?.doorbells ?? 0, summaries: runs.map((x) => x.summary) };
         const one = { ...replayOutput(v.trace, v.topology, r, bareOutput(runs[0]!.bare)), left_out: leftOut };
-        writeFileAtomic(join(opts.outDir!, `vm-${v.vm}`, 'replay.json'), `${JSON.stringify({ ...one, shared_host: { vm: v.vm, of: vms.length, notes: v.notes } }, null, 2)}\n`);
+        writeFileAtomic(
+          join(opts.outDir!, `vm-${v.vm}`, 'replay.json'),
+          `${JSON.stringify({ ...one, shared_host: { vm: v.vm, of: vms.length, notes: v.notes } }, null, 2)}\n`,
+        );
       });
       writeFileAtomic(join(opts.outDir, 'shared-host.json'), `${JSON.stringify(result, null, 2)}\n`);
     }
@@ -96,5 +138,10 @@ export async function runSharedHost(paths: readonly string[], opts: SharedHostRu
 
 function openVmTables(dir: string, policies: readonly string[]): ReplayTables {
   mkdirSync(dir, { recursive: true });
-  return new ReplayTables(dir, { host_ops: hostOpsSpec(policies, true), completions: completionsSpec(policies), violations: violationsSpec(policies), summary: summarySpec(policies) });
+  return new ReplayTables(dir, {
+    host_ops: hostOpsSpec(policies, true),
+    completions: completionsSpec(policies),
+    violations: violationsSpec(policies),
+    summary: summarySpec(policies),
+  });
 }

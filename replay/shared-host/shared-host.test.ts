@@ -31,7 +31,7 @@ async function scenario(name: string, edit?: (text: string) => string): Promise<
   return out;
 }
 
-describe('physical queue: slots, in-order completion, the drivers\' locks', () => {
+describe("physical queue: slots, in-order completion, the drivers' locks", () => {
   it('SMMUv3: a full queue waits for consumed slots, then for the exclusive lock until no sync waiter is left', () => {
     const q = new PhysicalQueue(0, 'smmuv3', 8);
     // Two batches of 3 slots each: issued at 0 and 1, completing at 5 and 9 (busy period 0..9).
@@ -77,9 +77,19 @@ describe('placement', () => {
   it('a physical SID in two VMs is one error naming both traces; a different SID is fine', async () => {
     const a = await scenario('shared-host-wrap-split-a');
     const clash = await scenario('shared-host-wrap-split-b', (t) => t.replace('"psid": "0x10"', '"psid": "0x8"'));
-    const specs = async (paths: string[]) => Promise.all(paths.map(async (path) => { const trace = await openTrace(path); return { path, trace, topology: await resolveTopology(trace) }; }));
+    const specs = async (paths: string[]) =>
+      Promise.all(
+        paths.map(async (path) => {
+          const trace = await openTrace(path);
+          return { path, trace, topology: await resolveTopology(trace) };
+        }),
+      );
     const bad = await specs([a, clash]);
-    expect(() => placeVms(bad)).toThrow(new RegExp(`${clash.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*physical SID 0x8 on IOMMU 0 is also in .*shared-host-wrap-split-a\\.arrow`));
+    expect(() => placeVms(bad)).toThrow(
+      new RegExp(
+        `${clash.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*physical SID 0x8 on IOMMU 0 is also in .*shared-host-wrap-split-a\\.arrow`,
+      ),
+    );
     const good = placeVms(await specs([a, await scenario('shared-host-wrap-split-b')]));
     // VMIDs 1 and 2: one per VM on the shared SMMU.
     expect(good.map((v) => v.topology.topology.iommus[0]!.vmid)).toEqual([1, 2]);
@@ -104,34 +114,56 @@ describe('one VM on the shared host is the plain replay', () => {
   });
 });
 
-describe('a wrap-split batch with another VM\'s commands between its two ioctls (shared-host-wrap-split-a/b.jsonl)', () => {
+describe("a wrap-split batch with another VM's commands between its two ioctls (shared-host-wrap-split-a/b.jsonl)", () => {
   const policy = 'linear-batch:split_on_wrap=true';
 
-  it('stays correct; the neighbour\'s batch sits between A\'s two ioctls and both pay for it (derived in the scenario header)', async () => {
+  it("stays correct; the neighbour's batch sits between A's two ioctls and both pay for it (derived in the scenario header)", async () => {
     const a = await scenario('shared-host-wrap-split-a');
     const b = await scenario('shared-host-wrap-split-b');
     const r = await runSharedHost([a, b], { policies: [policy] });
     expect(r.shared_host.interleave).toBe('time');
     const [va, vb] = r.traces.map((t) => t.policies[0]!);
-    expect(va).toMatchObject({ correct: true, ioctls: 2, host_commands: 3, host_syncs: 2, p50_us: 6.98, queue_busy_wait_us: 0.66, cut_ins: 0 });
-    expect(vb).toMatchObject({ correct: true, ioctls: 1, host_commands: 1, host_syncs: 1, p50_us: 5.88, queue_busy_wait_us: 1.44, cut_ins: 1 });
+    expect(va).toMatchObject({
+      correct: true,
+      ioctls: 2,
+      host_commands: 3,
+      host_syncs: 2,
+      p50_us: 6.98,
+      queue_busy_wait_us: 0.66,
+      cut_ins: 0,
+    });
+    expect(vb).toMatchObject({
+      correct: true,
+      ioctls: 1,
+      host_commands: 1,
+      host_syncs: 1,
+      p50_us: 5.88,
+      queue_busy_wait_us: 1.44,
+      cut_ins: 1,
+    });
     const h = r.host.policies[0]!;
     expect(h).toMatchObject({ correct: true, host_commands: 4, host_syncs: 3, lock_wait_us: 0, queue_full_wait_us: 0 });
-    expect(h.vms.map((v) => [v.p50_us_alone, v.p50_us_shared])).toEqual([[6.22, 6.98], [4.34, 5.88]]);
+    expect(h.vms.map((v) => [v.p50_us_alone, v.p50_us_shared])).toEqual([
+      [6.22, 6.98],
+      [4.34, 5.88],
+    ]);
   });
 
   it('B rung at 10 µs, after A is done (6.98 µs): no cut-in, nobody waits, both latencies are the alone ones', async () => {
     const a = await scenario('shared-host-wrap-split-a');
     // Each trace's clock starts at its own first event: B's first command at 0, its doorbell at 10 µs.
     const late = await scenario('shared-host-wrap-split-b', (t) =>
-      t.replace('"addr": "0x300000"}}', '"addr": "0x300000"}, "ts": 0}').replace('{"doorbell": true, "ts": 0}', '{"doorbell": true, "ts": 10000}'));
+      t
+        .replace('"addr": "0x300000"}}', '"addr": "0x300000"}, "ts": 0}')
+        .replace('{"doorbell": true, "ts": 0}', '{"doorbell": true, "ts": 10000}'),
+    );
     const r = await runSharedHost([a, late], { policies: [policy] });
     const [va, vb] = r.traces.map((t) => t.policies[0]!);
     expect(va).toMatchObject({ correct: true, p50_us: 6.22, queue_busy_wait_us: 0, cut_ins: 0 });
     expect(vb).toMatchObject({ correct: true, p50_us: 4.34, queue_busy_wait_us: 0, cut_ins: 0 });
   });
 
-  it('round-robin takes whole doorbells: B queues behind both of A\'s batches', async () => {
+  it("round-robin takes whole doorbells: B queues behind both of A's batches", async () => {
     const a = await scenario('shared-host-wrap-split-a');
     const b = await scenario('shared-host-wrap-split-b');
     const r = await runSharedHost([a, b], { policies: [policy], interleave: 'round-robin' });
@@ -143,7 +175,7 @@ describe('a wrap-split batch with another VM\'s commands between its two ioctls 
   });
 });
 
-describe('VT-d: qi_submit_sync\'s q_lock and the wait behind another VM\'s descriptors', () => {
+describe("VT-d: qi_submit_sync's q_lock and the wait behind another VM's descriptors", () => {
   // Each VM: one IOTLB page-selective invalidation of DID 6 and a wait, one doorbell; no ATS.
   // per-command, A alone: trap 2.5 + vmm_per_cmd 0.2 + ioctl 0.3 + 0.01 + host_cmd 0.03 + vtd_wait 0.5
   // + host_doorbell 0.1 + vmm_per_cmd 0.2 (the wait) = 3.84 µs.
@@ -168,7 +200,7 @@ describe('VT-d: qi_submit_sync\'s q_lock and the wait behind another VM\'s descr
     return out;
   };
 
-  it('B waits 0.03 µs for the lock and 0.37 µs behind A\'s descriptors; A waits for nothing', async () => {
+  it("B waits 0.03 µs for the lock and 0.37 µs behind A's descriptors; A waits for nothing", async () => {
     const a = await write('vtd-a', vm('0x100', 0));
     const b = await write('vtd-b', vm('0x108', 0));
     const r = await runSharedHost([a, b], { policies: ['per-command'] });

@@ -35,11 +35,20 @@ async function qemuSide(path: string): Promise<QemuSide> {
     if (e === undefined || isEventError(e)) continue;
     // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- compares only the events this test checks; the rest are skipped by default
     switch (e.event) {
-      case 'smmuv3_cmdq_cfgi_ste': out.cfgiSte.push(e.streamid); break;
-      case 'smmuv3_cmdq_tlbi_nh_asid': out.nhAsid.push(e.asid); break;
-      case 'smmuv3_cmdq_consume_out': out.cons = { index: e.cons, wrap: e.consWrap }; break;
-      case 'smmuv3_cmdq_consume_error': out.errors++; break;
-      default: break;
+      case 'smmuv3_cmdq_cfgi_ste':
+        out.cfgiSte.push(e.streamid);
+        break;
+      case 'smmuv3_cmdq_tlbi_nh_asid':
+        out.nhAsid.push(e.asid);
+        break;
+      case 'smmuv3_cmdq_consume_out':
+        out.cons = { index: e.cons, wrap: e.consWrap };
+        break;
+      case 'smmuv3_cmdq_consume_error':
+        out.errors++;
+        break;
+      default:
+        break;
     }
   }
   return out;
@@ -75,21 +84,24 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe.each(CAPTURES)('qemu-smmuv3-%s.log.gz straight through the guest unit', (run) => {
-  it.each(['arch', 'qemu-7.2'] as const satisfies readonly Compat[])('compat %s: no error, QEMU\'s final CONS, QEMU\'s invalidations', async (compat) => {
-    const q = qemu.get(run)!;
-    expect(q.errors).toBe(0);
-    // The log holds what samples/captures/README.md counts: CFGI_STE 4, TLBI_NH_ASID 2 / 63.
-    expect([q.cfgiSte.length, q.nhAsid.length]).toEqual(run === 'strict' ? [4, 2] : [4, 63]);
-    expect(q.ranges.length > 0).toBe(run === 'strict'); // 5,784 TLBI_NH_VA (strict), none lazy
-    const r = await replayTrace(traces.get(run)!, { compat });
-    expect(r.events.filter((e) => e.kind === 'error')).toEqual([]);
-    expect(r.consumer).toEqual({ ...q.cons, error: undefined });
-    const u = unitSide(r);
-    expect(u.cfgiSte).toEqual(q.cfgiSte);
-    expect(u.nhAsid).toEqual(q.nhAsid);
-    expect(u.ranges.length).toBe(q.ranges.length);
-    expect(u.ranges).toEqual(q.ranges);
-    // Every command the trace holds was consumed (no policy: the unit is the whole story).
-    expect(r.executed).toBe(r.commands);
-  });
+  it.each(['arch', 'qemu-7.2'] as const satisfies readonly Compat[])(
+    "compat %s: no error, QEMU's final CONS, QEMU's invalidations",
+    async (compat) => {
+      const q = qemu.get(run)!;
+      expect(q.errors).toBe(0);
+      // The log holds what samples/captures/README.md counts: CFGI_STE 4, TLBI_NH_ASID 2 / 63.
+      expect([q.cfgiSte.length, q.nhAsid.length]).toEqual(run === 'strict' ? [4, 2] : [4, 63]);
+      expect(q.ranges.length > 0).toBe(run === 'strict'); // 5,784 TLBI_NH_VA (strict), none lazy
+      const r = await replayTrace(traces.get(run)!, { compat });
+      expect(r.events.filter((e) => e.kind === 'error')).toEqual([]);
+      expect(r.consumer).toEqual({ ...q.cons, error: undefined });
+      const u = unitSide(r);
+      expect(u.cfgiSte).toEqual(q.cfgiSte);
+      expect(u.nhAsid).toEqual(q.nhAsid);
+      expect(u.ranges.length).toBe(q.ranges.length);
+      expect(u.ranges).toEqual(q.ranges);
+      // Every command the trace holds was consumed (no policy: the unit is the whole story).
+      expect(r.executed).toBe(r.commands);
+    },
+  );
 });

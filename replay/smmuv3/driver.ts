@@ -25,7 +25,12 @@ export class PhysicalQueue {
   /** The driver's PROD (wrap|index). */
   private prod = 0;
 
-  constructor(readonly iommu: number, private readonly ops: HostOpSink, log2size: number, opts: Smmuv3Options = {}) {
+  constructor(
+    readonly iommu: number,
+    private readonly ops: HostOpSink,
+    log2size: number,
+    opts: Smmuv3Options = {},
+  ) {
     if (log2size < 7) throw new Error('Linux refuses a CMDQ of 64 entries or fewer (one batch + a SYNC must fit)');
     this.ring = new SmmuRing(log2size);
     this.mem.addRegion(PHYS_QUEUE_BASE, this.ring.entries * 16);
@@ -49,7 +54,8 @@ export class PhysicalQueue {
       this.put(c);
       const name = what(c);
       this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: name });
-      if (name === 'CMD_ATC_INV') this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: atcTimedOut(this.unit, c), detail: atcDetail(this.unit, c) });
+      if (name === 'CMD_ATC_INV')
+        this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: atcTimedOut(this.unit, c), detail: atcDetail(this.unit, c) });
     }
     const sync = this.prod;
     this.put(SYNC);

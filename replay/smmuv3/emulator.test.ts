@@ -87,7 +87,7 @@ describe('wrap, full and empty through CMDQ_BASE/PROD/CONS (spec/smmuv3.md §1.2
 
 describe('an illegal command stops the consumer exactly there (spec/smmuv3.md §1.3, §6.1, §9)', () => {
   const cases: [string, Words, ConstructorParameters<typeof GuestQueue>[1]?][] = [
-    ['unknown opcode 0x07 (QEMU\'s CFGI_ALL enum slot, §2 row 1)', [0x07n, 0n]],
+    ["unknown opcode 0x07 (QEMU's CFGI_ALL enum slot, §2 row 1)", [0x07n, 0n]],
     ['opcode 0x00', [0n, 0n]],
     ['reserved bit in TLBI_NH_VA DW1 (§2: unclaimed bits are reserved)', [va(A)[0], va(A)[1] | 0x2n]],
     ['CMD_SYNC CS=0b11 (§2 row 7)', cmd('CMD_SYNC', { CS: 3 })],
@@ -209,14 +209,21 @@ describe('QEMU 7.2 compatibility (spec/smmuv3.md §2 discrepancy table, §6.1)',
   it('treats EL2/EL3, stage-2 TLBIs, ATC_INV, PRI_RESP, RESUME, STALL_TERM as unhandled no-ops', () => {
     const q = guestQueue(4, { compat: 'qemu-7.2' });
     q.push(
-      cmd('CMD_TLBI_EL2_ALL'), cmd('CMD_TLBI_EL3_ALL'), cmd('CMD_TLBI_S12_VMALL'), cmd('CMD_TLBI_S2_IPA'),
-      cmd('CMD_ATC_INV', { SID: DEV, SIZE: 52 }), cmd('CMD_PRI_RESP'), cmd('CMD_RESUME'), cmd('CMD_STALL_TERM'), SYNC,
+      cmd('CMD_TLBI_EL2_ALL'),
+      cmd('CMD_TLBI_EL3_ALL'),
+      cmd('CMD_TLBI_S12_VMALL'),
+      cmd('CMD_TLBI_S2_IPA'),
+      cmd('CMD_ATC_INV', { SID: DEV, SIZE: 52 }),
+      cmd('CMD_PRI_RESP'),
+      cmd('CMD_RESUME'),
+      cmd('CMD_STALL_TERM'),
+      SYNC,
     );
     expect(q.cons()).toEqual({ index: 9, wrap: 0, err: 0 });
     expect(q.unit.cached(DEV, undefined, A)).toEqual({ iotlb: true, walk: false, config: true, atc: true });
   });
 
-  it('TLBI_NH_ALL flushes every entry; CFGI_CD drops the device\'s whole configuration', () => {
+  it("TLBI_NH_ALL flushes every entry; CFGI_CD drops the device's whole configuration", () => {
     const q = guestQueue(4, { compat: 'qemu-7.2' });
     q.unit.setSte(0x10, { cds: { 0: 7 } });
     q.unit.translate(0x10, undefined, A);
@@ -234,7 +241,7 @@ describe('events', () => {
     const e = q.events[0]!;
     expect(e.kind === 'exec' && e.effects[0]!.detail).toBe(
       'smmuv3_s1_range_inval vmid=0 asid=1 addr=0xffff5000 tg=1 num_pages=0x1 ttl=3 leaf=1\n' +
-      'smmuv3_s1_range_inval vmid=0 asid=1 addr=0xffff6000 tg=1 num_pages=0x2 ttl=3 leaf=1',
+        'smmuv3_s1_range_inval vmid=0 asid=1 addr=0xffff6000 tg=1 num_pages=0x2 ttl=3 leaf=1',
     );
   });
 });

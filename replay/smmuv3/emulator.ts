@@ -31,8 +31,22 @@ import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, Queu
 import { ConfigCache } from './config-cache.js';
 import * as qt from './qemu-trace.js';
 import {
-  CERROR, CERROR_NAMES, CMDQ_BASE, CMDQS_MAX, CR0, GERROR, GUEST_FEATURES, REG,
-  getField, getField64, idr0Of, idr1Of, idr3Of, missingFeature, setField, type Smmuv3Features,
+  CERROR,
+  CERROR_NAMES,
+  CMDQ_BASE,
+  CMDQS_MAX,
+  CR0,
+  GERROR,
+  GUEST_FEATURES,
+  REG,
+  getField,
+  getField64,
+  idr0Of,
+  idr1Of,
+  idr3Of,
+  missingFeature,
+  setField,
+  type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
 import { LEAF, TABLE, TranslationCache, type Dropped } from './tlb.js';
@@ -139,7 +153,10 @@ export class Smmuv3 implements QueueUnit {
   /** Commands that took effect, on every queue. */
   executed = 0;
 
-  constructor(private readonly mem: GuestMemory, opts: Smmuv3Options = {}) {
+  constructor(
+    private readonly mem: GuestMemory,
+    opts: Smmuv3Options = {},
+  ) {
     this.compat = opts.compat ?? 'arch';
     const qemu = this.compat === 'qemu-7.2';
     this.features = { ...GUEST_FEATURES, ...opts.features };
@@ -154,32 +171,62 @@ export class Smmuv3 implements QueueUnit {
 
   // ---- Register interface -------------------------------------------------------------------
 
-  get IDR0(): number { return idr0Of(this.features); }
-  get IDR1(): number { return idr1Of(this.cmdqs); }
-  get IDR3(): number { return idr3Of(this.features); }
-  get CR0(): number { return this.cr0; }
-  get GERROR(): number { return this.gerror; }
-  get GERRORN(): number { return this.gerrorn; }
-  get CMDQ_BASE(): bigint { return this.cmdqBase; }
-  get CMDQ_PROD(): number { return this.prod; }
-  get CMDQ_CONS(): number { return this.cons; }
+  get IDR0(): number {
+    return idr0Of(this.features);
+  }
+  get IDR1(): number {
+    return idr1Of(this.cmdqs);
+  }
+  get IDR3(): number {
+    return idr3Of(this.features);
+  }
+  get CR0(): number {
+    return this.cr0;
+  }
+  get GERROR(): number {
+    return this.gerror;
+  }
+  get GERRORN(): number {
+    return this.gerrorn;
+  }
+  get CMDQ_BASE(): bigint {
+    return this.cmdqBase;
+  }
+  get CMDQ_PROD(): number {
+    return this.prod;
+  }
+  get CMDQ_CONS(): number {
+    return this.cons;
+  }
   /** LOG2SIZE in effect (after the CMDQS cap). */
-  get log2size(): number { return this.ring.log2size; }
+  get log2size(): number {
+    return this.ring.log2size;
+  }
 
   /** An MMIO read at `offset` (page 1 aliases page 0, as in QEMU). */
   readReg(offset: number): bigint {
     switch (offset & ~0x10000) {
-      case REG.IDR0: return BigInt(this.IDR0);
-      case REG.IDR1: return BigInt(this.IDR1);
-      case REG.IDR3: return BigInt(this.IDR3);
+      case REG.IDR0:
+        return BigInt(this.IDR0);
+      case REG.IDR1:
+        return BigInt(this.IDR1);
+      case REG.IDR3:
+        return BigInt(this.IDR3);
       case REG.CR0:
-      case REG.CR0ACK: return BigInt(this.cr0); // CR0ACK follows CR0 at once
-      case REG.GERROR: return BigInt(this.gerror);
-      case REG.GERRORN: return BigInt(this.gerrorn);
-      case REG.CMDQ_BASE: return this.cmdqBase;
-      case REG.CMDQ_PROD: return BigInt(this.prod);
-      case REG.CMDQ_CONS: return BigInt(this.cons);
-      default: return 0n; // RAZ
+      case REG.CR0ACK:
+        return BigInt(this.cr0); // CR0ACK follows CR0 at once
+      case REG.GERROR:
+        return BigInt(this.gerror);
+      case REG.GERRORN:
+        return BigInt(this.gerrorn);
+      case REG.CMDQ_BASE:
+        return this.cmdqBase;
+      case REG.CMDQ_PROD:
+        return BigInt(this.prod);
+      case REG.CMDQ_CONS:
+        return BigInt(this.cons);
+      default:
+        return 0n; // RAZ
     }
   }
 
@@ -187,12 +234,18 @@ export class Smmuv3 implements QueueUnit {
   writeReg(offset: number, value: bigint): void {
     const v = Number(value & 0xffffffffn);
     switch (offset & ~0x10000) {
-      case REG.CR0: return this.writeCr0(v);
-      case REG.GERRORN: return this.writeGerrorn(v);
-      case REG.CMDQ_BASE: return this.writeCmdqBase(value);
-      case REG.CMDQ_PROD: return this.writeCmdqProd(v);
-      case REG.CMDQ_CONS: return this.writeCmdqCons(v);
-      default: return; // read-only or not modelled: write ignored
+      case REG.CR0:
+        return this.writeCr0(v);
+      case REG.GERRORN:
+        return this.writeGerrorn(v);
+      case REG.CMDQ_BASE:
+        return this.writeCmdqBase(value);
+      case REG.CMDQ_PROD:
+        return this.writeCmdqProd(v);
+      case REG.CMDQ_CONS:
+        return this.writeCmdqCons(v);
+      default:
+        return; // read-only or not modelled: write ignored
     }
   }
 
@@ -269,7 +322,8 @@ export class Smmuv3 implements QueueUnit {
     const pending = this.atcPending.get(sid);
     this.atcPending.delete(sid);
     const atc = this.atcs.get(sid);
-    if (pending && atc) for (const p of pending) atc.drop(atcMatch(p.ssid), { range: p.range, leaf: true, table: false }, { leaf: 0, table: 0 });
+    if (pending && atc)
+      for (const p of pending) atc.drop(atcMatch(p.ssid), { range: p.range, leaf: true, table: false }, { leaf: 0, table: 0 });
   }
 
   // ---- Stream table (the model software programs) --------------------------------------------
@@ -325,7 +379,8 @@ export class Smmuv3 implements QueueUnit {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
       const words = this.mem.readWords(this.slotAddr(slot), 2);
-      if (words === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
+      if (words === undefined)
+        return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
       const fault = this.run(words, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
       // CONS moves only after the command took effect; CONS.ERR is kept, as QEMU does.
@@ -366,7 +421,13 @@ export class Smmuv3 implements QueueUnit {
   runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
     const fault = this.run(words, -1, q);
     if (fault === undefined) return undefined;
-    return { code: CERROR_NAMES[fault.cerror]!, value: fault.cerror, slot: -1, message: fault.message, ...(fault.sid !== undefined ? { sid: fault.sid } : {}) };
+    return {
+      code: CERROR_NAMES[fault.cerror]!,
+      value: fault.cerror,
+      slot: -1,
+      message: fault.message,
+      ...(fault.sid !== undefined ? { sid: fault.sid } : {}),
+    };
   }
 
   // ---- One case per command (spec/smmuv3.md §2, §6.1) ----------------------------------------
@@ -413,19 +474,23 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_EL3_VA':
         return qemu ? this.unhandled() : this.needs(name); // always refused on the Non-secure queue
       case 'CMD_TLBI_EL2_ALL':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2, ALL_ENTRIES, name);
+        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, el2, ALL_ENTRIES, name));
       case 'CMD_TLBI_EL2_ASID':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`);
+        return qemu
+          ? this.unhandled()
+          : (this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`));
       case 'CMD_TLBI_EL2_VA':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`);
+        return qemu
+          ? this.unhandled()
+          : (this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`));
       case 'CMD_TLBI_EL2_VAA':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbi(fx, d, el2, this.vaSpec(d, false), name);
+        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, el2, this.vaSpec(d, false), name));
       case 'CMD_TLBI_S12_VMALL':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID)); // §6.1, §9
+        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID))); // §6.1, §9
       case 'CMD_TLBI_S2_IPA':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.tlbiS2Ipa(d, fx, num(f.VMID)); // §6.1, §9
+        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbiS2Ipa(d, fx, num(f.VMID))); // §6.1, §9
       case 'CMD_ATC_INV':
-        return qemu ? this.unhandled() : this.needs(name) ?? this.atcInv(d, q, fx, num(f.SID));
+        return qemu ? this.unhandled() : (this.needs(name) ?? this.atcInv(d, q, fx, num(f.SID)));
       case 'CMD_PRI_RESP':
         return qemu ? this.unhandled() : this.needs(name);
       case 'CMD_RESUME':
@@ -497,7 +562,14 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** Reports what a CFGI dropped: the STE effect (when STEs were its target) and the CD effect. */
-  private cfgiDone(d: Decoded, fx: CacheEffect[] | undefined, ste: number, cd: number, line: string, steEffect: boolean): Fault | undefined {
+  private cfgiDone(
+    d: Decoded,
+    fx: CacheEffect[] | undefined,
+    ste: number,
+    cd: number,
+    line: string,
+    steEffect: boolean,
+  ): Fault | undefined {
     if (fx) {
       const scope = classifySmmuv3(d).scope!;
       if (steEffect) fx.push({ cache: 'ste', dropped: ste, scope: { ...scope, cache: 'ste' }, detail: line });
@@ -507,7 +579,14 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** Drops TLB entries whose tag `match` accepts and reports them as one effect (two with walk entries). */
-  private tlbi(fx: CacheEffect[] | undefined, d: Decoded, match: (t: TlbTag) => boolean, spec: DropSpecIn, detail: string | undefined, scope?: Scope): Fault | undefined {
+  private tlbi(
+    fx: CacheEffect[] | undefined,
+    d: Decoded,
+    match: (t: TlbTag) => boolean,
+    spec: DropSpecIn,
+    detail: string | undefined,
+    scope?: Scope,
+  ): Fault | undefined {
     const out: Dropped = { leaf: 0, table: 0 };
     const table = spec.table && this.walkCache;
     this.tlb.drop(match, { range: spec.range, leaf: true, table, leafLevel: spec.leafLevel }, out);
@@ -545,8 +624,19 @@ export class Smmuv3 implements QueueUnit {
   /** CMD_TLBI_NH_VA (one ASID) and CMD_TLBI_NH_VAA (`asid` undefined: every ASID). */
   private tlbiNhVa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number, asid: number | undefined): Fault | undefined {
     const f = d.fields;
-    const detail = fx && qt.rangeInvalLines('smmuv3_s1_range_inval', vmid, asid ?? -1, f.ADDR ?? 0n,
-      Number(f.TG ?? 0n), Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n));
+    const detail =
+      fx &&
+      qt.rangeInvalLines(
+        'smmuv3_s1_range_inval',
+        vmid,
+        asid ?? -1,
+        f.ADDR ?? 0n,
+        Number(f.TG ?? 0n),
+        Number(f.NUM ?? 0n),
+        Number(f.SCALE ?? 0n),
+        Number(f.TTL ?? 0n),
+        Number(f.LEAF ?? 0n),
+      );
     const spec = this.vaSpec(d, asid !== undefined);
     return this.tlbi(fx, d, asid !== undefined ? this.nh1Asid(vmid, asid) : this.nh1(vmid), spec, detail);
   }
@@ -562,8 +652,20 @@ export class Smmuv3 implements QueueUnit {
    */
   private tlbiS2Ipa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): Fault | undefined {
     const f = d.fields;
-    const detail = fx && qt.rangeInvalLines('smmuv3_range_inval', vmid, -1, f.ADDR ?? 0n, Number(f.TG ?? 0n),
-      Number(f.NUM ?? 0n), Number(f.SCALE ?? 0n), Number(f.TTL ?? 0n), Number(f.LEAF ?? 0n), 2);
+    const detail =
+      fx &&
+      qt.rangeInvalLines(
+        'smmuv3_range_inval',
+        vmid,
+        -1,
+        f.ADDR ?? 0n,
+        Number(f.TG ?? 0n),
+        Number(f.NUM ?? 0n),
+        Number(f.SCALE ?? 0n),
+        Number(f.TTL ?? 0n),
+        Number(f.LEAF ?? 0n),
+        2,
+      );
     return this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
   }
 
@@ -667,9 +769,8 @@ export class Smmuv3 implements QueueUnit {
     if (typeof c === 'string') return { iotlb: false, walk: false, config: false, atc: false };
     const { ste, cd } = c;
     const regime = ste.strw === 'el2' ? 1 : 0;
-    const key = cd !== undefined
-      ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid)
-      : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
+    const key =
+      cd !== undefined ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid) : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
     return {
       iotlb: key !== undefined && this.tlb.leafLevelOf(key, iova) > 0,
       walk: key !== undefined && this.tlb.tableCovers(key, iova),

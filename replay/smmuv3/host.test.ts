@@ -8,7 +8,10 @@ import { cmd, type Words } from './encode.js';
 import { DATA_ARM_SMMUV3, Smmuv3Host } from './host.js';
 
 const TOPO: Topology = {
-  iommus: [{ id: 0, vmid: 1 }, { id: 1, vmid: 2 }],
+  iommus: [
+    { id: 0, vmid: 1 },
+    { id: 1, vmid: 2 },
+  ],
   devices: [
     { sid: 0x8, psid: 0x108, iommu: 0, ats: true, domain: 1, hwpt: 0 },
     { sid: 0x10, psid: 0x210, iommu: 1, ats: false, domain: 2, hwpt: 0 },
@@ -23,7 +26,9 @@ function setup() {
   const ops: HostOp[] = [];
   const host = new Smmuv3Host(TOPO, (o) => ops.push(o));
   const viommu = (iommu: number) => host.objects.find((o) => o.iommu === iommu)!.id;
-  const fill = (n: number, sid = 0x8) => { for (let i = 0; i < n; i++) expect(host.translate(sid, undefined, page(i)).ok).toBe(true); };
+  const fill = (n: number, sid = 0x8) => {
+    for (let i = 0; i < n; i++) expect(host.translate(sid, undefined, page(i)).ok).toBe(true);
+  };
   const hit = (i: number, sid = 0x8) => host.cached(sid, undefined, page(i)).iotlb;
   const inv = (entries: readonly Smmuv3InvEntry[] | null, over: Partial<HwptInvalidate<Smmuv3InvEntry>> = {}) =>
     host.invalidate({ id: viommu(0), dataType: DATA_ARM_SMMUV3, entryLen: 16, entries, entryNum: entries?.length ?? 0, ...over });
@@ -35,10 +40,13 @@ describe('objects and translation through the physical SMMUs (spec/smmuv3.md §5
   it('one vIOMMU per physical SMMU the VM spans, holding its devices', () => {
     const { host } = setup();
     expect(host.units).toHaveLength(2);
-    expect(host.objects.map((o) => [o.kind, o.iommu, o.devices])).toEqual([['viommu', 0, [0x8, 0x18]], ['viommu', 1, [0x10]]]);
+    expect(host.objects.map((o) => [o.kind, o.iommu, o.devices])).toEqual([
+      ['viommu', 0, [0x8, 0x18]],
+      ['viommu', 1, [0x10]],
+    ]);
   });
 
-  it('a device probe walks its SMMU with the guest ASID and that SMMU\'s VMID, into its ATC', () => {
+  it("a device probe walks its SMMU with the guest ASID and that SMMU's VMID, into its ATC", () => {
     const { host } = setup();
     expect(host.translate(0x8, undefined, page(0)).ok).toBe(true);
     expect(host.cached(0x8, undefined, page(0))).toEqual({ iotlb: true, walk: true, config: true, atc: true });
@@ -49,14 +57,14 @@ describe('objects and translation through the physical SMMUs (spec/smmuv3.md §5
 });
 
 describe('conversion of the 8 accepted opcodes (spec/smmuv3.md §5.2 item 3)', () => {
-  it('TLBI_NH_VA gets the vIOMMU\'s VMID forced (the guest\'s VMID 77 would miss)', () => {
+  it("TLBI_NH_VA gets the vIOMMU's VMID forced (the guest's VMID 77 would miss)", () => {
     const { fill, hit, inv } = setup();
     fill(2);
     expect(inv([va(0)])).toEqual({ errno: 0, entryNum: 1 });
     expect([hit(0), hit(1)]).toEqual([false, true]);
   });
 
-  it('TLBI_NSNH_ALL becomes TLBI_NH_ALL of this SMMU\'s VMID only', () => {
+  it("TLBI_NSNH_ALL becomes TLBI_NH_ALL of this SMMU's VMID only", () => {
     const { fill, hit, inv } = setup();
     fill(1, 0x8);
     fill(1, 0x18);
@@ -73,10 +81,14 @@ describe('conversion of the 8 accepted opcodes (spec/smmuv3.md §5.2 item 3)', (
   });
 
   it.each([
-    ['CMD_SYNC', cmd('CMD_SYNC', { CS: 2 })], ['CMD_CFGI_STE', cmd('CMD_CFGI_STE', { SID: 0x8 })],
-    ['CMD_CFGI_STE_RANGE', cmd('CMD_CFGI_STE_RANGE', { RANGE: 31 })], ['CMD_TLBI_S2_IPA', cmd('CMD_TLBI_S2_IPA', { VMID: 1 })],
-    ['CMD_TLBI_S12_VMALL', cmd('CMD_TLBI_S12_VMALL', { VMID: 1 })], ['CMD_TLBI_EL2_ALL', cmd('CMD_TLBI_EL2_ALL')],
-    ['CMD_PREFETCH_CONFIG', cmd('CMD_PREFETCH_CONFIG', { SID: 0x8 })], ['CMD_PRI_RESP', cmd('CMD_PRI_RESP')],
+    ['CMD_SYNC', cmd('CMD_SYNC', { CS: 2 })],
+    ['CMD_CFGI_STE', cmd('CMD_CFGI_STE', { SID: 0x8 })],
+    ['CMD_CFGI_STE_RANGE', cmd('CMD_CFGI_STE_RANGE', { RANGE: 31 })],
+    ['CMD_TLBI_S2_IPA', cmd('CMD_TLBI_S2_IPA', { VMID: 1 })],
+    ['CMD_TLBI_S12_VMALL', cmd('CMD_TLBI_S12_VMALL', { VMID: 1 })],
+    ['CMD_TLBI_EL2_ALL', cmd('CMD_TLBI_EL2_ALL')],
+    ['CMD_PREFETCH_CONFIG', cmd('CMD_PREFETCH_CONFIG', { SID: 0x8 })],
+    ['CMD_PRI_RESP', cmd('CMD_PRI_RESP')],
     ['ATC_INV of a vSID behind another SMMU', cmd('CMD_ATC_INV', { SID: 0x10, SIZE: 52 })],
     ['CFGI_CD of an unknown vSID', cmd('CMD_CFGI_CD', { SID: 0x99 })],
   ] as const)('%s → EIO at its index', (_n, bad) => {
@@ -109,7 +121,7 @@ describe('blocks of 63 + CMD_SYNC and entry_num (spec/smmuv3.md §5.2 items 4–
     expect(Array.from({ length: 7 }, (_, i) => hit(63 + i)).every(Boolean)).toBe(true);
   });
 
-  it('an ATC time-out fails the block\'s CMD_SYNC: ETIMEDOUT, entry_num = index of the block\'s last command', () => {
+  it("an ATC time-out fails the block's CMD_SYNC: ETIMEDOUT, entry_num = index of the block's last command", () => {
     const { host, ops, fill, hit, inv } = setup();
     fill(70);
     host.setAtcTimeout(0x8, true);

@@ -23,7 +23,15 @@ import { rowOf } from '../../formats/codec/table.js';
 import { SMMUV3_OPS, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
 import type { DeviceSpec, Topology } from '../../formats/trace/header.js';
 import type {
-  DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, Smmuv3InvEntry, VtdInvEntry,
+  DirectResult,
+  Errno,
+  HostModel,
+  HostObject,
+  HostOpSink,
+  HwptInvalidate,
+  HwptInvalidateResult,
+  Smmuv3InvEntry,
+  VtdInvEntry,
 } from '../host.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
@@ -52,9 +60,15 @@ type ObjKind = 'ioas' | 'hwpt_paging' | 'viommu' | 'vdevice' | 'nested_hwpt';
 /** The opcodes the host's conversion and the VCMDQ take, from the command table. */
 const code = (name: Smmuv3OpName): number => rowOf(SMMUV3_OPS, name).code;
 const OP = {
-  TLBI_NH_ALL: code('CMD_TLBI_NH_ALL'), TLBI_NH_ASID: code('CMD_TLBI_NH_ASID'), TLBI_NH_VA: code('CMD_TLBI_NH_VA'),
-  TLBI_NH_VAA: code('CMD_TLBI_NH_VAA'), TLBI_NSNH_ALL: code('CMD_TLBI_NSNH_ALL'), ATC_INV: code('CMD_ATC_INV'),
-  CFGI_CD: code('CMD_CFGI_CD'), CFGI_CD_ALL: code('CMD_CFGI_CD_ALL'), CMD_SYNC: code('CMD_SYNC'),
+  TLBI_NH_ALL: code('CMD_TLBI_NH_ALL'),
+  TLBI_NH_ASID: code('CMD_TLBI_NH_ASID'),
+  TLBI_NH_VA: code('CMD_TLBI_NH_VA'),
+  TLBI_NH_VAA: code('CMD_TLBI_NH_VAA'),
+  TLBI_NSNH_ALL: code('CMD_TLBI_NSNH_ALL'),
+  ATC_INV: code('CMD_ATC_INV'),
+  CFGI_CD: code('CMD_CFGI_CD'),
+  CFGI_CD_ALL: code('CMD_CFGI_CD_ALL'),
+  CMD_SYNC: code('CMD_SYNC'),
 } as const;
 const VMID_MASK = 0xffffn << 32n;
 const SID_MASK = 0xffff_ffffn << 32n;
@@ -98,11 +112,20 @@ export class Smmuv3Host implements HostModel {
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
   readonly nestedHwpts: ReadonlyMap<number, number>;
 
-  constructor(readonly topology: Topology, private readonly ops: HostOpSink, events?: EventSink, opts: Smmuv3HostOptions = {}) {
+  constructor(
+    readonly topology: Topology,
+    private readonly ops: HostOpSink,
+    events?: EventSink,
+    opts: Smmuv3HostOptions = {},
+  ) {
     topology.iommus.forEach((m, i) => this.unitOf.set(m.id, i));
-    this.queues = topology.iommus.map((m) => new PhysicalQueue(m.id, ops, opts.queueLog2 ?? 8, {
-      ...(events ? { events } : {}), ...(opts.pageTables ? { pageTables: opts.pageTables } : {}),
-    }));
+    this.queues = topology.iommus.map(
+      (m) =>
+        new PhysicalQueue(m.id, ops, opts.queueLog2 ?? 8, {
+          ...(events ? { events } : {}),
+          ...(opts.pageTables ? { pageTables: opts.pageTables } : {}),
+        }),
+    );
     this.units = this.queues.map((q) => q.unit);
     this.vcmdq = this.queues.map(() => new QueueContext());
     let next = 1;
@@ -114,7 +137,13 @@ export class Smmuv3Host implements HostModel {
       this.kinds.set(id, 'viommu');
       this.viommus.set(id, { id, parts: ps });
       const spans = ps.map((p) => topology.iommus[p.unit]!.id);
-      objects.push({ id, kind: 'viommu', iommu: spans[0]!, devices: ps.flatMap((p) => [...p.vsids.keys()]), ...(ps.length > 1 ? { spans } : {}) });
+      objects.push({
+        id,
+        kind: 'viommu',
+        iommu: spans[0]!,
+        devices: ps.flatMap((p) => [...p.vsids.keys()]),
+        ...(ps.length > 1 ? { spans } : {}),
+      });
     };
     topology.iommus.forEach((m, i) => {
       const devs = topology.devices.filter((d) => d.iommu === m.id);
@@ -151,7 +180,13 @@ export class Smmuv3Host implements HostModel {
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
     const v = this.viommus.get(req.id);
-    this.ops({ kind: 'ioctl', iommu: v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1, entries: req.entryNum, bytes: req.entryNum * req.entryLen, detail: `IOMMU_HWPT_INVALIDATE id=${req.id}` });
+    this.ops({
+      kind: 'ioctl',
+      iommu: v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1,
+      entries: req.entryNum,
+      bytes: req.entryNum * req.entryLen,
+      detail: `IOMMU_HWPT_INVALIDATE id=${req.id}`,
+    });
     const r = this.hwptInvalidate(req);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
   }
@@ -275,7 +310,8 @@ export class Smmuv3Host implements HostModel {
       case OP.CMD_SYNC:
         // A guest-owned VCMDQ takes CMD_SYNC with CS=NONE only (§5.4); anything else is refused
         // as an illegal command [assumption: the hardware's exact reaction is not in the digest].
-        if (((w[0] >> 12n) & 3n) !== 0n) return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
+        if (((w[0] >> 12n) & 3n) !== 0n)
+          return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
         for (const p of this.parts(iommu)) targets.push([p.unit, w]);
         break;
       default:
@@ -286,12 +322,17 @@ export class Smmuv3Host implements HostModel {
       this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
       // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
       if (op === OP.CMD_SYNC) this.ops({ kind: 'host_sync', iommu, detail: 'CMD_SYNC on the direct queue' });
-      if (op === OP.ATC_INV) this.ops({ kind: 'devtlb_inv', iommu, timedOut: atcTimedOut(this.units[u]!, c), detail: atcDetail(this.units[u]!, c) });
+      if (op === OP.ATC_INV)
+        this.ops({ kind: 'devtlb_inv', iommu, timedOut: atcTimedOut(this.units[u]!, c), detail: atcDetail(this.units[u]!, c) });
       const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
       if (err !== undefined) {
         // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
-        const guest = err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === u)?.sid;
-        return { accepted: true, error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) } };
+        const guest =
+          err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === u)?.sid;
+        return {
+          accepted: true,
+          error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) },
+        };
       }
     }
     return { accepted: true };

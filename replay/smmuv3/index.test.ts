@@ -8,7 +8,10 @@ import { cmd, SYNC } from './encode.js';
 
 const TOPO: Topology = {
   iommus: [{ id: 0, vmid: 5 }],
-  devices: [{ sid: 0x8, psid: 0x408, iommu: 0, ats: true, domain: 3, hwpt: 0 }, { sid: 0x10, psid: 0x410, iommu: 0, ats: false, domain: 4, hwpt: 0 }],
+  devices: [
+    { sid: 0x8, psid: 0x408, iommu: 0, ats: true, domain: 3, hwpt: 0 },
+    { sid: 0x10, psid: 0x410, iommu: 0, ats: false, domain: 4, hwpt: 0 },
+  ],
 };
 
 describe('smmuv3Kit', () => {
@@ -39,7 +42,13 @@ describe('smmuv3Kit', () => {
     expect(h.units).toHaveLength(1);
     expect(h.translate(0x8, undefined, 0x2000n).ok).toBe(true);
     expect(h.units[0]!.cached(0x408, undefined, 0x2000n).iotlb).toBe(true);
-    const r = h.invalidate({ id: h.objects[0]!.id, dataType: 1, entryLen: 16, entries: [cmd('CMD_TLBI_NH_ASID', { ASID: 3 })], entryNum: 1 });
+    const r = h.invalidate({
+      id: h.objects[0]!.id,
+      dataType: 1,
+      entryLen: 16,
+      entries: [cmd('CMD_TLBI_NH_ASID', { ASID: 3 })],
+      entryNum: 1,
+    });
     expect(r).toEqual({ errno: 0, entryNum: 1 });
     expect(h.cached(0x8, undefined, 0x2000n).iotlb).toBe(false);
     expect(ops.map((o) => o.kind)).toEqual(['ioctl', 'host_cmd', 'host_sync', 'host_doorbell']);

@@ -40,9 +40,20 @@ interface Probe {
 const inBlock = (a: bigint) => a >= BLOCK.base && a < BLOCK.base + BLOCK.bytes;
 const probes: Probe[] = STREAMS.flatMap((s) =>
   [undefined, ...(s.cds[1] !== undefined ? [1] : [])].flatMap((pasid) =>
-    ADDRS.map((iova) => ({ s, pasid, iova, asid: s.cds[pasid ?? 0] ?? -1, leaf: (s.kind === 's1' || s.kind === 'el2') && inBlock(iova) ? 2 : 3 }))));
+    ADDRS.map((iova) => ({
+      s,
+      pasid,
+      iova,
+      asid: s.cds[pasid ?? 0] ?? -1,
+      leaf: (s.kind === 's1' || s.kind === 'el2') && inBlock(iova) ? 2 : 3,
+    })),
+  ),
+);
 
-interface Range { base: bigint; bytes: bigint }
+interface Range {
+  base: bigint;
+  bytes: bigint;
+}
 const span = (level: number, a: bigint): Range => {
   const bytes = 1n << SHIFT[level]!;
   return { base: a & ~(bytes - 1n), bytes };
@@ -59,7 +70,12 @@ const atcSpan = (addr: bigint, size: number): Range | undefined => {
 };
 
 /** What an invalidation removes for one probe. */
-interface Miss { iotlb?: boolean; walk?: boolean; config?: boolean; atc?: boolean }
+interface Miss {
+  iotlb?: boolean;
+  walk?: boolean;
+  config?: boolean;
+  atc?: boolean;
+}
 
 const stage1 = (p: Probe) => p.s.kind === 'nested' || p.s.kind === 's1';
 const leafHit = (p: Probe, r: Range, ttl = 0) => overlaps(span(p.leaf, p.iova), r) && (ttl === 0 || ttl === p.leaf);

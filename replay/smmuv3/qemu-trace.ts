@@ -50,11 +50,21 @@ const x = (v: bigint | number) => `0x${v.toString(16)}`;
 /** `smmuv3_s1_range_inval vmid=0 asid=1 addr=0xffff6000 tg=1 num_pages=0x1 ttl=3 leaf=1` lines. */
 export function rangeInvalLines(
   event: 'smmuv3_s1_range_inval' | 'smmuv3_range_inval',
-  vmid: number, asid: number, addr: bigint, tg: number, num: number, scale: number, ttl: number, leaf: number,
+  vmid: number,
+  asid: number,
+  addr: bigint,
+  tg: number,
+  num: number,
+  scale: number,
+  ttl: number,
+  leaf: number,
   stage?: number,
 ): string {
   return qemuRangeChunks(addr, tg, num, scale)
-    .map((c) => `${event} vmid=${vmid} asid=${asid} addr=${x(c.addr)} tg=${tg} num_pages=${x(c.pages)} ttl=${ttl} leaf=${leaf}${stage !== undefined ? ` stage=${stage}` : ''}`)
+    .map(
+      (c) =>
+        `${event} vmid=${vmid} asid=${asid} addr=${x(c.addr)} tg=${tg} num_pages=${x(c.pages)} ttl=${ttl} leaf=${leaf}${stage !== undefined ? ` stage=${stage}` : ''}`,
+    )
     .join('\n');
 }
 

@@ -27,8 +27,16 @@ export interface RegField {
 const f = (hi: number, lo = hi): RegField => ({ lsb: lo, width: hi - lo + 1 });
 
 export const IDR0 = {
-  S2P: f(0), S1P: f(1), TTF: f(3, 2), HYP: f(9), ATS: f(10), ASID16: f(12), MSI: f(13), SEV: f(14),
-  PRI: f(16), VMID16: f(18),
+  S2P: f(0),
+  S1P: f(1),
+  TTF: f(3, 2),
+  HYP: f(9),
+  ATS: f(10),
+  ASID16: f(12),
+  MSI: f(13),
+  SEV: f(14),
+  PRI: f(16),
+  VMID16: f(18),
 } as const;
 export const IDR1 = { SIDSIZE: f(5, 0), SSIDSIZE: f(10, 6), CMDQS: f(25, 21) } as const;
 export const IDR3 = { RIL: f(10) } as const;
@@ -83,12 +91,26 @@ export interface Smmuv3Features {
 
 /** QEMU's virt SMMU as a guest sees it: stage 1 only, RIL, no HYP/MSI/SEV (spec/smmuv3.md §4.2). */
 export const GUEST_FEATURES: Smmuv3Features = {
-  s1p: true, s2p: false, hyp: false, ats: true, pri: false, sev: false, msi: false, ril: true,
+  s1p: true,
+  s2p: false,
+  hyp: false,
+  ats: true,
+  pri: false,
+  sev: false,
+  msi: false,
+  ril: true,
 };
 
 /** A nesting-capable physical SMMU (what iommufd vIOMMU needs, spec/smmuv3.md §5.2 item 6). */
 export const HOST_FEATURES: Smmuv3Features = {
-  s1p: true, s2p: true, hyp: true, ats: true, pri: false, sev: true, msi: true, ril: true,
+  s1p: true,
+  s2p: true,
+  hyp: true,
+  ats: true,
+  pri: false,
+  sev: true,
+  msi: true,
+  ril: true,
 };
 
 /**

@@ -41,7 +41,10 @@ export interface SteSpec {
 export function steOf(spec: SteSpec): Ste {
   let s1: Ste['s1'];
   if (spec.cds !== undefined) {
-    const pairs: [number, number][] = spec.cds instanceof Map ? [...(spec.cds as ReadonlyMap<number, number>)] : Object.entries(spec.cds).map(([k, v]) => [Number(k), v as number]);
+    const pairs: [number, number][] =
+      spec.cds instanceof Map
+        ? [...(spec.cds as ReadonlyMap<number, number>)]
+        : Object.entries(spec.cds).map(([k, v]) => [Number(k), v as number]);
     s1 = { cds: new Map(pairs.map(([ssid, asid]) => [ssid, { asid }])) };
   }
   return { ...(s1 ? { s1 } : {}), s2: spec.s2 ?? false, vmid: spec.vmid ?? 0, strw: spec.strw ?? 'nh', ats: spec.ats ?? false };

@@ -91,8 +91,10 @@ export async function replayTrace(t: OpenTrace, opts: Omit<Smmuv3Options, 'event
   const mem = new GuestMemory();
   mem.addRegion(base, h.queue_entries * 16);
   const events: UnitEvent[] = [];
-  const unit = guestSmmu(h.topology ?? { iommus: [{ id: 0, vmid: 1 }], devices: [] }, mem,
-    { ...opts, ...(opts.record === false ? {} : { events: (e: UnitEvent) => events.push(e) }) });
+  const unit = guestSmmu(h.topology ?? { iommus: [{ id: 0, vmid: 1 }], devices: [] }, mem, {
+    ...opts,
+    ...(opts.record === false ? {} : { events: (e: UnitEvent) => events.push(e) }),
+  });
   unit.configureQueue(base, h.queue_entries, 16, h.start ?? 0);
   const t0 = process.hrtime.bigint();
   const { commands, doorbells } = await feedTrace(t, unit, mem, base);

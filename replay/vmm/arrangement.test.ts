@@ -17,7 +17,10 @@ import { takeArrangement } from './arrangement.js';
 
 // Two physical SMMUs (VMIDs 1 and 2); ASID 1 has a device behind each, ASID 3 one behind SMMU 0.
 const TOPO: Topology = {
-  iommus: [{ id: 0, vmid: 1 }, { id: 1, vmid: 2 }],
+  iommus: [
+    { id: 0, vmid: 1 },
+    { id: 1, vmid: 2 },
+  ],
   devices: [
     { sid: 0x8, psid: 0x108, iommu: 0, ats: false, domain: 1, hwpt: 0 },
     { sid: 0x10, psid: 0x210, iommu: 1, ats: false, domain: 1, hwpt: 0 },
@@ -33,7 +36,8 @@ const va = (asid: number): Smmuv3InvEntry => {
 function smmu(arrangement: 'per-iommu' | 'shared') {
   const ops: HostOp[] = [];
   const host = new Smmuv3Host(TOPO, (o) => ops.push(o), undefined, { arrangement });
-  const inv = (id: number, entries: Smmuv3InvEntry[]) => host.invalidate({ id, dataType: DATA_ARM_SMMUV3, entryLen: 16, entries, entryNum: entries.length });
+  const inv = (id: number, entries: Smmuv3InvEntry[]) =>
+    host.invalidate({ id, dataType: DATA_ARM_SMMUV3, entryLen: 16, entries, entryNum: entries.length });
   const count = (k: HostOp['kind'], iommu?: number) => ops.filter((o) => o.kind === k && (iommu === undefined || o.iommu === iommu)).length;
   return { host, ops, inv, count };
 }
@@ -41,15 +45,20 @@ function smmu(arrangement: 'per-iommu' | 'shared') {
 describe('SMMUv3: one vIOMMU holding a VMID per physical SMMU', () => {
   it('lists one object spanning both SMMUs; per-iommu lists one per SMMU', () => {
     expect(smmu('shared').host.objects.map((o) => [o.iommu, o.devices, o.spans])).toEqual([[0, [0x8, 0x18, 0x10], [0, 1]]]);
-    expect(smmu('per-iommu').host.objects.map((o) => [o.iommu, o.devices, o.spans])).toEqual([[0, [0x8, 0x18], undefined], [1, [0x10], undefined]]);
+    expect(smmu('per-iommu').host.objects.map((o) => [o.iommu, o.devices, o.spans])).toEqual([
+      [0, [0x8, 0x18], undefined],
+      [1, [0x10], undefined],
+    ]);
   });
 
-  it('one ioctl; the kernel converts a TLBI with each SMMU\'s VMID and issues it + CMD_SYNC on both', () => {
+  it("one ioctl; the kernel converts a TLBI with each SMMU's VMID and issues it + CMD_SYNC on both", () => {
     const s = smmu('shared');
     for (const sid of [0x8, 0x10]) expect(s.host.translate(sid, undefined, PAGE).ok).toBe(true);
     expect(s.inv(s.host.objects[0]!.id, [va(1)])).toEqual({ errno: 0, entryNum: 1 });
     // 1 ioctl; 1 command and 1 sync per SMMU
-    expect([s.count('ioctl'), s.count('host_cmd', 0), s.count('host_cmd', 1), s.count('host_sync', 0), s.count('host_sync', 1)]).toEqual([1, 1, 1, 1, 1]);
+    expect([s.count('ioctl'), s.count('host_cmd', 0), s.count('host_cmd', 1), s.count('host_sync', 0), s.count('host_sync', 1)]).toEqual([
+      1, 1, 1, 1, 1,
+    ]);
     // the entries are gone on both SMMUs: VMID 1 on SMMU 0 and VMID 2 on SMMU 1 were each forced
     expect([s.host.cached(0x8, undefined, PAGE).iotlb, s.host.cached(0x10, undefined, PAGE).iotlb]).toEqual([false, false]);
   });
@@ -76,7 +85,10 @@ describe('SMMUv3: one vIOMMU holding a VMID per physical SMMU', () => {
 
 describe('VT-d: one nested HWPT of a guest domain on both units', () => {
   const T: Topology = {
-    iommus: [{ id: 0, vmid: 0 }, { id: 1, vmid: 0 }],
+    iommus: [
+      { id: 0, vmid: 0 },
+      { id: 1, vmid: 0 },
+    ],
     devices: [
       { sid: 0x100, psid: 0x100, iommu: 0, ats: true, domain: 6, hwpt: 0 },
       { sid: 0x110, psid: 0x110, iommu: 1, ats: true, domain: 6, hwpt: 0 },
@@ -87,10 +99,22 @@ describe('VT-d: one nested HWPT of a guest domain on both units', () => {
     const host = new VtdHost(T, (o) => ops.push(o), undefined, { arrangement: 'shared' });
     expect(host.objects.map((o) => o.spans)).toEqual([[0, 1]]);
     for (const sid of [0x100, 0x110]) expect(host.translate(sid, undefined, PAGE).ok).toBe(true);
-    const r = host.invalidate({ id: host.objects[0]!.id, dataType: IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, entryLen: VTD_S1_INV_ENTRY_LEN, entries: [{ addr: PAGE, npages: 1n, flags: 0, reserved: 0 }], entryNum: 1 });
+    const r = host.invalidate({
+      id: host.objects[0]!.id,
+      dataType: IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+      entryLen: VTD_S1_INV_ENTRY_LEN,
+      entries: [{ addr: PAGE, npages: 1n, flags: 0, reserved: 0 }],
+      entryNum: 1,
+    });
     expect(r).toEqual({ errno: 0, entryNum: 1 });
     const n = (k: HostOp['kind'], iommu: number) => ops.filter((o) => o.kind === k && o.iommu === iommu).length;
-    expect([ops.filter((o) => o.kind === 'ioctl').length, n('host_cmd', 0), n('host_cmd', 1), n('host_sync', 0), n('host_sync', 1)]).toEqual([1, 2, 2, 1, 1]);
+    expect([
+      ops.filter((o) => o.kind === 'ioctl').length,
+      n('host_cmd', 0),
+      n('host_cmd', 1),
+      n('host_sync', 0),
+      n('host_sync', 1),
+    ]).toEqual([1, 2, 2, 1, 1]);
     for (const sid of [0x100, 0x110]) expect(host.cached(sid, undefined, PAGE)).toMatchObject({ iotlb: false, atc: false });
     // per-iommu: two nested HWPTs, one per unit
     expect(new VtdHost(T, () => {}).objects.map((o) => o.iommu)).toEqual([0, 1]);
@@ -115,14 +139,23 @@ describe('the oracle checks each physical unit that may cache a covered translat
     expect(found[0]!.hits.map((h) => [h.probe.sid, h.hit])).toEqual([[0x10, 'IOTLB entry']]);
   });
   it('stays silent when both SMMUs were reached', () => {
-    expect(run((s) => { for (const o of s.host.objects) s.inv(o.id, [va(1)]); })).toEqual([]);
+    expect(
+      run((s) => {
+        for (const o of s.host.objects) s.inv(o.id, [va(1)]);
+      }),
+    ).toEqual([]);
   });
 });
 
 describe('takeArrangement', () => {
   it('splits viommu off the variant; per-iommu by default; refuses other values', () => {
-    expect(takeArrangement({ split_on_wrap: 'true', viommu: 'shared' }, 'p')).toEqual({ arrangement: 'shared', rest: { split_on_wrap: 'true' } });
+    expect(takeArrangement({ split_on_wrap: 'true', viommu: 'shared' }, 'p')).toEqual({
+      arrangement: 'shared',
+      rest: { split_on_wrap: 'true' },
+    });
     expect(takeArrangement({}, 'p')).toEqual({ arrangement: 'per-iommu', rest: {} });
-    expect(() => takeArrangement({ viommu: 'one' }, 'per-command:viommu=one')).toThrow('per-command:viommu=one: viommu must be one of per-iommu, shared, not "one"');
+    expect(() => takeArrangement({ viommu: 'one' }, 'per-command:viommu=one')).toThrow(
+      'per-command:viommu=one: viommu must be one of per-iommu, shared, not "one"',
+    );
   });
 });

@@ -39,7 +39,13 @@ export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): 
   let failedAt: number | undefined;
   let failure: HostFailure | undefined;
   for (const [id, g] of groups) {
-    const r = ctx.host.invalidate({ id, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries: g.entries, entryNum: g.entries.length });
+    const r = ctx.host.invalidate({
+      id,
+      dataType: ctx.vmm.dataType,
+      entryLen: ctx.vmm.entryLen,
+      entries: g.entries,
+      entryNum: g.entries.length,
+    });
     ioctls++;
     const handled = Math.min(r.entryNum, g.entries.length);
     for (let i = 0; i < handled; i++) unhandled.set(g.pos[i]!, unhandled.get(g.pos[i]!)! - 1);

@@ -49,11 +49,15 @@ function forwarded(d: Decoded): Forwarded | undefined {
 function targets(d: Decoded, name: Forwarded, host: HostModel, fanout: Fanout): number[] {
   const target = TARGET[name];
   switch (target) {
-    case 'asid': return asidTargets(host, Number(d.fields.ASID), fanout);
-    case 'all': return asidTargets(host, undefined, fanout);
+    case 'asid':
+      return asidTargets(host, Number(d.fields.ASID), fanout);
+    case 'all':
+      return asidTargets(host, undefined, fanout);
     // The vIOMMU holding the device's vDEVICE; a device without one is skipped (QEMU accel).
-    case 'sid': return objectsWithDevices(host, [Number(d.fields.SID)]).map((o) => o.id);
-    default: return unreachable(target);
+    case 'sid':
+      return objectsWithDevices(host, [Number(d.fields.SID)]).map((o) => o.id);
+    default:
+      return unreachable(target);
   }
 }
 
@@ -140,7 +144,8 @@ export const smmuv3Vmm: VmmArch = {
   },
   hostFailure(errno, d) {
     // An ATC time-out shows as CERROR_ATC_INV_SYNC at the guest's next CMD_SYNC (spec §1.3).
-    if (errno === 'ETIMEDOUT' && d.name === 'CMD_ATC_INV') return { error: { code: 'CERROR_ATC_INV_SYNC', value: 3, sid: Number(d.fields.SID) }, atSync: true };
+    if (errno === 'ETIMEDOUT' && d.name === 'CMD_ATC_INV')
+      return { error: { code: 'CERROR_ATC_INV_SYNC', value: 3, sid: Number(d.fields.SID) }, atSync: true };
     return { error: { code: 'CERROR_ILL', value: 1 }, atSync: false }; // QEMU accel: failed ioctl → CERROR_ILL
   },
 
@@ -174,4 +179,3 @@ export const smmuv3Vmm: VmmArch = {
     );
   },
 };
-

@@ -106,4 +106,3 @@ export const vtdVmm: VmmArch = {
 function rangeOrAll(r: { base: bigint; bytes: bigint } | undefined, leaf: boolean): VtdInvEntry {
   return r === undefined ? ALL : rangeEntry(r.base, r.bytes, leaf);
 }
-

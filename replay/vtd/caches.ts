@@ -101,7 +101,8 @@ const atcTag = (pasid: number | undefined) => tagOf(0, pasid ?? NO_PASID);
 export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint): Translation {
   const tg = target(t, sid, pasid);
   if (typeof tg === 'string') return { ok: false, fault: tg };
-  if (!t.pageTable.mapped(iova)) return { ok: false, fault: `address ${iova.toString(16)} beyond the ${t.pageTable.addressWidth}-bit input space` };
+  if (!t.pageTable.mapped(iova))
+    return { ok: false, fault: `address ${iova.toString(16)} beyond the ${t.pageTable.addressWidth}-bit input space` };
   c.context.set(sid, tg.did);
   if (t.scalable) c.insertPasid(sid, tg.tlbPasid, tg.did);
   const tag = tagOf(tg.did, tg.tlbPasid);

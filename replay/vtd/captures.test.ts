@@ -25,8 +25,14 @@ const inputs = (run: string) => (run.startsWith('scalable') ? [qemuLog(run), joi
 
 /** The QEMU events compared, by what their text starts with (each prints its own prefix). */
 const COMPARED = new Set([
-  'vtd_inv_desc_iotlb_pages', 'vtd_inv_desc_iotlb_domain', 'vtd_inv_desc_iotlb_global',
-  'vtd_inv_desc_cc_global', 'vtd_inv_desc_cc_domain', 'vtd_inv_desc_cc_devices', 'vtd_inv_desc_iec', 'vtd_inv_desc_wait_sw',
+  'vtd_inv_desc_iotlb_pages',
+  'vtd_inv_desc_iotlb_domain',
+  'vtd_inv_desc_iotlb_global',
+  'vtd_inv_desc_cc_global',
+  'vtd_inv_desc_cc_domain',
+  'vtd_inv_desc_cc_devices',
+  'vtd_inv_desc_iec',
+  'vtd_inv_desc_wait_sw',
 ]);
 
 interface QemuSide {
@@ -83,36 +89,40 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe.each(RUNS)('qemu-vtd-%s straight through the guest unit', (run) => {
-  it.each(['architecture', 'qemu-7.2'] as const)('%s mode: no error, QEMU\'s final IQH, QEMU\'s invalidations and status writes', async (mode) => {
-    const q = qemu.get(run)!;
-    const { trace, summary } = traces.get(run)!;
-    const seen: string[] = [];
-    const events: UnitEvent[] = [];
-    const r = await driveTrace(trace, {
-      mem: new StatusLog(seen),
-      ...(mode === 'qemu-7.2' ? { compat: 'qemu-7.2' as const } : {}),
-      events: (e) => {
-        events.push(e);
-        if (e.kind === 'exec' && TRACED.has(e.name)) seen.push(e.effects[0]!.detail!);
-      },
-    });
-    expect(events.filter((e) => e.kind === 'error' || e.kind === 'abort_wait')).toEqual([]);
-    // QEMU stops fetching at the tail: after its last "read head N", IQH = N + 1 = the last tail.
-    expect(r.consumer).toEqual({ index: (q.lastHead + 1) % q.entries, wrap: 0, error: undefined });
-    expect(r.consumer.index).toBe(q.lastTail);
-    // Every descriptor of the trace was consumed and took effect, one exec event each.
-    const execs = events.filter((e) => e.kind === 'exec');
-    expect(execs.length).toBe(summary.commands);
-    expect(r.commands).toBe(summary.commands);
-    const byName: Record<string, number> = {};
-    for (const e of execs) byName[e.name] = (byName[e.name] ?? 0) + 1;
-    expect(byName).toEqual(summary.by_op);
-    // Every wait completed (Linux waits with SW, status data QI_DONE = 2).
-    expect(events.filter((e) => e.kind === 'complete').length).toBe(summary.by_op!.inv_wait);
-    // The same effects, in the same order, with the same numbers.
-    expect(seen.length).toBe(q.effects.length);
-    expect(seen).toEqual(q.effects);
-  }, 120_000);
+  it.each(['architecture', 'qemu-7.2'] as const)(
+    "%s mode: no error, QEMU's final IQH, QEMU's invalidations and status writes",
+    async (mode) => {
+      const q = qemu.get(run)!;
+      const { trace, summary } = traces.get(run)!;
+      const seen: string[] = [];
+      const events: UnitEvent[] = [];
+      const r = await driveTrace(trace, {
+        mem: new StatusLog(seen),
+        ...(mode === 'qemu-7.2' ? { compat: 'qemu-7.2' as const } : {}),
+        events: (e) => {
+          events.push(e);
+          if (e.kind === 'exec' && TRACED.has(e.name)) seen.push(e.effects[0]!.detail!);
+        },
+      });
+      expect(events.filter((e) => e.kind === 'error' || e.kind === 'abort_wait')).toEqual([]);
+      // QEMU stops fetching at the tail: after its last "read head N", IQH = N + 1 = the last tail.
+      expect(r.consumer).toEqual({ index: (q.lastHead + 1) % q.entries, wrap: 0, error: undefined });
+      expect(r.consumer.index).toBe(q.lastTail);
+      // Every descriptor of the trace was consumed and took effect, one exec event each.
+      const execs = events.filter((e) => e.kind === 'exec');
+      expect(execs.length).toBe(summary.commands);
+      expect(r.commands).toBe(summary.commands);
+      const byName: Record<string, number> = {};
+      for (const e of execs) byName[e.name] = (byName[e.name] ?? 0) + 1;
+      expect(byName).toEqual(summary.by_op);
+      // Every wait completed (Linux waits with SW, status data QI_DONE = 2).
+      expect(events.filter((e) => e.kind === 'complete').length).toBe(summary.by_op!.inv_wait);
+      // The same effects, in the same order, with the same numbers.
+      expect(seen.length).toBe(q.effects.length);
+      expect(seen).toEqual(q.effects);
+    },
+    120_000,
+  );
 });
 
 describe('what the captures hold (samples/captures/README.md counts)', () => {

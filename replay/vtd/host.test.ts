@@ -31,7 +31,12 @@ describe('Linux range → (ADDR, AM) (spec/vtd.md §3, cache.c calculate_psi_ali
 
   it('device-TLB encoding (qi_desc_dev_iotlb): decodes back to the same block; everything is 0x7ffffffffffff001', () => {
     expect(devTlbDesc(0x100, 0, 0n, 52)[1]).toBe(0x7ffffffffffff001n);
-    for (const [addr, mask] of [[0x5000n, 0], [0x2000n, 1], [0x0n, 2], [0x40000n, 6]] as const) {
+    for (const [addr, mask] of [
+      [0x5000n, 0],
+      [0x2000n, 1],
+      [0x0n, 2],
+      [0x40000n, 6],
+    ] as const) {
       const d = VTD.decode(devTlbDesc(0x100, 0, addr, mask));
       expect(d.error).toBeUndefined();
       expect(devtlbRange(d.fields)).toEqual({ base: addr, bytes: 4096n << BigInt(mask) });
@@ -39,10 +44,20 @@ describe('Linux range → (ADDR, AM) (spec/vtd.md §3, cache.c calculate_psi_ali
   });
 });
 
-const dev = (sid: number, iommu: number, domain: number, hwpt: number, ats: boolean, psid = sid + 0x400): DeviceSpec => ({ sid, psid, iommu, domain, hwpt, ats });
+const dev = (sid: number, iommu: number, domain: number, hwpt: number, ats: boolean, psid = sid + 0x400): DeviceSpec => ({
+  sid,
+  psid,
+  iommu,
+  domain,
+  hwpt,
+  ats,
+});
 /** Guest DID 6 spans two parents and two units; DID 7 is alone. */
 const TOPO: Topology = {
-  iommus: [{ id: 0, vmid: 0 }, { id: 1, vmid: 0 }],
+  iommus: [
+    { id: 0, vmid: 0 },
+    { id: 1, vmid: 0 },
+  ],
   devices: [
     dev(0x100, 0, 6, 0, true), // A ┐ nested HWPT (6, hwpt 0, unit 0)
     dev(0x108, 0, 6, 0, true), // B ┘
@@ -56,14 +71,27 @@ const [A, B, C, D, E] = [0x100, 0x108, 0x200, 0x300, 0x010];
 function host(topo: Topology = TOPO) {
   const ops: HostOp[] = [];
   const events: UnitEvent[] = [];
-  const h = new VtdHost(topo, (o) => ops.push(o), (e) => events.push(e));
+  const h = new VtdHost(
+    topo,
+    (o) => ops.push(o),
+    (e) => events.push(e),
+  );
   const nestedOf = (sid: number) => h.objects.find((o) => o.devices.includes(sid))!.id;
   return { h, ops, events, nestedOf };
 }
 
 const entry = (addr: bigint, npages: bigint, flags = 0, reserved = 0): VtdUserEntry => ({ addr, npages, flags, reserved });
-const req = (id: number, entries: VtdUserEntry[] | null, more: Partial<HwptInvalidate<VtdUserEntry>> = {}): HwptInvalidate<VtdUserEntry> => ({
-  id, dataType: IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, entryLen: 24, entries, entryNum: entries?.length ?? 0, ...more,
+const req = (
+  id: number,
+  entries: VtdUserEntry[] | null,
+  more: Partial<HwptInvalidate<VtdUserEntry>> = {},
+): HwptInvalidate<VtdUserEntry> => ({
+  id,
+  dataType: IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+  entryLen: 24,
+  entries,
+  entryNum: entries?.length ?? 0,
+  ...more,
 });
 const count = (ops: HostOp[], kind: HostOp['kind']) => ops.filter((o) => o.kind === kind).length;
 
@@ -127,12 +155,14 @@ describe('IOMMU_HWPT_INVALIDATE errno and entry_num (spec/vtd.md §5.2, §5.3)',
 describe('what an entry does on the physical units (spec/vtd.md §5.2, §4.1)', () => {
   function filled() {
     const t = host();
-    for (const sid of [A, B, C, D, E]) for (const a of [0x0n, 0x3000n, 0x4000n, 0x9000n]) expect(t.h.translate(sid, undefined, a).ok).toBe(true);
+    for (const sid of [A, B, C, D, E])
+      for (const a of [0x0n, 0x3000n, 0x4000n, 0x9000n]) expect(t.h.translate(sid, undefined, a).ok).toBe(true);
     t.ops.length = 0;
     t.events.length = 0;
     return t;
   }
-  const execs = (events: UnitEvent[]) => events.flatMap((e) => (e.kind === 'exec' ? [`${e.name}: ${e.effects.map((f) => f.detail).join(' | ')}`] : []));
+  const execs = (events: UnitEvent[]) =>
+    events.flatMap((e) => (e.kind === 'exec' ? [`${e.name}: ${e.effects.map((f) => f.detail).join(' | ')}`] : []));
 
   it('PSI: P-IOTLB with the host DID and RID_PASID, a type-3 device-TLB per ATS device, one wait', () => {
     const { h, ops, events, nestedOf } = filled();
@@ -145,7 +175,14 @@ describe('what an entry does on the physical units (spec/vtd.md §5.2, §4.1)', 
       'inv_wait: ',
     ]);
     expect(ops.map((o) => `${o.kind}@${o.iommu}`)).toEqual([
-      'ioctl@0', 'host_cmd@0', 'host_cmd@0', 'devtlb_inv@0', 'host_cmd@0', 'devtlb_inv@0', 'host_sync@0', 'host_doorbell@0',
+      'ioctl@0',
+      'host_cmd@0',
+      'host_cmd@0',
+      'devtlb_inv@0',
+      'host_cmd@0',
+      'devtlb_inv@0',
+      'host_sync@0',
+      'host_doorbell@0',
     ]);
     // IH (LEAF) kept the paging-structure entries; leaves and device TLBs in [0, 32K) are gone.
     for (const sid of [A, B]) {
@@ -173,14 +210,19 @@ describe('what an entry does on the physical units (spec/vtd.md §5.2, §4.1)', 
     const { h, ops } = host({ iommus: [{ id: 0, vmid: 0 }], devices });
     h.invalidate(req(h.objects[0]!.id, [entry(0x1000n, 1n)]));
     // 1 P-IOTLB + 20 device-TLB = 21 descriptors → 16 + 5, two waits, two doorbells.
-    expect([count(ops, 'host_cmd'), count(ops, 'devtlb_inv'), count(ops, 'host_sync'), count(ops, 'host_doorbell')]).toEqual([21, 20, 2, 2]);
+    expect([count(ops, 'host_cmd'), count(ops, 'devtlb_inv'), count(ops, 'host_sync'), count(ops, 'host_doorbell')]).toEqual([
+      21, 20, 2, 2,
+    ]);
   });
 
   it('a device-TLB time-out on the host is not reported to userspace; the host resubmits, then gives up', () => {
     const { h, ops, events, nestedOf } = filled();
     h.setAtcTimeout(A, true);
     expect(h.invalidate(req(nestedOf(A), [entry(0x3000n, 1n)]))).toEqual({ errno: 0, entryNum: 1 });
-    expect(events.filter((e) => e.kind === 'error').map((e) => [e.error.code, e.error.sid])).toEqual([['ITE', 0x500], ['ITE', 0x500]]);
+    expect(events.filter((e) => e.kind === 'error').map((e) => [e.error.code, e.error.sid])).toEqual([
+      ['ITE', 0x500],
+      ['ITE', 0x500],
+    ]);
     expect(events.filter((e) => e.kind === 'abort_wait').length).toBe(2);
     expect(count(ops, 'host_doorbell')).toBe(2);
     expect(h.units[0]!.consumer().error).toBeUndefined();
@@ -194,9 +236,12 @@ describe('what an entry does on the physical units (spec/vtd.md §5.2, §4.1)', 
     const { h, ops, events } = filled();
     h.reattach(A);
     expect(execs(events)).toEqual([
-      'pc_inv: pasid cache invalidate domain 0x2 pasid 0x0', 'inv_wait: ',
-      'iotlb_inv: iotlb invalidate whole domain 0x2 | iotlb invalidate whole domain 0x2', 'inv_wait: ',
-      'dev_tlb_inv: device-tlb invalidate sid 0x500 all', 'inv_wait: ',
+      'pc_inv: pasid cache invalidate domain 0x2 pasid 0x0',
+      'inv_wait: ',
+      'iotlb_inv: iotlb invalidate whole domain 0x2 | iotlb invalidate whole domain 0x2',
+      'inv_wait: ',
+      'dev_tlb_inv: device-tlb invalidate sid 0x500 all',
+      'inv_wait: ',
     ]);
     expect(count(ops, 'host_sync')).toBe(3);
     expect(h.cached(A, undefined, 0x3000n)).toEqual({ iotlb: false, walk: false, config: false, atc: false });

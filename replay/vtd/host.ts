@@ -22,12 +22,20 @@
 
 import { hex, U64_MAX } from '../../formats/bits.js';
 import type { Topology, DeviceSpec } from '../../formats/trace/header.js';
-import type {
-  DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, VtdInvEntry,
-} from '../host.js';
+import type { DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, VtdInvEntry } from '../host.js';
 import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
-import { entryEnd, devTlbDesc, iotlbDsiDesc, pcPasidDesc, piotlbDesc, psiAligned, QI_MAX_BATCHED_DESC_COUNT, waitDesc, MAX_AGAW_PFN_WIDTH } from './linux.js';
+import {
+  entryEnd,
+  devTlbDesc,
+  iotlbDsiDesc,
+  pcPasidDesc,
+  piotlbDesc,
+  psiAligned,
+  QI_MAX_BATCHED_DESC_COUNT,
+  waitDesc,
+  MAX_AGAW_PFN_WIDTH,
+} from './linux.js';
 import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
 import { descriptorFault, GUEST_CAPS, VtdUnit, type VtdUnitOptions } from './unit.js';
@@ -82,7 +90,13 @@ interface Nested extends HostObject {
 class HostQueue {
   private freeHead = 0;
 
-  constructor(readonly unit: VtdUnit, readonly mem: GuestMemory, readonly iommu: number, private readonly ops: HostOpSink, private readonly retries: number) {
+  constructor(
+    readonly unit: VtdUnit,
+    readonly mem: GuestMemory,
+    readonly iommu: number,
+    private readonly ops: HostOpSink,
+    private readonly retries: number,
+  ) {
     // Linux's enable sequence (§1.1): IQT = 0, IQA (QS=1, DW=1: 256 x 32 bytes), GCMD.QIE; TE is on.
     unit.writeIQT(0);
     unit.writeIQA(HOST_QUEUE_BASE | IQA_DW | 1n);
@@ -102,7 +116,12 @@ class HostQueue {
         this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: what[k]! });
         if (what[k]!.startsWith('dev_tlb_inv')) {
           const silent = this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn));
-          this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: silent, detail: `${what[k]!}${silent ? ' (device timed out)' : ''}` });
+          this.ops({
+            kind: 'devtlb_inv',
+            iommu: this.iommu,
+            timedOut: silent,
+            detail: `${what[k]!}${silent ? ' (device timed out)' : ''}`,
+          });
         }
       });
       const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
@@ -147,7 +166,12 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested; readonly part: NestedPart }>();
   private readonly qdep: number;
 
-  constructor(readonly topology: Topology, private readonly ops: HostOpSink, events?: EventSink, opts: VtdHostOptions = {}) {
+  constructor(
+    readonly topology: Topology,
+    private readonly ops: HostOpSink,
+    events?: EventSink,
+    opts: VtdHostOptions = {},
+  ) {
     this.qdep = opts.atsQdep ?? 0;
     const unitIndex = new Map(topology.iommus.map((m, i) => [m.id, i]));
     let nextId = 1;
@@ -174,8 +198,14 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       });
       const spans = units.map((ui) => topology.iommus[ui]!.id);
       const obj: Nested = {
-        id: nextId, kind: 'nested_hwpt', iommu: spans[0]!, devices: specs.map((d) => d.sid),
-        domain: first.domain, hwpt: first.hwpt, parts, ...(spans.length > 1 ? { spans } : {}),
+        id: nextId,
+        kind: 'nested_hwpt',
+        iommu: spans[0]!,
+        devices: specs.map((d) => d.sid),
+        domain: first.domain,
+        hwpt: first.hwpt,
+        parts,
+        ...(spans.length > 1 ? { spans } : {}),
       };
       this.kinds.set(nextId++, 'nested_hwpt');
       this.nested.set(obj.id, obj);
@@ -190,7 +220,10 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       const mem = new GuestMemory();
       mem.addRegion(HOST_QUEUE_BASE, QI_LENGTH * 32);
       // The physical context/PASID tables: each device's RID_PASID entry points at its nested HWPT.
-      const devices = objects.flatMap((o) => o.parts).filter((p) => p.unitIndex === i).flatMap((p) => p.specs.map((s) => [s.psid, { did: p.hostDid, ats: s.ats }] as const));
+      const devices = objects
+        .flatMap((o) => o.parts)
+        .filter((p) => p.unitIndex === i)
+        .flatMap((p) => p.specs.map((s) => [s.psid, { did: p.hostDid, ats: s.ats }] as const));
       const unit = new VtdUnit(mem, { ...opts.unit, devices, events, scalableMode: true, name: `dmar${m.id}` });
       units.push(unit);
       queues.push(new HostQueue(unit, mem, m.id, ops, retries));
@@ -208,7 +241,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   invalidate(req: HwptInvalidate<VtdUserEntry>): HwptInvalidateResult {
     const obj = this.nested.get(req.id);
     this.ops({
-      kind: 'ioctl', iommu: obj?.iommu ?? -1, entries: req.entryNum,
+      kind: 'ioctl',
+      iommu: obj?.iommu ?? -1,
+      entries: req.entryNum,
       detail: `IOMMU_HWPT_INVALIDATE hwpt_id ${req.id} data_type ${req.dataType} entry_len ${req.entryLen} entry_num ${req.entryNum}`,
     });
     // iommufd core (hw_pagetable.c).
@@ -242,9 +277,11 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   private flushPart(obj: NestedPart, start: bigint, end: bigint, ih: boolean): void {
     const { addr, mask } = psiAligned(start, end);
     const descs: bigint[][] = [piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih)];
-    const what: string[] = [mask >= MAX_AGAW_PFN_WIDTH
-      ? `p_iotlb_inv PASID-selective did ${obj.hostDid} pasid ${RID_PASID}`
-      : `p_iotlb_inv PSI did ${obj.hostDid} pasid ${RID_PASID} addr ${hex(addr)} am ${mask}${ih ? ' ih' : ''}`];
+    const what: string[] = [
+      mask >= MAX_AGAW_PFN_WIDTH
+        ? `p_iotlb_inv PASID-selective did ${obj.hostDid} pasid ${RID_PASID}`
+        : `p_iotlb_inv PSI did ${obj.hostDid} pasid ${RID_PASID} addr ${hex(addr)} am ${mask}${ih ? ' ih' : ''}`,
+    ];
     for (const s of obj.specs) {
       if (!s.ats) continue;
       descs.push(devTlbDesc(s.psid, this.qdep, addr, mask));
@@ -332,7 +369,12 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       const unit = this.units[o.unit]!;
       if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') {
         const psid = this.byGuestSid.get(Number(f.SID))!.spec.psid;
-        this.ops({ kind: 'devtlb_inv', iommu, timedOut: unit.atcSilent(psid), detail: `direct ${d.name} sid ${hex(Number(f.SID))}${unit.atcSilent(psid) ? ' (device timed out)' : ''}` });
+        this.ops({
+          kind: 'devtlb_inv',
+          iommu,
+          timedOut: unit.atcSilent(psid),
+          detail: `direct ${d.name} sid ${hex(Number(f.SID))}${unit.atcSilent(psid) ? ' (device timed out)' : ''}`,
+        });
       }
       const r = unit.submitDirect(o.words);
       if (r.error !== undefined) return { accepted: true, error: { code: r.error.code, value: r.error.value, message: r.error.message } };

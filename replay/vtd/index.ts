@@ -15,7 +15,14 @@ import { VtdHost } from './host.js';
 import { VtdUnit } from './unit.js';
 
 export { VtdUnit, type VtdUnitOptions } from './unit.js';
-export { VtdHost, type VtdHostOptions, type VtdUserEntry, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, IOMMU_VTD_INV_FLAGS_LEAF, VTD_S1_INV_ENTRY_LEN } from './host.js';
+export {
+  VtdHost,
+  type VtdHostOptions,
+  type VtdUserEntry,
+  IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+  IOMMU_VTD_INV_FLAGS_LEAF,
+  VTD_S1_INV_ENTRY_LEN,
+} from './host.js';
 
 /** The guest's context table: each device's guest SID → its guest domain. */
 export function guestDevices(topology: Topology): [number, DeviceEntry][] {
@@ -24,7 +31,11 @@ export function guestDevices(topology: Topology): [number, DeviceEntry][] {
 
 export const vtdKit: ReplayKit = Object.freeze({
   arch: 'vtd' as const,
-  guestUnit: (topology: Topology, mem: GuestMemory, events?: EventSink) => new VtdUnit(mem, { devices: guestDevices(topology), events, name: 'guest' }),
+  guestUnit: (topology: Topology, mem: GuestMemory, events?: EventSink) =>
+    new VtdUnit(mem, { devices: guestDevices(topology), events, name: 'guest' }),
   host: (topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement, ids?: HostIds) =>
-    new VtdHost(topology, ops, events, { ...(arrangement === undefined ? {} : { arrangement }), ...(ids?.firstDid === undefined ? {} : { firstDid: ids.firstDid }) }),
+    new VtdHost(topology, ops, events, {
+      ...(arrangement === undefined ? {} : { arrangement }),
+      ...(ids?.firstDid === undefined ? {} : { firstDid: ids.firstDid }),
+    }),
 });

@@ -28,7 +28,15 @@ function effect(out: EffectSink, d: Decoded, cache: CacheEffect['cache'], droppe
 }
 
 /** IOTLB leaves, and (unless IH keeps them, §3) the paging-structure entries, of the selected tags. */
-function dropTlb(c: VtdCaches, d: Decoded, out: EffectSink, select: TagSelect, range: AddrRange | undefined, ih: boolean, detail: string): void {
+function dropTlb(
+  c: VtdCaches,
+  d: Decoded,
+  out: EffectSink,
+  select: TagSelect,
+  range: AddrRange | undefined,
+  ih: boolean,
+  detail: string,
+): void {
   effect(out, d, 'iotlb', c.iotlb.drop(select, range, ALL_LEVELS), detail);
   if (!ih) effect(out, d, 'walk', c.walk.drop(select, range, WALK_LEVELS), detail);
 }
@@ -65,35 +73,67 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       if (f.G === CC_G.GLOBAL) return effect(out, d, 'context', clearMap(c.context), 'context invalidate globally');
       if (f.G === CC_G.DOMAIN) {
         const did = n(f.DID);
-        return effect(out, d, 'context', dropMapEntries(c.context, (_, e) => e !== did), `context invalidate domain ${hex(did)}`);
+        return effect(
+          out,
+          d,
+          'context',
+          dropMapEntries(c.context, (_, e) => e !== did),
+          `context invalidate domain ${hex(did)}`,
+        );
       }
       const ign = FM_IGNORE[n(f.FM)]!;
       const sid = n(f.SID) & ~ign;
-      return effect(out, d, 'context', dropMapEntries(c.context, (s) => (s & ~ign) !== sid),
-        `context invalidate devices sid ${hex(n(f.SID))} fmask ${hex(n(f.FM))}`);
+      return effect(
+        out,
+        d,
+        'context',
+        dropMapEntries(c.context, (s) => (s & ~ign) !== sid),
+        `context invalidate devices sid ${hex(n(f.SID))} fmask ${hex(n(f.FM))}`,
+      );
     }
     case 'iotlb_inv': {
       // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
       const did = n(f.DID);
       if (f.G === IOTLB_G.GLOBAL) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
       if (f.G === IOTLB_G.DOMAIN) return dropTlb(c, d, out, { id: did }, undefined, false, `iotlb invalidate whole domain ${hex(did)}`);
-      return dropTlb(c, d, out, { id: did }, psiRange(f), f.IH === 1n,
-        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`);
+      return dropTlb(
+        c,
+        d,
+        out,
+        { id: did },
+        psiRange(f),
+        f.IH === 1n,
+        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`,
+      );
     }
     case 'p_iotlb_inv': {
       // §2.2 type 0x6: G 2 PASID-selective, 3 page-selective-within-PASID.
       const did = n(f.DID);
       const pasid = n(f.PASID);
       const tag = { tag: tagOf(did, pasid) };
-      if (f.G === PIOTLB_G.PASID) return dropTlb(c, d, out, tag, undefined, false, `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
-      return dropTlb(c, d, out, tag, psiRange(f), f.IH === 1n,
-        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`);
+      if (f.G === PIOTLB_G.PASID)
+        return dropTlb(c, d, out, tag, undefined, false, `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
+      return dropTlb(
+        c,
+        d,
+        out,
+        tag,
+        psiRange(f),
+        f.IH === 1n,
+        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`,
+      );
     }
     case 'dev_tlb_inv': {
       // §2.2 type 0x3: translations the device cached for requests without PASID; size by S (§3).
       const sid = n(f.SID);
       const range = devtlbRange(f);
-      return effect(out, d, 'devtlb', dropDevTlb(c.devtlb.get(sid), { tag: tagOf(0, NO_PASID) }, range), devtlbDetail(sid, undefined, range));
+      return effect(
+        out,
+        d,
+        'devtlb',
+        dropDevTlb(c.devtlb.get(sid), { tag: tagOf(0, NO_PASID) }, range),
+        devtlbDetail(sid, undefined, range),
+      );
     }
     case 'p_dev_tlb_inv': {
       // §2.2 type 0x8: one PASID of the device, or with G=1 every PASID of it.
@@ -126,9 +166,21 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       const did = n(f.DID);
       const pasid = n(f.PASID);
       if (f.G === PC_G.GLOBAL) return effect(out, d, 'pasid', clearMap(c.pasid), 'pasid cache invalidate global');
-      if (f.G === PC_G.DOMAIN) return effect(out, d, 'pasid', dropMapEntries(c.pasid, (_, e) => e !== did), `pasid cache invalidate domain ${hex(did)}`);
-      return effect(out, d, 'pasid', dropMapEntries(c.pasid, (k, e) => e !== did || tagPasid(k) !== pasid),
-        `pasid cache invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
+      if (f.G === PC_G.DOMAIN)
+        return effect(
+          out,
+          d,
+          'pasid',
+          dropMapEntries(c.pasid, (_, e) => e !== did),
+          `pasid cache invalidate domain ${hex(did)}`,
+        );
+      return effect(
+        out,
+        d,
+        'pasid',
+        dropMapEntries(c.pasid, (k, e) => e !== did || tagPasid(k) !== pasid),
+        `pasid cache invalidate domain ${hex(did)} pasid ${hex(pasid)}`,
+      );
     }
     case 'inv_wait':
     case 'page_grp_resp':
@@ -142,17 +194,24 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
 /** Whether the caches `name` invalidates are all empty (then it has no effect to compute). */
 function nothingToDrop(c: VtdCaches, name: VtdDescName): boolean {
   switch (name) {
-    case 'cc_inv': return c.context.size === 0;
+    case 'cc_inv':
+      return c.context.size === 0;
     case 'iotlb_inv':
-    case 'p_iotlb_inv': return c.iotlb.size === 0 && c.walk.size === 0;
+    case 'p_iotlb_inv':
+      return c.iotlb.size === 0 && c.walk.size === 0;
     case 'dev_tlb_inv':
-    case 'p_dev_tlb_inv': return c.devtlb.size === 0;
-    case 'iec_inv': return c.iec.size === 0;
-    case 'pc_inv': return c.pasid.size === 0;
+    case 'p_dev_tlb_inv':
+      return c.devtlb.size === 0;
+    case 'iec_inv':
+      return c.iec.size === 0;
+    case 'pc_inv':
+      return c.pasid.size === 0;
     case 'inv_wait':
     case 'page_grp_resp':
-    case 'page_strm_resp': return true;
-    default: return unreachable(name);
+    case 'page_strm_resp':
+      return true;
+    default:
+      return unreachable(name);
   }
 }
 

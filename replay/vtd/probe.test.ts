@@ -11,7 +11,12 @@ const A = 0x100; // DID 6, ATS
 const B = 0x104; // DID 6, no ATS (same function-mask group as A when FM ignores bit 2)
 const C = 0x010; // DID 7, no ATS
 const D = 0x101; // DID 8, ATS (same group as A when FM ignores bits 2:0)
-const DEVICES: [number, DeviceEntry][] = [[A, { did: 6, ats: true }], [B, { did: 6, ats: false }], [C, { did: 7, ats: false }], [D, { did: 8, ats: true }]];
+const DEVICES: [number, DeviceEntry][] = [
+  [A, { did: 6, ats: true }],
+  [B, { did: 6, ats: false }],
+  [C, { did: 7, ats: false }],
+  [D, { did: 8, ats: true }],
+];
 const LARGE = { base: 0x40000000n, bytes: 0x40000000n, level: 2 as const }; // 2 MiB leaves in [1 GiB, 2 GiB)
 const IOVAS = [0x1000n, 0x2000n, 0x3000n, 0x5000n, 0x200000n, 0x40001000n, 0x40200000n, 0x8000000000n];
 const SHIFT = [0, 12, 21, 30, 39];
@@ -54,59 +59,117 @@ const COMMON: Case[] = [
   { name: 'context global', words: desc('cc_inv', { G: 1 }), covers: { config: () => true } },
   { name: 'context domain-selective DID 6', words: desc('cc_inv', { G: 2, DID: 6 }), covers: { config: (p) => p.did === 6 } },
   { name: 'context device SID 0x100 FM 0', words: desc('cc_inv', { G: 3, SID: A, FM: 0 }), covers: { config: (p) => p.sid === A } },
-  { name: 'context device SID 0x100 FM 1 (ignores SID bit 2)', words: desc('cc_inv', { G: 3, SID: A, FM: 1 }), covers: { config: (p) => (p.sid & ~4) === A } },
-  { name: 'context device SID 0x100 FM 3 (ignores SID bits 2:0)', words: desc('cc_inv', { G: 3, SID: A, FM: 3 }), covers: { config: (p) => (p.sid & ~7) === A } },
-  { name: 'IOTLB global', words: desc('iotlb_inv', { G: 1 }), covers: { iotlb: () => true, walk: () => true } },
-  { name: 'IOTLB DSI DID 6 (every PASID of the domain)', words: desc('iotlb_inv', { G: 2, DID: 6 }), covers: { iotlb: (p) => p.did === 6, walk: (p) => p.did === 6 } },
   {
-    name: 'IOTLB PSI DID 6 0x2000 AM 0 IH 0', words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0x2000n, AM: 0 }),
+    name: 'context device SID 0x100 FM 1 (ignores SID bit 2)',
+    words: desc('cc_inv', { G: 3, SID: A, FM: 1 }),
+    covers: { config: (p) => (p.sid & ~4) === A },
+  },
+  {
+    name: 'context device SID 0x100 FM 3 (ignores SID bits 2:0)',
+    words: desc('cc_inv', { G: 3, SID: A, FM: 3 }),
+    covers: { config: (p) => (p.sid & ~7) === A },
+  },
+  { name: 'IOTLB global', words: desc('iotlb_inv', { G: 1 }), covers: { iotlb: () => true, walk: () => true } },
+  {
+    name: 'IOTLB DSI DID 6 (every PASID of the domain)',
+    words: desc('iotlb_inv', { G: 2, DID: 6 }),
+    covers: { iotlb: (p) => p.did === 6, walk: (p) => p.did === 6 },
+  },
+  {
+    name: 'IOTLB PSI DID 6 0x2000 AM 0 IH 0',
+    words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0x2000n, AM: 0 }),
     covers: { iotlb: (p) => p.did === 6 && leafIn(p, psi(0x2000n, 0)), walk: (p) => p.did === 6 && walkIn(p, psi(0x2000n, 0)) },
   },
   {
-    name: 'IOTLB PSI DID 6 0x0 AM 2 IH 1 (leaves only)', words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0n, AM: 2, IH: 1 }),
+    name: 'IOTLB PSI DID 6 0x0 AM 2 IH 1 (leaves only)',
+    words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0n, AM: 2, IH: 1 }),
     covers: { iotlb: (p) => p.did === 6 && leafIn(p, psi(0n, 2)) },
   },
   {
-    name: 'IOTLB PSI DID 6 0x3000 AM 1: low AM bits of ADDR ignored', words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0x3000n, AM: 1, IH: 1 }),
+    name: 'IOTLB PSI DID 6 0x3000 AM 1: low AM bits of ADDR ignored',
+    words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0x3000n, AM: 1, IH: 1 }),
     covers: { iotlb: (p) => p.did === 6 && leafIn(p, psi(0x2000n, 1)) },
   },
   {
-    name: 'IOTLB PSI DID 6 0x40000000 AM 9: a 2 MiB range hits the large leaf', words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0x40000000n, AM: 9 }),
+    name: 'IOTLB PSI DID 6 0x40000000 AM 9: a 2 MiB range hits the large leaf',
+    words: desc('iotlb_inv', { G: 3, DID: 6, ADDR: 0x40000000n, AM: 9 }),
     covers: { iotlb: (p) => p.did === 6 && leafIn(p, psi(0x40000000n, 9)), walk: (p) => p.did === 6 && walkIn(p, psi(0x40000000n, 9)) },
   },
-  { name: 'device-TLB S=0: one page', words: desc('dev_tlb_inv', { SID: A, ADDR: 0x2000n }), covers: { atc: (p) => p.sid === A && p.pasid === undefined && leafIn(p, { base: 0x2000n, bytes: 4096n }) } },
+  {
+    name: 'device-TLB S=0: one page',
+    words: desc('dev_tlb_inv', { SID: A, ADDR: 0x2000n }),
+    covers: { atc: (p) => p.sid === A && p.pasid === undefined && leafIn(p, { base: 0x2000n, bytes: 4096n }) },
+  },
   // S=1: the lowest zero bit of ADDR at or above 12 gives the size (§3).
-  { name: 'device-TLB S=1 ADDR 0x2000: 8 KiB', words: desc('dev_tlb_inv', { SID: A, ADDR: 0x2000n, S: 1 }), covers: { atc: (p) => p.sid === A && p.pasid === undefined && leafIn(p, { base: 0x2000n, bytes: 0x2000n }) } },
-  { name: 'device-TLB S=1 ADDR 0x1000: 16 KiB from 0', words: desc('dev_tlb_inv', { SID: A, ADDR: 0x1000n, S: 1 }), covers: { atc: (p) => p.sid === A && p.pasid === undefined && leafIn(p, { base: 0n, bytes: 0x4000n }) } },
-  { name: 'device-TLB everything (Linux 0x7ffffffffffff001)', words: [desc('dev_tlb_inv', { SID: A })[0]!, 0x7ffffffffffff001n], covers: { atc: (p) => p.sid === A && p.pasid === undefined } },
+  {
+    name: 'device-TLB S=1 ADDR 0x2000: 8 KiB',
+    words: desc('dev_tlb_inv', { SID: A, ADDR: 0x2000n, S: 1 }),
+    covers: { atc: (p) => p.sid === A && p.pasid === undefined && leafIn(p, { base: 0x2000n, bytes: 0x2000n }) },
+  },
+  {
+    name: 'device-TLB S=1 ADDR 0x1000: 16 KiB from 0',
+    words: desc('dev_tlb_inv', { SID: A, ADDR: 0x1000n, S: 1 }),
+    covers: { atc: (p) => p.sid === A && p.pasid === undefined && leafIn(p, { base: 0n, bytes: 0x4000n }) },
+  },
+  {
+    name: 'device-TLB everything (Linux 0x7ffffffffffff001)',
+    words: [desc('dev_tlb_inv', { SID: A })[0]!, 0x7ffffffffffff001n],
+    covers: { atc: (p) => p.sid === A && p.pasid === undefined },
+  },
 ];
 
 /** PASID-based types: scalable mode only. Requests without PASID use RID_PASID (0) in the IOTLB. */
 const tlbPasid = (p: Point) => p.pasid ?? 0;
 const SCALABLE: Case[] = [
-  { name: 'P-IOTLB PASID-selective DID 6 PASID 5', words: desc('p_iotlb_inv', { G: 2, DID: 6, PASID: 5 }), covers: { iotlb: (p) => p.did === 6 && p.pasid === 5, walk: (p) => p.did === 6 && p.pasid === 5 } },
   {
-    name: 'P-IOTLB PSI DID 6 PASID 0 (RID_PASID) 0x2000 AM 0 IH 0', words: desc('p_iotlb_inv', { G: 3, DID: 6, PASID: 0, ADDR: 0x2000n }),
-    covers: { iotlb: (p) => p.did === 6 && tlbPasid(p) === 0 && leafIn(p, psi(0x2000n, 0)), walk: (p) => p.did === 6 && tlbPasid(p) === 0 && walkIn(p, psi(0x2000n, 0)) },
+    name: 'P-IOTLB PASID-selective DID 6 PASID 5',
+    words: desc('p_iotlb_inv', { G: 2, DID: 6, PASID: 5 }),
+    covers: { iotlb: (p) => p.did === 6 && p.pasid === 5, walk: (p) => p.did === 6 && p.pasid === 5 },
   },
   {
-    name: 'P-IOTLB PSI DID 6 PASID 5 0x0 AM 3 IH 1', words: desc('p_iotlb_inv', { G: 3, DID: 6, PASID: 5, ADDR: 0n, AM: 3, IH: 1 }),
+    name: 'P-IOTLB PSI DID 6 PASID 0 (RID_PASID) 0x2000 AM 0 IH 0',
+    words: desc('p_iotlb_inv', { G: 3, DID: 6, PASID: 0, ADDR: 0x2000n }),
+    covers: {
+      iotlb: (p) => p.did === 6 && tlbPasid(p) === 0 && leafIn(p, psi(0x2000n, 0)),
+      walk: (p) => p.did === 6 && tlbPasid(p) === 0 && walkIn(p, psi(0x2000n, 0)),
+    },
+  },
+  {
+    name: 'P-IOTLB PSI DID 6 PASID 5 0x0 AM 3 IH 1',
+    words: desc('p_iotlb_inv', { G: 3, DID: 6, PASID: 5, ADDR: 0n, AM: 3, IH: 1 }),
     covers: { iotlb: (p) => p.did === 6 && p.pasid === 5 && leafIn(p, psi(0n, 3)) },
   },
   { name: 'PASID cache global', words: desc('pc_inv', { G: 3 }), covers: { config: () => true } },
   { name: 'PASID cache domain-selective DID 6', words: desc('pc_inv', { G: 0, DID: 6 }), covers: { config: (p) => p.did === 6 } },
-  { name: 'PASID cache PASID-selective DID 6 PASID 5', words: desc('pc_inv', { G: 1, DID: 6, PASID: 5 }), covers: { config: (p) => p.did === 6 && p.pasid === 5 } },
-  { name: 'P-devTLB PASID 5 S=0', words: desc('p_dev_tlb_inv', { SID: A, PASID: 5, ADDR: 0x2000n }), covers: { atc: (p) => p.sid === A && p.pasid === 5 && leafIn(p, { base: 0x2000n, bytes: 4096n }) } },
-  { name: 'P-devTLB PASID 9 S=0 (no entries of that PASID)', words: desc('p_dev_tlb_inv', { SID: A, PASID: 9, ADDR: 0x2000n }), covers: {} },
+  {
+    name: 'PASID cache PASID-selective DID 6 PASID 5',
+    words: desc('pc_inv', { G: 1, DID: 6, PASID: 5 }),
+    covers: { config: (p) => p.did === 6 && p.pasid === 5 },
+  },
+  {
+    name: 'P-devTLB PASID 5 S=0',
+    words: desc('p_dev_tlb_inv', { SID: A, PASID: 5, ADDR: 0x2000n }),
+    covers: { atc: (p) => p.sid === A && p.pasid === 5 && leafIn(p, { base: 0x2000n, bytes: 4096n }) },
+  },
+  {
+    name: 'P-devTLB PASID 9 S=0 (no entries of that PASID)',
+    words: desc('p_dev_tlb_inv', { SID: A, PASID: 9, ADDR: 0x2000n }),
+    covers: {},
+  },
   // G=1: every PASID of the SID (not the translations cached without PASID); S=1 with ADDR bits 12..62 set: everything.
-  { name: 'P-devTLB G=1 everything', words: [desc('p_dev_tlb_inv', { SID: A, PASID: 9 })[0]!, 0x7ffffffffffff801n], covers: { atc: (p) => p.sid === A && p.pasid !== undefined } },
+  {
+    name: 'P-devTLB G=1 everything',
+    words: [desc('p_dev_tlb_inv', { SID: A, PASID: 9 })[0]!, 0x7ffffffffffff801n],
+    covers: { atc: (p) => p.sid === A && p.pasid !== undefined },
+  },
 ];
 
 function points(scalable: boolean): Point[] {
   const out: Point[] = [];
   for (const [sid, e] of DEVICES) {
     for (const pasid of scalable ? [undefined, 5] : [undefined]) {
-      for (const iova of IOVAS) out.push({ sid, did: e.did, ats: e.ats, pasid, iova, leaf: overlaps({ base: iova, bytes: 1n }, LARGE) ? 2 : 1 });
+      for (const iova of IOVAS)
+        out.push({ sid, did: e.did, ats: e.ats, pasid, iova, leaf: overlaps({ base: iova, bytes: 1n }, LARGE) ? 2 : 1 });
     }
   }
   return out;
@@ -133,7 +196,8 @@ describe.each([
       const after = r.unit.cached(p.sid, p.pasid, p.iova);
       for (const k of KINDS) {
         const expected = before[i]![k] && !(c.covers[k]?.(p) ?? false);
-        if (after[k] !== expected) wrong.push(`${k} sid ${p.sid.toString(16)} pasid ${p.pasid} iova ${p.iova.toString(16)}: ${after[k]} (expected ${expected})`);
+        if (after[k] !== expected)
+          wrong.push(`${k} sid ${p.sid.toString(16)} pasid ${p.pasid} iova ${p.iova.toString(16)}: ${after[k]} (expected ${expected})`);
       }
     });
     expect(wrong).toEqual([]);
@@ -146,7 +210,11 @@ describe('interrupt entry cache (spec/vtd.md §2.2 type 0x4)', () => {
   it.each([
     ['global', desc('iec_inv', { G: 0 }), () => true],
     ['index-selective IIDX 4 IM 2: entries 4..7', desc('iec_inv', { G: 1, IIDX: 4, IM: 2 }), (i: number) => i >= 4 && i < 8],
-    ['index-selective IIDX 5 IM 1: low IM bits ignored, 4..5', desc('iec_inv', { G: 1, IIDX: 5, IM: 1 }), (i: number) => i === 4 || i === 5],
+    [
+      'index-selective IIDX 5 IM 1: low IM bits ignored, 4..5',
+      desc('iec_inv', { G: 1, IIDX: 5, IM: 1 }),
+      (i: number) => i === 4 || i === 5,
+    ],
     ['index-selective IIDX 9 IM 0', desc('iec_inv', { G: 1, IIDX: 9 }), (i: number) => i === 9],
   ])('%s', (_, words, covered) => {
     const r = rig();

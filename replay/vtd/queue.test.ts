@@ -34,8 +34,18 @@ describe('IQH/IQT arithmetic (spec/vtd.md §1.1, §1.2)', () => {
   });
 
   it.each([
-    [0, 0], [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 0],
-    [0, 1], [1, 1], [4, 1], [7, 1],
+    [0, 0],
+    [1, 0],
+    [2, 0],
+    [3, 0],
+    [4, 0],
+    [5, 0],
+    [6, 0],
+    [7, 0],
+    [0, 1],
+    [1, 1],
+    [4, 1],
+    [7, 1],
   ] as const)('through IQA: QS=%i DW=%i gives 2^(QS+8-DW) entries and byte offsets shifted by 4+DW', (qs, dw) => {
     const entries = VtdRing.entriesOf(qs, dw);
     const descBytes = dw === 1 ? 32 : 16;
@@ -74,7 +84,7 @@ describe('IQH/IQT arithmetic (spec/vtd.md §1.1, §1.2)', () => {
   it('IQT beyond the queue is an invalid tail, IQEI 1 (§1.4, QEMU "invalid QI tail")', () => {
     const r = rig({ entries: 256 });
     r.unit.writeIQA(QUEUE_BASE); // QS=0: 256 entries
-    r.unit.writeIQT(256 << 4 & 0x7fff0); // offset 0x1000: index 256 of a 256-entry queue
+    r.unit.writeIQT((256 << 4) & 0x7fff0); // offset 0x1000: index 256 of a 256-entry queue
     expect(r.unit.consumer().error).toMatchObject({ code: 'IQE', value: IQEI.INVALID_TAIL, slot: 0 });
   });
 

@@ -36,12 +36,14 @@ export interface Rig {
   aborted(): number[];
 }
 
-export function rig(opts: {
-  entries?: number;
-  descBytes?: 16 | 32;
-  devices?: readonly (readonly [number, DeviceEntry])[];
-  unit?: VtdUnitOptions;
-} = {}): Rig {
+export function rig(
+  opts: {
+    entries?: number;
+    descBytes?: 16 | 32;
+    devices?: readonly (readonly [number, DeviceEntry])[];
+    unit?: VtdUnitOptions;
+  } = {},
+): Rig {
   const entries = opts.entries ?? 256;
   const descBytes = opts.descBytes ?? 16;
   const mem = new GuestMemory();
@@ -53,7 +55,10 @@ export function rig(opts: {
   let tail = 0;
   const pad = (w: bigint[]) => (w.length < words ? [...w, ...new Array<bigint>(words - w.length).fill(0n)] : w);
   const r: Rig = {
-    mem, unit, events, descBytes,
+    mem,
+    unit,
+    events,
+    descBytes,
     put(...descs) {
       return descs.map((d) => {
         const slot = tail;

@@ -31,13 +31,39 @@ import { unreachable } from '../../formats/result.js';
 import type { GuestMemory } from '../memory.js';
 import { VtdRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
-import { cached, DEFAULT_CAPACITY, remapInterrupt, translate, VtdCaches, type CacheCapacity, type DeviceEntry, type WalkTables } from './caches.js';
+import {
+  cached,
+  DEFAULT_CAPACITY,
+  remapInterrupt,
+  translate,
+  VtdCaches,
+  type CacheCapacity,
+  type DeviceEntry,
+  type WalkTables,
+} from './caches.js';
 import { DecodeCache } from '../decode-cache.js';
 import { invalidate } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
 import {
-  FSTS_ICE, FSTS_IQE, FSTS_ITE, FSTS_STOP, FSTS_W1C, GCMD_QIE, GSTS_PERSISTENT, ICS_IWC, IQ_OFFSET_MASK, IQA_BASE_MASK,
-  IQA_DW, IQA_QS_MASK, IQEI, IQERCD_ICESID_SHIFT, IQERCD_ITESID_SHIFT, IQT_256_RSV_BIT, qsOf, REG, type Iqei,
+  FSTS_ICE,
+  FSTS_IQE,
+  FSTS_ITE,
+  FSTS_STOP,
+  FSTS_W1C,
+  GCMD_QIE,
+  GSTS_PERSISTENT,
+  ICS_IWC,
+  IQ_OFFSET_MASK,
+  IQA_BASE_MASK,
+  IQA_DW,
+  IQA_QS_MASK,
+  IQEI,
+  IQERCD_ICESID_SHIFT,
+  IQERCD_ITESID_SHIFT,
+  IQT_256_RSV_BIT,
+  qsOf,
+  REG,
+  type Iqei,
 } from './regs.js';
 
 /** What a unit supports beyond the codec's table (see the header table). */
@@ -69,7 +95,8 @@ export function descriptorFault(d: Decoded, caps: DescriptorCaps): DescriptorFau
   const f = d.fields;
   switch (name) {
     case 'iotlb_inv':
-      if (f.G === IOTLB_G.PAGE && n(f.AM) > caps.mamv) return { iqei: IQEI.RESERVED_FIELD, why: `AM ${n(f.AM)} above CAP.MAMV ${caps.mamv}` };
+      if (f.G === IOTLB_G.PAGE && n(f.AM) > caps.mamv)
+        return { iqei: IQEI.RESERVED_FIELD, why: `AM ${n(f.AM)} above CAP.MAMV ${caps.mamv}` };
       return undefined;
     case 'inv_wait': {
       if (!caps.compat) return undefined;
@@ -164,7 +191,10 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private fenced = false;
   private directOutstanding: number | undefined; // the same, for submitDirect()
 
-  constructor(readonly mem: GuestMemory, opts: VtdUnitOptions = {}) {
+  constructor(
+    readonly mem: GuestMemory,
+    opts: VtdUnitOptions = {},
+  ) {
     this.devices = new Map(opts.devices ?? []);
     this.compat = opts.compat === 'qemu-7.2';
     this.restart = opts.restart ?? (this.compat ? 'on-iqt-write' : 'on-clear');
@@ -247,26 +277,40 @@ export class VtdUnit implements QueueUnit, WalkTables {
   /** MMIO write by offset (REG), whole registers (IQA and IQERCD as one 8-byte access). */
   write(offset: number, value: number | bigint): void {
     switch (offset) {
-      case REG.GCMD: return this.writeGCMD(Number(value));
-      case REG.FSTS: return this.writeFSTS(Number(value));
-      case REG.IQT: return this.writeIQT(Number(value));
-      case REG.IQA: return this.writeIQA(BigInt(value));
-      case REG.ICS: return this.writeICS(Number(value));
-      default: return; // read-only or not modelled: ignored, like a write to a reserved register
+      case REG.GCMD:
+        return this.writeGCMD(Number(value));
+      case REG.FSTS:
+        return this.writeFSTS(Number(value));
+      case REG.IQT:
+        return this.writeIQT(Number(value));
+      case REG.IQA:
+        return this.writeIQA(BigInt(value));
+      case REG.ICS:
+        return this.writeICS(Number(value));
+      default:
+        return; // read-only or not modelled: ignored, like a write to a reserved register
     }
   }
 
   /** MMIO read by offset; 0 for registers not modelled. */
   read(offset: number): bigint {
     switch (offset) {
-      case REG.GSTS: return BigInt(this.gsts >>> 0);
-      case REG.FSTS: return BigInt(this.fsts);
-      case REG.IQH: return BigInt(this.readIQH());
-      case REG.IQT: return BigInt(this.iqt);
-      case REG.IQA: return this.iqa;
-      case REG.ICS: return BigInt(this.ics);
-      case REG.IQERCD: return this.readIQERCD();
-      default: return 0n;
+      case REG.GSTS:
+        return BigInt(this.gsts >>> 0);
+      case REG.FSTS:
+        return BigInt(this.fsts);
+      case REG.IQH:
+        return BigInt(this.readIQH());
+      case REG.IQT:
+        return BigInt(this.iqt);
+      case REG.IQA:
+        return this.iqa;
+      case REG.ICS:
+        return BigInt(this.ics);
+      case REG.IQERCD:
+        return this.readIQERCD();
+      default:
+        return 0n;
     }
   }
 
@@ -389,8 +433,13 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private consume(): void {
     if (!this.qiEnabled() || (this.fsts & FSTS_STOP) !== 0) return;
     const tail = this.tailIndex();
-    if (tail === undefined) return this.raiseIqe(IQEI.INVALID_TAIL, `invalid IQT ${hex(this.iqt)} for a queue of ${this.ring.entries} entries`);
-    if (!this.widthValid()) return this.raiseIqe(IQEI.INVALID_WIDTH, `IQA.DW=${this.dw} is not valid in ${this.scalable ? 'scalable' : 'legacy'} mode${this.smts ? '' : ' without ECAP.SMTS'}`);
+    if (tail === undefined)
+      return this.raiseIqe(IQEI.INVALID_TAIL, `invalid IQT ${hex(this.iqt)} for a queue of ${this.ring.entries} entries`);
+    if (!this.widthValid())
+      return this.raiseIqe(
+        IQEI.INVALID_WIDTH,
+        `IQA.DW=${this.dw} is not valid in ${this.scalable ? 'scalable' : 'legacy'} mode${this.smts ? '' : ' without ECAP.SMTS'}`,
+      );
     const words = this.dw === 1 ? 4 : 2;
     const bytes = BigInt(this.dw === 1 ? 32 : 16);
     while (this.iqh !== tail) {
@@ -431,7 +480,10 @@ export class VtdUnit implements QueueUnit, WalkTables {
     const aborted = this.pendingWaits.length;
     this.pendingWaits.length = 0;
     const error: QueueError = {
-      code: 'ITE', value: 0, slot: this.iqh, sid,
+      code: 'ITE',
+      value: 0,
+      slot: this.iqh,
+      sid,
       message: `${this.name}: device-TLB invalidation to SID ${hex(sid)} timed out; ${aborted} pending wait(s) aborted`,
     };
     this.iteError = error;
@@ -452,7 +504,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
     if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) {
       // Posted to a device that will not answer: nothing is invalidated, the time-out comes later.
       this.outstanding ??= n(d.fields.SID);
-      effects?.push({ cache: 'devtlb', dropped: 0, scope: { cache: 'devtlb', sid: n(d.fields.SID) }, detail: 'no completion (device timed out)' });
+      effects?.push({
+        cache: 'devtlb',
+        dropped: 0,
+        scope: { cache: 'devtlb', sid: n(d.fields.SID) },
+        detail: 'no completion (device timed out)',
+      });
     } else {
       invalidate(this.caches, d, effects);
     }
@@ -501,7 +558,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
     const bad = this.check(d);
     if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
     if (d.name === 'inv_wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: d.fields.FN === 1n };
-    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) this.directOutstanding ??= n(d.fields.SID);
+    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID)))
+      this.directOutstanding ??= n(d.fields.SID);
     else invalidate(this.caches, d, undefined);
     return {};
   }

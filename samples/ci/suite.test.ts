@@ -63,12 +63,16 @@ describe('regressions against the bundled baseline', () => {
     const junit = join(dir, 'worse.xml');
     const r = cli('ci', suite, '--baseline', BASELINE, '--junit', junit);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^REGRESSION\s+e-smmuv3-wrap\s+linear-batch \(ran linear-batch:split_on_wrap=true\)\s+ioctls\s+2\s+3\s+\+50\.0%\s+\+0%$/m);
+    expect(r.stdout).toMatch(
+      /^REGRESSION\s+e-smmuv3-wrap\s+linear-batch \(ran linear-batch:split_on_wrap=true\)\s+ioctls\s+2\s+3\s+\+50\.0%\s+\+0%$/m,
+    );
     expect(r.stdout).toMatch(/^REGRESSION\s+e-smmuv3-wrap\s+linear-batch .*modeled_us/m);
     expect(r.stdout).toMatch(/result: 1 regression, 0 improvements, 1 unchanged, 0 new \(exit 1\)/);
     const failures = junitFailures(expectJunitShape(readFileSync(junit, 'utf8')));
     expect(Object.keys(failures)).toEqual(['e-smmuv3-wrap/linear-batch']);
-    expect(failures['e-smmuv3-wrap/linear-batch']).toMatch(/^e-smmuv3-wrap × linear-batch: ioctls 2 → 3 \(\+50\.0%, limit \+0%\); modeled_us /);
+    expect(failures['e-smmuv3-wrap/linear-batch']).toMatch(
+      /^e-smmuv3-wrap × linear-batch: ioctls 2 → 3 \(\+50\.0%, limit \+0%\); modeled_us /,
+    );
   });
 
   it('a planted correctness bug aliased as per-command: exit 1, the new violation named', () => {
@@ -79,12 +83,18 @@ describe('regressions against the bundled baseline', () => {
     });
     const r = cli('ci', suite, '--baseline', BASELINE, '--json');
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { exit: number; counts: Record<string, number>; outcomes: { trace: string; policy: string; status: string; changes: { metric: string; text: string }[] }[] };
+    const j = JSON.parse(r.stdout) as {
+      exit: number;
+      counts: Record<string, number>;
+      outcomes: { trace: string; policy: string; status: string; changes: { metric: string; text: string }[] }[];
+    };
     expect(j.exit).toBe(1);
     // (b): the lone device-TLB invalidation is dropped: the device keeps its ATC entry
     const b = j.outcomes.find((o) => o.trace === 'b-vtd-devtlb-alone')!;
     expect(b).toMatchObject({ policy: 'per-command', status: 'regression' });
-    expect(b.changes[0]).toEqual(expect.objectContaining({ metric: 'correct', text: 'became incorrect: 1 violation (stale-translation 1)' }));
+    expect(b.changes[0]).toEqual(
+      expect.objectContaining({ metric: 'correct', text: 'became incorrect: 1 violation (stale-translation 1)' }),
+    );
     // (a): the IOTLB invalidation's flush reaches the 4 device TLBs anyway: still correct, 5 ioctls → 1
     const a = j.outcomes.find((o) => o.trace === 'a-vtd-shared-domain-devtlb')!;
     expect(a.status).toBe('improvement');
@@ -93,7 +103,12 @@ describe('regressions against the bundled baseline', () => {
 });
 
 describe('progress', () => {
-  const suite = () => writeSuite('two.json', { invtrace_suite: 1, policies: ['per-command'], traces: [{ scenario: scenario('a-vtd-shared-domain-devtlb') }, { scenario: scenario('e-smmuv3-wrap') }] });
+  const suite = () =>
+    writeSuite('two.json', {
+      invtrace_suite: 1,
+      policies: ['per-command'],
+      traces: [{ scenario: scenario('a-vtd-shared-domain-devtlb') }, { scenario: scenario('e-smmuv3-wrap') }],
+    });
 
   it('is shown on a terminal, one rewritten line per stage', () => {
     const s = suite();
@@ -116,8 +131,16 @@ describe('progress', () => {
 
 describe('bad input', () => {
   it.each<[string, unknown, RegExp]>([
-    ['an unknown policy', { invtrace_suite: 1, policies: ['nope'], traces: [{ scenario: scenario('e-smmuv3-wrap') }] }, /^invtrace: \S+bad-0\.json: policies\[0\]: policy: unknown policy "nope"/],
-    ['a missing file', { invtrace_suite: 1, traces: [{ scenario: '/nope.jsonl' }] }, /^invtrace: \S+bad-1\.json: traces\[0\]\.scenario: no such file: \/nope\.jsonl\n$/],
+    [
+      'an unknown policy',
+      { invtrace_suite: 1, policies: ['nope'], traces: [{ scenario: scenario('e-smmuv3-wrap') }] },
+      /^invtrace: \S+bad-0\.json: policies\[0\]: policy: unknown policy "nope"/,
+    ],
+    [
+      'a missing file',
+      { invtrace_suite: 1, traces: [{ scenario: '/nope.jsonl' }] },
+      /^invtrace: \S+bad-1\.json: traces\[0\]\.scenario: no such file: \/nope\.jsonl\n$/,
+    ],
   ])('%s: exit 2, one line naming the file and field', (_what, json, re) => {
     const file = writeSuite(`bad-${_what === 'an unknown policy' ? 0 : 1}.json`, json);
     const r = cli('ci', file, '--baseline', BASELINE);

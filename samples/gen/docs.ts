@@ -21,12 +21,18 @@ function workloadOptions(w: Workload): string {
 export function listJson(): unknown {
   return {
     workloads: WORKLOADS.map((w) => ({
-      name: w.name, arch: w.arch, description: w.description, options: w.options,
+      name: w.name,
+      arch: w.arch,
+      description: w.description,
+      options: w.options,
       ...(w.capture ? { capture: w.capture } : {}),
       ...(w.devices ? { devices: w.devices } : {}),
     })),
     options: OPTIONS.map((o) => ({
-      flag: o.flag, key: o.key, description: o.description, ...(o.arch ? { arch: o.arch } : {}),
+      flag: o.flag,
+      key: o.key,
+      description: o.description,
+      ...(o.arch ? { arch: o.arch } : {}),
       default: o.default,
     })),
   };
@@ -36,7 +42,8 @@ const esc = (s: string) => s.replace(/\|/g, '\\|');
 
 export function listMarkdown(): string {
   const lines = ['| workload | arch | what it is | its settings |', '| --- | --- | --- | --- |'];
-  for (const w of WORKLOADS) lines.push(`| \`${w.name}\` | ${w.arch} | ${esc(w.description)} | ${esc(workloadOptions(w)) || 'the defaults'} |`);
+  for (const w of WORKLOADS)
+    lines.push(`| \`${w.name}\` | ${w.arch} | ${esc(w.description)} | ${esc(workloadOptions(w)) || 'the defaults'} |`);
   lines.push('', '| option | default | meaning |', '| --- | --- | --- |');
   for (const o of OPTIONS) {
     lines.push(`| \`${o.flag}\` | ${esc(defaults(o))} | ${o.arch ? `${o.arch} only: ` : ''}${esc(o.description)} |`);

@@ -137,7 +137,12 @@ export class DriverModel {
     this.fqJiffies = Math.ceil((o.fqTimeoutMs * 1e6) / JIFFY_NS);
     this.unlimited = o.commands > 0;
     this.cpus = Array.from({ length: o.cpus }, (_, index) => ({
-      index, busyUntil: 0, nextArrival: Infinity, inflight: [], pending: [], head: 0,
+      index,
+      busyUntil: 0,
+      nextArrival: Infinity,
+      inflight: [],
+      pending: [],
+      head: 0,
     }));
     this.domains = Array.from({ length: topo.domainCount }, (_, index) => ({
       view: { index, tag: domainTag(arch, index), ats: [] },
@@ -186,7 +191,11 @@ export class DriverModel {
     }
     this.queues.forEach((_, queue) => {
       const devices = this.topo.devices.filter((d) => (d.queue ?? 0) === queue);
-      subs.push(...this.driver.afterAttach(devices.length === this.topo.devices.length ? this.topo.devices : devices).map((sub) => ({ sub, queue })));
+      subs.push(
+        ...this.driver
+          .afterAttach(devices.length === this.topo.devices.length ? this.topo.devices : devices)
+          .map((sub) => ({ sub, queue })),
+      );
     });
     for (const r of subs) {
       if (this.stopped) return;
@@ -308,7 +317,10 @@ export class DriverModel {
     for (const len of mappingSizes(SHAPES[dev.driver], bytes)) {
       const m = { dom: dev.domain, iova: dom.iova.alloc(len / PAGE), bytes: len };
       maps.push(m);
-      this.queueSubs(c, this.onEach(dom, (v) => this.driver.map(v, m.iova, m.bytes)));
+      this.queueSubs(
+        c,
+        this.onEach(dom, (v) => this.driver.map(v, m.iova, m.bytes)),
+      );
     }
     heapPush(c.inflight, { done: this.t + this.latencyNs, maps });
     c.nextArrival = this.o.rate > 0 ? this.t + this.interArrival() : Infinity;
@@ -319,7 +331,11 @@ export class DriverModel {
     for (const m of r.maps) {
       const dom = this.domains[m.dom]!;
       if (!this.lazy) {
-        this.queueSubs(c, this.onEach(dom, (v) => this.driver.unmap(v, m.iova, m.bytes)), [m]);
+        this.queueSubs(
+          c,
+          this.onEach(dom, (v) => this.driver.unmap(v, m.iova, m.bytes)),
+          [m],
+        );
         continue;
       }
       dom.fq.push(m);
@@ -343,7 +359,11 @@ export class DriverModel {
     const released = dom.fq;
     dom.fq = [];
     dom.fqCount.fill(0);
-    this.queueSubs(c, this.onEach(dom, (v) => withCause(this.driver.flushAll(v), 'unmap')), released); // the flush queue's unmaps
+    this.queueSubs(
+      c,
+      this.onEach(dom, (v) => withCause(this.driver.flushAll(v), 'unmap')),
+      released,
+    ); // the flush queue's unmaps
   }
 
   /** Mixed: a weighted draw. Sequential: device after device in topology order, like the captures. */

@@ -79,7 +79,9 @@ describe('ring slots and doorbells', () => {
   ] as const)('%s %j: consecutive slots, each doorbell publishes the producer index and wrap bit', (w, o) => {
     const { p, rows: rs } = rows(w, o);
     const entries = p.header.queue_entries;
-    let prod = 0, wrap = 0, wraps = 0;
+    let prod = 0,
+      wrap = 0,
+      wraps = 0;
     for (const r of rs) {
       if (r.kind === 'cmd') {
         expect([r.slot, r.wrap]).toEqual([prod, wrap]);
@@ -121,8 +123,17 @@ describe('driver rules in whole traces', () => {
     for (const c of unmaps) expect(c.map((r) => r.op)).toEqual(['iotlb_inv', 'dev_tlb_inv', 'dev_tlb_inv', 'inv_wait']);
   });
   it('VT-d: caching mode on 6.1 forces strict; 6.12 first-stage lazy flushes PASID-selective + devTLB all', () => {
-    expect(planOf('vtd', { kernel: '6.1', mode: 'lazy' }).header.notes).toMatchObject({ effective: { mode: 'strict', strict_forced_by: 'caching mode' } });
-    const { p, rows: rs } = rows('vtd', { kernel: '6.12', mode: 'lazy', scalable: 'on', stage: 'first', requests: '3000', latencyUs: '20' });
+    expect(planOf('vtd', { kernel: '6.1', mode: 'lazy' }).header.notes).toMatchObject({
+      effective: { mode: 'strict', strict_forced_by: 'caching mode' },
+    });
+    const { p, rows: rs } = rows('vtd', {
+      kernel: '6.12',
+      mode: 'lazy',
+      scalable: 'on',
+      stage: 'first',
+      requests: '3000',
+      latencyUs: '20',
+    });
     expect(p.effective.mode).toBe('lazy');
     const codec = codecFor('vtd');
     const piotlb = rs.filter((r) => r.op === 'p_iotlb_inv').map((r) => codec.decode(r.words, { descBytes: 32 }).fields.G);
@@ -156,38 +167,55 @@ describe('concurrency', () => {
 });
 
 describe('error injection', () => {
-  it.each(['smmuv3', 'vtd'] as const)('%s ill@N: one refused command at the head of a submission, overwritten by a completion, then an ack', (w) => {
-    const { rows: rs } = rows(w, { commands: '1500', inject: 'ill@700' });
-    const bad = rs.findIndex((r) => r.error !== null);
-    expect(bad).toBeGreaterThan(0);
-    expect(rs.filter((r) => r.error !== null)).toHaveLength(1);
-    const rewrite = rs.findIndex((r, i) => i > bad && r.kind === 'cmd' && r.slot === rs[bad]!.slot);
-    expect(rs.slice(bad + 1, rewrite).some((r) => r.kind === 'doorbell')).toBe(true);
-    expect(rs[rewrite]!.op).toBe(w === 'vtd' ? 'inv_wait' : 'CMD_SYNC');
-    expect(rs[rewrite + 1]!.kind).toBe('ack');
-    if (w === 'vtd') {
-      // qi_check_fault copies the submission's own wait descriptor over the refused slot.
-      const wait = rs.slice(bad + 1, rewrite).find((r) => r.op === 'inv_wait')!;
-      expect(rs[rewrite]!.words).toEqual(wait.words);
-    }
-  });
-  it.each(['smmuv3', 'vtd'] as const)('%s atc-timeout@N: the device stops answering before its invalidation, recovers, the guest acks', (w) => {
-    const { rows: rs } = rows(w, { commands: '1500', inject: 'atc-timeout@700', ats: '1', kernel: '6.12' });
-    const t = rs.findIndex((r) => r.kind === 'atc_timeout');
-    const sid = rs[t]!.sid!;
-    const db = rs.findIndex((r, i) => i > t && r.kind === 'doorbell');
-    const devOp = w === 'vtd' ? 'dev_tlb_inv' : 'CMD_ATC_INV';
-    const hit = rs.slice(t + 1, db).filter((r) => r.op === devOp);
-    expect(hit.length).toBeGreaterThan(0);
-    expect(hit.some((r) => codecFor(w).decode(r.words).fields.SID === BigInt(sid))).toBe(true);
-    expect(rs.slice(db + 1, db + 3).map((r) => [r.kind, r.sid])).toEqual([['atc_recover', sid], ['ack', null]]);
-    if (w === 'vtd') {
-      // -EAGAIN: the same descriptors are submitted again.
-      const before = rs.slice(t + 1, db).filter((r) => r.op !== 'inv_wait').map((r) => r.words);
-      const next = rs.findIndex((r, i) => i > db + 2 && r.kind === 'doorbell');
-      expect(rs.slice(db + 3, next).filter((r) => r.op !== 'inv_wait').map((r) => r.words)).toEqual(before);
-    }
-  });
+  it.each(['smmuv3', 'vtd'] as const)(
+    '%s ill@N: one refused command at the head of a submission, overwritten by a completion, then an ack',
+    (w) => {
+      const { rows: rs } = rows(w, { commands: '1500', inject: 'ill@700' });
+      const bad = rs.findIndex((r) => r.error !== null);
+      expect(bad).toBeGreaterThan(0);
+      expect(rs.filter((r) => r.error !== null)).toHaveLength(1);
+      const rewrite = rs.findIndex((r, i) => i > bad && r.kind === 'cmd' && r.slot === rs[bad]!.slot);
+      expect(rs.slice(bad + 1, rewrite).some((r) => r.kind === 'doorbell')).toBe(true);
+      expect(rs[rewrite]!.op).toBe(w === 'vtd' ? 'inv_wait' : 'CMD_SYNC');
+      expect(rs[rewrite + 1]!.kind).toBe('ack');
+      if (w === 'vtd') {
+        // qi_check_fault copies the submission's own wait descriptor over the refused slot.
+        const wait = rs.slice(bad + 1, rewrite).find((r) => r.op === 'inv_wait')!;
+        expect(rs[rewrite]!.words).toEqual(wait.words);
+      }
+    },
+  );
+  it.each(['smmuv3', 'vtd'] as const)(
+    '%s atc-timeout@N: the device stops answering before its invalidation, recovers, the guest acks',
+    (w) => {
+      const { rows: rs } = rows(w, { commands: '1500', inject: 'atc-timeout@700', ats: '1', kernel: '6.12' });
+      const t = rs.findIndex((r) => r.kind === 'atc_timeout');
+      const sid = rs[t]!.sid!;
+      const db = rs.findIndex((r, i) => i > t && r.kind === 'doorbell');
+      const devOp = w === 'vtd' ? 'dev_tlb_inv' : 'CMD_ATC_INV';
+      const hit = rs.slice(t + 1, db).filter((r) => r.op === devOp);
+      expect(hit.length).toBeGreaterThan(0);
+      expect(hit.some((r) => codecFor(w).decode(r.words).fields.SID === BigInt(sid))).toBe(true);
+      expect(rs.slice(db + 1, db + 3).map((r) => [r.kind, r.sid])).toEqual([
+        ['atc_recover', sid],
+        ['ack', null],
+      ]);
+      if (w === 'vtd') {
+        // -EAGAIN: the same descriptors are submitted again.
+        const before = rs
+          .slice(t + 1, db)
+          .filter((r) => r.op !== 'inv_wait')
+          .map((r) => r.words);
+        const next = rs.findIndex((r, i) => i > db + 2 && r.kind === 'doorbell');
+        expect(
+          rs
+            .slice(db + 3, next)
+            .filter((r) => r.op !== 'inv_wait')
+            .map((r) => r.words),
+        ).toEqual(before);
+      }
+    },
+  );
 });
 
 describe('header', () => {
@@ -195,11 +223,18 @@ describe('header', () => {
     const p = planOf('smmuv3', { devices: '6', iommus: '2', domains: '3', ats: '0.5' });
     const devs = p.header.topology!.devices;
     expect(devs.map((d) => [d.sid, d.iommu, d.hwpt, d.domain, d.ats])).toEqual([
-      [0x100, 0, 0, 1, false], [0x108, 1, 1, 2, true], [0x110, 0, 0, 3, false],
-      [0x118, 1, 1, 1, true], [0x120, 0, 0, 2, false], [0x128, 1, 1, 3, true],
+      [0x100, 0, 0, 1, false],
+      [0x108, 1, 1, 2, true],
+      [0x110, 0, 0, 3, false],
+      [0x118, 1, 1, 1, true],
+      [0x120, 0, 0, 2, false],
+      [0x128, 1, 1, 3, true],
     ]);
     expect(new Set(devs.map((d) => d.psid)).size).toBe(6);
-    expect(p.header.topology!.iommus).toEqual([{ id: 0, vmid: 1 }, { id: 1, vmid: 2 }]);
+    expect(p.header.topology!.iommus).toEqual([
+      { id: 0, vmid: 1 },
+      { id: 1, vmid: 2 },
+    ]);
     expect(p.header.notes).toMatchObject({ workload: 'smmuv3', options: { seed: '1', devices: '6', iommus: '2' } });
     expect(JSON.stringify(p.header)).not.toMatch(/20\d\d-\d\d-\d\d|"ts"|time":/);
   });

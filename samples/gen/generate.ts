@@ -68,7 +68,10 @@ export function plan(workloadName: string, user: Readonly<Partial<Record<OptionK
     const ats = topology.devices.filter((d) => d.ats && d.weight > 0);
     if (ats.length === 0) return fail({ field: '--inject', message: 'atc-timeout needs a device with ATS and traffic (--ats)' });
     if (inj.sid !== undefined && !ats.some((d) => d.sid === inj.sid)) {
-      return fail({ field: '--inject', message: `0x${inj.sid.toString(16)} is not an ATS device with traffic (${ats.map((d) => `0x${d.sid.toString(16)}`).join(', ')})` });
+      return fail({
+        field: '--inject',
+        message: `0x${inj.sid.toString(16)} is not an ATS device with traffic (${ats.map((d) => `0x${d.sid.toString(16)}`).join(', ')})`,
+      });
     }
   }
   const effective = effectiveOf(workload.arch, o);
@@ -159,15 +162,31 @@ export function run(p: GenPlan, sink: BatchSink): RunResult {
   const builder = new TraceBuilder(p.header, sink, 1 << 16, 'gen');
   const driver = driverOf(p);
   // One ring per guest queue (vSMMU instance); injected errors fire on queue 0.
-  const queues = Array.from({ length: p.topology.queues }, (_, k) =>
-    new GuestQueue(builder, p.options.queue, driver, k === 0 ? p.options.inject : [], p.workload.arch, k));
-  const model = new DriverModel(p.options, p.topology, driver, queues, new Rng(p.options.seed), p.workload.arch, p.effective.mode === 'lazy');
+  const queues = Array.from(
+    { length: p.topology.queues },
+    (_, k) => new GuestQueue(builder, p.options.queue, driver, k === 0 ? p.options.inject : [], p.workload.arch, k),
+  );
+  const model = new DriverModel(
+    p.options,
+    p.topology,
+    driver,
+    queues,
+    new Rng(p.options.seed),
+    p.workload.arch,
+    p.effective.mode === 'lazy',
+  );
   const r = model.run();
   builder.flush();
   const sum = (f: (q: GuestQueue) => number) => queues.reduce((n, q) => n + f(q), 0);
   return {
-    rows: builder.rows, commands: sum((q) => q.commands), doorbells: sum((q) => q.doorbells), wraps: sum((q) => q.wraps),
-    requests: r.requests, endNs: r.endNs, fired: queues[0]!.fired, unfired: queues[0]!.pendingInjections,
+    rows: builder.rows,
+    commands: sum((q) => q.commands),
+    doorbells: sum((q) => q.doorbells),
+    wraps: sum((q) => q.wraps),
+    requests: r.requests,
+    endNs: r.endNs,
+    fired: queues[0]!.fired,
+    unfired: queues[0]!.pendingInjections,
   };
 }
 
@@ -184,8 +203,18 @@ export async function generate(p: GenPlan, output: string): Promise<GenSummary> 
     throw e;
   }
   return {
-    output, workload: p.workload.name, arch: p.workload.arch, seed: p.options.seed, rows: r.rows, commands: r.commands,
-    doorbells: r.doorbells, wraps: r.wraps, requests: r.requests, model_seconds: r.endNs / 1e9, mode: p.effective.mode,
-    injections_fired: r.fired.length, injections_unfired: r.unfired,
+    output,
+    workload: p.workload.name,
+    arch: p.workload.arch,
+    seed: p.options.seed,
+    rows: r.rows,
+    commands: r.commands,
+    doorbells: r.doorbells,
+    wraps: r.wraps,
+    requests: r.requests,
+    model_seconds: r.endNs / 1e9,
+    mode: p.effective.mode,
+    injections_fired: r.fired.length,
+    injections_unfired: r.unfired,
   };
 }

@@ -22,7 +22,10 @@ export class IovaAllocator {
   private readonly free = new Map<number, number[]>();
 
   /** `limit`: end of the IOVA space (the device's DMA mask + 1); `floor`: lowest usable IOVA. */
-  constructor(private readonly limit = 2 ** 32, private readonly floor = 2 ** 20) {
+  constructor(
+    private readonly limit = 2 ** 32,
+    private readonly floor = 2 ** 20,
+  ) {
     this.next = limit;
   }
 
@@ -38,7 +41,9 @@ export class IovaAllocator {
     const align = roundupPow2(pages) * PAGE;
     const at = Math.floor((this.next - len * PAGE) / align) * align;
     if (at < this.floor) {
-      throw new InputFault({ message: `IOVA space below ${this.limit / 2 ** 30} GiB exhausted: fewer live mappings needed (lower --rate, --latency-us or --sizes)` });
+      throw new InputFault({
+        message: `IOVA space below ${this.limit / 2 ** 30} GiB exhausted: fewer live mappings needed (lower --rate, --latency-us or --sizes)`,
+      });
     }
     this.next = at;
     return at;

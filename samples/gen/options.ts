@@ -64,21 +64,27 @@ export interface OptionDef<K extends OptionKey = OptionKey> {
   readonly show: (v: GenOptions[K]) => string;
 }
 
-const int = (min: number, max: number) => (text: string): Result<number> => {
-  const t = text.trim();
-  const v = /^(0x[0-9a-f]+|\d+)$/i.test(t) ? Number(t) : NaN;
-  if (!Number.isSafeInteger(v)) return fail({ message: `"${text}" is not a whole number` });
-  if (v < min || v > max) return fail({ message: `${v} is outside ${min}..${max}` });
-  return ok(v);
-};
-const num = (min: number, max: number) => (text: string): Result<number> => {
-  const v = text.trim() === '' ? NaN : Number(text);
-  if (!Number.isFinite(v)) return fail({ message: `"${text}" is not a number` });
-  if (v < min || v > max) return fail({ message: `${v} is outside ${min}..${max}` });
-  return ok(v);
-};
-const choice = <T extends string>(values: readonly T[]) => (text: string): Result<T> =>
-  (values as readonly string[]).includes(text) ? ok(text as T) : fail({ message: `"${text}" is not one of ${values.join(', ')}` });
+const int =
+  (min: number, max: number) =>
+  (text: string): Result<number> => {
+    const t = text.trim();
+    const v = /^(0x[0-9a-f]+|\d+)$/i.test(t) ? Number(t) : NaN;
+    if (!Number.isSafeInteger(v)) return fail({ message: `"${text}" is not a whole number` });
+    if (v < min || v > max) return fail({ message: `${v} is outside ${min}..${max}` });
+    return ok(v);
+  };
+const num =
+  (min: number, max: number) =>
+  (text: string): Result<number> => {
+    const v = text.trim() === '' ? NaN : Number(text);
+    if (!Number.isFinite(v)) return fail({ message: `"${text}" is not a number` });
+    if (v < min || v > max) return fail({ message: `${v} is outside ${min}..${max}` });
+    return ok(v);
+  };
+const choice =
+  <T extends string>(values: readonly T[]) =>
+  (text: string): Result<T> =>
+    (values as readonly string[]).includes(text) ? ok(text as T) : fail({ message: `"${text}" is not one of ${values.join(', ')}` });
 const onOff = (text: string): Result<boolean> =>
   text === 'on' ? ok(true) : text === 'off' ? ok(false) : fail({ message: `"${text}" is not on or off` });
 const showOnOff = (v: boolean) => (v ? 'on' : 'off');
@@ -94,6 +100,8 @@ function def<K extends OptionKey>(d: Omit<OptionDef<K>, 'show'> & { show?: (v: G
   return { show: (v: GenOptions[K]) => String(v), ...d } as unknown as OptionDef;
 }
 
+// One row per line, as the table reads (a row is one record of the spec or of the CLI):
+// prettier-ignore
 export const OPTIONS: readonly OptionDef[] = [
   def({ key: 'seed', flag: '--seed <n>', default: '1', parse: int(0, Number.MAX_SAFE_INTEGER),
     description: 'random seed: the same seed and options give the same file, byte for byte' }),

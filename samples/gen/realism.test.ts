@@ -24,7 +24,9 @@ describe.skipIf(!haveCaptures).each(profiles.map((w) => [w.name, w.capture!] as 
   it(`reproduces the statistics of capture ${run}`, async () => {
     const [cap, gen] = await Promise.all([captureStats(CAPTURES, run, dir), generated(name)]);
     const rows = compareStats(cap, gen);
-    console.log(`${name} vs ${run}\n${rows.map((r) => `  ${r.ok ? 'ok ' : 'BAD'} ${r.metric}: capture ${r.capture} | generated ${r.generated} | diff ${r.difference.toFixed(3)} (tol ${r.tolerance})`).join('\n')}`);
+    console.log(
+      `${name} vs ${run}\n${rows.map((r) => `  ${r.ok ? 'ok ' : 'BAD'} ${r.metric}: capture ${r.capture} | generated ${r.generated} | diff ${r.difference.toFixed(3)} (tol ${r.tolerance})`).join('\n')}`,
+    );
     expect(rows.filter((r) => !r.ok)).toEqual([]);
     // Every statistic had something to compare.
     expect(Object.keys(cap.ops).length).toBeGreaterThan(3);

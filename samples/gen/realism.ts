@@ -73,8 +73,12 @@ class Collector {
 
   done(): TrafficStats {
     return {
-      arch: this.arch, ops: sortedRecord(this.ops), perDoorbell: sortedRecord(this.perDoorbell),
-      sizeClass: sortedRecord(this.sizeClass), deviceInvalidations: this.device, iotlbInvalidations: this.iotlb,
+      arch: this.arch,
+      ops: sortedRecord(this.ops),
+      perDoorbell: sortedRecord(this.perDoorbell),
+      sizeClass: sortedRecord(this.sizeClass),
+      deviceInvalidations: this.device,
+      iotlbInvalidations: this.iotlb,
     };
   }
 }
@@ -148,42 +152,74 @@ function shares(h: Readonly<Record<string, number>>, skip?: ReadonlySet<string>)
 }
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3));
-const histText = (m: Map<string, number>) => [...m].filter(([, v]) => v >= 0.001).map(([k, v]) => `${k}:${v.toFixed(3)}`).join(' ');
+const histText = (m: Map<string, number>) =>
+  [...m]
+    .filter(([, v]) => v >= 0.001)
+    .map(([k, v]) => `${k}:${v.toFixed(3)}`)
+    .join(' ');
 
 /** Compares a generated trace's statistics with a capture's. */
 export function compareStats(cap: TrafficStats, gen: TrafficStats): Comparison[] {
   const rows: Comparison[] = [];
   const capOps = shares(cap.ops, NOT_IN_MIX);
   const genOps = shares(gen.ops, NOT_IN_MIX);
-  const capCount = Object.entries(cap.ops).filter(([k]) => !NOT_IN_MIX.has(k)).reduce((a, [, v]) => a + v, 0);
+  const capCount = Object.entries(cap.ops)
+    .filter(([k]) => !NOT_IN_MIX.has(k))
+    .reduce((a, [, v]) => a + v, 0);
   const opTol = capCount < 200 ? TOLERANCE.opShareSmall : TOLERANCE.opShare;
   for (const op of new Set([...capOps.keys(), ...genOps.keys()])) {
     const a = capOps.get(op) ?? 0;
     const b = genOps.get(op) ?? 0;
     rows.push({
-      metric: `share ${op}`, capture: `${fmt(a)} (${cap.ops[op] ?? 0})`, generated: `${fmt(b)} (${gen.ops[op] ?? 0})`,
-      difference: Math.abs(a - b), tolerance: opTol, ok: Math.abs(a - b) <= opTol,
+      metric: `share ${op}`,
+      capture: `${fmt(a)} (${cap.ops[op] ?? 0})`,
+      generated: `${fmt(b)} (${gen.ops[op] ?? 0})`,
+      difference: Math.abs(a - b),
+      tolerance: opTol,
+      ok: Math.abs(a - b) <= opTol,
     });
   }
   const mean = (h: Readonly<Record<string, number>>) => {
-    let n = 0, s = 0;
+    let n = 0,
+      s = 0;
     for (const [k, v] of Object.entries(h)) [n, s] = [n + v, s + Number(k) * v];
     return n > 0 ? s / n : 0;
   };
   const ma = mean(cap.perDoorbell);
   const mb = mean(gen.perDoorbell);
   const dm = ma > 0 ? Math.abs(mb - ma) / ma : mb;
-  rows.push({ metric: 'entries per doorbell (mean)', capture: fmt(ma), generated: fmt(mb), difference: dm, tolerance: TOLERANCE.doorbellMean, ok: dm <= TOLERANCE.doorbellMean });
+  rows.push({
+    metric: 'entries per doorbell (mean)',
+    capture: fmt(ma),
+    generated: fmt(mb),
+    difference: dm,
+    tolerance: TOLERANCE.doorbellMean,
+    ok: dm <= TOLERANCE.doorbellMean,
+  });
   const sa = shares(cap.sizeClass);
   const sb = shares(gen.sizeClass);
   if (sa.size > 0 || sb.size > 0) {
     let tvd = 0;
     for (const k of new Set([...sa.keys(), ...sb.keys()])) tvd += Math.abs((sa.get(k) ?? 0) - (sb.get(k) ?? 0)) / 2;
-    rows.push({ metric: 'size class histogram (TVD)', capture: histText(sa), generated: histText(sb), difference: tvd, tolerance: TOLERANCE.sizeTvd, ok: tvd <= TOLERANCE.sizeTvd });
+    rows.push({
+      metric: 'size class histogram (TVD)',
+      capture: histText(sa),
+      generated: histText(sb),
+      difference: tvd,
+      tolerance: TOLERANCE.sizeTvd,
+      ok: tvd <= TOLERANCE.sizeTvd,
+    });
   }
   const fa = cap.iotlbInvalidations > 0 ? cap.deviceInvalidations / cap.iotlbInvalidations : 0;
   const fb = gen.iotlbInvalidations > 0 ? gen.deviceInvalidations / gen.iotlbInvalidations : 0;
   const df = fa > 0 ? Math.abs(fb - fa) / fa : fb;
-  rows.push({ metric: 'device-TLB per IOTLB invalidation', capture: fmt(fa), generated: fmt(fb), difference: df, tolerance: TOLERANCE.fanout, ok: df <= TOLERANCE.fanout });
+  rows.push({
+    metric: 'device-TLB per IOTLB invalidation',
+    capture: fmt(fa),
+    generated: fmt(fb),
+    difference: df,
+    tolerance: TOLERANCE.fanout,
+    ok: df <= TOLERANCE.fanout,
+  });
   return rows;
 }

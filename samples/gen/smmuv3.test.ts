@@ -9,15 +9,31 @@ import type { GenDevice } from './topology.js';
 const leaf61: TlbiParams = { ril: true, kernel: '6.1', leaf: true, granuleLog2: 12, tgLog2: 12 };
 const P = 4096;
 
-const dev = (sid: number, ats: boolean, index = 0): GenDevice =>
-  ({ index, name: `d${index}`, sid, psid: sid, iommu: 0, hwpt: 0, ats, domain: 0, driver: 'sg', weight: 1 });
+const dev = (sid: number, ats: boolean, index = 0): GenDevice => ({
+  index,
+  name: `d${index}`,
+  sid,
+  psid: sid,
+  iommu: 0,
+  hwpt: 0,
+  ats,
+  domain: 0,
+  driver: 'sg',
+  weight: 1,
+});
 const dom = (tag: number, ats: GenDevice[] = []): DomainView => ({ index: 0, tag, ats });
 const names = (cmds: readonly (readonly bigint[])[]) => cmds.map((w) => SMMUV3.decode(w).name);
 
 describe('range TLBI decomposition (__arm_smmu_tlb_inv_range, spec §3)', () => {
   it.each([
     [256, [{ num: 0, scale: 8, at: 0 }]], // 1 MiB: one command
-    [33, [{ num: 0, scale: 0, at: 0 }, { num: 0, scale: 5, at: 1 }]], // two 5-bit chunks
+    [
+      33,
+      [
+        { num: 0, scale: 0, at: 0 },
+        { num: 0, scale: 5, at: 1 },
+      ],
+    ], // two 5-bit chunks
     [31, [{ num: 30, scale: 0, at: 0 }]],
     [10, [{ num: 4, scale: 1, at: 0 }]], // the captures' 40K unmaps: NUM=4 SCALE=1
   ])('%i pages', (pages, want) => {
@@ -51,7 +67,7 @@ describe('ATC_INV span (arm_smmu_atc_inv_to_cmd, spec §3)', () => {
 
 describe('Linux 6.1 sequences', () => {
   const drv = new Smmuv3Linux({ kernel: '6.1', ril: true });
-  it('a strict 4 KiB unmap writes the captures\' words: TLBI_NH_VA ASID 1 + SYNC', () => {
+  it("a strict 4 KiB unmap writes the captures' words: TLBI_NH_VA ASID 1 + SYNC", () => {
     const subs = drv.unmap(dom(1), 0xffff6000, P);
     expect(subs).toHaveLength(1);
     expect(subs[0]!.cmds).toEqual([[0x1000000000012n, 0xffff6701n]]);
@@ -69,13 +85,20 @@ describe('Linux 6.1 sequences', () => {
   });
   it('boot: CFGI_ALL + SYNC, TLBI_NSNH_ALL + SYNC, as the captures begin', () => {
     const subs = drv.boot();
-    expect(subs.map((s) => [s.cmds, s.sync])).toEqual([[[[0x4n, 0x1fn]], true], [[[0x30n, 0n]], true]]);
+    expect(subs.map((s) => [s.cmds, s.sync])).toEqual([
+      [[[0x4n, 0x1fn]], true],
+      [[[0x30n, 0n]], true],
+    ]);
   });
   it('attach: two bare syncs for a new domain, CFGI_STE + SYNC twice, PREFETCH_CONFIG unsynced, then the domain flush', () => {
     const subs = drv.attach(dev(0x8, false), dom(1), true);
     expect(subs.map((s) => [names(s.cmds), s.sync])).toEqual([
-      [[], true], [[], true], [['CMD_CFGI_STE'], true], [['CMD_CFGI_STE'], true],
-      [['CMD_PREFETCH_CONFIG'], false], [['CMD_TLBI_NH_ASID'], true],
+      [[], true],
+      [[], true],
+      [['CMD_CFGI_STE'], true],
+      [['CMD_CFGI_STE'], true],
+      [['CMD_PREFETCH_CONFIG'], false],
+      [['CMD_TLBI_NH_ASID'], true],
     ]);
     expect(subs[2]!.cmds[0]).toEqual([0x800000003n, 0x1n]); // the captures' CFGI_STE of SID 8
     expect(drv.attach(dev(0x10, false), dom(1), false)).toHaveLength(4); // joining a live domain: no CD syncs
@@ -103,7 +126,11 @@ describe('ATS and batching', () => {
   });
   it('at most 64 commands per publish: full batches go out without a SYNC, the rest with one', () => {
     const subs = drv.unmap(dom(3), 0, 150 * P); // no RIL: 150 TLBIs
-    expect(subs.map((s) => [s.cmds.length, s.sync])).toEqual([[64, false], [64, false], [22, true]]);
+    expect(subs.map((s) => [s.cmds.length, s.sync])).toEqual([
+      [64, false],
+      [64, false],
+      [22, true],
+    ]);
   });
   it('lazy flush: TLBI_NH_ASID + SYNC, then ATC_INV SIZE=52 per ATS StreamID + SYNC', () => {
     const subs = drv.flushAll(dom(3, ats));

@@ -128,8 +128,15 @@ export class Smmuv3Linux implements LinuxDriver {
     const sid = BigInt(dev.sid);
     const ste = CFGI_STE([sid, 1n]);
     return [
-      ...(first ? [{ cmds: [], sync: true }, { cmds: [], sync: true }] : []),
-      one(ste), one(ste), one(PREFETCH_CONFIG([sid]), false),
+      ...(first
+        ? [
+            { cmds: [], sync: true },
+            { cmds: [], sync: true },
+          ]
+        : []),
+      one(ste),
+      one(ste),
+      one(PREFETCH_CONFIG([sid]), false),
       ...this.flushAll(dom),
     ];
   }
@@ -148,13 +155,17 @@ export class Smmuv3Linux implements LinuxDriver {
 
   // arm_smmu_tlb_inv_range_domain: the TLBI batch with its SYNC, then the ATC_INVs with theirs.
   unmap(dom: DomainView, iova: number, bytes: number): Submission[] {
-    return withCause([...batched(this.tlbis(dom, iova, bytes), CMDQ_BATCH_ENTRIES, false), ...this.atcInv(dom, atcInvSpan(iova, bytes))], 'unmap');
+    return withCause(
+      [...batched(this.tlbis(dom, iova, bytes), CMDQ_BATCH_ENTRIES, false), ...this.atcInv(dom, atcInvSpan(iova, bytes))],
+      'unmap',
+    );
   }
 
   private tlbis(dom: DomainView, iova: number, bytes: number): Words[] {
     const asid = BigInt(dom.tag);
-    return tlbiRange(iova, bytes, { ril: this.c.ril, kernel: this.c.kernel, leaf: true, granuleLog2: 12, tgLog2: 12 })
-      .map((t) => TLBI_NH_VA([asid, BigInt(t.num), BigInt(t.scale), 1n, BigInt(t.ttl), BigInt(t.tg), BigInt(t.addr)]));
+    return tlbiRange(iova, bytes, { ril: this.c.ril, kernel: this.c.kernel, leaf: true, granuleLog2: 12, tgLog2: 12 }).map((t) =>
+      TLBI_NH_VA([asid, BigInt(t.num), BigInt(t.scale), 1n, BigInt(t.ttl), BigInt(t.tg), BigInt(t.addr)]),
+    );
   }
 
   // arm_smmu_tlb_inv_context: TLBI_NH_ASID + SYNC, then ATC_INV SIZE=52 per ATS StreamID + SYNC.
@@ -173,6 +184,11 @@ export class Smmuv3Linux implements LinuxDriver {
   private atcInv(dom: DomainView, span: { addr: number; size: number }): Submission[] {
     if (dom.ats.length === 0) return [];
     const cmds = dom.ats.map((d) => ATC_INV([BigInt(d.sid), BigInt(span.size), BigInt(span.addr)]));
-    return batched(cmds, CMDQ_BATCH_ENTRIES, false, dom.ats.map((d) => d.sid));
+    return batched(
+      cmds,
+      CMDQ_BATCH_ENTRIES,
+      false,
+      dom.ats.map((d) => d.sid),
+    );
   }
 }

@@ -48,13 +48,31 @@ export function buildTopology(arch: Arch, o: GenOptions, w: Workload, explicit: 
     const iommu = i % iommus;
     // Profiles model emulated devices (psid = sid); generated ones sit on bus 0x40 + IOMMU of their host.
     const psid = fromWorkload ? r.sid : ((0x40 + iommu) << 8) | (i & 0xff);
-    return { index: i, name: r.name, sid: r.sid, psid, iommu, hwpt: iommu, ats: r.ats, domain: r.domain, driver: r.driver, weight: r.weight, queue: perIommu ? iommu : 0 };
+    return {
+      index: i,
+      name: r.name,
+      sid: r.sid,
+      psid,
+      iommu,
+      hwpt: iommu,
+      ats: r.ats,
+      domain: r.domain,
+      driver: r.driver,
+      weight: r.weight,
+      queue: perIommu ? iommu : 0,
+    };
   });
   const domainCount = Math.max(...devices.map((d) => d.domain)) + 1;
   const iommuSpecs: IommuSpec[] = [];
   for (let i = 0; i < iommus; i++) iommuSpecs.push({ id: i, vmid: arch === 'smmuv3' ? i + 1 : 0 });
   const specs: DeviceSpec[] = devices.map((d) => ({
-    sid: d.sid, psid: d.psid, iommu: d.iommu, ats: d.ats, domain: domainTag(arch, d.domain), hwpt: d.hwpt, name: d.name,
+    sid: d.sid,
+    psid: d.psid,
+    iommu: d.iommu,
+    ats: d.ats,
+    domain: domainTag(arch, d.domain),
+    hwpt: d.hwpt,
+    name: d.name,
   }));
   return { devices, domainCount, header: { iommus: iommuSpecs, devices: specs }, queues: perIommu ? iommus : 1, fromWorkload };
 }
@@ -69,8 +87,14 @@ function genericRows(o: GenOptions): DeviceRow[] {
     const ats = Math.floor((i + 1) * o.ats + 1e-9) > Math.floor(i * o.ats + 1e-9);
     const bus = sid >> 8;
     const slot = (sid >> 3) & 31;
-    rows.push({ name: `${bus.toString(16).padStart(2, '0')}:${slot.toString(16).padStart(2, '0')}.0`, sid, ats,
-      domain: i % domains, driver: o.driver, weight: 1 });
+    rows.push({
+      name: `${bus.toString(16).padStart(2, '0')}:${slot.toString(16).padStart(2, '0')}.0`,
+      sid,
+      ats,
+      domain: i % domains,
+      driver: o.driver,
+      weight: 1,
+    });
   }
   return rows;
 }

@@ -18,7 +18,11 @@ export function parseSize(text: string): Result<number> {
 }
 
 export function formatSize(bytes: number): string {
-  for (const [u, n] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) {
+  for (const [u, n] of [
+    ['G', 1 << 30],
+    ['M', 1 << 20],
+    ['K', 1 << 10],
+  ] as const) {
     if (bytes % n === 0) return `${bytes / n}${u}`;
   }
   return String(bytes);

@@ -7,8 +7,18 @@ import type { GenDevice } from './topology.js';
 import { devtlbAddr, psiAligned, psiMask, VtdLinux, type VtdConfig } from './vtd.js';
 
 const P = 4096;
-const dev = (sid: number, ats = true, index = 0): GenDevice =>
-  ({ index, name: `d${index}`, sid, psid: sid, iommu: 0, hwpt: 0, ats, domain: 0, driver: 'sg', weight: 1 });
+const dev = (sid: number, ats = true, index = 0): GenDevice => ({
+  index,
+  name: `d${index}`,
+  sid,
+  psid: sid,
+  iommu: 0,
+  hwpt: 0,
+  ats,
+  domain: 0,
+  driver: 'sg',
+  weight: 1,
+});
 const dom = (tag: number, ats: GenDevice[] = []): DomainView => ({ index: 0, tag, ats });
 const legacy61: VtdConfig = { kernel: '6.1', cachingMode: true, scalable: false, firstStage: false };
 const names = (cmds: readonly (readonly bigint[])[]) => cmds.map((w) => VTD.decode(w).name);
@@ -47,7 +57,10 @@ describe('Linux 6.1 legacy mode with caching mode (capture vtd-legacy-strict)', 
   });
   it('boot and attach words of the capture; the wait of slot 101', () => {
     expect(drv.boot().map((s) => s.cmds[0]![0])).toEqual([0x4n, 0x11n, 0xd2n]);
-    expect(drv.attach(dev(0x8, false), dom(3)).map((s) => s.cmds[0])).toEqual([[0x800000031n, 0n], [0x300e2n, 0n]]);
+    expect(drv.attach(dev(0x8, false), dom(3)).map((s) => s.cmds[0])).toEqual([
+      [0x800000031n, 0n],
+      [0x300e2n, 0n],
+    ]);
     expect(drv.completion(101)).toEqual([0x200000025n, 0x1046194n]);
   });
   it('a range past MAMV falls back to a domain-selective flush', () => {
@@ -59,7 +72,10 @@ describe('Linux 6.1 legacy mode with caching mode (capture vtd-legacy-strict)', 
 describe('lazy mode flush (capture vtd-legacy-lazy, caching mode off)', () => {
   it('domain-selective IOTLB, then devTLB "all" per ATS device', () => {
     const drv = new VtdLinux({ ...legacy61, cachingMode: false });
-    expect(drv.flushAll(dom(6, [dev(0x100)])).map((s) => s.cmds[0])).toEqual([[0x600e2n, 0n], [0x10000000003n, 0x7ffffffffffff001n]]);
+    expect(drv.flushAll(dom(6, [dev(0x100)])).map((s) => s.cmds[0])).toEqual([
+      [0x600e2n, 0n],
+      [0x10000000003n, 0x7ffffffffffff001n],
+    ]);
     expect(drv.map(dom(6), 0, P)).toEqual([]); // no caching mode: no invalidation on map
     expect(drv.attach(dev(0x100), dom(6))).toEqual([]);
   });
@@ -80,7 +96,10 @@ describe('Linux 6.12 qi_batch', () => {
   it('submitted at 16 descriptors: 1 IOTLB + 20 devTLBs → 16 + 5, each with a wait', () => {
     const many = Array.from({ length: 20 }, (_, i) => dev(0x100 + 8 * i, true, i));
     const subs = drv.unmap(dom(2, many), 0, P);
-    expect(subs.map((s) => [s.cmds.length, s.sync])).toEqual([[16, true], [5, true]]);
+    expect(subs.map((s) => [s.cmds.length, s.sync])).toEqual([
+      [16, true],
+      [5, true],
+    ]);
     expect(subs[0]!.ats).toHaveLength(15);
   });
 });
@@ -91,7 +110,10 @@ describe('scalable mode', () => {
     expect(drv.words).toBe(4);
     expect(drv.boot().map((s) => s.cmds[0]![0])).toEqual([0x4n, 0x11n, 0x37n, 0xd2n]);
     expect(drv.attach(dev(0), dom(2)).map((s) => s.cmds[0])).toEqual([
-      [0x20017n, 0n, 0n, 0n], [0x20026n, 0n, 0n, 0n], [0x31n, 0n, 0n, 0n], [0x200e2n, 0n, 0n, 0n],
+      [0x20017n, 0n, 0n, 0n],
+      [0x20026n, 0n, 0n, 0n],
+      [0x31n, 0n, 0n, 0n],
+      [0x200e2n, 0n, 0n, 0n],
     ]);
   });
   it('first stage: P-IOTLB page-selective with PASID 0 and IH on unmap; nothing on map', () => {

@@ -111,10 +111,12 @@ export class VtdLinux implements LinuxDriver {
   // Each device's MSI set-up rewrites its interrupt-remapping entry twice (allocate, then set the
   // affinity): two index-selective IEC invalidations.
   afterAttach(devices: readonly GenDevice[]): Submission[] {
-    return this.each(devices.flatMap((d) => {
-      const iec = this.e.iec([1n, BigInt(0x10 + d.index)]);
-      return [iec, iec];
-    }));
+    return this.each(
+      devices.flatMap((d) => {
+        const iec = this.e.iec([1n, BigInt(0x10 + d.index)]);
+        return [iec, iec];
+      }),
+    );
   }
 
   // Caching mode, second stage: the new entries are flushed like an unmap, without device TLBs.
@@ -127,7 +129,14 @@ export class VtdLinux implements LinuxDriver {
     const start = BigInt(iova);
     const size = BigInt(bytes);
     const { desc, devAddr, mask } = this.iotlbPage(dom, start, size, true);
-    return withCause(this.flush([desc], dom.ats.map((d) => this.devtlb(d, devAddr, mask)), dom.ats), 'unmap');
+    return withCause(
+      this.flush(
+        [desc],
+        dom.ats.map((d) => this.devtlb(d, devAddr, mask)),
+        dom.ats,
+      ),
+      'unmap',
+    );
   }
 
   flushAll(dom: DomainView): Submission[] {
@@ -135,7 +144,11 @@ export class VtdLinux implements LinuxDriver {
     const iotlb = this.c.firstStage ? this.e.piotlb([2n, did, PASID0, 0n, 0n, 0n]) : this.dsi(did);
     // 6.1 intel_flush_iotlb_all skips device TLBs under caching mode; 6.12 cache_tag_flush_all does not.
     const dev = this.c.kernel === '6.1' && this.c.cachingMode ? [] : dom.ats;
-    return this.flush([iotlb], dev.map((d) => this.devtlb(d, 0n, MAX_AGAW_PFN_WIDTH)), dev);
+    return this.flush(
+      [iotlb],
+      dev.map((d) => this.devtlb(d, 0n, MAX_AGAW_PFN_WIDTH)),
+      dev,
+    );
   }
 
   // Invalidation wait with status write of QI_DONE to desc_status[slot] (qi_submit_sync).

@@ -13,7 +13,10 @@ export interface CdpEvent {
 
 export class Cdp {
   private id = 0;
-  private readonly pending = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void; method: string }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void; method: string }
+  >();
   private buf = '';
   private readonly listeners: ((e: CdpEvent) => void)[] = [];
   readonly proc: ChildProcess;
@@ -73,7 +76,14 @@ export class Cdp {
     this.buf += chunk;
     let end: number;
     while ((end = this.buf.indexOf('\0')) >= 0) {
-      const msg = JSON.parse(this.buf.slice(0, end)) as { id?: number; result?: Record<string, unknown>; error?: { message: string }; method?: string; params?: Record<string, unknown>; sessionId?: string };
+      const msg = JSON.parse(this.buf.slice(0, end)) as {
+        id?: number;
+        result?: Record<string, unknown>;
+        error?: { message: string };
+        method?: string;
+        params?: Record<string, unknown>;
+        sessionId?: string;
+      };
       this.buf = this.buf.slice(end + 1);
       if (msg.id !== undefined) {
         const p = this.pending.get(msg.id);

@@ -66,7 +66,15 @@ async function main(): Promise<number> {
   process.stdout.write(`report: ${rep.html}\n`);
 
   const profile = mkdtempSync(join(tmpdir(), 'invtrace-chromium-'));
-  const cdp = new Cdp(browser, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--hide-scrollbars', `--user-data-dir=${profile}`, 'about:blank']);
+  const cdp = new Cdp(browser, [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--hide-scrollbars',
+    `--user-data-dir=${profile}`,
+    'about:blank',
+  ]);
   const problems: string[] = [];
   const errors: string[] = [];
   try {
@@ -74,8 +82,10 @@ async function main(): Promise<number> {
     const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
     cdp.on((e: CdpEvent) => {
       if (e.sessionId !== sessionId) return;
-      if (e.method === 'Runtime.consoleAPICalled' && ['error', 'assert'].includes(String(e.params.type))) errors.push(`console.${String(e.params.type)}: ${JSON.stringify(e.params.args)}`);
-      if (e.method === 'Runtime.exceptionThrown') errors.push(`exception: ${JSON.stringify((e.params.exceptionDetails as { text?: string } | undefined)?.text)}`);
+      if (e.method === 'Runtime.consoleAPICalled' && ['error', 'assert'].includes(String(e.params.type)))
+        errors.push(`console.${String(e.params.type)}: ${JSON.stringify(e.params.args)}`);
+      if (e.method === 'Runtime.exceptionThrown')
+        errors.push(`exception: ${JSON.stringify((e.params.exceptionDetails as { text?: string } | undefined)?.text)}`);
       if (e.method === 'Log.entryAdded') {
         const entry = e.params.entry as { level: string; text: string; url?: string };
         if (entry.level === 'error') errors.push(`log: ${entry.text}${entry.url ? ` (${entry.url})` : ''}`);
@@ -86,13 +96,17 @@ async function main(): Promise<number> {
     const loaded = cdp.wait('Page.loadEventFired', sessionId);
     await cdp.send('Page.navigate', { url: pathToFileURL(resolve(rep.html)).href }, sessionId);
     await loaded;
-    const r = (await cdp.send('Runtime.evaluate', { expression: MEASURE, returnByValue: true }, sessionId)) as { result: { value: string } };
+    const r = (await cdp.send('Runtime.evaluate', { expression: MEASURE, returnByValue: true }, sessionId)) as {
+      result: { value: string };
+    };
     const facts = JSON.parse(r.result.value) as PageFacts;
 
     // Three charts, each laid out with a size and marks drawn in it.
     if (facts.charts.length !== 3) problems.push(`expected 3 charts, found ${facts.charts.length}`);
     for (const [i, c] of facts.charts.entries()) {
-      process.stdout.write(`chart ${i + 1}: ${c.width.toFixed(0)} x ${c.height.toFixed(0)} px, ${c.marks} marks${c.label ? ` (${c.label})` : ''}\n`);
+      process.stdout.write(
+        `chart ${i + 1}: ${c.width.toFixed(0)} x ${c.height.toFixed(0)} px, ${c.marks} marks${c.label ? ` (${c.label})` : ''}\n`,
+      );
       if (!(c.width > 0 && c.height > 0)) problems.push(`chart ${i + 1} has no size (${c.width} x ${c.height})`);
       if (c.marks === 0) problems.push(`chart ${i + 1} draws nothing`);
     }
@@ -100,10 +114,19 @@ async function main(): Promise<number> {
     process.stdout.write(`tables: ${facts.tables.length} (${facts.tables.map((t) => t.rows).join(', ')} rows)\n`);
     if (facts.tables.length === 0) problems.push('no table');
     for (const [i, t] of facts.tables.entries()) if (t.rows === 0) problems.push(`table ${i + 1} (${t.head}) has no rows`);
-    if (!facts.tables.some((t) => t.rows === ALL_POLICIES.length && /policy/.test(t.head))) problems.push(`no comparison table with ${ALL_POLICIES.length} policy rows`);
+    if (!facts.tables.some((t) => t.rows === ALL_POLICIES.length && /policy/.test(t.head)))
+      problems.push(`no comparison table with ${ALL_POLICIES.length} policy rows`);
 
     const { contentSize } = (await cdp.send('Page.getLayoutMetrics', {}, sessionId)) as { contentSize: { width: number; height: number } };
-    const shot = (await cdp.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true, clip: { x: 0, y: 0, width: 1280, height: Math.min(contentSize.height, 16000), scale: 1 } }, sessionId)) as { data: string };
+    const shot = (await cdp.send(
+      'Page.captureScreenshot',
+      {
+        format: 'png',
+        captureBeyondViewport: true,
+        clip: { x: 0, y: 0, width: 1280, height: Math.min(contentSize.height, 16000), scale: 1 },
+      },
+      sessionId,
+    )) as { data: string };
     const png = join(out, 'report.png');
     writeFileSync(png, Buffer.from(shot.data, 'base64'));
     process.stdout.write(`screenshot: ${png} (1280 x ${Math.round(Math.min(contentSize.height, 16000))} px)\n`);
@@ -113,7 +136,11 @@ async function main(): Promise<number> {
   }
   problems.push(...errors.map((e) => `console error: ${e}`));
   for (const p of problems) process.stdout.write(`FAIL: ${p}\n`);
-  process.stdout.write(problems.length === 0 ? 'test:browser: ok (no console errors, every chart drawn, tables present)\n' : `test:browser: ${problems.length} problem(s)\n`);
+  process.stdout.write(
+    problems.length === 0
+      ? 'test:browser: ok (no console errors, every chart drawn, tables present)\n'
+      : `test:browser: ${problems.length} problem(s)\n`,
+  );
   return problems.length === 0 ? 0 : 1;
 }
 

@@ -18,13 +18,28 @@ import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Rng } from '../../samples/rng.js';
 
-export const CORRUPTIONS = ['truncate', 'bitflip', 'shuffle', 'duplicate', 'delete', 'junk', 'longline', 'gzip-bitflip', 'gzip-truncate'] as const;
+export const CORRUPTIONS = [
+  'truncate',
+  'bitflip',
+  'shuffle',
+  'duplicate',
+  'delete',
+  'junk',
+  'longline',
+  'gzip-bitflip',
+  'gzip-truncate',
+] as const;
 export type Corruption = (typeof CORRUPTIONS)[number];
 
 /** Small captures for most copies, the big ones now and then. */
 export const SOURCES = [
-  'qemu-smmuv3-lazy.log.gz', 'qemu-vtd-legacy-lazy.log.gz', 'qemu-smmuv3-lazy.log.gz', 'qemu-vtd-legacy-lazy.log.gz',
-  'guest-smmuv3-lazy.txt.gz', 'guest-vtd-legacy-lazy.txt.gz', 'qemu-smmuv3-strict.log.gz',
+  'qemu-smmuv3-lazy.log.gz',
+  'qemu-vtd-legacy-lazy.log.gz',
+  'qemu-smmuv3-lazy.log.gz',
+  'qemu-vtd-legacy-lazy.log.gz',
+  'guest-smmuv3-lazy.txt.gz',
+  'guest-vtd-legacy-lazy.txt.gz',
+  'qemu-smmuv3-strict.log.gz',
 ];
 
 function lines(text: Buffer): Buffer[] {
@@ -134,20 +149,32 @@ const STACK = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 export function runIngest(cli: string, file: string, out: string, extra: readonly string[], timeoutMs: number) {
   const t0 = Date.now();
   // A process that could not start has no output at all, whatever spawnSync's return type says.
-  const r: { status: number | null; signal: NodeJS.Signals | null; stdout: string | null; stderr: string | null } = spawnSync(process.execPath, [cli, 'ingest', file, '-o', out, '--json', ...extra], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const r: { status: number | null; signal: NodeJS.Signals | null; stdout: string | null; stderr: string | null } = spawnSync(
+    process.execPath,
+    [cli, 'ingest', file, '-o', out, '--json', ...extra],
+    { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 },
+  );
   return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds: (Date.now() - t0) / 1000 };
 }
 
 const malformedOf = (s: IngestSummaryLike) => (s.sources ?? []).reduce((a, x) => a + x.malformed, 0);
 
 /** Ingests one corrupted copy (and, when it counted malformed lines, again with --strict) and applies the rules. */
-export function checkCopy(cli: string, file: string, kind: Corruption, original: IngestSummaryLike, dir: string, timeoutMs: number): CopyResult {
+export function checkCopy(
+  cli: string,
+  file: string,
+  kind: Corruption,
+  original: IngestSummaryLike,
+  dir: string,
+  timeoutMs: number,
+): CopyResult {
   const out = join(dir, `${basename(file)}.arrow`);
   rmSync(out, { force: true });
   const r = runIngest(cli, file, out, [], timeoutMs);
   const base = { file, kind, code: r.code, seconds: r.seconds };
   const name = basename(file);
-  if (r.signal !== null || r.code === null) return { ...base, crash: `no exit code (${r.signal ?? 'time limit'} after ${r.seconds} s): a hang or a kill` };
+  if (r.signal !== null || r.code === null)
+    return { ...base, crash: `no exit code (${r.signal ?? 'time limit'} after ${r.seconds} s): a hang or a kill` };
   if (![0, 1, 2].includes(r.code)) return { ...base, crash: `exit ${r.code}: ${r.stderr.trim().split('\n')[0]}` };
   if (STACK.test(r.stderr)) return { ...base, crash: `stack trace on stderr: ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}` };
   if (r.code === 2) {
@@ -166,11 +193,14 @@ export function checkCopy(cli: string, file: string, kind: Corruption, original:
   }
   const malformed = malformedOf(s);
   const res: { report?: string; silent?: string; strict?: string } = {};
-  if (malformed > 0 && !s.warnings.some((w) => w.includes(name) && /:\d+/.test(w))) res.report = `${malformed} malformed lines but no warning naming ${name} and a line`;
+  if (malformed > 0 && !s.warnings.some((w) => w.includes(name) && /:\d+/.test(w)))
+    res.report = `${malformed} malformed lines but no warning naming ${name} and a line`;
   const same = JSON.stringify(s.by_op ?? {}) === JSON.stringify(original.by_op ?? {});
   const fewer = (s.commands ?? 0) < (original.commands ?? 0);
   // A command the intact capture does not have (an op count above the intact one, `(unknown)`).
-  const extra = Object.entries(s.by_op ?? {}).filter(([op, n]) => n > (original.by_op?.[op] ?? 0)).map(([op]) => op);
+  const extra = Object.entries(s.by_op ?? {})
+    .filter(([op, n]) => n > (original.by_op?.[op] ?? 0))
+    .map(([op]) => op);
   const inferredMore = (s.inferred?.commands ?? 0) > (original.inferred?.commands ?? 0);
   // Truncated or deleted lines are gone from the file: fewer commands are what it holds. What must
   // not happen silently is a command the file does not hold. Other damage keeps every line, so
@@ -189,7 +219,15 @@ export function checkCopy(cli: string, file: string, kind: Corruption, original:
 }
 
 /** Writes `n` corrupted copies from `seed` into `dir` and checks each. */
-export function runCorruption(opts: { cli: string; captures: string; dir: string; seed: number; n: number; timeoutMs: number; onCopy?: (c: CopyResult) => void }): CopyResult[] {
+export function runCorruption(opts: {
+  cli: string;
+  captures: string;
+  dir: string;
+  seed: number;
+  n: number;
+  timeoutMs: number;
+  onCopy?: (c: CopyResult) => void;
+}): CopyResult[] {
   const r = new Rng(opts.seed);
   const originals = new Map<string, IngestSummaryLike>();
   const results: CopyResult[] = [];

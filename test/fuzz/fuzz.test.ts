@@ -14,14 +14,22 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const dir = tempDir();
 
 describe('random commands through decode, bare hardware and every policy', () => {
-  it.each([['smmuv3', 4096], ['vtd-128', 3072], ['vtd-256', 3072]] as const)('%s: %i commands, no crash', async (v, n) => {
-    const r = await runWords(v, 20261205, n, 1024);
-    expect(r.crashes).toEqual([]);
-    // Half the commands are raw bits: bare hardware must have refused many of them (the run
-    // exercised the error paths), yet not all (valid ones ran too).
-    expect(r.errorsRaised).toBeGreaterThan(n / 10);
-    expect(r.errorsRaised).toBeLessThan(n);
-  }, 120_000);
+  it.each([
+    ['smmuv3', 4096],
+    ['vtd-128', 3072],
+    ['vtd-256', 3072],
+  ] as const)(
+    '%s: %i commands, no crash',
+    async (v, n) => {
+      const r = await runWords(v, 20261205, n, 1024);
+      expect(r.crashes).toEqual([]);
+      // Half the commands are raw bits: bare hardware must have refused many of them (the run
+      // exercised the error paths), yet not all (valid ones ran too).
+      expect(r.errorsRaised).toBeGreaterThan(n / 10);
+      expect(r.errorsRaised).toBeLessThan(n);
+    },
+    120_000,
+  );
 
   it('the same seed gives the same replay (the campaign repeats)', async () => {
     const a = await replayAll(wordTrace('vtd-128', 5, 300));
@@ -34,15 +42,19 @@ describe.skipIf(!haveCaptures)('corrupted captures through the CLI', () => {
   const src = join(ROOT, 'samples/captures/qemu-smmuv3-lazy.log.gz');
   const original = () => JSON.parse(runIngest(CLI, src, join(dir, 'orig.arrow'), [], 60_000).stdout) as IngestSummaryLike;
 
-  it.each(['bitflip', 'junk', 'gzip-bitflip', 'gzip-truncate', 'shuffle', 'duplicate'] as const)('%s: exit 0/1/2, no stack trace, damage named with file and line', (kind) => {
-    const c = corrupt(kind, readFileSync(src), new Rng(kind.length * 7919));
-    const file = join(dir, `${kind}-qemu-smmuv3-lazy.log${c.gz ? '.gz' : ''}`);
-    writeFileSync(file, c.bytes);
-    const r = checkCopy(CLI, file, kind, original(), dir, 60_000);
-    expect(r.crash).toBeUndefined();
-    expect(r.report).toBeUndefined();
-    expect(r.strict).toBeUndefined();
-  }, 120_000);
+  it.each(['bitflip', 'junk', 'gzip-bitflip', 'gzip-truncate', 'shuffle', 'duplicate'] as const)(
+    '%s: exit 0/1/2, no stack trace, damage named with file and line',
+    (kind) => {
+      const c = corrupt(kind, readFileSync(src), new Rng(kind.length * 7919));
+      const file = join(dir, `${kind}-qemu-smmuv3-lazy.log${c.gz ? '.gz' : ''}`);
+      writeFileSync(file, c.bytes);
+      const r = checkCopy(CLI, file, kind, original(), dir, 60_000);
+      expect(r.crash).toBeUndefined();
+      expect(r.report).toBeUndefined();
+      expect(r.strict).toBeUndefined();
+    },
+    120_000,
+  );
 
   it('a line of binary junk is counted as malformed and named (file:line); --strict stops with exit 2', () => {
     const text = readFileSync(join(ROOT, 'samples/captures/qemu-vtd-legacy-lazy.log.gz'));

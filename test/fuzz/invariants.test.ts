@@ -17,7 +17,9 @@ describe('invariants over random workloads (short run; npm run fuzz runs 500+ pe
   it('4 random traces per architecture: no failure outside the known, reported classes', async () => {
     const r = await runProperty(9000, 4, 160);
     expect(r.traces).toEqual({ smmuv3: 4, vtd: 4 });
-    const unknown = r.failed.flatMap((c) => c.failures.filter((f) => knownClass(c.c.arch, c.c.fault, f) === undefined).map((f) => `${genCommand(c.c)}: ${f}`));
+    const unknown = r.failed.flatMap((c) =>
+      c.failures.filter((f) => knownClass(c.c.arch, c.c.fault, f) === undefined).map((f) => `${genCommand(c.c)}: ${f}`),
+    );
     expect(unknown).toEqual([]);
   }, 120_000);
 });
@@ -50,7 +52,9 @@ describe('each invariant fires on a broken summary and stays silent on the real 
 
     expect(checkHwDirect(a)).toEqual([]);
     const kinds = { 'wrong-consumer-index': 1 };
-    expect(checkHwDirect(withPolicy(a, 'hw-direct', { violations: 1, violations_by_kind: kinds, correct: false }))[0]).toMatch(/^hw-direct: the guest sees/);
+    expect(checkHwDirect(withPolicy(a, 'hw-direct', { violations: 1, violations_by_kind: kinds, correct: false }))[0]).toMatch(
+      /^hw-direct: the guest sees/,
+    );
     // a stale translation under hw-direct is not guest-visible state, so it fires only when no command trapped
     const stale = { violations: 1, violations_by_kind: { 'stale-translation': 1 }, correct: false };
     expect(checkHwDirect(withPolicy(a, 'hw-direct', stale))).toEqual([]);
@@ -65,11 +69,26 @@ describe('each invariant fires on a broken summary and stays silent on the real 
     expect(checkCounts(a, t, true)).toEqual([]);
     const pc = a.policies.find((p) => p.policy === 'per-command')!;
     expect(checkCounts(withPolicy(a, 'linear-batch', { traps: pc.traps + 1 }), t, true).join()).toMatch(/linear-batch traps/);
-    expect(checkCounts(withPolicy(a, 'per-command', { ioctls: t.invalidations * t.hostObjects + 1, bytes_copied: 16 * (t.invalidations * t.hostObjects + 1) }), t, true).join()).toMatch(/per-command ioctls .* > invalidations/);
+    expect(
+      checkCounts(
+        withPolicy(a, 'per-command', {
+          ioctls: t.invalidations * t.hostObjects + 1,
+          bytes_copied: 16 * (t.invalidations * t.hostObjects + 1),
+        }),
+        t,
+        true,
+      ).join(),
+    ).toMatch(/per-command ioctls .* > invalidations/);
     expect(checkCounts(withPolicy(a, 'per-command', { bytes_copied: pc.bytes_copied + 8 }), t, true).join()).toMatch(/not a whole number/);
-    expect(checkCounts(withPolicy(a, 'linear-batch', { ioctls: pc.ioctls + 1, bytes_copied: pc.bytes_copied + 16 }), t, true).join()).toMatch(/linear-batch ioctls .* > per-command/);
-    expect(checkCounts(withPolicy(a, 'linear-batch', { ioctls: pc.ioctls + 1, bytes_copied: pc.bytes_copied + 16 }), t, false).join()).not.toMatch(/> per-command/);
-    expect(checkCounts(withPolicy(a, 'per-command', { completions: pc.completions - 1 }), t, true).join()).toMatch(/is correct but completes/);
+    expect(
+      checkCounts(withPolicy(a, 'linear-batch', { ioctls: pc.ioctls + 1, bytes_copied: pc.bytes_copied + 16 }), t, true).join(),
+    ).toMatch(/linear-batch ioctls .* > per-command/);
+    expect(
+      checkCounts(withPolicy(a, 'linear-batch', { ioctls: pc.ioctls + 1, bytes_copied: pc.bytes_copied + 16 }), t, false).join(),
+    ).not.toMatch(/> per-command/);
+    expect(checkCounts(withPolicy(a, 'per-command', { completions: pc.completions - 1 }), t, true).join()).toMatch(
+      /is correct but completes/,
+    );
     expect(checkCounts(withPolicy(a, 'per-command', { vmm_commands: t.commands + t.acks + 1 }), t, true).join()).toMatch(/VMM handled/);
   }, 60_000);
 });

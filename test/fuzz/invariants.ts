@@ -30,13 +30,25 @@ export interface TraceCounts {
   readonly entryLen: number;
 }
 
-const TRAPPED = ['per-command', 'linear-batch', 'linear-batch:split_on_wrap=true', 'linear-batch:vmm=prepass', 'raw-ring', 'raw-ring:vmm=inorder', 'devtlb-nop', 'devtlb-nop:fanout=all'];
+const TRAPPED = [
+  'per-command',
+  'linear-batch',
+  'linear-batch:split_on_wrap=true',
+  'linear-batch:vmm=prepass',
+  'raw-ring',
+  'raw-ring:vmm=inorder',
+  'devtlb-nop',
+  'devtlb-nop:fanout=all',
+];
 const PREPASS = ['linear-batch:vmm=prepass', 'raw-ring'];
 const COUNTED = ['hw-direct', ...TRAPPED];
 const GUEST_VISIBLE = ['wrong-consumer-index', 'wrong-error', 'never-completed', 'executed-past-error'] as const;
 
 const by = (r: ReplayOutput) => Object.fromEntries(r.policies.map((p) => [p.policy, p])) as Record<string, PolicySummary>;
-const kinds = (p: PolicySummary) => Object.entries(p.violations_by_kind).map(([k, n]) => `${k}×${n}`).join(', ');
+const kinds = (p: PolicySummary) =>
+  Object.entries(p.violations_by_kind)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(', ');
 const first = (p: PolicySummary, ks?: readonly string[]) => {
   const v = p.first_violations.find((x) => ks === undefined || ks.includes(x.kind));
   return v ? ` — first: seq ${v.seq} ${v.kind}: ${v.explanation}` : '';
@@ -59,7 +71,10 @@ export function checkHwDirect(r: ReplayOutput): string[] {
   if (p === undefined) return [];
   const out: string[] = [];
   const bad = GUEST_VISIBLE.filter((k) => (p.violations_by_kind[k] ?? 0) > 0);
-  if (bad.length > 0) out.push(`hw-direct: the guest sees what bare hardware does not (${bad.map((k) => `${k}×${p.violations_by_kind[k]}`).join(', ')})${first(p, bad)}`);
+  if (bad.length > 0)
+    out.push(
+      `hw-direct: the guest sees what bare hardware does not (${bad.map((k) => `${k}×${p.violations_by_kind[k]}`).join(', ')})${first(p, bad)}`,
+    );
   if (p.traps === 0 && p.violations > 0) out.push(`hw-direct: every command went to the hardware queue, yet ${kinds(p)}${first(p)}`);
   return out;
 }
@@ -81,16 +96,21 @@ export function checkCounts(r: ReplayOutput, t: TraceCounts, faultFree: boolean)
   // The identities below are those of the policies DESIGN.md describes by IOMMU_HWPT_INVALIDATE
   // (the nine of issue 5); a policy added later keeps determinism and its own tests.
   for (const p of r.policies.filter((x) => COUNTED.includes(x.policy))) {
-    if (p.ioctls > t.invalidations * t.hostObjects) fail(`${p.policy} ioctls ${p.ioctls} > invalidations ${t.invalidations} × host objects ${t.hostObjects}`);
-    if (p.bytes_copied < p.ioctls * t.entryLen) fail(`${p.policy} copies ${p.bytes_copied} bytes in ${p.ioctls} ioctls (< one ${t.entryLen}-byte entry each)`);
-    if (p.bytes_copied % t.entryLen !== 0) fail(`${p.policy} copies ${p.bytes_copied} bytes, not a whole number of ${t.entryLen}-byte entries`);
+    if (p.ioctls > t.invalidations * t.hostObjects)
+      fail(`${p.policy} ioctls ${p.ioctls} > invalidations ${t.invalidations} × host objects ${t.hostObjects}`);
+    if (p.bytes_copied < p.ioctls * t.entryLen)
+      fail(`${p.policy} copies ${p.bytes_copied} bytes in ${p.ioctls} ioctls (< one ${t.entryLen}-byte entry each)`);
+    if (p.bytes_copied % t.entryLen !== 0)
+      fail(`${p.policy} copies ${p.bytes_copied} bytes, not a whole number of ${t.entryLen}-byte entries`);
     if (p.completions > t.syncs) fail(`${p.policy} completes ${p.completions} completion points of ${t.syncs}`);
     // After an acknowledgement the walk resumes at CONS, so the command there is looked at again.
     // A prepass VMM (linear-batch:vmm=prepass, raw-ring) already walked past CONS before the stop
     // and walks those commands again: the bound holds for in-order walks only.
-    if (!PREPASS.includes(p.policy) && p.vmm_commands > t.commands + t.acks) fail(`${p.policy} VMM handled ${p.vmm_commands} commands of ${t.commands} written + ${t.acks} acks`);
+    if (!PREPASS.includes(p.policy) && p.vmm_commands > t.commands + t.acks)
+      fail(`${p.policy} VMM handled ${p.vmm_commands} commands of ${t.commands} written + ${t.acks} acks`);
     if (p.traps > t.doorbells + t.acks) fail(`${p.policy} traps ${p.traps} > doorbells + acks ${t.doorbells + t.acks}`);
-    if (p.correct && p.completions !== r.reference.completions) fail(`${p.policy} is correct but completes ${p.completions} where bare hardware completes ${r.reference.completions}`);
+    if (p.correct && p.completions !== r.reference.completions)
+      fail(`${p.policy} is correct but completes ${p.completions} where bare hardware completes ${r.reference.completions}`);
   }
   if (faultFree) {
     const le = (a: string, bName: string, key: 'ioctls' | 'vmm_commands') => {

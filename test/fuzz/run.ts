@@ -34,7 +34,14 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { seed: Date.now() % 1_000_000, words: 1_000_000, traces: 500, files: 60, commands: 250, only: ['words', 'property', 'ingest'] };
+  const a: Args = {
+    seed: Date.now() % 1_000_000,
+    words: 1_000_000,
+    traces: 500,
+    files: 60,
+    commands: 250,
+    only: ['words', 'property', 'ingest'],
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
@@ -58,8 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (k === '--dir') {
       a.dir = v;
       i++;
-    }
-    else throw new Error(`unknown option ${k}`);
+    } else throw new Error(`unknown option ${k}`);
   }
   return a;
 }
@@ -105,11 +111,26 @@ async function runPart(a: Args): Promise<void> {
     }
     figures = { traces, commands, faults, hw_direct_took_every_command: allDirect, known, failures };
   } else {
-    const results: CopyResult[] = runCorruption({ cli: CLI, captures: join(ROOT, 'samples/captures'), dir: a.dir!, seed: a.seed, n: a.files, timeoutMs: 120_000 });
+    const results: CopyResult[] = runCorruption({
+      cli: CLI,
+      captures: join(ROOT, 'samples/captures'),
+      dir: a.dir!,
+      seed: a.seed,
+      n: a.files,
+      timeoutMs: 120_000,
+    });
     const by = (k: keyof CopyResult) => results.filter((r) => r[k] !== undefined).map((r) => `${r.file}: ${String(r[k])}`);
     const codes: Record<string, number> = {};
     for (const r of results) codes[String(r.code)] = (codes[String(r.code)] ?? 0) + 1;
-    figures = { files: results.length, exit_codes: codes, slowest_s: Math.max(0, ...results.map((r) => r.seconds)), crashes: by('crash'), report: by('report'), silent: by('silent'), strict: by('strict') };
+    figures = {
+      files: results.length,
+      exit_codes: codes,
+      slowest_s: Math.max(0, ...results.map((r) => r.seconds)),
+      crashes: by('crash'),
+      report: by('report'),
+      silent: by('silent'),
+      strict: by('strict'),
+    };
   }
   process.stdout.write(`${JSON.stringify({ part: a.part, seconds: (Date.now() - t0) / 1000, ...figures })}\n`);
 }
@@ -123,7 +144,23 @@ interface PartResult {
 }
 
 function spawnPart(part: string, a: Args, dir: string, limitMs: number): Promise<PartResult> {
-  const args = [import.meta.filename, '--part', part, '--seed', String(a.seed), '--words', String(a.words), '--traces', String(a.traces), '--files', String(a.files), '--commands', String(a.commands), '--dir', dir];
+  const args = [
+    import.meta.filename,
+    '--part',
+    part,
+    '--seed',
+    String(a.seed),
+    '--words',
+    String(a.words),
+    '--traces',
+    String(a.traces),
+    '--files',
+    String(a.files),
+    '--commands',
+    String(a.commands),
+    '--dir',
+    dir,
+  ];
   const t0 = Date.now();
   return new Promise((done) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,12 +186,14 @@ function spawnPart(part: string, a: Args, dir: string, limitMs: number): Promise
 async function pool<T, R>(items: readonly T[], n: number, f: (x: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await f(items[i]!);
+      }
+    }),
+  );
   return out;
 }
 
@@ -170,26 +209,43 @@ async function main(): Promise<number> {
     ...(a.only.includes('property') ? ['property:smmuv3', 'property:vtd'] : []),
     ...(a.only.includes('ingest') ? ['ingest:captures'] : []),
   ];
-  console.log(`invtrace fuzz: seed ${a.seed} (repeat with --seed ${a.seed}); words ${a.words} per architecture, ${a.traces} traces per architecture of ${a.commands} commands, ${a.files} corrupted captures`);
+  console.log(
+    `invtrace fuzz: seed ${a.seed} (repeat with --seed ${a.seed}); words ${a.words} per architecture, ${a.traces} traces per architecture of ${a.commands} commands, ${a.files} corrupted captures`,
+  );
   const t0 = Date.now();
   const results = await pool(parts, 2, (p) => spawnPart(p, a, dir, 60 * 60_000));
   let bad = 0;
   for (const r of results) {
     const f = r.figures;
     const crashed = r.code !== 0 || f === undefined;
-    const lists = f ? (['crashes', 'failures', 'report', 'silent', 'strict'] as const).flatMap((k) => (Array.isArray(f[k]) ? (f[k] as string[]).map((x) => `${k}: ${x}`) : [])) : [];
-    const summary = f ? Object.entries(f).filter(([k, v]) => k !== 'part' && !Array.isArray(v)).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean | undefined)}`).join(' ') : '';
+    const lists = f
+      ? (['crashes', 'failures', 'report', 'silent', 'strict'] as const).flatMap((k) =>
+          Array.isArray(f[k]) ? (f[k] as string[]).map((x) => `${k}: ${x}`) : [],
+        )
+      : [];
+    const summary = f
+      ? Object.entries(f)
+          .filter(([k, v]) => k !== 'part' && !Array.isArray(v))
+          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean | undefined)}`)
+          .join(' ')
+      : '';
     console.log(`${r.part}: ${crashed ? `CRASH (exit ${r.code}) ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}` : summary}`);
     for (const x of lists) console.log(`  ${x.split('\n')[0]}`);
     const silentOnly = lists.every((x) => x.startsWith('silent:'));
     if (crashed || (lists.length > 0 && !silentOnly)) bad++;
   }
-  const crashes = results.reduce((n, r) => n + (r.code !== 0 || r.figures === undefined ? 1 : ((r.figures['crashes'] as unknown[] | undefined)?.length ?? 0)), 0);
+  const crashes = results.reduce(
+    (n, r) => n + (r.code !== 0 || r.figures === undefined ? 1 : ((r.figures['crashes'] as unknown[] | undefined)?.length ?? 0)),
+    0,
+  );
   console.log(`total: ${((Date.now() - t0) / 1000).toFixed(1)} s, crashes ${crashes}; scratch (failing copies kept): ${dir}`);
   return bad === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  console.error(`invtrace fuzz: ${(e as Error).message}`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`invtrace fuzz: ${(e as Error).message}`);
+    process.exit(2);
+  },
+);

@@ -30,7 +30,13 @@ function header(v: WordVariant): TraceHeader {
     arch,
     queue_entries: ENTRIES,
     desc_bytes: v === 'vtd-256' ? 32 : 16,
-    topology: { iommus: [{ id: 0, vmid: 1 }, { id: 1, vmid: 2 }], devices },
+    topology: {
+      iommus: [
+        { id: 0, vmid: 1 },
+        { id: 1, vmid: 2 },
+      ],
+      devices,
+    },
   });
 }
 
@@ -104,7 +110,14 @@ export function wordTrace(v: WordVariant, seed: number, n: number): OpenTrace {
   if (timedOut !== undefined) b.fault('atc_recover', timedOut);
   b.flush();
   const batches: RecordBatch[] = sink.batches;
-  return { path: `words:${v}:seed=${seed}`, header: h, schema: b.schema, async *batches() { yield* batches; } };
+  return {
+    path: `words:${v}:seed=${seed}`,
+    header: h,
+    schema: b.schema,
+    async *batches() {
+      yield* batches;
+    },
+  };
 }
 
 export interface WordRun {

@@ -29,7 +29,9 @@ export interface Case {
 /** The command line that regenerates a case. */
 export function genCommand(c: Case): string {
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
-  return `invtrace gen ${c.arch} ${Object.entries(c.options).map(([k, v]) => `${flag(k)} ${v}`).join(' ')} -o case.arrow`;
+  return `invtrace gen ${c.arch} ${Object.entries(c.options)
+    .map(([k, v]) => `${flag(k)} ${v}`)
+    .join(' ')} -o case.arrow`;
 }
 
 /**
@@ -125,7 +127,12 @@ export async function directOnly(trace: OpenTrace): Promise<OpenTrace> {
       const k = kind.get(i) as string;
       if (k === 'cmd') {
         if (!keep.has(op.get(i) as string)) continue;
-        b.command(cur.slot, w.slice(0, words).map((c) => BigInt((c.get(i) as bigint | number | null) ?? 0n)), {}, cur.wrap);
+        b.command(
+          cur.slot,
+          w.slice(0, words).map((c) => BigInt((c.get(i) as bigint | number | null) ?? 0n)),
+          {},
+          cur.wrap,
+        );
         cur.advance();
       } else if (k === 'doorbell') b.doorbell(cur.slot, cur.wrap);
       else throw new Error(`directOnly: a fault-free trace has no ${k} event`);
@@ -133,5 +140,12 @@ export async function directOnly(trace: OpenTrace): Promise<OpenTrace> {
   }
   b.flush();
   const batches: RecordBatch[] = sink.batches;
-  return { path: `${trace.path}:direct-only`, header: b.header, schema: b.schema, async *batches() { yield* batches; } };
+  return {
+    path: `${trace.path}:direct-only`,
+    header: b.header,
+    schema: b.schema,
+    async *batches() {
+      yield* batches;
+    },
+  };
 }

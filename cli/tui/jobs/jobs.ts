@@ -26,10 +26,14 @@ export interface Job {
 }
 
 export function startJob(spec: JobSpec, onProgress?: (done: number) => void): Job {
-  const job = workerJob<JobMessage>(workerScript(import.meta.url, 'cli/tui/jobs/worker.js'), { workerData: spec, stdout: true, stderr: true }, {
-    note: (m) => onProgress?.(m.done),
-    exitMessage: (code) => (code === 1 ? 'cancelled' : `job ended with exit code ${code}`),
-  });
+  const job = workerJob<JobMessage>(
+    workerScript(import.meta.url, 'cli/tui/jobs/worker.js'),
+    { workerData: spec, stdout: true, stderr: true },
+    {
+      note: (m) => onProgress?.(m.done),
+      exitMessage: (code) => (code === 1 ? 'cancelled' : `job ended with exit code ${code}`),
+    },
+  );
   const done = job.done.then((m) => m.value);
   done.catch(() => undefined); // the caller decides; no unhandled rejection when it only cancels
   return {

@@ -10,8 +10,22 @@ import { describeScope } from '../../../formats/scope.js';
 import { queueAt, doorbellOfRow } from './queue.js';
 import type { PolicyResults } from './results.js';
 import {
-  errorName, FLAG_DOORBELL_WRAPS, FLAG_ERROR_STOP, FLAG_INFERRED, FLAG_WRAPPED, kindName, KEY_FIELDS, NONE, NO_CODE, opName,
-  originName, ringPeriod, slotOf, wordsOf, wrapOf, type TraceModel,
+  errorName,
+  FLAG_DOORBELL_WRAPS,
+  FLAG_ERROR_STOP,
+  FLAG_INFERRED,
+  FLAG_WRAPPED,
+  kindName,
+  KEY_FIELDS,
+  NONE,
+  NO_CODE,
+  opName,
+  originName,
+  ringPeriod,
+  slotOf,
+  wordsOf,
+  wrapOf,
+  type TraceModel,
 } from './trace-model.js';
 
 /** Decodes a command row from its words (the codec table, as `invtrace decode` does). */
@@ -51,7 +65,8 @@ function keyColumn(i: number): ListColumn {
 function marks(m: TraceModel, r: number): string {
   const f = m.flags[r]!;
   const k = kindName(m, r);
-  const a = k === 'doorbell' ? '▶' : k === 'ack' ? '✓' : k === 'cmd' ? (f & FLAG_ERROR_STOP ? '✖' : m.error[r] !== NO_CODE ? 'E' : ' ') : '⚡';
+  const a =
+    k === 'doorbell' ? '▶' : k === 'ack' ? '✓' : k === 'cmd' ? (f & FLAG_ERROR_STOP ? '✖' : m.error[r] !== NO_CODE ? 'E' : ' ') : '⚡';
   const b = f & (FLAG_WRAPPED | FLAG_DOORBELL_WRAPS) ? '↺' : f & FLAG_INFERRED ? '~' : ' ';
   return a + b;
 }
@@ -72,9 +87,18 @@ function eventSummary(m: TraceModel, r: number): string {
 export const LIST_COLUMNS: readonly ListColumn[] = [
   { header: '', width: () => 2, value: marks },
   { header: 'seq', width: (m) => Math.max(3, digits(m.rows - 1)), right: true, value: (_m, r) => String(r) },
-  { header: 'slot', width: (m) => Math.max(4, digits(m.entries - 1)), right: true, value: (m, r) => (m.slot[r] === NONE ? '' : String(m.slot[r])) },
+  {
+    header: 'slot',
+    width: (m) => Math.max(4, digits(m.entries - 1)),
+    right: true,
+    value: (m, r) => (m.slot[r] === NONE ? '' : String(m.slot[r])),
+  },
   { header: 'w', width: () => 1, value: (m, r) => (m.wrap[r] === NO_CODE ? ' ' : String(m.wrap[r])) },
-  { header: 'op', width: (m) => (m.arch === 'smmuv3' ? 19 : 13), value: (m, r) => (kindName(m, r) === 'cmd' ? opName(m, r) ?? '(unknown)' : kindName(m, r)) },
+  {
+    header: 'op',
+    width: (m) => (m.arch === 'smmuv3' ? 19 : 13),
+    value: (m, r) => (kindName(m, r) === 'cmd' ? (opName(m, r) ?? '(unknown)') : kindName(m, r)),
+  },
   keyColumn(0),
   keyColumn(1),
   keyColumn(2),
@@ -95,7 +119,7 @@ export const LIST_COLUMNS: readonly ListColumn[] = [
 export function listHeader(m: TraceModel, width: number): string {
   const keys = KEY_FIELDS[m.arch].fields;
   let k = 0;
-  return layout(m, width, (c) => (c.header === '' && c.right ? keys[k++] ?? '' : c.header));
+  return layout(m, width, (c) => (c.header === '' && c.right ? (keys[k++] ?? '') : c.header));
 }
 
 /** A row as one line of exactly `width` characters. */
@@ -133,21 +157,38 @@ export function detailLines(m: TraceModel, row: number, results?: PolicyResults)
   const prov = `origin ${originName(m, row)}${m.flags[row]! & FLAG_INFERRED ? ' (inferred: restored, not seen)' : ''}${ts}`;
   if (k === 'cmd') {
     const d = decodeRow(m, row);
-    const slot = m.slot[row] === NONE ? 'no slot' : `slot ${m.slot[row]} (${hex(m.slot[row]!)})${m.wrap[row] === NO_CODE ? ' rewrite' : ` wrap ${m.wrap[row]}`}`;
+    const slot =
+      m.slot[row] === NONE
+        ? 'no slot'
+        : `slot ${m.slot[row]} (${hex(m.slot[row]!)})${m.wrap[row] === NO_CODE ? ' rewrite' : ` wrap ${m.wrap[row]}`}`;
     out.push({ text: `seq ${row}  ${d.name} (${hex(d.code)})  ${slot}`, style: 'title' });
     if (d.def) out.push({ text: d.def.doc, style: 'dim' });
     out.push({ text: prov, style: 'dim' });
     const wn = m.codec.table.wordName;
     const word = (w: bigint, i: number) => `${wn(i)} 0x${w.toString(16).padStart(16, '0')}`;
-    for (let i = 0; i < d.words.length; i += 2) out.push({ text: d.words.slice(i, i + 2).map((w, k) => word(w, i + k)).join('  '), style: 'label' });
+    for (let i = 0; i < d.words.length; i += 2)
+      out.push({
+        text: d.words
+          .slice(i, i + 2)
+          .map((w, k) => word(w, i + k))
+          .join('  '),
+        style: 'label',
+      });
     if (m.known && m.known.row[row]) {
-      out.push({ text: `known bits  ${m.known.w.map((w, i) => `${wn(i)} 0x${w[row]!.toString(16).padStart(16, '0')}`).join('  ')}`, style: 'dim' });
+      out.push({
+        text: `known bits  ${m.known.w.map((w, i) => `${wn(i)} 0x${w[row]!.toString(16).padStart(16, '0')}`).join('  ')}`,
+        style: 'dim',
+      });
     }
     if (d.def) {
       const fields = d.def.fields.map((f) => {
         const v = d.fields[f.name]!;
         const named = f.values ? Object.entries(f.values).find(([, x]) => BigInt(x) === v)?.[0] : undefined;
-        return { name: f.name, bits: f.parts.map((p) => rangeLabel(p, wn)).join(' + '), value: `${hex(v)}${!f.addr && v > 9n ? ` (${v})` : ''}${named ? ` ${named}` : ''}` };
+        return {
+          name: f.name,
+          bits: f.parts.map((p) => rangeLabel(p, wn)).join(' + '),
+          value: `${hex(v)}${!f.addr && v > 9n ? ` (${v})` : ''}${named ? ` ${named}` : ''}`,
+        };
       });
       const nw = Math.max(5, ...fields.map((f) => f.name.length));
       const bw = Math.max(4, ...fields.map((f) => f.bits.length));
@@ -157,19 +198,37 @@ export function detailLines(m: TraceModel, row: number, results?: PolicyResults)
     for (const [key, v] of Object.entries(derive(d))) out.push({ text: `${key}: ${v}` });
     const c = classify(d);
     out.push({ text: `role: ${c.role}${c.scope ? `; scope: ${describeScope(c.scope)}` : ''}`, style: 'label' });
-    if (d.error) out.push({ text: `error: ${d.error.code}${d.error.code === 'IQE' ? ` (IQERCD.IQEI=${d.error.value})` : ''}: ${d.error.message}`, style: 'error' });
+    if (d.error)
+      out.push({
+        text: `error: ${d.error.code}${d.error.code === 'IQE' ? ` (IQERCD.IQEI=${d.error.value})` : ''}: ${d.error.message}`,
+        style: 'error',
+      });
     else if (errorName(m, row)) out.push({ text: `error: ${errorName(m, row)}`, style: 'error' });
-    if (m.flags[row]! & FLAG_ERROR_STOP) out.push({ text: 'the consumer stopped here until the guest acknowledged the error', style: 'error' });
+    if (m.flags[row]! & FLAG_ERROR_STOP)
+      out.push({ text: 'the consumer stopped here until the guest acknowledged the error', style: 'error' });
     const di = doorbellOfRow(m, row);
-    if (di >= 0 && m.doorbells.row[di]! > row) out.push({ text: `published by the doorbell at seq ${m.doorbells.row[di]} (PROD ${posLabel(m, m.doorbells.prod[di]!)})`, style: 'dim' });
+    if (di >= 0 && m.doorbells.row[di]! > row)
+      out.push({
+        text: `published by the doorbell at seq ${m.doorbells.row[di]} (PROD ${posLabel(m, m.doorbells.prod[di]!)})`,
+        style: 'dim',
+      });
   } else if (k === 'doorbell') {
     const q = queueAt(m, doorbellOfRow(m, row));
-    out.push({ text: `seq ${row}  doorbell: PROD ${posLabel(m, q.prod)}${m.flags[row]! & FLAG_DOORBELL_WRAPS ? '  (wraps the ring)' : ''}`, style: 'title' });
+    out.push({
+      text: `seq ${row}  doorbell: PROD ${posLabel(m, q.prod)}${m.flags[row]! & FLAG_DOORBELL_WRAPS ? '  (wraps the ring)' : ''}`,
+      style: 'title',
+    });
     out.push({ text: prov, style: 'dim' });
     const last = slotOf(m, step(q.prod, -1, ringPeriod(m)));
-    out.push({ text: q.published === 0 ? 'published nothing (PROD unchanged)' : `published ${q.published} entr${q.published === 1 ? 'y' : 'ies'}: slots ${hex(slotOf(m, q.prevProd))}..${hex(last)}` });
+    out.push({
+      text:
+        q.published === 0
+          ? 'published nothing (PROD unchanged)'
+          : `published ${q.published} entr${q.published === 1 ? 'y' : 'ies'}: slots ${hex(slotOf(m, q.prevProd))}..${hex(last)}`,
+    });
     out.push({ text: `CONS when written ${posLabel(m, q.consBefore)} (${q.outstanding} outstanding); after ${posLabel(m, q.consAfter)}` });
-    if (q.stopped) out.push({ text: `the consumer stops at slot ${hex(slotOf(m, q.consAfter))}: its command raises an error`, style: 'error' });
+    if (q.stopped)
+      out.push({ text: `the consumer stops at slot ${hex(slotOf(m, q.consAfter))}: its command raises an error`, style: 'error' });
     out.push({ text: 'press 2 for the ring at this doorbell', style: 'dim' });
   } else {
     out.push({ text: `seq ${row}  ${k}`, style: 'title' });

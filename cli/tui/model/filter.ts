@@ -151,8 +151,11 @@ export const TERMS: readonly TermSpec[] = [
     help: `commands the hardware refuses (error=any, or ${ERROR_CODES.join(', ')})`,
     compile(values, { model }) {
       const any = values.some((v) => v === '' || v.toLowerCase() === 'any' || v.toLowerCase() === 'yes');
-      const codes = new Set(values.map((v) => ERROR_CODES.indexOf(v.trim().toUpperCase() as (typeof ERROR_CODES)[number])).filter((i) => i >= 0));
-      if (!any && codes.size === 0) return fail({ field: 'error', message: `error: "${values.join(',')}" is not any or one of ${ERROR_CODES.join(', ')}` });
+      const codes = new Set(
+        values.map((v) => ERROR_CODES.indexOf(v.trim().toUpperCase() as (typeof ERROR_CODES)[number])).filter((i) => i >= 0),
+      );
+      if (!any && codes.size === 0)
+        return fail({ field: 'error', message: `error: "${values.join(',')}" is not any or one of ${ERROR_CODES.join(', ')}` });
       return ok((r) => model.error[r] !== NO_CODE && (any || codes.has(model.error[r]!)));
     },
   },
@@ -161,7 +164,8 @@ export const TERMS: readonly TermSpec[] = [
     help: 'violation (a policy found one at this row) or ok; with policy=NAME, that policy only',
     compile(values, ctx, all) {
       const r = ctx.results;
-      if (r === undefined) return fail({ field: 'verdict', message: `verdict: no policy results yet${ctx.resultsPending ? ` (${ctx.resultsPending})` : ''}` });
+      if (r === undefined)
+        return fail({ field: 'verdict', message: `verdict: no policy results yet${ctx.resultsPending ? ` (${ctx.resultsPending})` : ''}` });
       const want = values.map((v) => v.trim().toLowerCase());
       const bad = want.find((v) => v !== 'violation' && v !== 'ok');
       if (bad !== undefined) return fail({ field: 'verdict', message: `verdict: "${bad}" is not violation or ok` });
@@ -175,7 +179,8 @@ export const TERMS: readonly TermSpec[] = [
         policy = q;
       }
       const marks = violationMarks(r, ctx.model.rows, policy);
-      const vio = want.includes('violation'), okay = want.includes('ok');
+      const vio = want.includes('violation'),
+        okay = want.includes('ok');
       return ok((row) => (marks[row] === 1 ? vio : okay));
     },
   },
@@ -211,7 +216,10 @@ function bareTerm(word: string, m: TraceModel): Result<RowTest> {
 
 /** Parses an expression; an empty one matches every row. */
 export function parseQuery(text: string, ctx: QueryContext): Result<Query> {
-  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const tests: RowTest[] = [];
   const keyed = new Map<string, string[]>();
   const parsed: { neg: boolean; key: string | undefined; values: string[]; word: string }[] = [];
@@ -220,8 +228,15 @@ export function parseQuery(text: string, ctx: QueryContext): Result<Query> {
     const body = neg ? w.slice(1) : w;
     const eq = body.indexOf('=');
     const key = eq > 0 ? body.slice(0, eq).toLowerCase() : undefined;
-    const values = eq > 0 ? body.slice(eq + 1).split(',').filter((v) => v !== '') : [];
-    if (key !== undefined && !BY_KEY.has(key)) return fail({ field: key, message: `unknown filter key "${key}" (${TERMS.map((t) => t.key).join(', ')})` });
+    const values =
+      eq > 0
+        ? body
+            .slice(eq + 1)
+            .split(',')
+            .filter((v) => v !== '')
+        : [];
+    if (key !== undefined && !BY_KEY.has(key))
+      return fail({ field: key, message: `unknown filter key "${key}" (${TERMS.map((t) => t.key).join(', ')})` });
     if (key !== undefined && values.length === 0 && key !== 'error') return fail({ field: key, message: `${key}= needs a value` });
     if (key === undefined && body === 'error') {
       parsed.push({ neg, key: 'error', values: ['any'], word: w });
@@ -256,7 +271,8 @@ export function selectRows(m: TraceModel, test: RowTest, within?: Uint32Array): 
 
 /** Index of the first element of sorted `a` that is >= x (a.length when none). */
 export function lowerBound(a: Uint32Array, x: number): number {
-  let lo = 0, hi = a.length;
+  let lo = 0,
+    hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid]! < x) lo = mid + 1;

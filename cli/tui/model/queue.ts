@@ -23,7 +23,9 @@ export interface QueueAt {
 export function queueAt(m: TraceModel, index: number): QueueAt {
   const d = m.doorbells;
   const period = ringPeriod(m);
-  const prod = d.prod[index]!, prevProd = d.prevProd[index]!, consBefore = d.consBefore[index]!;
+  const prod = d.prod[index]!,
+    prevProd = d.prevProd[index]!,
+    consBefore = d.consBefore[index]!;
   return {
     index,
     row: d.row[index]!,
@@ -78,11 +80,13 @@ export function ringCells(m: TraceModel, q: QueueAt, width: number): Cell[] {
   const E = m.entries;
   const period = ringPeriod(m);
   const cells: Cell[] = [];
-  const cs = ringIndex(q.consBefore, E), ps = ringIndex(q.prod, E);
+  const cs = ringIndex(q.consBefore, E),
+    ps = ringIndex(q.prod, E);
   for (let c = 0; c < width; c++) {
     const lo = Math.floor((c * E) / width);
     const hi = Math.max(lo + 1, Math.floor(((c + 1) * E) / width));
-    const hasCons = cs >= lo && cs < hi, hasProd = ps >= lo && ps < hi;
+    const hasCons = cs >= lo && cs < hi,
+      hasProd = ps >= lo && ps < hi;
     if (hasCons && hasProd) cells.push('both');
     else if (hasCons) cells.push('cons');
     else if (hasProd) cells.push('prod');

@@ -60,10 +60,15 @@ export async function loadResults(dir: string, from: PolicyResults['from']): Pro
   if (!Array.isArray(output.policies)) throw new InputFault({ file: jsonPath, message: 'not a replay summary: no policies' });
   const names = new Map(output.policies.map((p: PolicySummary, i) => [p.policy, i]));
   const src = await openArrow(join(dir, 'violations.arrow'));
-  const policy: number[] = [], seq: number[] = [], kind: string[] = [], scope: string[] = [], explanation: string[] = [];
+  const policy: number[] = [],
+    seq: number[] = [],
+    kind: string[] = [],
+    scope: string[] = [],
+    explanation: string[] = [];
   for await (const b of src.batches()) {
     const cols = ['policy', 'seq', 'kind', 'scope', 'explanation'].map((c) => b.getChild(c));
-    if (cols.some((c) => c === null)) throw new InputFault({ file: src.path, message: 'not a violations table (columns policy, seq, kind, scope, explanation)' });
+    if (cols.some((c) => c === null))
+      throw new InputFault({ file: src.path, message: 'not a violations table (columns policy, seq, kind, scope, explanation)' });
     const [p, s, k, sc, ex] = cols as NonNullable<(typeof cols)[number]>[];
     for (let i = 0; i < b.numRows; i++) {
       const name = String(p!.get(i));

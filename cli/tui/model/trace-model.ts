@@ -93,7 +93,8 @@ export interface TraceModel {
 
 export const kindName = (m: TraceModel, row: number): EventKind => EVENT_KINDS[m.kind[row]!]!;
 export const opName = (m: TraceModel, row: number): string | undefined => (m.op[row] === NO_OP ? undefined : m.opNames[m.op[row]!]);
-export const errorName = (m: TraceModel, row: number): string | undefined => (m.error[row] === NO_CODE ? undefined : ERROR_CODES[m.error[row]!]);
+export const errorName = (m: TraceModel, row: number): string | undefined =>
+  m.error[row] === NO_CODE ? undefined : ERROR_CODES[m.error[row]!];
 export const roleName = (m: TraceModel, row: number): string | undefined => (m.role[row] === NO_CODE ? undefined : ROLES[m.role[row]!]);
 export const cacheName = (m: TraceModel, row: number): string | undefined => (m.cache[row] === NO_CODE ? undefined : CACHES[m.cache[row]!]);
 export const originName = (m: TraceModel, row: number): string => ORIGINS[m.origin[row]!]!;
@@ -112,7 +113,8 @@ export const wrapOf = (m: TraceModel, pos: number): number => ringWrap(pos, m.en
 /** Index of the first doorbell at or after `row` (the one that publishes a command), or -1. */
 export function doorbellAtOrAfter(m: TraceModel, row: number): number {
   const r = m.doorbells.row;
-  let lo = 0, hi = m.doorbells.count;
+  let lo = 0,
+    hi = m.doorbells.count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (r[mid]! < row) lo = mid + 1;
@@ -141,7 +143,10 @@ function fixedIndex(values: readonly string[]): { names: string[]; index: Map<st
 }
 
 /** A column of a batch: its values (dictionary codes for a dictionary column), names, validity. */
-function columnOf(batch: RecordBatch, name: string): { values: ArrayLike<number | bigint>; names: readonly string[]; valid: (i: number) => boolean } | undefined {
+function columnOf(
+  batch: RecordBatch,
+  name: string,
+): { values: ArrayLike<number | bigint>; names: readonly string[]; valid: (i: number) => boolean } | undefined {
   const v = batch.getChild(name);
   if (v === null || v.data.length !== 1) return undefined;
   const d = v.data[0]!;
@@ -159,9 +164,17 @@ const ALL_BITS = 0xffffffffffffffffn;
 /** The growing columns of a load, all of one capacity. */
 class Growing {
   cap = 0;
-  kind = new Uint8Array(0); slot = new Uint32Array(0); wrap = new Uint8Array(0); op = new Uint16Array(0);
-  error = new Uint8Array(0); role = new Uint8Array(0); cache = new Uint8Array(0); origin = new Uint8Array(0);
-  flags = new Uint8Array(0); ts = new BigInt64Array(0); tsValid = new Uint8Array(0);
+  kind = new Uint8Array(0);
+  slot = new Uint32Array(0);
+  wrap = new Uint8Array(0);
+  op = new Uint16Array(0);
+  error = new Uint8Array(0);
+  role = new Uint8Array(0);
+  cache = new Uint8Array(0);
+  origin = new Uint8Array(0);
+  flags = new Uint8Array(0);
+  ts = new BigInt64Array(0);
+  tsValid = new Uint8Array(0);
   words: BigUint64Array[];
   keys: Record<string, Uint32Array>;
   known: { row: Uint8Array; w: [BigUint64Array, BigUint64Array] } | undefined;
@@ -194,7 +207,10 @@ class Growing {
     this.words = this.words.map((w) => g(w, (k) => new BigUint64Array(k)));
     for (const k of Object.keys(this.keys)) this.keys[k] = g(this.keys[k]!, (m) => new Uint32Array(m));
     if (this.known) {
-      this.known = { row: g(this.known.row, (k) => new Uint8Array(k)), w: [g(this.known.w[0], (k) => new BigUint64Array(k)), g(this.known.w[1], (k) => new BigUint64Array(k))] };
+      this.known = {
+        row: g(this.known.row, (k) => new Uint8Array(k)),
+        w: [g(this.known.w[0], (k) => new BigUint64Array(k)), g(this.known.w[1], (k) => new BigUint64Array(k))],
+      };
     }
     this.cap = cap;
   }
@@ -214,8 +230,11 @@ export async function loadTraceModel(path: string, onProgress?: (rows: number, f
   const entries = header.queue_entries;
   const ops = fixedIndex(traceDictionaries(arch).op.values);
   const fixed = {
-    kind: fixedIndex(EVENT_KINDS), error: fixedIndex(ERROR_CODES), role: fixedIndex(ROLES),
-    cache: fixedIndex(CACHES), origin: fixedIndex(ORIGINS),
+    kind: fixedIndex(EVENT_KINDS),
+    error: fixedIndex(ERROR_CODES),
+    role: fixedIndex(ROLES),
+    cache: fixedIndex(CACHES),
+    origin: fixedIndex(ORIGINS),
   };
   const keyNames = KEY_FIELDS[arch].fields;
   const g = new Growing(nw, keyNames);
@@ -238,7 +257,8 @@ export async function loadTraceModel(path: string, onProgress?: (rows: number, f
       const cache = columnOf(batch, 'cache');
       const cMap = cache ? codeMap(cache.names, fixed.cache) : undefined;
       const keyCols = keyNames.map((k) => [k, columnOf(batch, k)] as const);
-      const k0 = columnOf(batch, 'known0'), k1 = columnOf(batch, 'known1');
+      const k0 = columnOf(batch, 'known0'),
+        k1 = columnOf(batch, 'known1');
       for (let i = 0; i < v.length; i++) {
         const r = n + i;
         g.kind[r] = kMap[v.kind.codes[i]!]!;
@@ -276,12 +296,29 @@ export async function loadTraceModel(path: string, onProgress?: (rows: number, f
   }
   const trim = <A extends { slice(a: number, b: number): A }>(a: A) => (g.cap === n ? a : a.slice(0, n));
   const core = {
-    path, header, arch, codec: codecFor(arch), entries, wordsPerSlot: nw, rows: n,
-    kind: trim(g.kind), slot: trim(g.slot), wrap: trim(g.wrap), op: trim(g.op), opNames: ops.names,
-    error: trim(g.error), role: trim(g.role), cache: trim(g.cache), origin: trim(g.origin), flags: trim(g.flags),
-    ts: trim(g.ts), tsValid: trim(g.tsValid),
+    path,
+    header,
+    arch,
+    codec: codecFor(arch),
+    entries,
+    wordsPerSlot: nw,
+    rows: n,
+    kind: trim(g.kind),
+    slot: trim(g.slot),
+    wrap: trim(g.wrap),
+    op: trim(g.op),
+    opNames: ops.names,
+    error: trim(g.error),
+    role: trim(g.role),
+    cache: trim(g.cache),
+    origin: trim(g.origin),
+    flags: trim(g.flags),
+    ts: trim(g.ts),
+    tsValid: trim(g.tsValid),
     words: g.words.map(trim),
-    ...(g.known ? { known: { row: trim(g.known.row), w: [trim(g.known.w[0]), trim(g.known.w[1])] as [BigUint64Array, BigUint64Array] } } : {}),
+    ...(g.known
+      ? { known: { row: trim(g.known.row), w: [trim(g.known.w[0]), trim(g.known.w[1])] as [BigUint64Array, BigUint64Array] } }
+      : {}),
     keys: Object.fromEntries(Object.entries(g.keys).map(([k, a]) => [k, trim(a)])),
   };
   let firstTs: bigint | undefined;
@@ -300,13 +337,20 @@ type ModelCore = Pick<TraceModel, 'rows' | 'kind' | 'slot' | 'wrap' | 'error' | 
 function queueModel(m: ModelCore): { doorbells: Doorbells; wraps: number; commands: number } {
   const entries = m.entries;
   const period = ringPeriod(m);
-  const KIND_CMD = EVENT_KINDS.indexOf('cmd'), KIND_DB = EVENT_KINDS.indexOf('doorbell'), KIND_ACK = EVENT_KINDS.indexOf('ack');
-  let count = 0, commands = 0;
+  const KIND_CMD = EVENT_KINDS.indexOf('cmd'),
+    KIND_DB = EVENT_KINDS.indexOf('doorbell'),
+    KIND_ACK = EVENT_KINDS.indexOf('ack');
+  let count = 0,
+    commands = 0;
   for (let r = 0; r < m.rows; r++) if (m.kind[r] === KIND_DB) count++;
   const db = {
     count,
-    row: new Uint32Array(count), prod: new Uint32Array(count), prevProd: new Uint32Array(count),
-    consBefore: new Uint32Array(count), consAfter: new Uint32Array(count), stopped: new Uint8Array(count),
+    row: new Uint32Array(count),
+    prod: new Uint32Array(count),
+    prevProd: new Uint32Array(count),
+    consBefore: new Uint32Array(count),
+    consAfter: new Uint32Array(count),
+    stopped: new Uint8Array(count),
   };
   const slotError = new Uint8Array(entries);
   const slotRow = new Int32Array(entries).fill(-1);

@@ -28,8 +28,12 @@ export async function captureTrace(dir: string, run: Run): Promise<string> {
 export const SPLIT_DOMAIN_TOPOLOGY = {
   iommus: 2,
   devices: [
-    { sid: '0x0', domain: 2, iommu: 0 }, { sid: '0x8', domain: 3, iommu: 0 }, { sid: '0x10', domain: 4, iommu: 0 },
-    { sid: '0xf8', domain: 5, iommu: 0 }, { sid: '0xfa', domain: 5, iommu: 1 }, { sid: '0xfb', domain: 5, iommu: 1 },
+    { sid: '0x0', domain: 2, iommu: 0 },
+    { sid: '0x8', domain: 3, iommu: 0 },
+    { sid: '0x10', domain: 4, iommu: 0 },
+    { sid: '0xf8', domain: 5, iommu: 0 },
+    { sid: '0xfa', domain: 5, iommu: 1 },
+    { sid: '0xfb', domain: 5, iommu: 1 },
     { sid: '0x100', ats: true, domain: 6, iommu: 0 },
   ],
 };
