@@ -9,6 +9,7 @@ import { pathKind, replayFolderTrace } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { ALL_POLICIES, resolvePolicies } from '../../replay/policies/index.js';
 import { parsePolicySpec } from '../../replay/policy.js';
+import { SUMMARY_COUNTS } from '../../replay/tables.js';
 import { flagName, OPTIONS, type OptionKey } from '../../samples/gen/options.js';
 import { plan } from '../../samples/gen/generate.js';
 import { runName } from '../../formats/run-name.js';
@@ -16,21 +17,7 @@ import { runName } from '../../formats/run-name.js';
 export const SUITE_VERSION = 1;
 
 /** Metrics a threshold may bound: the cost counts of a policy summary (more is worse). */
-export const COST_METRICS = [
-  'traps',
-  'vmm_commands',
-  'ioctls',
-  'host_commands',
-  'host_syncs',
-  'host_doorbells',
-  'device_invalidations',
-  'direct_commands',
-  'bytes_copied',
-  'modeled_us',
-  'p50_us',
-  'p99_us',
-  'max_us',
-] as const;
+export const COST_METRICS = [...SUMMARY_COUNTS, 'modeled_us', 'p50_us', 'p99_us', 'max_us'] as const;
 export type CostMetric = (typeof COST_METRICS)[number];
 
 export interface Thresholds {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic.js';
 import { InputFault } from '../../formats/result.js';
-import type { SharedHostOutput } from '../../replay/shared-host/output.js';
+import { HOST_TOTAL_COLUMNS, type SharedHostOutput } from '../../replay/shared-host/output.js';
 import { sharedHostChart } from './chart-shared-host.js';
 import type { Block, ChartFile } from './document.js';
 import { renderHtml } from './html.js';
@@ -104,30 +104,11 @@ export function sharedHostBlocks(o: SharedHostOutput, chart: ChartFile, folder: 
     { type: 'h3', text: 'Host totals' },
     {
       type: 'table',
-      head: [
-        'policy',
-        'verdict',
-        'ioctls',
-        'host cmds',
-        'host syncs',
-        'lock wait µs',
-        'queue-full µs',
-        'queue-busy µs',
-        'modelled µs',
-        'makespan µs',
-        'peak slots per unit',
-      ],
+      head: ['policy', 'verdict', ...HOST_TOTAL_COLUMNS.map(([head]) => head), 'peak slots per unit'],
       rows: o.host.policies.map((p) => [
         `\`${p.policy}\``,
         p.correct ? 'correct' : `✗ ${fmt(p.violations)} violations`,
-        fmt(p.ioctls),
-        fmt(p.host_commands),
-        fmt(p.host_syncs),
-        fmt(p.lock_wait_us),
-        fmt(p.queue_full_wait_us),
-        fmt(p.queue_busy_wait_us),
-        fmt(p.modeled_us),
-        fmt(p.makespan_us),
+        ...HOST_TOTAL_COLUMNS.map(([, value]) => fmt(value(p))),
         p.units.map((u) => `${u.iommu}: ${u.peak_slots}`).join(', '),
       ]),
       right: [2, 3, 4, 5, 6, 7, 8, 9],

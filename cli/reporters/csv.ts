@@ -1,20 +1,13 @@
 // The comparison as CSV: one row per policy, every summary count.
 
 import type { PolicySummary, ReplayOutput } from '../../replay/replayer.js';
+import { SUMMARY_COUNTS } from '../../replay/tables.js';
 
 const KEYS = [
   'policy',
   'correct',
   'violations',
-  'traps',
-  'vmm_commands',
-  'ioctls',
-  'host_commands',
-  'host_syncs',
-  'host_doorbells',
-  'device_invalidations',
-  'direct_commands',
-  'bytes_copied',
+  ...SUMMARY_COUNTS,
   'completions',
   'modeled_us',
   'p50_us',

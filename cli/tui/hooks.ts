@@ -9,7 +9,7 @@ import { useInput, useStdout } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EngineKind, SqlEngine } from '../../analyzers/sql-engine/engine.js';
 import type { Session } from '../../analyzers/session.js';
-import { resolveKey, type KeyState } from './keys.js';
+import { NO_KEY, resolveKey, type KeyState } from './keys.js';
 import type { PolicyResults } from './model/results.js';
 import type { ReplayProgress } from './PolicyPane.js';
 import type { SqlResult, SqlView } from './SqlPane.js';
@@ -245,31 +245,16 @@ export function useTui(env: Env, effects: { quit(): void; sql: SqlHandle }, init
   return state;
 }
 
-const NO_KEY = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-} as const;
+/** No key held, as Ink's Key has it (KeyState plus meta). */
+const NO_INK_KEY = { ...NO_KEY, meta: false } as const;
 
 /** One character of a burst as Ink would have reported it alone (Enter, Tab, Backspace, Esc, Ctrl+letter). */
 export function keyOfChar(ch: string): [string, KeyState & { readonly meta: boolean }] {
   const c = ch.charCodeAt(0);
-  if (ch === '\r' || ch === '\n') return ['', { ...NO_KEY, return: true }];
-  if (ch === '\t') return ['', { ...NO_KEY, tab: true }];
-  if (ch === '\x7f' || ch === '\b') return ['', { ...NO_KEY, backspace: true }];
-  if (ch === '\x1b') return ['', { ...NO_KEY, escape: true, meta: true }];
-  if (c >= 1 && c <= 26) return [String.fromCharCode(c + 96), { ...NO_KEY, ctrl: true }];
-  return [ch, NO_KEY];
+  if (ch === '\r' || ch === '\n') return ['', { ...NO_INK_KEY, return: true }];
+  if (ch === '\t') return ['', { ...NO_INK_KEY, tab: true }];
+  if (ch === '\x7f' || ch === '\b') return ['', { ...NO_INK_KEY, backspace: true }];
+  if (ch === '\x1b') return ['', { ...NO_INK_KEY, escape: true, meta: true }];
+  if (c >= 1 && c <= 26) return [String.fromCharCode(c + 96), { ...NO_INK_KEY, ctrl: true }];
+  return [ch, NO_INK_KEY];
 }

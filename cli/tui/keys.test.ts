@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../test/helpers.js';
-import { KEYS, keysMarkdown, resolveKey, SCOPES } from './keys.js';
+import { KEYS, keysMarkdown, NO_KEY, resolveKey, SCOPES } from './keys.js';
 
 describe('key table', () => {
   it('binds each key once per scope', () => {
@@ -16,22 +16,7 @@ describe('key table', () => {
   });
 
   it('resolves a key by scope priority (the view, then the global keys, then the lists)', () => {
-    const none = {
-      upArrow: false,
-      downArrow: false,
-      leftArrow: false,
-      rightArrow: false,
-      pageDown: false,
-      pageUp: false,
-      home: false,
-      end: false,
-      return: false,
-      escape: false,
-      ctrl: false,
-      tab: false,
-      backspace: false,
-      delete: false,
-    };
+    const none = NO_KEY;
     expect(resolveKey('j', none, ['commands', 'global', 'lists'])).toBe('down');
     expect(resolveKey('', { ...none, return: true }, ['queue', 'global', 'lists'])).toBe('open');
     expect(resolveKey('', { ...none, return: true }, ['commands', 'global', 'lists'])).toBe('zoom');

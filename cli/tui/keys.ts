@@ -143,6 +143,24 @@ export interface KeyState {
   readonly delete: boolean;
 }
 
+/** No key held: the base a key press sets one flag of. */
+export const NO_KEY: KeyState = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+};
+
 const NAMED: Readonly<Record<string, (k: KeyState) => boolean>> = {
   up: (k) => k.upArrow,
   down: (k) => k.downArrow,

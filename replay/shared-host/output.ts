@@ -60,6 +60,18 @@ export interface HostPolicyTotals {
   readonly vms: readonly VmLatency[];
 }
 
+/** The host totals' numeric columns, as both renderings print them (this text and the report's table). */
+export const HOST_TOTAL_COLUMNS: readonly (readonly [head: string, value: (p: HostPolicyTotals) => number])[] = [
+  ['ioctls', (p) => p.ioctls],
+  ['host cmds', (p) => p.host_commands],
+  ['host syncs', (p) => p.host_syncs],
+  ['lock wait µs', (p) => p.lock_wait_us],
+  ['queue-full µs', (p) => p.queue_full_wait_us],
+  ['queue-busy µs', (p) => p.queue_busy_wait_us],
+  ['modelled µs', (p) => p.modeled_us],
+  ['makespan µs', (p) => p.makespan_us],
+];
+
 export interface SharedHostOutput {
   readonly shared_host: {
     readonly vms: number;
@@ -204,30 +216,11 @@ export function sharedHostText(o: SharedHostOutput): string {
   lines.push('', 'host totals:');
   lines.push(
     ...table(
-      [
-        'policy',
-        'verdict',
-        'ioctls',
-        'host cmds',
-        'host syncs',
-        'lock wait µs',
-        'queue-full µs',
-        'queue-busy µs',
-        'modelled µs',
-        'makespan µs',
-        'peak slots',
-      ],
+      ['policy', 'verdict', ...HOST_TOTAL_COLUMNS.map(([head]) => head), 'peak slots'],
       o.host.policies.map((p) => [
         p.policy,
         p.correct ? 'correct' : `${p.violations} violations`,
-        n(p.ioctls),
-        n(p.host_commands),
-        n(p.host_syncs),
-        n(p.lock_wait_us),
-        n(p.queue_full_wait_us),
-        n(p.queue_busy_wait_us),
-        n(p.modeled_us),
-        n(p.makespan_us),
+        ...HOST_TOTAL_COLUMNS.map(([, value]) => n(value(p))),
         p.units.map((u) => `${u.iommu}:${u.peak_slots}`).join(' '),
       ]),
       new Set([2, 3, 4, 5, 6, 7, 8, 9]),
