@@ -28,6 +28,15 @@ export function isArrowFile(path: string): boolean {
   }
 }
 
+/**
+ * True when the folder is a shared-host replay folder (`replay T1 T2 … --shared-host -o DIR`:
+ * shared-host.json beside one replay folder per VM, DIR/vm-K). A folder with a replay.json of its
+ * own is a replay folder, as pathKind says.
+ */
+export function isSharedHostFolder(dir: string): boolean {
+  return existsSync(join(dir, 'shared-host.json')) && !existsSync(join(dir, 'replay.json'));
+}
+
 /** True when the folder holds a hive-partitioned result dataset (`table=NAME` sub-folders). */
 export function isDataset(dir: string): boolean {
   try {

@@ -3,7 +3,7 @@
 // worker threads (parallel.ts) — and (with an output folder) write the result tables plus a
 // replay.json with the summary. Both ways write the same bytes.
 
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../formats/atomic.js';
@@ -79,4 +79,22 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
     writeFileAtomic(join(opts.outDir, 'replay.json'), `${JSON.stringify({ ...full, costs: oneVmCosts(costs) }, null, 2)}\n`);
   }
   return full;
+}
+
+/**
+ * A replay folder's replay.json, as runReplay wrote it: the output, and the cost parameters it was
+ * replayed with (`costs`, kept apart). Not JSON, or not replay's shape: a one-line InputFault.
+ */
+export function readReplayJson(folder: string): { readonly output: ReplayOutput; readonly costs?: Record<string, number> } {
+  const file = join(folder, 'replay.json');
+  let json: ReplayOutput & { costs?: Record<string, number> };
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (e) {
+    throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
+  }
+  if (!Array.isArray(json.policies) || typeof json.trace !== 'string')
+    throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
+  const { costs, ...output } = json;
+  return costs === undefined ? { output } : { output, costs };
 }

@@ -3,13 +3,13 @@
 // go into OUT/results, or a replay output folder (replay.json and the result tables) with its
 // trace.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULT_TABLES } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { DEFAULT_COSTS, loadCosts, type Costs } from '../../replay/cost/params.js';
 import type { ReplayOutput } from '../../replay/replayer.js';
-import { runReplay } from '../../replay/run.js';
+import { readReplayJson, runReplay } from '../../replay/run.js';
 import { runName } from '../../formats/run-name.js';
 
 export interface ReportInputOptions {
@@ -81,14 +81,7 @@ function fromFolder(folder: string, src: ReportSource): ReportInput {
         message: 'missing: a replay output folder holds host_ops, completions, violations and summary',
       });
   }
-  let json: ReplayOutput & { costs?: Record<string, number> };
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
-  } catch (e) {
-    throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
-  }
-  if (!Array.isArray(json.policies) || typeof json.trace !== 'string')
-    throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
+  const { output: replay, costs: used } = readReplayJson(folder);
   const trace = src.trace;
   if (trace === undefined) {
     throw new InputFault({
@@ -97,9 +90,8 @@ function fromFolder(folder: string, src: ReportSource): ReportInput {
       message: `${src.noTrace ?? 'no trace'}: give it beside the folder (invtrace report ${folder} TRACE.arrow -o DIR)`,
     });
   }
-  const { costs: used, ...replay } = json;
   const defaults = used === undefined || Object.entries(DEFAULT_COSTS).every(([k, v]) => used[k] === undefined || used[k] === v);
-  const given = src.traceFromFolder ? json.trace : src.source;
+  const given = src.traceFromFolder ? replay.trace : src.source;
   const costValues = { ...DEFAULT_COSTS, ...(used ?? {}) } as Costs;
   return {
     trace,

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
 import { runSharedHost } from '../../replay/shared-host/run.js';
 import { ROOT, tempDir } from '../../test/helpers.js';
-import { isSharedHostFolder, writeSharedHostReport } from './shared-host.js';
+import { isSharedHostFolder } from '../../formats/input-kind.js';
+import { writeSharedHostReport } from './shared-host.js';
 
 const dir = tempDir();
 

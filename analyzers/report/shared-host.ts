@@ -5,7 +5,7 @@
 // Each VM's own folder (DIR/vm-K) is an ordinary replay folder: `invtrace report DIR/vm-K` gives
 // its full one-trace report.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic.js';
 import { InputFault } from '../../formats/result.js';
@@ -15,11 +15,6 @@ import type { Block, ChartFile } from './document.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { fmt } from './svg.js';
-
-/** True when `dir` is a shared-host replay folder. */
-export function isSharedHostFolder(dir: string): boolean {
-  return existsSync(join(dir, 'shared-host.json'));
-}
 
 export function readSharedHost(dir: string): SharedHostOutput {
   const file = join(dir, 'shared-host.json');

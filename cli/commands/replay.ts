@@ -5,12 +5,10 @@
 // trace again; compare: its stored comparison). Exit 1 with --fail-on-violation when any policy is
 // incorrect.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RESULT_TABLES } from '../../formats/input-kind.js';
-import { InputFault } from '../../formats/result.js';
+import { isSharedHostFolder, RESULT_TABLES } from '../../formats/input-kind.js';
 import type { ReplayOutput } from '../../replay/replayer.js';
-import { runReplay } from '../../replay/run.js';
+import { readReplayJson, runReplay } from '../../replay/run.js';
 import { INPUTS, withInputs } from '../inputs.js';
 import { splitPolicyList } from '../option-values.js';
 import { pickReporter, reporters } from '../reporters/index.js';
@@ -103,7 +101,7 @@ export async function compareCommand(inputs: string[], opts: ReplayCliOptions): 
   if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostCompare(inputs, opts);
   sharedHostOnly(opts);
   // A shared-host replay folder (replay … --shared-host -o DIR): its stored comparison.
-  if (inputs.length === 1 && existsSync(join(inputs[0]!, 'shared-host.json')) && !existsSync(join(inputs[0]!, 'replay.json'))) {
+  if (inputs.length === 1 && isSharedHostFolder(inputs[0]!)) {
     return (await import('./shared-host.js')).storedSharedHost(inputs[0]!, opts);
   }
   const structured = opts.json || opts.csv || opts.markdown;
@@ -112,7 +110,7 @@ export async function compareCommand(inputs: string[], opts: ReplayCliOptions): 
     const folder = i.replayDirs[0];
     if (folder !== undefined) {
       // A replay output folder: its stored comparison, replayed already.
-      r = readReplayJson(folder);
+      r = readReplayJson(folder).output;
     } else {
       const p = progress(structured ? undefined : `replaying ${i.source}`);
       try {
@@ -125,19 +123,4 @@ export async function compareCommand(inputs: string[], opts: ReplayCliOptions): 
     out(pickReporter(opts)(r));
     return opts.failOnViolation && r.policies.some((x) => !x.correct) ? EXIT_CHECK_FAILED : 0;
   });
-}
-
-/** A replay folder's replay.json (written by replay -o DIR). */
-function readReplayJson(folder: string): ReplayOutput {
-  const file = join(folder, 'replay.json');
-  let json: ReplayOutput & { costs?: unknown };
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
-  } catch (e) {
-    throw new InputFault({ file, message: `not valid JSON (${(e as Error).message})` });
-  }
-  if (!Array.isArray(json.policies) || typeof json.trace !== 'string')
-    throw new InputFault({ file, field: 'policies', message: 'not a replay.json written by invtrace replay' });
-  const { costs: _costs, ...r } = json;
-  return r;
 }

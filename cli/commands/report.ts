@@ -5,7 +5,8 @@
 // (replay --shared-host -o DIR) gives the many-VMs report (analyzers/report/shared-host.ts).
 
 import { writeReport } from '../../analyzers/report/report.js';
-import { isSharedHostFolder, writeSharedHostReport } from '../../analyzers/report/shared-host.js';
+import { writeSharedHostReport } from '../../analyzers/report/shared-host.js';
+import { isSharedHostFolder } from '../../formats/input-kind.js';
 import type { EngineKind } from '../../analyzers/sql-engine/engine.js';
 import { join } from 'node:path';
 import { INPUTS, sourceOf, withInputs } from '../inputs.js';

@@ -2,8 +2,8 @@
 // first (the TUI ingests them in a worker, with progress), a replay output folder (`replay -o DIR`,
 // whose replay.json names its trace; a shared-host folder opens its first VM's), or a trace and a folder.
 
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isSharedHostFolder } from '../../formats/input-kind.js';
 import { InputFault } from '../../formats/result.js';
 import { INPUTS, resolveInputs } from '../inputs.js';
 
@@ -23,7 +23,7 @@ export interface TuiInput {
  * replay folder (DIR/vm-0, an ordinary one); `DIR/vm-K` opens VM K.
  */
 export function sharedHostVm(path: string): string {
-  return existsSync(join(path, 'shared-host.json')) && !existsSync(join(path, 'replay.json')) ? join(path, 'vm-0') : path;
+  return isSharedHostFolder(path) ? join(path, 'vm-0') : path;
 }
 
 export async function resolveTuiInput(paths: readonly string[]): Promise<TuiInput> {
