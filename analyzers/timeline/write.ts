@@ -120,6 +120,11 @@ export interface TimelineWriteOptions {
   readonly capBytes?: number;
 }
 
+const mib = (bytes: number, digits: number) => (bytes / (1 << 20)).toFixed(digits);
+
+/** Why a timeline past the size cap was not written: `why`, and how to change or pass the cap. */
+const overCap = (why: string) => `${why} (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`;
+
 /** Writes the timeline of `input` to `out`. */
 export function writeTimeline(input: TimelineInput, out: string, opts: TimelineWriteOptions = {}): TimelineFileResult {
   const file = new AtomicFile(out);
@@ -136,6 +141,10 @@ export function writeTimeline(input: TimelineInput, out: string, opts: TimelineW
     chunk = '';
   };
   const cap = opts.capBytes ?? Infinity;
+  const giveUp = (why: string): TimelineFileResult => {
+    file.abort();
+    return { path: out, written: false, bytes, events, tracks, reason: overCap(why) };
+  };
   try {
     chunk = '{"traceEvents":[\n';
     for (const e of timelineEvents(input)) {
@@ -144,17 +153,7 @@ export function writeTimeline(input: TimelineInput, out: string, opts: TimelineW
       count(e, names, tracks);
       if (chunk.length > 1 << 20) {
         flush();
-        if (bytes > cap) {
-          file.abort();
-          return {
-            path: out,
-            written: false,
-            bytes,
-            events,
-            tracks,
-            reason: `it would pass the size cap of ${(cap / (1 << 20)).toFixed(0)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`,
-          };
-        }
+        if (bytes > cap) return giveUp(`it would pass the size cap of ${mib(cap, 0)} MiB`);
       }
     }
     const other = {
@@ -165,17 +164,7 @@ export function writeTimeline(input: TimelineInput, out: string, opts: TimelineW
     };
     chunk += `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify(other)}}\n`;
     flush();
-    if (bytes > cap) {
-      file.abort();
-      return {
-        path: out,
-        written: false,
-        bytes,
-        events,
-        tracks,
-        reason: `it is ${(bytes / (1 << 20)).toFixed(1)} MiB, past the size cap of ${(cap / (1 << 20)).toFixed(0)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`,
-      };
-    }
+    if (bytes > cap) return giveUp(`it is ${mib(bytes, 1)} MiB, past the size cap of ${mib(cap, 0)} MiB`);
     file.commit();
   } catch (e) {
     file.abort();
@@ -221,14 +210,13 @@ export async function writeTimelineFile(
   const cap = opts.capBytes ?? Infinity;
   const guess = estimateTimelineBytes(resultsDir);
   if (guess > 2 * cap) {
-    const mib = (b: number) => (b / (1 << 20)).toFixed(0);
     return {
       path: out,
       written: false,
       bytes: 0,
       events: 0,
       tracks: {},
-      reason: `it would take about ${mib(guess)} MiB, past the size cap of ${mib(cap)} MiB (INVTRACE_TIMELINE_CAP_MB; invtrace timeline writes it whatever its size)`,
+      reason: overCap(`it would take about ${mib(guess, 0)} MiB, past the size cap of ${mib(cap, 0)} MiB`),
     };
   }
   return writeTimeline(await timelineInput(traceFile, readResultTables(resultsDir)), out, opts);
