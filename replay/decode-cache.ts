@@ -1,5 +1,6 @@
 // One bounded cache of decoded commands in front of either architecture's codec, for the consume
-// loops of the emulated units (replay/smmuv3/emulator.ts, replay/vtd/unit.ts). Guest queues repeat
+// loops of the emulated units (replay/smmuv3/emulator.ts, replay/vtd/unit.ts) and the guest
+// queue's once-per-write decode (replay/guest-queue.ts). Guest queues repeat
 // themselves (every CMD_SYNC of a queue is alike, Linux's VT-d waits cycle through 256 status
 // words, TLBIs and unmaps recur per page), so most fetches hit.
 

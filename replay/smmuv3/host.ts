@@ -366,4 +366,9 @@ export class Smmuv3Host implements HostModel {
     if (d === undefined) return { iotlb: false, walk: false, config: false, atc: false };
     return this.units[this.unitIndex(d)]!.cached(d.psid, pasid, iova);
   }
+
+  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+    const d = this.devices.get(guestSid);
+    return d === undefined ? 0 : this.units[this.unitIndex(d)]!.hits(d.psid, pasid, iova);
+  }
 }
