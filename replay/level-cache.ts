@@ -52,6 +52,15 @@ export class LevelCache<T, V> {
     return Number(addr >> this.shifts[level]!);
   }
 
+  /** `index` for every level at once, into `out` (one conversion of the address). */
+  indexes(addr: bigint, out: number[]): void {
+    const n = this.spans.length;
+    if (addr < SAFE) {
+      const a = Number(addr);
+      for (let l = 0; l < n; l++) out[l] = Math.floor(a / this.spans[l]!);
+    } else for (let l = 0; l < n; l++) out[l] = Number(addr >> this.shifts[l]!);
+  }
+
   find(key: number): Bucket<T, V> | undefined {
     return this.buckets.get(key);
   }

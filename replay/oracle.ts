@@ -95,6 +95,7 @@ export interface ToldFailed {
 const RECENT = 4;
 const DEFAULT_IOVA = 0x100000n;
 const PAGE = 4096n;
+const PAGE_MASK = ~(PAGE - 1n);
 /** The PASID every device is attached with (VT-d RID_PASID; SMMUv3 SSID 0). */
 const ATTACHED_PASID = 0;
 
@@ -106,7 +107,9 @@ export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.io
  * probe's key is this with its page number (probes are page-aligned: `addresses`).
  */
 const deviceKey = (sid: number, pasid: number | undefined): number => sid * 0x200000 + (pasid === undefined ? 0 : pasid + 1);
-const pageOf = (iova: bigint): number => Number(iova >> 12n);
+const pageOf = (iova: bigint): number => (iova < SAFE ? Math.floor(Number(iova) / 4096) : Number(iova >> 12n));
+/** Addresses below this convert to a double exactly. */
+const SAFE = 1n << 53n;
 
 /**
  * Values by probe key (device, page): two number-keyed levels, no string per lookup. A device's
@@ -270,7 +273,6 @@ export class StaleOracle {
     const pasid = probePasid(s, this.arch);
     if (pasid === null) return;
     let probes: KeyedProbe[] | undefined;
-    const devs: number[] = [];
     const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
     const iovas = this.iovas;
     for (const dev of devicesInScope(s, this.topology, this.arch)) {
@@ -278,10 +280,9 @@ export class StaleOracle {
       this.addresses(dev.sid, s, iovas);
       for (const iova of iovas) {
         const page = pageOf(iova);
-        const probe: KeyedProbe = { sid: dev.sid, pasid, iova, dev: dk, page };
         if (deviceLevel && this.openEpochs.delete(dk, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) (probes ??= []).push(probe);
+          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) (probes ??= []).push({ sid: dev.sid, pasid, iova, dev: dk, page });
           continue;
         }
         const before = this.hits(dev.sid, pasid, iova);
@@ -290,7 +291,7 @@ export class StaleOracle {
         if (!t.ok) continue;
         this.refilled(dk, page, before);
         if (gone > 0) this.peersRefilled(gone);
-        (probes ??= []).push(probe);
+        (probes ??= []).push({ sid: dev.sid, pasid, iova, dev: dk, page });
         if (s.cache === 'iotlb' && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
           this.openEpochs.set(dk, page, true);
@@ -298,6 +299,7 @@ export class StaleOracle {
       }
     }
     if (probes === undefined) return;
+    const devs: number[] = [];
     for (const pr of probes) if (!devs.includes(pr.dev)) devs.push(pr.dev);
     const p: PendingInvalidation = { pos, seq, name: d.name, scope: s, probes, devs };
     this.pending.set(pos, p);
@@ -454,8 +456,8 @@ export class StaleOracle {
   private addresses(sid: number, s: Scope, out: bigint[]): void {
     out.length = 0;
     if (s.range !== undefined) {
-      const first = s.range.base & ~(PAGE - 1n);
-      const last = (s.range.base + s.range.bytes - 1n) & ~(PAGE - 1n);
+      const first = s.range.base & PAGE_MASK;
+      const last = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
       out.push(first);
       if (first !== last) out.push(last);
       const r = this.recent.get(sid) ?? [];

@@ -49,7 +49,7 @@ import {
   type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
-import { LEAF, TABLE, TranslationCache, type Dropped } from './tlb.js';
+import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache, type Dropped } from './tlb.js';
 
 export type Compat = 'arch' | 'qemu-7.2';
 
@@ -791,8 +791,11 @@ export class Smmuv3 implements QueueUnit {
     const key =
       cd !== undefined ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid) : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
     let bits = c.cached ? HIT_CONFIG : 0;
-    if (key !== undefined && this.tlb.leafLevelOf(key, iova) > 0) bits |= HIT_IOTLB;
-    if (key !== undefined && this.tlb.tableCovers(key, iova)) bits |= HIT_WALK;
+    if (key !== undefined) {
+      const t = this.tlb.lookup(key, iova);
+      if ((t & LOOKUP_LEAF) !== 0) bits |= HIT_IOTLB;
+      if ((t & LOOKUP_TABLE) !== 0) bits |= HIT_WALK;
+    }
     if (ste.ats && (this.atcs.get(sid)?.leafLevelOf(atcKey(pasid ?? -1), iova) ?? 0) > 0) bits |= HIT_ATC;
     return bits;
   }
