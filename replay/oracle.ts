@@ -437,10 +437,7 @@ export class StaleOracle {
 
   private drop(p: PendingInvalidation): void {
     this.pending.delete(p.pos);
-    for (const dk of p.devs) {
-      const set = this.byDevice.get(dk);
-      if (set !== undefined && set.delete(p) && set.size === 0) this.byDevice.delete(dk);
-    }
+    for (const dk of p.devs) this.byDevice.get(dk)?.delete(p); // an emptied set stays: one per (device, PASID) probed
     for (const pr of p.probes) {
       const list = this.byKey.get(pr.dev, pr.page);
       if (list === undefined) continue;

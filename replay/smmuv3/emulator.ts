@@ -44,7 +44,7 @@ import {
   idr0Of,
   idr1Of,
   idr3Of,
-  missingFeature,
+  missingFeatures,
   setField,
   type Smmuv3Features,
 } from './regs.js';
@@ -125,6 +125,8 @@ export class Smmuv3 implements QueueUnit {
   readonly arch = 'smmuv3' as const;
   readonly compat: Compat;
   readonly features: Smmuv3Features;
+  /** missingFeature for these features. */
+  private readonly missing: (name: Smmuv3OpName) => string | undefined;
   readonly cmdqs: number;
 
   // Registers (spec/smmuv3.md §1.1).
@@ -164,6 +166,7 @@ export class Smmuv3 implements QueueUnit {
     this.compat = opts.compat ?? 'arch';
     const qemu = this.compat === 'qemu-7.2';
     this.features = { ...GUEST_FEATURES, ...opts.features };
+    this.missing = missingFeatures(this.features);
     this.cmdqs = Math.min(opts.cmdqs ?? CMDQS_MAX, CMDQS_MAX);
     this.config = new ConfigCache(opts.configCapacity ?? 1024);
     this.tlb = new TranslationCache(opts.iotlbCapacity ?? (qemu ? 256 : 4096));
@@ -508,7 +511,7 @@ export class Smmuv3 implements QueueUnit {
 
   /** CERROR_ILL when this instance lacks the feature `name` needs (§6.1, §9); undefined otherwise. */
   private needs(name: Smmuv3OpName): Fault | undefined {
-    const why = missingFeature(name, this.features);
+    const why = this.missing(name);
     return why === undefined ? undefined : ill(`${name}: ${why}`);
   }
 
