@@ -231,6 +231,9 @@ export class StaleOracle {
   private readonly openSyncs: number[] = [];
   /** The cache lookup of a probe, as HIT_* bits. */
   private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
+  /** devicesOf's tables: IOTLB scopes by ASID/DID, ATC/device-TLB scopes by SID (-1: none given). */
+  private readonly byDomain = new Map<number, readonly DeviceSpec[]>();
+  private readonly bySid = new Map<number, readonly DeviceSpec[]>();
   /** Scratch of `published` and `peersGone`, reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
   private readonly goneOwner: PendingInvalidation[] = [];
@@ -275,7 +278,7 @@ export class StaleOracle {
     let probes: KeyedProbe[] | undefined;
     const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
     const iovas = this.iovas;
-    for (const dev of devicesInScope(s, this.topology, this.arch)) {
+    for (const dev of this.devicesOf(s)) {
       const dk = deviceKey(dev.sid, pasid);
       this.addresses(dev.sid, s, iovas);
       for (const iova of iovas) {
@@ -313,6 +316,26 @@ export class StaleOracle {
       if (set === undefined) this.byDevice.set(dk, new Set([p]));
       else set.add(p);
     }
+  }
+
+  /**
+   * devicesInScope, answered for the common scopes from tables filled on first use (the topology
+   * is fixed): a guest IOTLB scope's devices depend only on its ASID/DID, an ATC one's on its SID.
+   */
+  private devicesOf(s: Scope): readonly DeviceSpec[] {
+    let table: Map<number, readonly DeviceSpec[]> | undefined;
+    let k = -1;
+    if (s.cache === 'iotlb' && s.regime !== 'el2' && s.regime !== 'el3' && s.stage !== 2) {
+      table = this.byDomain;
+      k = (this.arch === 'smmuv3' ? s.asid : s.did) ?? -1;
+    } else if (s.cache === 'atc' || s.cache === 'devtlb') {
+      table = this.bySid;
+      k = s.sid ?? -1;
+    }
+    if (table === undefined) return devicesInScope(s, this.topology, this.arch);
+    let out = table.get(k);
+    if (out === undefined) table.set(k, (out = devicesInScope(s, this.topology, this.arch)));
+    return out;
   }
 
   /**

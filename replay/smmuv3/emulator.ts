@@ -156,6 +156,8 @@ export class Smmuv3 implements QueueUnit {
   private readonly execEvents: boolean;
   /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
   private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
+  /** The command being fetched, reused (the decode cache keeps its own copy). */
+  private readonly fetched: bigint[] = [0n, 0n];
   /** Commands that took effect, on every queue. */
   executed = 0;
 
@@ -386,8 +388,8 @@ export class Smmuv3 implements QueueUnit {
     while (!ring.empty(this.prod, this.cons)) {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
-      const words = this.mem.readWords(this.slotAddr(slot), 2);
-      if (words === undefined)
+      const words = this.fetched;
+      if (!this.mem.readWordsInto(this.slotAddr(slot), words))
         return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
       const fault = this.run(words, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command

@@ -165,6 +165,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
   readonly restart: 'on-clear' | 'on-iqt-write';
   private readonly smts: boolean;
   private readonly mamv: number;
+  private readonly fetched128: bigint[] = [0n, 0n];
+  private readonly fetched256: bigint[] = [0n, 0n, 0n, 0n];
   private readonly events: EventSink | undefined;
   /** `events` takes 'exec' events: each descriptor's cache effects are collected for it. */
   private readonly execEvents: boolean;
@@ -450,12 +452,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
         IQEI.INVALID_WIDTH,
         `IQA.DW=${this.dw} is not valid in ${this.scalable ? 'scalable' : 'legacy'} mode${this.smts ? '' : ' without ECAP.SMTS'}`,
       );
-    const words = this.dw === 1 ? 4 : 2;
+    // One array per width, reused for every fetch (the decode cache keeps its own copy).
+    const raw = this.dw === 1 ? this.fetched256 : this.fetched128;
     const bytes = BigInt(this.dw === 1 ? 32 : 16);
     while (this.iqh !== tail) {
       const slot = this.iqh;
-      const raw = this.mem.readWords(this.base + BigInt(slot) * bytes, words);
-      if (raw === undefined) {
+      if (!this.mem.readWordsInto(this.base + BigInt(slot) * bytes, raw)) {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
         break;
       }
