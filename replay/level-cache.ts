@@ -24,6 +24,9 @@ export interface Bucket<T, V> {
 
 export class LevelCache<T, V> {
   private readonly buckets = new Map<number, Bucket<T, V>>();
+  /** find's last answer (NaN: none yet; never equal to a key). */
+  private lastKey = NaN;
+  private lastBucket: Bucket<T, V> | undefined;
   private count = 0;
   /** Times an insertion found the cache full and emptied it. */
   fullFlushes = 0;
@@ -62,7 +65,16 @@ export class LevelCache<T, V> {
   }
 
   find(key: number): Bucket<T, V> | undefined {
-    return this.buckets.get(key);
+    // Lookups come in runs on one tag (one device's probes, one TLBI's walk), and a tag key
+    // (SMMUv3: regime/stage/VMID/ASID) is often beyond a small integer, which a Map lookup must
+    // box: the last bucket found answers first. Buckets are never removed, so it stays valid.
+    if (key === this.lastKey) return this.lastBucket;
+    const b = this.buckets.get(key);
+    if (b !== undefined) {
+      this.lastKey = key;
+      this.lastBucket = b;
+    }
+    return b;
   }
 
   /** Every bucket (some may be empty after a flush). */
@@ -72,7 +84,7 @@ export class LevelCache<T, V> {
 
   /** The bucket of `key`, created with `tag` when absent. */
   bucket(key: number, tag: T): Bucket<T, V> {
-    let b = this.buckets.get(key);
+    let b = this.find(key);
     if (b === undefined) {
       b = { key, tag, levels: this.shifts.map(() => new Map<number, V>()) };
       this.buckets.set(key, b);
@@ -96,7 +108,7 @@ export class LevelCache<T, V> {
 
   /** The entry of bucket `key` covering `addr` at `level`. */
   get(key: number, level: number, addr: bigint): V | undefined {
-    return this.buckets.get(key)?.levels[level]!.get(this.index(addr, level));
+    return this.find(key)?.levels[level]!.get(this.index(addr, level));
   }
 
   /**
