@@ -146,24 +146,32 @@ export class LevelCache<T, V> {
         }
       }
     } else {
-      const take = (idx: number, v: V): void => {
-        if (accept !== undefined && !accept(v)) return;
-        m.delete(idx);
-        onDrop?.(v);
-        n++;
-      };
+      // Each entry taken: accepted, removed, reported (written out in each loop: no closure per call).
       if (range === undefined) {
-        for (const [idx, v] of m) take(idx, v);
+        for (const [idx, v] of m) {
+          if (accept !== undefined && !accept(v)) continue;
+          m.delete(idx);
+          onDrop?.(v);
+          n++;
+        }
       } else {
         const lo = this.index(range.base, level);
         const hi = this.index(range.base + range.bytes - 1n, level);
         if (hi - lo < m.size) {
           for (let idx = lo; idx <= hi; idx++) {
             const v = m.get(idx);
-            if (v !== undefined) take(idx, v);
+            if (v === undefined || (accept !== undefined && !accept(v))) continue;
+            m.delete(idx);
+            onDrop?.(v);
+            n++;
           }
         } else {
-          for (const [idx, v] of m) if (idx >= lo && idx <= hi) take(idx, v);
+          for (const [idx, v] of m) {
+            if (idx < lo || idx > hi || (accept !== undefined && !accept(v))) continue;
+            m.delete(idx);
+            onDrop?.(v);
+            n++;
+          }
         }
       }
     }
