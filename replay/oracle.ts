@@ -280,8 +280,9 @@ export class StaleOracle {
     const iovas = this.iovas;
     for (const dev of this.devicesOf(s)) {
       const dk = deviceKey(dev.sid, pasid);
-      this.addresses(dev.sid, s, iovas);
-      for (const iova of iovas) {
+      const n = this.addresses(dev.sid, s, iovas);
+      for (let a = 0; a < n; a++) {
+        const iova = iovas[a]!;
         const page = pageOf(iova);
         if (deviceLevel && this.openEpochs.delete(dk, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
@@ -455,7 +456,7 @@ export class StaleOracle {
   private closeSyncs(pos: number): void {
     let k = 0;
     for (const w of this.openSyncs) if (w > pos) this.openSyncs[k++] = w;
-    this.openSyncs.length = k;
+    if (k !== this.openSyncs.length) this.openSyncs.length = k;
   }
 
   private drop(p: PendingInvalidation): void {
@@ -472,26 +473,28 @@ export class StaleOracle {
     }
   }
 
-  /** The addresses probed on device `sid` for scope `s`, into `out` (page-aligned). */
-  private addresses(sid: number, s: Scope, out: bigint[]): void {
-    out.length = 0;
+  /** The addresses probed on device `sid` for scope `s`, into `out` (page-aligned); returns how many. */
+  private addresses(sid: number, s: Scope, out: bigint[]): number {
     if (s.range !== undefined) {
       const first = s.range.base & PAGE_MASK;
       const last = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
-      out.push(first);
-      if (first !== last) out.push(last);
+      out[0] = first;
+      out[1] = last;
       const r = this.recent.get(sid) ?? [];
       if (!r.includes(first)) {
         r.push(first);
         if (r.length > RECENT) r.shift();
         this.recent.set(sid, r);
       }
-      return;
+      return first === last ? 1 : 2;
     }
-    out.push(DEFAULT_IOVA);
+    out[0] = DEFAULT_IOVA;
     const r = this.recent.get(sid);
-    if (r !== undefined) for (const a of r) out.push(a);
+    if (r === undefined) return 1;
+    for (let k = 0; k < r.length; k++) out[k + 1] = r[k]!;
+    return r.length + 1;
   }
+
 }
 
 /** A stale finding as one line. */
