@@ -39,7 +39,7 @@ export const LOOKUP_LEAF = 1;
 export const LOOKUP_TABLE = 2;
 
 export class TranslationCache<T> extends LevelCache<T, Kind> {
-  /** lookup's indexes, reused. */
+  /** lookup's and leafLevelOf's indexes, reused. */
   private readonly scratch: number[] = [0, 0, 0, 0];
 
   constructor(capacity: number) {
@@ -50,7 +50,9 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
   leafLevelOf(key: number, addr: bigint): number {
     const b = this.find(key);
     if (b === undefined) return 0;
-    for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(this.index(addr, l)) === LEAF) return l;
+    const idx = this.scratch;
+    this.indexes(addr, idx);
+    for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(idx[l]!) === LEAF) return l;
     return 0;
   }
 
