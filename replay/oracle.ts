@@ -494,7 +494,6 @@ export class StaleOracle {
     for (let k = 0; k < r.length; k++) out[k + 1] = r[k]!;
     return r.length + 1;
   }
-
 }
 
 /** A stale finding as one line. */

@@ -27,7 +27,20 @@ import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../forma
 import { DecodeCache } from '../decode-cache.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
-import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheEffect, type CacheHits, type ConsumerState, type EventSink, type QueueError, type QueueUnit, type Translation } from '../unit.js';
+import {
+  HIT_ATC,
+  HIT_CONFIG,
+  HIT_IOTLB,
+  HIT_WALK,
+  hitsOf,
+  type CacheEffect,
+  type CacheHits,
+  type ConsumerState,
+  type EventSink,
+  type QueueError,
+  type QueueUnit,
+  type Translation,
+} from '../unit.js';
 import { ConfigCache } from './config-cache.js';
 import * as qt from './qemu-trace.js';
 import {
@@ -713,10 +726,18 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** configOf's answer, reused: read before the next call (probes call it per address). */
-  private readonly cfg: { ste: Ste; cd: Cd | undefined; cached: boolean } = { ste: undefined as unknown as Ste, cd: undefined, cached: false };
+  private readonly cfg: { ste: Ste; cd: Cd | undefined; cached: boolean } = {
+    ste: undefined as unknown as Ste,
+    cd: undefined,
+    cached: false,
+  };
 
   /** The configuration an access of (sid, ssid) uses: cached snapshots first, else the tables. */
-  private configOf(sid: number, ssid: number, fill: boolean): { readonly ste: Ste; readonly cd: Cd | undefined; readonly cached: boolean } | string {
+  private configOf(
+    sid: number,
+    ssid: number,
+    fill: boolean,
+  ): { readonly ste: Ste; readonly cd: Cd | undefined; readonly cached: boolean } | string {
     let ste = this.config.ste(sid);
     const steCached = ste !== undefined;
     if (ste === undefined) {

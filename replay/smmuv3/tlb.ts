@@ -71,8 +71,7 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
         out = LOOKUP_LEAF;
         break;
       }
-    for (let l = 0; l <= 2; l++)
-      if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
+    for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
     return out;
   }
 
