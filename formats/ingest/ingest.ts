@@ -24,7 +24,6 @@ import { InputFault } from '../result.js';
 import type { SourceInfo, TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
-import { inferCauses } from '../trace/cause.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
@@ -290,7 +289,6 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
       events: [...diags[i]!.events.values()].reduce((a, b) => a + b, 0),
     }));
     const header = await asm.finish(notes, counted);
-    if (arch === 'vtd') await inferCauses(opts.output); // caching mode: map/unmap cause of each IOTLB invalidation (formats/trace/cause.ts)
     const unknown: Record<string, number> = {};
     for (const d of diags) for (const [k, v] of d.unknown) unknown[k] = (unknown[k] ?? 0) + v;
     const warnings = [...diags.flatMap((d) => d.allMessages()), ...asm.warnings];

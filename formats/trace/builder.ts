@@ -9,6 +9,7 @@ import { classify } from '../classify.js';
 import type { Codec, Decoded } from '../codec/codec.js';
 import { codecFor } from '../codecs.js';
 import type { FixedDictionary } from '../arrow/columns.js';
+import type { CauseWatch } from './cause.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 
@@ -43,6 +44,8 @@ interface FieldTarget {
   readonly big: BigCol | undefined;
   /** Bit ranges, to tell whether a partly-known command knows this field. */
   readonly parts: readonly { readonly w: number; readonly mask: bigint }[];
+  /** The VT-d domain id (the `did` column), which the cause inference reads. */
+  readonly did: boolean;
 }
 
 const ALL_ONES = 0xffffffffffffffffn;
@@ -68,6 +71,8 @@ export class TraceBuilder {
   private readonly columns: { readonly name: string; finish(n: number): unknown }[];
   /** Per opcode/type code: the field targets of that op. */
   private readonly targets = new Map<number, readonly FieldTarget[]>();
+  /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
+  private causes: CauseWatch | undefined;
 
   constructor(
     readonly header: TraceHeader,
@@ -161,10 +166,19 @@ export class TraceBuilder {
             small: col instanceof SmallCol ? col : undefined,
             big: col instanceof BigCol ? col : undefined,
             parts: f.def.parts.map((p) => ({ w: p.w, mask: ((1n << BigInt(p.hi - p.lo + 1)) - 1n) << BigInt(p.lo) })),
+            did: header.arch === 'vtd' && f.name === 'DID',
           };
         }),
       );
     }
+  }
+
+  /**
+   * From now on, fill `cause` / `cause_inferred` of each command from `watch` (which sees every
+   * command whose op is known, in order). For rows pushed without a cause of their own.
+   */
+  inferCauses(watch: CauseWatch): void {
+    this.causes = watch;
   }
 
   /** Rows pushed so far. */
@@ -198,7 +212,8 @@ export class TraceBuilder {
       this.end();
       return d;
     }
-    c.op.set(r, d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name));
+    const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
+    c.op.set(r, opCode);
     if (d.error) c.error.set(r, this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)!);
     const cls = classify(d);
     c.role.set(r, this.roleCodes[cls.role]!);
@@ -211,11 +226,21 @@ export class TraceBuilder {
       }
     }
     const targets = d.def ? this.targets.get(d.def.code)! : [];
+    let did = 0;
     for (const t of targets) {
       if (partial && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
       const v = d.fields[t.name]!;
       if (t.small) t.small.set(r, Number(v));
       else t.big!.set(r, v);
+      if (t.did) did = Number(v);
+    }
+    if (this.causes !== undefined) {
+      // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
+      const cause = this.causes.command(this.dicts.op.values[opCode]!, s?.range?.base, did);
+      if (cause !== undefined) {
+        c.cause.set(r, cause - 1);
+        c.causeInferred.set(r, 1);
+      }
     }
     this.end();
     return d;
