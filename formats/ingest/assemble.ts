@@ -131,7 +131,8 @@ export class TraceAssembler {
       return;
     }
     const origin = e.origin ?? this.origin;
-    const meta: EventMeta = { ts_ns: e.ts_ns, cpu: e.cpu, origin, inferred: e.inferred };
+    // The event is its own row metadata (time, CPU, origin, inferred); the builder's default origin is ours.
+    const meta: EventMeta = e;
     bump(this.counts.by_origin, origin);
     const entries = this.geometry.entries;
     switch (e.kind) {
