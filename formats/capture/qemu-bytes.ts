@@ -328,11 +328,15 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
         );
         break;
       case KIND_CODE.X:
+        // Up to 13 digits (52 bits) in one exact number; from the 14th on, high and low 32 bits.
         lines.push(
           `let h${i} = 0; let l${i} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; p++; }`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; }`,
+          `  if (p - ${f0} < 13) l${i} = l${i} * 16 + d;`,
+          `  else { if (p - ${f0} === 13) { h${i} = Math.floor(l${i} / 4294967296); l${i} %= 4294967296; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; }`,
+          `  p++; }`,
           `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
-          `const ${v} = p - ${f0} <= 8 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
+          `const ${v} = p - ${f0} <= 13 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
         );
         break;
       case KIND_CODE.b:
