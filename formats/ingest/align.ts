@@ -119,11 +119,6 @@ async function* guestCommands(batches: AsyncIterable<CaptureEvent[]>, alignable:
   for await (const batch of batches) yield batch.filter((e): e is CmdEvent => e.kind === 'cmd' && alignable(e));
 }
 
-/** Which commands take part: VT-d leaves waits out (the guest does not trace Linux's own). */
-export function alignableIn(arch: Arch): (c: CmdEvent) => boolean {
-  return arch === 'vtd' ? (c) => !isVtdWait(c) : () => true;
-}
-
 const BOTH_KNOWN: readonly [bigint, bigint] = [ALL, ALL];
 const knownOf = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? BOTH_KNOWN;
 
@@ -168,7 +163,6 @@ export class Aligner {
   private readonly opcodeMask: bigint;
 
   constructor(private readonly arch: Arch) {
-    this.alignable = alignableIn(arch);
     this.opcodeMask = codecFor(arch)
       .table.opcode.filter((r) => r.w === 0)
       .reduce((m, r) => m | (((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo)), 0n);
@@ -189,7 +183,8 @@ export class Aligner {
     };
   }
 
-  private alignable: (c: CmdEvent) => boolean;
+  /** Which commands take part: VT-d leaves waits out (the guest does not trace Linux's own). */
+  private alignable = (c: CmdEvent): boolean => this.arch !== 'vtd' || !isVtdWait(c);
 
   /** Are the opcode/type bits of a command unknown (no source could tell them)? */
   private opUnknown(c: CmdEvent): boolean {

@@ -7,8 +7,9 @@
 import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
-import { guestFacts, type GuestFacts, type GuestKind, type Progress } from '../capture/guest-trace.js';
-import { LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
+import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
+import { guestFacts, readGuestChunks, type GuestFacts, type GuestKind, type GuestLine, type Progress } from '../capture/guest-trace.js';
+import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
 import { readLineChunks } from '../lines.js';
 import { QemuByteScanner } from '../capture/qemu-bytes.js';
@@ -26,7 +27,6 @@ import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
-import { guestEvents, guestInWorker, type GuestSideSpec } from './guest-side.js';
 
 export interface IngestOptions {
   readonly output: string;
@@ -41,8 +41,6 @@ export interface IngestOptions {
   readonly batchRows?: number;
   /** Called after each block of lines read: the file, its (decompressed) bytes and lines so far. */
   readonly progress?: Progress;
-  /** Both sides of a run: read the guest side in a worker thread, beside the QEMU side (default true). */
-  readonly guestThread?: boolean;
 }
 
 export type { Progress };
@@ -179,6 +177,33 @@ async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress
   yield q.take();
 }
 
+/** The guest side as batches of queue events. */
+function guestEvents(
+  file: string,
+  kind: GuestKind,
+  arch: Arch,
+  diag: Diagnostics,
+  facts: GuestFacts,
+  entries: number,
+  opts: IngestOptions,
+): AsyncGenerator<CaptureEvent[]> {
+  const q =
+    arch === 'vtd'
+      ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+      : new GuestSmmuv3Queue(diag, { entries });
+  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress), q);
+}
+
+/** Feeds a guest reader a block of lines at a time and passes its events on per block. */
+async function* guestBatches(chunks: AsyncIterable<GuestLine[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
+  for await (const lines of chunks) {
+    for (const g of lines) q.feed(g);
+    yield q.take();
+  }
+  q.end();
+  yield q.take();
+}
+
 /** SMMUv3 queue size Linux 6.1 allocated under QEMU 7.2 in the bundled captures. */
 const ASSUMED_CMDQ_ENTRIES = 65536;
 const SMTS = 1n << 43n; // ECAP.SMTS: scalable mode supported (Linux then uses 256-bit descriptors, spec/vtd.md §1.1)
@@ -238,16 +263,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     .map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
-  const spec: GuestSideSpec | undefined = guest && {
-    file: guest.file,
-    kind: gkind!,
-    arch,
-    entries: geometry.entries,
-    ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}),
-    strict,
-  };
-  const remote = spec && aligner && opts.guestThread !== false ? guestInWorker(spec, gd!, facts, opts.progress) : undefined;
-  const g = remote?.events ?? (spec && guestEvents(spec, gd!, facts, opts.progress));
+  const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
   const q = qemu && qemuEvents(qemu.file, arch, qd!, opts.progress);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {
@@ -302,8 +318,6 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   } catch (e) {
     asm.abort();
     throw e;
-  } finally {
-    await remote?.close();
   }
 }
 
