@@ -33,9 +33,20 @@ export class ScannedLine {
     this.timed = timed;
   }
 
+  /** `whole` * `scale` of the last time asked for (lines of one second share it). */
+  private base = 0n;
+  private baseWhole = -1;
+  private baseScale = 0n;
+
   /** Host time in ns since the Unix epoch, when printed (made only when asked for). */
   get ts_ns(): bigint | undefined {
-    return this.timed ? BigInt(this.whole) * this.scale + BigInt(this.ns) : undefined;
+    if (!this.timed) return undefined;
+    if (this.whole !== this.baseWhole || this.scale !== this.baseScale) {
+      this.base = BigInt(this.whole) * this.scale;
+      this.baseWhole = this.whole;
+      this.baseScale = this.scale;
+    }
+    return this.base + BigInt(this.ns);
   }
 }
 
@@ -118,6 +129,8 @@ interface Entry {
   readonly spelling: string | undefined;
   /** Matchers of the templates in order; undefined when a template has no fast form. */
   readonly matchers: readonly (Generated | undefined)[] | undefined;
+  /** Events of this name read since the last `takeCounts`. */
+  hits: number;
 }
 
 const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
@@ -167,6 +180,7 @@ const DEFINITE = 1 as const;
 /** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
   private readonly byHash = new Map<number, Entry[]>();
+  private readonly entries: Entry[] = [];
   readonly line = new ScannedLine();
 
   constructor(table: Readonly<Record<string, EventSpec<unknown>>>) {
@@ -178,15 +192,17 @@ export class QemuByteScanner {
         const list = this.byHash.get(h) ?? [];
         const spelling = name === key ? undefined : name;
         const matchers = compiled?.map((m) => m && generate(m, key, spelling));
-        list.push({ name: bytes, key, spelling, matchers });
+        const entry: Entry = { name: bytes, key, spelling, matchers, hits: 0 };
+        list.push(entry);
+        this.entries.push(entry);
         this.byHash.set(h, list);
       }
     }
   }
 
   /**
-   * The event of line `buf[s, e)`, parsed, with `this.line` set to its prefix; FALLBACK when the line
-   * must be parsed as text.
+   * The event of line `buf[s, e)`, parsed and counted (`takeCounts`), with `this.line` set to its
+   * prefix; FALLBACK when the line must be parsed as text.
    */
   scan(buf: Buffer, s: number, e: number): Record<string, unknown> | undefined {
     let p = s;
@@ -224,14 +240,26 @@ export class QemuByteScanner {
     const entry = this.find(h, buf, n0, p);
     if (entry === undefined || entry.matchers === undefined) return FALLBACK; // unknown events are counted by the text path
     const a = p < e ? p + 1 : e;
-    for (const m of entry.matchers) {
+    const ms = entry.matchers;
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
       if (m === undefined) return FALLBACK;
       const r = m(buf, a, e);
       if (r === NO_MATCH) return FALLBACK;
       if (r === DEFINITE) continue;
+      entry.hits++;
       return r;
     }
     return FALLBACK; // no template fits: the text path words the error
+  }
+
+  /** Hands over the number of events read per event name since the last call (`scan` counts them). */
+  takeCounts(add: (event: string, n: number) => void): void {
+    for (const x of this.entries) {
+      if (x.hits === 0) continue;
+      add(x.key, x.hits);
+      x.hits = 0;
+    }
   }
 
   /** `@sec.usec:` after the tid (at `p`, on the '@'): sets the line; where the name starts, or -1. */

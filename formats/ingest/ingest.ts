@@ -154,14 +154,14 @@ async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress
   const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS);
   // The scanner's event is one of the table's (same names, fields and types as the text parser's).
   const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
+  const seen = (event: string, n: number) => diag.seen(event, n);
   for await (const c of readLineChunks(file)) {
     const { buf, start, end } = c;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
       const e = scanner.scan(buf, start[k]!, end[k]!);
       if (e !== undefined) {
-        diag.seen(e.event as string);
-        apply(e, scanner.line, no);
+        apply(e, scanner.line, no); // counted by the scanner
         continue;
       }
       const text = buf.toString('utf8', start[k], end[k]);
@@ -169,6 +169,7 @@ async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress
       if (l !== undefined) q.feed(l, no);
       else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
     }
+    scanner.takeCounts(seen);
     diag.lines = c.firstNo + c.count - 1;
     progress?.(file, c.bytes, diag.lines);
     yield q.take();

@@ -64,7 +64,8 @@ const DEVTLB_OPS = new Set(['dev_tlb_inv', 'p_dev_tlb_inv']);
  */
 export class CauseWatch {
   private last: Open | undefined;
-  private readonly mapped = new Set<string>();
+  /** Mapped pages (first page of the range) per domain. */
+  private readonly mapped = new Map<number, Set<bigint>>();
   private readonly perDid = new Map<number, DomainCounts>();
   private psis = 0;
   private map = 0;
@@ -86,10 +87,12 @@ export class CauseWatch {
 
   /** A page-selective invalidation: map when its page was not mapped, else unmap. */
   psi(did: number, base: bigint): CauseCode {
-    const key = `${did}/${base >> 12n}`;
-    const isMap = !this.mapped.has(key);
-    if (isMap) this.mapped.add(key);
-    else this.mapped.delete(key);
+    let pages = this.mapped.get(did);
+    if (pages === undefined) this.mapped.set(did, (pages = new Set()));
+    const page = base >> 12n;
+    const isMap = !pages.has(page);
+    if (isMap) pages.add(page);
+    else pages.delete(page);
     const c = this.perDid.get(did) ?? { all: 0, paired: 0, agree: 0 };
     c.all++;
     if (isMap) c.agree++; // unpaired so far: a map agrees with the device-TLB evidence
