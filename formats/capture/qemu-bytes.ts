@@ -292,6 +292,27 @@ export class QemuByteScanner {
   }
 }
 
+/**
+ * The strings of a text field (`{x:s}`: QEMU's type names, a few distinct values), one string per
+ * distinct value instead of one per line. Bounded; a value whose hash is taken by another is made anew.
+ */
+class Interner {
+  private readonly byHash = new Map<number, string>();
+
+  get(buf: Buffer, s: number, e: number): string {
+    const h = hashOf(buf, s, e);
+    const hit = this.byHash.get(h);
+    if (hit !== undefined && hit.length === e - s) {
+      let k = 0;
+      while (k < hit.length && hit.charCodeAt(k) === buf[s + k]) k++;
+      if (k === hit.length) return hit;
+    }
+    const str = buf.toString('latin1', s, e);
+    if (hit === undefined && this.byHash.size < 1024) this.byHash.set(h, str);
+    return str;
+  }
+}
+
 function hashOf(b: Uint8Array, s: number, e: number): number {
   let h = 0;
   for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
@@ -374,7 +395,7 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
         lines.push(
           `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
           `if (p === ${f0}) return ${NO_MATCH};`,
-          `const ${v} = buf.toString('latin1', ${f0}, p);`,
+          `const ${v} = I.get(buf, ${f0}, p);`,
         );
         plain = false;
         break;
@@ -388,6 +409,9 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
   if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
   lines.push(`if (p !== end) return ${NO_MATCH};`, `return { ${fields.join(', ')} };`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (k: Uint8Array[]) => Generated;
-  return make(consts);
+  const make = new Function('K', 'I', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
+    k: Uint8Array[],
+    i: Interner,
+  ) => Generated;
+  return make(consts, new Interner());
 }

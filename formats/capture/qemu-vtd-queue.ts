@@ -142,7 +142,8 @@ export class VtdQemuQueue extends QueueReader {
         if (this.cur === undefined) return this.diag.bad(no, 'descriptor line without a "read head" line before it', e.event);
         if (this.cur.desc !== undefined) return this.diag.bad(no, `second descriptor line for head ${this.cur.slot}`, e.event);
         const code = QEMU_VTD_TYPE_NAMES[e.type];
-        const lowType = Number(((e.lo >> 5n) & 0x70n) | (e.lo & 0xfn));
+        const lo12 = Number(BigInt.asUintN(12, e.lo)); // qw0[11:0] holds both parts of the type
+        const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
         if (code !== undefined && code !== lowType) {
           return this.diag.bad(no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
         }
@@ -168,11 +169,13 @@ export class VtdQemuQueue extends QueueReader {
     switch (addr) {
       case VTD_REG.IQT: {
         // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
-        const shift = this.descBytes === 32 ? 5n : 4n;
-        if (this.descBytes === 32 && (value & 0x10n) !== 0n)
+        // (as numbers: IQT is a 32-bit register write, so value < 2^32 but for a garbled line)
+        const v = value <= 0xffffffffn ? Number(value) : -1;
+        const wide = this.descBytes === 32;
+        if (wide && (v < 0 ? (value & 0x10n) !== 0n : (v & 0x10) !== 0))
           this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
-        const idx = Number((value & 0x7fff0n) >> shift);
-        if ((value & ~0x7fff0n) !== 0n || idx >= this.entries) {
+        const idx = v < 0 ? Number((value & 0x7fff0n) >> (wide ? 5n : 4n)) : (v & 0x7fff0) >>> (wide ? 5 : 4);
+        if ((v < 0 || (v & ~0x7fff0) !== 0) || idx >= this.entries) {
           return this.diag.bad(line, `IQT ${hex(value)} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
         }
         return this.doorbell(idx, at, l);

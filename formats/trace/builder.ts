@@ -345,6 +345,12 @@ export class TraceBuilder {
     const n = this.row;
     if (n === 0) return;
     const children = this.columns.map((col) => col.finish(n));
+    if (this.causes !== undefined) {
+      // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
+      // bytes the two-pass inference wrote; the other columns keep what earlier batches left).
+      this.c.cause.clear(n);
+      this.c.causeInferred.clear(n);
+    }
     this.row = 0;
     const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
     this.sink.write(new RecordBatch(this.schema, data));
