@@ -40,7 +40,7 @@ describe('readLineChunks', () => {
     expect(got).toEqual(lines);
   });
 
-  it("a CRLF split by the boundary: the CR is not part of the line", async () => {
+  it('a CRLF split by the boundary: the CR is not part of the line', async () => {
     // Line 1 is BLOCK - 2 bytes, then CR at offset BLOCK - 1 (the last byte of block 1), LF at BLOCK.
     const first = 'x'.repeat(BLOCK - 1);
     const p = join(dir, 'crlf-split.txt');

@@ -47,7 +47,8 @@ export class ArrowFileSink {
     if (this.batches === 0) this.writer.write(emptyBatch(schema));
     else {
       const w = this.writer as unknown as { _schema: Schema | null };
-      if (w._schema === null || !sameFields(w._schema, schema)) throw new Error('ArrowFileSink: the final schema has other fields than the batches');
+      if (w._schema === null || !sameFields(w._schema, schema))
+        throw new Error('ArrowFileSink: the final schema has other fields than the batches');
       w._schema = schema;
     }
     this.writer.finish();

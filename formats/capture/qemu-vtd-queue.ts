@@ -175,7 +175,7 @@ export class VtdQemuQueue extends QueueReader {
         if (wide && (v < 0 ? (value & 0x10n) !== 0n : (v & 0x10) !== 0))
           this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
         const idx = v < 0 ? Number((value & 0x7fff0n) >> (wide ? 5n : 4n)) : (v & 0x7fff0) >>> (wide ? 5 : 4);
-        if ((v < 0 || (v & ~0x7fff0) !== 0) || idx >= this.entries) {
+        if (v < 0 || (v & ~0x7fff0) !== 0 || idx >= this.entries) {
           return this.diag.bad(line, `IQT ${hex(value)} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
         }
         return this.doorbell(idx, at, l);
@@ -264,12 +264,31 @@ export class VtdQemuQueue extends QueueReader {
         );
       }
       this.stats.unknownType++;
-      const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], at, ts_ns: c.ts_ns, cpu: c.cpu, detail };
+      const cmd: VtdQemuCmd = {
+        kind: 'cmd',
+        slot: c.slot,
+        wrap: c.wrap,
+        words: [0n, 0n],
+        known: [0n, 0n],
+        at,
+        ts_ns: c.ts_ns,
+        cpu: c.cpu,
+        detail,
+      };
       this.out.push(cmd);
       return;
     }
     // qw0 = low, qw1 = high (QEMU prints high first).
-    const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [c.desc.lo, c.desc.hi], at, ts_ns: c.ts_ns, cpu: c.cpu, detail };
+    const cmd: VtdQemuCmd = {
+      kind: 'cmd',
+      slot: c.slot,
+      wrap: c.wrap,
+      words: [c.desc.lo, c.desc.hi],
+      at,
+      ts_ns: c.ts_ns,
+      cpu: c.cpu,
+      detail,
+    };
     this.out.push(cmd);
   }
 }

@@ -258,7 +258,7 @@ export class TraceBuilder {
       this.cached = 0;
       byW1 = undefined;
     }
-    if (byW1 === undefined) this.templates.set(w0, (byW1 = new Map()));
+    if (byW1 === undefined) this.templates.set(w0, (byW1 = new Map<bigint, RowTemplate>()));
     byW1.set(w1, t);
     this.cached++;
     return t;

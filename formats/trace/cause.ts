@@ -157,7 +157,7 @@ export function decide(psis: readonly Psi[]): { inference: CauseInference; cause
     if (p.paired) w.pairLast(p.base);
   }
   const inference = w.inference();
-  return { inference, causes: inference.caching_mode ? all : new Map() };
+  return { inference, causes: inference.caching_mode ? all : new Map<number, CauseCode>() };
 }
 
 /**

@@ -35,13 +35,12 @@ export class TraceFileWriter implements BatchSink {
    * written under: the header is in the footer only (formats/arrow/file-sink.ts), so nothing is
    * copied. Its columns must be the same (a header that changes the schema's fields is an Error).
    */
-  close(finalHeader?: TraceHeader): Promise<void> {
+  async close(finalHeader?: TraceHeader): Promise<void> {
     try {
       this.out.commit(traceSchema(finalHeader ?? this.header));
-      return Promise.resolve();
     } catch (e) {
       this.out.abort();
-      return Promise.reject(e as Error);
+      throw e;
     }
   }
 
