@@ -9,7 +9,6 @@ import { classify } from '../classify.js';
 import type { Codec, Decoded } from '../codec/codec.js';
 import { codecFor } from '../codecs.js';
 import type { FixedDictionary } from '../arrow/columns.js';
-import type { CauseWatch } from './cause.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 
@@ -23,6 +22,15 @@ export interface EventMeta {
   readonly causeInferred?: boolean;
   /** Guest queue the row belongs to (a trace with several, header `queues`); default 0. */
   readonly queue?: number;
+}
+
+/**
+ * Gives each command its inferred cause as its row is written (formats/trace/cause.ts CauseWatch):
+ * its op, range base (undefined: none) and did column (0 when null) in, 1 (map), 2 (unmap) or
+ * undefined (no cause) out.
+ */
+export interface CauseSource {
+  command(op: string, base: bigint | undefined, did: number): 1 | 2 | undefined;
 }
 
 export interface BatchSink {
@@ -95,7 +103,7 @@ export class TraceBuilder {
   private readonly templates = new Map<bigint, Map<bigint, RowTemplate>>();
   private cached = 0;
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
-  private causes: CauseWatch | undefined;
+  private causes: CauseSource | undefined;
 
   constructor(
     readonly header: TraceHeader,
@@ -200,7 +208,7 @@ export class TraceBuilder {
    * From now on, fill `cause` / `cause_inferred` of each command from `watch` (which sees every
    * command whose op is known, in order). For rows pushed without a cause of their own.
    */
-  inferCauses(watch: CauseWatch): void {
+  inferCauses(watch: CauseSource): void {
     this.causes = watch;
   }
 
