@@ -22,7 +22,12 @@ export interface ForwardOutcome {
   readonly ioctls: number;
 }
 
+/** Outcomes without a failure, by ioctl count (the usual answers, made once). */
+const CLEAN: ForwardOutcome[] = [];
+const clean = (ioctls: number): ForwardOutcome => (CLEAN[ioctls] ??= Object.freeze({ ioctls }));
+
 export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): ForwardOutcome {
+  if (items.length === 1) return forwardOne(ctx, items[0]!);
   const groups = new Map<number, { entries: HostInv['entry'][]; pos: number[] }>();
   for (const it of items) {
     for (const inv of it.invs) {
@@ -63,5 +68,41 @@ export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): 
     }
   }
   for (const it of items) if ((unhandled.get(it.pos) ?? 0) === 0) ctx.executed(it.pos);
-  return { ioctls, ...(failedAt !== undefined ? { failedAt, failure } : {}) };
+  return failedAt !== undefined ? { ioctls, failedAt, failure } : clean(ioctls);
+}
+
+/**
+ * The same for one guest command (the per-command policies): every entry is that command's, so
+ * it is handled when none is left over; no Map, one entry array per object.
+ */
+function forwardOne(ctx: PolicyContext, it: Forwarded): ForwardOutcome {
+  const invs = it.invs;
+  let left = invs.length;
+  let ioctls = 0;
+  for (let i = 0; i < invs.length; i++) {
+    const id = invs[i]!.object;
+    if (firstOf(invs, i, id) !== i) continue; // this object's ioctl went out with its first entry
+    const entries: HostInv['entry'][] = [];
+    for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
+    const r = ctx.host.invalidate({ id, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries, entryNum: entries.length });
+    ioctls++;
+    left -= Math.min(r.entryNum, entries.length);
+    if (r.errno !== 0) {
+      const failure = ctx.vmm.hostFailure(r.errno, it.d);
+      if (failure !== undefined) {
+        if (left === 0) ctx.executed(it.pos); // every entry counted as handled all the same
+        return { ioctls, failedAt: it.pos, failure };
+      }
+      // The VMM logs the failure and carries on (VT-d, as QEMU does): the entries count as handled.
+      left -= entries.length - Math.min(r.entryNum, entries.length);
+    }
+  }
+  if (left === 0) ctx.executed(it.pos);
+  return clean(ioctls);
+}
+
+/** Index of the first entry going to object `id` (entries before `upTo` only). */
+function firstOf(invs: readonly HostInv[], upTo: number, id: number): number {
+  for (let j = 0; j < upTo; j++) if (invs[j]!.object === id) return j;
+  return upTo;
 }
