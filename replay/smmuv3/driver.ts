@@ -30,6 +30,8 @@ export class PhysicalQueue {
    */
   private readonly cmdOps: (HostOp | undefined)[] = [];
   private readonly syncOp: HostOp;
+  /** Each slot's address, made once (no BigInt per command). */
+  private readonly slotAddr: readonly bigint[];
   private readonly doorbellOp: HostOp;
 
   constructor(
@@ -43,6 +45,7 @@ export class PhysicalQueue {
     this.mem.addRegion(PHYS_QUEUE_BASE, this.ring.entries * 16);
     this.unit = new Smmuv3(this.mem, { features: HOST_FEATURES, ...opts });
     this.unit.configureQueue(PHYS_QUEUE_BASE, this.ring.entries, 16);
+    this.slotAddr = Array.from({ length: this.ring.entries }, (_, i) => PHYS_QUEUE_BASE + BigInt(i * 16));
     this.syncOp = { kind: 'host_sync', iommu, detail: 'CMD_SYNC' };
     this.doorbellOp = { kind: 'host_doorbell', iommu, detail: 'CMDQ_PROD' };
   }
@@ -83,7 +86,7 @@ export class PhysicalQueue {
   }
 
   private put(c: Words): void {
-    this.mem.writeWords(PHYS_QUEUE_BASE + BigInt((this.prod & this.ring.mask) * 16), c);
+    this.mem.writeWords(this.slotAddr[this.prod & this.ring.mask]!, c);
     this.prod = this.ring.inc(this.prod);
   }
 

@@ -1,6 +1,6 @@
 // Hands a run of forwarded guest commands to the host: entries grouped per iommufd object (one
 // IOMMU_HWPT_INVALIDATE each, in order of first appearance), and the returned entry_num mapped
-// back to guest queue positions through an index map. The first failing object stops the rest.
+// back to guest queue positions through each entry's item. The first failing object stops the rest.
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { PolicyContext } from '../policy.js';
@@ -28,46 +28,49 @@ const clean = (ioctls: number): ForwardOutcome => (CLEAN[ioctls] ??= Object.free
 
 export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): ForwardOutcome {
   if (items.length === 1) return forwardOne(ctx, items[0]!);
-  const groups = new Map<number, { entries: HostInv['entry'][]; pos: number[] }>();
-  for (const it of items) {
-    for (const inv of it.invs) {
-      let g = groups.get(inv.object);
-      if (g === undefined) groups.set(inv.object, (g = { entries: [], pos: [] }));
-      g.entries.push(inv.entry);
-      g.pos.push(it.pos);
+  // Groups in order of first appearance: object ids, their entries, and the item each came from.
+  const ids: number[] = [];
+  const entries: HostInv['entry'][][] = [];
+  const from: number[][] = [];
+  // Entries of each item not handled yet; an item spread over several objects needs all.
+  const left = new Int32Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const invs = items[i]!.invs;
+    left[i] = invs.length;
+    for (const inv of invs) {
+      let g = ids.indexOf(inv.object);
+      if (g < 0) {
+        g = ids.push(inv.object) - 1;
+        entries.push([]);
+        from.push([]);
+      }
+      entries[g]!.push(inv.entry);
+      from[g]!.push(i);
     }
   }
-  // Positions whose entries were all handled; a position spread over several objects needs all.
-  const unhandled = new Map<number, number>();
-  for (const g of groups.values()) for (const p of g.pos) unhandled.set(p, (unhandled.get(p) ?? 0) + 1);
   let ioctls = 0;
   let failedAt: number | undefined;
   let failure: HostFailure | undefined;
-  for (const [id, g] of groups) {
-    const r = ctx.host.invalidate({
-      id,
-      dataType: ctx.vmm.dataType,
-      entryLen: ctx.vmm.entryLen,
-      entries: g.entries,
-      entryNum: g.entries.length,
-    });
+  for (let g = 0; g < ids.length; g++) {
+    const e = entries[g]!;
+    const idx = from[g]!;
+    const r = ctx.host.invalidate({ id: ids[g]!, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries: e, entryNum: e.length });
     ioctls++;
-    const handled = Math.min(r.entryNum, g.entries.length);
-    for (let i = 0; i < handled; i++) unhandled.set(g.pos[i]!, unhandled.get(g.pos[i]!)! - 1);
+    const handled = Math.min(r.entryNum, e.length);
+    for (let j = 0; j < handled; j++) left[idx[j]!]!--;
     if (r.errno !== 0) {
-      const pos = g.pos[Math.min(handled, g.pos.length - 1)]!;
-      const d = items.find((it) => it.pos === pos)!.d;
-      const f = ctx.vmm.hostFailure(r.errno, d);
+      const it = items[idx[Math.min(handled, idx.length - 1)]!]!;
+      const f = ctx.vmm.hostFailure(r.errno, it.d);
       if (f !== undefined) {
-        failedAt = pos;
+        failedAt = it.pos;
         failure = f;
         break;
       }
       // The VMM logs the failure and carries on (VT-d, as QEMU does): the entries count as handled.
-      for (let i = handled; i < g.pos.length; i++) unhandled.set(g.pos[i]!, unhandled.get(g.pos[i]!)! - 1);
+      for (let j = handled; j < idx.length; j++) left[idx[j]!]!--;
     }
   }
-  for (const it of items) if ((unhandled.get(it.pos) ?? 0) === 0) ctx.executed(it.pos);
+  for (let i = 0; i < items.length; i++) if (left[i] === 0) ctx.executed(items[i]!.pos);
   return failedAt !== undefined ? { ioctls, failedAt, failure } : clean(ioctls);
 }
 
