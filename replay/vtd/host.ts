@@ -22,7 +22,17 @@
 
 import { hex, U64_MAX } from '../../formats/bits.js';
 import type { Topology, DeviceSpec } from '../../formats/trace/header.js';
-import type { DirectResult, Errno, HostModel, HostObject, HostOp, HostOpSink, HwptInvalidate, HwptInvalidateResult, VtdInvEntry } from '../host.js';
+import type {
+  DirectResult,
+  Errno,
+  HostModel,
+  HostObject,
+  HostOp,
+  HostOpSink,
+  HwptInvalidate,
+  HwptInvalidateResult,
+  VtdInvEntry,
+} from '../host.js';
 import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
@@ -136,7 +146,8 @@ class HostQueue {
         const d = descs[k]!;
         this.write((index + k - from) % QI_LENGTH, d);
         this.ops(this.cmdOp(what[k]!));
-        if (what[k] === 'dev_tlb_inv') this.ops(this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn)) ? this.devtlbSilentOp : this.devtlbOp);
+        if (what[k] === 'dev_tlb_inv')
+          this.ops(this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn)) ? this.devtlbSilentOp : this.devtlbOp);
       }
       const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
       this.mem.write32(status, QI_IN_USE);
