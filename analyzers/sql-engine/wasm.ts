@@ -13,19 +13,21 @@
 // at about 3 GiB of data; one statement runs at a time (calls queue).
 
 import { createRequire } from 'node:module';
-import { statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type RecordBatch } from 'apache-arrow';
 import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
 import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
 import { cacheRoot } from './parquet-cache.js';
+import { LINK_REWRITE_VERSION, lazyLinking } from './wasm-link.js';
 
 const require = createRequire(import.meta.url);
 
 /**
  * Gives the bundled worker script the browser globals it expects; silences its console unless
- * debugging. It also starts compiling DuckDB's WebAssembly as soon as the thread runs, while the
+ * debugging. It runs the worker script's text it is given (`workerData.source`: wasm-link.ts's
+ * rewrite). It also starts compiling DuckDB's WebAssembly as soon as the thread runs, while the
  * main thread is still loading duckdb-wasm's JavaScript and reading the inputs: the worker's own
  * instantiate (which reads the same file) is handed the module compiled by then. The worker script
  * (1.2 MB of JavaScript) compiles with V8's code cache, kept in `codeCache` (written atomically;
@@ -52,7 +54,7 @@ function shim(script: string, wasm: string, codeCache: string | undefined, debug
     `const script = ${JSON.stringify(script)}, cachePath = ${JSON.stringify(codeCache ?? null)};`,
     'let cachedData;',
     'try { if (cachePath) cachedData = readFileSync(cachePath); } catch {}',
-    "const code = new vm.Script(Module.wrap(readFileSync(script, 'utf8')), { filename: script, cachedData });",
+    "const code = new vm.Script(Module.wrap(require('node:worker_threads').workerData.source), { filename: script, cachedData });",
     // Saved once DuckDB has started, so the functions compiled while starting are in it.
     'const save = () => {',
     '  if (!cachePath || (cachedData !== undefined && !code.cachedDataRejected)) return;',
@@ -155,25 +157,45 @@ export class WasmEngine implements SqlEngine {
   }
 
   /** Starts the worker, instantiates DuckDB (about a second: compiling the WebAssembly) and connects. */
-  static async start(): Promise<WasmEngine> {
+  static async start(signal?: AbortSignal): Promise<WasmEngine> {
     const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
     const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
     // The worker first: it compiles the WebAssembly while this thread loads duckdb-wasm.
-    const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${statSync(script).size}-v8-${process.versions.v8}.cache`);
-    const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
+    // Its dynamic linker made lazy (wasm-link.ts): half of the worker's start-up CPU otherwise.
+    const source = lazyLinking(readFileSync(script, 'utf8'));
+    const linking = source.applied ? `link${LINK_REWRITE_VERSION}` : 'link0';
+    const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${source.text.length}-${linking}-v8-${process.versions.v8}.cache`);
+    const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), {
+      eval: true,
+      workerData: { source: source.text },
+    });
+    // Stopped from outside (the command failed before using it): the worker ends now, the start rejects.
+    let abort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      abort = () => {
+        void worker.terminate();
+        reject(new Error('duckdb-wasm start stopped'));
+      };
+    });
+    aborted.catch(() => undefined);
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    const until = <T>(p: Promise<T>) => Promise.race([p, aborted]);
     try {
-      const duckdb = await import('@duckdb/duckdb-wasm');
+      const duckdb = await until(import('@duckdb/duckdb-wasm'));
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
       const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker));
-      await db.instantiate(wasm);
+      await until(db.instantiate(wasm));
       // Keep 64-bit integers exact (BigInt), not doubles.
-      await db.open({ query: { castBigIntToDouble: false } });
-      const conn = await db.connectInternal();
+      await until(db.open({ query: { castBigIntToDouble: false } }));
+      const conn = await until(db.connectInternal());
       worker.postMessage('invtrace:save-code-cache');
       return new WasmEngine(db, conn, worker);
     } catch (e) {
       await worker.terminate();
       throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
   }
 
