@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { lazyLinking } from './wasm-link.js';
+import { lazyArrow, lazyLinking } from './wasm-link.js';
 import { WasmEngine } from './wasm.js';
 
 const require = createRequire(import.meta.url);
@@ -39,4 +39,39 @@ describe('lazy linking of the duckdb-wasm worker', () => {
       await e.close();
     }
   }, 60_000);
+});
+
+describe('apache-arrow required on first use', () => {
+  const main = readFileSync(require.resolve('@duckdb/duckdb-wasm'), 'utf8');
+
+  it('wraps every Arrow require of both scripts, and only those', () => {
+    for (const script of [worker, main]) {
+      const r = lazyArrow(script);
+      expect(r.applied).toBe(true);
+      // Every require("apache-arrow") now sits inside a loader; other requires are untouched.
+      const requires = script.split('require("apache-arrow")').length - 1;
+      expect(requires).toBeGreaterThan(0);
+      expect(r.text.split('__invtraceLazy(()=>').length - 1).toBe(requires);
+      expect(r.text.split('require("fs")').length).toBe(script.split('require("fs")').length);
+      // The strict-mode directive stays first.
+      expect(r.text.startsWith('"use strict";')).toBe(script.startsWith('"use strict";'));
+    }
+  });
+
+  it('loads the module when an export is first read', () => {
+    // A tiny CommonJS module, run with a require that counts loads of apache-arrow.
+    const r = lazyArrow('"use strict";var A=toEsm(require("apache-arrow"));module.exports=A;');
+    let loads = 0;
+    const mod = { exports: {} as { Type?: string } };
+    const require = (id: string) => (id === 'apache-arrow' ? (loads++, { Type: 'T' }) : undefined);
+    new Function('module', 'require', 'toEsm', r.text)(mod, require, (m: unknown) => m);
+    expect(loads).toBe(0);
+    expect(mod.exports.Type).toBe('T');
+    expect('Type' in mod.exports).toBe(true);
+    expect(loads).toBe(1);
+  });
+
+  it('leaves a script without Arrow alone', () => {
+    expect(lazyArrow('"use strict";var x=require("fs");')).toEqual({ text: '"use strict";var x=require("fs");', applied: false });
+  });
 });

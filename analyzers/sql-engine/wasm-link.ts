@@ -1,5 +1,11 @@
-// A faster start for duckdb-wasm's worker script: its Emscripten dynamic linker, rewritten to do
-// lazily what it did eagerly, with the same results. Measured (`node --cpu-prof`, one-shot `sql -e`
+// A faster start for duckdb-wasm's scripts (the worker's and the main thread's), rewritten to do
+// lazily what they did eagerly, with the same results.
+//
+// 1. Arrow on demand (both scripts): each loads its own apache-arrow 17 (CommonJS, ~100 files:
+//    130-190 ms to require, measured) at start, but uses it only to build or read Arrow objects,
+//    which invtrace never asks for (tables go in and results come out as IPC bytes: wasm.ts). The
+//    module is required the first time one of its exports is read (`lazyArrow`).
+// 2. The worker's Emscripten dynamic linker (`lazyLinking`). Measured (`node --cpu-prof`, one-shot `sql -e`
 // on a small trace): of the worker's ~1 s of start-up CPU, ~0.5 s went to linking DuckDB's main
 // module, which exports 75,011 symbols (65,167 functions, 9,844 globals), before any query:
 //
@@ -48,8 +54,8 @@ const REWRITES: readonly (readonly [string, string])[] = [
   ],
 ];
 
-/** Bumped when REWRITES change (it keys the V8 code cache of the rewritten script). */
-export const LINK_REWRITE_VERSION = 1;
+/** Bumped when the rewrites change (it keys the V8 code cache of the rewritten script). */
+export const LINK_REWRITE_VERSION = 2;
 
 const count = (text: string, s: string) => text.split(s).length - 1;
 
@@ -62,5 +68,21 @@ export function lazyLinking(script: string): { text: string; applied: boolean } 
   if (runtimes === 0 || REWRITES.some(([from]) => count(script, from) !== runtimes)) return { text: script, applied: false };
   let text = script;
   for (const [from, to] of REWRITES) text = text.replaceAll(from, to);
+  return { text, applied: true };
+}
+
+/** esbuild's `__toESM(require("apache-arrow"))`, whatever the minifier named the helper. */
+const ARROW_REQUIRE = /(?<![\w$])([A-Za-z_$][\w$]*)\(require\("apache-arrow"\)\)/g;
+
+/**
+ * The script with apache-arrow required on first use: each `toESM(require("apache-arrow"))` becomes
+ * a Proxy that requires the module when an export is first read (a hoisted helper appended at the
+ * end, so a leading "use strict" stays first). Unchanged when the script requires no Arrow.
+ */
+export function lazyArrow(script: string): { text: string; applied: boolean } {
+  if (!ARROW_REQUIRE.test(script)) return { text: script, applied: false };
+  const text =
+    script.replace(ARROW_REQUIRE, (_m, toEsm: string) => `__invtraceLazy(()=>${toEsm}(require("apache-arrow")))`) +
+    '\nfunction __invtraceLazy(load){var m;return new Proxy({},{get:(_,k)=>(m??=load())[k],has:(_,k)=>k in(m??=load())})}\n';
   return { text, applied: true };
 }

@@ -12,15 +12,16 @@
 // `fetchQueryResults`) that Arrow 21 reads. Limits: WebAssembly's 32-bit address space caps DuckDB
 // at about 3 GiB of data; one statement runs at a time (calls queue).
 
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
+import vm from 'node:vm';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type RecordBatch } from 'apache-arrow';
 import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
 import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
 import { cacheRoot } from './parquet-cache.js';
-import { LINK_REWRITE_VERSION, lazyLinking } from './wasm-link.js';
+import { LINK_REWRITE_VERSION, lazyArrow, lazyLinking } from './wasm-link.js';
 
 const require = createRequire(import.meta.url);
 
@@ -69,6 +70,18 @@ function shim(script: string, wasm: string, codeCache: string | undefined, debug
     'const mod = { exports: {} };',
     'code.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(script), mod, script, dirname(script));',
   ].join('\n');
+}
+
+/**
+ * duckdb-wasm's main-thread module (AsyncDuckDB and the loggers), as `import('@duckdb/duckdb-wasm')`
+ * gives it in Node, with its apache-arrow required on first use (wasm-link.ts: never, here).
+ */
+function loadDuckdbWasm(): typeof import('@duckdb/duckdb-wasm') {
+  const file = require.resolve('@duckdb/duckdb-wasm');
+  const mod = { exports: {} as typeof import('@duckdb/duckdb-wasm') };
+  const wrapped = new vm.Script(Module.wrap(lazyArrow(readFileSync(file, 'utf8')).text), { filename: file });
+  (wrapped.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file));
+  return mod.exports;
 }
 
 type Listener = (ev: { data: unknown }) => void;
@@ -162,8 +175,9 @@ export class WasmEngine implements SqlEngine {
     const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
     // The worker first: it compiles the WebAssembly while this thread loads duckdb-wasm.
     // Its dynamic linker made lazy (wasm-link.ts): half of the worker's start-up CPU otherwise.
-    const source = lazyLinking(readFileSync(script, 'utf8'));
-    const linking = source.applied ? `link${LINK_REWRITE_VERSION}` : 'link0';
+    const linked = lazyLinking(readFileSync(script, 'utf8'));
+    const source = lazyArrow(linked.text);
+    const linking = linked.applied && source.applied ? `link${LINK_REWRITE_VERSION}` : `link0-${linked.applied}-${source.applied}`;
     const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${source.text.length}-${linking}-v8-${process.versions.v8}.cache`);
     const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), {
       eval: true,
@@ -182,7 +196,7 @@ export class WasmEngine implements SqlEngine {
     signal?.addEventListener('abort', abort, { once: true });
     const until = <T>(p: Promise<T>) => Promise.race([p, aborted]);
     try {
-      const duckdb = await until(import('@duckdb/duckdb-wasm'));
+      const duckdb = loadDuckdbWasm();
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
       const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker));
       await until(db.instantiate(wasm));
