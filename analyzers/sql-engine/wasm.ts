@@ -110,6 +110,16 @@ class WorkerAdapter {
   terminate(): void {
     void this.worker.terminate();
   }
+
+  /** Stops telling AsyncDuckDB anything (a start abandoned: no warnings about its requests). */
+  detach(): void {
+    for (const h of this.wrapped.values()) {
+      this.worker.off('message', h);
+      this.worker.off('error', h);
+      this.worker.off('exit', h);
+    }
+    this.wrapped.clear();
+  }
 }
 
 /**
@@ -184,9 +194,11 @@ export class WasmEngine implements SqlEngine {
       workerData: { source: source.text },
     });
     // Stopped from outside (the command failed before using it): the worker ends now, the start rejects.
+    const adapter = new WorkerAdapter(worker);
     let abort!: () => void;
     const aborted = new Promise<never>((_, reject) => {
       abort = () => {
+        adapter.detach();
         void worker.terminate();
         reject(new Error('duckdb-wasm start stopped'));
       };
@@ -198,7 +210,7 @@ export class WasmEngine implements SqlEngine {
     try {
       const duckdb = loadDuckdbWasm();
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
-      const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker));
+      const db = new duckdb.AsyncDuckDB(logger, adapter);
       await until(db.instantiate(wasm));
       // Keep 64-bit integers exact (BigInt), not doubles.
       await until(db.open({ query: { castBigIntToDouble: false } }));
