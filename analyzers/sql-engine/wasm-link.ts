@@ -57,7 +57,11 @@ const REWRITES: readonly (readonly [string, string])[] = [
 /** Bumped when the rewrites change (it keys the V8 code cache of the rewritten script). */
 export const LINK_REWRITE_VERSION = 2;
 
-const count = (text: string, s: string) => text.split(s).length - 1;
+function count(text: string, s: string): number {
+  let n = 0;
+  for (let i = text.indexOf(s); i !== -1; i = text.indexOf(s, i + s.length)) n++;
+  return n;
+}
 
 /**
  * The worker script with its dynamic linker made lazy, or unchanged (`applied: false`) when an
@@ -71,8 +75,16 @@ export function lazyLinking(script: string): { text: string; applied: boolean } 
   return { text, applied: true };
 }
 
-/** esbuild's `__toESM(require("apache-arrow"))`, whatever the minifier named the helper. */
-const ARROW_REQUIRE = /(?<![\w$])([A-Za-z_$][\w$]*)\(require\("apache-arrow"\)\)/g;
+/** How a bundle requires Arrow: esbuild's `toESM(require("apache-arrow"))`, whatever the helper is named. */
+const ARROW_REQUIRE = '(require("apache-arrow"))';
+const IDENT_CHAR = /[\w$]/;
+
+/** The identifier ending `text` ('' if none), read backwards (a regex anchored at the end would scan it all). */
+function identifierAtEnd(text: string): string {
+  let i = text.length;
+  while (i > 0 && IDENT_CHAR.test(text[i - 1]!)) i--;
+  return /^[A-Za-z_$]/.test(text.slice(i)) ? text.slice(i) : '';
+}
 
 /**
  * The script with apache-arrow required on first use: each `toESM(require("apache-arrow"))` becomes
@@ -80,9 +92,19 @@ const ARROW_REQUIRE = /(?<![\w$])([A-Za-z_$][\w$]*)\(require\("apache-arrow"\)\)
  * end, so a leading "use strict" stays first). Unchanged when the script requires no Arrow.
  */
 export function lazyArrow(script: string): { text: string; applied: boolean } {
-  if (!ARROW_REQUIRE.test(script)) return { text: script, applied: false };
-  const text =
-    script.replace(ARROW_REQUIRE, (_m, toEsm: string) => `__invtraceLazy(()=>${toEsm}(require("apache-arrow")))`) +
-    '\nfunction __invtraceLazy(load){var m;return new Proxy({},{get:(_,k)=>(m??=load())[k],has:(_,k)=>k in(m??=load())})}\n';
+  const pieces = script.split(ARROW_REQUIRE);
+  if (pieces.length === 1) return { text: script, applied: false };
+  let text = '';
+  for (const [i, piece] of pieces.entries()) {
+    if (i === pieces.length - 1) {
+      text += piece;
+      break;
+    }
+    // The helper's name ends the piece before each require (a plain `require(...)` call has none).
+    const toEsm = identifierAtEnd(piece);
+    if (toEsm === '') return { text: script, applied: false };
+    text += `${piece.slice(0, piece.length - toEsm.length)}__invtraceLazy(()=>${toEsm}${ARROW_REQUIRE})`;
+  }
+  text += '\nfunction __invtraceLazy(load){var m;return new Proxy({},{get:(_,k)=>(m??=load())[k],has:(_,k)=>k in(m??=load())})}\n';
   return { text, applied: true };
 }

@@ -44,6 +44,9 @@ function shim(script: string, wasm: string, codeCache: string | undefined, debug
     debug ? '' : 'console.log = console.error = console.warn = console.info = console.debug = () => {};',
     `const bytes = readFileSync(${JSON.stringify(wasm)});`,
     'const compiled = WebAssembly.compile(bytes);',
+    // The worker script reads the same 34 MB file again to instantiate it: hand it these bytes (once).
+    "const fs = require('node:fs'), readFile0 = fs.readFileSync;",
+    `fs.readFileSync = (p, ...rest) => p === ${JSON.stringify(wasm)} && rest.length === 0 ? ((fs.readFileSync = readFile0), bytes) : readFile0(p, ...rest);`,
     'compiled.catch(() => {});',
     'const instantiate = WebAssembly.instantiate;',
     'WebAssembly.instantiate = (src, imports) =>',
