@@ -7,7 +7,9 @@
 //   - group-by: `SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kind='cmd' GROUP BY op`
 //     over 1M commands, whole processes (`invtrace sql g.arrow -e ...` vs the peer), median of 5;
 //   - analyzer set: open a session on 5M commands and run every public trace view, in process;
-//   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5.
+//   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5, beside
+//     the floor of any duckdb-wasm program (bench/sql-wasm-floor.ts: the stock bindings answering
+//     SELECT 42 in a fresh process) and invtrace's WasmEngine doing the same.
 // The Parquet cache the sessions keep (analyzers/sql-engine/parquet-cache.ts) lives in the temporary
 // folder too; the first whole-process run on a trace fills it and is reported on its own line.
 
@@ -200,16 +202,28 @@ export const benches: readonly Bench[] = [
           await toParquet(small, smallPq);
           const count = 'SELECT count(*) FROM trace';
           processSeconds(cli('sql', small, '-e', count), env);
-          const [peerOne, wasmOne, nativeOne] = interleaved(
-            [peer(smallPq, count), cli('sql', small, '-e', count), cli('sql', '--engine', 'native', small, '-e', count)],
+          const [peerOne, wasmOne, nativeOne, floor, engineOnly] = interleaved(
+            [
+              peer(smallPq, count),
+              cli('sql', small, '-e', count),
+              cli('sql', '--engine', 'native', small, '-e', count),
+              [join(packageRoot(), 'dist/bench/sql-wasm-floor.js')],
+              [join(packageRoot(), 'dist/bench/sql-wasm-floor.js'), '--engine'],
+            ],
             env,
           );
           out.push({ name: `one-shot on ${SMALL_CAPTURE.split('/').pop()}: peer`, value: peerOne!, unit: 's', note: `median of ${REPS}` });
           out.push({
+            name: 'duckdb-wasm floor: stock bindings, SELECT 42, whole process (bench/sql-wasm-floor.ts)',
+            value: floor!,
+            unit: 's',
+            note: `${ratio(floor!, peerOne!)}; invtrace's WasmEngine alone, SELECT 42: ${engineOnly!.toFixed(2)} s`,
+          });
+          out.push({
             name: 'one-shot `sql small.arrow -e` (duckdb-wasm)',
             value: wasmOne!,
             unit: 's',
-            note: `${ratio(wasmOne!, peerOne!)} (goal <= 0.8 s)`,
+            note: `${ratio(wasmOne!, peerOne!)}, ${(wasmOne! / floor!).toFixed(2)}x the stock floor (goal <= 0.8 s)`,
           });
           out.push({
             name: 'one-shot `sql --engine native small.arrow -e`',
