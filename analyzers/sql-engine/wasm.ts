@@ -240,11 +240,22 @@ export class WasmEngine implements SqlEngine {
     return this.serial(async () => {
       try {
         await this.db.runQuery(this.conn, `DROP TABLE IF EXISTS ${ident(name)}`);
-        let create = true;
-        for await (const bytes of streams) {
-          // The buffer is transferred to the worker: this side must not reuse it.
-          await this.db.insertArrowFromIPCStream(this.conn, bytes, { name, create });
-          create = false;
+        const it = (async function* () {
+          yield* streams;
+        })();
+        try {
+          let next = it.next();
+          for (let create = true; ; create = false) {
+            const r = await next;
+            if (r.done === true) break;
+            // The next segment is read and encoded on this thread while the worker inserts this one.
+            next = it.next();
+            next.catch(() => undefined); // seen by the loop's next turn, or dropped when this one fails
+            // The buffer is transferred to the worker: this side must not reuse it.
+            await this.db.insertArrowFromIPCStream(this.conn, r.value, { name, create });
+          }
+        } finally {
+          await it.return(undefined).catch(() => undefined);
         }
       } catch (e) {
         throw sqlError(e);
