@@ -204,7 +204,12 @@ export const benches: readonly Bench[] = [
             ['--engine native', nativeB],
           ] as const)
             if (t)
-              out.push({ name: `group-by: baseline build, ${what}`, value: t.wall, unit: 's', note: `${ratio(t.wall, peerT!.wall)}; ${cpuNote(t, peerT!)}` });
+              out.push({
+                name: `group-by: baseline build, ${what}`,
+                value: t.wall,
+                unit: 's',
+                note: `${ratio(t.wall, peerT!.wall)}; ${cpuNote(t, peerT!)}`,
+              });
         }
         if (PARTS.has('set')) {
           const big = join(dir, 'big.arrow');
@@ -281,7 +286,12 @@ export const benches: readonly Bench[] = [
             ['--engine native', nativeOneB],
           ] as const)
             if (t)
-              out.push({ name: `one-shot: baseline build, ${what}`, value: t.wall, unit: 's', note: `${ratio(t.wall, peerOne!.wall)}; ${cpuNote(t, peerOne!)}` });
+              out.push({
+                name: `one-shot: baseline build, ${what}`,
+                value: t.wall,
+                unit: 's',
+                note: `${ratio(t.wall, peerOne!.wall)}; ${cpuNote(t, peerOne!)}`,
+              });
           out.push({ name: '`invtrace --help`', value: interleaved([cli('--help')], env)[0]!, unit: 's', note: `median of ${REPS}` });
         }
       } finally {

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { compileFunction } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { lazyArrow, lazyLinking } from './wasm-link.js';
 import { WasmEngine } from './wasm.js';
@@ -64,7 +65,7 @@ describe('apache-arrow required on first use', () => {
     let loads = 0;
     const mod = { exports: {} as { Type?: string } };
     const require = (id: string) => (id === 'apache-arrow' ? (loads++, { Type: 'T' }) : undefined);
-    new Function('module', 'require', 'toEsm', r.text)(mod, require, (m: unknown) => m);
+    (compileFunction(r.text, ['module', 'require', 'toEsm']) as (...a: unknown[]) => void)(mod, require, (m: unknown) => m);
     expect(loads).toBe(0);
     expect(mod.exports.Type).toBe('T');
     expect('Type' in mod.exports).toBe(true);

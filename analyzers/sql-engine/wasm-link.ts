@@ -42,7 +42,7 @@ const REWRITES: readonly (readonly [string, string])[] = [
     'updateGOT=(e,r)=>{for(var t in e)if(!isInternalSym(t)){var n=e[t];t.startsWith("orig$")&&(t=t.split("$")[1],r=!0);' +
       'if(t in __gotMade||(typeof n!="function"&&typeof n!="number")){GOT[t]||(GOT[t]=new WebAssembly.Global({value:"i32",mutable:!0})),' +
       '(r||GOT[t].value==0)&&(typeof n=="function"?GOT[t].value=addFunction(n):typeof n=="number"?GOT[t].value=n:' +
-      'err(`unhandled export type for \'${t}\': ${typeof n}`))}else(r||!__gotPending.has(t)||__gotPending.get(t)===0)&&__gotPending.set(t,n)}}',
+      "err(`unhandled export type for '${t}': ${typeof n}`))}else(r||!__gotPending.has(t)||__gotPending.get(t)===0)&&__gotPending.set(t,n)}}",
   ],
   [
     'registerDynCallSymbols=e=>{for(var[r,t]of Object.entries(e))r.startsWith("dynCall_")&&!Module.hasOwnProperty(r)&&(Module[r]=t)}',

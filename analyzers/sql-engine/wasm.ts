@@ -83,7 +83,14 @@ function loadDuckdbWasm(): typeof import('@duckdb/duckdb-wasm') {
   const file = require.resolve('@duckdb/duckdb-wasm');
   const mod = { exports: {} as typeof import('@duckdb/duckdb-wasm') };
   const wrapped = new vm.Script(Module.wrap(lazyArrow(readFileSync(file, 'utf8')).text), { filename: file });
-  (wrapped.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file));
+  (wrapped.runInThisContext() as (...a: unknown[]) => void).call(
+    mod.exports,
+    mod.exports,
+    Module.createRequire(file),
+    mod,
+    file,
+    dirname(file),
+  );
   return mod.exports;
 }
 
