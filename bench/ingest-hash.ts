@@ -1,8 +1,9 @@
 // `npm run ingest:hash`: the before/after check of ingest speed work (issue 17). Ingests every bundled
 // capture through the compiled CLI (each file alone and each QEMU+guest pair), every input shape
 // derived from them (plain and gzip, the three QEMU line prefixes, consoles holding the guest trace,
-// CRLF line ends, no final newline, JSONL scenarios) and a few damaged copies (truncated gzip, a
-// garbled line, an impossible value, with and without --strict), then prints one line per case:
+// CRLF line ends, no final newline, JSONL scenarios), a few damaged copies (truncated gzip, a
+// garbled line, an impossible value, with and without --strict) and a trace of several record
+// batches, then prints one line per case:
 // exit code, sha256 of the .arrow written and of stdout (the --json summary), and stderr verbatim.
 //
 //   npm run ingest:hash                 prints the table
@@ -115,6 +116,10 @@ function prepare(dir: string): Case[] {
   spoil('guest-smmuv3-lazy.txt.gz', /cmdlist: /, (l) => l.replace(/ sync=1/, ' sync=7'), 'bad-sync.txt');
   put('empty.log', '');
   cases.push({ name: 'empty file', args: ['empty.log'] });
+  // Several record batches (65,536 rows each): 3 copies of the largest VT-d capture, 156,432 rows
+  // (3 x 52,144), so that columns reused from batch to batch are covered too.
+  put('qemu-vtd-scalable-strict.x3.log', text('qemu-vtd-scalable-strict.log.gz').repeat(3));
+  cases.push({ name: 'qemu-vtd-scalable-strict.log x 3 (3 record batches)', args: ['qemu-vtd-scalable-strict.x3.log'] });
   return cases;
 }
 

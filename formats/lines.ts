@@ -4,7 +4,8 @@
 // in large blocks: `readLineChunks` hands a reader a whole block of lines at once (byte offsets, no
 // string per line), to iterate synchronously; `readLines` gives one string per line on top of it for
 // readers that want text. A line longer than a block is gathered piece by piece and joined once, so
-// a huge line costs linear time. A truncated or corrupt gzip stream becomes an InputFault that names
+// a huge line costs linear time; a line across two blocks is joined on its own (blocks are never
+// copied). A truncated or corrupt gzip stream becomes an InputFault that names
 // the file and the last good line.
 
 import { createReadStream } from 'node:fs';
@@ -90,12 +91,26 @@ export async function* readLineChunks(path: string): AsyncGenerator<LineChunk> {
         pending.push(piece);
         continue;
       }
-      const head = pending.length === 0 ? 0 : pending.reduce((n, p) => n + p.length, 0);
-      const buf = head === 0 ? piece : Buffer.concat([...pending, piece], head + piece.length);
-      pending = [];
-      nl += head;
-      let count = 0;
       let s = 0;
+      if (pending.length > 0) {
+        // The line begun in earlier blocks ends here: it is joined on its own (a short copy), and
+        // the block is handed over as it is, from the next line on.
+        const joined = Buffer.concat([...pending, piece.subarray(0, nl + 1)]);
+        pending = [];
+        const j = joined.length - 1;
+        start[0] = 0;
+        end[0] = j > 0 && joined[j - 1] === 13 ? j - 1 : j;
+        no++;
+        yield { buf: joined, start, end, count: 1, firstNo: no, bytes: bytes - (piece.length - nl - 1) };
+        s = nl + 1;
+        nl = piece.indexOf(10, s);
+        if (nl < 0) {
+          if (s < piece.length) pending.push(piece.subarray(s));
+          continue;
+        }
+      }
+      const buf = piece;
+      let count = 0;
       while (nl >= 0) {
         if (count === start.length) {
           start = room(start, count + 1);

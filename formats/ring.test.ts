@@ -18,6 +18,24 @@ import {
   wrapValue,
 } from './ring.js';
 
+describe('SMMUv3 consumed (Linux queue_consumed, spec/smmuv3.md §1.2)', () => {
+  const r = new SmmuRing(3); // 8 entries: values are wrap (bit 3) | index
+  it('same lap: consumed when CONS is past the index; other lap: when CONS has not reached it again', () => {
+    expect(r.consumed(5, 4)).toBe(true); // lap 0, cons 5 > 4
+    expect(r.consumed(4, 4)).toBe(false); // the entry at CONS is not consumed yet
+    expect(r.consumed(8 | 2, 6)).toBe(true); // cons on lap 1 at 2, entry on lap 0 at 6: 2 <= 6
+    expect(r.consumed(8 | 7, 6)).toBe(false); // cons on lap 1 at 7 > 6: the entry is the next lap's
+  });
+  it('bits above the wrap bit (CONS.ERR) are ignored', () => {
+    const err = 1 << 24;
+    expect(r.consumed(err | 5, 4)).toBe(true);
+    expect(r.consumed(err | 4, 4)).toBe(false);
+    expect(r.empty(err | 3, 3)).toBe(true);
+    expect(r.full(err | 8 | 3, 3)).toBe(true);
+    expect(r.used(err | 8 | 1, 6)).toBe(3); // 6, 7, then 0 on the next lap: 8 - 6 + 1
+  });
+});
+
 describe('SMMUv3 wrap/full/empty (spec/smmuv3.md §1.2)', () => {
   for (let n = 1; n <= 19; n++) {
     it(`LOG2SIZE ${n}: a lap flips the wrap bit; full and empty are told apart by it`, () => {

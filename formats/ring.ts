@@ -123,23 +123,22 @@ export class SmmuRing {
     return (((value & ((this.entries << 1) - 1)) + 1) & ((this.entries << 1) - 1)) >>> 0;
   }
 
+  // The comparisons below read index and wrap as numbers (no RingPos object): the emulators ask
+  // them once per command.
+
   empty(prod: number, cons: number): boolean {
-    const p = this.pos(prod);
-    const c = this.pos(cons);
-    return p.index === c.index && p.wrap === c.wrap;
+    return ((prod ^ cons) & ((this.entries << 1) - 1)) === 0; // same index, same wrap
   }
 
   full(prod: number, cons: number): boolean {
-    const p = this.pos(prod);
-    const c = this.pos(cons);
-    return p.index === c.index && p.wrap !== c.wrap;
+    return ((prod ^ cons) & ((this.entries << 1) - 1)) === this.entries; // same index, other wrap
   }
 
   /** Entries between cons and prod (published, not yet consumed). */
   used(prod: number, cons: number): number {
-    const p = this.pos(prod);
-    const c = this.pos(cons);
-    return p.wrap === c.wrap ? p.index - c.index : this.entries - c.index + p.index;
+    const pi = prod & this.mask;
+    const ci = cons & this.mask;
+    return ((prod ^ cons) & this.entries) === 0 ? pi - ci : this.entries - ci + pi;
   }
 
   free(prod: number, cons: number): number {
@@ -148,9 +147,9 @@ export class SmmuRing {
 
   /** Linux `queue_consumed`: whether the entry at `pos` has been consumed by `cons`. */
   consumed(cons: number, pos: number): boolean {
-    const c = this.pos(cons);
-    const p = this.pos(pos);
-    return (c.wrap === p.wrap && c.index > p.index) || (c.wrap !== p.wrap && c.index <= p.index);
+    const ci = cons & this.mask;
+    const pi = pos & this.mask;
+    return ((cons ^ pos) & this.entries) === 0 ? ci > pi : ci <= pi;
   }
 }
 

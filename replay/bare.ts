@@ -34,7 +34,7 @@ export class BareHardware {
     topology: Topology,
     private readonly q: GuestQueue,
   ) {
-    this.unit = kit.guestUnit(topology, q.mem, (e) => this.events.push(e));
+    this.unit = kit.guestUnit(topology, q.mem, (e) => this.events.push(e), false);
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.unit.configureQueue(q.base, q.entries, q.descBytes, q.start);
     this.reference = new Reference(topology, q.header.arch, this.unit);

@@ -6,6 +6,7 @@
 import { classify } from '../formats/classify.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import { codecFor } from '../formats/codecs.js';
+import { DecodeCache } from './decode-cache.js';
 import { ringIndex, unwrap } from '../formats/ring.js';
 import type { Classified } from '../formats/scope.js';
 import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
@@ -25,7 +26,8 @@ export class GuestQueue {
   /** Absolute producer position: everything before it is published. */
   prod: number;
   private readonly words: 2 | 4;
-  private readonly codec;
+  /** Decoded commands by their words: a queue repeats itself (every CMD_SYNC alike), decode-cache.ts. */
+  private readonly decoder: DecodeCache;
   private readonly slotSeq: Int32Array;
   /** 0 unknown, 1 map, 2 unmap (CAUSES). */
   private readonly slotCause: Uint8Array;
@@ -39,7 +41,7 @@ export class GuestQueue {
     this.smmu = header.arch === 'smmuv3';
     this.descBytes = header.desc_bytes;
     this.words = wordsPerSlot(header);
-    this.codec = codecFor(header.arch);
+    this.decoder = new DecodeCache(codecFor(header.arch), { descBytes: this.descBytes });
     this.base = queueBase(header);
     this.mem.addRegion(this.base, this.entries * this.descBytes);
     this.slotSeq = new Int32Array(this.entries).fill(-1);
@@ -79,7 +81,7 @@ export class GuestQueue {
     let d = this.slotDecoded[slot];
     if (d === undefined) {
       const w = this.mem.readWords(this.base + BigInt(slot * this.descBytes), this.words)!;
-      d = this.codec.decode(w, { descBytes: this.descBytes });
+      d = this.decoder.decode(w);
       this.slotDecoded[slot] = d;
     }
     return d;

@@ -131,7 +131,11 @@ export interface HostModel<E = Smmuv3InvEntry | VtdInvEntry> extends Translator 
 export interface ReplayKit {
   readonly arch: Arch;
   /** Bare hardware on the guest's own queue, configured from the guest's view of the topology. */
-  guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink): QueueUnit;
+  /**
+   * `exec` false: `events` gets no 'exec' events (nor builds their cache effects and trace text):
+   * bare hardware reads only completions, errors, aborted waits and resumes.
+   */
+  guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink, exec?: boolean): QueueUnit;
   /**
    * The host: physical units behind the VM as the topology says, and the iommufd model with its
    * objects arranged one per physical IOMMU (default) or shared across them (vmm/arrangement.ts).

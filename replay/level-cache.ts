@@ -12,6 +12,9 @@
 
 import type { AddrRange } from '../formats/scope.js';
 
+/** Addresses below this convert to a double exactly. */
+const SAFE = 1n << 53n;
+
 export interface Bucket<T, V> {
   readonly key: number;
   readonly tag: T;
@@ -21,9 +24,15 @@ export interface Bucket<T, V> {
 
 export class LevelCache<T, V> {
   private readonly buckets = new Map<number, Bucket<T, V>>();
+  /** find's last answer (NaN: none yet; never equal to a key). */
+  private lastKey = NaN;
+  private lastBucket: Bucket<T, V> | undefined;
   private count = 0;
   /** Times an insertion found the cache full and emptied it. */
   fullFlushes = 0;
+
+  /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
+  private readonly spans: readonly number[];
 
   /** `shifts[L]`: log2 of the bytes an entry at level L covers (one Map per level). */
   constructor(
@@ -31,6 +40,7 @@ export class LevelCache<T, V> {
     private readonly shifts: readonly bigint[],
   ) {
     if (!(capacity >= 1)) throw new Error(`cache capacity ${capacity}`);
+    this.spans = shifts.map((s) => 2 ** Number(s));
   }
 
   get size(): number {
@@ -39,11 +49,32 @@ export class LevelCache<T, V> {
 
   /** The index of `addr` at `level`: the Map key of the entry that would cover it. */
   index(addr: bigint, level: number): number {
+    // Below 2^53 the address is exact as a double, and so is its quotient by a power of two,
+    // floored: the same number as the BigInt shift, without a BigInt per lookup.
+    if (addr < SAFE) return Math.floor(Number(addr) / this.spans[level]!);
     return Number(addr >> this.shifts[level]!);
   }
 
+  /** `index` for every level at once, into `out` (one conversion of the address). */
+  indexes(addr: bigint, out: number[]): void {
+    const n = this.spans.length;
+    if (addr < SAFE) {
+      const a = Number(addr);
+      for (let l = 0; l < n; l++) out[l] = Math.floor(a / this.spans[l]!);
+    } else for (let l = 0; l < n; l++) out[l] = Number(addr >> this.shifts[l]!);
+  }
+
   find(key: number): Bucket<T, V> | undefined {
-    return this.buckets.get(key);
+    // Lookups come in runs on one tag (one device's probes, one TLBI's walk), and a tag key
+    // (SMMUv3: regime/stage/VMID/ASID) is often beyond a small integer, which a Map lookup must
+    // box: the last bucket found answers first. Buckets are never removed, so it stays valid.
+    if (key === this.lastKey) return this.lastBucket;
+    const b = this.buckets.get(key);
+    if (b !== undefined) {
+      this.lastKey = key;
+      this.lastBucket = b;
+    }
+    return b;
   }
 
   /** Every bucket (some may be empty after a flush). */
@@ -53,7 +84,7 @@ export class LevelCache<T, V> {
 
   /** The bucket of `key`, created with `tag` when absent. */
   bucket(key: number, tag: T): Bucket<T, V> {
-    let b = this.buckets.get(key);
+    let b = this.find(key);
     if (b === undefined) {
       b = { key, tag, levels: this.shifts.map(() => new Map<number, V>()) };
       this.buckets.set(key, b);
@@ -77,7 +108,7 @@ export class LevelCache<T, V> {
 
   /** The entry of bucket `key` covering `addr` at `level`. */
   get(key: number, level: number, addr: bigint): V | undefined {
-    return this.buckets.get(key)?.levels[level]!.get(this.index(addr, level));
+    return this.find(key)?.levels[level]!.get(this.index(addr, level));
   }
 
   /**
@@ -115,24 +146,32 @@ export class LevelCache<T, V> {
         }
       }
     } else {
-      const take = (idx: number, v: V): void => {
-        if (accept !== undefined && !accept(v)) return;
-        m.delete(idx);
-        onDrop?.(v);
-        n++;
-      };
+      // Each entry taken: accepted, removed, reported (written out in each loop: no closure per call).
       if (range === undefined) {
-        for (const [idx, v] of m) take(idx, v);
+        for (const [idx, v] of m) {
+          if (accept !== undefined && !accept(v)) continue;
+          m.delete(idx);
+          onDrop?.(v);
+          n++;
+        }
       } else {
         const lo = this.index(range.base, level);
         const hi = this.index(range.base + range.bytes - 1n, level);
         if (hi - lo < m.size) {
           for (let idx = lo; idx <= hi; idx++) {
             const v = m.get(idx);
-            if (v !== undefined) take(idx, v);
+            if (v === undefined || (accept !== undefined && !accept(v))) continue;
+            m.delete(idx);
+            onDrop?.(v);
+            n++;
           }
         } else {
-          for (const [idx, v] of m) if (idx >= lo && idx <= hi) take(idx, v);
+          for (const [idx, v] of m) {
+            if (idx < lo || idx > hi || (accept !== undefined && !accept(v))) continue;
+            m.delete(idx);
+            onDrop?.(v);
+            n++;
+          }
         }
       }
     }

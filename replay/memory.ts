@@ -48,16 +48,22 @@ export class GuestMemory {
 
   /** `n` 64-bit words at an 8-byte aligned address; undefined when the access aborts. */
   readWords(addr: bigint, n: number): bigint[] | undefined {
-    if (this.faults.length > 0 && this.isFault(addr, n * 8)) return undefined;
+    const out = new Array<bigint>(n);
+    return this.readWordsInto(addr, out) ? out : undefined;
+  }
+
+  /** readWords into `out` (its length many words), for a fetch loop reusing one array; false when the access aborts. */
+  readWordsInto(addr: bigint, out: bigint[]): boolean {
+    const n = out.length;
+    if (this.faults.length > 0 && this.isFault(addr, n * 8)) return false;
     const r = this.region(addr, n * 8);
-    const out: bigint[] = new Array<bigint>(n);
     if (r) {
       const i = Math.floor((Number(addr) - r.lo) / 8);
       for (let k = 0; k < n; k++) out[k] = r.words[i + k]!;
-      return out;
+      return true;
     }
     for (let k = 0; k < n; k++) out[k] = this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n;
-    return out;
+    return true;
   }
 
   writeWords(addr: bigint, words: readonly bigint[]): boolean {

@@ -32,7 +32,7 @@ import type { DeviceSpec, Topology } from '../formats/trace/header.js';
 import { ringIndex } from '../formats/ring.js';
 import { describeScope, type Classified, type Scope } from '../formats/scope.js';
 import type { GuestError } from './policy.js';
-import type { CacheHits, Translator } from './unit.js';
+import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
 
 export const VIOLATION_KINDS = [
   'stale-translation',
@@ -55,8 +55,12 @@ export interface Probe {
   readonly sid: number;
   readonly pasid: number | undefined;
   readonly iova: bigint;
-  /** probeKey of this probe, kept with it (the oracle looks probes up by key again and again). */
-  readonly key?: string;
+}
+
+/** A probe with its numeric key (deviceKey, page number), which the oracle looks probes up by. */
+interface KeyedProbe extends Probe {
+  readonly dev: number;
+  readonly page: number;
 }
 
 interface PendingInvalidation {
@@ -64,7 +68,9 @@ interface PendingInvalidation {
   readonly seq: number;
   readonly name: string;
   readonly scope: Scope;
-  readonly probes: Probe[];
+  readonly probes: KeyedProbe[];
+  /** The distinct devices of its probes when published (its byDevice entries). */
+  readonly devs: readonly number[];
 }
 
 /** One invalidation found stale at a completion point: every probe whose entry is still cached. */
@@ -89,10 +95,75 @@ export interface ToldFailed {
 const RECENT = 4;
 const DEFAULT_IOVA = 0x100000n;
 const PAGE = 4096n;
+const PAGE_MASK = ~(PAGE - 1n);
 /** The PASID every device is attached with (VT-d RID_PASID; SMMUv3 SSID 0). */
 const ATTACHED_PASID = 0;
 
-export const probeKey = (p: Probe): string => p.key ?? `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
+/** A probe as text (for the rare comparisons of findings; the oracle itself keys by numbers). */
+export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
+
+/**
+ * (device, PASID) as one exact number: SID (32 bits) above PASID + 1 (21 bits; 0 = no PASID). A
+ * probe's key is this with its page number (probes are page-aligned: `addresses`).
+ */
+const deviceKey = (sid: number, pasid: number | undefined): number => sid * 0x200000 + (pasid === undefined ? 0 : pasid + 1);
+const pageOf = (iova: bigint): number => (iova < SAFE ? Math.floor(Number(iova) / 4096) : Number(iova >> 12n));
+/** Addresses below this convert to a double exactly. */
+const SAFE = 1n << 53n;
+
+/**
+ * Values by probe key (device, page): two number-keyed levels, no string per lookup. A device's
+ * map stays when emptied (there are as many as (device, PASID) pairs probed), so a device whose
+ * pending probes come and go does not make and drop a Map each time.
+ */
+class ProbeMap<V> {
+  private readonly byDev = new Map<number, Map<number, V>>();
+  size = 0;
+
+  get(dev: number, page: number): V | undefined {
+    return this.byDev.get(dev)?.get(page);
+  }
+
+  set(dev: number, page: number, v: V): void {
+    let m = this.byDev.get(dev);
+    if (m === undefined) this.byDev.set(dev, (m = new Map<number, V>()));
+    const n = m.size;
+    m.set(page, v);
+    this.size += m.size - n;
+  }
+
+  delete(dev: number, page: number): boolean {
+    const m = this.byDev.get(dev);
+    if (m === undefined || !m.delete(page)) return false;
+    this.size--;
+    return true;
+  }
+
+  clear(): void {
+    this.byDev.clear();
+    this.size = 0;
+  }
+}
+
+/** Whether a probe's cache state (HIT_* bits) shows the scope's entry still cached. */
+function staleBits(s: Scope, h: number): string | undefined {
+  switch (s.cache) {
+    case 'iotlb':
+      if ((h & HIT_IOTLB) !== 0) return 'IOTLB entry';
+      if (!s.leaf && (h & HIT_WALK) !== 0) return 'table-walk entry';
+      return undefined;
+    case 'atc':
+    case 'devtlb':
+      return (h & HIT_ATC) !== 0 ? 'ATC/device-TLB entry' : undefined;
+    case 'ste':
+    case 'cd':
+    case 'context':
+    case 'pasid':
+      return (h & HIT_CONFIG) !== 0 ? 'configuration entry' : undefined;
+    case 'iec':
+      return undefined;
+  }
+}
 
 /** Devices whose translations a scope covers, from the topology (guest view). */
 export function devicesInScope(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): DeviceSpec[] {
@@ -122,22 +193,7 @@ export function devicesInScope(s: Scope, topology: Topology, arch: 'smmuv3' | 'v
 
 /** Whether a probe's cache state shows the scope's entry still cached. */
 export function staleHit(s: Scope, h: CacheHits): string | undefined {
-  switch (s.cache) {
-    case 'iotlb':
-      if (h.iotlb) return 'IOTLB entry';
-      if (!s.leaf && h.walk) return 'table-walk entry';
-      return undefined;
-    case 'atc':
-    case 'devtlb':
-      return h.atc ? 'ATC/device-TLB entry' : undefined;
-    case 'ste':
-    case 'cd':
-    case 'context':
-    case 'pasid':
-      return h.config ? 'configuration entry' : undefined;
-    case 'iec':
-      return undefined;
-  }
+  return staleBits(s, hitBits(h));
 }
 
 /**
@@ -165,21 +221,32 @@ export class StaleOracle {
   /** Pending invalidations by position, in publish order. */
   private readonly pending = new Map<number, PendingInvalidation>();
   /** Probe key → pending invalidations probing it (to hand a refilled entry to the later one). */
-  private readonly byKey = new Map<string, PendingInvalidation[]>();
+  private readonly byKey = new ProbeMap<PendingInvalidation[]>();
   /** (device, PASID) → pending invalidations probing it (a DMA refills shared walk and config entries). */
-  private readonly byDevice = new Map<string, Set<PendingInvalidation>>();
+  private readonly byDevice = new Map<number, Set<PendingInvalidation>>();
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
-  private readonly openEpochs = new Set<string>();
+  private readonly openEpochs = new ProbeMap<true>();
   /** Completion points published and neither completed nor aborted, in order. */
   private readonly openSyncs: number[] = [];
+  /** The cache lookup of a probe, as HIT_* bits. */
+  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
+  /** devicesOf's tables: IOTLB scopes by ASID/DID, ATC/device-TLB scopes by SID (-1: none given). */
+  private readonly byDomain = new Map<number, readonly DeviceSpec[]>();
+  private readonly bySid = new Map<number, readonly DeviceSpec[]>();
+  /** Scratch of `published` and `peersGone`, reused (neither is re-entered). */
+  private readonly iovas: bigint[] = [];
+  private readonly goneOwner: PendingInvalidation[] = [];
+  private readonly goneProbe: KeyedProbe[] = [];
 
   constructor(
     private readonly topology: Topology,
     private readonly arch: 'smmuv3' | 'vtd',
     private readonly host: Translator,
     private readonly maxEpochs = MAX_OPEN_EPOCHS,
-  ) {}
+  ) {
+    this.hits = host.hits !== undefined ? host.hits.bind(host) : (sid, pasid, iova) => hitBits(host.cached(sid, pasid, iova));
+  }
 
   /** Epochs open now (for tests and the bound). */
   get openEpochCount(): number {
@@ -208,39 +275,44 @@ export class StaleOracle {
     const s = c.scope;
     const pasid = probePasid(s, this.arch);
     if (pasid === null) return;
-    const probes: Probe[] = [];
+    let probes: KeyedProbe[] | undefined;
     const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
-    for (const dev of devicesInScope(s, this.topology, this.arch)) {
-      for (const iova of this.addresses(dev.sid, s)) {
-        const key = probeKey({ sid: dev.sid, pasid, iova });
-        const probe: Probe = { sid: dev.sid, pasid, iova, key };
-        if (deviceLevel && this.openEpochs.delete(key)) {
+    const iovas = this.iovas;
+    for (const dev of this.devicesOf(s)) {
+      const dk = deviceKey(dev.sid, pasid);
+      const n = this.addresses(dev.sid, s, iovas);
+      for (let a = 0; a < n; a++) {
+        const iova = iovas[a]!;
+        const page = pageOf(iova);
+        if (deviceLevel && this.openEpochs.delete(dk, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if (this.host.cached(dev.sid, pasid, iova).atc) probes.push(probe);
+          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) (probes ??= []).push({ sid: dev.sid, pasid, iova, dev: dk, page });
           continue;
         }
-        const before = this.host.cached(dev.sid, pasid, iova);
-        const peers = this.peersGone(dev.sid, pasid);
+        const before = this.hits(dev.sid, pasid, iova);
+        const gone = this.peersGone(dk, dev.sid, pasid);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
-        this.refilled(key, before);
-        this.peersRefilled(peers);
-        probes.push(probe);
+        this.refilled(dk, page, before);
+        if (gone > 0) this.peersRefilled(gone);
+        (probes ??= []).push({ sid: dev.sid, pasid, iova, dev: dk, page });
         if (s.cache === 'iotlb' && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
-          this.openEpochs.add(key);
+          this.openEpochs.set(dk, page, true);
         }
       }
     }
-    if (probes.length === 0) return;
-    const p: PendingInvalidation = { pos, seq, name: d.name, scope: s, probes };
+    if (probes === undefined) return;
+    const devs: number[] = [];
+    for (const pr of probes) if (!devs.includes(pr.dev)) devs.push(pr.dev);
+    const p: PendingInvalidation = { pos, seq, name: d.name, scope: s, probes, devs };
     this.pending.set(pos, p);
     for (const pr of probes) {
-      const k = probeKey(pr);
-      const list = this.byKey.get(k);
-      if (list === undefined) this.byKey.set(k, [p]);
+      const list = this.byKey.get(pr.dev, pr.page);
+      if (list === undefined) this.byKey.set(pr.dev, pr.page, [p]);
       else list.push(p);
-      const dk = `${pr.sid}/${pr.pasid ?? '-'}`;
+    }
+    for (const dk of devs) {
       const set = this.byDevice.get(dk);
       if (set === undefined) this.byDevice.set(dk, new Set([p]));
       else set.add(p);
@@ -248,51 +320,80 @@ export class StaleOracle {
   }
 
   /**
-   * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
-   * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
-   * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
+   * devicesInScope, answered for the common scopes from tables filled on first use (the topology
+   * is fixed): a guest IOTLB scope's devices depend only on its ASID/DID, an ATC one's on its SID.
    */
-  private peersGone(sid: number, pasid: number | undefined): [PendingInvalidation, Probe][] {
-    const set = this.byDevice.get(`${sid}/${pasid ?? '-'}`);
-    if (set === undefined || set.size > PEER_LIMIT) return [];
-    const out: [PendingInvalidation, Probe][] = [];
-    for (const p of set) {
-      for (const pr of p.probes) {
-        if (pr.sid !== sid || pr.pasid !== pasid) continue;
-        if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) out.push([p, pr]);
-      }
+  private devicesOf(s: Scope): readonly DeviceSpec[] {
+    let table: Map<number, readonly DeviceSpec[]> | undefined;
+    let k = -1;
+    if (s.cache === 'iotlb' && s.regime !== 'el2' && s.regime !== 'el3' && s.stage !== 2) {
+      table = this.byDomain;
+      k = (this.arch === 'smmuv3' ? s.asid : s.did) ?? -1;
+    } else if (s.cache === 'atc' || s.cache === 'devtlb') {
+      table = this.bySid;
+      k = s.sid ?? -1;
     }
+    if (table === undefined) return devicesInScope(s, this.topology, this.arch);
+    let out = table.get(k);
+    if (out === undefined) table.set(k, (out = devicesInScope(s, this.topology, this.arch)));
     return out;
   }
 
-  /** Those of `gone` that this DMA refilled belong to the later invalidation now. */
-  private peersRefilled(gone: readonly [PendingInvalidation, Probe][]): void {
-    for (const [p, pr] of gone) {
-      if (staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
+  /**
+   * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
+   * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
+   * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
+   * They go to the scratch lists goneOwner/goneProbe; returns how many.
+   */
+  private peersGone(dk: number, sid: number, pasid: number | undefined): number {
+    const set = this.byDevice.get(dk);
+    if (set === undefined || set.size > PEER_LIMIT) return 0;
+    let n = 0;
+    for (const p of set) {
+      for (const pr of p.probes) {
+        if (pr.sid !== sid || pr.pasid !== pasid) continue;
+        if (staleBits(p.scope, this.hits(pr.sid, pr.pasid, pr.iova)) === undefined) {
+          this.goneOwner[n] = p;
+          this.goneProbe[n++] = pr;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Those of the first `n` peersGone found that this DMA refilled belong to the later invalidation now. */
+  private peersRefilled(n: number): void {
+    for (let k = 0; k < n; k++) {
+      const p = this.goneOwner[k]!;
+      const pr = this.goneProbe[k]!;
+      if (staleBits(p.scope, this.hits(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
       const i = p.probes.indexOf(pr);
       if (i >= 0) p.probes.splice(i, 1);
     }
+    this.goneOwner.fill(undefined as unknown as PendingInvalidation, 0, n);
+    this.goneProbe.fill(undefined as unknown as KeyedProbe, 0, n);
   }
 
   /**
-   * A new probe of `key` filled the caches. An earlier pending invalidation whose entry was already
-   * gone before it (`before`) no longer owns what is cached there now: the refill is a DMA after
-   * the guest mapped the page again, which only the later invalidation covers.
+   * A new probe of (dev, page) filled the caches. An earlier pending invalidation whose entry was
+   * already gone before it (`before`, HIT_* bits) no longer owns what is cached there now: the
+   * refill is a DMA after the guest mapped the page again, which only the later invalidation covers.
    */
-  private refilled(key: string, before: CacheHits): void {
-    const list = this.byKey.get(key);
+  private refilled(dev: number, page: number, before: number): void {
+    const list = this.byKey.get(dev, page);
     if (list === undefined) return;
-    const keep: PendingInvalidation[] = [];
-    for (const p of list) {
-      if (staleHit(p.scope, before) !== undefined) {
-        keep.push(p); // still cached since before: p's own entry
+    let n = 0;
+    for (let k = 0; k < list.length; k++) {
+      const p = list[k]!;
+      if (staleBits(p.scope, before) !== undefined) {
+        list[n++] = p; // still cached since before: p's own entry
         continue;
       }
-      const i = p.probes.findIndex((pr) => probeKey(pr) === key);
+      const i = p.probes.findIndex((pr) => pr.dev === dev && pr.page === page);
       if (i >= 0) p.probes.splice(i, 1);
     }
-    if (keep.length > 0) this.byKey.set(key, keep);
-    else this.byKey.delete(key);
+    list.length = n;
+    if (n === 0) this.byKey.delete(dev, page);
   }
 
   /**
@@ -305,12 +406,12 @@ export class StaleOracle {
       if (p.pos >= pos) continue;
       if (keep?.(p)) continue;
       this.drop(p);
-      const hits: { probe: Probe; hit: string }[] = [];
+      let hits: { probe: Probe; hit: string }[] | undefined;
       for (const pr of p.probes) {
-        const hit = staleHit(p.scope, this.host.cached(pr.sid, pr.pasid, pr.iova));
-        if (hit !== undefined) hits.push({ probe: pr, hit });
+        const hit = staleBits(p.scope, this.hits(pr.sid, pr.pasid, pr.iova));
+        if (hit !== undefined) (hits ??= []).push({ probe: pr, hit });
       }
-      if (hits.length > 0) out({ pos: p.pos, seq: p.seq, name: p.name, scope: p.scope, how, hits });
+      if (hits !== undefined) out({ pos: p.pos, seq: p.seq, name: p.name, scope: p.scope, how, hits });
     }
   }
 
@@ -355,38 +456,43 @@ export class StaleOracle {
   private closeSyncs(pos: number): void {
     let k = 0;
     for (const w of this.openSyncs) if (w > pos) this.openSyncs[k++] = w;
-    this.openSyncs.length = k;
+    if (k !== this.openSyncs.length) this.openSyncs.length = k;
   }
 
   private drop(p: PendingInvalidation): void {
     this.pending.delete(p.pos);
-    for (const set of this.byDevice.values()) set.delete(p);
+    for (const dk of p.devs) this.byDevice.get(dk)?.delete(p); // an emptied set stays: one per (device, PASID) probed
     for (const pr of p.probes) {
-      const k = probeKey(pr);
-      const list = this.byKey.get(k);
+      const list = this.byKey.get(pr.dev, pr.page);
       if (list === undefined) continue;
       // In place, order kept: this runs for every invalidation at its completion point.
       let n = 0;
       for (let i = 0; i < list.length; i++) if (list[i] !== p) list[n++] = list[i]!;
       list.length = n;
-      if (n === 0) this.byKey.delete(k);
+      if (n === 0) this.byKey.delete(pr.dev, pr.page);
     }
   }
 
-  private addresses(sid: number, s: Scope): bigint[] {
+  /** The addresses probed on device `sid` for scope `s`, into `out` (page-aligned); returns how many. */
+  private addresses(sid: number, s: Scope, out: bigint[]): number {
     if (s.range !== undefined) {
-      const first = s.range.base & ~(PAGE - 1n);
-      const last = (s.range.base + s.range.bytes - 1n) & ~(PAGE - 1n);
-      const out = first === last ? [first] : [first, last];
+      const first = s.range.base & PAGE_MASK;
+      const last = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
+      out[0] = first;
+      out[1] = last;
       const r = this.recent.get(sid) ?? [];
       if (!r.includes(first)) {
         r.push(first);
         if (r.length > RECENT) r.shift();
         this.recent.set(sid, r);
       }
-      return out;
+      return first === last ? 1 : 2;
     }
-    return [DEFAULT_IOVA, ...(this.recent.get(sid) ?? [])];
+    out[0] = DEFAULT_IOVA;
+    const r = this.recent.get(sid);
+    if (r === undefined) return 1;
+    for (let k = 0; k < r.length; k++) out[k + 1] = r[k]!;
+    return r.length + 1;
   }
 }
 

@@ -72,6 +72,22 @@ export interface CacheHits {
   readonly atc: boolean;
 }
 
+/** CacheHits as bits (Translator.hits): one number per probe, no object. */
+export const HIT_IOTLB = 1;
+export const HIT_WALK = 2;
+export const HIT_CONFIG = 4;
+export const HIT_ATC = 8;
+
+export const hitBits = (h: CacheHits): number =>
+  (h.iotlb ? HIT_IOTLB : 0) | (h.walk ? HIT_WALK : 0) | (h.config ? HIT_CONFIG : 0) | (h.atc ? HIT_ATC : 0);
+
+export const hitsOf = (bits: number): CacheHits => ({
+  iotlb: (bits & HIT_IOTLB) !== 0,
+  walk: (bits & HIT_WALK) !== 0,
+  config: (bits & HIT_CONFIG) !== 0,
+  atc: (bits & HIT_ATC) !== 0,
+});
+
 export interface Translation {
   readonly ok: boolean;
   readonly pa?: bigint;
@@ -82,6 +98,8 @@ export interface Translation {
 export interface Translator {
   translate(sid: number, pasid: number | undefined, iova: bigint): Translation;
   cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits;
+  /** The same lookups as `cached`, as HIT_* bits: what the oracle calls per probe (no object). */
+  hits?(sid: number, pasid: number | undefined, iova: bigint): number;
 }
 
 export interface QueueUnit extends Translator {

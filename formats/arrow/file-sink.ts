@@ -2,6 +2,11 @@
 // chunks internally until someone reads them; we take them out right after each batch and write
 // them synchronously, which keeps memory flat. This reads the writer's queue (`_sink._values`) of
 // the pinned apache-arrow version; formats/trace/trace.test.ts covers it.
+//
+// The schema (with its metadata: the trace header) lives only in the file's footer: Arrow's file
+// writer starts the file with the magic bytes and no schema message, and the batches' bytes do not
+// depend on schema metadata. So a header learnt at the end (ingest's counts and notes) is written
+// by `finish(schema)` into the footer, with no second pass over the data.
 
 import {
   DataType,
@@ -34,9 +39,18 @@ export class ArrowFileSink {
     this.drain();
   }
 
-  /** Ends the IPC stream (an empty file still carries its schema) without publishing it. */
+  /**
+   * Ends the IPC stream (an empty file still carries its schema) without publishing it. The footer
+   * carries `schema`, which may differ from the batches' in its metadata only (else an Error).
+   */
   finish(schema: Schema): void {
     if (this.batches === 0) this.writer.write(emptyBatch(schema));
+    else {
+      const w = this.writer as unknown as { _schema: Schema | null };
+      if (w._schema === null || !sameFields(w._schema, schema))
+        throw new Error('ArrowFileSink: the final schema has other fields than the batches');
+      w._schema = schema;
+    }
     this.writer.finish();
     this.drain();
   }
@@ -56,6 +70,17 @@ export class ArrowFileSink {
     if (!Array.isArray(queue)) throw new Error('apache-arrow writer internals changed: cannot stream');
     for (const chunk of queue.splice(0)) this.file.write(chunk);
   }
+}
+
+/** Same field names, types and nullability, in order (metadata aside). */
+function sameFields(a: Schema, b: Schema): boolean {
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every((f, i) => {
+      const g = b.fields[i]!;
+      return f.name === g.name && f.nullable === g.nullable && String(f.type) === String(g.type);
+    })
+  );
 }
 
 /** A zero-row batch of a schema; dictionary columns get an empty dictionary. */

@@ -40,6 +40,12 @@ abstract class Fixed {
     this.valid?.fill(0, 0, (n + 7) >> 3);
     this.nonNull = 0;
   }
+  /**
+   * Zeroes the values of the first `n` rows. A finished batch leaves its values behind (a null row
+   * of the next batch carries them under its null bit); a column that must write zeros there, as a
+   * fresh one does, clears them after `finish`.
+   */
+  abstract clear(n: number): void;
 }
 
 /** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
@@ -56,6 +62,9 @@ export class SmallCol extends Fixed {
   set(row: number, v: number): void {
     this.values[row] = v;
     this.mark(row);
+  }
+  clear(n: number): void {
+    this.values.fill(0, 0, n);
   }
   finish(n: number): Data {
     const src = this.values.subarray(0, n);
@@ -87,6 +96,9 @@ export class BigCol extends Fixed {
     this.values[row] = v;
     this.mark(row);
   }
+  clear(n: number): void {
+    this.values.fill(0n, 0, n);
+  }
   finish(n: number): Data {
     const d = makeData({
       type: this.type as DataType,
@@ -115,6 +127,9 @@ export class CodeCol extends Fixed {
   set(row: number, code: number): void {
     this.values[row] = code;
     this.mark(row);
+  }
+  clear(n: number): void {
+    this.values.fill(0, 0, n);
   }
   finish(n: number): Data {
     const d = makeData({

@@ -90,8 +90,8 @@ export class Diagnostics {
     this.note(line !== undefined ? `${this.file}:${line}: ${message}` : `${this.file}: ${message}`);
   }
 
-  seen(event: string): void {
-    this.events.set(event, (this.events.get(event) ?? 0) + 1);
+  seen(event: string, n = 1): void {
+    this.events.set(event, (this.events.get(event) ?? 0) + n);
   }
 
   unknownEvent(event: string): void {

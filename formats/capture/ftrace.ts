@@ -46,13 +46,33 @@ export interface QiSubmit {
   readonly words: readonly [bigint, bigint, bigint, bigint];
 }
 
+/**
+ * A qword as parseU64 reads it; `0x` and up to 13 hex digits (what the tracepoint prints for most
+ * words) are read here into one exact number, the rest by parseU64.
+ */
+function qword(t: string): bigint | undefined {
+  const n = t.length;
+  if (n < 3 || n > 15 || t.charCodeAt(0) !== 48 || (t.charCodeAt(1) | 32) !== 120) return parseU64(t);
+  let v = 0;
+  for (let i = 2; i < n; i++) {
+    const c = t.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1;
+    if (d < 0) return undefined; // not hex: parseU64 refuses it too (no blanks inside a \S+ match)
+    v = v * 16 + d;
+  }
+  return BigInt(v);
+}
+
 /** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` */
 export function parseQiSubmit(text: string): QiSubmit | string {
   const m = /^(\S+)\s+(\S+?):\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(text);
   if (m === null) return 'expected "<type> <iommu>: qw0 qw1 qw2 qw3"';
-  const words = [m[3]!, m[4]!, m[5]!, m[6]!].map((w) => parseU64(w));
-  if (words.some((w) => w === undefined)) return 'a qword is not a 64-bit hex value';
-  const w = words as bigint[];
+  const w0 = qword(m[3]!);
+  const w1 = qword(m[4]!);
+  const w2 = qword(m[5]!);
+  const w3 = qword(m[6]!);
+  if (w0 === undefined || w1 === undefined || w2 === undefined || w3 === undefined) return 'a qword is not a 64-bit hex value';
+  const w = [w0, w1, w2, w3];
   const named = QI_TYPE_NAMES[m[1]!];
   const printed = named ?? (parseU64(m[1]!) !== undefined ? Number(parseU64(m[1]!)) : undefined);
   if (printed === undefined) return `unknown descriptor type name ${m[1]}`;

@@ -41,6 +41,8 @@ const ECAP = /DMAR: dmar\d+: reg_base_addr \S+ ver \S+ cap [0-9a-f]+ ecap ([0-9a
 const CMDQ = /arm-smmu-v3 \S+: allocated (\d+) entries for cmdq/;
 const VERSION = /Linux version (\S+)/;
 const KERNEL_LOG = /^\[\s*\d+\.\d+\]/;
+/** A character that String.prototype.trim would keep (regular expression \s = trim's white space). */
+const NOT_BLANK = /\S/;
 const ENTRIES = /^#\s*entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
 
 function noteFact(text: string, facts: GuestFacts): void {
@@ -100,7 +102,7 @@ export async function* readGuestChunks(
           continue;
         }
       }
-      if (text.trim() === '') continue;
+      if (!NOT_BLANK.test(text)) continue; // (text.trim() === '', without a trimmed copy of every line)
       traceLines++;
       if (text.startsWith('#')) {
         const m = ENTRIES.exec(text);

@@ -109,10 +109,20 @@ export class GuestVtdQueue extends QueueReader {
       this.stats.descriptors++;
     }
     const last = grp.cmds[grp.cmds.length - 1]!;
-    const meta = { at: { file, line: last.line }, ts_ns: last.ts, cpu: grp.cpu, inferred: true };
-    this.out.push({ kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [QI_IWD_TYPE, 0n, 0n, 0n], known: [VTD_TYPE_BITS, 0n], ...meta });
+    const at = { file, line: last.line };
+    this.out.push({
+      kind: 'cmd',
+      slot: c.slot,
+      wrap: c.wrap,
+      words: [QI_IWD_TYPE, 0n, 0n, 0n],
+      known: [VTD_TYPE_BITS, 0n],
+      at,
+      ts_ns: last.ts,
+      cpu: grp.cpu,
+      inferred: true,
+    });
     c.advance();
-    this.out.push({ kind: 'doorbell', slot: c.slot, wrap: c.wrap, ...meta });
+    this.out.push({ kind: 'doorbell', slot: c.slot, wrap: c.wrap, at, ts_ns: last.ts, cpu: grp.cpu, inferred: true });
     this.stats.submissions++;
     this.stats.inferredWaits++;
     this.stats.inferredDoorbells++;

@@ -33,9 +33,20 @@ export class ScannedLine {
     this.timed = timed;
   }
 
+  /** `whole` * `scale` of the last time asked for (lines of one second share it). */
+  private base = 0n;
+  private baseWhole = -1;
+  private baseScale = 0n;
+
   /** Host time in ns since the Unix epoch, when printed (made only when asked for). */
   get ts_ns(): bigint | undefined {
-    return this.timed ? BigInt(this.whole) * this.scale + BigInt(this.ns) : undefined;
+    if (!this.timed) return undefined;
+    if (this.whole !== this.baseWhole || this.scale !== this.baseScale) {
+      this.base = BigInt(this.whole) * this.scale;
+      this.baseWhole = this.whole;
+      this.baseScale = this.scale;
+    }
+    return this.base + BigInt(this.ns);
   }
 }
 
@@ -118,6 +129,8 @@ interface Entry {
   readonly spelling: string | undefined;
   /** Matchers of the templates in order; undefined when a template has no fast form. */
   readonly matchers: readonly (Generated | undefined)[] | undefined;
+  /** Events of this name read since the last `takeCounts`. */
+  hits: number;
 }
 
 const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
@@ -167,6 +180,7 @@ const DEFINITE = 1 as const;
 /** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
   private readonly byHash = new Map<number, Entry[]>();
+  private readonly entries: Entry[] = [];
   readonly line = new ScannedLine();
 
   constructor(table: Readonly<Record<string, EventSpec<unknown>>>) {
@@ -178,15 +192,17 @@ export class QemuByteScanner {
         const list = this.byHash.get(h) ?? [];
         const spelling = name === key ? undefined : name;
         const matchers = compiled?.map((m) => m && generate(m, key, spelling));
-        list.push({ name: bytes, key, spelling, matchers });
+        const entry: Entry = { name: bytes, key, spelling, matchers, hits: 0 };
+        list.push(entry);
+        this.entries.push(entry);
         this.byHash.set(h, list);
       }
     }
   }
 
   /**
-   * The event of line `buf[s, e)`, parsed, with `this.line` set to its prefix; FALLBACK when the line
-   * must be parsed as text.
+   * The event of line `buf[s, e)`, parsed and counted (`takeCounts`), with `this.line` set to its
+   * prefix; FALLBACK when the line must be parsed as text.
    */
   scan(buf: Buffer, s: number, e: number): Record<string, unknown> | undefined {
     let p = s;
@@ -224,14 +240,26 @@ export class QemuByteScanner {
     const entry = this.find(h, buf, n0, p);
     if (entry === undefined || entry.matchers === undefined) return FALLBACK; // unknown events are counted by the text path
     const a = p < e ? p + 1 : e;
-    for (const m of entry.matchers) {
+    const ms = entry.matchers;
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
       if (m === undefined) return FALLBACK;
       const r = m(buf, a, e);
       if (r === NO_MATCH) return FALLBACK;
       if (r === DEFINITE) continue;
+      entry.hits++;
       return r;
     }
     return FALLBACK; // no template fits: the text path words the error
+  }
+
+  /** Hands over the number of events read per event name since the last call (`scan` counts them). */
+  takeCounts(add: (event: string, n: number) => void): void {
+    for (const x of this.entries) {
+      if (x.hits === 0) continue;
+      add(x.key, x.hits);
+      x.hits = 0;
+    }
   }
 
   /** `@sec.usec:` after the tid (at `p`, on the '@'): sets the line; where the name starts, or -1. */
@@ -261,6 +289,27 @@ export class QemuByteScanner {
       if (k === x.name.length) return x;
     }
     return undefined;
+  }
+}
+
+/**
+ * The strings of a text field (`{x:s}`: QEMU's type names, a few distinct values), one string per
+ * distinct value instead of one per line. Bounded; a value whose hash is taken by another is made anew.
+ */
+class Interner {
+  private readonly byHash = new Map<number, string>();
+
+  get(buf: Buffer, s: number, e: number): string {
+    const h = hashOf(buf, s, e);
+    const hit = this.byHash.get(h);
+    if (hit !== undefined && hit.length === e - s) {
+      let k = 0;
+      while (k < hit.length && hit.charCodeAt(k) === buf[s + k]) k++;
+      if (k === hit.length) return hit;
+    }
+    const str = buf.toString('latin1', s, e);
+    if (hit === undefined && this.byHash.size < 1024) this.byHash.set(h, str);
+    return str;
   }
 }
 
@@ -328,11 +377,15 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
         );
         break;
       case KIND_CODE.X:
+        // Up to 13 digits (52 bits) in one exact number; from the 14th on, high and low 32 bits.
         lines.push(
           `let h${i} = 0; let l${i} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; p++; }`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; }`,
+          `  if (p - ${f0} < 13) l${i} = l${i} * 16 + d;`,
+          `  else { if (p - ${f0} === 13) { h${i} = Math.floor(l${i} / 4294967296); l${i} %= 4294967296; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; }`,
+          `  p++; }`,
           `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
-          `const ${v} = p - ${f0} <= 8 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
+          `const ${v} = p - ${f0} <= 13 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
         );
         break;
       case KIND_CODE.b:
@@ -342,7 +395,7 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
         lines.push(
           `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
           `if (p === ${f0}) return ${NO_MATCH};`,
-          `const ${v} = buf.toString('latin1', ${f0}, p);`,
+          `const ${v} = I.get(buf, ${f0}, p);`,
         );
         plain = false;
         break;
@@ -356,6 +409,9 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
   if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
   lines.push(`if (p !== end) return ${NO_MATCH};`, `return { ${fields.join(', ')} };`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (k: Uint8Array[]) => Generated;
-  return make(consts);
+  const make = new Function('K', 'I', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
+    k: Uint8Array[],
+    i: Interner,
+  ) => Generated;
+  return make(consts, new Interner());
 }

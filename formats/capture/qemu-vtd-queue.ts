@@ -45,13 +45,16 @@ interface OpenDesc {
   readonly slot: number;
   readonly wrap: number | undefined;
   readonly line: number;
-  readonly ts_ns?: bigint;
-  readonly cpu?: number;
-  desc?: { type: string; hi: bigint; lo: bigint };
+  readonly ts_ns: bigint | undefined;
+  readonly cpu: number | undefined;
+  desc: { type: string; hi: bigint; lo: bigint } | undefined;
   /** Its descriptor line was there but did not parse (reported as malformed). */
-  garbled?: boolean;
-  readonly events: VtdQemuEvent[];
+  garbled: boolean;
+  /** Detail events; NO_EVENTS until the first (most descriptors have none or one). */
+  events: VtdQemuEvent[];
 }
+
+const NO_EVENTS: VtdQemuEvent[] = [];
 
 /** Counts of what the queue reader saw. */
 export interface VtdQueueStats {
@@ -91,7 +94,7 @@ export class VtdQemuQueue extends QueueReader {
       case 'vtd_reg_write':
         this.close();
         this.flushDoorbell();
-        return this.regWrite(e.addr, e.size, e.value, no, metaOf(l));
+        return this.regWrite(e.addr, e.size, e.value, no, l);
       case 'vtd_inv_qi_setup':
         if (e.size < 2 || (e.size & (e.size - 1)) !== 0 || e.size > 1 << 15) {
           return this.diag.bad(no, `queue size ${e.size} is not a power of two from 2 to 32768`, e.event);
@@ -109,7 +112,7 @@ export class VtdQemuQueue extends QueueReader {
         this.close();
         if (e.tail >= this.entries) return this.diag.bad(no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
         if (this.pending === undefined)
-          this.doorbell(e.tail, { file: this.diag.file, line: no }, metaOf(l)); // no vtd_reg_write traced: the tail line is the doorbell
+          this.doorbell(e.tail, { file: this.diag.file, line: no }, l); // no vtd_reg_write traced: the tail line is the doorbell
         else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, no);
         return;
       case 'vtd_inv_qi_fetch':
@@ -123,14 +126,24 @@ export class VtdQemuQueue extends QueueReader {
           this.lost = true;
           return this.diag.bad(no, `head ${e.head} is outside a queue of ${this.entries} entries (descriptor dropped)`, e.event);
         }
-        this.cur = { slot: e.head, wrap: this.headWrap(e.head, no), line: no, ...metaOf(l), events: [] };
+        this.cur = {
+          slot: e.head,
+          wrap: this.headWrap(e.head, no),
+          line: no,
+          ts_ns: l.ts_ns,
+          cpu: l.tid,
+          desc: undefined,
+          garbled: false,
+          events: NO_EVENTS,
+        };
         return;
       case 'vtd_inv_desc': {
         if (this.cur === undefined && this.lost) return;
         if (this.cur === undefined) return this.diag.bad(no, 'descriptor line without a "read head" line before it', e.event);
         if (this.cur.desc !== undefined) return this.diag.bad(no, `second descriptor line for head ${this.cur.slot}`, e.event);
         const code = QEMU_VTD_TYPE_NAMES[e.type];
-        const lowType = Number(((e.lo >> 5n) & 0x70n) | (e.lo & 0xfn));
+        const lo12 = Number(BigInt.asUintN(12, e.lo)); // qw0[11:0] holds both parts of the type
+        const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
         if (code !== undefined && code !== lowType) {
           return this.diag.bad(no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
         }
@@ -138,7 +151,10 @@ export class VtdQemuQueue extends QueueReader {
         return;
       }
       default:
-        if (e.event.startsWith('vtd_inv_desc_') && this.cur !== undefined) this.cur.events.push(e);
+        if (e.event.startsWith('vtd_inv_desc_') && this.cur !== undefined) {
+          if (this.cur.events === NO_EVENTS) this.cur.events = [e];
+          else this.cur.events.push(e);
+        }
     }
   }
 
@@ -148,25 +164,21 @@ export class VtdQemuQueue extends QueueReader {
     this.flushDoorbell();
   }
 
-  private regWrite(
-    addr: number,
-    size: number,
-    value: bigint,
-    line: number,
-    meta: { ts_ns: bigint | undefined; cpu: number | undefined },
-  ): void {
+  private regWrite(addr: number, size: number, value: bigint, line: number, l: LineMeta): void {
     const at = { file: this.diag.file, line };
     switch (addr) {
       case VTD_REG.IQT: {
         // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
-        const shift = this.descBytes === 32 ? 5n : 4n;
-        if (this.descBytes === 32 && (value & 0x10n) !== 0n)
+        // (as numbers: IQT is a 32-bit register write, so value < 2^32 but for a garbled line)
+        const v = value <= 0xffffffffn ? Number(value) : -1;
+        const wide = this.descBytes === 32;
+        if (wide && (v < 0 ? (value & 0x10n) !== 0n : (v & 0x10) !== 0))
           this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
-        const idx = Number((value & 0x7fff0n) >> shift);
-        if ((value & ~0x7fff0n) !== 0n || idx >= this.entries) {
+        const idx = v < 0 ? Number((value & 0x7fff0n) >> (wide ? 5n : 4n)) : (v & 0x7fff0) >>> (wide ? 5 : 4);
+        if (v < 0 || (v & ~0x7fff0) !== 0 || idx >= this.entries) {
           return this.diag.bad(line, `IQT ${hex(value)} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
         }
-        return this.doorbell(idx, at, meta);
+        return this.doorbell(idx, at, l);
       }
       case VTD_REG.IQA:
         this.iqa = (this.iqa & (size === 4 ? ~0xffffffffn : 0n)) | (value & ~0xfffn);
@@ -181,20 +193,20 @@ export class VtdQemuQueue extends QueueReader {
         // Write-1-to-clear: a write with IQE or ITE set acknowledges a queue error.
         if ((value & BigInt(FSTS_IQE | FSTS_ITE)) !== 0n) {
           this.stats.acks++;
-          this.out.push({ kind: 'ack', at, ...meta });
+          this.out.push({ kind: 'ack', at, ...metaOf(l) });
         }
         return;
       default:
     }
   }
 
-  private doorbell(idx: number, at: { file: string; line: number }, meta: { ts_ns: bigint | undefined; cpu: number | undefined }): void {
+  private doorbell(idx: number, at: { file: string; line: number }, l: LineMeta): void {
     // Lap parity of the tail (the "wrap" of a VT-d producer index): it flips when the new tail
     // passes the end of the ring. VT-d keeps one slot free, so equal tails publish nothing.
     this.tailLap = nextWrap(this.tail, idx, this.tailLap);
     this.tail = idx;
     this.stats.doorbells++;
-    this.pending = { kind: 'doorbell', slot: idx, wrap: this.tailLap, at, ...meta };
+    this.pending = { kind: 'doorbell', slot: idx, wrap: this.tailLap, at, ts_ns: l.ts_ns, cpu: l.tid };
   }
 
   private flushDoorbell(): void {
@@ -240,8 +252,7 @@ export class VtdQemuQueue extends QueueReader {
     this.cur = undefined;
     this.stats.descriptors++;
     const at = { file: this.diag.file, line: c.line };
-    const meta = { ts_ns: c.ts_ns, cpu: c.cpu };
-    const detail: VtdQemuDetail = { ...(c.desc ? { type: c.desc.type } : {}), events: c.events };
+    const detail: VtdQemuDetail = c.desc ? { type: c.desc.type, events: c.events } : { events: c.events };
     if (c.desc === undefined) {
       // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
       // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.
@@ -253,12 +264,31 @@ export class VtdQemuQueue extends QueueReader {
         );
       }
       this.stats.unknownType++;
-      const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [0n, 0n], known: [0n, 0n], at, ...meta, detail };
+      const cmd: VtdQemuCmd = {
+        kind: 'cmd',
+        slot: c.slot,
+        wrap: c.wrap,
+        words: [0n, 0n],
+        known: [0n, 0n],
+        at,
+        ts_ns: c.ts_ns,
+        cpu: c.cpu,
+        detail,
+      };
       this.out.push(cmd);
       return;
     }
     // qw0 = low, qw1 = high (QEMU prints high first).
-    const cmd: VtdQemuCmd = { kind: 'cmd', slot: c.slot, wrap: c.wrap, words: [c.desc.lo, c.desc.hi], at, ...meta, detail };
+    const cmd: VtdQemuCmd = {
+      kind: 'cmd',
+      slot: c.slot,
+      wrap: c.wrap,
+      words: [c.desc.lo, c.desc.hi],
+      at,
+      ts_ns: c.ts_ns,
+      cpu: c.cpu,
+      detail,
+    };
     this.out.push(cmd);
   }
 }

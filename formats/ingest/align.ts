@@ -119,17 +119,16 @@ async function* guestCommands(batches: AsyncIterable<CaptureEvent[]>, alignable:
   for await (const batch of batches) yield batch.filter((e): e is CmdEvent => e.kind === 'cmd' && alignable(e));
 }
 
-const knownOf = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? [ALL, ALL];
+const BOTH_KNOWN: readonly [bigint, bigint] = [ALL, ALL];
+const knownOf = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? BOTH_KNOWN;
 
 /** Do two commands agree on every bit both sides know? */
 export function sameCommand(q: CmdEvent, g: CmdEvent): boolean {
   const qk = knownOf(q);
   const gk = knownOf(g);
-  for (const w of [0, 1] as const) {
-    const m = qk[w] & gk[w];
-    if (((q.words[w] ?? 0n) & m) !== ((g.words[w] ?? 0n) & m)) return false;
-  }
-  return true;
+  const m0 = qk[0] & gk[0];
+  const m1 = qk[1] & gk[1];
+  return ((q.words[0] ?? 0n) & m0) === ((g.words[0] ?? 0n) & m0) && ((q.words[1] ?? 0n) & m1) === ((g.words[1] ?? 0n) & m1);
 }
 
 /** One command from both: QEMU's position and time, the guest's CPU, the bits each side knows. */
@@ -144,16 +143,17 @@ export function mergeCommand(q: CmdEvent, g: CmdEvent): CmdEvent {
     if (w < 2) words.push((qw & qk[w as 0 | 1]) | (gw & gk[w as 0 | 1] & ~qk[w as 0 | 1]));
     else words.push(g.words.length > w ? gw : qw); // qw2/qw3: only the guest's tracepoint prints them
   }
-  const known: [bigint, bigint] = [qk[0] | gk[0], qk[1] | gk[1]];
+  const k0 = qk[0] | gk[0];
+  const k1 = qk[1] | gk[1];
   return {
     kind: 'cmd',
     slot: q.slot,
     wrap: q.wrap,
     words,
-    ...(known[0] === ALL && known[1] === ALL ? {} : { known }),
+    known: k0 === ALL && k1 === ALL ? undefined : [k0, k1],
     at: q.at,
-    ...(q.ts_ns !== undefined ? { ts_ns: q.ts_ns } : {}),
-    ...(g.cpu !== undefined ? { cpu: g.cpu } : q.cpu !== undefined ? { cpu: q.cpu } : {}),
+    ts_ns: q.ts_ns,
+    cpu: g.cpu ?? q.cpu,
     origin: 'merged',
   };
 }

@@ -1,13 +1,15 @@
 // Queue events (formats/capture/events.ts) to trace rows. The trace header needs the queue geometry
 // before the first row, and a capture tells it late (QEMU: the IQA / CMDQ_BASE write comes after
 // the first producer write), so events wait in a short buffer until the first command. Counts what
-// was written for the ingest summary; the header is completed at close (agreement notes).
+// was written for the ingest summary; the header is completed at close (agreement notes). VT-d
+// traces get their map/unmap `cause` column as the rows are built (formats/trace/cause.ts).
 
 import { hex, maskOf } from '../bits.js';
 import type { Arch } from '../codec/table.js';
 import { codecFor } from '../codecs.js';
 import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
 import { TraceBuilder, type EventMeta } from '../trace/builder.js';
+import { CauseWatch, stripCauses } from '../trace/cause.js';
 import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
@@ -47,6 +49,8 @@ export class TraceAssembler {
   private header: TraceHeader | undefined;
   private words: 2 | 4 = 2;
   private watch: RingWatch | undefined;
+  /** VT-d: the cause inference, fed as the rows are built. */
+  private readonly causes: CauseWatch | undefined;
   private readonly opcodeMask: bigint;
   readonly warnings: string[] = [];
   readonly counts: AssembledCounts = {
@@ -67,6 +71,7 @@ export class TraceAssembler {
     private readonly batchRows?: number,
   ) {
     this.geometry = defaults;
+    this.causes = arch === 'vtd' ? new CauseWatch() : undefined;
     this.opcodeMask = codecFor(arch)
       .table.opcode.filter((r) => r.w === 0)
       .reduce((m, r) => m | maskOf(r), 0n);
@@ -106,6 +111,7 @@ export class TraceAssembler {
     this.words = wordsPerSlot(this.header);
     this.writer = new TraceFileWriter(this.output, this.header);
     this.builder = new TraceBuilder(this.header, this.writer, this.batchRows, this.origin);
+    if (this.causes !== undefined) this.builder.inferCauses(this.causes);
     this.watch = new RingWatch(g.entries, this.arch, this.header.start ?? 0);
     const held = this.held;
     this.held = [];
@@ -125,7 +131,8 @@ export class TraceAssembler {
       return;
     }
     const origin = e.origin ?? this.origin;
-    const meta: EventMeta = { ts_ns: e.ts_ns, cpu: e.cpu, origin, inferred: e.inferred };
+    // The event is its own row metadata (time, CPU, origin, inferred); the builder's default origin is ours.
+    const meta: EventMeta = e;
     bump(this.counts.by_origin, origin);
     const entries = this.geometry.entries;
     switch (e.kind) {
@@ -166,13 +173,23 @@ export class TraceAssembler {
     }
   }
 
-  /** Writes the last rows and publishes the file with the final header (sources now with counts). */
+  /**
+   * Writes the last rows and publishes the file with the final header (sources now with counts;
+   * VT-d under caching mode: notes.cause). A VT-d trace that is not caching mode has its causes
+   * nulled again.
+   */
   async finish(notes: Record<string, unknown>, sources?: readonly SourceInfo[]): Promise<TraceHeader> {
     if (this.builder === undefined) this.start();
     this.builder!.flush();
     this.warnings.push(...this.watch!.warnings);
-    const header: TraceHeader = { ...this.header!, ...(sources ? { sources } : {}), notes };
+    const cause = this.causes?.inference();
+    const header: TraceHeader = {
+      ...this.header!,
+      ...(sources ? { sources } : {}),
+      notes: cause?.caching_mode ? { ...notes, cause } : notes,
+    };
     await this.writer!.close(header);
+    if (cause !== undefined && !cause.caching_mode && this.causes!.marked) await stripCauses(this.output, header);
     return header;
   }
 

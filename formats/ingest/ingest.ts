@@ -24,7 +24,6 @@ import { InputFault } from '../result.js';
 import type { SourceInfo, TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
-import { inferCauses } from '../trace/cause.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
@@ -155,14 +154,14 @@ async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress
   const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS);
   // The scanner's event is one of the table's (same names, fields and types as the text parser's).
   const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
+  const seen = (event: string, n: number) => diag.seen(event, n);
   for await (const c of readLineChunks(file)) {
     const { buf, start, end } = c;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
       const e = scanner.scan(buf, start[k]!, end[k]!);
       if (e !== undefined) {
-        diag.seen(e.event as string);
-        apply(e, scanner.line, no);
+        apply(e, scanner.line, no); // counted by the scanner
         continue;
       }
       const text = buf.toString('utf8', start[k], end[k]);
@@ -170,6 +169,7 @@ async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress
       if (l !== undefined) q.feed(l, no);
       else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
     }
+    scanner.takeCounts(seen);
     diag.lines = c.firstNo + c.count - 1;
     progress?.(file, c.bytes, diag.lines);
     yield q.take();
@@ -290,7 +290,6 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
       events: [...diags[i]!.events.values()].reduce((a, b) => a + b, 0),
     }));
     const header = await asm.finish(notes, counted);
-    if (arch === 'vtd') await inferCauses(opts.output); // caching mode: map/unmap cause of each IOTLB invalidation (formats/trace/cause.ts)
     const unknown: Record<string, number> = {};
     for (const d of diags) for (const [k, v] of d.unknown) unknown[k] = (unknown[k] ?? 0) + v;
     const warnings = [...diags.flatMap((d) => d.allMessages()), ...asm.warnings];

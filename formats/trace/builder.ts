@@ -24,6 +24,15 @@ export interface EventMeta {
   readonly queue?: number;
 }
 
+/**
+ * Gives each command its inferred cause as its row is written (formats/trace/cause.ts CauseWatch):
+ * its op, range base (undefined: none) and did column (0 when null) in, 1 (map), 2 (unmap) or
+ * undefined (no cause) out.
+ */
+export interface CauseSource {
+  command(op: string, base: bigint | undefined, did: number): 1 | 2 | undefined;
+}
+
 export interface BatchSink {
   write(batch: RecordBatch): void;
 }
@@ -43,9 +52,31 @@ interface FieldTarget {
   readonly big: BigCol | undefined;
   /** Bit ranges, to tell whether a partly-known command knows this field. */
   readonly parts: readonly { readonly w: number; readonly mask: bigint }[];
+  /** The VT-d domain id (the `did` column), which the cause inference reads. */
+  readonly did: boolean;
 }
 
 const ALL_ONES = 0xffffffffffffffffn;
+
+/** What a decoded command writes in its row besides slot, wrap and words (cached per words). */
+interface RowTemplate {
+  readonly d: Decoded;
+  readonly op: number;
+  readonly opName: string;
+  /** Error code, or -1. */
+  readonly error: number;
+  readonly role: number;
+  /** Cache code, or -1 (no scope). */
+  readonly cache: number;
+  readonly range: { readonly base: bigint; readonly bytes: bigint } | undefined;
+  readonly smalls: readonly (readonly [SmallCol, number])[];
+  readonly bigs: readonly (readonly [BigCol, bigint])[];
+  /** The `did` column's value (0 when null), for the cause inference. */
+  readonly did: number;
+}
+
+/** Row templates kept at most (emptied when full): guest queues repeat a few hundred commands. */
+const TEMPLATE_CAPACITY = 4096;
 
 export class TraceBuilder {
   readonly schema: Schema;
@@ -68,6 +99,11 @@ export class TraceBuilder {
   private readonly columns: { readonly name: string; finish(n: number): unknown }[];
   /** Per opcode/type code: the field targets of that op. */
   private readonly targets = new Map<number, readonly FieldTarget[]>();
+  /** Decoded rows of fully known commands by (w0, w1) (words 2 and 3 zero). */
+  private readonly templates = new Map<bigint, Map<bigint, RowTemplate>>();
+  private cached = 0;
+  /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
+  private causes: CauseSource | undefined;
 
   constructor(
     readonly header: TraceHeader,
@@ -161,10 +197,19 @@ export class TraceBuilder {
             small: col instanceof SmallCol ? col : undefined,
             big: col instanceof BigCol ? col : undefined,
             parts: f.def.parts.map((p) => ({ w: p.w, mask: ((1n << BigInt(p.hi - p.lo + 1)) - 1n) << BigInt(p.lo) })),
+            did: header.arch === 'vtd' && f.name === 'DID',
           };
         }),
       );
     }
+  }
+
+  /**
+   * From now on, fill `cause` / `cause_inferred` of each command from `watch` (which sees every
+   * command whose op is known, in order). For rows pushed without a cause of their own.
+   */
+  inferCauses(watch: CauseSource): void {
+    this.causes = watch;
   }
 
   /** Rows pushed so far. */
@@ -182,43 +227,100 @@ export class TraceBuilder {
     // A 256-bit slot seen through a 128-bit source (QEMU 7.2 prints qw0/qw1 only): decoded with
     // qw2/qw3 as zero, stored as null (unknown).
     const w = words.length === this.words ? words : padWords(words, this.words);
-    const d = this.codec.decode(w, { descBytes: this.header.desc_bytes });
     const r = this.begin('cmd', meta);
     const c = this.c;
     c.slot.set(r, slot);
     if (wrap !== undefined) c.wrap.set(r, wrap);
     for (let i = 0; i < words.length; i++) c.w[i]!.set(r, w[i]!);
     const partial = known !== undefined && (known[0] !== ALL_ONES || known[1] !== ALL_ONES);
-    if (partial) {
-      c.known[0]!.set(r, known[0]!);
-      c.known[1]!.set(r, known[1]!);
+    if (!partial) {
+      const t = this.template(w);
+      this.writeTemplate(r, t);
+      this.end();
+      return t.d;
     }
+    const d = this.codec.decode(w, { descBytes: this.header.desc_bytes });
+    c.known[0]!.set(r, known[0]!);
+    c.known[1]!.set(r, known[1]!);
     // The source could not tell the opcode/type: the command is known to exist, not what it is.
-    if (partial && !this.opMasks.every((m) => ((known[m.w] ?? 0n) & m.mask) === m.mask)) {
+    if (!this.opMasks.every((m) => ((known[m.w] ?? 0n) & m.mask) === m.mask)) {
       this.end();
       return d;
     }
-    c.op.set(r, d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name));
-    if (d.error) c.error.set(r, this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)!);
-    const cls = classify(d);
-    c.role.set(r, this.roleCodes[cls.role]!);
-    const s = cls.scope;
-    if (s) {
-      c.cache.set(r, this.cacheCodes[s.cache]!);
-      if (s.range) {
-        c.rangeBase.set(r, s.range.base);
-        c.rangeBytes.set(r, s.range.bytes);
-      }
-    }
-    const targets = d.def ? this.targets.get(d.def.code)! : [];
-    for (const t of targets) {
-      if (partial && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
-      const v = d.fields[t.name]!;
-      if (t.small) t.small.set(r, Number(v));
-      else t.big!.set(r, v);
-    }
+    this.writeTemplate(r, this.templateOf(d, known));
     this.end();
     return d;
+  }
+
+  /** The decoded columns of a fully known command, cached by its words (most commands recur). */
+  private template(w: readonly bigint[]): RowTemplate {
+    for (let i = 2; i < w.length; i++) if (w[i] !== 0n) return this.templateOf(this.codec.decode(w, { descBytes: this.header.desc_bytes }));
+    const w0 = w[0]!;
+    const w1 = w[1]!;
+    let byW1 = this.templates.get(w0);
+    const hit = byW1?.get(w1);
+    if (hit !== undefined) return hit;
+    const t = this.templateOf(this.codec.decode(w, { descBytes: this.header.desc_bytes }));
+    if (this.cached >= TEMPLATE_CAPACITY) {
+      this.templates.clear();
+      this.cached = 0;
+      byW1 = undefined;
+    }
+    if (byW1 === undefined) this.templates.set(w0, (byW1 = new Map<bigint, RowTemplate>()));
+    byW1.set(w1, t);
+    this.cached++;
+    return t;
+  }
+
+  /** What a decoded command writes in its row: op, error, role, scope, and the fields `known` tells. */
+  private templateOf(d: Decoded, known?: readonly bigint[]): RowTemplate {
+    const cls = classify(d);
+    const s = cls.scope;
+    const smalls: [SmallCol, number][] = [];
+    const bigs: [BigCol, bigint][] = [];
+    let did = 0;
+    for (const t of d.def ? this.targets.get(d.def.code)! : []) {
+      if (known !== undefined && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
+      const v = d.fields[t.name]!;
+      if (t.small) smalls.push([t.small, Number(v)]);
+      else bigs.push([t.big!, v]);
+      if (t.did) did = Number(v);
+    }
+    const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
+    return {
+      d,
+      op: opCode,
+      opName: this.dicts.op.values[opCode]!,
+      error: d.error ? this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)! : -1,
+      role: this.roleCodes[cls.role]!,
+      cache: s ? this.cacheCodes[s.cache]! : -1,
+      range: s?.range,
+      smalls,
+      bigs,
+      did,
+    };
+  }
+
+  private writeTemplate(r: number, t: RowTemplate): void {
+    const c = this.c;
+    c.op.set(r, t.op);
+    if (t.error >= 0) c.error.set(r, t.error);
+    c.role.set(r, t.role);
+    if (t.cache >= 0) c.cache.set(r, t.cache);
+    if (t.range !== undefined) {
+      c.rangeBase.set(r, t.range.base);
+      c.rangeBytes.set(r, t.range.bytes);
+    }
+    for (const [col, v] of t.smalls) col.set(r, v);
+    for (const [col, v] of t.bigs) col.set(r, v);
+    if (this.causes !== undefined) {
+      // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
+      const cause = this.causes.command(t.opName, t.range?.base, t.did);
+      if (cause !== undefined) {
+        c.cause.set(r, cause - 1);
+        c.causeInferred.set(r, 1);
+      }
+    }
   }
 
   /** The guest's producer write: the new producer index and its wrap bit. */
@@ -251,6 +353,12 @@ export class TraceBuilder {
     const n = this.row;
     if (n === 0) return;
     const children = this.columns.map((col) => col.finish(n));
+    if (this.causes !== undefined) {
+      // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
+      // bytes the two-pass inference wrote; the other columns keep what earlier batches left).
+      this.c.cause.clear(n);
+      this.c.causeInferred.clear(n);
+    }
     this.row = 0;
     const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
     this.sink.write(new RecordBatch(this.schema, data));

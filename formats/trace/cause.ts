@@ -1,7 +1,9 @@
 // Inferring why each VT-d IOTLB invalidation of a capture was sent (the `cause` column: map or
 // unmap), for captures of a guest under caching mode (CAP.CM = 1, QEMU caching-mode=on), where
-// Linux invalidates on map as well as on unmap (spec/vtd.md §4.3). Ingest calls this once on the
-// trace it wrote; a trace that is not caching mode is left as it is.
+// Linux invalidates on map as well as on unmap (spec/vtd.md §4.3). Ingest infers while it builds
+// the rows (a CauseWatch in the trace builder, one pass): the cause of each invalidation is known
+// at its row, caching mode only at the end. A trace that turns out not to be caching mode gets its
+// cause columns nulled again (`stripCauses`, a second pass over that trace only).
 //
 // Evidence of caching mode: Linux flushes the device TLBs of ATS devices on unmap but never on map
 // (6.1 iommu_flush_iotlb_psi: `if (!cap_caching_mode(cap) || !map) iommu_flush_dev_iotlb`), so in a
@@ -19,9 +21,9 @@
 import { RecordBatch, Struct, makeData, type Data } from 'apache-arrow';
 import { ArrowFileSink } from '../arrow/file-sink.js';
 import { CodeCol, SmallCol, Uint8 } from '../arrow/fixed-columns.js';
+import type { TraceHeader } from './header.js';
 import { openTrace } from './io.js';
 import { traceDictionaries, traceSchema } from './schema.js';
-import { viewBatch } from './view.js';
 
 export const MIN_UNPAIRED_SHARE = 0.1;
 
@@ -34,125 +36,148 @@ export interface CauseInference {
   readonly agree_with_devtlb?: { readonly agree: number; readonly of: number };
 }
 
-interface Psi {
-  readonly row: number;
+/** A page-selective invalidation as the watch keeps it until the next command. */
+interface Open {
   readonly did: number;
   readonly base: bigint;
+  readonly isMap: boolean;
   paired: boolean;
 }
+
+/** Per domain: page-selective invalidations, those with a device-TLB partner, those whose alternation agrees. */
+interface DomainCounts {
+  all: number;
+  paired: number;
+  agree: number;
+}
+
+/** Cause codes: the `cause` dictionary's map (0) and unmap (1), plus one. */
+export type CauseCode = 1 | 2;
 
 const PSI_OPS = new Set(['iotlb_inv', 'p_iotlb_inv']);
 const DEVTLB_OPS = new Set(['dev_tlb_inv', 'p_dev_tlb_inv']);
 
-/** Reads the page-selective IOTLB invalidations and whether a device-TLB one of the same address follows. */
-async function scan(path: string): Promise<{ psis: Psi[]; rows: number; hasCause: boolean }> {
-  const t = await openTrace(path);
-  const psis: Psi[] = [];
-  let rows = 0;
-  let last: Psi | undefined;
-  let hasCause = false;
-  for await (const b of t.batches()) {
-    const v = viewBatch(b);
-    const base = b.getChild('range_base');
-    const did = b.getChild('did');
-    for (let i = 0; i < v.length; i++, rows++) {
-      if (v.causeOf(i) !== undefined) hasCause = true;
-      if (v.kindOf(i) !== 'cmd' || !v.op.valid(i)) continue;
-      const op = v.op.names[v.op.codes[i]!]!;
-      if (op === 'inv_wait') continue;
-      const addr = base?.get(i) as bigint | null | undefined;
-      if (DEVTLB_OPS.has(op)) {
-        if (last !== undefined && addr !== null && addr !== undefined && addr === last.base) last.paired = true;
-        continue;
-      }
-      last = undefined;
-      if (!PSI_OPS.has(op) || addr === null || addr === undefined) continue;
-      last = { row: rows, did: Number(did?.get(i) ?? 0), base: addr, paired: false };
-      psis.push(last);
+/**
+ * The cause of each page-selective invalidation, row by row, and the caching-mode evidence, from the
+ * commands of a trace in order (those whose op is known; others are not shown to it). The cause
+ * needs only what came before (the page's last cause); caching mode, the whole trace (`inference`).
+ */
+export class CauseWatch {
+  private last: Open | undefined;
+  /** Mapped pages (first page of the range) per domain. */
+  private readonly mapped = new Map<number, Set<bigint>>();
+  private readonly perDid = new Map<number, DomainCounts>();
+  private psis = 0;
+  private map = 0;
+
+  /**
+   * A command with a known op, its range base (undefined: none) and its DID column (0 when null):
+   * the cause of a page-selective invalidation, else undefined.
+   */
+  command(op: string, base: bigint | undefined, did: number): CauseCode | undefined {
+    if (op === 'inv_wait') return undefined;
+    if (DEVTLB_OPS.has(op)) {
+      if (base !== undefined) this.pairLast(base);
+      return undefined;
     }
+    this.last = undefined;
+    if (!PSI_OPS.has(op) || base === undefined) return undefined;
+    return this.psi(did, base);
   }
-  return { psis, rows, hasCause };
+
+  /** A page-selective invalidation: map when its page was not mapped, else unmap. */
+  psi(did: number, base: bigint): CauseCode {
+    let pages = this.mapped.get(did);
+    if (pages === undefined) this.mapped.set(did, (pages = new Set()));
+    const page = base >> 12n;
+    const isMap = !pages.has(page);
+    if (isMap) pages.add(page);
+    else pages.delete(page);
+    const c = this.perDid.get(did) ?? { all: 0, paired: 0, agree: 0 };
+    c.all++;
+    if (isMap) c.agree++; // unpaired so far: a map agrees with the device-TLB evidence
+    this.perDid.set(did, c);
+    this.psis++;
+    if (isMap) this.map++;
+    this.last = { did, base, isMap, paired: false };
+    return isMap ? 1 : 2;
+  }
+
+  /** A device-TLB invalidation of `base` right after the last page-selective one pairs with it. */
+  pairLast(base: bigint): void {
+    const l = this.last;
+    if (l === undefined || l.paired || l.base !== base) return;
+    l.paired = true;
+    const c = this.perDid.get(l.did)!;
+    c.paired++;
+    c.agree += l.isMap ? -1 : 1; // paired: an unmap agrees, a map no longer does
+  }
+
+  /** Whether any cause was given out. */
+  get marked(): boolean {
+    return this.psis > 0;
+  }
+
+  /** Caching mode or not, from every command seen. */
+  inference(): CauseInference {
+    const ats = [...this.perDid].filter(([, c]) => c.paired > 0);
+    const cm = ats.find(([, c]) => (c.all - c.paired) / c.all >= MIN_UNPAIRED_SHARE);
+    if (cm === undefined) {
+      const evidence =
+        ats.length === 0
+          ? 'no device-TLB invalidation follows any page-selective one: caching mode cannot be told, causes left unknown'
+          : 'every page-selective invalidation of an ATS domain has its device-TLB partner: not caching mode';
+      return { caching_mode: false, evidence, map: 0, unmap: 0 };
+    }
+    const [did, c] = cm;
+    return {
+      caching_mode: true,
+      evidence: `domain ${did}: ${c.all - c.paired} of ${c.all} page-selective invalidations have no device-TLB partner (map flushes under caching mode)`,
+      map: this.map,
+      unmap: this.psis - this.map,
+      agree_with_devtlb: { agree: ats.reduce((n, [, x]) => n + x.agree, 0), of: ats.reduce((n, [, x]) => n + x.all, 0) },
+    };
+  }
+}
+
+/** A page-selective invalidation at `row`, and whether a device-TLB one of the same address follows it. */
+export interface Psi {
+  readonly row: number;
+  readonly did: number;
+  readonly base: bigint;
+  readonly paired: boolean;
 }
 
 /** Decides caching mode and the cause of each page-selective invalidation (row → 1 map, 2 unmap). */
-export function decide(psis: readonly Psi[]): { inference: CauseInference; causes: Map<number, 1 | 2> } {
-  const perDid = new Map<number, { paired: number; all: number }>();
+export function decide(psis: readonly Psi[]): { inference: CauseInference; causes: Map<number, CauseCode> } {
+  const w = new CauseWatch();
+  const all = new Map<number, CauseCode>();
   for (const p of psis) {
-    const c = perDid.get(p.did) ?? { paired: 0, all: 0 };
-    c.all++;
-    if (p.paired) c.paired++;
-    perDid.set(p.did, c);
+    all.set(p.row, w.psi(p.did, p.base));
+    if (p.paired) w.pairLast(p.base);
   }
-  const ats = [...perDid].filter(([, c]) => c.paired > 0);
-  const cm = ats.some(([, c]) => (c.all - c.paired) / c.all >= MIN_UNPAIRED_SHARE);
-  const causes = new Map<number, 1 | 2>();
-  if (!cm) {
-    const evidence =
-      ats.length === 0
-        ? 'no device-TLB invalidation follows any page-selective one: caching mode cannot be told, causes left unknown'
-        : 'every page-selective invalidation of an ATS domain has its device-TLB partner: not caching mode';
-    return { inference: { caching_mode: false, evidence, map: 0, unmap: 0 }, causes };
-  }
-  const atsDids = new Set(ats.map(([d]) => d));
-  const mapped = new Set<string>();
-  let map = 0;
-  let agree = 0;
-  let of = 0;
-  for (const p of psis) {
-    const key = `${p.did}/${p.base >> 12n}`;
-    const isMap = !mapped.has(key);
-    if (isMap) mapped.add(key);
-    else mapped.delete(key);
-    causes.set(p.row, isMap ? 1 : 2);
-    if (isMap) map++;
-    if (atsDids.has(p.did)) {
-      of++;
-      if (isMap === !p.paired) agree++;
-    }
-  }
-  const [did, c] = ats.find(([, x]) => (x.all - x.paired) / x.all >= MIN_UNPAIRED_SHARE)!;
-  return {
-    inference: {
-      caching_mode: true,
-      evidence: `domain ${did}: ${c.all - c.paired} of ${c.all} page-selective invalidations have no device-TLB partner (map flushes under caching mode)`,
-      map,
-      unmap: psis.length - map,
-      agree_with_devtlb: { agree, of },
-    },
-    causes,
-  };
+  const inference = w.inference();
+  return { inference, causes: inference.caching_mode ? all : new Map<number, CauseCode>() };
 }
 
-/** The trace's batches again, with the cause columns filled from `causes`. */
-async function rewrite(path: string, causes: Map<number, 1 | 2>, inference: CauseInference): Promise<void> {
+/**
+ * Nulls the cause columns of a trace written with a CauseWatch that turned out not to be caching
+ * mode, in place (atomically); `header` is the one the trace was written with. The other columns'
+ * bytes are copied unchanged, so the file is the one written without causes.
+ */
+export async function stripCauses(path: string, header: TraceHeader): Promise<void> {
   const t = await openTrace(path);
-  const header = { ...t.header, notes: { ...(t.header.notes ?? {}), cause: inference } };
   const schema = traceSchema(header);
   const dict = traceDictionaries(header.arch).cause;
   const iCause = schema.fields.findIndex((f) => f.name === 'cause');
   const iInferred = schema.fields.findIndex((f) => f.name === 'cause_inferred');
   const sink = new ArrowFileSink(path);
   try {
-    let row = 0;
     for await (const b of t.batches()) {
       const n = b.numRows;
-      const cause = new CodeCol(dict.type, dict.vector, n);
-      const inferred = new SmallCol(new Uint8(), n);
-      const v = viewBatch(b);
-      for (let i = 0; i < n; i++, row++) {
-        const c = causes.get(row);
-        const kept = v.causeOf(i);
-        if (c !== undefined) {
-          cause.set(i, c - 1);
-          inferred.set(i, 1);
-        } else if (kept !== undefined) {
-          cause.set(i, dict.indexOf(kept));
-          inferred.set(i, (b.getChild('cause_inferred')?.get(i) as number | null) ?? 0);
-        }
-      }
       const children = [...b.data.children] as Data[];
-      children[iCause] = cause.finish(n);
-      children[iInferred] = inferred.finish(n);
+      children[iCause] = new CodeCol(dict.type, dict.vector, n).finish(n);
+      children[iInferred] = new SmallCol(new Uint8(), n).finish(n);
       const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
       sink.write(new RecordBatch(schema, data));
     }
@@ -161,18 +186,4 @@ async function rewrite(path: string, causes: Map<number, 1 | 2>, inference: Caus
     sink.abort();
     throw e;
   }
-}
-
-/**
- * Fills `cause` on a VT-d caching-mode trace in place (atomically); returns what was inferred, or
- * undefined when the trace is not VT-d or already has causes (e.g. a generated trace).
- */
-export async function inferCauses(path: string): Promise<CauseInference | undefined> {
-  const t = await openTrace(path);
-  if (t.header.arch !== 'vtd' || t.schema.fields.every((f) => f.name !== 'cause')) return undefined;
-  const s = await scan(path);
-  if (s.hasCause) return undefined;
-  const { inference, causes } = decide(s.psis);
-  if (inference.caching_mode) await rewrite(path, causes, inference);
-  return inference;
 }

@@ -31,33 +31,13 @@ export class TraceFileWriter implements BatchSink {
   }
 
   /**
-   * Publishes the file. With a `finalHeader` that differs from the one the batches carry, the data
-   * is copied once more under a schema with the final header.
+   * Publishes the file, with `finalHeader` (when given) in place of the header the batches were
+   * written under: the header is in the footer only (formats/arrow/file-sink.ts), so nothing is
+   * copied. Its columns must be the same (a header that changes the schema's fields is an Error).
    */
   async close(finalHeader?: TraceHeader): Promise<void> {
     try {
-      this.out.finish(traceSchema(this.header));
-      if (finalHeader === undefined || JSON.stringify(finalHeader) === JSON.stringify(this.header)) {
-        this.out.file.commit();
-        return;
-      }
-      const rewritten = new ArrowFileSink(this.path);
-      const schema = traceSchema(finalHeader);
-      try {
-        const fh = await open(this.out.file.tmp, 'r');
-        try {
-          const reader = (await RecordBatchReader.from(fh)) as AsyncRecordBatchFileReader;
-          for await (const b of reader) rewritten.write(new RecordBatch(schema, b.data));
-        } finally {
-          await fh.close();
-        }
-        rewritten.commit(schema);
-      } catch (e) {
-        rewritten.abort();
-        throw e;
-      } finally {
-        this.out.abort();
-      }
+      this.out.commit(traceSchema(finalHeader ?? this.header));
     } catch (e) {
       this.out.abort();
       throw e;

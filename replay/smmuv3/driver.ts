@@ -61,7 +61,8 @@ export class PhysicalQueue {
     this.put(SYNC);
     this.ops({ kind: 'host_sync', iommu: this.iommu, detail: 'CMD_SYNC' });
     this.ops({ kind: 'host_doorbell', iommu: this.iommu, detail: `CMDQ_PROD=0x${this.prod.toString(16)}` });
-    this.unit.writeProducer(this.ring.pos(this.prod).index, this.ring.pos(this.prod).wrap);
+    const at = this.ring.pos(this.prod);
+    this.unit.writeProducer(at.index, at.wrap);
     return this.wait(sync);
   }
 

@@ -27,7 +27,20 @@ import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../forma
 import { DecodeCache } from '../decode-cache.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
-import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
+import {
+  HIT_ATC,
+  HIT_CONFIG,
+  HIT_IOTLB,
+  HIT_WALK,
+  hitsOf,
+  type CacheEffect,
+  type CacheHits,
+  type ConsumerState,
+  type EventSink,
+  type QueueError,
+  type QueueUnit,
+  type Translation,
+} from '../unit.js';
 import { ConfigCache } from './config-cache.js';
 import * as qt from './qemu-trace.js';
 import {
@@ -44,12 +57,12 @@ import {
   idr0Of,
   idr1Of,
   idr3Of,
-  missingFeature,
+  missingFeatures,
   setField,
   type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
-import { LEAF, TABLE, TranslationCache, type Dropped } from './tlb.js';
+import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache, type Dropped } from './tlb.js';
 
 export type Compat = 'arch' | 'qemu-7.2';
 
@@ -70,6 +83,8 @@ export interface Smmuv3Options {
   readonly walkCache?: boolean;
   readonly pageTables?: PageTableModel;
   readonly events?: EventSink;
+  /** Report 'exec' events, with their cache effects, to `events` (default true). */
+  readonly exec?: boolean;
 }
 
 interface TlbTag {
@@ -123,6 +138,8 @@ export class Smmuv3 implements QueueUnit {
   readonly arch = 'smmuv3' as const;
   readonly compat: Compat;
   readonly features: Smmuv3Features;
+  /** missingFeature for these features. */
+  private readonly missing: (name: Smmuv3OpName) => string | undefined;
   readonly cmdqs: number;
 
   // Registers (spec/smmuv3.md §1.1).
@@ -148,8 +165,12 @@ export class Smmuv3 implements QueueUnit {
   private readonly main = new QueueContext();
   private lastError: QueueError | undefined;
   private readonly events: EventSink | undefined;
+  /** `events` takes 'exec' events: each command's cache effects are collected for it. */
+  private readonly execEvents: boolean;
   /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
   private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
+  /** The command being fetched, reused (the decode cache keeps its own copy). */
+  private readonly fetched: bigint[] = [0n, 0n];
   /** Commands that took effect, on every queue. */
   executed = 0;
 
@@ -160,6 +181,7 @@ export class Smmuv3 implements QueueUnit {
     this.compat = opts.compat ?? 'arch';
     const qemu = this.compat === 'qemu-7.2';
     this.features = { ...GUEST_FEATURES, ...opts.features };
+    this.missing = missingFeatures(this.features);
     this.cmdqs = Math.min(opts.cmdqs ?? CMDQS_MAX, CMDQS_MAX);
     this.config = new ConfigCache(opts.configCapacity ?? 1024);
     this.tlb = new TranslationCache(opts.iotlbCapacity ?? (qemu ? 256 : 4096));
@@ -167,6 +189,7 @@ export class Smmuv3 implements QueueUnit {
     this.walkCache = opts.walkCache ?? !qemu;
     this.pages = opts.pageTables ?? {};
     this.events = opts.events;
+    this.execEvents = opts.events !== undefined && opts.exec !== false;
   }
 
   // ---- Register interface -------------------------------------------------------------------
@@ -378,8 +401,8 @@ export class Smmuv3 implements QueueUnit {
     while (!ring.empty(this.prod, this.cons)) {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
-      const words = this.mem.readWords(this.slotAddr(slot), 2);
-      if (words === undefined)
+      const words = this.fetched;
+      if (!this.mem.readWordsInto(this.slotAddr(slot), words))
         return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
       const fault = this.run(words, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
@@ -406,12 +429,12 @@ export class Smmuv3 implements QueueUnit {
     const op = smmuv3Op(d);
     if (op === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
     if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
-    const fx: CacheEffect[] | undefined = this.events ? [] : undefined;
+    const fx: CacheEffect[] | undefined = this.execEvents ? [] : undefined;
     const fault = this.execute(op.name, d, q, fx);
     if (fault !== undefined) return fault;
     this.executed++;
     if (this.events) {
-      this.events({ kind: 'exec', slot, name: d.name, effects: fx!.length ? fx! : NO_EFFECTS });
+      if (fx) this.events({ kind: 'exec', slot, name: d.name, effects: fx.length ? fx : NO_EFFECTS });
       if (d.name === 'CMD_SYNC') this.events({ kind: 'complete', slot });
     }
     return undefined;
@@ -503,7 +526,7 @@ export class Smmuv3 implements QueueUnit {
 
   /** CERROR_ILL when this instance lacks the feature `name` needs (§6.1, §9); undefined otherwise. */
   private needs(name: Smmuv3OpName): Fault | undefined {
-    const why = missingFeature(name, this.features);
+    const why = this.missing(name);
     return why === undefined ? undefined : ill(`${name}: ${why}`);
   }
 
@@ -702,8 +725,19 @@ export class Smmuv3 implements QueueUnit {
     return a;
   }
 
+  /** configOf's answer, reused: read before the next call (probes call it per address). */
+  private readonly cfg: { ste: Ste; cd: Cd | undefined; cached: boolean } = {
+    ste: undefined as unknown as Ste,
+    cd: undefined,
+    cached: false,
+  };
+
   /** The configuration an access of (sid, ssid) uses: cached snapshots first, else the tables. */
-  private configOf(sid: number, ssid: number, fill: boolean): { ste: Ste; cd: Cd | undefined; cached: boolean } | string {
+  private configOf(
+    sid: number,
+    ssid: number,
+    fill: boolean,
+  ): { readonly ste: Ste; readonly cd: Cd | undefined; readonly cached: boolean } | string {
     let ste = this.config.ste(sid);
     const steCached = ste !== undefined;
     if (ste === undefined) {
@@ -711,7 +745,11 @@ export class Smmuv3 implements QueueUnit {
       if (ste === undefined) return 'C_BAD_STREAMID';
       if (fill) this.config.putSte(sid, ste);
     }
-    if (ste.s1 === undefined) return { ste, cd: undefined, cached: steCached };
+    const out = this.cfg;
+    out.ste = ste;
+    out.cd = undefined;
+    out.cached = steCached;
+    if (ste.s1 === undefined) return out;
     let cd = this.config.cd(sid, ssid);
     const cdCached = cd !== undefined;
     if (cd === undefined) {
@@ -719,7 +757,9 @@ export class Smmuv3 implements QueueUnit {
       if (cd === undefined) return 'C_BAD_SUBSTREAMID';
       if (fill) this.config.putCd(sid, ssid, cd);
     }
-    return { ste, cd, cached: steCached && cdCached };
+    out.cd = cd;
+    out.cached = steCached && cdCached;
+    return out;
   }
 
   translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
@@ -765,18 +805,25 @@ export class Smmuv3 implements QueueUnit {
   }
 
   cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits {
+    return hitsOf(this.hits(sid, pasid, iova));
+  }
+
+  /** What `cached` says, as HIT_* bits: the oracle's probe, many per command (no object). */
+  hits(sid: number, pasid: number | undefined, iova: bigint): number {
     const c = this.configOf(sid, pasid ?? 0, false);
-    if (typeof c === 'string') return { iotlb: false, walk: false, config: false, atc: false };
+    if (typeof c === 'string') return 0;
     const { ste, cd } = c;
     const regime = ste.strw === 'el2' ? 1 : 0;
     const key =
       cd !== undefined ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid) : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
-    return {
-      iotlb: key !== undefined && this.tlb.leafLevelOf(key, iova) > 0,
-      walk: key !== undefined && this.tlb.tableCovers(key, iova),
-      config: c.cached,
-      atc: ste.ats && (this.atcs.get(sid)?.leafLevelOf(atcKey(pasid ?? -1), iova) ?? 0) > 0,
-    };
+    let bits = c.cached ? HIT_CONFIG : 0;
+    if (key !== undefined) {
+      const t = this.tlb.lookup(key, iova);
+      if ((t & LOOKUP_LEAF) !== 0) bits |= HIT_IOTLB;
+      if ((t & LOOKUP_TABLE) !== 0) bits |= HIT_WALK;
+    }
+    if (ste.ats && (this.atcs.get(sid)?.leafLevelOf(atcKey(pasid ?? -1), iova) ?? 0) > 0) bits |= HIT_ATC;
+    return bits;
   }
 }
 

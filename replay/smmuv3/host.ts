@@ -105,6 +105,8 @@ export class Smmuv3Host implements HostModel {
   private readonly queues: readonly PhysicalQueue[];
   private readonly kinds = new Map<number, ObjKind>();
   private readonly viommus = new Map<number, Viommu>();
+  /** parts(iommu) by its argument. */
+  private readonly partsOf = new Map<number | undefined, readonly ViommuPart[]>();
   private readonly devices = new Map<number, DeviceSpec>();
   private readonly unitOf = new Map<number, number>(); // topology IOMMU id → index
   /** The direct (VCMDQ-like) queue of each physical SMMU: its own CMD_SYNC bookkeeping. */
@@ -339,9 +341,15 @@ export class Smmuv3Host implements HostModel {
   }
 
   /** Every (physical SMMU, VMID) the VM's vIOMMUs hold, in unit order (`iommu`: that SMMU's only). */
-  private parts(iommu?: number): ViommuPart[] {
-    const all = [...this.viommus.values()].flatMap((v) => v.parts).sort((a, b) => a.unit - b.unit);
-    return iommu === undefined ? all : all.filter((p) => this.topology.iommus[p.unit]!.id === iommu);
+  private parts(iommu?: number): readonly ViommuPart[] {
+    // The vIOMMUs are made once, in the constructor: each answer is computed once.
+    let out = this.partsOf.get(iommu);
+    if (out === undefined) {
+      const all = [...this.viommus.values()].flatMap((v) => v.parts).sort((a, b) => a.unit - b.unit);
+      out = iommu === undefined ? all : all.filter((p) => this.topology.iommus[p.unit]!.id === iommu);
+      this.partsOf.set(iommu, out);
+    }
+    return out;
   }
 
   setAtcTimeout(guestSid: number, timedOut: boolean): void {
@@ -365,5 +373,10 @@ export class Smmuv3Host implements HostModel {
     const d = this.devices.get(guestSid);
     if (d === undefined) return { iotlb: false, walk: false, config: false, atc: false };
     return this.units[this.unitIndex(d)]!.cached(d.psid, pasid, iova);
+  }
+
+  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+    const d = this.devices.get(guestSid);
+    return d === undefined ? 0 : this.units[this.unitIndex(d)]!.hits(d.psid, pasid, iova);
   }
 }

@@ -30,8 +30,8 @@ export function guestSmmu(topology: Topology, mem: GuestMemory, opts: Smmuv3Opti
 export function makeSmmuv3Kit(opts: { guest?: Omit<Smmuv3Options, 'events'>; host?: Smmuv3HostOptions } = {}): ReplayKit {
   return {
     arch: 'smmuv3',
-    guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink): QueueUnit {
-      return guestSmmu(topology, mem, { ...opts.guest, ...(events ? { events } : {}) });
+    guestUnit(topology: Topology, mem: GuestMemory, events?: EventSink, exec?: boolean): QueueUnit {
+      return guestSmmu(topology, mem, { ...opts.guest, ...(events ? { events } : {}), ...(exec !== undefined ? { exec } : {}) });
     },
     host(topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement): HostModel {
       return new Smmuv3Host(topology, ops, events, arrangement === undefined ? opts.host : { ...opts.host, arrangement });

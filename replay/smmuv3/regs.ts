@@ -2,7 +2,7 @@
 // (spec/smmuv3.md §1.1), the CONS.ERR codes (§1.3) and the ID registers derived from a feature set.
 // Each field is declared once as (lsb, width); everything else reads these rows.
 
-import type { Smmuv3OpName } from '../../formats/smmuv3/commands.js';
+import { SMMUV3_OPS, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
 
 /** Register offsets from SMMU page 0 (spec/smmuv3.md §1.1). Page 1 aliases page 0 (bit 16 folded). */
 export const REG = {
@@ -126,6 +126,12 @@ export function missingFeature(name: Smmuv3OpName, x: Smmuv3Features): string | 
   if (name === 'CMD_ATC_INV' && !x.ats) return 'ATS not implemented (IDR0.ATS=0)';
   if (name === 'CMD_PRI_RESP' && !x.pri) return 'PRI not implemented (IDR0.PRI=0)';
   return undefined;
+}
+
+/** missingFeature of every command for one feature set, from a table made once (asked per command). */
+export function missingFeatures(x: Smmuv3Features): (name: Smmuv3OpName) => string | undefined {
+  const why = new Map<string, string | undefined>(SMMUV3_OPS.map((op) => [op.name, missingFeature(op.name, x)]));
+  return (name) => why.get(name);
 }
 
 const bit = (b: boolean) => (b ? 1 : 0);

@@ -34,7 +34,14 @@ export interface Dropped {
 const isLeaf = (v: Kind) => v === LEAF;
 const isTable = (v: Kind) => v === TABLE;
 
+/** lookup's answer bits. */
+export const LOOKUP_LEAF = 1;
+export const LOOKUP_TABLE = 2;
+
 export class TranslationCache<T> extends LevelCache<T, Kind> {
+  /** lookup's and leafLevelOf's indexes, reused. */
+  private readonly scratch: number[] = [0, 0, 0, 0];
+
   constructor(capacity: number) {
     super(capacity, LEVEL_SHIFT);
   }
@@ -43,8 +50,29 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
   leafLevelOf(key: number, addr: bigint): number {
     const b = this.find(key);
     if (b === undefined) return 0;
-    for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(this.index(addr, l)) === LEAF) return l;
+    const idx = this.scratch;
+    this.indexes(addr, idx);
+    for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(idx[l]!) === LEAF) return l;
     return 0;
+  }
+
+  /**
+   * leafLevelOf and tableCovers in one pass over bucket `key`: LOOKUP_LEAF when a leaf entry maps
+   * `addr`, LOOKUP_TABLE when a walk entry covers it.
+   */
+  lookup(key: number, addr: bigint): number {
+    const b = this.find(key);
+    if (b === undefined) return 0;
+    const idx = this.scratch;
+    this.indexes(addr, idx);
+    let out = 0;
+    for (let l = 1; l <= 3; l++)
+      if (b.levels[l]!.get(idx[l]!) === LEAF) {
+        out = LOOKUP_LEAF;
+        break;
+      }
+    for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
+    return out;
   }
 
   /** Whether a non-leaf (walk) entry of bucket `key` covers `addr`. */

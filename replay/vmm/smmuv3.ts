@@ -14,8 +14,11 @@ import type { AddrRange } from '../../formats/scope.js';
 import { steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
 import { fls64 } from '../../formats/bits.js';
 import type { HostModel, Smmuv3InvEntry } from '../host.js';
-import { GUEST_FEATURES, missingFeature } from '../smmuv3/regs.js';
+import { GUEST_FEATURES, missingFeatures } from '../smmuv3/regs.js';
 import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch } from './arch.js';
+
+/** What the vIOMMU (GUEST_FEATURES) refuses, by command. */
+const guestMissing = missingFeatures(GUEST_FEATURES);
 
 /** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (spec/smmuv3.md §5.1). */
 export const SMMUV3_DATA_TYPE = 1;
@@ -97,7 +100,7 @@ export const smmuv3Vmm: VmmArch = {
   owner(d): Owner {
     const op = smmuv3Op(d);
     if (op === undefined || d.error !== undefined) return 'illegal';
-    if (missingFeature(op.name, GUEST_FEATURES) !== undefined) return 'illegal';
+    if (guestMissing(op.name) !== undefined) return 'illegal';
     return op.owner; // the table's owner column (formats/smmuv3/commands.ts)
   },
   illegal: () => ({ code: 'CERROR_ILL', value: 1 }),

@@ -9,7 +9,7 @@
 // Tables behind the caches are the unit's device table (SID → DID, ATS) and the page-table model.
 // Bounds (overflow empties the cache, like QEMU's IOTLB reset at 1024 entries): see CacheCapacity.
 
-import type { CacheHits, Translation } from '../unit.js';
+import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
 import { PageCache, NO_PASID, tagOf } from './pagecache.js';
 import { LEVEL_SHIFT_N, type Level, type PageTableModel } from './pagetable.js';
 
@@ -118,27 +118,28 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   return { ok: true, pa: pa + (iova - page) };
 }
 
-const MISS: CacheHits = Object.freeze({ iotlb: false, walk: false, config: false, atc: false });
-
 /**
- * Cache lookups for a request, filling nothing. `walk` means every paging-structure entry above
- * the leaf is cached (the walk could be skipped); `config` means the context entry (and in
- * scalable mode the PASID entry) is cached.
+ * Cache lookups for a request, filling nothing, as HIT_* bits (Translator.hits). `walk` means every
+ * paging-structure entry above the leaf is cached (the walk could be skipped); `config` means the
+ * context entry (and in scalable mode the PASID entry) is cached.
  */
-export function cached(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint): CacheHits {
+export function hits(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint): number {
   const tg = target(t, sid, pasid);
-  if (typeof tg === 'string' || !t.pageTable.mapped(iova)) return MISS;
+  if (typeof tg === 'string' || !t.pageTable.mapped(iova)) return 0;
   const tag = tagOf(tg.did, tg.tlbPasid);
   const leaf = t.pageTable.leafLevel(tg.did, iova);
   let walk = true;
   for (let l = 4; l > leaf; l--) walk &&= c.walk.get(tag, l, iova) !== undefined;
-  return {
-    iotlb: c.iotlb.get(tag, leaf, iova) !== undefined,
-    walk,
-    config: c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tg.tlbPasid))),
-    atc: tg.device.ats && c.devtlb.get(sid)?.get(atcTag(pasid), leaf, iova) !== undefined,
-  };
+  let bits = walk ? HIT_WALK : 0;
+  if (c.iotlb.get(tag, leaf, iova) !== undefined) bits |= HIT_IOTLB;
+  if (c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tg.tlbPasid)))) bits |= HIT_CONFIG;
+  if (tg.device.ats && c.devtlb.get(sid)?.get(atcTag(pasid), leaf, iova) !== undefined) bits |= HIT_ATC;
+  return bits;
 }
+
+/** `hits` as a CacheHits object. */
+export const cached = (c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint): CacheHits =>
+  hitsOf(hits(c, t, sid, pasid, iova));
 
 /** An interrupt request through remapping entry `index`: fills the IEC. */
 export function remapInterrupt(c: VtdCaches, index: number): void {

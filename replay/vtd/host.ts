@@ -426,6 +426,11 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     if (d === undefined) return { iotlb: false, walk: false, config: false, atc: false };
     return this.units[d.part.unitIndex]!.cached(d.spec.psid, pasid, iova);
   }
+
+  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+    const d = this.byGuestSid.get(guestSid);
+    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova);
+  }
 }
 
 /**

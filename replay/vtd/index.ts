@@ -31,8 +31,8 @@ export function guestDevices(topology: Topology): [number, DeviceEntry][] {
 
 export const vtdKit: ReplayKit = Object.freeze({
   arch: 'vtd' as const,
-  guestUnit: (topology: Topology, mem: GuestMemory, events?: EventSink) =>
-    new VtdUnit(mem, { devices: guestDevices(topology), events, name: 'guest' }),
+  guestUnit: (topology: Topology, mem: GuestMemory, events?: EventSink, exec?: boolean) =>
+    new VtdUnit(mem, { devices: guestDevices(topology), events, name: 'guest', ...(exec !== undefined ? { exec } : {}) }),
   host: (topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement, ids?: HostIds) =>
     new VtdHost(topology, ops, events, {
       ...(arrangement === undefined ? {} : { arrangement }),

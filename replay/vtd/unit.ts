@@ -33,6 +33,7 @@ import { VtdRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
 import {
   cached,
+  hits,
   DEFAULT_CAPACITY,
   remapInterrupt,
   translate,
@@ -138,6 +139,8 @@ export interface VtdUnitOptions {
   readonly capacity?: Partial<CacheCapacity>;
   readonly pageTable?: PageTableOptions;
   readonly events?: EventSink;
+  /** Report 'exec' events, with their cache effects, to `events` (default true). */
+  readonly exec?: boolean;
   /** For messages: which unit this is. */
   readonly name?: string;
 }
@@ -162,7 +165,11 @@ export class VtdUnit implements QueueUnit, WalkTables {
   readonly restart: 'on-clear' | 'on-iqt-write';
   private readonly smts: boolean;
   private readonly mamv: number;
+  private readonly fetched128: bigint[] = [0n, 0n];
+  private readonly fetched256: bigint[] = [0n, 0n, 0n, 0n];
   private readonly events: EventSink | undefined;
+  /** `events` takes 'exec' events: each descriptor's cache effects are collected for it. */
+  private readonly execEvents: boolean;
   private readonly timedOut = new Set<number>();
   private readonly scalableOpt: boolean | undefined;
   /** For messages: which unit this is. */
@@ -201,6 +208,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.smts = opts.smts ?? true;
     this.mamv = opts.mamv ?? 18;
     this.events = opts.events;
+    this.execEvents = opts.events !== undefined && opts.exec !== false;
     this.scalableOpt = opts.scalableMode;
     this.caches = new VtdCaches({ ...DEFAULT_CAPACITY, ...opts.capacity });
     this.pageTable = new PageTableModel(opts.pageTable);
@@ -261,6 +269,10 @@ export class VtdUnit implements QueueUnit, WalkTables {
 
   cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits {
     return cached(this.caches, this, sid, pasid, iova);
+  }
+
+  hits(sid: number, pasid: number | undefined, iova: bigint): number {
+    return hits(this.caches, this, sid, pasid, iova);
   }
 
   /** An interrupt through remapping-table entry `index` (fills the interrupt entry cache). */
@@ -440,12 +452,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
         IQEI.INVALID_WIDTH,
         `IQA.DW=${this.dw} is not valid in ${this.scalable ? 'scalable' : 'legacy'} mode${this.smts ? '' : ' without ECAP.SMTS'}`,
       );
-    const words = this.dw === 1 ? 4 : 2;
+    // One array per width, reused for every fetch (the decode cache keeps its own copy).
+    const raw = this.dw === 1 ? this.fetched256 : this.fetched128;
     const bytes = BigInt(this.dw === 1 ? 32 : 16);
     while (this.iqh !== tail) {
       const slot = this.iqh;
-      const raw = this.mem.readWords(this.base + BigInt(slot) * bytes, words);
-      if (raw === undefined) {
+      if (!this.mem.readWordsInto(this.base + BigInt(slot) * bytes, raw)) {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
         break;
       }
@@ -500,7 +512,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     const bad = this.check(d);
     if (bad !== undefined) return bad;
     if (d.name === 'inv_wait') return this.wait(slot, d);
-    const effects: CacheEffect[] | undefined = this.events ? [] : undefined;
+    const effects: CacheEffect[] | undefined = this.execEvents ? [] : undefined;
     if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) {
       // Posted to a device that will not answer: nothing is invalidated, the time-out comes later.
       this.outstanding ??= n(d.fields.SID);
@@ -531,7 +543,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     if (this.outstanding !== undefined) {
       this.pendingWaits.push(slot);
       if (d.fields.FN === 1n) this.fenced = true;
-      this.events?.({ kind: 'exec', slot, name: d.name, effects: [] });
+      if (this.execEvents) this.events!({ kind: 'exec', slot, name: d.name, effects: [] });
       return undefined;
     }
     const f = d.fields;
@@ -541,7 +553,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     }
     if (f.IF === 1n) this.ics |= ICS_IWC;
     if (this.events) {
-      this.events({ kind: 'exec', slot, name: d.name, effects: [] });
+      if (this.execEvents) this.events({ kind: 'exec', slot, name: d.name, effects: [] });
       this.events({ kind: 'complete', slot });
     }
     return undefined;

@@ -1,0 +1,60 @@
+// The block line reader at block boundaries: a plain file is read in blocks of 256 KiB, so a line
+// that crosses a boundary (and a CRLF whose CR ends one block and LF starts the next) must read the
+// same as any other line, with the right numbers, gzip or not.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../test/helpers.js';
+import { readLineChunks, readLines } from './lines.js';
+
+const BLOCK = 1 << 18; // lines.ts BLOCK: bytes per read of a plain file
+const dir = tempDir();
+
+/** Lines of `width` bytes (`L<no>` padded with dots), CRLF ends, so that CRs and LFs fall on every offset mod 7. */
+function text(count: number, width: number): { body: string; lines: string[] } {
+  const lines = Array.from({ length: count }, (_, i) => `L${i + 1}`.padEnd(width, '.'));
+  return { body: lines.join('\r\n'), lines };
+}
+
+describe('readLineChunks', () => {
+  // 7-byte lines + CRLF = 9 bytes per line; 9 does not divide 2^18, so the block boundaries fall
+  // inside lines; 40,000 lines = 360,000 bytes: one boundary (at 262,144 = 29,127 x 9 + 1, i.e. one
+  // byte into line 29,128, its "L" just before the boundary).
+  const { body, lines } = text(40_000, 7);
+  it.each([
+    ['plain', (p: string) => writeFileSync(p, body)],
+    ['gzip', (p: string) => writeFileSync(p, gzipSync(Buffer.from(body)))],
+  ])('%s: every line whole and numbered, across the block boundary; no final newline kept as is', async (_kind, write) => {
+    const p = join(dir, `blocks-${_kind}.txt`);
+    write(p);
+    const got: string[] = [];
+    let lastNo = 0;
+    for await (const l of readLines(p)) {
+      expect(l.no).toBe(lastNo + 1);
+      lastNo = l.no;
+      got.push(l.text);
+    }
+    expect(got.length).toBe(40_000);
+    expect(got).toEqual(lines);
+  });
+
+  it('a CRLF split by the boundary: the CR is not part of the line', async () => {
+    // Line 1 is BLOCK - 2 bytes, then CR at offset BLOCK - 1 (the last byte of block 1), LF at BLOCK.
+    const first = 'x'.repeat(BLOCK - 1);
+    const p = join(dir, 'crlf-split.txt');
+    writeFileSync(p, `${first}\r\nsecond\r\nthird`);
+    const got: { text: string; no: number }[] = [];
+    for await (const l of readLines(p)) got.push({ text: l.text, no: l.no });
+    expect(got).toEqual([
+      { text: first, no: 1 },
+      { text: 'second', no: 2 },
+      { text: 'third', no: 3 },
+    ]);
+    // The byte counts of the blocks add up to the file's size.
+    let bytes = 0;
+    for await (const c of readLineChunks(p)) bytes = c.bytes;
+    expect(bytes).toBe(BLOCK - 1 + 2 + 6 + 2 + 5);
+  });
+});

@@ -1,0 +1,62 @@
+// The level cache's index arithmetic and the SMMUv3 TLB's one-pass lookup (level-cache.ts,
+// smmuv3/tlb.ts): the double fast path below 2^53 must give the BigInt shift's index, and lookup
+// must say what leafLevelOf and tableCovers say. Expected indexes are addr >> shift written out.
+
+import { describe, expect, it } from 'vitest';
+import { LevelCache } from './level-cache.js';
+import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache } from './smmuv3/tlb.js';
+
+// SMMUv3 4 KiB granule (smmuv3/tables.ts LEVEL_SHIFT): level 0 covers 2^39 bytes ... level 3 2^12.
+const SHIFTS = [39n, 30n, 21n, 12n];
+
+describe('LevelCache.index', () => {
+  const c = new LevelCache<number, number>(16, SHIFTS);
+  // Around the 2^53 boundary of exact doubles, and the top of a 64-bit address space.
+  const addrs = [0n, 0xfffn, 0x1000n, 0x12345678000n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 0x1000n, (1n << 64n) - 1n];
+  it('matches addr >> shift at every level, on both sides of 2^53', () => {
+    for (const a of addrs) {
+      const all: number[] = [];
+      c.indexes(a, all);
+      SHIFTS.forEach((s, l) => {
+        expect(c.index(a, l)).toBe(Number(a >> s));
+        expect(all[l]).toBe(Number(a >> s));
+      });
+    }
+  });
+  it('the last page of a 64-bit space: the shift, not the rounded double (which reaches 2^52)', () => {
+    const top = (1n << 64n) - 1n;
+    expect(Math.floor(Number(top) / 4096)).toBe(2 ** 52); // what a double alone would say
+    expect(c.index(top, 3)).toBe(2 ** 52 - 1);
+  });
+});
+
+describe('TranslationCache.lookup', () => {
+  it('a leaf at level 3 and walk entries above it: LEAF|TABLE on the page, TABLE alone on its neighbour', () => {
+    const t = new TranslationCache<string>(64);
+    const b = t.bucket(7, 'tag');
+    const page = 0x40201000n;
+    for (let l = 0; l < 3; l++) t.insert(b, l, page, TABLE);
+    t.insert(b, 3, page, LEAF);
+    expect(t.lookup(7, page)).toBe(LOOKUP_LEAF | LOOKUP_TABLE);
+    // The next page shares the walk entries (same 2 MiB) but has no leaf.
+    expect(t.lookup(7, page + 0x1000n)).toBe(LOOKUP_TABLE);
+    expect(t.leafLevelOf(7, page + 0x1000n)).toBe(0);
+    expect(t.tableCovers(7, page + 0x1000n)).toBe(true);
+    // Another tag: nothing, even right after a hit on tag 7 (find's last bucket must not answer).
+    t.bucket(8, 'other');
+    expect(t.lookup(8, page)).toBe(0);
+    expect(t.lookup(9, page)).toBe(0);
+    expect(t.lookup(7, page)).toBe(LOOKUP_LEAF | LOOKUP_TABLE);
+  });
+  it('a flush empties what lookup sees; the bucket it remembered stays the cache own', () => {
+    const t = new TranslationCache<string>(2);
+    const b = t.bucket(1, 'tag');
+    t.insert(b, 3, 0x1000n, LEAF);
+    expect(t.lookup(1, 0x1000n)).toBe(LOOKUP_LEAF);
+    t.insert(b, 3, 0x2000n, LEAF);
+    t.insert(b, 3, 0x3000n, LEAF); // third entry in a cache of 2: emptied first
+    expect(t.fullFlushes).toBe(1);
+    expect(t.lookup(1, 0x1000n)).toBe(0);
+    expect(t.lookup(1, 0x3000n)).toBe(LOOKUP_LEAF);
+  });
+});
