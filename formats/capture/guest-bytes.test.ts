@@ -16,7 +16,7 @@ const TRACES = ['vtd-legacy-strict', 'vtd-legacy-lazy', 'vtd-scalable-strict', '
 /** Scans one line given as text and compares with the text parser: 'fast', 'fallback', or what differs. */
 function check(scanner: GuestByteScanner, text: string): string {
   const buf = Buffer.from(`${text}\n`, 'utf8');
-  const fast = scanner.scan(buf, 0, buf.length - 1, 7);
+  const fast = scanner.usable(buf) ? scanner.scan(buf, 0, buf.length - 1, 7) : FALLBACK;
   if (fast === FALLBACK) return 'fallback';
   const l = parseFtraceLine(text);
   if (l === undefined) return `${text}: the text parser says it is not an ftrace line`;
@@ -51,6 +51,10 @@ const respell: readonly ((l: string) => string)[] = [
   (l) => l.replace(/ c0_0=(\S+) c0_1=(\S+)/, ' c0_1=$2 c0_0=$1'),
   (l) => l.replace(/ c1_0=/, ' c01_0='),
   (l) => l.replace(/ (\S+)$/, ' \u00e9$1'),
+  (l) => l.replace(/ (\S+)$/, ' \r$1'),
+  (l) => l.replace(/ (\S+)$/, ' \u2028$1'),
+  (l) => l.replace(/^(\s*)/, '$1\u00e9\t'),
+  (l) => l.replace(/\] (\S+)/, '] $1\u00e9'),
   (l) => l.slice(0, Math.floor(l.length * 0.8)),
   (l) => l.replace(/(\d+)\.(\d+):/, '$1.$2123:'),
   (l) => l.replace(/(\d+)\.(\d+):/, '9999999.$2:'),
@@ -108,6 +112,12 @@ describe('guest byte scanner declines what is not canonical', () => {
   it('falls back on a bad word among the first n pairs, not on one past them', () => {
     expect(check(s, cl.replace('n=1', 'n=2'))).toBe('fallback');
     expect(check(s, cl.replace('c0_1=0x1f', 'c0_1='))).toBe('fallback');
+  });
+  it('refuses a block holding a character that the dot of the text parser refuses (CR, U+2028, U+2029)', () => {
+    expect(s.usable(Buffer.from(`${ok}\n`))).toBe(true);
+    expect(s.usable(Buffer.from(`${ok}\r\n`))).toBe(false);
+    expect(s.usable(Buffer.from(`${ok}\u2029\n`))).toBe(false);
+    expect(parseFtraceLine(`${ok}\u2029`)).toBeUndefined();
   });
   it('falls back on a tab, a TGID column, an unsigned task dash or a time beyond 2^53 ns', () => {
     expect(check(s, ok.replace(' [001]', '\t[001]'))).toBe('fallback');

@@ -53,6 +53,23 @@ const MAX_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e9) - 1;
 /** Small BigInts made once (most qwords the tracepoints print are 0 or a few bits). */
 const SMALL = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
+/**
+ * The end of the token at `p`: printable ASCII other than a space (what `\S` takes as one character
+ * each), up to a space or the end of the line; -1 when another byte (a tab, UTF-8) comes first.
+ */
+function token(buf: Buffer, p: number, e: number): number {
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === SP) return p;
+    if (c < 33 || c > 126) return -1;
+    p++;
+  }
+  return p;
+}
+
+const LINE_SEPARATOR = Buffer.from('\u2028', 'utf8');
+const PARAGRAPH_SEPARATOR = Buffer.from('\u2029', 'utf8');
+
 function same(buf: Buffer, s: number, e: number, want: Uint8Array): boolean {
   if (e - s !== want.length) return false;
   for (let i = 0; i < want.length; i++) if (buf[s + i] !== want[i]) return false;
@@ -97,12 +114,21 @@ export class GuestByteScanner {
     code,
   }));
 
-  /** Line `no` = `buf[s, e)`: the event, or FALLBACK. */
+  /**
+   * Can the lines of this block be read from their bytes? Not when it holds a character the text
+   * parser's `.` refuses anywhere in a line (`\r`, U+2028, U+2029): such a line is no ftrace line
+   * to it. Three native searches per block instead of a test per byte.
+   */
+  usable(buf: Buffer): boolean {
+    return buf.indexOf(13) < 0 && buf.indexOf(LINE_SEPARATOR) < 0 && buf.indexOf(PARAGRAPH_SEPARATOR) < 0;
+  }
+
+  /**
+   * Line `no` = `buf[s, e)` of a `usable` block: the event, or FALLBACK. The parts the queues read
+   * are matched byte by byte; the fields between them (the task name, another event's text) may
+   * hold any character the text parser's `.` takes.
+   */
   scan(buf: Buffer, s: number, e: number, no: number): ScannedFtrace | undefined {
-    for (let i = s; i < e; i++) {
-      const c = buf[i]!;
-      if (c < 32 || c > 126) return FALLBACK; // tabs, control bytes, UTF-8: the text parser's \s and `.`
-    }
     let p = s;
     while (p < e && buf[p] === SP) p++; // ^\s*
     // (.*?)-(\d+)\s+ : the first `-` followed by a digit (the lazy task ends there if the rest matches)
@@ -121,8 +147,8 @@ export class GuestByteScanner {
     p++;
     while (p < e && buf[p] === SP) p++;
     // (?:(\S{4,6})\s+)? : a token of 4..6 characters followed by a blank is the flags
-    let t = p;
-    while (t < e && buf[t] !== SP) t++;
+    const t = token(buf, p, e);
+    if (t < 0) return FALLBACK;
     let flags = '';
     if (t - p >= 4 && t - p <= 6 && t < e) {
       flags = this.strings.get(buf, p, t);
@@ -164,24 +190,21 @@ export class GuestByteScanner {
   /** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` with a known type name that agrees with qw0[3:0]. */
   private qiSubmit(buf: Buffer, p: number, e: number): bigint[] | undefined {
     while (e > p && buf[e - 1] === SP) e--; // \s*$
-    let t = p;
-    while (t < e && buf[t] !== SP) t++;
+    let t = token(buf, p, e);
     let code = -1;
     for (const ty of this.types) if (same(buf, p, t, ty.name)) code = ty.code;
     if (code < 0 || t >= e) return undefined;
     p = t;
     while (p < e && buf[p] === SP) p++;
     // (\S+?):\s+ : the IOMMU name token ends with its only usable colon
-    t = p;
-    while (t < e && buf[t] !== SP) t++;
+    t = token(buf, p, e);
     if (t - p < 2 || buf[t - 1] !== 58 || t >= e) return undefined;
     const words: bigint[] = [];
     for (let w = 0; w < 4; w++) {
       p = t;
       if (buf[p] !== SP) return undefined;
       while (p < e && buf[p] === SP) p++;
-      t = p;
-      while (t < e && buf[t] !== SP) t++;
+      t = token(buf, p, e);
       const v = hex64(buf, p, t);
       if (v === undefined) return undefined;
       words.push(v);
@@ -246,10 +269,9 @@ export class GuestByteScanner {
     if (kk !== k || (buf[d0] === 48 && p - d0 > 1)) return undefined; // c<k>, spelt without a leading zero
     if (buf[p] !== 95 || buf[p + 1] !== 48 + half || buf[p + 2] !== 61) return undefined; // _<half>=
     const v0 = p + 3;
-    let t = v0;
-    while (t < e && buf[t] !== SP) t++;
+    const t = token(buf, v0, e);
     pos.p = t;
-    if (t === v0) return undefined;
+    if (t <= v0) return undefined;
     return real ? hex64(buf, v0, t) : true;
   }
 }

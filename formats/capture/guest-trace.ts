@@ -94,6 +94,7 @@ export async function* readGuestChunks(
   for await (const c of readLineChunks(path)) {
     const out: GuestItem[] = [];
     const { buf, start, end } = c;
+    const fast = scanner?.usable(buf) === true ? scanner : undefined;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
       const s = start[k]!;
@@ -112,8 +113,8 @@ export async function* readGuestChunks(
         }
       }
       // A comment line (`#` first) is never an event; the rest may be read from the bytes.
-      if (inside && scanner !== undefined && buf[s] !== 35) {
-        const f = scanner.scan(buf, s, e, no);
+      if (inside && fast !== undefined && buf[s] !== 35) {
+        const f = fast.scan(buf, s, e, no);
         if (f !== undefined) {
           traceLines++;
           eventLines++;
