@@ -141,6 +141,7 @@ export class GuestVtdQueue extends QueueReader {
 
 /** Is this command a wait descriptor (type 5, with its type bits known)? */
 export function isVtdWait(c: Pick<CmdEvent, 'words' | 'known'>): boolean {
-  const k = c.known?.[0] ?? 0xffffffffffffffffn;
-  return (k & VTD_TYPE_BITS) === VTD_TYPE_BITS && (c.words[0]! & VTD_TYPE_BITS) === QI_IWD_TYPE;
+  const k = c.known?.[0];
+  if (k !== undefined && (k & VTD_TYPE_BITS) !== VTD_TYPE_BITS) return false;
+  return (c.words[0]! & VTD_TYPE_BITS) === QI_IWD_TYPE;
 }
