@@ -44,7 +44,8 @@ export type GuestItem = GuestLine | ScannedFtrace;
 const BEGIN_BYTES = Buffer.from(BEGIN_MARKER, 'latin1');
 const END_BYTES = Buffer.from(END_MARKER, 'latin1');
 /** Does line `buf[s, e)` start with `m`? */
-const startsWith = (buf: Buffer, s: number, e: number, m: Buffer) => e - s >= m.length && buf.compare(m, 0, m.length, s, s + m.length) === 0;
+const startsWith = (buf: Buffer, s: number, e: number, m: Buffer) =>
+  e - s >= m.length && buf.compare(m, 0, m.length, s, s + m.length) === 0;
 
 const ECAP = /DMAR: dmar\d+: reg_base_addr \S+ ver \S+ cap [0-9a-f]+ ecap ([0-9a-f]+)/;
 const CMDQ = /arm-smmu-v3 \S+: allocated (\d+) entries for cmdq/;

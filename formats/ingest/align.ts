@@ -125,7 +125,8 @@ const knownOf = (c: CmdEvent): readonly [bigint, bigint] => c.known ?? BOTH_KNOW
 /** Do two commands agree on every bit both sides know? */
 export function sameCommand(q: CmdEvent, g: CmdEvent): boolean {
   // Both sides know every bit (words are 64-bit values): the words themselves, without masking.
-  if (q.known === undefined && g.known === undefined) return (q.words[0] ?? 0n) === (g.words[0] ?? 0n) && (q.words[1] ?? 0n) === (g.words[1] ?? 0n);
+  if (q.known === undefined && g.known === undefined)
+    return (q.words[0] ?? 0n) === (g.words[0] ?? 0n) && (q.words[1] ?? 0n) === (g.words[1] ?? 0n);
   const qk = knownOf(q);
   const gk = knownOf(g);
   const m0 = qk[0] & gk[0];
