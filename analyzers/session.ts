@@ -56,8 +56,11 @@ export interface LoadedFile {
 }
 
 export interface SessionOptions {
-  /** The engine to use, or which one to start; default: $INVTRACE_SQL_ENGINE, else duckdb-wasm. */
-  readonly engine?: SqlEngine | EngineChoice;
+  /**
+   * The engine to use (or one starting: the session owns it either way and closes it, also when
+   * opening fails), or which one to start; default: $INVTRACE_SQL_ENGINE, else duckdb-wasm.
+   */
+  readonly engine?: SqlEngine | Promise<SqlEngine> | EngineChoice;
   /** Provide the analyzer views (default true). */
   readonly views?: boolean;
   readonly modules?: readonly SqlModule[];

@@ -7,12 +7,17 @@
 //   - group-by: `SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kind='cmd' GROUP BY op`
 //     over 1M commands, whole processes (`invtrace sql g.arrow -e ...` vs the peer), median of 5;
 //   - analyzer set: open a session on 5M commands and run every public trace view, in process;
-//   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5.
+//   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5, beside
+//     the floor of any duckdb-wasm program (bench/sql-wasm-floor.ts: the stock bindings answering
+//     SELECT 42 in a fresh process) and invtrace's WasmEngine doing the same.
+// $INVTRACE_BENCH_SQL_BASELINE=OTHER/dist/cli/main.js adds another build's `sql` to the same runs
+// (before/after a change, same peer, same load). Each whole-process figure also gives its CPU
+// seconds (user + system, all threads; bench/cpu-at-exit.ts), less sensitive to a shared machine.
 // The Parquet cache the sessions keep (analyzers/sql-engine/parquet-cache.ts) lives in the temporary
 // folder too; the first whole-process run on a trace fills it and is reported on its own line.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ident, type EngineKind } from '../analyzers/sql-engine/engine.js';
@@ -47,22 +52,47 @@ async function toParquet(trace: string, out: string): Promise<void> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Wall time of one whole process, in seconds. */
-function processSeconds(args: string[], env: NodeJS.ProcessEnv): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+/** Wall and CPU (user + system, every thread) seconds of one whole process. */
+interface ProcessTime {
+  readonly wall: number;
+  readonly cpu: number;
 }
 
-/** Median wall time of `reps` runs of each command, interleaved (the machine's load hits them alike). */
-function interleaved(cmds: readonly string[][], env: NodeJS.ProcessEnv, reps = REPS): number[] {
-  const times: number[][] = cmds.map(() => []);
-  for (let r = 0; r < reps; r++) cmds.forEach((c, i) => times[i]!.push(processSeconds(c, env)));
-  return times.map(median);
+function processTime(args: string[], env: NodeJS.ProcessEnv): ProcessTime {
+  const cpuFile = join(env.INVTRACE_CACHE_DIR!, '..', 'cpu.txt');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--import', join(packageRoot(), 'dist/bench/cpu-at-exit.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...env, INVTRACE_BENCH_CPU_FILE: cpuFile },
+  });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return { wall, cpu: Number(readFileSync(cpuFile, 'utf8')) };
 }
+
+const processSeconds = (args: string[], env: NodeJS.ProcessEnv): number => processTime(args, env).wall;
+
+/** Median wall and CPU times of `reps` runs of each command, interleaved (the machine's load hits them alike). */
+function interleavedTimes(cmds: readonly string[][], env: NodeJS.ProcessEnv, reps = REPS): ProcessTime[] {
+  const times: ProcessTime[][] = cmds.map(() => []);
+  for (let r = 0; r < reps; r++) cmds.forEach((c, i) => times[i]!.push(processTime(c, env)));
+  return times.map((ts) => ({ wall: median(ts.map((t) => t.wall)), cpu: median(ts.map((t) => t.cpu)) }));
+}
+
+/** Median wall time of `reps` runs of each command, interleaved. */
+const interleaved = (cmds: readonly string[][], env: NodeJS.ProcessEnv, reps = REPS): number[] =>
+  interleavedTimes(cmds, env, reps).map((t) => t.wall);
+
+/** "CPU 1.23 s, 2.5x the peer's". */
+const cpuNote = (t: ProcessTime, peerT: ProcessTime) => `CPU ${t.cpu.toFixed(2)} s, ${(t.cpu / peerT.cpu).toFixed(2)}x the peer's`;
 
 const cli = (...args: string[]) => [join(packageRoot(), 'dist/cli/main.js'), ...args];
+/**
+ * $INVTRACE_BENCH_SQL_BASELINE: another build's dist/cli/main.js (the code before a change), measured
+ * in the same interleaved runs as this one, so before and after share the peer and the load.
+ */
+const BASELINE = process.env.INVTRACE_BENCH_SQL_BASELINE;
+const baseline = (...args: string[]) => [BASELINE!, ...args];
 const peer = (parquet: string, sql: string) => [join(packageRoot(), 'dist/bench/sql-peer.js'), parquet, sql];
 
 /** Every public view of the bundled modules over traces (those over replay result tables need them). */
@@ -142,28 +172,44 @@ export const benches: readonly Bench[] = [
           const [wasmFirst, nativeFirst] = [cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)].map(
             (c) => processSeconds(c, env),
           );
-          const [peerGb, wasmGb, nativeGb] = interleaved(
-            [peer(midPq, GROUP_BY), cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)],
+          const [peerT, wasmT, nativeT, wasmB, nativeB] = interleavedTimes(
+            [
+              peer(midPq, GROUP_BY),
+              cli('sql', mid, '-e', GROUP_BY),
+              cli('sql', '--engine', 'native', mid, '-e', GROUP_BY),
+              ...(BASELINE ? [baseline('sql', mid, '-e', GROUP_BY), baseline('sql', '--engine', 'native', mid, '-e', GROUP_BY)] : []),
+            ],
             env,
           );
           out.push({
             name: 'group-by: peer (DuckDB native over Parquet, whole process)',
-            value: peerGb!,
+            value: peerT!.wall,
             unit: 's',
-            note: `median of ${REPS}`,
+            note: `median of ${REPS}; CPU ${peerT!.cpu.toFixed(2)} s`,
           });
           out.push({
             name: 'group-by: `sql -e` default engine (duckdb-wasm)',
-            value: wasmGb!,
+            value: wasmT!.wall,
             unit: 's',
-            note: `${ratio(wasmGb!, peerGb!)} (goal <= 2x); first run on the trace ${wasmFirst!.toFixed(2)} s`,
+            note: `${ratio(wasmT!.wall, peerT!.wall)} (goal <= 2x); ${cpuNote(wasmT!, peerT!)}; first run on the trace ${wasmFirst!.toFixed(2)} s`,
           });
           out.push({
             name: 'group-by: `sql --engine native -e`',
-            value: nativeGb!,
+            value: nativeT!.wall,
             unit: 's',
-            note: `${ratio(nativeGb!, peerGb!)} (goal <= 1.5x); first run on the trace ${nativeFirst!.toFixed(2)} s`,
+            note: `${ratio(nativeT!.wall, peerT!.wall)} (goal <= 1.5x); ${cpuNote(nativeT!, peerT!)}; first run on the trace ${nativeFirst!.toFixed(2)} s`,
           });
+          for (const [what, t] of [
+            ['duckdb-wasm', wasmB],
+            ['--engine native', nativeB],
+          ] as const)
+            if (t)
+              out.push({
+                name: `group-by: baseline build, ${what}`,
+                value: t.wall,
+                unit: 's',
+                note: `${ratio(t.wall, peerT!.wall)}; ${cpuNote(t, peerT!)}`,
+              });
         }
         if (PARTS.has('set')) {
           const big = join(dir, 'big.arrow');
@@ -200,23 +246,52 @@ export const benches: readonly Bench[] = [
           await toParquet(small, smallPq);
           const count = 'SELECT count(*) FROM trace';
           processSeconds(cli('sql', small, '-e', count), env);
-          const [peerOne, wasmOne, nativeOne] = interleaved(
-            [peer(smallPq, count), cli('sql', small, '-e', count), cli('sql', '--engine', 'native', small, '-e', count)],
+          const [peerOne, wasmOne, nativeOne, floor, engineOnly, wasmOneB, nativeOneB] = interleavedTimes(
+            [
+              peer(smallPq, count),
+              cli('sql', small, '-e', count),
+              cli('sql', '--engine', 'native', small, '-e', count),
+              [join(packageRoot(), 'dist/bench/sql-wasm-floor.js')],
+              [join(packageRoot(), 'dist/bench/sql-wasm-floor.js'), '--engine'],
+              ...(BASELINE ? [baseline('sql', small, '-e', count), baseline('sql', '--engine', 'native', small, '-e', count)] : []),
+            ],
             env,
           );
-          out.push({ name: `one-shot on ${SMALL_CAPTURE.split('/').pop()}: peer`, value: peerOne!, unit: 's', note: `median of ${REPS}` });
+          out.push({
+            name: `one-shot on ${SMALL_CAPTURE.split('/').pop()}: peer`,
+            value: peerOne!.wall,
+            unit: 's',
+            note: `median of ${REPS}; CPU ${peerOne!.cpu.toFixed(2)} s`,
+          });
+          out.push({
+            name: 'duckdb-wasm floor: stock bindings, SELECT 42, whole process (bench/sql-wasm-floor.ts)',
+            value: floor!.wall,
+            unit: 's',
+            note: `${ratio(floor!.wall, peerOne!.wall)}; CPU ${floor!.cpu.toFixed(2)} s; invtrace's WasmEngine alone, SELECT 42: ${engineOnly!.wall.toFixed(2)} s, CPU ${engineOnly!.cpu.toFixed(2)} s`,
+          });
           out.push({
             name: 'one-shot `sql small.arrow -e` (duckdb-wasm)',
-            value: wasmOne!,
+            value: wasmOne!.wall,
             unit: 's',
-            note: `${ratio(wasmOne!, peerOne!)} (goal <= 0.8 s)`,
+            note: `${ratio(wasmOne!.wall, peerOne!.wall)}, ${(wasmOne!.wall / floor!.wall).toFixed(2)}x the stock floor (goal <= 0.8 s); ${cpuNote(wasmOne!, peerOne!)}`,
           });
           out.push({
             name: 'one-shot `sql --engine native small.arrow -e`',
-            value: nativeOne!,
+            value: nativeOne!.wall,
             unit: 's',
-            note: ratio(nativeOne!, peerOne!),
+            note: `${ratio(nativeOne!.wall, peerOne!.wall)}; ${cpuNote(nativeOne!, peerOne!)}`,
           });
+          for (const [what, t] of [
+            ['duckdb-wasm', wasmOneB],
+            ['--engine native', nativeOneB],
+          ] as const)
+            if (t)
+              out.push({
+                name: `one-shot: baseline build, ${what}`,
+                value: t.wall,
+                unit: 's',
+                note: `${ratio(t.wall, peerOne!.wall)}; ${cpuNote(t, peerOne!)}`,
+              });
           out.push({ name: '`invtrace --help`', value: interleaved([cli('--help')], env)[0]!, unit: 's', note: `median of ${REPS}` });
         }
       } finally {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathKind, replayFolderTrace, type PathKind } from '../formats/input-kind.js';
-import { ingest, type IngestSummary } from '../formats/ingest/ingest.js';
+import type { IngestSummary } from '../formats/ingest/ingest.js';
 import { InputFault } from '../formats/result.js';
 import { runName } from '../formats/run-name.js';
 import { UsageError } from './run.js';
@@ -191,6 +191,8 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
       opts.onStage?.(`ingesting ${files.join(' + ')}`);
       let summary: IngestSummary;
       try {
+        // Loaded only when captures come (a trace, the usual input, needs none of it).
+        const { ingest } = await import('../formats/ingest/ingest.js');
         summary = await ingest(files, { output: out });
       } catch (e) {
         cleanup();

@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { addOptions } from './options.js';
 import { action, EXIT_BAD_INPUT } from './run.js';
 import { declareGen } from './commands/gen.js';
+import { startEarly } from '../analyzers/sql-engine/index.js';
+import type { SqlCliOptions } from './commands/sql.js';
 
 const INPUT_HELP =
   'a trace (.arrow), capture files of one run or a JSONL scenario (ingested on the fly), or a replay output folder (its trace)';
@@ -53,7 +55,13 @@ export function buildProgram(): Command {
       '<inputs...>',
       'traces (.arrow), captures of one run or a JSONL scenario (ingested on the fly), replay output folders and folders (every *.arrow in them; result tables load under their file names), Parquet result datasets (replay --parquet, ci --out)',
     )
-    .action(action(async (inputs: string[], opts) => (await import('./commands/sql.js')).sqlCommand(inputs, opts)));
+    .action(
+      action(async (inputs: string[], opts: SqlCliOptions) => {
+        // duckdb-wasm starts first: its start-up overlaps loading the command and reading the inputs.
+        const early = startEarly(opts.engine);
+        return (await import('./commands/sql.js')).sqlCommand(inputs, opts, early);
+      }),
+    );
 
   addOptions(program.command('views'), 'views')
     .description('the analyzer views of `invtrace sql` with their comments (one view or module with its columns)')

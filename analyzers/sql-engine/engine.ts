@@ -3,6 +3,7 @@
 // Arrow IPC *stream* bytes (in) and apache-arrow 21 tables and batches (out): engines that bundle
 // another Arrow version (duckdb-wasm ships Arrow 17) never see or return our Arrow objects.
 
+import { createRequire } from 'node:module';
 import type { RecordBatch, Table } from 'apache-arrow';
 
 export interface SqlEngine {
@@ -86,13 +87,18 @@ export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 /** Inputs from this many bytes on make `auto` pick native DuckDB (duckdb-wasm copies columns in: see attach.ts). */
 export const AUTO_NATIVE_BYTES = 64 << 20;
 
-/** Whether the optional native engine is installed. */
-export const nativeInstalled = (): Promise<boolean> =>
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- optional dependency: `as string` keeps tsc from resolving its types
-  import('@duckdb/node-api' as string).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Whether the optional native engine is installed (and loads here). Loaded with `require`, as
+ * native.ts does (the module is then cached for it): `import()` would lex its CommonJS first.
+ */
+export async function nativeInstalled(): Promise<boolean> {
+  try {
+    createRequire(import.meta.url)('@duckdb/node-api');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Resolves `auto`: native DuckDB when it is installed and the inputs hold AUTO_NATIVE_BYTES or more,

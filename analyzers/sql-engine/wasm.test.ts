@@ -48,6 +48,37 @@ describe('WasmEngine', () => {
     expect(Number((await engine.query('SELECT count(*) AS n FROM seg')).get(0)!.n)).toBe(3);
   });
 
+  it('reads the next segment while the worker inserts one, and closes the source when either fails', async () => {
+    // The source fails after its first segment: the load fails with its error, the source is closed.
+    let closed = 0;
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      try {
+        yield tableToIPC(sample(10), 'stream');
+        throw new Error('segment 2: disk gone');
+      } finally {
+        closed++;
+      }
+    }
+    await expect(engine.loadTable('bad', failing())).rejects.toThrow('segment 2: disk gone');
+    expect(closed).toBe(1);
+    // DuckDB refuses the second segment (one column where the table has several) while the third
+    // is being read: that error, the source closed.
+    async function* refused(): AsyncGenerator<Uint8Array> {
+      try {
+        yield tableToIPC(sample(10), 'stream');
+        yield tableToIPC(new Table({ x: vectorFromArray([1, 2, 3]) }), 'stream');
+        yield tableToIPC(sample(10), 'stream');
+      } finally {
+        closed++;
+      }
+    }
+    await expect(engine.loadTable('bad', refused())).rejects.toThrow(SqlError);
+    expect(closed).toBe(2);
+    // Its near twin, every segment readable, loads them all.
+    await engine.loadTable('bad', [tableToIPC(sample(10), 'stream'), tableToIPC(sample(7, 10), 'stream')]);
+    expect(Number((await engine.query('SELECT count(*) AS n FROM bad')).get(0)!.n)).toBe(17);
+  });
+
   it('creates an empty table from a schema-only stream (dictionary columns declared by value type)', async () => {
     await engine.loadTable('empty', ipcStreams(sample(0).schema, (async function* () {})()));
     const r = await engine.query(

@@ -12,20 +12,23 @@
 // `fetchQueryResults`) that Arrow 21 reads. Limits: WebAssembly's 32-bit address space caps DuckDB
 // at about 3 GiB of data; one statement runs at a time (calls queue).
 
-import { createRequire } from 'node:module';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import Module, { createRequire } from 'node:module';
+import vm from 'node:vm';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type RecordBatch } from 'apache-arrow';
 import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
 import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
 import { cacheRoot } from './parquet-cache.js';
+import { LINK_REWRITE_VERSION, lazyArrow, lazyLinking } from './wasm-link.js';
 
 const require = createRequire(import.meta.url);
 
 /**
  * Gives the bundled worker script the browser globals it expects; silences its console unless
- * debugging. It also starts compiling DuckDB's WebAssembly as soon as the thread runs, while the
+ * debugging. It runs the worker script's text it is given (`workerData.source`: wasm-link.ts's
+ * rewrite). It also starts compiling DuckDB's WebAssembly as soon as the thread runs, while the
  * main thread is still loading duckdb-wasm's JavaScript and reading the inputs: the worker's own
  * instantiate (which reads the same file) is handed the module compiled by then. The worker script
  * (1.2 MB of JavaScript) compiles with V8's code cache, kept in `codeCache` (written atomically;
@@ -41,6 +44,9 @@ function shim(script: string, wasm: string, codeCache: string | undefined, debug
     debug ? '' : 'console.log = console.error = console.warn = console.info = console.debug = () => {};',
     `const bytes = readFileSync(${JSON.stringify(wasm)});`,
     'const compiled = WebAssembly.compile(bytes);',
+    // The worker script reads the same 34 MB file again to instantiate it: hand it these bytes (once).
+    "const fs = require('node:fs'), readFile0 = fs.readFileSync;",
+    `fs.readFileSync = (p, ...rest) => p === ${JSON.stringify(wasm)} && rest.length === 0 ? ((fs.readFileSync = readFile0), bytes) : readFile0(p, ...rest);`,
     'compiled.catch(() => {});',
     'const instantiate = WebAssembly.instantiate;',
     'WebAssembly.instantiate = (src, imports) =>',
@@ -52,7 +58,7 @@ function shim(script: string, wasm: string, codeCache: string | undefined, debug
     `const script = ${JSON.stringify(script)}, cachePath = ${JSON.stringify(codeCache ?? null)};`,
     'let cachedData;',
     'try { if (cachePath) cachedData = readFileSync(cachePath); } catch {}',
-    "const code = new vm.Script(Module.wrap(readFileSync(script, 'utf8')), { filename: script, cachedData });",
+    "const code = new vm.Script(Module.wrap(require('node:worker_threads').workerData.source), { filename: script, cachedData });",
     // Saved once DuckDB has started, so the functions compiled while starting are in it.
     'const save = () => {',
     '  if (!cachePath || (cachedData !== undefined && !code.cachedDataRejected)) return;',
@@ -67,6 +73,25 @@ function shim(script: string, wasm: string, codeCache: string | undefined, debug
     'const mod = { exports: {} };',
     'code.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(script), mod, script, dirname(script));',
   ].join('\n');
+}
+
+/**
+ * duckdb-wasm's main-thread module (AsyncDuckDB and the loggers), as `import('@duckdb/duckdb-wasm')`
+ * gives it in Node, with its apache-arrow required on first use (wasm-link.ts: never, here).
+ */
+function loadDuckdbWasm(): typeof import('@duckdb/duckdb-wasm') {
+  const file = require.resolve('@duckdb/duckdb-wasm');
+  const mod = { exports: {} as typeof import('@duckdb/duckdb-wasm') };
+  const wrapped = new vm.Script(Module.wrap(lazyArrow(readFileSync(file, 'utf8')).text), { filename: file });
+  (wrapped.runInThisContext() as (...a: unknown[]) => void).call(
+    mod.exports,
+    mod.exports,
+    Module.createRequire(file),
+    mod,
+    file,
+    dirname(file),
+  );
+  return mod.exports;
 }
 
 type Listener = (ev: { data: unknown }) => void;
@@ -94,6 +119,16 @@ class WorkerAdapter {
 
   terminate(): void {
     void this.worker.terminate();
+  }
+
+  /** Stops telling AsyncDuckDB anything (a start abandoned: no warnings about its requests). */
+  detach(): void {
+    for (const h of this.wrapped.values()) {
+      this.worker.off('message', h);
+      this.worker.off('error', h);
+      this.worker.off('exit', h);
+    }
+    this.wrapped.clear();
   }
 }
 
@@ -155,25 +190,48 @@ export class WasmEngine implements SqlEngine {
   }
 
   /** Starts the worker, instantiates DuckDB (about a second: compiling the WebAssembly) and connects. */
-  static async start(): Promise<WasmEngine> {
+  static async start(signal?: AbortSignal): Promise<WasmEngine> {
     const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
     const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
     // The worker first: it compiles the WebAssembly while this thread loads duckdb-wasm.
-    const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${statSync(script).size}-v8-${process.versions.v8}.cache`);
-    const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), { eval: true });
+    // Its dynamic linker made lazy (wasm-link.ts): half of the worker's start-up CPU otherwise.
+    const linked = lazyLinking(readFileSync(script, 'utf8'));
+    const source = lazyArrow(linked.text);
+    const linking = linked.applied && source.applied ? `link${LINK_REWRITE_VERSION}` : `link0-${linked.applied}-${source.applied}`;
+    const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${source.text.length}-${linking}-v8-${process.versions.v8}.cache`);
+    const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), {
+      eval: true,
+      workerData: { source: source.text },
+    });
+    // Stopped from outside (the command failed before using it): the worker ends now, the start rejects.
+    const adapter = new WorkerAdapter(worker);
+    let abort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      abort = () => {
+        adapter.detach();
+        void worker.terminate();
+        reject(new Error('duckdb-wasm start stopped'));
+      };
+    });
+    aborted.catch(() => undefined);
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    const until = <T>(p: Promise<T>) => Promise.race([p, aborted]);
     try {
-      const duckdb = await import('@duckdb/duckdb-wasm');
+      const duckdb = loadDuckdbWasm();
       const logger = process.env.INVTRACE_DEBUG ? new duckdb.ConsoleLogger() : new duckdb.VoidLogger();
-      const db = new duckdb.AsyncDuckDB(logger, new WorkerAdapter(worker));
-      await db.instantiate(wasm);
+      const db = new duckdb.AsyncDuckDB(logger, adapter);
+      await until(db.instantiate(wasm));
       // Keep 64-bit integers exact (BigInt), not doubles.
-      await db.open({ query: { castBigIntToDouble: false } });
-      const conn = await db.connectInternal();
+      await until(db.open({ query: { castBigIntToDouble: false } }));
+      const conn = await until(db.connectInternal());
       worker.postMessage('invtrace:save-code-cache');
       return new WasmEngine(db, conn, worker);
     } catch (e) {
       await worker.terminate();
       throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
   }
 
@@ -189,11 +247,22 @@ export class WasmEngine implements SqlEngine {
     return this.serial(async () => {
       try {
         await this.db.runQuery(this.conn, `DROP TABLE IF EXISTS ${ident(name)}`);
-        let create = true;
-        for await (const bytes of streams) {
-          // The buffer is transferred to the worker: this side must not reuse it.
-          await this.db.insertArrowFromIPCStream(this.conn, bytes, { name, create });
-          create = false;
+        const it = (async function* () {
+          yield* streams;
+        })();
+        try {
+          let next = it.next();
+          for (let create = true; ; create = false) {
+            const r = await next;
+            if (r.done === true) break;
+            // The next segment is read and encoded on this thread while the worker inserts this one.
+            next = it.next();
+            next.catch(() => undefined); // seen by the loop's next turn, or dropped when this one fails
+            // The buffer is transferred to the worker: this side must not reuse it.
+            await this.db.insertArrowFromIPCStream(this.conn, r.value, { name, create });
+          }
+        } finally {
+          await it.return(undefined).catch(() => undefined);
         }
       } catch (e) {
         throw sqlError(e);

@@ -6,6 +6,7 @@
 
 import { readFileSync, rmSync } from 'node:fs';
 import { SqlError, type EngineChoice } from '../../analyzers/sql-engine/engine.js';
+import type { EarlyEngine } from '../../analyzers/sql-engine/index.js';
 import { formatOfPath } from '../../analyzers/export.js';
 import { splitStatements } from '../../analyzers/modules.js';
 import { InputFault } from '../../formats/result.js';
@@ -48,7 +49,23 @@ function statementsOf(opts: SqlCliOptions): string[] | undefined {
     .filter((s) => stripLeadingComments(s).replace(/;$/, '').trim() !== '');
 }
 
-export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise<number> {
+/**
+ * `early`: duckdb-wasm already starting (cli/program.ts starts it before this module loads when
+ * it is surely the engine); this command owns it from here: the session takes it, or it is closed.
+ */
+export async function sqlCommand(inputs: string[], opts: SqlCliOptions, early?: EarlyEngine): Promise<number> {
+  const pending = { early };
+  try {
+    return await sqlWith(inputs, opts, pending);
+  } catch (e) {
+    // Failed before a session took the engine (a usage error, a bad input): stop it at once.
+    pending.early?.cancel();
+    throw e;
+  }
+}
+
+/** `pending.early` is cleared once a session has taken the engine (it closes it from then on). */
+async function sqlWith(inputs: string[], opts: SqlCliOptions, pending: { early: EarlyEngine | undefined }): Promise<number> {
   const statements = statementsOf(opts);
   const format = pickFormat(opts);
   const maxRows = opts.maxRows === undefined ? undefined : Number(opts.maxRows);
@@ -77,9 +94,11 @@ export async function sqlCommand(inputs: string[], opts: SqlCliOptions): Promise
       } else paths.push(p);
     }
     const { openSession } = await import('../../analyzers/session.js');
+    const early = pending.early;
+    pending.early = undefined; // the session owns it now, and closes it if opening fails
     session = await openSession(paths, {
       views: opts.views !== false,
-      ...(opts.engine ? { engine: opts.engine } : {}),
+      ...(early ? { engine: early.engine } : opts.engine ? { engine: opts.engine } : {}),
       // A one-shot's statements are known: their views and columns are made ready in one pass.
       ...(statements ? { statements } : {}),
       onNote: (m) => process.stderr.write(`invtrace: ${m}\n`),
