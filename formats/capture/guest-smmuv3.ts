@@ -14,8 +14,8 @@
 
 import { RingCursor } from '../ring.js';
 import type { Diagnostics } from './events.js';
-import { parseCmdList } from './ftrace.js';
-import type { GuestLine } from './guest-trace.js';
+import { parseCmdList, type CmdList } from './ftrace.js';
+import type { GuestItem } from './guest-trace.js';
 import { QueueReader } from './queue-reader.js';
 
 const CMD_SYNC = 0x46n;
@@ -41,19 +41,30 @@ export class GuestSmmuv3Queue extends QueueReader {
     this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
   }
 
-  feed(g: GuestLine): void {
+  feed(g: GuestItem): void {
     const f = g.ftrace;
+    if (f === undefined) {
+      // Read from its bytes (guest-bytes.ts): a cmdlist carries its batch, already parsed.
+      this.diag.seen(g.event);
+      if (g.cmdlist !== undefined) this.batch(g.cmdlist, g.no, g.cpu, () => BigInt(g.ts));
+      return;
+    }
     this.diag.seen(f.event);
     if (f.event !== 'cmdlist') return;
     const b = parseCmdList(f.text);
     if (typeof b === 'string') return this.diag.bad(g.no, b, 'cmdlist');
+    this.batch(b, g.no, f.cpu, () => f.ts_ns);
+  }
+
+  /** One batch: its commands, the unrecorded ones, the appended CMD_SYNC and the doorbell. */
+  private batch(b: CmdList, no: number, cpu: number, ts: () => bigint): void {
     // One kprobe definition records the same pairs on every event: fewer is a line cut short.
     const want = (this.recorded ??= b.recorded);
     if (b.recorded < want)
-      return this.diag.bad(g.no, `${b.recorded} of the ${want} recorded command pairs: the line is cut short`, 'cmdlist');
+      return this.diag.bad(no, `${b.recorded} of the ${want} recorded command pairs: the line is cut short`, 'cmdlist');
     if (b.n === 0 && !b.sync) return;
     const c = this.cursor;
-    const meta = { at: { file: this.diag.file, line: g.no }, ts_ns: f.ts_ns, cpu: f.cpu };
+    const meta = { at: { file: this.diag.file, line: no }, ts_ns: ts(), cpu };
     for (const words of b.cmds) {
       this.out.push({ kind: 'cmd', slot: c.slot, wrap: c.wrap, words, ...meta });
       c.advance();

@@ -12,6 +12,7 @@ import { InputFault } from '../result.js';
 import { readLineChunks } from '../lines.js';
 import { Diagnostics } from './events.js';
 import { parseFtraceLine, type FtraceLine } from './ftrace.js';
+import type { GuestByteScanner, ScannedFtrace } from './guest-bytes.js';
 
 export type GuestKind = 'ftrace' | 'console';
 
@@ -36,6 +37,15 @@ export interface GuestLine {
   readonly ftrace: FtraceLine;
   readonly no: number;
 }
+
+/** An event line: parsed as text (GuestLine) or, on the fast path, from its bytes (ScannedFtrace). */
+export type GuestItem = GuestLine | ScannedFtrace;
+
+const BEGIN_BYTES = Buffer.from(BEGIN_MARKER, 'latin1');
+const END_BYTES = Buffer.from(END_MARKER, 'latin1');
+/** Does line `buf[s, e)` start with `m`? */
+const startsWith = (buf: Buffer, s: number, e: number, m: Buffer) =>
+  e - s >= m.length && buf.compare(m, 0, m.length, s, s + m.length) === 0;
 
 const ECAP = /DMAR: dmar\d+: reg_base_addr \S+ ver \S+ cap [0-9a-f]+ ecap ([0-9a-f]+)/;
 const CMDQ = /arm-smmu-v3 \S+: allocated (\d+) entries for cmdq/;
@@ -64,7 +74,8 @@ function noteFact(text: string, facts: GuestFacts): void {
  * The ftrace lines of a guest capture, in file order, a block at a time; facts are filled in as
  * they are read (the console's kernel log comes before the trace dump). At the end, the event lines
  * are counted against the header's `entries-in-buffer` (what the kernel dumped): a line lost or
- * duplicated on the way is a warning naming the header line.
+ * duplicated on the way is a warning naming the header line. With a `scanner`, event lines of the
+ * canonical form are read from the bytes (guest-bytes.ts) and the others as text, in file order.
  */
 export async function* readGuestChunks(
   path: string,
@@ -72,7 +83,8 @@ export async function* readGuestChunks(
   diag: Diagnostics,
   facts: GuestFacts,
   progress?: Progress,
-): AsyncGenerator<GuestLine[]> {
+  scanner?: GuestByteScanner,
+): AsyncGenerator<GuestItem[]> {
   let inside = kind === 'ftrace';
   let sawBegin = false;
   let sawEnd = false;
@@ -81,22 +93,38 @@ export async function* readGuestChunks(
   let eventLines = 0;
   let header: { inBuffer: number; line: number } | undefined;
   for await (const c of readLineChunks(path)) {
-    const out: GuestLine[] = [];
+    const out: GuestItem[] = [];
+    const { buf, start, end } = c;
+    const fast = scanner?.usable(buf) === true ? scanner : undefined;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
-      const text = c.buf.toString('utf8', c.start[k], c.end[k]);
+      const s = start[k]!;
+      const e = end[k]!;
       diag.lines = no;
       if (kind === 'console') {
-        if (text.startsWith(BEGIN_MARKER)) {
+        if (startsWith(buf, s, e, BEGIN_BYTES)) {
           inside = true;
           sawBegin = true;
           continue;
         }
-        if (text.startsWith(END_MARKER)) {
+        if (startsWith(buf, s, e, END_BYTES)) {
           inside = false;
           sawEnd = true;
           continue;
         }
+      }
+      // A comment line (`#` first) is never an event; the rest may be read from the bytes.
+      if (inside && fast !== undefined && buf[s] !== 35) {
+        const f = fast.scan(buf, s, e, no);
+        if (f !== undefined) {
+          traceLines++;
+          eventLines++;
+          out.push(f);
+          continue;
+        }
+      }
+      const text = buf.toString('utf8', s, e);
+      if (kind === 'console') {
         if (!inside) {
           noteFact(text, facts);
           continue;
@@ -149,7 +177,7 @@ export async function* readGuestChunks(
 
 /** The ftrace lines of a guest capture, one at a time (readGuestChunks). */
 export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts): AsyncGenerator<GuestLine> {
-  for await (const lines of readGuestChunks(path, kind, diag, facts)) yield* lines;
+  for await (const lines of readGuestChunks(path, kind, diag, facts)) for (const g of lines) if (g.ftrace !== undefined) yield g;
 }
 
 /** Reads only the facts (a first pass for a guest-only trace, whose header must come first). */

@@ -19,7 +19,8 @@
 import { RingCursor } from '../ring.js';
 import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
-import type { GuestLine } from './guest-trace.js';
+import type { ScannedFtrace } from './guest-bytes.js';
+import type { GuestItem } from './guest-trace.js';
 import { QueueReader } from './queue-reader.js';
 
 /** Linux's invalidation queue length (QI_LENGTH, drivers/iommu/intel/dmar.c). */
@@ -58,8 +59,9 @@ export class GuestVtdQueue extends QueueReader {
     this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
   }
 
-  feed(g: GuestLine): void {
+  feed(g: GuestItem): void {
     const f = g.ftrace;
+    if (f === undefined) return this.feedScanned(g);
     this.diag.seen(f.event);
     if (f.event !== 'qi_submit') {
       if (this.group?.cpu === f.cpu) this.flush();
@@ -67,21 +69,29 @@ export class GuestVtdQueue extends QueueReader {
     }
     const q = parseQiSubmit(f.text);
     if (typeof q === 'string') return this.diag.bad(g.no, q, 'qi_submit');
+    this.submit(f, q.words, g.no, f.ts_ns);
+  }
+
+  /** A line read from its bytes (guest-bytes.ts): a qi_submit carries its words, already checked. */
+  private feedScanned(g: ScannedFtrace): void {
+    this.diag.seen(g.event);
+    if (g.qi === undefined) {
+      if (this.group?.cpu === g.cpu) this.flush();
+      return;
+    }
+    this.submit(g, g.qi, g.no, BigInt(g.ts));
+  }
+
+  /** One descriptor: it joins the open submission or starts the next one (§7). */
+  private submit(f: { cpu: number; pid: number; flags: string }, words: readonly bigint[], line: number, ts: bigint): void {
     const gap = this.opts.gapNs ?? DEFAULT_BATCH_GAP_NS;
     const grp = this.group;
-    if (
-      grp === undefined ||
-      grp.cpu !== f.cpu ||
-      grp.pid !== f.pid ||
-      grp.flags !== f.flags ||
-      f.ts_ns - grp.lastTs > gap ||
-      f.ts_ns < grp.lastTs
-    ) {
+    if (grp === undefined || grp.cpu !== f.cpu || grp.pid !== f.pid || grp.flags !== f.flags || ts - grp.lastTs > gap || ts < grp.lastTs) {
       this.flush();
-      this.group = { cpu: f.cpu, pid: f.pid, flags: f.flags, lastTs: f.ts_ns, cmds: [] };
+      this.group = { cpu: f.cpu, pid: f.pid, flags: f.flags, lastTs: ts, cmds: [] };
     }
-    this.group!.lastTs = f.ts_ns;
-    this.group!.cmds.push({ words: q.words, line: g.no, ts: f.ts_ns });
+    this.group!.lastTs = ts;
+    this.group!.cmds.push({ words, line, ts });
   }
 
   end(): void {
@@ -131,6 +141,7 @@ export class GuestVtdQueue extends QueueReader {
 
 /** Is this command a wait descriptor (type 5, with its type bits known)? */
 export function isVtdWait(c: Pick<CmdEvent, 'words' | 'known'>): boolean {
-  const k = c.known?.[0] ?? 0xffffffffffffffffn;
-  return (k & VTD_TYPE_BITS) === VTD_TYPE_BITS && (c.words[0]! & VTD_TYPE_BITS) === QI_IWD_TYPE;
+  const k = c.known?.[0];
+  if (k !== undefined && (k & VTD_TYPE_BITS) !== VTD_TYPE_BITS) return false;
+  return (c.words[0]! & VTD_TYPE_BITS) === QI_IWD_TYPE;
 }

@@ -296,7 +296,7 @@ export class QemuByteScanner {
  * The strings of a text field (`{x:s}`: QEMU's type names, a few distinct values), one string per
  * distinct value instead of one per line. Bounded; a value whose hash is taken by another is made anew.
  */
-class Interner {
+export class Interner {
   private readonly byHash = new Map<number, string>();
 
   get(buf: Buffer, s: number, e: number): string {

@@ -8,7 +8,8 @@ import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
-import { guestFacts, readGuestChunks, type GuestFacts, type GuestKind, type GuestLine, type Progress } from '../capture/guest-trace.js';
+import { GuestByteScanner } from '../capture/guest-bytes.js';
+import { guestFacts, readGuestChunks, type GuestFacts, type GuestItem, type GuestKind, type Progress } from '../capture/guest-trace.js';
 import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
 import { readLineChunks } from '../lines.js';
@@ -192,11 +193,11 @@ function guestEvents(
     arch === 'vtd'
       ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
       : new GuestSmmuv3Queue(diag, { entries });
-  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress), q);
+  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner()), q);
 }
 
 /** Feeds a guest reader a block of lines at a time and passes its events on per block. */
-async function* guestBatches(chunks: AsyncIterable<GuestLine[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
+async function* guestBatches(chunks: AsyncIterable<GuestItem[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
   for await (const lines of chunks) {
     for (const g of lines) q.feed(g);
     yield q.take();

@@ -1,0 +1,279 @@
+// Guest ftrace lines parsed straight from the bytes of a block (formats/lines.ts readLineChunks),
+// with no string, regular expression or object per field: the ftrace prefix (ftrace.ts FTRACE_LINE),
+// then the payload of the two events the guest side reads, `qi_submit` (VT-d, ftrace.ts
+// parseQiSubmit) and the `cmdlist` kprobe (SMMUv3, ftrace.ts parseCmdList).
+//
+// This is a fast path, never a second grammar (like qemu-bytes.ts for the QEMU side): it accepts
+// only the canonical spelling the kernel prints (printable ASCII, blanks that are spaces, no TGID
+// column, the event name ended by its colon, a known qi_submit type name that agrees with qw0[3:0],
+// cmdlist fields `n`, `sync`, then `cK_0 cK_1` in order, numbers short enough to be exact), which
+// the text parser's regular expressions accept with the same values. Every other line answers
+// FALLBACK and is parsed as text by ftrace.ts, which words the errors. Where the text parser's
+// regular expression could choose differently by backtracking (a second `-` in the task name, a
+// token of flag length that is not followed by a timestamp), the line falls back too.
+
+import type { CmdList } from './ftrace.js';
+import { QI_TYPE_NAMES } from './ftrace.js';
+import { Interner } from './qemu-bytes.js';
+
+/** An ftrace event line read from bytes; what the guest queues need, nothing more (no task name). */
+export interface ScannedFtrace {
+  /** Discriminates from GuestLine (guest-trace.ts), whose `ftrace` is the text parser's line. */
+  readonly ftrace: undefined;
+  readonly no: number;
+  readonly pid: number;
+  readonly cpu: number;
+  readonly flags: string;
+  /** Trace clock in ns: exact as a number (the scanner declines beyond 2^53 ns, 104 days). */
+  readonly ts: number;
+  readonly event: string;
+  /** qi_submit: qw0..qw3. */
+  readonly qi: readonly bigint[] | undefined;
+  /** cmdlist: the batch, as parseCmdList gives it. */
+  readonly cmdlist: CmdList | undefined;
+}
+
+/** The scanner cannot decide this line: parse it as text. */
+export const FALLBACK = undefined;
+
+const SP = 32;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+/** `[\w:.]` of a regular expression without the u flag, by byte. */
+const EVENT_CHAR = Uint8Array.from({ length: 256 }, (_, c) =>
+  isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 58 || c === 46 ? 1 : 0,
+);
+/** ns per unit of the k-th fraction digit count: 10^(9 - k). */
+const FRACTION_SCALE = Array.from({ length: 10 }, (_, k) => 10 ** (9 - k));
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const QI_SUBMIT = ascii('qi_submit');
+const CMDLIST = ascii('cmdlist');
+/** Seconds of the trace clock beyond which ns would not be exact as a number. */
+const MAX_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e9) - 1;
+/** Small BigInts made once (most qwords the tracepoints print are 0 or a few bits). */
+const SMALL = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
+/**
+ * The end of the token at `p`: printable ASCII other than a space (what `\S` takes as one character
+ * each), up to a space or the end of the line; -1 when another byte (a tab, UTF-8) comes first.
+ */
+function token(buf: Buffer, p: number, e: number): number {
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === SP) return p;
+    if (c < 33 || c > 126) return -1;
+    p++;
+  }
+  return p;
+}
+
+const LINE_SEPARATOR = Buffer.from('\u2028', 'utf8');
+const PARAGRAPH_SEPARATOR = Buffer.from('\u2029', 'utf8');
+
+function same(buf: Buffer, s: number, e: number, want: Uint8Array): boolean {
+  if (e - s !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (buf[s + i] !== want[i]) return false;
+  return true;
+}
+
+/** Decimal digits at `p` (at most `max`): their value, with the end in `pos.p`; -1 when none or too many. */
+function digits(buf: Buffer, p: number, e: number, max: number, pos: { p: number }): number {
+  let v = 0;
+  const p0 = p;
+  while (p < e && isDigit(buf[p]!)) v = v * 10 + (buf[p++]! - 48);
+  pos.p = p;
+  return p === p0 || p - p0 > max ? -1 : v;
+}
+
+/**
+ * `0x` and 1..16 hex digits in `buf[s, e)` as parseU64 reads them (which any such token is, and
+ * qword in ftrace.ts for 13 digits or fewer); undefined otherwise.
+ */
+function hex64(buf: Buffer, s: number, e: number): bigint | undefined {
+  const n = e - s - 2;
+  if (n < 1 || n > 16 || buf[s] !== 48 || (buf[s + 1]! | 32) !== 120) return undefined;
+  let hi = 0;
+  let lo = 0;
+  const split = e - Math.min(n, 8); // the last 8 digits go to `lo`
+  for (let p = s + 2; p < e; p++) {
+    const d = hexVal(buf[p]!);
+    if (d < 0) return undefined;
+    if (p < split) hi = hi * 16 + d;
+    else lo = lo * 16 + d;
+  }
+  if (hi === 0) return lo < 256 ? SMALL[lo]! : BigInt(lo);
+  return n <= 13 ? BigInt(hi * 2 ** 32 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** Reads canonical guest ftrace lines from bytes; one per guest side (its interned strings). */
+export class GuestByteScanner {
+  private readonly strings = new Interner();
+  private readonly pos = { p: 0 };
+  private readonly types: readonly { name: Uint8Array; code: number }[] = Object.entries(QI_TYPE_NAMES).map(([name, code]) => ({
+    name: ascii(name),
+    code,
+  }));
+
+  /**
+   * Can the lines of this block be read from their bytes? Not when it holds a character the text
+   * parser's `.` refuses anywhere in a line (`\r`, U+2028, U+2029): such a line is no ftrace line
+   * to it. Three native searches per block instead of a test per byte.
+   */
+  usable(buf: Buffer): boolean {
+    return buf.indexOf(13) < 0 && buf.indexOf(LINE_SEPARATOR) < 0 && buf.indexOf(PARAGRAPH_SEPARATOR) < 0;
+  }
+
+  /**
+   * Line `no` = `buf[s, e)` of a `usable` block: the event, or FALLBACK. The parts the queues read
+   * are matched byte by byte; the fields between them (the task name, another event's text) may
+   * hold any character the text parser's `.` takes.
+   */
+  scan(buf: Buffer, s: number, e: number, no: number): ScannedFtrace | undefined {
+    let p = s;
+    while (p < e && buf[p] === SP) p++; // ^\s*
+    // (.*?)-(\d+)\s+ : the first `-` followed by a digit (the lazy task ends there if the rest matches)
+    while (p < e && !(buf[p] === 45 && isDigit(buf[p + 1] ?? 0))) p++;
+    if (p >= e) return FALLBACK;
+    const pos = this.pos;
+    const pid = digits(buf, p + 1, e, 9, pos);
+    p = pos.p;
+    if (pid < 0 || buf[p] !== SP) return FALLBACK;
+    while (p < e && buf[p] === SP) p++;
+    // \[(\d+)\]\s+ (no TGID column)
+    if (buf[p] !== 91) return FALLBACK;
+    const cpu = digits(buf, p + 1, e, 6, pos);
+    p = pos.p;
+    if (cpu < 0 || buf[p] !== 93 || buf[p + 1] !== SP) return FALLBACK;
+    p++;
+    while (p < e && buf[p] === SP) p++;
+    // (?:(\S{4,6})\s+)? : a token of 4..6 characters followed by a blank is the flags
+    const t = token(buf, p, e);
+    if (t < 0) return FALLBACK;
+    let flags = '';
+    if (t - p >= 4 && t - p <= 6 && t < e) {
+      flags = this.strings.get(buf, p, t);
+      p = t;
+      while (p < e && buf[p] === SP) p++;
+    }
+    // (\d+)\.(\d+):\s+ (the seconds, then the first 9 digits of the fraction padded to ns)
+    const sec = digits(buf, p, e, 7, pos);
+    p = pos.p;
+    if (sec < 0 || sec > MAX_SECONDS || buf[p] !== 46) return FALLBACK;
+    const f0 = p + 1;
+    const frac = digits(buf, f0, e, 9, pos);
+    p = pos.p;
+    if (frac < 0 || buf[p] !== 58 || buf[p + 1] !== SP) return FALLBACK;
+    const ts = sec * 1e9 + frac * FRACTION_SCALE[p - f0]!;
+    p++;
+    while (p < e && buf[p] === SP) p++;
+    // ([\w:.]+):\s?(.*)$ : the run of name characters must end with its colon
+    const n0 = p;
+    while (p < e && EVENT_CHAR[buf[p]!] === 1) p++;
+    if (p - n0 < 2 || buf[p - 1] !== 58) return FALLBACK;
+    const n1 = p - 1;
+    if (p < e && buf[p] === SP) p++;
+    let qi: bigint[] | undefined;
+    let cmdlist: CmdList | undefined;
+    let event: string;
+    if (same(buf, n0, n1, QI_SUBMIT)) {
+      event = 'qi_submit';
+      qi = this.qiSubmit(buf, p, e);
+      if (qi === undefined) return FALLBACK;
+    } else if (same(buf, n0, n1, CMDLIST)) {
+      event = 'cmdlist';
+      cmdlist = this.cmdList(buf, p, e);
+      if (cmdlist === undefined) return FALLBACK;
+    } else event = this.strings.get(buf, n0, n1);
+    return { ftrace: undefined, no, pid, cpu, flags, ts, event, qi, cmdlist };
+  }
+
+  /** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` with a known type name that agrees with qw0[3:0]. */
+  private qiSubmit(buf: Buffer, p: number, e: number): bigint[] | undefined {
+    while (e > p && buf[e - 1] === SP) e--; // \s*$
+    let t = token(buf, p, e);
+    let code = -1;
+    for (const ty of this.types) if (same(buf, p, t, ty.name)) code = ty.code;
+    if (code < 0 || t >= e) return undefined;
+    p = t;
+    while (p < e && buf[p] === SP) p++;
+    // (\S+?):\s+ : the IOMMU name token ends with its only usable colon
+    t = token(buf, p, e);
+    if (t - p < 2 || buf[t - 1] !== 58 || t >= e) return undefined;
+    const words: bigint[] = [];
+    for (let w = 0; w < 4; w++) {
+      p = t;
+      if (buf[p] !== SP) return undefined;
+      while (p < e && buf[p] === SP) p++;
+      t = token(buf, p, e);
+      const v = hex64(buf, p, t);
+      if (v === undefined) return undefined;
+      words.push(v);
+    }
+    if (t !== e) return undefined;
+    if (Number(words[0]! & 0xfn) !== code) return undefined; // the text parser words the mismatch
+    return words;
+  }
+
+  /**
+   * `(arm_smmu_cmdq_issue_cmdlist+0x0/0x72c) n=1 sync=1 c0_0=0x4 c0_1=0x1f c1_0=...`: `n`, `sync`,
+   * then the pairs in order, each field with a value; the first min(n, pairs) pairs 64-bit hex.
+   */
+  private cmdList(buf: Buffer, p: number, e: number): CmdList | undefined {
+    // ^\([^)]*\)\s*
+    if (buf[p] === 40) {
+      while (p < e && buf[p] !== 41) p++;
+      if (p >= e) return undefined;
+      p++;
+      while (p < e && buf[p] === SP) p++;
+    }
+    const pos = this.pos;
+    if (buf[p] !== 110 || buf[p + 1] !== 61) return undefined; // n=
+    const n = digits(buf, p + 2, e, 9, pos);
+    p = pos.p;
+    if (n < 0 || buf[p] !== SP) return undefined;
+    while (p < e && buf[p] === SP) p++;
+    if (!same(buf, p, Math.min(p + 5, e), SYNC_EQ) || (buf[p + 5] !== 48 && buf[p + 5] !== 49)) return undefined; // sync=0|1
+    const sync = buf[p + 5] === 49;
+    p += 6;
+    const cmds: [bigint, bigint][] = [];
+    let recorded = 0;
+    for (;;) {
+      const t0 = p;
+      while (p < e && buf[p] === SP) p++;
+      if (p === e) break;
+      if (p === t0) return undefined; // no blank before the field
+      const w0 = this.pairField(buf, p, e, recorded, 0, recorded < n);
+      if (w0 === undefined) return undefined;
+      p = this.pos.p;
+      if (buf[p] !== SP) return undefined;
+      while (p < e && buf[p] === SP) p++;
+      const w1 = this.pairField(buf, p, e, recorded, 1, recorded < n);
+      if (w1 === undefined) return undefined;
+      p = this.pos.p;
+      if (recorded < n) cmds.push([w0 as bigint, w1 as bigint]);
+      recorded++;
+    }
+    return { n, sync, cmds, missing: n - cmds.length, recorded };
+  }
+
+  /**
+   * `c<k>_<half>=VALUE` at `p` (end in `pos.p`): the value as a 64-bit number when `real`, else
+   * true for any value that is not empty (words past `n` are stack memory); undefined otherwise.
+   */
+  private pairField(buf: Buffer, p: number, e: number, k: number, half: number, real: boolean): bigint | true | undefined {
+    const pos = this.pos;
+    if (buf[p] !== 99) return undefined; // c
+    const d0 = p + 1;
+    const kk = digits(buf, d0, e, 6, pos);
+    p = pos.p;
+    if (kk !== k || (buf[d0] === 48 && p - d0 > 1)) return undefined; // c<k>, spelt without a leading zero
+    if (buf[p] !== 95 || buf[p + 1] !== 48 + half || buf[p + 2] !== 61) return undefined; // _<half>=
+    const v0 = p + 3;
+    const t = token(buf, v0, e);
+    pos.p = t;
+    if (t <= v0) return undefined;
+    return real ? hex64(buf, v0, t) : true;
+  }
+}
+
+const SYNC_EQ = ascii('sync=');
