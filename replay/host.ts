@@ -28,6 +28,11 @@ export interface HostOp {
   readonly bytes?: number;
   /** devtlb_inv: the device never answered (the cost model charges the completion time-out). */
   readonly timedOut?: boolean;
+  /**
+   * For a reader (tests, debugging), never parsed and in no table: the command or descriptor
+   * name, the register or the ioctl. A physical queue reports the same record for every op of
+   * one kind and text (made once, not per command), so a sink reads an op; it keeps no identity.
+   */
   readonly detail: string;
 }
 

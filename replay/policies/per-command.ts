@@ -36,7 +36,8 @@ export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: Walk
     if (owner === 'vmm') ctx.vmm.execute(d, ctx.host);
     ctx.executed(pos);
   } else {
-    const invs = [...ctx.vmm.forward(d, ctx.host, o.fanout), ...(o.devtlb === 'nop' ? ctx.vmm.companionDevtlb(d, ctx.host) : [])];
+    const fwd = ctx.vmm.forward(d, ctx.host, o.fanout);
+    const invs = o.devtlb === 'nop' ? fwd.concat(ctx.vmm.companionDevtlb(d, ctx.host)) : fwd;
     const out = forwardToHost(ctx, [{ pos, d, invs }]);
     if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
   }

@@ -9,7 +9,7 @@
 
 import { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
-import type { HostOpSink } from '../host.js';
+import type { HostOp, HostOpSink } from '../host.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
 import { HOST_FEATURES } from './regs.js';
 import { SYNC, cmd, type Words } from './encode.js';
@@ -24,6 +24,15 @@ export class PhysicalQueue {
   private readonly ring: SmmuRing;
   /** The driver's PROD (wrap|index). */
   private prod = 0;
+  /**
+   * The host ops this queue reports, made once: their kind, IOMMU and text never change (a
+   * host_cmd's text is its opcode's name), so no record or string is built per command.
+   */
+  private readonly cmdOps: (HostOp | undefined)[] = [];
+  private readonly syncOp: HostOp;
+  /** Each slot's address, made once (no BigInt per command). */
+  private readonly slotAddr: readonly bigint[];
+  private readonly doorbellOp: HostOp;
 
   constructor(
     readonly iommu: number,
@@ -36,6 +45,15 @@ export class PhysicalQueue {
     this.mem.addRegion(PHYS_QUEUE_BASE, this.ring.entries * 16);
     this.unit = new Smmuv3(this.mem, { features: HOST_FEATURES, ...opts });
     this.unit.configureQueue(PHYS_QUEUE_BASE, this.ring.entries, 16);
+    this.slotAddr = Array.from({ length: this.ring.entries }, (_, i) => PHYS_QUEUE_BASE + BigInt(i * 16));
+    this.syncOp = { kind: 'host_sync', iommu, detail: 'CMD_SYNC' };
+    this.doorbellOp = { kind: 'host_doorbell', iommu, detail: 'CMDQ_PROD' };
+  }
+
+  /** The host_cmd op of a command, by its opcode (the name `what` gives it). */
+  private cmdOp(c: Words, what: (w: Words) => string): HostOp {
+    const code = Number(c[0] & 0xffn);
+    return (this.cmdOps[code] ??= { kind: 'host_cmd', iommu: this.iommu, detail: what(c) });
   }
 
   private consValue(): number {
@@ -45,29 +63,30 @@ export class PhysicalQueue {
 
   /**
    * arm_smmu_cmdq_issue_cmdlist(cmds, n, sync=true): writes the commands and a CMD_SYNC,
-   * publishes them with one PROD write, and waits for the SYNC.
+   * publishes them with one PROD write, and waits for the SYNC. `n`: the first n of `cmds` (a
+   * caller's reused block); `what` names a command (its host_cmd text, one per opcode).
    */
-  issue(cmds: readonly Words[], what: (w: Words) => string): IssueResult {
+  issue(cmds: readonly Words[], what: (w: Words) => string, n = cmds.length): IssueResult {
     this.retryStuck();
-    if (this.ring.free(this.prod, this.consValue()) < cmds.length + 1) return 'ETIMEDOUT'; // stuck behind a SYNC that never completes
-    for (const c of cmds) {
+    if (this.ring.free(this.prod, this.consValue()) < n + 1) return 'ETIMEDOUT'; // stuck behind a SYNC that never completes
+    for (let i = 0; i < n; i++) {
+      const c = cmds[i]!;
       this.put(c);
-      const name = what(c);
-      this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: name });
-      if (name === 'CMD_ATC_INV')
+      const op = this.cmdOp(c, what);
+      this.ops(op);
+      if (op.detail === 'CMD_ATC_INV')
         this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: atcTimedOut(this.unit, c), detail: atcDetail(this.unit, c) });
     }
     const sync = this.prod;
     this.put(SYNC);
-    this.ops({ kind: 'host_sync', iommu: this.iommu, detail: 'CMD_SYNC' });
-    this.ops({ kind: 'host_doorbell', iommu: this.iommu, detail: `CMDQ_PROD=0x${this.prod.toString(16)}` });
-    const at = this.ring.pos(this.prod);
-    this.unit.writeProducer(at.index, at.wrap);
+    this.ops(this.syncOp);
+    this.ops(this.doorbellOp);
+    this.unit.writeProducer(this.prod & this.ring.mask, (this.prod >>> this.ring.log2size) & 1);
     return this.wait(sync);
   }
 
   private put(c: Words): void {
-    this.mem.writeWords(PHYS_QUEUE_BASE + BigInt((this.prod & this.ring.mask) * 16), c);
+    this.mem.writeWords(this.slotAddr[this.prod & this.ring.mask]!, c);
     this.prod = this.ring.inc(this.prod);
   }
 

@@ -72,11 +72,13 @@ const OP = {
 } as const;
 const VMID_MASK = 0xffffn << 32n;
 const SID_MASK = 0xffff_ffffn << 32n;
+const NH_ALL = BigInt(OP.TLBI_NH_ALL);
 
 const opName = (w: Words) => SMMUV3.lookup(Number(w[0] & 0xffn))?.def.name ?? `UNKNOWN_0x${(w[0] & 0xffn).toString(16)}`;
 
 /** One user entry as copy_struct_from_user reads it with `len` bytes per entry (§5.2 item 2). */
 function readEntry(e: Smmuv3InvEntry, len: number): Words | 'E2BIG' {
+  if (len === 16) return e.length === 2 ? (e as Words) : [e[0], e[1]]; // the usual size: read as it is
   const keep = (w: bigint, bytes: number) => (bytes >= 8 ? w : w & ((1n << BigInt(8 * Math.max(0, bytes))) - 1n));
   if (len <= 16) return [keep(e[0], len), keep(e[1], len - 8)]; // shorter: zero-extended
   // Longer: the bytes past the 16 the kernel knows must be zero.
@@ -90,6 +92,9 @@ interface ViommuPart {
   readonly vmid: number;
   /** vDEVICE table: virtual (guest) SID → physical SID. */
   readonly vsids: ReadonlyMap<number, number>;
+  /** The VMID as it sits in a command (bits 32+), and each pSID likewise: made once, not per command. */
+  readonly vmidBits: bigint;
+  readonly psidBits: ReadonlyMap<number, bigint>;
 }
 
 interface Viommu {
@@ -111,6 +116,10 @@ export class Smmuv3Host implements HostModel {
   private readonly unitOf = new Map<number, number>(); // topology IOMMU id → index
   /** The direct (VCMDQ-like) queue of each physical SMMU: its own CMD_SYNC bookkeeping. */
   private readonly vcmdq: readonly QueueContext[];
+  /** Scratch of vsmmuInvalidate: the copied user entries and the per-part blocks, reused per ioctl. */
+  private readonly cmds: Words[] = [];
+  private readonly blocks: Words[][];
+  private readonly blockFill: Int32Array;
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
   readonly nestedHwpts: ReadonlyMap<number, number>;
 
@@ -130,6 +139,8 @@ export class Smmuv3Host implements HostModel {
     );
     this.units = this.queues.map((q) => q.unit);
     this.vcmdq = this.queues.map(() => new QueueContext());
+    this.blocks = this.queues.map(() => []); // a vIOMMU has at most one part per physical SMMU
+    this.blockFill = new Int32Array(this.queues.length);
     let next = 1;
     this.kinds.set(next++, 'ioas');
     const objects: HostObject[] = [];
@@ -151,7 +162,13 @@ export class Smmuv3Host implements HostModel {
       const devs = topology.devices.filter((d) => d.iommu === m.id);
       if (devs.length === 0) return; // the VM does not span this SMMU
       this.kinds.set(next++, 'hwpt_paging');
-      const part = { unit: i, vmid: m.vmid, vsids: new Map(devs.map((d) => [d.sid, d.psid])) };
+      const part: ViommuPart = {
+        unit: i,
+        vmid: m.vmid,
+        vsids: new Map(devs.map((d) => [d.sid, d.psid])),
+        vmidBits: BigInt(m.vmid) << 32n,
+        psidBits: new Map(devs.map((d) => [d.sid, BigInt(d.psid) << 32n])),
+      };
       if (opts.arrangement === 'shared') parts.push(part);
       else addViommu([part]);
     });
@@ -187,7 +204,7 @@ export class Smmuv3Host implements HostModel {
       iommu: v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1,
       entries: req.entryNum,
       bytes: req.entryNum * req.entryLen,
-      detail: `IOMMU_HWPT_INVALIDATE id=${req.id}`,
+      detail: 'IOMMU_HWPT_INVALIDATE',
     });
     const r = this.hwptInvalidate(req);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
@@ -210,35 +227,37 @@ export class Smmuv3Host implements HostModel {
     if (req.dataType !== DATA_ARM_SMMUV3) return 'EINVAL';
     if (req.entryNum === 0) return 'EINVAL'; // the SMMUv3 driver does not take an empty probe array
     const user = req.entries!;
-    const cmds: Words[] = [];
+    const cmds = this.cmds; // cmds[0..entryNum−1]: this call's (the array is reused, never shortened)
     for (let i = 0; i < req.entryNum; i++) {
       const e = user[i];
       if (e === undefined) return 'EFAULT'; // past the end of the user buffer
       if (!Array.isArray(e)) throw new Error('SMMUv3 host: a VT-d entry in an SMMUv3 invalidation');
       const w = readEntry(e as Smmuv3InvEntry, req.entryLen);
       if (w === 'E2BIG') return 'E2BIG';
-      cmds.push(w);
+      cmds[i] = w;
     }
+    const n = req.entryNum;
     // Convert each entry for the SMMU(s) it goes to; every 63 entries (or at the end) each SMMU
-    // that got commands issues them + a CMD_SYNC, in the order of the vIOMMU's parts.
-    const block: Words[][] = v.parts.map(() => []);
+    // that got commands issues them + a CMD_SYNC, in the order of the vIOMMU's parts. The blocks
+    // are this host's scratch arrays (issue copies the commands into the physical queue).
+    const block = this.blocks;
+    const fill = this.blockFill;
+    fill.fill(0);
     let last = 0;
     let cur = 0;
     let errno: Errno | 0 = 0;
-    while (cur !== cmds.length) {
-      const c = this.convert(v, cmds[cur]!);
-      if (c === undefined) {
+    while (cur !== n) {
+      if (!this.convert(v, cmds[cur]!, block, fill)) {
         errno = 'EIO'; // entries last..cur−1 were converted but never sent, yet are counted (§5.2 item 5)
         break;
       }
-      for (const [k, w] of c) block[k]!.push(w);
       cur++;
-      if (cur !== cmds.length && cur - last !== BLOCK) continue;
+      if (cur !== n && cur - last !== BLOCK) continue;
       let failed = false;
       for (let k = 0; k < v.parts.length && !failed; k++) {
-        if (block[k]!.length === 0) continue;
-        failed = this.queues[v.parts[k]!.unit]!.issue(block[k]!, opName) !== 0;
-        block[k] = [];
+        if (fill[k] === 0) continue;
+        failed = this.queues[v.parts[k]!.unit]!.issue(block[k]!, opName, fill[k]) !== 0;
+        fill[k] = 0;
       }
       if (failed) {
         cur--; // a failed block counts up to its last command (§5.2 item 5)
@@ -252,28 +271,37 @@ export class Smmuv3Host implements HostModel {
 
   /**
    * arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3).
-   * The converted command for each part (index into v.parts) it goes to.
+   * Appends the converted command to the block of each part (index into v.parts) it goes to
+   * (block[k][fill[k]++]); false: EIO.
    */
-  private convert(v: Viommu, w: Words): [number, Words][] | undefined {
+  private convert(v: Viommu, w: Words, block: Words[][], fill: Int32Array): boolean {
     const op = Number(w[0] & 0xffn);
     switch (op) {
       case OP.TLBI_NSNH_ALL:
-        return v.parts.map((p, k) => [k, [BigInt(OP.TLBI_NH_ALL) | (BigInt(p.vmid) << 32n), 0n]]);
+        for (let k = 0; k < v.parts.length; k++) block[k]![fill[k]!++] = [NH_ALL | v.parts[k]!.vmidBits, 0n];
+        return true;
       case OP.TLBI_NH_VA:
       case OP.TLBI_NH_VAA:
       case OP.TLBI_NH_ALL:
-      case OP.TLBI_NH_ASID:
-        return v.parts.map((p, k) => [k, [(w[0] & ~VMID_MASK) | (BigInt(p.vmid) << 32n), w[1]]]);
+      case OP.TLBI_NH_ASID: {
+        const w0 = w[0] & ~VMID_MASK;
+        for (let k = 0; k < v.parts.length; k++) block[k]![fill[k]!++] = [w0 | v.parts[k]!.vmidBits, w[1]];
+        return true;
+      }
       case OP.ATC_INV:
       case OP.CFGI_CD:
       case OP.CFGI_CD_ALL: {
         const vsid = Number(w[0] >> 32n);
-        const k = v.parts.findIndex((p) => p.vsids.has(vsid));
-        if (k < 0) return undefined;
-        return [[k, [(w[0] & ~SID_MASK) | (BigInt(v.parts[k]!.vsids.get(vsid)!) << 32n), w[1]]]];
+        for (let k = 0; k < v.parts.length; k++) {
+          const psid = v.parts[k]!.psidBits.get(vsid);
+          if (psid === undefined) continue;
+          block[k]![fill[k]!++] = [(w[0] & ~SID_MASK) | psid, w[1]];
+          return true;
+        }
+        return false;
       }
       default:
-        return undefined;
+        return false;
     }
   }
 

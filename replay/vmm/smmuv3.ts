@@ -15,7 +15,8 @@ import { steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
 import { fls64 } from '../../formats/bits.js';
 import type { HostModel, Smmuv3InvEntry } from '../host.js';
 import { GUEST_FEATURES, missingFeatures } from '../smmuv3/regs.js';
-import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch } from './arch.js';
+import type { Fanout, HostInv, Owner, VmmArch } from './arch.js';
+import { targetsOf } from './targets.js';
 
 /** What the vIOMMU (GUEST_FEATURES) refuses, by command. */
 const guestMissing = missingFeatures(GUEST_FEATURES);
@@ -49,7 +50,7 @@ function forwarded(d: Decoded): Forwarded | undefined {
   return op !== undefined && (op.owner === 'host' || op.owner === 'devtlb') ? op.name : undefined;
 }
 
-function targets(d: Decoded, name: Forwarded, host: HostModel, fanout: Fanout): number[] {
+function targets(d: Decoded, name: Forwarded, host: HostModel, fanout: Fanout): readonly number[] {
   const target = TARGET[name];
   switch (target) {
     case 'asid':
@@ -58,23 +59,28 @@ function targets(d: Decoded, name: Forwarded, host: HostModel, fanout: Fanout): 
       return asidTargets(host, undefined, fanout);
     // The vIOMMU holding the device's vDEVICE; a device without one is skipped (QEMU accel).
     case 'sid':
-      return objectsWithDevices(host, [Number(d.fields.SID)]).map((o) => o.id);
+      return targetsOf(host).ofDevice(Number(d.fields.SID));
     default:
       return unreachable(target);
   }
 }
 
-const raw = (d: Decoded): Smmuv3InvEntry => [d.words[0]!, d.words[1]!];
-
-function devicesOfAsid(host: HostModel, asid: number): number[] {
-  return host.topology.devices.filter((x) => x.domain === asid).map((x) => x.sid);
-}
+/** The guest command as its host entry: its two words (the decoded command's own, when it has just those). */
+const raw = (d: Decoded): Smmuv3InvEntry => (d.words.length === 2 ? (d.words as unknown as Smmuv3InvEntry) : [d.words[0]!, d.words[1]!]);
 
 /** The vIOMMUs an ASID-scoped TLBI must reach: those with a device of that ASID, else all. */
-function asidTargets(host: HostModel, asid: number | undefined, fanout: Fanout): number[] {
-  const objs = asid === undefined ? host.objects : objectsWithDevices(host, devicesOfAsid(host, asid));
-  const ids = (objs.length > 0 ? objs : host.objects).map((o) => o.id);
-  return fanout === 'first' ? ids.slice(0, 1) : ids;
+function asidTargets(host: HostModel, asid: number | undefined, fanout: Fanout): readonly number[] {
+  const t = targetsOf(host);
+  const mine = asid === undefined ? t.all : t.ofDomainDevices(asid);
+  const ids = mine.length > 0 ? mine : t.all;
+  return fanout === 'first' && ids.length > 1 ? ids.slice(0, 1) : ids;
+}
+
+/** One host entry per target object, all of the same guest command. */
+function toEach(ids: readonly number[], entry: Smmuv3InvEntry): HostInv[] {
+  const out: HostInv[] = new Array<HostInv>(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = { object: ids[i]!, entry };
+  return out;
 }
 
 /** Linux's ATC_INV encoding of a byte range (spec/smmuv3.md §3): SIZE = fls(first ^ last). */
@@ -111,13 +117,13 @@ export const smmuv3Vmm: VmmArch = {
     // (unknown → EIO), any other opcode → EIO, reserved bits passed to the physical queue.
     const name = forwarded(d);
     let ids = name === undefined ? [] : targets(d, name, host, 'all');
-    if (ids.length === 0) ids = host.objects.slice(0, 1).map((o) => o.id);
-    return ids.map((object) => ({ object, entry: raw(d) }));
+    if (ids.length === 0) ids = targetsOf(host).all.slice(0, 1);
+    return toEach(ids, raw(d));
   },
   forward(d, host, fanout): HostInv[] {
     const name = forwarded(d);
     if (name === undefined) throw new Error(`smmuv3 VMM: ${d.name} is not forwarded`);
-    return targets(d, name, host, fanout).map((object) => ({ object, entry: raw(d) }));
+    return toEach(targets(d, name, host, fanout), raw(d));
   },
   execute(d, host): void {
     const op = smmuv3Op(d);
@@ -178,7 +184,9 @@ export const smmuv3Vmm: VmmArch = {
         return unreachable(name);
     }
     return devices.flatMap((dev) =>
-      objectsWithDevices(host, [dev.sid]).map((o) => ({ object: o.id, entry: atcInvFor(dev.sid, range?.base, range?.bytes) })),
+      targetsOf(host)
+        .ofDevice(dev.sid)
+        .map((object) => ({ object, entry: atcInvFor(dev.sid, range?.base, range?.bytes) })),
     );
   },
 };

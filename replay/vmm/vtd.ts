@@ -14,7 +14,8 @@ import { CC_G, IOTLB_G, PC_G, PIOTLB_G, VTD_OPS, vtdOp } from '../../formats/vtd
 import { devtlbRange, FM_IGNORE, psiRange } from '../../formats/vtd/scope.js';
 import type { HostModel, VtdInvEntry } from '../host.js';
 import { descriptorFault, GUEST_CAPS } from '../vtd/unit.js';
-import { objectsWithDevices, type Fanout, type HostInv, type Owner, type VmmArch } from './arch.js';
+import type { Fanout, HostInv, Owner, VmmArch } from './arch.js';
+import { targetsOf } from './targets.js';
 
 /** IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 and sizeof(struct iommu_hwpt_vtd_s1_invalidate). */
 export const VTD_DATA_TYPE = 0;
@@ -32,9 +33,17 @@ type Forwarded = NamesWhere<typeof VTD_OPS, 'owner', 'host' | 'devtlb'>;
 type VmmOwned = NamesWhere<typeof VTD_OPS, 'owner', 'vmm'>;
 
 /** Nested HWPTs of a guest DID (all, or the first one only). */
-function domainObjects(host: HostModel, did: number | undefined, fanout: Fanout): number[] {
-  const ids = host.objects.filter((o) => did === undefined || o.domain === did).map((o) => o.id);
-  return fanout === 'first' ? ids.slice(0, 1) : ids;
+function domainObjects(host: HostModel, did: number | undefined, fanout: Fanout): readonly number[] {
+  const t = targetsOf(host);
+  const ids = did === undefined ? t.all : t.ofObjectDomain(did);
+  return fanout === 'first' && ids.length > 1 ? ids.slice(0, 1) : ids;
+}
+
+/** One host entry per target object, all the same. */
+function to(ids: readonly number[], entry: VtdInvEntry): HostInv[] {
+  const out: HostInv[] = new Array<HostInv>(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = { object: ids[i]!, entry };
+  return out;
 }
 
 export const vtdVmm: VmmArch = {
@@ -52,7 +61,6 @@ export const vtdVmm: VmmArch = {
     const op = vtdOp(d);
     if (op === undefined || (op.owner !== 'host' && op.owner !== 'devtlb')) throw new Error(`vtd VMM: ${d.name} is not forwarded`);
     const f = d.fields;
-    const to = (ids: number[], entry: VtdInvEntry) => ids.map((object) => ({ object, entry }));
     const name: Forwarded = op.name;
     switch (name) {
       case 'iotlb_inv':
@@ -64,7 +72,7 @@ export const vtdVmm: VmmArch = {
         return to(domainObjects(host, Number(f.DID), fanout), rangeOrAll(psiRange(f), f.IH === 1n));
       case 'dev_tlb_inv':
       case 'p_dev_tlb_inv':
-        return objectsWithDevices(host, [Number(f.SID)]).map((o) => ({ object: o.id, entry: rangeOrAll(devtlbRange(f), false) }));
+        return to(targetsOf(host).ofDevice(Number(f.SID)), rangeOrAll(devtlbRange(f), false));
       default:
         return unreachable(name);
     }

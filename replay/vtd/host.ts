@@ -22,7 +22,17 @@
 
 import { hex, U64_MAX } from '../../formats/bits.js';
 import type { Topology, DeviceSpec } from '../../formats/trace/header.js';
-import type { DirectResult, Errno, HostModel, HostObject, HostOpSink, HwptInvalidate, HwptInvalidateResult, VtdInvEntry } from '../host.js';
+import type {
+  DirectResult,
+  Errno,
+  HostModel,
+  HostObject,
+  HostOp,
+  HostOpSink,
+  HwptInvalidate,
+  HwptInvalidateResult,
+  VtdInvEntry,
+} from '../host.js';
 import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
@@ -86,6 +96,9 @@ interface Nested extends HostObject {
   readonly parts: readonly NestedPart[];
 }
 
+/** The descriptors the host submits (the host_cmd op's text). */
+type HostCmdName = 'p_iotlb_inv' | 'dev_tlb_inv' | 'pc_inv' | 'iotlb_inv';
+
 /** qi_submit_sync on one physical unit. */
 class HostQueue {
   private freeHead = 0;
@@ -101,36 +114,48 @@ class HostQueue {
     unit.writeIQT(0);
     unit.writeIQA(HOST_QUEUE_BASE | IQA_DW | 1n);
     unit.writeGCMD(GCMD_QIE | GCMD_TE);
+    this.devtlbOp = { kind: 'devtlb_inv', iommu, timedOut: false, detail: 'dev_tlb_inv' };
+    this.devtlbSilentOp = { kind: 'devtlb_inv', iommu, timedOut: true, detail: 'dev_tlb_inv (device timed out)' };
+    this.syncOp = { kind: 'host_sync', iommu, detail: 'inv_wait' };
+    this.doorbellOp = { kind: 'host_doorbell', iommu, detail: 'IQT' };
+  }
+
+  /** The host_cmd op of each descriptor name, and the other ops this queue reports: made once. */
+  private readonly cmdOps = new Map<HostCmdName, HostOp>();
+  private readonly devtlbOp: HostOp;
+  private readonly devtlbSilentOp: HostOp;
+  private readonly syncOp: HostOp;
+  private readonly doorbellOp: HostOp;
+
+  private cmdOp(name: HostCmdName): HostOp {
+    let op = this.cmdOps.get(name);
+    if (op === undefined) this.cmdOps.set(name, (op = { kind: 'host_cmd', iommu: this.iommu, detail: name }));
+    return op;
   }
 
   /**
-   * Submits `descs` plus a wait and waits for it (spec/vtd.md §1.5). Returns 0, or the errno
-   * qi_submit_sync would return; callers on the flush path ignore it, as Linux's do.
+   * Submits descs[from..to−1] plus a wait and waits for it (spec/vtd.md §1.5); `what` names each
+   * descriptor. Returns 0, or the errno qi_submit_sync would return; callers on the flush path
+   * ignore it, as Linux's do.
    */
-  submit(descs: readonly (readonly bigint[])[], what: readonly string[]): Errno | 0 {
+  submit(descs: readonly (readonly bigint[])[], what: readonly HostCmdName[], from = 0, to = descs.length): Errno | 0 {
     for (let attempt = 0; ; attempt++) {
       const index = this.freeHead;
-      const waitIndex = (index + descs.length) % QI_LENGTH;
-      descs.forEach((d, k) => {
-        this.write((index + k) % QI_LENGTH, d);
-        this.ops({ kind: 'host_cmd', iommu: this.iommu, detail: what[k]! });
-        if (what[k]!.startsWith('dev_tlb_inv')) {
-          const silent = this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn));
-          this.ops({
-            kind: 'devtlb_inv',
-            iommu: this.iommu,
-            timedOut: silent,
-            detail: `${what[k]!}${silent ? ' (device timed out)' : ''}`,
-          });
-        }
-      });
+      const waitIndex = (index + to - from) % QI_LENGTH;
+      for (let k = from; k < to; k++) {
+        const d = descs[k]!;
+        this.write((index + k - from) % QI_LENGTH, d);
+        this.ops(this.cmdOp(what[k]!));
+        if (what[k] === 'dev_tlb_inv')
+          this.ops(this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn)) ? this.devtlbSilentOp : this.devtlbOp);
+      }
       const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
       this.mem.write32(status, QI_IN_USE);
       const wait = waitDesc(status, QI_DONE);
       this.write(waitIndex, wait);
-      this.ops({ kind: 'host_sync', iommu: this.iommu, detail: `inv_wait slot ${waitIndex}` });
+      this.ops(this.syncOp);
       this.freeHead = (waitIndex + 1) % QI_LENGTH;
-      this.ops({ kind: 'host_doorbell', iommu: this.iommu, detail: `IQT ${this.freeHead}` });
+      this.ops(this.doorbellOp);
       this.unit.writeIQT(this.freeHead << 5);
       if (this.mem.read32(status) === QI_DONE) return 0;
       const fsts = this.unit.readFSTS();
@@ -151,7 +176,7 @@ class HostQueue {
   }
 
   private write(slot: number, words: readonly bigint[]): void {
-    this.mem.writeWords(HOST_QUEUE_BASE + BigInt(slot * 32), [...words]);
+    this.mem.writeWords(HOST_QUEUE_BASE + BigInt(slot * 32), words);
   }
 }
 
@@ -165,6 +190,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   /** Guest SID → its device spec and nested HWPT. */
   private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested; readonly part: NestedPart }>();
   private readonly qdep: number;
+  /** Scratch of flushPart: one flush's descriptors and their names, reused. */
+  private readonly descs: bigint[][] = [];
+  private readonly what: HostCmdName[] = [];
 
   constructor(
     readonly topology: Topology,
@@ -244,7 +272,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       kind: 'ioctl',
       iommu: obj?.iommu ?? -1,
       entries: req.entryNum,
-      detail: `IOMMU_HWPT_INVALIDATE hwpt_id ${req.id} data_type ${req.dataType} entry_len ${req.entryLen} entry_num ${req.entryNum}`,
+      detail: 'IOMMU_HWPT_INVALIDATE',
     });
     // iommufd core (hw_pagetable.c).
     if ((req.reserved ?? 0) !== 0) return { errno: 'EOPNOTSUPP', entryNum: 0 };
@@ -276,21 +304,19 @@ export class VtdHost implements HostModel<VtdInvEntry> {
 
   private flushPart(obj: NestedPart, start: bigint, end: bigint, ih: boolean): void {
     const { addr, mask } = psiAligned(start, end);
-    const descs: bigint[][] = [piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih)];
-    const what: string[] = [
-      mask >= MAX_AGAW_PFN_WIDTH
-        ? `p_iotlb_inv PASID-selective did ${obj.hostDid} pasid ${RID_PASID}`
-        : `p_iotlb_inv PSI did ${obj.hostDid} pasid ${RID_PASID} addr ${hex(addr)} am ${mask}${ih ? ' ih' : ''}`,
-    ];
+    // The descriptors go into this host's scratch arrays (submit copies them into the queue).
+    const descs = this.descs;
+    const what = this.what;
+    let n = 0;
+    descs[n] = piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih);
+    what[n++] = 'p_iotlb_inv';
     for (const s of obj.specs) {
       if (!s.ats) continue;
-      descs.push(devTlbDesc(s.psid, this.qdep, addr, mask));
-      what.push(`dev_tlb_inv sid ${hex(s.psid)} addr ${hex(addr)} mask ${mask}`);
+      descs[n] = devTlbDesc(s.psid, this.qdep, addr, mask);
+      what[n++] = 'dev_tlb_inv';
     }
     const q = this.queues[obj.unitIndex]!;
-    for (let k = 0; k < descs.length; k += QI_MAX_BATCHED_DESC_COUNT) {
-      q.submit(descs.slice(k, k + QI_MAX_BATCHED_DESC_COUNT), what.slice(k, k + QI_MAX_BATCHED_DESC_COUNT));
-    }
+    for (let k = 0; k < n; k += QI_MAX_BATCHED_DESC_COUNT) q.submit(descs, what, k, Math.min(n, k + QI_MAX_BATCHED_DESC_COUNT));
   }
 
   /**
@@ -303,9 +329,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     if (d === undefined) return;
     const { spec, part: hwpt } = d;
     const q = this.queues[hwpt.unitIndex]!;
-    q.submit([pcPasidDesc(hwpt.hostDid, RID_PASID)], [`pc_inv PASID-selective did ${hwpt.hostDid} pasid ${RID_PASID}`]);
-    q.submit([iotlbDsiDesc(hwpt.hostDid)], [`iotlb_inv DSI did ${hwpt.hostDid}`]);
-    if (spec.ats) q.submit([devTlbDesc(spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], [`dev_tlb_inv sid ${hex(spec.psid)} everything`]);
+    q.submit([pcPasidDesc(hwpt.hostDid, RID_PASID)], ['pc_inv']);
+    q.submit([iotlbDsiDesc(hwpt.hostDid)], ['iotlb_inv']);
+    if (spec.ats) q.submit([devTlbDesc(spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], ['dev_tlb_inv']);
   }
 
   /**
