@@ -5,39 +5,29 @@
 // words, TLBIs and unmaps recur per page), so most fetches hit.
 
 import type { Codec, Decoded, DecodeOptions } from '../formats/codec/codec.js';
+import { WordCache } from '../formats/codec/word-cache.js';
 
 /**
- * Decoded commands by (word 0, word 1), two map levels deep. Bounded: a full cache is emptied
- * before the next insert. A 256-bit VT-d slot with a nonzero qw2/qw3 is decoded every time (it
- * fails validation anyway). Decoded values are immutable, so sharing one between fetches is safe;
- * each keeps a copy of its words, so a caller may fetch into one reused array.
+ * Decoded commands by their words (formats/codec/word-cache.ts: bounded, a 256-bit VT-d slot with
+ * a nonzero qw2/qw3 decoded every time). Decoded values are immutable, so sharing one between
+ * fetches is safe; each keeps a copy of its words, so a caller may fetch into one reused array.
  */
 export class DecodeCache {
-  private readonly byW0 = new Map<bigint, Map<bigint, Decoded>>();
-  private count = 0;
+  private readonly cache: WordCache<Decoded>;
 
   constructor(
     private readonly codec: Codec,
     private readonly opts: DecodeOptions = {},
-    readonly capacity = 4096,
-  ) {}
+    capacity = 4096,
+  ) {
+    this.cache = new WordCache(capacity);
+  }
 
   decode(words: readonly bigint[]): Decoded {
-    if (words.length > 2 && (words[2] !== 0n || words[3] !== 0n)) return this.codec.decode(words.slice(), this.opts);
-    const w0 = words[0]!;
-    const w1 = words[1]!;
-    let byW1 = this.byW0.get(w0);
-    const hit = byW1?.get(w1);
+    const hit = this.cache.find(words);
     if (hit !== undefined) return hit;
     const d = this.codec.decode(words.slice(), this.opts);
-    if (this.count >= this.capacity) {
-      this.byW0.clear();
-      this.count = 0;
-      byW1 = undefined;
-    }
-    if (byW1 === undefined) this.byW0.set(w0, (byW1 = new Map<bigint, Decoded>()));
-    byW1.set(w1, d);
-    this.count++;
+    this.cache.keep(words, d);
     return d;
   }
 }

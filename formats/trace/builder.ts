@@ -11,6 +11,7 @@ import { codecFor } from '../codecs.js';
 import type { FixedDictionary } from '../arrow/columns.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
+import { WordCache } from '../codec/word-cache.js';
 
 export interface EventMeta {
   readonly ts_ns?: bigint;
@@ -100,8 +101,7 @@ export class TraceBuilder {
   /** Per opcode/type code: the field targets of that op. */
   private readonly targets = new Map<number, readonly FieldTarget[]>();
   /** Decoded rows of fully known commands by (w0, w1) (words 2 and 3 zero). */
-  private readonly templates = new Map<bigint, Map<bigint, RowTemplate>>();
-  private cached = 0;
+  private readonly templates = new WordCache<RowTemplate>(TEMPLATE_CAPACITY);
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
   private causes: CauseSource | undefined;
 
@@ -254,21 +254,10 @@ export class TraceBuilder {
 
   /** The decoded columns of a fully known command, cached by its words (most commands recur). */
   private template(w: readonly bigint[]): RowTemplate {
-    for (let i = 2; i < w.length; i++) if (w[i] !== 0n) return this.templateOf(this.codec.decode(w, { descBytes: this.header.desc_bytes }));
-    const w0 = w[0]!;
-    const w1 = w[1]!;
-    let byW1 = this.templates.get(w0);
-    const hit = byW1?.get(w1);
+    const hit = this.templates.find(w);
     if (hit !== undefined) return hit;
     const t = this.templateOf(this.codec.decode(w, { descBytes: this.header.desc_bytes }));
-    if (this.cached >= TEMPLATE_CAPACITY) {
-      this.templates.clear();
-      this.cached = 0;
-      byW1 = undefined;
-    }
-    if (byW1 === undefined) this.templates.set(w0, (byW1 = new Map<bigint, RowTemplate>()));
-    byW1.set(w1, t);
-    this.cached++;
+    this.templates.keep(w, t);
     return t;
   }
 
