@@ -63,9 +63,14 @@ export interface Agreement {
 
 type Item = { readonly pre: CaptureEvent[]; readonly cmd: CmdEvent | undefined };
 
-/** An async stream of batches, read item by item with a lookahead buffer. */
+/**
+ * An async stream of batches, read item by item with a lookahead buffer. A shifted item is released
+ * at once (its slot cleared, the array dropped when empty): kept until the next compaction, up to
+ * 4096 consumed QEMU items (each with its events) and guest commands outlived the young generation,
+ * were promoted and were copied by every scavenge (docs/ingest.md, "What the pair costs").
+ */
 class Ahead<T> {
-  private buf: T[] = [];
+  private buf: (T | undefined)[] = [];
   private pos = 0;
   private done = false;
   constructor(private readonly it: AsyncIterator<T[]>) {}
@@ -90,8 +95,12 @@ class Ahead<T> {
   }
 
   shift(): T {
-    const v = this.buf[this.pos++]!;
-    if (this.pos > 4096 && this.pos * 2 > this.buf.length) {
+    const v = this.buf[this.pos]!;
+    this.buf[this.pos++] = undefined;
+    if (this.pos === this.buf.length) {
+      this.buf = [];
+      this.pos = 0;
+    } else if (this.pos > 4096 && this.pos * 2 > this.buf.length) {
       this.buf = this.buf.slice(this.pos);
       this.pos = 0;
     }
