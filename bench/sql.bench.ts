@@ -135,6 +135,23 @@ async function peerAnalyzerSet(trace: string, parquet: string): Promise<number> 
 
 const ratio = (x: number, peerSeconds: number) => `${(x / peerSeconds).toFixed(2)}x the peer`;
 
+/** The $INVTRACE_BENCH_SQL_BASELINE build's rows of a part (none when it was not measured). */
+function baselineRows(part: string, peer: ProcessTime, wasm: ProcessTime | undefined, native: ProcessTime | undefined): Measurement[] {
+  const rows: Measurement[] = [];
+  for (const [what, t] of [
+    ['duckdb-wasm', wasm],
+    ['--engine native', native],
+  ] as const)
+    if (t)
+      rows.push({
+        name: `${part}: baseline build, ${what}`,
+        value: t.wall,
+        unit: 's',
+        note: `${ratio(t.wall, peer.wall)}; ${cpuNote(t, peer)}`,
+      });
+  return rows;
+}
+
 export const benches: readonly Bench[] = [
   {
     name: 'sql',
@@ -199,17 +216,7 @@ export const benches: readonly Bench[] = [
             unit: 's',
             note: `${ratio(nativeT!.wall, peerT!.wall)} (goal <= 1.5x); ${cpuNote(nativeT!, peerT!)}; first run on the trace ${nativeFirst!.toFixed(2)} s`,
           });
-          for (const [what, t] of [
-            ['duckdb-wasm', wasmB],
-            ['--engine native', nativeB],
-          ] as const)
-            if (t)
-              out.push({
-                name: `group-by: baseline build, ${what}`,
-                value: t.wall,
-                unit: 's',
-                note: `${ratio(t.wall, peerT!.wall)}; ${cpuNote(t, peerT!)}`,
-              });
+          out.push(...baselineRows('group-by', peerT!, wasmB, nativeB));
         }
         if (PARTS.has('set')) {
           const big = join(dir, 'big.arrow');
@@ -281,17 +288,7 @@ export const benches: readonly Bench[] = [
             unit: 's',
             note: `${ratio(nativeOne!.wall, peerOne!.wall)}; ${cpuNote(nativeOne!, peerOne!)}`,
           });
-          for (const [what, t] of [
-            ['duckdb-wasm', wasmOneB],
-            ['--engine native', nativeOneB],
-          ] as const)
-            if (t)
-              out.push({
-                name: `one-shot: baseline build, ${what}`,
-                value: t.wall,
-                unit: 's',
-                note: `${ratio(t.wall, peerOne!.wall)}; ${cpuNote(t, peerOne!)}`,
-              });
+          out.push(...baselineRows('one-shot', peerOne!, wasmOneB, nativeOneB));
           out.push({ name: '`invtrace --help`', value: interleaved([cli('--help')], env)[0]!, unit: 's', note: `median of ${REPS}` });
         }
       } finally {
