@@ -14,7 +14,7 @@
 
 import type { CmdList } from './ftrace.js';
 import { QI_TYPE_NAMES } from './ftrace.js';
-import { Interner } from './qemu-bytes.js';
+import { ascii, hexVal, Interner, isDigit } from './line-bytes.js';
 
 /** An ftrace event line read from bytes; what the guest queues need, nothing more (no task name). */
 export interface ScannedFtrace {
@@ -37,15 +37,12 @@ export interface ScannedFtrace {
 export const FALLBACK = undefined;
 
 const SP = 32;
-const isDigit = (c: number) => c >= 48 && c <= 57;
-const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 /** `[\w:.]` of a regular expression without the u flag, by byte. */
 const EVENT_CHAR = Uint8Array.from({ length: 256 }, (_, c) =>
   isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 58 || c === 46 ? 1 : 0,
 );
 /** ns per unit of the k-th fraction digit count: 10^(9 - k). */
 const FRACTION_SCALE = Array.from({ length: 10 }, (_, k) => 10 ** (9 - k));
-const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const QI_SUBMIT = ascii('qi_submit');
 const CMDLIST = ascii('cmdlist');
 /** Seconds of the trace clock beyond which ns would not be exact as a number. */

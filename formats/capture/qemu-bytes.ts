@@ -14,6 +14,7 @@
 // tried, as the regular expressions are, in order.
 
 import type { EventSpec } from './qemu-format.js';
+import { ascii, hashOf, hexVal, Interner, isDigit } from './line-bytes.js';
 
 /** The prefix of the line just scanned (reused from line to line). */
 export class ScannedLine {
@@ -134,7 +135,6 @@ interface Entry {
 }
 
 const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
-const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 /** The byte matcher of a template: its literals in canonical spelling and its fields. */
 function compile(template: string): Matcher | undefined {
@@ -156,9 +156,6 @@ function compile(template: string): Matcher | undefined {
   }
   return { ops };
 }
-
-const isDigit = (c: number) => c >= 48 && c <= 57;
-const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 
 function inSet(k: number, c: number): boolean {
   switch (k) {
@@ -290,33 +287,6 @@ export class QemuByteScanner {
     }
     return undefined;
   }
-}
-
-/**
- * The strings of a text field (`{x:s}`: QEMU's type names, a few distinct values), one string per
- * distinct value instead of one per line. Bounded; a value whose hash is taken by another is made anew.
- */
-export class Interner {
-  private readonly byHash = new Map<number, string>();
-
-  get(buf: Buffer, s: number, e: number): string {
-    const h = hashOf(buf, s, e);
-    const hit = this.byHash.get(h);
-    if (hit !== undefined && hit.length === e - s) {
-      let k = 0;
-      while (k < hit.length && hit.charCodeAt(k) === buf[s + k]) k++;
-      if (k === hit.length) return hit;
-    }
-    const str = buf.toString('latin1', s, e);
-    if (hit === undefined && this.byHash.size < 1024) this.byHash.set(h, str);
-    return str;
-  }
-}
-
-function hashOf(b: Uint8Array, s: number, e: number): number {
-  let h = 0;
-  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
-  return h;
 }
 
 /** A template's matcher for one event name: the event, DEFINITE or NO_MATCH (see `generate`). */

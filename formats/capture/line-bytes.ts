@@ -1,0 +1,36 @@
+// Bytes of a log line, for the byte-level scanners of both sides of a capture (qemu-bytes.ts for
+// the QEMU log, guest-bytes.ts for the guest's ftrace): ASCII character classes and an interner
+// that makes each recurring token's string once.
+
+export const isDigit = (c: number) => c >= 48 && c <= 57;
+/** A hex digit's value, or -1. */
+export const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+export const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/**
+ * The strings of a recurring token (QEMU's `{x:s}` fields such as type names, the guest's event
+ * and flag fields: a few distinct values), one string per distinct value instead of one per line. Bounded; a value whose hash is taken by another is made anew.
+ */
+export class Interner {
+  private readonly byHash = new Map<number, string>();
+
+  get(buf: Buffer, s: number, e: number): string {
+    const h = hashOf(buf, s, e);
+    const hit = this.byHash.get(h);
+    if (hit !== undefined && hit.length === e - s) {
+      let k = 0;
+      while (k < hit.length && hit.charCodeAt(k) === buf[s + k]) k++;
+      if (k === hit.length) return hit;
+    }
+    const str = buf.toString('latin1', s, e);
+    if (hit === undefined && this.byHash.size < 1024) this.byHash.set(h, str);
+    return str;
+  }
+}
+
+/** The hash of bytes `[s, e)` the interner and the QEMU scanner's event table key by (h = h * 31 + byte, 32-bit). */
+export function hashOf(b: Uint8Array, s: number, e: number): number {
+  let h = 0;
+  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  return h;
+}
