@@ -73,7 +73,7 @@ describe('lintModule', () => {
     expect(lint('demo', 'CREATE TABLE demo_t AS SELECT 1;\n')).toEqual([
       'demo.sql:1: the module has no header comment',
       'demo.sql:1: the header has no "-- Requires: TABLE, ..." line',
-      'demo.sql:1: only CREATE OR REPLACE VIEW|MACRO statements belong in a module: CREATE TABLE demo_t AS SELECT 1;',
+      'demo.sql:1: only CREATE OR REPLACE VIEW|MACRO|TABLE statements belong in a module: CREATE TABLE demo_t AS SELECT 1;',
     ]);
   });
 
