@@ -198,7 +198,7 @@ export interface TraceRelation extends LoadedFile {
  * The statements creating `trace`, `traces`, `queues` and `devices` over loaded traces, and for the
  * analyzer modules `_trace` (`trace` led by `file_id`, the trace's number in the session: a key
  * DuckDB partitions, sorts and groups by far faster than the path, which is a string) with
- * `_trace_files` (file_id, file); `from(t)` is the relation a trace's rows are read from (its
+ * `_trace_files` (file_id, file, arch); `from(t)` is the relation a trace's rows are read from (its
  * table, by default).
  */
 export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: TraceRelation) => string = (t) => ident(t.table)): string[] {
@@ -208,7 +208,7 @@ export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: Tra
   return [
     `CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t, t.schema, from(t))).join(' UNION ALL ')}`,
     `CREATE OR REPLACE VIEW _trace AS ${traces.map((t, i) => traceSelect(t, t.schema, from(t), i)).join(' UNION ALL ')}`,
-    `CREATE OR REPLACE TABLE _trace_files AS SELECT * FROM (VALUES ${traces.map((t, i) => `(${i}::UINTEGER, ${literal(t.file)})`).join(', ')}) AS t(file_id, file)`,
+    `CREATE OR REPLACE TABLE _trace_files AS SELECT * FROM (VALUES ${traces.map((t, i) => `(${i}::UINTEGER, ${literal(t.file)}, ${literal(t.header.arch)})`).join(', ')}) AS t(file_id, file, arch)`,
     'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
       traces
         .map((f) => {
