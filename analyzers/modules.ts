@@ -377,6 +377,13 @@ export async function installModules(
   return { installed: available.map((m) => m.name), skipped };
 }
 
+/** The public views a session over traces alone provides (the others need a replay's result tables). */
+export function traceViews(modules: readonly SqlModule[] = loadModules()): string[] {
+  return planModules(new Set(['trace', 'traces', 'queues', 'devices']), modules).available.flatMap((m) =>
+    m.objects.filter((o) => o.kind === 'view' && !o.name.startsWith('_')).map((o) => o.name),
+  );
+}
+
 /**
  * The words of SQL text, lower-case: identifiers, keywords, and the words inside quoted names and
  * string literals too (`WHERE view_name = 'wraps_summary'` names that view). Comments are left out.
