@@ -12,8 +12,12 @@
 //     (docs/trace-format.md "Several guest queues"); `trace.queue` names a row's queue (0 in a
 //     one-queue trace);
 //   - `devices`: the topology of each trace, one row per device;
+//   - for the analyzer modules, `_trace` (`trace` led by `file_id`, an integer per trace) and
+//     `_trace_files` (file_id, file, arch);
 //   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a
-//     statement first names one of them (or one that requires it), in one trip to the engine.
+//     statement first names one of them (or one that requires it), in one trip to the engine; a
+//     module's tables (intermediate results several views read) are computed the first time a
+//     statement reads them, once per session (analyzers/modules.ts).
 // How the rows reach the engine is analyzers/sql-engine/attach.ts's choice (in place from Parquet for
 // native DuckDB; only the columns statements read, copied in, for duckdb-wasm). Every statement
 // goes through the session's engine, which first creates the views it names and makes the columns
