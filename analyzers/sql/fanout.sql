@@ -13,12 +13,14 @@ SELECT
   file_id,
   seq,
   op,
-  cache,
+  iotlb,
   sid,
-  sum(CASE WHEN cache = 'iotlb' THEN 1 ELSE 0 END)
-    OVER (PARTITION BY file_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS iotlb_number
-FROM _trace
-WHERE kind = 'cmd' AND cache IN ('iotlb', 'atc', 'devtlb');
+  sum(iotlb::INTEGER) OVER (PARTITION BY file_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS iotlb_number
+FROM (
+  SELECT file_id, seq, op, cache = 'iotlb' AS iotlb, sid
+  FROM _trace
+  WHERE kind = 'cmd' AND cache IN ('iotlb', 'atc', 'devtlb')
+);
 
 -- One row per IOTLB invalidation, with the device-TLB invalidations after it, plus one
 -- (iotlb_seq NULL) per trace for those before the first IOTLB invalidation. Computed once per
@@ -26,10 +28,10 @@ WHERE kind = 'cmd' AND cache IN ('iotlb', 'atc', 'devtlb');
 CREATE OR REPLACE TABLE _fanout AS
 SELECT
   file_id,
-  max(seq) FILTER (WHERE cache = 'iotlb') AS iotlb_seq,
-  any_value(op) FILTER (WHERE cache = 'iotlb') AS op,
-  count(*) FILTER (WHERE cache <> 'iotlb') AS devtlb_invalidations,
-  count(DISTINCT sid) FILTER (WHERE cache <> 'iotlb') AS devices
+  max(seq) FILTER (WHERE iotlb) AS iotlb_seq,
+  any_value(op) FILTER (WHERE iotlb) AS op,
+  count(*) FILTER (WHERE NOT iotlb) AS devtlb_invalidations,
+  count(DISTINCT sid) FILTER (WHERE NOT iotlb) AS devices
 FROM _fanout_invalidations
 GROUP BY file_id, iotlb_number;
 
