@@ -126,11 +126,11 @@ describe('module tables', () => {
       };
       const before = await all();
       const tables = modules.flatMap((m) => m.objects.filter((o) => o.kind === 'table'));
-      expect(tables.map((o) => o.name).sort()).toEqual(['_doorbells', '_epochs', '_fanout']);
+      expect(tables.map((o) => o.name).sort()).toEqual(['_doorbells', '_epochs', '_fanout', '_inv_sizes']);
       const rowsTables = "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '\\_%\\_rows' ESCAPE '\\'";
       expect(tableRows(await s.query(rowsTables))).toEqual([{ n: 0 }]);
       for (const o of tables) await s.engine.exec(materializeSql(o));
-      expect(tableRows(await s.query(rowsTables))).toEqual([{ n: 3 }]);
+      expect(tableRows(await s.query(rowsTables))).toEqual([{ n: 4 }]);
       const after = await all();
       expect(after).toEqual(before);
       // Not vacuous: every view has rows on these scenarios.

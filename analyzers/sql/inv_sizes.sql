@@ -20,6 +20,22 @@ SELECT
 FROM _trace
 WHERE kind = 'cmd' AND role = 'invalidate';
 
+-- Invalidations per trace, op, cache and size class, with their ranges' count, extremes and sum:
+-- what both views add up, computed once per session.
+CREATE OR REPLACE TABLE _inv_sizes AS
+SELECT
+  file_id,
+  op,
+  cache,
+  bucket_bytes,
+  count(*) AS invalidations,
+  count(range_bytes) AS ranged,
+  min(range_bytes) AS min_bytes,
+  max(range_bytes) AS max_bytes,
+  sum(range_bytes) AS bytes
+FROM _inv_sizes_invalidations
+GROUP BY file_id, op, cache, bucket_bytes;
+
 -- Per op: invalidations of an address range, whole-scope invalidations, and the bytes covered.
 CREATE OR REPLACE VIEW inv_sizes_by_op(
   -- Trace file, as given to the session.
@@ -59,13 +75,13 @@ FROM (
     file_id,
     op,
     any_value(cache) AS cache,
-    count(*) AS invalidations,
-    count(range_bytes) AS ranged,
-    count(*) - count(range_bytes) AS whole,
-    min(range_bytes) AS min_bytes,
-    max(range_bytes) AS max_bytes,
-    coalesce(sum(range_bytes), 0)::UBIGINT AS total_bytes
-  FROM _inv_sizes_invalidations
+    sum(invalidations)::BIGINT AS invalidations,
+    sum(ranged)::BIGINT AS ranged,
+    sum(invalidations)::BIGINT - sum(ranged)::BIGINT AS whole,
+    min(min_bytes) AS min_bytes,
+    max(max_bytes) AS max_bytes,
+    coalesce(sum(bytes), 0)::UBIGINT AS total_bytes
+  FROM _inv_sizes
   GROUP BY file_id, op
 ) AS i
 JOIN _trace_files AS f USING (file_id);
@@ -95,9 +111,9 @@ FROM (
     file_id,
     cache,
     bucket_bytes,
-    count(*) AS invalidations,
-    coalesce(sum(range_bytes), 0)::UBIGINT AS bytes
-  FROM _inv_sizes_invalidations
+    sum(invalidations)::BIGINT AS invalidations,
+    coalesce(sum(bytes), 0)::UBIGINT AS bytes
+  FROM _inv_sizes
   GROUP BY file_id, cache, bucket_bytes
 ) AS h
 JOIN _trace_files AS f USING (file_id);
