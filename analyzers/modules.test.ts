@@ -8,7 +8,17 @@ import { Float64, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
 import { WasmEngine } from './sql-engine/wasm.js';
-import { installModules, lintModule, loadModules, materializeSql, parseModule, splitStatements, sqlWords, tablesReadBy, traceViews } from './modules.js';
+import {
+  installModules,
+  lintModule,
+  loadModules,
+  materializeSql,
+  parseModule,
+  splitStatements,
+  sqlWords,
+  tablesReadBy,
+  traceViews,
+} from './modules.js';
 import { tableRows } from './rows.js';
 import { BASE_RELATIONS, openSession } from './session.js';
 import { scenarioTrace } from './testdata/fixtures.js';
@@ -95,7 +105,7 @@ describe('module tables', () => {
     expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE _demo_ops AS\nSELECT op FROM trace;\n`)).toEqual([]);
     expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE _demo_ops AS\nWITH t AS (SELECT op FROM trace) SELECT * FROM t;\n`)).toEqual([]);
     expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE demo_ops AS\nSELECT op FROM trace;\n`)).toEqual([
-      'demo.sql:5: table demo_ops is public (a module\'s tables are internal: name it _demo_ops)',
+      "demo.sql:5: table demo_ops is public (a module's tables are internal: name it _demo_ops)",
     ]);
     expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE _demo_ops (op VARCHAR);\n`)).toEqual([
       'demo.sql:5: table _demo_ops is not CREATE OR REPLACE TABLE name AS SELECT|WITH ...',
@@ -144,9 +154,7 @@ describe('module tables', () => {
     const s = await openSession([await scenarioTrace(dir, 'smmuv3-views')]);
     const computed = async () =>
       tableRows(
-        await s.query(
-          "SELECT table_name AS t FROM duckdb_tables() WHERE table_name LIKE '\\_%\\_rows' ESCAPE '\\' ORDER BY t",
-        ),
+        await s.query("SELECT table_name AS t FROM duckdb_tables() WHERE table_name LIKE '\\_%\\_rows' ESCAPE '\\' ORDER BY t"),
       ).map((r) => r.t);
     try {
       expect(await computed()).toEqual([]); // every view is there (a catalog query), no table computed

@@ -220,7 +220,8 @@ export function lintModule(m: SqlModule): string[] {
     out.push(`${at(s.line)}: only CREATE OR REPLACE VIEW|MACRO|TABLE statements belong in a module: ${s.sql.split('\n')[0]}`);
   for (const o of m.objects) {
     const internal = o.name.startsWith('_');
-    if (o.kind === 'table' && !internal) out.push(`${at(o.line)}: table ${o.name} is public (a module's tables are internal: name it _${o.name})`);
+    if (o.kind === 'table' && !internal)
+      out.push(`${at(o.line)}: table ${o.name} is public (a module's tables are internal: name it _${o.name})`);
     if (o.kind === 'table' && tableQuery(o) === undefined)
       out.push(`${at(o.line)}: table ${o.name} is not CREATE OR REPLACE TABLE name AS SELECT|WITH ...`);
     if (!internal && !o.name.startsWith(`${m.name}_`))

@@ -95,7 +95,16 @@ const peer = (parquet: string, sql: string) => [join(packageRoot(), 'dist/bench/
 
 /** One analyzer set (bench/sql-set.ts) as a whole process: wall and CPU seconds. */
 function setTime(trace: string, engine: 'wasm' | 'native' | 'peer', env: NodeJS.ProcessEnv, dist?: string, parquet?: string): ProcessTime {
-  return processTime([join(packageRoot(), 'dist/bench/sql-set.js'), trace, engine, ...(dist ? [dist] : parquet ? [join(packageRoot(), 'dist')] : []), ...(parquet ? [parquet] : [])], env);
+  return processTime(
+    [
+      join(packageRoot(), 'dist/bench/sql-set.js'),
+      trace,
+      engine,
+      ...(dist ? [dist] : parquet ? [join(packageRoot(), 'dist')] : []),
+      ...(parquet ? [parquet] : []),
+    ],
+    env,
+  );
 }
 
 const ratio = (x: number, peerSeconds: number) => `${(x / peerSeconds).toFixed(2)}x the peer`;
