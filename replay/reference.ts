@@ -57,7 +57,7 @@ export class Reference {
   }
 
   completed(pos: number, how: string): void {
-    this.oracle.completedBefore(pos, how, (f) => this.hardwareStale(f));
+    this.oracle.completedBefore(pos, how, this.onStale);
   }
 
   /** Bare hardware stopped at `pos` with `e` (its own QueueError, for the message). */
@@ -67,7 +67,7 @@ export class Reference {
       pos,
       err,
       how,
-      (f) => this.hardwareStale(f),
+      this.onStale,
       (t: ToldFailed) => this.failed.set(t.pos, t.reason),
     );
     const timeout = e.code === 'ITE' || e.code === 'CERROR_ATC_INV_SYNC';
@@ -78,6 +78,9 @@ export class Reference {
       explanation: `bare hardware ${how.replace(/^the queue /, '')}: ${e.message}`,
     });
   }
+
+  /** hardwareStale as one function made once (the oracle calls it back at each completion point). */
+  private readonly onStale = (f: StaleFinding): void => this.hardwareStale(f);
 
   private hardwareStale(f: StaleFinding): void {
     const set = new Set<string>();
