@@ -33,7 +33,15 @@ export class GuestQueue {
   private readonly slotCause: Uint8Array;
   private readonly slotDecoded: (Decoded | undefined)[];
   private readonly slotClassified: (Classified | undefined)[];
+  /** Each slot's completion text (completedAt) and the command name it was made for. */
   private readonly slotCompleted: (string | undefined)[];
+  private readonly slotCompletedName: (string | undefined)[];
+  /**
+   * Classifications by decoded command: decoded commands are shared (the decode cache), so one
+   * classification serves every write of the same words, and none is made per write (a slot's
+   * would live a whole ring lap: garbage the young generation copies and promotes).
+   */
+  private readonly classes = new WeakMap<Decoded, Classified>();
 
   constructor(readonly header: TraceHeader) {
     this.entries = header.queue_entries;
@@ -49,6 +57,7 @@ export class GuestQueue {
     this.slotDecoded = new Array<Decoded | undefined>(this.entries).fill(undefined);
     this.slotClassified = new Array<Classified | undefined>(this.entries).fill(undefined);
     this.slotCompleted = new Array<string | undefined>(this.entries).fill(undefined);
+    this.slotCompletedName = new Array<string | undefined>(this.entries).fill(undefined);
     this.prod = this.start;
   }
 
@@ -59,7 +68,6 @@ export class GuestQueue {
     this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
     this.slotDecoded[slot] = undefined;
     this.slotClassified[slot] = undefined;
-    this.slotCompleted[slot] = undefined;
   }
 
   /** The guest writes the producer index (and SMMU wrap bit): the new absolute producer position. */
@@ -87,13 +95,18 @@ export class GuestQueue {
     return d;
   }
 
-  /** How the oracle names the completion of the command at `pos` (one string per write, shared by every run). */
+  /**
+   * How the oracle names the completion of the command at `pos`, shared by every run: one string
+   * per slot and command name (a slot keeps its CMD_SYNC or wait lap after lap).
+   */
   completedAt(pos: number): string {
     const slot = ringIndex(pos, this.entries);
+    const name = this.decodedAt(pos).name;
     let how = this.slotCompleted[slot];
-    if (how === undefined) {
-      how = `the ${this.decodedAt(pos).name} at slot ${slot} completed`;
+    if (how === undefined || this.slotCompletedName[slot] !== name) {
+      how = `the ${name} at slot ${slot} completed`;
       this.slotCompleted[slot] = how;
+      this.slotCompletedName[slot] = name;
     }
     return how;
   }
@@ -103,7 +116,9 @@ export class GuestQueue {
     const slot = ringIndex(pos, this.entries);
     let c = this.slotClassified[slot];
     if (c === undefined) {
-      c = classify(this.decodedAt(pos));
+      const d = this.decodedAt(pos);
+      c = this.classes.get(d);
+      if (c === undefined) this.classes.set(d, (c = classify(d)));
       this.slotClassified[slot] = c;
     }
     return c;
