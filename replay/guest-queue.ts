@@ -22,6 +22,10 @@ export class GuestQueue {
   readonly smmu: boolean;
   readonly descBytes: 16 | 32;
   readonly base: bigint;
+  /** `base` as a number (guest-physical addresses stay below 2^53): slot addresses without a BigInt. */
+  private readonly baseNum: number;
+  /** The words of the slot being decoded, reused (the decode cache keeps its own copy). */
+  private readonly fetched: bigint[];
   readonly mem = new GuestMemory();
   /** Absolute producer position: everything before it is published. */
   prod: number;
@@ -51,6 +55,8 @@ export class GuestQueue {
     this.words = wordsPerSlot(header);
     this.decoder = new DecodeCache(codecFor(header.arch), { descBytes: this.descBytes });
     this.base = queueBase(header);
+    this.baseNum = Number(this.base);
+    this.fetched = new Array<bigint>(this.words).fill(0n);
     this.mem.addRegion(this.base, this.entries * this.descBytes);
     this.slotSeq = new Int32Array(this.entries).fill(-1);
     this.slotCause = new Uint8Array(this.entries);
@@ -63,7 +69,7 @@ export class GuestQueue {
 
   /** The guest writes a command into `slot`. */
   write(seq: number, slot: number, words: readonly bigint[], cause: Cause | undefined): void {
-    this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
+    this.mem.writeWordsAt(this.baseNum + slot * this.descBytes, words);
     this.slotSeq[slot] = seq;
     this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
     this.slotDecoded[slot] = undefined;
@@ -88,7 +94,8 @@ export class GuestQueue {
     const slot = ringIndex(pos, this.entries);
     let d = this.slotDecoded[slot];
     if (d === undefined) {
-      const w = this.mem.readWords(this.base + BigInt(slot * this.descBytes), this.words)!;
+      const w = this.fetched;
+      if (!this.mem.readWordsAt(this.baseNum + slot * this.descBytes, w)) throw new Error(`guest queue slot ${slot} unreadable`);
       d = this.decoder.decode(w);
       this.slotDecoded[slot] = d;
     }

@@ -26,6 +26,8 @@ export interface Bucket<T, V> {
 
 export class LevelCache<T, V> {
   private readonly buckets = new Map<number, Bucket<T, V>>();
+  /** The same buckets in creation order, for walks over all of them (no Map iterator per walk). */
+  private readonly bucketList: Bucket<T, V>[] = [];
   /** find's last answer (NaN: none yet; never equal to a key). */
   private lastKey = NaN;
   private lastBucket: Bucket<T, V> | undefined;
@@ -35,6 +37,9 @@ export class LevelCache<T, V> {
 
   /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
   private readonly spans: readonly number[];
+  /** lastAddress's range and its answer. */
+  private endOf: AddrRange | undefined;
+  private end = 0n;
   /** dropIn's keys of a level to visit, reused. */
   private readonly dropKeys: number[] = [];
 
@@ -81,9 +86,9 @@ export class LevelCache<T, V> {
     return b;
   }
 
-  /** Every bucket (some may be empty after a flush). */
-  all(): IterableIterator<Bucket<T, V>> {
-    return this.buckets.values();
+  /** Every bucket (some may be empty after a flush), in creation order. */
+  all(): readonly Bucket<T, V>[] {
+    return this.bucketList;
   }
 
   /** The bucket of `key`, created with `tag` when absent. */
@@ -92,6 +97,7 @@ export class LevelCache<T, V> {
     if (b === undefined) {
       b = { key, tag, levels: this.shifts.map(() => new IndexMap<V>()) };
       this.buckets.set(key, b);
+      this.bucketList.push(b);
     }
     return b;
   }
@@ -118,7 +124,7 @@ export class LevelCache<T, V> {
    */
   clear(): number {
     const n = this.count;
-    for (const b of this.buckets.values()) for (const m of b.levels) m.clear();
+    for (const b of this.bucketList) for (const m of b.levels) m.clear();
     this.count = 0;
     return n;
   }
@@ -134,7 +140,7 @@ export class LevelCache<T, V> {
     if (m.size === 0) return 0;
     let n = 0;
     const lo = range === undefined ? 0 : this.index(range.base, level);
-    const hi = range === undefined ? Infinity : this.index(range.base + range.bytes - 1n, level);
+    const hi = range === undefined ? Infinity : this.index(this.lastAddress(range), level);
     if (accept === undefined && onDrop === undefined && range === undefined) {
       n = m.size;
       m.clear();
@@ -152,6 +158,18 @@ export class LevelCache<T, V> {
     }
     this.count -= n;
     return n;
+  }
+
+  /**
+   * The last address of `range`, remembered for the range last asked about: an invalidation drops
+   * at every level of every bucket it selects with one range object (no BigInt sum per call).
+   */
+  private lastAddress(range: AddrRange): bigint {
+    if (range !== this.endOf) {
+      this.endOf = range;
+      this.end = range.base + range.bytes - 1n;
+    }
+    return this.end;
   }
 
   /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */

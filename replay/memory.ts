@@ -34,7 +34,10 @@ export class GuestMemory {
   }
 
   private region(addr: bigint, bytes: number): Region | undefined {
-    const a = Number(addr);
+    return this.regionAt(Number(addr), bytes);
+  }
+
+  private regionAt(a: number, bytes: number): Region | undefined {
     const l = this.last;
     if (l !== undefined && a >= l.lo && a + bytes <= l.hi) return l;
     for (const r of this.regions) {
@@ -63,6 +66,28 @@ export class GuestMemory {
       return true;
     }
     for (let k = 0; k < n; k++) out[k] = this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n;
+    return true;
+  }
+
+  /**
+   * readWordsInto at an address given as a number (a queue slot: guest-physical addresses stay
+   * below 2^53), with no BigInt made for the address on the typed-region path.
+   */
+  readWordsAt(addr: number, out: bigint[]): boolean {
+    const n = out.length;
+    const r = this.faults.length === 0 ? this.regionAt(addr, n * 8) : undefined;
+    if (r === undefined) return this.readWordsInto(BigInt(addr), out);
+    const i = Math.floor((addr - r.lo) / 8);
+    for (let k = 0; k < n; k++) out[k] = r.words[i + k]!;
+    return true;
+  }
+
+  /** writeWords at an address given as a number, as readWordsAt. */
+  writeWordsAt(addr: number, words: readonly bigint[]): boolean {
+    const r = this.faults.length === 0 ? this.regionAt(addr, words.length * 8) : undefined;
+    if (r === undefined) return this.writeWords(BigInt(addr), words);
+    const i = Math.floor((addr - r.lo) / 8);
+    for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
     return true;
   }
 

@@ -30,7 +30,7 @@ import { hex } from '../formats/bits.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import type { DeviceSpec, Topology } from '../formats/trace/header.js';
 import { ringIndex } from '../formats/ring.js';
-import { describeScope, type Classified, type Scope } from '../formats/scope.js';
+import { describeScope, type AddrRange, type Classified, type Scope } from '../formats/scope.js';
 import { grow, PageSet } from './page-index.js';
 import { NONE, PendingProbes } from './pending-probes.js';
 import type { GuestError } from './policy.js';
@@ -175,8 +175,13 @@ export class StaleOracle {
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new PageSet();
-  /** Completion points published and neither completed nor aborted, in order. */
+  /**
+   * Completion points published and neither completed nor aborted, in order: the first
+   * `openCount` of `openSyncs` (a count, not the array's length: an array cut to length 0
+   * drops its storage, and the next push allocates it again, at every completion point).
+   */
   private readonly openSyncs: number[] = [];
+  private openCount = 0;
   /** The cache lookup of a probe, as HIT_* bits. */
   private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
   /** devicesOf's tables: IOTLB scopes by ASID/DID, ATC/device-TLB scopes by SID (-1: none given). */
@@ -184,6 +189,10 @@ export class StaleOracle {
   private readonly bySid = new Map<number, readonly DeviceSpec[]>();
   /** Scratch of `published` (addresses) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
+  /** addresses' last range and its first and last page addresses. */
+  private pagesOf: AddrRange | undefined;
+  private firstPage = 0n;
+  private lastPage = 0n;
   private gone = new Int32Array(PEER_LIMIT * 8);
 
   constructor(
@@ -216,7 +225,7 @@ export class StaleOracle {
     const old = st.at(pos);
     if (old !== NONE) st.drop(old); // the guest rewrote a published entry: the new one counts
     if (c.role === 'sync') {
-      this.openSyncs.push(pos);
+      this.openSyncs[this.openCount++] = pos;
       return;
     }
     if (c.role !== 'invalidate' || c.scope === undefined || cause === 'map') return;
@@ -372,11 +381,12 @@ export class StaleOracle {
       // The waits still open before the head are aborted; what they covered has failed.
       let lastAborted = -1;
       let k = 0;
-      for (const w of this.openSyncs) {
+      for (let i = 0; i < this.openCount; i++) {
+        const w = this.openSyncs[i]!;
         if (w < pos) lastAborted = w;
         else this.openSyncs[k++] = w;
       }
-      this.openSyncs.length = k;
+      this.openCount = k;
       for (let r = st.first(); r !== NONE; ) {
         const next = st.after(r);
         const at = st.pos[r]!;
@@ -399,23 +409,42 @@ export class StaleOracle {
       // CONS stays at this CMD_SYNC: it is still open, and the timed-out device's ATC invalidations wait for it.
       const atcOfSid = (s: Scope) => s.cache === 'atc' && (error.sid === undefined || s.sid === error.sid);
       this.completedBefore(pos, how, out, atcOfSid);
-      if (!this.openSyncs.includes(pos)) this.openSyncs.unshift(pos);
+      if (!this.syncOpen(pos)) {
+        for (let i = this.openCount; i > 0; i--) this.openSyncs[i] = this.openSyncs[i - 1]!;
+        this.openSyncs[0] = pos;
+        this.openCount++;
+      }
       return;
     }
     this.completedBefore(pos, how, out);
   }
 
+  private syncOpen(pos: number): boolean {
+    for (let i = 0; i < this.openCount; i++) if (this.openSyncs[i] === pos) return true;
+    return false;
+  }
+
   private closeSyncs(pos: number): void {
     let k = 0;
-    for (const w of this.openSyncs) if (w > pos) this.openSyncs[k++] = w;
-    if (k !== this.openSyncs.length) this.openSyncs.length = k;
+    for (let i = 0; i < this.openCount; i++) {
+      const w = this.openSyncs[i]!;
+      if (w > pos) this.openSyncs[k++] = w;
+    }
+    this.openCount = k;
   }
 
   /** The addresses probed on device `sid` for scope `s`, into `out` (page-aligned); returns how many. */
   private addresses(sid: number, s: Scope, out: bigint[]): number {
     if (s.range !== undefined) {
-      const first = s.range.base & PAGE_MASK;
-      const last = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
+      // Scopes are shared per decoded command (guest-queue.ts): a run of the same range (one per
+      // device in scope, and bare hardware then each policy) computes its pages once.
+      if (s.range !== this.pagesOf) {
+        this.pagesOf = s.range;
+        this.firstPage = s.range.base & PAGE_MASK;
+        this.lastPage = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
+      }
+      const first = this.firstPage;
+      const last = this.lastPage;
       out[0] = first;
       out[1] = last;
       const r = this.recent.get(sid) ?? [];

@@ -138,6 +138,8 @@ export class Smmuv3 implements QueueUnit {
   private ring = new SmmuRing(0);
   /** Effective queue base address (CMDQ_BASE.ADDR, aligned to the queue size in 'arch'). */
   private qbase = 0n;
+  /** `qbase` as a number (ADDR is at most 52 bits): the fetch address without a BigInt. */
+  private qbaseNum = 0;
 
   private readonly streams = new Map<number, Ste>();
   readonly config: ConfigCache;
@@ -297,6 +299,7 @@ export class Smmuv3 implements QueueUnit {
     // them as written (spec/smmuv3.md §8 item 10).
     const align = BigInt(Math.max(32, 16 << n));
     this.qbase = this.compat === 'arch' ? addr & ~(align - 1n) : addr;
+    this.qbaseNum = Number(this.qbase);
   }
 
   writeCmdqProd(v: number): void {
@@ -405,7 +408,7 @@ export class Smmuv3 implements QueueUnit {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
       const words = this.fetched;
-      if (!this.mem.readWordsInto(this.slotAddr(slot), words))
+      if (!this.mem.readWordsAt(this.qbaseNum + slot * 16, words))
         return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
       const fault = this.run(words, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
