@@ -253,11 +253,14 @@ export class StaleOracle {
           }
           continue;
         }
-        const before = this.hits(dev.sid, pasid, iova);
+        // The cache state before this DMA matters only to earlier probes of the same page (lookups
+        // fill nothing, so skipping one changes nothing).
+        const shared = st.byKey.first(slot, page) !== NONE;
+        const before = shared ? this.hits(dev.sid, pasid, iova) : 0;
         const gone = this.peersGone(slot);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
-        this.refilled(slot, page, before);
+        if (shared) this.refilled(slot, page, before);
         if (gone > 0) this.peersRefilled(gone);
         if (rec === NONE) rec = st.open();
         st.addProbe(rec, dev.sid, pasid, iova, slot, page);
