@@ -27,7 +27,14 @@ export class GuestMemory {
   addRegion(base: bigint, bytes: number): void {
     if ((base & 7n) !== 0n || bytes % 8 !== 0) throw new Error('regions are 8-byte aligned');
     const words = new BigUint64Array(bytes / 8);
-    this.regions.push({ base, bytes: BigInt(bytes), lo: Number(base), hi: Number(base) + bytes, words, halves: new Uint32Array(words.buffer) });
+    this.regions.push({
+      base,
+      bytes: BigInt(bytes),
+      lo: Number(base),
+      hi: Number(base) + bytes,
+      words,
+      halves: new Uint32Array(words.buffer),
+    });
   }
 
   /** Makes [base, base+bytes) abort on access (no memory there). */

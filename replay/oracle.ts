@@ -332,7 +332,7 @@ export class StaleOracle {
    */
   private refilled(slot: number, page: number, before: number): void {
     const st = this.store;
-    for (let p = st.byKey.first(slot, page); p !== NONE; ) {
+    for (let p = st.byKey.first(slot, page); p !== NONE;) {
       const next = st.byKey.nextOf(p);
       // Still cached since before: the earlier invalidation's own entry.
       if (staleBits(st.scope[st.probeOwner[p]!]!, before) === undefined) st.kill(p);
@@ -347,7 +347,7 @@ export class StaleOracle {
   completedBefore(pos: number, how: string, out: (f: StaleFinding) => void, keep?: (s: Scope) => boolean): void {
     this.closeSyncs(pos);
     const st = this.store;
-    for (let r = st.first(); r !== NONE; ) {
+    for (let r = st.first(); r !== NONE;) {
       const next = st.after(r);
       if (st.pos[r]! < pos && (keep === undefined || !keep(st.scope[r]!))) {
         const f = this.check(r, how);
@@ -390,7 +390,7 @@ export class StaleOracle {
         else this.openSyncs[k++] = w;
       }
       this.openCount = k;
-      for (let r = st.first(); r !== NONE; ) {
+      for (let r = st.first(); r !== NONE;) {
         const next = st.after(r);
         const at = st.pos[r]!;
         const s = st.scope[r]!;

@@ -102,7 +102,7 @@ export class PageIndex {
     this.heads = new Int32Array(1 << bits).fill(NONE);
     this.size = 0;
     for (let b = 0; b < old.length; b++) {
-      for (let n = old[b]!; n !== NONE; ) {
+      for (let n = old[b]!; n !== NONE;) {
         const next = this.next[n]!;
         this.add(n, this.dev[n]!, this.page[n]!);
         n = next;

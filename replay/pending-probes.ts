@@ -220,7 +220,7 @@ export class PendingProbes {
     }
     this.count--;
     const stamp = ++this.stamp;
-    for (let p = this.firstProbe[rec]!; p !== NONE; ) {
+    for (let p = this.firstProbe[rec]!; p !== NONE;) {
       const next = this.probeNext[p]!;
       const dev = this.probeDev[p]!;
       if (this.devStamp[dev] !== stamp) {

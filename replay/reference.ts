@@ -63,13 +63,7 @@ export class Reference {
   /** Bare hardware stopped at `pos` with `e` (its own QueueError, for the message). */
   stopped(pos: number, seq: number, e: QueueError, how: string): void {
     const err: GuestError = { code: e.code, value: e.value, ...(e.sid !== undefined ? { sid: e.sid } : {}) };
-    this.oracle.stopped(
-      pos,
-      err,
-      how,
-      this.onStale,
-      (t: ToldFailed) => this.failed.set(t.pos, t.reason),
-    );
+    this.oracle.stopped(pos, err, how, this.onStale, (t: ToldFailed) => this.failed.set(t.pos, t.reason));
     const timeout = e.code === 'ITE' || e.code === 'CERROR_ATC_INV_SYNC';
     this.add({
       kind: timeout ? 'device-timeout' : 'queue-error',

@@ -507,13 +507,17 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_TLBI_EL2_ASID':
         return qemu
           ? this.unhandled()
-          : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`));
+          : (this.needs(name) ??
+              this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`));
       case 'CMD_TLBI_EL2_VA':
         return qemu
           ? this.unhandled()
-          : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`));
+          : (this.needs(name) ??
+              this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`));
       case 'CMD_TLBI_EL2_VAA':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, ANY), this.vaSpec(d, false), name));
+        return qemu
+          ? this.unhandled()
+          : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, ANY), this.vaSpec(d, false), name));
       case 'CMD_TLBI_S12_VMALL':
         return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID))); // §6.1, §9
       case 'CMD_TLBI_S2_IPA':

@@ -96,7 +96,8 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
       const did = n(f.DID);
       if (f.G === IOTLB_G.GLOBAL) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
-      if (f.G === IOTLB_G.DOMAIN) return dropTlb(c, d, out, { id: did }, undefined, false, out && `iotlb invalidate whole domain ${hex(did)}`);
+      if (f.G === IOTLB_G.DOMAIN)
+        return dropTlb(c, d, out, { id: did }, undefined, false, out && `iotlb invalidate whole domain ${hex(did)}`);
       return dropTlb(
         c,
         d,
@@ -142,7 +143,13 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       const range = devtlbRange(f);
       const global = f.G === 1n;
       const select: TagSelect = global ? { pasidsOf: 0 } : { tag: tagOf(0, n(f.PASID)) };
-      return effect(out, d, 'devtlb', dropDevTlb(c.devtlb.get(sid), select, range), out && devtlbDetail(sid, global ? 'all' : n(f.PASID), range));
+      return effect(
+        out,
+        d,
+        'devtlb',
+        dropDevTlb(c.devtlb.get(sid), select, range),
+        out && devtlbDetail(sid, global ? 'all' : n(f.PASID), range),
+      );
     }
     case 'iec_inv': {
       // §2.2 type 0x4: G=0 global; G=1 2^IM entries from IIDX (low IM bits ignored, like AM).
