@@ -172,6 +172,7 @@ export const MAX_OPEN_EPOCHS = 1 << 20;
 export class StaleOracle {
   /** Pending invalidations and their probes (pending-probes.ts): typed arrays, no object per probe. */
   private readonly store = new PendingProbes();
+  /** Per device (SID), the first pages of the last RECENT ranges it was probed at (`addresses`). */
   private readonly recent = new Map<number, bigint[]>();
   /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new PageSet();
@@ -189,11 +190,11 @@ export class StaleOracle {
   private readonly bySid = new Map<number, readonly DeviceSpec[]>();
   /** Scratch of `published` (addresses) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
+  private gone = new Int32Array(PEER_LIMIT * 8);
   /** addresses' last range and its first and last page addresses. */
   private pagesOf: AddrRange | undefined;
   private firstPage = 0n;
   private lastPage = 0n;
-  private gone = new Int32Array(PEER_LIMIT * 8);
 
   constructor(
     private readonly topology: Topology,
