@@ -18,6 +18,7 @@ import type { ArrowSource } from '../arrow-files.js';
 import { ipcStreams } from '../arrow-files.js';
 import { ident, literal, type SqlEngine } from './engine.js';
 import { parquetOf } from './parquet-cache.js';
+import { footerRows } from './row-count.js';
 
 export interface AttachedFile {
   /** The relation's name in the session (a view). */
@@ -82,8 +83,8 @@ async function attachParquet(engine: SqlEngine, src: ArrowSource, table: string,
 async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string, opts: AttachOptions): Promise<AttachedFile> {
   const fields = src.schema.fields;
   const data = `_${table}_data`;
-  // Always copied: the first column (a table needs one, and it gives the row count), and any
-  // column whose type has no marker.
+  // Always copied with the rest: the first column (a table needs one), and any column whose type
+  // has no marker.
   const always = new Set([fields[0]!.name, ...fields.filter((f) => duckType(f.type as DataType) === undefined).map((f) => f.name)]);
   const loaded = new Set<string>();
   let rows = 0;
@@ -114,7 +115,19 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     if (loaded.size > 0 && [...want].every((c) => loaded.has(c))) return;
     await copy(want);
   };
-  await ensure(opts.columns ?? new Set());
+  const first = opts.columns ?? new Set<string>();
+  const needed = first === 'all' || fields.some((f) => first.has(f.name) || (f.name !== fields[0]!.name && always.has(f.name)));
+  // Nothing asked for yet and the row count is in the file's footer: copy nothing now (the first
+  // statement that reads a column copies all it needs once, instead of the first column twice).
+  // Until then the view is every column's marker over as many rows as the file has.
+  const counted = needed ? undefined : await footerRows(src.path);
+  if (counted === undefined) await ensure(first);
+  else {
+    rows = counted;
+    await engine.exec(
+      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded)).join(', ')} FROM range(${rows})`,
+    );
+  }
   return {
     table,
     get rows() {
