@@ -114,7 +114,9 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name));
     // String columns with a fixed dictionary go in as ENUMs: a small integer per row instead of a
     // string copied, measured and hashed into the table's statistics (most of the copy's CPU).
-    const enumTypes = keep.every(([f]) => duckType(f.type as DataType) !== undefined) ? await enumTypesOf(src, keep) : new Map<string, string>();
+    const enumTypes = keep.every(([f]) => duckType(f.type as DataType) !== undefined)
+      ? await enumTypesOf(src, keep)
+      : new Map<string, string>();
     try {
       rows = await load(keep, enumTypes);
     } catch (e) {
