@@ -13,7 +13,7 @@
 //     columns and runs the statement again. An answer is thus never computed from a column that
 //     was not copied (session.ts: `run`).
 
-import { DataType, type Dictionary, type Field, type Schema } from 'apache-arrow';
+import { DataType, type Field, type Schema } from 'apache-arrow';
 import type { ArrowSource } from '../arrow-files.js';
 import { ipcStreams } from '../arrow-files.js';
 import { ident, literal, SqlError, type SqlEngine } from './engine.js';
@@ -170,7 +170,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
  */
 async function enumTypesOf(src: ArrowSource, keep: readonly (readonly [Field, number])[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const dicts = keep.filter(([f]) => DataType.isDictionary(f.type) && DataType.isUtf8((f.type as Dictionary).dictionary));
+  const dicts = keep.filter(([f]) => DataType.isDictionary(f.type) && DataType.isUtf8(f.type.dictionary));
   if (dicts.length === 0) return out;
   for await (const b of src.batches()) {
     for (const [f, i] of dicts) {
