@@ -4,7 +4,6 @@
 // (memory does not grow with the file), the output is written atomically, and the summary says what
 // was read, what was inferred and what was skipped.
 
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
@@ -228,7 +227,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
   // A large log ingested on its own is read in a worker thread (qemu-side.ts); a pair's QEMU side is
   // read here, between the guest side's blocks.
-  const read = !guest && qemu && (await qemuWorkerPays(qemu.file, availableParallelism())) ? qemuEventsInWorker : qemuEvents;
+  const read = !guest && qemu && (await qemuWorkerPays(qemu.file)) ? qemuEventsInWorker : qemuEvents;
   const q = qemu && read(qemu.file, arch, qd!, opts.progress);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {

@@ -13,6 +13,7 @@
 // credit counter the worker waits on), so memory stays flat whatever the size of the log.
 
 import { stat } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
@@ -82,20 +83,29 @@ export type QemuWorkerMessage =
 export const IN_FLIGHT = 4;
 
 /**
- * Bytes of log text from which the worker pays for its start-up (~50 ms of module loading and
- * compiling in the thread, the events' copies): smaller logs are read in this thread. A gzip log
- * counts GZIP_RATIO times its size (QEMU logs inflate 8-12x).
+ * Bytes of log text from which the worker pays for its start-up: its first batch comes 90-150 ms
+ * after it is created (a thread, the readers' modules loaded and compiled again), and it costs
+ * 20-25% more CPU in all (the second isolate's compiler and collector threads, the events' copies).
+ * Measured on the 11 MB scalable-strict log: 0.43-0.52 s with the worker against 0.31-0.44 s in
+ * this thread. A gzip log counts GZIP_RATIO times its size (QEMU logs inflate 8-12x).
  */
-const WORKER_MIN_BYTES = 4 << 20;
+export const WORKER_MIN_BYTES = 32 << 20;
 const GZIP_RATIO = 8;
 
-/** Whether to read this log in a worker thread (its size, and whether there is a second core to use). */
-export async function qemuWorkerPays(file: string, cores: number): Promise<boolean> {
-  if (cores < 2 || process.env.INVTRACE_INGEST_WORKER === '0') return false;
-  if (process.env.INVTRACE_INGEST_WORKER === '1') return true;
+/**
+ * Whether to read this log in a worker thread: a log of WORKER_MIN_BYTES or more, and a core to
+ * spare (at least 2, and a 1-minute load average below cores - 0.5, as `make -l` judges it: on
+ * busy cores the two threads only take turns, and the worker's extra CPU makes the run slower).
+ * INVTRACE_INGEST_WORKER=1 or 0 forces the choice (tests, benches).
+ */
+export async function qemuWorkerPays(file: string): Promise<boolean> {
+  const forced = process.env.INVTRACE_INGEST_WORKER;
+  if (forced === '0' || forced === '1') return forced === '1';
+  const cores = availableParallelism();
+  if (cores < 2 || loadavg()[0]! >= cores - 0.5) return false;
   try {
     const size = (await stat(file)).size;
-    return (size * ((await isGzip(file)) ? GZIP_RATIO : 1)) >= WORKER_MIN_BYTES;
+    return size * ((await isGzip(file)) ? GZIP_RATIO : 1) >= WORKER_MIN_BYTES;
   } catch {
     return false; // the reader words the error
   }
