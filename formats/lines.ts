@@ -8,7 +8,7 @@
 // copied). A truncated or corrupt gzip stream becomes an InputFault that names
 // the file and the last good line.
 
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -73,9 +73,33 @@ function room(a: Int32Array, n: number): Int32Array {
   return b;
 }
 
+/**
+ * The blocks of a plain file read with blocking reads: for a thread that does nothing but read and
+ * parse (formats/ingest/qemu-worker.ts), where each asynchronous read's round trip through the
+ * libuv thread pool costs a wake-up of two threads, which on busy cores waits for the scheduler.
+ */
+function* blockingBlocks(path: string): Generator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const b = Buffer.allocUnsafe(BLOCK);
+      const n = readSync(fd, b, 0, BLOCK, null);
+      if (n === 0) return;
+      yield n === BLOCK ? b : b.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ReadLineOptions {
+  /** Read a plain file with blocking reads (a thread of its own; gzip still inflates on the pool). */
+  readonly blocking?: boolean;
+}
+
 /** Every line of a text file (gzip or not), a block at a time; the final line need not end with a newline. */
-export async function* readLineChunks(path: string): AsyncGenerator<LineChunk> {
-  const stream = await openText(path);
+export async function* readLineChunks(path: string, opts: ReadLineOptions = {}): AsyncGenerator<LineChunk> {
+  const stream = opts.blocking === true && !(await isGzip(path).catch(() => true)) ? blockingBlocks(path) : await openText(path);
   let start: Int32Array = new Int32Array(1 << 14);
   let end: Int32Array = new Int32Array(1 << 14);
   /** Pieces of the line not yet ended (a long line spans many blocks). */

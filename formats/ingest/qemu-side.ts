@@ -25,7 +25,7 @@ import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VTD_EVENTS } from '../capture/qemu-vtd.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
-import { isGzip, readLineChunks } from '../lines.js';
+import { isGzip, readLineChunks, type ReadLineOptions } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import { decodeEvents, type Wire } from './event-wire.js';
@@ -35,14 +35,20 @@ import { decodeEvents, type Wire } from './event-wire.js';
  * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
  * words the errors and counts unknown events.
  */
-export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
+export async function* qemuEvents(
+  file: string,
+  arch: Arch,
+  diag: Diagnostics,
+  progress?: Progress,
+  read: ReadLineOptions = {},
+): AsyncGenerator<CaptureEvent[]> {
   // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
   const q = arch === 'vtd' ? new VtdQemuQueue(diag, { details: false }) : new Smmuv3QemuQueue(diag);
   const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS, (event) => q.valuesRead(event));
   // The scanner's event is one of the table's (same names, fields and types as the text parser's).
   const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
   const seen = (event: string, n: number) => diag.seen(event, n);
-  for await (const c of readLineChunks(file)) {
+  for await (const c of readLineChunks(file, read)) {
     const { buf, start, end } = c;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
@@ -81,6 +87,11 @@ export type QemuWorkerMessage =
 
 /** Batches the worker may read ahead of this thread. */
 export const IN_FLIGHT = 4;
+/**
+ * Events per batch the worker sends at least (but the last): the blocks' events are gathered, as
+ * each message wakes this thread, which on busy cores waits for the scheduler (~4 blocks of lines).
+ */
+export const MIN_BATCH = 4096;
 
 /**
  * Bytes of log text from which the worker pays for its start-up: its first batch comes 90-150 ms

@@ -1,13 +1,14 @@
 // The worker thread that reads a QEMU log for qemu-side.ts `qemuEventsInWorker`: the log through the
-// in-thread reader (`qemuEvents`: scanner, text fallback, queue state machine), each block's queue
-// events posted as typed arrays (event-wire.ts) with the block's progress, at most the credits the
-// writing thread gave ahead of it; then its diagnostics, or the error (an InputFault as its detail).
+// in-thread reader (`qemuEvents`: scanner, text fallback, queue state machine; a plain log with
+// blocking reads), the queue events of a few blocks posted as typed arrays (event-wire.ts) with the
+// progress, at most the credits the writing thread gave ahead of it; then its diagnostics, or the
+// error (an InputFault as its detail).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { Diagnostics } from '../capture/events.js';
+import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { InputFault } from '../result.js';
 import { encodeEvents } from './event-wire.js';
-import { qemuEvents, type QemuWorkerData, type QemuWorkerMessage } from './qemu-side.js';
+import { MIN_BATCH, qemuEvents, type QemuWorkerData, type QemuWorkerMessage } from './qemu-side.js';
 
 const port = parentPort!;
 const post = (m: QemuWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
@@ -29,11 +30,19 @@ async function run(spec: QemuWorkerData): Promise<void> {
   const progress = (_file: string, b: number) => {
     bytes = b;
   };
-  for await (const batch of qemuEvents(spec.file, spec.arch, diag, progress)) {
-    const wire = encodeEvents(batch);
+  let events: CaptureEvent[] = [];
+  const send = () => {
+    const wire = encodeEvents(events);
+    events = [];
     credit(credits);
     post({ type: 'batch', wire, bytes, lines: diag.lines }, [wire.buffer]);
+  };
+  // Plain logs with blocking reads: this thread does nothing else.
+  for await (const batch of qemuEvents(spec.file, spec.arch, diag, progress, { blocking: true })) {
+    for (const e of batch) events.push(e);
+    if (events.length >= MIN_BATCH) send();
   }
+  send();
   post({ type: 'done', diag: diag.state() });
 }
 
