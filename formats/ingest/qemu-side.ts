@@ -25,7 +25,7 @@ import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VTD_EVENTS } from '../capture/qemu-vtd.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
-import { isGzip, readLineChunks, type ReadLineOptions } from '../lines.js';
+import { isGzip, readLineChunks } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import { decodeEvents, type Wire } from './event-wire.js';
@@ -35,20 +35,15 @@ import { decodeEvents, type Wire } from './event-wire.js';
  * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
  * words the errors and counts unknown events.
  */
-export async function* qemuEvents(
-  file: string,
-  arch: Arch,
-  diag: Diagnostics,
-  progress?: Progress,
-  read: ReadLineOptions = {},
-): AsyncGenerator<CaptureEvent[]> {
+export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
   // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
   const q = arch === 'vtd' ? new VtdQemuQueue(diag, { details: false }) : new Smmuv3QemuQueue(diag);
   const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS, (event) => q.valuesRead(event));
   // The scanner's event is one of the table's (same names, fields and types as the text parser's).
   const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
   const seen = (event: string, n: number) => diag.seen(event, n);
-  for await (const c of readLineChunks(file, read)) {
+  // Nothing here keeps a block past the next: a plain log is read with blocking reads into reused buffers.
+  for await (const c of readLineChunks(file, { blocking: true })) {
     const { buf, start, end } = c;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;

@@ -1,6 +1,5 @@
 // The worker thread that reads a QEMU log for qemu-side.ts `qemuEventsInWorker`: the log through the
-// in-thread reader (`qemuEvents`: scanner, text fallback, queue state machine; a plain log with
-// blocking reads), the queue events of a few blocks posted as typed arrays (event-wire.ts) with the
+// in-thread reader (`qemuEvents`: scanner, text fallback, queue state machine), the queue events of a few blocks posted as typed arrays (event-wire.ts) with the
 // progress, at most the credits the writing thread gave ahead of it; then its diagnostics, or the
 // error (an InputFault as its detail).
 
@@ -37,8 +36,7 @@ async function run(spec: QemuWorkerData): Promise<void> {
     credit(credits);
     post({ type: 'batch', wire, bytes, lines: diag.lines }, [wire.buffer]);
   };
-  // Plain logs with blocking reads: this thread does nothing else.
-  for await (const batch of qemuEvents(spec.file, spec.arch, diag, progress, { blocking: true })) {
+  for await (const batch of qemuEvents(spec.file, spec.arch, diag, progress)) {
     for (const e of batch) events.push(e);
     if (events.length >= MIN_BATCH) send();
   }
