@@ -331,8 +331,8 @@ type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> 
  * fields, `event`, and `spelling` for an older name), or DEFINITE when the input ends before the
  * template does with only number fields read (no spelling could match), or NO_MATCH (let the text
  * path decide). Without `values`, the same checks run but no number is converted and no string
- * interned, and the event is one shared object without its fields. Generated once per template and
- * name when the scanner is built.
+ * interned, and the event is one shared (frozen) object without its fields, as is an event of a
+ * template without fields. Generated once per template and name when the scanner is built.
  */
 function generate(m: Matcher, key: string, spelling: string | undefined, values = true): Generated {
   /** `code` when the values are wanted, else nothing. */
@@ -422,7 +422,9 @@ function generate(m: Matcher, key: string, spelling: string | undefined, values 
   // The text parser's object: the fields, then `event`, then `spelling` for an older name.
   fields.push(`event: ${JSON.stringify(key)}`);
   if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
-  lines.push(`if (p !== end) return ${NO_MATCH};`, values ? `return { ${fields.join(', ')} };` : 'return EVENT;');
+  // An event without fields (or whose fields are not read) is one shared object.
+  const shared = !values || m.ops.every((op) => op.k === LIT);
+  lines.push(`if (p !== end) return ${NO_MATCH};`, shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
   const make = new Function('K', 'I', 'EVENT', 'W', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
     k: Uint8Array[],
