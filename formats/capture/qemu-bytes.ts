@@ -286,7 +286,6 @@ export class QemuByteScanner {
     this.line.set(tid, sec, 1_000_000_000n, nd <= 6 ? frac * 1000 : frac * 10 ** (9 - nd), true);
     return p + 1;
   }
-
 }
 
 /**

@@ -145,7 +145,6 @@ function withoutDetail(e: CmdEvent): CmdEvent {
   return rest;
 }
 
-
 /** The events of a wire, read from `file`. */
 export function decodeEvents(wire: Wire, file: string): CaptureEvent[] {
   const w = views(wire.buffer, wire.n, wire.other);

@@ -55,7 +55,9 @@ describe.skipIf(!haveCaptures)('the QEMU side read in a worker thread', () => {
     60_000,
   );
 
-  const lines = gunzipSync(readFileSync(capture('qemu-vtd-legacy-strict.log.gz'))).toString('utf8').split('\n');
+  const lines = gunzipSync(readFileSync(capture('qemu-vtd-legacy-strict.log.gz')))
+    .toString('utf8')
+    .split('\n');
 
   it('a truncated gzip stream: the same message, naming the last good line', async () => {
     const whole = gzipSync(Buffer.from(lines.join('\n')));

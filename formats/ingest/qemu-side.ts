@@ -118,7 +118,12 @@ export async function qemuWorkerPays(file: string): Promise<boolean> {
 }
 
 /** The QEMU side as batches of queue events, read in a worker thread (see the header). */
-export async function* qemuEventsInWorker(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
+export async function* qemuEventsInWorker(
+  file: string,
+  arch: Arch,
+  diag: Diagnostics,
+  progress?: Progress,
+): AsyncGenerator<CaptureEvent[]> {
   const credits = new Int32Array(new SharedArrayBuffer(4));
   credits[0] = IN_FLIGHT;
   const data: QemuWorkerData = { file, arch, strict: diag.strict, credits: credits.buffer };
