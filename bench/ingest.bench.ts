@@ -167,8 +167,8 @@ export const benches: readonly Bench[] = [
             note: 'skipped: mawk is not installed (apt-get install mawk)',
           });
 
-        // The QEMU log read in a worker thread or in the writing thread, forced either way
-        // (formats/ingest/qemu-side.ts; by default the worker is used when a core is to spare).
+        // The QEMU log read in a worker thread (INVTRACE_INGEST_WORKER=1, formats/ingest/qemu-side.ts)
+        // and in the writing thread (the default), each forced.
         for (const [how, flag] of [
           ['worker thread', '1'],
           ['one thread', '0'],

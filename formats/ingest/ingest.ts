@@ -20,7 +20,7 @@ import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
-import { qemuEvents, qemuEventsInWorker, qemuWorkerPays } from './qemu-side.js';
+import { qemuEvents, qemuEventsInWorker, qemuWorkerAsked } from './qemu-side.js';
 
 export interface IngestOptions {
   readonly output: string;
@@ -225,9 +225,9 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
-  // A large log ingested on its own is read in a worker thread (qemu-side.ts); a pair's QEMU side is
-  // read here, between the guest side's blocks.
-  const read = !guest && qemu && (await qemuWorkerPays(qemu.file)) ? qemuEventsInWorker : qemuEvents;
+  // A log ingested on its own is read in a worker thread when asked (qemu-side.ts); a pair's QEMU
+  // side is read here, between the guest side's blocks.
+  const read = !guest && qemuWorkerAsked() ? qemuEventsInWorker : qemuEvents;
   const q = qemu && read(qemu.file, arch, qd!, opts.progress);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {

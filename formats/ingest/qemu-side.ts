@@ -1,8 +1,8 @@
 // The QEMU side of an ingest as batches of queue events, one batch per block of lines: read in this
-// thread (`qemuEvents`), or, for a large log ingested on its own, in a worker thread
-// (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the trace. Reading,
-// scanning and the queue state machine then overlap the builder and the Arrow writer (about half
-// of the work each), so the two cores share the run.
+// thread (`qemuEvents`), or, when asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in
+// a worker thread (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the
+// trace: reading, scanning and the queue state machine then overlap the builder and the Arrow
+// writer (about half of the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
 //
 // The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
 // same file) and sends each block's events as typed arrays (event-wire.ts), with the block's
@@ -12,8 +12,6 @@
 // this thread, with the same message. At most IN_FLIGHT batches wait for this thread (a shared
 // credit counter the worker waits on), so memory stays flat whatever the size of the log.
 
-import { stat } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
@@ -25,7 +23,7 @@ import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VTD_EVENTS } from '../capture/qemu-vtd.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
-import { isGzip, readLineChunks } from '../lines.js';
+import { readLineChunks } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import { decodeEvents, type Wire } from './event-wire.js';
@@ -89,32 +87,13 @@ export const IN_FLIGHT = 4;
 export const MIN_BATCH = 4096;
 
 /**
- * Bytes of log text from which the worker pays for its start-up: its first batch comes 90-150 ms
- * after it is created (a thread, the readers' modules loaded and compiled again), and it costs
- * 20-25% more CPU in all (the second isolate's compiler and collector threads, the events' copies).
- * Measured on the 11 MB scalable-strict log: 0.43-0.52 s with the worker against 0.31-0.44 s in
- * this thread. A gzip log counts GZIP_RATIO times its size (QEMU logs inflate 8-12x).
+ * Whether to read the log in a worker thread: only when asked (INVTRACE_INGEST_WORKER=1). Measured
+ * on the 2-core machine (docs/ingest.md "Writing"), it never paid: the two threads and the second
+ * isolate's compiler and collector threads take 1.45-1.7 s of CPU against 1.1-1.3 s in one thread,
+ * more than two cores can overlap, and the run was slower at every load and priority tried.
  */
-export const WORKER_MIN_BYTES = 32 << 20;
-const GZIP_RATIO = 8;
-
-/**
- * Whether to read this log in a worker thread: a log of WORKER_MIN_BYTES or more, and a core to
- * spare (at least 2, and a 1-minute load average below cores - 0.5, as `make -l` judges it: on
- * busy cores the two threads only take turns, and the worker's extra CPU makes the run slower).
- * INVTRACE_INGEST_WORKER=1 or 0 forces the choice (tests, benches).
- */
-export async function qemuWorkerPays(file: string): Promise<boolean> {
-  const forced = process.env.INVTRACE_INGEST_WORKER;
-  if (forced === '0' || forced === '1') return forced === '1';
-  const cores = availableParallelism();
-  if (cores < 2 || loadavg()[0]! >= cores - 0.5) return false;
-  try {
-    const size = (await stat(file)).size;
-    return size * ((await isGzip(file)) ? GZIP_RATIO : 1) >= WORKER_MIN_BYTES;
-  } catch {
-    return false; // the reader words the error
-  }
+export function qemuWorkerAsked(): boolean {
+  return process.env.INVTRACE_INGEST_WORKER === '1';
 }
 
 /** The QEMU side as batches of queue events, read in a worker thread (see the header). */
