@@ -14,7 +14,12 @@ import type { QueueUnit, UnitEvent } from './unit.js';
 
 export class BareHardware {
   private readonly unit: QueueUnit;
+  /**
+   * The unit's events since the last absorb: the first `eventCount` (a count, not the array's
+   * length: an array cut to length 0 drops its storage and reallocates it on the next push).
+   */
   private readonly events: UnitEvent[] = [];
+  private eventCount = 0;
   /** The differential oracle's reference side: bare hardware's own findings. */
   readonly reference: Reference;
   /** Consumer position after the last event. */
@@ -34,7 +39,14 @@ export class BareHardware {
     topology: Topology,
     private readonly q: GuestQueue,
   ) {
-    this.unit = kit.guestUnit(topology, q.mem, (e) => this.events.push(e), false);
+    this.unit = kit.guestUnit(
+      topology,
+      q.mem,
+      (e) => {
+        this.events[this.eventCount++] = e;
+      },
+      false,
+    );
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.unit.configureQueue(q.base, q.entries, q.descBytes, q.start);
     this.reference = new Reference(topology, q.header.arch, this.unit);
@@ -109,7 +121,8 @@ export class BareHardware {
     const from = this.cons;
     const c = this.unit.consumer();
     const cons = unwrap(c.index, c.wrap, from, q.entries, q.smmu);
-    for (const ev of this.events) {
+    for (let i = 0; i < this.eventCount; i++) {
+      const ev = this.events[i]!;
       if (ev.kind === 'complete') {
         const pos = unwrap(ev.slot, 0, from, q.entries, false);
         this.markCompleted(pos);
@@ -124,7 +137,7 @@ export class BareHardware {
         );
       }
     }
-    this.events.length = 0;
+    this.eventCount = 0;
     this.cons = cons;
     this.error = c.error
       ? { code: c.error.code, value: c.error.value, ...(c.error.sid !== undefined ? { sid: c.error.sid } : {}), pos: cons }

@@ -22,6 +22,10 @@ export class GuestQueue {
   readonly smmu: boolean;
   readonly descBytes: 16 | 32;
   readonly base: bigint;
+  /** `base` as a number (guest-physical addresses stay below 2^53): slot addresses without a BigInt. */
+  private readonly baseNum: number;
+  /** The words of the slot being decoded, reused (the decode cache keeps its own copy). */
+  private readonly fetched: bigint[];
   readonly mem = new GuestMemory();
   /** Absolute producer position: everything before it is published. */
   prod: number;
@@ -33,7 +37,15 @@ export class GuestQueue {
   private readonly slotCause: Uint8Array;
   private readonly slotDecoded: (Decoded | undefined)[];
   private readonly slotClassified: (Classified | undefined)[];
+  /** Each slot's completion text (completedAt) and the command name it was made for. */
   private readonly slotCompleted: (string | undefined)[];
+  private readonly slotCompletedName: (string | undefined)[];
+  /**
+   * Classifications by decoded command: decoded commands are shared (the decode cache), so one
+   * classification serves every write of the same words, and none is made per write (a slot's
+   * would live a whole ring lap: garbage the young generation copies and promotes).
+   */
+  private readonly classes = new WeakMap<Decoded, Classified>();
 
   constructor(readonly header: TraceHeader) {
     this.entries = header.queue_entries;
@@ -43,23 +55,25 @@ export class GuestQueue {
     this.words = wordsPerSlot(header);
     this.decoder = new DecodeCache(codecFor(header.arch), { descBytes: this.descBytes });
     this.base = queueBase(header);
+    this.baseNum = Number(this.base);
+    this.fetched = new Array<bigint>(this.words).fill(0n);
     this.mem.addRegion(this.base, this.entries * this.descBytes);
     this.slotSeq = new Int32Array(this.entries).fill(-1);
     this.slotCause = new Uint8Array(this.entries);
     this.slotDecoded = new Array<Decoded | undefined>(this.entries).fill(undefined);
     this.slotClassified = new Array<Classified | undefined>(this.entries).fill(undefined);
     this.slotCompleted = new Array<string | undefined>(this.entries).fill(undefined);
+    this.slotCompletedName = new Array<string | undefined>(this.entries).fill(undefined);
     this.prod = this.start;
   }
 
   /** The guest writes a command into `slot`. */
   write(seq: number, slot: number, words: readonly bigint[], cause: Cause | undefined): void {
-    this.mem.writeWords(this.base + BigInt(slot * this.descBytes), words);
+    this.mem.writeWordsAt(this.baseNum + slot * this.descBytes, words);
     this.slotSeq[slot] = seq;
     this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
     this.slotDecoded[slot] = undefined;
     this.slotClassified[slot] = undefined;
-    this.slotCompleted[slot] = undefined;
   }
 
   /** The guest writes the producer index (and SMMU wrap bit): the new absolute producer position. */
@@ -80,20 +94,26 @@ export class GuestQueue {
     const slot = ringIndex(pos, this.entries);
     let d = this.slotDecoded[slot];
     if (d === undefined) {
-      const w = this.mem.readWords(this.base + BigInt(slot * this.descBytes), this.words)!;
+      const w = this.fetched;
+      if (!this.mem.readWordsAt(this.baseNum + slot * this.descBytes, w)) throw new Error(`guest queue slot ${slot} unreadable`);
       d = this.decoder.decode(w);
       this.slotDecoded[slot] = d;
     }
     return d;
   }
 
-  /** How the oracle names the completion of the command at `pos` (one string per write, shared by every run). */
+  /**
+   * How the oracle names the completion of the command at `pos`, shared by every run: one string
+   * per slot and command name (a slot keeps its CMD_SYNC or wait lap after lap).
+   */
   completedAt(pos: number): string {
     const slot = ringIndex(pos, this.entries);
+    const name = this.decodedAt(pos).name;
     let how = this.slotCompleted[slot];
-    if (how === undefined) {
-      how = `the ${this.decodedAt(pos).name} at slot ${slot} completed`;
+    if (how === undefined || this.slotCompletedName[slot] !== name) {
+      how = `the ${name} at slot ${slot} completed`;
       this.slotCompleted[slot] = how;
+      this.slotCompletedName[slot] = name;
     }
     return how;
   }
@@ -103,7 +123,9 @@ export class GuestQueue {
     const slot = ringIndex(pos, this.entries);
     let c = this.slotClassified[slot];
     if (c === undefined) {
-      c = classify(this.decodedAt(pos));
+      const d = this.decodedAt(pos);
+      c = this.classes.get(d);
+      if (c === undefined) this.classes.set(d, (c = classify(d)));
       this.slotClassified[slot] = c;
     }
     return c;

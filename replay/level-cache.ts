@@ -3,7 +3,8 @@
 // (replay/vtd/pagecache.ts). Entries are grouped in buckets by tag (regime/VMID/ASID, DID+PASID,
 // SSID: whatever the architecture tags with, `T`); inside a bucket one Map per table level holds
 // the entries keyed by the input-address index at that level (addr >> shifts[level]), valued `V`.
-// No per-entry objects: an entry is one Map slot.
+// No per-entry objects: an entry is one slot of an IndexMap (index-map.ts: typed-array keys,
+// nothing allocated on insert or delete).
 //
 // Bound: `capacity` entries over all buckets. Inserting a new entry into a full cache first empties
 // it (QEMU's rule for both: SMMU_IOTLB_MAX_SIZE, spec/smmuv3.md §6.2; VTD_IOTLB_MAX_SIZE,
@@ -11,6 +12,7 @@
 // can never keep a stale translation.
 
 import type { AddrRange } from '../formats/scope.js';
+import { IndexMap } from './index-map.js';
 
 /** Addresses below this convert to a double exactly. */
 const SAFE = 1n << 53n;
@@ -19,11 +21,13 @@ export interface Bucket<T, V> {
   readonly key: number;
   readonly tag: T;
   /** levels[L]: index at level L → value. */
-  readonly levels: readonly Map<number, V>[];
+  readonly levels: readonly IndexMap<V>[];
 }
 
 export class LevelCache<T, V> {
   private readonly buckets = new Map<number, Bucket<T, V>>();
+  /** The same buckets in creation order, for walks over all of them (no Map iterator per walk). */
+  private readonly bucketList: Bucket<T, V>[] = [];
   /** find's last answer (NaN: none yet; never equal to a key). */
   private lastKey = NaN;
   private lastBucket: Bucket<T, V> | undefined;
@@ -33,6 +37,11 @@ export class LevelCache<T, V> {
 
   /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
   private readonly spans: readonly number[];
+  /** lastAddress's range and its answer. */
+  private endOf: AddrRange | undefined;
+  private end = 0n;
+  /** dropIn's keys of a level to visit, reused. */
+  private readonly dropKeys: number[] = [];
 
   /** `shifts[L]`: log2 of the bytes an entry at level L covers (one Map per level). */
   constructor(
@@ -77,17 +86,18 @@ export class LevelCache<T, V> {
     return b;
   }
 
-  /** Every bucket (some may be empty after a flush). */
-  all(): IterableIterator<Bucket<T, V>> {
-    return this.buckets.values();
+  /** Every bucket (some may be empty after a flush), in creation order. */
+  all(): readonly Bucket<T, V>[] {
+    return this.bucketList;
   }
 
   /** The bucket of `key`, created with `tag` when absent. */
   bucket(key: number, tag: T): Bucket<T, V> {
     let b = this.find(key);
     if (b === undefined) {
-      b = { key, tag, levels: this.shifts.map(() => new Map<number, V>()) };
+      b = { key, tag, levels: this.shifts.map(() => new IndexMap<V>()) };
       this.buckets.set(key, b);
+      this.bucketList.push(b);
     }
     return b;
   }
@@ -96,14 +106,11 @@ export class LevelCache<T, V> {
   insert(b: Bucket<T, V>, level: number, addr: bigint, value: V): void {
     const idx = this.index(addr, level);
     const m = b.levels[level]!;
-    if (!m.has(idx)) {
-      if (this.count >= this.capacity) {
-        this.clear();
-        this.fullFlushes++;
-      }
-      this.count++;
+    if (!m.has(idx) && this.count >= this.capacity) {
+      this.clear();
+      this.fullFlushes++;
     }
-    m.set(idx, value);
+    if (m.set(idx, value)) this.count++;
   }
 
   /** The entry of bucket `key` covering `addr` at `level`. */
@@ -117,7 +124,7 @@ export class LevelCache<T, V> {
    */
   clear(): number {
     const n = this.count;
-    for (const b of this.buckets.values()) for (const m of b.levels) m.clear();
+    for (const b of this.bucketList) for (const m of b.levels) m.clear();
     this.count = 0;
     return n;
   }
@@ -132,50 +139,46 @@ export class LevelCache<T, V> {
     const m = b.levels[level]!;
     if (m.size === 0) return 0;
     let n = 0;
-    if (accept === undefined && onDrop === undefined) {
-      if (range === undefined) {
-        n = m.size;
-        m.clear();
-      } else {
-        const lo = this.index(range.base, level);
-        const hi = this.index(range.base + range.bytes - 1n, level);
-        if (hi - lo < m.size) {
-          for (let k = lo; k <= hi; k++) if (m.delete(k)) n++;
-        } else {
-          for (const k of m.keys()) if (k >= lo && k <= hi && m.delete(k)) n++;
-        }
-      }
+    const lo = range === undefined ? 0 : this.index(range.base, level);
+    const hi = range === undefined ? Infinity : this.index(this.lastAddress(range), level);
+    if (accept === undefined && onDrop === undefined && range === undefined) {
+      n = m.size;
+      m.clear();
+    } else if (hi - lo < m.size) {
+      // A short range: each of its indexes.
+      for (let idx = lo; idx <= hi; idx++) n += this.take(m, idx, accept, onDrop);
     } else {
-      // Each entry taken: accepted, removed, reported (written out in each loop: no closure per call).
-      if (range === undefined) {
-        for (const [idx, v] of m) {
-          if (accept !== undefined && !accept(v)) continue;
-          m.delete(idx);
-          onDrop?.(v);
-          n++;
-        }
-      } else {
-        const lo = this.index(range.base, level);
-        const hi = this.index(range.base + range.bytes - 1n, level);
-        if (hi - lo < m.size) {
-          for (let idx = lo; idx <= hi; idx++) {
-            const v = m.get(idx);
-            if (v === undefined || (accept !== undefined && !accept(v))) continue;
-            m.delete(idx);
-            onDrop?.(v);
-            n++;
-          }
-        } else {
-          for (const [idx, v] of m) {
-            if (idx < lo || idx > hi || (accept !== undefined && !accept(v))) continue;
-            m.delete(idx);
-            onDrop?.(v);
-            n++;
-          }
-        }
+      // Else the level's entries (keys first: a delete moves entries within the table).
+      const keys = this.dropKeys;
+      const k = m.keysInto(keys);
+      for (let i = 0; i < k; i++) {
+        const idx = keys[i]!;
+        if (idx >= lo && idx <= hi) n += this.take(m, idx, accept, onDrop);
       }
     }
     this.count -= n;
     return n;
+  }
+
+  /**
+   * The last address of `range`, remembered for the range last asked about: an invalidation drops
+   * at every level of every bucket it selects with one range object (no BigInt sum per call).
+   */
+  private lastAddress(range: AddrRange): bigint {
+    if (range !== this.endOf) {
+      this.endOf = range;
+      this.end = range.base + range.bytes - 1n;
+    }
+    return this.end;
+  }
+
+  /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */
+  private take(m: IndexMap<V>, idx: number, accept: ((v: V) => boolean) | undefined, onDrop: ((v: V) => void) | undefined): number {
+    if (accept === undefined && onDrop === undefined) return m.delete(idx) ? 1 : 0;
+    const v = m.get(idx);
+    if (v === undefined || (accept !== undefined && !accept(v))) return 0;
+    m.delete(idx);
+    onDrop?.(v);
+    return 1;
   }
 }

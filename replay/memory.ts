@@ -9,7 +9,12 @@ interface Region {
   readonly lo: number;
   readonly hi: number;
   readonly words: BigUint64Array;
+  /** The same bytes as 32-bit halves (write32's path on a little-endian host, with no BigInt). */
+  readonly halves: Uint32Array;
 }
+
+/** Whether a 64-bit word's low half comes first in memory here (as in the guest's little-endian words). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export class GuestMemory {
   private readonly regions: Region[] = [];
@@ -21,7 +26,15 @@ export class GuestMemory {
   /** Backs [base, base+bytes) with a typed array (queue rings). */
   addRegion(base: bigint, bytes: number): void {
     if ((base & 7n) !== 0n || bytes % 8 !== 0) throw new Error('regions are 8-byte aligned');
-    this.regions.push({ base, bytes: BigInt(bytes), lo: Number(base), hi: Number(base) + bytes, words: new BigUint64Array(bytes / 8) });
+    const words = new BigUint64Array(bytes / 8);
+    this.regions.push({
+      base,
+      bytes: BigInt(bytes),
+      lo: Number(base),
+      hi: Number(base) + bytes,
+      words,
+      halves: new Uint32Array(words.buffer),
+    });
   }
 
   /** Makes [base, base+bytes) abort on access (no memory there). */
@@ -34,7 +47,10 @@ export class GuestMemory {
   }
 
   private region(addr: bigint, bytes: number): Region | undefined {
-    const a = Number(addr);
+    return this.regionAt(Number(addr), bytes);
+  }
+
+  private regionAt(a: number, bytes: number): Region | undefined {
     const l = this.last;
     if (l !== undefined && a >= l.lo && a + bytes <= l.hi) return l;
     for (const r of this.regions) {
@@ -66,6 +82,28 @@ export class GuestMemory {
     return true;
   }
 
+  /**
+   * readWordsInto at an address given as a number (a queue slot: guest-physical addresses stay
+   * below 2^53), with no BigInt made for the address on the typed-region path.
+   */
+  readWordsAt(addr: number, out: bigint[]): boolean {
+    const n = out.length;
+    const r = this.faults.length === 0 ? this.regionAt(addr, n * 8) : undefined;
+    if (r === undefined) return this.readWordsInto(BigInt(addr), out);
+    const i = Math.floor((addr - r.lo) / 8);
+    for (let k = 0; k < n; k++) out[k] = r.words[i + k]!;
+    return true;
+  }
+
+  /** writeWords at an address given as a number, as readWordsAt. */
+  writeWordsAt(addr: number, words: readonly bigint[]): boolean {
+    const r = this.faults.length === 0 ? this.regionAt(addr, words.length * 8) : undefined;
+    if (r === undefined) return this.writeWords(BigInt(addr), words);
+    const i = Math.floor((addr - r.lo) / 8);
+    for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
+    return true;
+  }
+
   writeWords(addr: bigint, words: readonly bigint[]): boolean {
     if (this.faults.length > 0 && this.isFault(addr, words.length * 8)) return false;
     const r = this.region(addr, words.length * 8);
@@ -81,11 +119,18 @@ export class GuestMemory {
   /** 32-bit little-endian store (VT-d wait status write, SMMUv3 MSI write). */
   write32(addr: bigint, value: number): boolean {
     if ((addr & 3n) !== 0n || this.isFault(addr, 4)) return false;
-    const word = addr & ~7n;
+    const r = this.region(addr, 4);
+    if (r !== undefined && LITTLE_ENDIAN) {
+      r.halves[(Number(addr) - r.lo) / 4] = value >>> 0;
+      return true;
+    }
+    // The word's other half is kept.
     const shift = (addr & 4n) * 8n;
-    const old = this.readWords(word, 1)![0]!;
-    const next = (old & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
-    return this.writeWords(word, [next]);
+    const merge = (old: bigint) => (old & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
+    if (r !== undefined) return this.writeWords(addr & ~7n, [merge(this.readWords(addr & ~7n, 1)![0]!)]);
+    const key = addr >> 3n; // sparse RAM (status words), as readWords and writeWords key it
+    this.sparse.set(key, merge(this.sparse.get(key) ?? 0n));
+    return true;
   }
 
   read32(addr: bigint): number | undefined {

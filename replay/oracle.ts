@@ -30,7 +30,9 @@ import { hex } from '../formats/bits.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import type { DeviceSpec, Topology } from '../formats/trace/header.js';
 import { ringIndex } from '../formats/ring.js';
-import { describeScope, type Classified, type Scope } from '../formats/scope.js';
+import { describeScope, type AddrRange, type Classified, type Scope } from '../formats/scope.js';
+import { grow, PageSet } from './page-index.js';
+import { NONE, PendingProbes } from './pending-probes.js';
 import type { GuestError } from './policy.js';
 import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
 
@@ -55,22 +57,6 @@ export interface Probe {
   readonly sid: number;
   readonly pasid: number | undefined;
   readonly iova: bigint;
-}
-
-/** A probe with its numeric key (deviceKey, page number), which the oracle looks probes up by. */
-interface KeyedProbe extends Probe {
-  readonly dev: number;
-  readonly page: number;
-}
-
-interface PendingInvalidation {
-  readonly pos: number;
-  readonly seq: number;
-  readonly name: string;
-  readonly scope: Scope;
-  readonly probes: KeyedProbe[];
-  /** The distinct devices of its probes when published (its byDevice entries). */
-  readonly devs: readonly number[];
 }
 
 /** One invalidation found stale at a completion point: every probe whose entry is still cached. */
@@ -110,40 +96,6 @@ const deviceKey = (sid: number, pasid: number | undefined): number => sid * 0x20
 const pageOf = (iova: bigint): number => (iova < SAFE ? Math.floor(Number(iova) / 4096) : Number(iova >> 12n));
 /** Addresses below this convert to a double exactly. */
 const SAFE = 1n << 53n;
-
-/**
- * Values by probe key (device, page): two number-keyed levels, no string per lookup. A device's
- * map stays when emptied (there are as many as (device, PASID) pairs probed), so a device whose
- * pending probes come and go does not make and drop a Map each time.
- */
-class ProbeMap<V> {
-  private readonly byDev = new Map<number, Map<number, V>>();
-  size = 0;
-
-  get(dev: number, page: number): V | undefined {
-    return this.byDev.get(dev)?.get(page);
-  }
-
-  set(dev: number, page: number, v: V): void {
-    let m = this.byDev.get(dev);
-    if (m === undefined) this.byDev.set(dev, (m = new Map<number, V>()));
-    const n = m.size;
-    m.set(page, v);
-    this.size += m.size - n;
-  }
-
-  delete(dev: number, page: number): boolean {
-    const m = this.byDev.get(dev);
-    if (m === undefined || !m.delete(page)) return false;
-    this.size--;
-    return true;
-  }
-
-  clear(): void {
-    this.byDev.clear();
-    this.size = 0;
-  }
-}
 
 /** Whether a probe's cache state (HIT_* bits) shows the scope's entry still cached. */
 function staleBits(s: Scope, h: number): string | undefined {
@@ -218,26 +170,31 @@ const PEER_LIMIT = 64;
 export const MAX_OPEN_EPOCHS = 1 << 20;
 
 export class StaleOracle {
-  /** Pending invalidations by position, in publish order. */
-  private readonly pending = new Map<number, PendingInvalidation>();
-  /** Probe key → pending invalidations probing it (to hand a refilled entry to the later one). */
-  private readonly byKey = new ProbeMap<PendingInvalidation[]>();
-  /** (device, PASID) → pending invalidations probing it (a DMA refills shared walk and config entries). */
-  private readonly byDevice = new Map<number, Set<PendingInvalidation>>();
+  /** Pending invalidations and their probes (pending-probes.ts): typed arrays, no object per probe. */
+  private readonly store = new PendingProbes();
+  /** Per device (SID), the first pages of the last RECENT ranges it was probed at (`addresses`). */
   private readonly recent = new Map<number, bigint[]>();
-  /** (ATS device, PASID, page) with an IOTLB-level invalidation published and no ATC one since. */
-  private readonly openEpochs = new ProbeMap<true>();
-  /** Completion points published and neither completed nor aborted, in order. */
+  /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
+  private readonly openEpochs = new PageSet();
+  /**
+   * Completion points published and neither completed nor aborted, in order: the first
+   * `openCount` of `openSyncs` (a count, not the array's length: an array cut to length 0
+   * drops its storage, and the next push allocates it again, at every completion point).
+   */
   private readonly openSyncs: number[] = [];
+  private openCount = 0;
   /** The cache lookup of a probe, as HIT_* bits. */
   private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
   /** devicesOf's tables: IOTLB scopes by ASID/DID, ATC/device-TLB scopes by SID (-1: none given). */
   private readonly byDomain = new Map<number, readonly DeviceSpec[]>();
   private readonly bySid = new Map<number, readonly DeviceSpec[]>();
-  /** Scratch of `published` and `peersGone`, reused (neither is re-entered). */
+  /** Scratch of `published` (addresses) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
-  private readonly goneOwner: PendingInvalidation[] = [];
-  private readonly goneProbe: KeyedProbe[] = [];
+  private gone = new Int32Array(PEER_LIMIT * 8);
+  /** addresses' last range and its first and last page addresses. */
+  private pagesOf: AddrRange | undefined;
+  private firstPage = 0n;
+  private lastPage = 0n;
 
   constructor(
     private readonly topology: Topology,
@@ -255,7 +212,7 @@ export class StaleOracle {
 
   /** Whether the invalidation at `pos` still waits for its completion point. */
   isPending(pos: number): boolean {
-    return this.pending.has(pos);
+    return this.store.at(pos) !== NONE;
   }
 
   /**
@@ -265,58 +222,56 @@ export class StaleOracle {
    * mapping the guest had not made yet: not probed.
    */
   published(pos: number, seq: number, d: Decoded, c: Classified, cause?: string): void {
-    const old = this.pending.get(pos);
-    if (old !== undefined) this.drop(old); // the guest rewrote a published entry: the new one counts
+    const st = this.store;
+    const old = st.at(pos);
+    if (old !== NONE) st.drop(old); // the guest rewrote a published entry: the new one counts
     if (c.role === 'sync') {
-      this.openSyncs.push(pos);
+      this.openSyncs[this.openCount++] = pos;
       return;
     }
     if (c.role !== 'invalidate' || c.scope === undefined || cause === 'map') return;
     const s = c.scope;
     const pasid = probePasid(s, this.arch);
     if (pasid === null) return;
-    let probes: KeyedProbe[] | undefined;
+    // The record is filled as probes are made and indexed only at the end (`commit`): a later
+    // address of this same invalidation neither refills nor hands over its own earlier probes.
+    let rec = NONE;
     const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
     const iovas = this.iovas;
-    for (const dev of this.devicesOf(s)) {
-      const dk = deviceKey(dev.sid, pasid);
+    const devs = this.devicesOf(s);
+    for (let k = 0; k < devs.length; k++) {
+      const dev = devs[k]!;
+      const slot = st.slotOf(deviceKey(dev.sid, pasid));
       const n = this.addresses(dev.sid, s, iovas);
       for (let a = 0; a < n; a++) {
         const iova = iovas[a]!;
         const page = pageOf(iova);
-        if (deviceLevel && this.openEpochs.delete(dk, page)) {
+        if (deviceLevel && this.openEpochs.delete(slot, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) (probes ??= []).push({ sid: dev.sid, pasid, iova, dev: dk, page });
+          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) {
+            if (rec === NONE) rec = st.open();
+            st.addProbe(rec, dev.sid, pasid, iova, slot, page);
+          }
           continue;
         }
-        const before = this.hits(dev.sid, pasid, iova);
-        const gone = this.peersGone(dk, dev.sid, pasid);
+        // The cache state before this DMA matters only to earlier probes of the same page (lookups
+        // fill nothing, so skipping one changes nothing).
+        const shared = st.byKey.first(slot, page) !== NONE;
+        const before = shared ? this.hits(dev.sid, pasid, iova) : 0;
+        const gone = this.peersGone(slot);
         const t = this.host.translate(dev.sid, pasid, iova);
         if (!t.ok) continue;
-        this.refilled(dk, page, before);
+        if (shared) this.refilled(slot, page, before);
         if (gone > 0) this.peersRefilled(gone);
-        (probes ??= []).push({ sid: dev.sid, pasid, iova, dev: dk, page });
+        if (rec === NONE) rec = st.open();
+        st.addProbe(rec, dev.sid, pasid, iova, slot, page);
         if (s.cache === 'iotlb' && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
-          this.openEpochs.set(dk, page, true);
+          this.openEpochs.add(slot, page);
         }
       }
     }
-    if (probes === undefined) return;
-    const devs: number[] = [];
-    for (const pr of probes) if (!devs.includes(pr.dev)) devs.push(pr.dev);
-    const p: PendingInvalidation = { pos, seq, name: d.name, scope: s, probes, devs };
-    this.pending.set(pos, p);
-    for (const pr of probes) {
-      const list = this.byKey.get(pr.dev, pr.page);
-      if (list === undefined) this.byKey.set(pr.dev, pr.page, [p]);
-      else list.push(p);
-    }
-    for (const dk of devs) {
-      const set = this.byDevice.get(dk);
-      if (set === undefined) this.byDevice.set(dk, new Set([p]));
-      else set.add(p);
-    }
+    if (rec !== NONE) st.commit(rec, pos, seq, d.name, s);
   }
 
   /**
@@ -339,24 +294,26 @@ export class StaleOracle {
     return out;
   }
 
+  /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
+  private goneNow(p: number): boolean {
+    const st = this.store;
+    return staleBits(st.scope[st.probeOwner[p]!]!, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!)) === undefined;
+  }
+
   /**
    * Probes of other pages of the same device whose entries are gone now: a DMA of this device can
    * refill what they share with it (upper-level walk entries, the context/STE/CD entry). Bounded:
    * with more than PEER_LIMIT pending invalidations on the device only the same page is handed over.
-   * They go to the scratch lists goneOwner/goneProbe; returns how many.
+   * Their numbers go to the scratch `gone`; returns how many.
    */
-  private peersGone(dk: number, sid: number, pasid: number | undefined): number {
-    const set = this.byDevice.get(dk);
-    if (set === undefined || set.size > PEER_LIMIT) return 0;
+  private peersGone(slot: number): number {
+    const st = this.store;
+    if (st.devPending[slot]! > PEER_LIMIT) return 0;
     let n = 0;
-    for (const p of set) {
-      for (const pr of p.probes) {
-        if (pr.sid !== sid || pr.pasid !== pasid) continue;
-        if (staleBits(p.scope, this.hits(pr.sid, pr.pasid, pr.iova)) === undefined) {
-          this.goneOwner[n] = p;
-          this.goneProbe[n++] = pr;
-        }
-      }
+    for (let p = st.firstOnDevice(slot); p !== NONE; p = st.nextOnDevice(p)) {
+      if (!this.goneNow(p)) continue;
+      if (n >= this.gone.length) this.gone = grow(this.gone, new Int32Array(n * 2));
+      this.gone[n++] = p;
     }
     return n;
   }
@@ -364,55 +321,58 @@ export class StaleOracle {
   /** Those of the first `n` peersGone found that this DMA refilled belong to the later invalidation now. */
   private peersRefilled(n: number): void {
     for (let k = 0; k < n; k++) {
-      const p = this.goneOwner[k]!;
-      const pr = this.goneProbe[k]!;
-      if (staleBits(p.scope, this.hits(pr.sid, pr.pasid, pr.iova)) === undefined) continue;
-      const i = p.probes.indexOf(pr);
-      if (i >= 0) p.probes.splice(i, 1);
+      const p = this.gone[k]!;
+      if (this.store.probeAlive[p] === 1 && !this.goneNow(p)) this.store.kill(p);
     }
-    this.goneOwner.fill(undefined as unknown as PendingInvalidation, 0, n);
-    this.goneProbe.fill(undefined as unknown as KeyedProbe, 0, n);
   }
 
   /**
-   * A new probe of (dev, page) filled the caches. An earlier pending invalidation whose entry was
+   * A new probe of (slot, page) filled the caches. An earlier pending invalidation whose entry was
    * already gone before it (`before`, HIT_* bits) no longer owns what is cached there now: the
    * refill is a DMA after the guest mapped the page again, which only the later invalidation covers.
    */
-  private refilled(dev: number, page: number, before: number): void {
-    const list = this.byKey.get(dev, page);
-    if (list === undefined) return;
-    let n = 0;
-    for (let k = 0; k < list.length; k++) {
-      const p = list[k]!;
-      if (staleBits(p.scope, before) !== undefined) {
-        list[n++] = p; // still cached since before: p's own entry
-        continue;
-      }
-      const i = p.probes.findIndex((pr) => pr.dev === dev && pr.page === page);
-      if (i >= 0) p.probes.splice(i, 1);
+  private refilled(slot: number, page: number, before: number): void {
+    const st = this.store;
+    for (let p = st.byKey.first(slot, page); p !== NONE;) {
+      const next = st.byKey.nextOf(p);
+      // Still cached since before: the earlier invalidation's own entry.
+      if (staleBits(st.scope[st.probeOwner[p]!]!, before) === undefined) st.kill(p);
+      p = next;
     }
-    list.length = n;
-    if (n === 0) this.byKey.delete(dev, page);
   }
 
   /**
    * Every invalidation before `pos` must have taken effect: a completion point at `pos` completed,
-   * or the queue stopped on an error at `pos` that counts as one.
+   * or the queue stopped on an error at `pos` that counts as one. `keep`: scopes left pending.
    */
-  completedBefore(pos: number, how: string, out: (f: StaleFinding) => void, keep?: (p: PendingInvalidation) => boolean): void {
+  completedBefore(pos: number, how: string, out: (f: StaleFinding) => void, keep?: (s: Scope) => boolean): void {
     this.closeSyncs(pos);
-    for (const p of this.pending.values()) {
-      if (p.pos >= pos) continue;
-      if (keep?.(p)) continue;
-      this.drop(p);
-      let hits: { probe: Probe; hit: string }[] | undefined;
-      for (const pr of p.probes) {
-        const hit = staleBits(p.scope, this.hits(pr.sid, pr.pasid, pr.iova));
-        if (hit !== undefined) (hits ??= []).push({ probe: pr, hit });
+    const st = this.store;
+    for (let r = st.first(); r !== NONE;) {
+      const next = st.after(r);
+      if (st.pos[r]! < pos && (keep === undefined || !keep(st.scope[r]!))) {
+        const f = this.check(r, how);
+        st.drop(r);
+        if (f !== undefined) out(f);
       }
-      if (hits !== undefined) out({ pos: p.pos, seq: p.seq, name: p.name, scope: p.scope, how, hits });
+      r = next;
     }
+  }
+
+  /** Record `r`'s live probes whose entries are still cached, as a finding (undefined: none). */
+  private check(r: number, how: string): StaleFinding | undefined {
+    const st = this.store;
+    const scope = st.scope[r]!;
+    let hits: { probe: Probe; hit: string }[] | undefined;
+    for (let p = st.probesOf(r); p !== NONE; p = st.probeNext[p]!) {
+      if (st.probeAlive[p] === 0) continue;
+      const sid = st.probeSid[p]!;
+      const pasid = st.pasidOf(p);
+      const iova = st.probeIova[p]!;
+      const hit = staleBits(scope, this.hits(sid, pasid, iova));
+      if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
+    }
+    return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope, how, hits };
   }
 
   /**
@@ -420,64 +380,75 @@ export class StaleOracle {
    * the guest has failed (see the header); any other error is one for everything before it.
    */
   stopped(pos: number, error: GuestError, how: string, out: (f: StaleFinding) => void, failed?: (t: ToldFailed) => void): void {
+    const st = this.store;
     if (error.code === 'ITE') {
       // The waits still open before the head are aborted; what they covered has failed.
       let lastAborted = -1;
       let k = 0;
-      for (const w of this.openSyncs) {
+      for (let i = 0; i < this.openCount; i++) {
+        const w = this.openSyncs[i]!;
         if (w < pos) lastAborted = w;
         else this.openSyncs[k++] = w;
       }
-      this.openSyncs.length = k;
-      for (const p of [...this.pending.values()]) {
-        if (p.pos >= pos) continue;
-        const devtlbOfSid = (p.scope.cache === 'devtlb' || p.scope.cache === 'atc') && error.sid !== undefined && p.scope.sid === error.sid;
-        if (p.pos < lastAborted || devtlbOfSid) {
-          this.drop(p);
+      this.openCount = k;
+      for (let r = st.first(); r !== NONE;) {
+        const next = st.after(r);
+        const at = st.pos[r]!;
+        const s = st.scope[r]!;
+        const devtlbOfSid = (s.cache === 'devtlb' || s.cache === 'atc') && error.sid !== undefined && s.sid === error.sid;
+        if (at < pos && (at < lastAborted || devtlbOfSid)) {
+          const seq = st.seq[r]!;
+          st.drop(r);
           failed?.({
-            pos: p.pos,
-            seq: p.seq,
-            reason: `ITE${error.sid !== undefined ? ` (ITESID ${hex(error.sid)})` : ''}${p.pos < lastAborted ? ', its wait aborted' : ''}`,
+            pos: at,
+            seq,
+            reason: `ITE${error.sid !== undefined ? ` (ITESID ${hex(error.sid)})` : ''}${at < lastAborted ? ', its wait aborted' : ''}`,
           });
         }
+        r = next;
       }
       return;
     }
     if (error.code === 'CERROR_ATC_INV_SYNC') {
       // CONS stays at this CMD_SYNC: it is still open, and the timed-out device's ATC invalidations wait for it.
-      const atcOfSid = (p: PendingInvalidation) => p.scope.cache === 'atc' && (error.sid === undefined || p.scope.sid === error.sid);
+      const atcOfSid = (s: Scope) => s.cache === 'atc' && (error.sid === undefined || s.sid === error.sid);
       this.completedBefore(pos, how, out, atcOfSid);
-      if (!this.openSyncs.includes(pos)) this.openSyncs.unshift(pos);
+      if (!this.syncOpen(pos)) {
+        for (let i = this.openCount; i > 0; i--) this.openSyncs[i] = this.openSyncs[i - 1]!;
+        this.openSyncs[0] = pos;
+        this.openCount++;
+      }
       return;
     }
     this.completedBefore(pos, how, out);
   }
 
-  private closeSyncs(pos: number): void {
-    let k = 0;
-    for (const w of this.openSyncs) if (w > pos) this.openSyncs[k++] = w;
-    if (k !== this.openSyncs.length) this.openSyncs.length = k;
+  private syncOpen(pos: number): boolean {
+    for (let i = 0; i < this.openCount; i++) if (this.openSyncs[i] === pos) return true;
+    return false;
   }
 
-  private drop(p: PendingInvalidation): void {
-    this.pending.delete(p.pos);
-    for (const dk of p.devs) this.byDevice.get(dk)?.delete(p); // an emptied set stays: one per (device, PASID) probed
-    for (const pr of p.probes) {
-      const list = this.byKey.get(pr.dev, pr.page);
-      if (list === undefined) continue;
-      // In place, order kept: this runs for every invalidation at its completion point.
-      let n = 0;
-      for (let i = 0; i < list.length; i++) if (list[i] !== p) list[n++] = list[i]!;
-      list.length = n;
-      if (n === 0) this.byKey.delete(pr.dev, pr.page);
+  private closeSyncs(pos: number): void {
+    let k = 0;
+    for (let i = 0; i < this.openCount; i++) {
+      const w = this.openSyncs[i]!;
+      if (w > pos) this.openSyncs[k++] = w;
     }
+    this.openCount = k;
   }
 
   /** The addresses probed on device `sid` for scope `s`, into `out` (page-aligned); returns how many. */
   private addresses(sid: number, s: Scope, out: bigint[]): number {
     if (s.range !== undefined) {
-      const first = s.range.base & PAGE_MASK;
-      const last = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
+      // Scopes are shared per decoded command (guest-queue.ts): a run of the same range (one per
+      // device in scope, and bare hardware then each policy) computes its pages once.
+      if (s.range !== this.pagesOf) {
+        this.pagesOf = s.range;
+        this.firstPage = s.range.base & PAGE_MASK;
+        this.lastPage = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
+      }
+      const first = this.firstPage;
+      const last = this.lastPage;
       out[0] = first;
       out[1] = last;
       const r = this.recent.get(sid) ?? [];

@@ -57,19 +57,13 @@ export class Reference {
   }
 
   completed(pos: number, how: string): void {
-    this.oracle.completedBefore(pos, how, (f) => this.hardwareStale(f));
+    this.oracle.completedBefore(pos, how, this.onStale);
   }
 
   /** Bare hardware stopped at `pos` with `e` (its own QueueError, for the message). */
   stopped(pos: number, seq: number, e: QueueError, how: string): void {
     const err: GuestError = { code: e.code, value: e.value, ...(e.sid !== undefined ? { sid: e.sid } : {}) };
-    this.oracle.stopped(
-      pos,
-      err,
-      how,
-      (f) => this.hardwareStale(f),
-      (t: ToldFailed) => this.failed.set(t.pos, t.reason),
-    );
+    this.oracle.stopped(pos, err, how, this.onStale, (t: ToldFailed) => this.failed.set(t.pos, t.reason));
     const timeout = e.code === 'ITE' || e.code === 'CERROR_ATC_INV_SYNC';
     this.add({
       kind: timeout ? 'device-timeout' : 'queue-error',
@@ -78,6 +72,9 @@ export class Reference {
       explanation: `bare hardware ${how.replace(/^the queue /, '')}: ${e.message}`,
     });
   }
+
+  /** hardwareStale as one function made once (the oracle calls it back at each completion point). */
+  private readonly onStale = (f: StaleFinding): void => this.hardwareStale(f);
 
   private hardwareStale(f: StaleFinding): void {
     const set = new Set<string>();

@@ -96,6 +96,7 @@ export interface Translation {
 
 /** A DMA probe: walks the tables and fills the caches, as a device access would. */
 export interface Translator {
+  /** The answer may be one object the unit reuses: read it before the next call. */
   translate(sid: number, pasid: number | undefined, iova: bigint): Translation;
   cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits;
   /** The same lookups as `cached`, as HIT_* bits: what the oracle calls per probe (no object). */

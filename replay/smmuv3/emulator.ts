@@ -62,6 +62,7 @@ import {
   type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
+import { ANY, AtcFilter, TlbFilter, type AtcTag, type TlbTag } from './tag-filter.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache, type Dropped } from './tlb.js';
 
 export type Compat = 'arch' | 'qemu-7.2';
@@ -85,21 +86,6 @@ export interface Smmuv3Options {
   readonly events?: EventSink;
   /** Report 'exec' events, with their cache effects, to `events` (default true). */
   readonly exec?: boolean;
-}
-
-interface TlbTag {
-  /** 0: NS-EL1 ("nh"), 1: EL2. */
-  readonly regime: 0 | 1;
-  readonly stage: 1 | 2;
-  /** -1: not tagged with a VMID (EL2). */
-  readonly vmid: number;
-  /** -1: not tagged with an ASID (stage 2). */
-  readonly asid: number;
-}
-
-interface AtcTag {
-  /** SubstreamID (PASID) of the entry; -1: translated without a PASID. */
-  readonly ssid: number;
 }
 
 const tlbKey = (regime: number, stage: number, vmid: number, asid: number) =>
@@ -152,6 +138,8 @@ export class Smmuv3 implements QueueUnit {
   private ring = new SmmuRing(0);
   /** Effective queue base address (CMDQ_BASE.ADDR, aligned to the queue size in 'arch'). */
   private qbase = 0n;
+  /** `qbase` as a number (ADDR is at most 52 bits): the fetch address without a BigInt. */
+  private qbaseNum = 0;
 
   private readonly streams = new Map<number, Ste>();
   readonly config: ConfigCache;
@@ -173,6 +161,23 @@ export class Smmuv3 implements QueueUnit {
   private readonly fetched: bigint[] = [0n, 0n];
   /** Commands that took effect, on every queue. */
   executed = 0;
+  /**
+   * Per-command scratch, reused (one command runs at a time): the buckets an invalidation selects,
+   * what it drops, what it dropped, and translate's answer. The decoded parts of a TLBI by address
+   * and of an ATC_INV are kept per decoded command (decoded commands are shared and immutable).
+   */
+  private readonly tlbSel = new TlbFilter();
+  private readonly atcSel = new AtcFilter();
+  private readonly dropSpec: { range: AddrRange | undefined; leaf: boolean; table: boolean; leafLevel: number | undefined } = {
+    range: undefined,
+    leaf: true,
+    table: false,
+    leafLevel: undefined,
+  };
+  private readonly dropped: Dropped = { leaf: 0, table: 0 };
+  private readonly vaSpecs = [new WeakMap<Decoded, DropSpecIn>(), new WeakMap<Decoded, DropSpecIn>()];
+  private readonly atcSpecs = new WeakMap<Decoded, PendingAtc>();
+  private readonly translated: { ok: true; pa: bigint } = { ok: true, pa: 0n };
 
   constructor(
     private readonly mem: GuestMemory,
@@ -294,6 +299,7 @@ export class Smmuv3 implements QueueUnit {
     // them as written (spec/smmuv3.md §8 item 10).
     const align = BigInt(Math.max(32, 16 << n));
     this.qbase = this.compat === 'arch' ? addr & ~(align - 1n) : addr;
+    this.qbaseNum = Number(this.qbase);
   }
 
   writeCmdqProd(v: number): void {
@@ -402,7 +408,7 @@ export class Smmuv3 implements QueueUnit {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
       const words = this.fetched;
-      if (!this.mem.readWordsInto(this.slotAddr(slot), words))
+      if (!this.mem.readWordsAt(this.qbaseNum + slot * 16, words))
         return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
       const fault = this.run(words, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
@@ -480,34 +486,38 @@ export class Smmuv3 implements QueueUnit {
       case 'CMD_CFGI_CD_ALL':
         return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), undefined);
       case 'CMD_TLBI_NH_ALL':
-        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID)), ALL_ENTRIES, qt.tlbiNhLine());
+        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID), ANY), ALL_ENTRIES, qt.tlbiNhLine());
         return this.tlbi(fx, d, ALL, ALL_ENTRIES, qt.tlbiNhLine(), { cache: 'iotlb', regime: 'nh' }); // flushes everything (§6.1)
       case 'CMD_TLBI_NH_ASID': {
         const asid = num(f.ASID);
-        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1Asid(num(f.VMID), asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
-        return this.tlbi(fx, d, (t) => t.asid === asid, ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid }); // VMID ignored
+        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID), asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
+        return this.tlbi(fx, d, this.tlbSel.select(ANY, ANY, ANY, asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid }); // VMID ignored
       }
       case 'CMD_TLBI_NH_VA':
         return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), num(f.ASID));
       case 'CMD_TLBI_NH_VAA':
         return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), undefined);
       case 'CMD_TLBI_NSNH_ALL':
-        return this.tlbi(fx, d, qemu ? ALL : (t) => t.regime === 0, ALL_ENTRIES, qt.tlbiNhLine());
+        return this.tlbi(fx, d, qemu ? ALL : this.tlbSel.select(0, ANY, ANY, ANY), ALL_ENTRIES, qt.tlbiNhLine());
       case 'CMD_TLBI_EL3_ALL':
       case 'CMD_TLBI_EL3_VA':
         return qemu ? this.unhandled() : this.needs(name); // always refused on the Non-secure queue
       case 'CMD_TLBI_EL2_ALL':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, el2, ALL_ENTRIES, name));
+        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, ANY), ALL_ENTRIES, name));
       case 'CMD_TLBI_EL2_ASID':
         return qemu
           ? this.unhandled()
-          : (this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`));
+          : (this.needs(name) ??
+              this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`));
       case 'CMD_TLBI_EL2_VA':
         return qemu
           ? this.unhandled()
-          : (this.needs(name) ?? this.tlbi(fx, d, el2Asid(num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`));
+          : (this.needs(name) ??
+              this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`));
       case 'CMD_TLBI_EL2_VAA':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, el2, this.vaSpec(d, false), name));
+        return qemu
+          ? this.unhandled()
+          : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, ANY), this.vaSpec(d, false), name));
       case 'CMD_TLBI_S12_VMALL':
         return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID))); // §6.1, §9
       case 'CMD_TLBI_S2_IPA':
@@ -610,9 +620,16 @@ export class Smmuv3 implements QueueUnit {
     detail: string | undefined,
     scope?: Scope,
   ): Fault | undefined {
-    const out: Dropped = { leaf: 0, table: 0 };
+    const out = this.dropped;
+    out.leaf = 0;
+    out.table = 0;
     const table = spec.table && this.walkCache;
-    this.tlb.drop(match, { range: spec.range, leaf: true, table, leafLevel: spec.leafLevel }, out);
+    const drop = this.dropSpec;
+    drop.range = spec.range;
+    drop.leaf = true;
+    drop.table = table;
+    drop.leafLevel = spec.leafLevel;
+    this.tlb.drop(match, drop, out);
     if (!fx) return undefined;
     const s = scope ?? classifySmmuv3(d).scope!;
     fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, ...(detail !== undefined ? { detail } : {}) });
@@ -622,6 +639,13 @@ export class Smmuv3 implements QueueUnit {
 
   /** The address range, TTL level and walk-entry choice of a TLBI by address (§3). */
   private vaSpec(d: Decoded, exactTtl: boolean): DropSpecIn {
+    const kept = this.vaSpecs[exactTtl ? 1 : 0]!;
+    let spec = kept.get(d);
+    if (spec === undefined) kept.set(d, (spec = this.vaSpecOf(d, exactTtl)));
+    return spec;
+  }
+
+  private vaSpecOf(d: Decoded, exactTtl: boolean): DropSpecIn {
     const f = d.fields;
     const ranged = this.features.ril && (f.TG ?? TLBI_TG.NONE) !== TLBI_TG.NONE;
     const { range, pages } = ranged ? tlbiRange(f) : { range: { base: f.ADDR ?? 0n, bytes: 4096n }, pages: 1n };
@@ -634,14 +658,9 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** Stage-1 NS-EL1 entries of `vmid`: VMIDs are matched only when stage 2 exists (never by QEMU 7.2). */
-  private nh1(vmid: number): (t: TlbTag) => boolean {
+  private nh1(vmid: number, asid: number): (t: TlbTag) => boolean {
     const anyVmid = this.compat === 'qemu-7.2' || !this.features.s2p;
-    return (t) => t.regime === 0 && t.stage === 1 && (anyVmid || t.vmid === vmid);
-  }
-
-  private nh1Asid(vmid: number, asid: number): (t: TlbTag) => boolean {
-    const nh1 = this.nh1(vmid);
-    return (t) => nh1(t) && t.asid === asid;
+    return this.tlbSel.select(0, 1, anyVmid ? ANY : vmid, asid);
   }
 
   /** CMD_TLBI_NH_VA (one ASID) and CMD_TLBI_NH_VAA (`asid` undefined: every ASID). */
@@ -661,12 +680,12 @@ export class Smmuv3 implements QueueUnit {
         Number(f.LEAF ?? 0n),
       );
     const spec = this.vaSpec(d, asid !== undefined);
-    return this.tlbi(fx, d, asid !== undefined ? this.nh1Asid(vmid, asid) : this.nh1(vmid), spec, detail);
+    return this.tlbi(fx, d, this.nh1(vmid, asid ?? ANY), spec, detail);
   }
 
   /** CMD_TLBI_S12_VMALL: every NS-EL1 entry of the VMID, both stages. */
   private tlbiS12Vmall(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): Fault | undefined {
-    return this.tlbi(fx, d, (t) => t.regime === 0 && t.vmid === vmid, ALL_ENTRIES, qt.tlbiS12Line(vmid));
+    return this.tlbi(fx, d, this.tlbSel.select(0, ANY, vmid, ANY), ALL_ENTRIES, qt.tlbiS12Line(vmid));
   }
 
   /**
@@ -689,14 +708,19 @@ export class Smmuv3 implements QueueUnit {
         Number(f.LEAF ?? 0n),
         2,
       );
-    return this.tlbi(fx, d, (t) => t.regime === 0 && t.stage === 2 && t.vmid === vmid, this.vaSpec(d, false), detail);
+    const spec = this.vaSpec(d, false);
+    return this.tlbi(fx, d, this.tlbSel.select(0, 2, vmid, ANY), spec, detail);
   }
 
   private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined, sid: number): Fault | undefined {
-    const f = d.fields;
-    // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
-    const ssid = f.SSV === 1n ? Number(f.SSID) : undefined;
-    const range = atcRange(f);
+    let inv = this.atcSpecs.get(d);
+    if (inv === undefined) {
+      const f = d.fields;
+      // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
+      inv = { ssid: f.SSV === 1n ? Number(f.SSID) : undefined, range: atcRange(f) };
+      this.atcSpecs.set(d, inv);
+    }
+    const { ssid, range } = inv;
     q.outstandingAtc.add(sid);
     let dropped = 0;
     const silent = this.atcTimedOut.has(sid);
@@ -706,9 +730,19 @@ export class Smmuv3 implements QueueUnit {
       list.push({ ssid, range });
       this.atcPending.set(sid, list);
     } else {
-      const out: Dropped = { leaf: 0, table: 0 };
-      this.atcs.get(sid)?.drop(atcMatch(ssid), { range, leaf: true, table: false }, out);
-      dropped = out.leaf;
+      const atc = this.atcs.get(sid);
+      if (atc !== undefined) {
+        const out = this.dropped;
+        out.leaf = 0;
+        out.table = 0;
+        const drop = this.dropSpec;
+        drop.range = range;
+        drop.leaf = true;
+        drop.table = false;
+        drop.leafLevel = undefined;
+        atc.drop(this.atcSel.select(ssid), drop, out);
+        dropped = out.leaf;
+      }
     }
     if (!fx) return undefined;
     const what = range ? `addr=${hex(range.base)} bytes=${hex(range.bytes)}` : 'all';
@@ -765,7 +799,7 @@ export class Smmuv3 implements QueueUnit {
   translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
     const ak = atcKey(pasid ?? -1);
     // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
-    if ((this.atcs.get(sid)?.leafLevelOf(ak, iova) ?? 0) > 0) return { ok: true, pa: iova };
+    if ((this.atcs.get(sid)?.leafLevelOf(ak, iova) ?? 0) > 0) return this.ok(iova);
     const c = this.configOf(sid, pasid ?? 0, true);
     if (typeof c === 'string') return { ok: false, fault: c };
     if (!inRange(iova)) return { ok: false, fault: 'F_TRANSLATION' };
@@ -773,9 +807,15 @@ export class Smmuv3 implements QueueUnit {
     const level = this.walk(ste, cd, iova);
     if (ste.ats) {
       const a = this.atc(sid);
-      a.insert(a.bucket(ak, { ssid: pasid ?? -1 }), level, iova, LEAF);
+      a.insert(a.find(ak) ?? a.bucket(ak, { ssid: pasid ?? -1 }), level, iova, LEAF);
     }
-    return { ok: true, pa: iova };
+    return this.ok(iova);
+  }
+
+  /** A successful translation (identity output), as one reused answer: read it before the next call. */
+  private ok(pa: bigint): Translation {
+    this.translated.pa = pa;
+    return this.translated;
   }
 
   /** IOTLB lookup, else a table walk filling walk and leaf entries; returns the leaf level. */
@@ -789,7 +829,7 @@ export class Smmuv3 implements QueueUnit {
       const k1 = tlbKey(regime, 1, vmid, cd.asid);
       const hit = this.tlb.leafLevelOf(k1, iova);
       if (hit > 0) return hit;
-      const b = this.tlb.bucket(k1, { regime, stage: 1, vmid, asid: cd.asid });
+      const b = this.tlb.find(k1) ?? this.tlb.bucket(k1, { regime, stage: 1, vmid, asid: cd.asid });
       if (this.walkCache) for (let l = 0; l < l1; l++) this.tlb.insert(b, l, iova, TABLE);
       this.tlb.insert(b, leaf, iova, LEAF);
     }
@@ -797,7 +837,7 @@ export class Smmuv3 implements QueueUnit {
       const k2 = tlbKey(0, 2, ste.vmid, -1);
       const hit = cd === undefined ? this.tlb.leafLevelOf(k2, iova) : 0;
       if (hit > 0) return hit;
-      const b = this.tlb.bucket(k2, { regime: 0, stage: 2, vmid: ste.vmid, asid: -1 });
+      const b = this.tlb.find(k2) ?? this.tlb.bucket(k2, { regime: 0, stage: 2, vmid: ste.vmid, asid: -1 });
       if (this.walkCache) for (let l = 0; l < l2; l++) this.tlb.insert(b, l, iova, TABLE);
       this.tlb.insert(b, l2, iova, LEAF); // identity stage 1: the IPA is the IOVA
     }
@@ -835,8 +875,6 @@ interface DropSpecIn {
 
 const ALL = () => true;
 const num = (v: bigint | undefined): number => Number(v ?? 0n);
-const el2 = (t: TlbTag) => t.regime === 1;
-const el2Asid = (asid: number) => (t: TlbTag) => t.regime === 1 && t.asid === asid;
 /** CFGI commands with SSec=1 are refused on the Non-secure queue (spec/smmuv3.md §2 row 3). */
 const secureCfgi = (d: Decoded): Fault | undefined => (d.fields.SSEC === 1n ? ill(`${d.name}: SSec=1 on the Non-secure queue`) : undefined);
 const ALL_ENTRIES: DropSpecIn = { range: undefined, table: true };

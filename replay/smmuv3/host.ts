@@ -114,6 +114,8 @@ export class Smmuv3Host implements HostModel {
   private readonly partsOf = new Map<number | undefined, readonly ViommuPart[]>();
   private readonly devices = new Map<number, DeviceSpec>();
   private readonly unitOf = new Map<number, number>(); // topology IOMMU id → index
+  /** Each guest SID's physical SMMU and pSID: the oracle's probes, one lookup each. */
+  private readonly routes = new Map<number, { readonly unit: Smmuv3; readonly psid: number }>();
   /** The direct (VCMDQ-like) queue of each physical SMMU: its own CMD_SYNC bookkeeping. */
   private readonly vcmdq: readonly QueueContext[];
   /** Scratch of vsmmuInvalidate: the copied user entries and the per-part blocks, reused per ioctl. */
@@ -176,6 +178,7 @@ export class Smmuv3Host implements HostModel {
     const nested = new Map<number, number>();
     for (const d of topology.devices) {
       this.devices.set(d.sid, d);
+      this.routes.set(d.sid, { unit: this.units[this.unitIndex(d)]!, psid: d.psid });
       this.kinds.set(next++, 'vdevice');
       nested.set(d.sid, next);
       this.kinds.set(next++, 'nested_hwpt');
@@ -392,9 +395,9 @@ export class Smmuv3Host implements HostModel {
   // ---- Device-side probes: through the physical SMMU into the device's ATC --------------------
 
   translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
-    const d = this.devices.get(guestSid);
-    if (d === undefined) return { ok: false, fault: `no device with guest SID 0x${guestSid.toString(16)}` };
-    return this.units[this.unitIndex(d)]!.translate(d.psid, pasid, iova);
+    const r = this.routes.get(guestSid);
+    if (r === undefined) return { ok: false, fault: `no device with guest SID 0x${guestSid.toString(16)}` };
+    return r.unit.translate(r.psid, pasid, iova);
   }
 
   cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
@@ -404,7 +407,7 @@ export class Smmuv3Host implements HostModel {
   }
 
   hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
-    const d = this.devices.get(guestSid);
-    return d === undefined ? 0 : this.units[this.unitIndex(d)]!.hits(d.psid, pasid, iova);
+    const r = this.routes.get(guestSid);
+    return r === undefined ? 0 : r.unit.hits(r.psid, pasid, iova);
   }
 }

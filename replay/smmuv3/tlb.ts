@@ -83,12 +83,17 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     return false;
   }
 
-  /** Removes the entries `spec` selects from every bucket whose tag `match` accepts. */
+  /** drop's counts, where `countDrop` adds (one function made once, not a closure per drop). */
+  private dropCounts: Dropped = { leaf: 0, table: 0 };
+  private readonly countDrop = (v: Kind): void => {
+    if (v === LEAF) this.dropCounts.leaf++;
+    else this.dropCounts.table++;
+  };
+
+  /** Removes the entries `spec` selects from every bucket whose tag `match` accepts; counts them into `out`. */
   drop(match: (tag: T) => boolean, spec: DropSpec, out: Dropped): void {
-    const count = (v: Kind): void => {
-      if (v === LEAF) out.leaf++;
-      else out.table++;
-    };
+    this.dropCounts = out;
+    const count = this.countDrop;
     for (const b of this.all()) {
       if (!match(b.tag)) continue;
       for (let l = 0; l < 4; l++) {

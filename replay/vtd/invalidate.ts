@@ -21,10 +21,11 @@ const WALK_LEVELS = 0b11100;
 /** Collects effects only when someone listens (no allocation per descriptor otherwise). */
 export type EffectSink = CacheEffect[] | undefined;
 
-function effect(out: EffectSink, d: Decoded, cache: CacheEffect['cache'], dropped: number, detail: string): void {
+/** `detail` is computed by the caller only when there is a sink (`out && text`): undefined otherwise. */
+function effect(out: EffectSink, d: Decoded, cache: CacheEffect['cache'], dropped: number, detail: string | undefined): void {
   if (out === undefined) return;
   const scope: Scope = classifyVtd(d).scope ?? { cache: cache === 'walk' ? 'iotlb' : cache };
-  out.push({ cache, dropped, scope, detail });
+  out.push({ cache, dropped, scope, detail: detail ?? '' });
 }
 
 /** IOTLB leaves, and (unless IH keeps them, §3) the paging-structure entries, of the selected tags. */
@@ -35,7 +36,7 @@ function dropTlb(
   select: TagSelect,
   range: AddrRange | undefined,
   ih: boolean,
-  detail: string,
+  detail: string | undefined,
 ): void {
   effect(out, d, 'iotlb', c.iotlb.drop(select, range, ALL_LEVELS), detail);
   if (!ih) effect(out, d, 'walk', c.walk.drop(select, range, WALK_LEVELS), detail);
@@ -95,7 +96,8 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
       const did = n(f.DID);
       if (f.G === IOTLB_G.GLOBAL) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
-      if (f.G === IOTLB_G.DOMAIN) return dropTlb(c, d, out, { id: did }, undefined, false, `iotlb invalidate whole domain ${hex(did)}`);
+      if (f.G === IOTLB_G.DOMAIN)
+        return dropTlb(c, d, out, { id: did }, undefined, false, out && `iotlb invalidate whole domain ${hex(did)}`);
       return dropTlb(
         c,
         d,
@@ -103,7 +105,7 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
         { id: did },
         psiRange(f),
         f.IH === 1n,
-        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`,
+        out && `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`,
       );
     }
     case 'p_iotlb_inv': {
@@ -120,7 +122,7 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
         tag,
         psiRange(f),
         f.IH === 1n,
-        `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`,
+        out && `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`,
       );
     }
     case 'dev_tlb_inv': {
@@ -132,7 +134,7 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
         d,
         'devtlb',
         dropDevTlb(c.devtlb.get(sid), { tag: tagOf(0, NO_PASID) }, range),
-        devtlbDetail(sid, undefined, range),
+        out && devtlbDetail(sid, undefined, range),
       );
     }
     case 'p_dev_tlb_inv': {
@@ -141,7 +143,13 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
       const range = devtlbRange(f);
       const global = f.G === 1n;
       const select: TagSelect = global ? { pasidsOf: 0 } : { tag: tagOf(0, n(f.PASID)) };
-      return effect(out, d, 'devtlb', dropDevTlb(c.devtlb.get(sid), select, range), devtlbDetail(sid, global ? 'all' : n(f.PASID), range));
+      return effect(
+        out,
+        d,
+        'devtlb',
+        dropDevTlb(c.devtlb.get(sid), select, range),
+        out && devtlbDetail(sid, global ? 'all' : n(f.PASID), range),
+      );
     }
     case 'iec_inv': {
       // §2.2 type 0x4: G=0 global; G=1 2^IM entries from IIDX (low IM bits ignored, like AM).

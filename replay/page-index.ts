@@ -1,0 +1,163 @@
+// A hash index of small integer nodes by (device slot, page number), in typed arrays: what the
+// stale oracle looks its probes and open unmap epochs up by (oracle.ts, pending-probes.ts),
+// without a Map, a Set or an object per entry. The caller owns the node numbers (its records'
+// indexes) and links each node under one key; several nodes may share a key. Chains are doubly
+// linked, so a node leaves in O(1), and removing never allocates (a JS Map shrinks its table on
+// delete, which was a large share of the replay's garbage).
+//
+// Keys: a device slot is a small integer the oracle gives each (device, PASID) it probes; a page
+// number is an address >> 12, an integer below 2^52 (exact as a double).
+
+/** No node. */
+export const NONE = -1;
+
+export class PageIndex {
+  /** Bucket → first node of its chain (NONE: empty). Its length is a power of two. */
+  private heads: Int32Array;
+  private bits: number;
+  /** Per node: its key and its chain links (valid while linked). */
+  private dev: Int32Array;
+  private page: Float64Array;
+  private next: Int32Array;
+  private prev: Int32Array;
+  /** Nodes linked now. */
+  size = 0;
+
+  constructor(bucketBits = 8, nodes = 256) {
+    this.bits = bucketBits;
+    this.heads = new Int32Array(1 << bucketBits).fill(NONE);
+    this.dev = new Int32Array(nodes);
+    this.page = new Float64Array(nodes);
+    this.next = new Int32Array(nodes);
+    this.prev = new Int32Array(nodes);
+  }
+
+  /** Bucket of (dev, page): a multiplicative hash of the page's two 32-bit halves and the slot. */
+  private bucket(dev: number, page: number): number {
+    const lo = page >>> 0;
+    const hi = (page / 4294967296) >>> 0;
+    const h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(dev, 0xc2b2ae35), 0x9e3779b1);
+    return h >>> (32 - this.bits);
+  }
+
+  /** Links `node` under (dev, page). */
+  add(node: number, dev: number, page: number): void {
+    if (node >= this.dev.length) this.growNodes(node + 1);
+    if (this.size >= this.heads.length) this.rehash(this.bits + 1);
+    this.dev[node] = dev;
+    this.page[node] = page;
+    const b = this.bucket(dev, page);
+    const h = this.heads[b]!;
+    this.next[node] = h;
+    this.prev[node] = NONE;
+    if (h !== NONE) this.prev[h] = node;
+    this.heads[b] = node;
+    this.size++;
+  }
+
+  /** Unlinks `node` (which must be linked). */
+  remove(node: number): void {
+    const n = this.next[node]!;
+    const p = this.prev[node]!;
+    if (p !== NONE) this.next[p] = n;
+    else this.heads[this.bucket(this.dev[node]!, this.page[node]!)] = n;
+    if (n !== NONE) this.prev[n] = p;
+    this.size--;
+  }
+
+  /** The first node linked under (dev, page), or NONE; `nextOf` gives the others. */
+  first(dev: number, page: number): number {
+    return this.scan(this.heads[this.bucket(dev, page)]!, dev, page);
+  }
+
+  /** The next node after `node` linked under the same key, or NONE. */
+  nextOf(node: number): number {
+    return this.scan(this.next[node]!, this.dev[node]!, this.page[node]!);
+  }
+
+  private scan(from: number, dev: number, page: number): number {
+    for (let n = from; n !== NONE; n = this.next[n]!) if (this.dev[n] === dev && this.page[n] === page) return n;
+    return NONE;
+  }
+
+  /** Unlinks every node. */
+  clear(): void {
+    this.heads.fill(NONE);
+    this.size = 0;
+  }
+
+  private growNodes(min: number): void {
+    let n = this.dev.length * 2;
+    while (n < min) n *= 2;
+    this.dev = grow(this.dev, new Int32Array(n));
+    this.page = grow(this.page, new Float64Array(n));
+    this.next = grow(this.next, new Int32Array(n));
+    this.prev = grow(this.prev, new Int32Array(n));
+  }
+
+  /** Twice the buckets once there are as many nodes as buckets: chains stay about one long. */
+  private rehash(bits: number): void {
+    const old = this.heads;
+    this.bits = bits;
+    this.heads = new Int32Array(1 << bits).fill(NONE);
+    this.size = 0;
+    for (let b = 0; b < old.length; b++) {
+      for (let n = old[b]!; n !== NONE;) {
+        const next = this.next[n]!;
+        this.add(n, this.dev[n]!, this.page[n]!);
+        n = next;
+      }
+    }
+  }
+}
+
+/**
+ * A set of (device slot, page) keys on a PageIndex: the oracle's open unmap epochs. Nodes are
+ * recycled through a free list.
+ */
+export class PageSet {
+  private readonly index = new PageIndex();
+  private free = new Int32Array(64);
+  private freeCount = 0;
+  /** Node numbers handed out so far (the next fresh one). */
+  private made = 0;
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(dev: number, page: number): boolean {
+    return this.index.first(dev, page) !== NONE;
+  }
+
+  /** Adds the key (no-op when present). */
+  add(dev: number, page: number): void {
+    if (this.index.first(dev, page) !== NONE) return;
+    let node: number;
+    if (this.freeCount > 0) node = this.free[--this.freeCount]!;
+    else node = this.made++;
+    this.index.add(node, dev, page);
+  }
+
+  /** Removes the key; whether it was there. */
+  delete(dev: number, page: number): boolean {
+    const node = this.index.first(dev, page);
+    if (node === NONE) return false;
+    this.index.remove(node);
+    if (this.freeCount >= this.free.length) this.free = grow(this.free, new Int32Array(this.free.length * 2));
+    this.free[this.freeCount++] = node;
+    return true;
+  }
+
+  clear(): void {
+    this.index.clear();
+    this.freeCount = 0;
+    this.made = 0;
+  }
+}
+
+/** `to` with `from` copied into its start. */
+export function grow<A extends Int32Array | Float64Array | Uint8Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
