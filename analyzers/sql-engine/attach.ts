@@ -11,7 +11,9 @@
 //     expression raising a marker error. DuckDB drops unused view columns before running, so such
 //     an expression runs only when a query reads that column; the session then copies the
 //     columns and runs the statement again. An answer is thus never computed from a column that
-//     was not copied (session.ts: `run`).
+//     was not copied (session.ts: `run`). Nothing is copied at open unless asked: the row count
+//     comes from the file's footer (row-count.ts). String columns with a fixed dictionary are
+//     stored as ENUMs (a small integer per row) and the view casts them back to VARCHAR.
 
 import { DataType, type Field, type Schema } from 'apache-arrow';
 import type { ArrowSource } from '../arrow-files.js';
