@@ -407,10 +407,9 @@ export class Smmuv3 implements QueueUnit {
     while (!ring.empty(this.prod, this.cons)) {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
-      const words = this.fetched;
-      if (!this.mem.readWordsAt(this.qbaseNum + slot * 16, words))
-        return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
-      const fault = this.run(words, slot, this.main);
+      const d = this.decoder.fetch(this.mem, this.qbaseNum + slot * 16, this.fetched);
+      if (d === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
+      const fault = this.run(d, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
       // CONS moves only after the command took effect; CONS.ERR is kept, as QEMU does.
       this.cons = ((this.cons & ERR_MASK) | ring.inc(this.cons)) >>> 0;
@@ -430,8 +429,7 @@ export class Smmuv3 implements QueueUnit {
    * Decodes and executes one command fetched from a queue with context `q`; undefined when it
    * took effect. Used by the main CMDQ and by secondary queues (`runSecondary`).
    */
-  private run(words: readonly bigint[], slot: number, q: QueueContext): Fault | undefined {
-    const d = this.decoder.decode(words);
+  private run(d: Decoded, slot: number, q: QueueContext): Fault | undefined {
     const op = smmuv3Op(d);
     if (op === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
     if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
@@ -448,7 +446,7 @@ export class Smmuv3 implements QueueUnit {
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
   runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
-    const fault = this.run(words, -1, q);
+    const fault = this.run(this.decoder.decode(words), -1, q);
     if (fault === undefined) return undefined;
     return {
       code: CERROR_NAMES[fault.cerror]!,
