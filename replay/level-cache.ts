@@ -104,9 +104,13 @@ export class LevelCache<T, V> {
 
   /** Adds or replaces the entry of `addr` at `level`; a new entry in a full cache empties it first. */
   insert(b: Bucket<T, V>, level: number, addr: bigint, value: V): void {
-    const idx = this.index(addr, level);
+    this.insertAt(b, level, this.index(addr, level), value);
+  }
+
+  /** `insert` by the address's index at `level` (from `indexes`: one conversion for several levels). */
+  insertAt(b: Bucket<T, V>, level: number, idx: number, value: V): void {
     const m = b.levels[level]!;
-    if (!m.has(idx) && this.count >= this.capacity) {
+    if (this.count >= this.capacity && !m.has(idx)) {
       this.clear();
       this.fullFlushes++;
     }
