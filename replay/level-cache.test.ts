@@ -60,3 +60,38 @@ describe('TranslationCache.lookup', () => {
     expect(t.lookup(1, 0x3000n)).toBe(LOOKUP_LEAF);
   });
 });
+
+describe('TranslationCache by indexes (fillAt, leafLevelAt, lookupAt)', () => {
+  it('fillAt leaves what per-level inserts leave, and the *At lookups agree with their BigInt twins', () => {
+    const page = 0x40201000n;
+    const t = new TranslationCache<string>(64);
+    const idx: number[] = [];
+    t.indexes(page, idx);
+    t.fillAt(t.bucket(7, 'tag'), 3, 3, idx); // walk entries at levels 0-2, the leaf at 3
+    const u = new TranslationCache<string>(64);
+    const b = u.bucket(7, 'tag');
+    for (let l = 0; l < 3; l++) u.insert(b, l, page, TABLE);
+    u.insert(b, 3, page, LEAF);
+    expect(t.size).toBe(4);
+    for (const a of [page, page + 0x1000n, page + 0x200000n]) {
+      const ai: number[] = [];
+      t.indexes(a, ai);
+      expect(t.lookupAt(7, ai)).toBe(u.lookup(7, a));
+      expect(t.leafLevelAt(7, ai)).toBe(u.leafLevelOf(7, a));
+    }
+    expect(t.leafLevelAt(7, idx)).toBe(3);
+    expect(t.lookupAt(8, idx)).toBe(0);
+  });
+  it('a fill into a cache with room for two: each insert that finds it full empties it first', () => {
+    // 3 walk entries then the leaf, capacity 2: the third entry (level 2) empties levels 0-1,
+    // leaving levels 2 and 3; one flush.
+    const t = new TranslationCache<string>(2);
+    const idx: number[] = [];
+    t.indexes(0x5000n, idx);
+    t.fillAt(t.bucket(1, 'tag'), 3, 3, idx);
+    expect(t.fullFlushes).toBe(1);
+    expect(t.size).toBe(2);
+    expect(t.lookupAt(1, idx)).toBe(LOOKUP_LEAF | LOOKUP_TABLE);
+    expect(t.tableCovers(1, 0x5000n)).toBe(true);
+  });
+});
