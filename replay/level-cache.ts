@@ -37,9 +37,10 @@ export class LevelCache<T, V> {
 
   /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
   private readonly spans: readonly number[];
-  /** lastAddress's range and its answer. */
-  private endOf: AddrRange | undefined;
-  private end = 0n;
+  /** boundsOf's range and its first and last indexes at every level. */
+  private boundsRange: AddrRange | undefined;
+  private readonly boundsLo: number[] = [];
+  private readonly boundsHi: number[] = [];
   /** dropIn's keys of a level to visit, reused. */
   private readonly dropKeys: number[] = [];
 
@@ -143,8 +144,9 @@ export class LevelCache<T, V> {
     const m = b.levels[level]!;
     if (m.size === 0) return 0;
     let n = 0;
-    const lo = range === undefined ? 0 : this.index(range.base, level);
-    const hi = range === undefined ? Infinity : this.index(this.lastAddress(range), level);
+    if (range !== undefined) this.boundsOf(range);
+    const lo = range === undefined ? 0 : this.boundsLo[level]!;
+    const hi = range === undefined ? Infinity : this.boundsHi[level]!;
     if (accept === undefined && onDrop === undefined && range === undefined) {
       n = m.size;
       m.clear();
@@ -165,15 +167,15 @@ export class LevelCache<T, V> {
   }
 
   /**
-   * The last address of `range`, remembered for the range last asked about: an invalidation drops
-   * at every level of every bucket it selects with one range object (no BigInt sum per call).
+   * The indexes of `range`'s first and last addresses at every level, into boundsLo and boundsHi,
+   * remembered for the range last asked about: an invalidation drops at every level of every
+   * bucket it selects with one range object (no BigInt sum or conversion per call).
    */
-  private lastAddress(range: AddrRange): bigint {
-    if (range !== this.endOf) {
-      this.endOf = range;
-      this.end = range.base + range.bytes - 1n;
-    }
-    return this.end;
+  private boundsOf(range: AddrRange): void {
+    if (range === this.boundsRange) return;
+    this.boundsRange = range;
+    this.indexes(range.base, this.boundsLo);
+    this.indexes(range.base + range.bytes - 1n, this.boundsHi);
   }
 
   /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */
