@@ -95,3 +95,22 @@ describe('TranslationCache by indexes (fillAt, leafLevelAt, lookupAt)', () => {
     expect(t.tableCovers(1, 0x5000n)).toBe(true);
   });
 });
+
+describe('LevelCache.dropIn by range', () => {
+  // One leaf-level (2^12) entry per page at pages p-1, p, p+1 around `at`; a one-page range on
+  // page p must take p alone, on either side of 2^53 (exact doubles below, the BigInt path above).
+  for (const at of [0x40000000n, (1n << 53n) - 0x2000n, (1n << 53n) + 0x1000n, (1n << 60n) + 0x1000n]) {
+    it(`a one-page range at ${at.toString(16)} takes that page's entry only`, () => {
+      const c = new LevelCache<string, number>(16, SHIFTS);
+      const b = c.bucket(1, 'tag');
+      for (const d of [-0x1000n, 0n, 0x1000n]) c.insert(b, 3, at + d, 1);
+      expect(c.dropIn(b, 3, { base: at, bytes: 0x1000n })).toBe(1);
+      expect(b.levels[3]!.get(c.index(at, 3))).toBeUndefined();
+      expect(b.levels[3]!.get(c.index(at - 0x1000n, 3))).toBe(1);
+      expect(b.levels[3]!.get(c.index(at + 0x1000n, 3))).toBe(1);
+      // A range ending exactly where a page starts (2 pages from p-1) leaves p+1.
+      expect(c.dropIn(b, 3, { base: at - 0x1000n, bytes: 0x2000n })).toBe(1);
+      expect(c.size).toBe(1);
+    });
+  }
+});

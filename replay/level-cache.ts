@@ -16,6 +16,8 @@ import { IndexMap } from './index-map.js';
 
 /** Addresses below this convert to a double exactly. */
 const SAFE = 1n << 53n;
+/** SAFE as a double. */
+const EXACT = 2 ** 53;
 
 export interface Bucket<T, V> {
   readonly key: number;
@@ -174,8 +176,21 @@ export class LevelCache<T, V> {
   private boundsOf(range: AddrRange): void {
     if (range === this.boundsRange) return;
     this.boundsRange = range;
-    this.indexes(range.base, this.boundsLo);
-    this.indexes(range.base + range.bytes - 1n, this.boundsHi);
+    const lo = this.boundsLo;
+    const hi = this.boundsHi;
+    const first = Number(range.base);
+    const bytes = Number(range.bytes);
+    if (range.base >= 0n && range.bytes >= 0n && first + bytes < EXACT) {
+      // Both ends below 2^53, so exact as doubles: `index`'s own arithmetic, no BigInt made.
+      const last = first + bytes - 1;
+      for (let l = 0; l < this.spans.length; l++) {
+        lo[l] = Math.floor(first / this.spans[l]!);
+        hi[l] = Math.floor(last / this.spans[l]!);
+      }
+      return;
+    }
+    this.indexes(range.base, lo);
+    this.indexes(range.base + range.bytes - 1n, hi);
   }
 
   /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */
