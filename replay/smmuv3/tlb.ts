@@ -56,7 +56,6 @@ function lookupIn<T>(b: Bucket<T>, idx: readonly number[]): number {
   return out;
 }
 
-
 export class TranslationCache<T> extends LevelCache<T, Kind> {
   /** lookup's and leafLevelOf's indexes, reused. */
   private readonly scratch: number[] = [0, 0, 0, 0];
