@@ -8,9 +8,19 @@ import { Float64, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
 import { WasmEngine } from './sql-engine/wasm.js';
-import { lintModule, loadModules, parseModule, splitStatements } from './modules.js';
+import {
+  installModules,
+  lintModule,
+  loadModules,
+  materializeSql,
+  parseModule,
+  splitStatements,
+  sqlWords,
+  tablesReadBy,
+  traceViews,
+} from './modules.js';
 import { tableRows } from './rows.js';
-import { openSession } from './session.js';
+import { BASE_RELATIONS, openSession } from './session.js';
 import { scenarioTrace } from './testdata/fixtures.js';
 
 const dir = tempDir();
@@ -73,7 +83,7 @@ describe('lintModule', () => {
     expect(lint('demo', 'CREATE TABLE demo_t AS SELECT 1;\n')).toEqual([
       'demo.sql:1: the module has no header comment',
       'demo.sql:1: the header has no "-- Requires: TABLE, ..." line',
-      'demo.sql:1: only CREATE OR REPLACE VIEW|MACRO statements belong in a module: CREATE TABLE demo_t AS SELECT 1;',
+      'demo.sql:1: only CREATE OR REPLACE VIEW|MACRO|TABLE statements belong in a module: CREATE TABLE demo_t AS SELECT 1;',
     ]);
   });
 
@@ -84,6 +94,79 @@ describe('lintModule', () => {
         `${HEAD}CREATE OR REPLACE VIEW _demo_x AS SELECT 1 AS x;\n\n-- Fine.\nCREATE OR REPLACE VIEW _demo_y AS SELECT 1 AS y;\n`,
       ),
     ).toEqual(['demo.sql:4: view _demo_x has no comment above it']);
+  });
+});
+
+describe('module tables', () => {
+  const lint = (text: string) => lintModule(parseModule(join(dir, 'demo.sql'), text));
+  const HEAD = '-- Module demo: a demo.\n-- Requires: trace\n\n';
+
+  it('must be internal and a CREATE OR REPLACE TABLE name AS SELECT', () => {
+    expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE _demo_ops AS\nSELECT op FROM trace;\n`)).toEqual([]);
+    expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE _demo_ops AS\nWITH t AS (SELECT op FROM trace) SELECT * FROM t;\n`)).toEqual([]);
+    expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE demo_ops AS\nSELECT op FROM trace;\n`)).toEqual([
+      "demo.sql:5: table demo_ops is public (a module's tables are internal: name it _demo_ops)",
+    ]);
+    expect(lint(`${HEAD}-- Ops.\nCREATE OR REPLACE TABLE _demo_ops (op VARCHAR);\n`)).toEqual([
+      'demo.sql:5: table _demo_ops is not CREATE OR REPLACE TABLE name AS SELECT|WITH ...',
+    ]);
+  });
+
+  it('are found through the views that read them, and only those', () => {
+    const modules = loadModules();
+    const names = (sql: string) => tablesReadBy(sqlWords(sql), modules).map((o) => o.name);
+    // wraps_summary reads the doorbells module's table through no view of its own module.
+    expect(names('SELECT * FROM wraps_summary')).toEqual(['_doorbells']);
+    expect(names('SELECT * FROM epochs_sizes JOIN fanout_summary USING (file)')).toEqual(['_epochs', '_fanout']);
+    expect(names('SELECT * FROM commands_by_op')).toEqual([]);
+    expect(names('SELECT * FROM duckdb_views()')).toEqual([]);
+  });
+
+  it('give the same rows computed once as the views over their query give', async () => {
+    // A raw engine: the modules installed as the peer of `npm run bench -- sql` does, every table a view first.
+    const traces = [await scenarioTrace(dir, 'smmuv3-views'), await scenarioTrace(dir, 'vtd-views')];
+    const s = await openSession(traces, { views: false });
+    try {
+      const modules = loadModules();
+      await installModules(s.engine, new Set(BASE_RELATIONS), modules);
+      const all = async () => {
+        const out: Record<string, unknown> = {};
+        for (const v of traceViews(modules)) out[v] = tableRows(await s.query(`SELECT * FROM ${v} ORDER BY ALL`));
+        return out;
+      };
+      const before = await all();
+      const tables = modules.flatMap((m) => m.objects.filter((o) => o.kind === 'table'));
+      expect(tables.map((o) => o.name).sort()).toEqual(['_doorbells', '_epochs', '_fanout', '_inv_sizes']);
+      const rowsTables = "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '\\_%\\_rows' ESCAPE '\\'";
+      expect(tableRows(await s.query(rowsTables))).toEqual([{ n: 0 }]);
+      for (const o of tables) await s.engine.exec(materializeSql(o));
+      expect(tableRows(await s.query(rowsTables))).toEqual([{ n: 4 }]);
+      const after = await all();
+      expect(after).toEqual(before);
+      // Not vacuous: every view has rows on these scenarios.
+      for (const [v, rows] of Object.entries(after)) expect((rows as unknown[]).length, v).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('are computed by a session the first time a statement reads them, not when a catalog query creates the views', async () => {
+    const s = await openSession([await scenarioTrace(dir, 'smmuv3-views')]);
+    const computed = async () =>
+      tableRows(
+        await s.query("SELECT table_name AS t FROM duckdb_tables() WHERE table_name LIKE '\\_%\\_rows' ESCAPE '\\' ORDER BY t"),
+      ).map((r) => r.t);
+    try {
+      expect(await computed()).toEqual([]); // every view is there (a catalog query), no table computed
+      await s.query('SELECT * FROM wraps_summary');
+      expect(await computed()).toEqual(['__doorbells_rows']);
+      await s.query('SELECT * FROM doorbells_summary');
+      expect(await computed()).toEqual(['__doorbells_rows']);
+      await s.query('SELECT * FROM epochs_summary');
+      expect(await computed()).toEqual(['__doorbells_rows', '__epochs_rows']);
+    } finally {
+      await s.close();
+    }
   });
 });
 

@@ -1,9 +1,15 @@
 // The analyzer library: Perfetto-style SQL modules in analyzers/sql/*.sql (STYLE.md §3). A module
-// is one concept: `CREATE OR REPLACE VIEW|MACRO` statements only, public names prefixed with the
-// module name (the file name), internal names starting with `_`, a comment above every object and
-// every view column. Its header comment says what it reads (`-- Requires: trace`); a module whose
-// tables are absent (a folder without replay results) is skipped, so adding a .sql file is all a
-// new analysis takes.
+// is one concept: `CREATE OR REPLACE VIEW|MACRO|TABLE` statements only, public names prefixed with
+// the module name (the file name), internal names starting with `_`, a comment above every object
+// and every view column. Its header comment says what it reads (`-- Requires: trace`); a module
+// whose tables are absent (a folder without replay results) is skipped, so adding a .sql file is
+// all a new analysis takes.
+//
+// A TABLE (internal names only, `CREATE OR REPLACE TABLE _name AS SELECT ...`) is an intermediate
+// result several views read, like a Perfetto table: installing the module creates it as a view
+// (nothing is computed, the views over it bind), and a session computes it once, the first time a
+// statement reads it (`materializeSql`), so the views after that read its rows instead of
+// computing them again. Its answers are the same either way.
 //
 // This file parses and checks modules without DuckDB (`invtrace views` and `sql --help` list them
 // at once); `installModules` runs them on an engine and turns their comments into COMMENT ON.
@@ -19,7 +25,8 @@ export interface SqlColumn {
 }
 
 export interface SqlObject {
-  readonly kind: 'view' | 'macro';
+  /** A table is an intermediate result computed once per session (see the header). */
+  readonly kind: 'view' | 'macro' | 'table';
   readonly name: string;
   readonly doc: string;
   /** View columns as declared in its column list, with their comments. */
@@ -124,7 +131,7 @@ export function splitStatements(text: string): Stmt[] {
   }
 }
 
-const CREATE = /^CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\()?/i;
+const CREATE = /^CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO|TABLE)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\()?/i;
 
 /** Column names and comments of a view's column list: `name(\n -- doc\n col,\n ...) AS`. */
 function viewColumns(sql: string, open: number): SqlColumn[] {
@@ -176,7 +183,7 @@ export function parseModule(file: string, text = readFileSync(file, 'utf8')): Sq
       stray.push({ line: s.line, sql: code });
       continue;
     }
-    const kind = m[1]!.toLowerCase() as 'view' | 'macro';
+    const kind = m[1]!.toLowerCase() as SqlObject['kind'];
     const columns = kind === 'view' && m[3] ? viewColumns(code, m.index + m[0].length - 1) : [];
     // A statement's own doc is the block above it, unless that block is the module header.
     const doc = objects.length === 0 && stray.length === 0 && s.doc === head.join('\n').trim() ? '' : s.doc;
@@ -210,9 +217,13 @@ export function lintModule(m: SqlModule): string[] {
   if (m.doc === '') out.push(`${at(1)}: the module has no header comment`);
   if (m.requires.length === 0) out.push(`${at(1)}: the header has no "-- Requires: TABLE, ..." line`);
   for (const s of m.stray)
-    out.push(`${at(s.line)}: only CREATE OR REPLACE VIEW|MACRO statements belong in a module: ${s.sql.split('\n')[0]}`);
+    out.push(`${at(s.line)}: only CREATE OR REPLACE VIEW|MACRO|TABLE statements belong in a module: ${s.sql.split('\n')[0]}`);
   for (const o of m.objects) {
     const internal = o.name.startsWith('_');
+    if (o.kind === 'table' && !internal)
+      out.push(`${at(o.line)}: table ${o.name} is public (a module's tables are internal: name it _${o.name})`);
+    if (o.kind === 'table' && tableQuery(o) === undefined)
+      out.push(`${at(o.line)}: table ${o.name} is not CREATE OR REPLACE TABLE name AS SELECT|WITH ...`);
     if (!internal && !o.name.startsWith(`${m.name}_`))
       out.push(`${at(o.line)}: public ${o.kind} ${o.name} does not start with "${m.name}_" (internal names start with "_")`);
     if (o.doc === '') out.push(`${at(o.line)}: ${o.kind} ${o.name} has no comment above it`);
@@ -224,9 +235,18 @@ export function lintModule(m: SqlModule): string[] {
   return out;
 }
 
-/** What COMMENT ON calls an object: VIEW, MACRO, or MACRO TABLE for a table macro (`AS TABLE SELECT ...`). */
+/** A table's query: what follows `CREATE OR REPLACE TABLE name AS` (undefined if it is not a SELECT or WITH). */
+function tableQuery(o: SqlObject): string | undefined {
+  const m = /^CREATE\s+OR\s+REPLACE\s+TABLE\s+[A-Za-z_][A-Za-z0-9_]*\s+AS\s+((?:SELECT|WITH)\b[\s\S]*?);?\s*$/i.exec(o.sql);
+  return m?.[1];
+}
+
+/** Where a session keeps a table's rows once computed (a name no file's relation or module object takes). */
+const rowsTable = (o: SqlObject): string => `_${o.name}_rows`;
+
+/** What COMMENT ON calls an object: VIEW (a table is a view until computed), MACRO, or MACRO TABLE for a table macro. */
 function commentTarget(o: SqlObject): string {
-  if (o.kind === 'view') return 'VIEW';
+  if (o.kind === 'view' || o.kind === 'table') return 'VIEW';
   return /\)\s*AS\s+TABLE\b/i.test(o.sql) ? 'MACRO TABLE' : 'MACRO';
 }
 
@@ -268,16 +288,57 @@ export function planModules(
   return { available, skipped };
 }
 
-/** A module's statements with their COMMENT ONs, as one script. */
+/** An object's COMMENT ONs. */
+const comments = (o: SqlObject): string[] => [
+  ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
+  ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
+];
+
+/** A module's statements with their COMMENT ONs, as one script; a table is created as a view of its query. */
 function moduleScript(m: SqlModule): string[] {
   return m.objects.map(
     (o) =>
       [
-        o.sql.replace(/;\s*$/, ''),
-        ...(o.doc ? [`COMMENT ON ${commentTarget(o)} ${ident(o.name)} IS ${literal(o.doc.replace(/\s*\n\s*/g, ' '))}`] : []),
-        ...o.columns.map((c) => `COMMENT ON COLUMN ${ident(o.name)}.${ident(c.name)} IS ${literal(c.doc)}`),
+        o.kind === 'table' ? `CREATE OR REPLACE VIEW ${ident(o.name)} AS ${tableQuery(o)!}` : o.sql.replace(/;\s*$/, ''),
+        ...comments(o),
       ].join(';\n') + ';',
   );
+}
+
+/**
+ * The script that computes a module's table once: its rows go into a temporary table and the view
+ * of the same name (what the module's views read) becomes a scan of them. Run it after the module
+ * is installed; the answers are the same as before, only no longer computed on every read.
+ */
+export function materializeSql(o: SqlObject): string {
+  if (o.kind !== 'table') throw new Error(`${o.name} is a ${o.kind}, not a table`);
+  return (
+    [
+      `CREATE OR REPLACE TEMP TABLE ${ident(rowsTable(o))} AS ${tableQuery(o)!}`,
+      `CREATE OR REPLACE VIEW ${ident(o.name)} AS SELECT * FROM ${ident(rowsTable(o))}`,
+      ...comments(o),
+    ].join(';\n') + ';'
+  );
+}
+
+/**
+ * The tables a statement reads (its words: `sqlWords`), through the views and macros it names and
+ * those they read in turn, in the modules' order (a table before any table reading it).
+ */
+export function tablesReadBy(words: ReadonlySet<string>, modules: readonly SqlModule[]): SqlObject[] {
+  const objects = modules.flatMap((m) => m.objects);
+  const byName = new Map(objects.map((o) => [o.name.toLowerCase(), o]));
+  const seen = new Set<SqlObject>();
+  const visit = (ws: ReadonlySet<string>) => {
+    for (const w of ws) {
+      const o = byName.get(w);
+      if (o === undefined || seen.has(o)) continue;
+      seen.add(o);
+      visit(sqlWords(o.sql));
+    }
+  };
+  visit(words);
+  return objects.filter((o) => o.kind === 'table' && seen.has(o));
 }
 
 /**
@@ -315,6 +376,13 @@ export async function installModules(
   const { available, skipped } = planModules(tables, modules);
   await createModules(engine, available);
   return { installed: available.map((m) => m.name), skipped };
+}
+
+/** The public views a session over traces alone provides (the others need a replay's result tables). */
+export function traceViews(modules: readonly SqlModule[] = loadModules()): string[] {
+  return planModules(new Set(['trace', 'traces', 'queues', 'devices']), modules).available.flatMap((m) =>
+    m.objects.filter((o) => o.kind === 'view' && !o.name.startsWith('_')).map((o) => o.name),
+  );
 }
 
 /**

@@ -12,8 +12,12 @@
 //     (docs/trace-format.md "Several guest queues"); `trace.queue` names a row's queue (0 in a
 //     one-queue trace);
 //   - `devices`: the topology of each trace, one row per device;
+//   - for the analyzer modules, `_trace` (`trace` led by `file_id`, an integer per trace) and
+//     `_trace_files` (file_id, file, arch);
 //   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a
-//     statement first names one of them (or one that requires it), in one trip to the engine.
+//     statement first names one of them (or one that requires it), in one trip to the engine; a
+//     module's tables (intermediate results several views read) are computed the first time a
+//     statement reads them, once per session (analyzers/modules.ts).
 // How the rows reach the engine is analyzers/sql-engine/attach.ts's choice (in place from Parquet for
 // native DuckDB; only the columns statements read, copied in, for duckdb-wasm). Every statement
 // goes through the session's engine, which first creates the views it names and makes the columns
@@ -41,7 +45,18 @@ import {
   type EngineChoice,
   type SqlEngine,
 } from './sql-engine/index.js';
-import { createModules, loadModules, modulesUsedBy, planModules, sqlWords, type InstallReport, type SqlModule } from './modules.js';
+import {
+  createModules,
+  loadModules,
+  materializeSql,
+  modulesUsedBy,
+  planModules,
+  sqlWords,
+  tablesReadBy,
+  type InstallReport,
+  type SqlModule,
+  type SqlObject,
+} from './modules.js';
 
 /** Relations the session itself provides (a file may not take these names). */
 export const BASE_RELATIONS = ['trace', 'traces', 'queues', 'devices'] as const;
@@ -164,13 +179,14 @@ function traceColumns(): { name: string; type: string }[] {
 
 const widthOf = (t: string) => ({ UTINYINT: 8, USMALLINT: 16, UINTEGER: 32, UBIGINT: 64 })[t] ?? 0;
 
-/** The SELECT that shows one trace table as rows of `trace`. */
-function traceSelect(f: TraceRelation, schema: Schema, from: string): string {
+/** The SELECT that shows one trace table as rows of `trace` (of `_trace`, led by its file_id, when given one). */
+function traceSelect(f: TraceRelation, schema: Schema, from: string, fileId?: number): string {
   const have = new Map(schema.fields.map((x: Field) => [x.name, x]));
   const cols = traceColumns().map((c) =>
     have.has(c.name) ? ident(c.name) : `${c.name === 'queue' ? '0' : 'NULL'}::${c.type} AS ${ident(c.name)}`,
   );
-  return `SELECT ${literal(f.file)} AS file, ${literal(f.header.arch)} AS arch, ${cols.join(', ')} FROM ${from}`;
+  const id = fileId === undefined ? '' : `${fileId}::UINTEGER AS file_id, `;
+  return `SELECT ${id}${literal(f.file)} AS file, ${literal(f.header.arch)} AS arch, ${cols.join(', ')} FROM ${from}`;
 }
 
 const sqlNum = (v: number | undefined) => (v === undefined ? 'NULL' : String(v));
@@ -183,8 +199,11 @@ export interface TraceRelation extends LoadedFile {
 }
 
 /**
- * The statements creating `trace`, `traces` and `devices` over loaded traces; `from(t)` is the
- * relation a trace's rows are read from (its table, by default).
+ * The statements creating `trace`, `traces`, `queues` and `devices` over loaded traces, and for the
+ * analyzer modules `_trace` (`trace` led by `file_id`, the trace's number in the session: a key
+ * DuckDB partitions, sorts and groups by far faster than the path, which is a string) with
+ * `_trace_files` (file_id, file, arch); `from(t)` is the relation a trace's rows are read from (its
+ * table, by default).
  */
 export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: TraceRelation) => string = (t) => ident(t.table)): string[] {
   const devs = traces.flatMap((f) =>
@@ -192,6 +211,8 @@ export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: Tra
   );
   return [
     `CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t, t.schema, from(t))).join(' UNION ALL ')}`,
+    `CREATE OR REPLACE VIEW _trace AS ${traces.map((t, i) => traceSelect(t, t.schema, from(t), i)).join(' UNION ALL ')}`,
+    `CREATE OR REPLACE TABLE _trace_files AS SELECT * FROM (VALUES ${traces.map((t, i) => `(${i}::UINTEGER, ${literal(t.file)}, ${literal(t.header.arch)})`).join(', ')}) AS t(file_id, file, arch)`,
     'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
       traces
         .map((f) => {
@@ -303,6 +324,8 @@ function readsAll(sql: string, words: ReadonlySet<string>, tables: readonly stri
  */
 class SessionEngine implements SqlEngine {
   private readonly installed = new Set<string>();
+  /** Module tables computed in this session (analyzers/modules.ts: a table is computed once, when first read). */
+  private readonly materialized = new Set<string>();
   private readonly moduleWords = new Map<string, Set<string>>();
 
   private constructor(
@@ -401,8 +424,11 @@ class SessionEngine implements SqlEngine {
     return w;
   }
 
-  /** Creates the views a statement names and copies in the columns it reads (where the engine copies). */
-  private async prepare(sql: string): Promise<void> {
+  /**
+   * Creates the views a statement names and copies in the columns it reads (where the engine
+   * copies); returns the module tables it reads.
+   */
+  private async prepare(sql: string): Promise<SqlObject[]> {
     const words = sqlWords(sql);
     const mods = CATALOG_WORDS.some((w) => words.has(w)) ? this.available : modulesUsedBy(words, this.available);
     await this.install(mods);
@@ -420,6 +446,19 @@ class SessionEngine implements SqlEngine {
       // columns every analyzer reads along with it, so the next ones rarely copy again.
       else if (want.length > 0)
         await att.ensure(new Set([...want, ...[...columns].filter((c) => this.analyzerWords().has(c.toLowerCase()))]));
+    }
+    return tablesReadBy(
+      words,
+      this.available.filter((m) => this.installed.has(m.name)),
+    );
+  }
+
+  /** Computes the module tables given that are not computed yet, in order (one trip each). */
+  private async materialize(tables: readonly SqlObject[]): Promise<void> {
+    for (const t of tables) {
+      if (this.materialized.has(t.name)) continue;
+      await timed(`table ${t.name}`, () => this.inner.exec(materializeSql(t)));
+      this.materialized.add(t.name);
     }
   }
 
@@ -440,11 +479,12 @@ class SessionEngine implements SqlEngine {
    * names a relation that does not exist, creates every view and runs it once more.
    */
   private async run<T>(sql: string, fn: () => Promise<T>): Promise<T> {
-    await timed('prepare statement', () => this.prepare(sql));
+    const tables = await timed('prepare statement', () => this.prepare(sql));
     const misses = new Map<string, number>();
     let allViews = false;
     for (;;) {
       try {
+        await this.materialize(tables);
         return await timed('statement', fn);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);

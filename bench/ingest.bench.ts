@@ -3,7 +3,8 @@
 // (qemu-vtd-scalable-strict.log, Linux 6.1, 10.97 MB) concatenated COPIES times (~99 MB of log
 // text); the issue's own figure used 9 copies of a Linux 6.12 strict capture, which the samples do
 // not have. Figures, each the best of REPS runs, wall time including process start:
-//   - plain text: `invtrace ingest` / `mawk '/vtd_inv_desc invalidate desc type/ {print $5","$7","$9}'`
+//   - plain text: `invtrace ingest` / `mawk '/vtd_inv_desc invalidate desc type/ {print $5","$7","$9}'`;
+//     also with the log read in a worker thread and in one thread, forced (INVTRACE_INGEST_WORKER)
 //   - gzip: `invtrace ingest big.log.gz` / `gzip -dc big.log.gz > /dev/null`
 //   - a QEMU + guest pair (the real scalable-strict run, plain) / its QEMU side alone
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
@@ -46,7 +47,7 @@ interface Timed {
  * best CPU time through /usr/bin/time; undefined when it fails. The CPU figures are steadier than
  * wall time on a shared machine.
  */
-function timeCmd(cmd: string, args: readonly string[], reps = REPS): Timed | undefined {
+function timeCmd(cmd: string, args: readonly string[], reps = REPS, env?: NodeJS.ProcessEnv): Timed | undefined {
   let best = Infinity;
   let cpu = Infinity;
   let stdout = '';
@@ -58,6 +59,7 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS): Timed | und
     const r: { status: number | null; error?: Error; stdout: Buffer | null; stderr: Buffer | null } = spawnSync(c, a, {
       stdio: ['ignore', child ? 'pipe' : 'ignore', 'pipe'],
       maxBuffer: 1 << 24,
+      ...(env ? { env: { ...process.env, ...env } } : {}),
     });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) {
@@ -74,13 +76,18 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS): Timed | und
 }
 
 /** One ingest per process: best wall and CPU time and the peak RSS of the runs. */
-function timeIngest(files: readonly string[], out: string, reps = REPS): { seconds: number; cpu: number; rssMiB: number; rows: number } {
+function timeIngest(
+  files: readonly string[],
+  out: string,
+  reps = REPS,
+  env?: NodeJS.ProcessEnv,
+): { seconds: number; cpu: number; rssMiB: number; rows: number } {
   let rssMiB = 0;
   let rows = 0;
   let seconds = Infinity;
   let cpu = Infinity;
   for (let i = 0; i < reps; i++) {
-    const r = timeCmd(process.execPath, [CHILD, out, ...files], 1);
+    const r = timeCmd(process.execPath, [CHILD, out, ...files], 1, env);
     if (r === undefined) throw new Error('ingest failed');
     const j = JSON.parse(r.stdout) as { rows: number; maxRssMiB: number; cpuSeconds: number };
     rssMiB = Math.max(rssMiB, j.maxRssMiB);
@@ -144,8 +151,8 @@ export const benches: readonly Bench[] = [
           unit: 'MB/s',
           note: `${plain.seconds.toFixed(2)} s, ${Math.round(lines / plain.seconds / 1000).toLocaleString('en-US')} K lines/s, ${plain.rows.toLocaleString('en-US')} rows`,
         });
-        if (haveMawk()) {
-          const m = timeCmd('mawk', [MAWK_PROGRAM, big])!;
+        const m = haveMawk() ? timeCmd('mawk', [MAWK_PROGRAM, big]) : undefined;
+        if (m !== undefined) {
           out.push({
             name: `${label}: plain / mawk`,
             value: plain.seconds / m.seconds,
@@ -159,6 +166,21 @@ export const benches: readonly Bench[] = [
             unit: 'x',
             note: 'skipped: mawk is not installed (apt-get install mawk)',
           });
+
+        // The QEMU log read in a worker thread (INVTRACE_INGEST_WORKER=1, formats/ingest/qemu-side.ts)
+        // and in the writing thread (the default), each forced.
+        for (const [how, flag] of [
+          ['worker thread', '1'],
+          ['one thread', '0'],
+        ] as const) {
+          const p = timeIngest([big], arrow, REPS, { INVTRACE_INGEST_WORKER: flag });
+          out.push({
+            name: `${label}: plain, ${how} / mawk`,
+            value: m !== undefined ? p.seconds / m.seconds : NaN,
+            unit: 'x',
+            note: `${p.seconds.toFixed(2)} s (INVTRACE_INGEST_WORKER=${flag})${cpuRatio(p.cpu, m?.cpu)}`,
+          });
+        }
 
         const zipped = timeIngest([gz], arrow);
         const gunzip = timeCmd('gzip', ['-dc', gz])!;

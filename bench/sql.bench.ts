@@ -6,7 +6,8 @@
 //
 //   - group-by: `SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kind='cmd' GROUP BY op`
 //     over 1M commands, whole processes (`invtrace sql g.arrow -e ...` vs the peer), median of 5;
-//   - analyzer set: open a session on 5M commands and run every public trace view, in process;
+//   - analyzer set: open a session on 5M commands and run every public trace view (bench/sql-set.ts),
+//     whole processes: the peer (the same views over the Parquet export), native, duckdb-wasm;
 //   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5, beside
 //     the floor of any duckdb-wasm program (bench/sql-wasm-floor.ts: the stock bindings answering
 //     SELECT 42 in a fresh process) and invtrace's WasmEngine doing the same.
@@ -19,16 +20,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ident, type EngineKind } from '../analyzers/sql-engine/engine.js';
-import { loadModules } from '../analyzers/modules.js';
-import { openSession } from '../analyzers/session.js';
+import { dirname, join } from 'node:path';
 import { writeBatches } from '../analyzers/export.js';
 import { ingest } from '../formats/ingest/ingest.js';
 import { packageRoot } from '../formats/paths.js';
 import { openTrace } from '../formats/trace/io.js';
 import { generate, plan } from '../samples/gen/generate.js';
-import { timeIt, type Bench, type Measurement } from './harness.js';
+import type { Bench, Measurement } from './harness.js';
 
 const SMALL_CAPTURE = 'samples/captures/guest-vtd-legacy-lazy.txt.gz';
 const GROUP_BY = "SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kind='cmd' GROUP BY op";
@@ -95,42 +93,18 @@ const BASELINE = process.env.INVTRACE_BENCH_SQL_BASELINE;
 const baseline = (...args: string[]) => [BASELINE!, ...args];
 const peer = (parquet: string, sql: string) => [join(packageRoot(), 'dist/bench/sql-peer.js'), parquet, sql];
 
-/** Every public view of the bundled modules over traces (those over replay result tables need them). */
-function traceViews(): string[] {
-  return loadModules()
-    .filter((m) => m.requires.every((r) => ['trace', 'traces', 'devices'].includes(r) || loadModules().some((x) => x.name === r)))
-    .flatMap((m) => m.objects.filter((o) => o.kind === 'view' && !o.name.startsWith('_')).map((o) => o.name));
-}
-
-/** Opens a session and materializes every trace view inside DuckDB (the time is the analysis, not moving its rows). */
-async function analyzerSet(trace: string, engine: EngineKind): Promise<{ seconds: number; views: number }> {
-  const views = traceViews();
-  const t = await timeIt(async () => {
-    const s = await openSession([trace], { engine });
-    try {
-      for (const v of views) {
-        await s.query(`CREATE OR REPLACE TEMP TABLE ${ident(`_bench_${v}`)} AS SELECT * FROM ${ident(v)}`);
-      }
-    } finally {
-      await s.close();
-    }
-  });
-  return { seconds: t.seconds, views: views.length };
-}
-
-/** The peer's analyzer set: native DuckDB, the same views, `trace` a view over the Parquet file. */
-async function peerAnalyzerSet(trace: string, parquet: string): Promise<number> {
-  const { peerSession } = await import('./sql-peer-session.js');
-  const views = traceViews();
-  const t = await timeIt(async () => {
-    const s = await peerSession(trace, parquet);
-    try {
-      for (const v of views) await s.exec(`CREATE OR REPLACE TEMP TABLE ${ident(`_bench_${v}`)} AS SELECT * FROM ${ident(v)}`);
-    } finally {
-      await s.close();
-    }
-  });
-  return t.seconds;
+/** One analyzer set (bench/sql-set.ts) as a whole process: wall and CPU seconds. */
+function setTime(trace: string, engine: 'wasm' | 'native' | 'peer', env: NodeJS.ProcessEnv, dist?: string, parquet?: string): ProcessTime {
+  return processTime(
+    [
+      join(packageRoot(), 'dist/bench/sql-set.js'),
+      trace,
+      engine,
+      ...(dist ? [dist] : parquet ? [join(packageRoot(), 'dist')] : []),
+      ...(parquet ? [parquet] : []),
+    ],
+    env,
+  );
 }
 
 const ratio = (x: number, peerSeconds: number) => `${(x / peerSeconds).toFixed(2)}x the peer`;
@@ -223,28 +197,33 @@ export const benches: readonly Bench[] = [
           const bigPq = join(dir, 'big-peer.parquet');
           await synthesize(big, BIG);
           await toParquet(big, bigPq);
-          const peerSet = await peerAnalyzerSet(big, bigPq);
-          const nativeSet = await analyzerSet(big, 'native');
-          const nativeSet2 = await analyzerSet(big, 'native');
+          const baseDist = BASELINE ? join(dirname(BASELINE), '..') : undefined;
+          // The first native session on the trace writes its Parquet copy: timed on its own line.
+          const first = setTime(big, 'native', env);
+          const peerT = setTime(big, 'peer', env, undefined, bigPq);
+          const nativeT = setTime(big, 'native', env);
+          const nativeB = baseDist ? setTime(big, 'native', env, baseDist) : undefined;
+          const wasmT = setTime(big, 'wasm', env);
+          const wasmB = baseDist ? setTime(big, 'wasm', env, baseDist) : undefined;
           out.push({
-            name: `analyzer set, ${BIG.toLocaleString('en-US')} commands: peer (native DuckDB over Parquet)`,
-            value: peerSet,
+            name: `analyzer set, ${BIG.toLocaleString('en-US')} commands: peer (native DuckDB, the same views over Parquet)`,
+            value: peerT.wall,
             unit: 's',
-            note: `${nativeSet.views} views; ${size(big)} .arrow`,
+            note: `whole process; CPU ${peerT.cpu.toFixed(2)} s; ${size(big)} .arrow`,
           });
           out.push({
-            name: 'analyzer set: native (open session + every trace view)',
-            value: nativeSet2.seconds,
+            name: 'analyzer set: native (open session + every trace view, whole process)',
+            value: nativeT.wall,
             unit: 's',
-            note: `${ratio(nativeSet2.seconds, peerSet)} (goal <= 3 s); first session on the trace ${nativeSet.seconds.toFixed(2)} s`,
+            note: `${ratio(nativeT.wall, peerT.wall)} (goal <= 3 s); ${cpuNote(nativeT, peerT)}; first session on the trace ${first.wall.toFixed(2)} s`,
           });
-          const wasmSet = await analyzerSet(big, 'wasm');
           out.push({
-            name: 'analyzer set: duckdb-wasm (open session + every trace view)',
-            value: wasmSet.seconds,
+            name: 'analyzer set: duckdb-wasm (open session + every trace view, whole process)',
+            value: wasmT.wall,
             unit: 's',
-            note: `${ratio(wasmSet.seconds, peerSet)} (goal <= 8 s)`,
+            note: `${ratio(wasmT.wall, peerT.wall)} (goal <= 8 s); ${cpuNote(wasmT, peerT)}`,
           });
+          out.push(...baselineRows('analyzer set', peerT, wasmB, nativeB));
         }
         if (PARTS.has('one-shot')) {
           const small = join(dir, 'small.arrow');

@@ -57,4 +57,30 @@ describe('readLineChunks', () => {
     for await (const c of readLineChunks(p)) bytes = c.bytes;
     expect(bytes).toBe(BLOCK - 1 + 2 + 6 + 2 + 5);
   });
+
+  it('blocking reads into two reused buffers: the same lines, even a line over three blocks', async () => {
+    // A line of 3 blocks + 10 bytes starts 5 bytes into block 1 and ends in block 4: its first
+    // piece sits in buffer A, which block 3 overwrites before the line ends, so it must be copied.
+    const long = `${'a'.repeat(BLOCK)}${'b'.repeat(BLOCK)}${'c'.repeat(BLOCK)}0123456789`;
+    const lines = ['head', long, ...text(60_000, 7).lines, 'tail'];
+    const p = join(dir, 'blocking.txt');
+    writeFileSync(p, lines.join('\n'));
+    const read = async (blocking: boolean) => {
+      const got: string[] = [];
+      let bytes = 0;
+      for await (const c of readLineChunks(p, { blocking })) {
+        for (let k = 0; k < c.count; k++) {
+          expect(c.firstNo + k).toBe(got.length + 1);
+          got.push(c.buf.toString('latin1', c.start[k], c.end[k]));
+        }
+        bytes = c.bytes;
+      }
+      return { got, bytes };
+    };
+    const streamed = await read(false);
+    expect(streamed.got).toEqual(lines);
+    const blocked = await read(true);
+    expect(blocked.got).toEqual(lines);
+    expect(blocked.bytes).toBe(streamed.bytes);
+  });
 });

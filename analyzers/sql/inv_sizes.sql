@@ -6,6 +6,7 @@
 -- Every invalidation with its size class: the smallest power of two of bytes holding its range.
 CREATE OR REPLACE VIEW _inv_sizes_invalidations AS
 SELECT
+  file_id,
   file,
   arch,
   seq,
@@ -16,8 +17,24 @@ SELECT
     WHEN range_bytes IS NOT NULL
       THEN pow(2, least(63, ceil(log2(range_bytes::DOUBLE))))::UBIGINT
   END AS bucket_bytes
-FROM trace
+FROM _trace
 WHERE kind = 'cmd' AND role = 'invalidate';
+
+-- Invalidations per trace, op, cache and size class, with their ranges' count, extremes and sum:
+-- what both views add up, computed once per session.
+CREATE OR REPLACE TABLE _inv_sizes AS
+SELECT
+  file_id,
+  op,
+  cache,
+  bucket_bytes,
+  count(*) AS invalidations,
+  count(range_bytes) AS ranged,
+  min(range_bytes) AS min_bytes,
+  max(range_bytes) AS max_bytes,
+  sum(range_bytes) AS bytes
+FROM _inv_sizes_invalidations
+GROUP BY file_id, op, cache, bucket_bytes;
 
 -- Per op: invalidations of an address range, whole-scope invalidations, and the bytes covered.
 CREATE OR REPLACE VIEW inv_sizes_by_op(
@@ -43,18 +60,31 @@ CREATE OR REPLACE VIEW inv_sizes_by_op(
   total_bytes
 ) AS
 SELECT
-  file AS file,
-  arch AS arch,
-  op AS op,
-  any_value(cache) AS cache,
-  count(*) AS invalidations,
-  count(range_bytes) AS ranged,
-  count(*) - count(range_bytes) AS whole,
-  min(range_bytes) AS min_bytes,
-  max(range_bytes) AS max_bytes,
-  coalesce(sum(range_bytes), 0)::UBIGINT AS total_bytes
-FROM _inv_sizes_invalidations
-GROUP BY file, arch, op;
+  f.file AS file,
+  f.arch AS arch,
+  i.op AS op,
+  i.cache AS cache,
+  i.invalidations AS invalidations,
+  i.ranged AS ranged,
+  i.whole AS whole,
+  i.min_bytes AS min_bytes,
+  i.max_bytes AS max_bytes,
+  i.total_bytes AS total_bytes
+FROM (
+  SELECT
+    file_id,
+    op,
+    any_value(cache) AS cache,
+    sum(invalidations)::BIGINT AS invalidations,
+    sum(ranged)::BIGINT AS ranged,
+    sum(invalidations)::BIGINT - sum(ranged)::BIGINT AS whole,
+    min(min_bytes) AS min_bytes,
+    max(max_bytes) AS max_bytes,
+    coalesce(sum(bytes), 0)::UBIGINT AS total_bytes
+  FROM _inv_sizes
+  GROUP BY file_id, op
+) AS i
+JOIN _trace_files AS f USING (file_id);
 
 -- Size distribution per cache: invalidations per power-of-two size class; the NULL class holds
 -- the invalidations without a range.
@@ -71,10 +101,19 @@ CREATE OR REPLACE VIEW inv_sizes_histogram(
   bytes
 ) AS
 SELECT
-  file AS file,
-  cache AS cache,
-  bucket_bytes AS bucket_bytes,
-  count(*) AS invalidations,
-  coalesce(sum(range_bytes), 0)::UBIGINT AS bytes
-FROM _inv_sizes_invalidations
-GROUP BY file, cache, bucket_bytes;
+  f.file AS file,
+  h.cache AS cache,
+  h.bucket_bytes AS bucket_bytes,
+  h.invalidations AS invalidations,
+  h.bytes AS bytes
+FROM (
+  SELECT
+    file_id,
+    cache,
+    bucket_bytes,
+    sum(invalidations)::BIGINT AS invalidations,
+    coalesce(sum(bytes), 0)::UBIGINT AS bytes
+  FROM _inv_sizes
+  GROUP BY file_id, cache, bucket_bytes
+) AS h
+JOIN _trace_files AS f USING (file_id);

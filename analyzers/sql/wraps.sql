@@ -1,14 +1,33 @@
 -- Module wraps: how often the guest's producer index wraps around the ring.
 -- Requires: doorbells, traces
 
--- Each doorbell with its lap: the number of wraps before it in the trace (a running count less
--- the row itself). A lap ends with the doorbell that wraps.
+-- Each doorbell that wrapped, numbered in its trace (1, 2, ...).
+CREATE OR REPLACE VIEW _wraps_doorbells AS
+SELECT
+  file_id,
+  seq,
+  ts_ns,
+  prod,
+  wrap,
+  row_number() OVER (PARTITION BY file_id ORDER BY seq) AS wrap_number
+FROM _doorbells
+WHERE wrapped;
+
+-- Per wrap: the doorbells since the previous wrap, this one included, and the entries they
+-- published. Each doorbell goes to the first wrap at or after it (an ASOF join on the few wrapping
+-- doorbells: DuckDB sorts once and merges, where a running count of wraps over every doorbell
+-- costs a window); doorbells after the last wrap belong to none, nor do those whose entries are
+-- unknown (a NULL producer value): the running count skipped them too.
 CREATE OR REPLACE VIEW _wraps_laps AS
 SELECT
-  *,
-  (sum(wrapped::INTEGER) OVER (PARTITION BY file ORDER BY seq ROWS UNBOUNDED PRECEDING)
-    - wrapped::INTEGER)::BIGINT AS lap
-FROM doorbells_published;
+  w.file_id,
+  w.seq,
+  count(*) AS doorbells,
+  sum(d.entries)::BIGINT AS entries
+FROM _doorbells AS d
+ASOF JOIN _wraps_doorbells AS w ON d.file_id = w.file_id AND d.seq <= w.seq
+WHERE d.wrapped IS NOT NULL
+GROUP BY w.file_id, w.seq;
 
 -- One row per wrap: the doorbell that carried the producer index past the end of the ring, and
 -- the doorbells and entries since the previous wrap.
@@ -31,17 +50,17 @@ CREATE OR REPLACE VIEW wraps_events(
   entries
 ) AS
 SELECT
-  file AS file,
-  lap + 1 AS wrap_number,
-  max(seq) AS seq,
-  arg_max(ts_ns, seq) AS ts_ns,
-  arg_max(prod, seq) AS prod,
-  arg_max(wrap, seq) AS wrap,
-  count(*) AS doorbells,
-  sum(entries)::BIGINT AS entries
-FROM _wraps_laps
-GROUP BY file, lap
-HAVING bool_or(wrapped);
+  f.file AS file,
+  w.wrap_number AS wrap_number,
+  w.seq AS seq,
+  w.ts_ns AS ts_ns,
+  w.prod AS prod,
+  w.wrap AS wrap,
+  l.doorbells AS doorbells,
+  l.entries AS entries
+FROM _wraps_doorbells AS w
+JOIN _wraps_laps AS l USING (file_id, seq)
+JOIN _trace_files AS f USING (file_id);
 
 -- Per trace: how often the ring wraps (the `wraps` of `invtrace info`), in doorbells, entries and
 -- time.
@@ -66,12 +85,22 @@ CREATE OR REPLACE VIEW wraps_summary(
 SELECT
   t.file AS file,
   t.queue_entries AS queue_entries,
-  count(d.seq) AS doorbells,
-  count(*) FILTER (WHERE d.wrapped) AS wraps,
-  count(d.seq) / nullif(count(*) FILTER (WHERE d.wrapped), 0) AS doorbells_per_wrap,
-  sum(d.entries) / nullif(count(*) FILTER (WHERE d.wrapped), 0) AS entries_per_wrap,
-  (max(d.ts_ns) - min(d.ts_ns)) / 1e9 AS seconds,
-  count(*) FILTER (WHERE d.wrapped) / nullif((max(d.ts_ns) - min(d.ts_ns)) / 1e9, 0) AS wraps_per_second
+  coalesce(d.doorbells, 0) AS doorbells,
+  coalesce(d.wraps, 0) AS wraps,
+  d.doorbells / nullif(d.wraps, 0) AS doorbells_per_wrap,
+  d.entries / nullif(d.wraps, 0) AS entries_per_wrap,
+  (d.last_ns - d.first_ns) / 1e9 AS seconds,
+  d.wraps / nullif((d.last_ns - d.first_ns) / 1e9, 0) AS wraps_per_second
 FROM traces AS t
-LEFT JOIN doorbells_published AS d USING (file)
-GROUP BY t.file, t.queue_entries;
+JOIN _trace_files AS f USING (file)
+LEFT JOIN (
+  SELECT
+    file_id,
+    count(seq) AS doorbells,
+    count(*) FILTER (WHERE wrapped) AS wraps,
+    sum(entries) AS entries,
+    min(ts_ns) AS first_ns,
+    max(ts_ns) AS last_ns
+  FROM _doorbells
+  GROUP BY file_id
+) AS d USING (file_id);

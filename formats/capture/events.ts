@@ -61,6 +61,16 @@ export const ALL = 0xffffffffffffffffn;
 
 const MAX_MESSAGES = 20;
 
+/** What a Diagnostics counted and kept, as plain data (to carry it from a worker thread). */
+export interface DiagnosticsState {
+  readonly lines: number;
+  readonly malformed: number;
+  readonly events: readonly (readonly [string, number])[];
+  readonly unknown: readonly (readonly [string, number])[];
+  readonly messages: readonly string[];
+  readonly dropped: number;
+}
+
 /** Problems found in one input file: malformed lines, unknown events, other warnings. */
 export class Diagnostics {
   malformed = 0;
@@ -101,6 +111,30 @@ export class Diagnostics {
   private note(m: string): void {
     if (this.messages.length < MAX_MESSAGES) this.messages.push(m);
     else this.dropped++;
+  }
+
+  state(): DiagnosticsState {
+    return {
+      lines: this.lines,
+      malformed: this.malformed,
+      events: [...this.events],
+      unknown: [...this.unknown],
+      messages: [...this.messages],
+      dropped: this.dropped,
+    };
+  }
+
+  /** Takes over what another Diagnostics of the same file counted (one read in a worker thread). */
+  restore(s: DiagnosticsState): void {
+    this.lines = s.lines;
+    this.malformed = s.malformed;
+    this.events.clear();
+    for (const [k, v] of s.events) this.events.set(k, v);
+    this.unknown.clear();
+    for (const [k, v] of s.unknown) this.unknown.set(k, v);
+    this.messages.length = 0;
+    this.messages.push(...s.messages);
+    this.dropped = s.dropped;
   }
 
   /** Messages, with a last line counting those left out. */

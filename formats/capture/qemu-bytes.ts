@@ -177,24 +177,35 @@ const DEFINITE = 1 as const;
 /** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
   private readonly byHash = new Map<number, Entry[]>();
+  /** The entry of an event name by its hash and bytes (`findBy`), or undefined. */
+  private readonly find: (h: number, buf: Buffer, s: number, e: number) => Entry | undefined;
   private readonly entries: Entry[] = [];
   readonly line = new ScannedLine();
 
-  constructor(table: Readonly<Record<string, EventSpec<unknown>>>) {
+  /**
+   * `valuesRead(event)`: whether the reader reads the fields of that event. For an event whose
+   * fields it does not read (a queue reader that keeps no per-command detail), a line in canonical
+   * spelling is checked exactly as before (same template, same limits, so the same lines fall back
+   * to the text path) but its numbers are not converted: `scan` returns one shared `{ event }`
+   * (and `spelling`) object.
+   */
+  constructor(table: Readonly<Record<string, EventSpec<unknown>>>, valuesRead: (event: string) => boolean = () => true) {
     for (const [key, spec] of Object.entries(table)) {
       const compiled = spec.parse.templates?.map(compile);
+      const values = valuesRead(key);
       for (const name of [key, ...(spec.aka ?? [])]) {
         const bytes = ascii(name);
         const h = hashOf(bytes, 0, bytes.length);
         const list = this.byHash.get(h) ?? [];
         const spelling = name === key ? undefined : name;
-        const matchers = compiled?.map((m) => m && generate(m, key, spelling));
+        const matchers = compiled?.map((m) => m && generate(m, key, spelling, values));
         const entry: Entry = { name: bytes, key, spelling, matchers, hits: 0 };
         list.push(entry);
         this.entries.push(entry);
         this.byHash.set(h, list);
       }
     }
+    this.find = findBy(this.byHash);
   }
 
   /**
@@ -275,18 +286,39 @@ export class QemuByteScanner {
     this.line.set(tid, sec, 1_000_000_000n, nd <= 6 ? frac * 1000 : frac * 10 ** (9 - nd), true);
     return p + 1;
   }
+}
 
-  private find(h: number, buf: Buffer, s: number, e: number): Entry | undefined {
-    const list = this.byHash.get(h);
-    if (list === undefined) return undefined;
-    for (const x of list) {
-      if (x.name.length !== e - s) continue;
-      let k = 0;
-      while (k < x.name.length && x.name[k] === buf[s + k]) k++;
-      if (k === x.name.length) return x;
-    }
-    return undefined;
+/**
+ * The lookup of event names, generated from the table: a switch on the name's hash, then its length
+ * and its bytes compared as constants (no map probe, no loop over the entry's name).
+ */
+function findBy(byHash: ReadonlyMap<number, readonly Entry[]>): (h: number, buf: Buffer, s: number, e: number) => Entry | undefined {
+  const entries: Entry[] = [];
+  const cases: string[] = [];
+  for (const [h, list] of byHash) {
+    const tests = list.map((x) => {
+      entries.push(x);
+      const same = Array.from(x.name, (c, k) => `buf[s + ${k}] === ${c}`).join(' && ');
+      return `if (e - s === ${x.name.length} && ${same}) return E[${entries.length - 1}];`;
+    });
+    cases.push(`case ${h}: ${tests.join(' ')} return undefined;`);
   }
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
+  const make = new Function('E', `return function find(h, buf, s, e) {\nswitch (h) {\n${cases.join('\n')}\n}\nreturn undefined;\n};`) as (
+    e: readonly Entry[],
+  ) => (h: number, buf: Buffer, s: number, e: number) => Entry | undefined;
+  return make(entries);
+}
+
+const HALVES = new Uint32Array(2);
+const WORD = new BigUint64Array(HALVES.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The 64-bit word of two 32-bit halves, as one BigInt (through a typed array: no BigInt arithmetic). */
+function word64(hi: number, lo: number): bigint {
+  HALVES[LITTLE_ENDIAN ? 0 : 1] = lo;
+  HALVES[LITTLE_ENDIAN ? 1 : 0] = hi;
+  return WORD[0]!;
 }
 
 /** A template's matcher for one event name: the event, DEFINITE or NO_MATCH (see `generate`). */
@@ -297,9 +329,13 @@ type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> 
  * arguments `buf[s, e)` in canonical spelling and returns the event as one object literal (its
  * fields, `event`, and `spelling` for an older name), or DEFINITE when the input ends before the
  * template does with only number fields read (no spelling could match), or NO_MATCH (let the text
- * path decide). Generated once per template and name when the scanner is built.
+ * path decide). Without `values`, the same checks run but no number is converted and no string
+ * interned, and the event is one shared (frozen) object without its fields, as is an event of a
+ * template without fields. Generated once per template and name when the scanner is built.
  */
-function generate(m: Matcher, key: string, spelling: string | undefined): Generated {
+function generate(m: Matcher, key: string, spelling: string | undefined, values = true): Generated {
+  /** `code` when the values are wanted, else nothing. */
+  const val = (code: string) => (values ? code : '');
   const consts: Uint8Array[] = [];
   const lines: string[] = [
     'let p = s;',
@@ -319,8 +355,11 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
       consts.push(lit, def);
       const L = `K[${consts.length - 2}]`;
       const D = `K[${consts.length - 1}]`;
+      // Whole literal in the input: its bytes compared as constants; else byte by byte up to the end.
+      const same = Array.from(lit, (x, k) => `buf[p + ${k}] === ${x}`).join(' && ');
       lines.push(
-        `for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`,
+        `if (end - p >= ${lit.length}) { if (!(${same})) return ${NO_MATCH}; p += ${lit.length}; }`,
+        `else for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`,
       );
       return;
     }
@@ -334,54 +373,63 @@ function generate(m: Matcher, key: string, spelling: string | undefined): Genera
           `let ${v} = 0;`,
           op.k === KIND_CODE.i ? `const n${i} = buf[p] === 45; if (n${i}) p++;` : `const n${i} = false;`,
           `const d${i} = p;`,
-          `while (p < end) { c = buf[p]; if (c < 48 || c > 57) break; ${v} = ${v} * 10 + (c - 48); p++; }`,
+          `while (p < end) { c = buf[p]; if (c < 48 || c > 57) break; ${val(`${v} = ${v} * 10 + (c - 48);`)} p++; }`,
           `if (p === d${i} || p - d${i} > 15) return ${NO_MATCH};`,
-          `if (n${i}) ${v} = -${v};`,
+          val(`if (n${i}) ${v} = -${v};`),
         );
         break;
       case KIND_CODE.x:
         lines.push(
           `let ${v} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${v} = ${v} * 16 + d; p++; }`,
+          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${val(`${v} = ${v} * 16 + d;`)} p++; }`,
           `if (p === ${f0} || p - ${f0} > 13) return ${NO_MATCH};`,
         );
         break;
       case KIND_CODE.X:
-        // Up to 13 digits (52 bits) in one exact number; from the 14th on, high and low 32 bits.
+        if (!values) {
+          lines.push(
+            `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } p++; }`,
+            `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
+          );
+          break;
+        }
+        // Up to 16 digits as two 32-bit halves (h: the digits before the last 8); one BigInt made.
         lines.push(
           `let h${i} = 0; let l${i} = 0;`,
           `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; }`,
-          `  if (p - ${f0} < 13) l${i} = l${i} * 16 + d;`,
-          `  else { if (p - ${f0} === 13) { h${i} = Math.floor(l${i} / 4294967296); l${i} %= 4294967296; } h${i} = h${i} * 16 + Math.floor(l${i} / 0x10000000); l${i} = (l${i} % 0x10000000) * 16 + d; }`,
-          `  p++; }`,
+          `  h${i} = ((h${i} << 4) | (l${i} >>> 28)) >>> 0; l${i} = ((l${i} << 4) | d) >>> 0; p++; }`,
           `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
-          `const ${v} = p - ${f0} <= 13 ? BigInt(l${i}) : (BigInt(h${i}) << 32n) | BigInt(l${i});`,
+          `const ${v} = h${i} === 0 ? BigInt(l${i}) : W(h${i}, l${i});`,
         );
         break;
       case KIND_CODE.b:
-        lines.push(`c = buf[p]; if (c !== 48 && c !== 49) return ${NO_MATCH};`, 'p++;', `const ${v} = c === 49;`);
+        lines.push(`c = buf[p]; if (c !== 48 && c !== 49) return ${NO_MATCH};`, 'p++;', val(`const ${v} = c === 49;`));
         break;
       case KIND_CODE.s:
         lines.push(
           `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
           `if (p === ${f0}) return ${NO_MATCH};`,
-          `const ${v} = I.get(buf, ${f0}, p);`,
+          val(`const ${v} = I.get(buf, ${f0}, p);`),
         );
         plain = false;
         break;
       default:
         throw new Error(`qemu-bytes: no fast form for kind ${op.k}`);
     }
-    fields.push(`${JSON.stringify(op.name)}: ${v}`);
+    if (values) fields.push(`${JSON.stringify(op.name)}: ${v}`);
   });
   // The text parser's object: the fields, then `event`, then `spelling` for an older name.
   fields.push(`event: ${JSON.stringify(key)}`);
   if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
-  lines.push(`if (p !== end) return ${NO_MATCH};`, `return { ${fields.join(', ')} };`);
+  // An event without fields (or whose fields are not read) is one shared object.
+  const shared = !values || m.ops.every((op) => op.k === LIT);
+  lines.push(`if (p !== end) return ${NO_MATCH};`, shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', 'I', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
+  const make = new Function('K', 'I', 'EVENT', 'W', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
     k: Uint8Array[],
     i: Interner,
+    event: Readonly<Record<string, unknown>>,
+    w: typeof word64,
   ) => Generated;
-  return make(consts, new Interner());
+  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64);
 }

@@ -14,7 +14,7 @@
 
 import { hex } from '../bits.js';
 import { nextWrap, step } from '../ring.js';
-import type { CmdEvent, DoorbellEvent } from './events.js';
+import type { CmdEvent, Diagnostics, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
 import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
@@ -56,6 +56,26 @@ interface OpenDesc {
 
 const NO_EVENTS: VtdQemuEvent[] = [];
 
+/** The events whose fields the queue reads (all other events are details, or passed over). */
+const QUEUE_EVENTS: ReadonlySet<string> = new Set([
+  'vtd_reg_write',
+  'vtd_inv_qi_setup',
+  'vtd_inv_qi_enable',
+  'vtd_inv_qi_tail',
+  'vtd_inv_qi_fetch',
+  'vtd_reg_dmar_root',
+  'vtd_inv_qi_head',
+  'vtd_inv_desc',
+]);
+
+export interface VtdQemuQueueOptions {
+  /**
+   * Keep the `vtd_inv_desc_*` events of each descriptor in its command's `detail` (default true).
+   * Ingest does not read them: without, a byte scanner need not convert their fields (`valuesRead`).
+   */
+  readonly details?: boolean;
+}
+
 /** Counts of what the queue reader saw. */
 export interface VtdQueueStats {
   descriptors: number;
@@ -80,6 +100,17 @@ export class VtdQemuQueue extends QueueReader {
   /** The root table is in scalable mode (`vtd_reg_dmar_root ... scalable 1`). */
   private scalable = false;
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
+  private readonly details: boolean;
+
+  constructor(diag: Diagnostics, opts: VtdQemuQueueOptions = {}) {
+    super(diag);
+    this.details = opts.details ?? true;
+  }
+
+  /** Whether `apply` reads the fields of `event` (else it needs only its name). */
+  override valuesRead(event: string): boolean {
+    return QUEUE_EVENTS.has(event) || (this.details && event.startsWith('vtd_inv_desc_'));
+  }
 
   feed(l: QemuLogLine, no: number): void {
     const e = this.parsed(parseVtdEvent, l, no);
@@ -151,7 +182,7 @@ export class VtdQemuQueue extends QueueReader {
         return;
       }
       default:
-        if (e.event.startsWith('vtd_inv_desc_') && this.cur !== undefined) {
+        if (this.details && e.event.startsWith('vtd_inv_desc_') && this.cur !== undefined) {
           if (this.cur.events === NO_EVENTS) this.cur.events = [e];
           else this.cur.events.push(e);
         }

@@ -27,6 +27,11 @@ export abstract class QueueReader {
     return o;
   }
 
+  /** Whether the reader reads the fields of `event` (a byte scanner may skip converting the others'). */
+  valuesRead(_event: string): boolean {
+    return true;
+  }
+
   /** End of input: what is still open is handed out by the next `take()`. */
   abstract end(): void;
 

@@ -11,15 +11,7 @@ import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
 import { GuestByteScanner } from '../capture/guest-bytes.js';
 import { guestFacts, readGuestChunks, type GuestFacts, type GuestItem, type GuestKind, type Progress } from '../capture/guest-trace.js';
 import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
-import { parseQemuLogLine } from '../capture/qemu-log.js';
-import { readLineChunks } from '../lines.js';
-import { QemuByteScanner } from '../capture/qemu-bytes.js';
-import { VTD_EVENTS } from '../capture/qemu-vtd.js';
-import { SMMUV3_EVENTS } from '../capture/qemu-smmuv3.js';
-import type { LineMeta } from '../capture/queue-reader.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
-import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
-import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import { readJsonl, readJsonlHeader } from '../jsonl/reader.js';
 import { InputFault } from '../result.js';
 import type { SourceInfo, TraceHeader } from '../trace/header.js';
@@ -28,6 +20,7 @@ import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
+import { qemuEvents, qemuEventsInWorker, qemuWorkerAsked } from './qemu-side.js';
 
 export interface IngestOptions {
   readonly output: string;
@@ -145,40 +138,6 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
   }
 }
 
-/**
- * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
- * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
- * words the errors and counts unknown events.
- */
-async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
-  const q = arch === 'vtd' ? new VtdQemuQueue(diag) : new Smmuv3QemuQueue(diag);
-  const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS);
-  // The scanner's event is one of the table's (same names, fields and types as the text parser's).
-  const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
-  const seen = (event: string, n: number) => diag.seen(event, n);
-  for await (const c of readLineChunks(file)) {
-    const { buf, start, end } = c;
-    for (let k = 0; k < c.count; k++) {
-      const no = c.firstNo + k;
-      const e = scanner.scan(buf, start[k]!, end[k]!);
-      if (e !== undefined) {
-        apply(e, scanner.line, no); // counted by the scanner
-        continue;
-      }
-      const text = buf.toString('utf8', start[k], end[k]);
-      const l = parseQemuLogLine(text);
-      if (l !== undefined) q.feed(l, no);
-      else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
-    }
-    scanner.takeCounts(seen);
-    diag.lines = c.firstNo + c.count - 1;
-    progress?.(file, c.bytes, diag.lines);
-    yield q.take();
-  }
-  q.end();
-  yield q.take();
-}
-
 /** The guest side as batches of queue events. */
 function guestEvents(
   file: string,
@@ -266,7 +225,10 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
-  const q = qemu && qemuEvents(qemu.file, arch, qd!, opts.progress);
+  // A log ingested on its own is read in a worker thread when asked (qemu-side.ts); a pair's QEMU
+  // side is read here, between the guest side's blocks.
+  const read = !guest && qemuWorkerAsked() ? qemuEventsInWorker : qemuEvents;
+  const q = qemu && read(qemu.file, arch, qd!, opts.progress);
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
   try {
     for await (const batch of stream) for (const e of batch) asm.push(e);

@@ -225,20 +225,21 @@ export class TraceBuilder {
   command(slot: number, words: readonly bigint[], meta: EventMeta = {}, wrap?: number, known?: readonly bigint[]): Decoded {
     if (words.length > this.words) throw new Error(`builder: ${words.length} words in a ${this.header.desc_bytes}-byte queue`);
     // A 256-bit slot seen through a 128-bit source (QEMU 7.2 prints qw0/qw1 only): decoded with
-    // qw2/qw3 as zero, stored as null (unknown).
-    const w = words.length === this.words ? words : padWords(words, this.words);
+    // qw2/qw3 as zero, stored as null (unknown). The template cache reads missing words as zero, so
+    // the words are padded only to be decoded.
     const r = this.begin('cmd', meta);
     const c = this.c;
     c.slot.set(r, slot);
     if (wrap !== undefined) c.wrap.set(r, wrap);
-    for (let i = 0; i < words.length; i++) c.w[i]!.set(r, w[i]!);
+    for (let i = 0; i < words.length; i++) c.w[i]!.set(r, words[i]!);
     const partial = known !== undefined && (known[0] !== ALL_ONES || known[1] !== ALL_ONES);
     if (!partial) {
-      const t = this.template(w);
+      const t = this.template(words);
       this.writeTemplate(r, t);
       this.end();
       return t.d;
     }
+    const w = words.length === this.words ? words : padWords(words, this.words);
     const d = this.codec.decode(w, { descBytes: this.header.desc_bytes });
     c.known[0]!.set(r, known[0]!);
     c.known[1]!.set(r, known[1]!);
@@ -253,9 +254,10 @@ export class TraceBuilder {
   }
 
   /** The decoded columns of a fully known command, cached by its words (most commands recur). */
-  private template(w: readonly bigint[]): RowTemplate {
-    const hit = this.templates.find(w);
+  private template(words: readonly bigint[]): RowTemplate {
+    const hit = this.templates.find(words);
     if (hit !== undefined) return hit;
+    const w = words.length === this.words ? words : padWords(words, this.words);
     const t = this.templateOf(this.codec.decode(w, { descBytes: this.header.desc_bytes }));
     this.templates.keep(w, t);
     return t;

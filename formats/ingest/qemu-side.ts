@@ -1,0 +1,158 @@
+// The QEMU side of an ingest as batches of queue events, one batch per block of lines: read in this
+// thread (`qemuEvents`), or, when asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in
+// a worker thread (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the
+// trace: reading, scanning and the queue state machine then overlap the builder and the Arrow
+// writer (about half of the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
+//
+// The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
+// same file) and sends each block's events as typed arrays (event-wire.ts), with the block's
+// progress; at the end its diagnostics, which this thread's Diagnostics takes over, so the summary,
+// the warnings and their order are the same. An InputFault there (a malformed line under --strict,
+// a truncated gzip stream) arrives after the batches before it, so it surfaces where it would in
+// this thread, with the same message. At most IN_FLIGHT batches wait for this thread (a shared
+// credit counter the worker waits on), so memory stays flat whatever the size of the log.
+
+import { Worker } from 'node:worker_threads';
+import type { Arch } from '../codec/table.js';
+import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
+import type { Progress } from '../capture/guest-trace.js';
+import { QemuByteScanner } from '../capture/qemu-bytes.js';
+import { parseQemuLogLine } from '../capture/qemu-log.js';
+import { SMMUV3_EVENTS } from '../capture/qemu-smmuv3.js';
+import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
+import { VTD_EVENTS } from '../capture/qemu-vtd.js';
+import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
+import type { LineMeta } from '../capture/queue-reader.js';
+import { readLineChunks } from '../lines.js';
+import { InputFault, type InputError } from '../result.js';
+import { workerScript } from '../worker-job.js';
+import { decodeEvents, type Wire } from './event-wire.js';
+
+/**
+ * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
+ * spelling of its event is parsed from its bytes (qemu-bytes.ts), any other line as text, which
+ * words the errors and counts unknown events.
+ */
+export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
+  // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
+  const q = arch === 'vtd' ? new VtdQemuQueue(diag, { details: false }) : new Smmuv3QemuQueue(diag);
+  const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS, (event) => q.valuesRead(event));
+  // The scanner's event is one of the table's (same names, fields and types as the text parser's).
+  const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
+  const seen = (event: string, n: number) => diag.seen(event, n);
+  // Nothing here keeps a block past the next: a plain log is read with blocking reads into reused buffers.
+  for await (const c of readLineChunks(file, { blocking: true })) {
+    const { buf, start, end } = c;
+    for (let k = 0; k < c.count; k++) {
+      const no = c.firstNo + k;
+      const e = scanner.scan(buf, start[k]!, end[k]!);
+      if (e !== undefined) {
+        apply(e, scanner.line, no); // counted by the scanner
+        continue;
+      }
+      const text = buf.toString('utf8', start[k], end[k]);
+      const l = parseQemuLogLine(text);
+      if (l !== undefined) q.feed(l, no);
+      else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
+    }
+    scanner.takeCounts(seen);
+    diag.lines = c.firstNo + c.count - 1;
+    progress?.(file, c.bytes, diag.lines);
+    yield q.take();
+  }
+  q.end();
+  yield q.take();
+}
+
+/** What the worker is asked to read. */
+export interface QemuWorkerData {
+  readonly file: string;
+  readonly arch: Arch;
+  readonly strict: boolean;
+  /** Int32Array over a SharedArrayBuffer: batches the worker may still send. */
+  readonly credits: SharedArrayBuffer;
+}
+
+export type QemuWorkerMessage =
+  | { readonly type: 'batch'; readonly wire: Wire; readonly bytes: number; readonly lines: number }
+  | { readonly type: 'done'; readonly diag: DiagnosticsState }
+  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
+
+/** Batches the worker may read ahead of this thread. */
+export const IN_FLIGHT = 4;
+/**
+ * Events per batch the worker sends at least (but the last): the blocks' events are gathered, as
+ * each message wakes this thread, which on busy cores waits for the scheduler (~4 blocks of lines).
+ */
+export const MIN_BATCH = 4096;
+
+/**
+ * Whether to read the log in a worker thread: only when asked (INVTRACE_INGEST_WORKER=1). Measured
+ * on the 2-core machine (docs/ingest.md "Writing"), it never paid: the two threads and the second
+ * isolate's compiler and collector threads take 1.45-1.7 s of CPU against 1.1-1.3 s in one thread,
+ * more than two cores can overlap, and the run was slower at every load and priority tried.
+ */
+export function qemuWorkerAsked(): boolean {
+  return process.env.INVTRACE_INGEST_WORKER === '1';
+}
+
+/** The QEMU side as batches of queue events, read in a worker thread (see the header). */
+export async function* qemuEventsInWorker(
+  file: string,
+  arch: Arch,
+  diag: Diagnostics,
+  progress?: Progress,
+): AsyncGenerator<CaptureEvent[]> {
+  const credits = new Int32Array(new SharedArrayBuffer(4));
+  credits[0] = IN_FLIGHT;
+  const data: QemuWorkerData = { file, arch, strict: diag.strict, credits: credits.buffer };
+  const worker = new Worker(workerScript(import.meta.url, 'formats/ingest/qemu-worker.js'), { workerData: data });
+  const inbox: QemuWorkerMessage[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const arrived = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (m: QemuWorkerMessage) => {
+    inbox.push(m);
+    arrived();
+  });
+  worker.on('error', (e) => {
+    failure ??= e;
+    arrived();
+  });
+  worker.on('exit', (code) => {
+    failure ??= new Error(`the QEMU log reader thread exited (code ${code}) before it finished`);
+    arrived();
+  });
+  try {
+    for (;;) {
+      const m = inbox.shift();
+      if (m === undefined) {
+        if (failure !== undefined) throw failure;
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      if (m.type === 'error') {
+        if (m.input !== undefined) throw new InputFault(m.input);
+        throw new Error(`QEMU log reader thread: ${m.message ?? 'failed'}`);
+      }
+      if (m.type === 'done') {
+        diag.restore(m.diag);
+        return;
+      }
+      diag.lines = m.lines;
+      progress?.(file, m.bytes, m.lines);
+      yield decodeEvents(m.wire, file);
+      // This batch is written: the worker may send one more.
+      Atomics.add(credits, 0, 1);
+      Atomics.notify(credits, 0);
+    }
+  } finally {
+    // Stopped early (an error here or there): wake the worker should it wait for a credit, and end it.
+    Atomics.add(credits, 0, IN_FLIGHT);
+    Atomics.notify(credits, 0);
+    await worker.terminate();
+  }
+}
