@@ -5,7 +5,8 @@
 // words, TLBIs and unmaps recur per page), so most fetches hit.
 
 import type { Codec, Decoded, DecodeOptions } from '../formats/codec/codec.js';
-import { WordCache } from '../formats/codec/word-cache.js';
+import { HalfWordCache, WordCache } from '../formats/codec/word-cache.js';
+import type { GuestMemory } from './memory.js';
 
 /**
  * Decoded commands by their words (formats/codec/word-cache.ts: bounded, a 256-bit VT-d slot with
@@ -14,6 +15,8 @@ import { WordCache } from '../formats/codec/word-cache.js';
  */
 export class DecodeCache {
   private readonly cache: WordCache<Decoded>;
+  /** The same commands by their bits in guest memory, for `fetch` (no BigInt per word on a hit). */
+  private readonly inPlace = new HalfWordCache<Decoded>();
 
   constructor(
     private readonly codec: Codec,
@@ -28,6 +31,26 @@ export class DecodeCache {
     if (hit !== undefined) return hit;
     const d = this.codec.decode(words.slice(), this.opts);
     this.cache.keep(words, d);
+    return d;
+  }
+
+  /**
+   * The command at `addr` in `mem`, `words.length` 64-bit words long; undefined when the fetch
+   * aborts (readWordsAt). Found first by its bits in place; only otherwise are its words read,
+   * into `words` (a caller's reused array: on a hit it is left as it was), and decoded. The same
+   * bits give an equal Decoded either way (decoding depends on the words and options alone).
+   */
+  fetch(mem: GuestMemory, addr: number, words: bigint[]): Decoded | undefined {
+    const n = words.length * 2;
+    const h = mem.halvesAt(addr, n * 4);
+    const i = mem.halvesIndex;
+    if (h !== undefined) {
+      const hit = this.inPlace.find(h, i, n);
+      if (hit !== undefined) return hit;
+    }
+    if (!mem.readWordsAt(addr, words)) return undefined;
+    const d = this.decode(words);
+    if (h !== undefined) this.inPlace.keep(h, i, n, d);
     return d;
   }
 }

@@ -94,9 +94,8 @@ export class GuestQueue {
     const slot = ringIndex(pos, this.entries);
     let d = this.slotDecoded[slot];
     if (d === undefined) {
-      const w = this.fetched;
-      if (!this.mem.readWordsAt(this.baseNum + slot * this.descBytes, w)) throw new Error(`guest queue slot ${slot} unreadable`);
-      d = this.decoder.decode(w);
+      d = this.decoder.fetch(this.mem, this.baseNum + slot * this.descBytes, this.fetched);
+      if (d === undefined) throw new Error(`guest queue slot ${slot} unreadable`);
       this.slotDecoded[slot] = d;
     }
     return d;

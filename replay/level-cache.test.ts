@@ -60,3 +60,57 @@ describe('TranslationCache.lookup', () => {
     expect(t.lookup(1, 0x3000n)).toBe(LOOKUP_LEAF);
   });
 });
+
+describe('TranslationCache by indexes (fillAt, leafLevelAt, lookupAt)', () => {
+  it('fillAt leaves what per-level inserts leave, and the *At lookups agree with their BigInt twins', () => {
+    const page = 0x40201000n;
+    const t = new TranslationCache<string>(64);
+    const idx: number[] = [];
+    t.indexes(page, idx);
+    t.fillAt(t.bucket(7, 'tag'), 3, 3, idx); // walk entries at levels 0-2, the leaf at 3
+    const u = new TranslationCache<string>(64);
+    const b = u.bucket(7, 'tag');
+    for (let l = 0; l < 3; l++) u.insert(b, l, page, TABLE);
+    u.insert(b, 3, page, LEAF);
+    expect(t.size).toBe(4);
+    for (const a of [page, page + 0x1000n, page + 0x200000n]) {
+      const ai: number[] = [];
+      t.indexes(a, ai);
+      expect(t.lookupAt(7, ai)).toBe(u.lookup(7, a));
+      expect(t.leafLevelAt(7, ai)).toBe(u.leafLevelOf(7, a));
+    }
+    expect(t.leafLevelAt(7, idx)).toBe(3);
+    expect(t.lookupAt(8, idx)).toBe(0);
+  });
+  it('a fill into a cache with room for two: each insert that finds it full empties it first', () => {
+    // 3 walk entries then the leaf, capacity 2: the third entry (level 2) empties levels 0-1,
+    // leaving levels 2 and 3; one flush.
+    const t = new TranslationCache<string>(2);
+    const idx: number[] = [];
+    t.indexes(0x5000n, idx);
+    t.fillAt(t.bucket(1, 'tag'), 3, 3, idx);
+    expect(t.fullFlushes).toBe(1);
+    expect(t.size).toBe(2);
+    expect(t.lookupAt(1, idx)).toBe(LOOKUP_LEAF | LOOKUP_TABLE);
+    expect(t.tableCovers(1, 0x5000n)).toBe(true);
+  });
+});
+
+describe('LevelCache.dropIn by range', () => {
+  // One leaf-level (2^12) entry per page at pages p-1, p, p+1 around `at`; a one-page range on
+  // page p must take p alone, on either side of 2^53 (exact doubles below, the BigInt path above).
+  for (const at of [0x40000000n, (1n << 53n) - 0x2000n, (1n << 53n) + 0x1000n, (1n << 60n) + 0x1000n]) {
+    it(`a one-page range at ${at.toString(16)} takes that page's entry only`, () => {
+      const c = new LevelCache<string, number>(16, SHIFTS);
+      const b = c.bucket(1, 'tag');
+      for (const d of [-0x1000n, 0n, 0x1000n]) c.insert(b, 3, at + d, 1);
+      expect(c.dropIn(b, 3, { base: at, bytes: 0x1000n })).toBe(1);
+      expect(b.levels[3]!.get(c.index(at, 3))).toBeUndefined();
+      expect(b.levels[3]!.get(c.index(at - 0x1000n, 3))).toBe(1);
+      expect(b.levels[3]!.get(c.index(at + 0x1000n, 3))).toBe(1);
+      // A range ending exactly where a page starts (2 pages from p-1) leaves p+1.
+      expect(c.dropIn(b, 3, { base: at - 0x1000n, bytes: 0x2000n })).toBe(1);
+      expect(c.size).toBe(1);
+    });
+  }
+});

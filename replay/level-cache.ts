@@ -16,6 +16,8 @@ import { IndexMap } from './index-map.js';
 
 /** Addresses below this convert to a double exactly. */
 const SAFE = 1n << 53n;
+/** SAFE as a double. */
+const EXACT = 2 ** 53;
 
 export interface Bucket<T, V> {
   readonly key: number;
@@ -37,9 +39,10 @@ export class LevelCache<T, V> {
 
   /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
   private readonly spans: readonly number[];
-  /** lastAddress's range and its answer. */
-  private endOf: AddrRange | undefined;
-  private end = 0n;
+  /** boundsOf's range and its first and last indexes at every level. */
+  private boundsRange: AddrRange | undefined;
+  private readonly boundsLo: number[] = [];
+  private readonly boundsHi: number[] = [];
   /** dropIn's keys of a level to visit, reused. */
   private readonly dropKeys: number[] = [];
 
@@ -104,9 +107,13 @@ export class LevelCache<T, V> {
 
   /** Adds or replaces the entry of `addr` at `level`; a new entry in a full cache empties it first. */
   insert(b: Bucket<T, V>, level: number, addr: bigint, value: V): void {
-    const idx = this.index(addr, level);
+    this.insertAt(b, level, this.index(addr, level), value);
+  }
+
+  /** `insert` by the address's index at `level` (from `indexes`: one conversion for several levels). */
+  insertAt(b: Bucket<T, V>, level: number, idx: number, value: V): void {
     const m = b.levels[level]!;
-    if (!m.has(idx) && this.count >= this.capacity) {
+    if (this.count >= this.capacity && !m.has(idx)) {
       this.clear();
       this.fullFlushes++;
     }
@@ -139,8 +146,9 @@ export class LevelCache<T, V> {
     const m = b.levels[level]!;
     if (m.size === 0) return 0;
     let n = 0;
-    const lo = range === undefined ? 0 : this.index(range.base, level);
-    const hi = range === undefined ? Infinity : this.index(this.lastAddress(range), level);
+    if (range !== undefined) this.boundsOf(range);
+    const lo = range === undefined ? 0 : this.boundsLo[level]!;
+    const hi = range === undefined ? Infinity : this.boundsHi[level]!;
     if (accept === undefined && onDrop === undefined && range === undefined) {
       n = m.size;
       m.clear();
@@ -161,15 +169,28 @@ export class LevelCache<T, V> {
   }
 
   /**
-   * The last address of `range`, remembered for the range last asked about: an invalidation drops
-   * at every level of every bucket it selects with one range object (no BigInt sum per call).
+   * The indexes of `range`'s first and last addresses at every level, into boundsLo and boundsHi,
+   * remembered for the range last asked about: an invalidation drops at every level of every
+   * bucket it selects with one range object (no BigInt sum or conversion per call).
    */
-  private lastAddress(range: AddrRange): bigint {
-    if (range !== this.endOf) {
-      this.endOf = range;
-      this.end = range.base + range.bytes - 1n;
+  private boundsOf(range: AddrRange): void {
+    if (range === this.boundsRange) return;
+    this.boundsRange = range;
+    const lo = this.boundsLo;
+    const hi = this.boundsHi;
+    const first = Number(range.base);
+    const bytes = Number(range.bytes);
+    if (range.base >= 0n && range.bytes >= 0n && first + bytes < EXACT) {
+      // Both ends below 2^53, so exact as doubles: `index`'s own arithmetic, no BigInt made.
+      const last = first + bytes - 1;
+      for (let l = 0; l < this.spans.length; l++) {
+        lo[l] = Math.floor(first / this.spans[l]!);
+        hi[l] = Math.floor(last / this.spans[l]!);
+      }
+      return;
     }
-    return this.end;
+    this.indexes(range.base, lo);
+    this.indexes(range.base + range.bytes - 1n, hi);
   }
 
   /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */

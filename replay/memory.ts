@@ -95,6 +95,22 @@ export class GuestMemory {
     return true;
   }
 
+  /** halvesAt's answer: the index in its array of the first half at the address asked about. */
+  halvesIndex = 0;
+
+  /**
+   * The 32-bit halves of the typed region that readWordsAt would read `bytes` at `addr` from,
+   * with `halvesIndex` set to the first one's index; undefined when it would not read a typed
+   * region (sparse RAM, or fault ranges set). For callers that key on a slot's bits in place
+   * (replay/decode-cache.ts `fetch`), with no BigInt made.
+   */
+  halvesAt(addr: number, bytes: number): Uint32Array | undefined {
+    const r = this.faults.length === 0 ? this.regionAt(addr, bytes) : undefined;
+    if (r === undefined) return undefined;
+    this.halvesIndex = Math.floor((addr - r.lo) / 8) * 2;
+    return r.halves;
+  }
+
   /** writeWords at an address given as a number, as readWordsAt. */
   writeWordsAt(addr: number, words: readonly bigint[]): boolean {
     const r = this.faults.length === 0 ? this.regionAt(addr, words.length * 8) : undefined;

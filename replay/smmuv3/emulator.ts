@@ -63,7 +63,7 @@ import {
 } from './regs.js';
 import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
 import { ANY, AtcFilter, TlbFilter, type AtcTag, type TlbTag } from './tag-filter.js';
-import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache, type Dropped } from './tlb.js';
+import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TranslationCache, type Dropped } from './tlb.js';
 
 export type Compat = 'arch' | 'qemu-7.2';
 
@@ -157,6 +157,8 @@ export class Smmuv3 implements QueueUnit {
   private readonly execEvents: boolean;
   /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
   private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
+  /** translate's and hits' address as indexes at every table level (one conversion for all caches), reused. */
+  private readonly iovaIndexes: number[] = [0, 0, 0, 0];
   /** The command being fetched, reused (the decode cache keeps its own copy). */
   private readonly fetched: bigint[] = [0n, 0n];
   /** Commands that took effect, on every queue. */
@@ -407,10 +409,9 @@ export class Smmuv3 implements QueueUnit {
     while (!ring.empty(this.prod, this.cons)) {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
-      const words = this.fetched;
-      if (!this.mem.readWordsAt(this.qbaseNum + slot * 16, words))
-        return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
-      const fault = this.run(words, slot, this.main);
+      const d = this.decoder.fetch(this.mem, this.qbaseNum + slot * 16, this.fetched);
+      if (d === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
+      const fault = this.run(d, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
       // CONS moves only after the command took effect; CONS.ERR is kept, as QEMU does.
       this.cons = ((this.cons & ERR_MASK) | ring.inc(this.cons)) >>> 0;
@@ -430,8 +431,7 @@ export class Smmuv3 implements QueueUnit {
    * Decodes and executes one command fetched from a queue with context `q`; undefined when it
    * took effect. Used by the main CMDQ and by secondary queues (`runSecondary`).
    */
-  private run(words: readonly bigint[], slot: number, q: QueueContext): Fault | undefined {
-    const d = this.decoder.decode(words);
+  private run(d: Decoded, slot: number, q: QueueContext): Fault | undefined {
     const op = smmuv3Op(d);
     if (op === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
     if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
@@ -448,7 +448,7 @@ export class Smmuv3 implements QueueUnit {
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
   runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
-    const fault = this.run(words, -1, q);
+    const fault = this.run(this.decoder.decode(words), -1, q);
     if (fault === undefined) return undefined;
     return {
       code: CERROR_NAMES[fault.cerror]!,
@@ -798,16 +798,18 @@ export class Smmuv3 implements QueueUnit {
 
   translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
     const ak = atcKey(pasid ?? -1);
+    const idx = this.iovaIndexes;
+    this.tlb.indexes(iova, idx);
     // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
-    if ((this.atcs.get(sid)?.leafLevelOf(ak, iova) ?? 0) > 0) return this.ok(iova);
+    if ((this.atcs.get(sid)?.leafLevelAt(ak, idx) ?? 0) > 0) return this.ok(iova);
     const c = this.configOf(sid, pasid ?? 0, true);
     if (typeof c === 'string') return { ok: false, fault: c };
     if (!inRange(iova)) return { ok: false, fault: 'F_TRANSLATION' };
     const { ste, cd } = c;
-    const level = this.walk(ste, cd, iova);
+    const level = this.walk(ste, cd, iova, idx);
     if (ste.ats) {
       const a = this.atc(sid);
-      a.insert(a.find(ak) ?? a.bucket(ak, { ssid: pasid ?? -1 }), level, iova, LEAF);
+      a.insertAt(a.find(ak) ?? a.bucket(ak, { ssid: pasid ?? -1 }), level, idx[level]!, LEAF);
     }
     return this.ok(iova);
   }
@@ -819,7 +821,8 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** IOTLB lookup, else a table walk filling walk and leaf entries; returns the leaf level. */
-  private walk(ste: Ste, cd: Cd | undefined, iova: bigint): number {
+  /** `iova`'s indexes at every level (`idx`: tlb.indexes of it, shared by the TLB and the ATCs). */
+  private walk(ste: Ste, cd: Cd | undefined, iova: bigint, idx: readonly number[]): number {
     const regime = ste.strw === 'el2' ? 1 : 0;
     const vmid = regime === 1 ? -1 : ste.vmid;
     const l1 = cd !== undefined ? leafLevel(this.pages.s1Blocks, iova) : 0;
@@ -827,19 +830,17 @@ export class Smmuv3 implements QueueUnit {
     const leaf = Math.max(l1, l2, cd === undefined && !ste.s2 ? 3 : 0); // a nested leaf is the smaller page
     if (cd !== undefined) {
       const k1 = tlbKey(regime, 1, vmid, cd.asid);
-      const hit = this.tlb.leafLevelOf(k1, iova);
+      const hit = this.tlb.leafLevelAt(k1, idx);
       if (hit > 0) return hit;
       const b = this.tlb.find(k1) ?? this.tlb.bucket(k1, { regime, stage: 1, vmid, asid: cd.asid });
-      if (this.walkCache) for (let l = 0; l < l1; l++) this.tlb.insert(b, l, iova, TABLE);
-      this.tlb.insert(b, leaf, iova, LEAF);
+      this.tlb.fillAt(b, this.walkCache ? l1 : 0, leaf, idx);
     }
     if (ste.s2) {
       const k2 = tlbKey(0, 2, ste.vmid, -1);
-      const hit = cd === undefined ? this.tlb.leafLevelOf(k2, iova) : 0;
+      const hit = cd === undefined ? this.tlb.leafLevelAt(k2, idx) : 0;
       if (hit > 0) return hit;
       const b = this.tlb.find(k2) ?? this.tlb.bucket(k2, { regime: 0, stage: 2, vmid: ste.vmid, asid: -1 });
-      if (this.walkCache) for (let l = 0; l < l2; l++) this.tlb.insert(b, l, iova, TABLE);
-      this.tlb.insert(b, l2, iova, LEAF); // identity stage 1: the IPA is the IOVA
+      this.tlb.fillAt(b, this.walkCache ? l2 : 0, l2, idx); // identity stage 1: the IPA is the IOVA
     }
     return leaf;
   }
@@ -857,12 +858,15 @@ export class Smmuv3 implements QueueUnit {
     const key =
       cd !== undefined ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid) : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
     let bits = c.cached ? HIT_CONFIG : 0;
+    if (key === undefined && !ste.ats) return bits;
+    const idx = this.iovaIndexes;
+    this.tlb.indexes(iova, idx);
     if (key !== undefined) {
-      const t = this.tlb.lookup(key, iova);
+      const t = this.tlb.lookupAt(key, idx);
       if ((t & LOOKUP_LEAF) !== 0) bits |= HIT_IOTLB;
       if ((t & LOOKUP_TABLE) !== 0) bits |= HIT_WALK;
     }
-    if (ste.ats && (this.atcs.get(sid)?.leafLevelOf(atcKey(pasid ?? -1), iova) ?? 0) > 0) bits |= HIT_ATC;
+    if (ste.ats && (this.atcs.get(sid)?.leafLevelAt(atcKey(pasid ?? -1), idx) ?? 0) > 0) bits |= HIT_ATC;
     return bits;
   }
 }

@@ -38,6 +38,24 @@ const isTable = (v: Kind) => v === TABLE;
 export const LOOKUP_LEAF = 1;
 export const LOOKUP_TABLE = 2;
 
+/** Level (1..3) of the leaf entry of `b` at indexes `idx`; 0: none. */
+function leafIn<T>(b: Bucket<T>, idx: readonly number[]): number {
+  for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(idx[l]!) === LEAF) return l;
+  return 0;
+}
+
+/** lookup's answer for bucket `b` at indexes `idx`. */
+function lookupIn<T>(b: Bucket<T>, idx: readonly number[]): number {
+  let out = 0;
+  for (let l = 1; l <= 3; l++)
+    if (b.levels[l]!.get(idx[l]!) === LEAF) {
+      out = LOOKUP_LEAF;
+      break;
+    }
+  for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
+  return out;
+}
+
 export class TranslationCache<T> extends LevelCache<T, Kind> {
   /** lookup's and leafLevelOf's indexes, reused. */
   private readonly scratch: number[] = [0, 0, 0, 0];
@@ -52,8 +70,26 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     if (b === undefined) return 0;
     const idx = this.scratch;
     this.indexes(addr, idx);
-    for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(idx[l]!) === LEAF) return l;
-    return 0;
+    return leafIn(b, idx);
+  }
+
+  /**
+   * leafLevelOf by the address's indexes at every level (`indexes`, the same for every cache of
+   * the 4 KiB granule): a caller asking several caches about one address converts it once.
+   */
+  leafLevelAt(key: number, idx: readonly number[]): number {
+    const b = this.find(key);
+    return b === undefined ? 0 : leafIn(b, idx);
+  }
+
+  /**
+   * A walk's entries for the address of indexes `idx` into bucket `b`: walk (TABLE) entries at
+   * levels 0..tableLevels-1, then the LEAF entry at `leafLevel`, in that order (each insert may
+   * find the cache full and empty it first).
+   */
+  fillAt(b: Bucket<T>, tableLevels: number, leafLevel: number, idx: readonly number[]): void {
+    for (let l = 0; l < tableLevels; l++) this.insertAt(b, l, idx[l]!, TABLE);
+    this.insertAt(b, leafLevel, idx[leafLevel]!, LEAF);
   }
 
   /**
@@ -65,14 +101,13 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     if (b === undefined) return 0;
     const idx = this.scratch;
     this.indexes(addr, idx);
-    let out = 0;
-    for (let l = 1; l <= 3; l++)
-      if (b.levels[l]!.get(idx[l]!) === LEAF) {
-        out = LOOKUP_LEAF;
-        break;
-      }
-    for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
-    return out;
+    return lookupIn(b, idx);
+  }
+
+  /** lookup by the address's indexes, as leafLevelAt. */
+  lookupAt(key: number, idx: readonly number[]): number {
+    const b = this.find(key);
+    return b === undefined ? 0 : lookupIn(b, idx);
   }
 
   /** Whether a non-leaf (walk) entry of bucket `key` covers `addr`. */

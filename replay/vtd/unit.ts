@@ -188,6 +188,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private ring = new VtdRing(256, 16);
   private dw: 0 | 1 = 0;
   private base = 0n;
+  /** `base` as a number for the fetch loop, or -1 from 2^52 (then fetched by BigInt address). */
+  private baseNum = 0;
   private iqh = 0;
   private decoder = new DecodeCache(VTD, { descBytes: 16 });
   // Errors as the guest sees them, and the time-out state of the current pass.
@@ -422,6 +424,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
 
   private setGeometry(base: bigint, dw: 0 | 1): void {
     this.base = base;
+    this.baseNum = base < 1n << 52n ? Number(base) : -1; // every slot address stays an exact double
     this.dw = dw;
     this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 });
   }
@@ -454,14 +457,20 @@ export class VtdUnit implements QueueUnit, WalkTables {
       );
     // One array per width, reused for every fetch (the decode cache keeps its own copy).
     const raw = this.dw === 1 ? this.fetched256 : this.fetched128;
-    const bytes = BigInt(this.dw === 1 ? 32 : 16);
+    const bytes = this.dw === 1 ? 32 : 16;
     while (this.iqh !== tail) {
       const slot = this.iqh;
-      if (!this.mem.readWordsInto(this.base + BigInt(slot) * bytes, raw)) {
+      const d =
+        this.baseNum >= 0
+          ? this.decoder.fetch(this.mem, this.baseNum + slot * bytes, raw)
+          : this.mem.readWordsInto(this.base + BigInt(slot * bytes), raw)
+            ? this.decoder.decode(raw)
+            : undefined;
+      if (d === undefined) {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
         break;
       }
-      const fault = this.execute(slot, this.decoder.decode(raw));
+      const fault = this.execute(slot, d);
       if (fault !== undefined) {
         this.raiseIqe(fault.iqei, fault.why); // IQH stays on the offending descriptor (§1.3)
         break;
