@@ -507,8 +507,8 @@ class SessionEngine implements SqlEngine {
     }
   }
 
-  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
-    return this.inner.loadTable(name, streams);
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, into?: boolean): Promise<void> {
+    return this.inner.loadTable(name, streams, into);
   }
 
   query(sql: string): Promise<Table> {

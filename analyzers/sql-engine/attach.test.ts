@@ -7,11 +7,13 @@ import { statSync, utimesSync, writeFileSync, readFileSync, existsSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers.js';
-import { openArrow } from '../arrow-files.js';
+import { Dictionary, Int16, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { openArrow, type ArrowSource } from '../arrow-files.js';
 import { tableRows } from '../rows.js';
 import { openSession, type Session } from '../session.js';
 import { scenarioTrace } from '../testdata/fixtures.js';
 import { AUTO_NATIVE_BYTES, chooseEngine, nativeInstalled, SqlError } from './engine.js';
+import { attachFile } from './attach.js';
 import { parquetOf } from './parquet-cache.js';
 import { WasmEngine } from './wasm.js';
 
@@ -38,8 +40,8 @@ describe('duckdb-wasm: columns copied on demand', () => {
     await (s as Session | undefined)?.close(); // beforeAll may have failed before setting it
   });
 
-  it('copies only the first column for a statement that reads none', async () => {
-    expect(await copied(raw, 'smmuv3_views')).toEqual(['seq']);
+  it('copies no column for a statement that reads none: the rows come from the file footer', async () => {
+    expect(await copied(raw, 'smmuv3_views')).toEqual([]);
     // The scenario's 19 rows (session.test.ts: 19 events).
     expect(tableRows(await s.query('SELECT count(*) AS n FROM trace'))).toEqual([{ n: 19 }]);
   });
@@ -57,6 +59,20 @@ describe('duckdb-wasm: columns copied on demand', () => {
     expect(now).not.toContain('msiaddr');
   });
 
+  it('stores a fixed-dictionary string column as an ENUM and reads it back as VARCHAR', async () => {
+    // op was copied with asid above (every analyzer column comes along).
+    const types = async (table: string) =>
+      tableRows(
+        await raw.query(
+          `SELECT data_type AS t FROM duckdb_columns() WHERE table_name = '${table}' AND column_name IN ('op', 'seq') ORDER BY column_name`,
+        ),
+      ).map((r) => String(r.t));
+    const [op, seq] = await types('_smmuv3_views_data');
+    expect(op).toMatch(/^ENUM\('UNKNOWN_0x00', 'CMD_PREFETCH_CONFIG'/);
+    expect(seq).toBe('UINTEGER'); // a plain column stays as it is
+    expect(await types('smmuv3_views')).toEqual(['VARCHAR', 'UINTEGER']);
+  });
+
   it('a statement naming no column (a row as a struct) is run again after the columns it reached are copied', async () => {
     // `t` is the whole row: no column name appears in the text, so only the marker can ask.
     const lazy = tableRows(await s.query('SELECT t::VARCHAR AS row FROM smmuv3_views t ORDER BY seq'));
@@ -68,6 +84,51 @@ describe('duckdb-wasm: columns copied on demand', () => {
       await all.close();
     }
     expect((await copied(raw, 'smmuv3_views')).length).toBe((await openArrow(trace)).schema.fields.length);
+  });
+});
+
+describe('duckdb-wasm: string columns as ENUMs', () => {
+  /** A source whose batches carry dictionary string columns with these dictionaries, one batch each. */
+  const source = (batches: readonly (readonly string[])[]): ArrowSource => {
+    const tables = batches.map((vals) => new Table({ s: vectorFromArray([...vals], new Dictionary(new Utf8(), new Int16())) }));
+    return {
+      path: join(dir, 'no-such.arrow'), // no footer to read: the first column is copied to count rows
+      schema: tables[0]!.schema,
+      async *batches() {
+        for (const t of tables) yield* t.batches;
+      },
+    };
+  };
+  const attached = async (batches: readonly (readonly string[])[]) => {
+    const raw = await WasmEngine.start();
+    try {
+      await attachFile(raw, source(batches), 'd', { columns: 'all', segmentRows: 1 });
+      const rows = tableRows(await raw.query('SELECT s FROM d ORDER BY s')).map((r) => r.s);
+      const [stored] = tableRows(await raw.query("SELECT data_type AS t FROM duckdb_columns() WHERE table_name = '_d_data'")).map((r) =>
+        String(r.t),
+      );
+      return { rows, stored, view: String((await raw.query('SELECT typeof(s) AS t FROM d LIMIT 1')).get(0)!.t) };
+    } finally {
+      await raw.close();
+    }
+  };
+
+  it("stores an ENUM when every batch has the first batch's dictionary", async () => {
+    expect(
+      await attached([
+        ['x', 'y', 'x'],
+        ['y', 'x'],
+      ]),
+    ).toEqual({ rows: ['x', 'x', 'x', 'y', 'y'], stored: "ENUM('x', 'y')", view: 'VARCHAR' });
+  });
+
+  it('falls back to strings, same rows, when a later dictionary has a value the ENUM lacks', async () => {
+    expect(
+      await attached([
+        ['x', 'y', 'x'],
+        ['z', 'x'],
+      ]),
+    ).toEqual({ rows: ['x', 'x', 'x', 'y', 'z'], stored: 'VARCHAR', view: 'VARCHAR' });
   });
 });
 

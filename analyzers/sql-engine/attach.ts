@@ -11,13 +11,16 @@
 //     expression raising a marker error. DuckDB drops unused view columns before running, so such
 //     an expression runs only when a query reads that column; the session then copies the
 //     columns and runs the statement again. An answer is thus never computed from a column that
-//     was not copied (session.ts: `run`).
+//     was not copied (session.ts: `run`). Nothing is copied at open unless asked: the row count
+//     comes from the file's footer (row-count.ts). String columns with a fixed dictionary are
+//     stored as ENUMs (a small integer per row) and the view casts them back to VARCHAR.
 
 import { DataType, type Field, type Schema } from 'apache-arrow';
 import type { ArrowSource } from '../arrow-files.js';
 import { ipcStreams } from '../arrow-files.js';
-import { ident, literal, type SqlEngine } from './engine.js';
+import { ident, literal, SqlError, type SqlEngine } from './engine.js';
 import { parquetOf } from './parquet-cache.js';
+import { footerRows } from './row-count.js';
 
 export interface AttachedFile {
   /** The relation's name in the session (a view). */
@@ -82,14 +85,15 @@ async function attachParquet(engine: SqlEngine, src: ArrowSource, table: string,
 async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string, opts: AttachOptions): Promise<AttachedFile> {
   const fields = src.schema.fields;
   const data = `_${table}_data`;
-  // Always copied: the first column (a table needs one, and it gives the row count), and any
-  // column whose type has no marker.
+  // Always copied with the rest: the first column (a table needs one), and any column whose type
+  // has no marker.
   const always = new Set([fields[0]!.name, ...fields.filter((f) => duckType(f.type as DataType) === undefined).map((f) => f.name)]);
   const loaded = new Set<string>();
+  /** Copied columns stored as ENUMs (the view reads them back as VARCHAR). */
+  const enums = new Set<string>();
   let rows = 0;
 
-  const copy = async (want: ReadonlySet<string>) => {
-    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name));
+  const load = async (keep: readonly (readonly [Field, number])[], enumTypes: ReadonlyMap<string, string>) => {
     const schema = src.schema.select(keep.map(([f]) => f.name)) as Schema;
     let n = 0;
     async function* narrowed() {
@@ -98,13 +102,37 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
         yield b.selectAt(keep.map(([, i]) => i));
       }
     }
+    const into = enumTypes.size > 0;
+    if (into)
+      await engine.exec(
+        `CREATE OR REPLACE TABLE ${ident(data)} (${keep.map(([f]) => `${ident(f.name)} ${enumTypes.get(f.name) ?? duckType(f.type as DataType)!}`).join(', ')})`,
+      );
     // Narrow segments: as many rows as bytes allow (a segment is parsed whole in WebAssembly).
-    await engine.loadTable(data, ipcStreams(schema, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))));
-    rows = n;
+    await engine.loadTable(data, ipcStreams(schema, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))), into);
+    return n;
+  };
+
+  const copy = async (want: ReadonlySet<string>) => {
+    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name));
+    // String columns with a fixed dictionary go in as ENUMs: a small integer per row instead of a
+    // string copied, measured and hashed into the table's statistics (most of the copy's CPU).
+    const enumTypes = keep.every(([f]) => duckType(f.type as DataType) !== undefined)
+      ? await enumTypesOf(src, keep)
+      : new Map<string, string>();
+    try {
+      rows = await load(keep, enumTypes);
+    } catch (e) {
+      // A later batch's dictionary holds a string its ENUM lacks: copy those columns as strings.
+      if (enumTypes.size === 0 || !(e instanceof SqlError)) throw e;
+      enumTypes.clear();
+      rows = await load(keep, enumTypes);
+    }
     loaded.clear();
+    enums.clear();
     for (const [f] of keep) loaded.add(f.name);
+    for (const c of enumTypes.keys()) enums.add(c);
     await engine.exec(
-      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded)).join(', ')} FROM ${ident(data)}`,
+      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM ${ident(data)}`,
     );
   };
 
@@ -114,7 +142,19 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     if (loaded.size > 0 && [...want].every((c) => loaded.has(c))) return;
     await copy(want);
   };
-  await ensure(opts.columns ?? new Set());
+  const first = opts.columns ?? new Set<string>();
+  const needed = first === 'all' || fields.some((f) => first.has(f.name) || (f.name !== fields[0]!.name && always.has(f.name)));
+  // Nothing asked for yet and the row count is in the file's footer: copy nothing now (the first
+  // statement that reads a column copies all it needs once, instead of the first column twice).
+  // Until then the view is every column's marker over as many rows as the file has.
+  const counted = needed ? undefined : await footerRows(src.path);
+  if (counted === undefined) await ensure(first);
+  else {
+    rows = counted;
+    await engine.exec(
+      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM range(${rows})`,
+    );
+  }
   return {
     table,
     get rows() {
@@ -125,8 +165,29 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
   };
 }
 
-/** A column of the file's view: the copied column, or the marker that asks for it. */
-function columnSql(table: string, f: Field, loaded: ReadonlySet<string>): string {
+/**
+ * The DuckDB ENUM type of each string dictionary column among `keep`, from the file's first batch:
+ * its dictionary's values when they are distinct and not null (an ENUM's rule). Columns whose
+ * dictionary changes later are caught when inserting (copy: the insert's cast fails).
+ */
+async function enumTypesOf(src: ArrowSource, keep: readonly (readonly [Field, number])[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const dicts = keep.filter(([f]) => DataType.isDictionary(f.type) && DataType.isUtf8(f.type.dictionary));
+  if (dicts.length === 0) return out;
+  for await (const b of src.batches()) {
+    for (const [f, i] of dicts) {
+      const values = [...(b.getChildAt(i)?.data[0]?.dictionary ?? [])] as (string | null)[];
+      if (values.length === 0 || values.some((v) => v === null) || new Set(values).size !== values.length) continue;
+      out.set(f.name, `ENUM(${values.map((v) => literal(v!)).join(', ')})`);
+    }
+    break;
+  }
+  return out;
+}
+
+/** A column of the file's view: the copied column (ENUMs read back as strings), or the marker that asks for it. */
+function columnSql(table: string, f: Field, loaded: ReadonlySet<string>, enums: ReadonlySet<string>): string {
+  if (enums.has(f.name)) return `CAST(${ident(f.name)} AS VARCHAR) AS ${ident(f.name)}`;
   if (loaded.has(f.name)) return ident(f.name);
   return `CAST(error(${literal(`${MARKER}:${table}:${f.name}`)}) AS ${duckType(f.type as DataType)!}) AS ${ident(f.name)}`;
 }

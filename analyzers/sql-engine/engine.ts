@@ -14,8 +14,10 @@ export interface SqlEngine {
    * Creates table `name` (replacing one of that name) from Arrow IPC streams. Each chunk is a whole
    * stream (schema, dictionaries, batches, end-of-stream marker); the first creates the table and
    * the rest append, so a caller bounds memory by cutting a large input into several streams.
+   * `into`: every stream appends to table `name`, which the caller created (its own column types;
+   * DuckDB casts each column to them).
    */
-  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, into?: boolean): Promise<void>;
   /** Runs one statement; its result, whole. `cancel()` stops it. */
   query(sql: string): Promise<Table>;
   /** Runs a script of one or more statements for their effect (DDL); no result. */

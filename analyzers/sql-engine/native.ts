@@ -193,13 +193,13 @@ export class NativeEngine implements SqlEngine {
     return this.serial(async () => String((await this.conn.runAndReadAll('SELECT version() AS v')).getColumnsJS()[0]![0]));
   }
 
-  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, into = false): Promise<void> {
     return this.serial(async () => {
       const pw = await import('parquet-wasm');
       this.tmp ??= mkdtempSync(join(tmpdir(), 'invtrace-duckdb-'));
       const file = join(this.tmp, 'segment.parquet');
       try {
-        let first = true;
+        let first = !into;
         for await (const bytes of streams) {
           // A temporary file read once: no compression to spend time on (writeParquet consumes its properties).
           const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.UNCOMPRESSED).build();

@@ -259,16 +259,16 @@ export class WasmEngine implements SqlEngine {
     return this.serial(() => this.db.getVersion());
   }
 
-  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, into = false): Promise<void> {
     return this.serial(async () => {
       try {
-        await this.db.runQuery(this.conn, `DROP TABLE IF EXISTS ${ident(name)}`);
+        if (!into) await this.db.runQuery(this.conn, `DROP TABLE IF EXISTS ${ident(name)}`);
         const it = (async function* () {
           yield* streams;
         })();
         try {
           let next = it.next();
-          for (let create = true; ; create = false) {
+          for (let create = !into; ; create = false) {
             const r = await next;
             if (r.done === true) break;
             // The next segment is read and encoded on this thread while the worker inserts this one.
