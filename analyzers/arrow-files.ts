@@ -4,7 +4,7 @@
 // every segment is a complete stream of at most `rowsPerSegment` rows (the engine appends them).
 
 import { open } from 'node:fs/promises';
-import { DataType, RecordBatchReader, RecordBatchStreamWriter, Schema, Table, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { DataType, RecordBatchReader, RecordBatchStreamWriter, Schema, Table, tableToIPC, util, type RecordBatch } from 'apache-arrow';
 import { InputFault } from '../formats/result.js';
 import { HEADER_KEY, type TraceHeader } from '../formats/trace/header.js';
 import { headerOfSchema } from '../formats/trace/io.js';
@@ -64,12 +64,22 @@ export const SEGMENT_ROWS = 1 << 18;
 
 /**
  * Re-encodes batches as Arrow IPC streams of at most about `rowsPerSegment` rows each (whole
- * batches; a batch is never split). No input, no stream.
+ * batches; a batch is never split). No input, no stream. A batch whose schema does not compare
+ * equal to its segment's (another dictionary, as in batches built one by one) starts a new
+ * segment: Arrow JS's stream writer, which makes the same comparison, would otherwise end the
+ * stream there and silently drop that batch and every later one.
  */
 export async function* ipcSegments(batches: AsyncIterable<RecordBatch>, rowsPerSegment = SEGMENT_ROWS): AsyncGenerator<Uint8Array> {
   let writer: RecordBatchStreamWriter | undefined;
+  let schema: Schema | undefined;
   let rows = 0;
   for await (const b of batches) {
+    if (writer && b.schema !== schema && !util.compareSchemas(b.schema, schema)) {
+      yield writer.finish().toUint8Array(true);
+      writer = undefined;
+      rows = 0;
+    }
+    schema = b.schema;
     writer ??= new RecordBatchStreamWriter();
     writer.write(b);
     rows += b.numRows;

@@ -99,10 +99,11 @@ describe('duckdb-wasm: string columns as ENUMs', () => {
       },
     };
   };
-  const attached = async (batches: readonly (readonly string[])[]) => {
+  /** `segmentRows`: 1 puts each row in its own IPC segment; a large one puts every batch in one. */
+  const attached = async (batches: readonly (readonly string[])[], segmentRows = 1) => {
     const raw = await WasmEngine.start();
     try {
-      await attachFile(raw, source(batches), 'd', { columns: 'all', segmentRows: 1 });
+      await attachFile(raw, source(batches), 'd', { columns: 'all', segmentRows });
       const rows = tableRows(await raw.query('SELECT s FROM d ORDER BY s')).map((r) => r.s);
       const [stored] = tableRows(await raw.query("SELECT data_type AS t FROM duckdb_columns() WHERE table_name = '_d_data'")).map((r) =>
         String(r.t),
@@ -129,6 +130,24 @@ describe('duckdb-wasm: string columns as ENUMs', () => {
         ['z', 'x'],
       ]),
     ).toEqual({ rows: ['x', 'x', 'x', 'y', 'z'], stored: 'VARCHAR', view: 'VARCHAR' });
+  });
+
+  it('does the same when both batches would share one IPC segment (the second batch starts its own)', async () => {
+    const batches = [
+      ['x', 'y', 'x'],
+      ['z', 'x'],
+    ];
+    expect(await attached(batches, 1024)).toEqual({ rows: ['x', 'x', 'x', 'y', 'z'], stored: 'VARCHAR', view: 'VARCHAR' });
+    // Its near twin: the same dictionary in both batches of the one segment stays an ENUM.
+    expect(
+      await attached(
+        [
+          ['x', 'y', 'x'],
+          ['y', 'x'],
+        ],
+        1024,
+      ),
+    ).toEqual({ rows: ['x', 'x', 'x', 'y', 'y'], stored: "ENUM('x', 'y')", view: 'VARCHAR' });
   });
 });
 
