@@ -16,6 +16,18 @@ interface Region {
 /** Whether a 64-bit word's low half comes first in memory here (as in the guest's little-endian words). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** `out.length` words of typed region `r` from address `a` (inside it, 8-byte aligned) into `out`. */
+function readRegion(r: Region, a: number, out: bigint[]): void {
+  const i = Math.floor((a - r.lo) / 8);
+  for (let k = 0; k < out.length; k++) out[k] = r.words[i + k]!;
+}
+
+/** `words` into typed region `r` from address `a` (inside it, 8-byte aligned). */
+function writeRegion(r: Region, a: number, words: readonly bigint[]): void {
+  const i = Math.floor((a - r.lo) / 8);
+  for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
+}
+
 export class GuestMemory {
   private readonly regions: Region[] = [];
   private readonly sparse = new Map<bigint, bigint>();
@@ -74,8 +86,7 @@ export class GuestMemory {
     if (this.faults.length > 0 && this.isFault(addr, n * 8)) return false;
     const r = this.region(addr, n * 8);
     if (r) {
-      const i = Math.floor((Number(addr) - r.lo) / 8);
-      for (let k = 0; k < n; k++) out[k] = r.words[i + k]!;
+      readRegion(r, Number(addr), out);
       return true;
     }
     for (let k = 0; k < n; k++) out[k] = this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n;
@@ -90,8 +101,7 @@ export class GuestMemory {
     const n = out.length;
     const r = this.faults.length === 0 ? this.regionAt(addr, n * 8) : undefined;
     if (r === undefined) return this.readWordsInto(BigInt(addr), out);
-    const i = Math.floor((addr - r.lo) / 8);
-    for (let k = 0; k < n; k++) out[k] = r.words[i + k]!;
+    readRegion(r, addr, out);
     return true;
   }
 
@@ -115,8 +125,7 @@ export class GuestMemory {
   writeWordsAt(addr: number, words: readonly bigint[]): boolean {
     const r = this.faults.length === 0 ? this.regionAt(addr, words.length * 8) : undefined;
     if (r === undefined) return this.writeWords(BigInt(addr), words);
-    const i = Math.floor((addr - r.lo) / 8);
-    for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
+    writeRegion(r, addr, words);
     return true;
   }
 
@@ -124,8 +133,7 @@ export class GuestMemory {
     if (this.faults.length > 0 && this.isFault(addr, words.length * 8)) return false;
     const r = this.region(addr, words.length * 8);
     if (r) {
-      const i = Math.floor((Number(addr) - r.lo) / 8);
-      for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
+      writeRegion(r, Number(addr), words);
       return true;
     }
     words.forEach((w, k) => this.sparse.set((addr >> 3n) + BigInt(k), w));

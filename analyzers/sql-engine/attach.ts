@@ -92,6 +92,11 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
   /** Copied columns stored as ENUMs (the view reads them back as VARCHAR). */
   const enums = new Set<string>();
   let rows = 0;
+  /** The file's view: every column, copied or its marker (columnSql), over the relation `from`. */
+  const createView = (from: string) =>
+    engine.exec(
+      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM ${from}`,
+    );
 
   const load = async (keep: readonly (readonly [Field, number])[], enumTypes: ReadonlyMap<string, string>) => {
     const schema = src.schema.select(keep.map(([f]) => f.name)) as Schema;
@@ -131,9 +136,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     enums.clear();
     for (const [f] of keep) loaded.add(f.name);
     for (const c of enumTypes.keys()) enums.add(c);
-    await engine.exec(
-      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM ${ident(data)}`,
-    );
+    await createView(ident(data));
   };
 
   const ensure = async (columns: ReadonlySet<string> | 'all') => {
@@ -151,9 +154,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
   if (counted === undefined) await ensure(first);
   else {
     rows = counted;
-    await engine.exec(
-      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM range(${rows})`,
-    );
+    await createView(`range(${rows})`);
   }
   return {
     table,

@@ -46,12 +46,7 @@ function leafIn<T>(b: Bucket<T>, idx: readonly number[]): number {
 
 /** lookup's answer for bucket `b` at indexes `idx`. */
 function lookupIn<T>(b: Bucket<T>, idx: readonly number[]): number {
-  let out = 0;
-  for (let l = 1; l <= 3; l++)
-    if (b.levels[l]!.get(idx[l]!) === LEAF) {
-      out = LOOKUP_LEAF;
-      break;
-    }
+  const out = leafIn(b, idx) !== 0 ? LOOKUP_LEAF : 0;
   for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
   return out;
 }
@@ -66,11 +61,8 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
 
   /** Level (1..3: blocks and pages) of the leaf entry of bucket `key` that maps `addr`; 0: none. */
   leafLevelOf(key: number, addr: bigint): number {
-    const b = this.find(key);
-    if (b === undefined) return 0;
-    const idx = this.scratch;
-    this.indexes(addr, idx);
-    return leafIn(b, idx);
+    this.indexes(addr, this.scratch);
+    return this.leafLevelAt(key, this.scratch);
   }
 
   /**
@@ -97,11 +89,8 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
    * `addr`, LOOKUP_TABLE when a walk entry covers it.
    */
   lookup(key: number, addr: bigint): number {
-    const b = this.find(key);
-    if (b === undefined) return 0;
-    const idx = this.scratch;
-    this.indexes(addr, idx);
-    return lookupIn(b, idx);
+    this.indexes(addr, this.scratch);
+    return this.lookupAt(key, this.scratch);
   }
 
   /** lookup by the address's indexes, as leafLevelAt. */
