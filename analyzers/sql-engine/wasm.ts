@@ -206,6 +206,9 @@ export class WasmEngine implements SqlEngine {
 
   /** Starts the worker, instantiates DuckDB (about a second: compiling the WebAssembly) and connects. */
   static async start(signal?: AbortSignal): Promise<WasmEngine> {
+    // Stopped before it began (the command failed while this module loaded): no worker at all. One
+    // started and terminated at once would warn about its requests (AsyncDuckDB's onClose).
+    if (signal?.aborted) throw new Error('duckdb-wasm start stopped');
     v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
     const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
     const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
@@ -230,7 +233,6 @@ export class WasmEngine implements SqlEngine {
       };
     });
     aborted.catch(() => undefined);
-    if (signal?.aborted) abort();
     signal?.addEventListener('abort', abort, { once: true });
     const until = <T>(p: Promise<T>) => Promise.race([p, aborted]);
     try {
