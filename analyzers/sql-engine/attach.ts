@@ -197,8 +197,8 @@ function columnSql(table: string, f: Field, loaded: ReadonlySet<string>, enums: 
  * Target bytes of one IPC segment handed to duckdb-wasm. Each segment is one insert, and an insert
  * has a fixed cost in the worker (planning, an Arrow scan, a trailing partial row group): the 8
  * integer columns of 7.5M rows took 1.6 s of CPU in 29 segments, 0.6 s in 8 and 0.5 s in 1. The
- * 13 columns the analyzers read of 5M commands (7.5M rows) copy in 4.3-4.4 s of CPU in 128 MiB
- * segments (6), against 4.7-5.2 s in 64 MiB ones (11) and 4.1-4.4 s in 256 MiB ones (3). A segment
+ * 13 columns the analyzers read of 5M commands (7.5M rows) copy in 4.3-4.6 s of CPU in 128 MiB
+ * segments (6), against 4.7-5.3 s in 64 MiB ones (11) and 4.1-4.4 s in 256 MiB ones (3). A segment
  * sits whole in WebAssembly memory beside DuckDB's own (whose limit leaves about 0.9 GiB of the
  * 4 GiB for the rest), so it stays well under that room.
  */
