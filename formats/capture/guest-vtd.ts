@@ -30,6 +30,9 @@ export const DEFAULT_BATCH_GAP_NS = 2_000n;
 /** Type bits of a VT-d descriptor: qw0[3:0] and qw0[11:9] (spec/vtd.md §2). */
 export const VTD_TYPE_BITS = 0xe0fn;
 const QI_IWD_TYPE = 0x5n;
+/** The words of an inferred wait, and what is known of them: its type only (shared, never written). */
+const INFERRED_WAIT_WORDS: readonly bigint[] = Object.freeze([QI_IWD_TYPE, 0n, 0n, 0n]);
+const INFERRED_WAIT_KNOWN: readonly [bigint, bigint] = Object.freeze([VTD_TYPE_BITS, 0n] as const);
 
 interface Pending {
   readonly cpu: number;
@@ -124,8 +127,8 @@ export class GuestVtdQueue extends QueueReader {
       kind: 'cmd',
       slot: c.slot,
       wrap: c.wrap,
-      words: [QI_IWD_TYPE, 0n, 0n, 0n],
-      known: [VTD_TYPE_BITS, 0n],
+      words: INFERRED_WAIT_WORDS,
+      known: INFERRED_WAIT_KNOWN,
       at,
       ts_ns: last.ts,
       cpu: grp.cpu,
