@@ -15,6 +15,7 @@
 import type { CmdList } from './ftrace.js';
 import { QI_TYPE_NAMES } from './ftrace.js';
 import { ascii, hexVal, Interner, isDigit } from './line-bytes.js';
+import { lowBits } from './low-bits.js';
 
 /** An ftrace event line read from bytes; what the guest queues need, nothing more (no task name). */
 export interface ScannedFtrace {
@@ -217,7 +218,7 @@ export class GuestByteScanner {
       words.push(v);
     }
     if (t !== e) return undefined;
-    if (Number(words[0]! & 0xfn) !== code) return undefined; // the text parser words the mismatch
+    if (lowBits(words[0]!, 4) !== code) return undefined; // the text parser words the mismatch
     return words;
   }
 

@@ -21,6 +21,7 @@ import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
 import type { ScannedFtrace } from './guest-bytes.js';
 import type { GuestItem } from './guest-trace.js';
+import { lowBits } from './low-bits.js';
 import { QueueReader } from './queue-reader.js';
 
 /** Linux's invalidation queue length (QI_LENGTH, drivers/iommu/intel/dmar.c). */
@@ -146,5 +147,9 @@ export class GuestVtdQueue extends QueueReader {
 export function isVtdWait(c: Pick<CmdEvent, 'words' | 'known'>): boolean {
   const k = c.known?.[0];
   if (k !== undefined && (k & VTD_TYPE_BITS) !== VTD_TYPE_BITS) return false;
-  return (c.words[0]! & VTD_TYPE_BITS) === QI_IWD_TYPE;
+  return (lowBits(c.words[0]!, 12) & VTD_TYPE_BITS_N) === QI_IWD_TYPE_N;
 }
+
+/** VTD_TYPE_BITS and the wait type as numbers (isVtdWait reads qw0's low 12 bits without a BigInt). */
+const VTD_TYPE_BITS_N = Number(VTD_TYPE_BITS);
+const QI_IWD_TYPE_N = Number(QI_IWD_TYPE);

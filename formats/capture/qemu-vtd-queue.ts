@@ -17,6 +17,7 @@ import { nextWrap, step } from '../ring.js';
 import type { CmdEvent, Diagnostics, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
+import { lowBits } from './low-bits.js';
 import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
 
 /** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
@@ -176,7 +177,7 @@ export class VtdQemuQueue extends QueueReader {
         if (this.cur === undefined) return this.diag.bad(no, 'descriptor line without a "read head" line before it', e.event);
         if (this.cur.desc !== undefined) return this.diag.bad(no, `second descriptor line for head ${this.cur.slot}`, e.event);
         const code = QEMU_VTD_TYPE_NAMES[e.type];
-        const lo12 = Number(BigInt.asUintN(12, e.lo)); // qw0[11:0] holds both parts of the type
+        const lo12 = lowBits(e.lo, 12); // qw0[11:0] holds both parts of the type
         const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
         if (code !== undefined && code !== lowType) {
           return this.diag.bad(no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
