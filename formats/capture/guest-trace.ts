@@ -9,7 +9,7 @@
 //   Linux version 6.1.0-56-amd64 (...)
 
 import { InputFault } from '../result.js';
-import { readLineChunks, type ReadLineOptions } from '../lines.js';
+import { readLineChunks } from '../lines.js';
 import { Diagnostics } from './events.js';
 import { parseFtraceLine, type FtraceLine } from './ftrace.js';
 import type { GuestByteScanner, ScannedFtrace } from './guest-bytes.js';

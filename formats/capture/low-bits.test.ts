@@ -20,7 +20,7 @@ describe('lowBits', () => {
     0xffffffffffffffffn,
   ];
   it.each([1, 4, 12, 32])('equals w & (2^%i - 1) for words below and above 2^53', (n) => {
-    for (const w of words) expect(lowBits(w, n), `${w.toString(16)}`).toBe(reference(w, n));
+    for (const w of words) expect(lowBits(w, n), w.toString(16)).toBe(reference(w, n));
   });
   it('does not round: 2^53 + 1 has its low bit, which Number() alone would drop', () => {
     expect(lowBits((1n << 53n) + 1n, 12)).toBe(1);
