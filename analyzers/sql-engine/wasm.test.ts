@@ -3,7 +3,7 @@
 // running while a query does.
 
 import { Dictionary, Int8, Table, Uint64, Uint8, Utf8, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ipcStreams } from '../arrow-files.js';
 import { expectTimersRunDuring } from '../testdata/fixtures.js';
 import { SqlError } from './engine.js';
@@ -34,6 +34,27 @@ function sample(n: number, offset = 0): Table {
 }
 
 describe('WasmEngine', () => {
+  it('makes no worker for a start stopped before it began, and says nothing about it', async () => {
+    const warned: unknown[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => warned.push(a));
+    try {
+      const stop = new AbortController();
+      stop.abort();
+      await expect(WasmEngine.start(stop.signal)).rejects.toThrow(/^duckdb-wasm start stopped$/);
+      // A worker made and terminated would exit within this wait and warn "worker terminated with 1
+      // pending requests"; stopping one already running (the case below) detaches it first.
+      await new Promise((r) => setTimeout(r, 300));
+      const running = new AbortController();
+      const started = WasmEngine.start(running.signal);
+      running.abort();
+      await expect(started).rejects.toThrow(/^duckdb-wasm start stopped$/);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(warned).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('creates a table from Arrow IPC stream bytes with every row', async () => {
     await engine.loadTable('t', [tableToIPC(sample(1000), 'stream')]);
     const r = await engine.query('SELECT count(*) AS n FROM t');
