@@ -15,7 +15,7 @@
 // (`--engine native`) loads extensions as DuckDB does.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Changes whenever the rule for which exports stay changes: part of the copy's file name. */
@@ -106,14 +106,15 @@ export function namedBy(text: string): (name: string) => boolean {
 
 /**
  * The path of `wasm` with only the exports `script` (the worker script's text that will run) can
- * reach, made once in `cacheDir` (written atomically) and named after the module's size and time
- * and the script's hash; the copies made for other builds are removed then (27 MB each). `wasm` itself when the copy cannot be made (a read-only cache): slower
+ * reach, made once in `cacheDir` (written atomically) and named after the script's hash and the
+ * module's size, which pin the duckdb-wasm release (not the file's path or time: installations of
+ * the same release share one copy; 27 MB for each release). `wasm` itself when the copy cannot be made (a read-only cache): slower
  * to instantiate, the same engine.
  */
 export function trimmedModule(wasm: string, script: string, cacheDir: string): string {
   try {
     const st = statSync(wasm);
-    const key = createHash('sha256').update(script).update(`${st.size}:${st.mtimeMs}:${TRIM_VERSION}`).digest('hex').slice(0, 16);
+    const key = createHash('sha256').update(script).update(`${st.size}:${TRIM_VERSION}`).digest('hex').slice(0, 16);
     const copy = join(cacheDir, `${PREFIX}${key}.wasm`);
     if (existsSync(copy)) return copy;
     const { bytes } = withExports(readFileSync(wasm), namedBy(script));
@@ -121,8 +122,6 @@ export function trimmedModule(wasm: string, script: string, cacheDir: string): s
     const tmp = `${copy}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, copy);
-    for (const f of readdirSync(cacheDir))
-      if (f.startsWith(PREFIX) && f.endsWith('.wasm') && join(cacheDir, f) !== copy) rmSync(join(cacheDir, f), { force: true });
     return copy;
   } catch {
     return wasm;
