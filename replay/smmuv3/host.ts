@@ -26,6 +26,7 @@ import type {
   DirectResult,
   Errno,
   HostModel,
+  HostOp,
   HostObject,
   HostOpSink,
   HwptInvalidate,
@@ -97,10 +98,53 @@ interface ViommuPart {
   readonly psidBits: ReadonlyMap<number, bigint>;
 }
 
+/** A user entry converted for each part of a vIOMMU (undefined: none goes there), or null: EIO. */
+type Conversion = readonly (Words | undefined)[] | null;
+
 interface Viommu {
   readonly id: number;
   /** One part per physical SMMU it spans (per-iommu: exactly one). */
   readonly parts: readonly ViommuPart[];
+  /**
+   * Each user entry's conversion, kept per entry array: the VMM hands the same array for every
+   * write of the same guest command (vmm/memo.ts), and a conversion depends only on the entry's
+   * words and the vIOMMU's fixed parts. Nobody changes a converted command (issue copies it).
+   */
+  readonly converted: WeakMap<Words, Conversion>;
+}
+
+/** What arm_vsmmu_convert_user_cmd makes of user entry `w` for each part of `v` (§5.2 item 3). */
+function conversion(v: Viommu, w: Words): Conversion {
+  const out: (Words | undefined)[] = new Array<Words | undefined>(v.parts.length).fill(undefined);
+  const op = Number(w[0] & 0xffn);
+  switch (op) {
+    case OP.TLBI_NSNH_ALL:
+      for (let k = 0; k < v.parts.length; k++) out[k] = [NH_ALL | v.parts[k]!.vmidBits, 0n];
+      return out;
+    case OP.TLBI_NH_VA:
+    case OP.TLBI_NH_VAA:
+    case OP.TLBI_NH_ALL:
+    case OP.TLBI_NH_ASID: {
+      const w0 = w[0] & ~VMID_MASK;
+      for (let k = 0; k < v.parts.length; k++) out[k] = [w0 | v.parts[k]!.vmidBits, w[1]];
+      return out;
+    }
+    case OP.ATC_INV:
+    case OP.CFGI_CD:
+    case OP.CFGI_CD_ALL: {
+      // The first part whose vDEVICE table holds the vSID takes it.
+      const vsid = Number(w[0] >> 32n);
+      for (let k = 0; k < v.parts.length; k++) {
+        const psid = v.parts[k]!.psidBits.get(vsid);
+        if (psid === undefined) continue;
+        out[k] = [(w[0] & ~SID_MASK) | psid, w[1]];
+        return out;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
 }
 
 export class Smmuv3Host implements HostModel {
@@ -122,6 +166,8 @@ export class Smmuv3Host implements HostModel {
   private readonly cmds: Words[] = [];
   private readonly blocks: Words[][];
   private readonly blockFill: Int32Array;
+  /** ioctlOp's ops, by IOMMU then entry count. */
+  private readonly ioctlOps = new Map<number, HostOp[]>();
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
   readonly nestedHwpts: ReadonlyMap<number, number>;
 
@@ -150,7 +196,7 @@ export class Smmuv3Host implements HostModel {
     const addViommu = (ps: readonly ViommuPart[]) => {
       const id = next++;
       this.kinds.set(id, 'viommu');
-      this.viommus.set(id, { id, parts: ps });
+      this.viommus.set(id, { id, parts: ps, converted: new WeakMap() });
       const spans = ps.map((p) => topology.iommus[p.unit]!.id);
       objects.push({
         id,
@@ -202,15 +248,25 @@ export class Smmuv3Host implements HostModel {
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
     const v = this.viommus.get(req.id);
-    this.ops({
-      kind: 'ioctl',
-      iommu: v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1,
-      entries: req.entryNum,
-      bytes: req.entryNum * req.entryLen,
-      detail: 'IOMMU_HWPT_INVALIDATE',
-    });
+    this.ops(this.ioctlOp(v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1, req.entryNum, req.entryLen));
     const r = this.hwptInvalidate(req);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
+  }
+
+  /**
+   * The ioctl's host op; those of the usual entry size are made once per (IOMMU, entry count):
+   * a sink reads an op and keeps no identity (host.ts HostOp).
+   */
+  private ioctlOp(iommu: number, entryNum: number, entryLen: number): HostOp {
+    const usual = entryLen === ENTRY_LEN && Number.isInteger(entryNum) && entryNum >= 0 && entryNum <= BLOCK * 64;
+    let byCount = usual ? this.ioctlOps.get(iommu) : undefined;
+    if (usual && byCount === undefined) this.ioctlOps.set(iommu, (byCount = []));
+    let op = byCount?.[entryNum];
+    if (op === undefined) {
+      op = { kind: 'ioctl', iommu, entries: entryNum, bytes: entryNum * entryLen, detail: 'IOMMU_HWPT_INVALIDATE' };
+      if (byCount !== undefined) byCount[entryNum] = op;
+    }
+    return op;
   }
 
   /** iommufd core (§5.2 item 1): a bare errno here means entry_num 0. */
@@ -275,37 +331,17 @@ export class Smmuv3Host implements HostModel {
   /**
    * arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3).
    * Appends the converted command to the block of each part (index into v.parts) it goes to
-   * (block[k][fill[k]++]); false: EIO.
+   * (block[k][fill[k]++]); false: EIO. Each entry array is converted once (Viommu.converted).
    */
   private convert(v: Viommu, w: Words, block: Words[][], fill: Int32Array): boolean {
-    const op = Number(w[0] & 0xffn);
-    switch (op) {
-      case OP.TLBI_NSNH_ALL:
-        for (let k = 0; k < v.parts.length; k++) block[k]![fill[k]!++] = [NH_ALL | v.parts[k]!.vmidBits, 0n];
-        return true;
-      case OP.TLBI_NH_VA:
-      case OP.TLBI_NH_VAA:
-      case OP.TLBI_NH_ALL:
-      case OP.TLBI_NH_ASID: {
-        const w0 = w[0] & ~VMID_MASK;
-        for (let k = 0; k < v.parts.length; k++) block[k]![fill[k]!++] = [w0 | v.parts[k]!.vmidBits, w[1]];
-        return true;
-      }
-      case OP.ATC_INV:
-      case OP.CFGI_CD:
-      case OP.CFGI_CD_ALL: {
-        const vsid = Number(w[0] >> 32n);
-        for (let k = 0; k < v.parts.length; k++) {
-          const psid = v.parts[k]!.psidBits.get(vsid);
-          if (psid === undefined) continue;
-          block[k]![fill[k]!++] = [(w[0] & ~SID_MASK) | psid, w[1]];
-          return true;
-        }
-        return false;
-      }
-      default:
-        return false;
+    let c = v.converted.get(w);
+    if (c === undefined) v.converted.set(w, (c = conversion(v, w)));
+    if (c === null) return false;
+    for (let k = 0; k < c.length; k++) {
+      const x = c[k];
+      if (x !== undefined) block[k]![fill[k]!++] = x;
     }
+    return true;
   }
 
   // ---- What the VMM does besides invalidating ------------------------------------------------

@@ -74,19 +74,47 @@ export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): 
   return failedAt !== undefined ? { ioctls, failedAt, failure } : clean(ioctls);
 }
 
+/** One object's entries of a forwarded command, in the order the command's entries name them. */
+interface Group {
+  readonly id: number;
+  readonly entries: readonly HostInv['entry'][];
+}
+
+/**
+ * One command's entries grouped per object in order of first appearance, kept per entry array: the
+ * VMM's answers are shared per decoded command (vmm/memo.ts), so the same array comes back for
+ * every write of the same command. A cache of answers about arrays nobody changes (their readers
+ * only read), not shared state: the same array always groups the same way.
+ */
+const grouped = new WeakMap<readonly HostInv[], readonly Group[]>();
+
+function groupsOf(invs: readonly HostInv[]): readonly Group[] {
+  let out = grouped.get(invs);
+  if (out === undefined) {
+    const groups: Group[] = [];
+    for (let i = 0; i < invs.length; i++) {
+      const id = invs[i]!.object;
+      if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
+      const entries: HostInv['entry'][] = [];
+      for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
+      groups.push({ id, entries });
+    }
+    grouped.set(invs, (out = groups));
+  }
+  return out;
+}
+
 /**
  * The same for one guest command (the per-command policies): every entry is that command's, so
- * it is handled when none is left over; no Map, one entry array per object.
+ * it is handled when none is left over; one ioctl per object, its entries grouped once per entry
+ * array (groupsOf).
  */
 function forwardOne(ctx: PolicyContext, it: Forwarded): ForwardOutcome {
-  const invs = it.invs;
-  let left = invs.length;
+  const groups = groupsOf(it.invs);
+  let left = it.invs.length;
   let ioctls = 0;
-  for (let i = 0; i < invs.length; i++) {
-    const id = invs[i]!.object;
-    if (firstOf(invs, i, id) !== i) continue; // this object's ioctl went out with its first entry
-    const entries: HostInv['entry'][] = [];
-    for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
+  for (let g = 0; g < groups.length; g++) {
+    const { id, entries } = groups[g]!;
     const r = ctx.host.invalidate({ id, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries, entryNum: entries.length });
     ioctls++;
     left -= Math.min(r.entryNum, entries.length);
