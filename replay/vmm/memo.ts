@@ -41,6 +41,8 @@ export function memoVmm(vmm: VmmArch, host: HostModel): VmmArch {
     forward: (d: Decoded, h: HostModel, fanout: Fanout) =>
       h !== host ? vmm.forward(d, h, fanout) : fanout === 'first' ? kept(first, d, forwardFirst) : kept(all, d, forwardAll),
     companionDevtlb: (d, h) => (h !== host ? vmm.companionDevtlb(d, h) : kept(companion, d, companionOf)),
-    ...(rawOf !== undefined ? { forwardRaw: (d: Decoded, h: HostModel) => (h !== host ? vmm.forwardRaw!(d, h) : kept(raw, d, rawOf)) } : {}),
+    ...(rawOf !== undefined
+      ? { forwardRaw: (d: Decoded, h: HostModel) => (h !== host ? vmm.forwardRaw!(d, h) : kept(raw, d, rawOf)) }
+      : {}),
   };
 }
