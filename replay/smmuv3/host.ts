@@ -113,6 +113,26 @@ interface Viommu {
   readonly converted: WeakMap<Words, Conversion>;
 }
 
+/** The direct queue's answers that carry nothing of their own (shared: a reader only reads them). */
+const ACCEPTED: DirectResult = Object.freeze({ accepted: true });
+const NOT_ACCEPTED: DirectResult = Object.freeze({ accepted: false });
+
+/** What the direct queue does with one command (Smmuv3Host.directPlan). */
+interface DirectPlan {
+  /** The answer when nothing runs: not accepted, or refused. */
+  readonly result: DirectResult | undefined;
+  /** Each physical SMMU it runs on: its converted command and its host ops, made once. */
+  readonly targets: readonly {
+    readonly unit: number;
+    readonly iommu: number;
+    readonly c: Words;
+    readonly op: HostOp;
+    readonly syncOp: HostOp;
+  }[];
+  readonly sync: boolean;
+  readonly atc: boolean;
+}
+
 /** What arm_vsmmu_convert_user_cmd makes of user entry `w` for each part of `v` (§5.2 item 3). */
 function conversion(v: Viommu, w: Words): Conversion {
   const out: (Words | undefined)[] = new Array<Words | undefined>(v.parts.length).fill(undefined);
@@ -166,6 +186,8 @@ export class Smmuv3Host implements HostModel {
   private readonly cmds: Words[] = [];
   private readonly blocks: Words[][];
   private readonly blockFill: Int32Array;
+  /** directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue), then by words array. */
+  private readonly directPlans = new Map<number, WeakMap<readonly bigint[], DirectPlan>>();
   /** ioctlOp's ops, by IOMMU then entry count. */
   private readonly ioctlOps = new Map<number, HostOp[]>();
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
@@ -361,6 +383,43 @@ export class Smmuv3Host implements HostModel {
    * `iommu` the queue is that SMMU's own VCMDQ (one guest queue per physical SMMU): only there.
    */
   direct(words: readonly bigint[], iommu?: number): DirectResult {
+    const plan = this.directPlan(words, iommu);
+    if (plan.result !== undefined) return plan.result;
+    for (const t of plan.targets) {
+      const unit = this.units[t.unit]!;
+      this.ops(t.op);
+      // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
+      if (plan.sync) this.ops(t.syncOp);
+      if (plan.atc) this.ops({ kind: 'devtlb_inv', iommu: t.iommu, timedOut: atcTimedOut(unit, t.c), detail: atcDetail(unit, t.c) });
+      const err = unit.runSecondary(t.c, this.vcmdq[t.unit]!);
+      if (err !== undefined) {
+        // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
+        const guest =
+          err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === t.unit)?.sid;
+        return {
+          accepted: true,
+          error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) },
+        };
+      }
+    }
+    return ACCEPTED;
+  }
+
+  /**
+   * What the direct queue makes of `words` (with `iommu`: that SMMU's own VCMDQ), worked out once
+   * per words array: the VMM hands the same array for every write of one guest command (its
+   * direct form, kept per decoded command by vmm/memo.ts), and the answer depends only on the
+   * words and the VM's fixed devices and parts. The device's time-out state is read per command.
+   */
+  private directPlan(words: readonly bigint[], iommu: number | undefined): DirectPlan {
+    let plans = this.directPlans.get(iommu ?? -1);
+    if (plans === undefined) this.directPlans.set(iommu ?? -1, (plans = new WeakMap()));
+    let plan = plans.get(words);
+    if (plan === undefined) plans.set(words, (plan = this.planDirect(words, iommu)));
+    return plan;
+  }
+
+  private planDirect(words: readonly bigint[], iommu: number | undefined): DirectPlan {
     const w: Words = [words[0] ?? 0n, words[1] ?? 0n];
     const op = Number(w[0] & 0xffn);
     const targets: [number, Words][] = [];
@@ -380,31 +439,32 @@ export class Smmuv3Host implements HostModel {
         // A guest-owned VCMDQ takes CMD_SYNC with CS=NONE only (§5.4); anything else is refused
         // as an illegal command [assumption: the hardware's exact reaction is not in the digest].
         if (((w[0] >> 12n) & 3n) !== 0n)
-          return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
+          return {
+            result: { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } },
+            targets: [],
+            sync: false,
+            atc: false,
+          };
         for (const p of this.parts(iommu)) targets.push([p.unit, w]);
         break;
       default:
-        return { accepted: false };
+        return { result: NOT_ACCEPTED, targets: [], sync: false, atc: false };
     }
-    for (const [u, c] of targets) {
-      const iommu = this.topology.iommus[u]!.id;
-      this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
-      // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
-      if (op === OP.CMD_SYNC) this.ops({ kind: 'host_sync', iommu, detail: 'CMD_SYNC on the direct queue' });
-      if (op === OP.ATC_INV)
-        this.ops({ kind: 'devtlb_inv', iommu, timedOut: atcTimedOut(this.units[u]!, c), detail: atcDetail(this.units[u]!, c) });
-      const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
-      if (err !== undefined) {
-        // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
-        const guest =
-          err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === u)?.sid;
+    return {
+      result: undefined,
+      sync: op === OP.CMD_SYNC,
+      atc: op === OP.ATC_INV,
+      targets: targets.map(([unit, c]) => {
+        const id = this.topology.iommus[unit]!.id;
         return {
-          accepted: true,
-          error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) },
+          unit,
+          iommu: id,
+          c,
+          op: { kind: 'direct_cmd', iommu: id, detail: opName(c) },
+          syncOp: { kind: 'host_sync', iommu: id, detail: 'CMD_SYNC on the direct queue' },
         };
-      }
-    }
-    return { accepted: true };
+      }),
+    };
   }
 
   /** Every (physical SMMU, VMID) the VM's vIOMMUs hold, in unit order (`iommu`: that SMMU's only). */

@@ -153,3 +153,34 @@ describe('Smmuv3Host conversions kept per vIOMMU', () => {
       expect(host.invalidate({ id: a!, dataType: 1, entryLen: 16, entries: [entry], entryNum: 1 })).toEqual({ errno: 'EIO', entryNum: 0 });
   });
 });
+
+describe('Smmuv3Host direct queue plans kept per words array', () => {
+  it("the same ATC_INV words report the device's time-out as it is at each command", () => {
+    const ops: HostOp[] = [];
+    const host = smmuHost(TOPO, ops);
+    const atc = SMMU_CMDS[4]!.words; // ATC_INV of device 0x8 (pSID 0x108, unit 0)
+    const timedOut = () => ops.filter((o) => o.kind === 'devtlb_inv').map((o) => o.timedOut);
+    expect(host.direct(atc)).toEqual({ accepted: true });
+    host.setAtcTimeout(0x8, true);
+    expect(host.direct(atc)).toEqual({ accepted: true });
+    host.setAtcTimeout(0x8, false);
+    expect(host.direct(atc)).toEqual({ accepted: true });
+    // A plan that had kept the first answer would say false three times.
+    expect(timedOut()).toEqual([false, true, false]);
+  });
+
+  it('the same TLBI words on the whole queue and on one SMMU VCMDQ are planned apart', () => {
+    const ops: HostOp[] = [];
+    const host = smmuHost(TOPO, ops);
+    const tlbi = SMMU_CMDS[2]!.words; // TLBI_NH_ASID: every SMMU the VM spans, or the VCMDQ's own
+    const units = () => ops.filter((o) => o.kind === 'direct_cmd').map((o) => o.iommu);
+    host.direct(tlbi);
+    expect(units()).toEqual([0, 1]);
+    ops.length = 0;
+    host.direct(tlbi, 1);
+    expect(units()).toEqual([1]);
+    ops.length = 0;
+    host.direct(tlbi);
+    expect(units()).toEqual([0, 1]);
+  });
+});

@@ -1,5 +1,6 @@
 // A VMM's host entries kept per decoded command, for one queue run's host: what a forwarded guest
-// command becomes (forward, forwardRaw, companionDevtlb) depends only on the command, the host's
+// command becomes (forward, forwardRaw, companionDevtlb; directForm, the words of its hw-direct
+// form, depends on the command alone) depends only on the command, the host's
 // objects and topology (fixed once the host is made, targets.ts) and the fan-out, and decoded
 // commands are shared (replay/decode-cache.ts: every CMD_TLBI of one page alike), so each is
 // worked out once instead of per command. The answers are shared arrays: callers read them and
@@ -25,6 +26,7 @@ export function memoVmm(vmm: VmmArch, host: HostModel): VmmArch {
   const first = new WeakMap<Decoded, HostInv[]>();
   const raw = new WeakMap<Decoded, HostInv[]>();
   const companion = new WeakMap<Decoded, HostInv[]>();
+  const direct = new WeakMap<Decoded, readonly bigint[]>();
   const forwardAll = (d: Decoded) => vmm.forward(d, host, 'all');
   const forwardFirst = (d: Decoded) => vmm.forward(d, host, 'first');
   const companionOf = (d: Decoded) => vmm.companionDevtlb(d, host);
@@ -36,7 +38,11 @@ export function memoVmm(vmm: VmmArch, host: HostModel): VmmArch {
     owner: (d) => vmm.owner(d),
     illegal: (d) => vmm.illegal(d),
     execute: (d, h) => vmm.execute(d, h),
-    directForm: (d) => vmm.directForm(d),
+    directForm: (d) => {
+      let out = direct.get(d);
+      if (out === undefined) direct.set(d, (out = vmm.directForm(d)));
+      return out;
+    },
     hostFailure: (errno, d) => vmm.hostFailure(errno, d),
     forward: (d: Decoded, h: HostModel, fanout: Fanout) =>
       h !== host ? vmm.forward(d, h, fanout) : fanout === 'first' ? kept(first, d, forwardFirst) : kept(all, d, forwardAll),
