@@ -30,6 +30,8 @@ export class PhysicalQueue {
    */
   private readonly cmdOps: (HostOp | undefined)[] = [];
   private readonly syncOp: HostOp;
+  /** devtlbOp's ops by (physical SID, timed out). */
+  private readonly devtlbOps = new Map<number, HostOp>();
   /** The ring's address as a number (slot addresses without a BigInt). */
   private readonly slotAddrNum = Number(PHYS_QUEUE_BASE);
   /** The ring as 32-bit halves, low half first (little-endian hosts; else undefined): put's opcode. */
@@ -52,14 +54,27 @@ export class PhysicalQueue {
     this.doorbellOp = { kind: 'host_doorbell', iommu, detail: 'CMDQ_PROD' };
   }
 
+  /**
+   * The devtlb_inv op of ATC_INV `c`: one per (physical SID, whether the device answers now), made
+   * once, as the other ops (its text names both).
+   */
+  private devtlbOp(c: Words): HostOp {
+    const sid = Number(c[0] >> 32n);
+    const timedOut = this.unit.atcSilent(sid);
+    const key = sid * 2 + (timedOut ? 1 : 0);
+    let op = this.devtlbOps.get(key);
+    if (op === undefined)
+      this.devtlbOps.set(key, (op = { kind: 'devtlb_inv', iommu: this.iommu, timedOut, detail: atcDetail(this.unit, c) }));
+    return op;
+  }
+
   /** The host_cmd op of command `c` with opcode `code` (the name `what` gives it). */
   private cmdOp(c: Words, code: number, what: (w: Words) => string): HostOp {
     return (this.cmdOps[code] ??= { kind: 'host_cmd', iommu: this.iommu, detail: what(c) });
   }
 
   private consValue(): number {
-    const c = this.unit.consumer();
-    return this.ring.value({ index: c.index, wrap: c.wrap });
+    return this.unit.consumerValue();
   }
 
   /**
@@ -74,8 +89,7 @@ export class PhysicalQueue {
       const c = cmds[i]!;
       const op = this.cmdOp(c, this.put(c), what);
       this.ops(op);
-      if (op.detail === 'CMD_ATC_INV')
-        this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: atcTimedOut(this.unit, c), detail: atcDetail(this.unit, c) });
+      if (op.detail === 'CMD_ATC_INV') this.ops(this.devtlbOp(c));
     }
     const sync = this.prod;
     this.put(SYNC);
