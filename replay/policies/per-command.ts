@@ -6,7 +6,7 @@
 import { checkVariant, variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { Fanout, HostInv } from '../vmm/arch.js';
-import { forwardToHost } from '../vmm/forward.js';
+import { forwardCommand } from '../vmm/forward.js';
 import { completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
 
 export interface WalkOptions {
@@ -43,7 +43,7 @@ export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: Walk
     ctx.executed(pos);
   } else {
     const invs = o.devtlb === 'nop' ? nopEntries(ctx, d, o) : ctx.vmm.forward(d, ctx.host, o.fanout);
-    const out = forwardToHost(ctx, [{ pos, d, invs }]);
+    const out = forwardCommand(ctx, pos, d, invs);
     if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
   }
   ctx.setCons(pos + 1);

@@ -188,6 +188,8 @@ export class Smmuv3Host implements HostModel {
   private readonly blockFill: Int32Array;
   /** directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue), then by words array. */
   private readonly directPlans = new Map<number, WeakMap<readonly bigint[], DirectPlan>>();
+  /** handled's answers, by entry count. */
+  private readonly handledAll: HwptInvalidateResult[] = [];
   /** ioctlOp's ops, by IOMMU then entry count. */
   private readonly ioctlOps = new Map<number, HostOp[]>();
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
@@ -347,7 +349,12 @@ export class Smmuv3Host implements HostModel {
       }
       last = cur;
     }
-    return { errno, entryNum: cur };
+    return errno === 0 ? this.handled(cur) : { errno, entryNum: cur };
+  }
+
+  /** A successful ioctl's answer for `n` entries, made once per count (a caller only reads it). */
+  private handled(n: number): HwptInvalidateResult {
+    return (this.handledAll[n] ??= Object.freeze({ errno: 0, entryNum: n }));
   }
 
   /**
