@@ -14,8 +14,8 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        // The two config files sit outside tsconfig.json's include list: lint them with a default project.
-        projectService: { allowDefaultProject: ['eslint.config.js', 'vitest.config.ts'] },
+        // The config files sit outside tsconfig.json's include list: lint them with a default project.
+        projectService: { allowDefaultProject: ['eslint.config.js', 'vitest.config.ts', 'rolldown.config.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../formats/paths.js';
+import { cliScript } from '../formats/paths.js';
 import { generate, plan } from '../samples/gen/generate.js';
 import type { Bench, Measurement } from './harness.js';
 import type { TuiBenchResult } from './tui-keys.js';
@@ -29,7 +29,7 @@ function helpSeconds(reps = 5): number {
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [join(packageRoot(), 'dist/cli/main.js'), '--help'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cliScript(), '--help'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`invtrace --help: ${r.stderr}`);
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
   }

@@ -22,6 +22,17 @@ export function packageRoot(): string {
   }
 }
 
+interface PackageJson {
+  readonly version: string;
+  readonly bin: { readonly invtrace: string };
+}
+const packageJson = () => JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as PackageJson;
+
 export function toolVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return packageJson().version;
+}
+
+/** The CLI as users run it: package.json's bin, the bundle `npm run build` makes (rolldown.config.js). */
+export function cliScript(): string {
+  return join(packageRoot(), packageJson().bin.invtrace);
 }

@@ -63,4 +63,11 @@ describe('workerJob', () => {
     expect(workerScript('file:///x/dist/replay/parallel.js', 'replay/worker.js')).toBe('/x/dist/replay/worker.js');
     expect(workerScript('file:///x/replay/parallel.ts', 'replay/worker.js')).toMatch(/\/dist\/replay\/worker\.js$/);
   });
+
+  it('finds the bundled worker beside a chunk of the bundled CLI (dist/bin/), by its path with - for /', () => {
+    expect(workerScript('file:///x/dist/bin/parallel-a1b2.js', 'replay/worker.js')).toBe('/x/dist/bin/replay-worker.js');
+    expect(workerScript('file:///x/dist/bin/invtrace.js', 'cli/tui/jobs/worker.js')).toBe('/x/dist/bin/cli-tui-jobs-worker.js');
+    // A folder that only starts like the bundle's is tsc's layout: the worker's own name beside the caller.
+    expect(workerScript('file:///x/dist/binx/run.js', 'analyzers/ci/worker.js')).toBe('/x/dist/binx/worker.js');
+  });
 });

@@ -4,7 +4,7 @@
 // error; a thread that exits before settling fails the job. Used by replay's policy shares
 // (replay/parallel.ts), ci's traces (analyzers/ci/run.ts) and the TUI's jobs (cli/tui/jobs/jobs.ts).
 
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { packageRoot } from './paths.js';
@@ -34,12 +34,34 @@ export interface WorkerJobHandlers<N> {
 }
 
 /**
- * The compiled worker module beside the caller: `rel` under dist/ when the caller runs as
- * TypeScript (vitest; `npm run build` comes first), since a worker thread cannot load TypeScript.
+ * Every worker thread's module, as its path under dist/. The bundled CLI (rolldown.config.js) makes
+ * each an entry of its own, named by `bundledWorker`.
  */
-export function workerScript(callerUrl: string, rel: string): string {
+export const WORKER_SCRIPTS = [
+  'replay/worker.js',
+  'analyzers/ci/worker.js',
+  'cli/tui/jobs/worker.js',
+  'formats/ingest/qemu-worker.js',
+] as const;
+export type WorkerScript = (typeof WORKER_SCRIPTS)[number];
+
+/** The bundle's file name for a worker module: its path with `-` for `/` (`replay-worker.js`). */
+export const bundledWorker = (rel: WorkerScript): string => rel.replaceAll('/', '-');
+
+/** The folder under dist/ that holds the bundled CLI: its entry, its workers and their shared chunks. */
+export const BUNDLE_DIR = 'bin';
+
+/**
+ * The worker module for a caller at `callerUrl`: `rel` under dist/ when the caller runs as TypeScript
+ * (vitest; `npm run build` comes first, since a worker thread cannot load TypeScript); the bundled
+ * worker beside it when the caller is a chunk of the bundled CLI (dist/bin/); otherwise (tsc's
+ * output, one module per file) the compiled module beside the caller.
+ */
+export function workerScript(callerUrl: string, rel: WorkerScript): string {
   const here = fileURLToPath(callerUrl);
-  return here.endsWith('.ts') ? join(packageRoot(), 'dist', rel) : join(here, '..', rel.slice(rel.lastIndexOf('/') + 1));
+  if (here.endsWith('.ts')) return join(packageRoot(), 'dist', rel);
+  const dir = dirname(here);
+  return basename(dir) === BUNDLE_DIR ? join(dir, bundledWorker(rel)) : join(dir, basename(rel));
 }
 
 export function workerJob<M extends { readonly type: string }>(

@@ -5,12 +5,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
+import { cliScript } from '../formats/paths.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 /** The real captures (copied from ../shared/captures, bundled so tests run on any checkout). */
 export const CAPTURES = resolve(ROOT, 'samples/captures');
 export const capture = (name: string) => join(CAPTURES, name);
 export const haveCaptures = existsSync(CAPTURES);
+/** The CLI as users run it (package.json's bin). */
+export const CLI = cliScript();
 
 /** A temporary folder removed after the test file. */
 export function tempDir(): string {
@@ -27,7 +30,7 @@ export interface CliResult {
 
 /** Runs the compiled CLI (npm test builds it first). */
 export function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

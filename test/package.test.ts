@@ -38,7 +38,7 @@ describe('the packed package', () => {
       'dist/lib/index.js',
       'dist/lib/index.d.ts',
       'dist/lib/policy.d.ts',
-      'dist/cli/main.js',
+      'dist/bin/invtrace.js',
       'analyzers/sql/commands.sql',
       'samples/generated/smmuv3-wrap.arrow',
     ])

@@ -3,7 +3,7 @@
 // running while a query does.
 
 import { Dictionary, Int8, Table, Uint64, Uint8, Utf8, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ipcStreams } from '../arrow-files.js';
 import { expectTimersRunDuring } from '../testdata/fixtures.js';
 import { SqlError } from './engine.js';
@@ -34,6 +34,27 @@ function sample(n: number, offset = 0): Table {
 }
 
 describe('WasmEngine', () => {
+  it('makes no worker for a start stopped before it began, and says nothing about it', async () => {
+    const warned: unknown[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => warned.push(a));
+    try {
+      const stop = new AbortController();
+      stop.abort();
+      await expect(WasmEngine.start(stop.signal)).rejects.toThrow(/^duckdb-wasm start stopped$/);
+      // A worker made and terminated would exit within this wait and warn "worker terminated with 1
+      // pending requests"; stopping one already running (the case below) detaches it first.
+      await new Promise((r) => setTimeout(r, 300));
+      const running = new AbortController();
+      const started = WasmEngine.start(running.signal);
+      running.abort();
+      await expect(started).rejects.toThrow(/^duckdb-wasm start stopped$/);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(warned).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('creates a table from Arrow IPC stream bytes with every row', async () => {
     await engine.loadTable('t', [tableToIPC(sample(1000), 'stream')]);
     const r = await engine.query('SELECT count(*) AS n FROM t');
@@ -121,6 +142,18 @@ describe('WasmEngine', () => {
     expect(rows).toBe(300000);
     expect(Number(a.get(0)!.x)).toBe(1);
     expect(Number(b.get(0)!.n)).toBe(1000);
+  });
+
+  it('refuses LOAD at once, and names the extension a statement needs instead of loading it', async () => {
+    // Both would block forever in Node (duckdb/duckdb-wasm#2252); the engine has no exports to link one against.
+    const refused = /^duckdb-wasm cannot load DuckDB extensions here: use --engine native$/;
+    await expect(engine.query('LOAD icu')).rejects.toThrow(refused);
+    await expect(engine.query('-- a comment\n  force load json;')).rejects.toThrow(refused);
+    await expect(engine.exec('LOAD parquet')).rejects.toThrow(refused);
+    // The same word elsewhere in a statement is no LOAD.
+    expect((await engine.query("SELECT 'LOAD icu' AS load")).get(0)!.toJSON()).toEqual({ load: 'LOAD icu' });
+    await expect(engine.query(`SELECT '{"a":1}'::JSON AS j`)).rejects.toThrow(/JSON.* exists in the json extension/);
+    expect((await engine.query(`SELECT '{"a":1}'::VARCHAR AS j`)).get(0)!.toJSON()).toEqual({ j: '{"a":1}' });
   });
 
   it('reports bad SQL as one line', async () => {

@@ -35,7 +35,7 @@ shot() { { echo "=== $1"; screen; echo; } | tee -a "$OUT"; }
 
 start() { # start ARGS...: a shell that prints a marker, runs the TUI, prints its exit code
   tmux new-session -d -s "$S" -x 80 -y 24 \
-    "cd '$ROOT'; echo BEFORE-TUI; env -u CI -u CONTINUOUS_INTEGRATION node dist/cli/main.js tui $*; echo TUI-EXIT=\$?; sleep 600"
+    "cd '$ROOT'; echo BEFORE-TUI; env -u CI -u CONTINUOUS_INTEGRATION node dist/bin/invtrace.js tui $*; echo TUI-EXIT=\$?; sleep 600"
   # TUI_SMOKE_RAW=FILE keeps every byte the TUI wrote, for debugging.
   [ -z "${TUI_SMOKE_RAW:-}" ] || tmux pipe-pane -o -t "$S" "cat >> '$TUI_SMOKE_RAW'"
 }

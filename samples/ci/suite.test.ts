@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, ROOT, tempDir } from '../../test/helpers.js';
+import { CLI, cli, ROOT, tempDir } from '../../test/helpers.js';
 import { expectJunitShape, junitFailures } from '../../test/junit.js';
 import { findAll } from '../../test/xml.js';
 
@@ -114,7 +114,7 @@ describe('progress', () => {
     const s = suite();
     copyFileSync(BASELINE, join(dir, 'b.json'));
     // script(1) runs the CLI on a pseudo-terminal: stderr is a TTY there.
-    const cmd = `${process.execPath} ${join(ROOT, 'dist/cli/main.js')} ci ${s} --baseline ${join(dir, 'b.json')}`;
+    const cmd = `${process.execPath} ${CLI} ci ${s} --baseline ${join(dir, 'b.json')}`;
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', cwd: ROOT });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('\rci [1/2] a-vtd-shared-domain-devtlb: ingesting...');

@@ -5,12 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../samples/rng.js';
-import { ROOT, cli, haveCaptures, tempDir } from '../helpers.js';
+import { CLI, ROOT, cli, haveCaptures, tempDir } from '../helpers.js';
 import { checkCopy, corrupt, runIngest, type IngestSummaryLike } from './corrupt.js';
 import { runWords, wordTrace } from './words.js';
 import { replayAll } from './workload.js';
 
-const CLI = join(ROOT, 'dist/cli/main.js');
 const dir = tempDir();
 
 describe('random commands through decode, bare hardware and every policy', () => {

@@ -14,13 +14,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { cliScript } from '../../formats/paths.js';
 import { runCorruption, type CopyResult } from './corrupt.js';
 import { knownClass } from './known.js';
 import { runWords, type WordVariant } from './words.js';
 import { genCommand } from './workload.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = cliScript();
 
 interface Args {
   seed: number;

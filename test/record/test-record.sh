@@ -30,7 +30,7 @@ mkdir -p "$SCRATCH" "$OUT"
 
 log() { echo "[test-record $(date +%T)] $*" >&2; }
 fail() { echo "[test-record] FAIL: $*" >&2; exit 1; }
-invtrace() { node "$ROOT/dist/cli/main.js" "$@"; }
+invtrace() { node "$ROOT/dist/bin/invtrace.js" "$@"; }
 capture() { SCRATCH=$SCRATCH OUT=$OUT bash "$CAPTURE" "$@"; }
 has_command() { invtrace --help | grep -E "^  $1 " > /dev/null; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -103,7 +103,7 @@ check_trace() {
         fail "$name: expected ${4:-1} source files, got $(json sources <<<"$info")"
     # Decode the first command of each type again from its raw words, through the CLI.
     invtrace export "$trace" -o "$OUT/$name.jsonl"
-    node - "$OUT/$name.jsonl" "$arch" "$ROOT/dist/cli/main.js" <<'EOF'
+    node - "$OUT/$name.jsonl" "$arch" "$ROOT/dist/bin/invtrace.js" <<'EOF'
 const fs = require('fs'), { execFileSync } = require('child_process');
 const [file, arch, main] = process.argv.slice(2);
 const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
@@ -141,7 +141,7 @@ run_vtd() {
     guest=$(invtrace record --guest-cmdline vtd 2>/dev/null)
     rm -f "$OUT/console-vtd.txt"
     # The command's own -serial file: is reused by --console; --keep-log keeps the raw files.
-    timeout "$TIMEOUT" node "$ROOT/dist/cli/main.js" record -o "$OUT/vtd.arrow" --console --keep-log -- \
+    timeout "$TIMEOUT" node "$ROOT/dist/bin/invtrace.js" record -o "$OUT/vtd.arrow" --console --keep-log -- \
         qemu-system-x86_64 -accel tcg,thread=single -machine q35,kernel-irqchip=split -cpu max -smp 2 -m 1024 \
         -nodefaults -display none -no-reboot \
         -device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
@@ -166,7 +166,7 @@ run_smmuv3() {
     guest=$(invtrace record --guest-cmdline smmuv3 --kernel-version "$kver" 2>/dev/null)
     before=$(ls -d "${TMPDIR:-/tmp}"/invtrace-record-* 2>/dev/null | sort || true)
     # No -serial: --console adds -serial file:; without --keep-log the raw files go to a temp dir.
-    timeout "$TIMEOUT" node "$ROOT/dist/cli/main.js" record -o "$OUT/smmuv3.arrow" --console -- \
+    timeout "$TIMEOUT" node "$ROOT/dist/bin/invtrace.js" record -o "$OUT/smmuv3.arrow" --console -- \
         qemu-system-aarch64 -M virt,iommu=smmuv3,gic-version=3 -cpu cortex-a57 -smp 2 -m 1024 \
         -nodefaults -display none -no-reboot \
         -kernel "$d/root/boot/vmlinuz-$kver" -initrd "$d/initrd-record.gz" \
@@ -186,7 +186,7 @@ run_interrupted() {
     local kver=${KVER_ARM64:-$(capture default_kver arm64)} d pid rc=0 i
     d=$SCRATCH/arm64-$kver
     rm -f "$OUT"/sigterm.* "$OUT"/.sigterm.*
-    node "$ROOT/dist/cli/main.js" record -o "$OUT/sigterm.arrow" --keep-log -- \
+    node "$ROOT/dist/bin/invtrace.js" record -o "$OUT/sigterm.arrow" --keep-log -- \
         qemu-system-aarch64 -M virt,iommu=smmuv3,gic-version=3 -cpu cortex-a57 -smp 2 -m 1024 \
         -nodefaults -display none -no-reboot -serial null \
         -kernel "$d/root/boot/vmlinuz-$kver" -initrd "$d/initrd-record.gz" \
@@ -207,7 +207,7 @@ run_interrupted() {
 }
 
 ensure_packages
-[ -f "$ROOT/dist/cli/main.js" ] || fail "build first (npm run build)"
+[ -f "$ROOT/dist/bin/invtrace.js" ] || fail "build first (npm run build)"
 # A command line without a vIOMMU is refused before anything runs.
 if out=$(invtrace record -o "$OUT/none.arrow" -- qemu-system-x86_64 -M q35 2>&1); then fail "no-vIOMMU run succeeded"; fi
 [[ $out == *"no vIOMMU"* ]] || fail "unexpected no-vIOMMU message: $out"
