@@ -1,13 +1,17 @@
-// Loaded into a measured process by `npm run bench -- sql` (node --import): at exit, writes the
-// process's CPU seconds (user + system, every thread: DuckDB's worker included) to the file
-// $INVTRACE_BENCH_CPU_FILE names. CPU time is far less sensitive than wall time to the other
-// processes on a shared machine, so the bench prints both.
+// Loaded into a measured process by `npm run bench -- sql` and `-- ingest` (node --import): at exit,
+// writes the process's CPU seconds (user + system, every thread: DuckDB's worker included) to the
+// file $INVTRACE_BENCH_CPU_FILE names, and {"cpuSeconds", "maxRssMiB"} as JSON to the one
+// $INVTRACE_BENCH_USAGE_FILE names. CPU time is far less sensitive than wall time to the other
+// processes on a shared machine, so the benches print both.
 
 import { writeFileSync } from 'node:fs';
 
 const file = process.env.INVTRACE_BENCH_CPU_FILE;
-if (file)
+const usage = process.env.INVTRACE_BENCH_USAGE_FILE;
+if (file || usage)
   process.on('exit', () => {
-    const u = process.cpuUsage();
-    writeFileSync(file, `${(u.user + u.system) / 1e6}\n`);
+    const u = process.resourceUsage();
+    const cpuSeconds = (u.userCPUTime + u.systemCPUTime) / 1e6;
+    if (file) writeFileSync(file, `${cpuSeconds}\n`);
+    if (usage) writeFileSync(usage, `${JSON.stringify({ cpuSeconds, maxRssMiB: u.maxRSS / 1024 })}\n`);
   });

@@ -20,9 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { cliScript } from '../formats/paths.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = cliScript();
 const CAPTURES = join(ROOT, 'samples/captures');
 const SCENARIOS = join(ROOT, 'samples/scenarios');
 const REF = join(ROOT, 'bench/ingest-hash.ref.txt');

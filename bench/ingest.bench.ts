@@ -10,9 +10,10 @@
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
 //     skips the large one)
-// Each ingest runs in its own process (bench/ingest-child.ts) so that its peak RSS is its own. Each
-// ratio also gives the CPU-time ratio (user + system, /usr/bin/time for the peers), steadier than
-// wall time when other jobs share the machine.
+// Each ingest is the CLI as users run it (`invtrace ingest FILE... -o OUT --json`, package.json's
+// bin: the bundled CLI), one process per run so that its peak RSS is its own, measured from inside
+// at exit (bench/cpu-at-exit.ts). Each ratio also gives the CPU-time ratio (user + system,
+// /usr/bin/time for the peers), steadier than wall time when other jobs share the machine.
 // mawk is installed with apt-get when missing (root only); otherwise that ratio is skipped with a
 // message.
 
@@ -22,10 +23,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
+import { cliScript } from '../formats/paths.js';
 import type { Bench, Measurement } from './harness.js';
 
 const captures = (name: string) => fileURLToPath(new URL(`../../samples/captures/${name}`, import.meta.url));
-const CHILD = fileURLToPath(new URL('./ingest-child.js', import.meta.url));
+const USAGE_HOOK = fileURLToPath(new URL('./cpu-at-exit.js', import.meta.url));
 const RUN = 'vtd-scalable-strict';
 const COPIES = 9;
 const HUGE = 90;
@@ -43,15 +45,16 @@ interface Timed {
 }
 
 /**
- * Best wall time in seconds of a command (stdout to /dev/null unless it is an ingest child), and its
- * best CPU time through /usr/bin/time; undefined when it fails. The CPU figures are steadier than
- * wall time on a shared machine.
+ * Best wall time in seconds of a command (stdout to /dev/null unless it is an ingest), and its best
+ * CPU time through /usr/bin/time (an ingest's from its own usage file); undefined when it fails.
+ * The CPU figures are steadier than wall time on a shared machine.
  */
 function timeCmd(cmd: string, args: readonly string[], reps = REPS, env?: NodeJS.ProcessEnv): Timed | undefined {
   let best = Infinity;
   let cpu = Infinity;
   let stdout = '';
   const child = cmd === process.execPath;
+  const usageFile = env?.INVTRACE_BENCH_USAGE_FILE;
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
     const [c, a] = haveTime && !child ? [TIME, ['-f', '@cpu %U %S', cmd, ...args]] : [cmd, args];
@@ -70,12 +73,14 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS, env?: NodeJS
     stdout = r.stdout?.toString() ?? '';
     const m = /@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr?.toString() ?? '');
     if (m) cpu = Math.min(cpu, Number(m[1]) + Number(m[2]));
-    else if (child) cpu = Math.min(cpu, (JSON.parse(stdout) as { cpuSeconds: number }).cpuSeconds);
+    else if (usageFile !== undefined) cpu = Math.min(cpu, usageOf(usageFile).cpuSeconds);
   }
   return { seconds: best, cpu: Number.isFinite(cpu) ? cpu : undefined, stdout };
 }
 
-/** One ingest per process: best wall and CPU time and the peak RSS of the runs. */
+const usageOf = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { cpuSeconds: number; maxRssMiB: number };
+
+/** One ingest per process (the CLI): best wall and CPU time and the peak RSS of the runs. */
 function timeIngest(
   files: readonly string[],
   out: string,
@@ -86,14 +91,16 @@ function timeIngest(
   let rows = 0;
   let seconds = Infinity;
   let cpu = Infinity;
+  const usage = `${out}.usage.json`;
   for (let i = 0; i < reps; i++) {
-    const r = timeCmd(process.execPath, [CHILD, out, ...files], 1, env);
+    const args = ['--import', USAGE_HOOK, cliScript(), 'ingest', ...files, '-o', out, '--json'];
+    const r = timeCmd(process.execPath, args, 1, { ...env, INVTRACE_BENCH_USAGE_FILE: usage });
     if (r === undefined) throw new Error('ingest failed');
-    const j = JSON.parse(r.stdout) as { rows: number; maxRssMiB: number; cpuSeconds: number };
-    rssMiB = Math.max(rssMiB, j.maxRssMiB);
-    rows = j.rows;
+    const u = usageOf(usage);
+    rssMiB = Math.max(rssMiB, u.maxRssMiB);
+    rows = (JSON.parse(r.stdout) as { rows: number }).rows;
     seconds = Math.min(seconds, r.seconds);
-    cpu = Math.min(cpu, j.cpuSeconds);
+    cpu = Math.min(cpu, u.cpuSeconds);
   }
   return { seconds, cpu, rssMiB, rows };
 }

@@ -83,4 +83,39 @@ describe('readLineChunks', () => {
     expect(blocked.got).toEqual(lines);
     expect(blocked.bytes).toBe(streamed.bytes);
   });
+
+  it.each([
+    ['plain, blocking', true, false],
+    ['plain, streamed', false, false],
+    ['gzip', false, true],
+  ])('%s in 100-byte blocks: the same lines as in 256 KiB blocks, in blocks of at most 100 bytes', async (_kind, blocking, gz) => {
+    // 9-byte lines (7 + CRLF): 100-byte blocks end inside lines and between CR and LF (at 100 =
+    // 11 x 9 + 1, one byte into line 12; at 800 = 88 x 9 + 8, between the CR and LF of line 89).
+    const { body, lines } = text(3_000, 7);
+    const p = join(dir, `small-blocks-${_kind.replace(/\W+/g, '-')}.txt`);
+    writeFileSync(p, gz ? gzipSync(Buffer.from(body)) : body);
+    const read = async (block: number | undefined) => {
+      const got: string[] = [];
+      let blocks = 0;
+      let bytes = 0;
+      let widest = 0;
+      for await (const c of readLineChunks(p, { blocking, ...(block !== undefined ? { block } : {}) })) {
+        for (let k = 0; k < c.count; k++) got.push(c.buf.toString('latin1', c.start[k], c.end[k]));
+        blocks++;
+        widest = Math.max(widest, c.bytes - bytes);
+        bytes = c.bytes;
+      }
+      return { got, blocks, bytes, widest };
+    };
+    const whole = await read(undefined);
+    const small = await read(100);
+    expect(small.got).toEqual(lines);
+    expect(small.got).toEqual(whole.got);
+    expect(small.bytes).toBe(whole.bytes);
+    // The default reads this 27,000-byte file in one block; 100-byte blocks hand over at most 100
+    // bytes at a time (a line joined across blocks counts its own bytes), so at least 270 of them.
+    expect(whole.blocks).toBeLessThanOrEqual(2);
+    expect(small.widest).toBeLessThanOrEqual(100);
+    expect(small.blocks).toBeGreaterThanOrEqual(270);
+  });
 });

@@ -49,8 +49,8 @@ export async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-/** The bytes of a file, inflated when gzip-compressed. */
-export async function openText(path: string): Promise<Readable> {
+/** The bytes of a file, inflated when gzip-compressed, in blocks of about `block` bytes. */
+export async function openText(path: string, block = BLOCK): Promise<Readable> {
   let gz: boolean;
   try {
     gz = await isGzip(path);
@@ -61,8 +61,8 @@ export async function openText(path: string): Promise<Readable> {
       message: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message,
     });
   }
-  const raw = createReadStream(path, { highWaterMark: BLOCK });
-  return gz ? raw.pipe(createGunzip({ chunkSize: BLOCK })) : raw;
+  const raw = createReadStream(path, { highWaterMark: block });
+  return gz ? raw.pipe(createGunzip({ chunkSize: block })) : raw;
 }
 
 /** Grows an offset array to hold at least `n` entries. */
@@ -80,15 +80,15 @@ function room(a: Int32Array, n: number): Int32Array {
  * scheduler) and no fresh 256 KiB buffer per block (allocating and first touching one cost ~80 ms
  * of the 98.7 MB bench log's ~1 s).
  */
-function* blockingBlocks(path: string): Generator<Buffer> {
+function* blockingBlocks(path: string, block: number): Generator<Buffer> {
   const fd = openSync(path, 'r');
-  const bufs = [Buffer.allocUnsafeSlow(BLOCK), Buffer.allocUnsafeSlow(BLOCK)];
+  const bufs = [Buffer.allocUnsafeSlow(block), Buffer.allocUnsafeSlow(block)];
   try {
     for (let i = 0; ; i ^= 1) {
       const b = bufs[i]!;
-      const n = readSync(fd, b, 0, BLOCK, null);
+      const n = readSync(fd, b, 0, block, null);
       if (n === 0) return;
-      yield n === BLOCK ? b : b.subarray(0, n);
+      yield n === block ? b : b.subarray(0, n);
     }
   } finally {
     closeSync(fd);
@@ -101,12 +101,19 @@ export interface ReadLineOptions {
    * for a reader that keeps nothing of a block once it asks for the next.
    */
   readonly blocking?: boolean;
+  /**
+   * Bytes per block (default 256 KiB). Smaller blocks suit a reader whose events wait for another
+   * stream's (the guest side of a pair, formats/ingest/ingest.ts): what a block yields lives until
+   * the other side catches up, and a smaller block keeps that short of a scavenge.
+   */
+  readonly block?: number;
 }
 
 /** Every line of a text file (gzip or not), a block at a time; the final line need not end with a newline. */
 export async function* readLineChunks(path: string, opts: ReadLineOptions = {}): AsyncGenerator<LineChunk> {
   const blocking = opts.blocking === true && !(await isGzip(path).catch(() => true));
-  const stream = blocking ? blockingBlocks(path) : await openText(path);
+  const block = opts.block ?? BLOCK;
+  const stream = blocking ? blockingBlocks(path, block) : await openText(path, block);
   /** What is kept of a block past the next one: a copy when the blocks' buffers are reused. */
   const keep = blocking ? (b: Buffer) => Buffer.from(b) : (b: Buffer) => b;
   let start: Int32Array = new Int32Array(1 << 14);

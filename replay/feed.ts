@@ -11,8 +11,12 @@ import type { QueueUnit } from './unit.js';
 
 /** Each event with the guest queue it belongs to (`queue`: 0 in a one-queue trace). */
 export interface TraceHandlers {
-  /** `cause`: why the guest sent the invalidation (map/unmap), when the trace says. */
-  command(seq: number, slot: number, words: bigint[], cause: 'map' | 'unmap' | undefined, queue: number): void;
+  /**
+   * `halves`: the command's words as 32-bit halves, low half first (2 per word), in a buffer the
+   * walk reuses for the next command: copy what is kept. `cause`: why the guest sent the
+   * invalidation (map/unmap), when the trace says.
+   */
+  command(seq: number, slot: number, halves: Uint32Array, cause: 'map' | 'unmap' | undefined, queue: number): void;
   doorbell(seq: number, index: number, wrap: number, queue: number): void;
   ack(seq: number, queue: number): void;
   fault(seq: number, sid: number, timedOut: boolean): void;
@@ -28,6 +32,7 @@ export interface FeedCounts {
 /** Every event of a trace, in order, to the handlers; `onBatch` after each batch. */
 export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (events: number) => void): Promise<FeedCounts> {
   const words = t.header.desc_bytes === 32 ? 4 : 2;
+  const halves = new Uint32Array(2 * words);
   let events = 0;
   let commands = 0;
   let doorbells = 0;
@@ -40,7 +45,8 @@ export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (e
       const kind = v.kindOf(i);
       switch (kind) {
         case 'cmd':
-          h.command(seq, v.slot.values[i]!, v.words(i, words), v.causeOf(i), v.queueOf(i));
+          v.halves(i, words, halves);
+          h.command(seq, v.slot.values[i]!, halves, v.causeOf(i), v.queueOf(i));
           commands++;
           break;
         case 'doorbell':
@@ -88,7 +94,7 @@ export function feedTrace(t: OpenTrace, unit: QueueUnit, mem: GuestMemory, base:
   }
   const slotBytes = t.header.desc_bytes;
   return dispatchTrace(t, {
-    command: (_seq, slot, words) => void mem.writeWords(base + BigInt(slot * slotBytes), words),
+    command: (_seq, slot, halves) => void mem.writeHalvesAt(Number(base) + slot * slotBytes, halves),
     doorbell: (_seq, index, wrap) => unit.writeProducer(index, wrap),
     ack: () => unit.acknowledge(),
     fault: (_seq, sid, timedOut) => unit.setAtcTimeout(sid, timedOut),

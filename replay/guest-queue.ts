@@ -67,9 +67,9 @@ export class GuestQueue {
     this.prod = this.start;
   }
 
-  /** The guest writes a command into `slot`. */
-  write(seq: number, slot: number, words: readonly bigint[], cause: Cause | undefined): void {
-    this.mem.writeWordsAt(this.baseNum + slot * this.descBytes, words);
+  /** The guest writes a command into `slot` (its words as 32-bit halves, low half first). */
+  write(seq: number, slot: number, halves: Uint32Array, cause: Cause | undefined): void {
+    this.mem.writeHalvesAt(this.baseNum + slot * this.descBytes, halves);
     this.slotSeq[slot] = seq;
     this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
     this.slotDecoded[slot] = undefined;

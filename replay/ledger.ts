@@ -99,8 +99,8 @@ export class Ledger {
   flush(out: HostOpsRowSink | undefined): void {
     const n = this.nTouched;
     if (n === 0) return;
-    const touched = this.touched.subarray(0, n);
-    if (n > 1) touched.sort();
+    const touched = this.touched;
+    if (n > 1) sortPrefix(touched, n);
     for (let i = 0; i < n; i++) {
       const cell = touched[i]!;
       const kind = (cell / this.stride) | 0;
@@ -127,6 +127,19 @@ export class Ledger {
 }
 
 const BYTES_COPIED = SUMMARY_COUNTS.indexOf('bytes_copied');
+
+/** Sorts a[0..n) ascending in place (an event touches a handful of cells: no subarray view made). */
+function sortPrefix(a: Int32Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
 
 /** The work-kind number of a VMM op kind. */
 export const vmmWork = (kind: WorkKind): number => workIndex(kind);

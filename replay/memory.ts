@@ -14,7 +14,7 @@ interface Region {
 }
 
 /** Whether a 64-bit word's low half comes first in memory here (as in the guest's little-endian words). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** `out.length` words of typed region `r` from address `a` (inside it, 8-byte aligned) into `out`. */
 function readRegion(r: Region, a: number, out: bigint[]): void {
@@ -26,6 +26,13 @@ function readRegion(r: Region, a: number, out: bigint[]): void {
 function writeRegion(r: Region, a: number, words: readonly bigint[]): void {
   const i = Math.floor((a - r.lo) / 8);
   for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
+}
+
+/** 64-bit words from their 32-bit halves, low half first. */
+function wordsOf(halves: Uint32Array): bigint[] {
+  const out: bigint[] = [];
+  for (let k = 0; k + 1 < halves.length; k += 2) out.push((BigInt(halves[k + 1]!) << 32n) | BigInt(halves[k]!));
+  return out;
 }
 
 export class GuestMemory {
@@ -126,6 +133,17 @@ export class GuestMemory {
     const r = this.faults.length === 0 ? this.regionAt(addr, words.length * 8) : undefined;
     if (r === undefined) return this.writeWords(BigInt(addr), words);
     writeRegion(r, addr, words);
+    return true;
+  }
+
+  /**
+   * Words given as 32-bit halves, low half first (2 per word), at an address given as a number:
+   * into a typed region as they are (no BigInt on a little-endian host), else as writeWords.
+   */
+  writeHalvesAt(addr: number, halves: Uint32Array): boolean {
+    const r = this.faults.length === 0 && LITTLE_ENDIAN ? this.regionAt(addr, halves.length * 4) : undefined;
+    if (r === undefined) return this.writeWords(BigInt(addr), wordsOf(halves));
+    r.halves.set(halves, Math.floor((addr - r.lo) / 8) * 2);
     return true;
   }
 

@@ -1,59 +1,22 @@
-// Policies in parallel: the policies are cut into contiguous shares, one worker thread each
-// (worker.ts); every worker replays the whole trace with its own bare hardware (one unit, cheap
-// next to the policies' hosts) and spills its rows tagged with their place in the serial order.
+// Policies in parallel: the policies are cut into contiguous shares, the first replayed in this
+// thread and each other in a worker thread (share.ts, worker.ts); every share replays the whole
+// trace with its own bare hardware (one unit, cheap next to the policies' hosts) and spills its
+// rows tagged with their place in the serial order.
 // The main thread merges the shares — host_ops and violations by (phase, event ordinal), ties in
 // policy order; completions and summaries share after share — into the same result tables, batch
 // for batch, that a serial run writes: output is byte-identical (bench/replay-hashes.ts checks it).
 
-import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { InputError } from '../formats/result.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
-import { openTables, replayOutput, summaryRow, bareOutput } from './replayer.js';
+import { openTables, replayOutput, summaryRow } from './replayer.js';
+import { COMPLETIONS_WIDTH, HOST_OPS_WIDTH, replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
 import { LineReader, Spill, type SpillReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { OP_KINDS } from './tables.js';
 import type { ResolvedTopology } from './topology.js';
-
-/** Spilled host_ops record: event, policy (in the share), seq, kind, iommu, count, entries, bytes, cost. */
-export const HOST_OPS_WIDTH = 9;
-/** Spilled completions record: policy (in the share), seq, slot, doorbell_seq, completed, ref_completed, latency (NaN: null), commands. */
-export const COMPLETIONS_WIDTH = 8;
-
-export interface ShareSpec {
-  readonly index: number;
-  readonly trace: string;
-  readonly policies: readonly string[];
-  readonly topologyFile?: string;
-  readonly costsFile?: string;
-  readonly scratch: string;
-  readonly tables: boolean;
-  readonly progress: boolean;
-}
-
-export type ShareMessage =
-  | { readonly type: 'progress'; readonly rows: number }
-  | {
-      readonly type: 'done';
-      readonly events: number;
-      readonly doorbells: number;
-      readonly summaries: readonly PolicySummary[];
-      readonly bare: ReturnType<typeof bareOutput>;
-      readonly records: { readonly hostOps: number; readonly completions: number };
-    }
-  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
-
-type Done = Extract<ShareMessage, { type: 'done' }>;
-
-export function shareFiles(scratch: string, index: number) {
-  return {
-    hostOps: join(scratch, `share-${index}-host_ops.f64`),
-    completions: join(scratch, `share-${index}-completions.f64`),
-    violations: join(scratch, `share-${index}-violations.jsonl`),
-  };
-}
 
 /** `n` policies cut into `jobs` contiguous shares, as even as can be. */
 export function shares<T>(items: readonly T[], jobs: number): T[][] {
@@ -77,6 +40,8 @@ export interface ParallelOptions {
   readonly onProgress?: (rows: number) => void;
 }
 
+type Done = ShareDone;
+
 function runShare(spec: ShareSpec, onProgress?: (rows: number) => void): { done: Promise<Done>; stop(): void } {
   const job = workerJob<ShareMessage>(
     workerScript(import.meta.url, 'replay/worker.js'),
@@ -95,21 +60,20 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
   const parts = shares(opts.policies, opts.jobs);
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-parallel-'));
   const tables = opts.outDir !== undefined;
-  const running = parts.map((policies, index) =>
-    runShare(
-      {
-        index,
-        trace: trace.path,
-        policies,
-        scratch,
-        tables,
-        progress: index === 0 && opts.onProgress !== undefined,
-        ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
-        ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
-      },
-      index === 0 ? opts.onProgress : undefined,
-    ),
-  );
+  const specs: ShareSpec[] = parts.map((policies, index) => ({
+    index,
+    trace: trace.path,
+    policies,
+    scratch,
+    tables,
+    progress: index === 0 && opts.onProgress !== undefined,
+    ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
+    ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
+  }));
+  // Every share but the first in a worker thread, started first; the first (the largest: shares
+  // gives the first ones the extra policies) in this thread, whose modules are loaded already.
+  const workers = specs.slice(1).map((spec) => runShare(spec));
+  const running = [{ done: replayShare(specs[0]!, opts.onProgress), stop: () => {} }, ...workers];
   try {
     const done = await Promise.all(running.map((r) => r.done));
     const summaries = done.flatMap((d) => d.summaries);

@@ -15,6 +15,7 @@ import type { Ledger } from './ledger.js';
 import { GuestStateCheck, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
 import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
 import type { VmmArch } from './vmm/arch.js';
+import { memoVmm } from './vmm/memo.js';
 
 /** One guest queue of the replay, shared by every policy: the ring, its bare unit, its devices. */
 export interface QueueLane {
@@ -77,7 +78,8 @@ export class QueueRun {
       header: q.header,
       topology: lane.topology,
       host,
-      vmm,
+      // Host entries kept per decoded command for this run's host (vmm/memo.ts).
+      vmm: memoVmm(vmm, host),
       get cons() {
         return run.cons;
       },

@@ -119,11 +119,11 @@ export function traceHandlers(lanes: readonly QueueLane[], runs: readonly Policy
   const laneOfSid = new Map<number, QueueLane>();
   for (const l of lanes) for (const d of l.topology.devices) laneOfSid.set(d.sid, l);
   return {
-    command: (seq, slot, words, cause, queue) => {
+    command: (seq, slot, halves, cause, queue) => {
       at.event++;
       const { q, ref } = lanes[queue]!;
       ref.write(seq, slot);
-      q.write(seq, slot, words, cause);
+      q.write(seq, slot, halves, cause);
       // A published entry bare hardware has not consumed, rewritten (Linux's recovery writes a
       // CMD_SYNC or a copy of its wait over the refused slot): the new command is published in its place.
       const pos = ref.republished(slot);

@@ -144,6 +144,18 @@ describe('WasmEngine', () => {
     expect(Number(b.get(0)!.n)).toBe(1000);
   });
 
+  it('refuses LOAD at once, and names the extension a statement needs instead of loading it', async () => {
+    // Both would block forever in Node (duckdb/duckdb-wasm#2252); the engine has no exports to link one against.
+    const refused = /^duckdb-wasm cannot load DuckDB extensions here: use --engine native$/;
+    await expect(engine.query('LOAD icu')).rejects.toThrow(refused);
+    await expect(engine.query('-- a comment\n  force load json;')).rejects.toThrow(refused);
+    await expect(engine.exec('LOAD parquet')).rejects.toThrow(refused);
+    // The same word elsewhere in a statement is no LOAD.
+    expect((await engine.query("SELECT 'LOAD icu' AS load")).get(0)!.toJSON()).toEqual({ load: 'LOAD icu' });
+    await expect(engine.query(`SELECT '{"a":1}'::JSON AS j`)).rejects.toThrow(/JSON.* exists in the json extension/);
+    expect((await engine.query(`SELECT '{"a":1}'::VARCHAR AS j`)).get(0)!.toJSON()).toEqual({ j: '{"a":1}' });
+  });
+
   it('reports bad SQL as one line', async () => {
     const e = await engine.query('SELEC 1').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SqlError);

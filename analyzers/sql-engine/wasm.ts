@@ -22,6 +22,7 @@ import { RecordBatchReader, Table, type AsyncRecordBatchStreamReader, type Recor
 import type { AsyncDuckDB } from '@duckdb/duckdb-wasm';
 import { ident, SqlError, StatementQueue, type SqlEngine } from './engine.js';
 import { cacheRoot } from './parquet-cache.js';
+import { trimmedModule } from './wasm-exports.js';
 import { LINK_REWRITE_VERSION, lazyArrow, lazyLinking } from './wasm-link.js';
 
 const require = createRequire(import.meta.url);
@@ -158,6 +159,18 @@ class WorkerAdapter {
   }
 }
 
+/** A statement that begins (after comments) with LOAD or FORCE LOAD: an extension to load. */
+const LOAD_STATEMENT = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:FORCE\s+)?LOAD\b/i;
+
+/**
+ * Refuses a LOAD at once: duckdb-wasm in Node blocks forever on it unless extensions.duckdb.org
+ * answers (duckdb/duckdb-wasm#2252), and this engine's module keeps none of the exports an
+ * extension links against (wasm-exports.ts).
+ */
+function refuseLoad(sql: string): void {
+  if (LOAD_STATEMENT.test(sql)) throw new SqlError('duckdb-wasm cannot load DuckDB extensions here: use --engine native');
+}
+
 /**
  * The one line a statement that passed duckdb-wasm's memory ceiling fails with. DuckDB's buffer
  * manager stops at its memory_limit (about 3.1 GiB: WebAssembly's 4 GiB address space less room
@@ -223,12 +236,13 @@ export class WasmEngine implements SqlEngine {
     v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
     v8.setFlagsFromString(WASM_LAZY_VALIDATION);
     const script = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-node-eh.worker.cjs');
-    const wasm = require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm');
     // The worker first: it compiles the WebAssembly while this thread loads duckdb-wasm.
     // Its dynamic linker made lazy (wasm-link.ts): half of the worker's start-up CPU otherwise.
     const linked = lazyLinking(readFileSync(script, 'utf8'));
     const source = lazyArrow(linked.text);
     const linking = linked.applied && source.applied ? `link${LINK_REWRITE_VERSION}` : `link0-${linked.applied}-${source.applied}`;
+    // The module with only the exports that script names (wasm-exports.ts): a tenth of the instantiation.
+    const wasm = trimmedModule(require.resolve('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm'), source.text, join(cacheRoot(), 'wasm'));
     const codeCache = join(cacheRoot(), 'v8', `duckdb-wasm-worker-${source.text.length}-${linking}-v8-${process.versions.v8}.cache`);
     const worker = new Worker(shim(script, wasm, codeCache, Boolean(process.env.INVTRACE_DEBUG)), {
       eval: true,
@@ -255,6 +269,9 @@ export class WasmEngine implements SqlEngine {
       // Keep 64-bit integers exact (BigInt), not doubles.
       await until(db.open({ query: { castBigIntToDouble: false } }));
       const conn = await until(db.connectInternal());
+      // A function or type of an extension not loaded (read_parquet, ::JSON) would load it on
+      // first use: that blocks forever in Node (wasm-exports.ts). DuckDB names the extension instead.
+      await until(db.runQuery(conn, 'SET autoload_known_extensions = false'));
       worker.postMessage('invtrace:save-code-cache');
       return new WasmEngine(db, conn, worker);
     } catch (e) {
@@ -300,7 +317,8 @@ export class WasmEngine implements SqlEngine {
     });
   }
 
-  exec(sql: string): Promise<void> {
+  async exec(sql: string): Promise<void> {
+    refuseLoad(sql);
     return this.serial(async () => {
       try {
         await this.db.runQuery(this.conn, sql);
@@ -328,6 +346,7 @@ export class WasmEngine implements SqlEngine {
    */
   private async pending(sql: string, stream: boolean): Promise<AsyncRecordBatchStreamReader> {
     if (this.closed) throw new Error('SQL engine is closed');
+    refuseLoad(sql);
     // Everything queued after this statement waits until its result has been read (or abandoned).
     const release = await this.queue.hold();
     let header: Uint8Array | null = null;

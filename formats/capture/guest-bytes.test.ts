@@ -117,7 +117,18 @@ describe('guest byte scanner declines what is not canonical', () => {
     expect(s.usable(Buffer.from(`${ok}\n`))).toBe(true);
     expect(s.usable(Buffer.from(`${ok}\r\n`))).toBe(false);
     expect(s.usable(Buffer.from(`${ok}\u2029\n`))).toBe(false);
+    expect(s.usable(Buffer.from(`\u2028${ok}\n`))).toBe(false);
     expect(parseFtraceLine(`${ok}\u2029`)).toBeUndefined();
+  });
+  it('keeps a block whose other E2-led characters the dot takes (U+2027, U+202A, U+2030, U+20AC)', () => {
+    // Same lead byte E2 and, but for U+20AC, the same second byte 80: only A8 and A9 third bytes refuse.
+    for (const ch of ['\u2027', '\u202a', '\u2030', '\u20ac', '\u2000']) {
+      expect(s.usable(Buffer.from(`${ok}${ch}\n`))).toBe(true);
+      expect(parseFtraceLine(`${ok}${ch}`)).toBeDefined();
+    }
+    // A block cut inside the character: E2 80 at its end, the A8 in the next block.
+    expect(s.usable(Buffer.from(`${ok}\u2028\n`).subarray(0, ok.length + 2))).toBe(true);
+    expect(s.usable(Buffer.from(`${ok}\u2027\u2028\u2030`))).toBe(false);
   });
   it('falls back on a tab, a TGID column, an unsigned task dash or a time beyond 2^53 ns', () => {
     expect(check(s, ok.replace(' [001]', '\t[001]'))).toBe('fallback');

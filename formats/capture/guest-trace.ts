@@ -76,6 +76,9 @@ function noteFact(text: string, facts: GuestFacts): void {
  * are counted against the header's `entries-in-buffer` (what the kernel dumped): a line lost or
  * duplicated on the way is a warning naming the header line. With a `scanner`, event lines of the
  * canonical form are read from the bytes (guest-bytes.ts) and the others as text, in file order.
+ * Nothing is kept of a block once the next is asked for (the scanner interns its strings, the text
+ * path copies), so a plain file is read with blocking reads into reused buffers; `block` sets the
+ * block size (lines.ts ReadLineOptions).
  */
 export async function* readGuestChunks(
   path: string,
@@ -84,6 +87,7 @@ export async function* readGuestChunks(
   facts: GuestFacts,
   progress?: Progress,
   scanner?: GuestByteScanner,
+  block?: number,
 ): AsyncGenerator<GuestItem[]> {
   let inside = kind === 'ftrace';
   let sawBegin = false;
@@ -92,7 +96,7 @@ export async function* readGuestChunks(
   /** Event lines (parsed or not) and the header's count of them. */
   let eventLines = 0;
   let header: { inBuffer: number; line: number } | undefined;
-  for await (const c of readLineChunks(path)) {
+  for await (const c of readLineChunks(path, { blocking: true, ...(block !== undefined ? { block } : {}) })) {
     const out: GuestItem[] = [];
     const { buf, start, end } = c;
     const fast = scanner?.usable(buf) === true ? scanner : undefined;

@@ -21,6 +21,7 @@ import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
 import type { ScannedFtrace } from './guest-bytes.js';
 import type { GuestItem } from './guest-trace.js';
+import { lowBits } from './low-bits.js';
 import { QueueReader } from './queue-reader.js';
 
 /** Linux's invalidation queue length (QI_LENGTH, drivers/iommu/intel/dmar.c). */
@@ -30,6 +31,9 @@ export const DEFAULT_BATCH_GAP_NS = 2_000n;
 /** Type bits of a VT-d descriptor: qw0[3:0] and qw0[11:9] (spec/vtd.md §2). */
 export const VTD_TYPE_BITS = 0xe0fn;
 const QI_IWD_TYPE = 0x5n;
+/** The words of an inferred wait, and what is known of them: its type only (shared, never written). */
+const INFERRED_WAIT_WORDS: readonly bigint[] = Object.freeze([QI_IWD_TYPE, 0n, 0n, 0n]);
+const INFERRED_WAIT_KNOWN: readonly [bigint, bigint] = Object.freeze([VTD_TYPE_BITS, 0n] as const);
 
 interface Pending {
   readonly cpu: number;
@@ -124,8 +128,8 @@ export class GuestVtdQueue extends QueueReader {
       kind: 'cmd',
       slot: c.slot,
       wrap: c.wrap,
-      words: [QI_IWD_TYPE, 0n, 0n, 0n],
-      known: [VTD_TYPE_BITS, 0n],
+      words: INFERRED_WAIT_WORDS,
+      known: INFERRED_WAIT_KNOWN,
       at,
       ts_ns: last.ts,
       cpu: grp.cpu,
@@ -143,5 +147,9 @@ export class GuestVtdQueue extends QueueReader {
 export function isVtdWait(c: Pick<CmdEvent, 'words' | 'known'>): boolean {
   const k = c.known?.[0];
   if (k !== undefined && (k & VTD_TYPE_BITS) !== VTD_TYPE_BITS) return false;
-  return (c.words[0]! & VTD_TYPE_BITS) === QI_IWD_TYPE;
+  return (lowBits(c.words[0]!, 12) & VTD_TYPE_BITS_N) === QI_IWD_TYPE_N;
 }
+
+/** VTD_TYPE_BITS and the wait type as numbers (isVtdWait reads qw0's low 12 bits without a BigInt). */
+const VTD_TYPE_BITS_N = Number(VTD_TYPE_BITS);
+const QI_IWD_TYPE_N = Number(QI_IWD_TYPE);

@@ -17,6 +17,7 @@ import { nextWrap, step } from '../ring.js';
 import type { CmdEvent, Diagnostics, DoorbellEvent } from './events.js';
 import type { QemuLogLine } from './qemu-log.js';
 import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
+import { lowBits } from './low-bits.js';
 import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
 
 /** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
@@ -47,7 +48,8 @@ interface OpenDesc {
   readonly line: number;
   readonly ts_ns: bigint | undefined;
   readonly cpu: number | undefined;
-  desc: { type: string; hi: bigint; lo: bigint } | undefined;
+  /** Its `vtd_inv_desc` event as parsed (kept as it is: no copy per descriptor). */
+  desc: { readonly type: string; readonly hi: bigint; readonly lo: bigint } | undefined;
   /** Its descriptor line was there but did not parse (reported as malformed). */
   garbled: boolean;
   /** Detail events; NO_EVENTS until the first (most descriptors have none or one). */
@@ -55,6 +57,7 @@ interface OpenDesc {
 }
 
 const NO_EVENTS: VtdQemuEvent[] = [];
+const NO_DETAIL: VtdQemuDetail = Object.freeze({ events: NO_EVENTS });
 
 /** The events whose fields the queue reads (all other events are details, or passed over). */
 const QUEUE_EVENTS: ReadonlySet<string> = new Set([
@@ -101,6 +104,7 @@ export class VtdQemuQueue extends QueueReader {
   private scalable = false;
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
   private readonly details: boolean;
+  private readonly bareDetails = new Map<string, VtdQemuDetail>();
 
   constructor(diag: Diagnostics, opts: VtdQemuQueueOptions = {}) {
     super(diag);
@@ -173,12 +177,12 @@ export class VtdQemuQueue extends QueueReader {
         if (this.cur === undefined) return this.diag.bad(no, 'descriptor line without a "read head" line before it', e.event);
         if (this.cur.desc !== undefined) return this.diag.bad(no, `second descriptor line for head ${this.cur.slot}`, e.event);
         const code = QEMU_VTD_TYPE_NAMES[e.type];
-        const lo12 = Number(BigInt.asUintN(12, e.lo)); // qw0[11:0] holds both parts of the type
+        const lo12 = lowBits(e.lo, 12); // qw0[11:0] holds both parts of the type
         const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
         if (code !== undefined && code !== lowType) {
           return this.diag.bad(no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
         }
-        this.cur.desc = { type: e.type, hi: e.hi, lo: e.lo };
+        this.cur.desc = e;
         return;
       }
       default:
@@ -276,6 +280,17 @@ export class VtdQemuQueue extends QueueReader {
     });
   }
 
+  /** The detail of a descriptor without detail events (most; all without `details`): one per type name. */
+  private bareDetail(type: string | undefined): VtdQemuDetail {
+    if (type === undefined) return NO_DETAIL;
+    let d = this.bareDetails.get(type);
+    if (d === undefined) {
+      d = Object.freeze({ type, events: NO_EVENTS });
+      if (this.bareDetails.size < 64) this.bareDetails.set(type, d);
+    }
+    return d;
+  }
+
   private close(): void {
     this.lost = false;
     const c = this.cur;
@@ -283,7 +298,8 @@ export class VtdQemuQueue extends QueueReader {
     this.cur = undefined;
     this.stats.descriptors++;
     const at = { file: this.diag.file, line: c.line };
-    const detail: VtdQemuDetail = c.desc ? { type: c.desc.type, events: c.events } : { events: c.events };
+    const detail: VtdQemuDetail =
+      c.events !== NO_EVENTS ? { ...(c.desc ? { type: c.desc.type } : {}), events: c.events } : this.bareDetail(c.desc?.type);
     if (c.desc === undefined) {
       // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
       // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.

@@ -143,12 +143,8 @@ export function sameCommand(q: CmdEvent, g: CmdEvent): boolean {
   return ((q.words[0] ?? 0n) & m0) === ((g.words[0] ?? 0n) & m0) && ((q.words[1] ?? 0n) & m1) === ((g.words[1] ?? 0n) & m1);
 }
 
-/** One command from both: QEMU's position and time, the guest's CPU, the bits each side knows. */
-export function mergeCommand(q: CmdEvent, g: CmdEvent): CmdEvent {
-  const qk = knownOf(q);
-  const gk = knownOf(g);
-  // QEMU knows every bit of qw0/qw1 (VT-d): its words as they are, nothing to take from the guest.
-  const qAll = q.known === undefined;
+/** The words of a merged command: qw0/qw1 from QEMU, the bits it lacks from the guest; qw2/qw3 the guest's. */
+function mergedWords(q: CmdEvent, g: CmdEvent, qk: readonly [bigint, bigint], gk: readonly [bigint, bigint], qAll: boolean): bigint[] {
   const n = Math.max(q.words.length, g.words.length);
   const words: bigint[] = [];
   for (let w = 0; w < n; w++) {
@@ -157,6 +153,17 @@ export function mergeCommand(q: CmdEvent, g: CmdEvent): CmdEvent {
     if (w < 2) words.push(qAll ? qw : (qw & qk[w as 0 | 1]) | (gw & gk[w as 0 | 1] & ~qk[w as 0 | 1]));
     else words.push(g.words.length > w ? gw : qw); // qw2/qw3: only the guest's tracepoint prints them
   }
+  return words;
+}
+
+/** One command from both: QEMU's position and time, the guest's CPU, the bits each side knows. */
+export function mergeCommand(q: CmdEvent, g: CmdEvent): CmdEvent {
+  const qk = knownOf(q);
+  const gk = knownOf(g);
+  // QEMU knows every bit of qw0/qw1 (VT-d): its words as they are, nothing to take from the guest.
+  const qAll = q.known === undefined;
+  // QEMU knows every bit and the guest has no word beyond QEMU's: QEMU's words as they are.
+  const words = qAll && g.words.length <= q.words.length ? q.words : mergedWords(q, g, qk, gk, qAll);
   const k0 = qAll ? ALL : qk[0] | gk[0];
   const k1 = qAll ? ALL : qk[1] | gk[1];
   return {
@@ -202,7 +209,8 @@ export class Aligner {
 
   /** Are the opcode/type bits of a command unknown (no source could tell them)? */
   private opUnknown(c: CmdEvent): boolean {
-    return (knownOf(c)[0] & this.opcodeMask) !== this.opcodeMask;
+    // A command that knows every bit (most) is answered without a BigInt.
+    return c.known !== undefined && (c.known[0] & this.opcodeMask) !== this.opcodeMask;
   }
 
   opName(c: CmdEvent): string {

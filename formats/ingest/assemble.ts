@@ -160,7 +160,7 @@ export class TraceAssembler {
           return;
         }
         b.doorbell(e.slot, e.wrap, meta);
-        this.watch!.doorbell(e.slot, e.wrap, `${e.at.file}:${e.at.line}`);
+        this.watch!.doorbell(e.slot, e.wrap, e.at);
         this.counts.doorbells++;
         if (e.inferred) this.counts.inferred.doorbells++;
         return;

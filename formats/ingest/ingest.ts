@@ -147,13 +147,22 @@ function guestEvents(
   facts: GuestFacts,
   entries: number,
   opts: IngestOptions,
+  paired: boolean,
 ): AsyncGenerator<CaptureEvent[]> {
   const q =
     arch === 'vtd'
       ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
       : new GuestSmmuv3Queue(diag, { entries });
-  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner()), q);
+  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(), paired ? PAIRED_GUEST_BLOCK : undefined), q);
 }
+
+/**
+ * Bytes per block of a guest trace read beside its QEMU log. A guest block's commands wait in the
+ * aligner until QEMU's reach them, and 256 KiB of guest trace (~1,200 qi_submit lines) spans ~3 of
+ * QEMU's blocks: they outlived scavenges and were copied and promoted. At 32 KiB (~150 commands)
+ * they are consumed within one QEMU block (docs/ingest.md, "What the pair costs").
+ */
+const PAIRED_GUEST_BLOCK = 1 << 15;
 
 /** Feeds a guest reader a block of lines at a time and passes its events on per block. */
 async function* guestBatches(chunks: AsyncIterable<GuestItem[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
@@ -224,7 +233,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     .map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
-  const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts);
+  const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined);
   // A log ingested on its own is read in a worker thread when asked (qemu-side.ts); a pair's QEMU
   // side is read here, between the guest side's blocks.
   const read = !guest && qemuWorkerAsked() ? qemuEventsInWorker : qemuEvents;

@@ -56,14 +56,18 @@ export class RingWatch {
     if (slot < this.entries) this.rejected[slot] = rejected ? 1 : 0;
   }
 
-  /** The guest's producer write; `where` names it (file:line). */
-  doorbell(slot: number, wrap: number, where: string): void {
+  /**
+   * The guest's producer write; `where` names it (file:line, or where to read them: the string is
+   * made only for a warning, not per doorbell).
+   */
+  doorbell(slot: number, wrap: number, at: string | { readonly file: string; readonly line: number }): void {
     if (slot >= this.entries) return;
     const span = period(this.entries, true);
     const next = wrapValue(slot, wrap, this.entries);
     const n = published(this.prod, next, span);
     const outstanding = published(this.cons, next, span);
     if (outstanding > this.capacity) {
+      const where = typeof at === 'string' ? at : `${at.file}:${at.line}`;
       this.note(
         this.stoppedAt === undefined || n === outstanding
           ? `${where}: the doorbell (producer ${slot}, wrap ${wrap & 1}) publishes ${n} entries but a queue of ${this.entries} holds ${this.capacity}: the guest overran its ring, so later commands overwrote ones not yet read`

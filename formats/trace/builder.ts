@@ -70,8 +70,11 @@ interface RowTemplate {
   /** Cache code, or -1 (no scope). */
   readonly cache: number;
   readonly range: { readonly base: bigint; readonly bytes: bigint } | undefined;
-  readonly smalls: readonly (readonly [SmallCol, number])[];
-  readonly bigs: readonly (readonly [BigCol, bigint])[];
+  /** Field columns and their values, as parallel arrays (a row writes them by index: no tuple per field). */
+  readonly smallCols: readonly SmallCol[];
+  readonly smallVals: readonly number[];
+  readonly bigCols: readonly BigCol[];
+  readonly bigVals: readonly bigint[];
   /** The `did` column's value (0 when null), for the cause inference. */
   readonly did: number;
 }
@@ -267,14 +270,21 @@ export class TraceBuilder {
   private templateOf(d: Decoded, known?: readonly bigint[]): RowTemplate {
     const cls = classify(d);
     const s = cls.scope;
-    const smalls: [SmallCol, number][] = [];
-    const bigs: [BigCol, bigint][] = [];
+    const smallCols: SmallCol[] = [];
+    const smallVals: number[] = [];
+    const bigCols: BigCol[] = [];
+    const bigVals: bigint[] = [];
     let did = 0;
     for (const t of d.def ? this.targets.get(d.def.code)! : []) {
       if (known !== undefined && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
       const v = d.fields[t.name]!;
-      if (t.small) smalls.push([t.small, Number(v)]);
-      else bigs.push([t.big!, v]);
+      if (t.small) {
+        smallCols.push(t.small);
+        smallVals.push(Number(v));
+      } else {
+        bigCols.push(t.big!);
+        bigVals.push(v);
+      }
       if (t.did) did = Number(v);
     }
     const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
@@ -286,8 +296,10 @@ export class TraceBuilder {
       role: this.roleCodes[cls.role]!,
       cache: s ? this.cacheCodes[s.cache]! : -1,
       range: s?.range,
-      smalls,
-      bigs,
+      smallCols,
+      smallVals,
+      bigCols,
+      bigVals,
       did,
     };
   }
@@ -302,8 +314,10 @@ export class TraceBuilder {
       c.rangeBase.set(r, t.range.base);
       c.rangeBytes.set(r, t.range.bytes);
     }
-    for (const [col, v] of t.smalls) col.set(r, v);
-    for (const [col, v] of t.bigs) col.set(r, v);
+    const sc = t.smallCols;
+    for (let i = 0; i < sc.length; i++) sc[i]!.set(r, t.smallVals[i]!);
+    const bc = t.bigCols;
+    for (let i = 0; i < bc.length; i++) bc[i]!.set(r, t.bigVals[i]!);
     if (this.causes !== undefined) {
       // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
       const cause = this.causes.command(t.opName, t.range?.base, t.did);

@@ -61,11 +61,25 @@ export interface BatchView {
   kindOf(i: number): EventKind;
   /** Raw words of a command row (2 or 4; null words of a 256-bit slot read as 0). */
   words(i: number, n: 2 | 4): bigint[];
+  /**
+   * The same words as 32-bit halves into `out` (2n of them, low half first), with no BigInt made:
+   * the replay's feed writes them into the guest ring as they are (replay/memory.ts writeHalvesAt).
+   */
+  halves(i: number, n: 2 | 4, out: Uint32Array): void;
+}
+
+/** Whether a 64-bit word's low half comes first in memory here (a BigUint64Array read as halves). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Each word column's values as 32-bit halves (little-endian hosts), else undefined. */
+function halvesOf(w: readonly ColView<BigUint64Array>[]): (Uint32Array | undefined)[] {
+  return w.map((c) => (LITTLE_ENDIAN ? new Uint32Array(c.values.buffer, c.values.byteOffset, c.values.length * 2) : undefined));
 }
 
 export function viewBatch(batch: RecordBatch): BatchView {
   const kind = dict(batch, 'kind');
   const w = ['w0', 'w1', 'w2', 'w3'].map((n) => col<BigUint64Array>(batch, n)!);
+  const wh = halvesOf(w);
   // Traces written before the cause column existed still read: every cause is unknown.
   const cause = batch.getChild('cause') === null ? undefined : dict(batch, 'cause');
   // One-queue traces have no queue column: every row is queue 0.
@@ -91,6 +105,23 @@ export function viewBatch(batch: RecordBatch): BatchView {
       const out: bigint[] = [];
       for (let k = 0; k < n; k++) out.push(w[k]!.valid(i) ? w[k]!.values[i]! : 0n);
       return out;
+    },
+    halves: (i, n, out) => {
+      for (let k = 0; k < n; k++) {
+        const c = w[k]!;
+        const h = wh[k];
+        if (!c.valid(i)) {
+          out[2 * k] = 0;
+          out[2 * k + 1] = 0;
+        } else if (h !== undefined) {
+          out[2 * k] = h[2 * i]!;
+          out[2 * k + 1] = h[2 * i + 1]!;
+        } else {
+          const v = c.values[i]!;
+          out[2 * k] = Number(v & 0xffffffffn);
+          out[2 * k + 1] = Number(v >> 32n);
+        }
+      }
     },
   };
 }

@@ -19,7 +19,8 @@ export interface BatchOptions {
   readonly splitOnWrap: boolean;
 }
 
-type Step = { kind: 'forward'; item: Forwarded } | { kind: 'vmm' | 'sync'; d: Decoded } | { kind: 'stop'; d: Decoded };
+/** What a batched walk does with a command: forward it (its host entries), or stop the batch there. */
+type Step = Forwarded | 'vmm' | 'sync' | 'stop';
 
 /** Classifies the command at `pos` for a batched walk, charging the VMM what it looks at. */
 function step(ctx: PolicyContext, pos: number, o: BatchOptions): Step {
@@ -27,31 +28,36 @@ function step(ctx: PolicyContext, pos: number, o: BatchOptions): Step {
   const owner = ctx.vmm.owner(d);
   // linear-batch decodes every command to copy it; raw-ring's VMM only picks out its own.
   if (o.validator === 'vmm' || owner === 'vmm' || owner === 'sync') ctx.op('vmm_cmd', d.name);
-  if (owner === 'vmm' || owner === 'sync') return { kind: owner, d };
-  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined)
-    return { kind: 'forward', item: { pos, d, invs: ctx.vmm.forwardRaw(d, ctx.host) } };
-  if (owner === 'illegal') return { kind: 'stop', d };
-  return { kind: 'forward', item: { pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') } };
+  if (owner === 'vmm' || owner === 'sync') return owner;
+  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined) return { pos, d, invs: ctx.vmm.forwardRaw(d, ctx.host) };
+  if (owner === 'illegal') return 'stop';
+  return { pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') };
 }
+
+/** flush's answer when the batch went through (made once). */
+const FLUSHED: { ok: boolean; failedAt?: number } = Object.freeze({ ok: true });
 
 /** Host call(s) for a batch; false when the queue stopped at a failure. */
 function flush(ctx: PolicyContext, st: VmmState, batch: Forwarded[], o: BatchOptions, entries: number): { ok: boolean; failedAt?: number } {
-  if (batch.length === 0) return { ok: true };
-  const parts: Forwarded[][] = [];
-  let cur: Forwarded[] = [];
-  for (const it of batch) {
-    if (o.splitOnWrap && cur.length > 0 && ringIndex(it.pos, entries) === 0) {
-      parts.push(cur);
-      cur = [];
+  if (batch.length === 0) return FLUSHED;
+  let parts: Forwarded[][] = [batch];
+  if (o.splitOnWrap) {
+    parts = [];
+    let cur: Forwarded[] = [];
+    for (const it of batch) {
+      if (cur.length > 0 && ringIndex(it.pos, entries) === 0) {
+        parts.push(cur);
+        cur = [];
+      }
+      cur.push(it);
     }
-    cur.push(it);
+    parts.push(cur);
   }
-  parts.push(cur);
   for (const part of parts) {
     const out = forwardToHost(ctx, part);
     if (out.failedAt !== undefined && !hostFailed(ctx, st, out.failedAt, out.failure!)) return { ok: false, failedAt: out.failedAt };
   }
-  return { ok: true };
+  return FLUSHED;
 }
 
 export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions): void {
@@ -60,23 +66,25 @@ export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: B
   let batch: Forwarded[] = [];
   for (let pos = ctx.cons; pos < prod; pos++) {
     const s = step(ctx, pos, o);
-    if (s.kind === 'forward') {
-      batch.push(s.item);
+    if (typeof s !== 'string') {
+      batch.push(s);
       continue;
     }
     const f = flush(ctx, st, batch, o, entries);
     if (!f.ok) return;
-    if (batch.length > 0) ctx.setCons(pos);
-    batch = [];
-    if (s.kind === 'stop') {
-      ctx.raise(pos, ctx.vmm.illegal(s.d));
+    if (batch.length > 0) {
+      ctx.setCons(pos);
+      batch = [];
+    }
+    if (s === 'stop') {
+      ctx.raise(pos, ctx.vmm.illegal(ctx.command(pos)));
       return;
     }
-    if (s.kind === 'sync') {
+    if (s === 'sync') {
       if (!completionPoint(ctx, st, pos)) return;
       continue;
     }
-    ctx.vmm.execute(s.d, ctx.host);
+    ctx.vmm.execute(ctx.command(pos), ctx.host);
     ctx.executed(pos);
     ctx.setCons(pos + 1);
   }
@@ -95,24 +103,24 @@ function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOpt
   let stopCmd: Decoded | undefined;
   for (let pos = ctx.cons; pos < prod; pos++) {
     const s = step(ctx, pos, o);
-    if (s.kind === 'stop') {
+    if (s === 'stop') {
       if (stopAt === undefined) {
         stopAt = pos;
-        stopCmd = s.d;
+        stopCmd = ctx.command(pos);
       }
       if (o.validator === 'vmm') break;
       continue;
     }
-    switch (s.kind) {
+    switch (s) {
       case 'vmm':
-        ctx.vmm.execute(s.d, ctx.host);
+        ctx.vmm.execute(ctx.command(pos), ctx.host);
         ctx.executed(pos);
         break;
       case 'sync':
         syncs.push(pos);
         break;
-      case 'forward':
-        if (stopAt === undefined) batch.push(s.item); // the host walk ends at the stop
+      default:
+        if (stopAt === undefined) batch.push(s); // the host walk ends at the stop
         break;
     }
   }

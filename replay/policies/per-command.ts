@@ -4,14 +4,20 @@
 // is devtlb-nop.
 
 import { checkVariant, variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
-import type { Fanout } from '../vmm/arch.js';
-import { forwardToHost } from '../vmm/forward.js';
+import type { Decoded } from '../../formats/codec/codec.js';
+import type { Fanout, HostInv } from '../vmm/arch.js';
+import { forwardCommand } from '../vmm/forward.js';
 import { completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
 
 export interface WalkOptions {
   /** Device-TLB/ATC invalidations: forwarded, or completed as no-ops (devtlb-nop). */
   readonly devtlb: 'forward' | 'nop';
   readonly fanout: Fanout;
+  /**
+   * devtlb-nop: each decoded command's forwarded entries and their companions joined once (both
+   * are kept per command, vmm/memo.ts; the policy instance serves one queue run, one host).
+   */
+  readonly joined?: WeakMap<Decoded, readonly HostInv[]>;
 }
 
 /** Processes [ctx.cons, prod) one command at a time. */
@@ -36,13 +42,22 @@ export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: Walk
     if (owner === 'vmm') ctx.vmm.execute(d, ctx.host);
     ctx.executed(pos);
   } else {
-    const fwd = ctx.vmm.forward(d, ctx.host, o.fanout);
-    const invs = o.devtlb === 'nop' ? fwd.concat(ctx.vmm.companionDevtlb(d, ctx.host)) : fwd;
-    const out = forwardToHost(ctx, [{ pos, d, invs }]);
+    const invs = o.devtlb === 'nop' ? nopEntries(ctx, d, o) : ctx.vmm.forward(d, ctx.host, o.fanout);
+    const out = forwardCommand(ctx, pos, d, invs);
     if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
   }
   ctx.setCons(pos + 1);
   return true;
+}
+
+/** devtlb-nop's host entries of `d`: its forwarded entries, then the VMM's companion ATC invalidations. */
+function nopEntries(ctx: PolicyContext, d: Decoded, o: WalkOptions): readonly HostInv[] {
+  let invs = o.joined?.get(d);
+  if (invs === undefined) {
+    invs = ctx.vmm.forward(d, ctx.host, o.fanout).concat(ctx.vmm.companionDevtlb(d, ctx.host));
+    o.joined?.set(d, invs);
+  }
+  return invs;
 }
 
 export function perCommand(variant: Variant, name: string): Policy {
@@ -63,6 +78,10 @@ export function perCommand(variant: Variant, name: string): Policy {
 export function devtlbNop(variant: Variant, name: string): Policy {
   checkVariant(variant, ['fanout'], name);
   const st = new VmmState();
-  const o: WalkOptions = { devtlb: 'nop', fanout: variantChoice(variant, 'fanout', ['first', 'all'] as const, name) };
+  const o: WalkOptions = {
+    devtlb: 'nop',
+    fanout: variantChoice(variant, 'fanout', ['first', 'all'] as const, name),
+    joined: new WeakMap(),
+  };
   return trappedPolicy(name, (ctx, prod) => walkPerCommand(ctx, st, prod, o));
 }

@@ -13,7 +13,8 @@ export type VmEvent =
       readonly kind: 'command';
       readonly seq: number;
       readonly slot: number;
-      readonly words: bigint[];
+      /** The command's words as 32-bit halves, low half first (its own copy: feed.ts reuses its buffer). */
+      readonly halves: Uint32Array;
       readonly cause: 'map' | 'unmap' | undefined;
       readonly queue: number;
     }
@@ -32,7 +33,7 @@ export interface Segment {
 export function deliver(e: VmEvent, h: TraceHandlers): void {
   switch (e.kind) {
     case 'command':
-      h.command(e.seq, e.slot, e.words, e.cause, e.queue);
+      h.command(e.seq, e.slot, e.halves, e.cause, e.queue);
       return;
     case 'doorbell':
       h.doorbell(e.seq, e.index, e.wrap, e.queue);
@@ -85,7 +86,7 @@ export class EventSource {
     const ts = b.getChild('ts_ns');
     const events: VmEvent[] = [];
     await dispatchTrace(oneBatch(this.trace, b), {
-      command: (seq, slot, words, cause, queue) => void events.push({ kind: 'command', seq, slot, words, cause, queue }),
+      command: (seq, slot, halves, cause, queue) => void events.push({ kind: 'command', seq, slot, halves: halves.slice(), cause, queue }),
       doorbell: (seq, index, wrap, queue) => void events.push({ kind: 'doorbell', seq, index, wrap, queue }),
       ack: (seq, queue) => void events.push({ kind: 'ack', seq, queue }),
       fault: (seq, sid, timedOut) => void events.push({ kind: 'fault', seq, sid, timedOut }),

@@ -7,7 +7,7 @@
 // again). A SYNC that cannot complete, because a device keeps timing out, ends the wait with
 // ETIMEDOUT (the 1 s poll timeout), leaving the queue stuck at that SYNC.
 
-import { GuestMemory } from '../memory.js';
+import { GuestMemory, LITTLE_ENDIAN } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
 import type { HostOp, HostOpSink } from '../host.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
@@ -30,8 +30,12 @@ export class PhysicalQueue {
    */
   private readonly cmdOps: (HostOp | undefined)[] = [];
   private readonly syncOp: HostOp;
-  /** Each slot's address, made once (no BigInt per command). */
-  private readonly slotAddr: readonly bigint[];
+  /** devtlbOp's ops by (physical SID, timed out). */
+  private readonly devtlbOps = new Map<number, HostOp>();
+  /** The ring's address as a number (slot addresses without a BigInt). */
+  private readonly slotAddrNum = Number(PHYS_QUEUE_BASE);
+  /** The ring as 32-bit halves, low half first (little-endian hosts; else undefined): put's opcode. */
+  private readonly ringHalves: Uint32Array | undefined;
   private readonly doorbellOp: HostOp;
 
   constructor(
@@ -45,20 +49,32 @@ export class PhysicalQueue {
     this.mem.addRegion(PHYS_QUEUE_BASE, this.ring.entries * 16);
     this.unit = new Smmuv3(this.mem, { features: HOST_FEATURES, ...opts });
     this.unit.configureQueue(PHYS_QUEUE_BASE, this.ring.entries, 16);
-    this.slotAddr = Array.from({ length: this.ring.entries }, (_, i) => PHYS_QUEUE_BASE + BigInt(i * 16));
+    this.ringHalves = LITTLE_ENDIAN ? this.mem.halvesAt(this.slotAddrNum, this.ring.entries * 16) : undefined;
     this.syncOp = { kind: 'host_sync', iommu, detail: 'CMD_SYNC' };
     this.doorbellOp = { kind: 'host_doorbell', iommu, detail: 'CMDQ_PROD' };
   }
 
-  /** The host_cmd op of a command, by its opcode (the name `what` gives it). */
-  private cmdOp(c: Words, what: (w: Words) => string): HostOp {
-    const code = Number(c[0] & 0xffn);
+  /**
+   * The devtlb_inv op of ATC_INV `c`: one per (physical SID, whether the device answers now), made
+   * once, as the other ops (its text names both).
+   */
+  private devtlbOp(c: Words): HostOp {
+    const sid = Number(c[0] >> 32n);
+    const timedOut = this.unit.atcSilent(sid);
+    const key = sid * 2 + (timedOut ? 1 : 0);
+    let op = this.devtlbOps.get(key);
+    if (op === undefined)
+      this.devtlbOps.set(key, (op = { kind: 'devtlb_inv', iommu: this.iommu, timedOut, detail: atcDetail(this.unit, c) }));
+    return op;
+  }
+
+  /** The host_cmd op of command `c` with opcode `code` (the name `what` gives it). */
+  private cmdOp(c: Words, code: number, what: (w: Words) => string): HostOp {
     return (this.cmdOps[code] ??= { kind: 'host_cmd', iommu: this.iommu, detail: what(c) });
   }
 
   private consValue(): number {
-    const c = this.unit.consumer();
-    return this.ring.value({ index: c.index, wrap: c.wrap });
+    return this.unit.consumerValue();
   }
 
   /**
@@ -71,11 +87,9 @@ export class PhysicalQueue {
     if (this.ring.free(this.prod, this.consValue()) < n + 1) return 'ETIMEDOUT'; // stuck behind a SYNC that never completes
     for (let i = 0; i < n; i++) {
       const c = cmds[i]!;
-      this.put(c);
-      const op = this.cmdOp(c, what);
+      const op = this.cmdOp(c, this.put(c), what);
       this.ops(op);
-      if (op.detail === 'CMD_ATC_INV')
-        this.ops({ kind: 'devtlb_inv', iommu: this.iommu, timedOut: atcTimedOut(this.unit, c), detail: atcDetail(this.unit, c) });
+      if (op.detail === 'CMD_ATC_INV') this.ops(this.devtlbOp(c));
     }
     const sync = this.prod;
     this.put(SYNC);
@@ -85,9 +99,13 @@ export class PhysicalQueue {
     return this.wait(sync);
   }
 
-  private put(c: Words): void {
-    this.mem.writeWords(this.slotAddr[this.prod & this.ring.mask]!, c);
+  /** Writes `c` at PROD and moves PROD on; returns its opcode (read back from the ring, no BigInt). */
+  private put(c: Words): number {
+    const slot = this.prod & this.ring.mask;
+    const written = this.mem.writeWordsAt(this.slotAddrNum + slot * 16, c);
     this.prod = this.ring.inc(this.prod);
+    const h = this.ringHalves;
+    return written && h !== undefined ? h[slot * 4]! & 0xff : Number(c[0] & 0xffn);
   }
 
   /** The GERROR handler ran on a queue stuck at an ATC time-out: retry the SYNC once. */

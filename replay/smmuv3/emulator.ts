@@ -113,7 +113,33 @@ interface PendingAtc {
  * queue has its own.
  */
 export class QueueContext {
-  readonly outstandingAtc = new Set<number>();
+  /**
+   * The SIDs of those ATC invalidations, each once, in the order first issued: the first `count`
+   * of `sids` (a counted array, not a Set: a Set's deletes at every CMD_SYNC reallocate its table).
+   */
+  private readonly sids: number[] = [];
+  private count = 0;
+
+  /** An ATC invalidation of device `sid` was issued on this queue. */
+  addAtc(sid: number): void {
+    for (let i = 0; i < this.count; i++) if (this.sids[i] === sid) return;
+    this.sids[this.count++] = sid;
+  }
+
+  /**
+   * A CMD_SYNC waits for the outstanding ATC invalidations in order: those before the first device
+   * that does not answer (`silent`) are done and forgotten; returns that device's SID (it and
+   * those after it stay outstanding), or undefined when every one was done.
+   */
+  settleAtc(silent: (sid: number) => boolean): number | undefined {
+    let j = 0;
+    while (j < this.count && !silent(this.sids[j]!)) j++;
+    if (j > 0) {
+      for (let i = j; i < this.count; i++) this.sids[i - j] = this.sids[i]!;
+      this.count -= j;
+    }
+    return this.count > 0 ? this.sids[0] : undefined;
+  }
 }
 
 const ERR_MASK = 0x7f << 24;
@@ -339,8 +365,13 @@ export class Smmuv3 implements QueueUnit {
   }
 
   consumer(): ConsumerState {
-    const p = this.ring.pos(this.cons);
-    return { index: p.index, wrap: p.wrap, error: this.cmdqErrActive() ? this.lastError : undefined };
+    const r = this.ring;
+    return { index: this.cons & r.mask, wrap: (this.cons >>> r.log2size) & 1, error: this.cmdqErrActive() ? this.lastError : undefined };
+  }
+
+  /** CMDQ_CONS as (wrap|index), without CONS.ERR: what `consumer` gives, as one number. */
+  consumerValue(): number {
+    return this.cons & ((this.ring.entries << 1) - 1);
   }
 
   setAtcTimeout(sid: number, timedOut: boolean): void {
@@ -381,6 +412,9 @@ export class Smmuv3 implements QueueUnit {
     if (asid === undefined) table.delete(ssid);
     else table.set(ssid, { asid });
   }
+
+  /** atcSilent as one function made once (sync asks it per outstanding device). */
+  private readonly isSilent = (sid: number): boolean => this.atcTimedOut.has(sid);
 
   /** Whether device `sid` is currently not answering ATS invalidations (setAtcTimeout). */
   atcSilent(sid: number): boolean {
@@ -547,13 +581,11 @@ export class Smmuv3 implements QueueUnit {
 
   /** CMD_SYNC: every earlier command of its queue has completed, unless an ATC did not answer. */
   private sync(d: Decoded, q: QueueContext): Fault | undefined {
-    for (const sid of q.outstandingAtc) {
-      if (this.atcTimedOut.has(sid)) {
-        // §1.3 CERROR_ATC_INV_SYNC: CONS stays at this CMD_SYNC; a retry fails again while the
-        // device still does not answer (Linux's skip routine retries it, §1.3).
-        return { cerror: CERROR.ATC_INV_SYNC, sid, message: `CMD_SYNC: ATC invalidation of device ${hex(sid)} timed out` };
-      }
-      q.outstandingAtc.delete(sid);
+    const sid = q.settleAtc(this.isSilent);
+    if (sid !== undefined) {
+      // §1.3 CERROR_ATC_INV_SYNC: CONS stays at this CMD_SYNC; a retry fails again while the
+      // device still does not answer (Linux's skip routine retries it, §1.3).
+      return { cerror: CERROR.ATC_INV_SYNC, sid, message: `CMD_SYNC: ATC invalidation of device ${hex(sid)} timed out` };
     }
     const cs = d.fields.CS ?? SYNC_CS.NONE;
     // CS=IRQ with IDR0.MSI: the completion MSI writes MSIDATA at MSIADDR (Linux polls that word).
@@ -721,7 +753,7 @@ export class Smmuv3 implements QueueUnit {
       this.atcSpecs.set(d, inv);
     }
     const { ssid, range } = inv;
-    q.outstandingAtc.add(sid);
+    q.addAtc(sid);
     let dropped = 0;
     const silent = this.atcTimedOut.has(sid);
     if (silent) {

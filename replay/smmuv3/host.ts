@@ -26,6 +26,7 @@ import type {
   DirectResult,
   Errno,
   HostModel,
+  HostOp,
   HostObject,
   HostOpSink,
   HwptInvalidate,
@@ -97,10 +98,73 @@ interface ViommuPart {
   readonly psidBits: ReadonlyMap<number, bigint>;
 }
 
+/** A user entry converted for each part of a vIOMMU (undefined: none goes there), or null: EIO. */
+type Conversion = readonly (Words | undefined)[] | null;
+
 interface Viommu {
   readonly id: number;
   /** One part per physical SMMU it spans (per-iommu: exactly one). */
   readonly parts: readonly ViommuPart[];
+  /**
+   * Each user entry's conversion, kept per entry array: the VMM hands the same array for every
+   * write of the same guest command (vmm/memo.ts), and a conversion depends only on the entry's
+   * words and the vIOMMU's fixed parts. Nobody changes a converted command (issue copies it).
+   */
+  readonly converted: WeakMap<Words, Conversion>;
+}
+
+/** The direct queue's answers that carry nothing of their own (shared: a reader only reads them). */
+const ACCEPTED: DirectResult = Object.freeze({ accepted: true });
+const NOT_ACCEPTED: DirectResult = Object.freeze({ accepted: false });
+
+/** What the direct queue does with one command (Smmuv3Host.directPlan). */
+interface DirectPlan {
+  /** The answer when nothing runs: not accepted, or refused. */
+  readonly result: DirectResult | undefined;
+  /** Each physical SMMU it runs on: its converted command and its host ops, made once. */
+  readonly targets: readonly {
+    readonly unit: number;
+    readonly iommu: number;
+    readonly c: Words;
+    readonly op: HostOp;
+    readonly syncOp: HostOp;
+  }[];
+  readonly sync: boolean;
+  readonly atc: boolean;
+}
+
+/** What arm_vsmmu_convert_user_cmd makes of user entry `w` for each part of `v` (§5.2 item 3). */
+function conversion(v: Viommu, w: Words): Conversion {
+  const out: (Words | undefined)[] = new Array<Words | undefined>(v.parts.length).fill(undefined);
+  const op = Number(w[0] & 0xffn);
+  switch (op) {
+    case OP.TLBI_NSNH_ALL:
+      for (let k = 0; k < v.parts.length; k++) out[k] = [NH_ALL | v.parts[k]!.vmidBits, 0n];
+      return out;
+    case OP.TLBI_NH_VA:
+    case OP.TLBI_NH_VAA:
+    case OP.TLBI_NH_ALL:
+    case OP.TLBI_NH_ASID: {
+      const w0 = w[0] & ~VMID_MASK;
+      for (let k = 0; k < v.parts.length; k++) out[k] = [w0 | v.parts[k]!.vmidBits, w[1]];
+      return out;
+    }
+    case OP.ATC_INV:
+    case OP.CFGI_CD:
+    case OP.CFGI_CD_ALL: {
+      // The first part whose vDEVICE table holds the vSID takes it.
+      const vsid = Number(w[0] >> 32n);
+      for (let k = 0; k < v.parts.length; k++) {
+        const psid = v.parts[k]!.psidBits.get(vsid);
+        if (psid === undefined) continue;
+        out[k] = [(w[0] & ~SID_MASK) | psid, w[1]];
+        return out;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
 }
 
 export class Smmuv3Host implements HostModel {
@@ -122,6 +186,12 @@ export class Smmuv3Host implements HostModel {
   private readonly cmds: Words[] = [];
   private readonly blocks: Words[][];
   private readonly blockFill: Int32Array;
+  /** directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue), then by words array. */
+  private readonly directPlans = new Map<number, WeakMap<readonly bigint[], DirectPlan>>();
+  /** handled's answers, by entry count. */
+  private readonly handledAll: HwptInvalidateResult[] = [];
+  /** ioctlOp's ops, by IOMMU then entry count. */
+  private readonly ioctlOps = new Map<number, HostOp[]>();
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
   readonly nestedHwpts: ReadonlyMap<number, number>;
 
@@ -150,7 +220,7 @@ export class Smmuv3Host implements HostModel {
     const addViommu = (ps: readonly ViommuPart[]) => {
       const id = next++;
       this.kinds.set(id, 'viommu');
-      this.viommus.set(id, { id, parts: ps });
+      this.viommus.set(id, { id, parts: ps, converted: new WeakMap() });
       const spans = ps.map((p) => topology.iommus[p.unit]!.id);
       objects.push({
         id,
@@ -202,15 +272,25 @@ export class Smmuv3Host implements HostModel {
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
     const v = this.viommus.get(req.id);
-    this.ops({
-      kind: 'ioctl',
-      iommu: v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1,
-      entries: req.entryNum,
-      bytes: req.entryNum * req.entryLen,
-      detail: 'IOMMU_HWPT_INVALIDATE',
-    });
+    this.ops(this.ioctlOp(v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1, req.entryNum, req.entryLen));
     const r = this.hwptInvalidate(req);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
+  }
+
+  /**
+   * The ioctl's host op; those of the usual entry size are made once per (IOMMU, entry count):
+   * a sink reads an op and keeps no identity (host.ts HostOp).
+   */
+  private ioctlOp(iommu: number, entryNum: number, entryLen: number): HostOp {
+    const usual = entryLen === ENTRY_LEN && Number.isInteger(entryNum) && entryNum >= 0 && entryNum <= BLOCK * 64;
+    let byCount = usual ? this.ioctlOps.get(iommu) : undefined;
+    if (usual && byCount === undefined) this.ioctlOps.set(iommu, (byCount = []));
+    let op = byCount?.[entryNum];
+    if (op === undefined) {
+      op = { kind: 'ioctl', iommu, entries: entryNum, bytes: entryNum * entryLen, detail: 'IOMMU_HWPT_INVALIDATE' };
+      if (byCount !== undefined) byCount[entryNum] = op;
+    }
+    return op;
   }
 
   /** iommufd core (§5.2 item 1): a bare errno here means entry_num 0. */
@@ -269,43 +349,28 @@ export class Smmuv3Host implements HostModel {
       }
       last = cur;
     }
-    return { errno, entryNum: cur };
+    return errno === 0 ? this.handled(cur) : { errno, entryNum: cur };
+  }
+
+  /** A successful ioctl's answer for `n` entries, made once per count (a caller only reads it). */
+  private handled(n: number): HwptInvalidateResult {
+    return (this.handledAll[n] ??= Object.freeze({ errno: 0, entryNum: n }));
   }
 
   /**
    * arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3).
    * Appends the converted command to the block of each part (index into v.parts) it goes to
-   * (block[k][fill[k]++]); false: EIO.
+   * (block[k][fill[k]++]); false: EIO. Each entry array is converted once (Viommu.converted).
    */
   private convert(v: Viommu, w: Words, block: Words[][], fill: Int32Array): boolean {
-    const op = Number(w[0] & 0xffn);
-    switch (op) {
-      case OP.TLBI_NSNH_ALL:
-        for (let k = 0; k < v.parts.length; k++) block[k]![fill[k]!++] = [NH_ALL | v.parts[k]!.vmidBits, 0n];
-        return true;
-      case OP.TLBI_NH_VA:
-      case OP.TLBI_NH_VAA:
-      case OP.TLBI_NH_ALL:
-      case OP.TLBI_NH_ASID: {
-        const w0 = w[0] & ~VMID_MASK;
-        for (let k = 0; k < v.parts.length; k++) block[k]![fill[k]!++] = [w0 | v.parts[k]!.vmidBits, w[1]];
-        return true;
-      }
-      case OP.ATC_INV:
-      case OP.CFGI_CD:
-      case OP.CFGI_CD_ALL: {
-        const vsid = Number(w[0] >> 32n);
-        for (let k = 0; k < v.parts.length; k++) {
-          const psid = v.parts[k]!.psidBits.get(vsid);
-          if (psid === undefined) continue;
-          block[k]![fill[k]!++] = [(w[0] & ~SID_MASK) | psid, w[1]];
-          return true;
-        }
-        return false;
-      }
-      default:
-        return false;
+    let c = v.converted.get(w);
+    if (c === undefined) v.converted.set(w, (c = conversion(v, w)));
+    if (c === null) return false;
+    for (let k = 0; k < c.length; k++) {
+      const x = c[k];
+      if (x !== undefined) block[k]![fill[k]!++] = x;
     }
+    return true;
   }
 
   // ---- What the VMM does besides invalidating ------------------------------------------------
@@ -325,6 +390,43 @@ export class Smmuv3Host implements HostModel {
    * `iommu` the queue is that SMMU's own VCMDQ (one guest queue per physical SMMU): only there.
    */
   direct(words: readonly bigint[], iommu?: number): DirectResult {
+    const plan = this.directPlan(words, iommu);
+    if (plan.result !== undefined) return plan.result;
+    for (const t of plan.targets) {
+      const unit = this.units[t.unit]!;
+      this.ops(t.op);
+      // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
+      if (plan.sync) this.ops(t.syncOp);
+      if (plan.atc) this.ops({ kind: 'devtlb_inv', iommu: t.iommu, timedOut: atcTimedOut(unit, t.c), detail: atcDetail(unit, t.c) });
+      const err = unit.runSecondary(t.c, this.vcmdq[t.unit]!);
+      if (err !== undefined) {
+        // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
+        const guest =
+          err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === t.unit)?.sid;
+        return {
+          accepted: true,
+          error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) },
+        };
+      }
+    }
+    return ACCEPTED;
+  }
+
+  /**
+   * What the direct queue makes of `words` (with `iommu`: that SMMU's own VCMDQ), worked out once
+   * per words array: the VMM hands the same array for every write of one guest command (its
+   * direct form, kept per decoded command by vmm/memo.ts), and the answer depends only on the
+   * words and the VM's fixed devices and parts. The device's time-out state is read per command.
+   */
+  private directPlan(words: readonly bigint[], iommu: number | undefined): DirectPlan {
+    let plans = this.directPlans.get(iommu ?? -1);
+    if (plans === undefined) this.directPlans.set(iommu ?? -1, (plans = new WeakMap()));
+    let plan = plans.get(words);
+    if (plan === undefined) plans.set(words, (plan = this.planDirect(words, iommu)));
+    return plan;
+  }
+
+  private planDirect(words: readonly bigint[], iommu: number | undefined): DirectPlan {
     const w: Words = [words[0] ?? 0n, words[1] ?? 0n];
     const op = Number(w[0] & 0xffn);
     const targets: [number, Words][] = [];
@@ -344,31 +446,32 @@ export class Smmuv3Host implements HostModel {
         // A guest-owned VCMDQ takes CMD_SYNC with CS=NONE only (§5.4); anything else is refused
         // as an illegal command [assumption: the hardware's exact reaction is not in the digest].
         if (((w[0] >> 12n) & 3n) !== 0n)
-          return { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } };
+          return {
+            result: { accepted: true, error: { code: 'CERROR_ILL', value: 1, message: 'CMD_SYNC on a VCMDQ must have CS=NONE' } },
+            targets: [],
+            sync: false,
+            atc: false,
+          };
         for (const p of this.parts(iommu)) targets.push([p.unit, w]);
         break;
       default:
-        return { accepted: false };
+        return { result: NOT_ACCEPTED, targets: [], sync: false, atc: false };
     }
-    for (const [u, c] of targets) {
-      const iommu = this.topology.iommus[u]!.id;
-      this.ops({ kind: 'direct_cmd', iommu, detail: opName(c) });
-      // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
-      if (op === OP.CMD_SYNC) this.ops({ kind: 'host_sync', iommu, detail: 'CMD_SYNC on the direct queue' });
-      if (op === OP.ATC_INV)
-        this.ops({ kind: 'devtlb_inv', iommu, timedOut: atcTimedOut(this.units[u]!, c), detail: atcDetail(this.units[u]!, c) });
-      const err = this.units[u]!.runSecondary(c, this.vcmdq[u]!);
-      if (err !== undefined) {
-        // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
-        const guest =
-          err.sid === undefined ? undefined : this.topology.devices.find((x) => x.psid === err.sid && this.unitIndex(x) === u)?.sid;
+    return {
+      result: undefined,
+      sync: op === OP.CMD_SYNC,
+      atc: op === OP.ATC_INV,
+      targets: targets.map(([unit, c]) => {
+        const id = this.topology.iommus[unit]!.id;
         return {
-          accepted: true,
-          error: { code: err.code, value: err.value, message: err.message, ...(guest !== undefined ? { sid: guest } : {}) },
+          unit,
+          iommu: id,
+          c,
+          op: { kind: 'direct_cmd', iommu: id, detail: opName(c) },
+          syncOp: { kind: 'host_sync', iommu: id, detail: 'CMD_SYNC on the direct queue' },
         };
-      }
-    }
-    return { accepted: true };
+      }),
+    };
   }
 
   /** Every (physical SMMU, VMID) the VM's vIOMMUs hold, in unit order (`iommu`: that SMMU's only). */

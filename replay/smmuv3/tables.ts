@@ -78,5 +78,8 @@ export function leafLevel(blocks: readonly BlockRegion[] | undefined, addr: bigi
 
 /** Whether `addr` is inside the 48-bit input range the tables cover. */
 export function inRange(addr: bigint): boolean {
-  return addr >= 0n && addr < 1n << INPUT_BITS;
+  return addr >= 0n && addr < INPUT_LIMIT;
 }
+
+/** 2^INPUT_BITS, made once (inRange is asked per translation). */
+const INPUT_LIMIT = 1n << INPUT_BITS;

@@ -4,6 +4,7 @@
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { PolicyContext } from '../policy.js';
+import type { HwptInvalidate } from '../host.js';
 import type { HostFailure, HostInv } from './arch.js';
 
 /** A guest command and the host entries it became. */
@@ -75,32 +76,67 @@ export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): 
 }
 
 /**
+ * One object's entries of a forwarded command, in the order the command's entries name them, as
+ * the IOMMU_HWPT_INVALIDATE request that carries them (the host only reads a request).
+ */
+type Group = HwptInvalidate<HostInv['entry']>;
+
+/**
+ * One command's entries grouped per object in order of first appearance, kept per entry array: the
+ * VMM's answers are shared per decoded command (vmm/memo.ts), so the same array comes back for
+ * every write of the same command. A cache of answers about arrays nobody changes (their readers
+ * only read), not shared state: the same array always groups the same way.
+ */
+const grouped = new WeakMap<readonly HostInv[], readonly Group[]>();
+
+function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number): readonly Group[] {
+  let out = grouped.get(invs);
+  // An entry array belongs to one architecture's VMM, so its data type and entry size never change.
+  if (out === undefined || (out.length > 0 && (out[0]!.dataType !== dataType || out[0]!.entryLen !== entryLen))) {
+    const groups: Group[] = [];
+    for (let i = 0; i < invs.length; i++) {
+      const id = invs[i]!.object;
+      if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
+      const entries: HostInv['entry'][] = [];
+      for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
+      groups.push({ id, dataType, entryLen, entries, entryNum: entries.length });
+    }
+    grouped.set(invs, (out = groups));
+  }
+  return out;
+}
+
+/**
  * The same for one guest command (the per-command policies): every entry is that command's, so
- * it is handled when none is left over; no Map, one entry array per object.
+ * it is handled when none is left over; one ioctl per object, its request made once per entry
+ * array (groupsOf).
  */
 function forwardOne(ctx: PolicyContext, it: Forwarded): ForwardOutcome {
-  const invs = it.invs;
+  return forwardCommand(ctx, it.pos, it.d, it.invs);
+}
+
+/** forwardToHost of the one guest command at `pos` (`d`) whose host entries are `invs`. */
+export function forwardCommand(ctx: PolicyContext, pos: number, d: Decoded, invs: readonly HostInv[]): ForwardOutcome {
+  const groups = groupsOf(invs, ctx.vmm.dataType, ctx.vmm.entryLen);
   let left = invs.length;
   let ioctls = 0;
-  for (let i = 0; i < invs.length; i++) {
-    const id = invs[i]!.object;
-    if (firstOf(invs, i, id) !== i) continue; // this object's ioctl went out with its first entry
-    const entries: HostInv['entry'][] = [];
-    for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
-    const r = ctx.host.invalidate({ id, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries, entryNum: entries.length });
+  for (let g = 0; g < groups.length; g++) {
+    const req = groups[g]!;
+    const n = req.entryNum;
+    const r = ctx.host.invalidate(req);
     ioctls++;
-    left -= Math.min(r.entryNum, entries.length);
+    left -= Math.min(r.entryNum, n);
     if (r.errno !== 0) {
-      const failure = ctx.vmm.hostFailure(r.errno, it.d);
+      const failure = ctx.vmm.hostFailure(r.errno, d);
       if (failure !== undefined) {
-        if (left === 0) ctx.executed(it.pos); // every entry counted as handled all the same
-        return { ioctls, failedAt: it.pos, failure };
+        if (left === 0) ctx.executed(pos); // every entry counted as handled all the same
+        return { ioctls, failedAt: pos, failure };
       }
       // The VMM logs the failure and carries on (VT-d, as QEMU does): the entries count as handled.
-      left -= entries.length - Math.min(r.entryNum, entries.length);
+      left -= n - Math.min(r.entryNum, n);
     }
   }
-  if (left === 0) ctx.executed(it.pos);
+  if (left === 0) ctx.executed(pos);
   return clean(ioctls);
 }
 

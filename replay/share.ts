@@ -1,0 +1,151 @@
+// One share of a parallel replay (parallel.ts): replays its policies, with its own bare hardware,
+// and spills every result row with the position it takes in the serial order (event ordinal,
+// phase) to scratch files the main thread merges; returns the summaries. Run in a worker thread
+// (worker.ts) for every share but the first, which the main thread runs itself (its modules are
+// loaded already, so the largest share does not wait for a thread to start).
+
+import { join } from 'node:path';
+import type { InputError } from '../formats/result.js';
+import { openTrace } from '../formats/trace/io.js';
+import type { PolicySummary } from './summary.js';
+import { loadCosts } from './cost/params.js';
+import { bareOutput, replayRuns, type ReplayPhase } from './replayer.js';
+import { kitFor } from './kits.js';
+import type { HostOpsRowSink } from './ledger.js';
+import { resolvePolicies } from './policies/index.js';
+import type { RunSinks } from './policy-run.js';
+import { LineSpill, Spill } from './spill.js';
+import { OP_KINDS } from './tables.js';
+import { resolveTopology } from './topology.js';
+
+/** Spilled host_ops record: event, policy (in the share), seq, kind, iommu, count, entries, bytes, cost. */
+export const HOST_OPS_WIDTH = 9;
+/** Spilled completions record: policy (in the share), seq, slot, doorbell_seq, completed, ref_completed, latency (NaN: null), commands. */
+export const COMPLETIONS_WIDTH = 8;
+
+export interface ShareSpec {
+  readonly index: number;
+  readonly trace: string;
+  readonly policies: readonly string[];
+  readonly topologyFile?: string;
+  readonly costsFile?: string;
+  readonly scratch: string;
+  readonly tables: boolean;
+  readonly progress: boolean;
+}
+
+export type ShareMessage =
+  | { readonly type: 'progress'; readonly rows: number }
+  | {
+      readonly type: 'done';
+      readonly events: number;
+      readonly doorbells: number;
+      readonly summaries: readonly PolicySummary[];
+      readonly bare: ReturnType<typeof bareOutput>;
+      readonly records: { readonly hostOps: number; readonly completions: number };
+    }
+  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
+
+/** What a share hands back: its summaries, bare hardware's output and how many records it spilled. */
+export type ShareDone = Extract<ShareMessage, { type: 'done' }>;
+
+export function shareFiles(scratch: string, index: number) {
+  return {
+    hostOps: join(scratch, `share-${index}-host_ops.f64`),
+    completions: join(scratch, `share-${index}-completions.f64`),
+    violations: join(scratch, `share-${index}-violations.jsonl`),
+  };
+}
+
+/** Replays `spec`'s share; `onProgress` (at most every 50 ms) with the rows done so far. */
+export async function replayShare(spec: ShareSpec, onProgress?: (rows: number) => void): Promise<ShareDone> {
+  const trace = await openTrace(spec.trace);
+  const [topology, costs, policies] = await Promise.all([
+    resolveTopology(trace, spec.topologyFile),
+    loadCosts(spec.costsFile),
+    resolvePolicies(spec.policies),
+  ]);
+  const local = new Map(policies.map((p, i) => [p.name, i]));
+  const files = shareFiles(spec.scratch, spec.index);
+  const at: ReplayPhase = { phase: 0, event: 0 };
+  let hostOps: Spill | undefined;
+  let completions: Spill | undefined;
+  let violations: LineSpill | undefined;
+  let sinks: RunSinks = {};
+  if (spec.tables) {
+    const ops = (hostOps = new Spill(files.hostOps, HOST_OPS_WIDTH));
+    const comps = (completions = new Spill(files.completions, COMPLETIONS_WIDTH));
+    const viol = (violations = new LineSpill(files.violations));
+    const kindIndex = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
+    let policy = 0;
+    let seq = 0;
+    const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) => {
+      const i = ops.next();
+      const b = ops.buffer;
+      b[i] = at.event;
+      b[i + 1] = policy;
+      b[i + 2] = seq;
+      b[i + 3] = kindIndex.get(kind)!;
+      b[i + 4] = iommu;
+      b[i + 5] = count;
+      b[i + 6] = entries;
+      b[i + 7] = bytes;
+      b[i + 8] = cost;
+      ops.commit();
+    };
+    sinks = {
+      hostOps: (name, s) => {
+        policy = local.get(name)!;
+        seq = s;
+        return write;
+      },
+      violation: (name, v) => viol.push(JSON.stringify([at.phase, at.event, local.get(name)!, v.seq, v.kind, v.scope, v.explanation])),
+      completion: (name, s, slot, doorbellSeq, done, refDone, latency, commands) => {
+        const i = comps.next();
+        const b = comps.buffer;
+        b[i] = local.get(name)!;
+        b[i + 1] = s;
+        b[i + 2] = slot;
+        b[i + 3] = doorbellSeq;
+        b[i + 4] = done ? 1 : 0;
+        b[i + 5] = refDone ? 1 : 0;
+        b[i + 6] = latency === null ? NaN : latency;
+        b[i + 7] = commands;
+        comps.commit();
+      },
+    };
+  }
+  let last = 0;
+  const r = await replayRuns(
+    trace,
+    {
+      kit: kitFor(trace.header.arch),
+      topology,
+      costs,
+      policies,
+      ...(onProgress !== undefined
+        ? {
+            onProgress: (rows: number) => {
+              const now = Date.now();
+              if (now - last < 50) return;
+              last = now;
+              onProgress(rows);
+            },
+          }
+        : {}),
+    },
+    sinks,
+    at,
+  );
+  hostOps?.close();
+  completions?.close();
+  violations?.close();
+  return {
+    type: 'done',
+    events: r.events,
+    doorbells: r.doorbells,
+    summaries: r.summaries,
+    bare: bareOutput(r.bare),
+    records: { hostOps: hostOps?.records ?? 0, completions: completions?.records ?? 0 },
+  };
+}
