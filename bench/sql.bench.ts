@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeBatches } from '../analyzers/export.js';
 import { ingest } from '../formats/ingest/ingest.js';
-import { packageRoot } from '../formats/paths.js';
+import { cliScript, packageRoot } from '../formats/paths.js';
 import { openTrace } from '../formats/trace/io.js';
 import { generate, plan } from '../samples/gen/generate.js';
 import type { Bench, Measurement } from './harness.js';
@@ -84,7 +84,8 @@ const interleaved = (cmds: readonly string[][], env: NodeJS.ProcessEnv, reps = R
 /** "CPU 1.23 s, 2.5x the peer's". */
 const cpuNote = (t: ProcessTime, peerT: ProcessTime) => `CPU ${t.cpu.toFixed(2)} s, ${(t.cpu / peerT.cpu).toFixed(2)}x the peer's`;
 
-const cli = (...args: string[]) => [join(packageRoot(), 'dist/cli/main.js'), ...args];
+/** This build's CLI as users run it (the package's bin). */
+const cli = (...args: string[]) => [cliScript(), ...args];
 /**
  * $INVTRACE_BENCH_SQL_BASELINE: another build's dist/cli/main.js (the code before a change), measured
  * in the same interleaved runs as this one, so before and after share the peer and the load.
