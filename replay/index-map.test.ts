@@ -4,19 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { IndexMap } from './index-map.js';
 import { NONE, PageIndex, PageSet } from './page-index.js';
-
-/** A small deterministic generator (xorshift32): the same operations on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { Rng } from '../samples/rng.js';
 
 describe('IndexMap', () => {
   it('answers as a JS Map over random sets and deletes, with dense and sparse keys (beyond 2^32 too)', () => {
@@ -26,12 +14,12 @@ describe('IndexMap', () => {
       [1, 300],
       [2, 2 ** 40],
     ] as const) {
-      const r = rng(seed);
+      const r = new Rng(seed);
       const m = new IndexMap<number>();
       const model = new Map<number, number>();
       for (let i = 0; i < 20000; i++) {
-        const k = Math.floor(r() * span);
-        const op = r();
+        const k = r.int(span);
+        const op = r.float();
         if (op < 0.5) expect(m.set(k, i)).toBe(!model.has(k));
         else if (op < 0.9) expect(m.delete(k)).toBe(model.has(k));
         else if (op < 0.901) m.clear();
@@ -59,14 +47,14 @@ describe('IndexMap', () => {
 
 describe('PageIndex and PageSet', () => {
   it('PageSet answers as a Set of (slot, page) keys over random adds and deletes', () => {
-    const r = rng(3);
+    const r = new Rng(3);
     const s = new PageSet();
     const model = new Set<string>();
     for (let i = 0; i < 20000; i++) {
-      const dev = Math.floor(r() * 4);
-      const page = Math.floor(r() * 200) * 2 ** 30; // pages beyond 32 bits
+      const dev = r.int(4);
+      const page = r.int(200) * 2 ** 30; // pages beyond 32 bits
       const key = `${dev}/${page}`;
-      if (r() < 0.55) {
+      if (r.float() < 0.55) {
         s.add(dev, page);
         model.add(key);
       } else expect(s.delete(dev, page)).toBe(model.delete(key));

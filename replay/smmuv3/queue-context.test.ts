@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { QueueContext } from './emulator.js';
+import { Rng } from '../../samples/rng.js';
 
 /** The reference: the Set walk the emulator's CMD_SYNC did. */
 function settleSet(set: Set<number>, silent: (sid: number) => boolean): number | undefined {
@@ -14,30 +15,17 @@ function settleSet(set: Set<number>, silent: (sid: number) => boolean): number |
   return undefined;
 }
 
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
-
 describe('QueueContext outstanding ATC invalidations', () => {
   it('settles as the Set walk does, over random issues, syncs and device time-outs', () => {
     for (const seed of [1, 2, 3, 4]) {
-      const r = rng(seed);
+      const r = new Rng(seed);
       const q = new QueueContext();
       const ref = new Set<number>();
       const silentSids = new Set<number>();
       const silent = (sid: number) => silentSids.has(sid);
       for (let step = 0; step < 5000; step++) {
-        const x = r();
-        const sid = Math.floor(r() * 6);
+        const x = r.float();
+        const sid = r.int(6);
         if (x < 0.5) {
           q.addAtc(sid);
           ref.add(sid);
