@@ -65,7 +65,6 @@ function token(buf: Buffer, p: number, e: number): number {
   return p;
 }
 
-
 function same(buf: Buffer, s: number, e: number, want: Uint8Array): boolean {
   if (e - s !== want.length) return false;
   for (let i = 0; i < want.length; i++) if (buf[s + i] !== want[i]) return false;
@@ -113,7 +112,7 @@ export class GuestByteScanner {
   /**
    * Can the lines of this block be read from their bytes? Not when it holds a character the text
    * parser's `.` refuses anywhere in a line (`\r`, U+2028, U+2029): such a line is no ftrace line
-   * to it. Three native searches per block instead of a test per byte.
+   * to it. Native byte searches per block (`\r`, then each E2 lead byte) instead of a test per byte.
    */
   usable(buf: Buffer): boolean {
     if (buf.indexOf(13) >= 0) return false;

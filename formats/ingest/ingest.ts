@@ -153,7 +153,10 @@ function guestEvents(
     arch === 'vtd'
       ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
       : new GuestSmmuv3Queue(diag, { entries });
-  return guestBatches(readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(), paired ? PAIRED_GUEST_BLOCK : undefined), q);
+  return guestBatches(
+    readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(), paired ? PAIRED_GUEST_BLOCK : undefined),
+    q,
+  );
 }
 
 /**
