@@ -371,6 +371,18 @@ export class Smmuv3 implements QueueUnit {
     return { index: this.cons & r.mask, wrap: (this.cons >>> r.log2size) & 1, error: this.cmdqErrActive() ? this.lastError : undefined };
   }
 
+  /** consumerNow's answer, reused. */
+  private readonly consNow: { index: number; wrap: number; error: QueueError | undefined } = { index: 0, wrap: 0, error: undefined };
+
+  consumerNow(): ConsumerState {
+    const r = this.ring;
+    const c = this.consNow;
+    c.index = this.cons & r.mask;
+    c.wrap = (this.cons >>> r.log2size) & 1;
+    c.error = this.cmdqErrActive() ? this.lastError : undefined;
+    return c;
+  }
+
   /** `consumer().error` without building the answer (the host driver asks before and after each issue). */
   consumerError(): QueueError | undefined {
     return this.cmdqErrActive() ? this.lastError : undefined;
