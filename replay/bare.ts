@@ -119,8 +119,9 @@ export class BareHardware {
   private absorb(): void {
     const q = this.q;
     const from = this.cons;
-    const c = this.unit.consumer();
+    const c = this.unit.consumerNow(); // reused by the unit: read at once
     const cons = unwrap(c.index, c.wrap, from, q.entries, q.smmu);
+    const error = c.error;
     for (let i = 0; i < this.eventCount; i++) {
       const ev = this.events[i]!;
       if (ev.kind === 'complete') {
@@ -139,8 +140,8 @@ export class BareHardware {
     }
     this.eventCount = 0;
     this.cons = cons;
-    this.error = c.error
-      ? { code: c.error.code, value: c.error.value, ...(c.error.sid !== undefined ? { sid: c.error.sid } : {}), pos: cons }
+    this.error = error
+      ? { code: error.code, value: error.value, ...(error.sid !== undefined ? { sid: error.sid } : {}), pos: cons }
       : undefined;
   }
 }

@@ -8,7 +8,7 @@ import { SMMUV3, VTD } from '../formats/codecs.js';
 import { unwrap } from '../formats/result.js';
 import type { Scope } from '../formats/scope.js';
 import type { Topology } from '../formats/trace/header.js';
-import { devicesInScope, errorKey, MAX_OPEN_EPOCHS, probePasid, StaleOracle, staleHit, type StaleFinding } from './oracle.js';
+import { devicesInScope, errorKey, MAX_OPEN_EPOCHS, pageBounds, probePasid, StaleOracle, staleHit, type StaleFinding } from './oracle.js';
 import type { CacheHits } from './unit.js';
 import { GuestMemory } from './memory.js';
 import { guestSmmu } from './smmuv3/index.js';
@@ -76,6 +76,38 @@ describe('devicesInScope', () => {
     // SMMUv3: the SSID of the scope (its CD decides whether anything is there), SSID 0 without one
     expect(probePasid(smmuScope('CMD_ATC_INV', { SID: 0x8, SSV: 1, SSID: 5, SIZE: 0 }), 'smmuv3')).toBe(5);
     expect(probePasid(smmuScope('CMD_TLBI_NH_VA', { ASID: 1, ADDR: 0x1000n }), 'smmuv3')).toBe(0);
+  });
+});
+
+describe('pageBounds', () => {
+  // The reference: the BigInt rule it replaces (first and last byte of the range, page-aligned down).
+  const MASK = ~4095n;
+  const reference = (base: bigint, bytes: bigint) => [base & MASK, (base + bytes - 1n) & MASK];
+  const of = (base: bigint, bytes: bigint) => {
+    const out = [0n, 0n];
+    pageBounds({ base, bytes }, out);
+    return out;
+  };
+  it('matches the BigInt rule on aligned, unaligned, multi-page and huge ranges', () => {
+    const cases: [bigint, bigint][] = [
+      [0x1000n, 4096n], // one aligned page: first = last = base
+      [0x1234n, 4096n], // unaligned: spans two pages
+      [0x1000n, 1n],
+      [0x1fffn, 2n], // crosses a page boundary by one byte
+      [0x7fff_f000n, 0x20_0000n],
+      [0n, 1n << 48n],
+      [(1n << 53n) - 4096n, 4096n], // the last page below 2^53: still the double path
+      [(1n << 53n) - 4096n, 4097n], // ends at 2^53: the BigInt path
+      [1n << 60n, 0x3000n], // above 2^53 (a 64-bit IOVA)
+      [0xffff_ffff_ffff_f000n, 4096n],
+      [0x5000n, 0n], // empty: the BigInt rule's answer, whatever it means
+    ];
+    for (const [base, bytes] of cases) expect(of(base, bytes), `${base} + ${bytes}`).toEqual(reference(base, bytes));
+  });
+  it('a byte count just above 2^53 (rounded down to 2^53 as a double) takes the exact path', () => {
+    // Number(2^53 + 1) is 2^53: a double sum would end the range one byte early, on the page before.
+    expect(of(0n, (1n << 53n) + 1n)).toEqual([0n, 1n << 53n]);
+    expect(of(0n, 1n << 53n)).toEqual([0n, (1n << 53n) - 4096n]);
   });
 });
 

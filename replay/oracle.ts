@@ -82,6 +82,32 @@ const RECENT = 4;
 const DEFAULT_IOVA = 0x100000n;
 const PAGE = 4096n;
 const PAGE_MASK = ~(PAGE - 1n);
+/** 4096 as a double, and the bound below which a range's ends are exact doubles. */
+const PAGE_BYTES = 4096;
+const EXACT = 2 ** 53;
+
+/**
+ * The first and last page-aligned addresses of `r` into `out`: `base & PAGE_MASK` and
+ * `(base + bytes - 1) & PAGE_MASK`. Below 2^53 (every real IOVA) by double arithmetic, exact there,
+ * giving back `base` itself when it is already aligned and the first page again for a one-page
+ * range: no BigInt made for the common invalidation of one aligned page. Other ranges: BigInts.
+ */
+export function pageBounds(r: AddrRange, out: bigint[]): void {
+  const b = Number(r.base);
+  const n = Number(r.bytes);
+  if (b >= 0 && n >= 1 && b + n < EXACT) {
+    const first = b - (b % PAGE_BYTES);
+    const end = b + n - 1;
+    const last = end - (end % PAGE_BYTES);
+    const firstBig = first === b ? r.base : BigInt(first);
+    out[0] = firstBig;
+    out[1] = last === first ? firstBig : BigInt(last);
+    return;
+  }
+  out[0] = r.base & PAGE_MASK;
+  out[1] = (r.base + r.bytes - 1n) & PAGE_MASK;
+}
+
 /** The PASID every device is attached with (VT-d RID_PASID; SMMUv3 SSID 0). */
 const ATTACHED_PASID = 0;
 
@@ -195,6 +221,8 @@ export class StaleOracle {
   private pagesOf: AddrRange | undefined;
   private firstPage = 0n;
   private lastPage = 0n;
+  /** pageBounds' answer, reused. */
+  private readonly bounds: bigint[] = [0n, 0n];
 
   constructor(
     private readonly topology: Topology,
@@ -444,8 +472,9 @@ export class StaleOracle {
       // device in scope, and bare hardware then each policy) computes its pages once.
       if (s.range !== this.pagesOf) {
         this.pagesOf = s.range;
-        this.firstPage = s.range.base & PAGE_MASK;
-        this.lastPage = (s.range.base + s.range.bytes - 1n) & PAGE_MASK;
+        pageBounds(s.range, this.bounds);
+        this.firstPage = this.bounds[0]!;
+        this.lastPage = this.bounds[1]!;
       }
       const first = this.firstPage;
       const last = this.lastPage;

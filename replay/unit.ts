@@ -115,6 +115,8 @@ export interface QueueUnit extends Translator {
   /** Error acknowledgement (SMMUv3 GERRORN := GERROR; VT-d FSTS write-1-to-clear). Resumes. */
   acknowledge(): void;
   consumer(): ConsumerState;
+  /** `consumer()` as one object the unit reuses (read it before the next call): bare hardware asks after every event. */
+  consumerNow(): ConsumerState;
   /** Device `sid` stops (or resumes) answering ATS invalidations (injected fault). */
   setAtcTimeout(sid: number, timedOut: boolean): void;
 }

@@ -110,19 +110,20 @@ export class PhysicalQueue {
 
   /** The GERROR handler ran on a queue stuck at an ATC time-out: retry the SYNC once. */
   private retryStuck(): void {
-    if (this.unit.consumer().error?.code === 'CERROR_ATC_INV_SYNC') this.unit.acknowledge();
+    if (this.unit.consumerError()?.code === 'CERROR_ATC_INV_SYNC') this.unit.acknowledge();
   }
 
   /** Polls for the SYNC at `sync`, running the skip routine on each queue error (§1.3). */
   private wait(sync: number): IssueResult {
     let last: string | undefined;
     for (;;) {
+      const error = this.unit.consumerError();
+      if (error === undefined) return this.ring.consumed(this.consValue(), sync) ? 0 : 'ETIMEDOUT';
       const c = this.unit.consumer();
-      if (c.error === undefined) return this.ring.consumed(this.consValue(), sync) ? 0 : 'ETIMEDOUT';
-      const at = `${c.error.code}@${c.index}`;
+      const at = `${error.code}@${c.index}`;
       if (at === last) return 'ETIMEDOUT'; // the same error again after the retry: it will not clear
       last = at;
-      if (c.error.code === 'CERROR_ILL') this.mem.writeWords(PHYS_QUEUE_BASE + BigInt(c.index * 16), SKIP_SYNC);
+      if (error.code === 'CERROR_ILL') this.mem.writeWords(PHYS_QUEUE_BASE + BigInt(c.index * 16), SKIP_SYNC);
       this.unit.acknowledge();
     }
   }

@@ -66,6 +66,7 @@ describe('wrap, full and empty through CMDQ_BASE/PROD/CONS (spec/smmuv3.md §1.2
     q.prod = 6;
     q.push(SYNC, SYNC, SYNC); // slots 6, 7, 0
     expect(q.unit.consumer()).toEqual({ index: 1, wrap: 1, error: undefined });
+    expect(q.unit.consumerNow()).toEqual({ index: 1, wrap: 1, error: undefined }); // the reused answer says the same
     expect(q.unit.executed).toBe(3);
   });
 
@@ -113,6 +114,7 @@ describe('an illegal command stops the consumer exactly there (spec/smmuv3.md §
     // Only slot 0 ran: no command, SYNC included, after the bad one.
     expect(q.events.filter((e) => e.kind === 'exec' || e.kind === 'complete').every((e) => 'slot' in e && e.slot === 0)).toBe(true);
     expect(q.unit.consumer()).toMatchObject({ index: 1, error: { code: 'CERROR_ILL', value: 1, slot: 1 } });
+    expect(q.unit.consumerNow()).toEqual(q.unit.consumer());
     // A new doorbell while CMDQ_ERR is active consumes nothing (§1.3 item 2).
     q.push(SYNC);
     expect(q.cons().index).toBe(1);

@@ -357,7 +357,9 @@ export class Smmuv3 implements QueueUnit {
   }
 
   writeProducer(index: number, wrap: number): void {
-    this.writeCmdqProd(this.ring.value({ index, wrap }));
+    // ring.value({ index, wrap }) without the object: one PROD write per doorbell and host issue.
+    const r = this.ring;
+    this.writeCmdqProd(((wrap & 1) << r.log2size) | (index & r.mask));
   }
 
   acknowledge(): void {
@@ -367,6 +369,23 @@ export class Smmuv3 implements QueueUnit {
   consumer(): ConsumerState {
     const r = this.ring;
     return { index: this.cons & r.mask, wrap: (this.cons >>> r.log2size) & 1, error: this.cmdqErrActive() ? this.lastError : undefined };
+  }
+
+  /** consumerNow's answer, reused. */
+  private readonly consNow: { index: number; wrap: number; error: QueueError | undefined } = { index: 0, wrap: 0, error: undefined };
+
+  consumerNow(): ConsumerState {
+    const r = this.ring;
+    const c = this.consNow;
+    c.index = this.cons & r.mask;
+    c.wrap = (this.cons >>> r.log2size) & 1;
+    c.error = this.cmdqErrActive() ? this.lastError : undefined;
+    return c;
+  }
+
+  /** `consumer().error` without building the answer (the host driver asks before and after each issue). */
+  consumerError(): QueueError | undefined {
+    return this.cmdqErrActive() ? this.lastError : undefined;
   }
 
   /** CMDQ_CONS as (wrap|index), without CONS.ERR: what `consumer` gives, as one number. */

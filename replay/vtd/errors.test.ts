@@ -34,6 +34,7 @@ function expectStoppedAt2(r: Rig, iqei: number): void {
   expect(Number(r.unit.readIQERCD() & 0xfn)).toBe(iqei);
   expect(r.unit.readIQH()).toBe(2 << (r.descBytes === 32 ? 5 : 4));
   expect(r.unit.consumer().error).toMatchObject({ code: 'IQE', value: iqei, slot: 2 });
+  expect(r.unit.consumerNow()).toEqual(r.unit.consumer()); // the reused answer bare hardware reads says the same
   expect(hit(r, PAGE_A)).toBe(false);
   expect(hit(r, PAGE_B)).toBe(true);
   expect(hit(r, PAGE_C)).toBe(true);
@@ -111,6 +112,7 @@ describe('resume after acknowledgement (spec/vtd.md §1.3, §1.5, §6.1)', () =>
     expect(r.events.some((e) => e.kind === 'resume')).toBe(true);
     expect(r.unit.readFSTS()).toBe(0);
     expect(r.unit.consumer()).toEqual({ index: 5, wrap: 0, error: undefined });
+    expect(r.unit.consumerNow()).toEqual({ index: 5, wrap: 0, error: undefined });
     expect(hit(r, PAGE_C)).toBe(false);
     expect([r.status(2), r.status(1)]).toEqual([2, 2]);
   });
@@ -153,6 +155,7 @@ describe('ITE: device-TLB invalidation time-out (spec/vtd.md §1.3)', () => {
     // No fence: the IOTLB descriptor after the pending wait ran; the device kept its entry.
     expect(r.unit.cached(BLK, undefined, PAGE_A).atc).toBe(true);
     expect(r.unit.consumer()).toMatchObject({ index: 5, error: { code: 'ITE', sid: BLK, slot: 5 } });
+    expect(r.unit.consumerNow()).toEqual(r.unit.consumer());
   });
 
   it('a fenced wait (FN=1) stops fetching behind it until the time-out; clearing ITE resumes', () => {

@@ -260,6 +260,16 @@ export class VtdUnit implements QueueUnit, WalkTables {
     return { index: this.iqh, wrap: 0, error: this.iqeError ?? this.iteError };
   }
 
+  /** consumerNow's answer, reused. */
+  private readonly consNow: { index: number; wrap: number; error: QueueError | undefined } = { index: 0, wrap: 0, error: undefined };
+
+  consumerNow(): ConsumerState {
+    const c = this.consNow;
+    c.index = this.iqh;
+    c.error = this.iqeError ?? this.iteError;
+    return c;
+  }
+
   setAtcTimeout(sid: number, timedOut: boolean): void {
     if (timedOut) this.timedOut.add(sid);
     else this.timedOut.delete(sid);
