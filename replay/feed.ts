@@ -74,11 +74,21 @@ export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (e
 /** Default guest-physical base of a replayed ring (aligned for every queue size). */
 export const DEFAULT_QUEUE_BASE = 0x4000_0000n;
 
-/** The ring's base: the recorded one when it is aligned to the queue's size, else the default. */
+/**
+ * Physical addresses have at most 52 bits: an SMMUv3 queue base is PA[51:5] of CMDQ_BASE, a VT-d
+ * one the host address width of IQA_REG (at most 52 on x86). Replay addresses guest memory as
+ * numbers (exact below 2^53, replay/memory.ts), so a ring must end below this.
+ */
+export const PA_LIMIT = 1n << 52n;
+
+/**
+ * The ring's base: the recorded one when it is aligned to the queue's size and the ring ends below
+ * PA_LIMIT, else the default.
+ */
 export function queueBase(h: Pick<TraceHeader, 'queue_base' | 'queue_entries' | 'desc_bytes'>): bigint {
   const bytes = BigInt(h.queue_entries * h.desc_bytes);
   const recorded = h.queue_base !== undefined ? BigInt(h.queue_base) : undefined;
-  return recorded !== undefined && recorded % bytes === 0n ? recorded : DEFAULT_QUEUE_BASE;
+  return recorded !== undefined && recorded % bytes === 0n && recorded + bytes <= PA_LIMIT ? recorded : DEFAULT_QUEUE_BASE;
 }
 
 /**
