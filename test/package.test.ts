@@ -6,10 +6,10 @@
 // devtlb=nop it sends no device-TLB invalidation, as devtlb-nop does not.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from './helpers.js';
+import { CLI, ROOT, tempDir } from './helpers.js';
 
 const dir = tempDir();
 
@@ -26,6 +26,16 @@ function docsPolicy(): string {
   if (block === undefined) throw new Error('docs/library.md has no policy block');
   return block;
 }
+
+describe('the built CLI', () => {
+  it('is executable, and so is the bin before the bundle: an npx cache made then still links dist/cli/main.js', () => {
+    // npx keeps the bin links it made for a project (~/.npm/_npx) across upgrades: a checkout run
+    // with `npx invtrace` before the bin became dist/bin/invtrace.js runs tsc's CLI through them.
+    const executable = (f: string) => (statSync(f).mode & 0o111) === 0o111;
+    expect([CLI, join(ROOT, 'dist/cli/main.js')].map(executable)).toEqual([true, true]);
+    expect(CLI.endsWith(join('dist', 'bin', 'invtrace.js'))).toBe(true); // not the same file twice
+  });
+});
 
 describe('the packed package', () => {
   it('installs, types a user policy against invtrace/policy, and replays with it through invtrace', () => {
