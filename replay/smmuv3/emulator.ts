@@ -367,8 +367,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   consumer(): ConsumerState {
-    const r = this.ring;
-    return { index: this.cons & r.mask, wrap: (this.cons >>> r.log2size) & 1, error: this.cmdqErrActive() ? this.lastError : undefined };
+    return { ...this.consumerNow() };
   }
 
   /** consumerNow's answer, reused. */
@@ -379,7 +378,7 @@ export class Smmuv3 implements QueueUnit {
     const c = this.consNow;
     c.index = this.cons & r.mask;
     c.wrap = (this.cons >>> r.log2size) & 1;
-    c.error = this.cmdqErrActive() ? this.lastError : undefined;
+    c.error = this.consumerError();
     return c;
   }
 

@@ -257,7 +257,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   }
 
   consumer(): ConsumerState {
-    return { index: this.iqh, wrap: 0, error: this.iqeError ?? this.iteError };
+    return { ...this.consumerNow() };
   }
 
   /** consumerNow's answer, reused. */
