@@ -81,9 +81,13 @@ export class SmallCol extends Fixed {
   }
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** 64-bit integers. */
 export class BigCol extends Fixed {
   private readonly values: BigUint64Array | BigInt64Array;
+  /** The values' memory as 32-bit halves (`setHalves`). */
+  private readonly halves: Uint32Array;
   constructor(
     readonly type: Uint64 | Int64,
     capacity: number,
@@ -91,9 +95,22 @@ export class BigCol extends Fixed {
   ) {
     super(capacity, nullable);
     this.values = type instanceof Int64 ? new BigInt64Array(capacity) : new BigUint64Array(capacity);
+    this.halves = new Uint32Array(this.values.buffer);
   }
   set(row: number, v: bigint): void {
     this.values[row] = v;
+    this.mark(row);
+  }
+  /** The value whose bits 63..32 are `hi` and 31..0 `lo` (two's complement for Int64), without a BigInt. */
+  setHalves(row: number, hi: number, lo: number): void {
+    const h = this.halves;
+    if (LITTLE_ENDIAN) {
+      h[2 * row] = lo;
+      h[2 * row + 1] = hi;
+    } else {
+      h[2 * row] = hi;
+      h[2 * row + 1] = lo;
+    }
     this.mark(row);
   }
   clear(n: number): void {

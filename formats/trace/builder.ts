@@ -11,7 +11,8 @@ import { codecFor } from '../codecs.js';
 import type { FixedDictionary } from '../arrow/columns.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
-import { WordCache } from '../codec/word-cache.js';
+import { HalfWordCache, WordCache } from '../codec/word-cache.js';
+import type { Stamp } from '../capture/stamp.js';
 
 export interface EventMeta {
   readonly ts_ns?: bigint;
@@ -105,6 +106,9 @@ export class TraceBuilder {
   private readonly targets = new Map<number, readonly FieldTarget[]>();
   /** Decoded rows of fully known commands by (w0, w1) (words 2 and 3 zero). */
   private readonly templates = new WordCache<RowTemplate>(TEMPLATE_CAPACITY);
+  /** The same by the words' 32-bit halves (`commandHalves`: no BigInt per row). */
+  private readonly halfTemplates = new HalfWordCache<RowTemplate>();
+  private readonly key = new Uint32Array(4);
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
   private causes: CauseSource | undefined;
 
@@ -256,6 +260,42 @@ export class TraceBuilder {
     return d;
   }
 
+  /**
+   * A fully known command of two words given as 32-bit halves, w0 = (w0hi, w0lo), w1 = (w1hi, w1lo),
+   * with the builder's origin, its time and thread from `t`: the row `command` writes for the same
+   * words and meta, written without a BigInt (the words' template found by their halves; a new one
+   * is decoded once). Returns the decode.
+   */
+  commandHalves(slot: number, wrap: number | undefined, w0hi: number, w0lo: number, w1hi: number, w1lo: number, t: Stamp): Decoded {
+    const r = this.beginAt(this.kindCodes.cmd, t);
+    const c = this.c;
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    c.w[0]!.setHalves(r, w0hi, w0lo);
+    c.w[1]!.setHalves(r, w1hi, w1lo);
+    const k = this.key;
+    k[0] = w0lo;
+    k[1] = w0hi;
+    k[2] = w1lo;
+    k[3] = w1hi;
+    let tpl = this.halfTemplates.find(k, 0, 4);
+    if (tpl === undefined) {
+      tpl = this.template([unsigned(w0hi, w0lo), unsigned(w1hi, w1lo)]);
+      this.halfTemplates.keep(k, 0, 4, tpl);
+    }
+    this.writeTemplate(r, tpl);
+    this.end();
+    return tpl.d;
+  }
+
+  /** A doorbell with the builder's origin, its time and thread from `t` (as `doorbell` writes it). */
+  doorbellAt(prod: number, wrap: number, t: Stamp): void {
+    const r = this.beginAt(this.kindCodes.doorbell, t);
+    this.c.slot.set(r, prod);
+    this.c.wrap.set(r, wrap);
+    this.end();
+  }
+
   /** The decoded columns of a fully known command, cached by its words (most commands recur). */
   private template(words: readonly bigint[]): RowTemplate {
     const hit = this.templates.find(words);
@@ -388,10 +428,27 @@ export class TraceBuilder {
     return r;
   }
 
+  /** `begin` for a row of the builder's origin, not inferred, queue 0, no cause, time and thread from `t`. */
+  private beginAt(kind: number, t: Stamp): number {
+    const c = this.c;
+    const r = this.row;
+    c.seq.set(r, this.seq++);
+    c.kind.set(r, kind);
+    if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
+    c.origin.set(r, this.origin);
+    c.inferred.set(r, 0);
+    if (this.header.queues !== undefined) c.queue.set(r, 0);
+    if (t.tid !== undefined) c.cpu.set(r, t.tid);
+    return r;
+  }
+
   private end(): void {
     if (++this.row >= this.batchRows) this.flush();
   }
 }
+
+/** The unsigned 64-bit word of two 32-bit halves. */
+const unsigned = (hi: number, lo: number): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 
 function padWords(words: readonly bigint[], n: number): bigint[] {
   const out = words.slice(0, n);
