@@ -230,9 +230,8 @@ function registerLayout(templates: readonly string[] | undefined): Map<string, {
 
 /** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
-  private readonly byHash = new Map<number, Entry[]>();
-  /** The entry of an event name by its hash and bytes (`findBy`), or undefined. */
-  private readonly find: (h: number, buf: Buffer, s: number, e: number) => Entry | undefined;
+  /** The entries by the slot of their name's hash (`NameSlots`). */
+  private readonly names: NameSlots;
   private readonly entries: Entry[] = [];
   private readonly layouts = new Map<string, Map<string, { at: number; kind: Kind }>>();
   private readonly codes = new Map<string, number>();
@@ -274,17 +273,13 @@ export class QemuByteScanner {
       const layout = mode === 'registers' ? this.layouts.get(key)! : undefined;
       for (const name of [key, ...(spec.aka ?? [])]) {
         const bytes = ascii(name);
-        const h = hashOf(bytes, 0, bytes.length);
-        const list = this.byHash.get(h) ?? [];
         const spelling = name === key ? undefined : name;
         const matchers = compiled?.map((m) => m && generate(m, key, spelling, values, layout, this.R, this.S));
         const entry: Entry = { name: bytes, key, code: this.codes.get(key)!, spelling, matchers, hits: 0 };
-        list.push(entry);
         this.entries.push(entry);
-        this.byHash.set(h, list);
       }
     }
-    this.find = findBy(this.byHash);
+    this.names = nameSlots(this.entries);
   }
 
   /** The code `scanCode` returns for `event` (its index in the table). */
@@ -380,7 +375,11 @@ export class QemuByteScanner {
       p++;
     }
     if (!underscore || (p < e && buf[p] !== 32)) return undefined;
-    const entry = this.find(h, buf, n0, p);
+    const names = this.names;
+    const entry = names.slots[Math.imul(h, names.mult) >>> names.shift];
+    if (entry === undefined || entry.name.length !== p - n0) return undefined;
+    const name = entry.name;
+    for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
     if (entry === undefined || entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
     return entry;
@@ -414,25 +413,32 @@ export class QemuByteScanner {
 }
 
 /**
- * The lookup of event names, generated from the table: a switch on the name's hash, then its length
- * and its bytes compared as constants (no map probe, no loop over the entry's name).
+ * The lookup of event names: a table indexed by the top bits of the name's hash times a multiplier
+ * chosen so that every name of the event table has a slot of its own (a perfect hash, found when
+ * the scanner is built); the name's bytes are then compared with the one entry there. No probe
+ * chain, no map, and the index stays a small integer.
  */
-function findBy(byHash: ReadonlyMap<number, readonly Entry[]>): (h: number, buf: Buffer, s: number, e: number) => Entry | undefined {
-  const entries: Entry[] = [];
-  const cases: string[] = [];
-  for (const [h, list] of byHash) {
-    const tests = list.map((x) => {
-      entries.push(x);
-      const same = Array.from(x.name, (c, k) => `buf[s + ${k}] === ${c}`).join(' && ');
-      return `if (e - s === ${x.name.length} && ${same}) return E[${entries.length - 1}];`;
-    });
-    cases.push(`case ${h}: ${tests.join(' ')} return undefined;`);
+interface NameSlots {
+  readonly slots: readonly (Entry | undefined)[];
+  readonly mult: number;
+  readonly shift: number;
+}
+
+function nameSlots(entries: readonly Entry[]): NameSlots {
+  for (let bits = 8; bits <= 16; bits++) {
+    for (let t = 0, mult = 0x9e3779b1 | 0; t < 256; t++, mult = (mult + 0x6a09e668) | 1) {
+      const slots = new Array<Entry | undefined>(1 << bits).fill(undefined);
+      const shift = 32 - bits;
+      const free = entries.every((x) => {
+        const k = Math.imul(hashOf(x.name, 0, x.name.length), mult) >>> shift;
+        if (slots[k] !== undefined) return false;
+        slots[k] = x;
+        return true;
+      });
+      if (free) return { slots, mult, shift };
+    }
   }
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('E', `return function find(h, buf, s, e) {\nswitch (h) {\n${cases.join('\n')}\n}\nreturn undefined;\n};`) as (
-    e: readonly Entry[],
-  ) => (h: number, buf: Buffer, s: number, e: number) => Entry | undefined;
-  return make(entries);
+  throw new Error('qemu-bytes: no collision-free slot table for the event names');
 }
 
 const HALVES = new Uint32Array(2);
