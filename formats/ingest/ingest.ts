@@ -35,6 +35,12 @@ export interface IngestOptions {
   readonly batchRows?: number;
   /** Called after each block of lines read: the file, its (decompressed) bytes and lines so far. */
   readonly progress?: Progress;
+  /**
+   * Read a VT-d QEMU log through queue event objects even when it is ingested on its own, where it
+   * is otherwise read straight into the trace's columns (`readVtdLogInto`). The output is the same;
+   * for tests of that fast path.
+   */
+  readonly eventObjects?: boolean;
 }
 
 export type { Progress };
@@ -241,7 +247,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   // objects: qemu-side.ts readVtdLogInto); or in a worker thread when asked (qemu-side.ts). A
   // pair's QEMU side is read here, between the guest side's blocks, as event objects to align.
   const worker = !guest && qemuWorkerAsked();
-  const direct = qemu !== undefined && !guest && !worker && arch === 'vtd';
+  const direct = qemu !== undefined && !guest && !worker && arch === 'vtd' && opts.eventObjects !== true;
   const read = worker ? qemuEventsInWorker : qemuEvents;
   const q = qemu && !direct ? read(qemu.file, arch, qd!, opts.progress) : undefined;
   const stream = aligner ? aligner.merge(q!, g!) : (q ?? g);

@@ -13,6 +13,7 @@ import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 import { HalfWordCache, WordCache } from '../codec/word-cache.js';
 import type { Stamp } from '../capture/stamp.js';
+import { causeKind, pageOf, type CauseKind } from './cause.js';
 
 export interface EventMeta {
   readonly ts_ns?: bigint;
@@ -28,11 +29,11 @@ export interface EventMeta {
 
 /**
  * Gives each command its inferred cause as its row is written (formats/trace/cause.ts CauseWatch):
- * its op, range base (undefined: none) and did column (0 when null) in, 1 (map), 2 (unmap) or
- * undefined (no cause) out.
+ * its op's kind (`causeKind`), range base (undefined: none) and its page (`pageOf`), and did column
+ * (0 when null) in, 1 (map), 2 (unmap) or undefined (no cause) out.
  */
 export interface CauseSource {
-  command(op: string, base: bigint | undefined, did: number): 1 | 2 | undefined;
+  commandOf(kind: CauseKind, base: bigint | undefined, page: number | bigint, did: number): 1 | 2 | undefined;
 }
 
 export interface BatchSink {
@@ -78,6 +79,9 @@ interface RowTemplate {
   readonly bigVals: readonly bigint[];
   /** The `did` column's value (0 when null), for the cause inference. */
   readonly did: number;
+  /** What the cause inference does with the op, and the page of the range base (0 without). */
+  readonly causeKind: CauseKind;
+  readonly page: number | bigint;
 }
 
 /** Row templates kept at most (emptied when full): guest queues repeat a few hundred commands. */
@@ -328,10 +332,13 @@ export class TraceBuilder {
       if (t.did) did = Number(v);
     }
     const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
+    const opName = this.dicts.op.values[opCode]!;
     return {
+      causeKind: causeKind(opName),
+      page: s?.range !== undefined ? pageOf(s.range.base) : 0,
       d,
       op: opCode,
-      opName: this.dicts.op.values[opCode]!,
+      opName,
       error: d.error ? this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)! : -1,
       role: this.roleCodes[cls.role]!,
       cache: s ? this.cacheCodes[s.cache]! : -1,
@@ -360,7 +367,7 @@ export class TraceBuilder {
     for (let i = 0; i < bc.length; i++) bc[i]!.set(r, t.bigVals[i]!);
     if (this.causes !== undefined) {
       // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
-      const cause = this.causes.command(t.opName, t.range?.base, t.did);
+      const cause = this.causes.commandOf(t.causeKind, t.range?.base, t.page, t.did);
       if (cause !== undefined) {
         c.cause.set(r, cause - 1);
         c.causeInferred.set(r, 1);
