@@ -68,7 +68,11 @@ export class SmallCol extends Fixed {
   }
   finish(n: number): Data {
     const src = this.values.subarray(0, n);
-    const data = this.type instanceof Uint8 ? Uint8Array.from(src) : this.type instanceof Uint16 ? Uint16Array.from(src) : src.slice();
+    // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
+    let data: Uint8Array | Uint16Array | Uint32Array | Int32Array;
+    if (this.type instanceof Uint8) (data = new Uint8Array(n)).set(src);
+    else if (this.type instanceof Uint16) (data = new Uint16Array(n)).set(src);
+    else data = src.slice();
     const d = makeData({
       type: this.type as DataType,
       length: n,
