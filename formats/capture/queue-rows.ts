@@ -7,7 +7,7 @@
 // the readers made before, field for field.
 
 import type { CaptureEvent, CmdEvent, GeometryEvent } from './events.js';
-import { signed64, type Stamp } from './stamp.js';
+import { unsigned64, type Stamp } from './stamp.js';
 
 /** `wrap` of a command that rewrites its slot (no wrap bit; CmdEvent's undefined). */
 export const NO_WRAP = -1;
@@ -37,8 +37,7 @@ export interface QueueRows {
   queueGeometry(e: GeometryEvent): void;
 }
 
-/** The unsigned 64-bit value of two 32-bit halves. */
-export const unsigned64 = (hi: number, lo: number): bigint => BigInt.asUintN(64, signed64(hi, lo));
+export { unsigned64 };
 
 /** Queue events as objects, handed out by `take()`. */
 export class EventRows implements QueueRows {

@@ -8,9 +8,17 @@ import type { LineMeta } from './queue-reader.js';
 
 const HALVES = new Uint32Array(2);
 const SIGNED = new BigInt64Array(HALVES.buffer);
+const UNSIGNED = new BigUint64Array(HALVES.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = 1 - LO;
+
+/** The unsigned 64-bit value of two 32-bit halves (one BigInt made, through a typed array). */
+export function unsigned64(hi: number, lo: number): bigint {
+  HALVES[LO] = lo;
+  HALVES[HI] = hi;
+  return UNSIGNED[0]!;
+}
 
 /** The signed 64-bit value of two 32-bit halves (what an Int64 column holds for them). */
 export function signed64(hi: number, lo: number): bigint {

@@ -12,7 +12,7 @@ import type { FixedDictionary } from '../arrow/columns.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 import { HalfWordCache, WordCache } from '../codec/word-cache.js';
-import type { Stamp } from '../capture/stamp.js';
+import { unsigned64, type Stamp } from '../capture/stamp.js';
 import { causeKind, pageOf, type CauseKind } from './cause.js';
 
 export interface EventMeta {
@@ -284,7 +284,7 @@ export class TraceBuilder {
     k[3] = w1hi;
     let tpl = this.halfTemplates.find(k, 0, 4);
     if (tpl === undefined) {
-      tpl = this.template([unsigned(w0hi, w0lo), unsigned(w1hi, w1lo)]);
+      tpl = this.template([unsigned64(w0hi, w0lo), unsigned64(w1hi, w1lo)]);
       this.halfTemplates.keep(k, 0, 4, tpl);
     }
     this.writeTemplate(r, tpl);
@@ -453,9 +453,6 @@ export class TraceBuilder {
     if (++this.row >= this.batchRows) this.flush();
   }
 }
-
-/** The unsigned 64-bit word of two 32-bit halves. */
-const unsigned = (hi: number, lo: number): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 
 function padWords(words: readonly bigint[], n: number): bigint[] {
   const out = words.slice(0, n);
