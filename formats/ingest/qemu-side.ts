@@ -1,8 +1,11 @@
-// The QEMU side of an ingest as batches of queue events, one batch per block of lines: read in this
-// thread (`qemuEvents`), or, when asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in
-// a worker thread (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the
-// trace: reading, scanning and the queue state machine then overlap the builder and the Arrow
-// writer (about half of the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
+// The QEMU side of an ingest: a VT-d log ingested on its own is read in one pass straight into the
+// trace's columns (`readVtdLogInto`: register-mode byte scanner, the queue's state machine on
+// numbers, the assembler as its QueueRows); otherwise as batches of queue events, one batch per
+// block of lines: read in this thread (`qemuEvents`, the pair's QEMU side and SMMUv3), or, when
+// asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in a worker thread
+// (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the trace: reading,
+// scanning and the queue state machine then overlap the builder and the Arrow writer (about half of
+// the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
 //
 // The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
 // same file) and sends each block's events as typed arrays (event-wire.ts), with the block's
