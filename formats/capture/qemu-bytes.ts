@@ -380,7 +380,7 @@ export class QemuByteScanner {
     if (entry === undefined || entry.name.length !== p - n0) return undefined;
     const name = entry.name;
     for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
-    if (entry === undefined || entry.matchers === undefined) return undefined; // unknown events are counted by the text path
+    if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
     return entry;
   }
