@@ -13,7 +13,7 @@ import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
 import { HalfWordCache, WordCache } from '../codec/word-cache.js';
 import { unsigned64, type Stamp } from '../capture/stamp.js';
-import { causeKind, pageOf, type CauseKind } from './cause.js';
+import { causeKind, pageOf, type CauseKind } from './cause-kind.js';
 
 export interface EventMeta {
   readonly ts_ns?: bigint;

@@ -24,6 +24,7 @@ import { CodeCol, SmallCol, Uint8 } from '../arrow/fixed-columns.js';
 import type { TraceHeader } from './header.js';
 import { openTrace } from './io.js';
 import { traceDictionaries, traceSchema } from './schema.js';
+import { CAUSE_DEVTLB, CAUSE_PSI, CAUSE_WAIT, causeKind, pageOf, type CauseKind } from './cause-kind.js';
 
 export const MIN_UNPAIRED_SHARE = 0.1;
 
@@ -45,29 +46,6 @@ interface DomainCounts {
 
 /** Cause codes: the `cause` dictionary's map (0) and unmap (1), plus one. */
 export type CauseCode = 1 | 2;
-
-const PSI_OPS = new Set(['iotlb_inv', 'p_iotlb_inv']);
-const DEVTLB_OPS = new Set(['dev_tlb_inv', 'p_dev_tlb_inv']);
-
-/** What the watch does with an op: nothing (other), a page-selective IOTLB, a device-TLB, or a wait. */
-export type CauseKind = 0 | 1 | 2 | 3;
-const CAUSE_PSI = 1;
-const CAUSE_DEVTLB = 2;
-const CAUSE_WAIT = 3;
-
-export function causeKind(op: string): CauseKind {
-  return op === 'inv_wait' ? CAUSE_WAIT : DEVTLB_OPS.has(op) ? CAUSE_DEVTLB : PSI_OPS.has(op) ? CAUSE_PSI : 0;
-}
-
-/**
- * The page of a range base as a Set key: base >> 12 as a number (exact below 2^65, which a 64-bit
- * base always is), else the BigInt itself. One key per page either way.
- */
-export function pageOf(base: bigint): number | bigint {
-  const p = base >> 12n;
-  return p <= MAX_SAFE && p >= 0n ? Number(p) : p;
-}
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * The cause of each page-selective invalidation, row by row, and the caching-mode evidence, from the
