@@ -119,8 +119,14 @@ export const MAX_OPEN_EPOCHS = 1 << 20;
 export class StaleOracle {
   /** Pending invalidations and their probes (pending-probes.ts): typed arrays, no object per probe. */
   private readonly store = new PendingProbes();
-  /** Per device (SID), the first pages of the last RECENT ranges it was probed at (`addresses`). */
-  private readonly recent = new Map<number, bigint[]>();
+  /**
+   * Per device (its SID slot, probe-plan.ts), the first pages of the last RECENT ranges it was
+   * probed at, oldest first: `recentCount[d]` of them from `d * RECENT`, as addresses and as page
+   * numbers (exact for every 64-bit address: compared as numbers).
+   */
+  private readonly recentIova: bigint[];
+  private readonly recentPage: Float64Array;
+  private readonly recentCount: Uint8Array;
   /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new PageSet();
   /**
@@ -149,6 +155,9 @@ export class StaleOracle {
     private readonly plans = new ProbePlans(topology, arch),
   ) {
     if (plans.topology !== topology || plans.arch !== arch) throw new Error('StaleOracle: probe plans of another queue');
+    this.recentIova = new Array<bigint>(plans.sidCount * RECENT).fill(0n);
+    this.recentPage = new Float64Array(plans.sidCount * RECENT);
+    this.recentCount = new Uint8Array(plans.sidCount);
     this.hits = host.hits !== undefined ? host.hits.bind(host) : (sid, pasid, iova) => hitBits(host.cached(sid, pasid, iova));
   }
 
@@ -197,9 +206,9 @@ export class StaleOracle {
         iovas[1] = plan.last;
         pages[0] = plan.firstPage;
         pages[1] = plan.lastPage;
-        this.remember(dev.sid, plan.first);
+        this.remember(plan.sidSlots[k]!, plan.first, plan.firstPage);
       } else {
-        n = this.recentAddresses(dev.sid, iovas);
+        n = this.recentAddresses(plan.sidSlots[k]!, iovas);
         for (let a = 0; a < n; a++) pages[a] = pageOf(iovas[a]!);
       }
       for (let a = 0; a < n; a++) {
@@ -376,26 +385,37 @@ export class StaleOracle {
     this.openCount = k;
   }
 
-  /** A ranged scope probed device `sid` at page address `first`: one of its recent addresses now. */
-  private remember(sid: number, first: bigint): void {
-    const r = this.recent.get(sid) ?? [];
-    if (!r.includes(first)) {
-      r.push(first);
-      if (r.length > RECENT) r.shift();
-      this.recent.set(sid, r);
+  /**
+   * A ranged scope probed the device of SID slot `d` at page address `first` (page number `page`):
+   * unless already among its recent ones, it is the newest, and the oldest of RECENT falls out.
+   */
+  private remember(d: number, first: bigint, page: number): void {
+    const at = d * RECENT;
+    const n = this.recentCount[d]!;
+    for (let k = 0; k < n; k++) if (this.recentPage[at + k] === page) return;
+    if (n < RECENT) {
+      this.recentIova[at + n] = first;
+      this.recentPage[at + n] = page;
+      this.recentCount[d] = n + 1;
+      return;
     }
+    for (let k = 1; k < RECENT; k++) {
+      this.recentIova[at + k - 1] = this.recentIova[at + k]!;
+      this.recentPage[at + k - 1] = this.recentPage[at + k]!;
+    }
+    this.recentIova[at + RECENT - 1] = first;
+    this.recentPage[at + RECENT - 1] = page;
   }
 
   /**
-   * The addresses probed on device `sid` for a scope with no range (every address), into `out`:
-   * a default one, then the first pages of the last RECENT ranges probed on it; returns how many.
+   * The addresses probed on the device of SID slot `d` for a scope with no range (every address),
+   * into `out`: a default one, then its recent first pages, oldest first; returns how many.
    */
-  private recentAddresses(sid: number, out: bigint[]): number {
+  private recentAddresses(d: number, out: bigint[]): number {
     out[0] = DEFAULT_IOVA;
-    const r = this.recent.get(sid);
-    if (r === undefined) return 1;
-    for (let k = 0; k < r.length; k++) out[k + 1] = r[k]!;
-    return r.length + 1;
+    const n = this.recentCount[d]!;
+    for (let k = 0; k < n; k++) out[k + 1] = this.recentIova[d * RECENT + k]!;
+    return n + 1;
   }
 }
 

@@ -33,6 +33,7 @@ function plain(s: Scope, arch: 'smmuv3' | 'vtd'): Omit<ProbePlan, 'devices'> & {
     pasid,
     sids: devices.map((d) => d.sid),
     keys: devices.map((d) => d.sid * 0x200000 + (pasid === undefined ? 0 : pasid + 1)),
+    sidSlots: devices.map((d) => T.devices.findIndex((t) => t.sid === d.sid)), // T's SIDs are distinct
     deviceLevel: s.cache === 'atc' || s.cache === 'devtlb',
     iotlb: s.cache === 'iotlb',
     pages: r === undefined ? 0 : first === last ? 1 : 2,

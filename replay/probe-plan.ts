@@ -102,6 +102,8 @@ export interface ProbePlan {
   readonly devices: readonly DeviceSpec[];
   /** deviceKey of each device with `pasid`, in the same order. */
   readonly keys: readonly number[];
+  /** Each device's SID as a small number (ProbePlans `sidSlot`), in the same order. */
+  readonly sidSlots: readonly number[];
   /** An ATC/device-TLB scope (its probes close unmap epochs), an IOTLB one (its probes open them). */
   readonly deviceLevel: boolean;
   readonly iotlb: boolean;
@@ -118,7 +120,12 @@ export interface ProbePlan {
 }
 
 /** The plan of `s` by the plain rules above: `null` when nothing it covers is attached. */
-export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): ProbePlan | null {
+export function planOf(
+  s: Scope,
+  topology: Topology,
+  arch: 'smmuv3' | 'vtd',
+  sidSlot: (sid: number) => number = () => 0,
+): ProbePlan | null {
   const pasid = probePasid(s, arch);
   if (pasid === null) return null;
   const devices = devicesInScope(s, topology, arch);
@@ -136,6 +143,7 @@ export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): Pr
     pasid,
     devices,
     keys: devices.map((d) => deviceKey(d.sid, pasid)),
+    sidSlots: devices.map((d) => sidSlot(d.sid)),
     deviceLevel: s.cache === 'atc' || s.cache === 'devtlb',
     iotlb: s.cache === 'iotlb',
     pages,
@@ -152,15 +160,25 @@ export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): Pr
  */
 export class ProbePlans {
   private readonly plans = new WeakMap<Scope, ProbePlan | null>();
+  /** The topology's distinct SIDs, numbered 0.. in topology order: per-device state in arrays. */
+  private readonly sids = new Map<number, number>();
+  private readonly slotOfSid = (sid: number): number => this.sids.get(sid)!;
 
   constructor(
     readonly topology: Topology,
     readonly arch: 'smmuv3' | 'vtd',
-  ) {}
+  ) {
+    for (const d of topology.devices) if (!this.sids.has(d.sid)) this.sids.set(d.sid, this.sids.size);
+  }
+
+  /** How many distinct SIDs the topology has (`sidSlots` are below it). */
+  get sidCount(): number {
+    return this.sids.size;
+  }
 
   of(s: Scope): ProbePlan | null {
     let p = this.plans.get(s);
-    if (p === undefined) this.plans.set(s, (p = planOf(s, this.topology, this.arch)));
+    if (p === undefined) this.plans.set(s, (p = planOf(s, this.topology, this.arch, this.slotOfSid)));
     return p;
   }
 }
