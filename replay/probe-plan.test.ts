@@ -22,7 +22,7 @@ const vtd = (name: string, f: Record<string, number | bigint>, words: 2 | 4 = 2)
   classify(VTD.decode(unwrap(VTD.encode(name, f, words)), { descBytes: words === 4 ? 32 : 16 })).scope!;
 
 /** The plan by the plain rules, written out again here: the BigInt page masks, a filter per call. */
-function plain(s: Scope, arch: 'smmuv3' | 'vtd'): Omit<ProbePlan, 'devices'> & { sids: number[] } | null {
+function plain(s: Scope, arch: 'smmuv3' | 'vtd'): (Omit<ProbePlan, 'devices'> & { sids: number[] }) | null {
   const pasid = probePasid(s, arch);
   if (pasid === null) return null;
   const devices = devicesInScope(s, T, arch);

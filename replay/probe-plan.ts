@@ -120,12 +120,7 @@ export interface ProbePlan {
 }
 
 /** The plan of `s` by the plain rules above: `null` when nothing it covers is attached. */
-export function planOf(
-  s: Scope,
-  topology: Topology,
-  arch: 'smmuv3' | 'vtd',
-  sidSlot: (sid: number) => number = () => 0,
-): ProbePlan | null {
+export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd', sidSlot: (sid: number) => number = () => 0): ProbePlan | null {
   const pasid = probePasid(s, arch);
   if (pasid === null) return null;
   const devices = devicesInScope(s, topology, arch);
