@@ -15,6 +15,7 @@
 
 import type { EventSpec } from './qemu-format.js';
 import { ascii, hashOf, hexVal, Interner, isDigit } from './line-bytes.js';
+import type { Stamp } from './stamp.js';
 
 /** The prefix of the line just scanned (reused from line to line). */
 export class ScannedLine {
@@ -48,6 +49,32 @@ export class ScannedLine {
       this.baseScale = this.scale;
     }
     return this.base + BigInt(this.ns);
+  }
+
+  /** `whole` * `scale` mod 2^64 as halves, for the last `whole` and `scale` stamped. */
+  private hHi = 0;
+  private hLo = 0;
+  private hWhole = -1;
+  private hScale = 0n;
+
+  /** Copies thread and time into `s`, the time as halves mod 2^64 (no BigInt but once per second). */
+  stamp(s: Stamp): void {
+    if (!this.timed) return s.set(this.tid, false, 0, 0);
+    if (this.whole !== this.hWhole || this.scale !== this.hScale) {
+      const b = BigInt.asUintN(64, BigInt(this.whole) * this.scale);
+      this.hHi = Number(b >> 32n);
+      this.hLo = Number(b & 0xffffffffn);
+      this.hWhole = this.whole;
+      this.hScale = this.scale;
+    }
+    // ns < 10^9 < 2^32: at most one carry into the high half
+    let lo = this.hLo + this.ns;
+    let hi = this.hHi;
+    if (lo >= 0x100000000) {
+      lo -= 0x100000000;
+      hi = (hi + 1) >>> 0;
+    }
+    s.set(this.tid, true, hi, lo);
   }
 }
 
@@ -127,6 +154,8 @@ interface Matcher {
 interface Entry {
   readonly name: Uint8Array;
   readonly key: string;
+  /** The event's index in the table (older spellings share it): what `scanCode` returns. */
+  readonly code: number;
   readonly spelling: string | undefined;
   /** Matchers of the templates in order; undefined when a template has no fast form. */
   readonly matchers: readonly (Generated | undefined)[] | undefined;
@@ -174,48 +203,149 @@ function inSet(k: number, c: number): boolean {
 const NO_MATCH = 0 as const;
 const DEFINITE = 1 as const;
 
+/** What a matcher hands its fields to: an object per event, or the scanner's registers. */
+export type ScanMode = 'objects' | 'registers';
+
+/** `scanCode`: the line must be parsed as text. */
+export const FALLBACK_CODE = -1;
+const HIT = 2 as const;
+
+/**
+ * Where an event's fields go in register mode: one register per field name of any of its templates
+ * (two for a 64-bit hex field: its halves, high first), in template order.
+ */
+function registerLayout(templates: readonly string[] | undefined): Map<string, { at: number; kind: Kind }> {
+  const out = new Map<string, { at: number; kind: Kind }>();
+  let at = 0;
+  for (const t of templates ?? []) {
+    for (const m of t.matchAll(/\{(\w+):([uixXbsr])\}/g)) {
+      if (out.has(m[1]!)) continue;
+      const kind = m[2] as Kind;
+      out.set(m[1]!, { at, kind });
+      at += kind === 'X' ? 2 : 1;
+    }
+  }
+  return out;
+}
+
 /** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
-  private readonly byHash = new Map<number, Entry[]>();
-  /** The entry of an event name by its hash and bytes (`findBy`), or undefined. */
-  private readonly find: (h: number, buf: Buffer, s: number, e: number) => Entry | undefined;
+  /** The entries by the slot of their name's hash (`NameSlots`). */
+  private readonly names: NameSlots;
   private readonly entries: Entry[] = [];
+  private readonly layouts = new Map<string, Map<string, { at: number; kind: Kind }>>();
+  private readonly codes = new Map<string, number>();
   readonly line = new ScannedLine();
+  /** Register mode: the fields of the event `scanCode` just read (numbers; hex64 as two halves). */
+  readonly R: Float64Array;
+  /** Register mode: the `{x:s}` fields (interned strings). */
+  readonly S: (string | undefined)[];
+  /** Where the arguments of the line being scanned start. */
+  private args = 0;
 
   /**
    * `valuesRead(event)`: whether the reader reads the fields of that event. For an event whose
    * fields it does not read (a queue reader that keeps no per-command detail), a line in canonical
    * spelling is checked exactly as before (same template, same limits, so the same lines fall back
    * to the text path) but its numbers are not converted: `scan` returns one shared `{ event }`
-   * (and `spelling`) object.
+   * (and `spelling`) object. `mode`: `objects`, `scan` returns each event as an object like the
+   * text parser's; `registers`, `scanCode` returns the event's code and leaves its fields in `R`
+   * and `S` (`register` tells where), so no object is made per line.
    */
-  constructor(table: Readonly<Record<string, EventSpec<unknown>>>, valuesRead: (event: string) => boolean = () => true) {
+  constructor(
+    table: Readonly<Record<string, EventSpec<unknown>>>,
+    valuesRead: (event: string) => boolean = () => true,
+    readonly mode: ScanMode = 'objects',
+  ) {
+    let size = 1;
+    let code = 0;
+    for (const [key, spec] of Object.entries(table)) {
+      const layout = registerLayout(spec.parse.templates);
+      this.layouts.set(key, layout);
+      for (const r of layout.values()) size = Math.max(size, r.at + (r.kind === 'X' ? 2 : 1));
+      this.codes.set(key, code++);
+    }
+    this.R = new Float64Array(size);
+    this.S = new Array<string | undefined>(size).fill(undefined);
     for (const [key, spec] of Object.entries(table)) {
       const compiled = spec.parse.templates?.map(compile);
       const values = valuesRead(key);
+      const layout = mode === 'registers' ? this.layouts.get(key)! : undefined;
       for (const name of [key, ...(spec.aka ?? [])]) {
         const bytes = ascii(name);
-        const h = hashOf(bytes, 0, bytes.length);
-        const list = this.byHash.get(h) ?? [];
         const spelling = name === key ? undefined : name;
-        const matchers = compiled?.map((m) => m && generate(m, key, spelling, values));
-        const entry: Entry = { name: bytes, key, spelling, matchers, hits: 0 };
-        list.push(entry);
+        const matchers = compiled?.map((m) => m && generate(m, key, spelling, values, layout, this.R, this.S));
+        const entry: Entry = { name: bytes, key, code: this.codes.get(key)!, spelling, matchers, hits: 0 };
         this.entries.push(entry);
-        this.byHash.set(h, list);
       }
     }
-    this.find = findBy(this.byHash);
+    this.names = nameSlots(this.entries);
+  }
+
+  /** The code `scanCode` returns for `event` (its index in the table). */
+  code(event: string): number {
+    const c = this.codes.get(event);
+    if (c === undefined) throw new Error(`qemu-bytes: no event ${event} in the table`);
+    return c;
+  }
+
+  /** Register mode: where field `field` of `event` is in `R` (its high half for a 64-bit hex field) or `S`. */
+  register(event: string, field: string): number {
+    const r = this.layouts.get(event)?.get(field);
+    if (r === undefined) throw new Error(`qemu-bytes: no field ${field} in ${event}`);
+    return r.at;
   }
 
   /**
    * The event of line `buf[s, e)`, parsed and counted (`takeCounts`), with `this.line` set to its
-   * prefix; FALLBACK when the line must be parsed as text.
+   * prefix; FALLBACK when the line must be parsed as text. Object mode.
    */
   scan(buf: Buffer, s: number, e: number): Record<string, unknown> | undefined {
+    const entry = this.locate(buf, s, e);
+    if (entry === undefined) return FALLBACK;
+    const ms = entry.matchers!;
+    const a = this.args;
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
+      if (m === undefined) return FALLBACK;
+      const r = m(buf, a, e);
+      if (r === NO_MATCH) return FALLBACK;
+      if (r === DEFINITE) continue;
+      entry.hits++;
+      return r as Record<string, unknown>;
+    }
+    return FALLBACK; // no template fits: the text path words the error
+  }
+
+  /**
+   * Register mode: the code of the event of line `buf[s, e)` (`code`), counted, its fields in `R`
+   * and `S` and its prefix in `this.line`; FALLBACK_CODE when the line must be parsed as text.
+   */
+  scanCode(buf: Buffer, s: number, e: number): number {
+    const entry = this.locate(buf, s, e);
+    if (entry === undefined) return FALLBACK_CODE;
+    const ms = entry.matchers!;
+    const a = this.args;
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
+      if (m === undefined) return FALLBACK_CODE;
+      const r = m(buf, a, e);
+      if (r === NO_MATCH) return FALLBACK_CODE;
+      if (r === DEFINITE) continue;
+      entry.hits++;
+      return entry.code;
+    }
+    return FALLBACK_CODE;
+  }
+
+  /**
+   * The prefix and event name of line `buf[s, e)`: sets `this.line` and `this.args`, returns the
+   * entry of an event with a fast form, or undefined (parse as text).
+   */
+  private locate(buf: Buffer, s: number, e: number): Entry | undefined {
     let p = s;
     let c = buf[p];
-    if (c === undefined || p >= e) return FALLBACK;
+    if (c === undefined || p >= e) return undefined;
     if (isDigit(c)) {
       // tid@sec.usec:
       let tid = 0;
@@ -223,13 +353,13 @@ export class QemuByteScanner {
       for (; p < e && isDigit((c = buf[p]!)); p++) tid = tid * 10 + (c - 48);
       if (c === 45 && p - t0 === 4) {
         p = isoPrefix(buf, s, e, this.line);
-        if (p < 0) return FALLBACK;
+        if (p < 0) return undefined;
       } else if (c !== 64 || p - t0 > 15)
-        return FALLBACK; // '@' (else not a trace line)
+        return undefined; // '@' (else not a trace line)
       else p = this.tidPrefix(buf, p, e, tid);
-      if (p < 0) return FALLBACK;
+      if (p < 0) return undefined;
     } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
-    else return FALLBACK;
+    else return undefined;
 
     // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
     const n0 = p;
@@ -244,21 +374,15 @@ export class QemuByteScanner {
       } else break;
       p++;
     }
-    if (!underscore || (p < e && buf[p] !== 32)) return FALLBACK;
-    const entry = this.find(h, buf, n0, p);
-    if (entry === undefined || entry.matchers === undefined) return FALLBACK; // unknown events are counted by the text path
-    const a = p < e ? p + 1 : e;
-    const ms = entry.matchers;
-    for (let i = 0; i < ms.length; i++) {
-      const m = ms[i];
-      if (m === undefined) return FALLBACK;
-      const r = m(buf, a, e);
-      if (r === NO_MATCH) return FALLBACK;
-      if (r === DEFINITE) continue;
-      entry.hits++;
-      return r;
-    }
-    return FALLBACK; // no template fits: the text path words the error
+    if (!underscore || (p < e && buf[p] !== 32)) return undefined;
+    const names = this.names;
+    const entry = names.slots[Math.imul(h, names.mult) >>> names.shift];
+    if (entry === undefined || entry.name.length !== p - n0) return undefined;
+    const name = entry.name;
+    for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
+    if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
+    this.args = p < e ? p + 1 : e;
+    return entry;
   }
 
   /** Hands over the number of events read per event name since the last call (`scan` counts them). */
@@ -289,25 +413,32 @@ export class QemuByteScanner {
 }
 
 /**
- * The lookup of event names, generated from the table: a switch on the name's hash, then its length
- * and its bytes compared as constants (no map probe, no loop over the entry's name).
+ * The lookup of event names: a table indexed by the top bits of the name's hash times a multiplier
+ * chosen so that every name of the event table has a slot of its own (a perfect hash, found when
+ * the scanner is built); the name's bytes are then compared with the one entry there. No probe
+ * chain, no map, and the index stays a small integer.
  */
-function findBy(byHash: ReadonlyMap<number, readonly Entry[]>): (h: number, buf: Buffer, s: number, e: number) => Entry | undefined {
-  const entries: Entry[] = [];
-  const cases: string[] = [];
-  for (const [h, list] of byHash) {
-    const tests = list.map((x) => {
-      entries.push(x);
-      const same = Array.from(x.name, (c, k) => `buf[s + ${k}] === ${c}`).join(' && ');
-      return `if (e - s === ${x.name.length} && ${same}) return E[${entries.length - 1}];`;
-    });
-    cases.push(`case ${h}: ${tests.join(' ')} return undefined;`);
+interface NameSlots {
+  readonly slots: readonly (Entry | undefined)[];
+  readonly mult: number;
+  readonly shift: number;
+}
+
+function nameSlots(entries: readonly Entry[]): NameSlots {
+  for (let bits = 8; bits <= 16; bits++) {
+    for (let t = 0, mult = 0x9e3779b1 | 0; t < 256; t++, mult = (mult + 0x6a09e668) | 1) {
+      const slots = new Array<Entry | undefined>(1 << bits).fill(undefined);
+      const shift = 32 - bits;
+      const free = entries.every((x) => {
+        const k = Math.imul(hashOf(x.name, 0, x.name.length), mult) >>> shift;
+        if (slots[k] !== undefined) return false;
+        slots[k] = x;
+        return true;
+      });
+      if (free) return { slots, mult, shift };
+    }
   }
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('E', `return function find(h, buf, s, e) {\nswitch (h) {\n${cases.join('\n')}\n}\nreturn undefined;\n};`) as (
-    e: readonly Entry[],
-  ) => (h: number, buf: Buffer, s: number, e: number) => Entry | undefined;
-  return make(entries);
+  throw new Error('qemu-bytes: no collision-free slot table for the event names');
 }
 
 const HALVES = new Uint32Array(2);
@@ -321,8 +452,8 @@ function word64(hi: number, lo: number): bigint {
   return WORD[0]!;
 }
 
-/** A template's matcher for one event name: the event, DEFINITE or NO_MATCH (see `generate`). */
-type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE;
+/** A template's matcher for one event name: the event (HIT in register mode), DEFINITE or NO_MATCH (see `generate`). */
+type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE | typeof HIT;
 
 /**
  * Generates the matcher of one template for one event name: straight-line code that matches the
@@ -331,9 +462,20 @@ type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> 
  * template does with only number fields read (no spelling could match), or NO_MATCH (let the text
  * path decide). Without `values`, the same checks run but no number is converted and no string
  * interned, and the event is one shared (frozen) object without its fields, as is an event of a
- * template without fields. Generated once per template and name when the scanner is built.
+ * template without fields. With a register `layout`, a match writes the fields into `R` / `S` instead
+ * (a 64-bit hex field as its two halves, no BigInt; the event's fields this template lacks as NaN /
+ * undefined) and returns HIT. Generated once per template and name when the scanner is built.
  */
-function generate(m: Matcher, key: string, spelling: string | undefined, values = true): Generated {
+function generate(
+  m: Matcher,
+  key: string,
+  spelling: string | undefined,
+  values = true,
+  layout?: ReadonlyMap<string, { readonly at: number; readonly kind: Kind }>,
+  R?: Float64Array,
+  S?: (string | undefined)[],
+): Generated {
+  const regs = layout !== undefined;
   /** `code` when the values are wanted, else nothing. */
   const val = (code: string) => (values ? code : '');
   const consts: Uint8Array[] = [];
@@ -399,11 +541,15 @@ function generate(m: Matcher, key: string, spelling: string | undefined, values 
           `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; }`,
           `  h${i} = ((h${i} << 4) | (l${i} >>> 28)) >>> 0; l${i} = ((l${i} << 4) | d) >>> 0; p++; }`,
           `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
-          `const ${v} = h${i} === 0 ? BigInt(l${i}) : W(h${i}, l${i});`,
+          regs ? '' : `const ${v} = h${i} === 0 ? BigInt(l${i}) : W(h${i}, l${i});`,
         );
         break;
       case KIND_CODE.b:
-        lines.push(`c = buf[p]; if (c !== 48 && c !== 49) return ${NO_MATCH};`, 'p++;', val(`const ${v} = c === 49;`));
+        lines.push(
+          `c = buf[p]; if (c !== 48 && c !== 49) return ${NO_MATCH};`,
+          'p++;',
+          val(regs ? `const ${v} = c === 49 ? 1 : 0;` : `const ${v} = c === 49;`),
+        );
         break;
       case KIND_CODE.s:
         lines.push(
@@ -423,13 +569,28 @@ function generate(m: Matcher, key: string, spelling: string | undefined, values 
   if (spelling !== undefined) fields.push(`spelling: ${JSON.stringify(spelling)}`);
   // An event without fields (or whose fields are not read) is one shared object.
   const shared = !values || m.ops.every((op) => op.k === LIT);
-  lines.push(`if (p !== end) return ${NO_MATCH};`, shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
+  lines.push(`if (p !== end) return ${NO_MATCH};`);
+  if (regs) {
+    if (values) {
+      const own = new Map(m.ops.map((op, i) => [op.name, i]));
+      for (const [name, r] of layout) {
+        const i = own.get(name);
+        if (r.kind === 'X')
+          lines.push(i === undefined ? `R[${r.at}] = NaN; R[${r.at + 1}] = NaN;` : `R[${r.at}] = h${i}; R[${r.at + 1}] = l${i};`);
+        else if (r.kind === 's' || r.kind === 'r') lines.push(`S[${r.at}] = ${i === undefined ? 'undefined' : `v${i}`};`);
+        else lines.push(`R[${r.at}] = ${i === undefined ? 'NaN' : `v${i}`};`);
+      }
+    }
+    lines.push(`return ${HIT};`);
+  } else lines.push(shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', 'I', 'EVENT', 'W', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
+  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
     k: Uint8Array[],
     i: Interner,
     event: Readonly<Record<string, unknown>>,
     w: typeof word64,
+    r: Float64Array | undefined,
+    s: (string | undefined)[] | undefined,
   ) => Generated;
-  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64);
+  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64, R, S);
 }

@@ -14,11 +14,13 @@
 
 import { hex } from '../bits.js';
 import { nextWrap, step } from '../ring.js';
-import type { CmdEvent, Diagnostics, DoorbellEvent } from './events.js';
+import type { CaptureEvent, CmdEvent, Diagnostics } from './events.js';
+import { ScannedLine, type QemuByteScanner } from './qemu-bytes.js';
 import type { QemuLogLine } from './qemu-log.js';
-import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdQemuEvent } from './qemu-vtd.js';
-import { lowBits } from './low-bits.js';
-import { metaOf, QueueReader, type LineMeta } from './queue-reader.js';
+import { FSTS_IQE, FSTS_ITE, parseVtdEvent, VTD_REG, type VtdEventName, type VtdQemuEvent } from './qemu-vtd.js';
+import { EventRows, NO_WRAP, unsigned64, type QueueRows } from './queue-rows.js';
+import { QueueReader, type LineMeta } from './queue-reader.js';
+import { Stamp } from './stamp.js';
 
 /** QEMU's `vtd_inv_desc` type names by descriptor type (hw/i386/intel_iommu.c). */
 export const QEMU_VTD_TYPE_NAMES: Readonly<Record<string, number>> = {
@@ -42,20 +44,6 @@ export interface VtdQemuDetail {
 
 export type VtdQemuCmd = CmdEvent & { readonly detail: VtdQemuDetail };
 
-interface OpenDesc {
-  readonly slot: number;
-  readonly wrap: number | undefined;
-  readonly line: number;
-  readonly ts_ns: bigint | undefined;
-  readonly cpu: number | undefined;
-  /** Its `vtd_inv_desc` event as parsed (kept as it is: no copy per descriptor). */
-  desc: { readonly type: string; readonly hi: bigint; readonly lo: bigint } | undefined;
-  /** Its descriptor line was there but did not parse (reported as malformed). */
-  garbled: boolean;
-  /** Detail events; NO_EVENTS until the first (most descriptors have none or one). */
-  events: VtdQemuEvent[];
-}
-
 const NO_EVENTS: VtdQemuEvent[] = [];
 const NO_DETAIL: VtdQemuDetail = Object.freeze({ events: NO_EVENTS });
 
@@ -77,6 +65,8 @@ export interface VtdQemuQueueOptions {
    * Ingest does not read them: without, a byte scanner need not convert their fields (`valuesRead`).
    */
   readonly details?: boolean;
+  /** Where the queue events go (default: event objects, handed out by `take()`). */
+  readonly rows?: QueueRows;
 }
 
 /** Counts of what the queue reader saw. */
@@ -87,7 +77,12 @@ export interface VtdQueueStats {
   acks: number;
 }
 
-/** Feeds QEMU log lines in order; `take()` returns the queue events ready so far. */
+/**
+ * Feeds QEMU log lines in order; `take()` returns the queue events ready so far. Lines come as
+ * text (`feed`), as parsed event objects (`apply`), or straight from a register-mode byte scanner
+ * (`scanned`); all three drive the same state machine, whose events go to a QueueRows
+ * (queue-rows.ts): event objects by default, or the trace assembler's columns.
+ */
 export class VtdQemuQueue extends QueueReader {
   private entries = 256;
   private descBytes: 16 | 32 = 16;
@@ -96,8 +91,27 @@ export class VtdQemuQueue extends QueueReader {
   private tailLap = 0;
   private lastHead: number | undefined;
   private headLap = 0;
-  private pending: DoorbellEvent | undefined;
-  private cur: OpenDesc | undefined;
+  /** The doorbell held back until its fetch is over (`pendingSlot` < 0: none). */
+  private pendingSlot = -1;
+  private pendingWrap = 0;
+  private pendingLine = 0;
+  private readonly pendingAt = new Stamp();
+  /** The descriptor being fetched (`curSlot` < 0: none): its `read head` line, then its `vtd_inv_desc`. */
+  private curSlot = -1;
+  private curWrap = NO_WRAP;
+  private curLine = 0;
+  private readonly curAt = new Stamp();
+  /** Its `vtd_inv_desc` line was read: type name and the two qwords as halves. */
+  private curHas = false;
+  private curType = '';
+  private lo0 = 0;
+  private lo1 = 0;
+  private hi0 = 0;
+  private hi1 = 0;
+  /** Its descriptor line was there but did not parse (reported as malformed). */
+  private curGarbled = false;
+  /** Detail events; NO_EVENTS until the first (most descriptors have none or one). */
+  private curEvents: VtdQemuEvent[] = NO_EVENTS;
   /** The last "read head" line was rejected: its descriptor line goes with it. */
   private lost = false;
   /** The root table is in scalable mode (`vtd_reg_dmar_root ... scalable 1`). */
@@ -105,10 +119,17 @@ export class VtdQemuQueue extends QueueReader {
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
   private readonly details: boolean;
   private readonly bareDetails = new Map<string, VtdQemuDetail>();
+  private readonly rows: QueueRows;
+  private readonly events: EventRows | undefined;
+  private readonly file: string;
+  private readonly stamp = new Stamp();
 
   constructor(diag: Diagnostics, opts: VtdQemuQueueOptions = {}) {
     super(diag);
     this.details = opts.details ?? true;
+    this.events = opts.rows === undefined ? new EventRows() : undefined;
+    this.rows = opts.rows ?? this.events!;
+    this.file = diag.file;
   }
 
   /** Whether `apply` reads the fields of `event` (else it needs only its name). */
@@ -116,10 +137,15 @@ export class VtdQemuQueue extends QueueReader {
     return QUEUE_EVENTS.has(event) || (this.details && event.startsWith('vtd_inv_desc_'));
   }
 
+  /** The queue events ready so far, as objects (none when they go to another QueueRows). */
+  override take(): CaptureEvent[] {
+    return this.events?.take() ?? [];
+  }
+
   feed(l: QemuLogLine, no: number): void {
     const e = this.parsed(parseVtdEvent, l, no);
     if (e !== undefined) this.apply(e, l, no);
-    else if (l.event === 'vtd_inv_desc' && this.cur !== undefined) this.cur.garbled = true; // reported already
+    else if (l.event === 'vtd_inv_desc' && this.curSlot >= 0) this.curGarbled = true; // reported already
   }
 
   /** An event already parsed (and counted) from line `no`, whose prefix `l` tells time and thread. */
@@ -127,70 +153,71 @@ export class VtdQemuQueue extends QueueReader {
     // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the other events are vtd_inv_desc_* details of the descriptor being processed, or unrelated
     switch (e.event) {
       case 'vtd_reg_write':
-        this.close();
-        this.flushDoorbell();
-        return this.regWrite(e.addr, e.size, e.value, no, l);
+        return this.regWrite(e.addr, e.size, hiOf(e.value), loOf(e.value), no, l);
       case 'vtd_inv_qi_setup':
-        if (e.size < 2 || (e.size & (e.size - 1)) !== 0 || e.size > 1 << 15) {
-          return this.diag.bad(no, `queue size ${e.size} is not a power of two from 2 to 32768`, e.event);
-        }
-        if (e.size !== this.entries) this.diag.warn(`QEMU reports ${e.size} entries, IQA gave ${this.entries}`, no);
-        this.entries = e.size;
-        this.iqa = e.addr;
-        this.geometry(no, 'vtd_inv_qi_setup');
-        return;
+        return this.setup(e.addr, e.size, no);
       case 'vtd_inv_qi_enable':
-        this.close();
-        if (!e.enabled) this.reset();
-        return;
+        return this.enable(e.enabled);
       case 'vtd_inv_qi_tail':
-        this.close();
-        if (e.tail >= this.entries) return this.diag.bad(no, `tail ${e.tail} is outside a queue of ${this.entries} entries`, e.event);
-        if (this.pending === undefined)
-          this.doorbell(e.tail, { file: this.diag.file, line: no }, l); // no vtd_reg_write traced: the tail line is the doorbell
-        else if (this.pending.slot !== e.tail) this.diag.warn(`QEMU tail ${e.tail} differs from the IQT write (${this.pending.slot})`, no);
-        return;
+        return this.tailWrite(e.tail, no, l);
       case 'vtd_inv_qi_fetch':
         return this.close();
       case 'vtd_reg_dmar_root':
         this.scalable = e.scalable === true;
         return;
       case 'vtd_inv_qi_head':
-        this.close();
-        if (e.head >= this.entries) {
-          this.lost = true;
-          return this.diag.bad(no, `head ${e.head} is outside a queue of ${this.entries} entries (descriptor dropped)`, e.event);
-        }
-        this.cur = {
-          slot: e.head,
-          wrap: this.headWrap(e.head, no),
-          line: no,
-          ts_ns: l.ts_ns,
-          cpu: l.tid,
-          desc: undefined,
-          garbled: false,
-          events: NO_EVENTS,
-        };
-        return;
-      case 'vtd_inv_desc': {
-        if (this.cur === undefined && this.lost) return;
-        if (this.cur === undefined) return this.diag.bad(no, 'descriptor line without a "read head" line before it', e.event);
-        if (this.cur.desc !== undefined) return this.diag.bad(no, `second descriptor line for head ${this.cur.slot}`, e.event);
-        const code = QEMU_VTD_TYPE_NAMES[e.type];
-        const lo12 = lowBits(e.lo, 12); // qw0[11:0] holds both parts of the type
-        const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
-        if (code !== undefined && code !== lowType) {
-          return this.diag.bad(no, `type ${e.type} does not match the low qword (type ${hex(lowType)})`, e.event);
-        }
-        this.cur.desc = e;
-        return;
-      }
+        return this.head(e.head, no, l);
+      case 'vtd_inv_desc':
+        return this.desc(e.type, hiOf(e.lo), loOf(e.lo), hiOf(e.hi), loOf(e.hi), no);
       default:
-        if (this.details && e.event.startsWith('vtd_inv_desc_') && this.cur !== undefined) {
-          if (this.cur.events === NO_EVENTS) this.cur.events = [e];
-          else this.cur.events.push(e);
+        if (this.details && e.event.startsWith('vtd_inv_desc_') && this.curSlot >= 0) {
+          if (this.curEvents === NO_EVENTS) this.curEvents = [e];
+          else this.curEvents.push(e);
         }
     }
+  }
+
+  /**
+   * The reader of a register-mode byte scanner over VTD_EVENTS (qemu-bytes.ts): `(code, no)` applies
+   * the event `scanCode` just read from line `no`, its fields in the scanner's registers, its
+   * prefix in `scanner.line`. The same state machine as `apply`, with no event object. Only without
+   * `details` (the detail events would need their objects).
+   */
+  scanned(scanner: QemuByteScanner): (code: number, no: number) => void {
+    if (this.details) throw new Error('VtdQemuQueue: a register-mode scanner feeds a queue without details');
+    const R = scanner.R;
+    const S = scanner.S;
+    const line = scanner.line;
+    const c = (event: VtdEventName) => scanner.code(event);
+    const r = (event: VtdEventName, field: string) => scanner.register(event, field);
+    const [HEAD, DESC, REG, TAIL, FETCH, SETUP, ENABLE, ROOT] = [
+      c('vtd_inv_qi_head'),
+      c('vtd_inv_desc'),
+      c('vtd_reg_write'),
+      c('vtd_inv_qi_tail'),
+      c('vtd_inv_qi_fetch'),
+      c('vtd_inv_qi_setup'),
+      c('vtd_inv_qi_enable'),
+      c('vtd_reg_dmar_root'),
+    ];
+    const head = r('vtd_inv_qi_head', 'head');
+    const [type, hi, lo] = [r('vtd_inv_desc', 'type'), r('vtd_inv_desc', 'hi'), r('vtd_inv_desc', 'lo')];
+    const [addr, size, value] = [r('vtd_reg_write', 'addr'), r('vtd_reg_write', 'size'), r('vtd_reg_write', 'value')];
+    const tail = r('vtd_inv_qi_tail', 'tail');
+    const [qaddr, qsize] = [r('vtd_inv_qi_setup', 'addr'), r('vtd_inv_qi_setup', 'size')];
+    const enabled = r('vtd_inv_qi_enable', 'enabled');
+    const scalable = r('vtd_reg_dmar_root', 'scalable');
+    return (code, no) => {
+      if (code === HEAD) this.head(R[head]!, no, line);
+      else if (code === DESC) this.desc(S[type]!, R[lo]!, R[lo + 1]!, R[hi]!, R[hi + 1]!, no);
+      else if (code === REG) this.regWrite(R[addr]!, R[size]!, R[value]!, R[value + 1]!, no, line);
+      else if (code === TAIL) this.tailWrite(R[tail]!, no, line);
+      else if (code === FETCH) this.close();
+      else if (code === SETUP) this.setup(unsigned64(R[qaddr]!, R[qaddr + 1]!), R[qsize]!, no);
+      else if (code === ENABLE) this.enable(R[enabled] === 1);
+      else if (code === ROOT) this.scalable = R[scalable] === 1;
+      // the other events are details (not kept without `details`) or unrelated
+    };
   }
 
   /** End of the log: the last descriptor and doorbell. */
@@ -199,54 +226,119 @@ export class VtdQemuQueue extends QueueReader {
     this.flushDoorbell();
   }
 
-  private regWrite(addr: number, size: number, value: bigint, line: number, l: LineMeta): void {
-    const at = { file: this.diag.file, line };
+  private setup(addr: bigint, size: number, no: number): void {
+    if (size < 2 || (size & (size - 1)) !== 0 || size > 1 << 15) {
+      return this.diag.bad(no, `queue size ${size} is not a power of two from 2 to 32768`, 'vtd_inv_qi_setup');
+    }
+    if (size !== this.entries) this.diag.warn(`QEMU reports ${size} entries, IQA gave ${this.entries}`, no);
+    this.entries = size;
+    this.iqa = addr;
+    this.geometry(no, 'vtd_inv_qi_setup');
+  }
+
+  private enable(enabled: boolean): void {
+    this.close();
+    if (!enabled) this.reset();
+  }
+
+  private tailWrite(tail: number, no: number, l: LineMeta): void {
+    this.close();
+    if (tail >= this.entries) return this.diag.bad(no, `tail ${tail} is outside a queue of ${this.entries} entries`, 'vtd_inv_qi_tail');
+    if (this.pendingSlot < 0)
+      this.doorbell(tail, no, l); // no vtd_reg_write traced: the tail line is the doorbell
+    else if (this.pendingSlot !== tail) this.diag.warn(`QEMU tail ${tail} differs from the IQT write (${this.pendingSlot})`, no);
+  }
+
+  private head(head: number, no: number, l: LineMeta): void {
+    this.close();
+    if (head >= this.entries) {
+      this.lost = true;
+      return this.diag.bad(no, `head ${head} is outside a queue of ${this.entries} entries (descriptor dropped)`, 'vtd_inv_qi_head');
+    }
+    const wrap = this.headWrap(head, no);
+    this.curSlot = head;
+    this.curWrap = wrap ?? NO_WRAP;
+    this.curLine = no;
+    stampOf(l, this.curAt);
+    this.curHas = false;
+    this.curGarbled = false;
+    this.curEvents = NO_EVENTS;
+  }
+
+  /** The `vtd_inv_desc` line: qw0 = lo = (lo1, lo0), qw1 = hi = (hi1, hi0) as 32-bit halves. */
+  private desc(type: string, lo1: number, lo0: number, hi1: number, hi0: number, no: number): void {
+    if (this.curSlot < 0 && this.lost) return;
+    if (this.curSlot < 0) return this.diag.bad(no, 'descriptor line without a "read head" line before it', 'vtd_inv_desc');
+    if (this.curHas) return this.diag.bad(no, `second descriptor line for head ${this.curSlot}`, 'vtd_inv_desc');
+    const code = QEMU_VTD_TYPE_NAMES[type];
+    const lo12 = lo0 & 0xfff; // qw0[11:0] holds both parts of the type
+    const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
+    if (code !== undefined && code !== lowType) {
+      return this.diag.bad(no, `type ${type} does not match the low qword (type ${hex(lowType)})`, 'vtd_inv_desc');
+    }
+    this.curHas = true;
+    this.curType = type;
+    this.lo1 = lo1;
+    this.lo0 = lo0;
+    this.hi1 = hi1;
+    this.hi0 = hi0;
+  }
+
+  /** A register write (value as 32-bit halves). */
+  private regWrite(addr: number, size: number, vHi: number, vLo: number, line: number, l: LineMeta): void {
+    this.close();
+    this.flushDoorbell();
     switch (addr) {
       case VTD_REG.IQT: {
         // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
-        // (as numbers: IQT is a 32-bit register write, so value < 2^32 but for a garbled line)
-        const v = value <= 0xffffffffn ? Number(value) : -1;
+        // IQT is a 32-bit register write, so the high half is zero but for a garbled line.
         const wide = this.descBytes === 32;
-        if (wide && (v < 0 ? (value & 0x10n) !== 0n : (v & 0x10) !== 0))
-          this.diag.warn(`IQT ${hex(value)} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
-        const idx = v < 0 ? Number((value & 0x7fff0n) >> (wide ? 5n : 4n)) : (v & 0x7fff0) >>> (wide ? 5 : 4);
-        if (v < 0 || (v & ~0x7fff0) !== 0 || idx >= this.entries) {
-          return this.diag.bad(line, `IQT ${hex(value)} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
+        if (wide && (vLo & 0x10) !== 0)
+          this.diag.warn(`IQT ${hex(unsigned64(vHi, vLo))} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
+        const idx = (vLo & 0x7fff0) >>> (wide ? 5 : 4);
+        if (vHi !== 0 || (vLo & ~0x7fff0) !== 0 || idx >= this.entries) {
+          return this.diag.bad(line, `IQT ${hex(unsigned64(vHi, vLo))} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
         }
-        return this.doorbell(idx, at, l);
+        return this.doorbell(idx, line, l);
       }
-      case VTD_REG.IQA:
+      case VTD_REG.IQA: {
+        const value = unsigned64(vHi, vLo);
         this.iqa = (this.iqa & (size === 4 ? ~0xffffffffn : 0n)) | (value & ~0xfffn);
         this.descBytes = ((value >> 11n) & 1n) === 1n ? 32 : 16;
         this.entries = 1 << (Number(value & 7n) + 8 - (this.descBytes === 32 ? 1 : 0)); // spec/vtd.md §1.1
         this.reset();
         return this.geometry(line, 'vtd_reg_write IQA');
+      }
       case VTD_REG.IQA_HI:
-        this.iqa = (this.iqa & 0xffffffffn) | (value << 32n);
+        this.iqa = (this.iqa & 0xffffffffn) | (unsigned64(vHi, vLo) << 32n);
         return;
       case VTD_REG.FSTS:
         // Write-1-to-clear: a write with IQE or ITE set acknowledges a queue error.
-        if ((value & BigInt(FSTS_IQE | FSTS_ITE)) !== 0n) {
+        if ((vLo & (FSTS_IQE | FSTS_ITE)) !== 0) {
           this.stats.acks++;
-          this.out.push({ kind: 'ack', at, ...metaOf(l) });
+          stampOf(l, this.stamp);
+          this.rows.ack(this.file, line, this.stamp);
         }
         return;
       default:
     }
   }
 
-  private doorbell(idx: number, at: { file: string; line: number }, l: LineMeta): void {
+  private doorbell(idx: number, line: number, l: LineMeta): void {
     // Lap parity of the tail (the "wrap" of a VT-d producer index): it flips when the new tail
     // passes the end of the ring. VT-d keeps one slot free, so equal tails publish nothing.
     this.tailLap = nextWrap(this.tail, idx, this.tailLap);
     this.tail = idx;
     this.stats.doorbells++;
-    this.pending = { kind: 'doorbell', slot: idx, wrap: this.tailLap, at, ts_ns: l.ts_ns, cpu: l.tid };
+    this.pendingSlot = idx;
+    this.pendingWrap = this.tailLap;
+    this.pendingLine = line;
+    stampOf(l, this.pendingAt);
   }
 
   private flushDoorbell(): void {
-    if (this.pending !== undefined) this.out.push(this.pending);
-    this.pending = undefined;
+    if (this.pendingSlot >= 0) this.rows.doorbell(this.pendingSlot, this.pendingWrap, this.file, this.pendingLine, this.pendingAt);
+    this.pendingSlot = -1;
   }
 
   private headWrap(head: number, line: number): number | undefined {
@@ -270,13 +362,13 @@ export class VtdQemuQueue extends QueueReader {
   }
 
   private geometry(line: number, from: string): void {
-    this.out.push({
+    this.rows.queueGeometry({
       kind: 'geometry',
       entries: this.entries,
       descBytes: this.descBytes,
       base: this.iqa,
       from,
-      at: { file: this.diag.file, line },
+      at: { file: this.file, line },
     });
   }
 
@@ -293,49 +385,38 @@ export class VtdQemuQueue extends QueueReader {
 
   private close(): void {
     this.lost = false;
-    const c = this.cur;
-    if (c === undefined) return;
-    this.cur = undefined;
+    const slot = this.curSlot;
+    if (slot < 0) return;
+    this.curSlot = -1;
     this.stats.descriptors++;
-    const at = { file: this.diag.file, line: c.line };
+    const type = this.curHas ? this.curType : undefined;
     const detail: VtdQemuDetail =
-      c.events !== NO_EVENTS ? { ...(c.desc ? { type: c.desc.type } : {}), events: c.events } : this.bareDetail(c.desc?.type);
-    if (c.desc === undefined) {
+      this.curEvents !== NO_EVENTS ? { ...(type !== undefined ? { type } : {}), events: this.curEvents } : this.bareDetail(type);
+    if (!this.curHas) {
       // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
       // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.
-      if (!c.garbled && this.descBytes === 16 && !this.scalable) {
+      if (!this.curGarbled && this.descBytes === 16 && !this.scalable) {
         this.diag.bad(
-          c.line,
-          `read head ${c.slot} has no vtd_inv_desc line, which QEMU prints for every descriptor of a 128-bit queue (a line lost?): its type is unknown`,
+          this.curLine,
+          `read head ${slot} has no vtd_inv_desc line, which QEMU prints for every descriptor of a 128-bit queue (a line lost?): its type is unknown`,
           'vtd_inv_qi_head',
         );
       }
       this.stats.unknownType++;
-      const cmd: VtdQemuCmd = {
-        kind: 'cmd',
-        slot: c.slot,
-        wrap: c.wrap,
-        words: [0n, 0n],
-        known: [0n, 0n],
-        at,
-        ts_ns: c.ts_ns,
-        cpu: c.cpu,
-        detail,
-      };
-      this.out.push(cmd);
+      this.rows.unknownCommand(slot, this.curWrap, this.file, this.curLine, this.curAt, detail);
       return;
     }
     // qw0 = low, qw1 = high (QEMU prints high first).
-    const cmd: VtdQemuCmd = {
-      kind: 'cmd',
-      slot: c.slot,
-      wrap: c.wrap,
-      words: [c.desc.lo, c.desc.hi],
-      at,
-      ts_ns: c.ts_ns,
-      cpu: c.cpu,
-      detail,
-    };
-    this.out.push(cmd);
+    this.rows.command(slot, this.curWrap, this.lo1, this.lo0, this.hi1, this.hi0, this.file, this.curLine, this.curAt, detail);
   }
+}
+
+/** The high and low 32-bit halves of a 64-bit field value. */
+const hiOf = (v: bigint): number => Number(BigInt.asUintN(64, v) >> 32n);
+const loOf = (v: bigint): number => Number(v & 0xffffffffn);
+
+/** The time and thread of a line's prefix into `s` (the byte scanner's without a BigInt). */
+function stampOf(l: LineMeta, s: Stamp): void {
+  if (l instanceof ScannedLine) l.stamp(s);
+  else s.setMeta(l);
 }

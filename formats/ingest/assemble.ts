@@ -14,6 +14,8 @@ import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
 import { RingWatch } from './overrun.js';
+import { EventRows, NO_WRAP, type QueueRows } from '../capture/queue-rows.js';
+import type { Stamp } from '../capture/stamp.js';
 
 export interface Geometry {
   readonly entries: number;
@@ -41,7 +43,13 @@ const bump = (m: Record<string, number>, k: string) => {
   m[k] = (m[k] ?? 0) + 1;
 };
 
-export class TraceAssembler {
+/**
+ * Also a QueueRows (formats/capture/queue-rows.ts): a QEMU queue reader can hand it each command,
+ * doorbell and ack as numbers, which go straight into the builder's columns once the trace has
+ * started (what `push` of the same event object writes); before that, and for anything `write`
+ * words a warning about, the event object is made and pushed.
+ */
+export class TraceAssembler implements QueueRows {
   private held: CaptureEvent[] = [];
   private geometry: Geometry;
   private writer: TraceFileWriter | undefined;
@@ -116,6 +124,68 @@ export class TraceAssembler {
     const held = this.held;
     this.held = [];
     for (const e of held) this.write(e);
+  }
+
+  command(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void {
+    const b = this.builder;
+    if (b === undefined || slot >= this.geometry.entries) {
+      this.objects.command(slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t, detail);
+      return this.pushObjects();
+    }
+    bump(this.counts.by_origin, this.origin);
+    const d = b.commandHalves(slot, wrap === NO_WRAP ? undefined : wrap, w0hi, w0lo, w1hi, w1lo, t);
+    this.watch!.command(slot, d.error !== undefined);
+    this.counts.commands++;
+    bump(this.counts.by_op, d.name);
+  }
+
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
+    this.objects.unknownCommand(slot, wrap, file, line, t, detail);
+    this.pushObjects();
+  }
+
+  doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
+    const b = this.builder;
+    if (b === undefined || slot >= this.geometry.entries) {
+      this.objects.doorbell(slot, wrap, file, line, t);
+      return this.pushObjects();
+    }
+    bump(this.counts.by_origin, this.origin);
+    b.doorbellAt(slot, wrap, t);
+    const at = this.at;
+    at.file = file;
+    at.line = line;
+    this.watch!.doorbell(slot, wrap, at);
+    this.counts.doorbells++;
+  }
+
+  ack(file: string, line: number, t: Stamp): void {
+    this.objects.ack(file, line, t);
+    this.pushObjects();
+  }
+
+  queueGeometry(e: GeometryEvent): void {
+    this.push(e);
+  }
+
+  /** Events made as objects (QueueRows calls before the trace starts, or rare ones). */
+  private readonly objects = new EventRows();
+  /** Where a doorbell was read, for the ring watch (read only for a warning; reused). */
+  private readonly at = { file: '', line: 0 };
+
+  private pushObjects(): void {
+    for (const e of this.objects.take()) this.push(e);
   }
 
   private write(e: CaptureEvent): void {

@@ -20,7 +20,7 @@ import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
-import { qemuEvents, qemuEventsInWorker, qemuWorkerAsked } from './qemu-side.js';
+import { qemuEvents, qemuEventsInWorker, qemuWorkerAsked, readVtdLogInto } from './qemu-side.js';
 
 export interface IngestOptions {
   readonly output: string;
@@ -35,6 +35,12 @@ export interface IngestOptions {
   readonly batchRows?: number;
   /** Called after each block of lines read: the file, its (decompressed) bytes and lines so far. */
   readonly progress?: Progress;
+  /**
+   * Read a VT-d QEMU log through queue event objects even when it is ingested on its own, where it
+   * is otherwise read straight into the trace's columns (`readVtdLogInto`). The output is the same;
+   * for tests of that fast path.
+   */
+  readonly eventObjects?: boolean;
 }
 
 export type { Progress };
@@ -237,13 +243,17 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined);
-  // A log ingested on its own is read in a worker thread when asked (qemu-side.ts); a pair's QEMU
-  // side is read here, between the guest side's blocks.
-  const read = !guest && qemuWorkerAsked() ? qemuEventsInWorker : qemuEvents;
-  const q = qemu && read(qemu.file, arch, qd!, opts.progress);
-  const stream = aligner ? aligner.merge(q!, g!) : (q ?? g)!;
+  // A VT-d log ingested on its own is read straight into the trace's columns (one pass, no event
+  // objects: qemu-side.ts readVtdLogInto); or in a worker thread when asked (qemu-side.ts). A
+  // pair's QEMU side is read here, between the guest side's blocks, as event objects to align.
+  const worker = !guest && qemuWorkerAsked();
+  const direct = qemu !== undefined && !guest && !worker && arch === 'vtd' && opts.eventObjects !== true;
+  const read = worker ? qemuEventsInWorker : qemuEvents;
+  const q = qemu && !direct ? read(qemu.file, arch, qd!, opts.progress) : undefined;
+  const stream = aligner ? aligner.merge(q!, g!) : (q ?? g);
   try {
-    for await (const batch of stream) for (const e of batch) asm.push(e);
+    if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
+    else for await (const batch of stream!) for (const e of batch) asm.push(e);
     const agreement = aligner?.report;
     const queue = asm.queue;
     const notes: Record<string, unknown> = {

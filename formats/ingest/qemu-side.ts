@@ -1,8 +1,11 @@
-// The QEMU side of an ingest as batches of queue events, one batch per block of lines: read in this
-// thread (`qemuEvents`), or, when asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in
-// a worker thread (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the
-// trace: reading, scanning and the queue state machine then overlap the builder and the Arrow
-// writer (about half of the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
+// The QEMU side of an ingest: a VT-d log ingested on its own is read in one pass straight into the
+// trace's columns (`readVtdLogInto`: register-mode byte scanner, the queue's state machine on
+// numbers, the assembler as its QueueRows); otherwise as batches of queue events, one batch per
+// block of lines: read in this thread (`qemuEvents`, the pair's QEMU side and SMMUv3), or, when
+// asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in a worker thread
+// (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the trace: reading,
+// scanning and the queue state machine then overlap the builder and the Arrow writer (about half of
+// the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
 //
 // The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
 // same file) and sends each block's events as typed arrays (event-wire.ts), with the block's
@@ -16,13 +19,14 @@ import { Worker } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
 import type { Progress } from '../capture/guest-trace.js';
-import { QemuByteScanner } from '../capture/qemu-bytes.js';
+import { FALLBACK_CODE, QemuByteScanner } from '../capture/qemu-bytes.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
 import { SMMUV3_EVENTS } from '../capture/qemu-smmuv3.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VTD_EVENTS } from '../capture/qemu-vtd.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
+import type { QueueRows } from '../capture/queue-rows.js';
 import { readLineChunks } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
@@ -34,9 +38,33 @@ import { decodeEvents, type Wire } from './event-wire.js';
  * words the errors and counts unknown events.
  */
 export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
-  // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
   const q = arch === 'vtd' ? new VtdQemuQueue(diag, { details: false }) : new Smmuv3QemuQueue(diag);
-  const scanner = new QemuByteScanner(arch === 'vtd' ? VTD_EVENTS : SMMUV3_EVENTS, (event) => q.valuesRead(event));
+  for await (const _ of qemuBlocks(file, q, diag, progress)) yield q.take();
+  q.end();
+  yield q.take();
+}
+
+/**
+ * A VT-d QEMU log read into `rows` (formats/ingest/assemble.ts TraceAssembler: the trace's columns)
+ * in one pass: lines scanned from the bytes into the scanner's registers, the queue's state machine
+ * run on them, and each command, doorbell and ack written as it is found, with no event object
+ * between them (queue-rows.ts).
+ */
+export async function readVtdLogInto(file: string, rows: QueueRows, diag: Diagnostics, progress?: Progress): Promise<void> {
+  const q = new VtdQemuQueue(diag, { details: false, rows });
+  for await (const _ of qemuBlocks(file, q, diag, progress));
+  q.end();
+}
+
+/**
+ * Reads a QEMU log into its queue reader, yielding after each block of lines. VT-d: through a
+ * register-mode scanner (no object per line); SMMUv3: through an object-mode one.
+ */
+async function* qemuBlocks(file: string, q: VtdQemuQueue | Smmuv3QemuQueue, diag: Diagnostics, progress?: Progress): AsyncGenerator<void> {
+  // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
+  const vtd = q instanceof VtdQemuQueue;
+  const scanner = new QemuByteScanner(vtd ? VTD_EVENTS : SMMUV3_EVENTS, (event) => q.valuesRead(event), vtd ? 'registers' : 'objects');
+  const scanned = vtd ? q.scanned(scanner) : undefined;
   // The scanner's event is one of the table's (same names, fields and types as the text parser's).
   const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
   const seen = (event: string, n: number) => diag.seen(event, n);
@@ -45,10 +73,18 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
     const { buf, start, end } = c;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
-      const e = scanner.scan(buf, start[k]!, end[k]!);
-      if (e !== undefined) {
-        apply(e, scanner.line, no); // counted by the scanner
-        continue;
+      if (scanned !== undefined) {
+        const code = scanner.scanCode(buf, start[k]!, end[k]!);
+        if (code !== FALLBACK_CODE) {
+          scanned(code, no); // counted by the scanner
+          continue;
+        }
+      } else {
+        const e = scanner.scan(buf, start[k]!, end[k]!);
+        if (e !== undefined) {
+          apply(e, scanner.line, no); // counted by the scanner
+          continue;
+        }
       }
       const text = buf.toString('utf8', start[k], end[k]);
       const l = parseQemuLogLine(text);
@@ -58,10 +94,8 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
     scanner.takeCounts(seen);
     diag.lines = c.firstNo + c.count - 1;
     progress?.(file, c.bytes, diag.lines);
-    yield q.take();
+    yield;
   }
-  q.end();
-  yield q.take();
 }
 
 /** What the worker is asked to read. */

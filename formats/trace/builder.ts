@@ -11,7 +11,9 @@ import { codecFor } from '../codecs.js';
 import type { FixedDictionary } from '../arrow/columns.js';
 import { wordsPerSlot, type TraceHeader } from './header.js';
 import { fieldColumns, traceDictionaries, traceSchema, type Cause, type EventKind, type Origin, type TraceDictionaries } from './schema.js';
-import { WordCache } from '../codec/word-cache.js';
+import { HalfWordCache, WordCache } from '../codec/word-cache.js';
+import { unsigned64, type Stamp } from '../capture/stamp.js';
+import { causeKind, pageOf, type CauseKind } from './cause-kind.js';
 
 export interface EventMeta {
   readonly ts_ns?: bigint;
@@ -27,11 +29,11 @@ export interface EventMeta {
 
 /**
  * Gives each command its inferred cause as its row is written (formats/trace/cause.ts CauseWatch):
- * its op, range base (undefined: none) and did column (0 when null) in, 1 (map), 2 (unmap) or
- * undefined (no cause) out.
+ * its op's kind (`causeKind`), range base (undefined: none) and its page (`pageOf`), and did column
+ * (0 when null) in, 1 (map), 2 (unmap) or undefined (no cause) out.
  */
 export interface CauseSource {
-  command(op: string, base: bigint | undefined, did: number): 1 | 2 | undefined;
+  commandOf(kind: CauseKind, base: bigint | undefined, page: number | bigint, did: number): 1 | 2 | undefined;
 }
 
 export interface BatchSink {
@@ -77,6 +79,9 @@ interface RowTemplate {
   readonly bigVals: readonly bigint[];
   /** The `did` column's value (0 when null), for the cause inference. */
   readonly did: number;
+  /** What the cause inference does with the op, and the page of the range base (0 without). */
+  readonly causeKind: CauseKind;
+  readonly page: number | bigint;
 }
 
 /** Row templates kept at most (emptied when full): guest queues repeat a few hundred commands. */
@@ -105,6 +110,9 @@ export class TraceBuilder {
   private readonly targets = new Map<number, readonly FieldTarget[]>();
   /** Decoded rows of fully known commands by (w0, w1) (words 2 and 3 zero). */
   private readonly templates = new WordCache<RowTemplate>(TEMPLATE_CAPACITY);
+  /** The same by the words' 32-bit halves (`commandHalves`: no BigInt per row). */
+  private readonly halfTemplates = new HalfWordCache<RowTemplate>();
+  private readonly key = new Uint32Array(4);
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
   private causes: CauseSource | undefined;
 
@@ -256,6 +264,42 @@ export class TraceBuilder {
     return d;
   }
 
+  /**
+   * A fully known command of two words given as 32-bit halves, w0 = (w0hi, w0lo), w1 = (w1hi, w1lo),
+   * with the builder's origin, its time and thread from `t`: the row `command` writes for the same
+   * words and meta, written without a BigInt (the words' template found by their halves; a new one
+   * is decoded once). Returns the decode.
+   */
+  commandHalves(slot: number, wrap: number | undefined, w0hi: number, w0lo: number, w1hi: number, w1lo: number, t: Stamp): Decoded {
+    const r = this.beginAt(this.kindCodes.cmd, t);
+    const c = this.c;
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    c.w[0]!.setHalves(r, w0hi, w0lo);
+    c.w[1]!.setHalves(r, w1hi, w1lo);
+    const k = this.key;
+    k[0] = w0lo;
+    k[1] = w0hi;
+    k[2] = w1lo;
+    k[3] = w1hi;
+    let tpl = this.halfTemplates.find(k, 0, 4);
+    if (tpl === undefined) {
+      tpl = this.template([unsigned64(w0hi, w0lo), unsigned64(w1hi, w1lo)]);
+      this.halfTemplates.keep(k, 0, 4, tpl);
+    }
+    this.writeTemplate(r, tpl);
+    this.end();
+    return tpl.d;
+  }
+
+  /** A doorbell with the builder's origin, its time and thread from `t` (as `doorbell` writes it). */
+  doorbellAt(prod: number, wrap: number, t: Stamp): void {
+    const r = this.beginAt(this.kindCodes.doorbell, t);
+    this.c.slot.set(r, prod);
+    this.c.wrap.set(r, wrap);
+    this.end();
+  }
+
   /** The decoded columns of a fully known command, cached by its words (most commands recur). */
   private template(words: readonly bigint[]): RowTemplate {
     const hit = this.templates.find(words);
@@ -288,10 +332,13 @@ export class TraceBuilder {
       if (t.did) did = Number(v);
     }
     const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
+    const opName = this.dicts.op.values[opCode]!;
     return {
+      causeKind: causeKind(opName),
+      page: s?.range !== undefined ? pageOf(s.range.base) : 0,
       d,
       op: opCode,
-      opName: this.dicts.op.values[opCode]!,
+      opName,
       error: d.error ? this.errorCodes.get(d.error.code === 'IQE' ? `IQE:${d.error.value}` : d.error.code)! : -1,
       role: this.roleCodes[cls.role]!,
       cache: s ? this.cacheCodes[s.cache]! : -1,
@@ -320,7 +367,7 @@ export class TraceBuilder {
     for (let i = 0; i < bc.length; i++) bc[i]!.set(r, t.bigVals[i]!);
     if (this.causes !== undefined) {
       // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
-      const cause = this.causes.command(t.opName, t.range?.base, t.did);
+      const cause = this.causes.commandOf(t.causeKind, t.range?.base, t.page, t.did);
       if (cause !== undefined) {
         c.cause.set(r, cause - 1);
         c.causeInferred.set(r, 1);
@@ -385,6 +432,20 @@ export class TraceBuilder {
       c.cause.set(r, this.causeCodes[meta.cause]!);
       c.causeInferred.set(r, meta.causeInferred ? 1 : 0);
     }
+    return r;
+  }
+
+  /** `begin` for a row of the builder's origin, not inferred, queue 0, no cause, time and thread from `t`. */
+  private beginAt(kind: number, t: Stamp): number {
+    const c = this.c;
+    const r = this.row;
+    c.seq.set(r, this.seq++);
+    c.kind.set(r, kind);
+    if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
+    c.origin.set(r, this.origin);
+    c.inferred.set(r, 0);
+    if (this.header.queues !== undefined) c.queue.set(r, 0);
+    if (t.tid !== undefined) c.cpu.set(r, t.tid);
     return r;
   }
 

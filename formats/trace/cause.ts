@@ -24,6 +24,7 @@ import { CodeCol, SmallCol, Uint8 } from '../arrow/fixed-columns.js';
 import type { TraceHeader } from './header.js';
 import { openTrace } from './io.js';
 import { traceDictionaries, traceSchema } from './schema.js';
+import { CAUSE_DEVTLB, CAUSE_PSI, CAUSE_WAIT, causeKind, pageOf, type CauseKind } from './cause-kind.js';
 
 export const MIN_UNPAIRED_SHARE = 0.1;
 
@@ -36,14 +37,6 @@ export interface CauseInference {
   readonly agree_with_devtlb?: { readonly agree: number; readonly of: number };
 }
 
-/** A page-selective invalidation as the watch keeps it until the next command. */
-interface Open {
-  readonly did: number;
-  readonly base: bigint;
-  readonly isMap: boolean;
-  paired: boolean;
-}
-
 /** Per domain: page-selective invalidations, those with a device-TLB partner, those whose alternation agrees. */
 interface DomainCounts {
   all: number;
@@ -54,18 +47,20 @@ interface DomainCounts {
 /** Cause codes: the `cause` dictionary's map (0) and unmap (1), plus one. */
 export type CauseCode = 1 | 2;
 
-const PSI_OPS = new Set(['iotlb_inv', 'p_iotlb_inv']);
-const DEVTLB_OPS = new Set(['dev_tlb_inv', 'p_dev_tlb_inv']);
-
 /**
  * The cause of each page-selective invalidation, row by row, and the caching-mode evidence, from the
  * commands of a trace in order (those whose op is known; others are not shown to it). The cause
  * needs only what came before (the page's last cause); caching mode, the whole trace (`inference`).
  */
 export class CauseWatch {
-  private last: Open | undefined;
-  /** Mapped pages (first page of the range) per domain. */
-  private readonly mapped = new Map<number, Set<bigint>>();
+  /** The last page-selective invalidation, until the next command (`hasLast`). */
+  private hasLast = false;
+  private lastDid = 0;
+  private lastBase = 0n;
+  private lastIsMap = false;
+  private lastPaired = false;
+  /** Mapped pages (first page of the range, `pageOf`) per domain. */
+  private readonly mapped = new Map<number, Set<number | bigint>>();
   private readonly perDid = new Map<number, DomainCounts>();
   private psis = 0;
   private map = 0;
@@ -75,42 +70,53 @@ export class CauseWatch {
    * the cause of a page-selective invalidation, else undefined.
    */
   command(op: string, base: bigint | undefined, did: number): CauseCode | undefined {
-    if (op === 'inv_wait') return undefined;
-    if (DEVTLB_OPS.has(op)) {
+    return this.commandOf(causeKind(op), base, base === undefined ? 0 : pageOf(base), did);
+  }
+
+  /** `command` for an op already classified (`causeKind`) and a base's `pageOf` (a builder keeps both per row template). */
+  commandOf(kind: CauseKind, base: bigint | undefined, page: number | bigint, did: number): CauseCode | undefined {
+    if (kind === CAUSE_WAIT) return undefined;
+    if (kind === CAUSE_DEVTLB) {
       if (base !== undefined) this.pairLast(base);
       return undefined;
     }
-    this.last = undefined;
-    if (!PSI_OPS.has(op) || base === undefined) return undefined;
-    return this.psi(did, base);
+    this.hasLast = false;
+    if (kind !== CAUSE_PSI || base === undefined) return undefined;
+    return this.psiAt(did, base, page);
   }
 
   /** A page-selective invalidation: map when its page was not mapped, else unmap. */
   psi(did: number, base: bigint): CauseCode {
+    return this.psiAt(did, base, pageOf(base));
+  }
+
+  private psiAt(did: number, base: bigint, page: number | bigint): CauseCode {
     let pages = this.mapped.get(did);
     if (pages === undefined) this.mapped.set(did, (pages = new Set()));
-    const page = base >> 12n;
     const isMap = !pages.has(page);
     if (isMap) pages.add(page);
     else pages.delete(page);
-    const c = this.perDid.get(did) ?? { all: 0, paired: 0, agree: 0 };
+    let c = this.perDid.get(did);
+    if (c === undefined) this.perDid.set(did, (c = { all: 0, paired: 0, agree: 0 }));
     c.all++;
     if (isMap) c.agree++; // unpaired so far: a map agrees with the device-TLB evidence
-    this.perDid.set(did, c);
     this.psis++;
     if (isMap) this.map++;
-    this.last = { did, base, isMap, paired: false };
+    this.hasLast = true;
+    this.lastDid = did;
+    this.lastBase = base;
+    this.lastIsMap = isMap;
+    this.lastPaired = false;
     return isMap ? 1 : 2;
   }
 
   /** A device-TLB invalidation of `base` right after the last page-selective one pairs with it. */
   pairLast(base: bigint): void {
-    const l = this.last;
-    if (l === undefined || l.paired || l.base !== base) return;
-    l.paired = true;
-    const c = this.perDid.get(l.did)!;
+    if (!this.hasLast || this.lastPaired || this.lastBase !== base) return;
+    this.lastPaired = true;
+    const c = this.perDid.get(this.lastDid)!;
     c.paired++;
-    c.agree += l.isMap ? -1 : 1; // paired: an unmap agrees, a map no longer does
+    c.agree += this.lastIsMap ? -1 : 1; // paired: an unmap agrees, a map no longer does
   }
 
   /** Whether any cause was given out. */

@@ -1,0 +1,109 @@
+// Where a QEMU queue reader's events go (formats/capture/qemu-vtd-queue.ts): `QueueRows` takes each
+// event as plain numbers (slot, wrap, the words as 32-bit halves, time and thread as a Stamp), so a
+// reader that feeds the trace assembler directly (formats/ingest/assemble.ts, a QEMU log ingested
+// on its own) makes no object, BigInt or string per event. `EventRows` makes the CaptureEvent
+// objects of formats/capture/events.ts from the same calls, for readers whose events go on as
+// objects (both sides of a run, aligned; the worker thread's wire; tests); they are the objects
+// the readers made before, field for field.
+
+import type { CaptureEvent, CmdEvent, GeometryEvent } from './events.js';
+import { unsigned64, type Stamp } from './stamp.js';
+
+/** `wrap` of a command that rewrites its slot (no wrap bit; CmdEvent's undefined). */
+export const NO_WRAP = -1;
+
+export interface QueueRows {
+  /**
+   * A command of two known 64-bit words, w0 = (w0hi, w0lo), w1 = (w1hi, w1lo), read at `file:line`.
+   * `detail`: what the reader keeps beside it (QEMU's VT-d detail), carried by event objects only.
+   */
+  command(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void;
+  /** A command whose type no source tells (all-zero `known` masks). */
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void;
+  doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void;
+  ack(file: string, line: number, t: Stamp): void;
+  /** Queue geometry (rare: an object). */
+  queueGeometry(e: GeometryEvent): void;
+}
+
+export { unsigned64 };
+
+/** Queue events as objects, handed out by `take()`. */
+export class EventRows implements QueueRows {
+  private out: CaptureEvent[] = [];
+
+  /** The events made since the last call. */
+  take(): CaptureEvent[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  command(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void {
+    const cmd: CmdEvent & { detail: unknown } = {
+      kind: 'cmd',
+      slot,
+      wrap: wrap === NO_WRAP ? undefined : wrap,
+      words: [word(w0hi, w0lo), word(w1hi, w1lo)],
+      at: { file, line },
+      ts_ns: t.ts_ns,
+      cpu: t.tid,
+      detail,
+    };
+    this.out.push(cmd);
+  }
+
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
+    const cmd: CmdEvent & { detail: unknown } = {
+      kind: 'cmd',
+      slot,
+      wrap: wrap === NO_WRAP ? undefined : wrap,
+      words: [0n, 0n],
+      known: [0n, 0n],
+      at: { file, line },
+      ts_ns: t.ts_ns,
+      cpu: t.tid,
+      detail,
+    };
+    this.out.push(cmd);
+  }
+
+  doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
+    this.out.push({ kind: 'doorbell', slot, wrap, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
+  }
+
+  ack(file: string, line: number, t: Stamp): void {
+    this.out.push({ kind: 'ack', at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
+  }
+
+  queueGeometry(e: GeometryEvent): void {
+    this.out.push(e);
+  }
+}
+
+/** A word as the scanner made it: a BigInt of the halves (small ones through BigInt(number)). */
+function word(hi: number, lo: number): bigint {
+  return hi === 0 ? BigInt(lo) : unsigned64(hi, lo);
+}
