@@ -3,37 +3,28 @@
 -- including the next one; commands after the last completion point form an open epoch.
 -- Requires: trace
 
--- Each command with its epoch: the number of completion points written before it (a running
--- count up to the current row, less the row itself: DuckDB streams that frame, not "1 PRECEDING"),
--- and whether it is a completion point (sync) or an invalidation, tested once here rather than in
--- every aggregate. Traces are told apart by file_id (_trace), which DuckDB partitions by far faster
+-- Each command with its epoch: the number of completion points written before it (`_epoch`,
+-- counted by the loader in its pass over the trace: analyzers/sql-engine/derived-columns.ts), and
+-- whether it is a completion point (sync) or an invalidation, tested once here rather than in
+-- every aggregate. Traces are told apart by file_id (_trace), which DuckDB groups by far faster
 -- than the path.
 CREATE OR REPLACE VIEW _epochs_commands AS
 SELECT
   file_id,
   seq,
   op,
-  sync,
-  invalidation,
-  (sum(sync::INTEGER) OVER (PARTITION BY file_id ORDER BY seq ROWS UNBOUNDED PRECEDING)
-    - sync::INTEGER)::BIGINT AS epoch
-FROM (
-  SELECT
-    file_id,
-    seq,
-    op,
-    coalesce(role = 'sync', false) AS sync,
-    coalesce(role = 'invalidate', false) AS invalidation
-  FROM _trace
-  WHERE kind = 'cmd'
-);
+  coalesce(role = 'sync', false) AS sync,
+  coalesce(role = 'invalidate', false) AS invalidation,
+  _epoch AS epoch
+FROM _trace
+WHERE kind = 'cmd';
 
 -- One row per epoch (epochs_by_completion by file_id), computed once per session: every epoch
 -- view reads it.
 CREATE OR REPLACE TABLE _epochs AS
 SELECT
   file_id,
-  epoch,
+  epoch::BIGINT AS epoch,
   max(seq) FILTER (WHERE sync) AS completion_seq,
   any_value(op) FILTER (WHERE sync) AS completion_op,
   count(*) FILTER (WHERE NOT sync) AS commands,
