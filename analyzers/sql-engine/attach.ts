@@ -97,7 +97,9 @@ async function attachParquet(engine: SqlEngine, src: ArrowSource, table: string,
   if (!opts.derived) await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS SELECT * FROM ${scan}`);
   else {
     const names = new Set(
-      (await engine.query(`SELECT name FROM parquet_schema(${literal(copy.path)})`)).toArray().map((r) => String((r as { name: unknown }).name)),
+      (await engine.query(`SELECT name FROM parquet_schema(${literal(copy.path)})`))
+        .toArray()
+        .map((r) => String((r as { name: unknown }).name)),
     );
     const held = DERIVED_COLUMNS.every((c) => names.has(c));
     const ownOnly = held ? `SELECT * EXCLUDE (${DERIVED_COLUMNS.map(ident).join(', ')}) FROM ${scan}` : `SELECT * FROM ${scan}`;
