@@ -22,7 +22,7 @@ const dir = tempDir();
 process.env.INVTRACE_CACHE_DIR = join(dir, 'cache');
 const native = await nativeInstalled();
 
-/** The derived columns of every row of a pass over `batches`, as [seq, _epoch, _iotlb_number, _prev_slot, _prev_wrap]. */
+/** The derived columns of every row of a pass over `batches`, after its seq. */
 async function derivedRows(batches: AsyncIterable<RecordBatch>, pass = new DerivePass()): Promise<(number | null)[][]> {
   const out: (number | null)[][] = [];
   for await (const b of pass.batches(batches)) {
@@ -43,31 +43,34 @@ describe('the derived columns of a pass', () => {
 
   it('count completion points, IOTLB invalidations and the previous doorbell, as the scenario says', async () => {
     // analyzers/testdata/smmuv3-views.jsonl, rows in order: CMD_SYNC at seq 1, 4, 8, 11, 15 (role
-    // sync); IOTLB invalidations (TLBI_NH_VA, TLBI_NH_ASID) at 0, 6, 7, 16; doorbells at 5 (PROD 5,
-    // lap 0), 9 (0, wrapped: wrap 1), 12 (2, 1), 17 (6, 1) and 18 (6, 1: publishes nothing).
-    // _epoch: syncs before the row; _iotlb_number: IOTLB invalidations up to it, itself included;
-    // _prev_slot/_prev_wrap: the doorbell before, on a doorbell after the first.
+    // sync); invalidations at 0, 2, 3, 6, 7, 10, 13, 16 (the unknown opcode at 14 is role other), of
+    // them IOTLB ones (TLBI_NH_VA, TLBI_NH_ASID) at 0, 6, 7, 16; doorbells at 5 (PROD 5, lap 0),
+    // 9 (0, wrapped: wrap 1), 12 (2, 1), 17 (6, 1) and 18 (6, 1: publishes nothing).
+    // _epoch: syncs before the row; _epoch_commands / _epoch_invalidations: non-sync commands and
+    // invalidations since the last sync up to the row (a sync: those of the epoch it closes);
+    // _iotlb_number: IOTLB invalidations up to the row, itself included; _prev_slot/_prev_wrap: the
+    // doorbell before, on a doorbell after the first.
     const n = null;
     const expected = [
-      [0, 0, 1, n, n],
-      [1, 0, 1, n, n],
-      [2, 1, 1, n, n],
-      [3, 1, 1, n, n],
-      [4, 1, 1, n, n],
-      [5, 2, 1, n, n], // first doorbell: nothing before it
-      [6, 2, 2, n, n],
-      [7, 2, 3, n, n],
-      [8, 2, 3, n, n],
-      [9, 3, 3, 5, 0],
-      [10, 3, 3, n, n],
-      [11, 3, 3, n, n],
-      [12, 4, 3, 0, 1],
-      [13, 4, 3, n, n],
-      [14, 4, 3, n, n],
-      [15, 4, 3, n, n],
-      [16, 5, 4, n, n],
-      [17, 5, 4, 2, 1],
-      [18, 5, 4, 6, 1],
+      [0, 0, 1, 1, 1, n, n],
+      [1, 0, 1, 1, 1, n, n], // closes epoch 0: one command, an invalidation
+      [2, 1, 1, 1, 1, n, n],
+      [3, 1, 2, 2, 1, n, n],
+      [4, 1, 2, 2, 1, n, n],
+      [5, 2, 0, 0, 1, n, n], // first doorbell: nothing before it
+      [6, 2, 1, 1, 2, n, n],
+      [7, 2, 2, 2, 3, n, n],
+      [8, 2, 2, 2, 3, n, n],
+      [9, 3, 0, 0, 3, 5, 0],
+      [10, 3, 1, 1, 3, n, n],
+      [11, 3, 1, 1, 3, n, n],
+      [12, 4, 0, 0, 3, 0, 1],
+      [13, 4, 1, 1, 3, n, n],
+      [14, 4, 2, 1, 3, n, n], // the unknown opcode: a command, no invalidation
+      [15, 4, 2, 1, 3, n, n],
+      [16, 5, 1, 1, 4, n, n], // the open epoch: one invalidation never synced
+      [17, 5, 1, 1, 4, 2, 1],
+      [18, 5, 1, 1, 4, 6, 1],
     ];
     const pass = new DerivePass();
     expect(await derivedRows((await openArrow(smmu)).batches(), pass)).toEqual(expected);
@@ -116,14 +119,20 @@ describe('the derived columns in a session', () => {
       const s = await openSession([gen], { engine });
       try {
         const cols = ['seq', ...DERIVED_COLUMNS].join(', ');
-        // The windows as the views used to compute them, per queue for the doorbells.
-        const windows = `SELECT seq,
+        // The windows as the views used to compute them, per queue for the doorbells, and the
+        // commands of each epoch up to a row as a running count within the epoch.
+        const windows = `SELECT seq, _epoch,
+            sum((kind = 'cmd' AND NOT coalesce(role = 'sync', false))::INT) OVER e AS _epoch_commands,
+            sum((kind = 'cmd' AND coalesce(role = 'invalidate', false))::INT) OVER e AS _epoch_invalidations,
+            _iotlb_number, _prev_slot, _prev_wrap
+          FROM (SELECT *,
             (sum((kind = 'cmd' AND coalesce(role = 'sync', false))::INT) OVER w
               - (kind = 'cmd' AND coalesce(role = 'sync', false))::INT) AS _epoch,
             sum((kind = 'cmd' AND coalesce(cache = 'iotlb', false))::INT) OVER w AS _iotlb_number,
             CASE WHEN kind = 'doorbell' THEN lag(slot) OVER d END AS _prev_slot,
             CASE WHEN kind = 'doorbell' THEN lag(wrap) OVER d END AS _prev_wrap
-          FROM mq WINDOW w AS (ORDER BY seq ROWS UNBOUNDED PRECEDING), d AS (PARTITION BY kind = 'doorbell', queue ORDER BY seq)`;
+          FROM mq WINDOW w AS (ORDER BY seq ROWS UNBOUNDED PRECEDING), d AS (PARTITION BY kind = 'doorbell', queue ORDER BY seq))
+          WINDOW e AS (PARTITION BY _epoch ORDER BY seq ROWS UNBOUNDED PRECEDING)`;
         const [stats] = tableRows(
           await s.query(`SELECT
               (SELECT count(*) FROM (SELECT ${cols} FROM ${derivedRelation('mq')} EXCEPT ALL ${windows})) AS missing,

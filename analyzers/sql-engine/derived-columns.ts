@@ -7,6 +7,10 @@
 // file's own relation. On a row in seq order (docs/trace-format.md: `seq` is the row index):
 //   - `_epoch`: completion points written before the row: `cmd` rows whose `role` is `sync`
 //     (epochs.sql: a command's epoch);
+//   - `_epoch_commands`, `_epoch_invalidations`: `cmd` rows that are not completion points written
+//     since the last completion point, up to the row, and of them those whose `role` is
+//     `invalidate`: on a completion point, what its epoch holds (epochs.sql: one row per epoch
+//     without grouping millions of commands);
 //   - `_iotlb_number`: IOTLB invalidations written up to the row, itself included: `cmd` rows whose
 //     `cache` is `iotlb` (fanout.sql: the IOTLB invalidation a device-TLB one belongs to);
 //   - `_prev_slot`, `_prev_wrap`: on a doorbell, the `slot` and `wrap` of the previous doorbell on
@@ -29,14 +33,17 @@ import type { EventKind } from '../../formats/trace/schema.js';
 const CMD: EventKind = 'cmd';
 const DOORBELL: EventKind = 'doorbell';
 const SYNC: Role = 'sync';
+const INVALIDATE: Role = 'invalidate';
 const IOTLB: CacheKind = 'iotlb';
 
 /** The derived columns, in the order they follow a file's own. */
-export const DERIVED_COLUMNS = ['_epoch', '_iotlb_number', '_prev_slot', '_prev_wrap'] as const;
+export const DERIVED_COLUMNS = ['_epoch', '_epoch_commands', '_epoch_invalidations', '_iotlb_number', '_prev_slot', '_prev_wrap'] as const;
 
-/** Their Arrow fields (DuckDB: UINTEGER, UINTEGER, UINTEGER, UTINYINT). */
+/** Their Arrow fields (DuckDB: UINTEGER, but UTINYINT for `_prev_wrap`). */
 export const derivedFields = (): Field[] => [
   new Field('_epoch', new Uint32(), false),
+  new Field('_epoch_commands', new Uint32(), false),
+  new Field('_epoch_invalidations', new Uint32(), false),
   new Field('_iotlb_number', new Uint32(), false),
   new Field('_prev_slot', new Uint32(), true),
   new Field('_prev_wrap', new Uint8(), true),
@@ -54,15 +61,20 @@ export function withDerivedFields(schema: Schema): Schema {
  */
 export function derivedWindowSql(from: string, schema: Schema): string {
   const sync = `(kind = '${CMD}' AND coalesce(role = '${SYNC}', false))::INTEGER`;
+  const other = `(kind = '${CMD}' AND NOT coalesce(role = '${SYNC}', false))::INTEGER`;
+  const invalidation = `(kind = '${CMD}' AND coalesce(role = '${INVALIDATE}', false))::INTEGER`;
   const iotlb = `(kind = '${CMD}' AND coalesce(cache = '${IOTLB}', false))::INTEGER`;
   const doorbell = `kind = '${DOORBELL}'`;
   const queue = schema.fields.some((f) => f.name === 'queue') ? ', queue' : '';
+  const epochs = `(SELECT *, (sum(${sync}) OVER running - ${sync})::UINTEGER AS _epoch FROM ${from} WINDOW running AS (ORDER BY seq ROWS UNBOUNDED PRECEDING))`;
   return (
-    `SELECT *, (sum(${sync}) OVER running - ${sync})::UINTEGER AS _epoch, ` +
+    `SELECT *, (sum(${other}) OVER epoch)::UINTEGER AS _epoch_commands, ` +
+    `(sum(${invalidation}) OVER epoch)::UINTEGER AS _epoch_invalidations, ` +
     `(sum(${iotlb}) OVER running)::UINTEGER AS _iotlb_number, ` +
     `CASE WHEN ${doorbell} THEN lag(slot) OVER doorbells END::UINTEGER AS _prev_slot, ` +
     `CASE WHEN ${doorbell} THEN lag(wrap) OVER doorbells END::UTINYINT AS _prev_wrap ` +
-    `FROM ${from} WINDOW running AS (ORDER BY seq ROWS UNBOUNDED PRECEDING), ` +
+    `FROM ${epochs} WINDOW running AS (ORDER BY seq ROWS UNBOUNDED PRECEDING), ` +
+    `epoch AS (PARTITION BY _epoch ORDER BY seq ROWS UNBOUNDED PRECEDING), ` +
     `doorbells AS (PARTITION BY ${doorbell}${queue} ORDER BY seq)`
   );
 }
@@ -114,6 +126,9 @@ interface Producer {
  */
 export class DerivePass {
   private syncs = 0;
+  /** Commands since the last completion point, and invalidations among them. */
+  private since = 0;
+  private invalidationsSince = 0;
   private iotlbs = 0;
   private lastSeq = -1;
   private readonly producers = new Map<number, Producer>();
@@ -134,11 +149,15 @@ export class DerivePass {
     const cmdCode = kind === undefined || kind.code < 0 ? -2 : kind.code;
     const doorbellCode = coded(b, 'kind', DOORBELL)?.code ?? -3;
     const role = coded(b, 'role', SYNC);
+    const syncCode = role === undefined || role.code < 0 ? -2 : role.code;
+    const invalidateCode = coded(b, 'role', INVALIDATE)?.code ?? -3;
     const cache = coded(b, 'cache', IOTLB);
     const slot = ints(b, 'slot');
     const wrap = ints(b, 'wrap');
     const queue = ints(b, 'queue');
     const epoch = new Uint32Array(n);
+    const since = new Uint32Array(n);
+    const invalidationsSince = new Uint32Array(n);
     const iotlb = new Uint32Array(n);
     const prevSlot = new Uint32Array(n);
     const prevWrap = new Uint8Array(n);
@@ -156,9 +175,25 @@ export class DerivePass {
       epoch[i] = this.syncs;
       const k = kind === undefined ? -1 : kind.codes[i]!;
       if (k === cmdCode) {
-        if (role !== undefined && role.codes[i] === role.code && role.valid(i)) this.syncs++;
+        const r = role === undefined || !role.valid(i) ? -1 : role.codes[i]!;
+        if (r === syncCode) {
+          since[i] = this.since;
+          invalidationsSince[i] = this.invalidationsSince;
+          this.syncs++;
+          this.since = 0;
+          this.invalidationsSince = 0;
+        } else {
+          this.since++;
+          if (r === invalidateCode && r >= 0) this.invalidationsSince++;
+          since[i] = this.since;
+          invalidationsSince[i] = this.invalidationsSince;
+        }
         if (cache !== undefined && cache.codes[i] === cache.code && cache.valid(i)) this.iotlbs++;
-      } else if (k === doorbellCode && doorbellCode >= 0) {
+      } else {
+        since[i] = this.since;
+        invalidationsSince[i] = this.invalidationsSince;
+      }
+      if (k === doorbellCode && doorbellCode >= 0) {
         const q = queue === undefined ? 0 : queue.values[i]!;
         const last = this.producers.get(q);
         if (last !== undefined && !Number.isNaN(last.slot)) {
@@ -185,9 +220,11 @@ export class DerivePass {
     const fields = derivedFields();
     const extra = [
       makeData({ type: fields[0]!.type as Uint32, length: n, nullCount: 0, data: epoch }),
-      makeData({ type: fields[1]!.type as Uint32, length: n, nullCount: 0, data: iotlb }),
-      makeData({ type: fields[2]!.type as Uint32, length: n, nullCount: slotNulls, nullBitmap: slotBits, data: prevSlot }),
-      makeData({ type: fields[3]!.type as Uint8, length: n, nullCount: wrapNulls, nullBitmap: wrapBits, data: prevWrap }),
+      makeData({ type: fields[1]!.type as Uint32, length: n, nullCount: 0, data: since }),
+      makeData({ type: fields[2]!.type as Uint32, length: n, nullCount: 0, data: invalidationsSince }),
+      makeData({ type: fields[3]!.type as Uint32, length: n, nullCount: 0, data: iotlb }),
+      makeData({ type: fields[4]!.type as Uint32, length: n, nullCount: slotNulls, nullBitmap: slotBits, data: prevSlot }),
+      makeData({ type: fields[5]!.type as Uint8, length: n, nullCount: wrapNulls, nullBitmap: wrapBits, data: prevWrap }),
     ];
     const schema = this.schemaOut!;
     return new RecordBatch(
