@@ -26,7 +26,7 @@
 // instead (`derivedWindowSql`, which is also how the bench's peer, plain DuckDB over a Parquet
 // export, computes them).
 
-import { DataType, Field, makeData, RecordBatch, Schema, Struct, Uint8, Uint32, type Data } from 'apache-arrow';
+import { DataType, Field, makeData, RecordBatch, Schema, Struct, Uint8, Uint32 } from 'apache-arrow';
 import type { CacheKind, Role } from '../../formats/scope.js';
 import type { EventKind } from '../../formats/trace/schema.js';
 
@@ -79,45 +79,36 @@ export function derivedWindowSql(from: string, schema: Schema): string {
   );
 }
 
-/** Where a batch's dictionary column holds `value`: its index codes, and which rows are valid. */
-interface Coded {
-  readonly codes: ArrayLike<number>;
-  /** The code of `value`, -1 when the dictionary lacks it. */
-  readonly code: number;
-  readonly valid: (i: number) => boolean;
+/** A batch's column: its values (dictionary codes for a string column) and validity bits (none: all valid). */
+interface Column {
+  readonly values: ArrayLike<number>;
+  readonly bits: Uint8Array | undefined;
+  readonly offset: number;
+  /** A string column: its dictionary's code for each value looked for (-1: absent). */
+  readonly codes: readonly number[];
 }
 
-const always = () => true;
-
-/** A validity test of one column's rows (its bitmap read at its offset; none: every row valid). */
-function validity(d: Data): (i: number) => boolean {
-  const bits = d.nullBitmap;
-  if (d.nullCount === 0 || bits === undefined || bits.length === 0) return always;
-  const off = d.offset;
-  return (i) => ((bits[(off + i) >> 3]! >> ((off + i) & 7)) & 1) === 1;
-}
-
-/** The column `name` of a batch as codes of a string dictionary, looking for `value`; undefined: no such column. */
-function coded(b: RecordBatch, name: string, value: string): Coded | undefined {
+/**
+ * The column `name` of a batch: a string dictionary (codes of `values` found) or an integer column
+ * of at most 32 bits; undefined when the batch has no such column.
+ */
+function column(b: RecordBatch, name: string, values: readonly string[] = []): Column | undefined {
   const d = b.getChild(name)?.data[0];
-  if (d === undefined || !DataType.isDictionary(d.type) || d.dictionary === undefined) return undefined;
-  let code = -1;
-  const dict = d.dictionary;
-  for (let k = 0; k < dict.length; k++) if (dict.get(k) === value) code = k;
-  return { codes: d.values as ArrayLike<number>, code, valid: validity(d) };
+  if (d === undefined) return undefined;
+  const dict = DataType.isDictionary(d.type) ? d.dictionary : undefined;
+  if (values.length > 0 ? dict === undefined : !DataType.isInt(d.type) || d.type.bitWidth > 32) return undefined;
+  const codes = values.map((v) => {
+    for (let k = 0; k < dict!.length; k++) if (dict!.get(k) === v) return k;
+    return -1;
+  });
+  const bits = d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 ? d.nullBitmap : undefined;
+  return { values: d.values as ArrayLike<number>, bits, offset: d.offset, codes };
 }
 
-/** An integer column of a batch as numbers (values and validity); undefined: no such column. */
-function ints(b: RecordBatch, name: string): { values: ArrayLike<number>; valid: (i: number) => boolean } | undefined {
-  const d = b.getChild(name)?.data[0];
-  if (d === undefined || !DataType.isInt(d.type) || d.type.bitWidth > 32) return undefined;
-  return { values: d.values as ArrayLike<number>, valid: validity(d) };
-}
-
-/** The last doorbell of a queue: its slot and wrap (NaN: NULL). */
-interface Producer {
-  slot: number;
-  wrap: number;
+/** Row i's value of a column, -1 where it is NULL (dictionary codes and the integers here are never negative). */
+function at(c: Column, i: number): number {
+  const j = c.offset + i;
+  return c.bits === undefined || ((c.bits[j >> 3]! >> (j & 7)) & 1) === 1 ? c.values[i]! : -1;
 }
 
 /**
@@ -131,7 +122,9 @@ export class DerivePass {
   private invalidationsSince = 0;
   private iotlbs = 0;
   private lastSeq = -1;
-  private readonly producers = new Map<number, Producer>();
+  /** Each queue's last doorbell: slot and wrap (-1: NULL), and whether there was one. */
+  private readonly lastSlot: number[] = [];
+  private readonly lastWrap: number[] = [];
   private schemaIn: Schema | undefined;
   private schemaOut: Schema | undefined;
   /** False once a row's seq is not above the row before it: the counts are not in seq order. */
@@ -144,17 +137,19 @@ export class DerivePass {
   derive(b: RecordBatch): RecordBatch {
     const n = b.numRows;
     const seq = b.getChild('seq')?.data[0];
-    const kind = coded(b, 'kind', CMD);
-    // Codes no row has when the column or the value is missing (a row's code is never negative).
-    const cmdCode = kind === undefined || kind.code < 0 ? -2 : kind.code;
-    const doorbellCode = coded(b, 'kind', DOORBELL)?.code ?? -3;
-    const role = coded(b, 'role', SYNC);
-    const syncCode = role === undefined || role.code < 0 ? -2 : role.code;
-    const invalidateCode = coded(b, 'role', INVALIDATE)?.code ?? -3;
-    const cache = coded(b, 'cache', IOTLB);
-    const slot = ints(b, 'slot');
-    const wrap = ints(b, 'wrap');
-    const queue = ints(b, 'queue');
+    const seqs = seq !== undefined && DataType.isInt(seq.type) && seq.type.bitWidth <= 32 ? (seq.values as ArrayLike<number>) : undefined;
+    const kind = column(b, 'kind', [CMD, DOORBELL]);
+    const role = column(b, 'role', [SYNC, INVALIDATE]);
+    const cache = column(b, 'cache', [IOTLB]);
+    // Codes no row has when a column or value is missing (a row's code is -1 for NULL, else >= 0).
+    const cmdCode = kind === undefined || kind.codes[0]! < 0 ? -2 : kind.codes[0]!;
+    const doorbellCode = kind === undefined || kind.codes[1]! < 0 ? -2 : kind.codes[1]!;
+    const syncCode = role === undefined || role.codes[0]! < 0 ? -2 : role.codes[0]!;
+    const invalidateCode = role === undefined || role.codes[1]! < 0 ? -2 : role.codes[1]!;
+    const iotlbCode = cache === undefined || cache.codes[0]! < 0 ? -2 : cache.codes[0]!;
+    const slot = column(b, 'slot');
+    const wrap = column(b, 'wrap');
+    const queue = column(b, 'queue');
     const epoch = new Uint32Array(n);
     const since = new Uint32Array(n);
     const invalidationsSince = new Uint32Array(n);
@@ -165,17 +160,16 @@ export class DerivePass {
     const wrapBits = new Uint8Array((n + 7) >> 3);
     let slotNulls = n;
     let wrapNulls = n;
-    const seqs = seq?.values as ArrayLike<number | bigint> | undefined;
     for (let i = 0; i < n; i++) {
       if (seqs !== undefined) {
-        const s = Number(seqs[i]);
+        const s = seqs[i]!;
         if (!(s > this.lastSeq)) this.ordered = false;
         this.lastSeq = s;
       }
       epoch[i] = this.syncs;
-      const k = kind === undefined ? -1 : kind.codes[i]!;
+      const k = kind === undefined ? -1 : kind.values[i]!;
       if (k === cmdCode) {
-        const r = role === undefined || !role.valid(i) ? -1 : role.codes[i]!;
+        const r = role === undefined ? -1 : at(role, i);
         if (r === syncCode) {
           since[i] = this.since;
           invalidationsSince[i] = this.invalidationsSince;
@@ -184,32 +178,31 @@ export class DerivePass {
           this.invalidationsSince = 0;
         } else {
           this.since++;
-          if (r === invalidateCode && r >= 0) this.invalidationsSince++;
+          if (r === invalidateCode) this.invalidationsSince++;
           since[i] = this.since;
           invalidationsSince[i] = this.invalidationsSince;
         }
-        if (cache !== undefined && cache.codes[i] === cache.code && cache.valid(i)) this.iotlbs++;
+        if (cache !== undefined && at(cache, i) === iotlbCode) this.iotlbs++;
       } else {
         since[i] = this.since;
         invalidationsSince[i] = this.invalidationsSince;
-      }
-      if (k === doorbellCode && doorbellCode >= 0) {
-        const q = queue === undefined ? 0 : queue.values[i]!;
-        const last = this.producers.get(q);
-        if (last !== undefined && !Number.isNaN(last.slot)) {
-          prevSlot[i] = last.slot;
-          slotBits[i >> 3]! |= 1 << (i & 7);
-          slotNulls--;
+        if (k === doorbellCode) {
+          const q = queue === undefined ? 0 : queue.values[i]!;
+          const ps = this.lastSlot[q];
+          const pw = this.lastWrap[q];
+          if (ps !== undefined && ps >= 0) {
+            prevSlot[i] = ps;
+            slotBits[i >> 3]! |= 1 << (i & 7);
+            slotNulls--;
+          }
+          if (pw !== undefined && pw >= 0) {
+            prevWrap[i] = pw;
+            wrapBits[i >> 3]! |= 1 << (i & 7);
+            wrapNulls--;
+          }
+          this.lastSlot[q] = slot === undefined ? -1 : at(slot, i);
+          this.lastWrap[q] = wrap === undefined ? -1 : at(wrap, i);
         }
-        if (last !== undefined && !Number.isNaN(last.wrap)) {
-          prevWrap[i] = last.wrap;
-          wrapBits[i >> 3]! |= 1 << (i & 7);
-          wrapNulls--;
-        }
-        const now = last ?? { slot: NaN, wrap: NaN };
-        now.slot = slot !== undefined && slot.valid(i) ? slot.values[i]! : NaN;
-        now.wrap = wrap !== undefined && wrap.valid(i) ? wrap.values[i]! : NaN;
-        this.producers.set(q, now);
       }
       iotlb[i] = this.iotlbs;
     }
