@@ -57,7 +57,15 @@ interface ProcessTime {
   readonly cpu: number;
 }
 
+/**
+ * The baseline build keeps its Parquet copies in a cache folder of its own: two builds whose copies
+ * differ (parquet-cache.ts FORMAT) would otherwise replace each other's copy of the same trace on
+ * every run, and each native figure would include writing it.
+ */
+const baselineEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, INVTRACE_CACHE_DIR: `${env.INVTRACE_CACHE_DIR!}-baseline` });
+
 function processTime(args: string[], env: NodeJS.ProcessEnv): ProcessTime {
+  if (BASELINE !== undefined && args[0] === BASELINE) env = baselineEnv(env);
   const cpuFile = join(env.INVTRACE_CACHE_DIR!, '..', 'cpu.txt');
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, ['--import', join(packageRoot(), 'dist/bench/cpu-at-exit.js'), ...args], {
@@ -165,6 +173,7 @@ export const benches: readonly Bench[] = [
           const [wasmFirst, nativeFirst] = [cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)].map(
             (c) => processSeconds(c, env),
           );
+          if (BASELINE) processSeconds(baseline('sql', '--engine', 'native', mid, '-e', GROUP_BY), env);
           const [peerT, wasmT, nativeT, wasmB, nativeB] = interleavedTimes(
             [
               peer(midPq, GROUP_BY),
@@ -239,6 +248,8 @@ export const benches: readonly Bench[] = [
           await toParquet(small, smallPq);
           const count = 'SELECT count(*) FROM trace';
           processSeconds(cli('sql', small, '-e', count), env);
+          processSeconds(cli('sql', '--engine', 'native', small, '-e', count), env);
+          if (BASELINE) processSeconds(baseline('sql', '--engine', 'native', small, '-e', count), env);
           const [peerOne, wasmOne, nativeOne, floor, engineOnly, wasmOneB, nativeOneB] = interleavedTimes(
             [
               peer(smallPq, count),
