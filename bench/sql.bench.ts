@@ -218,9 +218,10 @@ export const benches: readonly Bench[] = [
           const first = setTime(big, 'native', env);
           const peerT = setTime(big, 'peer', env, undefined, bigPq);
           const nativeT = setTime(big, 'native', env);
-          const nativeB = baseDist ? setTime(big, 'native', env, baseDist) : undefined;
+          if (baseDist) setTime(big, 'native', baselineEnv(env), baseDist); // the baseline's first session
+          const nativeB = baseDist ? setTime(big, 'native', baselineEnv(env), baseDist) : undefined;
           const wasmT = setTime(big, 'wasm', env);
-          const wasmB = baseDist ? setTime(big, 'wasm', env, baseDist) : undefined;
+          const wasmB = baseDist ? setTime(big, 'wasm', baselineEnv(env), baseDist) : undefined;
           out.push({
             name: `analyzer set, ${BIG.toLocaleString('en-US')} commands: peer (native DuckDB, the same views over Parquet)`,
             value: peerT.wall,
