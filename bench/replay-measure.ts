@@ -28,9 +28,20 @@ export interface MeasureSpec {
 
 export interface MeasureResult {
   readonly seconds: number;
+  /**
+   * CPU time (user + system, every thread of the process) over the same span: on a shared machine
+   * the load stretches wall time but hardly the work done, so A/B comparisons read this one.
+   */
+  readonly cpuSeconds: number;
   readonly rssMiB: number;
   readonly commands: number;
 }
+
+/** CPU seconds (user + system) since `from` (a process.cpuUsage() reading). */
+const cpuSince = (from: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+};
 
 const KIND_CMD = 'cmd';
 
@@ -62,7 +73,7 @@ async function readOnce(path: string): Promise<number> {
 }
 
 /** The trace's commands and doorbells into typed arrays, then through a fresh bare unit: only the consume loop is timed. */
-async function bareConsume(path: string): Promise<{ seconds: number; commands: number }> {
+async function bareConsume(path: string): Promise<{ seconds: number; cpuSeconds: number; commands: number }> {
   const t = await openTrace(path);
   const topology = (await resolveTopology(t)).topology;
   const kinds: number[] = [];
@@ -95,6 +106,7 @@ async function bareConsume(path: string): Promise<{ seconds: number; commands: n
   const w: bigint[] = [0n, 0n];
   let commands = 0;
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < kinds.length; i++) {
     if (kinds[i] === 0) {
       w[0] = w0s[i]!;
@@ -103,7 +115,7 @@ async function bareConsume(path: string): Promise<{ seconds: number; commands: n
       commands++;
     } else unit.writeProducer(slots[i]!, wraps[i]!);
   }
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, commands };
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: cpuSince(c0), commands };
 }
 
 async function tuiReplay(path: string): Promise<void> {
@@ -119,8 +131,10 @@ async function tuiReplay(path: string): Promise<void> {
 export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
   const t0 = process.hrtime.bigint();
   const since = () => Number(process.hrtime.bigint() - t0) / 1e9;
+  const c0 = process.cpuUsage();
   let commands = 0;
   let seconds: number;
+  let cpuSeconds = 0;
   switch (spec.kind) {
     case 'read':
       commands = await readOnce(spec.trace);
@@ -130,6 +144,7 @@ export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
       const r = await bareConsume(spec.trace);
       commands = r.commands;
       seconds = r.seconds;
+      cpuSeconds = r.cpuSeconds;
       break;
     }
     case 'replay': {
@@ -151,5 +166,6 @@ export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
       seconds = since();
       break;
   }
-  return { seconds, rssMiB: process.resourceUsage().maxRSS / 1024, commands };
+  if (spec.kind !== 'bare') cpuSeconds = cpuSince(c0);
+  return { seconds, cpuSeconds, rssMiB: process.resourceUsage().maxRSS / 1024, commands };
 }

@@ -6,6 +6,9 @@
 //   read  reading the trace once with apache-arrow, touching every command word (the floor);
 //   bare  the bare SMMUv3 emulator's consume loop on the same commands (the limit of this design:
 //         every policy drives at least one such unit, plus bare hardware for the oracle).
+// Each note also gives the figure's CPU time (user + system, all threads) and its ratio to the
+// read's: the load of other processes stretches wall time, hardly CPU time, so compare builds on
+// that (a 2-thread figure's CPU time is both threads' work, not its wall time).
 // Goals (issue 13): one policy ≤ 3x read; all 9 policies on 2 cores ≤ 8x read; peak RSS of all
 // policies ≤ 1 GB, about the same at 10M commands. Also the TUI's background replay job.
 
@@ -33,7 +36,7 @@ function child(dir: string, spec: MeasureSpec): MeasureResult {
   if (r.status !== 0) throw new Error(`replay bench child failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as MeasureResult;
   process.stderr.write(
-    `replay bench: ${JSON.stringify(spec.policies ?? spec.kind)}${spec.jobs !== undefined ? ` jobs ${spec.jobs}` : ''}${spec.tables ? ' tables' : ''}: ${out.seconds.toFixed(2)} s, ${out.rssMiB.toFixed(0)} MiB\n`,
+    `replay bench: ${JSON.stringify(spec.policies ?? spec.kind)}${spec.jobs !== undefined ? ` jobs ${spec.jobs}` : ''}${spec.tables ? ' tables' : ''}: ${out.seconds.toFixed(2)} s, cpu ${out.cpuSeconds.toFixed(2)} s, ${out.rssMiB.toFixed(0)} MiB\n`,
   );
   return out;
 }
@@ -53,7 +56,7 @@ async function figures(commands: number): Promise<Measurement[]> {
         name: `${label}: read the trace once`,
         value: read.seconds,
         unit: 's',
-        note: `${read.commands.toLocaleString('en-US')} commands, peak RSS ${read.rssMiB.toFixed(0)} MiB`,
+        note: `${read.commands.toLocaleString('en-US')} commands, cpu ${read.cpuSeconds.toFixed(2)} s, peak RSS ${read.rssMiB.toFixed(0)} MiB`,
       },
       {
         name: `${label}: bare emulator consume loop`,
@@ -76,7 +79,7 @@ async function figures(commands: number): Promise<Measurement[]> {
         name: `${label}: ${name}`,
         value: r.seconds / read.seconds,
         unit: 'x read',
-        note: `${r.seconds.toFixed(1)} s, ${(r.seconds / bare.seconds).toFixed(1)}x bare, peak RSS ${r.rssMiB.toFixed(0)} MiB`,
+        note: `${r.seconds.toFixed(1)} s, ${(r.seconds / bare.seconds).toFixed(1)}x bare; cpu ${r.cpuSeconds.toFixed(1)} s, ${(r.cpuSeconds / read.cpuSeconds).toFixed(1)}x read's; peak RSS ${r.rssMiB.toFixed(0)} MiB`,
       });
     }
     return out;

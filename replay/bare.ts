@@ -9,6 +9,7 @@ import type { Topology } from '../formats/trace/header.js';
 import type { ReplayKit } from './host.js';
 import type { GuestError } from './policy.js';
 import type { GuestQueue } from './guest-queue.js';
+import { ProbePlans } from './probe-plan.js';
 import { overrunOnDoorbell, overrunOnWrite, Reference } from './reference.js';
 import type { QueueUnit, UnitEvent } from './unit.js';
 
@@ -22,6 +23,8 @@ export class BareHardware {
   private eventCount = 0;
   /** The differential oracle's reference side: bare hardware's own findings. */
   readonly reference: Reference;
+  /** What each invalidation scope of this queue probes: worked out once, for every oracle of the queue (probe-plan.ts). */
+  readonly plans: ProbePlans;
   /** Consumer position after the last event. */
   cons: number;
   /** Pending error after the last event, with the position it stopped at. */
@@ -49,7 +52,8 @@ export class BareHardware {
     );
     // A trace that starts mid-ring: both sides begin with an empty queue at `start`.
     this.unit.configureQueue(q.base, q.entries, q.descBytes, q.start);
-    this.reference = new Reference(topology, q.header.arch, this.unit);
+    this.plans = new ProbePlans(topology, q.header.arch);
+    this.reference = new Reference(topology, q.header.arch, this.unit, this.plans);
     this.cons = q.start;
   }
 

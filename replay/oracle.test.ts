@@ -8,7 +8,8 @@ import { SMMUV3, VTD } from '../formats/codecs.js';
 import { unwrap } from '../formats/result.js';
 import type { Scope } from '../formats/scope.js';
 import type { Topology } from '../formats/trace/header.js';
-import { devicesInScope, errorKey, MAX_OPEN_EPOCHS, pageBounds, probePasid, StaleOracle, staleHit, type StaleFinding } from './oracle.js';
+import { errorKey, MAX_OPEN_EPOCHS, StaleOracle, staleHit, type StaleFinding } from './oracle.js';
+import { devicesInScope, pageBounds, probePasid } from './probe-plan.js';
 import type { CacheHits } from './unit.js';
 import { GuestMemory } from './memory.js';
 import { guestSmmu } from './smmuv3/index.js';
@@ -238,6 +239,17 @@ describe('completion and refills', () => {
     t.complete(6);
     // DEFAULT_IOVA 0x100000, then the last RECENT = 4 pages (the first one fell out of the window)
     expect(t.findings[0]!.hits.map((h) => h.probe.iova)).toEqual([0x100000n, ...pages.slice(1)]);
+    // A page already in the window stays where it is (no duplicate, nothing falls out); a new one
+    // then pushes the oldest out. BLK (DID 6) has its own window: NVME's is not touched by it.
+    t.findings.length = 0;
+    t.publish('iotlb_inv', { G: 3, DID: 7, ADDR: pages[2]! }); // 7
+    t.publish('iotlb_inv', { G: 3, DID: 6, ADDR: A + 0x9000n }); // 8: BLK
+    t.publish('iotlb_inv', { G: 3, DID: 7, ADDR: A + 0x6000n }); // 9
+    t.complete(10);
+    t.findings.length = 0;
+    t.publish('iotlb_inv', { G: 2, DID: 7 }); // 11
+    t.complete(12);
+    expect(t.findings[0]!.hits.map((h) => h.probe.iova)).toEqual([0x100000n, pages[2]!, pages[3]!, pages[4]!, A + 0x6000n]);
   });
 });
 

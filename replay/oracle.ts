@@ -28,12 +28,13 @@
 
 import { hex } from '../formats/bits.js';
 import type { Decoded } from '../formats/codec/codec.js';
-import type { DeviceSpec, Topology } from '../formats/trace/header.js';
+import type { Topology } from '../formats/trace/header.js';
 import { ringIndex } from '../formats/ring.js';
-import { describeScope, type AddrRange, type Classified, type Scope } from '../formats/scope.js';
+import { describeScope, type Classified, type Scope } from '../formats/scope.js';
 import { grow, PageSet } from './page-index.js';
 import { NONE, PendingProbes } from './pending-probes.js';
 import type { GuestError } from './policy.js';
+import { pageOf, ProbePlans } from './probe-plan.js';
 import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
 
 export const VIOLATION_KINDS = [
@@ -80,48 +81,9 @@ export interface ToldFailed {
 /** Addresses probed per device when a scope covers every address: the last ones seen. */
 const RECENT = 4;
 const DEFAULT_IOVA = 0x100000n;
-const PAGE = 4096n;
-const PAGE_MASK = ~(PAGE - 1n);
-/** 4096 as a double, and the bound below which a range's ends are exact doubles. */
-const PAGE_BYTES = 4096;
-const EXACT = 2 ** 53;
-
-/**
- * The first and last page-aligned addresses of `r` into `out`: `base & PAGE_MASK` and
- * `(base + bytes - 1) & PAGE_MASK`. Below 2^53 (every real IOVA) by double arithmetic, exact there,
- * giving back `base` itself when it is already aligned and the first page again for a one-page
- * range: no BigInt made for the common invalidation of one aligned page. Other ranges: BigInts.
- */
-export function pageBounds(r: AddrRange, out: bigint[]): void {
-  const b = Number(r.base);
-  const n = Number(r.bytes);
-  if (b >= 0 && n >= 1 && b + n < EXACT) {
-    const first = b - (b % PAGE_BYTES);
-    const end = b + n - 1;
-    const last = end - (end % PAGE_BYTES);
-    const firstBig = first === b ? r.base : BigInt(first);
-    out[0] = firstBig;
-    out[1] = last === first ? firstBig : BigInt(last);
-    return;
-  }
-  out[0] = r.base & PAGE_MASK;
-  out[1] = (r.base + r.bytes - 1n) & PAGE_MASK;
-}
-
-/** The PASID every device is attached with (VT-d RID_PASID; SMMUv3 SSID 0). */
-const ATTACHED_PASID = 0;
 
 /** A probe as text (for the rare comparisons of findings; the oracle itself keys by numbers). */
 export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
-
-/**
- * (device, PASID) as one exact number: SID (32 bits) above PASID + 1 (21 bits; 0 = no PASID). A
- * probe's key is this with its page number (probes are page-aligned: `addresses`).
- */
-const deviceKey = (sid: number, pasid: number | undefined): number => sid * 0x200000 + (pasid === undefined ? 0 : pasid + 1);
-const pageOf = (iova: bigint): number => (iova < SAFE ? Math.floor(Number(iova) / 4096) : Number(iova >> 12n));
-/** Addresses below this convert to a double exactly. */
-const SAFE = 1n << 53n;
 
 /** Whether a probe's cache state (HIT_* bits) shows the scope's entry still cached. */
 function staleBits(s: Scope, h: number): string | undefined {
@@ -143,50 +105,9 @@ function staleBits(s: Scope, h: number): string | undefined {
   }
 }
 
-/** Devices whose translations a scope covers, from the topology (guest view). */
-export function devicesInScope(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd'): DeviceSpec[] {
-  const devs = topology.devices;
-  const sidMatch = (d: DeviceSpec) =>
-    s.sid === undefined || ((d.sid ^ s.sid) & ~(s.sidIgnore ?? 0)) === 0 || (s.sidIgnore ?? 0) >= 0xffffffff;
-  switch (s.cache) {
-    case 'iotlb':
-      if (s.regime === 'el2' || s.regime === 'el3' || s.stage === 2) return []; // no guest device translates there
-      return devs.filter((d) =>
-        arch === 'smmuv3' ? s.asid === undefined || d.domain === s.asid : s.did === undefined || d.domain === s.did,
-      );
-    case 'atc':
-    case 'devtlb':
-      return devs.filter((d) => d.ats && d.sid === s.sid);
-    case 'ste':
-    case 'cd':
-      return devs.filter(sidMatch);
-    case 'context':
-      return devs.filter((d) => (s.did === undefined || d.domain === s.did) && sidMatch(d));
-    case 'pasid':
-      return devs.filter((d) => s.did === undefined || d.domain === s.did);
-    case 'iec':
-      return []; // interrupt remapping: no translation to probe
-  }
-}
-
 /** Whether a probe's cache state shows the scope's entry still cached. */
 export function staleHit(s: Scope, h: CacheHits): string | undefined {
   return staleBits(s, hitBits(h));
-}
-
-/**
- * The PASID a scope's probes use, or null when the topology attaches nothing it covers.
- * VT-d: devices are attached at RID_PASID and their DMA carries no PASID (spec/vtd.md §4.2: "PASID
- * 0 uses the non-PASID form"), so the IOTLB tags it RID_PASID and the device TLB keeps it untagged.
- * A PASID-tagged IOTLB or PASID-cache scope covers that translation only for PASID 0 (probed as an
- * untagged request); a PASID-based device-TLB scope (type 8) covers PASID-tagged device-TLB entries
- * only, which no attached device has.
- */
-export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined | null {
-  if (arch === 'smmuv3') return s.ssid ?? ATTACHED_PASID;
-  if (s.pasid === undefined) return undefined;
-  if (s.pasid !== ATTACHED_PASID || s.cache === 'devtlb') return null;
-  return undefined;
 }
 
 /** Pending invalidations of one device checked for refills of shared entries, at most. */
@@ -198,8 +119,14 @@ export const MAX_OPEN_EPOCHS = 1 << 20;
 export class StaleOracle {
   /** Pending invalidations and their probes (pending-probes.ts): typed arrays, no object per probe. */
   private readonly store = new PendingProbes();
-  /** Per device (SID), the first pages of the last RECENT ranges it was probed at (`addresses`). */
-  private readonly recent = new Map<number, bigint[]>();
+  /**
+   * Per device (its SID slot, probe-plan.ts), the first pages of the last RECENT ranges it was
+   * probed at, oldest first: `recentCount[d]` of them from `d * RECENT`, as addresses and as page
+   * numbers (exact for every 64-bit address: compared as numbers).
+   */
+  private readonly recentIova: bigint[];
+  private readonly recentPage: Float64Array;
+  private readonly recentCount: Uint8Array;
   /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new PageSet();
   /**
@@ -211,25 +138,26 @@ export class StaleOracle {
   private openCount = 0;
   /** The cache lookup of a probe, as HIT_* bits. */
   private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
-  /** devicesOf's tables: IOTLB scopes by ASID/DID, ATC/device-TLB scopes by SID (-1: none given). */
-  private readonly byDomain = new Map<number, readonly DeviceSpec[]>();
-  private readonly bySid = new Map<number, readonly DeviceSpec[]>();
-  /** Scratch of `published` (addresses) and `peersGone` (probe numbers), reused (neither is re-entered). */
+  /** Scratch of `published` (addresses and their page numbers) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
+  private readonly pages: number[] = [];
   private gone = new Int32Array(PEER_LIMIT * 8);
-  /** addresses' last range and its first and last page addresses. */
-  private pagesOf: AddrRange | undefined;
-  private firstPage = 0n;
-  private lastPage = 0n;
-  /** pageBounds' answer, reused. */
-  private readonly bounds: bigint[] = [0n, 0n];
 
+  /**
+   * `plans`: what each scope probes (probe-plan.ts), shared with the other oracles of the same
+   * guest queue (bare hardware's reference and every policy's run); by default this oracle's own.
+   */
   constructor(
-    private readonly topology: Topology,
-    private readonly arch: 'smmuv3' | 'vtd',
+    topology: Topology,
+    arch: 'smmuv3' | 'vtd',
     private readonly host: Translator,
     private readonly maxEpochs = MAX_OPEN_EPOCHS,
+    private readonly plans = new ProbePlans(topology, arch),
   ) {
+    if (plans.topology !== topology || plans.arch !== arch) throw new Error('StaleOracle: probe plans of another queue');
+    this.recentIova = new Array<bigint>(plans.sidCount * RECENT).fill(0n);
+    this.recentPage = new Float64Array(plans.sidCount * RECENT);
+    this.recentCount = new Uint8Array(plans.sidCount);
     this.hits = host.hits !== undefined ? host.hits.bind(host) : (sid, pasid, iova) => hitBits(host.cached(sid, pasid, iova));
   }
 
@@ -259,21 +187,33 @@ export class StaleOracle {
     }
     if (c.role !== 'invalidate' || c.scope === undefined || cause === 'map') return;
     const s = c.scope;
-    const pasid = probePasid(s, this.arch);
-    if (pasid === null) return;
+    const plan = this.plans.of(s);
+    if (plan === null) return;
+    const pasid = plan.pasid;
     // The record is filled as probes are made and indexed only at the end (`commit`): a later
     // address of this same invalidation neither refills nor hands over its own earlier probes.
     let rec = NONE;
-    const deviceLevel = s.cache === 'atc' || s.cache === 'devtlb';
+    const deviceLevel = plan.deviceLevel;
     const iovas = this.iovas;
-    const devs = this.devicesOf(s);
+    const pages = this.pages;
+    const devs = plan.devices;
     for (let k = 0; k < devs.length; k++) {
       const dev = devs[k]!;
-      const slot = st.slotOf(deviceKey(dev.sid, pasid));
-      const n = this.addresses(dev.sid, s, iovas);
+      const slot = st.slotOf(plan.keys[k]!);
+      let n: number = plan.pages;
+      if (n > 0) {
+        iovas[0] = plan.first;
+        iovas[1] = plan.last;
+        pages[0] = plan.firstPage;
+        pages[1] = plan.lastPage;
+        this.remember(plan.sidSlots[k]!, plan.first, plan.firstPage);
+      } else {
+        n = this.recentAddresses(plan.sidSlots[k]!, iovas);
+        for (let a = 0; a < n; a++) pages[a] = pageOf(iovas[a]!);
+      }
       for (let a = 0; a < n; a++) {
         const iova = iovas[a]!;
-        const page = pageOf(iova);
+        const page = pages[a]!;
         if (deviceLevel && this.openEpochs.delete(slot, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
           if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) {
@@ -293,33 +233,13 @@ export class StaleOracle {
         if (gone > 0) this.peersRefilled(gone);
         if (rec === NONE) rec = st.open();
         st.addProbe(rec, dev.sid, pasid, iova, slot, page);
-        if (s.cache === 'iotlb' && dev.ats) {
+        if (plan.iotlb && dev.ats) {
           if (this.openEpochs.size >= this.maxEpochs) this.openEpochs.clear();
           this.openEpochs.add(slot, page);
         }
       }
     }
     if (rec !== NONE) st.commit(rec, pos, seq, d.name, s);
-  }
-
-  /**
-   * devicesInScope, answered for the common scopes from tables filled on first use (the topology
-   * is fixed): a guest IOTLB scope's devices depend only on its ASID/DID, an ATC one's on its SID.
-   */
-  private devicesOf(s: Scope): readonly DeviceSpec[] {
-    let table: Map<number, readonly DeviceSpec[]> | undefined;
-    let k = -1;
-    if (s.cache === 'iotlb' && s.regime !== 'el2' && s.regime !== 'el3' && s.stage !== 2) {
-      table = this.byDomain;
-      k = (this.arch === 'smmuv3' ? s.asid : s.did) ?? -1;
-    } else if (s.cache === 'atc' || s.cache === 'devtlb') {
-      table = this.bySid;
-      k = s.sid ?? -1;
-    }
-    if (table === undefined) return devicesInScope(s, this.topology, this.arch);
-    let out = table.get(k);
-    if (out === undefined) table.set(k, (out = devicesInScope(s, this.topology, this.arch)));
-    return out;
   }
 
   /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
@@ -465,34 +385,37 @@ export class StaleOracle {
     this.openCount = k;
   }
 
-  /** The addresses probed on device `sid` for scope `s`, into `out` (page-aligned); returns how many. */
-  private addresses(sid: number, s: Scope, out: bigint[]): number {
-    if (s.range !== undefined) {
-      // Scopes are shared per decoded command (guest-queue.ts): a run of the same range (one per
-      // device in scope, and bare hardware then each policy) computes its pages once.
-      if (s.range !== this.pagesOf) {
-        this.pagesOf = s.range;
-        pageBounds(s.range, this.bounds);
-        this.firstPage = this.bounds[0]!;
-        this.lastPage = this.bounds[1]!;
-      }
-      const first = this.firstPage;
-      const last = this.lastPage;
-      out[0] = first;
-      out[1] = last;
-      const r = this.recent.get(sid) ?? [];
-      if (!r.includes(first)) {
-        r.push(first);
-        if (r.length > RECENT) r.shift();
-        this.recent.set(sid, r);
-      }
-      return first === last ? 1 : 2;
+  /**
+   * A ranged scope probed the device of SID slot `d` at page address `first` (page number `page`):
+   * unless already among its recent ones, it is the newest, and the oldest of RECENT falls out.
+   */
+  private remember(d: number, first: bigint, page: number): void {
+    const at = d * RECENT;
+    const n = this.recentCount[d]!;
+    for (let k = 0; k < n; k++) if (this.recentPage[at + k] === page) return;
+    if (n < RECENT) {
+      this.recentIova[at + n] = first;
+      this.recentPage[at + n] = page;
+      this.recentCount[d] = n + 1;
+      return;
     }
+    for (let k = 1; k < RECENT; k++) {
+      this.recentIova[at + k - 1] = this.recentIova[at + k]!;
+      this.recentPage[at + k - 1] = this.recentPage[at + k]!;
+    }
+    this.recentIova[at + RECENT - 1] = first;
+    this.recentPage[at + RECENT - 1] = page;
+  }
+
+  /**
+   * The addresses probed on the device of SID slot `d` for a scope with no range (every address),
+   * into `out`: a default one, then its recent first pages, oldest first; returns how many.
+   */
+  private recentAddresses(d: number, out: bigint[]): number {
     out[0] = DEFAULT_IOVA;
-    const r = this.recent.get(sid);
-    if (r === undefined) return 1;
-    for (let k = 0; k < r.length; k++) out[k + 1] = r[k]!;
-    return r.length + 1;
+    const n = this.recentCount[d]!;
+    for (let k = 0; k < n; k++) out[k + 1] = this.recentIova[d * RECENT + k]!;
+    return n + 1;
   }
 }
 

@@ -12,7 +12,7 @@ import { Completions } from './completions.js';
 import type { GuestQueue } from './guest-queue.js';
 import type { HostModel } from './host.js';
 import type { Ledger } from './ledger.js';
-import { GuestStateCheck, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
+import { GuestStateCheck, MAX_OPEN_EPOCHS, StaleOracle, type StaleFinding, type Violation } from './oracle.js';
 import type { GuestError, Policy, PolicyContext, VmmOpKind } from './policy.js';
 import type { VmmArch } from './vmm/arch.js';
 import { memoVmm } from './vmm/memo.js';
@@ -68,7 +68,8 @@ export class QueueRun {
     this.published = q.start;
     this.checks = new GuestStateCheck(q, q.header.arch, violation);
     this.completions = new Completions(spillPath);
-    this.oracle = new StaleOracle(lane.topology, q.header.arch, host);
+    // Probe plans are bare hardware's, shared by every oracle of this queue (probe-plan.ts).
+    this.oracle = new StaleOracle(lane.topology, q.header.arch, host, MAX_OPEN_EPOCHS, lane.ref.plans);
     this.policy = policy;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's getters read this run's live state; inside a getter `this` is the context
     const run = this;

@@ -9,8 +9,9 @@ import type { Decoded } from '../formats/codec/codec.js';
 import type { Classified } from '../formats/scope.js';
 import { capacity as ringCapacity, published, ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
-import { describeStale, probeKey, StaleOracle, type StaleFinding, type ToldFailed, type Violation } from './oracle.js';
+import { describeStale, MAX_OPEN_EPOCHS, probeKey, StaleOracle, type StaleFinding, type ToldFailed, type Violation } from './oracle.js';
 import type { GuestError } from './policy.js';
+import type { ProbePlans } from './probe-plan.js';
 import type { QueueError, Translator } from './unit.js';
 
 export const GUEST_FINDING_KINDS = ['stale-on-hardware', 'queue-error', 'device-timeout', 'ring-overrun'] as const;
@@ -43,8 +44,9 @@ export class Reference {
   readonly findings: GuestFinding[] = [];
   readonly byKind: Partial<Record<GuestFindingKind, number>> = {};
 
-  constructor(topology: Topology, arch: 'smmuv3' | 'vtd', unit: Translator) {
-    this.oracle = new StaleOracle(topology, arch, unit);
+  /** `plans`: the guest queue's probe plans, shared with every policy's oracle (probe-plan.ts). */
+  constructor(topology: Topology, arch: 'smmuv3' | 'vtd', unit: Translator, plans?: ProbePlans) {
+    this.oracle = new StaleOracle(topology, arch, unit, MAX_OPEN_EPOCHS, plans);
   }
 
   add(f: GuestFinding): void {
