@@ -12,8 +12,10 @@
 //     (docs/trace-format.md "Several guest queues"); `trace.queue` names a row's queue (0 in a
 //     one-queue trace);
 //   - `devices`: the topology of each trace, one row per device;
-//   - for the analyzer modules, `_trace` (`trace` led by `file_id`, an integer per trace) and
-//     `_trace_files` (file_id, file, arch);
+//   - for the analyzer modules, `_trace` (`trace` led by `file_id`, an integer per trace, and
+//     followed by the derived columns `_epoch`, `_iotlb_number`, `_prev_slot`, `_prev_wrap`:
+//     running counts the loader computes in its one in-order pass over each trace,
+//     analyzers/sql-engine/derived-columns.ts) and `_trace_files` (file_id, file, arch);
 //   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a
 //     statement first names one of them (or one that requires it), in one trip to the engine; a
 //     module's tables (intermediate results several views read) are computed the first time a
@@ -34,7 +36,8 @@ import { queueHeaders } from '../formats/trace/queues.js';
 import { commonFields, fieldColumns, typeForBits } from '../formats/trace/schema.js';
 import type { RecordBatch } from 'apache-arrow';
 import { openArrow, type ArrowSource } from './arrow-files.js';
-import { attachFile, missingColumn, type AttachedFile } from './sql-engine/attach.js';
+import { attachFile, derivedRelation, missingColumn, type AttachedFile } from './sql-engine/attach.js';
+import { DERIVED_COLUMNS } from './sql-engine/derived-columns.js';
 import {
   chooseEngine,
   ENGINE_CHOICES,
@@ -179,12 +182,16 @@ function traceColumns(): { name: string; type: string }[] {
 
 const widthOf = (t: string) => ({ UTINYINT: 8, USMALLINT: 16, UINTEGER: 32, UBIGINT: 64 })[t] ?? 0;
 
-/** The SELECT that shows one trace table as rows of `trace` (of `_trace`, led by its file_id, when given one). */
+/**
+ * The SELECT that shows one trace table as rows of `trace`, or of `_trace` when given its file_id:
+ * led by it and followed by the derived columns (`from` then holds them).
+ */
 function traceSelect(f: TraceRelation, schema: Schema, from: string, fileId?: number): string {
   const have = new Map(schema.fields.map((x: Field) => [x.name, x]));
   const cols = traceColumns().map((c) =>
     have.has(c.name) ? ident(c.name) : `${c.name === 'queue' ? '0' : 'NULL'}::${c.type} AS ${ident(c.name)}`,
   );
+  if (fileId !== undefined) cols.push(...DERIVED_COLUMNS.map(ident));
   const id = fileId === undefined ? '' : `${fileId}::UINTEGER AS file_id, `;
   return `SELECT ${id}${literal(f.file)} AS file, ${literal(f.header.arch)} AS arch, ${cols.join(', ')} FROM ${from}`;
 }
@@ -201,17 +208,22 @@ export interface TraceRelation extends LoadedFile {
 /**
  * The statements creating `trace`, `traces`, `queues` and `devices` over loaded traces, and for the
  * analyzer modules `_trace` (`trace` led by `file_id`, the trace's number in the session: a key
- * DuckDB partitions, sorts and groups by far faster than the path, which is a string) with
- * `_trace_files` (file_id, file, arch); `from(t)` is the relation a trace's rows are read from (its
- * table, by default).
+ * DuckDB partitions, sorts and groups by far faster than the path, which is a string; then the
+ * derived columns) with `_trace_files` (file_id, file, arch); `from(t)` is the relation a trace's
+ * rows are read from (its table, by default), `withDerived(t)` the one that adds the derived
+ * columns (attach.ts's, by default).
  */
-export function baseRelationsSql(traces: readonly TraceRelation[], from: (t: TraceRelation) => string = (t) => ident(t.table)): string[] {
+export function baseRelationsSql(
+  traces: readonly TraceRelation[],
+  from: (t: TraceRelation) => string = (t) => ident(t.table),
+  withDerived: (t: TraceRelation) => string = (t) => ident(derivedRelation(t.table)),
+): string[] {
   const devs = traces.flatMap((f) =>
     (f.header.topology?.devices ?? []).map((d) => `(${[literal(f.file), d.sid, d.psid, d.iommu, d.ats, d.domain, d.hwpt].join(', ')})`),
   );
   return [
     `CREATE OR REPLACE VIEW trace AS ${traces.map((t) => traceSelect(t, t.schema, from(t))).join(' UNION ALL ')}`,
-    `CREATE OR REPLACE VIEW _trace AS ${traces.map((t, i) => traceSelect(t, t.schema, from(t), i)).join(' UNION ALL ')}`,
+    `CREATE OR REPLACE VIEW _trace AS ${traces.map((t, i) => traceSelect(t, t.schema, withDerived(t), i)).join(' UNION ALL ')}`,
     `CREATE OR REPLACE TABLE _trace_files AS SELECT * FROM (VALUES ${traces.map((t, i) => `(${i}::UINTEGER, ${literal(t.file)}, ${literal(t.header.arch)})`).join(', ')}) AS t(file_id, file, arch)`,
     'CREATE OR REPLACE TABLE traces AS SELECT * FROM (VALUES ' +
       traces
@@ -362,9 +374,11 @@ class SessionEngine implements SqlEngine {
 
     const attached: { file: LoadedFile; att: AttachedFile; columns: ReadonlySet<string> }[] = [];
     for (const [i, src] of sources.entries()) {
-      const columns = new Set(src.schema.fields.map((f) => f.name));
+      // A trace's columns include the derived ones `_trace` adds (analyzers/sql-engine/derived-columns.ts).
+      const columns = new Set([...src.schema.fields.map((f) => f.name), ...(src.header ? DERIVED_COLUMNS : [])]);
       const att = await timed(`attach ${src.path}`, () =>
         attachFile(engine, src, tables[i]!, {
+          derived: src.header !== undefined,
           columns: star ? 'all' : new Set([...columns].filter((c) => words.has(c.toLowerCase()))),
           ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
           onCacheWrite: (from, to) =>

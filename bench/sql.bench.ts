@@ -7,7 +7,8 @@
 //   - group-by: `SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kind='cmd' GROUP BY op`
 //     over 1M commands, whole processes (`invtrace sql g.arrow -e ...` vs the peer), median of 5;
 //   - analyzer set: open a session on 5M commands and run every public trace view (bench/sql-set.ts),
-//     whole processes: the peer (the same views over the Parquet export), native, duckdb-wasm;
+//     whole processes: the peer (the same views over the Parquet export, with the running counts a
+//     session's loader adds computed once by DuckDB: bench/sql-peer-session.ts), native, duckdb-wasm;
 //   - one-shot: `invtrace sql small.arrow -e "SELECT count(*) FROM trace"`, median of 5, beside
 //     the floor of any duckdb-wasm program (bench/sql-wasm-floor.ts: the stock bindings answering
 //     SELECT 42 in a fresh process) and invtrace's WasmEngine doing the same.
@@ -56,7 +57,15 @@ interface ProcessTime {
   readonly cpu: number;
 }
 
+/**
+ * The baseline build keeps its Parquet copies in a cache folder of its own: two builds whose copies
+ * differ (parquet-cache.ts FORMAT) would otherwise replace each other's copy of the same trace on
+ * every run, and each native figure would include writing it.
+ */
+const baselineEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, INVTRACE_CACHE_DIR: `${env.INVTRACE_CACHE_DIR!}-baseline` });
+
 function processTime(args: string[], env: NodeJS.ProcessEnv): ProcessTime {
+  if (BASELINE !== undefined && args[0] === BASELINE) env = baselineEnv(env);
   const cpuFile = join(env.INVTRACE_CACHE_DIR!, '..', 'cpu.txt');
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, ['--import', join(packageRoot(), 'dist/bench/cpu-at-exit.js'), ...args], {
@@ -164,6 +173,7 @@ export const benches: readonly Bench[] = [
           const [wasmFirst, nativeFirst] = [cli('sql', mid, '-e', GROUP_BY), cli('sql', '--engine', 'native', mid, '-e', GROUP_BY)].map(
             (c) => processSeconds(c, env),
           );
+          if (BASELINE) processSeconds(baseline('sql', '--engine', 'native', mid, '-e', GROUP_BY), env);
           const [peerT, wasmT, nativeT, wasmB, nativeB] = interleavedTimes(
             [
               peer(midPq, GROUP_BY),
@@ -197,15 +207,21 @@ export const benches: readonly Bench[] = [
           const big = join(dir, 'big.arrow');
           const bigPq = join(dir, 'big-peer.parquet');
           await synthesize(big, BIG);
-          await toParquet(big, bigPq);
+          await toParquet(big, join(dir, 'big-export.parquet'));
+          // The peer's Parquet also holds the running counts a session's loader computes, made once
+          // by DuckDB's windows (bench/sql-peer-session.ts).
+          const { peerParquet } = await import('./sql-peer-session.js');
+          await peerParquet(big, join(dir, 'big-export.parquet'), bigPq);
+          rmSync(join(dir, 'big-export.parquet'));
           const baseDist = BASELINE ? join(dirname(BASELINE), '..') : undefined;
           // The first native session on the trace writes its Parquet copy: timed on its own line.
           const first = setTime(big, 'native', env);
           const peerT = setTime(big, 'peer', env, undefined, bigPq);
           const nativeT = setTime(big, 'native', env);
-          const nativeB = baseDist ? setTime(big, 'native', env, baseDist) : undefined;
+          if (baseDist) setTime(big, 'native', baselineEnv(env), baseDist); // the baseline's first session
+          const nativeB = baseDist ? setTime(big, 'native', baselineEnv(env), baseDist) : undefined;
           const wasmT = setTime(big, 'wasm', env);
-          const wasmB = baseDist ? setTime(big, 'wasm', env, baseDist) : undefined;
+          const wasmB = baseDist ? setTime(big, 'wasm', baselineEnv(env), baseDist) : undefined;
           out.push({
             name: `analyzer set, ${BIG.toLocaleString('en-US')} commands: peer (native DuckDB, the same views over Parquet)`,
             value: peerT.wall,
@@ -233,6 +249,8 @@ export const benches: readonly Bench[] = [
           await toParquet(small, smallPq);
           const count = 'SELECT count(*) FROM trace';
           processSeconds(cli('sql', small, '-e', count), env);
+          processSeconds(cli('sql', '--engine', 'native', small, '-e', count), env);
+          if (BASELINE) processSeconds(baseline('sql', '--engine', 'native', small, '-e', count), env);
           const [peerOne, wasmOne, nativeOne, floor, engineOnly, wasmOneB, nativeOneB] = interleavedTimes(
             [
               peer(smallPq, count),

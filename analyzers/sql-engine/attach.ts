@@ -14,10 +14,17 @@
 //     was not copied (session.ts: `run`). Nothing is copied at open unless asked: the row count
 //     comes from the file's footer (row-count.ts). String columns with a fixed dictionary are
 //     stored as ENUMs (a small integer per row) and the view casts them back to VARCHAR.
+//
+// A trace also gets its derived columns (derived-columns.ts: running counts the analyzer views group
+// by), computed in the pass that reads its rows: native DuckDB's Parquet copy holds them; duckdb-wasm
+// copies them like any other column, on demand. They live in a second relation, `_<table>_rows`
+// (the file's columns, then the derived ones), which `_trace` reads; the file's own relation shows
+// only its own columns. A trace out of seq order gets them from DuckDB windows over its relation.
 
 import { DataType, type Field, type Schema } from 'apache-arrow';
 import type { ArrowSource } from '../arrow-files.js';
 import { ipcStreams } from '../arrow-files.js';
+import { DERIVED_COLUMNS, derivedFields, DerivePass, derivedWindowSql, withDerivedFields } from './derived-columns.js';
 import { ident, literal, SqlError, type SqlEngine } from './engine.js';
 import { parquetOf } from './parquet-cache.js';
 import { footerRows } from './row-count.js';
@@ -30,6 +37,10 @@ export interface AttachedFile {
   ensure(columns: ReadonlySet<string> | 'all'): Promise<void>;
   /** Columns a query can read now without copying (every column when the engine reads in place). */
   readonly loaded: ReadonlySet<string>;
+  /** Every column `ensure` knows: the file's own, then (a trace's) derived ones. */
+  readonly columns: readonly string[];
+  /** The relation with the file's columns and the derived ones (`table` itself when there are none). */
+  readonly withDerived: string;
 }
 
 export interface AttachOptions {
@@ -39,7 +50,12 @@ export interface AttachOptions {
   readonly segmentRows?: number;
   /** Told when a Parquet copy had to be written (the first session on a trace). */
   readonly onCacheWrite?: (src: string, parquet: string) => void;
+  /** Give the file the derived columns (a trace: the analyzer views read them through `_trace`). */
+  readonly derived?: boolean;
 }
+
+/** The relation of a file's rows with its derived columns. */
+export const derivedRelation = (table: string): string => `_${table}_rows`;
 
 /** Reads in place from Parquet (native DuckDB), or copies columns in (duckdb-wasm, or any other engine). */
 export const readsParquet = (engine: SqlEngine): boolean => engine.name === 'duckdb-native';
@@ -74,16 +90,38 @@ async function attachParquet(engine: SqlEngine, src: ArrowSource, table: string,
   const copy = await parquetOf(src);
   if (copy.written) opts.onCacheWrite?.(src.path, copy.path);
   const scan = `read_parquet(${literal(copy.path)})`;
-  await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS SELECT * FROM ${scan}`);
-  // Row counts come from the Parquet footer: no data is read.
+  // Row counts come from the Parquet footer: no data is read. So do the copy's columns.
   const rows = Number((await engine.query(`SELECT count(*) AS n FROM ${scan}`)).get(0)!.n);
-  const all = new Set(src.schema.fields.map((f) => f.name));
-  return { table, rows, loaded: all, ensure: async () => undefined };
+  const own = src.schema.fields.map((f) => f.name);
+  const withDerived = opts.derived ? derivedRelation(table) : table;
+  if (!opts.derived) await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS SELECT * FROM ${scan}`);
+  else {
+    const names = new Set(
+      (await engine.query(`SELECT name FROM parquet_schema(${literal(copy.path)})`))
+        .toArray()
+        .map((r) => String((r as { name: unknown }).name)),
+    );
+    const held = DERIVED_COLUMNS.every((c) => names.has(c));
+    const ownOnly = held ? `SELECT * EXCLUDE (${DERIVED_COLUMNS.map(ident).join(', ')}) FROM ${scan}` : `SELECT * FROM ${scan}`;
+    await engine.exec(
+      `CREATE OR REPLACE VIEW ${ident(table)} AS ${ownOnly};\n` +
+        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${held ? `SELECT * FROM ${scan}` : derivedWindowSql(ident(table), src.schema)};`,
+    );
+  }
+  const all = new Set([...own, ...(opts.derived ? DERIVED_COLUMNS : [])]);
+  return { table, rows, loaded: all, columns: [...all], withDerived, ensure: async () => undefined };
 }
 
 /** The columns of a file copied into duckdb-wasm on demand (see the header). */
 async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string, opts: AttachOptions): Promise<AttachedFile> {
-  const fields = src.schema.fields;
+  const own = src.schema.fields;
+  /** The file's columns, then its derived ones (computed in the pass that copies them). */
+  const fields = opts.derived ? [...own, ...derivedFields()] : own;
+  const schema = opts.derived ? withDerivedFields(src.schema) : src.schema;
+  const derived = new Set<string>(opts.derived ? DERIVED_COLUMNS : []);
+  const withDerived = opts.derived ? derivedRelation(table) : table;
+  /** False once a pass found the rows out of seq order: the derived columns then come from windows. */
+  let ordered = true;
   const data = `_${table}_data`;
   // Always copied with the rest: the first column (a table needs one), and any column whose type
   // has no marker.
@@ -92,17 +130,25 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
   /** Copied columns stored as ENUMs (the view reads them back as VARCHAR). */
   const enums = new Set<string>();
   let rows = 0;
-  /** The file's view: every column, copied or its marker (columnSql), over the relation `from`. */
-  const createView = (from: string) =>
-    engine.exec(
-      `CREATE OR REPLACE VIEW ${ident(table)} AS SELECT ${fields.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM ${from}`,
-    );
+  /**
+   * The file's views over the relation `from`: every column, copied or its marker (columnSql), in
+   * the file's own and (a trace's) in the one with the derived columns.
+   */
+  const createView = async (from: string) => {
+    const select = (fs: readonly Field[]) => `SELECT ${fs.map((f) => columnSql(table, f, loaded, enums)).join(', ')} FROM ${from}`;
+    await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS ${select(own)}`);
+    if (opts.derived)
+      await engine.exec(
+        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${ordered ? select(fields) : derivedWindowSql(ident(table), src.schema)}`,
+      );
+  };
 
   const load = async (keep: readonly (readonly [Field, number])[], enumTypes: ReadonlyMap<string, string>) => {
-    const schema = src.schema.select(keep.map(([f]) => f.name)) as Schema;
+    const narrow = schema.select(keep.map(([f]) => f.name)) as Schema;
+    const pass = keep.some(([f]) => derived.has(f.name)) ? new DerivePass() : undefined;
     let n = 0;
     async function* narrowed() {
-      for await (const b of src.batches()) {
+      for await (const b of pass ? pass.batches(src.batches()) : src.batches()) {
         n += b.numRows;
         yield b.selectAt(keep.map(([, i]) => i));
       }
@@ -113,12 +159,13 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
         `CREATE OR REPLACE TABLE ${ident(data)} (${keep.map(([f]) => `${ident(f.name)} ${enumTypes.get(f.name) ?? duckType(f.type as DataType)!}`).join(', ')})`,
       );
     // Narrow segments: as many rows as bytes allow (a segment is parsed whole in WebAssembly).
-    await engine.loadTable(data, ipcStreams(schema, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))), into);
+    await engine.loadTable(data, ipcStreams(narrow, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))), into);
+    if (pass && !pass.ordered) ordered = false;
     return n;
   };
 
   const copy = async (want: ReadonlySet<string>) => {
-    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name));
+    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name) && (ordered || !derived.has(f.name)));
     // String columns with a fixed dictionary go in as ENUMs: a small integer per row instead of a
     // string copied, measured and hashed into the table's statistics (most of the copy's CPU).
     const enumTypes = keep.every(([f]) => duckType(f.type as DataType) !== undefined)
@@ -141,7 +188,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
 
   const ensure = async (columns: ReadonlySet<string> | 'all') => {
     const want = new Set([...always, ...loaded]);
-    for (const f of fields) if (columns === 'all' || columns.has(f.name)) want.add(f.name);
+    for (const f of fields) if ((columns === 'all' || columns.has(f.name)) && (ordered || !derived.has(f.name))) want.add(f.name);
     if (loaded.size > 0 && [...want].every((c) => loaded.has(c))) return;
     await copy(want);
   };
@@ -162,6 +209,8 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
       return rows;
     },
     loaded,
+    columns: fields.map((f) => f.name),
+    withDerived,
     ensure,
   };
 }

@@ -11,7 +11,9 @@
 //     (a copy's modification time is set each time a session uses it);
 //   - written atomically (a temporary name in the same folder, renamed when complete), so a reader
 //     never sees half a file and two processes filling the same entry cannot corrupt it.
-// Contents: every column, one row group per ROW_GROUP_ROWS rows (DuckDB reads row groups in
+// Contents: every column, and for a trace the derived columns of the internal `_trace`
+// (derived-columns.ts: running counts computed in the same pass that writes the copy; a trace whose
+// rows are not in seq order is written again without them), one row group per ROW_GROUP_ROWS rows (DuckDB reads row groups in
 // parallel), dictionary-encoded pages, no compression. Measured on 1M generated commands (1.5M
 // rows, 218 MiB of Arrow; CPU seconds, the machine being shared): writing costs 3.2 s whatever the
 // codec (parquet-wasm's encoding dominates); the group-by of `npm run bench -- sql` reads the
@@ -25,9 +27,10 @@ import { basename, extname, join } from 'node:path';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { AtomicFile } from '../../formats/atomic.js';
 import { emptyStream, ipcSegments, type ArrowSource } from '../arrow-files.js';
+import { DerivePass, withDerivedFields } from './derived-columns.js';
 
-/** Bumped when what a copy holds changes, so older copies are not read. */
-const FORMAT = 1;
+/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns). */
+const FORMAT = 2;
 
 /** Rows per Parquet row group: a few of DuckDB's 122,880-row scan units. */
 const ROW_GROUP_ROWS = 1 << 18;
@@ -67,7 +70,9 @@ function writable(dir: string): boolean {
 
 /**
  * The Parquet copy of an Arrow file: the cached one when the file has not changed since it was
- * written, else a new one (written now; older copies of the same file are removed).
+ * written, else a new one (written now; older copies of the same file are removed). A trace's copy
+ * holds the derived columns too, unless its rows are out of seq order (the caller reads the copy's
+ * columns to know).
  */
 export async function parquetOf(src: ArrowSource): Promise<{ path: string; written: boolean }> {
   let dir = cacheDir();
@@ -85,7 +90,12 @@ export async function parquetOf(src: ArrowSource): Promise<{ path: string; writt
   } catch {
     // not cached yet
   }
-  await writeParquetCopy(file, src.schema, src.batches());
+  let written = false;
+  if (src.header !== undefined) {
+    const pass = new DerivePass();
+    written = await writeParquetCopy(file, withDerivedFields(src.schema), pass.batches(src.batches()), () => pass.ordered);
+  }
+  if (!written) await writeParquetCopy(file, src.schema, src.batches());
   prune(dir, prefix, file);
   return { path: file, written: true };
 }
@@ -116,7 +126,13 @@ function prune(dir: string, prefix: string, keep: string): void {
   }
 }
 
-async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<void> {
+/** Writes the copy; `keep`, asked once all is written, can still drop it (then false: nothing written). */
+async function writeParquetCopy(
+  target: string,
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch>,
+  keep: () => boolean = () => true,
+): Promise<boolean> {
   const pw = await import('parquet-wasm');
   const file = new AtomicFile(target);
   try {
@@ -131,7 +147,7 @@ async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIt
       // The stream writer learns the schema from a batch: a file without rows is written whole.
       file.write(pw.writeParquet(pw.Table.fromIPCStream(emptyStream(schema)), props));
       file.commit();
-      return;
+      return true;
     }
     let head: Uint8Array | undefined = first.value;
     const source = new ReadableStream({
@@ -149,7 +165,12 @@ async function writeParquetCopy(target: string, schema: Schema, batches: AsyncIt
     });
     const out = await pw.transformParquetStream(source, props);
     for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) file.write(chunk);
+    if (!keep()) {
+      file.abort();
+      return false;
+    }
     file.commit();
+    return true;
   } catch (e) {
     file.abort();
     throw e;

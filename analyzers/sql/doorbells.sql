@@ -3,8 +3,9 @@
 -- Requires: trace, traces, queues
 
 -- Each doorbell with the producer value before it: the previous doorbell's on the same guest
--- queue, or for the first one the queue's start slot with wrap bit 0. Traces are told apart by
--- file_id (_trace), which DuckDB partitions by far faster than the path.
+-- queue (`_prev_slot`, `_prev_wrap`, taken by the loader in its pass over the trace:
+-- analyzers/sql-engine/derived-columns.ts), or for the first one the queue's start slot with wrap
+-- bit 0. Traces are told apart by file_id (_trace), which DuckDB joins on far faster than the path.
 CREATE OR REPLACE VIEW _doorbells_prev AS
 SELECT
   d.file_id,
@@ -13,16 +14,15 @@ SELECT
   d.slot::BIGINT AS prod,
   d.wrap::BIGINT AS wrap,
   q.queue_entries::BIGINT AS queue_entries,
-  coalesce(lag(d.slot) OVER w, q.start_slot)::BIGINT AS prev_prod,
-  coalesce(lag(d.wrap) OVER w, 0)::BIGINT AS prev_wrap
+  coalesce(d._prev_slot, q.start_slot)::BIGINT AS prev_prod,
+  coalesce(d._prev_wrap, 0)::BIGINT AS prev_wrap
 FROM _trace AS d
 JOIN (
   SELECT f.file_id, q.queue, q.queue_entries, q.start_slot
   FROM queues AS q
   JOIN _trace_files AS f USING (file)
 ) AS q ON q.file_id = d.file_id AND q.queue = d.queue
-WHERE d.kind = 'doorbell'
-WINDOW w AS (PARTITION BY d.file_id, d.queue ORDER BY d.seq);
+WHERE d.kind = 'doorbell';
 
 -- Each doorbell with the entries it published: the ring distance from the previous producer value,
 -- counted on a ring of 2 x queue_entries positions (index and wrap bit), and whether they pass the

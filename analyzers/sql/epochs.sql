@@ -3,43 +3,53 @@
 -- including the next one; commands after the last completion point form an open epoch.
 -- Requires: trace
 
--- Each command with its epoch: the number of completion points written before it (a running
--- count up to the current row, less the row itself: DuckDB streams that frame, not "1 PRECEDING"),
--- and whether it is a completion point (sync) or an invalidation, tested once here rather than in
--- every aggregate. Traces are told apart by file_id (_trace), which DuckDB partitions by far faster
--- than the path.
+-- Each command with its epoch: the number of completion points written before it, and the
+-- commands (completion points not counted) and invalidations written since the last completion
+-- point up to it (`_epoch`, `_epoch_commands`, `_epoch_invalidations`: counted by the loader in its
+-- pass over the trace, analyzers/sql-engine/derived-columns.ts); whether it is a completion point
+-- (sync) or an invalidation, tested once here. Traces are told apart by file_id (_trace), which
+-- DuckDB groups by far faster than the path.
 CREATE OR REPLACE VIEW _epochs_commands AS
 SELECT
   file_id,
   seq,
   op,
-  sync,
-  invalidation,
-  (sum(sync::INTEGER) OVER (PARTITION BY file_id ORDER BY seq ROWS UNBOUNDED PRECEDING)
-    - sync::INTEGER)::BIGINT AS epoch
-FROM (
-  SELECT
-    file_id,
-    seq,
-    op,
-    coalesce(role = 'sync', false) AS sync,
-    coalesce(role = 'invalidate', false) AS invalidation
-  FROM _trace
-  WHERE kind = 'cmd'
-);
+  coalesce(role = 'sync', false) AS sync,
+  coalesce(role = 'invalidate', false) AS invalidation,
+  _epoch AS epoch,
+  _epoch_commands AS commands,
+  _epoch_invalidations AS invalidations
+FROM _trace
+WHERE kind = 'cmd';
 
 -- One row per epoch (epochs_by_completion by file_id), computed once per session: every epoch
--- view reads it.
+-- view reads it. A completion point closes its epoch and carries what the epoch holds; the
+-- commands after a trace's last completion point (its last command is no completion point) form
+-- the open epoch, whose counts its last command carries.
 CREATE OR REPLACE TABLE _epochs AS
 SELECT
   file_id,
-  epoch,
-  max(seq) FILTER (WHERE sync) AS completion_seq,
-  any_value(op) FILTER (WHERE sync) AS completion_op,
-  count(*) FILTER (WHERE NOT sync) AS commands,
-  count(*) FILTER (WHERE invalidation) AS invalidations
+  epoch::BIGINT AS epoch,
+  seq AS completion_seq,
+  op AS completion_op,
+  commands::BIGINT AS commands,
+  invalidations::BIGINT AS invalidations
 FROM _epochs_commands
-GROUP BY file_id, epoch;
+WHERE sync
+UNION ALL
+SELECT
+  file_id,
+  last.epoch::BIGINT AS epoch,
+  NULL AS completion_seq,
+  NULL AS completion_op,
+  last.commands::BIGINT AS commands,
+  last.invalidations::BIGINT AS invalidations
+FROM (
+  SELECT file_id, max_by({'sync': sync, 'epoch': epoch, 'commands': commands, 'invalidations': invalidations}, seq) AS last
+  FROM _epochs_commands
+  GROUP BY file_id
+)
+WHERE NOT last.sync;
 
 -- One row per epoch: the completion point that closes it and the commands before it.
 CREATE OR REPLACE VIEW epochs_by_completion(

@@ -5,22 +5,19 @@
 -- Requires: trace
 
 -- IOTLB and device-TLB invalidations, each with the number of IOTLB invalidations written up to it
--- (itself included): the rows after one IOTLB invalidation and before the next share that number
--- (0 before the first one). A running count is cheaper for DuckDB than the running max of the
--- IOTLB invalidation's seq, and groups the rows the same way. Traces are told apart by file_id.
+-- (itself included; `_iotlb_number`, counted by the loader in its pass over the trace:
+-- analyzers/sql-engine/derived-columns.ts): the rows after one IOTLB invalidation and before the
+-- next share that number (0 before the first one). Traces are told apart by file_id.
 CREATE OR REPLACE VIEW _fanout_invalidations AS
 SELECT
   file_id,
   seq,
   op,
-  iotlb,
+  cache = 'iotlb' AS iotlb,
   sid,
-  sum(iotlb::INTEGER) OVER (PARTITION BY file_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS iotlb_number
-FROM (
-  SELECT file_id, seq, op, cache = 'iotlb' AS iotlb, sid
-  FROM _trace
-  WHERE kind = 'cmd' AND cache IN ('iotlb', 'atc', 'devtlb')
-);
+  _iotlb_number AS iotlb_number
+FROM _trace
+WHERE kind = 'cmd' AND cache IN ('iotlb', 'atc', 'devtlb');
 
 -- One row per IOTLB invalidation, with the device-TLB invalidations after it, plus one
 -- (iotlb_seq NULL) per trace for those before the first IOTLB invalidation. Computed once per
