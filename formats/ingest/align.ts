@@ -146,6 +146,8 @@ export function sameCommand(q: CmdEvent, g: CmdEvent): boolean {
 
 /** The words of a merged command: qw0/qw1 from QEMU, the bits it lacks from the guest; qw2/qw3 the guest's. */
 function mergedWords(q: CmdEvent, g: CmdEvent, qk: readonly [bigint, bigint], gk: readonly [bigint, bigint], qAll: boolean): bigint[] {
+  // QEMU's qw0/qw1 whole, the guest's qw2/qw3 (a scalable-mode pair): what the loop below gives.
+  if (qAll && q.words.length === 2 && g.words.length === 4) return [q.words[0]!, q.words[1]!, g.words[2]!, g.words[3]!];
   const n = Math.max(q.words.length, g.words.length);
   const words: bigint[] = [];
   for (let w = 0; w < n; w++) {
