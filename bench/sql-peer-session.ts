@@ -17,7 +17,7 @@ import { openTrace } from '../formats/trace/io.js';
 
 /** Whether a Parquet file holds the derived columns. */
 async function holdsDerived(engine: NativeEngine, parquet: string): Promise<boolean> {
-  const names = new Set(tableRows(await engine.query(`SELECT name FROM parquet_schema(${literal(parquet)})`)).map((r) => String(r.name)));
+  const names = new Set(tableRows(await engine.query(`SELECT name FROM parquet_schema(${literal(parquet)})`)).map((r) => r.name as string));
   return DERIVED_COLUMNS.every((c) => names.has(c));
 }
 

@@ -101,7 +101,10 @@ function column(b: RecordBatch, name: string, values: readonly string[] = []): C
     for (let k = 0; k < dict!.length; k++) if (dict!.get(k) === v) return k;
     return -1;
   });
-  const bits = d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 ? d.nullBitmap : undefined;
+  // Arrow types nullBitmap as always there, but a column read without a validity buffer has none
+  // (apache-arrow's own Data checks it the same way), or an empty one.
+  const bitmap = d.nullBitmap as Uint8Array | undefined;
+  const bits = d.nullCount > 0 && bitmap !== undefined && bitmap.length > 0 ? bitmap : undefined;
   return { values: d.values as ArrayLike<number>, bits, offset: d.offset, codes };
 }
 
