@@ -147,7 +147,12 @@ export class GuestVtdQueue extends QueueReader {
 export function isVtdWait(c: Pick<CmdEvent, 'words' | 'known'>): boolean {
   const k = c.known?.[0];
   if (k !== undefined && (k & VTD_TYPE_BITS) !== VTD_TYPE_BITS) return false;
-  return (lowBits(c.words[0]!, 12) & VTD_TYPE_BITS_N) === QI_IWD_TYPE_N;
+  return isVtdWaitType(lowBits(c.words[0]!, 12));
+}
+
+/** Is a fully known descriptor whose qw0 ends in the 32 bits `qw0lo` a wait (spec/vtd.md §2)? */
+export function isVtdWaitType(qw0lo: number): boolean {
+  return (qw0lo & VTD_TYPE_BITS_N) === QI_IWD_TYPE_N;
 }
 
 /** VTD_TYPE_BITS and the wait type as numbers (isVtdWait reads qw0's low 12 bits without a BigInt). */

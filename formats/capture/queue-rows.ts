@@ -39,7 +39,7 @@ export interface QueueRows {
 
 export { unsigned64 };
 
-/** Queue events as objects, handed out by `take()`. */
+/** Queue events as objects, handed out by `take()` (or, in a subclass, to `add`). */
 export class EventRows implements QueueRows {
   private out: CaptureEvent[] = [];
 
@@ -48,6 +48,11 @@ export class EventRows implements QueueRows {
     const o = this.out;
     this.out = [];
     return o;
+  }
+
+  /** Where each event made goes (kept for `take()` here). */
+  protected add(e: CaptureEvent): void {
+    this.out.push(e);
   }
 
   command(
@@ -72,7 +77,7 @@ export class EventRows implements QueueRows {
       cpu: t.tid,
       detail,
     };
-    this.out.push(cmd);
+    this.add(cmd);
   }
 
   unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
@@ -87,19 +92,19 @@ export class EventRows implements QueueRows {
       cpu: t.tid,
       detail,
     };
-    this.out.push(cmd);
+    this.add(cmd);
   }
 
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
-    this.out.push({ kind: 'doorbell', slot, wrap, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
+    this.add({ kind: 'doorbell', slot, wrap, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
   }
 
   ack(file: string, line: number, t: Stamp): void {
-    this.out.push({ kind: 'ack', at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
+    this.add({ kind: 'ack', at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
   }
 
   queueGeometry(e: GeometryEvent): void {
-    this.out.push(e);
+    this.add(e);
   }
 }
 

@@ -61,7 +61,8 @@ export interface Agreement {
   agree: boolean;
 }
 
-type Item = { readonly pre: CaptureEvent[]; readonly cmd: CmdEvent | undefined };
+/** An alignable QEMU command (or none, at the end) with the QEMU events before it. */
+export type Item = { readonly pre: readonly CaptureEvent[]; readonly cmd: CmdEvent | undefined };
 
 /**
  * An async stream of batches, read item by item with a lookahead buffer. A shifted item is released
@@ -145,6 +146,8 @@ export function sameCommand(q: CmdEvent, g: CmdEvent): boolean {
 
 /** The words of a merged command: qw0/qw1 from QEMU, the bits it lacks from the guest; qw2/qw3 the guest's. */
 function mergedWords(q: CmdEvent, g: CmdEvent, qk: readonly [bigint, bigint], gk: readonly [bigint, bigint], qAll: boolean): bigint[] {
+  // QEMU's qw0/qw1 whole, the guest's qw2/qw3 (a scalable-mode pair): what the loop below gives.
+  if (qAll && q.words.length === 2 && g.words.length === 4) return [q.words[0]!, q.words[1]!, g.words[2]!, g.words[3]!];
   const n = Math.max(q.words.length, g.words.length);
   const words: bigint[] = [];
   for (let w = 0; w < n; w++) {
@@ -226,8 +229,16 @@ export class Aligner {
   }
 
   /** The merged event stream, in batches. `report` is complete when the stream ends. */
-  async *merge(qemu: AsyncIterable<CaptureEvent[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
-    const Q = new Ahead(itemsOf(qemu, this.alignable)[Symbol.asyncIterator]());
+  merge(qemu: AsyncIterable<CaptureEvent[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
+    return this.mergeItems(itemsOf(qemu, this.alignable), guest);
+  }
+
+  /**
+   * `merge` of a QEMU side already grouped into items (each command this aligner aligns with the
+   * events before it; qemu-items.ts).
+   */
+  async *mergeItems(qemu: AsyncIterable<Item[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
+    const Q = new Ahead(qemu[Symbol.asyncIterator]());
     const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
     const r = this.report;
     let out: CaptureEvent[] = [];

@@ -20,7 +20,7 @@ import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
-import { qemuEvents, qemuEventsInWorker, qemuWorkerAsked, readVtdLogInto } from './qemu-side.js';
+import { qemuEvents, qemuEventsInWorker, qemuVtdItems, qemuWorkerAsked, readVtdLogInto } from './qemu-side.js';
 
 export interface IngestOptions {
   readonly output: string;
@@ -37,8 +37,9 @@ export interface IngestOptions {
   readonly progress?: Progress;
   /**
    * Read a VT-d QEMU log through queue event objects even when it is ingested on its own, where it
-   * is otherwise read straight into the trace's columns (`readVtdLogInto`). The output is the same;
-   * for tests of that fast path.
+   * is otherwise read straight into the trace's columns (`readVtdLogInto`), and a VT-d pair's QEMU
+   * side as event batches grouped by the aligner (`itemsOf`), where it is otherwise grouped as the
+   * queue emits it (qemu-items.ts). The output is the same; for tests of those fast paths.
    */
   readonly eventObjects?: boolean;
 }
@@ -249,8 +250,10 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const worker = !guest && qemuWorkerAsked();
   const direct = qemu !== undefined && !guest && !worker && arch === 'vtd' && opts.eventObjects !== true;
   const read = worker ? qemuEventsInWorker : qemuEvents;
-  const q = qemu && !direct ? read(qemu.file, arch, qd!, opts.progress) : undefined;
-  const stream = aligner ? aligner.merge(q!, g!) : (q ?? g);
+  // A VT-d pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
+  const items = aligner !== undefined && arch === 'vtd' && opts.eventObjects !== true;
+  const q = qemu && !direct && !items ? read(qemu.file, arch, qd!, opts.progress) : undefined;
+  const stream = items ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, opts.progress), g!) : aligner ? aligner.merge(q!, g!) : (q ?? g);
   try {
     if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
     else for await (const batch of stream!) for (const e of batch) asm.push(e);

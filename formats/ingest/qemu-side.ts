@@ -30,7 +30,9 @@ import type { QueueRows } from '../capture/queue-rows.js';
 import { readLineChunks } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
+import type { Item } from './align.js';
 import { decodeEvents, type Wire } from './event-wire.js';
+import { QemuVtdItems } from './qemu-items.js';
 
 /**
  * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
@@ -42,6 +44,18 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
   for await (const _ of qemuBlocks(file, q, diag, progress)) yield q.take();
   q.end();
   yield q.take();
+}
+
+/**
+ * A VT-d QEMU log as the aligner's items (qemu-items.ts), a block of lines at a time: the pair's
+ * QEMU side, read like `qemuEvents` but grouped as the queue emits its events.
+ */
+export async function* qemuVtdItems(file: string, diag: Diagnostics, progress?: Progress): AsyncGenerator<Item[]> {
+  const rows = new QemuVtdItems();
+  const q = new VtdQemuQueue(diag, { details: false, rows });
+  for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
+  q.end();
+  yield [...rows.takeItems(), ...rows.rest()];
 }
 
 /**
