@@ -242,6 +242,8 @@ export class QemuByteScanner {
   readonly S: (string | undefined)[];
   /** Where the arguments of the line being scanned start. */
   private args = 0;
+  /** The entry of the last line `match` parsed. */
+  private matched: Entry | undefined;
 
   /**
    * `valuesRead(event)`: whether the reader reads the fields of that event. For an event whose
@@ -301,20 +303,8 @@ export class QemuByteScanner {
    * prefix; FALLBACK when the line must be parsed as text. Object mode.
    */
   scan(buf: Buffer, s: number, e: number): Record<string, unknown> | undefined {
-    const entry = this.locate(buf, s, e);
-    if (entry === undefined) return FALLBACK;
-    const ms = entry.matchers!;
-    const a = this.args;
-    for (let i = 0; i < ms.length; i++) {
-      const m = ms[i];
-      if (m === undefined) return FALLBACK;
-      const r = m(buf, a, e);
-      if (r === NO_MATCH) return FALLBACK;
-      if (r === DEFINITE) continue;
-      entry.hits++;
-      return r as Record<string, unknown>;
-    }
-    return FALLBACK; // no template fits: the text path words the error
+    const r = this.match(buf, s, e);
+    return r === undefined ? FALLBACK : (r as Record<string, unknown>);
   }
 
   /**
@@ -322,20 +312,30 @@ export class QemuByteScanner {
    * and `S` and its prefix in `this.line`; FALLBACK_CODE when the line must be parsed as text.
    */
   scanCode(buf: Buffer, s: number, e: number): number {
+    return this.match(buf, s, e) === undefined ? FALLBACK_CODE : this.matched!.code;
+  }
+
+  /**
+   * What the first template of the line's event that fits returns (its entry counted and kept in
+   * `matched`), or undefined when the line must be parsed as text: an event not known, a template
+   * not compiled, or none that fits (the text path words the error).
+   */
+  private match(buf: Buffer, s: number, e: number): unknown {
     const entry = this.locate(buf, s, e);
-    if (entry === undefined) return FALLBACK_CODE;
+    if (entry === undefined) return undefined;
     const ms = entry.matchers!;
     const a = this.args;
     for (let i = 0; i < ms.length; i++) {
       const m = ms[i];
-      if (m === undefined) return FALLBACK_CODE;
+      if (m === undefined) return undefined;
       const r = m(buf, a, e);
-      if (r === NO_MATCH) return FALLBACK_CODE;
+      if (r === NO_MATCH) return undefined;
       if (r === DEFINITE) continue;
       entry.hits++;
-      return entry.code;
+      this.matched = entry;
+      return r;
     }
-    return FALLBACK_CODE;
+    return undefined;
   }
 
   /**
