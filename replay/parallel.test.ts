@@ -2,13 +2,14 @@
 // scenario with findings of several kinds, under every policy, with 1, 2 and 3 threads (shares of
 // 5+4 and 3+3+3 policies, so rows of one event come from several threads and must be merged in
 // policy order). The worker runs from dist/ (npm test builds first).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../formats/ingest/ingest.js';
 import { tempDir } from '../test/helpers.js';
-import { shares } from './parallel.js';
+import { shareFailure, shares } from './parallel.js';
+import { replayShare, ShareStopped, type ShareSpec } from './share.js';
 import { replayJobs, runReplay } from './run.js';
 
 const dir = tempDir();
@@ -32,9 +33,12 @@ describe('parallel replay', () => {
     expect(replayJobs(scenario, 1, 4)).toBe(1);
   });
 
-  it('writes byte-identical tables with 1, 2 and 3 threads', async () => {
-    const trace = join(dir, 'd.arrow');
+  const trace = join(dir, 'd.arrow');
+  beforeAll(async () => {
     await ingest([scenario], { output: trace });
+  });
+
+  it('writes byte-identical tables with 1, 2 and 3 threads', async () => {
     const bytes: Record<number, Buffer[]> = {};
     for (const jobs of [1, 2, 3]) {
       const out = join(dir, `out-${jobs}`);
@@ -46,5 +50,60 @@ describe('parallel replay', () => {
     }
     for (const jobs of [2, 3])
       TABLES.forEach((t, i) => expect(bytes[jobs]![i]!.equals(bytes[1]![i]!), `${t} with ${jobs} threads`).toBe(true));
+  });
+
+  // A user policy module that passes resolvePolicies' validation call (the first) and fails when
+  // the replay makes its instance (every later call): a share that fails as a plugin's bug would.
+  const planted = join(dir, 'planted-failure.mjs');
+  writeFileSync(
+    planted,
+    'let calls = 0;\nexport default function planted(variant, name) {\n  if (++calls > 1) throw new Error(`planted failure in ${name}`);\n  return {};\n}\n',
+  );
+  const share = (index: number, policies: string[], stop: SharedArrayBuffer): ShareSpec => {
+    const scratch = join(dir, `share-${index}-${policies.length}`);
+    mkdirSync(scratch, { recursive: true });
+    return { index, trace, policies, scratch, tables: false, progress: false, stop };
+  };
+
+  it('stops a share once another has failed, and records the first failure only', async () => {
+    // A share finding the flag set stops after its first trace batch; one finding it clear runs to
+    // the end.
+    const set = new SharedArrayBuffer(4);
+    Atomics.store(new Int32Array(set), 0, 2);
+    await expect(replayShare(share(0, ['per-command'], set))).rejects.toBeInstanceOf(ShareStopped);
+    expect(Atomics.load(new Int32Array(set), 0)).toBe(2); // a stopped share records nothing
+    const clear = new SharedArrayBuffer(4);
+    expect((await replayShare(share(0, ['per-command'], clear))).summaries.length).toBe(1);
+    expect(Atomics.load(new Int32Array(clear), 0)).toBe(0);
+    // A failing share (index 3) records index + 1, unless a failure is recorded already.
+    await expect(replayShare(share(3, [planted], clear))).rejects.toThrow(/planted failure/);
+    expect(Atomics.load(new Int32Array(clear), 0)).toBe(4);
+    await expect(replayShare(share(1, [planted], clear))).rejects.toThrow(/planted failure/);
+    expect(Atomics.load(new Int32Array(clear), 0)).toBe(4);
+  });
+
+  it('picks the recorded failure over the shares it stopped', () => {
+    const stopped = { status: 'rejected', reason: new ShareStopped() } as const;
+    const failed = { status: 'rejected', reason: new Error('planted') } as const;
+    const ok = { status: 'fulfilled', value: 1 } as const;
+    // Share 2 failed first (flag 3) and stopped shares 0 and 1: its error, not share 0's stop.
+    expect(shareFailure([stopped, stopped, failed], 3)).toBe(failed);
+    // Nothing recorded (a thread that died without a word): the first rejection.
+    expect(shareFailure([ok, failed, stopped], 0)).toBe(failed);
+    expect(shareFailure([ok, ok], 0)).toBeUndefined();
+  });
+
+  it("reports the failing share's error, whichever thread it ran in", async () => {
+    // In a worker (share 1 of 2), in the main thread (share 0 of 2), and in the last of 3 shares,
+    // the one whose failure stops the other two: never their ShareStopped.
+    for (const policies of [
+      ['per-command', planted],
+      [planted, 'per-command'],
+      ['per-command', 'linear-batch', planted],
+    ]) {
+      const r = runReplay(trace, { policies, jobs: policies.length });
+      await expect(r).rejects.toThrow(/planted failure/);
+      await expect(r).rejects.not.toThrow(/stopped/);
+    }
   });
 });

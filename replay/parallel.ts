@@ -60,6 +60,8 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
   const parts = shares(opts.policies, opts.jobs);
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-parallel-'));
   const tables = opts.outDir !== undefined;
+  // Set by a share that fails, so the others stop at their next trace batch (share.ts).
+  const stop = new SharedArrayBuffer(4);
   const specs: ShareSpec[] = parts.map((policies, index) => ({
     index,
     trace: trace.path,
@@ -69,13 +71,17 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
     progress: index === 0 && opts.onProgress !== undefined,
     ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
     ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
+    stop,
   }));
   // Every share but the first in a worker thread, started first; the first (the largest: shares
   // gives the first ones the extra policies) in this thread, whose modules are loaded already.
   const workers = specs.slice(1).map((spec) => runShare(spec));
   const running = [{ done: replayShare(specs[0]!, opts.onProgress), stop: () => {} }, ...workers];
   try {
-    const done = await Promise.all(running.map((r) => r.done));
+    const settled = await Promise.allSettled(running.map((r) => r.done));
+    const failure = shareFailure(settled, Atomics.load(new Int32Array(stop), 0));
+    if (failure !== undefined) throw failure.reason;
+    const done = settled.map((r) => (r as PromiseFulfilledResult<Done>).value);
     const summaries = done.flatMap((d) => d.summaries);
     if (opts.outDir !== undefined) mergeTables(opts.outDir, scratch, done, summaries);
     return replayOutput(trace, topology, { events: done[0]!.events, doorbells: done[0]!.doorbells, summaries }, done[0]!.bare);
@@ -83,6 +89,16 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
     for (const r of running) r.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The failure a parallel replay reports, if any share failed: the first failing share's, whose
+ * index + 1 it recorded in the shared flag (`recorded`, share.ts), not the ShareStopped of the
+ * shares it stopped; else (a thread that died without a word records nothing) the first rejection.
+ */
+export function shareFailure(settled: readonly PromiseSettledResult<unknown>[], recorded: number): PromiseRejectedResult | undefined {
+  const first = settled[recorded - 1];
+  return first?.status === 'rejected' ? first : settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
 }
 
 /** The shares' spilled rows into the result tables, in serial order. */

@@ -32,6 +32,19 @@ export interface ShareSpec {
   readonly scratch: string;
   readonly tables: boolean;
   readonly progress: boolean;
+  /**
+   * One Int32 shared by every share of a replay: the first share that fails sets it to its index + 1,
+   * and every share reads it after each trace batch and stops (ShareStopped) once it is set. The main thread's share runs without
+   * yielding to its event loop, so a worker's error message would otherwise wait for it to end.
+   */
+  readonly stop?: SharedArrayBuffer;
+}
+
+/** A share stopped because another share of the same replay failed (its error is the one to report). */
+export class ShareStopped extends Error {
+  constructor() {
+    super('replay share stopped: another share failed');
+  }
 }
 
 export type ShareMessage =
@@ -57,8 +70,22 @@ export function shareFiles(scratch: string, index: number) {
   };
 }
 
-/** Replays `spec`'s share; `onProgress` (at most every 50 ms) with the rows done so far. */
+/**
+ * Replays `spec`'s share; `onProgress` (at most every 50 ms) with the rows done so far. A failure
+ * sets `spec.stop` (if no share has yet); a share that finds it set stops with ShareStopped.
+ */
 export async function replayShare(spec: ShareSpec, onProgress?: (rows: number) => void): Promise<ShareDone> {
+  const stop = spec.stop === undefined ? undefined : new Int32Array(spec.stop);
+  try {
+    return await replayShareRows(spec, stop, onProgress);
+  } catch (e) {
+    // The first share to fail records its index + 1: its error is the one the replay reports.
+    if (stop !== undefined && !(e instanceof ShareStopped)) Atomics.compareExchange(stop, 0, 0, spec.index + 1);
+    throw e;
+  }
+}
+
+async function replayShareRows(spec: ShareSpec, stop: Int32Array | undefined, onProgress?: (rows: number) => void): Promise<ShareDone> {
   const trace = await openTrace(spec.trace);
   const [topology, costs, policies] = await Promise.all([
     resolveTopology(trace, spec.topologyFile),
@@ -123,11 +150,13 @@ export async function replayShare(spec: ShareSpec, onProgress?: (rows: number) =
       topology,
       costs,
       policies,
-      ...(onProgress !== undefined
+      ...(onProgress !== undefined || stop !== undefined
         ? {
+            // After each trace batch.
             onProgress: (rows: number) => {
+              if (stop !== undefined && Atomics.load(stop, 0) !== 0) throw new ShareStopped();
               const now = Date.now();
-              if (now - last < 50) return;
+              if (onProgress === undefined || now - last < 50) return;
               last = now;
               onProgress(rows);
             },
