@@ -33,9 +33,10 @@ export interface ShareSpec {
   readonly tables: boolean;
   readonly progress: boolean;
   /**
-   * One Int32 shared by every share of a replay: the first share that fails sets it to its index + 1,
-   * and every share reads it after each trace batch and stops (ShareStopped) once it is set. The main thread's share runs without
-   * yielding to its event loop, so a worker's error message would otherwise wait for it to end.
+   * One Int32 shared by every share of a replay: the first share that fails sets it to its
+   * index + 1, and every share reads it after each trace batch and stops (ShareStopped) once it is
+   * set. The main thread's share runs without yielding to its event loop, so a worker's error
+   * message would otherwise wait for it to end.
    */
   readonly stop?: SharedArrayBuffer;
 }
@@ -143,32 +144,37 @@ async function replayShareRows(spec: ShareSpec, stop: Int32Array | undefined, on
     };
   }
   let last = 0;
-  const r = await replayRuns(
-    trace,
-    {
-      kit: kitFor(trace.header.arch),
-      topology,
-      costs,
-      policies,
-      ...(onProgress !== undefined || stop !== undefined
-        ? {
-            // After each trace batch.
-            onProgress: (rows: number) => {
-              if (stop !== undefined && Atomics.load(stop, 0) !== 0) throw new ShareStopped();
-              const now = Date.now();
-              if (onProgress === undefined || now - last < 50) return;
-              last = now;
-              onProgress(rows);
-            },
-          }
-        : {}),
-    },
-    sinks,
-    at,
-  );
-  hostOps?.close();
-  completions?.close();
-  violations?.close();
+  let r: Awaited<ReturnType<typeof replayRuns>>;
+  // The spills are closed whether the share ends or fails (a stopped share too).
+  try {
+    r = await replayRuns(
+      trace,
+      {
+        kit: kitFor(trace.header.arch),
+        topology,
+        costs,
+        policies,
+        ...(onProgress !== undefined || stop !== undefined
+          ? {
+              // After each trace batch.
+              onProgress: (rows: number) => {
+                if (stop !== undefined && Atomics.load(stop, 0) !== 0) throw new ShareStopped();
+                const now = Date.now();
+                if (onProgress === undefined || now - last < 50) return;
+                last = now;
+                onProgress(rows);
+              },
+            }
+          : {}),
+      },
+      sinks,
+      at,
+    );
+  } finally {
+    hostOps?.close();
+    completions?.close();
+    violations?.close();
+  }
   return {
     type: 'done',
     events: r.events,
