@@ -93,7 +93,7 @@ export async function parquetOf(src: ArrowSource): Promise<{ path: string; writt
   let written = false;
   if (src.header !== undefined) {
     const pass = new DerivePass();
-    written = await writeParquetCopy(file, withDerivedFields(src.schema), pass.batches(src.batches()), () => pass.ordered);
+    written = await writeParquetCopy(file, withDerivedFields(src.schema), pass.batches(src.batches()), () => pass.counted);
   }
   if (!written) await writeParquetCopy(file, src.schema, src.batches());
   prune(dir, prefix, file);
