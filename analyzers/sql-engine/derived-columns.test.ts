@@ -1,7 +1,9 @@
 // The running counts the loader computes for `_trace` (derived-columns.ts): counted by hand on the
-// SMMUv3 scenario, carried across batches, equal to DuckDB's windows on a generated multi-queue
-// trace with wraps and faults, and, for a file whose rows are out of seq order, computed by DuckDB
-// instead (the analyzer views' answers the same as for the ordered file) on both engines.
+// SMMUv3 scenario and on a fan-out with a repeated SID, carried across batches (a fan-out's batch
+// held until it is known, up to a bound), equal to DuckDB's windows on a generated multi-queue
+// trace with wraps and faults and on a VT-d one with multi-device fan-outs, and, for a file whose
+// rows are out of seq order, computed by DuckDB instead (the analyzer views' answers the same as
+// for the ordered file) on both engines.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
