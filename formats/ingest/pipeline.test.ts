@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { InputFault } from '../result.js';
 import { ingest, type IngestOptions } from './ingest.js';
-import { PIPELINE_MIN_BYTES, pipelinePays } from './qemu-side.js';
+import { coreFree, PIPELINE_MIN_BYTES, pipelinePays } from './qemu-side.js';
 import { BatchOrder } from './row-wire.js';
 
 const dir = tempDir();
@@ -165,7 +165,7 @@ describe('the batch order check', () => {
 });
 
 describe('when the pipeline is started', () => {
-  it('a plain log from PIPELINE_MIN_BYTES, a gzip one from an eighth of it', async () => {
+  it('a plain log from PIPELINE_MIN_BYTES, a gzip one from an eighth of it, with a core free', async () => {
     const sized = (name: string, size: number, head?: Buffer) => {
       const p = join(dir, name);
       writeFileSync(p, head ?? '');
@@ -174,12 +174,22 @@ describe('when the pipeline is started', () => {
       closeSync(fd);
       return p;
     };
-    expect(await pipelinePays(sized('a.log', PIPELINE_MIN_BYTES))).toBe(true);
-    expect(await pipelinePays(sized('b.log', PIPELINE_MIN_BYTES - 1))).toBe(false);
+    const big = sized('a.log', PIPELINE_MIN_BYTES);
+    expect(await pipelinePays(big, true)).toBe(true);
+    expect(await pipelinePays(big, false)).toBe(false);
+    expect(await pipelinePays(sized('b.log', PIPELINE_MIN_BYTES - 1), true)).toBe(false);
     const gz = gzipSync(Buffer.from('x'));
-    expect(await pipelinePays(sized('c.log.gz', PIPELINE_MIN_BYTES >> 3, gz))).toBe(true);
-    expect(await pipelinePays(sized('d.log.gz', (PIPELINE_MIN_BYTES >> 3) - 1, gz))).toBe(false);
+    expect(await pipelinePays(sized('c.log.gz', PIPELINE_MIN_BYTES >> 3, gz), true)).toBe(true);
+    expect(await pipelinePays(sized('d.log.gz', (PIPELINE_MIN_BYTES >> 3) - 1, gz), true)).toBe(false);
     // the same size, not gzip: too small
-    expect(await pipelinePays(sized('e.log', PIPELINE_MIN_BYTES >> 3))).toBe(false);
+    expect(await pipelinePays(sized('e.log', PIPELINE_MIN_BYTES >> 3), true)).toBe(false);
+  });
+
+  it('a core is free when the load leaves one idle', () => {
+    expect(coreFree(2, 0.5)).toBe(true);
+    expect(coreFree(2, 1)).toBe(false); // one core busy elsewhere, the other for this thread
+    expect(coreFree(1, 0)).toBe(false);
+    expect(coreFree(8, 6.9)).toBe(true);
+    expect(coreFree(8, 7)).toBe(false);
   });
 });

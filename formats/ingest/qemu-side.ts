@@ -16,6 +16,7 @@
 // credit counter the worker waits on), so memory stays flat whatever the size of the log.
 
 import { stat } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
@@ -162,15 +163,26 @@ export function qemuWorkerAsked(): boolean {
 }
 
 /**
- * Bytes of log (decompressed, or gzip as stored) from which `auto` reads a VT-d log in a worker
- * thread: below it, starting the worker's isolate costs more than the overlap gains
- * (docs/ingest.md "Writing", the pipeline).
+ * Bytes of a plain log from which `auto` reads a VT-d log in two stages (a gzip log: from an
+ * eighth of it, about what 32 MiB of log text compresses to). Below it, the worker's start (its
+ * isolate, its own compile of the scanner, the first batch's wait: ~0.1-0.15 s of wall time, ~0.2 s
+ * of CPU) costs more than half of the log's parse and build saves (docs/ingest.md, "Two stages").
  */
-export const PIPELINE_MIN_BYTES = 16 << 20;
+export const PIPELINE_MIN_BYTES = 32 << 20;
 const PIPELINE_MIN_GZIP_BYTES = PIPELINE_MIN_BYTES >> 3;
 
-/** Whether `auto` reads `file` in a worker thread: by its size on disk. */
-export async function pipelinePays(file: string): Promise<boolean> {
+/**
+ * Whether a second core is free: the two stages only overlap on one. The 1-minute load average of
+ * the other jobs (ours has barely started) must leave a core idle; on a machine whose cores are all
+ * busy the pipeline is slower than one thread, since its threads only add CPU.
+ */
+export function coreFree(cores: number = availableParallelism(), load: number = loadavg()[0]!): boolean {
+  return cores >= 2 && load < cores - 1;
+}
+
+/** Whether `auto` reads `file` in two stages: by its size on disk, when a core is free. */
+export async function pipelinePays(file: string, free: boolean = coreFree()): Promise<boolean> {
+  if (!free) return false;
   const size = (await stat(file)).size;
   if (size < PIPELINE_MIN_GZIP_BYTES) return false;
   return size >= PIPELINE_MIN_BYTES || (await isGzip(file));
@@ -178,8 +190,8 @@ export async function pipelinePays(file: string): Promise<boolean> {
 
 /**
  * The messages of a reader worker, in order, until its `done` (returned): an `error` is thrown here
- * (an InputFault as it was in the worker), as is the worker's failure or early exit. `taken()`
- * after each batch gives the worker a credit for one more. The worker ends with the iteration
+ * (an InputFault as it was in the worker), as is the worker's failure or early exit. Asking for
+ * the next message gives the worker a credit for one more batch. The worker ends with the iteration
  * (also when this thread stops early: woken should it wait for a credit, then terminated).
  */
 async function* workerMessages(
