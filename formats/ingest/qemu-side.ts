@@ -1,19 +1,20 @@
 // The QEMU side of an ingest: a VT-d log ingested on its own is read in one pass straight into the
 // trace's columns (`readVtdLogInto`: register-mode byte scanner, the queue's state machine on
-// numbers, the assembler as its QueueRows); otherwise as batches of queue events, one batch per
-// block of lines: read in this thread (`qemuEvents`, the pair's QEMU side and SMMUv3), or, when
-// asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in a worker thread
-// (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the trace: reading,
-// scanning and the queue state machine then overlap the builder and the Arrow writer (about half of
-// the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
+// numbers, the assembler as its QueueRows), a large one in two stages (`readVtdLogPipelined`): a
+// worker thread (qemu-worker.ts) runs that reader with the queue's calls recorded in typed-array
+// batches (row-wire.ts), and this thread replays them into the assembler, so reading, inflating,
+// scanning and the queue overlap the builder and the Arrow writer. Other logs are read as batches
+// of queue events, one batch per block of lines: in this thread (`qemuEvents`, the pair's QEMU
+// side and SMMUv3), or, when forced (INVTRACE_INGEST_WORKER=1), in a worker thread
+// (`qemuEventsInWorker`), which did not pay on the 2-core machine.
 //
 // The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
-// same file) and sends each block's events as typed arrays (event-wire.ts), with the block's
-// progress; at the end its diagnostics, which this thread's Diagnostics takes over, so the summary,
-// the warnings and their order are the same. An InputFault there (a malformed line under --strict,
-// a truncated gzip stream) arrives after the batches before it, so it surfaces where it would in
-// this thread, with the same message. At most IN_FLIGHT batches wait for this thread (a shared
-// credit counter the worker waits on), so memory stays flat whatever the size of the log.
+// same file) and sends its batches with the progress; at the end its diagnostics, which this
+// thread's Diagnostics takes over, so the summary, the warnings and their order are the same. An
+// InputFault there (a malformed line under --strict, a truncated gzip stream) arrives after the
+// batches before it, so it surfaces where it would in this thread, with the same message. At most
+// IN_FLIGHT batches wait for this thread (a shared credit counter the worker waits on), so memory
+// stays flat whatever the size of the log.
 
 import { stat } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
