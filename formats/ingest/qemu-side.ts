@@ -18,7 +18,7 @@
 
 import { stat } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
 import type { Progress } from '../capture/guest-trace.js';
@@ -129,6 +129,8 @@ export interface QemuWorkerData {
   readonly batchRows?: number;
   /** `rows`, tests of the batch order check only: the batch the worker skips (never sends). */
   readonly skipBatch?: number;
+  /** `rows`: where this thread gives the batches' buffers back, replayed (read with receiveMessageOnPort). */
+  readonly returns?: MessagePort;
 }
 
 export type QemuWorkerMessage =
@@ -197,10 +199,11 @@ export async function pipelinePays(file: string, free: boolean = coreFree()): Pr
  */
 async function* workerMessages(
   data: QemuWorkerData,
+  transferList: Transferable[] = [],
 ): AsyncGenerator<Extract<QemuWorkerMessage, { type: 'batch' | 'rows' }>, Extract<QemuWorkerMessage, { type: 'done' }>> {
   const credits = new Int32Array(data.credits);
   credits[0] = IN_FLIGHT;
-  const worker = new Worker(workerScript(import.meta.url, 'formats/ingest/qemu-worker.js'), { workerData: data });
+  const worker = new Worker(workerScript(import.meta.url, 'formats/ingest/qemu-worker.js'), { workerData: data, transferList });
   const inbox: QemuWorkerMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -301,18 +304,20 @@ export async function readVtdLogPipelined(
   progress?: Progress,
   opts: PipelineOptions = {},
 ): Promise<void> {
+  const returns = new MessageChannel();
   const data: QemuWorkerData = {
     mode: 'rows',
     file,
     arch: 'vtd',
     strict: diag.strict,
     credits: new SharedArrayBuffer(4),
+    returns: returns.port2,
     ...(opts.batchRows !== undefined ? { batchRows: opts.batchRows } : {}),
     ...(opts.skipBatch !== undefined ? { skipBatch: opts.skipBatch } : {}),
   };
   const order = new BatchOrder();
   const stamp = new Stamp();
-  const messages = workerMessages(data);
+  const messages = workerMessages(data, [returns.port2]);
   try {
     for (;;) {
       const r = await messages.next();
@@ -325,10 +330,12 @@ export async function readVtdLogPipelined(
       if (m.type !== 'rows') throw new Error(`QEMU log reader thread: unexpected ${m.type} message`);
       order.take(m.batch.seq);
       replayRows(m.batch, file, rows, stamp);
+      returns.port1.postMessage(m.batch.buffer, [m.batch.buffer]);
       diag.lines = m.lines;
       progress?.(file, m.bytes, m.lines);
     }
   } finally {
     await stop(messages);
+    returns.port1.close();
   }
 }

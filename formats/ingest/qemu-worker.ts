@@ -6,7 +6,7 @@
 // progress, and at most with the credits the writing thread gave ahead of it; then its diagnostics,
 // or the error (an InputFault as its detail, after the rows of the lines before it).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { InputFault } from '../result.js';
 import { encodeEvents } from './event-wire.js';
@@ -55,17 +55,23 @@ async function events(spec: QemuWorkerData, diag: Diagnostics): Promise<void> {
 async function rows(spec: QemuWorkerData, diag: Diagnostics): Promise<void> {
   const credits = new Int32Array(spec.credits);
   const read = new Read();
-  const batcher = new RowBatcher((batch) => {
-    if (batch.seq === spec.skipBatch) return;
-    credit(credits);
-    post({ type: 'rows', batch, bytes: read.bytes, lines: diag.lines }, [batch.buffer]);
-  }, spec.batchRows);
+  const returns = spec.returns;
+  const batcher = new RowBatcher(
+    (batch) => {
+      if (batch.seq === spec.skipBatch) return;
+      credit(credits);
+      post({ type: 'rows', batch, bytes: read.bytes, lines: diag.lines }, [batch.buffer]);
+    },
+    spec.batchRows,
+    () => (returns === undefined ? undefined : (receiveMessageOnPort(returns)?.message as ArrayBuffer | undefined)),
+  );
   try {
     await readVtdLogInto(spec.file, batcher, diag, read.progress);
   } finally {
     // The rows of the lines before an error go first, so an error of the writing side on one of
     // them surfaces before this one, as in one thread.
     batcher.flush();
+    returns?.close();
   }
   post({ type: 'done', diag: diag.state(), batches: batcher.sent });
 }

@@ -7,7 +7,8 @@
 // Float64Array (a number survives a float64 exactly: the halves, slot, wrap, line and thread are
 // stored as they were passed), geometry events (rare) as objects beside it, in their place. When
 // the array is full it is handed to `send` and a new one started; the sender transfers its buffer
-// (no copy). `replayRows` makes the calls again from a batch. What a call passes that the assembler
+// (no copy) and the receiver hands it back once replayed, for a later batch. `replayRows` makes
+// the calls again from a batch. What a call passes that the assembler
 // does not read is not carried: a command's `detail` (QEMU's per-descriptor text; the assembler's
 // rows and event objects do not hold it) and the file name, which both threads know.
 //
@@ -45,12 +46,25 @@ export class RowBatcher implements QueueRows {
   private geometry: GeometryEvent[] = [];
   private seq = 0;
 
+  /**
+   * `reuse`: a buffer the receiving side is done with, if one came back (sent buffers are
+   * transferred, so without it every batch is a new allocation, zeroed, and external memory that
+   * makes both threads collect more often).
+   */
   constructor(
     private readonly send: (b: RowBatch) => void,
     private readonly rows = BATCH_ROWS,
+    private readonly reuse: () => ArrayBuffer | undefined = () => undefined,
   ) {
     if (!(Number.isInteger(rows) && rows >= 1)) throw new RangeError(`batch rows ${rows}`);
-    this.rec = new Float64Array(rows * STRIDE);
+    this.rec = this.fresh();
+  }
+
+  /** An array for a batch: a buffer given back if it has the size, else a new one. */
+  private fresh(): Float64Array {
+    const size = this.rows * STRIDE;
+    const back = this.reuse();
+    return back !== undefined && back.byteLength === size * 8 ? new Float64Array(back) : new Float64Array(size);
   }
 
   /** Batches handed to `send` so far. */
@@ -62,7 +76,7 @@ export class RowBatcher implements QueueRows {
   flush(): void {
     if (this.n === 0) return;
     const b: RowBatch = { seq: this.seq++, buffer: this.rec.buffer as ArrayBuffer, n: this.n, geometry: this.geometry };
-    this.rec = new Float64Array(this.rows * STRIDE);
+    this.rec = this.fresh();
     this.n = 0;
     this.geometry = [];
     this.send(b);
