@@ -36,8 +36,13 @@ const DOORBELL = 2;
 const ACK = 3;
 const GEOMETRY = 4;
 
-/** Records per batch by default: ~786 KiB per buffer, a few of the reader's 256 KiB blocks of lines. */
+/** Records per batch by default: 768 KiB per buffer, a few of the reader's 256 KiB blocks of lines. */
 export const BATCH_ROWS = 8192;
+/**
+ * Records of the first batch (then twice as many each batch up to the batch size): the writing
+ * thread waits for the first batch, and the reader's first lines are its slowest (not compiled yet).
+ */
+const FIRST_BATCH = 512;
 
 /** A QueueRows that records each call, handing each full batch to `send`. */
 export class RowBatcher implements QueueRows {
@@ -45,6 +50,8 @@ export class RowBatcher implements QueueRows {
   private n = 0;
   private geometry: GeometryEvent[] = [];
   private seq = 0;
+  /** Records of the batch being filled (FIRST_BATCH, doubling up to `rows`). */
+  private limit: number;
 
   /**
    * `reuse`: a buffer the receiving side is done with, if one came back (sent buffers are
@@ -57,6 +64,7 @@ export class RowBatcher implements QueueRows {
     private readonly reuse: () => ArrayBuffer | undefined = () => undefined,
   ) {
     if (!(Number.isInteger(rows) && rows >= 1)) throw new RangeError(`batch rows ${rows}`);
+    this.limit = Math.min(rows, FIRST_BATCH);
     this.rec = this.fresh();
   }
 
@@ -78,13 +86,14 @@ export class RowBatcher implements QueueRows {
     const b: RowBatch = { seq: this.seq++, buffer: this.rec.buffer as ArrayBuffer, n: this.n, geometry: this.geometry };
     this.rec = this.fresh();
     this.n = 0;
+    this.limit = Math.min(this.rows, this.limit * 2);
     this.geometry = [];
     this.send(b);
   }
 
   /** A new record of `op` (the batch sent first when full); its offset. */
   private record(op: number, slot: number, wrap: number, line: number, t: Stamp | undefined): number {
-    if (this.n === this.rows) this.flush();
+    if (this.n === this.limit) this.flush();
     const r = this.rec;
     const o = this.n++ * STRIDE;
     r[o] = op;
