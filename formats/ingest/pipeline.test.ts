@@ -6,7 +6,7 @@
 // with a truncated gzip stream, both give the same trace bytes, summary (counts, warnings in order)
 // and errors. A batch the worker skips makes the order check fire. The worker runs the compiled
 // module (dist/, built by `npm test`).
-import { closeSync, openSync, readFileSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -144,6 +144,26 @@ describe.skipIf(!haveCaptures)('a VT-d log read in two stages = read in one thre
     // the last batch lost (here the only one): caught by the count the reader announces at its end
     const last = await failure(p, 'worker', { pipelineOptions: { batchRows: 100_000, skipBatch: 0 } });
     expect(last.message).toBe('the log reader sent 1 row batches but 0 arrived');
+  }, 60_000);
+});
+
+describe.skipIf(!haveCaptures || !existsSync('/proc/self/task'))('a failing writer ends the reader', () => {
+  const threads = () => readdirSync('/proc/self/task').length;
+  /** Polls until the process has `n` threads (a thread ended is reaped shortly after), or 2 s. */
+  async function settle(n: number): Promise<number> {
+    for (let i = 0; i < 40 && threads() !== n; i++) await new Promise((r) => setTimeout(r, 50));
+    return threads();
+  }
+
+  it('the output cannot be written: the worker, waiting for credits, is woken and ended', async () => {
+    const p = put('writer-fails.log', text('qemu-vtd-scalable-strict.log.gz'));
+    // the thread pool and this thread's own helpers exist before the count is taken
+    await run(p, 'serial');
+    const before = threads();
+    const bad = { output: join(dir, 'no-such-dir', 'x.arrow'), pipeline: 'worker' as const, pipelineOptions: { batchRows: 16 } };
+    // batches of 16 calls: the worker has its 4 credits spent long before the log ends
+    await expect(ingest([p], bad)).rejects.toThrow(/ENOENT/);
+    expect(await settle(before)).toBe(before);
   }, 60_000);
 });
 
