@@ -62,8 +62,8 @@ describe('the derived columns of a pass', () => {
     // _prev_prod / _entries / _wrapped: 5: from 0 (the start), (5 - 0) mod 16 = 5, 0 + 5 < 8;
     // 9: from 5 (lap 0), (8 + 0 - 5) mod 16 = 3, 5 + 3 = 8 >= 8: it wrapped; 12: from 0 (lap 1),
     // (10 - 8) = 2, 0 + 2 < 8; 17: from 2, (14 - 10) = 4, 6 < 8; 18: from 6, 0, 6 < 8; NULL on
-    // the other rows. _wrap_number / _lap_doorbells / _lap_entries: on 9, the trace's first wrap,
-    // after 2 doorbells (5 and 9) publishing 5 + 3 = 8 entries; 0 elsewhere.
+    // the other rows. _lap_doorbells / _lap_entries: on 9, the trace's first wrap, 2 doorbells (5
+    // and 9) publishing 5 + 3 = 8 entries; 0 elsewhere.
     const n = null;
     const expected = [
       [0, 0, 1, 1, 1, 2, 2],
@@ -87,13 +87,13 @@ describe('the derived columns of a pass', () => {
       [18, 5, 1, 1, 4, 0, 0],
     ].map(([seq, ...r]) => {
       const doorbell: Record<number, (number | boolean)[]> = {
-        5: [0, 5, false, 0, 0, 0],
-        9: [5, 3, true, 1, 2, 8],
-        12: [0, 2, false, 0, 0, 0],
-        17: [2, 4, false, 0, 0, 0],
-        18: [6, 0, false, 0, 0, 0],
+        5: [0, 5, false, 0, 0],
+        9: [5, 3, true, 2, 8],
+        12: [0, 2, false, 0, 0],
+        17: [2, 4, false, 0, 0],
+        18: [6, 0, false, 0, 0],
       };
-      return [seq, ...r, ...(doorbell[seq!] ?? [n, n, n, 0, 0, 0])];
+      return [seq, ...r, ...(doorbell[seq!] ?? [n, n, n, 0, 0])];
     });
     const pass = new DerivePass(EIGHT);
     expect(await derivedRows((await openArrow(smmu)).batches(), pass)).toEqual(expected);
@@ -230,8 +230,8 @@ describe('the derived columns in a session', () => {
           l AS (SELECT w.seq, count(*) AS doorbells, sum(d.entries) AS entries
             FROM d ASOF JOIN w ON d.seq <= w.seq WHERE d.wrapped IS NOT NULL GROUP BY w.seq)
         SELECT r.seq, r._epoch, r._epoch_commands, r._epoch_invalidations, r._iotlb_number, r._fanout_devtlbs, r._fanout_devices,
-          d.prev_prod, d.entries, d.wrapped, coalesce(w.wrap_number, 0), coalesce(l.doorbells, 0), coalesce(l.entries, 0)
-        FROM r LEFT JOIN d USING (seq) LEFT JOIN w USING (seq) LEFT JOIN l USING (seq))`;
+          d.prev_prod, d.entries, d.wrapped, coalesce(l.doorbells, 0), coalesce(l.entries, 0)
+        FROM r LEFT JOIN d USING (seq) LEFT JOIN l USING (seq))`;
         const windows = windowsOf('mq', gen);
         const [stats] = tableRows(
           await s.query(`SELECT
@@ -265,15 +265,18 @@ describe('the derived columns in a session', () => {
         expect(Number(stats!.faults)).toBeGreaterThan(0);
         expect(Number(stats!.wraps)).toBeGreaterThan(3);
         // The near misses: one doorbell window for all queues gives other producer values, and
-        // wraps numbered per queue (the trace numbers them across its queues) other numbers.
+        // laps counted per queue (the trace's run from one wrap to the next, across its queues)
+        // other doorbell counts.
         const [naive] = tableRows(
           await s.query(`SELECT count(*) AS n FROM (SELECT seq, _prev_prod FROM ${derivedRelation('mq')} WHERE kind = 'doorbell'
             EXCEPT ALL SELECT seq, coalesce(lag(slot) OVER (ORDER BY seq), 0) FROM mq WHERE kind = 'doorbell')`),
         );
         expect(Number(naive!.n)).toBeGreaterThan(0);
         const [perQueue] = tableRows(
-          await s.query(`SELECT count(*) AS n FROM (SELECT seq, _wrap_number FROM ${derivedRelation('mq')} WHERE _wrapped
-            EXCEPT ALL SELECT seq, row_number() OVER (PARTITION BY queue ORDER BY seq) FROM ${derivedRelation('mq')} WHERE _wrapped)`),
+          await s.query(`SELECT count(*) AS n FROM (SELECT seq, _lap_doorbells FROM ${derivedRelation('mq')} WHERE _wrapped
+            EXCEPT ALL SELECT seq, n FROM (SELECT seq, _wrapped, count(*) OVER (PARTITION BY queue, lap) AS n
+              FROM (SELECT *, sum(_wrapped::INT) OVER (PARTITION BY queue ORDER BY seq) - _wrapped::INT AS lap
+                FROM ${derivedRelation('mq')} WHERE _wrapped IS NOT NULL)) WHERE _wrapped)`),
         );
         expect(Number(perQueue!.n)).toBeGreaterThan(0);
         // The user-facing relations do not show them.

@@ -27,10 +27,10 @@
 //     previous wrap bit 0 when unknown; NULL when its `slot` or `wrap` is NULL) and whether they
 //     pass the end of the ring (`_prev_prod + _entries >= queue_entries`); NULL on every other row
 //     (doorbells.sql: one row per doorbell without a window or a join on the queues);
-//   - `_wrap_number`, `_lap_doorbells`, `_lap_entries`: on a doorbell that wrapped, which wrap of
-//     the trace it is (1, 2, ...), and the doorbells whose entries are known since the previous
-//     wrap (this one included) with the entries they published; 0 on every other row (wraps.sql:
-//     one row per wrap without numbering or joining every doorbell).
+//   - `_lap_doorbells`, `_lap_entries`: on a doorbell that wrapped, the doorbells whose entries
+//     are known since the trace's previous wrap (this one included: so at least 1) and the entries
+//     they published; 0 on every other row (wraps.sql: one row per wrap without joining every
+//     doorbell to the wrap after it).
 // The queue geometry (`queue_entries`, `start`) is the trace header's own (formats/trace/queues.ts),
 // the same the `queues` relation holds.
 // Which rows count comes from the trace's own `role` and `cache` columns, written at ingest from the
@@ -75,7 +75,6 @@ export const DERIVED_COLUMNS = [
   '_prev_prod',
   '_entries',
   '_wrapped',
-  '_wrap_number',
   '_lap_doorbells',
   '_lap_entries',
 ] as const;
@@ -101,7 +100,6 @@ export const derivedFields = (): Field[] => [
   new Field('_prev_prod', new Uint32(), true),
   new Field('_entries', new Int32(), true),
   new Field('_wrapped', new Bool(), true),
-  new Field('_wrap_number', new Uint32(), false),
   new Field('_lap_doorbells', new Uint32(), false),
   new Field('_lap_entries', new Uint32(), false),
 ];
@@ -168,7 +166,6 @@ export function derivedWindowSql(from: string, schema: Schema, queues: readonly 
     `CASE WHEN ${iotlb} THEN count(*) FILTER (WHERE ${devtlb}) OVER fanout ELSE 0 END::UINTEGER AS _fanout_devtlbs, ` +
     `CASE WHEN ${iotlb} THEN count(DISTINCT sid) FILTER (WHERE ${devtlb}) OVER fanout ELSE 0 END::UINTEGER AS _fanout_devices, ` +
     `_d_prev::UINTEGER AS _prev_prod, _d_published::INTEGER AS _entries, _d_wrapped AS _wrapped, ` +
-    `CASE WHEN _d_wrap_here THEN _d_wraps ELSE 0 END::UINTEGER AS _wrap_number, ` +
     `CASE WHEN _d_wrap_here THEN count(*) FILTER (WHERE _d_wrapped IS NOT NULL) OVER lap ELSE 0 END::UINTEGER AS _lap_doorbells, ` +
     `CASE WHEN _d_wrap_here THEN sum(_d_published) FILTER (WHERE _d_wrapped IS NOT NULL) OVER lap ELSE 0 END::UINTEGER AS _lap_entries ` +
     // A lap: the rows after one wrap up to the next, that wrap included (the wraps before a row, less its own).
@@ -238,8 +235,7 @@ export class DerivePass {
   /** Each queue's last doorbell: slot and wrap (-1: NULL; undefined: none yet). */
   private readonly lastSlot: number[] = [];
   private readonly lastWrap: number[] = [];
-  /** Wraps so far, and the doorbells with known entries since the last one and their entries. */
-  private wraps = 0;
+  /** The doorbells with known entries since the last wrap, and their entries. */
   private lapDoorbells = 0;
   private lapEntries = 0;
   /** True once a value does not fit its column (an entries count past 32 bits): the columns are not to be used. */
@@ -335,7 +331,6 @@ export class DerivePass {
     const prevProd = new Uint32Array(n);
     const published = new Int32Array(n);
     const wrappedBits = new Uint8Array((n + 7) >> 3);
-    const wrapNumber = new Uint32Array(n);
     const lapDoorbells = new Uint32Array(n);
     const lapEntries = new Uint32Array(n);
     const prevBits = new Uint8Array((n + 7) >> 3);
@@ -406,9 +401,7 @@ export class DerivePass {
               this.lapEntries += e;
               if (prev + e >= g.entries) {
                 wrappedBits[i >> 3]! |= 1 << (i & 7);
-                this.wraps++;
                 if (this.lapEntries < 0 || this.lapEntries > 0xffffffff) this.unfit = true;
-                wrapNumber[i] = this.wraps;
                 lapDoorbells[i] = this.lapDoorbells;
                 lapEntries[i] = this.lapEntries;
                 this.lapDoorbells = 0;
@@ -437,9 +430,8 @@ export class DerivePass {
       makeData({ type: fields[7]!.type as Int32, length: n, nullCount: publishedNulls, nullBitmap: publishedBits, data: published }),
       // Known exactly where the entries are.
       makeData({ type: fields[8]!.type as Bool, length: n, nullCount: publishedNulls, nullBitmap: publishedBits, data: wrappedBits }),
-      uint32(9, wrapNumber),
-      uint32(10, lapDoorbells),
-      uint32(11, lapEntries),
+      uint32(9, lapDoorbells),
+      uint32(10, lapEntries),
     ];
     const schema = this.schemaOut!;
     return new RecordBatch(

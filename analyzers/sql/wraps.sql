@@ -1,5 +1,5 @@
 -- Module wraps: how often the guest's producer index wraps around the ring.
--- Requires: doorbells, traces
+-- Requires: doorbells, trace, traces
 
 -- One row per wrap: the doorbell that carried the producer index past the end of the ring, and
 -- the doorbells and entries since the previous wrap.
@@ -21,20 +21,24 @@ CREATE OR REPLACE VIEW wraps_events(
   -- Entries published since the previous wrap, this doorbell's included.
   entries
 ) AS
--- Each wrapping doorbell carries its number and its lap (doorbells.sql: `_doorbells`); doorbells
--- after the last wrap belong to none, nor do those whose entries are unknown (a NULL producer value).
+-- Each doorbell that wrapped carries the doorbells and entries since the trace's previous wrap, taken
+-- by the loader in its pass (`_lap_doorbells`, at least 1 there, and `_lap_entries`:
+-- analyzers/sql-engine/derived-columns.ts; doorbells.sql's rule for a wrap): the view reads those
+-- few rows and numbers them, where joining every doorbell to the wrap after it cost a sort of all
+-- of them. Doorbells after the last wrap belong to none, nor do those whose entries are unknown (a
+-- NULL producer value).
 SELECT
   f.file AS file,
-  w.wrap_number::BIGINT AS wrap_number,
+  row_number() OVER (PARTITION BY w.file_id ORDER BY w.seq) AS wrap_number,
   w.seq AS seq,
   w.ts_ns AS ts_ns,
-  w.prod AS prod,
-  w.wrap AS wrap,
-  w.lap_doorbells::BIGINT AS doorbells,
-  w.lap_entries::BIGINT AS entries
-FROM _doorbells AS w
+  w.slot::BIGINT AS prod,
+  w.wrap::BIGINT AS wrap,
+  w._lap_doorbells::BIGINT AS doorbells,
+  w._lap_entries::BIGINT AS entries
+FROM _trace AS w
 JOIN _trace_files AS f USING (file_id)
-WHERE w.wrapped;
+WHERE w._lap_doorbells > 0;
 
 -- Per trace: how often the ring wraps (the `wraps` of `invtrace info`), in doorbells, entries and
 -- time.
