@@ -195,6 +195,29 @@ describe('the derived columns in a session', () => {
     await generate(v.value, vgen);
   });
 
+  it('give no producer value to a doorbell on a queue the header lacks', async () => {
+    // The 3-queue trace counted as if its header listed queue 0 only (128 slots from 0): the
+    // doorbells of queues 1 and 2 have no geometry, so no producer value, entries or wrap (the
+    // join on `queues` the view used to make dropped them), and queue 0's keep theirs.
+    const pass = new DerivePass([{ entries: 128, start: 0 }]);
+    const seen = { queue0: 0, queue0Without: 0, others: 0, othersWith: 0 };
+    for await (const b of pass.batches((await openArrow(gen)).batches()))
+      for (let i = 0; i < b.numRows; i++) {
+        if (b.getChild('kind')!.get(i) !== 'doorbell') continue;
+        const known = b.getChild('_prev_prod')!.get(i) !== null || b.getChild('_entries')!.get(i) !== null;
+        if (b.getChild('queue')!.get(i) === 0) {
+          seen.queue0++;
+          if (!known) seen.queue0Without++;
+        } else {
+          seen.others++;
+          if (known) seen.othersWith++;
+        }
+      }
+    expect(seen).toMatchObject({ queue0Without: 0, othersWith: 0 });
+    expect(seen.queue0).toBeGreaterThan(0);
+    expect(seen.others).toBeGreaterThan(0);
+  });
+
   for (const engine of ['wasm', 'native'] as const)
     it.skipIf(engine === 'native' && !native)(`${engine}: equal DuckDB's windows over the same rows, on every row`, async () => {
       const s = await openSession([gen, vgen], { engine });
