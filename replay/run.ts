@@ -28,6 +28,12 @@ export interface RunOptions {
    * (at most one per policy) for traces of PARALLEL_BYTES or more, else 1.
    */
   readonly jobs?: number;
+  /**
+   * Bare hardware on a thread of its own when the policies run in this one (bare-thread.ts).
+   * Default: when neither --jobs nor this asks otherwise, with two cores or more and a trace of
+   * PARALLEL_BYTES or more. `jobs: 1` keeps everything on one thread.
+   */
+  readonly bareThread?: boolean;
 }
 
 /** Below this trace size a worker's start-up costs more than the policies it would take over. */
@@ -38,6 +44,13 @@ export function replayJobs(path: string, policies: number, jobs?: number): numbe
   if (jobs !== undefined) return Math.max(1, Math.min(jobs, policies));
   if (policies < 2 || statSync(path).size < PARALLEL_BYTES) return 1;
   return Math.max(1, Math.min(availableParallelism(), policies));
+}
+
+/** Whether a replay whose policies run in this thread (`jobs` 1) puts bare hardware on a thread of its own. */
+export function replayBareThread(path: string, jobs: number, opts: Pick<RunOptions, 'jobs' | 'bareThread'>): boolean {
+  if (jobs > 1) return false;
+  if (opts.bareThread !== undefined) return opts.bareThread;
+  return opts.jobs === undefined && availableParallelism() >= 2 && statSync(path).size >= PARALLEL_BYTES;
 }
 
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
@@ -71,6 +84,7 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
           topology,
           costs,
           policies,
+          bareThread: replayBareThread(path, jobs, opts),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });
