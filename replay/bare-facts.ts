@@ -1,12 +1,13 @@
 // Bare hardware computed once, on a thread of its own, ahead of the policy runs: what the runs read
 // from it (docs/replayer.md "Threads"), as facts through a bounded ring (fact-ring.ts) and, for the
 // rare variable ones, a message port read synchronously (receiveMessageOnPort).
-// Per event, in the order bare hardware made them, then the event's end (with its ordinal, so a
-// dropped or reordered event is caught):
+// Each fact is one word, (arg * 256 + queue) * 16 + code (`fact`): exact in a double for positions
+// and ordinals below 2^41. Per event, in the order bare hardware made them, then the event's end
+// with its ordinal (so a dropped or reordered event is caught):
 //   CONS queue pos          the queue's consumer position changed
 //   ERROR queue + message   a pending error appeared or changed ({code, value, sid?, pos})
 //   CLEAR queue             the pending error went away
-//   REPUB pos               the command written replaced a published entry not yet consumed
+//   REPUB queue pos         the command written replaced a published entry not yet consumed
 //   PENDING queue pos       the reference oracle holds an invalidation at pos (isPending true)
 //   SETTLED queue pos       ... and no longer does
 //   STALE queue + message   the entries bare hardware left stale at a position ({pos, keys})
@@ -41,6 +42,12 @@ export const SETTLED = 6;
 export const STALE = 7;
 export const FAILED = 8;
 export const FINISH = 9;
+
+/** Guest queues a fact can name. */
+export const MAX_QUEUES = 256;
+
+/** One fact as one word: `code` about `queue`, with `arg` (a position, an ordinal; 0 if none). */
+export const fact = (code: number, queue: number, arg: number): number => (arg * MAX_QUEUES + queue) * 16 + code;
 
 /** What one guest queue's bare hardware did over the whole trace, sent once at the end. */
 export interface LaneTotals {
@@ -77,24 +84,19 @@ export class BarePublisher {
     private readonly out: FactWriter,
     private readonly post: (m: FactMessage) => void,
   ) {
+    if (lanes.length > MAX_QUEUES) throw new Error(`bare hardware's facts name at most ${MAX_QUEUES} guest queues, not ${lanes.length}`);
     this.lastCons = lanes.map((l) => l.ref.cons);
     this.lastError = lanes.map(() => undefined);
     lanes.forEach((l, k) => {
-      l.ref.reference.oracle.watchPending((pos, pending) => {
-        out.put(pending ? PENDING : SETTLED);
-        out.put(k);
-        out.put(pos);
-      });
+      l.ref.reference.oracle.watchPending((pos, pending) => out.put(fact(pending ? PENDING : SETTLED, k, pos)));
       l.ref.reference.watch = {
         stale: (pos, keys) => {
           post({ type: 'stale', pos, keys: [...keys] });
-          out.put(STALE);
-          out.put(k);
+          out.put(fact(STALE, k, 0));
         },
         failed: (pos, reason) => {
           post({ type: 'failed', pos, reason });
-          out.put(FAILED);
-          out.put(k);
+          out.put(fact(FAILED, k, 0));
         },
       };
     });
@@ -105,10 +107,7 @@ export class BarePublisher {
         ref.write(seq, slot);
         q.write(seq, slot, halves, cause);
         const pos = ref.republished(slot);
-        if (pos !== undefined) {
-          out.put(REPUB);
-          out.put(pos);
-        }
+        if (pos !== undefined) out.put(fact(REPUB, queue, pos));
         this.end();
       },
       doorbell: (seq, index, wrap, queue) => {
@@ -139,29 +138,24 @@ export class BarePublisher {
     const ref = this.lanes[k]!.ref;
     if (ref.cons !== this.lastCons[k]) {
       this.lastCons[k] = ref.cons;
-      this.out.put(CONS);
-      this.out.put(k);
-      this.out.put(ref.cons);
+      this.out.put(fact(CONS, k, ref.cons));
     }
     const e = ref.error;
     const was = this.lastError[k];
     if (e === undefined) {
       if (was !== undefined) {
         this.lastError[k] = undefined;
-        this.out.put(CLEAR);
-        this.out.put(k);
+        this.out.put(fact(CLEAR, k, 0));
       }
     } else if (was === undefined || was.code !== e.code || was.value !== e.value || was.sid !== e.sid || was.pos !== e.pos) {
       this.lastError[k] = e;
       this.post({ type: 'error', error: e });
-      this.out.put(ERROR);
-      this.out.put(k);
+      this.out.put(fact(ERROR, k, 0));
     }
   }
 
   private end(): void {
-    this.out.put(END);
-    this.out.put(this.ordinal++);
+    this.out.put(fact(END, 0, this.ordinal++));
     this.out.endEvent();
   }
 
@@ -177,7 +171,7 @@ export class BarePublisher {
         byKind: { ...ref.byKind },
       })),
     });
-    this.out.put(FINISH);
+    this.out.put(fact(FINISH, 0, 0));
     this.out.close(RING_DONE);
   }
 }
@@ -251,50 +245,49 @@ export class BareFacts {
     const r = this.ring;
     let repub = -1;
     for (;;) {
-      const fact = r.take();
-      switch (fact) {
-        case END: {
-          const ordinal = r.take();
-          if (ordinal !== this.next)
-            throw new FactsOutOfStep(`bare hardware's facts are out of step: event ${ordinal} where ${this.next} was due`);
+      const w = r.take();
+      const high = Math.floor(w / 16);
+      const code = w - high * 16;
+      const arg = Math.floor(high / MAX_QUEUES);
+      const queue = high - arg * MAX_QUEUES;
+      switch (code) {
+        case END:
+          if (arg !== this.next) throw new FactsOutOfStep(`bare hardware's facts are out of step: event ${arg} where ${this.next} was due`);
           this.next++;
           r.endEvent();
           return repub;
-        }
         case CONS:
-          this.lane(r.take()).cons = r.take();
+          this.lane(queue).cons = arg;
           break;
-        case ERROR: {
-          const lane = this.lane(r.take());
-          lane.error = this.message('error').error;
+        case ERROR:
+          this.lane(queue).error = this.message('error').error;
           break;
-        }
         case CLEAR:
-          this.lane(r.take()).error = undefined;
+          this.lane(queue).error = undefined;
           break;
         case REPUB:
-          repub = r.take();
+          repub = arg;
           break;
         case PENDING:
-          this.lane(r.take()).pending.add(r.take());
+          this.lane(queue).pending.add(arg);
           break;
         case SETTLED:
-          this.lane(r.take()).pending.delete(r.take());
+          this.lane(queue).pending.delete(arg);
           break;
         case STALE: {
-          const lane = this.lane(r.take());
+          const lane = this.lane(queue);
           const m = this.message('stale');
           lane.stale.set(m.pos, new Set(m.keys));
           break;
         }
         case FAILED: {
-          const lane = this.lane(r.take());
+          const lane = this.lane(queue);
           const m = this.message('failed');
           lane.failed.set(m.pos, m.reason);
           break;
         }
         default:
-          throw new FactsOutOfStep(`bare hardware's facts are out of step: fact ${fact} inside event ${this.next}`);
+          throw new FactsOutOfStep(`bare hardware's facts are out of step: fact ${code} inside event ${this.next}`);
       }
     }
   }
@@ -303,8 +296,8 @@ export class BareFacts {
   finish(events: number): void {
     if (events !== this.next)
       throw new FactsOutOfStep(`bare hardware's facts are out of step: ${this.next} events where ${events} were replayed`);
-    const fact = this.ring.take();
-    if (fact !== FINISH) throw new FactsOutOfStep(`bare hardware's facts are out of step: fact ${fact} after the last event`);
+    const w = this.ring.take();
+    if (w !== fact(FINISH, 0, 0)) throw new FactsOutOfStep(`bare hardware's facts are out of step: fact ${w % 16} after the last event`);
     const m = this.message('finish');
     m.lanes.forEach((t, k) => this.lane(k).settle(t));
   }

@@ -1,19 +1,23 @@
-// Bare hardware's own thread (bare-thread.ts starts it): replays the trace on bare hardware and
-// publishes what the policy runs read from it (bare-facts.ts). Its modules are loaded inside the
-// guard, so even a failure to load them reaches the policy side as one message, not a hang. The
-// port stays open: a message posted just before the end must still be there to read.
+// Bare hardware's own thread (bare-thread.ts launches it): loads its modules at once, waits to be
+// told which trace to replay, replays it on bare hardware and publishes what the policy runs read
+// from it (bare-facts.ts). Its modules are loaded inside the guard, so even a failure to load them
+// reaches the policy side as one message, not a hang. The port stays open: a message posted just
+// before the end must still be there to read.
 
+import { once } from 'node:events';
 import { workerData } from 'node:worker_threads';
 import { FactWriter, RING_FAILED, RingAborted } from './fact-ring.js';
 import type { FactMessage } from './bare-facts.js';
-import type { BareThreadSpec } from './bare-thread.js';
+import type { BareThreadData, BareThreadSpec } from './bare-thread.js';
 
-const spec = workerData as BareThreadSpec;
-const out = new FactWriter(spec.ring);
-const post = (m: FactMessage) => spec.port.postMessage(m);
+const data = workerData as BareThreadData;
+const out = new FactWriter(data.ring);
+const post = (m: FactMessage) => data.port.postMessage(m);
 
 try {
-  const { replayBare } = await import('./bare-run.js');
+  const loading = import('./bare-run.js');
+  const [spec] = (await once(data.port, 'message')) as [BareThreadSpec];
+  const { replayBare } = await loading;
   await replayBare(spec, out, post);
 } catch (e) {
   // The policy side stopped reading (it failed, or was told to stop): nothing to report.

@@ -6,9 +6,10 @@
 // difference of two counters (wrap-around included).
 // Both sides publish their counter in batches (the writer at an event's end once FLUSH words are
 // waiting, the reader once an eighth of the ring is read), so a word costs a plain array access and
-// an event one atomic load. A waiting side wakes in bulk, not word by word: the writer waits for a
-// quarter of the ring to be free, the reader for the writer's next batch; otherwise the side that
-// runs ahead (bare hardware, mostly) would wake and sleep again at every event of the other.
+// an event at most one atomic load. A waiting side wakes in bulk, not word by word: a full ring is
+// written again once half of it is free (the reader wakes the writer only then), and the reader
+// waits for the writer's next batch. Otherwise the side that runs ahead (bare hardware, mostly)
+// would be woken, at the cost of a system call and a thread switch, every few events of the other.
 // Either side can end the ring: the writer when it is done (DONE) or failed (FAILED), the reader
 // when it stops early (ABORTED); a side waiting on the other then wakes and sees it.
 
@@ -18,6 +19,8 @@ const TAIL = 1;
 const READER_WAITS = 2;
 const WRITER_WAITS = 3;
 const STATE = 4;
+/** The reader's counter at which a waiting writer has the room it waits for. */
+const WRITER_WANTS = 5;
 const CONTROL_BYTES = 64;
 
 export const RING_OPEN = 0;
@@ -30,8 +33,8 @@ const FLUSH = 256;
 /** How long one wait lasts before the waiting side looks at the ring's state again (ms). */
 const WAIT_MS = 200;
 
-/** A ring's shared memory: `words` (a power of two) Float64 slots after the control words. */
-export function factRing(words = 1 << 15): SharedArrayBuffer {
+/** A ring's shared memory: `words` (a power of two) Float64 slots after the control words (default 2 MB). */
+export function factRing(words = 1 << 18): SharedArrayBuffer {
   if (words < 16 || (words & (words - 1)) !== 0) throw new Error(`fact ring: ${words} words is not a power of two of at least 16`);
   return new SharedArrayBuffer(CONTROL_BYTES + words * 8);
 }
@@ -62,7 +65,7 @@ export class FactWriter {
     this.data = new Float64Array(sab, CONTROL_BYTES);
     this.size = this.data.length;
     this.mask = this.size - 1;
-    this.resume = this.size >> 2;
+    this.resume = this.size >> 1;
   }
 
   /** Appends one word (waits while the ring is full). */
@@ -100,6 +103,7 @@ export class FactWriter {
       this.tail = Atomics.load(this.ctl, TAIL);
       if (((this.head - this.tail) | 0) <= full) return;
       if (Atomics.load(this.ctl, STATE) === RING_ABORTED) throw new RingAborted();
+      Atomics.store(this.ctl, WRITER_WANTS, (this.head - full) | 0);
       Atomics.store(this.ctl, WRITER_WAITS, 1);
       // Read again after saying so: a release between the two is seen here or wakes the wait.
       if (((this.head - Atomics.load(this.ctl, TAIL)) | 0) <= full) {
@@ -162,7 +166,9 @@ export class FactReader {
     if (this.released === this.tail) return;
     this.released = this.tail;
     Atomics.store(this.ctl, TAIL, this.tail);
-    if (Atomics.load(this.ctl, WRITER_WAITS) !== 0) Atomics.notify(this.ctl, TAIL);
+    // Wake a waiting writer only once it has the room it waits for.
+    if (Atomics.load(this.ctl, WRITER_WAITS) !== 0 && ((this.tail - Atomics.load(this.ctl, WRITER_WANTS)) | 0) >= 0)
+      Atomics.notify(this.ctl, TAIL);
   }
 
   private waitForWords(): void {

@@ -20,7 +20,7 @@ import { PolicyRun, type QueueLane, type RunShared, type RunSinks } from './poli
 import type { ResolvedPolicy } from './policies/index.js';
 import { BareHardware, type BareTotals } from './bare.js';
 import type { BareFacts } from './bare-facts.js';
-import { startBareThread, type BareThread } from './bare-thread.js';
+import { BareLaunch, type BareThread } from './bare-thread.js';
 import { ReplayTables } from './results.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
@@ -39,9 +39,10 @@ export interface ReplayOptions {
   readonly onProgress?: (rows: number) => void;
   /**
    * Bare hardware on a thread of its own, ahead of the policies (bare-thread.ts), instead of in this
-   * thread beside them; the tables are the same bytes.
+   * thread beside them: true, or a thread launched already (it is ended with the replay). The
+   * tables are the same bytes.
    */
-  readonly bareThread?: boolean;
+  readonly bareThread?: boolean | BareLaunch;
 }
 
 /** Row writers onto the result tables, each reusing one row array. */
@@ -213,11 +214,12 @@ export async function replayRuns(
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
   let bare: BareThread | undefined;
+  const launch = opts.bareThread === true ? new BareLaunch() : opts.bareThread === false ? undefined : opts.bareThread;
   try {
     let lanes: QueueLane[];
-    if (opts.bareThread === true) {
+    if (launch !== undefined) {
       const queues = guestQueues(trace, opts.topology);
-      bare = startBareThread(trace.path, opts.topology, queues);
+      bare = launch.begin(trace.path, opts.topology, queues);
       const mirrors = bare.facts.lanes;
       lanes = queues.map((l, k) => ({ ...l, ref: mirrors[k]! }));
     } else lanes = guestLanes(trace, opts.kit, opts.topology);
@@ -248,7 +250,7 @@ export async function replayRuns(
     const summaries = runs.map((r) => r.finish());
     return { events, doorbells, bare: lanes.map((l) => l.ref), summaries };
   } finally {
-    bare?.stop();
+    launch?.stop();
     for (const r of runs) r.dispose();
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -14,7 +14,8 @@ import { loadCosts, oneVmCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
-import { partitionAvailable, resolvePolicies } from './policies/index.js';
+import { expandPolicies, partitionAvailable, resolvePolicies } from './policies/index.js';
+import { BareLaunch } from './bare-thread.js';
 import { resolveTopology } from './topology.js';
 
 export interface RunOptions {
@@ -53,7 +54,33 @@ export function replayBareThread(path: string, jobs: number, opts: Pick<RunOptio
   return opts.jobs === undefined && availableParallelism() >= 2 && statSync(path).size >= PARALLEL_BYTES;
 }
 
+/**
+ * Bare hardware's thread launched before the trace is opened, when the policies named will run in
+ * this thread and replayBareThread will say yes (a guess from the names: a policy left out later
+ * only leaves the thread unused); it loads its modules meanwhile.
+ */
+function launchEarly(path: string, opts: RunOptions): BareLaunch | undefined {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return undefined; // openTrace reports it
+  }
+  const named = expandPolicies(opts.policies).length;
+  const jobs = opts.jobs !== undefined ? Math.max(1, Math.min(opts.jobs, named)) : named < 2 || size < PARALLEL_BYTES ? 1 : 2;
+  return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
+}
+
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
+  const launch = launchEarly(path, opts);
+  try {
+    return await replayWith(path, opts, launch);
+  } finally {
+    launch?.stop();
+  }
+}
+
+async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | undefined): Promise<ReplayOutput> {
   const trace = await openTrace(path);
   const [topology, costs, asked] = await Promise.all([
     resolveTopology(trace, opts.topologyFile),
@@ -84,7 +111,7 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
           topology,
           costs,
           policies,
-          bareThread: replayBareThread(path, jobs, opts),
+          bareThread: replayBareThread(path, jobs, opts) && (launch ?? true),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });
