@@ -25,7 +25,7 @@ import type { Topology } from '../formats/trace/header.js';
 import type { BareHardware, BareSide } from './bare.js';
 import type { TraceHandlers } from './feed.js';
 import type { FactReader, FactWriter } from './fact-ring.js';
-import { RING_DONE } from './fact-ring.js';
+import { RING_ABORTED, RING_DONE } from './fact-ring.js';
 import type { GuestQueue } from './guest-queue.js';
 import type { StaleFinding, Violation } from './oracle.js';
 import type { GuestError } from './policy.js';
@@ -222,6 +222,13 @@ export class MirroredBare implements BareSide {
 /** The facts are not what this reader expects: the ring dropped, reordered or garbled an event. */
 export class FactsOutOfStep extends Error {}
 
+/** Another reader of bare hardware's facts failed and aborted them: its error is the one to report. */
+export class BareStopped extends Error {
+  constructor() {
+    super("bare hardware's thread stopped: another share of the replay failed");
+  }
+}
+
 /** How long receiveMessageOnPort is retried for a message its fact announced (ms). */
 const MESSAGE_WAIT_MS = 5000;
 
@@ -331,6 +338,7 @@ export class BareFacts {
    * serial run would report it: bad input one line, else an internal error), or ended early.
    */
   ended(state: number): never {
+    if (state === RING_ABORTED) throw new BareStopped();
     for (;;) {
       const got = receiveMessageOnPort(this.port);
       if (got === undefined) break;

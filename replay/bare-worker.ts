@@ -12,15 +12,18 @@ import type { BareThreadData, BareThreadSpec } from './bare-thread.js';
 
 const data = workerData as BareThreadData;
 const out = new FactWriter(data.ring);
-const post = (m: FactMessage) => data.port.postMessage(m);
+// Every reader gets every message, on its own port.
+const post = (m: FactMessage) => {
+  for (const p of data.ports) p.postMessage(m);
+};
 
 try {
   const loading = import('./bare-run.js');
-  const [spec] = (await once(data.port, 'message')) as [BareThreadSpec];
+  const [spec] = (await once(data.ports[0]!, 'message')) as [BareThreadSpec];
   const { replayBare } = await loading;
   await replayBare(spec, out, post);
 } catch (e) {
-  // The policy side stopped reading (it failed, or was told to stop): nothing to report.
+  // A reader stopped (its policies failed): nothing to report.
   if (!(e instanceof RingAborted)) {
     const { InputFault } = await import('../formats/result.js');
     post(

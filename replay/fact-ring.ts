@@ -1,27 +1,34 @@
-// A bounded ring of numbers between two threads, one writing and one reading, in a
-// SharedArrayBuffer: what bare hardware's thread hands the policy runs (bare-facts.ts). The writer
-// blocks (Atomics.wait) when the ring is full and the reader when it is empty: memory stays flat
-// however far ahead the writer could run. Positions are 32-bit counters that wrap; the ring holds a
-// power of two of words, so a counter's slot is its low bits and the words in flight are the
-// difference of two counters (wrap-around included).
+// A bounded ring of numbers from one writing thread to one or more reading threads (each reads
+// every word), in a SharedArrayBuffer: what bare hardware's thread hands the policy runs
+// (bare-facts.ts). The writer blocks (Atomics.wait) when the slowest reader is a ring behind, and a
+// reader when it has read everything: memory stays flat however far ahead the writer could run.
+// Positions are 32-bit counters that wrap; the ring holds a power of two of words, so a counter's
+// slot is its low bits and the words in flight are the difference of two counters (wrap-around
+// included).
 // Both sides publish their counter in batches (the writer at an event's end once FLUSH words are
-// waiting, the reader once an eighth of the ring is read), so a word costs a plain array access and
+// waiting, a reader once an eighth of the ring is read), so a word costs a plain array access and
 // an event at most one atomic load. A waiting side wakes in bulk, not word by word: a full ring is
-// written again once half of it is free (the reader wakes the writer only then), and the reader
-// waits for the writer's next batch. Otherwise the side that runs ahead (bare hardware, mostly)
-// would be woken, at the cost of a system call and a thread switch, every few events of the other.
-// Either side can end the ring: the writer when it is done (DONE) or failed (FAILED), the reader
-// when it stops early (ABORTED); a side waiting on the other then wakes and sees it.
+// written again once half of it is free (a reader wakes the writer only then), and a reader waits
+// for the writer's next batch. Otherwise the side that runs ahead (bare hardware, mostly) would be
+// woken, at the cost of a system call and a thread switch, every few events of the other.
+// Either side can end the ring: the writer when it is done (DONE) or failed (FAILED), a reader when
+// it stops early (ABORTED: every other reader stops too); a side waiting then wakes and sees it.
 
-/** Control words (Int32): the two counters, who waits, and the ring's state. */
+/** Control words (Int32). */
 const HEAD = 0;
-const TAIL = 1;
-const READER_WAITS = 2;
-const WRITER_WAITS = 3;
-const STATE = 4;
-/** The reader's counter at which a waiting writer has the room it waits for. */
-const WRITER_WANTS = 5;
-const CONTROL_BYTES = 64;
+const STATE = 1;
+const WRITER_WAITS = 2;
+/** The counter every reader must reach for a waiting writer to have the room it waits for. */
+const WRITER_WANTS = 3;
+/** Readers waiting for words (a count). */
+const READERS_WAIT = 4;
+/** Bumped by a reader that gives a waiting writer its room: what the writer waits on. */
+const ROOM = 5;
+const READERS = 6;
+/** Each reader's counter, from here. */
+const TAILS = 8;
+export const MAX_READERS = 8;
+const CONTROL_BYTES = (TAILS + MAX_READERS) * 4;
 
 export const RING_OPEN = 0;
 export const RING_DONE = 1;
@@ -33,16 +40,19 @@ const FLUSH = 256;
 /** How long one wait lasts before the waiting side looks at the ring's state again (ms). */
 const WAIT_MS = 200;
 
-/** A ring's shared memory: `words` (a power of two) Float64 slots after the control words (default 2 MB). */
-export function factRing(words = 1 << 18): SharedArrayBuffer {
+/** A ring's shared memory for `readers` readers: `words` (a power of two) Float64 slots after the control words (default 2 MB). */
+export function factRing(words = 1 << 18, readers = 1): SharedArrayBuffer {
   if (words < 16 || (words & (words - 1)) !== 0) throw new Error(`fact ring: ${words} words is not a power of two of at least 16`);
-  return new SharedArrayBuffer(CONTROL_BYTES + words * 8);
+  if (!(readers >= 1 && readers <= MAX_READERS)) throw new Error(`fact ring: ${readers} readers (1 to ${MAX_READERS})`);
+  const sab = new SharedArrayBuffer(CONTROL_BYTES + words * 8);
+  new Int32Array(sab, 0, CONTROL_BYTES / 4)[READERS] = readers;
+  return sab;
 }
 
-/** The reader stopped: the writer has nothing left to do. */
+/** A reader stopped: the writer has nothing left to do. */
 export class RingAborted extends Error {
   constructor() {
-    super('fact ring: the reader stopped');
+    super('fact ring: a reader stopped');
   }
 }
 
@@ -52,12 +62,13 @@ export class FactWriter {
   private readonly data: Float64Array;
   private readonly mask: number;
   private readonly size: number;
+  private readonly readers: number;
   /** A full ring is written to again once this much of it is free. */
   private readonly resume: number;
   /** Next word to write, and the last counter published. */
   private head = 0;
   private published = 0;
-  /** The reader's counter as last read: space is free up to it. */
+  /** The slowest reader's counter as last read: space is free up to it. */
   private tail = 0;
 
   constructor(sab: SharedArrayBuffer) {
@@ -66,6 +77,7 @@ export class FactWriter {
     this.size = this.data.length;
     this.mask = this.size - 1;
     this.resume = this.size >> 1;
+    this.readers = this.ctl[READERS]!;
   }
 
   /** Appends one word (waits while the ring is full). */
@@ -80,12 +92,12 @@ export class FactWriter {
     if (((this.head - this.published) | 0) >= FLUSH) this.flush();
   }
 
-  /** Publishes every word written, and wakes the reader if it waits. */
+  /** Publishes every word written, and wakes the readers that wait. */
   flush(): void {
     if (this.head === this.published) return;
     this.published = this.head;
     Atomics.store(this.ctl, HEAD, this.head);
-    if (Atomics.load(this.ctl, READER_WAITS) !== 0) Atomics.notify(this.ctl, HEAD);
+    if (Atomics.load(this.ctl, READERS_WAIT) !== 0) Atomics.notify(this.ctl, HEAD);
   }
 
   /** Ends the ring (DONE or FAILED) after publishing what is written. */
@@ -95,36 +107,46 @@ export class FactWriter {
     Atomics.notify(this.ctl, HEAD);
   }
 
+  /** The slowest reader's counter now. */
+  private slowest(): number {
+    let behind = 0;
+    for (let i = 0; i < this.readers; i++) behind = Math.max(behind, (this.head - Atomics.load(this.ctl, TAILS + i)) | 0);
+    return (this.head - behind) | 0;
+  }
+
   private waitForSpace(): void {
-    // Whatever is written must be visible first, or the reader would wait for it while we wait for it.
+    // Whatever is written must be visible first, or a reader would wait for it while we wait for it.
     this.flush();
     const full = this.size - this.resume;
     for (;;) {
-      this.tail = Atomics.load(this.ctl, TAIL);
+      const room = Atomics.load(this.ctl, ROOM);
+      this.tail = this.slowest();
       if (((this.head - this.tail) | 0) <= full) return;
       if (Atomics.load(this.ctl, STATE) === RING_ABORTED) throw new RingAborted();
       Atomics.store(this.ctl, WRITER_WANTS, (this.head - full) | 0);
       Atomics.store(this.ctl, WRITER_WAITS, 1);
-      // Read again after saying so: a release between the two is seen here or wakes the wait.
-      if (((this.head - Atomics.load(this.ctl, TAIL)) | 0) <= full) {
+      // Read again after saying so: a release between the two is seen here or changes ROOM.
+      if (((this.head - this.slowest()) | 0) <= full) {
         Atomics.store(this.ctl, WRITER_WAITS, 0);
         continue;
       }
-      Atomics.wait(this.ctl, TAIL, this.tail, WAIT_MS);
+      Atomics.wait(this.ctl, ROOM, room, WAIT_MS);
       Atomics.store(this.ctl, WRITER_WAITS, 0);
     }
   }
 }
 
 /**
- * The reading side. `onEnd(state)` is called when the ring is empty and the writer has ended it
- * (DONE with nothing left, or FAILED): it must throw. `stalled()` is asked after each wait that saw
- * no word arrive (the writer's thread may have died without a word): true ends the wait with an error.
+ * A reading side (`index`: which of the ring's readers). `onEnd(state)` is called when the writer
+ * has ended the ring and this reader has read everything (DONE or FAILED), or at once when a reader
+ * aborted it (ABORTED): it must throw. `stalled()` is asked after each wait that saw no word arrive
+ * (the writer's thread may have died without a word): true ends the wait with FAILED.
  */
 export class FactReader {
   private readonly ctl: Int32Array;
   private readonly data: Float64Array;
   private readonly mask: number;
+  private readonly mine: number;
   /** Words read before their space goes back to the writer. */
   private readonly batch: number;
   /** Next word to read, the writer's counter as last read, and the last counter released. */
@@ -136,11 +158,14 @@ export class FactReader {
     sab: SharedArrayBuffer,
     private readonly onEnd: (state: number) => never,
     private readonly stalled: (waitedMs: number) => boolean = () => false,
+    index = 0,
   ) {
     this.ctl = new Int32Array(sab, 0, CONTROL_BYTES / 4);
     this.data = new Float64Array(sab, CONTROL_BYTES);
     this.mask = this.data.length - 1;
     this.batch = this.data.length >> 3;
+    if (!(index >= 0 && index < this.ctl[READERS]!)) throw new Error(`fact ring: no reader ${index}`);
+    this.mine = TAILS + index;
   }
 
   /** The next word (waits until the writer publishes one). */
@@ -156,19 +181,23 @@ export class FactReader {
     if (((this.tail - this.released) | 0) >= this.batch) this.release();
   }
 
-  /** Stops reading: a writer waiting for space wakes and stops too. */
+  /** Stops reading: the writer and every other reader stop too. */
   abort(): void {
     Atomics.compareExchange(this.ctl, STATE, RING_OPEN, RING_ABORTED);
-    Atomics.notify(this.ctl, TAIL);
+    Atomics.add(this.ctl, ROOM, 1);
+    Atomics.notify(this.ctl, ROOM);
+    Atomics.notify(this.ctl, HEAD);
   }
 
   private release(): void {
     if (this.released === this.tail) return;
     this.released = this.tail;
-    Atomics.store(this.ctl, TAIL, this.tail);
-    // Wake a waiting writer only once it has the room it waits for.
-    if (Atomics.load(this.ctl, WRITER_WAITS) !== 0 && ((this.tail - Atomics.load(this.ctl, WRITER_WANTS)) | 0) >= 0)
-      Atomics.notify(this.ctl, TAIL);
+    Atomics.store(this.ctl, this.mine, this.tail);
+    // Wake a waiting writer only once this reader gives it the room it waits for.
+    if (Atomics.load(this.ctl, WRITER_WAITS) !== 0 && ((this.tail - Atomics.load(this.ctl, WRITER_WANTS)) | 0) >= 0) {
+      Atomics.add(this.ctl, ROOM, 1);
+      Atomics.notify(this.ctl, ROOM);
+    }
   }
 
   private waitForWords(): void {
@@ -178,19 +207,20 @@ export class FactReader {
       this.head = Atomics.load(this.ctl, HEAD);
       if (this.head !== this.tail) return;
       const state = Atomics.load(this.ctl, STATE);
+      if (state === RING_ABORTED) this.onEnd(state);
       if (state === RING_DONE || state === RING_FAILED) {
         // The writer publishes before it ends the ring: read the counter once more.
         this.head = Atomics.load(this.ctl, HEAD);
         if (this.head !== this.tail) return;
         this.onEnd(state);
       }
-      Atomics.store(this.ctl, READER_WAITS, 1);
+      Atomics.add(this.ctl, READERS_WAIT, 1);
       if (Atomics.load(this.ctl, HEAD) !== this.tail) {
-        Atomics.store(this.ctl, READER_WAITS, 0);
+        Atomics.sub(this.ctl, READERS_WAIT, 1);
         continue;
       }
       const r = Atomics.wait(this.ctl, HEAD, this.tail, WAIT_MS);
-      Atomics.store(this.ctl, READER_WAITS, 0);
+      Atomics.sub(this.ctl, READERS_WAIT, 1);
       if (r === 'timed-out') {
         waited += WAIT_MS;
         if (this.stalled(waited)) this.onEnd(RING_FAILED);

@@ -20,7 +20,7 @@ import { PolicyRun, type QueueLane, type RunShared, type RunSinks } from './poli
 import type { ResolvedPolicy } from './policies/index.js';
 import { BareHardware, type BareTotals } from './bare.js';
 import type { BareFacts } from './bare-facts.js';
-import { BareLaunch, type BareThread } from './bare-thread.js';
+import { attachBare, BareLaunch, type BareFeed, type BareReader } from './bare-thread.js';
 import { ReplayTables } from './results.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
@@ -43,6 +43,8 @@ export interface ReplayOptions {
    * tables are the same bytes.
    */
   readonly bareThread?: boolean | BareLaunch;
+  /** Instead: one reader's end of bare hardware's thread launched by another (parallel.ts). */
+  readonly bareFeed?: BareFeed;
 }
 
 /** Row writers onto the result tables, each reusing one row array. */
@@ -213,13 +215,15 @@ export async function replayRuns(
 ): Promise<ReplayedRuns> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
-  let bare: BareThread | undefined;
+  let bare: BareReader | undefined;
   const launch = opts.bareThread === true ? new BareLaunch() : opts.bareThread === false ? undefined : opts.bareThread;
+  let ok = false;
   try {
     let lanes: QueueLane[];
-    if (launch !== undefined) {
+    const feed = opts.bareFeed ?? launch?.begin(trace.path, opts.topology)[0];
+    if (feed !== undefined) {
       const queues = guestQueues(trace, opts.topology);
-      bare = launch.begin(trace.path, opts.topology, queues);
+      bare = attachBare(feed, queues);
       const mirrors = bare.facts.lanes;
       lanes = queues.map((l, k) => ({ ...l, ref: mirrors[k]! }));
     } else lanes = guestLanes(trace, opts.kit, opts.topology);
@@ -248,8 +252,12 @@ export async function replayRuns(
     for (const r of runs) r.compare(Math.max(0, events - 1));
     at.phase = 2;
     const summaries = runs.map((r) => r.finish());
+    ok = true;
     return { events, doorbells, bare: lanes.map((l) => l.ref), summaries };
   } finally {
+    // A failure here stops bare hardware's thread and its other readers (a reader that ended
+    // normally leaves them be: they may still be reading).
+    if (!ok) bare?.abort();
     launch?.stop();
     for (const r of runs) r.dispose();
     rmSync(scratch, { recursive: true, force: true });

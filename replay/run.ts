@@ -30,9 +30,10 @@ export interface RunOptions {
    */
   readonly jobs?: number;
   /**
-   * Bare hardware on a thread of its own when the policies run in this one (bare-thread.ts).
-   * Default: when neither --jobs nor this asks otherwise, with two cores or more and a trace of
-   * PARALLEL_BYTES or more. `jobs: 1` keeps everything on one thread.
+   * Bare hardware on a thread of its own (bare-thread.ts). Policies in this thread: by default
+   * when neither --jobs nor this asks otherwise, with two cores or more and a trace of
+   * PARALLEL_BYTES or more; `jobs: 1` keeps everything on one thread. Policies in shares
+   * (parallel.ts): computed once for every share unless this is false.
    */
   readonly bareThread?: boolean;
 }
@@ -101,6 +102,7 @@ async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | u
       ? await replayParallel(trace, topology, {
           policies: policies.map((p) => p.name),
           jobs,
+          ...(opts.bareThread !== undefined ? { bareThread: opts.bareThread } : {}),
           ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
           ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
