@@ -12,8 +12,13 @@
 //   SETTLED queue pos       ... and no longer does
 //   STALE queue + message   the entries bare hardware left stale at a position ({pos, keys})
 //   FAILED queue + message  why bare hardware told the guest the invalidation at a position failed
-//   END ordinal
+//   END ordinal            then the event itself, for the readers to replay without reading the
+//                          trace: EVENT kind queue seq, then a command's slot, cause and words
+//                          (as 32-bit halves), a doorbell's index and wrap, a fault's SID and state
+//   BATCH count            after the last event of each trace batch (progress, and the share's
+//                          stop flag, are checked there as in a serial run)
 // and once after the last event FINISH + message (each queue's completion bitset and totals).
+// Bare hardware's thread is the only one that reads the trace: a reader's events come from here.
 // BarePublisher makes them in bare hardware's thread; BareFacts reads one event's worth before the
 // policies see that event, into MirroredBare (one per guest queue), which answers a policy's run as
 // bare hardware itself would after the same event: the tables are the serial run's bytes.
@@ -28,7 +33,8 @@ import type { FactReader, FactWriter } from './fact-ring.js';
 import { RING_ABORTED, RING_DONE } from './fact-ring.js';
 import type { GuestQueue } from './guest-queue.js';
 import type { StaleFinding, Violation } from './oracle.js';
-import type { GuestError } from './policy.js';
+import type { Cause, GuestError } from './policy.js';
+import type { FeedCounts } from './feed.js';
 import { ProbePlans } from './probe-plan.js';
 import { finalVerdict, judgeStale, type GuestFinding, type GuestFindingKind, type Verdict } from './reference.js';
 
@@ -42,6 +48,14 @@ export const SETTLED = 6;
 export const STALE = 7;
 export const FAILED = 8;
 export const FINISH = 9;
+export const BATCH = 10;
+/** Event kinds, in the EVENT word's code. */
+const CMD = 0;
+const DOORBELL = 1;
+const ACK = 2;
+const FAULT = 3;
+const CAUSE_CODES: readonly (Cause | undefined)[] = [undefined, 'map', 'unmap'];
+const causeCode = (c: Cause | undefined): number => (c === 'map' ? 1 : c === 'unmap' ? 2 : 0);
 
 /** Guest queues a fact can name. */
 export const MAX_QUEUES = 256;
@@ -108,7 +122,11 @@ export class BarePublisher {
         q.write(seq, slot, halves, cause);
         const pos = ref.republished(slot);
         if (pos !== undefined) out.put(fact(REPUB, queue, pos));
-        this.end();
+        this.end(CMD, queue, seq);
+        out.put(slot);
+        out.put(causeCode(cause));
+        for (let i = 0; i < halves.length; i++) out.put(halves[i]!);
+        out.endEvent();
       },
       doorbell: (seq, index, wrap, queue) => {
         const { q, ref } = lanesOf[queue]!;
@@ -116,16 +134,23 @@ export class BarePublisher {
         const prod = q.doorbell(index, wrap);
         ref.doorbell(seq, index, wrap, from, prod);
         this.state(queue);
-        this.end();
+        this.end(DOORBELL, queue, seq);
+        out.put(index);
+        out.put(wrap);
+        out.endEvent();
       },
       ack: (seq, queue) => {
         lanesOf[queue]!.ref.ack(seq);
         this.state(queue);
-        this.end();
+        this.end(ACK, queue, seq);
+        out.endEvent();
       },
-      fault: (_seq, sid, timedOut) => {
+      fault: (seq, sid, timedOut) => {
         lanesOf[laneOfSid.get(sid) ?? 0]!.ref.fault(sid, timedOut);
-        this.end();
+        this.end(FAULT, 0, seq);
+        out.put(sid);
+        out.put(timedOut ? 1 : 0);
+        out.endEvent();
       },
     };
   }
@@ -154,9 +179,16 @@ export class BarePublisher {
     }
   }
 
-  private end(): void {
+  /** The event's facts are all written: its end, then the event itself (its payload follows). */
+  private end(kind: number, queue: number, seq: number): void {
     this.out.put(fact(END, 0, this.ordinal++));
-    this.out.endEvent();
+    this.out.put(fact(kind, queue, seq));
+  }
+
+  /** After the last event of a trace batch (`events` so far): published at once. */
+  batch(events: number): void {
+    this.out.put(fact(BATCH, 0, events));
+    this.out.flush();
   }
 
   /** After the last event: each queue's completion bitset and totals. */
@@ -232,11 +264,23 @@ export class BareStopped extends Error {
 /** How long receiveMessageOnPort is retried for a message its fact announced (ms). */
 const MESSAGE_WAIT_MS = 5000;
 
+/** A reader's events, as bare hardware's thread replays them (`republished`: REPUB's position, or -1). */
+export interface FactEvents {
+  command(seq: number, slot: number, halves: Uint32Array, cause: Cause | undefined, queue: number, republished: number): void;
+  doorbell(seq: number, index: number, wrap: number, queue: number): void;
+  ack(seq: number, queue: number): void;
+  fault(seq: number, sid: number, timedOut: boolean): void;
+}
+
+/** step()'s answer once the trace has ended (FINISH read, the mirrors settled). */
+export const TRACE_END = -2;
+
 /** The policy side: reads bare hardware's facts event by event into its mirrors. */
 export class BareFacts {
   /** Ordinal of the next event expected. */
   private next = 0;
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
+  private onBatch: ((events: number) => void) | undefined = undefined;
 
   constructor(
     private readonly ring: FactReader,
@@ -245,8 +289,62 @@ export class BareFacts {
   ) {}
 
   /**
+   * Every event of the trace, as bare hardware's thread read it, each after its facts are in the
+   * mirrors; `onBatch` after each trace batch with the events so far.
+   */
+  dispatch(h: FactEvents, halvesPerCommand: number, onBatch?: (events: number) => void): FeedCounts {
+    this.onBatch = onBatch;
+    const r = this.ring;
+    const halves = new Uint32Array(halvesPerCommand);
+    let events = 0;
+    let commands = 0;
+    let doorbells = 0;
+    let acks = 0;
+    for (;;) {
+      const repub = this.step();
+      if (repub === TRACE_END) break;
+      const w = r.take();
+      const high = Math.floor(w / 16);
+      const kind = w - high * 16;
+      const seq = Math.floor(high / MAX_QUEUES);
+      const queue = high - seq * MAX_QUEUES;
+      switch (kind) {
+        case CMD: {
+          const slot = r.take();
+          const cause = CAUSE_CODES[r.take()];
+          for (let i = 0; i < halvesPerCommand; i++) halves[i] = r.take();
+          h.command(seq, slot, halves, cause, queue, repub);
+          commands++;
+          break;
+        }
+        case DOORBELL: {
+          const index = r.take();
+          h.doorbell(seq, index, r.take(), queue);
+          doorbells++;
+          break;
+        }
+        case ACK:
+          h.ack(seq, queue);
+          acks++;
+          break;
+        case FAULT: {
+          const sid = r.take();
+          h.fault(seq, sid, r.take() === 1);
+          break;
+        }
+        default:
+          throw new FactsOutOfStep(`bare hardware's facts are out of step: event kind ${kind} at event ${this.next - 1}`);
+      }
+      events++;
+    }
+    if (events !== this.next) throw new FactsOutOfStep(`bare hardware's facts are out of step: ${events} events replayed of ${this.next}`);
+    return { events, commands, doorbells, acks };
+  }
+
+  /**
    * One event's facts into the mirrors, before the policies see that event; returns the position
-   * a command write republished, or -1.
+   * a command write republished, or -1 (TRACE_END after the last event: the mirrors hold bare
+   * hardware's totals). The event itself follows (dispatch reads it).
    */
   step(): number {
     const r = this.ring;
@@ -293,20 +391,18 @@ export class BareFacts {
           lane.failed.set(m.pos, m.reason);
           break;
         }
+        case BATCH:
+          this.onBatch?.(arg);
+          break;
+        case FINISH: {
+          const m = this.message('finish');
+          m.lanes.forEach((t, k) => this.lane(k).settle(t));
+          return TRACE_END;
+        }
         default:
           throw new FactsOutOfStep(`bare hardware's facts are out of step: fact ${code} inside event ${this.next}`);
       }
     }
-  }
-
-  /** After the last event: bare hardware's totals (`events`: how many the policies saw). */
-  finish(events: number): void {
-    if (events !== this.next)
-      throw new FactsOutOfStep(`bare hardware's facts are out of step: ${this.next} events where ${events} were replayed`);
-    const w = this.ring.take();
-    if (w !== fact(FINISH, 0, 0)) throw new FactsOutOfStep(`bare hardware's facts are out of step: fact ${w % 16} after the last event`);
-    const m = this.message('finish');
-    m.lanes.forEach((t, k) => this.lane(k).settle(t));
   }
 
   private lane(k: number): MirroredBare {

@@ -19,7 +19,7 @@ export async function replayBare(spec: BareThreadSpec, out: FactWriter, post: (m
     for (const d of l.topology.devices) laneOfSid.set(d.sid, k);
   });
   const pub = new BarePublisher(lanes, laneOfSid, out, post);
-  // After each batch, what is written is published: the next batch's read may take a while.
-  await dispatchTrace(trace, pub.handlers, () => out.flush());
+  // After each batch its count, published at once: the next batch's read may take a while.
+  await dispatchTrace(trace, pub.handlers, (events) => pub.batch(events));
   pub.finish();
 }

@@ -19,7 +19,7 @@ import type { HostOpsRowSink } from './ledger.js';
 import { PolicyRun, type QueueLane, type RunShared, type RunSinks } from './policy-run.js';
 import type { ResolvedPolicy } from './policies/index.js';
 import { BareHardware, type BareTotals } from './bare.js';
-import type { BareFacts } from './bare-facts.js';
+import type { FactEvents } from './bare-facts.js';
 import { attachBare, BareLaunch, type BareFeed, type BareReader } from './bare-thread.js';
 import { ReplayTables } from './results.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
@@ -170,37 +170,28 @@ export function traceHandlers(lanes: readonly BareQueueLane[], runs: readonly Po
 }
 
 /**
- * The same with bare hardware in its own thread: before each event reaches the runs, what bare
- * hardware published for it (`facts`, bare-facts.ts) is read into the lanes' mirrors.
+ * The same with bare hardware in its own thread: each event as that thread read it from the trace,
+ * after what bare hardware published for it is in the lanes' mirrors (bare-facts.ts).
  */
-export function mirroredHandlers(
-  lanes: readonly QueueLane[],
-  runs: readonly PolicyRun[],
-  at: ReplayPhase,
-  facts: BareFacts,
-): TraceHandlers {
+export function mirroredEvents(lanes: readonly QueueLane[], runs: readonly PolicyRun[], at: ReplayPhase): FactEvents {
   return {
-    command: (seq, slot, halves, cause, queue) => {
+    command: (seq, slot, halves, cause, queue, republished) => {
       at.event++;
-      const pos = facts.step();
       lanes[queue]!.q.write(seq, slot, halves, cause);
-      if (pos >= 0) for (const r of runs) r.republish(queue, pos);
+      if (republished >= 0) for (const r of runs) r.republish(queue, republished);
     },
     doorbell: (seq, index, wrap, queue) => {
       at.event++;
-      facts.step();
       const prod = lanes[queue]!.q.doorbell(index, wrap);
       for (const r of runs) r.doorbell(queue, seq, prod);
     },
     ack: (seq, queue) => {
       at.event++;
-      facts.step();
       const q = lanes[queue]!.q;
       for (const r of runs) r.ack(queue, seq, q.prod);
     },
     fault: (_seq, sid, timedOut) => {
       at.event++;
-      facts.step();
       for (const r of runs) r.fault(sid, timedOut);
     },
   };
@@ -243,10 +234,12 @@ export async function replayRuns(
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     at.phase = 0;
     at.event = -1;
-    const handlers = bare === undefined ? traceHandlers(lanes as BareQueueLane[], runs, at) : mirroredHandlers(lanes, runs, at, bare.facts);
-    const counts = await dispatchTrace(trace, handlers, opts.onProgress);
+    // With bare hardware in its own thread, the events come from it (it reads the trace).
+    const counts =
+      bare === undefined
+        ? await dispatchTrace(trace, traceHandlers(lanes as BareQueueLane[], runs, at), opts.onProgress)
+        : bare.facts.dispatch(mirroredEvents(lanes, runs, at), lanes[0]!.q.descBytes / 4, opts.onProgress);
     const { events, doorbells } = counts;
-    bare?.facts.finish(events);
     // Final comparison, then each run's completion points (and the ones it never completed).
     at.phase = 1;
     for (const r of runs) r.compare(Math.max(0, events - 1));
