@@ -8,9 +8,10 @@
 // Both sides publish their counter in batches (the writer at an event's end once FLUSH words are
 // waiting, a reader once an eighth of the ring is read), so a word costs a plain array access and
 // an event at most one atomic load. A waiting side wakes in bulk, not word by word: a full ring is
-// written again once half of it is free (a reader wakes the writer only then), and a reader waits
-// for the writer's next batch. Otherwise the side that runs ahead (bare hardware, mostly) would be
-// woken, at the cost of a system call and a thread switch, every few events of the other.
+// written again once half of it is free (a reader wakes the writer only then), and a waiting reader
+// is woken once a sixteenth of the ring waits for it or the writer pauses (a trace batch's end, its
+// own wait for room, the end). Otherwise the side that runs ahead would be woken, at the cost of a
+// system call and a thread switch, every few events of the other.
 // Either side can end the ring: the writer when it is done (DONE) or failed (FAILED), a reader when
 // it stops early (ABORTED: every other reader stops too); a side waiting then wakes and sees it.
 
@@ -65,9 +66,12 @@ export class FactWriter {
   private readonly readers: number;
   /** A full ring is written to again once this much of it is free. */
   private readonly resume: number;
-  /** Next word to write, and the last counter published. */
+  /** A waiting reader is woken once this many words wait for it (or the writer pauses). */
+  private readonly wake: number;
+  /** Next word to write, the last counter published, and the counter last woken for. */
   private head = 0;
   private published = 0;
+  private woken = 0;
   /** The slowest reader's counter as last read: space is free up to it. */
   private tail = 0;
 
@@ -77,6 +81,7 @@ export class FactWriter {
     this.size = this.data.length;
     this.mask = this.size - 1;
     this.resume = this.size >> 1;
+    this.wake = this.size >> 4;
     this.readers = this.ctl[READERS]!;
   }
 
@@ -87,17 +92,31 @@ export class FactWriter {
     this.head = (this.head + 1) | 0;
   }
 
-  /** An event's words are all written: published once FLUSH of them wait. */
+  /** An event's words are all written: published once FLUSH of them wait; waiting readers woken once `wake` do. */
   endEvent(): void {
-    if (((this.head - this.published) | 0) >= FLUSH) this.flush();
+    if (((this.head - this.published) | 0) >= FLUSH) this.publish(false);
   }
 
-  /** Publishes every word written, and wakes the readers that wait. */
+  /** Publishes every word written and wakes the readers that wait (the writer may pause now: at a trace batch's end, say). */
   flush(): void {
-    if (this.head === this.published) return;
-    this.published = this.head;
-    Atomics.store(this.ctl, HEAD, this.head);
-    if (Atomics.load(this.ctl, READERS_WAIT) !== 0) Atomics.notify(this.ctl, HEAD);
+    this.publish(true);
+  }
+
+  private publish(wakeAlways: boolean): void {
+    if (this.head !== this.published) {
+      this.published = this.head;
+      Atomics.store(this.ctl, HEAD, this.head);
+    }
+    // A reader that waits is woken in bulk, not every FLUSH words: each wake is a system call and,
+    // on a busy machine, a thread switch.
+    if (
+      this.woken !== this.head &&
+      (wakeAlways || ((this.head - this.woken) | 0) >= this.wake) &&
+      Atomics.load(this.ctl, READERS_WAIT) !== 0
+    ) {
+      this.woken = this.head;
+      Atomics.notify(this.ctl, HEAD);
+    }
   }
 
   /** Ends the ring (DONE or FAILED) after publishing what is written. */
