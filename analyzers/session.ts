@@ -13,7 +13,7 @@
 //     one-queue trace);
 //   - `devices`: the topology of each trace, one row per device;
 //   - for the analyzer modules, `_trace` (`trace` led by `file_id`, an integer per trace, and
-//     followed by the derived columns `_epoch`, `_iotlb_number`, `_prev_slot`, `_prev_wrap`:
+//     followed by the derived columns `_epoch`, `_iotlb_number`, `_fanout_devtlbs`, ...:
 //     running counts the loader computes in its one in-order pass over each trace,
 //     analyzers/sql-engine/derived-columns.ts) and `_trace_files` (file_id, file, arch);
 //   - the analyzer views of every module whose tables are present (analyzers/sql/), created when a

@@ -5,7 +5,7 @@
 // not have. Figures, each the best of REPS runs, wall time including process start:
 //   - plain text: `invtrace ingest` / `mawk '/vtd_inv_desc invalidate desc type/ {print $5","$7","$9}'`;
 //     also with the log read in a worker thread and in one thread, forced (INVTRACE_INGEST_WORKER)
-//   - gzip: `invtrace ingest big.log.gz` / `gzip -dc big.log.gz > /dev/null`
+//   - gzip: `invtrace ingest big.log.gz` / `gzip -dc big.log.gz > /dev/null`, also both ways forced
 //   - a QEMU + guest pair (the real scalable-strict run, plain) / its QEMU side alone
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
@@ -174,8 +174,9 @@ export const benches: readonly Bench[] = [
             note: 'skipped: mawk is not installed (apt-get install mawk)',
           });
 
-        // The QEMU log read in a worker thread (INVTRACE_INGEST_WORKER=1, formats/ingest/qemu-side.ts)
-        // and in the writing thread (the default), each forced.
+        // The QEMU log read in two stages (INVTRACE_INGEST_WORKER=1, formats/ingest/qemu-side.ts
+        // readVtdLogPipelined: a worker thread reads and runs the queue, this one writes) and in
+        // one thread, each forced.
         for (const [how, flag] of [
           ['worker thread', '1'],
           ['one thread', '0'],
@@ -198,6 +199,19 @@ export const benches: readonly Bench[] = [
           unit: 'x',
           note: `gzip -dc ${gunzip.seconds.toFixed(2)} s; goal <= 1.2${cpuRatio(zipped.cpu, gunzip.cpu)}`,
         });
+        // The same, the two stages forced on and off (the default decides by size and free cores).
+        for (const [how, flag] of [
+          ['worker thread', '1'],
+          ['one thread', '0'],
+        ] as const) {
+          const p = timeIngest([gz], arrow, REPS, { INVTRACE_INGEST_WORKER: flag });
+          out.push({
+            name: `${label}: gzip, ${how} / gzip -dc`,
+            value: p.seconds / gunzip.seconds,
+            unit: 'x',
+            note: `${p.seconds.toFixed(2)} s (INVTRACE_INGEST_WORKER=${flag})${cpuRatio(p.cpu, gunzip.cpu)}`,
+          });
+        }
 
         const q = join(dir, `qemu-${RUN}.log`);
         const g = join(dir, `guest-${RUN}.txt`);

@@ -120,8 +120,11 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
   const schema = opts.derived ? withDerivedFields(src.schema) : src.schema;
   const derived = new Set<string>(opts.derived ? DERIVED_COLUMNS : []);
   const withDerived = opts.derived ? derivedRelation(table) : table;
-  /** False once a pass found the rows out of seq order: the derived columns then come from windows. */
-  let ordered = true;
+  /**
+   * False once a pass could not count them (rows out of seq order, or a fan-out waited on too
+   * long: derived-columns.ts): the derived columns then come from windows.
+   */
+  let derivedCounted = true;
   const data = `_${table}_data`;
   // Always copied with the rest: the first column (a table needs one), and any column whose type
   // has no marker.
@@ -139,7 +142,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS ${select(own)}`);
     if (opts.derived)
       await engine.exec(
-        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${ordered ? select(fields) : derivedWindowSql(ident(table), src.schema)}`,
+        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${derivedCounted ? select(fields) : derivedWindowSql(ident(table), src.schema)}`,
       );
   };
 
@@ -160,12 +163,12 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
       );
     // Narrow segments: as many rows as bytes allow (a segment is parsed whole in WebAssembly).
     await engine.loadTable(data, ipcStreams(narrow, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))), into);
-    if (pass && !pass.ordered) ordered = false;
+    if (pass && !pass.counted) derivedCounted = false;
     return n;
   };
 
   const copy = async (want: ReadonlySet<string>) => {
-    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name) && (ordered || !derived.has(f.name)));
+    const keep = fields.map((f, i) => [f, i] as const).filter(([f]) => want.has(f.name) && (derivedCounted || !derived.has(f.name)));
     // String columns with a fixed dictionary go in as ENUMs: a small integer per row instead of a
     // string copied, measured and hashed into the table's statistics (most of the copy's CPU).
     const enumTypes = keep.every(([f]) => duckType(f.type as DataType) !== undefined)
@@ -188,7 +191,7 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
 
   const ensure = async (columns: ReadonlySet<string> | 'all') => {
     const want = new Set([...always, ...loaded]);
-    for (const f of fields) if ((columns === 'all' || columns.has(f.name)) && (ordered || !derived.has(f.name))) want.add(f.name);
+    for (const f of fields) if ((columns === 'all' || columns.has(f.name)) && (derivedCounted || !derived.has(f.name))) want.add(f.name);
     if (loaded.size > 0 && [...want].every((c) => loaded.has(c))) return;
     await copy(want);
   };

@@ -29,8 +29,8 @@ import { AtomicFile } from '../../formats/atomic.js';
 import { emptyStream, ipcSegments, type ArrowSource } from '../arrow-files.js';
 import { DerivePass, withDerivedFields } from './derived-columns.js';
 
-/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns). */
-const FORMAT = 2;
+/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns; 3: the fan-out ones). */
+const FORMAT = 3;
 
 /** Rows per Parquet row group: a few of DuckDB's 122,880-row scan units. */
 const ROW_GROUP_ROWS = 1 << 18;
@@ -93,7 +93,7 @@ export async function parquetOf(src: ArrowSource): Promise<{ path: string; writt
   let written = false;
   if (src.header !== undefined) {
     const pass = new DerivePass();
-    written = await writeParquetCopy(file, withDerivedFields(src.schema), pass.batches(src.batches()), () => pass.ordered);
+    written = await writeParquetCopy(file, withDerivedFields(src.schema), pass.batches(src.batches()), () => pass.counted);
   }
   if (!written) await writeParquetCopy(file, src.schema, src.batches());
   prune(dir, prefix, file);

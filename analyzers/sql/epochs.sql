@@ -25,7 +25,8 @@ WHERE kind = 'cmd';
 -- One row per epoch (epochs_by_completion by file_id), computed once per session: every epoch
 -- view reads it. A completion point closes its epoch and carries what the epoch holds; the
 -- commands after a trace's last completion point (its last command is no completion point) form
--- the open epoch, whose counts its last command carries.
+-- the open epoch, whose counts its last command carries (found by its seq: a join on one row per
+-- trace costs DuckDB a third of picking the row's values with max_by over every command).
 CREATE OR REPLACE TABLE _epochs AS
 SELECT
   file_id,
@@ -38,18 +39,15 @@ FROM _epochs_commands
 WHERE sync
 UNION ALL
 SELECT
-  file_id,
-  last.epoch::BIGINT AS epoch,
+  c.file_id,
+  c.epoch::BIGINT AS epoch,
   NULL AS completion_seq,
   NULL AS completion_op,
-  last.commands::BIGINT AS commands,
-  last.invalidations::BIGINT AS invalidations
-FROM (
-  SELECT file_id, max_by({'sync': sync, 'epoch': epoch, 'commands': commands, 'invalidations': invalidations}, seq) AS last
-  FROM _epochs_commands
-  GROUP BY file_id
-)
-WHERE NOT last.sync;
+  c.commands::BIGINT AS commands,
+  c.invalidations::BIGINT AS invalidations
+FROM _epochs_commands AS c
+JOIN (SELECT file_id, max(seq) AS seq FROM _epochs_commands GROUP BY file_id) AS last USING (file_id, seq)
+WHERE NOT c.sync;
 
 -- One row per epoch: the completion point that closes it and the commands before it.
 CREATE OR REPLACE VIEW epochs_by_completion(

@@ -4,33 +4,31 @@
 -- TLBI before it sends ATC_INV; Linux VT-d queues both before one wait).
 -- Requires: trace
 
--- IOTLB and device-TLB invalidations, each with the number of IOTLB invalidations written up to it
--- (itself included; `_iotlb_number`, counted by the loader in its pass over the trace:
--- analyzers/sql-engine/derived-columns.ts): the rows after one IOTLB invalidation and before the
--- next share that number (0 before the first one). Traces are told apart by file_id.
-CREATE OR REPLACE VIEW _fanout_invalidations AS
-SELECT
-  file_id,
-  seq,
-  op,
-  cache = 'iotlb' AS iotlb,
-  sid,
-  _iotlb_number AS iotlb_number
-FROM _trace
-WHERE kind = 'cmd' AND cache IN ('iotlb', 'atc', 'devtlb');
-
--- One row per IOTLB invalidation, with the device-TLB invalidations after it, plus one
--- (iotlb_seq NULL) per trace for those before the first IOTLB invalidation. Computed once per
--- session: every fanout view reads it.
+-- One row per IOTLB invalidation, with the device-TLB invalidations after it and the distinct
+-- devices (SID) they address (`_fanout_devtlbs`, `_fanout_devices`: counted by the loader in its
+-- pass over the trace, analyzers/sql-engine/derived-columns.ts), plus one (iotlb_seq NULL) per
+-- trace for those before the first IOTLB invalidation (`_iotlb_number` 0; no view shows their
+-- devices). Traces are told apart by file_id (_trace). Computed once per session: every fanout
+-- view reads it.
 CREATE OR REPLACE TABLE _fanout AS
 SELECT
   file_id,
-  max(seq) FILTER (WHERE iotlb) AS iotlb_seq,
-  any_value(op) FILTER (WHERE iotlb) AS op,
-  count(*) FILTER (WHERE NOT iotlb) AS devtlb_invalidations,
-  count(DISTINCT sid) FILTER (WHERE NOT iotlb) AS devices
-FROM _fanout_invalidations
-GROUP BY file_id, iotlb_number;
+  seq AS iotlb_seq,
+  op,
+  _fanout_devtlbs::BIGINT AS devtlb_invalidations,
+  _fanout_devices::BIGINT AS devices
+FROM _trace
+WHERE kind = 'cmd' AND cache = 'iotlb'
+UNION ALL
+SELECT
+  file_id,
+  NULL AS iotlb_seq,
+  NULL AS op,
+  count(*) AS devtlb_invalidations,
+  NULL AS devices
+FROM _trace
+WHERE kind = 'cmd' AND cache IN ('atc', 'devtlb') AND _iotlb_number = 0
+GROUP BY file_id;
 
 -- One row per IOTLB invalidation: the device-TLB invalidations written after it, before the next
 -- IOTLB invalidation.

@@ -20,7 +20,17 @@ import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
-import { qemuEvents, qemuEventsInWorker, qemuVtdItems, qemuWorkerAsked, readVtdLogInto } from './qemu-side.js';
+import {
+  pipelineAsked,
+  pipelinePays,
+  qemuEvents,
+  qemuEventsInWorker,
+  qemuVtdItems,
+  readVtdLogInto,
+  readVtdLogPipelined,
+  type Pipeline,
+  type PipelineOptions,
+} from './qemu-side.js';
 
 export interface IngestOptions {
   readonly output: string;
@@ -42,6 +52,15 @@ export interface IngestOptions {
    * queue emits it (qemu-items.ts). The output is the same; for tests of those fast paths.
    */
   readonly eventObjects?: boolean;
+  /**
+   * A QEMU log ingested on its own: `serial` reads it in this thread, `worker` in a worker thread
+   * (a VT-d log: the two-stage pipeline, qemu-side.ts readVtdLogPipelined), `auto` (the default,
+   * unless INVTRACE_INGEST_WORKER=0/1 says) a VT-d log in the pipeline when it is large
+   * (qemu-side.ts PIPELINE_MIN_BYTES). The output is the same.
+   */
+  readonly pipeline?: Pipeline;
+  /** Tests: the pipeline's batch size, or a batch it skips. */
+  readonly pipelineOptions?: PipelineOptions;
 }
 
 export type { Progress };
@@ -245,17 +264,23 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined);
   // A VT-d log ingested on its own is read straight into the trace's columns (one pass, no event
-  // objects: qemu-side.ts readVtdLogInto); or in a worker thread when asked (qemu-side.ts). A
-  // pair's QEMU side is read here, between the guest side's blocks, as event objects to align.
-  const worker = !guest && qemuWorkerAsked();
-  const direct = qemu !== undefined && !guest && !worker && arch === 'vtd' && opts.eventObjects !== true;
+  // objects: qemu-side.ts readVtdLogInto), a large one in two stages (a worker thread reads, scans
+  // and runs the queue; this one writes: readVtdLogPipelined). Another log ingested on its own is
+  // read in a worker thread when asked (qemuEventsInWorker). A pair's QEMU side is read here,
+  // between the guest side's blocks, as event objects to align.
+  const alone = qemu !== undefined && !guest;
+  const direct = alone && arch === 'vtd' && opts.eventObjects !== true;
+  const pipeline = opts.pipeline ?? pipelineAsked();
+  const worker = alone && !direct && pipeline === 'worker';
+  const pipelined = direct && (pipeline === 'worker' || (pipeline === 'auto' && (await pipelinePays(qemu.file))));
   const read = worker ? qemuEventsInWorker : qemuEvents;
   // A VT-d pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
   const items = aligner !== undefined && arch === 'vtd' && opts.eventObjects !== true;
   const q = qemu && !direct && !items ? read(qemu.file, arch, qd!, opts.progress) : undefined;
   const stream = items ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, opts.progress), g!) : aligner ? aligner.merge(q!, g!) : (q ?? g);
   try {
-    if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
+    if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
+    else if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
     else for await (const batch of stream!) for (const e of batch) asm.push(e);
     const agreement = aligner?.report;
     const queue = asm.queue;

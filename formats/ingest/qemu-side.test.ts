@@ -1,5 +1,6 @@
-// The QEMU side read in a worker thread (qemu-side.ts qemuEventsInWorker) against the same log read
-// in this thread: the same trace bytes, the same summary (counts, warnings in order), the same
+// The QEMU side read in a worker thread (INVTRACE_INGEST_WORKER=1: qemu-side.ts qemuEventsInWorker
+// for an SMMUv3 log, readVtdLogPipelined for a VT-d one, see also pipeline.test.ts) against the
+// same log read in this thread: the same trace bytes, the same summary (counts, warnings in order), the same
 // error messages for a truncated gzip stream and, under --strict, a garbled line; and the wire
 // (event-wire.ts) gives back every event the queues produce, with what the compact form cannot hold
 // sent as it is. The worker runs the compiled module (dist/, built by `npm test`).

@@ -1,21 +1,24 @@
 // The QEMU side of an ingest: a VT-d log ingested on its own is read in one pass straight into the
 // trace's columns (`readVtdLogInto`: register-mode byte scanner, the queue's state machine on
-// numbers, the assembler as its QueueRows); otherwise as batches of queue events, one batch per
-// block of lines: read in this thread (`qemuEvents`, the pair's QEMU side and SMMUv3), or, when
-// asked for a log ingested on its own (INVTRACE_INGEST_WORKER=1), in a worker thread
-// (`qemuEventsInWorker`, qemu-worker.ts) while this thread builds and writes the trace: reading,
-// scanning and the queue state machine then overlap the builder and the Arrow writer (about half of
-// the work each). On the 2-core machine this did not pay (`qemuWorkerAsked`).
+// numbers, the assembler as its QueueRows), a large one in two stages (`readVtdLogPipelined`): a
+// worker thread (qemu-worker.ts) runs that reader with the queue's calls recorded in typed-array
+// batches (row-wire.ts), and this thread replays them into the assembler, so reading, inflating,
+// scanning and the queue overlap the builder and the Arrow writer. Other logs are read as batches
+// of queue events, one batch per block of lines: in this thread (`qemuEvents`, the pair's QEMU
+// side and SMMUv3), or, when forced (INVTRACE_INGEST_WORKER=1), in a worker thread
+// (`qemuEventsInWorker`), which did not pay on the 2-core machine.
 //
 // The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
-// same file) and sends each block's events as typed arrays (event-wire.ts), with the block's
-// progress; at the end its diagnostics, which this thread's Diagnostics takes over, so the summary,
-// the warnings and their order are the same. An InputFault there (a malformed line under --strict,
-// a truncated gzip stream) arrives after the batches before it, so it surfaces where it would in
-// this thread, with the same message. At most IN_FLIGHT batches wait for this thread (a shared
-// credit counter the worker waits on), so memory stays flat whatever the size of the log.
+// same file) and sends its batches with the progress; at the end its diagnostics, which this
+// thread's Diagnostics takes over, so the summary, the warnings and their order are the same. An
+// InputFault there (a malformed line under --strict, a truncated gzip stream) arrives after the
+// batches before it, so it surfaces where it would in this thread, with the same message. At most
+// IN_FLIGHT batches wait for this thread (a shared credit counter the worker waits on), so memory
+// stays flat whatever the size of the log.
 
-import { Worker } from 'node:worker_threads';
+import { stat } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
 import type { Progress } from '../capture/guest-trace.js';
@@ -27,12 +30,14 @@ import { VTD_EVENTS } from '../capture/qemu-vtd.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
 import type { QueueRows } from '../capture/queue-rows.js';
-import { readLineChunks } from '../lines.js';
+import { Stamp } from '../capture/stamp.js';
+import { isGzip, readLineChunks } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import type { Item } from './align.js';
 import { decodeEvents, type Wire } from './event-wire.js';
 import { QemuVtdItems } from './qemu-items.js';
+import { BatchOrder, replayRows, type RowBatch } from './row-wire.js';
 
 /**
  * The QEMU side as batches of queue events, a block of lines at a time: a line in the canonical
@@ -112,18 +117,26 @@ async function* qemuBlocks(file: string, q: VtdQemuQueue | Smmuv3QemuQueue, diag
   }
 }
 
-/** What the worker is asked to read. */
+/** What the worker is asked to read: the events of any QEMU log, or the row calls of a VT-d one. */
 export interface QemuWorkerData {
+  readonly mode: 'events' | 'rows';
   readonly file: string;
   readonly arch: Arch;
   readonly strict: boolean;
   /** Int32Array over a SharedArrayBuffer: batches the worker may still send. */
   readonly credits: SharedArrayBuffer;
+  /** `rows`: records per batch (row-wire.ts BATCH_ROWS by default). */
+  readonly batchRows?: number;
+  /** `rows`, tests of the batch order check only: the batch the worker skips (never sends). */
+  readonly skipBatch?: number;
+  /** `rows`: where this thread gives the batches' buffers back, replayed (read with receiveMessageOnPort). */
+  readonly returns?: MessagePort;
 }
 
 export type QemuWorkerMessage =
   | { readonly type: 'batch'; readonly wire: Wire; readonly bytes: number; readonly lines: number }
-  | { readonly type: 'done'; readonly diag: DiagnosticsState }
+  | { readonly type: 'rows'; readonly batch: RowBatch; readonly bytes: number; readonly lines: number }
+  | { readonly type: 'done'; readonly diag: DiagnosticsState; readonly batches?: number }
   | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
 
 /** Batches the worker may read ahead of this thread. */
@@ -134,27 +147,63 @@ export const IN_FLIGHT = 4;
  */
 export const MIN_BATCH = 4096;
 
-/**
- * Whether to read the log in a worker thread: only when asked (INVTRACE_INGEST_WORKER=1). Measured
- * on the 2-core machine (docs/ingest.md "Writing"), it never paid: the two threads and the second
- * isolate's compiler and collector threads take 1.45-1.7 s of CPU against 1.1-1.3 s in one thread,
- * more than two cores can overlap, and the run was slower at every load and priority tried.
- */
-export function qemuWorkerAsked(): boolean {
-  return process.env.INVTRACE_INGEST_WORKER === '1';
+/** How a QEMU log ingested on its own is read: in this thread, in a worker thread, or by its size. */
+export type Pipeline = 'serial' | 'worker' | 'auto';
+
+/** INVTRACE_INGEST_WORKER=1 forces the worker thread, =0 this thread; otherwise `auto`. */
+export function pipelineAsked(): Pipeline {
+  const v = process.env.INVTRACE_INGEST_WORKER;
+  return v === '1' ? 'worker' : v === '0' ? 'serial' : 'auto';
 }
 
-/** The QEMU side as batches of queue events, read in a worker thread (see the header). */
-export async function* qemuEventsInWorker(
-  file: string,
-  arch: Arch,
-  diag: Diagnostics,
-  progress?: Progress,
-): AsyncGenerator<CaptureEvent[]> {
-  const credits = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Whether to read the log in a worker thread: only when asked (INVTRACE_INGEST_WORKER=1) for the
+ * event path (SMMUv3, or `eventObjects`). Measured on the 2-core machine (docs/ingest.md
+ * "Writing"), it never paid there: its events are objects decoded again on this side.
+ */
+export function qemuWorkerAsked(): boolean {
+  return pipelineAsked() === 'worker';
+}
+
+/**
+ * Bytes of a plain log from which `auto` reads a VT-d log in two stages (a gzip log: from an
+ * eighth of it, about what 32 MiB of log text compresses to). Below it, the worker's start (its
+ * isolate, its own compile of the scanner, the first batch's wait: ~0.1-0.15 s of wall time, ~0.2 s
+ * of CPU) costs more than half of the log's parse and build saves (docs/ingest.md, "Two stages").
+ */
+export const PIPELINE_MIN_BYTES = 32 << 20;
+const PIPELINE_MIN_GZIP_BYTES = PIPELINE_MIN_BYTES >> 3;
+
+/**
+ * Whether a second core is free: the two stages only overlap on one. The 1-minute load average of
+ * the other jobs (ours has barely started) must leave a core idle; on a machine whose cores are all
+ * busy the pipeline is slower than one thread, since its threads only add CPU.
+ */
+export function coreFree(cores: number = availableParallelism(), load: number = loadavg()[0]!): boolean {
+  return cores >= 2 && load < cores - 1;
+}
+
+/** Whether `auto` reads `file` in two stages: by its size on disk, when a core is free. */
+export async function pipelinePays(file: string, free: boolean = coreFree()): Promise<boolean> {
+  if (!free) return false;
+  const size = (await stat(file)).size;
+  if (size < PIPELINE_MIN_GZIP_BYTES) return false;
+  return size >= PIPELINE_MIN_BYTES || (await isGzip(file));
+}
+
+/**
+ * The messages of a reader worker, in order, until its `done` (returned): an `error` is thrown here
+ * (an InputFault as it was in the worker), as is the worker's failure or early exit. Asking for
+ * the next message gives the worker a credit for one more batch. The worker ends with the iteration
+ * (also when this thread stops early: woken should it wait for a credit, then terminated).
+ */
+async function* workerMessages(
+  data: QemuWorkerData,
+  transferList: Transferable[] = [],
+): AsyncGenerator<Extract<QemuWorkerMessage, { type: 'batch' | 'rows' }>, Extract<QemuWorkerMessage, { type: 'done' }>> {
+  const credits = new Int32Array(data.credits);
   credits[0] = IN_FLIGHT;
-  const data: QemuWorkerData = { file, arch, strict: diag.strict, credits: credits.buffer };
-  const worker = new Worker(workerScript(import.meta.url, 'formats/ingest/qemu-worker.js'), { workerData: data });
+  const worker = new Worker(workerScript(import.meta.url, 'formats/ingest/qemu-worker.js'), { workerData: data, transferList });
   const inbox: QemuWorkerMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -167,7 +216,7 @@ export async function* qemuEventsInWorker(
     arrived();
   });
   worker.on('error', (e) => {
-    failure ??= e;
+    failure ??= new Error(`the QEMU log reader thread failed: ${e.message}`);
     arrived();
   });
   worker.on('exit', (code) => {
@@ -186,13 +235,8 @@ export async function* qemuEventsInWorker(
         if (m.input !== undefined) throw new InputFault(m.input);
         throw new Error(`QEMU log reader thread: ${m.message ?? 'failed'}`);
       }
-      if (m.type === 'done') {
-        diag.restore(m.diag);
-        return;
-      }
-      diag.lines = m.lines;
-      progress?.(file, m.bytes, m.lines);
-      yield decodeEvents(m.wire, file);
+      if (m.type === 'done') return m;
+      yield m;
       // This batch is written: the worker may send one more.
       Atomics.add(credits, 0, 1);
       Atomics.notify(credits, 0);
@@ -202,5 +246,96 @@ export async function* qemuEventsInWorker(
     Atomics.add(credits, 0, IN_FLIGHT);
     Atomics.notify(credits, 0);
     await worker.terminate();
+  }
+}
+
+/** The QEMU side as batches of queue events, read in a worker thread (see the header). */
+export async function* qemuEventsInWorker(
+  file: string,
+  arch: Arch,
+  diag: Diagnostics,
+  progress?: Progress,
+): AsyncGenerator<CaptureEvent[]> {
+  const data: QemuWorkerData = { mode: 'events', file, arch, strict: diag.strict, credits: new SharedArrayBuffer(4) };
+  const messages = workerMessages(data);
+  try {
+    for (;;) {
+      const r = await messages.next();
+      if (r.done === true) {
+        diag.restore(r.value.diag);
+        return;
+      }
+      const m = r.value;
+      if (m.type !== 'batch') throw new Error(`QEMU log reader thread: unexpected ${m.type} message`);
+      diag.lines = m.lines;
+      progress?.(file, m.bytes, m.lines);
+      yield decodeEvents(m.wire, file);
+    }
+  } finally {
+    await stop(messages);
+  }
+}
+
+/** Ends a worker's message iteration (and so the worker) if it has not ended. */
+async function stop(messages: AsyncGenerator<unknown, unknown>): Promise<void> {
+  await messages.return(undefined);
+}
+
+/** Options of `readVtdLogPipelined` (tests). */
+export interface PipelineOptions {
+  /** Records per batch (row-wire.ts BATCH_ROWS). */
+  readonly batchRows?: number;
+  /** The batch the worker skips, to see the order check fire. */
+  readonly skipBatch?: number;
+}
+
+/**
+ * `readVtdLogInto` as a two-stage pipeline: a worker thread reads the log (inflating a gzip),
+ * scans its lines and runs the queue's state machine, recording the queue's calls on its QueueRows
+ * (row-wire.ts), and this thread replays them on `rows` (the trace assembler: builder and writer)
+ * as the batches arrive, at most IN_FLIGHT ahead. The worker's Diagnostics (same file, same
+ * --strict) are taken over at the end, so the summary and its warnings are the same; an InputFault
+ * there arrives after the batches of the lines before it, so it surfaces with the same message.
+ */
+export async function readVtdLogPipelined(
+  file: string,
+  rows: QueueRows,
+  diag: Diagnostics,
+  progress?: Progress,
+  opts: PipelineOptions = {},
+): Promise<void> {
+  const returns = new MessageChannel();
+  const data: QemuWorkerData = {
+    mode: 'rows',
+    file,
+    arch: 'vtd',
+    strict: diag.strict,
+    credits: new SharedArrayBuffer(4),
+    returns: returns.port2,
+    ...(opts.batchRows !== undefined ? { batchRows: opts.batchRows } : {}),
+    ...(opts.skipBatch !== undefined ? { skipBatch: opts.skipBatch } : {}),
+  };
+  const order = new BatchOrder();
+  const stamp = new Stamp();
+  const messages = workerMessages(data, [returns.port2]);
+  try {
+    for (;;) {
+      const r = await messages.next();
+      if (r.done === true) {
+        order.end(r.value.batches ?? 0);
+        diag.restore(r.value.diag);
+        return;
+      }
+      const m = r.value;
+      if (m.type !== 'rows') throw new Error(`QEMU log reader thread: unexpected ${m.type} message`);
+      order.take(m.batch.seq);
+      replayRows(m.batch, file, rows, stamp);
+      returns.port1.postMessage(m.batch.buffer, [m.batch.buffer]);
+      diag.lines = m.lines;
+      progress?.(file, m.bytes, m.lines);
+    }
+  } finally {
+    await stop(messages);
+    returns.port1.close();
   }
 }

@@ -1,13 +1,17 @@
-// The worker thread that reads a QEMU log for qemu-side.ts `qemuEventsInWorker`: the log through the
-// in-thread reader (`qemuEvents`: scanner, text fallback, queue state machine), the queue events of a few blocks posted as typed arrays (event-wire.ts) with the
-// progress, at most the credits the writing thread gave ahead of it; then its diagnostics, or the
-// error (an InputFault as its detail).
+// The worker thread that reads a QEMU log for qemu-side.ts: in `events` mode (`qemuEventsInWorker`)
+// the log through the in-thread reader (`qemuEvents`: scanner, text fallback, queue state machine),
+// the queue events of a few blocks posted as typed arrays (event-wire.ts); in `rows` mode
+// (`readVtdLogPipelined`) a VT-d log through `readVtdLogInto` with a RowBatcher as its QueueRows
+// (row-wire.ts), each full batch of the queue's calls posted as it fills. Each batch goes with the
+// progress, and at most with the credits the writing thread gave ahead of it; then its diagnostics,
+// or the error (an InputFault as its detail, after the rows of the lines before it).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { InputFault } from '../result.js';
 import { encodeEvents } from './event-wire.js';
-import { MIN_BATCH, qemuEvents, type QemuWorkerData, type QemuWorkerMessage } from './qemu-side.js';
+import { MIN_BATCH, qemuEvents, readVtdLogInto, type QemuWorkerData, type QemuWorkerMessage } from './qemu-side.js';
+import { RowBatcher } from './row-wire.js';
 
 const port = parentPort!;
 const post = (m: QemuWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
@@ -22,21 +26,25 @@ function credit(counter: Int32Array): void {
   }
 }
 
-async function run(spec: QemuWorkerData): Promise<void> {
-  const diag = new Diagnostics(spec.file, spec.strict);
-  const credits = new Int32Array(spec.credits);
-  let bytes = 0;
-  const progress = (_file: string, b: number) => {
-    bytes = b;
+/** Progress as the reader reports it: the bytes read so far (the lines are the Diagnostics'). */
+class Read {
+  bytes = 0;
+  readonly progress = (_file: string, b: number) => {
+    this.bytes = b;
   };
+}
+
+async function events(spec: QemuWorkerData, diag: Diagnostics): Promise<void> {
+  const credits = new Int32Array(spec.credits);
+  const read = new Read();
   let events: CaptureEvent[] = [];
   const send = () => {
     const wire = encodeEvents(events);
     events = [];
     credit(credits);
-    post({ type: 'batch', wire, bytes, lines: diag.lines }, [wire.buffer]);
+    post({ type: 'batch', wire, bytes: read.bytes, lines: diag.lines }, [wire.buffer]);
   };
-  for await (const batch of qemuEvents(spec.file, spec.arch, diag, progress)) {
+  for await (const batch of qemuEvents(spec.file, spec.arch, diag, read.progress)) {
     for (const e of batch) events.push(e);
     if (events.length >= MIN_BATCH) send();
   }
@@ -44,8 +52,36 @@ async function run(spec: QemuWorkerData): Promise<void> {
   post({ type: 'done', diag: diag.state() });
 }
 
+async function rows(spec: QemuWorkerData, diag: Diagnostics): Promise<void> {
+  const credits = new Int32Array(spec.credits);
+  const read = new Read();
+  const returns = spec.returns;
+  const batcher = new RowBatcher(
+    (batch) => {
+      if (batch.seq === spec.skipBatch) return;
+      credit(credits);
+      post({ type: 'rows', batch, bytes: read.bytes, lines: diag.lines }, [batch.buffer]);
+    },
+    spec.batchRows,
+    () => (returns === undefined ? undefined : (receiveMessageOnPort(returns)?.message as ArrayBuffer | undefined)),
+  );
+  try {
+    await readVtdLogInto(spec.file, batcher, diag, read.progress);
+  } finally {
+    // The rows of the lines before an error go first, so an error of the writing side on one of
+    // them surfaces before this one, as in one thread.
+    batcher.flush();
+    returns?.close();
+  }
+  post({ type: 'done', diag: diag.state(), batches: batcher.sent });
+}
+
 try {
-  await run(workerData as QemuWorkerData);
+  const spec = workerData as QemuWorkerData;
+  const diag = new Diagnostics(spec.file, spec.strict);
+  await (spec.mode === 'rows' ? rows(spec, diag) : events(spec, diag));
 } catch (e) {
-  post(e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: (e as Error).stack ?? String(e) });
+  post(
+    e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: e instanceof Error ? e.message : String(e) },
+  );
 }
