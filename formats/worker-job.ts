@@ -39,6 +39,7 @@ export interface WorkerJobHandlers<N> {
  */
 export const WORKER_SCRIPTS = [
   'replay/worker.js',
+  'replay/bare-worker.js',
   'analyzers/ci/worker.js',
   'cli/tui/jobs/worker.js',
   'formats/ingest/qemu-worker.js',
