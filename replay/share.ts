@@ -62,7 +62,7 @@ export type ShareMessage =
       readonly bare: ReturnType<typeof bareOutput>;
       readonly records: { readonly hostOps: number; readonly completions: number };
     }
-  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
+  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string; readonly stack?: string };
 
 /** What a share hands back: its summaries, bare hardware's output and how many records it spilled. */
 export type ShareDone = Extract<ShareMessage, { type: 'done' }>;
