@@ -14,5 +14,7 @@ try {
 } catch (e) {
   // The message alone is what users see; the stack rides along for INVTRACE_DEBUG (cli/run.ts).
   const err = e as Error | null | undefined;
-  post(e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: err?.message ?? String(e), stack: err?.stack });
+  post(
+    e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: err?.message ?? String(e), stack: err?.stack },
+  );
 }
