@@ -10,6 +10,8 @@
 //   npm run replay:hashes -- --check FILE      compare with FILE; exit 1 and list any difference
 //   ... -- --jobs N                            replay with N worker threads (default: as `replay` picks;
 //                                              every bundled input is small enough to run serially)
+//   ... -- --bare-thread                       bare hardware on a thread of its own (replay/bare-thread.ts)
+//                                              for every input: its handoff must give the same bytes
 //
 // Inputs are copied into a scratch folder and replayed by relative path, so replay.json (which
 // names its trace) hashes the same in any checkout.
@@ -43,7 +45,11 @@ function bundledInputs(): [string, string[]][] {
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-export async function replayHashes(log: (s: string) => void = () => {}, jobs?: number): Promise<Record<string, Record<string, string>>> {
+export async function replayHashes(
+  log: (s: string) => void = () => {},
+  jobs?: number,
+  bareThread?: boolean,
+): Promise<Record<string, Record<string, string>>> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-hashes-'));
   const cwd = process.cwd();
   const out: Record<string, Record<string, string>> = {};
@@ -61,7 +67,12 @@ export async function replayHashes(log: (s: string) => void = () => {}, jobs?: n
         await ingest(files, { output: input });
       }
       const dir = `out/${name}`;
-      await runReplay(input, { policies: ['all', 'designs'], outDir: dir, ...(jobs !== undefined ? { jobs } : {}) });
+      await runReplay(input, {
+        policies: ['all', 'designs'],
+        outDir: dir,
+        ...(jobs !== undefined ? { jobs } : {}),
+        ...(bareThread !== undefined ? { bareThread } : {}),
+      });
       out[name] = Object.fromEntries(TABLES.map((t) => [t, sha(join(dir, t))]));
       log(`${name}: ${Date.now() - t0} ms`);
     }
@@ -76,7 +87,11 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
   const jobs = at('--jobs');
-  const hashes = await replayHashes((s) => process.stderr.write(`${s}\n`), jobs === undefined ? undefined : Number(jobs));
+  const hashes = await replayHashes(
+    (s) => process.stderr.write(`${s}\n`),
+    jobs === undefined ? undefined : Number(jobs),
+    args.includes('--bare-thread') ? true : undefined,
+  );
   const text = `${JSON.stringify(hashes, null, 2)}\n`;
   const write = at('--write');
   const check = at('--check');

@@ -24,6 +24,8 @@ export interface MeasureSpec {
   readonly jobs?: number;
   /** Write the result tables (as `replay -o`), not only the summary (as `compare`). */
   readonly tables?: boolean;
+  /** RunOptions.bareThread: false keeps bare hardware beside the policies (each share its own). */
+  readonly bareThread?: boolean;
 }
 
 export interface MeasureResult {
@@ -154,6 +156,7 @@ export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
           policies: spec.policies ?? ['all'],
           ...(dir ? { outDir: dir } : {}),
           ...(spec.jobs !== undefined ? { jobs: spec.jobs } : {}),
+          ...(spec.bareThread !== undefined ? { bareThread: spec.bareThread } : {}),
         });
       } finally {
         if (dir) rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,8 @@
 // Each note also gives the figure's CPU time (user + system, all threads) and its ratio to the
 // read's: the load of other processes stretches wall time, hardly CPU time, so compare builds on
 // that (a 2-thread figure's CPU time is both threads' work, not its wall time).
+// Bare hardware runs on a thread of its own by default (replay/bare-thread.ts); the `--jobs 1` and
+// `bare hardware in each share` lines are the same figures without it, measured in the same run.
 // Goals (issue 13): one policy ≤ 3x read; all 9 policies on 2 cores ≤ 8x read; peak RSS of all
 // policies ≤ 1 GB, about the same at 10M commands. Also the TUI's background replay job.
 
@@ -68,8 +70,15 @@ async function figures(commands: number): Promise<Measurement[]> {
     const cores = Math.min(availableParallelism(), ALL_POLICIES.length);
     const runs: [string, MeasureSpec][] = [
       ['per-command (compare)', { kind: 'replay', trace, policies: ['per-command'] }],
+      // The same in one thread (bare hardware beside the policy): the peer of the line above.
+      ['per-command, --jobs 1 (compare)', { kind: 'replay', trace, policies: ['per-command'], jobs: 1 }],
       ['hw-direct (compare)', { kind: 'replay', trace, policies: ['hw-direct'] }],
       [`all ${ALL_POLICIES.length} policies, ${cores} threads (compare)`, { kind: 'replay', trace, policies: ['all'] }],
+      // The same with bare hardware replayed by each share, beside its policies (before bare-thread.ts).
+      [
+        `all ${ALL_POLICIES.length} policies, ${cores} threads, bare hardware in each share`,
+        { kind: 'replay', trace, policies: ['all'], bareThread: false },
+      ],
       [`all ${ALL_POLICIES.length} policies, serial --jobs 1 (compare)`, { kind: 'replay', trace, policies: ['all'], jobs: 1 }],
       ['TUI background replay job (all policies, tables)', { kind: 'tui', trace }],
     ];

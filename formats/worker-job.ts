@@ -14,6 +14,8 @@ import { InputFault, type InputError } from './result.js';
 export interface JobError {
   readonly type: 'error';
   readonly message?: string;
+  /** The worker's stack of an internal error: kept on the error, printed only with INVTRACE_DEBUG (cli/run.ts). */
+  readonly stack?: string;
   readonly input?: boolean | InputError;
 }
 
@@ -39,6 +41,7 @@ export interface WorkerJobHandlers<N> {
  */
 export const WORKER_SCRIPTS = [
   'replay/worker.js',
+  'replay/bare-worker.js',
   'analyzers/ci/worker.js',
   'cli/tui/jobs/worker.js',
   'formats/ingest/qemu-worker.js',
@@ -96,6 +99,10 @@ export function workerJob<M extends { readonly type: string }>(
 
 function jobFault(m: JobError, internal?: (message: string) => string): Error {
   const message = m.message ?? '';
-  if (m.input === undefined || m.input === false) return new Error(internal ? internal(message) : message);
+  if (m.input === undefined || m.input === false) {
+    const e = new Error(internal ? internal(message) : message);
+    if (m.stack !== undefined) e.stack = m.stack;
+    return e;
+  }
   return new InputFault(m.input === true ? { message } : m.input);
 }

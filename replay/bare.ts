@@ -10,10 +10,43 @@ import type { ReplayKit } from './host.js';
 import type { GuestError } from './policy.js';
 import type { GuestQueue } from './guest-queue.js';
 import { ProbePlans } from './probe-plan.js';
-import { overrunOnDoorbell, overrunOnWrite, Reference } from './reference.js';
+import { overrunOnDoorbell, overrunOnWrite, Reference, type GuestFinding, type GuestFindingKind, type Verdict } from './reference.js';
+import type { StaleFinding, Violation } from './oracle.js';
 import type { QueueUnit, UnitEvent } from './unit.js';
 
-export class BareHardware {
+/** What bare hardware did over the whole trace, for the replay's output (replayer.ts bareOutput). */
+export interface BareTotals {
+  /** Completion points completed. */
+  readonly completions: number;
+  /** Queue errors raised. */
+  readonly errors: number;
+  /** Guest findings kept in full (the first ones) and counted by kind. */
+  readonly findings: readonly GuestFinding[];
+  readonly byKind: Partial<Record<GuestFindingKind, number>>;
+}
+
+/**
+ * What a policy's run on one guest queue reads from bare hardware on that queue (queue-run.ts):
+ * after each event its consumer position and pending error, at a stale finding the reference's
+ * verdict, at the end which completion points it completed. BareHardware answers in this thread;
+ * bare-facts.ts MirroredBare answers from what bare hardware's own thread published.
+ */
+export interface BareSide extends BareTotals {
+  /** What each invalidation scope of this queue probes, shared by every oracle of the queue in this thread. */
+  readonly plans: ProbePlans;
+  /** Consumer position after the last event. */
+  readonly cons: number;
+  /** Pending error after the last event, with the position it stopped at. */
+  readonly error: (GuestError & { pos: number }) | undefined;
+  /** A policy's stale finding against bare hardware's record at the same position, now. */
+  judge(f: StaleFinding): Verdict;
+  /** The same at the end: a finding bare hardware never decided is the policy's own. */
+  judgeFinal(f: StaleFinding): Violation | undefined;
+  /** Whether bare hardware completed the completion point at `pos`. */
+  completed(pos: number): boolean;
+}
+
+export class BareHardware implements BareSide {
   private readonly unit: QueueUnit;
   /**
    * The unit's events since the last absorb: the first `eventCount` (a count, not the array's
@@ -97,6 +130,27 @@ export class BareHardware {
 
   fault(sid: number, timedOut: boolean): void {
     this.unit.setAtcTimeout(sid, timedOut);
+  }
+
+  get findings(): readonly GuestFinding[] {
+    return this.reference.findings;
+  }
+
+  get byKind(): Partial<Record<GuestFindingKind, number>> {
+    return this.reference.byKind;
+  }
+
+  judge(f: StaleFinding): Verdict {
+    return this.reference.judge(f);
+  }
+
+  judgeFinal(f: StaleFinding): Violation | undefined {
+    return this.reference.judgeFinal(f);
+  }
+
+  /** Completion points completed so far, a bit per absolute position (bare-facts.ts hands them over at the end). */
+  get completedBits(): Uint8Array {
+    return this.done;
   }
 
   /** Whether bare hardware completed the completion point at `pos`. */

@@ -166,6 +166,11 @@ export class StaleOracle {
     return this.openEpochs.size;
   }
 
+  /** `fn` is told each time a position becomes pending and stops being pending (isPending's answer changes). */
+  watchPending(fn: (pos: number, pending: boolean) => void): void {
+    this.store.watch = fn;
+  }
+
   /** Whether the invalidation at `pos` still waits for its completion point. */
   isPending(pos: number): boolean {
     return this.store.at(pos) !== NONE;

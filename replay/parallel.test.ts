@@ -2,7 +2,7 @@
 // scenario with findings of several kinds, under every policy, with 1, 2 and 3 threads (shares of
 // 5+4 and 3+3+3 policies, so rows of one event come from several threads and must be merged in
 // policy order). The worker runs from dist/ (npm test builds first).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -105,5 +105,20 @@ describe('parallel replay', () => {
       await expect(r).rejects.toThrow(/planted failure/);
       await expect(r).rejects.not.toThrow(/stopped/);
     }
+  });
+
+  it("gives a worker's internal error as one line, its stack kept apart for INVTRACE_DEBUG", async () => {
+    // The failing policy is in the worker's share (share 1 of 2). cli/run.ts prints the message
+    // and prints the stack only when debugging: a stack inside the message would always be printed.
+    // A copy under a name of its own, so this thread's validation call is its first (the tests
+    // above have called `planted` here already).
+    const fresh = join(dir, 'planted-failure-fresh.mjs');
+    copyFileSync(planted, fresh);
+    const e = await runReplay(trace, { policies: ['per-command', fresh], jobs: 2 }).then(
+      () => undefined,
+      (x: unknown) => x as Error,
+    );
+    expect(e?.message).toMatch(/^replay worker: planted failure in .*planted-failure-fresh\.mjs$/);
+    expect(e?.stack).toMatch(/at planted \(.*planted-failure-fresh\.mjs/);
   });
 });

@@ -1,7 +1,7 @@
 // Policies in parallel: the policies are cut into contiguous shares, the first replayed in this
-// thread and each other in a worker thread (share.ts, worker.ts); every share replays the whole
-// trace with its own bare hardware (one unit, cheap next to the policies' hosts) and spills its
-// rows tagged with their place in the serial order.
+// thread and each other in a worker thread (share.ts, worker.ts); bare hardware is computed once, in
+// a thread of its own, and every share replays the whole trace reading what it published
+// (bare-thread.ts), and spills its rows tagged with their place in the serial order.
 // The main thread merges the shares — host_ops and violations by (phase, event ordinal), ties in
 // policy order; completions and summaries share after share — into the same result tables, batch
 // for batch, that a serial run writes: output is byte-identical (bench/replay-hashes.ts checks it).
@@ -13,6 +13,8 @@ import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
 import { openTables, replayOutput, summaryRow } from './replayer.js';
 import { COMPLETIONS_WIDTH, HOST_OPS_WIDTH, replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
+import { BareLaunch } from './bare-thread.js';
+import { MAX_READERS } from './fact-ring.js';
 import { LineReader, Spill, type SpillReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { OP_KINDS } from './tables.js';
@@ -38,6 +40,8 @@ export interface ParallelOptions {
   readonly costsFile?: string;
   readonly outDir?: string;
   readonly onProgress?: (rows: number) => void;
+  /** Bare hardware computed once, on a thread of its own, for every share (default); false: each share its own. */
+  readonly bareThread?: boolean;
 }
 
 type Done = ShareDone;
@@ -45,7 +49,7 @@ type Done = ShareDone;
 function runShare(spec: ShareSpec, onProgress?: (rows: number) => void): { done: Promise<Done>; stop(): void } {
   const job = workerJob<ShareMessage>(
     workerScript(import.meta.url, 'replay/worker.js'),
-    { workerData: spec },
+    { workerData: spec, transferList: spec.bare !== undefined ? [spec.bare.port] : [] },
     {
       note: (m) => onProgress?.(m.rows),
       exitMessage: (code) => `replay worker ended with exit code ${code}`,
@@ -62,6 +66,8 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
   const tables = opts.outDir !== undefined;
   // Set by a share that fails, so the others stop at their next trace batch (share.ts).
   const stop = new SharedArrayBuffer(4);
+  const launch = opts.bareThread !== false && parts.length <= MAX_READERS ? new BareLaunch(parts.length) : undefined;
+  const feeds = launch?.begin(trace.path, topology);
   const specs: ShareSpec[] = parts.map((policies, index) => ({
     index,
     trace: trace.path,
@@ -71,6 +77,7 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
     progress: index === 0 && opts.onProgress !== undefined,
     ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
     ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
+    ...(feeds !== undefined ? { bare: feeds[index]! } : {}),
     stop,
   }));
   // Every share but the first in a worker thread, started first; the first (the largest: shares
@@ -87,6 +94,7 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
     return replayOutput(trace, topology, { events: done[0]!.events, doorbells: done[0]!.doorbells, summaries }, done[0]!.bare);
   } finally {
     for (const r of running) r.stop();
+    launch?.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -18,6 +18,11 @@ import { grow, NONE, PageIndex } from './page-index.js';
 export { NONE };
 
 export class PendingProbes {
+  /**
+   * Told each time a position becomes pending (a record committed there) and stops being pending
+   * (its record dropped): bare hardware's thread publishes it for the policy runs (bare-facts.ts).
+   */
+  watch: ((pos: number, pending: boolean) => void) | undefined = undefined;
   // ---- Records (pending invalidations) ----
   pos = new Float64Array(64);
   seq = new Float64Array(64);
@@ -158,6 +163,7 @@ export class PendingProbes {
 
   /** The open record becomes pending at `pos`: last in publish order, its probes indexed. */
   commit(rec: number, pos: number, seq: number, name: string, scope: Scope): void {
+    this.watch?.(pos, true);
     this.pos[rec] = pos;
     this.seq[rec] = seq;
     this.name[rec] = name;
@@ -205,6 +211,7 @@ export class PendingProbes {
 
   /** A committed record leaves every list; it and its probes are recycled. */
   drop(rec: number): void {
+    this.watch?.(this.pos[rec]!, false);
     const pv = this.prevRec[rec]!;
     const nx = this.nextRec[rec]!;
     if (pv === NONE) this.head = nx;

@@ -7,7 +7,7 @@
 
 import { ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
-import type { BareHardware } from './bare.js';
+import type { BareSide } from './bare.js';
 import { Completions } from './completions.js';
 import type { GuestQueue } from './guest-queue.js';
 import type { HostModel } from './host.js';
@@ -20,7 +20,7 @@ import { memoVmm } from './vmm/memo.js';
 /** One guest queue of the replay, shared by every policy: the ring, its bare unit, its devices. */
 export interface QueueLane {
   readonly q: GuestQueue;
-  readonly ref: BareHardware;
+  readonly ref: BareSide;
   /** The devices behind this queue's vIOMMU (one queue: the whole topology). */
   readonly topology: Topology;
 }
@@ -110,7 +110,7 @@ export class QueueRun {
 
   /** A stale finding on this queue: a violation unless bare hardware keeps the same entries. */
   private stale = (f: StaleFinding): void => {
-    const r = this.lane.ref.reference.judge(f);
+    const r = this.lane.ref.judge(f);
     if ('undecided' in r) this.undecided.push(f);
     else if (r.violation) this.violation(r.v);
   };
@@ -176,7 +176,7 @@ export class QueueRun {
   /** Findings bare hardware had not decided on before the end. */
   judgeUndecided(): void {
     for (const f of this.undecided) {
-      const v = this.lane.ref.reference.judgeFinal(f);
+      const v = this.lane.ref.judgeFinal(f);
       if (v !== undefined) this.violation(v);
     }
   }

@@ -35,7 +35,19 @@ export type Verdict =
   /** Bare hardware has not reached that invalidation's completion point yet. */
   | { readonly undecided: true };
 
+/**
+ * What bare hardware's reference tells a watcher as it decides (bare-facts.ts publishes it for policy
+ * runs in another thread): the entries it left stale at a position, why it told the guest the
+ * invalidation at a position failed.
+ */
+export interface ReferenceWatch {
+  stale(pos: number, keys: ReadonlySet<string>): void;
+  failed(pos: number, reason: string): void;
+}
+
 export class Reference {
+  /** Told of every stale set and told-failed reason as it is recorded (absent: nobody asks). */
+  watch: ReferenceWatch | undefined = undefined;
   readonly oracle: StaleOracle;
   /** Position → `probe|hit` of every entry bare hardware left stale. */
   private readonly stale = new Map<number, Set<string>>();
@@ -65,7 +77,10 @@ export class Reference {
   /** Bare hardware stopped at `pos` with `e` (its own QueueError, for the message). */
   stopped(pos: number, seq: number, e: QueueError, how: string): void {
     const err: GuestError = { code: e.code, value: e.value, ...(e.sid !== undefined ? { sid: e.sid } : {}) };
-    this.oracle.stopped(pos, err, how, this.onStale, (t: ToldFailed) => this.failed.set(t.pos, t.reason));
+    this.oracle.stopped(pos, err, how, this.onStale, (t: ToldFailed) => {
+      this.failed.set(t.pos, t.reason);
+      this.watch?.failed(t.pos, t.reason);
+    });
     const timeout = e.code === 'ITE' || e.code === 'CERROR_ATC_INV_SYNC';
     this.add({
       kind: timeout ? 'device-timeout' : 'queue-error',
@@ -82,6 +97,7 @@ export class Reference {
     const set = new Set<string>();
     for (const h of f.hits) set.add(`${probeKey(h.probe)}|${h.hit}`);
     this.stale.set(f.pos, set);
+    this.watch?.stale(f.pos, set);
     const v = describeStale(f);
     this.add({ kind: 'stale-on-hardware', seq: v.seq, scope: v.scope, explanation: `${v.explanation} on bare hardware too${hint(f)}` });
   }
@@ -91,21 +107,34 @@ export class Reference {
    * with what bare hardware tells the guest instead when it reported the invalidation as failed.
    */
   judge(f: StaleFinding): Verdict {
-    if (this.oracle.isPending(f.pos)) return { undecided: true };
-    const ref = this.stale.get(f.pos);
-    const own = f.hits.filter((h) => !ref?.has(`${probeKey(h.probe)}|${h.hit}`));
-    if (own.length === 0) return { violation: false };
-    const told = this.failed.get(f.pos);
-    const extra = told !== undefined ? `; bare hardware tells the guest it failed (${told}) instead` : '';
-    return { violation: true, v: describeStale({ ...f, hits: own }, extra) };
+    return judgeStale(f, this.oracle.isPending(f.pos), this.stale.get(f.pos), this.failed.get(f.pos));
   }
 
   /** At the end: a finding bare hardware never decided is the policy's own. */
   judgeFinal(f: StaleFinding): Violation | undefined {
-    const r = this.judge(f);
-    if ('undecided' in r) return describeStale(f);
-    return r.violation ? r.v : undefined;
+    return finalVerdict(f, this.judge(f));
   }
+}
+
+/**
+ * A policy's stale finding `f` against bare hardware's record at the same position: `pending`
+ * (bare hardware has not reached its completion point), `ref` (the `probe|hit` entries bare
+ * hardware left stale there), `told` (why bare hardware told the guest it failed). A violation
+ * unless bare hardware kept every one of those entries; said with what bare hardware tells the
+ * guest instead when it reported the invalidation as failed.
+ */
+export function judgeStale(f: StaleFinding, pending: boolean, ref: ReadonlySet<string> | undefined, told: string | undefined): Verdict {
+  if (pending) return { undecided: true };
+  const own = f.hits.filter((h) => !ref?.has(`${probeKey(h.probe)}|${h.hit}`));
+  if (own.length === 0) return { violation: false };
+  const extra = told !== undefined ? `; bare hardware tells the guest it failed (${told}) instead` : '';
+  return { violation: true, v: describeStale({ ...f, hits: own }, extra) };
+}
+
+/** At the end: a finding bare hardware never decided (`r` undecided) is the policy's own. */
+export function finalVerdict(f: StaleFinding, r: Verdict): Violation | undefined {
+  if ('undecided' in r) return describeStale(f);
+  return r.violation ? r.v : undefined;
 }
 
 /** Why bare hardware might keep an entry the guest invalidated: a hint the guest got wrong. */

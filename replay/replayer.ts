@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Topology } from '../formats/trace/header.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
@@ -17,7 +18,9 @@ import type { ReplayKit } from './host.js';
 import type { HostOpsRowSink } from './ledger.js';
 import { PolicyRun, type QueueLane, type RunShared, type RunSinks } from './policy-run.js';
 import type { ResolvedPolicy } from './policies/index.js';
-import { BareHardware } from './bare.js';
+import { BareHardware, type BareTotals } from './bare.js';
+import type { FactEvents } from './bare-facts.js';
+import { attachBare, BareLaunch, type BareFeed, type BareReader } from './bare-thread.js';
 import { ReplayTables } from './results.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
@@ -34,6 +37,14 @@ export interface ReplayOptions {
   readonly outDir?: string;
   /** Called after each trace batch with the rows done so far. */
   readonly onProgress?: (rows: number) => void;
+  /**
+   * Bare hardware on a thread of its own, ahead of the policies (bare-thread.ts), instead of in this
+   * thread beside them: true, or a thread launched already (it is ended with the replay). The
+   * tables are the same bytes.
+   */
+  readonly bareThread?: boolean | BareLaunch;
+  /** Instead: one reader's end of bare hardware's thread launched by another (parallel.ts). */
+  readonly bareFeed?: BareFeed;
 }
 
 /** Row writers onto the result tables, each reusing one row array. */
@@ -92,21 +103,28 @@ export interface ReplayedRuns {
   readonly events: number;
   readonly doorbells: number;
   /** Bare hardware on each guest queue, in queue id order (one for a one-queue trace). */
-  readonly bare: readonly BareHardware[];
+  readonly bare: readonly BareTotals[];
   readonly summaries: readonly PolicySummary[];
 }
 
-/** The guest queues of a trace: each its own ring and bare unit over the devices behind it. */
-export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): QueueLane[] {
+/** A guest queue with bare hardware on it in this thread. */
+export type BareQueueLane = QueueLane & { readonly ref: BareHardware };
+
+/** The guest queues of a trace: each its own ring over the devices behind it. */
+export function guestQueues(trace: OpenTrace, topology: ResolvedTopology): { q: GuestQueue; topology: Topology }[] {
   const devices = queueDevices(trace.header, topology.topology, { file: trace.path, source: topology.source });
-  return queueHeaders(trace.header).map((h, k) => {
-    const q = new GuestQueue(h);
-    const t =
+  return queueHeaders(trace.header).map((h, k) => ({
+    q: new GuestQueue(h),
+    topology:
       trace.header.queues === undefined
         ? topology.topology
-        : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! });
-    return { q, ref: new BareHardware(kit, t, q), topology: t };
-  });
+        : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! }),
+  }));
+}
+
+/** The guest queues of a trace: each its own ring and bare unit over the devices behind it. */
+export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): BareQueueLane[] {
+  return guestQueues(trace, topology).map(({ q, topology: t }) => ({ q, ref: new BareHardware(kit, t, q), topology: t }));
 }
 
 /**
@@ -114,9 +132,9 @@ export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedT
  * queue's bare hardware and every run (`at.event` counts them). Shared by replayRuns and the
  * shared-host replay, which feeds several VMs' events in an interleaved order (replay/shared-host/).
  */
-export function traceHandlers(lanes: readonly QueueLane[], runs: readonly PolicyRun[], at: ReplayPhase): TraceHandlers {
+export function traceHandlers(lanes: readonly BareQueueLane[], runs: readonly PolicyRun[], at: ReplayPhase): TraceHandlers {
   // A device fault reaches the bare unit of the queue the device sits behind.
-  const laneOfSid = new Map<number, QueueLane>();
+  const laneOfSid = new Map<number, BareQueueLane>();
   for (const l of lanes) for (const d of l.topology.devices) laneOfSid.set(d.sid, l);
   return {
     command: (seq, slot, halves, cause, queue) => {
@@ -151,6 +169,34 @@ export function traceHandlers(lanes: readonly QueueLane[], runs: readonly Policy
   };
 }
 
+/**
+ * The same with bare hardware in its own thread: each event as that thread read it from the trace,
+ * after what bare hardware published for it is in the lanes' mirrors (bare-facts.ts).
+ */
+export function mirroredEvents(lanes: readonly QueueLane[], runs: readonly PolicyRun[], at: ReplayPhase): FactEvents {
+  return {
+    command: (seq, slot, halves, cause, queue, republished) => {
+      at.event++;
+      lanes[queue]!.q.write(seq, slot, halves, cause);
+      if (republished >= 0) for (const r of runs) r.republish(queue, republished);
+    },
+    doorbell: (seq, index, wrap, queue) => {
+      at.event++;
+      const prod = lanes[queue]!.q.doorbell(index, wrap);
+      for (const r of runs) r.doorbell(queue, seq, prod);
+    },
+    ack: (seq, queue) => {
+      at.event++;
+      const q = lanes[queue]!.q;
+      for (const r of runs) r.ack(queue, seq, q.prod);
+    },
+    fault: (_seq, sid, timedOut) => {
+      at.event++;
+      for (const r of runs) r.fault(sid, timedOut);
+    },
+  };
+}
+
 /** The engine proper: every event to bare hardware and to each policy run; rows go to `sinks`. */
 export async function replayRuns(
   trace: OpenTrace,
@@ -160,8 +206,18 @@ export async function replayRuns(
 ): Promise<ReplayedRuns> {
   const scratch = mkdtempSync(join(tmpdir(), 'invtrace-replay-'));
   const runs: PolicyRun[] = [];
+  let bare: BareReader | undefined;
+  const launch = opts.bareThread === true ? new BareLaunch() : opts.bareThread === false ? undefined : opts.bareThread;
+  let ok = false;
   try {
-    const lanes = guestLanes(trace, opts.kit, opts.topology);
+    let lanes: QueueLane[];
+    const feed = opts.bareFeed ?? launch?.begin(trace.path, opts.topology)[0];
+    if (feed !== undefined) {
+      const queues = guestQueues(trace, opts.topology);
+      bare = attachBare(feed, queues);
+      const mirrors = bare.facts.lanes;
+      lanes = queues.map((l, k) => ({ ...l, ref: mirrors[k]! }));
+    } else lanes = guestLanes(trace, opts.kit, opts.topology);
     // A policy that places something at a share of the trace (migrate at=50%) needs its length.
     let traceEvents: number | undefined;
     if (opts.policies.some((p) => p.needsTraceLength)) {
@@ -178,15 +234,24 @@ export async function replayRuns(
     opts.policies.forEach((p, i) => runs.push(new PolicyRun(p, shared, sinks, join(scratch, `completions-${i}.f64`))));
     at.phase = 0;
     at.event = -1;
-    const counts = await dispatchTrace(trace, traceHandlers(lanes, runs, at), opts.onProgress);
+    // With bare hardware in its own thread, the events come from it (it reads the trace).
+    const counts =
+      bare === undefined
+        ? await dispatchTrace(trace, traceHandlers(lanes as BareQueueLane[], runs, at), opts.onProgress)
+        : bare.facts.dispatch(mirroredEvents(lanes, runs, at), lanes[0]!.q.descBytes / 4, opts.onProgress);
     const { events, doorbells } = counts;
     // Final comparison, then each run's completion points (and the ones it never completed).
     at.phase = 1;
     for (const r of runs) r.compare(Math.max(0, events - 1));
     at.phase = 2;
     const summaries = runs.map((r) => r.finish());
+    ok = true;
     return { events, doorbells, bare: lanes.map((l) => l.ref), summaries };
   } finally {
+    // A failure here stops bare hardware's thread and its other readers (a reader that ended
+    // normally leaves them be: they may still be reading).
+    if (!ok) bare?.abort();
+    launch?.stop();
     for (const r of runs) r.dispose();
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -228,20 +293,20 @@ export function replayOutput(
 }
 
 /** What bare hardware did, for the replay's output (several queues: summed, findings queue after queue). */
-export function bareOutput(bare: readonly BareHardware[]): Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'> {
+export function bareOutput(bare: readonly BareTotals[]): Pick<ReplayOutput, 'reference' | 'guest_findings' | 'guest_findings_by_kind'> {
   if (bare.length === 1) {
     const b = bare[0]!;
     return {
       reference: { completions: b.completions, errors: b.errors },
-      guest_findings: b.reference.findings,
-      guest_findings_by_kind: { ...b.reference.byKind },
+      guest_findings: b.findings,
+      guest_findings_by_kind: { ...b.byKind },
     };
   }
   const byKind: Record<string, number> = {};
-  for (const b of bare) for (const [k, n] of Object.entries(b.reference.byKind)) byKind[k] = (byKind[k] ?? 0) + n;
+  for (const b of bare) for (const [k, n] of Object.entries(b.byKind)) byKind[k] = (byKind[k] ?? 0) + n;
   return {
     reference: { completions: bare.reduce((n, b) => n + b.completions, 0), errors: bare.reduce((n, b) => n + b.errors, 0) },
-    guest_findings: bare.flatMap((b) => b.reference.findings),
+    guest_findings: bare.flatMap((b) => b.findings),
     guest_findings_by_kind: byKind,
   };
 }

@@ -14,7 +14,8 @@ import { loadCosts, oneVmCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
-import { partitionAvailable, resolvePolicies } from './policies/index.js';
+import { expandPolicies, partitionAvailable, resolvePolicies } from './policies/index.js';
+import { BareLaunch } from './bare-thread.js';
 import { resolveTopology } from './topology.js';
 
 export interface RunOptions {
@@ -28,6 +29,13 @@ export interface RunOptions {
    * (at most one per policy) for traces of PARALLEL_BYTES or more, else 1.
    */
   readonly jobs?: number;
+  /**
+   * Bare hardware on a thread of its own (bare-thread.ts). Policies in this thread: by default
+   * when neither --jobs nor this asks otherwise, with two cores or more and a trace of
+   * PARALLEL_BYTES or more; `jobs: 1` keeps everything on one thread. Policies in shares
+   * (parallel.ts): computed once for every share unless this is false.
+   */
+  readonly bareThread?: boolean;
 }
 
 /** Below this trace size a worker's start-up costs more than the policies it would take over. */
@@ -40,7 +48,40 @@ export function replayJobs(path: string, policies: number, jobs?: number): numbe
   return Math.max(1, Math.min(availableParallelism(), policies));
 }
 
+/** Whether a replay whose policies run in this thread (`jobs` 1) puts bare hardware on a thread of its own. */
+export function replayBareThread(path: string, jobs: number, opts: Pick<RunOptions, 'jobs' | 'bareThread'>): boolean {
+  if (jobs > 1) return false;
+  if (opts.bareThread !== undefined) return opts.bareThread;
+  return opts.jobs === undefined && availableParallelism() >= 2 && statSync(path).size >= PARALLEL_BYTES;
+}
+
+/**
+ * Bare hardware's thread launched before the trace is opened, when the policies named will run in
+ * this thread and replayBareThread will say yes (a guess from the names: a policy left out later
+ * only leaves the thread unused); it loads its modules meanwhile.
+ */
+function launchEarly(path: string, opts: RunOptions): BareLaunch | undefined {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return undefined; // openTrace reports it
+  }
+  const named = expandPolicies(opts.policies).length;
+  const jobs = opts.jobs !== undefined ? Math.max(1, Math.min(opts.jobs, named)) : named < 2 || size < PARALLEL_BYTES ? 1 : 2;
+  return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
+}
+
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
+  const launch = launchEarly(path, opts);
+  try {
+    return await replayWith(path, opts, launch);
+  } finally {
+    launch?.stop();
+  }
+}
+
+async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | undefined): Promise<ReplayOutput> {
   const trace = await openTrace(path);
   const [topology, costs, asked] = await Promise.all([
     resolveTopology(trace, opts.topologyFile),
@@ -61,6 +102,7 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
       ? await replayParallel(trace, topology, {
           policies: policies.map((p) => p.name),
           jobs,
+          ...(opts.bareThread !== undefined ? { bareThread: opts.bareThread } : {}),
           ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
           ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
@@ -71,6 +113,7 @@ export async function runReplay(path: string, opts: RunOptions): Promise<ReplayO
           topology,
           costs,
           policies,
+          bareThread: replayBareThread(path, jobs, opts) && (launch ?? true),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });

@@ -1,5 +1,5 @@
-// One share of a parallel replay (parallel.ts): replays its policies, with its own bare hardware,
-// and spills every result row with the position it takes in the serial order (event ordinal,
+// One share of a parallel replay (parallel.ts): replays its policies, reading bare hardware's
+// facts from its own thread (bare-thread.ts) or with bare hardware of its own, and spills every result row with the position it takes in the serial order (event ordinal,
 // phase) to scratch files the main thread merges; returns the summaries. Run in a worker thread
 // (worker.ts) for every share but the first, which the main thread runs itself (its modules are
 // loaded already, so the largest share does not wait for a thread to start).
@@ -17,6 +17,8 @@ import type { RunSinks } from './policy-run.js';
 import { LineSpill, Spill } from './spill.js';
 import { OP_KINDS } from './tables.js';
 import { resolveTopology } from './topology.js';
+import { BareStopped } from './bare-facts.js';
+import type { BareFeed } from './bare-thread.js';
 
 /** Spilled host_ops record: event, policy (in the share), seq, kind, iommu, count, entries, bytes, cost. */
 export const HOST_OPS_WIDTH = 9;
@@ -39,6 +41,8 @@ export interface ShareSpec {
    * message would otherwise wait for it to end.
    */
   readonly stop?: SharedArrayBuffer;
+  /** This share's end of bare hardware's thread (computed once for every share); absent: its own bare hardware. */
+  readonly bare?: BareFeed;
 }
 
 /** A share stopped because another share of the same replay failed (its error is the one to report). */
@@ -58,7 +62,7 @@ export type ShareMessage =
       readonly bare: ReturnType<typeof bareOutput>;
       readonly records: { readonly hostOps: number; readonly completions: number };
     }
-  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string };
+  | { readonly type: 'error'; readonly input?: InputError; readonly message?: string; readonly stack?: string };
 
 /** What a share hands back: its summaries, bare hardware's output and how many records it spilled. */
 export type ShareDone = Extract<ShareMessage, { type: 'done' }>;
@@ -81,7 +85,9 @@ export async function replayShare(spec: ShareSpec, onProgress?: (rows: number) =
     return await replayShareRows(spec, stop, onProgress);
   } catch (e) {
     // The first share to fail records its index + 1: its error is the one the replay reports.
-    if (stop !== undefined && !(e instanceof ShareStopped)) Atomics.compareExchange(stop, 0, 0, spec.index + 1);
+    // A share stopped by another's failure (through the flag or bare hardware's ring) records nothing.
+    if (stop !== undefined && !(e instanceof ShareStopped) && !(e instanceof BareStopped))
+      Atomics.compareExchange(stop, 0, 0, spec.index + 1);
     throw e;
   }
 }
@@ -154,6 +160,7 @@ async function replayShareRows(spec: ShareSpec, stop: Int32Array | undefined, on
         topology,
         costs,
         policies,
+        ...(spec.bare !== undefined ? { bareFeed: spec.bare } : {}),
         ...(onProgress !== undefined || stop !== undefined
           ? {
               // After each trace batch.

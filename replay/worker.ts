@@ -12,5 +12,9 @@ try {
   const spec = workerData as ShareSpec;
   post(await replayShare(spec, spec.progress ? (rows) => post({ type: 'progress', rows }) : undefined));
 } catch (e) {
-  post(e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: (e as Error).stack ?? String(e) });
+  // The message alone is what users see; the stack rides along for INVTRACE_DEBUG (cli/run.ts).
+  const err = e as Error | null | undefined;
+  post(
+    e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: err?.message ?? String(e), stack: err?.stack },
+  );
 }

@@ -94,9 +94,13 @@ function looksLikePath(base: string): boolean {
   return base.startsWith('.') || isAbsolute(base) || /\.(m?js|ts)$/.test(base);
 }
 
+/** The policy specs `specs` name, aliases expanded in place; a policy named twice (`all,designs`) once. */
+export function expandPolicies(specs: readonly string[]): string[] {
+  return [...new Set(specs.flatMap((s) => ALIASES[s.trim()] ?? [s.trim()]).filter((s) => s !== ''))];
+}
+
 export async function resolvePolicies(specs: readonly string[]): Promise<ResolvedPolicy[]> {
-  // Aliases expand in place; a policy named twice (`all,designs`) runs once.
-  const expanded = [...new Set(specs.flatMap((s) => ALIASES[s.trim()] ?? [s.trim()]).filter((s) => s !== ''))];
+  const expanded = expandPolicies(specs);
   const out: ResolvedPolicy[] = [];
   for (const spec of expanded) {
     let parsed;
