@@ -19,18 +19,18 @@
 //     (`cmd` rows whose `cache` is `atc` or `devtlb`) written after it and before the next IOTLB
 //     invalidation or the trace's end, and the distinct non-NULL `sid` among them; 0 on every
 //     other row (fanout.sql: one row per IOTLB invalidation without grouping millions of rows);
-//   - `_prev_prod`, `_entries`, `_wrapped`: on a doorbell on one of the header's guest queues
-//     (`queue`, 0 without that column; docs/trace-format.md "Several guest queues"), the producer
-//     index before it (the previous doorbell's `slot` on that queue, or the queue's `start` when
-//     there is none or it was NULL), the entries it published (the ring distance from the previous
-//     producer value to its own, counted on 2 x `queue_entries` positions: index and wrap bit, the
-//     previous wrap bit 0 when unknown; NULL when its `slot` or `wrap` is NULL) and whether they
-//     pass the end of the ring (`_prev_prod + _entries >= queue_entries`); NULL on every other row
+//   - `_prev_prod`, `_entries`: on a doorbell on one of the header's guest queues (`queue`, 0
+//     without that column; docs/trace-format.md "Several guest queues"), the producer index before
+//     it (the previous doorbell's `slot` on that queue, or the queue's `start` when there is none
+//     or it was NULL) and the entries it published (the ring distance from the previous producer
+//     value to its own, counted on 2 x `queue_entries` positions: index and wrap bit, the previous
+//     wrap bit 0 when unknown; NULL when its `slot` or `wrap` is NULL); NULL on every other row
 //     (doorbells.sql: one row per doorbell without a window or a join on the queues);
-//   - `_lap_doorbells`, `_lap_entries`: on a doorbell that wrapped, the doorbells whose entries
-//     are known since the trace's previous wrap (this one included: so at least 1) and the entries
-//     they published; 0 on every other row (wraps.sql: one row per wrap without joining every
-//     doorbell to the wrap after it).
+//   - `_lap_doorbells`, `_lap_entries`: on a doorbell that wrapped (its entries pass the end of
+//     the ring: `_prev_prod + _entries >= queue_entries`), the doorbells whose entries are known
+//     since the trace's previous wrap (this one included: so at least 1, which is how a view tells
+//     a wrap) and the entries they published; 0 on every other row (wraps.sql: one row per wrap
+//     without joining every doorbell to the wrap after it).
 // The queue geometry (`queue_entries`, `start`) is the trace header's own (formats/trace/queues.ts),
 // the same the `queues` relation holds.
 // Which rows count comes from the trace's own `role` and `cache` columns, written at ingest from the
@@ -50,7 +50,7 @@
 // instead (`derivedWindowSql`, which is also how the bench's peer, plain DuckDB over a Parquet
 // export, computes them).
 
-import { Bool, DataType, Field, Int32, makeData, RecordBatch, Schema, Struct, Uint32 } from 'apache-arrow';
+import { DataType, Field, Int32, makeData, RecordBatch, Schema, Struct, Uint32 } from 'apache-arrow';
 import type { CacheKind, Role } from '../../formats/scope.js';
 import type { TraceHeader } from '../../formats/trace/header.js';
 import { queueHeaders } from '../../formats/trace/queues.js';
@@ -74,7 +74,6 @@ export const DERIVED_COLUMNS = [
   '_fanout_devices',
   '_prev_prod',
   '_entries',
-  '_wrapped',
   '_lap_doorbells',
   '_lap_entries',
 ] as const;
@@ -89,7 +88,7 @@ export interface QueueGeometry {
 export const queueGeometry = (h: TraceHeader | undefined): QueueGeometry[] =>
   h === undefined ? [] : queueHeaders(h).map((q) => ({ entries: q.queue_entries, start: q.start ?? 0 }));
 
-/** Their Arrow fields (DuckDB: UINTEGER, but INTEGER for `_entries` and BOOLEAN for `_wrapped`). */
+/** Their Arrow fields (DuckDB: UINTEGER, but INTEGER for `_entries`). */
 export const derivedFields = (): Field[] => [
   new Field('_epoch', new Uint32(), false),
   new Field('_epoch_commands', new Uint32(), false),
@@ -99,7 +98,6 @@ export const derivedFields = (): Field[] => [
   new Field('_fanout_devices', new Uint32(), false),
   new Field('_prev_prod', new Uint32(), true),
   new Field('_entries', new Int32(), true),
-  new Field('_wrapped', new Bool(), true),
   new Field('_lap_doorbells', new Uint32(), false),
   new Field('_lap_entries', new Uint32(), false),
 ];
@@ -165,7 +163,7 @@ export function derivedWindowSql(from: string, schema: Schema, queues: readonly 
     `(sum(${invalidation}) OVER epoch)::UINTEGER AS _epoch_invalidations, ` +
     `CASE WHEN ${iotlb} THEN count(*) FILTER (WHERE ${devtlb}) OVER fanout ELSE 0 END::UINTEGER AS _fanout_devtlbs, ` +
     `CASE WHEN ${iotlb} THEN count(DISTINCT sid) FILTER (WHERE ${devtlb}) OVER fanout ELSE 0 END::UINTEGER AS _fanout_devices, ` +
-    `_d_prev::UINTEGER AS _prev_prod, _d_published::INTEGER AS _entries, _d_wrapped AS _wrapped, ` +
+    `_d_prev::UINTEGER AS _prev_prod, _d_published::INTEGER AS _entries, ` +
     `CASE WHEN _d_wrap_here THEN count(*) FILTER (WHERE _d_wrapped IS NOT NULL) OVER lap ELSE 0 END::UINTEGER AS _lap_doorbells, ` +
     `CASE WHEN _d_wrap_here THEN sum(_d_published) FILTER (WHERE _d_wrapped IS NOT NULL) OVER lap ELSE 0 END::UINTEGER AS _lap_entries ` +
     // A lap: the rows after one wrap up to the next, that wrap included (the wraps before a row, less its own).
@@ -330,7 +328,6 @@ export class DerivePass {
     const fanoutDevices = new Uint32Array(n);
     const prevProd = new Uint32Array(n);
     const published = new Int32Array(n);
-    const wrappedBits = new Uint8Array((n + 7) >> 3);
     const lapDoorbells = new Uint32Array(n);
     const lapEntries = new Uint32Array(n);
     const prevBits = new Uint8Array((n + 7) >> 3);
@@ -400,7 +397,6 @@ export class DerivePass {
               this.lapDoorbells++;
               this.lapEntries += e;
               if (prev + e >= g.entries) {
-                wrappedBits[i >> 3]! |= 1 << (i & 7);
                 if (this.lapEntries < 0 || this.lapEntries > 0xffffffff) this.unfit = true;
                 lapDoorbells[i] = this.lapDoorbells;
                 lapEntries[i] = this.lapEntries;
@@ -428,10 +424,8 @@ export class DerivePass {
       uint32(5, fanoutDevices),
       makeData({ type: fields[6]!.type as Uint32, length: n, nullCount: prevNulls, nullBitmap: prevBits, data: prevProd }),
       makeData({ type: fields[7]!.type as Int32, length: n, nullCount: publishedNulls, nullBitmap: publishedBits, data: published }),
-      // Known exactly where the entries are.
-      makeData({ type: fields[8]!.type as Bool, length: n, nullCount: publishedNulls, nullBitmap: publishedBits, data: wrappedBits }),
-      uint32(9, lapDoorbells),
-      uint32(10, lapEntries),
+      uint32(8, lapDoorbells),
+      uint32(9, lapEntries),
     ];
     const schema = this.schemaOut!;
     return new RecordBatch(

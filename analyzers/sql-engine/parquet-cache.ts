@@ -29,8 +29,8 @@ import { AtomicFile } from '../../formats/atomic.js';
 import { emptyStream, ipcSegments, type ArrowSource } from '../arrow-files.js';
 import { DerivePass, queueGeometry, withDerivedFields } from './derived-columns.js';
 
-/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns; 3: the fan-out ones; 4: the doorbell and wrap ones; 5: the same less the wrap number). */
-const FORMAT = 5;
+/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns; 3: the fan-out ones; 4: the doorbell and wrap ones; 5: the same less the wrap number; 6: less `_wrapped`, read from the lap). */
+const FORMAT = 6;
 
 /** Rows per Parquet row group: a few of DuckDB's 122,880-row scan units. */
 const ROW_GROUP_ROWS = 1 << 18;

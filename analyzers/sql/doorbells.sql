@@ -5,9 +5,10 @@
 -- Each doorbell on one of the trace's guest queues (`queues`) with the entries it published: the
 -- producer value before it (the previous doorbell's on the same queue, or the queue's start slot
 -- with wrap bit 0), the ring distance from there, counted on a ring of 2 x queue_entries positions
--- (index and wrap bit), and whether they pass the end of the ring. All of it taken by the loader
--- in its pass over the trace from the header's queue geometry (`_prev_prod`, `_entries`,
--- `_wrapped`: analyzers/sql-engine/derived-columns.ts), so no window, lag or join here; a
+-- (index and wrap bit), and whether they pass the end of the ring (such a doorbell carries its
+-- lap, at least itself: `_lap_doorbells` > 0). All of it taken by the loader in its pass over the
+-- trace from the header's queue geometry (`_prev_prod`, `_entries`, `_lap_doorbells`:
+-- analyzers/sql-engine/derived-columns.ts), so no window, lag or join here; a
 -- doorbell on a queue the header lacks has no `_prev_prod` and no row. Traces are told apart by
 -- file_id (_trace), which DuckDB joins on far faster than the path. Computed once per session:
 -- every doorbell and wrap view reads it.
@@ -20,7 +21,7 @@ SELECT
   wrap::BIGINT AS wrap,
   _prev_prod::BIGINT AS prev_prod,
   _entries::BIGINT AS entries,
-  _wrapped AS wrapped
+  CASE WHEN _entries IS NOT NULL THEN _lap_doorbells > 0 END AS wrapped
 FROM _trace
 WHERE _prev_prod IS NOT NULL;
 
