@@ -248,7 +248,7 @@ describe('installModules through a session', () => {
         expect(s.views.installed).toEqual(['policy_demo']);
         // No trace: every trace module is skipped, naming what it lacks.
         expect(s.views.skipped.find((x) => x.module === 'commands')).toEqual({ module: 'commands', missing: ['trace'] });
-        expect(s.views.skipped.find((x) => x.module === 'wraps')?.missing).toEqual(['doorbells', 'traces']);
+        expect(s.views.skipped.find((x) => x.module === 'wraps')?.missing).toEqual(['doorbells', 'trace', 'traces']);
         expect(tableRows(await s.query('SELECT * FROM policy_demo_cost ORDER BY policy'))).toEqual([
           { policy: 'linear-batch', ops: 1, cost_us: 4 },
           { policy: 'per-command', ops: 2, cost_us: 4 },

@@ -7,7 +7,7 @@
 // (`peerParquet`, not timed, as a session's Parquet copy is written once). Given an export without
 // them, the peer computes them with those windows in every statement that reads `_trace`.
 
-import { DERIVED_COLUMNS, derivedWindowSql } from '../analyzers/sql-engine/derived-columns.js';
+import { DERIVED_COLUMNS, derivedWindowSql, queueGeometry } from '../analyzers/sql-engine/derived-columns.js';
 import { literal } from '../analyzers/sql-engine/engine.js';
 import { NativeEngine } from '../analyzers/sql-engine/native.js';
 import { installModules, loadModules, materializeSql, planModules } from '../analyzers/modules.js';
@@ -27,7 +27,7 @@ export async function peerParquet(trace: string, parquet: string, out: string): 
   const engine = await NativeEngine.start();
   try {
     await engine.exec(
-      `COPY (${derivedWindowSql(`read_parquet(${literal(parquet)})`, t.schema)} ORDER BY seq) TO ${literal(out)} (FORMAT parquet)`,
+      `COPY (${derivedWindowSql(`read_parquet(${literal(parquet)})`, t.schema, queueGeometry(t.header))} ORDER BY seq) TO ${literal(out)} (FORMAT parquet)`,
     );
   } finally {
     await engine.close();
@@ -40,7 +40,7 @@ export async function peerSession(trace: string, parquet: string): Promise<Nativ
   const from = `read_parquet(${literal(parquet)})`;
   const rows = Number((await engine.query(`SELECT count(*) AS n FROM ${from}`)).get(0)!.n);
   const rel = { file: trace, table: tableNameOf(trace), rows, header: t.header, schema: t.schema };
-  const withDerived = (await holdsDerived(engine, parquet)) ? from : `(${derivedWindowSql(from, t.schema)})`;
+  const withDerived = (await holdsDerived(engine, parquet)) ? from : `(${derivedWindowSql(from, t.schema, queueGeometry(t.header))})`;
   for (const st of baseRelationsSql(
     [rel],
     () => from,

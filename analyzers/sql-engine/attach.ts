@@ -24,7 +24,7 @@
 import { DataType, type Field, type Schema } from 'apache-arrow';
 import type { ArrowSource } from '../arrow-files.js';
 import { ipcStreams } from '../arrow-files.js';
-import { DERIVED_COLUMNS, derivedFields, DerivePass, derivedWindowSql, withDerivedFields } from './derived-columns.js';
+import { DERIVED_COLUMNS, derivedFields, DerivePass, derivedWindowSql, queueGeometry, withDerivedFields } from './derived-columns.js';
 import { ident, literal, SqlError, type SqlEngine } from './engine.js';
 import { parquetOf } from './parquet-cache.js';
 import { footerRows } from './row-count.js';
@@ -105,7 +105,7 @@ async function attachParquet(engine: SqlEngine, src: ArrowSource, table: string,
     const ownOnly = held ? `SELECT * EXCLUDE (${DERIVED_COLUMNS.map(ident).join(', ')}) FROM ${scan}` : `SELECT * FROM ${scan}`;
     await engine.exec(
       `CREATE OR REPLACE VIEW ${ident(table)} AS ${ownOnly};\n` +
-        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${held ? `SELECT * FROM ${scan}` : derivedWindowSql(ident(table), src.schema)};`,
+        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${held ? `SELECT * FROM ${scan}` : derivedWindowSql(ident(table), src.schema, queueGeometry(src.header))};`,
     );
   }
   const all = new Set([...own, ...(opts.derived ? DERIVED_COLUMNS : [])]);
@@ -142,13 +142,13 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
     await engine.exec(`CREATE OR REPLACE VIEW ${ident(table)} AS ${select(own)}`);
     if (opts.derived)
       await engine.exec(
-        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${derivedCounted ? select(fields) : derivedWindowSql(ident(table), src.schema)}`,
+        `CREATE OR REPLACE VIEW ${ident(withDerived)} AS ${derivedCounted ? select(fields) : derivedWindowSql(ident(table), src.schema, queueGeometry(src.header))}`,
       );
   };
 
   const load = async (keep: readonly (readonly [Field, number])[], enumTypes: ReadonlyMap<string, string>) => {
     const narrow = schema.select(keep.map(([f]) => f.name)) as Schema;
-    const pass = keep.some(([f]) => derived.has(f.name)) ? new DerivePass() : undefined;
+    const pass = keep.some(([f]) => derived.has(f.name)) ? new DerivePass(queueGeometry(src.header)) : undefined;
     let n = 0;
     async function* narrowed() {
       for await (const b of pass ? pass.batches(src.batches()) : src.batches()) {

@@ -19,9 +19,20 @@
 //     (`cmd` rows whose `cache` is `atc` or `devtlb`) written after it and before the next IOTLB
 //     invalidation or the trace's end, and the distinct non-NULL `sid` among them; 0 on every
 //     other row (fanout.sql: one row per IOTLB invalidation without grouping millions of rows);
-//   - `_prev_slot`, `_prev_wrap`: on a doorbell, the `slot` and `wrap` of the previous doorbell on
-//     the same guest queue (`queue`, 0 without that column); NULL on the first one and on rows that
-//     are not doorbells (doorbells.sql: the producer value before a doorbell).
+//   - `_prev_prod`, `_entries`: on a doorbell on one of the header's guest queues (`queue`, 0
+//     without that column; docs/trace-format.md "Several guest queues"), the producer index before
+//     it (the previous doorbell's `slot` on that queue, or the queue's `start` when there is none
+//     or it was NULL) and the entries it published (the ring distance from the previous producer
+//     value to its own, counted on 2 x `queue_entries` positions: index and wrap bit, the previous
+//     wrap bit 0 when unknown; NULL when its `slot` or `wrap` is NULL); NULL on every other row
+//     (doorbells.sql: one row per doorbell without a window or a join on the queues);
+//   - `_lap_doorbells`, `_lap_entries`: on a doorbell that wrapped (its entries pass the end of
+//     the ring: `_prev_prod + _entries >= queue_entries`), the doorbells whose entries are known
+//     since the trace's previous wrap (this one included: so at least 1, which is how a view tells
+//     a wrap) and the entries they published; 0 on every other row (wraps.sql: one row per wrap
+//     without joining every doorbell to the wrap after it).
+// The queue geometry (`queue_entries`, `start`) is the trace header's own (formats/trace/queues.ts),
+// the same the `queues` relation holds.
 // Which rows count comes from the trace's own `role` and `cache` columns, written at ingest from the
 // codec tables' role of each op (formats/codec/table.ts): no list of op names here.
 //
@@ -39,8 +50,10 @@
 // instead (`derivedWindowSql`, which is also how the bench's peer, plain DuckDB over a Parquet
 // export, computes them).
 
-import { DataType, Field, makeData, RecordBatch, Schema, Struct, Uint8, Uint32 } from 'apache-arrow';
+import { DataType, Field, Int32, makeData, RecordBatch, Schema, Struct, Uint32 } from 'apache-arrow';
 import type { CacheKind, Role } from '../../formats/scope.js';
+import type { TraceHeader } from '../../formats/trace/header.js';
+import { queueHeaders } from '../../formats/trace/queues.js';
 import type { EventKind } from '../../formats/trace/schema.js';
 
 const CMD: EventKind = 'cmd';
@@ -59,11 +72,23 @@ export const DERIVED_COLUMNS = [
   '_iotlb_number',
   '_fanout_devtlbs',
   '_fanout_devices',
-  '_prev_slot',
-  '_prev_wrap',
+  '_prev_prod',
+  '_entries',
+  '_lap_doorbells',
+  '_lap_entries',
 ] as const;
 
-/** Their Arrow fields (DuckDB: UINTEGER, but UTINYINT for `_prev_wrap`). */
+/** A guest queue's geometry as the doorbell columns need it: its size in slots and start slot. */
+export interface QueueGeometry {
+  readonly entries: number;
+  readonly start: number;
+}
+
+/** Each guest queue's geometry from a trace header, in queue id order (the `queues` relation's). */
+export const queueGeometry = (h: TraceHeader | undefined): QueueGeometry[] =>
+  h === undefined ? [] : queueHeaders(h).map((q) => ({ entries: q.queue_entries, start: q.start ?? 0 }));
+
+/** Their Arrow fields (DuckDB: UINTEGER, but INTEGER for `_entries`). */
 export const derivedFields = (): Field[] => [
   new Field('_epoch', new Uint32(), false),
   new Field('_epoch_commands', new Uint32(), false),
@@ -71,8 +96,10 @@ export const derivedFields = (): Field[] => [
   new Field('_iotlb_number', new Uint32(), false),
   new Field('_fanout_devtlbs', new Uint32(), false),
   new Field('_fanout_devices', new Uint32(), false),
-  new Field('_prev_slot', new Uint32(), true),
-  new Field('_prev_wrap', new Uint8(), true),
+  new Field('_prev_prod', new Uint32(), true),
+  new Field('_entries', new Int32(), true),
+  new Field('_lap_doorbells', new Uint32(), false),
+  new Field('_lap_entries', new Uint32(), false),
 ];
 
 /** A file's schema with the derived columns after its own. */
@@ -82,32 +109,66 @@ export function withDerivedFields(schema: Schema): Schema {
 
 /**
  * The same columns computed by DuckDB over one file's rows (`from`, a relation holding its own
- * columns): `SELECT *, <the derived columns> FROM from`, for a file not in seq order and for the
- * bench's peer. Windows in seq order, as the pass counts in file order.
+ * columns; `queues`, its header's geometry): `SELECT *, <the derived columns> FROM from`, for a file
+ * not in seq order and for the bench's peer. Windows in seq order, as the pass counts in file order.
  */
-export function derivedWindowSql(from: string, schema: Schema): string {
+export function derivedWindowSql(from: string, schema: Schema, queues: readonly QueueGeometry[]): string {
   const sync = `(kind = '${CMD}' AND coalesce(role = '${SYNC}', false))::INTEGER`;
   const other = `(kind = '${CMD}' AND NOT coalesce(role = '${SYNC}', false))::INTEGER`;
   const invalidation = `(kind = '${CMD}' AND coalesce(role = '${INVALIDATE}', false))::INTEGER`;
   const iotlb = `(kind = '${CMD}' AND coalesce(cache = '${IOTLB}', false))`;
   const devtlb = `kind = '${CMD}' AND cache IN (${DEVICE_TLBS.map((c) => `'${c}'`).join(', ')})`;
   const doorbell = `kind = '${DOORBELL}'`;
-  const queue = schema.fields.some((f) => f.name === 'queue') ? ', queue' : '';
-  // The running counts first; the epoch and fan-out ones then count within those partitions.
-  const running =
-    `(SELECT *, (sum(${sync}) OVER running - ${sync})::UINTEGER AS _epoch, ` +
-    `(sum(${iotlb}::INTEGER) OVER running)::UINTEGER AS _iotlb_number ` +
-    `FROM ${from} WINDOW running AS (ORDER BY seq ROWS UNBOUNDED PRECEDING))`;
+  const hasQueue = schema.fields.some((f) => f.name === 'queue');
+  const queue = hasQueue ? ', queue' : '';
+  // A doorbell's queue geometry (NULL on a queue the header lacks, as the join on `queues` drops it).
+  const geometry = (pick: (q: QueueGeometry) => number) =>
+    queues.length === 0
+      ? 'NULL::BIGINT'
+      : `CASE ${hasQueue ? 'queue' : '0'} ${queues.map((q, k) => `WHEN ${k} THEN ${pick(q)}`).join(' ')} END::BIGINT`;
+  const running = 'ROWS UNBOUNDED PRECEDING';
+  // The running counts and each doorbell's previous one on its queue first; then the producer
+  // value before it, its entries and whether it wrapped; then the wraps so far; the epoch, fan-out
+  // and lap counts then count within those partitions.
+  const counts =
+    `SELECT *, (sum(${sync}) OVER running - ${sync})::UINTEGER AS _epoch, ` +
+    `(sum(${iotlb}::INTEGER) OVER running)::UINTEGER AS _iotlb_number, ` +
+    `CASE WHEN ${doorbell} THEN lag(slot) OVER doorbells END AS _d_slot, ` +
+    `CASE WHEN ${doorbell} THEN lag(wrap) OVER doorbells END AS _d_wrap, ` +
+    `${geometry((q) => q.entries)} AS _d_entries, ${geometry((q) => q.start)} AS _d_start ` +
+    `FROM ${from} WINDOW running AS (ORDER BY seq ${running}), doorbells AS (PARTITION BY ${doorbell}${queue} ORDER BY seq)`;
+  const prev = `SELECT *, CASE WHEN ${doorbell} AND _d_entries IS NOT NULL THEN coalesce(_d_slot::BIGINT, _d_start) END AS _d_prev FROM (${counts})`;
+  const entries =
+    `SELECT *, (wrap::BIGINT * _d_entries + slot::BIGINT - (coalesce(_d_wrap, 0)::BIGINT * _d_entries + _d_prev) + 2 * _d_entries) ` +
+    `% (2 * _d_entries) AS _d_published FROM (${prev})`;
+  const wrapped = `SELECT *, _d_prev + _d_published >= _d_entries AS _d_wrapped FROM (${entries})`;
+  const wraps =
+    `SELECT *, (sum(coalesce(_d_wrapped, false)::INTEGER) OVER (ORDER BY seq ${running})) AS _d_wraps, ` +
+    `coalesce(_d_wrapped, false) AS _d_wrap_here FROM (${wrapped})`;
+  const helpers = [
+    '_d_slot',
+    '_d_wrap',
+    '_d_entries',
+    '_d_start',
+    '_d_prev',
+    '_d_published',
+    '_d_wrapped',
+    '_d_wraps',
+    '_d_wrap_here',
+    '_d_lap',
+  ];
   return (
-    `SELECT *, (sum(${other}) OVER epoch)::UINTEGER AS _epoch_commands, ` +
+    `SELECT * EXCLUDE (${helpers.join(', ')}), ` +
+    `(sum(${other}) OVER epoch)::UINTEGER AS _epoch_commands, ` +
     `(sum(${invalidation}) OVER epoch)::UINTEGER AS _epoch_invalidations, ` +
     `CASE WHEN ${iotlb} THEN count(*) FILTER (WHERE ${devtlb}) OVER fanout ELSE 0 END::UINTEGER AS _fanout_devtlbs, ` +
     `CASE WHEN ${iotlb} THEN count(DISTINCT sid) FILTER (WHERE ${devtlb}) OVER fanout ELSE 0 END::UINTEGER AS _fanout_devices, ` +
-    `CASE WHEN ${doorbell} THEN lag(slot) OVER doorbells END::UINTEGER AS _prev_slot, ` +
-    `CASE WHEN ${doorbell} THEN lag(wrap) OVER doorbells END::UTINYINT AS _prev_wrap ` +
-    `FROM ${running} WINDOW epoch AS (PARTITION BY _epoch ORDER BY seq ROWS UNBOUNDED PRECEDING), ` +
-    `fanout AS (PARTITION BY _iotlb_number), ` +
-    `doorbells AS (PARTITION BY ${doorbell}${queue} ORDER BY seq)`
+    `_d_prev::UINTEGER AS _prev_prod, _d_published::INTEGER AS _entries, ` +
+    `CASE WHEN _d_wrap_here THEN count(*) FILTER (WHERE _d_wrapped IS NOT NULL) OVER lap ELSE 0 END::UINTEGER AS _lap_doorbells, ` +
+    `CASE WHEN _d_wrap_here THEN sum(_d_published) FILTER (WHERE _d_wrapped IS NOT NULL) OVER lap ELSE 0 END::UINTEGER AS _lap_entries ` +
+    // A lap: the rows after one wrap up to the next, that wrap included (the wraps before a row, less its own).
+    `FROM (SELECT *, _d_wraps - _d_wrap_here::INTEGER AS _d_lap FROM (${wraps})) ` +
+    `WINDOW epoch AS (PARTITION BY _epoch ORDER BY seq ${running}), fanout AS (PARTITION BY _iotlb_number), lap AS (PARTITION BY _d_lap)`
   );
 }
 
@@ -169,9 +230,14 @@ export class DerivePass {
   private invalidationsSince = 0;
   private iotlbs = 0;
   private lastSeq = -1;
-  /** Each queue's last doorbell: slot and wrap (-1: NULL), and whether there was one. */
+  /** Each queue's last doorbell: slot and wrap (-1: NULL; undefined: none yet). */
   private readonly lastSlot: number[] = [];
   private readonly lastWrap: number[] = [];
+  /** The doorbells with known entries since the last wrap, and their entries. */
+  private lapDoorbells = 0;
+  private lapEntries = 0;
+  /** True once a value does not fit its column (an entries count past 32 bits): the columns are not to be used. */
+  private unfit = false;
   /** The last IOTLB invalidation (its counts not written yet), and the device-TLB ones after it. */
   private open: OpenIotlb | undefined;
   private devtlbs = 0;
@@ -187,11 +253,15 @@ export class DerivePass {
   /** False once a row's seq is not above the row before it: the counts are not in seq order. */
   ordered = true;
 
-  constructor(private readonly holdRows = HOLD_ROWS) {}
+  /** `queues`: the trace's guest queues (queueGeometry of its header). */
+  constructor(
+    private readonly queues: readonly QueueGeometry[],
+    private readonly holdRows = HOLD_ROWS,
+  ) {}
 
   /** Whether every batch the pass gave out holds the right counts (read after the last one). */
   get counted(): boolean {
-    return this.ordered && !this.overflowed;
+    return this.ordered && !this.overflowed && !this.unfit;
   }
 
   async *batches(input: AsyncIterable<RecordBatch>): AsyncGenerator<RecordBatch> {
@@ -256,12 +326,14 @@ export class DerivePass {
     const iotlb = new Uint32Array(n);
     const fanoutDevtlbs = new Uint32Array(n);
     const fanoutDevices = new Uint32Array(n);
-    const prevSlot = new Uint32Array(n);
-    const prevWrap = new Uint8Array(n);
-    const slotBits = new Uint8Array((n + 7) >> 3);
-    const wrapBits = new Uint8Array((n + 7) >> 3);
-    let slotNulls = n;
-    let wrapNulls = n;
+    const prevProd = new Uint32Array(n);
+    const published = new Int32Array(n);
+    const lapDoorbells = new Uint32Array(n);
+    const lapEntries = new Uint32Array(n);
+    const prevBits = new Uint8Array((n + 7) >> 3);
+    const publishedBits = new Uint8Array((n + 7) >> 3);
+    let prevNulls = n;
+    let publishedNulls = n;
     for (let i = 0; i < n; i++) {
       if (seqs !== undefined) {
         const s = seqs[i]!;
@@ -298,21 +370,41 @@ export class DerivePass {
         since[i] = this.since;
         invalidationsSince[i] = this.invalidationsSince;
         if (k === doorbellCode) {
-          const q = queue === undefined ? 0 : queue.values[i]!;
+          const q = queue === undefined ? 0 : at(queue, i);
+          const g = q >= 0 ? this.queues[q] : undefined;
           const ps = this.lastSlot[q];
           const pw = this.lastWrap[q];
-          if (ps !== undefined && ps >= 0) {
-            prevSlot[i] = ps;
-            slotBits[i >> 3]! |= 1 << (i & 7);
-            slotNulls--;
+          const s = slot === undefined ? -1 : at(slot, i);
+          const w = wrap === undefined ? -1 : at(wrap, i);
+          if (q >= 0) {
+            this.lastSlot[q] = s;
+            this.lastWrap[q] = w;
           }
-          if (pw !== undefined && pw >= 0) {
-            prevWrap[i] = pw;
-            wrapBits[i >> 3]! |= 1 << (i & 7);
-            wrapNulls--;
+          if (g !== undefined) {
+            // The producer value before it, then the ring distance to its own on 2 x entries
+            // positions (index and wrap bit): doorbells.sql's rule, as DuckDB computes it (the
+            // remainder keeps the dividend's sign).
+            const prev = ps === undefined || ps < 0 ? g.start : ps;
+            prevProd[i] = prev;
+            prevBits[i >> 3]! |= 1 << (i & 7);
+            prevNulls--;
+            if (s >= 0 && w >= 0) {
+              const e = (w * g.entries + s - ((pw === undefined || pw < 0 ? 0 : pw) * g.entries + prev) + 2 * g.entries) % (2 * g.entries);
+              if (e !== (e | 0)) this.unfit = true;
+              published[i] = e;
+              publishedBits[i >> 3]! |= 1 << (i & 7);
+              publishedNulls--;
+              this.lapDoorbells++;
+              this.lapEntries += e;
+              if (prev + e >= g.entries) {
+                if (this.lapEntries < 0 || this.lapEntries > 0xffffffff) this.unfit = true;
+                lapDoorbells[i] = this.lapDoorbells;
+                lapEntries[i] = this.lapEntries;
+                this.lapDoorbells = 0;
+                this.lapEntries = 0;
+              }
+            }
           }
-          this.lastSlot[q] = slot === undefined ? -1 : at(slot, i);
-          this.lastWrap[q] = wrap === undefined ? -1 : at(wrap, i);
         }
       }
       iotlb[i] = this.iotlbs;
@@ -330,8 +422,10 @@ export class DerivePass {
       uint32(3, iotlb),
       uint32(4, fanoutDevtlbs),
       uint32(5, fanoutDevices),
-      makeData({ type: fields[6]!.type as Uint32, length: n, nullCount: slotNulls, nullBitmap: slotBits, data: prevSlot }),
-      makeData({ type: fields[7]!.type as Uint8, length: n, nullCount: wrapNulls, nullBitmap: wrapBits, data: prevWrap }),
+      makeData({ type: fields[6]!.type as Uint32, length: n, nullCount: prevNulls, nullBitmap: prevBits, data: prevProd }),
+      makeData({ type: fields[7]!.type as Int32, length: n, nullCount: publishedNulls, nullBitmap: publishedBits, data: published }),
+      uint32(8, lapDoorbells),
+      uint32(9, lapEntries),
     ];
     const schema = this.schemaOut!;
     return new RecordBatch(

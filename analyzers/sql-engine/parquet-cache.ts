@@ -27,10 +27,10 @@ import { basename, extname, join } from 'node:path';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { AtomicFile } from '../../formats/atomic.js';
 import { emptyStream, ipcSegments, type ArrowSource } from '../arrow-files.js';
-import { DerivePass, withDerivedFields } from './derived-columns.js';
+import { DerivePass, queueGeometry, withDerivedFields } from './derived-columns.js';
 
-/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns; 3: the fan-out ones). */
-const FORMAT = 3;
+/** Bumped when what a copy holds changes, so older copies are not read (2: the derived columns; 3: the fan-out ones; 4: the doorbell and wrap ones; 5: the same less the wrap number; 6: less `_wrapped`, read from the lap). */
+const FORMAT = 6;
 
 /** Rows per Parquet row group: a few of DuckDB's 122,880-row scan units. */
 const ROW_GROUP_ROWS = 1 << 18;
@@ -92,7 +92,7 @@ export async function parquetOf(src: ArrowSource): Promise<{ path: string; writt
   }
   let written = false;
   if (src.header !== undefined) {
-    const pass = new DerivePass();
+    const pass = new DerivePass(queueGeometry(src.header));
     written = await writeParquetCopy(file, withDerivedFields(src.schema), pass.batches(src.batches()), () => pass.counted);
   }
   if (!written) await writeParquetCopy(file, src.schema, src.batches());

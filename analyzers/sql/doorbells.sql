@@ -1,49 +1,29 @@
 -- Module doorbells: what each doorbell (the guest's CMDQ_PROD or IQT write) published, and the
 -- distribution of those batch sizes.
--- Requires: trace, traces, queues
+-- Requires: trace, traces
 
--- Each doorbell with the producer value before it: the previous doorbell's on the same guest
--- queue (`_prev_slot`, `_prev_wrap`, taken by the loader in its pass over the trace:
--- analyzers/sql-engine/derived-columns.ts), or for the first one the queue's start slot with wrap
--- bit 0. Traces are told apart by file_id (_trace), which DuckDB joins on far faster than the path.
-CREATE OR REPLACE VIEW _doorbells_prev AS
-SELECT
-  d.file_id,
-  d.seq,
-  d.ts_ns,
-  d.slot::BIGINT AS prod,
-  d.wrap::BIGINT AS wrap,
-  q.queue_entries::BIGINT AS queue_entries,
-  coalesce(d._prev_slot, q.start_slot)::BIGINT AS prev_prod,
-  coalesce(d._prev_wrap, 0)::BIGINT AS prev_wrap
-FROM _trace AS d
-JOIN (
-  SELECT f.file_id, q.queue, q.queue_entries, q.start_slot
-  FROM queues AS q
-  JOIN _trace_files AS f USING (file)
-) AS q ON q.file_id = d.file_id AND q.queue = d.queue
-WHERE d.kind = 'doorbell';
-
--- Each doorbell with the entries it published: the ring distance from the previous producer value,
--- counted on a ring of 2 x queue_entries positions (index and wrap bit), and whether they pass the
--- end of the ring. Computed once per session: every doorbell and wrap view reads it.
+-- Each doorbell on one of the trace's guest queues (`queues`) with the entries it published: the
+-- producer value before it (the previous doorbell's on the same queue, or the queue's start slot
+-- with wrap bit 0), the ring distance from there, counted on a ring of 2 x queue_entries positions
+-- (index and wrap bit), and whether they pass the end of the ring (such a doorbell carries its
+-- lap, at least itself: `_lap_doorbells` > 0). All of it taken by the loader in its pass over the
+-- trace from the header's queue geometry (`_prev_prod`, `_entries`, `_lap_doorbells`:
+-- analyzers/sql-engine/derived-columns.ts), so no window, lag or join here; a
+-- doorbell on a queue the header lacks has no `_prev_prod` and no row. Traces are told apart by
+-- file_id (_trace), which DuckDB joins on far faster than the path. Computed once per session:
+-- every doorbell and wrap view reads it.
 CREATE OR REPLACE TABLE _doorbells AS
 SELECT
   file_id,
   seq,
   ts_ns,
-  prod,
-  wrap,
-  prev_prod,
-  entries,
-  prev_prod + entries >= queue_entries AS wrapped
-FROM (
-  SELECT
-    *,
-    (wrap * queue_entries + prod - (prev_wrap * queue_entries + prev_prod) + 2 * queue_entries)
-      % (2 * queue_entries) AS entries
-  FROM _doorbells_prev
-);
+  slot::BIGINT AS prod,
+  wrap::BIGINT AS wrap,
+  _prev_prod::BIGINT AS prev_prod,
+  _entries::BIGINT AS entries,
+  CASE WHEN _entries IS NOT NULL THEN _lap_doorbells > 0 END AS wrapped
+FROM _trace
+WHERE _prev_prod IS NOT NULL;
 
 -- One row per doorbell: the new producer index and how many entries it published.
 CREATE OR REPLACE VIEW doorbells_published(

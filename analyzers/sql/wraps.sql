@@ -1,33 +1,5 @@
 -- Module wraps: how often the guest's producer index wraps around the ring.
--- Requires: doorbells, traces
-
--- Each doorbell that wrapped, numbered in its trace (1, 2, ...).
-CREATE OR REPLACE VIEW _wraps_doorbells AS
-SELECT
-  file_id,
-  seq,
-  ts_ns,
-  prod,
-  wrap,
-  row_number() OVER (PARTITION BY file_id ORDER BY seq) AS wrap_number
-FROM _doorbells
-WHERE wrapped;
-
--- Per wrap: the doorbells since the previous wrap, this one included, and the entries they
--- published. Each doorbell goes to the first wrap at or after it (an ASOF join on the few wrapping
--- doorbells: DuckDB sorts once and merges, where a running count of wraps over every doorbell
--- costs a window); doorbells after the last wrap belong to none, nor do those whose entries are
--- unknown (a NULL producer value): the running count skipped them too.
-CREATE OR REPLACE VIEW _wraps_laps AS
-SELECT
-  w.file_id,
-  w.seq,
-  count(*) AS doorbells,
-  sum(d.entries)::BIGINT AS entries
-FROM _doorbells AS d
-ASOF JOIN _wraps_doorbells AS w ON d.file_id = w.file_id AND d.seq <= w.seq
-WHERE d.wrapped IS NOT NULL
-GROUP BY w.file_id, w.seq;
+-- Requires: doorbells, trace, traces
 
 -- One row per wrap: the doorbell that carried the producer index past the end of the ring, and
 -- the doorbells and entries since the previous wrap.
@@ -49,18 +21,24 @@ CREATE OR REPLACE VIEW wraps_events(
   -- Entries published since the previous wrap, this doorbell's included.
   entries
 ) AS
+-- Each doorbell that wrapped carries the doorbells and entries since the trace's previous wrap, taken
+-- by the loader in its pass (`_lap_doorbells`, at least 1 there, and `_lap_entries`:
+-- analyzers/sql-engine/derived-columns.ts; doorbells.sql's rule for a wrap): the view reads those
+-- few rows and numbers them, where joining every doorbell to the wrap after it cost a sort of all
+-- of them. Doorbells after the last wrap belong to none, nor do those whose entries are unknown (a
+-- NULL producer value).
 SELECT
   f.file AS file,
-  w.wrap_number AS wrap_number,
+  row_number() OVER (PARTITION BY w.file_id ORDER BY w.seq) AS wrap_number,
   w.seq AS seq,
   w.ts_ns AS ts_ns,
-  w.prod AS prod,
-  w.wrap AS wrap,
-  l.doorbells AS doorbells,
-  l.entries AS entries
-FROM _wraps_doorbells AS w
-JOIN _wraps_laps AS l USING (file_id, seq)
-JOIN _trace_files AS f USING (file_id);
+  w.slot::BIGINT AS prod,
+  w.wrap::BIGINT AS wrap,
+  w._lap_doorbells::BIGINT AS doorbells,
+  w._lap_entries::BIGINT AS entries
+FROM _trace AS w
+JOIN _trace_files AS f USING (file_id)
+WHERE w._lap_doorbells > 0;
 
 -- Per trace: how often the ring wraps (the `wraps` of `invtrace info`), in doorbells, entries and
 -- time.
