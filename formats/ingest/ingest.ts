@@ -22,7 +22,6 @@ import { TraceAssembler, type Geometry } from './assemble.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
 import {
   pipelineAsked,
-  pipelinePays,
   qemuEvents,
   qemuEventsInWorker,
   qemuVtdItems,
@@ -54,9 +53,10 @@ export interface IngestOptions {
   readonly eventObjects?: boolean;
   /**
    * A QEMU log ingested on its own: `serial` reads it in this thread, `worker` in a worker thread
-   * (a VT-d log: the two-stage pipeline, qemu-side.ts readVtdLogPipelined), `auto` (the default,
-   * unless INVTRACE_INGEST_WORKER=0/1 says) a VT-d log in the pipeline when it is large
-   * (qemu-side.ts PIPELINE_MIN_BYTES). The output is the same.
+   * (a VT-d log: the two-stage pipeline, qemu-side.ts readVtdLogPipelined); `auto` (the default,
+   * unless INVTRACE_INGEST_WORKER=0/1 says) is `serial`: on the 2-core machine the pipeline saved
+   * 0-4% of wall time when idle and cost 25% more under load, for 0.2 s more CPU (docs/ingest.md,
+   * "Two stages"). The output is the same.
    */
   readonly pipeline?: Pipeline;
   /** Tests: the pipeline's batch size, or a batch it skips. */
@@ -272,7 +272,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const direct = alone && arch === 'vtd' && opts.eventObjects !== true;
   const pipeline = opts.pipeline ?? pipelineAsked();
   const worker = alone && !direct && pipeline === 'worker';
-  const pipelined = direct && (pipeline === 'worker' || (pipeline === 'auto' && (await pipelinePays(qemu.file))));
+  const pipelined = direct && pipeline === 'worker';
   const read = worker ? qemuEventsInWorker : qemuEvents;
   // A VT-d pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
   const items = aligner !== undefined && arch === 'vtd' && opts.eventObjects !== true;

@@ -6,14 +6,13 @@
 // with a truncated gzip stream, both give the same trace bytes, summary (counts, warnings in order)
 // and errors. A batch the worker skips makes the order check fire. The worker runs the compiled
 // module (dist/, built by `npm test`).
-import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { InputFault } from '../result.js';
 import { ingest, type IngestOptions } from './ingest.js';
-import { coreFree, PIPELINE_MIN_BYTES, pipelinePays } from './qemu-side.js';
 import { BatchOrder } from './row-wire.js';
 
 const dir = tempDir();
@@ -181,35 +180,5 @@ describe('the batch order check', () => {
     const short = new BatchOrder();
     short.take(0);
     expect(() => short.end(2)).toThrow('the log reader sent 2 row batches but 1 arrived');
-  });
-});
-
-describe('when the pipeline is started', () => {
-  it('a plain log from PIPELINE_MIN_BYTES, a gzip one from an eighth of it, with a core free', async () => {
-    const sized = (name: string, size: number, head?: Buffer) => {
-      const p = join(dir, name);
-      writeFileSync(p, head ?? '');
-      const fd = openSync(p, 'r+');
-      ftruncateSync(fd, size); // sparse: only the size matters
-      closeSync(fd);
-      return p;
-    };
-    const big = sized('a.log', PIPELINE_MIN_BYTES);
-    expect(await pipelinePays(big, true)).toBe(true);
-    expect(await pipelinePays(big, false)).toBe(false);
-    expect(await pipelinePays(sized('b.log', PIPELINE_MIN_BYTES - 1), true)).toBe(false);
-    const gz = gzipSync(Buffer.from('x'));
-    expect(await pipelinePays(sized('c.log.gz', PIPELINE_MIN_BYTES >> 3, gz), true)).toBe(true);
-    expect(await pipelinePays(sized('d.log.gz', (PIPELINE_MIN_BYTES >> 3) - 1, gz), true)).toBe(false);
-    // the same size, not gzip: too small
-    expect(await pipelinePays(sized('e.log', PIPELINE_MIN_BYTES >> 3), true)).toBe(false);
-  });
-
-  it('a core is free when the load leaves one idle', () => {
-    expect(coreFree(2, 0.5)).toBe(true);
-    expect(coreFree(2, 1)).toBe(false); // one core busy elsewhere, the other for this thread
-    expect(coreFree(1, 0)).toBe(false);
-    expect(coreFree(8, 6.9)).toBe(true);
-    expect(coreFree(8, 7)).toBe(false);
   });
 });

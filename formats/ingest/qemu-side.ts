@@ -16,8 +16,6 @@
 // IN_FLIGHT batches wait for this thread (a shared credit counter the worker waits on), so memory
 // stays flat whatever the size of the log.
 
-import { stat } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
@@ -31,7 +29,7 @@ import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
 import type { QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
-import { isGzip, readLineChunks } from '../lines.js';
+import { readLineChunks } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import type { Item } from './align.js';
@@ -163,32 +161,6 @@ export function pipelineAsked(): Pipeline {
  */
 export function qemuWorkerAsked(): boolean {
   return pipelineAsked() === 'worker';
-}
-
-/**
- * Bytes of a plain log from which `auto` reads a VT-d log in two stages (a gzip log: from an
- * eighth of it, about what 32 MiB of log text compresses to). Below it, the worker's start (its
- * isolate, its own compile of the scanner, the first batch's wait: ~0.1-0.15 s of wall time, ~0.2 s
- * of CPU) costs more than half of the log's parse and build saves (docs/ingest.md, "Two stages").
- */
-export const PIPELINE_MIN_BYTES = 32 << 20;
-const PIPELINE_MIN_GZIP_BYTES = PIPELINE_MIN_BYTES >> 3;
-
-/**
- * Whether a second core is free: the two stages only overlap on one. The 1-minute load average of
- * the other jobs (ours has barely started) must leave a core idle; on a machine whose cores are all
- * busy the pipeline is slower than one thread, since its threads only add CPU.
- */
-export function coreFree(cores: number = availableParallelism(), load: number = loadavg()[0]!): boolean {
-  return cores >= 2 && load < cores - 1;
-}
-
-/** Whether `auto` reads `file` in two stages: by its size on disk, when a core is free. */
-export async function pipelinePays(file: string, free: boolean = coreFree()): Promise<boolean> {
-  if (!free) return false;
-  const size = (await stat(file)).size;
-  if (size < PIPELINE_MIN_GZIP_BYTES) return false;
-  return size >= PIPELINE_MIN_BYTES || (await isGzip(file));
 }
 
 /**
