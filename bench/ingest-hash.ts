@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { cliScript } from '../formats/paths.js';
+import { isoPrefixed, unprefixed } from '../samples/prefix-styles.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = cliScript();
@@ -51,13 +52,10 @@ function prepare(dir: string): Case[] {
     const qt = text(q);
     put(`qemu-${r}.log`, qt);
     cases.push({ name: `qemu-${r}.log (plain)`, args: [`qemu-${r}.log`] });
-    const iso = qt.replace(
-      /^\d+@(\d+)\.(\d+):/gm,
-      (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `,
-    );
+    const iso = isoPrefixed(qt);
     put(`qemu-${r}.iso.log`, iso);
     cases.push({ name: `qemu-${r}.iso.log (ISO-8601 prefix)`, args: [`qemu-${r}.iso.log`] });
-    put(`qemu-${r}.bare.log`, qt.replace(/^\d+@\d+\.\d+:/gm, ''));
+    put(`qemu-${r}.bare.log`, unprefixed(qt));
     cases.push({ name: `qemu-${r}.bare.log (no prefix)`, args: [`qemu-${r}.bare.log`] });
     // a serial console holding the guest trace between the markers (as capture.sh records it)
     const con = readFileSync(join(CAPTURES, `console-${r}.txt`), 'utf8')

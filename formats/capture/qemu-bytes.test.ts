@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { inspect, isDeepStrictEqual } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { isoPrefixed, unprefixed } from '../../samples/prefix-styles.js';
 import { capture, haveCaptures } from '../../test/helpers.js';
 import { FALLBACK, FALLBACK_CODE, QemuByteScanner } from './qemu-bytes.js';
 import { event, formats } from './qemu-format.js';
@@ -52,10 +53,10 @@ const respell: readonly ((l: string) => string)[] = [
   (l) => l.slice(0, Math.floor(l.length * 0.8)),
   (l) => l.replace(/:(\w+)/, ':$1_x'),
   (l) => l.replace(/^(\d+)@(\d+)\.(\d+):/, (_, t: string, s: string, us: string) => `${t}@${s}.${us}123:`),
-  (l) => l.replace(/^\d+@(\d+)\.(\d+):/, (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `),
+  isoPrefixed,
   (l) => l.replace(/^\d+@\d+\.\d+:/, '2025-13-01T00:00:00.1Z '),
   (l) => l.replace(/^\d+@\d+\.\d+:/, '2025-02-30T24:00:00Z '),
-  (l) => l.replace(/^\d+@\d+\.\d+:/, ''),
+  unprefixed,
 ];
 
 describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {

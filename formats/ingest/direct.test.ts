@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { prefixStyles } from '../../samples/prefix-styles.js';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { InputFault } from '../result.js';
 import { ingest, type IngestOptions } from './ingest.js';
@@ -48,14 +49,7 @@ describe.skipIf(!haveCaptures)('a VT-d log read straight into columns = read as 
     'qemu-%s: plain, ISO-8601 prefix, no prefix',
     async (run) => {
       const t = text(`qemu-${run}.log.gz`);
-      const shapes = {
-        plain: t,
-        iso: t.replace(
-          /^\d+@(\d+)\.(\d+):/gm,
-          (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `,
-        ),
-        bare: t.replace(/^\d+@\d+\.\d+:/gm, ''),
-      };
+      const shapes = prefixStyles(t);
       for (const [shape, body] of Object.entries(shapes)) {
         const { direct, objects } = await both(put(`${run}.${shape}.log`, body));
         expect(direct.summary, shape).toEqual(objects.summary);

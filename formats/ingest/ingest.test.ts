@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { isoPrefixed, unprefixed } from '../../samples/prefix-styles.js';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { readLines } from '../lines.js';
 import { openTrace } from '../trace/io.js';
@@ -279,10 +280,8 @@ describe.skipIf(!haveCaptures)('the three QEMU line prefixes', () => {
     const raw = join(dir, `raw-${n++}.log`);
     await pipeline(createReadStream(capture('qemu-smmuv3-lazy.log.gz')), createGunzip(), createWriteStream(raw));
     const lines = readFileSync(raw, 'utf8').split('\n');
-    const iso = lines.map((l) =>
-      l.replace(/^\d+@(\d+)\.(\d+):/, (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `),
-    );
-    const bare = lines.map((l) => l.replace(/^\d+@\d+\.\d+:/, ''));
+    const iso = lines.map(isoPrefixed);
+    const bare = lines.map(unprefixed);
     const rows = async (text: string[]) => {
       const p = join(dir, `prefix-${n++}.log`);
       writeFileSync(p, text.join('\n'));

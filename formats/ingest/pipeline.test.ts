@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { prefixStyles } from '../../samples/prefix-styles.js';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { InputFault } from '../result.js';
 import { ingest, type IngestOptions } from './ingest.js';
@@ -52,14 +53,7 @@ describe.skipIf(!haveCaptures)('a VT-d log read in two stages = read in one thre
     'qemu-%s: plain, ISO-8601 prefix, no prefix; batches of 7 calls',
     async (name) => {
       const t = text(`qemu-${name}.log.gz`);
-      const shapes = {
-        plain: t,
-        iso: t.replace(
-          /^\d+@(\d+)\.(\d+):/gm,
-          (_, s: string, us: string) => `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${us}Z `,
-        ),
-        bare: t.replace(/^\d+@\d+\.\d+:/gm, ''),
-      };
+      const shapes = prefixStyles(t);
       for (const [shape, body] of Object.entries(shapes)) {
         const { serial, piped } = await both(put(`${name}.${shape}.log`, body));
         expect(piped.summary, shape).toEqual(serial.summary);
