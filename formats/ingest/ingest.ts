@@ -55,7 +55,7 @@ export interface IngestOptions {
    * A QEMU log ingested on its own: `serial` reads it in this thread, `worker` in a worker thread
    * (a VT-d log: the two-stage pipeline, qemu-side.ts readVtdLogPipelined); `auto` (the default,
    * unless INVTRACE_INGEST_WORKER=0/1 says) is `serial`: on the 2-core machine the pipeline saved
-   * 0-4% of wall time when idle and cost 25% more under load, for 0.2 s more CPU (docs/ingest.md,
+   * 0-4% of wall time when idle and cost up to 27% more under load, for 0.2 s more CPU (docs/ingest.md,
    * "Two stages"). The output is the same.
    */
   readonly pipeline?: Pipeline;

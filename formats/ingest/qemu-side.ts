@@ -1,6 +1,7 @@
 // The QEMU side of an ingest: a VT-d log ingested on its own is read in one pass straight into the
 // trace's columns (`readVtdLogInto`: register-mode byte scanner, the queue's state machine on
-// numbers, the assembler as its QueueRows), a large one in two stages (`readVtdLogPipelined`): a
+// numbers, the assembler as its QueueRows), or, when asked (INVTRACE_INGEST_WORKER=1), in two
+// stages (`readVtdLogPipelined`; docs/ingest.md "Two stages" has why it is not the default): a
 // worker thread (qemu-worker.ts) runs that reader with the queue's calls recorded in typed-array
 // batches (row-wire.ts), and this thread replays them into the assembler, so reading, inflating,
 // scanning and the queue overlap the builder and the Arrow writer. Other logs are read as batches
