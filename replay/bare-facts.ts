@@ -27,7 +27,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { InputError } from '../formats/result.js';
 import { InputFault } from '../formats/result.js';
 import type { Topology } from '../formats/trace/header.js';
-import type { BareHardware, BareSide } from './bare.js';
+import { completedIn, type BareHardware, type BareSide } from './bare.js';
 import type { TraceHandlers } from './feed.js';
 import type { FactReader, FactWriter } from './fact-ring.js';
 import { RING_ABORTED, RING_DONE } from './fact-ring.js';
@@ -237,8 +237,7 @@ export class MirroredBare implements BareSide {
   }
 
   completed(pos: number): boolean {
-    const byte = pos >> 3;
-    return byte < this.done.length && (this.done[byte]! & (1 << (pos & 7))) !== 0;
+    return completedIn(this.done, pos);
   }
 
   /** Bare hardware's totals at the end. */

@@ -46,6 +46,12 @@ export interface BareSide extends BareTotals {
   completed(pos: number): boolean;
 }
 
+/** Whether the completion point at `pos` is set in a bitset of completed points (a bit per absolute position). */
+export function completedIn(done: Uint8Array, pos: number): boolean {
+  const byte = pos >> 3;
+  return byte < done.length && (done[byte]! & (1 << (pos & 7))) !== 0;
+}
+
 export class BareHardware implements BareSide {
   private readonly unit: QueueUnit;
   /**
@@ -155,8 +161,7 @@ export class BareHardware implements BareSide {
 
   /** Whether bare hardware completed the completion point at `pos`. */
   completed(pos: number): boolean {
-    const byte = pos >> 3;
-    return byte < this.done.length && (this.done[byte]! & (1 << (pos & 7))) !== 0;
+    return completedIn(this.done, pos);
   }
 
   private markCompleted(pos: number): void {
