@@ -105,6 +105,24 @@ function staleBits(s: Scope, h: number): string | undefined {
   }
 }
 
+/** The HIT_* bits staleBits reads for scope `s`: all a check asks the unit to look up. */
+function wantBits(s: Scope): number {
+  switch (s.cache) {
+    case 'iotlb':
+      return s.leaf ? HIT_IOTLB : HIT_IOTLB | HIT_WALK;
+    case 'atc':
+    case 'devtlb':
+      return HIT_ATC;
+    case 'ste':
+    case 'cd':
+    case 'context':
+    case 'pasid':
+      return HIT_CONFIG;
+    case 'iec':
+      return 0;
+  }
+}
+
 /** Whether a probe's cache state shows the scope's entry still cached. */
 export function staleHit(s: Scope, h: CacheHits): string | undefined {
   return staleBits(s, hitBits(h));
@@ -136,8 +154,8 @@ export class StaleOracle {
    */
   private readonly openSyncs: number[] = [];
   private openCount = 0;
-  /** The cache lookup of a probe, as HIT_* bits. */
-  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
+  /** The cache lookup of a probe, as HIT_* bits (`want`: those read; default all). */
+  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number) => number;
   /** Scratch of `published` (addresses and their page numbers) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
   private readonly pages: number[] = [];
@@ -221,7 +239,7 @@ export class StaleOracle {
         const page = pages[a]!;
         if (deviceLevel && this.openEpochs.delete(slot, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) {
+          if ((this.hits(dev.sid, pasid, iova, HIT_ATC) & HIT_ATC) !== 0) {
             if (rec === NONE) rec = st.open();
             st.addProbe(rec, dev.sid, pasid, iova, slot, page);
           }
@@ -250,7 +268,8 @@ export class StaleOracle {
   /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
   private goneNow(p: number): boolean {
     const st = this.store;
-    return staleBits(st.scope[st.probeOwner[p]!]!, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!)) === undefined;
+    const s = st.scope[st.probeOwner[p]!]!;
+    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s))) === undefined;
   }
 
   /**
@@ -316,13 +335,14 @@ export class StaleOracle {
   private check(r: number, how: string): StaleFinding | undefined {
     const st = this.store;
     const scope = st.scope[r]!;
+    const want = wantBits(scope);
     let hits: { probe: Probe; hit: string }[] | undefined;
     for (let p = st.probesOf(r); p !== NONE; p = st.probeNext[p]!) {
       if (st.probeAlive[p] === 0) continue;
       const sid = st.probeSid[p]!;
       const pasid = st.pasidOf(p);
       const iova = st.probeIova[p]!;
-      const hit = staleBits(scope, this.hits(sid, pasid, iova));
+      const hit = staleBits(scope, this.hits(sid, pasid, iova, want));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
     return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope, how, hits };

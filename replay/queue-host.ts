@@ -29,6 +29,6 @@ export function queueHost(host: HostModel, topology: Topology): HostModel {
     setAtcTimeout: (sid, timedOut) => host.setAtcTimeout(sid, timedOut),
     translate: (sid, pasid, iova) => host.translate(sid, pasid, iova),
     cached: (sid, pasid, iova) => host.cached(sid, pasid, iova),
-    ...(host.hits !== undefined ? { hits: (sid: number, pasid: number | undefined, iova: bigint) => host.hits!(sid, pasid, iova) } : {}),
+    ...(host.hits !== undefined ? { hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number) => host.hits!(sid, pasid, iova, want) } : {}),
   };
 }

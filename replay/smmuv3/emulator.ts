@@ -28,6 +28,7 @@ import { DecodeCache } from '../decode-cache.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
 import {
+  HIT_ALL,
   HIT_ATC,
   HIT_CONFIG,
   HIT_IOTLB,
@@ -906,23 +907,36 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** What `cached` says, as HIT_* bits: the oracle's probe, many per command (no object). */
-  hits(sid: number, pasid: number | undefined, iova: bigint): number {
+  hits(sid: number, pasid: number | undefined, iova: bigint, want = HIT_ALL): number {
     const c = this.configOf(sid, pasid ?? 0, false);
     if (typeof c === 'string') return 0;
     const { ste, cd } = c;
+    let bits = c.cached ? HIT_CONFIG : 0;
+    // Only the caches asked about are looked up (an oracle's check at a completion point reads the
+    // one its invalidation's scope names: the TLB's leaf entries, its walk entries, or the ATC).
     const regime = ste.strw === 'el2' ? 1 : 0;
     const key =
-      cd !== undefined ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid) : ste.s2 ? tlbKey(0, 2, ste.vmid, -1) : undefined;
-    let bits = c.cached ? HIT_CONFIG : 0;
-    if (key === undefined && !ste.ats) return bits;
+      (want & (HIT_IOTLB | HIT_WALK)) === 0
+        ? undefined
+        : cd !== undefined
+          ? tlbKey(regime, 1, regime === 1 ? -1 : ste.vmid, cd.asid)
+          : ste.s2
+            ? tlbKey(0, 2, ste.vmid, -1)
+            : undefined;
+    const atc = ste.ats && (want & HIT_ATC) !== 0;
+    if (key === undefined && !atc) return bits;
     const idx = this.iovaIndexes;
     this.tlb.indexes(iova, idx);
     if (key !== undefined) {
-      const t = this.tlb.lookupAt(key, idx);
-      if ((t & LOOKUP_LEAF) !== 0) bits |= HIT_IOTLB;
-      if ((t & LOOKUP_TABLE) !== 0) bits |= HIT_WALK;
+      if ((want & HIT_WALK) === 0) {
+        if (this.tlb.leafLevelAt(key, idx) > 0) bits |= HIT_IOTLB;
+      } else {
+        const t = this.tlb.lookupAt(key, idx);
+        if ((t & LOOKUP_LEAF) !== 0) bits |= HIT_IOTLB;
+        if ((t & LOOKUP_TABLE) !== 0) bits |= HIT_WALK;
+      }
     }
-    if (ste.ats && (this.atcs.get(sid)?.leafLevelAt(atcKey(pasid ?? -1), idx) ?? 0) > 0) bits |= HIT_ATC;
+    if (atc && (this.atcs.get(sid)?.leafLevelAt(atcKey(pasid ?? -1), idx) ?? 0) > 0) bits |= HIT_ATC;
     return bits;
   }
 }

@@ -509,8 +509,8 @@ export class Smmuv3Host implements HostModel {
     return this.units[this.unitIndex(d)]!.cached(d.psid, pasid, iova);
   }
 
-  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+  hits(guestSid: number, pasid: number | undefined, iova: bigint, want?: number): number {
     const r = this.routes.get(guestSid);
-    return r === undefined ? 0 : r.unit.hits(r.psid, pasid, iova);
+    return r === undefined ? 0 : r.unit.hits(r.psid, pasid, iova, want);
   }
 }
