@@ -18,6 +18,8 @@ import { IndexMap } from './index-map.js';
 const SAFE = 1n << 53n;
 /** SAFE as a double. */
 const EXACT = 2 ** 53;
+/** log2 of the page a page number counts (probe-plan.ts pageOf). */
+const PAGE_SHIFT = 12n;
 
 export interface Bucket<T, V> {
   readonly key: number;
@@ -39,6 +41,8 @@ export class LevelCache<T, V> {
 
   /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
   private readonly spans: readonly number[];
+  /** 2^(shifts[L] - 12): what indexesOfPage divides a page number by (undefined: a level is under a page). */
+  private readonly pageSpans: readonly number[] | undefined;
   /** boundsOf's range and its first and last indexes at every level. */
   private boundsRange: AddrRange | undefined;
   private readonly boundsLo: number[] = [];
@@ -53,6 +57,7 @@ export class LevelCache<T, V> {
   ) {
     if (!(capacity >= 1)) throw new Error(`cache capacity ${capacity}`);
     this.spans = shifts.map((s) => 2 ** Number(s));
+    this.pageSpans = shifts.every((s) => s >= PAGE_SHIFT) ? shifts.map((s) => 2 ** Number(s - PAGE_SHIFT)) : undefined;
   }
 
   get size(): number {
@@ -65,6 +70,18 @@ export class LevelCache<T, V> {
     // floored: the same number as the BigInt shift, without a BigInt per lookup.
     if (addr < SAFE) return Math.floor(Number(addr) / this.spans[level]!);
     return Number(addr >> this.shifts[level]!);
+  }
+
+  /**
+   * `indexes` of an address given by its 4 KiB page number (addr >> 12, exact below 2^53: every
+   * 64-bit address's is), with no BigInt: a level's index is the page number over 2^(shift - 12),
+   * floored, which is the address over 2^shift, floored. Only for caches whose every level covers
+   * a page or more.
+   */
+  indexesOfPage(page: number, out: number[]): void {
+    const spans = this.pageSpans;
+    if (spans === undefined) throw new Error('level cache: a level smaller than a page has no index by page number');
+    for (let l = 0; l < spans.length; l++) out[l] = Math.floor(page / spans[l]!);
   }
 
   /** `index` for every level at once, into `out` (one conversion of the address). */

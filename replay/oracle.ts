@@ -35,7 +35,7 @@ import { grow, PageSet } from './page-index.js';
 import { NONE, PendingProbes } from './pending-probes.js';
 import type { GuestError } from './policy.js';
 import { pageOf, ProbePlans } from './probe-plan.js';
-import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
+import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
 
 export const VIOLATION_KINDS = [
   'stale-translation',
@@ -154,8 +154,8 @@ export class StaleOracle {
    */
   private readonly openSyncs: number[] = [];
   private openCount = 0;
-  /** The cache lookup of a probe, as HIT_* bits (`want`: those read; default all). */
-  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number) => number;
+  /** The cache lookup of a probe, as HIT_* bits (`want`: those read, default all; `page`: iova's page number). */
+  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number) => number;
   /** Scratch of `published` (addresses and their page numbers) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
   private readonly pages: number[] = [];
@@ -239,7 +239,7 @@ export class StaleOracle {
         const page = pages[a]!;
         if (deviceLevel && this.openEpochs.delete(slot, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if ((this.hits(dev.sid, pasid, iova, HIT_ATC) & HIT_ATC) !== 0) {
+          if ((this.hits(dev.sid, pasid, iova, HIT_ATC, page) & HIT_ATC) !== 0) {
             if (rec === NONE) rec = st.open();
             st.addProbe(rec, dev.sid, pasid, iova, slot, page);
           }
@@ -248,9 +248,9 @@ export class StaleOracle {
         // The cache state before this DMA matters only to earlier probes of the same page (lookups
         // fill nothing, so skipping one changes nothing).
         const shared = st.byKey.first(slot, page) !== NONE;
-        const before = shared ? this.hits(dev.sid, pasid, iova) : 0;
+        const before = shared ? this.hits(dev.sid, pasid, iova, HIT_ALL, page) : 0;
         const gone = this.peersGone(slot);
-        const t = this.host.translate(dev.sid, pasid, iova);
+        const t = this.host.translate(dev.sid, pasid, iova, page);
         if (!t.ok) continue;
         if (shared) this.refilled(slot, page, before);
         if (gone > 0) this.peersRefilled(gone);
@@ -269,7 +269,7 @@ export class StaleOracle {
   private goneNow(p: number): boolean {
     const st = this.store;
     const s = st.scope[st.probeOwner[p]!]!;
-    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s))) === undefined;
+    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s), st.probePage[p]!)) === undefined;
   }
 
   /**
@@ -342,7 +342,7 @@ export class StaleOracle {
       const sid = st.probeSid[p]!;
       const pasid = st.pasidOf(p);
       const iova = st.probeIova[p]!;
-      const hit = staleBits(scope, this.hits(sid, pasid, iova, want));
+      const hit = staleBits(scope, this.hits(sid, pasid, iova, want, st.probePage[p]!));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
     return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope, how, hits };

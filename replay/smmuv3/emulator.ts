@@ -853,10 +853,11 @@ export class Smmuv3 implements QueueUnit {
     return out;
   }
 
-  translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
+  translate(sid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
     const ak = atcKey(pasid ?? -1);
     const idx = this.iovaIndexes;
-    this.tlb.indexes(iova, idx);
+    if (page !== undefined) this.tlb.indexesOfPage(page, idx);
+    else this.tlb.indexes(iova, idx);
     // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
     if ((this.atcs.get(sid)?.leafLevelAt(ak, idx) ?? 0) > 0) return this.ok(iova);
     const c = this.configOf(sid, pasid ?? 0, true);
@@ -907,7 +908,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   /** What `cached` says, as HIT_* bits: the oracle's probe, many per command (no object). */
-  hits(sid: number, pasid: number | undefined, iova: bigint, want = HIT_ALL): number {
+  hits(sid: number, pasid: number | undefined, iova: bigint, want = HIT_ALL, page?: number): number {
     const c = this.configOf(sid, pasid ?? 0, false);
     if (typeof c === 'string') return 0;
     const { ste, cd } = c;
@@ -926,7 +927,8 @@ export class Smmuv3 implements QueueUnit {
     const atc = ste.ats && (want & HIT_ATC) !== 0;
     if (key === undefined && !atc) return bits;
     const idx = this.iovaIndexes;
-    this.tlb.indexes(iova, idx);
+    if (page !== undefined) this.tlb.indexesOfPage(page, idx);
+    else this.tlb.indexes(iova, idx);
     if (key !== undefined) {
       if ((want & HIT_WALK) === 0) {
         if (this.tlb.leafLevelAt(key, idx) > 0) bits |= HIT_IOTLB;

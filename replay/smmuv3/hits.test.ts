@@ -2,8 +2,9 @@
 // other caches' look-ups, but each bit asked for is the one the full look-up gives. Caches are
 // filled by translations and partly invalidated by real commands, so every bit is set for some
 // probe and clear for another (spec/smmuv3.md §3: a leaf-only TLBI keeps the walk entries; §4:
-// ATC_INV leaves the TLB alone).
+// ATC_INV leaves the TLB alone). Given a probe's page number, it indexes its caches by that.
 import { describe, expect, it } from 'vitest';
+import { pageOf } from '../probe-plan.js';
 import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK } from '../unit.js';
 import { GuestQueue, SYNC, cmd } from './testing.js';
 
@@ -29,7 +30,19 @@ describe('Smmuv3.hits with the bits asked for', () => {
     for (const a of [A, B, C]) {
       const all = q.unit.hits(DEV, undefined, a);
       for (let want = 0; want <= HIT_ALL; want++) expect(q.unit.hits(DEV, undefined, a, want) & want).toBe(all & want);
+      // Given the address's page number too (as the oracle does), the caches are indexed by it.
+      expect(q.unit.hits(DEV, undefined, a, HIT_ALL, pageOf(a))).toBe(all);
     }
+  });
+
+  it('fills by page number what it fills by address', () => {
+    const byAddr = filled();
+    const byPage = filled();
+    const D = 0x4000_5000n;
+    expect(byAddr.unit.translate(DEV, undefined, D).ok).toBe(true);
+    expect(byPage.unit.translate(DEV, undefined, D, pageOf(D)).ok).toBe(true);
+    for (const a of [A, B, C, D]) expect(byPage.unit.hits(DEV, undefined, a)).toBe(byAddr.unit.hits(DEV, undefined, a));
+    expect(byPage.unit.hits(DEV, undefined, D) & HIT_IOTLB).toBe(HIT_IOTLB);
   });
 
   it('still finds each kind of entry when asked for it alone', () => {
