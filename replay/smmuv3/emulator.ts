@@ -62,7 +62,7 @@ import {
   setField,
   type Smmuv3Features,
 } from './regs.js';
-import { inRange, leafLevel, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
+import { inRange, leafLevel, pageInRange, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
 import { ANY, AtcFilter, TlbFilter, type AtcTag, type TlbTag } from './tag-filter.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TranslationCache, type Dropped } from './tlb.js';
 
@@ -862,7 +862,7 @@ export class Smmuv3 implements QueueUnit {
     if ((this.atcs.get(sid)?.leafLevelAt(ak, idx) ?? 0) > 0) return this.ok(iova);
     const c = this.configOf(sid, pasid ?? 0, true);
     if (typeof c === 'string') return { ok: false, fault: c };
-    if (!inRange(iova)) return { ok: false, fault: 'F_TRANSLATION' };
+    if (!(page !== undefined ? pageInRange(page) : inRange(iova))) return { ok: false, fault: 'F_TRANSLATION' };
     const { ste, cd } = c;
     const level = this.walk(ste, cd, iova, idx);
     if (ste.ats) {

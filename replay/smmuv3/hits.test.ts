@@ -43,6 +43,11 @@ describe('Smmuv3.hits with the bits asked for', () => {
     expect(byPage.unit.translate(DEV, undefined, D, pageOf(D)).ok).toBe(true);
     for (const a of [A, B, C, D]) expect(byPage.unit.hits(DEV, undefined, a)).toBe(byAddr.unit.hits(DEV, undefined, a));
     expect(byPage.unit.hits(DEV, undefined, D) & HIT_IOTLB).toBe(HIT_IOTLB);
+    // The 48-bit input range (tables.ts INPUT_BITS) by page number: its last page translates, the next faults.
+    const last = (1n << 48n) - 0x1000n;
+    expect(byPage.unit.translate(DEV, undefined, last, pageOf(last)).ok).toBe(true);
+    expect(byPage.unit.translate(DEV, undefined, last + 0x1000n, pageOf(last + 0x1000n))).toEqual({ ok: false, fault: 'F_TRANSLATION' });
+    expect(byAddr.unit.translate(DEV, undefined, last + 0x1000n)).toEqual({ ok: false, fault: 'F_TRANSLATION' });
   });
 
   it('still finds each kind of entry when asked for it alone', () => {
