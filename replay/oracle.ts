@@ -269,7 +269,7 @@ export class StaleOracle {
   private goneNow(p: number): boolean {
     const st = this.store;
     const s = st.scope[st.probeOwner[p]!]!;
-    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s), st.probePage[p]!)) === undefined;
+    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s), st.probePage[p])) === undefined;
   }
 
   /**
@@ -342,7 +342,7 @@ export class StaleOracle {
       const sid = st.probeSid[p]!;
       const pasid = st.pasidOf(p);
       const iova = st.probeIova[p]!;
-      const hit = staleBits(scope, this.hits(sid, pasid, iova, want, st.probePage[p]!));
+      const hit = staleBits(scope, this.hits(sid, pasid, iova, want, st.probePage[p]));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
     return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope, how, hits };

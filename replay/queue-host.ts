@@ -29,9 +29,11 @@ export function queueHost(host: HostModel, topology: Topology): HostModel {
     setAtcTimeout: (sid, timedOut) => host.setAtcTimeout(sid, timedOut),
     translate: (sid, pasid, iova, page) => host.translate(sid, pasid, iova, page),
     cached: (sid, pasid, iova) => host.cached(sid, pasid, iova),
-    ...(host.hits !== undefined ? {
+    ...(host.hits !== undefined
+      ? {
           hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number) =>
             host.hits!(sid, pasid, iova, want, page),
-        } : {}),
+        }
+      : {}),
   };
 }
