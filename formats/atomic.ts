@@ -1,7 +1,7 @@
 // Atomic outputs: every file is written under a temporary name beside its target and renamed into
 // place when complete, so no stage ever reads a half-written file.
 
-import { closeSync, linkSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -41,7 +41,7 @@ export class AtomicFile {
 
   commit(): void {
     this.close();
-    replace(this.tmp, this.target);
+    renameSync(this.tmp, this.target);
   }
 
   abort(): void {
@@ -52,39 +52,5 @@ export class AtomicFile {
   private close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-  }
-}
-
-/**
- * Renames `tmp` over `target`, which, when it exists, is first linked under a temporary name and
- * unlinked after the rename, so the rename does not drop its last link. On ext4 (auto_da_alloc) a
- * rename that drops the last link of the file it replaces allocates the new file's delayed blocks
- * and starts writing it back inside the rename: 10-50 ms for a 78 MB trace, against ~6 ms for the
- * link, rename and unlink. Readers still see the old file or the new one, whole. Neither way is
- * fsync'd (nor was it): after a power loss the new file may be incomplete, as any unsynced file. A
- * file system without hard links gets the plain rename.
- */
-function replace(tmp: string, target: string): void {
-  const old = `${tmp}.old`;
-  let linked = false;
-  try {
-    linkSync(target, old);
-    linked = true;
-  } catch {
-    // no target yet (or no hard links here): nothing to keep alive
-  }
-  try {
-    renameSync(tmp, target);
-  } finally {
-    // unlinkSync, not rmSync: rmSync's first call loads node's rimraf module (~10 ms)
-    if (linked) unlinkQuietly(old);
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // removed already: nothing left behind either way
   }
 }
