@@ -13,8 +13,9 @@
 //   STALE queue + message   the entries bare hardware left stale at a position ({pos, keys})
 //   FAILED queue + message  why bare hardware told the guest the invalidation at a position failed
 //   END ordinal            then the event itself, for the readers to replay without reading the
-//                          trace: EVENT kind queue seq, then a command's slot, cause and words
-//                          (as 32-bit halves), a doorbell's index and wrap, a fault's SID and state
+//                          trace: EVENT kind queue seq, then a command's slot * 4 + cause and its
+//                          words (two 32-bit halves a slot, FactWriter.putHalves), a doorbell's
+//                          index * 256 + wrap, a fault's SID and state
 //   BATCH count            after the last event of each trace batch (progress, and the share's
 //                          stop flag, are checked there as in a serial run)
 // and once after the last event FINISH + message (each queue's completion bitset and totals).
@@ -35,6 +36,7 @@ import type { GuestQueue } from './guest-queue.js';
 import type { StaleFinding, Violation } from './oracle.js';
 import type { Cause, GuestError } from './policy.js';
 import type { FeedCounts } from './feed.js';
+import { PageSet } from './page-index.js';
 import { ProbePlans } from './probe-plan.js';
 import { finalVerdict, judgeStale, type GuestFinding, type GuestFindingKind, type Verdict } from './reference.js';
 
@@ -123,9 +125,8 @@ export class BarePublisher {
         const pos = ref.republished(slot);
         if (pos !== undefined) out.put(fact(REPUB, queue, pos));
         this.end(CMD, queue, seq);
-        out.put(slot);
-        out.put(causeCode(cause));
-        for (let i = 0; i < halves.length; i++) out.put(halves[i]!);
+        out.put(slot * 4 + causeCode(cause));
+        out.putHalves(halves);
         out.endEvent();
       },
       doorbell: (seq, index, wrap, queue) => {
@@ -135,8 +136,7 @@ export class BarePublisher {
         ref.doorbell(seq, index, wrap, from, prod);
         this.state(queue);
         this.end(DOORBELL, queue, seq);
-        out.put(index);
-        out.put(wrap);
+        out.put(index * 256 + wrap);
         out.endEvent();
       },
       ack: (seq, queue) => {
@@ -213,8 +213,12 @@ export class MirroredBare implements BareSide {
   readonly plans: ProbePlans;
   cons: number;
   error: (GuestError & { pos: number }) | undefined = undefined;
-  /** Positions the reference oracle holds an invalidation at, after the last event read. */
-  readonly pending = new Set<number>();
+  /**
+   * Positions the reference oracle holds an invalidation at, after the last event read: a set of
+   * numbers in typed arrays (PageSet, device slot 0), since a position goes in and out at every
+   * invalidation, and a JS Set's delete shrinks and reallocates its table (half of `step`'s time).
+   */
+  private readonly pending = new PageSet();
   readonly stale = new Map<number, ReadonlySet<string>>();
   readonly failed = new Map<number, string>();
   private done: Uint8Array = new Uint8Array(0);
@@ -228,8 +232,19 @@ export class MirroredBare implements BareSide {
     this.cons = q.start;
   }
 
+  /** Whether the reference oracle held an invalidation at `pos` after the last event read. */
+  isPending(pos: number): boolean {
+    return this.pending.has(0, pos);
+  }
+
+  /** PENDING (`pending`) or SETTLED read for `pos`. */
+  setPending(pos: number, pending: boolean): void {
+    if (pending) this.pending.add(0, pos);
+    else this.pending.delete(0, pos);
+  }
+
   judge(f: StaleFinding): Verdict {
-    return judgeStale(f, this.pending.has(f.pos), this.stale.get(f.pos), this.failed.get(f.pos));
+    return judgeStale(f, this.isPending(f.pos), this.stale.get(f.pos), this.failed.get(f.pos));
   }
 
   judgeFinal(f: StaleFinding): Violation | undefined {
@@ -309,16 +324,17 @@ export class BareFacts {
       const queue = high - seq * MAX_QUEUES;
       switch (kind) {
         case CMD: {
-          const slot = r.take();
-          const cause = CAUSE_CODES[r.take()];
-          for (let i = 0; i < halvesPerCommand; i++) halves[i] = r.take();
-          h.command(seq, slot, halves, cause, queue, repub);
+          const sc = r.take();
+          const slot = Math.floor(sc / 4);
+          r.takeHalves(halves);
+          h.command(seq, slot, halves, CAUSE_CODES[sc - slot * 4], queue, repub);
           commands++;
           break;
         }
         case DOORBELL: {
-          const index = r.take();
-          h.doorbell(seq, index, r.take(), queue);
+          const iw = r.take();
+          const index = Math.floor(iw / 256);
+          h.doorbell(seq, index, iw - index * 256, queue);
           doorbells++;
           break;
         }
@@ -373,10 +389,10 @@ export class BareFacts {
           repub = arg;
           break;
         case PENDING:
-          this.lane(queue).pending.add(arg);
+          this.lane(queue).setPending(arg, true);
           break;
         case SETTLED:
-          this.lane(queue).pending.delete(arg);
+          this.lane(queue).setPending(arg, false);
           break;
         case STALE: {
           const lane = this.lane(queue);

@@ -115,9 +115,9 @@ describe("bare hardware's facts", () => {
       expect(mirror.cons).toBe(cons);
     }
     f.step();
-    expect(mirror.pending.has(7)).toBe(true); // pending after event 3
+    expect(mirror.isPending(7)).toBe(true); // pending after event 3
     f.step();
-    expect(mirror.pending.has(7)).toBe(false); // settled by event 4
+    expect(mirror.isPending(7)).toBe(false); // settled by event 4
   });
 
   it('stops at an event the ring dropped or reordered', () => {

@@ -61,6 +61,8 @@ export class RingAborted extends Error {
 export class FactWriter {
   private readonly ctl: Int32Array;
   private readonly data: Float64Array;
+  /** The same slots as pairs of 32-bit halves (putHalves): slot i is halves[2i], halves[2i + 1]. */
+  private readonly halves: Uint32Array;
   private readonly mask: number;
   private readonly size: number;
   private readonly readers: number;
@@ -78,6 +80,7 @@ export class FactWriter {
   constructor(sab: SharedArrayBuffer) {
     this.ctl = new Int32Array(sab, 0, CONTROL_BYTES / 4);
     this.data = new Float64Array(sab, CONTROL_BYTES);
+    this.halves = new Uint32Array(sab, CONTROL_BYTES);
     this.size = this.data.length;
     this.mask = this.size - 1;
     this.resume = this.size >> 1;
@@ -90,6 +93,21 @@ export class FactWriter {
     if (((this.head - this.tail) | 0) >= this.size) this.waitForSpace();
     this.data[this.head & this.mask] = x;
     this.head = (this.head + 1) | 0;
+  }
+
+  /**
+   * Appends 32-bit numbers two to a word, as they are (an even count; read back by takeHalves): a
+   * command's words cost half the slots a number each would, and the ring's traffic between the
+   * two cores is most of what reading it costs.
+   */
+  putHalves(h: Uint32Array): void {
+    for (let i = 0; i < h.length; i += 2) {
+      if (((this.head - this.tail) | 0) >= this.size) this.waitForSpace();
+      const at = (this.head & this.mask) * 2;
+      this.halves[at] = h[i]!;
+      this.halves[at + 1] = h[i + 1]!;
+      this.head = (this.head + 1) | 0;
+    }
   }
 
   /** An event's words are all written: published once FLUSH of them wait; waiting readers woken once `wake` do. */
@@ -164,6 +182,7 @@ export class FactWriter {
 export class FactReader {
   private readonly ctl: Int32Array;
   private readonly data: Float64Array;
+  private readonly halves: Uint32Array;
   private readonly mask: number;
   private readonly mine: number;
   /** Words read before their space goes back to the writer. */
@@ -181,6 +200,7 @@ export class FactReader {
   ) {
     this.ctl = new Int32Array(sab, 0, CONTROL_BYTES / 4);
     this.data = new Float64Array(sab, CONTROL_BYTES);
+    this.halves = new Uint32Array(sab, CONTROL_BYTES);
     this.mask = this.data.length - 1;
     this.batch = this.data.length >> 3;
     if (!(index >= 0 && index < this.ctl[READERS]!)) throw new Error(`fact ring: no reader ${index}`);
@@ -193,6 +213,17 @@ export class FactReader {
     const x = this.data[this.tail & this.mask]!;
     this.tail = (this.tail + 1) | 0;
     return x;
+  }
+
+  /** The next `out.length` (even) 32-bit numbers, written by putHalves, into `out`. */
+  takeHalves(out: Uint32Array): void {
+    for (let i = 0; i < out.length; i += 2) {
+      if (this.tail === this.head) this.waitForWords();
+      const at = (this.tail & this.mask) * 2;
+      out[i] = this.halves[at]!;
+      out[i + 1] = this.halves[at + 1]!;
+      this.tail = (this.tail + 1) | 0;
+    }
   }
 
   /** An event's words are read: their space goes back once an eighth of the ring is read. */

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LevelCache } from './level-cache.js';
+import { pageOf } from './probe-plan.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache } from './smmuv3/tlb.js';
 
 // SMMUv3 4 KiB granule (smmuv3/tables.ts LEVEL_SHIFT): level 0 covers 2^39 bytes ... level 3 2^12.
@@ -22,6 +23,19 @@ describe('LevelCache.index', () => {
         expect(all[l]).toBe(Number(a >> s));
       });
     }
+  });
+  it('by page number (indexesOfPage, as the oracle probes): the same indexes, with no BigInt', () => {
+    for (const a of addrs) {
+      const byPage: number[] = [];
+      c.indexesOfPage(pageOf(a), byPage);
+      SHIFTS.forEach((s, l) => expect(byPage[l]).toBe(Number(a >> s)));
+    }
+    // A page number rounded as a double would be (the top page read as 2^52) lands on another index.
+    const rounded: number[] = [];
+    c.indexesOfPage(Math.floor(Number((1n << 64n) - 1n) / 4096), rounded);
+    expect(rounded[3]).not.toBe(Number(((1n << 64n) - 1n) >> 12n));
+    // A cache with a level under a page (a 2 KiB level) has no index by page number.
+    expect(() => new LevelCache<number, number>(16, [21n, 11n]).indexesOfPage(1, [])).toThrow(/smaller than a page/);
   });
   it('the last page of a 64-bit space: the shift, not the rounded double (which reaches 2^52)', () => {
     const top = (1n << 64n) - 1n;

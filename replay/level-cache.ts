@@ -14,10 +14,10 @@
 import type { AddrRange } from '../formats/scope.js';
 import { IndexMap } from './index-map.js';
 
-/** Addresses below this convert to a double exactly. */
-const SAFE = 1n << 53n;
-/** SAFE as a double. */
+/** 2^53: addresses below it convert to a double exactly. */
 const EXACT = 2 ** 53;
+/** log2 of the page a page number counts (probe-plan.ts pageOf). */
+const PAGE_SHIFT = 12n;
 
 export interface Bucket<T, V> {
   readonly key: number;
@@ -39,6 +39,8 @@ export class LevelCache<T, V> {
 
   /** 2^shifts[L] as a number: `index` divides by it while the address is an exact double. */
   private readonly spans: readonly number[];
+  /** 2^(shifts[L] - 12): what indexesOfPage divides a page number by (undefined: a level is under a page). */
+  private readonly pageSpans: readonly number[] | undefined;
   /** boundsOf's range and its first and last indexes at every level. */
   private boundsRange: AddrRange | undefined;
   private readonly boundsLo: number[] = [];
@@ -53,6 +55,7 @@ export class LevelCache<T, V> {
   ) {
     if (!(capacity >= 1)) throw new Error(`cache capacity ${capacity}`);
     this.spans = shifts.map((s) => 2 ** Number(s));
+    this.pageSpans = shifts.every((s) => s >= PAGE_SHIFT) ? shifts.map((s) => 2 ** Number(s - PAGE_SHIFT)) : undefined;
   }
 
   get size(): number {
@@ -62,16 +65,31 @@ export class LevelCache<T, V> {
   /** The index of `addr` at `level`: the Map key of the entry that would cover it. */
   index(addr: bigint, level: number): number {
     // Below 2^53 the address is exact as a double, and so is its quotient by a power of two,
-    // floored: the same number as the BigInt shift, without a BigInt per lookup.
-    if (addr < SAFE) return Math.floor(Number(addr) / this.spans[level]!);
+    // floored: the same number as the BigInt shift, without a BigInt per lookup. An address at or
+    // above 2^53 converts to 2^53 or more (rounding never goes below it), so the double itself
+    // says which side it is on: no BigInt compared.
+    const a = Number(addr);
+    if (a < EXACT) return Math.floor(a / this.spans[level]!);
     return Number(addr >> this.shifts[level]!);
+  }
+
+  /**
+   * `indexes` of an address given by its 4 KiB page number (addr >> 12, exact below 2^53: every
+   * 64-bit address's is), with no BigInt: a level's index is the page number over 2^(shift - 12),
+   * floored, which is the address over 2^shift, floored. Only for caches whose every level covers
+   * a page or more.
+   */
+  indexesOfPage(page: number, out: number[]): void {
+    const spans = this.pageSpans;
+    if (spans === undefined) throw new Error('level cache: a level smaller than a page has no index by page number');
+    for (let l = 0; l < spans.length; l++) out[l] = Math.floor(page / spans[l]!);
   }
 
   /** `index` for every level at once, into `out` (one conversion of the address). */
   indexes(addr: bigint, out: number[]): void {
     const n = this.spans.length;
-    if (addr < SAFE) {
-      const a = Number(addr);
+    const a = Number(addr); // below 2^53 exactly when addr is (see `index`)
+    if (a < EXACT) {
       for (let l = 0; l < n; l++) out[l] = Math.floor(a / this.spans[l]!);
     } else for (let l = 0; l < n; l++) out[l] = Number(addr >> this.shifts[l]!);
   }
@@ -180,7 +198,8 @@ export class LevelCache<T, V> {
     const hi = this.boundsHi;
     const first = Number(range.base);
     const bytes = Number(range.bytes);
-    if (range.base >= 0n && range.bytes >= 0n && first + bytes < EXACT) {
+    // A BigInt's sign survives the conversion, so the doubles answer `base >= 0n && bytes >= 0n`.
+    if (first >= 0 && bytes >= 0 && first + bytes < EXACT) {
       // Both ends below 2^53, so exact as doubles: `index`'s own arithmetic, no BigInt made.
       const last = first + bytes - 1;
       for (let l = 0; l < this.spans.length; l++) {

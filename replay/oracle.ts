@@ -35,7 +35,7 @@ import { grow, PageSet } from './page-index.js';
 import { NONE, PendingProbes } from './pending-probes.js';
 import type { GuestError } from './policy.js';
 import { pageOf, ProbePlans } from './probe-plan.js';
-import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
+import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
 
 export const VIOLATION_KINDS = [
   'stale-translation',
@@ -105,6 +105,24 @@ function staleBits(s: Scope, h: number): string | undefined {
   }
 }
 
+/** The HIT_* bits staleBits reads for scope `s`: all a check asks the unit to look up. */
+function wantBits(s: Scope): number {
+  switch (s.cache) {
+    case 'iotlb':
+      return s.leaf ? HIT_IOTLB : HIT_IOTLB | HIT_WALK;
+    case 'atc':
+    case 'devtlb':
+      return HIT_ATC;
+    case 'ste':
+    case 'cd':
+    case 'context':
+    case 'pasid':
+      return HIT_CONFIG;
+    case 'iec':
+      return 0;
+  }
+}
+
 /** Whether a probe's cache state shows the scope's entry still cached. */
 export function staleHit(s: Scope, h: CacheHits): string | undefined {
   return staleBits(s, hitBits(h));
@@ -136,8 +154,8 @@ export class StaleOracle {
    */
   private readonly openSyncs: number[] = [];
   private openCount = 0;
-  /** The cache lookup of a probe, as HIT_* bits. */
-  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint) => number;
+  /** The cache lookup of a probe, as HIT_* bits (`want`: those read, default all; `page`: iova's page number). */
+  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number) => number;
   /** Scratch of `published` (addresses and their page numbers) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
   private readonly pages: number[] = [];
@@ -221,7 +239,7 @@ export class StaleOracle {
         const page = pages[a]!;
         if (deviceLevel && this.openEpochs.delete(slot, page)) {
           // The IOTLB-level invalidation before it already filled; the page is unmapped since.
-          if ((this.hits(dev.sid, pasid, iova) & HIT_ATC) !== 0) {
+          if ((this.hits(dev.sid, pasid, iova, HIT_ATC, page) & HIT_ATC) !== 0) {
             if (rec === NONE) rec = st.open();
             st.addProbe(rec, dev.sid, pasid, iova, slot, page);
           }
@@ -230,9 +248,9 @@ export class StaleOracle {
         // The cache state before this DMA matters only to earlier probes of the same page (lookups
         // fill nothing, so skipping one changes nothing).
         const shared = st.byKey.first(slot, page) !== NONE;
-        const before = shared ? this.hits(dev.sid, pasid, iova) : 0;
+        const before = shared ? this.hits(dev.sid, pasid, iova, HIT_ALL, page) : 0;
         const gone = this.peersGone(slot);
-        const t = this.host.translate(dev.sid, pasid, iova);
+        const t = this.host.translate(dev.sid, pasid, iova, page);
         if (!t.ok) continue;
         if (shared) this.refilled(slot, page, before);
         if (gone > 0) this.peersRefilled(gone);
@@ -250,7 +268,8 @@ export class StaleOracle {
   /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
   private goneNow(p: number): boolean {
     const st = this.store;
-    return staleBits(st.scope[st.probeOwner[p]!]!, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!)) === undefined;
+    const s = st.scope[st.probeOwner[p]!]!;
+    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s), st.probePage[p])) === undefined;
   }
 
   /**
@@ -316,13 +335,14 @@ export class StaleOracle {
   private check(r: number, how: string): StaleFinding | undefined {
     const st = this.store;
     const scope = st.scope[r]!;
+    const want = wantBits(scope);
     let hits: { probe: Probe; hit: string }[] | undefined;
     for (let p = st.probesOf(r); p !== NONE; p = st.probeNext[p]!) {
       if (st.probeAlive[p] === 0) continue;
       const sid = st.probeSid[p]!;
       const pasid = st.pasidOf(p);
       const iova = st.probeIova[p]!;
-      const hit = staleBits(scope, this.hits(sid, pasid, iova));
+      const hit = staleBits(scope, this.hits(sid, pasid, iova, want, st.probePage[p]));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
     return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope, how, hits };

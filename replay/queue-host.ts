@@ -27,8 +27,13 @@ export function queueHost(host: HostModel, topology: Topology): HostModel {
     direct: (words) => host.direct(words, own),
     ...(passEnd !== undefined ? { directPassEnd: () => passEnd(own) } : {}),
     setAtcTimeout: (sid, timedOut) => host.setAtcTimeout(sid, timedOut),
-    translate: (sid, pasid, iova) => host.translate(sid, pasid, iova),
+    translate: (sid, pasid, iova, page) => host.translate(sid, pasid, iova, page),
     cached: (sid, pasid, iova) => host.cached(sid, pasid, iova),
-    ...(host.hits !== undefined ? { hits: (sid: number, pasid: number | undefined, iova: bigint) => host.hits!(sid, pasid, iova) } : {}),
+    ...(host.hits !== undefined
+      ? {
+          hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number) =>
+            host.hits!(sid, pasid, iova, want, page),
+        }
+      : {}),
   };
 }

@@ -77,6 +77,8 @@ export const HIT_IOTLB = 1;
 export const HIT_WALK = 2;
 export const HIT_CONFIG = 4;
 export const HIT_ATC = 8;
+/** Every HIT_* bit: what `hits` answers unless asked for fewer. */
+export const HIT_ALL = HIT_IOTLB | HIT_WALK | HIT_CONFIG | HIT_ATC;
 
 export const hitBits = (h: CacheHits): number =>
   (h.iotlb ? HIT_IOTLB : 0) | (h.walk ? HIT_WALK : 0) | (h.config ? HIT_CONFIG : 0) | (h.atc ? HIT_ATC : 0);
@@ -96,11 +98,19 @@ export interface Translation {
 
 /** A DMA probe: walks the tables and fills the caches, as a device access would. */
 export interface Translator {
-  /** The answer may be one object the unit reuses: read it before the next call. */
-  translate(sid: number, pasid: number | undefined, iova: bigint): Translation;
+  /**
+   * The answer may be one object the unit reuses: read it before the next call. `page`, when
+   * given, is `iova`'s 4 KiB page number (probe-plan.ts pageOf): a unit may index its caches by it
+   * instead of converting the BigInt again (the oracle has it for every probe).
+   */
+  translate(sid: number, pasid: number | undefined, iova: bigint, page?: number): Translation;
   cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits;
-  /** The same lookups as `cached`, as HIT_* bits: what the oracle calls per probe (no object). */
-  hits?(sid: number, pasid: number | undefined, iova: bigint): number;
+  /**
+   * The same lookups as `cached`, as HIT_* bits: what the oracle calls per probe (no object).
+   * `want` (default HIT_ALL): the bits the caller reads; a unit may skip the lookups of the others
+   * (their bits are then 0 or right, never wrong for the bits asked). `page` as for translate.
+   */
+  hits?(sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number;
 }
 
 export interface QueueUnit extends Translator {

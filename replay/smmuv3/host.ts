@@ -497,10 +497,10 @@ export class Smmuv3Host implements HostModel {
 
   // ---- Device-side probes: through the physical SMMU into the device's ATC --------------------
 
-  translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
+  translate(guestSid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
     const r = this.routes.get(guestSid);
     if (r === undefined) return { ok: false, fault: `no device with guest SID 0x${guestSid.toString(16)}` };
-    return r.unit.translate(r.psid, pasid, iova);
+    return r.unit.translate(r.psid, pasid, iova, page);
   }
 
   cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
@@ -509,8 +509,8 @@ export class Smmuv3Host implements HostModel {
     return this.units[this.unitIndex(d)]!.cached(d.psid, pasid, iova);
   }
 
-  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+  hits(guestSid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
     const r = this.routes.get(guestSid);
-    return r === undefined ? 0 : r.unit.hits(r.psid, pasid, iova);
+    return r === undefined ? 0 : r.unit.hits(r.psid, pasid, iova, want, page);
   }
 }

@@ -81,5 +81,15 @@ export function inRange(addr: bigint): boolean {
   return addr >= 0n && addr < INPUT_LIMIT;
 }
 
+/**
+ * inRange by the address's 4 KiB page number (probe-plan.ts pageOf): 0 <= addr < 2^INPUT_BITS
+ * exactly when 0 <= addr >> 12 < 2^(INPUT_BITS - 12), with no BigInt compared.
+ */
+export function pageInRange(page: number): boolean {
+  return page >= 0 && page < INPUT_PAGES;
+}
+
+const INPUT_PAGES = 2 ** (Number(INPUT_BITS) - 12);
+
 /** 2^INPUT_BITS, made once (inRange is asked per translation). */
 const INPUT_LIMIT = 1n << INPUT_BITS;
