@@ -17,10 +17,10 @@ SELECT
   file_id,
   seq,
   ts_ns,
-  slot::BIGINT AS prod,
-  wrap::BIGINT AS wrap,
-  _prev_prod::BIGINT AS prev_prod,
-  _entries::BIGINT AS entries,
+  slot AS prod,
+  wrap AS wrap,
+  _prev_prod AS prev_prod,
+  _entries AS entries,
   CASE WHEN _entries IS NOT NULL THEN _lap_doorbells > 0 END AS wrapped
 FROM _trace
 WHERE _prev_prod IS NOT NULL;
@@ -48,10 +48,10 @@ SELECT
   f.file AS file,
   d.seq AS seq,
   d.ts_ns AS ts_ns,
-  d.prod AS prod,
-  d.wrap AS wrap,
-  d.prev_prod AS prev_prod,
-  d.entries AS entries,
+  d.prod::BIGINT AS prod,
+  d.wrap::BIGINT AS wrap,
+  d.prev_prod::BIGINT AS prev_prod,
+  d.entries::BIGINT AS entries,
   d.wrapped AS wrapped
 FROM _doorbells AS d
 JOIN _trace_files AS f USING (file_id);
@@ -67,7 +67,7 @@ CREATE OR REPLACE VIEW doorbells_batch_sizes(
 ) AS
 SELECT
   f.file AS file,
-  b.entries AS entries,
+  b.entries::BIGINT AS entries,
   b.doorbells AS doorbells
 FROM (SELECT file_id, entries, count(*) AS doorbells FROM _doorbells GROUP BY file_id, entries) AS b
 JOIN _trace_files AS f USING (file_id);
@@ -103,9 +103,9 @@ LEFT JOIN (
     file_id,
     count(seq) AS doorbells,
     sum(entries) AS entries,
-    min(entries) AS min_entries,
-    avg(entries) AS mean_entries,
-    max(entries) AS max_entries
+    min(entries)::BIGINT AS min_entries,
+    avg(entries::BIGINT) AS mean_entries,
+    max(entries)::BIGINT AS max_entries
   FROM _doorbells
   GROUP BY file_id
 ) AS d USING (file_id);
