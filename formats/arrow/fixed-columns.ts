@@ -2,6 +2,12 @@
 // (no growth checks), a validity bitmap starts all-null so a null costs nothing, and each class
 // stores into one typed-array type only (monomorphic writes). Small integer columns are kept as
 // Uint32 and narrowed when the batch is finished.
+//
+// A finished batch gets copies of the values and bitmap (the column goes on writing into its own).
+// With `reuse`, for a consumer that is done with a batch's buffers when it has taken the batch (the
+// trace file writer writes them out at once), those copies go into output arrays the column keeps
+// and overwrites at the next finish, instead of fresh ones: at 65,536 rows a batch is ~10 MB, which
+// fresh would cost page faults and zeroing, and the old-space collections external memory triggers.
 
 import {
   Data,
@@ -19,18 +25,28 @@ import {
   type Vector,
 } from 'apache-arrow';
 
-function bitmap(valid: Uint8Array | undefined, n: number, nonNull: number): Uint8Array | undefined {
-  return valid === undefined || nonNull === n ? undefined : valid.slice(0, (n + 7) >> 3);
-}
-
 abstract class Fixed {
   protected valid: Uint8Array | undefined;
+  /** `reuse`: the bitmap a finished batch gets, overwritten at the next finish. */
+  private validOut: Uint8Array | undefined;
   nonNull = 0;
   constructor(
     readonly capacity: number,
     nullable: boolean,
+    /** Overwrite the arrays handed to the last finished batch at the next finish (see the header). */
+    protected readonly reuse: boolean,
   ) {
     if (nullable) this.valid = new Uint8Array((capacity + 7) >> 3);
+  }
+  /** The validity bitmap of the first `n` rows, or undefined when none is null. */
+  protected bitmap(n: number): Uint8Array | undefined {
+    const valid = this.valid;
+    if (valid === undefined || this.nonNull === n) return undefined;
+    const bytes = (n + 7) >> 3;
+    if (!this.reuse) return valid.slice(0, bytes);
+    const out = (this.validOut ??= new Uint8Array(valid.length));
+    out.set(valid.subarray(0, bytes));
+    return out.subarray(0, bytes);
   }
   protected mark(row: number): void {
     if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
@@ -51,12 +67,15 @@ abstract class Fixed {
 /** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
 export class SmallCol extends Fixed {
   private readonly values: Uint32Array | Int32Array;
+  /** `reuse`: the values a finished batch gets (narrowed to the column's type). */
+  private out: Uint8Array | Uint16Array | Uint32Array | Int32Array | undefined;
   constructor(
     readonly type: Uint8 | Uint16 | Uint32 | Int32,
     capacity: number,
     nullable = true,
+    reuse = false,
   ) {
-    super(capacity, nullable);
+    super(capacity, nullable, reuse);
     this.values = type instanceof Int32 ? new Int32Array(capacity) : new Uint32Array(capacity);
   }
   set(row: number, v: number): void {
@@ -69,16 +88,20 @@ export class SmallCol extends Fixed {
   finish(n: number): Data {
     const src = this.values.subarray(0, n);
     // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
+    const size = this.reuse ? this.capacity : n;
     let data: Uint8Array | Uint16Array | Uint32Array | Int32Array;
-    if (this.type instanceof Uint8) (data = new Uint8Array(n)).set(src);
-    else if (this.type instanceof Uint16) (data = new Uint16Array(n)).set(src);
-    else data = src.slice();
+    if (this.out !== undefined) data = this.out;
+    else if (this.type instanceof Uint8) data = new Uint8Array(size);
+    else if (this.type instanceof Uint16) data = new Uint16Array(size);
+    else data = this.type instanceof Int32 ? new Int32Array(size) : new Uint32Array(size);
+    if (this.reuse) this.out = data;
+    data.set(src);
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: bitmap(this.valid, n, this.nonNull),
-      data,
+      nullBitmap: this.bitmap(n),
+      data: data.length === n ? data : data.subarray(0, n),
     } as never) as Data;
     this.reset(n);
     return d;
@@ -92,12 +115,15 @@ export class BigCol extends Fixed {
   private readonly values: BigUint64Array | BigInt64Array;
   /** The values' memory as 32-bit halves (`setHalves`). */
   private readonly halves: Uint32Array;
+  /** `reuse`: the values a finished batch gets. */
+  private out: BigUint64Array | BigInt64Array | undefined;
   constructor(
     readonly type: Uint64 | Int64,
     capacity: number,
     nullable = true,
+    reuse = false,
   ) {
-    super(capacity, nullable);
+    super(capacity, nullable, reuse);
     this.values = type instanceof Int64 ? new BigInt64Array(capacity) : new BigUint64Array(capacity);
     this.halves = new Uint32Array(this.values.buffer);
   }
@@ -121,12 +147,20 @@ export class BigCol extends Fixed {
     this.values.fill(0n, 0, n);
   }
   finish(n: number): Data {
+    let data: BigUint64Array | BigInt64Array;
+    if (!this.reuse) data = this.values.slice(0, n);
+    else {
+      const out = (this.out ??=
+        this.values instanceof BigInt64Array ? new BigInt64Array(this.capacity) : new BigUint64Array(this.capacity));
+      out.set(this.values.subarray(0, n));
+      data = out.subarray(0, n);
+    }
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: bitmap(this.valid, n, this.nonNull),
-      data: this.values.slice(0, n),
+      nullBitmap: this.bitmap(n),
+      data,
     } as never) as Data;
     this.reset(n);
     return d;
@@ -136,13 +170,16 @@ export class BigCol extends Fixed {
 /** Dictionary codes (Int16) over a fixed dictionary shared by every batch. */
 export class CodeCol extends Fixed {
   private readonly values: Int16Array;
+  /** `reuse`: the codes a finished batch gets. */
+  private out: Int16Array | undefined;
   constructor(
     readonly type: Dictionary<Utf8, Int16>,
     readonly dictionary: Vector<Utf8>,
     capacity: number,
     nullable = true,
+    reuse = false,
   ) {
-    super(capacity, nullable);
+    super(capacity, nullable, reuse);
     this.values = new Int16Array(capacity);
   }
   set(row: number, code: number): void {
@@ -153,12 +190,19 @@ export class CodeCol extends Fixed {
     this.values.fill(0, 0, n);
   }
   finish(n: number): Data {
+    let data: Int16Array;
+    if (!this.reuse) data = this.values.slice(0, n);
+    else {
+      const out = (this.out ??= new Int16Array(this.capacity));
+      out.set(this.values.subarray(0, n));
+      data = out.subarray(0, n);
+    }
     const d = makeData({
       type: this.type,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: bitmap(this.valid, n, this.nonNull),
-      data: this.values.slice(0, n),
+      nullBitmap: this.bitmap(n),
+      data,
       dictionary: this.dictionary,
     });
     this.reset(n);

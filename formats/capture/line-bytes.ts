@@ -7,14 +7,34 @@ export const isDigit = (c: number) => c >= 48 && c <= 57;
 export const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 export const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
+/** Slots of `Interner`'s recent strings (a power of two). */
+const RECENT = 16;
+
 /**
  * The strings of a recurring token (QEMU's `{x:s}` fields such as type names, the guest's event
  * and flag fields: a few distinct values), one string per distinct value instead of one per line. Bounded; a value whose hash is taken by another is made anew.
  */
 export class Interner {
   private readonly byHash = new Map<number, string>();
+  /**
+   * The last string given out per slot of a cheap key (length, first and last byte): most tokens
+   * repeat one of a few, found here by comparing the bytes, without hashing them or a Map lookup.
+   */
+  private readonly recent = new Array<string>(RECENT).fill('');
 
   get(buf: Buffer, s: number, e: number): string {
+    const n = e - s;
+    const slot = n > 0 ? (n * 7 + buf[s]! * 3 + buf[e - 1]!) & (RECENT - 1) : 0;
+    const r = this.recent[slot]!;
+    if (r.length === n) {
+      let k = 0;
+      while (k < n && r.charCodeAt(k) === buf[s + k]) k++;
+      if (k === n) return r;
+    }
+    return (this.recent[slot] = this.hashed(buf, s, e));
+  }
+
+  private hashed(buf: Buffer, s: number, e: number): string {
     const h = hashOf(buf, s, e);
     const hit = this.byHash.get(h);
     if (hit !== undefined && hit.length === e - s) {

@@ -110,6 +110,41 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {
     });
     expect(at('1@2.3:vtd_brand_new read head 7')).toBe(FALLBACK); // unknown events are counted by the text path
   });
+
+  it('the remembered `tid@sec.` and the guessed next name decide nothing the text parser would not', () => {
+    // Each line after one it learnt from: the prefix up to the '.' as the line before (same bytes,
+    // or bytes that differ only in the tid, the seconds or the '.'), and the name that followed the
+    // same event before (vtd_inv_qi_head, then vtd_inv_desc) at the start of a longer name, followed
+    // by a tab, by nothing, or right.
+    const scanner = new QemuByteScanner(VTD_EVENTS);
+    const head = (prefix: string) => `${prefix}vtd_inv_qi_head read head 1`;
+    const desc = (prefix: string, name = 'vtd_inv_desc') => `${prefix}${name} invalidate desc type wait high 0x1 low 0x2`;
+    const lines = [
+      head('12@345.6:'),
+      desc('12@345.7:'), // same prefix, the guess is not known yet
+      head('12@345.123456:'),
+      desc('12@3456.8:'), // the seconds run on where the '.' was
+      head('13@345.6:'), // another tid
+      desc('12@345.6:'),
+      head('120@345.6:'),
+      `120@345.6:vtd_inv_desc_wait_sw wait invalidate status write addr 0x1046004 data 0x2`, // the guess, then '_'
+      head('2025-07-21T18:43:28.089797Z '),
+      desc('2025-07-21T18:43:28.089797Z '),
+      head('12@345.9:'),
+      `12@345.9:vtd_inv_desc`, // the guess, then nothing: no template fits
+      head('12@346.1:'),
+      desc('12@346.1:', 'vtd_inv_desc\t'),
+      head('1@2.3:'),
+      desc('1@2.'), // the remembered prefix, then no time and colon
+      head('1@2.3:'),
+      desc('1@2.3:'),
+    ];
+    const got = lines.map((l) => `${check(scanner, parseVtdEvent, l)} ${l}`);
+    const want = lines.map((l, i) => `${[11, 13, 15].includes(i) ? 'fallback' : 'fast'} ${l}`);
+    expect(got).toEqual(want);
+    // ... and the same lines through a scanner that has not seen the ones before them
+    expect(lines.map((l) => `${check(new QemuByteScanner(VTD_EVENTS), parseVtdEvent, l)} ${l}`)).toEqual(want);
+  });
 });
 
 /**

@@ -153,6 +153,8 @@ interface Matcher {
 
 interface Entry {
   readonly name: Uint8Array;
+  /** The name's bytes as little-endian 32-bit words (`wordsOf`; the last 0-3 bytes are in `name` only). */
+  readonly words: Uint32Array;
   readonly key: string;
   /** The event's index in the table (older spellings share it): what `scanCode` returns. */
   readonly code: number;
@@ -161,7 +163,21 @@ interface Entry {
   readonly matchers: readonly (Generated | undefined)[] | undefined;
   /** Events of this name read since the last `takeCounts`. */
   hits: number;
+  /** The entry of the line that followed the last line of this event (`locate` tries it first). */
+  next: Entry | undefined;
 }
+
+/** Bytes `b[0, 4k)` as little-endian 32-bit words, as `DataView#getUint32(p, true)` reads them. */
+function wordsOf(b: Uint8Array): Uint32Array {
+  const w = new Uint32Array(b.length >> 2);
+  for (let i = 0; i < w.length; i++) w[i] = word32(b, 4 * i);
+  return w;
+}
+
+const word32 = (b: Uint8Array, k: number) => (b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24)) >>> 0;
+
+/** The longest `tid@sec.` prefix `locate` remembers. */
+const PREFIX_MAX = 32;
 
 const PLACEHOLDER = /^\{(\w+):([uixXbsr])\}$/;
 
@@ -244,6 +260,23 @@ export class QemuByteScanner {
   private args = 0;
   /** The entry of the last line `match` parsed. */
   private matched: Entry | undefined;
+  /** The entry of the last line `locate` found (its `next` is the guess for the line after). */
+  private prev: Entry | undefined;
+  /**
+   * The block being scanned, as a DataView: literals, the remembered prefix and guessed names are
+   * compared 4 bytes at a time (unaligned little-endian reads).
+   */
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private dvBuf: Buffer | undefined;
+  /**
+   * The `tid@sec.` of the last line read with that prefix (its bytes, as words too, and its values;
+   * `preLen` 0: none): most lines repeat it, and the same bytes mean the same tid and seconds.
+   */
+  private readonly preBytes = new Uint8Array(PREFIX_MAX);
+  private readonly preWords = new Uint32Array(PREFIX_MAX >> 2);
+  private preLen = 0;
+  private preTid = 0;
+  private preSec = 0;
 
   /**
    * `valuesRead(event)`: whether the reader reads the fields of that event. For an event whose
@@ -277,7 +310,16 @@ export class QemuByteScanner {
         const bytes = ascii(name);
         const spelling = name === key ? undefined : name;
         const matchers = compiled?.map((m) => m && generate(m, key, spelling, values, layout, this.R, this.S));
-        const entry: Entry = { name: bytes, key, code: this.codes.get(key)!, spelling, matchers, hits: 0 };
+        const entry: Entry = {
+          name: bytes,
+          words: wordsOf(bytes),
+          key,
+          code: this.codes.get(key)!,
+          spelling,
+          matchers,
+          hits: 0,
+          next: undefined,
+        };
         this.entries.push(entry);
       }
     }
@@ -328,7 +370,7 @@ export class QemuByteScanner {
     for (let i = 0; i < ms.length; i++) {
       const m = ms[i];
       if (m === undefined) return undefined;
-      const r = m(buf, a, e);
+      const r = m(buf, a, e, this.dv);
       if (r === NO_MATCH) return undefined;
       if (r === DEFINITE) continue;
       entry.hits++;
@@ -343,26 +385,35 @@ export class QemuByteScanner {
    * entry of an event with a fast form, or undefined (parse as text).
    */
   private locate(buf: Buffer, s: number, e: number): Entry | undefined {
+    if (buf !== this.dvBuf) {
+      this.dvBuf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    }
     let p = s;
     let c = buf[p];
     if (c === undefined || p >= e) return undefined;
     if (isDigit(c)) {
-      // tid@sec.usec:
-      let tid = 0;
-      const t0 = p;
-      for (; p < e && isDigit((c = buf[p]!)); p++) tid = tid * 10 + (c - 48);
-      if (c === 45 && p - t0 === 4) {
-        p = isoPrefix(buf, s, e, this.line);
-        if (p < 0) return undefined;
-      } else if (c !== 64 || p - t0 > 15)
-        return undefined; // '@' (else not a trace line)
-      else p = this.tidPrefix(buf, p, e, tid);
+      if (this.samePrefix(buf, s, e)) p = this.fraction(buf, s + this.preLen, e, this.preTid, this.preSec);
+      else {
+        // tid@sec.usec:
+        let tid = 0;
+        const t0 = p;
+        for (; p < e && isDigit((c = buf[p]!)); p++) tid = tid * 10 + (c - 48);
+        if (c === 45 && p - t0 === 4) p = isoPrefix(buf, s, e, this.line);
+        else if (c !== 64 || p - t0 > 15)
+          return undefined; // '@' (else not a trace line)
+        else p = this.tidPrefix(buf, s, p, e, tid);
+      }
       if (p < 0) return undefined;
     } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
     else return undefined;
 
     // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
     const n0 = p;
+    // First the name that followed the last line's event: its bytes there, then a blank or the end,
+    // is that name (names hold no blank), which the hash below would find.
+    const guess = this.prev?.next;
+    if (guess !== undefined && this.nameAt(guess, buf, n0, e)) return (this.prev = guess);
     let underscore = false;
     let h = 0;
     while (p < e) {
@@ -382,7 +433,38 @@ export class QemuByteScanner {
     for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
     if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
-    return entry;
+    if (this.prev !== undefined) this.prev.next = entry;
+    return (this.prev = entry);
+  }
+
+  /** Whether line `buf[s, e)` starts with the remembered `tid@sec.` and has more after it. */
+  private samePrefix(buf: Buffer, s: number, e: number): boolean {
+    const n = this.preLen;
+    if (n === 0 || e - s <= n) return false;
+    const dv = this.dv;
+    const w = this.preWords;
+    let k = 0;
+    for (; k + 4 <= n; k += 4) if (dv.getUint32(s + k, true) !== w[k >> 2]) return false;
+    for (; k < n; k++) if (buf[s + k] !== this.preBytes[k]) return false;
+    return true;
+  }
+
+  /**
+   * Whether `entry`'s name is at `buf[n0, e)`, followed by a blank or the end of the line (then
+   * `this.args` is set). An entry `locate` returned before: one with a fast form.
+   */
+  private nameAt(entry: Entry, buf: Buffer, n0: number, e: number): boolean {
+    const name = entry.name;
+    const n = name.length;
+    const after = n0 + n;
+    if (after > e || (after < e && buf[after] !== 32)) return false;
+    const dv = this.dv;
+    const w = entry.words;
+    let k = 0;
+    for (; k + 4 <= n; k += 4) if (dv.getUint32(n0 + k, true) !== w[k >> 2]) return false;
+    for (; k < n; k++) if (buf[n0 + k] !== name[k]) return false;
+    this.args = after < e ? after + 1 : e;
+    return true;
   }
 
   /** Hands over the number of events read per event name since the last call (`scan` counts them). */
@@ -394,14 +476,31 @@ export class QemuByteScanner {
     }
   }
 
-  /** `@sec.usec:` after the tid (at `p`, on the '@'): sets the line; where the name starts, or -1. */
-  private tidPrefix(buf: Buffer, p: number, e: number, tid: number): number {
+  /**
+   * `@sec.usec:` after the tid (at `p`, on the '@'; the line starts at `s`): sets the line and
+   * remembers the prefix up to the '.'; where the name starts, or -1.
+   */
+  private tidPrefix(buf: Buffer, s: number, p: number, e: number, tid: number): number {
     let c = 0;
     const s0 = ++p;
     let sec = 0;
     for (; p < e && isDigit((c = buf[p]!)); p++) sec = sec * 10 + (c - 48);
     if (c !== 46 || p === s0 || p - s0 > 15) return -1; // '.'
-    const f0 = ++p;
+    const n = p + 1 - s;
+    if (n <= PREFIX_MAX) {
+      for (let k = 0; k < n; k++) this.preBytes[k] = buf[s + k]!;
+      for (let k = 0; k + 4 <= n; k += 4) this.preWords[k >> 2] = word32(this.preBytes, k);
+      this.preLen = n;
+      this.preTid = tid;
+      this.preSec = sec;
+    } else this.preLen = 0;
+    return this.fraction(buf, p + 1, e, tid, sec);
+  }
+
+  /** `usec:` at `p` of a line stamped `tid@sec.`: sets the line; where the name starts, or -1. */
+  private fraction(buf: Buffer, p: number, e: number, tid: number, sec: number): number {
+    let c = 0;
+    const f0 = p;
     let frac = 0;
     for (; p < e && isDigit((c = buf[p]!)); p++) frac = frac * 10 + (c - 48);
     const nd = p - f0;
@@ -453,7 +552,12 @@ function word64(hi: number, lo: number): bigint {
 }
 
 /** A template's matcher for one event name: the event (HIT in register mode), DEFINITE or NO_MATCH (see `generate`). */
-type Generated = (buf: Buffer, s: number, e: number) => Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE | typeof HIT;
+type Generated = (
+  buf: Buffer,
+  s: number,
+  e: number,
+  dv: DataView,
+) => Record<string, unknown> | typeof NO_MATCH | typeof DEFINITE | typeof HIT;
 
 /**
  * Generates the matcher of one template for one event name: straight-line code that matches the
@@ -497,10 +601,14 @@ function generate(
       consts.push(lit, def);
       const L = `K[${consts.length - 2}]`;
       const D = `K[${consts.length - 1}]`;
-      // Whole literal in the input: its bytes compared as constants; else byte by byte up to the end.
-      const same = Array.from(lit, (x, k) => `buf[p + ${k}] === ${x}`).join(' && ');
+      // Whole literal in the input: its bytes compared as constants, 4 at a time (`dv` is the block's
+      // DataView) and the last 0-3 one by one; else byte by byte up to the end.
+      const same: string[] = [];
+      let k = 0;
+      for (; k + 4 <= lit.length; k += 4) same.push(`dv.getUint32(p + ${k}, true) === ${word32(lit, k)}`);
+      for (; k < lit.length; k++) same.push(`buf[p + ${k}] === ${lit[k]}`);
       lines.push(
-        `if (end - p >= ${lit.length}) { if (!(${same})) return ${NO_MATCH}; p += ${lit.length}; }`,
+        `if (end - p >= ${lit.length}) { if (!(${same.join(' && ')})) return ${NO_MATCH}; p += ${lit.length}; }`,
         `else for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`,
       );
       return;
@@ -584,7 +692,7 @@ function generate(
     lines.push(`return ${HIT};`);
   } else lines.push(shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', `return function match(buf, s, e) {\n${lines.join('\n')}\n};`) as (
+  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', `return function match(buf, s, e, dv) {\n${lines.join('\n')}\n};`) as (
     k: Uint8Array[],
     i: Interner,
     event: Readonly<Record<string, unknown>>,

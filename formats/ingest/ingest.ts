@@ -19,6 +19,7 @@ import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
+import { nameOrder } from './name-order.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
 import {
   pipelineAsked,
@@ -354,4 +355,4 @@ function sourceSummary(i: Input, d: Diagnostics, facts?: GuestFacts): SourceSumm
 }
 
 const sorted = (m: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.entries(m).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  Object.fromEntries(Object.entries(m).sort((a, b) => b[1] - a[1] || nameOrder(a[0], b[0])));

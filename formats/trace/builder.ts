@@ -38,6 +38,11 @@ export interface CauseSource {
 
 export interface BatchSink {
   write(batch: RecordBatch): void;
+  /**
+   * True when the sink is done with a batch's buffers once `write` returns (it has written them
+   * out): the builder then overwrites them with the next batch (formats/arrow/fixed-columns.ts).
+   */
+  readonly takesBuffers?: boolean;
 }
 
 /** Collects batches in memory (small traces, tests). */
@@ -127,7 +132,8 @@ export class TraceBuilder {
     this.dicts = traceDictionaries(header.arch);
     this.words = wordsPerSlot(header);
     const n = batchRows;
-    const code = (d: FixedDictionary, nullable = true) => new CodeCol(d.type, d.vector, n, nullable);
+    const reuse = sink.takesBuffers === true;
+    const code = (d: FixedDictionary, nullable = true) => new CodeCol(d.type, d.vector, n, nullable, reuse);
     const codes = (d: FixedDictionary) => Object.fromEntries(d.values.map((v, i) => [v, i]));
     this.kindCodes = codes(this.dicts.kind) as Record<EventKind, number>;
     this.roleCodes = codes(this.dicts.role);
@@ -138,25 +144,25 @@ export class TraceBuilder {
     this.origin = this.originCodes.get(origin)!;
     this.opMasks = this.codec.table.opcode.map((r) => ({ w: r.w, mask: ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo) }));
     this.c = {
-      seq: new SmallCol(new Uint32(), n, false),
+      seq: new SmallCol(new Uint32(), n, false, reuse),
       kind: code(this.dicts.kind, false),
-      ts: new BigCol(new Int64(), n),
-      slot: new SmallCol(new Uint32(), n),
-      wrap: new SmallCol(new Uint8(), n),
-      w: [0, 1, 2, 3].map(() => new BigCol(new Uint64(), n)),
-      known: [0, 1].map(() => new BigCol(new Uint64(), n)),
+      ts: new BigCol(new Int64(), n, true, reuse),
+      slot: new SmallCol(new Uint32(), n, true, reuse),
+      wrap: new SmallCol(new Uint8(), n, true, reuse),
+      w: [0, 1, 2, 3].map(() => new BigCol(new Uint64(), n, true, reuse)),
+      known: [0, 1].map(() => new BigCol(new Uint64(), n, true, reuse)),
       op: code(this.dicts.op),
       error: code(this.dicts.error),
       role: code(this.dicts.role),
       cache: code(this.dicts.cache),
-      rangeBase: new BigCol(new Uint64(), n),
-      rangeBytes: new BigCol(new Uint64(), n),
+      rangeBase: new BigCol(new Uint64(), n, true, reuse),
+      rangeBytes: new BigCol(new Uint64(), n, true, reuse),
       origin: code(this.dicts.origin, false),
-      inferred: new SmallCol(new Uint8(), n, false),
-      cpu: new SmallCol(new Int32(), n),
+      inferred: new SmallCol(new Uint8(), n, false, reuse),
+      cpu: new SmallCol(new Int32(), n, true, reuse),
       cause: code(this.dicts.cause),
-      causeInferred: new SmallCol(new Uint8(), n),
-      queue: new SmallCol(new Uint8(), n, false),
+      causeInferred: new SmallCol(new Uint8(), n, true, reuse),
+      queue: new SmallCol(new Uint8(), n, false, reuse),
     };
     this.queues = header.queues?.length ?? 1;
     const c = this.c;
@@ -188,7 +194,9 @@ export class TraceBuilder {
     const byField = new Map<string, SmallCol | BigCol>();
     for (const f of fieldColumns(header.arch)) {
       const col =
-        f.bits > 32 ? new BigCol(new Uint64(), n) : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n);
+        f.bits > 32
+          ? new BigCol(new Uint64(), n, true, reuse)
+          : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n, true, reuse);
       byField.set(f.field, col);
       common.push([f.column, col]);
     }

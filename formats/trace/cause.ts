@@ -64,6 +64,10 @@ export class CauseWatch {
   private readonly perDid = new Map<number, DomainCounts>();
   private psis = 0;
   private map = 0;
+  /** The domain of the last page-selective invalidation and its entries of `mapped` and `perDid` (-1: none yet). */
+  private curDid = -1;
+  private curPages: Set<number | bigint> | undefined;
+  private curCounts: DomainCounts | undefined;
 
   /**
    * A command with a known op, its range base (undefined: none) and its DID column (0 when null):
@@ -91,13 +95,12 @@ export class CauseWatch {
   }
 
   private psiAt(did: number, base: bigint, page: number | bigint): CauseCode {
-    let pages = this.mapped.get(did);
-    if (pages === undefined) this.mapped.set(did, (pages = new Set()));
+    if (did !== this.curDid) this.domain(did);
+    const pages = this.curPages!;
     const isMap = !pages.has(page);
     if (isMap) pages.add(page);
     else pages.delete(page);
-    let c = this.perDid.get(did);
-    if (c === undefined) this.perDid.set(did, (c = { all: 0, paired: 0, agree: 0 }));
+    const c = this.curCounts!;
     c.all++;
     if (isMap) c.agree++; // unpaired so far: a map agrees with the device-TLB evidence
     this.psis++;
@@ -108,6 +111,17 @@ export class CauseWatch {
     this.lastIsMap = isMap;
     this.lastPaired = false;
     return isMap ? 1 : 2;
+  }
+
+  /** Makes `did` the current domain (`curDid`), its maps made on first sight. */
+  private domain(did: number): void {
+    let pages = this.mapped.get(did);
+    if (pages === undefined) this.mapped.set(did, (pages = new Set()));
+    let c = this.perDid.get(did);
+    if (c === undefined) this.perDid.set(did, (c = { all: 0, paired: 0, agree: 0 }));
+    this.curDid = did;
+    this.curPages = pages;
+    this.curCounts = c;
   }
 
   /** A device-TLB invalidation of `base` right after the last page-selective one pairs with it. */

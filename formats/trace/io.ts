@@ -14,6 +14,8 @@ import { traceSchema } from './schema.js';
 /** Writes one trace file atomically. The header may be completed at close (ingest learns it late). */
 export class TraceFileWriter implements BatchSink {
   private readonly out: ArrowFileSink;
+  /** Each batch is written out before `write` returns (ArrowFileSink), so its buffers may be reused. */
+  readonly takesBuffers = true;
 
   constructor(
     readonly path: string,

@@ -1,0 +1,75 @@
+// Fixed columns hand a finished batch the same bytes whether they reuse their output arrays or not
+// (values, validity bitmap, a shorter last batch, null rows over an earlier batch's values), and
+// reuse happens only when asked: a finished batch of a reusing column is overwritten by the next
+// finish, one of a column that does not reuse stays as it was (the trace builder asks only for a
+// sink that has written a batch out when it takes it: a MemorySink keeps its batches intact).
+import { describe, expect, it } from 'vitest';
+import { MemorySink, TraceBuilder } from '../trace/builder.js';
+import { traceDictionaries } from '../trace/schema.js';
+import { BigCol, CodeCol, Int32, Int64, SmallCol, Uint8, Uint16, Uint32, Uint64 } from './fixed-columns.js';
+import type { Data } from 'apache-arrow';
+
+type Col = SmallCol | BigCol | CodeCol;
+
+/** The bytes a batch's Data holds (values and bitmap), copied at once. */
+const bytesOf = (d: Data) => ({
+  values: Array.from(new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength)),
+  bitmap: d.nullBitmap.length === 0 ? [] : Array.from(d.nullBitmap),
+  nulls: d.nullCount,
+});
+
+/** Batches of 5, 5 and 3 rows: every third row null, the values differing per batch. */
+function batches(col: Col, set: (c: Col, r: number, v: number) => void): Data[] {
+  const out: Data[] = [];
+  let v = 1;
+  for (const n of [5, 5, 3]) {
+    for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(col, r, v);
+    out.push(col.finish(n));
+  }
+  return out;
+}
+
+const dict = traceDictionaries('vtd').op;
+const makers: [string, (reuse: boolean) => Col, (c: Col, r: number, v: number) => void][] = [
+  ['Uint8', (reuse) => new SmallCol(new Uint8(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v * 300)],
+  ['Uint16', (reuse) => new SmallCol(new Uint16(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v * 70000)],
+  ['Uint32', (reuse) => new SmallCol(new Uint32(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v)],
+  ['Int32', (reuse) => new SmallCol(new Int32(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, -v)],
+  ['Int64', (reuse) => new BigCol(new Int64(), 5, true, reuse), (c, r, v) => (c as BigCol).set(r, BigInt(-v) << 40n)],
+  ['Uint64', (reuse) => new BigCol(new Uint64(), 5, true, reuse), (c, r, v) => (c as BigCol).setHalves(r, v, v + 1)],
+  ['codes', (reuse) => new CodeCol(dict.type, dict.vector, 5, true, reuse), (c, r, v) => (c as CodeCol).set(r, v % 4)],
+];
+
+describe('fixed columns: reused output arrays', () => {
+  it.each(makers)('%s: the same bytes per batch as fresh arrays', (_, make, set) => {
+    const fresh = batches(make(false), set).map(bytesOf);
+    const reused = make(true);
+    const seen: ReturnType<typeof bytesOf>[] = [];
+    let v = 1;
+    for (const n of [5, 5, 3]) {
+      for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(reused, r, v);
+      seen.push(bytesOf(reused.finish(n))); // copied before the next finish
+    }
+    expect(seen).toEqual(fresh);
+  });
+
+  it('a reusing column overwrites the last batch at the next finish; one that does not, does not', () => {
+    const [, make, set] = makers[2]!;
+    const [a0, a1] = batches(make(false), set);
+    expect(bytesOf(a0!)).not.toEqual(bytesOf(a1!));
+    const [b0, b1] = batches(make(true), set);
+    expect(b0!.values.buffer).toBe(b1!.values.buffer);
+  });
+
+  it('the trace builder reuses nothing for a sink that keeps its batches', () => {
+    const sink = new MemorySink();
+    const b = new TraceBuilder({ invtrace: 1, arch: 'vtd', queue_entries: 8, desc_bytes: 16 }, sink, 2);
+    for (let i = 0; i < 4; i++) b.doorbell(i, 0);
+    b.flush();
+    const slots = sink.batches.map((x) => Array.from(x.getChild('slot')!.toArray() as Uint32Array));
+    expect(slots).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+  });
+});
