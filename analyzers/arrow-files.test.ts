@@ -50,4 +50,28 @@ describe('ipcSegments', () => {
     expect(batches).toHaveLength(2);
     expect(await readBack(batches, 1024)).toEqual([['x', 'y', 'x', 'y', 'x']]);
   });
+
+  it('writes a segment into the buffer it is given, byte for byte what it would return', async () => {
+    // Two segments (another dictionary starts the second); each given buffer is 64 bytes too long:
+    // the segment is exactly the stream's length, its bytes those of a new array.
+    const batches = ownDictionaries([['x', 'y', 'x'], ['z']]);
+    const source = () =>
+      (async function* () {
+        yield* batches;
+      })();
+    const plain: Uint8Array[] = [];
+    for await (const seg of ipcSegments(source(), 1024)) plain.push(seg);
+    const given: Uint8Array[] = [];
+    const into = (n: number) => {
+      given.push(new Uint8Array(new SharedArrayBuffer(n + 64)));
+      return given.at(-1)!;
+    };
+    const written: Uint8Array[] = [];
+    for await (const seg of ipcSegments(source(), 1024, into)) written.push(seg);
+    expect(plain).toHaveLength(2);
+    expect(written.map((w) => [w.buffer === given[written.indexOf(w)]!.buffer, w.byteLength])).toEqual(
+      plain.map((p) => [true, p.byteLength]),
+    );
+    expect(written.map((w) => Buffer.from(w).equals(Buffer.from(plain[written.indexOf(w)]!)))).toEqual([true, true]);
+  });
 });

@@ -69,13 +69,17 @@ export const SEGMENT_ROWS = 1 << 18;
  * segment: Arrow JS's stream writer, which makes the same comparison, would otherwise end the
  * stream there and silently drop that batch and every later one.
  */
-export async function* ipcSegments(batches: AsyncIterable<RecordBatch>, rowsPerSegment = SEGMENT_ROWS): AsyncGenerator<Uint8Array> {
+export async function* ipcSegments(
+  batches: AsyncIterable<RecordBatch>,
+  rowsPerSegment = SEGMENT_ROWS,
+  into?: SegmentBuffer,
+): AsyncGenerator<Uint8Array> {
   let writer: RecordBatchStreamWriter | undefined;
   let schema: Schema | undefined;
   let rows = 0;
   for await (const b of batches) {
     if (writer && b.schema !== schema && !util.compareSchemas(b.schema, schema)) {
-      yield writer.finish().toUint8Array(true);
+      yield await streamBytes(writer, into);
       writer = undefined;
       rows = 0;
     }
@@ -84,12 +88,37 @@ export async function* ipcSegments(batches: AsyncIterable<RecordBatch>, rowsPerS
     writer.write(b);
     rows += b.numRows;
     if (rows >= rowsPerSegment) {
-      yield writer.finish().toUint8Array(true);
+      yield await streamBytes(writer, into);
       writer = undefined;
       rows = 0;
     }
   }
-  if (writer) yield writer.finish().toUint8Array(true);
+  if (writer) yield await streamBytes(writer, into);
+}
+
+/** A buffer of at least `bytes` to write one stream into (SqlEngine.segmentBuffer). */
+export type SegmentBuffer = (bytes: number) => Uint8Array;
+
+/**
+ * The writer's stream as one array: a new one (Arrow JS joins its pieces), or the pieces copied
+ * into the buffer `into` gives.
+ */
+async function streamBytes(writer: RecordBatchStreamWriter, into: SegmentBuffer | undefined): Promise<Uint8Array> {
+  writer.finish();
+  if (!into) return writer.toUint8Array(true);
+  const pieces: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const p of writer as AsyncIterable<Uint8Array>) {
+    pieces.push(p);
+    bytes += p.byteLength;
+  }
+  const out = into(bytes).subarray(0, bytes);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /** ipcSegments, where an empty input gives one stream holding only the schema, so the table is still created. */
@@ -97,9 +126,10 @@ export async function* ipcStreams(
   schema: Schema,
   batches: AsyncIterable<RecordBatch>,
   rowsPerSegment = SEGMENT_ROWS,
+  into?: SegmentBuffer,
 ): AsyncGenerator<Uint8Array> {
   let any = false;
-  for await (const segment of ipcSegments(batches, rowsPerSegment)) {
+  for await (const segment of ipcSegments(batches, rowsPerSegment, into)) {
     any = true;
     yield segment;
   }

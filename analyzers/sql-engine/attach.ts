@@ -162,7 +162,13 @@ async function attachColumns(engine: SqlEngine, src: ArrowSource, table: string,
         `CREATE OR REPLACE TABLE ${ident(data)} (${keep.map(([f]) => `${ident(f.name)} ${enumTypes.get(f.name) ?? duckType(f.type as DataType)!}`).join(', ')})`,
       );
     // Narrow segments: as many rows as bytes allow (a segment is parsed whole in WebAssembly).
-    await engine.loadTable(data, ipcStreams(narrow, narrowed(), opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f))), into);
+    const segments = ipcStreams(
+      narrow,
+      narrowed(),
+      opts.segmentRows ?? segmentRowsFor(keep.map(([f]) => f)),
+      engine.segmentBuffer?.bind(engine),
+    );
+    await engine.loadTable(data, segments, into);
     if (pass && !pass.counted) derivedCounted = false;
     return n;
   };

@@ -18,6 +18,11 @@ export interface SqlEngine {
    * DuckDB casts each column to them).
    */
   loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, into?: boolean): Promise<void>;
+  /**
+   * Where the producer of `loadTable`'s streams may write one of them (at least `bytes` long), if the
+   * engine keeps buffers for that: it is written once, handed to `loadTable` and not touched after.
+   */
+  segmentBuffer?(bytes: number): Uint8Array;
   /** Runs one statement; its result, whole. `cancel()` stops it. */
   query(sql: string): Promise<Table>;
   /** Runs a script of one or more statements for their effect (DDL); no result. */

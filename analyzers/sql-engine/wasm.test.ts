@@ -100,6 +100,26 @@ describe('WasmEngine', () => {
     expect(Number((await engine.query('SELECT count(*) AS n FROM bad')).get(0)!.n)).toBe(17);
   });
 
+  it('writes segments into two shared buffers, each reused only once the worker has read it', async () => {
+    // Six segments of 100 rows, w0 = 1000 * (k + 1) + j for segment k, row j: 600 rows summing to
+    // 100 * 1000 * (1 + ... + 6) + 6 * (0 + ... + 99) = 2,100,000 + 29,700. The next segment is
+    // written while the worker inserts one (loadTable reads ahead), so a buffer reused before its
+    // insert returned would change rows already handed over, and the sum with them.
+    const used = new Set<ArrayBufferLike>();
+    const into = (bytes: number) => {
+      const b = engine.segmentBuffer(bytes);
+      used.add(b.buffer);
+      return b;
+    };
+    async function* batches() {
+      for (let k = 0; k < 6; k++) yield* sample(100, 1000 * (k + 1)).batches;
+    }
+    await engine.loadTable('shared', ipcStreams(sample(0).schema, batches(), 100, into));
+    const r = await engine.query('SELECT count(*) AS n, sum(w0)::BIGINT AS s FROM shared');
+    expect(r.get(0)!.toJSON()).toEqual({ n: 600n, s: 2_129_700n });
+    expect([...used].map((b) => b instanceof SharedArrayBuffer)).toEqual([true, true]);
+  });
+
   it('creates an empty table from a schema-only stream (dictionary columns declared by value type)', async () => {
     await engine.loadTable('empty', ipcStreams(sample(0).schema, (async function* () {})()));
     const r = await engine.query(

@@ -129,7 +129,9 @@ class WorkerAdapter {
   constructor(readonly worker: Worker) {}
 
   postMessage(message: unknown, transfer?: readonly ArrayBuffer[]): void {
-    this.worker.postMessage(message, transfer as ArrayBuffer[] | undefined);
+    // A SharedArrayBuffer (a segment buffer: WasmEngine.segmentBuffer) is shared with the worker, never moved.
+    const moved = transfer?.filter((b) => !(b instanceof SharedArrayBuffer));
+    this.worker.postMessage(message, moved);
   }
 
   addEventListener(type: string, fn: Listener): void {
@@ -290,6 +292,33 @@ export class WasmEngine implements SqlEngine {
     return this.serial(() => this.db.getVersion());
   }
 
+  /**
+   * Segment buffers (SharedArrayBuffers) of the table being loaded, and which of them the worker
+   * has not copied from yet. The thread encoding the segments writes each into one of them instead
+   * of a new array (ipcStreams' `into`); the worker copies it into WebAssembly memory, as it copies
+   * a transferred one, and it is written again two segments later. A new 128 MiB array each time
+   * costs page faults and garbage collection: the copy into it took 0.5 s of this thread's CPU for
+   * 5M commands (--cpu-prof), and ~40 collections. Dropped when the load ends.
+   */
+  private segmentPool: { buf: SharedArrayBuffer; busy: boolean }[] = [];
+
+  segmentBuffer(bytes: number): Uint8Array {
+    let slot = this.segmentPool.find((s) => !s.busy && s.buf.byteLength >= bytes);
+    if (slot === undefined) {
+      // Rounded up (1 MiB), so that segments of about the same size share buffers.
+      slot = { buf: new SharedArrayBuffer(Math.ceil(Math.max(1, bytes) / (1 << 20)) * (1 << 20)), busy: false };
+      this.segmentPool = [...this.segmentPool.filter((s) => s.busy), slot];
+    }
+    slot.busy = true;
+    return new Uint8Array(slot.buf, 0, bytes);
+  }
+
+  /** The worker is done with `segment` (its insert returned): its buffer may be written again. */
+  private segmentDone(segment: Uint8Array): void {
+    const slot = this.segmentPool.find((s) => s.buf === segment.buffer);
+    if (slot) slot.busy = false;
+  }
+
   loadTable(name: string, streams: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, into = false): Promise<void> {
     return this.serial(async () => {
       try {
@@ -305,11 +334,17 @@ export class WasmEngine implements SqlEngine {
             // The next segment is read and encoded on this thread while the worker inserts this one.
             next = it.next();
             next.catch(() => undefined); // seen by the loop's next turn, or dropped when this one fails
-            // The buffer is transferred to the worker: this side must not reuse it.
-            await this.db.insertArrowFromIPCStream(this.conn, r.value, { name, create });
+            // The buffer is transferred to the worker (this side must not reuse it), or shared (a
+            // segment buffer, written again once this insert has returned).
+            try {
+              await this.db.insertArrowFromIPCStream(this.conn, r.value, { name, create });
+            } finally {
+              this.segmentDone(r.value);
+            }
           }
         } finally {
           await it.return(undefined).catch(() => undefined);
+          this.segmentPool = [];
         }
       } catch (e) {
         throw sqlError(e);

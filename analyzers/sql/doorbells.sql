@@ -17,10 +17,10 @@ SELECT
   file_id,
   seq,
   ts_ns,
-  slot::BIGINT AS prod,
-  wrap::BIGINT AS wrap,
-  _prev_prod::BIGINT AS prev_prod,
-  _entries::BIGINT AS entries,
+  slot AS prod,
+  wrap AS wrap,
+  _prev_prod AS prev_prod,
+  _entries AS entries,
   CASE WHEN _entries IS NOT NULL THEN _lap_doorbells > 0 END AS wrapped
 FROM _trace
 WHERE _prev_prod IS NOT NULL;
@@ -48,10 +48,10 @@ SELECT
   f.file AS file,
   d.seq AS seq,
   d.ts_ns AS ts_ns,
-  d.prod AS prod,
-  d.wrap AS wrap,
-  d.prev_prod AS prev_prod,
-  d.entries AS entries,
+  d.prod::BIGINT AS prod,
+  d.wrap::BIGINT AS wrap,
+  d.prev_prod::BIGINT AS prev_prod,
+  d.entries::BIGINT AS entries,
   d.wrapped AS wrapped
 FROM _doorbells AS d
 JOIN _trace_files AS f USING (file_id);
@@ -67,7 +67,7 @@ CREATE OR REPLACE VIEW doorbells_batch_sizes(
 ) AS
 SELECT
   f.file AS file,
-  b.entries AS entries,
+  b.entries::BIGINT AS entries,
   b.doorbells AS doorbells
 FROM (SELECT file_id, entries, count(*) AS doorbells FROM _doorbells GROUP BY file_id, entries) AS b
 JOIN _trace_files AS f USING (file_id);
@@ -90,12 +90,22 @@ CREATE OR REPLACE VIEW doorbells_summary(
 ) AS
 SELECT
   t.file AS file,
-  count(d.seq) AS doorbells,
-  coalesce(sum(d.entries), 0)::BIGINT AS entries,
-  min(d.entries) AS min_entries,
-  avg(d.entries) AS mean_entries,
-  max(d.entries) AS max_entries
+  coalesce(d.doorbells, 0) AS doorbells,
+  coalesce(d.entries, 0)::BIGINT AS entries,
+  d.min_entries AS min_entries,
+  d.mean_entries AS mean_entries,
+  d.max_entries AS max_entries
 FROM traces AS t
 JOIN _trace_files AS f USING (file)
-LEFT JOIN _doorbells AS d USING (file_id)
-GROUP BY t.file;
+-- Grouped by file_id before the join: an integer key, far cheaper for DuckDB than the path.
+LEFT JOIN (
+  SELECT
+    file_id,
+    count(seq) AS doorbells,
+    sum(entries) AS entries,
+    min(entries)::BIGINT AS min_entries,
+    avg(entries::BIGINT) AS mean_entries,
+    max(entries)::BIGINT AS max_entries
+  FROM _doorbells
+  GROUP BY file_id
+) AS d USING (file_id);

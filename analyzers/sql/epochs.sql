@@ -30,21 +30,21 @@ WHERE kind = 'cmd';
 CREATE OR REPLACE TABLE _epochs AS
 SELECT
   file_id,
-  epoch::BIGINT AS epoch,
+  epoch,
   seq AS completion_seq,
   op AS completion_op,
-  commands::BIGINT AS commands,
-  invalidations::BIGINT AS invalidations
+  commands,
+  invalidations
 FROM _epochs_commands
 WHERE sync
 UNION ALL
 SELECT
   c.file_id,
-  c.epoch::BIGINT AS epoch,
+  c.epoch,
   NULL AS completion_seq,
   NULL AS completion_op,
-  c.commands::BIGINT AS commands,
-  c.invalidations::BIGINT AS invalidations
+  c.commands,
+  c.invalidations
 FROM _epochs_commands AS c
 JOIN (SELECT file_id, max(seq) AS seq FROM _epochs_commands GROUP BY file_id) AS last USING (file_id, seq)
 WHERE NOT c.sync;
@@ -66,11 +66,11 @@ CREATE OR REPLACE VIEW epochs_by_completion(
 ) AS
 SELECT
   f.file AS file,
-  e.epoch AS epoch,
+  e.epoch::BIGINT AS epoch,
   e.completion_seq AS completion_seq,
   e.completion_op AS completion_op,
-  e.commands AS commands,
-  e.invalidations AS invalidations
+  e.commands::BIGINT AS commands,
+  e.invalidations::BIGINT AS invalidations
 FROM _epochs AS e
 JOIN _trace_files AS f USING (file_id);
 
@@ -85,7 +85,7 @@ CREATE OR REPLACE VIEW epochs_sizes(
 ) AS
 SELECT
   f.file AS file,
-  e.commands AS commands,
+  e.commands::BIGINT AS commands,
   e.epochs AS epochs
 FROM (
   SELECT file_id, commands, count(*) AS epochs
@@ -121,9 +121,9 @@ FROM (
   SELECT
     file_id,
     count(completion_seq) AS completion_points,
-    min(commands) FILTER (WHERE completion_seq IS NOT NULL) AS min_commands,
-    avg(commands) FILTER (WHERE completion_seq IS NOT NULL) AS mean_commands,
-    max(commands) FILTER (WHERE completion_seq IS NOT NULL) AS max_commands,
+    (min(commands) FILTER (WHERE completion_seq IS NOT NULL))::BIGINT AS min_commands,
+    avg(commands::BIGINT) FILTER (WHERE completion_seq IS NOT NULL) AS mean_commands,
+    (max(commands) FILTER (WHERE completion_seq IS NOT NULL))::BIGINT AS max_commands,
     coalesce(sum(commands) FILTER (WHERE completion_seq IS NULL), 0)::BIGINT AS open_commands
   FROM _epochs
   GROUP BY file_id

@@ -15,8 +15,8 @@ SELECT
   file_id,
   seq AS iotlb_seq,
   op,
-  _fanout_devtlbs::BIGINT AS devtlb_invalidations,
-  _fanout_devices::BIGINT AS devices
+  _fanout_devtlbs AS devtlb_invalidations,
+  _fanout_devices AS devices
 FROM _trace
 WHERE kind = 'cmd' AND cache = 'iotlb'
 UNION ALL
@@ -24,7 +24,7 @@ SELECT
   file_id,
   NULL AS iotlb_seq,
   NULL AS op,
-  count(*) AS devtlb_invalidations,
+  count(*)::UINTEGER AS devtlb_invalidations,
   NULL AS devices
 FROM _trace
 WHERE kind = 'cmd' AND cache IN ('atc', 'devtlb') AND _iotlb_number = 0
@@ -48,8 +48,8 @@ SELECT
   f.file AS file,
   i.iotlb_seq AS iotlb_seq,
   i.op AS op,
-  i.devtlb_invalidations AS devtlb_invalidations,
-  i.devices AS devices
+  i.devtlb_invalidations::BIGINT AS devtlb_invalidations,
+  i.devices::BIGINT AS devices
 FROM _fanout AS i
 JOIN _trace_files AS f USING (file_id)
 WHERE i.iotlb_seq IS NOT NULL;
@@ -66,7 +66,7 @@ CREATE OR REPLACE VIEW fanout_histogram(
 ) AS
 SELECT
   f.file AS file,
-  h.fanout AS fanout,
+  h.fanout::BIGINT AS fanout,
   h.iotlb_invalidations AS iotlb_invalidations
 FROM (
   SELECT file_id, devtlb_invalidations AS fanout, count(*) AS iotlb_invalidations
@@ -104,8 +104,8 @@ FROM (
     count(iotlb_seq) AS iotlb_invalidations,
     sum(devtlb_invalidations)::BIGINT AS devtlb_invalidations,
     coalesce(sum(devtlb_invalidations) FILTER (WHERE iotlb_seq IS NULL), 0)::BIGINT AS unpaired,
-    sum(devtlb_invalidations) FILTER (WHERE iotlb_seq IS NOT NULL) / nullif(count(iotlb_seq), 0) AS mean_fanout,
-    max(devtlb_invalidations) FILTER (WHERE iotlb_seq IS NOT NULL) AS max_fanout
+    sum(devtlb_invalidations::BIGINT) FILTER (WHERE iotlb_seq IS NOT NULL) / nullif(count(iotlb_seq), 0) AS mean_fanout,
+    (max(devtlb_invalidations) FILTER (WHERE iotlb_seq IS NOT NULL))::BIGINT AS max_fanout
   FROM _fanout
   GROUP BY file_id
 ) AS s

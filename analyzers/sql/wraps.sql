@@ -76,7 +76,7 @@ LEFT JOIN (
     file_id,
     count(seq) AS doorbells,
     count(*) FILTER (WHERE wrapped) AS wraps,
-    sum(entries) AS entries,
+    sum(entries::BIGINT) AS entries,
     min(ts_ns) AS first_ns,
     max(ts_ns) AS last_ns
   FROM _doorbells
