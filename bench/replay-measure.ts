@@ -14,6 +14,7 @@ import { kitFor } from '../replay/kits.js';
 import { GuestMemory } from '../replay/memory.js';
 import { runReplay } from '../replay/run.js';
 import { resolveTopology } from '../replay/topology.js';
+import { peakRssMiB } from './harness.js';
 
 export type MeasureKind = 'read' | 'bare' | 'replay' | 'tui';
 
@@ -170,5 +171,5 @@ export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
       break;
   }
   if (spec.kind !== 'bare') cpuSeconds = cpuSince(c0);
-  return { seconds, cpuSeconds, rssMiB: process.resourceUsage().maxRSS / 1024, commands };
+  return { seconds, cpuSeconds, rssMiB: peakRssMiB(), commands };
 }
