@@ -25,28 +25,46 @@ import {
   type Vector,
 } from 'apache-arrow';
 
+/**
+ * Where a finished batch's values (or bitmap) go: a fresh array of its length each time, or with
+ * `reuse` the first values of one array made once at the column's capacity and overwritten at
+ * every finish (see the header).
+ */
+class BatchArray<T extends { subarray(begin?: number, end?: number): T }> {
+  private kept: T | undefined;
+  constructor(
+    private readonly make: (length: number) => T,
+    private readonly capacity: number,
+    private readonly reuse: boolean,
+  ) {}
+  /** The array a batch of `n` values is copied into. */
+  take(n: number): T {
+    return this.reuse ? (this.kept ??= this.make(this.capacity)).subarray(0, n) : this.make(n);
+  }
+}
+
 abstract class Fixed {
   protected valid: Uint8Array | undefined;
-  /** `reuse`: the bitmap a finished batch gets, overwritten at the next finish. */
-  private validOut: Uint8Array | undefined;
+  /** The bitmap a finished batch gets. */
+  private readonly validOut: BatchArray<Uint8Array>;
   nonNull = 0;
   constructor(
     readonly capacity: number,
     nullable: boolean,
     /** Overwrite the arrays handed to the last finished batch at the next finish (see the header). */
-    protected readonly reuse: boolean,
+    reuse: boolean,
   ) {
     if (nullable) this.valid = new Uint8Array((capacity + 7) >> 3);
+    this.validOut = new BatchArray((k) => new Uint8Array(k), (capacity + 7) >> 3, reuse);
   }
   /** The validity bitmap of the first `n` rows, or undefined when none is null. */
   protected bitmap(n: number): Uint8Array | undefined {
     const valid = this.valid;
     if (valid === undefined || this.nonNull === n) return undefined;
     const bytes = (n + 7) >> 3;
-    if (!this.reuse) return valid.slice(0, bytes);
-    const out = (this.validOut ??= new Uint8Array(valid.length));
+    const out = this.validOut.take(bytes);
     out.set(valid.subarray(0, bytes));
-    return out.subarray(0, bytes);
+    return out;
   }
   protected mark(row: number): void {
     if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
@@ -67,8 +85,8 @@ abstract class Fixed {
 /** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
 export class SmallCol extends Fixed {
   private readonly values: Uint32Array | Int32Array;
-  /** `reuse`: the values a finished batch gets (narrowed to the column's type). */
-  private out: Uint8Array | Uint16Array | Uint32Array | Int32Array | undefined;
+  /** The values a finished batch gets (narrowed to the column's type). */
+  private readonly out: BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>;
   constructor(
     readonly type: Uint8 | Uint16 | Uint32 | Int32,
     capacity: number,
@@ -77,6 +95,15 @@ export class SmallCol extends Fixed {
   ) {
     super(capacity, nullable, reuse);
     this.values = type instanceof Int32 ? new Int32Array(capacity) : new Uint32Array(capacity);
+    const make =
+      type instanceof Uint8
+        ? (k: number) => new Uint8Array(k)
+        : type instanceof Uint16
+          ? (k: number) => new Uint16Array(k)
+          : type instanceof Int32
+            ? (k: number) => new Int32Array(k)
+            : (k: number) => new Uint32Array(k);
+    this.out = new BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>(make, capacity, reuse);
   }
   set(row: number, v: number): void {
     this.values[row] = v;
@@ -86,22 +113,15 @@ export class SmallCol extends Fixed {
     this.values.fill(0, 0, n);
   }
   finish(n: number): Data {
-    const src = this.values.subarray(0, n);
     // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
-    const size = this.reuse ? this.capacity : n;
-    let data: Uint8Array | Uint16Array | Uint32Array | Int32Array;
-    if (this.out !== undefined) data = this.out;
-    else if (this.type instanceof Uint8) data = new Uint8Array(size);
-    else if (this.type instanceof Uint16) data = new Uint16Array(size);
-    else data = this.type instanceof Int32 ? new Int32Array(size) : new Uint32Array(size);
-    if (this.reuse) this.out = data;
-    data.set(src);
+    const data = this.out.take(n);
+    data.set(this.values.subarray(0, n));
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
       nullBitmap: this.bitmap(n),
-      data: data.length === n ? data : data.subarray(0, n),
+      data,
     } as never) as Data;
     this.reset(n);
     return d;
@@ -115,8 +135,8 @@ export class BigCol extends Fixed {
   private readonly values: BigUint64Array | BigInt64Array;
   /** The values' memory as 32-bit halves (`setHalves`). */
   private readonly halves: Uint32Array;
-  /** `reuse`: the values a finished batch gets. */
-  private out: BigUint64Array | BigInt64Array | undefined;
+  /** The values a finished batch gets. */
+  private readonly out: BatchArray<BigUint64Array | BigInt64Array>;
   constructor(
     readonly type: Uint64 | Int64,
     capacity: number,
@@ -126,6 +146,11 @@ export class BigCol extends Fixed {
     super(capacity, nullable, reuse);
     this.values = type instanceof Int64 ? new BigInt64Array(capacity) : new BigUint64Array(capacity);
     this.halves = new Uint32Array(this.values.buffer);
+    this.out = new BatchArray<BigUint64Array | BigInt64Array>(
+      type instanceof Int64 ? (k) => new BigInt64Array(k) : (k) => new BigUint64Array(k),
+      capacity,
+      reuse,
+    );
   }
   set(row: number, v: bigint): void {
     this.values[row] = v;
@@ -147,14 +172,8 @@ export class BigCol extends Fixed {
     this.values.fill(0n, 0, n);
   }
   finish(n: number): Data {
-    let data: BigUint64Array | BigInt64Array;
-    if (!this.reuse) data = this.values.slice(0, n);
-    else {
-      const out = (this.out ??=
-        this.values instanceof BigInt64Array ? new BigInt64Array(this.capacity) : new BigUint64Array(this.capacity));
-      out.set(this.values.subarray(0, n));
-      data = out.subarray(0, n);
-    }
+    const data = this.out.take(n);
+    data.set(this.values.subarray(0, n));
     const d = makeData({
       type: this.type as DataType,
       length: n,
@@ -170,8 +189,8 @@ export class BigCol extends Fixed {
 /** Dictionary codes (Int16) over a fixed dictionary shared by every batch. */
 export class CodeCol extends Fixed {
   private readonly values: Int16Array;
-  /** `reuse`: the codes a finished batch gets. */
-  private out: Int16Array | undefined;
+  /** The codes a finished batch gets. */
+  private readonly out: BatchArray<Int16Array>;
   constructor(
     readonly type: Dictionary<Utf8, Int16>,
     readonly dictionary: Vector<Utf8>,
@@ -181,6 +200,7 @@ export class CodeCol extends Fixed {
   ) {
     super(capacity, nullable, reuse);
     this.values = new Int16Array(capacity);
+    this.out = new BatchArray((k) => new Int16Array(k), capacity, reuse);
   }
   set(row: number, code: number): void {
     this.values[row] = code;
@@ -190,13 +210,8 @@ export class CodeCol extends Fixed {
     this.values.fill(0, 0, n);
   }
   finish(n: number): Data {
-    let data: Int16Array;
-    if (!this.reuse) data = this.values.slice(0, n);
-    else {
-      const out = (this.out ??= new Int16Array(this.capacity));
-      out.set(this.values.subarray(0, n));
-      data = out.subarray(0, n);
-    }
+    const data = this.out.take(n);
+    data.set(this.values.subarray(0, n));
     const d = makeData({
       type: this.type,
       length: n,
