@@ -48,6 +48,19 @@ describe('CauseWatch', () => {
     expect(w.marked).toBe(true);
     expect(w.inference()).toMatchObject({ caching_mode: false, map: 0, unmap: 0 });
   });
+
+  it('a device-TLB partner counts in the domain of the page-selective invalidation it follows', () => {
+    const w = new CauseWatch();
+    // domain 6: two page-selective invalidations, no partner (not an ATS domain: never paired)
+    w.command('iotlb_inv', 0x1000n, 6);
+    w.command('iotlb_inv', 0x2000n, 6);
+    // domain 7: one, paired
+    w.command('iotlb_inv', 0x3000n, 7);
+    w.command('dev_tlb_inv', 0x3000n, 0);
+    // ATS domains: 7 only, 0 of 1 unpaired < 10%: not caching mode. Counted in domain 6 instead,
+    // 6 would be the ATS domain with 1 of 2 unpaired (50%): caching mode.
+    expect(w.inference()).toMatchObject({ caching_mode: false, map: 0, unmap: 0 });
+  });
 });
 
 /** A guest ftrace of `qi_submit` lines, one submission each (10 µs apart: separate submissions). */

@@ -55,7 +55,6 @@ export type CauseCode = 1 | 2;
 export class CauseWatch {
   /** The last page-selective invalidation, until the next command (`hasLast`). */
   private hasLast = false;
-  private lastDid = 0;
   private lastBase = 0n;
   private lastIsMap = false;
   private lastPaired = false;
@@ -64,7 +63,10 @@ export class CauseWatch {
   private readonly perDid = new Map<number, DomainCounts>();
   private psis = 0;
   private map = 0;
-  /** The domain of the last page-selective invalidation and its entries of `mapped` and `perDid` (-1: none yet). */
+  /**
+   * The domain of the last page-selective invalidation and its entries of `mapped` and `perDid`
+   * (-1: none yet); `pairLast` counts into `curCounts`, the last one's domain.
+   */
   private curDid = -1;
   private curPages: Set<number | bigint> | undefined;
   private curCounts: DomainCounts | undefined;
@@ -106,7 +108,6 @@ export class CauseWatch {
     this.psis++;
     if (isMap) this.map++;
     this.hasLast = true;
-    this.lastDid = did;
     this.lastBase = base;
     this.lastIsMap = isMap;
     this.lastPaired = false;
@@ -128,7 +129,7 @@ export class CauseWatch {
   pairLast(base: bigint): void {
     if (!this.hasLast || this.lastPaired || this.lastBase !== base) return;
     this.lastPaired = true;
-    const c = this.perDid.get(this.lastDid)!;
+    const c = this.curCounts!;
     c.paired++;
     c.agree += this.lastIsMap ? -1 : 1; // paired: an unmap agrees, a map no longer does
   }
