@@ -85,27 +85,23 @@ const DEFAULT_IOVA = 0x100000n;
 /** A probe as text (for the rare comparisons of findings; the oracle itself keys by numbers). */
 export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.iova}`;
 
-/** Whether a probe's cache state (HIT_* bits) shows the scope's entry still cached. */
+/**
+ * Whether a probe's cache state (HIT_* bits) shows the scope's entry still cached: a hit in a cache
+ * the scope names (`wantBits`).
+ */
 function staleBits(s: Scope, h: number): string | undefined {
-  switch (s.cache) {
-    case 'iotlb':
-      if ((h & HIT_IOTLB) !== 0) return 'IOTLB entry';
-      if (!s.leaf && (h & HIT_WALK) !== 0) return 'table-walk entry';
-      return undefined;
-    case 'atc':
-    case 'devtlb':
-      return (h & HIT_ATC) !== 0 ? 'ATC/device-TLB entry' : undefined;
-    case 'ste':
-    case 'cd':
-    case 'context':
-    case 'pasid':
-      return (h & HIT_CONFIG) !== 0 ? 'configuration entry' : undefined;
-    case 'iec':
-      return undefined;
-  }
+  const hit = h & wantBits(s);
+  if (hit === 0) return undefined;
+  if ((hit & HIT_IOTLB) !== 0) return 'IOTLB entry';
+  if ((hit & HIT_WALK) !== 0) return 'table-walk entry';
+  if ((hit & HIT_ATC) !== 0) return 'ATC/device-TLB entry';
+  return 'configuration entry';
 }
 
-/** The HIT_* bits staleBits reads for scope `s`: all a check asks the unit to look up. */
+/**
+ * The HIT_* bits of the caches scope `s` invalidates (a leaf-only IOTLB invalidation keeps the walk
+ * entries): what `staleBits` reads, and all a check asks the unit to look up.
+ */
 function wantBits(s: Scope): number {
   switch (s.cache) {
     case 'iotlb':
