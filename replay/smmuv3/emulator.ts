@@ -63,7 +63,7 @@ import {
   type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, pageInRange, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
-import { AtcFilter, TlbFilter, type AtcTag, type TlbTag } from './tag-filter.js';
+import { AtcFilter, TlbFilter, tlbKey, type AtcTag, type TlbTag } from './tag-filter.js';
 import { prepare, type Fault, type Prepared, type PrepareConfig, type TlbiSpec } from './prepared.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TranslationCache, type Dropped } from './tlb.js';
 
@@ -90,14 +90,6 @@ export interface Smmuv3Options {
   readonly exec?: boolean;
 }
 
-/**
- * A TLB tag as one exact number, a bucket's key. Any one-to-one encoding would do (keys only name
- * buckets); this one keeps VMID+1 in the high part and regime/stage in the low bits, so that with a
- * VMID below 2046 (every host this replays) the key is a small integer (below 2^30): a larger key is
- * a heap number, allocated whenever a lookup passes it on (10 MB of garbage per 300k commands in
- * the oracle's probes alone).
- */
-const tlbKey = (regime: number, stage: number, vmid: number, asid: number) => ((vmid + 1) * 65537 + (asid + 1)) * 8 + (regime * 4 + stage);
 const atcKey = (ssid: number) => ssid + 1;
 
 /** An ATC invalidation sent to a device that does not answer, applied when it answers again. */
@@ -632,7 +624,7 @@ export class Smmuv3 implements QueueUnit {
     drop.leaf = true;
     drop.table = table;
     drop.leafLevel = spec.leafLevel;
-    this.tlb.drop(this.tlbSel.select(spec.regime, spec.stage, spec.vmid, spec.asid), drop, out);
+    this.tlb.drop(this.tlbSel.select(spec.regime, spec.stage, spec.vmid, spec.asid), drop, out, spec.key);
     if (!fx) return undefined;
     const s = spec.scope!;
     fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, detail: spec.detail! });
@@ -662,7 +654,7 @@ export class Smmuv3 implements QueueUnit {
         drop.leaf = true;
         drop.table = false;
         drop.leafLevel = undefined;
-        atc.drop(this.atcSel.select(ssid), drop, out);
+        atc.drop(this.atcSel.select(ssid), drop, out, ssid === undefined ? undefined : atcKey(ssid));
         dropped = out.leaf;
       }
     }

@@ -14,7 +14,7 @@ import { smmuv3Op, SYNC_CS, TLBI_TG, type Smmuv3OpName } from '../../formats/smm
 import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
 import * as qt from './qemu-trace.js';
 import { CERROR, type Smmuv3Features } from './regs.js';
-import { ANY } from './tag-filter.js';
+import { ANY, exactTlbKey } from './tag-filter.js';
 
 /** A command that could not be executed: the CONS.ERR value and why. */
 export interface Fault {
@@ -32,6 +32,8 @@ export interface TlbiSpec {
   readonly stage: number;
   readonly vmid: number;
   readonly asid: number;
+  /** The bucket key when the fields name exactly one tag (no ANY): the TLB finds that bucket. */
+  readonly key: number | undefined;
   /** Input addresses; undefined = all. */
   readonly range: AddrRange | undefined;
   /** Walk (non-leaf) entries too (LEAF=0, or a TLBI without an address). */
@@ -110,6 +112,7 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
     stage,
     vmid,
     asid,
+    key: exactTlbKey(regime, stage, vmid, asid),
     range: at.range,
     table: at.table,
     leafLevel: at.leafLevel,
