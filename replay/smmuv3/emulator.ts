@@ -21,7 +21,6 @@ import type { Decoded } from '../../formats/codec/codec.js';
 import { SMMUV3 } from '../../formats/codecs.js';
 import { hex } from '../../formats/bits.js';
 import { unreachable } from '../../formats/result.js';
-import type { AddrRange } from '../../formats/scope.js';
 import { classifySmmuv3 } from '../../formats/smmuv3/scope.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { DecodeCache } from '../decode-cache.js';
@@ -66,6 +65,7 @@ import { inRange, leafLevel, pageInRange, type Cd, type PageTableModel, type Ste
 import { AtcFilter, TlbFilter, tlbKey, type AtcTag, type TlbTag } from './tag-filter.js';
 import { prepare, type Fault, type Prepared, type PrepareConfig, type TlbiSpec } from './prepared.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TranslationCache, type Dropped } from './tlb.js';
+import type { Bounds } from '../level-cache.js';
 
 export type Compat = 'arch' | 'qemu-7.2';
 
@@ -95,7 +95,7 @@ const atcKey = (ssid: number) => ssid + 1;
 /** An ATC invalidation sent to a device that does not answer, applied when it answers again. */
 interface PendingAtc {
   readonly ssid: number | undefined;
-  readonly range: AddrRange | undefined;
+  readonly bounds: Bounds | undefined;
 }
 
 /**
@@ -190,8 +190,8 @@ export class Smmuv3 implements QueueUnit {
    */
   private readonly tlbSel = new TlbFilter();
   private readonly atcSel = new AtcFilter();
-  private readonly dropSpec: { range: AddrRange | undefined; leaf: boolean; table: boolean; leafLevel: number | undefined } = {
-    range: undefined,
+  private readonly dropSpec: { bounds: Bounds | undefined; leaf: boolean; table: boolean; leafLevel: number | undefined } = {
+    bounds: undefined,
     leaf: true,
     table: false,
     leafLevel: undefined,
@@ -395,7 +395,7 @@ export class Smmuv3 implements QueueUnit {
     this.atcPending.delete(sid);
     const atc = this.atcs.get(sid);
     if (pending && atc)
-      for (const p of pending) atc.drop(atcMatch(p.ssid), { range: p.range, leaf: true, table: false }, { leaf: 0, table: 0 });
+      for (const p of pending) atc.drop(atcMatch(p.ssid), { bounds: p.bounds, leaf: true, table: false }, { leaf: 0, table: 0 });
   }
 
   // ---- Stream table (the model software programs) --------------------------------------------
@@ -620,7 +620,7 @@ export class Smmuv3 implements QueueUnit {
     out.table = 0;
     const table = spec.table && this.walkCache;
     const drop = this.dropSpec;
-    drop.range = spec.range;
+    drop.bounds = spec.bounds;
     drop.leaf = true;
     drop.table = table;
     drop.leafLevel = spec.leafLevel;
@@ -634,14 +634,14 @@ export class Smmuv3 implements QueueUnit {
 
   /** CMD_ATC_INV: the device's ATC entries of the SSID (every one with SSV=0) in the range. */
   private atcInv(p: Prepared, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
-    const { sid, ssid, atcRange: range } = p;
+    const { sid, ssid, atcRange: range, atcBounds: bounds } = p;
     q.addAtc(sid);
     let dropped = 0;
     const silent = this.atcTimedOut.has(sid);
     if (silent) {
       // The device does not answer: nothing is invalidated until it does; the next CMD_SYNC fails.
       const list = this.atcPending.get(sid) ?? [];
-      list.push({ ssid, range });
+      list.push({ ssid, bounds });
       this.atcPending.set(sid, list);
     } else {
       const atc = this.atcs.get(sid);
@@ -650,7 +650,7 @@ export class Smmuv3 implements QueueUnit {
         out.leaf = 0;
         out.table = 0;
         const drop = this.dropSpec;
-        drop.range = range;
+        drop.bounds = bounds;
         drop.leaf = true;
         drop.table = false;
         drop.leafLevel = undefined;

@@ -9,10 +9,12 @@
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { AddrRange, Scope } from '../../formats/scope.js';
+import { rangeBounds, type Bounds } from '../level-cache.js';
 import { unreachable } from '../../formats/result.js';
 import { smmuv3Op, SYNC_CS, TLBI_TG, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
 import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
 import * as qt from './qemu-trace.js';
+import { LEVEL_SHIFT } from './tables.js';
 import { CERROR, type Smmuv3Features } from './regs.js';
 import { ANY, exactTlbKey } from './tag-filter.js';
 
@@ -34,8 +36,8 @@ export interface TlbiSpec {
   readonly asid: number;
   /** The bucket key when the fields name exactly one tag (no ANY): the TLB finds that bucket. */
   readonly key: number | undefined;
-  /** Input addresses; undefined = all. */
-  readonly range: AddrRange | undefined;
+  /** Input addresses, as their indexes at each table level (rangeBounds); undefined = all. */
+  readonly bounds: Bounds | undefined;
   /** Walk (non-leaf) entries too (LEAF=0, or a TLBI without an address). */
   readonly table: boolean;
   /** TTL hint: only leaf entries of this level (§3). */
@@ -60,8 +62,9 @@ export interface Prepared {
   /** CFGI_STE_RANGE: the StreamID bits ignored (2^(RANGE+1) − 1). */
   readonly ignore: number;
   readonly tlbi: TlbiSpec | undefined;
-  /** ATC_INV: the addresses (undefined: all). */
+  /** ATC_INV: the addresses (undefined: all), and their indexes at each level (rangeBounds). */
   readonly atcRange: AddrRange | undefined;
+  readonly atcBounds: Bounds | undefined;
   /** CMD_SYNC: the completion MSI it writes (CS=IRQ with IDR0.MSI and an address), if any. */
   readonly msi: { readonly addr: bigint; readonly data: number } | undefined;
 }
@@ -87,6 +90,7 @@ const NOTHING = {
   ignore: 0,
   tlbi: undefined,
   atcRange: undefined,
+  atcBounds: undefined,
   msi: undefined,
 } as const;
 
@@ -113,7 +117,7 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
     vmid,
     asid,
     key: exactTlbKey(regime, stage, vmid, asid),
-    range: at.range,
+    bounds: boundsOf(at.range),
     table: at.table,
     leafLevel: at.leafLevel,
     detail: c.exec ? detail() : undefined,
@@ -185,7 +189,9 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
       const refused = needs();
       if (refused !== undefined) return { ...none, refused };
       // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
-      return { ...NOTHING, d, kind: 'atc_inv', sid: num(f.SID), ssid: f.SSV === 1n ? Number(f.SSID) : undefined, atcRange: atcRange(f) };
+      const range = atcRange(f);
+      const ssid = f.SSV === 1n ? Number(f.SSID) : undefined;
+      return { ...NOTHING, d, kind: 'atc_inv', sid: num(f.SID), ssid, atcRange: range, atcBounds: boundsOf(range) };
     }
     case 'CMD_PRI_RESP':
       return c.qemu ? none : { ...none, refused: needs() };
@@ -237,6 +243,9 @@ function msiOf(d: Decoded, x: Smmuv3Features): Prepared['msi'] {
   if (!x.msi || (cs & SYNC_CS.IRQ) === 0n || (f.MSIADDR ?? 0n) === 0n) return undefined;
   return { addr: f.MSIADDR!, data: Number(f.MSIDATA ?? 0n) };
 }
+
+/** A range's indexes at each level of the SMMU's caches (TLB and ATCs share LEVEL_SHIFT); undefined: all. */
+const boundsOf = (range: AddrRange | undefined): Bounds | undefined => (range === undefined ? undefined : rangeBounds(range, LEVEL_SHIFT));
 
 /** CFGI commands with SSec=1 are refused on the Non-secure queue (spec/smmuv3.md §2 row 3). */
 const secureCfgi = (d: Decoded): Fault | undefined => (d.fields.SSEC === 1n ? ill(`${d.name}: SSec=1 on the Non-secure queue`) : undefined);

@@ -4,8 +4,7 @@
 // whether it is a LEAF or a TABLE (walk) entry. What is SMMU-specific here is the TLBI's choice of
 // entries: leaf and/or walk entries, and a TTL level hint (spec/smmuv3.md §3).
 
-import type { AddrRange } from '../../formats/scope.js';
-import { LevelCache, type Bucket as LevelBucket } from '../level-cache.js';
+import { LevelCache, type Bounds, type Bucket as LevelBucket } from '../level-cache.js';
 import { LEVEL_SHIFT } from './tables.js';
 
 export const LEAF = 1;
@@ -16,8 +15,11 @@ export type Bucket<T> = LevelBucket<T, Kind>;
 
 /** Which entries of the matching buckets an invalidation removes. */
 export interface DropSpec {
-  /** Input addresses; undefined = all. An entry goes when its span overlaps the range. */
-  readonly range: AddrRange | undefined;
+  /**
+   * Input addresses, as the range's indexes at each level (rangeBounds with LEVEL_SHIFT);
+   * undefined = all. An entry goes when its span overlaps the range.
+   */
+  readonly bounds: Bounds | undefined;
   readonly leaf: boolean;
   /** Non-leaf (walk) entries too (TLBI LEAF=0). */
   readonly table: boolean;
@@ -153,7 +155,7 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     for (let l = first; l < 4; l++) {
       const leaf = spec.leaf && l >= this.minLeaf && (spec.leafLevel === undefined || spec.leafLevel === l);
       if (!leaf && !spec.table) continue;
-      this.dropIn(b, l, spec.range, leaf && spec.table ? undefined : leaf ? isLeaf : isTable, count);
+      this.dropIn(b, l, spec.bounds, leaf && spec.table ? undefined : leaf ? isLeaf : isTable, count);
     }
   }
 }
