@@ -30,28 +30,42 @@ export interface Bounds {
 
 /**
  * The indexes of `range`'s first and last addresses at every level of `shifts` (a LevelCache's),
- * into `out` (default a new Bounds). Both ends below 2^53 are exact as doubles, and so are their
- * quotients by powers of two, floored: `index`'s own arithmetic, no BigInt made.
+ * into a new Bounds: for a range kept and used many times (LevelCache.bounds answers one asked
+ * about once).
  */
-export function rangeBounds(range: AddrRange, shifts: readonly bigint[], out: { lo: number[]; hi: number[] } = { lo: [], hi: [] }): Bounds {
+export function rangeBounds(range: AddrRange, shifts: readonly bigint[]): Bounds {
+  const out = { lo: [] as number[], hi: [] as number[] };
+  boundsInto(
+    range,
+    shifts.map((s) => 2 ** Number(s)),
+    shifts,
+    out,
+  );
+  return out;
+}
+
+/**
+ * rangeBounds into `out`, with `spans[L]` = 2^shifts[L] as numbers. Both ends below 2^53 are exact
+ * as doubles, and so are their quotients by powers of two, floored: `index`'s own arithmetic, no
+ * BigInt made.
+ */
+function boundsInto(range: AddrRange, spans: readonly number[], shifts: readonly bigint[], out: { lo: number[]; hi: number[] }): void {
   const first = Number(range.base);
   const bytes = Number(range.bytes);
   // A BigInt's sign survives the conversion, so the doubles answer `base >= 0n && bytes >= 0n`.
   if (first >= 0 && bytes >= 0 && first + bytes < EXACT) {
     const last = first + bytes - 1;
-    for (let l = 0; l < shifts.length; l++) {
-      const span = 2 ** Number(shifts[l]!);
-      out.lo[l] = Math.floor(first / span);
-      out.hi[l] = Math.floor(last / span);
+    for (let l = 0; l < spans.length; l++) {
+      out.lo[l] = Math.floor(first / spans[l]!);
+      out.hi[l] = Math.floor(last / spans[l]!);
     }
-    return out;
+    return;
   }
   const lastAddr = range.base + range.bytes - 1n;
   for (let l = 0; l < shifts.length; l++) {
     out.lo[l] = indexAbove(range.base, shifts[l]!);
     out.hi[l] = indexAbove(lastAddr, shifts[l]!);
   }
-  return out;
 }
 
 /** `index` of an address that may be 2^53 or more (the BigInt shift). */
@@ -198,7 +212,7 @@ export class LevelCache<T, V> {
   bounds(range: AddrRange): Bounds {
     if (range !== this.boundsRange) {
       this.boundsRange = range;
-      rangeBounds(range, this.shifts, this.lastBounds);
+      boundsInto(range, this.spans, this.shifts, this.lastBounds);
     }
     return this.lastBounds;
   }
