@@ -103,6 +103,13 @@ function hex64(buf: Buffer, s: number, e: number): bigint | undefined {
 /** Reads canonical guest ftrace lines from bytes; one per guest side (its interned strings). */
 export class GuestByteScanner {
   private readonly strings = new Interner();
+  /**
+   * The records `scan` hands out, reused from block to block: a reader keeps nothing of a block
+   * once the next is asked for (guest-trace.ts readGuestChunks), so `newBlock` lets the next block
+   * fill them again instead of making an object per line (docs/ingest.md, "Thirteenth pass").
+   */
+  private readonly records: Mutable<ScannedFtrace>[] = [];
+  private used = 0;
   private readonly pos = { p: 0 };
   private readonly types: readonly { name: Uint8Array; code: number }[] = Object.entries(QI_TYPE_NAMES).map(([name, code]) => ({
     name: ascii(name),
@@ -114,6 +121,11 @@ export class GuestByteScanner {
    * parser's `.` refuses anywhere in a line (`\r`, U+2028, U+2029): such a line is no ftrace line
    * to it. Native byte searches per block (`\r`, then each E2 lead byte) instead of a test per byte.
    */
+  /** A new block: the records handed out for the last one are filled again. */
+  newBlock(): void {
+    this.used = 0;
+  }
+
   usable(buf: Buffer): boolean {
     if (buf.indexOf(13) >= 0) return false;
     // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: each E2 is found by a byte search
@@ -186,7 +198,21 @@ export class GuestByteScanner {
       cmdlist = this.cmdList(buf, p, e);
       if (cmdlist === undefined) return FALLBACK;
     } else event = this.strings.get(buf, n0, n1);
-    return { ftrace: undefined, no, pid, cpu, flags, ts, event, qi, cmdlist };
+    const r = this.records[this.used++];
+    if (r === undefined) {
+      const made = { ftrace: undefined, no, pid, cpu, flags, ts, event, qi, cmdlist };
+      this.records.push(made);
+      return made;
+    }
+    r.no = no;
+    r.pid = pid;
+    r.cpu = cpu;
+    r.flags = flags;
+    r.ts = ts;
+    r.event = event;
+    r.qi = qi;
+    r.cmdlist = cmdlist;
+    return r;
   }
 
   /** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` with a known type name that agrees with qw0[3:0]. */
@@ -284,3 +310,5 @@ export class GuestByteScanner {
 }
 
 const SYNC_EQ = ascii('sync=');
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

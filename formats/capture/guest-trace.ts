@@ -78,7 +78,8 @@ function noteFact(text: string, facts: GuestFacts): void {
  * canonical form are read from the bytes (guest-bytes.ts) and the others as text, in file order.
  * Nothing is kept of a block once the next is asked for (the scanner interns its strings, the text
  * path copies), so a plain file is read with blocking reads into reused buffers; `block` sets the
- * block size (lines.ts ReadLineOptions).
+ * block size (lines.ts ReadLineOptions). The caller must not keep a block's items either: the
+ * scanner fills the same records again for the next block.
  */
 export async function* readGuestChunks(
   path: string,
@@ -98,6 +99,7 @@ export async function* readGuestChunks(
   let header: { inBuffer: number; line: number } | undefined;
   for await (const c of readLineChunks(path, { blocking: true, ...(block !== undefined ? { block } : {}) })) {
     const out: GuestItem[] = [];
+    scanner?.newBlock();
     const { buf, start, end } = c;
     const fast = scanner?.usable(buf) === true ? scanner : undefined;
     for (let k = 0; k < c.count; k++) {

@@ -35,14 +35,6 @@ const QI_IWD_TYPE = 0x5n;
 const INFERRED_WAIT_WORDS: readonly bigint[] = Object.freeze([QI_IWD_TYPE, 0n, 0n, 0n]);
 const INFERRED_WAIT_KNOWN: readonly [bigint, bigint] = Object.freeze([VTD_TYPE_BITS, 0n] as const);
 
-interface Pending {
-  readonly cpu: number;
-  readonly pid: number;
-  readonly flags: string;
-  lastTs: bigint;
-  readonly cmds: { words: readonly bigint[]; line: number; ts: bigint }[];
-}
-
 export interface GuestVtdStats {
   descriptors: number;
   submissions: number;
@@ -52,12 +44,32 @@ export interface GuestVtdStats {
 
 export class GuestVtdQueue extends QueueReader {
   private readonly cursor: RingCursor;
-  private group: Pending | undefined;
+  /**
+   * The open submission (§7): its CPU, task and flags, the time and line of its last descriptor.
+   * Its descriptors are handed out as they come (nothing else is until it closes, so the order is
+   * the same); closing it appends the wait and the doorbell. Plain fields: no object per submission.
+   */
+  private open = false;
+  private cpu = 0;
+  private pid = 0;
+  private flags = '';
+  private lastTs = 0n;
+  private lastLine = 0;
   readonly stats: GuestVtdStats = { descriptors: 0, submissions: 0, inferredWaits: 0, inferredDoorbells: 0 };
 
   constructor(
     diag: Diagnostics,
-    private readonly opts: { entries: number; gapNs?: bigint; start?: number },
+    private readonly opts: {
+      entries: number;
+      gapNs?: bigint;
+      start?: number;
+      /**
+       * Make the descriptors only, not the inferred wait and doorbell of each submission (their
+       * slots are still taken): what a pair's aligner reads of the guest side (it compares the
+       * descriptors Linux traced; the waits and doorbells come from QEMU).
+       */
+      descriptorsOnly?: boolean;
+    },
   ) {
     super(diag);
     this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
@@ -68,7 +80,7 @@ export class GuestVtdQueue extends QueueReader {
     if (f === undefined) return this.feedScanned(g);
     this.diag.seen(f.event);
     if (f.event !== 'qi_submit') {
-      if (this.group?.cpu === f.cpu) this.flush();
+      if (this.open && this.cpu === f.cpu) this.flush();
       return;
     }
     const q = parseQiSubmit(f.text);
@@ -80,7 +92,7 @@ export class GuestVtdQueue extends QueueReader {
   private feedScanned(g: ScannedFtrace): void {
     this.diag.seen(g.event);
     if (g.qi === undefined) {
-      if (this.group?.cpu === g.cpu) this.flush();
+      if (this.open && this.cpu === g.cpu) this.flush();
       return;
     }
     this.submit(g, g.qi, g.no, BigInt(g.ts));
@@ -89,54 +101,59 @@ export class GuestVtdQueue extends QueueReader {
   /** One descriptor: it joins the open submission or starts the next one (§7). */
   private submit(f: { cpu: number; pid: number; flags: string }, words: readonly bigint[], line: number, ts: bigint): void {
     const gap = this.opts.gapNs ?? DEFAULT_BATCH_GAP_NS;
-    const grp = this.group;
-    if (grp === undefined || grp.cpu !== f.cpu || grp.pid !== f.pid || grp.flags !== f.flags || ts - grp.lastTs > gap || ts < grp.lastTs) {
+    if (!this.open || this.cpu !== f.cpu || this.pid !== f.pid || this.flags !== f.flags || ts - this.lastTs > gap || ts < this.lastTs) {
       this.flush();
-      this.group = { cpu: f.cpu, pid: f.pid, flags: f.flags, lastTs: ts, cmds: [] };
+      this.open = true;
+      this.cpu = f.cpu;
+      this.pid = f.pid;
+      this.flags = f.flags;
     }
-    this.group!.lastTs = ts;
-    this.group!.cmds.push({ words, line, ts });
+    this.lastTs = ts;
+    this.lastLine = line;
+    const c = this.cursor;
+    const cmd: CmdEvent = {
+      kind: 'cmd',
+      slot: c.slot,
+      wrap: c.wrap,
+      words,
+      at: { file: this.diag.file, line },
+      ts_ns: ts,
+      cpu: f.cpu,
+    };
+    this.out.push(cmd);
+    c.advance();
+    this.stats.descriptors++;
   }
 
   end(): void {
     this.flush();
   }
 
+  /** Closes the open submission: the wait Linux appends and its doorbell (IQT). */
   private flush(): void {
-    const grp = this.group;
-    if (grp === undefined) return;
-    this.group = undefined;
+    if (!this.open) return;
+    this.open = false;
     const c = this.cursor;
-    const file = this.diag.file;
-    for (const d of grp.cmds) {
-      const cmd: CmdEvent = {
+    if (this.opts.descriptorsOnly === true) {
+      c.advance(); // the wait's slot
+    } else {
+      const at = { file: this.diag.file, line: this.lastLine };
+      const ts = this.lastTs;
+      const cpu = this.cpu;
+      this.out.push({
         kind: 'cmd',
         slot: c.slot,
         wrap: c.wrap,
-        words: d.words,
-        at: { file, line: d.line },
-        ts_ns: d.ts,
-        cpu: grp.cpu,
-      };
-      this.out.push(cmd);
+        words: INFERRED_WAIT_WORDS,
+        known: INFERRED_WAIT_KNOWN,
+        at,
+        ts_ns: ts,
+        cpu,
+        inferred: true,
+      });
       c.advance();
-      this.stats.descriptors++;
+      this.out.push({ kind: 'doorbell', slot: c.slot, wrap: c.wrap, at, ts_ns: ts, cpu, inferred: true });
     }
-    const last = grp.cmds[grp.cmds.length - 1]!;
-    const at = { file, line: last.line };
-    this.out.push({
-      kind: 'cmd',
-      slot: c.slot,
-      wrap: c.wrap,
-      words: INFERRED_WAIT_WORDS,
-      known: INFERRED_WAIT_KNOWN,
-      at,
-      ts_ns: last.ts,
-      cpu: grp.cpu,
-      inferred: true,
-    });
-    c.advance();
-    this.out.push({ kind: 'doorbell', slot: c.slot, wrap: c.wrap, at, ts_ns: last.ts, cpu: grp.cpu, inferred: true });
     this.stats.submissions++;
     this.stats.inferredWaits++;
     this.stats.inferredDoorbells++;

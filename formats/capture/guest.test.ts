@@ -23,6 +23,25 @@ const lines = (file: string) =>
 describe.skipIf(!haveCaptures)('VT-d qi_submit', () => {
   const real = lines('guest-vtd-legacy-strict.txt.gz').filter((l) => l.includes(' qi_submit: '));
 
+  it('descriptorsOnly: the same descriptors in the same slots, without the inferred waits and doorbells', () => {
+    // Two submissions (89 µs apart, > the 2 µs gap): slots 0 and 2, each followed by its wait's slot.
+    const a = '          insmod-101     [001] d.h2.     2.269917: qi_submit: iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0';
+    const b = '          insmod-101     [001] d.h3.     2.270006: qi_submit: dev_tlb_inv dmar0: 0x10000000003 0xffff8000 0x0 0x0';
+    const run = (descriptorsOnly: boolean) => {
+      const q = new GuestVtdQueue(new Diagnostics('g'), { entries: 256, descriptorsOnly });
+      [a, b].forEach((t, i) => q.feed({ ftrace: parseFtraceLine(t)!, no: i + 1 }));
+      q.end();
+      return q.take();
+    };
+    const all = run(false);
+    const only = run(true);
+    expect(only.map((e) => [e.kind, 'slot' in e ? e.slot : null])).toEqual([
+      ['cmd', 0],
+      ['cmd', 2],
+    ]);
+    expect(only).toEqual(all.filter((e) => e.inferred !== true));
+  });
+
   it('each submission gets the wait Linux appends and a doorbell, both inferred', () => {
     const q = new GuestVtdQueue(new Diagnostics('g'), { entries: 256 });
     // the README's strict unmap: an IOTLB and a device-TLB invalidation, 89 µs apart: two submissions

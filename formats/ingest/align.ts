@@ -61,8 +61,20 @@ export interface Agreement {
   agree: boolean;
 }
 
-/** An alignable QEMU command (or none, at the end) with the QEMU events before it. */
-export type Item = { readonly pre: readonly CaptureEvent[]; readonly cmd: CmdEvent | undefined };
+/**
+ * An alignable QEMU command (or none, at the end) with the QEMU events before it: as objects, or as
+ * the position where they end in the reader's buffer (qemu-items.ts: passed on in the output).
+ */
+export type Item = { readonly pre: readonly CaptureEvent[] | number; readonly cmd: CmdEvent | undefined };
+
+/** What the aligner hands on: an event, or the position up to which the QEMU events kept as numbers go (qemu-items.ts `replay`). */
+export type PairOut = CaptureEvent | number;
+
+/** Appends an item's events (or their end position) to the output. */
+function emitPre(pre: Item['pre'], out: PairOut[]): void {
+  if (typeof pre === 'number') out.push(pre);
+  else for (const e of pre) out.push(e);
+}
 
 /**
  * An async stream of batches, read item by item with a lookahead buffer. A shifted item is released
@@ -230,18 +242,19 @@ export class Aligner {
 
   /** The merged event stream, in batches. `report` is complete when the stream ends. */
   merge(qemu: AsyncIterable<CaptureEvent[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
-    return this.mergeItems(itemsOf(qemu, this.alignable), guest);
+    // itemsOf's items carry their events as objects: no position reaches the output.
+    return this.mergeItems(itemsOf(qemu, this.alignable), guest) as AsyncGenerator<CaptureEvent[]>;
   }
 
   /**
    * `merge` of a QEMU side already grouped into items (each command this aligner aligns with the
    * events before it; qemu-items.ts).
    */
-  async *mergeItems(qemu: AsyncIterable<Item[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
+  async *mergeItems(qemu: AsyncIterable<Item[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<PairOut[]> {
     const Q = new Ahead(qemu[Symbol.asyncIterator]());
     const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
     const r = this.report;
-    let out: CaptureEvent[] = [];
+    let out: PairOut[] = [];
     let synced = false;
     let lost = false;
     for (;;) {
@@ -253,7 +266,7 @@ export class Aligner {
       const qi = Q.at(0);
       if (qi === undefined) break;
       if (qi.cmd === undefined) {
-        for (const e of Q.shift().pre) out.push(e);
+        emitPre(Q.shift().pre, out);
         continue;
       }
       const haveGuest = !lost && (G.has(1) || (await G.fill(1)) > 0);
@@ -282,7 +295,7 @@ export class Aligner {
         r.guest_commands++;
         r.matched++;
         if (this.opUnknown(qi.cmd) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
-        for (const e of qi.pre) out.push(e);
+        emitPre(qi.pre, out);
         out.push(mergeCommand(qi.cmd, g));
         continue;
       }
@@ -301,8 +314,8 @@ export class Aligner {
     yield out;
   }
 
-  private qemuOnly(item: Item, where: 'before' | 'after' | 'unmatched', out: CaptureEvent[]): void {
-    for (const e of item.pre) out.push(e);
+  private qemuOnly(item: Item, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
+    emitPre(item.pre, out);
     const c = item.cmd;
     if (c === undefined) return;
     const r = this.report;

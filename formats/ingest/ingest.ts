@@ -18,6 +18,7 @@ import type { SourceInfo, TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
 import { Aligner, type Agreement } from './align.js';
+import { QemuVtdItems } from './qemu-items.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { nameOrder } from './name-order.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
@@ -178,7 +179,12 @@ function guestEvents(
 ): AsyncGenerator<CaptureEvent[]> {
   const q =
     arch === 'vtd'
-      ? new GuestVtdQueue(diag, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+      ? new GuestVtdQueue(diag, {
+          entries,
+          ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}),
+          // Paired: the aligner reads the guest's descriptors only (align.ts), the waits and doorbells are QEMU's.
+          descriptorsOnly: paired,
+        })
       : new GuestSmmuv3Queue(diag, { entries });
   return guestBatches(
     readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(), paired ? PAIRED_GUEST_BLOCK : undefined),
@@ -278,11 +284,23 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   // A VT-d pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
   const items = aligner !== undefined && arch === 'vtd' && opts.eventObjects !== true;
   const q = qemu && !direct && !items ? read(qemu.file, arch, qd!, opts.progress) : undefined;
-  const stream = items ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, opts.progress), g!) : aligner ? aligner.merge(q!, g!) : (q ?? g);
+  // Its waits, doorbells and acks stay numbers in `kept` until the aligner's output reaches them.
+  const kept = items ? new QemuVtdItems() : undefined;
+  const stream = aligner
+    ? kept
+      ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, kept, opts.progress), g!)
+      : aligner.merge(q!, g!)
+    : (q ?? g);
   try {
     if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
     else if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
-    else for await (const batch of stream!) for (const e of batch) asm.push(e);
+    else if (kept) {
+      for await (const batch of stream!)
+        for (const e of batch) {
+          if (typeof e === 'number') kept.replay(e, asm);
+          else asm.push(e);
+        }
+    } else for await (const batch of stream!) for (const e of batch as CaptureEvent[]) asm.push(e);
     const agreement = aligner?.report;
     const queue = asm.queue;
     const notes: Record<string, unknown> = {

@@ -54,8 +54,7 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
  * A VT-d QEMU log as the aligner's items (qemu-items.ts), a block of lines at a time: the pair's
  * QEMU side, read like `qemuEvents` but grouped as the queue emits its events.
  */
-export async function* qemuVtdItems(file: string, diag: Diagnostics, progress?: Progress): AsyncGenerator<Item[]> {
-  const rows = new QemuVtdItems();
+export async function* qemuVtdItems(file: string, diag: Diagnostics, rows: QemuVtdItems, progress?: Progress): AsyncGenerator<Item[]> {
   const q = new VtdQemuQueue(diag, { details: false, rows });
   for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
   q.end();
