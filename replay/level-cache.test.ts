@@ -118,12 +118,12 @@ describe('LevelCache.dropIn by range', () => {
       const c = new LevelCache<string, number>(16, SHIFTS);
       const b = c.bucket(1, 'tag');
       for (const d of [-0x1000n, 0n, 0x1000n]) c.insert(b, 3, at + d, 1);
-      expect(c.dropIn(b, 3, { base: at, bytes: 0x1000n })).toBe(1);
+      expect(c.dropIn(b, 3, c.bounds({ base: at, bytes: 0x1000n }))).toBe(1);
       expect(b.levels[3]!.get(c.index(at, 3))).toBeUndefined();
       expect(b.levels[3]!.get(c.index(at - 0x1000n, 3))).toBe(1);
       expect(b.levels[3]!.get(c.index(at + 0x1000n, 3))).toBe(1);
       // A range ending exactly where a page starts (2 pages from p-1) leaves p+1.
-      expect(c.dropIn(b, 3, { base: at - 0x1000n, bytes: 0x2000n })).toBe(1);
+      expect(c.dropIn(b, 3, c.bounds({ base: at - 0x1000n, bytes: 0x2000n }))).toBe(1);
       expect(c.size).toBe(1);
     });
   }

@@ -19,6 +19,58 @@ const EXACT = 2 ** 53;
 /** log2 of the page a page number counts (probe-plan.ts pageOf). */
 const PAGE_SHIFT = 12n;
 
+/**
+ * An address range's first and last indexes at every level of a cache (`rangeBounds`): what an
+ * invalidation by range drops at each level, worked out once for every bucket and level it visits.
+ */
+export interface Bounds {
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+}
+
+/**
+ * The indexes of `range`'s first and last addresses at every level of `shifts` (a LevelCache's),
+ * into a new Bounds: for a range kept and used many times (LevelCache.bounds answers one asked
+ * about once).
+ */
+export function rangeBounds(range: AddrRange, shifts: readonly bigint[]): Bounds {
+  const out = { lo: [] as number[], hi: [] as number[] };
+  boundsInto(
+    range,
+    shifts.map((s) => 2 ** Number(s)),
+    shifts,
+    out,
+  );
+  return out;
+}
+
+/**
+ * rangeBounds into `out`, with `spans[L]` = 2^shifts[L] as numbers. Both ends below 2^53 are exact
+ * as doubles, and so are their quotients by powers of two, floored: `index`'s own arithmetic, no
+ * BigInt made.
+ */
+function boundsInto(range: AddrRange, spans: readonly number[], shifts: readonly bigint[], out: { lo: number[]; hi: number[] }): void {
+  const first = Number(range.base);
+  const bytes = Number(range.bytes);
+  // A BigInt's sign survives the conversion, so the doubles answer `base >= 0n && bytes >= 0n`.
+  if (first >= 0 && bytes >= 0 && first + bytes < EXACT) {
+    const last = first + bytes - 1;
+    for (let l = 0; l < spans.length; l++) {
+      out.lo[l] = Math.floor(first / spans[l]!);
+      out.hi[l] = Math.floor(last / spans[l]!);
+    }
+    return;
+  }
+  const lastAddr = range.base + range.bytes - 1n;
+  for (let l = 0; l < shifts.length; l++) {
+    out.lo[l] = indexAbove(range.base, shifts[l]!);
+    out.hi[l] = indexAbove(lastAddr, shifts[l]!);
+  }
+}
+
+/** `index` of an address that may be 2^53 or more (the BigInt shift). */
+const indexAbove = (addr: bigint, shift: bigint): number => Number(addr >> shift);
+
 export interface Bucket<T, V> {
   readonly key: number;
   readonly tag: T;
@@ -41,10 +93,9 @@ export class LevelCache<T, V> {
   private readonly spans: readonly number[];
   /** 2^(shifts[L] - 12): what indexesOfPage divides a page number by (undefined: a level is under a page). */
   private readonly pageSpans: readonly number[] | undefined;
-  /** boundsOf's range and its first and last indexes at every level. */
+  /** `bounds`' last range and its answer, reused. */
   private boundsRange: AddrRange | undefined;
-  private readonly boundsLo: number[] = [];
-  private readonly boundsHi: number[] = [];
+  private readonly lastBounds = { lo: [] as number[], hi: [] as number[] };
   /** dropIn's keys of a level to visit, reused. */
   private readonly dropKeys: number[] = [];
 
@@ -155,19 +206,30 @@ export class LevelCache<T, V> {
   }
 
   /**
-   * Removes the entries of bucket `b` at `level` that overlap `range` (every address when
-   * undefined) and whose value `accept` takes (every one when undefined), calling `onDrop` for
-   * each; returns how many went. Walks the smaller side: each index of a short range, else the
-   * level's entries.
+   * `range`'s first and last indexes at every level (rangeBounds), remembered for the range last
+   * asked about: one reused answer, read before the next call.
    */
-  dropIn(b: Bucket<T, V>, level: number, range: AddrRange | undefined, accept?: (v: V) => boolean, onDrop?: (v: V) => void): number {
+  bounds(range: AddrRange): Bounds {
+    if (range !== this.boundsRange) {
+      this.boundsRange = range;
+      boundsInto(range, this.spans, this.shifts, this.lastBounds);
+    }
+    return this.lastBounds;
+  }
+
+  /**
+   * Removes the entries of bucket `b` at `level` whose index is within `bounds` (a range's, from
+   * `bounds` or rangeBounds with this cache's shifts; every index when undefined) and whose value
+   * `accept` takes (every one when undefined), calling `onDrop` for each; returns how many went.
+   * Walks the smaller side: each index of a short range, else the level's entries.
+   */
+  dropIn(b: Bucket<T, V>, level: number, bounds: Bounds | undefined, accept?: (v: V) => boolean, onDrop?: (v: V) => void): number {
     const m = b.levels[level]!;
     if (m.size === 0) return 0;
     let n = 0;
-    if (range !== undefined) this.boundsOf(range);
-    const lo = range === undefined ? 0 : this.boundsLo[level]!;
-    const hi = range === undefined ? Infinity : this.boundsHi[level]!;
-    if (accept === undefined && onDrop === undefined && range === undefined) {
+    const lo = bounds === undefined ? 0 : bounds.lo[level]!;
+    const hi = bounds === undefined ? Infinity : bounds.hi[level]!;
+    if (accept === undefined && onDrop === undefined && bounds === undefined) {
       n = m.size;
       m.clear();
     } else if (hi - lo < m.size) {
@@ -184,32 +246,6 @@ export class LevelCache<T, V> {
     }
     this.count -= n;
     return n;
-  }
-
-  /**
-   * The indexes of `range`'s first and last addresses at every level, into boundsLo and boundsHi,
-   * remembered for the range last asked about: an invalidation drops at every level of every
-   * bucket it selects with one range object (no BigInt sum or conversion per call).
-   */
-  private boundsOf(range: AddrRange): void {
-    if (range === this.boundsRange) return;
-    this.boundsRange = range;
-    const lo = this.boundsLo;
-    const hi = this.boundsHi;
-    const first = Number(range.base);
-    const bytes = Number(range.bytes);
-    // A BigInt's sign survives the conversion, so the doubles answer `base >= 0n && bytes >= 0n`.
-    if (first >= 0 && bytes >= 0 && first + bytes < EXACT) {
-      // Both ends below 2^53, so exact as doubles: `index`'s own arithmetic, no BigInt made.
-      const last = first + bytes - 1;
-      for (let l = 0; l < this.spans.length; l++) {
-        lo[l] = Math.floor(first / this.spans[l]!);
-        hi[l] = Math.floor(last / this.spans[l]!);
-      }
-      return;
-    }
-    this.indexes(range.base, lo);
-    this.indexes(range.base + range.bytes - 1n, hi);
   }
 
   /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */

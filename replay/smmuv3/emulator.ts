@@ -21,9 +21,8 @@ import type { Decoded } from '../../formats/codec/codec.js';
 import { SMMUV3 } from '../../formats/codecs.js';
 import { hex } from '../../formats/bits.js';
 import { unreachable } from '../../formats/result.js';
-import type { AddrRange, Scope } from '../../formats/scope.js';
-import { smmuv3Op, SYNC_CS, TLBI_TG, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
-import { atcRange, classifySmmuv3, steRangeIgnore, tlbiRange } from '../../formats/smmuv3/scope.js';
+import { classifySmmuv3 } from '../../formats/smmuv3/scope.js';
+import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { DecodeCache } from '../decode-cache.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
@@ -63,8 +62,10 @@ import {
   type Smmuv3Features,
 } from './regs.js';
 import { inRange, leafLevel, pageInRange, type Cd, type PageTableModel, type Ste, type SteSpec, steOf } from './tables.js';
-import { ANY, AtcFilter, TlbFilter, type AtcTag, type TlbTag } from './tag-filter.js';
+import { AtcFilter, TlbFilter, tlbKey, type AtcTag, type TlbTag } from './tag-filter.js';
+import { prepare, type Fault, type Prepared, type PrepareConfig, type TlbiSpec } from './prepared.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TranslationCache, type Dropped } from './tlb.js';
+import type { Bounds } from '../level-cache.js';
 
 export type Compat = 'arch' | 'qemu-7.2';
 
@@ -89,29 +90,12 @@ export interface Smmuv3Options {
   readonly exec?: boolean;
 }
 
-/**
- * A TLB tag as one exact number, a bucket's key. Any one-to-one encoding would do (keys only name
- * buckets); this one keeps VMID+1 in the high part and regime/stage in the low bits, so that with a
- * VMID below 2046 (every host this replays) the key is a small integer (below 2^30): a larger key is
- * a heap number, allocated whenever a lookup passes it on (10 MB of garbage per 300k commands in
- * the oracle's probes alone).
- */
-const tlbKey = (regime: number, stage: number, vmid: number, asid: number) => ((vmid + 1) * 65537 + (asid + 1)) * 8 + (regime * 4 + stage);
 const atcKey = (ssid: number) => ssid + 1;
-
-/** A command that could not be executed: the CONS.ERR value and why. */
-interface Fault {
-  readonly cerror: number;
-  readonly message: string;
-  readonly sid?: number;
-}
-
-const ill = (message: string): Fault => ({ cerror: CERROR.ILL, message });
 
 /** An ATC invalidation sent to a device that does not answer, applied when it answers again. */
 interface PendingAtc {
   readonly ssid: number | undefined;
-  readonly range: AddrRange | undefined;
+  readonly bounds: Bounds | undefined;
 }
 
 /**
@@ -157,8 +141,8 @@ export class Smmuv3 implements QueueUnit {
   readonly arch = 'smmuv3' as const;
   readonly compat: Compat;
   readonly features: Smmuv3Features;
-  /** missingFeature for these features. */
-  private readonly missing: (name: Smmuv3OpName) => string | undefined;
+  /** What a command's meaning depends on (prepared.ts), fixed at construction. */
+  private readonly prepareConfig: PrepareConfig;
   readonly cmdqs: number;
 
   // Registers (spec/smmuv3.md §1.1).
@@ -190,6 +174,10 @@ export class Smmuv3 implements QueueUnit {
   private readonly execEvents: boolean;
   /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
   private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
+  /** Each decoded command prepared for this instance (prepared.ts), made once. */
+  private readonly preparedOf = new WeakMap<Decoded, Prepared>();
+  /** The same, by the command's bits in the queue (what `fetch` finds first, with no decode). */
+  private readonly preparedInPlace = new HalfWordCache<Prepared>();
   /** translate's and hits' address as indexes at every table level (one conversion for all caches), reused. */
   private readonly iovaIndexes: number[] = [0, 0, 0, 0];
   /** The command being fetched, reused (the decode cache keeps its own copy). */
@@ -198,20 +186,17 @@ export class Smmuv3 implements QueueUnit {
   executed = 0;
   /**
    * Per-command scratch, reused (one command runs at a time): the buckets an invalidation selects,
-   * what it drops, what it dropped, and translate's answer. The decoded parts of a TLBI by address
-   * and of an ATC_INV are kept per decoded command (decoded commands are shared and immutable).
+   * what it drops, what it dropped, and translate's answer.
    */
   private readonly tlbSel = new TlbFilter();
   private readonly atcSel = new AtcFilter();
-  private readonly dropSpec: { range: AddrRange | undefined; leaf: boolean; table: boolean; leafLevel: number | undefined } = {
-    range: undefined,
+  private readonly dropSpec: { bounds: Bounds | undefined; leaf: boolean; table: boolean; leafLevel: number | undefined } = {
+    bounds: undefined,
     leaf: true,
     table: false,
     leafLevel: undefined,
   };
   private readonly dropped: Dropped = { leaf: 0, table: 0 };
-  private readonly vaSpecs = [new WeakMap<Decoded, DropSpecIn>(), new WeakMap<Decoded, DropSpecIn>()];
-  private readonly atcSpecs = new WeakMap<Decoded, PendingAtc>();
   private readonly translated: { ok: true; pa: bigint } = { ok: true, pa: 0n };
 
   constructor(
@@ -221,7 +206,6 @@ export class Smmuv3 implements QueueUnit {
     this.compat = opts.compat ?? 'arch';
     const qemu = this.compat === 'qemu-7.2';
     this.features = { ...GUEST_FEATURES, ...opts.features };
-    this.missing = missingFeatures(this.features);
     this.cmdqs = Math.min(opts.cmdqs ?? CMDQS_MAX, CMDQS_MAX);
     this.config = new ConfigCache(opts.configCapacity ?? 1024);
     this.tlb = new TranslationCache(opts.iotlbCapacity ?? (qemu ? 256 : 4096));
@@ -230,6 +214,7 @@ export class Smmuv3 implements QueueUnit {
     this.pages = opts.pageTables ?? {};
     this.events = opts.events;
     this.execEvents = opts.events !== undefined && opts.exec !== false;
+    this.prepareConfig = { qemu, features: this.features, missing: missingFeatures(this.features), exec: this.execEvents };
   }
 
   // ---- Register interface -------------------------------------------------------------------
@@ -410,7 +395,7 @@ export class Smmuv3 implements QueueUnit {
     this.atcPending.delete(sid);
     const atc = this.atcs.get(sid);
     if (pending && atc)
-      for (const p of pending) atc.drop(atcMatch(p.ssid), { range: p.range, leaf: true, table: false }, { leaf: 0, table: 0 });
+      for (const p of pending) atc.drop(atcMatch(p.ssid), { bounds: p.bounds, leaf: true, table: false }, { leaf: 0, table: 0 });
   }
 
   // ---- Stream table (the model software programs) --------------------------------------------
@@ -468,13 +453,38 @@ export class Smmuv3 implements QueueUnit {
     while (!ring.empty(this.prod, this.cons)) {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
-      const d = this.decoder.fetch(this.mem, this.qbaseNum + slot * 16, this.fetched);
-      if (d === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
-      const fault = this.run(d, slot, this.main);
+      const p = this.fetch(this.qbaseNum + slot * 16);
+      if (p === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
+      const fault = this.run(p, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
       // CONS moves only after the command took effect; CONS.ERR is kept, as QEMU does.
       this.cons = ((this.cons & ERR_MASK) | ring.inc(this.cons)) >>> 0;
     }
+  }
+
+  /**
+   * The command at `addr` as this instance runs it; undefined when the fetch aborts. Found first
+   * by its bits in place, else read and decoded (the decode cache) and prepared once per decoded
+   * command: the same bits are the same command either way.
+   */
+  private fetch(addr: number): Prepared | undefined {
+    const h = this.mem.halvesAt(addr, 16);
+    const i = this.mem.halvesIndex;
+    if (h !== undefined) {
+      const hit = this.preparedInPlace.find(h, i, 4);
+      if (hit !== undefined) return hit;
+    }
+    const d = this.decoder.fetch(this.mem, addr, this.fetched);
+    if (d === undefined) return undefined;
+    const p = this.prepared(d);
+    if (h !== undefined) this.preparedInPlace.keep(h, i, 4, p);
+    return p;
+  }
+
+  private prepared(d: Decoded): Prepared {
+    let p = this.preparedOf.get(d);
+    if (p === undefined) this.preparedOf.set(d, (p = prepare(d, this.prepareConfig)));
+    return p;
   }
 
   /** §1.3 item 1: CONS.ERR := the error; GERROR.CMDQ_ERR toggles unless already pending. */
@@ -490,24 +500,22 @@ export class Smmuv3 implements QueueUnit {
    * Decodes and executes one command fetched from a queue with context `q`; undefined when it
    * took effect. Used by the main CMDQ and by secondary queues (`runSecondary`).
    */
-  private run(d: Decoded, slot: number, q: QueueContext): Fault | undefined {
-    const op = smmuv3Op(d);
-    if (op === undefined) return ill(d.error!.message); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
-    if (d.error !== undefined && this.compat === 'arch') return ill(`${d.name}: ${d.error.message}`); // reserved bits, CS=3 (§2 row 7)
+  private run(p: Prepared, slot: number, q: QueueContext): Fault | undefined {
+    if (p.refused !== undefined) return p.refused;
     const fx: CacheEffect[] | undefined = this.execEvents ? [] : undefined;
-    const fault = this.execute(op.name, d, q, fx);
+    const fault = this.execute(p, q, fx);
     if (fault !== undefined) return fault;
     this.executed++;
     if (this.events) {
-      if (fx) this.events({ kind: 'exec', slot, name: d.name, effects: fx.length ? fx : NO_EFFECTS });
-      if (d.name === 'CMD_SYNC') this.events({ kind: 'complete', slot });
+      if (fx) this.events({ kind: 'exec', slot, name: p.d.name, effects: fx.length ? fx : NO_EFFECTS });
+      if (p.kind === 'sync') this.events({ kind: 'complete', slot });
     }
     return undefined;
   }
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
   runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
-    const fault = this.run(this.decoder.decode(words), -1, q);
+    const fault = this.run(this.prepared(this.decoder.decode(words)), -1, q);
     if (fault === undefined) return undefined;
     return {
       code: CERROR_NAMES[fault.cerror]!,
@@ -518,106 +526,43 @@ export class Smmuv3 implements QueueUnit {
     };
   }
 
-  // ---- One case per command (spec/smmuv3.md §2, §6.1) ----------------------------------------
+  // ---- What each command does (spec/smmuv3.md §2, §6.1; the opcode dispatch is prepared.ts) ----
 
   /**
-   * The one dispatch over the opcode: every command of the table has its case (the switch is
-   * exhaustive, so a new row does not compile until it is handled), and each handler gets the
-   * values it works on. Every handler returns the command's outcome (`Fault | undefined`), even
-   * the ones that never fault, so a case reads `return check() ?? handler()` and the fault chain
-   * stays a typed value.
+   * The effect of a command this instance accepts (`prepare` decided which commands are refused
+   * and what each one selects): each handler gets the values it works on and returns the
+   * command's outcome (`Fault | undefined`).
    */
-  private execute(name: Smmuv3OpName, d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
-    const f = d.fields;
-    const qemu = this.compat === 'qemu-7.2';
-    switch (name) {
-      case 'CMD_SYNC':
-        return this.sync(d, q);
-      case 'CMD_PREFETCH_CONFIG':
-      case 'CMD_PREFETCH_ADDR':
-        return undefined; // a hint: nothing is fetched (QEMU: no-op)
-      case 'CMD_CFGI_STE':
-        return secureCfgi(d) ?? this.cfgiSte(d, fx, num(f.SID));
-      case 'CMD_CFGI_STE_RANGE':
-        return secureCfgi(d) ?? this.cfgiSteRange(d, fx, num(f.SID), steRangeIgnore(f.RANGE ?? 0n));
-      case 'CMD_CFGI_CD':
-        return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), Number(f.SSID));
-      case 'CMD_CFGI_CD_ALL':
-        return secureCfgi(d) ?? this.cfgiCd(d, fx, num(f.SID), undefined);
-      case 'CMD_TLBI_NH_ALL':
-        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID), ANY), ALL_ENTRIES, qt.tlbiNhLine());
-        return this.tlbi(fx, d, ALL, ALL_ENTRIES, qt.tlbiNhLine(), { cache: 'iotlb', regime: 'nh' }); // flushes everything (§6.1)
-      case 'CMD_TLBI_NH_ASID': {
-        const asid = num(f.ASID);
-        if (!qemu) return this.needs(name) ?? this.tlbi(fx, d, this.nh1(num(f.VMID), asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid));
-        return this.tlbi(fx, d, this.tlbSel.select(ANY, ANY, ANY, asid), ALL_ENTRIES, qt.tlbiNhAsidLine(asid), { cache: 'iotlb', asid }); // VMID ignored
-      }
-      case 'CMD_TLBI_NH_VA':
-        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), num(f.ASID));
-      case 'CMD_TLBI_NH_VAA':
-        return (qemu ? undefined : this.needs(name)) ?? this.tlbiNhVa(d, fx, num(f.VMID), undefined);
-      case 'CMD_TLBI_NSNH_ALL':
-        return this.tlbi(fx, d, qemu ? ALL : this.tlbSel.select(0, ANY, ANY, ANY), ALL_ENTRIES, qt.tlbiNhLine());
-      case 'CMD_TLBI_EL3_ALL':
-      case 'CMD_TLBI_EL3_VA':
-        return qemu ? this.unhandled() : this.needs(name); // always refused on the Non-secure queue
-      case 'CMD_TLBI_EL2_ALL':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, ANY), ALL_ENTRIES, name));
-      case 'CMD_TLBI_EL2_ASID':
-        return qemu
-          ? this.unhandled()
-          : (this.needs(name) ??
-              this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), ALL_ENTRIES, `${name} asid=${num(f.ASID)}`));
-      case 'CMD_TLBI_EL2_VA':
-        return qemu
-          ? this.unhandled()
-          : (this.needs(name) ??
-              this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, num(f.ASID)), this.vaSpec(d, true), `${name} asid=${num(f.ASID)}`));
-      case 'CMD_TLBI_EL2_VAA':
-        return qemu
-          ? this.unhandled()
-          : (this.needs(name) ?? this.tlbi(fx, d, this.tlbSel.select(1, ANY, ANY, ANY), this.vaSpec(d, false), name));
-      case 'CMD_TLBI_S12_VMALL':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbiS12Vmall(d, fx, num(f.VMID))); // §6.1, §9
-      case 'CMD_TLBI_S2_IPA':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.tlbiS2Ipa(d, fx, num(f.VMID))); // §6.1, §9
-      case 'CMD_ATC_INV':
-        return qemu ? this.unhandled() : (this.needs(name) ?? this.atcInv(d, q, fx, num(f.SID)));
-      case 'CMD_PRI_RESP':
-        return qemu ? this.unhandled() : this.needs(name);
-      case 'CMD_RESUME':
-      case 'CMD_STALL_TERM':
-        return qemu ? this.unhandled() : undefined; // no stall model: nothing is stalled
+  private execute(p: Prepared, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
+    switch (p.kind) {
+      case 'none':
+        return undefined; // hints, no-ops, QEMU 7.2's unhandled commands
+      case 'sync':
+        return this.sync(p, q);
+      case 'cfgi_ste':
+        return this.cfgiSte(p.d, fx, p.sid);
+      case 'cfgi_ste_range':
+        return this.cfgiSteRange(p.d, fx, p.sid, p.ignore);
+      case 'cfgi_cd':
+        return this.cfgiCd(p.d, fx, p.sid, p.ssid);
+      case 'tlbi':
+        return this.tlbi(fx, p.tlbi!);
+      case 'atc_inv':
+        return this.atcInv(p, q, fx);
       default:
-        return unreachable(name);
+        return unreachable(p.kind);
     }
   }
 
-  /** CERROR_ILL when this instance lacks the feature `name` needs (§6.1, §9); undefined otherwise. */
-  private needs(name: Smmuv3OpName): Fault | undefined {
-    const why = this.missing(name);
-    return why === undefined ? undefined : ill(`${name}: ${why}`);
-  }
-
-  /** QEMU 7.2: traced as `smmuv3_unhandled_cmd`, no error, no effect (§6.1). */
-  private unhandled(): Fault | undefined {
-    return undefined;
-  }
-
   /** CMD_SYNC: every earlier command of its queue has completed, unless an ATC did not answer. */
-  private sync(d: Decoded, q: QueueContext): Fault | undefined {
+  private sync(p: Prepared, q: QueueContext): Fault | undefined {
     const sid = q.settleAtc(this.isSilent);
     if (sid !== undefined) {
       // §1.3 CERROR_ATC_INV_SYNC: CONS stays at this CMD_SYNC; a retry fails again while the
       // device still does not answer (Linux's skip routine retries it, §1.3).
       return { cerror: CERROR.ATC_INV_SYNC, sid, message: `CMD_SYNC: ATC invalidation of device ${hex(sid)} timed out` };
     }
-    const cs = d.fields.CS ?? SYNC_CS.NONE;
-    // CS=IRQ with IDR0.MSI: the completion MSI writes MSIDATA at MSIADDR (Linux polls that word).
-    // The IRQ bit is tested, as QEMU does: CS=3 (reserved, run only in qemu-7.2 mode) signals too.
-    if (this.features.msi && (cs & SYNC_CS.IRQ) !== 0n && (d.fields.MSIADDR ?? 0n) !== 0n) {
-      this.mem.write32(d.fields.MSIADDR!, Number(d.fields.MSIDATA ?? 0n));
-    }
+    if (p.msi !== undefined) this.mem.write32(p.msi.addr, p.msi.data); // the completion MSI (prepared.ts msiOf)
     return undefined;
   }
 
@@ -668,123 +613,35 @@ export class Smmuv3 implements QueueUnit {
     return undefined;
   }
 
-  /** Drops TLB entries whose tag `match` accepts and reports them as one effect (two with walk entries). */
-  private tlbi(
-    fx: CacheEffect[] | undefined,
-    d: Decoded,
-    match: (t: TlbTag) => boolean,
-    spec: DropSpecIn,
-    detail: string | undefined,
-    scope?: Scope,
-  ): Fault | undefined {
+  /** A TLBI: drops the entries `spec` selects and reports them as one effect (two with walk entries). */
+  private tlbi(fx: CacheEffect[] | undefined, spec: TlbiSpec): Fault | undefined {
     const out = this.dropped;
     out.leaf = 0;
     out.table = 0;
     const table = spec.table && this.walkCache;
     const drop = this.dropSpec;
-    drop.range = spec.range;
+    drop.bounds = spec.bounds;
     drop.leaf = true;
     drop.table = table;
     drop.leafLevel = spec.leafLevel;
-    this.tlb.drop(match, drop, out);
+    this.tlb.drop(this.tlbSel.select(spec.regime, spec.stage, spec.vmid, spec.asid), drop, out, spec.key);
     if (!fx) return undefined;
-    const s = scope ?? classifySmmuv3(d).scope!;
-    fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, ...(detail !== undefined ? { detail } : {}) });
+    const s = spec.scope!;
+    fx.push({ cache: 'iotlb', dropped: out.leaf, scope: s, detail: spec.detail! });
     if (table) fx.push({ cache: 'walk', dropped: out.table, scope: s });
     return undefined;
   }
 
-  /** The address range, TTL level and walk-entry choice of a TLBI by address (§3). */
-  private vaSpec(d: Decoded, exactTtl: boolean): DropSpecIn {
-    const kept = this.vaSpecs[exactTtl ? 1 : 0]!;
-    let spec = kept.get(d);
-    if (spec === undefined) kept.set(d, (spec = this.vaSpecOf(d, exactTtl)));
-    return spec;
-  }
-
-  private vaSpecOf(d: Decoded, exactTtl: boolean): DropSpecIn {
-    const f = d.fields;
-    const ranged = this.features.ril && (f.TG ?? TLBI_TG.NONE) !== TLBI_TG.NONE;
-    const { range, pages } = ranged ? tlbiRange(f) : { range: { base: f.ADDR ?? 0n, bytes: 4096n }, pages: 1n };
-    const ttl = Number(f.TTL ?? 0n);
-    // TTL names the level of the leaf entries to go; entries at other levels are left (the
-    // architecture makes them UNPREDICTABLE: keeping them exposes a wrong hint). It needs a TG.
-    // QEMU 7.2 uses it only as an exact-key lookup for one page of one ASID.
-    const useTtl = ttl !== 0 && ranged && (this.compat === 'arch' || (exactTtl && pages === 1n));
-    return { range, table: f.LEAF !== 1n, leafLevel: useTtl ? ttl : undefined };
-  }
-
-  /** Stage-1 NS-EL1 entries of `vmid`: VMIDs are matched only when stage 2 exists (never by QEMU 7.2). */
-  private nh1(vmid: number, asid: number): (t: TlbTag) => boolean {
-    const anyVmid = this.compat === 'qemu-7.2' || !this.features.s2p;
-    return this.tlbSel.select(0, 1, anyVmid ? ANY : vmid, asid);
-  }
-
-  /** CMD_TLBI_NH_VA (one ASID) and CMD_TLBI_NH_VAA (`asid` undefined: every ASID). */
-  private tlbiNhVa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number, asid: number | undefined): Fault | undefined {
-    const f = d.fields;
-    const detail =
-      fx &&
-      qt.rangeInvalLines(
-        'smmuv3_s1_range_inval',
-        vmid,
-        asid ?? -1,
-        f.ADDR ?? 0n,
-        Number(f.TG ?? 0n),
-        Number(f.NUM ?? 0n),
-        Number(f.SCALE ?? 0n),
-        Number(f.TTL ?? 0n),
-        Number(f.LEAF ?? 0n),
-      );
-    const spec = this.vaSpec(d, asid !== undefined);
-    return this.tlbi(fx, d, this.nh1(vmid, asid ?? ANY), spec, detail);
-  }
-
-  /** CMD_TLBI_S12_VMALL: every NS-EL1 entry of the VMID, both stages. */
-  private tlbiS12Vmall(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): Fault | undefined {
-    return this.tlbi(fx, d, this.tlbSel.select(0, ANY, vmid, ANY), ALL_ENTRIES, qt.tlbiS12Line(vmid));
-  }
-
-  /**
-   * TLBI_S2_IPA: stage-2 entries only; combined (nested) entries need a TLBI_NH_ALL or S12_VMALL
-   * after it, which is what Linux sends for a nesting parent (§4.2).
-   */
-  private tlbiS2Ipa(d: Decoded, fx: CacheEffect[] | undefined, vmid: number): Fault | undefined {
-    const f = d.fields;
-    const detail =
-      fx &&
-      qt.rangeInvalLines(
-        'smmuv3_range_inval',
-        vmid,
-        -1,
-        f.ADDR ?? 0n,
-        Number(f.TG ?? 0n),
-        Number(f.NUM ?? 0n),
-        Number(f.SCALE ?? 0n),
-        Number(f.TTL ?? 0n),
-        Number(f.LEAF ?? 0n),
-        2,
-      );
-    const spec = this.vaSpec(d, false);
-    return this.tlbi(fx, d, this.tlbSel.select(0, 2, vmid, ANY), spec, detail);
-  }
-
-  private atcInv(d: Decoded, q: QueueContext, fx: CacheEffect[] | undefined, sid: number): Fault | undefined {
-    let inv = this.atcSpecs.get(d);
-    if (inv === undefined) {
-      const f = d.fields;
-      // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
-      inv = { ssid: f.SSV === 1n ? Number(f.SSID) : undefined, range: atcRange(f) };
-      this.atcSpecs.set(d, inv);
-    }
-    const { ssid, range } = inv;
+  /** CMD_ATC_INV: the device's ATC entries of the SSID (every one with SSV=0) in the range. */
+  private atcInv(p: Prepared, q: QueueContext, fx: CacheEffect[] | undefined): Fault | undefined {
+    const { sid, ssid, atcRange: range, atcBounds: bounds } = p;
     q.addAtc(sid);
     let dropped = 0;
     const silent = this.atcTimedOut.has(sid);
     if (silent) {
       // The device does not answer: nothing is invalidated until it does; the next CMD_SYNC fails.
       const list = this.atcPending.get(sid) ?? [];
-      list.push({ ssid, range });
+      list.push({ ssid, bounds });
       this.atcPending.set(sid, list);
     } else {
       const atc = this.atcs.get(sid);
@@ -793,18 +650,18 @@ export class Smmuv3 implements QueueUnit {
         out.leaf = 0;
         out.table = 0;
         const drop = this.dropSpec;
-        drop.range = range;
+        drop.bounds = bounds;
         drop.leaf = true;
         drop.table = false;
         drop.leafLevel = undefined;
-        atc.drop(this.atcSel.select(ssid), drop, out);
+        atc.drop(this.atcSel.select(ssid), drop, out, ssid === undefined ? undefined : atcKey(ssid));
         dropped = out.leaf;
       }
     }
     if (!fx) return undefined;
     const what = range ? `addr=${hex(range.base)} bytes=${hex(range.bytes)}` : 'all';
     const detail = `atc_inv sid=${hex(sid)}${ssid !== undefined ? ` ssid=${ssid}` : ''} ${what}${silent ? ' (device timed out)' : ''}`;
-    fx.push({ cache: 'atc', dropped, scope: classifySmmuv3(d).scope!, detail });
+    fx.push({ cache: 'atc', dropped, scope: classifySmmuv3(p.d).scope!, detail });
     return undefined;
   }
 
@@ -943,15 +800,4 @@ export class Smmuv3 implements QueueUnit {
   }
 }
 
-interface DropSpecIn {
-  readonly range: AddrRange | undefined;
-  readonly table: boolean;
-  readonly leafLevel?: number | undefined;
-}
-
-const ALL = () => true;
-const num = (v: bigint | undefined): number => Number(v ?? 0n);
-/** CFGI commands with SSec=1 are refused on the Non-secure queue (spec/smmuv3.md §2 row 3). */
-const secureCfgi = (d: Decoded): Fault | undefined => (d.fields.SSEC === 1n ? ill(`${d.name}: SSec=1 on the Non-secure queue`) : undefined);
-const ALL_ENTRIES: DropSpecIn = { range: undefined, table: true };
 const atcMatch = (ssid: number | undefined) => (t: AtcTag) => ssid === undefined || t.ssid === ssid;

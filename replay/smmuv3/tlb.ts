@@ -4,8 +4,7 @@
 // whether it is a LEAF or a TABLE (walk) entry. What is SMMU-specific here is the TLBI's choice of
 // entries: leaf and/or walk entries, and a TTL level hint (spec/smmuv3.md §3).
 
-import type { AddrRange } from '../../formats/scope.js';
-import { LevelCache, type Bucket as LevelBucket } from '../level-cache.js';
+import { LevelCache, type Bounds, type Bucket as LevelBucket } from '../level-cache.js';
 import { LEVEL_SHIFT } from './tables.js';
 
 export const LEAF = 1;
@@ -16,8 +15,11 @@ export type Bucket<T> = LevelBucket<T, Kind>;
 
 /** Which entries of the matching buckets an invalidation removes. */
 export interface DropSpec {
-  /** Input addresses; undefined = all. An entry goes when its span overlaps the range. */
-  readonly range: AddrRange | undefined;
+  /**
+   * Input addresses, as the range's indexes at each level (rangeBounds with LEVEL_SHIFT);
+   * undefined = all. An entry goes when its span overlaps the range.
+   */
+  readonly bounds: Bounds | undefined;
   readonly leaf: boolean;
   /** Non-leaf (walk) entries too (TLBI LEAF=0). */
   readonly table: boolean;
@@ -38,22 +40,18 @@ const isTable = (v: Kind) => v === TABLE;
 export const LOOKUP_LEAF = 1;
 export const LOOKUP_TABLE = 2;
 
-/** Level (1..3) of the leaf entry of `b` at indexes `idx`; 0: none. */
-function leafIn<T>(b: Bucket<T>, idx: readonly number[]): number {
-  for (let l = 1; l <= 3; l++) if (b.levels[l]!.get(idx[l]!) === LEAF) return l;
-  return 0;
-}
-
-/** lookup's answer for bucket `b` at indexes `idx`. */
-function lookupIn<T>(b: Bucket<T>, idx: readonly number[]): number {
-  const out = leafIn(b, idx) !== 0 ? LOOKUP_LEAF : 0;
-  for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
-  return out;
-}
+/** The level below every level a leaf can be at (no leaf is at level 0): a cache's first `minLeaf`. */
+const NO_LEAF = 4;
 
 export class TranslationCache<T> extends LevelCache<T, Kind> {
   /** lookup's and leafLevelOf's indexes, reused. */
   private readonly scratch: number[] = [0, 0, 0, 0];
+  /**
+   * The lowest level a leaf entry was ever inserted at (NO_LEAF: none yet). Leaves are 4 KiB pages
+   * (level 3) unless the page tables map blocks, so a lookup or a leaf-only invalidation visits
+   * only the levels from here: the levels above never held a leaf.
+   */
+  private minLeaf = NO_LEAF;
 
   constructor(capacity: number) {
     super(capacity, LEVEL_SHIFT);
@@ -71,7 +69,26 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
    */
   leafLevelAt(key: number, idx: readonly number[]): number {
     const b = this.find(key);
-    return b === undefined ? 0 : leafIn(b, idx);
+    return b === undefined ? 0 : this.leafIn(b, idx);
+  }
+
+  /** Level (1..3) of the leaf entry of `b` at indexes `idx`; 0: none. */
+  private leafIn(b: Bucket<T>, idx: readonly number[]): number {
+    for (let l = this.minLeaf; l <= 3; l++) if (b.levels[l]!.get(idx[l]!) === LEAF) return l;
+    return 0;
+  }
+
+  /** lookup's answer for bucket `b` at indexes `idx`. */
+  private lookupIn(b: Bucket<T>, idx: readonly number[]): number {
+    const out = this.leafIn(b, idx) !== 0 ? LOOKUP_LEAF : 0;
+    for (let l = 0; l <= 2; l++) if (b.levels[l]!.get(idx[l]!) === TABLE) return out | LOOKUP_TABLE;
+    return out;
+  }
+
+  /** LevelCache's insert, noting the level of a leaf (`minLeaf`); every insert comes through here. */
+  override insertAt(b: Bucket<T>, level: number, idx: number, value: Kind): void {
+    if (value === LEAF && level < this.minLeaf) this.minLeaf = level;
+    super.insertAt(b, level, idx, value);
   }
 
   /**
@@ -96,7 +113,7 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
   /** lookup by the address's indexes, as leafLevelAt. */
   lookupAt(key: number, idx: readonly number[]): number {
     const b = this.find(key);
-    return b === undefined ? 0 : lookupIn(b, idx);
+    return b === undefined ? 0 : this.lookupIn(b, idx);
   }
 
   /** Whether a non-leaf (walk) entry of bucket `key` covers `addr`. */
@@ -114,17 +131,31 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     else this.dropCounts.table++;
   };
 
-  /** Removes the entries `spec` selects from every bucket whose tag `match` accepts; counts them into `out`. */
-  drop(match: (tag: T) => boolean, spec: DropSpec, out: Dropped): void {
+  /**
+   * Removes the entries `spec` selects from every bucket whose tag `match` accepts; counts them
+   * into `out`. `key`, when the selection names exactly one tag: that tag's bucket key (the
+   * bucket is found, not searched for; `match` accepts it alone).
+   */
+  drop(match: (tag: T) => boolean, spec: DropSpec, out: Dropped, key?: number): void {
+    if (this.size === 0) return;
     this.dropCounts = out;
+    if (key !== undefined) {
+      const b = this.find(key);
+      if (b !== undefined) this.dropFrom(b, spec);
+      return;
+    }
+    const all = this.all();
+    for (let i = 0; i < all.length; i++) if (match(all[i]!.tag)) this.dropFrom(all[i]!, spec);
+  }
+
+  /** drop's work in one bucket. Walk entries are at levels 0..2, leaves from `minLeaf` on. */
+  private dropFrom(b: Bucket<T>, spec: DropSpec): void {
     const count = this.countDrop;
-    for (const b of this.all()) {
-      if (!match(b.tag)) continue;
-      for (let l = 0; l < 4; l++) {
-        const leaf = spec.leaf && (spec.leafLevel === undefined || spec.leafLevel === l);
-        if (!leaf && !spec.table) continue;
-        this.dropIn(b, l, spec.range, leaf && spec.table ? undefined : leaf ? isLeaf : isTable, count);
-      }
+    const first = spec.table ? 0 : this.minLeaf;
+    for (let l = first; l < 4; l++) {
+      const leaf = spec.leaf && l >= this.minLeaf && (spec.leafLevel === undefined || spec.leafLevel === l);
+      if (!leaf && !spec.table) continue;
+      this.dropIn(b, l, spec.bounds, leaf && spec.table ? undefined : leaf ? isLeaf : isTable, count);
     }
   }
 }

@@ -44,8 +44,9 @@ export class PageCache extends LevelCache<number, bigint> {
     if (this.size === 0) return 0;
     if (select === 'all' && range === undefined && levels === ALL_LEVELS) return this.clear();
     let dropped = 0;
+    const bounds = range === undefined ? undefined : this.bounds(range);
     const visit = (b: Bucket<number, bigint>) => {
-      for (let l = 1; l <= 4; l++) if ((levels & (1 << l)) !== 0) dropped += this.dropIn(b, l, range);
+      for (let l = 1; l <= 4; l++) if ((levels & (1 << l)) !== 0) dropped += this.dropIn(b, l, bounds);
     };
     if (typeof select === 'object' && 'tag' in select) {
       const b = this.find(select.tag);
