@@ -13,7 +13,7 @@ import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
 import { openTables, replayOutput, summaryRow } from './replayer.js';
 import { COMPLETIONS_WIDTH, HOST_OPS_WIDTH, replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
-import { BareLaunch } from './bare-thread.js';
+import { BareLaunch } from './bare-launch.js';
 import { MAX_READERS } from './fact-ring.js';
 import { LineReader, Spill, type SpillReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
