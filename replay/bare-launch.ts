@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { workerScript } from '../formats/worker-job.js';
-import { factRing } from './fact-ring.js';
+import { factRing, MAX_READERS } from './fact-ring.js';
 import { expandPolicies } from './policies/names.js';
 import type { ResolvedTopology } from './topology.js';
 
@@ -38,7 +38,11 @@ export class BareLaunch {
   private begun = false;
   private stopped = false;
 
-  constructor(readers = 1, ringWords?: number) {
+  constructor(
+    /** Readers of its facts: this thread's policies (1), or each share of a parallel run (parallel.ts). */
+    readonly readers = 1,
+    ringWords?: number,
+  ) {
     this.ring = factRing(ringWords, readers);
     const channels = Array.from({ length: readers }, () => new MessageChannel());
     this.ports = channels.map((c) => c.port1);
@@ -80,9 +84,10 @@ export function replayBareThread(path: string, jobs: number, opts: { readonly jo
 }
 
 /**
- * Bare hardware's thread launched before the trace is opened, when the policies named will run in
- * this thread and replayBareThread will say yes (a guess from the names: a policy left out later
- * only leaves the thread unused); it loads its modules meanwhile.
+ * Bare hardware's thread launched before the trace is opened, when the replay will want one (a
+ * guess from the names: a policy left out later may leave it unused): for the policies in this
+ * thread when replayBareThread will say yes, or for the shares of a parallel run, one reader each
+ * (run.ts replayJobs, parallel.ts). It loads its modules meanwhile.
  */
 export function launchBareEarly(
   path: string,
@@ -95,6 +100,12 @@ export function launchBareEarly(
     return undefined; // openTrace reports it
   }
   const named = expandPolicies(opts.policies).length;
-  const jobs = opts.jobs !== undefined ? Math.max(1, Math.min(opts.jobs, named)) : named < 2 || size < PARALLEL_BYTES ? 1 : 2;
+  const jobs =
+    opts.jobs !== undefined
+      ? Math.max(1, Math.min(opts.jobs, named))
+      : named < 2 || size < PARALLEL_BYTES
+        ? 1
+        : Math.max(1, Math.min(availableParallelism(), named));
+  if (jobs > 1) return opts.bareThread !== false && jobs <= MAX_READERS ? new BareLaunch(jobs) : undefined;
   return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
 }

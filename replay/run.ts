@@ -83,6 +83,7 @@ async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | u
           policies: policies.map((p) => p.name),
           jobs,
           ...(opts.bareThread !== undefined ? { bareThread: opts.bareThread } : {}),
+          ...(launch !== undefined ? { bareLaunch: launch } : {}),
           ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
           ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
@@ -93,7 +94,8 @@ async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | u
           topology,
           costs,
           policies,
-          bareThread: replayBareThread(path, jobs, opts) && (launch ?? true),
+          // The thread launched early, when it was launched for this thread's policies (one reader).
+          bareThread: replayBareThread(path, jobs, opts) && (launch?.readers === 1 ? launch : true),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });

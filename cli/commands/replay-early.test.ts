@@ -1,7 +1,7 @@
 // Bare hardware's thread launched before `replay`/`compare` load the engine: launched exactly when
-// runReplay would run one policy set in this thread with bare hardware beside it on its own thread
-// (replay/bare-launch.ts: one input that is a trace file of PARALLEL_BYTES or more, the policies in
-// one thread, two cores or more), and handed over only to a replay of that same file.
+// runReplay would put bare hardware on a thread of its own (replay/bare-launch.ts: one input that is
+// a trace file of PARALLEL_BYTES or more and two cores or more; one reader for the policies in this
+// thread, one per share for a parallel run), and handed over only to a replay of that same file.
 // The files are sparse: the choice reads only their size, and the thread, never told what to
 // replay, is ended by each test.
 
@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PARALLEL_BYTES } from '../../replay/bare-launch.js';
+import { MAX_READERS } from '../../replay/fact-ring.js';
 import { bareEarly, bareFor } from './replay-early.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'invtrace-replay-early-'));
@@ -38,11 +39,21 @@ describe('bareEarly', () => {
     }
   });
 
+  it('launches it for the shares of a parallel run with one reader per share', () => {
+    // --policy all: nine policies over one thread per core (run.ts replayJobs), at most 8 readers (fact-ring.ts).
+    const jobs = Math.min(availableParallelism(), 9);
+    const early = bareEarly([big], { policy: 'all' });
+    try {
+      expect(early?.launch.readers).toBe(jobs >= 2 && jobs <= MAX_READERS ? jobs : undefined);
+      expect(bareEarly([big], { policy: 'all', jobs: 1 })).toBeUndefined();
+    } finally {
+      early?.launch.stop();
+    }
+  });
+
   it('launches nothing where runReplay would not put bare hardware on a thread beside the policies', () => {
-    // Each beside the case above: one byte less, nine policies (shares, with a thread of their own), --jobs 1,
-    // two inputs, a folder-like name, several VMs.
+    // Each beside the case above: one byte less, --jobs 1, two inputs, a folder, several VMs.
     expect(bareEarly([small], { policy: 'per-command' })).toBeUndefined();
-    expect(bareEarly([big], { policy: 'all' })).toBeUndefined();
     expect(bareEarly([big], { policy: 'per-command', jobs: 1 })).toBeUndefined();
     expect(bareEarly([big, big], { policy: 'per-command' })).toBeUndefined();
     expect(bareEarly([dir], { policy: 'per-command' })).toBeUndefined();
