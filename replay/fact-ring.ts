@@ -10,8 +10,7 @@
 // an event at most one atomic load. A waiting side wakes in bulk, not word by word: a full ring is
 // written again once half of it is free (a reader wakes the writer only then), and a waiting reader
 // is woken once a sixteenth of the ring waits for it or the writer pauses (a trace batch's end, its
-// own wait for room, the end); over the first ring's worth, at every publication (the readers wait
-// from the start for a writer that starts after them). Otherwise the side that runs ahead would be woken, at the cost of a
+// own wait for room, the end). Otherwise the side that runs ahead would be woken, at the cost of a
 // system call and a thread switch, every few events of the other.
 // Either side can end the ring: the writer when it is done (DONE) or failed (FAILED), a reader when
 // it stops early (ABORTED: every other reader stops too); a side waiting then wakes and sees it.
@@ -75,13 +74,6 @@ export class FactWriter {
   private head = 0;
   private published = 0;
   private woken = 0;
-  /**
-   * Whether a ring's worth has been written. Until then a waiting reader is woken at each
-   * publication, not once `wake` words wait: the readers wait for the first words from the start
-   * (this thread started after them, and loaded its modules meanwhile), and each word they read
-   * while this thread makes the next ones is time off the replay's wall clock.
-   */
-  private warm = false;
   /** The slowest reader's counter as last read: space is free up to it. */
   private tail = 0;
 
@@ -131,14 +123,13 @@ export class FactWriter {
   private publish(wakeAlways: boolean): void {
     if (this.head !== this.published) {
       this.published = this.head;
-      if (!this.warm && this.head >= this.size) this.warm = true;
       Atomics.store(this.ctl, HEAD, this.head);
     }
     // A reader that waits is woken in bulk, not every FLUSH words: each wake is a system call and,
     // on a busy machine, a thread switch.
     if (
       this.woken !== this.head &&
-      (wakeAlways || !this.warm || ((this.head - this.woken) | 0) >= this.wake) &&
+      (wakeAlways || ((this.head - this.woken) | 0) >= this.wake) &&
       Atomics.load(this.ctl, READERS_WAIT) !== 0
     ) {
       this.woken = this.head;
