@@ -73,3 +73,49 @@ describe('fixed columns: reused output arrays', () => {
     ]);
   });
 });
+
+// Rows filled with one value at once (`fill`, the trace builder's row templates at the end of a
+// batch) against the same values written row by row with `set`, in batches of 5, 5 and 3 rows of a
+// reusing column: rows listed in any order, rows not listed keeping what an earlier batch left
+// under their null bit, values differing per batch.
+const valued: [string, (reuse: boolean) => Col, (v: number) => number | bigint][] = [
+  ['Uint8', (reuse) => new SmallCol(new Uint8(), 5, true, reuse), (v) => v * 300],
+  ['Uint32', (reuse) => new SmallCol(new Uint32(), 5, true, reuse), (v) => v * 70001],
+  ['Int32', (reuse) => new SmallCol(new Int32(), 5, true, reuse), (v) => -v],
+  ['Int64', (reuse) => new BigCol(new Int64(), 5, true, reuse), (v) => BigInt(-v) << 40n],
+  ['Uint64', (reuse) => new BigCol(new Uint64(), 5, true, reuse), (v) => (BigInt(v) << 32n) | BigInt(v + 1)],
+  ['codes', (reuse) => new CodeCol(dict.type, dict.vector, 5, true, reuse), (v) => v % 4],
+];
+
+describe('fixed columns: rows filled with one value', () => {
+  // Per batch, the groups of rows that take one value each (the rows missing from all stay null).
+  const groups = [
+    [[4, 0], [2]],
+    [[1], [3, 0, 4]],
+    [[], [2, 0]],
+  ];
+
+  it.each(valued)('%s: the bytes `set` row by row writes, rows not listed keeping what they hold', (_, make, val) => {
+    const put = (c: Col, r: number, v: number) => (c instanceof BigCol ? c.set(r, val(v) as bigint) : c.set(r, val(v) as number));
+    const byRow = make(true);
+    const filled = make(true);
+    const want: ReturnType<typeof bytesOf>[] = [];
+    const got: ReturnType<typeof bytesOf>[] = [];
+    [5, 5, 3].forEach((n, b) => {
+      const rows = Int32Array.from(groups[b]!.flat());
+      let from = 0;
+      groups[b]!.forEach((g, j) => {
+        const v = 10 * b + j + 1;
+        for (const r of g) put(byRow, r, v);
+        if (filled instanceof BigCol) filled.fill(rows, from, from + g.length, val(v) as bigint);
+        else filled.fill(rows, from, from + g.length, val(v) as number);
+        from += g.length;
+      });
+      want.push(bytesOf(byRow.finish(n)));
+      got.push(bytesOf(filled.finish(n)));
+    });
+    // Each batch has null rows (over values an earlier batch wrote but the first) and valid ones.
+    expect(want.map((x) => x.nulls)).toEqual([2, 1, 1]);
+    expect(got).toEqual(want);
+  });
+});

@@ -8,6 +8,10 @@
 // trace file writer writes them out at once), those copies go into output arrays the column keeps
 // and overwrites at the next finish, instead of fresh ones: at 65,536 rows a batch is ~10 MB, which
 // fresh would cost page faults and zeroing, and the old-space collections external memory triggers.
+//
+// Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
+// the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
+// column's arrays.
 
 import {
   Data,
@@ -109,6 +113,10 @@ export class SmallCol extends Fixed {
     this.values[row] = v;
     this.mark(row);
   }
+  /** `set(rows[i], v)` for i in [from, to). */
+  fill(rows: Int32Array, from: number, to: number, v: number): void {
+    this.nonNull += fillNumbers(this.values, this.valid, rows, from, to, v);
+  }
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
@@ -129,6 +137,26 @@ export class SmallCol extends Fixed {
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** A 64-bit value's bits as an unsigned array stores them (a signed one stores the same bits), and as halves. */
+const BITS = new BigUint64Array(1);
+const BITS_HALVES = new Uint32Array(BITS.buffer);
+
+/** `values[r] = v` with r's valid bit for r in rows[from, to); returns the rows written. */
+function fillNumbers(
+  values: Uint32Array | Int32Array | Int16Array,
+  valid: Uint8Array | undefined,
+  rows: Int32Array,
+  from: number,
+  to: number,
+  v: number,
+): number {
+  for (let i = from; i < to; i++) {
+    const r = rows[i]!;
+    values[r] = v;
+    if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
+  }
+  return to - from;
+}
 
 /** 64-bit integers. */
 export class BigCol extends Fixed {
@@ -168,6 +196,27 @@ export class BigCol extends Fixed {
     }
     this.mark(row);
   }
+  /** `set(rows[i], v)` for i in [from, to). */
+  fill(rows: Int32Array, from: number, to: number, v: bigint): void {
+    // v's bits as this column's array stores them (the same 64 bits signed or unsigned), as halves
+    BITS[0] = v;
+    const lo = BITS_HALVES[LITTLE_ENDIAN ? 0 : 1]!;
+    const hi = BITS_HALVES[LITTLE_ENDIAN ? 1 : 0]!;
+    const h = this.halves;
+    const valid = this.valid;
+    for (let i = from; i < to; i++) {
+      const r = rows[i]!;
+      if (LITTLE_ENDIAN) {
+        h[2 * r] = lo;
+        h[2 * r + 1] = hi;
+      } else {
+        h[2 * r] = hi;
+        h[2 * r + 1] = lo;
+      }
+      if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
+    }
+    this.nonNull += to - from;
+  }
   clear(n: number): void {
     this.values.fill(0n, 0, n);
   }
@@ -205,6 +254,10 @@ export class CodeCol extends Fixed {
   set(row: number, code: number): void {
     this.values[row] = code;
     this.mark(row);
+  }
+  /** `set(rows[i], code)` for i in [from, to). */
+  fill(rows: Int32Array, from: number, to: number, code: number): void {
+    this.nonNull += fillNumbers(this.values, this.valid, rows, from, to, code);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);

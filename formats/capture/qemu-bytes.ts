@@ -691,8 +691,12 @@ function generate(
     }
     lines.push(`return ${HIT};`);
   } else lines.push(shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
+  // Named after its event (and spelling) and given a source URL, so that a profile tells the
+  // matchers apart (unnamed, they all show as `match` at line 3 of an anonymous script).
+  const name = `match_${(spelling ?? key).replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const body = `return function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', `return function match(buf, s, e, dv) {\n${lines.join('\n')}\n};`) as (
+  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', body) as (
     k: Uint8Array[],
     i: Interner,
     event: Readonly<Record<string, unknown>>,

@@ -1,7 +1,10 @@
 // Builds canonical trace batches from events. Readers, the JSONL parser and the generator push
 // events; every `batchRows` rows a RecordBatch goes to the sink, so memory stays flat however long
 // the trace. Commands are decoded here once: op, error, role, scope and field columns. Columns are
-// preallocated per batch; a row writes only the fields its op has (the rest stay null).
+// preallocated per batch; a row writes only the fields its op has (the rest stay null). What a
+// decoded command writes (its row template: op, error, role, cache, range and fields) is written
+// when the batch is finished, template by template into the rows that name it (formats/arrow/
+// fixed-columns.ts `fill`), not row by row.
 
 import { RecordBatch, Struct, makeData, type Schema } from 'apache-arrow';
 import { BigCol, CodeCol, Int32, Int64, SmallCol, Uint8, Uint16, Uint32, Uint64 } from '../arrow/fixed-columns.js';
@@ -87,6 +90,9 @@ interface RowTemplate {
   /** What the cause inference does with the op, and the page of the range base (0 without). */
   readonly causeKind: CauseKind;
   readonly page: number | bigint;
+  /** The batch (`TraceBuilder.epoch`) that last numbered this template, and its number there. */
+  epoch: number;
+  id: number;
 }
 
 /** Row templates kept at most (emptied when full): guest queues repeat a few hundred commands. */
@@ -120,6 +126,16 @@ export class TraceBuilder {
   private readonly key = new Uint32Array(4);
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
   private causes: CauseSource | undefined;
+  /** Per row of the batch: the number of its row template in `batchTemplates`, or -1 (none). */
+  private readonly rowTemplate: Int32Array;
+  /** The row templates the batch's rows name, by number (their values go in at `flush`). */
+  private readonly batchTemplates: RowTemplate[] = [];
+  /** The batch being built (a template's `epoch` tells whether it is numbered in this one). */
+  private epoch = 0;
+  /** `expandTemplates`' counting sort: where each template's rows start and the next goes, and the rows by template. */
+  private groupStart = new Int32Array(0);
+  private groupEnd = new Int32Array(0);
+  private readonly groupRows: Int32Array;
 
   constructor(
     readonly header: TraceHeader,
@@ -200,6 +216,8 @@ export class TraceBuilder {
       byField.set(f.field, col);
       common.push([f.column, col]);
     }
+    this.rowTemplate = new Int32Array(n).fill(-1);
+    this.groupRows = new Int32Array(n);
     const byName = new Map(common);
     this.columns = this.schema.fields.map((f) => {
       const col = byName.get(f.name);
@@ -356,23 +374,20 @@ export class TraceBuilder {
       bigCols,
       bigVals,
       did,
+      epoch: -1,
+      id: 0,
     };
   }
 
+  /** Row `r` writes template `t` (its columns at `flush`, `expandTemplates`), and its cause now. */
   private writeTemplate(r: number, t: RowTemplate): void {
-    const c = this.c;
-    c.op.set(r, t.op);
-    if (t.error >= 0) c.error.set(r, t.error);
-    c.role.set(r, t.role);
-    if (t.cache >= 0) c.cache.set(r, t.cache);
-    if (t.range !== undefined) {
-      c.rangeBase.set(r, t.range.base);
-      c.rangeBytes.set(r, t.range.bytes);
+    if (t.epoch !== this.epoch) {
+      t.epoch = this.epoch;
+      t.id = this.batchTemplates.length;
+      this.batchTemplates.push(t);
     }
-    const sc = t.smallCols;
-    for (let i = 0; i < sc.length; i++) sc[i]!.set(r, t.smallVals[i]!);
-    const bc = t.bigCols;
-    for (let i = 0; i < bc.length; i++) bc[i]!.set(r, t.bigVals[i]!);
+    this.rowTemplate[r] = t.id;
+    const c = this.c;
     if (this.causes !== undefined) {
       // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
       const cause = this.causes.commandOf(t.causeKind, t.range?.base, t.page, t.did);
@@ -408,10 +423,65 @@ export class TraceBuilder {
     this.end();
   }
 
+  /**
+   * Writes the row templates of the batch's first `n` rows into their columns: the rows grouped by
+   * template (a counting sort of their numbers), then each template's values filled into its rows,
+   * a column at a time. The same values, valid bits and counts as `set` per row (a row belongs to
+   * one template; rows without one keep what they hold).
+   */
+  private expandTemplates(n: number): void {
+    const T = this.batchTemplates;
+    const k = T.length;
+    if (k === 0) return;
+    const ids = this.rowTemplate;
+    if (this.groupStart.length < k + 1) {
+      this.groupStart = new Int32Array(Math.max(k + 1, this.groupStart.length * 2));
+      this.groupEnd = new Int32Array(this.groupStart.length);
+    }
+    const start = this.groupStart;
+    const at = this.groupEnd;
+    start.fill(0, 0, k + 1);
+    for (let r = 0; r < n; r++) {
+      const id = ids[r]!;
+      if (id >= 0) start[id + 1]!++;
+    }
+    for (let i = 0; i < k; i++) {
+      start[i + 1]! += start[i]!;
+      at[i] = start[i]!;
+    }
+    const rows = this.groupRows;
+    for (let r = 0; r < n; r++) {
+      const id = ids[r]!;
+      if (id >= 0) rows[at[id]!++] = r;
+    }
+    const c = this.c;
+    for (let i = 0; i < k; i++) {
+      const t = T[i]!;
+      const from = start[i]!;
+      const to = start[i + 1]!;
+      c.op.fill(rows, from, to, t.op);
+      if (t.error >= 0) c.error.fill(rows, from, to, t.error);
+      c.role.fill(rows, from, to, t.role);
+      if (t.cache >= 0) c.cache.fill(rows, from, to, t.cache);
+      if (t.range !== undefined) {
+        c.rangeBase.fill(rows, from, to, t.range.base);
+        c.rangeBytes.fill(rows, from, to, t.range.bytes);
+      }
+      const sc = t.smallCols;
+      for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
+      const bc = t.bigCols;
+      for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
+    }
+    ids.fill(-1, 0, n);
+    T.length = 0;
+  }
+
   /** Emits the rows not yet in a batch. */
   flush(): void {
     const n = this.row;
     if (n === 0) return;
+    this.expandTemplates(n);
+    this.epoch++;
     const children = this.columns.map((col) => col.finish(n));
     if (this.causes !== undefined) {
       // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
