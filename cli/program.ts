@@ -7,6 +7,7 @@ import { action, EXIT_BAD_INPUT } from './run.js';
 import { declareGen } from './commands/gen.js';
 import { startEarly } from '../analyzers/sql-engine/index.js';
 import type { SqlCliOptions } from './commands/sql.js';
+import type { ReplayCliOptions } from './commands/replay.js';
 
 const INPUT_HELP =
   'a trace (.arrow), capture files of one run or a JSONL scenario (ingested on the fly), or a replay output folder (its trace)';
@@ -73,12 +74,23 @@ export function buildProgram(): Command {
   addOptions(program.command('replay'), 'replay')
     .description('replay a trace under mediation policies; write host_ops, completions, violations, summary tables')
     .argument('<inputs...>', INPUT_HELP)
-    .action(action(async (inputs: string[], opts) => (await import('./commands/replay.js')).replayCommand(inputs, opts)));
+    .action(
+      action(async (inputs: string[], opts: ReplayCliOptions) => {
+        // Bare hardware's thread starts first: its start-up overlaps loading the command and the engine.
+        const early = (await import('./commands/replay-early.js')).bareEarly(inputs, opts);
+        return (await import('./commands/replay.js')).replayCommand(inputs, opts, early);
+      }),
+    );
 
   addOptions(program.command('compare'), 'compare')
     .description('replay a trace under mediation policies and print them side by side: correctness and cost')
     .argument('<inputs...>', INPUT_HELP)
-    .action(action(async (inputs: string[], opts) => (await import('./commands/replay.js')).compareCommand(inputs, opts)));
+    .action(
+      action(async (inputs: string[], opts: ReplayCliOptions) => {
+        const early = (await import('./commands/replay-early.js')).bareEarly(inputs, opts);
+        return (await import('./commands/replay.js')).compareCommand(inputs, opts, early);
+      }),
+    );
 
   addOptions(program.command('timeline'), 'timeline')
     .description(

@@ -1,14 +1,14 @@
 // What bare hardware's thread runs (bare-worker.ts): the trace opened again in that thread, its
-// guest queues each with a bare unit (replayer.ts guestLanes), every event to them, and their facts
+// guest queues each with a bare unit (lanes.ts guestLanes), every event to them, and their facts
 // to the ring (bare-facts.ts BarePublisher).
 
 import { openTrace } from '../formats/trace/io.js';
 import { BarePublisher, type FactMessage } from './bare-facts.js';
-import type { BareThreadSpec } from './bare-thread.js';
+import type { BareThreadSpec } from './bare-launch.js';
 import type { FactWriter } from './fact-ring.js';
 import { dispatchTrace } from './feed.js';
 import { kitFor } from './kits.js';
-import { guestLanes } from './replayer.js';
+import { guestLanes } from './lanes.js';
 
 export async function replayBare(spec: BareThreadSpec, out: FactWriter, post: (m: FactMessage) => void): Promise<void> {
   const trace = await openTrace(spec.trace);

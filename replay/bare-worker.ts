@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { workerData } from 'node:worker_threads';
 import { FactWriter, RING_FAILED, RingAborted } from './fact-ring.js';
 import type { FactMessage } from './bare-facts.js';
-import type { BareThreadData, BareThreadSpec } from './bare-thread.js';
+import type { BareThreadData, BareThreadSpec } from './bare-launch.js';
 
 const data = workerData as BareThreadData;
 const out = new FactWriter(data.ring);

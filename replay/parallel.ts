@@ -13,7 +13,7 @@ import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
 import { openTables, replayOutput, summaryRow } from './replayer.js';
 import { COMPLETIONS_WIDTH, HOST_OPS_WIDTH, replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
-import { BareLaunch } from './bare-thread.js';
+import { BareLaunch } from './bare-launch.js';
 import { MAX_READERS } from './fact-ring.js';
 import { LineReader, Spill, type SpillReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
@@ -42,6 +42,8 @@ export interface ParallelOptions {
   readonly onProgress?: (rows: number) => void;
   /** Bare hardware computed once, on a thread of its own, for every share (default); false: each share its own. */
   readonly bareThread?: boolean;
+  /** That thread launched already (bare-launch.ts launchBareEarly), taken when it has one reader per share; the caller ends it. */
+  readonly bareLaunch?: BareLaunch;
 }
 
 type Done = ShareDone;
@@ -66,7 +68,12 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
   const tables = opts.outDir !== undefined;
   // Set by a share that fails, so the others stop at their next trace batch (share.ts).
   const stop = new SharedArrayBuffer(4);
-  const launch = opts.bareThread !== false && parts.length <= MAX_READERS ? new BareLaunch(parts.length) : undefined;
+  const launch =
+    opts.bareThread !== false && parts.length <= MAX_READERS
+      ? opts.bareLaunch?.readers === parts.length
+        ? opts.bareLaunch
+        : new BareLaunch(parts.length)
+      : undefined;
   const feeds = launch?.begin(trace.path, topology);
   const specs: ShareSpec[] = parts.map((policies, index) => ({
     index,

@@ -7,20 +7,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Topology } from '../formats/trace/header.js';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
 import { dispatchTrace, type TraceHandlers } from './feed.js';
-import { GuestQueue } from './guest-queue.js';
-import { queueDevices, queueHeaders, queueTopology } from '../formats/trace/queues.js';
+import { guestLanes, guestQueues, type BareQueueLane } from './lanes.js';
 import type { ReplayKit } from './host.js';
 import type { HostOpsRowSink } from './ledger.js';
 import { PolicyRun, type QueueLane, type RunShared, type RunSinks } from './policy-run.js';
 import type { ResolvedPolicy } from './policies/index.js';
-import { BareHardware, type BareTotals } from './bare.js';
+import type { BareTotals } from './bare.js';
 import type { FactEvents } from './bare-facts.js';
-import { attachBare, BareLaunch, type BareFeed, type BareReader } from './bare-thread.js';
+import { BareLaunch, type BareFeed } from './bare-launch.js';
+import { attachBare, type BareReader } from './bare-thread.js';
 import { ReplayTables } from './results.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
@@ -105,26 +104,6 @@ export interface ReplayedRuns {
   /** Bare hardware on each guest queue, in queue id order (one for a one-queue trace). */
   readonly bare: readonly BareTotals[];
   readonly summaries: readonly PolicySummary[];
-}
-
-/** A guest queue with bare hardware on it in this thread. */
-export type BareQueueLane = QueueLane & { readonly ref: BareHardware };
-
-/** The guest queues of a trace: each its own ring over the devices behind it. */
-export function guestQueues(trace: OpenTrace, topology: ResolvedTopology): { q: GuestQueue; topology: Topology }[] {
-  const devices = queueDevices(trace.header, topology.topology, { file: trace.path, source: topology.source });
-  return queueHeaders(trace.header).map((h, k) => ({
-    q: new GuestQueue(h),
-    topology:
-      trace.header.queues === undefined
-        ? topology.topology
-        : queueTopology(topology.topology, { ...trace.header.queues[k]!, devices: devices[k]! }),
-  }));
-}
-
-/** The guest queues of a trace: each its own ring and bare unit over the devices behind it. */
-export function guestLanes(trace: OpenTrace, kit: ReplayKit, topology: ResolvedTopology): BareQueueLane[] {
-  return guestQueues(trace, topology).map(({ q, topology: t }) => ({ q, ref: new BareHardware(kit, t, q), topology: t }));
 }
 
 /**

@@ -14,8 +14,8 @@ import { loadCosts, oneVmCosts } from './cost/params.js';
 import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
-import { expandPolicies, partitionAvailable, resolvePolicies } from './policies/index.js';
-import { BareLaunch } from './bare-thread.js';
+import { partitionAvailable, resolvePolicies } from './policies/index.js';
+import { launchBareEarly, PARALLEL_BYTES, replayBareThread, type BareLaunch } from './bare-launch.js';
 import { resolveTopology } from './topology.js';
 
 export interface RunOptions {
@@ -36,10 +36,14 @@ export interface RunOptions {
    * (parallel.ts): computed once for every share unless this is false.
    */
   readonly bareThread?: boolean;
+  /**
+   * Bare hardware's thread, launched by the caller before it loaded the engine (launchBareEarly,
+   * cli/program.ts) with these same options and path; ended with the replay, used or not.
+   */
+  readonly bareLaunch?: BareLaunch;
 }
 
-/** Below this trace size a worker's start-up costs more than the policies it would take over. */
-export const PARALLEL_BYTES = 4 << 20;
+export { PARALLEL_BYTES, replayBareThread } from './bare-launch.js';
 
 /** How many threads a replay of `policies` policies on `path` uses. */
 export function replayJobs(path: string, policies: number, jobs?: number): number {
@@ -48,32 +52,8 @@ export function replayJobs(path: string, policies: number, jobs?: number): numbe
   return Math.max(1, Math.min(availableParallelism(), policies));
 }
 
-/** Whether a replay whose policies run in this thread (`jobs` 1) puts bare hardware on a thread of its own. */
-export function replayBareThread(path: string, jobs: number, opts: Pick<RunOptions, 'jobs' | 'bareThread'>): boolean {
-  if (jobs > 1) return false;
-  if (opts.bareThread !== undefined) return opts.bareThread;
-  return opts.jobs === undefined && availableParallelism() >= 2 && statSync(path).size >= PARALLEL_BYTES;
-}
-
-/**
- * Bare hardware's thread launched before the trace is opened, when the policies named will run in
- * this thread and replayBareThread will say yes (a guess from the names: a policy left out later
- * only leaves the thread unused); it loads its modules meanwhile.
- */
-function launchEarly(path: string, opts: RunOptions): BareLaunch | undefined {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch {
-    return undefined; // openTrace reports it
-  }
-  const named = expandPolicies(opts.policies).length;
-  const jobs = opts.jobs !== undefined ? Math.max(1, Math.min(opts.jobs, named)) : named < 2 || size < PARALLEL_BYTES ? 1 : 2;
-  return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
-}
-
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
-  const launch = launchEarly(path, opts);
+  const launch = opts.bareLaunch ?? launchBareEarly(path, opts);
   try {
     return await replayWith(path, opts, launch);
   } finally {
@@ -103,6 +83,7 @@ async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | u
           policies: policies.map((p) => p.name),
           jobs,
           ...(opts.bareThread !== undefined ? { bareThread: opts.bareThread } : {}),
+          ...(launch !== undefined ? { bareLaunch: launch } : {}),
           ...(opts.topologyFile !== undefined ? { topologyFile: opts.topologyFile } : {}),
           ...(opts.costsFile !== undefined ? { costsFile: opts.costsFile } : {}),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
@@ -113,7 +94,8 @@ async function replayWith(path: string, opts: RunOptions, launch: BareLaunch | u
           topology,
           costs,
           policies,
-          bareThread: replayBareThread(path, jobs, opts) && (launch ?? true),
+          // The thread launched early, when it was launched for this thread's policies (one reader).
+          bareThread: replayBareThread(path, jobs, opts) && (launch?.readers === 1 ? launch : true),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });

@@ -18,7 +18,7 @@ import { LineSpill, Spill } from './spill.js';
 import { OP_KINDS } from './tables.js';
 import { resolveTopology } from './topology.js';
 import { BareStopped } from './bare-facts.js';
-import type { BareFeed } from './bare-thread.js';
+import type { BareFeed } from './bare-launch.js';
 
 /** Spilled host_ops record: event, policy (in the share), seq, kind, iommu, count, entries, bytes, cost. */
 export const HOST_OPS_WIDTH = 9;

@@ -14,6 +14,8 @@ import { splitPolicyList } from '../option-values.js';
 import { pickReporter, reporters } from '../reporters/index.js';
 import { EXIT_CHECK_FAILED, out, UsageError } from '../run.js';
 import { progress } from '../render/progress.js';
+import type { BareLaunch } from '../../replay/bare-launch.js';
+import { bareFor, type EarlyBare } from './replay-early.js';
 
 export interface ReplayCliOptions {
   readonly policy: string;
@@ -46,7 +48,15 @@ function sharedHostOnly(opts: ReplayCliOptions): void {
   if (given !== undefined) throw new UsageError(`${given[0]} goes with --shared-host (several VMs on one host)`);
 }
 
-export async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {
+export async function replayCommand(inputs: string[], opts: ReplayCliOptions, early?: EarlyBare): Promise<number> {
+  try {
+    return await replayInputs(inputs, opts, early);
+  } finally {
+    early?.launch.stop();
+  }
+}
+
+async function replayInputs(inputs: string[], opts: ReplayCliOptions, early: EarlyBare | undefined): Promise<number> {
   if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostReplay(inputs, opts);
   sharedHostOnly(opts);
   const output = opts.output!;
@@ -56,7 +66,7 @@ export async function replayCommand(inputs: string[], opts: ReplayCliOptions): P
     const p = progress(`replaying ${i.source}`);
     let r: ReplayOutput;
     try {
-      r = await runReplay(trace, { ...runOptions(opts), outDir: output, onProgress: p.update });
+      r = await runReplay(trace, { ...runOptions(opts, bareFor(early, trace)), outDir: output, onProgress: p.update });
     } finally {
       p.done();
     }
@@ -88,8 +98,9 @@ function timelineCap(): number {
   return (Number.isFinite(v) && v >= 0 ? v : 256) * (1 << 20);
 }
 
-function runOptions(opts: ReplayCliOptions) {
+function runOptions(opts: ReplayCliOptions, bareLaunch?: BareLaunch) {
   return {
+    ...(bareLaunch !== undefined ? { bareLaunch } : {}),
     policies: splitPolicyList(opts.policy),
     ...(opts.topology ? { topologyFile: opts.topology } : {}),
     ...(opts.costs ? { costsFile: opts.costs } : {}),
@@ -97,7 +108,15 @@ function runOptions(opts: ReplayCliOptions) {
   };
 }
 
-export async function compareCommand(inputs: string[], opts: ReplayCliOptions): Promise<number> {
+export async function compareCommand(inputs: string[], opts: ReplayCliOptions, early?: EarlyBare): Promise<number> {
+  try {
+    return await compareInputs(inputs, opts, early);
+  } finally {
+    early?.launch.stop();
+  }
+}
+
+async function compareInputs(inputs: string[], opts: ReplayCliOptions, early: EarlyBare | undefined): Promise<number> {
   if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostCompare(inputs, opts);
   sharedHostOnly(opts);
   // A shared-host replay folder (replay … --shared-host -o DIR): its stored comparison.
@@ -114,7 +133,8 @@ export async function compareCommand(inputs: string[], opts: ReplayCliOptions): 
     } else {
       const p = progress(structured ? undefined : `replaying ${i.source}`);
       try {
-        r = await runReplay(i.oneTrace(), { ...runOptions(opts), onProgress: p.update });
+        const trace = i.oneTrace();
+        r = await runReplay(trace, { ...runOptions(opts, bareFor(early, trace)), onProgress: p.update });
       } finally {
         p.done();
       }

@@ -8,6 +8,7 @@ import type { Topology } from '../../formats/trace/header.js';
 import { parsePolicySpec, type PolicyFactory } from '../policy.js';
 import { takeArrangement, type Arrangement } from '../vmm/arrangement.js';
 import type { LeftOut } from '../summary.js';
+import { expandPolicies } from './names.js';
 import { devtlbNop, perCommand } from './per-command.js';
 import { hwDirect } from './hw-direct.js';
 import { linearBatch } from './linear-batch.js';
@@ -17,6 +18,8 @@ import { makeMigrate } from './migrate.js';
 import { pvMap } from './pv-map.js';
 import { qemuAccel } from './qemu-accel.js';
 import { shadow } from './shadow.js';
+
+export { ALL_POLICIES, DESIGN_POLICIES, expandPolicies } from './names.js';
 
 export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
   'hw-direct': hwDirect,
@@ -30,37 +33,6 @@ export const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
   'pv-map': pvMap,
   migrate: makeMigrate(() => POLICIES),
 });
-
-/** What `--policy all` runs: every policy, and the variants DESIGN.md names. */
-export const ALL_POLICIES: readonly string[] = [
-  'hw-direct',
-  'per-command',
-  'linear-batch',
-  'linear-batch:split_on_wrap=true',
-  'linear-batch:vmm=prepass',
-  'raw-ring',
-  'raw-ring:vmm=inorder',
-  'devtlb-nop',
-  'devtlb-nop:fanout=all',
-];
-
-/**
- * What `--policy designs` runs: the designs of issue 14 side by side — QEMU today, the nested
- * trapped baselines, the in-kernel short path, tlbi-on-map (shadow), paravirtual map/unmap, the
- * hardware queue, and the migration fallback from it.
- */
-export const DESIGN_POLICIES: readonly string[] = [
-  'qemu-accel',
-  'per-command',
-  'linear-batch',
-  'kernel-ring',
-  'shadow',
-  'pv-map',
-  'hw-direct',
-  'migrate:from=hw-direct,to=linear-batch,at=50%',
-];
-
-const ALIASES: Readonly<Record<string, readonly string[]>> = { all: ALL_POLICIES, designs: DESIGN_POLICIES };
 
 /** A policy spec resolved to a factory that makes a fresh instance per replay run. */
 export interface ResolvedPolicy {
@@ -92,11 +64,6 @@ export function partitionAvailable(
 
 function looksLikePath(base: string): boolean {
   return base.startsWith('.') || isAbsolute(base) || /\.(m?js|ts)$/.test(base);
-}
-
-/** The policy specs `specs` name, aliases expanded in place; a policy named twice (`all,designs`) once. */
-export function expandPolicies(specs: readonly string[]): string[] {
-  return [...new Set(specs.flatMap((s) => ALIASES[s.trim()] ?? [s.trim()]).filter((s) => s !== ''))];
 }
 
 export async function resolvePolicies(specs: readonly string[]): Promise<ResolvedPolicy[]> {

@@ -1,0 +1,111 @@
+// Launching bare hardware's thread (bare-worker.ts), apart from reading it (bare-thread.ts), and
+// whether a replay wants one: this module loads nothing heavy, so the command line can launch the
+// thread before it loads the replay engine (cli/program.ts), and the thread's own start-up (its
+// modules: apache-arrow, the emulators) overlaps the command's instead of coming after it.
+
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { workerScript } from '../formats/worker-job.js';
+import { factRing, MAX_READERS } from './fact-ring.js';
+import { expandPolicies } from './policies/names.js';
+import type { ResolvedTopology } from './topology.js';
+
+/** What bare hardware's thread is given at its start (workerData): one port per reader. */
+export interface BareThreadData {
+  readonly ring: SharedArrayBuffer;
+  readonly ports: readonly MessagePort[];
+}
+
+/** What it is told to replay (the first message on its first port). */
+export interface BareThreadSpec {
+  readonly trace: string;
+  readonly topology: ResolvedTopology;
+}
+
+/** One reader's end of bare hardware's thread: can be sent to another thread (its port transferred). */
+export interface BareFeed {
+  readonly ring: SharedArrayBuffer;
+  readonly port: MessagePort;
+  readonly reader: number;
+}
+
+/** A bare hardware thread launched and not yet told what to replay. */
+export class BareLaunch {
+  private readonly ring: SharedArrayBuffer;
+  private readonly ports: MessagePort[];
+  private readonly worker: Worker;
+  private begun = false;
+  private stopped = false;
+
+  constructor(
+    /** Readers of its facts: this thread's policies (1), or each share of a parallel run (parallel.ts). */
+    readonly readers = 1,
+    ringWords?: number,
+  ) {
+    this.ring = factRing(ringWords, readers);
+    const channels = Array.from({ length: readers }, () => new MessageChannel());
+    this.ports = channels.map((c) => c.port1);
+    const theirs = channels.map((c) => c.port2);
+    const data: BareThreadData = { ring: this.ring, ports: theirs };
+    this.worker = new Worker(workerScript(import.meta.url, 'replay/bare-worker.js'), { workerData: data, transferList: theirs });
+    // Its failures come through the ring and the ports, read synchronously; these events would
+    // arrive only once this thread yields, after the readers have read the failure.
+    this.worker.on('error', () => {});
+    this.worker.unref();
+  }
+
+  /** Bare hardware on `trace`: one feed per reader. */
+  begin(trace: string, topology: ResolvedTopology): BareFeed[] {
+    if (this.begun || this.stopped) throw new Error('bare hardware thread: begun twice or after its end');
+    this.begun = true;
+    const spec: BareThreadSpec = { trace, topology };
+    this.ports[0]!.postMessage(spec);
+    return this.ports.map((port, reader) => ({ ring: this.ring, port, reader }));
+  }
+
+  /** Ends the thread (after the replay, when it failed, or when it was not needed). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const p of this.ports) p.close();
+    void this.worker.terminate();
+  }
+}
+
+/** Below this trace size a worker's start-up costs more than the policies it would take over. */
+export const PARALLEL_BYTES = 4 << 20;
+
+/** Whether a replay whose policies run in this thread (`jobs` 1) puts bare hardware on a thread of its own. */
+export function replayBareThread(path: string, jobs: number, opts: { readonly jobs?: number; readonly bareThread?: boolean }): boolean {
+  if (jobs > 1) return false;
+  if (opts.bareThread !== undefined) return opts.bareThread;
+  return opts.jobs === undefined && availableParallelism() >= 2 && statSync(path).size >= PARALLEL_BYTES;
+}
+
+/**
+ * Bare hardware's thread launched before the trace is opened, when the replay will want one (a
+ * guess from the names: a policy left out later may leave it unused): for the policies in this
+ * thread when replayBareThread will say yes, or for the shares of a parallel run, one reader each
+ * (run.ts replayJobs, parallel.ts). It loads its modules meanwhile.
+ */
+export function launchBareEarly(
+  path: string,
+  opts: { readonly policies: readonly string[]; readonly jobs?: number; readonly bareThread?: boolean },
+): BareLaunch | undefined {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return undefined; // openTrace reports it
+  }
+  const named = expandPolicies(opts.policies).length;
+  const jobs =
+    opts.jobs !== undefined
+      ? Math.max(1, Math.min(opts.jobs, named))
+      : named < 2 || size < PARALLEL_BYTES
+        ? 1
+        : Math.max(1, Math.min(availableParallelism(), named));
+  if (jobs > 1) return opts.bareThread !== false && jobs <= MAX_READERS ? new BareLaunch(jobs) : undefined;
+  return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
+}
