@@ -48,13 +48,20 @@ function sharedHostOnly(opts: ReplayCliOptions): void {
   if (given !== undefined) throw new UsageError(`${given[0]} goes with --shared-host (several VMs on one host)`);
 }
 
-export async function replayCommand(inputs: string[], opts: ReplayCliOptions, early?: EarlyBare): Promise<number> {
-  try {
-    return await replayInputs(inputs, opts, early);
-  } finally {
-    early?.launch.stop();
-  }
-}
+type InputsCommand = (inputs: string[], opts: ReplayCliOptions, early?: EarlyBare) => Promise<number>;
+
+/** `run`, then bare hardware's early thread ended whatever happened (a replay that took it has ended it already). */
+const endingEarly =
+  (run: (inputs: string[], opts: ReplayCliOptions, early: EarlyBare | undefined) => Promise<number>): InputsCommand =>
+  async (inputs, opts, early) => {
+    try {
+      return await run(inputs, opts, early);
+    } finally {
+      early?.launch.stop();
+    }
+  };
+
+export const replayCommand = endingEarly(replayInputs);
 
 async function replayInputs(inputs: string[], opts: ReplayCliOptions, early: EarlyBare | undefined): Promise<number> {
   if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostReplay(inputs, opts);
@@ -108,13 +115,7 @@ function runOptions(opts: ReplayCliOptions, bareLaunch?: BareLaunch) {
   };
 }
 
-export async function compareCommand(inputs: string[], opts: ReplayCliOptions, early?: EarlyBare): Promise<number> {
-  try {
-    return await compareInputs(inputs, opts, early);
-  } finally {
-    early?.launch.stop();
-  }
-}
+export const compareCommand = endingEarly(compareInputs);
 
 async function compareInputs(inputs: string[], opts: ReplayCliOptions, early: EarlyBare | undefined): Promise<number> {
   if (opts.sharedHost) return (await import('./shared-host.js')).sharedHostCompare(inputs, opts);
