@@ -1,5 +1,5 @@
 // Launching bare hardware's thread (bare-worker.ts), apart from reading it (bare-thread.ts), and
-// whether a replay wants one: this module loads nothing heavy, so the command line can launch the
+// whether a replay wants one and on how many threads: this module loads nothing heavy, so the command line can launch the
 // thread before it loads the replay engine (cli/program.ts), and the thread's own start-up (its
 // modules: apache-arrow, the emulators) overlaps the command's instead of coming after it.
 
@@ -76,6 +76,13 @@ export class BareLaunch {
 /** Below this trace size a worker's start-up costs more than the policies it would take over. */
 export const PARALLEL_BYTES = 4 << 20;
 
+/** How many threads a replay of `policies` policies on `path` uses. */
+export function replayJobs(path: string, policies: number, jobs?: number): number {
+  if (jobs !== undefined) return Math.max(1, Math.min(jobs, policies));
+  if (policies < 2 || statSync(path).size < PARALLEL_BYTES) return 1;
+  return Math.max(1, Math.min(availableParallelism(), policies));
+}
+
 /** Whether a replay whose policies run in this thread (`jobs` 1) puts bare hardware on a thread of its own. */
 export function replayBareThread(path: string, jobs: number, opts: { readonly jobs?: number; readonly bareThread?: boolean }): boolean {
   if (jobs > 1) return false;
@@ -87,25 +94,18 @@ export function replayBareThread(path: string, jobs: number, opts: { readonly jo
  * Bare hardware's thread launched before the trace is opened, when the replay will want one (a
  * guess from the names: a policy left out later may leave it unused): for the policies in this
  * thread when replayBareThread will say yes, or for the shares of a parallel run, one reader each
- * (run.ts replayJobs, parallel.ts). It loads its modules meanwhile.
+ * (replayJobs, parallel.ts). It loads its modules meanwhile.
  */
 export function launchBareEarly(
   path: string,
   opts: { readonly policies: readonly string[]; readonly jobs?: number; readonly bareThread?: boolean },
 ): BareLaunch | undefined {
-  let size: number;
   try {
-    size = statSync(path).size;
+    statSync(path);
   } catch {
     return undefined; // openTrace reports it
   }
-  const named = expandPolicies(opts.policies).length;
-  const jobs =
-    opts.jobs !== undefined
-      ? Math.max(1, Math.min(opts.jobs, named))
-      : named < 2 || size < PARALLEL_BYTES
-        ? 1
-        : Math.max(1, Math.min(availableParallelism(), named));
+  const jobs = replayJobs(path, expandPolicies(opts.policies).length, opts.jobs);
   if (jobs > 1) return opts.bareThread !== false && jobs <= MAX_READERS ? new BareLaunch(jobs) : undefined;
   return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
 }

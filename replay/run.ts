@@ -3,8 +3,7 @@
 // worker threads (parallel.ts) — and (with an output folder) write the result tables plus a
 // replay.json with the summary. Both ways write the same bytes.
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../formats/atomic.js';
 import { InputFault } from '../formats/result.js';
@@ -15,7 +14,7 @@ import { replayTrace, type ReplayOutput } from './replayer.js';
 import { kitFor } from './kits.js';
 import { replayParallel } from './parallel.js';
 import { partitionAvailable, resolvePolicies } from './policies/index.js';
-import { launchBareEarly, PARALLEL_BYTES, replayBareThread, type BareLaunch } from './bare-launch.js';
+import { launchBareEarly, replayBareThread, replayJobs, type BareLaunch } from './bare-launch.js';
 import { resolveTopology } from './topology.js';
 
 export interface RunOptions {
@@ -43,14 +42,7 @@ export interface RunOptions {
   readonly bareLaunch?: BareLaunch;
 }
 
-export { PARALLEL_BYTES, replayBareThread } from './bare-launch.js';
-
-/** How many threads a replay of `policies` policies on `path` uses. */
-export function replayJobs(path: string, policies: number, jobs?: number): number {
-  if (jobs !== undefined) return Math.max(1, Math.min(jobs, policies));
-  if (policies < 2 || statSync(path).size < PARALLEL_BYTES) return 1;
-  return Math.max(1, Math.min(availableParallelism(), policies));
-}
+export { PARALLEL_BYTES, replayBareThread, replayJobs } from './bare-launch.js';
 
 export async function runReplay(path: string, opts: RunOptions): Promise<ReplayOutput> {
   const launch = opts.bareLaunch ?? launchBareEarly(path, opts);

@@ -40,7 +40,7 @@ describe('bareEarly', () => {
   });
 
   it('launches it for the shares of a parallel run with one reader per share', () => {
-    // --policy all: nine policies over one thread per core (run.ts replayJobs), at most 8 readers (fact-ring.ts).
+    // --policy all: nine policies over one thread per core (bare-launch.ts replayJobs), at most 8 readers (fact-ring.ts).
     const jobs = Math.min(availableParallelism(), 9);
     const early = bareEarly([big], { policy: 'all' });
     try {
