@@ -137,9 +137,6 @@ export class SmallCol extends Fixed {
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** A 64-bit value's bits as an unsigned array stores them (a signed one stores the same bits), and as halves. */
-const BITS = new BigUint64Array(1);
-const BITS_HALVES = new Uint32Array(BITS.buffer);
 
 /** `values[r] = v` with r's valid bit for r in rows[from, to); returns the rows written. */
 function fillNumbers(
@@ -186,6 +183,25 @@ export class BigCol extends Fixed {
   }
   /** The value whose bits 63..32 are `hi` and 31..0 `lo` (two's complement for Int64), without a BigInt. */
   setHalves(row: number, hi: number, lo: number): void {
+    this.putHalves(row, hi, lo);
+    this.mark(row);
+  }
+  /** `set(rows[i], v)` for i in [from, to). */
+  fill(rows: Int32Array, from: number, to: number, v: bigint): void {
+    // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
+    const u = BigInt.asUintN(64, v);
+    const hi = Number(u >> 32n);
+    const lo = Number(u & 0xffffffffn);
+    const valid = this.valid;
+    for (let i = from; i < to; i++) {
+      const r = rows[i]!;
+      this.putHalves(r, hi, lo);
+      if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
+    }
+    this.nonNull += to - from;
+  }
+  /** Row `row`'s value as halves, in the platform's order (no valid bit). */
+  private putHalves(row: number, hi: number, lo: number): void {
     const h = this.halves;
     if (LITTLE_ENDIAN) {
       h[2 * row] = lo;
@@ -194,28 +210,6 @@ export class BigCol extends Fixed {
       h[2 * row] = hi;
       h[2 * row + 1] = lo;
     }
-    this.mark(row);
-  }
-  /** `set(rows[i], v)` for i in [from, to). */
-  fill(rows: Int32Array, from: number, to: number, v: bigint): void {
-    // v's bits as this column's array stores them (the same 64 bits signed or unsigned), as halves
-    BITS[0] = v;
-    const lo = BITS_HALVES[LITTLE_ENDIAN ? 0 : 1]!;
-    const hi = BITS_HALVES[LITTLE_ENDIAN ? 1 : 0]!;
-    const h = this.halves;
-    const valid = this.valid;
-    for (let i = from; i < to; i++) {
-      const r = rows[i]!;
-      if (LITTLE_ENDIAN) {
-        h[2 * r] = lo;
-        h[2 * r + 1] = hi;
-      } else {
-        h[2 * r] = hi;
-        h[2 * r + 1] = lo;
-      }
-      if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
-    }
-    this.nonNull += to - from;
   }
   clear(n: number): void {
     this.values.fill(0n, 0, n);
