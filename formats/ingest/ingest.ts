@@ -294,13 +294,14 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   try {
     if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
     else if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
-    else if (kept) {
+    else {
+      // A number is a position in `kept` (only mergeItems hands those on).
       for await (const batch of stream!)
         for (const e of batch) {
-          if (typeof e === 'number') kept.replay(e, asm);
+          if (typeof e === 'number') kept!.replay(e, asm);
           else asm.push(e);
         }
-    } else for await (const batch of stream!) for (const e of batch as CaptureEvent[]) asm.push(e);
+    }
     const agreement = aligner?.report;
     const queue = asm.queue;
     const notes: Record<string, unknown> = {
