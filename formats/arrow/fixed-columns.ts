@@ -78,7 +78,7 @@ abstract class Fixed {
     if (nullable) this.valid = new Uint8Array((this.room + 7) >> 3);
     this.validOut = new BatchArray((k) => new Uint8Array(k), (capacity + 7) >> 3, reuse);
   }
-  /** Makes room for `rows` rows (at most the capacity): the arrays grow, keeping what they hold. */
+  /** Makes room for `rows` rows (at least twice the room, at most the capacity): the arrays grow, keeping what they hold. */
   grow(rows: number): void {
     if (rows <= this.room) return;
     this.room = Math.min(Math.max(rows, 2 * this.room), this.capacity);
