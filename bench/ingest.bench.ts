@@ -10,6 +10,10 @@
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
 //     skips the large one)
+//   - the limits of the design, measured in the same run (bench/ingest-floor.ts, a node process of
+//     its own like an ingest): node reading the plain file once (blocking 1 MiB reads, lines found
+//     with indexOf) / mawk, and node inflating the gzip file alone (a createGunzip stream) /
+//     `gzip -dc`. An ingest of this runtime cannot go below them; each is printed beside its goal.
 // Each ingest is the CLI as users run it (`invtrace ingest FILE... -o OUT --json`, package.json's
 // bin: the bundled CLI), one process per run so that its peak RSS is its own, measured from inside
 // at exit (bench/cpu-at-exit.ts). Each ratio also gives the CPU-time ratio (user + system,
@@ -28,6 +32,7 @@ import type { Bench, Measurement } from './harness.js';
 
 const captures = (name: string) => fileURLToPath(new URL(`../../samples/captures/${name}`, import.meta.url));
 const USAGE_HOOK = fileURLToPath(new URL('./cpu-at-exit.js', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./ingest-floor.js', import.meta.url));
 const RUN = 'vtd-scalable-strict';
 const COPIES = 9;
 const HUGE = 90;
@@ -105,6 +110,13 @@ function timeIngest(
   return { seconds, cpu, rssMiB, rows };
 }
 
+/** node alone going through `file` once (bench/ingest-floor.ts `mode`): best wall and CPU time. */
+function timeFloor(mode: 'read' | 'read-bytes' | 'inflate', file: string, usage: string): Timed {
+  const r = timeCmd(process.execPath, ['--import', USAGE_HOOK, FLOOR, mode, file], REPS, { INVTRACE_BENCH_USAGE_FILE: usage });
+  if (r === undefined) throw new Error(`ingest floor ${mode} failed`);
+  return r;
+}
+
 /** `a / b` of CPU times, when both are known. */
 const cpuRatio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined ? `; CPU ${(a / b).toFixed(2)}x (${a.toFixed(2)} s / ${b.toFixed(2)} s)` : '';
@@ -173,6 +185,16 @@ export const benches: readonly Bench[] = [
             unit: 'x',
             note: 'skipped: mawk is not installed (apt-get install mawk)',
           });
+        // The limit of the design: node reading the file once, finding its lines and nothing else.
+        const usage = join(dir, 'floor.usage.json');
+        const read = timeFloor('read', big, usage);
+        const readBytes = timeFloor('read-bytes', big, usage);
+        out.push({
+          name: `${label}: node reading the file once / mawk`,
+          value: m !== undefined ? read.seconds / m.seconds : NaN,
+          unit: 'x',
+          note: `${read.seconds.toFixed(2)} s (every byte in a JS loop: ${readBytes.seconds.toFixed(2)} s); limit of the design, goal <= 3${cpuRatio(read.cpu, m?.cpu)}`,
+        });
 
         // The QEMU log read in two stages (INVTRACE_INGEST_WORKER=1, formats/ingest/qemu-side.ts
         // readVtdLogPipelined: a worker thread reads and runs the queue, this one writes), which
@@ -193,6 +215,14 @@ export const benches: readonly Bench[] = [
           value: zipped.seconds / gunzip.seconds,
           unit: 'x',
           note: `gzip -dc ${gunzip.seconds.toFixed(2)} s; goal <= 1.2${cpuRatio(zipped.cpu, gunzip.cpu)}`,
+        });
+        // The limit of the design: node inflating the file and nothing else.
+        const inflate = timeFloor('inflate', gz, join(dir, 'floor.usage.json'));
+        out.push({
+          name: `${label}: node inflating alone / gzip -dc`,
+          value: inflate.seconds / gunzip.seconds,
+          unit: 'x',
+          note: `${inflate.seconds.toFixed(2)} s; limit of the design, goal <= 1.2${cpuRatio(inflate.cpu, gunzip.cpu)}`,
         });
         // The same in two stages (asked for; the default, one thread, is the figure above).
         const pipedGz = timeIngest([gz], arrow, REPS, { INVTRACE_INGEST_WORKER: '1' });

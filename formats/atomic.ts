@@ -1,10 +1,38 @@
 // Atomic outputs: every file is written under a temporary name beside its target and renamed into
-// place when complete, so no stage ever reads a half-written file.
+// place when complete, so no stage ever reads a half-written file. A command that writes one for
+// long (ingest) removes the temporary files still open when a signal ends it (`removeTempsOnSignal`):
+// the one process-wide record here is of those files, since a signal ends the whole process.
 
 import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
+
+/** Temporary files of AtomicFiles neither committed nor aborted (what a signal leaves behind). */
+const openTemps = new Set<string>();
+
+/** The signals that end a process by default and that `removeTempsOnSignal` catches. */
+const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Until the returned function is called: on SIGINT, SIGTERM or SIGHUP, the temporary files of the
+ * AtomicFiles still open are removed and the process then ends by the same signal, as it would have
+ * without this (when nothing else listens for it). A handler runs when the event loop turns, so the
+ * work in between must yield now and then (formats/lines.ts does, reading a file with blocking reads).
+ */
+export function removeTempsOnSignal(): () => void {
+  const stop = () => {
+    for (const s of ENDING_SIGNALS) process.removeListener(s, on);
+  };
+  const on = (signal: NodeJS.Signals) => {
+    for (const t of openTemps) rmSync(t, { force: true });
+    openTemps.clear();
+    stop();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  for (const s of ENDING_SIGNALS) process.on(s, on);
+  return stop;
+}
 
 export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${counter++}.tmp`);
@@ -30,6 +58,7 @@ export class AtomicFile {
   constructor(readonly target: string) {
     this.tmp = tempPathFor(target);
     this.fd = openSync(this.tmp, 'w');
+    openTemps.add(this.tmp);
   }
 
   write(chunk: Uint8Array): void {
@@ -42,11 +71,13 @@ export class AtomicFile {
   commit(): void {
     this.close();
     renameSync(this.tmp, this.target);
+    openTemps.delete(this.tmp);
   }
 
   abort(): void {
     this.close();
     rmSync(this.tmp, { force: true });
+    openTemps.delete(this.tmp);
   }
 
   private close(): void {

@@ -37,6 +37,8 @@ export interface LineChunk {
 
 /** Bytes read per block from a plain file; inflated bytes per block from a gzip one. */
 const BLOCK = 1 << 18;
+/** Blocks read with blocking reads between two turns of the event loop (4 MiB at the default block). */
+const YIELD_BLOCKS = 16;
 
 export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
@@ -122,8 +124,13 @@ export async function* readLineChunks(path: string, opts: ReadLineOptions = {}):
   let pending: Buffer[] = [];
   let no = 0;
   let bytes = 0;
+  let blocks = 0;
   try {
     for await (const data of stream) {
+      // Blocking reads never let the event loop turn (each block is a microtask away): yield to it
+      // every YIELD_BLOCKS blocks, so that a signal's handler runs while a large file is read
+      // (formats/atomic.ts removeTempsOnSignal).
+      if (blocking && ++blocks % YIELD_BLOCKS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const piece = data as Buffer;
       bytes += piece.length;
       let nl = piece.indexOf(10);

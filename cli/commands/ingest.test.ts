@@ -1,11 +1,12 @@
 // `invtrace ingest` on real captures and on corrupted copies of them, through the compiled CLI:
 // a truncated gzip, a garbled line in the middle and a line with an impossible value give one clear
 // line naming file and line (a warning by default, exit 2 with --strict), never a stack trace.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { capture, cli, haveCaptures, tempDir } from '../../test/helpers.js';
+import { capture, CLI, cli, haveCaptures, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();
 let n = 0;
@@ -187,4 +188,34 @@ describe.skipIf(!haveCaptures)('corrupted copies', () => {
     expect(cut.code).toBe(0);
     expect(cut.stdout).toMatch(/warning: .*console-cut.txt: no "@@@@ END GUEST TRACE" line: the trace dump may be cut short/);
   }, 30_000);
+});
+
+// A signal while the output is written (formats/atomic.ts removeTempsOnSignal): the process still
+// ends by that signal, and no temporary file stays beside the output. The log (the scalable-strict
+// capture 4 times, ~44 MB, read with blocking reads) takes long enough to be interrupted midway.
+describe.skipIf(!haveCaptures)('a signal while ingesting', () => {
+  const big = join(dir, 'signal.log');
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s: ends the process by it and leaves no temporary file',
+    async (signal) => {
+      if (!existsSync(big)) {
+        const text = gunzipSync(readFileSync(capture('qemu-vtd-scalable-strict.log.gz')));
+        writeFileSync(big, Buffer.concat([text, text, text, text]));
+      }
+      const where = join(dir, `signal-${signal}`);
+      mkdirSync(where);
+      const child = spawn(process.execPath, [CLI, 'ingest', big, '-o', join(where, 'out.arrow')], { stdio: 'ignore' });
+      const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+      // once the temporary output exists (the rows are being written), the signal
+      let sent = false;
+      for (let i = 0; i < 2000 && !sent && child.exitCode === null; i++) {
+        if (readdirSync(where).some((f) => f.endsWith('.tmp'))) sent = child.kill(signal);
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(sent).toBe(true);
+      expect(await ended).toBe(signal);
+      expect(readdirSync(where)).toEqual([]);
+    },
+    60_000,
+  );
 });

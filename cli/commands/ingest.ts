@@ -1,7 +1,9 @@
 // `invtrace ingest FILE... -o OUT.arrow`: captures to a canonical trace, with a summary of what was
 // read, what was inferred and what was skipped (text, or the IngestSummary as --json); reading
-// progress on a terminal (cli/render/read-progress.ts).
+// progress on a terminal (cli/render/read-progress.ts). A signal that ends it removes the
+// output's temporary file (formats/atomic.ts).
 
+import { removeTempsOnSignal } from '../../formats/atomic.js';
 import type { Arch } from '../../formats/codec/table.js';
 import { grouped } from '../../formats/ingest/align.js';
 import { ingest, type IngestSummary } from '../../formats/ingest/ingest.js';
@@ -79,10 +81,13 @@ export async function ingestCommand(files: string[], opts: IngestCliOptions): Pr
   const { refuseInput } = await import('../inputs.js');
   for (const f of files) refuseInput('ingest', 'capture files of one run or a JSONL scenario', f, ['capture']);
   const p = readProgress();
+  // Ctrl-C or a kill while the output is written leaves no temporary file behind.
+  const stopRemoving = removeTempsOnSignal();
   let s: IngestSummary;
   try {
     s = await ingest(files, { ...opts, progress: p.update });
   } finally {
+    stopRemoving();
     p.done();
   }
   out(opts.json ? toJson(s) : summaryText(s));

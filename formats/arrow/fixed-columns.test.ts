@@ -119,3 +119,61 @@ describe('fixed columns: rows filled with one value', () => {
     expect(got).toEqual(want);
   });
 });
+
+// Columns allocated for fewer rows than the batch and grown as rows come (`grow`, the trace
+// builder's `room`) against full-size ones: the same bytes per batch, reusing or not (a grown
+// array keeps its rows and holds zeros past them, as a full-size one does), and a trace builder
+// whose batch outgrows its first room keeps every row's values and row template.
+describe('fixed columns: grown as rows come', () => {
+  const small: [string, (reuse: boolean, room: number) => Col, (c: Col, r: number, v: number) => void][] = [
+    ['Uint8', (reuse, room) => new SmallCol(new Uint8(), 5, true, reuse, room), makers[0]![2]],
+    ['Int32', (reuse, room) => new SmallCol(new Int32(), 5, true, reuse, room), makers[3]![2]],
+    ['Int64', (reuse, room) => new BigCol(new Int64(), 5, true, reuse, room), makers[4]![2]],
+    ['Uint64', (reuse, room) => new BigCol(new Uint64(), 5, true, reuse, room), makers[5]![2]],
+    ['codes', (reuse, room) => new CodeCol(dict.type, dict.vector, 5, true, reuse, room), makers[6]![2]],
+  ];
+  it.each(small)('%s: the bytes of full-size arrays', (_, make, set) => {
+    for (const reuse of [false, true]) {
+      const col = make(reuse, 1);
+      const got: ReturnType<typeof bytesOf>[] = [];
+      let v = 1;
+      for (const n of [3, 5, 2]) {
+        for (let r = 0; r < n; r++, v++) {
+          col.grow(r + 1);
+          if (v % 3 !== 0) set(col, r, v);
+        }
+        got.push(bytesOf(col.finish(n)));
+      }
+      // the same rows and batches written into full-size arrays
+      const ref = make(reuse, 5);
+      const exp: ReturnType<typeof bytesOf>[] = [];
+      v = 1;
+      for (const n of [3, 5, 2]) {
+        for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(ref, r, v);
+        exp.push(bytesOf(ref.finish(n)));
+      }
+      expect(got).toEqual(exp);
+      expect(col.room).toBe(5);
+    }
+  });
+
+  it('a builder batch past its first room keeps every row', () => {
+    const sink = new MemorySink();
+    const b = new TraceBuilder({ invtrace: 1, arch: 'vtd', queue_entries: 256, desc_bytes: 16 }, sink, 3000);
+    const rows = 2500;
+    for (let i = 0; i < rows; i++) {
+      // IOTLB invalidations (type 2) of domain i % 7, each its own row template per domain
+      const w0 = (BigInt(i % 7) << 16n) | 0x12n;
+      b.command(i % 256, [w0, 0n]);
+    }
+    b.flush();
+    expect(sink.batches.length).toBe(1);
+    const batch = sink.batches[0]!;
+    const did = Array.from(batch.getChild('did')!.toArray() as Uint16Array);
+    expect(did).toEqual(Array.from({ length: rows }, (_, i) => i % 7));
+    const op = batch.getChild('op')!;
+    expect(op.nullCount).toBe(0);
+    const slot = Array.from(batch.getChild('slot')!.toArray() as Uint32Array);
+    expect(slot).toEqual(Array.from({ length: rows }, (_, i) => i % 256));
+  });
+});

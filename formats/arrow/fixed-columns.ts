@@ -1,7 +1,10 @@
-// Fixed-capacity columns for batch builders on hot paths: each batch preallocates its arrays once
-// (no growth checks), a validity bitmap starts all-null so a null costs nothing, and each class
+// Fixed-capacity columns for batch builders on hot paths: a column's arrays are allocated for
+// `room` rows and only grow when the builder asks (`grow`, up to the batch's capacity; writes make
+// no growth checks), a validity bitmap starts all-null so a null costs nothing, and each class
 // stores into one typed-array type only (monomorphic writes). Small integer columns are kept as
-// Uint32 and narrowed when the batch is finished.
+// Uint32 and narrowed when the batch is finished. Starting small keeps a small input from
+// allocating (and zeroing) every column at the full batch size; rows past the room were never
+// written, so a grown array holds zeros there as a full-size one would: the same bytes.
 //
 // A finished batch gets copies of the values and bitmap (the column goes on writing into its own).
 // With `reuse`, for a consumer that is done with a batch's buffers when it has taken the batch (the
@@ -34,17 +37,26 @@ import {
  * `reuse` the first values of one array made once at the column's capacity and overwritten at
  * every finish (see the header).
  */
-class BatchArray<T extends { subarray(begin?: number, end?: number): T }> {
+class BatchArray<T extends { readonly length: number; subarray(begin?: number, end?: number): T }> {
   private kept: T | undefined;
   constructor(
     private readonly make: (length: number) => T,
     private readonly capacity: number,
     private readonly reuse: boolean,
   ) {}
-  /** The array a batch of `n` values is copied into. */
-  take(n: number): T {
-    return this.reuse ? (this.kept ??= this.make(this.capacity)).subarray(0, n) : this.make(n);
+  /** The array a batch of `n` values is copied into; a kept one is made for `room` (>= n) values, at most the capacity. */
+  take(n: number, room: number): T {
+    if (!this.reuse) return this.make(n);
+    if (this.kept === undefined || this.kept.length < n) this.kept = this.make(Math.min(Math.max(room, n), this.capacity));
+    return this.kept.subarray(0, n);
   }
+}
+
+/** `a`'s first values in a new array of `length` (the rest zero). */
+function grown<T extends { readonly length: number; set(a: T): void }>(a: T, length: number, make: (k: number) => T): T {
+  const b = make(length);
+  b.set(a);
+  return b;
 }
 
 abstract class Fixed {
@@ -52,21 +64,35 @@ abstract class Fixed {
   /** The bitmap a finished batch gets. */
   private readonly validOut: BatchArray<Uint8Array>;
   nonNull = 0;
+  /** Rows the arrays hold now (`grow`); rows from here on may not be written. */
+  room: number;
   constructor(
     readonly capacity: number,
     nullable: boolean,
     /** Overwrite the arrays handed to the last finished batch at the next finish (see the header). */
     reuse: boolean,
+    /** Rows allocated at first (at most the capacity). */
+    room: number,
   ) {
-    if (nullable) this.valid = new Uint8Array((capacity + 7) >> 3);
+    this.room = Math.min(room, capacity);
+    if (nullable) this.valid = new Uint8Array((this.room + 7) >> 3);
     this.validOut = new BatchArray((k) => new Uint8Array(k), (capacity + 7) >> 3, reuse);
   }
+  /** Makes room for `rows` rows (at least twice the room, at most the capacity): the arrays grow, keeping what they hold. */
+  grow(rows: number): void {
+    if (rows <= this.room) return;
+    this.room = Math.min(Math.max(rows, 2 * this.room), this.capacity);
+    if (this.valid !== undefined) this.valid = grown(this.valid, (this.room + 7) >> 3, (k) => new Uint8Array(k));
+    this.growValues(this.room);
+  }
+  /** The values' array grown to `rows`. */
+  protected abstract growValues(rows: number): void;
   /** The validity bitmap of the first `n` rows, or undefined when none is null. */
   protected bitmap(n: number): Uint8Array | undefined {
     const valid = this.valid;
     if (valid === undefined || this.nonNull === n) return undefined;
     const bytes = (n + 7) >> 3;
-    const out = this.validOut.take(bytes);
+    const out = this.validOut.take(bytes, (this.room + 7) >> 3);
     out.set(valid.subarray(0, bytes));
     return out;
   }
@@ -88,7 +114,7 @@ abstract class Fixed {
 
 /** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
 export class SmallCol extends Fixed {
-  private readonly values: Uint32Array | Int32Array;
+  private values: Uint32Array | Int32Array;
   /** The values a finished batch gets (narrowed to the column's type). */
   private readonly out: BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>;
   constructor(
@@ -96,9 +122,10 @@ export class SmallCol extends Fixed {
     capacity: number,
     nullable = true,
     reuse = false,
+    room = capacity,
   ) {
-    super(capacity, nullable, reuse);
-    this.values = type instanceof Int32 ? new Int32Array(capacity) : new Uint32Array(capacity);
+    super(capacity, nullable, reuse, room);
+    this.values = type instanceof Int32 ? new Int32Array(this.room) : new Uint32Array(this.room);
     const make =
       type instanceof Uint8
         ? (k: number) => new Uint8Array(k)
@@ -108,6 +135,10 @@ export class SmallCol extends Fixed {
             ? (k: number) => new Int32Array(k)
             : (k: number) => new Uint32Array(k);
     this.out = new BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>(make, capacity, reuse);
+  }
+  protected growValues(rows: number): void {
+    const v = this.values;
+    this.values = v instanceof Int32Array ? grown(v, rows, (k) => new Int32Array(k)) : grown(v, rows, (k) => new Uint32Array(k));
   }
   set(row: number, v: number): void {
     this.values[row] = v;
@@ -122,7 +153,7 @@ export class SmallCol extends Fixed {
   }
   finish(n: number): Data {
     // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
-    const data = this.out.take(n);
+    const data = this.out.take(n, this.room);
     data.set(this.values.subarray(0, n));
     const d = makeData({
       type: this.type as DataType,
@@ -157,9 +188,9 @@ function fillNumbers(
 
 /** 64-bit integers. */
 export class BigCol extends Fixed {
-  private readonly values: BigUint64Array | BigInt64Array;
+  private values: BigUint64Array | BigInt64Array;
   /** The values' memory as 32-bit halves (`setHalves`). */
-  private readonly halves: Uint32Array;
+  private halves: Uint32Array;
   /** The values a finished batch gets. */
   private readonly out: BatchArray<BigUint64Array | BigInt64Array>;
   constructor(
@@ -167,15 +198,21 @@ export class BigCol extends Fixed {
     capacity: number,
     nullable = true,
     reuse = false,
+    room = capacity,
   ) {
-    super(capacity, nullable, reuse);
-    this.values = type instanceof Int64 ? new BigInt64Array(capacity) : new BigUint64Array(capacity);
+    super(capacity, nullable, reuse, room);
+    this.values = type instanceof Int64 ? new BigInt64Array(this.room) : new BigUint64Array(this.room);
     this.halves = new Uint32Array(this.values.buffer);
     this.out = new BatchArray<BigUint64Array | BigInt64Array>(
       type instanceof Int64 ? (k) => new BigInt64Array(k) : (k) => new BigUint64Array(k),
       capacity,
       reuse,
     );
+  }
+  protected growValues(rows: number): void {
+    const v = this.values;
+    this.values = v instanceof BigInt64Array ? grown(v, rows, (k) => new BigInt64Array(k)) : grown(v, rows, (k) => new BigUint64Array(k));
+    this.halves = new Uint32Array(this.values.buffer);
   }
   set(row: number, v: bigint): void {
     this.values[row] = v;
@@ -215,7 +252,7 @@ export class BigCol extends Fixed {
     this.values.fill(0n, 0, n);
   }
   finish(n: number): Data {
-    const data = this.out.take(n);
+    const data = this.out.take(n, this.room);
     data.set(this.values.subarray(0, n));
     const d = makeData({
       type: this.type as DataType,
@@ -231,7 +268,7 @@ export class BigCol extends Fixed {
 
 /** Dictionary codes (Int16) over a fixed dictionary shared by every batch. */
 export class CodeCol extends Fixed {
-  private readonly values: Int16Array;
+  private values: Int16Array;
   /** The codes a finished batch gets. */
   private readonly out: BatchArray<Int16Array>;
   constructor(
@@ -240,10 +277,14 @@ export class CodeCol extends Fixed {
     capacity: number,
     nullable = true,
     reuse = false,
+    room = capacity,
   ) {
-    super(capacity, nullable, reuse);
-    this.values = new Int16Array(capacity);
+    super(capacity, nullable, reuse, room);
+    this.values = new Int16Array(this.room);
     this.out = new BatchArray((k) => new Int16Array(k), capacity, reuse);
+  }
+  protected growValues(rows: number): void {
+    this.values = grown(this.values, rows, (k) => new Int16Array(k));
   }
   set(row: number, code: number): void {
     this.values[row] = code;
@@ -257,7 +298,7 @@ export class CodeCol extends Fixed {
     this.values.fill(0, 0, n);
   }
   finish(n: number): Data {
-    const data = this.out.take(n);
+    const data = this.out.take(n, this.room);
     data.set(this.values.subarray(0, n));
     const d = makeData({
       type: this.type,

@@ -1,7 +1,9 @@
 // Builds canonical trace batches from events. Readers, the JSONL parser and the generator push
 // events; every `batchRows` rows a RecordBatch goes to the sink, so memory stays flat however long
 // the trace. Commands are decoded here once: op, error, role, scope and field columns. Columns are
-// preallocated per batch; a row writes only the fields its op has (the rest stay null). What a
+// allocated for FIRST_ROOM rows and grown when a row needs more, up to the batch (`room`: a small
+// input does not allocate every column at the full batch size; the batches, and so the bytes, stay
+// the same); a row writes only the fields its op has (the rest stay null). What a
 // decoded command writes (its row template: op, error, role, cache, range and fields) is written
 // when the batch is finished, template by template into the rows that name it (formats/arrow/
 // fixed-columns.ts `fill`), not row by row.
@@ -95,6 +97,15 @@ interface RowTemplate {
   id: number;
 }
 
+/**
+ * Rows the columns are allocated for at first, and the factor they grow by when a row needs more
+ * (up to `batchRows`): 1,024, 8,192, 65,536. Every growth allocates and copies every column (~150
+ * bytes a row) and leaves the old arrays to the collector, so they grow in few large steps: doubling
+ * (six steps to 65,536) cost the 98.7 MB log ~100 M instructions more than it saved.
+ */
+const FIRST_ROOM = 1024;
+const GROWTH = 8;
+
 /** Row templates kept at most (emptied when full): guest queues repeat a few hundred commands. */
 const TEMPLATE_CAPACITY = 4096;
 
@@ -117,6 +128,9 @@ export class TraceBuilder {
   private readonly queues: number;
   private readonly c;
   private readonly columns: { readonly name: string; finish(n: number): unknown }[];
+  /** Rows the columns and per-row arrays hold now (`grow`); every column, to grow together. */
+  private room: number;
+  private readonly fixed: (SmallCol | BigCol | CodeCol)[] = [];
   /** Per opcode/type code: the field targets of that op. */
   private readonly targets = new Map<number, readonly FieldTarget[]>();
   /** Decoded rows of fully known commands by (w0, w1) (words 2 and 3 zero). */
@@ -127,7 +141,7 @@ export class TraceBuilder {
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
   private causes: CauseSource | undefined;
   /** Per row of the batch: the number of its row template in `batchTemplates`, or -1 (none). */
-  private readonly rowTemplate: Int32Array;
+  private rowTemplate: Int32Array;
   /** The row templates the batch's rows name, by number (their values go in at `flush`). */
   private readonly batchTemplates: RowTemplate[] = [];
   /** The batch being built (a template's `epoch` tells whether it is numbered in this one). */
@@ -135,7 +149,7 @@ export class TraceBuilder {
   /** `expandTemplates`' counting sort: where each template's rows start and the next goes, and the rows by template. */
   private groupStart = new Int32Array(0);
   private groupEnd = new Int32Array(0);
-  private readonly groupRows: Int32Array;
+  private groupRows: Int32Array;
 
   constructor(
     readonly header: TraceHeader,
@@ -149,7 +163,8 @@ export class TraceBuilder {
     this.words = wordsPerSlot(header);
     const n = batchRows;
     const reuse = sink.takesBuffers === true;
-    const code = (d: FixedDictionary, nullable = true) => new CodeCol(d.type, d.vector, n, nullable, reuse);
+    const room = (this.room = Math.min(n, FIRST_ROOM));
+    const code = (d: FixedDictionary, nullable = true) => new CodeCol(d.type, d.vector, n, nullable, reuse, room);
     const codes = (d: FixedDictionary) => Object.fromEntries(d.values.map((v, i) => [v, i]));
     this.kindCodes = codes(this.dicts.kind) as Record<EventKind, number>;
     this.roleCodes = codes(this.dicts.role);
@@ -160,25 +175,25 @@ export class TraceBuilder {
     this.origin = this.originCodes.get(origin)!;
     this.opMasks = this.codec.table.opcode.map((r) => ({ w: r.w, mask: ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo) }));
     this.c = {
-      seq: new SmallCol(new Uint32(), n, false, reuse),
+      seq: new SmallCol(new Uint32(), n, false, reuse, room),
       kind: code(this.dicts.kind, false),
-      ts: new BigCol(new Int64(), n, true, reuse),
-      slot: new SmallCol(new Uint32(), n, true, reuse),
-      wrap: new SmallCol(new Uint8(), n, true, reuse),
-      w: [0, 1, 2, 3].map(() => new BigCol(new Uint64(), n, true, reuse)),
-      known: [0, 1].map(() => new BigCol(new Uint64(), n, true, reuse)),
+      ts: new BigCol(new Int64(), n, true, reuse, room),
+      slot: new SmallCol(new Uint32(), n, true, reuse, room),
+      wrap: new SmallCol(new Uint8(), n, true, reuse, room),
+      w: [0, 1, 2, 3].map(() => new BigCol(new Uint64(), n, true, reuse, room)),
+      known: [0, 1].map(() => new BigCol(new Uint64(), n, true, reuse, room)),
       op: code(this.dicts.op),
       error: code(this.dicts.error),
       role: code(this.dicts.role),
       cache: code(this.dicts.cache),
-      rangeBase: new BigCol(new Uint64(), n, true, reuse),
-      rangeBytes: new BigCol(new Uint64(), n, true, reuse),
+      rangeBase: new BigCol(new Uint64(), n, true, reuse, room),
+      rangeBytes: new BigCol(new Uint64(), n, true, reuse, room),
       origin: code(this.dicts.origin, false),
-      inferred: new SmallCol(new Uint8(), n, false, reuse),
-      cpu: new SmallCol(new Int32(), n, true, reuse),
+      inferred: new SmallCol(new Uint8(), n, false, reuse, room),
+      cpu: new SmallCol(new Int32(), n, true, reuse, room),
       cause: code(this.dicts.cause),
-      causeInferred: new SmallCol(new Uint8(), n, true, reuse),
-      queue: new SmallCol(new Uint8(), n, false, reuse),
+      causeInferred: new SmallCol(new Uint8(), n, true, reuse, room),
+      queue: new SmallCol(new Uint8(), n, false, reuse, room),
     };
     this.queues = header.queues?.length ?? 1;
     const c = this.c;
@@ -211,13 +226,14 @@ export class TraceBuilder {
     for (const f of fieldColumns(header.arch)) {
       const col =
         f.bits > 32
-          ? new BigCol(new Uint64(), n, true, reuse)
-          : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n, true, reuse);
+          ? new BigCol(new Uint64(), n, true, reuse, room)
+          : new SmallCol(f.bits <= 8 ? new Uint8() : f.bits <= 16 ? new Uint16() : new Uint32(), n, true, reuse, room);
       byField.set(f.field, col);
       common.push([f.column, col]);
     }
-    this.rowTemplate = new Int32Array(n).fill(-1);
-    this.groupRows = new Int32Array(n);
+    for (const [, col] of common) this.fixed.push(col as SmallCol | BigCol | CodeCol);
+    this.rowTemplate = new Int32Array(room).fill(-1);
+    this.groupRows = new Int32Array(room);
     const byName = new Map(common);
     this.columns = this.schema.fields.map((f) => {
       const col = byName.get(f.name);
@@ -494,6 +510,17 @@ export class TraceBuilder {
     this.sink.write(new RecordBatch(this.schema, data));
   }
 
+  /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
+  private grow(): void {
+    const room = Math.min(GROWTH * this.room, this.batchRows);
+    for (const col of this.fixed) col.grow(room);
+    const ids = new Int32Array(room).fill(-1);
+    ids.set(this.rowTemplate);
+    this.rowTemplate = ids;
+    this.groupRows = new Int32Array(room);
+    this.room = room;
+  }
+
   private begin(kind: EventKind, meta: EventMeta): number {
     const c = this.c;
     const r = this.row;
@@ -527,8 +554,12 @@ export class TraceBuilder {
     return r;
   }
 
+  /** The row is written: the next one has room (the batch is flushed when full, else the columns grow). */
   private end(): void {
-    if (++this.row >= this.batchRows) this.flush();
+    if (++this.row >= this.room) {
+      if (this.row >= this.batchRows) this.flush();
+      else this.grow();
+    }
   }
 }
 
