@@ -38,6 +38,7 @@ import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
 import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
+import { SidTable } from './sid-table.js';
 import type { PageTableModel } from './tables.js';
 import type { Arrangement } from '../vmm/arrangement.js';
 
@@ -179,7 +180,7 @@ export class Smmuv3Host implements HostModel {
   private readonly devices = new Map<number, DeviceSpec>();
   private readonly unitOf = new Map<number, number>(); // topology IOMMU id → index
   /** Each guest SID's physical SMMU and pSID: the oracle's probes, one lookup each. */
-  private readonly routes = new Map<number, { readonly unit: Smmuv3; readonly psid: number }>();
+  private readonly routes = new SidTable<{ readonly unit: Smmuv3; readonly psid: number }>();
   /** The direct (VCMDQ-like) queue of each physical SMMU: its own CMD_SYNC bookkeeping. */
   private readonly vcmdq: readonly QueueContext[];
   /** Scratch of vsmmuInvalidate: the copied user entries and the per-part blocks, reused per ioctl. */
