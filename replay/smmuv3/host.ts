@@ -326,7 +326,7 @@ export class Smmuv3Host implements HostModel {
     // are this host's scratch arrays (issue copies the commands into the physical queue).
     const block = this.blocks;
     const fill = this.blockFill;
-    fill.fill(0);
+    for (let k = 0; k < v.parts.length; k++) fill[k] = 0; // this vIOMMU's parts: a loop, not the fill() builtin (a C++ call) per ioctl
     let last = 0;
     let cur = 0;
     let errno: Errno | 0 = 0;
