@@ -41,7 +41,8 @@ import {
   type QueueUnit,
   type Translation,
 } from '../unit.js';
-import { ConfigCache } from './config-cache.js';
+import { cdIn, ConfigCache } from './config-cache.js';
+import { SidTable } from './sid-table.js';
 import * as qt from './qemu-trace.js';
 import {
   CERROR,
@@ -158,10 +159,10 @@ export class Smmuv3 implements QueueUnit {
   /** `qbase` as a number (ADDR is at most 52 bits): the fetch address without a BigInt. */
   private qbaseNum = 0;
 
-  private readonly streams = new Map<number, Ste>();
+  private readonly streams = new SidTable<Ste>();
   readonly config: ConfigCache;
   readonly tlb: TranslationCache<TlbTag>;
-  private readonly atcs = new Map<number, TranslationCache<AtcTag>>();
+  private readonly atcs = new SidTable<TranslationCache<AtcTag>>();
   private readonly atcCapacity: number;
   private readonly walkCache: boolean;
   private readonly pages: PageTableModel;
@@ -686,19 +687,24 @@ export class Smmuv3 implements QueueUnit {
     ssid: number,
     fill: boolean,
   ): { readonly ste: Ste; readonly cd: Cd | undefined; readonly cached: boolean } | string {
-    let ste = this.config.ste(sid);
+    // One look-up finds what the cache holds for the StreamID: its STE and its CDs (config-cache.ts).
+    let e = this.config.entry(sid);
+    let ste = e?.ste;
     const steCached = ste !== undefined;
     if (ste === undefined) {
       ste = this.streams.get(sid);
       if (ste === undefined) return 'C_BAD_STREAMID';
-      if (fill) this.config.putSte(sid, ste);
+      if (fill) {
+        this.config.putSte(sid, ste);
+        e ??= this.config.entry(sid);
+      }
     }
     const out = this.cfg;
     out.ste = ste;
     out.cd = undefined;
     out.cached = steCached;
     if (ste.s1 === undefined) return out;
-    let cd = this.config.cd(sid, ssid);
+    let cd = e === undefined ? undefined : cdIn(e, ssid);
     const cdCached = cd !== undefined;
     if (cd === undefined) {
       cd = ste.s1.cds.get(ssid);

@@ -38,6 +38,7 @@ import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
 import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
+import { SidTable } from './sid-table.js';
 import type { PageTableModel } from './tables.js';
 import type { Arrangement } from '../vmm/arrangement.js';
 
@@ -179,7 +180,7 @@ export class Smmuv3Host implements HostModel {
   private readonly devices = new Map<number, DeviceSpec>();
   private readonly unitOf = new Map<number, number>(); // topology IOMMU id → index
   /** Each guest SID's physical SMMU and pSID: the oracle's probes, one lookup each. */
-  private readonly routes = new Map<number, { readonly unit: Smmuv3; readonly psid: number }>();
+  private readonly routes = new SidTable<{ readonly unit: Smmuv3; readonly psid: number }>();
   /** The direct (VCMDQ-like) queue of each physical SMMU: its own CMD_SYNC bookkeeping. */
   private readonly vcmdq: readonly QueueContext[];
   /** Scratch of vsmmuInvalidate: the copied user entries and the per-part blocks, reused per ioctl. */
@@ -325,7 +326,7 @@ export class Smmuv3Host implements HostModel {
     // are this host's scratch arrays (issue copies the commands into the physical queue).
     const block = this.blocks;
     const fill = this.blockFill;
-    fill.fill(0);
+    for (let k = 0; k < v.parts.length; k++) fill[k] = 0; // this vIOMMU's parts: a loop, not the fill() builtin (a C++ call) per ioctl
     let last = 0;
     let cur = 0;
     let errno: Errno | 0 = 0;

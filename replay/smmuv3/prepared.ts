@@ -81,18 +81,29 @@ export interface PrepareConfig {
 
 const num = (v: bigint | undefined): number => Number(v ?? 0n);
 
-/** Every field unset: the base every prepared command is built from. */
-const NOTHING = {
-  kind: 'none',
-  refused: undefined,
-  sid: 0,
-  ssid: undefined,
-  ignore: 0,
-  tlbi: undefined,
-  atcRange: undefined,
-  atcBounds: undefined,
-  msi: undefined,
-} as const;
+/** The fields of a prepared command besides its decoded form, kind and refusal; unset ones default. */
+type PreparedFields = Partial<Omit<Prepared, 'd' | 'kind' | 'refused'>>;
+
+/**
+ * A prepared command, every one built here as one object literal with every field in one order:
+ * one hidden class for all of them. (A spread of a base object, `{ ...base, d, kind }`, gave each
+ * prepared command a map of its own, so every load of one of its fields in the consume loop was
+ * megamorphic: thousands of maps on the generated traces.)
+ */
+function made(d: Decoded, kind: PreparedKind, refused: Fault | undefined, x?: PreparedFields): Prepared {
+  return {
+    d,
+    kind,
+    refused,
+    sid: x?.sid ?? 0,
+    ssid: x?.ssid,
+    ignore: x?.ignore ?? 0,
+    tlbi: x?.tlbi,
+    atcRange: x?.atcRange,
+    atcBounds: x?.atcBounds,
+    msi: x?.msi,
+  };
+}
 
 /**
  * The one dispatch over the opcode: every command of the table has its case (the switch is
@@ -100,8 +111,8 @@ const NOTHING = {
  */
 export function prepare(d: Decoded, c: PrepareConfig): Prepared {
   const op = smmuv3Op(d);
-  if (op === undefined) return { ...NOTHING, d, refused: ill(d.error!.message) }; // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
-  if (d.error !== undefined && !c.qemu) return { ...NOTHING, d, refused: ill(`${d.name}: ${d.error.message}`) }; // reserved bits, CS=3 (§2 row 7)
+  if (op === undefined) return made(d, 'none', ill(d.error!.message)); // unknown opcode, incl. 0x00 and 0x07 (§2 row 1)
+  if (d.error !== undefined && !c.qemu) return made(d, 'none', ill(`${d.name}: ${d.error.message}`)); // reserved bits, CS=3 (§2 row 7)
   const name = op.name;
   const f = d.fields;
   const needs = (): Fault | undefined => {
@@ -110,7 +121,7 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
   };
   /** A TLBI: refused for a missing feature (unless `qemu`), else selecting what `tlbi` says. */
   const tlbiUnless = (refused: Fault | undefined, spec: () => TlbiSpec): Prepared =>
-    refused !== undefined ? { ...NOTHING, d, refused } : { ...NOTHING, d, kind: 'tlbi', tlbi: spec() };
+    refused !== undefined ? made(d, 'none', refused) : made(d, 'tlbi', undefined, { tlbi: spec() });
   const tlbi = (regime: number, stage: number, vmid: number, asid: number, at: VaSpec, detail: () => string, scope?: Scope): TlbiSpec => ({
     regime,
     stage,
@@ -125,21 +136,21 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
   });
   // Stage-1 NS-EL1 entries: VMIDs are matched only when stage 2 exists (never by QEMU 7.2).
   const nh1Vmid = c.qemu || !c.features.s2p ? ANY : num(f.VMID);
-  const none: Prepared = { ...NOTHING, d };
+  const none: Prepared = made(d, 'none', undefined);
   switch (name) {
     case 'CMD_SYNC':
-      return { ...NOTHING, d, kind: 'sync', msi: msiOf(d, c.features) };
+      return made(d, 'sync', undefined, { msi: msiOf(d, c.features) });
     case 'CMD_PREFETCH_CONFIG':
     case 'CMD_PREFETCH_ADDR':
       return none; // a hint: nothing is fetched (QEMU: no-op)
     case 'CMD_CFGI_STE':
-      return { ...NOTHING, d, kind: 'cfgi_ste', refused: secureCfgi(d), sid: num(f.SID) };
+      return made(d, 'cfgi_ste', secureCfgi(d), { sid: num(f.SID) });
     case 'CMD_CFGI_STE_RANGE':
-      return { ...NOTHING, d, kind: 'cfgi_ste_range', refused: secureCfgi(d), sid: num(f.SID), ignore: steRangeIgnore(f.RANGE ?? 0n) };
+      return made(d, 'cfgi_ste_range', secureCfgi(d), { sid: num(f.SID), ignore: steRangeIgnore(f.RANGE ?? 0n) });
     case 'CMD_CFGI_CD':
-      return { ...NOTHING, d, kind: 'cfgi_cd', refused: secureCfgi(d), sid: num(f.SID), ssid: Number(f.SSID) };
+      return made(d, 'cfgi_cd', secureCfgi(d), { sid: num(f.SID), ssid: Number(f.SSID) });
     case 'CMD_CFGI_CD_ALL':
-      return { ...NOTHING, d, kind: 'cfgi_cd', refused: secureCfgi(d), sid: num(f.SID) };
+      return made(d, 'cfgi_cd', secureCfgi(d), { sid: num(f.SID) });
     case 'CMD_TLBI_NH_ALL':
       if (c.qemu)
         return tlbiUnless(undefined, () => tlbi(ANY, ANY, ANY, ANY, ALL_ENTRIES, qt.tlbiNhLine, { cache: 'iotlb', regime: 'nh' })); // flushes everything (§6.1)
@@ -161,7 +172,7 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
       return tlbiUnless(undefined, () => tlbi(c.qemu ? ANY : 0, ANY, ANY, ANY, ALL_ENTRIES, qt.tlbiNhLine));
     case 'CMD_TLBI_EL3_ALL':
     case 'CMD_TLBI_EL3_VA':
-      return c.qemu ? none : { ...none, refused: needs() }; // always refused on the Non-secure queue
+      return c.qemu ? none : made(d, 'none', needs()); // always refused on the Non-secure queue
     case 'CMD_TLBI_EL2_ALL':
       return c.qemu ? none : tlbiUnless(needs(), () => tlbi(1, ANY, ANY, ANY, ALL_ENTRIES, () => name));
     case 'CMD_TLBI_EL2_ASID':
@@ -187,14 +198,14 @@ export function prepare(d: Decoded, c: PrepareConfig): Prepared {
     case 'CMD_ATC_INV': {
       if (c.qemu) return none;
       const refused = needs();
-      if (refused !== undefined) return { ...none, refused };
+      if (refused !== undefined) return made(d, 'none', refused);
       // SSV=0 reaches entries with and without a PASID in the range (§2 "Field-by-field").
       const range = atcRange(f);
       const ssid = f.SSV === 1n ? Number(f.SSID) : undefined;
-      return { ...NOTHING, d, kind: 'atc_inv', sid: num(f.SID), ssid, atcRange: range, atcBounds: boundsOf(range) };
+      return made(d, 'atc_inv', undefined, { sid: num(f.SID), ssid, atcRange: range, atcBounds: boundsOf(range) });
     }
     case 'CMD_PRI_RESP':
-      return c.qemu ? none : { ...none, refused: needs() };
+      return c.qemu ? none : made(d, 'none', needs());
     case 'CMD_RESUME':
     case 'CMD_STALL_TERM':
       return none; // no stall model: nothing is stalled (QEMU 7.2: unhandled)

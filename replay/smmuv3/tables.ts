@@ -47,7 +47,9 @@ export function steOf(spec: SteSpec): Ste {
         : Object.entries(spec.cds).map(([k, v]) => [Number(k), v as number]);
     s1 = { cds: new Map(pairs.map(([ssid, asid]) => [ssid, { asid }])) };
   }
-  return { ...(s1 ? { s1 } : {}), s2: spec.s2 ?? false, vmid: spec.vmid ?? 0, strw: spec.strw ?? 'nh', ats: spec.ats ?? false };
+  // One literal with every field (s1 undefined when bypassed), not a spread: every STE shares one
+  // hidden class, so the probes' reads of its fields stay monomorphic (prepared.ts `made`).
+  return { s1, s2: spec.s2 ?? false, vmid: spec.vmid ?? 0, strw: spec.strw ?? 'nh', ats: spec.ats ?? false };
 }
 
 /** A region mapped with blocks instead of 4 KiB pages: level 2 = 2 MiB, level 1 = 1 GiB. */
