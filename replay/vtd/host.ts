@@ -81,6 +81,7 @@ export interface VtdHostOptions {
 const QI_LENGTH = 256;
 const HOST_QUEUE_BASE = 0x10000000n;
 const HOST_STATUS_BASE = 0x10010000n;
+const HOST_STATUS_AT = Number(HOST_STATUS_BASE);
 
 type ObjKind = 'device' | 'ioas' | 'hwpt_paging' | 'nested_hwpt';
 
@@ -149,15 +150,15 @@ class HostQueue {
         if (what[k] === 'dev_tlb_inv')
           this.ops(this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn)) ? this.devtlbSilentOp : this.devtlbOp);
       }
-      const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
-      this.mem.write32(status, QI_IN_USE);
-      const wait = waitDesc(status, QI_DONE);
+      const status = HOST_STATUS_AT + 4 * waitIndex;
+      this.mem.write32At(status, QI_IN_USE);
+      const wait = this.waitAt(waitIndex);
       this.write(waitIndex, wait);
       this.ops(this.syncOp);
       this.freeHead = (waitIndex + 1) % QI_LENGTH;
       this.ops(this.doorbellOp);
       this.unit.writeIQT(this.freeHead << 5);
-      if (this.mem.read32(status) === QI_DONE) return 0;
+      if (this.mem.read32At(status) === QI_DONE) return 0;
       const fsts = this.unit.readFSTS();
       if ((fsts & FSTS_IQE) !== 0) {
         // qi_check_fault: the descriptor at IQH is replaced by our wait, IQE cleared, -EINVAL.
@@ -173,6 +174,13 @@ class HostQueue {
       }
       throw new Error(`host queue of IOMMU ${this.iommu}: wait at slot ${waitIndex} neither completed nor failed`);
     }
+  }
+
+  /** The wait on desc_status[slot] of each wait slot: built once (a slot's wait is always the same). */
+  private readonly waits: (readonly bigint[] | undefined)[] = new Array<undefined>(QI_LENGTH).fill(undefined);
+
+  private waitAt(slot: number): readonly bigint[] {
+    return (this.waits[slot] ??= waitDesc(HOST_STATUS_BASE + BigInt(4 * slot), QI_DONE));
   }
 
   private write(slot: number, words: readonly bigint[]): void {
@@ -247,6 +255,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     topology.iommus.forEach((m, i) => {
       const mem = new GuestMemory();
       mem.addRegion(HOST_QUEUE_BASE, QI_LENGTH * 32);
+      mem.addRegion(HOST_STATUS_BASE, QI_LENGTH * 4); // desc_status[]: typed, so each wait's status word is one store
       // The physical context/PASID tables: each device's RID_PASID entry points at its nested HWPT.
       const devices = objects
         .flatMap((o) => o.parts)
