@@ -37,13 +37,15 @@ import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
   entryEnd,
-  devTlbDesc,
+  descHalves,
+  devTlbInto,
   iotlbDsiDesc,
-  pcPasidDesc,
-  piotlbDesc,
+  iotlbDsiInto,
+  pcPasidInto,
+  piotlbInto,
   psiAligned,
   QI_MAX_BATCHED_DESC_COUNT,
-  waitDesc,
+  waitInto,
   MAX_AGAW_PFN_WIDTH,
 } from './linux.js';
 import { RID_PASID } from './caches.js';
@@ -81,6 +83,7 @@ export interface VtdHostOptions {
 const QI_LENGTH = 256;
 const HOST_QUEUE_BASE = 0x10000000n;
 const HOST_STATUS_BASE = 0x10010000n;
+const HOST_QUEUE_AT = Number(HOST_QUEUE_BASE);
 const HOST_STATUS_AT = Number(HOST_STATUS_BASE);
 
 type ObjKind = 'device' | 'ioas' | 'hwpt_paging' | 'nested_hwpt';
@@ -139,7 +142,7 @@ class HostQueue {
    * descriptor. Returns 0, or the errno qi_submit_sync would return; callers on the flush path
    * ignore it, as Linux's do.
    */
-  submit(descs: readonly (readonly bigint[])[], what: readonly HostCmdName[], from = 0, to = descs.length): Errno | 0 {
+  submit(descs: readonly Uint32Array[], what: readonly HostCmdName[], from = 0, to = descs.length): Errno | 0 {
     for (let attempt = 0; ; attempt++) {
       const index = this.freeHead;
       const waitIndex = (index + to - from) % QI_LENGTH;
@@ -147,8 +150,7 @@ class HostQueue {
         const d = descs[k]!;
         this.write((index + k - from) % QI_LENGTH, d);
         this.ops(this.cmdOp(what[k]!));
-        if (what[k] === 'dev_tlb_inv')
-          this.ops(this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn)) ? this.devtlbSilentOp : this.devtlbOp);
+        if (what[k] === 'dev_tlb_inv') this.ops(this.unit.atcSilent(d[1]! & 0xffff) ? this.devtlbSilentOp : this.devtlbOp); // SID: qw0[47:32]
       }
       const status = HOST_STATUS_AT + 4 * waitIndex;
       this.mem.write32At(status, QI_IN_USE);
@@ -177,14 +179,15 @@ class HostQueue {
   }
 
   /** The wait on desc_status[slot] of each wait slot: built once (a slot's wait is always the same). */
-  private readonly waits: (readonly bigint[] | undefined)[] = new Array<undefined>(QI_LENGTH).fill(undefined);
+  private readonly waits: (Uint32Array | undefined)[] = new Array<undefined>(QI_LENGTH).fill(undefined);
 
-  private waitAt(slot: number): readonly bigint[] {
-    return (this.waits[slot] ??= waitDesc(HOST_STATUS_BASE + BigInt(4 * slot), QI_DONE));
+  private waitAt(slot: number): Uint32Array {
+    return (this.waits[slot] ??= waitInto(descHalves(), HOST_STATUS_BASE + BigInt(4 * slot), QI_DONE));
   }
 
-  private write(slot: number, words: readonly bigint[]): void {
-    this.mem.writeWords(HOST_QUEUE_BASE + BigInt(slot * 32), words);
+  /** A descriptor's halves (linux.ts `*Into`) into queue slot `slot`. */
+  private write(slot: number, halves: Uint32Array): void {
+    this.mem.writeHalvesAt(HOST_QUEUE_AT + slot * 32, halves);
   }
 }
 
@@ -198,8 +201,8 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   /** Guest SID → its device spec and nested HWPT. */
   private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested; readonly part: NestedPart }>();
   private readonly qdep: number;
-  /** Scratch of flushPart: one flush's descriptors and their names, reused. */
-  private readonly descs: bigint[][] = [];
+  /** Scratch of flushPart: one flush's descriptors (as halves, grown on demand) and their names, reused. */
+  private readonly descs: Uint32Array[] = [];
   private readonly what: HostCmdName[] = [];
 
   constructor(
@@ -317,15 +320,20 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     const descs = this.descs;
     const what = this.what;
     let n = 0;
-    descs[n] = piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih);
+    piotlbInto(this.scratch(0), obj.hostDid, RID_PASID, addr, mask, ih);
     what[n++] = 'p_iotlb_inv';
     for (const s of obj.specs) {
       if (!s.ats) continue;
-      descs[n] = devTlbDesc(s.psid, this.qdep, addr, mask);
+      devTlbInto(this.scratch(n), s.psid, this.qdep, addr, mask);
       what[n++] = 'dev_tlb_inv';
     }
     const q = this.queues[obj.unitIndex]!;
     for (let k = 0; k < n; k += QI_MAX_BATCHED_DESC_COUNT) q.submit(descs, what, k, Math.min(n, k + QI_MAX_BATCHED_DESC_COUNT));
+  }
+
+  /** The scratch halves of a flush's descriptor `k`. */
+  private scratch(k: number): Uint32Array {
+    return (this.descs[k] ??= descHalves());
   }
 
   /**
@@ -338,9 +346,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     if (d === undefined) return;
     const { spec, part: hwpt } = d;
     const q = this.queues[hwpt.unitIndex]!;
-    q.submit([pcPasidDesc(hwpt.hostDid, RID_PASID)], ['pc_inv']);
-    q.submit([iotlbDsiDesc(hwpt.hostDid)], ['iotlb_inv']);
-    if (spec.ats) q.submit([devTlbDesc(spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], ['dev_tlb_inv']);
+    q.submit([pcPasidInto(descHalves(), hwpt.hostDid, RID_PASID)], ['pc_inv']);
+    q.submit([iotlbDsiInto(descHalves(), hwpt.hostDid)], ['iotlb_inv']);
+    if (spec.ats) q.submit([devTlbInto(descHalves(), spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], ['dev_tlb_inv']);
   }
 
   /**
