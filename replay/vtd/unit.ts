@@ -42,7 +42,7 @@ import {
 } from './caches.js';
 import { DecodeCache } from '../decode-cache.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
-import { descriptorFault, prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
+import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
 import { invalidate } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
 import {
@@ -100,8 +100,6 @@ export interface DirectOutcome {
   readonly fence?: boolean;
 }
 
-const n = (v: bigint | undefined): number => Number(v ?? 0n);
-
 export class VtdUnit implements QueueUnit, WalkTables {
   readonly arch = 'vtd' as const;
   readonly caches: VtdCaches;
@@ -138,10 +136,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private baseNum = 0;
   private iqh = 0;
   private decoder = new DecodeCache(VTD, { descBytes: 16 });
+  /** submitDirect's decoded descriptors, 128- and 256-bit. */
+  private readonly directDecoders = [new DecodeCache(VTD, { descBytes: 16 }), new DecodeCache(VTD, { descBytes: 32 })];
   /** What this unit supports beyond the codec's table (prepared.ts), fixed at construction. */
   private readonly caps: DescriptorCaps;
-  /** Each decoded descriptor prepared for this unit (prepared.ts), made once per queue width. */
-  private preparedOf = new WeakMap<Decoded, Prepared>();
+  /** Each decoded descriptor prepared for this unit (prepared.ts), made once. */
+  private readonly preparedOf = new WeakMap<Decoded, Prepared>();
   /** The same, by the descriptor's bits in the queue (what `fetch` finds first, with no decode). */
   private preparedInPlace = new HalfWordCache<Prepared>();
   // Errors as the guest sees them, and the time-out state of the current pass.
@@ -390,8 +390,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.baseNum = base < 1n << 52n ? Number(base) : -1; // every slot address stays an exact double
     this.dw = dw;
     this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 });
-    // A descriptor's meaning depends on the width it is decoded with: prepared anew.
-    this.preparedOf = new WeakMap();
+    // The same bits are another descriptor at another width: found in place anew.
     this.preparedInPlace = new HalfWordCache();
   }
 
@@ -503,11 +502,6 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.events?.({ kind: 'error', error });
   }
 
-  /** Checks a decoded descriptor beyond the codec's table: what this unit supports. */
-  private check(d: Decoded): DescriptorFault | undefined {
-    return descriptorFault(d, this.caps);
-  }
-
   /** Runs one descriptor: refused ones fault; waits complete (or wait), invalidations take effect. */
   private execute(slot: number, p: Prepared): DescriptorFault | undefined {
     if (p.refused !== undefined) return p.refused;
@@ -566,13 +560,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
    * stops the fetch); the time-out itself is reported when the pass ends (endDirectPass).
    */
   submitDirect(words: readonly bigint[]): DirectOutcome {
-    const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
-    const bad = this.check(d);
+    const p = this.prepared(this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words));
+    const bad = p.refused;
     if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
-    if (d.name === 'inv_wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: d.fields.FN === 1n };
-    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID)))
-      this.directOutstanding ??= n(d.fields.SID);
-    else invalidate(this.caches, d, undefined);
+    if (p.kind === 'wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: p.fence };
+    if (p.kind === 'devtlb' && this.timesOut(p.sid)) this.directOutstanding ??= p.sid;
+    else invalidate(this.caches, p.d, undefined);
     return {};
   }
 
