@@ -43,8 +43,9 @@ import {
   iotlbDsiInto,
   pcPasidInto,
   piotlbInto,
-  psiAligned,
+  psiAlignedOf,
   QI_MAX_BATCHED_DESC_COUNT,
+  type PsiAligned,
   waitInto,
   MAX_AGAW_PFN_WIDTH,
 } from './linux.js';
@@ -220,6 +221,8 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   /** The direct queue's decoded descriptors (128- and 256-bit), and what direct() does with each. */
   private readonly directDecoders = [new DecodeCache(VTD, { descBytes: 16 }), new DecodeCache(VTD, { descBytes: 32 })];
   private readonly directPlans = new WeakMap<Decoded, DirectPlan>();
+  /** flushNested's (ADDR, AM), reused. */
+  private readonly psi: PsiAligned = { addr: 0, mask: 0 };
   /** Scratch of flushPart: one flush's descriptors (as halves, grown on demand) and their names, reused. */
   private readonly descs: Uint32Array[] = [];
   private readonly what: HostCmdName[] = [];
@@ -330,11 +333,11 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    * order, batched by 16.
    */
   private flushNested(obj: Nested, start: bigint, end: bigint, ih: boolean): void {
-    for (const part of obj.parts) this.flushPart(part, start, end, ih);
+    const psi = psiAlignedOf(start, end, this.psi); // the same (ADDR, AM) on every unit
+    for (const part of obj.parts) this.flushPart(part, psi.addr, psi.mask, ih);
   }
 
-  private flushPart(obj: NestedPart, start: bigint, end: bigint, ih: boolean): void {
-    const { addr, mask } = psiAligned(start, end);
+  private flushPart(obj: NestedPart, addr: number | bigint, mask: number, ih: boolean): void {
     // The descriptors go into this host's scratch arrays (submit copies them into the queue).
     const descs = this.descs;
     const what = this.what;

@@ -52,6 +52,47 @@ export function psiAligned(start: bigint, end: bigint): { addr: bigint; mask: nu
   return { addr: block === 0n ? 0n : start & ~(block - 1n) & M64, mask };
 }
 
+/** A range's (ADDR, AM), with ADDR a number when it is exact (psiAlignedOf's answer, reused by its caller). */
+export interface PsiAligned {
+  addr: number | bigint;
+  mask: number;
+}
+
+/** 2^53: numbers below are exact integers. */
+const EXACT = 2 ** 53;
+
+/**
+ * psiAligned into `out`, with no BigInt when the range is exact in doubles (0 ≤ start ≤ end <
+ * 2^53): the same arithmetic on numbers, where no 64-bit wrap can happen (spec/vtd.md §3).
+ * Otherwise psiAligned itself (ADDR a BigInt).
+ */
+export function psiAlignedOf(start: bigint, end: bigint, out: PsiAligned): PsiAligned {
+  const s = Number(start);
+  const e = Number(end);
+  if (!(s >= 0 && s <= e && e < EXACT)) {
+    const r = psiAligned(start, end);
+    out.addr = r.addr;
+    out.mask = r.mask;
+    return out;
+  }
+  const pfn = Math.floor(s / 4096);
+  const pages = Math.floor(e / 4096) - pfn + 1; // aligned_nrpages: the pages [s, e] touches
+  let aligned = 1; // __roundup_pow_of_two(pages); 0 and 1 give 1
+  let mask = 0; // ilog2(aligned)
+  while (aligned < pages) {
+    aligned *= 2;
+    mask++;
+  }
+  if (pfn % aligned !== 0) {
+    // The lowest bit from `mask` up where the first and last PFN agree (both below 2^41: one exists).
+    const endPfn = pfn + pages - 1;
+    while (Math.floor(pfn / 2 ** mask) % 2 !== Math.floor(endPfn / 2 ** mask) % 2) mask++;
+  }
+  out.addr = mask >= MAX_AGAW_PFN_WIDTH ? 0 : s - (s % (4096 * 2 ** mask));
+  out.mask = mask;
+  return out;
+}
+
 /** The end address of an iommufd entry (intel_nested_flush_cache): U64_MAX pages means everything. */
 export function entryEnd(addr: bigint, npages: bigint): bigint {
   return npages === M64 ? M64 : (addr + (npages << 12n) - 1n) & M64;
@@ -68,15 +109,27 @@ const WAIT = halvesEncoder('inv_wait', 4, ['SW', 'STATUS_DATA', 'STATUS_ADDR']);
 export const descHalves = (): Uint32Array => new Uint32Array(8);
 
 /** qi_desc_piotlb / qi_desc_piotlb_all: PSI-in-PASID, or PASID-selective when mask ≥ 52. */
-export function piotlbInto(out: Uint32Array, did: number, pasid: number, addr: bigint, mask: number, ih: boolean): Uint32Array {
+export function piotlbInto(out: Uint32Array, did: number, pasid: number, addr: number | bigint, mask: number, ih: boolean): Uint32Array {
   if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB_PASID(out, [2, did, pasid]);
+  if (typeof addr === 'number') {
+    const align = 4096 * 2 ** mask; // exact; so is the quotient below (a power of two)
+    return P_IOTLB_PAGE(out, [3, did, pasid, Math.floor(addr / align) * align, mask, ih ? 1 : 0]);
+  }
   const align = PAGE << BigInt(mask);
   return P_IOTLB_PAGE(out, [3, did, pasid, addr & ~(align - 1n), mask, ih ? 1 : 0]);
 }
 
 /** qi_desc_dev_iotlb (type 3): S=0 for one page, else the low mask-1 page bits of ADDR set (§3). */
-export function devTlbInto(out: Uint32Array, sid: number, qdep: number, addr: bigint, mask: number): Uint32Array {
+export function devTlbInto(out: Uint32Array, sid: number, qdep: number, addr: number | bigint, mask: number): Uint32Array {
   const mip = qdep >= 32 ? 0 : qdep; // QI_DEV_IOTLB_MAX_INVS: a depth of 32 or more is written as 0
+  if (typeof addr === 'number') {
+    // Below 2^53 with the low 11+mask bits set stays below 2^53 while 11+mask ≤ 52: exact.
+    if (mask === 0) return DEV_TLB(out, [sid, mip, Math.floor(addr / 4096) * 4096, 0]);
+    if (mask > 41 || !(addr >= 0 && addr < EXACT)) return devTlbInto(out, sid, qdep, BigInt(addr), mask);
+    const low = 2 ** (11 + mask);
+    const a = Math.floor(addr / low) * low + (low - 1); // addr | (low − 1)
+    return DEV_TLB(out, [sid, mip, Math.floor(a / 4096) * 4096, 1]);
+  }
   if (mask === 0) return DEV_TLB(out, [sid, mip, addr & ~(PAGE - 1n), 0]);
   const a = (addr | ((1n << BigInt(12 + mask - 1)) - 1n)) & ~(PAGE - 1n) & M64;
   return DEV_TLB(out, [sid, mip, a, 1]);
