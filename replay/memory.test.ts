@@ -36,3 +36,41 @@ describe('GuestMemory.writeHalvesAt', () => {
     expect(a.readWords(BigInt(BASE + 48), 2)).toEqual(WORDS);
   });
 });
+
+describe('GuestMemory 32-bit stores and loads', () => {
+  const HIGH = 2n ** 53n + 0x1000n; // sparse words by BigInt
+  const each = [BigInt(BASE + 64), 0x9000n, HIGH];
+
+  it('keeps the other half of the word, in a typed region, sparse RAM and high sparse RAM', () => {
+    for (const addr of each) {
+      const [a] = pair();
+      expect(a.writeWords(addr, [0x1111_2222_3333_4444n])).toBe(true);
+      expect(a.write32(addr + 4n, 0xaaaa_bbbb)).toBe(true);
+      expect(a.readWords(addr, 1)).toEqual([0xaaaa_bbbb_3333_4444n]);
+      expect(a.write32(addr, 0xcccc_dddd)).toBe(true);
+      expect(a.readWords(addr, 1)).toEqual([0xaaaa_bbbb_cccc_ddddn]);
+      expect(a.read32(addr)).toBe(0xcccc_dddd);
+      expect(a.read32(addr + 4n)).toBe(0xaaaa_bbbb);
+      // Near miss: the next word was not written.
+      expect(a.read32(addr + 8n)).toBe(0);
+      expect(a.readWords(addr + 8n, 1)).toEqual([0n]);
+    }
+  });
+
+  it('answers by number as by BigInt, and refuses unaligned and faulting addresses', () => {
+    for (const addr of [BASE + 64, 0x9000, 0x7_ffff_fff8]) {
+      const [a, b] = pair();
+      expect(a.write32At(addr + 4, 0x8000_0001)).toBe(true);
+      expect(b.write32(BigInt(addr + 4), 0x8000_0001)).toBe(true);
+      expect(a.readWords(BigInt(addr), 1)).toEqual(b.readWords(BigInt(addr), 1));
+      expect(a.readWords(BigInt(addr), 1)).toEqual([0x8000_0001_0000_0000n]);
+      expect(a.read32At(addr + 4)).toBe(b.read32(BigInt(addr + 4)));
+      expect(a.write32At(addr + 2, 1)).toBe(false);
+      expect(a.read32At(addr + 2)).toBeUndefined();
+      a.addFault(BigInt(addr), 4n);
+      expect(a.write32At(addr, 1)).toBe(false);
+      expect(a.write32At(addr + 4, 1)).toBe(true); // the fault covers the word's low half only
+      expect(a.read32At(addr + 4)).toBeUndefined(); // a load reads the whole word
+    }
+  });
+});

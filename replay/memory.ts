@@ -1,6 +1,8 @@
 // Guest-physical memory as the emulators see it: queue rings in fast typed-array regions, every
 // other address sparse RAM (reads 0 until written), and fault ranges where a fetch aborts
-// (SMMUv3 CERROR_ABT, VT-d IQERCD.IQEI = 2). Words are little-endian 64-bit.
+// (SMMUv3 CERROR_ABT, VT-d IQERCD.IQEI = 2). Words are little-endian 64-bit, unsigned.
+// Sparse RAM below 2^53 is kept in 4 KiB pages of 32-bit halves made on first write, so a status
+// word's 32-bit store or load (VT-d wait, SMMUv3 MSI) needs no BigInt; above, words by BigInt.
 
 interface Region {
   readonly base: bigint;
@@ -28,6 +30,12 @@ function writeRegion(r: Region, a: number, words: readonly bigint[]): void {
   for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
 }
 
+/** Bytes of one page of sparse RAM (a Uint32Array of its halves, low half of each word first). */
+const PAGE_BYTES = 4096;
+/** Sparse addresses from here up are kept as BigInt words (a double no longer holds each one). */
+const HIGH = 2n ** 53n;
+const LOW_HALF = 0xffffffffn;
+
 /** 64-bit words from their 32-bit halves, low half first. */
 function wordsOf(halves: Uint32Array): bigint[] {
   const out: bigint[] = [];
@@ -37,7 +45,10 @@ function wordsOf(halves: Uint32Array): bigint[] {
 
 export class GuestMemory {
   private readonly regions: Region[] = [];
-  private readonly sparse = new Map<bigint, bigint>();
+  /** Sparse RAM below 2^53: pages by number (address / PAGE_BYTES). */
+  private readonly pages = new Map<number, Uint32Array>();
+  /** Sparse RAM from 2^53: words by address / 8. */
+  private readonly high = new Map<bigint, bigint>();
   private readonly faults: { base: bigint; bytes: bigint }[] = [];
   /** The region the last access hit (queue rings are read and written over and over). */
   private last: Region | undefined;
@@ -96,7 +107,7 @@ export class GuestMemory {
       readRegion(r, Number(addr), out);
       return true;
     }
-    for (let k = 0; k < n; k++) out[k] = this.sparse.get((addr >> 3n) + BigInt(k)) ?? 0n;
+    for (let k = 0; k < n; k++) out[k] = this.sparseWord(addr + BigInt(8 * k));
     return true;
   }
 
@@ -154,31 +165,87 @@ export class GuestMemory {
       writeRegion(r, Number(addr), words);
       return true;
     }
-    words.forEach((w, k) => this.sparse.set((addr >> 3n) + BigInt(k), w));
+    words.forEach((w, k) => this.setSparseWord(addr + BigInt(8 * k), w));
     return true;
   }
 
-  /** 32-bit little-endian store (VT-d wait status write, SMMUv3 MSI write). */
+  /** The sparse page holding address `a` (below 2^53); made on first use when `make`. */
+  private page(a: number, make: boolean): Uint32Array | undefined {
+    const key = Math.floor(a / PAGE_BYTES);
+    let p = this.pages.get(key);
+    if (p === undefined && make) this.pages.set(key, (p = new Uint32Array(PAGE_BYTES / 4)));
+    return p;
+  }
+
+  /** The sparse word holding byte `addr` (the word at addr rounded down to 8). */
+  private sparseWord(addr: bigint): bigint {
+    if (addr >= HIGH) return this.high.get(addr >> 3n) ?? 0n;
+    const a = Number(addr);
+    const p = this.page(a, false);
+    if (p === undefined) return 0n;
+    const i = Math.floor((a % PAGE_BYTES) / 8) * 2;
+    return (BigInt(p[i + 1]!) << 32n) | BigInt(p[i]!);
+  }
+
+  private setSparseWord(addr: bigint, w: bigint): void {
+    if (addr >= HIGH) {
+      this.high.set(addr >> 3n, BigInt.asUintN(64, w));
+      return;
+    }
+    const a = Number(addr);
+    const p = this.page(a, true)!;
+    const i = Math.floor((a % PAGE_BYTES) / 8) * 2;
+    p[i] = Number(w & LOW_HALF);
+    p[i + 1] = Number((w >> 32n) & LOW_HALF);
+  }
+
+  /** 32-bit little-endian store (VT-d wait status write, SMMUv3 MSI write); false when unaligned or it aborts. */
   write32(addr: bigint, value: number): boolean {
+    if (addr < HIGH) return this.write32At(Number(addr), value);
     if ((addr & 3n) !== 0n || this.isFault(addr, 4)) return false;
-    const r = this.region(addr, 4);
-    if (r !== undefined && LITTLE_ENDIAN) {
-      r.halves[(Number(addr) - r.lo) / 4] = value >>> 0;
+    const key = addr >> 3n; // the word's other half is kept
+    const shift = (addr & 4n) * 8n;
+    this.high.set(key, ((this.high.get(key) ?? 0n) & ~(LOW_HALF << shift)) | (BigInt(value >>> 0) << shift));
+    return true;
+  }
+
+  /** write32 at an address given as a number (below 2^53), with no BigInt on a typed region or sparse RAM. */
+  write32At(a: number, value: number): boolean {
+    if (a % 4 !== 0 || (this.faults.length > 0 && this.isFault(BigInt(a), 4))) return false;
+    const r = this.regionAt(a, 4);
+    if (r === undefined) {
+      this.page(a, true)![(a % PAGE_BYTES) / 4] = value >>> 0;
       return true;
     }
-    // The word's other half is kept.
-    const shift = (addr & 4n) * 8n;
-    const merge = (old: bigint) => (old & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
-    if (r !== undefined) return this.writeWords(addr & ~7n, [merge(this.readWords(addr & ~7n, 1)![0]!)]);
-    const key = addr >> 3n; // sparse RAM (status words), as readWords and writeWords key it
-    this.sparse.set(key, merge(this.sparse.get(key) ?? 0n));
+    if (LITTLE_ENDIAN) {
+      r.halves[(a - r.lo) / 4] = value >>> 0;
+      return true;
+    }
+    // A big-endian host: the word's other half is kept.
+    const i = Math.floor((a - r.lo) / 8);
+    const shift = BigInt((a % 8) * 8);
+    r.words[i] = (r.words[i]! & ~(LOW_HALF << shift)) | (BigInt(value >>> 0) << shift);
     return true;
   }
 
+  /** 32-bit little-endian load; undefined when unaligned or the word it sits in aborts. */
   read32(addr: bigint): number | undefined {
-    if ((addr & 3n) !== 0n) return undefined;
-    const w = this.readWords(addr & ~7n, 1);
-    if (w === undefined) return undefined;
-    return Number((w[0]! >> ((addr & 4n) * 8n)) & 0xffffffffn);
+    if (addr < HIGH) return this.read32At(Number(addr));
+    if ((addr & 3n) !== 0n || this.isFault(addr & ~7n, 8)) return undefined;
+    return Number(((this.high.get(addr >> 3n) ?? 0n) >> ((addr & 4n) * 8n)) & LOW_HALF);
+  }
+
+  /** read32 at an address given as a number (below 2^53). */
+  read32At(a: number): number | undefined {
+    if (a % 4 !== 0) return undefined;
+    const word = a - (a % 8);
+    if (this.faults.length > 0 && this.isFault(BigInt(word), 8)) return undefined;
+    const r = this.regionAt(word, 8);
+    if (r === undefined) {
+      const p = this.page(a, false);
+      return p === undefined ? 0 : p[(a % PAGE_BYTES) / 4]!;
+    }
+    if (LITTLE_ENDIAN) return r.halves[(a - r.lo) / 4]!;
+    return Number((r.words[(word - r.lo) / 8]! >> BigInt((a % 8) * 8)) & LOW_HALF);
   }
 }

@@ -286,6 +286,28 @@ describe('hardware-direct queue (VCMDQ-like)', () => {
     expect(h.directPassEnd()).toBeUndefined();
   });
 
+  it('does a descriptor seen again as the first time, with the device state of now (the plan is kept, not the time-out)', () => {
+    const { h, ops } = host();
+    const dev = desc('dev_tlb_inv', { SID: A, ADDR: 0x5000n });
+    const lines = () => ops.splice(0).map((o) => `${o.kind}@${o.iommu} ${o.detail}`);
+    expect(h.direct(dev)).toEqual({ accepted: true });
+    const first = lines();
+    expect(first.some((l) => l.startsWith('devtlb_inv') && !l.includes('timed out'))).toBe(true);
+    expect(h.direct([...dev])).toEqual({ accepted: true });
+    expect(lines()).toEqual(first);
+    // Near miss: the same descriptor once the device stopped answering.
+    h.setAtcTimeout(A, true);
+    expect(h.direct([...dev])).toEqual({ accepted: true });
+    expect(lines().filter((l) => l.includes('(device timed out)')).length).toBe(1);
+    expect(h.directPassEnd()).toMatchObject({ code: 'ITE', sid: A });
+    // Only the unit asked for: a wait goes to every unit, or to the one named.
+    const wait = desc('inv_wait', { SW: 1, STATUS_ADDR: 0x1000n });
+    h.direct(wait);
+    expect(lines().filter((l) => l.startsWith('direct_cmd')).length).toBe(2);
+    h.direct(wait, h.topology.iommus[1]!.id);
+    expect(lines().filter((l) => l.startsWith('direct_cmd'))).toEqual([`direct_cmd@${h.topology.iommus[1]!.id} inv_wait 0x25 0x1000`]);
+  });
+
   it('refuses what bare hardware refuses, before any DID or SID rewrite (reserved bits, qw3, page responses)', () => {
     const { h } = host();
     // spec/vtd.md §2.2: IOTLB qw0 bit 8 is reserved (QEMU mask 0xffffffff0000f100); a global

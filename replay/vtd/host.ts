@@ -37,18 +37,23 @@ import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
   entryEnd,
-  devTlbDesc,
+  descHalves,
+  devTlbInto,
   iotlbDsiDesc,
-  pcPasidDesc,
-  piotlbDesc,
-  psiAligned,
+  iotlbDsiInto,
+  pcPasidInto,
+  piotlbInto,
+  psiAlignedOf,
   QI_MAX_BATCHED_DESC_COUNT,
-  waitDesc,
+  type PsiAligned,
+  waitInto,
   MAX_AGAW_PFN_WIDTH,
 } from './linux.js';
 import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
-import { descriptorFault, GUEST_CAPS, VtdUnit, type VtdUnitOptions } from './unit.js';
+import { descriptorFault, GUEST_CAPS, VtdUnit, type DescriptorFault, type VtdUnitOptions } from './unit.js';
+import { DecodeCache } from '../decode-cache.js';
+import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
 import { unreachable } from '../../formats/result.js';
 import { IOTLB_G, vtdOp } from '../../formats/vtd/descriptors.js';
@@ -81,6 +86,8 @@ export interface VtdHostOptions {
 const QI_LENGTH = 256;
 const HOST_QUEUE_BASE = 0x10000000n;
 const HOST_STATUS_BASE = 0x10010000n;
+const HOST_QUEUE_AT = Number(HOST_QUEUE_BASE);
+const HOST_STATUS_AT = Number(HOST_STATUS_BASE);
 
 type ObjKind = 'device' | 'ioas' | 'hwpt_paging' | 'nested_hwpt';
 
@@ -98,6 +105,20 @@ interface Nested extends HostObject {
 
 /** The descriptors the host submits (the host_cmd op's text). */
 type HostCmdName = 'p_iotlb_inv' | 'dev_tlb_inv' | 'pc_inv' | 'iotlb_inv';
+
+/** A direct-queue descriptor on one unit: its rewritten words and the host ops' texts. */
+interface DirectTarget {
+  readonly unit: number;
+  readonly iommu: number;
+  readonly words: bigint[];
+  readonly detail: string;
+  /** Device-TLB descriptors: the physical SID, and the devtlb_inv op's text before its time-out note. */
+  readonly psid: number | undefined;
+  readonly devtlbDetail: string;
+}
+
+/** What direct() does with a descriptor: refuse it (IQE), leave it to the VMM, or run it per unit. */
+type DirectPlan = DescriptorFault | 'trapped' | readonly DirectTarget[];
 
 /** qi_submit_sync on one physical unit. */
 class HostQueue {
@@ -138,7 +159,7 @@ class HostQueue {
    * descriptor. Returns 0, or the errno qi_submit_sync would return; callers on the flush path
    * ignore it, as Linux's do.
    */
-  submit(descs: readonly (readonly bigint[])[], what: readonly HostCmdName[], from = 0, to = descs.length): Errno | 0 {
+  submit(descs: readonly Uint32Array[], what: readonly HostCmdName[], from = 0, to = descs.length): Errno | 0 {
     for (let attempt = 0; ; attempt++) {
       const index = this.freeHead;
       const waitIndex = (index + to - from) % QI_LENGTH;
@@ -146,18 +167,17 @@ class HostQueue {
         const d = descs[k]!;
         this.write((index + k - from) % QI_LENGTH, d);
         this.ops(this.cmdOp(what[k]!));
-        if (what[k] === 'dev_tlb_inv')
-          this.ops(this.unit.atcSilent(Number((d[0]! >> 32n) & 0xffffn)) ? this.devtlbSilentOp : this.devtlbOp);
+        if (what[k] === 'dev_tlb_inv') this.ops(this.unit.atcSilent(d[1]! & 0xffff) ? this.devtlbSilentOp : this.devtlbOp); // SID: qw0[47:32]
       }
-      const status = HOST_STATUS_BASE + BigInt(4 * waitIndex);
-      this.mem.write32(status, QI_IN_USE);
-      const wait = waitDesc(status, QI_DONE);
+      const status = HOST_STATUS_AT + 4 * waitIndex;
+      this.mem.write32At(status, QI_IN_USE);
+      const wait = this.waitAt(waitIndex);
       this.write(waitIndex, wait);
       this.ops(this.syncOp);
       this.freeHead = (waitIndex + 1) % QI_LENGTH;
       this.ops(this.doorbellOp);
       this.unit.writeIQT(this.freeHead << 5);
-      if (this.mem.read32(status) === QI_DONE) return 0;
+      if (this.mem.read32At(status) === QI_DONE) return 0;
       const fsts = this.unit.readFSTS();
       if ((fsts & FSTS_IQE) !== 0) {
         // qi_check_fault: the descriptor at IQH is replaced by our wait, IQE cleared, -EINVAL.
@@ -175,8 +195,16 @@ class HostQueue {
     }
   }
 
-  private write(slot: number, words: readonly bigint[]): void {
-    this.mem.writeWords(HOST_QUEUE_BASE + BigInt(slot * 32), words);
+  /** The wait on desc_status[slot] of each wait slot: built once (a slot's wait is always the same). */
+  private readonly waits: (Uint32Array | undefined)[] = new Array<undefined>(QI_LENGTH).fill(undefined);
+
+  private waitAt(slot: number): Uint32Array {
+    return (this.waits[slot] ??= waitInto(descHalves(), HOST_STATUS_BASE + BigInt(4 * slot), QI_DONE));
+  }
+
+  /** A descriptor's halves (linux.ts `*Into`) into queue slot `slot`. */
+  private write(slot: number, halves: Uint32Array): void {
+    this.mem.writeHalvesAt(HOST_QUEUE_AT + slot * 32, halves);
   }
 }
 
@@ -190,8 +218,13 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   /** Guest SID → its device spec and nested HWPT. */
   private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested; readonly part: NestedPart }>();
   private readonly qdep: number;
-  /** Scratch of flushPart: one flush's descriptors and their names, reused. */
-  private readonly descs: bigint[][] = [];
+  /** The direct queue's decoded descriptors (128- and 256-bit), and what direct() does with each. */
+  private readonly directDecoders = [new DecodeCache(VTD, { descBytes: 16 }), new DecodeCache(VTD, { descBytes: 32 })];
+  private readonly directPlans = new WeakMap<Decoded, DirectPlan>();
+  /** flushNested's (ADDR, AM), reused. */
+  private readonly psi: PsiAligned = { addr: 0, mask: 0 };
+  /** Scratch of flushPart: one flush's descriptors (as halves, grown on demand) and their names, reused. */
+  private readonly descs: Uint32Array[] = [];
   private readonly what: HostCmdName[] = [];
 
   constructor(
@@ -247,6 +280,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     topology.iommus.forEach((m, i) => {
       const mem = new GuestMemory();
       mem.addRegion(HOST_QUEUE_BASE, QI_LENGTH * 32);
+      mem.addRegion(HOST_STATUS_BASE, QI_LENGTH * 4); // desc_status[]: typed, so each wait's status word is one store
       // The physical context/PASID tables: each device's RID_PASID entry points at its nested HWPT.
       const devices = objects
         .flatMap((o) => o.parts)
@@ -299,24 +333,29 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    * order, batched by 16.
    */
   private flushNested(obj: Nested, start: bigint, end: bigint, ih: boolean): void {
-    for (const part of obj.parts) this.flushPart(part, start, end, ih);
+    const psi = psiAlignedOf(start, end, this.psi); // the same (ADDR, AM) on every unit
+    for (const part of obj.parts) this.flushPart(part, psi.addr, psi.mask, ih);
   }
 
-  private flushPart(obj: NestedPart, start: bigint, end: bigint, ih: boolean): void {
-    const { addr, mask } = psiAligned(start, end);
+  private flushPart(obj: NestedPart, addr: number | bigint, mask: number, ih: boolean): void {
     // The descriptors go into this host's scratch arrays (submit copies them into the queue).
     const descs = this.descs;
     const what = this.what;
     let n = 0;
-    descs[n] = piotlbDesc(obj.hostDid, RID_PASID, addr, mask, ih);
+    piotlbInto(this.scratch(0), obj.hostDid, RID_PASID, addr, mask, ih);
     what[n++] = 'p_iotlb_inv';
     for (const s of obj.specs) {
       if (!s.ats) continue;
-      descs[n] = devTlbDesc(s.psid, this.qdep, addr, mask);
+      devTlbInto(this.scratch(n), s.psid, this.qdep, addr, mask);
       what[n++] = 'dev_tlb_inv';
     }
     const q = this.queues[obj.unitIndex]!;
     for (let k = 0; k < n; k += QI_MAX_BATCHED_DESC_COUNT) q.submit(descs, what, k, Math.min(n, k + QI_MAX_BATCHED_DESC_COUNT));
+  }
+
+  /** The scratch halves of a flush's descriptor `k`. */
+  private scratch(k: number): Uint32Array {
+    return (this.descs[k] ??= descHalves());
   }
 
   /**
@@ -329,9 +368,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     if (d === undefined) return;
     const { spec, part: hwpt } = d;
     const q = this.queues[hwpt.unitIndex]!;
-    q.submit([pcPasidDesc(hwpt.hostDid, RID_PASID)], ['pc_inv']);
-    q.submit([iotlbDsiDesc(hwpt.hostDid)], ['iotlb_inv']);
-    if (spec.ats) q.submit([devTlbDesc(spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], ['dev_tlb_inv']);
+    q.submit([pcPasidInto(descHalves(), hwpt.hostDid, RID_PASID)], ['pc_inv']);
+    q.submit([iotlbDsiInto(descHalves(), hwpt.hostDid)], ['iotlb_inv']);
+    if (spec.ats) q.submit([devTlbInto(descHalves(), spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], ['dev_tlb_inv']);
   }
 
   /**
@@ -342,64 +381,26 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    * not accepted (the VMM traps and emulates them).
    */
   direct(words: readonly bigint[], iommu?: number): DirectResult {
-    // With `iommu` the queue is that unit's own (one guest queue per physical unit): only there.
-    const here = (unitIndex: number): boolean => iommu === undefined || this.topology.iommus[unitIndex]!.id === iommu;
-    const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
-    // The hardware checks the guest's descriptor as bare hardware does, before any rewrite.
-    const bad = descriptorFault(d, GUEST_CAPS);
-    if (bad !== undefined) return { accepted: true, error: { code: 'IQE', value: bad.iqei, message: bad.why } };
-    const f = d.fields;
-    const name = vtdOp(d)!.name; // no fault: the type has a row
-    const out: { unit: number; words: bigint[] }[] = [];
+    const d = this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words);
+    let plan = this.directPlans.get(d);
+    if (plan === undefined) this.directPlans.set(d, (plan = this.planDirect(d, words)));
+    if (plan === 'trapped') return { accepted: false };
+    if ('iqei' in plan) return { accepted: true, error: { code: 'IQE', value: plan.iqei, message: plan.why } };
     let aborted: { fence: boolean } | undefined;
-    /** The guest's words with another 16-bit value at qw0[shift+15:shift] (DID or SID). */
-    const replace16 = (shift: bigint, v: number): bigint[] => [(words[0]! & ~(0xffffn << shift)) | (BigInt(v) << shift), ...words.slice(1)];
-    switch (name) {
-      case 'iotlb_inv':
-      case 'p_iotlb_inv': {
-        const global = name === 'iotlb_inv' && f.G === IOTLB_G.GLOBAL;
-        for (const o of global ? this.allNested() : this.nestedOf(Number(f.DID))) {
-          if (!here(o.unitIndex)) continue;
-          out.push({ unit: o.unitIndex, words: global ? iotlbDsiDesc(o.hostDid).slice(0, words.length) : replace16(16n, o.hostDid) });
-        }
-        break;
-      }
-      case 'dev_tlb_inv':
-      case 'p_dev_tlb_inv': {
-        const dev = this.byGuestSid.get(Number(f.SID));
-        if (dev === undefined || !here(dev.part.unitIndex)) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
-        // SID at qw0[47:32] (type 3) or qw0[31:16] (type 8).
-        out.push({ unit: dev.part.unitIndex, words: replace16(name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
-        break;
-      }
-      case 'inv_wait':
-        this.units.forEach((_, i) => {
-          if (here(i)) out.push({ unit: i, words: [...words] });
-        });
-        break;
-      case 'cc_inv':
-      case 'iec_inv':
-      case 'pc_inv':
-      case 'page_grp_resp':
-      case 'page_strm_resp':
-        return { accepted: false };
-      default:
-        return unreachable(name);
-    }
-    for (const o of out) {
-      const iommu = this.topology.iommus[o.unit]!.id;
-      this.ops({ kind: 'direct_cmd', iommu, detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}` });
+    for (const o of plan) {
+      // With `iommu` the queue is that unit's own (one guest queue per physical unit): only there.
+      if (iommu !== undefined && o.iommu !== iommu) continue;
+      this.ops({ kind: 'direct_cmd', iommu: o.iommu, detail: o.detail });
       // The hardware still waits like any queue: a wait is a physical completion point, and a
       // device-TLB descriptor an ATS round trip to the device.
-      if (d.name === 'inv_wait') this.ops({ kind: 'host_sync', iommu, detail: 'wait on the direct queue' });
+      if (d.name === 'inv_wait') this.ops({ kind: 'host_sync', iommu: o.iommu, detail: 'wait on the direct queue' });
       const unit = this.units[o.unit]!;
-      if (d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') {
-        const psid = this.byGuestSid.get(Number(f.SID))!.spec.psid;
+      if (o.psid !== undefined) {
         this.ops({
           kind: 'devtlb_inv',
-          iommu,
-          timedOut: unit.atcSilent(psid),
-          detail: `direct ${d.name} sid ${hex(Number(f.SID))}${unit.atcSilent(psid) ? ' (device timed out)' : ''}`,
+          iommu: o.iommu,
+          timedOut: unit.atcSilent(o.psid),
+          detail: `${o.devtlbDetail}${unit.atcSilent(o.psid) ? ' (device timed out)' : ''}`,
         });
       }
       const r = unit.submitDirect(o.words);
@@ -407,6 +408,58 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       if (r.aborted) aborted = { fence: r.fence === true };
     }
     return aborted ? { accepted: true, aborted: true, fence: aborted.fence } : { accepted: true };
+  }
+
+  /**
+   * What `direct` does with decoded descriptor `d` (its `words`), on every unit: its fault, not
+   * accepted, or the rewritten descriptor per unit. Fixed by the descriptor and the VM's objects,
+   * so made once per decoded descriptor.
+   */
+  private planDirect(d: Decoded, words: readonly bigint[]): DirectPlan {
+    // The hardware checks the guest's descriptor as bare hardware does, before any rewrite.
+    const bad = descriptorFault(d, GUEST_CAPS);
+    if (bad !== undefined) return bad;
+    const f = d.fields;
+    const name = vtdOp(d)!.name; // no fault: the type has a row
+    const out: { unit: number; words: bigint[] }[] = [];
+    /** The guest's words with another 16-bit value at qw0[shift+15:shift] (DID or SID). */
+    const replace16 = (shift: bigint, v: number): bigint[] => [(words[0]! & ~(0xffffn << shift)) | (BigInt(v) << shift), ...words.slice(1)];
+    switch (name) {
+      case 'iotlb_inv':
+      case 'p_iotlb_inv': {
+        const global = name === 'iotlb_inv' && f.G === IOTLB_G.GLOBAL;
+        for (const o of global ? this.allNested() : this.nestedOf(Number(f.DID)))
+          out.push({ unit: o.unitIndex, words: global ? iotlbDsiDesc(o.hostDid).slice(0, words.length) : replace16(16n, o.hostDid) });
+        break;
+      }
+      case 'dev_tlb_inv':
+      case 'p_dev_tlb_inv': {
+        const dev = this.byGuestSid.get(Number(f.SID));
+        if (dev === undefined) break; // no such device: nothing to invalidate (QEMU: unknown SID = success)
+        // SID at qw0[47:32] (type 3) or qw0[31:16] (type 8).
+        out.push({ unit: dev.part.unitIndex, words: replace16(name === 'dev_tlb_inv' ? 32n : 16n, dev.spec.psid) });
+        break;
+      }
+      case 'inv_wait':
+        this.units.forEach((_, i) => out.push({ unit: i, words: [...words] }));
+        break;
+      case 'cc_inv':
+      case 'iec_inv':
+      case 'pc_inv':
+      case 'page_grp_resp':
+      case 'page_strm_resp':
+        return 'trapped';
+      default:
+        return unreachable(name);
+    }
+    const devtlb = d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv';
+    return out.map((o) => ({
+      ...o,
+      iommu: this.topology.iommus[o.unit]!.id,
+      detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}`,
+      psid: devtlb ? this.byGuestSid.get(Number(f.SID))!.spec.psid : undefined,
+      devtlbDetail: devtlb ? `direct ${d.name} sid ${hex(Number(f.SID))}` : '',
+    }));
   }
 
   /** ITE at the end of a pass of the direct queue; ITESID as the guest knows the device (hardware maps it back). */

@@ -2,10 +2,12 @@
 // (ADDR, AM) alignment of cache.c calculate_psi_aligned_address, the device-TLB size encoding of
 // qi_desc_dev_iotlb, and the descriptors it batches. Arithmetic is 64-bit unsigned, as in C.
 // Descriptors are built by the shared table (formats/vtd/descriptors.ts), 256-bit wide: the host
-// queue of a nesting-capable unit is a scalable-mode queue (IQA.DW=1, spec/vtd.md §1.1).
+// queue of a nesting-capable unit is a scalable-mode queue (IQA.DW=1, spec/vtd.md §1.1). The
+// `*Into` builders fill 32-bit halves (compiled.ts), which the host writes into its queue as they
+// are; the `*Desc` forms give the same descriptor as 64-bit words.
 
 import { U64_MAX } from '../../formats/bits.js';
-import { encoder } from './compiled.js';
+import { halvesEncoder, wordsOf } from './compiled.js';
 
 /** MAX_AGAW_PFN_WIDTH: the mask that stands for the whole address space. */
 export const MAX_AGAW_PFN_WIDTH = 52;
@@ -50,43 +52,117 @@ export function psiAligned(start: bigint, end: bigint): { addr: bigint; mask: nu
   return { addr: block === 0n ? 0n : start & ~(block - 1n) & M64, mask };
 }
 
+/** A range's (ADDR, AM), with ADDR a number when it is exact (psiAlignedOf's answer, reused by its caller). */
+export interface PsiAligned {
+  addr: number | bigint;
+  mask: number;
+}
+
+/** 2^53: numbers below are exact integers. */
+const EXACT = 2 ** 53;
+
+/**
+ * psiAligned into `out`, with no BigInt when the range is exact in doubles (0 ≤ start ≤ end <
+ * 2^53): the same arithmetic on numbers, where no 64-bit wrap can happen (spec/vtd.md §3).
+ * Otherwise psiAligned itself (ADDR a BigInt).
+ */
+export function psiAlignedOf(start: bigint, end: bigint, out: PsiAligned): PsiAligned {
+  const s = Number(start);
+  const e = Number(end);
+  if (!(s >= 0 && s <= e && e < EXACT)) {
+    const r = psiAligned(start, end);
+    out.addr = r.addr;
+    out.mask = r.mask;
+    return out;
+  }
+  const pfn = Math.floor(s / 4096);
+  const pages = Math.floor(e / 4096) - pfn + 1; // aligned_nrpages: the pages [s, e] touches
+  let aligned = 1; // __roundup_pow_of_two(pages); 0 and 1 give 1
+  let mask = 0; // ilog2(aligned)
+  while (aligned < pages) {
+    aligned *= 2;
+    mask++;
+  }
+  if (pfn % aligned !== 0) {
+    // The lowest bit from `mask` up where the first and last PFN agree (both below 2^41: one exists).
+    const endPfn = pfn + pages - 1;
+    while (Math.floor(pfn / 2 ** mask) % 2 !== Math.floor(endPfn / 2 ** mask) % 2) mask++;
+  }
+  out.addr = mask >= MAX_AGAW_PFN_WIDTH ? 0 : s - (s % (4096 * 2 ** mask));
+  out.mask = mask;
+  return out;
+}
+
 /** The end address of an iommufd entry (intel_nested_flush_cache): U64_MAX pages means everything. */
 export function entryEnd(addr: bigint, npages: bigint): bigint {
   return npages === M64 ? M64 : (addr + (npages << 12n) - 1n) & M64;
 }
 
-const P_IOTLB = encoder('p_iotlb_inv', 4);
-const IOTLB = encoder('iotlb_inv', 4);
-const DEV_TLB = encoder('dev_tlb_inv', 4);
-const PC = encoder('pc_inv', 4);
-const WAIT = encoder('inv_wait', 4);
+const P_IOTLB_PASID = halvesEncoder('p_iotlb_inv', 4, ['G', 'DID', 'PASID']);
+const P_IOTLB_PAGE = halvesEncoder('p_iotlb_inv', 4, ['G', 'DID', 'PASID', 'ADDR', 'AM', 'IH']);
+const IOTLB = halvesEncoder('iotlb_inv', 4, ['G', 'DID']);
+const DEV_TLB = halvesEncoder('dev_tlb_inv', 4, ['SID', 'MIP', 'ADDR', 'S']);
+const PC = halvesEncoder('pc_inv', 4, ['G', 'DID', 'PASID']);
+const WAIT = halvesEncoder('inv_wait', 4, ['SW', 'STATUS_DATA', 'STATUS_ADDR']);
+
+/** A 256-bit descriptor's halves (the `*Into` builders fill one; the host reuses them). */
+export const descHalves = (): Uint32Array => new Uint32Array(8);
 
 /** qi_desc_piotlb / qi_desc_piotlb_all: PSI-in-PASID, or PASID-selective when mask ≥ 52. */
-export function piotlbDesc(did: number, pasid: number, addr: bigint, mask: number, ih: boolean): bigint[] {
-  if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB({ G: 2, DID: did, PASID: pasid });
+export function piotlbInto(out: Uint32Array, did: number, pasid: number, addr: number | bigint, mask: number, ih: boolean): Uint32Array {
+  if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB_PASID(out, [2, did, pasid]);
+  if (typeof addr === 'number') {
+    const align = 4096 * 2 ** mask; // exact; so is the quotient below (a power of two)
+    return P_IOTLB_PAGE(out, [3, did, pasid, Math.floor(addr / align) * align, mask, ih ? 1 : 0]);
+  }
   const align = PAGE << BigInt(mask);
-  return P_IOTLB({ G: 3, DID: did, PASID: pasid, ADDR: addr & ~(align - 1n), AM: mask, IH: ih ? 1 : 0 });
-}
-
-/** qi_desc_iotlb domain-selective (pasid.c flush of a nested/second-stage PASID entry). */
-export function iotlbDsiDesc(did: number): bigint[] {
-  return IOTLB({ G: 2, DID: did });
+  return P_IOTLB_PAGE(out, [3, did, pasid, addr & ~(align - 1n), mask, ih ? 1 : 0]);
 }
 
 /** qi_desc_dev_iotlb (type 3): S=0 for one page, else the low mask-1 page bits of ADDR set (§3). */
-export function devTlbDesc(sid: number, qdep: number, addr: bigint, mask: number): bigint[] {
+export function devTlbInto(out: Uint32Array, sid: number, qdep: number, addr: number | bigint, mask: number): Uint32Array {
   const mip = qdep >= 32 ? 0 : qdep; // QI_DEV_IOTLB_MAX_INVS: a depth of 32 or more is written as 0
-  if (mask === 0) return DEV_TLB({ SID: sid, MIP: mip, ADDR: addr & ~(PAGE - 1n) });
+  if (typeof addr === 'number') {
+    // Below 2^53 with the low 11+mask bits set stays below 2^53 while 11+mask ≤ 52: exact.
+    if (mask === 0) return DEV_TLB(out, [sid, mip, Math.floor(addr / 4096) * 4096, 0]);
+    if (mask > 41 || !(addr >= 0 && addr < EXACT)) return devTlbInto(out, sid, qdep, BigInt(addr), mask);
+    const low = 2 ** (11 + mask);
+    const a = Math.floor(addr / low) * low + (low - 1); // addr | (low − 1)
+    return DEV_TLB(out, [sid, mip, Math.floor(a / 4096) * 4096, 1]);
+  }
+  if (mask === 0) return DEV_TLB(out, [sid, mip, addr & ~(PAGE - 1n), 0]);
   const a = (addr | ((1n << BigInt(12 + mask - 1)) - 1n)) & ~(PAGE - 1n) & M64;
-  return DEV_TLB({ SID: sid, MIP: mip, ADDR: a, S: 1 });
-}
-
-/** pasid_cache_invalidation_with_pasid: PASID-selective PASID-cache invalidation. */
-export function pcPasidDesc(did: number, pasid: number): bigint[] {
-  return PC({ G: 1, DID: did, PASID: pasid });
+  return DEV_TLB(out, [sid, mip, a, 1]);
 }
 
 /** The wait qi_submit_sync appends: status write of QI_DONE to the slot's desc_status word (§1.5). */
-export function waitDesc(statusAddr: bigint, data: number): bigint[] {
-  return WAIT({ SW: 1, STATUS_DATA: data, STATUS_ADDR: statusAddr });
+export function waitInto(out: Uint32Array, statusAddr: bigint, data: number): Uint32Array {
+  return WAIT(out, [1, data, statusAddr]);
 }
+
+/** qi_desc_iotlb domain-selective (pasid.c flush of a nested/second-stage PASID entry). */
+export function iotlbDsiInto(out: Uint32Array, did: number): Uint32Array {
+  return IOTLB(out, [2, did]);
+}
+
+/** pasid_cache_invalidation_with_pasid: PASID-selective PASID-cache invalidation. */
+export function pcPasidInto(out: Uint32Array, did: number, pasid: number): Uint32Array {
+  return PC(out, [1, did, pasid]);
+}
+
+/** piotlbInto as 64-bit words. */
+export const piotlbDesc = (did: number, pasid: number, addr: bigint, mask: number, ih: boolean): bigint[] =>
+  wordsOf(piotlbInto(descHalves(), did, pasid, addr, mask, ih));
+
+/** iotlbDsiInto as 64-bit words. */
+export const iotlbDsiDesc = (did: number): bigint[] => wordsOf(iotlbDsiInto(descHalves(), did));
+
+/** devTlbInto as 64-bit words. */
+export const devTlbDesc = (sid: number, qdep: number, addr: bigint, mask: number): bigint[] =>
+  wordsOf(devTlbInto(descHalves(), sid, qdep, addr, mask));
+
+/** pcPasidInto as 64-bit words. */
+export const pcPasidDesc = (did: number, pasid: number): bigint[] => wordsOf(pcPasidInto(descHalves(), did, pasid));
+
+/** waitInto as 64-bit words. */
+export const waitDesc = (statusAddr: bigint, data: number): bigint[] => wordsOf(waitInto(descHalves(), statusAddr, data));

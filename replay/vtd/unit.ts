@@ -26,8 +26,6 @@
 import { hex } from '../../formats/bits.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
-import { IOTLB_G, vtdOp } from '../../formats/vtd/descriptors.js';
-import { unreachable } from '../../formats/result.js';
 import type { GuestMemory } from '../memory.js';
 import { VtdRing } from '../../formats/ring.js';
 import type { CacheEffect, CacheHits, ConsumerState, EventSink, QueueError, QueueUnit, Translation } from '../unit.js';
@@ -43,6 +41,8 @@ import {
   type WalkTables,
 } from './caches.js';
 import { DecodeCache } from '../decode-cache.js';
+import { HalfWordCache } from '../../formats/codec/word-cache.js';
+import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
 import { invalidate } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
 import {
@@ -67,61 +67,7 @@ import {
   type Iqei,
 } from './regs.js';
 
-/** What a unit supports beyond the codec's table (see the header table). */
-export interface DescriptorCaps {
-  /** QEMU 7.2 rules for waits. */
-  readonly compat: boolean;
-  /** CAP.MAMV. */
-  readonly mamv: number;
-}
-
-/** Why a unit refuses a descriptor: IQERCD.IQEI and a message. */
-export interface DescriptorFault {
-  readonly iqei: Iqei;
-  readonly why: string;
-}
-
-/** The guest-facing unit's capabilities: the architecture, QEMU's CAP.MAMV, no page requests. */
-export const GUEST_CAPS: DescriptorCaps = { compat: false, mamv: 18 };
-
-/**
- * Why a unit with `caps` refuses descriptor `d` with IQE (IQERCD.IQEI and a message), or
- * undefined when it executes it (spec/vtd.md §1.3-1.4, §2.2). One rule for bare hardware, the VMM
- * (which must refuse what the guest's vIOMMU does not advertise) and a hardware-direct queue.
- */
-export function descriptorFault(d: Decoded, caps: DescriptorCaps): DescriptorFault | undefined {
-  // The table maps unknown types and width to 3, reserved bits to 4.
-  if (d.error !== undefined) return { iqei: d.error.value as Iqei, why: `${d.name}: ${d.error.message}` };
-  const name = vtdOp(d)!.name; // without an error the type has a row
-  const f = d.fields;
-  switch (name) {
-    case 'iotlb_inv':
-      if (f.G === IOTLB_G.PAGE && n(f.AM) > caps.mamv)
-        return { iqei: IQEI.RESERVED_FIELD, why: `AM ${n(f.AM)} above CAP.MAMV ${caps.mamv}` };
-      return undefined;
-    case 'inv_wait': {
-      if (!caps.compat) return undefined;
-      const sw = f.SW === 1n;
-      const irq = f.IF === 1n;
-      if (f.PD === 1n) return { iqei: IQEI.RESERVED_FIELD, why: 'wait with PD (reserved in QEMU 7.2)' };
-      if (sw && irq) return { iqei: IQEI.RESERVED_FIELD, why: 'wait with both SW and IF (QEMU 7.2 asserts)' };
-      if (!sw && !irq) return { iqei: IQEI.RESERVED_FIELD, why: 'wait with neither SW nor IF' };
-      return undefined;
-    }
-    case 'page_grp_resp':
-    case 'page_strm_resp':
-      return { iqei: IQEI.INVALID_TYPE, why: `${name}: page requests are not supported (ECAP.PRS=0)` };
-    case 'cc_inv':
-    case 'dev_tlb_inv':
-    case 'iec_inv':
-    case 'p_iotlb_inv':
-    case 'pc_inv':
-    case 'p_dev_tlb_inv':
-      return undefined;
-    default:
-      return unreachable(name);
-  }
-}
+export { descriptorFault, GUEST_CAPS, type DescriptorCaps, type DescriptorFault } from './prepared.js';
 
 export interface VtdUnitOptions {
   /** The context/PASID tables: SID → DID and ATS. */
@@ -153,8 +99,6 @@ export interface DirectOutcome {
   /** That wait has FN=1: nothing after it is fetched (spec/vtd.md §1.2). */
   readonly fence?: boolean;
 }
-
-const n = (v: bigint | undefined): number => Number(v ?? 0n);
 
 export class VtdUnit implements QueueUnit, WalkTables {
   readonly arch = 'vtd' as const;
@@ -192,6 +136,14 @@ export class VtdUnit implements QueueUnit, WalkTables {
   private baseNum = 0;
   private iqh = 0;
   private decoder = new DecodeCache(VTD, { descBytes: 16 });
+  /** submitDirect's decoded descriptors, 128- and 256-bit. */
+  private readonly directDecoders = [new DecodeCache(VTD, { descBytes: 16 }), new DecodeCache(VTD, { descBytes: 32 })];
+  /** What this unit supports beyond the codec's table (prepared.ts), fixed at construction. */
+  private readonly caps: DescriptorCaps;
+  /** Each decoded descriptor prepared for this unit (prepared.ts), made once. */
+  private readonly preparedOf = new WeakMap<Decoded, Prepared>();
+  /** The same, by the descriptor's bits in the queue (what `fetch` finds first, with no decode). */
+  private preparedInPlace = new HalfWordCache<Prepared>();
   // Errors as the guest sees them, and the time-out state of the current pass.
   private iqeError: QueueError | undefined;
   private iteError: QueueError | undefined;
@@ -209,6 +161,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.restart = opts.restart ?? (this.compat ? 'on-iqt-write' : 'on-clear');
     this.smts = opts.smts ?? true;
     this.mamv = opts.mamv ?? 18;
+    this.caps = { compat: this.compat, mamv: this.mamv };
     this.events = opts.events;
     this.execEvents = opts.events !== undefined && opts.exec !== false;
     this.scalableOpt = opts.scalableMode;
@@ -437,6 +390,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.baseNum = base < 1n << 52n ? Number(base) : -1; // every slot address stays an exact double
     this.dw = dw;
     this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 });
+    // The same bits are another descriptor at another width: found in place anew.
+    this.preparedInPlace = new HalfWordCache();
   }
 
   /** IQT as an index, or undefined when it is invalid (beyond the queue, or bit 4 with DW=1). */
@@ -470,17 +425,17 @@ export class VtdUnit implements QueueUnit, WalkTables {
     const bytes = this.dw === 1 ? 32 : 16;
     while (this.iqh !== tail) {
       const slot = this.iqh;
-      const d =
+      const p =
         this.baseNum >= 0
-          ? this.decoder.fetch(this.mem, this.baseNum + slot * bytes, raw)
+          ? this.fetch(this.baseNum + slot * bytes, raw)
           : this.mem.readWordsInto(this.base + BigInt(slot * bytes), raw)
-            ? this.decoder.decode(raw)
+            ? this.prepared(this.decoder.decode(raw))
             : undefined;
-      if (d === undefined) {
+      if (p === undefined) {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
         break;
       }
-      const fault = this.execute(slot, d);
+      const fault = this.execute(slot, p);
       if (fault !== undefined) {
         this.raiseIqe(fault.iqei, fault.why); // IQH stays on the offending descriptor (§1.3)
         break;
@@ -489,6 +444,32 @@ export class VtdUnit implements QueueUnit, WalkTables {
       if (this.fenced) break; // FN: nothing after the wait until it completes (§1.2)
     }
     this.expireTimeouts();
+  }
+
+  /**
+   * The descriptor at `addr` as this unit runs it, read into `raw` (its length many words);
+   * undefined when the fetch aborts. Found first by its bits in place, else read and decoded (the
+   * decode cache) and prepared once per decoded descriptor.
+   */
+  private fetch(addr: number, raw: bigint[]): Prepared | undefined {
+    const n = raw.length * 2;
+    const h = this.mem.halvesAt(addr, n * 4);
+    const i = this.mem.halvesIndex;
+    if (h !== undefined) {
+      const hit = this.preparedInPlace.find(h, i, n);
+      if (hit !== undefined) return hit;
+    }
+    const d = this.decoder.fetch(this.mem, addr, raw);
+    if (d === undefined) return undefined;
+    const p = this.prepared(d);
+    if (h !== undefined) this.preparedInPlace.keep(h, i, n, p);
+    return p;
+  }
+
+  private prepared(d: Decoded): Prepared {
+    let p = this.preparedOf.get(d);
+    if (p === undefined) this.preparedOf.set(d, (p = prepare(d, this.caps)));
+    return p;
   }
 
   private raiseIqe(iqei: Iqei, message: string): void {
@@ -521,24 +502,19 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.events?.({ kind: 'error', error });
   }
 
-  /** Checks a decoded descriptor beyond the codec's table: what this unit supports. */
-  private check(d: Decoded): DescriptorFault | undefined {
-    return descriptorFault(d, { compat: this.compat, mamv: this.mamv });
-  }
-
-  /** Runs one valid descriptor: waits complete (or wait), invalidations take effect. */
-  private execute(slot: number, d: Decoded): DescriptorFault | undefined {
-    const bad = this.check(d);
-    if (bad !== undefined) return bad;
-    if (d.name === 'inv_wait') return this.wait(slot, d);
+  /** Runs one descriptor: refused ones fault; waits complete (or wait), invalidations take effect. */
+  private execute(slot: number, p: Prepared): DescriptorFault | undefined {
+    if (p.refused !== undefined) return p.refused;
+    if (p.kind === 'wait') return this.wait(slot, p);
+    const d = p.d;
     const effects: CacheEffect[] | undefined = this.execEvents ? [] : undefined;
-    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID))) {
+    if (p.kind === 'devtlb' && this.timesOut(p.sid)) {
       // Posted to a device that will not answer: nothing is invalidated, the time-out comes later.
-      this.outstanding ??= n(d.fields.SID);
+      this.outstanding ??= p.sid;
       effects?.push({
         cache: 'devtlb',
         dropped: 0,
-        scope: { cache: 'devtlb', sid: n(d.fields.SID) },
+        scope: { cache: 'devtlb', sid: p.sid },
         detail: 'no completion (device timed out)',
       });
     } else {
@@ -558,21 +534,20 @@ export class VtdUnit implements QueueUnit, WalkTables {
   }
 
   /** Invalidation wait (§2.2 type 0x5): completes unless an earlier device-TLB invalidation is in flight. */
-  private wait(slot: number, d: Decoded): DescriptorFault | undefined {
+  private wait(slot: number, p: Prepared): DescriptorFault | undefined {
     if (this.outstanding !== undefined) {
       this.pendingWaits.push(slot);
-      if (d.fields.FN === 1n) this.fenced = true;
-      if (this.execEvents) this.events!({ kind: 'exec', slot, name: d.name, effects: [] });
+      if (p.fence) this.fenced = true;
+      if (this.execEvents) this.events!({ kind: 'exec', slot, name: p.d.name, effects: [] });
       return undefined;
     }
-    const f = d.fields;
-    if (f.SW === 1n && !this.mem.write32(f.STATUS_ADDR ?? 0n, n(f.STATUS_DATA))) {
+    if (p.sw && !(p.statusAt >= 0 ? this.mem.write32At(p.statusAt, p.statusData) : this.mem.write32(p.statusAddr, p.statusData))) {
       // QEMU raises IQE when the status write fails; IQERCD has no code for it (§1.4): IQEI 0.
-      return { iqei: IQEI.NOT_AVAILABLE, why: `wait status write to ${hex(f.STATUS_ADDR ?? 0n)} failed` };
+      return { iqei: IQEI.NOT_AVAILABLE, why: `wait status write to ${hex(p.statusAddr)} failed` };
     }
-    if (f.IF === 1n) this.ics |= ICS_IWC;
+    if (p.irq) this.ics |= ICS_IWC;
     if (this.events) {
-      if (this.execEvents) this.events({ kind: 'exec', slot, name: d.name, effects: [] });
+      if (this.execEvents) this.events({ kind: 'exec', slot, name: p.d.name, effects: [] });
       this.events({ kind: 'complete', slot });
     }
     return undefined;
@@ -585,13 +560,12 @@ export class VtdUnit implements QueueUnit, WalkTables {
    * stops the fetch); the time-out itself is reported when the pass ends (endDirectPass).
    */
   submitDirect(words: readonly bigint[]): DirectOutcome {
-    const d = VTD.decode(words, { descBytes: words.length === 4 ? 32 : 16 });
-    const bad = this.check(d);
+    const p = this.prepared(this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words));
+    const bad = p.refused;
     if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
-    if (d.name === 'inv_wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: d.fields.FN === 1n };
-    if ((d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv') && this.timesOut(n(d.fields.SID)))
-      this.directOutstanding ??= n(d.fields.SID);
-    else invalidate(this.caches, d, undefined);
+    if (p.kind === 'wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: p.fence };
+    if (p.kind === 'devtlb' && this.timesOut(p.sid)) this.directOutstanding ??= p.sid;
+    else invalidate(this.caches, p.d, undefined);
     return {};
   }
 
