@@ -181,7 +181,7 @@ export class QueueRun {
     }
   }
 
-  /** The completion points in queue order, checked against bare hardware; returns the sorted latencies. */
+  /** The completion points in queue order, checked against bare hardware; returns the measured latencies, in no order. */
   completionRows(
     visit: (
       seq: number,
