@@ -12,7 +12,7 @@ afterEach(() => c?.dispose());
 
 function read(x: Completions): { rows: CompletionRow[]; sorted: number[] } {
   const rows: CompletionRow[] = [];
-  const sorted = [...x.rows((r) => rows.push(r))];
+  const sorted = [...x.rows((r) => rows.push(r))].sort((a, b) => a - b);
   return { rows, sorted };
 }
 

@@ -168,7 +168,7 @@ export class Completions {
     this.size--;
   }
 
-  /** Every point in queue order (call once, at the end); returns the sorted latencies. */
+  /** Every point in queue order (call once, at the end); returns the measured latencies, in no order. */
   rows(visit: (r: CompletionRow) => void): Float64Array {
     while (this.size > 0) this.spillHead();
     const latencies = new Float64Array(this.completed + this.orphans.length + this.patches.size);
@@ -196,7 +196,7 @@ export class Completions {
       visit({ pos, seq: b[at + 1]!, slot: b[at + 2]!, doorbellSeq: b[at + 3]!, commands: b[at + 4]!, latency });
     });
     while (p < patched.length) emitPatch(patched[p++]!);
-    return latencies.subarray(0, n).sort();
+    return latencies.subarray(0, n);
   }
 
   dispose(): void {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compileCosts, workIndex } from './cost/model.js';
 import { DEFAULT_COSTS } from './cost/params.js';
 import { Ledger } from './ledger.js';
-import { SUMMARY_COUNTS } from './tables.js';
+import { ALL_OP_KINDS, SUMMARY_COUNTS } from './tables.js';
 
 const C = DEFAULT_COSTS;
 
@@ -46,5 +46,23 @@ describe('Ledger', () => {
     l.host({ kind: 'devtlb_inv', iommu: 0, timedOut: true, detail: '' });
     expect(l.clock).toBe(C.atc_inv_rtt + C.atc_timeout);
     expect(l.countsByName().device_invalidations).toBe(2);
+  });
+});
+
+describe('Ledger.host', () => {
+  it('charges each host op kind by its own row of the cost model', () => {
+    const hostKinds = ['ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd'] as const;
+    const compiled = compileCosts(C, 'smmuv3');
+    for (const kind of hostKinds) {
+      const l = new Ledger(compiled, 0, 16);
+      l.host({ kind, iommu: 0, detail: '' });
+      const rows: unknown[][] = [];
+      l.flush((...r) => rows.push(r));
+      const w = workIndex(kind);
+      expect(
+        rows.map((r) => [r[0], r[5]]),
+        kind,
+      ).toEqual([[ALL_OP_KINDS[compiled.op[w]!], Math.round(compiled.cost[w]! * 1000) / 1000]]);
+    }
   });
 });

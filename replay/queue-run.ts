@@ -37,6 +37,76 @@ export interface RunOwner {
   vmmWork(kind: VmmOpKind): void;
 }
 
+/**
+ * The context a policy drives one queue run through. A class, not an object literal: a literal
+ * with getters (`get cons() {...}`) is made in dictionary mode (`%HasFastProperties` false), so
+ * every `ctx.x` in a policy's walk was a dictionary look-up in the generic LoadIC, which
+ * optimized code cannot inline. Here the fields are own data properties of one shape and the
+ * getters sit on the prototype. The functions stay own arrow fields: a policy may call them
+ * unbound, and migrate overrides one on an `Object.create(ctx)`.
+ */
+class RunContext implements PolicyContext {
+  readonly arch: PolicyContext['arch'];
+  readonly header: PolicyContext['header'];
+  readonly topology: Topology;
+  readonly host: HostModel;
+  /** Host entries kept per decoded command for this run's host (vmm/memo.ts). */
+  readonly vmm: VmmArch;
+  readonly command: PolicyContext['command'];
+  readonly setCons: PolicyContext['setCons'];
+  readonly raise: PolicyContext['raise'];
+  readonly complete: PolicyContext['complete'];
+  readonly executed: PolicyContext['executed'];
+  readonly op: PolicyContext['op'];
+  readonly cause: PolicyContext['cause'];
+  readonly inKernel: PolicyContext['inKernel'];
+  readonly seqAt: PolicyContext['seqAt'];
+  readonly traceEvents: number | undefined;
+
+  constructor(
+    private readonly run: QueueRun,
+    private readonly owner: RunOwner,
+    lane: QueueLane,
+    host: HostModel,
+    vmm: VmmArch,
+  ) {
+    const q = lane.q;
+    this.arch = q.header.arch;
+    this.header = q.header;
+    this.topology = lane.topology;
+    this.host = host;
+    this.vmm = vmm;
+    this.command = (pos) => q.decodedAt(pos);
+    this.setCons = (pos) => {
+      run.cons = pos;
+    };
+    this.raise = (pos, error) => run.raise(pos, error);
+    this.complete = (pos) => run.complete(pos);
+    this.executed = (pos) => run.executed(pos);
+    this.op = (kind) => owner.vmmWork(kind);
+    this.cause = (pos) => q.causeAt(pos);
+    this.inKernel = (fn) => owner.inKernel(fn);
+    this.seqAt = (pos) => q.seqAt(pos);
+    this.traceEvents = owner.traceEvents;
+  }
+
+  get cons(): number {
+    return this.run.cons;
+  }
+
+  get error(): GuestError | undefined {
+    return this.run.error;
+  }
+
+  get modeledUs(): number {
+    return this.owner.ledger.clock;
+  }
+
+  get eventSeq(): number {
+    return this.run.eventSeq;
+  }
+}
+
 export class QueueRun {
   /** Guest-visible state: consumer position, pending error, published up to. */
   cons: number;
@@ -48,7 +118,7 @@ export class QueueRun {
   private readonly checks: GuestStateCheck;
   readonly completions: Completions;
   /** Sequence number of the doorbell or acknowledgement being handled. */
-  private eventSeq = 0;
+  eventSeq = 0;
   /** Invalidations published since the last completion point. */
   private sinceSync = 0;
   /** Stale findings made before bare hardware reached the same completion point. */
@@ -71,41 +141,7 @@ export class QueueRun {
     // Probe plans are bare hardware's, shared by every oracle of this queue (probe-plan.ts).
     this.oracle = new StaleOracle(lane.topology, q.header.arch, host, MAX_OPEN_EPOCHS, lane.ref.plans);
     this.policy = policy;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's getters read this run's live state; inside a getter `this` is the context
-    const run = this;
-    const ledger = owner.ledger;
-    this.ctx = {
-      arch: q.header.arch,
-      header: q.header,
-      topology: lane.topology,
-      host,
-      // Host entries kept per decoded command for this run's host (vmm/memo.ts).
-      vmm: memoVmm(vmm, host),
-      get cons() {
-        return run.cons;
-      },
-      get error() {
-        return run.error;
-      },
-      command: (pos) => q.decodedAt(pos),
-      setCons: (pos) => {
-        run.cons = pos;
-      },
-      raise: (pos, error) => run.raise(pos, error),
-      complete: (pos) => run.complete(pos),
-      executed: (pos) => run.checks.executed(pos, lane.ref.error),
-      op: (kind) => owner.vmmWork(kind),
-      cause: (pos) => q.causeAt(pos),
-      inKernel: (fn) => owner.inKernel(fn),
-      get modeledUs() {
-        return ledger.clock;
-      },
-      seqAt: (pos) => q.seqAt(pos),
-      traceEvents: owner.traceEvents,
-      get eventSeq() {
-        return run.eventSeq;
-      },
-    };
+    this.ctx = new RunContext(this, owner, lane, host, memoVmm(vmm, host));
   }
 
   /** A stale finding on this queue: a violation unless bare hardware keeps the same entries. */
@@ -115,13 +151,20 @@ export class QueueRun {
     else if (r.violation) this.violation(r.v);
   };
 
-  private raise(pos: number, error: GuestError): void {
+  /** ctx.raise: the queue stops on `error` at `pos`. */
+  raise(pos: number, error: GuestError): void {
     this.cons = pos;
     this.error = { ...error, pos };
     this.oracle.stopped(pos, error, `the queue stopped on ${error.code} at slot ${ringIndex(pos, this.lane.q.entries)}`, this.stale);
   }
 
-  private complete(pos: number): void {
+  /** ctx.executed: the command at `pos` took effect. */
+  executed(pos: number): void {
+    this.checks.executed(pos, this.lane.ref.error);
+  }
+
+  /** ctx.complete: the completion point at `pos` completed. */
+  complete(pos: number): void {
     this.completions.complete(pos, this.owner.ledger.clock);
     this.oracle.completedBefore(pos, this.lane.q.completedAt(pos), this.stale);
   }
@@ -181,7 +224,7 @@ export class QueueRun {
     }
   }
 
-  /** The completion points in queue order, checked against bare hardware; returns the sorted latencies. */
+  /** The completion points in queue order, checked against bare hardware; returns the measured latencies, in no order. */
   completionRows(
     visit: (
       seq: number,
