@@ -494,10 +494,10 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   }
 
   /** A DMA from the guest device through the physical unit behind it (into its device TLB). */
-  translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
+  translate(guestSid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
     const d = this.byGuestSid.get(guestSid);
     if (d === undefined) return { ok: false, fault: `no device ${hex(guestSid)} in the topology` };
-    return this.units[d.part.unitIndex]!.translate(d.spec.psid, pasid, iova);
+    return this.units[d.part.unitIndex]!.translate(d.spec.psid, pasid, iova, page);
   }
 
   cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
@@ -506,9 +506,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     return this.units[d.part.unitIndex]!.cached(d.spec.psid, pasid, iova);
   }
 
-  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+  hits(guestSid: number, pasid: number | undefined, iova: bigint, _want?: number, page?: number): number {
     const d = this.byGuestSid.get(guestSid);
-    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova);
+    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova, undefined, page);
   }
 }
 

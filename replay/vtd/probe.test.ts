@@ -251,4 +251,31 @@ describe('translation walk (Translator)', () => {
     expect(r.unit.caches.iotlb.size).toBe(1);
     expect(r.unit.caches.iotlb.fullFlushes).toBe(1);
   });
+
+  it('by page number (the oracle passes pageOf) answers and fills as by address', () => {
+    const addrs = [...IOVAS, 0x40000fffn, 0x7fffffffn, (1n << 48n) - 1n, 1n << 48n, -4096n, -1n, 1n << 63n];
+    const pageOf = (a: bigint) => Number(a >> 12n);
+    for (const descBytes of [16, 32] as const) {
+      const opts = { descBytes, devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } };
+      const byAddr = rig(opts);
+      const byPage = rig(opts);
+      const pasids = descBytes === 32 ? [undefined, 3] : [undefined];
+      for (const pasid of pasids) {
+        for (const [sid] of DEVICES) {
+          for (const a of addrs) {
+            expect(byPage.unit.hits(sid, pasid, a, undefined, pageOf(a))).toBe(byAddr.unit.hits(sid, pasid, a));
+            expect(byPage.unit.translate(sid, pasid, a + 0x123n, pageOf(a + 0x123n))).toEqual(
+              byAddr.unit.translate(sid, pasid, a + 0x123n),
+            );
+            expect(byPage.unit.hits(sid, pasid, a, undefined, pageOf(a))).toBe(byAddr.unit.hits(sid, pasid, a));
+          }
+        }
+      }
+      expect(byPage.unit.caches.iotlb.size).toBe(byAddr.unit.caches.iotlb.size);
+      expect(byPage.unit.caches.walk.size).toBe(byAddr.unit.caches.walk.size);
+    }
+    // The output address: the leaf's, plus the offset (PageTableModel.pa), for a 2 MiB leaf too.
+    const r = rig({ devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } });
+    expect(r.unit.translate(C, undefined, 0x40123456n, pageOf(0x40123456n)).pa).toBe((7n << 52n) | (0n << 48n) | 0x40123456n);
+  });
 });
