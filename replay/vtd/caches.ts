@@ -9,7 +9,7 @@
 // Tables behind the caches are the unit's device table (SID → DID, ATS) and the page-table model.
 // Bounds (overflow empties the cache, like QEMU's IOTLB reset at 1024 entries): see CacheCapacity.
 
-import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
+import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
 import { PageCache, NO_PASID, indexesOfPage, tagOf } from './pagecache.js';
 import { LEVEL_SHIFT_N, type PageTableModel } from './pagetable.js';
 
@@ -133,9 +133,18 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
 /**
  * Cache lookups for a request, filling nothing, as HIT_* bits (Translator.hits). `walk` means every
  * paging-structure entry above the leaf is cached (the walk could be skipped); `config` means the
- * context entry (and in scalable mode the PASID entry) is cached. `page` as for translate.
+ * context entry (and in scalable mode the PASID entry) is cached. `page` as for translate; `want`
+ * (default HIT_ALL): the bits the caller reads, the other look-ups are skipped (their bits 0).
  */
-export function hits(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint, page?: number): number {
+export function hits(
+  c: VtdCaches,
+  t: WalkTables,
+  sid: number,
+  pasid: number | undefined,
+  iova: bigint,
+  page?: number,
+  want = HIT_ALL,
+): number {
   const device = t.devices.get(sid);
   if (targetFault(t, sid, device, pasid) !== undefined) return 0;
   const table = t.pageTable;
@@ -145,12 +154,15 @@ export function hits(c: VtdCaches, t: WalkTables, sid: number, pasid: number | u
   const leaf = table.leafLevel(device!.did, iova);
   const idx = c.idx;
   indexesOfPage(page ?? pageNumber(iova), idx);
-  let walk = true;
-  for (let l = 4; l > leaf; l--) walk &&= c.walk.getAt(tag, l, idx[l]!) !== undefined;
-  let bits = walk ? HIT_WALK : 0;
-  if (c.iotlb.getAt(tag, leaf, idx[leaf]!) !== undefined) bits |= HIT_IOTLB;
-  if (c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tlbPasid)))) bits |= HIT_CONFIG;
-  if (device!.ats && c.devtlb.get(sid)?.getAt(atcTag(pasid), leaf, idx[leaf]!) !== undefined) bits |= HIT_ATC;
+  let bits = 0;
+  if ((want & HIT_WALK) !== 0) {
+    let walk = true;
+    for (let l = 4; l > leaf; l--) walk &&= c.walk.getAt(tag, l, idx[l]!) !== undefined;
+    if (walk) bits |= HIT_WALK;
+  }
+  if ((want & HIT_IOTLB) !== 0 && c.iotlb.getAt(tag, leaf, idx[leaf]!) !== undefined) bits |= HIT_IOTLB;
+  if ((want & HIT_CONFIG) !== 0 && c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tlbPasid)))) bits |= HIT_CONFIG;
+  if ((want & HIT_ATC) !== 0 && device!.ats && c.devtlb.get(sid)?.getAt(atcTag(pasid), leaf, idx[leaf]!) !== undefined) bits |= HIT_ATC;
   return bits;
 }
 

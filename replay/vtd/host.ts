@@ -505,9 +505,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     return this.units[d.part.unitIndex]!.cached(d.spec.psid, pasid, iova);
   }
 
-  hits(guestSid: number, pasid: number | undefined, iova: bigint, _want?: number, page?: number): number {
+  hits(guestSid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
     const d = this.byGuestSid.get(guestSid);
-    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova, undefined, page);
+    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova, want, page);
   }
 }
 

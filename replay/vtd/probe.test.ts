@@ -3,7 +3,7 @@
 // (sizes: §3). The expected coverage below is written from the spec rules, independently of the
 // emulator's code: a point loses a cache entry iff the rule of that descriptor covers it.
 import { describe, expect, it } from 'vitest';
-import type { CacheHits } from '../unit.js';
+import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, type CacheHits } from '../unit.js';
 import { desc, rig } from './testkit.js';
 import type { DeviceEntry } from './caches.js';
 
@@ -277,5 +277,18 @@ describe('translation walk (Translator)', () => {
     // The output address: the leaf's, plus the offset (PageTableModel.pa), for a 2 MiB leaf too.
     const r = rig({ devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } });
     expect(r.unit.translate(C, undefined, 0x40123456n, pageOf(0x40123456n)).pa).toBe((7n << 52n) | (0n << 48n) | 0x40123456n);
+  });
+
+  it('hits with `want` answers the bits asked as the full look-up does (Translator.hits)', () => {
+    const r = rig({ descBytes: 32, devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } });
+    for (const [sid] of DEVICES.slice(0, 3)) for (const a of IOVAS.slice(0, 5)) r.unit.translate(sid, 3, a);
+    r.unit.translate(A, undefined, 0x40001000n);
+    for (const [sid] of DEVICES)
+      for (const pasid of [undefined, 3])
+        for (const a of IOVAS) {
+          const all = r.unit.hits(sid, pasid, a);
+          for (const want of [HIT_ATC, HIT_IOTLB, HIT_WALK, HIT_CONFIG, HIT_ATC | HIT_WALK])
+            expect(r.unit.hits(sid, pasid, a, want) & want, `${sid} ${pasid} ${a} ${want}`).toBe(all & want);
+        }
   });
 });

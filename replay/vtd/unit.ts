@@ -236,8 +236,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
     return cached(this.caches, this, sid, pasid, iova);
   }
 
-  hits(sid: number, pasid: number | undefined, iova: bigint, _want?: number, page?: number): number {
-    return hits(this.caches, this, sid, pasid, iova, page);
+  hits(sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
+    return hits(this.caches, this, sid, pasid, iova, page, want);
   }
 
   /** An interrupt through remapping-table entry `index` (fills the interrupt entry cache). */
