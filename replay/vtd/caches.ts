@@ -9,9 +9,9 @@
 // Tables behind the caches are the unit's device table (SID → DID, ATS) and the page-table model.
 // Bounds (overflow empties the cache, like QEMU's IOTLB reset at 1024 entries): see CacheCapacity.
 
-import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
-import { PageCache, NO_PASID, tagOf } from './pagecache.js';
-import { LEVEL_SHIFT_N, type Level, type PageTableModel } from './pagetable.js';
+import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
+import { PageCache, NO_PASID, indexesOfPage, tagOf } from './pagecache.js';
+import { LEVEL_SHIFT_N, type PageTableModel } from './pagetable.js';
 
 /** What the unit's context (and PASID) tables say about a device. */
 export interface DeviceEntry {
@@ -45,6 +45,8 @@ export class VtdCaches {
   readonly walk: PageCache;
   readonly devtlb = new Map<number, PageCache>();
   readonly iec = new Set<number>();
+  /** A request's index at each level (indexesOfPage), reused by translate and hits. */
+  readonly idx: number[] = [0, 0, 0, 0, 0];
 
   constructor(readonly capacity: CacheCapacity) {
     this.iotlb = new PageCache(capacity.iotlb);
@@ -74,66 +76,93 @@ export interface WalkTables {
   readonly pageTable: PageTableModel;
 }
 
-/** Where a request lands: its IOTLB tag and the device-TLB tag it is cached under. */
-interface Target {
-  readonly did: number;
-  /** PASID in the IOTLB tag: NO_PASID in legacy mode, RID_PASID for a no-PASID request in scalable mode. */
-  readonly tlbPasid: number;
-  readonly device: DeviceEntry;
-}
-
-function target(t: WalkTables, sid: number, pasid: number | undefined): Target | string {
-  const device = t.devices.get(sid);
-  if (device === undefined) return `context entry of SID ${sid.toString(16)} not present`;
-  if (!t.scalable) {
-    if (pasid !== undefined) return 'request with PASID in legacy mode';
-    return { did: device.did, tlbPasid: NO_PASID, device };
-  }
-  return { did: device.did, tlbPasid: pasid ?? RID_PASID, device };
-}
-
+/** Tag of a device TLB entry: the request's PASID, or NO_PASID for a request without one. */
 const atcTag = (pasid: number | undefined) => tagOf(0, pasid ?? NO_PASID);
+
+/** Why a request from `sid` finds no context (or PASID) entry; undefined when it finds one. */
+function targetFault(t: WalkTables, sid: number, device: DeviceEntry | undefined, pasid: number | undefined): string | undefined {
+  if (device === undefined) return `context entry of SID ${sid.toString(16)} not present`;
+  if (!t.scalable && pasid !== undefined) return 'request with PASID in legacy mode';
+  return undefined;
+}
+
+/** PASID in the IOTLB tag: NO_PASID in legacy mode, RID_PASID for a no-PASID request in scalable mode. */
+const tlbPasidOf = (t: WalkTables, pasid: number | undefined): number => (!t.scalable ? NO_PASID : (pasid ?? RID_PASID));
+
+/**
+ * 4 KiB page number of an address inside the input space (probe-plan.ts pageOf): below 2^53 the
+ * double is exact, and an address at or above it converts to 2^53 or more (LevelCache.index).
+ */
+function pageNumber(iova: bigint): number {
+  const a = Number(iova);
+  return a < 2 ** 53 ? Math.floor(a / 4096) : Number(iova >> 12n);
+}
 
 /**
  * A DMA from device `sid`: walks (context, PASID, paging structures) through the caches, filling
- * each on a miss, then the IOTLB, and the device TLB when the device has ATS.
+ * each on a miss, then the IOTLB, and the device TLB when the device has ATS. `page`, when given,
+ * is `iova`'s 4 KiB page number (Translator.translate): the caches are indexed by it, no BigInt.
  */
-export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint): Translation {
-  const tg = target(t, sid, pasid);
-  if (typeof tg === 'string') return { ok: false, fault: tg };
-  if (!t.pageTable.mapped(iova))
-    return { ok: false, fault: `address ${iova.toString(16)} beyond the ${t.pageTable.addressWidth}-bit input space` };
-  c.context.set(sid, tg.did);
-  if (t.scalable) c.insertPasid(sid, tg.tlbPasid, tg.did);
-  const tag = tagOf(tg.did, tg.tlbPasid);
-  const leaf = t.pageTable.leafLevel(tg.did, iova);
-  const page = iova & ~((1n << LEVEL_SHIFT_N[leaf]!) - 1n);
-  let pa = c.iotlb.get(tag, leaf, iova);
+export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
+  const device = t.devices.get(sid);
+  const fault = targetFault(t, sid, device, pasid);
+  if (fault !== undefined) return { ok: false, fault };
+  const table = t.pageTable;
+  if (!(page !== undefined ? table.pageMapped(page) : table.mapped(iova)))
+    return { ok: false, fault: `address ${iova.toString(16)} beyond the ${table.addressWidth}-bit input space` };
+  const did = device!.did;
+  const tlbPasid = tlbPasidOf(t, pasid);
+  c.context.set(sid, did);
+  if (t.scalable) c.insertPasid(sid, tlbPasid, did);
+  const tag = tagOf(did, tlbPasid);
+  const leaf = table.leafLevel(did, iova);
+  const idx = c.idx;
+  indexesOfPage(page ?? pageNumber(iova), idx);
+  let pa = c.iotlb.getAt(tag, leaf, idx[leaf]!);
   if (pa === undefined) {
-    for (let l = 4; l > leaf; l--) if (c.walk.get(tag, l, iova) === undefined) c.walk.put(tag, l as Level, iova, 0n);
-    pa = t.pageTable.pa(tg.did, tg.tlbPasid, page);
-    c.iotlb.put(tag, leaf, iova, pa);
+    for (let l = 4; l > leaf; l--) if (c.walk.getAt(tag, l, idx[l]!) === undefined) c.walk.putAt(tag, l, idx[l]!, 0n);
+    pa = table.pa(did, tlbPasid, iova & ~((1n << LEVEL_SHIFT_N[leaf]!) - 1n));
+    c.iotlb.putAt(tag, leaf, idx[leaf]!, pa);
   }
-  if (tg.device.ats) c.devTlb(sid).put(atcTag(pasid), leaf, iova, pa);
-  return { ok: true, pa: pa + (iova - page) };
+  if (device!.ats) c.devTlb(sid).putAt(atcTag(pasid), leaf, idx[leaf]!, pa);
+  // pa is the model's output for the leaf's first address (PageTableModel.pa: the DID and PASID
+  // above bit 48, the address below), so the offset into the leaf is an OR: pa + (iova - page).
+  return { ok: true, pa: pa | iova };
 }
 
 /**
  * Cache lookups for a request, filling nothing, as HIT_* bits (Translator.hits). `walk` means every
  * paging-structure entry above the leaf is cached (the walk could be skipped); `config` means the
- * context entry (and in scalable mode the PASID entry) is cached.
+ * context entry (and in scalable mode the PASID entry) is cached. `page` as for translate; `want`
+ * (default HIT_ALL): the bits the caller reads, the other look-ups are skipped (their bits 0).
  */
-export function hits(c: VtdCaches, t: WalkTables, sid: number, pasid: number | undefined, iova: bigint): number {
-  const tg = target(t, sid, pasid);
-  if (typeof tg === 'string' || !t.pageTable.mapped(iova)) return 0;
-  const tag = tagOf(tg.did, tg.tlbPasid);
-  const leaf = t.pageTable.leafLevel(tg.did, iova);
-  let walk = true;
-  for (let l = 4; l > leaf; l--) walk &&= c.walk.get(tag, l, iova) !== undefined;
-  let bits = walk ? HIT_WALK : 0;
-  if (c.iotlb.get(tag, leaf, iova) !== undefined) bits |= HIT_IOTLB;
-  if (c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tg.tlbPasid)))) bits |= HIT_CONFIG;
-  if (tg.device.ats && c.devtlb.get(sid)?.get(atcTag(pasid), leaf, iova) !== undefined) bits |= HIT_ATC;
+export function hits(
+  c: VtdCaches,
+  t: WalkTables,
+  sid: number,
+  pasid: number | undefined,
+  iova: bigint,
+  page?: number,
+  want = HIT_ALL,
+): number {
+  const device = t.devices.get(sid);
+  if (targetFault(t, sid, device, pasid) !== undefined) return 0;
+  const table = t.pageTable;
+  if (!(page !== undefined ? table.pageMapped(page) : table.mapped(iova))) return 0;
+  const tlbPasid = tlbPasidOf(t, pasid);
+  const tag = tagOf(device!.did, tlbPasid);
+  const leaf = table.leafLevel(device!.did, iova);
+  const idx = c.idx;
+  indexesOfPage(page ?? pageNumber(iova), idx);
+  let bits = 0;
+  if ((want & HIT_WALK) !== 0) {
+    let walk = true;
+    for (let l = 4; l > leaf; l--) walk &&= c.walk.getAt(tag, l, idx[l]!) !== undefined;
+    if (walk) bits |= HIT_WALK;
+  }
+  if ((want & HIT_IOTLB) !== 0 && c.iotlb.getAt(tag, leaf, idx[leaf]!) !== undefined) bits |= HIT_IOTLB;
+  if ((want & HIT_CONFIG) !== 0 && c.context.has(sid) && (!t.scalable || c.pasid.has(tagOf(sid, tlbPasid)))) bits |= HIT_CONFIG;
+  if ((want & HIT_ATC) !== 0 && device!.ats && c.devtlb.get(sid)?.getAt(atcTag(pasid), leaf, idx[leaf]!) !== undefined) bits |= HIT_ATC;
   return bits;
 }
 

@@ -36,14 +36,13 @@ import type {
 import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
-  entryEnd,
   descHalves,
   devTlbInto,
   iotlbDsiDesc,
   iotlbDsiInto,
   pcPasidInto,
   piotlbInto,
-  psiAlignedOf,
+  psiAlignedOfEntry,
   QI_MAX_BATCHED_DESC_COUNT,
   type PsiAligned,
   waitInto,
@@ -321,7 +320,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       const e = req.entries![i];
       const bad = checkEntry(req.entryLen, e);
       if (bad !== 0) return { errno: bad, entryNum: done };
-      this.flushNested(obj, e!.addr, entryEnd(e!.addr, e!.npages), (e!.flags & IOMMU_VTD_INV_FLAGS_LEAF) !== 0);
+      this.flushNested(obj, psiAlignedOfEntry(e!.addr, e!.npages, this.psi), (e!.flags & IOMMU_VTD_INV_FLAGS_LEAF) !== 0);
       done++;
     }
     return { errno: 0, entryNum: done };
@@ -332,8 +331,8 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    * (P-IOTLB, host DID, RID_PASID), then a type-3 device-TLB descriptor per ATS device in attach
    * order, batched by 16.
    */
-  private flushNested(obj: Nested, start: bigint, end: bigint, ih: boolean): void {
-    const psi = psiAlignedOf(start, end, this.psi); // the same (ADDR, AM) on every unit
+  private flushNested(obj: Nested, psi: PsiAligned, ih: boolean): void {
+    // The same (ADDR, AM) on every unit.
     for (const part of obj.parts) this.flushPart(part, psi.addr, psi.mask, ih);
   }
 
@@ -494,10 +493,10 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   }
 
   /** A DMA from the guest device through the physical unit behind it (into its device TLB). */
-  translate(guestSid: number, pasid: number | undefined, iova: bigint): Translation {
+  translate(guestSid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
     const d = this.byGuestSid.get(guestSid);
     if (d === undefined) return { ok: false, fault: `no device ${hex(guestSid)} in the topology` };
-    return this.units[d.part.unitIndex]!.translate(d.spec.psid, pasid, iova);
+    return this.units[d.part.unitIndex]!.translate(d.spec.psid, pasid, iova, page);
   }
 
   cached(guestSid: number, pasid: number | undefined, iova: bigint): CacheHits {
@@ -506,9 +505,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     return this.units[d.part.unitIndex]!.cached(d.spec.psid, pasid, iova);
   }
 
-  hits(guestSid: number, pasid: number | undefined, iova: bigint): number {
+  hits(guestSid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
     const d = this.byGuestSid.get(guestSid);
-    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova);
+    return d === undefined ? 0 : this.units[d.part.unitIndex]!.hits(d.spec.psid, pasid, iova, want, page);
   }
 }
 

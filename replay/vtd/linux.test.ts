@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { U64_MAX } from '../../formats/bits.js';
-import { descHalves, devTlbInto, piotlbInto, psiAligned, psiAlignedOf, type PsiAligned } from './linux.js';
+import { descHalves, devTlbInto, entryEnd, piotlbInto, psiAligned, psiAlignedOf, psiAlignedOfEntry, type PsiAligned } from './linux.js';
 
 /** xorshift: the same ranges every run. */
 function* ranges(n: number): Generator<[bigint, bigint]> {
@@ -48,6 +48,29 @@ describe('psiAlignedOf and the number descriptors', () => {
             devTlbInto(descHalves(), 0x100, 0, BigInt(got.addr + 0x1234), mask),
           );
       }
+    }
+  });
+
+  it('an iommufd entry (ADDR, npages) gives what its end address (entryEnd) gives', () => {
+    const out: PsiAligned = { addr: 0, mask: 0 };
+    const entries: [bigint, bigint][] = [
+      [0n, 1n],
+      [0x5000n, 0n], // no pages: end before start
+      [0x5000n, U64_MAX], // everything
+      [2n ** 53n - 4096n, 1n],
+      [2n ** 53n - 4096n, 2n], // end past 2^53
+      [2n ** 53n - 8192n, 2n],
+      [0n, 2n ** 40n - 1n],
+      [0n, 2n ** 40n],
+      [0x1000n, 2n ** 41n - 1n],
+      [U64_MAX - 0xfffn, 1n],
+      [U64_MAX - 0xfffn, 2n], // wraps past 2^64
+      ...[...ranges(20000)].map(([s, e]): [bigint, bigint] => [s & ~0xfffn, ((e - s) >> 12n) + 1n]),
+    ];
+    for (const [addr, npages] of entries) {
+      const want = psiAligned(addr, entryEnd(addr, npages));
+      const got = psiAlignedOfEntry(addr, npages, out);
+      expect([BigInt(got.addr), got.mask], `${addr} ${npages}`).toEqual([want.addr, want.mask]);
     }
   });
 });

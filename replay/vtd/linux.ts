@@ -75,6 +75,27 @@ export function psiAlignedOf(start: bigint, end: bigint, out: PsiAligned): PsiAl
     out.mask = r.mask;
     return out;
   }
+  return psiAlignedNumber(s, e, out);
+}
+
+/**
+ * psiAlignedOf(addr, entryEnd(addr, npages)) for an iommufd entry, with no BigInt when the range
+ * is exact in doubles: npages ≥ 1 and below 2^40 (so not U64_MAX), and the end below 2^53 (no
+ * 64-bit wrap there). A double sum at or above 2^53 rounds to 2^53 or more, so the check on the
+ * computed end is the check on the exact one.
+ */
+export function psiAlignedOfEntry(addr: bigint, npages: bigint, out: PsiAligned): PsiAligned {
+  const s = Number(addr);
+  const n = Number(npages);
+  if (s >= 0 && n >= 1 && n < 2 ** 40) {
+    const e = s + n * 4096 - 1;
+    if (e < EXACT) return psiAlignedNumber(s, e, out);
+  }
+  return psiAlignedOf(addr, entryEnd(addr, npages), out);
+}
+
+/** psiAligned on doubles, for 0 ≤ s ≤ e < 2^53. */
+function psiAlignedNumber(s: number, e: number, out: PsiAligned): PsiAligned {
   const pfn = Math.floor(s / 4096);
   const pages = Math.floor(e / 4096) - pfn + 1; // aligned_nrpages: the pages [s, e] touches
   let aligned = 1; // __roundup_pow_of_two(pages); 0 and 1 give 1

@@ -6,7 +6,7 @@
 
 import type { AddrRange } from '../../formats/scope.js';
 import { LevelCache, type Bucket } from '../level-cache.js';
-import { LEVEL_SHIFT_N, type Level } from './pagetable.js';
+import { LEVEL_SHIFT, LEVEL_SHIFT_N, type Level } from './pagetable.js';
 
 /** The PASID field value that stands for "request without PASID" in a tag (PASIDs are 20 bits). */
 export const NO_PASID = 0x100000;
@@ -23,6 +23,18 @@ export const tagPasid = (tag: number): number => tag % TAG_ID_UNIT;
  */
 export type TagSelect = { readonly tag: number } | { readonly id: number } | { readonly pasidsOf: number } | 'all';
 
+/** 2^(LEVEL_SHIFT[L] - 12): the pages one entry at level L covers. */
+const PAGES_PER_ENTRY: readonly number[] = LEVEL_SHIFT.map((s) => 2 ** Math.max(0, s - 12));
+
+/**
+ * The index of a 4 KiB page number at every level 1..4 into `out` (out[L]): the page number over
+ * the pages an entry covers, floored, which is LevelCache.index of the address (exact: every
+ * 64-bit address's page number is below 2^53).
+ */
+export function indexesOfPage(page: number, out: number[]): void {
+  for (let l = 1; l <= 4; l++) out[l] = Math.floor(page / PAGES_PER_ENTRY[l]!);
+}
+
 /** Every level of the table (bit L set = level L, 1..4). */
 const ALL_LEVELS = 0b11110;
 
@@ -34,6 +46,16 @@ export class PageCache extends LevelCache<number, bigint> {
   /** Adds or replaces the entry of `iova` at `level` under `tag` (get(tag, level, iova) reads it). */
   put(tag: number, level: Level, iova: bigint, value: bigint): void {
     this.insert(this.bucket(tag, tag), level, iova, value);
+  }
+
+  /** `put` by the address's index at `level` (indexesOfPage). */
+  putAt(tag: number, level: number, idx: number, value: bigint): void {
+    this.insertAt(this.bucket(tag, tag), level, idx, value);
+  }
+
+  /** `get` by the address's index at `level` (indexesOfPage). */
+  getAt(tag: number, level: number, idx: number): bigint | undefined {
+    return this.find(tag)?.levels[level]!.get(idx);
   }
 
   /**

@@ -31,16 +31,26 @@ export class PageTableModel {
   readonly addressWidth: number;
   private readonly limit: bigint;
   private readonly large: readonly LargePages[];
+  private readonly pageLimit: number;
 
   constructor(opts: PageTableOptions = {}) {
     this.addressWidth = opts.addressWidth ?? 48;
     this.limit = 1n << BigInt(this.addressWidth);
     this.large = opts.largePages ?? [];
+    this.pageLimit = 2 ** (this.addressWidth - 12);
   }
 
   /** Whether `iova` is inside the input address space (else the walk faults). */
   mapped(iova: bigint): boolean {
     return iova >= 0n && iova < this.limit;
+  }
+
+  /**
+   * `mapped` by the address's 4 KiB page number (probe-plan.ts pageOf, which floors, so a negative
+   * address has a negative page): 0 <= page < 2^(addressWidth - 12).
+   */
+  pageMapped(page: number): boolean {
+    return page >= 0 && page < this.pageLimit;
   }
 
   /** Level of the leaf entry that maps `iova` in domain `did`. */

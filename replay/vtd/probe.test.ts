@@ -3,7 +3,7 @@
 // (sizes: §3). The expected coverage below is written from the spec rules, independently of the
 // emulator's code: a point loses a cache entry iff the rule of that descriptor covers it.
 import { describe, expect, it } from 'vitest';
-import type { CacheHits } from '../unit.js';
+import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, type CacheHits } from '../unit.js';
 import { desc, rig } from './testkit.js';
 import type { DeviceEntry } from './caches.js';
 
@@ -250,5 +250,45 @@ describe('translation walk (Translator)', () => {
     r.unit.translate(0x10, undefined, 0x10000n);
     expect(r.unit.caches.iotlb.size).toBe(1);
     expect(r.unit.caches.iotlb.fullFlushes).toBe(1);
+  });
+
+  it('by page number (the oracle passes pageOf) answers and fills as by address', () => {
+    const addrs = [...IOVAS, 0x40000fffn, 0x7fffffffn, (1n << 48n) - 1n, 1n << 48n, -4096n, -1n, 1n << 63n];
+    const pageOf = (a: bigint) => Number(a >> 12n);
+    for (const descBytes of [16, 32] as const) {
+      const opts = { descBytes, devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } };
+      const byAddr = rig(opts);
+      const byPage = rig(opts);
+      const pasids = descBytes === 32 ? [undefined, 3] : [undefined];
+      for (const pasid of pasids) {
+        for (const [sid] of DEVICES) {
+          for (const a of addrs) {
+            expect(byPage.unit.hits(sid, pasid, a, undefined, pageOf(a))).toBe(byAddr.unit.hits(sid, pasid, a));
+            expect(byPage.unit.translate(sid, pasid, a + 0x123n, pageOf(a + 0x123n))).toEqual(
+              byAddr.unit.translate(sid, pasid, a + 0x123n),
+            );
+            expect(byPage.unit.hits(sid, pasid, a, undefined, pageOf(a))).toBe(byAddr.unit.hits(sid, pasid, a));
+          }
+        }
+      }
+      expect(byPage.unit.caches.iotlb.size).toBe(byAddr.unit.caches.iotlb.size);
+      expect(byPage.unit.caches.walk.size).toBe(byAddr.unit.caches.walk.size);
+    }
+    // The output address: the leaf's, plus the offset (PageTableModel.pa), for a 2 MiB leaf too.
+    const r = rig({ devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } });
+    expect(r.unit.translate(C, undefined, 0x40123456n, pageOf(0x40123456n)).pa).toBe((7n << 52n) | (0n << 48n) | 0x40123456n);
+  });
+
+  it('hits with `want` answers the bits asked as the full look-up does (Translator.hits)', () => {
+    const r = rig({ descBytes: 32, devices: DEVICES, unit: { pageTable: { largePages: [LARGE] } } });
+    for (const [sid] of DEVICES.slice(0, 3)) for (const a of IOVAS.slice(0, 5)) r.unit.translate(sid, 3, a);
+    r.unit.translate(A, undefined, 0x40001000n);
+    for (const [sid] of DEVICES)
+      for (const pasid of [undefined, 3])
+        for (const a of IOVAS) {
+          const all = r.unit.hits(sid, pasid, a);
+          for (const want of [HIT_ATC, HIT_IOTLB, HIT_WALK, HIT_CONFIG, HIT_ATC | HIT_WALK])
+            expect(r.unit.hits(sid, pasid, a, want) & want, `${sid} ${pasid} ${a} ${want}`).toBe(all & want);
+        }
   });
 });

@@ -228,16 +228,16 @@ export class VtdUnit implements QueueUnit, WalkTables {
     else this.timedOut.delete(sid);
   }
 
-  translate(sid: number, pasid: number | undefined, iova: bigint): Translation {
-    return translate(this.caches, this, sid, pasid, iova);
+  translate(sid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
+    return translate(this.caches, this, sid, pasid, iova, page);
   }
 
   cached(sid: number, pasid: number | undefined, iova: bigint): CacheHits {
     return cached(this.caches, this, sid, pasid, iova);
   }
 
-  hits(sid: number, pasid: number | undefined, iova: bigint): number {
-    return hits(this.caches, this, sid, pasid, iova);
+  hits(sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
+    return hits(this.caches, this, sid, pasid, iova, page, want);
   }
 
   /** An interrupt through remapping-table entry `index` (fills the interrupt entry cache). */
