@@ -7,7 +7,7 @@
 //   read-bytes the same, the newlines counted by a JS loop over every byte
 //   inflate    a gzip file inflated by a stream (zlib on the libuv pool, createGunzip), the bytes counted
 
-import { createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 
 const BLOCK = 1 << 20;
@@ -17,10 +17,14 @@ function countLines(file: string, bytes: boolean): number {
   const fd = openSync(file, 'r');
   const b = Buffer.allocUnsafe(BLOCK);
   let lines = 0;
-  for (let k = readSync(fd, b, 0, BLOCK, null); k > 0; k = readSync(fd, b, 0, BLOCK, null)) {
-    if (bytes) {
-      for (let i = 0; i < k; i++) if (b[i] === 10) lines++;
-    } else for (let p = b.indexOf(10); p >= 0 && p < k; p = b.indexOf(10, p + 1)) lines++;
+  try {
+    for (let k = readSync(fd, b, 0, BLOCK, null); k > 0; k = readSync(fd, b, 0, BLOCK, null)) {
+      if (bytes) {
+        for (let i = 0; i < k; i++) if (b[i] === 10) lines++;
+      } else for (let p = b.indexOf(10); p >= 0 && p < k; p = b.indexOf(10, p + 1)) lines++;
+    }
+  } finally {
+    closeSync(fd);
   }
   return lines;
 }
