@@ -83,7 +83,8 @@ export interface OpenTrace {
    * batch, its columns and every typed array of its view (view.ts) are valid only until the next
    * batch is asked for. An explicit opt-in for a walk that is done with each batch before it asks
    * for the next (replay/feed.ts dispatchTrace, replay/topology.ts); it touches no fresh pages per
-   * batch. Absent on a trace not read from a file: use batches().
+   * batch. Absent on a trace not read from a file: use batches(). Both read the file at `path`: an
+   * OpenTrace made from another (`{ ...t, batches }`) that serves other batches must not keep them.
    */
   reusingBatches?(): AsyncIterable<RecordBatch>;
   /** How many rows (events) the trace holds, from its batches' metadata: no body is read. */
