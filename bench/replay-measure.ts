@@ -1,6 +1,6 @@
 // One measurement of the replay bench (bench/replay.bench.ts), run in a child process of its own so
 // that its peak RSS is that figure's alone: reading the trace once (apache-arrow, touching every
-// command word), the bare SMMUv3 emulator's consume loop on the trace's commands (preloaded into
+// command word; and the same into reused memory, formats/trace/reused-batches.ts, as replay reads), the bare SMMUv3 emulator's consume loop on the trace's commands (preloaded into
 // typed arrays, so only the unit is timed), a replay through runReplay (as `compare`/`replay` run
 // it), or the TUI's background replay job (cli/tui/jobs: a worker thread, --policy all, tables
 // written). Prints one JSON line: {seconds, rssMiB, commands}.
@@ -16,7 +16,7 @@ import { runReplay } from '../replay/run.js';
 import { resolveTopology } from '../replay/topology.js';
 import { peakRssMiB } from './harness.js';
 
-export type MeasureKind = 'read' | 'bare' | 'replay' | 'tui';
+export type MeasureKind = 'read' | 'read-reused' | 'bare' | 'replay' | 'tui';
 
 export interface MeasureSpec {
   readonly kind: MeasureKind;
@@ -48,12 +48,16 @@ const cpuSince = (from: NodeJS.CpuUsage): number => {
 
 const KIND_CMD = 'cmd';
 
-/** Reads every batch and folds every command word into a checksum (the floor of any replay). */
-async function readOnce(path: string): Promise<number> {
+/**
+ * Reads every batch and folds every command word into a checksum (the floor of any replay), with
+ * apache-arrow's reader (OpenTrace.batches), or with `reused` the batches read into reused memory
+ * (OpenTrace.reusingBatches, what a replay reads with).
+ */
+async function readOnce(path: string, reused = false): Promise<number> {
   const t = await openTrace(path);
   let x = 0n;
   let commands = 0;
-  for await (const b of t.batches()) {
+  for await (const b of reused ? t.reusingBatches!() : t.batches()) {
     const kind = b.getChild('kind')!;
     const w0 = b.getChild('w0')!;
     const w1 = b.getChild('w1')!;
@@ -140,7 +144,8 @@ export async function measure(spec: MeasureSpec): Promise<MeasureResult> {
   let cpuSeconds = 0;
   switch (spec.kind) {
     case 'read':
-      commands = await readOnce(spec.trace);
+    case 'read-reused':
+      commands = await readOnce(spec.trace, spec.kind === 'read-reused');
       seconds = since();
       break;
     case 'bare': {

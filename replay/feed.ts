@@ -4,7 +4,7 @@
 
 import { InputFault, unreachable } from '../formats/result.js';
 import type { TraceHeader } from '../formats/trace/header.js';
-import type { OpenTrace } from '../formats/trace/io.js';
+import { batchesReused, type OpenTrace } from '../formats/trace/io.js';
 import { viewBatch } from '../formats/trace/view.js';
 import type { GuestMemory } from './memory.js';
 import type { QueueUnit } from './unit.js';
@@ -29,7 +29,11 @@ export interface FeedCounts {
   readonly acks: number;
 }
 
-/** Every event of a trace, in order, to the handlers; `onBatch` after each batch. */
+/**
+ * Every event of a trace, in order, to the handlers; `onBatch` after each batch. The batches are
+ * read into reused memory (OpenTrace.reusingBatches): no handler is given anything of a batch's
+ * memory (numbers, dictionary strings, and `halves`, this walk's own buffer), so none can keep it.
+ */
 export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (events: number) => void): Promise<FeedCounts> {
   const words = t.header.desc_bytes === 32 ? 4 : 2;
   const halves = new Uint32Array(2 * words);
@@ -37,7 +41,7 @@ export async function dispatchTrace(t: OpenTrace, h: TraceHandlers, onBatch?: (e
   let commands = 0;
   let doorbells = 0;
   let acks = 0;
-  for await (const b of t.batches()) {
+  for await (const b of batchesReused(t)) {
     const v = viewBatch(b);
     const sid = b.getChild('sid');
     for (let i = 0; i < v.length; i++) {

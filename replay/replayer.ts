@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OpenTrace } from '../formats/trace/io.js';
+import { traceRows, type OpenTrace } from '../formats/trace/io.js';
 import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
 import { dispatchTrace, type TraceHandlers } from './feed.js';
@@ -200,8 +200,7 @@ export async function replayRuns(
     // A policy that places something at a share of the trace (migrate at=50%) needs its length.
     let traceEvents: number | undefined;
     if (opts.policies.some((p) => p.needsTraceLength)) {
-      traceEvents = 0;
-      for await (const b of trace.batches()) traceEvents += b.numRows;
+      traceEvents = await traceRows(trace);
     }
     const shared: RunShared = {
       lanes,

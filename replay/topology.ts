@@ -11,7 +11,7 @@ import { codecFor } from '../formats/codecs.js';
 import { InputFault, unreachable } from '../formats/result.js';
 import { smmuv3Op } from '../formats/smmuv3/commands.js';
 import { parseTopology, wordsPerSlot, type DeviceSpec, type Topology } from '../formats/trace/header.js';
-import type { OpenTrace } from '../formats/trace/io.js';
+import { batchesReused, type OpenTrace } from '../formats/trace/io.js';
 import { viewBatch } from '../formats/trace/view.js';
 import { CC_G, IOTLB_G, PIOTLB_G, vtdOp } from '../formats/vtd/descriptors.js';
 
@@ -180,7 +180,8 @@ export async function inferTopology(t: OpenTrace): Promise<ResolvedTopology> {
   const inf = new Inference(t.header.arch);
   const codec = codecFor(t.header.arch);
   const n = wordsPerSlot(t.header);
-  for await (const b of t.batches()) {
+  // Each batch is done with before the next (words() copies into BigInts): reused memory will do.
+  for await (const b of batchesReused(t)) {
     const v = viewBatch(b);
     for (let i = 0; i < v.length; i++) {
       if (v.kindOf(i) !== 'cmd') continue;

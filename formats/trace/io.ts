@@ -9,6 +9,7 @@ import { toolVersion } from '../paths.js';
 import { InputFault } from '../result.js';
 import type { BatchSink } from './builder.js';
 import { HEADER_KEY, parseHeader, type TraceHeader } from './header.js';
+import { countRows, reusingBatches } from './reused-batches.js';
 import { traceSchema } from './schema.js';
 
 /** Writes one trace file atomically. The header may be completed at close (ingest learns it late). */
@@ -75,7 +76,32 @@ export interface OpenTrace {
   readonly path: string;
   readonly header: TraceHeader;
   readonly schema: Schema;
+  /** Each batch in memory of its own (apache-arrow's reader): a batch may be kept. */
   batches(): AsyncIterable<RecordBatch>;
+  /**
+   * The same batches, each read into memory that the next one is read into (reused-batches.ts): a
+   * batch, its columns and every typed array of its view (view.ts) are valid only until the next
+   * batch is asked for. An explicit opt-in for a walk that is done with each batch before it asks
+   * for the next (replay/feed.ts dispatchTrace, replay/topology.ts); it touches no fresh pages per
+   * batch. Absent on a trace not read from a file: use batches(). Both read the file at `path`: an
+   * OpenTrace made from another (`{ ...t, batches }`) that serves other batches must not keep them.
+   */
+  reusingBatches?(): AsyncIterable<RecordBatch>;
+  /** How many rows (events) the trace holds, from its batches' metadata: no body is read. */
+  countRows?(): Promise<number>;
+}
+
+/** A walk's batches: in reused memory when the trace can (see OpenTrace.reusingBatches), else batches(). */
+export function batchesReused(t: OpenTrace): AsyncIterable<RecordBatch> {
+  return t.reusingBatches?.() ?? t.batches();
+}
+
+/** How many rows (events) a trace holds: from the batches' metadata when it can, else by reading them. */
+export async function traceRows(t: OpenTrace): Promise<number> {
+  if (t.countRows !== undefined) return t.countRows();
+  let n = 0;
+  for await (const b of t.batches()) n += b.numRows;
+  return n;
 }
 
 const ARROW_MAGIC = 'ARROW1';
@@ -112,6 +138,8 @@ export async function openTrace(path: string): Promise<OpenTrace> {
           await h.close();
         }
       },
+      reusingBatches: () => reusingBatches(path),
+      countRows: () => countRows(path),
     };
   } catch (e) {
     await fh.close().catch(() => undefined);

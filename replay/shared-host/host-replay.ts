@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { traceRows } from '../../formats/trace/io.js';
 import { compileCosts } from '../cost/model.js';
 import type { Costs } from '../cost/params.js';
 import { BareHardware } from '../bare.js';
@@ -103,8 +104,7 @@ export async function replayHost(vms: readonly PlacedVm[], opts: HostReplayOptio
       const lanes = guestLanes(trace, kit, vm.topology);
       let traceEvents: number | undefined;
       if (opts.policy.needsTraceLength) {
-        traceEvents = 0;
-        for await (const b of trace.batches()) traceEvents += b.numRows;
+        traceEvents = await traceRows(trace);
       }
       const shared: RunShared = {
         lanes,
