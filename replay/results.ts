@@ -4,7 +4,9 @@
 //   completions  one row per guest completion point and policy, with its modelled latency
 //   violations   one row per oracle finding
 //   summary      one row per policy: counts, modelled time, latency percentiles, verdict
-// Rows stream into batches; files are written atomically.
+// Rows stream into batches; files are written atomically. A table whose sink writes each batch
+// out before it returns (ResultFile: ArrowFileSink drains Arrow's writer and writes every chunk
+// synchronously) builds every batch in the same column arrays (columns.ts `reuse`).
 
 import { Field, Float64, Int32, RecordBatch, Schema, Struct, Uint8, Uint32, Uint64, Utf8, makeData, type DataType } from 'apache-arrow';
 import { join } from 'node:path';
@@ -37,24 +39,26 @@ export class ResultTable {
     readonly spec: readonly ColSpec[],
     private readonly sink: (b: RecordBatch) => void,
     private readonly batchRows = 1 << 15,
+    /** The sink is done with a batch's buffers when it returns: the columns reuse their arrays. */
+    reuse = false,
   ) {
     let dictId = 100;
     this.cols = spec.map((c) => {
       switch (c.type) {
         case 'u8':
-          return u8();
+          return u8(undefined, reuse);
         case 'u32':
-          return u32();
+          return u32(undefined, reuse);
         case 'i32':
-          return i32();
+          return i32(undefined, reuse);
         case 'u64':
-          return u64();
+          return u64(undefined, reuse);
         case 'f64':
-          return f64();
+          return f64(undefined, reuse);
         case 'str':
           return new StrCol();
         case 'dict':
-          return new DictCol(new FixedDictionary(dictId++, c.values ?? []));
+          return new DictCol(new FixedDictionary(dictId++, c.values ?? []), undefined, reuse);
       }
     });
     const fields = spec.map((c, i) => new Field(c.name, typeOf(c, this.cols[i]!), c.type !== 'str' && c.type !== 'dict'));
@@ -70,6 +74,20 @@ export class ResultTable {
         col.pushNull();
       } else col.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
     }
+    if (++this.rows % this.batchRows === 0) this.flush();
+  }
+
+  /**
+   * The columns, for a writer that pushes a row's cells itself (`pushCode` into a dict column,
+   * `push`/`pushNull`/`pushU64` into a numeric one (NumCol), in the spec's order), then calls
+   * `endRow`; the caller casts them to the spec's column classes.
+   */
+  get columns(): readonly unknown[] {
+    return this.cols;
+  }
+
+  /** Ends a row pushed cell by cell into `columns`. */
+  endRow(): void {
     if (++this.rows % this.batchRows === 0) this.flush();
   }
 
@@ -137,7 +155,7 @@ export class ReplayTables {
   constructor(dir: string, specs: Readonly<Record<'host_ops' | 'completions' | 'violations' | 'summary', readonly ColSpec[]>>) {
     const mk = (name: keyof typeof specs) => {
       const f = new ResultFile(join(dir, `${name}.arrow`));
-      const t = new ResultTable(name, specs[name], f.write);
+      const t = new ResultTable(name, specs[name], f.write, undefined, true);
       this.files.push([f, t]);
       return t;
     };
