@@ -6,11 +6,12 @@
 // sees the earlier ones overwritten.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RecordBatch } from 'apache-arrow';
+import { tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import type { DictCol, NumCol } from '../formats/arrow/columns.js';
 import { tempDir } from '../test/helpers.js';
-import { ResultFile, ResultTable, type ColSpec } from './results.js';
+import { hostOpsRowWriter, ResultFile, ResultTable, type ColSpec } from './results.js';
+import { hostOpsSpec } from './tables.js';
 
 const dir = tempDir();
 
@@ -79,6 +80,37 @@ describe('result tables', () => {
     }
     expect(Array.from(kept[0]!.getChildAt(0)!.toArray() as BigUint64Array)).toEqual(values.map((v) => BigInt(v)));
     expect(() => (t.columns[0] as NumCol<never, bigint>).pushU64(0.5)).toThrow(RangeError); // as BigInt(0.5)
+  });
+
+  it('writes host_ops rows through hostOpsRowWriter as through push', () => {
+    const rows: [string, number, string, number, number, number, number, number][] = Array.from({ length: 11 }, (_, i) => [
+      ['p', 'q', 'p'][i % 3]!,
+      i,
+      ['trap', 'ioctl', 'vmm_cmd', 'pin'][i % 4]!,
+      i % 2 === 0 ? -1 : 3,
+      i + 1,
+      i * 4,
+      i * 2 ** 35,
+      i / 3,
+    ]);
+    // 'p' listed twice: a name takes its last code, as FixedDictionary.indexOf gives it.
+    const spec = hostOpsSpec(['p', 'q', 'p']);
+    const out = (cellwise: boolean) => {
+      const path = join(dir, `ops-${cellwise}.arrow`);
+      const f = new ResultFile(path);
+      const t = new ResultTable('host_ops', spec, f.write, 4, true);
+      const w = hostOpsRowWriter(t);
+      for (const r of rows)
+        if (cellwise) w(...r);
+        else t.push([r[0], r[1], r[2], r[3], r[4], r[5], BigInt(r[6]), r[7]]);
+      f.close(t);
+      return readFileSync(path);
+    };
+    expect(out(true).equals(out(false))).toBe(true);
+    const codes = tableFromIPC(out(true))
+      .getChild('policy')!
+      .data.flatMap((d) => Array.from((d.values as Int16Array).subarray(0, d.length)));
+    expect(codes).toEqual(rows.map((r) => (r[0] === 'p' ? 2 : 1)));
   });
 
   it('reuses arrays only when asked: a sink that keeps its batches sees them overwritten', () => {

@@ -10,7 +10,7 @@
 
 import { Field, Float64, Int32, RecordBatch, Schema, Struct, Uint8, Uint32, Uint64, Utf8, makeData, type DataType } from 'apache-arrow';
 import { join } from 'node:path';
-import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64 } from '../formats/arrow/columns.js';
+import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64, type NumCol } from '../formats/arrow/columns.js';
 import { ArrowFileSink } from '../formats/arrow/file-sink.js';
 
 export type ColType = 'u8' | 'u32' | 'i32' | 'u64' | 'f64' | 'str' | 'dict';
@@ -104,6 +104,38 @@ export class ResultTable {
     return this.rows;
   }
 }
+
+/** A host_ops row's cells (tables.ts hostOpsSpec): policy, seq, kind, iommu, count, entries, bytes, cost_us. */
+export type HostOpsRowWriter = (
+  policy: string,
+  seq: number,
+  kind: string,
+  iommu: number,
+  count: number,
+  entries: number,
+  bytes: number,
+  cost: number,
+) => void;
+
+/**
+ * Pushes host_ops rows cell by cell into `t`'s columns (the bytes of `t.push` with the row, bytes
+ * as a BigInt): no row array, no BigInt per row, no per-cell dispatch on the value's type.
+ */
+export function hostOpsRowWriter(t: ResultTable): HostOpsRowWriter {
+  const [p, s, k, i, c, e, b, u] = t.columns as [DictCol, U32, DictCol, NumCol<Int32>, U32, U32, NumCol<Uint64>, NumCol<Float64>];
+  return (policy, seq, kind, iommu, count, entries, bytes, cost) => {
+    p.push(policy);
+    s.push(seq);
+    k.push(kind);
+    i.push(iommu);
+    c.push(count);
+    e.push(entries);
+    b.pushU64(bytes);
+    u.push(cost);
+    t.endRow();
+  };
+}
+type U32 = NumCol<Uint32>;
 
 function typeOf(c: ColSpec, col: AnyCol): DataType {
   switch (c.type) {

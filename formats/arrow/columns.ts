@@ -61,18 +61,20 @@ class Validity {
 /**
  * A numeric column: push values (or null), then `finish()` one Data and start over.
  *
- * Number columns stage their values in a plain array and copy them into their typed array at
- * `finish` (one builtin copy per batch): a store into the typed array in `push` would see every
- * column's array type at one site (megamorphic, about 100 ns a value, a quarter of a `replay -o`).
- * BigInt columns (two array types) store straight into theirs. Either way a null leaves the slot
- * as the previous batch left it (0 where nothing was written yet), as the bytes always were.
+ * Number columns stage their values in a Float64Array (one array type at the store site) and copy
+ * them into their typed array at `finish` (one typed-array copy per batch, converting as a store
+ * would): a store into the column's own typed array in `push` would see every column's array type
+ * at one site (megamorphic, about 100 ns a value, a quarter of a `replay -o`). A staged NaN is
+ * V8's canonical one, as a plain array (the stage before) stored it. BigInt columns (two array
+ * types) store straight into theirs. Either way a null leaves the slot as the previous batch left
+ * it (0 where nothing was written yet), as the bytes always were.
  */
 export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> extends BigInt64Array | BigUint64Array ? bigint : number> {
   private buf: ArrayOf<T>;
   /** A BigInt column's memory as 32-bit halves (`pushU64`). */
   private halves: Uint32Array | undefined;
   /** The staged values of a number column (undefined: a BigInt column, written to `buf`). */
-  private readonly vals: V[] | undefined;
+  private vals: Float64Array | undefined;
   /** With `reuse`: the array a number column's finished batches are copied into. */
   private out: ArrayOf<T> | undefined;
   /** Slots the column holds before it grows (as its typed array's length would be). */
@@ -90,13 +92,18 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
     const big = (ctor as unknown) === BigInt64Array || (ctor as unknown) === BigUint64Array;
     this.buf = new ctor(big ? capacity : 0);
     if (big) this.halves = new Uint32Array((this.buf as unknown as BigUint64Array).buffer);
-    this.vals = big ? undefined : [];
+    this.vals = big ? undefined : new Float64Array(capacity);
     this.cap = capacity;
   }
 
   private grow(): void {
     this.cap *= 2;
-    if (this.vals !== undefined) return;
+    if (this.vals !== undefined) {
+      const vals = new Float64Array(this.cap);
+      vals.set(this.vals);
+      this.vals = vals;
+      return;
+    }
     const next = new this.ctor(this.cap);
     (next as unknown as { set(a: ArrayLike<unknown>): void }).set(this.buf);
     this.buf = next;
@@ -129,7 +136,7 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
 
   push(v: V): void {
     if (this.length === this.cap) this.grow();
-    if (this.vals !== undefined) this.vals[this.length] = v;
+    if (this.vals !== undefined) this.vals[this.length] = (v === v ? v : NaN) as number;
     else (this.buf as unknown as V[])[this.length] = v;
     if (this.validity.bits !== undefined) this.validity.set(this.length, true, this.cap);
     this.length++;
@@ -138,8 +145,6 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
   pushNull(): void {
     if (this.length === this.cap) this.grow();
     this.validity.set(this.length, false, this.cap);
-    // A slot never written reads 0, as in a fresh typed array.
-    if (this.vals !== undefined && this.length >= this.vals.length) this.vals[this.length] = 0 as V;
     this.length++;
   }
 
@@ -153,8 +158,7 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
     let data: ArrayOf<T>;
     if (this.vals !== undefined) {
       data = this.reuse ? this.kept(this.length) : new this.ctor(this.length);
-      const vals = this.vals.length === this.length ? this.vals : this.vals.slice(0, this.length);
-      (data as unknown as { set(a: ArrayLike<unknown>): void }).set(vals);
+      (data as unknown as { set(a: ArrayLike<unknown>): void }).set(this.vals.subarray(0, this.length));
     } else {
       // With reuse, the column's own array (the next batch writes over it, as it writes over the
       // staged values of a number column: a null slot keeps what the previous batch left there).
@@ -274,10 +278,21 @@ export class DictCol {
 
   push(v: string): void {
     if (v !== this.last) {
-      this.lastCode = this.dict.indexOf(v);
+      this.lastCode = this.codeOf(v);
       this.last = v;
     }
     this.codes.push(this.lastCode);
+  }
+
+  /**
+   * `dict.indexOf(v)`: a small dictionary (host_ops kinds, policies) by compares, from the end as
+   * the dictionary's map keeps the last index of a value listed twice; the values are constants
+   * or the same string objects, so each compare is a pointer compare mostly.
+   */
+  private codeOf(v: string): number {
+    const values = this.dict.values;
+    if (values.length <= 16) for (let i = values.length - 1; i >= 0; i--) if (values[i] === v) return i;
+    return this.dict.indexOf(v);
   }
 
   pushCode(code: number): void {
