@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
 import { openTables, replayOutput, summaryRow } from './replayer.js';
-import { COMPLETIONS_WIDTH, HOST_OPS_WIDTH, replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
+import { replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
 import { BareLaunch } from './bare-launch.js';
 import { MAX_READERS } from './fact-ring.js';
-import { LineReader, Spill, type SpillReader } from './spill.js';
+import type { Float64, Int32, Uint8, Uint32, Uint64 } from 'apache-arrow';
+import type { DictCol, NumCol } from '../formats/arrow/columns.js';
+import { CompletionsSpill, HostOpsSpill, LineReader } from './spill.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
-import { OP_KINDS } from './tables.js';
 import type { ResolvedTopology } from './topology.js';
 
 /** `n` policies cut into `jobs` contiguous shares, as even as can be. */
@@ -116,7 +117,24 @@ export function shareFailure(settled: readonly PromiseSettledResult<unknown>[], 
   return first?.status === 'rejected' ? first : settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
 }
 
-/** The shares' spilled rows into the result tables, in serial order. */
+/** The columns of a host_ops table (tables.ts hostOpsSpec), in order. */
+type HostOpsColumns = [DictCol, NumCol<Uint32>, DictCol, NumCol<Int32>, NumCol<Uint32>, NumCol<Uint32>, NumCol<Uint64>, NumCol<Float64>];
+/** The columns of a completions table (tables.ts completionsSpec), in order. */
+type CompletionsColumns = [
+  DictCol,
+  NumCol<Uint32>,
+  NumCol<Uint32>,
+  NumCol<Uint32>,
+  NumCol<Uint8>,
+  NumCol<Uint8>,
+  NumCol<Float64>,
+  NumCol<Uint32>,
+];
+
+/**
+ * The shares' spilled rows into the result tables, in serial order. Each row's cells go straight
+ * into the table's columns, the policy and kind as the dictionary codes the spill holds.
+ */
 function mergeTables(dir: string, scratch: string, done: readonly Done[], summaries: readonly PolicySummary[]): void {
   const names = summaries.map((s) => s.policy);
   const firstOf: number[] = [];
@@ -125,27 +143,38 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
   const files = done.map((_, i) => shareFiles(scratch, i));
   try {
     // host_ops: by event ordinal, share order on a tie (a share's rows of one event are contiguous).
-    const ops: SpillReader[] = done.map((d, i) => Spill.read(files[i]!.hostOps, HOST_OPS_WIDTH, d.records.hostOps));
+    const ops = done.map((d, i) => HostOpsSpill.read(files[i]!.hostOps, d.records.hostOps));
     const live = ops.map((r) => r.next());
-    const row = new Array<string | number | bigint>(8);
+    const [policy, seq, kind, iommu, count, entries, bytes, cost] = t.hostOps.columns as HostOpsColumns;
+    // The policies' codes as the table's dictionary gives them (pushing the names would).
+    const policyCodes = names.map((n) => policy.dict.indexOf(n));
     for (;;) {
       let pick = -1;
-      for (let i = 0; i < ops.length; i++)
-        if (live[i] && (pick < 0 || ops[i]!.values[ops[i]!.at]! < ops[pick]!.values[ops[pick]!.at]!)) pick = i;
+      for (let i = 0; i < ops.length; i++) if (live[i] && (pick < 0 || ops[i]!.key < ops[pick]!.key)) pick = i;
       if (pick < 0) break;
       const r = ops[pick]!;
-      const b = r.values;
-      const at = r.at;
-      row[0] = names[firstOf[pick]! + b[at + 1]!]!;
-      row[1] = b[at + 2]!;
-      row[2] = OP_KINDS[b[at + 3]!]!;
-      row[3] = b[at + 4]!;
-      row[4] = b[at + 5]!;
-      row[5] = b[at + 6]!;
-      row[6] = BigInt(b[at + 7]!);
-      row[7] = b[at + 8]!;
-      t.hostOps.push(row);
-      live[pick] = r.next();
+      const first = firstOf[pick]!;
+      // The picked share keeps the lead while its key stays below the others' least (`bound`, held
+      // by share `by`), or equal to it with a lower share index: its rows go in one run.
+      let bound = Infinity;
+      let by = ops.length;
+      for (let i = 0; i < ops.length; i++)
+        if (i !== pick && live[i] && ops[i]!.key < bound) {
+          bound = ops[i]!.key;
+          by = i;
+        }
+      do {
+        policy.pushCode(policyCodes[first + r.policy]!);
+        seq.push(r.seq);
+        kind.pushCode(r.kind);
+        iommu.push(r.iommu);
+        count.push(r.count);
+        entries.push(r.entries);
+        bytes.pushU64(r.bytes);
+        cost.push(r.cost);
+        t.hostOps.endRow();
+        live[pick] = r.next();
+      } while (live[pick] && (r.key < bound || (r.key === bound && pick < by)));
     }
     for (const r of ops) r.close();
     // violations: by (phase, event ordinal), share order on a tie.
@@ -163,22 +192,23 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
     }
     for (const r of vs) r.close();
     // completions: share after share (each share wrote its policies in order).
-    const crow = new Array<string | number | boolean | null>(8);
+    const c = t.completions.columns as CompletionsColumns;
+    const codes = names.map((n) => c[0].dict.indexOf(n));
     done.forEach((d, i) => {
-      const r = Spill.read(files[i]!.completions, COMPLETIONS_WIDTH, d.records.completions);
+      const r = CompletionsSpill.read(files[i]!.completions, d.records.completions);
+      const first = firstOf[i]!;
       while (r.next()) {
-        const b = r.values;
-        const at = r.at;
-        const latency = b[at + 6]!;
-        crow[0] = names[firstOf[i]! + b[at]!]!;
-        crow[1] = b[at + 1]!;
-        crow[2] = b[at + 2]!;
-        crow[3] = b[at + 3]!;
-        crow[4] = b[at + 4]! === 1;
-        crow[5] = b[at + 5]! === 1;
-        crow[6] = latency === latency ? latency : null;
-        crow[7] = b[at + 7]!;
-        t.completions.push(crow);
+        c[0].pushCode(codes[first + r.policy]!);
+        c[1].push(r.seq);
+        c[2].push(r.slot);
+        c[3].push(r.doorbellSeq);
+        c[4].push(r.completed);
+        c[5].push(r.refCompleted);
+        const latency = r.latency;
+        if (latency === latency) c[6].push(latency);
+        else c[6].pushNull();
+        c[7].push(r.commands);
+        t.completions.endRow();
       }
       r.close();
     });

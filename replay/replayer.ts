@@ -20,7 +20,7 @@ import type { BareTotals } from './bare.js';
 import type { FactEvents } from './bare-facts.js';
 import { BareLaunch, type BareFeed } from './bare-launch.js';
 import { attachBare, type BareReader } from './bare-thread.js';
-import { ReplayTables } from './results.js';
+import { hostOpsRowWriter, ReplayTables } from './results.js';
 import type { PolicySummary, ReplayOutput } from './summary.js';
 import { completionsSpec, hostOpsSpec, SUMMARY_COUNTS, summarySpec, violationsSpec } from './tables.js';
 import type { ResolvedTopology } from './topology.js';
@@ -48,23 +48,18 @@ export interface ReplayOptions {
 
 /** Row writers onto the result tables, each reusing one row array. */
 export function tableSinks(t: ReplayTables): RunSinks {
-  const opRow = new Array<string | number | bigint>(8);
+  const pushOp = hostOpsRowWriter(t.hostOps);
+  let opPolicy = '';
+  let opSeq = 0;
   let opSink: HostOpsRowSink | undefined;
-  const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) => {
-    opRow[2] = kind;
-    opRow[3] = iommu;
-    opRow[4] = count;
-    opRow[5] = entries;
-    opRow[6] = BigInt(bytes);
-    opRow[7] = cost;
-    t.hostOps.push(opRow);
-  };
+  const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) =>
+    pushOp(opPolicy, opSeq, kind, iommu, count, entries, bytes, cost);
   const vRow = new Array<string | number>(5);
   const cRow = new Array<string | number | boolean | null>(8);
   return {
     hostOps: (policy, seq) => {
-      opRow[0] = policy;
-      opRow[1] = seq;
+      opPolicy = policy;
+      opSeq = seq;
       return (opSink ??= write);
     },
     violation: (policy, v) => {

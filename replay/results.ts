@@ -4,11 +4,13 @@
 //   completions  one row per guest completion point and policy, with its modelled latency
 //   violations   one row per oracle finding
 //   summary      one row per policy: counts, modelled time, latency percentiles, verdict
-// Rows stream into batches; files are written atomically.
+// Rows stream into batches; files are written atomically. A table whose sink writes each batch
+// out before it returns (ResultFile: ArrowFileSink drains Arrow's writer and writes every chunk
+// synchronously) builds every batch in the same column arrays (columns.ts `reuse`).
 
 import { Field, Float64, Int32, RecordBatch, Schema, Struct, Uint8, Uint32, Uint64, Utf8, makeData, type DataType } from 'apache-arrow';
 import { join } from 'node:path';
-import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64 } from '../formats/arrow/columns.js';
+import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64, type NumCol } from '../formats/arrow/columns.js';
 import { ArrowFileSink } from '../formats/arrow/file-sink.js';
 
 export type ColType = 'u8' | 'u32' | 'i32' | 'u64' | 'f64' | 'str' | 'dict';
@@ -37,24 +39,26 @@ export class ResultTable {
     readonly spec: readonly ColSpec[],
     private readonly sink: (b: RecordBatch) => void,
     private readonly batchRows = 1 << 15,
+    /** The sink is done with a batch's buffers when it returns: the columns reuse their arrays. */
+    reuse = false,
   ) {
     let dictId = 100;
     this.cols = spec.map((c) => {
       switch (c.type) {
         case 'u8':
-          return u8();
+          return u8(undefined, reuse);
         case 'u32':
-          return u32();
+          return u32(undefined, reuse);
         case 'i32':
-          return i32();
+          return i32(undefined, reuse);
         case 'u64':
-          return u64();
+          return u64(undefined, reuse);
         case 'f64':
-          return f64();
+          return f64(undefined, reuse);
         case 'str':
           return new StrCol();
         case 'dict':
-          return new DictCol(new FixedDictionary(dictId++, c.values ?? []));
+          return new DictCol(new FixedDictionary(dictId++, c.values ?? []), undefined, reuse);
       }
     });
     const fields = spec.map((c, i) => new Field(c.name, typeOf(c, this.cols[i]!), c.type !== 'str' && c.type !== 'dict'));
@@ -73,6 +77,20 @@ export class ResultTable {
     if (++this.rows % this.batchRows === 0) this.flush();
   }
 
+  /**
+   * The columns, for a writer that pushes a row's cells itself (`pushCode` into a dict column,
+   * `push`/`pushNull`/`pushU64` into a numeric one (NumCol), in the spec's order), then calls
+   * `endRow`; the caller casts them to the spec's column classes.
+   */
+  get columns(): readonly unknown[] {
+    return this.cols;
+  }
+
+  /** Ends a row pushed cell by cell into `columns`. */
+  endRow(): void {
+    if (++this.rows % this.batchRows === 0) this.flush();
+  }
+
   flush(): void {
     const length = this.cols[0]!.length;
     if (length === 0) return;
@@ -86,6 +104,38 @@ export class ResultTable {
     return this.rows;
   }
 }
+
+/** A host_ops row's cells (tables.ts hostOpsSpec): policy, seq, kind, iommu, count, entries, bytes, cost_us. */
+export type HostOpsRowWriter = (
+  policy: string,
+  seq: number,
+  kind: string,
+  iommu: number,
+  count: number,
+  entries: number,
+  bytes: number,
+  cost: number,
+) => void;
+
+/**
+ * Pushes host_ops rows cell by cell into `t`'s columns (the bytes of `t.push` with the row, bytes
+ * as a BigInt): no row array, no BigInt per row, no per-cell dispatch on the value's type.
+ */
+export function hostOpsRowWriter(t: ResultTable): HostOpsRowWriter {
+  const [p, s, k, i, c, e, b, u] = t.columns as [DictCol, U32, DictCol, NumCol<Int32>, U32, U32, NumCol<Uint64>, NumCol<Float64>];
+  return (policy, seq, kind, iommu, count, entries, bytes, cost) => {
+    p.push(policy);
+    s.push(seq);
+    k.push(kind);
+    i.push(iommu);
+    c.push(count);
+    e.push(entries);
+    b.pushU64(bytes);
+    u.push(cost);
+    t.endRow();
+  };
+}
+type U32 = NumCol<Uint32>;
 
 function typeOf(c: ColSpec, col: AnyCol): DataType {
   switch (c.type) {
@@ -137,7 +187,7 @@ export class ReplayTables {
   constructor(dir: string, specs: Readonly<Record<'host_ops' | 'completions' | 'violations' | 'summary', readonly ColSpec[]>>) {
     const mk = (name: keyof typeof specs) => {
       const f = new ResultFile(join(dir, `${name}.arrow`));
-      const t = new ResultTable(name, specs[name], f.write);
+      const t = new ResultTable(name, specs[name], f.write, undefined, true);
       this.files.push([f, t]);
       return t;
     };

@@ -14,16 +14,11 @@ import { kitFor } from './kits.js';
 import type { HostOpsRowSink } from './ledger.js';
 import { resolvePolicies } from './policies/index.js';
 import type { RunSinks } from './policy-run.js';
-import { LineSpill, Spill } from './spill.js';
+import { CompletionsSpill, HostOpsSpill, LineSpill } from './spill.js';
 import { OP_KINDS } from './tables.js';
 import { resolveTopology } from './topology.js';
 import { BareStopped } from './bare-facts.js';
 import type { BareFeed } from './bare-launch.js';
-
-/** Spilled host_ops record: event, policy (in the share), seq, kind, iommu, count, entries, bytes, cost. */
-export const HOST_OPS_WIDTH = 9;
-/** Spilled completions record: policy (in the share), seq, slot, doorbell_seq, completed, ref_completed, latency (NaN: null), commands. */
-export const COMPLETIONS_WIDTH = 8;
 
 export interface ShareSpec {
   readonly index: number;
@@ -69,8 +64,8 @@ export type ShareDone = Extract<ShareMessage, { type: 'done' }>;
 
 export function shareFiles(scratch: string, index: number) {
   return {
-    hostOps: join(scratch, `share-${index}-host_ops.f64`),
-    completions: join(scratch, `share-${index}-completions.f64`),
+    hostOps: join(scratch, `share-${index}-host_ops.bin`),
+    completions: join(scratch, `share-${index}-completions.bin`),
     violations: join(scratch, `share-${index}-violations.jsonl`),
   };
 }
@@ -102,31 +97,18 @@ async function replayShareRows(spec: ShareSpec, stop: Int32Array | undefined, on
   const local = new Map(policies.map((p, i) => [p.name, i]));
   const files = shareFiles(spec.scratch, spec.index);
   const at: ReplayPhase = { phase: 0, event: 0 };
-  let hostOps: Spill | undefined;
-  let completions: Spill | undefined;
+  let hostOps: HostOpsSpill | undefined;
+  let completions: CompletionsSpill | undefined;
   let violations: LineSpill | undefined;
   let sinks: RunSinks = {};
   if (spec.tables) {
-    const ops = (hostOps = new Spill(files.hostOps, HOST_OPS_WIDTH));
-    const comps = (completions = new Spill(files.completions, COMPLETIONS_WIDTH));
+    const ops = (hostOps = new HostOpsSpill(files.hostOps, OP_KINDS));
+    const comps = (completions = new CompletionsSpill(files.completions));
     const viol = (violations = new LineSpill(files.violations));
-    const kindIndex = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
     let policy = 0;
     let seq = 0;
-    const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) => {
-      const i = ops.next();
-      const b = ops.buffer;
-      b[i] = at.event;
-      b[i + 1] = policy;
-      b[i + 2] = seq;
-      b[i + 3] = kindIndex.get(kind)!;
-      b[i + 4] = iommu;
-      b[i + 5] = count;
-      b[i + 6] = entries;
-      b[i + 7] = bytes;
-      b[i + 8] = cost;
-      ops.commit();
-    };
+    const write: HostOpsRowSink = (kind, iommu, count, entries, bytes, cost) =>
+      ops.push(at.event, policy, seq, kind, iommu, count, entries, bytes, cost);
     sinks = {
       hostOps: (name, s) => {
         policy = local.get(name)!;
@@ -134,19 +116,8 @@ async function replayShareRows(spec: ShareSpec, stop: Int32Array | undefined, on
         return write;
       },
       violation: (name, v) => viol.push(JSON.stringify([at.phase, at.event, local.get(name)!, v.seq, v.kind, v.scope, v.explanation])),
-      completion: (name, s, slot, doorbellSeq, done, refDone, latency, commands) => {
-        const i = comps.next();
-        const b = comps.buffer;
-        b[i] = local.get(name)!;
-        b[i + 1] = s;
-        b[i + 2] = slot;
-        b[i + 3] = doorbellSeq;
-        b[i + 4] = done ? 1 : 0;
-        b[i + 5] = refDone ? 1 : 0;
-        b[i + 6] = latency === null ? NaN : latency;
-        b[i + 7] = commands;
-        comps.commit();
-      },
+      completion: (name, s, slot, doorbellSeq, done, refDone, latency, commands) =>
+        comps.push(local.get(name)!, s, slot, doorbellSeq, done, refDone, latency, commands),
     };
   }
   let last = 0;

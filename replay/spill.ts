@@ -1,7 +1,8 @@
-// Fixed-width numeric records spilled to a scratch file and read back in order: how a replay keeps
-// per-policy rows (completion points) out of memory until the tables are written, so memory stays
-// flat however long the trace. Records are `width` float64 values; writes and reads go through
-// one buffer of BATCH records.
+// Fixed-width records spilled to a scratch file and read back in order: how a replay keeps
+// per-policy rows (completion points; a parallel replay's host_ops and completions rows) out of
+// memory until the tables are written, so memory stays flat however long the trace. `Spill`'s
+// records are `width` float64 values; `HostOpsSpill` and `CompletionsSpill` lay a row out in typed
+// fields (half the bytes or less). Writes and reads go through one buffer of BATCH records.
 
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
@@ -66,16 +67,11 @@ export class Spill {
     }
   }
 
-  /** Finishes writing and keeps the file (another thread reads it with `Spill.read`). */
+  /** Finishes writing. */
   close(): void {
     this.drain();
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-  }
-
-  /** A reader over a closed spill file of `records` records. */
-  static read(path: string, width: number, records: number): SpillReader {
-    return new SpillReader(openSync(path, 'r'), width, records, path);
   }
 
   dispose(): void {
@@ -85,30 +81,77 @@ export class Spill {
   }
 }
 
-/** Reads a spill's records one at a time: `next()` then values[at .. at + width). */
-export class SpillReader {
-  readonly values: Float64Array;
-  at = -1;
-  private inBuf = 0;
-  private used = 0;
-  private left: number;
-  private offset = 0;
+/**
+ * Fixed-size binary records of mixed field types, written through one reused buffer of BATCH
+ * records (the subclasses lay their fields out in typed views of it) and read back in order the
+ * same way: half or less of the bytes of `Spill`'s float64 records for the same row, so a parallel
+ * replay writes, reads and unlinks half the scratch data. Each field is stored into a typed array
+ * of its table column's type (a u32 column's value into a Uint32Array, an i32's into an Int32Array),
+ * so the value read back is the one the column would have taken from the original number.
+ */
+abstract class RecordSpill {
+  protected readonly buf: ArrayBuffer;
+  protected used = 0;
+  private fd: number;
+  /** Records written so far. */
+  records = 0;
 
   constructor(
-    private readonly fd: number,
-    private readonly width: number,
-    records: number,
     private readonly path: string,
+    private readonly size: number,
   ) {
-    this.values = new Float64Array(BATCH * width);
+    this.buf = new ArrayBuffer(BATCH * size);
+    this.fd = openSync(path, 'w+');
+  }
+
+  /** The buffer's index of the next record (its fields at that index times their per-record stride), then `used++`. */
+  protected slot(): number {
+    if (this.used === BATCH) this.drain();
+    this.records++;
+    return this.used++;
+  }
+
+  private drain(): void {
+    if (this.used === 0) return;
+    const bytes = new Uint8Array(this.buf, 0, this.used * this.size);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    this.used = 0;
+  }
+
+  /** Finishes writing and keeps the file (another thread reads it). */
+  close(): void {
+    this.drain();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Reads a RecordSpill's file in order: `next()`, then the fields of record `at` in the views. */
+abstract class RecordReader {
+  protected readonly buf: ArrayBuffer;
+  /** The current record's index in the buffer. */
+  at = -1;
+  private inBuf = 0;
+  private left: number;
+  private offset = 0;
+  private readonly fd: number;
+
+  constructor(
+    private readonly path: string,
+    private readonly size: number,
+    records: number,
+  ) {
+    this.buf = new ArrayBuffer(BATCH * size);
     this.left = records;
+    this.fd = openSync(path, 'r');
   }
 
   next(): boolean {
-    if (this.used === this.inBuf) {
+    if (this.at + 1 === this.inBuf) {
       if (this.left === 0) return false;
       const n = Math.min(this.left, BATCH);
-      const bytes = new Uint8Array(this.values.buffer, 0, n * this.width * 8);
+      const bytes = new Uint8Array(this.buf, 0, n * this.size);
       let got = 0;
       while (got < bytes.length) {
         const r = readSync(this.fd, bytes, got, bytes.length - got, this.offset + got);
@@ -118,14 +161,208 @@ export class SpillReader {
       this.offset += bytes.length;
       this.left -= n;
       this.inBuf = n;
-      this.used = 0;
+      this.at = -1;
     }
-    this.at = this.used++ * this.width;
+    this.at++;
     return true;
   }
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+/**
+ * A parallel replay's host_ops row with its place in the serial order, 40 bytes: f64 bytes, f64
+ * cost_us, u32 event ordinal + 1 (the ordinal may be -1 before the first event), u32 seq, u32
+ * count, u32 entries, i32 iommu, u16 policy (its index in the share), u16 kind (its index in `kinds`).
+ */
+const HOST_OP_BYTES = 40;
+
+export class HostOpsSpill extends RecordSpill {
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly u16: Uint16Array;
+
+  /** `kinds`: the host_ops kind dictionary (tables.ts OP_KINDS); a kind outside it is an Error. */
+  constructor(
+    path: string,
+    private readonly kinds: readonly string[],
+  ) {
+    super(path, HOST_OP_BYTES);
+    this.f64 = new Float64Array(this.buf);
+    this.u32 = new Uint32Array(this.buf);
+    this.i32 = new Int32Array(this.buf);
+    this.u16 = new Uint16Array(this.buf);
+  }
+
+  push(
+    event: number,
+    policy: number,
+    seq: number,
+    kind: string,
+    iommu: number,
+    count: number,
+    entries: number,
+    bytes: number,
+    cost: number,
+  ): void {
+    if (!(event >= -1 && event < 0xffffffff)) throw new RangeError(`event ordinal ${event} out of range`);
+    const code = codeOf(this.kinds, kind);
+    const r = this.slot();
+    this.f64[r * 5] = bytes;
+    this.f64[r * 5 + 1] = cost;
+    const w = r * 10;
+    this.u32[w + 4] = event + 1;
+    this.u32[w + 5] = seq;
+    this.u32[w + 6] = count;
+    this.u32[w + 7] = entries;
+    this.i32[w + 8] = iommu;
+    this.u16[r * 20 + 18] = policy;
+    this.u16[r * 20 + 19] = code;
+  }
+
+  static read(path: string, records: number): HostOpsReader {
+    return new HostOpsReader(path, records);
+  }
+}
+
+/** `v`'s index in a small dictionary (an identity compare per entry; the kinds are constants). */
+function codeOf(values: readonly string[], v: string): number {
+  for (let i = 0; i < values.length; i++) if (values[i] === v) return i;
+  throw new Error(`value ${v} is not in the host_ops kinds`);
+}
+
+export class HostOpsReader extends RecordReader {
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly u16: Uint16Array;
+
+  constructor(path: string, records: number) {
+    super(path, HOST_OP_BYTES, records);
+    this.f64 = new Float64Array(this.buf);
+    this.u32 = new Uint32Array(this.buf);
+    this.i32 = new Int32Array(this.buf);
+    this.u16 = new Uint16Array(this.buf);
+  }
+
+  /** The current record's event ordinal + 1 (its merge key). */
+  get key(): number {
+    return this.u32[this.at * 10 + 4]!;
+  }
+  get bytes(): number {
+    return this.f64[this.at * 5]!;
+  }
+  get cost(): number {
+    return this.f64[this.at * 5 + 1]!;
+  }
+  get seq(): number {
+    return this.u32[this.at * 10 + 5]!;
+  }
+  get count(): number {
+    return this.u32[this.at * 10 + 6]!;
+  }
+  get entries(): number {
+    return this.u32[this.at * 10 + 7]!;
+  }
+  get iommu(): number {
+    return this.i32[this.at * 10 + 8]!;
+  }
+  get policy(): number {
+    return this.u16[this.at * 20 + 18]!;
+  }
+  get kind(): number {
+    return this.u16[this.at * 20 + 19]!;
+  }
+}
+
+/**
+ * A parallel replay's completions row, 32 bytes: f64 latency_us (NaN: null), u32 seq, u32 slot,
+ * u32 doorbell_seq, u32 commands, u16 policy (its index in the share), u8 completed, u8 ref_completed.
+ */
+const COMPLETION_BYTES = 32;
+
+export class CompletionsSpill extends RecordSpill {
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly u16: Uint16Array;
+  private readonly u8: Uint8Array;
+
+  constructor(path: string) {
+    super(path, COMPLETION_BYTES);
+    this.f64 = new Float64Array(this.buf);
+    this.u32 = new Uint32Array(this.buf);
+    this.u16 = new Uint16Array(this.buf);
+    this.u8 = new Uint8Array(this.buf);
+  }
+
+  push(
+    policy: number,
+    seq: number,
+    slot: number,
+    doorbellSeq: number,
+    done: boolean,
+    refDone: boolean,
+    latency: number | null,
+    commands: number,
+  ): void {
+    const r = this.slot();
+    this.f64[r * 4] = latency === null ? NaN : latency;
+    const w = r * 8;
+    this.u32[w + 2] = seq;
+    this.u32[w + 3] = slot;
+    this.u32[w + 4] = doorbellSeq;
+    this.u32[w + 5] = commands;
+    this.u16[r * 16 + 12] = policy;
+    this.u8[r * 32 + 26] = done ? 1 : 0;
+    this.u8[r * 32 + 27] = refDone ? 1 : 0;
+  }
+
+  static read(path: string, records: number): CompletionsReader {
+    return new CompletionsReader(path, records);
+  }
+}
+
+export class CompletionsReader extends RecordReader {
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly u16: Uint16Array;
+  private readonly u8: Uint8Array;
+
+  constructor(path: string, records: number) {
+    super(path, COMPLETION_BYTES, records);
+    this.f64 = new Float64Array(this.buf);
+    this.u32 = new Uint32Array(this.buf);
+    this.u16 = new Uint16Array(this.buf);
+    this.u8 = new Uint8Array(this.buf);
+  }
+
+  /** NaN: null. */
+  get latency(): number {
+    return this.f64[this.at * 4]!;
+  }
+  get seq(): number {
+    return this.u32[this.at * 8 + 2]!;
+  }
+  get slot(): number {
+    return this.u32[this.at * 8 + 3]!;
+  }
+  get doorbellSeq(): number {
+    return this.u32[this.at * 8 + 4]!;
+  }
+  get commands(): number {
+    return this.u32[this.at * 8 + 5]!;
+  }
+  get policy(): number {
+    return this.u16[this.at * 16 + 12]!;
+  }
+  get completed(): number {
+    return this.u8[this.at * 32 + 26]!;
+  }
+  get refCompleted(): number {
+    return this.u8[this.at * 32 + 27]!;
   }
 }
 
