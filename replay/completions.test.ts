@@ -12,7 +12,8 @@ afterEach(() => c?.dispose());
 
 function read(x: Completions): { rows: CompletionRow[]; sorted: number[] } {
   const rows: CompletionRow[] = [];
-  const sorted = [...x.rows((r) => rows.push(r))].sort((a, b) => a - b);
+  // The row is valid during the visit only: keep a copy.
+  const sorted = [...x.rows((r) => rows.push({ ...r }))].sort((a, b) => a - b);
   return { rows, sorted };
 }
 

@@ -23,6 +23,26 @@ export interface CompletionRow {
   readonly latency: number | undefined;
 }
 
+/** The row `rows` hands to its visitor: one object per call of `rows`, its fields set for each point. */
+class RowView implements CompletionRow {
+  pos = 0;
+  seq = 0;
+  slot = 0;
+  doorbellSeq = 0;
+  commands = 0;
+  latency: number | undefined = undefined;
+
+  set(pos: number, seq: number, slot: number, doorbellSeq: number, commands: number, latency: number | undefined): this {
+    this.pos = pos;
+    this.seq = seq;
+    this.slot = slot;
+    this.doorbellSeq = doorbellSeq;
+    this.commands = commands;
+    this.latency = latency;
+    return this;
+  }
+}
+
 export class Completions {
   private readonly pos = new Float64Array(WINDOW);
   private readonly seq = new Float64Array(WINDOW);
@@ -168,8 +188,12 @@ export class Completions {
     this.size--;
   }
 
-  /** Every point in queue order (call once, at the end); returns the measured latencies, in no order. */
+  /**
+   * Every point in queue order (call once, at the end); returns the measured latencies, in no
+   * order. The row handed to `visit` is valid during the call only (one object, reused per point).
+   */
   rows(visit: (r: CompletionRow) => void): Float64Array {
+    const row = new RowView();
     while (this.size > 0) this.spillHead();
     const latencies = new Float64Array(this.completed + this.orphans.length + this.patches.size);
     let n = 0;
@@ -180,7 +204,7 @@ export class Completions {
       const [seq, slot, doorbellSeq] = this.patches.get(pos)!;
       const latency = this.lateLatency.get(pos);
       if (latency !== undefined) latencies[n++] = latency;
-      visit({ pos, seq, slot, doorbellSeq, commands: 0, latency });
+      visit(row.set(pos, seq, slot, doorbellSeq, 0, latency));
     };
     this.spill.forEach((b, at) => {
       const pos = b[at]!;
@@ -193,7 +217,7 @@ export class Completions {
       }
       const latency = spilled === spilled ? spilled : this.lateLatency.get(pos);
       if (latency !== undefined) latencies[n++] = latency;
-      visit({ pos, seq: b[at + 1]!, slot: b[at + 2]!, doorbellSeq: b[at + 3]!, commands: b[at + 4]!, latency });
+      visit(row.set(pos, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, latency));
     });
     while (p < patched.length) emitPatch(patched[p++]!);
     return latencies.subarray(0, n);
