@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
-import { Completions, type CompletionRow } from './completions.js';
+import { Completions, Latencies, type CompletionRow } from './completions.js';
 
 const dir = tempDir();
 let c: Completions | undefined;
@@ -12,7 +12,10 @@ afterEach(() => c?.dispose());
 
 function read(x: Completions): { rows: CompletionRow[]; sorted: number[] } {
   const rows: CompletionRow[] = [];
-  const sorted = [...x.rows((r) => rows.push(r))].sort((a, b) => a - b);
+  // The row is valid during the visit only: keep a copy.
+  const latencies = new Latencies();
+  x.rows((r) => rows.push({ ...r }), latencies);
+  const sorted = [...latencies.view()].sort((a, b) => a - b);
   return { rows, sorted };
 }
 
@@ -64,5 +67,25 @@ describe('Completions', () => {
       [4, 40, 0, undefined],
       [6, 61, 0, 4],
     ]);
+  });
+
+  it('latencies: queues appended into one buffer, a run after clear() reads only its own', () => {
+    const made = (name: string, points: number, done: number) => {
+      const x = new Completions(join(dir, name));
+      for (let i = 0; i < points; i++) x.add(i, i, i, i, 0, 1);
+      for (let i = 0; i < done; i++) x.complete(i, 10 + i);
+      return x;
+    };
+    const [q0, q1, next] = [made('l0.f64', 3, 3), made('l1.f64', 40, 40), made('l2.f64', 2, 2)];
+    const latencies = new Latencies();
+    // One run of two queues: the second queue's 40 grow the buffer past the first's 3, which stay.
+    q0.rows(() => {}, latencies);
+    q1.rows(() => {}, latencies);
+    expect([...latencies.view()]).toEqual([10, 11, 12, ...Array.from({ length: 40 }, (_, i) => 10 + i)]);
+    // The next run: near miss without clear(), its two would follow the 43 above.
+    latencies.clear();
+    next.rows(() => {}, latencies);
+    expect([...latencies.view()]).toEqual([10, 11]);
+    for (const x of [q0, q1, next]) x.dispose();
   });
 });

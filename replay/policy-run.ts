@@ -7,6 +7,7 @@
 
 import { unreachable } from '../formats/result.js';
 import type { Topology } from '../formats/trace/header.js';
+import { Latencies } from './completions.js';
 import type { CompiledCosts } from './cost/model.js';
 import type { HostIds, HostModel, HostOp, ReplayKit } from './host.js';
 import { Ledger, vmmWork, type HostOpsRowSink } from './ledger.js';
@@ -194,16 +195,19 @@ export class PolicyRun implements RunOwner {
     for (const r of this.queues) r.compare(seq);
   }
 
-  /** The completion points in queue order, queue after queue (rows, never-completed findings); then the summary. */
-  finish(): PolicySummary {
+  /**
+   * The completion points in queue order, queue after queue (rows, never-completed findings); then
+   * the summary. `latencies`: where the percentiles are read from (a thread's runs share one).
+   */
+  finish(latencies = new Latencies()): PolicySummary {
     for (const r of this.queues) r.judgeUndecided();
     const sink = this.sinks.completion;
-    const parts = this.queues.map((r) =>
+    latencies.clear();
+    for (const r of this.queues)
       r.completionRows((seq, slot, doorbellSeq, done, refDone, latency, commands) => {
         sink?.(this.name, seq, slot, doorbellSeq, done, refDone, latency === undefined ? null : roundUs(latency), commands);
-      }),
-    );
-    const latency = latencyStats(parts.length === 1 ? parts[0]! : concat(parts));
+      }, latencies);
+    const latency = latencyStats(latencies.view());
     const detail = this.detail();
     return {
       policy: this.name,
@@ -248,15 +252,4 @@ export class PolicyRun implements RunOwner {
   dispose(): void {
     for (const r of this.queues) r.completions.dispose();
   }
-}
-
-/** The arrays one after the other. */
-function concat(parts: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
 }

@@ -8,7 +8,7 @@
 import { ringIndex } from '../formats/ring.js';
 import type { Topology } from '../formats/trace/header.js';
 import type { BareSide } from './bare.js';
-import { Completions } from './completions.js';
+import { Completions, type Latencies } from './completions.js';
 import type { GuestQueue } from './guest-queue.js';
 import type { HostModel } from './host.js';
 import type { Ledger } from './ledger.js';
@@ -224,7 +224,7 @@ export class QueueRun {
     }
   }
 
-  /** The completion points in queue order, checked against bare hardware; returns the measured latencies, in no order. */
+  /** The completion points in queue order, checked against bare hardware; appends the measured latencies to `latencies`. */
   completionRows(
     visit: (
       seq: number,
@@ -235,13 +235,14 @@ export class QueueRun {
       latency: number | undefined,
       commands: number,
     ) => void,
-  ): Float64Array {
+    latencies: Latencies,
+  ): void {
     const ref = this.lane.ref;
-    return this.completions.rows((c) => {
+    this.completions.rows((c) => {
       const refDone = ref.completed(c.pos);
       const done = c.latency !== undefined;
       this.checks.completion(c.seq, c.slot, done, refDone);
       visit(c.seq, c.slot, c.doorbellSeq, done, refDone, c.latency, c.commands);
-    });
+    }, latencies);
   }
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { traceRows, type OpenTrace } from '../formats/trace/io.js';
+import { Latencies } from './completions.js';
 import { compileCosts } from './cost/model.js';
 import type { Costs } from './cost/params.js';
 import { dispatchTrace, type TraceHandlers } from './feed.js';
@@ -217,7 +218,8 @@ export async function replayRuns(
     at.phase = 1;
     for (const r of runs) r.compare(Math.max(0, events - 1));
     at.phase = 2;
-    const summaries = runs.map((r) => r.finish());
+    const latencies = new Latencies(); // one buffer for every run's percentiles
+    const summaries = runs.map((r) => r.finish(latencies));
     ok = true;
     return { events, doorbells, bare: lanes.map((l) => l.ref), summaries };
   } finally {

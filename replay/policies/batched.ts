@@ -7,7 +7,7 @@
 import type { Decoded } from '../../formats/codec/codec.js';
 import { ringIndex } from '../../formats/ring.js';
 import type { PolicyContext } from '../policy.js';
-import { forwardToHost, type Forwarded } from '../vmm/forward.js';
+import { ForwardBatch, forwardRange } from '../vmm/forward.js';
 import { completionPoint, hostFailed, type VmmState } from './steps.js';
 
 export interface BatchOptions {
@@ -19,62 +19,76 @@ export interface BatchOptions {
   readonly splitOnWrap: boolean;
 }
 
-/** What a batched walk does with a command: forward it (its host entries), or stop the batch there. */
-type Step = Forwarded | 'vmm' | 'sync' | 'stop';
+/**
+ * A batched walk's storage, kept by its policy instance between doorbells (a walk starts by
+ * clearing it): the forwarded commands of the batch, and the prepass's completion points.
+ */
+export class BatchBuffers {
+  readonly batch = new ForwardBatch();
+  readonly syncs: number[] = [];
+}
 
-/** Classifies the command at `pos` for a batched walk, charging the VMM what it looks at. */
-function step(ctx: PolicyContext, pos: number, o: BatchOptions): Step {
+/** What a batched walk does with a command: forward it (its host entries), or stop the batch there. */
+type Step = 'forward' | 'vmm' | 'sync' | 'stop';
+
+/**
+ * Classifies the command at `pos` for a batched walk, charging the VMM what it looks at; a
+ * forwarded command joins `batch` when `keep`.
+ */
+function step(ctx: PolicyContext, pos: number, o: BatchOptions, batch: ForwardBatch, keep: boolean): Step {
   const d = ctx.command(pos);
   const owner = ctx.vmm.owner(d);
   // linear-batch decodes every command to copy it; raw-ring's VMM only picks out its own.
   if (o.validator === 'vmm' || owner === 'vmm' || owner === 'sync') ctx.op('vmm_cmd', d.name);
   if (owner === 'vmm' || owner === 'sync') return owner;
-  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined) return { pos, d, invs: ctx.vmm.forwardRaw(d, ctx.host) };
+  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined) {
+    const invs = ctx.vmm.forwardRaw(d, ctx.host);
+    if (keep) batch.push(pos, d, invs);
+    return 'forward';
+  }
   if (owner === 'illegal') return 'stop';
-  return { pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') };
+  const invs = ctx.vmm.forward(d, ctx.host, 'all');
+  if (keep) batch.push(pos, d, invs);
+  return 'forward';
 }
 
 /** flush's answer when the batch went through (made once). */
 const FLUSHED: { ok: boolean; failedAt?: number } = Object.freeze({ ok: true });
 
 /** Host call(s) for a batch; false when the queue stopped at a failure. */
-function flush(ctx: PolicyContext, st: VmmState, batch: Forwarded[], o: BatchOptions, entries: number): { ok: boolean; failedAt?: number } {
-  if (batch.length === 0) return FLUSHED;
-  let parts: Forwarded[][] = [batch];
-  if (o.splitOnWrap) {
-    parts = [];
-    let cur: Forwarded[] = [];
-    for (const it of batch) {
-      if (cur.length > 0 && ringIndex(it.pos, entries) === 0) {
-        parts.push(cur);
-        cur = [];
-      }
-      cur.push(it);
-    }
-    parts.push(cur);
-  }
-  for (const part of parts) {
-    const out = forwardToHost(ctx, part);
+function flush(
+  ctx: PolicyContext,
+  st: VmmState,
+  batch: ForwardBatch,
+  o: BatchOptions,
+  entries: number,
+): { ok: boolean; failedAt?: number } {
+  const n = batch.length;
+  if (n === 0) return FLUSHED;
+  // Parts: the whole batch, or (split on wrap) a new part at each item in ring slot 0 but the first.
+  let from = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && (!o.splitOnWrap || ringIndex(batch.posAt(i), entries) !== 0)) continue;
+    const out = forwardRange(ctx, batch, from, i);
     if (out.failedAt !== undefined && !hostFailed(ctx, st, out.failedAt, out.failure!)) return { ok: false, failedAt: out.failedAt };
+    from = i;
   }
   return FLUSHED;
 }
 
-export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions): void {
+export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions, buf: BatchBuffers): void {
   const entries = ctx.header.queue_entries;
-  if (o.vmm === 'prepass') return walkPrepass(ctx, st, prod, o, entries);
-  let batch: Forwarded[] = [];
+  if (o.vmm === 'prepass') return walkPrepass(ctx, st, prod, o, entries, buf);
+  const batch = buf.batch;
+  batch.clear();
   for (let pos = ctx.cons; pos < prod; pos++) {
-    const s = step(ctx, pos, o);
-    if (typeof s !== 'string') {
-      batch.push(s);
-      continue;
-    }
+    const s = step(ctx, pos, o, batch, true);
+    if (s === 'forward') continue;
     const f = flush(ctx, st, batch, o, entries);
     if (!f.ok) return;
     if (batch.length > 0) {
       ctx.setCons(pos);
-      batch = [];
+      batch.clear();
     }
     if (s === 'stop') {
       ctx.raise(pos, ctx.vmm.illegal(ctx.command(pos)));
@@ -96,13 +110,16 @@ export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: B
  * first illegal command; one that leaves that to the host does not), then one host call takes
  * every forwarded command; completion points before the first failure then complete.
  */
-function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions, entries: number): void {
-  const batch: Forwarded[] = [];
-  const syncs: number[] = [];
+function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOptions, entries: number, buf: BatchBuffers): void {
+  const batch = buf.batch;
+  batch.clear();
+  const syncs = buf.syncs;
+  let nSyncs = 0;
   let stopAt: number | undefined;
   let stopCmd: Decoded | undefined;
   for (let pos = ctx.cons; pos < prod; pos++) {
-    const s = step(ctx, pos, o);
+    // The host walk ends at the stop: forwarded commands after it do not join the batch.
+    const s = step(ctx, pos, o, batch, stopAt === undefined);
     if (s === 'stop') {
       if (stopAt === undefined) {
         stopAt = pos;
@@ -117,16 +134,16 @@ function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOpt
         ctx.executed(pos);
         break;
       case 'sync':
-        syncs.push(pos);
+        syncs[nSyncs++] = pos;
         break;
-      default:
-        if (stopAt === undefined) batch.push(s); // the host walk ends at the stop
+      case 'forward':
         break;
     }
   }
   const f = flush(ctx, st, batch, o, entries);
   const limit = Math.min(stopAt ?? prod, f.failedAt ?? prod);
-  for (const s of syncs) {
+  for (let k = 0; k < nSyncs; k++) {
+    const s = syncs[k]!;
     if (s >= limit) break;
     if (!completionPoint(ctx, st, s)) return;
   }

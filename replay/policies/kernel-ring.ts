@@ -16,7 +16,7 @@
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
-import { forwardToHost, type Forwarded } from '../vmm/forward.js';
+import { ForwardBatch, forwardRange } from '../vmm/forward.js';
 import { counters } from './counters.js';
 import { completionPoint, hostFailed, VmmState } from './steps.js';
 
@@ -24,17 +24,17 @@ const kernelCounters = () => counters('kernel_batches', 'kernel_commands', 'vmm_
 type KernelStats = ReturnType<typeof kernelCounters>;
 
 /** The batch to the host as kernel code; false when the queue stopped. */
-function flush(ctx: PolicyContext, st: VmmState, batch: Forwarded[], stats: KernelStats): boolean {
+function flush(ctx: PolicyContext, st: VmmState, batch: ForwardBatch, stats: KernelStats): boolean {
   if (batch.length === 0) return true;
   stats.kernel_batches++;
-  const out = ctx.inKernel(() => forwardToHost(ctx, batch));
-  batch.length = 0;
+  const out = ctx.inKernel(() => forwardRange(ctx, batch, 0, batch.length));
+  batch.clear();
   if (out.failedAt !== undefined && !hostFailed(ctx, st, out.failedAt, out.failure!)) return false;
   return true;
 }
 
-function walkKernel(ctx: PolicyContext, st: VmmState, prod: number, stats: KernelStats): void {
-  const batch: Forwarded[] = [];
+function walkKernel(ctx: PolicyContext, st: VmmState, prod: number, stats: KernelStats, batch: ForwardBatch): void {
+  batch.clear();
   let start = ctx.cons;
   const advance = (to: number) => {
     if (to > start) ctx.setCons(to);
@@ -45,7 +45,7 @@ function walkKernel(ctx: PolicyContext, st: VmmState, prod: number, stats: Kerne
     const owner = ctx.vmm.owner(d);
     stats.kernel_commands++;
     if (owner === 'host' || owner === 'devtlb') {
-      batch.push({ pos, d, invs: ctx.vmm.forward(d, ctx.host, 'all') });
+      batch.push(pos, d, ctx.vmm.forward(d, ctx.host, 'all'));
       continue;
     }
     if (!flush(ctx, st, batch, stats)) return;
@@ -74,15 +74,17 @@ export function kernelRing(variant: Variant, name: string): Policy {
   checkVariant(variant, [], name);
   const st = new VmmState();
   const stats = kernelCounters();
+  // The batch's storage, kept between doorbells (each walk clears it).
+  const batch = new ForwardBatch();
   return {
     name,
     doorbell(ctx, prod) {
       ctx.op('trap_kernel', 'doorbell handled in the host kernel');
-      if (ctx.error === undefined) walkKernel(ctx, st, prod, stats);
+      if (ctx.error === undefined) walkKernel(ctx, st, prod, stats, batch);
     },
     ack(ctx, prod) {
       ctx.op('trap_kernel', 'error acknowledgement handled in the host kernel');
-      walkKernel(ctx, st, prod, stats);
+      walkKernel(ctx, st, prod, stats, batch);
     },
     detail: () => ({ ...stats }),
   };

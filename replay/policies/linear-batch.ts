@@ -5,7 +5,7 @@
 // vmm=prepass (the VMM runs its own commands before the ioctl).
 
 import { checkVariant, variantBool, variantChoice, type Policy, type Variant } from '../policy.js';
-import { walkBatched, type BatchOptions } from './batched.js';
+import { BatchBuffers, walkBatched, type BatchOptions } from './batched.js';
 import { trappedPolicy, VmmState } from './steps.js';
 
 export function linearBatch(variant: Variant, name: string): Policy {
@@ -16,5 +16,6 @@ export function linearBatch(variant: Variant, name: string): Policy {
     splitOnWrap: variantBool(variant, 'split_on_wrap', name),
   };
   const st = new VmmState();
-  return trappedPolicy(name, (ctx, prod) => walkBatched(ctx, st, prod, o));
+  const buf = new BatchBuffers();
+  return trappedPolicy(name, (ctx, prod) => walkBatched(ctx, st, prod, o, buf));
 }

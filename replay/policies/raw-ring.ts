@@ -7,7 +7,7 @@
 // decodes only the commands it owns.
 
 import { checkVariant, variantChoice, type Policy, type Variant } from '../policy.js';
-import { walkBatched, type BatchOptions } from './batched.js';
+import { BatchBuffers, walkBatched, type BatchOptions } from './batched.js';
 import { trappedPolicy, VmmState } from './steps.js';
 
 export function rawRing(variant: Variant, name: string): Policy {
@@ -18,5 +18,6 @@ export function rawRing(variant: Variant, name: string): Policy {
     splitOnWrap: false,
   };
   const st = new VmmState();
-  return trappedPolicy(name, (ctx, prod) => walkBatched(ctx, st, prod, o));
+  const buf = new BatchBuffers();
+  return trappedPolicy(name, (ctx, prod) => walkBatched(ctx, st, prod, o, buf));
 }

@@ -1,6 +1,7 @@
 // Hands a run of forwarded guest commands to the host: entries grouped per iommufd object (one
 // IOMMU_HWPT_INVALIDATE each, in order of first appearance), and the returned entry_num mapped
 // back to guest queue positions through each entry's item. The first failing object stops the rest.
+// A batched walk gathers its commands in a ForwardBatch whose arrays it keeps between doorbells.
 
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { PolicyContext } from '../policy.js';
@@ -29,49 +30,139 @@ const clean = (ioctls: number): ForwardOutcome => (CLEAN[ioctls] ??= Object.free
 
 export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): ForwardOutcome {
   if (items.length === 1) return forwardOne(ctx, items[0]!);
-  // Groups in order of first appearance: object ids, their entries, and the item each came from.
-  const ids: number[] = [];
-  const entries: HostInv['entry'][][] = [];
-  const from: number[][] = [];
-  // Entries of each item not handled yet; an item spread over several objects needs all.
-  const left = new Int32Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const invs = items[i]!.invs;
-    left[i] = invs.length;
-    for (const inv of invs) {
-      let g = ids.indexOf(inv.object);
-      if (g < 0) {
-        g = ids.push(inv.object) - 1;
-        entries.push([]);
-        from.push([]);
-      }
-      entries[g]!.push(inv.entry);
-      from[g]!.push(i);
-    }
+  const batch = new ForwardBatch();
+  for (const it of items) batch.push(it.pos, it.d, it.invs);
+  return forwardRange(ctx, batch, 0, batch.length);
+}
+
+/** One object's request of a batch: a reused IOMMU_HWPT_INVALIDATE argument (entries[0, entryNum) are this call's). */
+class GroupRequest implements HwptInvalidate<HostInv['entry']> {
+  dataType = 0;
+  entryLen = 0;
+  entryNum = 0;
+  /** Batch index (from `start`) of the item each entry came from, [0, entryNum). */
+  readonly from: number[] = [];
+  readonly entries: HostInv['entry'][] = [];
+  constructor(public id: number) {}
+}
+
+/**
+ * Forwarded guest commands gathered for the host, in arrays kept between doorbells: a batched walk
+ * `clear`s it, `push`es each forwarded command, and hands ranges of it to the host
+ * (`forwardRange`). The arrays, the per-object requests and their entry arrays keep their storage
+ * (no array made or grown per doorbell once warm; docs/replayer.md, "The per-event path"). Slots
+ * past `length` hold earlier doorbells' items and are never read.
+ */
+export class ForwardBatch {
+  /** Items gathered, [0, length). */
+  length = 0;
+  private readonly positions: number[] = [];
+  private readonly decoded: Decoded[] = [];
+  private readonly hostInvs: (readonly HostInv[])[] = [];
+  /** Grouping scratch of `forwardRange`: requests by object in order of first appearance. */
+  private readonly requests: GroupRequest[] = [];
+  /** Entries of each item not handled yet (by index from `start`). */
+  private left = new Int32Array(64);
+
+  clear(): void {
+    this.length = 0;
   }
+
+  push(pos: number, d: Decoded, invs: readonly HostInv[]): void {
+    const n = this.length;
+    this.positions[n] = pos;
+    this.decoded[n] = d;
+    this.hostInvs[n] = invs;
+    this.length = n + 1;
+  }
+
+  posAt(i: number): number {
+    return this.positions[i]!;
+  }
+
+  dAt(i: number): Decoded {
+    return this.decoded[i]!;
+  }
+
+  invsAt(i: number): readonly HostInv[] {
+    return this.hostInvs[i]!;
+  }
+
+  /** The `n` requests of items [start, end), grouped per object in order of first appearance; fills `leftOf`. */
+  group(start: number, end: number, dataType: number, entryLen: number): number {
+    if (this.left.length < end - start) this.left = new Int32Array(Math.max(end - start, 2 * this.left.length));
+    const left = this.left;
+    const reqs = this.requests;
+    let groups = 0;
+    for (let i = start; i < end; i++) {
+      const invs = this.hostInvs[i]!;
+      left[i - start] = invs.length;
+      for (let k = 0; k < invs.length; k++) {
+        const inv = invs[k]!;
+        let g = 0;
+        while (g < groups && reqs[g]!.id !== inv.object) g++;
+        if (g === groups) {
+          if (g === reqs.length) reqs.push(new GroupRequest(inv.object));
+          const r = reqs[g]!;
+          r.id = inv.object;
+          r.dataType = dataType;
+          r.entryLen = entryLen;
+          r.entryNum = 0;
+          groups++;
+        }
+        const r = reqs[g]!;
+        r.entries[r.entryNum] = inv.entry;
+        r.from[r.entryNum] = i - start;
+        r.entryNum++;
+      }
+    }
+    return groups;
+  }
+
+  request(g: number): GroupRequest {
+    return this.requests[g]!;
+  }
+
+  /** Entries of item `start + i` not handled yet (after `group`). */
+  get leftOf(): Int32Array {
+    return this.left;
+  }
+}
+
+/**
+ * The items [start, end) of `batch` to the host: entries grouped per iommufd object (one
+ * IOMMU_HWPT_INVALIDATE each, in order of first appearance), the returned entry_num mapped back to
+ * guest queue positions through each entry's item. The first failing object stops the rest.
+ */
+export function forwardRange(ctx: PolicyContext, batch: ForwardBatch, start: number, end: number): ForwardOutcome {
+  if (end - start === 1) return forwardCommand(ctx, batch.posAt(start), batch.dAt(start), batch.invsAt(start));
+  const groups = batch.group(start, end, ctx.vmm.dataType, ctx.vmm.entryLen);
+  // Entries of each item not handled yet; an item spread over several objects needs all.
+  const left = batch.leftOf;
   let ioctls = 0;
   let failedAt: number | undefined;
   let failure: HostFailure | undefined;
-  for (let g = 0; g < ids.length; g++) {
-    const e = entries[g]!;
-    const idx = from[g]!;
-    const r = ctx.host.invalidate({ id: ids[g]!, dataType: ctx.vmm.dataType, entryLen: ctx.vmm.entryLen, entries: e, entryNum: e.length });
+  for (let g = 0; g < groups; g++) {
+    const req = batch.request(g);
+    const n = req.entryNum;
+    const idx = req.from;
+    const r = ctx.host.invalidate(req);
     ioctls++;
-    const handled = Math.min(r.entryNum, e.length);
+    const handled = Math.min(r.entryNum, n);
     for (let j = 0; j < handled; j++) left[idx[j]!]!--;
     if (r.errno !== 0) {
-      const it = items[idx[Math.min(handled, idx.length - 1)]!]!;
-      const f = ctx.vmm.hostFailure(r.errno, it.d);
+      const it = start + idx[Math.min(handled, n - 1)]!;
+      const f = ctx.vmm.hostFailure(r.errno, batch.dAt(it));
       if (f !== undefined) {
-        failedAt = it.pos;
+        failedAt = batch.posAt(it);
         failure = f;
         break;
       }
       // The VMM logs the failure and carries on (VT-d, as QEMU does): the entries count as handled.
-      for (let j = handled; j < idx.length; j++) left[idx[j]!]!--;
+      for (let j = handled; j < n; j++) left[idx[j]!]!--;
     }
   }
-  for (let i = 0; i < items.length; i++) if (left[i] === 0) ctx.executed(items[i]!.pos);
+  for (let i = start; i < end; i++) if (left[i - start] === 0) ctx.executed(batch.posAt(i));
   return failedAt !== undefined ? { ioctls, failedAt, failure } : clean(ioctls);
 }
 

@@ -12,7 +12,7 @@ import type { PolicyContext } from '../policy.js';
 import { Smmuv3Host } from '../smmuv3/host.js';
 import { VtdHost } from '../vtd/host.js';
 import type { HostInv } from './arch.js';
-import { forwardToHost } from './forward.js';
+import { ForwardBatch, forwardRange, forwardToHost } from './forward.js';
 import { memoVmm } from './memo.js';
 import { smmuv3Vmm } from './smmuv3.js';
 import { vtdVmm } from './vtd.js';
@@ -120,6 +120,70 @@ describe('forwardToHost, one command', () => {
     ops.length = 0;
     expect(forwardToHost(ctx, [{ pos: 6, d, invs: invs.map((i) => ({ ...i, object: a! })) }])).toEqual({ ioctls: 1 });
     expect(ops.filter((o) => o.kind === 'ioctl').map((o) => o.entries)).toEqual([3]);
+  });
+});
+
+describe('ForwardBatch, reused between doorbells', () => {
+  it('a smaller batch after a larger one makes the ioctls a fresh batch makes (slots past its length unread)', () => {
+    const ops: HostOp[] = [];
+    const host = smmuHost(TOPO, ops);
+    const [a, b] = host.objects.map((o) => o.id);
+    const d = SMMU_CMDS[2]!;
+    const e = (asid: number) => smmuCmd('CMD_TLBI_NH_ASID', { ASID: asid }).words as HostInv['entry'];
+    const big: [number, HostInv[]][] = [
+      [
+        1,
+        [
+          { object: b!, entry: e(1) },
+          { object: a!, entry: e(2) },
+        ],
+      ],
+      [2, [{ object: b!, entry: e(3) }]],
+      [
+        3,
+        [
+          { object: a!, entry: e(4) },
+          { object: b!, entry: e(5) },
+        ],
+      ],
+    ];
+    const small: [number, HostInv[]][] = [
+      [7, [{ object: a!, entry: e(6) }]],
+      [8, [{ object: a!, entry: e(7) }]],
+    ];
+    const ioctls = () => ops.filter((o) => o.kind === 'ioctl').map((o) => [o.iommu, o.entries]);
+    const run = (batch: ForwardBatch, items: [number, HostInv[]][]) => {
+      ops.length = 0;
+      const executed: number[] = [];
+      batch.clear();
+      for (const [pos, invs] of items) batch.push(pos, d, invs);
+      const out = forwardRange(context(host, executed), batch, 0, batch.length);
+      return { out, executed, ioctls: ioctls() };
+    };
+    const reused = new ForwardBatch();
+    // By hand: object b (unit 1) takes entries 1, 3, 5, then object a (unit 0) entries 2, 4.
+    expect(run(reused, big)).toEqual({
+      out: { ioctls: 2 },
+      executed: [1, 2, 3],
+      ioctls: [
+        [1, 3],
+        [0, 2],
+      ],
+    });
+    const fresh = run(new ForwardBatch(), small);
+    // Near miss: the reused batch would send object b's three old entries again, or five to object a.
+    expect(fresh).toEqual({ out: { ioctls: 1 }, executed: [7, 8], ioctls: [[0, 2]] });
+    expect(run(reused, small)).toEqual(fresh);
+    // The same through forwardToHost (a batch of its own per call).
+    ops.length = 0;
+    const executed: number[] = [];
+    expect(
+      forwardToHost(
+        context(host, executed),
+        small.map(([pos, invs]) => ({ pos, d, invs })),
+      ),
+    ).toEqual({ ioctls: 1 });
+    expect([executed, ioctls()]).toEqual([[7, 8], [[0, 2]]]);
   });
 });
 

@@ -38,7 +38,26 @@ export const DEFAULT_CAPACITY: CacheCapacity = { iotlb: 1024, walk: 1024, devtlb
 /** RID_PASID: the PASID scalable mode uses for requests without PASID (Linux IOMMU_NO_PASID = 0). */
 export const RID_PASID = 0;
 
+/**
+ * A successful translation as one reused answer (Translator.translate: read it before the next
+ * call): the leaf's output and the request's address are kept, and `pa` ORs them when read, so a
+ * probe that reads only `ok` (the oracle's fills) makes no BigInt.
+ */
+export class Translated implements Translation {
+  readonly ok = true;
+  /** The model's output for the leaf's first address (PageTableModel.pa). */
+  leafPa = 0n;
+  iova = 0n;
+
+  /** pa + (iova - leaf start): an OR, the DID and PASID sitting above bit 48 and the leaf's address below. */
+  get pa(): bigint {
+    return this.leafPa | this.iova;
+  }
+}
+
 export class VtdCaches {
+  /** translate's answer, reused. */
+  readonly translated = new Translated();
   readonly context = new Map<number, number>();
   readonly pasid = new Map<number, number>();
   readonly iotlb: PageCache;
@@ -126,8 +145,12 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   }
   if (device!.ats) c.devTlb(sid).putAt(atcTag(pasid), leaf, idx[leaf]!, pa);
   // pa is the model's output for the leaf's first address (PageTableModel.pa: the DID and PASID
-  // above bit 48, the address below), so the offset into the leaf is an OR: pa + (iova - page).
-  return { ok: true, pa: pa | iova };
+  // above bit 48, the address below), so the offset into the leaf is an OR: pa + (iova - page),
+  // worked out when the answer's pa is read.
+  const out = c.translated;
+  out.leafPa = pa;
+  out.iova = iova;
+  return out;
 }
 
 /**

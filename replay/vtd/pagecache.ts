@@ -5,7 +5,7 @@
 // choice of tags (one, a domain, a device's PASIDs, all) and of levels.
 
 import type { AddrRange } from '../../formats/scope.js';
-import { LevelCache, type Bucket } from '../level-cache.js';
+import { LevelCache, type Bounds, type Bucket } from '../level-cache.js';
 import { LEVEL_SHIFT, LEVEL_SHIFT_N, type Level } from './pagetable.js';
 
 /** The PASID field value that stands for "request without PASID" in a tag (PASIDs are 20 bits). */
@@ -67,19 +67,27 @@ export class PageCache extends LevelCache<number, bigint> {
     if (select === 'all' && range === undefined && levels === ALL_LEVELS) return this.clear();
     let dropped = 0;
     const bounds = range === undefined ? undefined : this.bounds(range);
-    const visit = (b: Bucket<number, bigint>) => {
-      for (let l = 1; l <= 4; l++) if ((levels & (1 << l)) !== 0) dropped += this.dropIn(b, l, bounds);
-    };
+    // No closure per call (docs/replayer.md, "The per-event path"): the one bucket, or each selected one.
     if (typeof select === 'object' && 'tag' in select) {
       const b = this.find(select.tag);
-      if (b) visit(b);
+      if (b) dropped += this.dropLevels(b, levels, bounds);
     } else {
-      for (const b of this.all()) {
+      const buckets = this.all();
+      for (let i = 0; i < buckets.length; i++) {
+        const b = buckets[i]!;
         const tag = b.tag;
-        if (select === 'all') visit(b);
-        else if ('id' in select ? tagId(tag) === select.id : tagPasid(tag) !== NO_PASID && tagId(tag) === select.pasidsOf) visit(b);
+        if (select === 'all') dropped += this.dropLevels(b, levels, bounds);
+        else if ('id' in select ? tagId(tag) === select.id : tagPasid(tag) !== NO_PASID && tagId(tag) === select.pasidsOf)
+          dropped += this.dropLevels(b, levels, bounds);
       }
     }
+    return dropped;
+  }
+
+  /** dropIn at each level in `levels` (bit L set = level L), 1 to 4 in order. */
+  private dropLevels(b: Bucket<number, bigint>, levels: number, bounds: Bounds | undefined): number {
+    let dropped = 0;
+    for (let l = 1; l <= 4; l++) if ((levels & (1 << l)) !== 0) dropped += this.dropIn(b, l, bounds);
     return dropped;
   }
 }
