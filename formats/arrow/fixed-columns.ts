@@ -8,9 +8,12 @@
 //
 // A finished batch gets copies of the values and bitmap (the column goes on writing into its own).
 // With `reuse`, for a consumer that is done with a batch's buffers when it has taken the batch (the
-// trace file writer writes them out at once), those copies go into output arrays the column keeps
-// and overwrites at the next finish, instead of fresh ones: at 65,536 rows a batch is ~10 MB, which
-// fresh would cost page faults and zeroing, and the old-space collections external memory triggers.
+// trace file writer writes them out at once), the batch is handed the column's own arrays instead
+// (views of their first rows; a narrowed column's values go into one output array it keeps and
+// overwrites at the next finish), and the column is cleared for the next batch by `release`, once
+// the consumer has taken it: at 65,536 rows a batch is ~10 MB, which copied would cost as many
+// fresh pages again (each a page fault) and the copy, and fresh copies the old-space collections
+// external memory triggers. The bytes are the same: a copy of the first rows is those rows.
 //
 // Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
 // the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
@@ -33,9 +36,9 @@ import {
 } from 'apache-arrow';
 
 /**
- * Where a finished batch's values (or bitmap) go: a fresh array of its length each time, or with
- * `reuse` the first values of one array made once at the column's capacity and overwritten at
- * every finish (see the header).
+ * Where a finished batch's copied values (or bitmap) go: a fresh array of its length each time, or
+ * with `reuse` (a narrowed column's values) the first values of one array made once at the column's
+ * room and overwritten at every finish (see the header).
  */
 class BatchArray<T extends { readonly length: number; subarray(begin?: number, end?: number): T }> {
   private kept: T | undefined;
@@ -61,7 +64,7 @@ function grown<T extends { readonly length: number; set(a: T): void }>(a: T, len
 
 abstract class Fixed {
   protected valid: Uint8Array | undefined;
-  /** The bitmap a finished batch gets. */
+  /** The bitmap a finished batch gets (without `reuse`). */
   private readonly validOut: BatchArray<Uint8Array>;
   nonNull = 0;
   /** Rows the arrays hold now (`grow`); rows from here on may not be written. */
@@ -69,8 +72,8 @@ abstract class Fixed {
   constructor(
     readonly capacity: number,
     nullable: boolean,
-    /** Overwrite the arrays handed to the last finished batch at the next finish (see the header). */
-    reuse: boolean,
+    /** Hand a finished batch the column's own arrays, cleared by `release` (see the header). */
+    protected readonly reuse: boolean,
     /** Rows allocated at first (at most the capacity). */
     room: number,
   ) {
@@ -92,9 +95,21 @@ abstract class Fixed {
     const valid = this.valid;
     if (valid === undefined || this.nonNull === n) return undefined;
     const bytes = (n + 7) >> 3;
+    if (this.reuse) return valid.subarray(0, bytes);
     const out = this.validOut.take(bytes, (this.room + 7) >> 3);
     out.set(valid.subarray(0, bytes));
     return out;
+  }
+  /**
+   * The batch of the first `n` rows has been taken: with `reuse` its arrays were the column's own,
+   * which are now cleared for the next batch (valid bits, count). Without, `finish` did that.
+   */
+  release(n: number): void {
+    if (this.reuse) this.reset(n);
+  }
+  /** After `finish(n)`: without `reuse` the batch has copies and the column is cleared at once. */
+  protected finished(n: number): void {
+    if (!this.reuse) this.reset(n);
   }
   protected mark(row: number): void {
     if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
@@ -115,7 +130,9 @@ abstract class Fixed {
 /** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
 export class SmallCol extends Fixed {
   private values: Uint32Array | Int32Array;
-  /** The values a finished batch gets (narrowed to the column's type). */
+  /** Whether the column's type is narrower than its values' array (Uint8, Uint16): a batch gets a narrowed copy. */
+  private readonly narrowed: boolean;
+  /** The values a finished batch gets (narrowed to the column's type) when they are not the column's own. */
   private readonly out: BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>;
   constructor(
     readonly type: Uint8 | Uint16 | Uint32 | Int32,
@@ -126,6 +143,7 @@ export class SmallCol extends Fixed {
   ) {
     super(capacity, nullable, reuse, room);
     this.values = type instanceof Int32 ? new Int32Array(this.room) : new Uint32Array(this.room);
+    this.narrowed = type instanceof Uint8 || type instanceof Uint16;
     const make =
       type instanceof Uint8
         ? (k: number) => new Uint8Array(k)
@@ -151,10 +169,15 @@ export class SmallCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
+  /** The batch of the first `n` rows (see `release`). */
   finish(n: number): Data {
-    // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
-    const data = this.out.take(n, this.room);
-    data.set(this.values.subarray(0, n));
+    let data: Uint8Array | Uint16Array | Uint32Array | Int32Array;
+    if (this.reuse && !this.narrowed) data = this.values.subarray(0, n);
+    else {
+      // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
+      data = this.out.take(n, this.room);
+      data.set(this.values.subarray(0, n));
+    }
     const d = makeData({
       type: this.type as DataType,
       length: n,
@@ -162,7 +185,7 @@ export class SmallCol extends Fixed {
       nullBitmap: this.bitmap(n),
       data,
     } as never) as Data;
-    this.reset(n);
+    this.finished(n);
     return d;
   }
 }
@@ -251,9 +274,14 @@ export class BigCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0n, 0, n);
   }
+  /** The batch of the first `n` rows (see `release`). */
   finish(n: number): Data {
-    const data = this.out.take(n, this.room);
-    data.set(this.values.subarray(0, n));
+    let data: BigUint64Array | BigInt64Array;
+    if (this.reuse) data = this.values.subarray(0, n);
+    else {
+      data = this.out.take(n, this.room);
+      data.set(this.values.subarray(0, n));
+    }
     const d = makeData({
       type: this.type as DataType,
       length: n,
@@ -261,7 +289,7 @@ export class BigCol extends Fixed {
       nullBitmap: this.bitmap(n),
       data,
     } as never) as Data;
-    this.reset(n);
+    this.finished(n);
     return d;
   }
 }
@@ -297,9 +325,14 @@ export class CodeCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
+  /** The batch of the first `n` rows (see `release`). */
   finish(n: number): Data {
-    const data = this.out.take(n, this.room);
-    data.set(this.values.subarray(0, n));
+    let data: Int16Array;
+    if (this.reuse) data = this.values.subarray(0, n);
+    else {
+      data = this.out.take(n, this.room);
+      data.set(this.values.subarray(0, n));
+    }
     const d = makeData({
       type: this.type,
       length: n,
@@ -308,7 +341,7 @@ export class CodeCol extends Fixed {
       data,
       dictionary: this.dictionary,
     });
-    this.reset(n);
+    this.finished(n);
     return d;
   }
 }

@@ -45,7 +45,8 @@ export interface BatchSink {
   write(batch: RecordBatch): void;
   /**
    * True when the sink is done with a batch's buffers once `write` returns (it has written them
-   * out): the builder then overwrites them with the next batch (formats/arrow/fixed-columns.ts).
+   * out): the builder then hands it its columns' own arrays, and writes the next batch into them
+   * (formats/arrow/fixed-columns.ts).
    */
   readonly takesBuffers?: boolean;
 }
@@ -499,15 +500,17 @@ export class TraceBuilder {
     this.expandTemplates(n);
     this.epoch++;
     const children = this.columns.map((col) => col.finish(n));
+    this.row = 0;
+    const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
+    this.sink.write(new RecordBatch(this.schema, data));
+    // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
+    for (const col of this.fixed) col.release(n);
     if (this.causes !== undefined) {
       // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
       // bytes the two-pass inference wrote; the other columns keep what earlier batches left).
       this.c.cause.clear(n);
       this.c.causeInferred.clear(n);
     }
-    this.row = 0;
-    const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
-    this.sink.write(new RecordBatch(this.schema, data));
   }
 
   /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
