@@ -71,6 +71,18 @@ describe('fixed columns: reused output arrays', () => {
     expect(b0!.values.buffer).toBe(b1!.values.buffer);
   });
 
+  it('a Uint8 or Uint16 column holds what a Uint32 array narrowed by a copy held', () => {
+    const vs = [300, 70000, -5, 2 ** 32 + 7, 3.7, 255, 65535, 2 ** 31];
+    for (const [type, Narrow] of [
+      [new Uint8(), Uint8Array],
+      [new Uint16(), Uint16Array],
+    ] as const) {
+      const col = new SmallCol(type, vs.length, true, true);
+      vs.forEach((v, r) => col.set(r, v));
+      expect(Array.from(col.finish(vs.length).values as Uint8Array | Uint16Array)).toEqual(Array.from(Narrow.from(Uint32Array.from(vs))));
+    }
+  });
+
   it('a reusing column hands a batch its own arrays, cleared only by `release`', () => {
     const col = new SmallCol(new Uint32(), 5, true, true);
     col.set(0, 7);
