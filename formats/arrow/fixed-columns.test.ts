@@ -83,6 +83,34 @@ describe('fixed columns: reused output arrays', () => {
     }
   });
 
+  it.each(makers)('%s: with shared zeros, the bytes of fresh arrays before and after the first value', (_, make, set) => {
+    // batches: never written, never written, rows 1 and 3 written, all null (the values of the
+    // batch before stay under the null bits: not zeros), written again
+    const plan = [[], [], [1, 3], [], [0]];
+    const run = (col: Col, zeros?: ArrayBuffer) =>
+      plan.map((rows, b) => {
+        for (const r of rows) set(col, r, 10 * b + r + 1);
+        const got = bytesOf(col.finish(4, zeros));
+        col.release(4);
+        return got;
+      });
+    const zeros = new ArrayBuffer(8 * 5);
+    const shared = run(make(true), zeros);
+    expect(shared).toEqual(run(make(false)));
+    expect(new Uint8Array(zeros).every((x) => x === 0)).toBe(true);
+  });
+
+  it('a column no row has written hands a batch views of the shared zeros, not its own arrays', () => {
+    const col = new BigCol(new Uint64(), 4, true, true);
+    const zeros = new ArrayBuffer(32);
+    const d = col.finish(4, zeros);
+    expect(d.values.buffer).toBe(zeros);
+    expect(d.nullBitmap.buffer).toBe(zeros);
+    col.release(4);
+    col.setHalves(2, 1, 2);
+    expect(col.finish(4, zeros).values.buffer).not.toBe(zeros);
+  });
+
   it('a reusing column hands a batch its own arrays, cleared only by `release`', () => {
     const col = new SmallCol(new Uint32(), 5, true, true);
     col.set(0, 7);

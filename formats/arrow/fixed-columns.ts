@@ -78,11 +78,30 @@ abstract class Fixed {
   }
   /** The values' array grown to `rows`. */
   protected abstract growValues(rows: number): void;
-  /** The validity bitmap of the first `n` rows, or undefined when none is null. */
-  protected bitmap(n: number): Uint8Array | undefined {
+  /**
+   * The validity bitmap of the first `n` rows, or undefined when none is null. With `reuse` and
+   * `zeros`, a batch whose rows are all null gets a view of `zeros` (its bits were cleared after
+   * the last batch and none was set since: the same bytes).
+   */
+  protected bitmap(n: number, zeros: ArrayBuffer | undefined): Uint8Array | undefined {
     const valid = this.valid;
     if (valid === undefined || this.nonNull === n) return undefined;
-    return firstRows(valid, (n + 7) >> 3, this.reuse);
+    const bytes = (n + 7) >> 3;
+    if (this.reuse && zeros !== undefined && this.nonNull === 0) return new Uint8Array(zeros, 0, bytes);
+    return firstRows(valid, bytes, this.reuse);
+  }
+  /** Whether a row of this or an earlier batch held a value (`blank`). */
+  private held = false;
+  /**
+   * Whether a batch (with `reuse` and `zeros`) gets views of `zeros` for its values: when no row
+   * has ever held a value, the column's values are all zeros (as allocated, grown or cleared). A
+   * column that is never written (w2, w3 of a 128-bit queue, known0/1 of whole words) then has
+   * pages nobody touches: the output's write reads the shared zeros instead of faulting in each
+   * column's own pages. Called once per finish, before the values are taken.
+   */
+  protected blank(zeros: ArrayBuffer | undefined): zeros is ArrayBuffer {
+    if (this.nonNull > 0) this.held = true;
+    return this.reuse && zeros !== undefined && !this.held;
   }
   /**
    * The batch of the first `n` rows has been taken: with `reuse` its arrays were the column's own,
@@ -137,6 +156,17 @@ export class SmallCol extends Fixed {
   protected growValues(rows: number): void {
     this.values = grown<SmallArray>(this.values, rows, this.make);
   }
+  /** `n` values of the column's type over `buf`. */
+  private view(buf: ArrayBuffer, n: number): SmallArray {
+    const v = this.values;
+    return v instanceof Uint8Array
+      ? new Uint8Array(buf, 0, n)
+      : v instanceof Uint16Array
+        ? new Uint16Array(buf, 0, n)
+        : v instanceof Int32Array
+          ? new Int32Array(buf, 0, n)
+          : new Uint32Array(buf, 0, n);
+  }
   /** Row `row` holds `v` (taken mod 2^8, 2^16 or 2^32 as the column's typed array stores it). */
   set(row: number, v: number): void {
     this.values[row] = v;
@@ -149,14 +179,14 @@ export class SmallCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
-  /** The batch of the first `n` rows (see `release`). */
-  finish(n: number): Data {
-    const data = firstRows<SmallArray>(this.values, n, this.reuse);
+  /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
+  finish(n: number, zeros?: ArrayBuffer): Data {
+    const data = this.blank(zeros) ? this.view(zeros, n) : firstRows<SmallArray>(this.values, n, this.reuse);
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n),
+      nullBitmap: this.bitmap(n, zeros),
       data,
     } as never) as Data;
     this.finished(n);
@@ -254,14 +284,18 @@ export class BigCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0n, 0, n);
   }
-  /** The batch of the first `n` rows (see `release`). */
-  finish(n: number): Data {
-    const data = firstRows<BigUint64Array | BigInt64Array>(this.values, n, this.reuse);
+  /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
+  finish(n: number, zeros?: ArrayBuffer): Data {
+    const data = this.blank(zeros)
+      ? this.values instanceof BigInt64Array
+        ? new BigInt64Array(zeros, 0, n)
+        : new BigUint64Array(zeros, 0, n)
+      : firstRows<BigUint64Array | BigInt64Array>(this.values, n, this.reuse);
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n),
+      nullBitmap: this.bitmap(n, zeros),
       data,
     } as never) as Data;
     this.finished(n);
@@ -297,14 +331,14 @@ export class CodeCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
-  /** The batch of the first `n` rows (see `release`). */
-  finish(n: number): Data {
-    const data = firstRows<Int16Array>(this.values, n, this.reuse);
+  /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
+  finish(n: number, zeros?: ArrayBuffer): Data {
+    const data = this.blank(zeros) ? new Int16Array(zeros, 0, n) : firstRows<Int16Array>(this.values, n, this.reuse);
     const d = makeData({
       type: this.type,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n),
+      nullBitmap: this.bitmap(n, zeros),
       data,
       dictionary: this.dictionary,
     });
