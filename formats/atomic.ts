@@ -3,7 +3,7 @@
 // long (ingest) removes the temporary files still open when a signal ends it (`removeTempsOnSignal`):
 // the one process-wide record here is of those files, since a signal ends the whole process.
 
-import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -68,6 +68,13 @@ export class AtomicFile {
     this.bytes += chunk.byteLength;
   }
 
+  /** The chunks in order, in as few system calls as they allow (`writeChunks`). */
+  writeAll(chunks: readonly Uint8Array[]): void {
+    const fd = this.fd;
+    if (fd === undefined) throw new Error(`write after close: ${this.target}`);
+    this.bytes += writeChunks((bufs) => writevSync(fd, bufs), chunks);
+  }
+
   commit(): void {
     this.close();
     renameSync(this.tmp, this.target);
@@ -84,4 +91,30 @@ export class AtomicFile {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+/** Buffers one `writev` takes at most (IOV_MAX on Linux). */
+const IOV_MAX = 1024;
+
+/**
+ * Writes `chunks` in order through `writev` (which writes a prefix of the buffers it is given and
+ * returns its length), IOV_MAX buffers a call, going on after a partial write where it stopped.
+ * One call for an Arrow batch's ~200 buffers and paddings instead of one each. Returns the bytes.
+ */
+export function writeChunks(writev: (bufs: Uint8Array[]) => number, chunks: readonly Uint8Array[]): number {
+  let total = 0;
+  let i = 0;
+  /** What is left of chunks[i] after a partial write (undefined: all of it). */
+  let rest: Uint8Array | undefined;
+  while (i < chunks.length) {
+    const bufs = chunks.slice(i, i + IOV_MAX);
+    if (rest !== undefined) bufs[0] = rest;
+    let n = writev(bufs);
+    total += n;
+    let k = 0;
+    while (k < bufs.length && n >= bufs[k]!.byteLength) n -= bufs[k++]!.byteLength;
+    i += k;
+    rest = k < bufs.length ? bufs[k]!.subarray(n) : undefined;
+  }
+  return total;
 }

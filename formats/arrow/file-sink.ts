@@ -1,6 +1,6 @@
 // Streams record batches into an Arrow IPC file written atomically. Arrow's writer queues encoded
 // chunks internally until someone reads them; we take them out right after each batch and write
-// them synchronously, which keeps memory flat. This reads the writer's queue (`_sink._values`) of
+// them synchronously (one writev for a batch's ~200 buffers), which keeps memory flat. This reads the writer's queue (`_sink._values`) of
 // the pinned apache-arrow version; formats/trace/trace.test.ts covers it.
 //
 // The schema (with its metadata: the trace header) lives only in the file's footer: Arrow's file
@@ -68,7 +68,7 @@ export class ArrowFileSink {
   private drain(): void {
     const queue = (this.writer as unknown as { _sink: { _values: Uint8Array[] } })._sink._values;
     if (!Array.isArray(queue)) throw new Error('apache-arrow writer internals changed: cannot stream');
-    for (const chunk of queue.splice(0)) this.file.write(chunk);
+    this.file.writeAll(queue.splice(0));
   }
 }
 

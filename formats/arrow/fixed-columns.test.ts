@@ -1,13 +1,15 @@
-// Fixed columns hand a finished batch the same bytes whether they reuse their output arrays or not
+// Fixed columns hand a finished batch the same bytes whether they reuse their arrays or not
 // (values, validity bitmap, a shorter last batch, null rows over an earlier batch's values), and
-// reuse happens only when asked: a finished batch of a reusing column is overwritten by the next
-// finish, one of a column that does not reuse stays as it was (the trace builder asks only for a
-// sink that has written a batch out when it takes it: a MemorySink keeps its batches intact).
+// reuse happens only when asked: a finished batch of a reusing column (its own arrays, cleared by
+// `release`) is overwritten by the next batch, one of a column that does not reuse stays as it was
+// (the trace builder asks only for a sink that has written a batch out when it takes it: a
+// MemorySink keeps its batches intact, and a sink that takes buffers sees the same bytes).
 import { describe, expect, it } from 'vitest';
 import { MemorySink, TraceBuilder } from '../trace/builder.js';
 import { traceDictionaries } from '../trace/schema.js';
 import { BigCol, CodeCol, Int32, Int64, SmallCol, Uint8, Uint16, Uint32, Uint64 } from './fixed-columns.js';
-import type { Data } from 'apache-arrow';
+import type { Data, RecordBatch } from 'apache-arrow';
+import { CauseWatch } from '../trace/cause.js';
 
 type Col = SmallCol | BigCol | CodeCol;
 
@@ -18,6 +20,13 @@ const bytesOf = (d: Data) => ({
   nulls: d.nullCount,
 });
 
+/** The bytes of the batch of `col`'s first `n` rows, taken as a sink that takes buffers does (then `release`). */
+function taken(col: Col, n: number): ReturnType<typeof bytesOf> {
+  const b = bytesOf(col.finish(n));
+  col.release(n);
+  return b;
+}
+
 /** Batches of 5, 5 and 3 rows: every third row null, the values differing per batch. */
 function batches(col: Col, set: (c: Col, r: number, v: number) => void): Data[] {
   const out: Data[] = [];
@@ -25,6 +34,7 @@ function batches(col: Col, set: (c: Col, r: number, v: number) => void): Data[] 
   for (const n of [5, 5, 3]) {
     for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(col, r, v);
     out.push(col.finish(n));
+    col.release(n);
   }
   return out;
 }
@@ -48,7 +58,7 @@ describe('fixed columns: reused output arrays', () => {
     let v = 1;
     for (const n of [5, 5, 3]) {
       for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(reused, r, v);
-      seen.push(bytesOf(reused.finish(n))); // copied before the next finish
+      seen.push(taken(reused, n)); // copied before the next batch
     }
     expect(seen).toEqual(fresh);
   });
@@ -59,6 +69,82 @@ describe('fixed columns: reused output arrays', () => {
     expect(bytesOf(a0!)).not.toEqual(bytesOf(a1!));
     const [b0, b1] = batches(make(true), set);
     expect(b0!.values.buffer).toBe(b1!.values.buffer);
+  });
+
+  it('a Uint8 or Uint16 column holds what a Uint32 array narrowed by a copy held', () => {
+    const vs = [300, 70000, -5, 2 ** 32 + 7, 3.7, 255, 65535, 2 ** 31];
+    for (const [type, Narrow] of [
+      [new Uint8(), Uint8Array],
+      [new Uint16(), Uint16Array],
+    ] as const) {
+      const col = new SmallCol(type, vs.length, true, true);
+      vs.forEach((v, r) => col.set(r, v));
+      expect(Array.from(col.finish(vs.length).values as Uint8Array | Uint16Array)).toEqual(Array.from(Narrow.from(Uint32Array.from(vs))));
+    }
+  });
+
+  it.each(makers)('%s: with shared zeros, the bytes of fresh arrays before and after the first value', (_, make, set) => {
+    // batches: never written, never written, rows 1 and 3 written, all null (the values of the
+    // batch before stay under the null bits: not zeros), written again
+    const plan = [[], [], [1, 3], [], [0]];
+    const run = (col: Col, zeros?: ArrayBuffer) =>
+      plan.map((rows, b) => {
+        for (const r of rows) set(col, r, 10 * b + r + 1);
+        const got = bytesOf(col.finish(4, zeros));
+        col.release(4);
+        return got;
+      });
+    const zeros = new ArrayBuffer(8 * 5);
+    const shared = run(make(true), zeros);
+    expect(shared).toEqual(run(make(false)));
+    expect(new Uint8Array(zeros).every((x) => x === 0)).toBe(true);
+  });
+
+  it('a column no row has written hands a batch views of the shared zeros, not its own arrays', () => {
+    const col = new BigCol(new Uint64(), 4, true, true);
+    const zeros = new ArrayBuffer(32);
+    const d = col.finish(4, zeros);
+    expect(d.values.buffer).toBe(zeros);
+    expect(d.nullBitmap.buffer).toBe(zeros);
+    col.release(4);
+    col.setHalves(2, 1, 2);
+    expect(col.finish(4, zeros).values.buffer).not.toBe(zeros);
+  });
+
+  it('a reusing column hands a batch its own arrays, cleared only by `release`', () => {
+    const col = new SmallCol(new Uint32(), 5, true, true);
+    col.set(0, 7);
+    col.set(2, 9);
+    const d = col.finish(3);
+    expect(Array.from(d.nullBitmap)).toEqual([0b101]);
+    expect(d.nullCount).toBe(1);
+    // the next batch's rows are written only after `release`: until then the batch is intact
+    col.release(3);
+    expect(Array.from(d.nullBitmap)).toEqual([0]);
+    col.set(1, 4);
+    const e = col.finish(2);
+    expect(Array.from(e.nullBitmap)).toEqual([0b10]);
+    expect(Array.from(e.values as Uint32Array)).toEqual([7, 4]);
+  });
+
+  it('the trace builder gives a sink that takes buffers the bytes it gives one that keeps its batches', () => {
+    const header = { invtrace: 1, arch: 'vtd', queue_entries: 8, desc_bytes: 16 } as const;
+    const kept = new MemorySink();
+    const seen: ReturnType<typeof bytesOf>[][] = [];
+    const taking = { takesBuffers: true, write: (b: RecordBatch) => void seen.push(b.data.children.map(bytesOf)) };
+    for (const sink of [kept, taking]) {
+      const b = new TraceBuilder(header, sink, 3);
+      b.inferCauses(new CauseWatch());
+      for (let i = 0; i < 10; i++) {
+        // page-selective IOTLB invalidations of two pages in turn (map, map, unmap, ...: the cause
+        // column, cleared after each batch), a doorbell every third row (null words and op)
+        if (i % 3 === 2) b.doorbell(i % 8, 0);
+        else b.command(i % 8, [(3n << 16n) | 0x32n, BigInt(i % 2) << 12n]);
+      }
+      b.flush();
+    }
+    expect(seen.length).toBe(4);
+    expect(kept.batches.map((x) => x.data.children.map(bytesOf))).toEqual(seen);
   });
 
   it('the trace builder reuses nothing for a sink that keeps its batches', () => {
@@ -111,8 +197,8 @@ describe('fixed columns: rows filled with one value', () => {
         else filled.fill(rows, from, from + g.length, val(v) as number);
         from += g.length;
       });
-      want.push(bytesOf(byRow.finish(n)));
-      got.push(bytesOf(filled.finish(n)));
+      want.push(taken(byRow, n));
+      got.push(taken(filled, n));
     });
     // Each batch has null rows (over values an earlier batch wrote but the first) and valid ones.
     expect(want.map((x) => x.nulls)).toEqual([2, 1, 1]);
@@ -142,7 +228,7 @@ describe('fixed columns: grown as rows come', () => {
           col.grow(r + 1);
           if (v % 3 !== 0) set(col, r, v);
         }
-        got.push(bytesOf(col.finish(n)));
+        got.push(taken(col, n));
       }
       // the same rows and batches written into full-size arrays
       const ref = make(reuse, 5);
@@ -150,7 +236,7 @@ describe('fixed columns: grown as rows come', () => {
       v = 1;
       for (const n of [3, 5, 2]) {
         for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(ref, r, v);
-        exp.push(bytesOf(ref.finish(n)));
+        exp.push(taken(ref, n));
       }
       expect(got).toEqual(exp);
       expect(col.room).toBe(5);

@@ -1,16 +1,18 @@
 // Fixed-capacity columns for batch builders on hot paths: a column's arrays are allocated for
 // `room` rows and only grow when the builder asks (`grow`, up to the batch's capacity; writes make
 // no growth checks), a validity bitmap starts all-null so a null costs nothing, and each class
-// stores into one typed-array type only (monomorphic writes). Small integer columns are kept as
-// Uint32 and narrowed when the batch is finished. Starting small keeps a small input from
+// stores into one typed-array type only (monomorphic writes), except the small integer columns,
+// each in its type's array (Uint8, Uint16, Uint32, Int32). Starting small keeps a small input from
 // allocating (and zeroing) every column at the full batch size; rows past the room were never
 // written, so a grown array holds zeros there as a full-size one would: the same bytes.
 //
 // A finished batch gets copies of the values and bitmap (the column goes on writing into its own).
 // With `reuse`, for a consumer that is done with a batch's buffers when it has taken the batch (the
-// trace file writer writes them out at once), those copies go into output arrays the column keeps
-// and overwrites at the next finish, instead of fresh ones: at 65,536 rows a batch is ~10 MB, which
-// fresh would cost page faults and zeroing, and the old-space collections external memory triggers.
+// trace file writer writes them out at once), the batch is handed the column's own arrays instead
+// (views of their first rows), and the column is cleared for the next batch by `release`, once
+// the consumer has taken it: at 65,536 rows a batch is ~10 MB, which copied would cost as many
+// fresh pages again (each a page fault) and the copy, and fresh copies the old-space collections
+// external memory triggers. The bytes are the same: a copy of the first rows is those rows.
 //
 // Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
 // the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
@@ -33,23 +35,15 @@ import {
 } from 'apache-arrow';
 
 /**
- * Where a finished batch's values (or bitmap) go: a fresh array of its length each time, or with
- * `reuse` the first values of one array made once at the column's capacity and overwritten at
- * every finish (see the header).
+ * The first `n` values of `a` for a finished batch: a view of the column's own array with `reuse`
+ * (cleared by `release` once the batch is taken), else a copy of its own.
  */
-class BatchArray<T extends { readonly length: number; subarray(begin?: number, end?: number): T }> {
-  private kept: T | undefined;
-  constructor(
-    private readonly make: (length: number) => T,
-    private readonly capacity: number,
-    private readonly reuse: boolean,
-  ) {}
-  /** The array a batch of `n` values is copied into; a kept one is made for `room` (>= n) values, at most the capacity. */
-  take(n: number, room: number): T {
-    if (!this.reuse) return this.make(n);
-    if (this.kept === undefined || this.kept.length < n) this.kept = this.make(Math.min(Math.max(room, n), this.capacity));
-    return this.kept.subarray(0, n);
-  }
+function firstRows<T extends { subarray(begin: number, end: number): T; slice(begin: number, end: number): T }>(
+  a: T,
+  n: number,
+  reuse: boolean,
+): T {
+  return reuse ? a.subarray(0, n) : a.slice(0, n);
 }
 
 /** `a`'s first values in a new array of `length` (the rest zero). */
@@ -61,22 +55,19 @@ function grown<T extends { readonly length: number; set(a: T): void }>(a: T, len
 
 abstract class Fixed {
   protected valid: Uint8Array | undefined;
-  /** The bitmap a finished batch gets. */
-  private readonly validOut: BatchArray<Uint8Array>;
   nonNull = 0;
   /** Rows the arrays hold now (`grow`); rows from here on may not be written. */
   room: number;
   constructor(
     readonly capacity: number,
     nullable: boolean,
-    /** Overwrite the arrays handed to the last finished batch at the next finish (see the header). */
-    reuse: boolean,
+    /** Hand a finished batch the column's own arrays, cleared by `release` (see the header). */
+    protected readonly reuse: boolean,
     /** Rows allocated at first (at most the capacity). */
     room: number,
   ) {
     this.room = Math.min(room, capacity);
     if (nullable) this.valid = new Uint8Array((this.room + 7) >> 3);
-    this.validOut = new BatchArray((k) => new Uint8Array(k), (capacity + 7) >> 3, reuse);
   }
   /** Makes room for `rows` rows (at least twice the room, at most the capacity): the arrays grow, keeping what they hold. */
   grow(rows: number): void {
@@ -87,14 +78,41 @@ abstract class Fixed {
   }
   /** The values' array grown to `rows`. */
   protected abstract growValues(rows: number): void;
-  /** The validity bitmap of the first `n` rows, or undefined when none is null. */
-  protected bitmap(n: number): Uint8Array | undefined {
+  /**
+   * The validity bitmap of the first `n` rows, or undefined when none is null. With `reuse` and
+   * `zeros`, a batch whose rows are all null gets a view of `zeros` (its bits were cleared after
+   * the last batch and none was set since: the same bytes).
+   */
+  protected bitmap(n: number, zeros: ArrayBuffer | undefined): Uint8Array | undefined {
     const valid = this.valid;
     if (valid === undefined || this.nonNull === n) return undefined;
     const bytes = (n + 7) >> 3;
-    const out = this.validOut.take(bytes, (this.room + 7) >> 3);
-    out.set(valid.subarray(0, bytes));
-    return out;
+    if (this.reuse && zeros !== undefined && this.nonNull === 0) return new Uint8Array(zeros, 0, bytes);
+    return firstRows(valid, bytes, this.reuse);
+  }
+  /** Whether a row of this or an earlier batch held a value (`blank`). */
+  private held = false;
+  /**
+   * Whether a batch (with `reuse` and `zeros`) gets views of `zeros` for its values: when no row
+   * has ever held a value, the column's values are all zeros (as allocated, grown or cleared). A
+   * column that is never written (w2, w3 of a 128-bit queue, known0/1 of whole words) then has
+   * pages nobody touches: the output's write reads the shared zeros instead of faulting in each
+   * column's own pages. Called once per finish, before the values are taken.
+   */
+  protected blank(zeros: ArrayBuffer | undefined): zeros is ArrayBuffer {
+    if (this.nonNull > 0) this.held = true;
+    return this.reuse && zeros !== undefined && !this.held;
+  }
+  /**
+   * The batch of the first `n` rows has been taken: with `reuse` its arrays were the column's own,
+   * which are now cleared for the next batch (valid bits, count). Without, `finish` did that.
+   */
+  release(n: number): void {
+    if (this.reuse) this.reset(n);
+  }
+  /** After `finish(n)`: without `reuse` the batch has copies and the column is cleared at once. */
+  protected finished(n: number): void {
+    if (!this.reuse) this.reset(n);
   }
   protected mark(row: number): void {
     if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
@@ -112,11 +130,11 @@ abstract class Fixed {
   abstract clear(n: number): void;
 }
 
-/** Unsigned integers up to 32 bits (narrowed to the column's type at finish), or Int32. */
+/** Unsigned integers up to 32 bits, or Int32, each in an array of its type. */
 export class SmallCol extends Fixed {
-  private values: Uint32Array | Int32Array;
-  /** The values a finished batch gets (narrowed to the column's type). */
-  private readonly out: BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>;
+  private values: SmallArray;
+  /** An array of the column's type. */
+  private readonly make: (length: number) => SmallArray;
   constructor(
     readonly type: Uint8 | Uint16 | Uint32 | Int32,
     capacity: number,
@@ -125,21 +143,31 @@ export class SmallCol extends Fixed {
     room = capacity,
   ) {
     super(capacity, nullable, reuse, room);
-    this.values = type instanceof Int32 ? new Int32Array(this.room) : new Uint32Array(this.room);
-    const make =
+    const make = (this.make =
       type instanceof Uint8
         ? (k: number) => new Uint8Array(k)
         : type instanceof Uint16
           ? (k: number) => new Uint16Array(k)
           : type instanceof Int32
             ? (k: number) => new Int32Array(k)
-            : (k: number) => new Uint32Array(k);
-    this.out = new BatchArray<Uint8Array | Uint16Array | Uint32Array | Int32Array>(make, capacity, reuse);
+            : (k: number) => new Uint32Array(k));
+    this.values = make(this.room);
   }
   protected growValues(rows: number): void {
-    const v = this.values;
-    this.values = v instanceof Int32Array ? grown(v, rows, (k) => new Int32Array(k)) : grown(v, rows, (k) => new Uint32Array(k));
+    this.values = grown<SmallArray>(this.values, rows, this.make);
   }
+  /** `n` values of the column's type over `buf`. */
+  private view(buf: ArrayBuffer, n: number): SmallArray {
+    const v = this.values;
+    return v instanceof Uint8Array
+      ? new Uint8Array(buf, 0, n)
+      : v instanceof Uint16Array
+        ? new Uint16Array(buf, 0, n)
+        : v instanceof Int32Array
+          ? new Int32Array(buf, 0, n)
+          : new Uint32Array(buf, 0, n);
+  }
+  /** Row `row` holds `v` (taken mod 2^8, 2^16 or 2^32 as the column's typed array stores it). */
   set(row: number, v: number): void {
     this.values[row] = v;
     this.mark(row);
@@ -151,33 +179,45 @@ export class SmallCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
-  finish(n: number): Data {
-    // Narrowed by a typed-array copy: each value taken mod 2^8 / 2^16 as `from` takes it, without its iteration.
-    const data = this.out.take(n, this.room);
-    data.set(this.values.subarray(0, n));
+  /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
+  finish(n: number, zeros?: ArrayBuffer): Data {
+    const data = this.blank(zeros) ? this.view(zeros, n) : firstRows<SmallArray>(this.values, n, this.reuse);
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n),
+      nullBitmap: this.bitmap(n, zeros),
       data,
     } as never) as Data;
-    this.reset(n);
+    this.finished(n);
     return d;
   }
 }
 
+/**
+ * A SmallCol's values. Stored straight into its type's array: a value taken mod 2^8 or 2^16 there
+ * is the one a Uint32 array narrowed by a typed-array copy holds (ToUint8 of a number is ToUint8 of
+ * its ToUint32), and a Uint8 column takes a quarter of the memory (every page of it a fault).
+ */
+type SmallArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** `values[r] = v` with r's valid bit for r in rows[from, to); returns the rows written. */
-function fillNumbers(
-  values: Uint32Array | Int32Array | Int16Array,
-  valid: Uint8Array | undefined,
-  rows: Int32Array,
-  from: number,
-  to: number,
-  v: number,
-): number {
+/**
+ * `values[r] = v` with r's valid bit for r in rows[from, to); returns the rows written. SmallCol's
+ * four array types only (CodeCol has `fillCodes`): a fifth would make the store megamorphic.
+ */
+function fillNumbers(values: SmallArray, valid: Uint8Array | undefined, rows: Int32Array, from: number, to: number, v: number): number {
+  for (let i = from; i < to; i++) {
+    const r = rows[i]!;
+    values[r] = v;
+    if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
+  }
+  return to - from;
+}
+
+/** `fillNumbers` for a CodeCol's Int16 codes (a loop of its own: see there). */
+function fillCodes(values: Int16Array, valid: Uint8Array | undefined, rows: Int32Array, from: number, to: number, v: number): number {
   for (let i = from; i < to; i++) {
     const r = rows[i]!;
     values[r] = v;
@@ -191,8 +231,6 @@ export class BigCol extends Fixed {
   private values: BigUint64Array | BigInt64Array;
   /** The values' memory as 32-bit halves (`setHalves`). */
   private halves: Uint32Array;
-  /** The values a finished batch gets. */
-  private readonly out: BatchArray<BigUint64Array | BigInt64Array>;
   constructor(
     readonly type: Uint64 | Int64,
     capacity: number,
@@ -203,11 +241,6 @@ export class BigCol extends Fixed {
     super(capacity, nullable, reuse, room);
     this.values = type instanceof Int64 ? new BigInt64Array(this.room) : new BigUint64Array(this.room);
     this.halves = new Uint32Array(this.values.buffer);
-    this.out = new BatchArray<BigUint64Array | BigInt64Array>(
-      type instanceof Int64 ? (k) => new BigInt64Array(k) : (k) => new BigUint64Array(k),
-      capacity,
-      reuse,
-    );
   }
   protected growValues(rows: number): void {
     const v = this.values;
@@ -251,17 +284,21 @@ export class BigCol extends Fixed {
   clear(n: number): void {
     this.values.fill(0n, 0, n);
   }
-  finish(n: number): Data {
-    const data = this.out.take(n, this.room);
-    data.set(this.values.subarray(0, n));
+  /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
+  finish(n: number, zeros?: ArrayBuffer): Data {
+    const data = this.blank(zeros)
+      ? this.values instanceof BigInt64Array
+        ? new BigInt64Array(zeros, 0, n)
+        : new BigUint64Array(zeros, 0, n)
+      : firstRows<BigUint64Array | BigInt64Array>(this.values, n, this.reuse);
     const d = makeData({
       type: this.type as DataType,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n),
+      nullBitmap: this.bitmap(n, zeros),
       data,
     } as never) as Data;
-    this.reset(n);
+    this.finished(n);
     return d;
   }
 }
@@ -269,8 +306,6 @@ export class BigCol extends Fixed {
 /** Dictionary codes (Int16) over a fixed dictionary shared by every batch. */
 export class CodeCol extends Fixed {
   private values: Int16Array;
-  /** The codes a finished batch gets. */
-  private readonly out: BatchArray<Int16Array>;
   constructor(
     readonly type: Dictionary<Utf8, Int16>,
     readonly dictionary: Vector<Utf8>,
@@ -281,7 +316,6 @@ export class CodeCol extends Fixed {
   ) {
     super(capacity, nullable, reuse, room);
     this.values = new Int16Array(this.room);
-    this.out = new BatchArray((k) => new Int16Array(k), capacity, reuse);
   }
   protected growValues(rows: number): void {
     this.values = grown(this.values, rows, (k) => new Int16Array(k));
@@ -292,23 +326,23 @@ export class CodeCol extends Fixed {
   }
   /** `set(rows[i], code)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, code: number): void {
-    this.nonNull += fillNumbers(this.values, this.valid, rows, from, to, code);
+    this.nonNull += fillCodes(this.values, this.valid, rows, from, to, code);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
-  finish(n: number): Data {
-    const data = this.out.take(n, this.room);
-    data.set(this.values.subarray(0, n));
+  /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
+  finish(n: number, zeros?: ArrayBuffer): Data {
+    const data = this.blank(zeros) ? new Int16Array(zeros, 0, n) : firstRows<Int16Array>(this.values, n, this.reuse);
     const d = makeData({
       type: this.type,
       length: n,
       nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n),
+      nullBitmap: this.bitmap(n, zeros),
       data,
       dictionary: this.dictionary,
     });
-    this.reset(n);
+    this.finished(n);
     return d;
   }
 }

@@ -45,7 +45,8 @@ export interface BatchSink {
   write(batch: RecordBatch): void;
   /**
    * True when the sink is done with a batch's buffers once `write` returns (it has written them
-   * out): the builder then overwrites them with the next batch (formats/arrow/fixed-columns.ts).
+   * out): the builder then hands it its columns' own arrays, and writes the next batch into them
+   * (formats/arrow/fixed-columns.ts).
    */
   readonly takesBuffers?: boolean;
 }
@@ -127,7 +128,13 @@ export class TraceBuilder {
   /** Queues in the trace; the `queue` column exists when the header lists them. */
   private readonly queues: number;
   private readonly c;
-  private readonly columns: { readonly name: string; finish(n: number): unknown }[];
+  private readonly columns: { readonly name: string; finish(n: number, zeros?: ArrayBuffer): unknown }[];
+  /**
+   * Zeros (8 bytes a row of the room) that the batches of a sink that takes buffers view for the
+   * columns no row has written yet, and for all-null bitmaps (formats/arrow/fixed-columns.ts
+   * `blank`); never written. Undefined for a sink that keeps its batches.
+   */
+  private zeros: ArrayBuffer | undefined;
   /** Rows the columns and per-row arrays hold now (`grow`); every column, to grow together. */
   private room: number;
   private readonly fixed: (SmallCol | BigCol | CodeCol)[] = [];
@@ -197,7 +204,7 @@ export class TraceBuilder {
     };
     this.queues = header.queues?.length ?? 1;
     const c = this.c;
-    const common: [string, { finish(n: number): unknown }][] = [
+    const common: [string, { finish(n: number, zeros?: ArrayBuffer): unknown }][] = [
       ['seq', c.seq],
       ['kind', c.kind],
       ['ts_ns', c.ts],
@@ -238,7 +245,7 @@ export class TraceBuilder {
     this.columns = this.schema.fields.map((f) => {
       const col = byName.get(f.name);
       if (col === undefined) throw new Error(`builder: no column for ${f.name}`);
-      return { name: f.name, finish: (k: number) => col.finish(k) };
+      return { name: f.name, finish: (k: number, zeros?: ArrayBuffer) => col.finish(k, zeros) };
     });
     for (const op of this.codec.ops) {
       this.targets.set(
@@ -498,16 +505,21 @@ export class TraceBuilder {
     if (n === 0) return;
     this.expandTemplates(n);
     this.epoch++;
-    const children = this.columns.map((col) => col.finish(n));
+    let zeros = this.zeros;
+    if (this.sink.takesBuffers === true && (zeros === undefined || zeros.byteLength < 8 * n))
+      zeros = this.zeros = new ArrayBuffer(8 * this.room);
+    const children = this.columns.map((col) => col.finish(n, zeros));
+    this.row = 0;
+    const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
+    this.sink.write(new RecordBatch(this.schema, data));
+    // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
+    for (const col of this.fixed) col.release(n);
     if (this.causes !== undefined) {
       // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
       // bytes the two-pass inference wrote; the other columns keep what earlier batches left).
       this.c.cause.clear(n);
       this.c.causeInferred.clear(n);
     }
-    this.row = 0;
-    const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: children as never });
-    this.sink.write(new RecordBatch(this.schema, data));
   }
 
   /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */

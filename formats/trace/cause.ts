@@ -25,6 +25,7 @@ import type { TraceHeader } from './header.js';
 import { openTrace } from './io.js';
 import { traceDictionaries, traceSchema } from './schema.js';
 import { CAUSE_DEVTLB, CAUSE_PSI, CAUSE_WAIT, causeKind, pageOf, type CauseKind } from './cause-kind.js';
+import { PageSet } from './page-set.js';
 
 export const MIN_UNPAIRED_SHARE = 0.1;
 
@@ -59,7 +60,7 @@ export class CauseWatch {
   private lastIsMap = false;
   private lastPaired = false;
   /** Mapped pages (first page of the range, `pageOf`) per domain. */
-  private readonly mapped = new Map<number, Set<number | bigint>>();
+  private readonly mapped = new Map<number, PageSet>();
   private readonly perDid = new Map<number, DomainCounts>();
   private psis = 0;
   private map = 0;
@@ -68,7 +69,7 @@ export class CauseWatch {
    * (-1: none yet); `pairLast` counts into `curCounts`, the last one's domain.
    */
   private curDid = -1;
-  private curPages: Set<number | bigint> | undefined;
+  private curPages: PageSet | undefined;
   private curCounts: DomainCounts | undefined;
 
   /**
@@ -98,10 +99,7 @@ export class CauseWatch {
 
   private psiAt(did: number, base: bigint, page: number | bigint): CauseCode {
     if (did !== this.curDid) this.domain(did);
-    const pages = this.curPages!;
-    const isMap = !pages.has(page);
-    if (isMap) pages.add(page);
-    else pages.delete(page);
+    const isMap = this.curPages!.toggle(page);
     const c = this.curCounts!;
     c.all++;
     if (isMap) c.agree++; // unpaired so far: a map agrees with the device-TLB evidence
@@ -117,7 +115,7 @@ export class CauseWatch {
   /** Makes `did` the current domain (`curDid`), its maps made on first sight. */
   private domain(did: number): void {
     let pages = this.mapped.get(did);
-    if (pages === undefined) this.mapped.set(did, (pages = new Set()));
+    if (pages === undefined) this.mapped.set(did, (pages = new PageSet()));
     let c = this.perDid.get(did);
     if (c === undefined) this.perDid.set(did, (c = { all: 0, paired: 0, agree: 0 }));
     this.curDid = did;
