@@ -4,7 +4,7 @@
 // over a trace (feed.ts dispatchTrace), run one batch at a time, so only one batch per VM is held.
 
 import type { RecordBatch } from 'apache-arrow';
-import type { OpenTrace } from '../../formats/trace/io.js';
+import { batchesReused, type OpenTrace } from '../../formats/trace/io.js';
 import { dispatchTrace, type TraceHandlers } from '../feed.js';
 
 /** `queue`: the VM's guest queue the event belongs to (0 unless its trace has several). */
@@ -71,7 +71,8 @@ export class EventSource {
   timed = true;
 
   constructor(private readonly trace: OpenTrace) {
-    this.batches = trace.batches()[Symbol.asyncIterator]();
+    // fill() copies every event out of a batch before it asks for the next: reused memory will do.
+    this.batches = batchesReused(trace)[Symbol.asyncIterator]();
   }
 
   /** Loads the next batch; false at the end of the trace. */
