@@ -81,6 +81,25 @@ export class Spill {
   }
 }
 
+/** One buffer of BATCH records of `size` bytes, with the typed views their fields are laid out in. */
+abstract class RecordViews {
+  protected readonly buf: ArrayBuffer;
+  protected readonly f64: Float64Array;
+  protected readonly u32: Uint32Array;
+  protected readonly i32: Int32Array;
+  protected readonly u16: Uint16Array;
+  protected readonly u8: Uint8Array;
+
+  constructor(protected readonly size: number) {
+    this.buf = new ArrayBuffer(BATCH * size);
+    this.f64 = new Float64Array(this.buf);
+    this.u32 = new Uint32Array(this.buf);
+    this.i32 = new Int32Array(this.buf);
+    this.u16 = new Uint16Array(this.buf);
+    this.u8 = new Uint8Array(this.buf);
+  }
+}
+
 /**
  * Fixed-size binary records of mixed field types, written through one reused buffer of BATCH
  * records (the subclasses lay their fields out in typed views of it) and read back in order the
@@ -89,8 +108,7 @@ export class Spill {
  * of its table column's type (a u32 column's value into a Uint32Array, an i32's into an Int32Array),
  * so the value read back is the one the column would have taken from the original number.
  */
-abstract class RecordSpill {
-  protected readonly buf: ArrayBuffer;
+abstract class RecordSpill extends RecordViews {
   protected used = 0;
   private fd: number;
   /** Records written so far. */
@@ -98,9 +116,9 @@ abstract class RecordSpill {
 
   constructor(
     private readonly path: string,
-    private readonly size: number,
+    size: number,
   ) {
-    this.buf = new ArrayBuffer(BATCH * size);
+    super(size);
     this.fd = openSync(path, 'w+');
   }
 
@@ -128,8 +146,7 @@ abstract class RecordSpill {
 }
 
 /** Reads a RecordSpill's file in order: `next()`, then the fields of record `at` in the views. */
-abstract class RecordReader {
-  protected readonly buf: ArrayBuffer;
+abstract class RecordReader extends RecordViews {
   /** The current record's index in the buffer. */
   at = -1;
   private inBuf = 0;
@@ -139,10 +156,10 @@ abstract class RecordReader {
 
   constructor(
     private readonly path: string,
-    private readonly size: number,
+    size: number,
     records: number,
   ) {
-    this.buf = new ArrayBuffer(BATCH * size);
+    super(size);
     this.left = records;
     this.fd = openSync(path, 'r');
   }
@@ -180,21 +197,12 @@ abstract class RecordReader {
 const HOST_OP_BYTES = 40;
 
 export class HostOpsSpill extends RecordSpill {
-  private readonly f64: Float64Array;
-  private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
-  private readonly u16: Uint16Array;
-
   /** `kinds`: the host_ops kind dictionary (tables.ts OP_KINDS); a kind outside it is an Error. */
   constructor(
     path: string,
     private readonly kinds: readonly string[],
   ) {
     super(path, HOST_OP_BYTES);
-    this.f64 = new Float64Array(this.buf);
-    this.u32 = new Uint32Array(this.buf);
-    this.i32 = new Int32Array(this.buf);
-    this.u16 = new Uint16Array(this.buf);
   }
 
   push(
@@ -235,17 +243,8 @@ function codeOf(values: readonly string[], v: string): number {
 }
 
 export class HostOpsReader extends RecordReader {
-  private readonly f64: Float64Array;
-  private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
-  private readonly u16: Uint16Array;
-
   constructor(path: string, records: number) {
     super(path, HOST_OP_BYTES, records);
-    this.f64 = new Float64Array(this.buf);
-    this.u32 = new Uint32Array(this.buf);
-    this.i32 = new Int32Array(this.buf);
-    this.u16 = new Uint16Array(this.buf);
   }
 
   /** The current record's event ordinal + 1 (its merge key). */
@@ -285,17 +284,8 @@ export class HostOpsReader extends RecordReader {
 const COMPLETION_BYTES = 32;
 
 export class CompletionsSpill extends RecordSpill {
-  private readonly f64: Float64Array;
-  private readonly u32: Uint32Array;
-  private readonly u16: Uint16Array;
-  private readonly u8: Uint8Array;
-
   constructor(path: string) {
     super(path, COMPLETION_BYTES);
-    this.f64 = new Float64Array(this.buf);
-    this.u32 = new Uint32Array(this.buf);
-    this.u16 = new Uint16Array(this.buf);
-    this.u8 = new Uint8Array(this.buf);
   }
 
   push(
@@ -326,17 +316,8 @@ export class CompletionsSpill extends RecordSpill {
 }
 
 export class CompletionsReader extends RecordReader {
-  private readonly f64: Float64Array;
-  private readonly u32: Uint32Array;
-  private readonly u16: Uint16Array;
-  private readonly u8: Uint8Array;
-
   constructor(path: string, records: number) {
     super(path, COMPLETION_BYTES, records);
-    this.f64 = new Float64Array(this.buf);
-    this.u32 = new Uint32Array(this.buf);
-    this.u16 = new Uint16Array(this.buf);
-    this.u8 = new Uint8Array(this.buf);
   }
 
   /** NaN: null. */
