@@ -1,7 +1,8 @@
 // Streams record batches into an Arrow IPC file written atomically. Arrow's writer queues encoded
 // chunks internally until someone reads them; we take them out right after each batch and write
-// them synchronously (one writev for a batch's ~200 buffers), which keeps memory flat. This reads the writer's queue (`_sink._values`) of
-// the pinned apache-arrow version; formats/trace/trace.test.ts covers it.
+// them synchronously (one writev for a batch's ~200 buffers), which keeps memory flat. This reads
+// the writer's queue (`_sink._values`) of the pinned apache-arrow version;
+// formats/trace/trace.test.ts covers it.
 //
 // The schema (with its metadata: the trace header) lives only in the file's footer: Arrow's file
 // writer starts the file with the magic bytes and no schema message, and the batches' bytes do not
