@@ -166,7 +166,7 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
       do {
         policy.pushCode(policyCodes[first + r.policy]!);
         seq.push(r.seq);
-        kind.pushCode(r.kind);
+        kind.pushCode(r.kind); // an index in OP_KINDS (share.ts spills with it): this table's kind dictionary (hostOpsSpec)
         iommu.push(r.iommu);
         count.push(r.count);
         entries.push(r.entries);

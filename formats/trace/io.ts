@@ -82,9 +82,10 @@ export interface OpenTrace {
    * The same batches, each read into memory that the next one is read into (reused-batches.ts): a
    * batch, its columns and every typed array of its view (view.ts) are valid only until the next
    * batch is asked for. An explicit opt-in for a walk that is done with each batch before it asks
-   * for the next (replay/feed.ts dispatchTrace, replay/topology.ts); it touches no fresh pages per
-   * batch. Absent on a trace not read from a file: use batches(). Both read the file at `path`: an
-   * OpenTrace made from another (`{ ...t, batches }`) that serves other batches must not keep them.
+   * for the next (replay/feed.ts dispatchTrace, replay/topology.ts, replay/shared-host/events.ts);
+   * it touches no fresh pages per batch. Absent on a trace not read from a file: use batches(). Both
+   * read the file at `path`: an OpenTrace made from another (`{ ...t, batches }`) that serves other
+   * batches must not keep them.
    */
   reusingBatches?(): AsyncIterable<RecordBatch>;
   /** How many rows (events) the trace holds, from its batches' metadata: no body is read. */
