@@ -52,6 +52,7 @@ import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
 import { descriptorFault, GUEST_CAPS, VtdUnit, type DescriptorFault, type VtdUnitOptions } from './unit.js';
 import { DecodeCache } from '../decode-cache.js';
+import { DecodedTable } from '../decoded-table.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
 import { unreachable } from '../../formats/result.js';
@@ -207,6 +208,9 @@ class HostQueue {
   }
 }
 
+/** Each direct decode cache's capacity and key count (decode-cache.ts). */
+const DIRECT_KEYS = 4096;
+
 export class VtdHost implements HostModel<VtdInvEntry> {
   readonly arch = 'vtd' as const;
   readonly units: readonly VtdUnit[];
@@ -217,9 +221,15 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   /** Guest SID → its device spec and nested HWPT. */
   private readonly byGuestSid = new Map<number, { readonly spec: DeviceSpec; readonly hwpt: Nested; readonly part: NestedPart }>();
   private readonly qdep: number;
-  /** The direct queue's decoded descriptors (128- and 256-bit), and what direct() does with each. */
-  private readonly directDecoders = [new DecodeCache(VTD, { descBytes: 16 }), new DecodeCache(VTD, { descBytes: 32 })];
-  private readonly directPlans = new WeakMap<Decoded, DirectPlan>();
+  /**
+   * The direct queue's decoded descriptors (128- and 256-bit, keys apart: both feed directPlans),
+   * and what direct() does with each, by the descriptor's key (decoded-table.ts).
+   */
+  private readonly directDecoders = [
+    new DecodeCache(VTD, { descBytes: 16 }, DIRECT_KEYS),
+    new DecodeCache(VTD, { descBytes: 32 }, DIRECT_KEYS, DIRECT_KEYS),
+  ];
+  private readonly directPlans = new DecodedTable<DirectPlan>();
   /** flushNested's (ADDR, AM), reused. */
   private readonly psi: PsiAligned = { addr: 0, mask: 0 };
   /** Scratch of flushPart: one flush's descriptors (as halves, grown on demand) and their names, reused. */
