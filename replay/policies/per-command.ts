@@ -44,7 +44,7 @@ export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: Walk
     ctx.executed(pos);
   } else {
     const invs = o.devtlb === 'nop' ? nopEntries(ctx, d, o) : ctx.vmm.forward(d, ctx.host, o.fanout);
-    const out = forwardCommand(ctx, pos, d, invs);
+    const out = forwardCommand(ctx, st.groups, pos, d, invs);
     if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
   }
   ctx.setCons(pos + 1);
