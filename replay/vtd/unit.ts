@@ -569,7 +569,21 @@ export class VtdUnit implements QueueUnit, WalkTables {
    * stops the fetch); the time-out itself is reported when the pass ends (endDirectPass).
    */
   submitDirect(words: readonly bigint[]): DirectOutcome {
-    const p = this.prepared(this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words));
+    return this.submitDirectDecoded(this.decodeDirect(words));
+  }
+
+  /**
+   * `words` decoded as submitDirect takes them (128- or 256-bit by their count), for a caller that
+   * submits the same words again and again (the host's direct plans): it keeps the answer and
+   * passes it to submitDirectDecoded, with no decode (two BigInt-keyed Map levels) per submission.
+   */
+  decodeDirect(words: readonly bigint[]): Decoded {
+    return this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words);
+  }
+
+  /** submitDirect of a descriptor decodeDirect gave. */
+  submitDirectDecoded(d: Decoded): DirectOutcome {
+    const p = this.prepared(d);
     const bad = p.refused;
     if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
     if (p.kind === 'wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: p.fence };
