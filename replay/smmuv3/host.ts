@@ -197,8 +197,11 @@ export class Smmuv3Host implements HostModel {
   private readonly cmds: Words[] = [];
   private readonly blocks: Words[][];
   private readonly blockFill: Int32Array;
-  /** directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue), then by words array. */
-  private readonly directPlans = new Map<number, WeakMap<readonly bigint[], DirectPlan>>();
+  /**
+   * directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue; a list searched in
+   * order, one entry per queue a policy drives, not a Map look-up per command), then by words array.
+   */
+  private readonly directPlans: { readonly iommu: number; readonly plans: WeakMap<readonly bigint[], DirectPlan> }[] = [];
   /** handled's answers, by entry count. */
   private readonly handledAll: HwptInvalidateResult[] = [];
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
@@ -434,8 +437,12 @@ export class Smmuv3Host implements HostModel {
    * words and the VM's fixed devices and parts. The device's time-out state is read per command.
    */
   private directPlan(words: readonly bigint[], iommu: number | undefined): DirectPlan {
-    let plans = this.directPlans.get(iommu ?? -1);
-    if (plans === undefined) this.directPlans.set(iommu ?? -1, (plans = new WeakMap()));
+    const q = iommu ?? -1;
+    const all = this.directPlans;
+    let k = 0;
+    while (k < all.length && all[k]!.iommu !== q) k++;
+    if (k === all.length) all.push({ iommu: q, plans: new WeakMap() });
+    const plans = all[k]!.plans;
     let plan = plans.get(words);
     if (plan === undefined) plans.set(words, (plan = this.planDirect(words, iommu)));
     return plan;
