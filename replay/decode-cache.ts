@@ -12,16 +12,26 @@ import type { GuestMemory } from './memory.js';
  * Decoded commands by their words (formats/codec/word-cache.ts: bounded, a 256-bit VT-d slot with
  * a nonzero qw2/qw3 decoded every time). Decoded values are immutable, so sharing one between
  * fetches is safe; each keeps a copy of its words, so a caller may fetch into one reused array.
+ *
+ * Each command this cache makes gets a key (Decoded.key) in [firstKey, firstKey + capacity), the
+ * next one in turn, so that its consumers keep their answers in arrays (replay/decoded-table.ts)
+ * rather than WeakMaps. Keys are reused after `capacity` commands (the table checks the command,
+ * so a reused key only costs a miss); caches whose commands meet in one table take disjoint
+ * ranges (`firstKey`) so that they do not take each other's entries.
  */
 export class DecodeCache {
   private readonly cache: WordCache<Decoded>;
   /** The same commands by their bits in guest memory, for `fetch` (no BigInt per word on a hit). */
   private readonly inPlace = new HalfWordCache<Decoded>();
 
+  /** The key the next command made gets, less `firstKey`: [0, capacity). */
+  private nextKey = 0;
+
   constructor(
     private readonly codec: Codec,
     private readonly opts: DecodeOptions = {},
-    capacity = 4096,
+    private readonly capacity = 4096,
+    private readonly firstKey = 0,
   ) {
     this.cache = new WordCache(capacity);
   }
@@ -29,7 +39,8 @@ export class DecodeCache {
   decode(words: readonly bigint[]): Decoded {
     const hit = this.cache.find(words);
     if (hit !== undefined) return hit;
-    const d = this.codec.decode(words.slice(), this.opts);
+    const d = this.codec.decode(words.slice(), this.opts, this.firstKey + this.nextKey);
+    this.nextKey = this.nextKey + 1 === this.capacity ? 0 : this.nextKey + 1;
     this.cache.keep(words, d);
     return d;
   }

@@ -7,6 +7,7 @@ import { classify } from '../formats/classify.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import { codecFor } from '../formats/codecs.js';
 import { DecodeCache } from './decode-cache.js';
+import { DecodedTable } from './decoded-table.js';
 import { ringIndex, unwrap } from '../formats/ring.js';
 import type { Classified } from '../formats/scope.js';
 import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
@@ -43,9 +44,10 @@ export class GuestQueue {
   /**
    * Classifications by decoded command: decoded commands are shared (the decode cache), so one
    * classification serves every write of the same words, and none is made per write (a slot's
-   * would live a whole ring lap: garbage the young generation copies and promotes).
+   * would live a whole ring lap: garbage the young generation copies and promotes). By the
+   * command's key (decoded-table.ts), not hashed.
    */
-  private readonly classes = new WeakMap<Decoded, Classified>();
+  private readonly classes = new DecodedTable<Classified>();
 
   constructor(readonly header: TraceHeader) {
     this.entries = header.queue_entries;
@@ -123,8 +125,7 @@ export class GuestQueue {
     let c = this.slotClassified[slot];
     if (c === undefined) {
       const d = this.decodedAt(pos);
-      c = this.classes.get(d);
-      if (c === undefined) this.classes.set(d, (c = classify(d)));
+      c = this.classes.of(d, classify);
       this.slotClassified[slot] = c;
     }
     return c;

@@ -21,6 +21,12 @@ export interface Decoded {
   readonly fields: FieldValues;
   /** Set when the hardware would refuse the command (CERROR_ILL, IQE). */
   readonly error: CmdError | undefined;
+  /**
+   * A small number the decode cache that made this value gave it (replay/decode-cache.ts), -1 when
+   * none did: the index of its answers in per-command tables (replay/decoded-table.ts), which
+   * check the entry is this very value (two caches' keys may meet in one table).
+   */
+  readonly key: number;
 }
 
 export interface DecodeOptions {
@@ -129,7 +135,8 @@ export class Codec {
     return Number(v);
   }
 
-  decode(words: readonly bigint[], opts: DecodeOptions = {}): Decoded {
+  /** The command `words` hold; `key`: its Decoded.key (a decode cache's number, else -1). */
+  decode(words: readonly bigint[], opts: DecodeOptions = {}, key = -1): Decoded {
     const code = this.opcodeOf(words);
     const op = this.byCode.get(code);
     const fields: Record<string, bigint> = {};
@@ -144,6 +151,7 @@ export class Codec {
         words,
         fields,
         error: reject('unknown-op', `${what} ${hex(code)}`),
+        key,
       };
     }
     for (const f of op.fields) fields[f.name] = extract(f, words);
@@ -165,7 +173,7 @@ export class Codec {
       const v = Number(fields[field.name]!);
       if (values.has(v)) error = reject('reserved-value', `reserved encoding ${field.name}=${v}`, field.name);
     }
-    return { arch: this.arch, code, name: op.def.name, def: op.def, words, fields, error };
+    return { arch: this.arch, code, name: op.def.name, def: op.def, words, fields, error, key };
   }
 
   /**

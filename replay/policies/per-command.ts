@@ -7,6 +7,7 @@ import { checkVariant, variantChoice, type Policy, type PolicyContext, type Vari
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { Fanout, HostInv } from '../vmm/arch.js';
 import { forwardCommand } from '../vmm/forward.js';
+import { DecodedTable } from '../decoded-table.js';
 import { completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
 
 export interface WalkOptions {
@@ -17,7 +18,7 @@ export interface WalkOptions {
    * devtlb-nop: each decoded command's forwarded entries and their companions joined once (both
    * are kept per command, vmm/memo.ts; the policy instance serves one queue run, one host).
    */
-  readonly joined?: WeakMap<Decoded, readonly HostInv[]>;
+  readonly joined?: DecodedTable<readonly HostInv[]>;
 }
 
 /** Processes [ctx.cons, prod) one command at a time. */
@@ -43,7 +44,7 @@ export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: Walk
     ctx.executed(pos);
   } else {
     const invs = o.devtlb === 'nop' ? nopEntries(ctx, d, o) : ctx.vmm.forward(d, ctx.host, o.fanout);
-    const out = forwardCommand(ctx, pos, d, invs);
+    const out = forwardCommand(ctx, st.groups, pos, d, invs);
     if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
   }
   ctx.setCons(pos + 1);
@@ -81,7 +82,7 @@ export function devtlbNop(variant: Variant, name: string): Policy {
   const o: WalkOptions = {
     devtlb: 'nop',
     fanout: variantChoice(variant, 'fanout', ['first', 'all'] as const, name),
-    joined: new WeakMap(),
+    joined: new DecodedTable(),
   };
   return trappedPolicy(name, (ctx, prod) => walkPerCommand(ctx, st, prod, o));
 }

@@ -3,14 +3,17 @@
 
 import type { Policy, PolicyContext } from '../policy.js';
 import type { HostFailure } from '../vmm/arch.js';
+import { CommandGroups } from '../vmm/forward.js';
 
 /**
  * Per-run VMM state that outlives a doorbell: an SMMUv3 ATC time-out the host reported, to be
- * shown at the guest's next CMD_SYNC as CERROR_ATC_INV_SYNC (spec/smmuv3.md §1.3).
+ * shown at the guest's next CMD_SYNC as CERROR_ATC_INV_SYNC (spec/smmuv3.md §1.3); and each
+ * forwarded command's requests to the host, made once (per-command.ts handleOne).
  */
 export class VmmState {
   /** The failure and the position of the command that caused it. */
   deferred: { readonly failure: HostFailure; readonly after: number } | undefined;
+  readonly groups = new CommandGroups();
 }
 
 /** A completion point at `pos`: completes, or stops there with a deferred error. False = stopped. */

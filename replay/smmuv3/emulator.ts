@@ -24,6 +24,7 @@ import { unreachable } from '../../formats/result.js';
 import { classifySmmuv3 } from '../../formats/smmuv3/scope.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { DecodeCache } from '../decode-cache.js';
+import { DecodedTable } from '../decoded-table.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
 import {
@@ -175,8 +176,9 @@ export class Smmuv3 implements QueueUnit {
   private readonly execEvents: boolean;
   /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
   private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
-  /** Each decoded command prepared for this instance (prepared.ts), made once. */
-  private readonly preparedOf = new WeakMap<Decoded, Prepared>();
+  /** Each decoded command prepared for this instance (prepared.ts), made once; by its key (decoded-table.ts). */
+  private readonly preparedOf = new DecodedTable<Prepared>();
+  private readonly prepareOne = (d: Decoded): Prepared => prepare(d, this.prepareConfig);
   /** The same, by the command's bits in the queue (what `fetch` finds first, with no decode). */
   private readonly preparedInPlace = new HalfWordCache<Prepared>();
   /** translate's and hits' address as indexes at every table level (one conversion for all caches), reused. */
@@ -483,9 +485,7 @@ export class Smmuv3 implements QueueUnit {
   }
 
   private prepared(d: Decoded): Prepared {
-    let p = this.preparedOf.get(d);
-    if (p === undefined) this.preparedOf.set(d, (p = prepare(d, this.prepareConfig)));
-    return p;
+    return this.preparedOf.of(d, this.prepareOne);
   }
 
   /** §1.3 item 1: CONS.ERR := the error; GERROR.CMDQ_ERR toggles unless already pending. */

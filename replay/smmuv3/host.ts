@@ -104,6 +104,10 @@ type Conversion = readonly (Words | undefined)[] | null;
 
 interface Viommu {
   readonly id: number;
+  /** The topology id of its first part's SMMU: the IOMMU its ioctls are charged to. */
+  readonly iommu: number;
+  /** Its ioctls' host ops by entry count (ioctlOp), made once each. */
+  readonly ioctlOps: HostOp[];
   /** One part per physical SMMU it spans (per-iommu: exactly one). */
   readonly parts: readonly ViommuPart[];
   /**
@@ -173,8 +177,14 @@ export class Smmuv3Host implements HostModel {
   readonly units: readonly Smmuv3[];
   readonly objects: readonly HostObject[];
   private readonly queues: readonly PhysicalQueue[];
-  private readonly kinds = new Map<number, ObjKind>();
-  private readonly viommus = new Map<number, Viommu>();
+  /**
+   * Each object's kind and each vIOMMU, by object id (ids are small and dense, from 1): an ioctl
+   * finds its object by an element load, not a Map look-up per call.
+   */
+  private readonly kinds: (ObjKind | undefined)[] = [];
+  private readonly viommus: (Viommu | undefined)[] = [];
+  /** ioctlOp's ops for an object that is no vIOMMU (charged to IOMMU −1), by entry count. */
+  private readonly strayIoctlOps: HostOp[] = [];
   /** parts(iommu) by its argument. */
   private readonly partsOf = new Map<number | undefined, readonly ViommuPart[]>();
   private readonly devices = new Map<number, DeviceSpec>();
@@ -187,12 +197,13 @@ export class Smmuv3Host implements HostModel {
   private readonly cmds: Words[] = [];
   private readonly blocks: Words[][];
   private readonly blockFill: Int32Array;
-  /** directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue), then by words array. */
-  private readonly directPlans = new Map<number, WeakMap<readonly bigint[], DirectPlan>>();
+  /**
+   * directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue; a list searched in
+   * order, one entry per queue a policy drives, not a Map look-up per command), then by words array.
+   */
+  private readonly directPlans: { readonly iommu: number; readonly plans: WeakMap<readonly bigint[], DirectPlan> }[] = [];
   /** handled's answers, by entry count. */
   private readonly handledAll: HwptInvalidateResult[] = [];
-  /** ioctlOp's ops, by IOMMU then entry count. */
-  private readonly ioctlOps = new Map<number, HostOp[]>();
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
   readonly nestedHwpts: ReadonlyMap<number, number>;
 
@@ -215,14 +226,14 @@ export class Smmuv3Host implements HostModel {
     this.blocks = this.queues.map(() => []); // a vIOMMU has at most one part per physical SMMU
     this.blockFill = new Int32Array(this.queues.length);
     let next = 1;
-    this.kinds.set(next++, 'ioas');
+    this.kinds[next++] = 'ioas';
     const objects: HostObject[] = [];
     const parts: ViommuPart[] = [];
     const addViommu = (ps: readonly ViommuPart[]) => {
       const id = next++;
-      this.kinds.set(id, 'viommu');
-      this.viommus.set(id, { id, parts: ps, converted: new WeakMap() });
+      this.kinds[id] = 'viommu';
       const spans = ps.map((p) => topology.iommus[p.unit]!.id);
+      this.viommus[id] = { id, iommu: spans[0]!, ioctlOps: [], parts: ps, converted: new WeakMap() };
       objects.push({
         id,
         kind: 'viommu',
@@ -234,7 +245,7 @@ export class Smmuv3Host implements HostModel {
     topology.iommus.forEach((m, i) => {
       const devs = topology.devices.filter((d) => d.iommu === m.id);
       if (devs.length === 0) return; // the VM does not span this SMMU
-      this.kinds.set(next++, 'hwpt_paging');
+      this.kinds[next++] = 'hwpt_paging';
       const part: ViommuPart = {
         unit: i,
         vmid: m.vmid,
@@ -250,9 +261,9 @@ export class Smmuv3Host implements HostModel {
     for (const d of topology.devices) {
       this.devices.set(d.sid, d);
       this.routes.set(d.sid, { unit: this.units[this.unitIndex(d)]!, psid: d.psid });
-      this.kinds.set(next++, 'vdevice');
+      this.kinds[next++] = 'vdevice';
       nested.set(d.sid, next);
-      this.kinds.set(next++, 'nested_hwpt');
+      this.kinds[next++] = 'nested_hwpt';
       this.install(d);
     }
     this.objects = objects;
@@ -272,20 +283,26 @@ export class Smmuv3Host implements HostModel {
   // ---- IOMMU_HWPT_INVALIDATE (spec/smmuv3.md §5.2) -------------------------------------------
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
-    const v = this.viommus.get(req.id);
-    this.ops(this.ioctlOp(v ? this.topology.iommus[v.parts[0]!.unit]!.id : -1, req.entryNum, req.entryLen));
-    const r = this.hwptInvalidate(req);
+    const v = this.objectAt(this.viommus, req.id);
+    this.ops(this.ioctlOp(v, req.entryNum, req.entryLen));
+    const r = this.hwptInvalidate(req, v);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
   }
 
+  /** What `byId` holds for object `id` (an ioctl's id may be anything: only small integers are ids). */
+  private objectAt<T>(byId: readonly (T | undefined)[], id: number): T | undefined {
+    return Number.isInteger(id) && id >= 0 && id < byId.length ? byId[id] : undefined;
+  }
+
   /**
-   * The ioctl's host op; those of the usual entry size are made once per (IOMMU, entry count):
-   * a sink reads an op and keeps no identity (host.ts HostOp).
+   * The ioctl's host op, charged to vIOMMU `v`'s first SMMU (−1 for another object); those of the
+   * usual entry size are made once per (vIOMMU, entry count): a sink reads an op and keeps no
+   * identity (host.ts HostOp).
    */
-  private ioctlOp(iommu: number, entryNum: number, entryLen: number): HostOp {
+  private ioctlOp(v: Viommu | undefined, entryNum: number, entryLen: number): HostOp {
+    const iommu = v === undefined ? -1 : v.iommu;
     const usual = entryLen === ENTRY_LEN && Number.isInteger(entryNum) && entryNum >= 0 && entryNum <= BLOCK * 64;
-    let byCount = usual ? this.ioctlOps.get(iommu) : undefined;
-    if (usual && byCount === undefined) this.ioctlOps.set(iommu, (byCount = []));
+    const byCount = !usual ? undefined : v === undefined ? this.strayIoctlOps : v.ioctlOps;
     let op = byCount?.[entryNum];
     if (op === undefined) {
       op = { kind: 'ioctl', iommu, entries: entryNum, bytes: entryNum * entryLen, detail: 'IOMMU_HWPT_INVALIDATE' };
@@ -294,15 +311,15 @@ export class Smmuv3Host implements HostModel {
     return op;
   }
 
-  /** iommufd core (§5.2 item 1): a bare errno here means entry_num 0. */
-  private hwptInvalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult | Errno {
+  /** iommufd core (§5.2 item 1): a bare errno here means entry_num 0. `v`: the vIOMMU `req.id` names, if any. */
+  private hwptInvalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>, v: Viommu | undefined): HwptInvalidateResult | Errno {
     if ((req.reserved ?? 0) !== 0) return 'EOPNOTSUPP';
     if (req.entryNum > 0 && (req.entries === null || req.entryLen === 0)) return 'EINVAL';
-    const kind = this.kinds.get(req.id);
+    const kind = this.objectAt(this.kinds, req.id);
     if (kind === undefined) return 'ENOENT';
     if (kind === 'nested_hwpt') return 'EOPNOTSUPP'; // the SMMUv3 nested HWPT has no cache_invalidate_user (§5.1)
     if (kind !== 'viommu') return 'EINVAL';
-    return this.vsmmuInvalidate(this.viommus.get(req.id)!, req);
+    return this.vsmmuInvalidate(v!, req);
   }
 
   /** arm_vsmmu_cache_invalidate (§5.2 items 2–5). */
@@ -420,8 +437,12 @@ export class Smmuv3Host implements HostModel {
    * words and the VM's fixed devices and parts. The device's time-out state is read per command.
    */
   private directPlan(words: readonly bigint[], iommu: number | undefined): DirectPlan {
-    let plans = this.directPlans.get(iommu ?? -1);
-    if (plans === undefined) this.directPlans.set(iommu ?? -1, (plans = new WeakMap()));
+    const q = iommu ?? -1;
+    const all = this.directPlans;
+    let k = 0;
+    while (k < all.length && all[k]!.iommu !== q) k++;
+    if (k === all.length) all.push({ iommu: q, plans: new WeakMap() });
+    const plans = all[k]!.plans;
     let plan = plans.get(words);
     if (plan === undefined) plans.set(words, (plan = this.planDirect(words, iommu)));
     return plan;
@@ -480,7 +501,10 @@ export class Smmuv3Host implements HostModel {
     // The vIOMMUs are made once, in the constructor: each answer is computed once.
     let out = this.partsOf.get(iommu);
     if (out === undefined) {
-      const all = [...this.viommus.values()].flatMap((v) => v.parts).sort((a, b) => a.unit - b.unit);
+      const all = this.viommus
+        .filter((v) => v !== undefined)
+        .flatMap((v) => v.parts)
+        .sort((a, b) => a.unit - b.unit);
       out = iommu === undefined ? all : all.filter((p) => this.topology.iommus[p.unit]!.id === iommu);
       this.partsOf.set(iommu, out);
     }

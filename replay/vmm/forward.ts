@@ -2,8 +2,11 @@
 // IOMMU_HWPT_INVALIDATE each, in order of first appearance), and the returned entry_num mapped
 // back to guest queue positions through each entry's item. The first failing object stops the rest.
 // A batched walk gathers its commands in a ForwardBatch whose arrays it keeps between doorbells.
+// One command's requests are made once per decoded command and entry array (CommandGroups, kept
+// by the walk's owner), found by the command's key (replay/decoded-table.ts), not hashed.
 
 import type { Decoded } from '../../formats/codec/codec.js';
+import { DecodedTable } from '../decoded-table.js';
 import type { PolicyContext } from '../policy.js';
 import type { HwptInvalidate } from '../host.js';
 import type { HostFailure, HostInv } from './arch.js';
@@ -28,9 +31,10 @@ export interface ForwardOutcome {
 const CLEAN: ForwardOutcome[] = [];
 const clean = (ioctls: number): ForwardOutcome => (CLEAN[ioctls] ??= Object.freeze({ ioctls }));
 
+/** The items to the host, through a batch of their own (walks that keep none; a hot walk keeps one). */
 export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): ForwardOutcome {
-  if (items.length === 1) return forwardOne(ctx, items[0]!);
   const batch = new ForwardBatch();
+  if (items.length === 1) return forwardCommand(ctx, batch.groups, items[0]!.pos, items[0]!.d, items[0]!.invs);
   for (const it of items) batch.push(it.pos, it.d, it.invs);
   return forwardRange(ctx, batch, 0, batch.length);
 }
@@ -56,6 +60,8 @@ class GroupRequest implements HwptInvalidate<HostInv['entry']> {
 export class ForwardBatch {
   /** Items gathered, [0, length). */
   length = 0;
+  /** The requests of a batch of one command (forwardRange hands it to forwardCommand). */
+  readonly groups = new CommandGroups();
   private readonly positions: number[] = [];
   private readonly decoded: Decoded[] = [];
   private readonly hostInvs: (readonly HostInv[])[] = [];
@@ -135,7 +141,7 @@ export class ForwardBatch {
  * guest queue positions through each entry's item. The first failing object stops the rest.
  */
 export function forwardRange(ctx: PolicyContext, batch: ForwardBatch, start: number, end: number): ForwardOutcome {
-  if (end - start === 1) return forwardCommand(ctx, batch.posAt(start), batch.dAt(start), batch.invsAt(start));
+  if (end - start === 1) return forwardCommand(ctx, batch.groups, batch.posAt(start), batch.dAt(start), batch.invsAt(start));
   const groups = batch.group(start, end, ctx.vmm.dataType, ctx.vmm.entryLen);
   // Entries of each item not handled yet; an item spread over several objects needs all.
   const left = batch.leftOf;
@@ -172,43 +178,48 @@ export function forwardRange(ctx: PolicyContext, batch: ForwardBatch, start: num
  */
 type Group = HwptInvalidate<HostInv['entry']>;
 
-/**
- * One command's entries grouped per object in order of first appearance, kept per entry array: the
- * VMM's answers are shared per decoded command (vmm/memo.ts), so the same array comes back for
- * every write of the same command. A cache of answers about arrays nobody changes (their readers
- * only read), not shared state: the same array always groups the same way.
- */
-const grouped = new WeakMap<readonly HostInv[], readonly Group[]>();
+/** A command's entry array and its requests (the entries of each object in order of first appearance). */
+interface Grouping {
+  readonly invs: readonly HostInv[];
+  readonly groups: readonly Group[];
+}
 
-function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number): readonly Group[] {
-  let out = grouped.get(invs);
-  // An entry array belongs to one architecture's VMM, so its data type and entry size never change.
-  if (out === undefined || (out.length > 0 && (out[0]!.dataType !== dataType || out[0]!.entryLen !== entryLen))) {
-    const groups: Group[] = [];
-    for (let i = 0; i < invs.length; i++) {
-      const id = invs[i]!.object;
-      if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
-      const entries: HostInv['entry'][] = [];
-      for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
-      groups.push({ id, dataType, entryLen, entries, entryNum: entries.length });
-    }
-    grouped.set(invs, (out = groups));
+/**
+ * One command's requests, made once per decoded command: the VMM's answers are shared per decoded
+ * command (vmm/memo.ts), so the same entry array comes back for every write of the same command,
+ * and it always groups the same way. Kept by a walk's owner (a policy instance: one queue run, one
+ * host, one architecture), in a table by the command's key: an entry holds the array it was made
+ * for, and another array for the same command (a policy joining entries of its own) replaces it.
+ */
+export class CommandGroups {
+  private readonly table = new DecodedTable<Grouping>();
+
+  of(d: Decoded, invs: readonly HostInv[], dataType: number, entryLen: number): readonly Group[] {
+    let g = this.table.get(d);
+    if (g === undefined || g.invs !== invs) this.table.set(d, (g = { invs, groups: groupsOf(invs, dataType, entryLen) }));
+    return g.groups;
   }
-  return out;
+}
+
+/** `invs` grouped per object in order of first appearance, one request each. */
+function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number): readonly Group[] {
+  const groups: Group[] = [];
+  for (let i = 0; i < invs.length; i++) {
+    const id = invs[i]!.object;
+    if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
+    const entries: HostInv['entry'][] = [];
+    for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
+    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length });
+  }
+  return groups;
 }
 
 /**
- * The same for one guest command (the per-command policies): every entry is that command's, so
- * it is handled when none is left over; one ioctl per object, its request made once per entry
- * array (groupsOf).
+ * forwardToHost of the one guest command at `pos` (`d`) whose host entries are `invs`: one ioctl
+ * per object, its request made once per command (`kept`, the walk owner's).
  */
-function forwardOne(ctx: PolicyContext, it: Forwarded): ForwardOutcome {
-  return forwardCommand(ctx, it.pos, it.d, it.invs);
-}
-
-/** forwardToHost of the one guest command at `pos` (`d`) whose host entries are `invs`. */
-export function forwardCommand(ctx: PolicyContext, pos: number, d: Decoded, invs: readonly HostInv[]): ForwardOutcome {
-  const groups = groupsOf(invs, ctx.vmm.dataType, ctx.vmm.entryLen);
+export function forwardCommand(ctx: PolicyContext, kept: CommandGroups, pos: number, d: Decoded, invs: readonly HostInv[]): ForwardOutcome {
+  const groups = kept.of(d, invs, ctx.vmm.dataType, ctx.vmm.entryLen);
   let left = invs.length;
   let ioctls = 0;
   for (let g = 0; g < groups.length; g++) {

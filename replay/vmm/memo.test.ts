@@ -1,5 +1,5 @@
-// Host entries kept per decoded command (vmm/memo.ts), forwardOne's groups kept per entry array
-// (vmm/forward.ts) and the SMMUv3 host's conversions kept per vIOMMU (smmuv3/host.ts), each against
+// Host entries kept per decoded command (vmm/memo.ts), one command's requests grouped in a reused
+// batch (vmm/forward.ts forwardCommand) and the SMMUv3 host's conversions kept per vIOMMU (smmuv3/host.ts), each against
 // the answer worked out afresh: the plain VMM, the entries grouped by hand, and the VMID each
 // physical SMMU's commands must carry (spec/smmuv3.md §5.2 item 3).
 
@@ -12,7 +12,7 @@ import type { PolicyContext } from '../policy.js';
 import { Smmuv3Host } from '../smmuv3/host.js';
 import { VtdHost } from '../vtd/host.js';
 import type { HostInv } from './arch.js';
-import { ForwardBatch, forwardRange, forwardToHost } from './forward.js';
+import { CommandGroups, ForwardBatch, forwardCommand, forwardRange, forwardToHost } from './forward.js';
 import { memoVmm } from './memo.js';
 import { smmuv3Vmm } from './smmuv3.js';
 import { vtdVmm } from './vtd.js';
@@ -120,6 +120,36 @@ describe('forwardToHost, one command', () => {
     ops.length = 0;
     expect(forwardToHost(ctx, [{ pos: 6, d, invs: invs.map((i) => ({ ...i, object: a! })) }])).toEqual({ ioctls: 1 });
     expect(ops.filter((o) => o.kind === 'ioctl').map((o) => o.entries)).toEqual([3]);
+  });
+});
+
+describe('forwardCommand, requests kept per decoded command', () => {
+  it('each entry array makes its own ioctls, charged to its own vIOMMU, also for a command seen before', () => {
+    const ops: HostOp[] = [];
+    const host = smmuHost(TOPO, ops);
+    const [a, b] = host.objects.map((o) => o.id);
+    const d = SMMU_CMDS[2]!;
+    const e = (asid: number) => smmuCmd('CMD_TLBI_NH_ASID', { ASID: asid }).words as HostInv['entry'];
+    const executed: number[] = [];
+    const ctx = context(host, executed);
+    const kept = new CommandGroups();
+    const toB: HostInv[] = [{ object: b!, entry: e(1) }];
+    const toA: HostInv[] = [{ object: a!, entry: e(1) }];
+    const ioctls = () => ops.filter((o) => o.kind === 'ioctl').map((o) => [o.iommu, o.entries]);
+    // The same decoded command with another entry array (a policy joining entries of its own):
+    // its requests are made anew, not the ones kept for the first array.
+    for (const [pos, invs, iommu] of [
+      [4, toB, 1],
+      [5, toA, 0],
+      [6, toB, 1],
+      [7, toB, 1],
+    ] as const) {
+      ops.length = 0;
+      expect(forwardCommand(ctx, kept, pos, d, invs)).toEqual({ ioctls: 1 });
+      // One entry, on the vIOMMU of the SMMU it names (the op of one entry is kept per vIOMMU).
+      expect(ioctls()).toEqual([[iommu, 1]]);
+    }
+    expect(executed).toEqual([4, 5, 6, 7]);
   });
 });
 

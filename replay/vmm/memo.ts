@@ -5,28 +5,28 @@
 // commands are shared (replay/decode-cache.ts: every CMD_TLBI of one page alike), so each is
 // worked out once instead of per command. The answers are shared arrays: callers read them and
 // never change them (HostInv and its entry are readonly; the host copies what it converts).
+// Who owns a command (`owner`, a table row and a feature check by name) is kept the same way.
+// The answers are in tables indexed by the decoded command's key (replay/decoded-table.ts): a
+// policy asks once or more per command, and a WeakMap by Decoded was a hash look-up each time.
 
 import type { Decoded } from '../../formats/codec/codec.js';
+import { DecodedTable } from '../decoded-table.js';
 import type { HostModel } from '../host.js';
-import type { Fanout, HostInv, VmmArch } from './arch.js';
-
-/** `map`'s answer for `d`, made by `make` on first use. */
-function kept(map: WeakMap<Decoded, HostInv[]>, d: Decoded, make: (d: Decoded) => HostInv[]): HostInv[] {
-  let out = map.get(d);
-  if (out === undefined) map.set(d, (out = make(d)));
-  return out;
-}
+import type { Fanout, HostInv, Owner, VmmArch } from './arch.js';
 
 /**
  * `vmm` with its host entries kept per decoded command for `host`; asked about another host, it
  * answers as `vmm` does, keeping nothing.
  */
 export function memoVmm(vmm: VmmArch, host: HostModel): VmmArch {
-  const all = new WeakMap<Decoded, HostInv[]>();
-  const first = new WeakMap<Decoded, HostInv[]>();
-  const raw = new WeakMap<Decoded, HostInv[]>();
-  const companion = new WeakMap<Decoded, HostInv[]>();
-  const direct = new WeakMap<Decoded, readonly bigint[]>();
+  const all = new DecodedTable<HostInv[]>();
+  const first = new DecodedTable<HostInv[]>();
+  const raw = new DecodedTable<HostInv[]>();
+  const companion = new DecodedTable<HostInv[]>();
+  const direct = new DecodedTable<readonly bigint[]>();
+  const owners = new DecodedTable<Owner>();
+  const ownerOf = (d: Decoded) => vmm.owner(d);
+  const directOf = (d: Decoded) => vmm.directForm(d);
   const forwardAll = (d: Decoded) => vmm.forward(d, host, 'all');
   const forwardFirst = (d: Decoded) => vmm.forward(d, host, 'first');
   const companionOf = (d: Decoded) => vmm.companionDevtlb(d, host);
@@ -35,20 +35,14 @@ export function memoVmm(vmm: VmmArch, host: HostModel): VmmArch {
     arch: vmm.arch,
     dataType: vmm.dataType,
     entryLen: vmm.entryLen,
-    owner: (d) => vmm.owner(d),
+    owner: (d) => owners.of(d, ownerOf),
     illegal: (d) => vmm.illegal(d),
     execute: (d, h) => vmm.execute(d, h),
-    directForm: (d) => {
-      let out = direct.get(d);
-      if (out === undefined) direct.set(d, (out = vmm.directForm(d)));
-      return out;
-    },
+    directForm: (d) => direct.of(d, directOf),
     hostFailure: (errno, d) => vmm.hostFailure(errno, d),
     forward: (d: Decoded, h: HostModel, fanout: Fanout) =>
-      h !== host ? vmm.forward(d, h, fanout) : fanout === 'first' ? kept(first, d, forwardFirst) : kept(all, d, forwardAll),
-    companionDevtlb: (d, h) => (h !== host ? vmm.companionDevtlb(d, h) : kept(companion, d, companionOf)),
-    ...(rawOf !== undefined
-      ? { forwardRaw: (d: Decoded, h: HostModel) => (h !== host ? vmm.forwardRaw!(d, h) : kept(raw, d, rawOf)) }
-      : {}),
+      h !== host ? vmm.forward(d, h, fanout) : fanout === 'first' ? first.of(d, forwardFirst) : all.of(d, forwardAll),
+    companionDevtlb: (d, h) => (h !== host ? vmm.companionDevtlb(d, h) : companion.of(d, companionOf)),
+    ...(rawOf !== undefined ? { forwardRaw: (d: Decoded, h: HostModel) => (h !== host ? vmm.forwardRaw!(d, h) : raw.of(d, rawOf)) } : {}),
   };
 }

@@ -107,6 +107,8 @@ describe('iommufd objects (one nested HWPT per guest domain, parent and unit)', 
     // Ids after 5 device objects, the IOAS and 3 paging HWPTs (hwpt 0 on units 0 and 1, hwpt 1 on unit 0).
     expect(h.objects.map((o) => o.id)).toEqual([10, 11, 12, 13]);
     expect([1, 6, 7, 10].map((id) => h.kindOf(id))).toEqual(['device', 'ioas', 'hwpt_paging', 'nested_hwpt']);
+    // Objects are found by id in arrays: what is no id of this host names nothing.
+    expect([0, 14, -1, 2.5, 2 ** 40, NaN].map((id) => h.kindOf(id))).toEqual(new Array(6).fill(undefined));
   });
 });
 

@@ -41,6 +41,7 @@ import {
   type WalkTables,
 } from './caches.js';
 import { DecodeCache } from '../decode-cache.js';
+import { DecodedTable } from '../decoded-table.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
 import { invalidate } from './invalidate.js';
@@ -68,6 +69,9 @@ import {
 } from './regs.js';
 
 export { descriptorFault, GUEST_CAPS, type DescriptorCaps, type DescriptorFault } from './prepared.js';
+
+/** Each decode cache's capacity and key count (decode-cache.ts): the queue's, then the two direct ones. */
+const DECODE_KEYS = 4096;
 
 export interface VtdUnitOptions {
   /** The context/PASID tables: SID → DID and ATS. */
@@ -135,13 +139,20 @@ export class VtdUnit implements QueueUnit, WalkTables {
   /** `base` as a number for the fetch loop, or -1 from 2^52 (then fetched by BigInt address). */
   private baseNum = 0;
   private iqh = 0;
-  private decoder = new DecodeCache(VTD, { descBytes: 16 });
-  /** submitDirect's decoded descriptors, 128- and 256-bit. */
-  private readonly directDecoders = [new DecodeCache(VTD, { descBytes: 16 }), new DecodeCache(VTD, { descBytes: 32 })];
+  private decoder = new DecodeCache(VTD, { descBytes: 16 }, DECODE_KEYS);
+  /**
+   * submitDirect's decoded descriptors, 128- and 256-bit. Their keys follow the queue decoder's
+   * (DECODE_KEYS each): all three feed `preparedOf`, and would otherwise take each other's entries.
+   */
+  private readonly directDecoders = [
+    new DecodeCache(VTD, { descBytes: 16 }, DECODE_KEYS, DECODE_KEYS),
+    new DecodeCache(VTD, { descBytes: 32 }, DECODE_KEYS, 2 * DECODE_KEYS),
+  ];
   /** What this unit supports beyond the codec's table (prepared.ts), fixed at construction. */
   private readonly caps: DescriptorCaps;
-  /** Each decoded descriptor prepared for this unit (prepared.ts), made once. */
-  private readonly preparedOf = new WeakMap<Decoded, Prepared>();
+  /** Each decoded descriptor prepared for this unit (prepared.ts), made once; by its key (decoded-table.ts). */
+  private readonly preparedOf = new DecodedTable<Prepared>();
+  private readonly prepareOne = (d: Decoded): Prepared => prepare(d, this.caps);
   /** The same, by the descriptor's bits in the queue (what `fetch` finds first, with no decode). */
   private preparedInPlace = new HalfWordCache<Prepared>();
   // Errors as the guest sees them, and the time-out state of the current pass.
@@ -389,7 +400,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.base = base;
     this.baseNum = base < 1n << 52n ? Number(base) : -1; // every slot address stays an exact double
     this.dw = dw;
-    this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 });
+    this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 }, DECODE_KEYS);
     // The same bits are another descriptor at another width: found in place anew.
     this.preparedInPlace = new HalfWordCache();
   }
@@ -467,9 +478,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
   }
 
   private prepared(d: Decoded): Prepared {
-    let p = this.preparedOf.get(d);
-    if (p === undefined) this.preparedOf.set(d, (p = prepare(d, this.caps)));
-    return p;
+    return this.preparedOf.of(d, this.prepareOne);
   }
 
   private raiseIqe(iqei: Iqei, message: string): void {
@@ -560,7 +569,21 @@ export class VtdUnit implements QueueUnit, WalkTables {
    * stops the fetch); the time-out itself is reported when the pass ends (endDirectPass).
    */
   submitDirect(words: readonly bigint[]): DirectOutcome {
-    const p = this.prepared(this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words));
+    return this.submitDirectDecoded(this.decodeDirect(words));
+  }
+
+  /**
+   * `words` decoded as submitDirect takes them (128- or 256-bit by their count), for a caller that
+   * submits the same words again and again (the host's direct plans): it keeps the answer and
+   * passes it to submitDirectDecoded, with no decode (two BigInt-keyed Map levels) per submission.
+   */
+  decodeDirect(words: readonly bigint[]): Decoded {
+    return this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words);
+  }
+
+  /** submitDirect of a descriptor decodeDirect gave. */
+  submitDirectDecoded(d: Decoded): DirectOutcome {
+    const p = this.prepared(d);
     const bad = p.refused;
     if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
     if (p.kind === 'wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: p.fence };
