@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
-import { readLineChunks, readLines } from './lines.js';
+import { LineIndex, readLineChunks, readLines } from './lines.js';
 
 const BLOCK = 1 << 18; // lines.ts BLOCK: bytes per read of a plain file
 const dir = tempDir();
@@ -117,5 +117,24 @@ describe('readLineChunks', () => {
     expect(whole.blocks).toBeLessThanOrEqual(2);
     expect(small.widest).toBeLessThanOrEqual(100);
     expect(small.blocks).toBeGreaterThanOrEqual(270);
+  });
+});
+
+describe('LineIndex', () => {
+  it('the lines of a block up to its last newline, a CR before it left out, past the arrays it starts with', () => {
+    // 20,000 lines (more than the 16,384 offsets it starts with), every other one ended by CRLF,
+    // then a partial line; the first line end is handed in as the caller found it.
+    const parts = Array.from({ length: 20_000 }, (_, i) => `l${i}${i % 2 === 0 ? '\r\n' : '\n'}`);
+    const buf = Buffer.from(`${parts.join('')}tail`);
+    const x = new LineIndex();
+    const count = x.lines(buf, 0, buf.indexOf(10));
+    expect(count).toBe(20_000);
+    const got = Array.from({ length: count }, (_, k) => buf.toString('latin1', x.start[k], x.end[k]));
+    expect(got).toEqual(parts.map((p) => p.replace(/\r?\n$/, '')));
+    expect(buf.toString('latin1', x.next)).toBe('tail');
+    // A block whose lines start later (after a line joined on its own) and whose first line is empty.
+    const b2 = Buffer.from('xx\n\nab\r\ncd');
+    expect(x.lines(b2, 3, 3)).toBe(2);
+    expect([x.start[0], x.end[0], x.start[1], x.end[1], x.next]).toEqual([3, 3, 4, 6, 8]);
   });
 });
