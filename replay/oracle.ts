@@ -218,7 +218,7 @@ export class StaleOracle {
     const devs = plan.devices;
     for (let k = 0; k < devs.length; k++) {
       const dev = devs[k]!;
-      const slot = st.slotOf(plan.keys[k]!);
+      const slot = st.useSlot(plan.slots[k]!);
       let n: number = plan.pages;
       if (n > 0) {
         iovas[0] = plan.first;
@@ -413,7 +413,8 @@ export class StaleOracle {
   private remember(d: number, first: bigint, page: number): void {
     const at = d * RECENT;
     const n = this.recentCount[d]!;
-    for (let k = 0; k < n; k++) if (this.recentPage[at + k] === page) return;
+    // Newest first: a device's ATC invalidation follows the IOTLB one of the same page.
+    for (let k = n - 1; k >= 0; k--) if (this.recentPage[at + k] === page) return;
     if (n < RECENT) {
       this.recentIova[at + n] = first;
       this.recentPage[at + n] = page;
