@@ -242,10 +242,12 @@ export class StaleOracle {
           continue;
         }
         // The cache state before this DMA matters only to earlier probes of the same page (lookups
-        // fill nothing, so skipping one changes nothing).
-        const shared = st.byKey.first(slot, page) !== NONE;
+        // fill nothing, so skipping one changes nothing). With no invalidation pending (the common
+        // case: the last completion point checked them all) there are no earlier probes at all.
+        const pending = st.count > 0;
+        const shared = pending && st.byKey.first(slot, page) !== NONE;
         const before = shared ? this.hits(dev.sid, pasid, iova, HIT_ALL, page) : 0;
-        const gone = this.peersGone(slot);
+        const gone = pending ? this.peersGone(slot) : 0;
         const t = this.host.translate(dev.sid, pasid, iova, page);
         if (!t.ok) continue;
         if (shared) this.refilled(slot, page, before);
