@@ -49,6 +49,25 @@ describe('Ledger', () => {
   });
 });
 
+describe('Ledger.flush with no sink', () => {
+  it('ends the event all the same: the next one writes its own rows alone, sorted', () => {
+    const l = new Ledger(compileCosts(C, 'smmuv3'), 3, 16);
+    l.host({ kind: 'host_sync', iommu: 3, detail: '' });
+    l.host({ kind: 'ioctl', iommu: 0, entries: 2, detail: '' });
+    l.vmm(workIndex('trap'));
+    l.flush(undefined); // compare: no host_ops table
+    l.host({ kind: 'host_sync', iommu: 3, detail: '' });
+    l.host({ kind: 'host_sync', iommu: 0, detail: '' });
+    const rows: unknown[][] = [];
+    l.flush((...r) => rows.push(r));
+    expect(rows).toEqual([
+      ['host_sync', 0, 1, 0, 0, C.smmu_sync],
+      ['host_sync', 3, 1, 0, 0, C.smmu_sync],
+    ]);
+    expect(l.countsByName().host_syncs).toBe(3);
+  });
+});
+
 describe('Ledger.host', () => {
   it('charges each host op kind by its own row of the cost model', () => {
     const hostKinds = ['ioctl', 'host_cmd', 'host_sync', 'host_doorbell', 'devtlb_inv', 'direct_cmd'] as const;

@@ -125,7 +125,8 @@ export class Ledger {
     const n = this.nTouched;
     if (n === 0) return;
     const touched = this.touched;
-    if (n > 1) sortPrefix(touched, n);
+    // The order is the rows' order only: with no sink (compare, the summary alone) nothing is written.
+    if (n > 1 && out !== undefined) sortPrefix(touched, n);
     for (let i = 0; i < n; i++) {
       const cell = touched[i]!;
       const kind = (cell / this.stride) | 0;

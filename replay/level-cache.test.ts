@@ -128,3 +128,105 @@ describe('LevelCache.dropIn by range', () => {
     });
   }
 });
+
+describe('TranslationCache.fillAt skips walk entries already in place (its per-bucket memo)', () => {
+  /** fillAt as plain inserts, in its order: what the memo must leave the cache as. */
+  const plainFill = (
+    t: TranslationCache<string>,
+    b: ReturnType<TranslationCache<string>['bucket']>,
+    tables: number,
+    leaf: number,
+    idx: number[],
+  ) => {
+    for (let l = 0; l < tables; l++) t.insertAt(b, l, idx[l]!, TABLE);
+    t.insertAt(b, leaf, idx[leaf]!, LEAF);
+  };
+  const idxOf = (t: TranslationCache<string>, a: bigint) => {
+    const i: number[] = [];
+    t.indexes(a, i);
+    return i;
+  };
+  const page = 0x40201000n;
+
+  it('a drop of walk entries between two fills of one region: the second fill writes them again', () => {
+    const t = new TranslationCache<string>(64);
+    const b = t.bucket(1, 'tag');
+    t.fillAt(b, 3, 3, idxOf(t, page));
+    // TLBI with LEAF=0 over the page: its walk entries go too.
+    t.drop(() => true, { bounds: t.bounds({ base: page, bytes: 0x1000n }), leaf: true, table: true }, { leaf: 0, table: 0 });
+    expect(t.size).toBe(0);
+    t.fillAt(b, 3, 3, idxOf(t, page + 0x1000n)); // same 2 MiB: the same walk entries
+    expect(t.lookupAt(1, idxOf(t, page + 0x1000n))).toBe(LOOKUP_LEAF | LOOKUP_TABLE);
+    expect(t.size).toBe(4);
+  });
+
+  it('a flush by a later leaf insert: the next fill writes the walk entries again', () => {
+    const t = new TranslationCache<string>(5);
+    const b = t.bucket(1, 'tag');
+    t.fillAt(b, 3, 3, idxOf(t, page)); // 4 entries
+    t.fillAt(b, 3, 3, idxOf(t, page + 0x1000n)); // walk entries in place: its leaf alone, 5 (full)
+    expect(t.size).toBe(5);
+    t.fillAt(b, 3, 3, idxOf(t, page + 0x2000n)); // its leaf empties the cache first
+    expect(t.fullFlushes).toBe(1);
+    expect(t.size).toBe(1);
+    t.fillAt(b, 3, 3, idxOf(t, page));
+    expect(t.lookupAt(1, idxOf(t, page))).toBe(LOOKUP_LEAF | LOOKUP_TABLE);
+    expect(t.size).toBe(5);
+  });
+
+  it('a block leaf written over a walk entry: the next fill makes it a walk entry again', () => {
+    const t = new TranslationCache<string>(64);
+    const b = t.bucket(1, 'tag');
+    const idx = idxOf(t, page);
+    t.fillAt(b, 3, 3, idx);
+    t.insertAt(b, 2, idx[2]!, LEAF); // a 2 MiB block leaf at the same level-2 index
+    t.fillAt(b, 3, 3, idx);
+    expect(b.levels[2]!.get(idx[2]!)).toBe(TABLE);
+  });
+
+  it('random fills, drops and flushes: the same cache as plain inserts', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const t = new TranslationCache<string>(12);
+    const u = new TranslationCache<string>(12);
+    const pages = Array.from({ length: 24 }, (_, k) => (BigInt(k % 3) << 30n) + (BigInt(k % 5) << 21n) + (BigInt(k) << 12n));
+    for (let step = 0; step < 4000; step++) {
+      const a = pages[rnd(pages.length)]!;
+      const key = 1 + rnd(2);
+      const idx = idxOf(t, a);
+      const op = rnd(10);
+      if (op < 6) {
+        const tables = rnd(4);
+        const leaf = Math.max(tables, 1 + rnd(3));
+        t.fillAt(t.bucket(key, 'tag'), tables, leaf, idx);
+        plainFill(u, u.bucket(key, 'tag'), tables, leaf, idx);
+      } else {
+        const range = { base: a, bytes: BigInt(1 + rnd(3)) << 21n };
+        const table = op >= 8;
+        t.drop(() => true, { bounds: t.bounds(range), leaf: true, table }, { leaf: 0, table: 0 }, key);
+        u.drop(() => true, { bounds: u.bounds(range), leaf: true, table }, { leaf: 0, table: 0 }, key);
+      }
+      expect(t.size).toBe(u.size);
+      expect(t.fullFlushes).toBe(u.fullFlushes);
+      for (const p of pages) for (const k of [1, 2]) expect(t.lookupAt(k, idxOf(t, p))).toBe(u.lookupAt(k, idxOf(u, p)));
+    }
+  });
+});
+
+describe('LevelCache.find', () => {
+  it('finds each bucket by its key, and none for an absent key, with few buckets (a scan) and many (the Map)', () => {
+    const c = new LevelCache<string, number>(16, SHIFTS);
+    const keys = [5, 1 << 30, 2 ** 40 + 3, 0, 17, 9, 33, 2, 70, 71, 1e9, 12];
+    keys.forEach((k, i) => {
+      c.bucket(k, `t${i}`);
+      // After each creation every bucket made so far answers, in any order, and absent keys do not.
+      for (let j = i; j >= 0; j--) expect(c.find(keys[j]!)?.tag).toBe(`t${j}`);
+      expect(c.find(4)).toBeUndefined();
+      expect(c.find(2 ** 40 + 4)).toBeUndefined();
+      expect(c.find(keys[i]!)?.ordinal).toBe(i);
+    });
+  });
+});

@@ -10,7 +10,7 @@ import type { Scope } from '../formats/scope.js';
 import type { Topology } from '../formats/trace/header.js';
 import { errorKey, MAX_OPEN_EPOCHS, StaleOracle, staleHit, type StaleFinding } from './oracle.js';
 import { devicesInScope, pageBounds, probePasid } from './probe-plan.js';
-import type { CacheHits } from './unit.js';
+import type { CacheHits, Translator } from './unit.js';
 import { GuestMemory } from './memory.js';
 import { guestSmmu } from './smmuv3/index.js';
 import { desc, rig, BLK, NVME } from './vtd/testkit.js';
@@ -132,11 +132,22 @@ describe('staleHit', () => {
   });
 });
 
-/** A VT-d unit (legacy mode) with BLK (DID 6, ATS) and NVME (DID 7), its oracle, and helpers. */
-function vtdOracle(maxEpochs = MAX_OPEN_EPOCHS) {
+/**
+ * A VT-d unit (legacy mode) with BLK (DID 6, ATS) and NVME (DID 7), its oracle, and helpers.
+ * `bitsLookup` false: the oracle sees the unit through `translate` and `cached` alone (a
+ * Translator without `hits`).
+ */
+function vtdOracle(maxEpochs = MAX_OPEN_EPOCHS, bitsLookup = true) {
   const r = rig();
   const T = topo([dev(BLK, 6, true), dev(NVME, 7)]);
-  const o = new StaleOracle(T, 'vtd', r.unit, maxEpochs);
+  const u = r.unit;
+  const unit: Translator = bitsLookup
+    ? u
+    : {
+        translate: (sid, pasid, iova, page) => u.translate(sid, pasid, iova, page),
+        cached: (sid, pasid, iova) => u.cached(sid, pasid, iova),
+      };
+  const o = new StaleOracle(T, 'vtd', unit, maxEpochs);
   let pos = 0;
   const publish = (name: string, f: Record<string, number | bigint>) => {
     const words = desc(name, f);
@@ -204,6 +215,23 @@ describe('completion and refills', () => {
     t.complete(t.next());
     expect(t.findings.map((f) => f.seq)).toEqual([1]);
     expect(t.findings[0]!.hits.map((h) => h.probe.iova)).toEqual([A + 0x1000n]);
+  });
+  it('a unit without `hits`: its `cached` answers, and the findings are the same', () => {
+    for (const bitsLookup of [true, false]) {
+      const t = vtdOracle(MAX_OPEN_EPOCHS, bitsLookup);
+      const a = t.publish('iotlb_inv', { G: 3, DID: 7, ADDR: A });
+      t.r.submit(a.words);
+      t.publish('iotlb_inv', { G: 3, DID: 7, ADDR: A + 0x1000n }); // never executed
+      t.publish('dev_tlb_inv', { SID: BLK, ADDR: A }); // no epoch open: fills, never executed
+      t.complete(t.next());
+      expect(
+        t.findings.map((f) => [f.seq, f.hits.map((h) => `${h.probe.iova}|${h.hit}`)]),
+        bitsLookup ? 'hits' : 'cached',
+      ).toEqual([
+        [1, [`${A + 0x1000n}|IOTLB entry`]],
+        [2, [`${A}|ATC/device-TLB entry`]],
+      ]);
+    }
   });
   it('a later DMA of another page refills the shared walk entries: not stale for the earlier one', () => {
     const t = vtdOracle();

@@ -218,7 +218,7 @@ export class StaleOracle {
     const devs = plan.devices;
     for (let k = 0; k < devs.length; k++) {
       const dev = devs[k]!;
-      const slot = st.slotOf(plan.keys[k]!);
+      const slot = st.useSlot(plan.slots[k]!);
       let n: number = plan.pages;
       if (n > 0) {
         iovas[0] = plan.first;
@@ -242,10 +242,12 @@ export class StaleOracle {
           continue;
         }
         // The cache state before this DMA matters only to earlier probes of the same page (lookups
-        // fill nothing, so skipping one changes nothing).
-        const shared = st.byKey.first(slot, page) !== NONE;
+        // fill nothing, so skipping one changes nothing). With no invalidation pending (the common
+        // case: the last completion point checked them all) there are no earlier probes at all.
+        const pending = st.count > 0;
+        const shared = pending && st.byKey.first(slot, page) !== NONE;
         const before = shared ? this.hits(dev.sid, pasid, iova, HIT_ALL, page) : 0;
-        const gone = this.peersGone(slot);
+        const gone = pending ? this.peersGone(slot) : 0;
         const t = this.host.translate(dev.sid, pasid, iova, page);
         if (!t.ok) continue;
         if (shared) this.refilled(slot, page, before);
@@ -413,7 +415,8 @@ export class StaleOracle {
   private remember(d: number, first: bigint, page: number): void {
     const at = d * RECENT;
     const n = this.recentCount[d]!;
-    for (let k = 0; k < n; k++) if (this.recentPage[at + k] === page) return;
+    // Newest first: a device's ATC invalidation follows the IOTLB one of the same page.
+    for (let k = n - 1; k >= 0; k--) if (this.recentPage[at + k] === page) return;
     if (n < RECENT) {
       this.recentIova[at + n] = first;
       this.recentPage[at + n] = page;

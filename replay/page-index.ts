@@ -11,6 +11,9 @@
 /** No node. */
 export const NONE = -1;
 
+/** 2^-32: a page number's high half is page * 2^-32, truncated (a product by a power of two is exact, and a multiply is cheaper than a divide). */
+const TWO_TO_MINUS_32 = 2 ** -32;
+
 export class PageIndex {
   /** Bucket → first node of its chain (NONE: empty). Its length is a power of two. */
   private heads: Int32Array;
@@ -35,7 +38,7 @@ export class PageIndex {
   /** Bucket of (dev, page): a multiplicative hash of the page's two 32-bit halves and the slot. */
   private bucket(dev: number, page: number): number {
     const lo = page >>> 0;
-    const hi = (page / 4294967296) >>> 0;
+    const hi = (page * TWO_TO_MINUS_32) >>> 0;
     const h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(dev, 0xc2b2ae35), 0x9e3779b1);
     return h >>> (32 - this.bits);
   }

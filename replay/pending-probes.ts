@@ -64,8 +64,10 @@ export class PendingProbes {
   /** Live probes of committed records by (device slot, page). */
   readonly byKey = new PageIndex();
 
-  // ---- Device slots ----
-  private readonly slots = new Map<number, number>();
+  /** The largest position ever committed (-1: none): `at` of a later one is NONE at once. */
+  private maxPos = -1;
+
+  // ---- Device slots (ProbePlans numbers them: `ProbePlan.slots`) ----
   private devHead = new Int32Array(16).fill(NONE);
   private devTail = new Int32Array(16).fill(NONE);
   /** Committed records that probed the slot when published. */
@@ -74,19 +76,15 @@ export class PendingProbes {
   private devStamp = new Float64Array(16);
   private stamp = 0;
 
-  /** The slot of a device key (device, PASID as one number), given on first use. */
-  slotOf(deviceKey: number): number {
-    let s = this.slots.get(deviceKey);
-    if (s === undefined) {
-      s = this.slots.size;
-      this.slots.set(deviceKey, s);
-      if (s >= this.devHead.length) {
-        const n = this.devHead.length * 2;
-        this.devHead = grow(this.devHead, new Int32Array(n).fill(NONE));
-        this.devTail = grow(this.devTail, new Int32Array(n).fill(NONE));
-        this.devPending = grow(this.devPending, new Int32Array(n));
-        this.devStamp = grow(this.devStamp, new Float64Array(n));
-      }
+  /** Makes room for device slot `s` (a ProbePlan's `slots` entry); returns it. */
+  useSlot(s: number): number {
+    if (s >= this.devHead.length) {
+      let n = this.devHead.length * 2;
+      while (n <= s) n *= 2;
+      this.devHead = grow(this.devHead, new Int32Array(n).fill(NONE));
+      this.devTail = grow(this.devTail, new Int32Array(n).fill(NONE));
+      this.devPending = grow(this.devPending, new Int32Array(n));
+      this.devStamp = grow(this.devStamp, new Float64Array(n));
     }
     return s;
   }
@@ -98,6 +96,9 @@ export class PendingProbes {
 
   /** The record at position `pos`, or NONE. */
   at(pos: number): number {
+    // Positions are published in order: a new one is past every record (the common case, asked
+    // at every command published), and only a rewritten entry's can hold one.
+    if (pos > this.maxPos) return NONE;
     for (let r = this.posHeads[pos & (this.posHeads.length - 1)]!; r !== NONE; r = this.posNext[r]!) if (this.pos[r] === pos) return r;
     return NONE;
   }
@@ -165,6 +166,7 @@ export class PendingProbes {
   commit(rec: number, pos: number, seq: number, name: string, scope: Scope): void {
     this.watch?.(pos, true);
     this.pos[rec] = pos;
+    if (pos > this.maxPos) this.maxPos = pos;
     this.seq[rec] = seq;
     this.name[rec] = name;
     this.scope[rec] = scope;

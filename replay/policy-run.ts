@@ -161,8 +161,12 @@ export class PolicyRun implements RunOwner {
   }
 
   private hostOp(op: HostOp): void {
-    if (op.kind === 'ioctl' && this.kernel) return; // kernel-ring: the kernel calls the vIOMMU's invalidation itself
-    if (op.kind === 'devtlb_inv' && op.timedOut === true) this.hostTimeouts++;
+    // `kind` read once: ops come in several shapes (host.ts), so each read of a field is a
+    // polymorphic load.
+    const kind = op.kind;
+    if (kind === 'ioctl') {
+      if (this.kernel) return; // kernel-ring: the kernel calls the vIOMMU's invalidation itself
+    } else if (kind === 'devtlb_inv' && op.timedOut === true) this.hostTimeouts++;
     this.gate?.before(op, this.ledger);
     this.ledger.host(op);
   }

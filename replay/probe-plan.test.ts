@@ -22,7 +22,7 @@ const vtd = (name: string, f: Record<string, number | bigint>, words: 2 | 4 = 2)
   classify(VTD.decode(unwrap(VTD.encode(name, f, words)), { descBytes: words === 4 ? 32 : 16 })).scope!;
 
 /** The plan by the plain rules, written out again here: the BigInt page masks, a filter per call. */
-function plain(s: Scope, arch: 'smmuv3' | 'vtd'): (Omit<ProbePlan, 'devices'> & { sids: number[] }) | null {
+function plain(s: Scope, arch: 'smmuv3' | 'vtd'): (Omit<ProbePlan, 'devices' | 'slots'> & { sids: number[] }) | null {
   const pasid = probePasid(s, arch);
   if (pasid === null) return null;
   const devices = devicesInScope(s, T, arch);
@@ -44,10 +44,12 @@ function plain(s: Scope, arch: 'smmuv3' | 'vtd'): (Omit<ProbePlan, 'devices'> & 
   };
 }
 
-const view = (p: ProbePlan | null) => (p === null ? null : { ...p, devices: undefined, sids: p.devices.map((d) => d.sid) });
+// Device slots are numbers ProbePlans gives as plans first name keys: checked apart (`slots` below).
+const view = (p: ProbePlan | null) =>
+  p === null ? null : { ...p, devices: undefined, slots: undefined, sids: p.devices.map((d) => d.sid) };
 const expectPlain = (p: ProbePlan | null, s: Scope, arch: 'smmuv3' | 'vtd') => {
   const want = plain(s, arch);
-  expect(view(p)).toEqual(want === null ? null : { ...want, devices: undefined });
+  expect(view(p)).toEqual(want === null ? null : { ...want, devices: undefined, slots: undefined });
 };
 
 describe('ProbePlans', () => {
@@ -97,6 +99,38 @@ describe('ProbePlans', () => {
     const [a, b] = [plans.of(smmuScopes[0]![1])!, plans.of(smmuScopes[1]![1])!];
     expect(b.firstPage).toBe(a.firstPage + 1);
     expect(a.keys).toEqual([deviceKey(0x8, 0), deviceKey(0x9, 0)]);
+  });
+  it('device slots: one number per device key across every plan of the queue, 0.. with no gap', () => {
+    const plans = new ProbePlans(T, 'smmuv3');
+    const slotOfKey = new Map<number, number>();
+    for (const [, s] of smmuScopes) {
+      const p = plans.of(s);
+      if (p === null) continue;
+      expect(p.slots.length).toBe(p.keys.length);
+      p.keys.forEach((k, i) => {
+        const had = slotOfKey.get(k);
+        if (had === undefined) slotOfKey.set(k, p.slots[i]!);
+        else expect(p.slots[i]).toBe(had);
+      });
+    }
+    const slots = [...slotOfKey.values()].sort((a, b) => a - b);
+    expect(slots).toEqual(slots.map((_, i) => i)); // distinct keys, distinct slots from 0
+    expect(plans.deviceSlotCount).toBe(slots.length);
+  });
+  it('recent answers: the same plan for a scope asked again after others, and none for a look-alike', () => {
+    const plans = new ProbePlans(T, 'smmuv3');
+    const scopes = smmuScopes.map(([, s]) => s);
+    const first = scopes.map((s) => plans.of(s));
+    // Asked again in every order and distance (within the recent window and beyond it).
+    for (let k = 0; k < 40; k++) {
+      const i = (k * 7) % scopes.length;
+      expect(plans.of(scopes[i]!)).toBe(first[i]);
+    }
+    // An equal scope that is another object is another plan (plans are kept by identity).
+    const again = smmu('CMD_TLBI_NH_VA', { ASID: 1, ADDR: 0x7ff0_1000n });
+    const p = plans.of(again)!;
+    expect(p).not.toBe(first[1]);
+    expect(p.firstPage).toBe(first[1]!.firstPage);
   });
   it("an oracle refuses another queue's plans", () => {
     const unit = guestSmmu(T, new GuestMemory());

@@ -102,6 +102,11 @@ export interface ProbePlan {
   readonly devices: readonly DeviceSpec[];
   /** deviceKey of each device with `pasid`, in the same order. */
   readonly keys: readonly number[];
+  /**
+   * Each device key as a small number (ProbePlans `deviceSlot`: the same key, the same number, in
+   * every plan of the queue), in the same order: what an oracle keeps per-device state by.
+   */
+  readonly slots: readonly number[];
   /** Each device's SID as a small number (ProbePlans `sidSlot`), in the same order. */
   readonly sidSlots: readonly number[];
   /** An ATC/device-TLB scope (its probes close unmap epochs), an IOTLB one (its probes open them). */
@@ -119,8 +124,17 @@ export interface ProbePlan {
   readonly lastPage: number;
 }
 
-/** The plan of `s` by the plain rules above: `null` when nothing it covers is attached. */
-export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd', sidSlot: (sid: number) => number = () => 0): ProbePlan | null {
+/**
+ * The plan of `s` by the plain rules above: `null` when nothing it covers is attached. `sidSlot`
+ * and `deviceSlot` number SIDs and device keys (ProbePlans'; by default all 0).
+ */
+export function planOf(
+  s: Scope,
+  topology: Topology,
+  arch: 'smmuv3' | 'vtd',
+  sidSlot: (sid: number) => number = () => 0,
+  deviceSlot: (key: number) => number = () => 0,
+): ProbePlan | null {
   const pasid = probePasid(s, arch);
   if (pasid === null) return null;
   const devices = devicesInScope(s, topology, arch);
@@ -134,10 +148,12 @@ export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd', sid
     last = b[1]!;
     pages = first === last ? 1 : 2;
   }
+  const keys = devices.map((d) => deviceKey(d.sid, pasid));
   return {
     pasid,
     devices,
-    keys: devices.map((d) => deviceKey(d.sid, pasid)),
+    keys,
+    slots: keys.map(deviceSlot),
     sidSlots: devices.map((d) => sidSlot(d.sid)),
     deviceLevel: s.cache === 'atc' || s.cache === 'devtlb',
     iotlb: s.cache === 'iotlb',
@@ -149,15 +165,34 @@ export function planOf(s: Scope, topology: Topology, arch: 'smmuv3' | 'vtd', sid
   };
 }
 
+/** Scopes `of` answers from its last answers before the WeakMap. */
+const RECENT_PLANS = 4;
+
 /**
  * The plans of one guest queue's scopes, kept per scope object (a WeakMap: a scope no decoded
  * command holds any more takes its plan with it). One per guest queue, shared by its oracles.
  */
 export class ProbePlans {
   private readonly plans = new WeakMap<Scope, ProbePlan | null>();
+  /**
+   * The last RECENT_PLANS scopes asked about and their plans, by identity, the newest at
+   * `recentAt`: the oracles of a queue ask about the same commands one after another (bare
+   * hardware's for a doorbell, then each policy's run for the same doorbell), so most questions
+   * are answered here, with no WeakMap look-up (a builtin call and a hash of the scope).
+   */
+  private readonly recentScopes: (Scope | undefined)[] = new Array<Scope | undefined>(RECENT_PLANS).fill(undefined);
+  private readonly recentPlans: (ProbePlan | null)[] = new Array<ProbePlan | null>(RECENT_PLANS).fill(null);
+  private recentAt = 0;
   /** The topology's distinct SIDs, numbered 0.. in topology order: per-device state in arrays. */
   private readonly sids = new Map<number, number>();
   private readonly slotOfSid = (sid: number): number => this.sids.get(sid)!;
+  /** Device keys numbered 0.. as plans first name them (`ProbePlan.slots`). */
+  private readonly deviceSlots = new Map<number, number>();
+  private readonly slotOfDevice = (key: number): number => {
+    let s = this.deviceSlots.get(key);
+    if (s === undefined) this.deviceSlots.set(key, (s = this.deviceSlots.size));
+    return s;
+  };
 
   constructor(
     readonly topology: Topology,
@@ -171,9 +206,20 @@ export class ProbePlans {
     return this.sids.size;
   }
 
+  /** How many device keys the plans so far name (`slots` are below it). */
+  get deviceSlotCount(): number {
+    return this.deviceSlots.size;
+  }
+
   of(s: Scope): ProbePlan | null {
+    const scopes = this.recentScopes;
+    for (let i = 0; i < RECENT_PLANS; i++) if (scopes[i] === s) return this.recentPlans[i]!;
     let p = this.plans.get(s);
-    if (p === undefined) this.plans.set(s, (p = planOf(s, this.topology, this.arch, this.slotOfSid)));
+    if (p === undefined) this.plans.set(s, (p = planOf(s, this.topology, this.arch, this.slotOfSid, this.slotOfDevice)));
+    const at = (this.recentAt + 1) % RECENT_PLANS;
+    this.recentAt = at;
+    scopes[at] = s;
+    this.recentPlans[at] = p;
     return p;
   }
 }

@@ -4,6 +4,7 @@
 // whether it is a LEAF or a TABLE (walk) entry. What is SMMU-specific here is the TLBI's choice of
 // entries: leaf and/or walk entries, and a TTL level hint (spec/smmuv3.md §3).
 
+import { grow } from '../page-index.js';
 import { LevelCache, type Bounds, type Bucket as LevelBucket } from '../level-cache.js';
 import { LEVEL_SHIFT } from './tables.js';
 
@@ -52,6 +53,22 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
    * only the levels from here: the levels above never held a leaf.
    */
   private minLeaf = NO_LEAF;
+  /**
+   * fillAt's memo of the walk entries it wrote last, per bucket (by its ordinal): their indexes
+   * at levels 0..2 (`pathIdx`, three per bucket), how many levels (`pathLevels`), and the
+   * `walkGen` they were all written at (`pathGen`; -1: none). A walk re-inserts the same upper
+   * walk entries for every page under them (a 2 MiB region shares levels 0-2), and inserting an
+   * entry that is there with the same value changes nothing: no flush, no count, no value.
+   */
+  private pathIdx = new Float64Array(4 * 3);
+  private pathLevels = new Uint8Array(4);
+  private pathGen = new Float64Array(4).fill(-1);
+  /**
+   * Moves on whenever a walk entry (levels 0..2) may have gone or changed: a removal at those
+   * levels, a flush, a leaf written at those levels (over a walk entry of the same index). While
+   * it stands, every walk entry a memo names is still there, a TABLE.
+   */
+  private walkGen = 0;
 
   constructor(capacity: number) {
     super(capacity, LEVEL_SHIFT);
@@ -87,18 +104,65 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
 
   /** LevelCache's insert, noting the level of a leaf (`minLeaf`); every insert comes through here. */
   override insertAt(b: Bucket<T>, level: number, idx: number, value: Kind): void {
-    if (value === LEAF && level < this.minLeaf) this.minLeaf = level;
+    if (value === LEAF) {
+      if (level < this.minLeaf) this.minLeaf = level;
+      if (level < 3) this.walkGen++; // a block leaf may replace a walk entry
+    }
     super.insertAt(b, level, idx, value);
+  }
+
+  /** LevelCache's, noting that walk entries went (`walkGen`). */
+  override dropIn(
+    b: Bucket<T>,
+    level: number,
+    bounds: Bounds | undefined,
+    accept?: (v: Kind) => boolean,
+    onDrop?: (v: Kind) => void,
+  ): number {
+    const n = super.dropIn(b, level, bounds, accept, onDrop);
+    if (n > 0 && level < 3) this.walkGen++;
+    return n;
+  }
+
+  /** LevelCache's, noting that walk entries went (`walkGen`); inserts that find the cache full come here. */
+  override clear(): number {
+    this.walkGen++;
+    return super.clear();
   }
 
   /**
    * A walk's entries for the address of indexes `idx` into bucket `b`: walk (TABLE) entries at
    * levels 0..tableLevels-1, then the LEAF entry at `leafLevel`, in that order (each insert may
-   * find the cache full and empty it first).
+   * find the cache full and empty it first). The walk entries are skipped when this bucket's
+   * memo shows them all in place since (`walkGen` unchanged): inserting them again would change
+   * nothing.
    */
   fillAt(b: Bucket<T>, tableLevels: number, leafLevel: number, idx: readonly number[]): void {
-    for (let l = 0; l < tableLevels; l++) this.insertAt(b, l, idx[l]!, TABLE);
+    const o = b.ordinal;
+    if (o >= this.pathGen.length) this.growPaths(o + 1);
+    const at = o * 3;
+    const gen = this.walkGen;
+    if (!(this.pathGen[o] === gen && tableLevels <= this.pathLevels[o]! && this.onPath(at, tableLevels, idx))) {
+      for (let l = 0; l < tableLevels; l++) this.insertAt(b, l, idx[l]!, TABLE);
+      for (let l = 0; l < tableLevels; l++) this.pathIdx[at + l] = idx[l]!;
+      this.pathLevels[o] = tableLevels;
+      // A flush by one of these inserts took the ones before it: no memo then.
+      this.pathGen[o] = this.walkGen === gen ? gen : -1;
+    }
     this.insertAt(b, leafLevel, idx[leafLevel]!, LEAF);
+  }
+
+  /** Whether the memo at `at` names the walk entries of `idx` at levels 0..levels-1. */
+  private onPath(at: number, levels: number, idx: readonly number[]): boolean {
+    for (let l = 0; l < levels; l++) if (this.pathIdx[at + l] !== idx[l]) return false;
+    return true;
+  }
+
+  private growPaths(min: number): void {
+    const n = Math.max(min, this.pathGen.length * 2);
+    this.pathIdx = grow(this.pathIdx, new Float64Array(n * 3));
+    this.pathLevels = grow(this.pathLevels, new Uint8Array(n));
+    this.pathGen = grow(this.pathGen, new Float64Array(n).fill(-1));
   }
 
   /**
