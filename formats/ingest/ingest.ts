@@ -202,8 +202,13 @@ const PAIRED_GUEST_BLOCK = 1 << 15;
 
 /** Feeds a guest reader a block of lines at a time and passes its events on per block. */
 async function* guestBatches(chunks: AsyncIterable<GuestItem[]>, q: GuestVtdQueue | GuestSmmuv3Queue): AsyncGenerator<CaptureEvent[]> {
-  for await (const lines of chunks) {
+  // The per-line loop is a function of its own: a long loop inside an async generator makes V8
+  // compile the whole generator on stack (docs/ingest.md, sixteenth pass).
+  const feed = (lines: GuestItem[]): void => {
     for (const g of lines) q.feed(g);
+  };
+  for await (const lines of chunks) {
+    feed(lines);
     yield q.take();
   }
   q.end();
@@ -295,12 +300,15 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
     else if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
     else {
-      // A number is a position in `kept` (only mergeItems hands those on).
-      for await (const batch of stream!)
+      // A number is a position in `kept` (only mergeItems hands those on). The per-event loop is
+      // a function of its own, compiled once, not the whole async function on stack.
+      const push = (batch: readonly (CaptureEvent | number)[]): void => {
         for (const e of batch) {
           if (typeof e === 'number') kept!.replay(e, asm);
           else asm.push(e);
         }
+      };
+      for await (const batch of stream!) push(batch);
     }
     const agreement = aligner?.report;
     const queue = asm.queue;
