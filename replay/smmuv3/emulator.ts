@@ -721,15 +721,18 @@ export class Smmuv3 implements QueueUnit {
     const idx = this.iovaIndexes;
     if (page !== undefined) this.tlb.indexesOfPage(page, idx);
     else this.tlb.indexes(iova, idx);
-    // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
-    if ((this.atcs.get(sid)?.leafLevelAt(ak, idx) ?? 0) > 0) return this.ok(iova);
+    // With ATS the device asks its own ATC first; a hit never reaches the SMMU. The ATC found
+    // here is the one a miss fills (one look-up by StreamID per probe, not two).
+    const atc = this.atcs.get(sid);
+    if (atc !== undefined && atc.leafLevelAt(ak, idx) > 0) return this.ok(iova);
     const c = this.configOf(sid, pasid ?? 0, true);
     if (typeof c === 'string') return { ok: false, fault: c };
     if (!(page !== undefined ? pageInRange(page) : inRange(iova))) return { ok: false, fault: 'F_TRANSLATION' };
     const { ste, cd } = c;
     const level = this.walk(ste, cd, iova, idx);
     if (ste.ats) {
-      const a = this.atc(sid);
+      const a = atc ?? this.atc(sid);
+      // After the look-up above, `find(ak)` answers from the ATC's last-find memo (level-cache.ts).
       a.insertAt(a.find(ak) ?? a.bucket(ak, { ssid: pasid ?? -1 }), level, idx[level]!, LEAF);
     }
     return this.ok(iova);
