@@ -516,7 +516,22 @@ export class Smmuv3 implements QueueUnit {
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
   runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
-    const fault = this.run(this.prepared(this.decoder.decode(words)), -1, q);
+    return this.runPrepared(this.prepareSecondary(words), q);
+  }
+
+  /**
+   * `words` prepared for runPrepared: a caller that runs the same words again and again (the
+   * host's direct queue, per plan) keeps the answer instead of having the words looked up by
+   * value (two hashed Map look-ups of BigInts) per command. A prepared command depends only on
+   * the words and this instance's fixed configuration.
+   */
+  prepareSecondary(words: readonly bigint[]): Prepared {
+    return this.prepared(this.decoder.decode(words));
+  }
+
+  /** runSecondary of a command prepareSecondary made. */
+  runPrepared(p: Prepared, q: QueueContext): QueueError | undefined {
+    const fault = this.run(p, -1, q);
     if (fault === undefined) return undefined;
     return {
       code: CERROR_NAMES[fault.cerror]!,
