@@ -24,14 +24,17 @@ export class SidTable<V> {
 
   get(sid: number): V | undefined {
     const i = sid & MASK;
-    if (this.slotSid[i] === sid) return this.slotValue[i];
+    const ids = this.slotSid;
+    // In bounds first: an out-of-bounds load is undefined, and one such compare would make every
+    // compare here the generic StrictEqual builtin instead of a number compare.
+    if (i < ids.length && ids[i] === sid) return this.slotValue[i];
     return this.sparse.size === 0 ? undefined : this.sparse.get(sid);
   }
 
   set(sid: number, v: V): void {
     const i = sid & MASK;
     const ids = this.slotSid;
-    if (ids[i] === sid) {
+    if (i < ids.length && ids[i] === sid) {
       this.slotValue[i] = v;
       return;
     }
@@ -50,7 +53,7 @@ export class SidTable<V> {
 
   delete(sid: number): void {
     const i = sid & MASK;
-    if (this.slotSid[i] === sid) {
+    if (i < this.slotSid.length && this.slotSid[i] === sid) {
       this.slotSid[i] = EMPTY;
       this.slotValue[i] = undefined;
     } else this.sparse.delete(sid);
