@@ -2,13 +2,19 @@
 // sequence number and cause of the command last written to each slot, each slot's command decoded
 // and classified once per write (for bare hardware, every policy and the oracle alike), and the
 // producer position the doorbells publish. Positions are absolute: lap * entries + index.
+//
+// A queue's size is a power of two on both architectures: SMMUv3 CMDQ entries = 2^LOG2SIZE
+// (../shared/spec/smmuv3.md §1.2), VT-d QI entries = 2^(QS+8), or 2^(QS+7) with 256-bit
+// descriptors (../shared/spec/vtd.md §1.1); a trace header's queue_entries is checked to be one
+// (formats/trace/header.ts). So a position's slot is its low bits, one AND (`slotOf`), not the
+// integer divide of `%`, asked four or five times per command per policy.
 
 import { classify } from '../formats/classify.js';
 import type { Decoded } from '../formats/codec/codec.js';
 import { codecFor } from '../formats/codecs.js';
 import { DecodeCache } from './decode-cache.js';
 import { DecodedTable } from './decoded-table.js';
-import { ringIndex, unwrap } from '../formats/ring.js';
+import { unwrap } from '../formats/ring.js';
 import type { Classified } from '../formats/scope.js';
 import { wordsPerSlot, type TraceHeader } from '../formats/trace/header.js';
 import { queueBase } from './feed.js';
@@ -17,8 +23,17 @@ import type { Cause } from './policy.js';
 
 const CAUSES: readonly (Cause | undefined)[] = [undefined, 'map', 'unmap'];
 
+/**
+ * The slot of absolute position `pos` (a non-negative integer below 2^53) on a ring of `mask + 1`
+ * entries, a power of two up to 2^19: `pos % entries`. The AND works on `pos` modulo 2^32, which
+ * keeps the low bits, so it holds past 2^31 too.
+ */
+export const slotOf = (pos: number, mask: number): number => pos & mask;
+
 export class GuestQueue {
   readonly entries: number;
+  /** entries − 1: the low bits of a position that are its slot (slotOf). */
+  private readonly mask: number;
   readonly start: number;
   readonly smmu: boolean;
   readonly descBytes: 16 | 32;
@@ -51,6 +66,9 @@ export class GuestQueue {
 
   constructor(readonly header: TraceHeader) {
     this.entries = header.queue_entries;
+    if (!(this.entries >= 1 && this.entries <= 1 << 19 && (this.entries & (this.entries - 1)) === 0))
+      throw new Error(`guest queue: ${this.entries} entries is not a power of two up to 2^19`);
+    this.mask = this.entries - 1;
     this.start = header.start ?? 0;
     this.smmu = header.arch === 'smmuv3';
     this.descBytes = header.desc_bytes;
@@ -85,15 +103,15 @@ export class GuestQueue {
   }
 
   seqAt(pos: number): number {
-    return this.slotSeq[ringIndex(pos, this.entries)]!;
+    return this.slotSeq[slotOf(pos, this.mask)]!;
   }
 
   causeAt(pos: number): Cause | undefined {
-    return CAUSES[this.slotCause[ringIndex(pos, this.entries)]!];
+    return CAUSES[this.slotCause[slotOf(pos, this.mask)]!];
   }
 
   decodedAt(pos: number): Decoded {
-    const slot = ringIndex(pos, this.entries);
+    const slot = slotOf(pos, this.mask);
     let d = this.slotDecoded[slot];
     if (d === undefined) {
       d = this.decoder.fetch(this.mem, this.baseNum + slot * this.descBytes, this.fetched);
@@ -108,7 +126,7 @@ export class GuestQueue {
    * per slot and command name (a slot keeps its CMD_SYNC or wait lap after lap).
    */
   completedAt(pos: number): string {
-    const slot = ringIndex(pos, this.entries);
+    const slot = slotOf(pos, this.mask);
     const name = this.decodedAt(pos).name;
     let how = this.slotCompleted[slot];
     if (how === undefined || this.slotCompletedName[slot] !== name) {
@@ -121,7 +139,7 @@ export class GuestQueue {
 
   /** Role and cache scope of the command at `pos`, computed once per write of its slot. */
   classifiedAt(pos: number): Classified {
-    const slot = ringIndex(pos, this.entries);
+    const slot = slotOf(pos, this.mask);
     let c = this.slotClassified[slot];
     if (c === undefined) {
       const d = this.decodedAt(pos);

@@ -113,11 +113,12 @@ describe('ConfigCache', () => {
 });
 
 describe('SidTable', () => {
-  it('answers as a Map, for StreamIDs in its array and beyond it, negative and fractional keys included', () => {
+  it('answers as a Map, for StreamIDs sharing a slot or not, negative, fractional and NaN keys included', () => {
     const r = new Rng(7);
     const t = new SidTable<number>();
     const ref = new Map<number, number>();
-    const keys = [0, 1, 5, 0xfff, 0x1000, 0x1001, 0x10000, -1, 2.5, 4095.5];
+    // 0, 0x1000, 0x4000, 0x10000 and 2^32 share a slot (the low 12 bits), as do 1, 0x1001 and 0x4001.
+    const keys = [0, 1, 5, 0xfff, 0x1000, 0x1001, 0x4000, 0x4001, 0x10000, 2 ** 32, 2 ** 32 - 1, -1, -4096, 2.5, 4095.5, NaN];
     for (let step = 0; step < 2000; step++) {
       const k = keys[r.int(keys.length)]!;
       if (r.float() < 0.6) {

@@ -516,7 +516,22 @@ export class Smmuv3 implements QueueUnit {
 
   /** A command from a secondary queue sharing this unit's caches (a VCMDQ, spec §5.4). */
   runSecondary(words: readonly bigint[], q: QueueContext): QueueError | undefined {
-    const fault = this.run(this.prepared(this.decoder.decode(words)), -1, q);
+    return this.runPrepared(this.prepareSecondary(words), q);
+  }
+
+  /**
+   * `words` prepared for runPrepared: a caller that runs the same words again and again (the
+   * host's direct queue, per plan) keeps the answer instead of having the words looked up by
+   * value (two hashed Map look-ups of BigInts) per command. A prepared command depends only on
+   * the words and this instance's fixed configuration.
+   */
+  prepareSecondary(words: readonly bigint[]): Prepared {
+    return this.prepared(this.decoder.decode(words));
+  }
+
+  /** runSecondary of a command prepareSecondary made. */
+  runPrepared(p: Prepared, q: QueueContext): QueueError | undefined {
+    const fault = this.run(p, -1, q);
     if (fault === undefined) return undefined;
     return {
       code: CERROR_NAMES[fault.cerror]!,
@@ -721,15 +736,18 @@ export class Smmuv3 implements QueueUnit {
     const idx = this.iovaIndexes;
     if (page !== undefined) this.tlb.indexesOfPage(page, idx);
     else this.tlb.indexes(iova, idx);
-    // With ATS the device asks its own ATC first; a hit never reaches the SMMU.
-    if ((this.atcs.get(sid)?.leafLevelAt(ak, idx) ?? 0) > 0) return this.ok(iova);
+    // With ATS the device asks its own ATC first; a hit never reaches the SMMU. The ATC found
+    // here is the one a miss fills (one look-up by StreamID per probe, not two).
+    const atc = this.atcs.get(sid);
+    if (atc !== undefined && atc.leafLevelAt(ak, idx) > 0) return this.ok(iova);
     const c = this.configOf(sid, pasid ?? 0, true);
     if (typeof c === 'string') return { ok: false, fault: c };
     if (!(page !== undefined ? pageInRange(page) : inRange(iova))) return { ok: false, fault: 'F_TRANSLATION' };
     const { ste, cd } = c;
     const level = this.walk(ste, cd, iova, idx);
     if (ste.ats) {
-      const a = this.atc(sid);
+      const a = atc ?? this.atc(sid);
+      // After the look-up above, `find(ak)` answers from the ATC's last-find memo (level-cache.ts).
       a.insertAt(a.find(ak) ?? a.bucket(ak, { ssid: pasid ?? -1 }), level, idx[level]!, LEAF);
     }
     return this.ok(iova);

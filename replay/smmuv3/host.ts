@@ -39,6 +39,7 @@ import { cmd, type Words } from './encode.js';
 import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import { SidTable } from './sid-table.js';
+import type { Prepared } from './prepared.js';
 import type { PageTableModel } from './tables.js';
 import type { Arrangement } from '../vmm/arrangement.js';
 
@@ -131,6 +132,8 @@ interface DirectPlan {
     readonly unit: number;
     readonly iommu: number;
     readonly c: Words;
+    /** `c` prepared by that SMMU (Smmuv3.prepareSecondary), made once with the plan. */
+    readonly prepared: Prepared;
     readonly op: HostOp;
     readonly syncOp: HostOp;
   }[];
@@ -416,7 +419,7 @@ export class Smmuv3Host implements HostModel {
       // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
       if (plan.sync) this.ops(t.syncOp);
       if (plan.atc) this.ops({ kind: 'devtlb_inv', iommu: t.iommu, timedOut: atcTimedOut(unit, t.c), detail: atcDetail(unit, t.c) });
-      const err = unit.runSecondary(t.c, this.vcmdq[t.unit]!);
+      const err = unit.runPrepared(t.prepared, this.vcmdq[t.unit]!);
       if (err !== undefined) {
         // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
         const guest =
@@ -489,6 +492,7 @@ export class Smmuv3Host implements HostModel {
           unit,
           iommu: id,
           c,
+          prepared: this.units[unit]!.prepareSecondary(c),
           op: { kind: 'direct_cmd', iommu: id, detail: opName(c) },
           syncOp: { kind: 'host_sync', iommu: id, detail: 'CMD_SYNC on the direct queue' },
         };

@@ -1,34 +1,61 @@
 // A table of values by StreamID, for what the emulator and the host model look up per translation
 // probe (the configuration cache, each device's ATC, the stream table, the host's route of a guest
-// SID): StreamIDs 0..MASK index a plain array, others a Map. Topologies number their devices with
-// small SIDs, so a probe's look-ups are array loads instead of Map look-ups (a hash and a builtin
-// call each, several per probe, paid millions of times; docs/replayer.md "The per-event path").
+// SID): a direct-mapped array by the SID's low bits, whose slot also keeps the SID it holds, and a
+// Map for SIDs whose slot another SID took. So a probe's look-ups are array loads and a compare
+// instead of Map look-ups (a hash and a builtin call each, several per probe, paid millions of
+// times; docs/replayer.md "The per-event path), whatever the SIDs' range: a host's physical SIDs
+// (pSIDs, e.g. 0x4000..) as much as a guest's small ones.
 
-/** StreamIDs 0..MASK are kept in the array (its length is the largest such SID set, plus one). */
+/** A SID's slot: its low bits (4096 slots; PCI SIDs bus:devfn differ there for up to 16 buses). */
 const MASK = 0xfff;
 
-/** Whether `sid` is an array index here: an integer 0..MASK (one AND and a compare). */
-const dense = (sid: number): boolean => (sid & MASK) === sid;
+/** What a slot that holds no SID keeps: NaN, equal to no key (not even a NaN key: NaN !== NaN). */
+const EMPTY = NaN;
+
+/** Whether `sid` may sit in a slot: an integer 0..2^32−1, a StreamID (others, NaN included, go to the Map). */
+const slotted = (sid: number): boolean => sid >>> 0 === sid;
 
 export class SidTable<V> {
-  private readonly dense: (V | undefined)[] = [];
+  /** slotSid[i]: the SID slot i holds (EMPTY: none); slotValue[i] its value. Grown to the highest slot used. */
+  private readonly slotSid: number[] = [];
+  private readonly slotValue: (V | undefined)[] = [];
+  /** SIDs whose slot holds another SID, and keys that are no StreamID. */
   private readonly sparse = new Map<number, V>();
 
   get(sid: number): V | undefined {
-    return dense(sid) ? this.dense[sid] : this.sparse.get(sid);
+    const i = sid & MASK;
+    const ids = this.slotSid;
+    // In bounds first: an out-of-bounds load is undefined, and one such compare would make every
+    // compare here the generic StrictEqual builtin instead of a number compare.
+    if (i < ids.length && ids[i] === sid) return this.slotValue[i];
+    return this.sparse.size === 0 ? undefined : this.sparse.get(sid);
   }
 
   set(sid: number, v: V): void {
-    if (dense(sid)) {
-      const a = this.dense;
-      while (a.length <= sid) a.push(undefined); // packed: no holes, no dictionary elements
-      a[sid] = v;
-    } else this.sparse.set(sid, v);
+    const i = sid & MASK;
+    const ids = this.slotSid;
+    if (i < ids.length && ids[i] === sid) {
+      this.slotValue[i] = v;
+      return;
+    }
+    // A SID lives in one place: in the Map if it is there already (its slot was taken when it came).
+    if (!slotted(sid) || (i < ids.length && slotted(ids[i]!)) || this.sparse.has(sid)) {
+      this.sparse.set(sid, v);
+      return;
+    }
+    while (ids.length <= i) {
+      ids.push(EMPTY); // packed: no holes, no dictionary elements
+      this.slotValue.push(undefined);
+    }
+    ids[i] = sid;
+    this.slotValue[i] = v;
   }
 
   delete(sid: number): void {
-    if (dense(sid)) {
-      if (sid < this.dense.length) this.dense[sid] = undefined;
+    const i = sid & MASK;
+    if (i < this.slotSid.length && this.slotSid[i] === sid) {
+      this.slotSid[i] = EMPTY;
+      this.slotValue[i] = undefined;
     } else this.sparse.delete(sid);
   }
 }

@@ -89,7 +89,8 @@ export class VtdCaches {
 
 /** What a walk needs besides the caches. */
 export interface WalkTables {
-  readonly devices: ReadonlyMap<number, DeviceEntry>;
+  /** The device table by SID (a SidTable: a probe's look-up is an array load, not a Map's hash). */
+  readonly devices: { get(sid: number): DeviceEntry | undefined };
   /** Scalable mode (RTADDR.TTM): PASID tables, IOTLB tags carry the PASID (RID_PASID for none). */
   readonly scalable: boolean;
   readonly pageTable: PageTableModel;

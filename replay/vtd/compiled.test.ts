@@ -23,13 +23,13 @@ describe('halvesEncoder', () => {
       const names = Object.keys(values);
       const enc = halvesEncoder(name, 4, names);
       const want = unwrap(VTD.encode(name, values, 4));
-      expect(wordsOf(enc(out, Object.values(values)))).toEqual(want);
+      expect(wordsOf(enc(out, ...Object.values(values)))).toEqual(want);
       const asNumbers = Object.values(values).map((v) => (v < 2n ** 53n ? Number(v) : v));
-      expect(wordsOf(enc(out, asNumbers))).toEqual(want);
-      expect(enc(out, asNumbers)).toEqual(halvesOf(want));
+      expect(wordsOf(enc(out, ...asNumbers))).toEqual(want);
+      expect(enc(out, ...asNumbers)).toEqual(halvesOf(want));
       // Near miss: one field one lower is another descriptor.
       const other = Object.values(values).map((v, i) => (i === 1 && v > 0n ? v - 1n : v));
-      expect(wordsOf(enc(out, other))).not.toEqual(want);
+      expect(wordsOf(enc(out, ...other))).not.toEqual(want);
     }
   });
 });

@@ -10,11 +10,20 @@ import { VTD } from '../../formats/codecs.js';
 import { unwrap } from '../../formats/result.js';
 import type { VtdDescName } from '../../formats/vtd/descriptors.js';
 
-/** Field values in the order the encoder was built with: numbers, or BigInts (an address may pass 2^53). */
-export type FieldValues = readonly (number | bigint)[];
+/** A field value: a number, or a BigInt (an address may pass 2^53). */
+export type FieldValue = number | bigint;
 
-/** Fills `out` (2 halves per word) with a descriptor of `values` and returns it. */
-export type HalvesEncoder = (out: Uint32Array, values: FieldValues) => Uint32Array;
+/**
+ * Fills `out` (2 halves per word) with a descriptor of the field values, given as arguments in the
+ * order the encoder was built with, and returns it. Arguments, not an array: the builders' arrays
+ * were of several elements kinds (small integers, doubles, BigInts) at one load site, so the
+ * optimized encoder turned every double array into an object array (a copy and a box per double)
+ * on each call, besides allocating the array.
+ */
+export type HalvesEncoder = (out: Uint32Array, ...values: FieldValue[]) => Uint32Array;
+
+/** The most fields an encoder takes (iotlb_inv has 7). */
+const MAX_FIELDS = 8;
 
 const TWO32 = 2 ** 32;
 
@@ -44,6 +53,7 @@ interface HalfField {
 export function halvesEncoder(name: VtdDescName, words: 2 | 4, names: readonly string[]): HalvesEncoder {
   const op = VTD.lookup(name);
   if (op === undefined) throw new Error(`no VT-d descriptor ${name}`);
+  if (names.length > MAX_FIELDS) throw new Error(`an encoder takes at most ${MAX_FIELDS} fields, not ${names.length}`);
   const typeOnly = halvesOf(unwrap(VTD.encode(op.def.code, {}, words)));
   const fields: HalfField[] = names.map((n) => {
     const f = op.fields.find((x) => x.name === n);
@@ -69,31 +79,41 @@ export function halvesEncoder(name: VtdDescName, words: 2 | 4, names: readonly s
     });
     return { parts, inPlace: undefined };
   });
-  return (out, values) => {
-    out.set(typeOnly);
-    for (let i = 0; i < fields.length; i++) {
-      const raw = values[i]!;
-      const f = fields[i]!;
-      const ip = f.inPlace;
-      if (ip !== undefined) {
-        const lo = typeof raw === 'number' ? raw % TWO32 : Number(raw & 0xffffffffn);
-        const hi = typeof raw === 'number' ? Math.floor(raw / TWO32) : Number((raw >> 32n) & 0xffffffffn);
-        out[ip.h] = out[ip.h]! | (lo & ip.lowMask);
-        out[ip.h + 1] = out[ip.h + 1]! | (hi & ip.highMask);
-        continue;
-      }
-      const v = typeof raw === 'number' ? raw : Number(raw);
-      for (const p of f.parts) {
-        const bits = Math.floor(v / p.atScale) % p.span;
-        if (p.sh + p.width <= 32) out[p.h] = out[p.h]! | (bits * p.shScale);
-        else {
-          out[p.h] = out[p.h]! | ((bits % p.lowSpan) * p.shScale);
-          out[p.h + 1] = out[p.h + 1]! | Math.floor(bits / p.lowSpan);
-        }
-      }
-    }
+  const n = fields.length;
+  return (out, v0, v1, v2, v3, v4, v5, v6, v7) => {
+    // The type's bits and zeros, element by element (8 halves at most: no TypedArray.prototype.set call).
+    for (let h = 0; h < typeOnly.length; h++) out[h] = typeOnly[h]!;
+    if (n > 0) place(out, fields[0]!, v0);
+    if (n > 1) place(out, fields[1]!, v1);
+    if (n > 2) place(out, fields[2]!, v2);
+    if (n > 3) place(out, fields[3]!, v3);
+    if (n > 4) place(out, fields[4]!, v4);
+    if (n > 5) place(out, fields[5]!, v5);
+    if (n > 6) place(out, fields[6]!, v6);
+    if (n > 7) place(out, fields[7]!, v7);
     return out;
   };
+}
+
+/** ORs field `f` of value `raw` into `out`. */
+function place(out: Uint32Array, f: HalfField, raw: FieldValue): void {
+  const ip = f.inPlace;
+  if (ip !== undefined) {
+    const lo = typeof raw === 'number' ? raw % TWO32 : Number(raw & 0xffffffffn);
+    const hi = typeof raw === 'number' ? Math.floor(raw / TWO32) : Number((raw >> 32n) & 0xffffffffn);
+    out[ip.h] = out[ip.h]! | (lo & ip.lowMask);
+    out[ip.h + 1] = out[ip.h + 1]! | (hi & ip.highMask);
+    return;
+  }
+  const v = typeof raw === 'number' ? raw : Number(raw);
+  for (const p of f.parts) {
+    const bits = Math.floor(v / p.atScale) % p.span;
+    if (p.sh + p.width <= 32) out[p.h] = out[p.h]! | (bits * p.shScale);
+    else {
+      out[p.h] = out[p.h]! | ((bits % p.lowSpan) * p.shScale);
+      out[p.h + 1] = out[p.h + 1]! | Math.floor(bits / p.lowSpan);
+    }
+  }
 }
 
 /** 32-bit halves of 64-bit words, low half first. */

@@ -131,13 +131,13 @@ export const descHalves = (): Uint32Array => new Uint32Array(8);
 
 /** qi_desc_piotlb / qi_desc_piotlb_all: PSI-in-PASID, or PASID-selective when mask ≥ 52. */
 export function piotlbInto(out: Uint32Array, did: number, pasid: number, addr: number | bigint, mask: number, ih: boolean): Uint32Array {
-  if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB_PASID(out, [2, did, pasid]);
+  if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB_PASID(out, 2, did, pasid);
   if (typeof addr === 'number') {
     const align = 4096 * 2 ** mask; // exact; so is the quotient below (a power of two)
-    return P_IOTLB_PAGE(out, [3, did, pasid, Math.floor(addr / align) * align, mask, ih ? 1 : 0]);
+    return P_IOTLB_PAGE(out, 3, did, pasid, Math.floor(addr / align) * align, mask, ih ? 1 : 0);
   }
   const align = PAGE << BigInt(mask);
-  return P_IOTLB_PAGE(out, [3, did, pasid, addr & ~(align - 1n), mask, ih ? 1 : 0]);
+  return P_IOTLB_PAGE(out, 3, did, pasid, addr & ~(align - 1n), mask, ih ? 1 : 0);
 }
 
 /** qi_desc_dev_iotlb (type 3): S=0 for one page, else the low mask-1 page bits of ADDR set (§3). */
@@ -145,30 +145,30 @@ export function devTlbInto(out: Uint32Array, sid: number, qdep: number, addr: nu
   const mip = qdep >= 32 ? 0 : qdep; // QI_DEV_IOTLB_MAX_INVS: a depth of 32 or more is written as 0
   if (typeof addr === 'number') {
     // Below 2^53 with the low 11+mask bits set stays below 2^53 while 11+mask ≤ 52: exact.
-    if (mask === 0) return DEV_TLB(out, [sid, mip, Math.floor(addr / 4096) * 4096, 0]);
+    if (mask === 0) return DEV_TLB(out, sid, mip, Math.floor(addr / 4096) * 4096, 0);
     if (mask > 41 || !(addr >= 0 && addr < EXACT)) return devTlbInto(out, sid, qdep, BigInt(addr), mask);
     const low = 2 ** (11 + mask);
     const a = Math.floor(addr / low) * low + (low - 1); // addr | (low − 1)
-    return DEV_TLB(out, [sid, mip, Math.floor(a / 4096) * 4096, 1]);
+    return DEV_TLB(out, sid, mip, Math.floor(a / 4096) * 4096, 1);
   }
-  if (mask === 0) return DEV_TLB(out, [sid, mip, addr & ~(PAGE - 1n), 0]);
+  if (mask === 0) return DEV_TLB(out, sid, mip, addr & ~(PAGE - 1n), 0);
   const a = (addr | ((1n << BigInt(12 + mask - 1)) - 1n)) & ~(PAGE - 1n) & M64;
-  return DEV_TLB(out, [sid, mip, a, 1]);
+  return DEV_TLB(out, sid, mip, a, 1);
 }
 
 /** The wait qi_submit_sync appends: status write of QI_DONE to the slot's desc_status word (§1.5). */
 export function waitInto(out: Uint32Array, statusAddr: bigint, data: number): Uint32Array {
-  return WAIT(out, [1, data, statusAddr]);
+  return WAIT(out, 1, data, statusAddr);
 }
 
 /** qi_desc_iotlb domain-selective (pasid.c flush of a nested/second-stage PASID entry). */
 export function iotlbDsiInto(out: Uint32Array, did: number): Uint32Array {
-  return IOTLB(out, [2, did]);
+  return IOTLB(out, 2, did);
 }
 
 /** pasid_cache_invalidation_with_pasid: PASID-selective PASID-cache invalidation. */
 export function pcPasidInto(out: Uint32Array, did: number, pasid: number): Uint32Array {
-  return PC(out, [1, did, pasid]);
+  return PC(out, 1, did, pasid);
 }
 
 /** piotlbInto as 64-bit words. */

@@ -41,6 +41,7 @@ import {
   type WalkTables,
 } from './caches.js';
 import { DecodeCache } from '../decode-cache.js';
+import { SidTable } from '../smmuv3/sid-table.js';
 import { DecodedTable } from '../decoded-table.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
@@ -108,7 +109,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
   readonly arch = 'vtd' as const;
   readonly caches: VtdCaches;
   readonly pageTable: PageTableModel;
-  readonly devices: Map<number, DeviceEntry>;
+  /** The device table by SID (translate and hits look a device up per probe). */
+  readonly devices = new SidTable<DeviceEntry>();
   readonly compat: boolean;
   readonly restart: 'on-clear' | 'on-iqt-write';
   private readonly smts: boolean;
@@ -167,7 +169,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     readonly mem: GuestMemory,
     opts: VtdUnitOptions = {},
   ) {
-    this.devices = new Map(opts.devices ?? []);
+    for (const [sid, d] of opts.devices ?? []) this.devices.set(sid, d);
     this.compat = opts.compat === 'qemu-7.2';
     this.restart = opts.restart ?? (this.compat ? 'on-iqt-write' : 'on-clear');
     this.smts = opts.smts ?? true;
