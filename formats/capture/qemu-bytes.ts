@@ -244,13 +244,13 @@ function registerLayout(templates: readonly string[] | undefined): Map<string, {
   return out;
 }
 
-/** Event tables of QEMU log lines, read from bytes. */
 /**
  * Empty lines `warmViews` hands `locate`: enough bytecode run for V8 to give it a feedback vector
  * (allocated after a budget of executed bytecode, not a number of calls), then some.
  */
 const WARM_CALLS = 512;
 
+/** Event tables of QEMU log lines, read from bytes. */
 export class QemuByteScanner {
   /** The entries by the slot of their name's hash (`NameSlots`). */
   private readonly names: NameSlots;
