@@ -8,6 +8,14 @@ import type { GuestMemory } from './memory.js';
 import type { Arrangement } from './vmm/arrangement.js';
 import type { EventSink, QueueUnit, Translator } from './unit.js';
 
+/**
+ * What `byId` holds for iommufd object `id` (both hosts number their objects from 1, densely, and
+ * keep them in arrays by id). An ioctl's id may be anything: only small integers name an object.
+ */
+export function objectAt<T>(byId: readonly (T | undefined)[], id: number): T | undefined {
+  return Number.isInteger(id) && id >= 0 && id < byId.length ? byId[id] : undefined;
+}
+
 export type Errno = 'EINVAL' | 'EOPNOTSUPP' | 'ENOENT' | 'EIO' | 'EFAULT' | 'E2BIG' | 'ETIMEDOUT';
 
 /** One unit of host work, for the cost model and the host_ops table. */

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ConfigCache } from './config-cache.js';
-import { SidTable } from './sid-table.js';
+import { SidTable } from '../sid-table.js';
 import type { Cd, Ste } from './tables.js';
 import { steOf } from './tables.js';
 import { Rng } from '../../samples/rng.js';

@@ -3,14 +3,14 @@
 // until a CMD_CFGI_* drops the entry).
 //
 // Storage: one record per StreamID ever cached (`SidEntry`: its STE, its SSID-0 CD, its other CDs),
-// so a probe finds both its STE and its CD with one look-up (`entry`, sid-table.ts). A dropped entry is a
+// so a probe finds both its STE and its CD with one look-up (`entry`, replay/sid-table.ts). A dropped entry is a
 // field set to undefined: the records stay (a JS Map's delete shrinks and reallocates its table),
 // and there are at most as many as the StreamIDs the unit ever translated for.
 //
 // Bound: `capacity` entries (STEs plus CDs). Inserting into a full cache first flushes it whole,
 // like the TLB (tlb.ts); `fullFlushes` counts how often.
 
-import { SidTable } from './sid-table.js';
+import { SidTable } from '../sid-table.js';
 import type { Cd, Ste } from './tables.js';
 
 /** What the cache holds for one StreamID (a record the cache owns: callers only read it). */

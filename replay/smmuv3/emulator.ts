@@ -43,7 +43,7 @@ import {
   type Translation,
 } from '../unit.js';
 import { cdIn, ConfigCache } from './config-cache.js';
-import { SidTable } from './sid-table.js';
+import { SidTable } from '../sid-table.js';
 import * as qt from './qemu-trace.js';
 import {
   CERROR,

@@ -34,11 +34,12 @@ import type {
   Smmuv3InvEntry,
   VtdInvEntry,
 } from '../host.js';
+import { objectAt } from '../host.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
 import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
-import { SidTable } from './sid-table.js';
+import { SidTable } from '../sid-table.js';
 import type { Prepared } from './prepared.js';
 import type { PageTableModel } from './tables.js';
 import type { Arrangement } from '../vmm/arrangement.js';
@@ -286,15 +287,10 @@ export class Smmuv3Host implements HostModel {
   // ---- IOMMU_HWPT_INVALIDATE (spec/smmuv3.md §5.2) -------------------------------------------
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
-    const v = this.objectAt(this.viommus, req.id);
+    const v = objectAt(this.viommus, req.id);
     this.ops(this.ioctlOp(v, req.entryNum, req.entryLen));
     const r = this.hwptInvalidate(req, v);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
-  }
-
-  /** What `byId` holds for object `id` (an ioctl's id may be anything: only small integers are ids). */
-  private objectAt<T>(byId: readonly (T | undefined)[], id: number): T | undefined {
-    return Number.isInteger(id) && id >= 0 && id < byId.length ? byId[id] : undefined;
   }
 
   /**
@@ -318,7 +314,7 @@ export class Smmuv3Host implements HostModel {
   private hwptInvalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>, v: Viommu | undefined): HwptInvalidateResult | Errno {
     if ((req.reserved ?? 0) !== 0) return 'EOPNOTSUPP';
     if (req.entryNum > 0 && (req.entries === null || req.entryLen === 0)) return 'EINVAL';
-    const kind = this.objectAt(this.kinds, req.id);
+    const kind = objectAt(this.kinds, req.id);
     if (kind === undefined) return 'ENOENT';
     if (kind === 'nested_hwpt') return 'EOPNOTSUPP'; // the SMMUv3 nested HWPT has no cache_invalidate_user (§5.1)
     if (kind !== 'viommu') return 'EINVAL';

@@ -33,6 +33,7 @@ import type {
   HwptInvalidateResult,
   VtdInvEntry,
 } from '../host.js';
+import { objectAt } from '../host.js';
 import { GuestMemory } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
@@ -53,7 +54,7 @@ import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } fro
 import { descriptorFault, GUEST_CAPS, VtdUnit, type DescriptorFault, type VtdUnitOptions } from './unit.js';
 import { DecodeCache } from '../decode-cache.js';
 import { DecodedTable } from '../decoded-table.js';
-import { SidTable } from '../smmuv3/sid-table.js';
+import { SidTable } from '../sid-table.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
 import { unreachable } from '../../formats/result.js';
@@ -226,11 +227,6 @@ class HostQueue {
   private write(slot: number, halves: Uint32Array): void {
     this.mem.writeHalvesAt(HOST_QUEUE_AT + slot * 32, halves);
   }
-}
-
-/** What `byId` holds for object `id` (an ioctl's id may be anything: only small integers are ids). */
-function objectAt<T>(byId: readonly (T | undefined)[], id: number): T | undefined {
-  return Number.isInteger(id) && id >= 0 && id < byId.length ? byId[id] : undefined;
 }
 
 /** Each direct decode cache's capacity and key count (decode-cache.ts). */

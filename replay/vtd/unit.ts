@@ -41,7 +41,7 @@ import {
   type WalkTables,
 } from './caches.js';
 import { DecodeCache } from '../decode-cache.js';
-import { SidTable } from '../smmuv3/sid-table.js';
+import { SidTable } from '../sid-table.js';
 import { DecodedTable } from '../decoded-table.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';

@@ -1,9 +1,10 @@
-// A table of values by StreamID, for what the emulator and the host model look up per translation
-// probe (the configuration cache, each device's ATC, the stream table, the host's route of a guest
-// SID): a direct-mapped array by the SID's low bits, whose slot also keeps the SID it holds, and a
+// A table of values by SID (an SMMUv3 StreamID, a VT-d source-id), for what both architectures'
+// units and host models look up per translation probe (SMMUv3: the configuration cache, each
+// device's ATC, the stream table, the host's route of a guest SID; VT-d: the unit's device table,
+// the host's devices by guest SID): a direct-mapped array by the SID's low bits, whose slot also keeps the SID it holds, and a
 // Map for SIDs whose slot another SID took. So a probe's look-ups are array loads and a compare
 // instead of Map look-ups (a hash and a builtin call each, several per probe, paid millions of
-// times; docs/replayer.md "The per-event path), whatever the SIDs' range: a host's physical SIDs
+// times; docs/replayer.md "The per-event path"), whatever the SIDs' range: a host's physical SIDs
 // (pSIDs, e.g. 0x4000..) as much as a guest's small ones.
 
 /** A SID's slot: its low bits (4096 slots; PCI SIDs bus:devfn differ there for up to 16 buses). */
