@@ -34,7 +34,6 @@ const clean = (ioctls: number): ForwardOutcome => (CLEAN[ioctls] ??= Object.free
 /** The items to the host, through a batch of their own (walks that keep none; a hot walk keeps one). */
 export function forwardToHost(ctx: PolicyContext, items: readonly Forwarded[]): ForwardOutcome {
   const batch = new ForwardBatch();
-  if (items.length === 1) return forwardCommand(ctx, batch.groups, items[0]!.pos, items[0]!.d, items[0]!.invs);
   for (const it of items) batch.push(it.pos, it.d, it.invs);
   return forwardRange(ctx, batch, 0, batch.length);
 }

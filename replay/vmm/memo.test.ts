@@ -1,5 +1,5 @@
-// Host entries kept per decoded command (vmm/memo.ts), one command's requests grouped in a reused
-// batch (vmm/forward.ts forwardCommand) and the SMMUv3 host's conversions kept per vIOMMU (smmuv3/host.ts), each against
+// Host entries kept per decoded command (vmm/memo.ts), one command's requests kept per decoded
+// command (vmm/forward.ts CommandGroups) and the SMMUv3 host's conversions kept per vIOMMU (smmuv3/host.ts), each against
 // the answer worked out afresh: the plain VMM, the entries grouped by hand, and the VMID each
 // physical SMMU's commands must carry (spec/smmuv3.md §5.2 item 3).
 
