@@ -174,10 +174,14 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     this.insertAt(b, leafLevel, idx[leafLevel]!, LEAF);
   }
 
-  /** Whether the memo at `at` names the walk entries of `idx` at levels 0..levels-1. */
+  /**
+   * Whether the memo at `at` names the walk entries of `idx` at levels 0..levels-1. One compare,
+   * at the deepest of them: an index at a level is the address over that level's span, floored,
+   * so the indexes above it follow from it (the spans nest), in `idx` as in the memo, which one
+   * walk's indexes wrote together.
+   */
   private onPath(at: number, levels: number, idx: readonly number[]): boolean {
-    for (let l = 0; l < levels; l++) if (this.pathIdx[at + l] !== idx[l]) return false;
-    return true;
+    return levels === 0 || this.pathIdx[at + levels - 1] === idx[levels - 1];
   }
 
   private growPaths(min: number): void {

@@ -96,6 +96,9 @@ export interface WalkTables {
   readonly pageTable: PageTableModel;
 }
 
+/** ~(2^LEVEL_SHIFT[L] − 1): an address's bits above a leaf of level L (the leaf's first address), made once. */
+const LEAF_MASK: readonly bigint[] = LEVEL_SHIFT_N.map((s) => ~((1n << s) - 1n));
+
 /** Tag of a device TLB entry: the request's PASID, or NO_PASID for a request without one. */
 const atcTag = (pasid: number | undefined) => tagOf(0, pasid ?? NO_PASID);
 
@@ -141,7 +144,7 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   let pa = c.iotlb.getAt(tag, leaf, idx[leaf]!);
   if (pa === undefined) {
     for (let l = 4; l > leaf; l--) if (c.walk.getAt(tag, l, idx[l]!) === undefined) c.walk.putAt(tag, l, idx[l]!, 0n);
-    pa = table.pa(did, tlbPasid, iova & ~((1n << LEVEL_SHIFT_N[leaf]!) - 1n));
+    pa = table.pa(did, tlbPasid, iova & LEAF_MASK[leaf]!);
     c.iotlb.putAt(tag, leaf, idx[leaf]!, pa);
   }
   if (device!.ats) c.devTlb(sid).putAt(atcTag(pasid), leaf, idx[leaf]!, pa);

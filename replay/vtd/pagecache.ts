@@ -78,9 +78,17 @@ export class PageCache extends LevelCache<number, bigint> {
    */
   drop(select: TagSelect, range: AddrRange | undefined, levels = ALL_LEVELS): number {
     if (this.size === 0) return 0;
-    if (select === 'all' && range === undefined && levels === ALL_LEVELS) return this.clear();
+    return this.dropBounds(select, range === undefined ? undefined : this.bounds(range), levels);
+  }
+
+  /**
+   * `drop` by the range's indexes at every level (rangeBounds with LEVEL_SHIFT_N, made once for a
+   * range used many times: a prepared invalidation's), every address when undefined.
+   */
+  dropBounds(select: TagSelect, bounds: Bounds | undefined, levels = ALL_LEVELS): number {
+    if (this.size === 0) return 0;
+    if (select === 'all' && bounds === undefined && levels === ALL_LEVELS) return this.clear();
     let dropped = 0;
-    const bounds = range === undefined ? undefined : this.bounds(range);
     // No closure per call (docs/replayer.md, "The per-event path"): the one bucket, or each selected one.
     if (typeof select === 'object' && 'tag' in select) {
       const b = this.find(select.tag);
