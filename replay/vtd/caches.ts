@@ -12,6 +12,7 @@
 import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
 import { PageCache, NO_PASID, indexesOfPage, tagOf } from './pagecache.js';
 import { LEVEL_SHIFT_N, type PageTableModel } from './pagetable.js';
+import { IndexMap } from '../index-map.js';
 
 /** What the unit's context (and PASID) tables say about a device. */
 export interface DeviceEntry {
@@ -58,8 +59,13 @@ export class Translated implements Translation {
 export class VtdCaches {
   /** translate's answer, reused. */
   readonly translated = new Translated();
-  readonly context = new Map<number, number>();
-  readonly pasid = new Map<number, number>();
+  /**
+   * SID → DID, and tagOf(SID, PASID) → DID: typed-array hash maps (index-map.ts), set or asked per
+   * probe (a JS Map's set and has are builtin calls), iterated only by the rare context and PASID
+   * cache invalidations.
+   */
+  readonly context = new IndexMap<number>();
+  readonly pasid = new IndexMap<number>();
   readonly iotlb: PageCache;
   readonly walk: PageCache;
   readonly devtlb = new Map<number, PageCache>();

@@ -76,3 +76,24 @@ describe('prepared IOTLB and device-TLB invalidations', () => {
     expect(state(b)).toEqual(state(a));
   });
 });
+
+describe('context and PASID cache invalidations (the caches are typed-array maps)', () => {
+  // filled(): context entries of SIDs 0x10, 0x11 (DID 1) and 0x20 (DID 2); a PASID entry of each with RID_PASID and PASID 5.
+  const cases: [string, Decoded, number, number][] = [
+    ['context, every entry', desc('cc_inv', { G: 1 }), 0, 6],
+    ['context of domain 1', desc('cc_inv', { G: 2, DID: 1 }), 1, 6],
+    ['context of SID 0x11 (FM 0)', desc('cc_inv', { G: 3, DID: 1, SID: 0x11, FM: 0 }), 2, 6],
+    ['context of SIDs 0x10-0x17 (FM 3)', desc('cc_inv', { G: 3, DID: 1, SID: 0x10, FM: 3 }), 1, 6],
+    ['PASID cache, every entry', desc('pc_inv', { G: 3 }), 3, 0],
+    ['PASID cache of domain 2', desc('pc_inv', { G: 0, DID: 2 }), 3, 4],
+    ['PASID 5 of domain 1', desc('pc_inv', { G: 1, DID: 1, PASID: 5 }), 3, 4],
+  ];
+  for (const [what, d, context, pasid] of cases) {
+    it(`${what}: ${context} context and ${pasid} PASID entries stay`, () => {
+      const c = filled();
+      expect([c.context.size, c.pasid.size]).toEqual([3, 6]);
+      invalidate(c, d, undefined);
+      expect([c.context.size, c.pasid.size]).toEqual([context, pasid]);
+    });
+  }
+});

@@ -14,6 +14,7 @@ import type { VtdCaches } from './caches.js';
 import { NO_PASID, tagOf, tagPasid, type PageCache, type TagSelect } from './pagecache.js';
 import { LEVEL_SHIFT_N } from './pagetable.js';
 import { rangeBounds, type Bounds } from '../level-cache.js';
+import type { IndexMap } from '../index-map.js';
 
 const n = (v: bigint | undefined): number => Number(v ?? 0n);
 const ALL_LEVELS = 0b11110;
@@ -44,10 +45,14 @@ function dropTlb(
   if (!ih) effect(out, d, 'walk', c.walk.drop(select, range, WALK_LEVELS), detail);
 }
 
-function dropMapEntries<K>(m: Map<K, number>, keep: (key: K, did: number) => boolean): number {
+/** Removes the entries of a context or PASID cache (key → DID) that `keep` refuses; returns how many. */
+function dropMapEntries(m: IndexMap<number>, keep: (key: number, did: number) => boolean): number {
+  const keys: number[] = [];
+  const n = m.keysInto(keys); // keys first: a delete moves entries within the table
   let dropped = 0;
-  for (const [k, did] of m) {
-    if (!keep(k, did)) {
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (!keep(k, m.get(k)!)) {
       m.delete(k);
       dropped++;
     }
@@ -302,7 +307,7 @@ function nothingToDrop(c: VtdCaches, name: VtdDescName): boolean {
   }
 }
 
-function clearMap(m: Map<number, number>): number {
+function clearMap(m: IndexMap<number>): number {
   const dropped = m.size;
   m.clear();
   return dropped;
