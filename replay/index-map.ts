@@ -26,8 +26,8 @@ export class IndexMap<V> {
     return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - this.bits);
   }
 
-  /** The slot holding `k`, or -1. */
-  private slotOf(k: number): number {
+  /** The slot holding `k`, or -1 (valid until the next set or delete): `valueAt` and `deleteAt` take it. */
+  slotOf(k: number): number {
     const keys = this.keys;
     const mask = keys.length - 1;
     for (let i = this.home(k); ; i = (i + 1) & mask) {
@@ -66,10 +66,22 @@ export class IndexMap<V> {
     }
   }
 
+  /** The value in slot `i` (from slotOf). */
+  valueAt(i: number): V {
+    return this.vals[i] as V;
+  }
+
   /** Removes `k`; whether it was there. Later entries of its probe run move back into the gap. */
   delete(k: number): boolean {
-    let i = this.slotOf(k);
+    const i = this.slotOf(k);
     if (i < 0) return false;
+    this.deleteAt(i);
+    return true;
+  }
+
+  /** Removes the entry in slot `i` (from slotOf): `delete` without finding it again. */
+  deleteAt(slot: number): void {
+    let i = slot;
     const keys = this.keys;
     const vals = this.vals;
     const mask = keys.length - 1;
@@ -85,7 +97,6 @@ export class IndexMap<V> {
     keys[i] = EMPTY;
     vals[i] = undefined;
     this.size--;
-    return true;
   }
 
   clear(): void {

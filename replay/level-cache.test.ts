@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LevelCache } from './level-cache.js';
 import { pageOf } from './probe-plan.js';
 import { LEAF, LOOKUP_LEAF, LOOKUP_TABLE, TABLE, TranslationCache } from './smmuv3/tlb.js';
+import { indexesOfPage as vtdIndexesOfPage } from './vtd/pagecache.js';
 
 // SMMUv3 4 KiB granule (smmuv3/tables.ts LEVEL_SHIFT): level 0 covers 2^39 bytes ... level 3 2^12.
 const SHIFTS = [39n, 30n, 21n, 12n];
@@ -36,6 +37,21 @@ describe('LevelCache.index', () => {
     expect(rounded[3]).not.toBe(Number(((1n << 64n) - 1n) >> 12n));
     // A cache with a level under a page (a 2 KiB level) has no index by page number.
     expect(() => new LevelCache<number, number>(16, [21n, 11n]).indexesOfPage(1, [])).toThrow(/smaller than a page/);
+  });
+  it("the TLB's and VT-d's unrolled integer shifts (pages below 2^31) and their double fallback agree with addr >> shift", () => {
+    const tlb = new TranslationCache<number>(16);
+    // Both sides of 2^31 and 2^32 pages (where a 32-bit shift would wrap), and the top pages.
+    const pages = [0, 1, 511, 512, 0x3ffff, 0x40000, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, 2 ** 52 - 1];
+    const VTD_SHIFTS = [0n, 12n, 21n, 30n, 39n]; // vtd/pagetable.ts: level L at index L
+    for (const p of pages) {
+      const a = BigInt(p) << 12n;
+      const out: number[] = [];
+      tlb.indexesOfPage(p, out);
+      SHIFTS.forEach((s, l) => expect(out[l]).toBe(Number(a >> s)));
+      const v: number[] = [];
+      vtdIndexesOfPage(p, v);
+      for (let l = 1; l <= 4; l++) expect(v[l]).toBe(Number(a >> VTD_SHIFTS[l]!));
+    }
   });
   it('the last page of a 64-bit space: the shift, not the rounded double (which reaches 2^52)', () => {
     const top = (1n << 64n) - 1n;

@@ -271,10 +271,16 @@ export class LevelCache<T, V> {
 
   /** dropIn's step: removes the entry at `idx` if there is one and `accept` takes it; 1 if it went. */
   private take(m: IndexMap<V>, idx: number, accept: ((v: V) => boolean) | undefined, onDrop: ((v: V) => void) | undefined): number {
-    if (accept === undefined && onDrop === undefined) return m.delete(idx) ? 1 : 0;
-    const v = m.get(idx);
-    if (v === undefined || (accept !== undefined && !accept(v))) return 0;
-    m.delete(idx);
+    // One look-up: the slot found is the one removed.
+    const i = m.slotOf(idx);
+    if (i < 0) return 0;
+    if (accept === undefined && onDrop === undefined) {
+      m.deleteAt(i);
+      return 1;
+    }
+    const v = m.valueAt(i);
+    if (accept !== undefined && !accept(v)) return 0;
+    m.deleteAt(i);
     onDrop?.(v);
     return 1;
   }

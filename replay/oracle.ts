@@ -34,8 +34,8 @@ import { describeScope, type Classified, type Scope } from '../formats/scope.js'
 import { grow, PageSet } from './page-index.js';
 import { NONE, PendingProbes } from './pending-probes.js';
 import type { GuestError } from './policy.js';
-import { pageOf, ProbePlans } from './probe-plan.js';
-import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
+import { pageOf, ProbePlans, wantBits } from './probe-plan.js';
+import { HIT_ALL, HIT_ATC, HIT_IOTLB, HIT_WALK, hitBits, type CacheHits, type Translator } from './unit.js';
 
 export const VIOLATION_KINDS = [
   'stale-translation',
@@ -87,10 +87,10 @@ export const probeKey = (p: Probe): string => `${p.sid}/${p.pasid ?? '-'}/${p.io
 
 /**
  * Whether a probe's cache state (HIT_* bits) shows the scope's entry still cached: a hit in a cache
- * the scope names (`wantBits`).
+ * the scope names (`want`: wantBits of the scope, kept per pending invalidation).
  */
-function staleBits(s: Scope, h: number): string | undefined {
-  const hit = h & wantBits(s);
+function staleBits(want: number, h: number): string | undefined {
+  const hit = h & want;
   if (hit === 0) return undefined;
   if ((hit & HIT_IOTLB) !== 0) return 'IOTLB entry';
   if ((hit & HIT_WALK) !== 0) return 'table-walk entry';
@@ -98,30 +98,9 @@ function staleBits(s: Scope, h: number): string | undefined {
   return 'configuration entry';
 }
 
-/**
- * The HIT_* bits of the caches scope `s` invalidates (a leaf-only IOTLB invalidation keeps the walk
- * entries): what `staleBits` reads, and all a check asks the unit to look up.
- */
-function wantBits(s: Scope): number {
-  switch (s.cache) {
-    case 'iotlb':
-      return s.leaf ? HIT_IOTLB : HIT_IOTLB | HIT_WALK;
-    case 'atc':
-    case 'devtlb':
-      return HIT_ATC;
-    case 'ste':
-    case 'cd':
-    case 'context':
-    case 'pasid':
-      return HIT_CONFIG;
-    case 'iec':
-      return 0;
-  }
-}
-
 /** Whether a probe's cache state shows the scope's entry still cached. */
 export function staleHit(s: Scope, h: CacheHits): string | undefined {
-  return staleBits(s, hitBits(h));
+  return staleBits(wantBits(s), hitBits(h));
 }
 
 /** Pending invalidations of one device checked for refills of shared entries, at most. */
@@ -216,6 +195,9 @@ export class StaleOracle {
     const iovas = this.iovas;
     const pages = this.pages;
     const devs = plan.devices;
+    // The pending invalidations' probes are looked up below only while some are pending.
+    const pending = st.count > 0;
+    if (pending) st.index();
     for (let k = 0; k < devs.length; k++) {
       const dev = devs[k]!;
       const slot = st.useSlot(plan.slots[k]!);
@@ -244,7 +226,6 @@ export class StaleOracle {
         // The cache state before this DMA matters only to earlier probes of the same page (lookups
         // fill nothing, so skipping one changes nothing). With no invalidation pending (the common
         // case: the last completion point checked them all) there are no earlier probes at all.
-        const pending = st.count > 0;
         const shared = pending && st.byKey.first(slot, page) !== NONE;
         const before = shared ? this.hits(dev.sid, pasid, iova, HIT_ALL, page) : 0;
         const gone = pending ? this.peersGone(slot) : 0;
@@ -260,14 +241,14 @@ export class StaleOracle {
         }
       }
     }
-    if (rec !== NONE) st.commit(rec, pos, seq, d.name, s);
+    if (rec !== NONE) st.commit(rec, pos, seq, d.name, s, plan.want);
   }
 
   /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
   private goneNow(p: number): boolean {
     const st = this.store;
-    const s = st.scope[st.probeOwner[p]!]!;
-    return staleBits(s, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, wantBits(s), st.probePage[p])) === undefined;
+    const want = st.want[st.probeOwner[p]!]!;
+    return staleBits(want, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, want, st.probePage[p])) === undefined;
   }
 
   /**
@@ -306,7 +287,7 @@ export class StaleOracle {
     for (let p = st.byKey.first(slot, page); p !== NONE;) {
       const next = st.byKey.nextOf(p);
       // Still cached since before: the earlier invalidation's own entry.
-      if (staleBits(st.scope[st.probeOwner[p]!]!, before) === undefined) st.kill(p);
+      if (staleBits(st.want[st.probeOwner[p]!]!, before) === undefined) st.kill(p);
       p = next;
     }
   }
@@ -332,18 +313,17 @@ export class StaleOracle {
   /** Record `r`'s live probes whose entries are still cached, as a finding (undefined: none). */
   private check(r: number, how: string): StaleFinding | undefined {
     const st = this.store;
-    const scope = st.scope[r]!;
-    const want = wantBits(scope);
+    const want = st.want[r]!;
     let hits: { probe: Probe; hit: string }[] | undefined;
     for (let p = st.probesOf(r); p !== NONE; p = st.probeNext[p]!) {
       if (st.probeAlive[p] === 0) continue;
       const sid = st.probeSid[p]!;
       const pasid = st.pasidOf(p);
       const iova = st.probeIova[p]!;
-      const hit = staleBits(scope, this.hits(sid, pasid, iova, want, st.probePage[p]));
+      const hit = staleBits(want, this.hits(sid, pasid, iova, want, st.probePage[p]));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
-    return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope, how, hits };
+    return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope: st.scope[r]!, how, hits };
   }
 
   /**

@@ -8,7 +8,10 @@
 // - by position (a chained hash: the guest may rewrite a published entry);
 // - through their probes: by (device slot, page) (PageIndex: a later probe refilling the entry
 //   hands it over) and by device slot (a list per slot: a DMA refills shared walk and config
-//   entries), with the count of records probing each device slot.
+//   entries), with the count of records probing each device slot. These two indexes are built
+//   only when asked for (`index`): the oracle reads them when it probes while something is
+//   pending, and most records are checked and dropped at the next completion point before any
+//   other invalidation is published, so they are never indexed at all.
 // A probe taken from its invalidation (its entry refilled for a later one) stays in its record's
 // list, marked dead, and leaves both indexes. Record and probe numbers are recycled.
 
@@ -28,6 +31,8 @@ export class PendingProbes {
   seq = new Float64Array(64);
   readonly name: string[] = [];
   readonly scope: Scope[] = [];
+  /** The HIT_* bits of the caches each record's scope invalidates (probe-plan.ts wantBits). */
+  want = new Int32Array(64);
   /** First and last probe of each record (its own list, through probeNext). */
   private firstProbe = new Int32Array(64);
   private lastProbe = new Int32Array(64);
@@ -41,6 +46,13 @@ export class PendingProbes {
   private posNext = new Int32Array(64);
   private freeRecs: number[] = [];
   private recsMade = 0;
+  /** 1 once the record's probes are in the indexes (`index`). */
+  private indexed = new Uint8Array(64);
+  /**
+   * The first committed record not indexed yet (NONE: all are). Records are indexed all at once,
+   * in publish order, so the ones not indexed are this one and every record after it.
+   */
+  private firstUnindexed = NONE;
   /** Records committed and not dropped. */
   count = 0;
 
@@ -61,7 +73,7 @@ export class PendingProbes {
   private devNext = new Int32Array(256);
   private freeProbes: number[] = [];
   private probesMade = 0;
-  /** Live probes of committed records by (device slot, page). */
+  /** Live probes of indexed records (`index`) by (device slot, page). */
   readonly byKey = new PageIndex();
 
   /** The largest position ever committed (-1: none): `at` of a later one is NONE at once. */
@@ -70,7 +82,7 @@ export class PendingProbes {
   // ---- Device slots (ProbePlans numbers them: `ProbePlan.slots`) ----
   private devHead = new Int32Array(16).fill(NONE);
   private devTail = new Int32Array(16).fill(NONE);
-  /** Committed records that probed the slot when published. */
+  /** Indexed records (`index`) that probed the slot when published. */
   devPending = new Int32Array(16);
   /** Per slot: the last commit or drop that counted it (distinct devices of a record, no Set). */
   private devStamp = new Float64Array(16);
@@ -117,7 +129,7 @@ export class PendingProbes {
     return this.firstProbe[rec]!;
   }
 
-  /** The first live probe of device slot `dev`, or NONE; `nextOnDevice` walks on. */
+  /** The first live probe of device slot `dev` in an indexed record, or NONE; `nextOnDevice` walks on. */
   firstOnDevice(dev: number): number {
     return this.devHead[dev]!;
   }
@@ -162,14 +174,15 @@ export class PendingProbes {
     this.freeRecs.push(rec);
   }
 
-  /** The open record becomes pending at `pos`: last in publish order, its probes indexed. */
-  commit(rec: number, pos: number, seq: number, name: string, scope: Scope): void {
+  /** The open record becomes pending at `pos`: last in publish order (its probes are indexed by `index`). */
+  commit(rec: number, pos: number, seq: number, name: string, scope: Scope, want: number): void {
     this.watch?.(pos, true);
     this.pos[rec] = pos;
     if (pos > this.maxPos) this.maxPos = pos;
     this.seq[rec] = seq;
     this.name[rec] = name;
     this.scope[rec] = scope;
+    this.want[rec] = want;
     this.prevRec[rec] = this.tail;
     this.nextRec[rec] = NONE;
     if (this.tail === NONE) this.head = rec;
@@ -180,6 +193,23 @@ export class PendingProbes {
     this.posHeads[b] = rec;
     this.count++;
     if (this.count > this.posHeads.length) this.rehashPos();
+    this.indexed[rec] = 0;
+    if (this.firstUnindexed === NONE) this.firstUnindexed = rec;
+  }
+
+  /**
+   * Puts the probes of every committed record not yet indexed into `byKey` and their device
+   * slots' lists (and counts), in publish order: what `byKey`, `firstOnDevice` and `devPending`
+   * answer from. The same lists in the same order as indexing each record at its commit would
+   * give, as records leave the indexes only when dropped or through `kill`.
+   */
+  index(): void {
+    for (let r = this.firstUnindexed; r !== NONE; r = this.nextRec[r]!) this.indexRecord(r);
+    this.firstUnindexed = NONE;
+  }
+
+  private indexRecord(rec: number): void {
+    this.indexed[rec] = 1;
     const stamp = ++this.stamp;
     for (let p = this.firstProbe[rec]!; p !== NONE; p = this.probeNext[p]!) {
       const dev = this.probeDev[p]!;
@@ -197,7 +227,7 @@ export class PendingProbes {
     }
   }
 
-  /** The probe no longer belongs to its invalidation: it stays in its record's list, dead. */
+  /** The probe (of an indexed record) no longer belongs to its invalidation: it stays in its record's list, dead. */
   kill(probe: number): void {
     if (this.probeAlive[probe] === 0) return;
     this.probeAlive[probe] = 0;
@@ -216,6 +246,7 @@ export class PendingProbes {
     this.watch?.(this.pos[rec]!, false);
     const pv = this.prevRec[rec]!;
     const nx = this.nextRec[rec]!;
+    if (this.firstUnindexed === rec) this.firstUnindexed = nx;
     if (pv === NONE) this.head = nx;
     else this.nextRec[pv] = nx;
     if (nx === NONE) this.tail = pv;
@@ -228,18 +259,20 @@ export class PendingProbes {
       this.posNext[r] = this.posNext[rec]!;
     }
     this.count--;
-    const stamp = ++this.stamp;
-    for (let p = this.firstProbe[rec]!; p !== NONE;) {
-      const next = this.probeNext[p]!;
-      const dev = this.probeDev[p]!;
-      if (this.devStamp[dev] !== stamp) {
-        this.devStamp[dev] = stamp;
-        this.devPending[dev]!--;
+    if (this.indexed[rec] === 1) {
+      const stamp = ++this.stamp;
+      for (let p = this.firstProbe[rec]!; p !== NONE; p = this.probeNext[p]!) {
+        const dev = this.probeDev[p]!;
+        if (this.devStamp[dev] !== stamp) {
+          this.devStamp[dev] = stamp;
+          this.devPending[dev]!--;
+        }
+        this.kill(p);
       }
-      this.kill(p);
+    }
+    for (let p = this.firstProbe[rec]!; p !== NONE; p = this.probeNext[p]!) {
       this.probeIova[p] = 0n;
       this.freeProbes.push(p);
-      p = next;
     }
     this.name[rec] = '';
     this.freeRecs.push(rec);
@@ -259,11 +292,13 @@ export class PendingProbes {
     const n = this.pos.length * 2;
     this.pos = grow(this.pos, new Float64Array(n));
     this.seq = grow(this.seq, new Float64Array(n));
+    this.want = grow(this.want, new Int32Array(n));
     this.firstProbe = grow(this.firstProbe, new Int32Array(n));
     this.lastProbe = grow(this.lastProbe, new Int32Array(n));
     this.prevRec = grow(this.prevRec, new Int32Array(n));
     this.nextRec = grow(this.nextRec, new Int32Array(n));
     this.posNext = grow(this.posNext, new Int32Array(n));
+    this.indexed = grow(this.indexed, new Uint8Array(n));
   }
 
   private growProbes(): void {

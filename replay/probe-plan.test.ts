@@ -13,6 +13,7 @@ import { StaleOracle } from './oracle.js';
 import { deviceKey, devicesInScope, probePasid, ProbePlans, type ProbePlan } from './probe-plan.js';
 import { guestSmmu } from './smmuv3/index.js';
 import { GuestMemory } from './memory.js';
+import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK } from './unit.js';
 
 const dev = (sid: number, domain: number, ats = false) => ({ sid, psid: sid, iommu: 0, ats, domain, hwpt: 0 });
 const T: Topology = { iommus: [{ id: 0, vmid: 1 }], devices: [dev(0x8, 1, true), dev(0x9, 1), dev(0x10, 2, true), dev(0x100, 6, true)] };
@@ -36,6 +37,15 @@ function plain(s: Scope, arch: 'smmuv3' | 'vtd'): (Omit<ProbePlan, 'devices' | '
     sidSlots: devices.map((d) => T.devices.findIndex((t) => t.sid === d.sid)), // T's SIDs are distinct
     deviceLevel: s.cache === 'atc' || s.cache === 'devtlb',
     iotlb: s.cache === 'iotlb',
+    // the caches it names: IOTLB leaves (and walk entries unless leaf-only), the ATC, the config
+    want:
+      s.cache === 'iotlb'
+        ? HIT_IOTLB | (s.leaf ? 0 : HIT_WALK)
+        : s.cache === 'atc' || s.cache === 'devtlb'
+          ? HIT_ATC
+          : s.cache === 'iec'
+            ? 0
+            : HIT_CONFIG,
     pages: r === undefined ? 0 : first === last ? 1 : 2,
     first,
     last,

@@ -10,6 +10,7 @@
 
 import type { DeviceSpec, Topology } from '../formats/trace/header.js';
 import type { AddrRange, Scope } from '../formats/scope.js';
+import { HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK } from './unit.js';
 
 const PAGE = 4096n;
 const PAGE_MASK = ~(PAGE - 1n);
@@ -94,6 +95,28 @@ export function probePasid(s: Scope, arch: 'smmuv3' | 'vtd'): number | undefined
   return undefined;
 }
 
+/**
+ * The HIT_* bits of the caches scope `s` invalidates (a leaf-only IOTLB invalidation keeps the walk
+ * entries): the cache hits that show its entry still cached (oracle.ts `staleBits`), and all a
+ * check asks the unit to look up.
+ */
+export function wantBits(s: Scope): number {
+  switch (s.cache) {
+    case 'iotlb':
+      return s.leaf ? HIT_IOTLB : HIT_IOTLB | HIT_WALK;
+    case 'atc':
+    case 'devtlb':
+      return HIT_ATC;
+    case 'ste':
+    case 'cd':
+    case 'context':
+    case 'pasid':
+      return HIT_CONFIG;
+    case 'iec':
+      return 0;
+  }
+}
+
 /** What the oracle probes for one scope (see the header). */
 export interface ProbePlan {
   /** The PASID every probe of the scope uses (undefined: none). */
@@ -112,6 +135,8 @@ export interface ProbePlan {
   /** An ATC/device-TLB scope (its probes close unmap epochs), an IOTLB one (its probes open them). */
   readonly deviceLevel: boolean;
   readonly iotlb: boolean;
+  /** wantBits of the scope. */
+  readonly want: number;
   /**
    * Pages of the scope's range probed on each device: 1 (first = last), 2, or 0 when the scope has
    * no range (the oracle then probes the device's recent addresses).
@@ -157,6 +182,7 @@ export function planOf(
     sidSlots: devices.map((d) => sidSlot(d.sid)),
     deviceLevel: s.cache === 'atc' || s.cache === 'devtlb',
     iotlb: s.cache === 'iotlb',
+    want: wantBits(s),
     pages,
     first,
     last,

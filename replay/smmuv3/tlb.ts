@@ -44,6 +44,13 @@ export const LOOKUP_TABLE = 2;
 /** The level below every level a leaf can be at (no leaf is at level 0): a cache's first `minLeaf`. */
 const NO_LEAF = 4;
 
+/** log2 of the 4 KiB pages an entry of each level covers (LEVEL_SHIFT - 12): 27, 18, 9, 0. */
+const PAGE_SHIFT0 = Number(LEVEL_SHIFT[0]!) - 12;
+const PAGE_SHIFT1 = Number(LEVEL_SHIFT[1]!) - 12;
+const PAGE_SHIFT2 = Number(LEVEL_SHIFT[2]!) - 12;
+/** The largest page number the integer shifts below take (its indexes are small integers too). */
+const INT_PAGES = 0x7fffffff;
+
 export class TranslationCache<T> extends LevelCache<T, Kind> {
   /** lookup's and leafLevelOf's indexes, reused. */
   private readonly scratch: number[] = [0, 0, 0, 0];
@@ -72,6 +79,21 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
 
   constructor(capacity: number) {
     super(capacity, LEVEL_SHIFT);
+    if (Number(LEVEL_SHIFT[3]!) !== 12) throw new Error('TranslationCache: level 3 is the 4 KiB page');
+  }
+
+  /**
+   * LevelCache's, unrolled for the 4 levels of the 4 KiB granule: a page number below 2^31 (an
+   * address below 2^43, every address the traces use) gives each level's index by an integer
+   * shift, the same floored quotient as the double arithmetic, which takes the others.
+   */
+  override indexesOfPage(page: number, out: number[]): void {
+    if (page >= 0 && page <= INT_PAGES) {
+      out[0] = page >>> PAGE_SHIFT0;
+      out[1] = page >>> PAGE_SHIFT1;
+      out[2] = page >>> PAGE_SHIFT2;
+      out[3] = page;
+    } else super.indexesOfPage(page, out);
   }
 
   /** Level (1..3: blocks and pages) of the leaf entry of bucket `key` that maps `addr`; 0: none. */
@@ -152,10 +174,14 @@ export class TranslationCache<T> extends LevelCache<T, Kind> {
     this.insertAt(b, leafLevel, idx[leafLevel]!, LEAF);
   }
 
-  /** Whether the memo at `at` names the walk entries of `idx` at levels 0..levels-1. */
+  /**
+   * Whether the memo at `at` names the walk entries of `idx` at levels 0..levels-1. One compare,
+   * at the deepest of them: an index at a level is the address over that level's span, floored,
+   * so the indexes above it follow from it (the spans nest), in `idx` as in the memo, which one
+   * walk's indexes wrote together.
+   */
   private onPath(at: number, levels: number, idx: readonly number[]): boolean {
-    for (let l = 0; l < levels; l++) if (this.pathIdx[at + l] !== idx[l]) return false;
-    return true;
+    return levels === 0 || this.pathIdx[at + levels - 1] === idx[levels - 1];
   }
 
   private growPaths(min: number): void {

@@ -12,6 +12,7 @@
 import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
 import { PageCache, NO_PASID, indexesOfPage, tagOf } from './pagecache.js';
 import { LEVEL_SHIFT_N, type PageTableModel } from './pagetable.js';
+import { IndexMap } from '../index-map.js';
 
 /** What the unit's context (and PASID) tables say about a device. */
 export interface DeviceEntry {
@@ -58,8 +59,13 @@ export class Translated implements Translation {
 export class VtdCaches {
   /** translate's answer, reused. */
   readonly translated = new Translated();
-  readonly context = new Map<number, number>();
-  readonly pasid = new Map<number, number>();
+  /**
+   * SID → DID, and tagOf(SID, PASID) → DID: typed-array hash maps (index-map.ts), set or asked per
+   * probe (a JS Map's set and has are builtin calls), iterated only by the rare context and PASID
+   * cache invalidations.
+   */
+  readonly context = new IndexMap<number>();
+  readonly pasid = new IndexMap<number>();
   readonly iotlb: PageCache;
   readonly walk: PageCache;
   readonly devtlb = new Map<number, PageCache>();
@@ -95,6 +101,9 @@ export interface WalkTables {
   readonly scalable: boolean;
   readonly pageTable: PageTableModel;
 }
+
+/** ~(2^LEVEL_SHIFT[L] − 1): an address's bits above a leaf of level L (the leaf's first address), made once. */
+const LEAF_MASK: readonly bigint[] = LEVEL_SHIFT_N.map((s) => ~((1n << s) - 1n));
 
 /** Tag of a device TLB entry: the request's PASID, or NO_PASID for a request without one. */
 const atcTag = (pasid: number | undefined) => tagOf(0, pasid ?? NO_PASID);
@@ -141,7 +150,7 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   let pa = c.iotlb.getAt(tag, leaf, idx[leaf]!);
   if (pa === undefined) {
     for (let l = 4; l > leaf; l--) if (c.walk.getAt(tag, l, idx[l]!) === undefined) c.walk.putAt(tag, l, idx[l]!, 0n);
-    pa = table.pa(did, tlbPasid, iova & ~((1n << LEVEL_SHIFT_N[leaf]!) - 1n));
+    pa = table.pa(did, tlbPasid, iova & LEAF_MASK[leaf]!);
     c.iotlb.putAt(tag, leaf, idx[leaf]!, pa);
   }
   if (device!.ats) c.devTlb(sid).putAt(atcTag(pasid), leaf, idx[leaf]!, pa);

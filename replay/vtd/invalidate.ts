@@ -12,6 +12,9 @@ import type { AddrRange, Scope } from '../../formats/scope.js';
 import type { CacheEffect } from '../unit.js';
 import type { VtdCaches } from './caches.js';
 import { NO_PASID, tagOf, tagPasid, type PageCache, type TagSelect } from './pagecache.js';
+import { LEVEL_SHIFT_N } from './pagetable.js';
+import { rangeBounds, type Bounds } from '../level-cache.js';
+import type { IndexMap } from '../index-map.js';
 
 const n = (v: bigint | undefined): number => Number(v ?? 0n);
 const ALL_LEVELS = 0b11110;
@@ -42,10 +45,14 @@ function dropTlb(
   if (!ih) effect(out, d, 'walk', c.walk.drop(select, range, WALK_LEVELS), detail);
 }
 
-function dropMapEntries<K>(m: Map<K, number>, keep: (key: K, did: number) => boolean): number {
+/** Removes the entries of a context or PASID cache (key → DID) that `keep` refuses; returns how many. */
+function dropMapEntries(m: IndexMap<number>, keep: (key: number, did: number) => boolean): number {
+  const keys: number[] = [];
+  const n = m.keysInto(keys); // keys first: a delete moves entries within the table
   let dropped = 0;
-  for (const [k, did] of m) {
-    if (!keep(k, did)) {
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (!keep(k, m.get(k)!)) {
       m.delete(k);
       dropped++;
     }
@@ -199,6 +206,83 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
   }
 }
 
+/**
+ * What an IOTLB or device-TLB invalidation drops, worked out once per decoded descriptor (the unit
+ * keeps it with the prepared descriptor, prepared.ts): the tags it selects and its range's indexes
+ * at every level, so that running it again converts no field and makes no object (`invalidate`
+ * derives them from the fields on every run). undefined for the other descriptors, which take
+ * `invalidate`.
+ */
+export interface PreparedDrop {
+  /** 'tlb': the IOTLB, and the paging-structure caches unless `ih`; 'devtlb': device `sid`'s device TLB. */
+  readonly cache: 'tlb' | 'devtlb';
+  readonly select: TagSelect;
+  /** The range's indexes (rangeBounds with LEVEL_SHIFT_N); undefined: every address. */
+  readonly bounds: Bounds | undefined;
+  readonly ih: boolean;
+  readonly sid: number;
+}
+
+/** `invalidate`'s choice of tags and range for `d`, when it is an IOTLB or device-TLB invalidation (see PreparedDrop). */
+export function prepareDrop(d: Decoded): PreparedDrop | undefined {
+  const f = d.fields;
+  const op = vtdOp(d);
+  if (op === undefined) return undefined;
+  const bounds = (r: AddrRange | undefined): Bounds | undefined => (r === undefined ? undefined : rangeBounds(r, LEVEL_SHIFT_N));
+  const tlb = (select: TagSelect, r: AddrRange | undefined, ih: boolean): PreparedDrop => ({
+    cache: 'tlb',
+    select,
+    bounds: bounds(r),
+    ih,
+    sid: 0,
+  });
+  const name = op.name;
+  switch (name) {
+    case 'iotlb_inv': {
+      const did = n(f.DID);
+      if (f.G === IOTLB_G.GLOBAL) return tlb('all', undefined, false);
+      if (f.G === IOTLB_G.DOMAIN) return tlb({ id: did }, undefined, false);
+      return tlb({ id: did }, psiRange(f), f.IH === 1n);
+    }
+    case 'p_iotlb_inv': {
+      const tag = { tag: tagOf(n(f.DID), n(f.PASID)) };
+      if (f.G === PIOTLB_G.PASID) return tlb(tag, undefined, false);
+      return tlb(tag, psiRange(f), f.IH === 1n);
+    }
+    case 'dev_tlb_inv':
+      return { cache: 'devtlb', select: { tag: tagOf(0, NO_PASID) }, bounds: bounds(devtlbRange(f)), ih: false, sid: n(f.SID) };
+    case 'p_dev_tlb_inv': {
+      const select: TagSelect = f.G === 1n ? { pasidsOf: 0 } : { tag: tagOf(0, n(f.PASID)) };
+      return { cache: 'devtlb', select, bounds: bounds(devtlbRange(f)), ih: false, sid: n(f.SID) };
+    }
+    case 'cc_inv':
+    case 'iec_inv':
+    case 'pc_inv':
+    case 'inv_wait':
+    case 'page_grp_resp':
+    case 'page_strm_resp':
+      return undefined;
+    default:
+      return unreachable(name);
+  }
+}
+
+/**
+ * `invalidate(c, d, undefined)` for a descriptor whose drop is prepared (`p`, prepareDrop(d)): the
+ * same entries removed, from the prepared tags and indexes.
+ */
+export function invalidatePrepared(c: VtdCaches, d: Decoded, p: PreparedDrop | undefined): void {
+  if (p === undefined) return invalidate(c, d, undefined);
+  if (p.cache === 'tlb') {
+    if (c.iotlb.size === 0 && c.walk.size === 0) return;
+    c.iotlb.dropBounds(p.select, p.bounds, ALL_LEVELS);
+    if (!p.ih) c.walk.dropBounds(p.select, p.bounds, WALK_LEVELS);
+    return;
+  }
+  if (c.devtlb.size === 0) return;
+  c.devtlb.get(p.sid)?.dropBounds(p.select, p.bounds, ALL_LEVELS);
+}
+
 /** Whether the caches `name` invalidates are all empty (then it has no effect to compute). */
 function nothingToDrop(c: VtdCaches, name: VtdDescName): boolean {
   switch (name) {
@@ -223,7 +307,7 @@ function nothingToDrop(c: VtdCaches, name: VtdDescName): boolean {
   }
 }
 
-function clearMap(m: Map<number, number>): number {
+function clearMap(m: IndexMap<number>): number {
   const dropped = m.size;
   m.clear();
   return dropped;

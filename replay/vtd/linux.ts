@@ -62,6 +62,13 @@ export interface PsiAligned {
 const EXACT = 2 ** 53;
 
 /**
+ * 2^k for k = 0..64, exact doubles: what the number paths below read instead of `2 ** k`, which
+ * optimized code computes by a call to the C library's pow for a variable exponent (a few hundred
+ * instructions, several per host flush).
+ */
+const POW2: Float64Array = Float64Array.from({ length: 65 }, (_, k) => 2 ** k);
+
+/**
  * psiAligned into `out`, with no BigInt when the range is exact in doubles (0 ≤ start ≤ end <
  * 2^53): the same arithmetic on numbers, where no 64-bit wrap can happen (spec/vtd.md §3).
  * Otherwise psiAligned itself (ADDR a BigInt).
@@ -107,9 +114,9 @@ function psiAlignedNumber(s: number, e: number, out: PsiAligned): PsiAligned {
   if (pfn % aligned !== 0) {
     // The lowest bit from `mask` up where the first and last PFN agree (both below 2^41: one exists).
     const endPfn = pfn + pages - 1;
-    while (Math.floor(pfn / 2 ** mask) % 2 !== Math.floor(endPfn / 2 ** mask) % 2) mask++;
+    while (Math.floor(pfn / POW2[mask]!) % 2 !== Math.floor(endPfn / POW2[mask]!) % 2) mask++;
   }
-  out.addr = mask >= MAX_AGAW_PFN_WIDTH ? 0 : s - (s % (4096 * 2 ** mask));
+  out.addr = mask >= MAX_AGAW_PFN_WIDTH ? 0 : s - (s % (4096 * POW2[mask]!));
   out.mask = mask;
   return out;
 }
@@ -133,7 +140,7 @@ export const descHalves = (): Uint32Array => new Uint32Array(8);
 export function piotlbInto(out: Uint32Array, did: number, pasid: number, addr: number | bigint, mask: number, ih: boolean): Uint32Array {
   if (mask >= MAX_AGAW_PFN_WIDTH) return P_IOTLB_PASID(out, 2, did, pasid);
   if (typeof addr === 'number') {
-    const align = 4096 * 2 ** mask; // exact; so is the quotient below (a power of two)
+    const align = 4096 * POW2[mask]!; // exact; so is the quotient below (a power of two)
     return P_IOTLB_PAGE(out, 3, did, pasid, Math.floor(addr / align) * align, mask, ih ? 1 : 0);
   }
   const align = PAGE << BigInt(mask);
@@ -147,7 +154,7 @@ export function devTlbInto(out: Uint32Array, sid: number, qdep: number, addr: nu
     // Below 2^53 with the low 11+mask bits set stays below 2^53 while 11+mask ≤ 52: exact.
     if (mask === 0) return DEV_TLB(out, sid, mip, Math.floor(addr / 4096) * 4096, 0);
     if (mask > 41 || !(addr >= 0 && addr < EXACT)) return devTlbInto(out, sid, qdep, BigInt(addr), mask);
-    const low = 2 ** (11 + mask);
+    const low = POW2[11 + mask]!;
     const a = Math.floor(addr / low) * low + (low - 1); // addr | (low − 1)
     return DEV_TLB(out, sid, mip, Math.floor(a / 4096) * 4096, 1);
   }

@@ -26,12 +26,26 @@ export type TagSelect = { readonly tag: number } | { readonly id: number } | { r
 /** 2^(LEVEL_SHIFT[L] - 12): the pages one entry at level L covers. */
 const PAGES_PER_ENTRY: readonly number[] = LEVEL_SHIFT.map((s) => 2 ** Math.max(0, s - 12));
 
+/** log2 of PAGES_PER_ENTRY at levels 2..4 (level 1 is the page), and the largest page number indexesOfPage shifts. */
+const PAGE_SHIFT2 = LEVEL_SHIFT[2]! - 12;
+const PAGE_SHIFT3 = LEVEL_SHIFT[3]! - 12;
+const PAGE_SHIFT4 = LEVEL_SHIFT[4]! - 12;
+const INT_PAGES = 0x7fffffff;
+
 /**
  * The index of a 4 KiB page number at every level 1..4 into `out` (out[L]): the page number over
  * the pages an entry covers, floored, which is LevelCache.index of the address (exact: every
  * 64-bit address's page number is below 2^53).
  */
 export function indexesOfPage(page: number, out: number[]): void {
+  if (page >= 0 && page <= INT_PAGES) {
+    // Below 2^31 (an address below 2^43) by integer shifts: the same floored quotients, unrolled.
+    out[1] = page;
+    out[2] = page >>> PAGE_SHIFT2;
+    out[3] = page >>> PAGE_SHIFT3;
+    out[4] = page >>> PAGE_SHIFT4;
+    return;
+  }
   for (let l = 1; l <= 4; l++) out[l] = Math.floor(page / PAGES_PER_ENTRY[l]!);
 }
 
@@ -64,9 +78,17 @@ export class PageCache extends LevelCache<number, bigint> {
    */
   drop(select: TagSelect, range: AddrRange | undefined, levels = ALL_LEVELS): number {
     if (this.size === 0) return 0;
-    if (select === 'all' && range === undefined && levels === ALL_LEVELS) return this.clear();
+    return this.dropBounds(select, range === undefined ? undefined : this.bounds(range), levels);
+  }
+
+  /**
+   * `drop` by the range's indexes at every level (rangeBounds with LEVEL_SHIFT_N, made once for a
+   * range used many times: a prepared invalidation's), every address when undefined.
+   */
+  dropBounds(select: TagSelect, bounds: Bounds | undefined, levels = ALL_LEVELS): number {
+    if (this.size === 0) return 0;
+    if (select === 'all' && bounds === undefined && levels === ALL_LEVELS) return this.clear();
     let dropped = 0;
-    const bounds = range === undefined ? undefined : this.bounds(range);
     // No closure per call (docs/replayer.md, "The per-event path"): the one bucket, or each selected one.
     if (typeof select === 'object' && 'tag' in select) {
       const b = this.find(select.tag);

@@ -63,6 +63,7 @@ export class PageTableModel {
 
   /** Output address: the domain and PASID pick a disjoint region (a model value, not real memory). */
   pa(did: number, pasid: number, iova: bigint): bigint {
-    return (BigInt(did) << 52n) | (BigInt(pasid & 0xf) << 48n) | iova;
+    // (did << 52) | ((pasid & 0xf) << 48) as one shift: the two fields side by side below 2^53.
+    return (BigInt(did * 16 + (pasid & 0xf)) << 48n) | iova;
   }
 }

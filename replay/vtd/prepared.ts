@@ -11,6 +11,7 @@ import type { Decoded } from '../../formats/codec/codec.js';
 import { IOTLB_G, vtdOp } from '../../formats/vtd/descriptors.js';
 import { unreachable } from '../../formats/result.js';
 import { IQEI, type Iqei } from './regs.js';
+import { prepareDrop, type PreparedDrop } from './invalidate.js';
 
 /** What a unit supports beyond the codec's table (see the header table). */
 export interface DescriptorCaps {
@@ -91,6 +92,8 @@ export interface Prepared {
   readonly statusAddr: bigint;
   readonly statusAt: number;
   readonly statusData: number;
+  /** An IOTLB or device-TLB invalidation's tags and range, prepared (invalidate.ts prepareDrop); else undefined. */
+  readonly drop: PreparedDrop | undefined;
 }
 
 /** `d` as a unit with `caps` runs it. */
@@ -110,5 +113,6 @@ export function prepare(d: Decoded, caps: DescriptorCaps): Prepared {
     statusAddr,
     statusAt: statusAddr < EXACT ? Number(statusAddr) : -1,
     statusData: wait ? n(f.STATUS_DATA) : 0,
+    drop: refused === undefined ? prepareDrop(d) : undefined,
   };
 }

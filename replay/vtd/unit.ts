@@ -45,7 +45,7 @@ import { SidTable } from '../sid-table.js';
 import { DecodedTable } from '../decoded-table.js';
 import { HalfWordCache } from '../../formats/codec/word-cache.js';
 import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
-import { invalidate } from './invalidate.js';
+import { invalidate, invalidatePrepared } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
 import {
   FSTS_ICE,
@@ -528,6 +528,8 @@ export class VtdUnit implements QueueUnit, WalkTables {
         scope: { cache: 'devtlb', sid: p.sid },
         detail: 'no completion (device timed out)',
       });
+    } else if (effects === undefined) {
+      invalidatePrepared(this.caches, d, p.drop);
     } else {
       invalidate(this.caches, d, effects);
     }
@@ -590,7 +592,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     if (bad !== undefined) return { error: { code: 'IQE', value: bad.iqei, slot: -1, message: `${this.name}: ${bad.why}` } };
     if (p.kind === 'wait') return this.directOutstanding === undefined ? {} : { aborted: true, fence: p.fence };
     if (p.kind === 'devtlb' && this.timesOut(p.sid)) this.directOutstanding ??= p.sid;
-    else invalidate(this.caches, p.d, undefined);
+    else invalidatePrepared(this.caches, p.d, p.drop);
     return {};
   }
 
