@@ -27,10 +27,12 @@ describe('GuestQueue slots', () => {
     for (const arch of ['smmuv3', 'vtd'] as const) {
       const q = new GuestQueue(header(arch, 8));
       const halves = new Uint32Array(q.descBytes / 4);
-      for (let slot = 0; slot < 8; slot++) q.write(100 + slot, slot, halves, slot % 2 === 0 ? 'map' : 'unmap');
+      const causes = ['map', 'unmap', undefined] as const;
+      for (let slot = 0; slot < 8; slot++) q.write(100 + slot, slot, halves, causes[slot % 3]);
       for (const pos of POSITIONS) {
         expect(q.seqAt(pos)).toBe(100 + (pos % 8));
-        expect(q.causeAt(pos)).toBe(pos % 2 === 0 ? 'map' : 'unmap');
+        expect(q.causeAt(pos)).toBe(causes[(pos % 8) % 3]);
+        expect(q.mapFlushAt(pos)).toBe(q.causeAt(pos) === 'map');
       }
     }
   });

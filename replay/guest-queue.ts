@@ -110,6 +110,15 @@ export class GuestQueue {
     return CAUSES[this.slotCause[slotOf(pos, this.mask)]!];
   }
 
+  /**
+   * Whether the command at `pos` is a map flush (its cause is 'map'): `causeAt(pos) === 'map'` without
+   * the string. That compare sees undefined and strings at one site, so V8 cannot specialize it and
+   * calls the generic StrictEqual builtin, per command per policy.
+   */
+  mapFlushAt(pos: number): boolean {
+    return this.slotCause[slotOf(pos, this.mask)] === 1;
+  }
+
   decodedAt(pos: number): Decoded {
     const slot = slotOf(pos, this.mask);
     let d = this.slotDecoded[slot];
