@@ -123,7 +123,8 @@ export class PolicyRun implements RunOwner {
     this.violations = new ViolationLog(sinks.violation ? (v) => sinks.violation!(p.name, v) : undefined);
     const arch = s.lanes[0]!.q.header.arch;
     const vmm = vmmFor(arch);
-    this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
+    // Without a host_ops sink the event's rows are never read: the ledger keeps none.
+    this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen, sinks.hostOps !== undefined);
     this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement, s.hostIds);
     const several = s.lanes.length > 1;
     this.queues = s.lanes.map(

@@ -106,7 +106,11 @@ describe('WordsTable', () => {
   it('does not work out again arrays that take turns at one key', () => {
     const t = new WordsTable<string>();
     const { made, make } = counting();
-    const arrays = [[1n, 0n], [2n, 0n], [3n, 0n]];
+    const arrays = [
+      [1n, 0n],
+      [2n, 0n],
+      [3n, 0n],
+    ];
     for (let lap = 0; lap < 3; lap++) arrays.forEach((w, i) => expect(t.of(w, 7, make)).toBe(`v${i + 1}`));
     expect(made).toHaveLength(3);
   });
