@@ -38,7 +38,7 @@ import { objectAt } from '../host.js';
 import { WordsTable } from '../../formats/codec/word-cache.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
-import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
+import { atcDetailOf, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import { SidTable } from '../sid-table.js';
 import type { Prepared } from './prepared.js';
@@ -141,6 +141,10 @@ interface DirectPlan {
     readonly prepared: Prepared;
     readonly op: HostOp;
     readonly syncOp: HostOp;
+    /** An ATC_INV's devtlb_inv op as the device answers or times out (made once: atcSilent picks one per command). */
+    readonly psid: number;
+    readonly devtlbOp: HostOp | undefined;
+    readonly devtlbSilentOp: HostOp | undefined;
   }[];
   readonly sync: boolean;
   readonly atc: boolean;
@@ -432,7 +436,7 @@ export class Smmuv3Host implements HostModel {
       this.ops(t.op);
       // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
       if (plan.sync) this.ops(t.syncOp);
-      if (plan.atc) this.ops({ kind: 'devtlb_inv', iommu: t.iommu, timedOut: atcTimedOut(unit, t.c), detail: atcDetail(unit, t.c) });
+      if (plan.atc) this.ops(unit.atcSilent(t.psid) ? t.devtlbSilentOp! : t.devtlbOp!);
       const err = unit.runPrepared(t.prepared, this.vcmdq[t.unit]!);
       if (err !== undefined) {
         // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
@@ -500,6 +504,8 @@ export class Smmuv3Host implements HostModel {
       atc: op === OP.ATC_INV,
       targets: targets.map(([unit, c]) => {
         const id = this.topology.iommus[unit]!.id;
+        const psid = Number(c[0] >> 32n);
+        const atc = op === OP.ATC_INV;
         return {
           unit,
           iommu: id,
@@ -507,6 +513,9 @@ export class Smmuv3Host implements HostModel {
           prepared: this.units[unit]!.prepareSecondary(c),
           op: { kind: 'direct_cmd', iommu: id, detail: opName(c) },
           syncOp: { kind: 'host_sync', iommu: id, detail: 'CMD_SYNC on the direct queue' },
+          psid,
+          devtlbOp: atc ? { kind: 'devtlb_inv', iommu: id, timedOut: false, detail: atcDetailOf(psid, false) } : undefined,
+          devtlbSilentOp: atc ? { kind: 'devtlb_inv', iommu: id, timedOut: true, detail: atcDetailOf(psid, true) } : undefined,
         };
       }),
     };
