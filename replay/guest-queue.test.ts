@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHeader, type TraceHeader } from '../formats/trace/header.js';
 import { GuestQueue, slotOf } from './guest-queue.js';
+import { cmd } from './smmuv3/encode.js';
 
 const header = (arch: 'smmuv3' | 'vtd', entries: number): TraceHeader => {
   const h = parseHeader({ invtrace: 1, arch, queue_entries: entries });
@@ -27,10 +28,12 @@ describe('GuestQueue slots', () => {
     for (const arch of ['smmuv3', 'vtd'] as const) {
       const q = new GuestQueue(header(arch, 8));
       const halves = new Uint32Array(q.descBytes / 4);
-      for (let slot = 0; slot < 8; slot++) q.write(100 + slot, slot, halves, slot % 2 === 0 ? 'map' : 'unmap');
+      const causes = ['map', 'unmap', undefined] as const;
+      for (let slot = 0; slot < 8; slot++) q.write(100 + slot, slot, halves, causes[slot % 3]);
       for (const pos of POSITIONS) {
         expect(q.seqAt(pos)).toBe(100 + (pos % 8));
-        expect(q.causeAt(pos)).toBe(pos % 2 === 0 ? 'map' : 'unmap');
+        expect(q.causeAt(pos)).toBe(causes[(pos % 8) % 3]);
+        expect(q.mapFlushAt(pos)).toBe(q.causeAt(pos) === 'map');
       }
     }
   });
@@ -38,5 +41,14 @@ describe('GuestQueue slots', () => {
   it('refuses a size that is not a power of two (its slots are not the low bits)', () => {
     const h = { ...header('vtd', 8), queue_entries: 12 };
     expect(() => new GuestQueue(h)).toThrow(/power of two/);
+  });
+
+  it('names a completion by its command and slot, again after the slot holds another command', () => {
+    const q = new GuestQueue(header('smmuv3', 16));
+    const halves = (w: readonly bigint[]) => new Uint32Array(w.flatMap((x) => [Number(x & 0xffffffffn), Number(x >> 32n)]));
+    q.write(1, 11, halves(cmd('CMD_SYNC')), undefined);
+    expect(q.completedAt(16 * 3 + 11)).toBe('the CMD_SYNC at slot 11 completed');
+    q.write(2, 11, halves(cmd('CMD_TLBI_NH_ALL')), undefined);
+    expect(q.completedAt(11)).toBe('the CMD_TLBI_NH_ALL at slot 11 completed');
   });
 });

@@ -57,6 +57,13 @@ export class GuestQueue {
   private readonly slotCompleted: (string | undefined)[];
   private readonly slotCompletedName: (string | undefined)[];
   /**
+   * Each slot's number as text, made when the slot is first written: completedAt's text then joins
+   * strings only. With the number converted in completedAt itself, the optimized code of its
+   * callers (QueueRun.complete) called NumberToString once per completion point per policy,
+   * although the text is made once per slot and command name.
+   */
+  private readonly slotText: (string | undefined)[];
+  /**
    * Classifications by decoded command: decoded commands are shared (the decode cache), so one
    * classification serves every write of the same words, and none is made per write (a slot's
    * would live a whole ring lap: garbage the young generation copies and promotes). By the
@@ -84,6 +91,7 @@ export class GuestQueue {
     this.slotClassified = new Array<Classified | undefined>(this.entries).fill(undefined);
     this.slotCompleted = new Array<string | undefined>(this.entries).fill(undefined);
     this.slotCompletedName = new Array<string | undefined>(this.entries).fill(undefined);
+    this.slotText = new Array<string | undefined>(this.entries).fill(undefined);
     this.prod = this.start;
   }
 
@@ -94,6 +102,7 @@ export class GuestQueue {
     this.slotCause[slot] = cause === 'map' ? 1 : cause === 'unmap' ? 2 : 0;
     this.slotDecoded[slot] = undefined;
     this.slotClassified[slot] = undefined;
+    if (this.slotText[slot] === undefined) this.slotText[slot] = String(slot);
   }
 
   /** The guest writes the producer index (and SMMU wrap bit): the new absolute producer position. */
@@ -108,6 +117,15 @@ export class GuestQueue {
 
   causeAt(pos: number): Cause | undefined {
     return CAUSES[this.slotCause[slotOf(pos, this.mask)]!];
+  }
+
+  /**
+   * Whether the command at `pos` is a map flush (its cause is 'map'): `causeAt(pos) === 'map'` without
+   * the string. That compare sees undefined and strings at one site, so V8 cannot specialize it and
+   * calls the generic StrictEqual builtin, per command per policy.
+   */
+  mapFlushAt(pos: number): boolean {
+    return this.slotCause[slotOf(pos, this.mask)] === 1;
   }
 
   decodedAt(pos: number): Decoded {
@@ -130,7 +148,7 @@ export class GuestQueue {
     const name = this.decodedAt(pos).name;
     let how = this.slotCompleted[slot];
     if (how === undefined || this.slotCompletedName[slot] !== name) {
-      how = `the ${name} at slot ${slot} completed`;
+      how = `the ${name} at slot ${this.slotText[slot] ?? String(slot)} completed`;
       this.slotCompleted[slot] = how;
       this.slotCompletedName[slot] = name;
     }

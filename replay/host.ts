@@ -72,6 +72,13 @@ export interface HwptInvalidate<E> {
   /** entry_num in. */
   readonly entryNum: number;
   readonly reserved?: number;
+  /**
+   * Not part of the ioctl: the Decoded.key of the guest command each entry was made from (-1 or
+   * absent: none), [0, entryNum). A VMM hands the same entry array for every write of one
+   * command (vmm/memo.ts), so a host may keep what it derives from an entry by this number
+   * (formats/codec/word-cache.ts WordsTable) instead of hashing the array.
+   */
+  readonly entryKeys?: readonly number[];
 }
 
 export interface HwptInvalidateResult {
@@ -125,9 +132,11 @@ export interface HostModel<E = Smmuv3InvEntry | VtdInvEntry> extends Translator 
   /**
    * A hardware-direct (VCMDQ-like) queue consumes one guest command. `iommu` (a topology id): the
    * queue is that physical unit's own (one guest queue per physical IOMMU) and the command runs
-   * there only; absent, it reaches every unit the VM spans.
+   * there only; absent, it reaches every unit the VM spans. `key`: the Decoded.key of the guest
+   * command `words` is the direct form of (-1 or absent: none), by which a host may keep its plan
+   * for the array (as HwptInvalidate.entryKeys).
    */
-  direct(words: readonly bigint[], iommu?: number): DirectResult;
+  direct(words: readonly bigint[], iommu?: number, key?: number): DirectResult;
   /**
    * The hardware-direct queue's pass over a doorbell ended: an error reported at the end of a pass
    * (VT-d ITE after a device-TLB time-out, spec/vtd.md §1.3), if any; `iommu` as for `direct`.

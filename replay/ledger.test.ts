@@ -85,3 +85,22 @@ describe('Ledger.host', () => {
     }
   });
 });
+
+describe('Ledger without rows', () => {
+  it('moves the clock and the counts as a ledger with rows does, and writes no row', () => {
+    const withRows = new Ledger(compileCosts(C, 'smmuv3'), 3, 16);
+    const without = new Ledger(compileCosts(C, 'smmuv3'), 3, 16, false);
+    for (const l of [withRows, without]) {
+      l.host({ kind: 'host_sync', iommu: 3, detail: '' });
+      l.host({ kind: 'ioctl', iommu: 0, entries: 2, detail: '' });
+      l.host({ kind: 'devtlb_inv', iommu: 0, timedOut: true, detail: '' });
+      l.vmm(workIndex('trap'));
+      l.wait(workIndex('host_sync'), 3, 1.5);
+    }
+    const rows: unknown[][] = [];
+    without.flush((...r) => rows.push(r));
+    expect(rows).toEqual([]);
+    expect(without.clock).toBe(withRows.clock);
+    expect(without.countsByName()).toEqual(withRows.countsByName());
+  });
+});

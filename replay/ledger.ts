@@ -1,6 +1,7 @@
 // One policy run's account of its work: the summary counts, the modelled clock, and the host work
 // of the event being handled, aggregated per (host_ops kind, physical IOMMU) in flat typed arrays
-// (no object or Map per operation). `flush` writes the event's rows in (kind, IOMMU) order.
+// (no object or Map per operation). `flush` writes the event's rows in (kind, IOMMU) order. A run
+// that writes no host_ops rows (compare, the summary alone) keeps no per-event cells at all.
 
 import type { HostOp, HostOpKind } from './host.js';
 import { workIndex, type CompiledCosts, type WorkKind } from './cost/model.js';
@@ -62,10 +63,17 @@ export class Ledger {
   private readonly touched: Int32Array;
   private nTouched = 0;
 
+  /**
+   * `rows`: whether anyone reads the event's rows (`flush` with a sink). Without, a charge moves
+   * the clock and the counts only: aggregating each op into its cell and zeroing the cells per
+   * event was half of a charge's instructions and most of a doorbell's own, in a run that throws
+   * the cells away.
+   */
   constructor(
     private readonly costs: CompiledCosts,
     maxIommuId: number,
     private readonly entryLen: number,
+    private readonly rows = true,
   ) {
     this.stride = maxIommuId + 2;
     const cells = ALL_OP_KINDS.length * this.stride;
@@ -84,6 +92,7 @@ export class Ledger {
     const k = c.count[w]!;
     if (k >= 0) this.counts[k]!++;
     this.clock += cost;
+    if (!this.rows) return;
     const cell = c.op[w]! * this.stride + iommu + 1;
     if (this.cellCount[cell] === 0) this.touched[this.nTouched++] = cell;
     this.cellCount[cell]!++;
@@ -100,6 +109,7 @@ export class Ledger {
     const c = this.costs;
     const cost = c.cost[w]! + us;
     this.clock += cost;
+    if (!this.rows) return;
     const cell = c.op[w]! * this.stride + iommu + 1;
     if (this.cellCount[cell] === 0) this.touched[this.nTouched++] = cell;
     this.cellCount[cell]!++;
@@ -120,7 +130,10 @@ export class Ledger {
     } else this.charge(w, op.iommu, 0, 0, op.timedOut === true);
   }
 
-  /** Writes the current event's rows, ordered by kind then IOMMU, and starts the next event. */
+  /**
+   * Writes the current event's rows, ordered by kind then IOMMU, and starts the next event (a
+   * ledger made without `rows` has none).
+   */
   flush(out: HostOpsRowSink | undefined): void {
     const n = this.nTouched;
     if (n === 0) return;

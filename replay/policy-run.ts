@@ -110,6 +110,8 @@ export class PolicyRun implements RunOwner {
   private hostTimeouts = 0;
   private timeoutsAtFault = 0;
   private readonly rowSink: (seq: number) => HostOpsRowSink | undefined;
+  /** Whether the run writes host_ops rows (else its ledger keeps none and there is nothing to flush). */
+  private readonly rows: boolean;
 
   constructor(
     p: ResolvedPolicy,
@@ -123,7 +125,9 @@ export class PolicyRun implements RunOwner {
     this.violations = new ViolationLog(sinks.violation ? (v) => sinks.violation!(p.name, v) : undefined);
     const arch = s.lanes[0]!.q.header.arch;
     const vmm = vmmFor(arch);
-    this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen);
+    // Without a host_ops sink the event's rows are never read: the ledger keeps none.
+    this.rows = sinks.hostOps !== undefined;
+    this.ledger = new Ledger(s.costs, Math.max(0, ...s.topology.iommus.map((m) => m.id)), vmm.entryLen, this.rows);
     this.host = s.kit.host(s.topology, (op) => this.hostOp(op), undefined, p.arrangement, s.hostIds);
     const several = s.lanes.length > 1;
     this.queues = s.lanes.map(
@@ -185,13 +189,13 @@ export class PolicyRun implements RunOwner {
   doorbell(queue: number, seq: number, prod: number): void {
     const run = this.queues[queue]!;
     run.doorbell(seq, prod);
-    this.ledger.flush(this.rowSink(seq));
+    if (this.rows) this.ledger.flush(this.rowSink(seq));
     run.compare(seq);
   }
 
   ack(queue: number, seq: number, prod: number): void {
     this.queues[queue]!.ack(seq, prod);
-    this.ledger.flush(this.rowSink(seq));
+    if (this.rows) this.ledger.flush(this.rowSink(seq));
   }
 
   /** Compares every queue's guest-visible state with bare hardware (at the end). */

@@ -178,7 +178,7 @@ export class QueueRun {
       // A map flush (caching mode) follows a non-present → present change: no translation of the
       // range existed, so none can be stale; probing it would fill caches with a mapping the
       // guest had not made yet.
-      if (q.causeAt(pos) !== 'map') this.oracle.published(pos, seq, q.decodedAt(pos), cls);
+      if (!q.mapFlushAt(pos)) this.oracle.published(pos, seq, q.decodedAt(pos), cls);
       const role = cls.role;
       if (role === 'sync') {
         this.completions.add(pos, seq, ringIndex(pos, q.entries), doorbellSeq, this.owner.ledger.clock, this.sinceSync);

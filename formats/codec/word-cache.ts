@@ -88,3 +88,42 @@ function setOf(h0: number, h1: number, h2: number, h3: number): number {
   x = Math.imul(x ^ (x >>> 13), 0x9e3779b1);
   return (x ^ (x >>> 16)) & (HALF_SETS - 1);
 }
+
+/**
+ * Values by a words array's identity, found by a small number the caller has for it (the
+ * Decoded.key of the guest command the words came from, replay/decoded-table.ts) instead of a
+ * WeakMap hash per look-up: a host keeps what it derives from the entry arrays a VMM hands it
+ * (arrays kept per decoded command, so the same array comes back for every write of a command).
+ * Each entry holds the array it answers for, so a reused or shared key costs a miss, never a wrong
+ * answer. An array without a key (-1) is kept in a WeakMap; so is one pushed out of its key's
+ * entry by another array of the same key (a command that gave several entries, or a key reused),
+ * so arrays taking turns at one key are not worked out again.
+ */
+export class WordsTable<T> {
+  private readonly owners: (readonly bigint[] | undefined)[] = [];
+  private readonly values: (T | undefined)[] = [];
+  private readonly others = new WeakMap<readonly bigint[], T>();
+
+  /** The value kept for `words` (its key `key`, -1: none), or `make(words)` kept. */
+  of(words: readonly bigint[], key: number, make: (words: readonly bigint[]) => T): T {
+    if (key < 0) {
+      let v = this.others.get(words);
+      if (v === undefined) this.others.set(words, (v = make(words)));
+      return v;
+    }
+    if (this.owners[key] === words) return this.values[key] as T;
+    let v = this.others.get(words);
+    if (v !== undefined) return v;
+    v = make(words);
+    // Grown one element at a time (a store far past the end would make the arrays sparse).
+    while (this.owners.length <= key) {
+      this.owners.push(undefined);
+      this.values.push(undefined);
+    }
+    const had = this.owners[key];
+    if (had !== undefined) this.others.set(had, this.values[key] as T);
+    this.owners[key] = words;
+    this.values[key] = v;
+    return v;
+  }
+}

@@ -21,7 +21,7 @@ function walkDirect(ctx: PolicyContext, st: VmmState, prod: number): void {
   let trapped = false;
   for (let pos = ctx.cons; pos < prod; pos++) {
     const d = ctx.command(pos);
-    const r = ctx.host.direct(ctx.vmm.directForm(d));
+    const r = ctx.host.direct(ctx.vmm.directForm(d), undefined, d.key);
     if (r.accepted) {
       if (r.error !== undefined) {
         ctx.raise(pos, { code: r.error.code, value: r.error.value, ...(r.error.sid !== undefined ? { sid: r.error.sid } : {}) });

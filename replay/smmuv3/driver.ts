@@ -129,15 +129,15 @@ export class PhysicalQueue {
   }
 }
 
-/** Whether the device an ATC_INV goes to never answers (its devtlb_inv host op is `timedOut`). */
-export function atcTimedOut(unit: Smmuv3, c: Words): boolean {
-  return unit.atcSilent(Number(c[0] >> 32n));
-}
-
 /** The devtlb_inv detail, for a reader: the physical SID, and whether the device times out. */
 export function atcDetail(unit: Smmuv3, c: Words): string {
   const sid = Number(c[0] >> 32n);
-  return `sid=0x${sid.toString(16)}${unit.atcSilent(sid) ? ' (device timed out)' : ''}`;
+  return atcDetailOf(sid, unit.atcSilent(sid));
+}
+
+/** atcDetail of physical SID `sid` with the device answering or timed out. */
+export function atcDetailOf(sid: number, timedOut: boolean): string {
+  return `sid=0x${sid.toString(16)}${timedOut ? ' (device timed out)' : ''}`;
 }
 
 /** What the skip routine writes over an illegal command: a CMD_SYNC with CS=SEV (§1.3). */

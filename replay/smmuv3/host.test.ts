@@ -236,4 +236,20 @@ describe('VMM operations (spec/smmuv3.md §4.2, §5.4)', () => {
     expect(host.direct(cmd('CMD_ATC_INV', { SID: 0x8, SIZE: 52 }))).toEqual({ accepted: true });
     expect(host.direct(cmd('CMD_SYNC'))).toMatchObject({ accepted: true, error: { code: 'CERROR_ATC_INV_SYNC', value: 3 } });
   });
+
+  it('direct: one ATC_INV words array, planned once, reports the device as it answers at each command', () => {
+    const { host, ops } = setup();
+    const atc = cmd('CMD_ATC_INV', { SID: 0x8, SIZE: 52 });
+    const devtlb = () => ops.filter((o) => o.kind === 'devtlb_inv').map((o) => [o.detail, o.kind === 'devtlb_inv' && o.timedOut]);
+    host.direct(atc, undefined, 3);
+    host.setAtcTimeout(0x8, true);
+    host.direct(atc, undefined, 3);
+    host.setAtcTimeout(0x8, false);
+    host.direct(atc, undefined, 3);
+    expect(devtlb()).toEqual([
+      ['sid=0x108', false],
+      ['sid=0x108 (device timed out)', true],
+      ['sid=0x108', false],
+    ]);
+  });
 });

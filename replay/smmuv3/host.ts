@@ -35,9 +35,10 @@ import type {
   VtdInvEntry,
 } from '../host.js';
 import { objectAt } from '../host.js';
+import { WordsTable } from '../../formats/codec/word-cache.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
-import { atcDetail, atcTimedOut, PhysicalQueue } from './driver.js';
+import { atcDetailOf, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import { SidTable } from '../sid-table.js';
 import type { Prepared } from './prepared.js';
@@ -116,8 +117,11 @@ interface Viommu {
    * Each user entry's conversion, kept per entry array: the VMM hands the same array for every
    * write of the same guest command (vmm/memo.ts), and a conversion depends only on the entry's
    * words and the vIOMMU's fixed parts. Nobody changes a converted command (issue copies it).
+   * Found by the entry's command key (HwptInvalidate.entryKeys), not a WeakMap hash per entry.
    */
-  readonly converted: WeakMap<Words, Conversion>;
+  readonly converted: WordsTable<Conversion>;
+  /** `conversion` for this vIOMMU (made once: no closure per entry). */
+  readonly convert: (w: readonly bigint[]) => Conversion;
 }
 
 /** The direct queue's answers that carry nothing of their own (shared: a reader only reads them). */
@@ -137,6 +141,10 @@ interface DirectPlan {
     readonly prepared: Prepared;
     readonly op: HostOp;
     readonly syncOp: HostOp;
+    /** An ATC_INV's devtlb_inv op as the device answers or times out (made once: atcSilent picks one per command). */
+    readonly psid: number;
+    readonly devtlbOp: HostOp | undefined;
+    readonly devtlbSilentOp: HostOp | undefined;
   }[];
   readonly sync: boolean;
   readonly atc: boolean;
@@ -203,9 +211,14 @@ export class Smmuv3Host implements HostModel {
   private readonly blockFill: Int32Array;
   /**
    * directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue; a list searched in
-   * order, one entry per queue a policy drives, not a Map look-up per command), then by words array.
+   * order, one entry per queue a policy drives, not a Map look-up per command), then by words array
+   * (found by its command's key).
    */
-  private readonly directPlans: { readonly iommu: number; readonly plans: WeakMap<readonly bigint[], DirectPlan> }[] = [];
+  private readonly directPlans: {
+    readonly iommu: number;
+    readonly plans: WordsTable<DirectPlan>;
+    readonly plan: (words: readonly bigint[]) => DirectPlan;
+  }[] = [];
   /** handled's answers, by entry count. */
   private readonly handledAll: HwptInvalidateResult[] = [];
   /** Ids of the nested HWPTs, per guest SID (invalidating on them is EOPNOTSUPP). */
@@ -237,7 +250,15 @@ export class Smmuv3Host implements HostModel {
       const id = next++;
       this.kinds[id] = 'viommu';
       const spans = ps.map((p) => topology.iommus[p.unit]!.id);
-      this.viommus[id] = { id, iommu: spans[0]!, ioctlOps: [], parts: ps, converted: new WeakMap() };
+      const v: Viommu = {
+        id,
+        iommu: spans[0]!,
+        ioctlOps: [],
+        parts: ps,
+        converted: new WordsTable(),
+        convert: (w) => conversion(v, w as Words),
+      };
+      this.viommus[id] = v;
       objects.push({
         id,
         kind: 'viommu',
@@ -346,8 +367,9 @@ export class Smmuv3Host implements HostModel {
     let last = 0;
     let cur = 0;
     let errno: Errno | 0 = 0;
+    const keys = req.entryKeys;
     while (cur !== n) {
-      if (!this.convert(v, cmds[cur]!, block, fill)) {
+      if (!this.convert(v, cmds[cur]!, keys === undefined || req.entryLen !== ENTRY_LEN ? -1 : keys[cur]!, block, fill)) {
         errno = 'EIO'; // entries last..cur−1 were converted but never sent, yet are counted (§5.2 item 5)
         break;
       }
@@ -377,11 +399,11 @@ export class Smmuv3Host implements HostModel {
   /**
    * arm_vsmmu_convert_user_cmd: VMID forced, vSID → pSID; anything else is EIO (§5.2 item 3).
    * Appends the converted command to the block of each part (index into v.parts) it goes to
-   * (block[k][fill[k]++]); false: EIO. Each entry array is converted once (Viommu.converted).
+   * (block[k][fill[k]++]); false: EIO. Each entry array is converted once (Viommu.converted, by
+   * `key`: its command's).
    */
-  private convert(v: Viommu, w: Words, block: Words[][], fill: Int32Array): boolean {
-    let c = v.converted.get(w);
-    if (c === undefined) v.converted.set(w, (c = conversion(v, w)));
+  private convert(v: Viommu, w: Words, key: number, block: Words[][], fill: Int32Array): boolean {
+    const c = v.converted.of(w, key, v.convert);
     if (c === null) return false;
     for (let k = 0; k < c.length; k++) {
       const x = c[k];
@@ -406,15 +428,15 @@ export class Smmuv3Host implements HostModel {
    * SMMUs. A TLBI reaches every SMMU the VM spans; an ATC_INV the one behind its device. With
    * `iommu` the queue is that SMMU's own VCMDQ (one guest queue per physical SMMU): only there.
    */
-  direct(words: readonly bigint[], iommu?: number): DirectResult {
-    const plan = this.directPlan(words, iommu);
+  direct(words: readonly bigint[], iommu?: number, key = -1): DirectResult {
+    const plan = this.directPlan(words, iommu, key);
     if (plan.result !== undefined) return plan.result;
     for (const t of plan.targets) {
       const unit = this.units[t.unit]!;
       this.ops(t.op);
       // The guest's CMD_SYNC is a physical completion point: the hardware waits as for any sync.
       if (plan.sync) this.ops(t.syncOp);
-      if (plan.atc) this.ops({ kind: 'devtlb_inv', iommu: t.iommu, timedOut: atcTimedOut(unit, t.c), detail: atcDetail(unit, t.c) });
+      if (plan.atc) this.ops(unit.atcSilent(t.psid) ? t.devtlbSilentOp! : t.devtlbOp!);
       const err = unit.runPrepared(t.prepared, this.vcmdq[t.unit]!);
       if (err !== undefined) {
         // The device of an ATC time-out as the guest knows it (the VINTF maps pSID back to vSID).
@@ -431,20 +453,18 @@ export class Smmuv3Host implements HostModel {
 
   /**
    * What the direct queue makes of `words` (with `iommu`: that SMMU's own VCMDQ), worked out once
-   * per words array: the VMM hands the same array for every write of one guest command (its
+   * per words array (found by `key`, its command's): the VMM hands the same array for every write of one guest command (its
    * direct form, kept per decoded command by vmm/memo.ts), and the answer depends only on the
    * words and the VM's fixed devices and parts. The device's time-out state is read per command.
    */
-  private directPlan(words: readonly bigint[], iommu: number | undefined): DirectPlan {
+  private directPlan(words: readonly bigint[], iommu: number | undefined, key: number): DirectPlan {
     const q = iommu ?? -1;
     const all = this.directPlans;
     let k = 0;
     while (k < all.length && all[k]!.iommu !== q) k++;
-    if (k === all.length) all.push({ iommu: q, plans: new WeakMap() });
-    const plans = all[k]!.plans;
-    let plan = plans.get(words);
-    if (plan === undefined) plans.set(words, (plan = this.planDirect(words, iommu)));
-    return plan;
+    if (k === all.length) all.push({ iommu: q, plans: new WordsTable(), plan: (w) => this.planDirect(w, iommu) });
+    const at = all[k]!;
+    return at.plans.of(words, key, at.plan);
   }
 
   private planDirect(words: readonly bigint[], iommu: number | undefined): DirectPlan {
@@ -484,6 +504,8 @@ export class Smmuv3Host implements HostModel {
       atc: op === OP.ATC_INV,
       targets: targets.map(([unit, c]) => {
         const id = this.topology.iommus[unit]!.id;
+        const psid = Number(c[0] >> 32n);
+        const atc = op === OP.ATC_INV;
         return {
           unit,
           iommu: id,
@@ -491,6 +513,9 @@ export class Smmuv3Host implements HostModel {
           prepared: this.units[unit]!.prepareSecondary(c),
           op: { kind: 'direct_cmd', iommu: id, detail: opName(c) },
           syncOp: { kind: 'host_sync', iommu: id, detail: 'CMD_SYNC on the direct queue' },
+          psid,
+          devtlbOp: atc ? { kind: 'devtlb_inv', iommu: id, timedOut: false, detail: atcDetailOf(psid, false) } : undefined,
+          devtlbSilentOp: atc ? { kind: 'devtlb_inv', iommu: id, timedOut: true, detail: atcDetailOf(psid, true) } : undefined,
         };
       }),
     };

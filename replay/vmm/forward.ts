@@ -46,6 +46,8 @@ class GroupRequest implements HwptInvalidate<HostInv['entry']> {
   /** Batch index (from `start`) of the item each entry came from, [0, entryNum). */
   readonly from: number[] = [];
   readonly entries: HostInv['entry'][] = [];
+  /** The key of the command each entry came from (HwptInvalidate.entryKeys). */
+  readonly entryKeys: number[] = [];
   constructor(public id: number) {}
 }
 
@@ -101,6 +103,7 @@ export class ForwardBatch {
     let groups = 0;
     for (let i = start; i < end; i++) {
       const invs = this.hostInvs[i]!;
+      const key = this.decoded[i]!.key;
       left[i - start] = invs.length;
       for (let k = 0; k < invs.length; k++) {
         const inv = invs[k]!;
@@ -117,6 +120,7 @@ export class ForwardBatch {
         }
         const r = reqs[g]!;
         r.entries[r.entryNum] = inv.entry;
+        r.entryKeys[r.entryNum] = key;
         r.from[r.entryNum] = i - start;
         r.entryNum++;
       }
@@ -195,20 +199,20 @@ export class CommandGroups {
 
   of(d: Decoded, invs: readonly HostInv[], dataType: number, entryLen: number): readonly Group[] {
     let g = this.table.get(d);
-    if (g === undefined || g.invs !== invs) this.table.set(d, (g = { invs, groups: groupsOf(invs, dataType, entryLen) }));
+    if (g === undefined || g.invs !== invs) this.table.set(d, (g = { invs, groups: groupsOf(invs, dataType, entryLen, d.key) }));
     return g.groups;
   }
 }
 
-/** `invs` grouped per object in order of first appearance, one request each. */
-function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number): readonly Group[] {
+/** `invs` (of the command whose key is `key`) grouped per object in order of first appearance, one request each. */
+function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number, key: number): readonly Group[] {
   const groups: Group[] = [];
   for (let i = 0; i < invs.length; i++) {
     const id = invs[i]!.object;
     if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
     const entries: HostInv['entry'][] = [];
     for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
-    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length });
+    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length, entryKeys: entries.map(() => key) });
   }
   return groups;
 }

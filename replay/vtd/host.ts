@@ -54,6 +54,7 @@ import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } fro
 import { descriptorFault, GUEST_CAPS, VtdUnit, type DescriptorFault, type VtdUnitOptions } from './unit.js';
 import { DecodeCache } from '../decode-cache.js';
 import { DecodedTable } from '../decoded-table.js';
+import { WordsTable } from '../../formats/codec/word-cache.js';
 import { SidTable } from '../sid-table.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
@@ -115,10 +116,23 @@ interface DirectTarget {
   readonly words: bigint[];
   /** `words` as that unit decodes them (VtdUnit.decodeDirect), made once with the plan. */
   readonly decoded: Decoded;
-  readonly detail: string;
-  /** Device-TLB descriptors: the physical SID, and the devtlb_inv op's text before its time-out note. */
+  /** Its host ops, made once with the plan (a sink reads an op and keeps no identity): direct_cmd, the wait's host_sync. */
+  readonly op: HostOp;
+  readonly syncOp: HostOp;
+  /** Device-TLB descriptors: the physical SID, and the devtlb_inv op as the device answers or times out. */
   readonly psid: number | undefined;
-  readonly devtlbDetail: string;
+  readonly devtlbOp: HostOp;
+  readonly devtlbSilentOp: HostOp;
+}
+
+/** direct()'s answers that carry nothing of their own (shared: a reader only reads them). */
+const ACCEPTED: DirectResult = Object.freeze({ accepted: true });
+const NOT_ACCEPTED: DirectResult = Object.freeze({ accepted: false });
+
+/** A guest descriptor's words as the direct queue decoded them, and its plan. */
+interface DirectEntry {
+  readonly d: Decoded;
+  readonly plan: DirectPlan;
 }
 
 /** What direct() does with a descriptor: refuse it (IQE), leave it to the VMM, or run it per unit. */
@@ -255,6 +269,8 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     new DecodeCache(VTD, { descBytes: 32 }, DIRECT_KEYS, DIRECT_KEYS),
   ];
   private readonly directPlans = new DecodedTable<DirectPlan>();
+  /** Each guest descriptor's words array, decoded and planned (directEntry), by the guest command's key. */
+  private readonly directEntries = new WordsTable<DirectEntry>();
   /** flushNested's (ADDR, AM), reused. */
   private readonly psi: PsiAligned = { addr: 0, mask: 0 };
   /** Scratch of flushPart: one flush's descriptors (as halves, grown on demand) and their names, reused. */
@@ -414,35 +430,39 @@ export class VtdHost implements HostModel<VtdInvEntry> {
    * global IOTLB invalidation becomes a domain-selective one per host DID of the VM. Others are
    * not accepted (the VMM traps and emulates them).
    */
-  direct(words: readonly bigint[], iommu?: number): DirectResult {
-    const d = this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words);
-    let plan = this.directPlans.get(d);
-    if (plan === undefined) this.directPlans.set(d, (plan = this.planDirect(d, words)));
-    if (plan === 'trapped') return { accepted: false };
+  direct(words: readonly bigint[], iommu?: number, key = -1): DirectResult {
+    const { d, plan } = this.directEntries.of(words, key, this.directEntry);
+    if (plan === 'trapped') return NOT_ACCEPTED;
     if ('iqei' in plan) return { accepted: true, error: { code: 'IQE', value: plan.iqei, message: plan.why } };
+    const wait = d.name === 'inv_wait';
     let aborted: { fence: boolean } | undefined;
     for (const o of plan) {
       // With `iommu` the queue is that unit's own (one guest queue per physical unit): only there.
       if (iommu !== undefined && o.iommu !== iommu) continue;
-      this.ops({ kind: 'direct_cmd', iommu: o.iommu, detail: o.detail });
+      this.ops(o.op);
       // The hardware still waits like any queue: a wait is a physical completion point, and a
       // device-TLB descriptor an ATS round trip to the device.
-      if (d.name === 'inv_wait') this.ops({ kind: 'host_sync', iommu: o.iommu, detail: 'wait on the direct queue' });
+      if (wait) this.ops(o.syncOp);
       const unit = this.units[o.unit]!;
-      if (o.psid !== undefined) {
-        this.ops({
-          kind: 'devtlb_inv',
-          iommu: o.iommu,
-          timedOut: unit.atcSilent(o.psid),
-          detail: `${o.devtlbDetail}${unit.atcSilent(o.psid) ? ' (device timed out)' : ''}`,
-        });
-      }
+      if (o.psid !== undefined) this.ops(unit.atcSilent(o.psid) ? o.devtlbSilentOp : o.devtlbOp);
       const r = unit.submitDirectDecoded(o.decoded);
       if (r.error !== undefined) return { accepted: true, error: { code: r.error.code, value: r.error.value, message: r.error.message } };
       if (r.aborted) aborted = { fence: r.fence === true };
     }
-    return aborted ? { accepted: true, aborted: true, fence: aborted.fence } : { accepted: true };
+    return aborted ? { accepted: true, aborted: true, fence: aborted.fence } : ACCEPTED;
   }
+
+  /**
+   * The guest descriptor `words` decoded by the direct queue and its plan: kept per decoded
+   * descriptor (directPlans), and per words array by the guest command's key (directEntries), so a
+   * descriptor the VMM hands again is neither decoded by its BigInt words nor planned again.
+   */
+  private readonly directEntry = (words: readonly bigint[]): DirectEntry => {
+    const d = this.directDecoders[words.length === 4 ? 1 : 0]!.decode(words);
+    let plan = this.directPlans.get(d);
+    if (plan === undefined) this.directPlans.set(d, (plan = this.planDirect(d, words)));
+    return { d, plan };
+  };
 
   /**
    * What `direct` does with decoded descriptor `d` (its `words`), on every unit: its fault, not
@@ -488,15 +508,21 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     }
     const devtlb = d.name === 'dev_tlb_inv' || d.name === 'p_dev_tlb_inv';
     // One literal per target, every field in one order (one hidden class: docs/replayer.md).
-    return out.map((o): DirectTarget => ({
-      unit: o.unit,
-      iommu: this.topology.iommus[o.unit]!.id,
-      words: o.words,
-      decoded: this.units[o.unit]!.decodeDirect(o.words),
-      detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}`,
-      psid: devtlb ? this.byGuestSid.get(Number(f.SID))!.spec.psid : undefined,
-      devtlbDetail: devtlb ? `direct ${d.name} sid ${hex(Number(f.SID))}` : '',
-    }));
+    const devtlbDetail = devtlb ? `direct ${d.name} sid ${hex(Number(f.SID))}` : '';
+    return out.map((o): DirectTarget => {
+      const iommu = this.topology.iommus[o.unit]!.id;
+      return {
+        unit: o.unit,
+        iommu,
+        words: o.words,
+        decoded: this.units[o.unit]!.decodeDirect(o.words),
+        op: { kind: 'direct_cmd', iommu, detail: `${d.name} ${hex(o.words[0]!)} ${hex(o.words[1]!)}` },
+        syncOp: { kind: 'host_sync', iommu, detail: 'wait on the direct queue' },
+        psid: devtlb ? this.byGuestSid.get(Number(f.SID))!.spec.psid : undefined,
+        devtlbOp: { kind: 'devtlb_inv', iommu, timedOut: false, detail: devtlbDetail },
+        devtlbSilentOp: { kind: 'devtlb_inv', iommu, timedOut: true, detail: `${devtlbDetail} (device timed out)` },
+      };
+    });
   }
 
   /** ITE at the end of a pass of the direct queue; ITESID as the guest knows the device (hardware maps it back). */
