@@ -24,7 +24,7 @@ export function queueHost(host: HostModel, topology: Topology): HostModel {
     objects,
     invalidate: (req) => host.invalidate(req),
     reattach: (sid) => host.reattach(sid),
-    direct: (words) => host.direct(words, own),
+    direct: (words, _iommu, key) => host.direct(words, own, key),
     ...(passEnd !== undefined ? { directPassEnd: () => passEnd(own) } : {}),
     setAtcTimeout: (sid, timedOut) => host.setAtcTimeout(sid, timedOut),
     translate: (sid, pasid, iova, page) => host.translate(sid, pasid, iova, page),

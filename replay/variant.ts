@@ -21,14 +21,17 @@ export function parsePolicySpec(spec: string): { base: string; variant: Variant 
   return { base, variant };
 }
 
-/** Reads a variant key that takes one of `choices` (first = default). */
+/**
+ * Reads a variant key that takes one of `choices` (first = default). The answer is the literal of
+ * `choices`, not the text parsed from the spec: a policy compares it per command, and a literal
+ * is an interned string there (a `===` by identity), a parsed one is not (a StringEqual call).
+ */
 export function variantChoice<T extends string>(v: Variant, key: string, choices: readonly T[], policy: string): T {
   const raw = v[key];
   if (raw === undefined) return choices[0]!;
-  if (!(choices as readonly string[]).includes(raw)) {
-    throw new Error(`${policy}: ${key} must be one of ${choices.join(', ')}, not "${raw}"`);
-  }
-  return raw as T;
+  const k = (choices as readonly string[]).indexOf(raw);
+  if (k < 0) throw new Error(`${policy}: ${key} must be one of ${choices.join(', ')}, not "${raw}"`);
+  return choices[k]!;
 }
 
 export function variantBool(v: Variant, key: string, policy: string): boolean {

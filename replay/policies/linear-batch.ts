@@ -4,14 +4,14 @@
 // the batch wraps), vmm=inorder (default: a batch ends before each VMM-owned command) or
 // vmm=prepass (the VMM runs its own commands before the ioctl).
 
-import { checkVariant, variantBool, type Policy, type Variant } from '../policy.js';
+import { checkVariant, variantBool, variantChoice, type Policy, type Variant } from '../policy.js';
 import { BatchBuffers, walkBatched, type BatchOptions } from './batched.js';
-import { choiceOf, trappedPolicy, VmmState } from './steps.js';
+import { trappedPolicy, VmmState } from './steps.js';
 
 export function linearBatch(variant: Variant, name: string): Policy {
   checkVariant(variant, ['split_on_wrap', 'vmm'], name);
   const o: BatchOptions = {
-    vmm: choiceOf(variant, 'vmm', ['inorder', 'prepass'] as const, name),
+    vmm: variantChoice(variant, 'vmm', ['inorder', 'prepass'] as const, name),
     validator: 'vmm',
     splitOnWrap: variantBool(variant, 'split_on_wrap', name),
   };

@@ -3,12 +3,12 @@
 // same walk with device-TLB commands dropped and IOTLB invalidations sent to one nested object
 // is devtlb-nop.
 
-import { checkVariant, type Policy, type PolicyContext, type Variant } from '../policy.js';
+import { checkVariant, variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { Fanout, HostInv } from '../vmm/arch.js';
 import { forwardCommand } from '../vmm/forward.js';
 import { DecodedTable } from '../decoded-table.js';
-import { choiceOf, completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
+import { completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
 
 export interface WalkOptions {
   /** Device-TLB/ATC invalidations: forwarded, or completed as no-ops (devtlb-nop). */
@@ -81,7 +81,7 @@ export function devtlbNop(variant: Variant, name: string): Policy {
   const st = new VmmState();
   const o: WalkOptions = {
     devtlb: 'nop',
-    fanout: choiceOf(variant, 'fanout', ['first', 'all'] as const, name),
+    fanout: variantChoice(variant, 'fanout', ['first', 'all'] as const, name),
     joined: new DecodedTable(),
   };
   return trappedPolicy(name, (ctx, prod) => walkPerCommand(ctx, st, prod, o));

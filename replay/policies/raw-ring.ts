@@ -6,14 +6,14 @@
 // VMM-owned command. The host reads the ring in place: no linear copy by the VMM, and the VMM
 // decodes only the commands it owns.
 
-import { checkVariant, type Policy, type Variant } from '../policy.js';
+import { checkVariant, variantChoice, type Policy, type Variant } from '../policy.js';
 import { BatchBuffers, walkBatched, type BatchOptions } from './batched.js';
-import { choiceOf, trappedPolicy, VmmState } from './steps.js';
+import { trappedPolicy, VmmState } from './steps.js';
 
 export function rawRing(variant: Variant, name: string): Policy {
   checkVariant(variant, ['vmm'], name);
   const o: BatchOptions = {
-    vmm: choiceOf(variant, 'vmm', ['prepass', 'inorder'] as const, name),
+    vmm: variantChoice(variant, 'vmm', ['prepass', 'inorder'] as const, name),
     validator: 'host',
     splitOnWrap: false,
   };

@@ -1,7 +1,7 @@
 // Steps every policy shares: handling a completion point (with an ATC time-out deferred to it),
 // a VMM-owned command, and an illegal one. Policies differ in how they batch forwarded commands.
 
-import { variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
+import type { Policy, PolicyContext } from '../policy.js';
 import type { HostFailure } from '../vmm/arch.js';
 import { CommandGroups } from '../vmm/forward.js';
 
@@ -56,14 +56,4 @@ export function trappedPolicy(name: string, walk: (ctx: PolicyContext, prod: num
       walk(ctx, prod);
     },
   };
-}
-
-/**
- * variantChoice's answer as the literal of `choices`, not the text parsed from the policy spec
- * (`vmm=prepass`): a parsed value is a string sliced from the spec, not internalized, so every
- * `o.vmm === 'prepass'` of a walk compared two strings character by character (the StringEqual
- * builtin, per command per policy) where two literals compare as one pointer.
- */
-export function choiceOf<T extends string>(variant: Variant, key: string, choices: readonly T[], policy: string): T {
-  return choices[choices.indexOf(variantChoice(variant, key, choices, policy))]!;
 }
