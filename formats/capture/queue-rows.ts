@@ -37,10 +37,20 @@ export interface QueueRows {
   queueGeometry(e: GeometryEvent): void;
 }
 
+/**
+ * Also takes a pair's merged commands (formats/ingest/qemu-items.ts): a command of `n` known words
+ * (2 to 4) whose halves are in `halves` from `from` (word i: low half at from + 2i, high half next), origin
+ * `merged`, QEMU's slot, wrap, line and time, the guest's CPU as `t.tid` (formats/ingest/align.ts
+ * `mergeCommand` makes the same event as an object).
+ */
+export interface PairRows extends QueueRows {
+  mergedCommand(slot: number, wrap: number, halves: ArrayLike<number>, from: number, n: number, file: string, line: number, t: Stamp): void;
+}
+
 export { unsigned64 };
 
 /** Queue events as objects, handed out by `take()` (or, in a subclass, to `add`). */
-export class EventRows implements QueueRows {
+export class EventRows implements PairRows {
   private out: CaptureEvent[] = [];
 
   /** The events made since the last call. */
@@ -93,6 +103,31 @@ export class EventRows implements QueueRows {
       detail,
     };
     this.add(cmd);
+  }
+
+  mergedCommand(
+    slot: number,
+    wrap: number,
+    halves: ArrayLike<number>,
+    from: number,
+    n: number,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void {
+    const words: bigint[] = [];
+    for (let i = 0; i < n; i++) words.push(word(halves[from + 2 * i + 1]!, halves[from + 2 * i]!));
+    this.add({
+      kind: 'cmd',
+      slot,
+      wrap: wrap === NO_WRAP ? undefined : wrap,
+      words,
+      known: undefined,
+      at: { file, line },
+      ts_ns: t.ts_ns,
+      cpu: t.tid,
+      origin: 'merged',
+    });
   }
 
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {

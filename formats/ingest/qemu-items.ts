@@ -1,35 +1,56 @@
-// The pair's VT-d QEMU side grouped into the aligner's items (align.ts `Item`: each alignable
-// command with the events before it) as the queue's state machine emits them, instead of as event
-// batches that `itemsOf` walks again. Only the alignable commands become event objects (EventRows'
-// objects, field for field: the aligner compares and merges them). The events between them (the
-// waits, doorbells and acks, about two thirds of a strict run's QEMU events) are kept as numbers in
-// a growable buffer, and an item's `pre` is the position where its events end: the aligner passes
-// that position on in its output, and `replay` hands the events up to it to the trace assembler's
-// QueueRows calls, which write the same rows as the objects did (what a QEMU log ingested alone
-// does, readVtdLogInto). So no object, BigInt or `at` per wait, doorbell or ack (docs/ingest.md,
-// "Thirteenth pass"). Which commands align is the aligner's rule (VT-d: all but waits,
-// `isVtdWait`, read here from qw0's low half). `formats/ingest/pair-items.test.ts` checks that a
-// pair read this way and through `itemsOf` gives the same trace, summary and errors.
+// The pair's VT-d QEMU side grouped into the aligner's items (align.ts `QemuItems`: each alignable
+// command with the events before it) as the queue's state machine emits them, kept as numbers:
+// every command, wait, doorbell and ack is a record of numbers in a growable buffer, and an item is
+// the position of its alignable command there (the events before it are those since the previous
+// item). The aligner compares an item's command with the guest's from the numbers, marks it merged
+// (the guest's qw2/qw3 and CPU stored beside it) or leaves it QEMU's alone, and hands on positions;
+// `replay` hands the events up to a position to the trace assembler's QueueRows calls, which write
+// the same rows as the event objects did (what a QEMU log ingested alone does, readVtdLogInto). So
+// no object, BigInt or `at` per QEMU event, and a merged row is written from the halves
+// (docs/ingest.md, "Thirteenth pass" and "Seventeenth pass"). Which commands align is the
+// aligner's rule (VT-d: all but waits, `isVtdWait`, read here from qw0's low half).
+// `formats/ingest/pair-items.test.ts` checks that a pair read this way and through `itemsOf` gives
+// the same trace, summary and errors.
 
-import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
+import type { CmdEvent, GeometryEvent } from '../capture/events.js';
 import { isVtdWaitType } from '../capture/guest-vtd.js';
-import { EventRows, type QueueRows } from '../capture/queue-rows.js';
+import { EventRows, type PairRows, type QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
-import type { Item } from './align.js';
+import { mergeCommand, sameCommand, type PairOut, type QemuItems } from './align.js';
 
 /** What a buffered event is. */
-const CMD = 0;
+const CMD = 0; // a command that does not align (a wait)
 const DOORBELL = 1;
 const ACK = 2;
 const GEOMETRY = 3;
+const ALIGN = 4; // an alignable command, every bit known
+const UNKNOWN = 5; // an alignable command whose type no source told (unknownCommand)
+const MERGED = 6; // an alignable command paired with the guest's: written from the merged halves
+const SKIP = 7; // an alignable command handed on as an object instead (mergeCommand's rare cases)
 
-/** Numbers per buffered event: kind, slot, wrap, w0hi, w0lo, w1hi, w1lo, line, tid, timed, hi, lo. */
-const STRIDE = 12;
+/**
+ * Numbers per buffered event: kind, slot, wrap, w0hi, w0lo, w1hi, w1lo, line, tid, timed, hi, lo;
+ * then, once merged, the merged words' halves (low, high per word, 4 words), their count and the CPU.
+ */
+const STRIDE = 22;
+const MERGED_HALVES = 12;
+const MERGED_WORDS = 20;
+const MERGED_CPU = 21;
 /** `tid` of a line that printed none (Stamp's undefined). */
 const NO_TID = -1;
 
-export class QemuVtdItems extends EventRows {
-  private items: Item[] = [];
+/** A guest word's 32-bit halves, read through a typed array (no BigInt made). */
+const WORD = new BigUint64Array(1);
+const HALF = new Uint32Array(WORD.buffer);
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+
+/**
+ * An item is the position of its command in the buffer; the events after the last command are the
+ * item `~end` (negative). QueueRows calls go in, positions and PairRows calls come out.
+ */
+export class QemuVtdItems implements QueueRows, QemuItems<number> {
+  private items: number[] = [];
   /** Buffered events, STRIDE numbers each; `base` is the position of the first. */
   private buf = new Float64Array(STRIDE * 1024);
   private base = 0;
@@ -37,15 +58,17 @@ export class QemuVtdItems extends EventRows {
   private end = 0;
   /** Position up to which `replay` has handed the events on. */
   private done = 0;
-  /** Position where the last item's events ended. */
+  /** Position after the last item's command. */
   private mark = 0;
   /** The file of the buffered events (one QEMU log). */
   private file = '';
   /** Geometry events (rare) by position. */
   private readonly geometry = new Map<number, GeometryEvent>();
   private readonly stamp = new Stamp();
+  /** Makes an item's command as an object (`event`: rare). */
+  private readonly objects = new EventRows();
 
-  override command(
+  command(
     slot: number,
     wrap: number,
     w0hi: number,
@@ -55,33 +78,37 @@ export class QemuVtdItems extends EventRows {
     file: string,
     line: number,
     t: Stamp,
-    detail: unknown,
+    _detail: unknown,
   ): void {
-    // Every bit known: `isVtdWait` of its words. A wait does not align: kept as numbers.
+    // Every bit known: `isVtdWait` of its words. A wait does not align.
     if (isVtdWaitType(w0lo)) return this.keep(CMD, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
-    super.command(slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t, detail);
+    this.item();
+    this.keep(ALIGN, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
   }
 
-  // unknownCommand: no type bit known, so `isVtdWait` is false: it aligns (EventRows' object).
+  /** No type bit known, so `isVtdWait` is false: it aligns. */
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, _detail: unknown): void {
+    this.item();
+    this.keep(UNKNOWN, slot, wrap, 0, 0, 0, 0, file, line, t);
+  }
 
-  override doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
+  doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
     this.keep(DOORBELL, slot, wrap, 0, 0, 0, 0, file, line, t);
   }
 
-  override ack(file: string, line: number, t: Stamp): void {
+  ack(file: string, line: number, t: Stamp): void {
     this.keep(ACK, 0, 0, 0, 0, 0, 0, file, line, t);
   }
 
-  override queueGeometry(e: GeometryEvent): void {
+  queueGeometry(e: GeometryEvent): void {
     this.geometry.set(this.end, e);
     this.keep(GEOMETRY, 0, 0, 0, 0, 0, 0, e.at.file, e.at.line, this.stamp);
   }
 
-  /** Every event object made here is an alignable command: an item with the events kept before it. */
-  protected override add(e: CaptureEvent): void {
-    if (e.kind !== 'cmd') throw new Error(`internal: a QEMU ${e.kind} event reached the pair's items as an object`);
-    this.items.push({ pre: this.end, cmd: e });
-    this.mark = this.end;
+  /** The command about to be kept is an item. */
+  private item(): void {
+    this.items.push(this.end);
+    this.mark = this.end + 1;
   }
 
   private keep(
@@ -130,19 +157,101 @@ export class QemuVtdItems extends EventRows {
   }
 
   /** The items completed since the last call. */
-  takeItems(): Item[] {
+  takeItems(): number[] {
     const o = this.items;
     this.items = [];
     return o;
   }
 
   /** At the end: the events after the last alignable command, as an item without a command. */
-  rest(): Item[] {
-    return this.end === this.mark ? [] : [{ pre: (this.mark = this.end), cmd: undefined }];
+  rest(): number[] {
+    if (this.end === this.mark) return [];
+    this.mark = this.end;
+    return [~this.end];
   }
 
-  /** Hands the events kept up to position `to` (an item's `pre`) on to `rows`, in order. */
-  replay(to: number, rows: QueueRows): void {
+  // The aligner's view of an item (align.ts QemuItems).
+
+  hasCommand(p: number): boolean {
+    return p >= 0;
+  }
+
+  /** `sameCommand` of the item's command and the guest's, from the numbers. */
+  same(p: number, g: CmdEvent): boolean {
+    if (g.known !== undefined) return sameCommand(this.event(p), g);
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    // No type bit known: nothing to compare.
+    if (b[i] === UNKNOWN) return true;
+    WORD[0] = g.words[0] ?? 0n;
+    if (HALF[LO] !== b[i + 4] || HALF[HI] !== b[i + 3]) return false;
+    WORD[0] = g.words[1] ?? 0n;
+    return HALF[LO] === b[i + 6] && HALF[HI] === b[i + 5];
+  }
+
+  event(p: number): CmdEvent {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    this.stampAt(i);
+    const o = this.objects;
+    if (b[i] === UNKNOWN) o.unknownCommand(b[i + 1]!, b[i + 2]!, this.file, b[i + 7]!, this.stamp, undefined);
+    else o.command(b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, this.file, b[i + 7]!, this.stamp, undefined);
+    return o.take()[0] as CmdEvent;
+  }
+
+  opUnknown(p: number): boolean {
+    return this.buf[(p - this.base) * STRIDE] === UNKNOWN;
+  }
+
+  emitPre(p: number, out: PairOut[]): void {
+    out.push(p >= 0 ? p : ~p);
+  }
+
+  emitOnly(p: number, out: PairOut[]): void {
+    out.push(p >= 0 ? p + 1 : ~p);
+  }
+
+  /**
+   * The item's command merged with the guest's `g` as `mergeCommand` merges them, written when
+   * replayed: QEMU's qw0/qw1 (or the guest's, when QEMU could not tell the type), the guest's
+   * further words, its CPU. A guest command that is not fully known or has more than four words
+   * (never, from qi_submit) goes on as mergeCommand's object.
+   */
+  emitMerged(p: number, g: CmdEvent, out: PairOut[]): void {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    const w = g.words;
+    if (g.known !== undefined || w.length > 4) {
+      out.push(p, mergeCommand(this.event(p), g));
+      b[i] = SKIP;
+      return;
+    }
+    const h = i + MERGED_HALVES;
+    for (let k = 0; k < 4; k++) {
+      WORD[0] = w[k] ?? 0n;
+      b[h + 2 * k] = HALF[LO]!;
+      b[h + 2 * k + 1] = HALF[HI]!;
+    }
+    if (b[i] === ALIGN) {
+      b[h] = b[i + 4]!;
+      b[h + 1] = b[i + 3]!;
+      b[h + 2] = b[i + 6]!;
+      b[h + 3] = b[i + 5]!;
+    }
+    b[i] = MERGED;
+    b[i + MERGED_WORDS] = Math.max(2, w.length);
+    b[i + MERGED_CPU] = g.cpu ?? b[i + 8]!;
+    out.push(p + 1);
+  }
+
+  private stampAt(i: number): void {
+    const b = this.buf;
+    const tid = b[i + 8]!;
+    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 9] === 1, b[i + 10]!, b[i + 11]!);
+  }
+
+  /** Hands the events kept up to position `to` (from the aligner's output) on to `rows`, in order. */
+  replay(to: number, rows: PairRows): void {
     const b = this.buf;
     const t = this.stamp;
     const file = this.file;
@@ -150,16 +259,27 @@ export class QemuVtdItems extends EventRows {
       const i = (p - this.base) * STRIDE;
       const tid = b[i + 8]!;
       t.set(tid === NO_TID ? undefined : tid, b[i + 9] === 1, b[i + 10]!, b[i + 11]!);
-      const kind = b[i]!;
-      switch (kind) {
+      switch (b[i]!) {
         case CMD:
+        case ALIGN:
           rows.command(b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, file, b[i + 7]!, t, undefined);
           break;
+        case MERGED: {
+          const cpu = b[i + MERGED_CPU]!;
+          t.tid = cpu === NO_TID ? undefined : cpu;
+          rows.mergedCommand(b[i + 1]!, b[i + 2]!, b, i + MERGED_HALVES, b[i + MERGED_WORDS]!, file, b[i + 7]!, t);
+          break;
+        }
         case DOORBELL:
           rows.doorbell(b[i + 1]!, b[i + 2]!, file, b[i + 7]!, t);
           break;
         case ACK:
           rows.ack(file, b[i + 7]!, t);
+          break;
+        case UNKNOWN:
+          rows.unknownCommand(b[i + 1]!, b[i + 2]!, file, b[i + 7]!, t, undefined);
+          break;
+        case SKIP:
           break;
         default:
           rows.queueGeometry(this.geometry.get(p)!);
