@@ -307,6 +307,7 @@ export class Aligner {
         yield out;
         out = [];
       }
+      if (synced && !lost && this.matchRun(side, Q, G, out)) continue;
       if (!Q.has(1)) await Q.fill(1);
       if (!Q.has(1)) break;
       const qi = Q.at(0)!;
@@ -356,6 +357,33 @@ export class Aligner {
     while (G.has(1) || (await G.fill(1)) > 0) this.guestOnly(G.shift());
     this.finishReport();
     yield out;
+  }
+
+  /**
+   * Pairs the agreeing commands both lookaheads hold, up to an output batch: what the loop of
+   * `mergeItems` does for them once synced, in a loop of its own (a long loop inside an async
+   * generator makes V8 compile the whole generator on stack: docs/ingest.md, sixteenth pass).
+   * Returns whether it paired any; it stops where the loop has more to do (a stream to read, an
+   * item without a command, a mismatch).
+   */
+  private matchRun<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, out: PairOut[]): boolean {
+    const r = this.report;
+    let any = false;
+    while (out.length < 1024 && Q.has(1) && G.has(1)) {
+      const qi = Q.at(0)!;
+      if (!side.hasCommand(qi)) break;
+      const g = G.at(0)!;
+      if (!side.same(qi, g)) break;
+      Q.shift();
+      G.shift();
+      r.qemu_commands++;
+      r.guest_commands++;
+      r.matched++;
+      if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
+      side.emitMerged(qi, g, out);
+      any = true;
+    }
+    return any;
   }
 
   private qemuOnly<I>(side: QemuItems<I>, item: I, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
