@@ -38,13 +38,24 @@ export interface QueueRows {
 }
 
 /**
- * Also takes a pair's merged commands (formats/ingest/qemu-items.ts): a command of `n` known words
- * (2 to 4) whose halves are in `halves` from `from` (word i: low half at from + 2i, high half next), origin
- * `merged`, QEMU's slot, wrap, line and time, the guest's CPU as `t.tid` (formats/ingest/align.ts
- * `mergeCommand` makes the same event as an object).
+ * Also takes a pair's commands kept as numbers (formats/ingest/qemu-items.ts): a command of `n`
+ * known words (2 to 4) whose halves are in `halves` from `from` (word i: low half at from + 2i,
+ * high half next), QEMU's slot, wrap, line and time; `merged`: paired with the guest's (origin
+ * `merged`, the guest's CPU as `t.tid`: formats/ingest/align.ts `mergeCommand` makes the same
+ * event as an object), else QEMU's alone (`command` of its two words).
  */
 export interface PairRows extends QueueRows {
-  mergedCommand(slot: number, wrap: number, halves: ArrayLike<number>, from: number, n: number, file: string, line: number, t: Stamp): void;
+  commandOfHalves(
+    slot: number,
+    wrap: number,
+    halves: ArrayLike<number>,
+    from: number,
+    n: number,
+    merged: boolean,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void;
 }
 
 export { unsigned64 };
@@ -105,18 +116,21 @@ export class EventRows implements PairRows {
     this.add(cmd);
   }
 
-  mergedCommand(
+  commandOfHalves(
     slot: number,
     wrap: number,
     halves: ArrayLike<number>,
     from: number,
     n: number,
+    merged: boolean,
     file: string,
     line: number,
     t: Stamp,
   ): void {
+    const h = halves;
+    if (!merged) return this.command(slot, wrap, h[from + 1]!, h[from]!, h[from + 3]!, h[from + 2]!, file, line, t, undefined);
     const words: bigint[] = [];
-    for (let i = 0; i < n; i++) words.push(word(halves[from + 2 * i + 1]!, halves[from + 2 * i]!));
+    for (let i = 0; i < n; i++) words.push(word(h[from + 2 * i + 1]!, h[from + 2 * i]!));
     this.add({
       kind: 'cmd',
       slot,

@@ -151,25 +151,27 @@ export class TraceAssembler implements PairRows {
   }
 
   /**
-   * A pair's merged command (queue-rows.ts PairRows): what `write` writes for the event
-   * `mergedCommand` of EventRows makes, its words cut to the slot's, from the halves.
+   * A pair's command kept as numbers (queue-rows.ts PairRows): what `command` writes, or, merged,
+   * what `write` writes for the event EventRows makes of it, its words cut to the slot's.
    */
-  mergedCommand(
+  commandOfHalves(
     slot: number,
     wrap: number,
     halves: ArrayLike<number>,
     from: number,
     n: number,
+    merged: boolean,
     file: string,
     line: number,
     t: Stamp,
   ): void {
     const b = this.builder;
     if (b === undefined || slot >= this.geometry.entries) {
-      this.objects.mergedCommand(slot, wrap, halves, from, n, file, line, t);
+      this.objects.commandOfHalves(slot, wrap, halves, from, n, merged, file, line, t);
       return this.pushObjects();
     }
-    const d = b.commandOfHalves(slot, wrap === NO_WRAP ? undefined : wrap, halves, from, Math.min(n, this.words), t, 'merged');
+    const w = wrap === NO_WRAP ? undefined : wrap;
+    const d = b.commandOfHalves(slot, w, halves, from, Math.min(n, this.words), t, merged ? 'merged' : undefined);
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
     this.opCounts.set(d.name, (this.opCounts.get(d.name) ?? 0) + 1);

@@ -29,13 +29,13 @@ const MERGED = 6; // an alignable command paired with the guest's: written from 
 const SKIP = 7; // an alignable command handed on as an object instead (mergeCommand's rare cases)
 
 /**
- * Numbers per buffered event: kind, slot, wrap, w0hi, w0lo, w1hi, w1lo, line, tid, timed, hi, lo;
- * then, once merged, the merged words' halves (low, high per word, 4 words), their count and the CPU.
+ * Numbers per buffered event: kind, slot, wrap, line, tid (a merged command's: the guest's CPU),
+ * timed, hi, lo (the time's halves), the command's word count and its words' halves (low, high per
+ * word: what PairRows.commandOfHalves reads), room for 4 words.
  */
-const STRIDE = 22;
-const MERGED_HALVES = 12;
-const MERGED_WORDS = 20;
-const MERGED_CPU = 21;
+const STRIDE = 17;
+const WORDS = 8;
+const HALVES = 9;
 /** `tid` of a line that printed none (Stamp's undefined). */
 const NO_TID = -1;
 
@@ -131,15 +131,16 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     b[i] = kind;
     b[i + 1] = slot;
     b[i + 2] = wrap;
-    b[i + 3] = w0hi;
-    b[i + 4] = w0lo;
-    b[i + 5] = w1hi;
-    b[i + 6] = w1lo;
-    b[i + 7] = line;
-    b[i + 8] = t.tid ?? NO_TID;
-    b[i + 9] = t.timed ? 1 : 0;
-    b[i + 10] = t.hi;
-    b[i + 11] = t.lo;
+    b[i + 3] = line;
+    b[i + 4] = t.tid ?? NO_TID;
+    b[i + 5] = t.timed ? 1 : 0;
+    b[i + 6] = t.hi;
+    b[i + 7] = t.lo;
+    b[i + WORDS] = 2;
+    b[i + HALVES] = w0lo;
+    b[i + HALVES + 1] = w0hi;
+    b[i + HALVES + 2] = w1lo;
+    b[i + HALVES + 3] = w1hi;
     this.end++;
   }
 
@@ -183,10 +184,11 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     const i = (p - this.base) * STRIDE;
     // No type bit known: nothing to compare.
     if (b[i] === UNKNOWN) return true;
+    const h = i + HALVES;
     WORD[0] = g.words[0] ?? 0n;
-    if (HALF[LO] !== b[i + 4] || HALF[HI] !== b[i + 3]) return false;
+    if (HALF[LO] !== b[h] || HALF[HI] !== b[h + 1]) return false;
     WORD[0] = g.words[1] ?? 0n;
-    return HALF[LO] === b[i + 6] && HALF[HI] === b[i + 5];
+    return HALF[LO] === b[h + 2] && HALF[HI] === b[h + 3];
   }
 
   event(p: number): CmdEvent {
@@ -194,8 +196,9 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     const i = (p - this.base) * STRIDE;
     this.stampAt(i);
     const o = this.objects;
-    if (b[i] === UNKNOWN) o.unknownCommand(b[i + 1]!, b[i + 2]!, this.file, b[i + 7]!, this.stamp, undefined);
-    else o.command(b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, this.file, b[i + 7]!, this.stamp, undefined);
+    const h = i + HALVES;
+    if (b[i] === UNKNOWN) o.unknownCommand(b[i + 1]!, b[i + 2]!, this.file, b[i + 3]!, this.stamp, undefined);
+    else o.command(b[i + 1]!, b[i + 2]!, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, this.file, b[i + 3]!, this.stamp, undefined);
     return o.take()[0] as CmdEvent;
   }
 
@@ -226,28 +229,23 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
       b[i] = SKIP;
       return;
     }
-    const h = i + MERGED_HALVES;
-    for (let k = 0; k < 4; k++) {
+    // QEMU's qw0/qw1 when it knows them (ALIGN), else the guest's; the further words the guest's.
+    const h = i + HALVES;
+    for (let k = b[i] === ALIGN ? 2 : 0; k < 4; k++) {
       WORD[0] = w[k] ?? 0n;
       b[h + 2 * k] = HALF[LO]!;
       b[h + 2 * k + 1] = HALF[HI]!;
     }
-    if (b[i] === ALIGN) {
-      b[h] = b[i + 4]!;
-      b[h + 1] = b[i + 3]!;
-      b[h + 2] = b[i + 6]!;
-      b[h + 3] = b[i + 5]!;
-    }
     b[i] = MERGED;
-    b[i + MERGED_WORDS] = Math.max(2, w.length);
-    b[i + MERGED_CPU] = g.cpu ?? b[i + 8]!;
+    b[i + WORDS] = Math.max(2, w.length);
+    if (g.cpu !== undefined) b[i + 4] = g.cpu;
     out.push(p + 1);
   }
 
   private stampAt(i: number): void {
     const b = this.buf;
-    const tid = b[i + 8]!;
-    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 9] === 1, b[i + 10]!, b[i + 11]!);
+    const tid = b[i + 4]!;
+    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]!, b[i + 7]!);
   }
 
   /** Hands the events kept up to position `to` (from the aligner's output) on to `rows`, in order. */
@@ -257,27 +255,24 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     const file = this.file;
     for (let p = this.done; p < to; p++) {
       const i = (p - this.base) * STRIDE;
-      const tid = b[i + 8]!;
-      t.set(tid === NO_TID ? undefined : tid, b[i + 9] === 1, b[i + 10]!, b[i + 11]!);
-      switch (b[i]!) {
+      const tid = b[i + 4]!;
+      t.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]!, b[i + 7]!);
+      const kind = b[i]!;
+      switch (kind) {
+        // Every command through one call (one copy of the builder's row path in what V8 compiles).
         case CMD:
         case ALIGN:
-          rows.command(b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, file, b[i + 7]!, t, undefined);
+        case MERGED:
+          rows.commandOfHalves(b[i + 1]!, b[i + 2]!, b, i + HALVES, b[i + WORDS]!, kind === MERGED, file, b[i + 3]!, t);
           break;
-        case MERGED: {
-          const cpu = b[i + MERGED_CPU]!;
-          t.tid = cpu === NO_TID ? undefined : cpu;
-          rows.mergedCommand(b[i + 1]!, b[i + 2]!, b, i + MERGED_HALVES, b[i + MERGED_WORDS]!, file, b[i + 7]!, t);
-          break;
-        }
         case DOORBELL:
-          rows.doorbell(b[i + 1]!, b[i + 2]!, file, b[i + 7]!, t);
+          rows.doorbell(b[i + 1]!, b[i + 2]!, file, b[i + 3]!, t);
           break;
         case ACK:
-          rows.ack(file, b[i + 7]!, t);
+          rows.ack(file, b[i + 3]!, t);
           break;
         case UNKNOWN:
-          rows.unknownCommand(b[i + 1]!, b[i + 2]!, file, b[i + 7]!, t, undefined);
+          rows.unknownCommand(b[i + 1]!, b[i + 2]!, file, b[i + 3]!, t, undefined);
           break;
         case SKIP:
           break;

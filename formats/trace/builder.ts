@@ -331,9 +331,9 @@ export class TraceBuilder {
 
   /**
    * A fully known command of `n` words (2 to the queue's words per slot) whose halves are in
-   * `halves` from `from` (word i: low half at from + 2i, high half next), with origin `origin`, its time and
-   * thread from `t`: the row `command` writes for the same words and meta (a pair's merged command:
-   * formats/ingest/qemu-items.ts).
+   * `halves` from `from` (word i: low half at from + 2i, high half next), with origin `origin`
+   * (default: the builder's), its time and thread from `t`: the row `command` writes for the same
+   * words and meta (a pair's commands: formats/ingest/qemu-items.ts).
    */
   commandOfHalves(
     slot: number,
@@ -342,12 +342,12 @@ export class TraceBuilder {
     from: number,
     n: number,
     t: Stamp,
-    origin: Origin,
+    origin?: Origin,
   ): Decoded {
     if (n > this.words) throw new Error(`builder: ${n} words in a ${this.header.desc_bytes}-byte queue`);
     const k = this.key;
     for (let i = 0; i < 2 * n; i++) k[i] = halves[from + i]!;
-    return this.rowOfHalves(slot, wrap, n, t, this.originCodes.get(origin)!);
+    return this.rowOfHalves(slot, wrap, n, t, origin === undefined ? this.origin : this.originCodes.get(origin)!);
   }
 
   /** The row of the `n` words whose halves are the first 2n of `key`. */
