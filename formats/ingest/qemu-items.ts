@@ -197,8 +197,11 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     this.stampAt(i);
     const o = this.objects;
     const h = i + HALVES;
-    if (b[i] === UNKNOWN) o.unknownCommand(b[i + 1]!, b[i + 2]!, this.file, b[i + 3]!, this.stamp, undefined);
-    else o.command(b[i + 1]!, b[i + 2]!, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, this.file, b[i + 3]!, this.stamp, undefined);
+    const slot = b[i + 1]! | 0;
+    const wrap = b[i + 2]! | 0;
+    const line = b[i + 3]! | 0;
+    if (b[i] === UNKNOWN) o.unknownCommand(slot, wrap, this.file, line, this.stamp, undefined);
+    else o.command(slot, wrap, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, this.file, line, this.stamp, undefined);
     return o.take()[0] as CmdEvent;
   }
 
@@ -242,10 +245,18 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     out.push(p + 1);
   }
 
+  /**
+   * The stamp of the event at index `i`. A number read from the Float64Array is a heap number until
+   * optimized code reads it; stored as such in a field that holds small integers (the Stamp's `hi`
+   * and `tid`, an `at`'s `line`), it changes the field to a double and the map of every object of
+   * that shape, and the optimized code that reads them deoptimizes ("wrong map": the QEMU queue's
+   * flushDoorbell and `keep`, docs/ingest.md, seventeenth pass): they go back to integers first
+   * (`| 0`: at most 32 bits signed; `>>> 0`: a time's 32-bit halves).
+   */
   private stampAt(i: number): void {
     const b = this.buf;
-    const tid = b[i + 4]!;
-    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]!, b[i + 7]!);
+    const tid = b[i + 4]! | 0;
+    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]! >>> 0, b[i + 7]! >>> 0);
   }
 
   /** Hands the events kept up to position `to` (from the aligner's output) on to `rows`, in order. */
@@ -255,24 +266,27 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     const file = this.file;
     for (let p = this.done; p < to; p++) {
       const i = (p - this.base) * STRIDE;
-      const tid = b[i + 4]!;
-      t.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]!, b[i + 7]!);
+      this.stampAt(i);
+      // Integers again (stampAt).
+      const slot = b[i + 1]! | 0;
+      const wrap = b[i + 2]! | 0;
+      const line = b[i + 3]! | 0;
       const kind = b[i]!;
       switch (kind) {
         // Every command through one call (one copy of the builder's row path in what V8 compiles).
         case CMD:
         case ALIGN:
         case MERGED:
-          rows.commandOfHalves(b[i + 1]!, b[i + 2]!, b, i + HALVES, b[i + WORDS]!, kind === MERGED, file, b[i + 3]!, t);
+          rows.commandOfHalves(slot, wrap, b, i + HALVES, b[i + WORDS]! | 0, kind === MERGED, file, line, t);
           break;
         case DOORBELL:
-          rows.doorbell(b[i + 1]!, b[i + 2]!, file, b[i + 3]!, t);
+          rows.doorbell(slot, wrap, file, line, t);
           break;
         case ACK:
-          rows.ack(file, b[i + 3]!, t);
+          rows.ack(file, line, t);
           break;
         case UNKNOWN:
-          rows.unknownCommand(b[i + 1]!, b[i + 2]!, file, b[i + 3]!, t, undefined);
+          rows.unknownCommand(slot, wrap, file, line, t, undefined);
           break;
         case SKIP:
           break;
