@@ -492,42 +492,36 @@ export class TraceBuilder {
       this.groupStart = new Int32Array(Math.max(k + 1, this.groupStart.length * 2));
       this.groupEnd = new Int32Array(this.groupStart.length);
     }
+    // Each loop in a function of its own: inside one function, the first (over the batch's rows)
+    // was compiled on stack before the others had run, and the code deoptimized at each of them
+    // ("insufficient type feedback": compiled three times on every ingest, docs/ingest.md,
+    // seventeenth pass).
     const start = this.groupStart;
     const at = this.groupEnd;
-    start.fill(0, 0, k + 1);
-    for (let r = 0; r < n; r++) {
-      const id = ids[r]!;
-      if (id >= 0) start[id + 1]!++;
-    }
-    for (let i = 0; i < k; i++) {
-      start[i + 1]! += start[i]!;
-      at[i] = start[i]!;
-    }
     const rows = this.groupRows;
-    for (let r = 0; r < n; r++) {
-      const id = ids[r]!;
-      if (id >= 0) rows[at[id]!++] = r;
-    }
-    const c = this.c;
-    for (let i = 0; i < k; i++) {
-      const t = T[i]!;
-      const from = start[i]!;
-      const to = start[i + 1]!;
-      c.op.fill(rows, from, to, t.op);
-      if (t.error >= 0) c.error.fill(rows, from, to, t.error);
-      c.role.fill(rows, from, to, t.role);
-      if (t.cache >= 0) c.cache.fill(rows, from, to, t.cache);
-      if (t.range !== undefined) {
-        c.rangeBase.fill(rows, from, to, t.range.base);
-        c.rangeBytes.fill(rows, from, to, t.range.bytes);
-      }
-      const sc = t.smallCols;
-      for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
-      const bc = t.bigCols;
-      for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
-    }
+    countTemplates(ids, n, start, k);
+    groupStarts(start, at, k);
+    placeRows(ids, n, at, rows);
+    for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
     ids.fill(-1, 0, n);
     T.length = 0;
+  }
+
+  /** Writes template `t`'s values into the rows `rows[from, to)`. */
+  private fillTemplate(t: RowTemplate, rows: Int32Array, from: number, to: number): void {
+    const c = this.c;
+    c.op.fill(rows, from, to, t.op);
+    if (t.error >= 0) c.error.fill(rows, from, to, t.error);
+    c.role.fill(rows, from, to, t.role);
+    if (t.cache >= 0) c.cache.fill(rows, from, to, t.cache);
+    if (t.range !== undefined) {
+      c.rangeBase.fill(rows, from, to, t.range.base);
+      c.rangeBytes.fill(rows, from, to, t.range.bytes);
+    }
+    const sc = t.smallCols;
+    for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
+    const bc = t.bigCols;
+    for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
   }
 
   /** Emits the rows not yet in a batch. */
@@ -603,6 +597,31 @@ export class TraceBuilder {
       if (this.row >= this.batchRows) this.flush();
       else this.grow();
     }
+  }
+}
+
+/** expandTemplates' counting sort, 1: rows per template number (`start[id + 1]`), zeroed first. */
+function countTemplates(ids: Int32Array, n: number, start: Int32Array, k: number): void {
+  start.fill(0, 0, k + 1);
+  for (let r = 0; r < n; r++) {
+    const id = ids[r]!;
+    if (id >= 0) start[id + 1]!++;
+  }
+}
+
+/** 2: where each template's rows start (prefix sums), and where its next row goes. */
+function groupStarts(start: Int32Array, at: Int32Array, k: number): void {
+  for (let i = 0; i < k; i++) {
+    start[i + 1]! += start[i]!;
+    at[i] = start[i]!;
+  }
+}
+
+/** 3: the rows in template order. */
+function placeRows(ids: Int32Array, n: number, at: Int32Array, rows: Int32Array): void {
+  for (let r = 0; r < n; r++) {
+    const id = ids[r]!;
+    if (id >= 0) rows[at[id]!++] = r;
   }
 }
 
