@@ -37,10 +37,31 @@ export interface QueueRows {
   queueGeometry(e: GeometryEvent): void;
 }
 
+/**
+ * Also takes a pair's commands kept as numbers (formats/ingest/qemu-items.ts): a command of `n`
+ * known words (2 to 4) whose halves are in `halves` from `from` (word i: low half at from + 2i,
+ * high half next), QEMU's slot, wrap, line and time; `merged`: paired with the guest's (origin
+ * `merged`, the guest's CPU as `t.tid`: formats/ingest/align.ts `mergeCommand` makes the same
+ * event as an object), else QEMU's alone (`command` of its two words).
+ */
+export interface PairRows extends QueueRows {
+  commandOfHalves(
+    slot: number,
+    wrap: number,
+    halves: ArrayLike<number>,
+    from: number,
+    n: number,
+    merged: boolean,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void;
+}
+
 export { unsigned64 };
 
 /** Queue events as objects, handed out by `take()` (or, in a subclass, to `add`). */
-export class EventRows implements QueueRows {
+export class EventRows implements PairRows {
   private out: CaptureEvent[] = [];
 
   /** The events made since the last call. */
@@ -93,6 +114,34 @@ export class EventRows implements QueueRows {
       detail,
     };
     this.add(cmd);
+  }
+
+  commandOfHalves(
+    slot: number,
+    wrap: number,
+    halves: ArrayLike<number>,
+    from: number,
+    n: number,
+    merged: boolean,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void {
+    const h = halves;
+    if (!merged) return this.command(slot, wrap, h[from + 1]!, h[from]!, h[from + 3]!, h[from + 2]!, file, line, t, undefined);
+    const words: bigint[] = [];
+    for (let i = 0; i < n; i++) words.push(word(h[from + 2 * i + 1]!, h[from + 2 * i]!));
+    this.add({
+      kind: 'cmd',
+      slot,
+      wrap: wrap === NO_WRAP ? undefined : wrap,
+      words,
+      known: undefined,
+      at: { file, line },
+      ts_ns: t.ts_ns,
+      cpu: t.tid,
+      origin: 'merged',
+    });
   }
 
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {

@@ -61,19 +61,63 @@ export interface Agreement {
   agree: boolean;
 }
 
-/**
- * An alignable QEMU command (or none, at the end) with the QEMU events before it: as objects, or as
- * the position where they end in the reader's buffer (qemu-items.ts: passed on in the output).
- */
-export type Item = { readonly pre: readonly CaptureEvent[] | number; readonly cmd: CmdEvent | undefined };
+/** An alignable QEMU command (or none, at the end) with the QEMU events before it, as objects. */
+export type Item = { readonly pre: readonly CaptureEvent[]; readonly cmd: CmdEvent | undefined };
 
-/** What the aligner hands on: an event, or the position up to which the QEMU events kept as numbers go (qemu-items.ts `replay`). */
+/**
+ * What the aligner hands on: an event, or a position in the pair's QEMU side kept as numbers: its
+ * events up to there go next (qemu-items.ts `replay`).
+ */
 export type PairOut = CaptureEvent | number;
 
-/** Appends an item's events (or their end position) to the output. */
-function emitPre(pre: Item['pre'], out: PairOut[]): void {
-  if (typeof pre === 'number') out.push(pre);
-  else for (const e of pre) out.push(e);
+/**
+ * The QEMU side's items as the aligner reads them (each an alignable command with the events
+ * before it, or the events after the last one): objects (`Item`, ObjectItems) or positions in a
+ * buffer of numbers (qemu-items.ts).
+ */
+export interface QemuItems<I> {
+  /** Does the item end in a command (else it is the events after the last one)? */
+  hasCommand(i: I): boolean;
+  /** Does its command agree with the guest's `g` on every bit both know (`sameCommand`)? */
+  same(i: I, g: CmdEvent): boolean;
+  /** Its command as an event object (for the report's words and names: rare). */
+  event(i: I): CmdEvent;
+  /** Are the type bits of its command unknown (no `vtd_inv_desc` line)? */
+  opUnknown(i: I): boolean;
+  /** Hands on its events before the command. */
+  emitPre(i: I, out: PairOut[]): void;
+  /** Hands on its events and its command merged with the guest's `g` (`mergeCommand`). */
+  emitMerged(i: I, g: CmdEvent, out: PairOut[]): void;
+  /** Hands on its events and its command, QEMU's alone. */
+  emitOnly(i: I, out: PairOut[]): void;
+}
+
+/** Items as objects (`itemsOf`). */
+class ObjectItems implements QemuItems<Item> {
+  constructor(private readonly opcodeUnknown: (c: CmdEvent) => boolean) {}
+  hasCommand(i: Item): boolean {
+    return i.cmd !== undefined;
+  }
+  same(i: Item, g: CmdEvent): boolean {
+    return sameCommand(i.cmd!, g);
+  }
+  event(i: Item): CmdEvent {
+    return i.cmd!;
+  }
+  opUnknown(i: Item): boolean {
+    return this.opcodeUnknown(i.cmd!);
+  }
+  emitPre(i: Item, out: PairOut[]): void {
+    for (const e of i.pre) out.push(e);
+  }
+  emitMerged(i: Item, g: CmdEvent, out: PairOut[]): void {
+    this.emitPre(i, out);
+    out.push(mergeCommand(i.cmd!, g));
+  }
+  emitOnly(i: Item, out: PairOut[]): void {
+    this.emitPre(i, out);
+    if (i.cmd !== undefined) out.push(i.cmd);
+  }
 }
 
 /**
@@ -93,7 +137,7 @@ class Ahead<T> {
     while (this.buf.length - this.pos < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
-      else for (const v of r.value) this.buf.push(v);
+      else append(this.buf, r.value);
     }
     return Math.min(n, this.buf.length - this.pos);
   }
@@ -119,6 +163,14 @@ class Ahead<T> {
     }
     return v;
   }
+}
+
+/**
+ * Appends `values` to `buf`. A loop of its own: inside the async `fill`, V8 compiled it on stack
+ * before the code after it had run, and the code deoptimized there (docs/ingest.md, seventeenth pass).
+ */
+function append<T>(buf: (T | undefined)[], values: readonly T[]): void {
+  for (const v of values) buf.push(v);
 }
 
 /** QEMU events grouped so that each alignable command carries the events before it. */
@@ -243,14 +295,15 @@ export class Aligner {
   /** The merged event stream, in batches. `report` is complete when the stream ends. */
   merge(qemu: AsyncIterable<CaptureEvent[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
     // itemsOf's items carry their events as objects: no position reaches the output.
-    return this.mergeItems(itemsOf(qemu, this.alignable), guest) as AsyncGenerator<CaptureEvent[]>;
+    const side = new ObjectItems((c) => this.opUnknown(c));
+    return this.mergeItems(itemsOf(qemu, this.alignable), side, guest) as AsyncGenerator<CaptureEvent[]>;
   }
 
   /**
    * `merge` of a QEMU side already grouped into items (each command this aligner aligns with the
-   * events before it; qemu-items.ts).
+   * events before it), read through `side` (qemu-items.ts: positions in a buffer of numbers).
    */
-  async *mergeItems(qemu: AsyncIterable<Item[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<PairOut[]> {
+  async *mergeItems<I>(qemu: AsyncIterable<I[]>, side: QemuItems<I>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<PairOut[]> {
     const Q = new Ahead(qemu[Symbol.asyncIterator]());
     const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
     const r = this.report;
@@ -262,50 +315,50 @@ export class Aligner {
         yield out;
         out = [];
       }
+      if (synced && !lost && this.matchRun(side, Q, G, out)) continue;
       if (!Q.has(1)) await Q.fill(1);
-      const qi = Q.at(0);
-      if (qi === undefined) break;
-      if (qi.cmd === undefined) {
-        emitPre(Q.shift().pre, out);
+      if (!Q.has(1)) break;
+      const qi = Q.at(0)!;
+      if (!side.hasCommand(qi)) {
+        side.emitPre(Q.shift(), out);
         continue;
       }
       const haveGuest = !lost && (G.has(1) || (await G.fill(1)) > 0);
       if (!haveGuest) {
         // The guest stopped tracing (or was given up on): the rest is QEMU's alone.
-        this.qemuOnly(Q.shift(), lost ? 'unmatched' : synced ? 'after' : 'before', out);
+        this.qemuOnly(side, Q.shift(), lost ? 'unmatched' : synced ? 'after' : 'before', out);
         continue;
       }
       if (!synced) {
-        const s = await this.findSync(Q, G, START_SEARCH, 64);
+        const s = await this.findSync(side, Q, G, START_SEARCH, 64);
         if (s === undefined) {
-          this.diverge(Q, G, `no common start: the guest's first command is not among QEMU's first ${START_SEARCH} commands`);
+          this.diverge(side, Q, G, `no common start: the guest's first command is not among QEMU's first ${START_SEARCH} commands`);
           lost = true;
           continue;
         }
-        for (let i = 0; i < s.i; i++) this.qemuOnly(Q.shift(), 'before', out);
+        for (let i = 0; i < s.i; i++) this.qemuOnly(side, Q.shift(), 'before', out);
         for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
         synced = true;
         continue;
       }
       const g = G.at(0)!;
-      if (sameCommand(qi.cmd, g)) {
+      if (side.same(qi, g)) {
         Q.shift();
         G.shift();
         r.qemu_commands++;
         r.guest_commands++;
         r.matched++;
-        if (this.opUnknown(qi.cmd) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
-        emitPre(qi.pre, out);
-        out.push(mergeCommand(qi.cmd, g));
+        if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
+        side.emitMerged(qi, g, out);
         continue;
       }
-      this.diverge(Q, G, `QEMU has ${this.describe(qi.cmd)}, the guest ${this.describe(g)}`);
-      const s = await this.findSync(Q, G, RESYNC_SEARCH, RESYNC_SEARCH);
+      this.diverge(side, Q, G, `QEMU has ${this.describe(side.event(qi))}, the guest ${this.describe(g)}`);
+      const s = await this.findSync(side, Q, G, RESYNC_SEARCH, RESYNC_SEARCH);
       if (s === undefined) {
         lost = true;
         continue;
       }
-      for (let i = 0; i < s.i; i++) this.qemuOnly(Q.shift(), 'unmatched', out);
+      for (let i = 0; i < s.i; i++) this.qemuOnly(side, Q.shift(), 'unmatched', out);
       for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
     }
     // QEMU ended first: what is left of the guest never reached the queue QEMU logged.
@@ -314,17 +367,43 @@ export class Aligner {
     yield out;
   }
 
-  private qemuOnly(item: Item, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
-    emitPre(item.pre, out);
-    const c = item.cmd;
-    if (c === undefined) return;
+  /**
+   * Pairs the agreeing commands both lookaheads hold, up to an output batch: what the loop of
+   * `mergeItems` does for them once synced, in a loop of its own (a long loop inside an async
+   * generator makes V8 compile the whole generator on stack: docs/ingest.md, sixteenth pass).
+   * Returns whether it paired any; it stops where the loop has more to do (a stream to read, an
+   * item without a command, a mismatch).
+   */
+  private matchRun<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, out: PairOut[]): boolean {
+    const r = this.report;
+    let any = false;
+    while (out.length < 1024 && Q.has(1) && G.has(1)) {
+      const qi = Q.at(0)!;
+      if (!side.hasCommand(qi)) break;
+      const g = G.at(0)!;
+      if (!side.same(qi, g)) break;
+      Q.shift();
+      G.shift();
+      r.qemu_commands++;
+      r.guest_commands++;
+      r.matched++;
+      if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
+      side.emitMerged(qi, g, out);
+      any = true;
+    }
+    return any;
+  }
+
+  private qemuOnly<I>(side: QemuItems<I>, item: I, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
+    if (!side.hasCommand(item)) return side.emitPre(item, out);
+    const c = side.event(item);
     const r = this.report;
     r.qemu_commands++;
     if (where === 'before') r.qemu_before_guest++;
     else if (where === 'after') r.qemu_after_guest++;
     else r.qemu_unmatched++;
     bump(r.qemu_only_ops, this.opName(c));
-    out.push(c);
+    side.emitOnly(item, out);
   }
 
   private guestOnly(_g: CmdEvent): void {
@@ -332,11 +411,11 @@ export class Aligner {
     this.report.guest_unmatched++;
   }
 
-  private diverge(Q: Ahead<Item>, G: Ahead<CmdEvent>, message: string): void {
+  private diverge<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, message: string): void {
     const r = this.report;
     r.divergences++;
     if (r.first_divergence !== null) return;
-    const q = Q.at(0)?.cmd;
+    const q = Q.has(1) && side.hasCommand(Q.at(0)!) ? side.event(Q.at(0)!) : undefined;
     const g = G.at(0);
     r.first_divergence = {
       after_matched: r.matched,
@@ -350,7 +429,13 @@ export class Aligner {
    * The nearest (i, j), smallest i + j first, such that QEMU's commands from i and the guest's from
    * j agree for WINDOW commands (or up to the end of the shorter side).
    */
-  private async findSync(Q: Ahead<Item>, G: Ahead<CmdEvent>, maxQ: number, maxG: number): Promise<{ i: number; j: number } | undefined> {
+  private async findSync<I>(
+    side: QemuItems<I>,
+    Q: Ahead<I>,
+    G: Ahead<CmdEvent>,
+    maxQ: number,
+    maxG: number,
+  ): Promise<{ i: number; j: number } | undefined> {
     // Look close first and widen: the common case is a match at (0, 0).
     for (let lim = Math.min(64, maxQ); ; lim = Math.min(lim * 4, maxQ)) {
       const nq = await Q.fill(lim + WINDOW);
@@ -359,9 +444,9 @@ export class Aligner {
         const w = Math.min(WINDOW, nq - i, ng - j);
         if (w <= 0) return false;
         for (let k = 0; k < w; k++) {
-          const q = Q.at(i + k)?.cmd;
-          if (q === undefined) return k > 0; // QEMU's trailing events: the run reached the end
-          if (!sameCommand(q, G.at(j + k)!)) return false;
+          const q = Q.at(i + k)!;
+          if (!side.hasCommand(q)) return k > 0; // QEMU's trailing events: the run reached the end
+          if (!side.same(q, G.at(j + k)!)) return false;
         }
         return true;
       };

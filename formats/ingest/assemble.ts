@@ -14,7 +14,7 @@ import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header
 import { TraceFileWriter, withVersion } from '../trace/io.js';
 import type { Origin } from '../trace/schema.js';
 import { RingWatch } from './overrun.js';
-import { EventRows, NO_WRAP, type QueueRows } from '../capture/queue-rows.js';
+import { EventRows, NO_WRAP, type PairRows } from '../capture/queue-rows.js';
 import type { Stamp } from '../capture/stamp.js';
 
 export interface Geometry {
@@ -46,12 +46,12 @@ const bump = (m: Record<string, number>, k: string) => {
 };
 
 /**
- * Also a QueueRows (formats/capture/queue-rows.ts): a QEMU queue reader can hand it each command,
+ * Also a QueueRows and PairRows (formats/capture/queue-rows.ts): a QEMU queue reader can hand it each command,
  * doorbell and ack as numbers, which go straight into the builder's columns once the trace has
  * started (what `push` of the same event object writes); before that, and for anything `write`
  * words a warning about, the event object is made and pushed.
  */
-export class TraceAssembler implements QueueRows {
+export class TraceAssembler implements PairRows {
   private held: CaptureEvent[] = [];
   private geometry: Geometry;
   private writer: TraceFileWriter | undefined;
@@ -145,6 +145,33 @@ export class TraceAssembler implements QueueRows {
       return this.pushObjects();
     }
     const d = b.commandHalves(slot, wrap === NO_WRAP ? undefined : wrap, w0hi, w0lo, w1hi, w1lo, t);
+    this.watch!.command(slot, d.error !== undefined);
+    this.counts.commands++;
+    this.opCounts.set(d.name, (this.opCounts.get(d.name) ?? 0) + 1);
+  }
+
+  /**
+   * A pair's command kept as numbers (queue-rows.ts PairRows): what `command` writes, or, merged,
+   * what `write` writes for the event EventRows makes of it, its words cut to the slot's.
+   */
+  commandOfHalves(
+    slot: number,
+    wrap: number,
+    halves: ArrayLike<number>,
+    from: number,
+    n: number,
+    merged: boolean,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void {
+    const b = this.builder;
+    if (b === undefined || slot >= this.geometry.entries) {
+      this.objects.commandOfHalves(slot, wrap, halves, from, n, merged, file, line, t);
+      return this.pushObjects();
+    }
+    const w = wrap === NO_WRAP ? undefined : wrap;
+    const d = b.commandOfHalves(slot, w, halves, from, Math.min(n, this.words), t, merged ? 'merged' : undefined);
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
     this.opCounts.set(d.name, (this.opCounts.get(d.name) ?? 0) + 1);

@@ -293,7 +293,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const kept = items ? new QemuVtdItems() : undefined;
   const stream = aligner
     ? kept
-      ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, kept, opts.progress), g!)
+      ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, kept, opts.progress), kept, g!)
       : aligner.merge(q!, g!)
     : (q ?? g);
   try {

@@ -1,12 +1,15 @@
-// A pair's QEMU waits, doorbells and acks are kept as numbers (qemu-items.ts) and handed on when the
-// aligner's output reaches an item's position. Replayed into EventRows, they must be the objects
-// EventRows makes of the same calls, in the same order around the alignable commands, however far
-// the replay lags behind the reading: the buffer both grows (a long lag, as when the aligner looks
-// 64 K commands ahead for the guest's first one) and drops what was replayed (a short lag).
+// A pair's QEMU events are kept as numbers (qemu-items.ts) and handed on when the aligner's output
+// reaches an item's position. Replayed into EventRows, they must be the objects EventRows makes of
+// the same calls, in the same order, an item merged with a guest command being the object
+// mergeCommand makes of the two, however far the replay lags behind the reading: the buffer both
+// grows (a long lag, as when the aligner looks 64 K commands ahead for the guest's first one) and
+// drops what was replayed (a short lag).
 import { describe, expect, it } from 'vitest';
-import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
+import { ALL, type CaptureEvent, type CmdEvent, type GeometryEvent } from '../capture/events.js';
+import { isVtdWait } from '../capture/guest-vtd.js';
 import { EventRows, NO_WRAP, type QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
+import { mergeCommand, sameCommand, type PairOut } from './align.js';
 import { QemuVtdItems } from './qemu-items.js';
 
 const FILE = 'qemu.log';
@@ -22,7 +25,9 @@ function feed(rows: QueueRows, steps: number, between?: (k: number) => void): vo
     t.set(k % 7 === 0 ? undefined : 1000 + (k % 3), k % 11 !== 0, k >>> 4, (k * 7919) >>> 0);
     const slot = (2 * k) % 256;
     const wrap = ((2 * k) >> 8) & 1;
-    rows.command(slot, k % 13 === 0 ? NO_WRAP : wrap, k, IOTLB | (k << 4), 0, k + 1, FILE, 4 * k + 1, t, undefined);
+    // Now and then a command whose type QEMU could not tell (aligned all the same).
+    if (k % 17 === 5) rows.unknownCommand(slot, wrap, FILE, 4 * k + 1, t, undefined);
+    else rows.command(slot, k % 13 === 0 ? NO_WRAP : wrap, k, IOTLB | (k << 4), 0, k + 1, FILE, 4 * k + 1, t, undefined);
     rows.command(slot + 1, wrap, 0, WAIT | 0x20, 0x1234, 0x5678, FILE, 4 * k + 2, t, undefined);
     rows.doorbell(slot + 2, wrap, FILE, 4 * k + 3, t);
     if (k % 97 === 0) rows.ack(FILE, 4 * k + 4, t);
@@ -40,18 +45,48 @@ function feed(rows: QueueRows, steps: number, between?: (k: number) => void): vo
   }
 }
 
-/** The events in output order: each item's kept events (replayed) then its command, as the aligner hands them on. */
+/**
+ * The guest command the i-th item is merged with, or none (QEMU's alone): its qw0/qw1 those of
+ * `q` (any for a command of unknown type), 4 words mostly (some 2), now and then with `known`
+ * (which goes on as mergeCommand's object).
+ */
+function guestFor(i: number, q: CmdEvent): CmdEvent | undefined {
+  if (i % 3 === 2) return undefined;
+  const w0 = q.known === undefined ? q.words[0]! : 0x3n | (BigInt(i) << 40n);
+  const w1 = q.known === undefined ? q.words[1]! : 0xffffffff00000000n + BigInt(i);
+  const words = i % 10 === 6 ? [w0, w1] : [w0, w1, BigInt(i), 0xdeadbeef00000000n + BigInt(i)];
+  return {
+    kind: 'cmd',
+    slot: 7,
+    wrap: 1,
+    words,
+    ...(i % 30 === 3 ? { known: [ALL, ALL] as const } : {}),
+    at: { file: 'guest.txt', line: i },
+    ts_ns: 5n,
+    cpu: i % 4,
+  };
+}
+
+/** The events as the aligner hands them on, each item merged (guestFor) or QEMU's alone. */
 function replayed(steps: number, lag: number): CaptureEvent[] {
   const items = new QemuVtdItems();
   const rows = new EventRows();
   const out: CaptureEvent[] = [];
-  const pending: ReturnType<QemuVtdItems['takeItems']> = [];
+  const pending: number[] = [];
+  let n = 0;
   const drain = (keep: number) => {
     while (pending.length > keep) {
       const it = pending.shift()!;
-      items.replay(it.pre as number, rows);
-      out.push(...rows.take());
-      if (it.cmd !== undefined) out.push(it.cmd);
+      const o: PairOut[] = [];
+      const g = items.hasCommand(it) ? guestFor(n++, items.event(it)) : undefined;
+      if (g !== undefined) items.emitMerged(it, g, o);
+      else items.emitOnly(it, o);
+      for (const e of o) {
+        if (typeof e === 'number') {
+          items.replay(e, rows);
+          out.push(...rows.take());
+        } else out.push(e);
+      }
     }
   };
   feed(items, steps, () => {
@@ -65,13 +100,19 @@ function replayed(steps: number, lag: number): CaptureEvent[] {
 
 describe('QemuVtdItems', () => {
   // 3,000 steps: ~6,000 kept events, past the buffer's first 1,024.
+  // What the objects give: the alignable commands (all but waits) merged by mergeCommand.
   const expected = (() => {
     const r = new EventRows();
     feed(r, 3000);
-    return r.take();
+    let n = 0;
+    return r.take().map((e) => {
+      if (e.kind !== 'cmd' || isVtdWait(e)) return e;
+      const g = guestFor(n++, e);
+      return g === undefined ? e : mergeCommand(e, g);
+    });
   })();
 
-  it.each([0, 1, 5, 2999])('replays the kept events in order with a lag of %i items', (lag) => {
+  it.each([0, 1, 5, 2999])('replays the events in order, merged or not, with a lag of %i items', (lag) => {
     const got = replayed(3000, lag);
     expect(got.length).toBe(expected.length);
     expect(got).toEqual(expected);
@@ -81,10 +122,25 @@ describe('QemuVtdItems', () => {
     const items = new QemuVtdItems();
     feed(items, 3);
     const its = items.takeItems();
-    // 3 IOTLB commands align; the waits, doorbells and the ack (step 0) are kept: 3 + 3 + 1 = 7.
-    expect(its.map((i) => i.pre)).toEqual([0, 3, 5]);
-    expect(its.every((i) => i.cmd?.kind === 'cmd')).toBe(true);
-    expect(items.rest()).toEqual([{ pre: 7, cmd: undefined }]);
+    // 3 IOTLB commands align (positions 0, 4, 7 among the 10 events: the ack of step 0 is the fourth).
+    expect(its).toEqual([0, 4, 7]);
+    expect(its.map((i) => items.event(i).slot)).toEqual([0, 2, 4]);
+    expect(items.rest()).toEqual([~10]);
     expect(items.rest()).toEqual([]);
+  });
+
+  it('compares an item with a guest command as sameCommand does', () => {
+    const items = new QemuVtdItems();
+    feed(items, 40);
+    for (const [i, p] of items.takeItems().entries()) {
+      const q = items.event(p);
+      const g = guestFor(i, q) ?? guestFor(0, q)!;
+      const words = [...g.words];
+      words[i % 2] = words[i % 2]! ^ (1n << BigInt(i % 64));
+      const other = { ...g, words };
+      expect(items.same(p, g)).toBe(sameCommand(q, g));
+      expect(items.same(p, other)).toBe(sameCommand(q, other));
+      expect(items.opUnknown(p)).toBe(q.known !== undefined);
+    }
   });
 });

@@ -1,35 +1,56 @@
-// The pair's VT-d QEMU side grouped into the aligner's items (align.ts `Item`: each alignable
-// command with the events before it) as the queue's state machine emits them, instead of as event
-// batches that `itemsOf` walks again. Only the alignable commands become event objects (EventRows'
-// objects, field for field: the aligner compares and merges them). The events between them (the
-// waits, doorbells and acks, about two thirds of a strict run's QEMU events) are kept as numbers in
-// a growable buffer, and an item's `pre` is the position where its events end: the aligner passes
-// that position on in its output, and `replay` hands the events up to it to the trace assembler's
-// QueueRows calls, which write the same rows as the objects did (what a QEMU log ingested alone
-// does, readVtdLogInto). So no object, BigInt or `at` per wait, doorbell or ack (docs/ingest.md,
-// "Thirteenth pass"). Which commands align is the aligner's rule (VT-d: all but waits,
-// `isVtdWait`, read here from qw0's low half). `formats/ingest/pair-items.test.ts` checks that a
-// pair read this way and through `itemsOf` gives the same trace, summary and errors.
+// The pair's VT-d QEMU side grouped into the aligner's items (align.ts `QemuItems`: each alignable
+// command with the events before it) as the queue's state machine emits them, kept as numbers:
+// every command, wait, doorbell and ack is a record of numbers in a growable buffer, and an item is
+// the position of its alignable command there (the events before it are those since the previous
+// item). The aligner compares an item's command with the guest's from the numbers, marks it merged
+// (the guest's qw2/qw3 and CPU stored beside it) or leaves it QEMU's alone, and hands on positions;
+// `replay` hands the events up to a position to the trace assembler's QueueRows calls, which write
+// the same rows as the event objects did (what a QEMU log ingested alone does, readVtdLogInto). So
+// no object, BigInt or `at` per QEMU event, and a merged row is written from the halves
+// (docs/ingest.md, "Thirteenth pass" and "Seventeenth pass"). Which commands align is the
+// aligner's rule (VT-d: all but waits, `isVtdWait`, read here from qw0's low half).
+// `formats/ingest/pair-items.test.ts` checks that a pair read this way and through `itemsOf` gives
+// the same trace, summary and errors.
 
-import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
+import type { CmdEvent, GeometryEvent } from '../capture/events.js';
 import { isVtdWaitType } from '../capture/guest-vtd.js';
-import { EventRows, type QueueRows } from '../capture/queue-rows.js';
+import { EventRows, type PairRows, type QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
-import type { Item } from './align.js';
+import { mergeCommand, sameCommand, type PairOut, type QemuItems } from './align.js';
 
 /** What a buffered event is. */
-const CMD = 0;
+const CMD = 0; // a command that does not align (a wait)
 const DOORBELL = 1;
 const ACK = 2;
 const GEOMETRY = 3;
+const ALIGN = 4; // an alignable command, every bit known
+const UNKNOWN = 5; // an alignable command whose type no source told (unknownCommand)
+const MERGED = 6; // an alignable command paired with the guest's: written from the merged halves
+const SKIP = 7; // an alignable command handed on as an object instead (mergeCommand's rare cases)
 
-/** Numbers per buffered event: kind, slot, wrap, w0hi, w0lo, w1hi, w1lo, line, tid, timed, hi, lo. */
-const STRIDE = 12;
+/**
+ * Numbers per buffered event: kind, slot, wrap, line, tid (a merged command's: the guest's CPU),
+ * timed, hi, lo (the time's halves), the command's word count and its words' halves (low, high per
+ * word: what PairRows.commandOfHalves reads), room for 4 words.
+ */
+const STRIDE = 17;
+const WORDS = 8;
+const HALVES = 9;
 /** `tid` of a line that printed none (Stamp's undefined). */
 const NO_TID = -1;
 
-export class QemuVtdItems extends EventRows {
-  private items: Item[] = [];
+/** A guest word's 32-bit halves, read through a typed array (no BigInt made). */
+const WORD = new BigUint64Array(1);
+const HALF = new Uint32Array(WORD.buffer);
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+
+/**
+ * An item is the position of its command in the buffer; the events after the last command are the
+ * item `~end` (negative). QueueRows calls go in, positions and PairRows calls come out.
+ */
+export class QemuVtdItems implements QueueRows, QemuItems<number> {
+  private items: number[] = [];
   /** Buffered events, STRIDE numbers each; `base` is the position of the first. */
   private buf = new Float64Array(STRIDE * 1024);
   private base = 0;
@@ -37,15 +58,17 @@ export class QemuVtdItems extends EventRows {
   private end = 0;
   /** Position up to which `replay` has handed the events on. */
   private done = 0;
-  /** Position where the last item's events ended. */
+  /** Position after the last item's command. */
   private mark = 0;
   /** The file of the buffered events (one QEMU log). */
   private file = '';
   /** Geometry events (rare) by position. */
   private readonly geometry = new Map<number, GeometryEvent>();
   private readonly stamp = new Stamp();
+  /** Makes an item's command as an object (`event`: rare). */
+  private readonly objects = new EventRows();
 
-  override command(
+  command(
     slot: number,
     wrap: number,
     w0hi: number,
@@ -55,33 +78,37 @@ export class QemuVtdItems extends EventRows {
     file: string,
     line: number,
     t: Stamp,
-    detail: unknown,
+    _detail: unknown,
   ): void {
-    // Every bit known: `isVtdWait` of its words. A wait does not align: kept as numbers.
+    // Every bit known: `isVtdWait` of its words. A wait does not align.
     if (isVtdWaitType(w0lo)) return this.keep(CMD, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
-    super.command(slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t, detail);
+    this.item();
+    this.keep(ALIGN, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
   }
 
-  // unknownCommand: no type bit known, so `isVtdWait` is false: it aligns (EventRows' object).
+  /** No type bit known, so `isVtdWait` is false: it aligns. */
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, _detail: unknown): void {
+    this.item();
+    this.keep(UNKNOWN, slot, wrap, 0, 0, 0, 0, file, line, t);
+  }
 
-  override doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
+  doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
     this.keep(DOORBELL, slot, wrap, 0, 0, 0, 0, file, line, t);
   }
 
-  override ack(file: string, line: number, t: Stamp): void {
+  ack(file: string, line: number, t: Stamp): void {
     this.keep(ACK, 0, 0, 0, 0, 0, 0, file, line, t);
   }
 
-  override queueGeometry(e: GeometryEvent): void {
+  queueGeometry(e: GeometryEvent): void {
     this.geometry.set(this.end, e);
     this.keep(GEOMETRY, 0, 0, 0, 0, 0, 0, e.at.file, e.at.line, this.stamp);
   }
 
-  /** Every event object made here is an alignable command: an item with the events kept before it. */
-  protected override add(e: CaptureEvent): void {
-    if (e.kind !== 'cmd') throw new Error(`internal: a QEMU ${e.kind} event reached the pair's items as an object`);
-    this.items.push({ pre: this.end, cmd: e });
-    this.mark = this.end;
+  /** The command about to be kept is an item. */
+  private item(): void {
+    this.items.push(this.end);
+    this.mark = this.end + 1;
   }
 
   private keep(
@@ -104,15 +131,16 @@ export class QemuVtdItems extends EventRows {
     b[i] = kind;
     b[i + 1] = slot;
     b[i + 2] = wrap;
-    b[i + 3] = w0hi;
-    b[i + 4] = w0lo;
-    b[i + 5] = w1hi;
-    b[i + 6] = w1lo;
-    b[i + 7] = line;
-    b[i + 8] = t.tid ?? NO_TID;
-    b[i + 9] = t.timed ? 1 : 0;
-    b[i + 10] = t.hi;
-    b[i + 11] = t.lo;
+    b[i + 3] = line;
+    b[i + 4] = t.tid ?? NO_TID;
+    b[i + 5] = t.timed ? 1 : 0;
+    b[i + 6] = t.hi;
+    b[i + 7] = t.lo;
+    b[i + WORDS] = 2;
+    b[i + HALVES] = w0lo;
+    b[i + HALVES + 1] = w0hi;
+    b[i + HALVES + 2] = w1lo;
+    b[i + HALVES + 3] = w1hi;
     this.end++;
   }
 
@@ -130,36 +158,137 @@ export class QemuVtdItems extends EventRows {
   }
 
   /** The items completed since the last call. */
-  takeItems(): Item[] {
+  takeItems(): number[] {
     const o = this.items;
     this.items = [];
     return o;
   }
 
   /** At the end: the events after the last alignable command, as an item without a command. */
-  rest(): Item[] {
-    return this.end === this.mark ? [] : [{ pre: (this.mark = this.end), cmd: undefined }];
+  rest(): number[] {
+    if (this.end === this.mark) return [];
+    this.mark = this.end;
+    return [~this.end];
   }
 
-  /** Hands the events kept up to position `to` (an item's `pre`) on to `rows`, in order. */
-  replay(to: number, rows: QueueRows): void {
+  // The aligner's view of an item (align.ts QemuItems).
+
+  hasCommand(p: number): boolean {
+    return p >= 0;
+  }
+
+  /** `sameCommand` of the item's command and the guest's, from the numbers. */
+  same(p: number, g: CmdEvent): boolean {
+    if (g.known !== undefined) return sameCommand(this.event(p), g);
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    // No type bit known: nothing to compare.
+    if (b[i] === UNKNOWN) return true;
+    const h = i + HALVES;
+    WORD[0] = g.words[0] ?? 0n;
+    if (HALF[LO] !== b[h] || HALF[HI] !== b[h + 1]) return false;
+    WORD[0] = g.words[1] ?? 0n;
+    return HALF[LO] === b[h + 2] && HALF[HI] === b[h + 3];
+  }
+
+  event(p: number): CmdEvent {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    this.stampAt(i);
+    const o = this.objects;
+    const h = i + HALVES;
+    const slot = b[i + 1]! | 0;
+    const wrap = b[i + 2]! | 0;
+    const line = b[i + 3]! | 0;
+    if (b[i] === UNKNOWN) o.unknownCommand(slot, wrap, this.file, line, this.stamp, undefined);
+    else o.command(slot, wrap, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, this.file, line, this.stamp, undefined);
+    return o.take()[0] as CmdEvent;
+  }
+
+  opUnknown(p: number): boolean {
+    return this.buf[(p - this.base) * STRIDE] === UNKNOWN;
+  }
+
+  emitPre(p: number, out: PairOut[]): void {
+    out.push(p >= 0 ? p : ~p);
+  }
+
+  emitOnly(p: number, out: PairOut[]): void {
+    out.push(p >= 0 ? p + 1 : ~p);
+  }
+
+  /**
+   * The item's command merged with the guest's `g` as `mergeCommand` merges them, written when
+   * replayed: QEMU's qw0/qw1 (or the guest's, when QEMU could not tell the type), the guest's
+   * further words, its CPU. A guest command that is not fully known or has more than four words
+   * (never, from qi_submit) goes on as mergeCommand's object.
+   */
+  emitMerged(p: number, g: CmdEvent, out: PairOut[]): void {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    const w = g.words;
+    if (g.known !== undefined || w.length > 4) {
+      out.push(p, mergeCommand(this.event(p), g));
+      b[i] = SKIP;
+      return;
+    }
+    // QEMU's qw0/qw1 when it knows them (ALIGN), else the guest's; the further words the guest's.
+    const h = i + HALVES;
+    for (let k = b[i] === ALIGN ? 2 : 0; k < 4; k++) {
+      WORD[0] = w[k] ?? 0n;
+      b[h + 2 * k] = HALF[LO]!;
+      b[h + 2 * k + 1] = HALF[HI]!;
+    }
+    b[i] = MERGED;
+    b[i + WORDS] = Math.max(2, w.length);
+    if (g.cpu !== undefined) b[i + 4] = g.cpu;
+    out.push(p + 1);
+  }
+
+  /**
+   * The stamp of the event at index `i`. A number read from the Float64Array is a heap number until
+   * optimized code reads it; stored as such in a field that holds small integers (the Stamp's `hi`
+   * and `tid`, an `at`'s `line`), it changes the field to a double and the map of every object of
+   * that shape, and the optimized code that reads them deoptimizes ("wrong map": the QEMU queue's
+   * flushDoorbell and `keep`, docs/ingest.md, seventeenth pass): they go back to integers first
+   * (`| 0`: at most 32 bits signed; `>>> 0`: a time's 32-bit halves).
+   */
+  private stampAt(i: number): void {
+    const b = this.buf;
+    const tid = b[i + 4]! | 0;
+    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]! >>> 0, b[i + 7]! >>> 0);
+  }
+
+  /** Hands the events kept up to position `to` (from the aligner's output) on to `rows`, in order. */
+  replay(to: number, rows: PairRows): void {
     const b = this.buf;
     const t = this.stamp;
     const file = this.file;
     for (let p = this.done; p < to; p++) {
       const i = (p - this.base) * STRIDE;
-      const tid = b[i + 8]!;
-      t.set(tid === NO_TID ? undefined : tid, b[i + 9] === 1, b[i + 10]!, b[i + 11]!);
+      this.stampAt(i);
+      // Integers again (stampAt).
+      const slot = b[i + 1]! | 0;
+      const wrap = b[i + 2]! | 0;
+      const line = b[i + 3]! | 0;
       const kind = b[i]!;
       switch (kind) {
+        // Every command through one call (one copy of the builder's row path in what V8 compiles).
         case CMD:
-          rows.command(b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, file, b[i + 7]!, t, undefined);
+        case ALIGN:
+        case MERGED:
+          rows.commandOfHalves(slot, wrap, b, i + HALVES, b[i + WORDS]! | 0, kind === MERGED, file, line, t);
           break;
         case DOORBELL:
-          rows.doorbell(b[i + 1]!, b[i + 2]!, file, b[i + 7]!, t);
+          rows.doorbell(slot, wrap, file, line, t);
           break;
         case ACK:
-          rows.ack(file, b[i + 7]!, t);
+          rows.ack(file, line, t);
+          break;
+        case UNKNOWN:
+          rows.unknownCommand(slot, wrap, file, line, t, undefined);
+          break;
+        case SKIP:
           break;
         default:
           rows.queueGeometry(this.geometry.get(p)!);

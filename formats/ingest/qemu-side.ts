@@ -33,7 +33,6 @@ import { Stamp } from '../capture/stamp.js';
 import { readLineChunks, type LineChunk } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
-import type { Item } from './align.js';
 import { decodeEvents, type Wire } from './event-wire.js';
 import { QemuVtdItems } from './qemu-items.js';
 import { BatchOrder, replayRows, type RowBatch } from './row-wire.js';
@@ -54,7 +53,7 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
  * A VT-d QEMU log as the aligner's items (qemu-items.ts), a block of lines at a time: the pair's
  * QEMU side, read like `qemuEvents` but grouped as the queue emits its events.
  */
-export async function* qemuVtdItems(file: string, diag: Diagnostics, rows: QemuVtdItems, progress?: Progress): AsyncGenerator<Item[]> {
+export async function* qemuVtdItems(file: string, diag: Diagnostics, rows: QemuVtdItems, progress?: Progress): AsyncGenerator<number[]> {
   const q = new VtdQemuQueue(diag, { details: false, rows });
   for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
   q.end();

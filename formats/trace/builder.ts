@@ -144,7 +144,8 @@ export class TraceBuilder {
   private readonly templates = new WordCache<RowTemplate>(TEMPLATE_CAPACITY);
   /** The same by the words' 32-bit halves (`commandHalves`: no BigInt per row). */
   private readonly halfTemplates = new HalfWordCache<RowTemplate>();
-  private readonly key = new Uint32Array(4);
+  /** A command's words as 32-bit halves (low, high per word): the half-template key. */
+  private readonly key = new Uint32Array(8);
   /** Infers the `cause` of each command as it is built (VT-d captures; formats/trace/cause.ts). */
   private causes: CauseSource | undefined;
   /** Per row of the batch: the number of its row template in `batchTemplates`, or -1 (none). */
@@ -320,21 +321,51 @@ export class TraceBuilder {
    * is decoded once). Returns the decode.
    */
   commandHalves(slot: number, wrap: number | undefined, w0hi: number, w0lo: number, w1hi: number, w1lo: number, t: Stamp): Decoded {
-    const r = this.beginAt(this.kindCodes.cmd, t);
-    const c = this.c;
-    c.slot.set(r, slot);
-    if (wrap !== undefined) c.wrap.set(r, wrap);
-    c.w[0]!.setHalves(r, w0hi, w0lo);
-    c.w[1]!.setHalves(r, w1hi, w1lo);
     const k = this.key;
     k[0] = w0lo;
     k[1] = w0hi;
     k[2] = w1lo;
     k[3] = w1hi;
-    let tpl = this.halfTemplates.find(k, 0, 4);
+    return this.rowOfHalves(slot, wrap, 2, t, this.origin);
+  }
+
+  /**
+   * A fully known command of `n` words (2 to the queue's words per slot) whose halves are in
+   * `halves` from `from` (word i: low half at from + 2i, high half next), with origin `origin`
+   * (default: the builder's), its time and thread from `t`: the row `command` writes for the same
+   * words and meta (a pair's commands: formats/ingest/qemu-items.ts).
+   */
+  commandOfHalves(
+    slot: number,
+    wrap: number | undefined,
+    halves: ArrayLike<number>,
+    from: number,
+    n: number,
+    t: Stamp,
+    origin?: Origin,
+  ): Decoded {
+    if (n > this.words) throw new Error(`builder: ${n} words in a ${this.header.desc_bytes}-byte queue`);
+    const k = this.key;
+    for (let i = 0; i < 2 * n; i++) k[i] = halves[from + i]!;
+    return this.rowOfHalves(slot, wrap, n, t, origin === undefined ? this.origin : this.originCodes.get(origin)!);
+  }
+
+  /** The row of the `n` words whose halves are the first 2n of `key`. */
+  private rowOfHalves(slot: number, wrap: number | undefined, n: number, t: Stamp, origin: number): Decoded {
+    const r = this.beginAt(this.kindCodes.cmd, t, origin);
+    const c = this.c;
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    const k = this.key;
+    c.w[0]!.setHalves(r, k[1]!, k[0]!);
+    c.w[1]!.setHalves(r, k[3]!, k[2]!);
+    for (let i = 2; i < n; i++) c.w[i]!.setHalves(r, k[2 * i + 1]!, k[2 * i]!);
+    let tpl = this.halfTemplates.find(k, 0, 2 * n);
     if (tpl === undefined) {
-      tpl = this.template([unsigned64(w0hi, w0lo), unsigned64(w1hi, w1lo)]);
-      this.halfTemplates.keep(k, 0, 4, tpl);
+      const words = [unsigned64(k[1]!, k[0]!), unsigned64(k[3]!, k[2]!)];
+      for (let i = 2; i < n; i++) words.push(unsigned64(k[2 * i + 1]!, k[2 * i]!));
+      tpl = this.template(words);
+      this.halfTemplates.keep(k, 0, 2 * n, tpl);
     }
     this.writeTemplate(r, tpl);
     this.end();
@@ -343,7 +374,7 @@ export class TraceBuilder {
 
   /** A doorbell with the builder's origin, its time and thread from `t` (as `doorbell` writes it). */
   doorbellAt(prod: number, wrap: number, t: Stamp): void {
-    const r = this.beginAt(this.kindCodes.doorbell, t);
+    const r = this.beginAt(this.kindCodes.doorbell, t, this.origin);
     this.c.slot.set(r, prod);
     this.c.wrap.set(r, wrap);
     this.end();
@@ -461,42 +492,36 @@ export class TraceBuilder {
       this.groupStart = new Int32Array(Math.max(k + 1, this.groupStart.length * 2));
       this.groupEnd = new Int32Array(this.groupStart.length);
     }
+    // Each loop in a function of its own: inside one function, the first (over the batch's rows)
+    // was compiled on stack before the others had run, and the code deoptimized at each of them
+    // ("insufficient type feedback": compiled three times on every ingest, docs/ingest.md,
+    // seventeenth pass).
     const start = this.groupStart;
     const at = this.groupEnd;
-    start.fill(0, 0, k + 1);
-    for (let r = 0; r < n; r++) {
-      const id = ids[r]!;
-      if (id >= 0) start[id + 1]!++;
-    }
-    for (let i = 0; i < k; i++) {
-      start[i + 1]! += start[i]!;
-      at[i] = start[i]!;
-    }
     const rows = this.groupRows;
-    for (let r = 0; r < n; r++) {
-      const id = ids[r]!;
-      if (id >= 0) rows[at[id]!++] = r;
-    }
-    const c = this.c;
-    for (let i = 0; i < k; i++) {
-      const t = T[i]!;
-      const from = start[i]!;
-      const to = start[i + 1]!;
-      c.op.fill(rows, from, to, t.op);
-      if (t.error >= 0) c.error.fill(rows, from, to, t.error);
-      c.role.fill(rows, from, to, t.role);
-      if (t.cache >= 0) c.cache.fill(rows, from, to, t.cache);
-      if (t.range !== undefined) {
-        c.rangeBase.fill(rows, from, to, t.range.base);
-        c.rangeBytes.fill(rows, from, to, t.range.bytes);
-      }
-      const sc = t.smallCols;
-      for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
-      const bc = t.bigCols;
-      for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
-    }
+    countTemplates(ids, n, start, k);
+    groupStarts(start, at, k);
+    placeRows(ids, n, at, rows);
+    for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
     ids.fill(-1, 0, n);
     T.length = 0;
+  }
+
+  /** Writes template `t`'s values into the rows `rows[from, to)`. */
+  private fillTemplate(t: RowTemplate, rows: Int32Array, from: number, to: number): void {
+    const c = this.c;
+    c.op.fill(rows, from, to, t.op);
+    if (t.error >= 0) c.error.fill(rows, from, to, t.error);
+    c.role.fill(rows, from, to, t.role);
+    if (t.cache >= 0) c.cache.fill(rows, from, to, t.cache);
+    if (t.range !== undefined) {
+      c.rangeBase.fill(rows, from, to, t.range.base);
+      c.rangeBytes.fill(rows, from, to, t.range.bytes);
+    }
+    const sc = t.smallCols;
+    for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
+    const bc = t.bigCols;
+    for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
   }
 
   /** Emits the rows not yet in a batch. */
@@ -552,14 +577,14 @@ export class TraceBuilder {
     return r;
   }
 
-  /** `begin` for a row of the builder's origin, not inferred, queue 0, no cause, time and thread from `t`. */
-  private beginAt(kind: number, t: Stamp): number {
+  /** `begin` for a row of origin code `origin`, not inferred, queue 0, no cause, time and thread from `t`. */
+  private beginAt(kind: number, t: Stamp, origin: number): number {
     const c = this.c;
     const r = this.row;
     c.seq.set(r, this.seq++);
     c.kind.set(r, kind);
     if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
-    c.origin.set(r, this.origin);
+    c.origin.set(r, origin);
     c.inferred.set(r, 0);
     if (this.header.queues !== undefined) c.queue.set(r, 0);
     if (t.tid !== undefined) c.cpu.set(r, t.tid);
@@ -572,6 +597,31 @@ export class TraceBuilder {
       if (this.row >= this.batchRows) this.flush();
       else this.grow();
     }
+  }
+}
+
+/** expandTemplates' counting sort, 1: rows per template number (`start[id + 1]`), zeroed first. */
+function countTemplates(ids: Int32Array, n: number, start: Int32Array, k: number): void {
+  start.fill(0, 0, k + 1);
+  for (let r = 0; r < n; r++) {
+    const id = ids[r]!;
+    if (id >= 0) start[id + 1]!++;
+  }
+}
+
+/** 2: where each template's rows start (prefix sums), and where its next row goes. */
+function groupStarts(start: Int32Array, at: Int32Array, k: number): void {
+  for (let i = 0; i < k; i++) {
+    start[i + 1]! += start[i]!;
+    at[i] = start[i]!;
+  }
+}
+
+/** 3: the rows in template order. */
+function placeRows(ids: Int32Array, n: number, at: Int32Array, rows: Int32Array): void {
+  for (let r = 0; r < n; r++) {
+    const id = ids[r]!;
+    if (id >= 0) rows[at[id]!++] = r;
   }
 }
 
