@@ -91,6 +91,21 @@ export function replayBareThread(path: string, jobs: number, opts: { readonly jo
 }
 
 /**
+ * Whether the `jobs` shares of a parallel run read bare hardware from a thread of its own (else each
+ * share replays bare hardware itself, beside its policies). `bareThread` when the caller says;
+ * otherwise only when a core is left for that thread: with a share on every core it is one busy
+ * thread more than there are cores, and its isolate's start, compiles and heap (TurboFan, page
+ * faults, module loading: ~0.5 s of CPU on the bench's 1M-command trace) cost more than replaying
+ * bare hardware again in each share. Measured on 2 cores, all nine policies on g1m (docs/replayer.md,
+ * fifteenth pass): 4.71 s wall, 8.9 s CPU with bare hardware in each share against 4.95 s, 9.5 s
+ * with its thread (median of 4 alternated runs each).
+ */
+export function sharesBareThread(jobs: number, opts: { readonly bareThread?: boolean }): boolean {
+  if (jobs > MAX_READERS || opts.bareThread === false) return false;
+  return opts.bareThread === true || jobs < availableParallelism();
+}
+
+/**
  * Bare hardware's thread launched before the trace is opened, when the replay will want one (a
  * guess from the names: a policy left out later may leave it unused): for the policies in this
  * thread when replayBareThread will say yes, or for the shares of a parallel run, one reader each
@@ -106,6 +121,6 @@ export function launchBareEarly(
     return undefined; // openTrace reports it
   }
   const jobs = replayJobs(path, expandPolicies(opts.policies).length, opts.jobs);
-  if (jobs > 1) return opts.bareThread !== false && jobs <= MAX_READERS ? new BareLaunch(jobs) : undefined;
+  if (jobs > 1) return sharesBareThread(jobs, opts) ? new BareLaunch(jobs) : undefined;
   return replayBareThread(path, jobs, opts) ? new BareLaunch() : undefined;
 }

@@ -4,6 +4,7 @@
 // policy order). The worker runs from dist/ (npm test builds first).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../formats/ingest/ingest.js';
@@ -11,6 +12,8 @@ import { tempDir } from '../test/helpers.js';
 import { shareFailure, shares } from './parallel.js';
 import { replayShare, ShareStopped, type ShareSpec } from './share.js';
 import { replayJobs, runReplay } from './run.js';
+import { sharesBareThread } from './bare-launch.js';
+import { MAX_READERS } from './fact-ring.js';
 
 const dir = tempDir();
 const scenario = fileURLToPath(new URL('../samples/scenarios/d-smmuv3-illegal-then-vmm-command.jsonl', import.meta.url));
@@ -38,18 +41,35 @@ describe('parallel replay', () => {
     await ingest([scenario], { output: trace });
   });
 
-  it('writes byte-identical tables with 1, 2 and 3 threads', async () => {
-    const bytes: Record<number, Buffer[]> = {};
-    for (const jobs of [1, 2, 3]) {
-      const out = join(dir, `out-${jobs}`);
-      const r = await runReplay(trace, { policies: ['all'], outDir: out, jobs });
+  it("gives the shares bare hardware's thread only when a core is left for it, unless told", () => {
+    const cores = availableParallelism();
+    expect(sharesBareThread(cores, {})).toBe(false); // a share on every core: each replays bare hardware
+    expect(sharesBareThread(cores - 1, {})).toBe(true); // a core left for it
+    expect(sharesBareThread(cores + 1, {})).toBe(false);
+    expect(sharesBareThread(cores, { bareThread: true })).toBe(true);
+    expect(sharesBareThread(2, { bareThread: false })).toBe(false);
+    expect(sharesBareThread(MAX_READERS + 1, { bareThread: true })).toBe(false); // the ring has MAX_READERS readers
+  });
+
+  it('writes byte-identical tables with 1, 2 and 3 threads, bare hardware in each share or on its thread', async () => {
+    const bytes: Record<string, Buffer[]> = {};
+    const runs: [string, number, boolean | undefined][] = [
+      ['1', 1, undefined],
+      ['2', 2, false],
+      ['3', 3, false],
+      ['2 bare thread', 2, true],
+      ['3 bare thread', 3, true],
+    ];
+    for (const [name, jobs, bareThread] of runs) {
+      const out = join(dir, `out-${name.replace(/ /g, '-')}`);
+      const r = await runReplay(trace, { policies: ['all'], outDir: out, jobs, ...(bareThread !== undefined ? { bareThread } : {}) });
       expect(r.policies.length).toBe(9);
       // The scenario has findings (raw-ring's prepass runs a VMM command past the illegal one).
       expect(r.policies.some((p) => p.violations > 0)).toBe(true);
-      bytes[jobs] = TABLES.map((t) => readFileSync(join(out, t)));
+      bytes[name] = TABLES.map((t) => readFileSync(join(out, t)));
     }
-    for (const jobs of [2, 3])
-      TABLES.forEach((t, i) => expect(bytes[jobs]![i]!.equals(bytes[1]![i]!), `${t} with ${jobs} threads`).toBe(true));
+    for (const [name] of runs.slice(1))
+      TABLES.forEach((t, i) => expect(bytes[name]![i]!.equals(bytes['1']![i]!), `${t} with ${name} threads`).toBe(true));
   });
 
   // A user policy module that passes resolvePolicies' validation call (the first) and fails when

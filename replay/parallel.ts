@@ -1,7 +1,8 @@
 // Policies in parallel: the policies are cut into contiguous shares, the first replayed in this
-// thread and each other in a worker thread (share.ts, worker.ts); bare hardware is computed once, in
-// a thread of its own, and every share replays the whole trace reading what it published
-// (bare-thread.ts), and spills its rows tagged with their place in the serial order.
+// thread and each other in a worker thread (share.ts, worker.ts); every share replays the whole
+// trace, with bare hardware of its own or, when a core is left for it (bare-launch.ts
+// sharesBareThread), reading what bare hardware's thread computed once (bare-thread.ts), and spills
+// its rows tagged with their place in the serial order.
 // The main thread merges the shares — host_ops and violations by (phase, event ordinal), ties in
 // policy order; completions and summaries share after share — into the same result tables, batch
 // for batch, that a serial run writes: output is byte-identical (bench/replay-hashes.ts checks it).
@@ -13,8 +14,7 @@ import type { OpenTrace } from '../formats/trace/io.js';
 import { workerJob, workerScript } from '../formats/worker-job.js';
 import { openTables, replayOutput, summaryRow } from './replayer.js';
 import { replayShare, shareFiles, type ShareDone, type ShareMessage, type ShareSpec } from './share.js';
-import { BareLaunch } from './bare-launch.js';
-import { MAX_READERS } from './fact-ring.js';
+import { BareLaunch, sharesBareThread } from './bare-launch.js';
 import type { Float64, Int32, Uint8, Uint32, Uint64 } from 'apache-arrow';
 import type { DictCol, NumCol } from '../formats/arrow/columns.js';
 import { CompletionsSpill, HostOpsSpill, LineReader } from './spill.js';
@@ -69,12 +69,11 @@ export async function replayParallel(trace: OpenTrace, topology: ResolvedTopolog
   const tables = opts.outDir !== undefined;
   // Set by a share that fails, so the others stop at their next trace batch (share.ts).
   const stop = new SharedArrayBuffer(4);
-  const launch =
-    opts.bareThread !== false && parts.length <= MAX_READERS
-      ? opts.bareLaunch?.readers === parts.length
-        ? opts.bareLaunch
-        : new BareLaunch(parts.length)
-      : undefined;
+  const launch = sharesBareThread(parts.length, opts)
+    ? opts.bareLaunch?.readers === parts.length
+      ? opts.bareLaunch
+      : new BareLaunch(parts.length)
+    : undefined;
   const feeds = launch?.begin(trace.path, topology);
   const specs: ShareSpec[] = parts.map((policies, index) => ({
     index,

@@ -1,7 +1,8 @@
 // Bare hardware's thread launched before `replay`/`compare` load the engine: launched exactly when
 // runReplay would put bare hardware on a thread of its own (replay/bare-launch.ts: one input that is
 // a trace file of PARALLEL_BYTES or more and two cores or more; one reader for the policies in this
-// thread, one per share for a parallel run), and handed over only to a replay of that same file.
+// thread, one per share for a parallel run that leaves a core free), and handed over only to a
+// replay of that same file.
 // The files are sparse: the choice reads only their size, and the thread, never told what to
 // replay, is ended by each test.
 
@@ -39,15 +40,22 @@ describe('bareEarly', () => {
     }
   });
 
-  it('launches it for the shares of a parallel run with one reader per share', () => {
-    // --policy all: nine policies over one thread per core (bare-launch.ts replayJobs), at most 8 readers (fact-ring.ts).
-    const jobs = Math.min(availableParallelism(), 9);
-    const early = bareEarly([big], { policy: 'all' });
+  it('launches it for the shares of a parallel run with one reader per share, when a core is left for it', () => {
+    // --policy all: nine policies over one thread per core (bare-launch.ts replayJobs): no core is
+    // left, so each share replays bare hardware itself (sharesBareThread); with more cores than
+    // policies, nine shares are more than the ring's readers (fact-ring.ts MAX_READERS).
+    const n = availableParallelism();
+    const all = bareEarly([big], { policy: 'all' });
+    // --jobs 2: two shares, with a reader each when a third core is free.
+    const two = bareEarly([big], { policy: 'all', jobs: 2 });
+    expect(MAX_READERS).toBeLessThan(9);
     try {
-      expect(early?.launch.readers).toBe(jobs >= 2 && jobs <= MAX_READERS ? jobs : undefined);
+      expect(all).toBeUndefined();
+      expect(two?.launch.readers).toBe(n > 2 ? 2 : undefined);
       expect(bareEarly([big], { policy: 'all', jobs: 1 })).toBeUndefined();
     } finally {
-      early?.launch.stop();
+      all?.launch.stop();
+      two?.launch.stop();
     }
   });
 
