@@ -306,7 +306,6 @@ export class Aligner {
   async *mergeItems<I>(qemu: AsyncIterable<I[]>, side: QemuItems<I>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<PairOut[]> {
     const Q = new Ahead(qemu[Symbol.asyncIterator]());
     const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
-    const r = this.report;
     let out: PairOut[] = [];
     let synced = false;
     let lost = false;
@@ -343,13 +342,7 @@ export class Aligner {
       }
       const g = G.at(0)!;
       if (side.same(qi, g)) {
-        Q.shift();
-        G.shift();
-        r.qemu_commands++;
-        r.guest_commands++;
-        r.matched++;
-        if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
-        side.emitMerged(qi, g, out);
+        this.pairFirst(side, Q, G, out);
         continue;
       }
       this.diverge(side, Q, G, `QEMU has ${this.describe(side.event(qi))}, the guest ${this.describe(g)}`);
@@ -375,23 +368,28 @@ export class Aligner {
    * item without a command, a mismatch).
    */
   private matchRun<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, out: PairOut[]): boolean {
-    const r = this.report;
     let any = false;
     while (out.length < 1024 && Q.has(1) && G.has(1)) {
       const qi = Q.at(0)!;
       if (!side.hasCommand(qi)) break;
       const g = G.at(0)!;
       if (!side.same(qi, g)) break;
-      Q.shift();
-      G.shift();
-      r.qemu_commands++;
-      r.guest_commands++;
-      r.matched++;
-      if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
-      side.emitMerged(qi, g, out);
+      this.pairFirst(side, Q, G, out);
       any = true;
     }
     return any;
+  }
+
+  /** The first items of both lookaheads agree: one merged command, counted (a QEMU op it did not know, resolved by the guest's). */
+  private pairFirst<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, out: PairOut[]): void {
+    const r = this.report;
+    const qi = Q.shift();
+    const g = G.shift();
+    r.qemu_commands++;
+    r.guest_commands++;
+    r.matched++;
+    if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
+    side.emitMerged(qi, g, out);
   }
 
   private qemuOnly<I>(side: QemuItems<I>, item: I, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
