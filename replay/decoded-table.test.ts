@@ -1,12 +1,13 @@
 // DecodedTable (answers by Decoded.key, checked against the command) against a WeakMap by Decoded,
 // on commands from decode caches whose keys collide: two caches with the same key range, and one
-// cache past its capacity (keys reused). And the keys a DecodeCache gives.
+// cache past its capacity (keys reused). And the keys a DecodeCache gives. WordsTable: the same
+// slots by the key a host is handed with each entry array.
 
 import { describe, expect, it } from 'vitest';
 import type { Decoded } from '../formats/codec/codec.js';
 import { SMMUV3 } from '../formats/codecs.js';
 import { DecodeCache } from './decode-cache.js';
-import { DecodedTable } from './decoded-table.js';
+import { DecodedTable, WordsTable } from './decoded-table.js';
 
 /** A CMD_TLBI_NH_VA of page `n` (distinct words per n). */
 const tlbi = (n: number): bigint[] => [0x12n | (1n << 48n), BigInt(n) << 12n];
@@ -80,5 +81,46 @@ describe('DecodedTable', () => {
     expect(table.get(d2)).toBeUndefined();
     expect(table.of(d2, () => 'two')).toBe('two');
     expect(table.get(d1)).toBe('one');
+  });
+});
+
+describe('WordsTable', () => {
+  const counting = () => {
+    const made: (readonly bigint[])[] = [];
+    return { made, make: (w: readonly bigint[]) => (made.push(w), `v${made.length}`) };
+  };
+
+  it('answers for the very array it kept, by key or without one', () => {
+    const t = new WordsTable<string>();
+    const { made, make } = counting();
+    const a = [1n, 2n];
+    const b = [3n, 4n];
+    expect(t.of(a, 5, make)).toBe('v1');
+    expect(t.of(b, -1, make)).toBe('v2');
+    expect(t.of(a, 5, make)).toBe('v1');
+    expect(t.of(b, -1, make)).toBe('v2');
+    expect(made).toEqual([a, b]);
+  });
+
+  it('never answers for another array under the same key, even one with equal words', () => {
+    const t = new WordsTable<string>();
+    const { made, make } = counting();
+    const a = [1n, 2n];
+    const twin = [1n, 2n];
+    expect(t.of(a, 0, make)).toBe('v1');
+    expect(t.of(twin, 0, make)).toBe('v2'); // a reused key: its own answer
+    expect(made).toHaveLength(2);
+  });
+
+  it('does not work out again arrays that take turns at one key', () => {
+    const t = new WordsTable<string>();
+    const { made, make } = counting();
+    const arrays = [
+      [1n, 0n],
+      [2n, 0n],
+      [3n, 0n],
+    ];
+    for (let lap = 0; lap < 3; lap++) arrays.forEach((w, i) => expect(t.of(w, 7, make)).toBe(`v${i + 1}`));
+    expect(made).toHaveLength(3);
   });
 });

@@ -10,48 +10,83 @@
 // (a miss only costs the caller its slower path, as in any bounded cache). The table grows to the
 // largest key it has seen, which a decode cache bounds; commands with no key (-1: made outside a
 // decode cache, as tests do) are kept in a WeakMap, so they live and die as before.
+//
+// WordsTable is the same slots for the entry arrays a VMM hands a host, found by the key of the
+// guest command they came from (one command may give several arrays under its key).
 
 import type { Decoded } from '../formats/codec/codec.js';
 
-export class DecodedTable<T> {
-  /** The command each entry answers for, by key (undefined: none yet). */
-  private readonly owners: (Decoded | undefined)[] = [];
-  private readonly values: (T | undefined)[] = [];
-  /** Answers for commands without a key. */
-  private unkeyed: WeakMap<Decoded, T> | undefined;
+/**
+ * The mechanism of both tables: a value per key, each slot holding the owner it answers for, and
+ * a WeakMap for owners without a key (and, for WordsTable, those pushed out of their slot).
+ */
+class OwnedSlots<O extends object, T> {
+  /** The owner each slot answers for, by key (undefined: none yet). */
+  protected readonly owners: (O | undefined)[] = [];
+  protected readonly values: (T | undefined)[] = [];
+  /** Answers for owners without a key, or pushed out of their key's slot. */
+  protected others: WeakMap<O, T> | undefined;
 
-  /** The answer kept for `d`, if any. */
-  get(d: Decoded): T | undefined {
-    const k = d.key;
-    if (k < 0) return this.unkeyed?.get(d);
-    return this.owners[k] === d ? this.values[k] : undefined;
-  }
-
-  /** Keeps `value` for `d`, replacing what its key held. */
-  set(d: Decoded, value: T): void {
-    const k = d.key;
-    if (k < 0) {
-      (this.unkeyed ??= new WeakMap()).set(d, value);
-      return;
-    }
+  /** Keeps `value` for `o` in slot `k` (>= 0); `keepPushedOut`: the slot's previous owner goes to `others`. */
+  protected put(o: O, k: number, value: T, keepPushedOut: boolean): void {
     // Grown one element at a time up to the key (a store far past the end would make the arrays
     // sparse: dictionary elements, a hash look-up again).
     while (this.owners.length <= k) {
       this.owners.push(undefined);
       this.values.push(undefined);
     }
-    this.owners[k] = d;
+    const had = this.owners[k];
+    if (keepPushedOut && had !== undefined) (this.others ??= new WeakMap()).set(had, this.values[k] as T);
+    this.owners[k] = o;
     this.values[k] = value;
+  }
+}
+
+export class DecodedTable<T> extends OwnedSlots<Decoded, T> {
+  /** The answer kept for `d`, if any. */
+  get(d: Decoded): T | undefined {
+    const k = d.key;
+    if (k < 0) return this.others?.get(d);
+    return this.owners[k] === d ? this.values[k] : undefined;
+  }
+
+  /** Keeps `value` for `d`, replacing what its key held. */
+  set(d: Decoded, value: T): void {
+    if (d.key < 0) (this.others ??= new WeakMap()).set(d, value);
+    else this.put(d, d.key, value, false);
   }
 
   /** The answer for `d`, made by `make` on first use (and again after its entry was taken). */
   of(d: Decoded, make: (d: Decoded) => T): T {
     const k = d.key;
     if (k >= 0 && this.owners[k] === d) return this.values[k] as T;
-    const v = k < 0 ? this.unkeyed?.get(d) : undefined;
+    const v = k < 0 ? this.others?.get(d) : undefined;
     if (v !== undefined) return v;
     const made = make(d);
     this.set(d, made);
     return made;
+  }
+}
+
+/**
+ * Values by a words array's identity, found by a small number the caller has for it (the
+ * Decoded.key of the guest command the words came from) instead of a WeakMap hash per look-up: a
+ * host keeps what it derives from the entry arrays a VMM hands it (arrays kept per decoded
+ * command, so the same array comes back for every write of a command). Each slot holds the array
+ * it answers for, so a reused or shared key costs a miss, never a wrong answer. An array without a
+ * key (-1) is kept in the WeakMap; so is one pushed out of its key's slot by another array of the
+ * same key (a command that gave several entries, or a key reused), so arrays taking turns at one
+ * key are not worked out again.
+ */
+export class WordsTable<T> extends OwnedSlots<readonly bigint[], T> {
+  /** The value kept for `words` (its key `key`, -1: none), or `make(words)` kept. */
+  of(words: readonly bigint[], key: number, make: (words: readonly bigint[]) => T): T {
+    if (key >= 0 && this.owners[key] === words) return this.values[key] as T;
+    let v = this.others?.get(words);
+    if (v !== undefined) return v;
+    v = make(words);
+    if (key < 0) (this.others ??= new WeakMap()).set(words, v);
+    else this.put(words, key, v, true);
+    return v;
   }
 }

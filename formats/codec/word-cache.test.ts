@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HalfWordCache, WordCache, WordsTable } from './word-cache.js';
+import { HalfWordCache, WordCache } from './word-cache.js';
 
 describe('WordCache', () => {
   it('finds what it kept by both words, and nothing for a twin differing in either word', () => {
@@ -72,46 +72,5 @@ describe('HalfWordCache', () => {
     }
     expect(found).toBeLessThanOrEqual(4096);
     expect(found).toBeGreaterThan(0);
-  });
-});
-
-describe('WordsTable', () => {
-  const counting = () => {
-    const made: (readonly bigint[])[] = [];
-    return { made, make: (w: readonly bigint[]) => (made.push(w), `v${made.length}`) };
-  };
-
-  it('answers for the very array it kept, by key or without one', () => {
-    const t = new WordsTable<string>();
-    const { made, make } = counting();
-    const a = [1n, 2n];
-    const b = [3n, 4n];
-    expect(t.of(a, 5, make)).toBe('v1');
-    expect(t.of(b, -1, make)).toBe('v2');
-    expect(t.of(a, 5, make)).toBe('v1');
-    expect(t.of(b, -1, make)).toBe('v2');
-    expect(made).toEqual([a, b]);
-  });
-
-  it('never answers for another array under the same key, even one with equal words', () => {
-    const t = new WordsTable<string>();
-    const { made, make } = counting();
-    const a = [1n, 2n];
-    const twin = [1n, 2n];
-    expect(t.of(a, 0, make)).toBe('v1');
-    expect(t.of(twin, 0, make)).toBe('v2'); // a reused key: its own answer
-    expect(made).toHaveLength(2);
-  });
-
-  it('does not work out again arrays that take turns at one key', () => {
-    const t = new WordsTable<string>();
-    const { made, make } = counting();
-    const arrays = [
-      [1n, 0n],
-      [2n, 0n],
-      [3n, 0n],
-    ];
-    for (let lap = 0; lap < 3; lap++) arrays.forEach((w, i) => expect(t.of(w, 7, make)).toBe(`v${i + 1}`));
-    expect(made).toHaveLength(3);
   });
 });

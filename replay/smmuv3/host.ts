@@ -35,12 +35,12 @@ import type {
   VtdInvEntry,
 } from '../host.js';
 import { objectAt } from '../host.js';
-import { WordsTable } from '../../formats/codec/word-cache.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
 import { atcDetailOf, PhysicalQueue } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import { SidTable } from '../sid-table.js';
+import { WordsTable } from '../decoded-table.js';
 import type { Prepared } from './prepared.js';
 import type { PageTableModel } from './tables.js';
 import type { Arrangement } from '../vmm/arrangement.js';
