@@ -11,7 +11,7 @@ import { unreachable } from '../../formats/result.js';
 import type { AddrRange, Scope } from '../../formats/scope.js';
 import type { CacheEffect } from '../unit.js';
 import type { VtdCaches } from './caches.js';
-import { NO_PASID, tagOf, tagPasid, type PageCache, type TagSelect } from './pagecache.js';
+import { NO_PASID, tagOf, tagPasid, type TagSelect } from './pagecache.js';
 import { LEVEL_SHIFT_N } from './pagetable.js';
 import { rangeBounds, type Bounds } from '../level-cache.js';
 import type { IndexMap } from '../index-map.js';
@@ -31,20 +31,6 @@ function effect(out: EffectSink, d: Decoded, cache: CacheEffect['cache'], droppe
   out.push({ cache, dropped, scope, detail: detail ?? '' });
 }
 
-/** IOTLB leaves, and (unless IH keeps them, §3) the paging-structure entries, of the selected tags. */
-function dropTlb(
-  c: VtdCaches,
-  d: Decoded,
-  out: EffectSink,
-  select: TagSelect,
-  range: AddrRange | undefined,
-  ih: boolean,
-  detail: string | undefined,
-): void {
-  effect(out, d, 'iotlb', c.iotlb.drop(select, range, ALL_LEVELS), detail);
-  if (!ih) effect(out, d, 'walk', c.walk.drop(select, range, WALK_LEVELS), detail);
-}
-
 /** Removes the entries of a context or PASID cache (key → DID) that `keep` refuses; returns how many. */
 function dropMapEntries(m: IndexMap<number>, keep: (key: number, did: number) => boolean): number {
   const keys: number[] = [];
@@ -60,15 +46,12 @@ function dropMapEntries(m: IndexMap<number>, keep: (key: number, did: number) =>
   return dropped;
 }
 
-function dropDevTlb(t: PageCache | undefined, select: TagSelect, range: AddrRange | undefined): number {
-  return t === undefined ? 0 : t.drop(select, range, ALL_LEVELS);
-}
-
 /**
  * Applies an invalidation descriptor (already validated) to the caches. Pushes what it removed
- * to `out` when given. Wait and response descriptors have no cache effect here.
+ * to `out` when given. Wait and response descriptors have no cache effect here. `drop`: what an
+ * IOTLB or device-TLB invalidation drops (prepareDrop(d)), when the caller has it already.
  */
-export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
+export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink, drop?: PreparedDrop): void {
   const f = d.fields;
   const op = vtdOp(d);
   if (op === undefined) return; // an invalid type never reaches here (the unit refuses it with IQE)
@@ -99,65 +82,11 @@ export function invalidate(c: VtdCaches, d: Decoded, out: EffectSink): void {
         `context invalidate devices sid ${hex(n(f.SID))} fmask ${hex(n(f.FM))}`,
       );
     }
-    case 'iotlb_inv': {
-      // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
-      const did = n(f.DID);
-      if (f.G === IOTLB_G.GLOBAL) return dropTlb(c, d, out, 'all', undefined, false, 'iotlb invalidate global');
-      if (f.G === IOTLB_G.DOMAIN)
-        return dropTlb(c, d, out, { id: did }, undefined, false, out && `iotlb invalidate whole domain ${hex(did)}`);
-      return dropTlb(
-        c,
-        d,
-        out,
-        { id: did },
-        psiRange(f),
-        f.IH === 1n,
-        out && `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`,
-      );
-    }
-    case 'p_iotlb_inv': {
-      // §2.2 type 0x6: G 2 PASID-selective, 3 page-selective-within-PASID.
-      const did = n(f.DID);
-      const pasid = n(f.PASID);
-      const tag = { tag: tagOf(did, pasid) };
-      if (f.G === PIOTLB_G.PASID)
-        return dropTlb(c, d, out, tag, undefined, false, `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`);
-      return dropTlb(
-        c,
-        d,
-        out,
-        tag,
-        psiRange(f),
-        f.IH === 1n,
-        out && `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`,
-      );
-    }
-    case 'dev_tlb_inv': {
-      // §2.2 type 0x3: translations the device cached for requests without PASID; size by S (§3).
-      const sid = n(f.SID);
-      const range = devtlbRange(f);
-      return effect(
-        out,
-        d,
-        'devtlb',
-        dropDevTlb(c.devtlb.get(sid), { tag: tagOf(0, NO_PASID) }, range),
-        out && devtlbDetail(sid, undefined, range),
-      );
-    }
-    case 'p_dev_tlb_inv': {
-      // §2.2 type 0x8: one PASID of the device, or with G=1 every PASID of it.
-      const sid = n(f.SID);
-      const range = devtlbRange(f);
-      const global = f.G === 1n;
-      const select: TagSelect = global ? { pasidsOf: 0 } : { tag: tagOf(0, n(f.PASID)) };
-      return effect(
-        out,
-        d,
-        'devtlb',
-        dropDevTlb(c.devtlb.get(sid), select, range),
-        out && devtlbDetail(sid, global ? 'all' : n(f.PASID), range),
-      );
-    }
+    case 'iotlb_inv':
+    case 'p_iotlb_inv':
+    case 'dev_tlb_inv':
+    case 'p_dev_tlb_inv':
+      return applyDrop(c, d, drop ?? prepareDrop(d)!, out, out && dropDetail(name, f));
     case 'iec_inv': {
       // §2.2 type 0x4: G=0 global; G=1 2^IM entries from IIDX (low IM bits ignored, like AM).
       const detail = `granularity ${hex(n(f.G))} index ${hex(n(f.IIDX))} mask ${hex(n(f.IM))}`;
@@ -239,19 +168,23 @@ export function prepareDrop(d: Decoded): PreparedDrop | undefined {
   const name = op.name;
   switch (name) {
     case 'iotlb_inv': {
+      // §2.2 type 0x2: G 1 global, 2 domain (every PASID of the DID), 3 page-selective (2^AM pages, IH).
       const did = n(f.DID);
       if (f.G === IOTLB_G.GLOBAL) return tlb('all', undefined, false);
       if (f.G === IOTLB_G.DOMAIN) return tlb({ id: did }, undefined, false);
       return tlb({ id: did }, psiRange(f), f.IH === 1n);
     }
     case 'p_iotlb_inv': {
+      // §2.2 type 0x6: G 2 PASID-selective, 3 page-selective-within-PASID.
       const tag = { tag: tagOf(n(f.DID), n(f.PASID)) };
       if (f.G === PIOTLB_G.PASID) return tlb(tag, undefined, false);
       return tlb(tag, psiRange(f), f.IH === 1n);
     }
     case 'dev_tlb_inv':
+      // §2.2 type 0x3: translations the device cached for requests without PASID; size by S (§3).
       return { cache: 'devtlb', select: { tag: tagOf(0, NO_PASID) }, bounds: bounds(devtlbRange(f)), ih: false, sid: n(f.SID) };
     case 'p_dev_tlb_inv': {
+      // §2.2 type 0x8: one PASID of the device, or with G=1 every PASID of it.
       const select: TagSelect = f.G === 1n ? { pasidsOf: 0 } : { tag: tagOf(0, n(f.PASID)) };
       return { cache: 'devtlb', select, bounds: bounds(devtlbRange(f)), ih: false, sid: n(f.SID) };
     }
@@ -268,19 +201,47 @@ export function prepareDrop(d: Decoded): PreparedDrop | undefined {
 }
 
 /**
+ * A prepared drop applied: IOTLB leaves and (unless IH keeps them, §3) the paging-structure
+ * entries of the selected tags, or the selected entries of one device's TLB.
+ */
+function applyDrop(c: VtdCaches, d: Decoded, p: PreparedDrop, out: EffectSink, detail: string | undefined): void {
+  if (p.cache === 'tlb') {
+    effect(out, d, 'iotlb', c.iotlb.dropBounds(p.select, p.bounds, ALL_LEVELS), detail);
+    if (!p.ih) effect(out, d, 'walk', c.walk.dropBounds(p.select, p.bounds, WALK_LEVELS), detail);
+    return;
+  }
+  const t = c.devtlb.get(p.sid);
+  effect(out, d, 'devtlb', t === undefined ? 0 : t.dropBounds(p.select, p.bounds, ALL_LEVELS), detail);
+}
+
+/** The text of an IOTLB or device-TLB invalidation's effects. */
+function dropDetail(name: 'iotlb_inv' | 'p_iotlb_inv' | 'dev_tlb_inv' | 'p_dev_tlb_inv', f: Decoded['fields']): string {
+  const did = n(f.DID);
+  switch (name) {
+    case 'iotlb_inv':
+      if (f.G === IOTLB_G.GLOBAL) return 'iotlb invalidate global';
+      if (f.G === IOTLB_G.DOMAIN) return `iotlb invalidate whole domain ${hex(did)}`;
+      return `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))}`;
+    case 'p_iotlb_inv': {
+      const pasid = n(f.PASID);
+      if (f.G === PIOTLB_G.PASID) return `iotlb invalidate domain ${hex(did)} pasid ${hex(pasid)}`;
+      return `iotlb invalidate domain ${hex(did)} addr ${hex(f.ADDR ?? 0n)} mask ${hex(n(f.AM))} pasid ${hex(pasid)}`;
+    }
+    case 'dev_tlb_inv':
+      return devtlbDetail(n(f.SID), undefined, devtlbRange(f));
+    case 'p_dev_tlb_inv':
+      return devtlbDetail(n(f.SID), f.G === 1n ? 'all' : n(f.PASID), devtlbRange(f));
+  }
+}
+
+/**
  * `invalidate(c, d, undefined)` for a descriptor whose drop is prepared (`p`, prepareDrop(d)): the
- * same entries removed, from the prepared tags and indexes.
+ * same entries removed, with nothing to report.
  */
 export function invalidatePrepared(c: VtdCaches, d: Decoded, p: PreparedDrop | undefined): void {
   if (p === undefined) return invalidate(c, d, undefined);
-  if (p.cache === 'tlb') {
-    if (c.iotlb.size === 0 && c.walk.size === 0) return;
-    c.iotlb.dropBounds(p.select, p.bounds, ALL_LEVELS);
-    if (!p.ih) c.walk.dropBounds(p.select, p.bounds, WALK_LEVELS);
-    return;
-  }
-  if (c.devtlb.size === 0) return;
-  c.devtlb.get(p.sid)?.dropBounds(p.select, p.bounds, ALL_LEVELS);
+  if (p.cache === 'tlb' ? c.iotlb.size === 0 && c.walk.size === 0 : c.devtlb.size === 0) return;
+  applyDrop(c, d, p, undefined, undefined);
 }
 
 /** Whether the caches `name` invalidates are all empty (then it has no effect to compute). */

@@ -531,7 +531,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
     } else if (effects === undefined) {
       invalidatePrepared(this.caches, d, p.drop);
     } else {
-      invalidate(this.caches, d, effects);
+      invalidate(this.caches, d, effects, p.drop);
     }
     if (effects) this.events!({ kind: 'exec', slot, name: d.name, effects });
     return undefined;
