@@ -35,6 +35,6 @@ export function utf8Buffers(values: readonly string[]): Utf8Buffers {
   const offsets = new Int32Array(values.length + 1);
   for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i]! + parts[i]!.length;
   const bytes = new Uint8Array(offsets[values.length]!);
-  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, offsets[i]!);
+  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, offsets[i]);
   return { offsets, bytes };
 }

@@ -15,7 +15,7 @@ type Col = SmallCol | BigCol | CodeCol;
 /** The bytes a batch's Data holds (values and bitmap), copied at once. */
 const bytesOf = (d: { values: ColumnChunk['values']; nullBitmap: Uint8Array | undefined; nullCount: number }) => ({
   values: Array.from(new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength)),
-  bitmap: d.nullBitmap === undefined || d.nullBitmap.length === 0 ? [] : Array.from(d.nullBitmap!),
+  bitmap: d.nullBitmap === undefined || d.nullBitmap.length === 0 ? [] : Array.from(d.nullBitmap),
   nulls: d.nullCount,
 });
 

@@ -61,7 +61,7 @@ function build(header: TraceHeader, rows: number, batchRows: number, takesBuffer
     else b.command(i % 16, [0x12n | (BigInt(i) << 48n), BigInt(i) << 12n], meta, i & 1);
   }
   b.flush();
-  return { ...header, notes: { rows: String(rows), ünïcode: 'é' } } as TraceHeader;
+  return { ...header, notes: { rows: String(rows), ünïcode: 'é' } };
 }
 
 describe('IPC file writer: the bytes of apache-arrow 21', () => {

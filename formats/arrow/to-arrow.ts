@@ -34,7 +34,7 @@ export function arrowInt(t: IntType): Int8 | Int16 | Int32 | Int64 | Uint8 | Uin
       return t.signed ? new Int16() : new Uint16();
     case 32:
       return t.signed ? new Int32() : new Uint32();
-    default:
+    case 64:
       return t.signed ? new Int64() : new Uint64();
   }
 }
