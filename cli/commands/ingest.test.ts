@@ -1,7 +1,7 @@
 // `invtrace ingest` on real captures and on corrupted copies of them, through the compiled CLI:
 // a truncated gzip, a garbled line in the middle and a line with an impossible value give one clear
 // line naming file and line (a warning by default, exit 2 with --strict), never a stack trace.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -68,6 +68,28 @@ describe.skipIf(!haveCaptures)('invtrace ingest on the captures', () => {
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/one QEMU log, one guest trace, or one of each/);
   }, 30_000);
+});
+
+// The ingest command writes its Arrow file with formats/arrow/ipc-file-sink.ts: the modules it
+// loads (NODE_DEBUG=esm lists them) do not include the bundle's apache-arrow chunk, which `info` on
+// the same output does load.
+describe.skipIf(!haveCaptures)('modules the ingest command loads', () => {
+  const loaded = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
+    expect(r.status).toBe(0);
+    return new Set([...r.stderr.matchAll(/dist\/bin\/([\w.-]+\.js)/g)].map((m) => m[1]!));
+  };
+  const arrow = (files: Set<string>) => [...files].filter((f) => /^apache-arrow-/.test(f));
+
+  it('no apache-arrow for a QEMU log of either architecture; info on the output loads it', () => {
+    for (const input of ['qemu-vtd-scalable-strict.log.gz', 'qemu-smmuv3-lazy.log.gz']) {
+      const o = out();
+      const files = loaded('ingest', capture(input), '-o', o);
+      expect(files.size).toBeGreaterThan(5); // the debug output named the bundle's chunks
+      expect(arrow(files)).toEqual([]);
+      expect(arrow(loaded('info', o))).toHaveLength(1);
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!haveCaptures)('corrupted copies', () => {

@@ -1,4 +1,7 @@
-// Streams record batches into an Arrow IPC file written atomically. Arrow's writer queues encoded
+// Streams apache-arrow record batches into an Arrow IPC file written atomically, with apache-arrow's
+// writer: replay's result tables (replay/results.ts) and the rewrite of a trace's cause columns
+// (formats/trace/strip-causes.ts). Trace files are written without apache-arrow, with the same
+// bytes (formats/arrow/ipc-file-sink.ts, whose test compares the two). Arrow's writer queues encoded
 // chunks internally until someone reads them; we take them out right after each batch and write
 // them synchronously (one writev for a batch's ~200 buffers), which keeps memory flat. This reads
 // the writer's queue (`_sink._values`) of the pinned apache-arrow version;

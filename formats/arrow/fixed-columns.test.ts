@@ -6,17 +6,16 @@
 // MemorySink keeps its batches intact, and a sink that takes buffers sees the same bytes).
 import { describe, expect, it } from 'vitest';
 import { MemorySink, TraceBuilder } from '../trace/builder.js';
-import { traceDictionaries } from '../trace/schema.js';
-import { BigCol, CodeCol, Int32, Int64, SmallCol, Uint8, Uint16, Uint32, Uint64 } from './fixed-columns.js';
-import type { Data, RecordBatch } from 'apache-arrow';
+import { BigCol, CodeCol, I32, I64, SmallCol, U8, U16, U32, U64 } from './fixed-columns.js';
+import type { ColumnChunk, IpcBatch } from './ipc-model.js';
 import { CauseWatch } from '../trace/cause.js';
 
 type Col = SmallCol | BigCol | CodeCol;
 
 /** The bytes a batch's Data holds (values and bitmap), copied at once. */
-const bytesOf = (d: Data) => ({
+const bytesOf = (d: { values: ColumnChunk['values']; nullBitmap: Uint8Array | undefined; nullCount: number }) => ({
   values: Array.from(new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength)),
-  bitmap: d.nullBitmap.length === 0 ? [] : Array.from(d.nullBitmap),
+  bitmap: d.nullBitmap === undefined || d.nullBitmap.length === 0 ? [] : Array.from(d.nullBitmap),
   nulls: d.nullCount,
 });
 
@@ -28,8 +27,8 @@ function taken(col: Col, n: number): ReturnType<typeof bytesOf> {
 }
 
 /** Batches of 5, 5 and 3 rows: every third row null, the values differing per batch. */
-function batches(col: Col, set: (c: Col, r: number, v: number) => void): Data[] {
-  const out: Data[] = [];
+function batches(col: Col, set: (c: Col, r: number, v: number) => void): ColumnChunk[] {
+  const out: ColumnChunk[] = [];
   let v = 1;
   for (const n of [5, 5, 3]) {
     for (let r = 0; r < n; r++, v++) if (v % 3 !== 0) set(col, r, v);
@@ -39,15 +38,14 @@ function batches(col: Col, set: (c: Col, r: number, v: number) => void): Data[] 
   return out;
 }
 
-const dict = traceDictionaries('vtd').op;
 const makers: [string, (reuse: boolean) => Col, (c: Col, r: number, v: number) => void][] = [
-  ['Uint8', (reuse) => new SmallCol(new Uint8(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v * 300)],
-  ['Uint16', (reuse) => new SmallCol(new Uint16(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v * 70000)],
-  ['Uint32', (reuse) => new SmallCol(new Uint32(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v)],
-  ['Int32', (reuse) => new SmallCol(new Int32(), 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, -v)],
-  ['Int64', (reuse) => new BigCol(new Int64(), 5, true, reuse), (c, r, v) => (c as BigCol).set(r, BigInt(-v) << 40n)],
-  ['Uint64', (reuse) => new BigCol(new Uint64(), 5, true, reuse), (c, r, v) => (c as BigCol).setHalves(r, v, v + 1)],
-  ['codes', (reuse) => new CodeCol(dict.type, dict.vector, 5, true, reuse), (c, r, v) => (c as CodeCol).set(r, v % 4)],
+  ['Uint8', (reuse) => new SmallCol(U8, 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v * 300)],
+  ['Uint16', (reuse) => new SmallCol(U16, 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v * 70000)],
+  ['Uint32', (reuse) => new SmallCol(U32, 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, v)],
+  ['Int32', (reuse) => new SmallCol(I32, 5, true, reuse), (c, r, v) => (c as SmallCol).set(r, -v)],
+  ['Int64', (reuse) => new BigCol(I64, 5, true, reuse), (c, r, v) => (c as BigCol).set(r, BigInt(-v) << 40n)],
+  ['Uint64', (reuse) => new BigCol(U64, 5, true, reuse), (c, r, v) => (c as BigCol).setHalves(r, v, v + 1)],
+  ['codes', (reuse) => new CodeCol(5, true, reuse), (c, r, v) => (c as CodeCol).set(r, v % 4)],
 ];
 
 describe('fixed columns: reused output arrays', () => {
@@ -74,8 +72,8 @@ describe('fixed columns: reused output arrays', () => {
   it('a Uint8 or Uint16 column holds what a Uint32 array narrowed by a copy held', () => {
     const vs = [300, 70000, -5, 2 ** 32 + 7, 3.7, 255, 65535, 2 ** 31];
     for (const [type, Narrow] of [
-      [new Uint8(), Uint8Array],
-      [new Uint16(), Uint16Array],
+      [U8, Uint8Array],
+      [U16, Uint16Array],
     ] as const) {
       const col = new SmallCol(type, vs.length, true, true);
       vs.forEach((v, r) => col.set(r, v));
@@ -101,29 +99,29 @@ describe('fixed columns: reused output arrays', () => {
   });
 
   it('a column no row has written hands a batch views of the shared zeros, not its own arrays', () => {
-    const col = new BigCol(new Uint64(), 4, true, true);
+    const col = new BigCol(U64, 4, true, true);
     const zeros = new ArrayBuffer(32);
     const d = col.finish(4, zeros);
     expect(d.values.buffer).toBe(zeros);
-    expect(d.nullBitmap.buffer).toBe(zeros);
+    expect(d.nullBitmap!.buffer).toBe(zeros);
     col.release(4);
     col.setHalves(2, 1, 2);
     expect(col.finish(4, zeros).values.buffer).not.toBe(zeros);
   });
 
   it('a reusing column hands a batch its own arrays, cleared only by `release`', () => {
-    const col = new SmallCol(new Uint32(), 5, true, true);
+    const col = new SmallCol(U32, 5, true, true);
     col.set(0, 7);
     col.set(2, 9);
     const d = col.finish(3);
-    expect(Array.from(d.nullBitmap)).toEqual([0b101]);
+    expect(Array.from(d.nullBitmap!)).toEqual([0b101]);
     expect(d.nullCount).toBe(1);
     // the next batch's rows are written only after `release`: until then the batch is intact
     col.release(3);
-    expect(Array.from(d.nullBitmap)).toEqual([0]);
+    expect(Array.from(d.nullBitmap!)).toEqual([0]);
     col.set(1, 4);
     const e = col.finish(2);
-    expect(Array.from(e.nullBitmap)).toEqual([0b10]);
+    expect(Array.from(e.nullBitmap!)).toEqual([0b10]);
     expect(Array.from(e.values as Uint32Array)).toEqual([7, 4]);
   });
 
@@ -131,7 +129,7 @@ describe('fixed columns: reused output arrays', () => {
     const header = { invtrace: 1, arch: 'vtd', queue_entries: 8, desc_bytes: 16 } as const;
     const kept = new MemorySink();
     const seen: ReturnType<typeof bytesOf>[][] = [];
-    const taking = { takesBuffers: true, write: (b: RecordBatch) => void seen.push(b.data.children.map(bytesOf)) };
+    const taking = { takesBuffers: true, write: (b: IpcBatch) => void seen.push(b.columns.map(bytesOf)) };
     for (const sink of [kept, taking]) {
       const b = new TraceBuilder(header, sink, 3);
       b.inferCauses(new CauseWatch());
@@ -165,12 +163,12 @@ describe('fixed columns: reused output arrays', () => {
 // reusing column: rows listed in any order, rows not listed keeping what an earlier batch left
 // under their null bit, values differing per batch.
 const valued: [string, (reuse: boolean) => Col, (v: number) => number | bigint][] = [
-  ['Uint8', (reuse) => new SmallCol(new Uint8(), 5, true, reuse), (v) => v * 300],
-  ['Uint32', (reuse) => new SmallCol(new Uint32(), 5, true, reuse), (v) => v * 70001],
-  ['Int32', (reuse) => new SmallCol(new Int32(), 5, true, reuse), (v) => -v],
-  ['Int64', (reuse) => new BigCol(new Int64(), 5, true, reuse), (v) => BigInt(-v) << 40n],
-  ['Uint64', (reuse) => new BigCol(new Uint64(), 5, true, reuse), (v) => (BigInt(v) << 32n) | BigInt(v + 1)],
-  ['codes', (reuse) => new CodeCol(dict.type, dict.vector, 5, true, reuse), (v) => v % 4],
+  ['Uint8', (reuse) => new SmallCol(U8, 5, true, reuse), (v) => v * 300],
+  ['Uint32', (reuse) => new SmallCol(U32, 5, true, reuse), (v) => v * 70001],
+  ['Int32', (reuse) => new SmallCol(I32, 5, true, reuse), (v) => -v],
+  ['Int64', (reuse) => new BigCol(I64, 5, true, reuse), (v) => BigInt(-v) << 40n],
+  ['Uint64', (reuse) => new BigCol(U64, 5, true, reuse), (v) => (BigInt(v) << 32n) | BigInt(v + 1)],
+  ['codes', (reuse) => new CodeCol(5, true, reuse), (v) => v % 4],
 ];
 
 describe('fixed columns: rows filled with one value', () => {
@@ -212,11 +210,11 @@ describe('fixed columns: rows filled with one value', () => {
 // whose batch outgrows its first room keeps every row's values and row template.
 describe('fixed columns: grown as rows come', () => {
   const small: [string, (reuse: boolean, room: number) => Col, (c: Col, r: number, v: number) => void][] = [
-    ['Uint8', (reuse, room) => new SmallCol(new Uint8(), 5, true, reuse, room), makers[0]![2]],
-    ['Int32', (reuse, room) => new SmallCol(new Int32(), 5, true, reuse, room), makers[3]![2]],
-    ['Int64', (reuse, room) => new BigCol(new Int64(), 5, true, reuse, room), makers[4]![2]],
-    ['Uint64', (reuse, room) => new BigCol(new Uint64(), 5, true, reuse, room), makers[5]![2]],
-    ['codes', (reuse, room) => new CodeCol(dict.type, dict.vector, 5, true, reuse, room), makers[6]![2]],
+    ['Uint8', (reuse, room) => new SmallCol(U8, 5, true, reuse, room), makers[0]![2]],
+    ['Int32', (reuse, room) => new SmallCol(I32, 5, true, reuse, room), makers[3]![2]],
+    ['Int64', (reuse, room) => new BigCol(I64, 5, true, reuse, room), makers[4]![2]],
+    ['Uint64', (reuse, room) => new BigCol(U64, 5, true, reuse, room), makers[5]![2]],
+    ['codes', (reuse, room) => new CodeCol(5, true, reuse, room), makers[6]![2]],
   ];
   it.each(small)('%s: the bytes of full-size arrays', (_, make, set) => {
     for (const reuse of [false, true]) {

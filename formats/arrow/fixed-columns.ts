@@ -17,22 +17,12 @@
 // Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
 // the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
 // column's arrays.
+//
+// A finished batch is plain data (formats/arrow/ipc-model.ts ColumnChunk: length, null count,
+// bitmap, values), written by formats/arrow/ipc-file-sink.ts or made apache-arrow Data by
+// formats/arrow/to-arrow.ts: nothing here loads apache-arrow.
 
-import {
-  Data,
-  Int16,
-  Int32,
-  Int64,
-  Uint8,
-  Uint16,
-  Uint32,
-  Uint64,
-  makeData,
-  type DataType,
-  type Dictionary,
-  type Utf8,
-  type Vector,
-} from 'apache-arrow';
+import { I32, I64, U8, U16, U32, U64, type ColumnChunk, type IntType } from './ipc-model.js';
 
 /**
  * The first `n` values of `a` for a finished batch: a view of the column's own array with `reuse`
@@ -136,19 +126,21 @@ export class SmallCol extends Fixed {
   /** An array of the column's type. */
   private readonly make: (length: number) => SmallArray;
   constructor(
-    readonly type: Uint8 | Uint16 | Uint32 | Int32,
+    /** U8, U16, U32 or I32. */
+    readonly type: IntType,
     capacity: number,
     nullable = true,
     reuse = false,
     room = capacity,
   ) {
     super(capacity, nullable, reuse, room);
+    if (type.bitWidth === 64 || (type.signed && type.bitWidth !== 32)) throw new Error('SmallCol: U8, U16, U32 or I32');
     const make = (this.make =
-      type instanceof Uint8
+      type.bitWidth === 8
         ? (k: number) => new Uint8Array(k)
-        : type instanceof Uint16
+        : type.bitWidth === 16
           ? (k: number) => new Uint16Array(k)
-          : type instanceof Int32
+          : type.signed
             ? (k: number) => new Int32Array(k)
             : (k: number) => new Uint32Array(k));
     this.values = make(this.room);
@@ -180,15 +172,9 @@ export class SmallCol extends Fixed {
     this.values.fill(0, 0, n);
   }
   /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
-  finish(n: number, zeros?: ArrayBuffer): Data {
-    const data = this.blank(zeros) ? this.view(zeros, n) : firstRows<SmallArray>(this.values, n, this.reuse);
-    const d = makeData({
-      type: this.type as DataType,
-      length: n,
-      nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n, zeros),
-      data,
-    } as never) as Data;
+  finish(n: number, zeros?: ArrayBuffer): ColumnChunk {
+    const values = this.blank(zeros) ? this.view(zeros, n) : firstRows<SmallArray>(this.values, n, this.reuse);
+    const d: ColumnChunk = { length: n, nullCount: n - this.nonNull, nullBitmap: this.bitmap(n, zeros), values };
     this.finished(n);
     return d;
   }
@@ -255,14 +241,16 @@ export class BigCol extends Fixed {
   /** The values' memory as 32-bit halves (`setHalves`). */
   private halves: Uint32Array;
   constructor(
-    readonly type: Uint64 | Int64,
+    /** U64 or I64. */
+    readonly type: IntType,
     capacity: number,
     nullable = true,
     reuse = false,
     room = capacity,
   ) {
     super(capacity, nullable, reuse, room);
-    this.values = type instanceof Int64 ? new BigInt64Array(this.room) : new BigUint64Array(this.room);
+    if (type.bitWidth !== 64) throw new Error('BigCol: U64 or I64');
+    this.values = type.signed ? new BigInt64Array(this.room) : new BigUint64Array(this.room);
     this.halves = new Uint32Array(this.values.buffer);
   }
   protected growValues(rows: number): void {
@@ -304,35 +292,22 @@ export class BigCol extends Fixed {
     this.values.fill(0n, 0, n);
   }
   /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
-  finish(n: number, zeros?: ArrayBuffer): Data {
-    const data = this.blank(zeros)
+  finish(n: number, zeros?: ArrayBuffer): ColumnChunk {
+    const values = this.blank(zeros)
       ? this.values instanceof BigInt64Array
         ? new BigInt64Array(zeros, 0, n)
         : new BigUint64Array(zeros, 0, n)
       : firstRows<BigUint64Array | BigInt64Array>(this.values, n, this.reuse);
-    const d = makeData({
-      type: this.type as DataType,
-      length: n,
-      nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n, zeros),
-      data,
-    } as never) as Data;
+    const d: ColumnChunk = { length: n, nullCount: n - this.nonNull, nullBitmap: this.bitmap(n, zeros), values };
     this.finished(n);
     return d;
   }
 }
 
-/** Dictionary codes (Int16) over a fixed dictionary shared by every batch. */
+/** Dictionary codes (Int16) over a fixed dictionary shared by every batch (the field names it). */
 export class CodeCol extends Fixed {
   private values: Int16Array;
-  constructor(
-    readonly type: Dictionary<Utf8, Int16>,
-    readonly dictionary: Vector<Utf8>,
-    capacity: number,
-    nullable = true,
-    reuse = false,
-    room = capacity,
-  ) {
+  constructor(capacity: number, nullable = true, reuse = false, room = capacity) {
     super(capacity, nullable, reuse, room);
     this.values = new Int16Array(this.room);
   }
@@ -351,19 +326,12 @@ export class CodeCol extends Fixed {
     this.values.fill(0, 0, n);
   }
   /** The batch of the first `n` rows (see `release`); `zeros`: at least 8 bytes a row of zeros (see `blank`). */
-  finish(n: number, zeros?: ArrayBuffer): Data {
-    const data = this.blank(zeros) ? new Int16Array(zeros, 0, n) : firstRows<Int16Array>(this.values, n, this.reuse);
-    const d = makeData({
-      type: this.type,
-      length: n,
-      nullCount: n - this.nonNull,
-      nullBitmap: this.bitmap(n, zeros),
-      data,
-      dictionary: this.dictionary,
-    });
+  finish(n: number, zeros?: ArrayBuffer): ColumnChunk {
+    const values = this.blank(zeros) ? new Int16Array(zeros, 0, n) : firstRows<Int16Array>(this.values, n, this.reuse);
+    const d: ColumnChunk = { length: n, nullCount: n - this.nonNull, nullBitmap: this.bitmap(n, zeros), values };
     this.finished(n);
     return d;
   }
 }
 
-export { Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64 };
+export { I32, I64, U8, U16, U32, U64 };

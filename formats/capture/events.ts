@@ -2,7 +2,7 @@
 // that published them), with the line they came from, plus the diagnostics of one input file
 // (malformed lines, unknown events). formats/ingest turns these events into trace rows.
 
-import type { Origin } from '../trace/schema.js';
+import type { Origin } from '../trace/fields.js';
 import { InputFault, type InputError } from '../result.js';
 
 /** Where an event came from. */

@@ -8,11 +8,11 @@ import { hex, maskOf } from '../bits.js';
 import type { Arch } from '../codec/table.js';
 import { codecFor } from '../codecs.js';
 import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
-import { TraceBuilder, type EventMeta } from '../trace/builder.js';
-import { CauseWatch, stripCauses } from '../trace/cause.js';
+import { TraceBuilder, type EventMeta } from '../trace/trace-builder.js';
+import { CauseWatch } from '../trace/cause.js';
 import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header.js';
-import { TraceFileWriter, withVersion } from '../trace/io.js';
-import type { Origin } from '../trace/schema.js';
+import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
+import type { Origin } from '../trace/fields.js';
 import { RingWatch } from './overrun.js';
 import { EventRows, NO_WRAP, type PairRows } from '../capture/queue-rows.js';
 import type { Stamp } from '../capture/stamp.js';
@@ -291,7 +291,9 @@ export class TraceAssembler implements PairRows {
       notes: cause?.caching_mode ? { ...notes, cause } : notes,
     };
     await this.writer!.close(header);
-    if (cause !== undefined && !cause.caching_mode && this.causes!.marked) await stripCauses(this.output, header);
+    // A rare second pass that reads the trace (apache-arrow): loaded only then.
+    if (cause !== undefined && !cause.caching_mode && this.causes!.marked)
+      await (await import('../trace/strip-causes.js')).stripCauses(this.output, header);
     return header;
   }
 

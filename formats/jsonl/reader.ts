@@ -17,13 +17,13 @@ import { codecFor } from '../codecs.js';
 import { readLines } from '../lines.js';
 import { RingCursor } from '../ring.js';
 import { InputFault, type InputError } from '../result.js';
-import type { BatchSink } from '../trace/builder.js';
-import { TraceBuilder, type EventMeta } from '../trace/builder.js';
+import type { BatchSink } from '../trace/trace-builder.js';
+import { TraceBuilder, type EventMeta } from '../trace/trace-builder.js';
 import { parseHeader, wordsPerSlot, type TraceHeader } from '../trace/header.js';
 import type { Decoded } from '../codec/codec.js';
 import { RingWatch } from '../ingest/overrun.js';
 import { queueCount, queueHeaders } from '../trace/queues.js';
-import type { Cause } from '../trace/schema.js';
+import type { Cause } from '../trace/fields.js';
 
 type Json = Record<string, unknown>;
 

@@ -3,7 +3,7 @@
 // Linux invalidates on map as well as on unmap (spec/vtd.md §4.3). Ingest infers while it builds
 // the rows (a CauseWatch in the trace builder, one pass): the cause of each invalidation is known
 // at its row, caching mode only at the end. A trace that turns out not to be caching mode gets its
-// cause columns nulled again (`stripCauses`, a second pass over that trace only).
+// cause columns nulled again (strip-causes.ts `stripCauses`, a second pass over that trace only).
 //
 // Evidence of caching mode: Linux flushes the device TLBs of ATS devices on unmap but never on map
 // (6.1 iommu_flush_iotlb_psi: `if (!cap_caching_mode(cap) || !map) iommu_flush_dev_iotlb`), so in a
@@ -18,12 +18,6 @@
 // invalidations keep a null cause. Every inferred row has cause_inferred = 1; the header's notes
 // get `cause` with the counts and how often the alternation agrees with the device-TLB evidence.
 
-import { RecordBatch, Struct, makeData, type Data } from 'apache-arrow';
-import { ArrowFileSink } from '../arrow/file-sink.js';
-import { CodeCol, SmallCol, Uint8 } from '../arrow/fixed-columns.js';
-import type { TraceHeader } from './header.js';
-import { openTrace } from './io.js';
-import { traceDictionaries, traceSchema } from './schema.js';
 import { CAUSE_DEVTLB, CAUSE_PSI, CAUSE_WAIT, causeKind, pageOf, type CauseKind } from './cause-kind.js';
 import { PageSet } from './page-set.js';
 
@@ -177,32 +171,4 @@ export function decide(psis: readonly Psi[]): { inference: CauseInference; cause
   }
   const inference = w.inference();
   return { inference, causes: inference.caching_mode ? all : new Map<number, CauseCode>() };
-}
-
-/**
- * Nulls the cause columns of a trace written with a CauseWatch that turned out not to be caching
- * mode, in place (atomically); `header` is the one the trace was written with. The other columns'
- * bytes are copied unchanged, so the file is the one written without causes.
- */
-export async function stripCauses(path: string, header: TraceHeader): Promise<void> {
-  const t = await openTrace(path);
-  const schema = traceSchema(header);
-  const dict = traceDictionaries(header.arch).cause;
-  const iCause = schema.fields.findIndex((f) => f.name === 'cause');
-  const iInferred = schema.fields.findIndex((f) => f.name === 'cause_inferred');
-  const sink = new ArrowFileSink(path);
-  try {
-    for await (const b of t.batches()) {
-      const n = b.numRows;
-      const children = [...b.data.children] as Data[];
-      children[iCause] = new CodeCol(dict.type, dict.vector, n).finish(n);
-      children[iInferred] = new SmallCol(new Uint8(), n).finish(n);
-      const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
-      sink.write(new RecordBatch(schema, data));
-    }
-    sink.commit(schema);
-  } catch (e) {
-    sink.abort();
-    throw e;
-  }
 }

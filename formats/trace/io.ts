@@ -4,58 +4,12 @@
 
 import { open, readFile } from 'node:fs/promises';
 import { RecordBatch, RecordBatchReader, Schema, Table, type AsyncRecordBatchFileReader } from 'apache-arrow';
-import { ArrowFileSink } from '../arrow/file-sink.js';
-import { toolVersion } from '../paths.js';
 import { InputFault } from '../result.js';
-import type { BatchSink } from './builder.js';
 import { HEADER_KEY, parseHeader, type TraceHeader } from './header.js';
 import { countRows, reusingBatches } from './reused-batches.js';
-import { traceSchema } from './schema.js';
 
-/** Writes one trace file atomically. The header may be completed at close (ingest learns it late). */
-export class TraceFileWriter implements BatchSink {
-  private readonly out: ArrowFileSink;
-  /** Each batch is written out before `write` returns (ArrowFileSink), so its buffers may be reused. */
-  readonly takesBuffers = true;
-
-  constructor(
-    readonly path: string,
-    private readonly header: TraceHeader,
-  ) {
-    this.out = new ArrowFileSink(path);
-  }
-
-  get rows(): number {
-    return this.out.rows;
-  }
-
-  write(batch: RecordBatch): void {
-    this.out.write(batch);
-  }
-
-  /**
-   * Publishes the file, with `finalHeader` (when given) in place of the header the batches were
-   * written under: the header is in the footer only (formats/arrow/file-sink.ts), so nothing is
-   * copied. Its columns must be the same (a header that changes the schema's fields is an Error).
-   */
-  async close(finalHeader?: TraceHeader): Promise<void> {
-    try {
-      this.out.commit(traceSchema(finalHeader ?? this.header));
-    } catch (e) {
-      this.out.abort();
-      throw e;
-    }
-  }
-
-  abort(): void {
-    this.out.abort();
-  }
-}
-
-/** Stamps the tool version into a header. */
-export function withVersion(h: TraceHeader): TraceHeader {
-  return { ...h, tool_version: toolVersion() };
-}
+// Writing lives in file-writer.ts (no apache-arrow); re-exported for the modules that read and write.
+export { TraceFileWriter, withVersion } from './file-writer.js';
 
 export function headerOfSchema(schema: Schema, file: string): TraceHeader {
   const raw = schema.metadata.get(HEADER_KEY);
