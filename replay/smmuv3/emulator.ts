@@ -22,9 +22,7 @@ import { SMMUV3 } from '../../formats/codecs.js';
 import { hex } from '../../formats/bits.js';
 import { unreachable } from '../../formats/result.js';
 import { classifySmmuv3 } from '../../formats/smmuv3/scope.js';
-import { HalfWordCache } from '../../formats/codec/word-cache.js';
-import { DecodeCache } from '../decode-cache.js';
-import { DecodedTable } from '../decoded-table.js';
+import { PreparedFetch, type FetchShare } from '../prepared-fetch.js';
 import type { GuestMemory } from '../memory.js';
 import { SmmuRing } from '../../formats/ring.js';
 import {
@@ -90,6 +88,11 @@ export interface Smmuv3Options {
   readonly events?: EventSink;
   /** Report 'exec' events, with their cache effects, to `events` (default true). */
   readonly exec?: boolean;
+  /**
+   * Where to find the fetch path's tables (prepared-fetch.ts), shared with the other units of a
+   * replay that have the same configuration; default: this unit's own.
+   */
+  readonly fetchShare?: FetchShare;
 }
 
 const atcKey = (ssid: number) => ssid + 1;
@@ -174,13 +177,12 @@ export class Smmuv3 implements QueueUnit {
   private readonly events: EventSink | undefined;
   /** `events` takes 'exec' events: each command's cache effects are collected for it. */
   private readonly execEvents: boolean;
-  /** Drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs recur per page). */
-  private readonly decoder = new DecodeCache(SMMUV3, {}, DECODE_CACHE);
-  /** Each decoded command prepared for this instance (prepared.ts), made once; by its key (decoded-table.ts). */
-  private readonly preparedOf = new DecodedTable<Prepared>();
-  private readonly prepareOne = (d: Decoded): Prepared => prepare(d, this.prepareConfig);
-  /** The same, by the command's bits in the queue (what `fetch` finds first, with no decode). */
-  private readonly preparedInPlace = new HalfWordCache<Prepared>();
+  /**
+   * Commands as this instance runs them (prepared.ts), by their bits in the queue or their words
+   * (prepared-fetch.ts): drivers repeat the same words (every CMD_SYNC of a queue is alike; TLBIs
+   * recur per page). Shared with the replay's other units of the same configuration, if given one.
+   */
+  private readonly fetcher: PreparedFetch<Prepared>;
   /** translate's and hits' address as indexes at every table level (one conversion for all caches), reused. */
   private readonly iovaIndexes: number[] = [0, 0, 0, 0];
   /** The command being fetched, reused (the decode cache keeps its own copy). */
@@ -217,7 +219,11 @@ export class Smmuv3 implements QueueUnit {
     this.pages = opts.pageTables ?? {};
     this.events = opts.events;
     this.execEvents = opts.events !== undefined && opts.exec !== false;
-    this.prepareConfig = { qemu, features: this.features, missing: missingFeatures(this.features), exec: this.execEvents };
+    const config: PrepareConfig = { qemu, features: this.features, missing: missingFeatures(this.features), exec: this.execEvents };
+    this.prepareConfig = config;
+    const make = () => new PreparedFetch(SMMUV3, {}, (d: Decoded) => prepare(d, config), DECODE_CACHE);
+    // The key names all the configuration says (missing follows from the features).
+    this.fetcher = opts.fetchShare?.of(`smmuv3/${JSON.stringify(this.features)}/${qemu}/${this.execEvents}`, make) ?? make();
   }
 
   // ---- Register interface -------------------------------------------------------------------
@@ -456,36 +462,13 @@ export class Smmuv3 implements QueueUnit {
     while (!ring.empty(this.prod, this.cons)) {
       if (this.cmdqErrActive()) return; // §1.3 item 2: nothing is fetched while CMDQ_ERR is active
       const slot = this.cons & ring.mask;
-      const p = this.fetch(this.qbaseNum + slot * 16);
+      const p = this.fetcher.fetch(this.mem, this.qbaseNum + slot * 16, this.fetched);
       if (p === undefined) return this.stop(slot, { cerror: CERROR.ABT, message: `command fetch at ${hex(this.slotAddr(slot))} aborted` });
       const fault = this.run(p, slot, this.main);
       if (fault !== undefined) return this.stop(slot, fault); // CONS stays on the failing command
       // CONS moves only after the command took effect; CONS.ERR is kept, as QEMU does.
       this.cons = ((this.cons & ERR_MASK) | ring.inc(this.cons)) >>> 0;
     }
-  }
-
-  /**
-   * The command at `addr` as this instance runs it; undefined when the fetch aborts. Found first
-   * by its bits in place, else read and decoded (the decode cache) and prepared once per decoded
-   * command: the same bits are the same command either way.
-   */
-  private fetch(addr: number): Prepared | undefined {
-    const h = this.mem.halvesAt(addr, 16);
-    const i = this.mem.halvesIndex;
-    if (h !== undefined) {
-      const hit = this.preparedInPlace.find(h, i, 4);
-      if (hit !== undefined) return hit;
-    }
-    const d = this.decoder.fetch(this.mem, addr, this.fetched);
-    if (d === undefined) return undefined;
-    const p = this.prepared(d);
-    if (h !== undefined) this.preparedInPlace.keep(h, i, 4, p);
-    return p;
-  }
-
-  private prepared(d: Decoded): Prepared {
-    return this.preparedOf.of(d, this.prepareOne);
   }
 
   /** §1.3 item 1: CONS.ERR := the error; GERROR.CMDQ_ERR toggles unless already pending. */
@@ -526,7 +509,7 @@ export class Smmuv3 implements QueueUnit {
    * the words and this instance's fixed configuration.
    */
   prepareSecondary(words: readonly bigint[]): Prepared {
-    return this.prepared(this.decoder.decode(words));
+    return this.fetcher.decode(words);
   }
 
   /** runSecondary of a command prepareSecondary made. */

@@ -10,8 +10,8 @@
 // Bounds (overflow empties the cache, like QEMU's IOTLB reset at 1024 entries): see CacheCapacity.
 
 import { HIT_ALL, HIT_ATC, HIT_CONFIG, HIT_IOTLB, HIT_WALK, hitsOf, type CacheHits, type Translation } from '../unit.js';
-import { PageCache, NO_PASID, indexesOfPage, tagOf } from './pagecache.js';
-import { LEVEL_SHIFT_N, type PageTableModel } from './pagetable.js';
+import { PageCache, NO_PASID, PRESENT, indexesOfPage, tagOf } from './pagecache.js';
+import { PageTableModel } from './pagetable.js';
 import { IndexMap } from '../index-map.js';
 
 /** What the unit's context (and PASID) tables say about a device. */
@@ -41,18 +41,24 @@ export const RID_PASID = 0;
 
 /**
  * A successful translation as one reused answer (Translator.translate: read it before the next
- * call): the leaf's output and the request's address are kept, and `pa` ORs them when read, so a
- * probe that reads only `ok` (the oracle's fills) makes no BigInt.
+ * call): the request (domain, IOTLB PASID, address) and the model are kept, and `pa` is worked out
+ * when read, so a probe that reads only `ok` (the oracle's fills) makes no BigInt.
  */
 export class Translated implements Translation {
   readonly ok = true;
-  /** The model's output for the leaf's first address (PageTableModel.pa). */
-  leafPa = 0n;
+  model = new PageTableModel();
+  did = 0;
+  pasid = 0;
   iova = 0n;
 
-  /** pa + (iova - leaf start): an OR, the DID and PASID sitting above bit 48 and the leaf's address below. */
+  /**
+   * The model's output for the leaf's first address plus the offset into the leaf: the model's
+   * output for the address itself (PageTableModel.pa puts the DID and PASID above bit 48 and keeps
+   * the address below). What the IOTLB entry would hold, the same at a fill and at a hit (the
+   * entry's tag is the DID and PASID, and the model is fixed).
+   */
   get pa(): bigint {
-    return this.leafPa | this.iova;
+    return this.model.pa(this.did, this.pasid, this.iova);
   }
 }
 
@@ -102,9 +108,6 @@ export interface WalkTables {
   readonly pageTable: PageTableModel;
 }
 
-/** ~(2^LEVEL_SHIFT[L] − 1): an address's bits above a leaf of level L (the leaf's first address), made once. */
-const LEAF_MASK: readonly bigint[] = LEVEL_SHIFT_N.map((s) => ~((1n << s) - 1n));
-
 /** Tag of a device TLB entry: the request's PASID, or NO_PASID for a request without one. */
 const atcTag = (pasid: number | undefined) => tagOf(0, pasid ?? NO_PASID);
 
@@ -147,18 +150,16 @@ export function translate(c: VtdCaches, t: WalkTables, sid: number, pasid: numbe
   const leaf = table.leafLevel(did, iova);
   const idx = c.idx;
   indexesOfPage(page ?? pageNumber(iova), idx);
-  let pa = c.iotlb.getAt(tag, leaf, idx[leaf]!);
-  if (pa === undefined) {
-    for (let l = 4; l > leaf; l--) if (c.walk.getAt(tag, l, idx[l]!) === undefined) c.walk.putAt(tag, l, idx[l]!, 0n);
-    pa = table.pa(did, tlbPasid, iova & LEAF_MASK[leaf]!);
-    c.iotlb.putAt(tag, leaf, idx[leaf]!, pa);
+  if (c.iotlb.getAt(tag, leaf, idx[leaf]!) === undefined) {
+    for (let l = 4; l > leaf; l--) if (c.walk.getAt(tag, l, idx[l]!) === undefined) c.walk.putAt(tag, l, idx[l]!, PRESENT);
+    c.iotlb.putAt(tag, leaf, idx[leaf]!, PRESENT);
   }
-  if (device!.ats) c.devTlb(sid).putAt(atcTag(pasid), leaf, idx[leaf]!, pa);
-  // pa is the model's output for the leaf's first address (PageTableModel.pa: the DID and PASID
-  // above bit 48, the address below), so the offset into the leaf is an OR: pa + (iova - page),
-  // worked out when the answer's pa is read.
+  if (device!.ats) c.devTlb(sid).putAt(atcTag(pasid), leaf, idx[leaf]!, PRESENT);
+  // The output address is worked out when the answer's pa is read (Translated.pa).
   const out = c.translated;
-  out.leafPa = pa;
+  out.model = table;
+  out.did = did;
+  out.pasid = tlbPasid;
   out.iova = iova;
   return out;
 }

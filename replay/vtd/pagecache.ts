@@ -1,6 +1,8 @@
 // VT-d's translation caches on the shared level cache (replay/level-cache.ts): the IOTLB (leaf
 // entries tagged DID+PASID), the paging-structure caches (non-leaf entries, same tags) and each
 // device's device TLB (tagged PASID). An entry at level L (1..4) covers 2^LEVEL_SHIFT[L] bytes.
+// An entry's value is only its presence (PRESENT): the output address of a hit is a pure function
+// of the tag and the address (PageTableModel.pa), worked out when a translation's pa is read.
 // What is VT-d-specific here is the tag (one number for (DID, PASID)) and the invalidations'
 // choice of tags (one, a domain, a device's PASIDs, all) and of levels.
 
@@ -52,23 +54,26 @@ export function indexesOfPage(page: number, out: number[]): void {
 /** Every level of the table (bit L set = level L, 1..4). */
 const ALL_LEVELS = 0b11110;
 
-export class PageCache extends LevelCache<number, bigint> {
+/** What an entry holds: a small integer (no BigInt made per fill, no pointer stored into the cache's tables). */
+export const PRESENT = 1;
+
+export class PageCache extends LevelCache<number, number> {
   constructor(capacity: number) {
     super(capacity, LEVEL_SHIFT_N);
   }
 
   /** Adds or replaces the entry of `iova` at `level` under `tag` (get(tag, level, iova) reads it). */
-  put(tag: number, level: Level, iova: bigint, value: bigint): void {
+  put(tag: number, level: Level, iova: bigint, value: number): void {
     this.insert(this.bucket(tag, tag), level, iova, value);
   }
 
   /** `put` by the address's index at `level` (indexesOfPage). */
-  putAt(tag: number, level: number, idx: number, value: bigint): void {
+  putAt(tag: number, level: number, idx: number, value: number): void {
     this.insertAt(this.bucket(tag, tag), level, idx, value);
   }
 
   /** `get` by the address's index at `level` (indexesOfPage). */
-  getAt(tag: number, level: number, idx: number): bigint | undefined {
+  getAt(tag: number, level: number, idx: number): number | undefined {
     return this.find(tag)?.levels[level]!.get(idx);
   }
 
@@ -107,7 +112,7 @@ export class PageCache extends LevelCache<number, bigint> {
   }
 
   /** dropIn at each level in `levels` (bit L set = level L), 1 to 4 in order. */
-  private dropLevels(b: Bucket<number, bigint>, levels: number, bounds: Bounds | undefined): number {
+  private dropLevels(b: Bucket<number, number>, levels: number, bounds: Bounds | undefined): number {
     let dropped = 0;
     for (let l = 1; l <= 4; l++) if ((levels & (1 << l)) !== 0) dropped += this.dropIn(b, l, bounds);
     return dropped;

@@ -43,7 +43,7 @@ import {
 import { DecodeCache } from '../decode-cache.js';
 import { SidTable } from '../sid-table.js';
 import { DecodedTable } from '../decoded-table.js';
-import { HalfWordCache } from '../../formats/codec/word-cache.js';
+import { PreparedFetch, type FetchShare } from '../prepared-fetch.js';
 import { prepare, type DescriptorCaps, type DescriptorFault, type Prepared } from './prepared.js';
 import { invalidate, invalidatePrepared } from './invalidate.js';
 import { PageTableModel, type PageTableOptions } from './pagetable.js';
@@ -94,6 +94,11 @@ export interface VtdUnitOptions {
   readonly exec?: boolean;
   /** For messages: which unit this is. */
   readonly name?: string;
+  /**
+   * Where to find the fetch path's tables (prepared-fetch.ts), shared with the other units of a
+   * replay that have the same capabilities; default: this unit's own.
+   */
+  readonly fetchShare?: FetchShare;
 }
 
 /** A descriptor from a queue other than the unit's own (a hardware-direct guest queue). */
@@ -141,10 +146,13 @@ export class VtdUnit implements QueueUnit, WalkTables {
   /** `base` as a number for the fetch loop, or -1 from 2^52 (then fetched by BigInt address). */
   private baseNum = 0;
   private iqh = 0;
-  private decoder = new DecodeCache(VTD, { descBytes: 16 }, DECODE_KEYS);
+  /** The queue's descriptors as this unit runs them, at the queue's width (prepared-fetch.ts); maybe shared. */
+  private fetcher: PreparedFetch<Prepared>;
+  /** Where `fetcher` comes from when several units share one (VtdUnitOptions.fetchShare). */
+  private readonly fetchShare: FetchShare | undefined;
   /**
-   * submitDirect's decoded descriptors, 128- and 256-bit. Their keys follow the queue decoder's
-   * (DECODE_KEYS each): all three feed `preparedOf`, and would otherwise take each other's entries.
+   * submitDirect's decoded descriptors, 128- and 256-bit. Their keys are disjoint (DECODE_KEYS
+   * each): both feed `preparedOf`, and would otherwise take each other's entries.
    */
   private readonly directDecoders = [
     new DecodeCache(VTD, { descBytes: 16 }, DECODE_KEYS, DECODE_KEYS),
@@ -152,11 +160,9 @@ export class VtdUnit implements QueueUnit, WalkTables {
   ];
   /** What this unit supports beyond the codec's table (prepared.ts), fixed at construction. */
   private readonly caps: DescriptorCaps;
-  /** Each decoded descriptor prepared for this unit (prepared.ts), made once; by its key (decoded-table.ts). */
+  /** Each directly submitted descriptor prepared for this unit (prepared.ts), made once; by its key (decoded-table.ts). */
   private readonly preparedOf = new DecodedTable<Prepared>();
-  private readonly prepareOne = (d: Decoded): Prepared => prepare(d, this.caps);
-  /** The same, by the descriptor's bits in the queue (what `fetch` finds first, with no decode). */
-  private preparedInPlace = new HalfWordCache<Prepared>();
+  private readonly prepareOne: (d: Decoded) => Prepared;
   // Errors as the guest sees them, and the time-out state of the current pass.
   private iqeError: QueueError | undefined;
   private iteError: QueueError | undefined;
@@ -174,7 +180,11 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.restart = opts.restart ?? (this.compat ? 'on-iqt-write' : 'on-clear');
     this.smts = opts.smts ?? true;
     this.mamv = opts.mamv ?? 18;
-    this.caps = { compat: this.compat, mamv: this.mamv };
+    const caps: DescriptorCaps = { compat: this.compat, mamv: this.mamv };
+    this.caps = caps;
+    this.prepareOne = (d) => prepare(d, caps); // reads no unit state: a shared fetcher may keep it
+    this.fetchShare = opts.fetchShare;
+    this.fetcher = this.fetcherOf(16);
     this.events = opts.events;
     this.execEvents = opts.events !== undefined && opts.exec !== false;
     this.scalableOpt = opts.scalableMode;
@@ -402,9 +412,15 @@ export class VtdUnit implements QueueUnit, WalkTables {
     this.base = base;
     this.baseNum = base < 1n << 52n ? Number(base) : -1; // every slot address stays an exact double
     this.dw = dw;
-    this.decoder = new DecodeCache(VTD, { descBytes: dw === 1 ? 32 : 16 }, DECODE_KEYS);
     // The same bits are another descriptor at another width: found in place anew.
-    this.preparedInPlace = new HalfWordCache();
+    this.fetcher = this.fetcherOf(dw === 1 ? 32 : 16);
+  }
+
+  /** A fetcher of `bytes`-wide descriptors for this unit's capabilities: the share's, else a new one. */
+  private fetcherOf(bytes: 16 | 32): PreparedFetch<Prepared> {
+    const make = () => new PreparedFetch(VTD, { descBytes: bytes }, this.prepareOne, DECODE_KEYS);
+    const share = this.fetchShare;
+    return share === undefined ? make() : share.of(`vtd/${bytes}/${this.caps.compat ? 'qemu-7.2' : 'arch'}/${this.caps.mamv}`, make);
   }
 
   /** IQT as an index, or undefined when it is invalid (beyond the queue, or bit 4 with DW=1). */
@@ -440,9 +456,9 @@ export class VtdUnit implements QueueUnit, WalkTables {
       const slot = this.iqh;
       const p =
         this.baseNum >= 0
-          ? this.fetch(this.baseNum + slot * bytes, raw)
+          ? this.fetcher.fetch(this.mem, this.baseNum + slot * bytes, raw)
           : this.mem.readWordsInto(this.base + BigInt(slot * bytes), raw)
-            ? this.prepared(this.decoder.decode(raw))
+            ? this.fetcher.decode(raw)
             : undefined;
       if (p === undefined) {
         this.raiseIqe(IQEI.FETCH_ERROR, `fetching the descriptor at slot ${slot} aborted`);
@@ -453,30 +469,13 @@ export class VtdUnit implements QueueUnit, WalkTables {
         this.raiseIqe(fault.iqei, fault.why); // IQH stays on the offending descriptor (§1.3)
         break;
       }
-      this.iqh = this.ring.next(slot); // only now: the descriptor took effect
+      // Only now: the descriptor took effect. The wrap by a compare, not ring.next's `%` (a
+      // floating-point remainder, fprem, where the operands are not provably small integers).
+      const next = slot + 1;
+      this.iqh = next === this.ring.entries ? 0 : next;
       if (this.fenced) break; // FN: nothing after the wait until it completes (§1.2)
     }
     this.expireTimeouts();
-  }
-
-  /**
-   * The descriptor at `addr` as this unit runs it, read into `raw` (its length many words);
-   * undefined when the fetch aborts. Found first by its bits in place, else read and decoded (the
-   * decode cache) and prepared once per decoded descriptor.
-   */
-  private fetch(addr: number, raw: bigint[]): Prepared | undefined {
-    const n = raw.length * 2;
-    const h = this.mem.halvesAt(addr, n * 4);
-    const i = this.mem.halvesIndex;
-    if (h !== undefined) {
-      const hit = this.preparedInPlace.find(h, i, n);
-      if (hit !== undefined) return hit;
-    }
-    const d = this.decoder.fetch(this.mem, addr, raw);
-    if (d === undefined) return undefined;
-    const p = this.prepared(d);
-    if (h !== undefined) this.preparedInPlace.keep(h, i, n, p);
-    return p;
   }
 
   private prepared(d: Decoded): Prepared {

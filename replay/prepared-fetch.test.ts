@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { Decoded } from '../formats/codec/codec.js';
+import { SMMUV3 } from '../formats/codecs.js';
+import { unwrap } from '../formats/result.js';
+import { GuestMemory } from './memory.js';
+import { FetchShare, PreparedFetch } from './prepared-fetch.js';
+import { GuestQueue, SYNC, cmd } from './smmuv3/testing.js';
+import { desc, rig, STATUS_BASE } from './vtd/testkit.js';
+
+const BASE = 0x4000_0000;
+const tlbi = (asid: number) => unwrap(SMMUV3.encode('TLBI_NH_ASID', { ASID: asid }));
+
+describe('PreparedFetch', () => {
+  it('prepares each command once, found by its bits in place or its words', () => {
+    const mem = new GuestMemory();
+    mem.addRegion(BigInt(BASE), 4096);
+    const made: Decoded[] = [];
+    const f = new PreparedFetch(SMMUV3, {}, (d) => (made.push(d), { name: d.name }));
+    mem.writeWordsAt(BASE, tlbi(3));
+    mem.writeWordsAt(BASE + 16, tlbi(3));
+    const a = f.fetch(mem, BASE, [0n, 0n]);
+    expect(f.fetch(mem, BASE + 16, [0n, 0n])).toBe(a);
+    expect(f.decode(tlbi(3))).toBe(a);
+    mem.writeWordsAt(BASE, tlbi(4));
+    expect(f.fetch(mem, BASE, [0n, 0n])).not.toBe(a);
+    expect(made.length).toBe(2);
+  });
+});
+
+describe('FetchShare', () => {
+  it('gives one instance per key', () => {
+    const s = new FetchShare();
+    const make = () => new PreparedFetch(SMMUV3, {}, (d) => d.name);
+    const a = s.of('x', make);
+    expect(s.of('x', make)).toBe(a);
+    expect(s.of('y', make)).not.toBe(a);
+  });
+
+  it('VT-d units of other capabilities do not share: compat refuses a wait with PD, the architecture runs it', () => {
+    const share = new FetchShare();
+    const qemu = rig({ unit: { compat: 'qemu-7.2', fetchShare: share } });
+    const arch = rig({ unit: { fetchShare: share } });
+    const pd = desc('inv_wait', { SW: 1, PD: 1, STATUS_ADDR: STATUS_BASE, STATUS_DATA: 2 });
+    qemu.submit(pd);
+    arch.submit(pd);
+    expect(qemu.unit.consumer().error?.code).toBe('IQE');
+    expect(arch.unit.consumer().error).toBeUndefined();
+    expect(arch.completed()).toEqual([0]);
+  });
+
+  it('VT-d units of other CAP.MAMV do not share: AM 10 is IQE above MAMV 9 only', () => {
+    const share = new FetchShare();
+    const small = rig({ unit: { mamv: 9, fetchShare: share } });
+    const big = rig({ unit: { fetchShare: share } });
+    const psi = desc('iotlb_inv', { G: 3, DID: 6, AM: 10, ADDR: 0n });
+    big.submit(psi);
+    small.submit(psi);
+    expect(big.unit.consumer().error).toBeUndefined();
+    expect(small.unit.consumer().error?.code).toBe('IQE');
+  });
+
+  it('SMMUv3 units of other features do not share: ATC_INV without IDR0.ATS is CERROR_ILL', () => {
+    const share = new FetchShare();
+    const withAts = new GuestQueue(3, { fetchShare: share });
+    const noAts = new GuestQueue(3, { features: { ats: false }, fetchShare: share });
+    const inv = cmd('CMD_ATC_INV', { SID: 1, SIZE: 52 });
+    withAts.push(inv, SYNC);
+    noAts.push(inv, SYNC);
+    expect(withAts.unit.consumer().error).toBeUndefined();
+    expect(noAts.unit.consumer().error?.code).toBe('CERROR_ILL');
+  });
+});
