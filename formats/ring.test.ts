@@ -162,6 +162,21 @@ describe("positions: the 2E period of a wrap bit against VT-d's E", () => {
     for (let v = 0; v < 16; v++) expect(step(v, 1, 16)).toBe(r.inc(v));
   });
 
+  it('published and step give what `%` gives for every input, in the ring and outside it', () => {
+    // They take x % period by compares where x = (next - prev + period) or (pos + n + period) lies in
+    // [0, 2 * period) and by `%` elsewhere; the written-out formulas are the reference. The boundaries
+    // (x = period - 1, period, 2 * period - 1, 2 * period) and out-of-domain inputs (x < 0: `%` keeps
+    // the sign; x >= 2 * period; fractions) are all here, so a compare off by one fails.
+    const viaMod = (x: number, p: number) => x % p;
+    for (const p of [1, 2, 8, 16, 1 << 20]) {
+      const xs = [0, 1, p - 1, p, p + 1, 2 * p - 1, 2 * p, 2 * p + 1, 3 * p + 2, -1, -p, -2 * p - 3, 0.5, p + 0.5, 2 ** 40 + 3];
+      for (const x of xs) {
+        expect(Object.is(published(0, x - p, p), viaMod(x, p))).toBe(true);
+        expect(Object.is(step(x - p, 0, p), viaMod(x, p))).toBe(true);
+      }
+    }
+  });
+
   it('between is [from, to) going forward, across the end of the ring', () => {
     expect(between(15, 14, 1, 16)).toBe(true);
     expect(between(0, 14, 1, 16)).toBe(true);
