@@ -163,9 +163,9 @@ class HostQueue {
   private freeHead = 0;
   /**
    * The queue's ring and the desc_status words as the memory's 32-bit halves (a little-endian
-   * host; else undefined, and the memory's own stores): this queue's memory has no fault ranges,
-   * so a descriptor is 8 element stores, not a region look-up per write (the status words sit in
-   * another region, so each submit switched the memory's last-region memo back and forth).
+   * host; else undefined, and the memory's own stores): while the memory has no fault ranges (the
+   * host sets none), a descriptor is 8 element stores, not a region look-up per write (the status
+   * words sit in another region, so each submit switched the memory's last-region memo back and forth).
    */
   private readonly ring: Uint32Array | undefined;
   private readonly status: Uint32Array | undefined;
@@ -241,7 +241,7 @@ class HostQueue {
         if (name === 'dev_tlb_inv')
           this.ops(this.unit.atcSilent(halves[k * DESC_HALVES + 1]! & 0xffff) ? this.devtlbSilentOp : this.devtlbOp); // SID: qw0[47:32]
       }
-      const st = this.status;
+      const st = this.mem.hasFaults ? undefined : this.status;
       if (st !== undefined) st[waitIndex] = QI_IN_USE;
       else this.mem.write32At(HOST_STATUS_AT + 4 * waitIndex, QI_IN_USE);
       this.put(waitIndex, this.waits, waitIndex * DESC_HALVES);
@@ -270,7 +270,7 @@ class HostQueue {
   /** The descriptor at src[at, at+DESC_HALVES) into queue slot `slot`: element stores into the ring. */
   private put(slot: number, src: Uint32Array, at: number): void {
     const ring = this.ring;
-    if (ring === undefined) {
+    if (ring === undefined || this.mem.hasFaults) {
       this.mem.writeHalvesAt(HOST_QUEUE_AT + slot * 32, src.subarray(at, at + DESC_HALVES));
       return;
     }
