@@ -26,26 +26,29 @@ const ATC_INV = rowOf(SMMUV3_OPS, 'CMD_ATC_INV').code;
 
 /**
  * A command as the host queue writes it, made once per command (a host keeps its converted
- * commands): its words, the same as 32-bit halves (low half of word 0 first, the ring's layout on
- * a little-endian host, so a write is four number stores, no BigInt stored per command), its
- * opcode, and a CMD_ATC_INV's physical SID (its devtlb_inv op's key; −1 for other commands).
+ * commands): its words, the same as four 32-bit halves (h0 the low half of word 0: the ring's
+ * layout on a little-endian host, so a write is four number stores, no BigInt stored per command;
+ * as int32 fields of the object itself, not a typed array of its own, which was one more object to
+ * load per write), its opcode, and a CMD_ATC_INV's physical SID (its devtlb_inv op's key; −1 for
+ * other commands).
  */
 export interface HostCommand {
   readonly words: Words;
-  readonly halves: Uint32Array;
+  readonly h0: number;
+  readonly h1: number;
+  readonly h2: number;
+  readonly h3: number;
   readonly code: number;
   readonly sid: number;
 }
 
 /** `words` as a HostCommand. */
 export function hostCommand(words: Words): HostCommand {
-  const halves = new Uint32Array(4);
-  for (let k = 0; k < 2; k++) {
-    halves[2 * k] = Number(words[k]! & 0xffffffffn);
-    halves[2 * k + 1] = Number((words[k]! >> 32n) & 0xffffffffn);
-  }
-  const code = halves[0]! & 0xff;
-  return { words, halves, code, sid: code === ATC_INV ? halves[1]! : -1 };
+  const half = (w: bigint, shift: bigint) => Number(BigInt.asIntN(32, w >> shift)); // int32: the same 32 bits in a typed-array store
+  const h0 = half(words[0], 0n);
+  const h1 = half(words[0], 32n);
+  const code = h0 & 0xff;
+  return { words, h0, h1, h2: half(words[1], 0n), h3: half(words[1], 32n), code, sid: code === ATC_INV ? h1 >>> 0 : -1 };
 }
 
 export class PhysicalQueue {
@@ -135,11 +138,10 @@ export class PhysicalQueue {
     const h = this.ringHalves;
     if (h !== undefined && !this.mem.hasFaults) {
       const o = slot * 4;
-      const src = c.halves;
-      h[o] = src[0]!;
-      h[o + 1] = src[1]!;
-      h[o + 2] = src[2]!;
-      h[o + 3] = src[3]!;
+      h[o] = c.h0;
+      h[o + 1] = c.h1;
+      h[o + 2] = c.h2;
+      h[o + 3] = c.h3;
     } else this.mem.writeWordsAt(this.slotAddrNum + slot * 16, c.words);
     this.prod = this.ring.inc(this.prod);
   }
