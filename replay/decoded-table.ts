@@ -11,8 +11,8 @@
 // largest key it has seen, which a decode cache bounds; commands with no key (-1: made outside a
 // decode cache, as tests do) are kept in a WeakMap, so they live and die as before.
 //
-// WordsTable is the same slots for the entry arrays a VMM hands a host, found by the key of the
-// guest command they came from (one command may give several arrays under its key).
+// KeyedTable (WordsTable for words arrays) is the same slots for the entries a VMM hands a host,
+// found by the key of the guest command they came from (one command may give several under its key).
 
 import type { Decoded } from '../formats/codec/codec.js';
 
@@ -69,24 +69,27 @@ export class DecodedTable<T> extends OwnedSlots<Decoded, T> {
 }
 
 /**
- * Values by a words array's identity, found by a small number the caller has for it (the
- * Decoded.key of the guest command the words came from) instead of a WeakMap hash per look-up: a
- * host keeps what it derives from the entry arrays a VMM hands it (arrays kept per decoded
- * command, so the same array comes back for every write of a command). Each slot holds the array
- * it answers for, so a reused or shared key costs a miss, never a wrong answer. An array without a
- * key (-1) is kept in the WeakMap; so is one pushed out of its key's slot by another array of the
- * same key (a command that gave several entries, or a key reused), so arrays taking turns at one
- * key are not worked out again.
+ * Values by an object's identity, found by a small number the caller has for it (the Decoded.key
+ * of the guest command the object came from) instead of a WeakMap hash per look-up: a host keeps
+ * what it derives from the entries a VMM hands it (kept per decoded command, so the same object
+ * comes back for every write of a command). Each slot holds the object it answers for, so a reused
+ * or shared key costs a miss, never a wrong answer. An object without a key (-1) is kept in the
+ * WeakMap; so is one pushed out of its key's slot by another object of the same key (a command
+ * that gave several entries, or a key reused), so objects taking turns at one key are not worked
+ * out again.
  */
-export class WordsTable<T> extends OwnedSlots<readonly bigint[], T> {
-  /** The value kept for `words` (its key `key`, -1: none), or `make(words)` kept. */
-  of(words: readonly bigint[], key: number, make: (words: readonly bigint[]) => T): T {
-    if (key >= 0 && this.owners[key] === words) return this.values[key] as T;
-    let v = this.others?.get(words);
+export class KeyedTable<O extends object, T> extends OwnedSlots<O, T> {
+  /** The value kept for `o` (its key `key`, -1: none), or `make(o)` kept. */
+  of(o: O, key: number, make: (o: O) => T): T {
+    if (key >= 0 && this.owners[key] === o) return this.values[key] as T;
+    let v = this.others?.get(o);
     if (v !== undefined) return v;
-    v = make(words);
-    if (key < 0) (this.others ??= new WeakMap()).set(words, v);
-    else this.put(words, key, v, true);
+    v = make(o);
+    if (key < 0) (this.others ??= new WeakMap()).set(o, v);
+    else this.put(o, key, v, true);
     return v;
   }
 }
+
+/** KeyedTable for the entry arrays (words) a VMM hands a host. */
+export class WordsTable<T> extends KeyedTable<readonly bigint[], T> {}

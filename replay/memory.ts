@@ -72,6 +72,11 @@ export class GuestMemory {
     this.faults.push({ base, bytes });
   }
 
+  /** Whether any fault range is set (a caller holding a region's halves stores there only while none is). */
+  get hasFaults(): boolean {
+    return this.faults.length > 0;
+  }
+
   isFault(addr: bigint, bytes: number): boolean {
     return this.faults.length > 0 && this.faults.some((f) => addr < f.base + f.bytes && f.base < addr + BigInt(bytes));
   }

@@ -56,6 +56,20 @@ describe('HalfWordCache', () => {
     expect(c.find(slot([1, 2, 3, 4]), 4, 4)).toBeUndefined();
   });
 
+  it('keeps every key up to 4096 (growing past its first slots), a kept key takes a new value, then it starts over', () => {
+    const c = new HalfWordCache<number>();
+    const key = (v: number) => slot([0x46, v, 0x1000 * v, 0]);
+    for (let v = 0; v < 4096; v++) c.keep(key(v), 4, 4, v);
+    for (let v = 0; v < 4096; v++) expect(c.find(key(v), 4, 4)).toBe(v);
+    c.keep(key(7), 4, 4, -7);
+    expect(c.find(key(7), 4, 4)).toBe(-7);
+    // The 4097th key empties it first.
+    c.keep(key(4096), 4, 4, 4096);
+    expect(c.find(key(4096), 4, 4)).toBe(4096);
+    expect(c.find(key(0), 4, 4)).toBeUndefined();
+    expect(c.find(key(4095), 4, 4)).toBeUndefined();
+  });
+
   it("never answers with another key's value when keys share a set", () => {
     // 10,000 distinct keys in 4,096 sets: by pigeonhole many share one, and a later key replaces
     // an earlier one there. Each find gives its own key's value or nothing.

@@ -40,21 +40,35 @@ export class WordCache<T> {
   }
 }
 
-/** Direct-mapped sets of a HalfWordCache (a power of two). */
-const HALF_SETS = 4096;
+/** Halves per slot of a HalfWordCache: the key's four, the value's index + 1 (0: empty), three unused (a slot is 32 bytes: one cache line holds two). */
+const SLOT = 8;
+/** A HalfWordCache's first slot count, and the most keys it holds before it is emptied (slots: twice that, a power of two). */
+const FIRST_SLOTS = 256;
+const MAX_KEYS = 4096;
 
 /**
  * Values by a command's words read in place as 32-bit halves (a typed region of guest memory,
  * replay/memory.ts `halvesAt`), for fetch loops that would otherwise make a BigInt per word and
  * hash it twice. Keys are the first four halves (two 64-bit words); as in WordCache, a slot whose
- * further halves are nonzero is never a key. Direct-mapped: a key hashes to one set and replaces
- * what was there, so the bound is the set count and a miss only costs the caller its slower path.
- * The halves' order within a word is the host's; find and keep both read them from memory, so
- * they agree.
+ * further halves are nonzero is never a key. The halves' order within a word is the host's; find
+ * and keep both read them from memory, so they agree.
+ *
+ * Laid out for the memory it touches, not the instructions: a find is a handful of instructions,
+ * and what it cost was two cache misses (a replay holds dozens of these caches, one per decode
+ * cache and emulator, each queue repeating a few hundred distinct commands). Open addressing with
+ * linear probing over slots that hold the key and the index of the value beside it, at most half
+ * full, grown by doubling from FIRST_SLOTS: a hit reads one slot (usually one line) and the dense
+ * `values` array (a few KiB for a few hundred keys), where a direct-mapped table of 4096 sets
+ * spread a few hundred keys and their values over 96 KiB. Bounded as WordCache is: at MAX_KEYS a
+ * keep empties it first.
  */
 export class HalfWordCache<T> {
-  private readonly keys = new Uint32Array(HALF_SETS * 4);
-  private readonly values = new Array<T | undefined>(HALF_SETS).fill(undefined);
+  private slots = new Uint32Array(FIRST_SLOTS * SLOT);
+  /** Slot count − 1 (a power of two minus one). */
+  private mask = FIRST_SLOTS - 1;
+  /** Values by index, [0, count): dense, so the values of hot keys share a few lines. */
+  private readonly values: (T | undefined)[] = [];
+  private count = 0;
 
   /** The value kept for the `n` halves at `h[i]`, if any. */
   find(h: Uint32Array, i: number, n: number): T | undefined {
@@ -63,28 +77,84 @@ export class HalfWordCache<T> {
     const h1 = h[i + 1]!;
     const h2 = h[i + 2]!;
     const h3 = h[i + 3]!;
-    const set = setOf(h0, h1, h2, h3);
-    const v = this.values[set];
-    if (v === undefined) return undefined;
-    const at = set * 4;
-    const keys = this.keys;
-    return keys[at] === h0 && keys[at + 1] === h1 && keys[at + 2] === h2 && keys[at + 3] === h3 ? v : undefined;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let s = setOf(h0, h1, h2, h3) & mask; ; s = (s + 1) & mask) {
+      const at = s * SLOT;
+      const v = slots[at + 4]!;
+      if (v === 0) return undefined;
+      if (slots[at] === h0 && slots[at + 1] === h1 && slots[at + 2] === h2 && slots[at + 3] === h3) return this.values[v - 1];
+    }
   }
 
   /** Keeps `value` for the `n` halves at `h[i]` (nothing when a half past the fourth is nonzero). */
   keep(h: Uint32Array, i: number, n: number, value: T): void {
     for (let k = 4; k < n; k++) if (h[i + k] !== 0) return;
-    const set = setOf(h[i]!, h[i + 1]!, h[i + 2]!, h[i + 3]!);
-    const at = set * 4;
-    for (let k = 0; k < 4; k++) this.keys[at + k] = h[i + k]!;
-    this.values[set] = value;
+    const h0 = h[i]!;
+    const h1 = h[i + 1]!;
+    const h2 = h[i + 2]!;
+    const h3 = h[i + 3]!;
+    const at = this.slotOf(h0, h1, h2, h3);
+    const v = this.slots[at + 4]!;
+    if (v !== 0) {
+      this.values[v - 1] = value;
+      return;
+    }
+    if (this.count >= MAX_KEYS) this.empty();
+    else if (2 * (this.count + 1) > this.mask + 1) this.grow();
+    else {
+      this.put(at, h0, h1, h2, h3, value);
+      return;
+    }
+    this.put(this.slotOf(h0, h1, h2, h3), h0, h1, h2, h3, value);
+  }
+
+  /** The offset of the slot holding the key, or of the empty slot where it would go. */
+  private slotOf(h0: number, h1: number, h2: number, h3: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let s = setOf(h0, h1, h2, h3) & mask; ; s = (s + 1) & mask) {
+      const at = s * SLOT;
+      if (slots[at + 4] === 0) return at;
+      if (slots[at] === h0 && slots[at + 1] === h1 && slots[at + 2] === h2 && slots[at + 3] === h3) return at;
+    }
+  }
+
+  /** A new key at the empty slot at offset `at`. */
+  private put(at: number, h0: number, h1: number, h2: number, h3: number, value: T): void {
+    const slots = this.slots;
+    slots[at] = h0;
+    slots[at + 1] = h1;
+    slots[at + 2] = h2;
+    slots[at + 3] = h3;
+    this.values[this.count] = value;
+    slots[at + 4] = ++this.count;
+  }
+
+  /** Twice the slots, every key placed again (its value keeps its index). */
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = this.mask * 2 + 1;
+    for (let at = 0; at < old.length; at += SLOT) {
+      if (old[at + 4] === 0) continue;
+      const to = this.slotOf(old[at]!, old[at + 1]!, old[at + 2]!, old[at + 3]!);
+      for (let k = 0; k < 5; k++) this.slots[to + k] = old[at + k]!;
+    }
+  }
+
+  /** Forgets every key (the slots keep their size; the values are dropped). */
+  private empty(): void {
+    this.slots.fill(0);
+    for (let k = 0; k < this.count; k++) this.values[k] = undefined;
+    this.count = 0;
   }
 }
 
-/** The set of four halves: a multiplicative mix of all 128 bits (opcodes, tags and addresses all vary). */
+/** The hash of four halves (an int32; callers mask it): a multiplicative mix of all 128 bits (opcodes, tags and addresses all vary). */
 function setOf(h0: number, h1: number, h2: number, h3: number): number {
   let x = Math.imul(h0, 0x9e3779b1) ^ Math.imul(h1, 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 15), 0xc2b2ae35) ^ Math.imul(h2, 0x27d4eb2f) ^ Math.imul(h3, 0x165667b1);
   x = Math.imul(x ^ (x >>> 13), 0x9e3779b1);
-  return (x ^ (x >>> 16)) & (HALF_SETS - 1);
+  return x ^ (x >>> 16);
 }

@@ -37,7 +37,7 @@ import type {
 import { objectAt } from '../host.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import { cmd, type Words } from './encode.js';
-import { atcDetailOf, PhysicalQueue } from './driver.js';
+import { atcDetailOf, hostCommand, PhysicalQueue, type HostCommand } from './driver.js';
 import { QueueContext, type Smmuv3 } from './emulator.js';
 import { SidTable } from '../sid-table.js';
 import { WordsTable } from '../decoded-table.js';
@@ -103,7 +103,7 @@ interface ViommuPart {
 }
 
 /** A user entry converted for each part of a vIOMMU (undefined: none goes there), or null: EIO. */
-type Conversion = readonly (Words | undefined)[] | null;
+type Conversion = readonly (HostCommand | undefined)[] | null;
 
 interface Viommu {
   readonly id: number;
@@ -152,18 +152,18 @@ interface DirectPlan {
 
 /** What arm_vsmmu_convert_user_cmd makes of user entry `w` for each part of `v` (§5.2 item 3). */
 function conversion(v: Viommu, w: Words): Conversion {
-  const out: (Words | undefined)[] = new Array<Words | undefined>(v.parts.length).fill(undefined);
+  const out: (HostCommand | undefined)[] = new Array<HostCommand | undefined>(v.parts.length).fill(undefined);
   const op = Number(w[0] & 0xffn);
   switch (op) {
     case OP.TLBI_NSNH_ALL:
-      for (let k = 0; k < v.parts.length; k++) out[k] = [NH_ALL | v.parts[k]!.vmidBits, 0n];
+      for (let k = 0; k < v.parts.length; k++) out[k] = hostCommand([NH_ALL | v.parts[k]!.vmidBits, 0n]);
       return out;
     case OP.TLBI_NH_VA:
     case OP.TLBI_NH_VAA:
     case OP.TLBI_NH_ALL:
     case OP.TLBI_NH_ASID: {
       const w0 = w[0] & ~VMID_MASK;
-      for (let k = 0; k < v.parts.length; k++) out[k] = [w0 | v.parts[k]!.vmidBits, w[1]];
+      for (let k = 0; k < v.parts.length; k++) out[k] = hostCommand([w0 | v.parts[k]!.vmidBits, w[1]]);
       return out;
     }
     case OP.ATC_INV:
@@ -174,7 +174,7 @@ function conversion(v: Viommu, w: Words): Conversion {
       for (let k = 0; k < v.parts.length; k++) {
         const psid = v.parts[k]!.psidBits.get(vsid);
         if (psid === undefined) continue;
-        out[k] = [(w[0] & ~SID_MASK) | psid, w[1]];
+        out[k] = hostCommand([(w[0] & ~SID_MASK) | psid, w[1]]);
         return out;
       }
       return null;
@@ -207,7 +207,7 @@ export class Smmuv3Host implements HostModel {
   private readonly vcmdq: readonly QueueContext[];
   /** Scratch of vsmmuInvalidate: the copied user entries and the per-part blocks, reused per ioctl. */
   private readonly cmds: Words[] = [];
-  private readonly blocks: Words[][];
+  private readonly blocks: HostCommand[][];
   private readonly blockFill: Int32Array;
   /**
    * directPlan's plans, by the VCMDQ's IOMMU (-1: the VM's whole direct queue; a list searched in
@@ -402,7 +402,7 @@ export class Smmuv3Host implements HostModel {
    * (block[k][fill[k]++]); false: EIO. Each entry array is converted once (Viommu.converted, by
    * `key`: its command's).
    */
-  private convert(v: Viommu, w: Words, key: number, block: Words[][], fill: Int32Array): boolean {
+  private convert(v: Viommu, w: Words, key: number, block: HostCommand[][], fill: Int32Array): boolean {
     const c = v.converted.of(w, key, v.convert);
     if (c === null) return false;
     for (let k = 0; k < c.length; k++) {
@@ -419,7 +419,7 @@ export class Smmuv3Host implements HostModel {
     if (d === undefined) return;
     this.install(d);
     // The host's STE update: CFGI_STE (LEAF=1) + SYNC on the physical queue (§4.2).
-    this.queues[this.unitIndex(d)]!.issue([cmd('CMD_CFGI_STE', { SID: d.psid, LEAF: 1 })], opName);
+    this.queues[this.unitIndex(d)]!.issue([hostCommand(cmd('CMD_CFGI_STE', { SID: d.psid, LEAF: 1 }))], opName);
   }
 
   /**

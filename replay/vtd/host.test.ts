@@ -207,6 +207,29 @@ describe('what an entry does on the physical units (spec/vtd.md §5.2, §4.1)', 
     expect(h.cached(E, undefined, 0x9000n).iotlb).toBe(true);
   });
 
+  it('an entry flushed again by its key, another entry under the same key, one entry on two objects: each its own descriptors', () => {
+    const { h, events, nestedOf } = filled();
+    const low = entry(0x3000n, 1n);
+    const high = entry(0x9000n, 1n);
+    const keyed = (id: number, e: VtdUserEntry) => req(id, [e], { entryKeys: [5] });
+    const run = (id: number, e: VtdUserEntry) => {
+      events.length = 0;
+      expect(h.invalidate(keyed(id, e))).toEqual({ errno: 0, entryNum: 1 });
+      return execs(events)[0]!.split(' | ')[0];
+    };
+    expect(run(nestedOf(A), low)).toBe('p_iotlb_inv: iotlb invalidate domain 0x2 addr 0x3000 mask 0x0 pasid 0x0');
+    expect(run(nestedOf(A), low)).toBe('p_iotlb_inv: iotlb invalidate domain 0x2 addr 0x3000 mask 0x0 pasid 0x0');
+    expect(run(nestedOf(A), high)).toBe('p_iotlb_inv: iotlb invalidate domain 0x2 addr 0x9000 mask 0x0 pasid 0x0');
+    expect(run(nestedOf(A), low)).toBe('p_iotlb_inv: iotlb invalidate domain 0x2 addr 0x3000 mask 0x0 pasid 0x0');
+    // Nested HWPT of E: host DID 4 on unit 0 (after A/B's 2 and D's 3), no ATS device.
+    expect(run(nestedOf(E), low)).toBe('p_iotlb_inv: iotlb invalidate domain 0x4 addr 0x3000 mask 0x0 pasid 0x0');
+    expect(execs(events).length).toBe(2); // no device-TLB descriptor: the P-IOTLB and the wait
+    // A bad entry under a key: refused each time, never flushed.
+    const bad = entry(0x3001n, 1n);
+    expect(h.invalidate(keyed(nestedOf(A), bad))).toEqual({ errno: 'EINVAL', entryNum: 0 });
+    expect(h.invalidate(keyed(nestedOf(A), bad))).toEqual({ errno: 'EINVAL', entryNum: 0 });
+  });
+
   it('batches of at most 16 descriptors, each with its own wait (qi_batch, §4.1)', () => {
     const devices = Array.from({ length: 20 }, (_, i) => dev(0x1000 + i, 0, 9, 0, true));
     const { h, ops } = host({ iommus: [{ id: 0, vmid: 0 }], devices });

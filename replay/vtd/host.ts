@@ -34,10 +34,9 @@ import type {
   VtdInvEntry,
 } from '../host.js';
 import { objectAt } from '../host.js';
-import { GuestMemory } from '../memory.js';
+import { GuestMemory, LITTLE_ENDIAN } from '../memory.js';
 import type { CacheHits, EventSink, Translation } from '../unit.js';
 import {
-  descHalves,
   devTlbInto,
   iotlbDsiDesc,
   iotlbDsiInto,
@@ -53,7 +52,7 @@ import { RID_PASID } from './caches.js';
 import { FSTS_IQE, FSTS_ITE, GCMD_QIE, GCMD_TE, IQA_DW, QI_DONE, QI_IN_USE } from './regs.js';
 import { descriptorFault, GUEST_CAPS, VtdUnit, type DescriptorFault, type VtdUnitOptions } from './unit.js';
 import { DecodeCache } from '../decode-cache.js';
-import { DecodedTable, WordsTable } from '../decoded-table.js';
+import { DecodedTable, KeyedTable, WordsTable } from '../decoded-table.js';
 import { SidTable } from '../sid-table.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import { VTD } from '../../formats/codecs.js';
@@ -108,6 +107,12 @@ interface Nested extends HostObject {
 /** The descriptors the host submits (the host_cmd op's text). */
 type HostCmdName = 'p_iotlb_inv' | 'dev_tlb_inv' | 'pc_inv' | 'iotlb_inv';
 
+/** What one iommufd entry does on one nested HWPT (VtdHost.prepareFlush): its checks' answer, and each part's descriptors (in obj.parts order). */
+interface EntryFlush {
+  readonly bad: Errno | 0;
+  readonly parts: readonly Descs[];
+}
+
 /** A direct-queue descriptor on one unit: its rewritten words and the host ops' texts. */
 interface DirectTarget {
   readonly unit: number;
@@ -137,9 +142,35 @@ interface DirectEntry {
 /** What direct() does with a descriptor: refuse it (IQE), leave it to the VMM, or run it per unit. */
 type DirectPlan = DescriptorFault | 'trapped' | readonly DirectTarget[];
 
+/** Halves per host descriptor (256-bit: 4 words of 2 halves). */
+const DESC_HALVES = 8;
+
+/** A flush's descriptors for one unit, built once: DESC_HALVES halves each, back to back, and each one's name. */
+interface Descs {
+  readonly halves: Uint32Array;
+  readonly what: readonly HostCmdName[];
+}
+
+/** The descriptors `fill` builds into a fresh array of `n` (each its own DESC_HALVES-halves view). */
+function descsOf(what: readonly HostCmdName[], fill: (out: readonly Uint32Array[]) => void): Descs {
+  const halves = new Uint32Array(what.length * DESC_HALVES);
+  fill(what.map((_, k) => halves.subarray(k * DESC_HALVES, (k + 1) * DESC_HALVES)));
+  return { halves, what };
+}
+
 /** qi_submit_sync on one physical unit. */
 class HostQueue {
   private freeHead = 0;
+  /**
+   * The queue's ring and the desc_status words as the memory's 32-bit halves (a little-endian
+   * host; else undefined, and the memory's own stores): while the memory has no fault ranges (the
+   * host sets none), a descriptor is 8 element stores, not a region look-up per write (the status
+   * words sit in another region, so each submit switched the memory's last-region memo back and forth).
+   */
+  private readonly ring: Uint32Array | undefined;
+  private readonly status: Uint32Array | undefined;
+  /** The wait on desc_status[slot] of each slot (a slot's wait is always the same), DESC_HALVES halves each. */
+  private readonly waits = new Uint32Array(QI_LENGTH * DESC_HALVES);
 
   constructor(
     readonly unit: VtdUnit,
@@ -152,6 +183,10 @@ class HostQueue {
     unit.writeIQT(0);
     unit.writeIQA(HOST_QUEUE_BASE | IQA_DW | 1n);
     unit.writeGCMD(GCMD_QIE | GCMD_TE);
+    this.ring = LITTLE_ENDIAN ? mem.halvesAt(HOST_QUEUE_AT, QI_LENGTH * 32) : undefined;
+    this.status = LITTLE_ENDIAN ? mem.halvesAt(HOST_STATUS_AT, QI_LENGTH * 4) : undefined;
+    for (let slot = 0; slot < QI_LENGTH; slot++)
+      waitInto(this.waits.subarray(slot * DESC_HALVES, (slot + 1) * DESC_HALVES), HOST_STATUS_BASE + BigInt(4 * slot), QI_DONE);
     this.devtlbOp = { kind: 'devtlb_inv', iommu, timedOut: false, detail: 'dev_tlb_inv' };
     this.devtlbSilentOp = { kind: 'devtlb_inv', iommu, timedOut: true, detail: 'dev_tlb_inv (device timed out)' };
     this.syncOp = { kind: 'host_sync', iommu, detail: 'inv_wait' };
@@ -189,33 +224,36 @@ class HostQueue {
   }
 
   /**
-   * Submits descs[from..to−1] plus a wait and waits for it (spec/vtd.md §1.5); `what` names each
-   * descriptor. Returns 0, or the errno qi_submit_sync would return; callers on the flush path
-   * ignore it, as Linux's do.
+   * Submits descriptors from..to−1 of `descs` plus a wait and waits for it (spec/vtd.md §1.5).
+   * Returns 0, or the errno qi_submit_sync would return; callers on the flush path ignore it, as
+   * Linux's do.
    */
-  submit(descs: readonly Uint32Array[], what: readonly HostCmdName[], from = 0, to = descs.length): Errno | 0 {
+  submit(descs: Descs, from = 0, to = descs.what.length): Errno | 0 {
+    const halves = descs.halves;
+    const what = descs.what;
     for (let attempt = 0; ; attempt++) {
       const index = this.freeHead;
       const waitIndex = (index + to - from) % QI_LENGTH;
       for (let k = from; k < to; k++) {
-        const d = descs[k]!;
-        this.write((index + k - from) % QI_LENGTH, d);
-        this.ops(this.cmdOp(what[k]!));
-        if (what[k] === 'dev_tlb_inv') this.ops(this.unit.atcSilent(d[1]! & 0xffff) ? this.devtlbSilentOp : this.devtlbOp); // SID: qw0[47:32]
+        this.put((index + k - from) % QI_LENGTH, halves, k * DESC_HALVES);
+        const name = what[k]!;
+        this.ops(this.cmdOp(name));
+        if (name === 'dev_tlb_inv')
+          this.ops(this.unit.atcSilent(halves[k * DESC_HALVES + 1]! & 0xffff) ? this.devtlbSilentOp : this.devtlbOp); // SID: qw0[47:32]
       }
-      const status = HOST_STATUS_AT + 4 * waitIndex;
-      this.mem.write32At(status, QI_IN_USE);
-      const wait = this.waitAt(waitIndex);
-      this.write(waitIndex, wait);
+      const st = this.mem.hasFaults ? undefined : this.status;
+      if (st !== undefined) st[waitIndex] = QI_IN_USE;
+      else this.mem.write32At(HOST_STATUS_AT + 4 * waitIndex, QI_IN_USE);
+      this.put(waitIndex, this.waits, waitIndex * DESC_HALVES);
       this.ops(this.syncOp);
       this.freeHead = (waitIndex + 1) % QI_LENGTH;
       this.ops(this.doorbellOp);
       this.unit.writeIQT(this.freeHead << 5);
-      if (this.mem.read32At(status) === QI_DONE) return 0;
+      if ((st !== undefined ? st[waitIndex] : this.mem.read32At(HOST_STATUS_AT + 4 * waitIndex)) === QI_DONE) return 0;
       const fsts = this.unit.readFSTS();
       if ((fsts & FSTS_IQE) !== 0) {
         // qi_check_fault: the descriptor at IQH is replaced by our wait, IQE cleared, -EINVAL.
-        this.write(this.unit.consumer().index, wait);
+        this.put(this.unit.consumer().index, this.waits, waitIndex * DESC_HALVES);
         this.unit.writeFSTS(FSTS_IQE);
         return 'EINVAL';
       }
@@ -229,16 +267,22 @@ class HostQueue {
     }
   }
 
-  /** The wait on desc_status[slot] of each wait slot: built once (a slot's wait is always the same). */
-  private readonly waits: (Uint32Array | undefined)[] = new Array<undefined>(QI_LENGTH).fill(undefined);
-
-  private waitAt(slot: number): Uint32Array {
-    return (this.waits[slot] ??= waitInto(descHalves(), HOST_STATUS_BASE + BigInt(4 * slot), QI_DONE));
-  }
-
-  /** A descriptor's halves (linux.ts `*Into`) into queue slot `slot`. */
-  private write(slot: number, halves: Uint32Array): void {
-    this.mem.writeHalvesAt(HOST_QUEUE_AT + slot * 32, halves);
+  /** The descriptor at src[at, at+DESC_HALVES) into queue slot `slot`: element stores into the ring. */
+  private put(slot: number, src: Uint32Array, at: number): void {
+    const ring = this.ring;
+    if (ring === undefined || this.mem.hasFaults) {
+      this.mem.writeHalvesAt(HOST_QUEUE_AT + slot * 32, src.subarray(at, at + DESC_HALVES));
+      return;
+    }
+    const o = slot * DESC_HALVES;
+    ring[o] = src[at]!;
+    ring[o + 1] = src[at + 1]!;
+    ring[o + 2] = src[at + 2]!;
+    ring[o + 3] = src[at + 3]!;
+    ring[o + 4] = src[at + 4]!;
+    ring[o + 5] = src[at + 5]!;
+    ring[o + 6] = src[at + 6]!;
+    ring[o + 7] = src[at + 7]!;
   }
 }
 
@@ -270,11 +314,18 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   private readonly directPlans = new DecodedTable<DirectPlan>();
   /** Each guest descriptor's words array, decoded and planned (directEntry), by the guest command's key. */
   private readonly directEntries = new WordsTable<DirectEntry>();
-  /** flushNested's (ADDR, AM), reused. */
+  /** invalidate's (ADDR, AM) on its uncached path, reused. */
   private readonly psi: PsiAligned = { addr: 0, mask: 0 };
-  /** Scratch of flushPart: one flush's descriptors (as halves, grown on demand) and their names, reused. */
-  private readonly descs: Uint32Array[] = [];
-  private readonly what: HostCmdName[] = [];
+  /**
+   * What each entry does on each nested HWPT (by object id): its checks and each unit's
+   * descriptors, built once per entry object (the VMM hands the same entry for every write of one
+   * guest command, vmm/memo.ts), found by the entry's command key (HwptInvalidate.entryKeys). The
+   * flush depends only on the entry and the object's fixed host DIDs, devices and ATS depth.
+   */
+  private readonly flushes: (KeyedTable<VtdUserEntry, EntryFlush> | undefined)[] = [];
+  private readonly prepares: (((e: VtdUserEntry) => EntryFlush) | undefined)[] = [];
+  /** The ioctl host op by object id (0: no such nested HWPT), then by entry count: made once each. */
+  private readonly ioctlOps: HostOp[][] = [];
 
   constructor(
     readonly topology: Topology,
@@ -319,6 +370,8 @@ export class VtdHost implements HostModel<VtdInvEntry> {
       };
       this.kinds[nextId++] = 'nested_hwpt';
       this.nested[obj.id] = obj;
+      this.flushes[obj.id] = new KeyedTable();
+      this.prepares[obj.id] = (e) => this.prepareFlush(obj, e);
       objects.push(obj);
       for (const part of parts) for (const s of part.specs) this.byGuestSid.set(s.sid, { spec: s, hwpt: obj, part });
     }
@@ -351,12 +404,7 @@ export class VtdHost implements HostModel<VtdInvEntry> {
   /** IOMMU_HWPT_INVALIDATE (spec/vtd.md §5.1, §5.2). entry_num out is always written back. */
   invalidate(req: HwptInvalidate<VtdUserEntry>): HwptInvalidateResult {
     const obj = objectAt(this.nested, req.id);
-    this.ops({
-      kind: 'ioctl',
-      iommu: obj?.iommu ?? -1,
-      entries: req.entryNum,
-      detail: 'IOMMU_HWPT_INVALIDATE',
-    });
+    this.ops(this.ioctlOp(obj, req.entryNum));
     // iommufd core (hw_pagetable.c).
     if ((req.reserved ?? 0) !== 0) return { errno: 'EOPNOTSUPP', entryNum: 0 };
     if (req.entryNum > 0 && (req.entries === null || req.entryLen === 0)) return { errno: 'EINVAL', entryNum: 0 };
@@ -365,46 +413,68 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     if (kind !== 'nested_hwpt' || obj === undefined) return { errno: 'EINVAL', entryNum: 0 };
     // VT-d driver (nested.c intel_nested_cache_invalidate_user): entries in order, stop at the first bad one.
     if (req.dataType !== IOMMU_HWPT_INVALIDATE_DATA_VTD_S1) return { errno: 'EINVAL', entryNum: 0 };
+    const table = this.flushes[obj.id]!;
+    const prepare = this.prepares[obj.id]!;
+    const keys = req.entryKeys;
     let done = 0;
     for (let i = 0; i < req.entryNum; i++) {
       const e = req.entries![i];
-      const bad = checkEntry(req.entryLen, e);
-      if (bad !== 0) return { errno: bad, entryNum: done };
-      this.flushNested(obj, psiAlignedOfEntry(e!.addr, e!.npages, this.psi), (e!.flags & IOMMU_VTD_INV_FLAGS_LEAF) !== 0);
+      if (req.entryLen === VTD_S1_INV_ENTRY_LEN && e !== undefined && typeof e === 'object') {
+        // The usual size: the entry's checks and descriptors as prepared for it.
+        const f = table.of(e, keys === undefined ? -1 : (keys[i] ?? -1), prepare);
+        if (f.bad !== 0) return { errno: f.bad, entryNum: done };
+        for (let k = 0; k < f.parts.length; k++) this.submitAll(obj.parts[k]!, f.parts[k]!);
+      } else {
+        const bad = checkEntry(req.entryLen, e);
+        if (bad !== 0) return { errno: bad, entryNum: done };
+        const psi = psiAlignedOfEntry(e!.addr, e!.npages, this.psi);
+        const ih = (e!.flags & IOMMU_VTD_INV_FLAGS_LEAF) !== 0;
+        for (const part of obj.parts) this.submitAll(part, this.flushDescs(part, psi.addr, psi.mask, ih));
+      }
       done++;
     }
     return { errno: 0, entryNum: done };
   }
 
+  /** The ioctl's host op on nested HWPT `obj` (undefined: no such object) with `entries` entries. */
+  private ioctlOp(obj: Nested | undefined, entries: number): HostOp {
+    const byCount = (this.ioctlOps[obj?.id ?? 0] ??= []);
+    return (byCount[entries] ??= { kind: 'ioctl', iommu: obj?.iommu ?? -1, entries, detail: 'IOMMU_HWPT_INVALIDATE' });
+  }
+
   /**
-   * cache_tag_flush_range on a nested domain (§4.1, §5.2), unit by unit: its IOTLB tag there
-   * (P-IOTLB, host DID, RID_PASID), then a type-3 device-TLB descriptor per ATS device in attach
-   * order, batched by 16.
+   * What entry `e` does on nested HWPT `obj`, with entry_len 24: its checks' answer and, when it
+   * passes them, cache_tag_flush_range's descriptors on each unit (flushDescs): the same (ADDR,
+   * AM) on every unit.
    */
-  private flushNested(obj: Nested, psi: PsiAligned, ih: boolean): void {
-    // The same (ADDR, AM) on every unit.
-    for (const part of obj.parts) this.flushPart(part, psi.addr, psi.mask, ih);
+  private prepareFlush(obj: Nested, e: VtdUserEntry): EntryFlush {
+    const bad = checkEntry(VTD_S1_INV_ENTRY_LEN, e);
+    if (bad !== 0) return { bad, parts: [] };
+    const psi = psiAlignedOfEntry(e.addr, e.npages, { addr: 0, mask: 0 });
+    const ih = (e.flags & IOMMU_VTD_INV_FLAGS_LEAF) !== 0;
+    return { bad: 0, parts: obj.parts.map((part) => this.flushDescs(part, psi.addr, psi.mask, ih)) };
   }
 
-  private flushPart(obj: NestedPart, addr: number | bigint, mask: number, ih: boolean): void {
-    // The descriptors go into this host's scratch arrays (submit copies them into the queue).
-    const descs = this.descs;
-    const what = this.what;
-    let n = 0;
-    piotlbInto(this.scratch(0), obj.hostDid, RID_PASID, addr, mask, ih);
-    what[n++] = 'p_iotlb_inv';
-    for (const s of obj.specs) {
-      if (!s.ats) continue;
-      devTlbInto(this.scratch(n), s.psid, this.qdep, addr, mask);
-      what[n++] = 'dev_tlb_inv';
-    }
-    const q = this.queues[obj.unitIndex]!;
-    for (let k = 0; k < n; k += QI_MAX_BATCHED_DESC_COUNT) q.submit(descs, what, k, Math.min(n, k + QI_MAX_BATCHED_DESC_COUNT));
+  /**
+   * cache_tag_flush_range on a nested domain's part on one unit (§4.1, §5.2): its IOTLB tag there
+   * (P-IOTLB, host DID, RID_PASID), then a type-3 device-TLB descriptor per ATS device in attach
+   * order.
+   */
+  private flushDescs(part: NestedPart, addr: number | bigint, mask: number, ih: boolean): Descs {
+    const what: HostCmdName[] = ['p_iotlb_inv'];
+    for (const s of part.specs) if (s.ats) what.push('dev_tlb_inv');
+    return descsOf(what, (out) => {
+      piotlbInto(out[0]!, part.hostDid, RID_PASID, addr, mask, ih);
+      let n = 1;
+      for (const s of part.specs) if (s.ats) devTlbInto(out[n++]!, s.psid, this.qdep, addr, mask);
+    });
   }
 
-  /** The scratch halves of a flush's descriptor `k`. */
-  private scratch(k: number): Uint32Array {
-    return (this.descs[k] ??= descHalves());
+  /** A flush's descriptors on its part's unit, batched by QI_MAX_BATCHED_DESC_COUNT (one qi_submit_sync each). */
+  private submitAll(part: NestedPart, d: Descs): void {
+    const q = this.queues[part.unitIndex]!;
+    const n = d.what.length;
+    for (let k = 0; k < n; k += QI_MAX_BATCHED_DESC_COUNT) q.submit(d, k, Math.min(n, k + QI_MAX_BATCHED_DESC_COUNT));
   }
 
   /**
@@ -417,9 +487,9 @@ export class VtdHost implements HostModel<VtdInvEntry> {
     if (d === undefined) return;
     const { spec, part: hwpt } = d;
     const q = this.queues[hwpt.unitIndex]!;
-    q.submit([pcPasidInto(descHalves(), hwpt.hostDid, RID_PASID)], ['pc_inv']);
-    q.submit([iotlbDsiInto(descHalves(), hwpt.hostDid)], ['iotlb_inv']);
-    if (spec.ats) q.submit([devTlbInto(descHalves(), spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)], ['dev_tlb_inv']);
+    q.submit(descsOf(['pc_inv'], ([o]) => pcPasidInto(o!, hwpt.hostDid, RID_PASID)));
+    q.submit(descsOf(['iotlb_inv'], ([o]) => iotlbDsiInto(o!, hwpt.hostDid)));
+    if (spec.ats) q.submit(descsOf(['dev_tlb_inv'], ([o]) => devTlbInto(o!, spec.psid, this.qdep, 0n, MAX_AGAW_PFN_WIDTH)));
   }
 
   /**
