@@ -18,6 +18,7 @@
 // `objects` (the ids a VMM invalidates on); the other ids exist so that invalidating on them
 // gives the kernel's errno (nested HWPT: EOPNOTSUPP, others: EINVAL).
 
+import type { FetchShare } from '../prepared-fetch.js';
 import { SMMUV3 } from '../../formats/codecs.js';
 import { rowOf } from '../../formats/codec/table.js';
 import { SMMUV3_OPS, type Smmuv3OpName } from '../../formats/smmuv3/commands.js';
@@ -58,6 +59,8 @@ export interface Smmuv3HostOptions {
   readonly pageTables?: PageTableModel;
   /** One vIOMMU per physical SMMU (default) or one holding a VMID per physical SMMU. */
   readonly arrangement?: Arrangement;
+  /** Fetch tables shared with the other units of one replay (prepared-fetch.ts; smmuv3/index.ts picks it). */
+  readonly fetchShare?: FetchShare;
 }
 
 type ObjKind = 'ioas' | 'hwpt_paging' | 'viommu' | 'vdevice' | 'nested_hwpt';
@@ -236,6 +239,7 @@ export class Smmuv3Host implements HostModel {
         new PhysicalQueue(m.id, ops, opts.queueLog2 ?? 8, {
           ...(events ? { events } : {}),
           ...(opts.pageTables ? { pageTables: opts.pageTables } : {}),
+          ...(opts.fetchShare ? { fetchShare: opts.fetchShare } : {}),
         }),
     );
     this.units = this.queues.map((q) => q.unit);

@@ -9,6 +9,21 @@ import type { EventSink, QueueUnit } from '../unit.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
 import { Smmuv3Host, type Smmuv3HostOptions } from './host.js';
 import { GUEST_FEATURES } from './regs.js';
+import { FetchShare } from '../prepared-fetch.js';
+
+/**
+ * The fetch tables the physical units of one replay's hosts share (prepared-fetch.ts): every
+ * policy's host of a replay is made for the same Topology object, so that object picks the share;
+ * it goes with it. Sharing changes no answer (a prepared command depends on its bits and the
+ * unit's configuration alone), only where the answers sit in the CPU's caches.
+ */
+const fetchShares = new WeakMap<Topology, FetchShare>();
+
+function fetchShareOf(topology: Topology): FetchShare {
+  let s = fetchShares.get(topology);
+  if (s === undefined) fetchShares.set(topology, (s = new FetchShare()));
+  return s;
+}
 
 export { Smmuv3, QueueContext, type Compat, type Smmuv3Options } from './emulator.js';
 export { Smmuv3Host, DATA_ARM_SMMUV3, ENTRY_LEN, BLOCK, type Smmuv3HostOptions } from './host.js';
@@ -34,7 +49,13 @@ export function makeSmmuv3Kit(opts: { guest?: Omit<Smmuv3Options, 'events'>; hos
       return guestSmmu(topology, mem, { ...opts.guest, ...(events ? { events } : {}), ...(exec !== undefined ? { exec } : {}) });
     },
     host(topology: Topology, ops: HostOpSink, events?: EventSink, arrangement?: Arrangement): HostModel {
-      return new Smmuv3Host(topology, ops, events, arrangement === undefined ? opts.host : { ...opts.host, arrangement });
+      const share = { fetchShare: fetchShareOf(topology) };
+      return new Smmuv3Host(
+        topology,
+        ops,
+        events,
+        arrangement === undefined ? { ...opts.host, ...share } : { ...opts.host, ...share, arrangement },
+      );
     },
   };
 }
