@@ -50,24 +50,24 @@ export function bodyChunks(body: Body, out: Uint8Array[]): void {
   }
 }
 
+/**
+ * A vector of 16-byte structs of two int64s (Message.fbs `FieldNode` {length, null_count}, `Buffer`
+ * {offset, length}) from `pairs` laid out flat, first member first; built last struct first.
+ */
+function pairVector(b: FlatBuilder, pairs: readonly number[]): number {
+  b.startVector(16, pairs.length / 2, 8);
+  for (let i = pairs.length - 2; i >= 0; i -= 2) {
+    b.prep(8, 16);
+    b.writeInt64(pairs[i + 1]!);
+    b.writeInt64(pairs[i]!);
+  }
+  return b.endVector();
+}
+
 /** The `RecordBatch` table of `length` rows with the body's nodes and regions. */
 function recordBatchTable(b: FlatBuilder, length: number, body: Body): number {
-  const nodes = body.nodes;
-  b.startVector(16, nodes.length / 2, 8);
-  for (let i = nodes.length - 2; i >= 0; i -= 2) {
-    b.prep(8, 16);
-    b.writeInt64(nodes[i + 1]!);
-    b.writeInt64(nodes[i]!);
-  }
-  const nodesVector = b.endVector();
-  const regions = body.regions;
-  b.startVector(16, regions.length / 2, 8);
-  for (let i = regions.length - 2; i >= 0; i -= 2) {
-    b.prep(8, 16);
-    b.writeInt64(regions[i + 1]!);
-    b.writeInt64(regions[i]!);
-  }
-  const buffersVector = b.endVector();
+  const nodesVector = pairVector(b, body.nodes);
+  const buffersVector = pairVector(b, body.regions);
   b.startObject(5);
   b.fieldInt64(0, length, 0);
   b.fieldOffset(1, nodesVector);
