@@ -3,7 +3,9 @@ import type { Decoded } from '../formats/codec/codec.js';
 import { SMMUV3 } from '../formats/codecs.js';
 import { unwrap } from '../formats/result.js';
 import { GuestMemory } from './memory.js';
-import { FetchShare, PreparedFetch } from './prepared-fetch.js';
+import type { Topology } from '../formats/trace/header.js';
+import { FetchShare, PreparedFetch, fetchShareOf } from './prepared-fetch.js';
+import { kitFor } from './kits.js';
 import { GuestQueue, SYNC, cmd } from './smmuv3/testing.js';
 import { desc, rig, STATUS_BASE } from './vtd/testkit.js';
 
@@ -68,5 +70,39 @@ describe('FetchShare', () => {
     noAts.push(inv, SYNC);
     expect(withAts.unit.consumer().error).toBeUndefined();
     expect(noAts.unit.consumer().error?.code).toBe('CERROR_ILL');
+  });
+});
+
+/** One vIOMMU over one physical unit with one device (ATS on). */
+const topology = (): Topology => ({
+  iommus: [{ id: 0, vmid: 1 }],
+  devices: [{ sid: 0x8, psid: 0x108, iommu: 0, ats: true, domain: 1, hwpt: 0 }],
+});
+
+describe('fetchShareOf', () => {
+  it("one replay's hosts share by their Topology object: the same object, the same share; an equal copy, its own", () => {
+    // A replay makes every policy's host for one Topology object; another replay (or another
+    // share's thread) has its own object even when its devices are the same, so it never sees
+    // this replay's tables.
+    const t: Topology = {
+      source: 'header',
+      devices: [{ sid: 8, psid: 8, iommu: 0, ats: false, domain: 1, hwpt: 0, name: 'a' }],
+    } as unknown as Topology;
+    const copy = structuredClone(t);
+    expect(fetchShareOf(t)).toBe(fetchShareOf(t));
+    expect(fetchShareOf(copy)).not.toBe(fetchShareOf(t));
+  });
+
+  it('both kits pass the share to their hosts: two hosts of one topology fetch through one PreparedFetch', () => {
+    for (const arch of ['smmuv3', 'vtd'] as const) {
+      const t = topology();
+      const kept = (fetchShareOf(t) as unknown as { byKey: Map<string, unknown> }).byKey;
+      expect(kept.size).toBe(0);
+      kitFor(arch).host(t, () => {});
+      const made = kept.size;
+      kitFor(arch).host(t, () => {});
+      expect(made).toBeGreaterThan(0); // the first host's units took an instance from this share
+      expect(kept.size).toBe(made); // the second host's found the same one
+    }
   });
 });

@@ -11,6 +11,7 @@ import type { Codec, Decoded, DecodeOptions } from '../formats/codec/codec.js';
 import { HalfWordCache } from '../formats/codec/word-cache.js';
 import { DecodeCache } from './decode-cache.js';
 import { DecodedTable } from './decoded-table.js';
+import type { Topology } from '../formats/trace/header.js';
 import type { GuestMemory } from './memory.js';
 
 export class PreparedFetch<P> {
@@ -75,4 +76,19 @@ export class FetchShare {
     }
     return f;
   }
+}
+
+/**
+ * The FetchShare of the replay whose hosts are made for `topology`: every policy's host of one
+ * replay is made for the same Topology object (each share of a parallel replay, in its own thread,
+ * for its own), so that object picks the share and the share goes with it. A memo, not state:
+ * sharing changes no answer (a prepared command depends on its bits and the unit's configuration
+ * alone, which the key names), only where the answers sit in the CPU's caches.
+ */
+const fetchShares = new WeakMap<Topology, FetchShare>();
+
+export function fetchShareOf(topology: Topology): FetchShare {
+  let s = fetchShares.get(topology);
+  if (s === undefined) fetchShares.set(topology, (s = new FetchShare()));
+  return s;
 }

@@ -9,21 +9,7 @@ import type { EventSink, QueueUnit } from '../unit.js';
 import { Smmuv3, type Smmuv3Options } from './emulator.js';
 import { Smmuv3Host, type Smmuv3HostOptions } from './host.js';
 import { GUEST_FEATURES } from './regs.js';
-import { FetchShare } from '../prepared-fetch.js';
-
-/**
- * The fetch tables the physical units of one replay's hosts share (prepared-fetch.ts): every
- * policy's host of a replay is made for the same Topology object, so that object picks the share;
- * it goes with it. Sharing changes no answer (a prepared command depends on its bits and the
- * unit's configuration alone), only where the answers sit in the CPU's caches.
- */
-const fetchShares = new WeakMap<Topology, FetchShare>();
-
-function fetchShareOf(topology: Topology): FetchShare {
-  let s = fetchShares.get(topology);
-  if (s === undefined) fetchShares.set(topology, (s = new FetchShare()));
-  return s;
-}
+import { fetchShareOf } from '../prepared-fetch.js';
 
 export { Smmuv3, QueueContext, type Compat, type Smmuv3Options } from './emulator.js';
 export { Smmuv3Host, DATA_ARM_SMMUV3, ENTRY_LEN, BLOCK, type Smmuv3HostOptions } from './host.js';

@@ -11,7 +11,7 @@ import type { EventSink } from '../unit.js';
 import type { HostOpSink } from '../host.js';
 import type { Arrangement } from '../vmm/arrangement.js';
 import type { DeviceEntry } from './caches.js';
-import { FetchShare } from '../prepared-fetch.js';
+import { fetchShareOf } from '../prepared-fetch.js';
 import { VtdHost } from './host.js';
 import { VtdUnit } from './unit.js';
 
@@ -28,20 +28,6 @@ export {
 /** The guest's context table: each device's guest SID → its guest domain. */
 export function guestDevices(topology: Topology): [number, DeviceEntry][] {
   return topology.devices.map((d) => [d.sid, { did: d.domain, ats: d.ats }]);
-}
-
-/**
- * The fetch tables the physical units of one replay's hosts share (prepared-fetch.ts): every
- * policy's host of a replay is made for the same Topology object, so that object picks the share;
- * it goes with it. Sharing changes no answer (a prepared descriptor depends on its bits and the
- * unit's capabilities alone), only where the answers sit in the CPU's caches.
- */
-const fetchShares = new WeakMap<Topology, FetchShare>();
-
-function fetchShareOf(topology: Topology): FetchShare {
-  let s = fetchShares.get(topology);
-  if (s === undefined) fetchShares.set(topology, (s = new FetchShare()));
-  return s;
 }
 
 export const vtdKit: ReplayKit = Object.freeze({
