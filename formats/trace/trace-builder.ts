@@ -1,5 +1,5 @@
 // Builds canonical trace batches from events. Readers, the JSONL parser and the generator push
-// events; every `batchRows` rows a RecordBatch goes to the sink, so memory stays flat however long
+// events; every `batchRows` rows a batch (IpcBatch) goes to the sink, so memory stays flat however long
 // the trace. Commands are decoded here once: op, error, role, scope and field columns. Columns are
 // allocated for FIRST_ROOM rows and grown when a row needs more, up to the batch (`room`: a small
 // input does not allocate every column at the full batch size; the batches, and so the bytes, stay
