@@ -7,6 +7,7 @@
 // 32,768 rows a host_ops batch is 1.2 MB, and fresh pages cost a fault each (~10-16 us on a PVM
 // guest) plus the kernel's zeroing. The bytes are the same either way.
 
+import { StringDictionary } from './dictionary.js';
 import {
   Data,
   Dictionary,
@@ -232,28 +233,17 @@ export class StrCol {
 }
 
 /**
- * A fixed string dictionary shared by every batch of a file (IPC files allow no replacement
- * dictionaries): one Vector instance, so the writer emits it once.
+ * A fixed string dictionary (StringDictionary: its id, values and codes) with apache-arrow's view
+ * of it: one Vector instance, so apache-arrow's writer emits it once.
  */
-export class FixedDictionary {
+export class FixedDictionary extends StringDictionary {
   readonly type: Dictionary<Utf8, Int16>;
   readonly vector: Vector<Utf8>;
-  private readonly index = new Map<string, number>();
 
-  constructor(
-    readonly id: number,
-    readonly values: readonly string[],
-  ) {
-    if (values.length > 0x7fff) throw new Error('dictionary too large');
+  constructor(id: number, values: readonly string[]) {
+    super(id, values);
     this.type = new Dictionary(new Utf8(), new Int16(), id);
     this.vector = vectorFromArray(values as string[], new Utf8());
-    values.forEach((v, i) => this.index.set(v, i));
-  }
-
-  indexOf(v: string): number {
-    const i = this.index.get(v);
-    if (i === undefined) throw new Error(`value ${v} is not in dictionary ${this.id}`);
-    return i;
   }
 }
 
