@@ -469,10 +469,7 @@ export class VtdUnit implements QueueUnit, WalkTables {
         this.raiseIqe(fault.iqei, fault.why); // IQH stays on the offending descriptor (§1.3)
         break;
       }
-      // Only now: the descriptor took effect. The wrap by a compare, not ring.next's `%` (a
-      // floating-point remainder, fprem, where the operands are not provably small integers).
-      const next = slot + 1;
-      this.iqh = next === this.ring.entries ? 0 : next;
+      this.iqh = this.ring.next(slot); // only now: the descriptor took effect
       if (this.fenced) break; // FN: nothing after the wait until it completes (§1.2)
     }
     this.expireTimeouts();
