@@ -143,37 +143,44 @@ function mergeTables(dir: string, scratch: string, done: readonly Done[], summar
   try {
     // host_ops: by event ordinal, share order on a tie (a share's rows of one event are contiguous).
     const ops = done.map((d, i) => HostOpsSpill.read(files[i]!.hostOps, d.records.hostOps));
-    const live = ops.map((r) => r.next());
     const [policy, seq, kind, iommu, count, entries, bytes, cost] = t.hostOps.columns as HostOpsColumns;
-    // The policies' codes as the table's dictionary gives them (pushing the names would).
-    const policyCodes = names.map((n) => policy.dict.indexOf(n));
+    // Per share, its policies' codes as the table's dictionary gives them (pushing the names would).
+    const policyCodes = done.map((d, i) => d.summaries.map((_, k) => policy.dict.indexOf(names[firstOf[i]! + k]!)));
     for (;;) {
       let pick = -1;
-      for (let i = 0; i < ops.length; i++) if (live[i] && (pick < 0 || ops[i]!.key < ops[pick]!.key)) pick = i;
+      for (let i = 0; i < ops.length; i++) if (ops[i]!.live && (pick < 0 || ops[i]!.key < ops[pick]!.key)) pick = i;
       if (pick < 0) break;
       const r = ops[pick]!;
-      const first = firstOf[pick]!;
-      // The picked share keeps the lead while its key stays below the others' least (`bound`, held
-      // by share `by`), or equal to it with a lower share index: its rows go in one run.
+      // The picked share keeps the lead while its key stays below the others' least (held by share
+      // `by`), or equal to it with a lower share index: up to key `last`, its rows go in one run.
       let bound = Infinity;
       let by = ops.length;
       for (let i = 0; i < ops.length; i++)
-        if (i !== pick && live[i] && ops[i]!.key < bound) {
+        if (i !== pick && ops[i]!.live && ops[i]!.key < bound) {
           bound = ops[i]!.key;
           by = i;
         }
-      do {
-        policy.pushCode(policyCodes[first + r.policy]!);
-        seq.push(r.seq);
-        kind.pushCode(r.kind); // an index in OP_KINDS (share.ts spills with it): this table's kind dictionary (hostOpsSpec)
-        iommu.push(r.iommu);
-        count.push(r.count);
-        entries.push(r.entries);
-        bytes.pushU64(r.bytes);
-        cost.push(r.cost);
-        t.hostOps.endRow();
-        live[pick] = r.next();
-      } while (live[pick] && (r.key < bound || (r.key === bound && pick < by)));
+      const last = pick < by ? bound : bound - 1;
+      const codes = policyCodes[pick]!;
+      // The run a block at a time, cut where the table's batch ends (the batches' bytes are the serial run's).
+      while (r.live && r.key <= last) {
+        const b = r.block;
+        const from = r.at;
+        const most = Math.min(r.length, from + t.hostOps.room);
+        let to = from + 1;
+        while (to < most && b.key[to]! <= last) to++;
+        policy.appendCodes(b.policy, from, to, codes);
+        seq.appendFrom(b.seq, from, to);
+        // an index in OP_KINDS (share.ts spills with it): this table's kind dictionary (hostOpsSpec)
+        kind.appendCodes(b.kind, from, to);
+        iommu.appendFrom(b.iommu, from, to);
+        count.appendFrom(b.count, from, to);
+        entries.appendFrom(b.entries, from, to);
+        bytes.appendFrom(b.bytes, from, to);
+        cost.appendFrom(b.cost, from, to);
+        t.hostOps.endRows(to - from);
+        r.take(to - from);
+      }
     }
     for (const r of ops) r.close();
     // violations: by (phase, event ordinal), share order on a tie.

@@ -93,6 +93,18 @@ export class ResultTable {
     if (++this.rows % this.batchRows === 0) this.flush();
   }
 
+  /** Rows the current batch takes before it is written (a run appended to `columns` fits in it). */
+  get room(): number {
+    return this.batchRows - (this.rows % this.batchRows);
+  }
+
+  /** Ends `n` rows (at most `room`) appended column by column into `columns`. */
+  endRows(n: number): void {
+    if (n > this.room) throw new RangeError(`${this.name}: ${n} rows past the batch's end`);
+    this.rows += n;
+    if (this.rows % this.batchRows === 0) this.flush();
+  }
+
   flush(): void {
     const length = this.cols[0]!.length;
     if (length === 0) return;

@@ -4,7 +4,8 @@
 // records are `width` float64 values; `HostOpsSpill` and `CompletionsSpill` lay a row out in typed
 // fields (half the bytes or less). Writes and reads go through one buffer of BATCH records.
 
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { writeChunks } from '../formats/atomic.js';
 import { StringDecoder } from 'node:string_decoder';
 
 const BATCH = 8192;
@@ -190,19 +191,61 @@ abstract class RecordReader extends RecordViews {
 }
 
 /**
- * A parallel replay's host_ops row with its place in the serial order, 40 bytes: f64 bytes, f64
- * cost_us, u32 event ordinal + 1 (the ordinal may be -1 before the first event), u32 seq, u32
- * count, u32 entries, i32 iommu, u16 policy (its index in the share), u16 kind (its index in `kinds`).
+ * A parallel replay's host_ops rows with their place in the serial order, 40 bytes a row, in blocks
+ * of BATCH rows laid out column after column (the merge copies a run of rows a column at a time):
+ * for a block of n rows, f64 bytes at 0, f64 cost_us at 8n, u32 event ordinal + 1 at 16n (the
+ * ordinal may be -1 before the first event), u32 seq at 20n, u32 count at 24n, u32 entries at 28n,
+ * i32 iommu at 32n, u16 policy (its index in the share) at 36n, u16 kind (its index in `kinds`)
+ * at 38n. Every block has BATCH rows but the last.
  */
 const HOST_OP_BYTES = 40;
 
-export class HostOpsSpill extends RecordSpill {
+/** The columns of one block of host_ops rows, as typed views of its bytes. */
+export class HostOpsBlock {
+  readonly bytes: Float64Array;
+  readonly cost: Float64Array;
+  readonly key: Uint32Array;
+  readonly seq: Uint32Array;
+  readonly count: Uint32Array;
+  readonly entries: Uint32Array;
+  readonly iommu: Int32Array;
+  readonly policy: Uint16Array;
+  readonly kind: Uint16Array;
+
+  /** The views of a block of `n` rows at the start of `buf`. */
+  constructor(buf: ArrayBuffer, n: number) {
+    this.bytes = new Float64Array(buf, 0, n);
+    this.cost = new Float64Array(buf, 8 * n, n);
+    this.key = new Uint32Array(buf, 16 * n, n);
+    this.seq = new Uint32Array(buf, 20 * n, n);
+    this.count = new Uint32Array(buf, 24 * n, n);
+    this.entries = new Uint32Array(buf, 28 * n, n);
+    this.iommu = new Int32Array(buf, 32 * n, n);
+    this.policy = new Uint16Array(buf, 36 * n, n);
+    this.kind = new Uint16Array(buf, 38 * n, n);
+  }
+
+  /** Each column's first `n` values, in the file's order (a short last block). */
+  prefixes(n: number): Uint8Array[] {
+    return [this.bytes, this.cost, this.key, this.seq, this.count, this.entries, this.iommu, this.policy, this.kind].map(
+      (c) => new Uint8Array(c.buffer, c.byteOffset, n * c.BYTES_PER_ELEMENT),
+    );
+  }
+}
+
+export class HostOpsSpill {
+  private readonly block = new HostOpsBlock(new ArrayBuffer(BATCH * HOST_OP_BYTES), BATCH);
+  private used = 0;
+  private fd: number;
+  /** Records written so far. */
+  records = 0;
+
   /** `kinds`: the host_ops kind dictionary (tables.ts OP_KINDS); a kind outside it is an Error. */
   constructor(
     path: string,
     private readonly kinds: readonly string[],
   ) {
-    super(path, HOST_OP_BYTES);
+    this.fd = openSync(path, 'w+');
   }
 
   push(
@@ -218,17 +261,38 @@ export class HostOpsSpill extends RecordSpill {
   ): void {
     if (!(event >= -1 && event < 0xffffffff)) throw new RangeError(`event ordinal ${event} out of range`);
     const code = codeOf(this.kinds, kind);
-    const r = this.slot();
-    this.f64[r * 5] = bytes;
-    this.f64[r * 5 + 1] = cost;
-    const w = r * 10;
-    this.u32[w + 4] = event + 1;
-    this.u32[w + 5] = seq;
-    this.u32[w + 6] = count;
-    this.u32[w + 7] = entries;
-    this.i32[w + 8] = iommu;
-    this.u16[r * 20 + 18] = policy;
-    this.u16[r * 20 + 19] = code;
+    if (this.used === BATCH) this.drain();
+    const b = this.block;
+    const r = this.used++;
+    this.records++;
+    b.bytes[r] = bytes;
+    b.cost[r] = cost;
+    b.key[r] = event + 1;
+    b.seq[r] = seq;
+    b.count[r] = count;
+    b.entries[r] = entries;
+    b.iommu[r] = iommu;
+    b.policy[r] = policy;
+    b.kind[r] = code;
+  }
+
+  private drain(): void {
+    const n = this.used;
+    if (n === 0) return;
+    const fd = this.fd;
+    if (n === BATCH) {
+      const all = new Uint8Array(this.block.bytes.buffer);
+      let off = 0;
+      while (off < all.length) off += writeSync(fd, all, off, all.length - off);
+    } else writeChunks((bufs) => writevSync(fd, bufs), this.block.prefixes(n));
+    this.used = 0;
+  }
+
+  /** Finishes writing and keeps the file (another thread reads it). */
+  close(): void {
+    this.drain();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 
   static read(path: string, records: number): HostOpsReader {
@@ -242,38 +306,100 @@ function codeOf(values: readonly string[], v: string): number {
   throw new Error(`value ${v} is not in the host_ops kinds`);
 }
 
-export class HostOpsReader extends RecordReader {
-  constructor(path: string, records: number) {
-    super(path, HOST_OP_BYTES, records);
+/**
+ * Reads a HostOpsSpill's file block by block: `block` holds the current block's columns, rows
+ * `[at, length)` of it not yet taken; `take(n)` moves on by `n` rows, to the next block at the end
+ * of this one. `next()` and the getters read one row at a time (the row at `at` after `next()`).
+ */
+export class HostOpsReader {
+  private readonly buf = new ArrayBuffer(BATCH * HOST_OP_BYTES);
+  private readonly full = new HostOpsBlock(this.buf, BATCH);
+  block: HostOpsBlock = this.full;
+  /** Rows in the current block. */
+  length = 0;
+  /** The current row (the next one `take` hands over). */
+  at = 0;
+  private left: number;
+  private offset = 0;
+  private readonly fd: number;
+  /** `next()` has been called once (the first call stays on the first row). */
+  private started = false;
+
+  constructor(
+    private readonly path: string,
+    records: number,
+  ) {
+    this.left = records;
+    this.fd = openSync(path, 'r');
+    this.load();
+  }
+
+  /** Whether rows are left (at the current block's row `at`). */
+  get live(): boolean {
+    return this.at < this.length;
+  }
+
+  /** Takes `n` rows of the current block (n <= length - at), loading the next block after its last. */
+  take(n: number): void {
+    this.at += n;
+    if (this.at === this.length) this.load();
+  }
+
+  private load(): void {
+    const n = Math.min(this.left, BATCH);
+    this.at = 0;
+    this.length = n;
+    if (n === 0) return;
+    const bytes = new Uint8Array(this.buf, 0, n * HOST_OP_BYTES);
+    let got = 0;
+    while (got < bytes.length) {
+      const r = readSync(this.fd, bytes, got, bytes.length - got, this.offset + got);
+      if (r === 0) throw new Error(`${this.path}: spill file ended early`);
+      got += r;
+    }
+    this.offset += bytes.length;
+    this.left -= n;
+    this.block = n === BATCH ? this.full : new HostOpsBlock(this.buf, n);
+  }
+
+  /** Moves to the next row (the first, at the first call); false when none is left. */
+  next(): boolean {
+    if (this.started && this.live) this.take(1);
+    this.started = true;
+    return this.live;
   }
 
   /** The current record's event ordinal + 1 (its merge key). */
   get key(): number {
-    return this.u32[this.at * 10 + 4]!;
+    return this.block.key[this.at]!;
   }
   get bytes(): number {
-    return this.f64[this.at * 5]!;
+    return this.block.bytes[this.at]!;
   }
   get cost(): number {
-    return this.f64[this.at * 5 + 1]!;
+    return this.block.cost[this.at]!;
   }
   get seq(): number {
-    return this.u32[this.at * 10 + 5]!;
+    return this.block.seq[this.at]!;
   }
   get count(): number {
-    return this.u32[this.at * 10 + 6]!;
+    return this.block.count[this.at]!;
   }
   get entries(): number {
-    return this.u32[this.at * 10 + 7]!;
+    return this.block.entries[this.at]!;
   }
   get iommu(): number {
-    return this.i32[this.at * 10 + 8]!;
+    return this.block.iommu[this.at]!;
   }
   get policy(): number {
-    return this.u16[this.at * 20 + 18]!;
+    return this.block.policy[this.at]!;
   }
   get kind(): number {
-    return this.u16[this.at * 20 + 19]!;
+    return this.block.kind[this.at]!;
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 }
 

@@ -149,6 +149,36 @@ export class NumCol<T extends Numeric, V extends number | bigint = ArrayOf<T> ex
     this.length++;
   }
 
+  /**
+   * `src[from, to)` appended, each value as `push` stores it (`map[v]` instead of v when given: a
+   * dictionary's codes). A loop a column rather than a call a cell: a parallel replay's merge
+   * copies runs of rows from its spills (replay/parallel.ts). A BigInt column takes its values as
+   * `pushU64` does.
+   */
+  appendFrom(src: ArrayLike<number>, from: number, to: number, map?: ArrayLike<number>): void {
+    const n = to - from;
+    if (n <= 0) return;
+    if (this.validity.bits !== undefined || this.vals === undefined) {
+      // Nulls in this batch (valid bits to set) or a BigInt column: a value at a time.
+      for (let i = from; i < to; i++) {
+        const v = map === undefined ? src[i]! : map[src[i]!]!;
+        if (this.vals === undefined) this.pushU64(v);
+        else this.push(v as V);
+      }
+      return;
+    }
+    while (this.length + n > this.cap) this.grow();
+    const vals = this.vals;
+    let k = this.length;
+    if (map === undefined)
+      for (let i = from; i < to; i++) {
+        const v = src[i]!;
+        vals[k++] = v === v ? v : NaN;
+      }
+    else for (let i = from; i < to; i++) vals[k++] = map[src[i]!]!;
+    this.length = k;
+  }
+
   pushMaybe(v: V | undefined | null): void {
     if (v === undefined || v === null) this.pushNull();
     else this.push(v);
@@ -287,6 +317,11 @@ export class DictCol {
 
   pushCode(code: number): void {
     this.codes.push(code);
+  }
+
+  /** The codes `src[from, to)` (through `map` when given) appended, as `pushCode` would (NumCol.appendFrom). */
+  appendCodes(src: ArrayLike<number>, from: number, to: number, map?: ArrayLike<number>): void {
+    this.codes.appendFrom(src, from, to, map);
   }
 
   pushNull(): void {
