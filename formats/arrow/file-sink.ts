@@ -26,7 +26,7 @@ import {
 } from 'apache-arrow';
 import { AtomicFile } from '../atomic.js';
 
-/** Where a sink's bytes go: AtomicFile, or a WriteBehindFile (formats/write-behind.ts). */
+/** Where a sink's bytes go: AtomicFile, or an OffThreadFile (formats/off-thread-file.ts). */
 export interface ChunkFile {
   writeAll(chunks: readonly Uint8Array[]): void;
   commit(): void;

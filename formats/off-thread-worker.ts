@@ -1,12 +1,12 @@
-// The thread of a WriteBehindFile (write-behind.ts): opens the temporary file and writes every slot
+// The thread of a OffThreadFile (off-thread-file.ts): opens the temporary file and writes every slot
 // the writer publishes, in order, until the writer ends or aborts; a failure goes back to the writer
 // as its message. Loads nothing but node's fs and the ring's loop.
 
 import { closeSync, openSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { settle, writeSlots, type WriteBehindData } from './write-behind-ring.js';
+import { settle, writeSlots, type OffThreadData } from './off-thread-ring.js';
 
-const d = workerData as WriteBehindData;
+const d = workerData as OffThreadData;
 const control = new Int32Array(d.control);
 let error: unknown;
 let fd = -1;

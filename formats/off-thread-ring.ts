@@ -1,4 +1,4 @@
-// The ring of a WriteBehindFile (write-behind.ts) and the loop of its thread (write-behind-worker.ts).
+// The ring of a OffThreadFile (off-thread-file.ts) and the loop of its thread (off-thread-worker.ts).
 //
 // In shared memory: SLOTS slots of SLOT_BYTES; the control words are
 //   PUBLISHED  slots the writer has filled (slot k of the ring holds number k % SLOTS)
@@ -26,7 +26,7 @@ export const FAILED = 3;
 export const ABORT = 4;
 
 /** What the thread is given. */
-export interface WriteBehindData {
+export interface OffThreadData {
   /** The temporary file, opened by the thread for writing from its start. */
   readonly path: string;
   readonly slots: SharedArrayBuffer;
@@ -37,8 +37,8 @@ export interface WriteBehindData {
   readonly port: MessagePort;
 }
 
-/** The thread's loop: every published slot to the file at `path`, in order (write-behind-worker.ts). */
-export function writeSlots(fd: number, d: Omit<WriteBehindData, 'path' | 'port'>): void {
+/** The thread's loop: every published slot to the file at `path`, in order (off-thread-worker.ts). */
+export function writeSlots(fd: number, d: Omit<OffThreadData, 'path' | 'port'>): void {
   const control = new Int32Array(d.control);
   const lengths = new Int32Array(d.lengths);
   const slots = new Uint8Array(d.slots);

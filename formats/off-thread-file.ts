@@ -1,30 +1,22 @@
-// A file written behind its writer: the writer copies each chunk into a ring of shared slots and
-// goes on; a thread of its own (write-behind-worker.ts) writes the slots to the file in order. The
+// A file written off its writer's thread: the writer copies each chunk into a ring of shared slots
+// and goes on; a thread of its own (off-thread-worker.ts) writes the slots to the file in order. The
 // kernel's half of a write (the copy into the page cache and, on this PVM guest, a page fault per
 // fresh page, ~10-16 us each) then runs on another core. For a large output made by a loop that
-// has work of its own (a replay's result tables: host_ops is ~900 MB at 1M commands). Nothing is
-// started for a file smaller than one slot: it is written in the writer's thread when committed.
+// has work of its own and never yields to the event loop (a replay's result tables, built in a
+// synchronous loop: host_ops is ~900 MB at 1M commands). Ingest's trace file, whose reader awaits
+// every block, writes behind on the libuv pool instead (formats/write-behind.ts), which needs the
+// event loop to turn between batches and no thread. Nothing is started for a file smaller than one
+// slot: it is written in the writer's thread when committed.
 // Atomic as AtomicFile: written under its temporary name, renamed into place by `commit`.
 //
-// The ring and its protocol: write-behind-ring.ts.
+// The ring and its protocol: off-thread-ring.ts.
 
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { AtomicFile } from './atomic.js';
 import { workerScript } from './worker-job.js';
-import {
-  ABORT,
-  CONSUMED,
-  CONTROL_WORDS,
-  END,
-  FAILED,
-  PUBLISHED,
-  RUNNING,
-  STARTED,
-  STATE,
-  type WriteBehindData,
-} from './write-behind-ring.js';
+import { ABORT, CONSUMED, CONTROL_WORDS, END, FAILED, PUBLISHED, RUNNING, STARTED, STATE, type OffThreadData } from './off-thread-ring.js';
 
-export interface WriteBehindOptions {
+export interface OffThreadOptions {
   /** Slots in the ring (default 8). */
   readonly slots?: number;
   /** Bytes per slot (default 1 MiB). */
@@ -41,7 +33,7 @@ interface Thread {
   readonly lengths: Int32Array;
 }
 
-export class WriteBehindFile {
+export class OffThreadFile {
   readonly file: AtomicFile;
   /** Bytes written so far (handed over, not necessarily on disk yet). */
   bytes = 0;
@@ -56,11 +48,11 @@ export class WriteBehindFile {
 
   constructor(
     readonly target: string,
-    opts: WriteBehindOptions = {},
+    opts: OffThreadOptions = {},
   ) {
     this.count = opts.slots ?? 8;
     this.slotBytes = opts.slotBytes ?? 1 << 20;
-    if (!(this.count >= 2 && this.slotBytes >= 8)) throw new RangeError('write-behind: at least 2 slots of 8 bytes');
+    if (!(this.count >= 2 && this.slotBytes >= 8)) throw new RangeError('off-thread file: at least 2 slots of 8 bytes');
     this.file = new AtomicFile(target);
     this.data = new Uint8Array(new SharedArrayBuffer(this.count * this.slotBytes));
   }
@@ -154,7 +146,7 @@ export class WriteBehindFile {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
     const lengths = new Int32Array(new SharedArrayBuffer(this.count * 4));
     const { port1, port2 } = new MessageChannel();
-    const data: WriteBehindData = {
+    const data: OffThreadData = {
       path: this.file.tmp,
       slots: this.data.buffer as SharedArrayBuffer,
       slotBytes: this.slotBytes,
@@ -162,7 +154,7 @@ export class WriteBehindFile {
       control: control.buffer,
       port: port2,
     };
-    const worker = new Worker(workerScript(import.meta.url, 'formats/write-behind-worker.js'), { workerData: data, transferList: [port2] });
+    const worker = new Worker(workerScript(import.meta.url, 'formats/off-thread-worker.js'), { workerData: data, transferList: [port2] });
     // The thread ends by itself once finished; it never holds the process open.
     worker.unref();
     port1.unref();

@@ -1,4 +1,4 @@
-// WriteBehindFile: the file holds the chunks' bytes in order whatever their sizes against the slots
+// OffThreadFile: the file holds the chunks' bytes in order whatever their sizes against the slots
 // (a chunk inside a slot, across slot ends, larger than a slot, larger than the whole ring, empty),
 // with the writer waiting on a full ring; a file under one slot starts no thread; nothing is in
 // place before `commit` and nothing is left by `abort`; a write the thread cannot make is the
@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
-import { WriteBehindFile } from './write-behind.js';
+import { OffThreadFile } from './off-thread-file.js';
 
 const dir = tempDir();
 
@@ -18,7 +18,7 @@ function chunks(count: number, max: number): Uint8Array[] {
 }
 const concat = (cs: readonly Uint8Array[]) => Buffer.concat(cs.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
 
-describe('WriteBehindFile', () => {
+describe('OffThreadFile', () => {
   // 2 slots of 64 bytes: chunks up to 999 bytes span many slots and the whole ring (128 bytes)
   // many times over, so the writer waits for the thread again and again.
   it.each([
@@ -26,7 +26,7 @@ describe('WriteBehindFile', () => {
     ['chunks larger than the ring', 400, 1000],
   ])('writes %s in order through a thread', (_, count, max) => {
     const path = join(dir, `out-${count}.bin`);
-    const f = new WriteBehindFile(path, { slots: 2, slotBytes: 64 });
+    const f = new OffThreadFile(path, { slots: 2, slotBytes: 64 });
     const cs = chunks(count, max);
     f.writeAll(cs.slice(0, count / 2));
     for (const c of cs.slice(count / 2)) f.write(c);
@@ -41,7 +41,7 @@ describe('WriteBehindFile', () => {
 
   it('starts no thread for a file under one slot', () => {
     const path = join(dir, 'small.bin');
-    const f = new WriteBehindFile(path, { slots: 2, slotBytes: 64 });
+    const f = new OffThreadFile(path, { slots: 2, slotBytes: 64 });
     f.write(Uint8Array.from({ length: 64 }, (_, i) => i));
     // 64 bytes fill the slot; only the next byte would hand it over.
     expect(f.threaded).toBe(false);
@@ -50,7 +50,7 @@ describe('WriteBehindFile', () => {
   });
 
   it('hands the slot over at the first byte past it', () => {
-    const f = new WriteBehindFile(join(dir, 'past.bin'), { slots: 2, slotBytes: 64 });
+    const f = new OffThreadFile(join(dir, 'past.bin'), { slots: 2, slotBytes: 64 });
     f.write(new Uint8Array(65));
     expect(f.threaded).toBe(true);
     f.abort();
@@ -58,7 +58,7 @@ describe('WriteBehindFile', () => {
 
   it('leaves nothing behind when aborted', () => {
     const path = join(dir, 'aborted.bin');
-    const f = new WriteBehindFile(path, { slots: 2, slotBytes: 64 });
+    const f = new OffThreadFile(path, { slots: 2, slotBytes: 64 });
     f.writeAll(chunks(200, 50));
     f.abort();
     expect(existsSync(path)).toBe(false);
@@ -71,7 +71,7 @@ describe('WriteBehindFile', () => {
     ['commits the same writes when it can', false],
   ])('%s', (_, removed) => {
     const path = join(dir, `fail-${removed}.bin`);
-    const f = new WriteBehindFile(path, { slots: 2, slotBytes: 64 });
+    const f = new OffThreadFile(path, { slots: 2, slotBytes: 64 });
     // The thread opens the temporary file when it starts, at the first full slot. The writer sees
     // its failure when it next waits: for a free slot (~2,500 bytes into 128) or at commit.
     if (removed) rmSync(f.file.tmp);
