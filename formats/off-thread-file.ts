@@ -3,10 +3,9 @@
 // kernel's half of a write (the copy into the page cache and, on this PVM guest, a page fault per
 // fresh page, ~10-16 us each) then runs on another core. For a large output made by a loop that
 // has work of its own and never yields to the event loop (a replay's result tables, built in a
-// synchronous loop: host_ops is ~900 MB at 1M commands). Ingest's trace file, whose reader awaits
-// every block, writes behind on the libuv pool instead (formats/write-behind.ts), which needs the
-// event loop to turn between batches and no thread. Nothing is started for a file smaller than one
-// slot: it is written in the writer's thread when committed.
+// synchronous loop: host_ops is ~900 MB at 1M commands), so asynchronous writes on the libuv pool,
+// whose completions wait for the event loop to turn, would not do. Nothing is started for a file
+// smaller than one slot: it is written in the writer's thread when committed.
 // Atomic as AtomicFile: written under its temporary name, renamed into place by `commit`.
 //
 // The ring and its protocol: off-thread-ring.ts.
