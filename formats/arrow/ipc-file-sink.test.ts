@@ -23,7 +23,11 @@ const dir = tempDir();
 let files = 0;
 
 /** The file each writer writes for the batches `feed` builds (handed to both as they come), and the final schema. */
-function both(feed: (write: (b: IpcBatch) => void) => void, final: () => IpcSchema, finalOfArrow = final): { ours: Buffer; arrow: Buffer } {
+async function both(
+  feed: (write: (b: IpcBatch) => void) => void,
+  final: () => IpcSchema,
+  finalOfArrow = final,
+): Promise<{ ours: Buffer; arrow: Buffer }> {
   const a = join(dir, `${files}.ours.arrow`);
   const b = join(dir, `${files++}.arrow.arrow`);
   const ours = new IpcFileSink(a);
@@ -32,7 +36,7 @@ function both(feed: (write: (b: IpcBatch) => void) => void, final: () => IpcSche
     ours.write(batch);
     arrow.write(arrowBatch(batch));
   });
-  ours.commit(final());
+  await ours.commit(final());
   arrow.commit(arrowSchema(finalOfArrow()));
   return { ours: readFileSync(a), arrow: readFileSync(b) };
 }
@@ -76,9 +80,9 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     ['SMMUv3, one row a batch', smmu, 5, 1],
   ];
   for (const takesBuffers of [false, true]) {
-    it.each(cases)(`%s (${takesBuffers ? 'reused buffers' : 'copies'})`, (_, header, rows, batchRows) => {
+    it.each(cases)(`%s (${takesBuffers ? 'reused buffers' : 'copies'})`, async (_, header, rows, batchRows) => {
       let last = header;
-      const { ours, arrow } = both(
+      const { ours, arrow } = await both(
         (write) => (last = build(header, rows, batchRows, takesBuffers, write)),
         () => traceIpcSchema(last),
       );
@@ -87,7 +91,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     });
   }
 
-  it('notices one field of the final schema with its nullability flipped', () => {
+  it('notices one field of the final schema with its nullability flipped', async () => {
     let last = smmu;
     const flipped = (): IpcSchema => {
       const s = traceIpcSchema(last);
@@ -96,7 +100,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     // ours with the flip, apache-arrow without it (an empty file: the fields are in the footer only,
     // which the batches' fields need not match): other bytes (a nullable false is omitted, the
     // field's vtable is then shorter)
-    const { ours, arrow } = both(
+    const { ours, arrow } = await both(
       (write) => (last = build(smmu, 0, 4, true, write)),
       () => flipped(),
       () => traceIpcSchema(last),
@@ -104,7 +108,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     expect(ours.equals(arrow)).toBe(false);
   });
 
-  it('integer columns of every width, with and without nulls, and a dictionary of its own', () => {
+  it('integer columns of every width, with and without nulls, and a dictionary of its own', async () => {
     const types: IntType[] = [U8, U16, U32, U64, I16, I32, I64];
     const dict = new StringDictionary(9, ['a', 'bé', '', 'long value']);
     const schema: IpcSchema = {
@@ -143,7 +147,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
         }
       return { length: n, nullCount: n - valid, nullBitmap: bitmap, values };
     };
-    const { ours, arrow } = both(
+    const { ours, arrow } = await both(
       (write) => {
         for (const n of [17, 3, 64]) write({ schema, length: n, columns: schema.fields.map((f) => chunk(f.type, n, f.nullable)) });
       },
