@@ -5,7 +5,6 @@
 
 import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { IOV_MAX, WriteBehind } from './write-behind.js';
 
 let counter = 0;
 
@@ -50,17 +49,11 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
   }
 }
 
-/**
- * A file written in pieces and published by `commit()`; `abort()` leaves nothing behind. Every piece
- * goes at its offset (`bytes` so far), so pieces written behind (`writeBehind`, on the thread pool)
- * and blocking writes may follow each other in any order of completion.
- */
+/** A file written in pieces and published by `commit()`; `abort()` leaves nothing behind. */
 export class AtomicFile {
   readonly tmp: string;
   private fd: number | undefined;
   bytes = 0;
-  /** The writes behind (made at the first `writeBehind`). */
-  private behind: WriteBehind | undefined;
 
   constructor(readonly target: string) {
     this.tmp = tempPathFor(target);
@@ -71,7 +64,7 @@ export class AtomicFile {
   write(chunk: Uint8Array): void {
     if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
     let off = 0;
-    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off, chunk.byteLength - off, this.bytes + off);
+    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off);
     this.bytes += chunk.byteLength;
   }
 
@@ -79,58 +72,17 @@ export class AtomicFile {
   writeAll(chunks: readonly Uint8Array[]): void {
     const fd = this.fd;
     if (fd === undefined) throw new Error(`write after close: ${this.target}`);
-    let at = this.bytes;
-    this.bytes += writeChunks((bufs) => {
-      const n = writevSync(fd, bufs, at);
-      at += n;
-      return n;
-    }, chunks);
-  }
-
-  /**
-   * The chunks in order, written behind on the thread pool (formats/write-behind.ts): they may be
-   * changed once this returns, except views of `shared` (a buffer the caller never writes). Await
-   * `settled()` before `commit()`; a failed write is thrown by a later call or by `settled()`.
-   */
-  writeBehind(chunks: readonly Uint8Array[], shared?: ArrayBufferLike): void {
-    const fd = this.fd;
-    if (fd === undefined) throw new Error(`write after close: ${this.target}`);
-    this.behind ??= new WriteBehind(fd);
-    this.bytes += this.behind.write(chunks, this.bytes, shared);
-  }
-
-  /** Makes, on the thread pool, a staging buffer for writes behind of up to `bytes` (write-behind.ts `reserve`). */
-  prepareBehind(bytes: number): void {
-    const fd = this.fd;
-    if (fd === undefined) throw new Error(`write after close: ${this.target}`);
-    this.behind ??= new WriteBehind(fd);
-    this.behind.reserve(bytes);
-  }
-
-  /** Resolves when every write behind is done; rejects with a failed one's error. */
-  async settled(): Promise<void> {
-    await this.behind?.settled();
+    this.bytes += writeChunks((bufs) => writevSync(fd, bufs), chunks);
   }
 
   commit(): void {
-    if (this.behind?.busy === true) throw new Error(`commit with writes in flight: ${this.target}`);
-    this.behind?.check();
     this.close();
     renameSync(this.tmp, this.target);
     openTemps.delete(this.tmp);
   }
 
-  /** Removes the temporary file now; its descriptor is closed once the writes in flight are done. */
   abort(): void {
-    const behind = this.behind;
-    if (behind?.busy === true) {
-      const fd = this.fd;
-      this.fd = undefined;
-      void behind.settled().then(
-        () => fd !== undefined && closeSync(fd),
-        () => fd !== undefined && closeSync(fd),
-      );
-    } else this.close();
+    this.close();
     rmSync(this.tmp, { force: true });
     openTemps.delete(this.tmp);
   }
@@ -140,6 +92,9 @@ export class AtomicFile {
     this.fd = undefined;
   }
 }
+
+/** Buffers one `writev` takes at most (IOV_MAX on Linux). */
+const IOV_MAX = 1024;
 
 /**
  * Writes `chunks` in order through `writev` (which writes a prefix of the buffers it is given and

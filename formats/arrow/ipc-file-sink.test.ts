@@ -23,11 +23,7 @@ const dir = tempDir();
 let files = 0;
 
 /** The file each writer writes for the batches `feed` builds (handed to both as they come), and the final schema. */
-async function both(
-  feed: (write: (b: IpcBatch) => void) => void,
-  final: () => IpcSchema,
-  finalOfArrow = final,
-): Promise<{ ours: Buffer; arrow: Buffer }> {
+function both(feed: (write: (b: IpcBatch) => void) => void, final: () => IpcSchema, finalOfArrow = final): { ours: Buffer; arrow: Buffer } {
   const a = join(dir, `${files}.ours.arrow`);
   const b = join(dir, `${files++}.arrow.arrow`);
   const ours = new IpcFileSink(a);
@@ -36,7 +32,7 @@ async function both(
     ours.write(batch);
     arrow.write(arrowBatch(batch));
   });
-  await ours.commit(final());
+  ours.commit(final());
   arrow.commit(arrowSchema(finalOfArrow()));
   return { ours: readFileSync(a), arrow: readFileSync(b) };
 }
@@ -80,9 +76,9 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     ['SMMUv3, one row a batch', smmu, 5, 1],
   ];
   for (const takesBuffers of [false, true]) {
-    it.each(cases)(`%s (${takesBuffers ? 'reused buffers' : 'copies'})`, async (_, header, rows, batchRows) => {
+    it.each(cases)(`%s (${takesBuffers ? 'reused buffers' : 'copies'})`, (_, header, rows, batchRows) => {
       let last = header;
-      const { ours, arrow } = await both(
+      const { ours, arrow } = both(
         (write) => (last = build(header, rows, batchRows, takesBuffers, write)),
         () => traceIpcSchema(last),
       );
@@ -91,7 +87,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     });
   }
 
-  it('notices one field of the final schema with its nullability flipped', async () => {
+  it('notices one field of the final schema with its nullability flipped', () => {
     let last = smmu;
     const flipped = (): IpcSchema => {
       const s = traceIpcSchema(last);
@@ -100,7 +96,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     // ours with the flip, apache-arrow without it (an empty file: the fields are in the footer only,
     // which the batches' fields need not match): other bytes (a nullable false is omitted, the
     // field's vtable is then shorter)
-    const { ours, arrow } = await both(
+    const { ours, arrow } = both(
       (write) => (last = build(smmu, 0, 4, true, write)),
       () => flipped(),
       () => traceIpcSchema(last),
@@ -108,7 +104,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
     expect(ours.equals(arrow)).toBe(false);
   });
 
-  it('integer columns of every width, with and without nulls, and a dictionary of its own', async () => {
+  it('integer columns of every width, with and without nulls, and a dictionary of its own', () => {
     const types: IntType[] = [U8, U16, U32, U64, I16, I32, I64];
     const dict = new StringDictionary(9, ['a', 'bé', '', 'long value']);
     const schema: IpcSchema = {
@@ -147,7 +143,7 @@ describe('IPC file writer: the bytes of apache-arrow 21', () => {
         }
       return { length: n, nullCount: n - valid, nullBitmap: bitmap, values };
     };
-    const { ours, arrow } = await both(
+    const { ours, arrow } = both(
       (write) => {
         for (const n of [17, 3, 64]) write({ schema, length: n, columns: schema.fields.map((f) => chunk(f.type, n, f.nullable)) });
       },

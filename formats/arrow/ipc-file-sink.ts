@@ -1,10 +1,9 @@
 // Streams batches into an Arrow IPC file written atomically, with the bytes apache-arrow 21's
 // RecordBatchFileWriter writes for the same batches (formats/arrow/ipc-file-sink.test.ts), without
 // loading apache-arrow: the magic, the dictionaries (at the first batch: each dictionary of the
-// schema once, in field order), then per batch its RecordBatch message and body, written behind on
-// the thread pool (formats/atomic.ts writeBehind, formats/write-behind.ts: copied first, except
-// views of the batch's `shared` buffer), so a builder may reuse the batch's buffers as soon as
-// `write` returns (formats/arrow/fixed-columns.ts) while the kernel copies the last batch.
+// schema once, in field order), then per batch its RecordBatch message and body, in one writev
+// (formats/atomic.ts). The batch's buffers are written out before `write` returns, so a builder may
+// reuse them (formats/arrow/fixed-columns.ts).
 //
 // The schema (with its metadata: the trace header) lives only in the footer, as in apache-arrow's
 // file writer: a header learnt at the end (ingest's counts and notes) is written by `commit(schema)`,
@@ -56,19 +55,7 @@ export class IpcFileSink {
       throw new Error('IpcFileSink: a batch has other fields than the first');
     this.recordBatch(batch, out);
     this.rows += batch.length;
-    this.file.writeBehind(out, batch.shared);
-  }
-
-  /**
-   * Batches of up to `rows` rows will follow: the file's writes behind get a staging buffer for
-   * the largest such batch's body (every column's values and bitmap, 8-byte padded) and message.
-   */
-  expectRows(schema: IpcSchema, rows: number): void {
-    const pad = (n: number) => (n + 7) & ~7;
-    // the message: framing and header, and per field a node and two buffers (16 bytes each)
-    let bytes = 512 + 48 * schema.fields.length;
-    for (const f of schema.fields) bytes += pad((rows * f.type.bitWidth) >> 3) + (f.nullable ? pad((rows + 7) >> 3) : 0);
-    this.file.prepareBehind(bytes);
+    this.file.writeAll(out);
   }
 
   /** Ends the file (an empty file still carries its schema) without publishing it. */
@@ -88,10 +75,9 @@ export class IpcFileSink {
     this.file.writeAll(out);
   }
 
-  /** Finishes and publishes the file, once every batch is written. */
-  async commit(schema: IpcSchema): Promise<void> {
+  /** Finishes and publishes the file. */
+  commit(schema: IpcSchema): void {
     this.finish(schema);
-    await this.file.settled();
     this.file.commit();
   }
 

@@ -49,11 +49,6 @@ export interface IpcBatch {
   readonly length: number;
   /** One per field of the schema, in order. */
   readonly columns: readonly ColumnChunk[];
-  /**
-   * A buffer some columns may view that nobody ever writes (the trace builder's zeros): a writer
-   * that copies the batch's buffers to write them later need not copy these (formats/write-behind.ts).
-   */
-  readonly shared?: ArrayBufferLike;
 }
 
 /** Same field names, types, nullability and dictionaries, in order (metadata aside). */

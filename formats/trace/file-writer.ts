@@ -11,7 +11,7 @@ import { traceIpcSchema } from './fields.js';
 
 export class TraceFileWriter implements BatchSink {
   private readonly out: IpcFileSink;
-  /** A batch's buffers may be reused once `write` returns (IpcFileSink copies what it writes behind). */
+  /** Each batch is written out before `write` returns (IpcFileSink), so its buffers may be reused. */
   readonly takesBuffers = true;
 
   constructor(
@@ -29,11 +29,6 @@ export class TraceFileWriter implements BatchSink {
     this.out.write(batch);
   }
 
-  /** A staging buffer for batches of `rows` rows, made on the thread pool while they are built. */
-  expectRows(rows: number): void {
-    this.out.expectRows(traceIpcSchema(this.header), rows);
-  }
-
   /**
    * Publishes the file, with `finalHeader` (when given) in place of the header the batches were
    * written under: the header is in the footer only, so nothing is copied. Its columns must be the
@@ -41,7 +36,7 @@ export class TraceFileWriter implements BatchSink {
    */
   async close(finalHeader?: TraceHeader): Promise<void> {
     try {
-      await this.out.commit(traceIpcSchema(finalHeader ?? this.header));
+      this.out.commit(traceIpcSchema(finalHeader ?? this.header));
     } catch (e) {
       this.out.abort();
       throw e;

@@ -58,16 +58,10 @@ export interface BatchSink {
   write(batch: IpcBatch): void;
   /**
    * True when the sink is done with a batch's buffers once `write` returns (it has written them
-   * out, or copied what it writes later): the builder then hands it its columns' own arrays, and
-   * writes the next batch into them (formats/arrow/fixed-columns.ts).
+   * out): the builder then hands it its columns' own arrays, and writes the next batch into them
+   * (formats/arrow/fixed-columns.ts).
    */
   readonly takesBuffers?: boolean;
-  /**
-   * Batches of up to `rows` rows will follow (the columns have grown to the batch: the input is
-   * large): a sink may prepare for them (the trace file writer makes its staging buffer,
-   * formats/write-behind.ts). Called once.
-   */
-  expectRows?(rows: number): void;
 }
 
 /** Where one op's fields go: column and spec name, small (<= 32 bits) or big. */
@@ -544,7 +538,7 @@ export class TraceBuilder {
       zeros = this.zeros = new ArrayBuffer(8 * this.room);
     const columns = this.columns.map((col) => col.finish(n, zeros));
     this.row = 0;
-    this.sink.write({ schema: this.ipcSchema, length: n, columns, shared: zeros });
+    this.sink.write({ schema: this.ipcSchema, length: n, columns });
     // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
     for (const col of this.fixed) col.release(n);
     if (this.causes !== undefined) {
@@ -564,7 +558,6 @@ export class TraceBuilder {
     this.rowTemplate = ids;
     this.groupRows = new Int32Array(room);
     this.room = room;
-    if (room === this.batchRows) this.sink.expectRows?.(room);
   }
 
   private begin(kind: EventKind, meta: EventMeta): number {
