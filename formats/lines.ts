@@ -1,6 +1,7 @@
 // Reading capture files line by line: gzip detected by its magic bytes and inflated by a streaming
 // pipeline (zlib works on the libuv thread pool, so inflating the next block overlaps parsing this
-// one), memory bounded by the block size whatever the file size. The bytes are scanned for line ends
+// one; a plain file read into reused buffers is read ahead on the pool the same way, `reuse`),
+// memory bounded by the block size whatever the file size. The bytes are scanned for line ends
 // in large blocks: `readLineChunks` hands a reader a whole block of lines at once (byte offsets, no
 // string per line), to iterate synchronously; `readLines` gives one string per line on top of it for
 // readers that want text. A line longer than a block is gathered piece by piece and joined once, so
@@ -8,7 +9,7 @@
 // copied). A truncated or corrupt gzip stream becomes an InputFault that names
 // the file and the last good line.
 
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -37,8 +38,8 @@ export interface LineChunk {
 
 /** Bytes read per block from a plain file; inflated bytes per block from a gzip one. */
 const BLOCK = 1 << 18;
-/** Blocks read with blocking reads between two turns of the event loop (4 MiB at the default block). */
-const YIELD_BLOCKS = 16;
+/** Bytes per block of a plain file read into reused buffers (`reuse`). */
+const REUSED_BLOCK = 1 << 20;
 
 export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
@@ -119,35 +120,48 @@ export class LineIndex {
 }
 
 /**
- * The blocks of a plain file read with blocking reads into two buffers used in turn (a block is
- * valid until the one after the next is read; `readLineChunks` copies what it keeps of a block).
- * No thread-pool round trip per block (each wakes two threads, which on busy cores waits for the
- * scheduler) and no fresh 256 KiB buffer per block (allocating and first touching one cost ~80 ms
- * of the 98.7 MB bench log's ~1 s).
+ * The blocks of a plain file read into two buffers used in turn, the next block read ahead on the
+ * thread pool while the reader scans this one (a block is valid until the reader asks for the
+ * next: the read ahead then fills the other buffer; what `readLineChunks` keeps of a block is a
+ * copy). The main thread no longer waits for the kernel's copy of each block (~30-70 ms of the
+ * 98.7 MB bench log); 1 MiB blocks (`REUSED_BLOCK`) make ~100 pool round trips of it, which on busy
+ * cores cost less than the blocking reads did (docs/ingest.md, nineteenth pass). No fresh buffer
+ * per block (allocating and first touching one cost ~80 ms of the log's ~1 s). Each block awaits
+ * the pool, so the event loop turns (a signal's handler runs, formats/atomic.ts removeTempsOnSignal).
  */
-function* blockingBlocks(path: string, block: number): Generator<Buffer> {
+async function* reusedBlocks(path: string, block: number): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   const bufs = [Buffer.allocUnsafeSlow(block), Buffer.allocUnsafeSlow(block)];
+  const readInto = (b: Buffer) =>
+    new Promise<number>((resolve, reject) => read(fd, b, 0, block, null, (e, n) => (e ? reject(e) : resolve(n))));
+  let next: Promise<number> | undefined = readInto(bufs[0]!);
   try {
-    for (let i = 0; ; i ^= 1) {
-      const b = bufs[i]!;
-      const n = readSync(fd, b, 0, block, null);
+    for (let i = 0; ;) {
+      const n: number = await next;
+      next = undefined;
       if (n === 0) return;
+      const b = bufs[i]!;
+      i ^= 1;
+      // into the buffer of the block before, which the reader is done with
+      next = readInto(bufs[i]!);
       yield n === block ? b : b.subarray(0, n);
     }
   } finally {
+    // A read still in flight writes into our buffer through this descriptor: it ends first.
+    if (next !== undefined) await next.catch(() => 0);
     closeSync(fd);
   }
 }
 
 export interface ReadLineOptions {
   /**
-   * Read a plain file with blocking reads into reused buffers (gzip still inflates on the pool):
-   * for a reader that keeps nothing of a block once it asks for the next.
+   * Read a plain file into two reused buffers, the next block read ahead on the pool (gzip still
+   * inflates on the pool into fresh buffers): for a reader that keeps nothing of a block once it
+   * asks for the next.
    */
-  readonly blocking?: boolean;
+  readonly reuse?: boolean;
   /**
-   * Bytes per block (default 256 KiB). Smaller blocks suit a reader whose events wait for another
+   * Bytes per block (default 256 KiB; 1 MiB for a plain file with `reuse`). Smaller blocks suit a reader whose events wait for another
    * stream's (the guest side of a pair, formats/ingest/ingest.ts): what a block yields lives until
    * the other side catches up, and a smaller block keeps that short of a scavenge.
    */
@@ -156,23 +170,17 @@ export interface ReadLineOptions {
 
 /** Every line of a text file (gzip or not), a block at a time; the final line need not end with a newline. */
 export async function* readLineChunks(path: string, opts: ReadLineOptions = {}): AsyncGenerator<LineChunk> {
-  const blocking = opts.blocking === true && !(await isGzip(path).catch(() => true));
-  const block = opts.block ?? BLOCK;
-  const stream = blocking ? blockingBlocks(path, block) : await openText(path, block);
+  const reuse = opts.reuse === true && !(await isGzip(path).catch(() => true));
+  const stream = reuse ? reusedBlocks(path, opts.block ?? REUSED_BLOCK) : await openText(path, opts.block ?? BLOCK);
   /** What is kept of a block past the next one: a copy when the blocks' buffers are reused. */
-  const keep = blocking ? (b: Buffer) => Buffer.from(b) : (b: Buffer) => b;
+  const keep = reuse ? (b: Buffer) => Buffer.from(b) : (b: Buffer) => b;
   const index = new LineIndex();
   /** Pieces of the line not yet ended (a long line spans many blocks). */
   let pending: Buffer[] = [];
   let no = 0;
   let bytes = 0;
-  let blocks = 0;
   try {
     for await (const data of stream) {
-      // Blocking reads never let the event loop turn (each block is a microtask away): yield to it
-      // every YIELD_BLOCKS blocks, so that a signal's handler runs while a large file is read
-      // (formats/atomic.ts removeTempsOnSignal).
-      if (blocking && ++blocks % YIELD_BLOCKS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const piece = data as Buffer;
       bytes += piece.length;
       let nl = piece.indexOf(10);

@@ -214,7 +214,8 @@ describe.skipIf(!haveCaptures)('corrupted copies', () => {
 
 // A signal while the output is written (formats/atomic.ts removeTempsOnSignal): the process still
 // ends by that signal, and no temporary file stays beside the output. The log (the scalable-strict
-// capture 4 times, ~44 MB, read with blocking reads) takes long enough to be interrupted midway.
+// capture 4 times, ~44 MB, read into reused buffers, the event loop turning at every 1 MiB block)
+// takes long enough to be interrupted midway.
 describe.skipIf(!haveCaptures)('a signal while ingesting', () => {
   const big = join(dir, 'signal.log');
   it.each(['SIGINT', 'SIGTERM'] as const)(

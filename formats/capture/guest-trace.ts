@@ -77,7 +77,7 @@ function noteFact(text: string, facts: GuestFacts): void {
  * duplicated on the way is a warning naming the header line. With a `scanner`, event lines of the
  * canonical form are read from the bytes (guest-bytes.ts) and the others as text, in file order.
  * Nothing is kept of a block once the next is asked for (the scanner interns its strings, the text
- * path copies), so a plain file is read with blocking reads into reused buffers; `block` sets the
+ * path copies), so a plain file is read into reused buffers (read ahead); `block` sets the
  * block size (lines.ts ReadLineOptions). The caller must not keep a block's items either: the
  * scanner fills the same records again for the next block.
  */
@@ -91,7 +91,7 @@ export async function* readGuestChunks(
   block?: number,
 ): AsyncGenerator<GuestItem[]> {
   const r = new GuestBlocks(path, kind, diag, facts, scanner);
-  for await (const c of readLineChunks(path, { blocking: true, ...(block !== undefined ? { block } : {}) })) {
+  for await (const c of readLineChunks(path, { reuse: true, ...(block !== undefined ? { block } : {}) })) {
     const out = r.block(c);
     progress?.(path, c.bytes, c.firstNo + c.count - 1);
     yield out;

@@ -110,8 +110,8 @@ async function* qemuBlocks(file: string, q: VtdQemuQueue | Smmuv3QemuQueue, diag
       else if (text.trim() !== '') diag.bad(no, 'not a QEMU trace line');
     }
   };
-  // Nothing here keeps a block past the next: a plain log is read with blocking reads into reused buffers.
-  for await (const c of readLineChunks(file, { blocking: true })) {
+  // Nothing here keeps a block past the next: a plain log is read into reused buffers, read ahead.
+  for await (const c of readLineChunks(file, { reuse: true })) {
     block(c);
     scanner.takeCounts(seen);
     diag.lines = c.firstNo + c.count - 1;
