@@ -10,6 +10,22 @@ import { StringDecoder } from 'node:string_decoder';
 
 const BATCH = 8192;
 
+/** All of `bytes` written to `fd` (a write may take part of them). */
+function writeFully(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/** `bytes` filled from `fd` at `position`; a file that ends first is an Error naming `path`. */
+function readFully(fd: number, bytes: Uint8Array, position: number, path: string): void {
+  let got = 0;
+  while (got < bytes.length) {
+    const r = readSync(fd, bytes, got, bytes.length - got, position + got);
+    if (r === 0) throw new Error(`${path}: spill file ended early`);
+    got += r;
+  }
+}
+
 export class Spill {
   private readonly buf: Float64Array;
   private used = 0;
@@ -42,9 +58,7 @@ export class Spill {
 
   private drain(): void {
     if (this.used === 0) return;
-    const bytes = new Uint8Array(this.buf.buffer, 0, this.used * this.width * 8);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    writeFully(this.fd, new Uint8Array(this.buf.buffer, 0, this.used * this.width * 8));
     this.used = 0;
   }
 
@@ -56,12 +70,7 @@ export class Spill {
     for (let left = this.records; left > 0;) {
       const n = Math.min(left, BATCH);
       const want = n * this.width * 8;
-      let got = 0;
-      while (got < want) {
-        const r = readSync(this.fd, bytes, got, want - got, pos + got);
-        if (r === 0) throw new Error(`${this.path}: spill file ended early`);
-        got += r;
-      }
+      readFully(this.fd, bytes.subarray(0, want), pos, this.path);
       pos += want;
       for (let i = 0; i < n; i++) visit(this.buf, i * this.width);
       left -= n;
@@ -132,9 +141,7 @@ abstract class RecordSpill extends RecordViews {
 
   private drain(): void {
     if (this.used === 0) return;
-    const bytes = new Uint8Array(this.buf, 0, this.used * this.size);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    writeFully(this.fd, new Uint8Array(this.buf, 0, this.used * this.size));
     this.used = 0;
   }
 
@@ -170,12 +177,7 @@ abstract class RecordReader extends RecordViews {
       if (this.left === 0) return false;
       const n = Math.min(this.left, BATCH);
       const bytes = new Uint8Array(this.buf, 0, n * this.size);
-      let got = 0;
-      while (got < bytes.length) {
-        const r = readSync(this.fd, bytes, got, bytes.length - got, this.offset + got);
-        if (r === 0) throw new Error(`${this.path}: spill file ended early`);
-        got += r;
-      }
+      readFully(this.fd, bytes, this.offset, this.path);
       this.offset += bytes.length;
       this.left -= n;
       this.inBuf = n;
@@ -280,11 +282,8 @@ export class HostOpsSpill {
     const n = this.used;
     if (n === 0) return;
     const fd = this.fd;
-    if (n === BATCH) {
-      const all = new Uint8Array(this.block.bytes.buffer);
-      let off = 0;
-      while (off < all.length) off += writeSync(fd, all, off, all.length - off);
-    } else writeChunks((bufs) => writevSync(fd, bufs), this.block.prefixes(n));
+    if (n === BATCH) writeFully(fd, new Uint8Array(this.block.bytes.buffer));
+    else writeChunks((bufs) => writevSync(fd, bufs), this.block.prefixes(n));
     this.used = 0;
   }
 
@@ -351,12 +350,7 @@ export class HostOpsReader {
     this.length = n;
     if (n === 0) return;
     const bytes = new Uint8Array(this.buf, 0, n * HOST_OP_BYTES);
-    let got = 0;
-    while (got < bytes.length) {
-      const r = readSync(this.fd, bytes, got, bytes.length - got, this.offset + got);
-      if (r === 0) throw new Error(`${this.path}: spill file ended early`);
-      got += r;
-    }
+    readFully(this.fd, bytes, this.offset, this.path);
     this.offset += bytes.length;
     this.left -= n;
     this.block = n === BATCH ? this.full : new HostOpsBlock(this.buf, n);
@@ -491,9 +485,7 @@ export class LineSpill {
 
   private drain(): void {
     if (this.pending.length === 0) return;
-    const buf = Buffer.from(`${this.pending.join('\n')}\n`);
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    writeFully(this.fd, Buffer.from(`${this.pending.join('\n')}\n`));
     this.pending = [];
     this.bytes = 0;
   }
