@@ -247,8 +247,8 @@ export class StaleOracle {
   /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
   private goneNow(p: number): boolean {
     const st = this.store;
-    const want = st.want[st.probeOwner[p]!]!;
-    return staleBits(want, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, want, st.probePage[p])) === undefined;
+    const want = st.wantOf(st.ownerOf(p));
+    return staleBits(want, this.hits(st.sidOf(p), st.pasidOf(p), st.iovaOf(p), want, st.pageOf(p))) === undefined;
   }
 
   /**
@@ -273,7 +273,7 @@ export class StaleOracle {
   private peersRefilled(n: number): void {
     for (let k = 0; k < n; k++) {
       const p = this.gone[k]!;
-      if (this.store.probeAlive[p] === 1 && !this.goneNow(p)) this.store.kill(p);
+      if (this.store.alive(p) && !this.goneNow(p)) this.store.kill(p);
     }
   }
 
@@ -287,7 +287,7 @@ export class StaleOracle {
     for (let p = st.byKey.first(slot, page); p !== NONE;) {
       const next = st.byKey.nextOf(p);
       // Still cached since before: the earlier invalidation's own entry.
-      if (staleBits(st.want[st.probeOwner[p]!]!, before) === undefined) st.kill(p);
+      if (staleBits(st.wantOf(st.ownerOf(p)), before) === undefined) st.kill(p);
       p = next;
     }
   }
@@ -301,7 +301,7 @@ export class StaleOracle {
     const st = this.store;
     for (let r = st.first(); r !== NONE;) {
       const next = st.after(r);
-      if (st.pos[r]! < pos && (keep === undefined || !keep(st.scope[r]!))) {
+      if (st.posOf(r) < pos && (keep === undefined || !keep(st.scope[r]!))) {
         const f = this.check(r, how);
         st.drop(r);
         if (f !== undefined) out(f);
@@ -313,17 +313,17 @@ export class StaleOracle {
   /** Record `r`'s live probes whose entries are still cached, as a finding (undefined: none). */
   private check(r: number, how: string): StaleFinding | undefined {
     const st = this.store;
-    const want = st.want[r]!;
+    const want = st.wantOf(r);
     let hits: { probe: Probe; hit: string }[] | undefined;
-    for (let p = st.probesOf(r); p !== NONE; p = st.probeNext[p]!) {
-      if (st.probeAlive[p] === 0) continue;
-      const sid = st.probeSid[p]!;
+    for (let p = st.probesOf(r); p !== NONE; p = st.nextProbe(p)) {
+      if (!st.alive(p)) continue;
+      const sid = st.sidOf(p);
       const pasid = st.pasidOf(p);
-      const iova = st.probeIova[p]!;
-      const hit = staleBits(want, this.hits(sid, pasid, iova, want, st.probePage[p]));
+      const iova = st.iovaOf(p);
+      const hit = staleBits(want, this.hits(sid, pasid, iova, want, st.pageOf(p)));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
-    return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope: st.scope[r]!, how, hits };
+    return hits === undefined ? undefined : { pos: st.posOf(r), seq: st.seqOf(r), name: st.name[r]!, scope: st.scope[r]!, how, hits };
   }
 
   /**
@@ -344,11 +344,11 @@ export class StaleOracle {
       this.openCount = k;
       for (let r = st.first(); r !== NONE;) {
         const next = st.after(r);
-        const at = st.pos[r]!;
+        const at = st.posOf(r);
         const s = st.scope[r]!;
         const devtlbOfSid = (s.cache === 'devtlb' || s.cache === 'atc') && error.sid !== undefined && s.sid === error.sid;
         if (at < pos && (at < lastAborted || devtlbOfSid)) {
-          const seq = st.seq[r]!;
+          const seq = st.seqOf(r);
           st.drop(r);
           failed?.({
             pos: at,
