@@ -80,6 +80,13 @@ export interface ToldFailed {
 
 /** Addresses probed per device when a scope covers every address: the last ones seen. */
 const RECENT = 4;
+/** RECENT is a power of two: a place in the ring is a sum masked. */
+const RING_MASK = RECENT - 1;
+/** A device's row of `StaleOracle.recent`: its count, the oldest's place, the RECENT pages. */
+const R_COUNT = 0;
+const R_START = 1;
+const R_PAGES = 2;
+const RECENT_ROW = R_PAGES + RECENT;
 const DEFAULT_IOVA = 0x100000n;
 
 /** A probe as text (for the rare comparisons of findings; the oracle itself keys by numbers). */
@@ -113,13 +120,15 @@ export class StaleOracle {
   /** Pending invalidations and their probes (pending-probes.ts): typed arrays, no object per probe. */
   private readonly store = new PendingProbes();
   /**
-   * Per device (its SID slot, probe-plan.ts), the first pages of the last RECENT ranges it was
-   * probed at, oldest first: `recentCount[d]` of them from `d * RECENT`, as addresses and as page
-   * numbers (exact for every 64-bit address: compared as numbers).
+   * Per device (its SID slot d, probe-plan.ts), the first pages of the last RECENT ranges it was
+   * probed at, a ring of RECENT: in `recent`'s row d (RECENT_ROW words), how many (R_COUNT), where
+   * the oldest is (R_START) and the page numbers (from R_PAGES; exact for every 64-bit address:
+   * compared as numbers); the addresses at the same places of `recentIova`'s row (RECENT each).
+   * A new page overwrites the oldest in place (no shift: one address stored, not RECENT), and a
+   * row's numbers share a cache line.
    */
   private readonly recentIova: bigint[];
-  private readonly recentPage: Float64Array;
-  private readonly recentCount: Uint8Array;
+  private readonly recent: Float64Array;
   /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new PageSet();
   /**
@@ -149,8 +158,7 @@ export class StaleOracle {
   ) {
     if (plans.topology !== topology || plans.arch !== arch) throw new Error('StaleOracle: probe plans of another queue');
     this.recentIova = new Array<bigint>(plans.sidCount * RECENT).fill(0n);
-    this.recentPage = new Float64Array(plans.sidCount * RECENT);
-    this.recentCount = new Uint8Array(plans.sidCount);
+    this.recent = new Float64Array(plans.sidCount * RECENT_ROW);
     this.hits = host.hits !== undefined ? host.hits.bind(host) : (sid, pasid, iova) => hitBits(host.cached(sid, pasid, iova));
   }
 
@@ -393,22 +401,18 @@ export class StaleOracle {
    * unless already among its recent ones, it is the newest, and the oldest of RECENT falls out.
    */
   private remember(d: number, first: bigint, page: number): void {
-    const at = d * RECENT;
-    const n = this.recentCount[d]!;
+    const r = this.recent;
+    const row = d * RECENT_ROW;
+    const n = r[row + R_COUNT]!;
+    const start = r[row + R_START]!;
     // Newest first: a device's ATC invalidation follows the IOTLB one of the same page.
-    for (let k = n - 1; k >= 0; k--) if (this.recentPage[at + k] === page) return;
-    if (n < RECENT) {
-      this.recentIova[at + n] = first;
-      this.recentPage[at + n] = page;
-      this.recentCount[d] = n + 1;
-      return;
-    }
-    for (let k = 1; k < RECENT; k++) {
-      this.recentIova[at + k - 1] = this.recentIova[at + k]!;
-      this.recentPage[at + k - 1] = this.recentPage[at + k]!;
-    }
-    this.recentIova[at + RECENT - 1] = first;
-    this.recentPage[at + RECENT - 1] = page;
+    for (let k = n - 1; k >= 0; k--) if (r[row + R_PAGES + ((start + k) & RING_MASK)] === page) return;
+    // Not full: the next place (start is still 0); full: the oldest's, and the next one is the oldest.
+    const at = (start + n) & RING_MASK;
+    r[row + R_PAGES + at] = page;
+    this.recentIova[d * RECENT + at] = first;
+    if (n < RECENT) r[row + R_COUNT] = n + 1;
+    else r[row + R_START] = (start + 1) & RING_MASK;
   }
 
   /**
@@ -417,8 +421,10 @@ export class StaleOracle {
    */
   private recentAddresses(d: number, out: bigint[]): number {
     out[0] = DEFAULT_IOVA;
-    const n = this.recentCount[d]!;
-    for (let k = 0; k < n; k++) out[k + 1] = this.recentIova[d * RECENT + k]!;
+    const row = d * RECENT_ROW;
+    const n = this.recent[row + R_COUNT]!;
+    const start = this.recent[row + R_START]!;
+    for (let k = 0; k < n; k++) out[k + 1] = this.recentIova[d * RECENT + ((start + k) & RING_MASK)]!;
     return n + 1;
   }
 }
