@@ -138,8 +138,6 @@ export class StaleOracle {
    */
   private readonly openSyncs: number[] = [];
   private openCount = 0;
-  /** The cache lookup of a probe, as HIT_* bits (`want`: those read, default all; `page`: iova's page number). */
-  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number) => number;
   /** Scratch of `published` (addresses and their page numbers) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
   private readonly pages: number[] = [];
@@ -159,7 +157,17 @@ export class StaleOracle {
     if (plans.topology !== topology || plans.arch !== arch) throw new Error('StaleOracle: probe plans of another queue');
     this.recentIova = new Array<bigint>(plans.sidCount * RECENT).fill(0n);
     this.recent = new Float64Array(plans.sidCount * RECENT_ROW);
-    this.hits = host.hits !== undefined ? host.hits.bind(host) : (sid, pasid, iova) => hitBits(host.cached(sid, pasid, iova));
+  }
+
+  /**
+   * The cache lookup of a probe, as HIT_* bits (`want`: those read, default all; `page`: iova's
+   * page number). A method call on the host, not a bound function kept in a field: optimized code
+   * inlines the host's own `hits` here, where a bound function in a field is a builtin call per
+   * probe.
+   */
+  private hits(sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
+    const h = this.host;
+    return h.hits !== undefined ? h.hits(sid, pasid, iova, want, page) : hitBits(h.cached(sid, pasid, iova));
   }
 
   /** Epochs open now (for tests and the bound). */
