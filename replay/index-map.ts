@@ -15,7 +15,7 @@ const FIRST_BITS = 3;
 /** 2^-32: a key's high half is k * 2^-32, truncated (a product by a power of two is exact; no divide). */
 const TWO_TO_MINUS_32 = 2 ** -32;
 
-export class IndexMap<V extends number = number> {
+export class IndexMap<V extends number> {
   /** Slot i's key at 2i (EMPTY: none), its value at 2i + 1. */
   private pairs: Float64Array;
   private bits: number;
