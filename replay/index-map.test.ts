@@ -36,12 +36,12 @@ describe('IndexMap', () => {
   });
 
   it('a deleted key is gone and its neighbours stay', () => {
-    const m = new IndexMap<string>();
-    for (let k = 0; k < 6; k++) m.set(k, `v${k}`);
+    const m = new IndexMap<number>();
+    for (let k = 0; k < 6; k++) m.set(k, 10 + k);
     expect(m.delete(2)).toBe(true);
     expect(m.delete(2)).toBe(false);
     expect(m.get(2)).toBeUndefined();
-    expect([0, 1, 3, 4, 5].map((k) => m.get(k))).toEqual(['v0', 'v1', 'v3', 'v4', 'v5']);
+    expect([0, 1, 3, 4, 5].map((k) => m.get(k))).toEqual([10, 11, 13, 14, 15]);
   });
 });
 

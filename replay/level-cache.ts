@@ -71,7 +71,7 @@ function boundsInto(range: AddrRange, scales: readonly number[], shifts: readonl
 /** `index` of an address that may be 2^53 or more (the BigInt shift). */
 const indexAbove = (addr: bigint, shift: bigint): number => Number(addr >> shift);
 
-export interface Bucket<T, V> {
+export interface Bucket<T, V extends number> {
   readonly key: number;
   readonly tag: T;
   /** Its place in creation order (0, 1, ...): a subclass keeps per-bucket state in arrays by it. */
@@ -83,7 +83,7 @@ export interface Bucket<T, V> {
 /** Buckets found by a scan of the creation-order list while there are at most this many (else the Map). */
 const SCAN_BUCKETS = 8;
 
-export class LevelCache<T, V> {
+export class LevelCache<T, V extends number> {
   private readonly buckets = new Map<number, Bucket<T, V>>();
   /** The same buckets in creation order, for walks over all of them (no Map iterator per walk). */
   private readonly bucketList: Bucket<T, V>[] = [];

@@ -80,6 +80,13 @@ export interface ToldFailed {
 
 /** Addresses probed per device when a scope covers every address: the last ones seen. */
 const RECENT = 4;
+/** RECENT is a power of two: a place in the ring is a sum masked. */
+const RING_MASK = RECENT - 1;
+/** A device's row of `StaleOracle.recent`: its count, the oldest's place, the RECENT pages. */
+const R_COUNT = 0;
+const R_START = 1;
+const R_PAGES = 2;
+const RECENT_ROW = R_PAGES + RECENT;
 const DEFAULT_IOVA = 0x100000n;
 
 /** A probe as text (for the rare comparisons of findings; the oracle itself keys by numbers). */
@@ -113,13 +120,15 @@ export class StaleOracle {
   /** Pending invalidations and their probes (pending-probes.ts): typed arrays, no object per probe. */
   private readonly store = new PendingProbes();
   /**
-   * Per device (its SID slot, probe-plan.ts), the first pages of the last RECENT ranges it was
-   * probed at, oldest first: `recentCount[d]` of them from `d * RECENT`, as addresses and as page
-   * numbers (exact for every 64-bit address: compared as numbers).
+   * Per device (its SID slot d, probe-plan.ts), the first pages of the last RECENT ranges it was
+   * probed at, a ring of RECENT: in `recent`'s row d (RECENT_ROW words), how many (R_COUNT), where
+   * the oldest is (R_START) and the page numbers (from R_PAGES; exact for every 64-bit address:
+   * compared as numbers); the addresses at the same places of `recentIova`'s row (RECENT each).
+   * A new page overwrites the oldest in place (no shift: one address stored, not RECENT), and a
+   * row's numbers share a cache line.
    */
   private readonly recentIova: bigint[];
-  private readonly recentPage: Float64Array;
-  private readonly recentCount: Uint8Array;
+  private readonly recent: Float64Array;
   /** (ATS device slot, page) with an IOTLB-level invalidation published and no ATC one since. */
   private readonly openEpochs = new PageSet();
   /**
@@ -129,8 +138,6 @@ export class StaleOracle {
    */
   private readonly openSyncs: number[] = [];
   private openCount = 0;
-  /** The cache lookup of a probe, as HIT_* bits (`want`: those read, default all; `page`: iova's page number). */
-  private readonly hits: (sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number) => number;
   /** Scratch of `published` (addresses and their page numbers) and `peersGone` (probe numbers), reused (neither is re-entered). */
   private readonly iovas: bigint[] = [];
   private readonly pages: number[] = [];
@@ -149,9 +156,18 @@ export class StaleOracle {
   ) {
     if (plans.topology !== topology || plans.arch !== arch) throw new Error('StaleOracle: probe plans of another queue');
     this.recentIova = new Array<bigint>(plans.sidCount * RECENT).fill(0n);
-    this.recentPage = new Float64Array(plans.sidCount * RECENT);
-    this.recentCount = new Uint8Array(plans.sidCount);
-    this.hits = host.hits !== undefined ? host.hits.bind(host) : (sid, pasid, iova) => hitBits(host.cached(sid, pasid, iova));
+    this.recent = new Float64Array(plans.sidCount * RECENT_ROW);
+  }
+
+  /**
+   * The cache lookup of a probe, as HIT_* bits (`want`: those read, default all; `page`: iova's
+   * page number). A method call on the host, not a bound function kept in a field: optimized code
+   * inlines the host's own `hits` here, where a bound function in a field is a builtin call per
+   * probe.
+   */
+  private hits(sid: number, pasid: number | undefined, iova: bigint, want?: number, page?: number): number {
+    const h = this.host;
+    return h.hits !== undefined ? h.hits(sid, pasid, iova, want, page) : hitBits(h.cached(sid, pasid, iova));
   }
 
   /** Epochs open now (for tests and the bound). */
@@ -247,8 +263,8 @@ export class StaleOracle {
   /** Whether probe `p`'s entry is gone now (its invalidation's scope shows nothing cached). */
   private goneNow(p: number): boolean {
     const st = this.store;
-    const want = st.want[st.probeOwner[p]!]!;
-    return staleBits(want, this.hits(st.probeSid[p]!, st.pasidOf(p), st.probeIova[p]!, want, st.probePage[p])) === undefined;
+    const want = st.wantOf(st.ownerOf(p));
+    return staleBits(want, this.hits(st.sidOf(p), st.pasidOf(p), st.iovaOf(p), want, st.pageOf(p))) === undefined;
   }
 
   /**
@@ -273,7 +289,7 @@ export class StaleOracle {
   private peersRefilled(n: number): void {
     for (let k = 0; k < n; k++) {
       const p = this.gone[k]!;
-      if (this.store.probeAlive[p] === 1 && !this.goneNow(p)) this.store.kill(p);
+      if (this.store.alive(p) && !this.goneNow(p)) this.store.kill(p);
     }
   }
 
@@ -287,7 +303,7 @@ export class StaleOracle {
     for (let p = st.byKey.first(slot, page); p !== NONE;) {
       const next = st.byKey.nextOf(p);
       // Still cached since before: the earlier invalidation's own entry.
-      if (staleBits(st.want[st.probeOwner[p]!]!, before) === undefined) st.kill(p);
+      if (staleBits(st.wantOf(st.ownerOf(p)), before) === undefined) st.kill(p);
       p = next;
     }
   }
@@ -301,7 +317,7 @@ export class StaleOracle {
     const st = this.store;
     for (let r = st.first(); r !== NONE;) {
       const next = st.after(r);
-      if (st.pos[r]! < pos && (keep === undefined || !keep(st.scope[r]!))) {
+      if (st.posOf(r) < pos && (keep === undefined || !keep(st.scope[r]!))) {
         const f = this.check(r, how);
         st.drop(r);
         if (f !== undefined) out(f);
@@ -313,17 +329,17 @@ export class StaleOracle {
   /** Record `r`'s live probes whose entries are still cached, as a finding (undefined: none). */
   private check(r: number, how: string): StaleFinding | undefined {
     const st = this.store;
-    const want = st.want[r]!;
+    const want = st.wantOf(r);
     let hits: { probe: Probe; hit: string }[] | undefined;
-    for (let p = st.probesOf(r); p !== NONE; p = st.probeNext[p]!) {
-      if (st.probeAlive[p] === 0) continue;
-      const sid = st.probeSid[p]!;
+    for (let p = st.probesOf(r); p !== NONE; p = st.nextProbe(p)) {
+      if (!st.alive(p)) continue;
+      const sid = st.sidOf(p);
       const pasid = st.pasidOf(p);
-      const iova = st.probeIova[p]!;
-      const hit = staleBits(want, this.hits(sid, pasid, iova, want, st.probePage[p]));
+      const iova = st.iovaOf(p);
+      const hit = staleBits(want, this.hits(sid, pasid, iova, want, st.pageOf(p)));
       if (hit !== undefined) (hits ??= []).push({ probe: { sid, pasid, iova }, hit });
     }
-    return hits === undefined ? undefined : { pos: st.pos[r]!, seq: st.seq[r]!, name: st.name[r]!, scope: st.scope[r]!, how, hits };
+    return hits === undefined ? undefined : { pos: st.posOf(r), seq: st.seqOf(r), name: st.name[r]!, scope: st.scope[r]!, how, hits };
   }
 
   /**
@@ -344,11 +360,11 @@ export class StaleOracle {
       this.openCount = k;
       for (let r = st.first(); r !== NONE;) {
         const next = st.after(r);
-        const at = st.pos[r]!;
+        const at = st.posOf(r);
         const s = st.scope[r]!;
         const devtlbOfSid = (s.cache === 'devtlb' || s.cache === 'atc') && error.sid !== undefined && s.sid === error.sid;
         if (at < pos && (at < lastAborted || devtlbOfSid)) {
-          const seq = st.seq[r]!;
+          const seq = st.seqOf(r);
           st.drop(r);
           failed?.({
             pos: at,
@@ -393,22 +409,18 @@ export class StaleOracle {
    * unless already among its recent ones, it is the newest, and the oldest of RECENT falls out.
    */
   private remember(d: number, first: bigint, page: number): void {
-    const at = d * RECENT;
-    const n = this.recentCount[d]!;
+    const r = this.recent;
+    const row = d * RECENT_ROW;
+    const n = r[row + R_COUNT]!;
+    const start = r[row + R_START]!;
     // Newest first: a device's ATC invalidation follows the IOTLB one of the same page.
-    for (let k = n - 1; k >= 0; k--) if (this.recentPage[at + k] === page) return;
-    if (n < RECENT) {
-      this.recentIova[at + n] = first;
-      this.recentPage[at + n] = page;
-      this.recentCount[d] = n + 1;
-      return;
-    }
-    for (let k = 1; k < RECENT; k++) {
-      this.recentIova[at + k - 1] = this.recentIova[at + k]!;
-      this.recentPage[at + k - 1] = this.recentPage[at + k]!;
-    }
-    this.recentIova[at + RECENT - 1] = first;
-    this.recentPage[at + RECENT - 1] = page;
+    for (let k = n - 1; k >= 0; k--) if (r[row + R_PAGES + ((start + k) & RING_MASK)] === page) return;
+    // Not full: the next place (start is still 0); full: the oldest's, and the next one is the oldest.
+    const at = (start + n) & RING_MASK;
+    r[row + R_PAGES + at] = page;
+    this.recentIova[d * RECENT + at] = first;
+    if (n < RECENT) r[row + R_COUNT] = n + 1;
+    else r[row + R_START] = (start + 1) & RING_MASK;
   }
 
   /**
@@ -417,8 +429,10 @@ export class StaleOracle {
    */
   private recentAddresses(d: number, out: bigint[]): number {
     out[0] = DEFAULT_IOVA;
-    const n = this.recentCount[d]!;
-    for (let k = 0; k < n; k++) out[k + 1] = this.recentIova[d * RECENT + k]!;
+    const row = d * RECENT_ROW;
+    const n = this.recent[row + R_COUNT]!;
+    const start = this.recent[row + R_START]!;
+    for (let k = 0; k < n; k++) out[k + 1] = this.recentIova[d * RECENT + ((start + k) & RING_MASK)]!;
     return n + 1;
   }
 }

@@ -14,11 +14,50 @@
 //   other invalidation is published, so they are never indexed at all.
 // A probe taken from its invalidation (its entry refilled for a later one) stays in its record's
 // list, marked dead, and leaves both indexes. Record and probe numbers are recycled.
+//
+// Layout: a record's numbers are one row of `recs` and a probe's one row of `probes` (REC and
+// PROBE words each), not one typed array per field. The oracles of all nine policies and bare
+// hardware's take turns per event, so each one's bookkeeping is cold again at its next publish
+// (docs/replayer.md "sixteenth pass"): with a row per record, a publish, check and drop of one
+// invalidation touches a few cache lines, not one per field (and one per typed array object).
 
 import type { Scope } from '../formats/scope.js';
 import { grow, NONE, PageIndex } from './page-index.js';
 
 export { NONE };
+
+/** Record words (`recs`, REC per record): the first eight are what a publish, check and drop read. */
+const R_POS = 0;
+/** The HIT_* bits of the caches the record's scope invalidates (probe-plan.ts wantBits). */
+const R_WANT = 1;
+/** First and last probe of the record (its own list, through P_NEXT). */
+const R_FIRST = 2;
+const R_LAST = 3;
+/** Publish order. */
+const R_PREV = 4;
+const R_NEXT = 5;
+/** The next record of the same position chain (posHeads). */
+const R_POS_NEXT = 6;
+/** 1 once the record's probes are in the indexes (`index`). */
+const R_INDEXED = 7;
+const R_SEQ = 8;
+const REC = 16;
+
+/** Probe words (`probes`, PROBE per probe). */
+const P_OWNER = 0;
+const P_SID = 1;
+/** PASID + 1; 0: none. */
+const P_PASID1 = 2;
+const P_DEV = 3;
+const P_PAGE = 4;
+/** The next probe of the same record (NONE: last). */
+const P_NEXT = 5;
+/** 1 while the probe belongs to its invalidation (0: handed over to a later one). */
+const P_ALIVE = 6;
+/** The device slot's list of live probes (indexed records only). */
+const P_DEV_PREV = 8;
+const P_DEV_NEXT = 9;
+const PROBE = 16;
 
 export class PendingProbes {
   /**
@@ -27,27 +66,15 @@ export class PendingProbes {
    */
   watch: ((pos: number, pending: boolean) => void) | undefined = undefined;
   // ---- Records (pending invalidations) ----
-  pos = new Float64Array(64);
-  seq = new Float64Array(64);
+  private recs = new Float64Array(64 * REC);
   readonly name: string[] = [];
   readonly scope: Scope[] = [];
-  /** The HIT_* bits of the caches each record's scope invalidates (probe-plan.ts wantBits). */
-  want = new Int32Array(64);
-  /** First and last probe of each record (its own list, through probeNext). */
-  private firstProbe = new Int32Array(64);
-  private lastProbe = new Int32Array(64);
-  /** Publish order. */
-  private prevRec = new Int32Array(64);
-  private nextRec = new Int32Array(64);
   private head = NONE;
   private tail = NONE;
-  /** Position → records, chained (posHeads by position modulo its length). */
+  /** Position → records, chained (posHeads by position modulo its length, then R_POS_NEXT). */
   private posHeads = new Int32Array(1024).fill(NONE);
-  private posNext = new Int32Array(64);
   private freeRecs: number[] = [];
   private recsMade = 0;
-  /** 1 once the record's probes are in the indexes (`index`). */
-  private indexed = new Uint8Array(64);
   /**
    * The first committed record not indexed yet (NONE: all are). Records are indexed all at once,
    * in publish order, so the ones not indexed are this one and every record after it.
@@ -57,20 +84,8 @@ export class PendingProbes {
   count = 0;
 
   // ---- Probes ----
-  probeOwner = new Int32Array(256);
-  probeSid = new Float64Array(256);
-  /** PASID + 1; 0: none. */
-  private probePasid1 = new Int32Array(256);
-  readonly probeIova: bigint[] = [];
-  probeDev = new Int32Array(256);
-  probePage = new Float64Array(256);
-  /** The next probe of the same record (NONE: last). */
-  probeNext = new Int32Array(256);
-  /** 1 while the probe belongs to its invalidation (0: handed over to a later one). */
-  probeAlive = new Uint8Array(256);
-  /** The device slot's list of live probes. */
-  private devPrev = new Int32Array(256);
-  private devNext = new Int32Array(256);
+  private probes = new Float64Array(256 * PROBE);
+  private readonly probeIova: bigint[] = [];
   private freeProbes: number[] = [];
   private probesMade = 0;
   /** Live probes of indexed records (`index`) by (device slot, page). */
@@ -101,9 +116,49 @@ export class PendingProbes {
     return s;
   }
 
+  // ---- A record's fields ----
+
+  posOf(rec: number): number {
+    return this.recs[rec * REC + R_POS]!;
+  }
+
+  seqOf(rec: number): number {
+    return this.recs[rec * REC + R_SEQ]!;
+  }
+
+  /** The HIT_* bits of the caches the record's scope invalidates. */
+  wantOf(rec: number): number {
+    return this.recs[rec * REC + R_WANT]!;
+  }
+
+  // ---- A probe's fields ----
+
+  /** The record the probe belongs to. */
+  ownerOf(probe: number): number {
+    return this.probes[probe * PROBE + P_OWNER]!;
+  }
+
+  sidOf(probe: number): number {
+    return this.probes[probe * PROBE + P_SID]!;
+  }
+
   pasidOf(probe: number): number | undefined {
-    const p = this.probePasid1[probe]!;
+    const p = this.probes[probe * PROBE + P_PASID1]!;
     return p === 0 ? undefined : p - 1;
+  }
+
+  iovaOf(probe: number): bigint {
+    return this.probeIova[probe]!;
+  }
+
+  /** The probe's page number (its address's). */
+  pageOf(probe: number): number {
+    return this.probes[probe * PROBE + P_PAGE]!;
+  }
+
+  /** Whether the probe still belongs to its invalidation (`kill`). */
+  alive(probe: number): boolean {
+    return this.probes[probe * PROBE + P_ALIVE] === 1;
   }
 
   /** The record at position `pos`, or NONE. */
@@ -111,7 +166,10 @@ export class PendingProbes {
     // Positions are published in order: a new one is past every record (the common case, asked
     // at every command published), and only a rewritten entry's can hold one.
     if (pos > this.maxPos) return NONE;
-    for (let r = this.posHeads[pos & (this.posHeads.length - 1)]!; r !== NONE; r = this.posNext[r]!) if (this.pos[r] === pos) return r;
+    const recs = this.recs;
+    for (let r = this.posHeads[pos & (this.posHeads.length - 1)]!; r !== NONE; r = recs[r * REC + R_POS_NEXT]!) {
+      if (recs[r * REC + R_POS] === pos) return r;
+    }
     return NONE;
   }
 
@@ -121,12 +179,16 @@ export class PendingProbes {
   }
 
   after(rec: number): number {
-    return this.nextRec[rec]!;
+    return this.recs[rec * REC + R_NEXT]!;
   }
 
-  /** The first probe of a record (dead ones included), or NONE; `probeNext` walks on. */
+  /** The first probe of a record (dead ones included), or NONE; `nextProbe` walks on. */
   probesOf(rec: number): number {
-    return this.firstProbe[rec]!;
+    return this.recs[rec * REC + R_FIRST]!;
+  }
+
+  nextProbe(probe: number): number {
+    return this.probes[probe * PROBE + P_NEXT]!;
   }
 
   /** The first live probe of device slot `dev` in an indexed record, or NONE; `nextOnDevice` walks on. */
@@ -135,38 +197,42 @@ export class PendingProbes {
   }
 
   nextOnDevice(probe: number): number {
-    return this.devNext[probe]!;
+    return this.probes[probe * PROBE + P_DEV_NEXT]!;
   }
 
   /** A new record, with no probes and linked nowhere: `addProbe` then `commit` (or `discard`). */
   open(): number {
     const r = this.freeRecs.length > 0 ? this.freeRecs.pop()! : this.recsMade++;
-    if (r >= this.pos.length) this.growRecs();
-    this.firstProbe[r] = NONE;
-    this.lastProbe[r] = NONE;
+    if ((r + 1) * REC > this.recs.length) this.recs = grow(this.recs, new Float64Array(this.recs.length * 2));
+    const at = r * REC;
+    this.recs[at + R_FIRST] = NONE;
+    this.recs[at + R_LAST] = NONE;
     return r;
   }
 
   /** Appends a probe to an open record's list (indexed at commit). */
   addProbe(rec: number, sid: number, pasid: number | undefined, iova: bigint, dev: number, page: number): void {
     const p = this.freeProbes.length > 0 ? this.freeProbes.pop()! : this.probesMade++;
-    if (p >= this.probeOwner.length) this.growProbes();
-    this.probeOwner[p] = rec;
-    this.probeSid[p] = sid;
-    this.probePasid1[p] = pasid === undefined ? 0 : pasid + 1;
+    if ((p + 1) * PROBE > this.probes.length) this.probes = grow(this.probes, new Float64Array(this.probes.length * 2));
+    const probes = this.probes;
+    const at = p * PROBE;
+    probes[at + P_OWNER] = rec;
+    probes[at + P_SID] = sid;
+    probes[at + P_PASID1] = pasid === undefined ? 0 : pasid + 1;
+    probes[at + P_DEV] = dev;
+    probes[at + P_PAGE] = page;
+    probes[at + P_NEXT] = NONE;
+    probes[at + P_ALIVE] = 1;
     this.probeIova[p] = iova;
-    this.probeDev[p] = dev;
-    this.probePage[p] = page;
-    this.probeNext[p] = NONE;
-    this.probeAlive[p] = 1;
-    const last = this.lastProbe[rec]!;
-    if (last === NONE) this.firstProbe[rec] = p;
-    else this.probeNext[last] = p;
-    this.lastProbe[rec] = p;
+    const recs = this.recs;
+    const last = recs[rec * REC + R_LAST]!;
+    if (last === NONE) recs[rec * REC + R_FIRST] = p;
+    else probes[last * PROBE + P_NEXT] = p;
+    recs[rec * REC + R_LAST] = p;
   }
 
   hasProbes(rec: number): boolean {
-    return this.firstProbe[rec] !== NONE;
+    return this.recs[rec * REC + R_FIRST] !== NONE;
   }
 
   /** An open record with no probes goes back. */
@@ -177,23 +243,25 @@ export class PendingProbes {
   /** The open record becomes pending at `pos`: last in publish order (its probes are indexed by `index`). */
   commit(rec: number, pos: number, seq: number, name: string, scope: Scope, want: number): void {
     this.watch?.(pos, true);
-    this.pos[rec] = pos;
+    const recs = this.recs;
+    const at = rec * REC;
+    recs[at + R_POS] = pos;
     if (pos > this.maxPos) this.maxPos = pos;
-    this.seq[rec] = seq;
+    recs[at + R_SEQ] = seq;
     this.name[rec] = name;
     this.scope[rec] = scope;
-    this.want[rec] = want;
-    this.prevRec[rec] = this.tail;
-    this.nextRec[rec] = NONE;
+    recs[at + R_WANT] = want;
+    recs[at + R_PREV] = this.tail;
+    recs[at + R_NEXT] = NONE;
     if (this.tail === NONE) this.head = rec;
-    else this.nextRec[this.tail] = rec;
+    else recs[this.tail * REC + R_NEXT] = rec;
     this.tail = rec;
     const b = pos & (this.posHeads.length - 1);
-    this.posNext[rec] = this.posHeads[b]!;
+    recs[at + R_POS_NEXT] = this.posHeads[b]!;
     this.posHeads[b] = rec;
     this.count++;
     if (this.count > this.posHeads.length) this.rehashPos();
-    this.indexed[rec] = 0;
+    recs[at + R_INDEXED] = 0;
     if (this.firstUnindexed === NONE) this.firstUnindexed = rec;
   }
 
@@ -204,21 +272,23 @@ export class PendingProbes {
    * give, as records leave the indexes only when dropped or through `kill`.
    */
   index(): void {
-    for (let r = this.firstUnindexed; r !== NONE; r = this.nextRec[r]!) this.indexRecord(r);
+    for (let r = this.firstUnindexed; r !== NONE; r = this.recs[r * REC + R_NEXT]!) this.indexRecord(r);
     this.firstUnindexed = NONE;
   }
 
   private indexRecord(rec: number): void {
-    this.indexed[rec] = 1;
+    this.recs[rec * REC + R_INDEXED] = 1;
     const stamp = ++this.stamp;
-    for (let p = this.firstProbe[rec]!; p !== NONE; p = this.probeNext[p]!) {
-      const dev = this.probeDev[p]!;
-      this.byKey.add(p, dev, this.probePage[p]!);
+    const probes = this.probes;
+    for (let p = this.recs[rec * REC + R_FIRST]!; p !== NONE; p = probes[p * PROBE + P_NEXT]!) {
+      const at = p * PROBE;
+      const dev = probes[at + P_DEV]!;
+      this.byKey.add(p, dev, probes[at + P_PAGE]!);
       const t = this.devTail[dev]!;
-      this.devPrev[p] = t;
-      this.devNext[p] = NONE;
+      probes[at + P_DEV_PREV] = t;
+      probes[at + P_DEV_NEXT] = NONE;
       if (t === NONE) this.devHead[dev] = p;
-      else this.devNext[t] = p;
+      else probes[t * PROBE + P_DEV_NEXT] = p;
       this.devTail[dev] = p;
       if (this.devStamp[dev] !== stamp) {
         this.devStamp[dev] = stamp;
@@ -229,40 +299,45 @@ export class PendingProbes {
 
   /** The probe (of an indexed record) no longer belongs to its invalidation: it stays in its record's list, dead. */
   kill(probe: number): void {
-    if (this.probeAlive[probe] === 0) return;
-    this.probeAlive[probe] = 0;
+    const probes = this.probes;
+    const at = probe * PROBE;
+    if (probes[at + P_ALIVE] === 0) return;
+    probes[at + P_ALIVE] = 0;
     this.byKey.remove(probe);
-    const dev = this.probeDev[probe]!;
-    const pv = this.devPrev[probe]!;
-    const nx = this.devNext[probe]!;
+    const dev = probes[at + P_DEV]!;
+    const pv = probes[at + P_DEV_PREV]!;
+    const nx = probes[at + P_DEV_NEXT]!;
     if (pv === NONE) this.devHead[dev] = nx;
-    else this.devNext[pv] = nx;
+    else probes[pv * PROBE + P_DEV_NEXT] = nx;
     if (nx === NONE) this.devTail[dev] = pv;
-    else this.devPrev[nx] = pv;
+    else probes[nx * PROBE + P_DEV_PREV] = pv;
   }
 
   /** A committed record leaves every list; it and its probes are recycled. */
   drop(rec: number): void {
-    this.watch?.(this.pos[rec]!, false);
-    const pv = this.prevRec[rec]!;
-    const nx = this.nextRec[rec]!;
+    const recs = this.recs;
+    const at = rec * REC;
+    this.watch?.(recs[at + R_POS]!, false);
+    const pv = recs[at + R_PREV]!;
+    const nx = recs[at + R_NEXT]!;
     if (this.firstUnindexed === rec) this.firstUnindexed = nx;
     if (pv === NONE) this.head = nx;
-    else this.nextRec[pv] = nx;
+    else recs[pv * REC + R_NEXT] = nx;
     if (nx === NONE) this.tail = pv;
-    else this.prevRec[nx] = pv;
-    const b = this.pos[rec]! & (this.posHeads.length - 1);
-    if (this.posHeads[b] === rec) this.posHeads[b] = this.posNext[rec]!;
+    else recs[nx * REC + R_PREV] = pv;
+    const b = recs[at + R_POS]! & (this.posHeads.length - 1);
+    if (this.posHeads[b] === rec) this.posHeads[b] = recs[at + R_POS_NEXT]!;
     else {
       let r = this.posHeads[b]!;
-      while (this.posNext[r] !== rec) r = this.posNext[r]!;
-      this.posNext[r] = this.posNext[rec]!;
+      while (recs[r * REC + R_POS_NEXT] !== rec) r = recs[r * REC + R_POS_NEXT]!;
+      recs[r * REC + R_POS_NEXT] = recs[at + R_POS_NEXT]!;
     }
     this.count--;
-    if (this.indexed[rec] === 1) {
+    const probes = this.probes;
+    if (recs[at + R_INDEXED] === 1) {
       const stamp = ++this.stamp;
-      for (let p = this.firstProbe[rec]!; p !== NONE; p = this.probeNext[p]!) {
-        const dev = this.probeDev[p]!;
+      for (let p = recs[at + R_FIRST]!; p !== NONE; p = probes[p * PROBE + P_NEXT]!) {
+        const dev = probes[p * PROBE + P_DEV]!;
         if (this.devStamp[dev] !== stamp) {
           this.devStamp[dev] = stamp;
           this.devPending[dev]!--;
@@ -270,7 +345,7 @@ export class PendingProbes {
         this.kill(p);
       }
     }
-    for (let p = this.firstProbe[rec]!; p !== NONE; p = this.probeNext[p]!) {
+    for (let p = recs[at + R_FIRST]!; p !== NONE; p = probes[p * PROBE + P_NEXT]!) {
       this.probeIova[p] = 0n;
       this.freeProbes.push(p);
     }
@@ -280,37 +355,12 @@ export class PendingProbes {
 
   private rehashPos(): void {
     const heads = new Int32Array(this.posHeads.length * 2).fill(NONE);
-    for (let r = this.head; r !== NONE; r = this.nextRec[r]!) {
-      const b = this.pos[r]! & (heads.length - 1);
-      this.posNext[r] = heads[b]!;
+    const recs = this.recs;
+    for (let r = this.head; r !== NONE; r = recs[r * REC + R_NEXT]!) {
+      const b = recs[r * REC + R_POS]! & (heads.length - 1);
+      recs[r * REC + R_POS_NEXT] = heads[b]!;
       heads[b] = r;
     }
     this.posHeads = heads;
-  }
-
-  private growRecs(): void {
-    const n = this.pos.length * 2;
-    this.pos = grow(this.pos, new Float64Array(n));
-    this.seq = grow(this.seq, new Float64Array(n));
-    this.want = grow(this.want, new Int32Array(n));
-    this.firstProbe = grow(this.firstProbe, new Int32Array(n));
-    this.lastProbe = grow(this.lastProbe, new Int32Array(n));
-    this.prevRec = grow(this.prevRec, new Int32Array(n));
-    this.nextRec = grow(this.nextRec, new Int32Array(n));
-    this.posNext = grow(this.posNext, new Int32Array(n));
-    this.indexed = grow(this.indexed, new Uint8Array(n));
-  }
-
-  private growProbes(): void {
-    const n = this.probeOwner.length * 2;
-    this.probeOwner = grow(this.probeOwner, new Int32Array(n));
-    this.probeSid = grow(this.probeSid, new Float64Array(n));
-    this.probePasid1 = grow(this.probePasid1, new Int32Array(n));
-    this.probeDev = grow(this.probeDev, new Int32Array(n));
-    this.probePage = grow(this.probePage, new Float64Array(n));
-    this.probeNext = grow(this.probeNext, new Int32Array(n));
-    this.probeAlive = grow(this.probeAlive, new Uint8Array(n));
-    this.devPrev = grow(this.devPrev, new Int32Array(n));
-    this.devNext = grow(this.devNext, new Int32Array(n));
   }
 }

@@ -17,46 +17,48 @@ const EMPTY = NaN;
 const slotted = (sid: number): boolean => sid >>> 0 === sid;
 
 export class SidTable<V> {
-  /** slotSid[i]: the SID slot i holds (EMPTY: none); slotValue[i] its value. Grown to the highest slot used. */
-  private readonly slotSid: number[] = [];
-  private readonly slotValue: (V | undefined)[] = [];
+  /**
+   * Slot i's SID at 2i (EMPTY: none) and its value at 2i + 1, in one array grown to the highest
+   * slot used: a look-up loads one array's elements, where the SID and its value sit side by
+   * side (one cache line), not two arrays'. The replay's probes find these tables cold (every
+   * other policy's state went through the CPU's caches since: docs/replayer.md "sixteenth pass").
+   */
+  private readonly slots: unknown[] = [];
   /** SIDs whose slot holds another SID, and keys that are no StreamID. */
   private readonly sparse = new Map<number, V>();
 
   get(sid: number): V | undefined {
-    const i = sid & MASK;
-    const ids = this.slotSid;
+    const at = (sid & MASK) << 1;
+    const s = this.slots;
     // In bounds first: an out-of-bounds load is undefined, and one such compare would make every
     // compare here the generic StrictEqual builtin instead of a number compare.
-    if (i < ids.length && ids[i] === sid) return this.slotValue[i];
+    if (at < s.length && s[at] === sid) return s[at + 1] as V | undefined;
     return this.sparse.size === 0 ? undefined : this.sparse.get(sid);
   }
 
   set(sid: number, v: V): void {
-    const i = sid & MASK;
-    const ids = this.slotSid;
-    if (i < ids.length && ids[i] === sid) {
-      this.slotValue[i] = v;
+    const at = (sid & MASK) << 1;
+    const s = this.slots;
+    if (at < s.length && s[at] === sid) {
+      s[at + 1] = v;
       return;
     }
     // A SID lives in one place: in the Map if it is there already (its slot was taken when it came).
-    if (!slotted(sid) || (i < ids.length && slotted(ids[i]!)) || this.sparse.has(sid)) {
+    if (!slotted(sid) || (at < s.length && slotted(s[at] as number)) || this.sparse.has(sid)) {
       this.sparse.set(sid, v);
       return;
     }
-    while (ids.length <= i) {
-      ids.push(EMPTY); // packed: no holes, no dictionary elements
-      this.slotValue.push(undefined);
-    }
-    ids[i] = sid;
-    this.slotValue[i] = v;
+    while (s.length <= at) s.push(EMPTY, undefined); // packed: no holes, no dictionary elements
+    s[at] = sid;
+    s[at + 1] = v;
   }
 
   delete(sid: number): void {
-    const i = sid & MASK;
-    if (i < this.slotSid.length && this.slotSid[i] === sid) {
-      this.slotSid[i] = EMPTY;
-      this.slotValue[i] = undefined;
+    const at = (sid & MASK) << 1;
+    const s = this.slots;
+    if (at < s.length && s[at] === sid) {
+      s[at] = EMPTY;
+      s[at + 1] = undefined;
     } else this.sparse.delete(sid);
   }
 }

@@ -672,48 +672,6 @@ export class Smmuv3 implements QueueUnit {
     return a;
   }
 
-  /** configOf's answer, reused: read before the next call (probes call it per address). */
-  private readonly cfg: { ste: Ste; cd: Cd | undefined; cached: boolean } = {
-    ste: undefined as unknown as Ste,
-    cd: undefined,
-    cached: false,
-  };
-
-  /** The configuration an access of (sid, ssid) uses: cached snapshots first, else the tables. */
-  private configOf(
-    sid: number,
-    ssid: number,
-    fill: boolean,
-  ): { readonly ste: Ste; readonly cd: Cd | undefined; readonly cached: boolean } | string {
-    // One look-up finds what the cache holds for the StreamID: its STE and its CDs (config-cache.ts).
-    let e = this.config.entry(sid);
-    let ste = e?.ste;
-    const steCached = ste !== undefined;
-    if (ste === undefined) {
-      ste = this.streams.get(sid);
-      if (ste === undefined) return 'C_BAD_STREAMID';
-      if (fill) {
-        this.config.putSte(sid, ste);
-        e ??= this.config.entry(sid);
-      }
-    }
-    const out = this.cfg;
-    out.ste = ste;
-    out.cd = undefined;
-    out.cached = steCached;
-    if (ste.s1 === undefined) return out;
-    let cd = e === undefined ? undefined : cdIn(e, ssid);
-    const cdCached = cd !== undefined;
-    if (cd === undefined) {
-      cd = ste.s1.cds.get(ssid);
-      if (cd === undefined) return 'C_BAD_SUBSTREAMID';
-      if (fill) this.config.putCd(sid, ssid, cd);
-    }
-    out.cd = cd;
-    out.cached = steCached && cdCached;
-    return out;
-  }
-
   translate(sid: number, pasid: number | undefined, iova: bigint, page?: number): Translation {
     const ak = atcKey(pasid ?? -1);
     const idx = this.iovaIndexes;
@@ -723,10 +681,30 @@ export class Smmuv3 implements QueueUnit {
     // here is the one a miss fills (one look-up by StreamID per probe, not two).
     const atc = this.atcs.get(sid);
     if (atc !== undefined && atc.leafLevelAt(ak, idx) > 0) return this.ok(iova);
-    const c = this.configOf(sid, pasid ?? 0, true);
-    if (typeof c === 'string') return { ok: false, fault: c };
+    // The configuration: cached snapshots first, else the tables (filling the cache). One look-up
+    // finds what the cache holds for the StreamID, its STE and its CDs (config-cache.ts); the
+    // answers go in locals, not in a reused object (two pointer stores per probe, each with the
+    // collector's write barrier).
+    const e0 = this.config.entry(sid);
+    let ste = e0 === undefined ? undefined : e0.ste;
+    if (ste === undefined) {
+      ste = this.streams.get(sid);
+      if (ste === undefined) return { ok: false, fault: 'C_BAD_STREAMID' };
+      this.config.putSte(sid, ste);
+    }
+    let cd: Cd | undefined;
+    if (ste.s1 !== undefined) {
+      const ssid = pasid ?? 0;
+      // With no record before, putSte above made one.
+      const e = e0 ?? this.config.entry(sid);
+      cd = e === undefined ? undefined : cdIn(e, ssid);
+      if (cd === undefined) {
+        cd = ste.s1.cds.get(ssid);
+        if (cd === undefined) return { ok: false, fault: 'C_BAD_SUBSTREAMID' };
+        this.config.putCd(sid, ssid, cd);
+      }
+    }
     if (!(page !== undefined ? pageInRange(page) : inRange(iova))) return { ok: false, fault: 'F_TRANSLATION' };
-    const { ste, cd } = c;
     const level = this.walk(ste, cd, iova, idx);
     if (ste.ats) {
       const a = atc ?? this.atc(sid);
@@ -773,10 +751,20 @@ export class Smmuv3 implements QueueUnit {
 
   /** What `cached` says, as HIT_* bits: the oracle's probe, many per command (no object). */
   hits(sid: number, pasid: number | undefined, iova: bigint, want = HIT_ALL, page?: number): number {
-    const c = this.configOf(sid, pasid ?? 0, false);
-    if (typeof c === 'string') return 0;
-    const { ste, cd } = c;
-    let bits = c.cached ? HIT_CONFIG : 0;
+    // The configuration as translate finds it, without filling: cached snapshots first.
+    const e = this.config.entry(sid);
+    const steCached = e === undefined ? undefined : e.ste;
+    const ste = steCached ?? this.streams.get(sid);
+    if (ste === undefined) return 0;
+    let bits = steCached !== undefined ? HIT_CONFIG : 0;
+    let cd: Cd | undefined;
+    if (ste.s1 !== undefined) {
+      const ssid = pasid ?? 0;
+      const cdCached = e === undefined ? undefined : cdIn(e, ssid);
+      cd = cdCached ?? ste.s1.cds.get(ssid);
+      if (cd === undefined) return 0;
+      if (cdCached === undefined) bits = 0;
+    }
     // Only the caches asked about are looked up (an oracle's check at a completion point reads the
     // one its invalidation's scope names: the TLB's leaf entries, its walk entries, or the ATC).
     const regime = ste.strw === 'el2' ? 1 : 0;
