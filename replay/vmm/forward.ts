@@ -8,7 +8,7 @@
 import type { Decoded } from '../../formats/codec/codec.js';
 import { DecodedTable } from '../decoded-table.js';
 import type { PolicyContext } from '../policy.js';
-import type { HwptInvalidate } from '../host.js';
+import { RequestMemo, type HwptInvalidate } from '../host.js';
 import type { HostFailure, HostInv } from './arch.js';
 
 /** A guest command and the host entries it became. */
@@ -212,7 +212,7 @@ function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number, 
     if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
     const entries: HostInv['entry'][] = [];
     for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
-    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length, entryKeys: entries.map(() => key) });
+    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length, entryKeys: entries.map(() => key), memo: new RequestMemo() });
   }
   return groups;
 }
