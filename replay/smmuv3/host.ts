@@ -133,8 +133,13 @@ interface Viommu {
  * its entry count, and the converted commands of its one block per part of that vIOMMU.
  */
 interface KeptIoctl {
+  /** The host that kept it (a request names an object of one host). */
+  readonly host: Smmuv3Host;
   readonly v: Viommu;
   readonly n: number;
+  /** The ioctl's host op and a successful call's answer, made once. */
+  readonly ioctlOp: HostOp;
+  readonly handled: HwptInvalidateResult;
   readonly blocks: readonly (readonly HostCommand[])[];
 }
 
@@ -326,13 +331,17 @@ export class Smmuv3Host implements HostModel {
   // ---- IOMMU_HWPT_INVALIDATE (spec/smmuv3.md §5.2) -------------------------------------------
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
+    const m = req.memo;
+    if (m !== undefined) {
+      // Kept by this host: the request's id, and so its vIOMMU and ioctl op, are those it was kept with.
+      const kept = m.value as KeptIoctl | undefined;
+      if (kept !== undefined && kept.host === this) {
+        this.ops(kept.ioctlOp);
+        return this.issueKept(kept);
+      }
+    }
     const v = objectAt(this.viommus, req.id);
     this.ops(this.ioctlOp(v, req.entryNum, req.entryLen));
-    const m = req.memo;
-    if (m !== undefined && v !== undefined) {
-      const kept = m.value as KeptIoctl | undefined;
-      if (kept !== undefined && kept.v === v) return this.issueKept(v, kept);
-    }
     const r = this.hwptInvalidate(req, v);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
   }
@@ -342,15 +351,15 @@ export class Smmuv3Host implements HostModel {
    * entries, id and size never change (HwptInvalidate.memo), so neither do the checks, the copy and
    * the conversion that led to them (all passed; one block of at most BLOCK entries).
    */
-  private issueKept(v: Viommu, kept: KeptIoctl): HwptInvalidateResult {
-    const parts = v.parts;
+  private issueKept(kept: KeptIoctl): HwptInvalidateResult {
+    const parts = kept.v.parts;
     for (let k = 0; k < parts.length; k++) {
       const b = kept.blocks[k]!;
       if (b.length === 0) continue;
       // A failed block counts up to its last command (§5.2 item 5).
       if (this.queues[parts[k]!.unit]!.issue(b, opName, b.length) !== 0) return { errno: 'ETIMEDOUT', entryNum: kept.n - 1 };
     }
-    return this.handled(kept.n);
+    return kept.handled;
   }
 
   /**
@@ -415,7 +424,7 @@ export class Smmuv3Host implements HostModel {
       cur++;
       if (cur !== n && cur - last !== BLOCK) continue;
       // One block that converted whole: a request that never changes keeps its blocks (issueKept).
-      if (last === 0 && cur === n && req.memo !== undefined) this.keep(req.memo, v, n);
+      if (last === 0 && cur === n && req.memo !== undefined) this.keep(req.memo, v, n, req.entryLen);
       let failed = false;
       for (let k = 0; k < v.parts.length && !failed; k++) {
         if (fill[k] === 0) continue;
@@ -436,14 +445,14 @@ export class Smmuv3Host implements HostModel {
    * Keeps this call's blocks (the scratch arrays, copied) in `memo` for vIOMMU `v`: on the
    * request's second call, so that a request made for one call only costs no copy.
    */
-  private keep(memo: RequestMemo, v: Viommu, n: number): void {
+  private keep(memo: RequestMemo, v: Viommu, n: number, entryLen: number): void {
     if (memo.value !== SEEN) {
       memo.value = SEEN;
       return;
     }
     const blocks: HostCommand[][] = [];
     for (let k = 0; k < v.parts.length; k++) blocks.push(this.blocks[k]!.slice(0, this.blockFill[k]));
-    memo.value = { v, n, blocks } satisfies KeptIoctl;
+    memo.value = { host: this, v, n, ioctlOp: this.ioctlOp(v, n, entryLen), handled: this.handled(n), blocks } satisfies KeptIoctl;
   }
 
   /** A successful ioctl's answer for `n` entries, made once per count (a caller only reads it). */
