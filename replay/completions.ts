@@ -75,14 +75,23 @@ class RowView implements CompletionRow {
   }
 }
 
+/**
+ * An open point's record in the window: its fields side by side, one 64-byte line per point (the
+ * window is one Float64Array of REC values per point). Seven arrays of one field each made every
+ * add, complete and spill touch seven lines in seven 128 KiB arrays, per point per policy.
+ */
+const REC = 8;
+const POS = 0;
+const SEQ = 1;
+const SLOT = 2;
+const DOORBELL_SEQ = 3;
+const T0 = 4;
+const COMMANDS = 5;
+const LATENCY = 6;
+
 export class Completions {
-  private readonly pos = new Float64Array(WINDOW);
-  private readonly seq = new Float64Array(WINDOW);
-  private readonly slot = new Float64Array(WINDOW);
-  private readonly doorbellSeq = new Float64Array(WINDOW);
-  private readonly t0 = new Float64Array(WINDOW);
-  private readonly commands = new Float64Array(WINDOW);
-  private readonly latency = new Float64Array(WINDOW);
+  /** The window: point i's fields at [i * REC, i * REC + REC) (POS .. LATENCY; latency NaN while open). */
+  private readonly rec = new Float64Array(WINDOW * REC);
   private head = 0;
   private size = 0;
   private readonly spill: Spill;
@@ -104,19 +113,20 @@ export class Completions {
 
   /** A completion point published at `pos` (positions only grow). */
   add(pos: number, seq: number, slot: number, doorbellSeq: number, t0: number, commands: number): void {
+    const r = this.rec;
     if (this.size === WINDOW) {
-      const h = this.head;
-      this.spilledOpen.set(this.pos[h]!, this.t0[h]!);
+      const h = this.head * REC;
+      this.spilledOpen.set(r[h + POS]!, r[h + T0]!);
       this.spillHead();
     }
-    const i = (this.head + this.size) % WINDOW;
-    this.pos[i] = pos;
-    this.seq[i] = seq;
-    this.slot[i] = slot;
-    this.doorbellSeq[i] = doorbellSeq;
-    this.t0[i] = t0;
-    this.commands[i] = commands;
-    this.latency[i] = NaN;
+    const i = ((this.head + this.size) % WINDOW) * REC;
+    r[i + POS] = pos;
+    r[i + SEQ] = seq;
+    r[i + SLOT] = slot;
+    r[i + DOORBELL_SEQ] = doorbellSeq;
+    r[i + T0] = t0;
+    r[i + COMMANDS] = commands;
+    r[i + LATENCY] = NaN;
     this.size++;
   }
 
@@ -125,8 +135,9 @@ export class Completions {
    * row starts again (no commands, not completed), in place of any row there was.
    */
   replace(pos: number, seq: number, slot: number, doorbellSeq: number, t0: number): void {
+    const r = this.rec;
     let i = this.find(pos);
-    if (i < 0 && (this.size === 0 || pos < this.pos[this.head]!) && pos <= this.lastSpilled) {
+    if (i < 0 && (this.size === 0 || pos < r[this.head * REC + POS]!) && pos <= this.lastSpilled) {
       // Already spilled (an open point pushed out of a full window): patched at the end.
       this.patches.set(pos, [seq, slot, doorbellSeq]);
       const late = this.lateLatency.get(pos);
@@ -140,47 +151,44 @@ export class Completions {
     }
     if (i < 0) {
       if (this.size === WINDOW) {
-        const h = this.head;
-        this.spilledOpen.set(this.pos[h]!, this.t0[h]!);
+        const h = this.head * REC;
+        this.spilledOpen.set(r[h + POS]!, r[h + T0]!);
         this.spillHead();
       }
       // Insert in position order (rare: a rewrite turning a command into a completion point).
       let k = this.size;
-      while (k > 0 && this.pos[(this.head + k - 1) % WINDOW]! > pos) {
-        const from = (this.head + k - 1) % WINDOW;
-        const to = (this.head + k) % WINDOW;
-        this.pos[to] = this.pos[from]!;
-        this.seq[to] = this.seq[from]!;
-        this.slot[to] = this.slot[from]!;
-        this.doorbellSeq[to] = this.doorbellSeq[from]!;
-        this.t0[to] = this.t0[from]!;
-        this.commands[to] = this.commands[from]!;
-        this.latency[to] = this.latency[from]!;
+      while (k > 0 && r[((this.head + k - 1) % WINDOW) * REC + POS]! > pos) {
+        const from = ((this.head + k - 1) % WINDOW) * REC;
+        const to = ((this.head + k) % WINDOW) * REC;
+        for (let f = 0; f < REC; f++) r[to + f] = r[from + f]!;
         k--;
       }
       i = (this.head + k) % WINDOW;
       this.size++;
-    } else if (this.latency[i] === this.latency[i]) {
-      this.orphans.push(this.latency[i]!);
+    } else if (r[i * REC + LATENCY] === r[i * REC + LATENCY]) {
+      this.orphans.push(r[i * REC + LATENCY]!);
       this.completed--;
     }
-    this.pos[i] = pos;
-    this.seq[i] = seq;
-    this.slot[i] = slot;
-    this.doorbellSeq[i] = doorbellSeq;
-    this.t0[i] = t0;
-    this.commands[i] = 0;
-    this.latency[i] = NaN;
+    const at = i * REC;
+    r[at + POS] = pos;
+    r[at + SEQ] = seq;
+    r[at + SLOT] = slot;
+    r[at + DOORBELL_SEQ] = doorbellSeq;
+    r[at + T0] = t0;
+    r[at + COMMANDS] = 0;
+    r[at + LATENCY] = NaN;
   }
 
   /** The policy completed the point at `pos` at modelled time `clock` (a second call is ignored). */
   complete(pos: number, clock: number): void {
     const i = this.find(pos);
     if (i >= 0) {
-      if (this.latency[i] === this.latency[i]) return;
-      this.latency[i] = clock - this.t0[i]!;
+      const r = this.rec;
+      const at = i * REC;
+      if (r[at + LATENCY] === r[at + LATENCY]) return;
+      r[at + LATENCY] = clock - r[at + T0]!;
       this.completed++;
-      while (this.size > 0 && this.latency[this.head] === this.latency[this.head]) this.spillHead();
+      while (this.size > 0 && r[this.head * REC + LATENCY] === r[this.head * REC + LATENCY]) this.spillHead();
       return;
     }
     const t0 = this.spilledOpen.get(pos);
@@ -190,13 +198,18 @@ export class Completions {
     this.completed++;
   }
 
-  /** Window index of `pos`, or -1 (binary search: positions grow along the window). */
+  /**
+   * Window index of `pos`, or -1 (binary search: positions grow along the window). The oldest
+   * open point is asked first: a policy completes its points in order, so it is the usual answer.
+   */
   private find(pos: number): number {
+    const r = this.rec;
+    if (this.size > 0 && r[this.head * REC + POS] === pos) return this.head;
     let lo = 0;
     let hi = this.size - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const p = this.pos[(this.head + mid) % WINDOW]!;
+      const p = r[((this.head + mid) % WINDOW) * REC + POS]!;
       if (p === pos) return (this.head + mid) % WINDOW;
       if (p < pos) lo = mid + 1;
       else hi = mid - 1;
@@ -205,17 +218,18 @@ export class Completions {
   }
 
   private spillHead(): void {
-    const h = this.head;
+    const h = this.head * REC;
+    const r = this.rec;
     const at = this.spill.next();
     const b = this.spill.buffer;
-    b[at] = this.pos[h]!;
-    b[at + 1] = this.seq[h]!;
-    b[at + 2] = this.slot[h]!;
-    b[at + 3] = this.doorbellSeq[h]!;
-    b[at + 4] = this.commands[h]!;
-    b[at + 5] = this.latency[h]!;
+    b[at] = r[h + POS]!;
+    b[at + 1] = r[h + SEQ]!;
+    b[at + 2] = r[h + SLOT]!;
+    b[at + 3] = r[h + DOORBELL_SEQ]!;
+    b[at + 4] = r[h + COMMANDS]!;
+    b[at + 5] = r[h + LATENCY]!;
     this.spill.commit();
-    this.lastSpilled = this.pos[h]!;
+    this.lastSpilled = r[h + POS]!;
     this.head = (this.head + 1) % WINDOW;
     this.size--;
   }

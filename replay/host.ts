@@ -79,6 +79,19 @@ export interface HwptInvalidate<E> {
    * (formats/codec/word-cache.ts WordsTable) instead of hashing the array.
    */
   readonly entryKeys?: readonly number[];
+  /**
+   * Not part of the ioctl either: present on a request its maker never changes (the same id, type,
+   * entries and count at every call; vmm/forward.ts makes one per forwarded command and object),
+   * a box in which the host may keep what it derived from this very request, so that the next
+   * call with it skips the copy and conversion of its entries (replay/smmuv3/host.ts). A request
+   * that is reused with other entries (a batch's) has none.
+   */
+  readonly memo?: RequestMemo;
+}
+
+/** HwptInvalidate.memo: what the host keeps for one unchanging request (undefined until it does). */
+export class RequestMemo {
+  value: unknown = undefined;
 }
 
 export interface HwptInvalidateResult {

@@ -30,6 +30,9 @@ function writeRegion(r: Region, a: number, words: readonly bigint[]): void {
   for (let k = 0; k < words.length; k++) r.words[i + k] = words[k]!;
 }
 
+/** lastHalves before any region is hit. */
+const NO_HALVES = new Uint32Array(0);
+
 /** Bytes of one page of sparse RAM (a Uint32Array of its halves, low half of each word first). */
 const PAGE_BYTES = 4096;
 /** Sparse addresses from here up are kept as BigInt words (a double no longer holds each one). */
@@ -50,8 +53,19 @@ export class GuestMemory {
   /** Sparse RAM from 2^53: words by address / 8. */
   private readonly high = new Map<bigint, bigint>();
   private readonly faults: { base: bigint; bytes: bigint }[] = [];
+  /** faults.length, read per access: a field of the memory itself, not a load through the array. */
+  private faultCount = 0;
   /** The region the last access hit (queue rings are read and written over and over). */
   private last: Region | undefined;
+  /**
+   * `last`'s bounds and halves, copied into the memory itself: halvesAt's hit (a queue fetch, per
+   * command per emulator) reads fields of one object, not a chain of loads through the region
+   * (memory, then region; each policy's host has its own memories, cold between its commands).
+   * lastHi −1 (no region yet) admits no access.
+   */
+  private lastLo = 0;
+  private lastHi = -1;
+  private lastHalves: Uint32Array = NO_HALVES;
 
   /** Backs [base, base+bytes) with a typed array (queue rings). */
   addRegion(base: bigint, bytes: number): void {
@@ -70,11 +84,12 @@ export class GuestMemory {
   /** Makes [base, base+bytes) abort on access (no memory there). */
   addFault(base: bigint, bytes: bigint): void {
     this.faults.push({ base, bytes });
+    this.faultCount = this.faults.length;
   }
 
   /** Whether any fault range is set (a caller holding a region's halves stores there only while none is). */
   get hasFaults(): boolean {
-    return this.faults.length > 0;
+    return this.faultCount > 0;
   }
 
   isFault(addr: bigint, bytes: number): boolean {
@@ -86,11 +101,13 @@ export class GuestMemory {
   }
 
   private regionAt(a: number, bytes: number): Region | undefined {
-    const l = this.last;
-    if (l !== undefined && a >= l.lo && a + bytes <= l.hi) return l;
+    if (a >= this.lastLo && a + bytes <= this.lastHi) return this.last;
     for (const r of this.regions) {
       if (a >= r.lo && a + bytes <= r.hi) {
         this.last = r;
+        this.lastLo = r.lo;
+        this.lastHi = r.hi;
+        this.lastHalves = r.halves;
         return r;
       }
     }
@@ -106,7 +123,7 @@ export class GuestMemory {
   /** readWords into `out` (its length many words), for a fetch loop reusing one array; false when the access aborts. */
   readWordsInto(addr: bigint, out: bigint[]): boolean {
     const n = out.length;
-    if (this.faults.length > 0 && this.isFault(addr, n * 8)) return false;
+    if (this.faultCount > 0 && this.isFault(addr, n * 8)) return false;
     const r = this.region(addr, n * 8);
     if (r) {
       readRegion(r, Number(addr), out);
@@ -122,7 +139,7 @@ export class GuestMemory {
    */
   readWordsAt(addr: number, out: bigint[]): boolean {
     const n = out.length;
-    const r = this.faults.length === 0 ? this.regionAt(addr, n * 8) : undefined;
+    const r = this.faultCount === 0 ? this.regionAt(addr, n * 8) : undefined;
     if (r === undefined) return this.readWordsInto(BigInt(addr), out);
     readRegion(r, addr, out);
     return true;
@@ -138,7 +155,13 @@ export class GuestMemory {
    * (replay/decode-cache.ts `fetch`), with no BigInt made.
    */
   halvesAt(addr: number, bytes: number): Uint32Array | undefined {
-    const r = this.faults.length === 0 ? this.regionAt(addr, bytes) : undefined;
+    if (this.faultCount !== 0) return undefined;
+    const lo = this.lastLo;
+    if (addr >= lo && addr + bytes <= this.lastHi) {
+      this.halvesIndex = Math.floor((addr - lo) / 8) * 2;
+      return this.lastHalves;
+    }
+    const r = this.regionAt(addr, bytes);
     if (r === undefined) return undefined;
     this.halvesIndex = Math.floor((addr - r.lo) / 8) * 2;
     return r.halves;
@@ -146,7 +169,7 @@ export class GuestMemory {
 
   /** writeWords at an address given as a number, as readWordsAt. */
   writeWordsAt(addr: number, words: readonly bigint[]): boolean {
-    const r = this.faults.length === 0 ? this.regionAt(addr, words.length * 8) : undefined;
+    const r = this.faultCount === 0 ? this.regionAt(addr, words.length * 8) : undefined;
     if (r === undefined) return this.writeWords(BigInt(addr), words);
     writeRegion(r, addr, words);
     return true;
@@ -157,17 +180,18 @@ export class GuestMemory {
    * into a typed region as they are (no BigInt on a little-endian host), else as writeWords.
    */
   writeHalvesAt(addr: number, halves: Uint32Array): boolean {
-    const r = this.faults.length === 0 && LITTLE_ENDIAN ? this.regionAt(addr, halves.length * 4) : undefined;
+    const r = this.faultCount === 0 && LITTLE_ENDIAN ? this.regionAt(addr, halves.length * 4) : undefined;
     if (r === undefined) return this.writeWords(BigInt(addr), wordsOf(halves));
     // Element by element: a descriptor is 4 or 8 halves, fewer stores than a TypedArray.prototype.set call costs.
-    const to = r.halves;
-    const at = Math.floor((addr - r.lo) / 8) * 2;
+    // regionAt made `r` the last region: its halves and bounds are the memory's own fields.
+    const to = this.lastHalves;
+    const at = Math.floor((addr - this.lastLo) / 8) * 2;
     for (let k = 0; k < halves.length; k++) to[at + k] = halves[k]!;
     return true;
   }
 
   writeWords(addr: bigint, words: readonly bigint[]): boolean {
-    if (this.faults.length > 0 && this.isFault(addr, words.length * 8)) return false;
+    if (this.faultCount > 0 && this.isFault(addr, words.length * 8)) return false;
     const r = this.region(addr, words.length * 8);
     if (r) {
       writeRegion(r, Number(addr), words);
@@ -219,7 +243,7 @@ export class GuestMemory {
 
   /** write32 at an address given as a number (below 2^53), with no BigInt on a typed region or sparse RAM. */
   write32At(a: number, value: number): boolean {
-    if (a % 4 !== 0 || (this.faults.length > 0 && this.isFault(BigInt(a), 4))) return false;
+    if (a % 4 !== 0 || (this.faultCount > 0 && this.isFault(BigInt(a), 4))) return false;
     const r = this.regionAt(a, 4);
     if (r === undefined) {
       this.page(a, true)![(a % PAGE_BYTES) / 4] = value >>> 0;
@@ -247,7 +271,7 @@ export class GuestMemory {
   read32At(a: number): number | undefined {
     if (a % 4 !== 0) return undefined;
     const word = a - (a % 8);
-    if (this.faults.length > 0 && this.isFault(BigInt(word), 8)) return undefined;
+    if (this.faultCount > 0 && this.isFault(BigInt(word), 8)) return undefined;
     const r = this.regionAt(word, 8);
     if (r === undefined) {
       const p = this.page(a, false);

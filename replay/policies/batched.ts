@@ -7,8 +7,9 @@
 import type { Decoded } from '../../formats/codec/codec.js';
 import { ringIndex } from '../../formats/ring.js';
 import type { PolicyContext } from '../policy.js';
-import { ForwardBatch, forwardRange } from '../vmm/forward.js';
-import { completionPoint, hostFailed, type VmmState } from './steps.js';
+import type { HostInv } from '../vmm/arch.js';
+import { ForwardBatch, forwardRange, groupsOf } from '../vmm/forward.js';
+import { completionPoint, hostFailed, NO_GROUPS, NO_INVS, type VmmState, type WalkPlan } from './steps.js';
 
 export interface BatchOptions {
   /** inorder: a batch ends before each VMM-owned command; prepass: the VMM runs its commands first. */
@@ -35,21 +36,35 @@ type Step = 'forward' | 'vmm' | 'sync' | 'stop';
  * Classifies the command at `pos` for a batched walk, charging the VMM what it looks at; a
  * forwarded command joins `batch` when `keep`.
  */
-function step(ctx: PolicyContext, pos: number, o: BatchOptions, batch: ForwardBatch, keep: boolean): Step {
+function step(ctx: PolicyContext, st: VmmState, pos: number, o: BatchOptions, batch: ForwardBatch, keep: boolean): Step {
   const d = ctx.command(pos);
-  const owner = ctx.vmm.owner(d);
+  const plan = st.planOf(d, o) ?? st.keepPlan(d, batchPlan(ctx, d, o));
+  const owner = plan.owner;
   // linear-batch decodes every command to copy it; raw-ring's VMM only picks out its own.
   if (o.validator === 'vmm' || owner === 'vmm' || owner === 'sync') ctx.op('vmm_cmd', d.name);
   if (owner === 'vmm' || owner === 'sync') return owner;
   if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined) {
-    const invs = ctx.vmm.forwardRaw(d, ctx.host);
-    if (keep) batch.push(pos, d, invs);
+    if (keep) batch.push(pos, d, plan.invs, plan.groups);
     return 'forward';
   }
   if (owner === 'illegal') return 'stop';
-  const invs = ctx.vmm.forward(d, ctx.host, 'all');
-  if (keep) batch.push(pos, d, invs);
+  if (keep) batch.push(pos, d, plan.invs, plan.groups);
   return 'forward';
+}
+
+/**
+ * What `step` does with `d` under options `o`, worked out once per command: its owner and the
+ * host entries of a command the batch takes (raw, when the host walks the ring), with their
+ * requests for a batch of that one command (forwardRange).
+ */
+function batchPlan(ctx: PolicyContext, d: Decoded, o: BatchOptions): WalkPlan {
+  const owner = ctx.vmm.owner(d);
+  if (owner === 'vmm' || owner === 'sync') return { owner, invs: NO_INVS, groups: NO_GROUPS };
+  let invs: readonly HostInv[];
+  if (o.validator === 'host' && ctx.vmm.forwardRaw !== undefined) invs = ctx.vmm.forwardRaw(d, ctx.host);
+  else if (owner === 'illegal') return { owner, invs: NO_INVS, groups: NO_GROUPS };
+  else invs = ctx.vmm.forward(d, ctx.host, 'all');
+  return { owner, invs, groups: groupsOf(invs, ctx.vmm.dataType, ctx.vmm.entryLen, d.key) };
 }
 
 /** flush's answer when the batch went through (made once). */
@@ -82,7 +97,7 @@ export function walkBatched(ctx: PolicyContext, st: VmmState, prod: number, o: B
   const batch = buf.batch;
   batch.clear();
   for (let pos = ctx.cons; pos < prod; pos++) {
-    const s = step(ctx, pos, o, batch, true);
+    const s = step(ctx, st, pos, o, batch, true);
     if (s === 'forward') continue;
     const f = flush(ctx, st, batch, o, entries);
     if (!f.ok) return;
@@ -119,7 +134,7 @@ function walkPrepass(ctx: PolicyContext, st: VmmState, prod: number, o: BatchOpt
   let stopCmd: Decoded | undefined;
   for (let pos = ctx.cons; pos < prod; pos++) {
     // The host walk ends at the stop: forwarded commands after it do not join the batch.
-    const s = step(ctx, pos, o, batch, stopAt === undefined);
+    const s = step(ctx, st, pos, o, batch, stopAt === undefined);
     if (s === 'stop') {
       if (stopAt === undefined) {
         stopAt = pos;

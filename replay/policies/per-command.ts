@@ -6,9 +6,9 @@
 import { checkVariant, variantChoice, type Policy, type PolicyContext, type Variant } from '../policy.js';
 import type { Decoded } from '../../formats/codec/codec.js';
 import type { Fanout, HostInv } from '../vmm/arch.js';
-import { forwardCommand } from '../vmm/forward.js';
+import { forwardGroups, groupsOf } from '../vmm/forward.js';
 import { DecodedTable } from '../decoded-table.js';
-import { completionPoint, hostFailed, trappedPolicy, VmmState } from './steps.js';
+import { completionPoint, hostFailed, NO_GROUPS, NO_INVS, trappedPolicy, VmmState, type WalkPlan } from './steps.js';
 
 export interface WalkOptions {
   /** Device-TLB/ATC invalidations: forwarded, or completed as no-ops (devtlb-nop). */
@@ -33,7 +33,8 @@ export function walkPerCommand(ctx: PolicyContext, st: VmmState, prod: number, o
 export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: WalkOptions): boolean {
   const d = ctx.command(pos);
   ctx.op('vmm_cmd', d.name);
-  const owner = ctx.vmm.owner(d);
+  const plan = st.planOf(d, o) ?? st.keepPlan(d, walkPlan(ctx, d, o));
+  const owner = plan.owner;
   if (owner === 'illegal') {
     ctx.raise(pos, ctx.vmm.illegal(d));
     return false;
@@ -43,12 +44,20 @@ export function handleOne(ctx: PolicyContext, st: VmmState, pos: number, o: Walk
     if (owner === 'vmm') ctx.vmm.execute(d, ctx.host);
     ctx.executed(pos);
   } else {
-    const invs = o.devtlb === 'nop' ? nopEntries(ctx, d, o) : ctx.vmm.forward(d, ctx.host, o.fanout);
-    const out = forwardCommand(ctx, st.groups, pos, d, invs);
+    const out = forwardGroups(ctx, plan.groups, plan.invs.length, pos, d);
     if (out.failure && !hostFailed(ctx, st, pos, out.failure)) return false;
   }
   ctx.setCons(pos + 1);
   return true;
+}
+
+/** What handleOne does with `d` under options `o`: its owner and, when forwarded, its entries and requests. */
+function walkPlan(ctx: PolicyContext, d: Decoded, o: WalkOptions): WalkPlan {
+  const owner = ctx.vmm.owner(d);
+  if (owner !== 'host' && owner !== 'devtlb') return { owner, invs: NO_INVS, groups: NO_GROUPS };
+  if (owner === 'devtlb' && o.devtlb === 'nop') return { owner, invs: NO_INVS, groups: NO_GROUPS };
+  const invs = o.devtlb === 'nop' ? nopEntries(ctx, d, o) : ctx.vmm.forward(d, ctx.host, o.fanout);
+  return { owner, invs, groups: groupsOf(invs, ctx.vmm.dataType, ctx.vmm.entryLen, d.key) };
 }
 
 /** devtlb-nop's host entries of `d`: its forwarded entries, then the VMM's companion ATC invalidations. */

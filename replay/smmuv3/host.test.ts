@@ -3,7 +3,7 @@
 // SMMUs' caches; the VMM's nested-STE install and the direct (VCMDQ-like) queue (§5.4).
 import { describe, expect, it } from 'vitest';
 import type { Topology } from '../../formats/trace/header.js';
-import type { HostOp, HwptInvalidate, Smmuv3InvEntry } from '../host.js';
+import { RequestMemo, type HostOp, type HwptInvalidate, type Smmuv3InvEntry } from '../host.js';
 import { cmd, type Words } from './encode.js';
 import { DATA_ARM_SMMUV3, Smmuv3Host } from './host.js';
 
@@ -139,6 +139,48 @@ describe('blocks of 63 + CMD_SYNC and entry_num (spec/smmuv3.md §5.2 items 4–
     expect(host.units[0]!.consumer().error).toBeUndefined();
     expect(host.cached(0x8, undefined, page(0)).atc).toBe(false);
     expect(inv([va(1)])).toEqual({ errno: 0, entryNum: 1 });
+  });
+
+  it('a request with a memo (one that never changes) is issued from its kept blocks: the same answers, ops and effects', () => {
+    const run = (memo: RequestMemo | undefined) => {
+      const { host, ops, fill, hit, viommu } = setup();
+      const req = {
+        id: viommu(0),
+        dataType: DATA_ARM_SMMUV3,
+        entryLen: 16,
+        entries: [va(0), cmd('CMD_ATC_INV', { SID: 0x8, SIZE: 52 }), va(1, 3)],
+        entryNum: 3,
+        ...(memo !== undefined ? { memo } : {}),
+      };
+      const out: unknown[] = [];
+      for (let round = 0; round < 4; round++) {
+        fill(2);
+        fill(2, 0x18);
+        if (round === 2) host.setAtcTimeout(0x8, true); // the third call times out: entry_num 2
+        if (round === 3) host.setAtcTimeout(0x8, false);
+        out.push(host.invalidate(req), [hit(0), hit(1), hit(0, 0x18), hit(1, 0x18)]);
+      }
+      return { out, ops: ops.map((o) => [o.kind, o.iommu, o.detail, o.entries]) };
+    };
+    const memo = new RequestMemo();
+    const kept = run(memo);
+    expect(kept).toEqual(run(undefined));
+    expect(kept.out[4]).toEqual({ errno: 'ETIMEDOUT', entryNum: 2 });
+    expect(memo.value).toHaveProperty('blocks'); // kept at the second call
+  });
+
+  it('a memo keeps nothing for a request of more than one block, or one whose conversion fails', () => {
+    const { inv } = setup();
+    const long = new RequestMemo();
+    const entries = Array.from({ length: 70 }, (_, i) => va(i));
+    const bad = new RequestMemo();
+    const unknown = [va(0), cmd('CMD_ATC_INV', { SID: 0x99, SIZE: 52 })];
+    for (let k = 0; k < 3; k++) {
+      expect(inv(entries, { memo: long })).toEqual({ errno: 0, entryNum: 70 });
+      expect(inv(unknown, { memo: bad })).toEqual({ errno: 'EIO', entryNum: 1 });
+    }
+    expect(long.value).toBeUndefined();
+    expect(bad.value).toBeUndefined();
   });
 
   it('a command the hardware finds illegal is skipped by the GERROR handler and counted as handled (§1.3)', () => {

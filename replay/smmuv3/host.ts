@@ -32,6 +32,7 @@ import type {
   HostOpSink,
   HwptInvalidate,
   HwptInvalidateResult,
+  RequestMemo,
   Smmuv3InvEntry,
   VtdInvEntry,
 } from '../host.js';
@@ -126,6 +127,24 @@ interface Viommu {
   /** `conversion` for this vIOMMU (made once: no closure per entry). */
   readonly convert: (w: readonly bigint[]) => Conversion;
 }
+
+/**
+ * What the host keeps in an unchanging request's memo (HwptInvalidate.memo): the vIOMMU it named,
+ * its entry count, and the converted commands of its one block per part of that vIOMMU.
+ */
+interface KeptIoctl {
+  /** The host that kept it (a request names an object of one host). */
+  readonly host: Smmuv3Host;
+  readonly v: Viommu;
+  readonly n: number;
+  /** The ioctl's host op and a successful call's answer, made once. */
+  readonly ioctlOp: HostOp;
+  readonly handled: HwptInvalidateResult;
+  readonly blocks: readonly (readonly HostCommand[])[];
+}
+
+/** A request's memo after its first call (keep): the blocks are kept at the second. */
+const SEEN = Object.freeze({ seen: true });
 
 /** The direct queue's answers that carry nothing of their own (shared: a reader only reads them). */
 const ACCEPTED: DirectResult = Object.freeze({ accepted: true });
@@ -312,10 +331,35 @@ export class Smmuv3Host implements HostModel {
   // ---- IOMMU_HWPT_INVALIDATE (spec/smmuv3.md §5.2) -------------------------------------------
 
   invalidate(req: HwptInvalidate<Smmuv3InvEntry | VtdInvEntry>): HwptInvalidateResult {
+    const m = req.memo;
+    if (m !== undefined) {
+      // Kept by this host: the request's id, and so its vIOMMU and ioctl op, are those it was kept with.
+      const kept = m.value as KeptIoctl | undefined;
+      if (kept !== undefined && kept.host === this) {
+        this.ops(kept.ioctlOp);
+        return this.issueKept(kept);
+      }
+    }
     const v = objectAt(this.viommus, req.id);
     this.ops(this.ioctlOp(v, req.entryNum, req.entryLen));
     const r = this.hwptInvalidate(req, v);
     return typeof r === 'string' ? { errno: r, entryNum: 0 } : r;
+  }
+
+  /**
+   * A kept request's blocks issued again, as vsmmuInvalidate would issue them: the request's
+   * entries, id and size never change (HwptInvalidate.memo), so neither do the checks, the copy and
+   * the conversion that led to them (all passed; one block of at most BLOCK entries).
+   */
+  private issueKept(kept: KeptIoctl): HwptInvalidateResult {
+    const parts = kept.v.parts;
+    for (let k = 0; k < parts.length; k++) {
+      const b = kept.blocks[k]!;
+      if (b.length === 0) continue;
+      // A failed block counts up to its last command (§5.2 item 5).
+      if (this.queues[parts[k]!.unit]!.issue(b, opName, b.length) !== 0) return { errno: 'ETIMEDOUT', entryNum: kept.n - 1 };
+    }
+    return kept.handled;
   }
 
   /**
@@ -379,6 +423,8 @@ export class Smmuv3Host implements HostModel {
       }
       cur++;
       if (cur !== n && cur - last !== BLOCK) continue;
+      // One block that converted whole: a request that never changes keeps its blocks (issueKept).
+      if (last === 0 && cur === n && req.memo !== undefined) this.keep(req.memo, v, n, req.entryLen);
       let failed = false;
       for (let k = 0; k < v.parts.length && !failed; k++) {
         if (fill[k] === 0) continue;
@@ -393,6 +439,20 @@ export class Smmuv3Host implements HostModel {
       last = cur;
     }
     return errno === 0 ? this.handled(cur) : { errno, entryNum: cur };
+  }
+
+  /**
+   * Keeps this call's blocks (the scratch arrays, copied) in `memo` for vIOMMU `v`: on the
+   * request's second call, so that a request made for one call only costs no copy.
+   */
+  private keep(memo: RequestMemo, v: Viommu, n: number, entryLen: number): void {
+    if (memo.value !== SEEN) {
+      memo.value = SEEN;
+      return;
+    }
+    const blocks: HostCommand[][] = [];
+    for (let k = 0; k < v.parts.length; k++) blocks.push(this.blocks[k]!.slice(0, this.blockFill[k]));
+    memo.value = { host: this, v, n, ioctlOp: this.ioctlOp(v, n, entryLen), handled: this.handled(n), blocks } satisfies KeptIoctl;
   }
 
   /** A successful ioctl's answer for `n` entries, made once per count (a caller only reads it). */

@@ -8,7 +8,7 @@
 import type { Decoded } from '../../formats/codec/codec.js';
 import { DecodedTable } from '../decoded-table.js';
 import type { PolicyContext } from '../policy.js';
-import type { HwptInvalidate } from '../host.js';
+import { RequestMemo, type HwptInvalidate } from '../host.js';
 import type { HostFailure, HostInv } from './arch.js';
 
 /** A guest command and the host entries it became. */
@@ -66,6 +66,8 @@ export class ForwardBatch {
   private readonly positions: number[] = [];
   private readonly decoded: Decoded[] = [];
   private readonly hostInvs: (readonly HostInv[])[] = [];
+  /** Each item's requests when its walk kept them (groupsOf its entries), else undefined. */
+  private readonly hostGroups: (readonly Group[] | undefined)[] = [];
   /** Grouping scratch of `forwardRange`: requests by object in order of first appearance. */
   private readonly requests: GroupRequest[] = [];
   /** Entries of each item not handled yet (by index from `start`). */
@@ -75,11 +77,13 @@ export class ForwardBatch {
     this.length = 0;
   }
 
-  push(pos: number, d: Decoded, invs: readonly HostInv[]): void {
+  /** Adds the forwarded command at `pos`; `groups`: its requests, groupsOf(invs), if the walk keeps them. */
+  push(pos: number, d: Decoded, invs: readonly HostInv[], groups?: readonly Group[]): void {
     const n = this.length;
     this.positions[n] = pos;
     this.decoded[n] = d;
     this.hostInvs[n] = invs;
+    this.hostGroups[n] = groups;
     this.length = n + 1;
   }
 
@@ -93,6 +97,10 @@ export class ForwardBatch {
 
   invsAt(i: number): readonly HostInv[] {
     return this.hostInvs[i]!;
+  }
+
+  groupsAt(i: number): readonly Group[] | undefined {
+    return this.hostGroups[i];
   }
 
   /** The `n` requests of items [start, end), grouped per object in order of first appearance; fills `leftOf`. */
@@ -144,7 +152,11 @@ export class ForwardBatch {
  * guest queue positions through each entry's item. The first failing object stops the rest.
  */
 export function forwardRange(ctx: PolicyContext, batch: ForwardBatch, start: number, end: number): ForwardOutcome {
-  if (end - start === 1) return forwardCommand(ctx, batch.groups, batch.posAt(start), batch.dAt(start), batch.invsAt(start));
+  if (end - start === 1) {
+    const kept = batch.groupsAt(start);
+    if (kept !== undefined) return forwardGroups(ctx, kept, batch.invsAt(start).length, batch.posAt(start), batch.dAt(start));
+    return forwardCommand(ctx, batch.groups, batch.posAt(start), batch.dAt(start), batch.invsAt(start));
+  }
   const groups = batch.group(start, end, ctx.vmm.dataType, ctx.vmm.entryLen);
   // Entries of each item not handled yet; an item spread over several objects needs all.
   const left = batch.leftOf;
@@ -179,7 +191,7 @@ export function forwardRange(ctx: PolicyContext, batch: ForwardBatch, start: num
  * One object's entries of a forwarded command, in the order the command's entries name them, as
  * the IOMMU_HWPT_INVALIDATE request that carries them (the host only reads a request).
  */
-type Group = HwptInvalidate<HostInv['entry']>;
+export type Group = HwptInvalidate<HostInv['entry']>;
 
 /** A command's entry array and its requests (the entries of each object in order of first appearance). */
 interface Grouping {
@@ -205,14 +217,14 @@ export class CommandGroups {
 }
 
 /** `invs` (of the command whose key is `key`) grouped per object in order of first appearance, one request each. */
-function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number, key: number): readonly Group[] {
+export function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number, key: number): readonly Group[] {
   const groups: Group[] = [];
   for (let i = 0; i < invs.length; i++) {
     const id = invs[i]!.object;
     if (firstOf(invs, i, id) !== i) continue; // this object's group was made with its first entry
     const entries: HostInv['entry'][] = [];
     for (let j = i; j < invs.length; j++) if (invs[j]!.object === id) entries.push(invs[j]!.entry);
-    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length, entryKeys: entries.map(() => key) });
+    groups.push({ id, dataType, entryLen, entries, entryNum: entries.length, entryKeys: entries.map(() => key), memo: new RequestMemo() });
   }
   return groups;
 }
@@ -222,8 +234,15 @@ function groupsOf(invs: readonly HostInv[], dataType: number, entryLen: number, 
  * per object, its request made once per command (`kept`, the walk owner's).
  */
 export function forwardCommand(ctx: PolicyContext, kept: CommandGroups, pos: number, d: Decoded, invs: readonly HostInv[]): ForwardOutcome {
-  const groups = kept.of(d, invs, ctx.vmm.dataType, ctx.vmm.entryLen);
-  let left = invs.length;
+  return forwardGroups(ctx, kept.of(d, invs, ctx.vmm.dataType, ctx.vmm.entryLen), invs.length, pos, d);
+}
+
+/**
+ * forwardCommand with the command's requests at hand (`groups`: groupsOf its `entries` host
+ * entries), for a walk that keeps them with the rest of what it worked out for the command.
+ */
+export function forwardGroups(ctx: PolicyContext, groups: readonly Group[], entries: number, pos: number, d: Decoded): ForwardOutcome {
+  let left = entries;
   let ioctls = 0;
   for (let g = 0; g < groups.length; g++) {
     const req = groups[g]!;
