@@ -45,7 +45,6 @@ export const WORKER_SCRIPTS = [
   'analyzers/ci/worker.js',
   'cli/tui/jobs/worker.js',
   'formats/ingest/qemu-worker.js',
-  'formats/off-thread-worker.js',
 ] as const;
 export type WorkerScript = (typeof WORKER_SCRIPTS)[number];
 

@@ -4,16 +4,14 @@
 //   completions  one row per guest completion point and policy, with its modelled latency
 //   violations   one row per oracle finding
 //   summary      one row per policy: counts, modelled time, latency percentiles, verdict
-// Rows stream into batches; files are written atomically. A table whose sink is done with each batch
-// when it returns (ResultFile: ArrowFileSink drains Arrow's writer and copies every chunk into the
-// ring of an OffThreadFile, whose thread writes it) builds every batch in the same column arrays
-// (columns.ts `reuse`).
+// Rows stream into batches; files are written atomically. A table whose sink writes each batch
+// out before it returns (ResultFile: ArrowFileSink drains Arrow's writer and writes every chunk
+// synchronously) builds every batch in the same column arrays (columns.ts `reuse`).
 
 import { Field, Float64, Int32, RecordBatch, Schema, Struct, Uint8, Uint32, Uint64, Utf8, makeData, type DataType } from 'apache-arrow';
 import { join } from 'node:path';
 import { DictCol, FixedDictionary, StrCol, f64, i32, u8, u32, u64, type NumCol } from '../formats/arrow/columns.js';
 import { ArrowFileSink } from '../formats/arrow/file-sink.js';
-import { OffThreadFile } from '../formats/off-thread-file.js';
 
 export type ColType = 'u8' | 'u32' | 'i32' | 'u64' | 'f64' | 'str' | 'dict';
 
@@ -175,9 +173,7 @@ export class ResultFile {
   private readonly out: ArrowFileSink;
 
   constructor(path: string) {
-    // Written by a thread of its own once past a slot (host_ops is ~900 MB at 1M commands): the merge
-    // or the replay goes on while the kernel copies the bytes (formats/off-thread-file.ts).
-    this.out = new ArrowFileSink(path, new OffThreadFile(path));
+    this.out = new ArrowFileSink(path);
   }
 
   write = (b: RecordBatch): void => this.out.write(b);

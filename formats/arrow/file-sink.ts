@@ -26,22 +26,15 @@ import {
 } from 'apache-arrow';
 import { AtomicFile } from '../atomic.js';
 
-/** Where a sink's bytes go: AtomicFile, or an OffThreadFile (formats/off-thread-file.ts). */
-export interface ChunkFile {
-  writeAll(chunks: readonly Uint8Array[]): void;
-  commit(): void;
-  abort(): void;
-}
-
 export class ArrowFileSink {
+  readonly file: AtomicFile;
   private readonly writer = new RecordBatchFileWriter();
   rows = 0;
   private batches = 0;
 
-  constructor(
-    readonly path: string,
-    readonly file: ChunkFile = new AtomicFile(path),
-  ) {}
+  constructor(readonly path: string) {
+    this.file = new AtomicFile(path);
+  }
 
   write(batch: RecordBatch): void {
     this.writer.write(batch);
