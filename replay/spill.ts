@@ -1,8 +1,9 @@
 // Fixed-width records spilled to a scratch file and read back in order: how a replay keeps
 // per-policy rows (completion points; a parallel replay's host_ops and completions rows) out of
 // memory until the tables are written, so memory stays flat however long the trace. `Spill`'s
-// records are `width` float64 values; `HostOpsSpill` and `CompletionsSpill` lay a row out in typed
-// fields (half the bytes or less). Writes and reads go through one buffer of BATCH records.
+// records are `width` float64 values; `CompletionsSpill` lays a row out in typed fields (half the
+// bytes or less), and `HostOpsSpill` a block of BATCH rows column after column, typed (the merge
+// copies runs of rows a column at a time). Writes and reads go through one buffer of BATCH records.
 
 import { closeSync, openSync, readSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { writeChunks } from '../formats/atomic.js';
