@@ -1,11 +1,12 @@
 // AtomicFile's writes of many chunks at once (`writeAll`, an Arrow batch's buffers in one writev):
 // the bytes of the chunks in order, whatever prefix each writev call writes (partial writes end
-// inside a chunk, at its end, or on an empty one), IOV_MAX buffers a call at most.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// inside a chunk, at its end, or on an empty one), IOV_MAX buffers a call at most; and the holes
+// left for long runs of buffers known to be zero (the same bytes, fewer blocks on disk).
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AtomicFile, writeChunks } from './atomic.js';
+import { AtomicFile, HOLE_MIN, writeChunks } from './atomic.js';
 
 /** Chunks of 0-9 bytes (some empty), each byte its running index mod 251. */
 function chunks(count: number): Uint8Array[] {
@@ -53,5 +54,50 @@ describe('AtomicFile.writeAll', () => {
     const want = concat([head, ...cs]);
     expect(f.bytes).toBe(want.length);
     expect(readFileSync(join(dir, 'out.bin')).equals(want)).toBe(true);
+  });
+});
+
+describe('AtomicFile.writeAll with a zero buffer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'invtrace-holes-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** 512-byte blocks the file takes on disk (after the data is on its way: `stat` counts delayed allocation too). */
+  const blocks = (f: string) => statSync(f).blocks;
+  const zero = new ArrayBuffer(HOLE_MIN);
+  const data = (n: number, v: number) => new Uint8Array(n).fill(v);
+  /** HOLE_MIN of zeros as two views of `zero` (a run of chunks), between data. */
+  const pieces = (z: ArrayBuffer) => [data(4096, 1), new Uint8Array(z, 0, HOLE_MIN / 2), new Uint8Array(z, 0, HOLE_MIN / 2), data(4096, 2)];
+
+  it('leaves a hole for a run of HOLE_MIN zero bytes, and the file reads the same', () => {
+    const [a, b] = [join(dir, 'hole.bin'), join(dir, 'flat.bin')];
+    const f = new AtomicFile(a);
+    f.writeAll(pieces(zero), zero);
+    f.commit();
+    // The same chunks, with the zeros in a buffer the writer is not told about: written out.
+    const g = new AtomicFile(b);
+    g.writeAll(pieces(new ArrayBuffer(HOLE_MIN)), zero);
+    g.commit();
+    const want = concat(pieces(zero));
+    expect(f.bytes).toBe(want.length);
+    expect(readFileSync(a).equals(want)).toBe(true);
+    expect(readFileSync(b).equals(want)).toBe(true);
+    // 4 KiB + 64 KiB + 4 KiB: the hole spares the 64 KiB (128 blocks) that the flat file holds.
+    expect(blocks(b) - blocks(a)).toBeGreaterThanOrEqual(128);
+  });
+
+  it('writes a shorter run of zeros, and a run at the end sets the length', () => {
+    const [a, b] = [join(dir, 'short.bin'), join(dir, 'tail.bin')];
+    const short = new AtomicFile(a);
+    short.writeAll([data(10, 3), new Uint8Array(zero, 0, HOLE_MIN - 1), data(10, 4)], zero);
+    short.commit();
+    expect(readFileSync(a).equals(concat([data(10, 3), new Uint8Array(HOLE_MIN - 1), data(10, 4)]))).toBe(true);
+    // Under HOLE_MIN: written, so every page of the file is on disk (8 KiB + 8 KiB + ... ).
+    expect(blocks(a)).toBeGreaterThanOrEqual(Math.floor((HOLE_MIN + 19) / 512));
+    const tail = new AtomicFile(b);
+    tail.write(data(7, 5));
+    tail.writeAll([new Uint8Array(zero)], zero);
+    tail.commit();
+    expect(statSync(b).size).toBe(7 + HOLE_MIN);
+    expect(readFileSync(b).equals(concat([data(7, 5), new Uint8Array(HOLE_MIN)]))).toBe(true);
+    expect(blocks(b)).toBeLessThan(HOLE_MIN / 512);
   });
 });

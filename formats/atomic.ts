@@ -2,8 +2,10 @@
 // place when complete, so no stage ever reads a half-written file. A command that writes one for
 // long (ingest) removes the temporary files still open when a signal ends it (`removeTempsOnSignal`):
 // the one process-wide record here is of those files, since a signal ends the whole process.
+// A long run of buffers known to hold only zeros (`writeAll`'s `zero`) is not written: the file gets
+// a hole there, which reads as the same zeros, and the kernel neither allocates nor copies its pages.
 
-import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -49,11 +51,20 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
   }
 }
 
+/**
+ * The least run of zero buffers `writeAll` leaves as a hole: 16 pages, so that a hole spares whole
+ * pages and a file is not cut into many small extents.
+ */
+export const HOLE_MIN = 64 * 1024;
+
 /** A file written in pieces and published by `commit()`; `abort()` leaves nothing behind. */
 export class AtomicFile {
   readonly tmp: string;
   private fd: number | undefined;
+  /** The file's length so far, and where the next piece goes (every write is positioned). */
   bytes = 0;
+  /** The end of the last piece written (below `bytes` when the file ends in a hole). */
+  private written = 0;
 
   constructor(readonly target: string) {
     this.tmp = tempPathFor(target);
@@ -64,18 +75,52 @@ export class AtomicFile {
   write(chunk: Uint8Array): void {
     if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
     let off = 0;
-    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off);
+    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off, chunk.byteLength - off, this.bytes + off);
     this.bytes += chunk.byteLength;
+    this.written = this.bytes;
   }
 
-  /** The chunks in order, in as few system calls as they allow (`writeChunks`). */
-  writeAll(chunks: readonly Uint8Array[]): void {
-    const fd = this.fd;
-    if (fd === undefined) throw new Error(`write after close: ${this.target}`);
-    this.bytes += writeChunks((bufs) => writevSync(fd, bufs), chunks);
+  /**
+   * The chunks in order, in as few system calls as they allow (`writeChunks`). `zero`: an
+   * ArrayBuffer that holds only zeros; a run of chunks that view it, HOLE_MIN bytes or more, is
+   * skipped, leaving a hole (the same bytes when read).
+   */
+  writeAll(chunks: readonly Uint8Array[], zero?: ArrayBufferLike): void {
+    if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
+    let from = 0;
+    if (zero !== undefined) {
+      for (let i = 0; i < chunks.length;) {
+        let j = i;
+        let run = 0;
+        while (j < chunks.length && chunks[j]!.buffer === zero) run += chunks[j++]!.byteLength;
+        if (run < HOLE_MIN) {
+          i = j === i ? i + 1 : j;
+          continue;
+        }
+        this.writeRun(chunks.slice(from, i));
+        this.bytes += run;
+        from = i = j;
+      }
+    }
+    this.writeRun(from === 0 ? chunks : chunks.slice(from));
+  }
+
+  /** `chunks` at `bytes`, with positioned writevs. */
+  private writeRun(chunks: readonly Uint8Array[]): void {
+    const fd = this.fd!;
+    if (chunks.length === 0) return;
+    let at = this.bytes;
+    this.bytes += writeChunks((bufs) => {
+      const n = writevSync(fd, bufs, at);
+      at += n;
+      return n;
+    }, chunks);
+    this.written = this.bytes;
   }
 
   commit(): void {
+    // A file that ends in a hole: its length is set, as the zeros would have set it.
+    if (this.fd !== undefined && this.written < this.bytes) ftruncateSync(this.fd, this.bytes);
     this.close();
     renameSync(this.tmp, this.target);
     openTemps.delete(this.tmp);

@@ -49,6 +49,11 @@ export interface IpcBatch {
   readonly length: number;
   /** One per field of the schema, in order. */
   readonly columns: readonly ColumnChunk[];
+  /**
+   * An ArrayBuffer that holds only zeros, which some columns' buffers may view (a builder's
+   * never-written rows): a file sink may leave a hole where they go (formats/atomic.ts).
+   */
+  readonly zeros?: ArrayBuffer;
 }
 
 /** Same field names, types, nullability and dictionaries, in order (metadata aside). */

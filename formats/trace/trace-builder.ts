@@ -538,7 +538,7 @@ export class TraceBuilder {
       zeros = this.zeros = new ArrayBuffer(8 * this.room);
     const columns = this.columns.map((col) => col.finish(n, zeros));
     this.row = 0;
-    this.sink.write({ schema: this.ipcSchema, length: n, columns });
+    this.sink.write({ schema: this.ipcSchema, length: n, columns, ...(zeros !== undefined ? { zeros } : {}) });
     // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
     for (const col of this.fixed) col.release(n);
     if (this.causes !== undefined) {
