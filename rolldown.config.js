@@ -5,8 +5,9 @@
 // when it runs, as the unbundled CLI did. Packages that find files beside their own modules (the DuckDB and Parquet
 // WebAssembly builds) and the TUI's ink and React stay in node_modules, imported as they are.
 // The ingest command's own modules (those it imports statically that the command line does not)
-// go in one chunk: an ingest then loads 11 files instead of 33, and Node's per-file work (resolve,
-// read, link) is most of what that costs (docs/ingest.md "Twentieth pass").
+// go in two chunks, the part that commands reading traces share and the rest: an ingest then loads
+// 17 files instead of 33, and Node's per-file work (resolve, read, link) is most of what a file
+// costs (docs/ingest.md "Twentieth pass").
 // Run by `npm run build` after tsc (the entries are tsc's JavaScript).
 // @ts-check
 import { readFileSync } from 'node:fs';
