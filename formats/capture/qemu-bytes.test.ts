@@ -145,6 +145,73 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {
     // ... and the same lines through a scanner that has not seen the ones before them
     expect(lines.map((l) => `${check(new QemuByteScanner(VTD_EVENTS), parseVtdEvent, l)} ${l}`)).toEqual(want);
   });
+
+  it('the prefix, the six fraction digits and the guessed names, compared 4 and 8 bytes at a time, agree with the text parser', () => {
+    // After a line that sets the remembered `tid@sec.` (8 to 32 bytes long), its next line with one
+    // byte of that prefix changed, at every position; the six fraction digits and the colon with
+    // each changed to a byte around the digits' range, or one digit fewer or more; the name guessed
+    // (the last follower, or the one before it) with one byte changed at every position.
+    const scanner = new QemuByteScanner(VTD_EVENTS);
+    const wrong: string[] = [];
+    let fast = 0;
+    const see = (l: string) => {
+      const r = check(scanner, parseVtdEvent, l);
+      if (r === 'fast') fast++;
+      else if (r !== 'fallback') wrong.push(r);
+    };
+    const head = 'vtd_inv_qi_head read head 1';
+    const swap = (t: string, k: number, c: string) => `${t.slice(0, k)}${c}${t.slice(k + 1)}`;
+    for (const [tid, sec] of [
+      ['1', '234567'],
+      ['12', '345678'],
+      ['1234567', '12345678'],
+      ['123456789', '1234567'],
+      ['1234567', '1234567890123456'],
+      ['123456789012345', '1234567890123456'],
+    ]) {
+      const prefix = `${tid}@${sec}.`;
+      for (let k = 0; k < prefix.length; k++) {
+        for (const c of ['0', '9', '@', '.', 'x', '/', ':']) {
+          see(`${prefix}123456:${head}`);
+          see(`${swap(prefix, k, c)}654321:${head}`);
+        }
+      }
+      for (let k = 0; k < 7; k++) {
+        for (const c of ['/', '0', '9', ':', ';', 'a', ' ', '\u00e9']) {
+          see(`${prefix}123456:${head}`);
+          see(`${prefix}${swap('987654:', k, c)}${head}`);
+        }
+      }
+      for (const frac of ['12345', '1234567', '0', '000000', '999999', '123456789']) see(`${prefix}${frac}:${head}`);
+    }
+    const events = [
+      'vtd_inv_qi_head read head 2',
+      'vtd_inv_desc invalidate desc type iotlb high 0x0 low 0x200f2',
+      'vtd_inv_desc_iotlb_pages iotlb invalidate domain 0xf addr 0x1000 mask 0x0',
+      'vtd_inv_qi_head read head 3',
+      'vtd_inv_desc invalidate desc type wait high 0x1046004 low 0x200000025',
+      'vtd_inv_desc_wait_sw wait invalidate status write addr 0x1046004 data 0x2',
+      'vtd_reg_write addr 0x88 size 0x4 value 0x40',
+      'vtd_inv_qi_tail write tail 4',
+      'vtd_inv_qi_fetch',
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const ev of events) {
+        const name = ev.split(' ')[0]!;
+        for (let k = 0; k < name.length; k++) {
+          for (const c of ['x', '_', ' ', '0']) {
+            // the line before, then this one misspelt (the guess fails), then the line before again
+            const i = events.indexOf(ev);
+            see(`77@88.000001:${events[(i + events.length - 1) % events.length]!}`);
+            see(`77@88.000002:${swap(name, k, c)}${ev.slice(name.length)}`);
+          }
+        }
+        see(`77@88.000003:${ev}`);
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(fast).toBeGreaterThan(1000);
+  });
 });
 
 /**

@@ -155,6 +155,8 @@ interface Entry {
   readonly name: Uint8Array;
   /** The name's bytes as little-endian 32-bit words (`wordsOf`; the last 0-3 bytes are in `name` only). */
   readonly words: Uint32Array;
+  /** A name of 8 bytes or more as 8-byte doubles (`doublesOf`), as `DataView#getFloat64(p, true)` reads them. */
+  readonly doubles: Float64Array;
   readonly key: string;
   /** The event's index in the table (older spellings share it): what `scanCode` returns. */
   readonly code: number;
@@ -165,6 +167,8 @@ interface Entry {
   hits: number;
   /** The entry of the line that followed the last line of this event (`locate` tries it first). */
   next: Entry | undefined;
+  /** The one that followed it before, when another (`locate` tries it second). */
+  next2: Entry | undefined;
 }
 
 /** Bytes `b[0, 4k)` as little-endian 32-bit words, as `DataView#getUint32(p, true)` reads them. */
@@ -175,6 +179,24 @@ function wordsOf(b: Uint8Array): Uint32Array {
 }
 
 const word32 = (b: Uint8Array, k: number) => (b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24)) >>> 0;
+
+/**
+ * Bytes `b` of 8 or more as 8-byte doubles compared with `DataView#getFloat64(p, true)`: `[8i, 8i + 8)`,
+ * the last one `[n - 8, n)` (overlapping the one before), so that `ceil(n / 8)` reads cover them all
+ * (empty below 8 bytes). Exact for the bytes compared here: two doubles are equal only when their bits
+ * are, except NaN (never equal: a line's bytes that read as NaN differ) and +0 / -0 (all-zero bytes
+ * with or without the top bit), and the bytes stored (printable ASCII: event names, `tid@sec.`) make
+ * neither.
+ */
+function doublesOf(b: Uint8Array): Float64Array {
+  const n = b.length;
+  if (n < 8) return new Float64Array(0);
+  const dv = new DataView(b.buffer, b.byteOffset, n);
+  const d = new Float64Array((n + 7) >> 3);
+  for (let i = 0; i < d.length - 1; i++) d[i] = dv.getFloat64(8 * i, true);
+  d[d.length - 1] = dv.getFloat64(n - 8, true);
+  return d;
+}
 
 /** The longest `tid@sec.` prefix `locate` remembers. */
 const PREFIX_MAX = 32;
@@ -280,6 +302,8 @@ export class QemuByteScanner {
    */
   private readonly preBytes = new Uint8Array(PREFIX_MAX);
   private readonly preWords = new Uint32Array(PREFIX_MAX >> 2);
+  /** A prefix of 8 bytes or more as doubles (`doublesOf`'s layout: `[0, 8)`, `[8, 16)`, `[16, 24)`, the last at `[n - 8, n)`). */
+  private readonly preDoubles = new Float64Array(PREFIX_MAX >> 3);
   private preLen = 0;
   private preTid = 0;
   private preSec = 0;
@@ -319,12 +343,14 @@ export class QemuByteScanner {
         const entry: Entry = {
           name: bytes,
           words: wordsOf(bytes),
+          doubles: doublesOf(bytes),
           key,
           code: this.codes.get(key)!,
           spelling,
           matchers,
           hits: 0,
           next: undefined,
+          next2: undefined,
         };
         this.entries.push(entry);
       }
@@ -436,8 +462,20 @@ export class QemuByteScanner {
     const n0 = p;
     // First the name that followed the last line's event: its bytes there, then a blank or the end,
     // is that name (names hold no blank), which the hash below would find.
-    const guess = this.prev?.next;
-    if (guess !== undefined && this.nameAt(guess, buf, n0, e)) return (this.prev = guess);
+    const prev = this.prev;
+    if (prev !== undefined) {
+      const guess = prev.next;
+      if (guess !== undefined) {
+        if (this.nameAt(guess, buf, n0, e)) return (this.prev = guess);
+        // Then the one before it (most often the other of two that alternate); it moves to the front.
+        const second = prev.next2;
+        if (second !== undefined && this.nameAt(second, buf, n0, e)) {
+          prev.next2 = guess;
+          prev.next = second;
+          return (this.prev = second);
+        }
+      }
+    }
     let underscore = false;
     let h = 0;
     while (p < e) {
@@ -457,7 +495,10 @@ export class QemuByteScanner {
     for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
     if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
-    if (this.prev !== undefined) this.prev.next = entry;
+    if (prev !== undefined) {
+      prev.next2 = prev.next;
+      prev.next = entry;
+    }
     return (this.prev = entry);
   }
 
@@ -466,6 +507,12 @@ export class QemuByteScanner {
     const n = this.preLen;
     if (n === 0 || e - s <= n) return false;
     const dv = this.dv;
+    if (n >= 8) {
+      // 8 bytes at a time, the last read ending at the prefix's end (doublesOf)
+      const d = this.preDoubles;
+      if (dv.getFloat64(s, true) !== d[0] || dv.getFloat64(s + n - 8, true) !== d[(n - 1) >> 3]) return false;
+      return n <= 16 || (dv.getFloat64(s + 8, true) === d[1] && (n <= 24 || dv.getFloat64(s + 16, true) === d[2]));
+    }
     const w = this.preWords;
     let k = 0;
     for (; k + 4 <= n; k += 4) if (dv.getUint32(s + k, true) !== w[k >> 2]) return false;
@@ -483,10 +530,18 @@ export class QemuByteScanner {
     const after = n0 + n;
     if (after > e || (after < e && buf[after] !== 32)) return false;
     const dv = this.dv;
-    const w = entry.words;
-    let k = 0;
-    for (; k + 4 <= n; k += 4) if (dv.getUint32(n0 + k, true) !== w[k >> 2]) return false;
-    for (; k < n; k++) if (buf[n0 + k] !== name[k]) return false;
+    const d = entry.doubles;
+    const nd = d.length;
+    if (nd !== 0) {
+      // 8 bytes at a time, the last read ending at the name's end (doublesOf)
+      if (dv.getFloat64(n0, true) !== d[0] || dv.getFloat64(after - 8, true) !== d[nd - 1]) return false;
+      for (let i = 1; i < nd - 1; i++) if (dv.getFloat64(n0 + 8 * i, true) !== d[i]) return false;
+    } else {
+      const w = entry.words;
+      let k = 0;
+      for (; k + 4 <= n; k += 4) if (dv.getUint32(n0 + k, true) !== w[k >> 2]) return false;
+      for (; k < n; k++) if (buf[n0 + k] !== name[k]) return false;
+    }
     this.args = after < e ? after + 1 : e;
     return true;
   }
@@ -514,6 +569,7 @@ export class QemuByteScanner {
     if (n <= PREFIX_MAX) {
       for (let k = 0; k < n; k++) this.preBytes[k] = buf[s + k]!;
       for (let k = 0; k + 4 <= n; k += 4) this.preWords[k >> 2] = word32(this.preBytes, k);
+      if (n >= 8) this.preDoubles.set(doublesOf(this.preBytes.subarray(0, n)));
       this.preLen = n;
       this.preTid = tid;
       this.preSec = sec;
@@ -523,6 +579,25 @@ export class QemuByteScanner {
 
   /** `usec:` at `p` of a line stamped `tid@sec.`: sets the line; where the name starts, or -1. */
   private fraction(buf: Buffer, p: number, e: number, tid: number, sec: number): number {
+    if (p + 7 <= e) {
+      // QEMU's `%06ld`: six digits and ':' compared and converted 4 bytes at a time (w: digits 0-3,
+      // x: digit 3, digits 4-5 and ':'); a byte b is a digit when its high nibble is 3 and b + 6's is too
+      const dv = this.dv;
+      const w = dv.getUint32(p, true);
+      const x = dv.getUint32(p + 3, true);
+      if (
+        (w & 0xf0f0f0f0) === 0x30303030 &&
+        ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030 &&
+        (x & 0xfff0f0f0) === 0x3a303030 &&
+        ((x + 0x00060606) & 0x00f0f0f0) === 0x00303030
+      ) {
+        const d = w - 0x30303030; // the four digits' values, the first in the low byte
+        const t = (d * 10 + (d >>> 8)) & 0x00ff00ff; // digits 0-1 and 2-3 as two-digit numbers
+        const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+        this.line.set(tid, sec, 1_000_000_000n, frac * 1000, true);
+        return p + 7;
+      }
+    }
     let c = 0;
     const f0 = p;
     let frac = 0;
