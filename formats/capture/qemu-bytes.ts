@@ -167,8 +167,9 @@ interface Entry {
   hits: number;
   /** The entry of the line that followed the last line of this event (`locate` tries it first). */
   next: Entry | undefined;
-  /** The one that followed it before, when another (`locate` tries it second). */
+  /** The ones that followed it before, when others (`locate` tries them second and third). */
   next2: Entry | undefined;
+  next3: Entry | undefined;
 }
 
 /** Bytes `b[0, 4k)` as little-endian 32-bit words, as `DataView#getUint32(p, true)` reads them. */
@@ -351,6 +352,7 @@ export class QemuByteScanner {
           hits: 0,
           next: undefined,
           next2: undefined,
+          next3: undefined,
         };
         this.entries.push(entry);
       }
@@ -467,12 +469,22 @@ export class QemuByteScanner {
       const guess = prev.next;
       if (guess !== undefined) {
         if (this.nameAt(guess, buf, n0, e)) return (this.prev = guess);
-        // Then the one before it (most often the other of two that alternate); it moves to the front.
+        // Then the two before it (an event followed by one of two or three others in turn); the
+        // one found moves to the front.
         const second = prev.next2;
-        if (second !== undefined && this.nameAt(second, buf, n0, e)) {
-          prev.next2 = guess;
-          prev.next = second;
-          return (this.prev = second);
+        if (second !== undefined) {
+          if (this.nameAt(second, buf, n0, e)) {
+            prev.next2 = guess;
+            prev.next = second;
+            return (this.prev = second);
+          }
+          const third = prev.next3;
+          if (third !== undefined && this.nameAt(third, buf, n0, e)) {
+            prev.next3 = second;
+            prev.next2 = guess;
+            prev.next = third;
+            return (this.prev = third);
+          }
         }
       }
     }
@@ -496,6 +508,7 @@ export class QemuByteScanner {
     if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
     if (prev !== undefined) {
+      prev.next3 = prev.next2;
       prev.next2 = prev.next;
       prev.next = entry;
     }
