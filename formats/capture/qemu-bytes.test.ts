@@ -291,6 +291,23 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner: register mode = object mode',
     60_000,
   );
 
+  it("an event's matchers are generated on its first line, once", () => {
+    const registers = new QemuByteScanner(VTD_EVENTS, () => true, 'registers');
+    const objects = new QemuByteScanner(VTD_EVENTS);
+    const lines = [
+      '1@2.000003:vtd_inv_qi_head read head 7',
+      '1@2.000004:vtd_inv_qi_head read head 8',
+      '1@2.000005:vtd_inv_desc invalidate desc type wait high 0x1 low 0x2',
+      '1@2.000006:vtd_inv_qi_head read head 9',
+      '1@2.000007:vtd_inv_desc_cc_invalid hi 0x1 lo 0x2', // its template is free text: nothing to generate
+    ];
+    const seen = lines.map((l) => {
+      expect(compareModes(objects, registers, VTD_EVENTS, l)).toBe('');
+      return registers.generated;
+    });
+    expect([new QemuByteScanner(VTD_EVENTS).generated, ...seen]).toEqual([0, 1, 1, 2, 2, 2]);
+  });
+
   it('fields of the matched template only: one another template has is NaN, not the last value', () => {
     // the first template runs out of input after a number (DEFINITE): the second is tried
     const table = { ab_x: event(formats('a {n:u} b {m:u}', 'a {n:u}')) };

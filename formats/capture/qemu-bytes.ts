@@ -161,8 +161,11 @@ interface Entry {
   /** The event's index in the table (older spellings share it): what `scanCode` returns. */
   readonly code: number;
   readonly spelling: string | undefined;
-  /** Matchers of the templates in order; undefined when a template has no fast form. */
-  readonly matchers: readonly (Generated | undefined)[] | undefined;
+  /**
+   * Matchers of the templates in order; undefined when a template has no fast form. Until the
+   * event's first line, stubs that generate them (`lazyMatchers`).
+   */
+  matchers: readonly (Generated | undefined)[] | undefined;
   /** Events of this name read since the last `takeCounts`. */
   hits: number;
   /** The entry of the line that followed the last line of this event (`locate` tries it first). */
@@ -340,7 +343,6 @@ export class QemuByteScanner {
       for (const name of [key, ...(spec.aka ?? [])]) {
         const bytes = ascii(name);
         const spelling = name === key ? undefined : name;
-        const matchers = compiled?.map((m) => m && generate(m, key, spelling, values, layout, this.R, this.S));
         const entry: Entry = {
           name: bytes,
           words: wordsOf(bytes),
@@ -348,12 +350,13 @@ export class QemuByteScanner {
           key,
           code: this.codes.get(key)!,
           spelling,
-          matchers,
+          matchers: undefined,
           hits: 0,
           next: undefined,
           next2: undefined,
           next3: undefined,
         };
+        if (compiled !== undefined) entry.matchers = this.lazyMatchers(entry, compiled, values, layout);
         this.entries.push(entry);
       }
     }
@@ -376,6 +379,38 @@ export class QemuByteScanner {
     for (let i = 0; i < WARM_CALLS; i++) this.locate(i % 2 === 0 ? a : b, 0, 0);
     this.dvBuf = undefined;
     this.dv = new DataView(new ArrayBuffer(0));
+  }
+
+  /**
+   * Stubs in place of `entry`'s matchers: the first one called generates them all (`generate`: the
+   * source of a function per template, compiled by `new Function`), puts them in the entry and runs
+   * its own. A log holds a few of the table's events (a VT-d capture ~20 of 60 names), so most are
+   * never generated. Stubs rather than a check in `match`: its call site sees functions either way
+   * (no branch that a line of a new event would take for the first time in optimized code).
+   */
+  private lazyMatchers(
+    entry: Entry,
+    compiled: readonly (Matcher | undefined)[],
+    values: boolean,
+    layout: ReadonlyMap<string, { readonly at: number; readonly kind: Kind }> | undefined,
+  ): (Generated | undefined)[] {
+    let made: (Generated | undefined)[] | undefined;
+    const generated = () => {
+      if (made === undefined) {
+        made = compiled.map((m) => m && generate(m, entry.key, entry.spelling, values, layout, this.R, this.S));
+        this.generatedNames++;
+      }
+      entry.matchers = made;
+      return made;
+    };
+    return compiled.map((m, i) => m && ((buf: Buffer, s: number, e: number, dv: DataView) => generated()[i]!(buf, s, e, dv)));
+  }
+
+  private generatedNames = 0;
+
+  /** How many event names (spellings) have had their matchers generated so far (`lazyMatchers`). */
+  get generated(): number {
+    return this.generatedNames;
   }
 
   /** The code `scanCode` returns for `event` (its index in the table). */
