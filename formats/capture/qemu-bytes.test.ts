@@ -291,6 +291,80 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner: register mode = object mode',
     60_000,
   );
 
+  it('hex fields read 4 bytes at a time and type names compared 8 at a time agree with the text parser', () => {
+    // Numbers of 1 to 18 hex digits in both cases, with a byte that is not a hex digit (or is one
+    // in the other case) at every position; `{type:s}` tokens sharing a first byte, of 1 to 9 bytes,
+    // with what follows them changed; each line in both modes and against the text parser.
+    const table = VTD_EVENTS as unknown as Record<string, unknown>;
+    const objects = new QemuByteScanner(VTD_EVENTS);
+    const registers = new QemuByteScanner(VTD_EVENTS, () => true, 'registers');
+    const skipping = new QemuByteScanner(VTD_EVENTS, (e) => e === 'vtd_inv_qi_head', 'registers');
+    const wrong: string[] = [];
+    let fast = 0;
+    const see = (l: string) => {
+      const r = check(objects, parseVtdEvent, l);
+      if (r === 'fast') fast++;
+      else if (r !== 'fallback') wrong.push(r);
+      const m = compareModes(objects, registers, table, l);
+      if (m !== '') wrong.push(m);
+      // fields not read: the same lines accepted
+      const b = Buffer.from(l);
+      if ((skipping.scanCode(b, 0, b.length) === FALLBACK_CODE) !== (r === 'fallback')) wrong.push(`${l}: skipping scanner differs`);
+    };
+    const digits = '0123456789abcdefABCDEF';
+    for (let n = 1; n <= 18; n++) {
+      const hex = Array.from({ length: n }, (_, k) => digits[(k * 7 + n) % digits.length]).join('');
+      see(`1@2.000001:vtd_inv_desc invalidate desc type iotlb high 0x${hex} low 0x${hex.toLowerCase()}`);
+      see(`1@2.000001:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x${hex} addr 0x${hex} mask 0x${hex.slice(0, 2)}`);
+      see(`1@2.000001:vtd_inv_desc_wait_sw wait invalidate status write addr 0x${hex} data 0x${hex.toUpperCase()}`);
+      for (let k = 0; k < n; k++) {
+        for (const c of ['g', 'G', '/', ':', '@', '`', 'F', ' ', '\u00e9', '\u00b0', '\t']) {
+          const bad = `${hex.slice(0, k)}${c}${hex.slice(k + 1)}`;
+          see(`1@2.000001:vtd_inv_desc invalidate desc type iotlb high 0x${bad} low 0x${hex}`);
+          see(`1@2.000001:vtd_inv_desc invalidate desc type iotlb high 0x${hex} low 0x${bad}`);
+          see(`1@2.000001:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x${bad} addr 0x1000 mask 0x0`);
+          see(`1@2.000001:vtd_reg_write addr 0x${bad} size 0x4 value 0x${hex}`);
+        }
+      }
+    }
+    for (const type of [
+      'wait',
+      'iotlb',
+      'iec',
+      'i',
+      'io',
+      'iotlbxx',
+      'iotlbxxx',
+      'iotlbxxxx',
+      'wait',
+      'waiting',
+      'iotlb',
+      'device',
+      'dev',
+    ]) {
+      for (const after of [' high 0x1 low 0x2', '  high 0x1 low 0x2', ' higx 0x1 low 0x2', ' high 0x1', '', ' ', '\thigh 0x1 low 0x2']) {
+        see(`1@2.000001:vtd_inv_desc invalidate desc type ${type}${after}`);
+        see(`1@2.000001:vtd_inv_desc invalidate desc type ${type} high 0x1 low 0x2`);
+      }
+    }
+    // A field ended by a letter that is not a hex digit ('z': its nibble and 9 overflow 4 bits)
+    // within the word read: only the digits before it count.
+    const ended = { ev_x: event(formats('v 0x{a:x}z{b:u} w 0x{c:X}z')) };
+    const zs = new QemuByteScanner(ended);
+    for (const [a, c] of [
+      ['2', '2'],
+      ['12', '123'],
+      ['123', 'abcdef123'],
+      ['1234', 'ABCDEF1234'],
+      ['12345', '1'],
+    ]) {
+      const b = Buffer.from(`ev_x v 0x${a}z55 w 0x${c}z55`);
+      expect(zs.scan(b, 0, b.length - 2)).toEqual({ a: parseInt(a!, 16), b: 55, c: BigInt(`0x${c}`), event: 'ev_x' });
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(fast).toBeGreaterThan(100);
+  });
+
   it("an event's matchers are generated on its first line, once", () => {
     const registers = new QemuByteScanner(VTD_EVENTS, () => true, 'registers');
     const objects = new QemuByteScanner(VTD_EVENTS);

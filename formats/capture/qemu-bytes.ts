@@ -698,6 +698,57 @@ function word64(hi: number, lo: number): bigint {
   return WORD[0]!;
 }
 
+/**
+ * The last `{x:s}` tokens a matcher read, by their first byte's low 3 bits (type names such as
+ * `wait`, `iotlb`, `device`, `iec` take slots of their own): the 8 bytes at the token's start as a
+ * double (the token, what ended it and what follows), the token's string and its length (1-7).
+ * Equal doubles are equal bytes (doublesOf: a token's first byte is printable, so no +0 / -0; a
+ * NaN never matches), so the token is the same and ends at the same place.
+ */
+interface TokenCache {
+  readonly bytes: Float64Array;
+  readonly token: string[];
+  readonly length: Int32Array;
+}
+
+const tokenCache = (): TokenCache => ({
+  bytes: new Float64Array(8).fill(NaN),
+  token: new Array<string>(8).fill(''),
+  length: new Int32Array(8),
+});
+
+/**
+ * The code that reads a run of hex digits at `p` (up to `end`), 4 bytes at a time while 4 are left
+ * (`dv`: unaligned little-endian reads). Per byte b of a word: a digit when b & 0x7f is in 0x30-0x39,
+ * a letter when (b & 0x7f) | 0x20 is in 0x61-0x66 (the carries of the adds set bit 7 at those
+ * bounds, none crosses a byte), and b < 0x80: the byte loop's set. A byte's value is its low nibble,
+ * plus 9 when bit 6 is set (a letter); two nibbles to a byte, then the four digits as one 16-bit
+ * number `n`, the first digit highest. `four(n)` adds 4 digits to the value, `some(n, sh)` the
+ * first `sh` / 4 (1-3) when the run ends inside the word, `one` (with `d`) a digit of the last 0-3
+ * bytes; undefined: only the run is found (values not read).
+ */
+function hexRun(four: ((n: string) => string) | undefined, some: ((n: string, sh: number) => string) | undefined, one: string): string[] {
+  const byOne = `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${one} p++; }`;
+  const n =
+    four === undefined
+      ? ''
+      : 'const v = ((w & 0x0f0f0f0f) + 9 * ((w >>> 6) & 0x01010101)) & 0x0f0f0f0f; const t = ((v << 4) | (v >>> 8)) & 0x00ff00ff; const n = ((t & 0xff) << 8) | (t >>> 16);';
+  const partial =
+    some === undefined
+      ? ''
+      : `if (k === 1) { ${some('(n >>> 12)', 4)} } else if (k === 2) { ${some('(n >>> 8)', 8)} } else if (k === 3) { ${some('(n >>> 4)', 12)} }`;
+  return [
+    'for (;;) {',
+    `  if (end - p < 4) { ${byOne} break; }`,
+    '  const w = dv.getUint32(p, true); const a = w & 0x7f7f7f7f; const l = a | 0x20202020;',
+    '  const nh = (~(((a + 0x50505050) & ~(a + 0x46464646)) | ((l + 0x1f1f1f1f) & ~(l + 0x19191919))) | w) & 0x80808080;',
+    `  ${n}`,
+    `  if (nh === 0) { ${four === undefined ? '' : four('n')} p += 4; continue; }`,
+    `  const k = (31 - Math.clz32(nh & -nh)) >> 3; ${partial} p += k; break;`,
+    '}',
+  ];
+}
+
 /** A template's matcher for one event name: the event (HIT in register mode), DEFINITE or NO_MATCH (see `generate`). */
 type Generated = (
   buf: Buffer,
@@ -730,6 +781,7 @@ function generate(
   /** `code` when the values are wanted, else nothing. */
   const val = (code: string) => (values ? code : '');
   const consts: Uint8Array[] = [];
+  const tokens: TokenCache[] = [];
   const lines: string[] = [
     'let p = s;',
     'while (p < e && buf[p] === 32) p++;', // ^\s*
@@ -748,12 +800,18 @@ function generate(
       consts.push(lit, def);
       const L = `K[${consts.length - 2}]`;
       const D = `K[${consts.length - 1}]`;
-      // Whole literal in the input: its bytes compared as constants, 4 at a time (`dv` is the block's
-      // DataView) and the last 0-3 one by one; else byte by byte up to the end.
+      // Whole literal in the input: its bytes compared as constants (`dv` is the block's DataView),
+      // 8 at a time as doubles when it has 8 or more (doublesOf: the last read ends at its end),
+      // else 4 at a time and the last 0-3 one by one; else byte by byte up to the end.
       const same: string[] = [];
-      let k = 0;
-      for (; k + 4 <= lit.length; k += 4) same.push(`dv.getUint32(p + ${k}, true) === ${word32(lit, k)}`);
-      for (; k < lit.length; k++) same.push(`buf[p + ${k}] === ${lit[k]}`);
+      if (lit.length >= 8) {
+        const d = doublesOf(lit);
+        d.forEach((x, j) => same.push(`dv.getFloat64(p + ${j < d.length - 1 ? 8 * j : lit.length - 8}, true) === ${x}`));
+      } else {
+        let k = 0;
+        for (; k + 4 <= lit.length; k += 4) same.push(`dv.getUint32(p + ${k}, true) === ${word32(lit, k)}`);
+        for (; k < lit.length; k++) same.push(`buf[p + ${k}] === ${lit[k]}`);
+      }
       lines.push(
         `if (end - p >= ${lit.length}) { if (!(${same.join(' && ')})) return ${NO_MATCH}; p += ${lit.length}; }`,
         `else for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`,
@@ -778,23 +836,27 @@ function generate(
       case KIND_CODE.x:
         lines.push(
           `let ${v} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${val(`${v} = ${v} * 16 + d;`)} p++; }`,
+          ...hexRun(
+            values ? (n) => `${v} = ${v} * 65536 + ${n};` : undefined,
+            values ? (n, sh) => `${v} = ${v} * (1 << ${sh}) + ${n};` : undefined,
+            `${v} = ${v} * 16 + d;`,
+          ),
           `if (p === ${f0} || p - ${f0} > 13) return ${NO_MATCH};`,
         );
         break;
       case KIND_CODE.X:
         if (!values) {
-          lines.push(
-            `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } p++; }`,
-            `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
-          );
+          lines.push(...hexRun(undefined, undefined, ''), `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`);
           break;
         }
         // Up to 16 digits as two 32-bit halves (h: the digits before the last 8); one BigInt made.
         lines.push(
           `let h${i} = 0; let l${i} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; }`,
-          `  h${i} = ((h${i} << 4) | (l${i} >>> 28)) >>> 0; l${i} = ((l${i} << 4) | d) >>> 0; p++; }`,
+          ...hexRun(
+            (n) => `h${i} = ((h${i} << 16) | (l${i} >>> 16)) >>> 0; l${i} = ((l${i} << 16) | ${n}) >>> 0;`,
+            (n, sh) => `h${i} = ((h${i} << ${sh}) | (l${i} >>> (32 - ${sh}))) >>> 0; l${i} = ((l${i} << ${sh}) | ${n}) >>> 0;`,
+            `h${i} = ((h${i} << 4) | (l${i} >>> 28)) >>> 0; l${i} = ((l${i} << 4) | d) >>> 0;`,
+          ),
           `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
           regs ? '' : `const ${v} = h${i} === 0 ? BigInt(l${i}) : W(h${i}, l${i});`,
         );
@@ -806,14 +868,27 @@ function generate(
           val(regs ? `const ${v} = c === 49 ? 1 : 0;` : `const ${v} = c === 49;`),
         );
         break;
-      case KIND_CODE.s:
+      case KIND_CODE.s: {
+        const scan = [`while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`, `if (p === ${f0}) return ${NO_MATCH};`];
+        if (!values) {
+          lines.push(...scan);
+          plain = false;
+          break;
+        }
+        // The token and the 8 - n bytes after it, compared as a double with the ones last seen
+        // with the same first byte (tokenCache); else scanned and interned.
+        tokens.push(tokenCache());
+        const T = `T[${tokens.length - 1}]`;
         lines.push(
-          `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
-          `if (p === ${f0}) return ${NO_MATCH};`,
-          val(`const ${v} = I.get(buf, ${f0}, p);`),
+          `let ${v};`,
+          `const x${i} = end - p >= 8 ? dv.getFloat64(p, true) : NaN;`,
+          `const k${i} = buf[p] & 7;`,
+          `if (x${i} === ${T}.bytes[k${i}]) { ${v} = ${T}.token[k${i}]; p += ${T}.length[k${i}]; }`,
+          `else { ${scan.join(' ')} ${v} = I.get(buf, ${f0}, p); if (p - ${f0} < 8) { ${T}.bytes[k${i}] = x${i}; ${T}.token[k${i}] = ${v}; ${T}.length[k${i}] = p - ${f0}; } }`,
         );
         plain = false;
         break;
+      }
       default:
         throw new Error(`qemu-bytes: no fast form for kind ${op.k}`);
     }
@@ -843,13 +918,14 @@ function generate(
   const name = `match_${(spelling ?? key).replace(/[^A-Za-z0-9_]/g, '_')}`;
   const body = `return function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', body) as (
+  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', 'T', body) as (
     k: Uint8Array[],
     i: Interner,
     event: Readonly<Record<string, unknown>>,
     w: typeof word64,
     r: Float64Array | undefined,
     s: (string | undefined)[] | undefined,
+    t: TokenCache[],
   ) => Generated;
-  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64, R, S);
+  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64, R, S, tokens);
 }
