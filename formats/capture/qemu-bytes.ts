@@ -476,6 +476,60 @@ export class QemuByteScanner {
       this.dvBuf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
     }
+    // Most lines, read here without a call: the remembered `tid@sec.` (9-24 bytes: two or three doubles),
+    // QEMU's six fraction digits and ':' (two words, as `fraction` reads them), and the name that
+    // followed the last line's event (9-24 bytes: two or three doubles, as `nameAt` compares them).
+    // The same checks as the general way (`general`, `fraction`, `named`), which takes every line
+    // where one of them fails, from its start.
+    const n = this.preLen;
+    const q = s + n;
+    if (n > 8 && n <= 24 && q + 7 < e) {
+      const dv = this.dv;
+      const pd = this.preDoubles;
+      if (
+        dv.getFloat64(s, true) === pd[0] &&
+        dv.getFloat64(q - 8, true) === pd[(n - 1) >> 3] &&
+        (n <= 16 || dv.getFloat64(s + 8, true) === pd[1])
+      ) {
+        const w = dv.getUint32(q, true);
+        const x = dv.getUint32(q + 3, true);
+        if (
+          (w & 0xf0f0f0f0) === 0x30303030 &&
+          ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030 &&
+          (x & 0xfff0f0f0) === 0x3a303030 &&
+          ((x + 0x00060606) & 0x00f0f0f0) === 0x00303030
+        ) {
+          const d = w - 0x30303030;
+          const t = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+          const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+          this.line.set(this.preTid, this.preSec, 1_000_000_000n, frac * 1000, true);
+          const n0 = q + 7;
+          const guess = this.prev?.next;
+          if (guess !== undefined) {
+            const gd = guess.doubles;
+            const nd = gd.length;
+            const after = n0 + guess.name.length;
+            if (
+              nd !== 0 &&
+              nd <= 3 &&
+              (after === e || (after < e && buf[after] === 32)) &&
+              dv.getFloat64(n0, true) === gd[0] &&
+              dv.getFloat64(after - 8, true) === gd[nd - 1] &&
+              (nd < 3 || dv.getFloat64(n0 + 8, true) === gd[1])
+            ) {
+              this.args = after < e ? after + 1 : e;
+              return (this.prev = guess);
+            }
+          }
+          return this.named(buf, n0, e);
+        }
+      }
+    }
+    return this.general(buf, s, e);
+  }
+
+  /** `locate` for any line: the prefix (remembered, tid@sec.usec:, ISO-8601 or none), then `named`. */
+  private general(buf: Buffer, s: number, e: number): Entry | undefined {
     let p = s;
     let c = buf[p];
     if (c === undefined || p >= e) return undefined;
@@ -494,9 +548,16 @@ export class QemuByteScanner {
       if (p < 0) return undefined;
     } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
     else return undefined;
+    return this.named(buf, p, e);
+  }
 
+  /**
+   * The event name at `n0` of a line ending at `e` whose prefix is read: sets `this.args` and
+   * returns its entry when it has a fast form, else undefined.
+   */
+  private named(buf: Buffer, n0: number, e: number): Entry | undefined {
     // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
-    const n0 = p;
+    let p = n0;
     // First the name that followed the last line's event: its bytes there, then a blank or the end,
     // is that name (names hold no blank), which the hash below would find.
     const prev = this.prev;
@@ -526,7 +587,7 @@ export class QemuByteScanner {
     let underscore = false;
     let h = 0;
     while (p < e) {
-      c = buf[p]!;
+      const c = buf[p]!;
       if ((c >= 97 && c <= 122) || isDigit(c)) h = (Math.imul(h, 31) + c) | 0;
       else if (c === 95 && p > n0) {
         underscore = true;
