@@ -843,6 +843,8 @@ function generate(
   const val = (code: string) => (values ? code : '');
   const consts: Uint8Array[] = [];
   const tokens: TokenCache[] = [];
+  /** Declarations of the function that makes the matcher (what the matcher reads from its closure). */
+  const outer: string[] = [];
   const lines: string[] = [
     'let p = s;',
     'while (p < e && buf[p] === 32) p++;', // ^\s*
@@ -938,14 +940,15 @@ function generate(
         }
         // The token and the 8 - n bytes after it, compared as a double with the ones last seen
         // with the same first byte (tokenCache); else scanned and interned.
+        // (No double kept in a variable across the branches: TurboFan boxed it, a heap number a line.)
         tokens.push(tokenCache());
-        const T = `T[${tokens.length - 1}]`;
+        const t = tokens.length - 1;
+        outer.push(`const TB${t} = T[${t}].bytes, TS${t} = T[${t}].token, TL${t} = T[${t}].length;`);
         lines.push(
           `let ${v};`,
-          `const x${i} = end - p >= 8 ? dv.getFloat64(p, true) : NaN;`,
           `const k${i} = buf[p] & 7;`,
-          `if (x${i} === ${T}.bytes[k${i}]) { ${v} = ${T}.token[k${i}]; p += ${T}.length[k${i}]; }`,
-          `else { ${scan.join(' ')} ${v} = I.get(buf, ${f0}, p); if (p - ${f0} < 8) { ${T}.bytes[k${i}] = x${i}; ${T}.token[k${i}] = ${v}; ${T}.length[k${i}] = p - ${f0}; } }`,
+          `if (end - p >= 8 && dv.getFloat64(p, true) === TB${t}[k${i}]) { ${v} = TS${t}[k${i}]; p += TL${t}[k${i}]; }`,
+          `else { ${scan.join(' ')} ${v} = I.get(buf, ${f0}, p); if (p - ${f0} < 8 && end - ${f0} >= 8) { TB${t}[k${i}] = dv.getFloat64(${f0}, true); TS${t}[k${i}] = ${v}; TL${t}[k${i}] = p - ${f0}; } }`,
         );
         plain = false;
         break;
@@ -977,7 +980,7 @@ function generate(
   // Named after its event (and spelling) and given a source URL, so that a profile tells the
   // matchers apart (unnamed, they all show as `match` at line 3 of an anonymous script).
   const name = `match_${(spelling ?? key).replace(/[^A-Za-z0-9_]/g, '_')}`;
-  const body = `return function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
+  const body = `${outer.join('\n')}\nreturn function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
   const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', 'T', body) as (
     k: Uint8Array[],
