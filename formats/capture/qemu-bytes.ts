@@ -504,21 +504,36 @@ export class QemuByteScanner {
           const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
           this.line.set(this.preTid, this.preSec, 1_000_000_000n, frac * 1000, true);
           const n0 = q + 7;
-          const guess = this.prev?.next;
-          if (guess !== undefined) {
-            const gd = guess.doubles;
-            const nd = gd.length;
-            const after = n0 + guess.name.length;
-            if (
-              nd !== 0 &&
-              nd <= 3 &&
-              (after === e || (after < e && buf[after] === 32)) &&
-              dv.getFloat64(n0, true) === gd[0] &&
-              dv.getFloat64(after - 8, true) === gd[nd - 1] &&
-              (nd < 3 || dv.getFloat64(n0 + 8, true) === gd[1])
-            ) {
-              this.args = after < e ? after + 1 : e;
-              return (this.prev = guess);
+          // The three names that followed the last line's event, most recent first (`named` tries
+          // the same, with nameAt, in the same order, and moves the one found to the front).
+          const prev = this.prev;
+          if (prev !== undefined) {
+            let g = prev.next;
+            for (let k = 0; g !== undefined;) {
+              const gd = g.doubles;
+              const nd = gd.length;
+              const after = n0 + g.name.length;
+              if (
+                nd !== 0 &&
+                nd <= 3 &&
+                (after === e || (after < e && buf[after] === 32)) &&
+                dv.getFloat64(n0, true) === gd[0] &&
+                dv.getFloat64(after - 8, true) === gd[nd - 1] &&
+                (nd < 3 || dv.getFloat64(n0 + 8, true) === gd[1])
+              ) {
+                this.args = after < e ? after + 1 : e;
+                if (k === 1) {
+                  prev.next2 = prev.next;
+                  prev.next = g;
+                } else if (k === 2) {
+                  prev.next3 = prev.next2;
+                  prev.next2 = prev.next;
+                  prev.next = g;
+                }
+                return (this.prev = g);
+              }
+              if (++k === 3) break;
+              g = k === 1 ? prev.next2 : prev.next3;
             }
           }
           return this.named(buf, n0, e);
