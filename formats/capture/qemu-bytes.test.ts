@@ -361,6 +361,18 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner: register mode = object mode',
       const b = Buffer.from(`ev_x v 0x${a}z55 w 0x${c}z55`);
       expect(zs.scan(b, 0, b.length - 2)).toEqual({ a: parseInt(a!, 16), b: 55, c: BigInt(`0x${c}`), event: 'ev_x' });
     }
+    // A line whose last field the block's next bytes would go on (hex digits after its end): the
+    // field ends with the line, as for a line ended by a newline.
+    for (let n = 1; n <= 18; n++) {
+      const hex = '123456789abcdef0123'.slice(0, n);
+      const line = `1@2.000001:vtd_inv_desc invalidate desc type wait high 0x${hex} low 0x${hex}`;
+      for (const next of ['\n', 'abcdef12', '0', 'f\n']) {
+        const b = Buffer.from(`${line}${next}`);
+        const got = objects.scan(b, 0, line.length);
+        const want = n <= 16 ? parseVtdEvent(parseQemuLogLine(line)!) : FALLBACK; // 17 digits: the text path's error
+        if (!isDeepStrictEqual(got, want)) wrong.push(`${line} + ${next}: ${inspect(got)}`);
+      }
+    }
     expect(wrong.slice(0, 5)).toEqual([]);
     expect(fast).toBeGreaterThan(100);
   });
