@@ -145,6 +145,73 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {
     // ... and the same lines through a scanner that has not seen the ones before them
     expect(lines.map((l) => `${check(new QemuByteScanner(VTD_EVENTS), parseVtdEvent, l)} ${l}`)).toEqual(want);
   });
+
+  it('the prefix, the six fraction digits and the guessed names, compared 4 and 8 bytes at a time, agree with the text parser', () => {
+    // After a line that sets the remembered `tid@sec.` (8 to 32 bytes long), its next line with one
+    // byte of that prefix changed, at every position; the six fraction digits and the colon with
+    // each changed to a byte around the digits' range, or one digit fewer or more; the name guessed
+    // (the last follower, or the one before it) with one byte changed at every position.
+    const scanner = new QemuByteScanner(VTD_EVENTS);
+    const wrong: string[] = [];
+    let fast = 0;
+    const see = (l: string) => {
+      const r = check(scanner, parseVtdEvent, l);
+      if (r === 'fast') fast++;
+      else if (r !== 'fallback') wrong.push(r);
+    };
+    const head = 'vtd_inv_qi_head read head 1';
+    const swap = (t: string, k: number, c: string) => `${t.slice(0, k)}${c}${t.slice(k + 1)}`;
+    for (const [tid, sec] of [
+      ['1', '234567'],
+      ['12', '345678'],
+      ['1234567', '12345678'],
+      ['123456789', '1234567'],
+      ['1234567', '1234567890123456'],
+      ['123456789012345', '1234567890123456'],
+    ]) {
+      const prefix = `${tid}@${sec}.`;
+      for (let k = 0; k < prefix.length; k++) {
+        for (const c of ['0', '9', '@', '.', 'x', '/', ':']) {
+          see(`${prefix}123456:${head}`);
+          see(`${swap(prefix, k, c)}654321:${head}`);
+        }
+      }
+      for (let k = 0; k < 7; k++) {
+        for (const c of ['/', '0', '9', ':', ';', 'a', ' ', '\u00e9']) {
+          see(`${prefix}123456:${head}`);
+          see(`${prefix}${swap('987654:', k, c)}${head}`);
+        }
+      }
+      for (const frac of ['12345', '1234567', '0', '000000', '999999', '123456789']) see(`${prefix}${frac}:${head}`);
+    }
+    const events = [
+      'vtd_inv_qi_head read head 2',
+      'vtd_inv_desc invalidate desc type iotlb high 0x0 low 0x200f2',
+      'vtd_inv_desc_iotlb_pages iotlb invalidate domain 0xf addr 0x1000 mask 0x0',
+      'vtd_inv_qi_head read head 3',
+      'vtd_inv_desc invalidate desc type wait high 0x1046004 low 0x200000025',
+      'vtd_inv_desc_wait_sw wait invalidate status write addr 0x1046004 data 0x2',
+      'vtd_reg_write addr 0x88 size 0x4 value 0x40',
+      'vtd_inv_qi_tail write tail 4',
+      'vtd_inv_qi_fetch',
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const ev of events) {
+        const name = ev.split(' ')[0]!;
+        for (let k = 0; k < name.length; k++) {
+          for (const c of ['x', '_', ' ', '0']) {
+            // the line before, then this one misspelt (the guess fails), then the line before again
+            const i = events.indexOf(ev);
+            see(`77@88.000001:${events[(i + events.length - 1) % events.length]!}`);
+            see(`77@88.000002:${swap(name, k, c)}${ev.slice(name.length)}`);
+          }
+        }
+        see(`77@88.000003:${ev}`);
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(fast).toBeGreaterThan(1000);
+  });
 });
 
 /**
@@ -223,6 +290,109 @@ describe.skipIf(!haveCaptures)('QEMU byte scanner: register mode = object mode',
     },
     60_000,
   );
+
+  it('hex fields read 4 bytes at a time and type names compared 8 at a time agree with the text parser', () => {
+    // Numbers of 1 to 18 hex digits in both cases, with a byte that is not a hex digit (or is one
+    // in the other case) at every position; `{type:s}` tokens sharing a first byte, of 1 to 9 bytes,
+    // with what follows them changed; each line in both modes and against the text parser.
+    const table = VTD_EVENTS as unknown as Record<string, unknown>;
+    const objects = new QemuByteScanner(VTD_EVENTS);
+    const registers = new QemuByteScanner(VTD_EVENTS, () => true, 'registers');
+    const skipping = new QemuByteScanner(VTD_EVENTS, (e) => e === 'vtd_inv_qi_head', 'registers');
+    const wrong: string[] = [];
+    let fast = 0;
+    const see = (l: string) => {
+      const r = check(objects, parseVtdEvent, l);
+      if (r === 'fast') fast++;
+      else if (r !== 'fallback') wrong.push(r);
+      const m = compareModes(objects, registers, table, l);
+      if (m !== '') wrong.push(m);
+      // fields not read: the same lines accepted
+      const b = Buffer.from(l);
+      if ((skipping.scanCode(b, 0, b.length) === FALLBACK_CODE) !== (r === 'fallback')) wrong.push(`${l}: skipping scanner differs`);
+    };
+    const digits = '0123456789abcdefABCDEF';
+    for (let n = 1; n <= 18; n++) {
+      const hex = Array.from({ length: n }, (_, k) => digits[(k * 7 + n) % digits.length]).join('');
+      see(`1@2.000001:vtd_inv_desc invalidate desc type iotlb high 0x${hex} low 0x${hex.toLowerCase()}`);
+      see(`1@2.000001:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x${hex} addr 0x${hex} mask 0x${hex.slice(0, 2)}`);
+      see(`1@2.000001:vtd_inv_desc_wait_sw wait invalidate status write addr 0x${hex} data 0x${hex.toUpperCase()}`);
+      for (let k = 0; k < n; k++) {
+        for (const c of ['g', 'G', '/', ':', '@', '`', 'F', ' ', '\u00e9', '\u00b0', '\t']) {
+          const bad = `${hex.slice(0, k)}${c}${hex.slice(k + 1)}`;
+          see(`1@2.000001:vtd_inv_desc invalidate desc type iotlb high 0x${bad} low 0x${hex}`);
+          see(`1@2.000001:vtd_inv_desc invalidate desc type iotlb high 0x${hex} low 0x${bad}`);
+          see(`1@2.000001:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x${bad} addr 0x1000 mask 0x0`);
+          see(`1@2.000001:vtd_reg_write addr 0x${bad} size 0x4 value 0x${hex}`);
+        }
+      }
+    }
+    for (const type of [
+      'wait',
+      'iotlb',
+      'iec',
+      'i',
+      'io',
+      'iotlbxx',
+      'iotlbxxx',
+      'iotlbxxxx',
+      'wait',
+      'waiting',
+      'iotlb',
+      'device',
+      'dev',
+    ]) {
+      for (const after of [' high 0x1 low 0x2', '  high 0x1 low 0x2', ' higx 0x1 low 0x2', ' high 0x1', '', ' ', '\thigh 0x1 low 0x2']) {
+        see(`1@2.000001:vtd_inv_desc invalidate desc type ${type}${after}`);
+        see(`1@2.000001:vtd_inv_desc invalidate desc type ${type} high 0x1 low 0x2`);
+      }
+    }
+    // A field ended by a letter that is not a hex digit ('z': its nibble and 9 overflow 4 bits)
+    // within the word read: only the digits before it count.
+    const ended = { ev_x: event(formats('v 0x{a:x}z{b:u} w 0x{c:X}z')) };
+    const zs = new QemuByteScanner(ended);
+    for (const [a, c] of [
+      ['2', '2'],
+      ['12', '123'],
+      ['123', 'abcdef123'],
+      ['1234', 'ABCDEF1234'],
+      ['12345', '1'],
+    ]) {
+      const b = Buffer.from(`ev_x v 0x${a}z55 w 0x${c}z55`);
+      expect(zs.scan(b, 0, b.length - 2)).toEqual({ a: parseInt(a!, 16), b: 55, c: BigInt(`0x${c}`), event: 'ev_x' });
+    }
+    // A line whose last field the block's next bytes would go on (hex digits after its end): the
+    // field ends with the line, as for a line ended by a newline.
+    for (let n = 1; n <= 18; n++) {
+      const hex = '123456789abcdef0123'.slice(0, n);
+      const line = `1@2.000001:vtd_inv_desc invalidate desc type wait high 0x${hex} low 0x${hex}`;
+      for (const next of ['\n', 'abcdef12', '0', 'f\n']) {
+        const b = Buffer.from(`${line}${next}`);
+        const got = objects.scan(b, 0, line.length);
+        const want = n <= 16 ? parseVtdEvent(parseQemuLogLine(line)!) : FALLBACK; // 17 digits: the text path's error
+        if (!isDeepStrictEqual(got, want)) wrong.push(`${line} + ${next}: ${inspect(got)}`);
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(fast).toBeGreaterThan(100);
+  });
+
+  it("an event's matchers are generated on its first line, once", () => {
+    const registers = new QemuByteScanner(VTD_EVENTS, () => true, 'registers');
+    const objects = new QemuByteScanner(VTD_EVENTS);
+    const lines = [
+      '1@2.000003:vtd_inv_qi_head read head 7',
+      '1@2.000004:vtd_inv_qi_head read head 8',
+      '1@2.000005:vtd_inv_desc invalidate desc type wait high 0x1 low 0x2',
+      '1@2.000006:vtd_inv_qi_head read head 9',
+      '1@2.000007:vtd_inv_desc_cc_invalid hi 0x1 lo 0x2', // its template is free text: nothing to generate
+    ];
+    const seen = lines.map((l) => {
+      expect(compareModes(objects, registers, VTD_EVENTS, l)).toBe('');
+      return registers.generated;
+    });
+    expect([new QemuByteScanner(VTD_EVENTS).generated, ...seen]).toEqual([0, 1, 1, 2, 2, 2]);
+  });
 
   it('fields of the matched template only: one another template has is NaN, not the last value', () => {
     // the first template runs out of input after a number (DEFINITE): the second is tried

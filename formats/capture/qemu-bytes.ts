@@ -155,16 +155,24 @@ interface Entry {
   readonly name: Uint8Array;
   /** The name's bytes as little-endian 32-bit words (`wordsOf`; the last 0-3 bytes are in `name` only). */
   readonly words: Uint32Array;
+  /** A name of 8 bytes or more as 8-byte doubles (`doublesOf`), as `DataView#getFloat64(p, true)` reads them. */
+  readonly doubles: Float64Array;
   readonly key: string;
   /** The event's index in the table (older spellings share it): what `scanCode` returns. */
   readonly code: number;
   readonly spelling: string | undefined;
-  /** Matchers of the templates in order; undefined when a template has no fast form. */
-  readonly matchers: readonly (Generated | undefined)[] | undefined;
+  /**
+   * Matchers of the templates in order; undefined when a template has no fast form. Until the
+   * event's first line, stubs that generate them (`lazyMatchers`).
+   */
+  matchers: readonly (Generated | undefined)[] | undefined;
   /** Events of this name read since the last `takeCounts`. */
   hits: number;
   /** The entry of the line that followed the last line of this event (`locate` tries it first). */
   next: Entry | undefined;
+  /** The ones that followed it before, when others (`locate` tries them second and third). */
+  next2: Entry | undefined;
+  next3: Entry | undefined;
 }
 
 /** Bytes `b[0, 4k)` as little-endian 32-bit words, as `DataView#getUint32(p, true)` reads them. */
@@ -175,6 +183,24 @@ function wordsOf(b: Uint8Array): Uint32Array {
 }
 
 const word32 = (b: Uint8Array, k: number) => (b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24)) >>> 0;
+
+/**
+ * Bytes `b` of 8 or more as 8-byte doubles compared with `DataView#getFloat64(p, true)`: `[8i, 8i + 8)`,
+ * the last one `[n - 8, n)` (overlapping the one before), so that `ceil(n / 8)` reads cover them all
+ * (empty below 8 bytes). Exact for the bytes compared here: two doubles are equal only when their bits
+ * are, except NaN (never equal: a line's bytes that read as NaN differ) and +0 / -0 (all-zero bytes
+ * with or without the top bit), and the bytes stored (printable ASCII: event names, `tid@sec.`) make
+ * neither.
+ */
+function doublesOf(b: Uint8Array): Float64Array {
+  const n = b.length;
+  if (n < 8) return new Float64Array(0);
+  const dv = new DataView(b.buffer, b.byteOffset, n);
+  const d = new Float64Array((n + 7) >> 3);
+  for (let i = 0; i < d.length - 1; i++) d[i] = dv.getFloat64(8 * i, true);
+  d[d.length - 1] = dv.getFloat64(n - 8, true);
+  return d;
+}
 
 /** The longest `tid@sec.` prefix `locate` remembers. */
 const PREFIX_MAX = 32;
@@ -280,6 +306,8 @@ export class QemuByteScanner {
    */
   private readonly preBytes = new Uint8Array(PREFIX_MAX);
   private readonly preWords = new Uint32Array(PREFIX_MAX >> 2);
+  /** A prefix of 8 bytes or more as doubles (`doublesOf`'s layout: `[0, 8)`, `[8, 16)`, `[16, 24)`, the last at `[n - 8, n)`). */
+  private readonly preDoubles = new Float64Array(PREFIX_MAX >> 3);
   private preLen = 0;
   private preTid = 0;
   private preSec = 0;
@@ -315,17 +343,20 @@ export class QemuByteScanner {
       for (const name of [key, ...(spec.aka ?? [])]) {
         const bytes = ascii(name);
         const spelling = name === key ? undefined : name;
-        const matchers = compiled?.map((m) => m && generate(m, key, spelling, values, layout, this.R, this.S));
         const entry: Entry = {
           name: bytes,
           words: wordsOf(bytes),
+          doubles: doublesOf(bytes),
           key,
           code: this.codes.get(key)!,
           spelling,
-          matchers,
+          matchers: undefined,
           hits: 0,
           next: undefined,
+          next2: undefined,
+          next3: undefined,
         };
+        if (compiled !== undefined) entry.matchers = this.lazyMatchers(entry, compiled, values, layout);
         this.entries.push(entry);
       }
     }
@@ -348,6 +379,38 @@ export class QemuByteScanner {
     for (let i = 0; i < WARM_CALLS; i++) this.locate(i % 2 === 0 ? a : b, 0, 0);
     this.dvBuf = undefined;
     this.dv = new DataView(new ArrayBuffer(0));
+  }
+
+  /**
+   * Stubs in place of `entry`'s matchers: the first one called generates them all (`generate`: the
+   * source of a function per template, compiled by `new Function`), puts them in the entry and runs
+   * its own. A log holds a few of the table's events (a VT-d capture ~20 of 60 names), so most are
+   * never generated. Stubs rather than a check in `match`: its call site sees functions either way
+   * (no branch that a line of a new event would take for the first time in optimized code).
+   */
+  private lazyMatchers(
+    entry: Entry,
+    compiled: readonly (Matcher | undefined)[],
+    values: boolean,
+    layout: ReadonlyMap<string, { readonly at: number; readonly kind: Kind }> | undefined,
+  ): (Generated | undefined)[] {
+    let made: (Generated | undefined)[] | undefined;
+    const generated = () => {
+      if (made === undefined) {
+        made = compiled.map((m) => m && generate(m, entry.key, entry.spelling, values, layout, this.R, this.S));
+        this.generatedNames++;
+      }
+      entry.matchers = made;
+      return made;
+    };
+    return compiled.map((m, i) => m && ((buf: Buffer, s: number, e: number, dv: DataView) => generated()[i]!(buf, s, e, dv)));
+  }
+
+  private generatedNames = 0;
+
+  /** How many event names (spellings) have had their matchers generated so far (`lazyMatchers`). */
+  get generated(): number {
+    return this.generatedNames;
   }
 
   /** The code `scanCode` returns for `event` (its index in the table). */
@@ -413,6 +476,75 @@ export class QemuByteScanner {
       this.dvBuf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
     }
+    // Most lines, read here without a call: the remembered `tid@sec.` (9-24 bytes: two or three doubles),
+    // QEMU's six fraction digits and ':' (two words, as `fraction` reads them), and the name that
+    // followed the last line's event (9-24 bytes: two or three doubles, as `nameAt` compares them).
+    // The same checks as the general way (`general`, `fraction`, `named`), which takes every line
+    // where one of them fails, from its start.
+    const n = this.preLen;
+    const q = s + n;
+    if (n > 8 && n <= 24 && q + 7 < e) {
+      const dv = this.dv;
+      const pd = this.preDoubles;
+      if (
+        dv.getFloat64(s, true) === pd[0] &&
+        dv.getFloat64(q - 8, true) === pd[(n - 1) >> 3] &&
+        (n <= 16 || dv.getFloat64(s + 8, true) === pd[1])
+      ) {
+        const w = dv.getUint32(q, true);
+        const x = dv.getUint32(q + 3, true);
+        if (
+          (w & 0xf0f0f0f0) === 0x30303030 &&
+          ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030 &&
+          (x & 0xfff0f0f0) === 0x3a303030 &&
+          ((x + 0x00060606) & 0x00f0f0f0) === 0x00303030
+        ) {
+          const d = w - 0x30303030;
+          const t = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+          const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+          this.line.set(this.preTid, this.preSec, 1_000_000_000n, frac * 1000, true);
+          const n0 = q + 7;
+          // The three names that followed the last line's event, most recent first (`named` tries
+          // the same, with nameAt, in the same order, and moves the one found to the front).
+          const prev = this.prev;
+          if (prev !== undefined) {
+            let g = prev.next;
+            for (let k = 0; g !== undefined;) {
+              const gd = g.doubles;
+              const nd = gd.length;
+              const after = n0 + g.name.length;
+              if (
+                nd !== 0 &&
+                nd <= 3 &&
+                (after === e || (after < e && buf[after] === 32)) &&
+                dv.getFloat64(n0, true) === gd[0] &&
+                dv.getFloat64(after - 8, true) === gd[nd - 1] &&
+                (nd < 3 || dv.getFloat64(n0 + 8, true) === gd[1])
+              ) {
+                this.args = after < e ? after + 1 : e;
+                if (k === 1) {
+                  prev.next2 = prev.next;
+                  prev.next = g;
+                } else if (k === 2) {
+                  prev.next3 = prev.next2;
+                  prev.next2 = prev.next;
+                  prev.next = g;
+                }
+                return (this.prev = g);
+              }
+              if (++k === 3) break;
+              g = k === 1 ? prev.next2 : prev.next3;
+            }
+          }
+          return this.named(buf, n0, e);
+        }
+      }
+    }
+    return this.general(buf, s, e);
+  }
+
+  /** `locate` for any line: the prefix (remembered, tid@sec.usec:, ISO-8601 or none), then `named`. */
+  private general(buf: Buffer, s: number, e: number): Entry | undefined {
     let p = s;
     let c = buf[p];
     if (c === undefined || p >= e) return undefined;
@@ -431,17 +563,46 @@ export class QemuByteScanner {
       if (p < 0) return undefined;
     } else if (c >= 97 && c <= 122) this.line.set(undefined, 0, 1n, 0, false);
     else return undefined;
+    return this.named(buf, p, e);
+  }
 
+  /**
+   * The event name at `n0` of a line ending at `e` whose prefix is read: sets `this.args` and
+   * returns its entry when it has a fast form, else undefined.
+   */
+  private named(buf: Buffer, n0: number, e: number): Entry | undefined {
     // NAME = [a-z0-9]+_[a-z0-9_]*, then a blank and the arguments, or the end of the line
-    const n0 = p;
+    let p = n0;
     // First the name that followed the last line's event: its bytes there, then a blank or the end,
     // is that name (names hold no blank), which the hash below would find.
-    const guess = this.prev?.next;
-    if (guess !== undefined && this.nameAt(guess, buf, n0, e)) return (this.prev = guess);
+    const prev = this.prev;
+    if (prev !== undefined) {
+      const guess = prev.next;
+      if (guess !== undefined) {
+        if (this.nameAt(guess, buf, n0, e)) return (this.prev = guess);
+        // Then the two before it (an event followed by one of two or three others in turn); the
+        // one found moves to the front.
+        const second = prev.next2;
+        if (second !== undefined) {
+          if (this.nameAt(second, buf, n0, e)) {
+            prev.next2 = guess;
+            prev.next = second;
+            return (this.prev = second);
+          }
+          const third = prev.next3;
+          if (third !== undefined && this.nameAt(third, buf, n0, e)) {
+            prev.next3 = second;
+            prev.next2 = guess;
+            prev.next = third;
+            return (this.prev = third);
+          }
+        }
+      }
+    }
     let underscore = false;
     let h = 0;
     while (p < e) {
-      c = buf[p]!;
+      const c = buf[p]!;
       if ((c >= 97 && c <= 122) || isDigit(c)) h = (Math.imul(h, 31) + c) | 0;
       else if (c === 95 && p > n0) {
         underscore = true;
@@ -457,7 +618,11 @@ export class QemuByteScanner {
     for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
     if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
-    if (this.prev !== undefined) this.prev.next = entry;
+    if (prev !== undefined) {
+      prev.next3 = prev.next2;
+      prev.next2 = prev.next;
+      prev.next = entry;
+    }
     return (this.prev = entry);
   }
 
@@ -466,6 +631,12 @@ export class QemuByteScanner {
     const n = this.preLen;
     if (n === 0 || e - s <= n) return false;
     const dv = this.dv;
+    if (n >= 8) {
+      // 8 bytes at a time, the last read ending at the prefix's end (doublesOf)
+      const d = this.preDoubles;
+      if (dv.getFloat64(s, true) !== d[0] || dv.getFloat64(s + n - 8, true) !== d[(n - 1) >> 3]) return false;
+      return n <= 16 || (dv.getFloat64(s + 8, true) === d[1] && (n <= 24 || dv.getFloat64(s + 16, true) === d[2]));
+    }
     const w = this.preWords;
     let k = 0;
     for (; k + 4 <= n; k += 4) if (dv.getUint32(s + k, true) !== w[k >> 2]) return false;
@@ -483,10 +654,18 @@ export class QemuByteScanner {
     const after = n0 + n;
     if (after > e || (after < e && buf[after] !== 32)) return false;
     const dv = this.dv;
-    const w = entry.words;
-    let k = 0;
-    for (; k + 4 <= n; k += 4) if (dv.getUint32(n0 + k, true) !== w[k >> 2]) return false;
-    for (; k < n; k++) if (buf[n0 + k] !== name[k]) return false;
+    const d = entry.doubles;
+    const nd = d.length;
+    if (nd !== 0) {
+      // 8 bytes at a time, the last read ending at the name's end (doublesOf)
+      if (dv.getFloat64(n0, true) !== d[0] || dv.getFloat64(after - 8, true) !== d[nd - 1]) return false;
+      for (let i = 1; i < nd - 1; i++) if (dv.getFloat64(n0 + 8 * i, true) !== d[i]) return false;
+    } else {
+      const w = entry.words;
+      let k = 0;
+      for (; k + 4 <= n; k += 4) if (dv.getUint32(n0 + k, true) !== w[k >> 2]) return false;
+      for (; k < n; k++) if (buf[n0 + k] !== name[k]) return false;
+    }
     this.args = after < e ? after + 1 : e;
     return true;
   }
@@ -514,6 +693,7 @@ export class QemuByteScanner {
     if (n <= PREFIX_MAX) {
       for (let k = 0; k < n; k++) this.preBytes[k] = buf[s + k]!;
       for (let k = 0; k + 4 <= n; k += 4) this.preWords[k >> 2] = word32(this.preBytes, k);
+      if (n >= 8) this.preDoubles.set(doublesOf(this.preBytes.subarray(0, n)));
       this.preLen = n;
       this.preTid = tid;
       this.preSec = sec;
@@ -523,6 +703,25 @@ export class QemuByteScanner {
 
   /** `usec:` at `p` of a line stamped `tid@sec.`: sets the line; where the name starts, or -1. */
   private fraction(buf: Buffer, p: number, e: number, tid: number, sec: number): number {
+    if (p + 7 <= e) {
+      // QEMU's `%06ld`: six digits and ':' compared and converted 4 bytes at a time (w: digits 0-3,
+      // x: digit 3, digits 4-5 and ':'); a byte b is a digit when its high nibble is 3 and b + 6's is too
+      const dv = this.dv;
+      const w = dv.getUint32(p, true);
+      const x = dv.getUint32(p + 3, true);
+      if (
+        (w & 0xf0f0f0f0) === 0x30303030 &&
+        ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030 &&
+        (x & 0xfff0f0f0) === 0x3a303030 &&
+        ((x + 0x00060606) & 0x00f0f0f0) === 0x00303030
+      ) {
+        const d = w - 0x30303030; // the four digits' values, the first in the low byte
+        const t = (d * 10 + (d >>> 8)) & 0x00ff00ff; // digits 0-1 and 2-3 as two-digit numbers
+        const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+        this.line.set(tid, sec, 1_000_000_000n, frac * 1000, true);
+        return p + 7;
+      }
+    }
     let c = 0;
     const f0 = p;
     let frac = 0;
@@ -575,6 +774,57 @@ function word64(hi: number, lo: number): bigint {
   return WORD[0]!;
 }
 
+/**
+ * The last `{x:s}` tokens a matcher read, by their first byte's low 3 bits (type names such as
+ * `wait`, `iotlb`, `device`, `iec` take slots of their own): the 8 bytes at the token's start as a
+ * double (the token, what ended it and what follows), the token's string and its length (1-7).
+ * Equal doubles are equal bytes (doublesOf: a token's first byte is printable, so no +0 / -0; a
+ * NaN never matches), so the token is the same and ends at the same place.
+ */
+interface TokenCache {
+  readonly bytes: Float64Array;
+  readonly token: string[];
+  readonly length: Int32Array;
+}
+
+const tokenCache = (): TokenCache => ({
+  bytes: new Float64Array(8).fill(NaN),
+  token: new Array<string>(8).fill(''),
+  length: new Int32Array(8),
+});
+
+/**
+ * The code that reads a run of hex digits at `p` (up to `end`), 4 bytes at a time while 4 are left
+ * (`dv`: unaligned little-endian reads). Per byte b of a word: a digit when b & 0x7f is in 0x30-0x39,
+ * a letter when (b & 0x7f) | 0x20 is in 0x61-0x66 (the carries of the adds set bit 7 at those
+ * bounds, none crosses a byte), and b < 0x80: the byte loop's set. A byte's value is its low nibble,
+ * plus 9 when bit 6 is set (a letter); two nibbles to a byte, then the four digits as one 16-bit
+ * number `n`, the first digit highest. `four(n)` adds 4 digits to the value, `some(n, sh)` the
+ * first `sh` / 4 (1-3) when the run ends inside the word, `one` (with `d`) a digit of the last 0-3
+ * bytes; undefined: only the run is found (values not read).
+ */
+function hexRun(four: ((n: string) => string) | undefined, some: ((n: string, sh: number) => string) | undefined, one: string): string[] {
+  const byOne = `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${one} p++; }`;
+  const n =
+    four === undefined
+      ? ''
+      : 'const v = ((w & 0x0f0f0f0f) + 9 * ((w >>> 6) & 0x01010101)) & 0x0f0f0f0f; const t = ((v << 4) | (v >>> 8)) & 0x00ff00ff; const n = ((t & 0xff) << 8) | (t >>> 16);';
+  const partial =
+    some === undefined
+      ? ''
+      : `if (k === 1) { ${some('(n >>> 12)', 4)} } else if (k === 2) { ${some('(n >>> 8)', 8)} } else if (k === 3) { ${some('(n >>> 4)', 12)} }`;
+  return [
+    'for (;;) {',
+    `  if (end - p < 4) { ${byOne} break; }`,
+    '  const w = dv.getUint32(p, true); const a = w & 0x7f7f7f7f; const l = a | 0x20202020;',
+    '  const nh = (~(((a + 0x50505050) & ~(a + 0x46464646)) | ((l + 0x1f1f1f1f) & ~(l + 0x19191919))) | w) & 0x80808080;',
+    `  ${n}`,
+    `  if (nh === 0) { ${four === undefined ? '' : four('n')} p += 4; continue; }`,
+    `  const k = (31 - Math.clz32(nh & -nh)) >> 3; ${partial} p += k; break;`,
+    '}',
+  ];
+}
+
 /** A template's matcher for one event name: the event (HIT in register mode), DEFINITE or NO_MATCH (see `generate`). */
 type Generated = (
   buf: Buffer,
@@ -607,6 +857,9 @@ function generate(
   /** `code` when the values are wanted, else nothing. */
   const val = (code: string) => (values ? code : '');
   const consts: Uint8Array[] = [];
+  const tokens: TokenCache[] = [];
+  /** Declarations of the function that makes the matcher (what the matcher reads from its closure). */
+  const outer: string[] = [];
   const lines: string[] = [
     'let p = s;',
     'while (p < e && buf[p] === 32) p++;', // ^\s*
@@ -625,12 +878,18 @@ function generate(
       consts.push(lit, def);
       const L = `K[${consts.length - 2}]`;
       const D = `K[${consts.length - 1}]`;
-      // Whole literal in the input: its bytes compared as constants, 4 at a time (`dv` is the block's
-      // DataView) and the last 0-3 one by one; else byte by byte up to the end.
+      // Whole literal in the input: its bytes compared as constants (`dv` is the block's DataView),
+      // 8 at a time as doubles when it has 8 or more (doublesOf: the last read ends at its end),
+      // else 4 at a time and the last 0-3 one by one; else byte by byte up to the end.
       const same: string[] = [];
-      let k = 0;
-      for (; k + 4 <= lit.length; k += 4) same.push(`dv.getUint32(p + ${k}, true) === ${word32(lit, k)}`);
-      for (; k < lit.length; k++) same.push(`buf[p + ${k}] === ${lit[k]}`);
+      if (lit.length >= 8) {
+        const d = doublesOf(lit);
+        d.forEach((x, j) => same.push(`dv.getFloat64(p + ${j < d.length - 1 ? 8 * j : lit.length - 8}, true) === ${x}`));
+      } else {
+        let k = 0;
+        for (; k + 4 <= lit.length; k += 4) same.push(`dv.getUint32(p + ${k}, true) === ${word32(lit, k)}`);
+        for (; k < lit.length; k++) same.push(`buf[p + ${k}] === ${lit[k]}`);
+      }
       lines.push(
         `if (end - p >= ${lit.length}) { if (!(${same.join(' && ')})) return ${NO_MATCH}; p += ${lit.length}; }`,
         `else for (let k = 0; k < ${lit.length}; k++, p++) { if (p >= end) return ${D}[k]; if (buf[p] !== ${L}[k]) return ${NO_MATCH}; }`,
@@ -655,23 +914,27 @@ function generate(
       case KIND_CODE.x:
         lines.push(
           `let ${v} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${val(`${v} = ${v} * 16 + d;`)} p++; }`,
+          ...hexRun(
+            values ? (n) => `${v} = ${v} * 65536 + ${n};` : undefined,
+            values ? (n, sh) => `${v} = ${v} * (1 << ${sh}) + ${n};` : undefined,
+            `${v} = ${v} * 16 + d;`,
+          ),
           `if (p === ${f0} || p - ${f0} > 13) return ${NO_MATCH};`,
         );
         break;
       case KIND_CODE.X:
         if (!values) {
-          lines.push(
-            `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } p++; }`,
-            `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
-          );
+          lines.push(...hexRun(undefined, undefined, ''), `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`);
           break;
         }
         // Up to 16 digits as two 32-bit halves (h: the digits before the last 8); one BigInt made.
         lines.push(
           `let h${i} = 0; let l${i} = 0;`,
-          `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; }`,
-          `  h${i} = ((h${i} << 4) | (l${i} >>> 28)) >>> 0; l${i} = ((l${i} << 4) | d) >>> 0; p++; }`,
+          ...hexRun(
+            (n) => `h${i} = ((h${i} << 16) | (l${i} >>> 16)) >>> 0; l${i} = ((l${i} << 16) | ${n}) >>> 0;`,
+            (n, sh) => `h${i} = ((h${i} << ${sh}) | (l${i} >>> (32 - ${sh}))) >>> 0; l${i} = ((l${i} << ${sh}) | ${n}) >>> 0;`,
+            `h${i} = ((h${i} << 4) | (l${i} >>> 28)) >>> 0; l${i} = ((l${i} << 4) | d) >>> 0;`,
+          ),
           `if (p === ${f0} || p - ${f0} > 16) return ${NO_MATCH};`,
           regs ? '' : `const ${v} = h${i} === 0 ? BigInt(l${i}) : W(h${i}, l${i});`,
         );
@@ -683,14 +946,28 @@ function generate(
           val(regs ? `const ${v} = c === 49 ? 1 : 0;` : `const ${v} = c === 49;`),
         );
         break;
-      case KIND_CODE.s:
+      case KIND_CODE.s: {
+        const scan = [`while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`, `if (p === ${f0}) return ${NO_MATCH};`];
+        if (!values) {
+          lines.push(...scan);
+          plain = false;
+          break;
+        }
+        // The token and the 8 - n bytes after it, compared as a double with the ones last seen
+        // with the same first byte (tokenCache); else scanned and interned.
+        // (No double kept in a variable across the branches: TurboFan boxed it, a heap number a line.)
+        tokens.push(tokenCache());
+        const t = tokens.length - 1;
+        outer.push(`const TB${t} = T[${t}].bytes, TS${t} = T[${t}].token, TL${t} = T[${t}].length;`);
         lines.push(
-          `while (p < end) { c = buf[p]; if (c <= 32 || c >= 127) break; p++; }`,
-          `if (p === ${f0}) return ${NO_MATCH};`,
-          val(`const ${v} = I.get(buf, ${f0}, p);`),
+          `let ${v};`,
+          `const k${i} = buf[p] & 7;`,
+          `if (end - p >= 8 && dv.getFloat64(p, true) === TB${t}[k${i}]) { ${v} = TS${t}[k${i}]; p += TL${t}[k${i}]; }`,
+          `else { ${scan.join(' ')} ${v} = I.get(buf, ${f0}, p); if (p - ${f0} < 8 && end - ${f0} >= 8) { TB${t}[k${i}] = dv.getFloat64(${f0}, true); TS${t}[k${i}] = ${v}; TL${t}[k${i}] = p - ${f0}; } }`,
         );
         plain = false;
         break;
+      }
       default:
         throw new Error(`qemu-bytes: no fast form for kind ${op.k}`);
     }
@@ -718,15 +995,16 @@ function generate(
   // Named after its event (and spelling) and given a source URL, so that a profile tells the
   // matchers apart (unnamed, they all show as `match` at line 3 of an anonymous script).
   const name = `match_${(spelling ?? key).replace(/[^A-Za-z0-9_]/g, '_')}`;
-  const body = `return function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
+  const body = `${outer.join('\n')}\nreturn function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
-  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', body) as (
+  const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', 'T', body) as (
     k: Uint8Array[],
     i: Interner,
     event: Readonly<Record<string, unknown>>,
     w: typeof word64,
     r: Float64Array | undefined,
     s: (string | undefined)[] | undefined,
+    t: TokenCache[],
   ) => Generated;
-  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64, R, S);
+  return make(consts, new Interner(), Object.freeze({ event: key, ...(spelling !== undefined ? { spelling } : {}) }), word64, R, S, tokens);
 }
