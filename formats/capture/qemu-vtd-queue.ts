@@ -118,6 +118,8 @@ export class VtdQemuQueue extends QueueReader {
   private scalable = false;
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
   private readonly details: boolean;
+  /** Whether the rows read a command's `detail` (else it is not made: undefined). */
+  private readonly detailRead: boolean;
   private readonly bareDetails = new Map<string, VtdQemuDetail>();
   private readonly rows: QueueRows;
   private readonly events: EventRows | undefined;
@@ -129,6 +131,7 @@ export class VtdQemuQueue extends QueueReader {
     this.details = opts.details ?? true;
     this.events = opts.rows === undefined ? new EventRows() : undefined;
     this.rows = opts.rows ?? this.events!;
+    this.detailRead = this.rows.readsDetail !== false;
     this.file = diag.file;
   }
 
@@ -383,15 +386,19 @@ export class VtdQemuQueue extends QueueReader {
     return d;
   }
 
+  /** The detail of the descriptor being closed. */
+  private detail(): VtdQemuDetail {
+    const type = this.curHas ? this.curType : undefined;
+    return this.curEvents !== NO_EVENTS ? { ...(type !== undefined ? { type } : {}), events: this.curEvents } : this.bareDetail(type);
+  }
+
   private close(): void {
     this.lost = false;
     const slot = this.curSlot;
     if (slot < 0) return;
     this.curSlot = -1;
     this.stats.descriptors++;
-    const type = this.curHas ? this.curType : undefined;
-    const detail: VtdQemuDetail =
-      this.curEvents !== NO_EVENTS ? { ...(type !== undefined ? { type } : {}), events: this.curEvents } : this.bareDetail(type);
+    const detail = this.detailRead ? this.detail() : undefined;
     if (!this.curHas) {
       // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
       // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.

@@ -101,6 +101,8 @@ interface RowTemplate {
   /** The batch (`TraceBuilder.epoch`) that last numbered this template, and its number there. */
   epoch: number;
   id: number;
+  /** Rows written from halves (`rowOfHalves`) with this template since the last `flush` counted them (`halfRowsByOp`). */
+  halfRows: number;
 }
 
 /**
@@ -276,6 +278,13 @@ export class TraceBuilder {
     this.causes = watch;
   }
 
+  /**
+   * Rows written from halves (`commandHalves`, `commandOfHalves`) per op (the decode's name), of
+   * the batches flushed so far: counted per row template (a number on the template per row, added
+   * up once per batch), not per row in a map.
+   */
+  readonly halfRowsByOp = new Map<string, number>();
+
   /** Rows pushed so far. */
   get rows(): number {
     return this.seq;
@@ -370,6 +379,7 @@ export class TraceBuilder {
       tpl = this.template(words);
       this.halfTemplates.keep(k, 0, 2 * n, tpl);
     }
+    tpl.halfRows++;
     this.writeTemplate(r, tpl);
     this.end();
     return tpl.d;
@@ -433,6 +443,7 @@ export class TraceBuilder {
       did,
       epoch: -1,
       id: 0,
+      halfRows: 0,
     };
   }
 
@@ -506,6 +517,13 @@ export class TraceBuilder {
     groupStarts(start, at, k);
     placeRows(ids, n, at, rows);
     for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+    const byOp = this.halfRowsByOp;
+    for (let i = 0; i < k; i++) {
+      const t = T[i]!;
+      if (t.halfRows === 0) continue;
+      byOp.set(t.d.name, (byOp.get(t.d.name) ?? 0) + t.halfRows);
+      t.halfRows = 0;
+    }
     ids.fill(-1, 0, n);
     T.length = 0;
   }
