@@ -16,7 +16,10 @@
 //
 // Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
 // the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
-// column's arrays.
+// column's arrays. A column without nulls whose rows mostly hold one value (a trace's kind, origin,
+// inferred) can be preset to it for the batch's rows (`preset`), the others written by `put`
+// (value only), and its count set once the batch is complete (`counted`); a row number column
+// is written at the end, `sequence`.
 //
 // A finished batch is plain data (formats/arrow/ipc-model.ts ColumnChunk: length, null count,
 // bitmap, values), written by formats/arrow/ipc-file-sink.ts or made apache-arrow Data by
@@ -104,6 +107,14 @@ abstract class Fixed {
   protected finished(n: number): void {
     if (!this.reuse) this.reset(n);
   }
+  /**
+   * Every one of the first `n` rows holds a value (preset or put): the count `set` would have made.
+   * Only for a column without nulls (no validity bitmap to set).
+   */
+  counted(n: number): void {
+    if (this.valid !== undefined) throw new Error('counted: a column with nulls');
+    this.nonNull = n;
+  }
   protected mark(row: number): void {
     if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
     this.nonNull++;
@@ -168,6 +179,19 @@ export class SmallCol extends Fixed {
   fill(rows: Int32Array, from: number, to: number, v: number): void {
     this.nonNull += fillNumbers(this.values, this.valid, rows, from, to, v);
   }
+  /** Row `row`'s value, not counted (`counted`; no valid bit). */
+  put(row: number, v: number): void {
+    this.values[row] = v;
+  }
+  /** The value `v` in rows [from, to), not counted (`counted`). */
+  preset(v: number, from: number, to: number): void {
+    this.values.fill(v, from, to);
+  }
+  /** `first + r` in row r of the first `n` rows, counted (a column without nulls). */
+  sequence(first: number, n: number): void {
+    countUp(this.values, first, n);
+    this.counted(n);
+  }
   clear(n: number): void {
     this.values.fill(0, 0, n);
   }
@@ -223,6 +247,11 @@ function fillHalves(
     if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
   }
   return to - from;
+}
+
+/** `values[r] = first + r` for r in [0, n) (each value mod the array's range, as `set` stores it). */
+function countUp(values: SmallArray, first: number, n: number): void {
+  for (let r = 0; r < n; r++) values[r] = first + r;
 }
 
 /** `fillNumbers` for a CodeCol's Int16 codes (a loop of its own: see there). */
@@ -321,6 +350,14 @@ export class CodeCol extends Fixed {
   /** `set(rows[i], code)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, code: number): void {
     this.nonNull += fillCodes(this.values, this.valid, rows, from, to, code);
+  }
+  /** Row `row`'s code, not counted (`counted`; no valid bit). */
+  put(row: number, code: number): void {
+    this.values[row] = code;
+  }
+  /** The code in rows [from, to), not counted (`counted`). */
+  preset(code: number, from: number, to: number): void {
+    this.values.fill(code, from, to);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);

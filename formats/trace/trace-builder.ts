@@ -131,8 +131,11 @@ export class TraceBuilder {
   private readonly originCodes: Map<Origin, number>;
   private readonly errorCodes: Map<string, number>;
   private readonly opMasks: readonly { readonly w: number; readonly mask: bigint }[];
-  private seq = 0;
+  /** `seq` of the batch's first row (a row's is this plus its row number, written at `flush`). */
+  private firstSeq = 0;
   private row = 0;
+  /** The kind most rows have (a command), preset with the builder's origin (`presetRows`). */
+  private readonly cmdKind: number;
   /** Queues in the trace; the `queue` column exists when the header lists them. */
   private readonly queues: number;
   private readonly c;
@@ -189,6 +192,7 @@ export class TraceBuilder {
     this.originCodes = new Map(this.dicts.origin.values.map((v, i) => [v as Origin, i]));
     this.errorCodes = new Map(this.dicts.error.values.map((v, i) => [v, i]));
     this.origin = this.originCodes.get(origin)!;
+    this.cmdKind = this.kindCodes.cmd;
     this.opMasks = this.codec.table.opcode.map((r) => ({ w: r.w, mask: ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo) }));
     this.c = {
       seq: new SmallCol(U32, n, false, reuse, room),
@@ -247,6 +251,7 @@ export class TraceBuilder {
     for (const [, col] of common) this.fixed.push(col as SmallCol | BigCol | CodeCol);
     this.rowTemplate = new Int32Array(room).fill(-1);
     this.groupRows = new Int32Array(room);
+    this.presetRows(0, room);
     const byName = new Map(common);
     this.columns = this.ipcSchema.fields.map((f) => {
       const col = byName.get(f.name);
@@ -287,7 +292,7 @@ export class TraceBuilder {
 
   /** Rows pushed so far. */
   get rows(): number {
-    return this.seq;
+    return this.firstSeq + this.row;
   }
 
   /**
@@ -551,6 +556,13 @@ export class TraceBuilder {
     if (n === 0) return;
     this.expandTemplates(n);
     this.epoch++;
+    // The columns every row writes: seq here, kind, origin, inferred and queue preset or put.
+    const c = this.c;
+    c.seq.sequence(this.firstSeq, n);
+    c.kind.counted(n);
+    c.origin.counted(n);
+    c.inferred.counted(n);
+    if (this.header.queues !== undefined) c.queue.counted(n);
     let zeros = this.zeros;
     if (this.sink.takesBuffers === true && (zeros === undefined || zeros.byteLength < 8 * n))
       zeros = this.zeros = new ArrayBuffer(8 * this.room);
@@ -559,18 +571,34 @@ export class TraceBuilder {
     this.sink.write({ schema: this.ipcSchema, length: n, columns, ...(zeros !== undefined ? { zeros } : {}) });
     // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
     for (const col of this.fixed) col.release(n);
+    this.firstSeq += n;
+    this.presetRows(0, n);
     if (this.causes !== undefined) {
       // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
       // bytes the two-pass inference wrote; the other columns keep what earlier batches left).
-      this.c.cause.clear(n);
-      this.c.causeInferred.clear(n);
+      c.cause.clear(n);
+      c.causeInferred.clear(n);
     }
+  }
+
+  /**
+   * Rows [from, to) take the values most rows have in the columns every row writes, which a row
+   * then writes only where it differs (`beginAt`; `begin` writes them all): a command, of the
+   * builder's origin, not inferred, queue 0. Done for the rows of each new batch and new room.
+   */
+  private presetRows(from: number, to: number): void {
+    const c = this.c;
+    c.kind.preset(this.cmdKind, from, to);
+    c.origin.preset(this.origin, from, to);
+    c.inferred.preset(0, from, to);
+    c.queue.preset(0, from, to);
   }
 
   /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
   private grow(): void {
     const room = Math.min(GROWTH * this.room, this.batchRows);
     for (const col of this.fixed) col.grow(room);
+    this.presetRows(this.room, room);
     const ids = new Int32Array(room).fill(-1);
     ids.set(this.rowTemplate);
     this.rowTemplate = ids;
@@ -581,14 +609,13 @@ export class TraceBuilder {
   private begin(kind: EventKind, meta: EventMeta): number {
     const c = this.c;
     const r = this.row;
-    c.seq.set(r, this.seq++);
-    c.kind.set(r, this.kindCodes[kind]);
+    c.kind.put(r, this.kindCodes[kind]);
     if (meta.ts_ns !== undefined) c.ts.set(r, meta.ts_ns);
-    c.origin.set(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
-    c.inferred.set(r, meta.inferred ? 1 : 0);
+    c.origin.put(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
+    c.inferred.put(r, meta.inferred ? 1 : 0);
     const q = meta.queue ?? 0;
     if (q !== 0 && (q >= this.queues || !Number.isInteger(q))) throw new Error(`builder: queue ${q} in a trace of ${this.queues} queue(s)`);
-    if (this.header.queues !== undefined) c.queue.set(r, q);
+    if (this.header.queues !== undefined) c.queue.put(r, q);
     if (meta.cpu !== undefined) c.cpu.set(r, meta.cpu);
     if (meta.cause !== undefined) {
       c.cause.set(r, this.causeCodes[meta.cause]!);
@@ -597,16 +624,16 @@ export class TraceBuilder {
     return r;
   }
 
-  /** `begin` for a row of origin code `origin`, not inferred, queue 0, no cause, time and thread from `t`. */
+  /**
+   * `begin` for a row of origin code `origin`, not inferred, queue 0, no cause, time and thread from
+   * `t`: kind and origin written only where they differ from the preset (`presetRows`).
+   */
   private beginAt(kind: number, t: Stamp, origin: number): number {
     const c = this.c;
     const r = this.row;
-    c.seq.set(r, this.seq++);
-    c.kind.set(r, kind);
+    if (kind !== this.cmdKind) c.kind.put(r, kind);
     if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
-    c.origin.set(r, origin);
-    c.inferred.set(r, 0);
-    if (this.header.queues !== undefined) c.queue.set(r, 0);
+    if (origin !== this.origin) c.origin.put(r, origin);
     if (t.tid !== undefined) c.cpu.set(r, t.tid);
     return r;
   }
