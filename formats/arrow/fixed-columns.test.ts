@@ -6,7 +6,7 @@
 // MemorySink keeps its batches intact, and a sink that takes buffers sees the same bytes).
 import { describe, expect, it } from 'vitest';
 import { MemorySink, TraceBuilder } from '../trace/builder.js';
-import { BigCol, CodeCol, I32, I64, SmallCol, U8, U16, U32, U64 } from './fixed-columns.js';
+import { BigCol, CodeCol, ColumnMemory, I32, I64, SmallCol, U8, U16, U32, U64 } from './fixed-columns.js';
 import type { ColumnChunk, IpcBatch } from './ipc-model.js';
 import { CauseWatch } from '../trace/cause.js';
 import { Stamp } from '../capture/stamp.js';
@@ -240,6 +240,50 @@ describe('fixed columns: grown as rows come', () => {
       expect(got).toEqual(exp);
       expect(col.room).toBe(5);
     }
+  });
+
+  it.each(small)('%s: grown into one ColumnMemory beside other columns, the bytes of full-size arrays', (_, make, set) => {
+    for (const reuse of [false, true]) {
+      // three columns grown together (room 1, 2, 4, 5), each row written in all three
+      const cols = [make(reuse, 1), make(reuse, 1), make(reuse, 1)];
+      const refs = [make(reuse, 5), make(reuse, 5), make(reuse, 5)];
+      const got: ReturnType<typeof bytesOf>[][] = [];
+      const exp: ReturnType<typeof bytesOf>[][] = [];
+      let v = 1;
+      for (const n of [3, 5, 2]) {
+        for (let r = 0; r < n; r++, v++) {
+          const bytes = cols.reduce((b, c) => b + c.bytesToGrow(r + 1), 0);
+          if (bytes > 0) {
+            const mem = new ColumnMemory(bytes);
+            for (const c of cols) c.grow(r + 1, mem);
+            expect(() => mem.take(1)).toThrow(/ColumnMemory/); // every byte taken
+            for (const c of cols) expect((c as unknown as { values: Uint8Array }).values.buffer).toBe(mem.buffer);
+          }
+          cols.forEach((c, i) => v % (i + 2) !== 0 && set(c, r, v + i));
+          refs.forEach((c, i) => v % (i + 2) !== 0 && set(c, r, v + i));
+        }
+        got.push(cols.map((c) => taken(c, n)));
+        exp.push(refs.map((c) => taken(c, n)));
+      }
+      expect(got).toEqual(exp);
+    }
+  });
+
+  it.each(small)('%s: grown in a batch of null rows, it keeps what an earlier batch left under them', (_, make, set) => {
+    const col = make(true, 1);
+    const ref = make(true, 5);
+    for (const c of [col, ref]) {
+      c.grow(2);
+      set(c, 0, 7);
+      set(c, 1, 9);
+    }
+    expect(taken(col, 2)).toEqual(taken(ref, 2));
+    col.grow(5, new ColumnMemory(col.bytesToGrow(5))); // no value in this batch yet
+    expect(taken(col, 5)).toEqual(taken(ref, 5));
+    // one never written grows into zeros
+    const blank = make(true, 1);
+    blank.grow(5, new ColumnMemory(blank.bytesToGrow(5)));
+    expect(taken(blank, 5)).toEqual(taken(make(true, 5), 5));
   });
 
   it('a column without nulls preset per batch, written where it differs, gives the bytes of one set per row', () => {

@@ -12,7 +12,7 @@
 // without apache-arrow (formats/arrow/ipc-file-sink.ts); formats/trace/memory-sink.ts makes
 // apache-arrow RecordBatches of it. Nothing here loads apache-arrow (the ingest command does not).
 
-import { BigCol, CodeCol, I32, I64, SmallCol, U8, U32, U64 } from '../arrow/fixed-columns.js';
+import { BigCol, CodeCol, ColumnMemory, I32, I64, SmallCol, U8, U32, U64 } from '../arrow/fixed-columns.js';
 import type { StringDictionary } from '../arrow/dictionary.js';
 import type { ColumnChunk, IpcBatch, IpcSchema } from '../arrow/ipc-model.js';
 import { classify } from '../classify.js';
@@ -182,7 +182,8 @@ export class TraceBuilder {
     this.words = wordsPerSlot(header);
     const n = batchRows;
     const reuse = sink.takesBuffers === true;
-    const room = (this.room = Math.min(n, FIRST_ROOM));
+    // The columns are made empty and take their first room together (`growColumns`).
+    const room = 0;
     const code = (_: StringDictionary, nullable = true) => new CodeCol(n, nullable, reuse, room);
     const codes = (d: StringDictionary) => Object.fromEntries(d.values.map((v, i) => [v, i]));
     this.kindCodes = codes(this.dicts.kind) as Record<EventKind, number>;
@@ -249,9 +250,11 @@ export class TraceBuilder {
       common.push([f.column, col]);
     }
     for (const [, col] of common) this.fixed.push(col as SmallCol | BigCol | CodeCol);
-    this.rowTemplate = new Int32Array(room).fill(-1);
-    this.groupRows = new Int32Array(room);
-    this.presetRows(0, room);
+    const first = (this.room = Math.min(n, FIRST_ROOM));
+    this.growColumns(first);
+    this.rowTemplate = new Int32Array(first).fill(-1);
+    this.groupRows = new Int32Array(first);
+    this.presetRows(0, first);
     const byName = new Map(common);
     this.columns = this.ipcSchema.fields.map((f) => {
       const col = byName.get(f.name);
@@ -597,13 +600,24 @@ export class TraceBuilder {
   /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
   private grow(): void {
     const room = Math.min(GROWTH * this.room, this.batchRows);
-    for (const col of this.fixed) col.grow(room);
+    this.growColumns(room);
     this.presetRows(this.room, room);
     const ids = new Int32Array(room).fill(-1);
     ids.set(this.rowTemplate);
     this.rowTemplate = ids;
     this.groupRows = new Int32Array(room);
     this.room = room;
+  }
+
+  /**
+   * Every column's arrays grown to `room` rows as views of one ColumnMemory (formats/arrow/
+   * fixed-columns.ts: fresh pages, touched only where rows are written).
+   */
+  private growColumns(room: number): void {
+    let bytes = 0;
+    for (const col of this.fixed) bytes += col.bytesToGrow(room);
+    const mem = new ColumnMemory(bytes);
+    for (const col of this.fixed) col.grow(room, mem);
   }
 
   private begin(kind: EventKind, meta: EventMeta): number {
