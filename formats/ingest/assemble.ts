@@ -9,7 +9,7 @@ import type { Arch } from '../codec/table.js';
 import { codecFor } from '../codecs.js';
 import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
 import { TraceBuilder, type EventMeta } from '../trace/trace-builder.js';
-import { CauseWatch } from '../trace/cause.js';
+import { CauseWatch, primedCauseWatch } from '../trace/cause.js';
 import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
@@ -82,7 +82,7 @@ export class TraceAssembler implements PairRows {
     private readonly batchRows?: number,
   ) {
     this.geometry = defaults;
-    this.causes = arch === 'vtd' ? new CauseWatch() : undefined;
+    this.causes = arch === 'vtd' ? primedCauseWatch() : undefined;
     this.opcodeMask = codecFor(arch)
       .table.opcode.filter((r) => r.w === 0)
       .reduce((m, r) => m | maskOf(r), 0n);
