@@ -347,12 +347,16 @@ export class VtdQemuQueue extends QueueReader {
   private headWrap(head: number, line: number): number | undefined {
     const last = this.lastHead;
     this.lastHead = head;
-    if (last === undefined) return this.headLap;
-    // Fetched again: the last attempt failed (IQE keeps IQH on the bad descriptor, §1.3) and the
-    // guest rewrote the slot; a rewrite has no wrap bit.
-    if (head === last) return undefined;
-    this.headLap = nextWrap(last, head, this.headLap);
-    if (head !== step(last, 1, this.entries)) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    // The first head (of the log, or after a reset) shares the last line's load: a return of its
+    // own ran once per reset only, before TurboFan had feedback for it, and the compiled code
+    // deoptimized at the next reset.
+    if (last !== undefined) {
+      // Fetched again: the last attempt failed (IQE keeps IQH on the bad descriptor, §1.3) and the
+      // guest rewrote the slot; a rewrite has no wrap bit.
+      if (head === last) return undefined;
+      this.headLap = nextWrap(last, head, this.headLap);
+      if (head !== step(last, 1, this.entries)) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    }
     return this.headLap;
   }
 

@@ -652,12 +652,20 @@ export class TraceBuilder {
     return r;
   }
 
-  /** The row is written: the next one has room (the batch is flushed when full, else the columns grow). */
+  /** The row is written: the next one has room (`roomFull`). */
   private end(): void {
-    if (++this.row >= this.room) {
-      if (this.row >= this.batchRows) this.flush();
-      else this.grow();
-    }
+    if (++this.row >= this.room) this.roomFull();
+  }
+
+  /**
+   * The rows fill the room: the batch is flushed when full, else the columns grow. A method of its
+   * own, so that the row path's compiled code calls it (the call has run at the room's growths by
+   * then) and does not load `flush` itself: that load first runs at the first full batch, after
+   * the compile, and the code deoptimized there ("insufficient type feedback") and was compiled again.
+   */
+  private roomFull(): void {
+    if (this.row >= this.batchRows) this.flush();
+    else this.grow();
   }
 }
 
