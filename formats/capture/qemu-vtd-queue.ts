@@ -291,19 +291,27 @@ export class VtdQemuQueue extends QueueReader {
   private regWrite(addr: number, size: number, vHi: number, vLo: number, line: number, l: LineMeta): void {
     this.close();
     this.flushDoorbell();
+    if (addr !== VTD_REG.IQT) return this.otherRegWrite(addr, size, vHi, vLo, line, l);
+    // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
+    // IQT is a 32-bit register write, so the high half is zero but for a garbled line.
+    const wide = this.descBytes === 32;
+    if (wide && (vLo & 0x10) !== 0)
+      this.diag.warn(`IQT ${hex(unsigned64(vHi, vLo))} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
+    const idx = (vLo & 0x7fff0) >>> (wide ? 5 : 4);
+    if (vHi !== 0 || (vLo & ~0x7fff0) !== 0 || idx >= this.entries) {
+      return this.diag.bad(line, `IQT ${hex(unsigned64(vHi, vLo))} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
+    }
+    return this.doorbell(idx, line, l);
+  }
+
+  /**
+   * A write to a register other than IQT (rare: the queue's setup, error acknowledgements). A
+   * method of its own, called for every such register: the call has run at the log's first
+   * register writes by the time `regWrite` is compiled, where the IQA branch, inline, first ran
+   * at the next queue setup, after the compile, and the compiled code deoptimized there.
+   */
+  private otherRegWrite(addr: number, size: number, vHi: number, vLo: number, line: number, l: LineMeta): void {
     switch (addr) {
-      case VTD_REG.IQT: {
-        // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
-        // IQT is a 32-bit register write, so the high half is zero but for a garbled line.
-        const wide = this.descBytes === 32;
-        if (wide && (vLo & 0x10) !== 0)
-          this.diag.warn(`IQT ${hex(unsigned64(vHi, vLo))} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
-        const idx = (vLo & 0x7fff0) >>> (wide ? 5 : 4);
-        if (vHi !== 0 || (vLo & ~0x7fff0) !== 0 || idx >= this.entries) {
-          return this.diag.bad(line, `IQT ${hex(unsigned64(vHi, vLo))} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
-        }
-        return this.doorbell(idx, line, l);
-      }
       case VTD_REG.IQA: {
         const value = unsigned64(vHi, vLo);
         this.iqa = (this.iqa & (size === 4 ? ~0xffffffffn : 0n)) | (value & ~0xfffn);
