@@ -6,9 +6,10 @@
 // MemorySink keeps its batches intact, and a sink that takes buffers sees the same bytes).
 import { describe, expect, it } from 'vitest';
 import { MemorySink, TraceBuilder } from '../trace/builder.js';
-import { BigCol, CodeCol, I32, I64, SmallCol, U8, U16, U32, U64 } from './fixed-columns.js';
+import { BigCol, CodeCol, ColumnMemory, I32, I64, SmallCol, U8, U16, U32, U64 } from './fixed-columns.js';
 import type { ColumnChunk, IpcBatch } from './ipc-model.js';
 import { CauseWatch } from '../trace/cause.js';
+import { Stamp } from '../capture/stamp.js';
 
 type Col = SmallCol | BigCol | CodeCol;
 
@@ -239,6 +240,129 @@ describe('fixed columns: grown as rows come', () => {
       expect(got).toEqual(exp);
       expect(col.room).toBe(5);
     }
+  });
+
+  it.each(small)('%s: grown into one ColumnMemory beside other columns, the bytes of full-size arrays', (_, make, set) => {
+    for (const reuse of [false, true]) {
+      // three columns grown together (room 1, 2, 4, 5), each row written in all three
+      const cols = [make(reuse, 1), make(reuse, 1), make(reuse, 1)];
+      const refs = [make(reuse, 5), make(reuse, 5), make(reuse, 5)];
+      const got: ReturnType<typeof bytesOf>[][] = [];
+      const exp: ReturnType<typeof bytesOf>[][] = [];
+      let v = 1;
+      for (const n of [3, 5, 2]) {
+        for (let r = 0; r < n; r++, v++) {
+          const bytes = cols.reduce((b, c) => b + c.bytesToGrow(r + 1), 0);
+          if (bytes > 0) {
+            const mem = new ColumnMemory(bytes);
+            for (const c of cols) c.grow(r + 1, mem);
+            expect(() => mem.take(1)).toThrow(/ColumnMemory/); // every byte taken
+            for (const c of cols) expect((c as unknown as { values: Uint8Array }).values.buffer).toBe(mem.buffer);
+          }
+          cols.forEach((c, i) => v % (i + 2) !== 0 && set(c, r, v + i));
+          refs.forEach((c, i) => v % (i + 2) !== 0 && set(c, r, v + i));
+        }
+        got.push(cols.map((c) => taken(c, n)));
+        exp.push(refs.map((c) => taken(c, n)));
+      }
+      expect(got).toEqual(exp);
+    }
+  });
+
+  it.each(small)('%s: grown in a batch of null rows, it keeps what an earlier batch left under them', (_, make, set) => {
+    const col = make(true, 1);
+    const ref = make(true, 5);
+    for (const c of [col, ref]) {
+      c.grow(2);
+      set(c, 0, 7);
+      set(c, 1, 9);
+    }
+    expect(taken(col, 2)).toEqual(taken(ref, 2));
+    col.grow(5, new ColumnMemory(col.bytesToGrow(5))); // no value in this batch yet
+    expect(taken(col, 5)).toEqual(taken(ref, 5));
+    // one never written grows into zeros
+    const blank = make(true, 1);
+    blank.grow(5, new ColumnMemory(blank.bytesToGrow(5)));
+    expect(taken(blank, 5)).toEqual(taken(make(true, 5), 5));
+  });
+
+  it('a column without nulls preset per batch, written where it differs, gives the bytes of one set per row', () => {
+    // batches of 5, 5 and 3 rows: most rows hold 2, every third one its own value
+    const plan = [5, 5, 3];
+    for (const [make, put, preset] of [
+      [
+        () => new SmallCol(U8, 5, false, true),
+        (c: Col, r: number, v: number) => (c as SmallCol).put(r, v),
+        (c: Col, v: number, n: number) => (c as SmallCol).preset(v, 0, n),
+      ],
+      [
+        () => new CodeCol(5, false, true),
+        (c: Col, r: number, v: number) => (c as CodeCol).put(r, v),
+        (c: Col, v: number, n: number) => (c as CodeCol).preset(v, 0, n),
+      ],
+    ] as const) {
+      const ref = make();
+      const col = make();
+      preset(col, 2, 5);
+      let v = 0;
+      for (const n of plan) {
+        for (let r = 0; r < n; r++, v++) {
+          const x = v % 3 === 0 ? 5 + (v % 4) : 2;
+          (ref as SmallCol).set(r, x);
+          if (x !== 2) put(col, r, x);
+        }
+        col.counted(n);
+        expect(taken(col, n)).toEqual(taken(ref, n));
+        preset(col, 2, n);
+      }
+    }
+    expect(() => new SmallCol(U8, 5, true).counted(5)).toThrow(/nulls/);
+  });
+
+  it('a row number column written at the end gives the bytes of one set per row', () => {
+    const ref = new SmallCol(U32, 6, false, true);
+    const col = new SmallCol(U32, 6, false, true);
+    let seq = 2 ** 32 - 3; // wraps as a Uint32 array stores it
+    for (const n of [6, 4]) {
+      for (let r = 0; r < n; r++) ref.set(r, seq + r);
+      col.sequence(seq, n);
+      expect(taken(col, n)).toEqual(taken(ref, n));
+      seq += n;
+    }
+  });
+
+  it('builder rows of another kind, origin or inferred flag between preset rows keep their own values, batch after batch', () => {
+    const header = { invtrace: 1, arch: 'vtd', queue_entries: 8, desc_bytes: 16 } as const;
+    const sink = new MemorySink();
+    const b = new TraceBuilder(header, sink, 4, 'qemu');
+    const t = new Stamp();
+    t.set(7, true, 0, 1000);
+    const rows: [string, string, boolean][] = [];
+    for (let i = 0; i < 11; i++) {
+      if (i % 5 === 1) {
+        b.doorbellAt(i % 8, 0, t);
+        rows.push(['doorbell', 'qemu', false]);
+      } else if (i % 5 === 3) {
+        b.command(i % 8, [0x5n, 0n], { origin: 'guest', inferred: true });
+        rows.push(['cmd', 'guest', true]);
+      } else {
+        b.commandHalves(i % 8, 0, 0, 0x2, 0, 0, t);
+        rows.push(['cmd', 'qemu', false]);
+      }
+    }
+    b.flush();
+    const got: [string, string, boolean][] = [];
+    const seqs: number[] = [];
+    for (const batch of sink.batches) {
+      for (let r = 0; r < batch.numRows; r++) {
+        got.push([batch.getChild('kind')!.get(r), batch.getChild('origin')!.get(r), batch.getChild('inferred')!.get(r) === 1]);
+        seqs.push(batch.getChild('seq')!.get(r));
+      }
+      for (const f of ['seq', 'kind', 'origin', 'inferred']) expect(batch.getChild(f)!.nullCount).toBe(0);
+    }
+    expect(got).toEqual(rows);
+    expect(seqs).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    expect(b.rows).toBe(11);
   });
 
   it('a builder batch past its first room keeps every row', () => {

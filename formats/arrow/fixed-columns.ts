@@ -4,7 +4,12 @@
 // stores into one typed-array type only (monomorphic writes), except the small integer columns,
 // each in its type's array (Uint8, Uint16, Uint32, Int32). Starting small keeps a small input from
 // allocating (and zeroing) every column at the full batch size; rows past the room were never
-// written, so a grown array holds zeros there as a full-size one would: the same bytes.
+// written, so a grown array holds zeros there as a full-size one would: the same bytes. Columns
+// grown together can take their arrays from one ColumnMemory (one ArrayBuffer for all): a large
+// allocation comes from pages the kernel hands out zeroed, which fault (and take memory) only
+// where a row is written, where column-sized ones partly come from the heap, which calloc zeroes
+// with a memset that touches every page, of columns written later or never. A column no row has
+// written is not copied when it grows (its arrays hold zeros), so its pages stay untouched.
 //
 // A finished batch gets copies of the values and bitmap (the column goes on writing into its own).
 // With `reuse`, for a consumer that is done with a batch's buffers when it has taken the batch (the
@@ -16,7 +21,10 @@
 //
 // Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
 // the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
-// column's arrays.
+// column's arrays. A column without nulls whose rows mostly hold one value (a trace's kind, origin,
+// inferred) can be preset to it for the batch's rows (`preset`), the others written by `put`
+// (value only), and its count set once the batch is complete (`counted`); a row number column
+// is written at the end, `sequence`.
 //
 // A finished batch is plain data (formats/arrow/ipc-model.ts ColumnChunk: length, null count,
 // bitmap, values), written by formats/arrow/ipc-file-sink.ts or made apache-arrow Data by
@@ -36,10 +44,42 @@ function firstRows<T extends { subarray(begin: number, end: number): T; slice(be
   return reuse ? a.subarray(0, n) : a.slice(0, n);
 }
 
-/** `a`'s first values in a new array of `length` (the rest zero). */
-function grown<T extends { readonly length: number; set(a: T): void }>(a: T, length: number, make: (k: number) => T): T {
-  const b = make(length);
-  b.set(a);
+/** Bytes rounded up to a multiple of 8 (every array's offset in a ColumnMemory is aligned to 8). */
+const aligned8 = (bytes: number) => (bytes + 7) & ~7;
+
+/**
+ * One ArrayBuffer the arrays of several columns are views of, handed out front to back in pieces
+ * aligned to 8 bytes: the columns a builder grows at once (see the header).
+ */
+export class ColumnMemory {
+  readonly buffer: ArrayBuffer;
+  private at = 0;
+  constructor(bytes: number) {
+    this.buffer = new ArrayBuffer(bytes);
+  }
+  /** The byte offset of the next `bytes` bytes. */
+  take(bytes: number): number {
+    const o = this.at;
+    this.at += aligned8(bytes);
+    if (this.at > this.buffer.byteLength) throw new Error(`ColumnMemory: ${this.at} bytes taken of ${this.buffer.byteLength}`);
+    return o;
+  }
+}
+
+interface ArrayType<T> {
+  new (length: number): T;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** A new zeroed array of `length` of type `C`: its own, or from `mem`. */
+function fresh<T>(C: ArrayType<T>, length: number, mem: ColumnMemory | undefined): T {
+  return mem === undefined ? new C(length) : new C(mem.buffer, mem.take(length * C.BYTES_PER_ELEMENT), length);
+}
+
+/** `a`'s values in `b` (longer, zeroed) when `keep`; else `b` as it is (`a` holds only zeros). */
+function grown<T extends { set(a: T): void }>(a: T, b: T, keep: boolean): T {
+  if (keep) b.set(a);
   return b;
 }
 
@@ -59,15 +99,32 @@ abstract class Fixed {
     this.room = Math.min(room, capacity);
     if (nullable) this.valid = new Uint8Array((this.room + 7) >> 3);
   }
-  /** Makes room for `rows` rows (at least twice the room, at most the capacity): the arrays grow, keeping what they hold. */
-  grow(rows: number): void {
-    if (rows <= this.room) return;
-    this.room = Math.min(Math.max(rows, 2 * this.room), this.capacity);
-    if (this.valid !== undefined) this.valid = grown(this.valid, (this.room + 7) >> 3, (k) => new Uint8Array(k));
-    this.growValues(this.room);
+  /** The room `grow(rows)` makes: at least twice the room, at most the capacity. */
+  private roomFor(rows: number): number {
+    return Math.min(Math.max(rows, 2 * this.room), this.capacity);
   }
-  /** The values' array grown to `rows`. */
-  protected abstract growValues(rows: number): void;
+  /** The bytes `grow(rows, mem)` takes from `mem` (0: it makes no room). */
+  bytesToGrow(rows: number): number {
+    if (rows <= this.room) return 0;
+    const room = this.roomFor(rows);
+    return (this.valid !== undefined ? aligned8((room + 7) >> 3) : 0) + aligned8(room * this.valueBytes());
+  }
+  /**
+   * Makes room for `rows` rows (`roomFor`): the arrays grow, keeping what they hold, into arrays of
+   * their own or views of `mem` (`bytesToGrow` bytes of it).
+   */
+  grow(rows: number, mem?: ColumnMemory): void {
+    if (rows <= this.room) return;
+    this.room = this.roomFor(rows);
+    // A column with nulls that no row has written holds zeros only (values and bits): nothing to copy.
+    const keep = this.valid === undefined || this.nonNull > 0 || this.held;
+    if (this.valid !== undefined) this.valid = grown(this.valid, fresh(Uint8Array, (this.room + 7) >> 3, mem), keep);
+    this.growValues(this.room, keep, mem);
+  }
+  /** Bytes per value. */
+  protected abstract valueBytes(): number;
+  /** The values' array grown to `rows` (`keep`: copying what it holds), its own or from `mem`. */
+  protected abstract growValues(rows: number, keep: boolean, mem: ColumnMemory | undefined): void;
   /**
    * The validity bitmap of the first `n` rows, or undefined when none is null. With `reuse` and
    * `zeros`, a batch whose rows are all null gets a view of `zeros` (its bits were cleared after
@@ -81,7 +138,7 @@ abstract class Fixed {
     return firstRows(valid, bytes, this.reuse);
   }
   /** Whether a row of this or an earlier batch held a value (`blank`). */
-  private held = false;
+  protected held = false;
   /**
    * Whether a batch (with `reuse` and `zeros`) gets views of `zeros` for its values: when no row
    * has ever held a value, the column's values are all zeros (as allocated, grown or cleared). A
@@ -104,6 +161,14 @@ abstract class Fixed {
   protected finished(n: number): void {
     if (!this.reuse) this.reset(n);
   }
+  /**
+   * Every one of the first `n` rows holds a value (preset or put): the count `set` would have made.
+   * Only for a column without nulls (no validity bitmap to set).
+   */
+  counted(n: number): void {
+    if (this.valid !== undefined) throw new Error('counted: a column with nulls');
+    this.nonNull = n;
+  }
   protected mark(row: number): void {
     if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
     this.nonNull++;
@@ -123,8 +188,8 @@ abstract class Fixed {
 /** Unsigned integers up to 32 bits, or Int32, each in an array of its type. */
 export class SmallCol extends Fixed {
   private values: SmallArray;
-  /** An array of the column's type. */
-  private readonly make: (length: number) => SmallArray;
+  /** An array of the column's type, its own or from a ColumnMemory. */
+  private readonly make: (length: number, mem?: ColumnMemory) => SmallArray;
   constructor(
     /** U8, U16, U32 or I32. */
     readonly type: IntType,
@@ -137,16 +202,19 @@ export class SmallCol extends Fixed {
     if (type.bitWidth === 64 || (type.signed && type.bitWidth !== 32)) throw new Error('SmallCol: U8, U16, U32 or I32');
     const make = (this.make =
       type.bitWidth === 8
-        ? (k: number) => new Uint8Array(k)
+        ? (k: number, mem?: ColumnMemory) => fresh(Uint8Array, k, mem)
         : type.bitWidth === 16
-          ? (k: number) => new Uint16Array(k)
+          ? (k: number, mem?: ColumnMemory) => fresh(Uint16Array, k, mem)
           : type.signed
-            ? (k: number) => new Int32Array(k)
-            : (k: number) => new Uint32Array(k));
+            ? (k: number, mem?: ColumnMemory) => fresh(Int32Array, k, mem)
+            : (k: number, mem?: ColumnMemory) => fresh(Uint32Array, k, mem));
     this.values = make(this.room);
   }
-  protected growValues(rows: number): void {
-    this.values = grown<SmallArray>(this.values, rows, this.make);
+  protected valueBytes(): number {
+    return this.values.BYTES_PER_ELEMENT;
+  }
+  protected growValues(rows: number, keep: boolean, mem: ColumnMemory | undefined): void {
+    this.values = grown<SmallArray>(this.values, this.make(rows, mem), keep);
   }
   /** `n` values of the column's type over `buf`. */
   private view(buf: ArrayBuffer, n: number): SmallArray {
@@ -167,6 +235,19 @@ export class SmallCol extends Fixed {
   /** `set(rows[i], v)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, v: number): void {
     this.nonNull += fillNumbers(this.values, this.valid, rows, from, to, v);
+  }
+  /** Row `row`'s value, not counted (`counted`; no valid bit). */
+  put(row: number, v: number): void {
+    this.values[row] = v;
+  }
+  /** The value `v` in rows [from, to), not counted (`counted`). */
+  preset(v: number, from: number, to: number): void {
+    this.values.fill(v, from, to);
+  }
+  /** `first + r` in row r of the first `n` rows, counted (a column without nulls). */
+  sequence(first: number, n: number): void {
+    countUp(this.values, first, n);
+    this.counted(n);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);
@@ -225,6 +306,11 @@ function fillHalves(
   return to - from;
 }
 
+/** `values[r] = first + r` for r in [0, n) (each value mod the array's range, as `set` stores it). */
+function countUp(values: SmallArray, first: number, n: number): void {
+  for (let r = 0; r < n; r++) values[r] = first + r;
+}
+
 /** `fillNumbers` for a CodeCol's Int16 codes (a loop of its own: see there). */
 function fillCodes(values: Int16Array, valid: Uint8Array | undefined, rows: Int32Array, from: number, to: number, v: number): number {
   for (let i = from; i < to; i++) {
@@ -253,10 +339,14 @@ export class BigCol extends Fixed {
     this.values = type.signed ? new BigInt64Array(this.room) : new BigUint64Array(this.room);
     this.halves = new Uint32Array(this.values.buffer);
   }
-  protected growValues(rows: number): void {
+  protected valueBytes(): number {
+    return 8;
+  }
+  protected growValues(rows: number, keep: boolean, mem: ColumnMemory | undefined): void {
     const v = this.values;
-    this.values = v instanceof BigInt64Array ? grown(v, rows, (k) => new BigInt64Array(k)) : grown(v, rows, (k) => new BigUint64Array(k));
-    this.halves = new Uint32Array(this.values.buffer);
+    const w = (this.values =
+      v instanceof BigInt64Array ? grown(v, fresh(BigInt64Array, rows, mem), keep) : grown(v, fresh(BigUint64Array, rows, mem), keep));
+    this.halves = new Uint32Array(w.buffer, w.byteOffset, 2 * rows);
   }
   set(row: number, v: bigint): void {
     this.values[row] = v;
@@ -311,8 +401,11 @@ export class CodeCol extends Fixed {
     super(capacity, nullable, reuse, room);
     this.values = new Int16Array(this.room);
   }
-  protected growValues(rows: number): void {
-    this.values = grown(this.values, rows, (k) => new Int16Array(k));
+  protected valueBytes(): number {
+    return 2;
+  }
+  protected growValues(rows: number, keep: boolean, mem: ColumnMemory | undefined): void {
+    this.values = grown(this.values, fresh(Int16Array, rows, mem), keep);
   }
   set(row: number, code: number): void {
     this.values[row] = code;
@@ -321,6 +414,14 @@ export class CodeCol extends Fixed {
   /** `set(rows[i], code)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, code: number): void {
     this.nonNull += fillCodes(this.values, this.valid, rows, from, to, code);
+  }
+  /** Row `row`'s code, not counted (`counted`; no valid bit). */
+  put(row: number, code: number): void {
+    this.values[row] = code;
+  }
+  /** The code in rows [from, to), not counted (`counted`). */
+  preset(code: number, from: number, to: number): void {
+    this.values.fill(code, from, to);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);

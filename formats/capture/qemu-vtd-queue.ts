@@ -118,6 +118,8 @@ export class VtdQemuQueue extends QueueReader {
   private scalable = false;
   readonly stats: VtdQueueStats = { descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 };
   private readonly details: boolean;
+  /** Whether the rows read a command's `detail` (else it is not made: undefined). */
+  private readonly detailRead: boolean;
   private readonly bareDetails = new Map<string, VtdQemuDetail>();
   private readonly rows: QueueRows;
   private readonly events: EventRows | undefined;
@@ -129,6 +131,7 @@ export class VtdQemuQueue extends QueueReader {
     this.details = opts.details ?? true;
     this.events = opts.rows === undefined ? new EventRows() : undefined;
     this.rows = opts.rows ?? this.events!;
+    this.detailRead = this.rows.readsDetail !== false;
     this.file = diag.file;
   }
 
@@ -288,19 +291,27 @@ export class VtdQemuQueue extends QueueReader {
   private regWrite(addr: number, size: number, vHi: number, vLo: number, line: number, l: LineMeta): void {
     this.close();
     this.flushDoorbell();
+    if (addr !== VTD_REG.IQT) return this.otherRegWrite(addr, size, vHi, vLo, line, l);
+    // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
+    // IQT is a 32-bit register write, so the high half is zero but for a garbled line.
+    const wide = this.descBytes === 32;
+    if (wide && (vLo & 0x10) !== 0)
+      this.diag.warn(`IQT ${hex(unsigned64(vHi, vLo))} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
+    const idx = (vLo & 0x7fff0) >>> (wide ? 5 : 4);
+    if (vHi !== 0 || (vLo & ~0x7fff0) !== 0 || idx >= this.entries) {
+      return this.diag.bad(line, `IQT ${hex(unsigned64(vHi, vLo))} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
+    }
+    return this.doorbell(idx, line, l);
+  }
+
+  /**
+   * A write to a register other than IQT (rare: the queue's setup, error acknowledgements). A
+   * method of its own, called for every such register: the call has run at the log's first
+   * register writes by the time `regWrite` is compiled, where the IQA branch, inline, first ran
+   * at the next queue setup, after the compile, and the compiled code deoptimized there.
+   */
+  private otherRegWrite(addr: number, size: number, vHi: number, vLo: number, line: number, l: LineMeta): void {
     switch (addr) {
-      case VTD_REG.IQT: {
-        // spec/vtd.md §1.1: IQT holds a byte offset; index = IQT >> 4 (>> 5 for 256-bit descriptors).
-        // IQT is a 32-bit register write, so the high half is zero but for a garbled line.
-        const wide = this.descBytes === 32;
-        if (wide && (vLo & 0x10) !== 0)
-          this.diag.warn(`IQT ${hex(unsigned64(vHi, vLo))} has bit 4 set in a 256-bit queue (QEMU raises IQE)`, line);
-        const idx = (vLo & 0x7fff0) >>> (wide ? 5 : 4);
-        if (vHi !== 0 || (vLo & ~0x7fff0) !== 0 || idx >= this.entries) {
-          return this.diag.bad(line, `IQT ${hex(unsigned64(vHi, vLo))} is outside a queue of ${this.entries} entries`, 'vtd_reg_write');
-        }
-        return this.doorbell(idx, line, l);
-      }
       case VTD_REG.IQA: {
         const value = unsigned64(vHi, vLo);
         this.iqa = (this.iqa & (size === 4 ? ~0xffffffffn : 0n)) | (value & ~0xfffn);
@@ -344,12 +355,16 @@ export class VtdQemuQueue extends QueueReader {
   private headWrap(head: number, line: number): number | undefined {
     const last = this.lastHead;
     this.lastHead = head;
-    if (last === undefined) return this.headLap;
-    // Fetched again: the last attempt failed (IQE keeps IQH on the bad descriptor, §1.3) and the
-    // guest rewrote the slot; a rewrite has no wrap bit.
-    if (head === last) return undefined;
-    this.headLap = nextWrap(last, head, this.headLap);
-    if (head !== step(last, 1, this.entries)) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    // The first head (of the log, or after a reset) shares the last line's load: a return of its
+    // own ran once per reset only, before TurboFan had feedback for it, and the compiled code
+    // deoptimized at the next reset.
+    if (last !== undefined) {
+      // Fetched again: the last attempt failed (IQE keeps IQH on the bad descriptor, §1.3) and the
+      // guest rewrote the slot; a rewrite has no wrap bit.
+      if (head === last) return undefined;
+      this.headLap = nextWrap(last, head, this.headLap);
+      if (head !== step(last, 1, this.entries)) this.diag.warn(`head jumped from ${last} to ${head}`, line);
+    }
     return this.headLap;
   }
 
@@ -383,15 +398,19 @@ export class VtdQemuQueue extends QueueReader {
     return d;
   }
 
+  /** The detail of the descriptor being closed. */
+  private detail(): VtdQemuDetail {
+    const type = this.curHas ? this.curType : undefined;
+    return this.curEvents !== NO_EVENTS ? { ...(type !== undefined ? { type } : {}), events: this.curEvents } : this.bareDetail(type);
+  }
+
   private close(): void {
     this.lost = false;
     const slot = this.curSlot;
     if (slot < 0) return;
     this.curSlot = -1;
     this.stats.descriptors++;
-    const type = this.curHas ? this.curType : undefined;
-    const detail: VtdQemuDetail =
-      this.curEvents !== NO_EVENTS ? { ...(type !== undefined ? { type } : {}), events: this.curEvents } : this.bareDetail(type);
+    const detail = this.detailRead ? this.detail() : undefined;
     if (!this.curHas) {
       // QEMU 7.2 prints a descriptor line for every descriptor of a 128-bit queue: only PASID-cache
       // and PASID-IOTLB descriptors (256-bit queues, scalable mode) go without one. Here the line was lost.

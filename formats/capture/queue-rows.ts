@@ -14,6 +14,11 @@ export const NO_WRAP = -1;
 
 export interface QueueRows {
   /**
+   * Whether `detail` is read (default true). False: a reader may pass undefined and need not make
+   * one per command (the trace's rows hold no detail).
+   */
+  readonly readsDetail?: boolean;
+  /**
    * A command of two known 64-bit words, w0 = (w0hi, w0lo), w1 = (w1hi, w1lo), read at `file:line`.
    * `detail`: what the reader keeps beside it (QEMU's VT-d detail), carried by event objects only.
    */

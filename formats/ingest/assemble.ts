@@ -9,7 +9,7 @@ import type { Arch } from '../codec/table.js';
 import { codecFor } from '../codecs.js';
 import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
 import { TraceBuilder, type EventMeta } from '../trace/trace-builder.js';
-import { CauseWatch } from '../trace/cause.js';
+import { CauseWatch, primedCauseWatch } from '../trace/cause.js';
 import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
@@ -52,6 +52,8 @@ const bump = (m: Record<string, number>, k: string) => {
  * words a warning about, the event object is made and pushed.
  */
 export class TraceAssembler implements PairRows {
+  /** The trace's rows hold no `detail`. */
+  readonly readsDetail = false;
   private held: CaptureEvent[] = [];
   private geometry: Geometry;
   private writer: TraceFileWriter | undefined;
@@ -80,7 +82,7 @@ export class TraceAssembler implements PairRows {
     private readonly batchRows?: number,
   ) {
     this.geometry = defaults;
-    this.causes = arch === 'vtd' ? new CauseWatch() : undefined;
+    this.causes = arch === 'vtd' ? primedCauseWatch() : undefined;
     this.opcodeMask = codecFor(arch)
       .table.opcode.filter((r) => r.w === 0)
       .reduce((m, r) => m | maskOf(r), 0n);
@@ -147,7 +149,6 @@ export class TraceAssembler implements PairRows {
     const d = b.commandHalves(slot, wrap === NO_WRAP ? undefined : wrap, w0hi, w0lo, w1hi, w1lo, t);
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
-    this.opCounts.set(d.name, (this.opCounts.get(d.name) ?? 0) + 1);
   }
 
   /**
@@ -174,7 +175,6 @@ export class TraceAssembler implements PairRows {
     const d = b.commandOfHalves(slot, w, halves, from, Math.min(n, this.words), t, merged ? 'merged' : undefined);
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
-    this.opCounts.set(d.name, (this.opCounts.get(d.name) ?? 0) + 1);
   }
 
   unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
@@ -204,12 +204,6 @@ export class TraceAssembler implements PairRows {
   queueGeometry(e: GeometryEvent): void {
     this.push(e);
   }
-
-  /**
-   * Commands per op of the rows written from numbers (`command`), added to `counts.by_op` at
-   * `finish`: a Map of a few names costs a third of a property bump on the record (~15 ns a row).
-   */
-  private readonly opCounts = new Map<string, number>();
 
   /** Events made as objects (QueueRows calls before the trace starts, or rare ones). */
   private readonly objects = new EventRows();
@@ -281,8 +275,10 @@ export class TraceAssembler implements PairRows {
   async finish(notes: Record<string, unknown>, sources?: readonly SourceInfo[]): Promise<TraceHeader> {
     if (this.builder === undefined) this.start();
     this.builder!.flush();
-    for (const [op, n] of this.opCounts) this.counts.by_op[op] = (this.counts.by_op[op] ?? 0) + n;
-    this.opCounts.clear();
+    // The rows written from numbers are counted per op by the builder (per row template).
+    const byOp = this.builder!.halfRowsByOp;
+    for (const [op, n] of byOp) this.counts.by_op[op] = (this.counts.by_op[op] ?? 0) + n;
+    byOp.clear();
     this.warnings.push(...this.watch!.warnings);
     const cause = this.causes?.inference();
     const header: TraceHeader = {

@@ -24,6 +24,8 @@ export class RingWatch {
   private stoppedAt: number | undefined;
   /** The command last written into each slot is one the hardware rejects. */
   private readonly rejected: Uint8Array;
+  /** Slots whose command is rejected (`rejected` set): with none, the consumer takes all at once. */
+  private nRejected = 0;
   private readonly found: string[] = [];
   private more = 0;
 
@@ -49,11 +51,17 @@ export class RingWatch {
     this.cons = 0;
     this.stoppedAt = undefined;
     this.rejected.fill(0);
+    this.nRejected = 0;
   }
 
   /** A command written into `slot`; `rejected`: the hardware raises an error on it. */
   command(slot: number, rejected: boolean): void {
-    if (slot < this.entries) this.rejected[slot] = rejected ? 1 : 0;
+    if (slot >= this.entries) return;
+    const now = rejected ? 1 : 0;
+    const was = this.rejected[slot]!;
+    if (now === was) return;
+    this.rejected[slot] = now;
+    this.nRejected += now - was;
   }
 
   /**
@@ -88,6 +96,10 @@ export class RingWatch {
   }
 
   private consume(): void {
+    if (this.nRejected === 0) {
+      this.cons = this.prod; // no slot to stop at: the loop below would get there
+      return;
+    }
     const span = period(this.entries, true);
     while (this.cons !== this.prod) {
       if (this.rejected[ringIndex(this.cons, this.entries)] === 1) {

@@ -50,6 +50,8 @@ const HI = 1 - LO;
  * item `~end` (negative). QueueRows calls go in, positions and PairRows calls come out.
  */
 export class QemuVtdItems implements QueueRows, QemuItems<number> {
+  /** A command's `detail` is not kept. */
+  readonly readsDetail = false;
   private items: number[] = [];
   /** Buffered events, STRIDE numbers each; `base` is the position of the first. */
   private buf = new Float64Array(STRIDE * 1024);

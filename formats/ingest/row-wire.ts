@@ -46,6 +46,8 @@ const FIRST_BATCH = 512;
 
 /** A QueueRows that records each call, handing each full batch to `send`. */
 export class RowBatcher implements QueueRows {
+  /** A command's `detail` is not carried. */
+  readonly readsDetail = false;
   private rec: Float64Array;
   private n = 0;
   private geometry: GeometryEvent[] = [];

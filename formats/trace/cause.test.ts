@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers.js';
 import { ingest } from '../ingest/ingest.js';
 import { openTrace } from './io.js';
-import { CauseWatch } from './cause.js';
+import { CauseWatch, primedCauseWatch } from './cause.js';
+import { CAUSE_DEVTLB, CAUSE_PSI, CAUSE_WAIT } from './cause-kind.js';
 import { viewBatch } from './view.js';
 
 const dir = tempDir();
@@ -84,6 +85,26 @@ async function causes(path: string): Promise<{ causes: (string | undefined)[]; n
   }
   return { causes: out, note: t.header.notes?.cause };
 }
+
+describe('primedCauseWatch', () => {
+  it('is a fresh watch: the same causes and inference as a new one', () => {
+    const primed = primedCauseWatch();
+    const fresh = new CauseWatch();
+    expect(primed.marked).toBe(false);
+    expect(primed.inference()).toEqual(fresh.inference());
+    const got: unknown[][] = [[], []];
+    [primed, fresh].forEach((w, k) => {
+      for (let i = 0; i < 50; i++) {
+        const base = BigInt(i % 7) << 12n;
+        got[k]!.push(w.commandOf(CAUSE_PSI, base, i % 7, 1 + (i % 2)));
+        if (i % 3 !== 0) got[k]!.push(w.commandOf(CAUSE_DEVTLB, base, 0, 0));
+        got[k]!.push(w.commandOf(CAUSE_WAIT, undefined, 0, 0));
+      }
+      got[k]!.push(w.inference());
+    });
+    expect(got[0]).toEqual(got[1]);
+  });
+});
 
 describe('ingest: causes written in the first pass, nulled when not caching mode', () => {
   it('every page-selective invalidation paired with a device-TLB one: no cause, no note (the trace is read back once)', async () => {

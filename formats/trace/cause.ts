@@ -153,6 +153,36 @@ export class CauseWatch {
   }
 }
 
+/**
+ * Pages the scratch watch of `primedCauseWatch` maps per domain: enough for its PageSet to grow (from
+ * 64 slots, at half full) and for removals to move entries back over the slot they free.
+ */
+const PRIMING_PAGES = 200;
+
+/**
+ * A new CauseWatch, once `commandOf` has run each of its branches on a scratch watch that is then
+ * dropped (the state of the one returned is a fresh watch's): page-selective invalidations that
+ * map pages in two domains (so a domain's page set grows) and unmap them again (so entries move
+ * back as others are removed), each followed by a device-TLB invalidation of its address or of
+ * another one, waits, ops without a cause. A capture's first commands are of few kinds (waits, interrupt-entry invalidations), so TurboFan
+ * compiled `commandOf` (with `psiAt`, the page set's `toggle` and `pairLast` inlined) before these
+ * branches had run, and it deoptimized at each when it came ("insufficient type feedback"): it was
+ * compiled three times on every VT-d ingest (docs/ingest.md, twentieth pass).
+ */
+export function primedCauseWatch(): CauseWatch {
+  const scratch = new CauseWatch();
+  for (const did of [1, 2, 1]) {
+    for (let i = 0; i < PRIMING_PAGES; i++) {
+      const base = BigInt(i) << 12n;
+      scratch.commandOf(CAUSE_PSI, base, pageOf(base), did);
+      scratch.commandOf(CAUSE_DEVTLB, (i & 1) === 0 ? base : base + 1n, 0, 0);
+      scratch.commandOf(CAUSE_WAIT, undefined, 0, 0);
+      scratch.commandOf(0, undefined, 0, 0);
+    }
+  }
+  return new CauseWatch();
+}
+
 /** A page-selective invalidation at `row`, and whether a device-TLB one of the same address follows it. */
 export interface Psi {
   readonly row: number;

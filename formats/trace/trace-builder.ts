@@ -12,7 +12,7 @@
 // without apache-arrow (formats/arrow/ipc-file-sink.ts); formats/trace/memory-sink.ts makes
 // apache-arrow RecordBatches of it. Nothing here loads apache-arrow (the ingest command does not).
 
-import { BigCol, CodeCol, I32, I64, SmallCol, U8, U32, U64 } from '../arrow/fixed-columns.js';
+import { BigCol, CodeCol, ColumnMemory, I32, I64, SmallCol, U8, U32, U64 } from '../arrow/fixed-columns.js';
 import type { StringDictionary } from '../arrow/dictionary.js';
 import type { ColumnChunk, IpcBatch, IpcSchema } from '../arrow/ipc-model.js';
 import { classify } from '../classify.js';
@@ -101,6 +101,8 @@ interface RowTemplate {
   /** The batch (`TraceBuilder.epoch`) that last numbered this template, and its number there. */
   epoch: number;
   id: number;
+  /** Rows written from halves (`rowOfHalves`) with this template since the last `flush` counted them (`halfRowsByOp`). */
+  halfRows: number;
 }
 
 /**
@@ -129,8 +131,11 @@ export class TraceBuilder {
   private readonly originCodes: Map<Origin, number>;
   private readonly errorCodes: Map<string, number>;
   private readonly opMasks: readonly { readonly w: number; readonly mask: bigint }[];
-  private seq = 0;
+  /** `seq` of the batch's first row (a row's is this plus its row number, written at `flush`). */
+  private firstSeq = 0;
   private row = 0;
+  /** The kind most rows have (a command), preset with the builder's origin (`presetRows`). */
+  private readonly cmdKind: number;
   /** Queues in the trace; the `queue` column exists when the header lists them. */
   private readonly queues: number;
   private readonly c;
@@ -177,7 +182,8 @@ export class TraceBuilder {
     this.words = wordsPerSlot(header);
     const n = batchRows;
     const reuse = sink.takesBuffers === true;
-    const room = (this.room = Math.min(n, FIRST_ROOM));
+    // The columns are made empty and take their first room together (`growColumns`).
+    const room = 0;
     const code = (_: StringDictionary, nullable = true) => new CodeCol(n, nullable, reuse, room);
     const codes = (d: StringDictionary) => Object.fromEntries(d.values.map((v, i) => [v, i]));
     this.kindCodes = codes(this.dicts.kind) as Record<EventKind, number>;
@@ -187,6 +193,7 @@ export class TraceBuilder {
     this.originCodes = new Map(this.dicts.origin.values.map((v, i) => [v as Origin, i]));
     this.errorCodes = new Map(this.dicts.error.values.map((v, i) => [v, i]));
     this.origin = this.originCodes.get(origin)!;
+    this.cmdKind = this.kindCodes.cmd;
     this.opMasks = this.codec.table.opcode.map((r) => ({ w: r.w, mask: ((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo) }));
     this.c = {
       seq: new SmallCol(U32, n, false, reuse, room),
@@ -243,8 +250,11 @@ export class TraceBuilder {
       common.push([f.column, col]);
     }
     for (const [, col] of common) this.fixed.push(col as SmallCol | BigCol | CodeCol);
-    this.rowTemplate = new Int32Array(room).fill(-1);
-    this.groupRows = new Int32Array(room);
+    const first = (this.room = Math.min(n, FIRST_ROOM));
+    this.growColumns(first);
+    this.rowTemplate = new Int32Array(first).fill(-1);
+    this.groupRows = new Int32Array(first);
+    this.presetRows(0, first);
     const byName = new Map(common);
     this.columns = this.ipcSchema.fields.map((f) => {
       const col = byName.get(f.name);
@@ -276,9 +286,16 @@ export class TraceBuilder {
     this.causes = watch;
   }
 
+  /**
+   * Rows written from halves (`commandHalves`, `commandOfHalves`) per op (the decode's name), of
+   * the batches flushed so far: counted per row template (a number on the template per row, added
+   * up once per batch), not per row in a map.
+   */
+  readonly halfRowsByOp = new Map<string, number>();
+
   /** Rows pushed so far. */
   get rows(): number {
-    return this.seq;
+    return this.firstSeq + this.row;
   }
 
   /**
@@ -370,6 +387,7 @@ export class TraceBuilder {
       tpl = this.template(words);
       this.halfTemplates.keep(k, 0, 2 * n, tpl);
     }
+    tpl.halfRows++;
     this.writeTemplate(r, tpl);
     this.end();
     return tpl.d;
@@ -433,6 +451,7 @@ export class TraceBuilder {
       did,
       epoch: -1,
       id: 0,
+      halfRows: 0,
     };
   }
 
@@ -506,6 +525,13 @@ export class TraceBuilder {
     groupStarts(start, at, k);
     placeRows(ids, n, at, rows);
     for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+    const byOp = this.halfRowsByOp;
+    for (let i = 0; i < k; i++) {
+      const t = T[i]!;
+      if (t.halfRows === 0) continue;
+      byOp.set(t.d.name, (byOp.get(t.d.name) ?? 0) + t.halfRows);
+      t.halfRows = 0;
+    }
     ids.fill(-1, 0, n);
     T.length = 0;
   }
@@ -533,6 +559,13 @@ export class TraceBuilder {
     if (n === 0) return;
     this.expandTemplates(n);
     this.epoch++;
+    // The columns every row writes: seq here, kind, origin, inferred and queue preset or put.
+    const c = this.c;
+    c.seq.sequence(this.firstSeq, n);
+    c.kind.counted(n);
+    c.origin.counted(n);
+    c.inferred.counted(n);
+    if (this.header.queues !== undefined) c.queue.counted(n);
     let zeros = this.zeros;
     if (this.sink.takesBuffers === true && (zeros === undefined || zeros.byteLength < 8 * n))
       zeros = this.zeros = new ArrayBuffer(8 * this.room);
@@ -541,18 +574,34 @@ export class TraceBuilder {
     this.sink.write({ schema: this.ipcSchema, length: n, columns, ...(zeros !== undefined ? { zeros } : {}) });
     // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
     for (const col of this.fixed) col.release(n);
+    this.firstSeq += n;
+    this.presetRows(0, n);
     if (this.causes !== undefined) {
       // Inferred causes: zeros under the null rows, as in a column written afresh per batch (the
       // bytes the two-pass inference wrote; the other columns keep what earlier batches left).
-      this.c.cause.clear(n);
-      this.c.causeInferred.clear(n);
+      c.cause.clear(n);
+      c.causeInferred.clear(n);
     }
+  }
+
+  /**
+   * Rows [from, to) take the values most rows have in the columns every row writes, which a row
+   * then writes only where it differs (`beginAt`; `begin` writes them all): a command, of the
+   * builder's origin, not inferred, queue 0. Done for the rows of each new batch and new room.
+   */
+  private presetRows(from: number, to: number): void {
+    const c = this.c;
+    c.kind.preset(this.cmdKind, from, to);
+    c.origin.preset(this.origin, from, to);
+    c.inferred.preset(0, from, to);
+    c.queue.preset(0, from, to);
   }
 
   /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
   private grow(): void {
     const room = Math.min(GROWTH * this.room, this.batchRows);
-    for (const col of this.fixed) col.grow(room);
+    this.growColumns(room);
+    this.presetRows(this.room, room);
     const ids = new Int32Array(room).fill(-1);
     ids.set(this.rowTemplate);
     this.rowTemplate = ids;
@@ -560,17 +609,27 @@ export class TraceBuilder {
     this.room = room;
   }
 
+  /**
+   * Every column's arrays grown to `room` rows as views of one ColumnMemory (formats/arrow/
+   * fixed-columns.ts: fresh pages, touched only where rows are written).
+   */
+  private growColumns(room: number): void {
+    let bytes = 0;
+    for (const col of this.fixed) bytes += col.bytesToGrow(room);
+    const mem = new ColumnMemory(bytes);
+    for (const col of this.fixed) col.grow(room, mem);
+  }
+
   private begin(kind: EventKind, meta: EventMeta): number {
     const c = this.c;
     const r = this.row;
-    c.seq.set(r, this.seq++);
-    c.kind.set(r, this.kindCodes[kind]);
+    c.kind.put(r, this.kindCodes[kind]);
     if (meta.ts_ns !== undefined) c.ts.set(r, meta.ts_ns);
-    c.origin.set(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
-    c.inferred.set(r, meta.inferred ? 1 : 0);
+    c.origin.put(r, meta.origin !== undefined ? this.originCodes.get(meta.origin)! : this.origin);
+    c.inferred.put(r, meta.inferred ? 1 : 0);
     const q = meta.queue ?? 0;
     if (q !== 0 && (q >= this.queues || !Number.isInteger(q))) throw new Error(`builder: queue ${q} in a trace of ${this.queues} queue(s)`);
-    if (this.header.queues !== undefined) c.queue.set(r, q);
+    if (this.header.queues !== undefined) c.queue.put(r, q);
     if (meta.cpu !== undefined) c.cpu.set(r, meta.cpu);
     if (meta.cause !== undefined) {
       c.cause.set(r, this.causeCodes[meta.cause]!);
@@ -579,26 +638,34 @@ export class TraceBuilder {
     return r;
   }
 
-  /** `begin` for a row of origin code `origin`, not inferred, queue 0, no cause, time and thread from `t`. */
+  /**
+   * `begin` for a row of origin code `origin`, not inferred, queue 0, no cause, time and thread from
+   * `t`: kind and origin written only where they differ from the preset (`presetRows`).
+   */
   private beginAt(kind: number, t: Stamp, origin: number): number {
     const c = this.c;
     const r = this.row;
-    c.seq.set(r, this.seq++);
-    c.kind.set(r, kind);
+    if (kind !== this.cmdKind) c.kind.put(r, kind);
     if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
-    c.origin.set(r, origin);
-    c.inferred.set(r, 0);
-    if (this.header.queues !== undefined) c.queue.set(r, 0);
+    if (origin !== this.origin) c.origin.put(r, origin);
     if (t.tid !== undefined) c.cpu.set(r, t.tid);
     return r;
   }
 
-  /** The row is written: the next one has room (the batch is flushed when full, else the columns grow). */
+  /** The row is written: the next one has room (`roomFull`). */
   private end(): void {
-    if (++this.row >= this.room) {
-      if (this.row >= this.batchRows) this.flush();
-      else this.grow();
-    }
+    if (++this.row >= this.room) this.roomFull();
+  }
+
+  /**
+   * The rows fill the room: the batch is flushed when full, else the columns grow. A method of its
+   * own, so that the row path's compiled code calls it (the call has run at the room's growths by
+   * then) and does not load `flush` itself: that load first runs at the first full batch, after
+   * the compile, and the code deoptimized there ("insufficient type feedback") and was compiled again.
+   */
+  private roomFull(): void {
+    if (this.row >= this.batchRows) this.flush();
+    else this.grow();
   }
 }
 

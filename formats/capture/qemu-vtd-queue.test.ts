@@ -1,0 +1,72 @@
+// VtdQemuQueue's per-command `detail`: made for rows that read it (event objects), not for rows
+// that say they do not (`readsDetail: false`, the trace assembler's), whose calls are otherwise the same.
+
+import { describe, expect, it } from 'vitest';
+import { Diagnostics } from './events.js';
+import { parseQemuLogLine } from './qemu-log.js';
+import { VtdQemuQueue } from './qemu-vtd-queue.js';
+import { EventRows } from './queue-rows.js';
+import type { Stamp } from './stamp.js';
+
+const LOG = [
+  '16092@1795239950.879303:vtd_reg_write addr 0x88 size 0x4 value 0x40',
+  '16092@1795239950.879305:vtd_inv_qi_fetch ',
+  '16092@1795239950.879306:vtd_inv_qi_head read head 0',
+  '16092@1795239950.879308:vtd_inv_desc invalidate desc type iec high 0x0 low 0x4',
+  '16092@1795239950.879310:vtd_inv_desc_iec granularity 0x0 index 0x0 mask 0x0',
+  '16092@1795239950.879311:vtd_inv_qi_head read head 1',
+  '16092@1795239950.879312:vtd_inv_desc invalidate desc type wait high 0x1046004 low 0x200000025',
+  '16092@1795239950.879313:vtd_inv_qi_head read head 2',
+  '16092@1795239950.879314:vtd_inv_qi_head read head 3',
+];
+
+/** EventRows that records the `detail` of each command call. */
+class DetailRows extends EventRows {
+  readonly details: unknown[] = [];
+  constructor(readonly readsDetail: boolean) {
+    super();
+  }
+  override command(...a: [number, number, number, number, number, number, string, number, Stamp, unknown]): void {
+    this.details.push(a[9]);
+    super.command(...a);
+  }
+  override unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
+    this.details.push(detail);
+    super.unknownCommand(slot, wrap, file, line, t, detail);
+  }
+}
+
+function run(rows: DetailRows, details: boolean): DetailRows {
+  const diag = new Diagnostics('q.log');
+  const q = new VtdQemuQueue(diag, { rows, details });
+  LOG.forEach((text, i) => q.feed(parseQemuLogLine(text)!, i + 1));
+  q.end();
+  return rows;
+}
+
+describe('VtdQemuQueue detail', () => {
+  it('is made for rows that read it, with the detail events when kept', () => {
+    const withEvents = run(new DetailRows(true), true).details as { type?: string; events: { event: string }[] }[];
+    expect(withEvents.map((d) => [d.type, d.events.map((e) => e.event)])).toEqual([
+      ['iec', ['vtd_inv_desc_iec']],
+      ['wait', []],
+      [undefined, []],
+      [undefined, []],
+    ]);
+    const bare = run(new DetailRows(true), false).details as { type?: string; events: unknown[] }[];
+    expect(bare.map((d) => [d.type, d.events.length])).toEqual([
+      ['iec', 0],
+      ['wait', 0],
+      [undefined, 0],
+      [undefined, 0],
+    ]);
+  });
+
+  it('is not made for rows that do not read it; the rows are the same', () => {
+    const read = run(new DetailRows(true), false);
+    const unread = run(new DetailRows(false), false);
+    expect(unread.details).toEqual([undefined, undefined, undefined, undefined]);
+    const strip = (e: object) => ({ ...e, detail: undefined });
+    expect(unread.take().map(strip)).toEqual(read.take().map(strip));
+  });
+});
