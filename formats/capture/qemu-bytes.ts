@@ -182,6 +182,26 @@ function wordsOf(b: Uint8Array): Uint32Array {
   return w;
 }
 
+/**
+ * QEMU's `%06ld:` (the microseconds and the colon after them) read as two little-endian 32-bit
+ * words, `w` at its start (digits 0-3) and `x` three bytes on (digit 3, digits 4-5 and ':'): the
+ * six digits' value, or -1 when the seven bytes are not six digits and a colon. A byte b is a digit
+ * when the high nibble of b and of b + 6 is 3. The digits are converted by two multiply-adds.
+ */
+function usecColon(w: number, x: number): number {
+  if (
+    (w & 0xf0f0f0f0) !== 0x30303030 ||
+    ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030 ||
+    (x & 0xfff0f0f0) !== 0x3a303030 ||
+    ((x + 0x00060606) & 0x00f0f0f0) !== 0x00303030
+  )
+    return -1;
+  const d = w - 0x30303030; // the four digits' values, the first in the low byte
+  const t = (d * 10 + (d >>> 8)) & 0x00ff00ff; // digits 0-1 and 2-3 as two-digit numbers
+  // digits 4 and 5 are bytes 1 and 2 of x: 48 * 10 + 48 = 528 of ASCII taken off at once
+  return ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+}
+
 const word32 = (b: Uint8Array, k: number) => (b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24)) >>> 0;
 
 /**
@@ -491,17 +511,8 @@ export class QemuByteScanner {
         dv.getFloat64(q - 8, true) === pd[(n - 1) >> 3] &&
         (n <= 16 || dv.getFloat64(s + 8, true) === pd[1])
       ) {
-        const w = dv.getUint32(q, true);
-        const x = dv.getUint32(q + 3, true);
-        if (
-          (w & 0xf0f0f0f0) === 0x30303030 &&
-          ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030 &&
-          (x & 0xfff0f0f0) === 0x3a303030 &&
-          ((x + 0x00060606) & 0x00f0f0f0) === 0x00303030
-        ) {
-          const d = w - 0x30303030;
-          const t = (d * 10 + (d >>> 8)) & 0x00ff00ff;
-          const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+        const frac = usecColon(dv.getUint32(q, true), dv.getUint32(q + 3, true));
+        if (frac >= 0) {
           this.line.set(this.preTid, this.preSec, 1_000_000_000n, frac * 1000, true);
           const n0 = q + 7;
           // The three names that followed the last line's event, most recent first (`named` tries
@@ -704,20 +715,8 @@ export class QemuByteScanner {
   /** `usec:` at `p` of a line stamped `tid@sec.`: sets the line; where the name starts, or -1. */
   private fraction(buf: Buffer, p: number, e: number, tid: number, sec: number): number {
     if (p + 7 <= e) {
-      // QEMU's `%06ld`: six digits and ':' compared and converted 4 bytes at a time (w: digits 0-3,
-      // x: digit 3, digits 4-5 and ':'); a byte b is a digit when its high nibble is 3 and b + 6's is too
-      const dv = this.dv;
-      const w = dv.getUint32(p, true);
-      const x = dv.getUint32(p + 3, true);
-      if (
-        (w & 0xf0f0f0f0) === 0x30303030 &&
-        ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030 &&
-        (x & 0xfff0f0f0) === 0x3a303030 &&
-        ((x + 0x00060606) & 0x00f0f0f0) === 0x00303030
-      ) {
-        const d = w - 0x30303030; // the four digits' values, the first in the low byte
-        const t = (d * 10 + (d >>> 8)) & 0x00ff00ff; // digits 0-1 and 2-3 as two-digit numbers
-        const frac = ((t & 0xffff) * 100 + (t >>> 16)) * 100 + ((x >>> 8) & 0xff) * 10 + ((x >>> 16) & 0xff) - 528;
+      const frac = usecColon(this.dv.getUint32(p, true), this.dv.getUint32(p + 3, true));
+      if (frac >= 0) {
         this.line.set(tid, sec, 1_000_000_000n, frac * 1000, true);
         return p + 7;
       }
