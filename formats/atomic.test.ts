@@ -1,12 +1,14 @@
 // AtomicFile's writes of many chunks at once (`writeAll`, an Arrow batch's buffers in one writev):
 // the bytes of the chunks in order, whatever prefix each writev call writes (partial writes end
 // inside a chunk, at its end, or on an empty one), IOV_MAX buffers a call at most; and the holes
-// left for long runs of buffers known to be zero (the same bytes, fewer blocks on disk).
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// left for long runs of buffers known to be zero (the same bytes, fewer blocks on disk); and a
+// target that is a pipe or a device, written in place rather than replaced by a renamed file.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AtomicFile, HOLE_MIN, writeChunks } from './atomic.js';
+import { AtomicFile, HOLE_MIN, writeChunks, writeFileAtomic } from './atomic.js';
 
 /** Chunks of 0-9 bytes (some empty), each byte its running index mod 251. */
 function chunks(count: number): Uint8Array[] {
@@ -99,5 +101,66 @@ describe('AtomicFile.writeAll with a zero buffer', () => {
     expect(statSync(b).size).toBe(7 + HOLE_MIN);
     expect(readFileSync(b).equals(concat([data(7, 5), new Uint8Array(HOLE_MIN)]))).toBe(true);
     expect(blocks(b)).toBeLessThan(HOLE_MIN / 512);
+  });
+});
+
+describe('a target that is not a regular file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'invtrace-fifo-'));
+  const cats: ChildProcess[] = [];
+  afterAll(() => {
+    // A cat still waiting (a write that went elsewhere) would wait for ever.
+    for (const c of cats) c.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /**
+   * A FIFO in `dir` and a `cat` copying what comes through it into a file; `done` resolves to those
+   * bytes once the writer has closed it (cat drains the pipe, so writes of more than its 64 KiB go on).
+   */
+  const fifo = (name: string) => {
+    const path = join(dir, name);
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    const copy = join(dir, `${name}.copy`);
+    const out = openSync(copy, 'w');
+    const cat = spawn('cat', [path], { stdio: ['ignore', out, 'inherit'] });
+    cats.push(cat);
+    closeSync(out);
+    const done = new Promise<Buffer>((resolve) => cat.on('exit', () => resolve(readFileSync(copy))));
+    return { path, done };
+  };
+
+  it('is written in place, in order and without holes: a FIFO stays a FIFO', async () => {
+    const { path, done } = fifo('out.arrow');
+    const zero = new ArrayBuffer(HOLE_MIN);
+    const f = new AtomicFile(path);
+    expect(f.direct).toBe(true);
+    f.write(Uint8Array.of(1, 2, 3));
+    f.writeAll([new Uint8Array(zero), Uint8Array.of(4)], zero);
+    f.commit();
+    // Renamed over, the path would be a regular file holding the bytes, and nothing would come through the pipe.
+    expect(statSync(path).isFIFO()).toBe(true);
+    expect((await done).equals(concat([Uint8Array.of(1, 2, 3), new Uint8Array(HOLE_MIN), Uint8Array.of(4)]))).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writeFileAtomic and abort leave it in place too; a regular file is still replaced by a rename', async () => {
+    const a = fifo('a.json');
+    writeFileAtomic(a.path, 'x');
+    expect(statSync(a.path).isFIFO()).toBe(true);
+    expect((await a.done).toString()).toBe('x');
+    const b = fifo('b.json');
+    const f = new AtomicFile(b.path);
+    f.write(Buffer.from('partial'));
+    f.abort();
+    expect(statSync(b.path).isFIFO()).toBe(true);
+    expect((await b.done).toString()).toBe('partial');
+    const plain = join(dir, 'plain.txt');
+    writeFileSync(plain, 'old');
+    const g = new AtomicFile(plain);
+    expect(g.direct).toBe(false);
+    g.write(Buffer.from('new'));
+    g.commit();
+    expect(statSync(plain).isFile()).toBe(true);
+    expect(readFileSync(plain, 'utf8')).toBe('new');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });

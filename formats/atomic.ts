@@ -4,8 +4,10 @@
 // the one process-wide record here is of those files, since a signal ends the whole process.
 // A long run of buffers known to hold only zeros (`writeAll`'s `zero`) is not written: the file gets
 // a hole there, which reads as the same zeros, and the kernel neither allocates nor copies its pages.
+// A target that exists and is neither a regular file nor a folder (/dev/null, a FIFO, a terminal)
+// is written in place, in order: renaming a file over it would replace the device or the pipe.
 
-import { closeSync, ftruncateSync, openSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -40,7 +42,17 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${counter++}.tmp`);
 }
 
+/**
+ * Whether `target` exists and is neither a regular file nor a folder (a character device such as
+ * /dev/null, a FIFO, a socket): what is written to it goes in place.
+ */
+export function inPlace(target: string): boolean {
+  const s = statSync(target, { throwIfNoEntry: false });
+  return s !== undefined && !s.isFile() && !s.isDirectory();
+}
+
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  if (inPlace(target)) return writeFileSync(target, data);
   const tmp = tempPathFor(target);
   try {
     writeFileSync(tmp, data);
@@ -57,25 +69,32 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
  */
 export const HOLE_MIN = 64 * 1024;
 
-/** A file written in pieces and published by `commit()`; `abort()` leaves nothing behind. */
+/**
+ * A file written in pieces and published by `commit()`; `abort()` leaves nothing behind. A target
+ * that is a device or a pipe (`inPlace`) is written in place, without holes, and `tmp` is the target.
+ */
 export class AtomicFile {
   readonly tmp: string;
+  /** The target itself is written (`inPlace`): no temporary file, no rename, no position. */
+  readonly direct: boolean;
   private fd: number | undefined;
-  /** The file's length so far, and where the next piece goes (every write is positioned). */
+  /** The file's length so far, and where the next piece goes (every write to a file is positioned). */
   bytes = 0;
   /** The end of the last piece written (below `bytes` when the file ends in a hole). */
   private written = 0;
 
   constructor(readonly target: string) {
-    this.tmp = tempPathFor(target);
+    this.direct = inPlace(target);
+    this.tmp = this.direct ? target : tempPathFor(target);
     this.fd = openSync(this.tmp, 'w');
-    openTemps.add(this.tmp);
+    if (!this.direct) openTemps.add(this.tmp);
   }
 
   write(chunk: Uint8Array): void {
     if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
     let off = 0;
-    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off, chunk.byteLength - off, this.bytes + off);
+    const at = this.direct ? null : this.bytes;
+    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off, chunk.byteLength - off, at === null ? null : at + off);
     this.bytes += chunk.byteLength;
     this.written = this.bytes;
   }
@@ -88,7 +107,7 @@ export class AtomicFile {
   writeAll(chunks: readonly Uint8Array[], zero?: ArrayBufferLike): void {
     if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
     let from = 0;
-    if (zero !== undefined) {
+    if (zero !== undefined && !this.direct) {
       for (let i = 0; i < chunks.length;) {
         let j = i;
         let run = 0;
@@ -105,16 +124,19 @@ export class AtomicFile {
     this.writeRun(from === 0 ? chunks : chunks.slice(from));
   }
 
-  /** `chunks` at `bytes`, with positioned writevs. */
+  /** `chunks` at `bytes`, with positioned writevs (in order, for a target written in place). */
   private writeRun(chunks: readonly Uint8Array[]): void {
     const fd = this.fd!;
     if (chunks.length === 0) return;
-    let at = this.bytes;
-    this.bytes += writeChunks((bufs) => {
-      const n = writevSync(fd, bufs, at);
-      at += n;
-      return n;
-    }, chunks);
+    if (this.direct) this.bytes += writeChunks((bufs) => writevSync(fd, bufs), chunks);
+    else {
+      let at = this.bytes;
+      this.bytes += writeChunks((bufs) => {
+        const n = writevSync(fd, bufs, at);
+        at += n;
+        return n;
+      }, chunks);
+    }
     this.written = this.bytes;
   }
 
@@ -122,12 +144,14 @@ export class AtomicFile {
     // A file that ends in a hole: its length is set, as the zeros would have set it.
     if (this.fd !== undefined && this.written < this.bytes) ftruncateSync(this.fd, this.bytes);
     this.close();
+    if (this.direct) return;
     renameSync(this.tmp, this.target);
     openTemps.delete(this.tmp);
   }
 
   abort(): void {
     this.close();
+    if (this.direct) return;
     rmSync(this.tmp, { force: true });
     openTemps.delete(this.tmp);
   }
