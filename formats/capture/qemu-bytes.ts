@@ -175,6 +175,18 @@ interface Entry {
   next3: Entry | undefined;
 }
 
+/**
+ * `next` followed `prev`'s event, found at position `k` of its followers (0-2: `next`, `next2`,
+ * `next3`; 3: none of them, found by the hash): it moves to the front, the ones before it one back
+ * (a follower found at 3 pushes the third out).
+ */
+function follows(prev: Entry, next: Entry, k: number): void {
+  if (k === 0) return;
+  if (k >= 2) prev.next3 = prev.next2;
+  prev.next2 = prev.next;
+  prev.next = next;
+}
+
 /** Bytes `b[0, 4k)` as little-endian 32-bit words, as `DataView#getUint32(p, true)` reads them. */
 function wordsOf(b: Uint8Array): Uint32Array {
   const w = new Uint32Array(b.length >> 2);
@@ -533,14 +545,7 @@ export class QemuByteScanner {
                 (nd < 3 || dv.getFloat64(n0 + 8, true) === gd[1])
               ) {
                 this.args = after < e ? after + 1 : e;
-                if (k === 1) {
-                  prev.next2 = prev.next;
-                  prev.next = g;
-                } else if (k === 2) {
-                  prev.next3 = prev.next2;
-                  prev.next2 = prev.next;
-                  prev.next = g;
-                }
+                follows(prev, g, k);
                 return (this.prev = g);
               }
               if (++k === 3) break;
@@ -596,15 +601,12 @@ export class QemuByteScanner {
         const second = prev.next2;
         if (second !== undefined) {
           if (this.nameAt(second, buf, n0, e)) {
-            prev.next2 = guess;
-            prev.next = second;
+            follows(prev, second, 1);
             return (this.prev = second);
           }
           const third = prev.next3;
           if (third !== undefined && this.nameAt(third, buf, n0, e)) {
-            prev.next3 = second;
-            prev.next2 = guess;
-            prev.next = third;
+            follows(prev, third, 2);
             return (this.prev = third);
           }
         }
@@ -629,11 +631,7 @@ export class QemuByteScanner {
     for (let k = 0; k < name.length; k++) if (buf[n0 + k] !== name[k]) return undefined;
     if (entry.matchers === undefined) return undefined; // unknown events are counted by the text path
     this.args = p < e ? p + 1 : e;
-    if (prev !== undefined) {
-      prev.next3 = prev.next2;
-      prev.next2 = prev.next;
-      prev.next = entry;
-    }
+    if (prev !== undefined) follows(prev, entry, 3);
     return (this.prev = entry);
   }
 
