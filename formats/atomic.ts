@@ -7,7 +7,7 @@
 // A target that exists and is neither a regular file nor a folder (/dev/null, a FIFO, a terminal)
 // is written in place, in order: renaming a file over it would replace the device or the pipe.
 
-import { closeSync, ftruncateSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, rmSync, statSync, writeFileSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -92,11 +92,7 @@ export class AtomicFile {
 
   write(chunk: Uint8Array): void {
     if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
-    let off = 0;
-    const at = this.direct ? null : this.bytes;
-    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off, chunk.byteLength - off, at === null ? null : at + off);
-    this.bytes += chunk.byteLength;
-    this.written = this.bytes;
+    this.writeRun([chunk]);
   }
 
   /**
@@ -128,15 +124,14 @@ export class AtomicFile {
   private writeRun(chunks: readonly Uint8Array[]): void {
     const fd = this.fd!;
     if (chunks.length === 0) return;
-    if (this.direct) this.bytes += writeChunks((bufs) => writevSync(fd, bufs), chunks);
-    else {
-      let at = this.bytes;
-      this.bytes += writeChunks((bufs) => {
-        const n = writevSync(fd, bufs, at);
-        at += n;
-        return n;
-      }, chunks);
-    }
+    // A target written in place has no position (a pipe): it takes the bytes where it is.
+    const direct = this.direct;
+    let at = this.bytes;
+    this.bytes += writeChunks((bufs) => {
+      const n = writevSync(fd, bufs, direct ? undefined : at);
+      at += n;
+      return n;
+    }, chunks);
     this.written = this.bytes;
   }
 
