@@ -188,8 +188,8 @@ abstract class Fixed {
 /** Unsigned integers up to 32 bits, or Int32, each in an array of its type. */
 export class SmallCol extends Fixed {
   private values: SmallArray;
-  /** An array of the column's type, its own or from a ColumnMemory. */
-  private readonly make: (length: number, mem?: ColumnMemory) => SmallArray;
+  /** The array type of the column's type. */
+  private readonly array: ArrayType<SmallArray>;
   constructor(
     /** U8, U16, U32 or I32. */
     readonly type: IntType,
@@ -200,21 +200,14 @@ export class SmallCol extends Fixed {
   ) {
     super(capacity, nullable, reuse, room);
     if (type.bitWidth === 64 || (type.signed && type.bitWidth !== 32)) throw new Error('SmallCol: U8, U16, U32 or I32');
-    const make = (this.make =
-      type.bitWidth === 8
-        ? (k: number, mem?: ColumnMemory) => fresh(Uint8Array, k, mem)
-        : type.bitWidth === 16
-          ? (k: number, mem?: ColumnMemory) => fresh(Uint16Array, k, mem)
-          : type.signed
-            ? (k: number, mem?: ColumnMemory) => fresh(Int32Array, k, mem)
-            : (k: number, mem?: ColumnMemory) => fresh(Uint32Array, k, mem));
-    this.values = make(this.room);
+    this.array = type.bitWidth === 8 ? Uint8Array : type.bitWidth === 16 ? Uint16Array : type.signed ? Int32Array : Uint32Array;
+    this.values = new this.array(this.room);
   }
   protected valueBytes(): number {
     return this.values.BYTES_PER_ELEMENT;
   }
   protected growValues(rows: number, keep: boolean, mem: ColumnMemory | undefined): void {
-    this.values = grown<SmallArray>(this.values, this.make(rows, mem), keep);
+    this.values = grown<SmallArray>(this.values, fresh(this.array, rows, mem), keep);
   }
   /** `n` values of the column's type over `buf`. */
   private view(buf: ArrayBuffer, n: number): SmallArray {
