@@ -16,7 +16,8 @@
 //     `gzip -dc`. An ingest of this runtime cannot go below them; each is printed beside its goal.
 // Each ingest is the CLI as users run it (`invtrace ingest FILE... -o OUT --json`, package.json's
 // bin: the bundled CLI), one process per run so that its peak RSS is its own, measured from inside
-// at exit (bench/cpu-at-exit.ts). Each ratio also gives the CPU-time ratio (user + system,
+// at exit (bench/cpu-at-exit.ts). Each run writes a new trace; the plain ingest is also timed
+// writing over an existing one (the replacement's own cost, on a row of its own: timeIngest). Each ratio also gives the CPU-time ratio (user + system,
 // /usr/bin/time for the peers), steadier than wall time when other jobs share the machine.
 // mawk is installed with apt-get when missing (root only); otherwise that ratio is skipped with a
 // message.
@@ -85,21 +86,33 @@ function timeCmd(cmd: string, args: readonly string[], reps = REPS, env?: NodeJS
 
 const usageOf = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { cpuSeconds: number; maxRssMiB: number };
 
-/** One ingest per process (the CLI): best wall and CPU time and the peak RSS of the runs. */
+/**
+ * One ingest per process (the CLI): best wall and CPU time and the peak RSS of the runs. Each run
+ * writes a new file, removed after it (outside the timed span), unless `replace`: then every run
+ * writes `out` over the trace an untimed first run left there. Renaming over an existing file has
+ * ext4 (auto_da_alloc, the default) start the writeback of the new file inside the rename, ~20-40
+ * ms for a 78 MB trace here: a cost of replacing a file, which mawk has no counterpart of, shown on
+ * a row of its own (docs/ingest.md, twenty-first pass).
+ */
 function timeIngest(
   files: readonly string[],
   out: string,
   reps = REPS,
   env?: NodeJS.ProcessEnv,
+  replace = false,
 ): { seconds: number; cpu: number; rssMiB: number; rows: number } {
   let rssMiB = 0;
   let rows = 0;
   let seconds = Infinity;
   let cpu = Infinity;
   const usage = `${out}.usage.json`;
+  const argsFor = (o: string) => ['--import', USAGE_HOOK, cliScript(), 'ingest', ...files, '-o', o, '--json'];
+  if (replace && timeCmd(process.execPath, argsFor(out), 1, { ...env, INVTRACE_BENCH_USAGE_FILE: usage }) === undefined)
+    throw new Error('ingest failed');
   for (let i = 0; i < reps; i++) {
-    const args = ['--import', USAGE_HOOK, cliScript(), 'ingest', ...files, '-o', out, '--json'];
-    const r = timeCmd(process.execPath, args, 1, { ...env, INVTRACE_BENCH_USAGE_FILE: usage });
+    const o = replace ? out : out.replace(/(\.arrow)?$/, `-${i}$1`);
+    const r = timeCmd(process.execPath, argsFor(o), 1, { ...env, INVTRACE_BENCH_USAGE_FILE: usage });
+    if (!replace) rmSync(o, { force: true });
     if (r === undefined) throw new Error('ingest failed');
     const u = usageOf(usage);
     rssMiB = Math.max(rssMiB, u.maxRssMiB);
@@ -188,6 +201,14 @@ export const benches: readonly Bench[] = [
             unit: 'x',
             note: 'skipped: mawk is not installed (apt-get install mawk)',
           });
+        // The same ingest writing over the trace of the run before (see timeIngest).
+        const over = timeIngest([big], arrow, REPS, undefined, true);
+        out.push({
+          name: `${label}: plain, over an existing trace / a new one`,
+          value: over.seconds / plain.seconds,
+          unit: 'x',
+          note: `${over.seconds.toFixed(2)} s / ${plain.seconds.toFixed(2)} s (ext4 starts the new file's writeback inside the rename)`,
+        });
         // The limit of the design: node reading the file once, finding its lines and nothing else.
         const usage = join(dir, 'floor.usage.json');
         const read = timeFloor('read', big, usage);
@@ -276,9 +297,7 @@ export const benches: readonly Bench[] = [
         if (process.env.INVTRACE_BENCH_HUGE !== '0') {
           const huge = join(dir, 'huge.log');
           const hb = repeat(huge, qemuText, HUGE);
-          // A new output name: renaming over the earlier 78 MB trace would have ext4 start its
-          // writeback inside the rename (auto_da_alloc, docs/ingest.md nineteenth pass).
-          const h = timeIngest([huge], join(dir, 'huge.arrow'), 1);
+          const h = timeIngest([huge], arrow, 1);
           // The same ratio at ten times the size, where the start-up (node and the modules, ~0.2 s)
           // no longer weighs: one run each, mawk's on the page cache the ingest just warmed.
           const hm = haveMawk() ? timeCmd('mawk', [MAWK_PROGRAM, huge], 1) : undefined;
