@@ -46,6 +46,26 @@ const READERS = ['info', 'export', 'replay', 'report', 'timeline', 'decode', 'sq
 const INGEST_SHARED = new Set(INGEST_ALL.filter((f) => READERS.some((r) => r.has(f))));
 const INGEST = new Set(INGEST_ALL.filter((f) => !INGEST_SHARED.has(f)));
 
+/**
+ * commander requires `node:child_process` when it loads, for executable subcommands (`git`-style
+ * `program-sub` files), which invtrace has none of; Node then loads child_process and what it brings
+ * (net, dgram, the stream modules...), ~60 M instructions of each run's start. Its one use, `spawn`,
+ * now requires it when called.
+ * @type {import('rolldown').Plugin}
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  transform: {
+    filter: { id: /[\\/]commander[\\/]lib[\\/]command\.js$/ },
+    handler(code) {
+      const eager = "const childProcess = require('node:child_process');";
+      if (!code.includes(eager) || code.split('childProcess.').length - 1 !== code.split('childProcess.spawn(').length - 1)
+        throw new Error('commander changed: rolldown.config.js lazyChildProcess no longer fits');
+      return code.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };");
+    },
+  },
+};
+
 const EXTERNAL = [/^@duckdb\//, /^parquet-wasm(\/|$)/, /^ink(\/|$)/, /^react(\/|$)/];
 
 export default defineConfig({
@@ -55,6 +75,7 @@ export default defineConfig({
   },
   platform: 'node',
   external: EXTERNAL,
+  plugins: [lazyChildProcess],
   logLevel: 'warn',
   output: {
     dir: `dist/${BUNDLE_DIR}`,
