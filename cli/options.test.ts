@@ -75,9 +75,17 @@ describe('only the invoked command is declared', () => {
     expect(cmd.helpInformation()).toBe(same.helpInformation());
   });
   it('anything else declares them all (an inherited property of the table is not a command)', () => {
-    for (const a of [undefined, '--help', '-V', 'help', 'ingset', 'toString', '__proto__'])
+    for (const a of [undefined, '--help', '-h', 'help', 'ingset', 'toString', '__proto__'])
       expect(buildProgram(a).commands.map((c) => c.name())).toEqual(whole.commands.map((c) => c.name()));
     expect(whole.commands).toHaveLength(COMMANDS.length);
+  });
+  it('-V and --version first: no command (the version is printed as the option is read)', () => {
+    expect(buildProgram('-V').commands).toEqual([]);
+    expect(buildProgram('--version').commands).toEqual([]);
+    for (const args of [['-V'], ['--version'], ['--version', 'ingest'], ['-V', '--nope']]) {
+      const r = cli(...args);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${buildProgram().version()}\n`, '']);
+    }
   });
 });
 

@@ -16,7 +16,8 @@ const INPUT_HELP =
 /**
  * The command line. Given the command the arguments name first (`argv[2]`), only that command is
  * declared: commander dispatches to it, and its options, help and errors are its own, so the
- * others' declarations (every option of every command) would be work for nothing. Anything else
+ * others' declarations (every option of every command) would be work for nothing; given `-V` or
+ * `--version` first, none (commander prints the version as it reads the option). Anything else
  * (`--help`, `-V`, `help`, a misspelt command, no command) gets them all: the program's help
  * lists them and an unknown command's error suggests the closest.
  */
@@ -29,7 +30,12 @@ export function buildProgram(invoked?: string): Command {
       // Usage errors exit 2 (bad input); help and version exit 0.
       process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
     });
-  const declare = invoked !== undefined && Object.hasOwn(DECLARE, invoked) ? [DECLARE[invoked]!] : Object.values(DECLARE);
+  const declare =
+    invoked === '-V' || invoked === '--version'
+      ? [] // answered as the option is read, before any command is looked at
+      : invoked !== undefined && Object.hasOwn(DECLARE, invoked)
+        ? [DECLARE[invoked]!]
+        : Object.values(DECLARE);
   for (const d of declare) d(program);
   return program;
 }
