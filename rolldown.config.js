@@ -46,6 +46,26 @@ const READERS = ['info', 'export', 'replay', 'report', 'timeline', 'decode', 'sq
 const INGEST_SHARED = new Set(INGEST_ALL.filter((f) => READERS.some((r) => r.has(f))));
 const INGEST = new Set(INGEST_ALL.filter((f) => !INGEST_SHARED.has(f)));
 
+/**
+ * commander requires `node:child_process` when it loads, for executable subcommands (`git`-style
+ * `program-sub` files), which invtrace has none of; Node then loads child_process and what it brings
+ * (net, dgram, the stream modules...), ~60 M instructions of each run's start. Its one use, `spawn`,
+ * now requires it when called.
+ * @type {import('rolldown').Plugin}
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  transform: {
+    filter: { id: /[\\/]commander[\\/]lib[\\/]command\.js$/ },
+    handler(code) {
+      const eager = "const childProcess = require('node:child_process');";
+      if (!code.includes(eager) || code.split('childProcess.').length - 1 !== code.split('childProcess.spawn(').length - 1)
+        throw new Error('commander changed: rolldown.config.js lazyChildProcess no longer fits');
+      return code.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };");
+    },
+  },
+};
+
 const EXTERNAL = [/^@duckdb\//, /^parquet-wasm(\/|$)/, /^ink(\/|$)/, /^react(\/|$)/];
 
 export default defineConfig({
@@ -55,11 +75,16 @@ export default defineConfig({
   },
   platform: 'node',
   external: EXTERNAL,
+  plugins: [lazyChildProcess],
   logLevel: 'warn',
   output: {
     dir: `dist/${BUNDLE_DIR}`,
     format: 'esm',
     cleanDir: true,
+    // No comments in the bundle (tsc's JSDoc and rolldown's module markers): V8 scans every byte of
+    // a module it loads, and they were ~18% of them. Names and lines stay as they are (no
+    // minification): profiles and stack traces still read.
+    comments: false,
     entryFileNames: '[name].js',
     chunkFileNames: '[name]-[hash].js',
     // Arrow (with the two packages it brings) in one chunk of its own: the start-up test checks that

@@ -10,4 +10,4 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-await buildProgram().parseAsync(process.argv);
+await buildProgram(process.argv[2]).parseAsync(process.argv);

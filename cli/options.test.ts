@@ -61,6 +61,34 @@ describe('the option table drives commander', () => {
   });
 });
 
+// main.ts passes argv[2]: a command named there is declared alone (the others' options are work
+// for nothing); anything else gets every command, for the program's help and an unknown command's
+// suggestion.
+describe('only the invoked command is declared', () => {
+  const whole = buildProgram();
+  it.each(COMMANDS)('%s alone: the same options, arguments and help as in the whole program', (name) => {
+    const alone = buildProgram(name);
+    expect(alone.commands.map((c) => c.name())).toEqual([name]);
+    const cmd = alone.commands[0]!;
+    const same = whole.commands.find((c) => c.name() === name)!;
+    expect(cmd.options.map((o) => o.flags)).toEqual(same.options.map((o) => o.flags));
+    expect(cmd.helpInformation()).toBe(same.helpInformation());
+  });
+  it('anything else declares them all (an inherited property of the table is not a command)', () => {
+    for (const a of [undefined, '--help', '-h', 'help', 'ingset', 'toString', '__proto__'])
+      expect(buildProgram(a).commands.map((c) => c.name())).toEqual(whole.commands.map((c) => c.name()));
+    expect(whole.commands).toHaveLength(COMMANDS.length);
+  });
+  it('-V and --version first: no command (the version is printed as the option is read)', () => {
+    expect(buildProgram('-V').commands).toEqual([]);
+    expect(buildProgram('--version').commands).toEqual([]);
+    for (const args of [['-V'], ['--version'], ['--version', 'ingest'], ['-V', '--nope']]) {
+      const r = cli(...args);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${buildProgram().version()}\n`, '']);
+    }
+  });
+});
+
 describe('--help and validation come from the table', () => {
   it('compare --help prints every row compare takes', () => {
     const help = cli('compare', '--help').stdout.replace(/\s+/g, ' ');

@@ -9,9 +9,7 @@
 // copied). A truncated or corrupt gzip stream becomes an InputFault that names
 // the file and the last good line.
 
-import { closeSync, createReadStream, openSync, read } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { closeSync, createReadStream, openSync, read, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InputFault } from './result.js';
 
@@ -41,14 +39,18 @@ const BLOCK = 1 << 18;
 /** Bytes per block of a plain file read into reused buffers (`reuse`). */
 const REUSED_BLOCK = 1 << 20;
 
+/**
+ * Whether a file starts with gzip's magic bytes. Two bytes read without a FileHandle (and without
+ * loading node:fs/promises for it): an ingest asks this up to three times before its first line.
+ */
 export async function isGzip(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
+  const fd = openSync(path, 'r');
   try {
     const b = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    const bytesRead = readSync(fd, b, 0, 2, 0);
     return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -65,7 +67,8 @@ export async function openText(path: string, block = BLOCK): Promise<Readable> {
     });
   }
   const raw = createReadStream(path, { highWaterMark: block });
-  return gz ? raw.pipe(createGunzip({ chunkSize: block })) : raw;
+  // zlib is loaded for a gzip file only (a plain one's run never needs it).
+  return gz ? raw.pipe((await import('node:zlib')).createGunzip({ chunkSize: block })) : raw;
 }
 
 /** Grows an offset array to hold at least `n` entries. */

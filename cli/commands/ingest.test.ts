@@ -90,6 +90,20 @@ describe.skipIf(!haveCaptures)('modules the ingest command loads', () => {
       expect(arrow(loaded('info', o))).toHaveLength(1);
     }
   }, 60_000);
+
+  it('a plain QEMU log loads neither zlib nor child_process (formats/lines.ts, rolldown.config.js); gzip loads zlib', () => {
+    const builtins = (...args: string[]) => {
+      const atExit = `process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)))`;
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, CLI, ...args], {
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      return (JSON.parse(r.stderr) as string[]).filter((m) => /^NativeModule (zlib|child_process)$/.test(m));
+    };
+    const plain = write('plain.log', linesOf('qemu-vtd-scalable-strict.log.gz'));
+    expect(builtins('ingest', plain, '-o', out(), '--json')).toEqual([]);
+    expect(builtins('ingest', capture('qemu-vtd-scalable-strict.log.gz'), '-o', out(), '--json')).toEqual(['NativeModule zlib']);
+  }, 60_000);
 });
 
 describe.skipIf(!haveCaptures)('corrupted copies', () => {

@@ -295,4 +295,18 @@ describe('start-up', () => {
     // The same walk from the bundled replay worker, which decodes Arrow at once, does reach the chunk.
     expect(staticImports(join(dirname(CLI), 'replay-worker.js')).files.some((f) => /^apache-arrow-.*\.js$/.test(f))).toBe(true);
   });
+
+  it("loads no child_process for --version: commander's require of it is made lazy (rolldown.config.js)", () => {
+    const builtins = (...args: string[]) => {
+      const atExit = `process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)))`;
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, CLI, ...args], {
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stderr) as string[];
+    };
+    const loaded = builtins('--version');
+    expect(loaded).toContain('NativeModule path'); // the list is the one the CLI ran with
+    expect(loaded.filter((m) => /child_process|dgram/.test(m))).toEqual([]); // (net: stdout is a pipe here)
+  });
 });

@@ -1,5 +1,5 @@
-// Format detection: reads the start of a capture (streaming, gzip or not) and names its format,
-// architecture and side:
+// Format detection: reads the start of a capture once (a plain file by `fs.read` into reused
+// buffers, gzip streaming) and names its format, architecture and side:
 //   jsonl      a scenario (its header says the arch)
 //   qemu-log   QEMU `log` trace backend; vtd_* events: VT-d, smmuv3_*/smmu_* events: SMMUv3
 //   ftrace     guest /sys/kernel/tracing/trace text; qi_submit: VT-d, smmu:cmdlist kprobe: SMMUv3
@@ -10,7 +10,7 @@ import type { Arch } from '../codec/table.js';
 import { BEGIN_MARKER } from '../capture/guest-trace.js';
 import { parseFtraceLine } from '../capture/ftrace.js';
 import { parseQemuLogLine } from '../capture/qemu-log.js';
-import { readLines } from '../lines.js';
+import { readLineChunks } from '../lines.js';
 
 export type Side = 'scenario' | 'qemu' | 'guest';
 
@@ -24,16 +24,22 @@ export const SIDE_OF: Readonly<Record<string, Side>> = { jsonl: 'scenario', 'qem
 
 /** Lines read at most before giving up on the architecture (the format is decided much earlier). */
 const MAX_LINES = 50_000;
+/** Lines a JSONL header is looked for in. */
+const HEAD_LINES = 200;
+/** Bytes per block read while sniffing (a plain file: two reused buffers of it, lines.ts). */
+const SNIFF_BLOCK = 1 << 18;
 
-/** The first `n` non-empty lines of a file. */
-export async function headLines(path: string, n = 200): Promise<string[]> {
-  const out: string[] = [];
-  for await (const l of readLines(path)) {
-    if (l.text.trim() === '') continue;
-    out.push(l.text);
-    if (out.length >= n) break;
+/**
+ * The non-empty lines of a file as text, read once: a plain file through `fs.read` into reused
+ * buffers (no stream to set up and iterate for what is mostly one block), gzip through the stream.
+ */
+async function* nonEmptyLines(path: string): AsyncGenerator<string> {
+  for await (const c of readLineChunks(path, { reuse: true, block: SNIFF_BLOCK })) {
+    for (let k = 0; k < c.count; k++) {
+      const t = c.buf.toString('utf8', c.start[k], c.end[k]);
+      if (t.trim() !== '') yield t;
+    }
   }
-  return out;
 }
 
 function sniffJsonl(lines: readonly string[]): Sniffed | undefined {
@@ -68,34 +74,74 @@ function guestArch(text: string): Arch | undefined {
   return undefined;
 }
 
+/**
+ * The format of a file from its first lines: a JSONL header among the first `HEAD_LINES` non-empty
+ * lines, else the kind of line the capture is mostly made of (`FormatGuess`), read on from the
+ * start. One pass: the head is kept and guessed from before the rest is read.
+ */
 export async function sniff(path: string): Promise<Sniffed | undefined> {
-  const json = sniffJsonl(await headLines(path));
-  if (json) return json;
-  let format: string | undefined;
-  let n = 0;
-  let qemuLines = 0;
-  let ftraceLines = 0;
-  let kernelLines = 0;
-  for await (const l of readLines(path)) {
-    const t = l.text;
-    if (t.trim() === '') continue;
-    if (++n > MAX_LINES) break;
-    if (format === undefined) {
+  const lines = nonEmptyLines(path);
+  try {
+    const head: string[] = [];
+    while (head.length < HEAD_LINES) {
+      const r = await lines.next();
+      if (r.done === true) break;
+      head.push(r.value);
+    }
+    const json = sniffJsonl(head);
+    if (json) return json;
+    const guess = new FormatGuess();
+    for (const t of head) {
+      const v = guess.line(t);
+      if (v !== MORE) return v;
+    }
+    for await (const t of lines) {
+      const v = guess.line(t);
+      if (v !== MORE) return v;
+    }
+    return guess.end();
+  } finally {
+    await lines.return(undefined);
+  }
+}
+
+/** `FormatGuess.line`: no verdict yet, read on. */
+const MORE = Symbol('more');
+
+/** The format and architecture of a capture, guessed a non-empty line at a time. */
+class FormatGuess {
+  private n = 0;
+  private format: string | undefined;
+  private qemuLines = 0;
+  private ftraceLines = 0;
+  private kernelLines = 0;
+
+  /** The verdict this line gives (a format, or undefined: none), or MORE. */
+  line(t: string): Sniffed | undefined | typeof MORE {
+    if (++this.n > MAX_LINES) return this.end();
+    const n = this.n;
+    if (this.format === undefined) {
       // A capture is mostly lines of its format (a text that quotes a few is not one).
-      if (t.startsWith(BEGIN_MARKER) || (KERNEL_LOG.test(t) && ++kernelLines * 2 >= n)) format = 'console';
-      else if ((n === 1 && t.startsWith('# tracer:')) || (parseFtraceLine(t) !== undefined && ++ftraceLines * 2 >= n)) format = 'ftrace';
+      if (t.startsWith(BEGIN_MARKER) || (KERNEL_LOG.test(t) && ++this.kernelLines * 2 >= n)) this.format = 'console';
+      else if ((n === 1 && t.startsWith('# tracer:')) || (parseFtraceLine(t) !== undefined && ++this.ftraceLines * 2 >= n))
+        this.format = 'ftrace';
       else {
         const q = parseQemuLogLine(t);
-        if (q !== undefined) qemuLines++;
+        if (q !== undefined) this.qemuLines++;
         const arch = q && qemuArch(q.event);
-        if (arch && qemuLines * 2 >= n) return { format: 'qemu-log', arch };
+        if (arch && this.qemuLines * 2 >= n) return { format: 'qemu-log', arch };
       }
-      if (format === undefined && n > 200) return undefined;
+      if (this.format === undefined && n > HEAD_LINES) return undefined;
     }
-    if (format === 'ftrace' || format === 'console') {
+    if (this.format === 'ftrace' || this.format === 'console') {
       const arch = guestArch(t);
-      if (arch) return { format, arch };
+      if (arch) return { format: this.format, arch };
     }
+    return MORE;
   }
-  return format ? { format } : undefined;
+
+  /** The verdict at the end of the lines read. */
+  end(): Sniffed | undefined {
+    return this.format ? { format: this.format } : undefined;
+  }
 }
