@@ -70,3 +70,29 @@ describe('VtdQemuQueue detail', () => {
     expect(unread.take().map(strip)).toEqual(read.take().map(strip));
   });
 });
+
+describe('VtdQemuQueue descriptor type names', () => {
+  /** The messages and command count of a read head and a descriptor line of type name `type`. */
+  function desc(type: string, low: string): { messages: string[]; commands: number } {
+    const diag = new Diagnostics('q.log');
+    const rows = new EventRows();
+    const q = new VtdQemuQueue(diag, { rows, details: false });
+    [
+      '16092@1795239950.879306:vtd_inv_qi_head read head 0',
+      `16092@1795239950.879308:vtd_inv_desc invalidate desc type ${type} high 0x0 low ${low}`,
+    ].forEach((text, i) => q.feed(parseQemuLogLine(text)!, i + 1));
+    q.end();
+    return { messages: diag.allMessages(), commands: rows.take().filter((e) => e.kind === 'cmd').length };
+  }
+
+  it('checks a name QEMU prints against the low qword', () => {
+    expect(desc('wait', '0x5').messages).toEqual([]);
+    expect(desc('iotlb', '0x5').messages.join('\n')).toContain('type iotlb does not match the low qword');
+  });
+
+  it('takes any other name as it is, also one of Object.prototype', () => {
+    for (const type of ['constructor', 'toString', 'hasOwnProperty', 'bogus']) {
+      expect(desc(type, '0x5')).toEqual({ messages: [], commands: 1 });
+    }
+  });
+});

@@ -34,6 +34,20 @@ export const QEMU_VTD_TYPE_NAMES: Readonly<Record<string, number>> = {
   'device-piotlb': 0x8,
 };
 
+/**
+ * QEMU's type name of each descriptor type (qw0[11:9, 3:0], 0-127), for `desc`'s check: a line's type
+ * name (interned, so the same string object as the name QEMU printed before) compared with the name
+ * of its low qword's type, with no lookup of the name; a name that differs is looked up in
+ * `TYPE_CODES` (a keyed load of an object by a string that is not a constant goes through V8's
+ * megamorphic stub cache, and finds Object.prototype's names).
+ */
+const TYPE_NAME_OF: readonly (string | undefined)[] = (() => {
+  const names = new Array<string | undefined>(128).fill(undefined);
+  for (const [name, code] of Object.entries(QEMU_VTD_TYPE_NAMES)) names[code] = name;
+  return names;
+})();
+const TYPE_CODES: ReadonlyMap<string, number> = new Map(Object.entries(QEMU_VTD_TYPE_NAMES));
+
 /** What QEMU printed about one descriptor, for checks against the codecs. */
 export interface VtdQemuDetail {
   /** `vtd_inv_desc` type name; undefined when QEMU printed no descriptor line. */
@@ -273,10 +287,10 @@ export class VtdQemuQueue extends QueueReader {
     if (this.curSlot < 0 && this.lost) return;
     if (this.curSlot < 0) return this.diag.bad(no, 'descriptor line without a "read head" line before it', 'vtd_inv_desc');
     if (this.curHas) return this.diag.bad(no, `second descriptor line for head ${this.curSlot}`, 'vtd_inv_desc');
-    const code = QEMU_VTD_TYPE_NAMES[type];
     const lo12 = lo0 & 0xfff; // qw0[11:0] holds both parts of the type
     const lowType = ((lo12 >> 5) & 0x70) | (lo12 & 0xf);
-    if (code !== undefined && code !== lowType) {
+    // A name QEMU prints for another type than the low qword's (names and types are one to one)
+    if (type !== TYPE_NAME_OF[lowType] && TYPE_CODES.has(type)) {
       return this.diag.bad(no, `type ${type} does not match the low qword (type ${hex(lowType)})`, 'vtd_inv_desc');
     }
     this.curHas = true;
