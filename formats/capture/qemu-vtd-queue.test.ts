@@ -3,7 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from './events.js';
+import { QemuByteScanner } from './qemu-bytes.js';
 import { parseQemuLogLine } from './qemu-log.js';
+import { VTD_EVENTS } from './qemu-vtd.js';
 import { VtdQemuQueue } from './qemu-vtd-queue.js';
 import { EventRows } from './queue-rows.js';
 import type { Stamp } from './stamp.js';
@@ -94,5 +96,30 @@ describe('VtdQemuQueue descriptor type names', () => {
     for (const type of ['constructor', 'toString', 'hasOwnProperty', 'bogus']) {
       expect(desc(type, '0x5')).toEqual({ messages: [], commands: 1 });
     }
+  });
+});
+
+describe('VtdQemuQueue register-mode reader', () => {
+  it('is warmed up with calls that apply no event', () => {
+    const diag = new Diagnostics('q.log');
+    const rows = new EventRows();
+    const q = new VtdQemuQueue(diag, { rows, details: false });
+    const scanner = new QemuByteScanner(VTD_EVENTS, (event) => q.valuesRead(event), 'registers');
+    const apply = q.scanned(scanner);
+    q.end();
+    expect(rows.take()).toEqual([]);
+    expect(diag.allMessages()).toEqual([]);
+    expect(q.stats).toEqual({ descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 });
+    // and reads lines as before
+    const log = Buffer.from(`${LOG.join('\n')}\n`);
+    let at = 0;
+    LOG.forEach((text, i) => {
+      const code = scanner.scanCode(log, at, at + text.length);
+      at += text.length + 1;
+      expect(code).toBeGreaterThanOrEqual(0);
+      apply(code, i + 1);
+    });
+    q.end();
+    expect(rows.take().map((e) => e.kind)).toEqual(['cmd', 'cmd', 'cmd', 'cmd', 'doorbell']);
   });
 });
