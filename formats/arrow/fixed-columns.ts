@@ -169,10 +169,6 @@ abstract class Fixed {
     if (this.valid !== undefined) throw new Error('counted: a column with nulls');
     this.nonNull = n;
   }
-  protected mark(row: number): void {
-    if (this.valid !== undefined) this.valid[row >> 3]! |= 1 << (row & 7);
-    this.nonNull++;
-  }
   protected reset(n: number): void {
     this.valid?.fill(0, 0, (n + 7) >> 3);
     this.nonNull = 0;
@@ -223,7 +219,9 @@ export class SmallCol extends Fixed {
   /** Row `row` holds `v` (taken mod 2^8, 2^16 or 2^32 as the column's typed array stores it). */
   set(row: number, v: number): void {
     this.values[row] = v;
-    this.mark(row);
+    const valid = this.valid;
+    if (valid !== undefined) valid[row >> 3]! |= 1 << (row & 7);
+    this.nonNull++;
   }
   /** `set(rows[i], v)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, v: number): void {
@@ -343,12 +341,23 @@ export class BigCol extends Fixed {
   }
   set(row: number, v: bigint): void {
     this.values[row] = v;
-    this.mark(row);
+    const valid = this.valid;
+    if (valid !== undefined) valid[row >> 3]! |= 1 << (row & 7);
+    this.nonNull++;
   }
   /** The value whose bits 63..32 are `hi` and 31..0 `lo` (two's complement for Int64), without a BigInt. */
   setHalves(row: number, hi: number, lo: number): void {
-    this.putHalves(row, hi, lo);
-    this.mark(row);
+    const h = this.halves;
+    if (LITTLE_ENDIAN) {
+      h[2 * row] = lo;
+      h[2 * row + 1] = hi;
+    } else {
+      h[2 * row] = hi;
+      h[2 * row + 1] = lo;
+    }
+    const valid = this.valid;
+    if (valid !== undefined) valid[row >> 3]! |= 1 << (row & 7);
+    this.nonNull++;
   }
   /** `set(rows[i], v)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, v: bigint): void {
@@ -359,17 +368,6 @@ export class BigCol extends Fixed {
     this.nonNull += LITTLE_ENDIAN
       ? fillHalves(this.halves, this.valid, rows, from, to, lo, hi)
       : fillHalves(this.halves, this.valid, rows, from, to, hi, lo);
-  }
-  /** Row `row`'s value as halves, in the platform's order (no valid bit). */
-  private putHalves(row: number, hi: number, lo: number): void {
-    const h = this.halves;
-    if (LITTLE_ENDIAN) {
-      h[2 * row] = lo;
-      h[2 * row + 1] = hi;
-    } else {
-      h[2 * row] = hi;
-      h[2 * row + 1] = lo;
-    }
   }
   clear(n: number): void {
     this.values.fill(0n, 0, n);
@@ -402,7 +400,9 @@ export class CodeCol extends Fixed {
   }
   set(row: number, code: number): void {
     this.values[row] = code;
-    this.mark(row);
+    const valid = this.valid;
+    if (valid !== undefined) valid[row >> 3]! |= 1 << (row & 7);
+    this.nonNull++;
   }
   /** `set(rows[i], code)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, code: number): void {

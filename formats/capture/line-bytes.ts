@@ -43,9 +43,20 @@ export class Interner {
       if (k === hit.length) return hit;
     }
     const str = buf.toString('latin1', s, e);
-    if (hit === undefined && this.byHash.size < 1024) this.byHash.set(h, str);
-    return str;
+    if (hit !== undefined || this.byHash.size >= 1024) return str;
+    const kept = internalized(str);
+    this.byHash.set(h, kept);
+    return kept;
   }
+}
+
+/**
+ * `s` as V8's internalized string of its value (the one its string table holds, as a property name
+ * or a literal is): the interner's strings then compare with a literal or with each other by
+ * reference, and a keyed load with one does not look it up in the string table first.
+ */
+function internalized(s: string): string {
+  return Object.keys({ [s]: 0 })[0]!;
 }
 
 /** The hash of bytes `[s, e)` the interner and the QEMU scanner's event table key by (h = h * 31 + byte, 32-bit). */

@@ -3,7 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from './events.js';
+import { QemuByteScanner } from './qemu-bytes.js';
 import { parseQemuLogLine } from './qemu-log.js';
+import { VTD_EVENTS } from './qemu-vtd.js';
 import { VtdQemuQueue } from './qemu-vtd-queue.js';
 import { EventRows } from './queue-rows.js';
 import type { Stamp } from './stamp.js';
@@ -68,5 +70,56 @@ describe('VtdQemuQueue detail', () => {
     expect(unread.details).toEqual([undefined, undefined, undefined, undefined]);
     const strip = (e: object) => ({ ...e, detail: undefined });
     expect(unread.take().map(strip)).toEqual(read.take().map(strip));
+  });
+});
+
+describe('VtdQemuQueue descriptor type names', () => {
+  /** The messages and command count of a read head and a descriptor line of type name `type`. */
+  function desc(type: string, low: string): { messages: string[]; commands: number } {
+    const diag = new Diagnostics('q.log');
+    const rows = new EventRows();
+    const q = new VtdQemuQueue(diag, { rows, details: false });
+    [
+      '16092@1795239950.879306:vtd_inv_qi_head read head 0',
+      `16092@1795239950.879308:vtd_inv_desc invalidate desc type ${type} high 0x0 low ${low}`,
+    ].forEach((text, i) => q.feed(parseQemuLogLine(text)!, i + 1));
+    q.end();
+    return { messages: diag.allMessages(), commands: rows.take().filter((e) => e.kind === 'cmd').length };
+  }
+
+  it('checks a name QEMU prints against the low qword', () => {
+    expect(desc('wait', '0x5').messages).toEqual([]);
+    expect(desc('iotlb', '0x5').messages.join('\n')).toContain('type iotlb does not match the low qword');
+  });
+
+  it('takes any other name as it is, also one of Object.prototype', () => {
+    for (const type of ['constructor', 'toString', 'hasOwnProperty', 'bogus']) {
+      expect(desc(type, '0x5')).toEqual({ messages: [], commands: 1 });
+    }
+  });
+});
+
+describe('VtdQemuQueue register-mode reader', () => {
+  it('is warmed up with calls that apply no event', () => {
+    const diag = new Diagnostics('q.log');
+    const rows = new EventRows();
+    const q = new VtdQemuQueue(diag, { rows, details: false });
+    const scanner = new QemuByteScanner(VTD_EVENTS, (event) => q.valuesRead(event), 'registers');
+    const apply = q.scanned(scanner);
+    q.end();
+    expect(rows.take()).toEqual([]);
+    expect(diag.allMessages()).toEqual([]);
+    expect(q.stats).toEqual({ descriptors: 0, unknownType: 0, doorbells: 0, acks: 0 });
+    // and reads lines as before
+    const log = Buffer.from(`${LOG.join('\n')}\n`);
+    let at = 0;
+    LOG.forEach((text, i) => {
+      const code = scanner.scanCode(log, at, at + text.length);
+      at += text.length + 1;
+      expect(code).toBeGreaterThanOrEqual(0);
+      apply(code, i + 1);
+    });
+    q.end();
+    expect(rows.take().map((e) => e.kind)).toEqual(['cmd', 'cmd', 'cmd', 'cmd', 'doorbell']);
   });
 });

@@ -38,6 +38,10 @@ export class RingWatch {
     this.rejected = new Uint8Array(entries);
     this.prod = start;
     this.cons = start;
+    // Stored twice, so that V8 does not take the field for a constant (it is until a second store):
+    // code compiled with it folded in was thrown away at the first queue setup (`reset`).
+    this.stoppedAt = start;
+    this.stoppedAt = undefined;
   }
 
   /** Overruns found, each naming its doorbell (at most 20, then a count). */

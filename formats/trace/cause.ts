@@ -154,10 +154,13 @@ export class CauseWatch {
 }
 
 /**
- * Pages the scratch watch of `primedCauseWatch` maps per domain: enough for its PageSet to grow (from
- * 64 slots, at half full) and for removals to move entries back over the slot they free.
+ * Pages the scratch watch of `primedCauseWatch` maps per domain: enough for its PageSet to grow twice
+ * (64 -> 128 -> 256 slots, at half full) and for removals to move entries back over the slot they
+ * free. Every ingest pays for it: 200 took ~25 M instructions of a 2 KB log's ~1,040 M (run in the
+ * interpreter, and TurboFan compiled `commandOf` inside it); with 48, `commandOf` still deoptimized
+ * once on big.log, with 66 and 100 not (--trace-deopt).
  */
-const PRIMING_PAGES = 200;
+const PRIMING_PAGES = 100;
 
 /**
  * A new CauseWatch, once `commandOf` has run each of its branches on a scratch watch that is then
