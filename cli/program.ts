@@ -10,6 +10,16 @@ import { startEarly } from '../analyzers/sql-engine/index.js';
 import type { SqlCliOptions } from './commands/sql.js';
 import type { ReplayCliOptions } from './commands/replay.js';
 
+/**
+ * The action of `replay` and `compare`: bare hardware's thread starts first, so its start-up
+ * overlaps loading the command and the engine.
+ */
+const replayAction = (command: 'replayCommand' | 'compareCommand') =>
+  action(async (inputs: string[], opts: ReplayCliOptions) => {
+    const early = (await import('./commands/replay-early.js')).bareEarly(inputs, opts);
+    return (await import('./commands/replay.js'))[command](inputs, opts, early);
+  });
+
 const INPUT_HELP =
   'a trace (.arrow), capture files of one run or a JSONL scenario (ingested on the fly), or a replay output folder (its trace)';
 
@@ -103,24 +113,13 @@ const DECLARE: Readonly<Record<string, (program: Command) => void>> = {
     addOptions(program.command('replay'), 'replay')
       .description('replay a trace under mediation policies; write host_ops, completions, violations, summary tables')
       .argument('<inputs...>', INPUT_HELP)
-      .action(
-        action(async (inputs: string[], opts: ReplayCliOptions) => {
-          // Bare hardware's thread starts first: its start-up overlaps loading the command and the engine.
-          const early = (await import('./commands/replay-early.js')).bareEarly(inputs, opts);
-          return (await import('./commands/replay.js')).replayCommand(inputs, opts, early);
-        }),
-      );
+      .action(replayAction('replayCommand'));
   },
   compare: (program) => {
     addOptions(program.command('compare'), 'compare')
       .description('replay a trace under mediation policies and print them side by side: correctness and cost')
       .argument('<inputs...>', INPUT_HELP)
-      .action(
-        action(async (inputs: string[], opts: ReplayCliOptions) => {
-          const early = (await import('./commands/replay-early.js')).bareEarly(inputs, opts);
-          return (await import('./commands/replay.js')).compareCommand(inputs, opts, early);
-        }),
-      );
+      .action(replayAction('compareCommand'));
   },
   timeline: (program) => {
     addOptions(program.command('timeline'), 'timeline')

@@ -34,6 +34,19 @@ export function cli(...args: string[]): CliResult {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The built-in modules the CLI loaded running `args` (`process.moduleLoadList` at its exit, as
+ * `NativeModule <name>` entries): what a start-up cost test looks for. The run must succeed.
+ */
+export function cliBuiltins(...args: string[]): string[] {
+  const atExit = `process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)))`;
+  const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, CLI, ...args], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`invtrace ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stderr) as string[];
+}
+
 /** The ingest inputs of each real capture run: the QEMU log (plus, for the scalable run, the guest
  * trace, which alone has the PASID descriptors' words; samples/captures/README.md caveats). */
 export const CAPTURE_RUNS = {

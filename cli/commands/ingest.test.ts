@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { capture, CLI, cli, haveCaptures, tempDir } from '../../test/helpers.js';
+import { capture, CLI, cli, cliBuiltins, haveCaptures, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();
 let n = 0;
@@ -92,14 +92,7 @@ describe.skipIf(!haveCaptures)('modules the ingest command loads', () => {
   }, 60_000);
 
   it('a plain QEMU log loads neither zlib nor child_process (formats/lines.ts, rolldown.config.js); gzip loads zlib', () => {
-    const builtins = (...args: string[]) => {
-      const atExit = `process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)))`;
-      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, CLI, ...args], {
-        encoding: 'utf8',
-      });
-      expect(r.status).toBe(0);
-      return (JSON.parse(r.stderr) as string[]).filter((m) => /^NativeModule (zlib|child_process)$/.test(m));
-    };
+    const builtins = (...args: string[]) => cliBuiltins(...args).filter((m) => /^NativeModule (zlib|child_process)$/.test(m));
     const plain = write('plain.log', linesOf('qemu-vtd-scalable-strict.log.gz'));
     expect(builtins('ingest', plain, '-o', out(), '--json')).toEqual([]);
     expect(builtins('ingest', capture('qemu-vtd-scalable-strict.log.gz'), '-o', out(), '--json')).toEqual(['NativeModule zlib']);

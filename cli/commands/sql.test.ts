@@ -9,7 +9,7 @@ import { readParquet } from 'parquet-wasm';
 import { tableFromIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../formats/ingest/ingest.js';
-import { CAPTURES, CLI, cli, ROOT, tempDir } from '../../test/helpers.js';
+import { CAPTURES, CLI, cli, cliBuiltins, ROOT, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();
 
@@ -297,15 +297,7 @@ describe('start-up', () => {
   });
 
   it("loads no child_process for --version: commander's require of it is made lazy (rolldown.config.js)", () => {
-    const builtins = (...args: string[]) => {
-      const atExit = `process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)))`;
-      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, CLI, ...args], {
-        encoding: 'utf8',
-      });
-      expect(r.status).toBe(0);
-      return JSON.parse(r.stderr) as string[];
-    };
-    const loaded = builtins('--version');
+    const loaded = cliBuiltins('--version');
     expect(loaded).toContain('NativeModule path'); // the list is the one the CLI ran with
     expect(loaded.filter((m) => /child_process|dgram/.test(m))).toEqual([]); // (net: stdout is a pipe here)
   });
