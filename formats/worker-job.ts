@@ -4,9 +4,10 @@
 // error; a thread that exits before settling fails the job. Used by replay's policy shares
 // (replay/parallel.ts), ci's traces (analyzers/ci/run.ts) and the TUI's jobs (cli/tui/jobs/jobs.ts).
 
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { WorkerOptions } from 'node:worker_threads';
 import { packageRoot } from './paths.js';
 import { InputFault, type InputError } from './result.js';
 
@@ -74,6 +75,9 @@ export function workerJob<M extends { readonly type: string }>(
 ): WorkerJob<Extract<M, { readonly type: 'done' }>> {
   type Done = Extract<M, { readonly type: 'done' }>;
   type Note = Exclude<M, { readonly type: 'done' | 'error' }>;
+  // Loaded here, not at import: a command that makes no worker (a plain ingest) skips the module (~11 M
+  // instructions). `workerJob` is synchronous, so it is required, not imported.
+  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const worker = new Worker(script, options);
   let settled = false;
   const done = new Promise<Done>((resolve, reject) => {

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
+import { capture, cliBuiltins, haveCaptures, tempDir } from '../../test/helpers.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { InputFault } from '../result.js';
 import { decodeEvents, encodeEvents } from './event-wire.js';
@@ -88,6 +88,21 @@ describe.skipIf(!haveCaptures)('the QEMU side read in a worker thread', () => {
     const strict = await fault(p, false, true);
     expect(strict).toMatch(new RegExp(`garbled\\.log:${k + 1}: `));
     expect(await fault(p, true, true)).toBe(strict);
+  }, 60_000);
+});
+
+describe.skipIf(!haveCaptures)('node:worker_threads is loaded only for a worker (qemu-side.ts, worker-job.ts)', () => {
+  // (With a worker, the worker's own list joins stderr too: the tests above cover that path.)
+  const threads = (file: string) => {
+    process.env.INVTRACE_INGEST_WORKER = '0';
+    return cliBuiltins('ingest', file, '-o', out()).filter((m) => m === 'NativeModule worker_threads');
+  };
+
+  it('a plain and a gzip VT-d log read in this thread load none', () => {
+    const plain = join(dir, 'plain.log');
+    writeFileSync(plain, gunzipSync(readFileSync(capture('qemu-vtd-legacy-strict.log.gz'))));
+    expect(threads(plain)).toEqual([]);
+    expect(threads(capture('qemu-vtd-scalable-strict.log.gz'))).toEqual([]);
   }, 60_000);
 });
 

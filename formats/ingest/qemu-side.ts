@@ -17,7 +17,7 @@
 // IN_FLIGHT batches wait for this thread (a shared credit counter the worker waits on), so memory
 // stays flat whatever the size of the log.
 
-import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
+import type { MessagePort, Transferable } from 'node:worker_threads';
 import type { Arch } from '../codec/table.js';
 import type { CaptureEvent, Diagnostics, DiagnosticsState } from '../capture/events.js';
 import type { Progress } from '../capture/guest-trace.js';
@@ -34,7 +34,7 @@ import { readLineChunks, type LineChunk } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import { decodeEvents, type Wire } from './event-wire.js';
-import { QemuVtdItems } from './qemu-items.js';
+import type { QemuVtdItems } from './qemu-items.js';
 import { BatchOrder, replayRows, type RowBatch } from './row-wire.js';
 
 /**
@@ -180,6 +180,7 @@ async function* workerMessages(
 ): AsyncGenerator<Extract<QemuWorkerMessage, { type: 'batch' | 'rows' }>, Extract<QemuWorkerMessage, { type: 'done' }>> {
   const credits = new Int32Array(data.credits);
   credits[0] = IN_FLIGHT;
+  const { Worker } = await import('node:worker_threads');
   const worker = new Worker(workerScript(import.meta.url, 'formats/ingest/qemu-worker.js'), { workerData: data, transferList });
   const inbox: QemuWorkerMessage[] = [];
   let failure: Error | undefined;
@@ -281,6 +282,7 @@ export async function readVtdLogPipelined(
   progress?: Progress,
   opts: PipelineOptions = {},
 ): Promise<void> {
+  const { MessageChannel } = await import('node:worker_threads');
   const returns = new MessageChannel();
   const data: QemuWorkerData = {
     mode: 'rows',
