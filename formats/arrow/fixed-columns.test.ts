@@ -205,6 +205,47 @@ describe('fixed columns: rows filled with one value', () => {
   });
 });
 
+// A trace's op, role and cache codes filled in one walk (`CodeCol.fillTriple`: cache only where
+// its code is not -1; role's valid bits copied from op's, `nullsOf`) against the three columns
+// written row by row with `set`, in the batches and row groups above.
+describe('fixed columns: three code columns filled in one walk', () => {
+  const groups = [
+    [[4, 0], [2]],
+    [[1], [3, 0, 4]],
+    [[], [2, 0]],
+  ];
+
+  it('the bytes of `set` row by row for op, role and cache, cache left where its code is -1', () => {
+    const cols = () => [new CodeCol(5, true, true), new CodeCol(5, true, true), new CodeCol(5, true, true)] as const;
+    const byRow = cols();
+    const filled = cols();
+    const want: ReturnType<typeof bytesOf>[][] = [];
+    const got: ReturnType<typeof bytesOf>[][] = [];
+    [5, 5, 3].forEach((n, b) => {
+      const rows = Int32Array.from(groups[b]!.flat());
+      let from = 0;
+      groups[b]!.forEach((g, j) => {
+        const v = 10 * b + j + 1;
+        // codes 0 among them: cache 0 (v = 12) is a value, -1 none
+        const codes = [v % 4, (v + 1) % 5, j === 0 ? -1 : v % 3];
+        for (const r of g) codes.forEach((x, k) => x >= 0 && byRow[k]!.set(r, x));
+        CodeCol.fillTriple(filled[0], filled[1], filled[2], rows, from, from + g.length, codes[0]!, codes[1]!, codes[2]!);
+        from += g.length;
+      });
+      filled[1].nullsOf(filled[0], n);
+      want.push(byRow.map((c) => taken(c, n)));
+      got.push(filled.map((c) => taken(c, n)));
+    });
+    // cache has null rows where op has values
+    expect(want.map((x) => [x[0]!.nulls, x[2]!.nulls])).toEqual([
+      [2, 4],
+      [1, 2],
+      [1, 1],
+    ]);
+    expect(got).toEqual(want);
+  });
+});
+
 // Columns allocated for fewer rows than the batch and grown as rows come (`grow`, the trace
 // builder's `room`) against full-size ones: the same bytes per batch, reusing or not (a grown
 // array keeps its rows and holds zeros past them, as a full-size one does), and a trace builder

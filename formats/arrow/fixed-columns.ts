@@ -21,10 +21,12 @@
 //
 // Many rows that take one value (a trace builder's row template) can be written at once, `fill`:
 // the rows listed, each as `set` would write it (value, valid bit, count), in a loop over one
-// column's arrays. A column without nulls whose rows mostly hold one value (a trace's kind, origin,
-// inferred) can be preset to it for the batch's rows (`preset`), the others written by `put`
-// (value only), and its count set once the batch is complete (`counted`); a row number column
-// is written at the end, `sequence`.
+// column's arrays; three code columns in one walk of the rows (`CodeCol.fillTriple`: a trace's op,
+// role and cache), the second's valid bits copied from the first's at the end (`nullsOf`). A
+// column without nulls whose rows mostly hold one value (a trace's kind, origin, inferred) can be
+// preset to it for the batch's rows (`preset`), the others written by `put` (value only), and its
+// count set once the batch is complete (`counted`); a row number column is written at the end,
+// `sequence`.
 //
 // A finished batch is plain data (formats/arrow/ipc-model.ts ColumnChunk: length, null count,
 // bitmap, values), written by formats/arrow/ipc-file-sink.ts or made apache-arrow Data by
@@ -312,6 +314,37 @@ function fillCodes(values: Int16Array, valid: Uint8Array | undefined, rows: Int3
   return to - from;
 }
 
+/**
+ * `fillCodes` of `va` (with valid bits), the values of `vb` in the same rows, and, when `c >= 0`,
+ * `fillCodes` of `vc` (`CodeCol.fillTriple`).
+ */
+function fillCodeTriple(
+  va: Int16Array,
+  valid: Uint8Array | undefined,
+  vb: Int16Array,
+  vc: Int16Array,
+  validC: Uint8Array | undefined,
+  rows: Int32Array,
+  from: number,
+  to: number,
+  a: number,
+  b: number,
+  c: number,
+): number {
+  for (let i = from; i < to; i++) {
+    const r = rows[i]!;
+    va[r] = a;
+    vb[r] = b;
+    const bit = 1 << (r & 7);
+    if (valid !== undefined) valid[r >> 3]! |= bit;
+    if (c >= 0) {
+      vc[r] = c;
+      if (validC !== undefined) validC[r >> 3]! |= bit;
+    }
+  }
+  return to - from;
+}
+
 /** 64-bit integers. */
 export class BigCol extends Fixed {
   private values: BigUint64Array | BigInt64Array;
@@ -407,6 +440,39 @@ export class CodeCol extends Fixed {
   /** `set(rows[i], code)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, code: number): void {
     this.nonNull += fillCodes(this.values, this.valid, rows, from, to, code);
+  }
+  /**
+   * `a.fill(rows, from, to, codeA)`, the values of `b.fill(rows, from, to, codeB)` and, when
+   * `codeC >= 0`, `c.fill(rows, from, to, codeC)`: one walk of the rows for a trace's op, role and
+   * cache. `a` and `b` must be written in the same rows only (every row template writes op and
+   * role): `b`'s valid bits are `a`'s, copied once the batch is written (`nullsOf`); its count is
+   * added here.
+   */
+  static fillTriple(
+    a: CodeCol,
+    b: CodeCol,
+    c: CodeCol,
+    rows: Int32Array,
+    from: number,
+    to: number,
+    codeA: number,
+    codeB: number,
+    codeC: number,
+  ): void {
+    const n = to - from;
+    a.nonNull += fillCodeTriple(a.values, a.valid, b.values, c.values, c.valid, rows, from, to, codeA, codeB, codeC);
+    b.nonNull += n;
+    if (codeC >= 0) c.nonNull += n;
+  }
+  /**
+   * The first `n` rows' valid bits copied from `a`'s: when `fillPair(a, this, ...)` wrote every row
+   * either holds, this column's bits are `a`'s (one copy of the bytes instead of a bit per row).
+   */
+  nullsOf(a: CodeCol, n: number): void {
+    const mine = this.valid;
+    const theirs = a.valid;
+    if (mine === undefined || theirs === undefined) throw new Error('nullsOf: columns without nulls');
+    mine.set(theirs.subarray(0, (n + 7) >> 3));
   }
   /** Row `row`'s code, not counted (`counted`; no valid bit). */
   put(row: number, code: number): void {

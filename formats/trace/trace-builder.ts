@@ -525,6 +525,8 @@ export class TraceBuilder {
     groupStarts(start, at, k);
     placeRows(ids, n, at, rows);
     for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+    // role is written in op's rows only (`fillTemplate`): its valid bits are op's, one copy of the bytes.
+    this.c.role.nullsOf(this.c.op, n);
     const byOp = this.halfRowsByOp;
     for (let i = 0; i < k; i++) {
       const t = T[i]!;
@@ -539,10 +541,10 @@ export class TraceBuilder {
   /** Writes template `t`'s values into the rows `rows[from, to)`. */
   private fillTemplate(t: RowTemplate, rows: Int32Array, from: number, to: number): void {
     const c = this.c;
-    c.op.fill(rows, from, to, t.op);
+    // op, role and cache in one walk; every template writes op and role, and nothing else does
+    // (role's valid bits are copied from op's, `expandTemplates`).
+    CodeCol.fillTriple(c.op, c.role, c.cache, rows, from, to, t.op, t.role, t.cache);
     if (t.error >= 0) c.error.fill(rows, from, to, t.error);
-    c.role.fill(rows, from, to, t.role);
-    if (t.cache >= 0) c.cache.fill(rows, from, to, t.cache);
     if (t.range !== undefined) {
       c.rangeBase.fill(rows, from, to, t.range.base);
       c.rangeBytes.fill(rows, from, to, t.range.bytes);
