@@ -465,8 +465,8 @@ export class CodeCol extends Fixed {
     if (codeC >= 0) c.nonNull += n;
   }
   /**
-   * The first `n` rows' valid bits copied from `a`'s: when `fillPair(a, this, ...)` wrote every row
-   * either holds, this column's bits are `a`'s (one copy of the bytes instead of a bit per row).
+   * The first `n` rows' valid bits copied from `a`'s: when `fillTriple(a, this, ...)` wrote every
+   * row either holds, this column's bits are `a`'s (one copy of the bytes instead of a bit per row).
    */
   nullsOf(a: CodeCol, n: number): void {
     const mine = this.valid;
