@@ -1,14 +1,14 @@
 // AtomicFile's writes of many chunks at once (`writeAll`, an Arrow batch's buffers in one writev):
 // the bytes of the chunks in order, whatever prefix each writev call writes (partial writes end
 // inside a chunk, at its end, or on an empty one), IOV_MAX buffers a call at most; and the holes
-// left for long runs of buffers known to be zero (the same bytes, fewer blocks on disk); and a
+// left for long runs of buffers that hold only zeros (the same bytes, fewer blocks on disk); and a
 // target that is a pipe or a device, written in place rather than replaced by a renamed file.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AtomicFile, HOLE_MIN, writeChunks, writeFileAtomic } from './atomic.js';
+import { AtomicFile, allZero, HOLE_MIN, writeChunks, writeFileAtomic } from './atomic.js';
 
 /** Chunks of 0-9 bytes (some empty), each byte its running index mod 251. */
 function chunks(count: number): Uint8Array[] {
@@ -59,7 +59,7 @@ describe('AtomicFile.writeAll', () => {
   });
 });
 
-describe('AtomicFile.writeAll with a zero buffer', () => {
+describe('AtomicFile.writeAll with holes allowed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'invtrace-holes-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   /** 512-byte blocks the file takes on disk (after the data is on its way: `stat` counts delayed allocation too). */
@@ -74,9 +74,9 @@ describe('AtomicFile.writeAll with a zero buffer', () => {
     const f = new AtomicFile(a);
     f.writeAll(pieces(zero), zero);
     f.commit();
-    // The same chunks, with the zeros in a buffer the writer is not told about: written out.
+    // The same chunks, written by a caller that does not allow holes (no `zero`): written out.
     const g = new AtomicFile(b);
-    g.writeAll(pieces(new ArrayBuffer(HOLE_MIN)), zero);
+    g.writeAll(pieces(zero));
     g.commit();
     const want = concat(pieces(zero));
     expect(f.bytes).toBe(want.length);
@@ -84,6 +84,30 @@ describe('AtomicFile.writeAll with a zero buffer', () => {
     expect(readFileSync(b).equals(want)).toBe(true);
     // 4 KiB + 64 KiB + 4 KiB: the hole spares the 64 KiB (128 blocks) that the flat file holds.
     expect(blocks(b) - blocks(a)).toBeGreaterThanOrEqual(128);
+  });
+
+  it('leaves a hole for chunks of their own that hold only zeros, not for one with a byte set', () => {
+    const [a, b] = [join(dir, 'own.bin'), join(dir, 'set.bin')];
+    // The zeros in buffers of their own (a column whose every row is 0), not views of `zero`.
+    const own = () => [data(4096, 1), new Uint8Array(HOLE_MIN / 2), new Uint8Array(HOLE_MIN / 2), data(4096, 2)];
+    const f = new AtomicFile(a);
+    f.writeAll(own(), zero);
+    f.commit();
+    // The same, but the second zero chunk's last byte is 1: the run is HOLE_MIN / 2 and written.
+    const set = own();
+    set[2]![HOLE_MIN / 2 - 1] = 1;
+    const g = new AtomicFile(b);
+    g.writeAll(set, zero);
+    g.commit();
+    expect(readFileSync(a).equals(concat(own()))).toBe(true);
+    expect(readFileSync(b).equals(concat(set))).toBe(true);
+    expect(blocks(b) - blocks(a)).toBeGreaterThanOrEqual(128);
+    // allZero compares past its 64 KiB of zeros, and sees the last byte of a longer chunk.
+    const long = new Uint8Array(3 * HOLE_MIN + 5);
+    expect(allZero(long)).toBe(true);
+    long[long.length - 1] = 1;
+    expect(allZero(long)).toBe(false);
+    expect(allZero(new Uint8Array(0))).toBe(true);
   });
 
   it('writes a shorter run of zeros, and a run at the end sets the length', () => {

@@ -2,8 +2,9 @@
 // place when complete, so no stage ever reads a half-written file. A command that writes one for
 // long (ingest) removes the temporary files still open when a signal ends it (`removeTempsOnSignal`):
 // the one process-wide record here is of those files, since a signal ends the whole process.
-// A long run of buffers known to hold only zeros (`writeAll`'s `zero`) is not written: the file gets
-// a hole there, which reads as the same zeros, and the kernel neither allocates nor copies its pages.
+// A long run of buffers that hold only zeros is not written when the caller allows holes (`writeAll`'s
+// `zero`): the file gets a hole there, which reads as the same zeros, and the kernel neither
+// allocates nor copies its pages.
 // A target that exists and is neither a regular file nor a folder (/dev/null, a FIFO, a terminal)
 // is written in place, in order: renaming a file over it would replace the device or the pipe.
 
@@ -69,6 +70,19 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
  */
 export const HOLE_MIN = 64 * 1024;
 
+/** Zeros a chunk is compared with, HOLE_MIN bytes at a time. */
+const ZEROS = new Uint8Array(HOLE_MIN);
+
+/** Whether `chunk` holds only zeros: memcmp, which stops at the first byte that is not. */
+export function allZero(chunk: Uint8Array): boolean {
+  const n = chunk.byteLength;
+  for (let at = 0; at < n; at += HOLE_MIN) {
+    const end = Math.min(n, at + HOLE_MIN);
+    if (Buffer.compare(chunk.subarray(at, end), ZEROS.subarray(0, end - at)) !== 0) return false;
+  }
+  return true;
+}
+
 /**
  * A file written in pieces and published by `commit()`; `abort()` leaves nothing behind. A target
  * that is a device or a pipe (`inPlace`) is written in place, without holes, and `tmp` is the target.
@@ -97,8 +111,10 @@ export class AtomicFile {
 
   /**
    * The chunks in order, in as few system calls as they allow (`writeChunks`). `zero`: an
-   * ArrayBuffer that holds only zeros; a run of chunks that view it, HOLE_MIN bytes or more, is
-   * skipped, leaving a hole (the same bytes when read).
+   * ArrayBuffer that holds only zeros, given when the file may have holes. A run of chunks,
+   * HOLE_MIN bytes or more, each viewing `zero` or holding only zeros (`allZero`: a trace's columns
+   * whose every row is 0, such as a VT-d descriptor's unused words), is then skipped, leaving a
+   * hole (the same bytes when read). Without `zero` every byte is written.
    */
   writeAll(chunks: readonly Uint8Array[], zero?: ArrayBufferLike): void {
     if (this.fd === undefined) throw new Error(`write after close: ${this.target}`);
@@ -107,7 +123,7 @@ export class AtomicFile {
       for (let i = 0; i < chunks.length;) {
         let j = i;
         let run = 0;
-        while (j < chunks.length && chunks[j]!.buffer === zero) run += chunks[j++]!.byteLength;
+        while (j < chunks.length && (chunks[j]!.buffer === zero || allZero(chunks[j]!))) run += chunks[j++]!.byteLength;
         if (run < HOLE_MIN) {
           i = j === i ? i + 1 : j;
           continue;

@@ -3,8 +3,8 @@
 // loading apache-arrow: the magic, the dictionaries (at the first batch: each dictionary of the
 // schema once, in field order), then per batch its RecordBatch message and body, in one writev
 // (formats/atomic.ts). The batch's buffers are written out before `write` returns, so a builder may
-// reuse them (formats/arrow/fixed-columns.ts); long runs of the buffers that view the batch's
-// `zeros` are left as holes.
+// reuse them (formats/arrow/fixed-columns.ts); long runs of buffers that hold only zeros (views of
+// the batch's `zeros`, or columns whose every row is 0) are left as holes.
 //
 // The schema (with its metadata: the trace header) lives only in the footer, as in apache-arrow's
 // file writer: a header learnt at the end (ingest's counts and notes) is written by `commit(schema)`,
