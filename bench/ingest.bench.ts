@@ -10,6 +10,8 @@
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
 //     skips the large one), and the ~990 MB ingest / mawk (one run each)
+//   - node's own start (`node -e 0`) / mawk; where NODE_EXTRA_CA_CERTS is set, which has node parse
+//     that certificate file at every start, the start and the plain ingest also without it
 //   - the limits of the design, measured in the same run (bench/ingest-floor.ts, a node process of
 //     its own like an ingest): node reading the plain file once (blocking 1 MiB reads, lines found
 //     with indexOf) / mawk, and node inflating the gzip file alone (a createGunzip stream) /
@@ -226,6 +228,32 @@ export const benches: readonly Bench[] = [
           unit: 'x',
           note: `${read.seconds.toFixed(2)} s (every byte in a JS loop: ${readBytes.seconds.toFixed(2)} s); limit of the design, goal <= 3${cpuRatio(read.cpu, m?.cpu)}`,
         });
+
+        // node's own start, which every ingest pays and mawk does not. Where NODE_EXTRA_CA_CERTS is
+        // set (a sandbox or a company network that adds its certificate authorities), node reads and
+        // parses that file at every start, before any script runs (~40 ms for ~140 certificates
+        // here); an empty value skips it. The start and the plain ingest are then also timed
+        // without it, so that the ratio can be read for a machine that does not set it.
+        const start = timeCmd(process.execPath, ['-e', '0'], PEER_REPS)!;
+        const extraCa = process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: '' } : undefined;
+        const bareStart = extraCa !== undefined ? timeCmd(process.execPath, ['-e', '0'], PEER_REPS, extraCa) : undefined;
+        out.push({
+          name: `node starting (node -e 0) / mawk`,
+          value: m !== undefined ? start.seconds / m.seconds : NaN,
+          unit: 'x',
+          note:
+            `${start.seconds.toFixed(3)} s` +
+            (bareStart !== undefined ? `; ${bareStart.seconds.toFixed(3)} s without NODE_EXTRA_CA_CERTS, which is set here` : ''),
+        });
+        if (extraCa !== undefined) {
+          const bare = timeIngest([big], arrow, REPS, extraCa);
+          out.push({
+            name: `${label}: plain without NODE_EXTRA_CA_CERTS / mawk`,
+            value: m !== undefined ? bare.seconds / m.seconds : NaN,
+            unit: 'x',
+            note: `${bare.seconds.toFixed(2)} s (the environment's certificates not read at node's start)${cpuRatio(bare.cpu, m?.cpu)}`,
+          });
+        }
 
         // The QEMU log read in two stages (INVTRACE_INGEST_WORKER=1, formats/ingest/qemu-side.ts
         // readVtdLogPipelined: a worker thread reads and runs the queue, this one writes), which
