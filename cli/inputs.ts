@@ -14,6 +14,7 @@ import type { IngestSummary } from '../formats/ingest/ingest.js';
 import { InputFault } from '../formats/result.js';
 import { runName } from '../formats/run-name.js';
 import { UsageError } from './run.js';
+import { writeErr } from './stdio.js';
 
 /** What a command can take. `replay-folder` alone means the folder's results; `folder-trace` means a replay folder stands for the trace its replay.json names. */
 export type Accept = 'trace' | 'captures' | 'replay-folder' | 'folder-trace' | 'dataset' | 'folder';
@@ -199,7 +200,7 @@ export async function resolveInputs(spec: InputSpec, paths: readonly string[], o
         throw e;
       }
       const temporary = temp !== undefined && out.startsWith(temp);
-      if (opts.summary !== false) process.stderr.write(`${ingestLine(summary, out, temporary)}\n`);
+      if (opts.summary !== false) writeErr(`${ingestLine(summary, out, temporary)}\n`);
       ingestedRuns.push({ trace: out, from: files, summary });
       traces.push(out);
     }

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OPTIONS as GEN_OPTIONS } from '../samples/gen/options.js';
 import { COMMANDS, commandOptions, flagsWithArg, OPTIONS, resolveOption, type CommandName, type ResolvedOption } from './options.js';
+import { writeOut } from './stdio.js';
 
 export const BEGIN = '<!-- invtrace options: begin -->';
 export const END = '<!-- invtrace options: end -->';
@@ -106,14 +107,14 @@ export function withOptionsTable(readme: string, table: string): string {
 async function main(argv: readonly string[]): Promise<void> {
   const table = await optionsMarkdown();
   if (!argv.includes('--write')) {
-    process.stdout.write(`${table}\n`);
+    writeOut(`${table}\n`);
     return;
   }
   const file = join(resolve(import.meta.dirname, '../..'), 'README.md');
   const next = withOptionsTable(readFileSync(file, 'utf8'), table);
   writeFileSync(`${file}.tmp`, next);
   renameSync(`${file}.tmp`, file);
-  process.stdout.write(`${file}: option table written (${table.split('\n').length - 2} rows)\n`);
+  writeOut(`${file}: option table written (${table.split('\n').length - 2} rows)\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main(process.argv.slice(2));

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { addOptions } from './options.js';
 import { action, EXIT_BAD_INPUT } from './run.js';
+import { writeErr, writeOut } from './stdio.js';
 import { declareGen } from './commands/gen.js';
 import { startEarly } from '../analyzers/sql-engine/index.js';
 import type { SqlCliOptions } from './commands/sql.js';
@@ -36,6 +37,9 @@ export function buildProgram(invoked?: string): Command {
     .description('Record, replay and analyze guest IOMMU invalidation traffic (Arm SMMUv3 CMDQ, Intel VT-d QI).')
     .version(process.env.npm_package_version ?? versionFallback(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    // Version, help and usage errors through write(2) where stdout or stderr is a file or a pipe
+    // (cli/stdio.ts); commander still asks node's streams for a terminal's width and colours.
+    .configureOutput({ writeOut, writeErr })
     .exitOverride((err) => {
       // Usage errors exit 2 (bad input); help and version exit 0.
       process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT);

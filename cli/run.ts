@@ -2,6 +2,7 @@
 // failed check exits 1; a bug prints "internal error" (the stack only with INVTRACE_DEBUG=1).
 
 import { InputFault } from '../formats/result.js';
+import { writeErr, writeOut } from './stdio.js';
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
@@ -12,17 +13,17 @@ export class UsageError extends Error {}
 
 export function reportError(e: unknown): number {
   if (e instanceof InputFault) {
-    process.stderr.write(`invtrace: ${e.message}\n`);
+    writeErr(`invtrace: ${e.message}\n`);
     return EXIT_BAD_INPUT;
   }
   if (e instanceof UsageError) {
-    process.stderr.write(`invtrace: ${e.message}\n`);
+    writeErr(`invtrace: ${e.message}\n`);
     return EXIT_BAD_INPUT;
   }
   const err = e as NodeJS.ErrnoException | null | undefined; // anything can be thrown, even null
   if (err?.code === 'EPIPE') return EXIT_OK; // stdout closed (| head)
-  process.stderr.write(`invtrace: internal error: ${err?.message ?? String(e)}\n`);
-  if (process.env.INVTRACE_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+  writeErr(`invtrace: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.INVTRACE_DEBUG) writeErr(`${err?.stack ?? ''}\n`);
   return EXIT_INTERNAL;
 }
 
@@ -41,5 +42,5 @@ export function action<A extends unknown[]>(body: (...args: A) => Promise<number
 
 /** Writes to stdout, ignoring a closed pipe. */
 export function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  writeOut(text.endsWith('\n') ? text : `${text}\n`);
 }

@@ -36,16 +36,27 @@ export function cli(...args: string[]): CliResult {
 
 /**
  * The built-in modules the CLI loaded running `args` (`process.moduleLoadList` at its exit, as
- * `NativeModule <name>` entries): what a start-up cost test looks for. The run must succeed.
+ * `NativeModule <name>` entries): what a start-up cost test looks for. The run must succeed. stdout
+ * is a pipe, or /dev/null with `stdout: 'ignore'`. The list is taken before anything is written, and
+ * written with fs.writeSync taken through `require`, so that the hook itself makes no stderr stream
+ * and builds no ES namespace of node:fs (either would load the stream modules).
  */
-export function cliBuiltins(...args: string[]): string[] {
-  const atExit = `process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)))`;
+export function cliBuiltinsWith(opts: { stdout?: 'pipe' | 'ignore' }, ...args: string[]): string[] {
+  const atExit = [
+    "import { createRequire } from 'node:module';",
+    "const { writeSync } = createRequire('/')('node:fs');",
+    "process.on('exit', () => { const loaded = JSON.stringify(process.moduleLoadList); writeSync(2, loaded); });",
+  ].join('');
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, CLI, ...args], {
     encoding: 'utf8',
+    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
   });
   if (r.status !== 0) throw new Error(`invtrace ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stderr) as string[];
 }
+
+/** `cliBuiltinsWith` with stdout a pipe. */
+export const cliBuiltins = (...args: string[]): string[] => cliBuiltinsWith({}, ...args);
 
 /** The ingest inputs of each real capture run: the QEMU log (plus, for the scalable run, the guest
  * trace, which alone has the PASID descriptors' words; samples/captures/README.md caveats). */

@@ -21,6 +21,7 @@ import { ciJson } from '../ci/json.js';
 import { ciText } from '../ci/text.js';
 import { progress } from '../render/progress.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, out, UsageError } from '../run.js';
+import { writeErr } from '../stdio.js';
 
 export interface CiCliOptions {
   readonly baseline?: string;
@@ -93,7 +94,7 @@ async function suiteCommand(suiteFile: string, opts: CiCliOptions): Promise<numb
         runs.map((r) => ({ name: r.trace.name, dir: resultsDir(r.index) })),
       );
       const results = runs.reduce((n, r) => n + r.policies.length, 0);
-      process.stderr.write(
+      writeErr(
         `wrote ${join(opts.out, 'ci-shard.json')} (${results} trace × policy results) and the Parquet dataset ${join(opts.out, 'table=*')}\n`,
       );
     }

@@ -15,6 +15,7 @@ import { progress } from '../render/progress.js';
 import { out } from '../run.js';
 import { designDebates, designRows, designTableText } from '../../analyzers/report/designs.js';
 import { DEFAULT_COSTS } from '../../replay/cost/params.js';
+import { writeErr } from '../stdio.js';
 
 /** Words of `text` in lines of at most `width` characters. */
 function wrap(text: string, width: number): string[] {
@@ -46,12 +47,12 @@ export async function demoCommand(opts: { keep?: string }): Promise<number> {
   const t0 = Date.now();
   try {
     const trace = join(dir, 'vtd-legacy-strict.arrow');
-    process.stderr.write(`ingesting ${CAPTURE.join(' + ')} (a real Debian 6.1 guest under QEMU 7.2)...\n`);
+    writeErr(`ingesting ${CAPTURE.join(' + ')} (a real Debian 6.1 guest under QEMU 7.2)...\n`);
     const s = await ingest(
       CAPTURE.map((f) => join(root, 'samples/captures', f)),
       { output: trace },
     );
-    process.stderr.write(`replaying ${s.rows.toLocaleString('en-US')} events under every policy...\n`);
+    writeErr(`replaying ${s.rows.toLocaleString('en-US')} events under every policy...\n`);
     const p = progress('replay');
     const r = await runReplay(trace, { policies: ['all', 'designs'], onProgress: p.update });
     p.done();

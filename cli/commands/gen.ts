@@ -8,6 +8,7 @@ import { InputFault } from '../../formats/result.js';
 import { OPTIONS, type OptionKey } from '../../samples/gen/options.js';
 import { addOptions } from '../options.js';
 import { action, out, UsageError } from '../run.js';
+import { writeErr } from '../stdio.js';
 
 export interface GenCliOptions extends Partial<Record<OptionKey, string>> {
   readonly output?: string;
@@ -54,7 +55,7 @@ export async function genCommand(workload: string | undefined, opts: GenCliOptio
     );
   }
   for (const i of s.injections_unfired) {
-    process.stderr.write(`invtrace: gen: the run ended before --inject ${i.kind}@${i.at} could fire\n`);
+    writeErr(`invtrace: gen: the run ended before --inject ${i.kind}@${i.at} could fire\n`);
   }
   return 0;
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { capture, CLI, cli, cliBuiltins, haveCaptures, tempDir } from '../../test/helpers.js';
+import { capture, CLI, cli, cliBuiltins, cliBuiltinsWith, haveCaptures, tempDir } from '../../test/helpers.js';
 
 const dir = tempDir();
 let n = 0;
@@ -96,6 +96,17 @@ describe.skipIf(!haveCaptures)('modules the ingest command loads', () => {
     const plain = write('plain.log', linesOf('qemu-vtd-scalable-strict.log.gz'));
     expect(builtins('ingest', plain, '-o', out(), '--json')).toEqual([]);
     expect(builtins('ingest', capture('qemu-vtd-scalable-strict.log.gz'), '-o', out(), '--json')).toEqual(['NativeModule zlib']);
+  }, 60_000);
+
+  it('a plain ingest writing to a pipe makes no stream: neither stream nor net loads (cli/stdio.ts, rolldown.config.js fsPlain)', () => {
+    const streams = (stdout: 'pipe' | 'ignore', ...args: string[]) =>
+      cliBuiltinsWith({ stdout }, ...args).filter((m) => /^NativeModule (stream|net)$/.test(m));
+    const plain = write('plain-streams.log', linesOf('qemu-vtd-scalable-strict.log.gz'));
+    // The summary (--json on stdout, or the line on stderr) goes through write(2).
+    expect(streams('pipe', 'ingest', plain, '-o', out(), '--json')).toEqual([]);
+    expect(streams('pipe', 'ingest', plain, '-o', out())).toEqual([]);
+    // stdout /dev/null, a character device: node's stream writes there (and would ask a terminal's width).
+    expect(streams('ignore', 'ingest', plain, '-o', out(), '--json')).toContain('NativeModule stream');
   }, 60_000);
 });
 

@@ -21,6 +21,7 @@ import { toJson } from '../render/json.js';
 import { out, UsageError } from '../run.js';
 import { infoText } from './info.js';
 import { summaryText } from './ingest.js';
+import { writeErr } from '../stdio.js';
 
 export interface RecordCliOptions {
   readonly output?: string;
@@ -63,7 +64,7 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
     if (!keep) cleanUp(files);
     const kept = keep ? keptNote(files) : '';
     if (status !== 0) {
-      process.stderr.write(`invtrace: record: QEMU exited with status ${status} before writing a trace line${kept}\n`);
+      writeErr(`invtrace: record: QEMU exited with status ${status} before writing a trace line${kept}\n`);
       return status;
     }
     throw new InputFault({ file: files.log.final, message: `QEMU wrote no trace lines: did the guest enable its IOMMU?${kept}` });
@@ -72,7 +73,7 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
   if (files.console) {
     if (hasGuestTrace(files.console.final)) inputs.push(files.console.final);
     else
-      process.stderr.write(
+      writeErr(
         `invtrace: record: ${files.console.final} holds no "${BEGIN_MARKER}" dump; ` +
           'ingesting the QEMU side only (record --guest-cmdline shows how to dump the guest trace)\n',
       );
@@ -97,7 +98,7 @@ export async function recordCommand(qemu: string[], opts: RecordCliOptions): Pro
       : `raw files: ${k.join(', ')}`;
     out([summaryText(summary), infoText(info), raw].join('\n'));
   }
-  if (status !== 0) process.stderr.write(`invtrace: record: QEMU exited with status ${status}\n`);
+  if (status !== 0) writeErr(`invtrace: record: QEMU exited with status ${status}\n`);
   return status;
 }
 
@@ -161,7 +162,7 @@ function guestCommand(arch: Arch, qemu: string[], opts: RecordCliOptions): numbe
   }
   // The line alone on stdout, so that $(invtrace record --guest-cmdline ...) is the line.
   out(g.cmdline);
-  process.stderr.write(
+  writeErr(
     [
       `# Add the line above to the guest kernel command line (QEMU -append), then run in the guest, as root,`,
       `# once the workload is done (it dumps the trace to the console between the markers):`,

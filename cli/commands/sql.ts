@@ -14,6 +14,7 @@ import { INPUTS, resolveInputs } from '../inputs.js';
 import { EXIT_BAD_INPUT, out, UsageError } from '../run.js';
 import { formatters, pickFormat } from '../sql/format.js';
 import { exportQuery, runStatement, stripLeadingComments } from '../sql/statements.js';
+import { writeErr } from '../stdio.js';
 
 export interface SqlCliOptions {
   readonly execute?: string;
@@ -101,7 +102,7 @@ async function sqlWith(inputs: string[], opts: SqlCliOptions, pending: { early: 
       ...(early ? { engine: early.engine } : opts.engine ? { engine: opts.engine } : {}),
       // A one-shot's statements are known: their views and columns are made ready in one pass.
       ...(statements ? { statements } : {}),
-      onNote: (m) => process.stderr.write(`invtrace: ${m}\n`),
+      onNote: (m) => writeErr(`invtrace: ${m}\n`),
     });
   } catch (e) {
     resolved.close();
@@ -114,15 +115,15 @@ async function sqlWith(inputs: string[], opts: SqlCliOptions, pending: { early: 
       try {
         if (target !== undefined && i === statements.length - 1) {
           const rows = await exportQuery(session, stripLeadingComments(st).replace(/;\s*$/, ''), target, targetFormat!);
-          process.stderr.write(`wrote ${rows} rows to ${target}\n`);
+          writeErr(`wrote ${rows} rows to ${target}\n`);
           continue;
         }
         const r = await runStatement(session, st);
         if (r.kind === 'rows') out(formatters[format](r.table, maxRows === undefined ? {} : { maxRows }));
-        else if (r.kind === 'exported') process.stderr.write(`wrote ${r.rows} rows to ${r.path}\n`);
+        else if (r.kind === 'exported') writeErr(`wrote ${r.rows} rows to ${r.path}\n`);
       } catch (e) {
         if (!(e instanceof SqlError)) throw e;
-        process.stderr.write(`invtrace: ${statements.length > 1 ? `statement ${i + 1}: ` : ''}${e.message}\n`);
+        writeErr(`invtrace: ${statements.length > 1 ? `statement ${i + 1}: ` : ''}${e.message}\n`);
         return EXIT_BAD_INPUT;
       }
     }

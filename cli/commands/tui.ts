@@ -3,6 +3,7 @@
 // `--keys` prints the key table as Markdown (the README's TUI section).
 
 import { EXIT_BAD_INPUT, out, UsageError } from '../run.js';
+import { isTerminal, writeErr } from '../stdio.js';
 
 export interface TuiCliOptions {
   readonly policy: string;
@@ -20,8 +21,8 @@ export async function tuiCommand(inputs: string[], opts: TuiCliOptions): Promise
   }
   if (inputs.length === 0) throw new UsageError('tui: give a trace, capture files or a replay output folder');
   const input = await (await import('../tui/source.js')).resolveTuiInput(inputs); // bad input: exit 2, screen untouched
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    process.stderr.write('invtrace: tui needs a terminal (stdin and stdout must be a TTY); use info, compare or sql in scripts\n');
+  if (!process.stdin.isTTY || !isTerminal(1)) {
+    writeErr('invtrace: tui needs a terminal (stdin and stdout must be a TTY); use info, compare or sql in scripts\n');
     return EXIT_BAD_INPUT;
   }
   // Ink draws nothing but the last frame when it thinks it runs in CI; a terminal is not CI.

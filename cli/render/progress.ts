@@ -1,6 +1,8 @@
 // Progress on stderr for long jobs: a single rewritten line on a terminal, nothing otherwise
 // (scripts and CI logs stay clean).
 
+import { isTerminal, writeErr } from '../stdio.js';
+
 /** Its functions use no `this`: callers hand `p.update` and `p.stage` on as callbacks. */
 export interface Progress {
   readonly update: (done: number) => void;
@@ -10,7 +12,7 @@ export interface Progress {
 }
 
 export function progress(first: string | undefined, unit = 'events'): Progress {
-  const tty = process.stderr.isTTY && first !== undefined;
+  const tty = isTerminal(2) && first !== undefined;
   let label = first;
   let last = 0;
   return {
@@ -19,14 +21,14 @@ export function progress(first: string | undefined, unit = 'events'): Progress {
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      process.stderr.write(`\r${label}: ${done.toLocaleString('en-US')} ${unit}\x1b[K`);
+      writeErr(`\r${label}: ${done.toLocaleString('en-US')} ${unit}\x1b[K`);
     },
     stage: (next) => {
       label = next;
-      if (tty) process.stderr.write(`\r${label}...\x1b[K`);
+      if (tty) writeErr(`\r${label}...\x1b[K`);
     },
     done: () => {
-      if (tty) process.stderr.write('\r\x1b[K');
+      if (tty) writeErr('\r\x1b[K');
     },
   };
 }

@@ -4,6 +4,7 @@
 // and is erased when the job ends, so pipes, scripts and CI logs never see it.
 
 import type { Progress } from '../../formats/ingest/ingest.js';
+import { isTerminal, writeErr } from '../stdio.js';
 
 interface Stream {
   readonly isTTY?: boolean;
@@ -20,8 +21,13 @@ export interface ReadProgress {
 const DELAY_MS = 300;
 const EVERY_MS = 100;
 
-export function readProgress(err: Stream = process.stderr, out: Stream = process.stdout, now: () => number = Date.now): ReadProgress {
-  const tty = err.isTTY === true && out.isTTY === true;
+/**
+ * `err` and `out` are the process's stderr and stdout unless given (tests); their streams are made
+ * only when both are terminals (cli/stdio.ts: a pipe or a file never needs one).
+ */
+export function readProgress(err?: Stream, out?: Stream, now: () => number = Date.now): ReadProgress {
+  const tty = err === undefined || out === undefined ? isTerminal(2) && isTerminal(1) : err.isTTY === true && out.isTTY === true;
+  const draw: Stream = err ?? { write: (s: string) => writeErr(s) };
   const t0 = now();
   let last = 0;
   let drawn = false;
@@ -41,11 +47,11 @@ export function readProgress(err: Stream = process.stderr, out: Stream = process
       }
       const name = files.size === 1 ? file.split('/').pop() : `${files.size} files`;
       const rate = b / 1e6 / ((t - t0) / 1000);
-      err.write(`\ringest: ${name} ${(b / 1e6).toFixed(1)} MB, ${l.toLocaleString('en-US')} lines, ${rate.toFixed(1)} MB/s\x1b[K`);
+      draw.write(`\ringest: ${name} ${(b / 1e6).toFixed(1)} MB, ${l.toLocaleString('en-US')} lines, ${rate.toFixed(1)} MB/s\x1b[K`);
       drawn = true;
     },
     done() {
-      if (drawn) err.write('\r\x1b[K');
+      if (drawn) draw.write('\r\x1b[K');
       drawn = false;
     },
   };

@@ -11,6 +11,7 @@ import { splitStatements } from '../../analyzers/modules.js';
 import type { Session } from '../../analyzers/session.js';
 import { formatters, RESULT_FORMATS, type ResultFormat } from './format.js';
 import { runStatement } from './statements.js';
+import { stdoutStream } from '../stdio.js';
 
 const HISTORY_LINES = 1000;
 
@@ -53,7 +54,7 @@ export interface ReplOptions {
 
 export async function repl(s: Session, opts: ReplOptions): Promise<number> {
   const input = opts.input ?? process.stdin;
-  const output = opts.output ?? process.stdout;
+  const output = opts.output ?? stdoutStream();
   const write = (t: string) => void output.write(t.endsWith('\n') ? t : `${t}\n`);
   const hist = historyFile();
   // Any stream may be given: isTTY is missing on pipes and test streams, and `undefined` would let readline guess.

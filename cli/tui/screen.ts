@@ -4,6 +4,7 @@
 // moving the cursor up from where the last one ended (Ink's way, which a resize can throw off).
 
 import { constants } from 'node:os';
+import { writeErr } from '../stdio.js';
 
 const ENTER = '\x1b[?1049h\x1b[2J\x1b[H';
 const LEAVE = '\x1b[?25h\x1b[?1049l';
@@ -28,8 +29,8 @@ export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: (signal:
   };
   const crash = (e: unknown) => {
     restore();
-    process.stderr.write(`invtrace: internal error: ${(e as Error | null | undefined)?.message ?? String(e)}\n`);
-    if (process.env.INVTRACE_DEBUG) process.stderr.write(`${(e as Error | null | undefined)?.stack ?? ''}\n`);
+    writeErr(`invtrace: internal error: ${(e as Error | null | undefined)?.message ?? String(e)}\n`);
+    if (process.env.INVTRACE_DEBUG) writeErr(`${(e as Error | null | undefined)?.stack ?? ''}\n`);
     process.exit(3);
   };
   const handlers = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((s) => {
