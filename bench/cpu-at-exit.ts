@@ -4,8 +4,11 @@
 // $INVTRACE_BENCH_USAGE_FILE names. CPU time is far less sensitive than wall time to the other
 // processes on a shared machine, so the benches print both.
 
-import { writeFileSync } from 'node:fs';
-import { peakRssMiB } from './harness.js';
+import { createRequire } from 'node:module';
+import { peakRssMiB } from './peak-rss.js';
+
+// Through require, as in peak-rss.ts: the measured process should load nothing the CLI does not.
+const { writeFileSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 
 const file = process.env.INVTRACE_BENCH_CPU_FILE;
 const usage = process.env.INVTRACE_BENCH_USAGE_FILE;
