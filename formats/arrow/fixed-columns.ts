@@ -26,7 +26,7 @@
 // column without nulls whose rows mostly hold one value (a trace's kind, origin, inferred) can be
 // preset to it for the batch's rows (`preset`), the others written by `put` (value only), and its
 // count set once the batch is complete (`counted`); a row number column is written at the end,
-// `sequence`.
+// `sequence` (in pieces, its count set by `counted`).
 //
 // A finished batch is plain data (formats/arrow/ipc-model.ts ColumnChunk: length, null count,
 // bitmap, values), written by formats/arrow/ipc-file-sink.ts or made apache-arrow Data by
@@ -237,10 +237,9 @@ export class SmallCol extends Fixed {
   preset(v: number, from: number, to: number): void {
     this.values.fill(v, from, to);
   }
-  /** `first + r` in row r of the first `n` rows, counted (a column without nulls). */
-  sequence(first: number, n: number): void {
-    countUp(this.values, first, n);
-    this.counted(n);
+  /** `first + r` in row r of rows [from, to), not counted (`counted`; a column without nulls). */
+  sequence(first: number, from: number, to: number): void {
+    countUp(this.values, first, from, to);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);
@@ -299,9 +298,9 @@ function fillHalves(
   return to - from;
 }
 
-/** `values[r] = first + r` for r in [0, n) (each value mod the array's range, as `set` stores it). */
-function countUp(values: SmallArray, first: number, n: number): void {
-  for (let r = 0; r < n; r++) values[r] = first + r;
+/** `values[r] = first + r` for r in [from, to) (each value mod the array's range, as `set` stores it). */
+function countUp(values: SmallArray, first: number, from: number, to: number): void {
+  for (let r = from; r < to; r++) values[r] = first + r;
 }
 
 /** `fillNumbers` for a CodeCol's Int16 codes (a loop of its own: see there). */

@@ -165,6 +165,8 @@ export class TraceBuilder {
   private readonly batchTemplates: RowTemplate[] = [];
   /** The batch being built (a template's `epoch` tells whether it is numbered in this one). */
   private epoch = 0;
+  /** The batch's rows whose templates and `seq` are written (`settle`). */
+  private settled = 0;
   /** `expandTemplates`' counting sort: where each template's rows start and the next goes, and the rows by template. */
   private groupStart = new Int32Array(0);
   private groupEnd = new Int32Array(0);
@@ -500,12 +502,28 @@ export class TraceBuilder {
   }
 
   /**
-   * Writes the row templates of the batch's first `n` rows into their columns: the rows grouped by
-   * template (a counting sort of their numbers), then each template's values filled into its rows,
-   * a column at a time. The same values, valid bits and counts as `set` per row (a row belongs to
-   * one template; rows without one keep what they hold).
+   * Writes what the batch's rows [`settled`, `to`) take at the end, now: their row templates'
+   * values (`expandTemplates`) and their `seq`. Done at `flush` for the rows not yet settled, and
+   * when the room grows (`grow`) for the rows so far: the same values, written earlier. The first
+   * batch's room grows twice (1,024 and 8,192 rows), so the fill loops run on those rows first and
+   * are compiled before the batch's other ~57,000 rows, which they would otherwise run unoptimized
+   * at the first flush (docs/ingest.md, twenty-second pass).
    */
-  private expandTemplates(n: number): void {
+  private settle(to: number): void {
+    const from = this.settled;
+    if (to <= from) return;
+    this.expandTemplates(from, to);
+    this.c.seq.sequence(this.firstSeq, from, to);
+    this.settled = to;
+  }
+
+  /**
+   * Writes the row templates of the batch's rows [from, to) into their columns: the rows grouped
+   * by template (a counting sort of their numbers), then each template's values filled into its
+   * rows, a column at a time. The same values, valid bits and counts as `set` per row (a row belongs
+   * to one template; rows without one keep what they hold).
+   */
+  private expandTemplates(from: number, to: number): void {
     const T = this.batchTemplates;
     const k = T.length;
     if (k === 0) return;
@@ -521,10 +539,20 @@ export class TraceBuilder {
     const start = this.groupStart;
     const at = this.groupEnd;
     const rows = this.groupRows;
-    countTemplates(ids, n, start, k);
+    countTemplates(ids, from, to, start, k);
     groupStarts(start, at, k);
-    placeRows(ids, n, at, rows);
-    for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+    placeRows(ids, from, to, at, rows);
+    for (let i = 0; i < k; i++) if (start[i]! < start[i + 1]!) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+  }
+
+  /**
+   * The batch's first `n` rows are settled: role's valid bits copied from op's, the rows written
+   * from halves counted by op, the templates' numbers dropped.
+   */
+  private finishTemplates(n: number): void {
+    const T = this.batchTemplates;
+    const k = T.length;
+    if (k === 0) return;
     // role is written in op's rows only (`fillTemplate`): its valid bits are op's, one copy of the bytes.
     this.c.role.nullsOf(this.c.op, n);
     const byOp = this.halfRowsByOp;
@@ -534,7 +562,7 @@ export class TraceBuilder {
       byOp.set(t.d.name, (byOp.get(t.d.name) ?? 0) + t.halfRows);
       t.halfRows = 0;
     }
-    ids.fill(-1, 0, n);
+    this.rowTemplate.fill(-1, 0, n);
     T.length = 0;
   }
 
@@ -559,11 +587,12 @@ export class TraceBuilder {
   flush(): void {
     const n = this.row;
     if (n === 0) return;
-    this.expandTemplates(n);
+    this.settle(n);
+    this.finishTemplates(n);
     this.epoch++;
-    // The columns every row writes: seq here, kind, origin, inferred and queue preset or put.
+    // The columns every row writes: seq (`settle`), kind, origin, inferred and queue preset or put.
     const c = this.c;
-    c.seq.sequence(this.firstSeq, n);
+    c.seq.counted(n);
     c.kind.counted(n);
     c.origin.counted(n);
     c.inferred.counted(n);
@@ -573,6 +602,7 @@ export class TraceBuilder {
       zeros = this.zeros = new ArrayBuffer(8 * this.room);
     const columns = this.columns.map((col) => col.finish(n, zeros));
     this.row = 0;
+    this.settled = 0;
     this.sink.write({ schema: this.ipcSchema, length: n, columns, ...(zeros !== undefined ? { zeros } : {}) });
     // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
     for (const col of this.fixed) col.release(n);
@@ -599,7 +629,10 @@ export class TraceBuilder {
     c.queue.preset(0, from, to);
   }
 
-  /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
+  /**
+   * Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what
+   * they hold, and settles the rows so far (`settle`, into the grown columns).
+   */
   private grow(): void {
     const room = Math.min(GROWTH * this.room, this.batchRows);
     this.growColumns(room);
@@ -609,6 +642,7 @@ export class TraceBuilder {
     this.rowTemplate = ids;
     this.groupRows = new Int32Array(room);
     this.room = room;
+    this.settle(this.row);
   }
 
   /**
@@ -671,10 +705,10 @@ export class TraceBuilder {
   }
 }
 
-/** expandTemplates' counting sort, 1: rows per template number (`start[id + 1]`), zeroed first. */
-function countTemplates(ids: Int32Array, n: number, start: Int32Array, k: number): void {
+/** expandTemplates' counting sort, 1: rows [from, to) per template number (`start[id + 1]`), zeroed first. */
+function countTemplates(ids: Int32Array, from: number, to: number, start: Int32Array, k: number): void {
   start.fill(0, 0, k + 1);
-  for (let r = 0; r < n; r++) {
+  for (let r = from; r < to; r++) {
     const id = ids[r]!;
     if (id >= 0) start[id + 1]!++;
   }
@@ -688,9 +722,9 @@ function groupStarts(start: Int32Array, at: Int32Array, k: number): void {
   }
 }
 
-/** 3: the rows in template order. */
-function placeRows(ids: Int32Array, n: number, at: Int32Array, rows: Int32Array): void {
-  for (let r = 0; r < n; r++) {
+/** 3: the rows [from, to) in template order. */
+function placeRows(ids: Int32Array, from: number, to: number, at: Int32Array, rows: Int32Array): void {
+  for (let r = from; r < to; r++) {
     const id = ids[r]!;
     if (id >= 0) rows[at[id]!++] = r;
   }
