@@ -261,6 +261,9 @@ export class SmallCol extends Fixed {
 type SmallArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Where a 64-bit value's low and high 32-bit halves are in a Uint32Array over it (`setHalves`). */
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
 
 /**
  * `values[r] = v` with r's valid bit for r in rows[from, to); returns the rows written. SmallCol's
@@ -380,13 +383,8 @@ export class BigCol extends Fixed {
   /** The value whose bits 63..32 are `hi` and 31..0 `lo` (two's complement for Int64), without a BigInt. */
   setHalves(row: number, hi: number, lo: number): void {
     const h = this.halves;
-    if (LITTLE_ENDIAN) {
-      h[2 * row] = lo;
-      h[2 * row + 1] = hi;
-    } else {
-      h[2 * row] = hi;
-      h[2 * row + 1] = lo;
-    }
+    h[2 * row + LO] = lo;
+    h[2 * row + HI] = hi;
     const valid = this.valid;
     if (valid !== undefined) valid[row >> 3]! |= 1 << (row & 7);
     this.nonNull++;

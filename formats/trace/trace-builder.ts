@@ -98,8 +98,13 @@ interface RowTemplate {
   /** What the cause inference does with the op, and the page of the range base (0 without). */
   readonly causeKind: CauseKind;
   readonly page: number | bigint;
-  /** The batch (`TraceBuilder.epoch`) that last numbered this template, and its number there. */
-  epoch: number;
+  /**
+   * The template's number in the batch being built (`batchTemplates`), or -1 when no row of it
+   * names the template yet: reset for the templates of a batch when it is flushed (`finishTemplates`).
+   * A number per template, not a batch number the row path compares: that field, stored once until
+   * the first flush, was a constant to V8, and the row path's code compiled with it was thrown away
+   * at the first flush and compiled again.
+   */
   id: number;
   /** Rows written from halves (`rowOfHalves`) with this template since the last `flush` counted them (`halfRowsByOp`). */
   halfRows: number;
@@ -163,8 +168,6 @@ export class TraceBuilder {
   private rowTemplate: Int32Array;
   /** The row templates the batch's rows name, by number (their values go in at `flush`). */
   private readonly batchTemplates: RowTemplate[] = [];
-  /** The batch being built (a template's `epoch` tells whether it is numbered in this one). */
-  private epoch = 0;
   /** The batch's rows whose templates and `seq` are written (`settle`). */
   private settled = 0;
   /** `expandTemplates`' counting sort: where each template's rows start and the next goes, and the rows by template. */
@@ -340,15 +343,30 @@ export class TraceBuilder {
    * A fully known command of two words given as 32-bit halves, w0 = (w0hi, w0lo), w1 = (w1hi, w1lo),
    * with the builder's origin, its time and thread from `t`: the row `command` writes for the same
    * words and meta, written without a BigInt (the words' template found by their halves; a new one
-   * is decoded once). Returns the decode.
+   * is decoded once, `halfTemplate`). Returns the decode.
+   *
+   * The row path of a QEMU VT-d log (`rowOfHalves` for two words, written out): not a small
+   * function that calls it, which V8 compiles at once ("small function") with the first rows'
+   * feedback, while `rowOfHalves`, still called by that function's unoptimized code, becomes hot
+   * and is compiled as well (docs/ingest.md, twenty-second pass).
    */
   commandHalves(slot: number, wrap: number | undefined, w0hi: number, w0lo: number, w1hi: number, w1lo: number, t: Stamp): Decoded {
+    const r = this.beginAt(this.cmdKind, t, this.origin);
+    const c = this.c;
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    c.w[0]!.setHalves(r, w0hi, w0lo);
+    c.w[1]!.setHalves(r, w1hi, w1lo);
     const k = this.key;
     k[0] = w0lo;
     k[1] = w0hi;
     k[2] = w1lo;
     k[3] = w1hi;
-    return this.rowOfHalves(slot, wrap, 2, t, this.origin);
+    const tpl = this.halfTemplates.find(k, 0, 4) ?? this.halfTemplate(2);
+    tpl.halfRows++;
+    this.writeTemplate(r, tpl);
+    this.end();
+    return tpl.d;
   }
 
   /**
@@ -382,17 +400,26 @@ export class TraceBuilder {
     c.w[0]!.setHalves(r, k[1]!, k[0]!);
     c.w[1]!.setHalves(r, k[3]!, k[2]!);
     for (let i = 2; i < n; i++) c.w[i]!.setHalves(r, k[2 * i + 1]!, k[2 * i]!);
-    let tpl = this.halfTemplates.find(k, 0, 2 * n);
-    if (tpl === undefined) {
-      const words = [unsigned64(k[1]!, k[0]!), unsigned64(k[3]!, k[2]!)];
-      for (let i = 2; i < n; i++) words.push(unsigned64(k[2 * i + 1]!, k[2 * i]!));
-      tpl = this.template(words);
-      this.halfTemplates.keep(k, 0, 2 * n, tpl);
-    }
+    const tpl = this.halfTemplates.find(k, 0, 2 * n) ?? this.halfTemplate(n);
     tpl.halfRows++;
     this.writeTemplate(r, tpl);
     this.end();
     return tpl.d;
+  }
+
+  /**
+   * The template of the `n` words whose halves are the first 2n of `key`, not yet kept by their
+   * halves: decoded (or found by the words) and kept. Out of the row path, which finds a kept one
+   * for nearly every row: compiled into it, this cold code (BigInts, the decode's cache) made its
+   * graph larger and took inlining budget from the row's hot leaves.
+   */
+  private halfTemplate(n: number): RowTemplate {
+    const k = this.key;
+    const words = [unsigned64(k[1]!, k[0]!), unsigned64(k[3]!, k[2]!)];
+    for (let i = 2; i < n; i++) words.push(unsigned64(k[2 * i + 1]!, k[2 * i]!));
+    const tpl = this.template(words);
+    this.halfTemplates.keep(k, 0, 2 * n, tpl);
+    return tpl;
   }
 
   /** A doorbell with the builder's origin, its time and thread from `t` (as `doorbell` writes it). */
@@ -451,20 +478,15 @@ export class TraceBuilder {
       bigCols,
       bigVals,
       did,
-      epoch: -1,
-      id: 0,
+      id: -1,
       halfRows: 0,
     };
   }
 
   /** Row `r` writes template `t` (its columns at `flush`, `expandTemplates`), and its cause now. */
   private writeTemplate(r: number, t: RowTemplate): void {
-    if (t.epoch !== this.epoch) {
-      t.epoch = this.epoch;
-      t.id = this.batchTemplates.length;
-      this.batchTemplates.push(t);
-    }
-    this.rowTemplate[r] = t.id;
+    const id = t.id >= 0 ? t.id : this.numbered(t);
+    this.rowTemplate[r] = id;
     const c = this.c;
     if (this.causes !== undefined) {
       // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
@@ -474,6 +496,17 @@ export class TraceBuilder {
         c.causeInferred.set(r, 1);
       }
     }
+  }
+
+  /**
+   * Template `t`, named by no row of the batch yet, takes the batch's next number. Out of the row
+   * path (once per template and batch).
+   */
+  private numbered(t: RowTemplate): number {
+    const T = this.batchTemplates;
+    t.id = T.length;
+    T.push(t);
+    return t.id;
   }
 
   /** The guest's producer write: the new producer index and its wrap bit. */
@@ -547,7 +580,7 @@ export class TraceBuilder {
 
   /**
    * The batch's first `n` rows are settled: role's valid bits copied from op's, the rows written
-   * from halves counted by op, the templates' numbers dropped.
+   * from halves counted by op, the templates' numbers dropped (`id` -1).
    */
   private finishTemplates(n: number): void {
     const T = this.batchTemplates;
@@ -558,6 +591,7 @@ export class TraceBuilder {
     const byOp = this.halfRowsByOp;
     for (let i = 0; i < k; i++) {
       const t = T[i]!;
+      t.id = -1;
       if (t.halfRows === 0) continue;
       byOp.set(t.d.name, (byOp.get(t.d.name) ?? 0) + t.halfRows);
       t.halfRows = 0;
@@ -589,7 +623,6 @@ export class TraceBuilder {
     if (n === 0) return;
     this.settle(n);
     this.finishTemplates(n);
-    this.epoch++;
     // The columns every row writes: seq (`settle`), kind, origin, inferred and queue preset or put.
     const c = this.c;
     c.seq.counted(n);
