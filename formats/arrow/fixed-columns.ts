@@ -279,9 +279,9 @@ function fillNumbers(values: SmallArray, valid: Uint8Array | undefined, rows: In
 }
 
 /**
- * `fillNumbers` for a BigCol's values as 32-bit halves, `first` then `second` of each row in the
- * platform's order. A loop of its own: inside `fill`, V8 compiled it on stack before the code after
- * it had run, and the code deoptimized there (docs/ingest.md, seventeenth pass).
+ * `fillNumbers` for a BigCol's values as 32-bit halves, `hi` and `lo` of each row where the
+ * platform keeps them (LO, HI). A loop of its own: inside `fill`, V8 compiled it on stack before the
+ * code after it had run, and the code deoptimized there (docs/ingest.md, seventeenth pass).
  */
 function fillHalves(
   h: Uint32Array,
@@ -289,13 +289,13 @@ function fillHalves(
   rows: Int32Array,
   from: number,
   to: number,
-  first: number,
-  second: number,
+  hi: number,
+  lo: number,
 ): number {
   for (let i = from; i < to; i++) {
     const r = rows[i]!;
-    h[2 * r] = first;
-    h[2 * r + 1] = second;
+    h[2 * r + LO] = lo;
+    h[2 * r + HI] = hi;
     if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
   }
   return to - from;
@@ -393,11 +393,11 @@ export class BigCol extends Fixed {
   fill(rows: Int32Array, from: number, to: number, v: bigint): void {
     // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
     const u = BigInt.asUintN(64, v);
-    const hi = Number(u >> 32n);
-    const lo = Number(u & 0xffffffffn);
-    this.nonNull += LITTLE_ENDIAN
-      ? fillHalves(this.halves, this.valid, rows, from, to, lo, hi)
-      : fillHalves(this.halves, this.valid, rows, from, to, hi, lo);
+    this.fillHalves(rows, from, to, Number(u >> 32n), Number(u & 0xffffffffn));
+  }
+  /** `setHalves(rows[i], hi, lo)` for i in [from, to): `fill` of the value with those halves, without a BigInt. */
+  fillHalves(rows: Int32Array, from: number, to: number, hi: number, lo: number): void {
+    this.nonNull += fillHalves(this.halves, this.valid, rows, from, to, hi, lo);
   }
   clear(n: number): void {
     this.values.fill(0n, 0, n);

@@ -88,11 +88,16 @@ interface RowTemplate {
   /** Cache code, or -1 (no scope). */
   readonly cache: number;
   readonly range: { readonly base: bigint; readonly bytes: bigint } | undefined;
-  /** Field columns and their values, as parallel arrays (a row writes them by index: no tuple per field). */
+  /**
+   * The columns a row of the template takes a number in, and their values, as parallel arrays (a
+   * row writes them by index: no tuple per field): small fields; the 64-bit ones (range_base and
+   * range_bytes, then big fields), each value as its high and low 32-bit halves at 2j and 2j + 1
+   * (filled without a BigInt, `fillTemplate`).
+   */
   readonly smallCols: readonly SmallCol[];
   readonly smallVals: readonly number[];
   readonly bigCols: readonly BigCol[];
-  readonly bigVals: readonly bigint[];
+  readonly bigHalves: readonly number[];
   /** The `did` column's value (0 when null), for the cause inference. */
   readonly did: number;
   /** What the cause inference does with the op, and the page of the range base (0 without). */
@@ -447,7 +452,17 @@ export class TraceBuilder {
     const smallCols: SmallCol[] = [];
     const smallVals: number[] = [];
     const bigCols: BigCol[] = [];
-    const bigVals: bigint[] = [];
+    const bigHalves: number[] = [];
+    const big = (col: BigCol, v: bigint) => {
+      // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
+      const u = BigInt.asUintN(64, v);
+      bigCols.push(col);
+      bigHalves.push(Number(u >> 32n), Number(u & 0xffffffffn));
+    };
+    if (s?.range !== undefined) {
+      big(this.c.rangeBase, s.range.base);
+      big(this.c.rangeBytes, s.range.bytes);
+    }
     let did = 0;
     for (const t of d.def ? this.targets.get(d.def.code)! : []) {
       if (known !== undefined && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
@@ -455,10 +470,7 @@ export class TraceBuilder {
       if (t.small) {
         smallCols.push(t.small);
         smallVals.push(Number(v));
-      } else {
-        bigCols.push(t.big!);
-        bigVals.push(v);
-      }
+      } else big(t.big!, v);
       if (t.did) did = Number(v);
     }
     const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
@@ -476,7 +488,7 @@ export class TraceBuilder {
       smallCols,
       smallVals,
       bigCols,
-      bigVals,
+      bigHalves,
       did,
       id: -1,
       halfRows: 0,
@@ -607,14 +619,11 @@ export class TraceBuilder {
     // (role's valid bits are copied from op's, `expandTemplates`).
     CodeCol.fillTriple(c.op, c.role, c.cache, rows, from, to, t.op, t.role, t.cache);
     if (t.error >= 0) c.error.fill(rows, from, to, t.error);
-    if (t.range !== undefined) {
-      c.rangeBase.fill(rows, from, to, t.range.base);
-      c.rangeBytes.fill(rows, from, to, t.range.bytes);
-    }
     const sc = t.smallCols;
     for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
     const bc = t.bigCols;
-    for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
+    const bh = t.bigHalves;
+    for (let j = 0; j < bc.length; j++) bc[j]!.fillHalves(rows, from, to, bh[2 * j]!, bh[2 * j + 1]!);
   }
 
   /** Emits the rows not yet in a batch. */
