@@ -396,14 +396,18 @@ describe('fixed columns: grown as rows come', () => {
     b.flush();
     const got: [string, string, boolean][] = [];
     const seqs: number[] = [];
+    const stamps: [unknown, unknown][] = [];
     for (const batch of sink.batches) {
       for (let r = 0; r < batch.numRows; r++) {
         got.push([batch.getChild('kind')!.get(r), batch.getChild('origin')!.get(r), batch.getChild('inferred')!.get(r) === 1]);
         seqs.push(batch.getChild('seq')!.get(r));
+        stamps.push([batch.getChild('ts_ns')!.get(r), batch.getChild('cpu')!.get(r)]);
       }
       for (const f of ['seq', 'kind', 'origin', 'inferred']) expect(batch.getChild(f)!.nullCount).toBe(0);
     }
     expect(got).toEqual(rows);
+    // the rows written from a Stamp (doorbellAt, commandHalves) carry its time and thread; the others none
+    expect(stamps).toEqual(rows.map(([, origin]) => (origin === 'qemu' ? [1000n, 7] : [null, null])));
     expect(seqs).toEqual(Array.from({ length: 11 }, (_, i) => i));
     expect(b.rows).toBe(11);
   });

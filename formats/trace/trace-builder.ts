@@ -356,8 +356,12 @@ export class TraceBuilder {
    * and is compiled as well (docs/ingest.md, twenty-second pass).
    */
   commandHalves(slot: number, wrap: number | undefined, w0hi: number, w0lo: number, w1hi: number, w1lo: number, t: Stamp): Decoded {
-    const r = this.beginAt(this.cmdKind, t, this.origin);
+    // `beginAt` of a command of the builder's origin (kind and origin preset), written here: its
+    // bytecode is not taken from TurboFan's inlining budget, which then holds writeTemplate too.
     const c = this.c;
+    const r = this.row;
+    if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
+    if (t.tid !== undefined) c.cpu.set(r, t.tid);
     c.slot.set(r, slot);
     if (wrap !== undefined) c.wrap.set(r, wrap);
     c.w[0]!.setHalves(r, w0hi, w0lo);
