@@ -360,13 +360,15 @@ describe('fixed columns: grown as rows come', () => {
     expect(() => new SmallCol(U8, 5, true).counted(5)).toThrow(/nulls/);
   });
 
-  it('a row number column written at the end gives the bytes of one set per row', () => {
+  it('a row number column written at the end, in pieces, gives the bytes of one set per row', () => {
     const ref = new SmallCol(U32, 6, false, true);
     const col = new SmallCol(U32, 6, false, true);
     let seq = 2 ** 32 - 3; // wraps as a Uint32 array stores it
     for (const n of [6, 4]) {
       for (let r = 0; r < n; r++) ref.set(r, seq + r);
-      col.sequence(seq, n);
+      col.sequence(seq, 0, 1);
+      col.sequence(seq, 1, n);
+      col.counted(n);
       expect(taken(col, n)).toEqual(taken(ref, n));
       seq += n;
     }
@@ -394,16 +396,59 @@ describe('fixed columns: grown as rows come', () => {
     b.flush();
     const got: [string, string, boolean][] = [];
     const seqs: number[] = [];
+    const stamps: [unknown, unknown][] = [];
     for (const batch of sink.batches) {
       for (let r = 0; r < batch.numRows; r++) {
         got.push([batch.getChild('kind')!.get(r), batch.getChild('origin')!.get(r), batch.getChild('inferred')!.get(r) === 1]);
         seqs.push(batch.getChild('seq')!.get(r));
+        stamps.push([batch.getChild('ts_ns')!.get(r), batch.getChild('cpu')!.get(r)]);
       }
       for (const f of ['seq', 'kind', 'origin', 'inferred']) expect(batch.getChild(f)!.nullCount).toBe(0);
     }
     expect(got).toEqual(rows);
+    // the rows written from a Stamp (doorbellAt, commandHalves) carry its time and thread; the others none
+    expect(stamps).toEqual(rows.map(([, origin]) => (origin === 'qemu' ? [1000n, 7] : [null, null])));
     expect(seqs).toEqual(Array.from({ length: 11 }, (_, i) => i));
     expect(b.rows).toBe(11);
+  });
+
+  it('a builder batch that grows twice settles its rows as it grows: the rows of batches that never grow', () => {
+    // 12,000 rows: in batches of 9,000 (the first grows 1,024 -> 8,192 -> 9,000, its rows settled
+    // at each growth, the second does not grow) and of 1,000 (never grow: their room is the batch)
+    const header = { invtrace: 1, arch: 'vtd', queue_entries: 256, desc_bytes: 16 } as const;
+    const values = (batchRows: number) => {
+      const sink = new MemorySink();
+      const b = new TraceBuilder(header, sink, batchRows, 'qemu');
+      b.inferCauses(new CauseWatch());
+      const t = new Stamp();
+      for (let i = 0; i < 12000; i++) {
+        t.set(i % 3, true, 0, 1000 + i);
+        if (i % 4 === 3) b.doorbellAt(i % 256, 1, t);
+        // page-selective IOTLB invalidations of 37 pages in 5 domains (a cause each), waits between
+        else if (i % 4 === 1) b.commandHalves(i % 256, 0, 0, 0x25, 0, 0x10, t);
+        else b.commandHalves(i % 256, 0, 0, ((i % 5) << 16) | 0x32, 0, (i % 37) << 12, t);
+      }
+      b.flush();
+      const cols = new Map<string, unknown[]>();
+      const nulls = new Map<string, number>();
+      for (const batch of sink.batches)
+        for (const f of batch.schema.fields) {
+          const v = batch.getChild(f.name)!;
+          cols.set(f.name, [...(cols.get(f.name) ?? []), ...Array.from(v)]);
+          nulls.set(f.name, (nulls.get(f.name) ?? 0) + v.nullCount);
+        }
+      return { cols, nulls, sizes: sink.batches.map((x) => x.numRows), halves: Object.fromEntries(b.halfRowsByOp) };
+    };
+    const grown = values(9000);
+    const small = values(1000);
+    expect(grown.sizes).toEqual([9000, 3000]);
+    expect(small.sizes.length).toBe(12);
+    expect(grown.halves).toEqual({ inv_wait: 3000, iotlb_inv: 6000 });
+    expect(grown.halves).toEqual(small.halves);
+    for (const [name, v] of small.cols) expect(grown.cols.get(name), name).toEqual(v);
+    expect(grown.nulls).toEqual(small.nulls);
+    expect(grown.cols.get('seq')).toEqual(Array.from({ length: 12000 }, (_, i) => i));
+    expect(new Set(grown.cols.get('cause'))).toEqual(new Set([null, 'map', 'unmap']));
   });
 
   it('a builder batch past its first room keeps every row', () => {

@@ -26,7 +26,7 @@
 // column without nulls whose rows mostly hold one value (a trace's kind, origin, inferred) can be
 // preset to it for the batch's rows (`preset`), the others written by `put` (value only), and its
 // count set once the batch is complete (`counted`); a row number column is written at the end,
-// `sequence`.
+// `sequence` (in pieces, its count set by `counted`).
 //
 // A finished batch is plain data (formats/arrow/ipc-model.ts ColumnChunk: length, null count,
 // bitmap, values), written by formats/arrow/ipc-file-sink.ts or made apache-arrow Data by
@@ -237,10 +237,9 @@ export class SmallCol extends Fixed {
   preset(v: number, from: number, to: number): void {
     this.values.fill(v, from, to);
   }
-  /** `first + r` in row r of the first `n` rows, counted (a column without nulls). */
-  sequence(first: number, n: number): void {
-    countUp(this.values, first, n);
-    this.counted(n);
+  /** `first + r` in row r of rows [from, to), not counted (`counted`; a column without nulls). */
+  sequence(first: number, from: number, to: number): void {
+    countUp(this.values, first, from, to);
   }
   clear(n: number): void {
     this.values.fill(0, 0, n);
@@ -262,6 +261,9 @@ export class SmallCol extends Fixed {
 type SmallArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Where a 64-bit value's low and high 32-bit halves are in a Uint32Array over it (`setHalves`). */
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
 
 /**
  * `values[r] = v` with r's valid bit for r in rows[from, to); returns the rows written. SmallCol's
@@ -277,9 +279,9 @@ function fillNumbers(values: SmallArray, valid: Uint8Array | undefined, rows: In
 }
 
 /**
- * `fillNumbers` for a BigCol's values as 32-bit halves, `first` then `second` of each row in the
- * platform's order. A loop of its own: inside `fill`, V8 compiled it on stack before the code after
- * it had run, and the code deoptimized there (docs/ingest.md, seventeenth pass).
+ * `fillNumbers` for a BigCol's values as 32-bit halves, `hi` and `lo` of each row where the
+ * platform keeps them (LO, HI). A loop of its own: inside `fill`, V8 compiled it on stack before the
+ * code after it had run, and the code deoptimized there (docs/ingest.md, seventeenth pass).
  */
 function fillHalves(
   h: Uint32Array,
@@ -287,21 +289,21 @@ function fillHalves(
   rows: Int32Array,
   from: number,
   to: number,
-  first: number,
-  second: number,
+  hi: number,
+  lo: number,
 ): number {
   for (let i = from; i < to; i++) {
     const r = rows[i]!;
-    h[2 * r] = first;
-    h[2 * r + 1] = second;
+    h[2 * r + LO] = lo;
+    h[2 * r + HI] = hi;
     if (valid !== undefined) valid[r >> 3]! |= 1 << (r & 7);
   }
   return to - from;
 }
 
-/** `values[r] = first + r` for r in [0, n) (each value mod the array's range, as `set` stores it). */
-function countUp(values: SmallArray, first: number, n: number): void {
-  for (let r = 0; r < n; r++) values[r] = first + r;
+/** `values[r] = first + r` for r in [from, to) (each value mod the array's range, as `set` stores it). */
+function countUp(values: SmallArray, first: number, from: number, to: number): void {
+  for (let r = from; r < to; r++) values[r] = first + r;
 }
 
 /** `fillNumbers` for a CodeCol's Int16 codes (a loop of its own: see there). */
@@ -381,13 +383,8 @@ export class BigCol extends Fixed {
   /** The value whose bits 63..32 are `hi` and 31..0 `lo` (two's complement for Int64), without a BigInt. */
   setHalves(row: number, hi: number, lo: number): void {
     const h = this.halves;
-    if (LITTLE_ENDIAN) {
-      h[2 * row] = lo;
-      h[2 * row + 1] = hi;
-    } else {
-      h[2 * row] = hi;
-      h[2 * row + 1] = lo;
-    }
+    h[2 * row + LO] = lo;
+    h[2 * row + HI] = hi;
     const valid = this.valid;
     if (valid !== undefined) valid[row >> 3]! |= 1 << (row & 7);
     this.nonNull++;
@@ -396,11 +393,11 @@ export class BigCol extends Fixed {
   fill(rows: Int32Array, from: number, to: number, v: bigint): void {
     // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
     const u = BigInt.asUintN(64, v);
-    const hi = Number(u >> 32n);
-    const lo = Number(u & 0xffffffffn);
-    this.nonNull += LITTLE_ENDIAN
-      ? fillHalves(this.halves, this.valid, rows, from, to, lo, hi)
-      : fillHalves(this.halves, this.valid, rows, from, to, hi, lo);
+    this.fillHalves(rows, from, to, Number(u >> 32n), Number(u & 0xffffffffn));
+  }
+  /** `setHalves(rows[i], hi, lo)` for i in [from, to): `fill` of the value with those halves, without a BigInt. */
+  fillHalves(rows: Int32Array, from: number, to: number, hi: number, lo: number): void {
+    this.nonNull += fillHalves(this.halves, this.valid, rows, from, to, hi, lo);
   }
   clear(n: number): void {
     this.values.fill(0n, 0, n);

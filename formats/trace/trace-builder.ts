@@ -88,18 +88,28 @@ interface RowTemplate {
   /** Cache code, or -1 (no scope). */
   readonly cache: number;
   readonly range: { readonly base: bigint; readonly bytes: bigint } | undefined;
-  /** Field columns and their values, as parallel arrays (a row writes them by index: no tuple per field). */
+  /**
+   * The columns a row of the template takes a number in, and their values, as parallel arrays (a
+   * row writes them by index: no tuple per field): small fields; the 64-bit ones (range_base and
+   * range_bytes, then big fields), each value as its high and low 32-bit halves at 2j and 2j + 1
+   * (filled without a BigInt, `fillTemplate`).
+   */
   readonly smallCols: readonly SmallCol[];
   readonly smallVals: readonly number[];
   readonly bigCols: readonly BigCol[];
-  readonly bigVals: readonly bigint[];
+  readonly bigHalves: readonly number[];
   /** The `did` column's value (0 when null), for the cause inference. */
   readonly did: number;
   /** What the cause inference does with the op, and the page of the range base (0 without). */
   readonly causeKind: CauseKind;
   readonly page: number | bigint;
-  /** The batch (`TraceBuilder.epoch`) that last numbered this template, and its number there. */
-  epoch: number;
+  /**
+   * The template's number in the batch being built (`batchTemplates`), or -1 when no row of it
+   * names the template yet: reset for the templates of a batch when it is flushed (`finishTemplates`).
+   * A number per template, not a batch number the row path compares: that field, stored once until
+   * the first flush, was a constant to V8, and the row path's code compiled with it was thrown away
+   * at the first flush and compiled again.
+   */
   id: number;
   /** Rows written from halves (`rowOfHalves`) with this template since the last `flush` counted them (`halfRowsByOp`). */
   halfRows: number;
@@ -163,8 +173,8 @@ export class TraceBuilder {
   private rowTemplate: Int32Array;
   /** The row templates the batch's rows name, by number (their values go in at `flush`). */
   private readonly batchTemplates: RowTemplate[] = [];
-  /** The batch being built (a template's `epoch` tells whether it is numbered in this one). */
-  private epoch = 0;
+  /** The batch's rows whose templates and `seq` are written (`settle`). */
+  private settled = 0;
   /** `expandTemplates`' counting sort: where each template's rows start and the next goes, and the rows by template. */
   private groupStart = new Int32Array(0);
   private groupEnd = new Int32Array(0);
@@ -338,15 +348,34 @@ export class TraceBuilder {
    * A fully known command of two words given as 32-bit halves, w0 = (w0hi, w0lo), w1 = (w1hi, w1lo),
    * with the builder's origin, its time and thread from `t`: the row `command` writes for the same
    * words and meta, written without a BigInt (the words' template found by their halves; a new one
-   * is decoded once). Returns the decode.
+   * is decoded once, `halfTemplate`). Returns the decode.
+   *
+   * The row path of a QEMU VT-d log (`rowOfHalves` for two words, written out): not a small
+   * function that calls it, which V8 compiles at once ("small function") with the first rows'
+   * feedback, while `rowOfHalves`, still called by that function's unoptimized code, becomes hot
+   * and is compiled as well (docs/ingest.md, twenty-second pass).
    */
   commandHalves(slot: number, wrap: number | undefined, w0hi: number, w0lo: number, w1hi: number, w1lo: number, t: Stamp): Decoded {
+    // `beginAt` of a command of the builder's origin (kind and origin preset), written here: its
+    // bytecode is not taken from TurboFan's inlining budget, which then holds writeTemplate too.
+    const c = this.c;
+    const r = this.row;
+    if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
+    if (t.tid !== undefined) c.cpu.set(r, t.tid);
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    c.w[0]!.setHalves(r, w0hi, w0lo);
+    c.w[1]!.setHalves(r, w1hi, w1lo);
     const k = this.key;
     k[0] = w0lo;
     k[1] = w0hi;
     k[2] = w1lo;
     k[3] = w1hi;
-    return this.rowOfHalves(slot, wrap, 2, t, this.origin);
+    const tpl = this.halfTemplates.find(k, 0, 4) ?? this.halfTemplate(2);
+    tpl.halfRows++;
+    this.writeTemplate(r, tpl);
+    this.end();
+    return tpl.d;
   }
 
   /**
@@ -380,17 +409,26 @@ export class TraceBuilder {
     c.w[0]!.setHalves(r, k[1]!, k[0]!);
     c.w[1]!.setHalves(r, k[3]!, k[2]!);
     for (let i = 2; i < n; i++) c.w[i]!.setHalves(r, k[2 * i + 1]!, k[2 * i]!);
-    let tpl = this.halfTemplates.find(k, 0, 2 * n);
-    if (tpl === undefined) {
-      const words = [unsigned64(k[1]!, k[0]!), unsigned64(k[3]!, k[2]!)];
-      for (let i = 2; i < n; i++) words.push(unsigned64(k[2 * i + 1]!, k[2 * i]!));
-      tpl = this.template(words);
-      this.halfTemplates.keep(k, 0, 2 * n, tpl);
-    }
+    const tpl = this.halfTemplates.find(k, 0, 2 * n) ?? this.halfTemplate(n);
     tpl.halfRows++;
     this.writeTemplate(r, tpl);
     this.end();
     return tpl.d;
+  }
+
+  /**
+   * The template of the `n` words whose halves are the first 2n of `key`, not yet kept by their
+   * halves: decoded (or found by the words) and kept. Out of the row path, which finds a kept one
+   * for nearly every row: compiled into it, this cold code (BigInts, the decode's cache) made its
+   * graph larger and took inlining budget from the row's hot leaves.
+   */
+  private halfTemplate(n: number): RowTemplate {
+    const k = this.key;
+    const words = [unsigned64(k[1]!, k[0]!), unsigned64(k[3]!, k[2]!)];
+    for (let i = 2; i < n; i++) words.push(unsigned64(k[2 * i + 1]!, k[2 * i]!));
+    const tpl = this.template(words);
+    this.halfTemplates.keep(k, 0, 2 * n, tpl);
+    return tpl;
   }
 
   /** A doorbell with the builder's origin, its time and thread from `t` (as `doorbell` writes it). */
@@ -418,7 +456,17 @@ export class TraceBuilder {
     const smallCols: SmallCol[] = [];
     const smallVals: number[] = [];
     const bigCols: BigCol[] = [];
-    const bigVals: bigint[] = [];
+    const bigHalves: number[] = [];
+    const big = (col: BigCol, v: bigint) => {
+      // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
+      const u = BigInt.asUintN(64, v);
+      bigCols.push(col);
+      bigHalves.push(Number(u >> 32n), Number(u & 0xffffffffn));
+    };
+    if (s?.range !== undefined) {
+      big(this.c.rangeBase, s.range.base);
+      big(this.c.rangeBytes, s.range.bytes);
+    }
     let did = 0;
     for (const t of d.def ? this.targets.get(d.def.code)! : []) {
       if (known !== undefined && !t.parts.every((p) => ((known[p.w] ?? 0n) & p.mask) === p.mask)) continue;
@@ -426,10 +474,7 @@ export class TraceBuilder {
       if (t.small) {
         smallCols.push(t.small);
         smallVals.push(Number(v));
-      } else {
-        bigCols.push(t.big!);
-        bigVals.push(v);
-      }
+      } else big(t.big!, v);
       if (t.did) did = Number(v);
     }
     const opCode = d.code < this.dicts.op.values.length ? d.code : this.dicts.op.indexOf(d.name);
@@ -447,22 +492,17 @@ export class TraceBuilder {
       smallCols,
       smallVals,
       bigCols,
-      bigVals,
+      bigHalves,
       did,
-      epoch: -1,
-      id: 0,
+      id: -1,
       halfRows: 0,
     };
   }
 
   /** Row `r` writes template `t` (its columns at `flush`, `expandTemplates`), and its cause now. */
   private writeTemplate(r: number, t: RowTemplate): void {
-    if (t.epoch !== this.epoch) {
-      t.epoch = this.epoch;
-      t.id = this.batchTemplates.length;
-      this.batchTemplates.push(t);
-    }
-    this.rowTemplate[r] = t.id;
+    const id = t.id >= 0 ? t.id : this.numbered(t);
+    this.rowTemplate[r] = id;
     const c = this.c;
     if (this.causes !== undefined) {
       // What the cause inference reads of this row: its op, range_base and did columns (null did: 0).
@@ -472,6 +512,17 @@ export class TraceBuilder {
         c.causeInferred.set(r, 1);
       }
     }
+  }
+
+  /**
+   * Template `t`, named by no row of the batch yet, takes the batch's next number. Out of the row
+   * path (once per template and batch).
+   */
+  private numbered(t: RowTemplate): number {
+    const T = this.batchTemplates;
+    t.id = T.length;
+    T.push(t);
+    return t.id;
   }
 
   /** The guest's producer write: the new producer index and its wrap bit. */
@@ -500,12 +551,28 @@ export class TraceBuilder {
   }
 
   /**
-   * Writes the row templates of the batch's first `n` rows into their columns: the rows grouped by
-   * template (a counting sort of their numbers), then each template's values filled into its rows,
-   * a column at a time. The same values, valid bits and counts as `set` per row (a row belongs to
-   * one template; rows without one keep what they hold).
+   * Writes what the batch's rows [`settled`, `to`) take at the end, now: their row templates'
+   * values (`expandTemplates`) and their `seq`. Done at `flush` for the rows not yet settled, and
+   * when the room grows (`grow`) for the rows so far: the same values, written earlier. The first
+   * batch's room grows twice (1,024 and 8,192 rows), so the fill loops run on those rows first and
+   * are compiled before the batch's other ~57,000 rows, which they would otherwise run unoptimized
+   * at the first flush (docs/ingest.md, twenty-second pass).
    */
-  private expandTemplates(n: number): void {
+  private settle(to: number): void {
+    const from = this.settled;
+    if (to <= from) return;
+    this.expandTemplates(from, to);
+    this.c.seq.sequence(this.firstSeq, from, to);
+    this.settled = to;
+  }
+
+  /**
+   * Writes the row templates of the batch's rows [from, to) into their columns: the rows grouped
+   * by template (a counting sort of their numbers), then each template's values filled into its
+   * rows, a column at a time. The same values, valid bits and counts as `set` per row (a row belongs
+   * to one template; rows without one keep what they hold).
+   */
+  private expandTemplates(from: number, to: number): void {
     const T = this.batchTemplates;
     const k = T.length;
     if (k === 0) return;
@@ -521,20 +588,31 @@ export class TraceBuilder {
     const start = this.groupStart;
     const at = this.groupEnd;
     const rows = this.groupRows;
-    countTemplates(ids, n, start, k);
+    countTemplates(ids, from, to, start, k);
     groupStarts(start, at, k);
-    placeRows(ids, n, at, rows);
-    for (let i = 0; i < k; i++) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+    placeRows(ids, from, to, at, rows);
+    for (let i = 0; i < k; i++) if (start[i]! < start[i + 1]!) this.fillTemplate(T[i]!, rows, start[i]!, start[i + 1]!);
+  }
+
+  /**
+   * The batch's first `n` rows are settled: role's valid bits copied from op's, the rows written
+   * from halves counted by op, the templates' numbers dropped (`id` -1).
+   */
+  private finishTemplates(n: number): void {
+    const T = this.batchTemplates;
+    const k = T.length;
+    if (k === 0) return;
     // role is written in op's rows only (`fillTemplate`): its valid bits are op's, one copy of the bytes.
     this.c.role.nullsOf(this.c.op, n);
     const byOp = this.halfRowsByOp;
     for (let i = 0; i < k; i++) {
       const t = T[i]!;
+      t.id = -1;
       if (t.halfRows === 0) continue;
       byOp.set(t.d.name, (byOp.get(t.d.name) ?? 0) + t.halfRows);
       t.halfRows = 0;
     }
-    ids.fill(-1, 0, n);
+    this.rowTemplate.fill(-1, 0, n);
     T.length = 0;
   }
 
@@ -545,25 +623,22 @@ export class TraceBuilder {
     // (role's valid bits are copied from op's, `expandTemplates`).
     CodeCol.fillTriple(c.op, c.role, c.cache, rows, from, to, t.op, t.role, t.cache);
     if (t.error >= 0) c.error.fill(rows, from, to, t.error);
-    if (t.range !== undefined) {
-      c.rangeBase.fill(rows, from, to, t.range.base);
-      c.rangeBytes.fill(rows, from, to, t.range.bytes);
-    }
     const sc = t.smallCols;
     for (let j = 0; j < sc.length; j++) sc[j]!.fill(rows, from, to, t.smallVals[j]!);
     const bc = t.bigCols;
-    for (let j = 0; j < bc.length; j++) bc[j]!.fill(rows, from, to, t.bigVals[j]!);
+    const bh = t.bigHalves;
+    for (let j = 0; j < bc.length; j++) bc[j]!.fillHalves(rows, from, to, bh[2 * j]!, bh[2 * j + 1]!);
   }
 
   /** Emits the rows not yet in a batch. */
   flush(): void {
     const n = this.row;
     if (n === 0) return;
-    this.expandTemplates(n);
-    this.epoch++;
-    // The columns every row writes: seq here, kind, origin, inferred and queue preset or put.
+    this.settle(n);
+    this.finishTemplates(n);
+    // The columns every row writes: seq (`settle`), kind, origin, inferred and queue preset or put.
     const c = this.c;
-    c.seq.sequence(this.firstSeq, n);
+    c.seq.counted(n);
     c.kind.counted(n);
     c.origin.counted(n);
     c.inferred.counted(n);
@@ -573,6 +648,7 @@ export class TraceBuilder {
       zeros = this.zeros = new ArrayBuffer(8 * this.room);
     const columns = this.columns.map((col) => col.finish(n, zeros));
     this.row = 0;
+    this.settled = 0;
     this.sink.write({ schema: this.ipcSchema, length: n, columns, ...(zeros !== undefined ? { zeros } : {}) });
     // A sink that takes buffers was handed the columns' own arrays: they are cleared only now.
     for (const col of this.fixed) col.release(n);
@@ -599,7 +675,10 @@ export class TraceBuilder {
     c.queue.preset(0, from, to);
   }
 
-  /** Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what they hold. */
+  /**
+   * Grows the room of every column and per-row array (GROWTH times, up to `batchRows`), keeping what
+   * they hold, and settles the rows so far (`settle`, into the grown columns).
+   */
   private grow(): void {
     const room = Math.min(GROWTH * this.room, this.batchRows);
     this.growColumns(room);
@@ -609,6 +688,7 @@ export class TraceBuilder {
     this.rowTemplate = ids;
     this.groupRows = new Int32Array(room);
     this.room = room;
+    this.settle(this.row);
   }
 
   /**
@@ -671,10 +751,10 @@ export class TraceBuilder {
   }
 }
 
-/** expandTemplates' counting sort, 1: rows per template number (`start[id + 1]`), zeroed first. */
-function countTemplates(ids: Int32Array, n: number, start: Int32Array, k: number): void {
+/** expandTemplates' counting sort, 1: rows [from, to) per template number (`start[id + 1]`), zeroed first. */
+function countTemplates(ids: Int32Array, from: number, to: number, start: Int32Array, k: number): void {
   start.fill(0, 0, k + 1);
-  for (let r = 0; r < n; r++) {
+  for (let r = from; r < to; r++) {
     const id = ids[r]!;
     if (id >= 0) start[id + 1]!++;
   }
@@ -688,9 +768,9 @@ function groupStarts(start: Int32Array, at: Int32Array, k: number): void {
   }
 }
 
-/** 3: the rows in template order. */
-function placeRows(ids: Int32Array, n: number, at: Int32Array, rows: Int32Array): void {
-  for (let r = 0; r < n; r++) {
+/** 3: the rows [from, to) in template order. */
+function placeRows(ids: Int32Array, from: number, to: number, at: Int32Array, rows: Int32Array): void {
+  for (let r = from; r < to; r++) {
     const id = ids[r]!;
     if (id >= 0) rows[at[id]!++] = r;
   }
