@@ -1008,9 +1008,12 @@ function generate(
     lines.push(`return ${HIT};`);
   } else lines.push(shared ? 'return EVENT;' : `return { ${fields.join(', ')} };`);
   // Named after its event (and spelling) and given a source URL, so that a profile tells the
-  // matchers apart (unnamed, they all show as `match` at line 3 of an anonymous script).
+  // matchers apart (unnamed, they all show as `match` at line 3 of an anonymous script). The
+  // function is returned in parentheses, which V8 takes as a sign that it is called soon and
+  // compiles with the outer one: its source is parsed once, not preparsed by `new Function` and
+  // parsed again at the first line of its event.
   const name = `match_${(spelling ?? key).replace(/[^A-Za-z0-9_]/g, '_')}`;
-  const body = `${outer.join('\n')}\nreturn function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n};\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
+  const body = `${outer.join('\n')}\nreturn (function ${name}(buf, s, e, dv) {\n${lines.join('\n')}\n});\n//# sourceURL=invtrace-qemu-matchers/${name}.js`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the event tables only
   const make = new Function('K', 'I', 'EVENT', 'W', 'R', 'S', 'T', 'LT', body) as (
     k: Uint8Array[],
