@@ -71,6 +71,10 @@ export async function openText(path: string, block = BLOCK): Promise<Readable> {
   return gz ? raw.pipe((await import('node:zlib')).createGunzip({ chunkSize: block })) : raw;
 }
 
+/** `LineIndex`'s warm-up: calls of `lines` on no bytes. */
+const WARM_CALLS = 64;
+const NO_BYTES = Buffer.alloc(0);
+
 /** Grows an offset array to hold at least `n` entries. */
 function room(a: Int32Array, n: number): Int32Array {
   if (a.length >= n) return a;
@@ -91,6 +95,16 @@ export class LineIndex {
   end: Int32Array = new Int32Array(1 << 14);
   /** After `lines`: where the bytes after the last line end begin. */
   next = 0;
+
+  constructor() {
+    // `lines` run with no line end (its loop not entered) until V8 gives it a feedback vector
+    // (after a budget of bytecode run, not a number of calls): its loads of `start` and `end` and
+    // its store of `next` then have feedback before its first block. Without, its first call ran
+    // them before the vector existed, TurboFan compiled `lines` with them as never run, and the
+    // code deoptimized at its entry on the next block ("insufficient type feedback") and was
+    // compiled again (docs/ingest.md, seventeenth pass).
+    for (let i = 0; i < WARM_CALLS; i++) this.lines(NO_BYTES, 0, -1);
+  }
 
   /** One line, `[s, e)`, as the block's only one. */
   one(s: number, e: number): void {
@@ -186,7 +200,7 @@ export async function* readLineChunks(path: string, opts: ReadLineOptions = {}):
     for await (const data of stream) {
       const piece = data as Buffer;
       bytes += piece.length;
-      let nl = piece.indexOf(10);
+      let nl = piece.indexOf(10, 0);
       if (nl < 0) {
         pending.push(keep(piece));
         continue;

@@ -127,11 +127,13 @@ export class GuestByteScanner {
   }
 
   usable(buf: Buffer): boolean {
-    if (buf.indexOf(13) >= 0) return false;
+    // Offsets given as numbers (0), as lines.ts gives them: node's indexOf, compiled for the QEMU
+    // side's number offsets, deoptimized at an undefined one ("not a Smi") and was compiled again.
+    if (buf.indexOf(13, 0) >= 0) return false;
     // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: each E2 is found by a byte search
     // (memchr) and its next two bytes are looked at. Searching for the 3-byte sequences themselves
     // took Buffer#indexOf ~8 ns per byte, most of a cold pass over a guest trace.
-    for (let i = buf.indexOf(0xe2); i >= 0; i = buf.indexOf(0xe2, i + 1)) {
+    for (let i = buf.indexOf(0xe2, 0); i >= 0; i = buf.indexOf(0xe2, i + 1)) {
       if (buf[i + 1] === 0x80 && (buf[i + 2] === 0xa8 || buf[i + 2] === 0xa9)) return false;
     }
     return true;

@@ -123,3 +123,34 @@ describe('VtdQemuQueue register-mode reader', () => {
     expect(rows.take().map((e) => e.kind)).toEqual(['cmd', 'cmd', 'cmd', 'cmd', 'doorbell']);
   });
 });
+
+describe('VtdQemuQueue tail line', () => {
+  /** The messages of `lines`, fed as text and through a register-mode scanner. */
+  function messages(lines: string[]): string[][] {
+    const text = new Diagnostics('q.log');
+    const q = new VtdQemuQueue(text, { rows: new EventRows(), details: false });
+    lines.forEach((l, i) => q.feed(parseQemuLogLine(l)!, i + 1));
+    q.end();
+    const scanned = new Diagnostics('q.log');
+    const r = new VtdQemuQueue(scanned, { rows: new EventRows(), details: false });
+    const scanner = new QemuByteScanner(VTD_EVENTS, (event) => r.valuesRead(event), 'registers');
+    const apply = r.scanned(scanner);
+    const log = Buffer.from(lines.join('\n'));
+    let at = 0;
+    lines.forEach((l, i) => {
+      apply(scanner.scanCode(log, at, at + l.length), i + 1);
+      at += l.length + 1;
+    });
+    r.end();
+    return [text.allMessages(), scanned.allMessages()];
+  }
+
+  it('ends what a dropped read head left (its descriptor line goes with it only up to the tail line)', () => {
+    const dropped = '16092@1795239950.879306:vtd_inv_qi_head read head 300';
+    const descLine = '16092@1795239950.879308:vtd_inv_desc invalidate desc type wait high 0x0 low 0x5';
+    const tail = '16092@1795239950.879309:vtd_inv_qi_tail write tail 1';
+    for (const m of messages([dropped, descLine])) expect(m.join('\n')).not.toContain('without a "read head"');
+    for (const m of messages([dropped, tail, descLine]))
+      expect(m.join('\n')).toContain('descriptor line without a "read head" line before it');
+  });
+});
