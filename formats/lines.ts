@@ -102,7 +102,7 @@ export class LineIndex {
     // its store of `next` then have feedback before its first block. Without, its first call ran
     // them before the vector existed, TurboFan compiled `lines` with them as never run, and the
     // code deoptimized at its entry on the next block ("insufficient type feedback") and was
-    // compiled again (docs/ingest.md, seventeenth pass).
+    // compiled again (docs/ingest.md, twenty-second pass; the seventeenth found these first-call deopts).
     for (let i = 0; i < WARM_CALLS; i++) this.lines(NO_BYTES, 0, -1);
   }
 
