@@ -1,7 +1,8 @@
 // The CLI as users run it (package.json "bin"): tsc's output under dist/ bundled by rolldown into
 // dist/bin/, one entry for the command line and one per worker thread, sharing chunks. Node 20 loads
 // an ES module graph file by file: an ingest loaded 233 files, 146 of them apache-arrow's, and now
-// loads 17 (the groups below), about 0.1 s of CPU less per run. Each command still loads its own code (and Arrow) only
+// loads 19 (the groups below, and since session 18 cli/stdio's and fsPlain's small chunks), about
+// 0.1 s of CPU less per run. Each command still loads its own code (and Arrow) only
 // when it runs, as the unbundled CLI did. Packages that find files beside their own modules (the DuckDB and Parquet
 // WebAssembly builds) and the TUI's ink and React stay in node_modules, imported as they are.
 // The ingest command's own modules (those it imports statically that the command line does not)
