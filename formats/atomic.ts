@@ -124,13 +124,14 @@ export class AtomicFile {
         let j = i;
         let run = 0;
         while (j < chunks.length && (chunks[j]!.buffer === zero || allZero(chunks[j]!))) run += chunks[j++]!.byteLength;
-        if (run < HOLE_MIN) {
-          i = j === i ? i + 1 : j;
-          continue;
+        if (run >= HOLE_MIN) {
+          this.writeRun(chunks.slice(from, i));
+          this.bytes += run;
+          from = j;
         }
-        this.writeRun(chunks.slice(from, i));
-        this.bytes += run;
-        from = i = j;
+        // chunks[j], if there is one, ended the run (a byte set): no run starts there, and it is
+        // not compared again.
+        i = j + 1;
       }
     }
     this.writeRun(from === 0 ? chunks : chunks.slice(from));
