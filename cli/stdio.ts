@@ -21,13 +21,19 @@ const queued = new Set<Fd>();
 
 let stdoutHooked = false;
 
+/**
+ * Whether an error of writing stdout means the reader has gone: EPIPE from a pipe, EPIPE or
+ * ECONNRESET from a socket (a reader that closed with bytes unread).
+ */
+const readerGone = (code: string | undefined): boolean => code === 'EPIPE' || code === 'ECONNRESET';
+
 /** `process.stdout`, with the handler that ends the process quietly when the reader has gone. */
 export function stdoutStream(): NodeJS.WriteStream {
   const s = process.stdout;
   if (!stdoutHooked) {
     stdoutHooked = true;
     s.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE' || e.code === 'ECONNRESET') process.exit(0);
+      if (readerGone(e.code)) process.exit(0);
       throw e;
     });
   }
@@ -85,9 +91,7 @@ export function writeDirect(fd: number, text: string | Uint8Array, stream: () =>
         stream().write(buf.subarray(at));
         return false;
       }
-      // The reader has gone: EPIPE from a pipe, EPIPE or ECONNRESET from a socket (a reader that
-      // closed with bytes unread).
-      if ((code === 'EPIPE' || code === 'ECONNRESET') && fd === 1) process.exit(0);
+      if (fd === 1 && readerGone(code)) process.exit(0);
       throw e;
     }
   }
