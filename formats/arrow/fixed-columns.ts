@@ -261,6 +261,11 @@ export class SmallCol extends Fixed {
 type SmallArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Bits 63..32 of `v`'s 64 bits (a negative value's two's complement, as an Int64 column stores it). */
+export const hi32 = (v: bigint): number => Number(BigInt.asUintN(64, v) >> 32n);
+/** Bits 31..0 of `v`'s 64 bits. */
+export const lo32 = (v: bigint): number => Number(BigInt.asUintN(64, v) & 0xffffffffn);
+
 /** Where a 64-bit value's low and high 32-bit halves are in a Uint32Array over it (`setHalves`). */
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = 1 - LO;
@@ -391,9 +396,7 @@ export class BigCol extends Fixed {
   }
   /** `set(rows[i], v)` for i in [from, to). */
   fill(rows: Int32Array, from: number, to: number, v: bigint): void {
-    // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
-    const u = BigInt.asUintN(64, v);
-    this.fillHalves(rows, from, to, Number(u >> 32n), Number(u & 0xffffffffn));
+    this.fillHalves(rows, from, to, hi32(v), lo32(v));
   }
   /** `setHalves(rows[i], hi, lo)` for i in [from, to): `fill` of the value with those halves, without a BigInt. */
   fillHalves(rows: Int32Array, from: number, to: number, hi: number, lo: number): void {

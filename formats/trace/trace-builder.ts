@@ -12,7 +12,7 @@
 // without apache-arrow (formats/arrow/ipc-file-sink.ts); formats/trace/memory-sink.ts makes
 // apache-arrow RecordBatches of it. Nothing here loads apache-arrow (the ingest command does not).
 
-import { BigCol, CodeCol, ColumnMemory, I32, I64, SmallCol, U8, U32, U64 } from '../arrow/fixed-columns.js';
+import { BigCol, CodeCol, ColumnMemory, hi32, I32, I64, lo32, SmallCol, U8, U32, U64 } from '../arrow/fixed-columns.js';
 import type { StringDictionary } from '../arrow/dictionary.js';
 import type { ColumnChunk, IpcBatch, IpcSchema } from '../arrow/ipc-model.js';
 import { classify } from '../classify.js';
@@ -458,10 +458,8 @@ export class TraceBuilder {
     const bigCols: BigCol[] = [];
     const bigHalves: number[] = [];
     const big = (col: BigCol, v: bigint) => {
-      // v's 64 bits (an Int64 column stores the same bits, two's complement), as halves
-      const u = BigInt.asUintN(64, v);
       bigCols.push(col);
-      bigHalves.push(Number(u >> 32n), Number(u & 0xffffffffn));
+      bigHalves.push(hi32(v), lo32(v));
     };
     if (s?.range !== undefined) {
       big(this.c.rangeBase, s.range.base);
