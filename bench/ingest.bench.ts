@@ -7,6 +7,9 @@
 //     also with the log read in two stages, a worker thread reading (INVTRACE_INGEST_WORKER=1)
 //   - gzip: `invtrace ingest big.log.gz` / `gzip -dc big.log.gz > /dev/null`, also in two stages
 //   - a QEMU + guest pair (the real scalable-strict run, plain) / its QEMU side alone
+//   - the other input shapes read alone (SHAPES: the SMMUv3 QEMU log, the VT-d and SMMUv3 guest
+//     traces, each COPIES copies): MB/s, / mawk selecting the same lines, peak RSS at COPIES and
+//     3 x COPIES copies
 //   - a gzip capture with a 10 MiB line / the same with a 2.5 MiB line (linear: <= 4)
 //   - peak RSS of one ingest process at ~99 MB and at ~990 MB (HUGE copies; INVTRACE_BENCH_HUGE=0
 //     skips the large one), and the ~990 MB ingest / mawk (one run each)
@@ -48,6 +51,16 @@ const REPS = 3;
  */
 const PEER_REPS = 9;
 const MAWK_PROGRAM = '/vtd_inv_desc invalidate desc type/ {print $5","$7","$9}';
+/**
+ * The other input shapes (each read alone, COPIES copies) and the mawk program that selects the same
+ * lines: the commands in an SMMUv3 QEMU log (time stamp and opcode name), the descriptors in a VT-d
+ * guest trace (time, type, qw0, qw1), the command lists in an SMMUv3 one (time, n, c0_0, c0_1).
+ */
+const SHAPES: readonly { readonly capture: string; readonly what: string; readonly mawk: string }[] = [
+  { capture: 'qemu-smmuv3-strict.log.gz', what: 'SMMUv3 QEMU log', mawk: '/smmuv3_cmdq_opcode/ {print $1","$3}' },
+  { capture: `guest-${RUN}.txt.gz`, what: 'VT-d guest trace', mawk: '/qi_submit:/ {print $4","$6","$8","$9}' },
+  { capture: 'guest-smmuv3-strict.txt.gz', what: 'SMMUv3 guest trace', mawk: '/cmdlist:/ {print $4","$7","$9","$10}' },
+];
 
 const TIME = '/usr/bin/time';
 const haveTime = spawnSync(TIME, ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
@@ -304,6 +317,43 @@ export const benches: readonly Bench[] = [
           unit: 'x',
           note: `pair ${pair.seconds.toFixed(2)} s, QEMU alone ${qOnly.seconds.toFixed(2)} s; goal <= 1.3${cpuRatio(pair.cpu, qOnly.cpu)}`,
         });
+
+        // The other input shapes read alone, each COPIES copies of a bundled capture: the SMMUv3
+        // QEMU log and the two architectures' guest traces (issue 17's title: QEMU logs and guest
+        // traces at >= 150 MB/s). Each beside mawk selecting the same lines and printing a few of
+        // their fields, and its peak RSS at COPIES and at 3 x COPIES copies (flat).
+        for (const s of SHAPES) {
+          const text = gunzipSync(readFileSync(captures(s.capture)));
+          const base = s.capture.replace(/\.gz$/, '');
+          const p = join(dir, `${COPIES}x-${base}`);
+          const n = repeat(p, text, COPIES);
+          const shapeLabel = `${COPIES} x ${base} (${mb(n)}, ${s.what})`;
+          const r = timeIngest([p], arrow);
+          out.push({
+            name: `${shapeLabel}: plain`,
+            value: n / 1e6 / r.seconds,
+            unit: 'MB/s',
+            note: `${r.seconds.toFixed(2)} s, ${r.rows.toLocaleString('en-US')} rows; goal >= 150`,
+          });
+          const sm = haveMawk() ? timeCmd('mawk', [s.mawk, p], PEER_REPS) : undefined;
+          out.push({
+            name: `${shapeLabel}: plain / mawk`,
+            value: sm !== undefined ? r.seconds / sm.seconds : NaN,
+            unit: 'x',
+            note: sm !== undefined ? `mawk ${sm.seconds.toFixed(2)} s (${s.mawk})${cpuRatio(r.cpu, sm.cpu)}` : 'skipped: mawk is not installed',
+          });
+          const p3 = join(dir, `${3 * COPIES}x-${base}`);
+          const n3 = repeat(p3, text, 3 * COPIES);
+          const r3 = timeIngest([p3], arrow, 1);
+          rmSync(p3);
+          rmSync(p);
+          out.push({
+            name: `peak RSS: ${base}, ${mb(n)} / ${mb(n3)}`,
+            value: r.rssMiB,
+            unit: 'MiB',
+            note: `${r.rssMiB.toFixed(0)} MiB at ${mb(n)}, ${r3.rssMiB.toFixed(0)} MiB at ${mb(n3)} (goal: flat); ${(n3 / 1e6 / r3.seconds).toFixed(0)} MB/s at ${mb(n3)}, one run`,
+          });
+        }
 
         // A 10 MB line in a gzip capture (../shared/findings/fuzz-2026-12/gz-long-line-quadratic.sh):
         // reading it must be linear, so 4x the line costs at most 4x (it was 10.5x: 1.2 s -> 12.6 s).
