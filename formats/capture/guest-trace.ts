@@ -11,8 +11,8 @@
 import { InputFault } from '../result.js';
 import { readLineChunks, type LineChunk } from '../lines.js';
 import { Diagnostics } from './events.js';
-import { parseFtraceLine, type FtraceLine } from './ftrace.js';
-import type { GuestByteScanner, ScannedFtrace } from './guest-bytes.js';
+import { parseFtraceLine, QI_TYPE_NAMES, type FtraceLine } from './ftrace.js';
+import { GuestByteScanner, type ScannedFtrace } from './guest-bytes.js';
 
 export type GuestKind = 'ftrace' | 'console';
 
@@ -230,13 +230,34 @@ export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagn
   for await (const lines of readGuestChunks(path, kind, diag, facts)) for (const g of lines) if (g.ftrace !== undefined) yield g;
 }
 
-/** Reads only the facts (a first pass for a guest-only trace, whose header must come first). */
+/** qi_submit type names of scalable mode (256-bit descriptors, spec/vtd.md §2.1). */
+const WIDE_TYPE = /^(p_iotlb_inv|pc_inv|p_dev_tlb_inv) /;
+/** The same by type code (qw0[3:0], which a scanned line's name agrees with). */
+const WIDE_CODE = Uint8Array.from({ length: 16 }, (_, c) =>
+  ['p_iotlb_inv', 'pc_inv', 'p_dev_tlb_inv'].some((n) => QI_TYPE_NAMES[n] === c) ? 1 : 0,
+);
+
+/**
+ * Reads only the facts (a first pass for a guest-only trace, whose header must come first), and
+ * counts the qi_submit lines of a scalable-mode type. The lines are read from their bytes where
+ * they can be (a numeric GuestByteScanner: no BigInt, no string per line), the rest as text: the
+ * same lines, facts, counts and errors as reading them all as text.
+ */
 export async function guestFacts(path: string, kind: GuestKind, diag: Diagnostics): Promise<GuestFacts & { wideTypes: number }> {
   const facts: GuestFacts = {};
   let wideTypes = 0;
   // The second pass reports the problems: this one keeps them to itself.
-  for await (const g of readGuestTrace(path, kind, new Diagnostics(diag.file, diag.strict), facts)) {
-    if (g.ftrace.event === 'qi_submit' && /^(p_iotlb_inv|pc_inv|p_dev_tlb_inv) /.test(g.ftrace.text)) wideTypes++;
-  }
+  const quiet = new Diagnostics(diag.file, diag.strict);
+  for await (const lines of readGuestChunks(path, kind, quiet, facts, undefined, new GuestByteScanner(true))) wideTypes += wideIn(lines);
   return { ...facts, wideTypes };
+}
+
+/** The event lines of a block that submit a scalable-mode descriptor type. */
+function wideIn(lines: readonly GuestItem[]): number {
+  let n = 0;
+  for (const g of lines) {
+    if (g.ftrace === undefined) n += g.words === 4 ? WIDE_CODE[g.halves[0]! & 15]! : 0;
+    else if (g.ftrace.event === 'qi_submit' && WIDE_TYPE.test(g.ftrace.text)) n++;
+  }
+  return n;
 }
