@@ -167,15 +167,34 @@ export class GuestByteScanner {
     this.used = 0;
   }
 
-  usable(buf: Buffer): boolean {
+  usable(buf: Buffer, ends?: Int32Array, count = 0): boolean {
     // Offsets given as numbers (0), as lines.ts gives them: node's indexOf, compiled for the QEMU
     // side's number offsets, deoptimized at an undefined one ("not a Smi") and was compiled again.
-    if (buf.indexOf(13, 0) >= 0) return false;
+    if (ends === undefined) {
+      if (buf.indexOf(13, 0) >= 0) return false;
+    } else if (!this.crOnlyAtEnds(buf, ends, count)) return false;
     // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: each E2 is found by a byte search
     // (memchr) and its next two bytes are looked at. Searching for the 3-byte sequences themselves
     // took Buffer#indexOf ~8 ns per byte, most of a cold pass over a guest trace.
     for (let i = buf.indexOf(0xe2, 0); i >= 0; i = buf.indexOf(0xe2, i + 1)) {
       if (buf[i + 1] === 0x80 && (buf[i + 2] === 0xa8 || buf[i + 2] === 0xa9)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Is every `\r` of the block's lines (line k ends before `ends[k]`, in order) outside them: the
+   * `\r` of a `\r\n` line end, which lines.ts leaves out of the line (a serial console's)? A `\r`
+   * at a line's end index is not in that line nor the next; one at or past the last line's end is
+   * in none. One `\r` search and a walk over the ends: a console of CRLF lines is read from bytes too.
+   */
+  private crOnlyAtEnds(buf: Buffer, ends: Int32Array, count: number): boolean {
+    if (count === 0) return true;
+    const last = ends[count - 1]!;
+    let k = 0;
+    for (let i = buf.indexOf(13, 0); i >= 0 && i < last; i = buf.indexOf(13, i + 1)) {
+      while (ends[k]! < i) k++;
+      if (ends[k] !== i) return false;
     }
     return true;
   }

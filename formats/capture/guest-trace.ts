@@ -131,7 +131,7 @@ class GuestBlocks {
     const scanner = this.scanner;
     scanner?.newBlock();
     const { buf, start, end } = c;
-    const fast = scanner?.usable(buf) === true ? scanner : undefined;
+    const fast = scanner?.usable(buf, end, c.count) === true ? scanner : undefined;
     const diag = this.diag;
     const isConsole = this.kind === 'console';
     for (let k = 0; k < c.count; k++) {
