@@ -89,8 +89,9 @@ export async function* readGuestChunks(
   progress?: Progress,
   scanner?: GuestByteScanner,
   block?: number,
+  factsOnly = false,
 ): AsyncGenerator<GuestItem[]> {
-  const r = new GuestBlocks(path, kind, diag, facts, scanner);
+  const r = new GuestBlocks(path, kind, diag, facts, scanner, factsOnly);
   for await (const c of readLineChunks(path, { reuse: true, ...(block !== undefined ? { block } : {}) })) {
     const out = r.block(c);
     progress?.(path, c.bytes, c.firstNo + c.count - 1);
@@ -121,9 +122,20 @@ class GuestBlocks {
     private readonly diag: Diagnostics,
     private readonly facts: GuestFacts,
     private readonly scanner: GuestByteScanner | undefined,
+    /**
+     * Only the facts, the scalable-mode lines and the console's errors are wanted, and no line is
+     * fatal (guestFacts without --strict): once the trace has a line that is not blank, an event
+     * line that holds no scalable-mode type name (`wideCandidates`) is skipped unread. What it
+     * would tell goes to counts and warnings nobody reads; it cannot be wide, and the errors of
+     * `end` ask only whether the trace holds any line.
+     */
+    private readonly factsOnly = false,
   ) {
     this.inside = kind === 'ftrace';
   }
+
+  /** Where the block's scalable-mode type names start (factsOnly), in order, then the block's end. */
+  private candidates: number[] = [];
 
   /** The event lines of a block, in order. */
   block(c: LineChunk): GuestItem[] {
@@ -134,6 +146,11 @@ class GuestBlocks {
     const fast = scanner?.usable(buf, end, c.count) === true ? scanner : undefined;
     const diag = this.diag;
     const isConsole = this.kind === 'console';
+    const factsOnly = this.factsOnly;
+    const cand = factsOnly
+      ? wideCandidates(buf, c.count > 0 ? start[0]! : 0, c.count > 0 ? end[c.count - 1]! : 0, this.candidates)
+      : undefined;
+    let j = 0;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
       const s = start[k]!;
@@ -150,6 +167,10 @@ class GuestBlocks {
           this.sawEnd = true;
           continue;
         }
+      }
+      if (cand !== undefined && this.inside && this.traceLines > 0 && buf[s] !== 35) {
+        while (cand[j]! < s) j++;
+        if (cand[j]! >= e) continue; // no scalable-mode type name in the line
       }
       // A comment line (`#` first) is never an event; the rest may be read from the bytes.
       if (this.inside && fast !== undefined && buf[s] !== 35) {
@@ -225,6 +246,24 @@ class GuestBlocks {
   }
 }
 
+/** The scalable-mode qi_submit type names (spec/vtd.md §2.1), each with the blank the text rule wants after it. */
+const WIDE_NAMES = ['p_iotlb_inv ', 'pc_inv ', 'p_dev_tlb_inv '].map((n) => Buffer.from(n, 'latin1'));
+
+/**
+ * Where a scalable-mode type name (and its blank) starts in `buf[from, to)`, in order, ending with
+ * `to`, into `out`. A line whose text starts with one holds it (ASCII, the same bytes in UTF-8): a
+ * few byte searches a block instead of a look at every line.
+ */
+function wideCandidates(buf: Buffer, from: number, to: number, out: number[]): number[] {
+  out.length = 0;
+  for (const name of WIDE_NAMES) {
+    for (let i = buf.indexOf(name, from); i >= 0 && i < to; i = buf.indexOf(name, i + 1)) out.push(i);
+  }
+  if (out.length > 1) out.sort((a, b) => a - b);
+  out.push(to);
+  return out;
+}
+
 /** The ftrace lines of a guest capture, one at a time (readGuestChunks). */
 export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts): AsyncGenerator<GuestLine> {
   for await (const lines of readGuestChunks(path, kind, diag, facts)) for (const g of lines) if (g.ftrace !== undefined) yield g;
@@ -248,7 +287,8 @@ export async function guestFacts(path: string, kind: GuestKind, diag: Diagnostic
   let wideTypes = 0;
   // The second pass reports the problems: this one keeps them to itself.
   const quiet = new Diagnostics(diag.file, diag.strict);
-  for await (const lines of readGuestChunks(path, kind, quiet, facts, undefined, new GuestByteScanner(true))) wideTypes += wideIn(lines);
+  const chunks = readGuestChunks(path, kind, quiet, facts, undefined, new GuestByteScanner(true), undefined, !diag.strict);
+  for await (const lines of chunks) wideTypes += wideIn(lines);
   return { ...facts, wideTypes };
 }
 
