@@ -132,6 +132,9 @@ function hexHalves(buf: Buffer, s: number, e: number, out: Uint32Array, at: numb
   return true;
 }
 
+/** Slots of the scanner's flags cache (a prime: the packed bytes differ in their low digits). */
+const FLAG_SLOTS = 61;
+
 /** Halves a record holds at first (a qi_submit's 4 words; a cmdlist of more real pairs grows them). */
 const FIRST_HALVES = 8;
 
@@ -227,7 +230,7 @@ export class GuestByteScanner {
     if (t < 0) return FALLBACK;
     let flags = '';
     if (t - p >= 4 && t - p <= 6 && t < e) {
-      flags = this.strings.get(buf, p, t);
+      flags = this.flagsOf(buf, p, t);
       p = t;
       while (p < e && buf[p] === SP) p++;
     }
@@ -299,6 +302,26 @@ export class GuestByteScanner {
     r.qi = qi;
     r.cmdlist = cmdlist;
     return r;
+  }
+
+  /** Flags strings by their bytes packed into a number (4 to 6 printable ASCII bytes: below 2^48). */
+  private readonly flagKeys = new Float64Array(FLAG_SLOTS).fill(-1);
+  private readonly flagStrings: string[] = new Array<string>(FLAG_SLOTS).fill('');
+
+  /**
+   * The flags `buf[s, e)` as the interner gives them, kept by their packed bytes: the few values a
+   * trace prints (`d..2.`, `d..3.`, `dN...`) share their length and last byte, which the
+   * interner's recent slots are chosen by, and took its hashed path on most lines.
+   */
+  private flagsOf(buf: Buffer, s: number, e: number): string {
+    let key = 0;
+    for (let p = s; p < e; p++) key = key * 256 + buf[p]!;
+    const slot = key % FLAG_SLOTS;
+    if (this.flagKeys[slot] === key) return this.flagStrings[slot]!;
+    const f = this.strings.get(buf, s, e);
+    this.flagKeys[slot] = key;
+    this.flagStrings[slot] = f;
+    return f;
   }
 
   /**

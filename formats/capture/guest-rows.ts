@@ -5,6 +5,7 @@
 // the queues' event objects (GuestVtdQueue, GuestSmmuv3Queue) make, field for field.
 
 import { hi32, lo32 } from '../arrow/fixed-columns.js';
+import type { Diagnostics } from './events.js';
 import type { Stamp } from './stamp.js';
 
 export interface GuestRows {
@@ -54,5 +55,34 @@ export function halvesOf(words: readonly bigint[], out: Uint32Array): void {
   for (let i = 0; i < words.length; i++) {
     out[2 * i] = lo32(words[i]!);
     out[2 * i + 1] = hi32(words[i]!);
+  }
+}
+
+/**
+ * Events seen, by name, counted apart and added to a Diagnostics at the end (`into`): a scanned
+ * line's event name is interned (guest-bytes.ts), so a few names compared by identity first stand
+ * in for a Map update per line. The counts are the same; only the summary reads them, sorted.
+ */
+export class EventCounts {
+  private readonly names: string[] = [];
+  private readonly counts: number[] = [];
+
+  seen(event: string): void {
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] === event) {
+        this.counts[i]!++;
+        return;
+      }
+    }
+    names.push(event);
+    this.counts.push(1);
+  }
+
+  /** Adds the counts to `diag` and starts again. */
+  into(diag: Diagnostics): void {
+    for (let i = 0; i < this.names.length; i++) diag.seen(this.names[i]!, this.counts[i]!);
+    this.names.length = 0;
+    this.counts.length = 0;
   }
 }

@@ -17,7 +17,7 @@ import type { Diagnostics } from './events.js';
 import { parseCmdList, type CmdList } from './ftrace.js';
 import type { GuestItem } from './guest-trace.js';
 import { QueueReader } from './queue-reader.js';
-import { guestTime, halvesOf, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
+import { EventCounts, guestTime, halvesOf, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
 import { Stamp } from './stamp.js';
 
 const CMD_SYNC = 0x46n;
@@ -105,6 +105,8 @@ export class GuestSmmuv3Rows {
   /** Word pairs per event, from the first cmdlist line. */
   private recorded: number | undefined;
   private readonly t = new Stamp();
+  /** Events of the scanned lines (added to `diag` at the end). */
+  private readonly events = new EventCounts();
   /** The halves of a line read as text (grown to its batch). */
   private textHalves = new Uint32Array(16);
 
@@ -119,7 +121,7 @@ export class GuestSmmuv3Rows {
   feed(g: GuestItem): void {
     const f = g.ftrace;
     if (f === undefined) {
-      this.diag.seen(g.event);
+      this.events.seen(g.event);
       if (g.words >= 0 && g.event === 'cmdlist') this.batch(g.n, g.sync, g.recorded, g.halves, g.words >> 1, g.no, g.cpu, g.ts);
       return;
     }
@@ -166,5 +168,7 @@ export class GuestSmmuv3Rows {
     rows.inferredDoorbell(c.slot, c.wrap, file, no, t);
   }
 
-  end(): void {}
+  end(): void {
+    this.events.into(this.diag);
+  }
 }

@@ -125,7 +125,7 @@ class GuestBlocks {
     /**
      * Only the facts, the scalable-mode lines and the console's errors are wanted, and no line is
      * fatal (guestFacts without --strict): once the trace has a line that is not blank, an event
-     * line that holds no scalable-mode type name (`wideCandidates`) is skipped unread. What it
+     * line that cannot hold a scalable-mode type name (`wideCandidates`) is skipped unread. What it
      * would tell goes to counts and warnings nobody reads; it cannot be wide, and the errors of
      * `end` ask only whether the trace holds any line.
      */
@@ -134,7 +134,7 @@ class GuestBlocks {
     this.inside = kind === 'ftrace';
   }
 
-  /** Where the block's scalable-mode type names start (factsOnly), in order, then the block's end. */
+  /** Where the block's scalable-mode type names may start (factsOnly), in order, then the block's end. */
   private candidates: number[] = [];
 
   /** The event lines of a block, in order. */
@@ -246,13 +246,16 @@ class GuestBlocks {
   }
 }
 
-/** The scalable-mode qi_submit type names (spec/vtd.md §2.1), each with the blank the text rule wants after it. */
-const WIDE_NAMES = ['p_iotlb_inv ', 'pc_inv ', 'p_dev_tlb_inv '].map((n) => Buffer.from(n, 'latin1'));
+/**
+ * What a line whose text starts with a scalable-mode qi_submit type name (spec/vtd.md §2.1:
+ * `p_iotlb_inv `, `pc_inv `, `p_dev_tlb_inv `) holds: `p_` or `pc_inv ` (ASCII: the same bytes in
+ * UTF-8). Two searches a block, not three; a line that holds `p_` elsewhere is only read.
+ */
+const WIDE_NAMES = ['p_', 'pc_inv '].map((n) => Buffer.from(n, 'latin1'));
 
 /**
- * Where a scalable-mode type name (and its blank) starts in `buf[from, to)`, in order, ending with
- * `to`, into `out`. A line whose text starts with one holds it (ASCII, the same bytes in UTF-8): a
- * few byte searches a block instead of a look at every line.
+ * Where a scalable-mode type name may start in `buf[from, to)` (WIDE_NAMES), in order, ending with
+ * `to`, into `out`: a few byte searches a block instead of a look at every line.
  */
 function wideCandidates(buf: Buffer, from: number, to: number, out: number[]): number[] {
   out.length = 0;

@@ -21,7 +21,7 @@ import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
 import type { ScannedFtrace } from './guest-bytes.js';
 import type { GuestItem } from './guest-trace.js';
-import { guestTime, halvesOf, outOfGap, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
+import { EventCounts, guestTime, halvesOf, outOfGap, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
 import { Stamp } from './stamp.js';
 import { lowBits } from './low-bits.js';
 import { QueueReader } from './queue-reader.js';
@@ -178,6 +178,8 @@ export class GuestVtdRows {
   private lastTs: GuestTime = 0;
   private lastLine = 0;
   private readonly t = new Stamp();
+  /** Events of the scanned lines (added to `diag` at the end). */
+  private readonly events = new EventCounts();
   private readonly gap: bigint;
   private readonly gapN: number;
   /** The halves of a line read as text. */
@@ -196,7 +198,7 @@ export class GuestVtdRows {
   feed(g: GuestItem): void {
     const f = g.ftrace;
     if (f === undefined) {
-      this.diag.seen(g.event);
+      this.events.seen(g.event);
       if (g.words === 4) this.submit(g.cpu, g.pid, g.flags, g.ts, g.halves, g.no);
       else if (this.open && this.cpu === g.cpu) this.flush();
       return;
@@ -232,6 +234,7 @@ export class GuestVtdRows {
 
   end(): void {
     this.flush();
+    this.events.into(this.diag);
   }
 
   /** Closes the open submission: the wait Linux appends and its doorbell (IQT). */

@@ -777,11 +777,13 @@ export class TraceBuilder {
     if (inferred) c.inferred.put(r, 1);
     c.slot.set(r, slot);
     c.wrap.set(r, wrap);
-    const w = f.words;
-    for (let i = 0; i < w.length; i++) c.w[i]!.set(r, w[i]!);
+    // The words and known bits as the 32-bit halves `set` of each BigInt stores.
+    const h = f.halves;
+    const nw = f.words.length;
+    for (let i = 0; i < nw; i++) c.w[i]!.setHalves(r, h[2 * i]!, h[2 * i + 1]!);
     if (f.partial) {
-      c.known[0]!.set(r, known[0]);
-      c.known[1]!.set(r, known[1]);
+      c.known[0]!.setHalves(r, h[2 * nw]!, h[2 * nw + 1]!);
+      c.known[1]!.setHalves(r, h[2 * nw + 2]!, h[2 * nw + 3]!);
     }
     if (f.tpl !== undefined) this.writeTemplate(r, f.tpl);
     this.end();
@@ -792,14 +794,15 @@ export class TraceBuilder {
   private fixedRow(words: readonly bigint[], known: readonly [bigint, bigint]): FixedRow {
     const w = words.length > this.words ? words.slice(0, this.words) : words;
     const partial = known[0] !== ALL_ONES || known[1] !== ALL_ONES;
+    const halves = [...w, ...known].flatMap((v) => [hi32(v), lo32(v)]);
     if (!partial) {
       const tpl = this.template(w);
-      return { known, words: w, partial, d: tpl.d, tpl };
+      return { known, words: w, halves, partial, d: tpl.d, tpl };
     }
     const d = this.codec.decode(w.length === this.words ? w : padWords(w, this.words), { descBytes: this.header.desc_bytes });
     // The source could not tell the opcode/type: no template (null op), as `command` writes it.
     const opKnown = this.opMasks.every((m) => ((known[m.w] ?? 0n) & m.mask) === m.mask);
-    return { known, words: w, partial, d, tpl: opKnown ? this.templateOf(d, known) : undefined };
+    return { known, words: w, halves, partial, d, tpl: opKnown ? this.templateOf(d, known) : undefined };
   }
 
   /** An inferred doorbell with the builder's origin, its time and thread from `t` (`doorbell` with meta.inferred). */
@@ -841,6 +844,8 @@ function placeRows(ids: Int32Array, from: number, to: number, at: Int32Array, ro
 interface FixedRow {
   readonly known: readonly [bigint, bigint];
   readonly words: readonly bigint[];
+  /** The words', then known's, high and low 32-bit halves (word i: high at 2i, low at 2i + 1). */
+  readonly halves: readonly number[];
   readonly partial: boolean;
   readonly d: Decoded;
   readonly tpl: RowTemplate | undefined;
