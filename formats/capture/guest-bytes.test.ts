@@ -32,9 +32,32 @@ function check(scanner: GuestByteScanner, text: string): string {
     qi: qi === undefined || typeof qi === 'string' ? qi : qi.words,
     cmdlist: cmd,
   };
-  const got = { ...fast, ts: BigInt(fast.ts) } as Record<string, unknown>;
-  delete got.ftrace;
-  return isDeepStrictEqual(got, slow) ? 'fast' : `${text}: fast ${inspect(got)}, text ${inspect(slow)}`;
+  const { ftrace: _, words: _w, halves: _h, n: _n, sync: _s, recorded: _r, ...rest } = fast;
+  const got = { ...rest, ts: BigInt(fast.ts) } as Record<string, unknown>;
+  if (!isDeepStrictEqual(got, slow)) return `${text}: fast ${inspect(got)}, text ${inspect(slow)}`;
+  return numeric(buf, slow.qi, slow.cmdlist) ?? 'fast';
+}
+
+const NUMERIC = new GuestByteScanner(true);
+
+/**
+ * The numeric scanner on the same line: the same prefix and, as 32-bit halves, the same qi_submit
+ * words or cmdlist batch (undefined), or what differs.
+ */
+function numeric(buf: Buffer, qi: unknown, cmdlist: ReturnType<typeof parseCmdList> | undefined): string | undefined {
+  NUMERIC.newBlock();
+  const r = NUMERIC.scan(buf, 0, buf.length - 1, 7);
+  if (r === FALLBACK) return `${buf.toString()}: the numeric scanner falls back`;
+  const word = (i: number) => (BigInt(r.halves[2 * i + 1]!) << 32n) | BigInt(r.halves[2 * i]!);
+  const words = Array.from({ length: Math.max(r.words, 0) }, (_, i) => word(i));
+  if (r.qi !== undefined || r.cmdlist !== undefined) return 'the numeric scanner made BigInts';
+  if (Array.isArray(qi)) return isDeepStrictEqual(words, qi) && r.words === 4 ? undefined : `numeric qi ${inspect(words)}`;
+  if (cmdlist !== undefined && typeof cmdlist !== 'string') {
+    const got = { n: r.n, sync: r.sync, recorded: r.recorded, words };
+    const want = { n: cmdlist.n, sync: cmdlist.sync, recorded: cmdlist.recorded, words: cmdlist.cmds.flat() };
+    return isDeepStrictEqual(got, want) ? undefined : `numeric cmdlist ${inspect(got)}, text ${inspect(want)}`;
+  }
+  return r.words === -1 ? undefined : `numeric words ${r.words} on a ${r.event} line`;
 }
 
 const respell: readonly ((l: string) => string)[] = [
@@ -119,6 +142,20 @@ describe('guest byte scanner declines what is not canonical', () => {
     expect(s.usable(Buffer.from(`${ok}\u2029\n`))).toBe(false);
     expect(s.usable(Buffer.from(`\u2028${ok}\n`))).toBe(false);
     expect(parseFtraceLine(`${ok}\u2029`)).toBeUndefined();
+  });
+  it('given the line ends, keeps a block whose only CRs end CRLF lines (a serial console), not one with a CR inside a line', () => {
+    const block = (body: string) => {
+      const buf = Buffer.from(body, 'latin1');
+      const ends: number[] = [];
+      for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) ends.push(buf[i - 1] === 13 ? i - 1 : i);
+      return s.usable(buf, Int32Array.from(ends), ends.length);
+    };
+    expect(block(`${ok}\r\n${ok}\r\n`)).toBe(true);
+    expect(block(`${ok}\n${ok}\r\n`)).toBe(true);
+    expect(block(`${ok}\r\r\n`)).toBe(false); // the first CR is in the line
+    expect(block(`${ok.replace(' 2.269917:', '\r2.269917:')}\r\n`)).toBe(false);
+    expect(block(`${ok}\r\n${ok}\r\nthe next blo\rck`)).toBe(true); // past the last line: in none of them
+    expect(block(`${ok}\r\n\r\n${ok}\n`)).toBe(true); // an empty CRLF line
   });
   it('keeps a block whose other E2-led characters the dot takes (U+2027, U+202A, U+2030, U+20AC)', () => {
     // Same lead byte E2 and, but for U+20AC, the same second byte 80: only A8 and A9 third bytes refuse.

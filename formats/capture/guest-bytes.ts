@@ -32,6 +32,17 @@ export interface ScannedFtrace {
   readonly qi: readonly bigint[] | undefined;
   /** cmdlist: the batch, as parseCmdList gives it. */
   readonly cmdlist: CmdList | undefined;
+  /**
+   * A numeric scanner's (`new GuestByteScanner(true)`, which leaves `qi` and `cmdlist` undefined)
+   * words, no BigInt made: qi_submit 4, cmdlist 2 per real command (min(n, recorded)), -1 for
+   * another event. Their 32-bit halves are in `halves` (word i: low half at 2i, high half at 2i + 1).
+   */
+  readonly words: number;
+  readonly halves: Uint32Array;
+  /** A numeric scanner's cmdlist: `n`, `sync` and the pairs recorded (parseCmdList's fields). */
+  readonly n: number;
+  readonly sync: boolean;
+  readonly recorded: number;
 }
 
 /** The scanner cannot decide this line: parse it as text. */
@@ -100,8 +111,41 @@ function hex64(buf: Buffer, s: number, e: number): bigint | undefined {
   return n <= 13 ? BigInt(hi * 2 ** 32 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-/** Reads canonical guest ftrace lines from bytes; one per guest side (its interned strings). */
+/**
+ * `hex64` as 32-bit halves: `0x` and 1..16 hex digits in `buf[s, e)` into `out[at]` (bits 31..0)
+ * and `out[at + 1]` (bits 63..32); false, with `out` partly written, for any other token.
+ */
+function hexHalves(buf: Buffer, s: number, e: number, out: Uint32Array, at: number): boolean {
+  const n = e - s - 2;
+  if (n < 1 || n > 16 || buf[s] !== 48 || (buf[s + 1]! | 32) !== 120) return false;
+  let hi = 0;
+  let lo = 0;
+  const split = e - Math.min(n, 8); // the last 8 digits go to `lo`
+  for (let p = s + 2; p < e; p++) {
+    const d = hexVal(buf[p]!);
+    if (d < 0) return false;
+    if (p < split) hi = hi * 16 + d;
+    else lo = lo * 16 + d;
+  }
+  out[at] = lo;
+  out[at + 1] = hi;
+  return true;
+}
+
+/** Slots of the scanner's flags cache (a prime: the packed bytes differ in their low digits). */
+const FLAG_SLOTS = 61;
+
+/** Halves a record holds at first (a qi_submit's 4 words; a cmdlist of more real pairs grows them). */
+const FIRST_HALVES = 8;
+
+/**
+ * Reads canonical guest ftrace lines from bytes; one per guest side (its interned strings).
+ * `numeric`: the words go into each record's `halves` (no BigInt, no CmdList), for a reader that
+ * writes rows from numbers (guest-rows.ts); the lines it accepts and declines are the same.
+ */
 export class GuestByteScanner {
+  constructor(private readonly numeric = false) {}
+
   private readonly strings = new Interner();
   /**
    * The records `scan` hands out, reused from block to block: a reader keeps nothing of a block
@@ -126,15 +170,34 @@ export class GuestByteScanner {
     this.used = 0;
   }
 
-  usable(buf: Buffer): boolean {
+  usable(buf: Buffer, ends?: Int32Array, count = 0): boolean {
     // Offsets given as numbers (0), as lines.ts gives them: node's indexOf, compiled for the QEMU
     // side's number offsets, deoptimized at an undefined one ("not a Smi") and was compiled again.
-    if (buf.indexOf(13, 0) >= 0) return false;
+    if (ends === undefined) {
+      if (buf.indexOf(13, 0) >= 0) return false;
+    } else if (!this.crOnlyAtEnds(buf, ends, count)) return false;
     // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: each E2 is found by a byte search
     // (memchr) and its next two bytes are looked at. Searching for the 3-byte sequences themselves
     // took Buffer#indexOf ~8 ns per byte, most of a cold pass over a guest trace.
     for (let i = buf.indexOf(0xe2, 0); i >= 0; i = buf.indexOf(0xe2, i + 1)) {
       if (buf[i + 1] === 0x80 && (buf[i + 2] === 0xa8 || buf[i + 2] === 0xa9)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Is every `\r` of the block's lines (line k ends before `ends[k]`, in order) outside them: the
+   * `\r` of a `\r\n` line end, which lines.ts leaves out of the line (a serial console's)? A `\r`
+   * at a line's end index is not in that line nor the next; one at or past the last line's end is
+   * in none. One `\r` search and a walk over the ends: a console of CRLF lines is read from bytes too.
+   */
+  private crOnlyAtEnds(buf: Buffer, ends: Int32Array, count: number): boolean {
+    if (count === 0) return true;
+    const last = ends[count - 1]!;
+    let k = 0;
+    for (let i = buf.indexOf(13, 0); i >= 0 && i < last; i = buf.indexOf(13, i + 1)) {
+      while (ends[k]! < i) k++;
+      if (ends[k] !== i) return false;
     }
     return true;
   }
@@ -167,7 +230,7 @@ export class GuestByteScanner {
     if (t < 0) return FALLBACK;
     let flags = '';
     if (t - p >= 4 && t - p <= 6 && t < e) {
-      flags = this.strings.get(buf, p, t);
+      flags = this.flagsOf(buf, p, t);
       p = t;
       while (p < e && buf[p] === SP) p++;
     }
@@ -191,21 +254,45 @@ export class GuestByteScanner {
     let qi: bigint[] | undefined;
     let cmdlist: CmdList | undefined;
     let event: string;
+    let r = this.records[this.used];
+    if (r === undefined) {
+      r = {
+        ftrace: undefined,
+        no,
+        pid,
+        cpu,
+        flags,
+        ts,
+        event: '',
+        qi,
+        cmdlist,
+        words: -1,
+        halves: new Uint32Array(FIRST_HALVES),
+        n: 0,
+        sync: false,
+        recorded: 0,
+      };
+      this.records.push(r);
+    }
+    r.words = -1;
     if (same(buf, n0, n1, QI_SUBMIT)) {
       event = 'qi_submit';
-      qi = this.qiSubmit(buf, p, e);
-      if (qi === undefined) return FALLBACK;
+      if (this.numeric) {
+        if (!this.qiHalves(buf, p, e, r)) return FALLBACK;
+      } else {
+        qi = this.qiSubmit(buf, p, e);
+        if (qi === undefined) return FALLBACK;
+      }
     } else if (same(buf, n0, n1, CMDLIST)) {
       event = 'cmdlist';
-      cmdlist = this.cmdList(buf, p, e);
-      if (cmdlist === undefined) return FALLBACK;
+      if (this.numeric) {
+        if (this.cmdList(buf, p, e, r) === undefined) return FALLBACK;
+      } else {
+        cmdlist = this.cmdList(buf, p, e, undefined) as CmdList | undefined;
+        if (cmdlist === undefined) return FALLBACK;
+      }
     } else event = this.strings.get(buf, n0, n1);
-    const r = this.records[this.used++];
-    if (r === undefined) {
-      const made = { ftrace: undefined, no, pid, cpu, flags, ts, event, qi, cmdlist };
-      this.records.push(made);
-      return made;
-    }
+    this.used++;
     r.no = no;
     r.pid = pid;
     r.cpu = cpu;
@@ -217,9 +304,32 @@ export class GuestByteScanner {
     return r;
   }
 
-  /** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` with a known type name that agrees with qw0[3:0]. */
-  private qiSubmit(buf: Buffer, p: number, e: number): bigint[] | undefined {
-    while (e > p && buf[e - 1] === SP) e--; // \s*$
+  /** Flags strings by their bytes packed into a number (4 to 6 printable ASCII bytes: below 2^48). */
+  private readonly flagKeys = new Float64Array(FLAG_SLOTS).fill(-1);
+  private readonly flagStrings: string[] = new Array<string>(FLAG_SLOTS).fill('');
+
+  /**
+   * The flags `buf[s, e)` as the interner gives them, kept by their packed bytes: the few values a
+   * trace prints (`d..2.`, `d..3.`, `dN...`) share their length and last byte, which the
+   * interner's recent slots are chosen by, and took its hashed path on most lines.
+   */
+  private flagsOf(buf: Buffer, s: number, e: number): string {
+    let key = 0;
+    for (let p = s; p < e; p++) key = key * 256 + buf[p]!;
+    const slot = key % FLAG_SLOTS;
+    if (this.flagKeys[slot] === key) return this.flagStrings[slot]!;
+    const f = this.strings.get(buf, s, e);
+    this.flagKeys[slot] = key;
+    this.flagStrings[slot] = f;
+    return f;
+  }
+
+  /**
+   * The type code of `iotlb_inv dmar0: ...` at `p` (a known type name, its IOMMU name token ended by
+   * a colon and a blank), with the first qword's blank at `pos.p`; -1 otherwise. `e`: the line's
+   * end without trailing blanks.
+   */
+  private qiHead(buf: Buffer, p: number, e: number): number {
     let t = token(buf, p, e);
     let code = -1;
     for (const ty of this.types) {
@@ -228,12 +338,42 @@ export class GuestByteScanner {
         break;
       }
     }
-    if (code < 0 || t >= e) return undefined;
+    if (code < 0 || t >= e) return -1;
     p = t;
     while (p < e && buf[p] === SP) p++;
     // (\S+?):\s+ : the IOMMU name token ends with its only usable colon
     t = token(buf, p, e);
-    if (t - p < 2 || buf[t - 1] !== 58 || t >= e) return undefined;
+    if (t - p < 2 || buf[t - 1] !== 58 || t >= e) return -1;
+    this.pos.p = t;
+    return code;
+  }
+
+  /** `qiSubmit` into the record's halves (numeric). */
+  private qiHalves(buf: Buffer, p: number, e: number, r: Mutable<ScannedFtrace>): boolean {
+    while (e > p && buf[e - 1] === SP) e--; // \s*$
+    const code = this.qiHead(buf, p, e);
+    if (code < 0) return false;
+    let t = this.pos.p;
+    const h = r.halves;
+    for (let w = 0; w < 4; w++) {
+      p = t;
+      if (buf[p] !== SP) return false;
+      while (p < e && buf[p] === SP) p++;
+      t = token(buf, p, e);
+      if (!hexHalves(buf, p, t, h, 2 * w)) return false;
+    }
+    if (t !== e) return false;
+    if ((h[0]! & 15) !== code) return false; // the text parser words the mismatch
+    r.words = 4;
+    return true;
+  }
+
+  /** `iotlb_inv dmar0: 0x600f2 0xffff8000 0x0 0x0` with a known type name that agrees with qw0[3:0]. */
+  private qiSubmit(buf: Buffer, p: number, e: number): bigint[] | undefined {
+    while (e > p && buf[e - 1] === SP) e--; // \s*$
+    const code = this.qiHead(buf, p, e);
+    if (code < 0) return undefined;
+    let t = this.pos.p;
     const words: bigint[] = [];
     for (let w = 0; w < 4; w++) {
       p = t;
@@ -252,8 +392,9 @@ export class GuestByteScanner {
   /**
    * `(arm_smmu_cmdq_issue_cmdlist+0x0/0x72c) n=1 sync=1 c0_0=0x4 c0_1=0x1f c1_0=...`: `n`, `sync`,
    * then the pairs in order, each field with a value; the first min(n, pairs) pairs 64-bit hex.
+   * With a record `r` (numeric), the batch goes into its fields and halves, and the answer is true.
    */
-  private cmdList(buf: Buffer, p: number, e: number): CmdList | undefined {
+  private cmdList(buf: Buffer, p: number, e: number, r: Mutable<ScannedFtrace> | undefined): CmdList | true | undefined {
     // ^\([^)]*\)\s*
     if (buf[p] === 40) {
       while (p < e && buf[p] !== 41) p++;
@@ -270,32 +411,47 @@ export class GuestByteScanner {
     if (!same(buf, p, Math.min(p + 5, e), SYNC_EQ) || (buf[p + 5] !== 48 && buf[p + 5] !== 49)) return undefined; // sync=0|1
     const sync = buf[p + 5] === 49;
     p += 6;
-    const cmds: [bigint, bigint][] = [];
+    const cmds: [bigint, bigint][] | undefined = r === undefined ? [] : undefined;
     let recorded = 0;
     for (;;) {
       const t0 = p;
       while (p < e && buf[p] === SP) p++;
       if (p === e) break;
       if (p === t0) return undefined; // no blank before the field
-      const w0 = this.pairField(buf, p, e, recorded, 0, recorded < n);
+      const real = recorded < n;
+      const w0 = this.pairField(buf, p, e, recorded, 0, real, r);
       if (w0 === undefined) return undefined;
       p = this.pos.p;
       if (buf[p] !== SP) return undefined;
       while (p < e && buf[p] === SP) p++;
-      const w1 = this.pairField(buf, p, e, recorded, 1, recorded < n);
+      const w1 = this.pairField(buf, p, e, recorded, 1, real, r);
       if (w1 === undefined) return undefined;
       p = this.pos.p;
-      if (recorded < n) cmds.push([w0 as bigint, w1 as bigint]);
+      if (real && cmds !== undefined) cmds.push([w0 as bigint, w1 as bigint]);
       recorded++;
     }
-    return { n, sync, cmds, missing: n - cmds.length, recorded };
+    if (r === undefined) return { n, sync, cmds: cmds!, missing: n - cmds!.length, recorded };
+    r.n = n;
+    r.sync = sync;
+    r.recorded = recorded;
+    r.words = 2 * Math.min(n, recorded);
+    return true;
   }
 
   /**
-   * `c<k>_<half>=VALUE` at `p` (end in `pos.p`): the value as a 64-bit number when `real`, else
-   * true for any value that is not empty (words past `n` are stack memory); undefined otherwise.
+   * `c<k>_<half>=VALUE` at `p` (end in `pos.p`): the value as a 64-bit number when `real` (with a
+   * record `r`, its halves written into r.halves as word 2k + half, and true), else true for any
+   * value that is not empty (words past `n` are stack memory); undefined otherwise.
    */
-  private pairField(buf: Buffer, p: number, e: number, k: number, half: number, real: boolean): bigint | true | undefined {
+  private pairField(
+    buf: Buffer,
+    p: number,
+    e: number,
+    k: number,
+    half: number,
+    real: boolean,
+    r: Mutable<ScannedFtrace> | undefined,
+  ): bigint | true | undefined {
     const pos = this.pos;
     if (buf[p] !== 99) return undefined; // c
     const d0 = p + 1;
@@ -307,8 +463,19 @@ export class GuestByteScanner {
     const t = token(buf, v0, e);
     pos.p = t;
     if (t <= v0) return undefined;
-    return real ? hex64(buf, v0, t) : true;
+    if (!real) return true;
+    if (r === undefined) return hex64(buf, v0, t);
+    const at = 2 * (2 * k + half);
+    if (at + 2 > r.halves.length) r.halves = grown(r.halves, at + 2);
+    return hexHalves(buf, v0, t, r.halves, at) ? true : undefined;
   }
+}
+
+/** `h` in a larger array (twice, or `need`), its halves kept. */
+function grown(h: Uint32Array, need: number): Uint32Array {
+  const g = new Uint32Array(Math.max(need, 2 * h.length));
+  g.set(h);
+  return g;
 }
 
 const SYNC_EQ = ascii('sync=');

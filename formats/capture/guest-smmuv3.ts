@@ -17,9 +17,16 @@ import type { Diagnostics } from './events.js';
 import { parseCmdList, type CmdList } from './ftrace.js';
 import type { GuestItem } from './guest-trace.js';
 import { QueueReader } from './queue-reader.js';
+import { EventCounts, guestTime, halvesOf, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
+import { Stamp } from './stamp.js';
 
 const CMD_SYNC = 0x46n;
 const OPCODE = 0xffn;
+/** The words of an inferred CMD_SYNC and of an unrecorded command, and what is known of them (shared, never written). */
+const SYNC_WORDS: readonly bigint[] = Object.freeze([CMD_SYNC, 0n]);
+const SYNC_KNOWN: readonly [bigint, bigint] = Object.freeze([OPCODE, 0n] as const);
+const UNRECORDED_WORDS: readonly bigint[] = Object.freeze([0n, 0n]);
+const UNRECORDED_KNOWN: readonly [bigint, bigint] = Object.freeze([0n, 0n] as const);
 
 export interface GuestSmmuv3Stats {
   batches: number;
@@ -86,4 +93,82 @@ export class GuestSmmuv3Queue extends QueueReader {
   }
 
   end(): void {}
+}
+
+/**
+ * GuestSmmuv3Queue's batches, written from numbers (guest-rows.ts): a guest trace ingested on its
+ * own. Lines read by a numeric GuestByteScanner (`words`, `halves`, `n`, `sync`, `recorded`) make no
+ * object, BigInt or string; lines read as text are parsed as GuestSmmuv3Queue parses them.
+ */
+export class GuestSmmuv3Rows {
+  private readonly cursor: RingCursor;
+  /** Word pairs per event, from the first cmdlist line. */
+  private recorded: number | undefined;
+  private readonly t = new Stamp();
+  /** Events of the scanned lines (added to `diag` at the end). */
+  private readonly events = new EventCounts();
+  /** The halves of a line read as text (grown to its batch). */
+  private textHalves = new Uint32Array(16);
+
+  constructor(
+    private readonly diag: Diagnostics,
+    private readonly rows: GuestRows,
+    opts: { entries: number; start?: number },
+  ) {
+    this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
+  }
+
+  feed(g: GuestItem): void {
+    const f = g.ftrace;
+    if (f === undefined) {
+      this.events.seen(g.event);
+      if (g.words >= 0 && g.event === 'cmdlist') this.batch(g.n, g.sync, g.recorded, g.halves, g.words >> 1, g.no, g.cpu, g.ts);
+      return;
+    }
+    this.diag.seen(f.event);
+    if (f.event !== 'cmdlist') return;
+    const b = parseCmdList(f.text);
+    if (typeof b === 'string') return this.diag.bad(g.no, b, 'cmdlist');
+    if (this.textHalves.length < 4 * b.cmds.length) this.textHalves = new Uint32Array(4 * b.cmds.length);
+    halvesOf(b.cmds.flat(), this.textHalves);
+    this.batch(b.n, b.sync, b.recorded, this.textHalves, b.cmds.length, g.no, f.cpu, guestTime(f.ts_ns));
+  }
+
+  /** One batch (GuestSmmuv3Queue `batch`): its `real` commands' halves in `halves`, 4 per command. */
+  private batch(
+    n: number,
+    sync: boolean,
+    recorded: number,
+    halves: Uint32Array,
+    real: number,
+    no: number,
+    cpu: number,
+    ts: GuestTime,
+  ): void {
+    const want = (this.recorded ??= recorded);
+    if (recorded < want) return this.diag.bad(no, `${recorded} of the ${want} recorded command pairs: the line is cut short`, 'cmdlist');
+    if (n === 0 && !sync) return;
+    const c = this.cursor;
+    const t = this.t;
+    stampAt(t, cpu, ts);
+    const file = this.diag.file;
+    const rows = this.rows;
+    for (let k = 0; k < real; k++) {
+      rows.guestCommand(c.slot, c.wrap, halves, 4 * k, 2, file, no, t);
+      c.advance();
+    }
+    for (let k = real; k < n; k++) {
+      rows.fixedCommand(c.slot, c.wrap, UNRECORDED_WORDS, UNRECORDED_KNOWN, false, file, no, t);
+      c.advance();
+    }
+    if (sync) {
+      rows.fixedCommand(c.slot, c.wrap, SYNC_WORDS, SYNC_KNOWN, true, file, no, t);
+      c.advance();
+    }
+    rows.inferredDoorbell(c.slot, c.wrap, file, no, t);
+  }
+
+  end(): void {
+    this.events.into(this.diag);
+  }
 }

@@ -11,8 +11,8 @@
 import { InputFault } from '../result.js';
 import { readLineChunks, type LineChunk } from '../lines.js';
 import { Diagnostics } from './events.js';
-import { parseFtraceLine, type FtraceLine } from './ftrace.js';
-import type { GuestByteScanner, ScannedFtrace } from './guest-bytes.js';
+import { parseFtraceLine, QI_TYPE_NAMES, type FtraceLine } from './ftrace.js';
+import { GuestByteScanner, type ScannedFtrace } from './guest-bytes.js';
 
 export type GuestKind = 'ftrace' | 'console';
 
@@ -89,8 +89,9 @@ export async function* readGuestChunks(
   progress?: Progress,
   scanner?: GuestByteScanner,
   block?: number,
+  factsOnly = false,
 ): AsyncGenerator<GuestItem[]> {
-  const r = new GuestBlocks(path, kind, diag, facts, scanner);
+  const r = new GuestBlocks(path, kind, diag, facts, scanner, factsOnly);
   for await (const c of readLineChunks(path, { reuse: true, ...(block !== undefined ? { block } : {}) })) {
     const out = r.block(c);
     progress?.(path, c.bytes, c.firstNo + c.count - 1);
@@ -121,9 +122,20 @@ class GuestBlocks {
     private readonly diag: Diagnostics,
     private readonly facts: GuestFacts,
     private readonly scanner: GuestByteScanner | undefined,
+    /**
+     * Only the facts, the scalable-mode lines and the console's errors are wanted, and no line is
+     * fatal (guestFacts without --strict): once the trace has a line that is not blank, an event
+     * line that cannot hold a scalable-mode type name (`wideCandidates`) is skipped unread. What it
+     * would tell goes to counts and warnings nobody reads; it cannot be wide, and the errors of
+     * `end` ask only whether the trace holds any line.
+     */
+    private readonly factsOnly = false,
   ) {
     this.inside = kind === 'ftrace';
   }
+
+  /** Where the block's scalable-mode type names may start (factsOnly), in order, then the block's end. */
+  private candidates: number[] = [];
 
   /** The event lines of a block, in order. */
   block(c: LineChunk): GuestItem[] {
@@ -131,9 +143,14 @@ class GuestBlocks {
     const scanner = this.scanner;
     scanner?.newBlock();
     const { buf, start, end } = c;
-    const fast = scanner?.usable(buf) === true ? scanner : undefined;
+    const fast = scanner?.usable(buf, end, c.count) === true ? scanner : undefined;
     const diag = this.diag;
     const isConsole = this.kind === 'console';
+    const factsOnly = this.factsOnly;
+    const cand = factsOnly
+      ? wideCandidates(buf, c.count > 0 ? start[0]! : 0, c.count > 0 ? end[c.count - 1]! : 0, this.candidates)
+      : undefined;
+    let j = 0;
     for (let k = 0; k < c.count; k++) {
       const no = c.firstNo + k;
       const s = start[k]!;
@@ -150,6 +167,10 @@ class GuestBlocks {
           this.sawEnd = true;
           continue;
         }
+      }
+      if (cand !== undefined && this.inside && this.traceLines > 0 && buf[s] !== 35) {
+        while (cand[j]! < s) j++;
+        if (cand[j]! >= e) continue; // no scalable-mode type name in the line
       }
       // A comment line (`#` first) is never an event; the rest may be read from the bytes.
       if (this.inside && fast !== undefined && buf[s] !== 35) {
@@ -225,18 +246,61 @@ class GuestBlocks {
   }
 }
 
+/**
+ * What a line whose text starts with a scalable-mode qi_submit type name (spec/vtd.md §2.1:
+ * `p_iotlb_inv `, `pc_inv `, `p_dev_tlb_inv `) holds: `p_` or `pc_inv ` (ASCII: the same bytes in
+ * UTF-8). Two searches a block, not three; a line that holds `p_` elsewhere is only read.
+ */
+const WIDE_NAMES = ['p_', 'pc_inv '].map((n) => Buffer.from(n, 'latin1'));
+
+/**
+ * Where a scalable-mode type name may start in `buf[from, to)` (WIDE_NAMES), in order, ending with
+ * `to`, into `out`: a few byte searches a block instead of a look at every line.
+ */
+function wideCandidates(buf: Buffer, from: number, to: number, out: number[]): number[] {
+  out.length = 0;
+  for (const name of WIDE_NAMES) {
+    for (let i = buf.indexOf(name, from); i >= 0 && i < to; i = buf.indexOf(name, i + 1)) out.push(i);
+  }
+  if (out.length > 1) out.sort((a, b) => a - b);
+  out.push(to);
+  return out;
+}
+
 /** The ftrace lines of a guest capture, one at a time (readGuestChunks). */
 export async function* readGuestTrace(path: string, kind: GuestKind, diag: Diagnostics, facts: GuestFacts): AsyncGenerator<GuestLine> {
   for await (const lines of readGuestChunks(path, kind, diag, facts)) for (const g of lines) if (g.ftrace !== undefined) yield g;
 }
 
-/** Reads only the facts (a first pass for a guest-only trace, whose header must come first). */
+/** qi_submit type names of scalable mode (256-bit descriptors, spec/vtd.md §2.1). */
+const WIDE_TYPE = /^(p_iotlb_inv|pc_inv|p_dev_tlb_inv) /;
+/** The same by type code (qw0[3:0], which a scanned line's name agrees with). */
+const WIDE_CODE = Uint8Array.from({ length: 16 }, (_, c) =>
+  ['p_iotlb_inv', 'pc_inv', 'p_dev_tlb_inv'].some((n) => QI_TYPE_NAMES[n] === c) ? 1 : 0,
+);
+
+/**
+ * Reads only the facts (a first pass for a guest-only trace, whose header must come first), and
+ * counts the qi_submit lines of a scalable-mode type. The lines are read from their bytes where
+ * they can be (a numeric GuestByteScanner: no BigInt, no string per line), the rest as text: the
+ * same lines, facts, counts and errors as reading them all as text.
+ */
 export async function guestFacts(path: string, kind: GuestKind, diag: Diagnostics): Promise<GuestFacts & { wideTypes: number }> {
   const facts: GuestFacts = {};
   let wideTypes = 0;
   // The second pass reports the problems: this one keeps them to itself.
-  for await (const g of readGuestTrace(path, kind, new Diagnostics(diag.file, diag.strict), facts)) {
-    if (g.ftrace.event === 'qi_submit' && /^(p_iotlb_inv|pc_inv|p_dev_tlb_inv) /.test(g.ftrace.text)) wideTypes++;
-  }
+  const quiet = new Diagnostics(diag.file, diag.strict);
+  const chunks = readGuestChunks(path, kind, quiet, facts, undefined, new GuestByteScanner(true), undefined, !diag.strict);
+  for await (const lines of chunks) wideTypes += wideIn(lines);
   return { ...facts, wideTypes };
+}
+
+/** The event lines of a block that submit a scalable-mode descriptor type. */
+function wideIn(lines: readonly GuestItem[]): number {
+  let n = 0;
+  for (const g of lines) {
+    if (g.ftrace === undefined) n += g.words === 4 ? WIDE_CODE[g.halves[0]! & 15]! : 0;
+    else if (g.ftrace.event === 'qi_submit' && WIDE_TYPE.test(g.ftrace.text)) n++;
+  }
+  return n;
 }

@@ -21,6 +21,8 @@ import type { CmdEvent, Diagnostics } from './events.js';
 import { parseQiSubmit } from './ftrace.js';
 import type { ScannedFtrace } from './guest-bytes.js';
 import type { GuestItem } from './guest-trace.js';
+import { EventCounts, guestTime, halvesOf, outOfGap, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
+import { Stamp } from './stamp.js';
 import { lowBits } from './low-bits.js';
 import { QueueReader } from './queue-reader.js';
 
@@ -32,8 +34,8 @@ export const DEFAULT_BATCH_GAP_NS = 2_000n;
 export const VTD_TYPE_BITS = 0xe0fn;
 const QI_IWD_TYPE = 0x5n;
 /** The words of an inferred wait, and what is known of them: its type only (shared, never written). */
-const INFERRED_WAIT_WORDS: readonly bigint[] = Object.freeze([QI_IWD_TYPE, 0n, 0n, 0n]);
-const INFERRED_WAIT_KNOWN: readonly [bigint, bigint] = Object.freeze([VTD_TYPE_BITS, 0n] as const);
+export const INFERRED_WAIT_WORDS: readonly bigint[] = Object.freeze([QI_IWD_TYPE, 0n, 0n, 0n]);
+export const INFERRED_WAIT_KNOWN: readonly [bigint, bigint] = Object.freeze([VTD_TYPE_BITS, 0n] as const);
 
 export interface GuestVtdStats {
   descriptors: number;
@@ -157,6 +159,93 @@ export class GuestVtdQueue extends QueueReader {
     this.stats.submissions++;
     this.stats.inferredWaits++;
     this.stats.inferredDoorbells++;
+  }
+}
+
+/**
+ * GuestVtdQueue's submissions and rows, written from numbers (guest-rows.ts): a guest trace
+ * ingested on its own. Lines read by a numeric GuestByteScanner (`words`, `halves`) make no object,
+ * BigInt or string; lines read as text are parsed as GuestVtdQueue parses them. Every submission
+ * gets its inferred wait and doorbell (no `descriptorsOnly`: a pair's guest side is GuestVtdQueue's).
+ */
+export class GuestVtdRows {
+  private readonly cursor: RingCursor;
+  /** The open submission (GuestVtdQueue's fields), the time and CPU of its last descriptor in `t`. */
+  private open = false;
+  private cpu = 0;
+  private pid = 0;
+  private flags = '';
+  private lastTs: GuestTime = 0;
+  private lastLine = 0;
+  private readonly t = new Stamp();
+  /** Events of the scanned lines (added to `diag` at the end). */
+  private readonly events = new EventCounts();
+  private readonly gap: bigint;
+  private readonly gapN: number;
+  /** The halves of a line read as text. */
+  private readonly textHalves = new Uint32Array(8);
+
+  constructor(
+    private readonly diag: Diagnostics,
+    private readonly rows: GuestRows,
+    opts: { entries: number; gapNs?: bigint; start?: number },
+  ) {
+    this.cursor = new RingCursor(opts.entries, opts.start ?? 0);
+    this.gap = opts.gapNs ?? DEFAULT_BATCH_GAP_NS;
+    this.gapN = Number(this.gap);
+  }
+
+  feed(g: GuestItem): void {
+    const f = g.ftrace;
+    if (f === undefined) {
+      this.events.seen(g.event);
+      if (g.words === 4) this.submit(g.cpu, g.pid, g.flags, g.ts, g.halves, g.no);
+      else if (this.open && this.cpu === g.cpu) this.flush();
+      return;
+    }
+    this.diag.seen(f.event);
+    if (f.event !== 'qi_submit') {
+      if (this.open && this.cpu === f.cpu) this.flush();
+      return;
+    }
+    const q = parseQiSubmit(f.text);
+    if (typeof q === 'string') return this.diag.bad(g.no, q, 'qi_submit');
+    halvesOf(q.words, this.textHalves);
+    this.submit(f.cpu, f.pid, f.flags, guestTime(f.ts_ns), this.textHalves, g.no);
+  }
+
+  /** One descriptor: it joins the open submission or starts the next one (GuestVtdQueue `submit`). */
+  private submit(cpu: number, pid: number, flags: string, ts: GuestTime, halves: Uint32Array, line: number): void {
+    if (!this.open || this.cpu !== cpu || this.pid !== pid || this.flags !== flags || outOfGap(this.lastTs, ts, this.gap, this.gapN)) {
+      this.flush();
+      this.open = true;
+      this.cpu = cpu;
+      this.pid = pid;
+      this.flags = flags;
+    }
+    this.lastTs = ts;
+    this.lastLine = line;
+    const t = this.t;
+    stampAt(t, cpu, ts);
+    const c = this.cursor;
+    this.rows.guestCommand(c.slot, c.wrap, halves, 0, 4, this.diag.file, line, t);
+    c.advance();
+  }
+
+  end(): void {
+    this.flush();
+    this.events.into(this.diag);
+  }
+
+  /** Closes the open submission: the wait Linux appends and its doorbell (IQT). */
+  private flush(): void {
+    if (!this.open) return;
+    this.open = false;
+    const c = this.cursor;
+    const file = this.diag.file;
+    this.rows.fixedCommand(c.slot, c.wrap, INFERRED_WAIT_WORDS, INFERRED_WAIT_KNOWN, true, file, this.lastLine, this.t);
+    c.advance();
+    this.rows.inferredDoorbell(c.slot, c.wrap, file, this.lastLine, this.t);
   }
 }
 

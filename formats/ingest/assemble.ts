@@ -15,7 +15,7 @@ import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
 import { RingWatch } from './overrun.js';
 import { EventRows, NO_WRAP, type PairRows } from '../capture/queue-rows.js';
-import type { Stamp } from '../capture/stamp.js';
+import { unsigned64, type Stamp } from '../capture/stamp.js';
 
 export interface Geometry {
   readonly entries: number;
@@ -180,6 +180,80 @@ export class TraceAssembler implements PairRows {
   unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
     this.objects.unknownCommand(slot, wrap, file, line, t, detail);
     this.pushObjects();
+  }
+
+  // guest19: a guest trace ingested on its own (formats/capture/guest-rows.ts GuestRows), from numbers.
+
+  /**
+   * A fully known guest command of `n` words whose halves are in `halves` from `from` (word i: low
+   * half at from + 2i), its time and CPU in `t`: the row `push` writes for its event object (the
+   * words cut to the slot's); before the trace starts, that object.
+   */
+  guestCommand(slot: number, wrap: number, halves: ArrayLike<number>, from: number, n: number, file: string, line: number, t: Stamp): void {
+    const b = this.builder;
+    if (b === undefined || slot >= this.geometry.entries) {
+      const words: bigint[] = [];
+      for (let i = 0; i < n; i++) words.push(unsigned64(halves[from + 2 * i + 1]!, halves[from + 2 * i]!));
+      return this.push({ kind: 'cmd', slot, wrap, words, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
+    }
+    const d = b.commandOfHalves(slot, wrap, halves, from, Math.min(n, this.words), t);
+    this.watch!.command(slot, d.error !== undefined);
+    this.counts.commands++;
+  }
+
+  /**
+   * A command of constant `words` (the same array every call) with the bits `known`, inferred or
+   * not: the row `push` writes for its event object (TraceBuilder.fixedCommand), counted by op.
+   */
+  fixedCommand(
+    slot: number,
+    wrap: number,
+    words: readonly bigint[],
+    known: readonly [bigint, bigint],
+    inferred: boolean,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void {
+    const b = this.builder;
+    if (b === undefined || slot >= this.geometry.entries) {
+      const at = { file, line };
+      return this.push({ kind: 'cmd', slot, wrap, words, known, at, ts_ns: t.ts_ns, cpu: t.tid, ...(inferred ? { inferred } : {}) });
+    }
+    const d = b.fixedCommand(slot, wrap, words, known, t, inferred);
+    const opKnown = this.opcodeKnown(known);
+    const op = opKnown ? d.name : '(unknown)';
+    this.watch!.command(slot, opKnown && d.error !== undefined);
+    this.counts.commands++;
+    bump(this.counts.by_op, op);
+    if (inferred) {
+      this.counts.inferred.commands++;
+      bump(this.counts.inferred.by_op, op);
+    }
+  }
+
+  /** Whether `known` tells the opcode bits (as `write` asks of an event's), kept per array. */
+  private opcodeKnown(known: readonly [bigint, bigint]): boolean {
+    let k = this.knownOps.get(known);
+    if (k === undefined) this.knownOps.set(known, (k = (known[0] & this.opcodeMask) === this.opcodeMask));
+    return k;
+  }
+
+  private readonly knownOps = new Map<readonly [bigint, bigint], boolean>();
+
+  /** An inferred doorbell: the row `push` writes for its event object; before the trace starts, that object. */
+  inferredDoorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
+    const b = this.builder;
+    if (b === undefined || slot >= this.geometry.entries) {
+      return this.push({ kind: 'doorbell', slot, wrap, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid, inferred: true });
+    }
+    b.inferredDoorbellAt(slot, wrap, t);
+    const at = this.at;
+    at.file = file;
+    at.line = line;
+    this.watch!.doorbell(slot, wrap, at);
+    this.counts.doorbells++;
+    this.counts.inferred.doorbells++;
   }
 
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {

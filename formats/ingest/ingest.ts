@@ -7,10 +7,10 @@
 import { basename } from 'node:path';
 import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
-import { GuestSmmuv3Queue } from '../capture/guest-smmuv3.js';
+import { GuestSmmuv3Queue, GuestSmmuv3Rows } from '../capture/guest-smmuv3.js';
 import { GuestByteScanner } from '../capture/guest-bytes.js';
 import { guestFacts, readGuestChunks, type GuestFacts, type GuestItem, type GuestKind, type Progress } from '../capture/guest-trace.js';
-import { GuestVtdQueue, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
+import { GuestVtdQueue, GuestVtdRows, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { readJsonl, readJsonlHeader } from '../jsonl/reader.js';
 import { InputFault } from '../result.js';
@@ -50,7 +50,9 @@ export interface IngestOptions {
    * Read a VT-d QEMU log through queue event objects even when it is ingested on its own, where it
    * is otherwise read straight into the trace's columns (`readVtdLogInto`), and a VT-d pair's QEMU
    * side as event batches grouped by the aligner (`itemsOf`), where it is otherwise grouped as the
-   * queue emits it (qemu-items.ts). The output is the same; for tests of those fast paths.
+   * queue emits it (qemu-items.ts), and a guest trace ingested on its own through its queue's event
+   * objects, where it is otherwise read straight into the columns (`readGuestInto`). The output is
+   * the same; for tests of those fast paths.
    */
   readonly eventObjects?: boolean;
   /**
@@ -193,6 +195,34 @@ function guestEvents(
 }
 
 /**
+ * A guest trace ingested on its own, read straight into the trace's columns: a numeric byte
+ * scanner (guest-bytes.ts) and the queue's rows as numbers (guest-rows.ts), no event object,
+ * BigInt or string per line on the common path (docs/ingest.md, "The guest side"). The rows,
+ * diagnostics and errors are those of `guestEvents` pushed into the assembler.
+ */
+async function readGuestInto(
+  file: string,
+  kind: GuestKind,
+  arch: Arch,
+  diag: Diagnostics,
+  facts: GuestFacts,
+  entries: number,
+  opts: IngestOptions,
+  asm: TraceAssembler,
+): Promise<void> {
+  const q =
+    arch === 'vtd'
+      ? new GuestVtdRows(diag, asm, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+      : new GuestSmmuv3Rows(diag, asm, { entries });
+  // The per-line loop is a function of its own (see guestBatches).
+  const feed = (lines: GuestItem[]): void => {
+    for (const g of lines) q.feed(g);
+  };
+  for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true))) feed(lines);
+  q.end();
+}
+
+/**
  * Bytes per block of a guest trace read beside its QEMU log. A guest block's commands wait in the
  * aligner until QEMU's reach them, and 256 KiB of guest trace (~1,200 qi_submit lines) spans ~3 of
  * QEMU's blocks: they outlived scavenges and were copied and promoted. At 32 KiB (~150 commands)
@@ -274,7 +304,10 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     .map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
-  const g = guest && guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined);
+  // A guest trace ingested on its own is read straight into the trace's columns (readGuestInto).
+  const guestDirect = guest !== undefined && !qemu && opts.eventObjects !== true;
+  const g =
+    guest && !guestDirect ? guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined) : undefined;
   // A VT-d log ingested on its own is read straight into the trace's columns (one pass, no event
   // objects: qemu-side.ts readVtdLogInto), a large one in two stages (a worker thread reads, scans
   // and runs the queue; this one writes: readVtdLogPipelined). Another log ingested on its own is
@@ -298,6 +331,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     : (q ?? g);
   try {
     if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
+    else if (guestDirect) await readGuestInto(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, asm);
     else if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
     else {
       // A number is a position in `kept` (only mergeItems hands those on). The per-event loop is

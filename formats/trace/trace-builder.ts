@@ -747,6 +747,72 @@ export class TraceBuilder {
     if (this.row >= this.batchRows) this.flush();
     else this.grow();
   }
+
+  // guest19: the rows of a guest trace ingested on its own, written from numbers (formats/capture/guest-rows.ts).
+
+  /** Per constant words array (`fixedCommand`): its known bits, decode and row template. */
+  private readonly fixedRows = new Map<readonly bigint[], FixedRow>();
+
+  /**
+   * A command of constant `words` (the same array every call: an inferred VT-d wait or SMMUv3
+   * CMD_SYNC, a command of unknown type) with the bits `known`, of the builder's origin, inferred
+   * or not, its time and thread from `t`: the row `command(slot, words cut to the slot's, meta,
+   * wrap, known)` writes with that meta, its decode and template made once per `words`.
+   */
+  fixedCommand(
+    slot: number,
+    wrap: number,
+    words: readonly bigint[],
+    known: readonly [bigint, bigint],
+    t: Stamp,
+    inferred: boolean,
+  ): Decoded {
+    let f = this.fixedRows.get(words);
+    if (f === undefined || f.known !== known) {
+      f = this.fixedRow(words, known);
+      this.fixedRows.set(words, f);
+    }
+    const r = this.beginAt(this.cmdKind, t, this.origin);
+    const c = this.c;
+    if (inferred) c.inferred.put(r, 1);
+    c.slot.set(r, slot);
+    c.wrap.set(r, wrap);
+    // The words and known bits as the 32-bit halves `set` of each BigInt stores.
+    const h = f.halves;
+    const nw = f.words.length;
+    for (let i = 0; i < nw; i++) c.w[i]!.setHalves(r, h[2 * i]!, h[2 * i + 1]!);
+    if (f.partial) {
+      c.known[0]!.setHalves(r, h[2 * nw]!, h[2 * nw + 1]!);
+      c.known[1]!.setHalves(r, h[2 * nw + 2]!, h[2 * nw + 3]!);
+    }
+    if (f.tpl !== undefined) this.writeTemplate(r, f.tpl);
+    this.end();
+    return f.d;
+  }
+
+  /** What `command` decodes and writes for these words and known bits (`fixedCommand`, once). */
+  private fixedRow(words: readonly bigint[], known: readonly [bigint, bigint]): FixedRow {
+    const w = words.length > this.words ? words.slice(0, this.words) : words;
+    const partial = known[0] !== ALL_ONES || known[1] !== ALL_ONES;
+    const halves = [...w, ...known].flatMap((v) => [hi32(v), lo32(v)]);
+    if (!partial) {
+      const tpl = this.template(w);
+      return { known, words: w, halves, partial, d: tpl.d, tpl };
+    }
+    const d = this.codec.decode(w.length === this.words ? w : padWords(w, this.words), { descBytes: this.header.desc_bytes });
+    // The source could not tell the opcode/type: no template (null op), as `command` writes it.
+    const opKnown = this.opMasks.every((m) => ((known[m.w] ?? 0n) & m.mask) === m.mask);
+    return { known, words: w, halves, partial, d, tpl: opKnown ? this.templateOf(d, known) : undefined };
+  }
+
+  /** An inferred doorbell with the builder's origin, its time and thread from `t` (`doorbell` with meta.inferred). */
+  inferredDoorbellAt(prod: number, wrap: number, t: Stamp): void {
+    const r = this.beginAt(this.kindCodes.doorbell, t, this.origin);
+    this.c.inferred.put(r, 1);
+    this.c.slot.set(r, prod);
+    this.c.wrap.set(r, wrap);
+    this.end();
+  }
 }
 
 /** expandTemplates' counting sort, 1: rows [from, to) per template number (`start[id + 1]`), zeroed first. */
@@ -772,6 +838,17 @@ function placeRows(ids: Int32Array, from: number, to: number, at: Int32Array, ro
     const id = ids[r]!;
     if (id >= 0) rows[at[id]!++] = r;
   }
+}
+
+/** A constant command's row (`fixedCommand`): its words cut to the slot's, decode and template (none: null op). */
+interface FixedRow {
+  readonly known: readonly [bigint, bigint];
+  readonly words: readonly bigint[];
+  /** The words', then known's, high and low 32-bit halves (word i: high at 2i, low at 2i + 1). */
+  readonly halves: readonly number[];
+  readonly partial: boolean;
+  readonly d: Decoded;
+  readonly tpl: RowTemplate | undefined;
 }
 
 function padWords(words: readonly bigint[], n: number): bigint[] {
