@@ -81,7 +81,7 @@ export class EventCounts {
 
   /** Adds the counts to `diag` and starts again. */
   into(diag: Diagnostics): void {
-    for (let i = 0; i < this.names.length; i++) diag.seen(this.names[i]!, this.counts[i]!);
+    for (let i = 0; i < this.names.length; i++) diag.seen(this.names[i]!, this.counts[i]);
     this.names.length = 0;
     this.counts.length = 0;
   }
