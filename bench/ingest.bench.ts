@@ -340,7 +340,8 @@ export const benches: readonly Bench[] = [
             name: `${shapeLabel}: plain / mawk`,
             value: sm !== undefined ? r.seconds / sm.seconds : NaN,
             unit: 'x',
-            note: sm !== undefined ? `mawk ${sm.seconds.toFixed(2)} s (${s.mawk})${cpuRatio(r.cpu, sm.cpu)}` : 'skipped: mawk is not installed',
+            note:
+              sm !== undefined ? `mawk ${sm.seconds.toFixed(2)} s (${s.mawk})${cpuRatio(r.cpu, sm.cpu)}` : 'skipped: mawk is not installed',
           });
           const p3 = join(dir, `${3 * COPIES}x-${base}`);
           const n3 = repeat(p3, text, 3 * COPIES);
