@@ -41,7 +41,7 @@ const TWO32 = 0x100000000;
 /** A high half below this makes a value below 2^53 (exact as a double). */
 const SAFE_HI = 2 ** 21;
 /** The low `n` bits (0-32) as a number. */
-const ones = (n: number): number => (n >= 32 ? 0xffffffff : 2 ** n - 1);
+const ones = (n: number): number => (n >= 32 ? 0xffffffff : ((1 << n) - 1) >>> 0);
 
 function placeOf(f: CompiledField): Place {
   const parts = f.parts.map((p) => ({ w: p.w, lo: Number(p.lo), width: p.mask.toString(2).length, at: Number(p.at) }));
@@ -61,22 +61,10 @@ function orBits(h: Uint32Array, w: number, lo: number, width: number, at: number
     const dst = lo + done;
     const n = Math.min(width - done, 32 - (src & 31), 32 - (dst & 31));
     const run = (((src >= 32 ? vHi : vLo) >>> (src & 31)) & ones(n)) >>> 0;
-    h[2 * w + (dst >= 32 ? 1 : 0)]! |= run * 2 ** (dst & 31);
+    h[2 * w + (dst >= 32 ? 1 : 0)]! |= run << (dst & 31); // n <= 32 - (dst & 31): no bit lost
     done += n;
   }
 }
-
-/** Per opcode (0-255): its fields QEMU tells, by FIELD index; undefined for an opcode the table lacks. */
-const PLACES: readonly ((Place | undefined)[] | undefined)[] = (() => {
-  const out = new Array<(Place | undefined)[] | undefined>(256).fill(undefined);
-  for (const op of SMMUV3.ops) {
-    out[op.def.code] = FIELD_NAMES.map((name) => {
-      const f = op.fields.find((x) => x.name === name);
-      return f && placeOf(f);
-    });
-  }
-  return out;
-})();
 
 /** The opcode's parts (table.opcode), as `orBits` takes them. */
 const OPCODE_PARTS: readonly Part[] = (() => {
@@ -88,6 +76,32 @@ const OPCODE_PARTS: readonly Part[] = (() => {
   });
 })();
 
+/** What an op starts from: its opcode's bits (words and known, as halves), and its fields QEMU tells by FIELD index. */
+interface OpStart {
+  readonly words: Uint32Array;
+  readonly known: Uint32Array;
+  readonly places: readonly (Place | undefined)[];
+}
+
+/** Per opcode (0-255); undefined for an opcode the table lacks. */
+const OPS: readonly (OpStart | undefined)[] = (() => {
+  const out = new Array<OpStart | undefined>(256).fill(undefined);
+  for (const op of SMMUV3.ops) {
+    const words = new Uint32Array(4);
+    const known = new Uint32Array(4);
+    for (const p of OPCODE_PARTS) {
+      orBits(words, p.w, p.lo, p.width, p.at, 0, op.def.code);
+      orBits(known, p.w, p.lo, p.width, p.at, 0xffffffff, 0xffffffff);
+    }
+    const places = FIELD_NAMES.map((name) => {
+      const f = op.fields.find((x) => x.name === name);
+      return f && placeOf(f);
+    });
+    out[op.def.code] = { words, known, places };
+  }
+  return out;
+})();
+
 /** The words and known bits of one command, as halves [w0 low, w0 high, w1 low, w1 high]. */
 export class Smmuv3Halves {
   readonly words = new Uint32Array(4);
@@ -97,16 +111,12 @@ export class Smmuv3Halves {
 
   /** Starts opcode `code` (0-255): its bits set and known. False: no table row (not rebuilt here). */
   begin(code: number): boolean {
-    const places = PLACES[code];
-    if (places === undefined) return false;
-    this.places = places;
+    const op = OPS[code];
+    if (op === undefined) return false;
+    this.places = op.places;
     this.code = code;
-    this.words.fill(0);
-    this.known.fill(0);
-    for (const p of OPCODE_PARTS) {
-      orBits(this.words, p.w, p.lo, p.width, p.at, 0, code);
-      orBits(this.known, p.w, p.lo, p.width, p.at, 0xffffffff, 0xffffffff);
-    }
+    this.words.set(op.words);
+    this.known.set(op.known);
     return true;
   }
 
@@ -169,7 +179,7 @@ export class DetailRecords {
 
   clear(): void {
     this.n = 0;
-    this.objects.length = 0;
+    if (this.objects.length > 0) this.objects.length = 0;
   }
 
   /** A new record of `kind` from `line`, its values NaN: where they go (`rec[at + i]`). */
