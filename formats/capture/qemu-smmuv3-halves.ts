@@ -35,6 +35,13 @@ interface Place {
   readonly fitLo: number;
   /** The field's bits in the command, as halves [w0 low, w0 high, w1 low, w1 high]. */
   readonly bits: Uint32Array;
+  /**
+   * A field of one part within one half, not an address (all but ADDR): that half (an index of
+   * `bits`), the part's low bit in it and the value's mask (ones of its width); else `half` -1.
+   */
+  readonly half: number;
+  readonly shift: number;
+  readonly mask: number;
 }
 
 const TWO32 = 0x100000000;
@@ -48,7 +55,18 @@ function placeOf(f: CompiledField): Place {
   const bits = new Uint32Array(4);
   for (const p of parts) orBits(bits, p.w, p.lo, p.width, 0, 0xffffffff, 0xffffffff);
   const fit = f.addr ? f.inPlaceMask : (1n << BigInt(f.width)) - 1n;
-  return { parts, addr: f.addr, fitHi: Number(fit >> 32n) >>> 0, fitLo: Number(fit & 0xffffffffn) >>> 0, bits };
+  const p = parts[0]!;
+  const oneHalf = !f.addr && parts.length === 1 && p.at === 0 && p.width <= 32 - (p.lo & 31);
+  return {
+    parts,
+    addr: f.addr,
+    fitHi: Number(fit >> 32n) >>> 0,
+    fitLo: Number(fit & 0xffffffffn) >>> 0,
+    bits,
+    half: oneHalf ? 2 * p.w + (p.lo >= 32 ? 1 : 0) : -1,
+    shift: p.lo & 31,
+    mask: ones(p.width),
+  };
 }
 
 /**
@@ -81,6 +99,8 @@ interface OpStart {
   readonly words: Uint32Array;
   readonly known: Uint32Array;
   readonly places: readonly (Place | undefined)[];
+  /** Whether a field's bits meet the opcode's (`opcodeKept` then checks them). */
+  readonly overlap: boolean;
 }
 
 /** Per opcode (0-255); undefined for an opcode the table lacks. */
@@ -97,7 +117,8 @@ const OPS: readonly (OpStart | undefined)[] = (() => {
       const f = op.fields.find((x) => x.name === name);
       return f && placeOf(f);
     });
-    out[op.def.code] = { words, known, places };
+    const overlap = places.some((p) => p !== undefined && p.bits.some((b, i) => (b & known[i]!) !== 0));
+    out[op.def.code] = { words, known, places, overlap };
   }
   return out;
 })();
@@ -108,6 +129,7 @@ export class Smmuv3Halves {
   readonly known = new Uint32Array(4);
   private places: readonly (Place | undefined)[] = [];
   private code = 0;
+  private overlap = false;
 
   /** Starts opcode `code` (0-255): its bits set and known. False: no table row (not rebuilt here). */
   begin(code: number): boolean {
@@ -115,6 +137,7 @@ export class Smmuv3Halves {
     if (op === undefined) return false;
     this.places = op.places;
     this.code = code;
+    this.overlap = op.overlap;
     this.words.set(op.words);
     this.known.set(op.known);
     return true;
@@ -126,6 +149,7 @@ export class Smmuv3Halves {
    * passed over. False when the value does not fit the field (the encoder refuses it).
    */
   tell(field: number, v: number, known = true): boolean {
+    if (v >>> 0 === v) return this.tellHalves(field, 0, v, known); // most: below 2^32
     if (!(v >= 0) || v > Number.MAX_SAFE_INTEGER || !Number.isInteger(v)) return this.places[field] === undefined;
     return this.tellHalves(field, Math.floor(v / TWO32), v >>> 0, known);
   }
@@ -134,6 +158,14 @@ export class Smmuv3Halves {
   tellHalves(field: number, vHi: number, vLo: number, known = true): boolean {
     const p = this.places[field];
     if (p === undefined) return true;
+    const k = p.half;
+    if (k >= 0) {
+      const m = p.mask;
+      if (vHi !== 0 || (vLo & ~m) !== 0) return false;
+      this.words[k]! |= vLo << p.shift;
+      if (known) this.known[k]! |= m << p.shift;
+      return true;
+    }
     if ((vHi & ~p.fitHi) !== 0 || (vLo & ~p.fitLo) !== 0) return false;
     const h = this.words;
     if (p.addr) {
@@ -147,6 +179,7 @@ export class Smmuv3Halves {
 
   /** Whether the opcode bits still hold the op (a field placed over them makes the encoder refuse). */
   opcodeKept(): boolean {
+    if (!this.overlap) return true;
     let v = 0;
     for (const p of OPCODE_PARTS) {
       const half = this.words[2 * p.w + (p.lo >= 32 ? 1 : 0)]!;
@@ -227,6 +260,7 @@ export class DetailRecords {
    */
   rebuild(code: number, h: Smmuv3Halves): boolean {
     if (this.objects.length > 0 || !h.begin(code)) return false;
+    if (this.n === 0) return true; // most CMD_SYNCs: the opcode alone
     const r = this.rec;
     let chunks = 0;
     for (let i = 0; i < this.n; i++) {
