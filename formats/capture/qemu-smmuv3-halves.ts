@@ -138,8 +138,18 @@ export class Smmuv3Halves {
     this.places = op.places;
     this.code = code;
     this.overlap = op.overlap;
-    this.words.set(op.words);
-    this.known.set(op.known);
+    const w = this.words;
+    const k = this.known;
+    const ow = op.words;
+    const ok = op.known;
+    w[0] = ow[0]!;
+    w[1] = ow[1]!;
+    w[2] = ow[2]!;
+    w[3] = ow[3]!;
+    k[0] = ok[0]!;
+    k[1] = ok[1]!;
+    k[2] = ok[2]!;
+    k[3] = ok[3]!;
     return true;
   }
 
@@ -341,7 +351,7 @@ export class DetailRecords {
     if (ttl === ttl && !h.tell(FIELD.TTL, ttl)) return false;
     if (tg === 0) return true; // not a range: NUM/SCALE are ignored and the log cannot tell them
     // Page count: the chunks must continue one another (exact in doubles below 2^53, else not here).
-    const granule = 2 ** (2 * tg + 10);
+    const granule = 1 << (2 * tg + 10); // TG fits its 2 bits (told above): at most 2^16
     let next = aHi * TWO32 + aLo;
     let pages = 0;
     for (let i = 0; i < this.n; i++) {
@@ -360,8 +370,7 @@ export class DetailRecords {
     let first = -1;
     let linux = -1;
     const tz = ctz(pages);
-    for (let scale = 0; scale < 32; scale++) {
-      const unit = 2 ** scale;
+    for (let scale = 0, unit = 1; scale < 32; scale++, unit *= 2) {
       if (pages % unit !== 0) break;
       const n = pages / unit;
       if (n >= 1 && n <= 32) {
@@ -372,7 +381,9 @@ export class DetailRecords {
     }
     if (count === 0) return false;
     const scale = linux >= 0 ? linux : first;
-    const num = pages / 2 ** scale - 1;
+    let num = pages;
+    for (let i = 0; i < scale; i++) num /= 2;
+    num -= 1;
     return h.tell(FIELD.NUM, num, count === 1) && h.tell(FIELD.SCALE, scale, count === 1);
   }
 }

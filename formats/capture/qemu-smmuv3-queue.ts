@@ -405,12 +405,34 @@ export class Smmuv3QemuQueue extends QueueReader {
     });
   }
 
+  /** The last two opcode names looked up (interned: compared as references) and their codes. */
+  private name0 = '';
+  private code0: number | undefined = undefined;
+  private name1 = '';
+  private code1: number | undefined = undefined;
+
+  /** QEMU's opcode `name` as a number (OPCODES), the last two remembered (commands alternate with CMD_SYNC). */
+  private opcodeOf(name: string): number | undefined {
+    if (name === this.name0) return this.code0;
+    if (name !== this.name1) {
+      this.name1 = name;
+      this.code1 = OPCODES.get(name);
+    }
+    // the one found moves to the front
+    const c = this.code1;
+    this.name1 = this.name0;
+    this.code1 = this.code0;
+    this.name0 = name;
+    this.code0 = c;
+    return c;
+  }
+
   private close(): void {
     const slot = this.openSlot;
     if (slot < 0) return;
     this.openSlot = -1;
     const name = this.openName;
-    const code = OPCODES.get(name);
+    const code = this.opcodeOf(name);
     const h = this.halves;
     let detail: { name: string; events: Smmuv3QemuEvent[]; cmdError?: number } | undefined;
     let known = code !== undefined;
