@@ -54,6 +54,11 @@ export interface Smmuv3QueueStats {
 }
 
 export interface Smmuv3QemuQueueOptions {
+  /**
+   * Give each command its `detail` (what QEMU printed about it; default true, with event objects).
+   * Without, the commands are rebuilt on numbers and a register-mode scanner may feed the queue.
+   */
+  readonly details?: boolean;
   /** Where the queue events go (default: event objects, handed out by `take()`). */
   readonly rows?: KnownRows;
 }
@@ -143,7 +148,7 @@ export class Smmuv3QemuQueue extends QueueReader {
     super(diag);
     this.events = opts.rows === undefined ? new EventRows() : undefined;
     this.rows = opts.rows ?? this.events!;
-    this.detailRead = this.rows.readsDetail !== false;
+    this.detailRead = opts.details !== false && this.rows.readsDetail !== false;
     this.file = diag.file;
   }
 
