@@ -149,6 +149,36 @@ export class EventRows implements PairRows {
     });
   }
 
+  commandKnown(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void {
+    const cmd: CmdEvent & { detail: unknown } = {
+      kind: 'cmd',
+      slot,
+      wrap: wrap === NO_WRAP ? undefined : wrap,
+      words: [unsigned64(w0hi, w0lo), unsigned64(w1hi, w1lo)],
+      known: [unsigned64(k0hi, k0lo), unsigned64(k1hi, k1lo)],
+      at: { file, line },
+      ts_ns: t.ts_ns,
+      cpu: t.tid,
+      detail,
+    };
+    this.add(cmd);
+  }
+
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
     this.add({ kind: 'doorbell', slot, wrap, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
   }
@@ -165,4 +195,28 @@ export class EventRows implements PairRows {
 /** A word as the scanner made it: a BigInt of the halves (small ones through BigInt(number)). */
 function word(hi: number, lo: number): bigint {
   return hi === 0 ? BigInt(lo) : unsigned64(hi, lo);
+}
+
+/**
+ * Also takes commands rebuilt from decoded fields (QEMU's SMMUv3 log): two words and the bits of
+ * each the source could tell, `known` = (k0hi, k0lo), (k1hi, k1lo) as 32-bit halves (the CmdEvent
+ * `known` masks); fields not fully known are null in the trace.
+ */
+export interface KnownRows extends QueueRows {
+  commandKnown(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void;
 }

@@ -66,7 +66,8 @@ function fieldMask(f: CompiledField): [bigint, bigint] {
   return m;
 }
 
-const VA_RANGE_OPS = new Set([0x12, 0x13, 0x1a, 0x22, 0x23, 0x2a]);
+/** The TLBI-by-address opcodes, whose range QEMU prints as `smmuv3_range_inval` chunks. */
+export const VA_RANGE_OPS: ReadonlySet<number> = new Set([0x12, 0x13, 0x1a, 0x22, 0x23, 0x2a]);
 
 /**
  * The (NUM, SCALE) pairs with (NUM+1) << SCALE = pages (spec/smmuv3.md §3): the log gives the page
@@ -91,7 +92,12 @@ const ctz = (v: bigint): number => {
   return n;
 };
 
-export function rebuildSmmuv3(opName: string, details: readonly DetailLine[]): Rebuilt {
+/**
+ * The words of the command QEMU named `opName`, from its detail events. `firstLine`: the line of
+ * its first detail event of any kind (where a field the encoder refuses is reported), when
+ * `details` holds only some of them.
+ */
+export function rebuildSmmuv3(opName: string, details: readonly DetailLine[], firstLine = details[0]?.line ?? 0): Rebuilt {
   const code = QEMU_SMMU_OPCODES[opName];
   const problems: { line: number; message: string }[] = [];
   if (code === undefined) return { code, words: [0n, 0n], known: [0n, 0n], problems };
@@ -140,7 +146,7 @@ export function rebuildSmmuv3(opName: string, details: readonly DetailLine[]): R
   const r = SMMUV3.encode(code, values);
   if (!r.ok) {
     problems.push({
-      line: details[0]?.line ?? 0,
+      line: firstLine,
       message: `${op.def.name}: ${r.error.field ? `${r.error.field}: ` : ''}${r.error.message}`,
     });
     return { code, words: [BigInt(code), 0n], known: [OPCODE_MASK, 0n], problems };

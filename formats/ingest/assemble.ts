@@ -5,6 +5,7 @@
 // traces get their map/unmap `cause` column as the rows are built (formats/trace/cause.ts).
 
 import { hex, maskOf } from '../bits.js';
+import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import type { Arch } from '../codec/table.js';
 import { codecFor } from '../codecs.js';
 import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
@@ -14,7 +15,7 @@ import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header
 import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
 import { RingWatch } from './overrun.js';
-import { EventRows, NO_WRAP, type PairRows } from '../capture/queue-rows.js';
+import { EventRows, NO_WRAP, type KnownRows, type PairRows } from '../capture/queue-rows.js';
 import { unsigned64, type Stamp } from '../capture/stamp.js';
 
 export interface Geometry {
@@ -51,7 +52,7 @@ const bump = (m: Record<string, number>, k: string) => {
  * started (what `push` of the same event object writes); before that, and for anything `write`
  * words a warning about, the event object is made and pushed.
  */
-export class TraceAssembler implements PairRows {
+export class TraceAssembler implements PairRows, KnownRows {
   /** The trace's rows hold no `detail`. */
   readonly readsDetail = false;
   private held: CaptureEvent[] = [];
@@ -176,6 +177,47 @@ export class TraceAssembler implements PairRows {
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
   }
+
+  /**
+   * A command rebuilt from decoded fields, with the bits the source could tell (queue-rows.ts
+   * KnownRows): what `write` writes for the event EventRows makes of it. One whose opcode bits are
+   * not all known (a null op, counted `(unknown)`) goes as that event.
+   */
+  commandKnown(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void {
+    const b = this.builder;
+    if (this.opcodeHi < 0) {
+      this.opcodeHi = hi32(this.opcodeMask);
+      this.opcodeLo = lo32(this.opcodeMask);
+    }
+    const opHi = this.opcodeHi;
+    const opLo = this.opcodeLo;
+    if (b === undefined || slot >= this.geometry.entries || (k0hi & opHi) >>> 0 !== opHi || (k0lo & opLo) >>> 0 !== opLo) {
+      this.objects.commandKnown(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t, detail);
+      return this.pushObjects();
+    }
+    const d = b.commandKnownHalves(slot, wrap === NO_WRAP ? undefined : wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, t);
+    this.watch!.command(slot, d.error !== undefined);
+    this.counts.commands++;
+  }
+
+  /** `opcodeMask` (word 0's opcode bits) as halves, for `commandKnown` (-1: not yet made). */
+  private opcodeHi = -1;
+  private opcodeLo = -1;
 
   unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
     this.objects.unknownCommand(slot, wrap, file, line, t, detail);

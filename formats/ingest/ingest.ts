@@ -27,6 +27,7 @@ import {
   qemuEvents,
   qemuEventsInWorker,
   qemuVtdItems,
+  readSmmuv3LogInto,
   readVtdLogInto,
   readVtdLogPipelined,
   type Pipeline,
@@ -314,10 +315,12 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   // read in a worker thread when asked (qemuEventsInWorker). A pair's QEMU side is read here,
   // between the guest side's blocks, as event objects to align.
   const alone = qemu !== undefined && !guest;
-  const direct = alone && arch === 'vtd' && opts.eventObjects !== true;
+  // An SMMUv3 log ingested on its own is read straight into the columns too (readSmmuv3LogInto),
+  // but in the worker thread, when forced, as events (it has no two-stage reader).
   const pipeline = opts.pipeline ?? pipelineAsked();
+  const direct = alone && opts.eventObjects !== true && (arch === 'vtd' || pipeline !== 'worker');
   const worker = alone && !direct && pipeline === 'worker';
-  const pipelined = direct && pipeline === 'worker';
+  const pipelined = direct && arch === 'vtd' && pipeline === 'worker';
   const read = worker ? qemuEventsInWorker : qemuEvents;
   // A VT-d pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
   const items = aligner !== undefined && arch === 'vtd' && opts.eventObjects !== true;
@@ -332,7 +335,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   try {
     if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
     else if (guestDirect) await readGuestInto(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, asm);
-    else if (direct) await readVtdLogInto(qemu.file, asm, qd!, opts.progress);
+    else if (direct) await (arch === 'vtd' ? readVtdLogInto : readSmmuv3LogInto)(qemu.file, asm, qd!, opts.progress);
     else {
       // A number is a position in `kept` (only mergeItems hands those on). The per-event loop is
       // a function of its own, compiled once, not the whole async function on stack.

@@ -4,10 +4,11 @@
 // stages (`readVtdLogPipelined`; docs/ingest.md "Two stages" has why it is not the default): a
 // worker thread (qemu-worker.ts) runs that reader with the queue's calls recorded in typed-array
 // batches (row-wire.ts), and this thread replays them into the assembler, so reading, inflating,
-// scanning and the queue overlap the builder and the Arrow writer. Other logs are read as batches
-// of queue events, one batch per block of lines: in this thread (`qemuEvents`, the pair's QEMU
-// side and SMMUv3), or, when forced (INVTRACE_INGEST_WORKER=1), in a worker thread
-// (`qemuEventsInWorker`), which did not pay on the 2-core machine.
+// scanning and the queue overlap the builder and the Arrow writer. An SMMUv3 log ingested on its
+// own is read the one-pass way too (`readSmmuv3LogInto`). Otherwise logs are read as batches of
+// queue events, one batch per block of lines: in this thread (`qemuEvents`, the pair's QEMU side),
+// or, when forced (INVTRACE_INGEST_WORKER=1), in a worker thread (`qemuEventsInWorker`, SMMUv3
+// alone too), which did not pay on the 2-core machine.
 //
 // The worker runs exactly the in-thread reader (same scanner, same queue, its own Diagnostics of the
 // same file) and sends its batches with the progress; at the end its diagnostics, which this
@@ -28,7 +29,7 @@ import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
 import { VTD_EVENTS } from '../capture/qemu-vtd.js';
 import { VtdQemuQueue } from '../capture/qemu-vtd-queue.js';
 import type { LineMeta } from '../capture/queue-reader.js';
-import type { QueueRows } from '../capture/queue-rows.js';
+import type { KnownRows, QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
 import { readLineChunks, type LineChunk } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
@@ -43,7 +44,8 @@ import { BatchOrder, replayRows, type RowBatch } from './row-wire.js';
  * words the errors and counts unknown events.
  */
 export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, progress?: Progress): AsyncGenerator<CaptureEvent[]> {
-  const q = arch === 'vtd' ? new VtdQemuQueue(diag, { details: false }) : new Smmuv3QemuQueue(diag);
+  // No per-command detail: the aligner and the worker's wire do not read it.
+  const q = arch === 'vtd' ? new VtdQemuQueue(diag, { details: false }) : new Smmuv3QemuQueue(diag, { details: false });
   for await (const _ of qemuBlocks(file, q, diag, progress)) yield q.take();
   q.end();
   yield q.take();
@@ -73,14 +75,31 @@ export async function readVtdLogInto(file: string, rows: QueueRows, diag: Diagno
 }
 
 /**
- * Reads a QEMU log into its queue reader, yielding after each block of lines. VT-d: through a
- * register-mode scanner (no object per line); SMMUv3: through an object-mode one.
+ * An SMMUv3 QEMU log read into `rows` (the trace assembler) in one pass, as `readVtdLogInto` reads
+ * a VT-d one: lines scanned into the scanner's registers, the queue's state machine run on them,
+ * each command rebuilt as 32-bit halves (qemu-smmuv3-halves.ts) and written with its known bits.
+ */
+export async function readSmmuv3LogInto(file: string, rows: KnownRows, diag: Diagnostics, progress?: Progress): Promise<void> {
+  const q = new Smmuv3QemuQueue(diag, { rows });
+  for await (const _ of qemuBlocks(file, q, diag, progress));
+  q.end();
+}
+
+/**
+ * Reads a QEMU log into its queue reader, yielding after each block of lines: through a
+ * register-mode scanner (no object per line) when the reader keeps no per-command detail (every
+ * reader here); else an object-mode one.
  */
 async function* qemuBlocks(file: string, q: VtdQemuQueue | Smmuv3QemuQueue, diag: Diagnostics, progress?: Progress): AsyncGenerator<void> {
   // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
   const vtd = q instanceof VtdQemuQueue;
-  const scanner = new QemuByteScanner(vtd ? VTD_EVENTS : SMMUV3_EVENTS, (event) => q.valuesRead(event), vtd ? 'registers' : 'objects');
-  const scanned = vtd ? q.scanned(scanner) : undefined;
+  const registers = vtd || q.registers;
+  const scanner = new QemuByteScanner(
+    vtd ? VTD_EVENTS : SMMUV3_EVENTS,
+    (event) => q.valuesRead(event),
+    registers ? 'registers' : 'objects',
+  );
+  const scanned = registers ? q.scanned(scanner) : undefined;
   // The scanner's event is one of the table's (same names, fields and types as the text parser's).
   const apply = q.apply.bind(q) as (e: Record<string, unknown>, l: LineMeta, no: number) => void;
   const seen = (event: string, n: number) => diag.seen(event, n);

@@ -77,6 +77,9 @@ interface FieldTarget {
 
 const ALL_ONES = 0xffffffffffffffffn;
 
+/** `id` of a row template of a command whose opcode bits are not all known: the row writes none (`commandKnownHalves`). */
+const KNOWN_NO_OP = -2;
+
 /** What a decoded command writes in its row besides slot, wrap and words (cached per words). */
 interface RowTemplate {
   readonly d: Decoded;
@@ -397,6 +400,83 @@ export class TraceBuilder {
     const k = this.key;
     for (let i = 0; i < 2 * n; i++) k[i] = halves[from + i]!;
     return this.rowOfHalves(slot, wrap, n, t, origin === undefined ? this.origin : this.originCodes.get(origin)!);
+  }
+
+  /**
+   * A command of two words given as 32-bit halves with the bits of each the source could tell,
+   * known = (k0hi, k0lo), (k1hi, k1lo), with the builder's origin, its time and thread from `t`: the
+   * row `command(slot, words, meta, wrap, known)` writes (fields not fully known null; a command
+   * whose opcode bits are not all known has no op), written without a BigInt: the template of the
+   * words and known bits found by their halves (`knownTemplates`), a new one decoded once.
+   */
+  commandKnownHalves(
+    slot: number,
+    wrap: number | undefined,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    t: Stamp,
+  ): Decoded {
+    if ((k0hi & k0lo & k1hi & k1lo) === -1) return this.commandHalves(slot, wrap, w0hi, w0lo, w1hi, w1lo, t);
+    const c = this.c;
+    const r = this.row;
+    if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
+    if (t.tid !== undefined) c.cpu.set(r, t.tid);
+    c.slot.set(r, slot);
+    if (wrap !== undefined) c.wrap.set(r, wrap);
+    c.w[0]!.setHalves(r, w0hi, w0lo);
+    c.w[1]!.setHalves(r, w1hi, w1lo);
+    c.known[0]!.setHalves(r, k0hi, k0lo);
+    c.known[1]!.setHalves(r, k1hi, k1lo);
+    const k = this.key;
+    k[0] = w0lo;
+    k[1] = w0hi;
+    k[2] = w1lo;
+    k[3] = w1hi;
+    const m = this.knownKey;
+    m[0] = k0lo;
+    m[1] = k0hi;
+    m[2] = k1lo;
+    m[3] = k1hi;
+    const tpl = this.knownTemplates.find(m, 0, 4)?.find(k, 0, 4) ?? this.knownTemplate();
+    if (tpl.id === KNOWN_NO_OP) {
+      this.end();
+      return tpl.d;
+    }
+    tpl.halfRows++;
+    this.writeTemplate(r, tpl);
+    this.end();
+    return tpl.d;
+  }
+
+  /** The known bits of `commandKnownHalves`' command as halves (as `key` holds its words). */
+  private readonly knownKey = new Uint32Array(4);
+  /** Row templates of partly known commands: by their known bits, then by their words. */
+  private readonly knownTemplates = new HalfWordCache<HalfWordCache<RowTemplate>>();
+
+  /**
+   * The template of the words in `key` with the known bits in `knownKey`, not yet kept: decoded
+   * and kept; `id` KNOWN_NO_OP when the opcode bits are not all known (the row has no op). Out of
+   * the row path.
+   */
+  private knownTemplate(): RowTemplate {
+    const k = this.key;
+    const m = this.knownKey;
+    const words = [unsigned64(k[1]!, k[0]!), unsigned64(k[3]!, k[2]!)];
+    const known = [unsigned64(m[1]!, m[0]!), unsigned64(m[3]!, m[2]!)];
+    const w = words.length === this.words ? words : padWords(words, this.words);
+    const d = this.codec.decode(w, { descBytes: this.header.desc_bytes });
+    const opKnown = this.opMasks.every((o) => ((known[o.w] ?? 0n) & o.mask) === o.mask);
+    const tpl = opKnown ? this.templateOf(d, known) : { ...this.templateOf(d, [0n, 0n]), id: KNOWN_NO_OP };
+    let byWords = this.knownTemplates.find(m, 0, 4);
+    if (byWords === undefined) this.knownTemplates.keep(m, 0, 4, (byWords = new HalfWordCache<RowTemplate>()));
+    byWords.keep(k, 0, 4, tpl);
+    return tpl;
   }
 
   /** The row of the `n` words whose halves are the first 2n of `key`. */
