@@ -48,8 +48,8 @@ export interface IngestOptions {
   /** Called after each block of lines read: the file, its (decompressed) bytes and lines so far. */
   readonly progress?: Progress;
   /**
-   * Read a VT-d QEMU log through queue event objects even when it is ingested on its own, where it
-   * is otherwise read straight into the trace's columns (`readVtdLogInto`), and a VT-d pair's QEMU
+   * Read a QEMU log through queue event objects even when it is ingested on its own, where it is
+   * otherwise read straight into the trace's columns (`readVtdLogInto`, `readSmmuv3LogInto`), and a VT-d pair's QEMU
    * side as event batches grouped by the aligner (`itemsOf`), where it is otherwise grouped as the
    * queue emits it (qemu-items.ts), and a guest trace ingested on its own through its queue's event
    * objects, where it is otherwise read straight into the columns (`readGuestInto`). The output is

@@ -1,8 +1,8 @@
-// nameOrder is localeCompare's order on event names: every pair of a set of names built to differ
-// where the two orders could (`_` against digits and letters, a name and its prefix, digits against
-// letters), and of random [a-z0-9_] names, has the same sign both ways; a name with another
-// character is handed to localeCompare.
-import { describe, expect, it } from 'vitest';
+// nameOrder is localeCompare's order on event and op names: every pair of a set of names built to
+// differ where the two orders could (`_` against digits and letters, a name and its prefix, digits
+// against letters, the two cases of a letter), and of random [a-z0-9_] and [aA_0Z] names, has the
+// same sign both ways; a name with another character is handed to localeCompare.
+import { describe, expect, it, vi } from 'vitest';
 import { nameOrder } from './name-order.js';
 
 const sign = (x: number) => Math.sign(x);
@@ -23,18 +23,31 @@ describe('nameOrder', () => {
       'vtd_inv_desc_iotlb',
       'vtd_inv_desc1',
       'vtd_inv_descs',
+      // SMMUv3 op names (upper case), and names that differ only in case: lower case first
+      'CMD_SYNC',
+      'CMD_TLBI_NH_VA',
+      'CMD_TLBI_NH_VAA',
+      'CMD_CFGI_STE',
+      'A',
+      'Ab',
+      'aB',
+      'ab',
+      'AB',
+      'a_B',
+      'A_b',
     ];
     // random names over the alphabet, with a fixed seed (a linear congruential generator)
-    const alphabet = 'ab_09z';
     let seed = 12345;
-    for (let i = 0; i < 400; i++) {
-      let s = '';
-      const len = 1 + (i % 6);
-      for (let k = 0; k < len; k++) {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        s += alphabet[(seed >>> 16) % alphabet.length]!;
+    for (const alphabet of ['ab_09z', 'aA_0Z']) {
+      for (let i = 0; i < 400; i++) {
+        let s = '';
+        const len = 1 + (i % 6);
+        for (let k = 0; k < len; k++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          s += alphabet[(seed >>> 16) % alphabet.length]!;
+        }
+        names.push(s);
       }
-      names.push(s);
     }
     const wrong: string[] = [];
     for (const a of names) for (const b of names) if (sign(nameOrder(a, b)) !== sign(a.localeCompare(b))) wrong.push(`${a} ${b}`);
@@ -44,9 +57,28 @@ describe('nameOrder', () => {
     expect(sign(nameOrder('a_b', 'aab'))).toBe(-1);
   });
 
+  it('orders SMMUv3 op names without the collator', () => {
+    // the op names of an SMMUv3 summary (upper case, `_`, digits): no localeCompare call at all
+    const calls = vi.spyOn(String.prototype, 'localeCompare');
+    try {
+      const ops = ['CMD_TLBI_NH_VA', 'CMD_SYNC', 'CMD_CFGI_STE_RANGE', 'CMD_CFGI_STE', 'CMD_TLBI_S12_VMALL', 'CMD_PREFETCH_CONFIG'];
+      expect([...ops].sort(nameOrder)).toEqual([
+        'CMD_CFGI_STE',
+        'CMD_CFGI_STE_RANGE',
+        'CMD_PREFETCH_CONFIG',
+        'CMD_SYNC',
+        'CMD_TLBI_NH_VA',
+        'CMD_TLBI_S12_VMALL',
+      ]);
+      expect(calls).not.toHaveBeenCalled();
+    } finally {
+      calls.mockRestore();
+    }
+  });
+
   it('leaves other characters to localeCompare', () => {
     for (const [a, b] of [
-      ['vtd_A', 'vtd_a'],
+      ['vtd-A', 'vtd_a'],
       ['a-b', 'a_b'],
       ['é', 'e'],
       ['ab', 'a.'],
