@@ -30,8 +30,35 @@ export interface CliResult {
 
 /** Runs the compiled CLI (npm test builds it first). */
 export function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+  return cliWith({}, ...args);
+}
+
+/** `cli` with Node options before the script (`node`), another copy of the bundle (`script`), and environment variables added. */
+export function cliWith(opts: { node?: string[]; script?: string; env?: Record<string, string> }, ...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, [...(opts.node ?? []), opts.script ?? CLI, ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export type CodeCacheOutcome = 'accepted' | 'rejected' | 'none';
+/**
+ * A run of the bundled CLI with INVTRACE_CODE_CACHE=report (cli/code-cache.ts): its result with the
+ * report lines taken off stderr, and each thread's report (chunk -> what V8 did with its cache).
+ */
+export function cliCodeCache(
+  opts: { node?: string[]; script?: string },
+  ...args: string[]
+): CliResult & { readonly threads: Record<string, CodeCacheOutcome>[] } {
+  const r = cliWith({ ...opts, env: { INVTRACE_CODE_CACHE: 'report' } }, ...args);
+  const report = /^\{"code-cache":.*\}$/;
+  const lines = r.stderr.split('\n');
+  const threads = lines
+    .filter((l) => report.test(l))
+    .map((l) => (JSON.parse(l) as { 'code-cache': Record<string, CodeCacheOutcome> })['code-cache']);
+  return { ...r, stderr: lines.filter((l) => !report.test(l)).join('\n'), threads };
 }
 
 /**
