@@ -1,18 +1,18 @@
 // The CLI as users run it (package.json "bin"): tsc's output under dist/ bundled by rolldown into
-// dist/bin/, one entry for the command line and one per worker thread, sharing chunks. Node 20 loads
-// an ES module graph file by file: an ingest loaded 233 files, 146 of them apache-arrow's, and now
-// loads 19 (the groups below, and since session 18 cli/stdio's and fsPlain's small chunks), about
-// 0.1 s of CPU less per run. Each command still loads its own code (and Arrow) only
-// when it runs, as the unbundled CLI did. Packages that find files beside their own modules (the DuckDB and Parquet
-// WebAssembly builds) and the TUI's ink and React stay in node_modules, imported as they are.
+// dist/bin/, one entry for the command line and one per worker thread, sharing chunks. Node loads a
+// module graph file by file: an unbundled ingest loaded 233 files, 146 of them apache-arrow's; the
+// bundle's ingest loads 9 (the stub, the code cache's loader, the runtime, the entry, the command
+// line's chunk, the ingest groups below and two small shared chunks). Each command still loads its
+// own code (and Arrow) only when it runs, as the unbundled CLI did. Packages that find files beside
+// their own modules (the DuckDB and Parquet WebAssembly builds) and the TUI's ink and React stay in
+// node_modules, imported as they are.
 // The ingest command's own modules (those it imports statically that the command line does not)
-// go in two chunks, the part that commands reading traces share and the rest: an ingest then loads
-// 17 files instead of 33, and Node's per-file work (resolve, read, link) is most of what a file
-// costs (docs/ingest.md "Twentieth pass").
+// go in two chunks, the part that commands reading traces share and the rest: Node's per-file work
+// (resolve, read, link) is most of what a small file costs (docs/ingest.md "Twentieth pass").
 // The bundle is CommonJS (dist/bin/package.json says so), each entry a stub that first hooks the
 // compile of the chunks to their V8 code caches (cli/code-cache.ts; `npm run build` trains them,
-// cli/code-cache-train.ts): Node 20 caches the compile of neither. Ink, an ES module only, is
-// imported (`import()`) before the TUI's chunks need it (esmOnly below).
+// cli/code-cache-train.ts): Node 20 caches the compile of neither ES modules nor CommonJS. Ink, an
+// ES module only, is imported (`import()`) before the TUI's chunks need it (esmOnly below).
 // Run by `npm run build` after tsc (the entries are tsc's JavaScript).
 // @ts-check
 import * as nodeFs from 'node:fs';

@@ -1,22 +1,26 @@
 // The bundled CLI's V8 code cache (rolldown.config.js): each CommonJS chunk of dist/bin/ is compiled
 // with the bytecode `npm run build` saved beside it (`<chunk>.js.v8`, cli/code-cache-train.ts), so a
 // command skips most of V8's parse and compile of its modules (an ingest of a small log: ~1/6 of its
-// instructions). Node 20 has no compile cache of its own (module.enableCompileCache is 22.1+) and
-// none for ES modules, hence the CommonJS bundle and this hook.
+// instructions). Node 20 has no compile cache (module.enableCompileCache is 22.1+) and none can be
+// given to its ES module loader, hence the CommonJS bundle and this hook.
 //
-// What it owns: Module.prototype._compile, for the files of the bundle folder whose name carries
-// rolldown's content hash (`name-XXXXXXXX.js`) and nothing else: every other module (node_modules,
-// tsc's dist/, the bundle's unhashed entry stubs) goes to Node's own compile. A chunk's cache is found
-// by the chunk's name alone; the name changes with its bytes and the build writes every cache anew
-// (rolldown empties the folder), so a cache never meets another source (V8 itself checks only the
-// length). A cache V8 rejects (another Node, other V8 flags such as --cpu-prof) costs nothing but
-// the normal compile. Nothing is written at run time, except in the build's training run.
+// What it owns: Module.prototype._compile, in each thread that runs one of the bundle's entry stubs,
+// for the bundle's own chunks (`cacheable`: in dist/bin/, named by rolldown's content hash, making no
+// `import()`) that have a cache beside them. Every other module (node_modules, tsc's dist/, the
+// stubs, a chunk without a cache) goes to Node's own compile, untouched. A chunk is compiled as Node
+// would (Module.wrap, its module's `require`), through vm.Script with the cache as cachedData.
+// A chunk's cache is found by the chunk's name alone: the name changes with its bytes, and the build
+// writes every cache anew (rolldown empties the folder), so a cache never meets another source (V8
+// itself checks only the length; editing a built chunk in place, same name, same length, is the one
+// way to defeat this). A cache V8 rejects (another Node or V8 version, other V8 flags such as
+// --no-opt) costs nothing but the normal compile. Nothing is written at run time, except in the
+// build's training run.
 //
-// INVTRACE_CODE_CACHE: `off` compiles without the caches; `report` prints at exit, on stderr, one
-// JSON line `{"code-cache": {chunk: "accepted" | "rejected"}}` (the tests); `train` also compiles
-// the chunks that have no cache yet ("none") and writes, at exit, each compiled chunk's cache
-// (atomically: a temporary file renamed), from the functions the run compiled plus those of the
-// cache it started from.
+// INVTRACE_CODE_CACHE: `off` leaves the compile to Node; `report` prints at exit, on stderr, one
+// JSON line per thread `{"code-cache": {chunk: "accepted" | "rejected"}}` (the tests); `train` also
+// compiles the cacheable chunks that have no cache yet ("none") and writes, at exit, each compiled
+// chunk's cache (atomically: a temporary file renamed), from the functions the run compiled plus
+// those of the cache it started from. A thread ended by terminate() writes none (no exit event).
 
 import { createRequire } from 'node:module';
 import type * as NodeModule from 'node:module';

@@ -54,6 +54,9 @@ describe('the packed package', () => {
     ])
       expect(files).toContain(f);
     expect(files.filter((f) => f.endsWith('.test.js'))).toEqual([]);
+    // The bundle is CommonJS (its folder says so) and ships its code caches (rolldown.config.js).
+    expect(files).toContain('dist/bin/package.json');
+    expect(files.filter((f) => /^dist\/bin\/ingest(-shared)?-[\w-]{8}\.js\.v8$/.test(f))).toHaveLength(2);
 
     const app = join(dir, 'app');
     run('mkdir', ['-p', app], dir);
@@ -106,5 +109,16 @@ describe('the packed package', () => {
     expect(mineCounts).toEqual(pcCounts);
     // devtlb=nop forwards no device-TLB invalidation: fewer ioctls than per-command on a trace with ATS devices.
     expect(nop!.ioctls as number).toBeLessThan(pc!.ioctls as number);
+
+    // The installed CLI (npx's bin link), elsewhere on disk than where its caches were made, takes them.
+    const installed = spawnSync(
+      join(app, 'node_modules/.bin/invtrace'),
+      ['ingest', join(ROOT, 'samples/captures/qemu-smmuv3-lazy.log.gz'), '-o', join(app, 'x.arrow')],
+      { cwd: app, encoding: 'utf8', env: { ...process.env, INVTRACE_CODE_CACHE: 'report' } },
+    );
+    expect(installed.status).toBe(0);
+    const report = (JSON.parse(installed.stderr.trim()) as { 'code-cache': Record<string, string> })['code-cache'];
+    expect(Object.keys(report).length).toBeGreaterThan(3);
+    expect(new Set(Object.values(report))).toEqual(new Set(['accepted']));
   }, 300_000);
 });
