@@ -7,9 +7,9 @@
 // of the chunks it shares, and compiles the rest as before.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cliScript, packageRoot } from '../formats/paths.js';
 
@@ -44,6 +44,10 @@ function main(): void {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    // A worker thread's cache cut short by the end of its process (the main thread's exit ends it)
+    // leaves its temporary file, never a partial cache.
+    const bin = dirname(cliScript());
+    for (const f of readdirSync(bin)) if (f.endsWith('.tmp')) rmSync(join(bin, f));
   }
 }
 

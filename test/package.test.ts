@@ -56,6 +56,7 @@ describe('the packed package', () => {
     expect(files.filter((f) => f.endsWith('.test.js'))).toEqual([]);
     // The bundle is CommonJS (its folder says so) and ships its code caches (rolldown.config.js).
     expect(files).toContain('dist/bin/package.json');
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]); // the training run's (cli/code-cache-train.ts)
     expect(files.filter((f) => /^dist\/bin\/ingest(-shared)?-[\w-]{8}\.js\.v8$/.test(f))).toHaveLength(2);
 
     const app = join(dir, 'app');
