@@ -113,16 +113,17 @@ describe.skipIf(!haveCaptures)('the code cache', () => {
 
 describe.skipIf(!haveCaptures || spawnSync('script', ['--version']).status !== 0)('the TUI from the CommonJS bundle', () => {
   it('loads ink (an ES module) and draws its first screen in a terminal, then quits on q', () => {
-    // `script` gives the TUI a terminal; `q`, once the screen is drawn, quits (exit 0: -e passes it on).
+    // `script` gives the TUI a terminal; `q`, once the screen is drawn, quits (exit 0: -e passes it on);
+    // a second `q` in case the first came before the TUI read keys (a loaded machine).
     const tui = `node ${CLI} tui ${capture('qemu-smmuv3-lazy.log.gz')}`;
-    const r = spawnSync('sh', ['-c', `(sleep 4; printf q; sleep 1) | script -qec '${tui}' /dev/null`], {
+    const r = spawnSync('sh', ['-c', `(sleep 5; printf q; sleep 5; printf q; sleep 1) | script -qec '${tui}' /dev/null`], {
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: 45_000,
       env: { ...process.env, TERM: 'xterm' },
     });
     expect(r.status).toBe(0);
     const screen = r.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
     expect(screen).toMatch(/seq +slot w op/); // the command list's header (cli/tui/smoke.sh waits for it too)
     expect(screen).not.toMatch(/internal error|Error:/);
-  });
+  }, 60_000);
 });
