@@ -16,7 +16,7 @@
 // Run by `npm run build` after tsc (the entries are tsc's JavaScript).
 // @ts-check
 import * as nodeFs from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as ink from 'ink';
 import { defineConfig } from 'rolldown';
@@ -112,11 +112,12 @@ const ESM_PACKAGES = '\0esm-packages';
 /** Each ES-only package's export names (the bundle's static imports of it become these). */
 const ESM_EXPORTS = new Map(Object.entries({ ink }).map(([p, ns]) => [p, Object.keys(ns).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k))]));
 if (ESM_ONLY.some((p) => !ESM_EXPORTS.has(p))) throw new Error('rolldown.config.js: import each ES-only package for ESM_EXPORTS');
-/** The modules (tsc's output) that import an ES-only package statically. */
+/** The modules (tsc's output, tests aside) that import an ES-only package statically. */
 const ESM_USERS = new Set(
-  [...staticClosure('dist/cli/commands/tui.js'), ...staticClosure('dist/cli/tui/main.js')].filter((f) =>
-    ESM_ONLY.some((p) => new RegExp(`^\\s*import\\s[^;]*?from\\s+['"]${p}['"]`, 'm').test(readFileSync(f, 'utf8'))),
-  ),
+  ['cli', 'formats', 'replay', 'analyzers', 'lib']
+    .flatMap((d) => readdirSync(`dist/${d}`, { recursive: true, encoding: 'utf8' }).map((f) => resolve(`dist/${d}`, f)))
+    .filter((f) => f.endsWith('.js') && !f.endsWith('.test.js'))
+    .filter((f) => ESM_ONLY.some((p) => new RegExp(`^\\s*import\\s[^;]*?from\\s+['"]${p}['"]`, 'm').test(readFileSync(f, 'utf8')))),
 );
 if (ESM_USERS.size === 0) throw new Error('rolldown.config.js esmOnly: no module imports ink any more');
 /** @param {string} file */
