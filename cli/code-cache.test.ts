@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSyn
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { capture, CLI, cliCodeCache, haveCaptures, ROOT, tempDir } from '../test/helpers.js';
+import { capture, CLI, cliCodeCache, codeCacheReport, haveCaptures, ROOT, tempDir } from '../test/helpers.js';
 import { cacheFile, HASHED_CHUNK } from './code-cache.js';
 
 const dir = tempDir();
@@ -48,16 +48,22 @@ describe.skipIf(!haveCaptures)('the code cache', () => {
     expect(new Set(Object.values(r.threads[0]!))).toEqual(new Set(['rejected']));
   });
 
-  it('worker threads take their caches: a replay with --jobs 2', () => {
+  it('worker threads take their caches: a replay with --jobs 2, an ingest reading in its worker', () => {
     const trace = join(dir, 'pair.arrow');
     expect(cliCodeCache({}, 'ingest', capture('qemu-smmuv3-lazy.log.gz'), capture('guest-smmuv3-lazy.txt.gz'), '-o', trace).code).toBe(0);
-    const r = cliCodeCache({}, 'replay', trace, '-o', join(dir, 'replay'), '--jobs', '2');
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
-    // The policy share's worker thread (its own report), beside the command line's.
-    expect(r.threads.filter((t) => chunks(/^replay-worker-/, Object.keys(t)).length > 0)).toHaveLength(1);
-    expect(r.threads.filter((t) => chunks(/^invtrace-/, Object.keys(t)).length > 0)).toHaveLength(1);
-    for (const t of r.threads) expect(new Set(Object.values(t))).toEqual(new Set(['accepted']));
+    const replay = cliCodeCache({}, 'replay', trace, '-o', join(dir, 'replay'), '--jobs', '2');
+    const ingest = cliCodeCache({ env: { INVTRACE_INGEST_WORKER: '1' } }, 'ingest', plainLog, '-o', join(dir, 'worker.arrow'));
+    for (const [r, worker] of [
+      [replay, /^replay-worker-/],
+      [ingest, /^formats-ingest-qemu-worker-/],
+    ] as const) {
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      // The worker thread's own report, beside the command line's.
+      expect(r.threads.filter((t) => chunks(worker, Object.keys(t)).length > 0)).toHaveLength(1);
+      expect(r.threads.filter((t) => chunks(/^invtrace-/, Object.keys(t)).length > 0)).toHaveLength(1);
+      for (const t of r.threads) expect(new Set(Object.values(t))).toEqual(new Set(['accepted']));
+    }
   });
 
   it('a rebuilt chunk with other bytes has another name, so it never takes the cache of the one it replaces', () => {
@@ -86,7 +92,7 @@ describe.skipIf(!haveCaptures)('the code cache', () => {
     const report = () => {
       const r = run({ INVTRACE_CODE_CACHE: 'report' });
       expect(r.status).toBe(0);
-      return (JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { 'code-cache': Record<string, string> })['code-cache'];
+      return Object.assign({}, ...codeCacheReport(r.stderr).values()) as Record<string, string>;
     };
 
     const first = bundle();

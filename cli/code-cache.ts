@@ -16,8 +16,9 @@
 // --no-opt) costs nothing but the normal compile. Nothing is written at run time, except in the
 // build's training run.
 //
-// INVTRACE_CODE_CACHE: `off` leaves the compile to Node; `report` prints at exit, on stderr, one
-// JSON line per thread `{"code-cache": {chunk: "accepted" | "rejected"}}` (the tests); `train` also
+// INVTRACE_CODE_CACHE: `off` leaves the compile to Node; `report` prints on stderr, as each chunk
+// is compiled, one JSON line `{"code-cache": {chunk: "accepted" | "rejected"}, "thread": id}` (the
+// tests; at once, since a worker thread may end without an exit event); `train` also
 // compiles the cacheable chunks that have no cache yet ("none") and writes, at exit, each compiled
 // chunk's cache (atomically: a temporary file renamed), from the functions the run compiled plus
 // those of the cache it started from. A thread ended by terminate() writes none (no exit event).
@@ -70,7 +71,8 @@ export function useCodeCache(dir: string): void {
   const fs = require('node:fs') as typeof import('node:fs');
   const Module = require('node:module') as typeof NodeModule & ModuleClass;
 
-  const outcomes = new Map<string, Outcome>();
+  // Only when asked: node:worker_threads costs a run that makes no thread ~11 M instructions.
+  const threadId = mode === '' ? 0 : (require('node:worker_threads') as typeof import('node:worker_threads')).threadId;
   const scripts = new Map<string, Vm.Script>();
   const compile = Module.prototype._compile;
   Module.prototype._compile = function (this: InternalModule, content: string, filename: string): unknown {
@@ -84,18 +86,16 @@ export function useCodeCache(dir: string): void {
     // A hashbang (the command line's entry chunk has main.ts's) is a comment once wrapped.
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
     const script = new vm.Script(Module.wrap(source), { filename, ...(cachedData ? { cachedData } : {}) });
-    outcomes.set(basename(filename), cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted');
+    if (mode === 'report') {
+      const outcome: Outcome = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+      fs.writeSync(2, `${JSON.stringify({ 'code-cache': { [basename(filename)]: outcome }, thread: threadId })}\n`);
+    }
     if (mode === 'train') scripts.set(filename, script);
     const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
     return wrapper.call(this.exports, this.exports, requireOf(this, Module, require.main), this, filename, dirname(filename));
   };
 
-  if (mode === 'report')
-    process.on('exit', () => {
-      fs.writeSync(2, `${JSON.stringify({ 'code-cache': Object.fromEntries(outcomes) })}\n`);
-    });
   if (mode === 'train') {
-    const { threadId } = require('node:worker_threads') as typeof import('node:worker_threads');
     process.on('exit', () => writeCaches(fs, scripts, `${process.pid}-${threadId}`));
   }
 }

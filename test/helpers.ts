@@ -44,21 +44,32 @@ export function cliWith(opts: { node?: string[]; script?: string; env?: Record<s
 }
 
 export type CodeCacheOutcome = 'accepted' | 'rejected' | 'none';
+const CODE_CACHE_LINE = /^\{"code-cache":.*\}$/;
+
+/** The INVTRACE_CODE_CACHE=report lines of a run's stderr (cli/code-cache.ts), per thread: chunk -> what V8 did with its cache. */
+export function codeCacheReport(stderr: string): Map<number, Record<string, CodeCacheOutcome>> {
+  const threads = new Map<number, Record<string, CodeCacheOutcome>>();
+  for (const line of stderr.split('\n').filter((l) => CODE_CACHE_LINE.test(l))) {
+    const r = JSON.parse(line) as { 'code-cache': Record<string, CodeCacheOutcome>; thread: number };
+    threads.set(r.thread, { ...threads.get(r.thread), ...r['code-cache'] });
+  }
+  return threads;
+}
+
 /**
  * A run of the bundled CLI with INVTRACE_CODE_CACHE=report (cli/code-cache.ts): its result with the
  * report lines taken off stderr, and each thread's report (chunk -> what V8 did with its cache).
  */
 export function cliCodeCache(
-  opts: { node?: string[]; script?: string },
+  opts: { node?: string[]; script?: string; env?: Record<string, string> },
   ...args: string[]
 ): CliResult & { readonly threads: Record<string, CodeCacheOutcome>[] } {
-  const r = cliWith({ ...opts, env: { INVTRACE_CODE_CACHE: 'report' } }, ...args);
-  const report = /^\{"code-cache":.*\}$/;
-  const lines = r.stderr.split('\n');
-  const threads = lines
-    .filter((l) => report.test(l))
-    .map((l) => (JSON.parse(l) as { 'code-cache': Record<string, CodeCacheOutcome> })['code-cache']);
-  return { ...r, stderr: lines.filter((l) => !report.test(l)).join('\n'), threads };
+  const r = cliWith({ ...opts, env: { ...opts.env, INVTRACE_CODE_CACHE: 'report' } }, ...args);
+  const stderr = r.stderr
+    .split('\n')
+    .filter((l) => !CODE_CACHE_LINE.test(l))
+    .join('\n');
+  return { ...r, stderr, threads: [...codeCacheReport(r.stderr).values()] };
 }
 
 /**

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT, tempDir } from './helpers.js';
+import { CLI, codeCacheReport, ROOT, tempDir } from './helpers.js';
 
 const dir = tempDir();
 
@@ -118,7 +118,7 @@ describe('the packed package', () => {
       { cwd: app, encoding: 'utf8', env: { ...process.env, INVTRACE_CODE_CACHE: 'report' } },
     );
     expect(installed.status).toBe(0);
-    const report = (JSON.parse(installed.stderr.trim()) as { 'code-cache': Record<string, string> })['code-cache'];
+    const report = codeCacheReport(installed.stderr).get(0)!;
     expect(Object.keys(report).length).toBeGreaterThan(3);
     expect(new Set(Object.values(report))).toEqual(new Set(['accepted']));
   }, 300_000);
