@@ -4,4 +4,5 @@
 
 import { buildProgram } from './program.js';
 
-await buildProgram(process.argv[2]).parseAsync(process.argv);
+// Not awaited at top level: the bundled CLI is CommonJS (rolldown.config.js), which has none.
+void buildProgram(process.argv[2]).parseAsync(process.argv);

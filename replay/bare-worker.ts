@@ -17,20 +17,23 @@ const post = (m: FactMessage) => {
   for (const p of data.ports) p.postMessage(m);
 };
 
-try {
-  const loading = import('./bare-run.js');
-  const [spec] = (await once(data.ports[0]!, 'message')) as [BareThreadSpec];
-  const { replayBare } = await loading;
-  await replayBare(spec, out, post);
-} catch (e) {
-  // A reader stopped (its policies failed): nothing to report.
-  if (!(e instanceof RingAborted)) {
-    const { InputFault } = await import('../formats/result.js');
-    post(
-      e instanceof InputFault
-        ? { type: 'fail', input: e.detail }
-        : { type: 'fail', message: (e instanceof Error ? e.message : String(e)).split('\n')[0]! },
-    );
-    out.close(RING_FAILED);
+// In a function: the bundled CLI is CommonJS (rolldown.config.js), which has no top-level await.
+void (async () => {
+  try {
+    const loading = import('./bare-run.js');
+    const [spec] = (await once(data.ports[0]!, 'message')) as [BareThreadSpec];
+    const { replayBare } = await loading;
+    await replayBare(spec, out, post);
+  } catch (e) {
+    // A reader stopped (its policies failed): nothing to report.
+    if (!(e instanceof RingAborted)) {
+      const { InputFault } = await import('../formats/result.js');
+      post(
+        e instanceof InputFault
+          ? { type: 'fail', input: e.detail }
+          : { type: 'fail', message: (e instanceof Error ? e.message : String(e)).split('\n')[0]! },
+      );
+      out.close(RING_FAILED);
+    }
   }
-}
+})();

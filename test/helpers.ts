@@ -30,8 +30,46 @@ export interface CliResult {
 
 /** Runs the compiled CLI (npm test builds it first). */
 export function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+  return cliWith({}, ...args);
+}
+
+/** `cli` with Node options before the script (`node`), another copy of the bundle (`script`), and environment variables added. */
+export function cliWith(opts: { node?: string[]; script?: string; env?: Record<string, string> }, ...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, [...(opts.node ?? []), opts.script ?? CLI, ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export type CodeCacheOutcome = 'accepted' | 'rejected' | 'none';
+const CODE_CACHE_LINE = /^\{"code-cache":.*\}$/;
+
+/** The INVTRACE_CODE_CACHE=report lines of a run's stderr (cli/code-cache.ts), per thread: chunk -> what V8 did with its cache. */
+export function codeCacheReport(stderr: string): Map<number, Record<string, CodeCacheOutcome>> {
+  const threads = new Map<number, Record<string, CodeCacheOutcome>>();
+  for (const line of stderr.split('\n').filter((l) => CODE_CACHE_LINE.test(l))) {
+    const r = JSON.parse(line) as { 'code-cache': Record<string, CodeCacheOutcome>; thread: number };
+    threads.set(r.thread, { ...threads.get(r.thread), ...r['code-cache'] });
+  }
+  return threads;
+}
+
+/**
+ * A run of the bundled CLI with INVTRACE_CODE_CACHE=report (cli/code-cache.ts): its result with the
+ * report lines taken off stderr, and each thread's report (chunk -> what V8 did with its cache).
+ */
+export function cliCodeCache(
+  opts: { node?: string[]; script?: string; env?: Record<string, string> },
+  ...args: string[]
+): CliResult & { readonly threads: Record<string, CodeCacheOutcome>[] } {
+  const r = cliWith({ ...opts, env: { ...opts.env, INVTRACE_CODE_CACHE: 'report' } }, ...args);
+  const stderr = r.stderr
+    .split('\n')
+    .filter((l) => !CODE_CACHE_LINE.test(l))
+    .join('\n');
+  return { ...r, stderr, threads: [...codeCacheReport(r.stderr).values()] };
 }
 
 /**

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT, tempDir } from './helpers.js';
+import { CLI, codeCacheReport, ROOT, tempDir } from './helpers.js';
 
 const dir = tempDir();
 
@@ -54,6 +54,10 @@ describe('the packed package', () => {
     ])
       expect(files).toContain(f);
     expect(files.filter((f) => f.endsWith('.test.js'))).toEqual([]);
+    // The bundle is CommonJS (its folder says so) and ships its code caches (rolldown.config.js).
+    expect(files).toContain('dist/bin/package.json');
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]); // the training run's (cli/code-cache-train.ts)
+    expect(files.filter((f) => /^dist\/bin\/ingest(-shared)?-[\w-]{8}\.js\.v8$/.test(f))).toHaveLength(2);
 
     const app = join(dir, 'app');
     run('mkdir', ['-p', app], dir);
@@ -106,5 +110,16 @@ describe('the packed package', () => {
     expect(mineCounts).toEqual(pcCounts);
     // devtlb=nop forwards no device-TLB invalidation: fewer ioctls than per-command on a trace with ATS devices.
     expect(nop!.ioctls as number).toBeLessThan(pc!.ioctls as number);
+
+    // The installed CLI (npx's bin link), elsewhere on disk than where its caches were made, takes them.
+    const installed = spawnSync(
+      join(app, 'node_modules/.bin/invtrace'),
+      ['ingest', join(ROOT, 'samples/captures/qemu-smmuv3-lazy.log.gz'), '-o', join(app, 'x.arrow')],
+      { cwd: app, encoding: 'utf8', env: { ...process.env, INVTRACE_CODE_CACHE: 'report' } },
+    );
+    expect(installed.status).toBe(0);
+    const report = codeCacheReport(installed.stderr).get(0)!;
+    expect(Object.keys(report).length).toBeGreaterThan(3);
+    expect(new Set(Object.values(report))).toEqual(new Set(['accepted']));
   }, 300_000);
 });

@@ -71,11 +71,11 @@ describe.skipIf(!haveCaptures)('invtrace ingest on the captures', () => {
 });
 
 // The ingest command writes its Arrow file with formats/arrow/ipc-file-sink.ts: the modules it
-// loads (NODE_DEBUG=esm lists them) do not include the bundle's apache-arrow chunk, which `info` on
+// loads (NODE_DEBUG=module lists them: the bundle is CommonJS) do not include the bundle's apache-arrow chunk, which `info` on
 // the same output does load.
 describe.skipIf(!haveCaptures)('modules the ingest command loads', () => {
   const loaded = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'module' } });
     expect(r.status).toBe(0);
     return new Set([...r.stderr.matchAll(/dist\/bin\/([\w.-]+\.js)/g)].map((m) => m[1]!));
   };

@@ -262,7 +262,11 @@ describe('invtrace export to Parquet and CSV', () => {
 });
 
 describe('start-up', () => {
-  /** The files and bare packages a module loads before any of its code runs: its static imports, transitively. */
+  /**
+   * The files and bare packages a module loads before any of its code runs, transitively: the static
+   * imports of tsc's ES modules, and the `require`s at the start of a line in the bundle's CommonJS
+   * chunks and stubs (a dynamic import there is `Promise.resolve().then(() => require(...))`, inside a line).
+   */
   const staticImports = (entry: string) => {
     const seen = new Set<string>();
     const bare = new Set<string>();
@@ -270,8 +274,9 @@ describe('start-up', () => {
       if (seen.has(file)) return;
       seen.add(file);
       const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/^\s*import\s+(?!type\b)(?:[^'"]*?from\s+)?['"]([^'"]+)['"]/gm)) {
-        const spec = m[1]!;
+      const esm = text.matchAll(/^\s*import\s+(?!type\b)(?:[^'"]*?from\s+)?['"]([^'"]+)['"]/gm);
+      const cjs = text.matchAll(/^(?:(?:const|let|var)\s+[\w$]+\s*=\s*)?require\((['"])([^'"]+)\1\)/gm);
+      for (const spec of [...[...esm].map((m) => m[1]!), ...[...cjs].map((m) => m[2]!)]) {
         if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
         else bare.add(spec);
       }
@@ -291,7 +296,8 @@ describe('start-up', () => {
     const { files, bare } = staticImports(CLI);
     expect(bare.filter((b) => heavy.test(b))).toEqual([]);
     expect(files.filter((f) => heavy.test(f))).toEqual([]);
-    expect(files.length).toBeGreaterThan(1); // the entry and its shared chunks: the walk followed them
+    expect(files.length).toBeGreaterThan(3); // the stub, the loader, the entry and its shared chunks: the walk followed them
+    expect(bare).toContain('node:module'); // and read the chunks' requires
     // The same walk from the bundled replay worker, which decodes Arrow at once, does reach the chunk.
     expect(staticImports(join(dirname(CLI), 'replay-worker.js')).files.some((f) => /^apache-arrow-.*\.js$/.test(f))).toBe(true);
   });

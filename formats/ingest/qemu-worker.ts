@@ -76,12 +76,15 @@ async function rows(spec: QemuWorkerData, diag: Diagnostics): Promise<void> {
   post({ type: 'done', diag: diag.state(), batches: batcher.sent });
 }
 
-try {
-  const spec = workerData as QemuWorkerData;
-  const diag = new Diagnostics(spec.file, spec.strict);
-  await (spec.mode === 'rows' ? rows(spec, diag) : events(spec, diag));
-} catch (e) {
-  post(
-    e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: e instanceof Error ? e.message : String(e) },
-  );
-}
+// In a function: the bundled CLI is CommonJS (rolldown.config.js), which has no top-level await.
+void (async () => {
+  try {
+    const spec = workerData as QemuWorkerData;
+    const diag = new Diagnostics(spec.file, spec.strict);
+    await (spec.mode === 'rows' ? rows(spec, diag) : events(spec, diag));
+  } catch (e) {
+    post(
+      e instanceof InputFault ? { type: 'error', input: e.detail } : { type: 'error', message: e instanceof Error ? e.message : String(e) },
+    );
+  }
+})();

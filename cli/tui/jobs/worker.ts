@@ -34,8 +34,11 @@ async function run(job: JobSpec): Promise<unknown> {
   }
 }
 
-try {
-  post({ type: 'done', value: await run(workerData as JobSpec) });
-} catch (e) {
-  post({ type: 'error', message: (e as Error).message, input: e instanceof InputFault });
-}
+// In a function: the bundled CLI is CommonJS (rolldown.config.js), which has no top-level await.
+void (async () => {
+  try {
+    post({ type: 'done', value: await run(workerData as JobSpec) });
+  } catch (e) {
+    post({ type: 'error', message: (e as Error).message, input: e instanceof InputFault });
+  }
+})();
