@@ -4,45 +4,13 @@
 // objects pushed into the assembler (the pair's path, `eventObjects`): on every bundled VT-d log,
 // in each line-prefix style, across record batches, and with damaged lines, both give the same
 // trace bytes, the same summary (counts, warnings in order) and the same errors.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { prefixStyles } from '../../samples/prefix-styles.js';
-import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
-import { InputFault } from '../result.js';
-import { ingest, type IngestOptions } from './ingest.js';
+import { bothWays, captureText } from '../../test/both-ways.js';
+import { haveCaptures } from '../../test/helpers.js';
 
-const dir = tempDir();
-let n = 0;
-
-/** Ingests `file` both ways: the summaries (outputs named alike) and the trace bytes. */
-async function both(file: string, opts: Partial<IngestOptions> = {}) {
-  const run = async (eventObjects: boolean) => {
-    const o = join(dir, `d${n++}.arrow`);
-    const s = await ingest([file], { output: o, eventObjects, ...opts });
-    return { summary: { ...s, output: 'x.arrow' }, bytes: readFileSync(o) };
-  };
-  return { direct: await run(false), objects: await run(true) };
-}
-
-/** The InputFault message of a failing ingest, one way. */
-async function fault(file: string, eventObjects: boolean): Promise<string> {
-  try {
-    await ingest([file], { output: join(dir, `f${n++}.arrow`), eventObjects, strict: true });
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputFault);
-    return (e as Error).message;
-  }
-  throw new Error('the ingest did not fail');
-}
-
-const text = (name: string) => gunzipSync(readFileSync(capture(name))).toString('utf8');
-const put = (name: string, body: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, body);
-  return p;
-};
+const { both, fault, put } = bothWays();
+const text = captureText;
 
 describe.skipIf(!haveCaptures)('a VT-d log read straight into columns = read as event objects', () => {
   it.each(['vtd-legacy-strict', 'vtd-legacy-lazy', 'vtd-scalable-strict'])(

@@ -5,44 +5,14 @@
 // gzip'd and plain, as a serial console (CRLF) holding it, across record batches, and with lines
 // only the text parser reads or rejects, both give the same trace bytes, the same summary (counts,
 // warnings in order) and the same errors.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
-import { InputFault } from '../result.js';
-import { ingest, type IngestOptions } from './ingest.js';
+import { bothWays, captureText } from '../../test/both-ways.js';
+import { capture, haveCaptures } from '../../test/helpers.js';
+import { type IngestOptions } from './ingest.js';
 
-const dir = tempDir();
-let n = 0;
-
-/** Ingests `file` both ways: the summaries (outputs named alike) and the trace bytes. */
-async function both(file: string, opts: Partial<IngestOptions> = {}) {
-  const run = async (eventObjects: boolean) => {
-    const o = join(dir, `g${n++}.arrow`);
-    const s = await ingest([file], { output: o, eventObjects, ...opts });
-    return { summary: { ...s, output: 'x.arrow' }, bytes: readFileSync(o) };
-  };
-  return { direct: await run(false), objects: await run(true) };
-}
-
-/** The InputFault message of a failing --strict ingest, one way. */
-async function fault(file: string, eventObjects: boolean): Promise<string> {
-  try {
-    await ingest([file], { output: join(dir, `f${n++}.arrow`), eventObjects, strict: true });
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputFault);
-    return (e as Error).message;
-  }
-  throw new Error('the ingest did not fail');
-}
-
-const text = (name: string) => gunzipSync(readFileSync(capture(name))).toString('utf8');
-const put = (name: string, body: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, body);
-  return p;
-};
+const { both, fault, put } = bothWays();
+const text = captureText;
 
 /** The trace between the markers of its run's console, with CRLF line ends (as bench/ingest-hash.ts makes it). */
 function console(run: string, trace: string): string {

@@ -7,49 +7,17 @@
 // same errors. And the commands rebuilt on numbers (qemu-smmuv3-halves.ts, from the register-mode
 // scanner: qemu-side.ts qemuEvents) are the ones smmuv3-rebuild.ts rebuilds from every line parsed
 // as text, with the same diagnostics.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { prefixStyles } from '../../samples/prefix-styles.js';
-import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
+import { bothWays, captureText } from '../../test/both-ways.js';
+import { haveCaptures } from '../../test/helpers.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { readQemuLog } from '../capture/qemu-log.js';
 import { Smmuv3QemuQueue } from '../capture/qemu-smmuv3-queue.js';
-import { InputFault } from '../result.js';
-import { ingest, type IngestOptions } from './ingest.js';
 import { qemuEvents } from './qemu-side.js';
 
-const dir = tempDir();
-let n = 0;
-
-/** Ingests `file` both ways (in this thread): the summaries (outputs named alike) and the trace bytes. */
-async function both(file: string, opts: Partial<IngestOptions> = {}) {
-  const run = async (eventObjects: boolean) => {
-    const o = join(dir, `d${n++}.arrow`);
-    const s = await ingest([file], { output: o, eventObjects, pipeline: 'serial', ...opts });
-    return { summary: { ...s, output: 'x.arrow' }, bytes: readFileSync(o) };
-  };
-  return { direct: await run(false), objects: await run(true) };
-}
-
-/** The InputFault message of a failing ingest, one way. */
-async function fault(file: string, eventObjects: boolean): Promise<string> {
-  try {
-    await ingest([file], { output: join(dir, `f${n++}.arrow`), eventObjects, pipeline: 'serial', strict: true });
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputFault);
-    return (e as Error).message;
-  }
-  throw new Error('the ingest did not fail');
-}
-
-const text = (name: string) => gunzipSync(readFileSync(capture(name))).toString('utf8');
-const put = (name: string, body: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, body);
-  return p;
-};
+const { both, fault, put } = bothWays({ pipeline: 'serial' });
+const text = captureText;
 
 /** An event without the command's `detail` (which the register-mode reader does not make). */
 const bare = (e: CaptureEvent) => {
