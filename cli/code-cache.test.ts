@@ -4,7 +4,7 @@
 // never takes the cache of the one it replaces; worker threads take theirs; the TUI (ink, an ES
 // module, imported by the CommonJS bundle) still draws.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -118,18 +118,30 @@ describe.skipIf(!haveCaptures)('the code cache', () => {
 });
 
 describe.skipIf(!haveCaptures || spawnSync('script', ['--version']).status !== 0)('the TUI from the CommonJS bundle', () => {
-  it('loads ink (an ES module) and draws its first screen in a terminal, then quits on q', () => {
-    // `script` gives the TUI a terminal; `q`, once the screen is drawn, quits (exit 0: -e passes it on);
-    // a second `q` in case the first came before the TUI read keys (a loaded machine).
+  it('loads ink (an ES module) and draws its first screen in a terminal, then quits on q', async () => {
+    // `script` gives the TUI a terminal; `q`, once the screen is drawn, quits (exit 0: -e passes it
+    // on), sent again every 2 s in case the first came before the TUI read keys (a loaded machine).
     const tui = `node ${CLI} tui ${capture('qemu-smmuv3-lazy.log.gz')}`;
-    const r = spawnSync('sh', ['-c', `(sleep 5; printf q; sleep 5; printf q; sleep 1) | script -qec '${tui}' /dev/null`], {
-      encoding: 'utf8',
-      timeout: 45_000,
-      env: { ...process.env, TERM: 'xterm' },
+    const child = spawn('script', ['-qec', tui, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } });
+    const plain = (t: string) => t.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+    let out = '';
+    let resend: NodeJS.Timeout | undefined;
+    const quit = () => child.stdin.write('q');
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      // the command list's header (cli/tui/smoke.sh waits for it too)
+      if (resend === undefined && /seq +slot w op/.test(plain(out))) {
+        quit();
+        resend = setInterval(quit, 2000);
+      }
     });
-    expect(r.status).toBe(0);
-    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
-    expect(screen).toMatch(/seq +slot w op/); // the command list's header (cli/tui/smoke.sh waits for it too)
-    expect(screen).not.toMatch(/internal error|Error:/);
+    const kill = setTimeout(() => child.kill(), 45_000);
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(resend);
+    clearTimeout(kill);
+    expect(status).toBe(0);
+    expect(plain(out)).toMatch(/seq +slot w op/);
+    expect(plain(out)).not.toMatch(/internal error|Error:/);
   }, 60_000);
 });
