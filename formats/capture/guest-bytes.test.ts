@@ -167,6 +167,35 @@ describe('guest byte scanner declines what is not canonical', () => {
     expect(s.usable(Buffer.from(`${ok}\u2028\n`).subarray(0, ok.length + 2))).toBe(true);
     expect(s.usable(Buffer.from(`${ok}\u2027\u2028\u2030`))).toBe(false);
   });
+  it('reads a hex word numerically only where the text parser does (0x and 1..16 hex digits, then a blank or the end)', () => {
+    // parseU64's rule (ftrace.ts): `0x`/`0X` and 1 to 16 hex digits. The numeric scanner walks each
+    // word once (hexWord), so its ends are checked here on their own: `check` asks the numeric
+    // scanner only about lines the text-mode scanner reads.
+    const n = new GuestByteScanner(true);
+    const numericReads = (line: string) => {
+      n.newBlock();
+      const buf = Buffer.from(`${line}\n`, 'utf8');
+      return n.usable(buf) && n.scan(buf, 0, buf.length - 1, 7) !== FALLBACK;
+    };
+    const words: [string, boolean][] = [
+      ['0x0', true],
+      ['0X1F', true],
+      ['0xffffffffffffffff', true], // 16 digits
+      ['0x1ffffffffffffffff', false], // 17
+      ['0x', false],
+      ['0x1g', false],
+      ['0x1\u00e9', false],
+      ['0x1\t', false],
+      ['x1', false],
+      ['01', false],
+    ];
+    for (const [w, fast] of words) {
+      for (const line of [ok.replace(/0x0$/, w), ok.replace('0xffff8000', w), cl.replace('c0_1=0x1f', `c0_1=${w}`)]) {
+        expect([line, numericReads(line)]).toEqual([line, fast]);
+        expect(check(s, line)).toBe(fast ? 'fast' : 'fallback');
+      }
+    }
+  });
   it('falls back on a tab, a TGID column, an unsigned task dash or a time beyond 2^53 ns', () => {
     expect(check(s, ok.replace(' [001]', '\t[001]'))).toBe('fallback');
     expect(check(s, ok.replace(' [001]', ' (  101) [001]'))).toBe('fallback');

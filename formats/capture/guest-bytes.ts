@@ -112,24 +112,29 @@ function hex64(buf: Buffer, s: number, e: number): bigint | undefined {
 }
 
 /**
- * `hex64` as 32-bit halves: `0x` and 1..16 hex digits in `buf[s, e)` into `out[at]` (bits 31..0)
- * and `out[at + 1]` (bits 63..32); false, with `out` partly written, for any other token.
+ * `hex64` as 32-bit halves, with the token walked once: the token at `s` (up to a blank or `e`),
+ * `0x` and 1..16 hex digits, into `out[at]` (bits 31..0) and `out[at + 1]` (bits 63..32); its end,
+ * or -1 for any other token (a byte other than a hex digit before the blank, a tab or UTF-8
+ * included, refuses it as `token` would); `out` is written only on success.
  */
-function hexHalves(buf: Buffer, s: number, e: number, out: Uint32Array, at: number): boolean {
-  const n = e - s - 2;
-  if (n < 1 || n > 16 || buf[s] !== 48 || (buf[s + 1]! | 32) !== 120) return false;
+function hexWord(buf: Buffer, s: number, e: number, out: Uint32Array, at: number): number {
+  if (e - s < 3 || buf[s] !== 48 || (buf[s + 1]! | 32) !== 120) return -1;
   let hi = 0;
   let lo = 0;
-  const split = e - Math.min(n, 8); // the last 8 digits go to `lo`
-  for (let p = s + 2; p < e; p++) {
-    const d = hexVal(buf[p]!);
-    if (d < 0) return false;
-    if (p < split) hi = hi * 16 + d;
-    else lo = lo * 16 + d;
+  let p = s + 2;
+  for (; p < e; p++) {
+    const c = buf[p]!;
+    if (c === SP) break;
+    const d = hexVal(c);
+    if (d < 0) return -1;
+    hi = (hi << 4) | (lo >>> 28); // the digits before the last 8 (n <= 16: no bit lost)
+    lo = (lo << 4) | d;
   }
+  const n = p - s - 2;
+  if (n < 1 || n > 16) return -1;
   out[at] = lo;
   out[at + 1] = hi;
-  return true;
+  return p;
 }
 
 /** Slots of the scanner's flags cache (a prime: the packed bytes differ in their low digits). */
@@ -359,8 +364,8 @@ export class GuestByteScanner {
       p = t;
       if (buf[p] !== SP) return false;
       while (p < e && buf[p] === SP) p++;
-      t = token(buf, p, e);
-      if (!hexHalves(buf, p, t, h, 2 * w)) return false;
+      t = hexWord(buf, p, e, h, 2 * w);
+      if (t < 0) return false;
     }
     if (t !== e) return false;
     if ((h[0]! & 15) !== code) return false; // the text parser words the mismatch
@@ -460,14 +465,17 @@ export class GuestByteScanner {
     if (kk !== k || (buf[d0] === 48 && p - d0 > 1)) return undefined; // c<k>, spelt without a leading zero
     if (buf[p] !== 95 || buf[p + 1] !== 48 + half || buf[p + 2] !== 61) return undefined; // _<half>=
     const v0 = p + 3;
+    if (real && r !== undefined) {
+      const at = 2 * (2 * k + half);
+      if (at + 2 > r.halves.length) r.halves = grown(r.halves, at + 2);
+      pos.p = hexWord(buf, v0, e, r.halves, at);
+      return pos.p < 0 ? undefined : true;
+    }
     const t = token(buf, v0, e);
     pos.p = t;
     if (t <= v0) return undefined;
     if (!real) return true;
-    if (r === undefined) return hex64(buf, v0, t);
-    const at = 2 * (2 * k + half);
-    if (at + 2 > r.halves.length) r.halves = grown(r.halves, at + 2);
-    return hexHalves(buf, v0, t, r.halves, at) ? true : undefined;
+    return hex64(buf, v0, t);
   }
 }
 
