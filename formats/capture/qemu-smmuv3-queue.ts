@@ -63,32 +63,26 @@ export interface Smmuv3QemuQueueOptions {
   readonly rows?: KnownRows;
 }
 
+/** The detail events smmuv3-rebuild.ts reads (the others it passes over). */
+const REBUILT = [
+  'smmuv3_range_inval',
+  'smmuv3_cmdq_cfgi_ste',
+  'smmuv3_cmdq_cfgi_ste_range',
+  'smmuv3_cmdq_cfgi_cd',
+  'smmuv3_cmdq_tlbi_nh',
+  'smmuv3_cmdq_tlbi_nh_asid',
+  'smmuv3_cmdq_tlbi_s12_vmid',
+  'smmuv3_unhandled_cmd',
+] as const satisfies readonly Smmuv3EventName[];
+const REBUILT_EVENTS: ReadonlySet<string> = new Set<Smmuv3EventName>(REBUILT);
+
 /** The events whose fields the queue reads: its own, and the details smmuv3-rebuild.ts reads. */
 const QUEUE_EVENTS: ReadonlySet<string> = new Set<Smmuv3EventName>([
   'smmuv3_cmdq_consume',
   'smmuv3_cmdq_opcode',
   'smmuv3_cmdq_consume_error',
   'smmuv3_write_mmio',
-  'smmuv3_range_inval',
-  'smmuv3_cmdq_cfgi_ste',
-  'smmuv3_cmdq_cfgi_ste_range',
-  'smmuv3_cmdq_cfgi_cd',
-  'smmuv3_cmdq_tlbi_nh',
-  'smmuv3_cmdq_tlbi_nh_asid',
-  'smmuv3_cmdq_tlbi_s12_vmid',
-  'smmuv3_unhandled_cmd',
-]);
-
-/** The detail events smmuv3-rebuild.ts reads (the others it passes over). */
-const REBUILT_EVENTS: ReadonlySet<string> = new Set<Smmuv3EventName>([
-  'smmuv3_range_inval',
-  'smmuv3_cmdq_cfgi_ste',
-  'smmuv3_cmdq_cfgi_ste_range',
-  'smmuv3_cmdq_cfgi_cd',
-  'smmuv3_cmdq_tlbi_nh',
-  'smmuv3_cmdq_tlbi_nh_asid',
-  'smmuv3_cmdq_tlbi_s12_vmid',
-  'smmuv3_unhandled_cmd',
+  ...REBUILT,
 ]);
 
 /** QEMU's opcode names (smmuv3-rebuild.ts), looked up without Object.prototype's names. */
