@@ -266,6 +266,14 @@ export const hi32 = (v: bigint): number => Number(BigInt.asUintN(64, v) >> 32n);
 /** Bits 31..0 of `v`'s 64 bits. */
 export const lo32 = (v: bigint): number => Number(BigInt.asUintN(64, v) & 0xffffffffn);
 
+/** Words' halves into `out` (word i: low half at 2i, high half at 2i + 1). */
+export function halvesOf(words: readonly bigint[], out: Uint32Array): void {
+  for (let i = 0; i < words.length; i++) {
+    out[2 * i] = lo32(words[i]!);
+    out[2 * i + 1] = hi32(words[i]!);
+  }
+}
+
 /** Where a 64-bit value's low and high 32-bit halves are in a Uint32Array over it (`setHalves`). */
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = 1 - LO;

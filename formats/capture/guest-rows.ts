@@ -50,14 +50,6 @@ export function outOfGap(a: GuestTime, b: GuestTime, gap: bigint, gapN: number):
   return y - x > gap || y < x;
 }
 
-/** Words' halves into `out` (word i: low half at 2i, high half at 2i + 1), for a line read as text. */
-export function halvesOf(words: readonly bigint[], out: Uint32Array): void {
-  for (let i = 0; i < words.length; i++) {
-    out[2 * i] = lo32(words[i]!);
-    out[2 * i + 1] = hi32(words[i]!);
-  }
-}
-
 /**
  * Events seen, by name, counted apart and added to a Diagnostics at the end (`into`): a scanned
  * line's event name is interned (guest-bytes.ts), so a few names compared by identity first stand

@@ -17,7 +17,8 @@ import type { Diagnostics } from './events.js';
 import { parseCmdList, type CmdList } from './ftrace.js';
 import type { GuestItem } from './guest-trace.js';
 import { QueueReader } from './queue-reader.js';
-import { EventCounts, guestTime, halvesOf, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
+import { halvesOf } from '../arrow/fixed-columns.js';
+import { EventCounts, guestTime, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
 import { Stamp } from './stamp.js';
 
 const CMD_SYNC = 0x46n;

@@ -15,7 +15,7 @@
 // of the doorbell that published them, which is the trace order.
 
 import { hex } from '../bits.js';
-import { hi32, lo32 } from '../arrow/fixed-columns.js';
+import { halvesOf, hi32, lo32 } from '../arrow/fixed-columns.js';
 import { InputFault } from '../result.js';
 import type { CaptureEvent, CmdEvent, Diagnostics } from './events.js';
 import { ScannedLine, type QemuByteScanner } from './qemu-bytes.js';
@@ -32,7 +32,7 @@ import {
 import { EventRows, NO_WRAP, type KnownRows } from './queue-rows.js';
 import { QueueReader, type LineMeta } from './queue-reader.js';
 import { QEMU_SMMU_OPCODES, rebuildSmmuv3 } from './smmuv3-rebuild.js';
-import { Stamp } from './stamp.js';
+import { Stamp, unsigned64 } from './stamp.js';
 
 /** What QEMU printed about one command, for checks against the codecs. */
 export interface Smmuv3QemuDetail {
@@ -350,7 +350,7 @@ export class Smmuv3QemuQueue extends QueueReader {
         if (vHi !== 0 || vLo >>> (n + 1) !== 0)
           return this.diag.bad(
             line,
-            `CMDQ_PROD ${hex(unsigned(vHi, vLo))} has bits above the wrap bit of a 2^${n} queue`,
+            `CMDQ_PROD ${hex(unsigned64(vHi, vLo))} has bits above the wrap bit of a 2^${n} queue`,
             'smmuv3_write_mmio',
           );
         if (this.ringLine < 0) {
@@ -369,13 +369,13 @@ export class Smmuv3QemuQueue extends QueueReader {
         return;
       }
       case SMMU_REG.CMDQ_BASE: {
-        const val = unsigned(vHi, vLo);
+        const val = unsigned64(vHi, vLo);
         this.base = (val & 0x000fffffffffffe0n) | (size === 4 ? this.base & ~0xffffffffn : 0n);
         // LOG2SIZE [4:0]; QEMU caps it at 19.
         return this.setLog2(Math.min(vLo & 0x1f, QEMU_CMDQ_MAX_LOG2SIZE), line);
       }
       case SMMU_REG.CMDQ_BASE + 4:
-        this.base = (this.base & 0xffffffffn) | ((unsigned(vHi, vLo) << 32n) & 0x000fffff00000000n);
+        this.base = (this.base & 0xffffffffn) | ((unsigned64(vHi, vLo) << 32n) & 0x000fffff00000000n);
         return;
       case SMMU_REG.GERRORN:
         // spec/smmuv3.md §1.3: an error is active while GERROR ^ GERRORN has the bit; the guest
@@ -441,8 +441,8 @@ export class Smmuv3QemuQueue extends QueueReader {
       const r = rebuildSmmuv3(name, details, this.firstDetail < 0 ? (details[0]?.line ?? 0) : this.firstDetail);
       for (const p of r.problems) this.diag.bad(p.line, p.message);
       known = r.code !== undefined;
-      setHalves(h.words, r.words);
-      setHalves(h.known, r.known);
+      halvesOf(r.words, h.words);
+      halvesOf(r.known, h.known);
       if (this.detailRead) detail = { name, events: details.map((d) => d.ev) };
     }
     this.stats.commands++;
@@ -470,16 +470,6 @@ export class Smmuv3QemuQueue extends QueueReader {
     );
   }
 }
-
-/** Two 64-bit words into halves [w0 low, w0 high, w1 low, w1 high]. */
-function setHalves(h: Uint32Array, words: readonly [bigint, bigint]): void {
-  h[0] = lo32(words[0]);
-  h[1] = hi32(words[0]);
-  h[2] = lo32(words[1]);
-  h[3] = hi32(words[1]);
-}
-
-const unsigned = (hi: number, lo: number): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 
 /** The time and thread of a line's prefix into `s` (the byte scanner's without a BigInt). */
 function stampOf(l: LineMeta, s: Stamp): void {

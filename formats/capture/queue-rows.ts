@@ -134,8 +134,7 @@ export class EventRows implements PairRows {
   ): void {
     const h = halves;
     if (!merged) return this.command(slot, wrap, h[from + 1]!, h[from]!, h[from + 3]!, h[from + 2]!, file, line, t, undefined);
-    const words: bigint[] = [];
-    for (let i = 0; i < n; i++) words.push(word(h[from + 2 * i + 1]!, h[from + 2 * i]!));
+    const words = wordsOfHalves(h, from, n);
     this.add({
       kind: 'cmd',
       slot,
@@ -190,6 +189,13 @@ export class EventRows implements PairRows {
   queueGeometry(e: GeometryEvent): void {
     this.add(e);
   }
+}
+
+/** `n` words from their halves in `h` from `from` (word i: low half at from + 2i, high half next). */
+export function wordsOfHalves(h: ArrayLike<number>, from: number, n: number): bigint[] {
+  const words: bigint[] = [];
+  for (let i = 0; i < n; i++) words.push(word(h[from + 2 * i + 1]!, h[from + 2 * i]!));
+  return words;
 }
 
 /** A word as the scanner made it: a BigInt of the halves (small ones through BigInt(number)). */

@@ -15,8 +15,8 @@ import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header
 import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
 import { RingWatch } from './overrun.js';
-import { EventRows, NO_WRAP, type KnownRows, type PairRows } from '../capture/queue-rows.js';
-import { unsigned64, type Stamp } from '../capture/stamp.js';
+import { EventRows, NO_WRAP, wordsOfHalves, type KnownRows, type PairRows } from '../capture/queue-rows.js';
+import type { Stamp } from '../capture/stamp.js';
 
 export interface Geometry {
   readonly entries: number;
@@ -65,6 +65,9 @@ export class TraceAssembler implements PairRows, KnownRows {
   /** VT-d: the cause inference, fed as the rows are built. */
   private readonly causes: CauseWatch | undefined;
   private readonly opcodeMask: bigint;
+  /** `opcodeMask` (word 0's opcode bits) as halves, for `commandKnown`. */
+  private readonly opcodeHi: number;
+  private readonly opcodeLo: number;
   readonly warnings: string[] = [];
   readonly counts: AssembledCounts = {
     commands: 0,
@@ -87,6 +90,8 @@ export class TraceAssembler implements PairRows, KnownRows {
     this.opcodeMask = codecFor(arch)
       .table.opcode.filter((r) => r.w === 0)
       .reduce((m, r) => m | maskOf(r), 0n);
+    this.opcodeHi = hi32(this.opcodeMask);
+    this.opcodeLo = lo32(this.opcodeMask);
   }
 
   /** The geometry the trace uses (final once the first row is written). */
@@ -200,10 +205,6 @@ export class TraceAssembler implements PairRows, KnownRows {
     detail: unknown,
   ): void {
     const b = this.builder;
-    if (this.opcodeHi < 0) {
-      this.opcodeHi = hi32(this.opcodeMask);
-      this.opcodeLo = lo32(this.opcodeMask);
-    }
     const opHi = this.opcodeHi;
     const opLo = this.opcodeLo;
     if (b === undefined || slot >= this.geometry.entries || (k0hi & opHi) >>> 0 !== opHi || (k0lo & opLo) >>> 0 !== opLo) {
@@ -214,10 +215,6 @@ export class TraceAssembler implements PairRows, KnownRows {
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
   }
-
-  /** `opcodeMask` (word 0's opcode bits) as halves, for `commandKnown` (-1: not yet made). */
-  private opcodeHi = -1;
-  private opcodeLo = -1;
 
   unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
     this.objects.unknownCommand(slot, wrap, file, line, t, detail);
@@ -234,8 +231,7 @@ export class TraceAssembler implements PairRows, KnownRows {
   guestCommand(slot: number, wrap: number, halves: ArrayLike<number>, from: number, n: number, file: string, line: number, t: Stamp): void {
     const b = this.builder;
     if (b === undefined || slot >= this.geometry.entries) {
-      const words: bigint[] = [];
-      for (let i = 0; i < n; i++) words.push(unsigned64(halves[from + 2 * i + 1]!, halves[from + 2 * i]!));
+      const words = wordsOfHalves(halves, from, n);
       return this.push({ kind: 'cmd', slot, wrap, words, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
     }
     const d = b.commandOfHalves(slot, wrap, halves, from, Math.min(n, this.words), t);
