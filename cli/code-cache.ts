@@ -21,7 +21,8 @@
 // tests; at once, since a worker thread may end without an exit event); `train` also
 // compiles the cacheable chunks that have no cache yet ("none") and writes, at exit, each compiled
 // chunk's cache (atomically: a temporary file renamed), from the functions the run compiled plus
-// those of the cache it started from. A thread ended by terminate() writes none (no exit event).
+// those of the cache it started from. A worker thread also writes each chunk's cache once the chunk
+// has run its top level, since one ended by terminate() has no exit event.
 
 import { createRequire } from 'node:module';
 import type * as NodeModule from 'node:module';
@@ -92,7 +93,11 @@ export function useCodeCache(dir: string): void {
     }
     if (mode === 'train') scripts.set(filename, script);
     const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
-    return wrapper.call(this.exports, this.exports, requireOf(this, Module, require.main), this, filename, dirname(filename));
+    const exports = wrapper.call(this.exports, this.exports, requireOf(this, Module, require.main), this, filename, dirname(filename));
+    // A worker thread's process may end it with terminate() (no exit event): its chunks' caches are
+    // written as soon as each has run its top level, and again, fuller, at its exit if it has one.
+    if (mode === 'train' && threadId !== 0) writeCaches(fs, new Map([[filename, script]]), `${process.pid}-${threadId}`);
+    return exports;
   };
 
   if (mode === 'train') {
