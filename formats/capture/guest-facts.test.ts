@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
 import { InputFault } from '../result.js';
 import { Diagnostics } from './events.js';
-import { guestFacts, type GuestKind } from './guest-trace.js';
+import { guestFacts, type GuestFactsRead, type GuestKind } from './guest-trace.js';
 
 const dir = tempDir();
 let n = 0;
@@ -93,5 +93,27 @@ describe.skipIf(!haveCaptures)('guestFacts', () => {
     const p = put(lines.join('\n'));
     await expect(facts(p, 'ftrace', true)).rejects.toThrow(`${p}:${k + 1}: not an ftrace line`);
     expect((await facts(p)).wideTypes).toBe(0); // not strict: counted, not fatal (the second pass reports it)
+  });
+
+  it('stops once its caller is settled, but not under --strict, which reads on for the errors', async () => {
+    // The scalable trace's 15 scalable-mode lines are in its first 60 lines; two more near its end
+    // (3.8 MB, read in blocks of 1 MiB) are counted only by a pass that reads the whole file.
+    const lines = text('guest-vtd-scalable-strict.txt.gz').replace(/\n$/, '').split('\n');
+    const first = wideLines(lines.slice(0, 100).join('\n'));
+    expect(first).toBeGreaterThan(0);
+    const last = lines.findLastIndex((l) => l.includes(' qi_submit: '));
+    const at = lines[last]!.replace(/qi_submit: .*$/, 'qi_submit: ');
+    lines.splice(last, 0, `${at}p_iotlb_inv dmar0: 0x10006 0x0 0x0 0x0`, `${at}pc_inv dmar0: 0x7 0x0 0x0 0x0`);
+    const t = `${lines.join('\n')}\n`;
+    expect(wideLines(t)).toBe(first + 2);
+    const p = put(t);
+    const wide = (f: GuestFactsRead) => f.wideTypes > 0;
+    expect((await guestFacts(p, 'ftrace', new Diagnostics(p, false), wide)).wideTypes).toBe(first);
+    expect((await guestFacts(p, 'ftrace', new Diagnostics(p, true), wide)).wideTypes).toBe(first + 2);
+    expect((await facts(p)).wideTypes).toBe(first + 2);
+    // Settled before the first block: nothing is read (a file that is not there is not opened).
+    const none = join(dir, 'not-there.txt');
+    expect(await guestFacts(none, 'ftrace', new Diagnostics(none, false), () => true)).toEqual({ wideTypes: 0 });
+    await expect(facts(none)).rejects.toThrow(InputFault);
   });
 });

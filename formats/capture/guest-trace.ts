@@ -279,19 +279,37 @@ const WIDE_CODE = Uint8Array.from({ length: 16 }, (_, c) =>
   ['p_iotlb_inv', 'pc_inv', 'p_dev_tlb_inv'].some((n) => QI_TYPE_NAMES[n] === c) ? 1 : 0,
 );
 
+/** What the first pass over a guest-only trace found: the facts, and the count of scalable-mode lines. */
+export type GuestFactsRead = GuestFacts & { wideTypes: number };
+
 /**
  * Reads only the facts (a first pass for a guest-only trace, whose header must come first), and
  * counts the qi_submit lines of a scalable-mode type. The lines are read from their bytes where
  * they can be (a numeric GuestByteScanner: no BigInt, no string per line), the rest as text: the
  * same lines, facts, counts and errors as reading them all as text.
+ *
+ * `settled`: the caller needs no more once it holds for what is read so far (asked before the
+ * first block and after each). Without --strict the pass stops there: it reports nothing, and the
+ * second pass reads every line again, with the same errors. Under --strict it reads on, since it
+ * throws the file's first bad line before the second pass starts.
  */
-export async function guestFacts(path: string, kind: GuestKind, diag: Diagnostics): Promise<GuestFacts & { wideTypes: number }> {
+export async function guestFacts(
+  path: string,
+  kind: GuestKind,
+  diag: Diagnostics,
+  settled?: (read: GuestFactsRead) => boolean,
+): Promise<GuestFactsRead> {
   const facts: GuestFacts = {};
   let wideTypes = 0;
+  const stop = diag.strict ? undefined : settled;
+  if (stop?.({ ...facts, wideTypes }) === true) return { ...facts, wideTypes };
   // The second pass reports the problems: this one keeps them to itself.
   const quiet = new Diagnostics(diag.file, diag.strict);
   const chunks = readGuestChunks(path, kind, quiet, facts, undefined, new GuestByteScanner(true), undefined, !diag.strict);
-  for await (const lines of chunks) wideTypes += wideIn(lines);
+  for await (const lines of chunks) {
+    wideTypes += wideIn(lines);
+    if (stop?.({ ...facts, wideTypes }) === true) break;
+  }
   return { ...facts, wideTypes };
 }
 

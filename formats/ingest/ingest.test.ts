@@ -5,7 +5,7 @@
 import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isoPrefixed, unprefixed } from '../../samples/prefix-styles.js';
 import { capture, haveCaptures, tempDir } from '../../test/helpers.js';
@@ -272,6 +272,49 @@ describe.skipIf(!haveCaptures)('a serial console holding the guest trace', () =>
     const s = await ingest([con], { output: out() });
     expect(s.queue).toMatchObject({ entries: 65536, from: 'console: "allocated 65536 entries for cmdq"' });
     expect(s.by_op).toEqual(README['guest-smmuv3-strict.txt.gz']);
+  }, 60_000);
+});
+
+describe.skipIf(!haveCaptures)('the first pass over a guest-only trace stops once the geometry is decided', () => {
+  /** A run's console with `line` moved from its kernel log to after the trace dump (as `after`). */
+  function consoleWithLate(run: string, line: RegExp, after: string): string {
+    const con = readFileSync(capture(`console-${run}.txt`), 'utf8')
+      .replace(/\n$/, '')
+      .split('\n');
+    expect(con.filter((l) => line.test(l))).toHaveLength(1);
+    const trace = gunzipSync(readFileSync(capture(`guest-${run}.txt.gz`))).toString('utf8');
+    const p = join(dir, `late-${run}-${n++}.txt`);
+    const head = con.filter((l) => !line.test(l)).join('\n');
+    writeFileSync(p, `${head}\n@@@@ BEGIN GUEST TRACE\n${trace}@@@@ END GUEST TRACE\n${after}\n`);
+    return p;
+  }
+
+  it("VT-d: a console's ECAP decides even after scalable-mode lines (an ftrace file has no ECAP)", async () => {
+    // The run's ECAP (spec/vtd.md §1.1) with SMTS (bit 43) cleared: 128-bit descriptors, though the
+    // trace holds scalable-mode types (which alone would make them 256-bit, as in the ftrace file).
+    const smts = 1n << 43n;
+    const ecap = BigInt(`0x${/ ecap ([0-9a-f]+)/.exec(readFileSync(capture('console-vtd-scalable-strict.txt'), 'utf8'))![1]}`);
+    expect(ecap & smts).toBe(smts);
+    const ecapLine = /DMAR: dmar0: .* ecap /;
+    const line = readFileSync(capture('console-vtd-scalable-strict.txt'), 'utf8')
+      .split('\n')
+      .find((l) => ecapLine.test(l))!;
+    const legacy = (ecap & ~smts).toString(16);
+    const con = consoleWithLate('vtd-scalable-strict', ecapLine, line.replace(/ecap [0-9a-f]+/, `ecap ${legacy}`));
+    const s = await ingest([con], { output: out() });
+    expect(s.queue).toMatchObject({ desc_bytes: 16, from: `console: ECAP.SMTS=0 (ecap ${legacy}); Linux QI_LENGTH 256` });
+    const ftrace = await ingest([capture('guest-vtd-scalable-strict.txt.gz')], { output: out() });
+    expect(ftrace.queue).toMatchObject({ desc_bytes: 32, from: 'scalable-mode descriptor types in the trace; Linux QI_LENGTH 256' });
+  }, 60_000);
+
+  it('SMMUv3: the last "allocated N entries for cmdq" of a console decides, even after the trace', async () => {
+    const allocated = /arm-smmu-v3 \S+: allocated \d+ entries for cmdq/;
+    const line = readFileSync(capture('console-smmuv3-strict.txt'), 'utf8')
+      .split('\n')
+      .find((l) => allocated.test(l))!;
+    const con = consoleWithLate('smmuv3-strict', allocated, line.replace(/allocated \d+/, 'allocated 1024'));
+    const s = await ingest([con], { output: out() });
+    expect(s.queue).toMatchObject({ entries: 1024, from: 'console: "allocated 1024 entries for cmdq"' });
   }, 60_000);
 });
 

@@ -9,7 +9,15 @@ import type { Arch } from '../codec/table.js';
 import { Diagnostics, type CaptureEvent } from '../capture/events.js';
 import { GuestSmmuv3Queue, GuestSmmuv3Rows } from '../capture/guest-smmuv3.js';
 import { GuestByteScanner } from '../capture/guest-bytes.js';
-import { guestFacts, readGuestChunks, type GuestFacts, type GuestItem, type GuestKind, type Progress } from '../capture/guest-trace.js';
+import {
+  guestFacts,
+  readGuestChunks,
+  type GuestFacts,
+  type GuestFactsRead,
+  type GuestItem,
+  type GuestKind,
+  type Progress,
+} from '../capture/guest-trace.js';
 import { GuestVtdQueue, GuestVtdRows, LINUX_QI_LENGTH } from '../capture/guest-vtd.js';
 import { QEMU_CMDQ_MAX_LOG2SIZE } from '../capture/qemu-smmuv3.js';
 import { readJsonl, readJsonlHeader } from '../jsonl/reader.js';
@@ -250,9 +258,21 @@ async function* guestBatches(chunks: AsyncIterable<GuestItem[]>, q: GuestVtdQueu
 const ASSUMED_CMDQ_ENTRIES = 65536;
 const SMTS = 1n << 43n; // ECAP.SMTS: scalable mode supported (Linux then uses 256-bit descriptors, spec/vtd.md §1.1)
 
+/**
+ * Whether what the first pass has read decides `guestGeometry`, so that no later line can change it
+ * (the pass then stops: guestFacts `settled`). Facts come from a console's lines only (an ftrace
+ * file has none). VT-d: the first ECAP line is the one used; without a console, the first
+ * scalable-mode line decides. SMMUv3: an ftrace file tells nothing (nothing need be read), and a
+ * console's last "allocated N entries for cmdq" line is the one used (the whole file is read).
+ */
+function geometrySettled(kind: GuestKind, arch: Arch): (read: GuestFactsRead) => boolean {
+  if (arch === 'vtd') return kind === 'console' ? (f) => f.ecap !== undefined : (f) => f.wideTypes > 0;
+  return () => kind !== 'console';
+}
+
 /** Queue geometry of a guest-only trace: the console tells it, else the trace and Linux's defaults. */
 async function guestGeometry(file: string, kind: GuestKind, arch: Arch, diag: Diagnostics, opts: IngestOptions): Promise<Geometry> {
-  const f = await guestFacts(file, kind, diag);
+  const f = await guestFacts(file, kind, diag, geometrySettled(kind, arch));
   if (arch === 'vtd') {
     const entries = LINUX_QI_LENGTH;
     if (f.ecap !== undefined) {
