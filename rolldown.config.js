@@ -225,6 +225,9 @@ export default defineConfig({
     ...Object.fromEntries(WORKER_SCRIPTS.map((rel) => [bundledWorker(rel).replace(/\.js$/, ''), `dist/${rel}`])),
   },
   platform: 'node',
+  // What Rolldown sets anyway for the groups below that leave their dependencies out
+  // (includeDependenciesRecursively: false), said here: an entry's chunk may export more than the entry.
+  preserveEntrySignatures: 'allow-extension',
   external: EXTERNAL,
   plugins: [lazyChildProcess, fsPlain, esmOnly, builtinRequire, entryStubs],
   logLevel: 'warn',

@@ -10,7 +10,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EngineKind, SqlEngine } from '../../analyzers/sql-engine/engine.js';
 import type { Session } from '../../analyzers/session.js';
 import { NO_KEY, resolveKey, type KeyState } from './keys.js';
-import type { PolicyResults } from './model/results.js';
+import { loadResults, type PolicyResults } from './model/results.js';
 import type { ReplayProgress } from './PolicyPane.js';
 import type { SqlResult, SqlView } from './SqlPane.js';
 import { activeScopes, initialState, reduceKey, typing, type Effect, type Env, type TuiState, type View } from './state.js';
@@ -64,7 +64,6 @@ export function usePolicyResults(initial: PolicyResults | undefined, replay: Rep
     let job: { cancel(): Promise<void> } | undefined;
     void (async () => {
       const { startJob } = await import('./jobs/jobs.js');
-      const { loadResults } = await import('./model/results.js');
       if (!alive()) return;
       const j = startJob(
         {
