@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isoPrefixed, unprefixed } from '../../samples/prefix-styles.js';
 import { capture, haveCaptures } from '../../test/helpers.js';
-import { FALLBACK, FALLBACK_CODE, QemuByteScanner } from './qemu-bytes.js';
+import { FALLBACK, FALLBACK_CODE, QemuByteScanner, ScannedLine } from './qemu-bytes.js';
 import { event, formats } from './qemu-format.js';
 import { parseQemuLogLine } from './qemu-log.js';
 import { parseSmmuv3Event, SMMUV3_EVENTS } from './qemu-smmuv3.js';
@@ -58,6 +58,29 @@ const respell: readonly ((l: string) => string)[] = [
   (l) => l.replace(/^\d+@\d+\.\d+:/, '2025-02-30T24:00:00Z '),
   unprefixed,
 ];
+
+describe("a scanned line's time as halves", () => {
+  it("carries into the high half when the second's low half and the ns pass 2^32", () => {
+    // tid@sec.usec times of a day in December 2026: whole seconds x 10^9 + ns, mod 2^64, against
+    // BigInt. Among 40 seconds some have a low half within 10^9 of 2^32 (10^9 / 2^32 of them, ~23%):
+    // their last ns carry, their first do not.
+    const line = new ScannedLine();
+    const stamp = new Stamp();
+    let carries = 0;
+    let wrong = '';
+    for (let whole = 1_796_600_000; whole < 1_796_600_040; whole++) {
+      for (const ns of [0, 1, 999_999_999]) {
+        line.set(7, whole, 1_000_000_000n, ns, true);
+        line.stamp(stamp);
+        const t = BigInt.asUintN(64, BigInt(whole) * 1_000_000_000n + BigInt(ns));
+        if (((BigInt(whole) * 1_000_000_000n) & 0xffffffffn) + BigInt(ns) >= 1n << 32n) carries++;
+        if (stamp.hi !== Number(t >> 32n) || stamp.lo !== Number(t & 0xffffffffn)) wrong ||= `${whole}.${ns}: ${stamp.hi}:${stamp.lo}`;
+      }
+    }
+    expect(carries).toBeGreaterThan(0);
+    expect(wrong).toBe('');
+  });
+});
 
 describe.skipIf(!haveCaptures)('QEMU byte scanner = text parser', () => {
   it.each(LOGS)(
