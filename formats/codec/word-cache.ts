@@ -79,7 +79,12 @@ export class HalfWordCache<T> {
     const h3 = h[i + 3]!;
     const slots = this.slots;
     const mask = this.mask;
-    for (let s = setOf(h0, h1, h2, h3) & mask; ; s = (s + 1) & mask) {
+    // Linear probing from the key's set, the step taken before every probe, the first too (from
+    // the set before): a probe past a full slot, first taken after TurboFan had compiled a caller
+    // this is inlined into (the trace builder's row paths), had no feedback for the step and made
+    // the caller bail out ("insufficient type feedback for binary operation").
+    for (let s = (setOf(h0, h1, h2, h3) - 1) & mask; ;) {
+      s = (s + 1) & mask;
       const at = s * SLOT;
       const v = slots[at + 4]!;
       if (v === 0) return undefined;
@@ -113,7 +118,9 @@ export class HalfWordCache<T> {
   private slotOf(h0: number, h1: number, h2: number, h3: number): number {
     const slots = this.slots;
     const mask = this.mask;
-    for (let s = setOf(h0, h1, h2, h3) & mask; ; s = (s + 1) & mask) {
+    // As in `find`: the step before every probe.
+    for (let s = (setOf(h0, h1, h2, h3) - 1) & mask; ;) {
+      s = (s + 1) & mask;
       const at = s * SLOT;
       if (slots[at + 4] === 0) return at;
       if (slots[at] === h0 && slots[at + 1] === h1 && slots[at + 2] === h2 && slots[at + 3] === h3) return at;
