@@ -810,19 +810,19 @@ const tokenCache = (): TokenCache => ({
  * bounds, none crosses a byte), and b < 0x80: the byte loop's set. A byte's value is its low nibble,
  * plus 9 when bit 6 is set (a letter); two nibbles to a byte, then the four digits as one 16-bit
  * number `n`, the first digit highest. `four(n)` adds 4 digits to the value, `some(n, sh)` the
- * first `sh` / 4 (1-3) when the run ends inside the word, `one` (with `d`) a digit of the last 0-3
- * bytes; undefined: only the run is found (values not read).
+ * first `sh` / 4 (1-3) when the run ends inside the word (`sh` the name of the shift, 4, 8 or 12:
+ * one computation for the three, so that every operation in it has run, and left feedback, by the
+ * time TurboFan compiles the matcher; with a branch per count, a count first seen after that made
+ * the matcher bail out, as both SMMUv3 range matchers did in every run), `one` (with `d`) a digit
+ * of the last 0-3 bytes; undefined: only the run is found (values not read).
  */
-function hexRun(four: ((n: string) => string) | undefined, some: ((n: string, sh: number) => string) | undefined, one: string): string[] {
+function hexRun(four: ((n: string) => string) | undefined, some: ((n: string, sh: string) => string) | undefined, one: string): string[] {
   const byOne = `while (p < end) { c = buf[p]; d = c - 48; if (d < 0 || d > 9) { d = (c | 32) - 87; if (d < 10 || d > 15) break; } ${one} p++; }`;
   const n =
     four === undefined
       ? ''
       : 'const v = ((w & 0x0f0f0f0f) + 9 * ((w >>> 6) & 0x01010101)) & 0x0f0f0f0f; const t = ((v << 4) | (v >>> 8)) & 0x00ff00ff; const n = ((t & 0xff) << 8) | (t >>> 16);';
-  const partial =
-    some === undefined
-      ? ''
-      : `if (k === 1) { ${some('(n >>> 12)', 4)} } else if (k === 2) { ${some('(n >>> 8)', 8)} } else if (k === 3) { ${some('(n >>> 4)', 12)} }`;
+  const partial = some === undefined ? '' : `if (k !== 0) { const sh = k << 2; ${some('(n >>> (16 - sh))', 'sh')} }`;
   return [
     'for (;;) {',
     `  if (end - p < 4) { ${byOne} break; }`,

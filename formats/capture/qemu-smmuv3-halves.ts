@@ -324,8 +324,10 @@ export class DetailRecords {
       const at = i * WIDTH + 2;
       if (r[at - 2] !== REC.RANGE) continue;
       if (f < 0) f = at;
-      // vmid, asid, tg, ttl, leaf as the first chunk's (NaN: not printed, equal to NaN)
-      else if (
+      // vmid, asid, tg, ttl, leaf as the first chunk's (NaN: not printed, equal to NaN). The first
+      // chunk is compared with itself: these loads then run on every call, and a command's second
+      // chunk, first seen after TurboFan compiled `range`, no longer makes it bail out.
+      if (
         !same(r[at]!, r[f]!) ||
         !same(r[at + 1]!, r[f + 1]!) ||
         !same(r[at + 4]!, r[f + 4]!) ||
@@ -381,9 +383,8 @@ export class DetailRecords {
     }
     if (count === 0) return false;
     const scale = linux >= 0 ? linux : first;
-    let num = pages;
-    for (let i = 0; i < scale; i++) num /= 2;
-    num -= 1;
+    // pages / 2^scale is exact (a power of two that divides pages); without a loop, as `ctz`.
+    const num = pages / 2 ** scale - 1;
     return h.tell(FIELD.NUM, num, count === 1) && h.tell(FIELD.SCALE, scale, count === 1);
   }
 }
@@ -391,14 +392,15 @@ export class DetailRecords {
 /** Equal values, or both not printed. */
 const same = (a: number, b: number): boolean => a === b || (a !== a && b !== b);
 
-/** Trailing zero bits of a positive integer below 2^53. */
+/**
+ * Trailing zero bits of a positive integer below 2^53 (0 for 0), from its 32-bit halves: no loop
+ * whose body a first even count would run for the first time after TurboFan compiled `range`.
+ */
 function ctz(v: number): number {
-  let n = 0;
-  while (v > 0 && v % 2 === 0) {
-    v /= 2;
-    n++;
-  }
-  return n;
+  if (v === 0) return 0;
+  const lo = v % TWO32;
+  const x = lo !== 0 ? lo : (v - lo) / TWO32;
+  return (lo !== 0 ? 31 : 63) - Math.clz32(x & -x);
 }
 
 /** A record as the event a parsed line makes (the fields smmuv3-rebuild.ts reads; NaN left out). */
