@@ -36,3 +36,6 @@ export function timeReps(f: () => number, reps: number, best = 5): Promise<{ sec
     return n;
   }, best);
 }
+
+/** The median of `xs` (the upper one of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

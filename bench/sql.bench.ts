@@ -27,7 +27,7 @@ import { ingest } from '../formats/ingest/ingest.js';
 import { cliScript, packageRoot } from '../formats/paths.js';
 import { openTrace } from '../formats/trace/io.js';
 import { generate, plan } from '../samples/gen/generate.js';
-import type { Bench, Measurement } from './harness.js';
+import { median, type Bench, type Measurement } from './harness.js';
 
 const SMALL_CAPTURE = 'samples/captures/guest-vtd-legacy-lazy.txt.gz';
 const GROUP_BY = "SELECT op, count(*), count(DISTINCT slot) FROM trace WHERE kind='cmd' GROUP BY op";
@@ -48,8 +48,6 @@ async function toParquet(trace: string, out: string): Promise<void> {
   const t = await openTrace(trace);
   await writeBatches(out, 'parquet', t.batches(), async () => t.schema);
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Wall and CPU (user + system, every thread) seconds of one whole process. */
 interface ProcessTime {
