@@ -104,10 +104,13 @@ export class RingCursor {
     this.slot = start;
   }
   advance(): void {
-    if (++this.slot === this.entries) {
-      this.slot = 0;
-      this.wrap ^= 1;
-    }
+    // Without a branch around the wrap's store: every operation runs on every call, so the row
+    // paths this is inlined into have feedback for it when TurboFan compiles them; the first wrap
+    // of a 65,536-entry SMMUv3 queue, long after, made the guest reader's `batch` bail out.
+    const next = this.slot + 1;
+    const wrapped = next === this.entries ? 1 : 0;
+    this.slot = wrapped === 1 ? 0 : next;
+    this.wrap ^= wrapped;
   }
 }
 

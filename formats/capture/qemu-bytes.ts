@@ -70,7 +70,7 @@ export class ScannedLine {
     // ns < 10^9 < 2^32: at most one carry into the high half. Without a branch: each operation
     // runs on every line, so V8 has feedback for all of them when it optimizes the readers this is
     // inlined into. A carry taken for the first time after that (a log's first second whose low
-    // half is within 10^9 of 2^32) made the SMMUv3 reader's apply, mmio and stampOf bail out
+    // half is within 10^9 of 2^32) made the SMMUv3 reader's apply, mmio, stamp and stampOf bail out
     // ("insufficient type feedback for binary operation") and be compiled again.
     const sum = this.hLo + this.ns;
     const carry = sum >= 0x100000000 ? 1 : 0;
