@@ -66,7 +66,7 @@ export interface PairRows extends QueueRows {
 export { unsigned64 };
 
 /** Queue events as objects, handed out by `take()` (or, in a subclass, to `add`). */
-export class EventRows implements PairRows {
+export class EventRows implements KnownPairRows {
   private out: CaptureEvent[] = [];
 
   /** The events made since the last call. */
@@ -178,6 +178,34 @@ export class EventRows implements PairRows {
     this.add(cmd);
   }
 
+  commandKnownMerged(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void {
+    this.add({
+      kind: 'cmd',
+      slot,
+      wrap: wrap === NO_WRAP ? undefined : wrap,
+      words: [unsigned64(w0hi, w0lo), unsigned64(w1hi, w1lo)],
+      known: (k0hi & k0lo & k1hi & k1lo) === -1 ? undefined : [unsigned64(k0hi, k0lo), unsigned64(k1hi, k1lo)],
+      at: { file, line },
+      ts_ns: t.ts_ns,
+      cpu: t.tid,
+      origin: 'merged',
+    });
+  }
+
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
     this.add({ kind: 'doorbell', slot, wrap, at: { file, line }, ts_ns: t.ts_ns, cpu: t.tid });
   }
@@ -224,5 +252,29 @@ export interface KnownRows extends QueueRows {
     line: number,
     t: Stamp,
     detail: unknown,
+  ): void;
+}
+
+/**
+ * Also takes a pair's SMMUv3 commands kept as numbers (formats/ingest/qemu-items.ts): a command
+ * paired with the guest's whose merged bits are not all known (align.ts `mergeCommand`: QEMU's
+ * bits, the guest's where QEMU's are unknown), with QEMU's slot, wrap, line and time and the guest's
+ * CPU as `t.tid`: the event `mergeCommand` makes, origin `merged`.
+ */
+export interface KnownPairRows extends PairRows, KnownRows {
+  commandKnownMerged(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
   ): void;
 }

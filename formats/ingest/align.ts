@@ -19,7 +19,7 @@
 
 import { hex } from '../bits.js';
 import type { Arch } from '../codec/table.js';
-import { codecFor } from '../codecs.js';
+import { codecFor, opcodeMaskOf } from '../codecs.js';
 import { ALL, type At, type CaptureEvent, type CmdEvent } from '../capture/events.js';
 import { isVtdWait } from '../capture/guest-vtd.js';
 
@@ -251,9 +251,7 @@ export class Aligner {
   private readonly opcodeMask: bigint;
 
   constructor(private readonly arch: Arch) {
-    this.opcodeMask = codecFor(arch)
-      .table.opcode.filter((r) => r.w === 0)
-      .reduce((m, r) => m | (((1n << BigInt(r.hi - r.lo + 1)) - 1n) << BigInt(r.lo)), 0n);
+    this.opcodeMask = opcodeMaskOf(arch);
     this.report = {
       rule: '',
       qemu_commands: 0,

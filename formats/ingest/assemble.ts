@@ -4,10 +4,10 @@
 // was written for the ingest summary; the header is completed at close (agreement notes). VT-d
 // traces get their map/unmap `cause` column as the rows are built (formats/trace/cause.ts).
 
-import { hex, maskOf } from '../bits.js';
+import { hex } from '../bits.js';
 import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import type { Arch } from '../codec/table.js';
-import { codecFor } from '../codecs.js';
+import { opcodeMaskOf } from '../codecs.js';
 import type { CaptureEvent, GeometryEvent } from '../capture/events.js';
 import { TraceBuilder, type EventMeta } from '../trace/trace-builder.js';
 import { CauseWatch, primedCauseWatch } from '../trace/cause.js';
@@ -15,7 +15,7 @@ import { wordsPerSlot, type SourceInfo, type TraceHeader } from '../trace/header
 import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
 import { RingWatch } from './overrun.js';
-import { EventRows, NO_WRAP, wordsOfHalves, type KnownRows, type PairRows } from '../capture/queue-rows.js';
+import { EventRows, NO_WRAP, wordsOfHalves, type KnownPairRows } from '../capture/queue-rows.js';
 import type { Stamp } from '../capture/stamp.js';
 
 export interface Geometry {
@@ -52,7 +52,7 @@ const bump = (m: Record<string, number>, k: string) => {
  * started (what `push` of the same event object writes); before that, and for anything `write`
  * words a warning about, the event object is made and pushed.
  */
-export class TraceAssembler implements PairRows, KnownRows {
+export class TraceAssembler implements KnownPairRows {
   /** The trace's rows hold no `detail`. */
   readonly readsDetail = false;
   private held: CaptureEvent[] = [];
@@ -87,9 +87,7 @@ export class TraceAssembler implements PairRows, KnownRows {
   ) {
     this.geometry = defaults;
     this.causes = arch === 'vtd' ? primedCauseWatch() : undefined;
-    this.opcodeMask = codecFor(arch)
-      .table.opcode.filter((r) => r.w === 0)
-      .reduce((m, r) => m | maskOf(r), 0n);
+    this.opcodeMask = opcodeMaskOf(arch);
     this.opcodeHi = hi32(this.opcodeMask);
     this.opcodeLo = lo32(this.opcodeMask);
   }
@@ -212,6 +210,39 @@ export class TraceAssembler implements PairRows, KnownRows {
       return this.pushObjects();
     }
     const d = b.commandKnownHalves(slot, wrap === NO_WRAP ? undefined : wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, t);
+    this.watch!.command(slot, d.error !== undefined);
+    this.counts.commands++;
+  }
+
+  /**
+   * A pair's merged command whose bits are not all known (queue-rows.ts KnownPairRows): what
+   * `write` writes for the event `mergeCommand` makes, origin `merged`. One whose opcode bits are not
+   * all known goes as that event, as in `commandKnown`.
+   */
+  commandKnownMerged(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+  ): void {
+    const b = this.builder;
+    const opHi = this.opcodeHi;
+    const opLo = this.opcodeLo;
+    if (b === undefined || slot >= this.geometry.entries || (k0hi & opHi) >>> 0 !== opHi || (k0lo & opLo) >>> 0 !== opLo) {
+      this.objects.commandKnownMerged(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t);
+      return this.pushObjects();
+    }
+    const w = wrap === NO_WRAP ? undefined : wrap;
+    const d = b.commandKnownHalves(slot, w, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, t, 'merged');
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
   }

@@ -26,7 +26,7 @@ import type { SourceInfo, TraceHeader } from '../trace/header.js';
 import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
 import { Aligner, type Agreement } from './align.js';
-import { QemuVtdItems } from './qemu-items.js';
+import { QemuSmmuv3Items, QemuVtdItems } from './qemu-items.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { nameOrder } from './name-order.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
@@ -34,6 +34,7 @@ import {
   pipelineAsked,
   qemuEvents,
   qemuEventsInWorker,
+  qemuSmmuv3Items,
   qemuVtdItems,
   readSmmuv3LogInto,
   readVtdLogInto,
@@ -342,14 +343,20 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const worker = alone && !direct && pipeline === 'worker';
   const pipelined = direct && arch === 'vtd' && pipeline === 'worker';
   const read = worker ? qemuEventsInWorker : qemuEvents;
-  // A VT-d pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
-  const items = aligner !== undefined && arch === 'vtd' && opts.eventObjects !== true;
+  // A pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
+  const items = aligner !== undefined && opts.eventObjects !== true;
   const q = qemu && !direct && !items ? read(qemu.file, arch, qd!, opts.progress) : undefined;
   // Its waits, doorbells and acks stay numbers in `kept` until the aligner's output reaches them.
-  const kept = items ? new QemuVtdItems() : undefined;
+  const kept = items ? (arch === 'vtd' ? new QemuVtdItems() : new QemuSmmuv3Items()) : undefined;
   const stream = aligner
     ? kept
-      ? aligner.mergeItems(qemuVtdItems(qemu!.file, qd!, kept, opts.progress), kept, g!)
+      ? aligner.mergeItems(
+          kept instanceof QemuVtdItems
+            ? qemuVtdItems(qemu!.file, qd!, kept, opts.progress)
+            : qemuSmmuv3Items(qemu!.file, qd!, kept, opts.progress),
+          kept,
+          g!,
+        )
       : aligner.merge(q!, g!)
     : (q ?? g);
   try {

@@ -1,9 +1,9 @@
-// A VT-d pair's QEMU side is grouped into the aligner's items as its queue emits them (qemu-items.ts,
+// A pair's QEMU side is grouped into the aligner's items as its queue emits them (qemu-items.ts,
 // `Aligner.mergeItems`). That is a fast path of reading it as event batches grouped by the aligner
-// (`itemsOf`, the `eventObjects` option): on every bundled VT-d pair, and on pairs whose sides do
-// not match (a descriptor lost or doubled, the guest of another run, QEMU descriptors of unknown
-// type), both give the same trace bytes, the same summary (agreement report, warnings in order)
-// and the same errors.
+// (`itemsOf`, the `eventObjects` option): on every bundled pair of both architectures, and on pairs
+// whose sides do not match (a descriptor or command list lost or doubled, the guest of another
+// run, QEMU commands of unknown type), both give the same trace bytes, the same summary (agreement
+// report, warnings in order) and the same errors.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -95,6 +95,63 @@ describe.skipIf(!haveCaptures)('a VT-d pair: QEMU side as items = as event batch
     expect(s.skipped!.malformed_lines).toBe(4);
     const strict = await fault(p, guest, false);
     expect(strict).toMatch(new RegExp(`garbled\\.log:${d[20]! + 1}: `));
+    expect(await fault(p, guest, true)).toBe(strict);
+  }, 120_000);
+});
+
+describe.skipIf(!haveCaptures)('an SMMUv3 pair: QEMU side as items = as event batches', () => {
+  it.each(['smmuv3-strict', 'smmuv3-lazy'])(
+    'qemu-%s + its guest trace',
+    async (run) => {
+      const qemu = capture(`qemu-${run}.log.gz`);
+      const s = await both(qemu, capture(`guest-${run}.txt.gz`));
+      // Every command QEMU consumed is one the guest traced or the CMD_SYNC it appended (captures
+      // README "The two sides agree"): as many as the QEMU log alone holds.
+      const alone = await ingest([qemu], { output: join(dir, `a${n++}.arrow`) });
+      expect(alone.commands).toBeGreaterThan(100);
+      expect(s.agreement).toMatchObject({ agree: true, matched: alone.commands, qemu_commands: alone.commands });
+    },
+    120_000,
+  );
+
+  it('sides that do not match: a command list lost, one doubled, the guest of another run, an address changed', async () => {
+    const qemu = capture('qemu-smmuv3-lazy.log.gz');
+    const g = lines('guest-smmuv3-lazy.txt.gz');
+    const lists = indexes(g, /cmdlist:/);
+    const lost = g.filter((_, i) => i !== lists[20]);
+    const doubled = [...g.slice(0, lists[10]), g[lists[10]!]!, ...g.slice(lists[10])];
+    for (const [name, body] of [
+      ['lost', lost],
+      ['doubled', doubled],
+    ] as const) {
+      const s = await both(qemu, put(`smmu-${name}.txt`, body));
+      expect(s.agreement, name).toMatchObject({ agree: false });
+    }
+    const other = await both(qemu, capture('guest-smmuv3-strict.txt.gz'));
+    expect(other.agreement!.agree).toBe(false);
+    // A TLBI_NH_VA whose address (the second word, which QEMU's range line tells) differs in bit 12
+    // from what QEMU printed: the first words agree, the second does not.
+    const strict = lines('guest-smmuv3-strict.txt.gz');
+    const va = indexes(strict, / c0_0=0x[0-9a-f]*12 c0_1=/);
+    strict[va[100]!] = strict[va[100]!]!.replace(/c0_1=(0x[0-9a-f]+)/, (_, x: string) => `c0_1=0x${(BigInt(x) ^ 0x1000n).toString(16)}`);
+    const addr = await both(capture('qemu-smmuv3-strict.log.gz'), put('smmu-addr.txt', strict));
+    expect(addr.agreement).toMatchObject({ agree: false, matched: addr.agreement!.qemu_commands - 1 });
+  }, 120_000);
+
+  it('a QEMU opcode the log garbles is named by the guest; a malformed line: the same rows, under --strict the same error', async () => {
+    const q = lines('qemu-smmuv3-lazy.log.gz');
+    const syncs = indexes(q, /smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC$/);
+    q[syncs[3]!] = q[syncs[3]!]!.replace('SMMU_CMD_SYNC', 'SMMU_CMX_SYNC'); // no such opcode: the guest's tells it
+    const c = indexes(q, /smmuv3_cmdq_consume prod=/);
+    q[c[30]!] = q[c[30]!]!.replace(/prod=\d+/, 'prod=zz'); // not a number, in a later batch
+    const p = put('smmu-garbled.log', q);
+    const guest = capture('guest-smmuv3-lazy.txt.gz');
+    const s = await both(p, guest);
+    expect(s.agreement!.resolved).toEqual({ CMD_SYNC: 1 });
+    // the consume line, and the opcode line after it, which then has no consume line before it
+    expect(s.skipped!.malformed_lines).toBe(2);
+    const strict = await fault(p, guest, false);
+    expect(strict).toMatch(new RegExp(`smmu-garbled\\.log:${c[30]! + 1}: `));
     expect(await fault(p, guest, true)).toBe(strict);
   }, 120_000);
 });

@@ -1,21 +1,25 @@
-// The pair's VT-d QEMU side grouped into the aligner's items (align.ts `QemuItems`: each alignable
+// The pair's QEMU side grouped into the aligner's items (align.ts `QemuItems`: each alignable
 // command with the events before it) as the queue's state machine emits them, kept as numbers:
 // every command, wait, doorbell and ack is a record of numbers in a growable buffer, and an item is
 // the position of its alignable command there (the events before it are those since the previous
 // item). The aligner compares an item's command with the guest's from the numbers, marks it merged
-// (the guest's qw2/qw3 and CPU stored beside it) or leaves it QEMU's alone, and hands on positions;
-// `replay` hands the events up to a position to the trace assembler's QueueRows calls, which write
-// the same rows as the event objects did (what a QEMU log ingested alone does, readVtdLogInto). So
-// no object, BigInt or `at` per QEMU event, and a merged row is written from the halves
-// (docs/ingest.md, "Thirteenth pass" and "Seventeenth pass"). Which commands align is the
-// aligner's rule (VT-d: all but waits, `isVtdWait`, read here from qw0's low half).
-// `formats/ingest/pair-items.test.ts` checks that a pair read this way and through `itemsOf` gives
-// the same trace, summary and errors.
+// (the guest's words, known bits and CPU stored in its record) or leaves it QEMU's alone, and hands
+// on positions; `replay` hands the events up to a position to the trace assembler's row calls,
+// which write the same rows as the event objects did (what a QEMU log ingested alone does,
+// readVtdLogInto / readSmmuv3LogInto). So no object, BigInt or `at` per QEMU event, and a merged row
+// is written from the halves (docs/ingest.md, "Thirteenth pass", "Seventeenth pass" and
+// "Twenty-fourth pass"). `QemuKeptItems` holds the buffer; `QemuVtdItems` (every bit of a
+// descriptor known; waits do not align, `isVtdWait`, read from qw0's low half) and
+// `QemuSmmuv3Items` (commands rebuilt from decoded fields with their known bits; every command
+// aligns) are the two sides' commands. `formats/ingest/pair-items.test.ts` checks that a pair read
+// this way and through `itemsOf` gives the same trace, summary and errors.
 
 import type { CmdEvent, GeometryEvent } from '../capture/events.js';
 import { isVtdWaitType } from '../capture/guest-vtd.js';
-import { EventRows, type PairRows, type QueueRows } from '../capture/queue-rows.js';
+import { EventRows, type KnownPairRows, type KnownRows, type QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
+import { opcodeMaskOf } from '../codecs.js';
+import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import { mergeCommand, sameCommand, type PairOut, type QemuItems } from './align.js';
 
 /** What a buffered event is. */
@@ -31,11 +35,14 @@ const SKIP = 7; // an alignable command handed on as an object instead (mergeCom
 /**
  * Numbers per buffered event: kind, slot, wrap, line, tid (a merged command's: the guest's CPU),
  * timed, hi, lo (the time's halves), the command's word count and its words' halves (low, high per
- * word: what PairRows.commandOfHalves reads), room for 4 words.
+ * word: what PairRows.commandOfHalves reads), room for 4 words; an SMMUv3 command's two words and
+ * then its known bits as halves in the same room (KNOWN).
  */
 const STRIDE = 17;
 const WORDS = 8;
 const HALVES = 9;
+/** An SMMUv3 command's known bits (k0 low, high, k1 low, high), after its two words' halves. */
+const KNOWN = HALVES + 4;
 /** `tid` of a line that printed none (Stamp's undefined). */
 const NO_TID = -1;
 
@@ -46,16 +53,18 @@ const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
 const HI = 1 - LO;
 
 /**
- * An item is the position of its command in the buffer; the events after the last command are the
- * item `~end` (negative). QueueRows calls go in, positions and PairRows calls come out.
+ * The buffer of one side's QEMU events: an item is the position of its command in the buffer; the
+ * events after the last command are the item `~end` (negative). Queue row calls go in, positions
+ * and the assembler's row calls come out. The commands (what is kept of one, how it compares with
+ * the guest's and merges) are the subclass's.
  */
-export class QemuVtdItems implements QueueRows, QemuItems<number> {
+abstract class QemuKeptItems implements QueueRows, QemuItems<number> {
   /** A command's `detail` is not kept. */
   readonly readsDetail = false;
   private items: number[] = [];
   /** Buffered events, STRIDE numbers each; `base` is the position of the first. */
-  private buf = new Float64Array(STRIDE * 1024);
-  private base = 0;
+  protected buf = new Float64Array(STRIDE * 1024);
+  protected base = 0;
   /** Position after the last event buffered (absolute: it only grows). */
   private end = 0;
   /** Position up to which `replay` has handed the events on. */
@@ -63,14 +72,14 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
   /** Position after the last item's command. */
   private mark = 0;
   /** The file of the buffered events (one QEMU log). */
-  private file = '';
+  protected file = '';
   /** Geometry events (rare) by position. */
   private readonly geometry = new Map<number, GeometryEvent>();
-  private readonly stamp = new Stamp();
+  protected readonly stamp = new Stamp();
   /** Makes an item's command as an object (`event`: rare). */
-  private readonly objects = new EventRows();
+  protected readonly objects = new EventRows();
 
-  command(
+  abstract command(
     slot: number,
     wrap: number,
     w0hi: number,
@@ -80,19 +89,15 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     file: string,
     line: number,
     t: Stamp,
-    _detail: unknown,
-  ): void {
-    // Every bit known: `isVtdWait` of its words. A wait does not align.
-    if (isVtdWaitType(w0lo)) return this.keep(CMD, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
-    this.item();
-    this.keep(ALIGN, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
-  }
-
-  /** No type bit known, so `isVtdWait` is false: it aligns. */
-  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, _detail: unknown): void {
-    this.item();
-    this.keep(UNKNOWN, slot, wrap, 0, 0, 0, 0, file, line, t);
-  }
+    detail: unknown,
+  ): void;
+  abstract unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void;
+  abstract same(p: number, g: CmdEvent): boolean;
+  abstract event(p: number): CmdEvent;
+  abstract opUnknown(p: number): boolean;
+  abstract emitMerged(p: number, g: CmdEvent, out: PairOut[]): void;
+  /** Writes the command kept at index `i` (of `kind`: CMD, ALIGN or MERGED) to `rows`, its stamp set. */
+  protected abstract replayCommand(kind: number, i: number, slot: number, wrap: number, line: number, rows: KnownPairRows): void;
 
   doorbell(slot: number, wrap: number, file: string, line: number, t: Stamp): void {
     this.keep(DOORBELL, slot, wrap, 0, 0, 0, 0, file, line, t);
@@ -108,12 +113,13 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
   }
 
   /** The command about to be kept is an item. */
-  private item(): void {
+  protected item(): void {
     this.items.push(this.end);
     this.mark = this.end + 1;
   }
 
-  private keep(
+  /** Keeps an event (a command's first two words); returns its index in the buffer. */
+  protected keep(
     kind: number,
     slot: number,
     wrap: number,
@@ -124,7 +130,7 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     file: string,
     line: number,
     t: Stamp,
-  ): void {
+  ): number {
     if (this.end === this.base && this.file !== file) this.file = file;
     else if (this.file !== file) throw new Error(`internal: the pair's QEMU events come from ${this.file} and ${file}`);
     let i = (this.end - this.base) * STRIDE;
@@ -144,6 +150,7 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     b[i + HALVES + 2] = w1lo;
     b[i + HALVES + 3] = w1hi;
     this.end++;
+    return i;
   }
 
   /** Drops the events replayed and, if that frees too little, doubles the buffer; the next index. */
@@ -179,6 +186,96 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     return p >= 0;
   }
 
+  emitPre(p: number, out: PairOut[]): void {
+    out.push(p >= 0 ? p : ~p);
+  }
+
+  emitOnly(p: number, out: PairOut[]): void {
+    out.push(p >= 0 ? p + 1 : ~p);
+  }
+
+  /**
+   * The stamp of the event at index `i`. A number read from the Float64Array is a heap number until
+   * optimized code reads it; stored as such in a field that holds small integers (the Stamp's `hi`
+   * and `tid`, an `at`'s `line`), it changes the field to a double and the map of every object of
+   * that shape, and the optimized code that reads them deoptimizes ("wrong map": the QEMU queue's
+   * flushDoorbell and `keep`, docs/ingest.md, seventeenth pass): they go back to integers first
+   * (`| 0`: at most 32 bits signed; `>>> 0`: a time's 32-bit halves).
+   */
+  protected stampAt(i: number): void {
+    const b = this.buf;
+    const tid = b[i + 4]! | 0;
+    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]! >>> 0, b[i + 7]! >>> 0);
+  }
+
+  /** Hands the events kept up to position `to` (from the aligner's output) on to `rows`, in order. */
+  replay(to: number, rows: KnownPairRows): void {
+    const b = this.buf;
+    const t = this.stamp;
+    const file = this.file;
+    for (let p = this.done; p < to; p++) {
+      const i = (p - this.base) * STRIDE;
+      this.stampAt(i);
+      // Integers again (stampAt).
+      const slot = b[i + 1]! | 0;
+      const wrap = b[i + 2]! | 0;
+      const line = b[i + 3]! | 0;
+      const kind = b[i]!;
+      switch (kind) {
+        case CMD:
+        case ALIGN:
+        case MERGED:
+          this.replayCommand(kind, i, slot, wrap, line, rows);
+          break;
+        case DOORBELL:
+          rows.doorbell(slot, wrap, file, line, t);
+          break;
+        case ACK:
+          rows.ack(file, line, t);
+          break;
+        case UNKNOWN:
+          rows.unknownCommand(slot, wrap, file, line, t, undefined);
+          break;
+        case SKIP:
+          break;
+        default:
+          rows.queueGeometry(this.geometry.get(p)!);
+          this.geometry.delete(p);
+      }
+    }
+    if (to > this.done) this.done = to;
+  }
+}
+
+/** A VT-d log's side: every bit of a descriptor known; waits do not align. */
+export class QemuVtdItems extends QemuKeptItems {
+  command(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    _detail: unknown,
+  ): void {
+    // Every bit known: `isVtdWait` of its words. A wait does not align.
+    if (isVtdWaitType(w0lo)) {
+      this.keep(CMD, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
+      return;
+    }
+    this.item();
+    this.keep(ALIGN, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
+  }
+
+  /** No type bit known, so `isVtdWait` is false: it aligns. */
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, _detail: unknown): void {
+    this.item();
+    this.keep(UNKNOWN, slot, wrap, 0, 0, 0, 0, file, line, t);
+  }
+
   /** `sameCommand` of the item's command and the guest's, from the numbers. */
   same(p: number, g: CmdEvent): boolean {
     if (g.known !== undefined) return sameCommand(this.event(p), g);
@@ -211,14 +308,6 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     return this.buf[(p - this.base) * STRIDE] === UNKNOWN;
   }
 
-  emitPre(p: number, out: PairOut[]): void {
-    out.push(p >= 0 ? p : ~p);
-  }
-
-  emitOnly(p: number, out: PairOut[]): void {
-    out.push(p >= 0 ? p + 1 : ~p);
-  }
-
   /**
    * The item's command merged with the guest's `g` as `mergeCommand` merges them, written when
    * replayed: QEMU's qw0/qw1 (or the guest's, when QEMU could not tell the type), the guest's
@@ -247,56 +336,180 @@ export class QemuVtdItems implements QueueRows, QemuItems<number> {
     out.push(p + 1);
   }
 
-  /**
-   * The stamp of the event at index `i`. A number read from the Float64Array is a heap number until
-   * optimized code reads it; stored as such in a field that holds small integers (the Stamp's `hi`
-   * and `tid`, an `at`'s `line`), it changes the field to a double and the map of every object of
-   * that shape, and the optimized code that reads them deoptimizes ("wrong map": the QEMU queue's
-   * flushDoorbell and `keep`, docs/ingest.md, seventeenth pass): they go back to integers first
-   * (`| 0`: at most 32 bits signed; `>>> 0`: a time's 32-bit halves).
-   */
-  private stampAt(i: number): void {
+  // Every command through one call (one copy of the builder's row path in what V8 compiles).
+  protected replayCommand(kind: number, i: number, slot: number, wrap: number, line: number, rows: KnownPairRows): void {
     const b = this.buf;
-    const tid = b[i + 4]! | 0;
-    this.stamp.set(tid === NO_TID ? undefined : tid, b[i + 5] === 1, b[i + 6]! >>> 0, b[i + 7]! >>> 0);
+    rows.commandOfHalves(slot, wrap, b, i + HALVES, b[i + WORDS]! | 0, kind === MERGED, this.file, line, this.stamp);
+  }
+}
+
+/** A guest word and known mask as halves (all bits known: -1), into `h` at `at` (low, high). */
+function halvesInto(h: Int32Array, at: number, w: bigint): void {
+  WORD[0] = w;
+  h[at] = HALF[LO]! | 0;
+  h[at + 1] = HALF[HI]! | 0;
+}
+
+/**
+ * An SMMUv3 log's side: each command rebuilt from QEMU's decoded fields with the bits they tell
+ * (KnownRows `commandKnown`, qemu-smmuv3-halves.ts); every command aligns. Compared with the
+ * guest's on the bits both know and merged as `mergeCommand` merges them: QEMU's bits, the guest's
+ * where QEMU's are unknown, the union of the known bits, the guest's CPU.
+ */
+export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
+  /** The opcode bits of the first word (codec table), as halves. */
+  private readonly opHi: number;
+  private readonly opLo: number;
+  /** A guest command's words (w0 low, high, w1 low, high) and known bits, as halves. */
+  private readonly gw = new Int32Array(4);
+  private readonly gk = new Int32Array(4);
+
+  constructor() {
+    super();
+    const m = opcodeMaskOf('smmuv3');
+    this.opHi = hi32(m) | 0;
+    this.opLo = lo32(m) | 0;
   }
 
-  /** Hands the events kept up to position `to` (from the aligner's output) on to `rows`, in order. */
-  replay(to: number, rows: PairRows): void {
+  commandKnown(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    _detail: unknown,
+  ): void {
+    this.item();
+    const i = this.keep(ALIGN, slot, wrap, w0hi, w0lo, w1hi, w1lo, file, line, t);
     const b = this.buf;
-    const t = this.stamp;
-    const file = this.file;
-    for (let p = this.done; p < to; p++) {
-      const i = (p - this.base) * STRIDE;
-      this.stampAt(i);
-      // Integers again (stampAt).
-      const slot = b[i + 1]! | 0;
-      const wrap = b[i + 2]! | 0;
-      const line = b[i + 3]! | 0;
-      const kind = b[i]!;
-      switch (kind) {
-        // Every command through one call (one copy of the builder's row path in what V8 compiles).
-        case CMD:
-        case ALIGN:
-        case MERGED:
-          rows.commandOfHalves(slot, wrap, b, i + HALVES, b[i + WORDS]! | 0, kind === MERGED, file, line, t);
-          break;
-        case DOORBELL:
-          rows.doorbell(slot, wrap, file, line, t);
-          break;
-        case ACK:
-          rows.ack(file, line, t);
-          break;
-        case UNKNOWN:
-          rows.unknownCommand(slot, wrap, file, line, t, undefined);
-          break;
-        case SKIP:
-          break;
-        default:
-          rows.queueGeometry(this.geometry.get(p)!);
-          this.geometry.delete(p);
-      }
+    b[i + KNOWN] = k0lo;
+    b[i + KNOWN + 1] = k0hi;
+    b[i + KNOWN + 2] = k1lo;
+    b[i + KNOWN + 3] = k1hi;
+  }
+
+  /** Every bit known (the SMMUv3 queue tells its known bits: `commandKnown`). */
+  command(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+  ): void {
+    this.commandKnown(slot, wrap, w0hi, w0lo, w1hi, w1lo, -1, -1, -1, -1, file, line, t, detail);
+  }
+
+  /** No bit known. */
+  unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void {
+    this.commandKnown(slot, wrap, 0, 0, 0, 0, 0, 0, 0, 0, file, line, t, detail);
+  }
+
+  /** The guest command's words and known bits as halves, into `gw` and `gk`. */
+  private guestHalves(g: CmdEvent): void {
+    halvesInto(this.gw, 0, g.words[0] ?? 0n);
+    halvesInto(this.gw, 2, g.words[1] ?? 0n);
+    if (g.known === undefined) this.gk.fill(-1);
+    else {
+      halvesInto(this.gk, 0, g.known[0]);
+      halvesInto(this.gk, 2, g.known[1]);
     }
-    if (to > this.done) this.done = to;
+  }
+
+  /** `sameCommand` of the item's command and the guest's (both with known bits): on the bits both know. */
+  same(p: number, g: CmdEvent): boolean {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    this.guestHalves(g);
+    const gw = this.gw;
+    const gk = this.gk;
+    for (let j = 0; j < 4; j++) if (((b[i + HALVES + j]! ^ gw[j]!) & b[i + KNOWN + j]! & gk[j]!) !== 0) return false;
+    return true;
+  }
+
+  event(p: number): CmdEvent {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    this.stampAt(i);
+    const h = i + HALVES;
+    const k = i + KNOWN;
+    const o = this.objects;
+    o.commandKnown(
+      b[i + 1]! | 0,
+      b[i + 2]! | 0,
+      b[h + 1]!,
+      b[h]!,
+      b[h + 3]!,
+      b[h + 2]!,
+      b[k + 1]!,
+      b[k]!,
+      b[k + 3]!,
+      b[k + 2]!,
+      this.file,
+      b[i + 3]! | 0,
+      this.stamp,
+      undefined,
+    );
+    return o.take()[0] as CmdEvent;
+  }
+
+  /** Are the opcode bits of its command not all known (aligner `opUnknown`)? */
+  opUnknown(p: number): boolean {
+    const k = (p - this.base) * STRIDE + KNOWN;
+    const b = this.buf;
+    return (b[k + 1]! & this.opHi) !== this.opHi || (b[k]! & this.opLo) !== this.opLo;
+  }
+
+  /**
+   * The item's command merged with the guest's `g` as `mergeCommand` merges a QEMU command that
+   * has known bits with it: each word QEMU's bits, and the guest's where QEMU's are unknown; known,
+   * the union; the guest's CPU (QEMU's thread when it has none). A guest command of more than two
+   * words (never, from cmdlist) goes on as mergeCommand's object.
+   */
+  emitMerged(p: number, g: CmdEvent, out: PairOut[]): void {
+    const b = this.buf;
+    const i = (p - this.base) * STRIDE;
+    if (g.words.length > 2) {
+      out.push(p, mergeCommand(this.event(p), g));
+      b[i] = SKIP;
+      return;
+    }
+    this.guestHalves(g);
+    const gw = this.gw;
+    const gk = this.gk;
+    for (let j = 0; j < 4; j++) {
+      const qk = b[i + KNOWN + j]! | 0;
+      b[i + HALVES + j] = ((b[i + HALVES + j]! & qk) | (gw[j]! & gk[j]! & ~qk)) >>> 0;
+      b[i + KNOWN + j] = qk | gk[j]!;
+    }
+    b[i] = MERGED;
+    if (g.cpu !== undefined) b[i + 4] = g.cpu;
+    out.push(p + 1);
+  }
+
+  protected replayCommand(kind: number, i: number, slot: number, wrap: number, line: number, rows: KnownPairRows): void {
+    const b = this.buf;
+    const h = i + HALVES;
+    const k = i + KNOWN;
+    const k0lo = b[k]! | 0;
+    const k0hi = b[k + 1]! | 0;
+    const k1lo = b[k + 2]! | 0;
+    const k1hi = b[k + 3]! | 0;
+    if (kind !== MERGED)
+      rows.commandKnown(slot, wrap, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, k0hi, k0lo, k1hi, k1lo, this.file, line, this.stamp, undefined);
+    else if ((k0lo & k0hi & k1lo & k1hi) === -1) rows.commandOfHalves(slot, wrap, b, h, 2, true, this.file, line, this.stamp);
+    else rows.commandKnownMerged(slot, wrap, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, k0hi, k0lo, k1hi, k1lo, this.file, line, this.stamp);
   }
 }

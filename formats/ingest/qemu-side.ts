@@ -35,7 +35,7 @@ import { readLineChunks, type LineChunk } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import { decodeEvents, type Wire } from './event-wire.js';
-import type { QemuVtdItems } from './qemu-items.js';
+import type { QemuSmmuv3Items, QemuVtdItems } from './qemu-items.js';
 import { BatchOrder, replayRows, type RowBatch } from './row-wire.js';
 
 /**
@@ -57,6 +57,19 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
  */
 export async function* qemuVtdItems(file: string, diag: Diagnostics, rows: QemuVtdItems, progress?: Progress): AsyncGenerator<number[]> {
   const q = new VtdQemuQueue(diag, { details: false, rows });
+  for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
+  q.end();
+  yield [...rows.takeItems(), ...rows.rest()];
+}
+
+/** An SMMUv3 QEMU log as the aligner's items (qemu-items.ts), as `qemuVtdItems` reads a VT-d one. */
+export async function* qemuSmmuv3Items(
+  file: string,
+  diag: Diagnostics,
+  rows: QemuSmmuv3Items,
+  progress?: Progress,
+): AsyncGenerator<number[]> {
+  const q = new Smmuv3QemuQueue(diag, { rows });
   for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
   q.end();
   yield [...rows.takeItems(), ...rows.rest()];

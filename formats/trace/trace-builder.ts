@@ -404,10 +404,11 @@ export class TraceBuilder {
 
   /**
    * A command of two words given as 32-bit halves with the bits of each the source could tell,
-   * known = (k0hi, k0lo), (k1hi, k1lo), with the builder's origin, its time and thread from `t`: the
-   * row `command(slot, words, meta, wrap, known)` writes (fields not fully known null; a command
-   * whose opcode bits are not all known has no op), written without a BigInt: the template of the
-   * words and known bits found by their halves (`knownTemplates`), a new one decoded once.
+   * known = (k0hi, k0lo), (k1hi, k1lo), with origin `origin` (default: the builder's), its time and
+   * thread from `t`: the row `command(slot, words, meta, wrap, known)` writes (fields not fully
+   * known null; a command whose opcode bits are not all known has no op), written without a BigInt:
+   * the template of the words and known bits found by their halves (`knownTemplates`), a new one
+   * decoded once.
    */
   commandKnownHalves(
     slot: number,
@@ -421,10 +422,20 @@ export class TraceBuilder {
     k1hi: number,
     k1lo: number,
     t: Stamp,
+    origin?: Origin,
   ): Decoded {
-    if ((k0hi & k0lo & k1hi & k1lo) === -1) return this.commandHalves(slot, wrap, w0hi, w0lo, w1hi, w1lo, t);
+    if ((k0hi & k0lo & k1hi & k1lo) === -1) {
+      if (origin === undefined) return this.commandHalves(slot, wrap, w0hi, w0lo, w1hi, w1lo, t);
+      const k = this.key;
+      k[0] = w0lo;
+      k[1] = w0hi;
+      k[2] = w1lo;
+      k[3] = w1hi;
+      return this.rowOfHalves(slot, wrap, 2, t, this.originCodes.get(origin)!);
+    }
     const c = this.c;
     const r = this.row;
+    if (origin !== undefined) c.origin.put(r, this.originCodes.get(origin)!);
     if (t.timed) c.ts.setHalves(r, t.hi, t.lo);
     if (t.tid !== undefined) c.cpu.set(r, t.tid);
     c.slot.set(r, slot);
