@@ -23,12 +23,12 @@ import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import { mergeCommand, sameCommand, type PairOut, type QemuItems } from './align.js';
 
 /** What a buffered event is. */
-const CMD = 0; // a command that does not align (a wait)
+const CMD = 0; // a command that does not align (a VT-d wait)
 const DOORBELL = 1;
 const ACK = 2;
 const GEOMETRY = 3;
-const ALIGN = 4; // an alignable command, every bit known
-const UNKNOWN = 5; // an alignable command whose type no source told (unknownCommand)
+const ALIGN = 4; // an alignable command (VT-d: every bit known; SMMUv3: its known bits at KNOWN)
+const UNKNOWN = 5; // a VT-d alignable command whose type no source told (unknownCommand)
 const MERGED = 6; // an alignable command paired with the guest's: written from the merged halves
 const SKIP = 7; // an alignable command handed on as an object instead (mergeCommand's rare cases)
 
