@@ -202,22 +202,12 @@ export class TraceAssembler implements KnownPairRows {
     t: Stamp,
     detail: unknown,
   ): void {
-    const b = this.builder;
-    const opHi = this.opcodeHi;
-    const opLo = this.opcodeLo;
-    if (b === undefined || slot >= this.geometry.entries || (k0hi & opHi) >>> 0 !== opHi || (k0lo & opLo) >>> 0 !== opLo) {
-      this.objects.commandKnown(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t, detail);
-      return this.pushObjects();
-    }
-    const d = b.commandKnownHalves(slot, wrap === NO_WRAP ? undefined : wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, t);
-    this.watch!.command(slot, d.error !== undefined);
-    this.counts.commands++;
+    this.knownRow(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t, detail, false);
   }
 
   /**
    * A pair's merged command whose bits are not all known (queue-rows.ts KnownPairRows): what
-   * `write` writes for the event `mergeCommand` makes, origin `merged`. One whose opcode bits are not
-   * all known goes as that event, as in `commandKnown`.
+   * `write` writes for the event `mergeCommand` makes, origin `merged`; as `commandKnown` otherwise.
    */
   commandKnownMerged(
     slot: number,
@@ -234,15 +224,37 @@ export class TraceAssembler implements KnownPairRows {
     line: number,
     t: Stamp,
   ): void {
+    this.knownRow(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t, undefined, true);
+  }
+
+  /** `commandKnown`, or merged `commandKnownMerged`. */
+  private knownRow(
+    slot: number,
+    wrap: number,
+    w0hi: number,
+    w0lo: number,
+    w1hi: number,
+    w1lo: number,
+    k0hi: number,
+    k0lo: number,
+    k1hi: number,
+    k1lo: number,
+    file: string,
+    line: number,
+    t: Stamp,
+    detail: unknown,
+    merged: boolean,
+  ): void {
     const b = this.builder;
     const opHi = this.opcodeHi;
     const opLo = this.opcodeLo;
     if (b === undefined || slot >= this.geometry.entries || (k0hi & opHi) >>> 0 !== opHi || (k0lo & opLo) >>> 0 !== opLo) {
-      this.objects.commandKnownMerged(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t);
+      if (merged) this.objects.commandKnownMerged(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t);
+      else this.objects.commandKnown(slot, wrap, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, file, line, t, detail);
       return this.pushObjects();
     }
     const w = wrap === NO_WRAP ? undefined : wrap;
-    const d = b.commandKnownHalves(slot, w, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, t, 'merged');
+    const d = b.commandKnownHalves(slot, w, w0hi, w0lo, w1hi, w1lo, k0hi, k0lo, k1hi, k1lo, t, merged ? 'merged' : undefined);
     this.watch!.command(slot, d.error !== undefined);
     this.counts.commands++;
   }
