@@ -58,9 +58,9 @@ export interface IngestOptions {
   readonly progress?: Progress;
   /**
    * Read a QEMU log through queue event objects even when it is ingested on its own, where it is
-   * otherwise read straight into the trace's columns (`readVtdLogInto`, `readSmmuv3LogInto`), and a VT-d pair's QEMU
+   * otherwise read straight into the trace's columns (`readVtdLogInto`, `readSmmuv3LogInto`), and a pair's QEMU
    * side as event batches grouped by the aligner (`itemsOf`), where it is otherwise grouped as the
-   * queue emits it (qemu-items.ts), and a guest trace ingested on its own through its queue's event
+   * queue emits it and kept as numbers (qemu-items.ts), and a guest trace ingested on its own through its queue's event
    * objects, where it is otherwise read straight into the columns (`readGuestInto`). The output is
    * the same; for tests of those fast paths.
    */
@@ -334,7 +334,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   // objects: qemu-side.ts readVtdLogInto), a large one in two stages (a worker thread reads, scans
   // and runs the queue; this one writes: readVtdLogPipelined). Another log ingested on its own is
   // read in a worker thread when asked (qemuEventsInWorker). A pair's QEMU side is read here,
-  // between the guest side's blocks, as event objects to align.
+  // between the guest side's blocks, into the aligner's items (qemu-items.ts).
   const alone = qemu !== undefined && !guest;
   // An SMMUv3 log ingested on its own is read straight into the columns too (readSmmuv3LogInto),
   // but in the worker thread, when forced, as events (it has no two-stage reader).
