@@ -257,9 +257,9 @@ export interface KnownRows extends QueueRows {
 
 /**
  * Also takes a pair's SMMUv3 commands kept as numbers (formats/ingest/qemu-items.ts): a command
- * paired with the guest's whose merged bits are not all known (align.ts `mergeCommand`: QEMU's
- * bits, the guest's where QEMU's are unknown), with QEMU's slot, wrap, line and time and the guest's
- * CPU as `t.tid`: the event `mergeCommand` makes, origin `merged`.
+ * paired with the guest's, with the bits the two sides told (align.ts `mergeCommand`: QEMU's bits,
+ * the guest's where QEMU's are unknown; all known or not), QEMU's slot, wrap, line and time and the
+ * guest's CPU as `t.tid`: the event `mergeCommand` makes, origin `merged`.
  */
 export interface KnownPairRows extends PairRows, KnownRows {
   commandKnownMerged(

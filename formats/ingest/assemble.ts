@@ -206,7 +206,7 @@ export class TraceAssembler implements KnownPairRows {
   }
 
   /**
-   * A pair's merged command whose bits are not all known (queue-rows.ts KnownPairRows): what
+   * A pair's merged command with the bits the two sides told (queue-rows.ts KnownPairRows): what
    * `write` writes for the event `mergeCommand` makes, origin `merged`; as `commandKnown` otherwise.
    */
   commandKnownMerged(

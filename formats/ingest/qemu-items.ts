@@ -509,7 +509,6 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
     const k1hi = b[k + 3]! | 0;
     if (kind !== MERGED)
       rows.commandKnown(slot, wrap, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, k0hi, k0lo, k1hi, k1lo, this.file, line, this.stamp, undefined);
-    else if ((k0lo & k0hi & k1lo & k1hi) === -1) rows.commandOfHalves(slot, wrap, b, h, 2, true, this.file, line, this.stamp);
     else rows.commandKnownMerged(slot, wrap, b[h + 1]!, b[h]!, b[h + 3]!, b[h + 2]!, k0hi, k0lo, k1hi, k1lo, this.file, line, this.stamp);
   }
 }
