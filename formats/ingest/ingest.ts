@@ -34,8 +34,7 @@ import {
   pipelineAsked,
   qemuEvents,
   qemuEventsInWorker,
-  qemuSmmuv3Items,
-  qemuVtdItems,
+  qemuItems,
   readSmmuv3LogInto,
   readVtdLogInto,
   readVtdLogPipelined,
@@ -58,11 +57,11 @@ export interface IngestOptions {
   readonly progress?: Progress;
   /**
    * Read a QEMU log through queue event objects even when it is ingested on its own, where it is
-   * otherwise read straight into the trace's columns (`readVtdLogInto`, `readSmmuv3LogInto`), and a pair's QEMU
-   * side as event batches grouped by the aligner (`itemsOf`), where it is otherwise grouped as the
-   * queue emits it and kept as numbers (qemu-items.ts), and a guest trace ingested on its own through its queue's event
-   * objects, where it is otherwise read straight into the columns (`readGuestInto`). The output is
-   * the same; for tests of those fast paths.
+   * otherwise read straight into the trace's columns (`readVtdLogInto`, `readSmmuv3LogInto`), and a
+   * pair's QEMU side as event batches grouped by the aligner (`itemsOf`), where it is otherwise
+   * grouped as the queue emits it and kept as numbers (qemu-items.ts), and a guest trace ingested on
+   * its own through its queue's event objects, where it is otherwise read straight into the columns
+   * (`readGuestInto`). The output is the same; for tests of those fast paths.
    */
   readonly eventObjects?: boolean;
   /**
@@ -350,13 +349,7 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const kept = items ? (arch === 'vtd' ? new QemuVtdItems() : new QemuSmmuv3Items()) : undefined;
   const stream = aligner
     ? kept
-      ? aligner.mergeItems(
-          kept instanceof QemuVtdItems
-            ? qemuVtdItems(qemu!.file, qd!, kept, opts.progress)
-            : qemuSmmuv3Items(qemu!.file, qd!, kept, opts.progress),
-          kept,
-          g!,
-        )
+      ? aligner.mergeItems(qemuItems(qemu!.file, qd!, kept, opts.progress), kept, g!)
       : aligner.merge(q!, g!)
     : (q ?? g);
   try {

@@ -35,7 +35,7 @@ import { readLineChunks, type LineChunk } from '../lines.js';
 import { InputFault, type InputError } from '../result.js';
 import { workerScript } from '../worker-job.js';
 import { decodeEvents, type Wire } from './event-wire.js';
-import type { QemuSmmuv3Items, QemuVtdItems } from './qemu-items.js';
+import { QemuVtdItems, type QemuSmmuv3Items } from './qemu-items.js';
 import { BatchOrder, replayRows, type RowBatch } from './row-wire.js';
 
 /**
@@ -52,24 +52,16 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
 }
 
 /**
- * A VT-d QEMU log as the aligner's items (qemu-items.ts), a block of lines at a time: the pair's
- * QEMU side, read like `qemuEvents` but grouped as the queue emits its events.
+ * A QEMU log as the aligner's items (qemu-items.ts: the side of its architecture), a block of lines
+ * at a time: the pair's QEMU side, read like `qemuEvents` but grouped as the queue emits its events.
  */
-export async function* qemuVtdItems(file: string, diag: Diagnostics, rows: QemuVtdItems, progress?: Progress): AsyncGenerator<number[]> {
-  const q = new VtdQemuQueue(diag, { details: false, rows });
-  for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
-  q.end();
-  yield [...rows.takeItems(), ...rows.rest()];
-}
-
-/** An SMMUv3 QEMU log as the aligner's items (qemu-items.ts), as `qemuVtdItems` reads a VT-d one. */
-export async function* qemuSmmuv3Items(
+export async function* qemuItems(
   file: string,
   diag: Diagnostics,
-  rows: QemuSmmuv3Items,
+  rows: QemuVtdItems | QemuSmmuv3Items,
   progress?: Progress,
 ): AsyncGenerator<number[]> {
-  const q = new Smmuv3QemuQueue(diag, { rows });
+  const q = rows instanceof QemuVtdItems ? new VtdQemuQueue(diag, { details: false, rows }) : new Smmuv3QemuQueue(diag, { rows });
   for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
   q.end();
   yield [...rows.takeItems(), ...rows.rest()];
