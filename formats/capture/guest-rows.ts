@@ -1,5 +1,6 @@
 // Where a guest queue reader's rows go when a guest trace is ingested on its own
-// (formats/ingest/assemble.ts TraceAssembler): each command and doorbell as plain numbers, the
+// (formats/ingest/assemble.ts TraceAssembler) or as a pair's side (formats/ingest/guest-items.ts,
+// what the aligner compares): each command and doorbell as plain numbers, the
 // words as 32-bit halves and the time and CPU as a Stamp, so the common line makes no event object,
 // BigInt or string (guest-vtd.ts GuestVtdRows, guest-smmuv3.ts GuestSmmuv3Rows). The rows are those
 // the queues' event objects (GuestVtdQueue, GuestSmmuv3Queue) make, field for field.

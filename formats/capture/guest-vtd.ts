@@ -167,7 +167,8 @@ export class GuestVtdQueue extends QueueReader {
  * GuestVtdQueue's submissions and rows, written from numbers (guest-rows.ts): a guest trace
  * ingested on its own. Lines read by a numeric GuestByteScanner (`words`, `halves`) make no object,
  * BigInt or string; lines read as text are parsed as GuestVtdQueue parses them. Every submission
- * gets its inferred wait and doorbell (no `descriptorsOnly`: a pair's guest side is GuestVtdQueue's).
+ * gets its inferred wait and doorbell; a pair's guest side (formats/ingest/guest-items.ts) keeps
+ * what the aligner compares of them (GuestVtdQueue's `descriptorsOnly` is the event path's).
  */
 export class GuestVtdRows {
   private readonly cursor: RingCursor;

@@ -72,14 +72,14 @@ export type PairOut = CaptureEvent | number;
 
 /**
  * The QEMU side's items as the aligner reads them (each an alignable command with the events
- * before it, or the events after the last one): objects (`Item`, ObjectItems) or positions in a
- * buffer of numbers (qemu-items.ts).
+ * before it, or the events after the last one), against the guest's commands `G`: objects (`Item`
+ * and CmdEvent, ObjectItems) or positions in buffers of numbers (qemu-items.ts, guest-items.ts).
  */
-export interface QemuItems<I> {
+export interface QemuItems<I, G> {
   /** Does the item end in a command (else it is the events after the last one)? */
   hasCommand(i: I): boolean;
   /** Does its command agree with the guest's `g` on every bit both know (`sameCommand`)? */
-  same(i: I, g: CmdEvent): boolean;
+  same(i: I, g: G): boolean;
   /** Its command as an event object (for the report's words and names: rare). */
   event(i: I): CmdEvent;
   /** Are the type bits of its command unknown (no `vtd_inv_desc` line)? */
@@ -87,13 +87,39 @@ export interface QemuItems<I> {
   /** Hands on its events before the command. */
   emitPre(i: I, out: PairOut[]): void;
   /** Hands on its events and its command merged with the guest's `g` (`mergeCommand`). */
-  emitMerged(i: I, g: CmdEvent, out: PairOut[]): void;
+  emitMerged(i: I, g: G, out: PairOut[]): void;
   /** Hands on its events and its command, QEMU's alone. */
   emitOnly(i: I, out: PairOut[]): void;
 }
 
+/**
+ * The guest side's alignable commands as the aligner reads them: event objects (ObjectGuest) or
+ * positions in a buffer of numbers (guest-items.ts). Each is handed to `done` once the aligner has
+ * paired it or given it up, in order.
+ */
+export interface GuestCommands<G> {
+  /** Its command as an event object (the report's words and names: rare). */
+  event(g: G): CmdEvent;
+  /** Are its opcode/type bits unknown? */
+  opUnknown(g: G): boolean;
+  /** The aligner is done with it, and with every command before it. */
+  done(g: G): void;
+}
+
+/** Guest commands as objects (`guestCommands`). */
+class ObjectGuest implements GuestCommands<CmdEvent> {
+  constructor(private readonly opcodeUnknown: (c: CmdEvent) => boolean) {}
+  event(g: CmdEvent): CmdEvent {
+    return g;
+  }
+  opUnknown(g: CmdEvent): boolean {
+    return this.opcodeUnknown(g);
+  }
+  done(_g: CmdEvent): void {}
+}
+
 /** Items as objects (`itemsOf`). */
-class ObjectItems implements QemuItems<Item> {
+class ObjectItems implements QemuItems<Item, CmdEvent> {
   constructor(private readonly opcodeUnknown: (c: CmdEvent) => boolean) {}
   hasCommand(i: Item): boolean {
     return i.cmd !== undefined;
@@ -273,7 +299,7 @@ export class Aligner {
   private alignable = (c: CmdEvent): boolean => this.arch !== 'vtd' || !isVtdWait(c);
 
   /** Are the opcode/type bits of a command unknown (no source could tell them)? */
-  private opUnknown(c: CmdEvent): boolean {
+  opUnknown(c: CmdEvent): boolean {
     // A command that knows every bit (most) is answered without a BigInt.
     return c.known !== undefined && (c.known[0] & this.opcodeMask) !== this.opcodeMask;
   }
@@ -293,17 +319,28 @@ export class Aligner {
   /** The merged event stream, in batches. `report` is complete when the stream ends. */
   merge(qemu: AsyncIterable<CaptureEvent[]>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<CaptureEvent[]> {
     // itemsOf's items carry their events as objects: no position reaches the output.
-    const side = new ObjectItems((c) => this.opUnknown(c));
-    return this.mergeItems(itemsOf(qemu, this.alignable), side, guest) as AsyncGenerator<CaptureEvent[]>;
+    const opUnknown = (c: CmdEvent) => this.opUnknown(c);
+    return this.mergeItems(
+      itemsOf(qemu, this.alignable),
+      new ObjectItems(opUnknown),
+      guestCommands(guest, this.alignable),
+      new ObjectGuest(opUnknown),
+    ) as AsyncGenerator<CaptureEvent[]>;
   }
 
   /**
    * `merge` of a QEMU side already grouped into items (each command this aligner aligns with the
-   * events before it), read through `side` (qemu-items.ts: positions in a buffer of numbers).
+   * events before it), read through `side` (qemu-items.ts: positions in a buffer of numbers), and
+   * a guest side of the commands it aligns, read through `gside` (guest-items.ts: the same).
    */
-  async *mergeItems<I>(qemu: AsyncIterable<I[]>, side: QemuItems<I>, guest: AsyncIterable<CaptureEvent[]>): AsyncGenerator<PairOut[]> {
+  async *mergeItems<I, G>(
+    qemu: AsyncIterable<I[]>,
+    side: QemuItems<I, G>,
+    guest: AsyncIterable<G[]>,
+    gside: GuestCommands<G>,
+  ): AsyncGenerator<PairOut[]> {
     const Q = new Ahead(qemu[Symbol.asyncIterator]());
-    const G = new Ahead(guestCommands(guest, this.alignable)[Symbol.asyncIterator]());
+    const G = new Ahead(guest[Symbol.asyncIterator]());
     let out: PairOut[] = [];
     let synced = false;
     let lost = false;
@@ -312,7 +349,7 @@ export class Aligner {
         yield out;
         out = [];
       }
-      if (synced && !lost && this.matchRun(side, Q, G, out)) continue;
+      if (synced && !lost && this.matchRun(side, gside, Q, G, out)) continue;
       if (!Q.has(1)) await Q.fill(1);
       if (!Q.has(1)) break;
       const qi = Q.at(0)!;
@@ -329,31 +366,31 @@ export class Aligner {
       if (!synced) {
         const s = await this.findSync(side, Q, G, START_SEARCH, 64);
         if (s === undefined) {
-          this.diverge(side, Q, G, `no common start: the guest's first command is not among QEMU's first ${START_SEARCH} commands`);
+          this.diverge(side, gside, Q, G, `no common start: the guest's first command is not among QEMU's first ${START_SEARCH} commands`);
           lost = true;
           continue;
         }
         for (let i = 0; i < s.i; i++) this.qemuOnly(side, Q.shift(), 'before', out);
-        for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
+        for (let j = 0; j < s.j; j++) this.guestOnly(gside, G.shift());
         synced = true;
         continue;
       }
       const g = G.at(0)!;
       if (side.same(qi, g)) {
-        this.pairFirst(side, Q, G, out);
+        this.pairFirst(side, gside, Q, G, out);
         continue;
       }
-      this.diverge(side, Q, G, `QEMU has ${this.describe(side.event(qi))}, the guest ${this.describe(g)}`);
+      this.diverge(side, gside, Q, G, `QEMU has ${this.describe(side.event(qi))}, the guest ${this.describe(gside.event(g))}`);
       const s = await this.findSync(side, Q, G, RESYNC_SEARCH, RESYNC_SEARCH);
       if (s === undefined) {
         lost = true;
         continue;
       }
       for (let i = 0; i < s.i; i++) this.qemuOnly(side, Q.shift(), 'unmatched', out);
-      for (let j = 0; j < s.j; j++) this.guestOnly(G.shift());
+      for (let j = 0; j < s.j; j++) this.guestOnly(gside, G.shift());
     }
     // QEMU ended first: what is left of the guest never reached the queue QEMU logged.
-    while (G.has(1) || (await G.fill(1)) > 0) this.guestOnly(G.shift());
+    while (G.has(1) || (await G.fill(1)) > 0) this.guestOnly(gside, G.shift());
     this.finishReport();
     yield out;
   }
@@ -365,32 +402,33 @@ export class Aligner {
    * Returns whether it paired any; it stops where the loop has more to do (a stream to read, an
    * item without a command, a mismatch).
    */
-  private matchRun<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, out: PairOut[]): boolean {
+  private matchRun<I, G>(side: QemuItems<I, G>, gside: GuestCommands<G>, Q: Ahead<I>, G: Ahead<G>, out: PairOut[]): boolean {
     let any = false;
     while (out.length < 1024 && Q.has(1) && G.has(1)) {
       const qi = Q.at(0)!;
       if (!side.hasCommand(qi)) break;
       const g = G.at(0)!;
       if (!side.same(qi, g)) break;
-      this.pairFirst(side, Q, G, out);
+      this.pairFirst(side, gside, Q, G, out);
       any = true;
     }
     return any;
   }
 
   /** The first items of both lookaheads agree: one merged command, counted (a QEMU op it did not know, resolved by the guest's). */
-  private pairFirst<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, out: PairOut[]): void {
+  private pairFirst<I, G>(side: QemuItems<I, G>, gside: GuestCommands<G>, Q: Ahead<I>, G: Ahead<G>, out: PairOut[]): void {
     const r = this.report;
     const qi = Q.shift();
     const g = G.shift();
     r.qemu_commands++;
     r.guest_commands++;
     r.matched++;
-    if (side.opUnknown(qi) && !this.opUnknown(g)) bump(r.resolved, this.opName(g));
+    if (side.opUnknown(qi) && !gside.opUnknown(g)) bump(r.resolved, this.opName(gside.event(g)));
     side.emitMerged(qi, g, out);
+    gside.done(g);
   }
 
-  private qemuOnly<I>(side: QemuItems<I>, item: I, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
+  private qemuOnly<I, G>(side: QemuItems<I, G>, item: I, where: 'before' | 'after' | 'unmatched', out: PairOut[]): void {
     if (!side.hasCommand(item)) return side.emitPre(item, out);
     const c = side.event(item);
     const r = this.report;
@@ -402,17 +440,18 @@ export class Aligner {
     side.emitOnly(item, out);
   }
 
-  private guestOnly(_g: CmdEvent): void {
+  private guestOnly<G>(gside: GuestCommands<G>, g: G): void {
     this.report.guest_commands++;
     this.report.guest_unmatched++;
+    gside.done(g);
   }
 
-  private diverge<I>(side: QemuItems<I>, Q: Ahead<I>, G: Ahead<CmdEvent>, message: string): void {
+  private diverge<I, G>(side: QemuItems<I, G>, gside: GuestCommands<G>, Q: Ahead<I>, G: Ahead<G>, message: string): void {
     const r = this.report;
     r.divergences++;
     if (r.first_divergence !== null) return;
     const q = Q.has(1) && side.hasCommand(Q.at(0)!) ? side.event(Q.at(0)!) : undefined;
-    const g = G.at(0);
+    const g = G.has(1) ? gside.event(G.at(0)!) : undefined;
     r.first_divergence = {
       after_matched: r.matched,
       qemu: q ? { ...where(q.at), slot: q.slot, command: this.describe(q) } : null,
@@ -425,10 +464,10 @@ export class Aligner {
    * The nearest (i, j), smallest i + j first, such that QEMU's commands from i and the guest's from
    * j agree for WINDOW commands (or up to the end of the shorter side).
    */
-  private async findSync<I>(
-    side: QemuItems<I>,
+  private async findSync<I, G>(
+    side: QemuItems<I, G>,
     Q: Ahead<I>,
-    G: Ahead<CmdEvent>,
+    G: Ahead<G>,
     maxQ: number,
     maxG: number,
   ): Promise<{ i: number; j: number } | undefined> {

@@ -27,6 +27,8 @@ import { TraceFileWriter, withVersion } from '../trace/file-writer.js';
 import type { Origin } from '../trace/fields.js';
 import { Aligner, type Agreement } from './align.js';
 import { QemuSmmuv3Items, QemuVtdItems } from './qemu-items.js';
+import { GuestKeptCommands } from './guest-items.js';
+import type { GuestRows } from '../capture/guest-rows.js';
 import { TraceAssembler, type Geometry } from './assemble.js';
 import { nameOrder } from './name-order.js';
 import { sniff, SIDE_OF, type Side } from './detect.js';
@@ -203,6 +205,13 @@ function guestEvents(
   );
 }
 
+/** The guest queue that writes its rows as numbers to `rows` (guest-rows.ts). */
+function guestRows(arch: Arch, diag: Diagnostics, rows: GuestRows, entries: number, opts: IngestOptions): GuestVtdRows | GuestSmmuv3Rows {
+  return arch === 'vtd'
+    ? new GuestVtdRows(diag, rows, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+    : new GuestSmmuv3Rows(diag, rows, { entries });
+}
+
 /**
  * A guest trace ingested on its own, read straight into the trace's columns: a numeric byte
  * scanner (guest-bytes.ts) and the queue's rows as numbers (guest-rows.ts), no event object,
@@ -219,16 +228,40 @@ async function readGuestInto(
   opts: IngestOptions,
   asm: TraceAssembler,
 ): Promise<void> {
-  const q =
-    arch === 'vtd'
-      ? new GuestVtdRows(diag, asm, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
-      : new GuestSmmuv3Rows(diag, asm, { entries });
+  const q = guestRows(arch, diag, asm, entries, opts);
   // The per-line loop is a function of its own (see guestBatches).
   const feed = (lines: GuestItem[]): void => {
     for (const g of lines) q.feed(g);
   };
   for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true))) feed(lines);
   q.end();
+}
+
+/**
+ * The guest side of a pair as numbers: the rows `readGuestInto` writes go to `kept` (guest-items.ts),
+ * which keeps the commands the aligner aligns; the positions of a block's commands per block.
+ */
+async function* guestKept(
+  file: string,
+  kind: GuestKind,
+  arch: Arch,
+  diag: Diagnostics,
+  facts: GuestFacts,
+  entries: number,
+  opts: IngestOptions,
+  kept: GuestKeptCommands,
+): AsyncGenerator<number[]> {
+  const q = guestRows(arch, diag, kept, entries, opts);
+  // The per-line loop is a function of its own (see guestBatches).
+  const feed = (lines: GuestItem[]): void => {
+    for (const g of lines) q.feed(g);
+  };
+  for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true), PAIRED_GUEST_BLOCK)) {
+    feed(lines);
+    yield kept.take();
+  }
+  q.end();
+  yield kept.take();
 }
 
 /**
@@ -327,8 +360,12 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
   // A guest trace ingested on its own is read straight into the trace's columns (readGuestInto).
   const guestDirect = guest !== undefined && !qemu && opts.eventObjects !== true;
+  // A pair's guest side goes to the aligner as numbers too (guest-items.ts), unless eventObjects.
+  const items = aligner !== undefined && opts.eventObjects !== true;
   const g =
-    guest && !guestDirect ? guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined) : undefined;
+    guest && !guestDirect && !items
+      ? guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined)
+      : undefined;
   // A VT-d log ingested on its own is read straight into the trace's columns (one pass, no event
   // objects: qemu-side.ts readVtdLogInto), a large one in two stages (a worker thread reads, scans
   // and runs the queue; this one writes: readVtdLogPipelined). Another log ingested on its own is
@@ -343,13 +380,19 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const pipelined = direct && arch === 'vtd' && pipeline === 'worker';
   const read = worker ? qemuEventsInWorker : qemuEvents;
   // A pair's QEMU side goes to the aligner already grouped into its items (qemu-items.ts).
-  const items = aligner !== undefined && opts.eventObjects !== true;
   const q = qemu && !direct && !items ? read(qemu.file, arch, qd!, opts.progress) : undefined;
-  // Its waits, doorbells and acks stay numbers in `kept` until the aligner's output reaches them.
-  const kept = items ? (arch === 'vtd' ? new QemuVtdItems() : new QemuSmmuv3Items()) : undefined;
+  // Its waits, doorbells and acks stay numbers in `kept` until the aligner's output reaches them;
+  // the guest's commands stay numbers in `gkept` until the aligner has paired them.
+  const gkept = items ? new GuestKeptCommands(arch) : undefined;
+  const kept = gkept ? (arch === 'vtd' ? new QemuVtdItems(gkept) : new QemuSmmuv3Items(gkept)) : undefined;
   const stream = aligner
     ? kept
-      ? aligner.mergeItems(qemuItems(qemu!.file, qd!, kept, opts.progress), kept, g!)
+      ? aligner.mergeItems(
+          qemuItems(qemu!.file, qd!, kept, opts.progress),
+          kept,
+          guestKept(guest!.file, gkind!, arch, gd!, facts, geometry.entries, opts, gkept!),
+          gkept!,
+        )
       : aligner.merge(q!, g!)
     : (q ?? g);
   try {

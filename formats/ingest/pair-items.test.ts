@@ -1,9 +1,11 @@
 // A pair's QEMU side is grouped into the aligner's items as its queue emits them (qemu-items.ts,
-// `Aligner.mergeItems`). That is a fast path of reading it as event batches grouped by the aligner
-// (`itemsOf`, the `eventObjects` option): on every bundled pair of both architectures, and on pairs
-// whose sides do not match (a descriptor or command list lost or doubled, the guest of another
-// run, QEMU commands of unknown type), both give the same trace bytes, the same summary (agreement
-// report, warnings in order) and the same errors.
+// `Aligner.mergeItems`), and its guest side's commands are kept as numbers (guest-items.ts). That
+// is a fast path of reading both as event batches (`itemsOf`, `guestCommands`, the `eventObjects`
+// option): on every bundled pair of both architectures, and on pairs whose sides do not match (a
+// descriptor or command list lost or doubled, the guest of another run, QEMU commands of unknown
+// type, guest lines that are waits, unrecorded commands, cut short, malformed or read as text),
+// both give the same trace bytes, the same summary (agreement report, warnings in order) and the
+// same errors.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -97,6 +99,40 @@ describe.skipIf(!haveCaptures)('a VT-d pair: QEMU side as items = as event batch
     expect(strict).toMatch(new RegExp(`garbled\\.log:${d[20]! + 1}: `));
     expect(await fault(p, guest, true)).toBe(strict);
   }, 120_000);
+
+  it("the guest's own wait, a block read as text, a malformed qi_submit: the same rows; under --strict the same error", async () => {
+    const qemu = capture('qemu-vtd-legacy-lazy.log.gz');
+    const g = lines('guest-vtd-legacy-lazy.txt.gz');
+    const qi = indexes(g, /qi_submit:/);
+    // A wait descriptor Linux traced (as a PRQ drain submits one, spec/vtd.md §7): in the submission
+    // of the descriptor before it, and not compared (waits come from QEMU).
+    const wait = g[qi[10]!]!.replace(/qi_submit: .*/, 'qi_submit: inv_wait dmar0: 0x25 0x1000 0x0 0x0');
+    // A qi_submit whose first word is not a number, later on.
+    const bad = g[qi[80]!]!.replace(/dmar0: 0x[0-9a-f]+/, 'dmar0: 0xzz');
+    // A carriage return inside a line: the text parser's `.` refuses it, so the lines of its block
+    // (qi_submit ones among them) are read as text, not from their bytes (guest-bytes.ts `usable`).
+    const cr = g[qi[40]!]!.replace('qi_submit:', 'qi_\rsubmit:');
+    const body = [
+      ...g.slice(0, qi[10]! + 1),
+      wait,
+      ...g.slice(qi[10]! + 1, qi[40]),
+      cr,
+      ...g.slice(qi[40], qi[80]),
+      bad,
+      ...g.slice(qi[80]! + 1),
+    ];
+    const p = put('guest-own.txt', body);
+    const s = await both(qemu, p);
+    // Every qi_submit line of the capture is an event line (the malformed one too), and so is the
+    // wait: one more. The wait is not compared and the malformed line is skipped, as is the added
+    // line with a carriage return (not an ftrace line): the guest lacks qi[80]'s descriptor, so
+    // the sides differ there once and agree again after it.
+    expect(s.sources![1]!.events.qi_submit).toBe(qi.length + 1);
+    expect(s.skipped!.malformed_lines).toBe(2);
+    expect(s.agreement).toMatchObject({ agree: false, divergences: 1, guest_commands: qi.length - 1 });
+    const strict = await fault(qemu, p, false);
+    expect(await fault(qemu, p, true)).toBe(strict);
+  }, 120_000);
 });
 
 describe.skipIf(!haveCaptures)('an SMMUv3 pair: QEMU side as items = as event batches', () => {
@@ -153,5 +189,24 @@ describe.skipIf(!haveCaptures)('an SMMUv3 pair: QEMU side as items = as event ba
     const strict = await fault(p, guest, false);
     expect(strict).toMatch(new RegExp(`smmu-garbled\\.log:${c[30]! + 1}: `));
     expect(await fault(p, guest, true)).toBe(strict);
+  }, 120_000);
+
+  it('guest command lists with unrecorded commands, without their CMD_SYNC, cut short: the same rows; under --strict the same error', async () => {
+    const qemu = capture('qemu-smmuv3-lazy.log.gz');
+    const g = lines('guest-smmuv3-lazy.txt.gz');
+    const lists = indexes(g, /cmdlist:.* n=1 sync=1 /);
+    // n=6: the kprobe records 4 pairs (c0..c3), so c1..c3 (whatever memory follows the array) are
+    // taken as commands and 2 more are unrecorded (nothing known of them: fixed commands).
+    g[lists[10]!] = g[lists[10]!]!.replace(' n=1 ', ' n=6 ');
+    g[lists[20]!] = g[lists[20]!]!.replace(' sync=1 ', ' sync=0 ');
+    // the last recorded pair missing: fewer pairs than the first line's
+    g[lists[30]!] = g[lists[30]!]!.replace(/ c3_0=\S+ c3_1=\S+$/, '');
+    const p = put('smmu-guest-own.txt', g);
+    const s = await both(qemu, p);
+    expect(s.skipped!.malformed_lines).toBe(1);
+    expect(s.agreement!.agree).toBe(false);
+    const strict = await fault(qemu, p, false);
+    expect(strict).toMatch(new RegExp(`smmu-guest-own\\.txt:${lists[30]! + 1}: .*cut short`));
+    expect(await fault(qemu, p, true)).toBe(strict);
   }, 120_000);
 });

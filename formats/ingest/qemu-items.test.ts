@@ -3,13 +3,16 @@
 // the same calls, in the same order, an item merged with a guest command being the object
 // mergeCommand makes of the two, however far the replay lags behind the reading: the buffer both
 // grows (a long lag, as when the aligner looks 64 K commands ahead for the guest's first one) and
-// drops what was replayed (a short lag).
+// drops what was replayed (a short lag). The guest's commands are kept as numbers too
+// (guest-items.ts), made here from the same objects.
 import { describe, expect, it } from 'vitest';
 import { ALL, type CaptureEvent, type CmdEvent, type GeometryEvent } from '../capture/events.js';
 import { isVtdWait } from '../capture/guest-vtd.js';
 import { EventRows, NO_WRAP, type QueueRows } from '../capture/queue-rows.js';
 import { Stamp } from '../capture/stamp.js';
+import { halvesOf } from '../arrow/fixed-columns.js';
 import { mergeCommand, sameCommand, type PairOut } from './align.js';
+import { GuestKeptCommands } from './guest-items.js';
 import { QemuVtdItems } from './qemu-items.js';
 
 const FILE = 'qemu.log';
@@ -67,9 +70,27 @@ function guestFor(i: number, q: CmdEvent): CmdEvent | undefined {
   };
 }
 
+/**
+ * The guest command `g` kept in `kept` as a guest queue's rows give it (a fully known one as its
+ * halves, one with `known` as a fixed command): its position.
+ */
+function guestAt(kept: GuestKeptCommands, g: CmdEvent): number {
+  const t = new Stamp();
+  t.set(g.cpu, true, 0, Number(g.ts_ns));
+  if (g.known === undefined) {
+    const h = new Uint32Array(8);
+    halvesOf(g.words, h);
+    kept.guestCommand(g.slot, g.wrap!, h, 0, g.words.length, g.at.file, g.at.line, t);
+  } else kept.fixedCommand(g.slot, g.wrap!, g.words, g.known, false, g.at.file, g.at.line, t);
+  const [p, ...more] = kept.take();
+  expect(more).toEqual([]);
+  return p!;
+}
+
 /** The events as the aligner hands them on, each item merged (guestFor) or QEMU's alone. */
 function replayed(steps: number, lag: number): CaptureEvent[] {
-  const items = new QemuVtdItems();
+  const guest = new GuestKeptCommands('vtd');
+  const items = new QemuVtdItems(guest);
   const rows = new EventRows();
   const out: CaptureEvent[] = [];
   const pending: number[] = [];
@@ -79,8 +100,13 @@ function replayed(steps: number, lag: number): CaptureEvent[] {
       const it = pending.shift()!;
       const o: PairOut[] = [];
       const g = items.hasCommand(it) ? guestFor(n++, items.event(it)) : undefined;
-      if (g !== undefined) items.emitMerged(it, g, o);
-      else items.emitOnly(it, o);
+      if (g !== undefined) {
+        const gp = guestAt(guest, g);
+        // kept as given (what the aligner's report would print of it)
+        expect(guest.event(gp)).toEqual(g);
+        items.emitMerged(it, gp, o);
+        guest.done(gp);
+      } else items.emitOnly(it, o);
       for (const e of o) {
         if (typeof e === 'number') {
           items.replay(e, rows);
@@ -119,7 +145,7 @@ describe('QemuVtdItems', () => {
   });
 
   it('gives only alignable commands as items, and nothing after the last one unless events follow it', () => {
-    const items = new QemuVtdItems();
+    const items = new QemuVtdItems(new GuestKeptCommands('vtd'));
     feed(items, 3);
     const its = items.takeItems();
     // 3 IOTLB commands align (positions 0, 4, 7 among the 10 events: the ack of step 0 is the fourth).
@@ -130,7 +156,8 @@ describe('QemuVtdItems', () => {
   });
 
   it('compares an item with a guest command as sameCommand does', () => {
-    const items = new QemuVtdItems();
+    const guest = new GuestKeptCommands('vtd');
+    const items = new QemuVtdItems(guest);
     feed(items, 40);
     for (const [i, p] of items.takeItems().entries()) {
       const q = items.event(p);
@@ -138,8 +165,8 @@ describe('QemuVtdItems', () => {
       const words = [...g.words];
       words[i % 2] = words[i % 2]! ^ (1n << BigInt(i % 64));
       const other = { ...g, words };
-      expect(items.same(p, g)).toBe(sameCommand(q, g));
-      expect(items.same(p, other)).toBe(sameCommand(q, other));
+      expect(items.same(p, guestAt(guest, g))).toBe(sameCommand(q, g));
+      expect(items.same(p, guestAt(guest, other))).toBe(sameCommand(q, other));
       expect(items.opUnknown(p)).toBe(q.known !== undefined);
     }
   });

@@ -21,6 +21,7 @@ import { Stamp } from '../capture/stamp.js';
 import { opcodeMaskOf } from '../codecs.js';
 import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import { mergeCommand, sameCommand, type PairOut, type QemuItems } from './align.js';
+import { G_ALL_KNOWN, G_CPU, G_HALVES, G_KNOWN, G_WORDS, NO_CPU, type GuestKeptCommands } from './guest-items.js';
 
 /** What a buffered event is. */
 const CMD = 0; // a command that does not align (a VT-d wait)
@@ -46,19 +47,13 @@ const KNOWN = HALVES + 4;
 /** `tid` of a line that printed none (Stamp's undefined). */
 const NO_TID = -1;
 
-/** A guest word's 32-bit halves, read through a typed array (no BigInt made). */
-const WORD = new BigUint64Array(1);
-const HALF = new Uint32Array(WORD.buffer);
-const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-const HI = 1 - LO;
-
 /**
  * The buffer of one side's QEMU events: an item is the position of its command in the buffer; the
  * events after the last command are the item `~end` (negative). Queue row calls go in, positions
  * and the assembler's row calls come out. The commands (what is kept of one, how it compares with
  * the guest's and merges) are the subclass's.
  */
-abstract class QemuKeptItems implements QueueRows, QemuItems<number> {
+abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
   /** A command's `detail` is not kept. */
   readonly readsDetail = false;
   private items: number[] = [];
@@ -79,6 +74,9 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number> {
   /** Makes an item's command as an object (`event`: rare). */
   protected readonly objects = new EventRows();
 
+  /** `guest`: the commands the items are compared with and merged with (positions in it). */
+  constructor(protected readonly guest: GuestKeptCommands) {}
+
   abstract command(
     slot: number,
     wrap: number,
@@ -92,10 +90,10 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number> {
     detail: unknown,
   ): void;
   abstract unknownCommand(slot: number, wrap: number, file: string, line: number, t: Stamp, detail: unknown): void;
-  abstract same(p: number, g: CmdEvent): boolean;
+  abstract same(p: number, g: number): boolean;
   abstract event(p: number): CmdEvent;
   abstract opUnknown(p: number): boolean;
-  abstract emitMerged(p: number, g: CmdEvent, out: PairOut[]): void;
+  abstract emitMerged(p: number, g: number, out: PairOut[]): void;
   /** Writes the command kept at index `i` (of `kind`: CMD, ALIGN or MERGED) to `rows`, its stamp set. */
   protected abstract replayCommand(kind: number, i: number, slot: number, wrap: number, line: number, rows: KnownPairRows): void;
 
@@ -277,17 +275,18 @@ export class QemuVtdItems extends QemuKeptItems {
   }
 
   /** `sameCommand` of the item's command and the guest's, from the numbers. */
-  same(p: number, g: CmdEvent): boolean {
-    if (g.known !== undefined) return sameCommand(this.event(p), g);
+  same(p: number, g: number): boolean {
+    const G = this.guest;
+    const gb = G.buf;
+    const gh = G.index(g);
+    if (gb[gh + G_ALL_KNOWN] !== 1) return sameCommand(this.event(p), G.event(g));
     const b = this.buf;
     const i = (p - this.base) * STRIDE;
     // No type bit known: nothing to compare.
     if (b[i] === UNKNOWN) return true;
     const h = i + HALVES;
-    WORD[0] = g.words[0] ?? 0n;
-    if (HALF[LO] !== b[h] || HALF[HI] !== b[h + 1]) return false;
-    WORD[0] = g.words[1] ?? 0n;
-    return HALF[LO] === b[h + 2] && HALF[HI] === b[h + 3];
+    for (let k = 0; k < 4; k++) if (b[h + k] !== gb[gh + G_HALVES + k]) return false;
+    return true;
   }
 
   event(p: number): CmdEvent {
@@ -314,25 +313,25 @@ export class QemuVtdItems extends QemuKeptItems {
    * further words, its CPU. A guest command that is not fully known or has more than four words
    * (never, from qi_submit) goes on as mergeCommand's object.
    */
-  emitMerged(p: number, g: CmdEvent, out: PairOut[]): void {
+  emitMerged(p: number, g: number, out: PairOut[]): void {
     const b = this.buf;
     const i = (p - this.base) * STRIDE;
-    const w = g.words;
-    if (g.known !== undefined || w.length > 4) {
-      out.push(p, mergeCommand(this.event(p), g));
+    const G = this.guest;
+    const gb = G.buf;
+    const gi = G.index(g);
+    if (gb[gi + G_ALL_KNOWN] !== 1) {
+      out.push(p, mergeCommand(this.event(p), G.event(g)));
       b[i] = SKIP;
       return;
     }
-    // QEMU's qw0/qw1 when it knows them (ALIGN), else the guest's; the further words the guest's.
+    // QEMU's qw0/qw1 when it knows them (ALIGN), else the guest's; the further words the guest's
+    // (zero past the guest's last: guest-items.ts keeps them so).
     const h = i + HALVES;
-    for (let k = b[i] === ALIGN ? 2 : 0; k < 4; k++) {
-      WORD[0] = w[k] ?? 0n;
-      b[h + 2 * k] = HALF[LO]!;
-      b[h + 2 * k + 1] = HALF[HI]!;
-    }
+    for (let k = b[i] === ALIGN ? 4 : 0; k < 8; k++) b[h + k] = gb[gi + G_HALVES + k]!;
     b[i] = MERGED;
-    b[i + WORDS] = Math.max(2, w.length);
-    if (g.cpu !== undefined) b[i + 4] = g.cpu;
+    b[i + WORDS] = Math.max(2, gb[gi + G_WORDS]!);
+    const cpu = gb[gi + G_CPU]!;
+    if (cpu !== NO_CPU) b[i + 4] = cpu;
     out.push(p + 1);
   }
 
@@ -341,13 +340,6 @@ export class QemuVtdItems extends QemuKeptItems {
     const b = this.buf;
     rows.commandOfHalves(slot, wrap, b, i + HALVES, b[i + WORDS]! | 0, kind === MERGED, this.file, line, this.stamp);
   }
-}
-
-/** A guest word and known mask as halves (all bits known: -1), into `h` at `at` (low, high). */
-function halvesInto(h: Int32Array, at: number, w: bigint): void {
-  WORD[0] = w;
-  h[at] = HALF[LO]! | 0;
-  h[at + 1] = HALF[HI]! | 0;
 }
 
 /**
@@ -360,12 +352,9 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
   /** The opcode bits of the first word (codec table), as halves. */
   private readonly opHi: number;
   private readonly opLo: number;
-  /** A guest command's words (w0 low, high, w1 low, high) and known bits, as halves. */
-  private readonly gw = new Int32Array(4);
-  private readonly gk = new Int32Array(4);
 
-  constructor() {
-    super();
+  constructor(guest: GuestKeptCommands) {
+    super(guest);
     const m = opcodeMaskOf('smmuv3');
     this.opHi = hi32(m) | 0;
     this.opLo = lo32(m) | 0;
@@ -417,25 +406,14 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
     this.commandKnown(slot, wrap, 0, 0, 0, 0, 0, 0, 0, 0, file, line, t, detail);
   }
 
-  /** The guest command's words and known bits as halves, into `gw` and `gk`. */
-  private guestHalves(g: CmdEvent): void {
-    halvesInto(this.gw, 0, g.words[0] ?? 0n);
-    halvesInto(this.gw, 2, g.words[1] ?? 0n);
-    if (g.known === undefined) this.gk.fill(-1);
-    else {
-      halvesInto(this.gk, 0, g.known[0]);
-      halvesInto(this.gk, 2, g.known[1]);
-    }
-  }
-
   /** `sameCommand` of the item's command and the guest's (both with known bits): on the bits both know. */
-  same(p: number, g: CmdEvent): boolean {
+  same(p: number, g: number): boolean {
     const b = this.buf;
     const i = (p - this.base) * STRIDE;
-    this.guestHalves(g);
-    const gw = this.gw;
-    const gk = this.gk;
-    for (let j = 0; j < 4; j++) if (((b[i + HALVES + j]! ^ gw[j]!) & b[i + KNOWN + j]! & gk[j]!) !== 0) return false;
+    const gb = this.guest.buf;
+    const gi = this.guest.index(g);
+    for (let j = 0; j < 4; j++)
+      if (((b[i + HALVES + j]! ^ gb[gi + G_HALVES + j]!) & b[i + KNOWN + j]! & gb[gi + G_KNOWN + j]!) !== 0) return false;
     return true;
   }
 
@@ -478,24 +456,26 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
    * the union; the guest's CPU (QEMU's thread when it has none). A guest command of more than two
    * words (never, from cmdlist) goes on as mergeCommand's object.
    */
-  emitMerged(p: number, g: CmdEvent, out: PairOut[]): void {
+  emitMerged(p: number, g: number, out: PairOut[]): void {
     const b = this.buf;
     const i = (p - this.base) * STRIDE;
-    if (g.words.length > 2) {
-      out.push(p, mergeCommand(this.event(p), g));
+    const G = this.guest;
+    const gb = G.buf;
+    const gi = G.index(g);
+    if (gb[gi + G_WORDS]! > 2) {
+      out.push(p, mergeCommand(this.event(p), G.event(g)));
       b[i] = SKIP;
       return;
     }
-    this.guestHalves(g);
-    const gw = this.gw;
-    const gk = this.gk;
     for (let j = 0; j < 4; j++) {
       const qk = b[i + KNOWN + j]! | 0;
-      b[i + HALVES + j] = ((b[i + HALVES + j]! & qk) | (gw[j]! & gk[j]! & ~qk)) >>> 0;
-      b[i + KNOWN + j] = qk | gk[j]!;
+      const gk = gb[gi + G_KNOWN + j]! | 0;
+      b[i + HALVES + j] = ((b[i + HALVES + j]! & qk) | (gb[gi + G_HALVES + j]! & gk & ~qk)) >>> 0;
+      b[i + KNOWN + j] = qk | gk;
     }
     b[i] = MERGED;
-    if (g.cpu !== undefined) b[i + 4] = g.cpu;
+    const cpu = gb[gi + G_CPU]!;
+    if (cpu !== NO_CPU) b[i + 4] = cpu;
     out.push(p + 1);
   }
 
