@@ -52,6 +52,15 @@ export async function* qemuEvents(file: string, arch: Arch, diag: Diagnostics, p
 }
 
 /**
+ * Bytes per block of a QEMU log read as a pair's side (`qemuItems`). A block's events stay in the
+ * items' buffer until the guest side's blocks catch up: 1 MiB of the VT-d log (~13,000 lines) kept
+ * up to ~7,000 of them, the buffer doubled four times to 2.2 MB and each doubling's first touch of
+ * fresh pages cost 1-7 ms. At 128 KiB it doubles twice, to 4,096 events (557 KB), and the VT-d pair
+ * took 0.43 s instead of 0.45 s (docs/ingest.md, "Twenty-fifth pass").
+ */
+const PAIRED_QEMU_BLOCK = 1 << 17;
+
+/**
  * A QEMU log as the aligner's items (qemu-items.ts: the side of its architecture), a block of lines
  * at a time: the pair's QEMU side, read like `qemuEvents` but grouped as the queue emits its events.
  */
@@ -62,7 +71,7 @@ export async function* qemuItems(
   progress?: Progress,
 ): AsyncGenerator<number[]> {
   const q = rows instanceof QemuVtdItems ? new VtdQemuQueue(diag, { details: false, rows }) : new Smmuv3QemuQueue(diag, { rows });
-  for await (const _ of qemuBlocks(file, q, diag, progress)) yield rows.takeItems();
+  for await (const _ of qemuBlocks(file, q, diag, progress, PAIRED_QEMU_BLOCK)) yield rows.takeItems();
   q.end();
   yield [...rows.takeItems(), ...rows.rest()];
 }
@@ -95,7 +104,13 @@ export async function readSmmuv3LogInto(file: string, rows: KnownRows, diag: Dia
  * register-mode scanner (no object per line) when the reader keeps no per-command detail (every
  * reader here); else an object-mode one.
  */
-async function* qemuBlocks(file: string, q: VtdQemuQueue | Smmuv3QemuQueue, diag: Diagnostics, progress?: Progress): AsyncGenerator<void> {
+async function* qemuBlocks(
+  file: string,
+  q: VtdQemuQueue | Smmuv3QemuQueue,
+  diag: Diagnostics,
+  progress?: Progress,
+  blockBytes?: number,
+): AsyncGenerator<void> {
   // The trace does not hold QEMU's per-descriptor detail events: the VT-d queue keeps none.
   const vtd = q instanceof VtdQemuQueue;
   const registers = vtd || q.registers;
@@ -135,7 +150,7 @@ async function* qemuBlocks(file: string, q: VtdQemuQueue | Smmuv3QemuQueue, diag
     }
   };
   // Nothing here keeps a block past the next: a plain log is read into reused buffers, read ahead.
-  for await (const c of readLineChunks(file, { reuse: true })) {
+  for await (const c of readLineChunks(file, { reuse: true, ...(blockBytes !== undefined ? { block: blockBytes } : {}) })) {
     block(c);
     scanner.takeCounts(seen);
     diag.lines = c.firstNo + c.count - 1;
