@@ -16,6 +16,7 @@ import { isVtdWait, isVtdWaitType } from '../capture/guest-vtd.js';
 import { Stamp } from '../capture/stamp.js';
 import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import type { GuestCommands } from './align.js';
+import { KeptRecords } from './kept-records.js';
 
 /**
  * Numbers per kept command: its word count, whether every bit is known (1) or `KNOWN` holds what is,
@@ -53,14 +54,8 @@ interface FixedHalves {
   halves: Float64Array;
 }
 
-export class GuestKeptCommands implements GuestRows, GuestCommands<number> {
-  /** Kept commands, GUEST_STRIDE numbers each; `base` is the position of the first. */
-  buf = new Float64Array(GUEST_STRIDE * 1024);
-  base = 0;
-  /** Position after the last command kept (absolute: it only grows). */
-  private end = 0;
-  /** Position up to which the aligner is done. */
-  private released = 0;
+/** The kept commands: KeptRecords of GUEST_STRIDE numbers; `firstLive`, the first the aligner is not done with. */
+export class GuestKeptCommands extends KeptRecords implements GuestRows, GuestCommands<number> {
   /** Positions kept since the last `take`. */
   private fresh: number[] = [];
   /** The file of the kept commands (one guest trace). */
@@ -71,15 +66,11 @@ export class GuestKeptCommands implements GuestRows, GuestCommands<number> {
   private fixed: FixedHalves | undefined;
 
   constructor(arch: Arch) {
+    super(GUEST_STRIDE);
     this.vtd = arch === 'vtd';
     const m = opcodeMaskOf(arch);
     this.opHi = hi32(m) | 0;
     this.opLo = lo32(m) | 0;
-  }
-
-  /** The index in `buf` of the command at position `p`. */
-  index(p: number): number {
-    return (p - this.base) * GUEST_STRIDE;
   }
 
   /** The positions kept since the last call, in order. */
@@ -142,8 +133,8 @@ export class GuestKeptCommands implements GuestRows, GuestCommands<number> {
   private keep(n: number, allKnown: number, inferred: number, slot: number, wrap: number, file: string, line: number, t: Stamp): number {
     if (this.end === this.base && this.file !== file) this.file = file;
     else if (this.file !== file) throw new Error(`internal: the pair's guest commands come from ${this.file} and ${file}`);
-    let i = (this.end - this.base) * GUEST_STRIDE;
-    if (i === this.buf.length) i = this.room();
+    this.fresh.push(this.end);
+    const i = this.add();
     const b = this.buf;
     b[i + G_WORDS] = n;
     b[i + G_ALL_KNOWN] = allKnown;
@@ -156,27 +147,13 @@ export class GuestKeptCommands implements GuestRows, GuestCommands<number> {
     b[i + TS_LO] = t.lo;
     // Words past n read as zero (`mergeCommand`'s `?? 0n`).
     for (let k = 2 * n; k < 8; k++) b[i + G_HALVES + k] = 0;
-    this.fresh.push(this.end++);
     return i;
-  }
-
-  /** Drops the commands the aligner is done with and, if that frees too little, doubles the buffer; the next index. */
-  private room(): number {
-    const live = this.end - this.released;
-    const from = (this.released - this.base) * GUEST_STRIDE;
-    if (live * 2 > this.end - this.base) {
-      const b = new Float64Array(this.buf.length * 2);
-      b.set(this.buf.subarray(from));
-      this.buf = b;
-    } else this.buf.copyWithin(0, from);
-    this.base = this.released;
-    return live * GUEST_STRIDE;
   }
 
   // The aligner's view (align.ts GuestCommands).
 
   done(p: number): void {
-    this.released = p + 1;
+    this.firstLive = p + 1;
   }
 
   opUnknown(p: number): boolean {

@@ -205,19 +205,40 @@ function guestEvents(
   );
 }
 
-/** The guest queue that writes its rows as numbers to `rows` (guest-rows.ts). */
-function guestRows(arch: Arch, diag: Diagnostics, rows: GuestRows, entries: number, opts: IngestOptions): GuestVtdRows | GuestSmmuv3Rows {
-  return arch === 'vtd'
-    ? new GuestVtdRows(diag, rows, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
-    : new GuestSmmuv3Rows(diag, rows, { entries });
+/**
+ * A guest trace read into its queue's rows as numbers (guest-rows.ts), to `rows`: a numeric byte
+ * scanner (guest-bytes.ts), no event object, BigInt or string per line on the common path
+ * (docs/ingest.md, "The guest side"); the rows, diagnostics and errors are those of `guestEvents`.
+ * Yields after each block of `block` bytes (lines.ts ReadLineOptions) and once more after the end.
+ */
+async function* guestRowBlocks(
+  file: string,
+  kind: GuestKind,
+  arch: Arch,
+  diag: Diagnostics,
+  facts: GuestFacts,
+  entries: number,
+  opts: IngestOptions,
+  rows: GuestRows,
+  block?: number,
+): AsyncGenerator<void> {
+  const q =
+    arch === 'vtd'
+      ? new GuestVtdRows(diag, rows, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
+      : new GuestSmmuv3Rows(diag, rows, { entries });
+  // The per-line loop is a function of its own (see guestBatches).
+  const feed = (lines: GuestItem[]): void => {
+    for (const g of lines) q.feed(g);
+  };
+  for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true), block)) {
+    feed(lines);
+    yield;
+  }
+  q.end();
+  yield;
 }
 
-/**
- * A guest trace ingested on its own, read straight into the trace's columns: a numeric byte
- * scanner (guest-bytes.ts) and the queue's rows as numbers (guest-rows.ts), no event object,
- * BigInt or string per line on the common path (docs/ingest.md, "The guest side"). The rows,
- * diagnostics and errors are those of `guestEvents` pushed into the assembler.
- */
+/** A guest trace ingested on its own, read straight into the trace's columns (`guestRowBlocks`). */
 async function readGuestInto(
   file: string,
   kind: GuestKind,
@@ -228,18 +249,12 @@ async function readGuestInto(
   opts: IngestOptions,
   asm: TraceAssembler,
 ): Promise<void> {
-  const q = guestRows(arch, diag, asm, entries, opts);
-  // The per-line loop is a function of its own (see guestBatches).
-  const feed = (lines: GuestItem[]): void => {
-    for (const g of lines) q.feed(g);
-  };
-  for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true))) feed(lines);
-  q.end();
+  for await (const _ of guestRowBlocks(file, kind, arch, diag, facts, entries, opts, asm));
 }
 
 /**
- * The guest side of a pair as numbers: the rows `readGuestInto` writes go to `kept` (guest-items.ts),
- * which keeps the commands the aligner aligns; the positions of a block's commands per block.
+ * The guest side of a pair as numbers: its rows (`guestRowBlocks`) go to `kept` (guest-items.ts),
+ * which keeps the commands the aligner aligns; the positions of each block's commands.
  */
 async function* guestKept(
   file: string,
@@ -251,17 +266,7 @@ async function* guestKept(
   opts: IngestOptions,
   kept: GuestKeptCommands,
 ): AsyncGenerator<number[]> {
-  const q = guestRows(arch, diag, kept, entries, opts);
-  // The per-line loop is a function of its own (see guestBatches).
-  const feed = (lines: GuestItem[]): void => {
-    for (const g of lines) q.feed(g);
-  };
-  for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true), PAIRED_GUEST_BLOCK)) {
-    feed(lines);
-    yield kept.take();
-  }
-  q.end();
-  yield kept.take();
+  for await (const _ of guestRowBlocks(file, kind, arch, diag, facts, entries, opts, kept, PAIRED_GUEST_BLOCK)) yield kept.take();
 }
 
 /**

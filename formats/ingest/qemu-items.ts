@@ -21,6 +21,7 @@ import { Stamp } from '../capture/stamp.js';
 import { opcodeMaskOf } from '../codecs.js';
 import { hi32, lo32 } from '../arrow/fixed-columns.js';
 import { mergeCommand, sameCommand, type PairOut, type QemuItems } from './align.js';
+import { KeptRecords } from './kept-records.js';
 import { G_ALL_KNOWN, G_CPU, G_HALVES, G_KNOWN, G_WORDS, NO_CPU, type GuestKeptCommands } from './guest-items.js';
 
 /** What a buffered event is. */
@@ -53,17 +54,12 @@ const NO_TID = -1;
  * and the assembler's row calls come out. The commands (what is kept of one, how it compares with
  * the guest's and merges) are the subclass's.
  */
-abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
+abstract class QemuKeptItems extends KeptRecords implements QueueRows, QemuItems<number, number> {
   /** A command's `detail` is not kept. */
   readonly readsDetail = false;
   private items: number[] = [];
-  /** Buffered events, STRIDE numbers each; `base` is the position of the first. */
-  protected buf = new Float64Array(STRIDE * 1024);
-  protected base = 0;
-  /** Position after the last event buffered (absolute: it only grows). */
-  private end = 0;
-  /** Position up to which `replay` has handed the events on. */
-  private done = 0;
+  // The buffered events: KeptRecords of STRIDE numbers; `firstLive`, the position up to which
+  // `replay` has handed them on.
   /** Position after the last item's command. */
   private mark = 0;
   /** The file of the buffered events (one QEMU log). */
@@ -75,7 +71,9 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
   protected readonly objects = new EventRows();
 
   /** `guest`: the commands the items are compared with and merged with (positions in it). */
-  constructor(protected readonly guest: GuestKeptCommands) {}
+  constructor(protected readonly guest: GuestKeptCommands) {
+    super(STRIDE);
+  }
 
   abstract command(
     slot: number,
@@ -131,8 +129,7 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
   ): number {
     if (this.end === this.base && this.file !== file) this.file = file;
     else if (this.file !== file) throw new Error(`internal: the pair's QEMU events come from ${this.file} and ${file}`);
-    let i = (this.end - this.base) * STRIDE;
-    if (i === this.buf.length) i = this.room();
+    const i = this.add();
     const b = this.buf;
     b[i] = kind;
     b[i + 1] = slot;
@@ -147,21 +144,7 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
     b[i + HALVES + 1] = w0hi;
     b[i + HALVES + 2] = w1lo;
     b[i + HALVES + 3] = w1hi;
-    this.end++;
     return i;
-  }
-
-  /** Drops the events replayed and, if that frees too little, doubles the buffer; the next index. */
-  private room(): number {
-    const live = this.end - this.done;
-    const from = (this.done - this.base) * STRIDE;
-    if (live * 2 > this.end - this.base) {
-      const b = new Float64Array(this.buf.length * 2);
-      b.set(this.buf.subarray(from));
-      this.buf = b;
-    } else this.buf.copyWithin(0, from);
-    this.base = this.done;
-    return live * STRIDE;
   }
 
   /** The items completed since the last call. */
@@ -211,8 +194,8 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
     const b = this.buf;
     const t = this.stamp;
     const file = this.file;
-    for (let p = this.done; p < to; p++) {
-      const i = (p - this.base) * STRIDE;
+    for (let p = this.firstLive; p < to; p++) {
+      const i = this.index(p);
       this.stampAt(i);
       // Integers again (stampAt).
       const slot = b[i + 1]! | 0;
@@ -241,7 +224,7 @@ abstract class QemuKeptItems implements QueueRows, QemuItems<number, number> {
           this.geometry.delete(p);
       }
     }
-    if (to > this.done) this.done = to;
+    if (to > this.firstLive) this.firstLive = to;
   }
 }
 
@@ -281,7 +264,7 @@ export class QemuVtdItems extends QemuKeptItems {
     const gh = G.index(g);
     if (gb[gh + G_ALL_KNOWN] !== 1) return sameCommand(this.event(p), G.event(g));
     const b = this.buf;
-    const i = (p - this.base) * STRIDE;
+    const i = this.index(p);
     // No type bit known: nothing to compare.
     if (b[i] === UNKNOWN) return true;
     const h = i + HALVES;
@@ -291,7 +274,7 @@ export class QemuVtdItems extends QemuKeptItems {
 
   event(p: number): CmdEvent {
     const b = this.buf;
-    const i = (p - this.base) * STRIDE;
+    const i = this.index(p);
     this.stampAt(i);
     const o = this.objects;
     const h = i + HALVES;
@@ -304,7 +287,7 @@ export class QemuVtdItems extends QemuKeptItems {
   }
 
   opUnknown(p: number): boolean {
-    return this.buf[(p - this.base) * STRIDE] === UNKNOWN;
+    return this.buf[this.index(p)] === UNKNOWN;
   }
 
   /**
@@ -315,7 +298,7 @@ export class QemuVtdItems extends QemuKeptItems {
    */
   emitMerged(p: number, g: number, out: PairOut[]): void {
     const b = this.buf;
-    const i = (p - this.base) * STRIDE;
+    const i = this.index(p);
     const G = this.guest;
     const gb = G.buf;
     const gi = G.index(g);
@@ -409,7 +392,7 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
   /** `sameCommand` of the item's command and the guest's (both with known bits): on the bits both know. */
   same(p: number, g: number): boolean {
     const b = this.buf;
-    const i = (p - this.base) * STRIDE;
+    const i = this.index(p);
     const gb = this.guest.buf;
     const gi = this.guest.index(g);
     for (let j = 0; j < 4; j++)
@@ -419,7 +402,7 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
 
   event(p: number): CmdEvent {
     const b = this.buf;
-    const i = (p - this.base) * STRIDE;
+    const i = this.index(p);
     this.stampAt(i);
     const h = i + HALVES;
     const k = i + KNOWN;
@@ -445,7 +428,7 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
 
   /** Are the opcode bits of its command not all known (aligner `opUnknown`)? */
   opUnknown(p: number): boolean {
-    const k = (p - this.base) * STRIDE + KNOWN;
+    const k = this.index(p) + KNOWN;
     const b = this.buf;
     return (b[k + 1]! & this.opHi) !== this.opHi || (b[k]! & this.opLo) !== this.opLo;
   }
@@ -458,7 +441,7 @@ export class QemuSmmuv3Items extends QemuKeptItems implements KnownRows {
    */
   emitMerged(p: number, g: number, out: PairOut[]): void {
     const b = this.buf;
-    const i = (p - this.base) * STRIDE;
+    const i = this.index(p);
     const G = this.guest;
     const gb = G.buf;
     const gi = G.index(g);
