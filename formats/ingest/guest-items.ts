@@ -162,24 +162,30 @@ export class GuestKeptCommands extends KeptRecords implements GuestRows, GuestCo
     return (b[k + 1]! & this.opHi) !== this.opHi || (b[k]! & this.opLo) !== this.opLo;
   }
 
-  /** The command as the event object the guest queue would have made (a wait's or a batch's). */
+  /**
+   * The command as the event object the guest queue would have made (a wait's or a batch's). Its
+   * integers go back to integers first (`| 0`): read from the Float64Array by unoptimized code they
+   * are heap numbers, and stored as such in a CmdEvent's `slot`, `wrap` or `cpu` or an `at`'s `line`
+   * they changed those fields to doubles in the shape every event object shares, and threw away
+   * the optimized code of both sides' readers (docs/ingest.md, twenty-fifth pass).
+   */
   event(p: number): CmdEvent {
     const b = this.buf;
     const i = this.index(p);
-    const n = b[i + G_WORDS]!;
+    const n = b[i + G_WORDS]! | 0;
     const words: bigint[] = [];
     for (let k = 0; k < n; k++) words.push(halvesWord(b, i + G_HALVES + 2 * k));
     const known = b[i + G_ALL_KNOWN] === 1 ? undefined : ([halvesWord(b, i + G_KNOWN), halvesWord(b, i + G_KNOWN + 2)] as const);
-    const cpu = b[i + G_CPU]!;
+    const cpu = b[i + G_CPU]! | 0;
     const t = new Stamp();
-    t.set(undefined, true, b[i + TS_HI]!, b[i + TS_LO]!);
+    t.set(undefined, true, b[i + TS_HI]! >>> 0, b[i + TS_LO]! >>> 0);
     return {
       kind: 'cmd',
-      slot: b[i + SLOT]!,
-      wrap: b[i + WRAP]!,
+      slot: b[i + SLOT]! | 0,
+      wrap: b[i + WRAP]! | 0,
       words,
       ...(known !== undefined ? { known } : {}),
-      at: { file: this.file, line: b[i + LINE]! },
+      at: { file: this.file, line: b[i + LINE]! | 0 },
       ts_ns: t.ts_ns,
       ...(cpu !== NO_CPU ? { cpu } : {}),
       ...(b[i + INFERRED] === 1 ? { inferred: true } : {}),
