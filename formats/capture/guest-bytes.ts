@@ -16,6 +16,7 @@ import type { CmdList } from './ftrace.js';
 import { QI_TYPE_NAMES } from './ftrace.js';
 import { ascii, hexVal, Interner, isDigit } from './line-bytes.js';
 import { lowBits } from './low-bits.js';
+import { DOUBLE_FIELD } from './stamp.js';
 
 /** An ftrace event line read from bytes; what the guest queues need, nothing more (no task name). */
 export interface ScannedFtrace {
@@ -267,7 +268,8 @@ export class GuestByteScanner {
         pid,
         cpu,
         flags,
-        ts,
+        // set below, as every field; a double from the start (stamp.ts DOUBLE_FIELD)
+        ts: DOUBLE_FIELD,
         event: '',
         qi,
         cmdlist,

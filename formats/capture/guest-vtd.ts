@@ -23,7 +23,7 @@ import type { ScannedFtrace } from './guest-bytes.js';
 import type { GuestItem } from './guest-trace.js';
 import { halvesOf } from '../arrow/fixed-columns.js';
 import { EventCounts, guestTime, outOfGap, stampAt, type GuestRows, type GuestTime } from './guest-rows.js';
-import { Stamp } from './stamp.js';
+import { DOUBLE_FIELD, Stamp } from './stamp.js';
 import { lowBits } from './low-bits.js';
 import { QueueReader } from './queue-reader.js';
 
@@ -177,7 +177,8 @@ export class GuestVtdRows {
   private cpu = 0;
   private pid = 0;
   private flags = '';
-  private lastTs: GuestTime = 0;
+  /** Read once a submission is open (`submit` sets it first); a double from the start (DOUBLE_FIELD). */
+  private lastTs: GuestTime = DOUBLE_FIELD;
   private lastLine = 0;
   private readonly t = new Stamp();
   /** Events of the scanned lines (added to `diag` at the end). */

@@ -45,6 +45,8 @@ const SLOT = 8;
 /** A HalfWordCache's first slot count, and the most keys it holds before it is emptied (slots: twice that, a power of two). */
 const FIRST_SLOTS = 256;
 const MAX_KEYS = 4096;
+/** What `slots` holds before its first table (the constructor). */
+const NO_SLOTS = new Uint32Array(0);
 
 /**
  * Values by a command's words read in place as 32-bit halves (a typed region of guest memory,
@@ -63,12 +65,23 @@ const MAX_KEYS = 4096;
  * keep empties it first.
  */
 export class HalfWordCache<T> {
-  private slots = new Uint32Array(FIRST_SLOTS * SLOT);
+  declare private slots: Uint32Array;
   /** Slot count − 1 (a power of two minus one). */
-  private mask = FIRST_SLOTS - 1;
+  declare private mask: number;
   /** Values by index, [0, count): dense, so the values of hot keys share a few lines. */
   private readonly values: (T | undefined)[] = [];
   private count = 0;
+
+  constructor() {
+    // `slots` and `mask` change when the cache grows, mid-run once it holds 128 keys: each is
+    // written a first value, then its own, so that V8 never takes it for a constant (a field
+    // written once is one, and the optimized code that relied on it, `find` inlined in the trace
+    // builder's row paths, was thrown away at the first growth: docs/ingest.md, twenty-fifth pass).
+    this.slots = NO_SLOTS;
+    this.mask = 0;
+    this.slots = new Uint32Array(FIRST_SLOTS * SLOT);
+    this.mask = FIRST_SLOTS - 1;
+  }
 
   /** The value kept for the `n` halves at `h[i]`, if any. */
   find(h: Uint32Array, i: number, n: number): T | undefined {

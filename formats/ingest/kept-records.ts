@@ -7,18 +7,28 @@
 
 /** Records a buffer holds at first. */
 const FIRST_RECORDS = 1024;
+/** What `buf` holds before its first records (the constructor). */
+const NO_RECORDS = new Float64Array(0);
 
 export abstract class KeptRecords {
   /** The records, `stride` numbers each; `base` is the position of the first. */
-  buf: Float64Array;
-  base = 0;
+  declare buf: Float64Array;
+  declare base: number;
   /** Position after the last record. */
   protected end = 0;
   /** Position of the first record still needed (those before it go at the next `room`). */
-  protected firstLive = 0;
+  declare protected firstLive: number;
 
   constructor(private readonly stride: number) {
+    // `buf`, `base` and `firstLive` change when records are dropped or the buffer grows, which
+    // may come first mid-run: each is written a first value, then its own, so that V8 never takes
+    // it for a constant. A field written once is one; optimized code that relied on it (`add`
+    // inlined in both sides' readers) was thrown away when it first changed (docs/ingest.md,
+    // twenty-fifth pass).
+    this.buf = NO_RECORDS;
+    this.base = this.firstLive = -1;
     this.buf = new Float64Array(stride * FIRST_RECORDS);
+    this.base = this.firstLive = 0;
   }
 
   /** The index in `buf` of the record at position `p`. */
