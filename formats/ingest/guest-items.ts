@@ -166,8 +166,8 @@ export class GuestKeptCommands extends KeptRecords implements GuestRows, GuestCo
    * The command as the event object the guest queue would have made (a wait's or a batch's). Its
    * integers go back to integers first (`| 0`): read from the Float64Array by unoptimized code they
    * are heap numbers, and stored as such in a CmdEvent's `slot`, `wrap` or `cpu` or an `at`'s `line`
-   * they changed those fields to doubles in the shape every event object shares, and threw away
-   * the optimized code of both sides' readers (docs/ingest.md, twenty-fifth pass).
+   * they changed those fields to doubles in the shapes the queues' event objects share (4 maps
+   * deprecated in the VT-d pair's run, `node --log-maps`; docs/ingest.md, twenty-fifth pass).
    */
   event(p: number): CmdEvent {
     const b = this.buf;
