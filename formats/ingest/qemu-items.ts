@@ -293,8 +293,8 @@ export class QemuVtdItems extends QemuKeptItems {
   /**
    * The item's command merged with the guest's `g` as `mergeCommand` merges them, written when
    * replayed: QEMU's qw0/qw1 (or the guest's, when QEMU could not tell the type), the guest's
-   * further words, its CPU. A guest command that is not fully known or has more than four words
-   * (never, from qi_submit) goes on as mergeCommand's object.
+   * further words, its CPU. A guest command that is not fully known (never, from qi_submit) goes on
+   * as mergeCommand's object; one of more than four words is never kept (guest-items.ts).
    */
   emitMerged(p: number, g: number, out: PairOut[]): void {
     const b = this.buf;
