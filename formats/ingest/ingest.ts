@@ -179,19 +179,25 @@ async function ingestJsonl(files: readonly string[], opts: IngestOptions): Promi
   }
 }
 
+/**
+ * A guest trace to read: its file and kind, the architecture, where its problems and its console's
+ * facts go, the queue size its slots run over, and the ingest's options.
+ */
+interface GuestRead {
+  readonly file: string;
+  readonly kind: GuestKind;
+  readonly arch: Arch;
+  readonly diag: Diagnostics;
+  readonly facts: GuestFacts;
+  readonly entries: number;
+  readonly opts: IngestOptions;
+}
+
 /** The guest side as batches of queue events. */
-function guestEvents(
-  file: string,
-  kind: GuestKind,
-  arch: Arch,
-  diag: Diagnostics,
-  facts: GuestFacts,
-  entries: number,
-  opts: IngestOptions,
-  paired: boolean,
-): AsyncGenerator<CaptureEvent[]> {
+function guestEvents(r: GuestRead, paired: boolean): AsyncGenerator<CaptureEvent[]> {
+  const { diag, entries, opts } = r;
   const q =
-    arch === 'vtd'
+    r.arch === 'vtd'
       ? new GuestVtdQueue(diag, {
           entries,
           ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}),
@@ -200,7 +206,7 @@ function guestEvents(
         })
       : new GuestSmmuv3Queue(diag, { entries });
   return guestBatches(
-    readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(), paired ? PAIRED_GUEST_BLOCK : undefined),
+    readGuestChunks(r.file, r.kind, diag, r.facts, opts.progress, new GuestByteScanner(), paired ? PAIRED_GUEST_BLOCK : undefined),
     q,
   );
 }
@@ -211,26 +217,17 @@ function guestEvents(
  * (docs/ingest.md, "The guest side"); the rows, diagnostics and errors are those of `guestEvents`.
  * Yields after each block of `block` bytes (lines.ts ReadLineOptions) and once more after the end.
  */
-async function* guestRowBlocks(
-  file: string,
-  kind: GuestKind,
-  arch: Arch,
-  diag: Diagnostics,
-  facts: GuestFacts,
-  entries: number,
-  opts: IngestOptions,
-  rows: GuestRows,
-  block?: number,
-): AsyncGenerator<void> {
+async function* guestRowBlocks(r: GuestRead, rows: GuestRows, block?: number): AsyncGenerator<void> {
+  const { diag, entries, opts } = r;
   const q =
-    arch === 'vtd'
+    r.arch === 'vtd'
       ? new GuestVtdRows(diag, rows, { entries, ...(opts.vtdBatchGapNs !== undefined ? { gapNs: opts.vtdBatchGapNs } : {}) })
       : new GuestSmmuv3Rows(diag, rows, { entries });
   // The per-line loop is a function of its own (see guestBatches).
   const feed = (lines: GuestItem[]): void => {
     for (const g of lines) q.feed(g);
   };
-  for await (const lines of readGuestChunks(file, kind, diag, facts, opts.progress, new GuestByteScanner(true), block)) {
+  for await (const lines of readGuestChunks(r.file, r.kind, diag, r.facts, opts.progress, new GuestByteScanner(true), block)) {
     feed(lines);
     yield;
   }
@@ -239,34 +236,16 @@ async function* guestRowBlocks(
 }
 
 /** A guest trace ingested on its own, read straight into the trace's columns (`guestRowBlocks`). */
-async function readGuestInto(
-  file: string,
-  kind: GuestKind,
-  arch: Arch,
-  diag: Diagnostics,
-  facts: GuestFacts,
-  entries: number,
-  opts: IngestOptions,
-  asm: TraceAssembler,
-): Promise<void> {
-  for await (const _ of guestRowBlocks(file, kind, arch, diag, facts, entries, opts, asm));
+async function readGuestInto(r: GuestRead, asm: TraceAssembler): Promise<void> {
+  for await (const _ of guestRowBlocks(r, asm));
 }
 
 /**
  * The guest side of a pair as numbers: its rows (`guestRowBlocks`) go to `kept` (guest-items.ts),
  * which keeps the commands the aligner aligns; the positions of each block's commands.
  */
-async function* guestKept(
-  file: string,
-  kind: GuestKind,
-  arch: Arch,
-  diag: Diagnostics,
-  facts: GuestFacts,
-  entries: number,
-  opts: IngestOptions,
-  kept: GuestKeptCommands,
-): AsyncGenerator<number[]> {
-  for await (const _ of guestRowBlocks(file, kind, arch, diag, facts, entries, opts, kept, PAIRED_GUEST_BLOCK)) yield kept.take();
+async function* guestKept(r: GuestRead, kept: GuestKeptCommands): AsyncGenerator<number[]> {
+  for await (const _ of guestRowBlocks(r, kept, PAIRED_GUEST_BLOCK)) yield kept.take();
 }
 
 /**
@@ -363,14 +342,12 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
     .map((i) => ({ file: basename(i.file), format: i.format, side: i.side as 'qemu' | 'guest' }));
   const asm = new TraceAssembler(opts.output, arch, qemu ? 'qemu' : 'guest', geometry, sources, opts.batchRows);
   const aligner = qemu && guest ? new Aligner(arch) : undefined;
+  const gread: GuestRead | undefined = guest && { file: guest.file, kind: gkind!, arch, diag: gd!, facts, entries: geometry.entries, opts };
   // A guest trace ingested on its own is read straight into the trace's columns (readGuestInto).
   const guestDirect = guest !== undefined && !qemu && opts.eventObjects !== true;
   // A pair's guest side goes to the aligner as numbers too (guest-items.ts), unless eventObjects.
   const items = aligner !== undefined && opts.eventObjects !== true;
-  const g =
-    guest && !guestDirect && !items
-      ? guestEvents(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, qemu !== undefined)
-      : undefined;
+  const g = guest && !guestDirect && !items ? guestEvents(gread!, qemu !== undefined) : undefined;
   // A VT-d log ingested on its own is read straight into the trace's columns (one pass, no event
   // objects: qemu-side.ts readVtdLogInto), a large one in two stages (a worker thread reads, scans
   // and runs the queue; this one writes: readVtdLogPipelined). Another log ingested on its own is
@@ -392,17 +369,12 @@ async function ingestCapture(qemu: Input | undefined, guest: Input | undefined, 
   const kept = gkept ? (arch === 'vtd' ? new QemuVtdItems(gkept) : new QemuSmmuv3Items(gkept)) : undefined;
   const stream = aligner
     ? kept
-      ? aligner.mergeItems(
-          qemuItems(qemu!.file, qd!, kept, opts.progress),
-          kept,
-          guestKept(guest!.file, gkind!, arch, gd!, facts, geometry.entries, opts, gkept!),
-          gkept!,
-        )
+      ? aligner.mergeItems(qemuItems(qemu!.file, qd!, kept, opts.progress), kept, guestKept(gread!, gkept!), gkept!)
       : aligner.merge(q!, g!)
     : (q ?? g);
   try {
     if (pipelined) await readVtdLogPipelined(qemu.file, asm, qd!, opts.progress, opts.pipelineOptions);
-    else if (guestDirect) await readGuestInto(guest.file, gkind!, arch, gd!, facts, geometry.entries, opts, asm);
+    else if (guestDirect) await readGuestInto(gread!, asm);
     else if (direct) await (arch === 'vtd' ? readVtdLogInto : readSmmuv3LogInto)(qemu.file, asm, qd!, opts.progress);
     else {
       // A number is a position in `kept` (only mergeItems hands those on). The per-event loop is
