@@ -130,7 +130,9 @@ describe.skipIf(!haveCaptures)('a VT-d pair: QEMU side as items = as event batch
     expect(s.sources![1]!.events.qi_submit).toBe(qi.length + 1);
     expect(s.skipped!.malformed_lines).toBe(2);
     expect(s.agreement).toMatchObject({ agree: false, divergences: 1, guest_commands: qi.length - 1 });
+    // --strict stops at the first: the line with a carriage return (after the wait: line qi[40] + 2)
     const strict = await fault(qemu, p, false);
+    expect(strict).toMatch(new RegExp(`guest-own\\.txt:${qi[40]! + 2}: `));
     expect(await fault(qemu, p, true)).toBe(strict);
   }, 120_000);
 });
