@@ -30,10 +30,10 @@ export function signed64(hi: number, lo: number): bigint {
 /**
  * A number that is no small integer, stored first into a field that will hold numbers of 2^31 or
  * more: V8 lays a field out by the first value stored (a small integer: Smi), and the first larger
- * one changes the layout of every object of that shape and throws away the optimized code that
- * read them ("code dependencies"). A guest trace's times pass 2^31 ns 2.1 s after boot, mid-trace:
- * `commandOfHalves` and `HalfWordCache.find` were compiled again on every guest-only ingest
- * (docs/ingest.md, twenty-fifth pass). The value is overwritten before anything reads it.
+ * one changes the layout of every object of that shape (the old map is deprecated, each object
+ * migrated when next touched, code compiled against the old layout dropped). A guest trace's times
+ * pass 2^31 ns 2.1 s after boot, mid-trace (`node --log-maps`: the scanner's records, this class,
+ * GuestVtdRows; docs/ingest.md, twenty-fifth pass). The value is overwritten before anything reads it.
  */
 export const DOUBLE_FIELD = 0.5;
 
