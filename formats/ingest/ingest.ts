@@ -61,9 +61,10 @@ export interface IngestOptions {
    * Read a QEMU log through queue event objects even when it is ingested on its own, where it is
    * otherwise read straight into the trace's columns (`readVtdLogInto`, `readSmmuv3LogInto`), and a
    * pair's QEMU side as event batches grouped by the aligner (`itemsOf`), where it is otherwise
-   * grouped as the queue emits it and kept as numbers (qemu-items.ts), and a guest trace ingested on
-   * its own through its queue's event objects, where it is otherwise read straight into the columns
-   * (`readGuestInto`). The output is the same; for tests of those fast paths.
+   * grouped as the queue emits it and kept as numbers (qemu-items.ts), a pair's guest side as event
+   * batches (`guestCommands`), where its commands are otherwise kept as numbers (guest-items.ts), and
+   * a guest trace ingested on its own through its queue's event objects, where it is otherwise read
+   * straight into the columns (`readGuestInto`). The output is the same; for tests of those fast paths.
    */
   readonly eventObjects?: boolean;
   /**
