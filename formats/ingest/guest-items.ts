@@ -13,8 +13,9 @@ import { opcodeMaskOf } from '../codecs.js';
 import type { CmdEvent } from '../capture/events.js';
 import type { GuestRows } from '../capture/guest-rows.js';
 import { isVtdWait, isVtdWaitType } from '../capture/guest-vtd.js';
-import { Stamp } from '../capture/stamp.js';
-import { hi32, lo32 } from '../arrow/fixed-columns.js';
+import { wordsOfHalves } from '../capture/queue-rows.js';
+import { Stamp, unsigned64 } from '../capture/stamp.js';
+import { halvesOf, hi32, lo32 } from '../arrow/fixed-columns.js';
 import type { GuestCommands } from './align.js';
 import { KeptRecords } from './kept-records.js';
 
@@ -39,19 +40,14 @@ export const G_KNOWN = G_HALVES + 8;
 /** `G_CPU` of a command that has none. */
 export const NO_CPU = -1;
 
-/** A word's 32-bit halves, read through a typed array (no BigInt made). */
-const WORD = new BigUint64Array(1);
-const HALF = new Uint32Array(WORD.buffer);
-const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-const HI = 1 - LO;
-
 /** A fixed command's words and known bits (the same arrays every call), as halves: the last one seen. */
 interface FixedHalves {
   words: readonly bigint[];
   known: readonly [bigint, bigint];
   /** Does the aligner align it? */
   aligns: boolean;
-  halves: Float64Array;
+  /** The words' halves (up to 8), then the known bits' (4): a record's from G_HALVES on. */
+  halves: Uint32Array;
 }
 
 /** The kept commands: KeptRecords of GUEST_STRIDE numbers; `firstLive`, the first the aligner is not done with. */
@@ -116,17 +112,9 @@ export class GuestKeptCommands extends KeptRecords implements GuestRows, GuestCo
     const f = this.fixed;
     if (f !== undefined && f.words === words && f.known === known) return f;
     if (words.length > 4) throw new Error(`internal: a guest command of ${words.length} words`);
-    const halves = new Float64Array(12);
-    for (let k = 0; k < words.length; k++) {
-      WORD[0] = words[k]!;
-      halves[2 * k] = HALF[LO]!;
-      halves[2 * k + 1] = HALF[HI]!;
-    }
-    for (let k = 0; k < 2; k++) {
-      WORD[0] = known[k]!;
-      halves[8 + 2 * k] = HALF[LO]!;
-      halves[8 + 2 * k + 1] = HALF[HI]!;
-    }
+    const halves = new Uint32Array(12);
+    halvesOf(words, halves);
+    halvesOf(known, halves.subarray(G_KNOWN - G_HALVES));
     return (this.fixed = { words, known, aligns: !(this.vtd && isVtdWait({ words, known })), halves });
   }
 
@@ -173,9 +161,9 @@ export class GuestKeptCommands extends KeptRecords implements GuestRows, GuestCo
     const b = this.buf;
     const i = this.index(p);
     const n = b[i + G_WORDS]! | 0;
-    const words: bigint[] = [];
-    for (let k = 0; k < n; k++) words.push(halvesWord(b, i + G_HALVES + 2 * k));
-    const known = b[i + G_ALL_KNOWN] === 1 ? undefined : ([halvesWord(b, i + G_KNOWN), halvesWord(b, i + G_KNOWN + 2)] as const);
+    const words = wordsOfHalves(b, i + G_HALVES, n);
+    const k = i + G_KNOWN;
+    const known = b[i + G_ALL_KNOWN] === 1 ? undefined : ([unsigned64(b[k + 1]!, b[k]!), unsigned64(b[k + 3]!, b[k + 2]!)] as const);
     const cpu = b[i + G_CPU]! | 0;
     const t = new Stamp();
     t.set(undefined, true, b[i + TS_HI]! >>> 0, b[i + TS_LO]! >>> 0);
@@ -191,9 +179,4 @@ export class GuestKeptCommands extends KeptRecords implements GuestRows, GuestCo
       ...(b[i + INFERRED] === 1 ? { inferred: true } : {}),
     };
   }
-}
-
-/** The 64-bit word whose low and high halves are at `at` and `at + 1`. */
-function halvesWord(b: Float64Array, at: number): bigint {
-  return (BigInt(b[at + 1]!) << 32n) | BigInt(b[at]!);
 }
