@@ -40,6 +40,23 @@ describe('readLineChunks', () => {
     expect(got).toEqual(lines);
   });
 
+  it('a gzip file of several members (`cat a.gz b.gz`) reads as their text run together, a line split between two members whole', async () => {
+    // The 360,000-byte text above cut into three gzip members at byte 100,003 (= 11,111 x 9 + 4:
+    // four bytes into line 11,112, "L111" | "12.") and at byte 262,151 (line 29,128 starts at
+    // 29,127 x 9 = 262,143: its CR at 262,150 ends the second member, its LF starts the third).
+    // A reader that stopped at the first member's end would give 11,112 lines, the last "L111".
+    const b = Buffer.from(body);
+    const cuts = [0, 100_003, 262_151, b.length];
+    const p = join(dir, 'members.txt.gz');
+    writeFileSync(p, Buffer.concat(cuts.slice(1).map((end, k) => gzipSync(b.subarray(cuts[k], end)))));
+    const got: string[] = [];
+    for await (const l of readLines(p)) {
+      expect(l.no).toBe(got.length + 1);
+      got.push(l.text);
+    }
+    expect(got).toEqual(lines);
+  });
+
   it('a CRLF split by the boundary: the CR is not part of the line', async () => {
     // Line 1 is BLOCK - 2 bytes, then CR at offset BLOCK - 1 (the last byte of block 1), LF at BLOCK.
     const first = 'x'.repeat(BLOCK - 1);
